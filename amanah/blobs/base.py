@@ -1,0 +1,97 @@
+"""What every blob store offers, and the streaming hasher they share.
+
+Bytes are streamed in fixed-size chunks, hashed as they pass, and written once under their
+SHA-256; memory stays flat whatever the size of a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+CHUNK = 1 << 20
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobError(Exception):
+    """A blob is missing, unreadable or could not be written."""
+
+
+class BlobMissing(BlobError):
+    pass
+
+
+@dataclass
+class PutResult:
+    sha256: str
+    size: int
+    created: bool
+    #: Other digests asked for (e.g. md5 to check a provider's md5sum list).
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+def check_sha256(sha256: str) -> str:
+    if not SHA256_RE.match(sha256):
+        raise BlobError(f"not a SHA-256 hex digest: {sha256!r}")
+    return sha256
+
+
+class HashingReader:
+    """Wraps a source stream; every byte read also goes through the hashers."""
+
+    def __init__(self, source: BinaryIO, extra: tuple[str, ...] = ()) -> None:
+        self.source = source
+        self.sha256 = hashlib.sha256()
+        self.extra = {name: hashlib.new(name) for name in extra if name != "sha256"}
+        self.size = 0
+
+    def read(self, n: int = CHUNK) -> bytes:
+        data = self.source.read(n if n and n > 0 else CHUNK)
+        if data:
+            self.sha256.update(data)
+            for h in self.extra.values():
+                h.update(data)
+            self.size += len(data)
+        return data
+
+    def digests(self) -> dict[str, str]:
+        out = {name: h.hexdigest() for name, h in self.extra.items()}
+        out["sha256"] = self.sha256.hexdigest()
+        return out
+
+
+def hash_stream(stream: BinaryIO, chunk: int = CHUNK) -> tuple[str, int]:
+    """SHA-256 and size of a stream; reuses one buffer where the stream allows it."""
+    h = hashlib.sha256()
+    size = 0
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        while data := stream.read(chunk):
+            h.update(data)
+            size += len(data)
+        return h.hexdigest(), size
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    while n := readinto(view):
+        h.update(view[:n])
+        size += n
+    return h.hexdigest(), size
+
+
+class BlobStore(Protocol):
+    """Content-addressed, write-once storage of evidence bytes."""
+
+    url: str
+
+    def put(self, source: BinaryIO, extra_digests: tuple[str, ...] = ()) -> PutResult: ...
+
+    def open(self, sha256: str) -> BinaryIO: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def iter_sha256(self) -> Iterator[str]: ...
+
+    def cleanup_temporary(self) -> int: ...

@@ -1,0 +1,571 @@
+"""The `amanah` command: everything Amanah does, reachable from one place.
+
+Exit status: 0 success; 1 the work ran but something needs attention (a file not ingested, a
+verification failure); 2 the request itself is wrong (bad option, missing file, no such item).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from amanah import __version__
+from amanah.blobs import BlobError
+from amanah.config import ConfigError
+from amanah.custody.keys import KeyError_
+from amanah.db import DatabaseError
+from amanah.intake.hashlist import HashListError
+from amanah.intake.registry import RegistryError
+from amanah.workspace import Workspace, default_actor, init_home, open_workspace
+
+app = typer.Typer(
+    help="Amanah: preserve, process, search and share evidence, with a signed chain of custody.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+custody_app = typer.Typer(
+    help="The custody ledger: export, proofs, checkpoints.", no_args_is_help=True
+)
+item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
+framework_app = typer.Typer(help="Cooperation frameworks with providers.", no_args_is_help=True)
+app.add_typer(custody_app, name="custody")
+app.add_typer(item_app, name="item")
+app.add_typer(framework_app, name="framework")
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+EXPECTED_ERRORS = (
+    ConfigError,
+    DatabaseError,
+    KeyError_,
+    HashListError,
+    RegistryError,
+    BlobError,
+)
+
+
+class State:
+    home: str | None = None
+
+
+state = State()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def workspace() -> Workspace:
+    try:
+        return open_workspace(state.home)
+    except EXPECTED_ERRORS as exc:
+        fail(str(exc))
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: expected a date as YYYY-MM-DD")
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        str | None,
+        typer.Option(help="Installation folder (default: $AMANAH_HOME or ./amanah-home)."),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"amanah {__version__}")
+        raise typer.Exit(0)
+    state.home = home
+
+
+@app.command()
+def init(
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default SQLite in the home.")
+    ] = None,
+    blob_store: Annotated[
+        str | None, typer.Option(help="file:PATH (default file:blobs) or s3://bucket/prefix.")
+    ] = None,
+    s3_endpoint: Annotated[str, typer.Option(help="S3 endpoint URL, for s3:// stores.")] = "",
+) -> None:
+    """Set up an installation: configuration, database schema and ledger signing key.
+
+    Example: amanah --home /srv/amanah init --blob-store s3://evidence --s3-endpoint http://127.0.0.1:8333
+    """
+    try:
+        path = init_home(state.home, database_url, blob_store, s3_endpoint)
+        ws = open_workspace(path)
+    except EXPECTED_ERRORS as exc:
+        fail(str(exc))
+    out.print(f"Amanah home: {path}")
+    out.print(f"database:    {ws.db.safe_url}")
+    out.print(f"blob store:  {ws.blobs.url}")
+    out.print(f"ledger key:  {ws.key.key_id} (public key: {ws.settings.public_key_path})")
+    ws.close()
+
+
+class BarProgress:
+    """Files, bytes/s and time left on stderr while an intake runs."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+        )
+        self.files: TaskID | None = None
+        self.bytes: TaskID | None = None
+
+    def start(self, files: int, size: int) -> None:
+        self.bar.start()
+        self.files = self.bar.add_task("files", total=files, visible=False)
+        self.bytes = self.bar.add_task("ingest", total=size)
+        self.total_files = files
+        self.done_files = 0
+
+    def advance(self, files: int = 0, size: int = 0) -> None:
+        if self.bytes is None:
+            return
+        self.done_files += files
+        self.bar.update(
+            self.bytes,
+            advance=size,
+            description=f"ingest {self.done_files}/{self.total_files}",
+        )
+
+    def finish(self) -> None:
+        self.bar.stop()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files and folders to ingest.")],
+    collection: Annotated[str, typer.Option(help="Collection name (created on first use).")],
+    provider: Annotated[
+        str | None, typer.Option(help="Provider name; required for a new collection.")
+    ] = None,
+    framework: Annotated[
+        int | None, typer.Option(help="Cooperation framework id (see `amanah framework list`).")
+    ] = None,
+    method: Annotated[str, typer.Option(help="How it was collected.")] = "",
+    collected_on: Annotated[str | None, typer.Option(help="Date collected, YYYY-MM-DD.")] = None,
+    place: Annotated[str, typer.Option(help="Where it was collected.")] = "",
+    collector: Annotated[str, typer.Option(help="Who collected it.")] = "",
+    compartment: Annotated[
+        str | None, typer.Option(help="Need-to-know compartment of a new collection.")
+    ] = None,
+    hash_list: Annotated[
+        Path | None, typer.Option(help="Provider's sha256sum/md5sum list to check against.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="Who is receiving (default: local user).")
+    ] = None,
+    rehash: Annotated[
+        bool, typer.Option(help="Re-read files already ingested from the same path.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Preserve files and folders byte-exact with their provenance and custody events.
+
+    Running the same ingest again adds nothing; after an interruption it completes the rest.
+    Exit status 1 when any file was skipped or failed, or the hash list disagrees.
+
+    Example: amanah ingest /media/usb/handover --collection "SJAC 2024-07" --provider SJAC
+    --hash-list /media/usb/SHA256SUMS --method "USB handover" --collected-on 2024-07-02
+    """
+    from amanah.intake.ingest import IntakeError, IntakeRequest
+    from amanah.intake.ingest import ingest as run_ingest
+
+    req = IntakeRequest(
+        sources=list(paths),
+        collection=collection,
+        provider=provider,
+        framework_id=framework,
+        method=method,
+        collected_on=parse_date(collected_on, "--collected-on"),
+        place=place,
+        collector=collector,
+        compartment=compartment,
+        hash_list=hash_list,
+        actor=actor or default_actor(),
+        rehash=rehash,
+    )
+    ws = workspace()
+    try:
+        report = run_ingest(ws, req, BarProgress(quiet or as_json))
+    except (IntakeError, *EXPECTED_ERRORS) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted: what was stored is kept; run the same command to finish")
+        raise typer.Exit(130) from None
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for p in report.problems:
+            colour = {"link": "yellow", "mismatch": "red", "missing": "red"}.get(p.outcome, "red")
+            out.print(f"[{colour}]{p.outcome:>8}[/] {p.path}: {p.reason}", markup=True)
+        c = report.counts
+        out.print(
+            f"intake run {report.run_id} into {report.collection!r}:"
+            f" {c['ingested']} ingested, {c['already_present']} already present,"
+            f" {c['skipped']} skipped, {c['failed']} failed"
+            + (f", {c['links']} links recorded" if c["links"] else "")
+            + (f", {c['mismatch']} hash mismatches" if c["mismatch"] else "")
+            + (f", {c['missing']} listed but missing" if c["missing"] else "")
+            + f" ({report.bytes_stored:,} new bytes in {report.seconds:.1f} s)"
+        )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("items")
+def items_cmd(
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List items: id, sha256, size, original path, parent, status.
+
+    Example: amanah items --collection "SJAC 2024-07" --json
+    """
+    from amanah.items import ItemError, list_items
+
+    ws = workspace()
+    try:
+        rows = list_items(ws, collection)
+    except ItemError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "sha256", "size", "status", "original path")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["sha256"][:16] + "…", f"{r['size']:,}", r["status"], r["original_path"]
+        )
+    out.print(table)
+
+
+@item_app.command("show")
+def item_show(
+    item_id: Annotated[int, typer.Argument(help="Item id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Everything recorded about one item: provenance, hash, flags, custody events.
+
+    Example: amanah item show 42 --json
+    """
+    from amanah.items import ItemError, show
+
+    ws = workspace()
+    try:
+        record = show(ws, item_id)
+    except ItemError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(record)
+        return
+    for key in ("id", "original_path", "sha256", "size", "status", "collection", "provider"):
+        out.print(f"{key:>14}: {record[key]}")
+    for f in record["flags"]:
+        out.print(f"{'flag':>14}: {f['code']}: {f['message']}")
+    for e in record["custody"]:
+        out.print(
+            f"{'custody':>14}: #{e['seq']} {e['time']} {e['type']} ({e['outcome']}) {e['actor']}"
+        )
+
+
+@item_app.command("get")
+def item_get(
+    item_id: Annotated[int, typer.Argument(help="Item id.")],
+    output: Annotated[Path, typer.Argument(help="File to write (must not exist).")],
+    actor: Annotated[str | None, typer.Option(help="Who is reading (default: local user).")] = None,
+) -> None:
+    """Write an item's original bytes to a file; the access is recorded in the ledger.
+
+    Example: amanah item get 42 ./statement.pdf
+    """
+    from amanah.items import ItemError, export_original
+
+    ws = workspace()
+    try:
+        result = export_original(ws, item_id, output, actor or default_actor())
+    except (ItemError, *EXPECTED_ERRORS) as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    out.print(f"wrote {result['size']:,} bytes to {result['path']} (sha256 {result['sha256']})")
+
+
+@app.command()
+def fixity(
+    sample: Annotated[
+        float | None, typer.Option(help="Check a random fraction of blobs, e.g. 0.05.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: one per core).")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who runs the audit.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Re-hash stored blobs and record a fixity check event for each.
+
+    Example: amanah fixity --sample 0.1
+    """
+    from amanah.preservation.fixity import run_fixity
+
+    ws = workspace()
+    progress = _ByteBar(quiet, "fixity")
+    try:
+        with progress.bar:
+            report = run_fixity(
+                ws,
+                actor or default_actor(),
+                sample,
+                workers,
+                on_start=progress.start,
+                on_result=progress.advance,
+            )
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    for sha256, outcome, reason in report.problems:
+        out.print(f"[red]{outcome:>10}[/] blob {sha256}: {reason}", markup=True)
+    rate = report.bytes / report.seconds / 1e6 if report.seconds else 0.0
+    out.print(
+        f"fixity: {report.checked} blobs, {report.bytes:,} bytes checked with {report.workers}"
+        f" processes in {report.seconds:.1f} s ({rate:.0f} MB/s); {len(report.problems)} problems"
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+class _ByteBar:
+    def __init__(self, quiet: bool, label: str) -> None:
+        self.bar = Progress(
+            TextColumn(f"[bold]{label}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+        )
+        self.task: TaskID | None = None
+
+    def start(self, count: int, size: int) -> None:
+        self.task = self.bar.add_task(f"{count} blobs", total=size)
+
+    def advance(self, size: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=size)
+
+
+@app.command()
+def verify(
+    no_fixity: Annotated[
+        bool, typer.Option("--no-fixity", help="Skip re-hashing blobs (ledger checks only).")
+    ] = False,
+    actor: Annotated[str | None, typer.Option(help="Who runs the verification.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Check everything: blob fixity, hash chain, signed checkpoints, every item's events.
+
+    Exit status 0 only when all hold; each problem is named otherwise.
+    """
+    from amanah.preservation.audit import verify as run_verify
+
+    ws = workspace()
+    progress = _ByteBar(quiet, "fixity")
+    try:
+        with progress.bar:
+            report = run_verify(
+                ws,
+                actor or default_actor(),
+                fixity=not no_fixity,
+                on_start=progress.start,
+                on_result=progress.advance,
+            )
+    finally:
+        ws.close()
+    for p in report.problems:
+        out.print(f"[red]FAIL[/] {p}", markup=True)
+    blobs = f", {report.fixity.checked} blobs re-hashed" if report.fixity else ""
+    verdict = "verified" if report.ok else f"{len(report.problems)} problem(s)"
+    out.print(
+        f"{report.ledger_entries} ledger entries, {report.checkpoints} signed checkpoints,"
+        f" {report.items} items{blobs}: {verdict}"
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@custody_app.command("export")
+def custody_export(
+    output: Annotated[Path, typer.Argument(help="New folder to write the export to.")],
+) -> None:
+    """Write the ledger, signed checkpoints, public key and the standalone verifier.
+
+    Example: amanah custody export ./ledger && python3 ./ledger/verify_ledger.py ./ledger
+    """
+    from amanah.custody.export import ExportError, export_ledger
+
+    ws = workspace()
+    try:
+        result = export_ledger(ws, output)
+    except ExportError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    out.print(
+        f"exported {result['entries']} events and {result['checkpoints']} checkpoints"
+        f" to {result['folder']}"
+    )
+
+
+@custody_app.command("proof")
+def custody_proof(
+    item_id: Annotated[int, typer.Argument(help="Item id.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Print an inclusion proof: the item's events, audit paths and a signed checkpoint.
+
+    Example: amanah custody proof 42 --out p.json; python3 tools/verify_ledger.py --proof p.json
+    """
+    from amanah.custody import ledger
+
+    ws = workspace()
+    try:
+        with ws.db.session() as s:
+            ledger.checkpoint(s, ws.key)
+        with ws.db.reader() as s:
+            proof = ledger.inclusion_proof(s, "item", item_id, ws.key.public_pem)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""))
+    finally:
+        ws.close()
+    text = json.dumps(proof, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote proof of {len(proof['events'])} events to {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@custody_app.command("checkpoint")
+def custody_checkpoint() -> None:
+    """Sign the ledger's current Merkle root now."""
+    from amanah.custody import ledger
+
+    ws = workspace()
+    try:
+        with ws.db.session() as s:
+            cp = ledger.checkpoint(s, ws.key)
+            out.print(f"checkpoint {cp.id}: {cp.tree_size} events, root {cp.root_hash}")
+    finally:
+        ws.close()
+
+
+@custody_app.command("public-key")
+def custody_public_key() -> None:
+    """Print the installation's public key (PEM), to hand to whoever verifies."""
+    ws = workspace()
+    sys.stdout.write(ws.key.public_pem.decode())
+    ws.close()
+
+
+@framework_app.command("add")
+def framework_add(
+    provider: Annotated[str, typer.Option(help="Provider name (created if new).")],
+    title: Annotated[str, typer.Option(help="Title of the agreement.")],
+    signed_on: Annotated[str | None, typer.Option(help="Date signed, YYYY-MM-DD.")] = None,
+    terms: Annotated[str, typer.Option(help="What may be disclosed to whom.")] = "",
+) -> None:
+    """Record a cooperation framework (MoU, protocol) with a provider.
+
+    Example: amanah framework add --provider SJAC --title "MoU 2023" --signed-on 2023-03-01
+    --terms "Disclosure to competent jurisdictions with consent for each request"
+    """
+    from amanah.intake.registry import add_framework
+
+    signed = parse_date(signed_on, "--signed-on")
+    ws = workspace()
+    try:
+        with ws.db.session() as s:
+            fw = add_framework(s, provider, title, signed, terms)
+            out.print(f"framework {fw.id}: {fw.title} ({provider})")
+    except RegistryError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+
+
+@framework_app.command("list")
+def framework_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List cooperation frameworks."""
+    from sqlalchemy import select
+
+    from amanah.db.models import Framework, Provider
+
+    ws = workspace()
+    with ws.db.reader() as s:
+        rows = [
+            {
+                "id": fw.id,
+                "provider": prov.name,
+                "title": fw.title,
+                "signed_on": fw.signed_on.isoformat() if fw.signed_on else None,
+                "terms": fw.terms,
+            }
+            for fw, prov in s.execute(
+                select(Framework, Provider).join(Provider).order_by(Framework.id)
+            )
+        ]
+    ws.close()
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['id']:>4}  {r['provider']}: {r['title']} (signed {r['signed_on']})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Settings of one installation, read from its home folder.
+
+A home holds everything one installation owns: the configuration file, the SQLite database
+(by default), the blob folder (by default) and the Ed25519 key that signs the custody ledger.
+Keeping it all in one folder is what lets a newcomer run Amanah with zero set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "amanah.toml"
+DEFAULT_HOME = "amanah-home"
+
+_TEMPLATE = """\
+# Amanah installation settings. Paths are relative to this folder unless absolute.
+#
+# database_url: SQLAlchemy URL. Default: SQLite in this folder.
+#   PostgreSQL: "postgresql+psycopg://user:password@host:5432/amanah"
+database_url = "{database_url}"
+
+# blob_store: where evidence bytes live, addressed by SHA-256.
+#   A folder: "file:blobs"   S3 (SeaweedFS, Ceph RGW, AWS): "s3://bucket/prefix"
+blob_store = "{blob_store}"
+
+# For S3 only: endpoint URL and region; credentials come from the usual AWS_* variables.
+s3_endpoint = "{s3_endpoint}"
+s3_region = "us-east-1"
+"""
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the file and the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    blob_store: str
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def key_path(self) -> Path:
+        return self.home / "keys" / "ledger-ed25519.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.home / "keys" / "ledger-ed25519.pub.pem"
+
+
+def resolve_home(home: str | os.PathLike[str] | None) -> Path:
+    """--home wins over AMANAH_HOME, which wins over ./amanah-home."""
+    chosen = home or os.environ.get("AMANAH_HOME") or DEFAULT_HOME
+    return Path(chosen).expanduser().absolute()
+
+
+def write_default_config(
+    home: Path,
+    database_url: str | None = None,
+    blob_store: str | None = None,
+    s3_endpoint: str = "",
+) -> Path:
+    """Create the home folder and its configuration file if there is none yet."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CONFIG_NAME
+    if not path.exists():
+        text = _TEMPLATE.format(
+            database_url=database_url or "sqlite:///amanah.db",
+            blob_store=blob_store or "file:blobs",
+            s3_endpoint=s3_endpoint,
+        )
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return path
+
+
+def load_settings(home: Path) -> Settings:
+    path = home / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(f"{path}: no configuration file; run `amanah init` first")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for key in ("database_url", "blob_store"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ConfigError(f"{path}: setting {key!r} is missing or empty")
+    db_url = _relative_sqlite(data["database_url"], home)
+    known = {"database_url", "blob_store", "s3_endpoint", "s3_region"}
+    return Settings(
+        home=home,
+        database_url=db_url,
+        blob_store=data["blob_store"],
+        s3_endpoint=str(data.get("s3_endpoint", "")),
+        s3_region=str(data.get("s3_region", "us-east-1")),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def _relative_sqlite(url: str, home: Path) -> str:
+    """sqlite:///name.db in the config means a file in the home, not in the working folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str(home / url[len(prefix) :])
+    return url

@@ -1,0 +1,1 @@
+"""Custody: the signed, hash-linked ledger of every action on evidence."""

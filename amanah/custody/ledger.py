@@ -1,0 +1,235 @@
+"""The custody ledger: append events inside the caller's transaction, checkpoint, prove.
+
+Every appender locks the single ledger_head row first, so the hash chain has one tip even with
+many writers (PostgreSQL row lock; SQLite's write lock taken at BEGIN IMMEDIATE). The head also
+keeps the Merkle frontier, so a checkpoint costs O(log n) whatever the ledger's length.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from amanah import AGENT
+from amanah.custody import verifier
+from amanah.custody.keys import SigningKey
+from amanah.db.models import Checkpoint, CustodyEvent, LedgerHead
+
+
+class EventType(StrEnum):
+    """PREMIS event types (id.loc.gov/vocabulary/preservation/eventType), plus ours."""
+
+    INGESTION = "ingestion"
+    MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    FIXITY_CHECK = "fixity check"
+    FORMAT_IDENTIFICATION = "format identification"
+    METADATA_EXTRACTION = "metadata extraction"
+    DERIVATION = "derivation"
+    ACCESS = "access"
+    DOWNLOAD = "download"
+    DISCLOSURE = "disclosure"
+    RESTRICTION_CHANGE = "restriction change"
+    VALIDATION = "validation"
+
+
+_TIP = "amanah.ledger_tip"
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC with microseconds: the exact string that is hashed."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_from_ns(ns: int | None) -> str | None:
+    """A file time (nanoseconds since the epoch) in the same RFC 3339 UTC form."""
+    if ns is None:
+        return None
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
+
+
+def _lock_head(session: Session) -> LedgerHead:
+    head = session.info.get(_TIP)
+    if head is None:
+        head = session.execute(
+            select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
+        ).scalar_one()
+        session.info[_TIP] = head
+    return head
+
+
+def _load_frontier(head: LedgerHead) -> list[tuple[int, bytes]]:
+    return [(int(size), bytes.fromhex(h)) for size, h in json.loads(head.frontier)]
+
+
+def append(
+    session: Session,
+    event_type: EventType,
+    *,
+    actor: str,
+    object_type: str,
+    object_id: str | int,
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+    agent: str = AGENT,
+) -> CustodyEvent:
+    """Add one event to the ledger in the caller's transaction (commits with the change)."""
+    head = _lock_head(session)
+    entry = {
+        "seq": head.seq + 1,
+        "event_id": str(uuid.uuid4()),
+        "type": str(event_type),
+        "time": utc_now(),
+        "actor": actor,
+        "agent": agent,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "outcome": outcome,
+        "details": details or {},
+        "prev": head.entry_hash,
+    }
+    digest = verifier.entry_hash(entry)
+    row = CustodyEvent(
+        seq=entry["seq"],
+        event_id=entry["event_id"],
+        event_type=entry["type"],
+        occurred_at=entry["time"],
+        actor=actor,
+        agent=agent,
+        object_type=object_type,
+        object_id=entry["object_id"],
+        outcome=outcome,
+        details=verifier.canonical_json(entry["details"]).decode(),
+        prev_hash=head.entry_hash,
+        entry_hash=digest,
+    )
+    session.add(row)
+    frontier = _load_frontier(head)
+    verifier.frontier_push(frontier, verifier.leaf_hash(entry))
+    head.seq = entry["seq"]
+    head.entry_hash = digest
+    head.frontier = json.dumps([[size, h.hex()] for size, h in frontier])
+    return row
+
+
+def entry_of(row: Any) -> dict[str, Any]:
+    """The ledger entry as exported and hashed."""
+    return {
+        "seq": row.seq,
+        "event_id": row.event_id,
+        "type": row.event_type,
+        "time": row.occurred_at,
+        "actor": row.actor,
+        "agent": row.agent,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "outcome": row.outcome,
+        "details": json.loads(row.details),
+        "prev": row.prev_hash,
+        "hash": row.entry_hash,
+    }
+
+
+def iter_entries(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """All entries in order, read as plain rows in keyset pages so memory stays bounded."""
+    table = CustodyEvent.__table__
+    last = 0
+    while True:
+        rows = session.execute(
+            select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield entry_of(row)
+        last = rows[-1].seq
+
+
+def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
+    """Sign the current Merkle root, unless the latest checkpoint already covers it."""
+    head = _lock_head(session)
+    latest = session.execute(
+        select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest is not None and latest.tree_size == head.seq:
+        return latest
+    fields = {
+        "tree_size": head.seq,
+        "root": verifier.frontier_root(_load_frontier(head)).hex(),
+        "time": utc_now(),
+        "key_id": key.key_id,
+    }
+    cp = Checkpoint(
+        tree_size=fields["tree_size"],
+        root_hash=fields["root"],
+        signed_at=fields["time"],
+        key_id=key.key_id,
+        signature=key.sign(verifier.checkpoint_statement(fields)),
+    )
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
+    return {
+        "id": cp.id,
+        "tree_size": cp.tree_size,
+        "root": cp.root_hash,
+        "time": cp.signed_at,
+        "key_id": cp.key_id,
+        "signature": cp.signature,
+    }
+
+
+def event_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(CustodyEvent)).scalar_one()
+
+
+def inclusion_proof(
+    session: Session, object_type: str, object_id: str | int, public_pem: bytes
+) -> dict[str, Any]:
+    """Every event about one object, each with its audit path to the latest checkpoint."""
+    cp = session.execute(
+        select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if cp is None:
+        raise LookupError("the ledger has no checkpoint yet")
+    events = (
+        session.execute(
+            select(CustodyEvent)
+            .where(
+                CustodyEvent.object_type == object_type,
+                CustodyEvent.object_id == str(object_id),
+                CustodyEvent.seq <= cp.tree_size,
+            )
+            .order_by(CustodyEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
+    if not events:
+        raise LookupError(f"no custody event for {object_type} {object_id}")
+    wanted = [entry_of(e) for e in events]
+    leaves = [verifier.leaf_hash(e) for e in iter_entries(session) if e["seq"] <= cp.tree_size]
+    return {
+        "format": verifier.FORMAT,
+        "object": {"type": object_type, "id": str(object_id)},
+        "checkpoint": checkpoint_of(cp),
+        "public_key": public_pem.decode(),
+        "events": [
+            {
+                "entry": e,
+                "leaf_index": e["seq"] - 1,
+                "audit_path": [h.hex() for h in verifier.inclusion_path(e["seq"] - 1, leaves)],
+            }
+            for e in wanted
+        ],
+    }

@@ -1,0 +1,5 @@
+"""Database access: engines for SQLite (default) and PostgreSQL, and schema migrations."""
+
+from amanah.db.engine import Database, DatabaseError
+
+__all__ = ["Database", "DatabaseError"]

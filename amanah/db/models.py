@@ -1,0 +1,171 @@
+"""The preservation data model: who gave what, the exact bytes, and the custody record.
+
+Changes to these classes go with an Alembic migration in db/migrations/versions, so that an
+installation holding years of evidence upgrades in place.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Provider(Base):
+    """Who hands evidence over: a CSO, a state, a UN body, a person, an open source."""
+
+    __tablename__ = "providers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(400), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Framework(Base):
+    """A cooperation framework (MoU, protocol); its terms are free text until the RFA work."""
+
+    __tablename__ = "frameworks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    title: Mapped[str] = mapped_column(String(400))
+    signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Collection(Base):
+    """What one collection activity brought in; it sits in one compartment."""
+
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(400), unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    framework_id: Mapped[int | None] = mapped_column(ForeignKey("frameworks.id"), nullable=True)
+    method: Mapped[str] = mapped_column(Text, default="")
+    collected_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    place: Mapped[str] = mapped_column(Text, default="")
+    collector: Mapped[str] = mapped_column(Text, default="")
+    compartment: Mapped[str] = mapped_column(String(200), default="default")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Blob(Base):
+    """Stored bytes, addressed by SHA-256; many items may share one."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Item(Base):
+    """One preserved file with its provenance. The path is kept as raw bytes, losslessly."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("collection_id", "path_key", name="uq_items_path_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+    # SHA-256 of (parent, original path): finds an earlier intake of the same path quickly.
+    path_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # SHA-256 of (parent, original path, content): makes intake idempotent.
+    path_key: Mapped[str] = mapped_column(String(64))
+    original_path: Mapped[str] = mapped_column(Text)
+    original_path_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    atime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ctime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    intake_run_id: Mapped[int | None] = mapped_column(ForeignKey("intake_runs.id"), nullable=True)
+    intake_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    intake_actor: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="preserved")
+    # JSON list of {"code": ..., "message": ...}: why an analyst should look twice.
+    flags: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class IntakeRun(Base):
+    """One `ingest` invocation: its sources, its counts, and whether it finished."""
+
+    __tablename__ = "intake_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    sources: Mapped[str] = mapped_column(Text)  # JSON list of the paths given
+    hash_list: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class IntakeEntry(Base):
+    """One line of an intake report: anything that was not simply ingested, and why."""
+
+    __tablename__ = "intake_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("intake_runs.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    path_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+
+
+class CustodyEvent(Base):
+    """One line of the append-only, hash-linked custody ledger."""
+
+    __tablename__ = "custody_events"
+    __table_args__ = (Index("ix_custody_object", "object_type", "object_id"),)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    occurred_at: Mapped[str] = mapped_column(String(40))  # RFC 3339 UTC, exactly as hashed
+    actor: Mapped[str] = mapped_column(String(200))
+    agent: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerHead(Base):
+    """A single row locked by every appender, so the chain has exactly one tip."""
+
+    __tablename__ = "ledger_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    # JSON list of [size, hex] complete subtrees: the Merkle root in O(log n) at any time.
+    frontier: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Checkpoint(Base):
+    """A signed Merkle root over the first `tree_size` ledger entries."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Intake: providers, frameworks, collections, and ingest of files and folders."""

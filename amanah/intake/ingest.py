@@ -1,0 +1,581 @@
+"""Ingest files and folders byte-exact, with provenance, custody events and a report.
+
+Order of durability (rule 3 of DESIGN.md): a file's bytes are stored and fsynced under their
+SHA-256 first; only then does one transaction add the blob row, the item row and its custody
+events. A crash leaves at most unreferenced blobs, never an item without its bytes or events.
+Items are committed in batches so that thousands of small files do not cost a commit each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import ssl
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from sqlalchemy import select
+
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import Blob, Collection, IntakeEntry, IntakeRun, Item, Provider
+from amanah.intake import hashlist as hashlists
+from amanah.intake import registry
+from amanah.intake.walk import Found, totals, walk
+from amanah.workspace import Workspace
+
+BATCH_FILES = 256
+BATCH_BYTES = 512 << 20
+BATCH_SECONDS = 2.0
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+DIGEST_SOFTWARE = f"Python hashlib ({ssl.OPENSSL_VERSION})"
+
+
+class IntakeError(Exception):
+    """The intake cannot start (a source is missing, the hash list is unreadable, …)."""
+
+
+class Progress(Protocol):
+    def start(self, files: int, size: int) -> None: ...
+    def advance(self, files: int = 0, size: int = 0) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, files: int = 0, size: int = 0) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class IntakeRequest:
+    sources: list[str | bytes]
+    collection: str
+    provider: str | None = None
+    framework_id: int | None = None
+    method: str = ""
+    collected_on: date | None = None
+    place: str = ""
+    collector: str = ""
+    compartment: str | None = None
+    hash_list: Path | None = None
+    actor: str = "local:unknown"
+    #: Re-read files even when path, size and modification time match an earlier intake.
+    rehash: bool = False
+
+
+@dataclass
+class Problem:
+    path: str
+    kind: str
+    outcome: str
+    reason: str
+    item_id: int | None = None
+
+
+@dataclass
+class IntakeReport:
+    run_id: int
+    collection: str
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+    bytes_stored: int = 0
+    seconds: float = 0.0
+    status: str = "running"
+
+    @property
+    def ok(self) -> bool:
+        """True when every file was preserved and matched the provider's list."""
+        bad = ("skipped", "failed", "missing", "mismatch")
+        return self.status == "complete" and not any(self.counts[k] for k in bad)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "collection": self.collection,
+            "status": self.status,
+            "ok": self.ok,
+            "counts": dict(self.counts),
+            "bytes_stored": self.bytes_stored,
+            "seconds": round(self.seconds, 3),
+            "problems": [p.__dict__ for p in self.problems],
+        }
+
+
+def display(raw: bytes) -> str:
+    """A path as text for people; bytes that are not UTF-8 show as \\xNN escapes."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def path_hash(parent_id: int | None, original: bytes) -> str:
+    return hashlib.sha256(b"%d\x00" % (parent_id or 0) + original).hexdigest()
+
+
+def path_key(parent_id: int | None, original: bytes, sha256: str) -> str:
+    return hashlib.sha256(
+        b"%d\x00" % (parent_id or 0) + original + b"\x00" + sha256.encode()
+    ).hexdigest()
+
+
+class _Counting:
+    """Reports bytes to the progress bar as they are read."""
+
+    def __init__(self, f: BinaryIO, progress: Progress) -> None:
+        self.f = f
+        self.progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.progress.advance(size=len(data))
+        return data
+
+
+@dataclass
+class _Stored:
+    found_original: bytes
+    found_source: bytes
+    inside: bytes
+    st: os.stat_result
+    sha256: str
+    size: int
+    digests: dict[str, str]
+    flags: list[dict[str, str]]
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
+        b.st_ino,
+        b.st_dev,
+        b.st_size,
+        b.st_mtime_ns,
+        b.st_ctime_ns,
+    )
+
+
+class Intake:
+    """One intake run. Use `run()`; it never raises for a bad file, only for bad requests."""
+
+    def __init__(self, ws: Workspace, req: IntakeRequest, progress: Progress | None = None):
+        self.ws = ws
+        self.req = req
+        self.progress = progress or NoProgress()
+        self.hashes = hashlists.load(req.hash_list) if req.hash_list else None
+        self.roots = [os.fsencode(s) for s in req.sources]
+        for root in self.roots:
+            if not os.path.lexists(root):
+                raise IntakeError(f"{display(root)}: no such file or folder")
+        self.pending: list[_Stored] = []
+        self.pending_entries: list[Problem] = []
+        self.pending_bytes = 0
+        self.last_commit = time.monotonic()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _open_run(self) -> None:
+        req = self.req
+        with self.ws.db.session() as s:
+            coll = registry.collection(
+                s,
+                req.collection,
+                req.provider,
+                req.framework_id,
+                req.method,
+                req.collected_on,
+                req.place,
+                req.collector,
+                req.compartment,
+            )
+            prov = s.get(Provider, coll.provider_id)
+            assert prov is not None
+            run = IntakeRun(
+                collection_id=coll.id,
+                actor=req.actor,
+                sources=json.dumps([display(os.path.abspath(r)) for r in self.roots]),
+                hash_list=str(req.hash_list or ""),
+                started_at=datetime.now(UTC),
+                status="running",
+            )
+            s.add(run)
+            s.flush()
+            self.collection_id = coll.id
+            self.collection_name = coll.name
+            self.provider_name = prov.name
+            self.report = IntakeReport(run_id=run.id, collection=coll.name)
+
+    # -- per entry ------------------------------------------------------------------------
+
+    def _problem(self, found: Found, outcome: str, reason: str, item_id: int | None = None) -> None:
+        self.report.counts[outcome] += 1
+        problem = Problem(display(found.original), found.kind, outcome, reason, item_id)
+        self.pending_entries.append(problem)
+
+    def _prior(self, original: bytes) -> list[Any]:
+        with self.ws.db.reader() as s:
+            return list(
+                s.execute(
+                    select(Item.id, Item.size, Item.mtime_ns, Item.sha256).where(
+                        Item.collection_id == self.collection_id,
+                        Item.path_hash == path_hash(None, original),
+                    )
+                ).all()
+            )
+
+    def _check_listed_present(self, found: Found, sha256: str) -> None:
+        if self.hashes is None:
+            return
+        hit = self.hashes.lookup(found.inside, found.original)
+        if hit and hit[1].algorithm == "sha256" and hit[1].digest != sha256:
+            self._problem(
+                found,
+                "mismatch",
+                f"provider's hash list line {hit[1].line} says sha256 {hit[1].digest},"
+                f" the preserved file has {sha256}",
+            )
+
+    def _handle(self, found: Found) -> None:
+        if found.kind == "symlink":
+            self.report.counts["links"] += 1
+            target = display(found.link_target) if not found.error else f"? ({found.error})"
+            self.pending_entries.append(
+                Problem(
+                    display(found.original),
+                    "symlink",
+                    "link",
+                    f"symbolic link to {target}: recorded, not followed",
+                )
+            )
+            return
+        if found.error:
+            self._problem(found, "failed", f"cannot read {found.kind}: {found.error}")
+            return
+        if found.kind != "file":
+            self._problem(
+                found, "skipped", f"a {found.kind} is not a regular file; nothing to preserve"
+            )
+            return
+        assert found.st is not None
+        if not self.req.rehash:
+            for prior in self._prior(found.original):
+                if prior.size == found.st.st_size and prior.mtime_ns == found.st.st_mtime_ns:
+                    self.report.counts["already_present"] += 1
+                    self._check_listed_present(found, prior.sha256)
+                    self.progress.advance(files=1, size=found.st.st_size)
+                    return
+        self._store(found)
+
+    def _open(self, found: Found) -> int:
+        try:
+            return os.open(found.name, _READ_FLAGS | _NOATIME, dir_fd=found.dir_fd)
+        except PermissionError:
+            if not _NOATIME:
+                raise
+            # O_NOATIME is only allowed to the file's owner; keep atime untouched where we can.
+            return os.open(found.name, _READ_FLAGS, dir_fd=found.dir_fd)
+
+    def _store(self, found: Found) -> None:
+        assert found.st is not None
+        extra = self.hashes.algorithms if self.hashes else ()
+        try:
+            fd = self._open(found)
+        except OSError as exc:
+            self._problem(found, "failed", f"cannot open: {exc.strerror}")
+            self.progress.advance(files=1, size=found.st.st_size)
+            return
+        try:
+            before = os.fstat(fd)
+            if before.st_ino != found.st.st_ino:
+                self._problem(found, "failed", "file was replaced between listing and reading")
+                return
+            with os.fdopen(fd, "rb", buffering=0, closefd=False) as raw:
+                result = self.ws.blobs.put(_Counting(raw, self.progress), extra)  # type: ignore[arg-type]
+            after = os.fstat(fd)
+            try:
+                again = os.stat(found.name, dir_fd=found.dir_fd, follow_symlinks=False)
+            except OSError:
+                again = None
+        except OSError as exc:
+            self._problem(found, "failed", f"read error: {exc.strerror or exc}")
+            return
+        except Exception as exc:  # a blob store failure must not stop the rest of the run
+            self._problem(found, "failed", f"could not store: {exc}")
+            return
+        finally:
+            os.close(fd)
+            self.progress.advance(files=1)
+        if (
+            again is None
+            or not _same_file(before, after)
+            or not _same_file(before, again)
+            or result.size != before.st_size
+        ):
+            self._problem(
+                found,
+                "failed",
+                "file changed while being read (size, time or identity differ before and after);"
+                " copy the handover to stable storage and ingest again",
+            )
+            return
+        flags: list[dict[str, str]] = []
+        if result.size == 0:
+            flags.append({"code": "empty", "message": "zero-byte file"})
+        self.pending.append(
+            _Stored(
+                found.original,
+                found.source,
+                found.inside,
+                before,
+                result.sha256,
+                result.size,
+                result.digests,
+                flags,
+            )
+        )
+        self._check_hash_list(found, self.pending[-1])
+        self.pending_bytes += result.size
+        self.report.bytes_stored += result.size if result.created else 0
+
+    def _check_hash_list(self, found: Found, stored: _Stored) -> None:
+        if self.hashes is None:
+            return
+        hit = self.hashes.lookup(found.inside, found.original)
+        if hit is None:
+            stored.flags.append(
+                {"code": "not_in_hash_list", "message": "not listed in the provider's hash list"}
+            )
+            return
+        _, expected = hit
+        actual = stored.digests.get(expected.algorithm, "")
+        stored.flags.append(
+            {
+                "code": "hash_list_match" if actual == expected.digest else "hash_mismatch",
+                "message": f"provider's hash list line {expected.line}: {expected.algorithm}"
+                f" {expected.digest}; received {actual}",
+                "algorithm": expected.algorithm,
+                "expected": expected.digest,
+                "actual": actual,
+                "line": str(expected.line),
+            }
+        )
+
+    # -- commit ---------------------------------------------------------------------------
+
+    def _due(self) -> bool:
+        return (
+            len(self.pending) >= BATCH_FILES
+            or self.pending_bytes >= BATCH_BYTES
+            or time.monotonic() - self.last_commit >= BATCH_SECONDS
+        )
+
+    def _commit(self) -> None:
+        if not self.pending and not self.pending_entries:
+            return
+        actor = self.req.actor
+        with self.ws.db.session() as s:
+            for p in self.pending:
+                self._commit_item(s, p, actor)
+            for e in self.pending_entries:
+                raw = e.path.encode("utf-8", "surrogateescape")
+                s.add(
+                    IntakeEntry(
+                        run_id=self.report.run_id,
+                        path=e.path,
+                        path_raw=raw,
+                        kind=e.kind,
+                        outcome=e.outcome,
+                        reason=e.reason,
+                        item_id=e.item_id,
+                    )
+                )
+        self.report.problems.extend(self.pending_entries)
+        self.pending.clear()
+        self.pending_entries.clear()
+        self.pending_bytes = 0
+        self.last_commit = time.monotonic()
+
+    def _commit_item(self, s: Any, p: _Stored, actor: str) -> None:
+        key = path_key(None, p.found_original, p.sha256)
+        existing = s.execute(
+            select(Item.id).where(Item.collection_id == self.collection_id, Item.path_key == key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            self.report.counts["already_present"] += 1
+            return
+        now = datetime.now(UTC)
+        if s.get(Blob, p.sha256) is None:
+            s.add(Blob(sha256=p.sha256, size=p.size, stored_at=now))
+        earlier = s.execute(
+            select(Item.id, Item.sha256).where(
+                Item.collection_id == self.collection_id,
+                Item.path_hash == path_hash(None, p.found_original),
+            )
+        ).all()
+        flags = list(p.flags)
+        for row in earlier:
+            flags.append(
+                {
+                    "code": "changed_since_earlier_intake",
+                    "message": f"item {row.id} came from the same path with sha256 {row.sha256}",
+                }
+            )
+        informative = {"hash_list_match"}
+        status = "flagged" if any(f["code"] not in informative for f in flags) else "preserved"
+        original_display = display(p.found_original)
+        item = Item(
+            collection_id=self.collection_id,
+            parent_id=None,
+            path_hash=path_hash(None, p.found_original),
+            path_key=key,
+            original_path=original_display,
+            original_path_raw=p.found_original,
+            size=p.size,
+            sha256=p.sha256,
+            mtime_ns=p.st.st_mtime_ns,
+            atime_ns=p.st.st_atime_ns,
+            ctime_ns=p.st.st_ctime_ns,
+            intake_run_id=self.report.run_id,
+            intake_at=now,
+            intake_actor=actor,
+            status=status,
+            flags=json.dumps(flags, ensure_ascii=False),
+        )
+        s.add(item)
+        s.flush()
+        details: dict[str, Any] = {
+            "collection": self.collection_name,
+            "provider": self.provider_name,
+            "intake_run": self.report.run_id,
+            "original_path": original_display,
+            "source": display(p.found_source),
+            "size": p.size,
+            "sha256": p.sha256,
+            "file_times": {
+                "modified": ledger.iso_from_ns(p.st.st_mtime_ns),
+                "accessed": ledger.iso_from_ns(p.st.st_atime_ns),
+                "changed": ledger.iso_from_ns(p.st.st_ctime_ns),
+            },
+        }
+        try:
+            p.found_original.decode("utf-8")
+        except UnicodeDecodeError:
+            details["original_path_hex"] = p.found_original.hex()
+        ledger.append(
+            s,
+            EventType.INGESTION,
+            actor=actor,
+            object_type="item",
+            object_id=item.id,
+            details=details,
+        )
+        ledger.append(
+            s,
+            EventType.MESSAGE_DIGEST_CALCULATION,
+            actor=actor,
+            object_type="item",
+            object_id=item.id,
+            details={
+                "algorithm": "SHA-256",
+                "digest": p.sha256,
+                "software": DIGEST_SOFTWARE,
+                "other_digests": {k: v for k, v in p.digests.items() if k != "sha256"},
+            },
+        )
+        self.report.counts["ingested"] += 1
+        if status == "flagged":
+            self.report.counts["flagged"] += 1
+        for f in flags:
+            if f["code"] in ("hash_list_match", "hash_mismatch"):
+                ok = f["code"] == "hash_list_match"
+                ledger.append(
+                    s,
+                    EventType.FIXITY_CHECK,
+                    actor=actor,
+                    object_type="item",
+                    object_id=item.id,
+                    outcome="success" if ok else "failure",
+                    details={
+                        "against": "provider hash list",
+                        "list": str(self.req.hash_list),
+                        "line": int(f["line"]),
+                        "algorithm": f["algorithm"],
+                        "expected": f["expected"],
+                        "actual": f["actual"],
+                    },
+                )
+                if not ok:
+                    self.report.counts["mismatch"] += 1
+                    problem = Problem(original_display, "file", "mismatch", f["message"], item.id)
+                    self.pending_entries.append(problem)
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self) -> IntakeReport:
+        started = time.monotonic()
+        self.ws.blobs.cleanup_temporary()
+        self._open_run()
+        files, size = totals(self.roots)
+        self.progress.start(files, size)
+        try:
+            for root in self.roots:
+                for found in walk(root):
+                    self._handle(found)
+                    if self._due():
+                        self._commit()
+            self._commit()
+            self._missing_from_list()
+            self.report.status = "complete"
+        except KeyboardInterrupt:
+            self._commit()  # what is already stored is kept; a re-run completes the rest
+            self.report.status = "interrupted"
+            raise
+        except Exception:
+            self.report.status = "failed"
+            raise
+        finally:
+            self.progress.finish()
+            self.report.seconds = time.monotonic() - started
+            self._close_run()
+        return self.report
+
+    def _missing_from_list(self) -> None:
+        if self.hashes is None:
+            return
+        for name, expected in self.hashes.missing():
+            self.report.counts["missing"] += 1
+            self.pending_entries.append(
+                Problem(
+                    display(name),
+                    "file",
+                    "missing",
+                    f"listed in the provider's hash list (line {expected.line}) but not received",
+                )
+            )
+        self._commit()
+
+    def _close_run(self) -> None:
+        with self.ws.db.session() as s:
+            run = s.get(IntakeRun, self.report.run_id)
+            assert run is not None
+            run.finished_at = datetime.now(UTC)
+            run.status = self.report.status
+            run.counts = json.dumps(dict(self.report.counts))
+            ledger.checkpoint(s, self.ws.key)
+
+
+def ingest(ws: Workspace, req: IntakeRequest, progress: Progress | None = None) -> IntakeReport:
+    return Intake(ws, req, progress).run()
+
+
+def collection_by_name(ws: Workspace, name: str) -> Collection | None:
+    with ws.db.reader() as s:
+        return s.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()

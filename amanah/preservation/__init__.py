@@ -1,0 +1,1 @@
+"""Keeping evidence provably unchanged: fixity audits and whole-installation verification."""

@@ -1,0 +1,105 @@
+"""`amanah verify`: does everything still hold that the installation has promised?
+
+Checks, each naming what it finds wrong: the ledger's hash chain and its head, every signed
+checkpoint against the ledger, every item against its ingestion event (an edited item row
+shows here), every item has its ingestion event, and the fixity of every blob.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from amanah.custody import ledger, verifier
+from amanah.db.models import Checkpoint, CustodyEvent, Item, LedgerHead
+from amanah.preservation.fixity import FixityReport, run_fixity
+from amanah.workspace import Workspace
+
+
+@dataclass
+class VerifyReport:
+    problems: list[str] = field(default_factory=list)
+    ledger_entries: int = 0
+    checkpoints: int = 0
+    items: int = 0
+    fixity: FixityReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_ledger(ws: Workspace, report: VerifyReport) -> None:
+    with ws.db.reader() as s:
+        problems, leaves = verifier.check_chain(ledger.iter_entries(s))
+        report.ledger_entries = len(leaves)
+        checkpoints = [
+            ledger.checkpoint_of(c)
+            for c in s.execute(select(Checkpoint).order_by(Checkpoint.id)).scalars()
+        ]
+        report.checkpoints = len(checkpoints)
+        problems += verifier.check_checkpoints(checkpoints, leaves, ws.key.public_pem)
+        head = s.get(LedgerHead, 1)
+        if head is None:
+            problems.append("the ledger head row is missing")
+        elif head.seq != len(leaves):
+            problems.append(
+                f"the ledger holds {len(leaves)} entries but its head records {head.seq}"
+                " (entries deleted or added outside Amanah)"
+            )
+        elif leaves and verifier.frontier_root(
+            [(int(n), bytes.fromhex(h)) for n, h in json.loads(head.frontier)]
+        ) != verifier.merkle_root(leaves):
+            problems.append("the ledger head's Merkle frontier does not match the ledger")
+    report.problems += problems
+
+
+def check_items(ws: Workspace, report: VerifyReport) -> None:
+    """Each item must agree with the ingestion event that recorded it."""
+    with ws.db.reader() as s:
+        recorded: dict[str, dict[str, object]] = {}
+        events = s.execute(
+            select(CustodyEvent.object_id, CustodyEvent.details).where(
+                CustodyEvent.object_type == "item", CustodyEvent.event_type == "ingestion"
+            )
+        )
+        for object_id, details in events:
+            recorded[object_id] = json.loads(details)
+        rows = s.execute(select(Item.id, Item.sha256, Item.size, Item.original_path))
+        for item_id, sha256, size, original_path in rows:
+            report.items += 1
+            event = recorded.get(str(item_id))
+            if event is None:
+                report.problems.append(f"item {item_id} ({original_path}) has no ingestion event")
+                continue
+            for name, value in (("sha256", sha256), ("size", size)):
+                if event.get(name) != value:
+                    report.problems.append(
+                        f"item {item_id}: {name} is {value} but its ingestion event recorded"
+                        f" {event.get(name)} (item row edited)"
+                    )
+            if event.get("original_path") != original_path:
+                report.problems.append(
+                    f"item {item_id}: original path differs from its ingestion event"
+                    " (item row edited)"
+                )
+
+
+def verify(
+    ws: Workspace,
+    actor: str,
+    fixity: bool = True,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    report = VerifyReport()
+    check_ledger(ws, report)
+    check_items(ws, report)
+    if fixity:
+        report.fixity = run_fixity(ws, actor, on_start=on_start, on_result=on_result)
+        for sha256, outcome, reason in report.fixity.problems:
+            report.problems.append(f"blob {sha256} {outcome}: {reason}")
+    return report

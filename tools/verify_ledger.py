@@ -1,0 +1,1 @@
+../amanah/custody/verifier.py
