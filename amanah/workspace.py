@@ -14,6 +14,7 @@ from pathlib import Path
 from amanah.blobs import BlobStore, open_store
 from amanah.config import Settings, load_settings, resolve_home, write_default_config
 from amanah.custody.keys import SigningKey, create_key, load_key
+from amanah.custody.ledger import SIGNING_KEY
 from amanah.db import Database
 
 
@@ -71,4 +72,5 @@ def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> 
         if settings.key_path.exists()
         else create_key(settings.key_path, settings.public_key_path)
     )
+    db.session_info[SIGNING_KEY] = key
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
@@ -40,6 +40,8 @@ class EventType(StrEnum):
 
 
 _TIP = "amanah.ledger_tip"
+#: Session.info key under which a workspace puts its SigningKey, so commits can seal.
+SIGNING_KEY = "amanah.signing_key"
 
 
 def utc_now() -> str:
@@ -233,3 +235,18 @@ def inclusion_proof(
             for e in wanted
         ],
     }
+
+
+@event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    """Every transaction that appended events commits with a signed checkpoint over them.
+
+    So no committed event is ever outside a signature, even after a crash mid-intake.
+    """
+    if session.info.get(_TIP) is None:
+        return
+    key = session.info.get(SIGNING_KEY)
+    if key is None:
+        raise RuntimeError("custody events appended in a session without the signing key")
+    session.flush()
+    checkpoint(session, key)

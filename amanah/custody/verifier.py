@@ -218,11 +218,13 @@ def check_chain(entries: Iterable[dict[str, Any]]) -> tuple[list[str], list[byte
 def check_checkpoints(
     checkpoints: Iterable[dict[str, Any]], leaves: Sequence[bytes], public_key_pem: bytes
 ) -> list[str]:
+    """Each checkpoint's signature, and its root against the ledger, in one pass over leaves."""
     problems: list[str] = []
     kid = key_id(public_key_pem)
-    count = 0
-    for cp in checkpoints:
-        count += 1
+    ordered = sorted(checkpoints, key=lambda cp: int(cp["tree_size"]))
+    frontier: list[tuple[int, bytes]] = []
+    pushed = 0
+    for count, cp in enumerate(ordered, 1):
         size = int(cp["tree_size"])
         label = f"checkpoint {cp.get('id', count)} (size {size})"
         if cp.get("key_id") != kid:
@@ -235,10 +237,18 @@ def check_checkpoints(
                 " (entries were deleted)"
             )
             continue
-        if merkle_root(leaves[:size]).hex() != cp["root"]:
+        while pushed < size:
+            frontier_push(frontier, leaves[pushed])
+            pushed += 1
+        if frontier_root(frontier).hex() != cp["root"]:
             problems.append(f"{label}: Merkle root does not match the ledger (history rewritten)")
-    if count == 0 and leaves:
+    if not ordered and leaves:
         problems.append("no signed checkpoint covers the ledger")
+    elif ordered and int(ordered[-1]["tree_size"]) < len(leaves):
+        problems.append(
+            f"entries {int(ordered[-1]['tree_size']) + 1} to {len(leaves)} are not covered by a"
+            " signed checkpoint"
+        )
     return problems
 
 

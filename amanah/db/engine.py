@@ -67,6 +67,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: Put into every write session's info (the custody ledger's signing key).
+        self.session_info: dict[str, object] = {}
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite readers must not take the write lock; PostgreSQL needs no second engine.
@@ -95,7 +97,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        with self._sessions() as s, s.begin():
+        with self._sessions(info=dict(self.session_info)) as s, s.begin():
             yield s
 
     @contextmanager
