@@ -563,6 +563,47 @@ def framework_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         out.print(f"{r['id']:>4}  {r['provider']}: {r['title']} (signed {r['signed_on']})")
 
 
+@app.command()
+def demo() -> None:
+    """Build a small fictional demo workspace in the home and show what it holds.
+
+    Example: amanah --home ./amanah-home demo
+    """
+    from amanah.demo import COLLECTION, create_demo
+    from amanah.items import list_items
+    from amanah.preservation.audit import verify as run_verify
+
+    ws = workspace()
+    try:
+        report = create_demo(ws, default_actor())
+        rows = list_items(ws, COLLECTION)
+        checked = run_verify(ws, default_actor())
+    finally:
+        ws.close()
+    table = Table(
+        "id", "sha256", "size", "status", "original path", title=f"collection {COLLECTION}"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["sha256"][:16] + "…", f"{r['size']:,}", r["status"], r["original_path"]
+        )
+    out.print(table)
+    out.print(
+        f"intake: {report.counts['ingested']} new, {report.counts['already_present']} already"
+        f" present; verify: {'all checks hold' if checked.ok else checked.problems}"
+    )
+    home = state.home or "./amanah-home"
+    out.print("\nTry next:")
+    for line in (
+        f"amanah --home {home} item show {rows[0]['id']}",
+        f"amanah --home {home} custody proof {rows[0]['id']} --out proof.json",
+        "python3 tools/verify_ledger.py --proof proof.json",
+        f"amanah --home {home} custody export ./ledger-export",
+        f"amanah --home {home} verify",
+    ):
+        out.print(f"  {line}")
+
+
 def main() -> None:
     app()
 

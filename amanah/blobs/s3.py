@@ -74,6 +74,12 @@ class S3Store:
             with contextlib.suppress(BotoCoreError, ClientError):
                 self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
 
+    def sync(self) -> None:
+        """A completed S3 PUT is already durable."""
+
+    def discard(self) -> None:
+        """Nothing is staged: blobs without rows are harmless and invisible."""
+
     def open(self, sha256: str) -> BinaryIO:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))

@@ -7,14 +7,16 @@ keeps the Merkle frontier, so a checkpoint costs O(log n) whatever the ledger's 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
@@ -57,18 +59,24 @@ def iso_from_ns(ns: int | None) -> str | None:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
 
 
-def _lock_head(session: Session) -> LedgerHead:
-    head = session.info.get(_TIP)
-    if head is None:
+@dataclass
+class _Tip:
+    """The locked head of the chain for one transaction, and the events not yet inserted."""
+
+    head: LedgerHead
+    frontier: list[tuple[int, bytes]]
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _tip(session: Session) -> _Tip:
+    tip = session.info.get(_TIP)
+    if tip is None:
         head = session.execute(
             select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
         ).scalar_one()
-        session.info[_TIP] = head
-    return head
-
-
-def _load_frontier(head: LedgerHead) -> list[tuple[int, bytes]]:
-    return [(int(size), bytes.fromhex(h)) for size, h in json.loads(head.frontier)]
+        frontier = [(int(n), bytes.fromhex(h)) for n, h in json.loads(head.frontier)]
+        tip = session.info[_TIP] = _Tip(head, frontier)
+    return tip
 
 
 def append(
@@ -81,10 +89,14 @@ def append(
     outcome: str = "success",
     details: dict[str, Any] | None = None,
     agent: str = AGENT,
-) -> CustodyEvent:
-    """Add one event to the ledger in the caller's transaction (commits with the change)."""
-    head = _lock_head(session)
-    entry = {
+) -> dict[str, Any]:
+    """Add one event to the ledger in the caller's transaction (commits with the change).
+
+    Events are inserted in bulk when the transaction commits (or on `flush_events`).
+    """
+    tip = _tip(session)
+    head = tip.head
+    entry: dict[str, Any] = {
         "seq": head.seq + 1,
         "event_id": str(uuid.uuid4()),
         "type": str(event_type),
@@ -97,28 +109,41 @@ def append(
         "details": details or {},
         "prev": head.entry_hash,
     }
-    digest = verifier.entry_hash(entry)
-    row = CustodyEvent(
-        seq=entry["seq"],
-        event_id=entry["event_id"],
-        event_type=entry["type"],
-        occurred_at=entry["time"],
-        actor=actor,
-        agent=agent,
-        object_type=object_type,
-        object_id=entry["object_id"],
-        outcome=outcome,
-        details=verifier.canonical_json(entry["details"]).decode(),
-        prev_hash=head.entry_hash,
-        entry_hash=digest,
-    )
-    session.add(row)
-    frontier = _load_frontier(head)
-    verifier.frontier_push(frontier, verifier.leaf_hash(entry))
+    data = verifier.entry_bytes(entry)
+    entry["hash"] = hashlib.sha256(data).hexdigest()
+    verifier.frontier_push(tip.frontier, hashlib.sha256(b"\x00" + data).digest())
     head.seq = entry["seq"]
-    head.entry_hash = digest
-    head.frontier = json.dumps([[size, h.hex()] for size, h in frontier])
-    return row
+    head.entry_hash = entry["hash"]
+    tip.pending.append(entry)
+    return entry
+
+
+def flush_events(session: Session) -> None:
+    """Insert the transaction's pending events now (they are inserted at commit anyway)."""
+    tip = session.info.get(_TIP)
+    if tip is None or not tip.pending:
+        return
+    rows = [
+        {
+            "seq": e["seq"],
+            "event_id": e["event_id"],
+            "event_type": e["type"],
+            "occurred_at": e["time"],
+            "actor": e["actor"],
+            "agent": e["agent"],
+            "object_type": e["object_type"],
+            "object_id": e["object_id"],
+            "outcome": e["outcome"],
+            "details": verifier.canonical_json(e["details"]).decode(),
+            "prev_hash": e["prev"],
+            "entry_hash": e["hash"],
+        }
+        for e in tip.pending
+    ]
+    session.execute(insert(CustodyEvent), rows)
+    tip.head.frontier = json.dumps([[n, h.hex()] for n, h in tip.frontier])
+    tip.pending.clear()
+    session.flush()
 
 
 def entry_of(row: Any) -> dict[str, Any]:
@@ -156,7 +181,9 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]
 
 def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
     """Sign the current Merkle root, unless the latest checkpoint already covers it."""
-    head = _lock_head(session)
+    tip = _tip(session)
+    flush_events(session)
+    head = tip.head
     latest = session.execute(
         select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -164,7 +191,7 @@ def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
         return latest
     fields = {
         "tree_size": head.seq,
-        "root": verifier.frontier_root(_load_frontier(head)).hex(),
+        "root": verifier.frontier_root(tip.frontier).hex(),
         "time": utc_now(),
         "key_id": key.key_id,
     }
@@ -248,5 +275,4 @@ def _seal(session: Session) -> None:
     key = session.info.get(SIGNING_KEY)
     if key is None:
         raise RuntimeError("custody events appended in a session without the signing key")
-    session.flush()
     checkpoint(session, key)

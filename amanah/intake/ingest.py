@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -153,6 +154,11 @@ class _Stored:
     flags: list[dict[str, str]]
 
 
+def _status(flags: list[dict[str, str]]) -> str:
+    """Flagged when any flag asks an analyst to look twice; a matching hash list does not."""
+    return "flagged" if any(f["code"] != "hash_list_match" for f in flags) else "preserved"
+
+
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
         b.st_ino,
@@ -220,16 +226,21 @@ class Intake:
         problem = Problem(display(found.original), found.kind, outcome, reason, item_id)
         self.pending_entries.append(problem)
 
-    def _prior(self, original: bytes) -> list[Any]:
+    def _priors(self, batch: list[Found]) -> dict[str, list[Any]]:
+        """Earlier items from the same paths, for a whole folder batch in one query."""
+        hashes = [path_hash(None, f.original) for f in batch if f.kind == "file"]
+        if not hashes or self.req.rehash:
+            return {}
+        found: dict[str, list[Any]] = {}
         with self.ws.db.reader() as s:
-            return list(
-                s.execute(
-                    select(Item.id, Item.size, Item.mtime_ns, Item.sha256).where(
-                        Item.collection_id == self.collection_id,
-                        Item.path_hash == path_hash(None, original),
-                    )
-                ).all()
+            rows = s.execute(
+                select(Item.path_hash, Item.size, Item.mtime_ns, Item.sha256).where(
+                    Item.collection_id == self.collection_id, Item.path_hash.in_(hashes)
+                )
             )
+            for row in rows:
+                found.setdefault(row.path_hash, []).append(row)
+        return found
 
     def _check_listed_present(self, found: Found, sha256: str) -> None:
         if self.hashes is None:
@@ -243,7 +254,7 @@ class Intake:
                 f" the preserved file has {sha256}",
             )
 
-    def _handle(self, found: Found) -> None:
+    def _handle(self, found: Found, priors: dict[str, list[Any]]) -> None:
         if found.kind == "symlink":
             self.report.counts["links"] += 1
             target = display(found.link_target) if not found.error else f"? ({found.error})"
@@ -266,7 +277,7 @@ class Intake:
             return
         assert found.st is not None
         if not self.req.rehash:
-            for prior in self._prior(found.original):
+            for prior in priors.get(path_hash(None, found.original), []):
                 if prior.size == found.st.st_size and prior.mtime_ns == found.st.st_mtime_ns:
                     self.report.counts["already_present"] += 1
                     self._check_listed_present(found, prior.sha256)
@@ -380,22 +391,25 @@ class Intake:
     def _commit(self) -> None:
         if not self.pending and not self.pending_entries:
             return
-        actor = self.req.actor
+        self.ws.blobs.sync()  # bytes durable before any row names them
         with self.ws.db.session() as s:
-            for p in self.pending:
-                self._commit_item(s, p, actor)
-            for e in self.pending_entries:
-                raw = e.path.encode("utf-8", "surrogateescape")
-                s.add(
-                    IntakeEntry(
-                        run_id=self.report.run_id,
-                        path=e.path,
-                        path_raw=raw,
-                        kind=e.kind,
-                        outcome=e.outcome,
-                        reason=e.reason,
-                        item_id=e.item_id,
-                    )
+            if self.pending:
+                self._commit_items(s)
+            if self.pending_entries:
+                s.execute(
+                    insert(IntakeEntry),
+                    [
+                        {
+                            "run_id": self.report.run_id,
+                            "path": e.path,
+                            "path_raw": e.path.encode("utf-8", "surrogateescape"),
+                            "kind": e.kind,
+                            "outcome": e.outcome,
+                            "reason": e.reason,
+                            "item_id": e.item_id,
+                        }
+                        for e in self.pending_entries
+                    ],
                 )
         self.report.problems.extend(self.pending_entries)
         self.pending.clear()
@@ -403,54 +417,80 @@ class Intake:
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
 
-    def _commit_item(self, s: Any, p: _Stored, actor: str) -> None:
-        key = path_key(None, p.found_original, p.sha256)
-        existing = s.execute(
-            select(Item.id).where(Item.collection_id == self.collection_id, Item.path_key == key)
-        ).scalar_one_or_none()
-        if existing is not None:
-            self.report.counts["already_present"] += 1
+    def _commit_items(self, s: Session) -> None:
+        """Blob rows, item rows and custody events for the batch, in bulk, in one transaction."""
+        cid = self.collection_id
+        batch: dict[str, _Stored] = {}
+        for p in self.pending:  # the same path can be given twice on one command line
+            batch.setdefault(path_key(None, p.found_original, p.sha256), p)
+        present = set(
+            s.execute(
+                select(Item.path_key).where(Item.collection_id == cid, Item.path_key.in_(batch))
+            ).scalars()
+        )
+        if repeated := len(self.pending) - len(batch) + len(present):
+            self.report.counts["already_present"] += repeated
+        todo = [(key, p) for key, p in batch.items() if key not in present]
+        if not todo:
             return
-        now = datetime.now(UTC)
-        if s.get(Blob, p.sha256) is None:
-            s.add(Blob(sha256=p.sha256, size=p.size, stored_at=now))
-        earlier = s.execute(
-            select(Item.id, Item.sha256).where(
-                Item.collection_id == self.collection_id,
-                Item.path_hash == path_hash(None, p.found_original),
+        hashes = {path_hash(None, p.found_original) for _, p in todo}
+        earlier: dict[str, list[Any]] = {}
+        for row in s.execute(
+            select(Item.id, Item.sha256, Item.path_hash).where(
+                Item.collection_id == cid, Item.path_hash.in_(hashes)
             )
-        ).all()
-        flags = list(p.flags)
-        for row in earlier:
-            flags.append(
+        ):
+            earlier.setdefault(row.path_hash, []).append(row)
+        shas = {p.sha256: p.size for _, p in todo}
+        known = set(s.execute(select(Blob.sha256).where(Blob.sha256.in_(shas))).scalars())
+        now = datetime.now(UTC)
+        new_blobs = [
+            {"sha256": h, "size": n, "stored_at": now} for h, n in shas.items() if h not in known
+        ]
+        if new_blobs:
+            s.execute(insert(Blob), new_blobs)
+        rows = []
+        for key, p in todo:
+            ph = path_hash(None, p.found_original)
+            for row in earlier.get(ph, []):
+                p.flags.append(
+                    {
+                        "code": "changed_since_earlier_intake",
+                        "message": f"item {row.id} came from the same path"
+                        f" with sha256 {row.sha256}",
+                    }
+                )
+            rows.append(
                 {
-                    "code": "changed_since_earlier_intake",
-                    "message": f"item {row.id} came from the same path with sha256 {row.sha256}",
+                    "collection_id": cid,
+                    "parent_id": None,
+                    "path_hash": ph,
+                    "path_key": key,
+                    "original_path": display(p.found_original),
+                    "original_path_raw": p.found_original,
+                    "size": p.size,
+                    "sha256": p.sha256,
+                    "mtime_ns": p.st.st_mtime_ns,
+                    "atime_ns": p.st.st_atime_ns,
+                    "ctime_ns": p.st.st_ctime_ns,
+                    "intake_run_id": self.report.run_id,
+                    "intake_at": now,
+                    "intake_actor": self.req.actor,
+                    "status": _status(p.flags),
+                    "flags": json.dumps(p.flags, ensure_ascii=False),
                 }
             )
-        informative = {"hash_list_match"}
-        status = "flagged" if any(f["code"] not in informative for f in flags) else "preserved"
-        original_display = display(p.found_original)
-        item = Item(
-            collection_id=self.collection_id,
-            parent_id=None,
-            path_hash=path_hash(None, p.found_original),
-            path_key=key,
-            original_path=original_display,
-            original_path_raw=p.found_original,
-            size=p.size,
-            sha256=p.sha256,
-            mtime_ns=p.st.st_mtime_ns,
-            atime_ns=p.st.st_atime_ns,
-            ctime_ns=p.st.st_ctime_ns,
-            intake_run_id=self.report.run_id,
-            intake_at=now,
-            intake_actor=actor,
-            status=status,
-            flags=json.dumps(flags, ensure_ascii=False),
+        ids = (
+            s.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
         )
-        s.add(item)
-        s.flush()
+        for item_id, (_, p), row in zip(ids, todo, rows, strict=True):
+            self._record_events(s, item_id, p, row["status"])
+
+    def _record_events(self, s: Session, item_id: int, p: _Stored, status: str) -> None:
+        actor = self.req.actor
+        original_display = display(p.found_original)
         details: dict[str, Any] = {
             "collection": self.collection_name,
             "provider": self.provider_name,
@@ -474,7 +514,7 @@ class Intake:
             EventType.INGESTION,
             actor=actor,
             object_type="item",
-            object_id=item.id,
+            object_id=item_id,
             details=details,
         )
         ledger.append(
@@ -482,7 +522,7 @@ class Intake:
             EventType.MESSAGE_DIGEST_CALCULATION,
             actor=actor,
             object_type="item",
-            object_id=item.id,
+            object_id=item_id,
             details={
                 "algorithm": "SHA-256",
                 "digest": p.sha256,
@@ -493,29 +533,31 @@ class Intake:
         self.report.counts["ingested"] += 1
         if status == "flagged":
             self.report.counts["flagged"] += 1
-        for f in flags:
-            if f["code"] in ("hash_list_match", "hash_mismatch"):
-                ok = f["code"] == "hash_list_match"
-                ledger.append(
-                    s,
-                    EventType.FIXITY_CHECK,
-                    actor=actor,
-                    object_type="item",
-                    object_id=item.id,
-                    outcome="success" if ok else "failure",
-                    details={
-                        "against": "provider hash list",
-                        "list": str(self.req.hash_list),
-                        "line": int(f["line"]),
-                        "algorithm": f["algorithm"],
-                        "expected": f["expected"],
-                        "actual": f["actual"],
-                    },
+        for f in p.flags:
+            if f["code"] not in ("hash_list_match", "hash_mismatch"):
+                continue
+            ok = f["code"] == "hash_list_match"
+            ledger.append(
+                s,
+                EventType.FIXITY_CHECK,
+                actor=actor,
+                object_type="item",
+                object_id=item_id,
+                outcome="success" if ok else "failure",
+                details={
+                    "against": "provider hash list",
+                    "list": str(self.req.hash_list),
+                    "line": int(f["line"]),
+                    "algorithm": f["algorithm"],
+                    "expected": f["expected"],
+                    "actual": f["actual"],
+                },
+            )
+            if not ok:
+                self.report.counts["mismatch"] += 1
+                self.pending_entries.append(
+                    Problem(original_display, "file", "mismatch", f["message"], item_id)
                 )
-                if not ok:
-                    self.report.counts["mismatch"] += 1
-                    problem = Problem(original_display, "file", "mismatch", f["message"], item.id)
-                    self.pending_entries.append(problem)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -527,10 +569,12 @@ class Intake:
         self.progress.start(files, size)
         try:
             for root in self.roots:
-                for found in walk(root):
-                    self._handle(found)
-                    if self._due():
-                        self._commit()
+                for batch in walk(root):
+                    priors = self._priors(batch)
+                    for found in batch:
+                        self._handle(found, priors)
+                        if self._due():
+                            self._commit()
             self._commit()
             self._missing_from_list()
             self.report.status = "complete"

@@ -47,8 +47,15 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def walk(root: bytes) -> Iterator[Found]:
-    """Every entry below `root` (a folder or a single file), in name order, depth first."""
+BATCH = 512
+
+
+def walk(root: bytes) -> Iterator[list[Found]]:
+    """Entries below `root` (a folder or a single file) in batches from one folder each.
+
+    A batch's descriptors stay open until the next batch is asked for, so the caller can look
+    up a whole batch in the database at once and then read its files.
+    """
     root = os.path.abspath(root)
     parent, base = os.path.split(root.rstrip(b"/") or b"/")
     parent_fd = os.open(parent or b"/", _DIR_FLAGS)
@@ -58,14 +65,14 @@ def walk(root: bytes) -> Iterator[Found]:
             try:
                 fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent_fd)
             except OSError as exc:
-                yield Found(base, b"", root, "directory", parent_fd, base, st, _describe(exc))
+                yield [Found(base, b"", root, "directory", parent_fd, base, st, _describe(exc))]
                 return
             try:
                 yield from _walk_dir(fd, base, b"", root)
             finally:
                 os.close(fd)
         else:
-            yield _entry(parent_fd, base, base, base, root, st)
+            yield [_entry(parent_fd, base, base, base, root, st)]
     finally:
         os.close(parent_fd)
 
@@ -83,60 +90,56 @@ def _entry(
     return found
 
 
-def _walk_dir(fd: int, original: bytes, inside: bytes, source: bytes) -> Iterator[Found]:
+def _walk_dir(fd: int, original: bytes, inside: bytes, source: bytes) -> Iterator[list[Found]]:
+    """This folder's entries first (in name order, in batches), then each subfolder."""
     try:
         # listdir(fd) decodes with surrogateescape; fsencode gives the exact bytes back.
         names = sorted(os.fsencode(n) for n in os.listdir(fd))
     except OSError as exc:
-        yield Found(original, inside, source, "directory", fd, b".", None, _describe(exc))
+        yield [Found(original, inside, source, "directory", fd, b".", None, _describe(exc))]
         return
+    batch: list[Found] = []
+    subdirs: list[tuple[bytes, Found]] = []
     for name in names:
-        child_original = original + b"/" + name
-        child_inside = inside + b"/" + name if inside else name
-        child_source = source + b"/" + name
+        where = (
+            original + b"/" + name,
+            inside + b"/" + name if inside else name,
+            source + b"/" + name,
+        )
         try:
             st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except OSError as exc:
-            yield Found(
-                child_original,
-                child_inside,
-                child_source,
-                "unknown",
-                fd,
-                name,
-                None,
-                _describe(exc),
-            )
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                yield Found(
-                    child_original,
-                    child_inside,
-                    child_source,
-                    "directory",
-                    fd,
-                    name,
-                    st,
-                    _describe(exc),
-                )
-                continue
-            try:
-                yield from _walk_dir(child, child_original, child_inside, child_source)
-            finally:
-                os.close(child)
+            batch.append(Found(*where, "unknown", fd, name, None, _describe(exc)))
         else:
-            yield _entry(fd, name, child_original, child_inside, child_source, st)
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append((name, Found(*where, "directory", fd, name, st)))
+            else:
+                batch.append(_entry(fd, name, *where, st))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+    for name, found in subdirs:
+        try:
+            child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except OSError as exc:
+            found.error = _describe(exc)
+            yield [found]
+            continue
+        try:
+            yield from _walk_dir(child, found.original, found.inside, found.source)
+        finally:
+            os.close(child)
 
 
 def totals(roots: list[bytes]) -> tuple[int, int]:
     """Files and bytes to expect, for the progress bar (a cheap first pass of lstat only)."""
     files = size = 0
     for root in roots:
-        for found in walk(root):
-            if found.kind == "file" and found.st is not None:
-                files += 1
-                size += found.st.st_size
+        for batch in walk(root):
+            for found in batch:
+                if found.kind == "file" and found.st is not None:
+                    files += 1
+                    size += found.st.st_size
     return files, size

@@ -1,0 +1,79 @@
+"""A small, entirely fictional demo workspace a newcomer can explore.
+
+Nothing here is about real people or events: every name and place is invented, and every
+file says so, so a demo workspace can never be mistaken for evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import select
+
+from amanah.db.models import Framework
+from amanah.intake.ingest import IntakeReport, IntakeRequest, ingest
+from amanah.intake.registry import add_framework
+from amanah.workspace import Workspace
+
+PROVIDER = "Demo Documentation Centre (fictional)"
+COLLECTION = "demo-handover-2026"
+
+FILES: dict[str, bytes] = {
+    "statements/شهادة-001.txt": (
+        "وثيقة تجريبية — الأسماء والأماكن كلها خيالية.\n"
+        "أفاد الشاهد (س-١) بأنه احتُجز في فرع أمني في مدينة خيالية تُدعى «النخيل» عام ٢٠١٢.\n"
+    ).encode(),
+    "statements/statement-002.txt": (
+        b"DEMO DOCUMENT - every name and place is invented.\n"
+        b"Witness W-2 describes a checkpoint near the fictional village of Al-Nakhil in 2013.\n"
+    ),
+    "scans/README.txt": b"Scanned pages arrive here in real handovers (demo placeholder).\n",
+    "lists/detainees-demo.csv": (
+        "id,name,place,year\n1,اسم خيالي,النخيل,2012\n2,Fictional Name,Al-Nakhil,2013\n"
+    ).encode(),
+    "legacy/windows-1256.txt": "نص بترميز ويندوز 1256 (تجريبي)\n".encode("cp1256"),
+}
+
+
+def build_handover(folder: Path) -> Path:
+    """Write the demo files and the provider's SHA256SUMS; return the list's path."""
+    for rel, data in FILES.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    listing = folder.parent / "demo-SHA256SUMS"
+    listing.write_text(
+        "".join(f"{hashlib.sha256(d).hexdigest()}  ./{rel}\n" for rel, d in FILES.items()),
+        encoding="utf-8",
+    )
+    return listing
+
+
+def create_demo(ws: Workspace, actor: str) -> IntakeReport:
+    folder = ws.home / "demo-handover" / "handover"
+    listing = build_handover(folder)
+    with ws.db.session() as s:
+        framework = s.execute(
+            select(Framework).where(Framework.title == "Demo MoU (fictional)")
+        ).scalar_one_or_none()
+        if framework is None:
+            framework = add_framework(
+                s,
+                PROVIDER,
+                "Demo MoU (fictional)",
+                None,
+                "Demo terms: disclosure to competent jurisdictions with the provider's consent.",
+            )
+        framework_id = framework.id
+    req = IntakeRequest(
+        sources=[str(folder)],
+        collection=COLLECTION,
+        provider=PROVIDER,
+        framework_id=framework_id,
+        method="USB handover (demo)",
+        place="Demo office",
+        hash_list=listing,
+        actor=actor,
+    )
+    return ingest(ws, req)

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; figures are recorded in docs/benchmarks.md."""
