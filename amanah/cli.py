@@ -44,9 +44,11 @@ custody_app = typer.Typer(
 )
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
 framework_app = typer.Typer(help="Cooperation frameworks with providers.", no_args_is_help=True)
+intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
 app.add_typer(custody_app, name="custody")
 app.add_typer(item_app, name="item")
 app.add_typer(framework_app, name="framework")
+app.add_typer(intake_app, name="intake")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -252,6 +254,59 @@ def ingest(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@intake_app.command("runs")
+def intake_runs(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List intake runs with their status and counts.
+
+    Example: amanah intake runs --json
+    """
+    from amanah.intake.reports import list_runs
+
+    ws = workspace()
+    try:
+        runs = list_runs(ws)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(runs)
+        return
+    table = Table("run", "collection", "status", "started", "counts")
+    for r in runs:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
+        table.add_row(str(r["id"]), r["collection"], r["status"], r["started_at"][:19], counts)
+    out.print(table)
+
+
+@intake_app.command("report")
+def intake_report(
+    run_id: Annotated[int, typer.Argument(help="Intake run id (see `amanah intake runs`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One intake run's report: sources, counts, and every file that needs attention.
+
+    Example: amanah intake report 3 --json
+    """
+    from amanah.intake.reports import run_report
+
+    ws = workspace()
+    try:
+        report = run_report(ws, run_id)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""))
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(report)
+        return
+    out.print(f"intake run {report['id']} into {report['collection']!r}: {report['status']}")
+    out.print(f"sources: {', '.join(report['sources'])}")
+    out.print("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"].items())))
+    for p in report["problems"]:
+        out.print(f"{p['outcome']:>8} {p['path']}: {p['reason']}")
+
+
 @app.command("items")
 def items_cmd(
     collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
@@ -446,7 +501,7 @@ def custody_export(
 
     ws = workspace()
     try:
-        result = export_ledger(ws, output)
+        result = export_ledger(ws.db, ws.key, output)
     except ExportError as exc:
         fail(str(exc))
     finally:

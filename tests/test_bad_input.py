@@ -64,6 +64,9 @@ def test_special_files_are_skipped_with_a_reason_and_the_rest_ingested(
     assert p["src/sock"]["outcome"] == "skipped" and "socket" in p["src/sock"]["reason"]
     if has_device:
         assert "character device" in p["src/null-device"]["reason"]
+    stored = json.loads(amanah(sqlite_home, "intake", "report", "1", "--json", check=True).stdout)
+    assert stored["problems"] == report["problems"]
+    assert stored["counts"] == report["counts"] and stored["status"] == "complete"
     items = json.loads(amanah(sqlite_home, "items", "--json", check=True).stdout)
     empty = next(i for i in items if i["original_path"] == "src/empty.txt")
     assert empty["status"] == "flagged" and empty["size"] == 0

@@ -106,3 +106,9 @@ def test_kill_9_during_ingest_then_rerun(
     assert seen_counts == sorted(seen_counts)  # progress is kept across kills
     done = amanah(home, "verify", "--quiet")
     assert done.returncode == 0, done.stdout
+    runs = json.loads(amanah(home, "intake", "runs", "--json", check=True).stdout)
+    assert runs[-1]["status"] == "complete"
+    # Killed runs are not left looking as if they were still going.
+    assert {r["status"] for r in runs[:-1]} <= {"interrupted", "complete"}
+    # (a kill during start-up, before the run row commits, leaves no run at all)
+    assert 1 <= sum(r["status"] == "interrupted" for r in runs) <= kills

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from amanah.blobs.base import CHUNK, BlobMissing, HashingReader, PutResult, check_sha256
+from amanah.system import pid_alive
 
 
 class FilesystemStore:
@@ -101,21 +102,11 @@ class FilesystemStore:
         removed = 0
         for f in self.tmp.glob("*.part"):
             pid = f.name.split("-", 1)[0]
-            if pid.isdigit() and _alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
             f.unlink(missing_ok=True)
             removed += 1
         return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _make_dirs(path: Path) -> list[Path]:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from amanah.custody import ledger, verifier
+from amanah.custody.keys import SigningKey
+from amanah.db import Database
 from amanah.db.models import Checkpoint
-from amanah.workspace import Workspace
 
 README = """\
 Amanah custody ledger export ({format})
@@ -32,14 +33,14 @@ class ExportError(Exception):
     pass
 
 
-def export_ledger(ws: Workspace, out: Path) -> dict[str, Any]:
+def export_ledger(db: Database, key: SigningKey, out: Path) -> dict[str, Any]:
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: folder is not empty; choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
-    with ws.db.session() as s:
-        ledger.checkpoint(s, ws.key)
+    with db.session() as s:
+        ledger.checkpoint(s, key)
     entries = 0
-    with ws.db.reader() as s, (out / "ledger.jsonl").open("wb") as f:
+    with db.reader() as s, (out / "ledger.jsonl").open("wb") as f:
         for entry in ledger.iter_entries(s):
             f.write(verifier.canonical_json(entry) + b"\n")
             entries += 1
@@ -50,9 +51,9 @@ def export_ledger(ws: Workspace, out: Path) -> dict[str, Any]:
     with (out / "checkpoints.jsonl").open("wb") as f:
         for cp in cps:
             f.write(verifier.canonical_json(cp) + b"\n")
-    (out / "public_key.pem").write_bytes(ws.key.public_pem)
+    (out / "public_key.pem").write_bytes(key.public_pem)
     shutil.copyfile(Path(verifier.__file__), out / "verify_ledger.py")
     (out / "README.txt").write_text(
-        README.format(format=verifier.FORMAT, key_id=ws.key.key_id), encoding="utf-8"
+        README.format(format=verifier.FORMAT, key_id=key.key_id), encoding="utf-8"
     )
     return {"entries": entries, "checkpoints": len(cps), "folder": str(out)}

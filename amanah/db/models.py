@@ -113,6 +113,9 @@ class IntakeRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="running")
     counts: Mapped[str] = mapped_column(Text, default="{}")
+    # Where the run's process lives, so a run left "running" by a crash can be told apart.
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IntakeEntry(Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import ssl
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from amanah.db.models import Blob, Collection, IntakeEntry, IntakeRun, Item, Pro
 from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
 from amanah.intake.walk import Found, totals, walk
+from amanah.system import pid_alive
 from amanah.workspace import Workspace
 
 BATCH_FILES = 256
@@ -154,6 +156,17 @@ class _Stored:
     flags: list[dict[str, str]]
 
 
+def _close_stale_runs(s: Session) -> None:
+    """Runs left "running" by a process of this host that no longer exists were interrupted."""
+    host = socket.gethostname()
+    stale = s.execute(
+        select(IntakeRun).where(IntakeRun.status == "running", IntakeRun.host == host)
+    ).scalars()
+    for run in stale:
+        if run.pid != os.getpid() and not pid_alive(run.pid):
+            run.status = "interrupted"
+
+
 def _status(flags: list[dict[str, str]]) -> str:
     """Flagged when any flag asks an analyst to look twice; a matching hash list does not."""
     return "flagged" if any(f["code"] != "hash_list_match" for f in flags) else "preserved"
@@ -204,8 +217,11 @@ class Intake:
             )
             prov = s.get(Provider, coll.provider_id)
             assert prov is not None
+            _close_stale_runs(s)
             run = IntakeRun(
                 collection_id=coll.id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
                 actor=req.actor,
                 sources=json.dumps([display(os.path.abspath(r)) for r in self.roots]),
                 hash_list=str(req.hash_list or ""),
