@@ -98,6 +98,15 @@ class Item(Base):
     status: Mapped[str] = mapped_column(String(20), default="preserved")
     # JSON list of {"code": ..., "message": ...}: why an analyst should look twice.
     flags: Mapped[str] = mapped_column(Text, default="[]")
+    # What processing found (all derived: can be recomputed from the bytes).
+    media_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pronom: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    format_name: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    languages: Mapped[str] = mapped_column(Text, default="[]")
+    doc_metadata: Mapped[str] = mapped_column(Text, default="{}")
+    processing: Mapped[str] = mapped_column(String(20), default="pending")
+    processing_error: Mapped[str] = mapped_column(Text, default="")
+    depth: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IntakeRun(Base):
@@ -172,3 +181,53 @@ class Checkpoint(Base):
     signed_at: Mapped[str] = mapped_column(String(40))
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(Text)
+
+
+class Derivative(Base):
+    """Something made from an item (text, OCR text, page image, thumbnail); never replaces it."""
+
+    __tablename__ = "derivatives"
+    __table_args__ = (UniqueConstraint("item_id", "kind", "page", name="uq_derivative"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    page: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Job(Base):
+    """A durable unit of processing work for one item; survives crashes of its worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("item_id", "kind", name="uq_job_item_kind"),
+        Index("ix_jobs_state_run_after", "state", "run_after"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(40), default="process")
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_by: Mapped[str] = mapped_column(String(300), default="")
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Relation(Base):
+    """A relation between two items an analyst should see: exact or near duplicates."""
+
+    __tablename__ = "relations"
+    __table_args__ = (UniqueConstraint("item_a", "item_b", "kind", name="uq_relation"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_a: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_b: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(default=1.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,11 +8,9 @@ Items are committed in batches so that thousands of small files do not cost a co
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,10 +22,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from amanah.custody import ledger
-from amanah.custody.ledger import EventType
-from amanah.db.models import Blob, Collection, IntakeEntry, IntakeRun, Item, Provider
+from amanah.db.models import Collection, IntakeEntry, IntakeRun, Item, Provider
 from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
+from amanah.intake.preserve import Context, Recorded, Stored, display, path_hash, record_items
 from amanah.intake.walk import Found, totals, walk
 from amanah.system import pid_alive
 from amanah.workspace import Workspace
@@ -37,7 +35,6 @@ BATCH_BYTES = 512 << 20
 BATCH_SECONDS = 2.0
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
-DIGEST_SOFTWARE = f"Python hashlib ({ssl.OPENSSL_VERSION})"
 
 
 class IntakeError(Exception):
@@ -116,21 +113,6 @@ class IntakeReport:
         }
 
 
-def display(raw: bytes) -> str:
-    """A path as text for people; bytes that are not UTF-8 show as \\xNN escapes."""
-    return raw.decode("utf-8", "backslashreplace")
-
-
-def path_hash(parent_id: int | None, original: bytes) -> str:
-    return hashlib.sha256(b"%d\x00" % (parent_id or 0) + original).hexdigest()
-
-
-def path_key(parent_id: int | None, original: bytes, sha256: str) -> str:
-    return hashlib.sha256(
-        b"%d\x00" % (parent_id or 0) + original + b"\x00" + sha256.encode()
-    ).hexdigest()
-
-
 class _Counting:
     """Reports bytes to the progress bar as they are read."""
 
@@ -144,18 +126,6 @@ class _Counting:
         return data
 
 
-@dataclass
-class _Stored:
-    found_original: bytes
-    found_source: bytes
-    inside: bytes
-    st: os.stat_result
-    sha256: str
-    size: int
-    digests: dict[str, str]
-    flags: list[dict[str, str]]
-
-
 def _close_stale_runs(s: Session) -> None:
     """Runs left "running" by a process of this host that no longer exists were interrupted."""
     host = socket.gethostname()
@@ -165,11 +135,6 @@ def _close_stale_runs(s: Session) -> None:
     for run in stale:
         if run.pid != os.getpid() and not pid_alive(run.pid):
             run.status = "interrupted"
-
-
-def _status(flags: list[dict[str, str]]) -> str:
-    """Flagged when any flag asks an analyst to look twice; a matching hash list does not."""
-    return "flagged" if any(f["code"] != "hash_list_match" for f in flags) else "preserved"
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -194,7 +159,7 @@ class Intake:
         for root in self.roots:
             if not os.path.lexists(root):
                 raise IntakeError(f"{display(root)}: no such file or folder")
-        self.pending: list[_Stored] = []
+        self.pending: list[Stored] = []
         self.pending_entries: list[Problem] = []
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
@@ -231,8 +196,14 @@ class Intake:
             s.add(run)
             s.flush()
             self.collection_id = coll.id
-            self.collection_name = coll.name
-            self.provider_name = prov.name
+            self.context = Context(
+                collection_id=coll.id,
+                collection_name=coll.name,
+                provider_name=prov.name,
+                actor=req.actor,
+                run_id=run.id,
+                hash_list=str(req.hash_list or ""),
+            )
             self.report = IntakeReport(run_id=run.id, collection=coll.name)
 
     # -- per entry ------------------------------------------------------------------------
@@ -357,22 +328,23 @@ class Intake:
         if result.size == 0:
             flags.append({"code": "empty", "message": "zero-byte file"})
         self.pending.append(
-            _Stored(
-                found.original,
-                found.source,
-                found.inside,
-                before,
-                result.sha256,
-                result.size,
-                result.digests,
-                flags,
+            Stored(
+                original=found.original,
+                source=display(found.source),
+                sha256=result.sha256,
+                size=result.size,
+                mtime_ns=before.st_mtime_ns,
+                atime_ns=before.st_atime_ns,
+                ctime_ns=before.st_ctime_ns,
+                digests=result.digests,
+                flags=flags,
             )
         )
         self._check_hash_list(found, self.pending[-1])
         self.pending_bytes += result.size
         self.report.bytes_stored += result.size if result.created else 0
 
-    def _check_hash_list(self, found: Found, stored: _Stored) -> None:
+    def _check_hash_list(self, found: Found, stored: Stored) -> None:
         if self.hashes is None:
             return
         hit = self.hashes.lookup(found.inside, found.original)
@@ -410,7 +382,8 @@ class Intake:
         self.ws.blobs.sync()  # bytes durable before any row names them
         with self.ws.db.session() as s:
             if self.pending:
-                self._commit_items(s)
+                for rec in record_items(s, self.context, self.pending, self.report.counts):
+                    self._note_mismatch(rec)
             if self.pending_entries:
                 s.execute(
                     insert(IntakeEntry),
@@ -433,146 +406,14 @@ class Intake:
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
 
-    def _commit_items(self, s: Session) -> None:
-        """Blob rows, item rows and custody events for the batch, in bulk, in one transaction."""
-        cid = self.collection_id
-        batch: dict[str, _Stored] = {}
-        for p in self.pending:  # the same path can be given twice on one command line
-            batch.setdefault(path_key(None, p.found_original, p.sha256), p)
-        present = set(
-            s.execute(
-                select(Item.path_key).where(Item.collection_id == cid, Item.path_key.in_(batch))
-            ).scalars()
-        )
-        if repeated := len(self.pending) - len(batch) + len(present):
-            self.report.counts["already_present"] += repeated
-        todo = [(key, p) for key, p in batch.items() if key not in present]
-        if not todo:
-            return
-        hashes = {path_hash(None, p.found_original) for _, p in todo}
-        earlier: dict[str, list[Any]] = {}
-        for row in s.execute(
-            select(Item.id, Item.sha256, Item.path_hash).where(
-                Item.collection_id == cid, Item.path_hash.in_(hashes)
-            )
-        ):
-            earlier.setdefault(row.path_hash, []).append(row)
-        shas = {p.sha256: p.size for _, p in todo}
-        known = set(s.execute(select(Blob.sha256).where(Blob.sha256.in_(shas))).scalars())
-        now = datetime.now(UTC)
-        new_blobs = [
-            {"sha256": h, "size": n, "stored_at": now} for h, n in shas.items() if h not in known
-        ]
-        if new_blobs:
-            s.execute(insert(Blob), new_blobs)
-        rows = []
-        for key, p in todo:
-            ph = path_hash(None, p.found_original)
-            for row in earlier.get(ph, []):
-                p.flags.append(
-                    {
-                        "code": "changed_since_earlier_intake",
-                        "message": f"item {row.id} came from the same path"
-                        f" with sha256 {row.sha256}",
-                    }
-                )
-            rows.append(
-                {
-                    "collection_id": cid,
-                    "parent_id": None,
-                    "path_hash": ph,
-                    "path_key": key,
-                    "original_path": display(p.found_original),
-                    "original_path_raw": p.found_original,
-                    "size": p.size,
-                    "sha256": p.sha256,
-                    "mtime_ns": p.st.st_mtime_ns,
-                    "atime_ns": p.st.st_atime_ns,
-                    "ctime_ns": p.st.st_ctime_ns,
-                    "intake_run_id": self.report.run_id,
-                    "intake_at": now,
-                    "intake_actor": self.req.actor,
-                    "status": _status(p.flags),
-                    "flags": json.dumps(p.flags, ensure_ascii=False),
-                }
-            )
-        ids = (
-            s.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
-        )
-        for item_id, (_, p), row in zip(ids, todo, rows, strict=True):
-            self._record_events(s, item_id, p, row["status"])
-
-    def _record_events(self, s: Session, item_id: int, p: _Stored, status: str) -> None:
-        actor = self.req.actor
-        original_display = display(p.found_original)
-        details: dict[str, Any] = {
-            "collection": self.collection_name,
-            "provider": self.provider_name,
-            "intake_run": self.report.run_id,
-            "original_path": original_display,
-            "source": display(p.found_source),
-            "size": p.size,
-            "sha256": p.sha256,
-            "file_times": {
-                "modified": ledger.iso_from_ns(p.st.st_mtime_ns),
-                "accessed": ledger.iso_from_ns(p.st.st_atime_ns),
-                "changed": ledger.iso_from_ns(p.st.st_ctime_ns),
-            },
-        }
-        try:
-            p.found_original.decode("utf-8")
-        except UnicodeDecodeError:
-            details["original_path_hex"] = p.found_original.hex()
-        ledger.append(
-            s,
-            EventType.INGESTION,
-            actor=actor,
-            object_type="item",
-            object_id=item_id,
-            details=details,
-        )
-        ledger.append(
-            s,
-            EventType.MESSAGE_DIGEST_CALCULATION,
-            actor=actor,
-            object_type="item",
-            object_id=item_id,
-            details={
-                "algorithm": "SHA-256",
-                "digest": p.sha256,
-                "software": DIGEST_SOFTWARE,
-                "other_digests": {k: v for k, v in p.digests.items() if k != "sha256"},
-            },
-        )
-        self.report.counts["ingested"] += 1
-        if status == "flagged":
-            self.report.counts["flagged"] += 1
-        for f in p.flags:
-            if f["code"] not in ("hash_list_match", "hash_mismatch"):
-                continue
-            ok = f["code"] == "hash_list_match"
-            ledger.append(
-                s,
-                EventType.FIXITY_CHECK,
-                actor=actor,
-                object_type="item",
-                object_id=item_id,
-                outcome="success" if ok else "failure",
-                details={
-                    "against": "provider hash list",
-                    "list": str(self.req.hash_list),
-                    "line": int(f["line"]),
-                    "algorithm": f["algorithm"],
-                    "expected": f["expected"],
-                    "actual": f["actual"],
-                },
-            )
-            if not ok:
+    def _note_mismatch(self, rec: Recorded) -> None:
+        for f in rec.stored.flags:
+            if f["code"] == "hash_mismatch":
                 self.report.counts["mismatch"] += 1
                 self.pending_entries.append(
-                    Problem(original_display, "file", "mismatch", f["message"], item_id)
+                    Problem(
+                        display(rec.stored.original), "file", "mismatch", f["message"], rec.item_id
+                    )
                 )
 
     # -- the run --------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The durable job table: enqueue with the item, claim, finish, retry with backoff.
+
+A job is enqueued in the same transaction as its item, so no item is ever left without its
+processing. A claimed job records which process holds it; if that process dies (kill -9, a
+crash, a reboot), the job goes back to the queue instead of being lost.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from amanah.db import Database
+from amanah.db.models import Job
+from amanah.system import pid_alive
+
+MAX_ATTEMPTS = 3
+#: Seconds before the first retry; doubled at each further attempt.
+BACKOFF = float(os.environ.get("AMANAH_JOB_BACKOFF", "10"))
+#: A running job whose worker has not been seen for this long is presumed dead.
+STALE_AFTER = timedelta(hours=2)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
+    rows = [
+        {
+            "item_id": i,
+            "kind": kind,
+            "state": "queued",
+            "attempts": 0,
+            "run_after": now(),
+            "locked_by": "",
+            "last_error": "",
+            "created_at": now(),
+        }
+        for i in item_ids
+    ]
+    if rows:
+        s.execute(insert(Job), rows)
+
+
+@dataclass
+class Claimed:
+    id: int
+    item_id: int
+    attempts: int
+
+
+def recover_abandoned(db: Database) -> int:
+    """Put back jobs whose worker process is gone (same host) or silent for too long."""
+    host = socket.gethostname()
+    recovered = 0
+    with db.session() as s:
+        running = s.execute(select(Job).where(Job.state == "running")).scalars().all()
+        for job in running:
+            owner_host, _, pid = job.locked_by.rpartition(":")
+            dead = owner_host == host and pid.isdigit() and not pid_alive(int(pid))
+            locked_at = job.locked_at.replace(tzinfo=UTC) if job.locked_at else None
+            silent = locked_at is not None and now() - locked_at > STALE_AFTER
+            if dead or silent:
+                job.state = "queued"
+                job.locked_by = ""
+                job.last_error = (
+                    f"worker {job.locked_by or '?'} stopped during attempt {job.attempts}"
+                )
+                recovered += 1
+    return recovered
+
+
+def claim(db: Database, worker: str) -> Claimed | None:
+    """Take the oldest runnable job, or None when nothing is runnable now."""
+    with db.session() as s:
+        q = (
+            select(Job)
+            .where(Job.state == "queued", Job.run_after <= now())
+            .order_by(Job.id)
+            .limit(1)
+        )
+        if db.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        job = s.execute(q).scalar_one_or_none()
+        if job is None:
+            return None
+        job.state = "running"
+        job.locked_by = worker
+        job.locked_at = now()
+        job.attempts += 1
+        return Claimed(job.id, job.item_id, job.attempts)
+
+
+def finish(s: Session, job_id: int) -> None:
+    s.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(state="done", finished_at=now(), locked_by="", last_error="")
+    )
+
+
+def fail(db: Database, job_id: int, reason: str) -> str:
+    """Retry later with backoff, or give up after MAX_ATTEMPTS; returns the new state."""
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        job.locked_by = ""
+        job.last_error = reason[:4000]
+        if job.attempts < MAX_ATTEMPTS:
+            job.state = "queued"
+            job.run_after = now() + timedelta(seconds=BACKOFF * 2 ** (job.attempts - 1))
+        else:
+            job.state = "failed"
+            job.finished_at = now()
+        return job.state
+
+
+def retry_failed(db: Database) -> int:
+    with db.session() as s:
+        result = s.execute(
+            update(Job)
+            .where(Job.state == "failed")
+            .values(state="queued", attempts=0, run_after=now(), finished_at=None)
+        )
+        return result.rowcount or 0
+
+
+def counts(db: Database) -> dict[str, int]:
+    with db.reader() as s:
+        rows = s.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    return {state: n for state, n in rows}
+
+
+def pending(db: Database) -> int:
+    """Jobs not yet finished one way or the other."""
+    c = counts(db)
+    return c.get("queued", 0) + c.get("running", 0)
+
+
+def failures(db: Database, limit: int = 100) -> list[tuple[int, int, int, str]]:
+    with db.reader() as s:
+        rows = s.execute(
+            select(Job.id, Job.item_id, Job.attempts, Job.last_error)
+            .where(Job.state == "failed")
+            .order_by(Job.id)
+            .limit(limit)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
