@@ -367,6 +367,27 @@ def item_show(
         )
 
 
+@item_app.command("text")
+def item_text(
+    item_id: Annotated[int, typer.Argument(help="Item id.")],
+    actor: Annotated[str | None, typer.Option(help="Who is reading (default: local user).")] = None,
+) -> None:
+    """Print an item's extracted text (pages separated by form feeds); the read is recorded.
+
+    Example: amanah item text 42 | less
+    """
+    from amanah.items import ItemError, text
+
+    ws = workspace()
+    try:
+        content = text(ws, item_id, actor or default_actor())
+    except (ItemError, *EXPECTED_ERRORS) as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    sys.stdout.write(content if content.endswith("\n") else content + "\n")
+
+
 @item_app.command("get")
 def item_get(
     item_id: Annotated[int, typer.Argument(help="Item id.")],
@@ -387,6 +408,90 @@ def item_get(
     finally:
         ws.close()
     out.print(f"wrote {result['size']:,} bytes to {result['path']} (sha256 {result['sha256']})")
+
+
+@app.command()
+def process(
+    wait: Annotated[
+        bool, typer.Option(help="Also wait for jobs delayed before a retry, until none is left.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel jobs (default: one per core).")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Queue failed jobs again before starting.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Identify, extract text, and unpack attachments and archive members of queued items.
+
+    Example: amanah process --wait
+    """
+    from amanah import queue
+    from amanah.processing.runner import run
+
+    ws = workspace()
+    try:
+        if retry_failed:
+            out.print(f"queued again: {queue.retry_failed(ws.db)} failed jobs")
+        total = queue.pending(ws.db)
+        bar = Progress(
+            TextColumn("[bold]process"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} jobs"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+        )
+        with bar:
+            task = bar.add_task("jobs", total=total)
+
+            def tick() -> None:
+                bar.update(
+                    task, advance=1, total=max(total, queue.pending(ws.db) + bar.tasks[0].completed)
+                )
+
+            report = run(ws, workers=workers, wait=wait, on_job=tick)
+        counts = queue.counts(ws.db)
+    finally:
+        ws.close()
+    for item_id, reason in report.failures:
+        out.print(f"[red]failed[/] item {item_id}: {reason}", markup=True)
+    out.print(
+        f"processed {report.done} items ({report.children} children found),"
+        f" {report.retried} to retry, {report.failed} failed, in {report.seconds:.1f} s;"
+        f" queue: {counts.get('queued', 0)} queued, {counts.get('failed', 0)} failed"
+    )
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command()
+def jobs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Processing jobs: how many are queued, running, done and failed, and why they failed.
+
+    Example: amanah jobs
+    """
+    from amanah import queue
+
+    ws = workspace()
+    try:
+        counts = queue.counts(ws.db)
+        failures = queue.failures(ws.db)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(
+            {
+                "counts": counts,
+                "failures": [
+                    {"job": j, "item": i, "attempts": a, "reason": r} for j, i, a, r in failures
+                ],
+            }
+        )
+        return
+    out.print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("queued", "running", "done", "failed")))
+    for job_id, item_id, attempts, reason in failures:
+        out.print(f"  job {job_id} (item {item_id}, {attempts} attempts): {reason}")
 
 
 @app.command()

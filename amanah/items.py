@@ -14,7 +14,15 @@ from sqlalchemy import select
 from amanah.blobs.base import CHUNK
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import Collection, CustodyEvent, Framework, IntakeRun, Item, Provider
+from amanah.db.models import (
+    Collection,
+    CustodyEvent,
+    Derivative,
+    Framework,
+    IntakeRun,
+    Item,
+    Provider,
+)
 from amanah.workspace import Workspace
 
 
@@ -91,6 +99,38 @@ def show(ws: Workspace, item_id: int) -> dict[str, Any]:
                     "sources": json.loads(run.sources) if run else [],
                 },
                 "flags": json.loads(item.flags),
+                "media_type": item.media_type,
+                "pronom": item.pronom,
+                "format_name": item.format_name,
+                "languages": json.loads(item.languages),
+                "metadata": json.loads(item.doc_metadata),
+                "processing": {"status": item.processing, "error": item.processing_error or None},
+                "children": [
+                    {
+                        "id": c.id,
+                        "original_path": c.original_path,
+                        "sha256": c.sha256,
+                        "size": c.size,
+                    }
+                    for c in s.execute(
+                        select(Item).where(Item.parent_id == item.id).order_by(Item.id)
+                    ).scalars()
+                ],
+                "derivatives": [
+                    {
+                        "kind": d.kind,
+                        "page": d.page,
+                        "sha256": d.sha256,
+                        "size": d.size,
+                        "media_type": d.media_type,
+                        **json.loads(d.details),
+                    }
+                    for d in s.execute(
+                        select(Derivative)
+                        .where(Derivative.item_id == item.id)
+                        .order_by(Derivative.kind, Derivative.page)
+                    ).scalars()
+                ],
                 "custody": [
                     {
                         "seq": e.seq,
@@ -144,3 +184,35 @@ def export_original(ws: Workspace, item_id: int, out: Path, actor: str) -> dict[
             part.unlink()
         raise
     return {"id": item_id, "sha256": sha256, "size": size, "path": str(out)}
+
+
+def text(ws: Workspace, item_id: int, actor: str, kinds: tuple[str, ...] = ("text", "ocr")) -> str:
+    """The item's extracted (or OCR) text; reading evidence content is an audited access."""
+    with ws.db.reader() as s:
+        if s.get(Item, item_id) is None:
+            raise ItemError(f"no item with id {item_id}")
+        found = (
+            s.execute(
+                select(Derivative)
+                .where(Derivative.item_id == item_id, Derivative.kind.in_(kinds))
+                .order_by(Derivative.kind.desc(), Derivative.page)
+            )
+            .scalars()
+            .all()
+        )
+    if not found:
+        raise ItemError(f"item {item_id} has no extracted text (see `amanah item show {item_id}`)")
+    parts = []
+    for d in found:
+        with ws.blobs.open(d.sha256) as f:
+            parts.append(f.read().decode("utf-8"))
+    with ws.db.session() as s:
+        ledger.append(
+            s,
+            EventType.ACCESS,
+            actor=actor,
+            object_type="item",
+            object_id=item_id,
+            details={"action": "read text", "derivatives": [d.sha256 for d in found]},
+        )
+    return "\n".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,18 @@ class FilesystemStore:
         self.url = f"file:{root}"
         self.tmp = root / ".tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self._staged: dict[str, Path] = {}
+        self._local = threading.local()  # each thread stages and syncs its own writes
+
+    @property
+    def _staged(self) -> dict[str, Path]:
+        staged = getattr(self._local, "staged", None)
+        if staged is None:
+            staged = self._local.staged = {}
+        return staged
+
+    @_staged.setter
+    def _staged(self, value: dict[str, Path]) -> None:
+        self._local.staged = value
 
     def path(self, sha256: str) -> Path:
         check_sha256(sha256)

@@ -7,6 +7,8 @@ deadlock upgrading a read lock. PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +76,7 @@ class Database:
         # SQLite readers must not take the write lock; PostgreSQL needs no second engine.
         self.read_engine = make_engine(url, read_only=True) if url.startswith("sqlite") else None
         self._readers = sessionmaker(self.read_engine or self.engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
 
     @property
     def dialect(self) -> str:
@@ -97,7 +100,10 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        with self._sessions(info=dict(self.session_info)) as s, s.begin():
+        # SQLite has one writer at a time; threads of this process queue here instead of
+        # in SQLite's busy handler, which sleeps in growing steps of up to 100 ms.
+        guard = self._write_lock if self.read_engine is not None else contextlib.nullcontext()
+        with guard, self._sessions(info=dict(self.session_info)) as s, s.begin():
             yield s
 
     @contextmanager

@@ -1,0 +1,1 @@
+"""Processing: identify, extract, unpack, in sandboxed children; jobs run by the runner."""

@@ -1,0 +1,115 @@
+"""Everything read from one file's bytes: identity, text, properties, children.
+
+This is what runs inside the sandbox. It reads one blob, writes its findings into the job's
+own folder, and returns a small manifest; it never touches the database or the blob store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from amanah.processing import unpack
+from amanah.processing.extract import (
+    EXTRACTORS,
+    MAX_TEXT_CHARS,
+    Encrypted,
+    Extraction,
+    plain_text,
+)
+from amanah.processing.identify import identify
+
+TEXT_TYPES = {
+    "application/json",
+    "application/xml",
+    "application/csv",
+    "application/x-subrip",
+    "application/javascript",
+    "application/x-ndjson",
+    "application/ld+json",
+}
+#: Containers we recognise but cannot open yet: preserved, and said so.
+UNSUPPORTED = {
+    "x-fmt/249": "an Outlook PST mailbox; unpacking PST files is not supported yet",
+    "fmt/255": "a DjVu document; DjVu text extraction is not supported yet",
+}
+
+
+def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
+    lower = name.lower()
+    if lower.endswith(".emlx"):
+        return "emlx", unpack.emlx
+    if media_type in EXTRACTORS:
+        return media_type, EXTRACTORS[media_type]
+    if media_type in unpack.ARCHIVES:
+        return "archive", unpack.archive
+    if media_type in unpack.EMAILS:
+        return media_type, unpack.EMAILS[media_type]
+    if lower.endswith(".eml") and media_type.startswith("text/"):
+        return "message/rfc822", unpack.eml
+    if lower.endswith(".mbox") and media_type.startswith("text/"):
+        return "application/mbox", unpack.mbox
+    if media_type.startswith("text/") or media_type in TEXT_TYPES:
+        return "text", plain_text
+    if media_type == "application/encrypted" or "encrypted" in description.lower():
+        return "encrypted", None
+    return "", None
+
+
+def analyze(
+    path: str, name: str, out_dir: str, limits: unpack.Limits | None = None
+) -> dict[str, Any]:
+    src, out = Path(path), Path(out_dir)
+    ident = identify(path, name)
+    manifest: dict[str, Any] = {
+        "identity": {k: v for k, v in asdict(ident).items() if k != "flags"},
+        "flags": list(ident.flags),
+        "metadata": {},
+        "text_file": None,
+        "pages": 0,
+        "pages_without_text": [],
+        "children": [],
+        "extractor": None,
+    }
+    if ident.puid in UNSUPPORTED:
+        manifest["flags"].append(
+            {"code": "unsupported_format", "message": f"preserved as is: {UNSUPPORTED[ident.puid]}"}
+        )
+        return manifest
+    kind, handler = _choose(ident.media_type, ident.description, name)
+    manifest["extractor"] = kind or None
+    result = Extraction()
+    try:
+        if kind == "encrypted":
+            raise Encrypted(f"content is encrypted ({ident.description[:120]})")
+        if handler is not None:
+            if handler.__module__ == unpack.__name__:
+                result = handler(src, out, limits or unpack.Limits())
+            else:
+                result = handler(src)
+    except Encrypted as exc:
+        manifest["flags"].append({"code": "encrypted", "message": str(exc)})
+    except unpack.LimitReached as exc:
+        manifest["flags"].append({"code": "unpack_limit", "message": str(exc)})
+    except Exception as exc:  # a damaged file: say why, keep going with what we have
+        reason = f"{type(exc).__name__}: {exc}".strip()[:500]
+        manifest["flags"].append({"code": "unreadable", "message": f"cannot be read: {reason}"})
+    manifest["flags"].extend(result.flags)
+    manifest["metadata"] = result.metadata
+    manifest["children"] = result.children
+    manifest["pages_without_text"] = result.pages_without_text
+    pages = [p.replace("\f", " ") for p in result.pages]
+    if any(p.strip() for p in pages):
+        text = "\f".join(pages)
+        if len(text) > MAX_TEXT_CHARS:
+            text = text[:MAX_TEXT_CHARS]
+            manifest["flags"].append(
+                {"code": "text_truncated", "message": f"text cut at {MAX_TEXT_CHARS:,} characters"}
+            )
+        (out / "text.txt").write_text(text, encoding="utf-8")
+        manifest["text_file"] = "text.txt"
+        manifest["pages"] = len(pages)
+    json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
+    return manifest

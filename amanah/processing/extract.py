@@ -1,0 +1,281 @@
+"""Text and document properties from each readable format, page by page where pages exist.
+
+Runs inside the sandbox (processing/sandbox.py): a hostile file may crash or exhaust these
+libraries, and only its own sandboxed process pays for it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from defusedxml import ElementTree
+
+MAX_TEXT_CHARS = 50_000_000  # per item; beyond this the text is cut and the item flagged
+
+
+class Encrypted(Exception):
+    """The content is protected by a password; it is preserved but cannot be read."""
+
+
+@dataclass
+class Extraction:
+    pages: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    flags: list[dict[str, str]] = field(default_factory=list)
+    #: 1-based pages with no text layer: candidates for OCR.
+    pages_without_text: list[int] = field(default_factory=list)
+    #: Attachments and archive members, written by the unpackers.
+    children: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _clean(text: str) -> str:
+    # Form feed separates pages in the stored text; NUL and other C0 controls are noise.
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", text)
+
+
+# -- plain text in any encoding ------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Best reading of bytes whose encoding nobody wrote down (Windows-1256, UTF-16, …)."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        for bom, enc in (
+            (b"\xef\xbb\xbf", "utf-8-sig"),
+            (b"\xff\xfe", "utf-16"),
+            (b"\xfe\xff", "utf-16"),
+        ):
+            if data.startswith(bom):
+                return data.decode(enc, "replace"), enc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=None).best()
+    if best is None:
+        return data.decode("utf-8", "replace"), "unknown (decoded as UTF-8 with replacements)"
+    return str(best), best.encoding
+
+
+def plain_text(path: Path) -> Extraction:
+    text, encoding = decode_text(path.read_bytes())
+    return Extraction(pages=[_clean(text)], metadata={"encoding": encoding})
+
+
+# -- PDF -------------------------------------------------------------------------------------
+
+
+def pdf(path: Path) -> Extraction:
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise Encrypted("PDF is password-protected") from exc
+        raise
+    out = Extraction()
+    try:
+        meta = {k: v for k, v in doc.get_metadata_dict(skip_empty=True).items()}
+        out.metadata = {"pages": len(doc), **{f"pdf_{k.lower()}": v for k, v in meta.items()}}
+        for i in range(len(doc)):
+            page = doc[i]
+            textpage = page.get_textpage()
+            text = textpage.get_text_bounded()
+            textpage.close()
+            page.close()
+            out.pages.append(_clean(text))
+            if not text.strip():
+                out.pages_without_text.append(i + 1)
+    finally:
+        doc.close()
+    return out
+
+
+# -- Office Open XML -------------------------------------------------------------------------
+
+
+def _core_properties(props: Any) -> dict[str, Any]:
+    fields = ("author", "title", "subject", "created", "modified", "last_modified_by", "keywords")
+    out = {}
+    for name in fields:
+        value = getattr(props, name, None)
+        if value:
+            out[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return out
+
+
+def docx(path: Path) -> Extraction:
+    import docx as python_docx
+
+    doc = python_docx.Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.append("\t".join(cell.text for cell in row.cells))
+    return Extraction(
+        pages=[_clean("\n".join(parts))], metadata=_core_properties(doc.core_properties)
+    )
+
+
+def xlsx(path: Path) -> Extraction:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    out = Extraction(metadata=_core_properties(wb.properties))
+    out.metadata["sheets"] = wb.sheetnames
+    for ws in wb.worksheets:
+        lines = []
+        for row in ws.iter_rows(values_only=True):
+            cells = ["" if v is None else str(v) for v in row]
+            if any(cells):
+                lines.append("\t".join(cells).rstrip("\t"))
+        out.pages.append(_clean(f"{ws.title}\n" + "\n".join(lines)))
+    wb.close()
+    return out
+
+
+def pptx(path: Path) -> Extraction:
+    import pptx as python_pptx
+
+    deck = python_pptx.Presentation(str(path))
+    out = Extraction(metadata=_core_properties(deck.core_properties))
+    for slide in deck.slides:
+        texts = [
+            shape.text_frame.text for shape in slide.shapes if getattr(shape, "has_text_frame", 0)
+        ]
+        out.pages.append(_clean("\n".join(texts)))
+    return out
+
+
+# -- OpenDocument ----------------------------------------------------------------------------
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODF_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def odf(path: Path) -> Extraction:
+    with zipfile.ZipFile(path) as z:
+        manifest = (
+            z.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in z.namelist() else b""
+        )
+        if b"encryption-data" in manifest:
+            raise Encrypted("OpenDocument file is password-protected")
+        root = ElementTree.fromstring(z.read("content.xml"))
+    out = Extraction()
+    if root.find(f".//{{{_ODF_OFFICE}}}spreadsheet") is not None:
+        for t in root.iter(f"{{{_ODF_TABLE}}}table"):
+            lines = [
+                "\t".join("".join(c.itertext()) for c in row)
+                for row in t.iter(f"{{{_ODF_TABLE}}}table-row")
+            ]
+            out.pages.append(_clean(t.get(f"{{{_ODF_TABLE}}}name", "") + "\n" + "\n".join(lines)))
+        return out
+    paragraphs = [
+        "".join(el.itertext())
+        for el in root.iter()
+        if el.tag in (f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h")
+    ]
+    out.pages.append(_clean("\n".join(paragraphs)))
+    return out
+
+
+# -- legacy binary Office ----------------------------------------------------------------------
+
+
+def _run_tool(cmd: list[str], path: Path) -> str:
+    proc = subprocess.run([*cmd, str(path)], capture_output=True, timeout=120, check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()[:300]
+        raise ValueError(f"{cmd[0]} could not read it: {err or f'exit {proc.returncode}'}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def doc(path: Path) -> Extraction:
+    try:
+        text = _run_tool(["antiword", "-w", "0", "-m", "UTF-8.txt"], path)
+    except (ValueError, FileNotFoundError):
+        text = _run_tool(["catdoc", "-d", "utf-8", "-w"], path)
+    return Extraction(pages=[_clean(text)])
+
+
+def xls(path: Path) -> Extraction:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except xlrd.XLRDError as exc:
+        if "encrypt" in str(exc).lower():
+            raise Encrypted("spreadsheet is password-protected") from exc
+        raise
+    out = Extraction(metadata={"sheets": book.sheet_names()})
+    for sheet in book.sheets():
+        lines = ["\t".join(str(v) for v in sheet.row_values(r)) for r in range(sheet.nrows)]
+        out.pages.append(_clean(sheet.name + "\n" + "\n".join(lines)))
+    return out
+
+
+def ppt(path: Path) -> Extraction:
+    text = _run_tool(["catppt", "-d", "utf-8"], path)
+    return Extraction(pages=[_clean(p) for p in text.split("\f")] or [""])
+
+
+def rtf(path: Path) -> Extraction:
+    from striprtf.striprtf import rtf_to_text
+
+    raw, _ = decode_text(path.read_bytes())
+    return Extraction(pages=[_clean(rtf_to_text(raw, errors="ignore"))])
+
+
+# -- HTML and XML: visible text only -----------------------------------------------------------
+
+
+def html_text(markup: str) -> tuple[str, str]:
+    """Visible text and title; scripts, styles and templates are dropped, never run."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(markup)
+    title = tree.css_first("title")
+    title_text = title.text(strip=True) if title else ""
+    for node in tree.css("script, style, noscript, template, head"):
+        node.decompose()
+    body = tree.body or tree.root
+    text = body.text(separator="\n") if body is not None else ""
+    text = re.sub(r"\n\s*\n+", "\n\n", text)
+    return text.strip(), title_text
+
+
+def html(path: Path) -> Extraction:
+    markup, encoding = decode_text(path.read_bytes())
+    text, title = html_text(markup)
+    meta: dict[str, Any] = {"encoding": encoding}
+    if title:
+        meta["title"] = title
+    return Extraction(pages=[_clean(text)], metadata=meta)
+
+
+EXTRACTORS: dict[str, Callable[[Path], Extraction]] = {
+    "application/pdf": pdf,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": docx,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": xlsx,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": pptx,
+    "application/vnd.oasis.opendocument.text": odf,
+    "application/vnd.oasis.opendocument.spreadsheet": odf,
+    "application/vnd.oasis.opendocument.presentation": odf,
+    "application/msword": doc,
+    "application/vnd.ms-excel": xls,
+    "application/vnd.ms-powerpoint": ppt,
+    "text/rtf": rtf,
+    "application/rtf": rtf,
+    "text/html": html,
+    "application/xhtml+xml": html,
+    "image/svg+xml": html,
+}

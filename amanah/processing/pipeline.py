@@ -1,0 +1,273 @@
+"""One item's processing job: analyse its bytes in the sandbox, then record what was found.
+
+The analysis writes into a scratch folder; this module turns that into derivatives (text),
+child items (attachments, archive members) and item fields, all in one transaction with their
+custody events and the job's completion. A retry after a crash starts again from the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from amanah import AGENT, queue
+from amanah.blobs import FilesystemStore
+from amanah.blobs.base import CHUNK
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import Blob, Collection, Derivative, Item, Provider
+from amanah.intake.preserve import Context, Stored, display, record_items, status_of
+from amanah.processing.identify import SIGNATURES
+from amanah.processing.sandbox import Limits, Sandbox, run_analysis
+from amanah.workspace import Workspace
+
+ACTOR = "agent:amanah-processing"
+MAX_DEPTH = 6  # an archive in an archive in … beyond this is preserved but not opened
+
+
+@dataclass
+class Outcome:
+    item_id: int
+    children: int
+    flags: list[str]
+
+
+def _local_copy(ws: Workspace, sha256: str, scratch: Path) -> Path:
+    """A path to the blob's bytes: the blob itself on a folder store, a copy from S3."""
+    if isinstance(ws.blobs, FilesystemStore):
+        return ws.blobs.path(sha256)
+    target = scratch / "original"
+    with ws.blobs.open(sha256) as src, target.open("wb") as dst:
+        while data := src.read(CHUNK):
+            dst.write(data)
+    return target
+
+
+def process_item(
+    ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
+) -> Outcome:
+    """Analyse and record one item; raises SandboxError (the job is retried) on a crash."""
+    with ws.db.reader() as s:
+        item = s.get(Item, job.item_id)
+        if item is None:
+            raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
+        sha256, name, depth = item.sha256, display(item.original_path_raw), item.depth
+    scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
+    try:
+        path = _local_copy(ws, sha256, scratch)
+        out_dir = scratch / "out"
+        out_dir.mkdir()
+        analyze = sandbox.analyze if sandbox is not None else run_analysis
+        manifest = analyze(str(path), name.rsplit("/", 1)[-1], str(out_dir), limits)
+        if depth >= MAX_DEPTH and manifest["children"]:
+            manifest["flags"].append(
+                {
+                    "code": "unpack_limit",
+                    "message": f"nested {depth} levels deep; its {len(manifest['children'])}"
+                    " members were not unpacked (limit against recursive bombs)",
+                }
+            )
+            manifest["children"] = []
+        children = _stage_children(ws, out_dir, manifest["children"])
+        text = _stage_text(ws, out_dir, manifest)
+        ws.blobs.sync()
+        with ws.db.session() as s:
+            n = _record(s, ws, job, manifest, children, text)
+            queue.finish(s, job.id)
+        return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _work_dir(ws: Workspace) -> Path:
+    work = ws.home / "work"
+    work.mkdir(exist_ok=True)
+    return work
+
+
+def _stage_children(ws: Workspace, out_dir: Path, listed: list[dict[str, Any]]) -> list[Stored]:
+    staged = []
+    for child in listed:
+        with (out_dir / child["file"]).open("rb") as f:
+            put = ws.blobs.put(f)
+        extra = {"member_of": "parent"}
+        if child.get("media_type_said"):
+            extra["media_type_declared"] = child["media_type_said"]
+        staged.append(
+            Stored(
+                original=bytes.fromhex(child["path_hex"]),
+                source="unpacked from parent item",
+                sha256=put.sha256,
+                size=put.size,
+                mtime_ns=child.get("mtime_ns"),
+                extra=extra,
+            )
+        )
+    return staged
+
+
+def _stage_text(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> Any:
+    if not manifest.get("text_file"):
+        return None
+    with (out_dir / manifest["text_file"]).open("rb") as f:
+        return ws.blobs.put(f)
+
+
+def _record(
+    s: Session,
+    ws: Workspace,
+    job: queue.Claimed,
+    manifest: dict[str, Any],
+    children: list[Stored],
+    text: Any,
+) -> int:
+    item = s.get(Item, job.item_id)
+    assert item is not None
+    ident = manifest["identity"]
+    common = {"actor": ACTOR, "object_type": "item", "object_id": item.id}
+    ledger.append(
+        s,
+        EventType.FORMAT_IDENTIFICATION,
+        details={
+            "media_type": ident["media_type"],
+            "description": ident["description"],
+            "pronom": ident["puid"],
+            "format_name": ident["format_name"],
+            "basis": ident["basis"],
+            "software": f"{AGENT}; libmagic; {SIGNATURES}",
+        },
+        **common,
+    )
+    if text is not None and _put_derivative(
+        s,
+        item.id,
+        "text",
+        text,
+        "text/plain; charset=utf-8",
+        {
+            "pages": manifest["pages"],
+            "extractor": manifest["extractor"],
+            "pages_without_text": manifest["pages_without_text"],
+        },
+    ):
+        ledger.append(
+            s,
+            EventType.DERIVATION,
+            details={
+                "derivative": "text",
+                "sha256": text.sha256,
+                "size": text.size,
+                "pages": manifest["pages"],
+                "extractor": manifest["extractor"],
+            },
+            **common,
+        )
+    if manifest["metadata"]:
+        ledger.append(
+            s,
+            EventType.METADATA_EXTRACTION,
+            details={"fields": sorted(manifest["metadata"])},
+            **common,
+        )
+    recorded = []
+    if children:
+        coll = s.get(Collection, item.collection_id)
+        assert coll is not None
+        prov = s.get(Provider, coll.provider_id)
+        ctx = Context(
+            collection_id=coll.id,
+            collection_name=coll.name,
+            provider_name=prov.name if prov else "",
+            actor=ACTOR,
+            parent_id=item.id,
+            depth=item.depth + 1,
+        )
+        recorded = record_items(s, ctx, children, Counter())
+    flags = json.loads(item.flags)
+    known = {(f["code"], f["message"]) for f in flags}
+    flags += [f for f in manifest["flags"] if (f["code"], f["message"]) not in known]
+    s.execute(
+        update(Item)
+        .where(Item.id == item.id)
+        .values(
+            media_type=ident["media_type"],
+            pronom=ident["puid"],
+            format_name=ident["format_name"] or ident["description"][:400],
+            doc_metadata=json.dumps(manifest["metadata"], ensure_ascii=False, default=str),
+            flags=json.dumps(flags, ensure_ascii=False),
+            status=status_of(flags),
+            processing="done",
+            processing_error="",
+        )
+    )
+    return len(recorded)
+
+
+def _put_derivative(
+    s: Session,
+    item_id: int,
+    kind: str,
+    put: Any,
+    media_type: str,
+    details: dict[str, Any],
+    page: int = 0,
+) -> bool:
+    """Record a derivative; False when the same bytes are already recorded (a re-run)."""
+    now = datetime.now(UTC)
+    _add_blob(s, put.sha256, put.size, now)
+    existing = s.execute(
+        select(Derivative).where(
+            Derivative.item_id == item_id, Derivative.kind == kind, Derivative.page == page
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.sha256 == put.sha256:
+        return False
+    values = {
+        "sha256": put.sha256,
+        "size": put.size,
+        "media_type": media_type,
+        "details": json.dumps(details),
+        "created_at": now,
+    }
+    if existing is None:
+        s.execute(insert(Derivative), [{"item_id": item_id, "kind": kind, "page": page, **values}])
+    else:
+        s.execute(update(Derivative).where(Derivative.id == existing.id).values(**values))
+    return True
+
+
+def _add_blob(s: Session, sha256: str, size: int, now: datetime) -> None:
+    if s.execute(select(Blob.sha256).where(Blob.sha256 == sha256)).first() is None:
+        s.execute(insert(Blob), [{"sha256": sha256, "size": size, "stored_at": now}])
+
+
+def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:
+    """The job gave up: the item says so, with the reason, and stays preserved as it is."""
+    with ws.db.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            return
+        flags = json.loads(item.flags)
+        flags.append({"code": "processing_failed", "message": reason[:1000]})
+        item.flags = json.dumps(flags, ensure_ascii=False)
+        item.status = "flagged"
+        item.processing = "failed"
+        item.processing_error = reason[:4000]
+        ledger.append(
+            s,
+            EventType.VALIDATION,
+            actor=ACTOR,
+            object_type="item",
+            object_id=item_id,
+            outcome="failure",
+            details={"step": "processing", "reason": reason[:1000]},
+        )

@@ -1,0 +1,88 @@
+"""The embedded runner: a few worker threads draining the durable job table.
+
+Each worker claims a job, and the heavy work happens in a sandboxed child process, so
+threads are enough here: they mostly wait. A worker that dies leaves its job "running"
+under its process id; the next runner puts such jobs back in the queue.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from amanah import queue
+from amanah.processing.pipeline import mark_failed, process_item
+from amanah.processing.sandbox import Limits, Sandbox, SandboxError
+from amanah.workspace import Workspace
+
+
+@dataclass
+class RunReport:
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+    children: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+def run(
+    ws: Workspace,
+    workers: int | None = None,
+    wait: bool = False,
+    limits: Limits | None = None,
+    on_job: Callable[[], None] | None = None,
+) -> RunReport:
+    """Process runnable jobs until none is left; with `wait`, also wait out retry delays."""
+    workers = max(1, workers or os.cpu_count() or 1)
+    queue.recover_abandoned(ws.db)
+    report = RunReport()
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def work(n: int) -> None:
+        me = f"{queue.worker_id()}/{n}"
+        sandbox = Sandbox()
+        try:
+            loop(me, sandbox)
+        finally:
+            sandbox.close()
+
+    def loop(me: str, sandbox: Sandbox) -> None:
+        while True:
+            job = queue.claim(ws.db, me)
+            if job is None:
+                if wait and queue.pending(ws.db) > 0:
+                    time.sleep(0.2)
+                    continue
+                return
+            try:
+                outcome = process_item(ws, job, limits, sandbox)
+                with lock:
+                    report.done += 1
+                    report.children += outcome.children
+            except (SandboxError, OSError, LookupError, ValueError) as exc:
+                ws.blobs.discard()
+                reason = str(exc)
+                state = queue.fail(ws.db, job.id, reason)
+                with lock:
+                    if state == "failed":
+                        report.failed += 1
+                        report.failures.append((job.item_id, reason))
+                    else:
+                        report.retried += 1
+                if state == "failed":
+                    mark_failed(ws, job.item_id, reason)
+            if on_job:
+                on_job()
+
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,316 @@
+"""Unpack archives and emails into child files, with limits against bombs and traversal.
+
+Member names are recorded as evidence but never used as file-system paths: each member is
+written to a numbered file in the job's own folder, so `../../etc/passwd` or an absolute name
+cannot escape. Links inside archives are recorded and never followed or extracted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import mailbox
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_members: int = 10_000
+    max_member_bytes: int = 8 << 30
+    max_total_bytes: int = 20 << 30
+    #: Expanded size over stored size beyond which unpacking stops (zip bombs reach 1000s).
+    max_ratio: float = 200.0
+
+
+class LimitReached(Exception):
+    pass
+
+
+class _Writer:
+    """Writes children as numbered files and keeps the tally the limits are checked against."""
+
+    def __init__(self, out_dir: Path, limits: Limits, source_size: int) -> None:
+        self.dir = out_dir / "children"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.limits = limits
+        self.source_size = max(source_size, 1)
+        self.total = 0
+        self.children: list[dict[str, Any]] = []
+
+    def _check(self, more: int) -> None:
+        self.total += more
+        if self.total > self.limits.max_total_bytes:
+            raise LimitReached(f"expanded size passed {self.limits.max_total_bytes:,} bytes")
+        if self.total > 1 << 20 and self.total / self.source_size > self.limits.max_ratio:
+            raise LimitReached(
+                f"expansion ratio passed {self.limits.max_ratio:.0f}:1 (possible archive bomb)"
+            )
+
+    def add(
+        self, member_path: bytes, chunks: Any, mtime: float | None = None, **extra: Any
+    ) -> None:
+        if len(self.children) >= self.limits.max_members:
+            raise LimitReached(f"more than {self.limits.max_members:,} members")
+        name = f"{len(self.children) + 1:06d}"
+        size = 0
+        with (self.dir / name).open("wb") as f:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > self.limits.max_member_bytes:
+                    raise LimitReached(f"a member is larger than {self.limits.max_member_bytes:,}")
+                self._check(len(chunk))
+                f.write(chunk)
+        self.children.append(
+            {
+                "file": f"children/{name}",
+                "path_hex": member_path.hex(),
+                "mtime_ns": int(mtime * 1e9) if mtime is not None else None,
+                "size": size,
+                **extra,
+            }
+        )
+
+
+def _suspicious_name(name: bytes) -> str | None:
+    if name.startswith(b"/") or name[1:3] == b":\\" or name[1:3] == b":/":
+        return "an absolute path"
+    parts = name.replace(b"\\", b"/").split(b"/")
+    if b".." in parts:
+        return "a path that climbs out of the archive (..)"
+    return None
+
+
+def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
+    import libarchive
+
+    out = Extraction()
+    writer = _Writer(out_dir, limits, path.stat().st_size)
+    names: list[str] = []
+    try:
+        with libarchive.file_reader(str(path)) as entries:
+            for entry in entries:
+                raw = entry.pathname.encode("utf-8", "surrogateescape") if entry.pathname else b""
+                names.append(raw.decode("utf-8", "backslashreplace"))
+                if why := _suspicious_name(raw):
+                    out.flags.append(
+                        {
+                            "code": "suspicious_member_name",
+                            "message": f"member {names[-1]!r} is {why}; recorded by name only",
+                        }
+                    )
+                if entry.issym or entry.islnk:
+                    out.flags.append(
+                        {
+                            "code": "link_member",
+                            "message": f"member {names[-1]!r} is a link to {entry.linkpath!r};"
+                            " recorded, not followed",
+                        }
+                    )
+                    continue
+                if not entry.isfile:
+                    continue
+                writer.add(raw, entry.get_blocks(), entry.mtime)
+    except LimitReached as exc:
+        out.flags.append(
+            {
+                "code": "unpack_limit",
+                "message": f"unpacking stopped after {len(writer.children)} members: {exc}",
+            }
+        )
+    except libarchive.ArchiveError as exc:
+        message = str(exc).split(" (errno=")[0]
+        if message in ("", "None"):
+            message = "damaged, truncated, or one volume of a multi-volume set"
+        if "encrypt" in message.lower() or "passphrase" in message.lower():
+            raise Encrypted(f"archive is password-protected ({message})") from exc
+        if not writer.children:
+            raise ValueError(f"archive cannot be read: {message}") from exc
+        out.flags.append(
+            {
+                "code": "damaged_archive",
+                "message": f"archive is damaged after {len(writer.children)} members: {message}",
+            }
+        )
+    out.children = writer.children
+    out.pages = [_clean("\n".join(names))]
+    out.metadata = {"members": len(names)}
+    return out
+
+
+# -- email ---------------------------------------------------------------------------------------
+
+
+def _header_text(msg: Any) -> tuple[str, dict[str, Any]]:
+    meta: dict[str, Any] = {}
+    lines = []
+    for key in ("From", "To", "Cc", "Date", "Subject", "Message-ID"):
+        value = msg.get(key)
+        if value:
+            text = str(value)
+            lines.append(f"{key}: {text}")
+            meta[f"email_{key.lower().replace('-', '_')}"] = text
+    date = msg.get("Date")
+    if date:
+        with contextlib.suppress(TypeError, ValueError):
+            meta["email_date_utc"] = parsedate_to_datetime(str(date)).isoformat()
+    return "\n".join(lines), meta
+
+
+def _body_text(msg: EmailMessage) -> str:
+    plain = msg.get_body(preferencelist=("plain",))
+    if plain is not None:
+        return str(plain.get_content())
+    rich = msg.get_body(preferencelist=("html",))
+    if rich is not None:
+        return html_text(str(rich.get_content()))[0]
+    return ""
+
+
+def _message(msg: EmailMessage, writer: _Writer, out: Extraction) -> None:
+    headers, meta = _header_text(msg)
+    out.metadata.update(meta)
+    try:
+        body = _body_text(msg)
+    except (LookupError, ValueError) as exc:
+        body = ""
+        out.flags.append({"code": "unreadable_body", "message": f"body cannot be decoded: {exc}"})
+    out.pages = [_clean(headers + "\n\n" + body)]
+    body = msg.get_body(preferencelist=("plain", "html"))
+    for n, part in enumerate(_parts(msg), 1):
+        if part is body:
+            continue
+        filename = part.get_filename()
+        ctype = part.get_content_type()
+        disposition = part.get_content_disposition()
+        if ctype == "message/rfc822":
+            inner = part.get_content()
+            data = inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(inner)
+            name = filename or f"attached-message-{n}.eml"
+        elif (
+            filename or disposition == "attachment" or not ctype.startswith(("text/", "multipart/"))
+        ):
+            data = part.get_payload(decode=True) or b""
+            name = filename or f"part-{n}{_ext(ctype)}"
+        else:
+            continue  # an alternative rendering of the body, already in the text
+        writer.add(name.encode("utf-8", "surrogateescape"), [data], None, media_type_said=ctype)
+
+
+def _parts(msg: EmailMessage) -> Any:
+    """Leaf parts, not descending into attached messages (they become children of their own)."""
+    for part in msg.iter_parts():
+        if part.get_content_type() == "message/rfc822":
+            yield part
+        elif part.is_multipart():
+            yield from _parts(part)
+        else:
+            yield part
+
+
+def _ext(ctype: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_extension(ctype) or ".bin"
+
+
+def eml(path: Path, out_dir: Path, limits: Limits, data: bytes | None = None) -> Extraction:
+    raw = data if data is not None else path.read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    out = Extraction()
+    writer = _Writer(out_dir, limits, len(raw))
+    try:
+        _message(msg, writer, out)  # type: ignore[arg-type]
+    except LimitReached as exc:
+        out.flags.append({"code": "unpack_limit", "message": f"attachments stopped: {exc}"})
+    out.children = writer.children
+    return out
+
+
+def emlx(path: Path, out_dir: Path, limits: Limits) -> Extraction:
+    """Apple Mail: a byte count line, the RFC 822 message, then a property list."""
+    data = path.read_bytes()
+    first, _, rest = data.partition(b"\n")
+    try:
+        length = int(first.strip())
+    except ValueError as exc:
+        raise ValueError("not an .emlx file: the first line is not a byte count") from exc
+    return eml(path, out_dir, limits, rest[:length])
+
+
+def mbox(path: Path, out_dir: Path, limits: Limits) -> Extraction:
+    out = Extraction()
+    writer = _Writer(out_dir, limits, path.stat().st_size)
+    subjects = []
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for n, message in enumerate(box, 1):
+            data = message.as_bytes()
+            subjects.append(str(message.get("Subject", "")))
+            writer.add(f"message-{n:05d}.eml".encode(), [data], None)
+    except LimitReached as exc:
+        out.flags.append({"code": "unpack_limit", "message": f"messages stopped: {exc}"})
+    finally:
+        box.close()
+    out.children = writer.children
+    out.pages = [_clean("\n".join(subjects))]
+    out.metadata = {"messages": len(writer.children)}
+    return out
+
+
+def msg(path: Path, out_dir: Path, limits: Limits) -> Extraction:
+    import extract_msg
+
+    message = extract_msg.openMsg(str(path))
+    out = Extraction()
+    writer = _Writer(out_dir, limits, path.stat().st_size)
+    try:
+        fields = {
+            "From": message.sender,
+            "To": message.to,
+            "Cc": message.cc,
+            "Date": message.date,
+            "Subject": message.subject,
+        }
+        headers = "\n".join(f"{k}: {v}" for k, v in fields.items() if v)
+        out.metadata = {f"email_{k.lower()}": str(v) for k, v in fields.items() if v}
+        body = message.body or ""
+        if not body and message.htmlBody:
+            body = html_text(decode_text(message.htmlBody)[0])[0]
+        out.pages = [_clean(headers + "\n\n" + body)]
+        for n, att in enumerate(message.attachments, 1):
+            data = att.data
+            name = att.longFilename or att.shortFilename or f"attachment-{n}"
+            if isinstance(data, bytes):
+                writer.add(name.encode("utf-8", "surrogateescape"), [data], None)
+            elif hasattr(data, "exportBytes"):
+                writer.add(f"{name}.msg".encode(), [data.exportBytes()], None)
+    except LimitReached as exc:
+        out.flags.append({"code": "unpack_limit", "message": f"attachments stopped: {exc}"})
+    finally:
+        message.close()
+    out.children = writer.children
+    return out
+
+
+ARCHIVES = {
+    "application/zip",
+    "application/x-7z-compressed",
+    "application/x-rar",
+    "application/vnd.rar",
+    "application/x-tar",
+    "application/gzip",
+    "application/x-gzip",
+    "application/x-bzip2",
+    "application/x-xz",
+    "application/x-iso9660-image",
+    "application/vnd.ms-cab-compressed",
+    "application/x-cpio",
+}
+EMAILS = {"message/rfc822": eml, "application/vnd.ms-outlook": msg, "application/mbox": mbox}
