@@ -67,7 +67,8 @@ def recover_abandoned(db: Database) -> int:
     with db.session() as s:
         running = s.execute(select(Job).where(Job.state == "running")).scalars().all()
         for job in running:
-            owner_host, _, pid = job.locked_by.rpartition(":")
+            owner_host, _, owner = job.locked_by.rpartition(":")  # host:pid/thread
+            pid = owner.split("/", 1)[0]
             dead = owner_host == host and pid.isdigit() and not pid_alive(int(pid))
             locked_at = job.locked_at.replace(tzinfo=UTC) if job.locked_at else None
             silent = locked_at is not None and now() - locked_at > STALE_AFTER

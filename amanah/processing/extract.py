@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,21 @@ from typing import Any
 
 from defusedxml import ElementTree
 
+LIKELY_ENCODINGS = [
+    "utf_8",
+    "utf_16",
+    "cp1256",
+    "iso8859_6",
+    "cp1252",
+    "latin_1",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "cp1254",
+    "iso8859_9",
+    "mac_arabic",
+    "cp864",
+]
 MAX_TEXT_CHARS = 50_000_000  # per item; beyond this the text is cut and the item flagged
 
 
@@ -32,6 +48,15 @@ class Extraction:
     pages_without_text: list[int] = field(default_factory=list)
     #: Attachments and archive members, written by the unpackers.
     children: list[dict[str, Any]] = field(default_factory=list)
+
+
+def readable(text: str) -> bool:
+    """Whether a text layer reads as text: fonts without a Unicode map yield control codes."""
+    visible = [c for c in text if not c.isspace()]
+    if not visible:
+        return False
+    good = sum(1 for c in visible if c.isalnum() or unicodedata.category(c)[0] in "PS")
+    return good / len(visible) >= 0.6
 
 
 def _clean(text: str) -> str:
@@ -58,7 +83,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data, cp_isolation=None).best()
+    # The encodings this work meets (Arabic, Kurdish, Persian, Turkish, Russian, European);
+    # with free choice, short Arabic texts in Windows-1256 are often taken for East Asian ones.
+    best = from_bytes(data, cp_isolation=LIKELY_ENCODINGS).best() or from_bytes(data).best()
     if best is None:
         return data.decode("utf-8", "replace"), "unknown (decoded as UTF-8 with replacements)"
     return str(best), best.encoding
@@ -82,6 +109,7 @@ def pdf(path: Path) -> Extraction:
             raise Encrypted("PDF is password-protected") from exc
         raise
     out = Extraction()
+    garbled: list[int] = []
     try:
         meta = {k: v for k, v in doc.get_metadata_dict(skip_empty=True).items()}
         out.metadata = {"pages": len(doc), **{f"pdf_{k.lower()}": v for k, v in meta.items()}}
@@ -91,12 +119,36 @@ def pdf(path: Path) -> Extraction:
             text = textpage.get_text_bounded()
             textpage.close()
             page.close()
+            if text.strip() and not readable(text):
+                garbled.append(i + 1)
+                text = ""
             out.pages.append(_clean(text))
             if not text.strip():
                 out.pages_without_text.append(i + 1)
     finally:
         doc.close()
+    if garbled:
+        out.flags.append(
+            {
+                "code": "unreadable_text_layer",
+                "message": f"the text layer of {len(garbled)} page(s) does not decode to text"
+                f" (fonts without a Unicode map); pages {_ranges(garbled)} need OCR",
+            }
+        )
     return out
+
+
+def _ranges(pages: list[int]) -> str:
+    out: list[str] = []
+    start = prev = pages[0]
+    for p in [*pages[1:], None]:
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ", ".join(out)
 
 
 # -- Office Open XML -------------------------------------------------------------------------

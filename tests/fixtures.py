@@ -1,0 +1,93 @@
+"""Small evidence files made by the tests themselves, so the suite runs on a fresh clone."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A valid one-page PDF whose text layer holds `lines` (Latin-1, Helvetica)."""
+    content = (
+        "BT /F1 14 Tf 72 720 Td 18 TL "
+        + " ".join(
+            "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
+            for line in lines
+        )
+        + " ET"
+    )
+    stream = content.encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def email_with(attachments: dict[str, tuple[str, bytes]], body: str = "See attached.") -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Documentation Team <team@example.org>"
+    msg["To"] = "Intake <intake@example.org>"
+    msg["Subject"] = "Handover: scans from the branch archive"
+    msg["Date"] = "Mon, 02 Jun 2025 10:00:00 +0300"
+    msg.set_content(body)
+    for name, (ctype, data) in attachments.items():
+        major, minor = ctype.split("/")
+        msg.add_attachment(data, maintype=major, subtype=minor, filename=name)
+    return msg.as_bytes()
+
+
+def zip_bomb(size: int = 64 << 20) -> bytes:
+    """Zeros compress about 1000:1: small on disk, huge when unpacked."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z, z.open("zeros.bin", "w") as f:
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+    return buf.getvalue()
+
+
+def zip_with_symlink_and_traversal() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        link = zipfile.ZipInfo("passwords.txt")
+        link.external_attr = 0o120777 << 16
+        z.writestr(link, "/etc/passwd")
+        z.writestr("../../outside.txt", b"climbing out")
+        z.writestr("ok.txt", b"an ordinary member")
+    return buf.getvalue()
+
+
+def write(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return root

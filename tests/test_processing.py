@@ -1,0 +1,312 @@
+"""Processing identifies, extracts and unpacks every item, and survives hostile files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from amanah import queue
+from amanah.db.models import CustodyEvent, Derivative, Item, Job
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.items import list_items, show, text
+from amanah.preservation.audit import verify
+from amanah.processing.runner import run
+from amanah.processing.sandbox import Limits
+from amanah.workspace import Workspace, open_workspace
+from tests.conftest import SHARED_DATA, amanah
+from tests.fixtures import (
+    email_with,
+    minimal_pdf,
+    write,
+    zip_bomb,
+    zip_of,
+    zip_with_symlink_and_traversal,
+)
+
+FIXTURES = SHARED_DATA / "ingest_file_fixtures"
+
+
+def ingest_folder(ws: Workspace, folder: Path, collection: str = "c") -> None:
+    report = ingest(
+        ws, IntakeRequest(sources=[str(folder)], collection=collection, provider="P", actor="t")
+    )
+    assert report.status == "complete"
+
+
+def by_name(ws: Workspace) -> dict[str, dict]:
+    return {i["original_path"].rsplit("/", 1)[-1]: show(ws, i["id"]) for i in list_items(ws)}
+
+
+def test_email_holding_a_zip_holding_a_pdf_becomes_three_items(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    pdf = minimal_pdf(["Report of the checkpoint commander", "Branch 215, 2013"])
+    archive = zip_of({"scans/report.pdf": pdf})
+    write(
+        tmp_path / "handover", {"mail.eml": email_with({"scans.zip": ("application/zip", archive)})}
+    )
+    ingest_folder(ws, tmp_path / "handover")
+    report = run(ws, workers=2)
+    assert report.failed == 0 and report.done == 3
+    items = by_name(ws)
+    mail, zipped, report_pdf = items["mail.eml"], items["scans.zip"], items["report.pdf"]
+    assert zipped["parent_id"] == mail["id"] and report_pdf["parent_id"] == zipped["id"]
+    assert report_pdf["original_path"] == "scans/report.pdf"
+    assert mail["media_type"] == "message/rfc822"
+    assert zipped["media_type"] == "application/zip" and zipped["pronom"] == "x-fmt/263"
+    assert report_pdf["media_type"] == "application/pdf" and report_pdf["pronom"].startswith("fmt/")
+    assert "Branch 215" in text(ws, report_pdf["id"], "test:analyst")
+    assert "Handover: scans from the branch archive" in text(ws, mail["id"], "test:analyst")
+    assert mail["metadata"]["email_subject"] == "Handover: scans from the branch archive"
+    # Children are preserved like handover files: ingestion and digest events, a blob each.
+    child_events = [e["type"] for e in report_pdf["custody"]]
+    assert child_events[:2] == ["ingestion", "message digest calculation"]
+    assert "format identification" in child_events and "derivation" in child_events
+    with ws.blobs.open(report_pdf["sha256"]) as f:
+        assert f.read() == pdf
+    assert verify(ws, "test:auditor").ok
+
+
+def test_reprocessing_adds_no_duplicate_children_or_derivatives(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    ws = open_workspace(sqlite_home)
+    archive = zip_of({"a.txt": b"first", "b.txt": "ثاني".encode()})
+    write(tmp_path / "h", {"box.zip": archive})
+    ingest_folder(ws, tmp_path / "h")
+    run(ws)
+    with ws.db.session() as s:
+        s.execute(Job.__table__.update().values(state="queued", attempts=0))
+    run(ws)
+    with ws.db.reader() as s:
+        assert s.execute(select(func.count()).select_from(Item)).scalar_one() == 3
+        assert s.execute(select(func.count()).select_from(Derivative)).scalar_one() == 3
+    assert verify(ws, "t").ok
+    ws.close()
+
+
+def test_hostile_files_are_flagged_and_every_other_job_finishes(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    good_pdf = minimal_pdf(["An ordinary statement"])
+    files = {
+        "bomb.zip": zip_bomb(),
+        "truncated.pdf": good_pdf[: len(good_pdf) // 2],
+        "invoice.pdf": Path(sys.executable).resolve().read_bytes()[:200_000],
+        "links.zip": zip_with_symlink_and_traversal(),
+        "fine.pdf": good_pdf,
+        "page.html": b"<html><head><script>document.title='pwned'</script></head>"
+        b"<body><p>Visible words</p><script>alert(1)</script></body></html>",
+    }
+    write(tmp_path / "h", files)
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    report = run(ws, workers=2)
+    assert report.failed == 0
+    items = by_name(ws)
+
+    def codes(name: str) -> list[str]:
+        return [f["code"] for f in items[name]["flags"]]
+
+    assert "unpack_limit" in codes("bomb.zip")
+    assert "expansion ratio" in items["bomb.zip"]["flags"][0]["message"]
+    assert "extension_mismatch" in codes("invoice.pdf")
+    assert "unreadable" in codes("truncated.pdf") or items["truncated.pdf"]["derivatives"] == []
+    assert {"link_member", "suspicious_member_name"} <= set(codes("links.zip"))
+    # The link is recorded, never extracted; the climbing member is kept by name only.
+    assert "passwords.txt" not in items
+    assert items["outside.txt"]["original_path"] == "../../outside.txt"
+    assert items["fine.pdf"]["status"] == "preserved"
+    assert "An ordinary statement" in text(ws, items["fine.pdf"]["id"], "t")
+    page = text(ws, items["page.html"]["id"], "t")
+    assert "Visible words" in page and "alert" not in page and "pwned" not in page
+    # Whatever happened, every original is still byte-exact.
+    for name, data in files.items():
+        with ws.blobs.open(items[name]["sha256"]) as f:
+            assert f.read() == data
+    assert verify(ws, "t").ok
+    ws.close()
+
+
+def test_a_file_that_breaks_the_sandbox_fails_with_a_reason_after_retries(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue, "BACKOFF", 0.0)
+    write(tmp_path / "h", {"a.txt": b"alpha", "b.txt": b"beta"})
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    # No analysis finishes within a wall-clock limit of zero seconds.
+    report = run(ws, workers=1, wait=True, limits=Limits(wall_seconds=0))
+    assert report.failed == 2 and report.retried == 2 * (queue.MAX_ATTEMPTS - 1)
+    item = show(ws, 1)
+    assert item["processing"]["status"] == "failed"
+    assert "took longer than 0 s and was stopped" in item["processing"]["error"]
+    assert item["status"] == "flagged"
+    jobs = json.loads(amanah(sqlite_home, "jobs", "--json", check=True).stdout)
+    assert jobs["counts"] == {"failed": 2}
+    assert all("took longer than 0 s" in f["reason"] for f in jobs["failures"])
+    # With sane limits, --retry-failed finishes them.
+    ws.close()
+    proc = amanah(sqlite_home, "process", "--retry-failed", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ws = open_workspace(sqlite_home)
+    assert show(ws, 1)["processing"]["status"] == "done"
+    ws.close()
+
+
+def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    # A 120 MB text file keeps a job busy long enough to be caught running.
+    words = (b"checkpoint branch detention convoy " * 4096) + b"\n"
+    big = tmp_path / "h" / "big.txt"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as f:
+        for _ in range(120 * 1024 * 1024 // len(words)):
+            f.write(words)
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    ws.close()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "amanah.cli",
+            "--home",
+            str(sqlite_home),
+            "process",
+            "--quiet",
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ws = open_workspace(sqlite_home)
+    deadline = time.monotonic() + 60
+    while queue.counts(ws.db).get("running", 0) == 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert queue.counts(ws.db) == {"running": 1}
+    ws.close()
+    again = amanah(sqlite_home, "process", "--quiet")
+    assert again.returncode == 0, again.stdout
+    ws = open_workspace(sqlite_home)
+    assert queue.counts(ws.db) == {"done": 1}
+    with ws.db.reader() as s:
+        job = s.execute(select(Job)).scalar_one()
+    assert job.attempts == 2  # the killed attempt, then the one that finished
+    assert "checkpoint branch" in text(ws, 1, "t")[:100]
+    ws.close()
+
+
+def test_cli_item_show_and_text(sqlite_home: Path, tmp_path: Path) -> None:
+    write(tmp_path / "h", {"note.txt": "محضر استجواب".encode("cp1256")})
+    amanah(
+        sqlite_home,
+        "ingest",
+        str(tmp_path / "h"),
+        "--collection",
+        "c",
+        "--provider",
+        "P",
+        "--quiet",
+        check=True,
+    )
+    amanah(sqlite_home, "process", "--quiet", check=True)
+    record = json.loads(amanah(sqlite_home, "item", "show", "1", "--json", check=True).stdout)
+    assert record["media_type"] == "text/plain"
+    assert record["metadata"]["encoding"] in ("cp1256", "windows-1256")
+    assert record["processing"] == {"status": "done", "error": None}
+    assert record["derivatives"][0]["kind"] == "text"
+    printed = amanah(sqlite_home, "item", "text", "1", check=True).stdout
+    assert "محضر استجواب" in printed
+    record = json.loads(amanah(sqlite_home, "item", "show", "1", "--json", check=True).stdout)
+    assert record["custody"][-1]["type"] == "access"  # reading the text is audited
+    with open_workspace(sqlite_home).db.reader() as s:
+        assert (
+            s.execute(
+                select(func.count())
+                .select_from(CustodyEvent)
+                .where(CustodyEvent.event_type == "format identification")
+            ).scalar_one()
+            == 1
+        )
+
+
+# -- every real-world fixture -----------------------------------------------------------------
+
+# name: (media type, expected words in the text or None, children, flag codes that must appear)
+EXPECTED = {
+    "hello world word.docx": ("officedocument.wordprocessingml", "Hello world", 0, []),
+    "udhr_ger.pdf": ("application/pdf", "Menschenrechte", 0, []),
+    "udhr_ger.txt": ("text/plain", "Menschenrechte", 0, []),
+    "non_utf.txt": ("text/plain", "Großbritanniens", 0, []),
+    "doc.doc": ("application/msword", None, 0, []),
+    "rom.xls": ("application/vnd.ms-excel", None, 0, []),
+    "rom.ods": ("opendocument.spreadsheet", None, 0, []),
+    "Plan.odt": ("opendocument.text", None, 0, []),
+    "file.xlsx": ("spreadsheetml", None, 0, []),
+    "slides.ppt": ("ms-powerpoint", None, 0, []),
+    "doc.html": ("text/html", "Test web page", 0, []),
+    "piste.msg": ("application/vnd.ms-outlook", None, None, []),
+    "email_attached_plaintext.eml": ("message/rfc822", None, 1, []),
+    "plan.mbox": (None, None, 1, []),
+    "test-documents.zip": ("application/zip", None, 9, []),
+    "test-documents.tar": ("application/x-tar", None, 9, []),
+    "test-documents.rar": ("rar", None, 9, []),
+    "500_pages.7z": ("application/x-7z-compressed", None, 1, []),
+    "7z_password.7z": ("application/x-7z-compressed", None, 0, ["encrypted"]),
+    "password-hunter2.pdf": ("application/pdf", None, 0, ["encrypted"]),
+    "password_protected.xlsx": (None, None, 0, ["encrypted"]),
+    "password_protected.xls": ("application/vnd.ms-excel", None, 0, ["encrypted"]),
+    "encypted_by_libreoffice.odt": ("opendocument.text", None, 0, ["encrypted"]),
+    "badzip.zip": ("application/zip", None, 0, ["link_member"]),
+    "badtar.tar": ("application/x-tar", None, 0, ["link_member"]),
+    "example.pdf": ("application/pdf", None, 0, ["unreadable_text_layer"]),
+    "testPST.pst": (None, None, 0, ["unsupported_format"]),
+    "regression_jpg.jpg": ("image/jpeg", None, 0, []),
+}
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
+def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, src, symlinks=True)
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, src)
+    report = run(ws, workers=2)
+    assert report.failed == 0, report.failures
+    with ws.db.reader() as s:
+        top = s.execute(select(Item).where(Item.parent_id.is_(None))).scalars().all()
+        assert all(i.processing == "done" for i in top)
+    items = {i.original_path.removeprefix("fixtures/"): show(ws, i.id) for i in top}
+    for name, (media, words, children, flags) in EXPECTED.items():
+        item = items[name]
+        if media:
+            assert media in item["media_type"], (name, item["media_type"])
+        if words:
+            assert words in text(ws, item["id"], "t"), name
+        if children is not None:
+            assert len(item["children"]) == children, (name, item["children"])
+        got = [f["code"] for f in item["flags"]]
+        for code in flags:
+            assert code in got, (name, got)
+        for f in item["flags"]:
+            assert f["message"], name  # every flag says why
+    # Every top-level item was identified, and none failed its job.
+    assert all(i["media_type"] for i in items.values())
+    ws.close()
