@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+
+from PIL import Image
 
 
 def minimal_pdf(lines: list[str]) -> bytes:
@@ -91,3 +94,44 @@ def write(root: Path, files: dict[str, bytes]) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     return root
+
+
+ARABIC_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def scanned_page(
+    lines: list[str], skew: float = 2.5, noise: int = 6000, seed: int = 7
+) -> Image.Image:
+    """A page as a poor scanner makes it: printed lines, turned a little, speckled."""
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("L", (1700, 900), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(ARABIC_FONT), 44)
+    y = 120
+    for line in lines:
+        draw.text((1580, y), line, font=font, fill=0, anchor="ra", direction="rtl", language="ar")
+        y += 90
+    page = page.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=255, expand=False)
+    rng = random.Random(seed)
+    pixels = page.load()
+    for _ in range(noise):
+        x, y2 = rng.randrange(page.width), rng.randrange(page.height)
+        pixels[x, y2] = rng.choice((0, 90, 160))
+    return page
+
+
+def decompression_bomb_png() -> bytes:
+    """400 million pixels of one colour: a few hundred kilobytes on disk."""
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000), 1).save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def scanned_pdf(lines: list[str], **kw: float) -> bytes:
+    """An image-only PDF (no text layer) holding a JPEG-compressed scanned page."""
+    jpeg = io.BytesIO()
+    scanned_page(lines, **kw).save(jpeg, "JPEG", quality=55)  # type: ignore[arg-type]
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg.getvalue())).save(out, "PDF", resolution=200)
+    return out.getvalue()

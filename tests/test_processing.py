@@ -24,8 +24,11 @@ from amanah.processing.sandbox import Limits
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import SHARED_DATA, amanah
 from tests.fixtures import (
+    ARABIC_FONT,
+    decompression_bomb_png,
     email_with,
     minimal_pdf,
+    scanned_pdf,
     write,
     zip_bomb,
     zip_of,
@@ -46,34 +49,78 @@ def by_name(ws: Workspace) -> dict[str, dict]:
     return {i["original_path"].rsplit("/", 1)[-1]: show(ws, i["id"]) for i in list_items(ws)}
 
 
-def test_email_holding_a_zip_holding_a_pdf_becomes_three_items(
+needs_arabic_font = pytest.mark.skipif(
+    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
+)
+WITNESS_LINES = ["إفادة الشاهد حول فرع فلسطين", "ذكر الشاهد اسم المحقق سليم الأحمد"]
+
+
+@needs_arabic_font
+def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     ws: Workspace, tmp_path: Path
 ) -> None:
-    pdf = minimal_pdf(["Report of the checkpoint commander", "Branch 215, 2013"])
-    archive = zip_of({"scans/report.pdf": pdf})
-    write(
-        tmp_path / "handover", {"mail.eml": email_with({"scans.zip": ("application/zip", archive)})}
-    )
+    pdf = scanned_pdf(WITNESS_LINES)
+    archive = zip_of({"scans/statement.pdf": pdf})
+    mail = email_with({"scans.zip": ("application/zip", archive)})
+    write(tmp_path / "handover", {"mail.eml": mail})
     ingest_folder(ws, tmp_path / "handover")
     report = run(ws, workers=2)
     assert report.failed == 0 and report.done == 3
     items = by_name(ws)
-    mail, zipped, report_pdf = items["mail.eml"], items["scans.zip"], items["report.pdf"]
-    assert zipped["parent_id"] == mail["id"] and report_pdf["parent_id"] == zipped["id"]
-    assert report_pdf["original_path"] == "scans/report.pdf"
-    assert mail["media_type"] == "message/rfc822"
+    mail_item, zipped, scan = items["mail.eml"], items["scans.zip"], items["statement.pdf"]
+    assert zipped["parent_id"] == mail_item["id"] and scan["parent_id"] == zipped["id"]
+    assert scan["original_path"] == "scans/statement.pdf"
+    assert mail_item["media_type"] == "message/rfc822"
     assert zipped["media_type"] == "application/zip" and zipped["pronom"] == "x-fmt/263"
-    assert report_pdf["media_type"] == "application/pdf" and report_pdf["pronom"].startswith("fmt/")
-    assert "Branch 215" in text(ws, report_pdf["id"], "test:analyst")
-    assert "Handover: scans from the branch archive" in text(ws, mail["id"], "test:analyst")
-    assert mail["metadata"]["email_subject"] == "Handover: scans from the branch archive"
+    assert scan["media_type"] == "application/pdf" and scan["pronom"].startswith("fmt/")
+    kinds = {d["kind"]: d for d in scan["derivatives"]}
+    assert set(kinds) == {"ocr", "ocr_words"}  # no text layer, so OCR only
+    assert kinds["ocr"]["pages"][0]["confidence"] > 60
+    ocr_text = text(ws, scan["id"], "test:analyst")
+    assert "سليم الأحمد" in ocr_text and "فرع فلسطين" in ocr_text
+    assert "Handover: scans from the branch archive" in text(ws, mail_item["id"], "test:analyst")
+    assert mail_item["metadata"]["email_subject"] == "Handover: scans from the branch archive"
     # Children are preserved like handover files: ingestion and digest events, a blob each.
-    child_events = [e["type"] for e in report_pdf["custody"]]
+    child_events = [e["type"] for e in scan["custody"]]
     assert child_events[:2] == ["ingestion", "message digest calculation"]
     assert "format identification" in child_events and "derivation" in child_events
-    with ws.blobs.open(report_pdf["sha256"]) as f:
+    with ws.blobs.open(scan["sha256"]) as f:
         assert f.read() == pdf
     assert verify(ws, "test:auditor").ok
+
+
+def test_pdf_text_layer_is_extracted_without_ocr(sqlite_home: Path, tmp_path: Path) -> None:
+    write(tmp_path / "h", {"typed.pdf": minimal_pdf(["Report of the commander", "Branch 215"])})
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    run(ws)
+    item = by_name(ws)["typed.pdf"]
+    assert [d["kind"] for d in item["derivatives"]] == ["text"]
+    assert item["derivatives"][0]["pages"] == 1
+    assert "Branch 215" in text(ws, item["id"], "t")
+    ws.close()
+
+
+@needs_arabic_font
+def test_a_skewed_noisy_jpeg_scan_reads_like_a_clean_one(sqlite_home: Path, tmp_path: Path) -> None:
+    write(
+        tmp_path / "h",
+        {
+            "clean.pdf": scanned_pdf(WITNESS_LINES, skew=0.0, noise=0),
+            "poor.pdf": scanned_pdf(WITNESS_LINES, skew=4.0, noise=9000),
+        },
+    )
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    run(ws, workers=2)
+    items = by_name(ws)
+    for name in ("clean.pdf", "poor.pdf"):
+        got = text(ws, items[name]["id"], "t")
+        for line in WITNESS_LINES:
+            assert line in got, (name, got)
+    ocr = next(d for d in items["poor.pdf"]["derivatives"] if d["kind"] == "ocr")
+    assert 3.5 <= abs(ocr["pages"][0]["deskewed_degrees"]) <= 4.5
+    ws.close()
 
 
 def test_reprocessing_adds_no_duplicate_children_or_derivatives(
@@ -104,6 +151,7 @@ def test_hostile_files_are_flagged_and_every_other_job_finishes(
         "invoice.pdf": Path(sys.executable).resolve().read_bytes()[:200_000],
         "links.zip": zip_with_symlink_and_traversal(),
         "fine.pdf": good_pdf,
+        "huge.png": decompression_bomb_png(),
         "page.html": b"<html><head><script>document.title='pwned'</script></head>"
         b"<body><p>Visible words</p><script>alert(1)</script></body></html>",
     }
@@ -120,6 +168,8 @@ def test_hostile_files_are_flagged_and_every_other_job_finishes(
     assert "unpack_limit" in codes("bomb.zip")
     assert "expansion ratio" in items["bomb.zip"]["flags"][0]["message"]
     assert "extension_mismatch" in codes("invoice.pdf")
+    assert "ocr_failed" in codes("huge.png")
+    assert "decompression bomb" in items["huge.png"]["flags"][-1]["message"]
     assert "unreadable" in codes("truncated.pdf") or items["truncated.pdf"]["derivatives"] == []
     assert {"link_member", "suspicious_member_name"} <= set(codes("links.zip"))
     # The link is recorded, never extracted; the climbing member is kept by name only.

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import unpack
+from amanah.processing import ocr, unpack
 from amanah.processing.extract import (
     EXTRACTORS,
     MAX_TEXT_CHARS,
@@ -30,6 +30,8 @@ TEXT_TYPES = {
     "application/x-ndjson",
     "application/ld+json",
 }
+#: Images Tesseract cannot read directly (vector, or handled as documents).
+NOT_OCR = {"image/svg+xml", "image/vnd.djvu"}
 #: Containers we recognise but cannot open yet: preserved, and said so.
 UNSUPPORTED = {
     "x-fmt/249": "an Outlook PST mailbox; unpacking PST files is not supported yet",
@@ -56,6 +58,53 @@ def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
     if media_type == "application/encrypted" or "encrypted" in description.lower():
         return "encrypted", None
     return "", None
+
+
+def _ocr(
+    src: Path, out: Path, media_type: str, result: Extraction, flags: list[dict[str, str]]
+) -> dict[str, Any] | None:
+    """OCR images and the PDF pages that have no usable text layer."""
+    if media_type.startswith("image/") and media_type not in NOT_OCR:
+        targets = None
+    elif media_type == "application/pdf" and result.pages_without_text:
+        targets = result.pages_without_text
+    else:
+        return None
+    work = out / "ocr-work"
+    work.mkdir(exist_ok=True)
+    try:
+        pages = ocr.image_pages(src, work) if targets is None else ocr.pdf_pages(src, targets, work)
+    except Exception as exc:
+        flags.append({"code": "ocr_failed", "message": f"OCR failed: {type(exc).__name__}: {exc}"})
+        return None
+    if not pages:
+        return None
+    total = max(p.page for p in pages)
+    by_page = {p.page: p for p in pages}
+    text = "\f".join(
+        by_page[n].text.replace("\f", " ") if n in by_page else "" for n in range(1, total + 1)
+    )
+    (out / "ocr.txt").write_text(text, encoding="utf-8")
+    with (out / "ocr_words.jsonl").open("w", encoding="utf-8") as f:
+        for p in pages:
+            for w in p.words:
+                f.write(json.dumps({"page": p.page, **w}, ensure_ascii=False) + "\n")
+    return {
+        "file": "ocr.txt",
+        "words_file": "ocr_words.jsonl",
+        "languages": ocr.DEFAULT_LANGUAGES,
+        "engine": ocr.ENGINE,
+        "pages": [
+            {
+                "page": p.page,
+                "confidence": p.confidence,
+                "words": len(p.words),
+                "deskewed_degrees": p.deskewed,
+            }
+            for p in pages
+        ],
+        "has_text": any(p.text.strip() for p in pages),
+    }
 
 
 def analyze(
@@ -111,5 +160,6 @@ def analyze(
         (out / "text.txt").write_text(text, encoding="utf-8")
         manifest["text_file"] = "text.txt"
         manifest["pages"] = len(pages)
+    manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"])
     json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
     return manifest

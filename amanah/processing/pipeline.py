@@ -79,9 +79,10 @@ def process_item(
             manifest["children"] = []
         children = _stage_children(ws, out_dir, manifest["children"])
         text = _stage_text(ws, out_dir, manifest)
+        ocr = _stage_ocr(ws, out_dir, manifest)
         ws.blobs.sync()
         with ws.db.session() as s:
-            n = _record(s, ws, job, manifest, children, text)
+            n = _record(s, ws, job, manifest, children, text, ocr)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
     finally:
@@ -115,6 +116,17 @@ def _stage_children(ws: Workspace, out_dir: Path, listed: list[dict[str, Any]]) 
     return staged
 
 
+def _stage_ocr(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> tuple[Any, Any] | None:
+    found = manifest.get("ocr")
+    if not found or not found["has_text"]:
+        return None
+    with (out_dir / found["file"]).open("rb") as f:
+        text = ws.blobs.put(f)
+    with (out_dir / found["words_file"]).open("rb") as f:
+        words = ws.blobs.put(f)
+    return text, words
+
+
 def _stage_text(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> Any:
     if not manifest.get("text_file"):
         return None
@@ -129,6 +141,7 @@ def _record(
     manifest: dict[str, Any],
     children: list[Stored],
     text: Any,
+    ocr: tuple[Any, Any] | None = None,
 ) -> int:
     item = s.get(Item, job.item_id)
     assert item is not None
@@ -171,6 +184,26 @@ def _record(
             },
             **common,
         )
+    if ocr is not None:
+        info = manifest["ocr"]
+        details = {"pages": info["pages"], "languages": info["languages"], "engine": info["engine"]}
+        for kind, put, media in (
+            ("ocr", ocr[0], "text/plain; charset=utf-8"),
+            ("ocr_words", ocr[1], "application/x-ndjson"),
+        ):
+            if _put_derivative(s, item.id, kind, put, media, details):
+                ledger.append(
+                    s,
+                    EventType.DERIVATION,
+                    details={
+                        "derivative": kind,
+                        "sha256": put.sha256,
+                        "size": put.size,
+                        "engine": info["engine"],
+                        "languages": info["languages"],
+                    },
+                    **common,
+                )
     if manifest["metadata"]:
         ledger.append(
             s,

@@ -32,7 +32,7 @@ class SandboxError(Exception):
 class Limits:
     cpu_seconds: int = 300
     memory_bytes: int = 3 << 30
-    wall_seconds: int = 600
+    wall_seconds: int = 3600  # a long scanned file is OCR'd page by page within this
     file_bytes: int = 16 << 30  # largest single file the analysis may write
 
 
