@@ -22,6 +22,7 @@ from amanah.db.models import (
     IntakeRun,
     Item,
     Provider,
+    Relation,
 )
 from amanah.workspace import Workspace
 
@@ -114,6 +115,18 @@ def show(ws: Workspace, item_id: int) -> dict[str, Any]:
                     }
                     for c in s.execute(
                         select(Item).where(Item.parent_id == item.id).order_by(Item.id)
+                    ).scalars()
+                ],
+                "duplicates": [
+                    {
+                        "id": r.item_b if r.item_a == item.id else r.item_a,
+                        "kind": r.kind,
+                        "score": r.score,
+                    }
+                    for r in s.execute(
+                        select(Relation)
+                        .where((Relation.item_a == item.id) | (Relation.item_b == item.id))
+                        .order_by(Relation.id)
                     ).scalars()
                 ],
                 "derivatives": [

@@ -135,3 +135,24 @@ def scanned_pdf(lines: list[str], **kw: float) -> bytes:
     out = io.BytesIO()
     Image.open(io.BytesIO(jpeg.getvalue())).save(out, "PDF", resolution=200)
     return out.getvalue()
+
+
+def photo_with_exif(seed: int = 3, quality: int = 90, size: tuple[int, int] = (640, 480)) -> bytes:
+    """A JPEG 'photo' with camera, time and GPS (Damascus) in its EXIF, as phones write it."""
+    rng = random.Random(seed)
+    im = Image.new("RGB", (64, 48))
+    im.putdata(
+        [(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(64 * 48)]
+    )
+    im = im.resize(size, Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[0x010F] = "TestPhone"  # Make
+    exif[0x0110] = "TestPhone X2"  # Model
+    exif.get_ifd(0x8769)[0x9003] = "2013:08:21 02:45:00"  # DateTimeOriginal
+    exif.get_ifd(0x8769)[0x9011] = "+03:00"  # OffsetTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (33.0, 30.0, 50.0)
+    gps[3], gps[4] = "E", (36.0, 17.0, 30.0)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=quality, exif=exif.tobytes())
+    return out.getvalue()

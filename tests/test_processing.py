@@ -28,6 +28,7 @@ from tests.fixtures import (
     decompression_bomb_png,
     email_with,
     minimal_pdf,
+    photo_with_exif,
     scanned_pdf,
     write,
     zip_bomb,
@@ -359,4 +360,57 @@ def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
             assert f["message"], name  # every flag says why
     # Every top-level item was identified, and none failed its job.
     assert all(i["media_type"] for i in items.values())
+    ws.close()
+
+
+def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) -> None:
+    statement = (
+        "أفاد الشاهد بأنه احتجز في فرع المخابرات العسكرية في دمشق مدة ثلاثة أشهر، وأن المحققين"
+        " كانوا يسألونه عن أسماء المشاركين في المظاهرات، وأنه رأى عشرات المعتقلين في الزنزانة"
+        " نفسها، وأن الطعام كان قليلاً والماء ملوثاً، وأنه أُفرج عنه بعد دفع مبلغ من المال."
+    )
+    sorani = "ئەم ڕاپۆرتە دەربارەی ڕووداوەکانی شارەکەیە و شایەتەکان باسی ئەوەیان کرد کە چی ڕوویدا"
+    photo = photo_with_exif()
+    write(
+        tmp_path / "h",
+        {
+            "photo.jpg": photo,
+            "photo-copy-renamed.jpg": photo,  # the same bytes again
+            "photo-resaved.jpg": photo_with_exif(quality=40, size=(320, 240)),
+            "statement.txt": statement.encode(),
+            "statement-retyped.txt": (statement.replace("،", ",") + " انتهى").encode("cp1256"),
+            "kurdish.txt": sorani.encode(),
+            "english.txt": b"The witness was held at the branch for three months in 2013.",
+        },
+    )
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    assert run(ws, workers=2).failed == 0
+    items = by_name(ws)
+    meta = items["photo.jpg"]["metadata"]
+    assert meta["captured_at"] == "2013-08-21T02:45:00+03:00"
+    assert meta["latitude"] == pytest.approx(33.513889, abs=1e-5)
+    assert meta["longitude"] == pytest.approx(36.291667, abs=1e-5)
+    assert meta["device"] == "TestPhone X2"
+    assert meta["exif"]["IFD0:Make"] == "TestPhone"  # the raw dump is kept too
+    assert [lang["language"] for lang in items["statement.txt"]["languages"]][:1] == ["ar"]
+    assert items["kurdish.txt"]["languages"][0]["language"] == "ckb"
+    assert items["english.txt"]["languages"][0]["language"] == "en"
+
+    def related(name: str) -> dict[str, str]:
+        names = {v["id"]: k for k, v in items.items()}
+        found = [(names[d["id"]], d["kind"]) for d in items[name]["duplicates"]]
+        assert len(found) == len(dict(found)), "one relation per pair of items"
+        return dict(found)
+
+    assert (
+        related("photo.jpg")
+        == {
+            "photo-copy-renamed.jpg": "exact_duplicate",
+            "photo-resaved.jpg": "near_duplicate_image",
+        }
+        or related("photo.jpg")["photo-resaved.jpg"] == "near_duplicate_image"
+    )
+    assert related("statement.txt") == {"statement-retyped.txt": "near_duplicate_text"}
+    assert related("english.txt") == {}
     ws.close()

@@ -231,3 +231,25 @@ class Relation(Base):
     kind: Mapped[str] = mapped_column(String(40))
     score: Mapped[float] = mapped_column(default=1.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Fingerprint(Base):
+    """A perceptual hash or MinHash of one item, for finding near-duplicates."""
+
+    __tablename__ = "fingerprints"
+    __table_args__ = (UniqueConstraint("item_id", "kind", name="uq_fingerprint"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class FingerprintBand(Base):
+    """One band of a fingerprint (locality-sensitive hashing): the index near-duplicates use."""
+
+    __tablename__ = "fingerprint_bands"
+    __table_args__ = (Index("ix_fingerprint_bands_key", "kind", "band"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    band: Mapped[str] = mapped_column(String(400))

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import ocr, unpack
+from amanah.processing import fingerprints, language, metadata, ocr, unpack
 from amanah.processing.extract import (
     EXTRACTORS,
     MAX_TEXT_CHARS,
@@ -147,6 +147,16 @@ def analyze(
         manifest["flags"].append({"code": "unreadable", "message": f"cannot be read: {reason}"})
     manifest["flags"].extend(result.flags)
     manifest["metadata"] = result.metadata
+    if metadata.wanted(ident.media_type):
+        found, problems = metadata.extract(src, ident.media_type)
+        manifest["metadata"] = {**result.metadata, **found}
+        manifest["flags"].extend(problems)
+    elif "email_date_utc" in result.metadata or "email_from" in result.metadata:
+        sent = result.metadata.get("email_date_utc")
+        if sent:
+            manifest["metadata"]["captured_at"] = sent
+        if result.metadata.get("email_from"):
+            manifest["metadata"]["author"] = result.metadata["email_from"]
     manifest["children"] = result.children
     manifest["pages_without_text"] = result.pages_without_text
     pages = [p.replace("\f", " ") for p in result.pages]
@@ -161,5 +171,9 @@ def analyze(
         manifest["text_file"] = "text.txt"
         manifest["pages"] = len(pages)
     manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"])
+    readable = [out / f for f in ("text.txt", "ocr.txt") if (out / f).exists()]
+    sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
+    manifest["languages"] = language.detect(sample)
+    manifest["fingerprints"] = fingerprints.compute(src, ident.media_type, readable)
     json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
     return manifest

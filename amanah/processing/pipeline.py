@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from amanah import AGENT, queue
@@ -24,8 +24,18 @@ from amanah.blobs import FilesystemStore
 from amanah.blobs.base import CHUNK
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import Blob, Collection, Derivative, Item, Provider
+from amanah.db.models import (
+    Blob,
+    Collection,
+    Derivative,
+    Fingerprint,
+    FingerprintBand,
+    Item,
+    Provider,
+    Relation,
+)
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
+from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, run_analysis
 from amanah.workspace import Workspace
@@ -225,6 +235,7 @@ def _record(
             depth=item.depth + 1,
         )
         recorded = record_items(s, ctx, children, Counter())
+    _relate(s, item, manifest.get("fingerprints") or {})
     flags = json.loads(item.flags)
     known = {(f["code"], f["message"]) for f in flags}
     flags += [f for f in manifest["flags"] if (f["code"], f["message"]) not in known]
@@ -236,6 +247,7 @@ def _record(
             pronom=ident["puid"],
             format_name=ident["format_name"] or ident["description"][:400],
             doc_metadata=json.dumps(manifest["metadata"], ensure_ascii=False, default=str),
+            languages=json.dumps(manifest.get("languages", [])),
             flags=json.dumps(flags, ensure_ascii=False),
             status=status_of(flags),
             processing="done",
@@ -243,6 +255,68 @@ def _record(
         )
     )
     return len(recorded)
+
+
+RELATION_OF = {"phash": "near_duplicate_image", "minhash": "near_duplicate_text"}
+
+
+def _relate(s: Session, item: Item, prints: dict[str, Any]) -> None:
+    """Exact duplicates (same bytes elsewhere) and near ones (fingerprints within reach)."""
+    now = datetime.now(UTC)
+    same = s.execute(
+        select(Item.id).where(Item.sha256 == item.sha256, Item.id != item.id)
+    ).scalars()
+    pairs = [(other, "exact_duplicate", 1.0) for other in same]
+    exact = {other for other, _, _ in pairs}
+    for kind in ("phash", "minhash"):
+        value = prints.get(kind)
+        s.execute(
+            delete(FingerprintBand).where(
+                FingerprintBand.item_id == item.id, FingerprintBand.kind == kind
+            )
+        )
+        s.execute(
+            delete(Fingerprint).where(Fingerprint.item_id == item.id, Fingerprint.kind == kind)
+        )
+        if value is None:
+            continue
+        keys = fingerprints.bands(kind, value)
+        candidates = set(
+            s.execute(
+                select(FingerprintBand.item_id).where(
+                    FingerprintBand.kind == kind,
+                    FingerprintBand.band.in_(keys),
+                    FingerprintBand.item_id != item.id,
+                )
+            ).scalars()
+        )
+        for other_id, other_value in s.execute(
+            select(Fingerprint.item_id, Fingerprint.value).where(
+                Fingerprint.kind == kind, Fingerprint.item_id.in_(candidates)
+            )
+        ):
+            score = fingerprints.similarity(kind, value, json.loads(other_value))
+            if other_id not in exact and fingerprints.is_near(kind, score):
+                pairs.append((other_id, RELATION_OF[kind], round(score, 4)))
+        s.execute(
+            insert(Fingerprint), [{"item_id": item.id, "kind": kind, "value": json.dumps(value)}]
+        )
+        s.execute(
+            insert(FingerprintBand),
+            [{"item_id": item.id, "kind": kind, "band": k} for k in keys],
+        )
+    for other, kind, score in pairs:
+        a, b = sorted((item.id, other))
+        exists = s.execute(
+            select(Relation.id).where(
+                Relation.item_a == a, Relation.item_b == b, Relation.kind == kind
+            )
+        ).first()
+        if exists is None:
+            s.execute(
+                insert(Relation),
+                [{"item_a": a, "item_b": b, "kind": kind, "score": score, "created_at": now}],
+            )
 
 
 def _put_derivative(

@@ -1,0 +1,81 @@
+"""Fingerprints for near-duplicates: perceptual hashes of images, MinHash of texts.
+
+The same photo re-saved, resized or re-compressed, and the same statement retyped or OCR'd
+twice, are different bytes but one piece of evidence seen twice; analysts need to see that.
+Each fingerprint is cut into bands; items sharing a band are compared in full (LSH).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+PHASH_BANDS = 8  # 8 bands of 8 bits: any two hashes within 7 bits share at least one band
+PHASH_MAX_DISTANCE = 10
+MINHASH_PERMUTATIONS = 128
+MINHASH_BANDS = 32  # 4 rows a band: pairs above ~0.6 Jaccard almost surely meet
+MINHASH_MIN_SIMILARITY = 0.8
+SHINGLE = 5
+_WORD = re.compile(r"\w+", re.UNICODE)
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
+
+
+def image_phash(path: Path) -> str | None:
+    import imagehash
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.seek(0)
+        return str(imagehash.phash(im.convert("L")))
+
+
+def text_minhash(text: str) -> list[int] | None:
+    from datasketch import MinHash
+
+    words = _WORD.findall(_DIACRITICS.sub("", text.lower()))
+    if len(words) < SHINGLE * 4:
+        return None  # too short to tell a copy from a coincidence
+    mh = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1)
+    for i in range(len(words) - SHINGLE + 1):
+        mh.update(" ".join(words[i : i + SHINGLE]).encode())
+    return [int(v) for v in mh.hashvalues]
+
+
+def compute(src: Path, media_type: str, texts: list[Path]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if media_type.startswith("image/") and media_type not in ("image/svg+xml", "image/vnd.djvu"):
+        try:
+            out["phash"] = image_phash(src)
+        except Exception as exc:  # an image Pillow cannot open has been flagged elsewhere
+            out["phash_error"] = f"{type(exc).__name__}: {exc}"[:200]
+    if texts:
+        values = text_minhash(texts[0].read_text(encoding="utf-8"))
+        if values:
+            out["minhash"] = values
+    return out
+
+
+def bands(kind: str, value: Any) -> list[str]:
+    """Band keys for the LSH index: items sharing one are compared in full."""
+    if kind == "phash":
+        return [f"{i}:{value[2 * i : 2 * i + 2]}" for i in range(PHASH_BANDS)]
+    rows = MINHASH_PERMUTATIONS // MINHASH_BANDS
+    return [
+        f"{b}:" + ".".join(str(v) for v in value[b * rows : (b + 1) * rows])
+        for b in range(MINHASH_BANDS)
+    ]
+
+
+def similarity(kind: str, a: Any, b: Any) -> float:
+    if kind == "phash":
+        distance = bin(int(a, 16) ^ int(b, 16)).count("1")
+        return 1.0 - distance / 64
+    same = sum(1 for x, y in zip(a, b, strict=True) if x == y)
+    return same / len(a)
+
+
+def is_near(kind: str, score: float) -> bool:
+    if kind == "phash":
+        return score >= 1.0 - PHASH_MAX_DISTANCE / 64
+    return score >= MINHASH_MIN_SIMILARITY
