@@ -76,9 +76,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def workspace() -> Workspace:
     try:
-        return open_workspace(state.home)
+        ws = open_workspace(state.home)
     except EXPECTED_ERRORS as exc:
         fail(str(exc))
+    if ws.settings.runner == "procrastinate":
+        from amanah.processing.scaleout import attach
+
+        attach(ws)  # new jobs are deferred to procrastinate in the same transaction
+    return ws
 
 
 def emit_json(obj: Any) -> None:
@@ -463,6 +468,34 @@ def process(
         f" queue: {counts.get('queued', 0)} queued, {counts.get('failed', 0)} failed"
     )
     raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs at once in this worker.")] = 2,
+    wait: Annotated[
+        bool, typer.Option(help="Keep waiting for new jobs (--no-wait: stop when idle).")
+    ] = True,
+) -> None:
+    """A procrastinate worker for the scale-out runner (PostgreSQL); run one per machine.
+
+    Set `runner = "procrastinate"` in amanah.toml first. Example: amanah worker --concurrency 4
+    """
+    if concurrency < 1:
+        fail("--concurrency must be at least 1")
+    ws = workspace()
+    if ws.settings.runner != "procrastinate":
+        ws.close()
+        fail(
+            'the scale-out worker needs runner = "procrastinate" in amanah.toml'
+            " (and a PostgreSQL database); on the embedded default use `amanah process`"
+        )
+    from amanah.processing.scaleout import run_worker
+
+    try:
+        run_worker(ws, concurrency, wait)
+    finally:
+        ws.close()
 
 
 @app.command()

@@ -29,6 +29,10 @@ blob_store = "{blob_store}"
 # For S3 only: endpoint URL and region; credentials come from the usual AWS_* variables.
 s3_endpoint = "{s3_endpoint}"
 s3_region = "us-east-1"
+
+# runner: "embedded" (a job pool inside `amanah process` / `amanah serve`), or "procrastinate"
+#   (PostgreSQL only: jobs are also deferred to procrastinate; run `amanah worker` anywhere).
+runner = "embedded"
 """
 
 
@@ -43,6 +47,7 @@ class Settings:
     blob_store: str
     s3_endpoint: str = ""
     s3_region: str = "us-east-1"
+    runner: str = "embedded"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -93,13 +98,19 @@ def load_settings(home: Path) -> Settings:
         if not isinstance(data.get(key), str) or not data[key]:
             raise ConfigError(f"{path}: setting {key!r} is missing or empty")
     db_url = _relative_sqlite(data["database_url"], home)
-    known = {"database_url", "blob_store", "s3_endpoint", "s3_region"}
+    runner = str(data.get("runner", "embedded"))
+    if runner not in ("embedded", "procrastinate"):
+        raise ConfigError(f'{path}: runner must be "embedded" or "procrastinate", not {runner!r}')
+    if runner == "procrastinate" and not db_url.startswith("postgresql"):
+        raise ConfigError(f'{path}: runner "procrastinate" needs a PostgreSQL database_url')
+    known = {"database_url", "blob_store", "s3_endpoint", "s3_region", "runner"}
     return Settings(
         home=home,
         database_url=db_url,
         blob_store=data["blob_store"],
         s3_endpoint=str(data.get("s3_endpoint", "")),
         s3_region=str(data.get("s3_region", "us-east-1")),
+        runner=runner,
         extra={k: v for k, v in data.items() if k not in known},
     )
 

@@ -35,6 +35,17 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+#: Session.info key of a callable told about (job id, run after) pairs in the same transaction;
+#: the scale-out runner uses it to defer its own jobs atomically with ours.
+ON_ENQUEUE = "amanah.on_enqueue"
+
+
+def _announce(s: Session, jobs: list[tuple[int, datetime]]) -> None:
+    hook = s.info.get(ON_ENQUEUE)
+    if hook is not None and jobs:
+        hook(s, jobs)
+
+
 def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
     rows = [
         {
@@ -50,7 +61,8 @@ def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
         for i in item_ids
     ]
     if rows:
-        s.execute(insert(Job), rows)
+        ids = s.execute(insert(Job).returning(Job.id, sort_by_parameter_order=True), rows)
+        _announce(s, [(job_id, rows[0]["run_after"]) for job_id in ids.scalars()])
 
 
 @dataclass
@@ -121,6 +133,7 @@ def fail(db: Database, job_id: int, reason: str) -> str:
         if job.attempts < MAX_ATTEMPTS:
             job.state = "queued"
             job.run_after = now() + timedelta(seconds=BACKOFF * 2 ** (job.attempts - 1))
+            _announce(s, [(job.id, job.run_after)])
         else:
             job.state = "failed"
             job.finished_at = now()
@@ -129,12 +142,34 @@ def fail(db: Database, job_id: int, reason: str) -> str:
 
 def retry_failed(db: Database) -> int:
     with db.session() as s:
-        result = s.execute(
-            update(Job)
-            .where(Job.state == "failed")
-            .values(state="queued", attempts=0, run_after=now(), finished_at=None)
+        ids = (
+            s.execute(
+                update(Job)
+                .where(Job.state == "failed")
+                .values(state="queued", attempts=0, run_after=now(), finished_at=None)
+                .returning(Job.id)
+            )
+            .scalars()
+            .all()
         )
-        return result.rowcount or 0
+        _announce(s, [(i, now()) for i in ids])
+        return len(ids)
+
+
+def claim_job(db: Database, job_id: int, worker: str) -> Claimed | None:
+    """Take one given job if it is queued and due (the scale-out runner names its job)."""
+    with db.session() as s:
+        q = select(Job).where(Job.id == job_id, Job.state == "queued", Job.run_after <= now())
+        if db.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        job = s.execute(q).scalar_one_or_none()
+        if job is None:
+            return None
+        job.state = "running"
+        job.locked_by = worker
+        job.locked_at = now()
+        job.attempts += 1
+        return Claimed(job.id, job.item_id, job.attempts)
 
 
 def counts(db: Database) -> dict[str, int]:

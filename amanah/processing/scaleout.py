@@ -1,0 +1,108 @@
+"""The scale-out runner: procrastinate workers on PostgreSQL (`amanah worker`).
+
+Amanah's own job table stays the record of what must be done; each queued job is also
+deferred to procrastinate in the same transaction, so workers on any machine pick it up.
+A procrastinate task names one Amanah job; if that job is no longer queued (done by another
+runner, or waiting for a retry), the task has nothing to do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from amanah import queue
+from amanah.processing.pipeline import mark_failed, process_item
+from amanah.processing.sandbox import Sandbox, SandboxError
+from amanah.workspace import Workspace, open_workspace
+
+QUEUE = "amanah"
+TASK = "amanah.process_job"
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq connection string for the SQLAlchemy URL (same server, user, database)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def make_app(database_url: str) -> procrastinate.App:
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
+    )
+    app.task(name=TASK, queue=QUEUE, pass_context=False)(_run_job)
+    return app
+
+
+def ensure_schema(app: procrastinate.App, ws: Workspace) -> None:
+    """Create procrastinate's tables in our database once."""
+    from sqlalchemy import text
+
+    with ws.db.reader() as s:
+        exists = s.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
+    if exists is None:
+        with app.open():
+            app.schema_manager.apply_schema()
+
+
+def attach(ws: Workspace) -> procrastinate.App:
+    """From now on, every job this workspace enqueues is also deferred to procrastinate."""
+    app = make_app(ws.settings.database_url)
+    ensure_schema(app, ws)
+    task = app.tasks[TASK]
+
+    def defer(s: Session, jobs: list[tuple[int, datetime]]) -> None:
+        raw = s.connection().connection.driver_connection
+        for job_id, run_after in jobs:
+            task.configure(connection=raw, schedule_at=run_after).defer(job_id=job_id)
+
+    ws.db.session_info[queue.ON_ENQUEUE] = defer
+    return app
+
+
+# -- in the worker ---------------------------------------------------------------------------
+
+_local = threading.local()
+_workspace: Workspace | None = None
+_lock = threading.Lock()
+
+
+def _ws() -> Workspace:
+    global _workspace
+    with _lock:
+        if _workspace is None:
+            _workspace = open_workspace(os.environ["AMANAH_HOME"])
+            attach(_workspace)
+        return _workspace
+
+
+def _run_job(job_id: int) -> dict[str, Any]:
+    ws = _ws()
+    sandbox = getattr(_local, "sandbox", None)
+    if sandbox is None:
+        sandbox = _local.sandbox = Sandbox()
+    me = f"{queue.worker_id()}/procrastinate-{threading.get_ident()}"
+    job = queue.claim_job(ws.db, job_id, me)
+    if job is None:
+        return {"job": job_id, "skipped": "not queued (already done, running, or waiting)"}
+    try:
+        outcome = process_item(ws, job, sandbox=sandbox)
+    except (SandboxError, OSError, LookupError, ValueError) as exc:
+        ws.blobs.discard()
+        if queue.fail(ws.db, job.id, str(exc)) == "failed":
+            mark_failed(ws, job.item_id, str(exc))
+        return {"job": job_id, "error": str(exc)[:500]}
+    return {"job": job_id, "item": outcome.item_id, "children": outcome.children}
+
+
+def run_worker(ws: Workspace, concurrency: int, wait: bool) -> None:
+    os.environ["AMANAH_HOME"] = str(ws.home)
+    app = make_app(ws.settings.database_url)
+    ensure_schema(app, ws)
+    app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait, install_signal_handlers=True)
