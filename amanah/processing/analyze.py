@@ -21,6 +21,25 @@ from amanah.processing.extract import (
 )
 from amanah.processing.identify import identify
 
+#: Libraries the extractors import lazily (so the command line starts fast); the sandbox's
+#: zygote imports them all up front, so that no forked child pays for an import.
+PRELOAD = (
+    "datasketch",
+    "imagehash",
+    "pypdfium2",
+    "docx",
+    "openpyxl",
+    "pptx",
+    "xlrd",
+    "striprtf.striprtf",
+    "selectolax.lexbor",
+    "extract_msg",
+    "libarchive",
+    "charset_normalizer",
+    "email.policy",
+    "mailbox",
+)
+
 TEXT_TYPES = {
     "application/json",
     "application/xml",
@@ -151,12 +170,11 @@ def analyze(
         found, problems = metadata.extract(src, ident.media_type)
         manifest["metadata"] = {**result.metadata, **found}
         manifest["flags"].extend(problems)
-    elif "email_date_utc" in result.metadata or "email_from" in result.metadata:
+    elif result.metadata:
         sent = result.metadata.get("email_date_utc")
+        manifest["metadata"] = {**metadata.from_document(result.metadata), **result.metadata}
         if sent:
             manifest["metadata"]["captured_at"] = sent
-        if result.metadata.get("email_from"):
-            manifest["metadata"]["author"] = result.metadata["email_from"]
     manifest["children"] = result.children
     manifest["pages_without_text"] = result.pages_without_text
     pages = [p.replace("\f", " ") for p in result.pages]

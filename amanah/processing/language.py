@@ -27,6 +27,10 @@ _DETECTOR = (
     LanguageDetectorBuilder.from_languages(*_LANGUAGES).with_preloaded_language_models().build()
 )
 
+# The first detection in a process sets up lazily built tables: do it here, once, so that
+# children forked from the sandbox's zygote find them ready (saves ~0.25 s per file).
+_DETECTOR.compute_language_confidence_values("warm up: شاهد witness témoin Zeuge tanık")
+
 SAMPLE = 20_000
 _SORANI = re.compile("[ڕڵۆێەڤ]")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")

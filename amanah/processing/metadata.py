@@ -66,23 +66,42 @@ _TIME = re.compile(
 _UTC_GROUPS = ("QuickTime:", "Track", "Keys:CreationDate")
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
 
-#: Media types worth asking ExifTool about (text and archives have nothing it reads better).
+#: Media types worth asking ExifTool about. Documents' properties come from their own
+#: extractors (pdfium, python-docx, …) at no extra cost; see `from_document`.
 WANTED_PREFIXES = ("image/", "video/", "audio/")
-WANTED_TYPES = {
-    "application/pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-}
 
 
 def wanted(media_type: str) -> bool:
-    return media_type.startswith(WANTED_PREFIXES) or media_type in WANTED_TYPES
+    return media_type.startswith(WANTED_PREFIXES) and media_type not in ("image/svg+xml",)
+
+
+def from_document(props: dict[str, Any]) -> dict[str, Any]:
+    """The normalised fields from properties a document extractor already read."""
+    out: dict[str, Any] = {}
+    created = props.get("pdf_creationdate") or props.get("created")
+    if created:
+        pdf = re.match(r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Z+-].*)?", str(created))
+        if pdf:
+            y, mo, d, hh, mm, ss, tz = pdf.groups()
+            zone = None
+            if tz and tz[0] in "+-" and len(tz.replace("'", "")) >= 5:
+                t = tz.replace("'", "")
+                zone = f"{t[:3]}:{t[3:5]}"
+            elif tz and tz[0] == "Z":
+                zone = "Z"
+            created = f"{y}:{mo or '01'}:{d or '01'} {hh or '00'}:{mm or '00'}:{ss or '00'}"
+            out["captured_at"] = parse_time(created, zone)
+        else:
+            out["captured_at"] = parse_time(created)
+        if out.get("captured_at") is None:
+            out.pop("captured_at", None)
+    author = props.get("pdf_author") or props.get("author") or props.get("email_from")
+    if author:
+        out["author"] = str(author)
+    software = props.get("pdf_producer") or props.get("pdf_creator")
+    if software:
+        out["software"] = str(software)
+    return out
 
 
 def exiftool(path: Path) -> dict[str, Any]:

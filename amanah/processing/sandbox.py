@@ -151,10 +151,14 @@ def _child(request: dict[str, Any]) -> None:
 
 def _serve() -> None:
     import gc
+    import importlib
 
     import PIL.Image  # noqa: F401
 
-    import amanah.processing.analyze  # noqa: F401  (load libraries and signatures once)
+    from amanah.processing.analyze import PRELOAD  # loads its own libraries and signatures
+
+    for name in PRELOAD:
+        importlib.import_module(name)
 
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
