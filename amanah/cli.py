@@ -196,6 +196,10 @@ def ingest(
     hash_list: Annotated[
         Path | None, typer.Option(help="Provider's sha256sum/md5sum list to check against.")
     ] = None,
+    ocr_languages: Annotated[
+        str | None,
+        typer.Option(help="Tesseract languages for this collection's scans (default ara+eng)."),
+    ] = None,
     actor: Annotated[
         str | None, typer.Option(help="Who is receiving (default: local user).")
     ] = None,
@@ -216,8 +220,16 @@ def ingest(
     from amanah.intake.ingest import IntakeError, IntakeRequest
     from amanah.intake.ingest import ingest as run_ingest
 
+    if ocr_languages is not None:
+        from amanah.processing.ocr import check_languages
+
+        try:
+            ocr_languages = check_languages(ocr_languages)
+        except ValueError as exc:
+            fail(str(exc))
     req = IntakeRequest(
         sources=list(paths),
+        ocr_languages=ocr_languages,
         collection=collection,
         provider=provider,
         framework_id=framework,

@@ -256,6 +256,14 @@ def test_malformed_hash_list_is_refused_naming_the_line(sqlite_home: Path, tmp_p
             ("ingest", ".", "--collection", "c", "--provider", "P", "--framework", "99"),
             "no cooperation framework with id 99",
         ),
+        (
+            ("ingest", ".", "--collection", "c", "--provider", "P", "--ocr-languages", "kur"),
+            "Tesseract has no data for kur (install with: apt-get install tesseract-ocr-kur)",
+        ),
+        (
+            ("ingest", ".", "--collection", "c", "--provider", "P", "--ocr-languages", "Arabic"),
+            "expected Tesseract codes joined by +",
+        ),
         (("item", "show", "12345"), "no item with id 12345"),
         (("custody", "proof", "12345"), "no custody event for item 12345"),
         (("fixity", "--sample", "3"), "--sample must be a fraction"),

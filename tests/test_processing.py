@@ -39,9 +39,18 @@ from tests.fixtures import (
 FIXTURES = SHARED_DATA / "ingest_file_fixtures"
 
 
-def ingest_folder(ws: Workspace, folder: Path, collection: str = "c") -> None:
+def ingest_folder(
+    ws: Workspace, folder: Path, collection: str = "c", ocr_languages: str | None = None
+) -> None:
     report = ingest(
-        ws, IntakeRequest(sources=[str(folder)], collection=collection, provider="P", actor="t")
+        ws,
+        IntakeRequest(
+            sources=[str(folder)],
+            collection=collection,
+            provider="P",
+            actor="t",
+            ocr_languages=ocr_languages,
+        ),
     )
     assert report.status == "complete"
 
@@ -112,7 +121,7 @@ def test_a_skewed_noisy_jpeg_scan_reads_like_a_clean_one(sqlite_home: Path, tmp_
         },
     )
     ws = open_workspace(sqlite_home)
-    ingest_folder(ws, tmp_path / "h")
+    ingest_folder(ws, tmp_path / "h", ocr_languages="ara")  # the collection's language hint
     run(ws, workers=2)
     items = by_name(ws)
     for name in ("clean.pdf", "poor.pdf"):
@@ -121,6 +130,7 @@ def test_a_skewed_noisy_jpeg_scan_reads_like_a_clean_one(sqlite_home: Path, tmp_
             assert line in got, (name, got)
     ocr = next(d for d in items["poor.pdf"]["derivatives"] if d["kind"] == "ocr")
     assert 3.5 <= abs(ocr["pages"][0]["deskewed_degrees"]) <= 4.5
+    assert ocr["languages"] == "ara"
     ws.close()
 
 

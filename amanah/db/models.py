@@ -62,6 +62,8 @@ class Collection(Base):
     collector: Mapped[str] = mapped_column(Text, default="")
     compartment: Mapped[str] = mapped_column(String(200), default="default")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Tesseract languages for this collection's scans, e.g. "ara+eng" or "ara+kur+eng".
+    ocr_languages: Mapped[str] = mapped_column(String(100), default="ara+eng")
 
 
 class Blob(Base):

@@ -70,6 +70,8 @@ class IntakeRequest:
     collector: str = ""
     compartment: str | None = None
     hash_list: Path | None = None
+    #: Tesseract languages for the collection's scans (checked by the caller), e.g. ara+kur+eng.
+    ocr_languages: str | None = None
     actor: str = "local:unknown"
     #: Re-read files even when path, size and modification time match an earlier intake.
     rehash: bool = False
@@ -179,6 +181,7 @@ class Intake:
                 req.place,
                 req.collector,
                 req.compartment,
+                req.ocr_languages,
             )
             prov = s.get(Provider, coll.provider_id)
             assert prov is not None

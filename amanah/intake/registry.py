@@ -57,6 +57,7 @@ def collection(
     place: str = "",
     collector: str = "",
     compartment: str | None = None,
+    ocr_languages: str | None = None,
 ) -> Collection:
     """The named collection, created on first use; later uses must name the same provider."""
     name = name.strip()
@@ -70,6 +71,8 @@ def collection(
                 raise RegistryError(
                     f"collection {name!r} belongs to another provider; choose a new collection name"
                 )
+        if ocr_languages and ocr_languages != found.ocr_languages:
+            found.ocr_languages = ocr_languages  # applies to items processed from now on
         if framework_id is not None and found.framework_id not in (None, framework_id):
             raise RegistryError(
                 f"collection {name!r} is under framework {found.framework_id}, not {framework_id}"
@@ -96,6 +99,7 @@ def collection(
         collector=collector,
         compartment=compartment or "default",
         created_at=now(),
+        ocr_languages=ocr_languages or "ara+eng",
     )
     session.add(row)
     session.flush()

@@ -80,7 +80,12 @@ def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
 
 
 def _ocr(
-    src: Path, out: Path, media_type: str, result: Extraction, flags: list[dict[str, str]]
+    src: Path,
+    out: Path,
+    media_type: str,
+    result: Extraction,
+    flags: list[dict[str, str]],
+    languages: str = ocr.DEFAULT_LANGUAGES,
 ) -> dict[str, Any] | None:
     """OCR images and the PDF pages that have no usable text layer."""
     if media_type.startswith("image/") and media_type not in NOT_OCR:
@@ -92,7 +97,11 @@ def _ocr(
     work = out / "ocr-work"
     work.mkdir(exist_ok=True)
     try:
-        pages = ocr.image_pages(src, work) if targets is None else ocr.pdf_pages(src, targets, work)
+        pages = (
+            ocr.image_pages(src, work, languages)
+            if targets is None
+            else ocr.pdf_pages(src, targets, work, languages)
+        )
     except Exception as exc:
         flags.append({"code": "ocr_failed", "message": f"OCR failed: {type(exc).__name__}: {exc}"})
         return None
@@ -111,7 +120,7 @@ def _ocr(
     return {
         "file": "ocr.txt",
         "words_file": "ocr_words.jsonl",
-        "languages": ocr.DEFAULT_LANGUAGES,
+        "languages": languages,
         "engine": ocr.ENGINE,
         "pages": [
             {
@@ -127,7 +136,11 @@ def _ocr(
 
 
 def analyze(
-    path: str, name: str, out_dir: str, limits: unpack.Limits | None = None
+    path: str,
+    name: str,
+    out_dir: str,
+    limits: unpack.Limits | None = None,
+    ocr_languages: str = ocr.DEFAULT_LANGUAGES,
 ) -> dict[str, Any]:
     src, out = Path(path), Path(out_dir)
     ident = identify(path, name)
@@ -188,7 +201,7 @@ def analyze(
         (out / "text.txt").write_text(text, encoding="utf-8")
         manifest["text_file"] = "text.txt"
         manifest["pages"] = len(pages)
-    manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"])
+    manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"], ocr_languages)
     readable = [out / f for f in ("text.txt", "ocr.txt") if (out / f).exists()]
     sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
     manifest["languages"] = language.detect(sample)

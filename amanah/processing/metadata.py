@@ -32,6 +32,8 @@ _CAPTURED = [
     "PDF:CreateDate",
     "XMP-dc:Date",
     "RIFF:DateTimeOriginal",
+    "Composite:DateTimeOriginal",
+    "Matroska:DateTimeOriginal",
 ]
 _OFFSET = ["ExifIFD:OffsetTimeOriginal", "ExifIFD:OffsetTime", "IFD0:OffsetTime"]
 _AUTHOR = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,37 @@ def _engine() -> str:
 
 
 ENGINE = _engine()
+
+
+def installed_languages() -> set[str]:
+    try:
+        out = subprocess.run(
+            ["tesseract", "--list-langs"], capture_output=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    lines = out.stdout.decode("utf-8", "replace").splitlines()
+    return {line.strip() for line in lines[1:] if line.strip() and line.strip() != "osd"}
+
+
+def check_languages(spec: str) -> str:
+    """A Tesseract language list ('ara+eng'), each installed; a clear error otherwise."""
+    parts = [p for p in spec.strip().split("+") if p]
+    if not parts or not all(re.fullmatch(r"[a-z]{3}(_[a-z]+)?", p) for p in parts):
+        raise ValueError(
+            f"OCR languages {spec!r}: expected Tesseract codes joined by +, e.g. ara+eng"
+        )
+    have = installed_languages()
+    missing = [p for p in parts if have and p not in have]
+    if missing:
+        pkgs = " ".join(f"tesseract-ocr-{m.replace('_', '-')}" for m in missing)
+        raise ValueError(
+            f"OCR languages {spec!r}: Tesseract has no data for {', '.join(missing)}"
+            f" (install with: apt-get install {pkgs})"
+        )
+    return "+".join(parts)
+
+
 RENDER_DPI = 300
 _BIDI_MARKS = {0x200E: None, 0x200F: None}
 MAX_PAGES = 2000

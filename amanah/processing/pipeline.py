@@ -71,13 +71,15 @@ def process_item(
         if item is None:
             raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
         sha256, name, depth = item.sha256, display(item.original_path_raw), item.depth
+        coll = s.get(Collection, item.collection_id)
+        languages = coll.ocr_languages if coll is not None else None
     scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
     try:
         path = _local_copy(ws, sha256, scratch)
         out_dir = scratch / "out"
         out_dir.mkdir()
         analyze = sandbox.analyze if sandbox is not None else run_analysis
-        manifest = analyze(str(path), name.rsplit("/", 1)[-1], str(out_dir), limits)
+        manifest = analyze(str(path), name.rsplit("/", 1)[-1], str(out_dir), limits, languages)
         if depth >= MAX_DEPTH and manifest["children"]:
             manifest["flags"].append(
                 {

@@ -66,10 +66,21 @@ class Sandbox:
         return self._proc
 
     def analyze(
-        self, path: str, name: str, out_dir: str, limits: Limits | None = None
+        self,
+        path: str,
+        name: str,
+        out_dir: str,
+        limits: Limits | None = None,
+        ocr_languages: str | None = None,
     ) -> dict[str, Any]:
         limits = limits or Limits()
-        request = {"path": path, "name": name, "out_dir": out_dir, "limits": asdict(limits)}
+        request = {
+            "path": path,
+            "name": name,
+            "out_dir": out_dir,
+            "limits": asdict(limits),
+            "ocr_languages": ocr_languages,
+        }
         with self._lock:
             proc = self._zygote()
             assert proc.stdin is not None and proc.stdout is not None
@@ -103,13 +114,17 @@ _default: Sandbox | None = None
 
 
 def run_analysis(
-    path: str, name: str, out_dir: str, limits: Limits | None = None
+    path: str,
+    name: str,
+    out_dir: str,
+    limits: Limits | None = None,
+    ocr_languages: str | None = None,
 ) -> dict[str, Any]:
     """Convenience for one-off use (tests, benchmarks); workers keep their own Sandbox."""
     global _default
     if _default is None:
         _default = Sandbox()
-    return _default.analyze(path, name, out_dir, limits)
+    return _default.analyze(path, name, out_dir, limits, ocr_languages)
 
 
 # -- the zygote and its children (run as `python -m amanah.processing.sandbox`) --------------
@@ -136,7 +151,12 @@ def _child(request: dict[str, Any]) -> None:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             result: dict[str, Any] = {
-                "ok": analyze(request["path"], request["name"], request["out_dir"])
+                "ok": analyze(
+                    request["path"],
+                    request["name"],
+                    request["out_dir"],
+                    ocr_languages=request.get("ocr_languages") or "ara+eng",
+                )
             }
         except MemoryError:
             result = {"error": f"ran out of memory (limit {lim['memory_bytes'] >> 20} MiB)"}
