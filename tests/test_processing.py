@@ -424,3 +424,41 @@ def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) ->
     assert related("statement.txt") == {"statement-retyped.txt": "near_duplicate_text"}
     assert related("english.txt") == {}
     ws.close()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_a_reencoded_video_is_a_near_duplicate(sqlite_home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "h"
+    src.mkdir()
+
+    def make(name: str, source: str, *extra: str) -> None:
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"{source}=duration=4:size=320x240:rate=10",
+                "-g",
+                "10",
+                *extra,
+                str(src / name),
+            ],
+            check=True,
+        )
+
+    make("clip.mp4", "testsrc")
+    make("clip-small.mp4", "testsrc", "-vf", "scale=160:120", "-crf", "38")
+    make("other.mp4", "smptebars")
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, src)
+    assert run(ws, workers=2).failed == 0
+    items = by_name(ws)
+    names = {v["id"]: k for k, v in items.items()}
+    related = {names[d["id"]]: d["kind"] for d in items["clip.mp4"]["duplicates"]}
+    assert related == {"clip-small.mp4": "near_duplicate_video"}
+    assert items["clip.mp4"]["metadata"]["duration_seconds"] == pytest.approx(4.0, abs=0.2)
+    assert items["other.mp4"]["duplicates"] == []
+    ws.close()

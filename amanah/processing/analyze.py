@@ -205,6 +205,6 @@ def analyze(
     readable = [out / f for f in ("text.txt", "ocr.txt") if (out / f).exists()]
     sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
     manifest["languages"] = language.detect(sample)
-    manifest["fingerprints"] = fingerprints.compute(src, ident.media_type, readable)
+    manifest["fingerprints"] = fingerprints.compute(src, ident.media_type, readable, out)
     json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
     return manifest

@@ -17,6 +17,7 @@ MINHASH_PERMUTATIONS = 128
 MINHASH_BANDS = 32  # 4 rows a band: pairs above ~0.6 Jaccard almost surely meet
 MINHASH_MIN_SIMILARITY = 0.8
 SHINGLE = 5
+_PHASH_NEAR = 1.0 - PHASH_MAX_DISTANCE / 64
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
 
@@ -28,6 +29,47 @@ def image_phash(path: Path) -> str | None:
     with Image.open(path) as im:
         im.seek(0)
         return str(imagehash.phash(im.convert("L")))
+
+
+def video_keyframe_hashes(path: Path, work: Path, frames: int = 8) -> list[str] | None:
+    """Perceptual hashes of the first keyframes: a re-encoded or resized copy keeps them."""
+    import subprocess
+
+    import imagehash
+    from PIL import Image
+
+    out = work / "keyframes"
+    out.mkdir(exist_ok=True)
+    proc = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-skip_frame",
+            "nokey",
+            "-i",
+            str(path),
+            "-frames:v",
+            str(frames),
+            "-fps_mode",
+            "vfr",
+            "-vf",
+            "scale=256:-2",
+            str(out / "kf-%02d.png"),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    shots = sorted(out.glob("kf-*.png"))
+    if proc.returncode != 0 and not shots:
+        raise ValueError(proc.stderr.decode("utf-8", "replace").strip()[-200:] or "ffmpeg failed")
+    hashes = []
+    for shot in shots:
+        with Image.open(shot) as im:
+            hashes.append(str(imagehash.phash(im.convert("L"))))
+    return hashes or None
 
 
 def text_minhash(text: str) -> list[int] | None:
@@ -42,8 +84,17 @@ def text_minhash(text: str) -> list[int] | None:
     return [int(v) for v in mh.hashvalues]
 
 
-def compute(src: Path, media_type: str, texts: list[Path]) -> dict[str, Any]:
+def compute(
+    src: Path, media_type: str, texts: list[Path], work: Path | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if media_type.startswith("video/") and work is not None:
+        try:
+            out["vphash"] = video_keyframe_hashes(src, work)
+        except Exception as exc:  # an unreadable video has been flagged by ffprobe already
+            out["vphash_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        if out.get("vphash") is None:
+            out.pop("vphash", None)
     if media_type.startswith("image/") and media_type not in ("image/svg+xml", "image/vnd.djvu"):
         try:
             out["phash"] = image_phash(src)
@@ -58,6 +109,8 @@ def compute(src: Path, media_type: str, texts: list[Path]) -> dict[str, Any]:
 
 def bands(kind: str, value: Any) -> list[str]:
     """Band keys for the LSH index: items sharing one are compared in full."""
+    if kind == "vphash":
+        return sorted({b for h in value for b in bands("phash", h)})
     if kind == "phash":
         return [f"{i}:{value[2 * i : 2 * i + 2]}" for i in range(PHASH_BANDS)]
     rows = MINHASH_PERMUTATIONS // MINHASH_BANDS
@@ -68,6 +121,13 @@ def bands(kind: str, value: Any) -> list[str]:
 
 
 def similarity(kind: str, a: Any, b: Any) -> float:
+    if kind == "vphash":
+        # share of the shorter video's keyframes with a near twin in the other
+        short, other = (a, b) if len(a) <= len(b) else (b, a)
+        close = sum(
+            1 for h in short if max(similarity("phash", h, g) for g in other) >= _PHASH_NEAR
+        )
+        return close / len(short)
     if kind == "phash":
         distance = bin(int(a, 16) ^ int(b, 16)).count("1")
         return 1.0 - distance / 64
@@ -76,6 +136,8 @@ def similarity(kind: str, a: Any, b: Any) -> float:
 
 
 def is_near(kind: str, score: float) -> bool:
+    if kind == "vphash":
+        return score >= 0.5
     if kind == "phash":
         return score >= 1.0 - PHASH_MAX_DISTANCE / 64
     return score >= MINHASH_MIN_SIMILARITY

@@ -259,7 +259,11 @@ def _record(
     return len(recorded)
 
 
-RELATION_OF = {"phash": "near_duplicate_image", "minhash": "near_duplicate_text"}
+RELATION_OF = {
+    "phash": "near_duplicate_image",
+    "vphash": "near_duplicate_video",
+    "minhash": "near_duplicate_text",
+}
 
 
 def _relate(s: Session, item: Item, prints: dict[str, Any]) -> None:
@@ -270,7 +274,7 @@ def _relate(s: Session, item: Item, prints: dict[str, Any]) -> None:
     ).scalars()
     pairs = [(other, "exact_duplicate", 1.0) for other in same]
     exact = {other for other, _, _ in pairs}
-    for kind in ("phash", "minhash"):
+    for kind in RELATION_OF:
         value = prints.get(kind)
         s.execute(
             delete(FingerprintBand).where(
