@@ -775,22 +775,36 @@ def demo() -> None:
     Example: amanah --home ./amanah-home demo
     """
     from amanah.demo import COLLECTION, create_demo
-    from amanah.items import list_items
+    from amanah.items import list_items, show
     from amanah.preservation.audit import verify as run_verify
+    from amanah.processing.runner import run as run_jobs
 
     ws = workspace()
     try:
         report = create_demo(ws, default_actor())
-        rows = list_items(ws, COLLECTION)
+        run_jobs(ws)
+        rows = [show(ws, r["id"]) for r in list_items(ws, COLLECTION)]
         checked = run_verify(ws, default_actor())
     finally:
         ws.close()
     table = Table(
-        "id", "sha256", "size", "status", "original path", title=f"collection {COLLECTION}"
+        "id",
+        "sha256",
+        "type",
+        "language",
+        "status",
+        "original path",
+        title=f"collection {COLLECTION}",
     )
     for r in rows:
+        langs = ",".join(x["language"] for x in r["languages"][:2])
         table.add_row(
-            str(r["id"]), r["sha256"][:16] + "…", f"{r['size']:,}", r["status"], r["original_path"]
+            str(r["id"]),
+            r["sha256"][:12] + "…",
+            r["media_type"] or "",
+            langs,
+            r["status"],
+            r["original_path"],
         )
     out.print(table)
     out.print(
@@ -801,6 +815,7 @@ def demo() -> None:
     out.print("\nTry next:")
     for line in (
         f"amanah --home {home} item show {rows[0]['id']}",
+        f"amanah --home {home} item text {rows[-1]['id']}",
         f"amanah --home {home} custody proof {rows[0]['id']} --out proof.json",
         "python3 tools/verify_ledger.py --proof proof.json",
         f"amanah --home {home} custody export ./ledger-export",
