@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from amanah import queue
@@ -84,7 +85,8 @@ def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     assert zipped["media_type"] == "application/zip" and zipped["pronom"] == "x-fmt/263"
     assert scan["media_type"] == "application/pdf" and scan["pronom"].startswith("fmt/")
     kinds = {d["kind"]: d for d in scan["derivatives"]}
-    assert set(kinds) == {"ocr", "ocr_words"}  # no text layer, so OCR only
+    # no text layer, so OCR; and pictures for the viewer
+    assert set(kinds) == {"ocr", "ocr_words", "thumbnail", "page_image"}
     assert kinds["ocr"]["pages"][0]["confidence"] > 60
     ocr_text = text(ws, scan["id"], "test:analyst")
     assert "سليم الأحمد" in ocr_text and "فرع فلسطين" in ocr_text
@@ -105,8 +107,9 @@ def test_pdf_text_layer_is_extracted_without_ocr(sqlite_home: Path, tmp_path: Pa
     ingest_folder(ws, tmp_path / "h")
     run(ws)
     item = by_name(ws)["typed.pdf"]
-    assert [d["kind"] for d in item["derivatives"]] == ["text"]
-    assert item["derivatives"][0]["pages"] == 1
+    kinds = {d["kind"]: d for d in item["derivatives"]}
+    assert set(kinds) == {"text", "thumbnail", "page_image"}  # no OCR: the text layer reads
+    assert kinds["text"]["pages"] == 1
     assert "Branch 215" in text(ws, item["id"], "t")
     ws.close()
 
@@ -370,6 +373,22 @@ def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
             assert f["message"], name  # every flag says why
     # Every top-level item was identified, and none failed its job.
     assert all(i["media_type"] for i in items.values())
+    # Every readable text-bearing format gave text (read from the blob, which has no name).
+    for name in (
+        "file.xlsx",
+        "staff_list.xlsx",
+        "rom.ods",
+        "Plan.odt",
+        "doc.doc",
+        "slides.ppt",
+        "rom.xls",
+        "piste.msg",
+        "event.ical",
+        "john-doe.vcf",
+        "countries_nonutf.csv",
+    ):
+        kinds = {d["kind"] for d in items[name]["derivatives"]}
+        assert "text" in kinds, (name, items[name]["flags"])
     ws.close()
 
 
@@ -403,6 +422,9 @@ def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) ->
     assert meta["longitude"] == pytest.approx(36.291667, abs=1e-5)
     assert meta["device"] == "TestPhone X2"
     assert meta["exif"]["IFD0:Make"] == "TestPhone"  # the raw dump is kept too
+    thumb = next(d for d in items["photo.jpg"]["derivatives"] if d["kind"] == "thumbnail")
+    with ws.blobs.open(thumb["sha256"]) as f, Image.open(f) as im:
+        assert im.format == "JPEG" and max(im.size) == 320
     assert [lang["language"] for lang in items["statement.txt"]["languages"]][:1] == ["ar"]
     assert items["kurdish.txt"]["languages"][0]["language"] == "ckb"
     assert items["english.txt"]["languages"][0]["language"] == "en"

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import fingerprints, language, metadata, ocr, unpack
+from amanah.processing import fingerprints, language, metadata, ocr, previews, unpack
 from amanah.processing.extract import (
     EXTRACTORS,
     MAX_TEXT_CHARS,
@@ -206,5 +206,13 @@ def analyze(
     sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
     manifest["languages"] = language.detect(sample)
     manifest["fingerprints"] = fingerprints.compute(src, ident.media_type, readable, out)
+    manifest["previews"] = {}
+    if not any(f["code"] == "encrypted" for f in manifest["flags"]):
+        try:
+            manifest["previews"] = previews.make(src, ident.media_type, out)
+        except Exception as exc:  # no picture: the item is still readable as text
+            manifest["flags"].append(
+                {"code": "no_preview", "message": f"no preview image: {type(exc).__name__}: {exc}"}
+            )
     json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
     return manifest

@@ -6,6 +6,7 @@ libraries, and only its own sandboxed process pays for it.
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import unicodedata
@@ -180,7 +181,9 @@ def docx(path: Path) -> Extraction:
 def xlsx(path: Path) -> Extraction:
     import openpyxl
 
-    wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    # A file object, not a path: openpyxl refuses paths without an .xlsx ending (blobs have none).
+    with path.open("rb") as f:
+        wb = openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
     out = Extraction(metadata=_core_properties(wb.properties))
     out.metadata["sheets"] = wb.sheetnames
     for ws in wb.worksheets:

@@ -92,9 +92,11 @@ def process_item(
         children = _stage_children(ws, out_dir, manifest["children"])
         text = _stage_text(ws, out_dir, manifest)
         ocr = _stage_ocr(ws, out_dir, manifest)
+        pictures = _stage_previews(ws, out_dir, manifest)
         ws.blobs.sync()
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
+            _record_previews(s, job.item_id, pictures)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
     finally:
@@ -137,6 +139,38 @@ def _stage_ocr(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> tuple[
     with (out_dir / found["words_file"]).open("rb") as f:
         words = ws.blobs.put(f)
     return text, words
+
+
+def _stage_previews(
+    ws: Workspace, out_dir: Path, manifest: dict[str, Any]
+) -> list[tuple[str, int, Any]]:
+    found = manifest.get("previews") or {}
+    staged = []
+    if found.get("thumbnail"):
+        with (out_dir / found["thumbnail"]).open("rb") as f:
+            staged.append(("thumbnail", 0, ws.blobs.put(f)))
+    for n, name in enumerate(found.get("pages", []), 1):
+        with (out_dir / name).open("rb") as f:
+            staged.append(("page_image", n, ws.blobs.put(f)))
+    return staged
+
+
+def _record_previews(s: Session, item_id: int, staged: list[tuple[str, int, Any]]) -> None:
+    """Derivatives for the viewer, with one derivation event per kind listing each image."""
+    made: dict[str, list[dict[str, Any]]] = {}
+    for kind, page, put in staged:
+        details = {"dpi": 100} if kind == "page_image" else {"max_px": 320}
+        if _put_derivative(s, item_id, kind, put, "image/jpeg", details, page=page):
+            made.setdefault(kind, []).append({"page": page, "sha256": put.sha256, "size": put.size})
+    for kind, images in made.items():
+        ledger.append(
+            s,
+            EventType.DERIVATION,
+            actor=ACTOR,
+            object_type="item",
+            object_id=item_id,
+            details={"derivative": kind, "images": images},
+        )
 
 
 def _stage_text(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> Any:
