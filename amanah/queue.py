@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from amanah.db import Database
@@ -65,11 +65,16 @@ def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
         _announce(s, [(job_id, rows[0]["run_after"]) for job_id in ids.scalars()])
 
 
+#: Job kinds, most urgent first: text and OCR make items searchable; page images can wait.
+KINDS = ("process", "pages")
+
+
 @dataclass
 class Claimed:
     id: int
     item_id: int
     attempts: int
+    kind: str = "process"
 
 
 def recover_abandoned(db: Database) -> int:
@@ -100,7 +105,7 @@ def claim(db: Database, worker: str) -> Claimed | None:
         q = (
             select(Job)
             .where(Job.state == "queued", Job.run_after <= now())
-            .order_by(Job.id)
+            .order_by(case((Job.kind == "process", 0), else_=1), Job.id)
             .limit(1)
         )
         if db.dialect == "postgresql":
@@ -112,7 +117,7 @@ def claim(db: Database, worker: str) -> Claimed | None:
         job.locked_by = worker
         job.locked_at = now()
         job.attempts += 1
-        return Claimed(job.id, job.item_id, job.attempts)
+        return Claimed(job.id, job.item_id, job.attempts, job.kind)
 
 
 def finish(s: Session, job_id: int) -> None:
@@ -169,7 +174,7 @@ def claim_job(db: Database, job_id: int, worker: str) -> Claimed | None:
         job.locked_by = worker
         job.locked_at = now()
         job.attempts += 1
-        return Claimed(job.id, job.item_id, job.attempts)
+        return Claimed(job.id, job.item_id, job.attempts, job.kind)
 
 
 def counts(db: Database) -> dict[str, int]:

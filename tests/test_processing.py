@@ -76,7 +76,7 @@ def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     write(tmp_path / "handover", {"mail.eml": mail})
     ingest_folder(ws, tmp_path / "handover")
     report = run(ws, workers=2)
-    assert report.failed == 0 and report.done == 3
+    assert report.failed == 0 and report.done == 4  # three items, then the PDF's page images
     items = by_name(ws)
     mail_item, zipped, scan = items["mail.eml"], items["scans.zip"], items["statement.pdf"]
     assert zipped["parent_id"] == mail_item["id"] and scan["parent_id"] == zipped["id"]

@@ -31,6 +31,7 @@ from amanah.db.models import (
     Fingerprint,
     FingerprintBand,
     Item,
+    Job,
     Provider,
     Relation,
 )
@@ -272,6 +273,13 @@ def _record(
         )
         recorded = record_items(s, ctx, children, Counter())
     _relate(s, item, manifest.get("fingerprints") or {})
+    encrypted = any(f["code"] == "encrypted" for f in manifest["flags"])
+    if ident["media_type"] == "application/pdf" and not encrypted:
+        has_pages_job = s.execute(
+            select(Job.id).where(Job.item_id == item.id, Job.kind == "pages")
+        ).first()
+        if has_pages_job is None:
+            queue.enqueue(s, [item.id], kind="pages")
     flags = json.loads(item.flags)
     known = {(f["code"], f["message"]) for f in flags}
     flags += [f for f in manifest["flags"] if (f["code"], f["message"]) not in known]
@@ -395,6 +403,44 @@ def _put_derivative(
 def _add_blob(s: Session, sha256: str, size: int, now: datetime) -> None:
     if s.execute(select(Blob.sha256).where(Blob.sha256 == sha256)).first() is None:
         s.execute(insert(Blob), [{"sha256": sha256, "size": size, "stored_at": now}])
+
+
+def render_pages(
+    ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
+) -> Outcome:
+    """Page images of a PDF for the viewer: a job of its own, run after text and OCR."""
+    with ws.db.reader() as s:
+        item = s.get(Item, job.item_id)
+        if item is None:
+            raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
+        sha256 = item.sha256
+    scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
+    try:
+        path = _local_copy(ws, sha256, scratch)
+        out_dir = scratch / "out"
+        out_dir.mkdir()
+        box = sandbox or Sandbox()
+        try:
+            found = box.analyze(str(path), "pages.pdf", str(out_dir), limits, task="pages")
+        finally:
+            if sandbox is None:
+                box.close()
+        staged = _stage_previews(ws, out_dir, {"previews": {"pages": found["pages"]}})
+        ws.blobs.sync()
+        with ws.db.session() as s:
+            _record_previews(s, job.item_id, staged)
+            queue.finish(s, job.id)
+        return Outcome(job.item_id, 0, [])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_job(
+    ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
+) -> Outcome:
+    if job.kind == "pages":
+        return render_pages(ws, job, limits, sandbox)
+    return process_item(ws, job, limits, sandbox)
 
 
 def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:

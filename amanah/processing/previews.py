@@ -38,16 +38,9 @@ def make(src: Path, media_type: str, out: Path) -> dict[str, Any]:
 
         doc = pdfium.PdfDocument(str(src))
         try:
-            pages = []
-            for i in range(min(len(doc), MAX_PAGE_IMAGES)):
-                page = doc[i]
-                image = page.render(scale=PAGE_DPI / 72).to_pil()
-                page.close()
-                if i == 0:
-                    found["thumbnail"] = _thumbnail(image, out)
-                pages.append(_save(image, out / "pages" / f"{i + 1:04d}.jpg", 70))
-            found["pages"] = pages
-            found["pages_total"] = len(doc)
+            page = doc[0]
+            found["thumbnail"] = _thumbnail(page.render(scale=PAGE_DPI / 72).to_pil(), out)
+            page.close()
         finally:
             doc.close()
     elif media_type.startswith("image/") and media_type not in ("image/svg+xml", "image/vnd.djvu"):
@@ -60,3 +53,20 @@ def make(src: Path, media_type: str, out: Path) -> dict[str, Any]:
             with Image.open(frames[0]) as im:
                 found["thumbnail"] = _thumbnail(im, out)
     return found
+
+
+def pages(src: Path, out: Path) -> dict[str, Any]:
+    """Every page of a PDF as a JPEG for the viewer (a job of its own, after text and OCR)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(src))
+    try:
+        names = []
+        for i in range(min(len(doc), MAX_PAGE_IMAGES)):
+            page = doc[i]
+            image = page.render(scale=PAGE_DPI / 72).to_pil()
+            page.close()
+            names.append(_save(image, out / "pages" / f"{i + 1:04d}.jpg", 70))
+        return {"pages": names, "pages_total": len(doc)}
+    finally:
+        doc.close()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from amanah import queue
-from amanah.processing.pipeline import mark_failed, process_item
+from amanah.processing.pipeline import mark_failed, run_job
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.workspace import Workspace
 
@@ -60,7 +60,7 @@ def run(
                     continue
                 return
             try:
-                outcome = process_item(ws, job, limits, sandbox)
+                outcome = run_job(ws, job, limits, sandbox)
                 with lock:
                     report.done += 1
                     report.children += outcome.children
@@ -74,7 +74,7 @@ def run(
                         report.failures.append((job.item_id, reason))
                     else:
                         report.retried += 1
-                if state == "failed":
+                if state == "failed" and job.kind == "process":
                     mark_failed(ws, job.item_id, reason)
             if on_job:
                 on_job()

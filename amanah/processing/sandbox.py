@@ -72,9 +72,11 @@ class Sandbox:
         out_dir: str,
         limits: Limits | None = None,
         ocr_languages: str | None = None,
+        task: str = "analyze",
     ) -> dict[str, Any]:
         limits = limits or Limits()
         request = {
+            "task": task,
             "path": path,
             "name": name,
             "out_dir": out_dir,
@@ -150,14 +152,21 @@ def _child(request: dict[str, Any]) -> None:
         Image.MAX_IMAGE_PIXELS = 180_000_000
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            result: dict[str, Any] = {
-                "ok": analyze(
-                    request["path"],
-                    request["name"],
-                    request["out_dir"],
-                    ocr_languages=request.get("ocr_languages") or "ara+eng",
-                )
-            }
+            if request.get("task") == "pages":
+                from amanah.processing.previews import pages
+
+                result: dict[str, Any] = {
+                    "ok": pages(Path(request["path"]), Path(request["out_dir"]))
+                }
+            else:
+                result = {
+                    "ok": analyze(
+                        request["path"],
+                        request["name"],
+                        request["out_dir"],
+                        ocr_languages=request.get("ocr_languages") or "ara+eng",
+                    )
+                }
         except MemoryError:
             result = {"error": f"ran out of memory (limit {lim['memory_bytes'] >> 20} MiB)"}
         except BaseException as exc:

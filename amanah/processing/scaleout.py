@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from amanah import queue
-from amanah.processing.pipeline import mark_failed, process_item
+from amanah.processing.pipeline import mark_failed, run_job
 from amanah.processing.sandbox import Sandbox, SandboxError
 from amanah.workspace import Workspace, open_workspace
 
@@ -92,10 +92,10 @@ def _run_job(job_id: int) -> dict[str, Any]:
     if job is None:
         return {"job": job_id, "skipped": "not queued (already done, running, or waiting)"}
     try:
-        outcome = process_item(ws, job, sandbox=sandbox)
+        outcome = run_job(ws, job, sandbox=sandbox)
     except (SandboxError, OSError, LookupError, ValueError) as exc:
         ws.blobs.discard()
-        if queue.fail(ws.db, job.id, str(exc)) == "failed":
+        if queue.fail(ws.db, job.id, str(exc)) == "failed" and job.kind == "process":
             mark_failed(ws, job.item_id, str(exc))
         return {"job": job_id, "error": str(exc)[:500]}
     return {"job": job_id, "item": outcome.item_id, "children": outcome.children}
