@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -50,6 +51,7 @@ app.add_typer(item_app, name="item")
 app.add_typer(framework_app, name="framework")
 app.add_typer(intake_app, name="intake")
 
+T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 EXPECTED_ERRORS = (
@@ -84,6 +86,17 @@ def workspace() -> Workspace:
 
         attach(ws)  # new jobs are deferred to procrastinate in the same transaction
     return ws
+
+
+def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -> T:
+    """Open the workspace, run one action, close it; expected errors end in a clear message."""
+    ws = workspace()
+    try:
+        return action(ws)
+    except (*errors, *EXPECTED_ERRORS) as exc:
+        fail(str(exc).strip("'\""))
+    finally:
+        ws.close()
 
 
 def emit_json(obj: Any) -> None:
@@ -281,11 +294,7 @@ def intake_runs(
     """
     from amanah.intake.reports import list_runs
 
-    ws = workspace()
-    try:
-        runs = list_runs(ws)
-    finally:
-        ws.close()
+    runs = with_workspace(list_runs)
     if as_json:
         emit_json(runs)
         return
@@ -307,13 +316,7 @@ def intake_report(
     """
     from amanah.intake.reports import run_report
 
-    ws = workspace()
-    try:
-        report = run_report(ws, run_id)
-    except LookupError as exc:
-        fail(str(exc).strip("'\""))
-    finally:
-        ws.close()
+    report = with_workspace(lambda ws: run_report(ws, run_id), LookupError)
     if as_json:
         emit_json(report)
         return
@@ -335,13 +338,7 @@ def items_cmd(
     """
     from amanah.items import ItemError, list_items
 
-    ws = workspace()
-    try:
-        rows = list_items(ws, collection)
-    except ItemError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    rows = with_workspace(lambda ws: list_items(ws, collection), ItemError)
     if as_json:
         emit_json(rows)
         return
@@ -364,13 +361,7 @@ def item_show(
     """
     from amanah.items import ItemError, show
 
-    ws = workspace()
-    try:
-        record = show(ws, item_id)
-    except ItemError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    record = with_workspace(lambda ws: show(ws, item_id), ItemError)
     if as_json:
         emit_json(record)
         return
@@ -395,13 +386,7 @@ def item_text(
     """
     from amanah.items import ItemError, text
 
-    ws = workspace()
-    try:
-        content = text(ws, item_id, actor or default_actor())
-    except (ItemError, *EXPECTED_ERRORS) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    content = with_workspace(lambda ws: text(ws, item_id, actor or default_actor()), ItemError)
     sys.stdout.write(content if content.endswith("\n") else content + "\n")
 
 
@@ -417,13 +402,9 @@ def item_get(
     """
     from amanah.items import ItemError, export_original
 
-    ws = workspace()
-    try:
-        result = export_original(ws, item_id, output, actor or default_actor())
-    except (ItemError, *EXPECTED_ERRORS) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    result = with_workspace(
+        lambda ws: export_original(ws, item_id, output, actor or default_actor()), ItemError
+    )
     out.print(f"wrote {result['size']:,} bytes to {result['path']} (sha256 {result['sha256']})")
 
 
@@ -649,13 +630,7 @@ def custody_export(
     """
     from amanah.custody.export import ExportError, export_ledger
 
-    ws = workspace()
-    try:
-        result = export_ledger(ws.db, ws.key, output)
-    except ExportError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    result = with_workspace(lambda ws: export_ledger(ws.db, ws.key, output), ExportError)
     out.print(
         f"exported {result['entries']} events and {result['checkpoints']} checkpoints"
         f" to {result['folder']}"

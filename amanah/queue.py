@@ -110,14 +110,17 @@ def claim(db: Database, worker: str) -> Claimed | None:
         )
         if db.dialect == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        job = s.execute(q).scalar_one_or_none()
-        if job is None:
-            return None
-        job.state = "running"
-        job.locked_by = worker
-        job.locked_at = now()
-        job.attempts += 1
-        return Claimed(job.id, job.item_id, job.attempts, job.kind)
+        return _take(s.execute(q).scalar_one_or_none(), worker)
+
+
+def _take(job: Job | None, worker: str) -> Claimed | None:
+    if job is None:
+        return None
+    job.state = "running"
+    job.locked_by = worker
+    job.locked_at = now()
+    job.attempts += 1
+    return Claimed(job.id, job.item_id, job.attempts, job.kind)
 
 
 def finish(s: Session, job_id: int) -> None:
@@ -167,14 +170,7 @@ def claim_job(db: Database, job_id: int, worker: str) -> Claimed | None:
         q = select(Job).where(Job.id == job_id, Job.state == "queued", Job.run_after <= now())
         if db.dialect == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        job = s.execute(q).scalar_one_or_none()
-        if job is None:
-            return None
-        job.state = "running"
-        job.locked_by = worker
-        job.locked_at = now()
-        job.attempts += 1
-        return Claimed(job.id, job.item_id, job.attempts, job.kind)
+        return _take(s.execute(q).scalar_one_or_none(), worker)
 
 
 def counts(db: Database) -> dict[str, int]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from amanah.db.models import Blob, CustodyEvent, Item
 from amanah.preservation.audit import verify
@@ -32,6 +32,15 @@ def make_tree(root: Path, rng: random.Random) -> dict[str, str]:
         p.write_bytes(data)
         expected[f"{root.name}/{rel}"] = hashlib.sha256(data).hexdigest()
     return expected
+
+
+def count_items(home: Path) -> int:
+    ws = open_workspace(home)
+    try:
+        with ws.db.reader() as s:
+            return int(s.execute(select(func.count()).select_from(Item)).scalar_one())
+    finally:
+        ws.close()
 
 
 def check_invariants(home: Path) -> int:
@@ -66,6 +75,7 @@ def test_kill_9_during_ingest_then_rerun(
     request: pytest.FixtureRequest, tmp_path: Path, engines: str
 ) -> None:
     home = make_home(request, tmp_path, engines)
+    open_workspace(home).close()  # schema and key exist before any intake races to make them
     rng = random.Random(20261122)
     src = tmp_path / "handover"
     expected = make_tree(src, rng)
@@ -84,10 +94,20 @@ def test_kill_9_during_ingest_then_rerun(
         "--quiet",
     ]
     kills = 0
-    seen_counts = []
-    for _ in range(8):
+    seen_counts = [0]
+    for attempt in range(8):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 1.6))
+        if attempt:
+            # Wait until this run has committed something new, then kill at a random moment
+            # of what follows: mid-batch, mid-file, mid-commit.
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline:
+                if count_items(home) > seen_counts[-1]:
+                    break
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 0.6))
+        else:
+            time.sleep(0.3)  # the first kill lands during start-up, before anything is written
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1

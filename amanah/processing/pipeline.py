@@ -11,6 +11,8 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,11 +76,7 @@ def process_item(
         sha256, name, depth = item.sha256, display(item.original_path_raw), item.depth
         coll = s.get(Collection, item.collection_id)
         languages = coll.ocr_languages if coll is not None else None
-    scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
-    try:
-        path = _local_copy(ws, sha256, scratch)
-        out_dir = scratch / "out"
-        out_dir.mkdir()
+    with _scratch(ws, job, sha256) as (path, out_dir):
         analyze = sandbox.analyze if sandbox is not None else run_analysis
         manifest = analyze(str(path), name.rsplit("/", 1)[-1], str(out_dir), limits, languages)
         if depth >= MAX_DEPTH and manifest["children"]:
@@ -100,6 +98,16 @@ def process_item(
             _record_previews(s, job.item_id, pictures)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
+
+
+@contextmanager
+def _scratch(ws: Workspace, job: queue.Claimed, sha256: str) -> Iterator[tuple[Path, Path]]:
+    """A private folder for one job: the bytes to read, and where the sandbox writes."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
+    try:
+        out_dir = scratch / "out"
+        out_dir.mkdir()
+        yield _local_copy(ws, sha256, scratch), out_dir
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -414,11 +422,7 @@ def render_pages(
         if item is None:
             raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
         sha256 = item.sha256
-    scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
-    try:
-        path = _local_copy(ws, sha256, scratch)
-        out_dir = scratch / "out"
-        out_dir.mkdir()
+    with _scratch(ws, job, sha256) as (path, out_dir):
         box = sandbox or Sandbox()
         try:
             found = box.analyze(str(path), "pages.pdf", str(out_dir), limits, task="pages")
@@ -431,8 +435,6 @@ def render_pages(
             _record_previews(s, job.item_id, staged)
             queue.finish(s, job.id)
         return Outcome(job.item_id, 0, [])
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_job(
