@@ -484,3 +484,31 @@ def test_a_reencoded_video_is_a_near_duplicate(sqlite_home: Path, tmp_path: Path
     assert items["clip.mp4"]["metadata"]["duration_seconds"] == pytest.approx(4.0, abs=0.2)
     assert items["other.mp4"]["duplicates"] == []
     ws.close()
+
+
+def test_an_unexpected_error_fails_the_job_with_its_reason_and_the_worker_goes_on(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amanah.processing import pipeline
+
+    monkeypatch.setattr(queue, "BACKOFF", 0.0)
+    real = pipeline._relate
+    calls = {"n": 0}
+
+    def flaky(*args: object, **kw: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")  # a fault from outside the file
+        real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_relate", flaky)
+    write(tmp_path / "h", {"a.txt": b"alpha text", "b.txt": b"beta text"})
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    report = run(ws, workers=1, wait=True)
+    assert report.retried == 1 and report.failed == 0 and report.done == 2
+    assert queue.counts(ws.db) == {"done": 2}
+    with ws.db.reader() as s:
+        retried = s.execute(select(Job).where(Job.attempts == 2)).scalar_one()
+    assert show(ws, retried.item_id)["processing"]["status"] == "done"
+    ws.close()

@@ -40,7 +40,7 @@ from amanah.db.models import (
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
-from amanah.processing.sandbox import Limits, Sandbox, run_analysis
+from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
 from amanah.workspace import Workspace
 
 ACTOR = "agent:amanah-processing"
@@ -443,6 +443,17 @@ def run_job(
     if job.kind == "pages":
         return render_pages(ws, job, limits, sandbox)
     return process_item(ws, job, limits, sandbox)
+
+
+def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[str, str]:
+    """A job that raised: retry later or give up, with the reason; returns (state, reason)."""
+    ws.blobs.discard()
+    expected = isinstance(exc, (SandboxError, OSError, LookupError, ValueError))
+    reason = str(exc) if expected else f"internal error: {type(exc).__name__}: {exc}"
+    state = queue.fail(ws.db, job.id, reason)
+    if state == "failed" and job.kind == "process":
+        mark_failed(ws, job.item_id, reason)
+    return state, reason
 
 
 def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:

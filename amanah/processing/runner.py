@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from amanah import queue
-from amanah.processing.pipeline import mark_failed, run_job
-from amanah.processing.sandbox import Limits, Sandbox, SandboxError
+from amanah.processing.pipeline import record_failure, run_job
+from amanah.processing.sandbox import Limits, Sandbox
 from amanah.workspace import Workspace
 
 
@@ -64,18 +64,14 @@ def run(
                 with lock:
                     report.done += 1
                     report.children += outcome.children
-            except (SandboxError, OSError, LookupError, ValueError) as exc:
-                ws.blobs.discard()
-                reason = str(exc)
-                state = queue.fail(ws.db, job.id, reason)
+            except Exception as exc:  # the job fails with its reason; the worker goes on
+                state, reason = record_failure(ws, job, exc)
                 with lock:
                     if state == "failed":
                         report.failed += 1
                         report.failures.append((job.item_id, reason))
                     else:
                         report.retried += 1
-                if state == "failed" and job.kind == "process":
-                    mark_failed(ws, job.item_id, reason)
             if on_job:
                 on_job()
 

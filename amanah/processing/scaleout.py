@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from amanah import queue
-from amanah.processing.pipeline import mark_failed, run_job
-from amanah.processing.sandbox import Sandbox, SandboxError
+from amanah.processing.pipeline import record_failure, run_job
+from amanah.processing.sandbox import Sandbox
 from amanah.workspace import Workspace, open_workspace
 
 QUEUE = "amanah"
@@ -93,11 +93,9 @@ def _run_job(job_id: int) -> dict[str, Any]:
         return {"job": job_id, "skipped": "not queued (already done, running, or waiting)"}
     try:
         outcome = run_job(ws, job, sandbox=sandbox)
-    except (SandboxError, OSError, LookupError, ValueError) as exc:
-        ws.blobs.discard()
-        if queue.fail(ws.db, job.id, str(exc)) == "failed" and job.kind == "process":
-            mark_failed(ws, job.item_id, str(exc))
-        return {"job": job_id, "error": str(exc)[:500]}
+    except Exception as exc:  # the job fails with its reason; the worker goes on
+        _, reason = record_failure(ws, job, exc)
+        return {"job": job_id, "error": reason[:500]}
     return {"job": job_id, "item": outcome.item_id, "children": outcome.children}
 
 
