@@ -223,7 +223,9 @@ def test_a_file_that_breaks_the_sandbox_fails_with_a_reason_after_retries(
     proc = amanah(sqlite_home, "process", "--retry-failed", "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ws = open_workspace(sqlite_home)
-    assert show(ws, 1)["processing"]["status"] == "done"
+    item = show(ws, 1)
+    assert item["processing"]["status"] == "done"
+    assert item["status"] == "preserved" and item["flags"] == []  # the old failure is cleared
     ws.close()
 
 

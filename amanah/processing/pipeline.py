@@ -288,7 +288,8 @@ def _record(
         ).first()
         if has_pages_job is None:
             queue.enqueue(s, [item.id], kind="pages")
-    flags = json.loads(item.flags)
+    # An earlier failed attempt's flag no longer holds once processing succeeds.
+    flags = [f for f in json.loads(item.flags) if f["code"] != "processing_failed"]
     known = {(f["code"], f["message"]) for f in flags}
     flags += [f for f in manifest["flags"] if (f["code"], f["message"]) not in known]
     s.execute(
