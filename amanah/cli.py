@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -52,8 +53,9 @@ app.add_typer(framework_app, name="framework")
 app.add_typer(intake_app, name="intake")
 
 T = TypeVar("T")
-err = Console(stderr=True, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Markup off by default: file names and reasons come from evidence and may hold "[...]".
+err = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 EXPECTED_ERRORS = (
     ConfigError,
     DatabaseError,
@@ -72,7 +74,7 @@ state = State()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -270,7 +272,9 @@ def ingest(
     else:
         for p in report.problems:
             colour = {"link": "yellow", "mismatch": "red", "missing": "red"}.get(p.outcome, "red")
-            out.print(f"[{colour}]{p.outcome:>8}[/] {p.path}: {p.reason}", markup=True)
+            out.print(
+                f"[{colour}]{p.outcome:>8}[/] {escape(p.path)}: {escape(p.reason)}", markup=True
+            )
         c = report.counts
         out.print(
             f"intake run {report.run_id} into {report.collection!r}:"
@@ -454,7 +458,7 @@ def process(
     finally:
         ws.close()
     for item_id, reason in report.failures:
-        out.print(f"[red]failed[/] item {item_id}: {reason}", markup=True)
+        out.print(f"[red]failed[/] item {item_id}: {escape(reason)}", markup=True)
     out.print(
         f"processed {report.done} items ({report.children} children found),"
         f" {report.retried} to retry, {report.failed} failed, in {report.seconds:.1f} s;"
@@ -552,7 +556,7 @@ def fixity(
     finally:
         ws.close()
     for sha256, outcome, reason in report.problems:
-        out.print(f"[red]{outcome:>10}[/] blob {sha256}: {reason}", markup=True)
+        out.print(f"[red]{outcome:>10}[/] blob {sha256}: {escape(reason)}", markup=True)
     rate = report.bytes / report.seconds / 1e6 if report.seconds else 0.0
     out.print(
         f"fixity: {report.checked} blobs, {report.bytes:,} bytes checked with {report.workers}"
@@ -610,7 +614,7 @@ def verify(
     finally:
         ws.close()
     for p in report.problems:
-        out.print(f"[red]FAIL[/] {p}", markup=True)
+        out.print(f"[red]FAIL[/] {escape(p)}", markup=True)
     blobs = f", {report.fixity.checked} blobs re-hashed" if report.fixity else ""
     verdict = "verified" if report.ok else f"{len(report.problems)} problem(s)"
     out.print(

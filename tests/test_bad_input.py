@@ -277,3 +277,20 @@ def test_wrong_requests_get_a_clear_error_and_exit_2(
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_names_that_look_like_terminal_markup_are_printed_as_they_are(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "[bold]report.txt").write_bytes(b"text")  # markup would swallow "[bold]"
+    os.mkfifo(src / "[red]broken.fifo")
+    proc = amanah(
+        sqlite_home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet"
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "src/[red]broken.fifo: a fifo is not a regular file" in proc.stdout
+    listing = amanah(sqlite_home, "items", check=True).stdout
+    assert "[bold]report.txt" in listing
