@@ -65,10 +65,6 @@ def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
         _announce(s, [(job_id, rows[0]["run_after"]) for job_id in ids.scalars()])
 
 
-#: Job kinds, most urgent first: text and OCR make items searchable; page images can wait.
-KINDS = ("process", "pages")
-
-
 @dataclass
 class Claimed:
     id: int
@@ -105,6 +101,7 @@ def claim(db: Database, worker: str) -> Claimed | None:
         q = (
             select(Job)
             .where(Job.state == "queued", Job.run_after <= now())
+            # "process" first: text and OCR make items searchable; page images can wait.
             .order_by(case((Job.kind == "process", 0), else_=1), Job.id)
             .limit(1)
         )

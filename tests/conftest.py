@@ -96,3 +96,19 @@ def amanah(
             f"amanah {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def ingest_cli(home: Path, folder: Path, collection: str = "c", *extra: str) -> None:
+    """`amanah ingest FOLDER` as a user types it, for tests whose subject comes after."""
+    amanah(
+        home,
+        "ingest",
+        str(folder),
+        "--collection",
+        collection,
+        "--provider",
+        "P",
+        "--quiet",
+        *extra,
+        check=True,
+    )

@@ -16,7 +16,7 @@ from amanah.custody import verifier
 from amanah.db.models import CustodyEvent, Item
 from amanah.preservation.audit import verify
 from amanah.workspace import Workspace
-from tests.conftest import REPO, amanah
+from tests.conftest import REPO, amanah, ingest_cli
 from tests.test_ingest import list_items, make_handover, run
 
 TOOL = REPO / "tools" / "verify_ledger.py"
@@ -41,17 +41,7 @@ def test_verifier_needs_only_stdlib_and_cryptography() -> None:
 
 def test_export_verifies_and_any_edit_is_rejected(sqlite_home: Path, tmp_path: Path) -> None:
     make_handover(tmp_path)
-    amanah(
-        sqlite_home,
-        "ingest",
-        str(tmp_path / "handover"),
-        "--collection",
-        "c",
-        "--provider",
-        "P",
-        "--quiet",
-        check=True,
-    )
+    ingest_cli(sqlite_home, tmp_path / "handover")
     export = tmp_path / "export"
     amanah(sqlite_home, "custody", "export", str(export), check=True)
     proc = subprocess.run(
@@ -93,17 +83,7 @@ def test_export_verifies_and_any_edit_is_rejected(sqlite_home: Path, tmp_path: P
 
 def test_inclusion_proof_verifies_and_rejects_a_forgery(sqlite_home: Path, tmp_path: Path) -> None:
     make_handover(tmp_path)
-    amanah(
-        sqlite_home,
-        "ingest",
-        str(tmp_path / "handover"),
-        "--collection",
-        "c",
-        "--provider",
-        "P",
-        "--quiet",
-        check=True,
-    )
+    ingest_cli(sqlite_home, tmp_path / "handover")
     proof_file = tmp_path / "proof.json"
     amanah(sqlite_home, "custody", "proof", "3", "--out", str(proof_file), check=True)
     pub = tmp_path / "pub.pem"
@@ -220,17 +200,7 @@ def test_verify_names_a_forged_checkpoint_signature(ws: Workspace, tmp_path: Pat
 
 def test_cli_verify_exit_status(sqlite_home: Path, tmp_path: Path) -> None:
     make_handover(tmp_path)
-    amanah(
-        sqlite_home,
-        "ingest",
-        str(tmp_path / "handover"),
-        "--collection",
-        "c",
-        "--provider",
-        "P",
-        "--quiet",
-        check=True,
-    )
+    ingest_cli(sqlite_home, tmp_path / "handover")
     ok = amanah(sqlite_home, "verify", "--quiet")
     assert ok.returncode == 0 and "verified" in ok.stdout
     blob_dir = sqlite_home / "blobs"

@@ -23,7 +23,7 @@ from amanah.preservation.audit import verify
 from amanah.processing.runner import run
 from amanah.processing.sandbox import Limits
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import SHARED_DATA, amanah
+from tests.conftest import SHARED_DATA, amanah, ingest_cli
 from tests.fixtures import (
     ARABIC_FONT,
     decompression_bomb_png,
@@ -279,17 +279,7 @@ def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
 
 def test_cli_item_show_and_text(sqlite_home: Path, tmp_path: Path) -> None:
     write(tmp_path / "h", {"note.txt": "محضر استجواب".encode("cp1256")})
-    amanah(
-        sqlite_home,
-        "ingest",
-        str(tmp_path / "h"),
-        "--collection",
-        "c",
-        "--provider",
-        "P",
-        "--quiet",
-        check=True,
-    )
+    ingest_cli(sqlite_home, tmp_path / "h")
     amanah(sqlite_home, "process", "--quiet", check=True)
     record = json.loads(amanah(sqlite_home, "item", "show", "1", "--json", check=True).stdout)
     assert record["media_type"] == "text/plain"

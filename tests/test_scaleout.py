@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from amanah.config import CONFIG_NAME
 from amanah.workspace import open_workspace
-from tests.conftest import amanah
+from tests.conftest import amanah, ingest_cli
 from tests.fixtures import email_with, minimal_pdf, write, zip_of
 
 
@@ -35,17 +35,7 @@ def test_worker_processes_jobs_deferred_in_the_intake_transaction(
 ) -> None:
     archive = zip_of({"report.pdf": minimal_pdf(["Convoy seen at the checkpoint"])})
     write(tmp_path / "h", {"mail.eml": email_with({"r.zip": ("application/zip", archive)})})
-    amanah(
-        pg_home,
-        "ingest",
-        str(tmp_path / "h"),
-        "--collection",
-        "c",
-        "--provider",
-        "P",
-        "--quiet",
-        check=True,
-    )
+    ingest_cli(pg_home, tmp_path / "h")
     ws = open_workspace(pg_home)
     with ws.db.reader() as s:
         deferred = s.execute(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
@@ -216,10 +216,6 @@ def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
         "key_id": cp.key_id,
         "signature": cp.signature,
     }
-
-
-def event_count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(CustodyEvent)).scalar_one()
 
 
 def inclusion_proof(

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from amanah.custody import ledger
-from amanah.db.models import Collection, IntakeEntry, IntakeRun, Item, Provider
+from amanah.db.models import IntakeEntry, IntakeRun, Item, Provider
 from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
 from amanah.intake.preserve import Context, Recorded, Stored, display, path_hash, record_items
@@ -478,8 +478,3 @@ class Intake:
 
 def ingest(ws: Workspace, req: IntakeRequest, progress: Progress | None = None) -> IntakeReport:
     return Intake(ws, req, progress).run()
-
-
-def collection_by_name(ws: Workspace, name: str) -> Collection | None:
-    with ws.db.reader() as s:
-        return s.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()

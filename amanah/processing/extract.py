@@ -246,19 +246,28 @@ def odf(path: Path) -> Extraction:
 # -- legacy binary Office ----------------------------------------------------------------------
 
 
-def _run_tool(cmd: list[str], path: Path) -> str:
-    proc = subprocess.run([*cmd, str(path)], capture_output=True, timeout=120, check=False)
-    if proc.returncode != 0:
+def run_tool(cmd: list[str], *, output_despite_errors: bool = False, timeout: int = 120) -> bytes:
+    """Run an external reader; its failure becomes a ValueError naming the tool and why.
+
+    Some readers (ExifTool) exit non-zero on minor problems yet print what they read:
+    `output_despite_errors` keeps that output.
+    """
+    proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    if proc.returncode != 0 and not (output_despite_errors and proc.stdout):
         err = proc.stderr.decode("utf-8", "replace").strip()[:300]
         raise ValueError(f"{cmd[0]} could not read it: {err or f'exit {proc.returncode}'}")
-    return proc.stdout.decode("utf-8", "replace")
+    return proc.stdout
+
+
+def _text_of(cmd: list[str], path: Path) -> str:
+    return run_tool([*cmd, str(path)]).decode("utf-8", "replace")
 
 
 def doc(path: Path) -> Extraction:
     try:
-        text = _run_tool(["antiword", "-w", "0", "-m", "UTF-8.txt"], path)
+        text = _text_of(["antiword", "-w", "0", "-m", "UTF-8.txt"], path)
     except (ValueError, FileNotFoundError):
-        text = _run_tool(["catdoc", "-d", "utf-8", "-w"], path)
+        text = _text_of(["catdoc", "-d", "utf-8", "-w"], path)
     return Extraction(pages=[_clean(text)])
 
 
@@ -279,7 +288,7 @@ def xls(path: Path) -> Extraction:
 
 
 def ppt(path: Path) -> Extraction:
-    text = _run_tool(["catppt", "-d", "utf-8"], path)
+    text = _text_of(["catppt", "-d", "utf-8"], path)
     return Extraction(pages=[_clean(p) for p in text.split("\f")] or [""])
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from amanah.processing.extract import run_tool
+
 MAX_RAW_BYTES = 256_000  # a dump larger than this (embedded thumbnails, maker notes) is cut
 
 # ExifTool tags (group:name with -G1) for each normalised field, best first.
@@ -107,7 +109,7 @@ def from_document(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def exiftool(path: Path) -> dict[str, Any]:
-    proc = subprocess.run(
+    out = run_tool(
         [
             "exiftool",
             "-json",
@@ -123,20 +125,17 @@ def exiftool(path: Path) -> dict[str, Any]:
             "ExifTool:all",
             str(path),
         ],
-        capture_output=True,
-        timeout=120,
-        check=False,
+        output_despite_errors=True,
     )
-    if not proc.stdout:
-        err = proc.stderr.decode("utf-8", "replace").strip()[:300]
-        raise ValueError(f"exiftool read nothing: {err or f'exit {proc.returncode}'}")
-    data = json.loads(proc.stdout.decode("utf-8", "replace"))[0]
+    if not out:
+        raise ValueError("exiftool read nothing")
+    data: dict[str, Any] = json.loads(out.decode("utf-8", "replace"))[0]
     data.pop("SourceFile", None)
     return data
 
 
 def ffprobe(path: Path) -> dict[str, Any]:
-    proc = subprocess.run(
+    out = run_tool(
         [
             "ffprobe",
             "-v",
@@ -146,15 +145,9 @@ def ffprobe(path: Path) -> dict[str, Any]:
             "-show_format",
             "-show_streams",
             str(path),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
+        ]
     )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()[:300]
-        raise ValueError(f"ffprobe could not read it: {err}")
-    return json.loads(proc.stdout.decode("utf-8", "replace"))
+    return json.loads(out.decode("utf-8", "replace"))
 
 
 def _first(tags: dict[str, Any], names: list[str]) -> Any:
