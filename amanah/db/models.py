@@ -255,3 +255,58 @@ class FingerprintBand(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     band: Mapped[str] = mapped_column(String(400))
+
+
+class SearchDoc(Base):
+    """One item as the search index sees it: derived, rebuilt by `amanah reindex`.
+
+    Filter and facet fields are copied from the item, its collection and provider so that a
+    search filters (need-to-know first) inside one query. The full-text terms live beside it
+    in the backend's own structure (an FTS5 table, or tsvector columns on PostgreSQL).
+    """
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        Index("ix_search_docs_date", "doc_date", "item_id"),
+        Index("ix_search_docs_compartment", "compartment"),
+    )
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    collection_id: Mapped[int] = mapped_column(Integer)
+    provider_id: Mapped[int] = mapped_column(Integer)
+    compartment: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(200), default="")
+    langs: Mapped[str] = mapped_column(String(100), default=",")  # ",ar,en,"
+    doc_date: Mapped[str] = mapped_column(String(10), default="")  # YYYY-MM-DD or ""
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    has_ocr: Mapped[bool] = mapped_column(default=False)
+    has_text: Mapped[bool] = mapped_column(default=False)
+    has_gps: Mapped[bool] = mapped_column(default=False)
+    path: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # as written, for snippets
+    truncated: Mapped[bool] = mapped_column(default=False)
+    analyzer: Mapped[int] = mapped_column(Integer)
+
+
+class SearchVector(Base):
+    """Embeddings of an item's text (passages), for the semantic mode: derived like the index."""
+
+    __tablename__ = "search_vectors"
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    model: Mapped[str] = mapped_column(String(100))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SearchLog(Base):
+    """Every search run: the record of what was searched, e.g. for a request for assistance."""
+
+    __tablename__ = "search_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    query: Mapped[str] = mapped_column(Text)
+    options: Mapped[str] = mapped_column(Text, default="{}")  # JSON: mode, sort, filters, page
+    hit_count: Mapped[int] = mapped_column(BigInteger)
+    top_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of item ids shown
+    duration_ms: Mapped[float] = mapped_column(default=0.0)
+    request_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

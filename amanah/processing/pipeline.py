@@ -41,6 +41,7 @@ from amanah.intake.preserve import Context, Stored, display, record_items, statu
 from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
+from amanah.search import index
 from amanah.workspace import Workspace
 
 ACTOR = "agent:amanah-processing"
@@ -93,9 +94,11 @@ def process_item(
         ocr = _stage_ocr(ws, out_dir, manifest)
         pictures = _stage_previews(ws, out_dir, manifest)
         ws.blobs.sync()
+        body, has_ocr = _searchable(out_dir, manifest)
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
             _record_previews(s, job.item_id, pictures)
+            index.index_item(s, job.item_id, body, has_ocr)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
 
@@ -180,6 +183,18 @@ def _record_previews(s: Session, item_id: int, staged: list[tuple[str, int, Any]
             object_id=item_id,
             details={"derivative": kind, "images": images},
         )
+
+
+def _searchable(out_dir: Path, manifest: dict[str, Any]) -> tuple[str, bool]:
+    """The text the search index gets: extracted text, then OCR (as `items.text` reads it)."""
+    parts = []
+    if manifest.get("text_file"):
+        parts.append((out_dir / manifest["text_file"]).read_text(encoding="utf-8"))
+    found = manifest.get("ocr")
+    has_ocr = bool(found and found["has_text"])
+    if found and has_ocr:
+        parts.append((out_dir / found["file"]).read_text(encoding="utf-8"))
+    return "\n".join(parts), has_ocr
 
 
 def _stage_text(ws: Workspace, out_dir: Path, manifest: dict[str, Any]) -> Any:
@@ -469,6 +484,8 @@ def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:
         item.status = "flagged"
         item.processing = "failed"
         item.processing_error = reason[:4000]
+        # Still findable by its path and filters, with no text.
+        index.index_item(s, item_id, "", has_ocr=False)
         ledger.append(
             s,
             EventType.VALIDATION,

@@ -1,0 +1,261 @@
+"""Where full-text terms live: SQLite FTS5 (embedded) or PostgreSQL tsvector + GIN (scale-out).
+
+Both hold the analyzer's two term streams (exact and stem) and translate the same query tree;
+the hits are the same on both (tests run one suite against each). What differs is ranking:
+FTS5 has BM25; PostgreSQL has ts_rank, used here with the same exact-form boost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from amanah.search.query import And, Node, Not, Or, Phrase, Term, positive_leaves
+from amanah.text.analyzer import Terms
+
+# PostgreSQL's tsvector limits: positions up to 16,383, 256 positions per lexeme, 1 MB.
+PG_MAX_POSITION = 16_383
+PG_MAX_POSITIONS = 256
+PG_MAX_TSVECTOR = 900_000
+
+
+@dataclass
+class Match:
+    """SQL pieces that select (and score) the items a query's text part matches.
+
+    `source` is joined as `search_docs d` plus whatever it adds; `where` restricts d; `score`
+    is larger for better hits.
+    """
+
+    source: str
+    where: str
+    score: str
+    params: dict[str, Any] = field(default_factory=dict)
+    count_source: str = ""  # the same join without scoring, for counts and facets
+
+
+class Backend(Protocol):
+    name: str
+
+    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None: ...
+
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None: ...
+
+    def clear(self, s: Session) -> None: ...
+
+    def match(self, node: Node | None) -> Match: ...
+
+    def size_bytes(self, s: Session) -> int: ...
+
+
+def backend_for(s: Session) -> Backend:
+    return PostgresBackend() if s.get_bind().dialect.name == "postgresql" else SqliteBackend()
+
+
+# --- SQLite FTS5 --------------------------------------------------------------------------------
+
+
+def _fts_string(words: tuple[str, ...] | list[str]) -> str:
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+
+
+class SqliteBackend:
+    name = "sqlite-fts5"
+    # BM25 weights of the columns: a word as written counts twice its stem.
+    RANKED = (
+        " JOIN (SELECT rowid AS rid, bm25(search_fts, 2.0, 1.0) AS rank FROM search_fts"
+        " WHERE search_fts MATCH :fts) m ON m.rid = d.item_id"
+    )
+
+    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+        if rows:
+            s.execute(
+                text("INSERT INTO search_fts(rowid, exact, stem) VALUES (:id, :exact, :stem)"),
+                [{"id": i, "exact": " ".join(t.exact), "stem": " ".join(t.stem)} for i, t in rows],
+            )
+
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+        # A contentless FTS5 table forgets a row only when told the terms it was given.
+        if rows:
+            s.execute(
+                text(
+                    "INSERT INTO search_fts(search_fts, rowid, exact, stem)"
+                    " VALUES ('delete', :id, :exact, :stem)"
+                ),
+                [{"id": i, "exact": " ".join(t.exact), "stem": " ".join(t.stem)} for i, t in rows],
+            )
+
+    def clear(self, s: Session) -> None:
+        s.execute(text("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"))
+
+    def optimize(self, s: Session) -> None:
+        s.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+
+    def size_bytes(self, s: Session) -> int:
+        found = s.execute(
+            text("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search_fts%'")
+        ).scalar()
+        return int(found or 0)
+
+    def _leaf(self, node: Term | Phrase) -> str:
+        if isinstance(node, Phrase):
+            return f"(exact : {_fts_string(node.exact)} OR stem : {_fts_string(node.stem)})"
+        if node.kind == "exact":
+            return f"exact : {_fts_string([node.exact])}"
+        star = " *" if node.kind == "prefix" else ""
+        exact, stem = _fts_string([node.exact]), _fts_string([node.stem])
+        return f"(exact : {exact}{star} OR stem : {stem}{star})"
+
+    def _expr(self, node: Node) -> str:
+        if isinstance(node, (Term, Phrase)):
+            return self._leaf(node)
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self._expr(p) for p in node.parts) + ")"
+        if isinstance(node, And):
+            pos = [self._expr(p) for p in node.parts if not isinstance(p, Not)]
+            neg = [self._expr(p.part) for p in node.parts if isinstance(p, Not)]
+            out = "(" + " AND ".join(pos) + ")"
+            return f"({out} NOT ({' OR '.join(neg)}))" if neg else out
+        raise AssertionError("a NOT alone is handled by match()")  # the parser ensures it
+
+    def match(self, node: Node | None) -> Match:
+        if node is None:
+            return Match(source="", where="", score="0")
+        positive, negative = _split(node)
+        params: dict[str, Any] = {}
+        where = ""
+        if negative is not None:
+            params["fts_not"] = self._expr(negative)
+            where = (
+                "d.item_id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts_not)"
+            )
+        if positive is None:
+            return Match(source="", where=where, score="0", params=params)
+        params["fts"] = self._expr(positive)
+        source = self.RANKED
+        count_source = (
+            " JOIN (SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH :fts) m"
+            " ON m.rid = d.item_id"
+        )
+        return Match(source, where, "(-m.rank)", params, count_source)
+
+
+def _split(node: Node) -> tuple[Node | None, Node | None]:
+    """(what must match, what must not) at the top level: FTS5 has no NOT on its own."""
+    if isinstance(node, Not):
+        return None, node.part
+    if isinstance(node, And):
+        pos = [p for p in node.parts if not isinstance(p, Not)]
+        neg = [p.part for p in node.parts if isinstance(p, Not)]
+        if not pos:
+            return None, neg[0] if len(neg) == 1 else Or(tuple(neg))
+    return node, None
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(words: list[str]) -> tuple[str, bool]:
+    """A tsvector in PostgreSQL's input syntax, and whether it had to be cut to fit."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, w in enumerate(words, start=1):
+        p = positions[w]
+        if i <= PG_MAX_POSITION and len(p) < PG_MAX_POSITIONS:
+            p.append(i)
+    parts = []
+    for w, p in positions.items():
+        parts.append(_lexeme(w) + (":" + ",".join(map(str, p)) if p else ""))
+    literal = " ".join(parts)
+    if len(literal.encode()) <= PG_MAX_TSVECTOR:
+        return literal, False
+    # Too big with positions: keep every lexeme (matching stays complete), lose phrases.
+    literal = " ".join(_lexeme(w) for w in positions)
+    if len(literal.encode()) <= PG_MAX_TSVECTOR:
+        return literal, True
+    kept, size = [], 0
+    for w in positions:
+        lex = _lexeme(w)
+        size += len(lex.encode()) + 1
+        if size > PG_MAX_TSVECTOR:
+            break
+        kept.append(lex)
+    return " ".join(kept), True
+
+
+def _tsquery(node: Term | Phrase, column: str) -> str:
+    if isinstance(node, Phrase):
+        ws = node.exact if column == "exact" else node.stem
+        return "(" + " <-> ".join(_lexeme(w) for w in ws) + ")"
+    w = node.exact if column == "exact" else node.stem
+    return _lexeme(w) + (":*" if node.kind == "prefix" else "")
+
+
+class PostgresBackend:
+    name = "postgresql-tsvector"
+
+    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+        params = []
+        for i, t in rows:
+            exact, cut_e = tsvector_literal(t.exact)
+            stem, cut_s = tsvector_literal(t.stem)
+            params.append({"id": i, "exact": exact, "stem": stem, "cut": cut_e or cut_s})
+        if params:
+            s.execute(
+                text(
+                    "UPDATE search_docs SET exact_tsv = CAST(:exact AS tsvector),"
+                    " stem_tsv = CAST(:stem AS tsvector), truncated = truncated OR :cut"
+                    " WHERE item_id = :id"
+                ),
+                params,
+            )
+
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+        return None  # the terms go with the search_docs row
+
+    def clear(self, s: Session) -> None:
+        return None
+
+    def size_bytes(self, s: Session) -> int:
+        return int(s.execute(text("SELECT pg_total_relation_size('search_docs')")).scalar() or 0)
+
+    def match(self, node: Node | None) -> Match:
+        if node is None:
+            return Match(source="", where="", score="0")
+        params: dict[str, Any] = {}
+        where = self._expr(node, params)
+        leaves = positive_leaves(node)
+        score = "0"
+        if leaves:
+            params["rank_stem"] = " | ".join(_tsquery(x, "stem") for x in leaves)
+            params["rank_exact"] = " | ".join(_tsquery(x, "exact") for x in leaves)
+            score = (
+                "(ts_rank(d.stem_tsv, CAST(:rank_stem AS tsquery), 1)"
+                " + 2 * ts_rank(d.exact_tsv, CAST(:rank_exact AS tsquery), 1))"
+            )
+        return Match(source="", where=where, score=score, params=params)
+
+    def _expr(self, node: Node, params: dict[str, Any]) -> str:
+        if isinstance(node, (Term, Phrase)):
+
+            def cond(column: str) -> str:
+                key = f"q{len(params)}"
+                params[key] = _tsquery(node, column)
+                return f"d.{column}_tsv @@ CAST(:{key} AS tsquery)"
+
+            if isinstance(node, Term) and node.kind == "exact":
+                return cond("exact")
+            if isinstance(node, Term) and node.kind == "prefix":
+                return f"({cond('exact')} OR {cond('stem')})"
+            return cond("stem")
+        if isinstance(node, Not):
+            return f"NOT ({self._expr(node.part, params)})"
+        joiner = " OR " if isinstance(node, Or) else " AND "
+        return "(" + joiner.join(self._expr(p, params) for p in node.parts) + ")"

@@ -1,0 +1,419 @@
+"""Running a search: parse, filter by need-to-know inside the query, rank, count, facet, log.
+
+The caller's compartments are a condition of the very SQL that finds, counts and facets hits,
+so nothing about an item the caller may not see (not even that it exists) leaves the database.
+Every search is written to the search log and, as an access to evidence content (snippets),
+to the custody ledger in the same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from amanah.access import Caller
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog
+from amanah.search import snippets
+from amanah.search.backends import backend_for
+from amanah.search.query import Filter, Query, QueryError, parse, type_prefixes
+from amanah.workspace import Workspace
+
+FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
+SORTS = ("relevance", "date")
+MAX_LIMIT = 1000
+FACET_VALUES = 25
+
+
+@dataclass
+class Hit:
+    item_id: int
+    sha256: str
+    path: str
+    collection: str
+    provider: str
+    media_type: str
+    date: str
+    score: float
+    snippet: str
+    highlights: list[tuple[int, int]]
+
+
+@dataclass
+class Results:
+    query: str
+    mode: str
+    sort: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    next_cursor: str | None = None
+    search_id: int | None = None
+    took_ms: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Sql:
+    """One search as SQL: the tables, the conditions and their parameters."""
+
+    source: str
+    count_source: str
+    where: list[str]
+    params: dict[str, Any]
+    score: str
+    expanding: set[str] = field(default_factory=set)
+
+    def statement(self, sql: str) -> Any:
+        stmt = text(sql)
+        for name in self.expanding:
+            stmt = stmt.bindparams(bindparam(name, expanding=True))
+        return stmt
+
+
+def _filters(s: Session, q: Query, sql: _Sql) -> None:
+    """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly."""
+    by_field: dict[tuple[str, bool], list[Filter]] = {}
+    for f in q.filters:
+        by_field.setdefault((f.field, f.negated), []).append(f)
+    n = 0
+    for (name, negated), found in by_field.items():
+        alternatives = []
+        for f in found:
+            n += 1
+            key = f"f{n}"
+            if name in ("provider", "collection"):
+                model = Provider if name == "provider" else Collection
+                ids = list(
+                    s.execute(
+                        select(model.id).where(func.lower(model.name) == f.value.lower())
+                    ).scalars()
+                )
+                if not ids:
+                    known = sorted(s.execute(select(model.name)).scalars())[:10]
+                    raise QueryError(
+                        f"there is no {name} named '{f.value}'"
+                        + (f" (known: {', '.join(known)})" if known else ""),
+                        f.position,
+                        q.text,
+                    )
+                sql.params[key] = ids[0]
+                alternatives.append(f"d.{name}_id = :{key}")
+            elif name == "lang":
+                sql.params[key] = f"%,{f.value},%"
+                alternatives.append(f"d.langs LIKE :{key}")
+            elif name == "type":
+                exact, prefixes = type_prefixes(f.value)
+                for j, t in enumerate(exact):
+                    sql.params[f"{key}e{j}"] = t
+                    alternatives.append(f"d.media_type = :{key}e{j}")
+                for j, t in enumerate(prefixes):
+                    sql.params[f"{key}p{j}"] = _like(t) + "%"
+                    alternatives.append(f"d.media_type LIKE :{key}p{j} ESCAPE '\\'")
+            elif name == "has":
+                alternatives.append(f"d.has_{f.value} = :{key}")
+                sql.params[key] = True
+            elif name == "after":
+                sql.params[key] = f.value
+                alternatives.append(f"(d.doc_date >= :{key} AND d.doc_date <> '')")
+            elif name == "before":
+                sql.params[key] = f.value
+                alternatives.append(f"(d.doc_date < :{key} AND d.doc_date <> '')")
+            elif name == "path":
+                sql.params[key] = "%" + _like(f.value.lower()) + "%"
+                alternatives.append(f"lower(d.path) LIKE :{key} ESCAPE '\\'")
+        # after: and before: narrow together; other repeated fields mean either value.
+        joiner = " AND " if name in ("after", "before") else " OR "
+        cond = "(" + joiner.join(alternatives) + ")"
+        sql.where.append(f"NOT {cond}" if negated else cond)
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if data["sort"] != sort:
+            raise ValueError
+        return data["k"], int(data["i"])
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("that page cursor does not belong to this search: start again") from None
+
+
+def _make_cursor(sort: str, key: Any, item_id: int) -> str:
+    raw = json.dumps({"sort": sort, "k": key, "i": item_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _build(s: Session, caller: Caller, q: Query) -> _Sql:
+    m = backend_for(s).match(q.match)
+    # Need-to-know first: a caller with no compartment sees nothing at all.
+    visible = "d.compartment IN :compartments" if caller.compartments else "1 = 0"
+    sql = _Sql(
+        source=m.source,
+        count_source=m.count_source,
+        where=[visible],
+        params={**m.params, "compartments": sorted(caller.compartments)},
+        score=m.score,
+        expanding={"compartments"} if caller.compartments else set(),
+    )
+    if m.where:
+        sql.where.append(m.where)
+    _filters(s, q, sql)
+    return sql
+
+
+def _page(
+    s: Session, sql: _Sql, sort: str, limit: int, after: tuple[Any, int] | None
+) -> tuple[list[tuple[int, float, str]], str | None]:
+    where = list(sql.where)
+    params = dict(sql.params, limit=limit + 1)
+    if sort == "date":
+        order = "d.doc_date DESC, d.item_id"
+        key = "d.doc_date"
+    else:
+        # With no words to rank by, every score is 0 and the order is the items' own.
+        order = "d.item_id" if sql.score == "0" else f"{sql.score} DESC, d.item_id"
+        key = sql.score
+    if after is not None:
+        params["ck"], params["ci"] = after
+        where.append(f"({key} < :ck OR ({key} = :ck AND d.item_id > :ci))")
+    rows = s.execute(
+        sql.statement(
+            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM search_docs d{sql.source}"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+        ),
+        params,
+    ).all()
+    more = len(rows) > limit
+    rows = [(int(r[0]), float(r[1]), str(r[2])) for r in rows[:limit]]
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        cursor = _make_cursor(sort, last[2] if sort == "date" else last[1], last[0])
+    return rows, cursor
+
+
+def _count(s: Session, sql: _Sql) -> int:
+    return int(
+        s.execute(
+            sql.statement(
+                f"SELECT count(*) FROM search_docs d{sql.count_source}"  # noqa: S608
+                f" WHERE {' AND '.join(sql.where)}"
+            ),
+            sql.params,
+        ).scalar()
+        or 0
+    )
+
+
+def _facets(s: Session, sql: _Sql) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """All facet counts in one pass: group by the combination, then add up per facet."""
+    rows = s.execute(
+        sql.statement(
+            "SELECT d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr,"  # noqa: S608
+            f" count(*) FROM search_docs d{sql.count_source} WHERE {' AND '.join(sql.where)}"
+            " GROUP BY d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr"
+        ),
+        sql.params,
+    ).all()
+    counts: dict[str, Counter[Any]] = {f: Counter() for f in FACETS}
+    total = 0
+    for provider, coll, media, langs, year, has_ocr, n in rows:
+        total += n
+        counts["provider"][provider] += n
+        counts["collection"][coll] += n
+        counts["media_type"][media or "unknown"] += n
+        for code in [c for c in str(langs).split(",") if c] or ["unknown"]:
+            counts["language"][code] += n
+        counts["year"][year if year is not None else "unknown"] += n
+        counts["has_ocr"][bool(has_ocr)] += n
+    names = {
+        "provider": dict(s.execute(select(Provider.id, Provider.name)).all()),
+        "collection": dict(s.execute(select(Collection.id, Collection.name)).all()),
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for facet, counter in counts.items():
+        values = []
+        for value, n in counter.most_common(FACET_VALUES):
+            entry: dict[str, Any] = {"value": value, "count": n}
+            if facet in names:
+                entry = {"value": names[facet].get(value, str(value)), "id": value, "count": n}
+            values.append(entry)
+        out[facet] = values
+    return total, out
+
+
+def _hits(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]:
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    found = {
+        r.item_id: r
+        for r in s.execute(
+            select(
+                SearchDoc.item_id,
+                SearchDoc.body,
+                SearchDoc.media_type,
+                Item.sha256,
+                Item.original_path,
+                Collection.name.label("collection"),
+                Provider.name.label("provider"),
+            )
+            .join(Item, Item.id == SearchDoc.item_id)
+            .join(Collection, Collection.id == SearchDoc.collection_id)
+            .join(Provider, Provider.id == SearchDoc.provider_id)
+            .where(SearchDoc.item_id.in_(ids))
+        ).all()
+    }
+    leaves = q.terms()
+    hits = []
+    for item_id, score, day in rows:
+        r = found.get(item_id)
+        if r is None:
+            continue
+        snip = snippets.make(r.body, leaves)
+        hits.append(
+            Hit(
+                item_id=item_id,
+                sha256=r.sha256,
+                path=r.original_path,
+                collection=r.collection,
+                provider=r.provider,
+                media_type=r.media_type,
+                date=day,
+                score=round(score, 6),
+                snippet=snip.text,
+                highlights=snip.highlights,
+            )
+        )
+    return hits
+
+
+def search(
+    ws: Workspace,
+    caller: Caller,
+    query: str,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    sort: str | None = None,
+    facets: bool = False,
+    mode: str = "text",
+    request_id: int | None = None,
+) -> Results:
+    """Run one search for `caller`; raises QueryError (with a position) or ValueError."""
+    t0 = time.perf_counter()
+    q = parse(query)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    sort = sort or ("relevance" if q.match is not None else "date")
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if mode != "text":
+        from amanah.search import semantic
+
+        return semantic.search(
+            ws, caller, q, limit=limit, facets=facets, mode=mode, request_id=request_id, started=t0
+        )
+    after = _cursor(cursor, sort)
+    with ws.db.reader() as s:
+        sql = _build(s, caller, q)
+        rows, next_cursor = _page(s, sql, sort, limit, after)
+        if facets:
+            total, facet_counts = _facets(s, sql)
+        else:
+            total, facet_counts = _count(s, sql), {}
+        hits = _hits(s, q, rows)
+    results = Results(
+        query=query,
+        mode=mode,
+        sort=sort,
+        total=total,
+        hits=hits,
+        facets=facet_counts,
+        next_cursor=next_cursor,
+    )
+    results.took_ms = round((time.perf_counter() - t0) * 1000, 1)
+    results.search_id = log(ws, caller, results, {"cursor": cursor, "limit": limit}, request_id)
+    return results
+
+
+def log(
+    ws: Workspace,
+    caller: Caller,
+    results: Results,
+    options: dict[str, Any],
+    request_id: int | None,
+) -> int:
+    """Record the search (who, when, what, how many, which shown) in the log and the ledger."""
+    top = [h.item_id for h in results.hits]
+    opts = {"mode": results.mode, "sort": results.sort, **options}
+    with ws.db.session() as s:
+        search_id = s.execute(
+            insert(SearchLog).returning(SearchLog.id),
+            [
+                {
+                    "actor": caller.actor,
+                    "at": datetime.now(UTC),
+                    "query": results.query,
+                    "options": json.dumps(opts, ensure_ascii=False),
+                    "hit_count": results.total,
+                    "top_ids": json.dumps(top),
+                    "duration_ms": results.took_ms,
+                    "request_id": request_id,
+                }
+            ],
+        ).scalar_one()
+        ledger.append(
+            s,
+            EventType.ACCESS,
+            actor=caller.actor,
+            object_type="search",
+            object_id=search_id,
+            details={
+                "action": "search",
+                "query": results.query,
+                "options": opts,
+                "hits": results.total,
+                "shown": top,
+            },
+        )
+    return int(search_id)
+
+
+def history(ws: Workspace, limit: int = 50, request_id: int | None = None) -> list[dict[str, Any]]:
+    """The search log, newest first."""
+    with ws.db.reader() as s:
+        stmt = select(SearchLog).order_by(SearchLog.id.desc()).limit(limit)
+        if request_id is not None:
+            stmt = stmt.where(SearchLog.request_id == request_id)
+        return [
+            {
+                "id": r.id,
+                "actor": r.actor,
+                "at": r.at.isoformat(),
+                "query": r.query,
+                "options": json.loads(r.options),
+                "hits": r.hit_count,
+                "shown": json.loads(r.top_ids),
+                "duration_ms": r.duration_ms,
+                "request_id": r.request_id,
+            }
+            for r in s.execute(stmt).scalars()
+        ]

@@ -1,0 +1,207 @@
+"""Keeping the search index in step with the items: it is derived, so it can always be rebuilt.
+
+An item enters the index in the same transaction that records its processing, so it becomes
+searchable the moment its text exists, and never before it is complete. `reindex` drops the
+index and rebuilds it from the database and the text derivatives in the blob store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from amanah.blobs import BlobStore
+from amanah.db.models import Collection, Derivative, Item, SearchDoc
+from amanah.search.backends import SqliteBackend, backend_for
+from amanah.text.analyzer import VERSION, Terms, analyze
+from amanah.workspace import Workspace
+
+# Text beyond this is kept in the blob store but not indexed (the item says so).
+MAX_CHARS = 5_000_000
+TEXT_KINDS = ("text", "ocr")
+
+
+class IndexOutdated(RuntimeError):
+    """The stored index was built by another analyzer version and must be rebuilt first."""
+
+
+@dataclass
+class IndexDoc:
+    item_id: int
+    collection_id: int
+    provider_id: int
+    compartment: str
+    media_type: str = ""
+    langs: str = ","
+    doc_date: str = ""
+    year: int | None = None
+    has_ocr: bool = False
+    has_text: bool = False
+    has_gps: bool = False
+    path: str = ""
+    body: str = ""
+    truncated: bool = False
+
+
+def _date_of(item: Item, metadata: dict[str, object]) -> str:
+    captured = metadata.get("captured_at")
+    if isinstance(captured, str) and len(captured) >= 10 and captured[:4].isdigit():
+        return captured[:10]
+    if item.mtime_ns:
+        try:
+            return datetime.fromtimestamp(item.mtime_ns / 1e9, UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            return ""
+    return ""
+
+
+def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc:
+    """The index's view of an item: its filter fields and the text to search."""
+    try:
+        metadata = json.loads(item.doc_metadata or "{}")
+    except ValueError:
+        metadata = {}
+    try:
+        langs = [x["language"] for x in json.loads(item.languages or "[]")]
+    except (ValueError, KeyError, TypeError):
+        langs = []
+    day = _date_of(item, metadata)
+    return IndexDoc(
+        item_id=item.id,
+        collection_id=coll.id,
+        provider_id=coll.provider_id,
+        compartment=coll.compartment,
+        media_type=item.media_type or "",
+        langs="," + "".join(f"{code}," for code in langs),
+        doc_date=day,
+        year=int(day[:4]) if day else None,
+        has_ocr=has_ocr,
+        has_text=bool(body.strip()),
+        has_gps=metadata.get("latitude") is not None,
+        path=item.original_path,
+        body=body[:MAX_CHARS],
+        truncated=len(body) > MAX_CHARS,
+    )
+
+
+def put(s: Session, docs: list[IndexDoc], terms: list[Terms] | None = None) -> None:
+    """Add or replace documents in the index (in the caller's transaction)."""
+    if not docs:
+        return
+    backend = backend_for(s)
+    ids = [d.item_id for d in docs]
+    old = s.execute(
+        select(SearchDoc.item_id, SearchDoc.body, SearchDoc.analyzer).where(
+            SearchDoc.item_id.in_(ids)
+        )
+    ).all()
+    if old:
+        if any(a != VERSION for _, _, a in old):
+            raise IndexOutdated(
+                "the search index was built by another version of the analyzer:"
+                " run `amanah reindex` to rebuild it"
+            )
+        backend.delete(s, [(i, analyze(body)) for i, body, _ in old])
+        s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_([i for i, _, _ in old])))
+    if terms is None:
+        terms = [analyze(d.body) for d in docs]
+    s.execute(insert(SearchDoc), [{**asdict(d), "analyzer": VERSION} for d in docs])
+    backend.put(s, list(zip(ids, terms, strict=True)))
+
+
+def text_of(s: Session, blobs: BlobStore, item_id: int) -> tuple[str, bool]:
+    """The item's searchable text (extracted, then OCR) and whether OCR gave any."""
+    found = s.execute(
+        select(Derivative.kind, Derivative.sha256)
+        .where(Derivative.item_id == item_id, Derivative.kind.in_(TEXT_KINDS))
+        .order_by(Derivative.kind.desc(), Derivative.page)
+    ).all()
+    parts = []
+    for _, sha in found:
+        with blobs.open(sha) as f:
+            parts.append(f.read(MAX_CHARS * 4 + 4).decode("utf-8", errors="replace"))
+    return "\n".join(parts), any(k == "ocr" for k, _ in found)
+
+
+def index_item(s: Session, item_id: int, body: str, has_ocr: bool) -> None:
+    """Index one item as its processing is recorded (same transaction)."""
+    item = s.get(Item, item_id)
+    assert item is not None
+    coll = s.get(Collection, item.collection_id)
+    assert coll is not None
+    put(s, [document(item, coll, body, has_ocr)])
+
+
+def _analyze_all(bodies: list[str]) -> list[Terms]:
+    return [analyze(b) for b in bodies]
+
+
+@dataclass
+class ReindexStats:
+    items: int = 0
+    seconds: float = 0.0
+    index_bytes: int = 0
+
+
+def reindex(
+    ws: Workspace,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    batch: int = 500,
+) -> ReindexStats:
+    """Drop the index and rebuild it from every processed item; returns what it did."""
+    t0 = time.perf_counter()
+    with ws.db.session() as s:
+        backend_for(s).clear(s)
+        s.execute(delete(SearchDoc))
+    with ws.db.reader() as s:
+        ids = list(
+            s.execute(
+                select(Item.id).where(Item.processing.in_(("done", "failed"))).order_by(Item.id)
+            ).scalars()
+        )
+    total, done = len(ids), 0
+    workers = workers or max(1, min(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for chunk in _chunks(ids, batch):
+            with ws.db.reader() as s:
+                docs = []
+                for item_id in chunk:
+                    item = s.get(Item, item_id)
+                    coll = s.get(Collection, item.collection_id) if item else None
+                    if item is None or coll is None:
+                        continue
+                    body, has_ocr = text_of(s, ws.blobs, item_id)
+                    docs.append(document(item, coll, body, has_ocr))
+            terms = analyze_many(pool, [d.body for d in docs], workers)
+            with ws.db.session() as s:
+                put(s, docs, terms)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    with ws.db.session() as s:
+        backend = backend_for(s)
+        if isinstance(backend, SqliteBackend):
+            backend.optimize(s)
+        size = backend.size_bytes(s)
+    return ReindexStats(items=total, seconds=time.perf_counter() - t0, index_bytes=size)
+
+
+def analyze_many(pool: ProcessPoolExecutor, bodies: list[str], workers: int) -> list[Terms]:
+    """Analyze texts on all cores, in order (the index writer stays one thread)."""
+    size = max(1, len(bodies) // (workers * 4))
+    parts = [bodies[i : i + size] for i in range(0, len(bodies), size)]
+    return [t for ts in pool.map(_analyze_all, parts) for t in ts]
+
+
+def _chunks(ids: list[int], n: int) -> Iterable[list[int]]:
+    for i in range(0, len(ids), n):
+        yield ids[i : i + n]

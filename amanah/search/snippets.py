@@ -1,0 +1,99 @@
+"""Snippets: a short window of the text as written, with the words that matched marked.
+
+Words are matched by their analyzed forms but marked at their offsets in the original, so a
+hit on "الفرع" highlights "وَالفَرْع" exactly as the document spells it. Control characters and
+bidirectional overrides are blanked one for one (offsets stay true): evidence text must never
+steer a terminal or reorder what an analyst reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from amanah.search.query import Phrase, Term
+from amanah.text.analyzer import spans
+
+WIDTH = 240
+SCAN = 200_000  # characters looked at per step when finding the first hit of a long text
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    highlights: list[tuple[int, int]]  # [start, end) in `text`
+
+
+def clean(text: str) -> str:
+    """Blank what could steer a display, keeping every offset where it was."""
+    return _SPACE.sub(" ", _UNSAFE.sub(" ", text))
+
+
+def _matches(leaves: list[Term | Phrase], body: str) -> list[tuple[int, int]]:
+    words = {t.stem for t in leaves if isinstance(t, Term) and t.kind == "word"}
+    exact = {t.exact for t in leaves if isinstance(t, Term) and t.kind in ("word", "exact")}
+    prefixes = [(t.exact, t.stem) for t in leaves if isinstance(t, Term) and t.kind == "prefix"]
+    phrases = [t.stem for t in leaves if isinstance(t, Phrase)]
+    found: list[tuple[int, int]] = []
+    for offset in range(0, len(body), SCAN):
+        part = list(spans(body[offset : offset + SCAN + 100]))
+        for i, sp in enumerate(part):
+            if sp.start >= SCAN and offset + SCAN < len(body):
+                break
+            hit = (
+                sp.stem in words
+                or sp.exact in exact
+                or any(sp.exact.startswith(e) or sp.stem.startswith(s) for e, s in prefixes)
+            )
+            if hit:
+                found.append((offset + sp.start, offset + sp.end))
+                continue
+            for ph in phrases:
+                if sp.stem == ph[0] and tuple(x.stem for x in part[i : i + len(ph)]) == ph:
+                    found.append((offset + sp.start, offset + part[i + len(ph) - 1].end))
+        if found:
+            break
+    return found
+
+
+def make(body: str, leaves: list[Term | Phrase], width: int = WIDTH) -> Snippet:
+    """The best window of `body` for these query terms (its start when none is found)."""
+    hits = _matches(leaves, body) if leaves else []
+    if not hits:
+        end = _cut_after(body, min(len(body), width))
+        return _render(body, 0, end, [])
+    best, best_n = 0, 0
+    for i, (start, _) in enumerate(hits):
+        n = sum(1 for s, _ in hits[i:] if s < start + width)
+        if n > best_n:
+            best, best_n = i, n
+    centre = hits[best][0]
+    start = _cut_before(body, max(0, centre - width // 4))
+    end = _cut_after(body, min(len(body), start + width))
+    return _render(body, start, end, [(s, e) for s, e in hits if s >= start and e <= end])
+
+
+def _cut_before(body: str, i: int) -> int:
+    if i <= 0:
+        return 0
+    j = body.rfind(" ", max(0, i - 30), i)
+    return j + 1 if j >= 0 else i
+
+
+def _cut_after(body: str, i: int) -> int:
+    if i >= len(body):
+        return len(body)
+    j = body.find(" ", i, i + 30)
+    return j if j >= 0 else i
+
+
+def _render(body: str, start: int, end: int, hits: list[tuple[int, int]]) -> Snippet:
+    lead = "… " if start > 0 else ""
+    tail = " …" if end < len(body) else ""
+    shift = len(lead) - start
+    return Snippet(
+        text=lead + clean(body[start:end]) + tail,
+        highlights=[(s + shift, e + shift) for s, e in hits],
+    )

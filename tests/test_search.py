@@ -1,0 +1,425 @@
+"""Search finds every spelling, on both backends, and shows nobody what they may not see."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from amanah.access import Caller, local_administrator
+from amanah.config import write_default_config
+from amanah.db.models import CustodyEvent, SearchDoc
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.preservation.audit import verify
+from amanah.processing.runner import run
+from amanah.search.engine import Results, history, search
+from amanah.search.index import reindex
+from amanah.search.query import QueryError
+from amanah.workspace import Workspace, open_workspace
+from tests.conftest import amanah, make_home
+
+# Fictional documents. Names, places and units are invented.
+OPEN_DOCS = {
+    "hamza.txt": ("ar", "2012-05-03", "شهادة أحمد إبراهيم عن الاعتقال في مدينة النخيل"),
+    "bare.txt": ("ar", "2013-01-10", "قال احمد ابراهيم ان الاعتقال تم في الفرع"),
+    "harakat.txt": ("ar", "2014-07-21", "وَصَلَ الشّاهِدُ إِلَى المَدْرَسَةِ في قريةِ الزيتون"),
+    "tatweel.txt": ("ar", "2015-02-02", "مــدرســة القرية وفرع المخابرات الجوية"),
+    "particles.txt": ("ar", "2016-03-03", "نُقل المعتقلون بالفرع ثم للمستشفى والمدرسه"),
+    "persian.txt": ("ar", "2016-09-09", "کتاب من المستشفی عن یوم الحادثة"),
+    "digits.txt": ("ar", "2017-12-12", "وقع القصف عام ٢٠١٢ وفي عام ۲۰۱۳ ايضا"),
+    "english.txt": (
+        "en",
+        "2018-04-04",
+        "The detainees were held at the branch; witnesses detained.",
+    ),
+    "phrase.txt": ("en", "2019-06-06", "Air Force Intelligence ran the checkpoint near Al-Nakhil."),
+    "scrambled.txt": ("en", "2019-07-07", "intelligence about the force in the air was scarce"),
+    "minister.txt": ("ar", "2020-01-01", "صرح الوزير بأن فلسطين"),
+    "controls.txt": (
+        "en",
+        "2020-02-02",
+        "evil \x1b[31mred\x1b[0m text \u202eesrever\u202c checkpoint",
+    ),
+}
+PROTECTED_DOCS = {
+    "witness-w7.txt": ("ar", "2012-08-08", "إفادة الشاهد السري عن الفرع ٢١٥ والمدرسة"),
+}
+
+
+def _write(folder: Path, docs: dict[str, tuple[str, str, str]]) -> None:
+    folder.mkdir(parents=True)
+    for name, (_, day, body) in docs.items():
+        p = folder / name
+        p.write_text(body, encoding="utf-8")
+        ts = _epoch(day)
+        os.utime(p, (ts, ts))
+
+
+def _epoch(day: str) -> float:
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC).timestamp()
+
+
+def build_corpus(home: Path, tmp: Path) -> Workspace:
+    ws = open_workspace(home)
+    for folder, docs, coll, compartment in (
+        ("open", OPEN_DOCS, "open-handover", "default"),
+        ("protected", PROTECTED_DOCS, "protected-witnesses", "witness-protection"),
+    ):
+        _write(tmp / folder, docs)
+        report = ingest(
+            ws,
+            IntakeRequest(
+                sources=[str(tmp / folder)],
+                collection=coll,
+                provider="Demo Centre",
+                compartment=compartment,
+                actor="t",
+            ),
+        )
+        assert report.status == "complete"
+    result = run(ws, workers=2, wait=True)
+    assert result.failed == 0
+    return ws
+
+
+@pytest.fixture(scope="module", params=["sqlite-file", "postgresql-s3"])
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    tmp = tmp_path_factory.mktemp("corpus")
+    home = make_home(request, tmp, request.param)
+    ws = build_corpus(home, tmp)
+    yield ws
+    ws.close()
+
+
+def admin(ws: Workspace) -> Caller:
+    return local_administrator(ws, "analyst:test")
+
+
+def names(r: Results) -> set[str]:
+    return {h.path.rsplit("/", 1)[-1] for h in r.hits}
+
+
+OPEN_ONLY = Caller(actor="analyst:open", compartments=frozenset({"default"}))
+
+
+def find(ws: Workspace, q: str, caller: Caller = OPEN_ONLY, **kw: object) -> set[str]:
+    """Names of the items found (as someone without the witness-protection compartment)."""
+    return names(search(ws, caller, q, limit=100, **kw))  # type: ignore[arg-type]
+
+
+# --- spelling variants (both backends) ---------------------------------------------------------
+
+VARIANTS = [
+    ("أحمد", {"hamza.txt", "bare.txt"}),
+    ("احمد", {"hamza.txt", "bare.txt"}),
+    ("إبراهيم", {"hamza.txt", "bare.txt"}),
+    ("مدرسة", {"harakat.txt", "tatweel.txt", "particles.txt"}),  # ة/ه, harakat, tatweel, و+ال
+    ("المدرسه", {"harakat.txt", "tatweel.txt", "particles.txt"}),
+    ("فرع", {"bare.txt", "tatweel.txt", "particles.txt"}),  # الفرع, وفرع, بالفرع
+    ("مستشفى", {"particles.txt", "persian.txt"}),  # للمستشفى, Persian ی
+    ("كتاب", {"persian.txt"}),  # Persian ک
+    ("يوم", {"persian.txt"}),  # Persian ی
+    ("2012", {"digits.txt"}),  # Eastern Arabic digits in the text
+    ("٢٠١٣", {"digits.txt"}),  # and in the query (Persian digits in the text)
+    ("detainee", {"english.txt"}),  # plural in text
+    ("detain", {"english.txt"}),  # tense
+    ("DETAINED", {"english.txt"}),
+    ('"air force intelligence"', {"phrase.txt"}),  # the phrase, not the same words scrambled
+    ("air force intelligence", {"phrase.txt", "scrambled.txt"}),
+    ("الشاهد", {"harakat.txt"}),
+    ("وزير", {"minister.txt"}),  # begins with و: not destroyed
+    ("فلسطين", {"minister.txt"}),  # begins with ف
+    ("=وزير", {"minister.txt"}),
+    ("معتقل*", {"particles.txt"}),
+    ("المعتقلون", {"particles.txt"}),
+    ("Al-Nakhil", {"phrase.txt"}),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_every_spelling_variant_finds_the_same_documents(
+    corpus: Workspace, query: str, expected: set[str]
+) -> None:
+    assert find(corpus, query) == expected
+
+
+BOOLEAN = [
+    ("فرع OR مستشفى", {"bare.txt", "tatweel.txt", "particles.txt", "persian.txt"}),
+    ("فرع -مدرسة", {"bare.txt"}),
+    ("فرع NOT مدرسة", {"bare.txt"}),
+    ("(فرع OR كتاب) مدرسة", {"tatweel.txt", "particles.txt"}),
+    ("فرع AND مدرسة", {"tatweel.txt", "particles.txt"}),
+    ("-فرع lang:ar after:2016", {"persian.txt", "digits.txt", "minister.txt"}),
+    ("مدرسة lang:ar before:2015", {"harakat.txt"}),
+    ("مدرسة after:2015-02-02 before:2016-03-04", {"tatweel.txt", "particles.txt"}),
+    ("lang:en -lang:ar checkpoint", {"phrase.txt", "controls.txt"}),
+    ("checkpoint path:phrase", {"phrase.txt"}),
+    ("checkpoint -path:phrase", {"controls.txt"}),
+    ('collection:"open-handover" type:text has:text احمد', {"hamza.txt", "bare.txt"}),
+    ('provider:"demo centre" has:ocr', set()),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), BOOLEAN, ids=[b[0] for b in BOOLEAN])
+def test_operators_and_filters(corpus: Workspace, query: str, expected: set[str]) -> None:
+    assert find(corpus, query) == expected
+
+
+def test_a_word_that_only_looks_like_a_prefix_ranks_its_own_spelling_first(
+    corpus: Workspace,
+) -> None:
+    # "زير" shares the stem of "وزير"; the exact spelling is the better hit.
+    r = search(corpus, admin(corpus), "وزير")
+    assert r.hits[0].path.endswith("minister.txt")
+    assert r.hits[0].score > 0
+
+
+# --- need-to-know ------------------------------------------------------------------------------
+
+
+def test_hits_counts_facets_and_snippets_stay_inside_the_callers_compartments(
+    corpus: Workspace,
+) -> None:
+    everyone = admin(corpus)
+    outsider = Caller(actor="analyst:open-only", compartments=frozenset({"default"}))
+    nobody = Caller(actor="analyst:none", compartments=frozenset())
+
+    full = search(corpus, everyone, "مدرسة", facets=True, limit=100)
+    assert "witness-w7.txt" in names(full)
+    assert full.total == 4
+
+    seen = search(corpus, outsider, "مدرسة", facets=True, limit=100)
+    assert "witness-w7.txt" not in names(seen)
+    assert seen.total == 3
+    assert sum(v["count"] for v in seen.facets["collection"]) == 3
+    assert {v["value"] for v in seen.facets["collection"]} == {"open-handover"}
+    assert all("السري" not in h.snippet for h in seen.hits)
+
+    # A word only the protected item holds: nothing at all, not even a count.
+    secret = search(corpus, outsider, "السري", facets=True)
+    assert (secret.total, secret.hits) == (0, [])
+    assert all(values == [] for values in secret.facets.values())
+    assert search(corpus, everyone, "السري").total == 1
+    assert search(corpus, nobody, "lang:ar").total == 0
+
+
+# --- results: facets, pages, sorting, snippets ---------------------------------------------------
+
+
+def test_facet_counts_respect_every_filter(corpus: Workspace) -> None:
+    r = search(corpus, admin(corpus), "lang:ar after:2016", facets=True, limit=100)
+    assert names(r) == {"particles.txt", "persian.txt", "digits.txt", "minister.txt"}
+    facets = r.facets
+    assert {v["value"]: v["count"] for v in facets["year"]} == {
+        2016: 2,
+        2017: 1,
+        2020: 1,
+    }
+    assert {v["value"]: v["count"] for v in facets["language"]}["ar"] == 4
+    assert facets["collection"] == [{"value": "open-handover", "id": 1, "count": 4}]
+    assert facets["has_ocr"] == [{"value": False, "count": 4}]
+    assert sum(v["count"] for v in facets["media_type"]) == 4
+
+
+def test_keyset_pages_walk_every_hit_once(corpus: Workspace) -> None:
+    for sort in ("relevance", "date"):
+        everything = search(corpus, admin(corpus), "lang:ar", sort=sort, limit=100)
+        seen: list[int] = []
+        cursor = None
+        while True:
+            page = search(corpus, admin(corpus), "lang:ar", sort=sort, limit=3, cursor=cursor)
+            assert page.total == everything.total
+            seen += [h.item_id for h in page.hits]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == [h.item_id for h in everything.hits]
+        assert len(set(seen)) == everything.total
+    dates = [h.date for h in search(corpus, admin(corpus), "lang:ar", sort="date").hits]
+    assert dates == sorted(dates, reverse=True)
+    with pytest.raises(ValueError, match="cursor"):
+        search(corpus, admin(corpus), "lang:ar", sort="relevance", cursor="bm90IGEgY3Vyc29y")
+
+
+def test_snippets_mark_the_words_as_written_and_blank_control_characters(
+    corpus: Workspace,
+) -> None:
+    hit = search(corpus, admin(corpus), "الشاهد مدرسة").hits[0]
+    marked = {hit.snippet[s:e] for s, e in hit.highlights}
+    assert marked == {"الشّاهِدُ", "المَدْرَسَةِ"}
+
+    hit = search(corpus, admin(corpus), "esrever").hits[0]
+    assert "\x1b" not in hit.snippet and "\u202e" not in hit.snippet
+    assert {hit.snippet[s:e] for s, e in hit.highlights} == {"esrever"}
+
+
+def test_malformed_queries_say_where(corpus: Workspace) -> None:
+    cases = {
+        "a (b": 2,
+        'a "b': 2,
+        "a OR": 2,
+        "foo:bar": 0,
+        "(lang:ar)": 1,
+        "after:2012-13": 0,
+        "a OR -b": 5,
+        "provider:nobody x": 0,
+        "": 0,
+        "*": 0,
+    }
+    for q, position in cases.items():
+        with pytest.raises(QueryError) as err:
+            search(corpus, admin(corpus), q)
+        assert err.value.position == position, (q, err.value)
+
+
+# --- the search log ------------------------------------------------------------------------------
+
+
+def test_every_search_is_logged_with_who_what_and_which_items(corpus: Workspace) -> None:
+    r = search(corpus, admin(corpus), "احمد lang:ar", limit=1)
+    entry = history(corpus, limit=1)[0]
+    assert entry["id"] == r.search_id
+    assert entry["actor"] == "analyst:test"
+    assert entry["query"] == "احمد lang:ar"
+    assert entry["hits"] == 2
+    assert entry["shown"] == [r.hits[0].item_id]
+    with corpus.db.reader() as s:
+        event = s.execute(
+            select(CustodyEvent).where(
+                CustodyEvent.object_type == "search",
+                CustodyEvent.object_id == str(r.search_id),
+            )
+        ).scalar_one()
+    assert json.loads(event.details)["shown"] == [r.hits[0].item_id]
+    assert verify(corpus, actor="t").ok
+
+
+# --- the index is derived ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-file"])
+def test_reindex_rebuilds_the_same_index_from_the_database(
+    request: pytest.FixtureRequest, tmp_path: Path, engines: str
+) -> None:
+    ws = build_corpus(make_home(request, tmp_path, engines), tmp_path)
+    try:
+        queries = [q for q, _ in VARIANTS] + [q for q, _ in BOOLEAN]
+        before = {q: find(ws, q) for q in queries}
+        with ws.db.session() as s:
+            s.execute(SearchDoc.__table__.delete())
+        assert find(ws, "احمد") == set()
+        stats = reindex(ws, workers=1)
+        assert stats.items == len(OPEN_DOCS) + len(PROTECTED_DOCS)
+        assert stats.index_bytes > 0
+        assert {q: find(ws, q) for q in queries} == before
+    finally:
+        ws.close()
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_search_json_and_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_default_config(home)
+    build_corpus(home, tmp_path).close()
+    proc = amanah(home, "search", "مدرسة", "--json", "--limit", "2", "--facets", check=True)
+    data = json.loads(proc.stdout)
+    assert data["total"] == 4
+    assert len(data["hits"]) == 2 and data["next_cursor"]
+    for hit in data["hits"]:
+        assert {"item_id", "sha256", "path", "score", "snippet"} <= set(hit)
+        assert len(hit["sha256"]) == 64
+    assert {"provider", "collection", "media_type", "language", "year", "has_ocr"} == set(
+        data["facets"]
+    )
+    page2 = amanah(
+        home,
+        "search",
+        "مدرسة",
+        "--json",
+        "--limit",
+        "2",
+        "--cursor",
+        data["next_cursor"],
+        check=True,
+    )
+    assert {h["item_id"] for h in json.loads(page2.stdout)["hits"]}.isdisjoint(
+        {h["item_id"] for h in data["hits"]}
+    )
+
+    bad = amanah(home, "search", "فرع (مدرسة")
+    assert bad.returncode == 2
+    assert "never closed" in bad.stderr and "^" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    text_out = amanah(home, "search", "الشاهد", check=True).stdout
+    assert "harakat.txt" in text_out
+
+    log = json.loads(amanah(home, "searches", "--json", check=True).stdout)
+    assert [e["query"] for e in log[:3]] == ["الشاهد", "مدرسة", "مدرسة"]
+
+    done = amanah(home, "reindex", "--quiet", check=True).stdout
+    assert "indexed 13 items" in done
+
+
+# --- property: any spelling variant returns the canonical spelling's hits -------------------------
+
+HARAKAT = "\u064e\u064f\u0650\u0651\u0652\u064b\u064c\u064d"
+CANONICAL = ["احمد", "ابراهيم", "مدرسه", "فرع", "مستشفي", "كتاب", "يوم", "شاهد", "اعتقال", "وزير"]
+
+
+@st.composite
+def spelled(draw: st.DrawFn, word: str) -> str:
+    """A way of writing `word` that Arabic writers really use."""
+    out = []
+    for i, ch in enumerate(word):
+        if ch == "ا":
+            ch = draw(st.sampled_from("اأإآ")) if i == 0 else ch
+        elif ch == "ي" and i == len(word) - 1:
+            ch = draw(st.sampled_from("يىی"))
+        elif ch == "ي":
+            ch = draw(st.sampled_from("يی"))
+        elif ch == "ه" and i == len(word) - 1:
+            ch = draw(st.sampled_from("هة"))
+        elif ch == "ك":
+            ch = draw(st.sampled_from("كک"))
+        out.append(ch)
+        if draw(st.booleans()):
+            out.append(draw(st.sampled_from(HARAKAT)))
+        if i < len(word) - 1 and draw(st.integers(0, 4)) == 0:
+            out.append("\u0640" * draw(st.integers(1, 3)))
+    prefix = draw(st.sampled_from(["", "ال", "وال", "بال", "فال", "كال", "لل"]))
+    return prefix + "".join(out)
+
+
+@pytest.fixture(scope="module")
+def sqlite_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    tmp = tmp_path_factory.mktemp("prop")
+    home = tmp / "home"
+    write_default_config(home)
+    ws = build_corpus(home, tmp)
+    yield ws
+    ws.close()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_spelling_of_a_query_returns_the_canonical_hits(
+    sqlite_corpus: Workspace, data: st.DataObject
+) -> None:
+    word = data.draw(st.sampled_from(CANONICAL))
+    variant = data.draw(spelled(word))
+    assert find(sqlite_corpus, variant) == find(sqlite_corpus, word)
