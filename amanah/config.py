@@ -33,6 +33,11 @@ s3_region = "us-east-1"
 # runner: "embedded" (a job pool inside `amanah process` / `amanah serve`), or "procrastinate"
 #   (PostgreSQL only: jobs are also deferred to procrastinate; run `amanah worker` anywhere).
 runner = "embedded"
+
+# semantic: also embed each item's text (multilingual-e5-small, on this machine's CPU) so that
+#   `amanah search --semantic` finds Arabic documents for an English question. About 0.1 s of
+#   CPU per passage of 1,000 characters; set to false to save that on very large handovers.
+semantic = true
 """
 
 
@@ -48,6 +53,7 @@ class Settings:
     s3_endpoint: str = ""
     s3_region: str = "us-east-1"
     runner: str = "embedded"
+    semantic: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -103,7 +109,10 @@ def load_settings(home: Path) -> Settings:
         raise ConfigError(f'{path}: runner must be "embedded" or "procrastinate", not {runner!r}')
     if runner == "procrastinate" and not db_url.startswith("postgresql"):
         raise ConfigError(f'{path}: runner "procrastinate" needs a PostgreSQL database_url')
-    known = {"database_url", "blob_store", "s3_endpoint", "s3_region", "runner"}
+    semantic = data.get("semantic", True)
+    if not isinstance(semantic, bool):
+        raise ConfigError(f"{path}: semantic must be true or false, not {semantic!r}")
+    known = {"database_url", "blob_store", "s3_endpoint", "s3_region", "runner", "semantic"}
     return Settings(
         home=home,
         database_url=db_url,
@@ -111,6 +120,7 @@ def load_settings(home: Path) -> Settings:
         s3_endpoint=str(data.get("s3_endpoint", "")),
         s3_region=str(data.get("s3_region", "us-east-1")),
         runner=runner,
+        semantic=semantic,
         extra={k: v for k, v in data.items() if k not in known},
     )
 

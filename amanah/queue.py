@@ -46,6 +46,20 @@ def _announce(s: Session, jobs: list[tuple[int, datetime]]) -> None:
         hook(s, jobs)
 
 
+def ensure(s: Session, item_id: int, kind: str) -> None:
+    """Make sure the item's `kind` job will run (again): one job row per item and kind."""
+    job = s.execute(
+        select(Job).where(Job.item_id == item_id, Job.kind == kind)
+    ).scalar_one_or_none()
+    if job is None:
+        enqueue(s, [item_id], kind)
+    elif job.state in ("done", "failed"):
+        job.state, job.attempts, job.run_after, job.last_error = "queued", 0, now(), ""
+        job.locked_by, job.locked_at, job.finished_at = "", None, None
+        s.flush()
+        _announce(s, [(job.id, job.run_after)])
+
+
 def enqueue(s: Session, item_ids: Iterable[int], kind: str = "process") -> None:
     rows = [
         {
@@ -101,8 +115,9 @@ def claim(db: Database, worker: str) -> Claimed | None:
         q = (
             select(Job)
             .where(Job.state == "queued", Job.run_after <= now())
-            # "process" first: text and OCR make items searchable; page images can wait.
-            .order_by(case((Job.kind == "process", 0), else_=1), Job.id)
+            # "process" first: text and OCR make items searchable; page images and semantic
+            # vectors (the slowest per item) can wait.
+            .order_by(case((Job.kind == "process", 0), (Job.kind == "pages", 1), else_=2), Job.id)
             .limit(1)
         )
         if db.dialect == "postgresql":

@@ -16,12 +16,14 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from amanah import queue
+from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Derivative, Item, Job
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.items import list_items, show, text
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
 from amanah.processing.sandbox import Limits
+from amanah.search.engine import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import SHARED_DATA, amanah, ingest_cli
 from tests.fixtures import (
@@ -76,7 +78,8 @@ def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     write(tmp_path / "handover", {"mail.eml": mail})
     ingest_folder(ws, tmp_path / "handover")
     report = run(ws, workers=2)
-    assert report.failed == 0 and report.done == 4  # three items, then the PDF's page images
+    # three items, then the PDF's page images and the vectors of the three items' text
+    assert report.failed == 0 and report.done == 7
     items = by_name(ws)
     mail_item, zipped, scan = items["mail.eml"], items["scans.zip"], items["statement.pdf"]
     assert zipped["parent_id"] == mail_item["id"] and scan["parent_id"] == zipped["id"]
@@ -99,6 +102,9 @@ def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     with ws.blobs.open(scan["sha256"]) as f:
         assert f.read() == pdf
     assert verify(ws, "test:auditor").ok
+    # The scan's words are searchable the moment its processing is recorded.
+    found = search(ws, local_administrator(ws), '"سليم الاحمد" has:ocr type:pdf')
+    assert [h.item_id for h in found.hits] == [scan["id"]]
 
 
 def test_pdf_text_layer_is_extracted_without_ocr(sqlite_home: Path, tmp_path: Path) -> None:
@@ -269,9 +275,9 @@ def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
     again = amanah(sqlite_home, "process", "--quiet")
     assert again.returncode == 0, again.stdout
     ws = open_workspace(sqlite_home)
-    assert queue.counts(ws.db) == {"done": 1}
+    assert queue.counts(ws.db) == {"done": 2}  # the item, then its text's vectors
     with ws.db.reader() as s:
-        job = s.execute(select(Job)).scalar_one()
+        job = s.execute(select(Job).where(Job.kind == "process")).scalar_one()
     assert job.attempts == 2  # the killed attempt, then the one that finished
     assert "checkpoint branch" in text(ws, 1, "t")[:100]
     ws.close()
@@ -498,8 +504,9 @@ def test_an_unexpected_error_fails_the_job_with_its_reason_and_the_worker_goes_o
     ws = open_workspace(sqlite_home)
     ingest_folder(ws, tmp_path / "h")
     report = run(ws, workers=1, wait=True)
-    assert report.retried == 1 and report.failed == 0 and report.done == 2
-    assert queue.counts(ws.db) == {"done": 2}
+    # two items, then their texts' vectors
+    assert report.retried == 1 and report.failed == 0 and report.done == 4
+    assert queue.counts(ws.db) == {"done": 4}
     with ws.db.reader() as s:
         retried = s.execute(select(Job).where(Job.attempts == 2)).scalar_one()
     assert show(ws, retried.item_id)["processing"]["status"] == "done"

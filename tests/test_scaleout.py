@@ -62,7 +62,8 @@ def test_worker_processes_jobs_deferred_in_the_intake_transaction(
         deadline = time.monotonic() + 120
         while True:
             jobs = json.loads(amanah(pg_home, "jobs", "--json", check=True).stdout)
-            if jobs["counts"] == {"done": 4}:  # email, zip, PDF, and the PDF's page images
+            # email, zip, PDF, the PDF's page images, and the vectors of the three texts
+            if jobs["counts"] == {"done": 7}:
                 break
             assert time.monotonic() < deadline and worker.poll() is None, jobs
             time.sleep(0.5)
@@ -76,7 +77,7 @@ def test_worker_processes_jobs_deferred_in_the_intake_transaction(
     ws = open_workspace(pg_home)
     with ws.db.reader() as s:
         statuses = s.execute(text("SELECT status FROM procrastinate_jobs")).scalars().all()
-    assert statuses == ["succeeded"] * 4
+    assert statuses == ["succeeded"] * 7
     ws.close()
     assert amanah(pg_home, "verify", "--quiet").returncode == 0
 

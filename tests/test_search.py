@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from amanah.access import Caller, local_administrator
 from amanah.config import write_default_config
-from amanah.db.models import CustodyEvent, SearchDoc
+from amanah.db.models import CustodyEvent, SearchDoc, SearchVector
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
@@ -326,6 +326,28 @@ def test_reindex_rebuilds_the_same_index_from_the_database(
         ws.close()
 
 
+def test_items_processed_before_search_existed_are_indexed_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from amanah.db.engine import alembic_config
+
+    home = tmp_path / "home"
+    write_default_config(home)
+    ws = build_corpus(home, tmp_path)
+    command.downgrade(alembic_config(ws.db.engine), "0004")  # as an installation before search
+    ws.close()
+    ws = open_workspace(home)  # upgrades, queuing one index job per processed item
+    try:
+        assert run(ws, workers=1, wait=True).failed == 0
+        assert find(ws, "مدرسة") == {"harakat.txt", "tatweel.txt", "particles.txt"}
+        r = search(ws, OPEN_ONLY, "minister statement about Palestine", mode="semantic")
+        assert r.hits[0].path.endswith("minister.txt")
+    finally:
+        ws.close()
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 
@@ -371,6 +393,30 @@ def test_cli_search_json_and_errors(tmp_path: Path) -> None:
 
     done = amanah(home, "reindex", "--quiet", check=True).stdout
     assert "indexed 13 items" in done
+
+
+# --- search by meaning ---------------------------------------------------------------------------
+
+
+def test_an_english_question_finds_arabic_documents_by_meaning(corpus: Workspace) -> None:
+    question = "minister statement about Palestine"
+    assert find(corpus, question) == set()  # no English word occurs in the Arabic text
+    r = search(corpus, OPEN_ONLY, question, mode="semantic", limit=100)
+    assert r.hits[0].path.endswith("minister.txt")
+    assert "witness-w7.txt" not in names(r)  # need-to-know holds for meaning too
+    assert r.total == len(OPEN_DOCS)
+    r = search(corpus, OPEN_ONLY, "detainees moved to the hospital lang:ar", mode="semantic")
+    assert r.hits[0].path.endswith("particles.txt")
+    assert all(h.path.rsplit("/", 1)[-1] not in ("english.txt", "phrase.txt") for h in r.hits)
+
+    hybrid = search(corpus, OPEN_ONLY, "checkpoint intelligence", mode="hybrid", limit=3)
+    assert hybrid.hits[0].path.endswith("phrase.txt")
+    assert history(corpus, limit=1)[0]["options"]["mode"] == "hybrid"
+    with pytest.raises(QueryError, match="needs words"):
+        search(corpus, OPEN_ONLY, "lang:ar", mode="semantic")
+    with corpus.db.reader() as s:
+        embedded = set(s.execute(select(SearchVector.item_id)).scalars())
+    assert len(embedded) == len(OPEN_DOCS) + len(PROTECTED_DOCS)
 
 
 # --- property: any spelling variant returns the canonical spelling's hits -------------------------

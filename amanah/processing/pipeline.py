@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -36,12 +37,13 @@ from amanah.db.models import (
     Job,
     Provider,
     Relation,
+    SearchDoc,
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
-from amanah.search import index
+from amanah.search import index, semantic
 from amanah.workspace import Workspace
 
 ACTOR = "agent:amanah-processing"
@@ -98,21 +100,28 @@ def process_item(
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
             _record_previews(s, job.item_id, pictures)
-            index.index_item(s, job.item_id, body, has_ocr)
+            _index(s, ws, job.item_id, body, has_ocr)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
 
 
 @contextmanager
-def _scratch(ws: Workspace, job: queue.Claimed, sha256: str) -> Iterator[tuple[Path, Path]]:
-    """A private folder for one job: the bytes to read, and where the sandbox writes."""
+def _job_dir(ws: Workspace, job: queue.Claimed) -> Iterator[tuple[Path, Path]]:
+    """A private folder for one job, and in it where the sandbox writes."""
     scratch = Path(tempfile.mkdtemp(prefix=f"amanah-job-{job.id}-", dir=_work_dir(ws)))
     try:
         out_dir = scratch / "out"
         out_dir.mkdir()
-        yield _local_copy(ws, sha256, scratch), out_dir
+        yield scratch, out_dir
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def _scratch(ws: Workspace, job: queue.Claimed, sha256: str) -> Iterator[tuple[Path, Path]]:
+    """A private folder for one job: the bytes to read, and where the sandbox writes."""
+    with _job_dir(ws, job) as (scratch, out_dir):
+        yield _local_copy(ws, sha256, scratch), out_dir
 
 
 def _work_dir(ws: Workspace) -> Path:
@@ -325,6 +334,13 @@ def _record(
     return len(recorded)
 
 
+def _index(s: Session, ws: Workspace, item_id: int, body: str, has_ocr: bool) -> None:
+    """The item becomes searchable in this transaction; its vectors follow in a job."""
+    index.index_item(s, item_id, body, has_ocr)
+    if ws.settings.semantic and body.strip():
+        queue.ensure(s, item_id, "embed")
+
+
 RELATION_OF = {
     "phash": "near_duplicate_image",
     "vphash": "near_duplicate_video",
@@ -453,11 +469,55 @@ def render_pages(
         return Outcome(job.item_id, 0, [])
 
 
+def embed(
+    ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
+) -> Outcome:
+    """Vectors of an item's indexed text for search by meaning (a job of its own, run last)."""
+    with ws.db.reader() as s:
+        body = s.execute(
+            select(SearchDoc.body).where(SearchDoc.item_id == job.item_id)
+        ).scalar_one_or_none()
+    if not (body or "").strip():
+        with ws.db.session() as s:
+            semantic.store(s, job.item_id, np.zeros((0, semantic.DIM), np.float32))
+            queue.finish(s, job.id)
+        return Outcome(job.item_id, 0, [])
+    with _job_dir(ws, job) as (scratch, out_dir):
+        source = scratch / "text.txt"
+        source.write_text(body or "", encoding="utf-8")
+        box = sandbox or Sandbox()
+        try:
+            found = box.analyze(str(source), "text.txt", str(out_dir), limits, task="embed")
+        finally:
+            if sandbox is None:
+                box.close()
+        raw = (out_dir / found["file"]).read_bytes()
+        vectors = np.frombuffer(raw, dtype=np.float32).reshape(-1, semantic.DIM)
+        with ws.db.session() as s:
+            semantic.store(s, job.item_id, vectors)
+            queue.finish(s, job.id)
+    return Outcome(job.item_id, 0, [])
+
+
+def index_again(ws: Workspace, job: queue.Claimed) -> Outcome:
+    """Index an item processed before search existed, from its recorded text derivatives."""
+    with ws.db.reader() as s:
+        body, has_ocr = index.text_of(s, ws.blobs, job.item_id)
+    with ws.db.session() as s:
+        _index(s, ws, job.item_id, body, has_ocr)
+        queue.finish(s, job.id)
+    return Outcome(job.item_id, 0, [])
+
+
 def run_job(
     ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
 ) -> Outcome:
+    if job.kind == "index":
+        return index_again(ws, job)
     if job.kind == "pages":
         return render_pages(ws, job, limits, sandbox)
+    if job.kind == "embed":
+        return embed(ws, job, limits, sandbox)
     return process_item(ws, job, limits, sandbox)
 
 

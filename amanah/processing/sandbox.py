@@ -152,7 +152,11 @@ def _child(request: dict[str, Any]) -> None:
         Image.MAX_IMAGE_PIXELS = 180_000_000
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            if request.get("task") == "pages":
+            if request.get("task") == "embed":
+                from amanah.search.semantic import embed_file
+
+                result = {"ok": embed_file(request["path"], request["out_dir"])}
+            elif request.get("task") == "pages":
                 from amanah.processing.previews import pages
 
                 result: dict[str, Any] = {

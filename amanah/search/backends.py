@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from amanah.db.models import SearchDoc
 from amanah.search.query import And, Node, Not, Or, Phrase, Term, positive_leaves
 from amanah.text.analyzer import Terms
 
@@ -27,21 +28,21 @@ PG_MAX_TSVECTOR = 900_000
 class Match:
     """SQL pieces that select (and score) the items a query's text part matches.
 
-    `source` is joined as `search_docs d` plus whatever it adds; `where` restricts d; `score`
-    is larger for better hits.
+    `source` is the FROM clause, naming search_docs as `d`; `where` restricts d; `score` is
+    larger for better hits.
     """
 
     source: str
     where: str
     score: str
     params: dict[str, Any] = field(default_factory=dict)
-    count_source: str = ""  # the same join without scoring, for counts and facets
+    count_source: str = "search_docs d"  # the same without scoring, for counts and facets
 
 
 class Backend(Protocol):
     name: str
 
-    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None: ...
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None: ...
 
     def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None: ...
 
@@ -66,17 +67,27 @@ def _fts_string(words: tuple[str, ...] | list[str]) -> str:
 class SqliteBackend:
     name = "sqlite-fts5"
     # BM25 weights of the columns: a word as written counts twice its stem.
+    # The FTS5 match drives the join (CROSS JOIN fixes SQLite's join order): otherwise the
+    # planner may walk search_docs and run the match once per row.
     RANKED = (
-        " JOIN (SELECT rowid AS rid, bm25(search_fts, 2.0, 1.0) AS rank FROM search_fts"
-        " WHERE search_fts MATCH :fts) m ON m.rid = d.item_id"
+        "(SELECT rowid AS rid, bm25(search_fts, 2.0, 1.0) AS rank FROM search_fts"
+        " WHERE search_fts MATCH :fts) m CROSS JOIN search_docs d ON d.item_id = m.rid"
+    )
+    MATCHED = (
+        "(SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH :fts) m"
+        " CROSS JOIN search_docs d ON d.item_id = m.rid"
     )
 
-    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
-        if rows:
-            s.execute(
-                text("INSERT INTO search_fts(rowid, exact, stem) VALUES (:id, :exact, :stem)"),
-                [{"id": i, "exact": " ".join(t.exact), "stem": " ".join(t.stem)} for i, t in rows],
-            )
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
+        """Insert search_docs rows and their terms (none of them may be indexed yet)."""
+        s.execute(insert(SearchDoc), docs)
+        s.execute(
+            text("INSERT INTO search_fts(rowid, exact, stem) VALUES (:id, :exact, :stem)"),
+            [
+                {"id": d["item_id"], "exact": " ".join(t.exact), "stem": " ".join(t.stem)}
+                for d, t in zip(docs, terms, strict=True)
+            ],
+        )
 
     def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
         # A contentless FTS5 table forgets a row only when told the terms it was given.
@@ -124,7 +135,7 @@ class SqliteBackend:
 
     def match(self, node: Node | None) -> Match:
         if node is None:
-            return Match(source="", where="", score="0")
+            return Match(source="search_docs d", where="", score="0")
         positive, negative = _split(node)
         params: dict[str, Any] = {}
         where = ""
@@ -134,14 +145,9 @@ class SqliteBackend:
                 "d.item_id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts_not)"
             )
         if positive is None:
-            return Match(source="", where=where, score="0", params=params)
+            return Match(source="search_docs d", where=where, score="0", params=params)
         params["fts"] = self._expr(positive)
-        source = self.RANKED
-        count_source = (
-            " JOIN (SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH :fts) m"
-            " ON m.rid = d.item_id"
-        )
-        return Match(source, where, "(-m.rank)", params, count_source)
+        return Match(self.RANKED, where, "(-m.rank)", params, self.MATCHED)
 
 
 def _split(node: Node) -> tuple[Node | None, Node | None]:
@@ -201,21 +207,24 @@ def _tsquery(node: Term | Phrase, column: str) -> str:
 class PostgresBackend:
     name = "postgresql-tsvector"
 
-    def put(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
+        """Insert search_docs rows with their tsvectors in one statement."""
         params = []
-        for i, t in rows:
+        for d, t in zip(docs, terms, strict=True):
             exact, cut_e = tsvector_literal(t.exact)
             stem, cut_s = tsvector_literal(t.stem)
-            params.append({"id": i, "exact": exact, "stem": stem, "cut": cut_e or cut_s})
-        if params:
-            s.execute(
-                text(
-                    "UPDATE search_docs SET exact_tsv = CAST(:exact AS tsvector),"
-                    " stem_tsv = CAST(:stem AS tsvector), truncated = truncated OR :cut"
-                    " WHERE item_id = :id"
-                ),
-                params,
+            params.append(
+                {**d, "exact": exact, "stem": stem, "truncated": d["truncated"] or cut_e or cut_s}
             )
+        columns = list(docs[0])
+        s.execute(
+            text(
+                f"INSERT INTO search_docs ({', '.join(columns)}, exact_tsv, stem_tsv)"  # noqa: S608
+                f" VALUES ({', '.join(':' + c for c in columns)},"
+                " CAST(:exact AS tsvector), CAST(:stem AS tsvector))"
+            ),
+            params,
+        )
 
     def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
         return None  # the terms go with the search_docs row
@@ -228,7 +237,7 @@ class PostgresBackend:
 
     def match(self, node: Node | None) -> Match:
         if node is None:
-            return Match(source="", where="", score="0")
+            return Match(source="search_docs d", where="", score="0")
         params: dict[str, Any] = {}
         where = self._expr(node, params)
         leaves = positive_leaves(node)
@@ -240,7 +249,7 @@ class PostgresBackend:
                 "(ts_rank(d.stem_tsv, CAST(:rank_stem AS tsquery), 1)"
                 " + 2 * ts_rank(d.exact_tsv, CAST(:rank_exact AS tsquery), 1))"
             )
-        return Match(source="", where=where, score=score, params=params)
+        return Match(source="search_docs d", where=where, score=score, params=params)
 
     def _expr(self, node: Node, params: dict[str, Any]) -> str:
         if isinstance(node, (Term, Phrase)):

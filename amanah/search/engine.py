@@ -65,7 +65,7 @@ class Results:
 
 
 @dataclass
-class _Sql:
+class SqlPlan:
     """One search as SQL: the tables, the conditions and their parameters."""
 
     source: str
@@ -82,7 +82,7 @@ class _Sql:
         return stmt
 
 
-def _filters(s: Session, q: Query, sql: _Sql) -> None:
+def _filters(s: Session, q: Query, sql: SqlPlan) -> None:
     """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly."""
     by_field: dict[tuple[str, bool], list[Filter]] = {}
     for f in q.filters:
@@ -160,11 +160,11 @@ def _make_cursor(sort: str, key: Any, item_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def _build(s: Session, caller: Caller, q: Query) -> _Sql:
+def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
     m = backend_for(s).match(q.match)
     # Need-to-know first: a caller with no compartment sees nothing at all.
     visible = "d.compartment IN :compartments" if caller.compartments else "1 = 0"
-    sql = _Sql(
+    sql = SqlPlan(
         source=m.source,
         count_source=m.count_source,
         where=[visible],
@@ -178,8 +178,8 @@ def _build(s: Session, caller: Caller, q: Query) -> _Sql:
     return sql
 
 
-def _page(
-    s: Session, sql: _Sql, sort: str, limit: int, after: tuple[Any, int] | None
+def page(
+    s: Session, sql: SqlPlan, sort: str, limit: int, after: tuple[Any, int] | None
 ) -> tuple[list[tuple[int, float, str]], str | None]:
     where = list(sql.where)
     params = dict(sql.params, limit=limit + 1)
@@ -195,7 +195,7 @@ def _page(
         where.append(f"({key} < :ck OR ({key} = :ck AND d.item_id > :ci))")
     rows = s.execute(
         sql.statement(
-            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM search_docs d{sql.source}"  # noqa: S608
+            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM {sql.source}"  # noqa: S608
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
         ),
         params,
@@ -209,11 +209,11 @@ def _page(
     return rows, cursor
 
 
-def _count(s: Session, sql: _Sql) -> int:
+def _count(s: Session, sql: SqlPlan) -> int:
     return int(
         s.execute(
             sql.statement(
-                f"SELECT count(*) FROM search_docs d{sql.count_source}"  # noqa: S608
+                f"SELECT count(*) FROM {sql.count_source}"  # noqa: S608
                 f" WHERE {' AND '.join(sql.where)}"
             ),
             sql.params,
@@ -222,12 +222,12 @@ def _count(s: Session, sql: _Sql) -> int:
     )
 
 
-def _facets(s: Session, sql: _Sql) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+def facet_counts(s: Session, sql: SqlPlan) -> tuple[int, dict[str, list[dict[str, Any]]]]:
     """All facet counts in one pass: group by the combination, then add up per facet."""
     rows = s.execute(
         sql.statement(
             "SELECT d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr,"  # noqa: S608
-            f" count(*) FROM search_docs d{sql.count_source} WHERE {' AND '.join(sql.where)}"
+            f" count(*) FROM {sql.count_source} WHERE {' AND '.join(sql.where)}"
             " GROUP BY d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr"
         ),
         sql.params,
@@ -259,7 +259,7 @@ def _facets(s: Session, sql: _Sql) -> tuple[int, dict[str, list[dict[str, Any]]]
     return total, out
 
 
-def _hits(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]:
+def hits_for(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]:
     if not rows:
         return []
     ids = [r[0] for r in rows]
@@ -275,9 +275,9 @@ def _hits(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]
                 Collection.name.label("collection"),
                 Provider.name.label("provider"),
             )
-            .join(Item, Item.id == SearchDoc.item_id)
-            .join(Collection, Collection.id == SearchDoc.collection_id)
-            .join(Provider, Provider.id == SearchDoc.provider_id)
+            .outerjoin(Item, Item.id == SearchDoc.item_id)
+            .outerjoin(Collection, Collection.id == SearchDoc.collection_id)
+            .outerjoin(Provider, Provider.id == SearchDoc.provider_id)
             .where(SearchDoc.item_id.in_(ids))
         ).all()
     }
@@ -291,10 +291,10 @@ def _hits(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]
         hits.append(
             Hit(
                 item_id=item_id,
-                sha256=r.sha256,
-                path=r.original_path,
-                collection=r.collection,
-                provider=r.provider,
+                sha256=r.sha256 or "",
+                path=r.original_path or "",
+                collection=r.collection or "",
+                provider=r.provider or "",
                 media_type=r.media_type,
                 date=day,
                 score=round(score, 6),
@@ -303,6 +303,13 @@ def _hits(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]
             )
         )
     return hits
+
+
+def dates(s: Session, item_ids: list[int]) -> dict[int, str]:
+    found = s.execute(
+        select(SearchDoc.item_id, SearchDoc.doc_date).where(SearchDoc.item_id.in_(item_ids))
+    ).all()
+    return {i: d for i, d in found}
 
 
 def search(
@@ -333,20 +340,20 @@ def search(
         )
     after = _cursor(cursor, sort)
     with ws.db.reader() as s:
-        sql = _build(s, caller, q)
-        rows, next_cursor = _page(s, sql, sort, limit, after)
+        sql = plan(s, caller, q)
+        rows, next_cursor = page(s, sql, sort, limit, after)
         if facets:
-            total, facet_counts = _facets(s, sql)
+            total, counts = facet_counts(s, sql)
         else:
-            total, facet_counts = _count(s, sql), {}
-        hits = _hits(s, q, rows)
+            total, counts = _count(s, sql), {}
+        hits = hits_for(s, q, rows)
     results = Results(
         query=query,
         mode=mode,
         sort=sort,
         total=total,
         hits=hits,
-        facets=facet_counts,
+        facets=counts,
         next_cursor=next_cursor,
     )
     results.took_ms = round((time.perf_counter() - t0) * 1000, 1)

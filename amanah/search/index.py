@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
@@ -92,29 +92,34 @@ def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc
     )
 
 
-def put(s: Session, docs: list[IndexDoc], terms: list[Terms] | None = None) -> None:
-    """Add or replace documents in the index (in the caller's transaction)."""
+def put(
+    s: Session, docs: list[IndexDoc], terms: list[Terms] | None = None, fresh: bool = False
+) -> None:
+    """Add or replace documents in the index (in the caller's transaction).
+
+    `fresh` says none of them is indexed yet (a rebuild), which saves looking.
+    """
     if not docs:
         return
     backend = backend_for(s)
-    ids = [d.item_id for d in docs]
-    old = s.execute(
-        select(SearchDoc.item_id, SearchDoc.body, SearchDoc.analyzer).where(
-            SearchDoc.item_id.in_(ids)
-        )
-    ).all()
-    if old:
-        if any(a != VERSION for _, _, a in old):
-            raise IndexOutdated(
-                "the search index was built by another version of the analyzer:"
-                " run `amanah reindex` to rebuild it"
+    if not fresh:
+        ids = [d.item_id for d in docs]
+        old = s.execute(
+            select(SearchDoc.item_id, SearchDoc.body, SearchDoc.analyzer).where(
+                SearchDoc.item_id.in_(ids)
             )
-        backend.delete(s, [(i, analyze(body)) for i, body, _ in old])
-        s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_([i for i, _, _ in old])))
+        ).all()
+        if old:
+            if any(a != VERSION for _, _, a in old):
+                raise IndexOutdated(
+                    "the search index was built by another version of the analyzer:"
+                    " run `amanah reindex` to rebuild it"
+                )
+            backend.delete(s, [(i, analyze(body)) for i, body, _ in old])
+            s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_([i for i, _, _ in old])))
     if terms is None:
         terms = [analyze(d.body) for d in docs]
-    s.execute(insert(SearchDoc), [{**asdict(d), "analyzer": VERSION} for d in docs])
-    backend.put(s, list(zip(ids, terms, strict=True)))
+    backend.put(s, [{**asdict(d), "analyzer": VERSION} for d in docs], terms)
 
 
 def text_of(s: Session, blobs: BlobStore, item_id: int) -> tuple[str, bool]:
@@ -183,7 +188,7 @@ def reindex(
                     docs.append(document(item, coll, body, has_ocr))
             terms = analyze_many(pool, [d.body for d in docs], workers)
             with ws.db.session() as s:
-                put(s, docs, terms)
+                put(s, docs, terms, fresh=True)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)

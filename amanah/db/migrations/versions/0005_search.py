@@ -4,9 +4,9 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22
 
-The search index (derived: `amanah reindex` fills it for items processed before this
-revision), semantic vectors and the search log. Full-text terms live in an FTS5 table on
-SQLite and in two GIN-indexed tsvector columns on PostgreSQL.
+The search index (derived: an "index" job per item processed before this revision fills
+it; `amanah reindex` rebuilds it whole), semantic vectors and the search log. Full-text
+terms live in an FTS5 table on SQLite and in two GIN-indexed tsvector columns on PostgreSQL.
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_search_log_request_id", "search_log", ["request_id"])
+    # Items processed before this revision enter the index through a job each.
+    op.execute(
+        "INSERT INTO jobs (item_id, kind, state, attempts, run_after, locked_by, last_error,"
+        " created_at) SELECT id, 'index', 'queued', 0, CURRENT_TIMESTAMP, '', '',"
+        " CURRENT_TIMESTAMP FROM items WHERE processing IN ('done', 'failed')"
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE search_docs ADD COLUMN exact_tsv tsvector NOT NULL DEFAULT ''")
         op.execute("ALTER TABLE search_docs ADD COLUMN stem_tsv tsvector NOT NULL DEFAULT ''")
@@ -78,6 +84,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM jobs WHERE kind IN ('index', 'embed')")
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TABLE search_fts")
     op.drop_table("search_log")

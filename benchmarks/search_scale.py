@@ -1,0 +1,359 @@
+"""Search at scale: index N generated documents, then time a realistic mix of queries.
+
+    python -m benchmarks.search_scale [--docs 1000000] [--queries 1000] [--postgresql]
+
+Documents are generated (Arabic 60 %, English 40 %) from Zipf-distributed vocabularies with
+Arabic particles and the article attached as in real text, lengths drawn from a log-normal
+distribution (median 150 words, capped at 3,000), dates 2011-2024, ten collections in two
+compartments; 60 rare names and places are planted in 3-30 documents each. Generation is
+not timed. Indexing is timed end to end: analysis on every core, one writer.
+
+The queries: 25 % a rare name, 35 % two or three mid-frequency words of one document, 15 % a
+two-word phrase, 25 % two words with a filter (language, date or collection) and all facets.
+Each goes through `amanah.search.engine.search` as the CLI calls it: parse, need-to-know,
+count, ten highlighted snippets, and the search-log write (a ledger event) included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import text
+
+from amanah.access import Caller
+from amanah.config import write_default_config
+from amanah.search import index
+from amanah.search.engine import search
+from amanah.workspace import open_workspace
+from benchmarks.common import OUT, machine, save
+
+AR_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+EN_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+VOCAB = 200_000
+COLLECTIONS = 10
+BATCH = 2_000
+
+
+def _vocab(rng: np.random.Generator, letters: str, n: int) -> list[str]:
+    lengths = rng.integers(3, 8, size=n)
+    chars = rng.integers(0, len(letters), size=int(lengths.sum()))
+    out, i = [], 0
+    for n_ in lengths:
+        out.append("".join(letters[c] for c in chars[i : i + n_]))
+        i += n_
+    return out
+
+
+def _zipf_cdf(n: int, s: float = 1.07) -> np.ndarray:
+    w = 1.0 / np.arange(1, n + 1) ** s
+    return np.cumsum(w) / w.sum()
+
+
+def _planted(rng: np.random.Generator) -> list[str]:
+    names = []
+    for k in range(60):
+        letters = AR_LETTERS if k % 2 == 0 else EN_LETTERS.upper()
+        w = _vocab(rng, letters, 2)
+        names.append(
+            f"{w[0]}{letters[k % len(letters)]}ظ {w[1]}"
+            if k % 2 == 0
+            else f"{w[0].title()}x {w[1].title()}q"
+        )
+    return names
+
+
+def _generate(args: tuple[int, int, int, int, str]) -> int:
+    """Write documents [start, stop) as JSON lines; deterministic from the seeds."""
+    start, stop, total, seed, path = args
+    rng = np.random.default_rng(seed)
+    vocab_rng = np.random.default_rng(7)
+    ar, en = _vocab(vocab_rng, AR_LETTERS, VOCAB), _vocab(vocab_rng, EN_LETTERS, VOCAB)
+    names = _planted(np.random.default_rng(11))
+    plant = {}
+    prng = np.random.default_rng(13)
+    for name in names:
+        for doc in prng.integers(1, total + 1, size=int(prng.integers(3, 31))):
+            plant.setdefault(int(doc), []).append(name)
+    cdf = _zipf_cdf(VOCAB)
+    with open(path, "w", encoding="utf-8") as f:
+        for doc_id in range(start, stop):
+            arabic = rng.random() < 0.6
+            n = int(min(3000, max(5, rng.lognormal(np.log(150), 0.9))))
+            ranks = np.searchsorted(cdf, rng.random(n))
+            vocab = ar if arabic else en
+            words = [vocab[r] for r in ranks]
+            if arabic:
+                for i in np.nonzero(rng.random(n) < 0.3)[0]:
+                    words[i] = "ال" + words[i]
+                for i in np.nonzero(rng.random(n) < 0.12)[0]:
+                    words[i] = ("و", "ب", "ل", "وال", "بال")[int(rng.integers(0, 5))] + words[i]
+            else:
+                for i in np.nonzero(rng.random(n) < 0.1)[0]:
+                    words[i] = words[i] + "s"
+            for name in plant.get(doc_id, []):
+                words.insert(int(rng.integers(0, len(words) + 1)), name)
+            coll = int(rng.integers(0, COLLECTIONS))
+            f.write(
+                json.dumps(
+                    {
+                        "id": doc_id,
+                        "lang": "ar" if arabic else "en",
+                        "coll": coll,
+                        "date": f"{int(rng.integers(2011, 2025))}-"
+                        f"{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}",
+                        "body": " ".join(words),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+    return stop - start
+
+
+def generate(n: int, folder: Path, workers: int) -> list[Path]:
+    parts = max(workers * 4, 1)
+    step = (n + parts - 1) // parts
+    jobs = [
+        (1 + i * step, min(n, (i + 1) * step) + 1, n, 1000 + i, str(folder / f"docs-{i:03d}.jsonl"))
+        for i in range(parts)
+        if 1 + i * step <= n
+    ]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_generate, jobs))
+    return [Path(j[4]) for j in jobs]
+
+
+def _read(files: list[Path]) -> Iterator[list[dict[str, object]]]:
+    batch: list[dict[str, object]] = []
+    for path in files:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                batch.append(json.loads(line))
+                if len(batch) == BATCH:
+                    yield batch
+                    batch = []
+    if batch:
+        yield batch
+
+
+def _setup_catalogue(ws: object) -> dict[int, tuple[int, int, str]]:
+    """Providers and collections rows, as intake would have made them."""
+    from datetime import UTC, datetime
+
+    from amanah.db.models import Collection, Provider
+
+    out = {}
+    with ws.db.session() as s:  # type: ignore[attr-defined]
+        providers = []
+        for p in range(3):
+            prov = Provider(name=f"Provider {p}", created_at=datetime.now(UTC))
+            s.add(prov)
+            providers.append(prov)
+        s.flush()
+        for c in range(COLLECTIONS):
+            coll = Collection(
+                name=f"collection-{c}",
+                provider_id=providers[c % 3].id,
+                compartment="restricted" if c == COLLECTIONS - 1 else "default",
+                created_at=datetime.now(UTC),
+            )
+            s.add(coll)
+            s.flush()
+            out[c] = (coll.id, coll.provider_id, coll.compartment)
+    return out
+
+
+def build_index(ws: object, files: list[Path], workers: int) -> dict[str, float]:
+    catalogue = _setup_catalogue(ws)
+    t0 = time.perf_counter()
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = None
+        for batch in _read(files):
+            docs = [
+                index.IndexDoc(
+                    item_id=int(d["id"]),  # type: ignore[arg-type]
+                    collection_id=catalogue[int(d["coll"])][0],  # type: ignore[arg-type]
+                    provider_id=catalogue[int(d["coll"])][1],  # type: ignore[arg-type]
+                    compartment=catalogue[int(d["coll"])][2],  # type: ignore[arg-type]
+                    media_type="text/plain" if d["lang"] == "en" else "application/pdf",
+                    langs=f",{d['lang']},",
+                    doc_date=str(d["date"]),
+                    year=int(str(d["date"])[:4]),
+                    has_ocr=d["lang"] == "ar" and int(d["id"]) % 3 == 0,  # type: ignore[call-overload]
+                    has_text=True,
+                    path=f"/handover/{d['coll']}/doc-{d['id']}.txt",
+                    body=str(d["body"]),
+                )
+                for d in batch
+            ]
+            future = pool.submit(index._analyze_all, [d.body for d in docs])
+            if pending is not None:
+                _write(ws, *pending)
+                done += len(pending[0])
+            pending = (docs, future)
+            if done and done % 100_000 < BATCH:
+                rate = done / (time.perf_counter() - t0)
+                print(f"  {done:,} documents, {rate:,.0f}/s", file=sys.stderr, flush=True)
+        if pending is not None:
+            _write(ws, *pending)
+            done += len(pending[0])
+    indexed = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with ws.db.session() as s:  # type: ignore[attr-defined]
+        backend = index.backend_for(s)
+        if isinstance(backend, index.SqliteBackend):
+            backend.optimize(s)
+        else:
+            s.execute(text("ANALYZE search_docs"))
+    optimized = time.perf_counter() - t1
+    with ws.db.reader() as s:  # type: ignore[attr-defined]
+        size = index.backend_for(s).size_bytes(s)
+    return {
+        "documents": done,
+        "index_seconds": round(indexed, 1),
+        "documents_per_second": round(done / indexed),
+        "optimize_seconds": round(optimized, 1),
+        "index_bytes": size,
+    }
+
+
+def _write(ws: object, docs: list[index.IndexDoc], future: object) -> None:
+    terms = future.result()  # type: ignore[attr-defined]
+    with ws.db.session() as s:  # type: ignore[attr-defined]
+        index.put(s, docs, terms, fresh=True)
+
+
+def make_queries(files: list[Path], n: int, seed: int = 5) -> list[tuple[str, str, bool]]:
+    """(kind, query, facets) drawn from the generated documents."""
+    rng = np.random.default_rng(seed)
+    names = _planted(np.random.default_rng(11))
+    sample: list[dict[str, object]] = []
+    with files[0].open(encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i >= 5000:
+                break
+            sample.append(json.loads(line))
+    queries = []
+    for i in range(n):
+        doc = sample[int(rng.integers(0, len(sample)))]
+        words = str(doc["body"]).split()
+        kind = ("name", "terms", "phrase", "filtered")[
+            int(np.searchsorted([0.25, 0.60, 0.75, 1.0], rng.random(), side="right"))
+        ]
+        mid = [w for w in words if 4 <= len(w) <= 9 and " " not in w] or words
+        if kind == "name":
+            name = names[i % len(names)]
+            queries.append((kind, f'"{name}"' if i % 2 else name.split()[0], False))
+        elif kind == "terms":
+            k = int(rng.integers(2, 4))
+            queries.append((kind, " ".join(rng.choice(mid, size=k)), False))
+        elif kind == "phrase":
+            j = int(rng.integers(0, max(1, len(words) - 1)))
+            queries.append((kind, f'"{words[j]} {words[min(j + 1, len(words) - 1)]}"', False))
+        else:
+            extra = (
+                f"lang:{doc['lang']}",
+                f"after:{int(rng.integers(2012, 2020))}",
+                f"collection:collection-{doc['coll']}",
+            )[i % 3]
+            queries.append((kind, " ".join(rng.choice(mid, size=2)) + " " + extra, True))
+    return queries
+
+
+def run_queries(ws: object, queries: list[tuple[str, str, bool]]) -> dict[str, object]:
+    caller = Caller(actor="benchmark", compartments=frozenset({"default"}))
+    times: dict[str, list[float]] = {}
+    hits: dict[str, list[int]] = {}
+    for kind, q, facets in queries:
+        t = time.perf_counter()
+        r = search(ws, caller, q, limit=10, facets=facets)  # type: ignore[arg-type]
+        times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        hits.setdefault(kind, []).append(r.total)
+    every = [x for v in times.values() for x in v]
+
+    def pct(xs: list[float], p: float) -> float:
+        return round(float(np.percentile(xs, p)), 1)
+
+    return {
+        "queries": len(every),
+        "p50_ms": pct(every, 50),
+        "p95_ms": pct(every, 95),
+        "max_ms": round(max(every), 1),
+        "by_kind": {
+            k: {
+                "n": len(v),
+                "p50_ms": pct(v, 50),
+                "p95_ms": pct(v, 95),
+                "median_hits": statistics.median(hits[k]),
+            }
+            for k, v in times.items()
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--postgresql", action="store_true", help="Also on a PostgreSQL it starts.")
+    ap.add_argument("--keep", action="store_true", help="Keep the generated files and homes.")
+    args = ap.parse_args()
+    workers = os.cpu_count() or 1
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="search-scale-", dir=OUT))
+    result: dict[str, object] = {"machine": machine(), "docs": args.docs}
+    try:
+        t = time.perf_counter()
+        files = generate(args.docs, work, workers)
+        result["generate_seconds"] = round(time.perf_counter() - t, 1)
+        queries = make_queries(files, args.queries)
+        engines = ["sqlite"] + (["postgresql"] if args.postgresql else [])
+        for engine in engines:
+            home = work / f"home-{engine}"
+            server = None
+            if engine == "postgresql":
+                from tests.servers import start_postgres
+
+                server = start_postgres()
+                if isinstance(server, str):
+                    result[engine] = {"skipped": server}
+                    continue
+                write_default_config(home, server.create_database())
+            else:
+                write_default_config(home)
+            ws = open_workspace(home)
+            try:
+                print(f"{engine}: indexing {args.docs:,} documents", file=sys.stderr)
+                built = build_index(ws, files, workers)
+                print(f"{engine}: {built}", file=sys.stderr)
+                print(f"{engine}: {len(queries)} queries", file=sys.stderr)
+                run_queries(ws, queries[:50])  # warm the page cache as a server would be
+                measured = run_queries(ws, queries)
+                result[engine] = {**built, **measured}
+                print(f"{engine}: {measured}", file=sys.stderr)
+            finally:
+                ws.close()
+                if server is not None:
+                    server.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(save(f"search_scale_{args.docs}", result))
+    subprocess.run(["cat", str(OUT / f"search_scale_{args.docs}.json")], check=False)
+
+
+if __name__ == "__main__":
+    main()
