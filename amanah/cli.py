@@ -528,7 +528,9 @@ def jobs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to find (see `amanah search --help`).")],
+    query: Annotated[
+        str, typer.Argument(help='Words, "phrases", OR, -word, word*, field:value (see below).')
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     limit: Annotated[int, typer.Option(help="Hits per page (1-1000).")] = 20,
     facets: Annotated[bool, typer.Option("--facets", help="Also count hits per facet.")] = False,
@@ -552,16 +554,20 @@ def search(
 
     \b
     Query language:
-      torture "air force intelligence"    words (all must match) and phrases
-      فرع OR شعبة                         either word
-      detention -release                  without a word (also: NOT release)
-      معتق*                                words that begin so
-      =وزير                                this exact word, not its stem
-      (حلب OR ادلب) "برميل متفجر"          grouping
-      provider:"Syrian Archive" collection:NAME lang:ar type:pdf has:ocr
-      after:2012 before:2014-06 path:raqqa filters for the whole query; -lang:en excludes
-    Hamza, taa marbuta, alef maqsura, Persian letters, diacritics, tatweel, Eastern Arabic
-    digits and attached particles (و ف ب ل ك ال) are matched whichever way they are written.
+      torture "air force intelligence"   words (all must match) and phrases
+      فرع OR شعبة                        either word
+      detention -release                 without a word (also: NOT release)
+      معتق*                               words that begin so
+      =وزير                               this exact word, not its stem
+      (حلب OR ادلب) "برميل متفجر"         grouping
+    \b
+    Filters, for the whole query (-lang:en excludes):
+      provider:"Syrian Archive"  collection:NAME  lang:ar  type:pdf
+      has:ocr  after:2012  before:2014-06  path:raqqa
+
+    Hamza, taa marbuta, alef maqsura, Persian letters, diacritics, tatweel,
+    Eastern Arabic digits and attached particles (و ف ب ل ك ال) match whichever
+    way they are written. More in docs/search.md.
 
     Example: amanah search 'الفرع 215 has:ocr after:2012' --facets
     """
@@ -609,9 +615,11 @@ def search(
         for start, end in h.highlights:
             snippet.stylize("bold yellow", start + 4, end + 4)
         out.print(snippet)
+    if results.facets:
+        out.print()
     for name, values in results.facets.items():
         line = ", ".join(f"{v['value']} ({v['count']:,})" for v in values[:10])
-        out.print(Text(f"\n{name}: ", style="bold") + Text(line or "—"))
+        out.print(Text(f"{name}: ", style="bold") + Text(line or "—"))
     if results.next_cursor:
         out.print(Text(f"\nmore: --cursor {results.next_cursor}", style="dim"))
 
@@ -946,6 +954,9 @@ def demo() -> None:
     for line in (
         f"amanah --home {home} item show {rows[0]['id']}",
         f"amanah --home {home} item text {rows[-1]['id']}",
+        f"amanah --home {home} search 'الشاهد فرع' --facets",
+        f"amanah --home {home} search 'witness detained in a security branch' --semantic",
+        f"amanah --home {home} searches",
         f"amanah --home {home} custody proof {rows[0]['id']} --out proof.json",
         "python3 tools/verify_ledger.py --proof proof.json",
         f"amanah --home {home} custody export ./ledger-export",

@@ -19,8 +19,9 @@ from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
 from amanah.search.engine import Results, history, search
-from amanah.search.index import reindex
+from amanah.search.index import _CHECKED, IndexOutdated, reindex
 from amanah.search.query import QueryError
+from amanah.text.analyzer import analyze
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah, make_home
 
@@ -319,6 +320,13 @@ def test_reindex_rebuilds_the_same_index_from_the_database(
             s.execute(SearchDoc.__table__.delete())
         assert find(ws, "احمد") == set()
         stats = reindex(ws, workers=1)
+        # An index another analyzer version built is refused, not silently searched.
+        with ws.db.session() as s:
+            s.execute(SearchDoc.__table__.update().values(analyzer=0))
+        _CHECKED.clear()
+        with pytest.raises(IndexOutdated, match="amanah reindex"):
+            search(ws, OPEN_ONLY, "احمد")
+        stats = reindex(ws, workers=1)
         assert stats.items == len(OPEN_DOCS) + len(PROTECTED_DOCS)
         assert stats.index_bytes > 0
         assert {q: find(ws, q) for q in queries} == before
@@ -426,7 +434,7 @@ CANONICAL = ["احمد", "ابراهيم", "مدرسه", "فرع", "مستشفي
 
 
 @st.composite
-def spelled(draw: st.DrawFn, word: str) -> str:
+def spelled(draw: st.DrawFn, word: str, article: bool = True) -> str:
     """A way of writing `word` that Arabic writers really use."""
     out = []
     for i, ch in enumerate(word):
@@ -445,8 +453,8 @@ def spelled(draw: st.DrawFn, word: str) -> str:
             out.append(draw(st.sampled_from(HARAKAT)))
         if i < len(word) - 1 and draw(st.integers(0, 4)) == 0:
             out.append("\u0640" * draw(st.integers(1, 3)))
-    prefix = draw(st.sampled_from(["", "ال", "وال", "بال", "فال", "كال", "لل"]))
-    return prefix + "".join(out)
+    prefixes = ["", "ال", "وال", "بال", "فال", "كال", "لل"] if article else [""]
+    return draw(st.sampled_from(prefixes)) + "".join(out)
 
 
 @pytest.fixture(scope="module")
@@ -469,3 +477,23 @@ def test_any_spelling_of_a_query_returns_the_canonical_hits(
     word = data.draw(st.sampled_from(CANONICAL))
     variant = data.draw(spelled(word))
     assert find(sqlite_corpus, variant) == find(sqlite_corpus, word)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_any_spelling_in_a_document_gives_the_canonical_terms(data: st.DataObject) -> None:
+    word = data.draw(st.sampled_from(CANONICAL))
+    if data.draw(st.booleans()):  # the article, with what may come before it
+        variant = data.draw(spelled(word))
+    else:  # particles written onto the bare word
+        particle = data.draw(st.sampled_from(["و", "ف", "ب", "ل", "ك", "وب", "فل", "وك"]))
+        variant = particle + data.draw(spelled(word, article=False))
+    assert analyze(variant).stem == analyze(word).stem
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_digits_in_any_script_are_the_same_number(n: int) -> None:
+    latin = str(n)
+    for zero in (0x0660, 0x06F0):  # Arabic-Indic, Persian
+        other = "".join(chr(zero + int(c)) for c in latin)
+        assert analyze(other).exact == analyze(latin).exact == [latin]

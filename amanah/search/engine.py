@@ -25,6 +25,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog
 from amanah.search import snippets
 from amanah.search.backends import backend_for
+from amanah.search.index import check_version
 from amanah.search.query import Filter, Query, QueryError, parse, type_prefixes
 from amanah.workspace import Workspace
 
@@ -335,11 +336,14 @@ def search(
     if mode != "text":
         from amanah.search import semantic
 
+        if cursor or sort == "date":
+            raise ValueError("search by meaning has no further pages or date order: raise --limit")
         return semantic.search(
             ws, caller, q, limit=limit, facets=facets, mode=mode, request_id=request_id, started=t0
         )
     after = _cursor(cursor, sort)
     with ws.db.reader() as s:
+        check_version(s)
         sql = plan(s, caller, q)
         rows, next_cursor = page(s, sql, sort, limit, after)
         if facets:

@@ -122,6 +122,25 @@ def put(
     backend.put(s, [{**asdict(d), "analyzer": VERSION} for d in docs], terms)
 
 
+_CHECKED: set[str] = set()
+
+
+def check_version(s: Session) -> None:
+    """Refuse to search an index whose terms another analyzer made (once per process)."""
+    url = str(s.get_bind().engine.url)
+    if url in _CHECKED:
+        return
+    stale = s.execute(
+        select(SearchDoc.item_id).where(SearchDoc.analyzer != VERSION).limit(1)
+    ).first()
+    if stale is not None:
+        raise IndexOutdated(
+            "the search index was built by another version of the analyzer, so it would"
+            " miss words: run `amanah reindex` to rebuild it"
+        )
+    _CHECKED.add(url)
+
+
 def text_of(s: Session, blobs: BlobStore, item_id: int) -> tuple[str, bool]:
     """The item's searchable text (extracted, then OCR) and whether OCR gave any."""
     found = s.execute(

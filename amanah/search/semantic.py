@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller
 from amanah.db.models import SearchVector
 from amanah.search import engine
+from amanah.search.index import check_version
 from amanah.search.query import Or, Query, QueryError
 from amanah.workspace import Workspace
 
@@ -128,6 +129,7 @@ def search(
     qv = query_vector(question)
     filters_only = Query(text=q.text, match=None, filters=q.filters)
     with ws.db.reader() as s:
+        check_version(s)
         plan = engine.plan(s, caller, filters_only)
         by_meaning = _ranked(s, plan, qv)
         if mode == "hybrid":
