@@ -262,7 +262,8 @@ class SearchDoc(Base):
 
     Filter and facet fields are copied from the item, its collection and provider so that a
     search filters (need-to-know first) inside one query. The full-text terms live beside it
-    in the backend's own structure (an FTS5 table, or tsvector columns on PostgreSQL).
+    in the backend's own structure (an FTS5 table, or tsvector columns on PostgreSQL); the
+    text itself in search_texts.
     """
 
     __tablename__ = "search_docs"
@@ -282,9 +283,16 @@ class SearchDoc(Base):
     has_text: Mapped[bool] = mapped_column(default=False)
     has_gps: Mapped[bool] = mapped_column(default=False)
     path: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[str] = mapped_column(Text, default="")  # as written, for snippets
     truncated: Mapped[bool] = mapped_column(default=False)
     analyzer: Mapped[int] = mapped_column(Integer)
+
+
+class SearchText(Base):
+    """The indexed text as written, for snippets; apart so that search_docs rows stay small."""
+
+    __tablename__ = "search_texts"
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(Text, default="")
 
 
 class SearchVector(Base):

@@ -37,7 +37,7 @@ from amanah.db.models import (
     Job,
     Provider,
     Relation,
-    SearchDoc,
+    SearchText,
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.processing import fingerprints
@@ -475,7 +475,7 @@ def embed(
     """Vectors of an item's indexed text for search by meaning (a job of its own, run last)."""
     with ws.db.reader() as s:
         body = s.execute(
-            select(SearchDoc.body).where(SearchDoc.item_id == job.item_id)
+            select(SearchText.body).where(SearchText.item_id == job.item_id)
         ).scalar_one_or_none()
     if not (body or "").strip():
         with ws.db.session() as s:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
-from amanah.db.models import Collection, Derivative, Item, SearchDoc
-from amanah.search.backends import SqliteBackend, backend_for
+from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
+from amanah.search.backends import PostgresBackend, SqliteBackend, backend_for, tags_of
 from amanah.text.analyzer import VERSION, Terms, analyze
 from amanah.workspace import Workspace
 
@@ -105,21 +106,36 @@ def put(
     if not fresh:
         ids = [d.item_id for d in docs]
         old = s.execute(
-            select(SearchDoc.item_id, SearchDoc.body, SearchDoc.analyzer).where(
-                SearchDoc.item_id.in_(ids)
-            )
+            select(SearchDoc, SearchText.body)
+            .join(SearchText, SearchText.item_id == SearchDoc.item_id)
+            .where(SearchDoc.item_id.in_(ids))
         ).all()
         if old:
-            if any(a != VERSION for _, _, a in old):
+            if any(row.analyzer != VERSION for row, _ in old):
                 raise IndexOutdated(
                     "the search index was built by another version of the analyzer:"
                     " run `amanah reindex` to rebuild it"
                 )
-            backend.delete(s, [(i, analyze(body)) for i, body, _ in old])
-            s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_([i for i, _, _ in old])))
+            backend.delete(s, [(row.item_id, analyze(body), _tags(row)) for row, body in old])
+            gone = [row.item_id for row, _ in old]
+            s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_(gone)))
+            s.execute(delete(SearchText).where(SearchText.item_id.in_(gone)))
     if terms is None:
         terms = [analyze(d.body) for d in docs]
-    backend.put(s, [{**asdict(d), "analyzer": VERSION} for d in docs], terms)
+    rows = []
+    for d in docs:
+        row = asdict(d)
+        del row["body"]
+        row["analyzer"] = VERSION
+        rows.append(row)
+    backend.put(s, rows, terms, [_tags(d) for d in docs])
+    s.execute(insert(SearchText), [{"item_id": d.item_id, "body": d.body} for d in docs])
+
+
+def _tags(d: IndexDoc | SearchDoc) -> str:
+    return tags_of(
+        d.compartment, d.provider_id, d.collection_id, d.langs, d.has_ocr, d.has_text, d.has_gps
+    )
 
 
 _CHECKED: set[str] = set()
@@ -175,6 +191,23 @@ class ReindexStats:
     index_bytes: int = 0
 
 
+@contextmanager
+def bulk(ws: Workspace) -> Iterator[None]:
+    """Around a rebuild: PostgreSQL builds its GIN indexes once, after the rows are in."""
+    with ws.db.session() as s:
+        backend = backend_for(s)
+        if isinstance(backend, PostgresBackend):
+            backend.drop_indexes(s)
+    try:
+        yield
+    finally:
+        with ws.db.session() as s:
+            if isinstance(backend, PostgresBackend):
+                backend.create_indexes(s)
+            else:
+                SqliteBackend().optimize(s)
+
+
 def reindex(
     ws: Workspace,
     progress: Callable[[int, int], None] | None = None,
@@ -186,6 +219,7 @@ def reindex(
     with ws.db.session() as s:
         backend_for(s).clear(s)
         s.execute(delete(SearchDoc))
+        s.execute(delete(SearchText))
     with ws.db.reader() as s:
         ids = list(
             s.execute(
@@ -194,7 +228,7 @@ def reindex(
         )
     total, done = len(ids), 0
     workers = workers or max(1, min(2, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with bulk(ws), ProcessPoolExecutor(max_workers=workers) as pool:
         for chunk in _chunks(ids, batch):
             with ws.db.reader() as s:
                 docs = []
@@ -211,11 +245,8 @@ def reindex(
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
-    with ws.db.session() as s:
-        backend = backend_for(s)
-        if isinstance(backend, SqliteBackend):
-            backend.optimize(s)
-        size = backend.size_bytes(s)
+    with ws.db.reader() as s:
+        size = backend_for(s).size_bytes(s)
     return ReindexStats(items=total, seconds=time.perf_counter() - t0, index_bytes=size)
 
 

@@ -90,11 +90,11 @@ def query_vector(question: str) -> np.ndarray:
 
 def _ranked(s: Session, sql: engine.SqlPlan, qv: np.ndarray) -> list[tuple[int, float]]:
     """Every visible, filtered item with vectors, best passage first."""
-    where = " AND ".join(sql.where)
+    where = " AND ".join(sql.where) or "1 = 1"
     rows = s.execute(
         sql.statement(
-            "SELECT v.item_id, v.vector FROM search_vectors v"  # noqa: S608
-            f" JOIN search_docs d ON d.item_id = v.item_id WHERE {where}"
+            f"SELECT v.item_id, v.vector FROM {sql.count_source}"  # noqa: S608
+            f" JOIN search_vectors v ON v.item_id = d.item_id WHERE {where}"
         ),
         sql.params,
     )

@@ -35,13 +35,18 @@ def upgrade() -> None:
         sa.Column("has_text", sa.Boolean(), nullable=False),
         sa.Column("has_gps", sa.Boolean(), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("truncated", sa.Boolean(), nullable=False),
         sa.Column("analyzer", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("item_id"),
     )
     op.create_index("ix_search_docs_date", "search_docs", ["doc_date", "item_id"])
     op.create_index("ix_search_docs_compartment", "search_docs", ["compartment"])
+    op.create_table(
+        "search_texts",
+        sa.Column("item_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("item_id"),
+    )
     op.create_table(
         "search_vectors",
         sa.Column("item_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -76,9 +81,10 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_search_docs_exact ON search_docs USING gin (exact_tsv)")
         op.execute("CREATE INDEX ix_search_docs_stem ON search_docs USING gin (stem_tsv)")
     else:
-        # Contentless: the terms are kept only as index; the text is in search_docs.body.
+        # Contentless: the terms are kept only as index; the text is in search_texts. `tags`
+        # holds filter tokens (compartment, provider, ...), so FTS5 applies need-to-know too.
         op.execute(
-            "CREATE VIRTUAL TABLE search_fts USING fts5(exact, stem, content='',"
+            "CREATE VIRTUAL TABLE search_fts USING fts5(exact, stem, tags, content='',"
             " tokenize='unicode61 remove_diacritics 0')"
         )
 
@@ -89,6 +95,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE search_fts")
     op.drop_table("search_log")
     op.drop_table("search_vectors")
+    op.drop_table("search_texts")
     op.drop_index("ix_search_docs_compartment", "search_docs")
     op.drop_index("ix_search_docs_date", "search_docs")
     op.drop_table("search_docs")
