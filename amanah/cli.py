@@ -572,9 +572,9 @@ def search(
     Example: amanah search 'الفرع 215 has:ocr after:2012' --facets
     """
     from amanah.access import local_administrator
-    from amanah.search.engine import search as run_search
     from amanah.search.index import IndexOutdated
     from amanah.search.query import QueryError
+    from amanah.search.service import search as run_search
 
     if semantic and hybrid:
         fail("choose one of --semantic and --hybrid")

@@ -3,7 +3,7 @@
     python -m benchmarks.search_quality
 
 The 240 Arabic paragraphs are ingested and processed as text files, exactly as a handover
-would be, then every question is asked through `amanah.search.engine.search`:
+would be, then every question is asked through `amanah.search.service.search`:
 
 - Arabic questions -> Arabic paragraphs, words as alternatives (OR), Amanah's analyzer,
   against plain SQLite FTS5 (unicode61, no normalisation, BM25) on the same paragraphs and
@@ -27,7 +27,7 @@ from amanah.access import local_administrator
 from amanah.config import write_default_config
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
-from amanah.search.engine import search
+from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from benchmarks.common import OUT, machine, save
 

@@ -13,7 +13,7 @@ two-word phrase, 25 % two words with a filter (language, date or collection) and
 Content words: not among the 200 most frequent of their vocabulary, which stand for the
 stopwords (في، من، the, of) that analysts do not search for; a tenth as many queries made of
 those words only are timed apart, as the worst case.
-Each goes through `amanah.search.engine.search` as the CLI calls it: parse, need-to-know,
+Each goes through `amanah.search.service.search` as the CLI calls it: parse, need-to-know,
 count, ten highlighted snippets, and the search-log write (a ledger event) included.
 """
 
@@ -38,7 +38,7 @@ import numpy as np
 from amanah.access import Caller
 from amanah.config import write_default_config
 from amanah.search import index
-from amanah.search.engine import search
+from amanah.search.service import search
 from amanah.workspace import open_workspace
 from benchmarks.common import OUT, machine, save
 

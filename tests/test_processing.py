@@ -23,7 +23,7 @@ from amanah.items import list_items, show, text
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
 from amanah.processing.sandbox import Limits
-from amanah.search.engine import search
+from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import SHARED_DATA, amanah, ingest_cli
 from tests.fixtures import (

@@ -18,9 +18,10 @@ from amanah.db.models import CustodyEvent, SearchDoc, SearchVector
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
-from amanah.search.engine import Results, history, search
+from amanah.search.engine import Results, history
 from amanah.search.index import _CHECKED, IndexOutdated, reindex
 from amanah.search.query import QueryError
+from amanah.search.service import search
 from amanah.text.analyzer import analyze
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah, make_home

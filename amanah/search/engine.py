@@ -1,4 +1,4 @@
-"""Running a search: parse, filter by need-to-know inside the query, rank, count, facet, log.
+"""A word search: need-to-know and filters inside the query, rank, count, facet, snippets, log.
 
 The caller's compartments are a condition of the very SQL that finds, counts and facets hits,
 so nothing about an item the caller may not see (not even that it exists) leaves the database.
@@ -26,7 +26,7 @@ from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, S
 from amanah.search import snippets
 from amanah.search.backends import TagGroup, backend_for, tag
 from amanah.search.index import check_version
-from amanah.search.query import Filter, Query, QueryError, parse, type_prefixes
+from amanah.search.query import Filter, Query, QueryError, type_prefixes
 from amanah.workspace import Workspace
 
 FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
@@ -340,31 +340,19 @@ def dates(s: Session, item_ids: list[int]) -> dict[int, str]:
     return {i: d for i, d in found}
 
 
-def search(
+def search_words(
     ws: Workspace,
     caller: Caller,
-    query: str,
+    q: Query,
     *,
-    limit: int = 20,
-    cursor: str | None = None,
-    sort: str | None = None,
-    facets: bool = False,
-    mode: str = "text",
-    request_id: int | None = None,
+    limit: int,
+    cursor: str | None,
+    sort: str | None,
+    facets: bool,
+    request_id: int | None,
+    started: float,
 ) -> Results:
-    """Run one search for `caller`; raises QueryError (with a position) or ValueError."""
-    t0 = time.perf_counter()
-    q = parse(query)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if mode != "text":
-        from amanah.search import semantic
-
-        if cursor or sort == "date":
-            raise ValueError("search by meaning has no further pages or date order: raise --limit")
-        return semantic.search(
-            ws, caller, q, limit=limit, facets=facets, mode=mode, request_id=request_id, started=t0
-        )
+    """A word search (the default mode); `search.service.search` is the entry to call."""
     sort = sort or ("relevance" if q.match is not None else "date")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
@@ -379,15 +367,15 @@ def search(
             total, counts = _count(s, sql), {}
         hits = hits_for(s, q, rows)
     results = Results(
-        query=query,
-        mode=mode,
+        query=q.text,
+        mode="text",
         sort=sort,
         total=total,
         hits=hits,
         facets=counts,
         next_cursor=next_cursor,
     )
-    results.took_ms = round((time.perf_counter() - t0) * 1000, 1)
+    results.took_ms = round((time.perf_counter() - started) * 1000, 1)
     results.search_id = log(ws, caller, results, {"cursor": cursor, "limit": limit}, request_id)
     return results
 
