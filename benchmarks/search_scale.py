@@ -239,11 +239,11 @@ def _stopwords() -> set[str]:
     return set(ar[:STOPWORDS]) | set(en[:STOPWORDS])
 
 
-def _bare(word: str) -> str:
-    for p in ("وال", "بال", "ال", "و", "ب", "ل"):
-        if word.startswith(p) and len(word) > len(p) + 2:
-            return word[len(p) :]
-    return word[:-1] if word.endswith("s") else word
+def _is_stop(word: str, stop: set[str]) -> bool:
+    """Whether a written word is a stopword, with or without what may be attached to it."""
+    forms = {word, word[:-1] if word.endswith("s") else word}
+    forms |= {word[len(p) :] for p in ("وال", "بال", "ال", "و", "ب", "ل") if word.startswith(p)}
+    return bool(forms & stop)
 
 
 def make_queries(
@@ -272,7 +272,7 @@ def make_queries(
         ]
         if common:
             kind = ("terms", "phrase", "filtered")[i % 3]
-        content = [w for w in words if (_bare(w) in stop) == common] or words
+        content = [w for w in words if _is_stop(w, stop) == common] or words
         if kind == "name":
             name = names[i % len(names)]
             queries.append((kind, f'"{name}"' if i % 2 else name.split()[0], False))
@@ -283,7 +283,7 @@ def make_queries(
             pairs = [
                 (a, b)
                 for a, b in itertools.pairwise(words)
-                if (_bare(a) in stop) == common or (_bare(b) in stop) == common
+                if _is_stop(a, stop) == common or _is_stop(b, stop) == common
             ] or [(words[0], words[-1])]
             a, b = pairs[int(rng.integers(0, len(pairs)))]
             queries.append((kind, f'"{a} {b}"', False))

@@ -7,7 +7,6 @@ FTS5 has BM25; PostgreSQL has ts_rank, used here with the same exact-form boost.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,59 +38,18 @@ class Match:
     score: str
     params: dict[str, Any] = field(default_factory=dict)
     count_source: str = "search_docs d"  # the same without scoring, for counts and facets
-    # When the match alone applies every condition, pages and counts need no join:
-    # `alone` ranks (its ids are m.rid), `alone_count` counts.
-    alone: str = ""
-    alone_count: str = ""
-
-
-@dataclass(frozen=True)
-class TagGroup:
-    """Filter tokens of which one must (or, negated, none may) be among an item's tags."""
-
-    tokens: tuple[str, ...]
-    negated: bool = False
-
-
-def tag(kind: str, value: object) -> str:
-    """A filter value as one index token (letters and digits only, whatever the value)."""
-    return "t" + kind + hashlib.sha256(str(value).encode()).hexdigest()[:16]
-
-
-def tags_of(
-    compartment: str,
-    provider_id: int,
-    collection_id: int,
-    langs: str,
-    has_ocr: bool,
-    has_text: bool,
-    has_gps: bool,
-) -> str:
-    """The tags an item is indexed with: what FTS5 can filter on by itself."""
-    tokens = [tag("c", compartment), tag("p", provider_id), tag("k", collection_id)]
-    tokens += [tag("l", code) for code in langs.split(",") if code]
-    tokens += [
-        tag("h", name)
-        for name, on in (("ocr", has_ocr), ("text", has_text), ("gps", has_gps))
-        if on
-    ]
-    return " ".join(tokens)
 
 
 class Backend(Protocol):
     name: str
-    # Whether filters given as TagGroups are applied inside the full-text match.
-    tagged: bool
 
-    def put(
-        self, s: Session, docs: list[dict[str, Any]], terms: list[Terms], tags: list[str]
-    ) -> None: ...
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None: ...
 
-    def delete(self, s: Session, rows: list[tuple[int, Terms, str]]) -> None: ...
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None: ...
 
     def clear(self, s: Session) -> None: ...
 
-    def match(self, node: Node | None, tags: list[TagGroup]) -> Match: ...
+    def match(self, node: Node | None) -> Match: ...
 
     def size_bytes(self, s: Session) -> int: ...
 
@@ -109,51 +67,41 @@ def _fts_string(words: tuple[str, ...] | list[str]) -> str:
 
 class SqliteBackend:
     name = "sqlite-fts5"
-    tagged = True
     # BM25 weights of the columns: a word as written counts twice its stem.
     # The FTS5 match drives the join (CROSS JOIN fixes SQLite's join order): otherwise the
     # planner may walk search_docs and run the match once per row.
-    RANKED_ALONE = (
-        "(SELECT rowid AS rid, bm25(search_fts, 2.0, 1.0, 0.0) AS rank FROM search_fts"
-        " WHERE search_fts MATCH :fts) m"
+    # The FTS5 match drives the join (CROSS JOIN fixes SQLite's join order): otherwise the
+    # planner may walk search_docs and run the match once per row. Filters, need-to-know
+    # first, are conditions on the joined row (search_docs rows are small for this).
+    RANKED = (
+        "(SELECT rowid AS rid, bm25(search_fts, 2.0, 1.0) AS rank FROM search_fts"
+        " WHERE search_fts MATCH :fts) m CROSS JOIN search_docs d ON d.item_id = m.rid"
     )
-    MATCHED_ALONE = "(SELECT rowid AS rid, 0 AS rank FROM search_fts WHERE search_fts MATCH :fts) m"
-    JOIN = " CROSS JOIN search_docs d ON d.item_id = m.rid"
-    COUNT = "(SELECT count(*) FROM search_fts WHERE search_fts MATCH :fts)"
+    MATCHED = (
+        "(SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH :fts) m"
+        " CROSS JOIN search_docs d ON d.item_id = m.rid"
+    )
 
-    def put(
-        self, s: Session, docs: list[dict[str, Any]], terms: list[Terms], tags: list[str]
-    ) -> None:
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
         """Insert search_docs rows and their terms (none of them may be indexed yet)."""
         s.execute(insert(SearchDoc), docs)
         s.execute(
-            text(
-                "INSERT INTO search_fts(rowid, exact, stem, tags)"
-                " VALUES (:id, :exact, :stem, :tags)"
-            ),
+            text("INSERT INTO search_fts(rowid, exact, stem) VALUES (:id, :exact, :stem)"),
             [
-                {
-                    "id": d["item_id"],
-                    "exact": " ".join(t.exact),
-                    "stem": " ".join(t.stem),
-                    "tags": g,
-                }
-                for d, t, g in zip(docs, terms, tags, strict=True)
+                {"id": d["item_id"], "exact": " ".join(t.exact), "stem": " ".join(t.stem)}
+                for d, t in zip(docs, terms, strict=True)
             ],
         )
 
-    def delete(self, s: Session, rows: list[tuple[int, Terms, str]]) -> None:
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
         # A contentless FTS5 table forgets a row only when told the terms it was given.
         if rows:
             s.execute(
                 text(
-                    "INSERT INTO search_fts(search_fts, rowid, exact, stem, tags)"
-                    " VALUES ('delete', :id, :exact, :stem, :tags)"
+                    "INSERT INTO search_fts(search_fts, rowid, exact, stem)"
+                    " VALUES ('delete', :id, :exact, :stem)"
                 ),
-                [
-                    {"id": i, "exact": " ".join(t.exact), "stem": " ".join(t.stem), "tags": g}
-                    for i, t, g in rows
-                ],
+                [{"id": i, "exact": " ".join(t.exact), "stem": " ".join(t.stem)} for i, t in rows],
             )
 
     def clear(self, s: Session) -> None:
@@ -189,31 +137,21 @@ class SqliteBackend:
             return f"({out} NOT ({' OR '.join(neg)}))" if neg else out
         raise AssertionError("a NOT alone is handled by match()")  # the parser ensures it
 
-    def match(self, node: Node | None, tags: list[TagGroup]) -> Match:
-        positive, negative = _split(node) if node is not None else (None, None)
-        core = [self._expr(positive)] if positive is not None else []
-        core += [_tags(g) for g in tags if not g.negated]
-        nots = [self._expr(negative)] if negative is not None else []
-        nots += [_tags(g) for g in tags if g.negated]
-        if not core:  # only for a caller who sees nothing (the engine adds 1 = 0)
-            return Match(source="search_docs d", where="1 = 0", score="0")
-        expr = "(" + " AND ".join(core) + ")"
-        if nots:
-            expr += " NOT (" + " OR ".join(nots) + ")"
-        ranked = self.RANKED_ALONE if positive is not None else self.MATCHED_ALONE
-        return Match(
-            source=ranked + self.JOIN,
-            where="",
-            score="(-m.rank)" if positive is not None else "0",
-            params={"fts": expr},
-            count_source=self.MATCHED_ALONE + self.JOIN,
-            alone=ranked,
-            alone_count=self.COUNT,
-        )
-
-
-def _tags(group: TagGroup) -> str:
-    return "tags : (" + " OR ".join(group.tokens) + ")"
+    def match(self, node: Node | None) -> Match:
+        if node is None:
+            return Match(source="search_docs d", where="", score="0")
+        positive, negative = _split(node)
+        params: dict[str, Any] = {}
+        where = ""
+        if negative is not None:
+            params["fts_not"] = self._expr(negative)
+            where = (
+                "d.item_id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts_not)"
+            )
+        if positive is None:
+            return Match(source="search_docs d", where=where, score="0", params=params)
+        params["fts"] = self._expr(positive)
+        return Match(self.RANKED, where, "(-m.rank)", params, self.MATCHED)
 
 
 def _split(node: Node) -> tuple[Node | None, Node | None]:
@@ -272,11 +210,8 @@ def _tsquery(node: Term | Phrase, column: str) -> str:
 
 class PostgresBackend:
     name = "postgresql-tsvector"
-    tagged = False
 
-    def put(
-        self, s: Session, docs: list[dict[str, Any]], terms: list[Terms], tags: list[str]
-    ) -> None:
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
         """Insert search_docs rows with their tsvectors in one statement."""
         params = []
         for d, t in zip(docs, terms, strict=True):
@@ -295,7 +230,7 @@ class PostgresBackend:
             params,
         )
 
-    def delete(self, s: Session, rows: list[tuple[int, Terms, str]]) -> None:
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
         return None  # the terms go with the search_docs row
 
     def clear(self, s: Session) -> None:
@@ -320,8 +255,7 @@ class PostgresBackend:
             )
         s.execute(text("ANALYZE search_docs"))
 
-    def match(self, node: Node | None, tags: list[TagGroup]) -> Match:
-        assert not tags, "PostgreSQL filters with SQL conditions"
+    def match(self, node: Node | None) -> Match:
         if node is None:
             return Match(source="search_docs d", where="", score="0")
         params: dict[str, Any] = {}

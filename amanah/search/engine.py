@@ -24,7 +24,7 @@ from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
 from amanah.search import snippets
-from amanah.search.backends import TagGroup, backend_for, tag
+from amanah.search.backends import backend_for
 from amanah.search.index import check_version
 from amanah.search.query import Filter, Query, QueryError, type_prefixes
 from amanah.workspace import Workspace
@@ -75,8 +75,6 @@ class SqlPlan:
     params: dict[str, Any]
     score: str
     expanding: set[str] = field(default_factory=set)
-    alone: str = ""  # see backends.Match: used when no SQL condition remains
-    alone_count: str = ""
 
     def statement(self, sql: str) -> Any:
         stmt = text(sql)
@@ -85,19 +83,14 @@ class SqlPlan:
         return stmt
 
 
-TAGGED = ("provider", "collection", "lang", "has")
-
-
-def _filters(s: Session, q: Query, sql: SqlPlan, tags: list[TagGroup] | None) -> None:
-    """Field filters as SQL conditions on `d` (search_docs), or as tag groups for a backend
-    that filters inside its full-text match; names resolve or fail clearly."""
+def _filters(s: Session, q: Query, sql: SqlPlan) -> None:
+    """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly."""
     by_field: dict[tuple[str, bool], list[Filter]] = {}
     for f in q.filters:
         by_field.setdefault((f.field, f.negated), []).append(f)
     n = 0
     for (name, negated), found in by_field.items():
         alternatives = []
-        tokens = []
         for f in found:
             n += 1
             key = f"f{n}"
@@ -118,11 +111,9 @@ def _filters(s: Session, q: Query, sql: SqlPlan, tags: list[TagGroup] | None) ->
                     )
                 sql.params[key] = ids[0]
                 alternatives.append(f"d.{name}_id = :{key}")
-                tokens.append(tag(name[0] if name == "provider" else "k", ids[0]))
             elif name == "lang":
                 sql.params[key] = f"%,{f.value},%"
                 alternatives.append(f"d.langs LIKE :{key}")
-                tokens.append(tag("l", f.value))
             elif name == "type":
                 exact, prefixes = type_prefixes(f.value)
                 for j, t in enumerate(exact):
@@ -134,7 +125,6 @@ def _filters(s: Session, q: Query, sql: SqlPlan, tags: list[TagGroup] | None) ->
             elif name == "has":
                 alternatives.append(f"d.has_{f.value} = :{key}")
                 sql.params[key] = True
-                tokens.append(tag("h", f.value))
             elif name == "after":
                 sql.params[key] = f.value
                 alternatives.append(f"(d.doc_date >= :{key} AND d.doc_date <> '')")
@@ -144,9 +134,6 @@ def _filters(s: Session, q: Query, sql: SqlPlan, tags: list[TagGroup] | None) ->
             elif name == "path":
                 sql.params[key] = "%" + _like(f.value.lower()) + "%"
                 alternatives.append(f"lower(d.path) LIKE :{key} ESCAPE '\\'")
-        if tags is not None and name in TAGGED:
-            tags.append(TagGroup(tuple(tokens), negated))
-            continue
         # after: and before: narrow together; other repeated fields mean either value.
         joiner = " AND " if name in ("after", "before") else " OR "
         cond = "(" + joiner.join(alternatives) + ")"
@@ -176,24 +163,19 @@ def _make_cursor(sort: str, key: Any, item_id: int) -> str:
 
 def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
     """The search as SQL, need-to-know first: a caller with no compartment sees nothing."""
-    backend = backend_for(s)
-    tags: list[TagGroup] | None = [] if backend.tagged else None
-    sql = SqlPlan(source="", count_source="", where=[], params={}, score="0")
-    if not caller.compartments:
-        sql.where.append("1 = 0")
-    elif tags is not None:
-        tags.append(TagGroup(tuple(tag("c", c) for c in sorted(caller.compartments))))
-    else:
+    m = backend_for(s).match(q.match)
+    sql = SqlPlan(
+        source=m.source, count_source=m.count_source, where=[], params=dict(m.params), score=m.score
+    )
+    if caller.compartments:
         sql.where.append("d.compartment IN :compartments")
         sql.params["compartments"] = sorted(caller.compartments)
         sql.expanding.add("compartments")
-    _filters(s, q, sql, tags)
-    m = backend.match(q.match, tags or [])
-    sql.source, sql.count_source, sql.score = m.source, m.count_source, m.score
-    sql.alone, sql.alone_count = m.alone, m.alone_count
-    sql.params.update(m.params)
+    else:
+        sql.where.append("1 = 0")
     if m.where:
         sql.where.append(m.where)
+    _filters(s, q, sql)
     return sql
 
 
@@ -202,31 +184,24 @@ def page(
 ) -> tuple[list[tuple[int, float, str]], str | None]:
     where = list(sql.where)
     params = dict(sql.params, limit=limit + 1)
-    alone = bool(sql.alone) and not where and sort == "relevance"
-    source, ident = (sql.alone, "m.rid") if alone else (sql.source, "d.item_id")
-    day = "''" if alone else "d.doc_date"
     if sort == "date":
-        order, key = f"d.doc_date DESC, {ident}", "d.doc_date"
+        order, key = "d.doc_date DESC, d.item_id", "d.doc_date"
     else:
         # With no words to rank by, every score is 0 and the order is the items' own.
-        order = ident if sql.score == "0" else f"{sql.score} DESC, {ident}"
+        order = "d.item_id" if sql.score == "0" else f"{sql.score} DESC, d.item_id"
         key = sql.score
     if after is not None:
         params["ck"], params["ci"] = after
-        where.append(f"({key} < :ck OR ({key} = :ck AND {ident} > :ci))")
-    conditions = f" WHERE {' AND '.join(where)}" if where else ""
+        where.append(f"({key} < :ck OR ({key} = :ck AND d.item_id > :ci))")
     rows = s.execute(
         sql.statement(
-            f"SELECT {ident}, {sql.score} AS score, {day} FROM {source}{conditions}"  # noqa: S608
-            f" ORDER BY {order} LIMIT :limit"
+            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM {sql.source}"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
         ),
         params,
     ).all()
     more = len(rows) > limit
     rows = [(int(r[0]), float(r[1]), str(r[2])) for r in rows[:limit]]
-    if alone and rows:
-        found = dates(s, [r[0] for r in rows])
-        rows = [(i, sc, found.get(i, "")) for i, sc, _ in rows]
     cursor = None
     if more and rows:
         last = rows[-1]
@@ -235,13 +210,11 @@ def page(
 
 
 def _count(s: Session, sql: SqlPlan) -> int:
-    if sql.alone_count and not sql.where:
-        return int(s.execute(sql.statement(f"SELECT {sql.alone_count}"), sql.params).scalar() or 0)
     return int(
         s.execute(
             sql.statement(
                 f"SELECT count(*) FROM {sql.count_source}"  # noqa: S608
-                f" WHERE {' AND '.join(sql.where) or '1 = 1'}"
+                f" WHERE {' AND '.join(sql.where)}"
             ),
             sql.params,
         ).scalar()
@@ -254,7 +227,7 @@ def facet_counts(s: Session, sql: SqlPlan) -> tuple[int, dict[str, list[dict[str
     rows = s.execute(
         sql.statement(
             "SELECT d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr,"  # noqa: S608
-            f" count(*) FROM {sql.count_source} WHERE {' AND '.join(sql.where) or '1 = 1'}"
+            f" count(*) FROM {sql.count_source} WHERE {' AND '.join(sql.where)}"
             " GROUP BY d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr"
         ),
         sql.params,

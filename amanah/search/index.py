@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
-from amanah.search.backends import PostgresBackend, SqliteBackend, backend_for, tags_of
+from amanah.search.backends import PostgresBackend, SqliteBackend, backend_for
 from amanah.text.analyzer import VERSION, Terms, analyze
 from amanah.workspace import Workspace
 
@@ -116,7 +116,7 @@ def put(
                     "the search index was built by another version of the analyzer:"
                     " run `amanah reindex` to rebuild it"
                 )
-            backend.delete(s, [(row.item_id, analyze(body), _tags(row)) for row, body in old])
+            backend.delete(s, [(row.item_id, analyze(body)) for row, body in old])
             gone = [row.item_id for row, _ in old]
             s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_(gone)))
             s.execute(delete(SearchText).where(SearchText.item_id.in_(gone)))
@@ -128,14 +128,8 @@ def put(
         del row["body"]
         row["analyzer"] = VERSION
         rows.append(row)
-    backend.put(s, rows, terms, [_tags(d) for d in docs])
+    backend.put(s, rows, terms)
     s.execute(insert(SearchText), [{"item_id": d.item_id, "body": d.body} for d in docs])
-
-
-def _tags(d: IndexDoc | SearchDoc) -> str:
-    return tags_of(
-        d.compartment, d.provider_id, d.collection_id, d.langs, d.has_ocr, d.has_text, d.has_gps
-    )
 
 
 _CHECKED: set[str] = set()

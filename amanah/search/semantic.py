@@ -90,7 +90,7 @@ def query_vector(question: str) -> np.ndarray:
 
 def _ranked(s: Session, sql: engine.SqlPlan, qv: np.ndarray) -> list[tuple[int, float]]:
     """Every visible, filtered item with vectors, best passage first."""
-    where = " AND ".join(sql.where) or "1 = 1"
+    where = " AND ".join(sql.where)
     rows = s.execute(
         sql.statement(
             f"SELECT v.item_id, v.vector FROM {sql.count_source}"  # noqa: S608

@@ -81,10 +81,9 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_search_docs_exact ON search_docs USING gin (exact_tsv)")
         op.execute("CREATE INDEX ix_search_docs_stem ON search_docs USING gin (stem_tsv)")
     else:
-        # Contentless: the terms are kept only as index; the text is in search_texts. `tags`
-        # holds filter tokens (compartment, provider, ...), so FTS5 applies need-to-know too.
+        # Contentless: the terms are kept only as index; the text is in search_texts.
         op.execute(
-            "CREATE VIRTUAL TABLE search_fts USING fts5(exact, stem, tags, content='',"
+            "CREATE VIRTUAL TABLE search_fts USING fts5(exact, stem, content='',"
             " tokenize='unicode61 remove_diacritics 0')"
         )
 
