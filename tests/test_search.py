@@ -213,6 +213,12 @@ def test_hits_counts_facets_and_snippets_stay_inside_the_callers_compartments(
     assert all(values == [] for values in secret.facets.values())
     assert search(corpus, everyone, "السري").total == 1
     assert search(corpus, nobody, "lang:ar").total == 0
+    # Naming the protected collection tells an outsider nothing, not even that it exists.
+    assert search(corpus, everyone, "collection:protected-witnesses").total == 1
+    with pytest.raises(QueryError) as err:
+        search(corpus, outsider, "collection:protected-witnesses")
+    assert "no collection named" in err.value.message
+    assert "protected-witnesses" not in err.value.message.split("(known:")[-1]
 
 
 # --- results: facets, pages, sorting, snippets ---------------------------------------------------

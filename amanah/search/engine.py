@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller
@@ -83,8 +83,31 @@ class SqlPlan:
         return stmt
 
 
-def _filters(s: Session, q: Query, sql: SqlPlan) -> None:
-    """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly."""
+def _visible(caller: Caller, name: str) -> Any:
+    """Providers or collections the caller may know of: those with a collection they see."""
+    if name == "collection":
+        return select(Collection.id, Collection.name).where(
+            Collection.compartment.in_(sorted(caller.compartments))
+        )
+    return (
+        select(Provider.id, Provider.name)
+        .join(Collection, Collection.provider_id == Provider.id)
+        .where(Collection.compartment.in_(sorted(caller.compartments)))
+        .distinct()
+    )
+
+
+def _visible_ids(s: Session, caller: Caller, name: str, value: str) -> list[int]:
+    return [i for i, n in s.execute(_visible(caller, name)).all() if n.lower() == value.lower()]
+
+
+def _visible_names(s: Session, caller: Caller, name: str) -> list[str]:
+    return sorted(n for _, n in s.execute(_visible(caller, name)).all())
+
+
+def _filters(s: Session, caller: Caller, q: Query, sql: SqlPlan) -> None:
+    """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly,
+    among what the caller may see (a collection in another compartment "does not exist")."""
     by_field: dict[tuple[str, bool], list[Filter]] = {}
     for f in q.filters:
         by_field.setdefault((f.field, f.negated), []).append(f)
@@ -95,14 +118,9 @@ def _filters(s: Session, q: Query, sql: SqlPlan) -> None:
             n += 1
             key = f"f{n}"
             if name in ("provider", "collection"):
-                model = Provider if name == "provider" else Collection
-                ids = list(
-                    s.execute(
-                        select(model.id).where(func.lower(model.name) == f.value.lower())
-                    ).scalars()
-                )
+                ids = _visible_ids(s, caller, name, f.value)
                 if not ids:
-                    known = sorted(s.execute(select(model.name)).scalars())[:10]
+                    known = _visible_names(s, caller, name)[:10]
                     raise QueryError(
                         f"there is no {name} named '{f.value}'"
                         + (f" (known: {', '.join(known)})" if known else ""),
@@ -175,7 +193,7 @@ def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
         sql.where.append("1 = 0")
     if m.where:
         sql.where.append(m.where)
-    _filters(s, q, sql)
+    _filters(s, caller, q, sql)
     return sql
 
 
