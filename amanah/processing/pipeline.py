@@ -44,6 +44,7 @@ from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
 from amanah.search import index, semantic
+from amanah.text import analyzer
 from amanah.workspace import Workspace
 
 ACTOR = "agent:amanah-processing"
@@ -97,10 +98,11 @@ def process_item(
         pictures = _stage_previews(ws, out_dir, manifest)
         ws.blobs.sync()
         body, has_ocr = _searchable(out_dir, manifest)
+        terms = analyzer.analyze(body[: index.MAX_CHARS])  # before taking the write lock
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
             _record_previews(s, job.item_id, pictures)
-            _index(s, ws, job.item_id, body, has_ocr)
+            _index(s, ws, job.item_id, body, has_ocr, terms)
             queue.finish(s, job.id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
 
@@ -334,9 +336,11 @@ def _record(
     return len(recorded)
 
 
-def _index(s: Session, ws: Workspace, item_id: int, body: str, has_ocr: bool) -> None:
+def _index(
+    s: Session, ws: Workspace, item_id: int, body: str, has_ocr: bool, terms: analyzer.Terms
+) -> None:
     """The item becomes searchable in this transaction; its vectors follow in a job."""
-    index.index_item(s, item_id, body, has_ocr)
+    index.index_item(s, item_id, body, has_ocr, terms)
     if ws.settings.semantic and body.strip():
         queue.ensure(s, item_id, "embed")
 
@@ -503,8 +507,9 @@ def index_again(ws: Workspace, job: queue.Claimed) -> Outcome:
     """Index an item processed before search existed, from its recorded text derivatives."""
     with ws.db.reader() as s:
         body, has_ocr = index.text_of(s, ws.blobs, job.item_id)
+    terms = analyzer.analyze(body[: index.MAX_CHARS])
     with ws.db.session() as s:
-        _index(s, ws, job.item_id, body, has_ocr)
+        _index(s, ws, job.item_id, body, has_ocr, terms)
         queue.finish(s, job.id)
     return Outcome(job.item_id, 0, [])
 

@@ -165,13 +165,19 @@ def text_of(s: Session, blobs: BlobStore, item_id: int) -> tuple[str, bool]:
     return "\n".join(parts), any(k == "ocr" for k, _ in found)
 
 
-def index_item(s: Session, item_id: int, body: str, has_ocr: bool) -> None:
-    """Index one item as its processing is recorded (same transaction)."""
+def index_item(
+    s: Session, item_id: int, body: str, has_ocr: bool, terms: Terms | None = None
+) -> None:
+    """Index one item as its processing is recorded (same transaction).
+
+    `terms` (from `analyze(body[:MAX_CHARS])`) may be computed before the transaction, so
+    that a long text does not hold the database's write lock while it is analysed.
+    """
     item = s.get(Item, item_id)
     assert item is not None
     coll = s.get(Collection, item.collection_id)
     assert coll is not None
-    put(s, [document(item, coll, body, has_ocr)])
+    put(s, [document(item, coll, body, has_ocr)], [terms] if terms is not None else None)
 
 
 def _analyze_all(bodies: list[str]) -> list[Terms]:
