@@ -35,8 +35,8 @@ s3_region = "us-east-1"
 runner = "embedded"
 
 # semantic: also embed each item's text (multilingual-e5-small, on this machine's CPU) so that
-#   `amanah search --semantic` finds Arabic documents for an English question. About 0.1 s of
-#   CPU per passage of 1,000 characters; set to false to save that on very large handovers.
+#   `amanah search --semantic` finds Arabic documents for an English question. It costs CPU
+#   time for every passage of 1,000 characters; set to false to save it on very large handovers.
 semantic = true
 """
 

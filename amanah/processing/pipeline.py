@@ -449,6 +449,18 @@ def _add_blob(s: Session, sha256: str, size: int, now: datetime) -> None:
         s.execute(insert(Blob), [{"sha256": sha256, "size": size, "stored_at": now}])
 
 
+def _in_sandbox(
+    sandbox: Sandbox | None, path: Path, name: str, out_dir: Path, limits: Limits | None, task: str
+) -> dict[str, Any]:
+    """A follow-up task in the worker's sandbox, or in a sandbox of its own for one-off calls."""
+    box = sandbox or Sandbox()
+    try:
+        return box.analyze(str(path), name, str(out_dir), limits, task=task)
+    finally:
+        if sandbox is None:
+            box.close()
+
+
 def render_pages(
     ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
 ) -> Outcome:
@@ -459,12 +471,7 @@ def render_pages(
             raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
         sha256 = item.sha256
     with _scratch(ws, job, sha256) as (path, out_dir):
-        box = sandbox or Sandbox()
-        try:
-            found = box.analyze(str(path), "pages.pdf", str(out_dir), limits, task="pages")
-        finally:
-            if sandbox is None:
-                box.close()
+        found = _in_sandbox(sandbox, path, "pages.pdf", out_dir, limits, "pages")
         staged = _stage_previews(ws, out_dir, {"previews": {"pages": found["pages"]}})
         ws.blobs.sync()
         with ws.db.session() as s:
@@ -481,20 +488,15 @@ def embed(
         body = s.execute(
             select(SearchText.body).where(SearchText.item_id == job.item_id)
         ).scalar_one_or_none()
-    if not (body or "").strip():
+    if body is None or not body.strip():
         with ws.db.session() as s:
             semantic.store(s, job.item_id, np.zeros((0, semantic.DIM), np.float32))
             queue.finish(s, job.id)
         return Outcome(job.item_id, 0, [])
     with _job_dir(ws, job) as (scratch, out_dir):
         source = scratch / "text.txt"
-        source.write_text(body or "", encoding="utf-8")
-        box = sandbox or Sandbox()
-        try:
-            found = box.analyze(str(source), "text.txt", str(out_dir), limits, task="embed")
-        finally:
-            if sandbox is None:
-                box.close()
+        source.write_text(body, encoding="utf-8")
+        found = _in_sandbox(sandbox, source, "text.txt", out_dir, limits, "embed")
         raw = (out_dir / found["file"]).read_bytes()
         vectors = np.frombuffer(raw, dtype=np.float32).reshape(-1, semantic.DIM)
         with ws.db.session() as s:
