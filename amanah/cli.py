@@ -49,6 +49,12 @@ custody_app = typer.Typer(
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
 framework_app = typer.Typer(help="Cooperation frameworks with providers.", no_args_is_help=True)
 intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
+collection_app = typer.Typer(help="Collections and their compartments.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(collection_app, name="collection")
 app.add_typer(custody_app, name="custody")
 app.add_typer(item_app, name="item")
 app.add_typer(framework_app, name="framework")
@@ -426,6 +432,9 @@ def process(
         bool, typer.Option(help="Queue failed jobs again before starting.")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    follow: Annotated[
+        bool, typer.Option(help="Keep running and take new jobs as they come (Ctrl-C stops).")
+    ] = False,
 ) -> None:
     """Identify, extract text, and unpack attachments and archive members of queued items.
 
@@ -435,6 +444,8 @@ def process(
     from amanah.processing.runner import run
 
     ws = workspace()
+    if follow:
+        _follow(ws, workers)
     try:
         if retry_failed:
             out.print(f"queued again: {queue.retry_failed(ws.db)} failed jobs")
@@ -467,6 +478,24 @@ def process(
         f" queue: {counts.get('queued', 0)} queued, {counts.get('failed', 0)} failed"
     )
     raise typer.Exit(1 if report.failed else 0)
+
+
+def _follow(ws: Workspace, workers: int | None) -> NoReturn:
+    """Run jobs as they arrive until SIGTERM or Ctrl-C; what `amanah serve` starts."""
+    import signal
+    import threading
+
+    from amanah.processing.runner import run
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run(ws, workers=workers, follow=stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        ws.close()
+    raise typer.Exit(0)
 
 
 @app.command()
@@ -963,6 +992,225 @@ def demo() -> None:
         f"amanah --home {home} verify",
     ):
         out.print(f"  {line}")
+
+
+def _read_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password from standard input (first line), or a new random one to show once."""
+    import secrets
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("--password-stdin: standard input held no password")
+        return password, False
+    return secrets.token_urlsafe(12), True
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
+    role: Annotated[
+        str, typer.Option(help="admin, intake, analyst, legal, provider or recipient.")
+    ],
+    compartment: Annotated[
+        list[str] | None, typer.Option(help="Compartment to grant (repeat for more).")
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="For a provider account: the provider it uploads for.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="Interface language: en or ar.")] = "en",
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
+    ] = False,
+) -> None:
+    """Create an account. Without --password-stdin a random password is printed once.
+
+    Example: echo 'correct horse battery' | amanah user add rania --role analyst
+    --compartment syria-detention --password-stdin
+    """
+    from amanah.access.users import AccountError, add_user
+
+    if language not in ("en", "ar"):
+        fail("--language must be en or ar")
+    password, generated = _read_password(password_stdin)
+    account = with_workspace(
+        lambda ws: add_user(
+            ws,
+            name,
+            role,
+            password,
+            compartments=tuple(compartment or ()),
+            provider=provider,
+            language=language,
+            by=default_actor(),
+        ),
+        AccountError,
+    )
+    out.print(f"user {account.name} ({account.role}) created")
+    if generated:
+        out.print(f"password (shown once): {password}")
+
+
+@user_app.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List accounts with their roles, compartments and providers."""
+    from amanah.access.users import list_users
+
+    rows = with_workspace(list_users)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "role", "compartments", "provider")
+    for r in rows:
+        table.add_row(
+            str(r["name"]),
+            str(r["role"]),
+            ", ".join(r["compartments"]),  # type: ignore[arg-type]
+            str(r["provider"] or ""),
+        )
+    out.print(table)
+
+
+@user_app.command("grant")
+def user_grant(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    compartment: Annotated[str, typer.Argument(help="Compartment.")],
+    revoke: Annotated[bool, typer.Option(help="Take the grant away instead.")] = False,
+) -> None:
+    """Grant (or revoke) a compartment to a user.
+
+    Example: amanah user grant rania syria-detention
+    """
+    from amanah.access.users import AccountError, grant
+
+    with_workspace(lambda ws: grant(ws, name, compartment, default_actor(), revoke), AccountError)
+    out.print(f"{name}: {'revoked' if revoke else 'granted'} {compartment}")
+
+
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password (signs the user out everywhere).
+
+    Example: amanah user password admin
+    """
+    from amanah.access.users import AccountError, set_password
+
+    password, generated = _read_password(password_stdin)
+    with_workspace(lambda ws: set_password(ws, name, password), AccountError)
+    out.print(f"password of {name} changed" + (f" (shown once): {password}" if generated else ""))
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="User the token acts as.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+) -> None:
+    """Create an API token (shown once); scripts send it as `Authorization: Bearer TOKEN`.
+
+    Example: TOKEN=$(amanah token create rania --label nightly-export)
+    curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/api/v1/search?q=فرع'
+    """
+    from amanah.access.users import AccountError, create_token
+
+    token = with_workspace(lambda ws: create_token(ws, name, label), AccountError)
+    sys.stdout.write(token + "\n")
+
+
+@collection_app.command("set")
+def collection_set(
+    name: Annotated[str, typer.Argument(help="Collection name.")],
+    compartment: Annotated[str, typer.Option(help="Need-to-know compartment to place it in.")],
+) -> None:
+    """Place a collection in a compartment (a restriction change in the custody ledger).
+
+    Example: amanah collection set "SJAC 2024-07" --compartment syria-detention
+    """
+    from amanah.intake.registry import set_compartment
+
+    def act(ws: Workspace) -> None:
+        with ws.db.session() as s:
+            set_compartment(s, name, compartment, default_actor())
+
+    with_workspace(act)
+    out.print(f"collection {name!r} is in compartment {compartment!r}")
+
+
+@collection_app.command("list")
+def collection_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List collections with provider, compartment and item count."""
+    from amanah.access import collections_visible, local_administrator
+    from amanah.intake.registry import list_collections
+
+    def act(ws: Workspace) -> list[dict[str, Any]]:
+        caller = local_administrator(ws)
+        with ws.db.reader() as s:
+            return list_collections(s, collections_visible(caller))
+
+    rows = with_workspace(act)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("collection", "provider", "compartment", "items")
+    for r in rows:
+        table.add_row(r["name"], r["provider"], r["compartment"], f"{r['items']:,}")
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Processing jobs at once (default: one per core).")
+    ] = None,
+    runner: Annotated[
+        bool, typer.Option(help="Run the embedded job runner beside the web server.")
+    ] = True,
+) -> None:
+    """Run the web application (pages and /api/v1) with the embedded job runner.
+
+    On the first run it creates the user `admin` and prints its password once.
+
+    Example: amanah serve --port 8000   (then open http://127.0.0.1:8000)
+    """
+    import subprocess
+
+    import uvicorn
+
+    from amanah.access.users import ensure_administrator
+    from amanah.web.app import create_app
+
+    ws = workspace()
+    password = ensure_administrator(ws)
+    if password:
+        out.print(f"first run: user admin, password (shown once): {password}")
+    child = None
+    if runner and ws.settings.runner == "embedded":
+        cmd = [sys.executable, "-m", "amanah.cli", "--home", str(ws.home), "process", "--follow"]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        child = subprocess.Popen(cmd)
+    elif runner:
+        out.print("runner = procrastinate: start workers with `amanah worker`")
+    out.print(f"Amanah on http://{host}:{port}/ (Ctrl-C stops)")
+    try:
+        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        ws.close()
 
 
 def main() -> None:

@@ -7,10 +7,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from amanah.access import Caller, NotVisible, collections_visible, local_administrator, visible_item
 from amanah.blobs.base import CHUNK
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -28,7 +30,36 @@ from amanah.workspace import Workspace
 
 
 class ItemError(Exception):
-    """No such item or collection, or its bytes cannot be delivered."""
+    """No such item or collection (or not visible to the caller), or its bytes cannot be
+    delivered."""
+
+
+def _caller(ws: Workspace, who: Caller | str | None) -> Caller:
+    """A signed-in caller, or the local administrator (the CLI) under the given actor name."""
+    if isinstance(who, Caller):
+        return who
+    return local_administrator(ws, who)
+
+
+def _item(s: Session, caller: Caller, item_id: int) -> Item:
+    try:
+        return visible_item(s, caller, item_id)
+    except NotVisible as exc:
+        raise ItemError(str(exc)) from None
+
+
+def _audit(
+    ws: Workspace, caller: Caller, item_id: int, event: EventType, details: dict[str, Any]
+) -> None:
+    with ws.db.session() as s:
+        ledger.append(
+            s,
+            event,
+            actor=caller.actor,
+            object_type="item",
+            object_id=item_id,
+            details={**details, **caller.audit()},
+        )
 
 
 def _path_hex(raw: bytes) -> str | None:
@@ -53,12 +84,20 @@ def summary(item: Item) -> dict[str, Any]:
     return out
 
 
-def list_items(ws: Workspace, collection: str | None = None) -> list[dict[str, Any]]:
+def list_items(
+    ws: Workspace, collection: str | None = None, caller: Caller | None = None
+) -> list[dict[str, Any]]:
+    who = _caller(ws, caller)
     with ws.db.reader() as s:
-        q = select(Item).order_by(Item.id)
+        q = (
+            select(Item)
+            .join(Collection, Collection.id == Item.collection_id)
+            .where(collections_visible(who))
+            .order_by(Item.id)
+        )
         if collection is not None:
             coll = s.execute(
-                select(Collection).where(Collection.name == collection)
+                select(Collection).where(Collection.name == collection, collections_visible(who))
             ).scalar_one_or_none()
             if coll is None:
                 raise ItemError(f"no collection named {collection!r}")
@@ -66,11 +105,16 @@ def list_items(ws: Workspace, collection: str | None = None) -> list[dict[str, A
         return [summary(i) for i in s.execute(q).scalars()]
 
 
-def show(ws: Workspace, item_id: int) -> dict[str, Any]:
+def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str, Any]:
+    """An item's record; children and duplicates only where the caller may see them."""
+    who = _caller(ws, caller)
+    visible = (
+        select(Item.id)
+        .join(Collection, Collection.id == Item.collection_id)
+        .where(collections_visible(who))
+    )
     with ws.db.reader() as s:
-        item = s.get(Item, item_id)
-        if item is None:
-            raise ItemError(f"no item with id {item_id}")
+        item = _item(s, who, item_id)
         coll = s.get(Collection, item.collection_id)
         assert coll is not None
         prov = s.get(Provider, coll.provider_id)
@@ -114,7 +158,9 @@ def show(ws: Workspace, item_id: int) -> dict[str, Any]:
                         "size": c.size,
                     }
                     for c in s.execute(
-                        select(Item).where(Item.parent_id == item.id).order_by(Item.id)
+                        select(Item)
+                        .where(Item.parent_id == item.id, Item.id.in_(visible))
+                        .order_by(Item.id)
                     ).scalars()
                 ],
                 "duplicates": [
@@ -125,12 +171,16 @@ def show(ws: Workspace, item_id: int) -> dict[str, Any]:
                     }
                     for r in s.execute(
                         select(Relation)
-                        .where((Relation.item_a == item.id) | (Relation.item_b == item.id))
+                        .where(
+                            ((Relation.item_a == item.id) & Relation.item_b.in_(visible))
+                            | ((Relation.item_b == item.id) & Relation.item_a.in_(visible))
+                        )
                         .order_by(Relation.id)
                     ).scalars()
                 ],
                 "derivatives": [
                     {
+                        "id": d.id,
                         "kind": d.kind,
                         "page": d.page,
                         "sha256": d.sha256,
@@ -159,12 +209,11 @@ def show(ws: Workspace, item_id: int) -> dict[str, Any]:
         return out
 
 
-def export_original(ws: Workspace, item_id: int, out: Path, actor: str) -> dict[str, Any]:
+def export_original(ws: Workspace, item_id: int, out: Path, actor: Caller | str) -> dict[str, Any]:
     """Write the original bytes to `out`, checking their hash on the way; audited."""
+    who = _caller(ws, actor)
     with ws.db.reader() as s:
-        item = s.get(Item, item_id)
-        if item is None:
-            raise ItemError(f"no item with id {item_id}")
+        item = _item(s, who, item_id)
         sha256, size = item.sha256, item.size
     if out.exists():
         raise ItemError(f"{out}: already exists; choose another name (nothing was overwritten)")
@@ -182,15 +231,13 @@ def export_original(ws: Workspace, item_id: int, out: Path, actor: str) -> dict[
                 f"item {item_id}: stored bytes hash to {h.hexdigest()}, not {sha256};"
                 " run `amanah verify` and restore the blob from a replica"
             )
-        with ws.db.session() as s:
-            ledger.append(
-                s,
-                EventType.ACCESS,
-                actor=actor,
-                object_type="item",
-                object_id=item_id,
-                details={"action": "export original", "to": str(out.absolute()), "sha256": sha256},
-            )
+        _audit(
+            ws,
+            who,
+            item_id,
+            EventType.ACCESS,
+            {"action": "export original", "to": str(out.absolute()), "sha256": sha256},
+        )
         part.rename(out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -199,11 +246,17 @@ def export_original(ws: Workspace, item_id: int, out: Path, actor: str) -> dict[
     return {"id": item_id, "sha256": sha256, "size": size, "path": str(out)}
 
 
-def text(ws: Workspace, item_id: int, actor: str, kinds: tuple[str, ...] = ("text", "ocr")) -> str:
+def text(
+    ws: Workspace,
+    item_id: int,
+    actor: Caller | str,
+    kinds: tuple[str, ...] = ("text", "ocr"),
+    action: str = "read text",
+) -> str:
     """The item's extracted (or OCR) text; reading evidence content is an audited access."""
+    who = _caller(ws, actor)
     with ws.db.reader() as s:
-        if s.get(Item, item_id) is None:
-            raise ItemError(f"no item with id {item_id}")
+        _item(s, who, item_id)
         found = (
             s.execute(
                 select(Derivative)
@@ -219,13 +272,48 @@ def text(ws: Workspace, item_id: int, actor: str, kinds: tuple[str, ...] = ("tex
     for d in found:
         with ws.blobs.open(d.sha256) as f:
             parts.append(f.read().decode("utf-8"))
-    with ws.db.session() as s:
-        ledger.append(
-            s,
-            EventType.ACCESS,
-            actor=actor,
-            object_type="item",
-            object_id=item_id,
-            details={"action": "read text", "derivatives": [d.sha256 for d in found]},
-        )
+    _audit(
+        ws,
+        who,
+        item_id,
+        EventType.ACCESS,
+        {"action": action, "derivatives": [d.sha256 for d in found]},
+    )
     return "\n".join(parts)
+
+
+def open_original(
+    ws: Workspace, caller: Caller, item_id: int, view: bool = False
+) -> tuple[Item, BinaryIO]:
+    """The original bytes as a stream, to download or to view in the item page's player;
+    the read is recorded before a byte leaves."""
+    with ws.db.reader() as s:
+        item = _item(s, caller, item_id)
+        s.expunge(item)
+    stream = ws.blobs.open(item.sha256)
+    if view:
+        _audit(ws, caller, item_id, EventType.ACCESS, {"action": "view original"})
+    else:
+        _audit(ws, caller, item_id, EventType.DOWNLOAD, {"action": "download original"})
+    return item, stream
+
+
+def open_derivative(
+    ws: Workspace, caller: Caller, item_id: int, derivative_id: int
+) -> tuple[Derivative, BinaryIO]:
+    """A page image, thumbnail or text of a visible item; viewing it is an audited access."""
+    with ws.db.reader() as s:
+        _item(s, caller, item_id)
+        d = s.get(Derivative, derivative_id)
+        if d is None or d.item_id != item_id:
+            raise ItemError(f"item {item_id} has no derivative {derivative_id}")
+        s.expunge(d)
+    stream = ws.blobs.open(d.sha256)
+    _audit(
+        ws,
+        caller,
+        item_id,
+        EventType.ACCESS,
+        {"action": f"view {d.kind}", "page": d.page, "sha256": d.sha256},
+    )
+    return d, stream

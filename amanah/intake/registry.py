@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from amanah.db.models import Collection, Framework, Provider
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import Collection, Framework, Item, Provider, SearchDoc
 
 
 class RegistryError(Exception):
@@ -71,6 +74,11 @@ def collection(
                 raise RegistryError(
                     f"collection {name!r} belongs to another provider; choose a new collection name"
                 )
+        if compartment and compartment != found.compartment:
+            raise RegistryError(
+                f"collection {name!r} is in compartment {found.compartment!r}; move it with"
+                f" `amanah collection set {name!r} --compartment {compartment}`"
+            )
         if ocr_languages and ocr_languages != found.ocr_languages:
             found.ocr_languages = ocr_languages  # applies to items processed from now on
         if framework_id is not None and found.framework_id not in (None, framework_id):
@@ -104,3 +112,72 @@ def collection(
     session.add(row)
     session.flush()
     return row
+
+
+def set_compartment(session: Session, name: str, compartment: str, actor: str) -> Collection:
+    """Move a collection to another need-to-know compartment: a restriction change, recorded.
+
+    The search index copies the compartment of each item, so it follows in the same
+    transaction: no search ever sees the collection under its old compartment.
+    """
+    compartment = compartment.strip()
+    if not compartment or len(compartment) > 200:
+        raise RegistryError("a compartment needs a name of 1 to 200 characters")
+    coll = session.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()
+    if coll is None:
+        raise RegistryError(f"no collection named {name!r}")
+    before = coll.compartment
+    if before == compartment:
+        return coll
+    coll.compartment = compartment
+    session.execute(
+        update(SearchDoc).where(SearchDoc.collection_id == coll.id).values(compartment=compartment)
+    )
+    ledger.append(
+        session,
+        EventType.RESTRICTION_CHANGE,
+        actor=actor,
+        object_type="collection",
+        object_id=coll.id,
+        details={"collection": coll.name, "compartment": {"from": before, "to": compartment}},
+    )
+    return coll
+
+
+def list_collections(session: Session, visible: Any) -> list[dict[str, Any]]:
+    """Collections matching the caller's visibility condition, with their item counts."""
+    counts = dict(
+        session.execute(select(Item.collection_id, func.count()).group_by(Item.collection_id))
+        .tuples()
+        .all()
+    )
+    rows = session.execute(
+        select(Collection, Provider.name)
+        .join(Provider, Provider.id == Collection.provider_id)
+        .where(visible)
+        .order_by(Collection.name)
+    ).all()
+    return [
+        {
+            "name": c.name,
+            "provider": p,
+            "compartment": c.compartment,
+            "framework_id": c.framework_id,
+            "method": c.method,
+            "collected_on": c.collected_on.isoformat() if c.collected_on else None,
+            "place": c.place,
+            "ocr_languages": c.ocr_languages,
+            "items": counts.get(c.id, 0),
+            "created_at": c.created_at.isoformat(),
+        }
+        for c, p in rows
+    ]
+
+
+def new_collection(
+    session: Session, name: str, provider_name: str, compartment: str, **fields: Any
+) -> Collection:
+    """A collection created on purpose (web, API): an existing name is an error, not a reuse."""
+    if session.execute(select(Collection.id).where(Collection.name == name.strip())).first():
+        raise RegistryError(f"a collection named {name.strip()!r} already exists")
+    return collection(session, name, provider_name, compartment=compartment, **fields)

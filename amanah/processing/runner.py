@@ -35,8 +35,12 @@ def run(
     wait: bool = False,
     limits: Limits | None = None,
     on_job: Callable[[], None] | None = None,
+    follow: threading.Event | None = None,
 ) -> RunReport:
-    """Process runnable jobs until none is left; with `wait`, also wait out retry delays."""
+    """Process runnable jobs until none is left; with `wait`, also wait out retry delays.
+
+    With `follow` (what `amanah serve` runs), keep waiting for new jobs until the event is set.
+    """
     workers = max(1, workers or os.cpu_count() or 1)
     queue.recover_abandoned(ws.db)
     report = RunReport()
@@ -55,6 +59,10 @@ def run(
         while True:
             job = queue.claim(ws.db, me)
             if job is None:
+                if follow is not None:
+                    if follow.wait(0.5):
+                        return
+                    continue
                 if wait and queue.pending(ws.db) > 0:
                     time.sleep(0.2)
                     continue

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller
+from amanah.access import Caller, collections_visible
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
@@ -86,13 +86,11 @@ class SqlPlan:
 def _visible(caller: Caller, name: str) -> Any:
     """Providers or collections the caller may know of: those with a collection they see."""
     if name == "collection":
-        return select(Collection.id, Collection.name).where(
-            Collection.compartment.in_(sorted(caller.compartments))
-        )
+        return select(Collection.id, Collection.name).where(collections_visible(caller))
     return (
         select(Provider.id, Provider.name)
         .join(Collection, Collection.provider_id == Provider.id)
-        .where(Collection.compartment.in_(sorted(caller.compartments)))
+        .where(collections_visible(caller))
         .distinct()
     )
 
@@ -189,6 +187,9 @@ def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
         sql.where.append("d.compartment IN :compartments")
         sql.params["compartments"] = sorted(caller.compartments)
         sql.expanding.add("compartments")
+        if caller.provider_id is not None:  # a provider's account sees its own provider only
+            sql.where.append("d.provider_id = :own_provider")
+            sql.params["own_provider"] = caller.provider_id
     else:
         sql.where.append("1 = 0")
     if m.where:
@@ -394,6 +395,7 @@ def log(
                     "top_ids": json.dumps(top),
                     "duration_ms": results.took_ms,
                     "request_id": request_id,
+                    "address": caller.address or "",
                 }
             ],
         ).scalar_one()
@@ -409,6 +411,7 @@ def log(
                 "options": opts,
                 "hits": results.total,
                 "shown": top,
+                **caller.audit(),
             },
         )
     return int(search_id)
@@ -431,6 +434,7 @@ def history(ws: Workspace, limit: int = 50, request_id: int | None = None) -> li
                 "shown": json.loads(r.top_ids),
                 "duration_ms": r.duration_ms,
                 "request_id": r.request_id,
+                "address": r.address or None,
             }
             for r in s.execute(stmt).scalars()
         ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from amanah.search.query import Phrase, Term
+from amanah.search.query import Phrase, QueryError, Term, parse
 from amanah.text.analyzer import spans
 
 WIDTH = 240
@@ -31,7 +31,9 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", _UNSAFE.sub(" ", text))
 
 
-def _matches(leaves: list[Term | Phrase], body: str) -> list[tuple[int, int]]:
+def _matches(
+    leaves: list[Term | Phrase], body: str, first_only: bool = True
+) -> list[tuple[int, int]]:
     words = {t.stem for t in leaves if isinstance(t, Term) and t.kind == "word"}
     exact = {t.exact for t in leaves if isinstance(t, Term) and t.kind in ("word", "exact")}
     prefixes = [(t.exact, t.stem) for t in leaves if isinstance(t, Term) and t.kind == "prefix"]
@@ -53,9 +55,18 @@ def _matches(leaves: list[Term | Phrase], body: str) -> list[tuple[int, int]]:
             for ph in phrases:
                 if sp.stem == ph[0] and tuple(x.stem for x in part[i : i + len(ph)]) == ph:
                     found.append((offset + sp.start, offset + part[i + len(ph) - 1].end))
-        if found:
+        if found and first_only:
             break
     return found
+
+
+def marks(body: str, query: str) -> list[tuple[int, int]]:
+    """Every place in `body` the query's words match (for showing a whole text with hits)."""
+    try:
+        leaves = parse(query).terms()
+    except QueryError:
+        return []
+    return _matches(leaves, body, first_only=False) if leaves else []
 
 
 def make(body: str, leaves: list[Term | Phrase], width: int = WIDTH) -> Snippet:

@@ -1,0 +1,259 @@
+"""Uploads from a browser or a script: resumable, hashed while the bytes arrive.
+
+An upload is opened with its name and size, receives its bytes in order (possibly over many
+requests after a broken connection), and when complete is stored and recorded as an item
+through the same path as a handover. The uploader gets the SHA-256 as a receipt. Memory stays
+flat: bytes go to a spool file in the home folder, never into memory whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from amanah.access import Caller, NotVisible, may_upload_to, visible_collection
+from amanah.blobs.base import CHUNK
+from amanah.db.models import Collection, Item, Provider, Upload
+from amanah.intake.preserve import Context, Stored, path_key, record_items
+from amanah.workspace import Workspace
+
+#: The largest single upload accepted (a field team's disk image fits; a typo does not).
+MAX_SIZE = 1 << 40
+MAX_NAME = 4096
+
+
+class UploadError(Exception):
+    """An upload that cannot go on: says why (wrong offset, too large, unknown id, …)."""
+
+
+@dataclass
+class Receipt:
+    upload_id: str
+    filename: str
+    size: int
+    received: int
+    sha256: str | None = None
+    item_id: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.item_id is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "upload_id": self.upload_id,
+            "filename": self.filename,
+            "size": self.size,
+            "received": self.received,
+            "complete": self.complete,
+            "sha256": self.sha256,
+            "item_id": self.item_id,
+        }
+
+
+class _Hashers:
+    """Running SHA-256 per open upload, so a 2 GB file is hashed once while it arrives."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_id: dict[str, tuple[Any, int]] = {}
+
+    def resume(self, spool: Path, upload_id: str) -> Any:
+        """The hasher for the spool's bytes so far; after a restart it is rebuilt from disk."""
+        size = spool.stat().st_size if spool.exists() else 0
+        with self.lock:
+            found = self.by_id.get(upload_id)
+        if found is not None and found[1] == size:
+            return found[0]
+        h = hashlib.sha256()
+        if size:
+            with open(spool, "rb") as f:
+                while data := f.read(CHUNK):
+                    h.update(data)
+        return h
+
+    def keep(self, upload_id: str, h: Any, size: int) -> None:
+        with self.lock:
+            self.by_id[upload_id] = (h, size)
+
+    def drop(self, upload_id: str) -> None:
+        with self.lock:
+            self.by_id.pop(upload_id, None)
+
+
+_hashers = _Hashers()
+#: Staging a blob and making it durable is done by one upload at a time per process, so that
+#: no item row can commit before its own blob is visible (rule 3).
+_store_lock = threading.Lock()
+
+
+def spool_dir(ws: Workspace) -> Path:
+    path = ws.home / "uploads"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _clean_name(filename: str) -> str:
+    name = filename.strip()
+    if not name:
+        raise UploadError("the upload needs a file name")
+    if "\x00" in name or len(name) > MAX_NAME:
+        raise UploadError(f"{filename[:80]!r}: not a usable file name")
+    return name.replace("\\", "/").lstrip("/")
+
+
+def begin(ws: Workspace, caller: Caller, collection: str, filename: str, size: int) -> Receipt:
+    """Open an upload into a collection the caller may upload to."""
+    name = _clean_name(filename)
+    if not 0 <= size <= MAX_SIZE:
+        raise UploadError(f"{name}: size {size} is outside 0 … {MAX_SIZE} bytes")
+    upload_id = secrets.token_hex(16)
+    with ws.db.session() as s:
+        coll = visible_collection(s, caller, collection)
+        may_upload_to(caller, coll)
+        if caller.user_id is None:
+            raise UploadError("uploads are made by a signed-in user")
+        s.add(
+            Upload(
+                id=upload_id,
+                user_id=caller.user_id,
+                collection_id=coll.id,
+                filename=name,
+                size=size,
+                received=0,
+                status="open",
+                created_at=datetime.now(UTC),
+                address=(caller.address or "")[:100],
+            )
+        )
+    (spool_dir(ws) / upload_id).touch(mode=0o600)
+    return Receipt(upload_id, name, size, 0)
+
+
+def _mine(ws: Workspace, caller: Caller, upload_id: str) -> Upload:
+    with ws.db.reader() as s:
+        up = s.get(Upload, upload_id)
+        if up is None or up.user_id != caller.user_id:
+            raise NotVisible(f"no upload {upload_id!r}")
+        s.expunge(up)
+        return up
+
+
+def status(ws: Workspace, caller: Caller, upload_id: str) -> Receipt:
+    up = _mine(ws, caller, upload_id)
+    spool = spool_dir(ws) / upload_id
+    received = up.size if up.status == "done" else (spool.stat().st_size if spool.exists() else 0)
+    return Receipt(up.id, up.filename, up.size, received, up.sha256, up.item_id)
+
+
+class Writer:
+    """Appends one request's bytes at the offset the client says; refuses gaps and overlaps."""
+
+    def __init__(self, ws: Workspace, caller: Caller, upload_id: str, offset: int) -> None:
+        self.ws, self.caller = ws, caller
+        self.up = _mine(ws, caller, upload_id)
+        if self.up.status == "done":
+            raise UploadError(f"upload {upload_id} is already complete (item {self.up.item_id})")
+        self.spool = spool_dir(ws) / upload_id
+        have = self.spool.stat().st_size if self.spool.exists() else 0
+        if offset != have:
+            raise UploadError(
+                f"{self.up.filename}: this part starts at byte {offset}, but {have} bytes have"
+                f" been received; send from byte {have}"
+            )
+        self.hasher = _hashers.resume(self.spool, upload_id)
+        self.received = have
+        self.file = open(self.spool, "ab")  # noqa: SIM115 - closed in close()
+
+    def write(self, data: bytes) -> None:
+        if self.received + len(data) > self.up.size:
+            raise UploadError(
+                f"{self.up.filename}: more bytes than the announced size of {self.up.size}"
+            )
+        self.file.write(data)
+        self.hasher.update(data)
+        self.received += len(data)
+
+    def close(self) -> Receipt:
+        """Flush; when every byte is in, store and record the item and return its receipt."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        _hashers.keep(self.up.id, self.hasher, self.received)
+        if self.received < self.up.size:
+            return Receipt(self.up.id, self.up.filename, self.up.size, self.received)
+        return _finish(self.ws, self.caller, self.up, self.spool, self.hasher.hexdigest())
+
+    def abort(self) -> None:
+        """A broken connection: keep what arrived whole, so the client can resume."""
+        with contextlib.suppress(OSError):
+            self.file.flush()
+            self.file.close()
+        _hashers.drop(self.up.id)
+
+
+def _finish(ws: Workspace, caller: Caller, up: Upload, spool: Path, sha256: str) -> Receipt:
+    with _store_lock:
+        with open(spool, "rb") as f:
+            put = ws.blobs.put(f)
+        ws.blobs.sync()
+    if put.sha256 != sha256 or put.size != up.size:
+        raise UploadError(
+            f"{up.filename}: the spooled bytes changed on disk ({put.sha256} ≠ {sha256});"
+            " nothing was recorded, upload the file again"
+        )
+    with ws.db.session() as s:
+        row = s.get(Upload, up.id)
+        assert row is not None
+        if row.status == "done":  # a retried final request: the same receipt
+            return Receipt(up.id, up.filename, up.size, up.size, row.sha256, row.item_id)
+        coll = visible_collection(s, caller, _collection_name(s, up.collection_id))
+        provider = s.get(Provider, coll.provider_id)
+        ctx = Context(
+            collection_id=coll.id,
+            collection_name=coll.name,
+            provider_name=provider.name if provider else "",
+            actor=caller.actor,
+        )
+        flags = [{"code": "empty", "message": "zero-byte file"}] if up.size == 0 else []
+        stored = Stored(
+            original=up.filename.encode("utf-8", "surrogateescape"),
+            source=f"upload {up.id}",
+            sha256=sha256,
+            size=up.size,
+            flags=flags,
+            extra={"channel": "upload", "upload": up.id, **caller.audit()},
+        )
+        recorded = record_items(s, ctx, [stored], Counter())
+        # Nothing recorded: the same name and bytes were uploaded before into this collection.
+        item_id = recorded[0].item_id if recorded else _existing_item(s, coll.id, stored)
+        row.status, row.received, row.sha256, row.item_id = "done", up.size, sha256, item_id
+    spool.unlink(missing_ok=True)
+    _hashers.drop(up.id)
+    return Receipt(up.id, up.filename, up.size, up.size, sha256, item_id)
+
+
+def _collection_name(s: Any, collection_id: int) -> str:
+    name = s.execute(select(Collection.name).where(Collection.id == collection_id)).scalar_one()
+    return str(name)
+
+
+def _existing_item(s: Any, collection_id: int, stored: Stored) -> int:
+    return int(
+        s.execute(
+            select(Item.id).where(
+                Item.collection_id == collection_id,
+                Item.path_key == path_key(None, stored.original, stored.sha256),
+            )
+        ).scalar_one()
+    )

@@ -1,0 +1,141 @@
+"""The FastAPI application: routes, security headers on every response, and clear errors.
+
+Errors never show a stack trace: the API answers JSON {"error": …}, pages an error page in
+the reader's language. Unexpected exceptions are logged on the server with an id the user can
+quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from amanah import __version__
+from amanah.access import AccessDenied, NotVisible
+from amanah.access.users import AccountError, TooManyAttempts
+from amanah.intake.registry import RegistryError
+from amanah.intake.upload import UploadError
+from amanah.items import ItemError
+from amanah.search.query import QueryError
+from amanah.web import api, pages
+from amanah.web.auth import BadCsrf, NotSignedIn
+from amanah.workspace import Workspace
+
+log = logging.getLogger("amanah.web")
+STATIC = Path(__file__).parent / "static"
+
+#: No inline script or style, nothing from elsewhere (air-gapped networks are the norm).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " media-src 'self'; object-src 'none'; frame-src 'none'; frame-ancestors 'none';"
+    " base-uri 'none'; form-action 'self'"
+)
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, NotSignedIn):
+        return 401
+    if isinstance(exc, (AccessDenied, BadCsrf)):
+        return 403
+    if isinstance(exc, (NotVisible, ItemError)):
+        return 404
+    if isinstance(exc, TooManyAttempts):
+        return 429
+    if isinstance(exc, UploadError) and "bytes have been received" in str(exc):
+        return 409
+    return 400
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    app = FastAPI(
+        title="Amanah",
+        version=__version__,
+        description="Evidence repository API. Authenticate with `Authorization: Bearer TOKEN`"
+        " (`amanah token create NAME`).",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ws = ws
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        h = response.headers
+        h.setdefault("Content-Security-Policy", PAGE_CSP)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["X-Frame-Options"] = "DENY"
+        h["Referrer-Policy"] = "no-referrer"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Cross-Origin-Resource-Policy"] = "same-origin"
+        h.setdefault("Cache-Control", "no-store")
+        return response
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    async def known(request: Request, exc: Exception) -> Response:
+        status = _status(exc)
+        if is_api(request):
+            body: dict[str, Any] = {"error": str(exc).strip("'\"")}
+            if isinstance(exc, QueryError):
+                body.update(position=exc.position, pointer=exc.pointer())
+            return JSONResponse(body, status_code=status)
+        if isinstance(exc, NotSignedIn):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(pages.signin_url(target), status_code=303)
+        return pages.error_page(request, status, str(exc).strip("'\""))
+
+    for exc_type in (
+        NotSignedIn,
+        AccessDenied,
+        BadCsrf,
+        NotVisible,
+        ItemError,
+        AccountError,
+        RegistryError,
+        UploadError,
+        QueryError,
+        ValueError,
+    ):
+        app.add_exception_handler(exc_type, known)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+            for e in exc.errors()
+        ]
+        message = "; ".join(problems) or "invalid request"
+        if is_api(request):
+            return JSONResponse({"error": message}, status_code=422)
+        return pages.error_page(request, 422, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if is_api(request) or exc.status_code == 405:
+            return JSONResponse({"error": message}, status_code=exc.status_code)
+        return pages.error_page(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        ref = secrets.token_hex(4)
+        log.exception("error %s on %s %s", ref, request.method, request.url.path)
+        message = f"internal error (reference {ref}); the administrator can find it in the log"
+        if is_api(request):
+            return JSONResponse({"error": message}, status_code=500)
+        return pages.error_page(request, 500, message)
+
+    return app
