@@ -159,7 +159,7 @@ def list_users(ws: Workspace) -> list[dict[str, object]]:
         grants: dict[int, list[str]] = {}
         for g in s.execute(select(Grant).order_by(Grant.compartment)).scalars():
             grants.setdefault(g.user_id, []).append(g.compartment)
-        providers = dict(s.execute(select(Provider.id, Provider.name)).tuples().all())
+        providers = {i: n for i, n in s.execute(select(Provider.id, Provider.name)).all()}
         return [
             {
                 "name": u.name,

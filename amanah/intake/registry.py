@@ -146,11 +146,12 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
 
 def list_collections(session: Session, visible: Any) -> list[dict[str, Any]]:
     """Collections matching the caller's visibility condition, with their item counts."""
-    counts = dict(
-        session.execute(select(Item.collection_id, func.count()).group_by(Item.collection_id))
-        .tuples()
-        .all()
-    )
+    counts = {
+        c: n
+        for c, n in session.execute(
+            select(Item.collection_id, func.count()).group_by(Item.collection_id)
+        ).all()
+    }
     rows = session.execute(
         select(Collection, Provider.name)
         .join(Provider, Provider.id == Collection.provider_id)

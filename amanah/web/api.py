@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,8 @@ from amanah.web.auth import allow, workspace
 from amanah.web.content import attachment, inline_media
 
 router = APIRouter(prefix="/api/v1")
+#: Database ids: anything else is a 422 before a query is made.
+ItemId = Annotated[int, Path(ge=1, le=2**62)]
 
 Signed = Annotated[Caller, Depends(allow())]
 
@@ -73,7 +75,7 @@ def search(
 
 @router.get("/items/{item_id}")
 def item(
-    request: Request, item_id: int, caller: Annotated[Caller, _caller(Permission.READ_ITEM)]
+    request: Request, item_id: ItemId, caller: Annotated[Caller, _caller(Permission.READ_ITEM)]
 ) -> dict[str, Any]:
     """An item's provenance, hash, metadata, children, duplicates and custody timeline."""
     return items.show(workspace(request), item_id, caller)
@@ -81,7 +83,7 @@ def item(
 
 @router.get("/items/{item_id}/text")
 def item_text(
-    request: Request, item_id: int, caller: Annotated[Caller, _caller(Permission.READ_CONTENT)]
+    request: Request, item_id: ItemId, caller: Annotated[Caller, _caller(Permission.READ_CONTENT)]
 ) -> dict[str, Any]:
     """The extracted or OCR text (an audited read)."""
     return {"item_id": item_id, "text": items.text(workspace(request), item_id, caller)}
@@ -98,7 +100,7 @@ async def _stream(f: Any) -> AsyncIterator[bytes]:
 @router.get("/items/{item_id}/content", response_class=StreamingResponse)
 def item_content(
     request: Request,
-    item_id: int,
+    item_id: ItemId,
     caller: Annotated[Caller, _caller(Permission.READ_CONTENT)],
     view: bool = False,
 ) -> StreamingResponse:
@@ -115,8 +117,8 @@ def item_content(
 @router.get("/items/{item_id}/derivatives/{derivative_id}", response_class=StreamingResponse)
 def item_derivative(
     request: Request,
-    item_id: int,
-    derivative_id: int,
+    item_id: ItemId,
+    derivative_id: ItemId,
     caller: Annotated[Caller, _caller(Permission.READ_CONTENT)],
 ) -> StreamingResponse:
     """A page image, thumbnail or text made from the item (an audited view)."""

@@ -28,6 +28,7 @@ from amanah.intake import registry
 from amanah.search import service, snippets
 from amanah.search.query import QueryError
 from amanah.web import i18n
+from amanah.web.api import ItemId
 from amanah.web.auth import LANG_COOKIE, SESSION_COOKIE, address, allow, identify, workspace
 from amanah.web.content import SAFE_MEDIA
 
@@ -329,7 +330,7 @@ def search_page(
 @router.get("/items/{item_id}")
 def item_page(
     request: Request,
-    item_id: int,
+    item_id: ItemId,
     caller: Annotated[Caller, Depends(allow(Permission.READ_ITEM))],
     q: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:

@@ -1,0 +1,529 @@
+"""The web application: access matrix, need-to-know, audit, uploads, security, i18n, API."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from amanah.access import ROLE_PERMISSIONS, Permission, Role
+from amanah.db.models import CustodyEvent, Derivative
+from amanah.web.auth import Rule
+from tests.conftest import amanah
+from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    s = build_site(tmp_path_factory.mktemp("web"))
+    yield s
+    s.ws.close()
+
+
+def rule_of(route: APIRoute) -> Rule | None:
+    for dep in route.dependant.dependencies:
+        rule = getattr(dep.call, "rule", None)
+        if rule is not None:
+            return rule
+    return None
+
+
+# --- the access matrix --------------------------------------------------------------------------
+
+_n = itertools.count()
+Call = Callable[[Site, str, bool], Any]
+
+
+def _target_item(site: Site, inside: bool) -> int:
+    return site.item("شهادة-أ.txt" if inside else "سري.txt")
+
+
+def _coll(inside: bool) -> str:
+    return BLUE if inside else RED
+
+
+def _derivative(site: Site, item_id: int) -> int:
+    with site.ws.db.reader() as s:
+        return s.execute(
+            select(Derivative.id).where(Derivative.item_id == item_id, Derivative.kind == "text")
+        ).scalar_one()
+
+
+def _api(site: Site, role: str) -> TestClient:
+    return site.api(role)
+
+
+def _begin(site: Site, role: str, inside: bool, size: int = 3) -> str:
+    """An upload id of this role's own (or a made-up one when it may not upload)."""
+    if Permission.UPLOAD not in ROLE_PERMISSIONS[Role(role)]:
+        return "0" * 32
+    r = _api(site, role).post(
+        f"/api/v1/collections/{BLUE}/uploads", json={"filename": f"u{next(_n)}.txt", "size": size}
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["upload_id"])
+
+
+def _page(site: Site, role: str, method: str, url: str, **kw: Any) -> Any:
+    c, csrf = site.browser(role)
+    if method == "POST":
+        kw.setdefault("data", {})["csrf"] = csrf
+    return c.request(method, url, follow_redirects=False, **kw)
+
+
+API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
+    # (method, path): (scoped to an item or collection?, call)
+    ("GET", "/api/v1/me"): (False, lambda s, r, i: _api(s, r).get("/api/v1/me")),
+    ("GET", "/api/v1/search"): (
+        False,
+        lambda s, r, i: _api(s, r).get("/api/v1/search", params={"q": "الشاهد"}),
+    ),
+    ("GET", "/api/v1/items/{item_id}"): (
+        True,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/items/{_target_item(s, i)}"),
+    ),
+    ("GET", "/api/v1/items/{item_id}/text"): (
+        True,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/items/{_target_item(s, i)}/text"),
+    ),
+    ("GET", "/api/v1/items/{item_id}/content"): (
+        True,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/items/{_target_item(s, i)}/content"),
+    ),
+    ("GET", "/api/v1/items/{item_id}/derivatives/{derivative_id}"): (
+        True,
+        lambda s, r, i: _api(s, r).get(
+            f"/api/v1/items/{_target_item(s, i)}/derivatives/{_derivative(s, _target_item(s, i))}"
+        ),
+    ),
+    ("GET", "/api/v1/collections"): (False, lambda s, r, i: _api(s, r).get("/api/v1/collections")),
+    ("POST", "/api/v1/collections"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/collections",
+            json={"name": f"new-{next(_n)}", "provider": "Blue CSO", "compartment": "blue"},
+        ),
+    ),
+    ("POST", "/api/v1/collections/{name}/uploads"): (
+        True,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/collections/{_coll(i)}/uploads", json={"filename": "x.txt", "size": 3}
+        ),
+    ),
+    ("GET", "/api/v1/uploads/{upload_id}"): (
+        False,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/uploads/{_begin(s, r, i)}"),
+    ),
+    ("PUT", "/api/v1/uploads/{upload_id}"): (
+        False,
+        lambda s, r, i: _api(s, r).put(
+            f"/api/v1/uploads/{_begin(s, r, i)}?offset=0", content=f"{next(_n):03d}"[-3:].encode()
+        ),
+    ),
+    ("POST", "/api/v1/collections/{name}/items"): (
+        True,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/collections/{_coll(i)}/items",
+            params={"filename": f"direct-{next(_n)}.txt"},
+            content=f"upload {next(_n)}".encode(),
+        ),
+    ),
+    ("GET", "/api/v1/jobs"): (False, lambda s, r, i: _api(s, r).get("/api/v1/jobs")),
+    ("GET", "/api/v1/audit"): (False, lambda s, r, i: _api(s, r).get("/api/v1/audit")),
+    ("GET", "/api/v1/users"): (False, lambda s, r, i: _api(s, r).get("/api/v1/users")),
+    ("POST", "/api/v1/users"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/users",
+            json={"name": f"someone{next(_n)}", "role": "analyst", "password": PASSWORD},
+        ),
+    ),
+    ("GET", "/"): (False, lambda s, r, i: _page(s, r, "GET", "/")),
+    ("POST", "/signout"): (False, lambda s, r, i: _page(s, r, "POST", "/signout")),
+    ("GET", "/upload"): (False, lambda s, r, i: _page(s, r, "GET", "/upload")),
+    ("GET", "/collections"): (False, lambda s, r, i: _page(s, r, "GET", "/collections")),
+    ("POST", "/collections"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/collections",
+            data={"name": f"page-{next(_n)}", "provider": "Blue CSO", "compartment": "blue"},
+        ),
+    ),
+    ("GET", "/search"): (False, lambda s, r, i: _page(s, r, "GET", "/search?q=الشاهد")),
+    ("GET", "/items/{item_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/items/{_target_item(s, i)}"),
+    ),
+    ("GET", "/jobs"): (False, lambda s, r, i: _page(s, r, "GET", "/jobs")),
+    ("GET", "/users"): (False, lambda s, r, i: _page(s, r, "GET", "/users")),
+    ("POST", "/users"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/users",
+            data={"name": f"formuser{next(_n)}", "role": "legal", "password": PASSWORD},
+        ),
+    ),
+    ("GET", "/audit"): (False, lambda s, r, i: _page(s, r, "GET", "/audit")),
+}
+PUBLIC = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/lang/{code}")}
+NOT_API_ROUTES = {"/api/v1/openapi.json", "/static"}
+
+
+def routes(site: Site) -> list[tuple[str, str, Rule]]:
+    found = []
+    flat = []
+    for route in site.app.routes:  # type: ignore[attr-defined]
+        included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+        flat.extend(included.routes if included is not None else [route])
+    for route in flat:
+        if not isinstance(route, APIRoute):
+            assert route.path in NOT_API_ROUTES, f"{route.path}: a route outside the rule table"
+            continue
+        rule = rule_of(route)
+        assert rule is not None, f"{route.path} declares no access rule (use auth.allow)"
+        for method in route.methods:
+            found.append((method, route.path, rule))
+    return found
+
+
+def test_every_route_has_a_rule_and_a_case_in_the_matrix(site: Site) -> None:
+    for method, path, rule in routes(site):
+        if rule.public:
+            assert (method, path) in PUBLIC, f"{method} {path} is public: is that intended?"
+        else:
+            assert (method, path) in API_CASES, f"{method} {path} is missing from the matrix"
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_access_matrix(site: Site, role: str) -> None:
+    """Every route × this role × inside/outside its need-to-know → allowed, 403 or 404."""
+    failures = []
+    for method, path, rule in routes(site):
+        if rule.public:
+            continue
+        scoped, call = API_CASES[(method, path)]
+        for inside in (True, False) if scoped else (True,):
+            allowed = rule.permission is None or rule.permission in ROLE_PERMISSIONS[Role(role)]
+            if not allowed:
+                expected = {403}
+            elif not inside and role != "admin":
+                expected = {404}
+            else:
+                expected = {200, 201, 303}
+            got = call(site, role, inside).status_code
+            if got not in expected:
+                where = "inside" if inside else "outside"
+                failures.append(f"{method} {path} as {role} ({where}): {got}, not {expected}")
+    assert not failures, "\n".join(failures)
+
+
+def test_without_signing_in_the_api_says_401_and_pages_go_to_sign_in(site: Site) -> None:
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    for method, path, rule in routes(site):
+        if rule.public:
+            continue
+        url = re.sub(r"\{[a-z_]+\}", "1", path)
+        r = c.request(method, url, follow_redirects=False)
+        if path.startswith("/api/"):
+            assert r.status_code == 401, (method, path, r.status_code)
+            assert r.json() == {"error": "sign in first"}
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/signin?next="), (
+                method,
+                path,
+            )
+    bad = TestClient(site.app)  # type: ignore[arg-type]
+    bad.headers["Authorization"] = "Bearer amanah_not-a-token"
+    assert bad.get("/api/v1/me").status_code == 401
+
+
+# --- need-to-know in search, counts, facets, snippets, downloads --------------------------------
+
+
+def test_a_provider_sees_searches_counts_and_downloads_only_its_own(site: Site) -> None:
+    provider, admin = site.api("provider"), site.api("admin")
+    everything = admin.get("/api/v1/search", params={"q": "الشاهد", "facets": "true"}).json()
+    own = provider.get("/api/v1/search", params={"q": "الشاهد", "facets": "true"}).json()
+    assert everything["total"] == 2 and own["total"] == 1
+    assert [h["collection"] for h in own["hits"]] == [BLUE]
+    assert [v["value"] for v in own["facets"]["provider"]] == ["Blue CSO"]
+    assert [v["value"] for v in own["facets"]["collection"]] == [BLUE]
+    assert "سري" not in json.dumps(own, ensure_ascii=False)
+    # Naming the other provider or collection is answered as if it did not exist.
+    r = provider.get("/api/v1/search", params={"q": 'الشاهد provider:"Red CSO"'})
+    assert r.status_code == 400 and "no provider named" in r.json()["error"]
+    assert "(known: Blue CSO)" in r.json()["error"]
+    secret = site.item("سري.txt")
+    for url in (f"/api/v1/items/{secret}", f"/api/v1/items/{secret}/content"):
+        r = provider.get(url)
+        assert r.status_code == 404 and r.json() == {"error": f"no item with id {secret}"}
+    assert [c["name"] for c in provider.get("/api/v1/collections").json()] == [BLUE]
+    # The dashboard count is the provider's own.
+    c, _ = site.browser("provider")
+    own_count = len([p for p in site.items if p.startswith(("statements", "web"))])
+    assert re.search(rf'class="big">{own_count}<', c.get("/").text)
+
+
+def test_an_analyst_without_the_grant_sees_nothing_of_the_compartment(site: Site) -> None:
+    analyst = site.api("analyst")
+    r = analyst.get("/api/v1/search", params={"q": "الشاهد"}).json()
+    assert {h["collection"] for h in r["hits"]} == {BLUE}
+    amanah(site.ws.home, "user", "grant", "analyst", "red", check=True)
+    r = analyst.get("/api/v1/search", params={"q": "الشاهد"}).json()
+    assert {h["collection"] for h in r["hits"]} == {BLUE, RED}
+    amanah(site.ws.home, "user", "grant", "analyst", "red", "--revoke", check=True)
+    assert analyst.get(f"/api/v1/items/{site.item('سري.txt')}").status_code == 404
+
+
+def test_an_items_duplicates_outside_need_to_know_are_not_shown(site: Site, tmp_path: Path) -> None:
+    # The same bytes in the red compartment are an exact duplicate the blue side must not learn of.
+    data = "أفاد الشّاهِدُ بأنه احتُجز في فرع فلسطين عام ٢٠١٢.\n".encode()
+    admin = site.api("admin")
+    r = admin.post(
+        f"/api/v1/collections/{RED}/items", params={"filename": "copy.txt"}, content=data
+    )
+    assert r.status_code == 201
+    from amanah.processing.runner import run
+
+    run(site.ws)
+    blue_item = site.item("شهادة-أ.txt")
+    seen_by_admin = admin.get(f"/api/v1/items/{blue_item}").json()["duplicates"]
+    assert r.json()["item_id"] in [d["id"] for d in seen_by_admin]
+    assert site.api("analyst").get(f"/api/v1/items/{blue_item}").json()["duplicates"] == []
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def _events(site: Site, **where: Any) -> list[CustodyEvent]:
+    with site.ws.db.reader() as s:
+        q = select(CustodyEvent).order_by(CustodyEvent.seq)
+        for k, v in where.items():
+            q = q.where(getattr(CustodyEvent, k) == v)
+        return list(s.execute(q).scalars())
+
+
+def test_views_downloads_and_searches_are_audited_with_user_and_address(site: Site) -> None:
+    item = site.item("statement-b.txt")
+    c, _ = site.browser("legal")
+    before = len(_events(site, actor="user:legal"))
+    assert c.get(f"/items/{item}?q=witness").status_code == 200
+    assert c.get(f"/api/v1/items/{item}/content").status_code == 200
+    assert c.get("/search?q=checkpoint").status_code == 200
+    new = _events(site, actor="user:legal")[before:]
+    actions = [(e.event_type, json.loads(e.details).get("action")) for e in new]
+    assert ("access", "view item page") in actions
+    assert ("download", "download original") in actions
+    assert ("access", "search") in actions
+    for e in new:
+        details = json.loads(e.details)
+        assert details["role"] == "legal" and details["address"] == "testclient"
+    audit = site.api("admin").get("/api/v1/audit", params={"actor": "user:legal"}).json()
+    assert {a["type"] for a in audit} >= {"access", "download"}
+    page = site.browser("admin")[0].get("/audit?actor=user:legal")
+    assert "view item page" in page.text and "testclient" in page.text
+    searches = amanah(site.ws.home, "searches", "--json", check=True)
+    logged = json.loads(searches.stdout)
+    assert any(s["actor"] == "user:legal" and s["address"] == "testclient" for s in logged)
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+
+def test_a_resumable_upload_gives_the_sha256_receipt_and_records_the_item(site: Site) -> None:
+    data = "بيان مرفوع من الميدان\n".encode() * 50_000  # ~1.8 MB, three parts
+    api = site.api("intake")
+    up = api.post(
+        f"/api/v1/collections/{BLUE}/uploads",
+        json={"filename": "الميدان/بيان.txt", "size": len(data)},
+    ).json()
+    uid, third = up["upload_id"], len(data) // 3
+    r = api.put(f"/api/v1/uploads/{uid}?offset=0", content=data[:third])
+    assert r.json()["received"] == third and not r.json()["complete"]
+    # A part sent from the wrong place is refused and says where to resume.
+    r = api.put(f"/api/v1/uploads/{uid}?offset=5", content=data[5:third])
+    assert r.status_code == 409 and f"send from byte {third}" in r.json()["error"]
+    assert api.get(f"/api/v1/uploads/{uid}").json()["received"] == third
+    api.put(f"/api/v1/uploads/{uid}?offset={third}", content=data[third : 2 * third])
+    r = api.put(f"/api/v1/uploads/{uid}?offset={2 * third}", content=data[2 * third :])
+    receipt = r.json()
+    assert receipt["complete"] and receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    item = site.api("admin").get(f"/api/v1/items/{receipt['item_id']}").json()
+    assert item["original_path"] == "الميدان/بيان.txt" and item["sha256"] == receipt["sha256"]
+    assert [e["type"] for e in item["custody"]][:2] == ["ingestion", "message digest calculation"]
+    assert item["intake"]["actor"] == "user:intake"
+    # More bytes than announced are refused; another user cannot touch this upload.
+    assert api.put(f"/api/v1/uploads/{uid}?offset=0", content=b"x").status_code == 400
+    assert site.api("admin").get(f"/api/v1/uploads/{uid}").status_code == 404
+    with site.ws.blobs.open(receipt["sha256"]) as f:
+        assert f.read() == data
+
+
+def test_a_provider_uploads_only_into_its_own_collections(site: Site) -> None:
+    provider = site.api("provider")
+    ok = provider.post(
+        f"/api/v1/collections/{BLUE}/items", params={"filename": "field.txt"}, content=b"field"
+    )
+    assert ok.status_code == 201
+    no = provider.post(
+        f"/api/v1/collections/{RED}/items", params={"filename": "field.txt"}, content=b"field"
+    )
+    assert no.status_code == 404
+
+
+# --- evidence is never live content, sessions, CSRF, sign-in limits ------------------------------
+
+
+def test_pages_and_evidence_carry_restrictive_headers(site: Site) -> None:
+    c, _ = site.browser("analyst")
+    page = c.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "object-src 'none'" in csp and "unsafe" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    for suffix in ("page.html", "map.svg"):
+        r = c.get(f"/api/v1/items/{site.item(suffix)}/content")
+        assert r.headers["content-type"] == "application/octet-stream"
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["content-security-policy"].startswith("sandbox")
+        assert r.headers["x-content-type-options"] == "nosniff"
+    for suffix in ("page.html", "map.svg"):
+        page_html = c.get(f"/items/{site.item(suffix)}").text
+        assert page_html.count("<script") == 1  # ours: /static/app.js, nothing from evidence
+        assert "onerror=" not in page_html and "onload=" not in page_html
+
+
+def test_the_session_cookie_is_httponly_and_samesite(site: Site) -> None:
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    r = sign_in(c, "analyst")
+    cookie = r.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert "amanah_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_forms_without_the_csrf_token_are_refused(site: Site) -> None:
+    c, csrf = site.browser("admin")
+    form = {"name": "csrf-test", "provider": "Blue CSO", "compartment": "blue"}
+    r = c.post("/collections", data=form, follow_redirects=False)
+    assert r.status_code == 403
+    r = c.post("/collections", data={**form, "csrf": "forged"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = c.post("/collections", data={**form, "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_sign_in_is_rate_limited_per_name(site: Site) -> None:
+    amanah(site.ws.home, "user", "add", "guessme", "--role", "analyst", check=True)
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    for _ in range(5):
+        r = sign_in(c, "guessme", "wrong password!")
+        assert r.status_code == 401  # type: ignore[attr-defined]
+        assert "unknown user name or wrong password" in r.text  # type: ignore[attr-defined]
+    r = sign_in(c, "guessme", "still wrong!!")
+    assert r.status_code == 429  # type: ignore[attr-defined]
+
+
+def test_the_open_redirect_after_sign_in_is_closed(site: Site) -> None:
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    form = c.get("/signin?next=//evil.example/x")
+    assert 'name="next" value="/"' in form.text
+
+
+def test_api_errors_are_json_with_a_message(site: Site) -> None:
+    api = site.api("analyst")
+    r = api.get("/api/v1/search", params={"q": 'الشاهد "غير مغلق'})
+    assert r.status_code == 400 and r.json()["position"] >= 0 and "^" in r.json()["pointer"]
+    r = api.get("/api/v1/search", params={"q": "x", "limit": 0})
+    assert r.status_code == 422 and "limit" in r.json()["error"]
+    r = api.get("/api/v1/items/not-a-number")
+    assert r.status_code == 422 and "item_id" in r.json()["error"]
+    r = api.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and "error" in r.json()
+
+
+# --- languages ----------------------------------------------------------------------------------
+
+
+def test_every_template_string_and_data_word_has_an_arabic_translation() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    from amanah.web.i18n import dynamic_messages, translations
+
+    ar = translations("ar")
+    found = [
+        m[2] if isinstance(m[2], str) else m[2][0]
+        for m in extract_from_dir(
+            str(Path(__file__).parent.parent / "amanah" / "web" / "templates"),
+            method_map=[("**.html", "jinja2")],
+            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+        )
+    ]
+    assert len(found) > 100
+    missing = [m for m in found + dynamic_messages() if ar.gettext(m) == m and m != "SHA-256"]
+    assert not missing, missing
+
+
+def test_arabic_pages_are_rtl_with_arabic_digits_and_english_ltr(site: Site) -> None:
+    c, _ = site.browser("analyst")
+    c.get("/lang/ar?next=/")
+    page = c.get("/search?q=الشاهد").text
+    assert '<html lang="ar" dir="rtl">' in page and "بحث" in page
+    assert re.search(r"[٠-٩]+ نتيجة", page)
+    c.get("/lang/en?next=/")
+    page = c.get("/search?q=الشاهد").text
+    assert '<html lang="en" dir="ltr">' in page and re.search(r"\d+ results", page)
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_accounts_tokens_and_compartments(site: Site) -> None:
+    home = site.ws.home
+    r = amanah(
+        home,
+        "user",
+        "add",
+        "rania",
+        "--role",
+        "analyst",
+        "--compartment",
+        "blue",
+        "--password-stdin",
+        input="  a password with spaces  \n",
+        check=True,
+    )
+    assert "rania (analyst)" in r.stdout and "shown once" not in r.stdout
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    assert sign_in(c, "rania", "  a password with spaces  ").status_code == 303  # type: ignore[attr-defined]
+    r = amanah(home, "user", "add", "x", "--role", "wizard")
+    assert r.returncode == 2 and "no role 'wizard'" in r.stderr
+    r = amanah(home, "user", "add", "cso", "--role", "provider")
+    assert r.returncode == 2 and "--provider NAME" in r.stderr
+    token = amanah(home, "token", "create", "rania", check=True).stdout.strip()
+    api = TestClient(site.app)  # type: ignore[arg-type]
+    api.headers["Authorization"] = f"Bearer {token}"
+    assert api.get("/api/v1/me").json()["actor"] == "user:rania"
+    # Moving a collection to another compartment is recorded, and search follows at once.
+    assert api.get("/api/v1/search", params={"q": "checkpoint"}).json()["total"] == 1
+    amanah(home, "collection", "set", BLUE, "--compartment", "blue-2", check=True)
+    try:
+        assert api.get("/api/v1/search", params={"q": "checkpoint"}).json()["total"] == 0
+        change = _events(site, event_type="restriction change")[-1]
+        assert json.loads(change.details)["compartment"] == {"from": "blue", "to": "blue-2"}
+        r = amanah(home, "ingest", str(home), "--collection", BLUE, "--compartment", "blue")
+        assert r.returncode == 2 and "amanah collection set" in r.stderr
+    finally:
+        amanah(home, "collection", "set", BLUE, "--compartment", "blue", check=True)
