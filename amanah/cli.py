@@ -6,6 +6,7 @@ verification failure); 2 the request itself is wrong (bad option, missing file, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -941,7 +942,7 @@ def demo() -> None:
 
     Example: amanah --home ./amanah-home demo
     """
-    from amanah.demo import COLLECTION, create_demo
+    from amanah.demo import COLLECTION, create_demo, demo_accounts
     from amanah.items import list_items, show
     from amanah.preservation.audit import verify as run_verify
     from amanah.processing.runner import run as run_jobs
@@ -979,8 +980,14 @@ def demo() -> None:
         f" present; verify: {'all checks hold' if checked.ok else checked.problems}"
     )
     home = state.home or "./amanah-home"
+    accounts = with_workspace(demo_accounts)
+    if accounts:
+        out.print("\nDemo accounts for the web application (passwords shown once):")
+        for name, role, password in accounts:
+            out.print(f"  {name:<14} {role:<9} {password}")
     out.print("\nTry next:")
     for line in (
+        f"amanah --home {home} serve    (then open http://127.0.0.1:8000)",
         f"amanah --home {home} item show {rows[0]['id']}",
         f"amanah --home {home} item text {rows[-1]['id']}",
         f"amanah --home {home} search 'الشاهد فرع' --facets",
@@ -1164,12 +1171,28 @@ def collection_list(
     out.print(table)
 
 
+def _runner_child() -> None:
+    """In the runner started by `serve`: yield the CPU to people waiting for a page, and end
+    with the server even when it is killed outright."""
+    import ctypes
+    import os
+    import signal
+
+    os.nice(10)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    web_workers: Annotated[
+        int | None, typer.Option(help="Web server processes (default: one per core, up to 4).")
+    ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Processing jobs at once (default: one per core).")
+        int | None,
+        typer.Option(help="Processing jobs at once (default: half the cores, at least one)."),
     ] = None,
     runner: Annotated[
         bool, typer.Option(help="Run the embedded job runner beside the web server.")
@@ -1181,28 +1204,43 @@ def serve(
 
     Example: amanah serve --port 8000   (then open http://127.0.0.1:8000)
     """
+    import os
     import subprocess
 
     import uvicorn
 
     from amanah.access.users import ensure_administrator
-    from amanah.web.app import create_app
 
     ws = workspace()
     password = ensure_administrator(ws)
+    home = str(ws.home)
+    embedded = ws.settings.runner == "embedded"
+    ws.close()
     if password:
         out.print(f"first run: user admin, password (shown once): {password}")
     child = None
-    if runner and ws.settings.runner == "embedded":
-        cmd = [sys.executable, "-m", "amanah.cli", "--home", str(ws.home), "process", "--follow"]
-        if workers:
-            cmd += ["--workers", str(workers)]
-        child = subprocess.Popen(cmd)
+    if runner and embedded:
+        # Half the cores process; the rest answer the people waiting for pages.
+        jobs_at_once = workers or max(1, (os.cpu_count() or 1) // 2)
+        cmd = [sys.executable, "-m", "amanah.cli", "--home", home, "process", "--follow"]
+        cmd += ["--workers", str(jobs_at_once)]
+        child = subprocess.Popen(cmd, preexec_fn=_runner_child)
     elif runner:
         out.print("runner = procrastinate: start workers with `amanah worker`")
-    out.print(f"Amanah on http://{host}:{port}/ (Ctrl-C stops)")
+    procs = web_workers or min(4, os.cpu_count() or 1)
+    out.print(f"Amanah on http://{host}:{port}/ ({procs} web processes; Ctrl-C stops)")
+    os.environ["AMANAH_HOME"] = home
     try:
-        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            "amanah.web.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=procs,
+            timeout_graceful_shutdown=10,
+            log_level="warning",
+            access_log=False,
+        )
     finally:
         if child is not None:
             child.terminate()
@@ -1210,7 +1248,6 @@ def serve(
                 child.wait(30)
             except subprocess.TimeoutExpired:
                 child.kill()
-        ws.close()
 
 
 def main() -> None:

@@ -77,3 +77,35 @@ def create_demo(ws: Workspace, actor: str) -> IntakeReport:
         actor=actor,
     )
     return ingest(ws, req)
+
+
+#: Accounts that let a newcomer see need-to-know at work: an analyst and the provider's uploader.
+DEMO_ACCOUNTS = (
+    ("demo-analyst", "analyst", None),
+    ("demo-uploader", "provider", PROVIDER),
+)
+
+
+def demo_accounts(ws: Workspace) -> list[tuple[str, str, str]]:
+    """Create the demo accounts once, each with a random password (returned to show once)."""
+    import secrets
+
+    from amanah.access.users import add_user, list_users
+
+    existing = {u["name"] for u in list_users(ws)}
+    made = []
+    for name, role, provider in DEMO_ACCOUNTS:
+        if name in existing:
+            continue
+        password = secrets.token_urlsafe(9)
+        add_user(
+            ws,
+            name,
+            role,
+            password,
+            compartments=("default",) if role == "analyst" else (),
+            provider=provider,
+            by="amanah demo",
+        )
+        made.append((name, role, password))
+    return made

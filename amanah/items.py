@@ -51,8 +51,8 @@ def _item(s: Session, caller: Caller, item_id: int) -> Item:
 def _audit(
     ws: Workspace, caller: Caller, item_id: int, event: EventType, details: dict[str, Any]
 ) -> None:
-    with ws.db.session() as s:
-        ledger.append(
+    ws.db.write_soon(
+        lambda s: ledger.append(
             s,
             event,
             actor=caller.actor,
@@ -60,6 +60,7 @@ def _audit(
             object_id=item_id,
             details={**details, **caller.audit()},
         )
+    )
 
 
 def _path_hex(raw: bytes) -> str | None:

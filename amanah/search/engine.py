@@ -382,7 +382,8 @@ def log(
     """Record the search (who, when, what, how many, which shown) in the log and the ledger."""
     top = [h.item_id for h in results.hits]
     opts = {"mode": results.mode, "sort": results.sort, **options}
-    with ws.db.session() as s:
+
+    def write(s: Session) -> int:
         search_id = s.execute(
             insert(SearchLog).returning(SearchLog.id),
             [
@@ -414,7 +415,9 @@ def log(
                 **caller.audit(),
             },
         )
-    return int(search_id)
+        return int(search_id)
+
+    return ws.db.write_soon(write)
 
 
 def history(ws: Workspace, limit: int = 50, request_id: int | None = None) -> list[dict[str, Any]]:

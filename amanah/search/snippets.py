@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from amanah.search.query import Phrase, QueryError, Term, parse
-from amanah.text.analyzer import spans
+from amanah.text.analyzer import spans, token_forms, tokens
 
 WIDTH = 240
 SCAN = 200_000  # characters looked at per step when finding the first hit of a long text
@@ -40,24 +40,57 @@ def _matches(
     phrases = [t.stem for t in leaves if isinstance(t, Phrase)]
     found: list[tuple[int, int]] = []
     for offset in range(0, len(body), SCAN):
-        part = list(spans(body[offset : offset + SCAN + 100]))
-        for i, sp in enumerate(part):
-            if sp.start >= SCAN and offset + SCAN < len(body):
-                break
-            hit = (
-                sp.stem in words
-                or sp.exact in exact
-                or any(sp.exact.startswith(e) or sp.stem.startswith(s) for e, s in prefixes)
-            )
-            if hit:
-                found.append((offset + sp.start, offset + sp.end))
-                continue
-            for ph in phrases:
-                if sp.stem == ph[0] and tuple(x.stem for x in part[i : i + len(ph)]) == ph:
-                    found.append((offset + sp.start, offset + part[i + len(ph) - 1].end))
+        window = body[offset : offset + SCAN + 100]
+        more = offset + SCAN < len(body)  # past SCAN, the next window takes over
+        if phrases:
+            _phrases(window, offset, more, words, exact, prefixes, phrases, found)
+        else:
+            # The common case, kept lean: one cached lookup per token, no objects made.
+            for m in tokens(window):
+                if m.start() >= SCAN and more:
+                    break
+                for ex, st in token_forms(m.group()):
+                    if (
+                        st in words
+                        or ex in exact
+                        or (
+                            prefixes
+                            and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes)
+                        )
+                    ):
+                        found.append((offset + m.start(), offset + m.end()))
+                        break
         if found and first_only:
             break
     return found
+
+
+def _phrases(
+    window: str,
+    offset: int,
+    more: bool,
+    words: set[str],
+    exact: set[str],
+    prefixes: list[tuple[str, str]],
+    phrases: list[tuple[str, ...]],
+    found: list[tuple[int, int]],
+) -> None:
+    firsts = {ph[0] for ph in phrases}
+    part = list(spans(window))
+    for i, (start, end, ex, st) in enumerate(part):
+        if start >= SCAN and more:
+            break
+        if (
+            st in words
+            or ex in exact
+            or (prefixes and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes))
+        ):
+            found.append((offset + start, offset + end))
+            continue
+        if st in firsts:
+            for ph in phrases:
+                if st == ph[0] and tuple(x.stem for x in part[i : i + len(ph)]) == ph:
+                    found.append((offset + start, offset + part[i + len(ph) - 1].end))
 
 
 def marks(body: str, query: str) -> list[tuple[int, int]]:

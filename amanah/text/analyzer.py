@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 
@@ -136,8 +137,7 @@ def analyze(text: str) -> Terms:
     return Terms(exact=exact, stem=stems)
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A word of the original text and where it sits, for highlighting what was written."""
 
     start: int
@@ -146,9 +146,21 @@ class Span:
     stem: str
 
 
+@lru_cache(maxsize=100_000)
+def token_forms(token: str) -> tuple[tuple[str, str], ...]:
+    """(exact, stem) of each word in one token as written; snippets look up the same few
+    thousand tokens over and over, so they are remembered."""
+    return tuple((e, stem_form(e)) for e in map(exact_form, words(token)))
+
+
+def tokens(original: str) -> Iterator[re.Match[str]]:
+    """Tokens of the original text as regex matches (offsets in the original)."""
+    return _WORD.finditer(original)
+
+
 def spans(original: str) -> Iterator[Span]:
     """Words of the original text with their offsets in it (not in the folded text)."""
     for m in _WORD.finditer(original):
-        for w in words(m.group()):
-            e = exact_form(w)
-            yield Span(m.start(), m.end(), e, stem_form(e))
+        start, end = m.span()
+        for e, s in token_forms(m.group()):
+            yield Span(start, end, e, s)

@@ -8,6 +8,7 @@ quote.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from amanah.items import ItemError
 from amanah.search.query import QueryError
 from amanah.web import api, pages
 from amanah.web.auth import BadCsrf, NotSignedIn
-from amanah.workspace import Workspace
+from amanah.workspace import Workspace, open_workspace
 
 log = logging.getLogger("amanah.web")
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +53,21 @@ def _status(exc: Exception) -> int:
     if isinstance(exc, UploadError) and "bytes have been received" in str(exc):
         return 409
     return 400
+
+
+def open_for_web(home: str) -> Workspace:
+    """The workspace a web process serves; new items go to procrastinate when it is the runner."""
+    ws = open_workspace(home, create=False)
+    if ws.settings.runner == "procrastinate":
+        from amanah.processing.scaleout import attach
+
+        attach(ws)
+    return ws
+
+
+def app_from_env() -> FastAPI:
+    """Factory for each of `amanah serve --web-workers N`'s processes (home in AMANAH_HOME)."""
+    return create_app(open_for_web(os.environ["AMANAH_HOME"]))
 
 
 def create_app(ws: Workspace) -> FastAPI:
