@@ -1238,6 +1238,9 @@ def serve(
             port=port,
             workers=procs,
             timeout_graceful_shutdown=10,
+            # Browsers keep connections open for a minute or more; uvicorn's 5 s default
+            # makes a reused connection race its own closing under load.
+            timeout_keep_alive=65,
             log_level="warning",
             access_log=False,
         )

@@ -109,11 +109,6 @@ def list_items(
 def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str, Any]:
     """An item's record; children and duplicates only where the caller may see them."""
     who = _caller(ws, caller)
-    visible = (
-        select(Item.id)
-        .join(Collection, Collection.id == Item.collection_id)
-        .where(collections_visible(who))
-    )
     with ws.db.reader() as s:
         item = _item(s, who, item_id)
         coll = s.get(Collection, item.collection_id)
@@ -160,25 +155,12 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                     }
                     for c in s.execute(
                         select(Item)
-                        .where(Item.parent_id == item.id, Item.id.in_(visible))
+                        .join(Collection, Collection.id == Item.collection_id)
+                        .where(Item.parent_id == item.id, collections_visible(who))
                         .order_by(Item.id)
                     ).scalars()
                 ],
-                "duplicates": [
-                    {
-                        "id": r.item_b if r.item_a == item.id else r.item_a,
-                        "kind": r.kind,
-                        "score": r.score,
-                    }
-                    for r in s.execute(
-                        select(Relation)
-                        .where(
-                            ((Relation.item_a == item.id) & Relation.item_b.in_(visible))
-                            | ((Relation.item_b == item.id) & Relation.item_a.in_(visible))
-                        )
-                        .order_by(Relation.id)
-                    ).scalars()
-                ],
+                "duplicates": _duplicates(s, who, item.id),
                 "derivatives": [
                     {
                         "id": d.id,
@@ -208,6 +190,19 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
             }
         )
         return out
+
+
+def _duplicates(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]]:
+    """Related items the caller may see (one indexed look-up per side of the relation)."""
+    found = []
+    for mine, other in ((Relation.item_a, Relation.item_b), (Relation.item_b, Relation.item_a)):
+        found += s.execute(
+            select(Relation.id, other, Relation.kind, Relation.score)
+            .join(Item, Item.id == other)
+            .join(Collection, Collection.id == Item.collection_id)
+            .where(mine == item_id, collections_visible(caller))
+        ).all()
+    return [{"id": o, "kind": k, "score": sc} for _, o, k, sc in sorted(found)]
 
 
 def export_original(ws: Workspace, item_id: int, out: Path, actor: Caller | str) -> dict[str, Any]:

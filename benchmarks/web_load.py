@@ -173,6 +173,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--web-workers", type=int, default=None, help="amanah serve --web-workers")
     ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the workspace in this folder and keep it; reuse it when it is there",
+    )
+    ap.add_argument(
         "--think",
         type=float,
         default=0.0,
@@ -181,10 +187,15 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="amanah-web-load-"))
     try:
-        home = tmp / "home"
-        ids, words = build(home, args.items, tmp)
+        home = args.keep or tmp / "home"
+        saved = home / "web-load.json"
+        if saved.exists():
+            ids, words = json.loads(saved.read_text())
+        else:
+            ids, words = build(home, args.items, tmp)
+            saved.write_text(json.dumps([ids, words]))
         ws = open_workspace(home)
-        tokens = accounts(ws)
+        tokens = accounts(ws, run=tmp.name)
         ws.close()
         server = Server(home, web_workers=args.web_workers)
         try:
@@ -198,7 +209,7 @@ def main() -> None:
                     args=(
                         server.base,
                         tokens,
-                        "bench-intake" if n % 2 else "bench-analyst",
+                        f"bench-analyst-{tmp.name}",
                         ids,
                         words,
                         until,
@@ -216,6 +227,7 @@ def main() -> None:
             for t in threads:
                 t.join()
             peak = server.peak_rss_kib()
+            anon = server.anon_kib()
         finally:
             server.stop()
         routes = {
@@ -239,6 +251,7 @@ def main() -> None:
             "first_errors": errors[:5],
             "routes": routes,
             "server_peak_rss_mib": round(peak / 1024, 1),
+            "server_private_rss_mib_at_end": round(anon / 1024, 1),
         }
         print(save(f"web_load-think{args.think:g}", result))
         print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))

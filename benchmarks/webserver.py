@@ -24,12 +24,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def accounts(ws: Workspace, compartments: tuple[str, ...] = ("default",)) -> dict[str, str]:
-    """An analyst and an intake officer with tokens; returns role -> token."""
+def accounts(
+    ws: Workspace, compartments: tuple[str, ...] = ("default",), run: str = "run"
+) -> dict[str, str]:
+    """An analyst and an intake officer (bench-ROLE-RUN) with tokens; returns role -> token."""
     tokens = {}
     for role in ("analyst", "intake"):
-        add_user(ws, f"bench-{role}", role, PASSWORD, compartments=compartments, by="benchmark")
-        tokens[role] = create_token(ws, f"bench-{role}")
+        name = f"bench-{role}-{run}"
+        add_user(ws, name, role, PASSWORD, compartments=compartments, by="benchmark")
+        tokens[role] = create_token(ws, name)
     return tokens
 
 
@@ -81,6 +84,11 @@ class Server:
 
     def rss_kib(self) -> int:
         return self._status("VmRSS")
+
+    def anon_kib(self) -> int:
+        """Private memory of the largest serving process: RSS without the memory-mapped
+        database pages (SQLite's mmap makes those count as resident)."""
+        return self._status("RssAnon")
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -178,6 +178,12 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
             data={"name": f"formuser{next(_n)}", "role": "legal", "password": PASSWORD},
         ),
     ),
+    ("POST", "/users/grants"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", "/users/grants", data={"name": "legal", "compartment": "green"}
+        ),
+    ),
     ("GET", "/audit"): (False, lambda s, r, i: _page(s, r, "GET", "/audit")),
 }
 PUBLIC = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/lang/{code}")}
@@ -527,3 +533,110 @@ def test_cli_accounts_tokens_and_compartments(site: Site) -> None:
         assert r.returncode == 2 and "amanah collection set" in r.stderr
     finally:
         amanah(home, "collection", "set", BLUE, "--compartment", "blue", check=True)
+
+
+# --- the scale-out engines and the real command -------------------------------------------------
+
+
+def test_need_to_know_holds_on_postgresql_and_s3(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from tests.conftest import make_home
+
+    site = build_site(tmp_path, make_home(request, tmp_path, "postgresql-s3"))
+    try:
+        provider, analyst = site.api("provider"), site.api("analyst")
+        assert provider.get("/api/v1/search", params={"q": "الشاهد"}).json()["total"] == 1
+        assert analyst.get("/api/v1/search", params={"q": "الشاهد"}).json()["total"] == 1
+        assert site.api("admin").get("/api/v1/search", params={"q": "الشاهد"}).json()["total"] == 2
+        secret = site.item("سري.txt")
+        assert analyst.get(f"/api/v1/items/{secret}/content").status_code == 404
+        data = b"uploaded to S3 through the API\n" * 1000
+        r = site.api("intake").post(
+            f"/api/v1/collections/{BLUE}/items", params={"filename": "s3.txt"}, content=data
+        )
+        assert r.json()["sha256"] == hashlib.sha256(data).hexdigest()
+        assert (
+            site.api("intake").get(f"/api/v1/items/{r.json()['item_id']}/content").content == data
+        )
+    finally:
+        site.ws.close()
+
+
+def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.conftest import REPO
+
+    home = tmp_path / "home"
+    amanah(home, "init", check=True)
+    amanah(
+        home,
+        "ingest",
+        str(REPO / "docs"),
+        "--collection",
+        "docs",
+        "--provider",
+        "P",
+        "--quiet",
+        check=True,
+    )
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "amanah.cli",
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+            "--web-workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        assert first.startswith("first run: user admin, password (shown once): ")
+        password = first.rsplit(" ", 1)[1].strip()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/signin", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        c = httpx.Client(base_url=base, timeout=30)
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/signin").text)
+        assert token
+        r = c.post("/signin", data={"name": "admin", "password": password, "csrf": token.group(1)})
+        assert r.status_code == 303
+        # The embedded runner processes what was ingested: the docs become searchable.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = c.get("/search", params={"q": "custody"})
+            if 'article class="hit"' in found.text:
+                break
+            time.sleep(1)
+        assert 'article class="hit"' in found.text
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    time.sleep(1)
+    runners = subprocess.run(
+        ["pgrep", "-f", f"--home {home} process --follow"], capture_output=True, text=True
+    )
+    assert runners.stdout.strip() == "", "the runner outlived amanah serve"

@@ -74,8 +74,8 @@ def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> object:
     )
 
 
-def build_site(tmp: Path) -> Site:
-    ws = open_workspace(tmp / "home")
+def build_site(tmp: Path, home: Path | None = None) -> Site:
+    ws = open_workspace(home or tmp / "home")
     for coll, files in FILES.items():
         folder = tmp / coll
         for rel, data in files.items():

@@ -82,7 +82,7 @@ class Item(Base):
     __table_args__ = (UniqueConstraint("collection_id", "path_key", name="uq_items_path_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True, index=True)
     # SHA-256 of (parent, original path): finds an earlier intake of the same path quickly.
     path_hash: Mapped[str] = mapped_column(String(64), index=True)
     # SHA-256 of (parent, original path, content): makes intake idempotent.

@@ -36,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
 PRE_CSRF_COOKIE = "amanah_signin"
 TEXT_SHOWN = 200_000  # characters of an item's text shown on its page
+READ_TYPES = ("access", "download")
+READS_SHOWN = 10
 
 
 @functools.cache
@@ -343,6 +345,11 @@ def item_page(
         clipped = snippets.clean(body[:TEXT_SHOWN])
         shown = segments(clipped, snippets.marks(clipped, q) if q else [])
     pages_ = [d for d in record["derivatives"] if d["kind"] == "page_image"]
+    # Every view is a custody event: the timeline keeps what happened to the item and only
+    # the latest reads (the audit page has them all).
+    reads = [e for e in record["custody"] if e["type"] in READ_TYPES]
+    timeline = [e for e in record["custody"] if e["type"] not in READ_TYPES] + reads[-READS_SHOWN:]
+    timeline.sort(key=lambda e: e["seq"])
     media = (record.get("media_type") or "").split(";")[0]
     return render(
         request,
@@ -355,6 +362,8 @@ def item_page(
         thumbnail=next((d for d in record["derivatives"] if d["kind"] == "thumbnail"), None),
         player=_player(media),
         metadata_json=json.dumps(record["metadata"], ensure_ascii=False, indent=1),
+        timeline=timeline,
+        earlier_reads=max(0, len(reads) - READS_SHOWN),
     )
 
 
@@ -406,6 +415,18 @@ def users_create(
         provider=provider.strip() or None,
         by=caller.actor,
     )
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/grants")
+def users_grant(
+    request: Request,
+    caller: Annotated[Caller, Depends(allow(Permission.MANAGE_USERS))],
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    compartment: Annotated[str, Form(min_length=1, max_length=200)],
+    revoke: Annotated[bool, Form()] = False,
+) -> Response:
+    accounts.grant(workspace(request), name, compartment.strip(), caller.actor, revoke)
     return RedirectResponse("/users", status_code=303)
 
 

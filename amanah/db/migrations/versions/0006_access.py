@@ -5,7 +5,8 @@ Revises: 0005
 Create Date: 2026-11-22
 
 Users, roles and compartment grants, API tokens, browser sessions, failed sign-ins (for rate
-limiting), resumable uploads, and the network address in the search log.
+limiting), resumable uploads, the network address in the search log, and an index on
+items.parent_id (item pages list children).
 """
 
 from collections.abc import Sequence
@@ -98,6 +99,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_uploads_user_id", "uploads", ["user_id"])
+    # An item page lists the item's children: without this, a look-up reads every item.
+    op.create_index("ix_items_parent_id", "items", ["parent_id"])
     with op.batch_alter_table("search_log") as batch:
         batch.add_column(
             sa.Column("address", sa.String(length=100), nullable=False, server_default="")
@@ -107,6 +110,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("search_log") as batch:
         batch.drop_column("address")
+    op.drop_index("ix_items_parent_id", "items")
     op.drop_index("ix_uploads_user_id", "uploads")
     op.drop_table("uploads")
     for name in ("at", "address", "name"):
