@@ -1246,9 +1246,11 @@ def serve(
         )
     finally:
         if child is not None:
+            # The runner ends its current job if it can; one still running after 10 s is
+            # killed and put back in the queue by the next runner (as after a crash).
             child.terminate()
             try:
-                child.wait(30)
+                child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
 
