@@ -653,3 +653,32 @@ def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Pa
         ["pgrep", "-f", f"--home {home} process --follow"], capture_output=True, text=True
     )
     assert runners.stdout.strip() == "", "the runner outlived amanah serve"
+
+
+def test_two_requests_cannot_append_to_one_upload_at_once(site: Site) -> None:
+    from amanah.access.users import caller_for, token_account
+    from amanah.intake import upload
+
+    api = site.api("intake")
+    uid = api.post(
+        f"/api/v1/collections/{BLUE}/uploads", json={"filename": "busy.txt", "size": 4}
+    ).json()["upload_id"]
+    with site.ws.db.reader() as s:
+        account = token_account(s, site.tokens["intake"])
+        assert account is not None
+        caller = caller_for(s, account)
+    busy = upload.Writer(site.ws, caller, uid, 0)  # a request still receiving
+    try:
+        r = api.put(f"/api/v1/uploads/{uid}?offset=0", content=b"abcd")
+        assert r.status_code == 409 and "another request" in r.json()["error"]
+    finally:
+        busy.abort()
+    r = api.put(f"/api/v1/uploads/{uid}?offset=0", content=b"abcd")
+    assert r.json()["complete"] and r.json()["sha256"] == hashlib.sha256(b"abcd").hexdigest()
+
+
+def test_a_signed_in_user_can_sign_in_again_as_someone_else(site: Site) -> None:
+    c, _ = site.browser("analyst")
+    r = sign_in(c, "legal")
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert c.get("/api/v1/me").json()["actor"] == "user:legal"

@@ -65,7 +65,9 @@ class Site:
 
 def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> object:
     form = c.get("/signin")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    token = re.search(
+        r'action="/signin"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"', form.text
+    )
     assert token
     return c.post(
         "/signin",

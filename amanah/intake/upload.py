@@ -9,6 +9,7 @@ flat: bytes go to a spool file in the home folder, never into memory whole.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
@@ -34,6 +35,10 @@ MAX_NAME = 4096
 
 class UploadError(Exception):
     """An upload that cannot go on: says why (wrong offset, too large, unknown id, …)."""
+
+
+class UploadConflict(UploadError):
+    """The part does not fit what the server holds (wrong offset, another request at work)."""
 
 
 @dataclass
@@ -165,15 +170,25 @@ class Writer:
         if self.up.status == "done":
             raise UploadError(f"upload {upload_id} is already complete (item {self.up.item_id})")
         self.spool = spool_dir(ws) / upload_id
-        have = self.spool.stat().st_size if self.spool.exists() else 0
+        self.file = open(self.spool, "ab")  # noqa: SIM115 - closed in close() or abort()
+        try:
+            # One request at a time per upload: two parts appended at once would interleave.
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise UploadConflict(
+                f"{self.up.filename}: another request is sending this upload; wait for it,"
+                " then ask where to resume (GET /api/v1/uploads/ID)"
+            ) from None
+        have = os.fstat(self.file.fileno()).st_size
         if offset != have:
-            raise UploadError(
+            self.file.close()
+            raise UploadConflict(
                 f"{self.up.filename}: this part starts at byte {offset}, but {have} bytes have"
                 f" been received; send from byte {have}"
             )
         self.hasher = _hashers.resume(self.spool, upload_id)
         self.received = have
-        self.file = open(self.spool, "ab")  # noqa: SIM115 - closed in close()
 
     def write(self, data: bytes) -> None:
         if self.received + len(data) > self.up.size:

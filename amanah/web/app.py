@@ -23,7 +23,7 @@ from amanah import __version__
 from amanah.access import AccessDenied, NotVisible
 from amanah.access.users import AccountError, TooManyAttempts
 from amanah.intake.registry import RegistryError
-from amanah.intake.upload import UploadError
+from amanah.intake.upload import UploadConflict, UploadError
 from amanah.items import ItemError
 from amanah.search.query import QueryError
 from amanah.web import api, pages
@@ -50,7 +50,7 @@ def _status(exc: Exception) -> int:
         return 404
     if isinstance(exc, TooManyAttempts):
         return 429
-    if isinstance(exc, UploadError) and "bytes have been received" in str(exc):
+    if isinstance(exc, UploadConflict):
         return 409
     return 400
 

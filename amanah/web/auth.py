@@ -90,8 +90,8 @@ def allow(permission: Permission | None = None, *, public: bool = False) -> Call
                 return None
             raise NotSignedIn("sign in first")
         caller, csrf = found
-        if csrf is not None and request.method in UNSAFE:
-            await _check_csrf(request, csrf)
+        if csrf is not None and request.method in UNSAFE and not public:
+            await _check_csrf(request, csrf)  # public forms (sign-in) carry their own token
         if permission is not None:
             caller.require(permission)
         request.state.caller = caller
