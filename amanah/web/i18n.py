@@ -70,7 +70,10 @@ def when(value: datetime | date | str | None, lang: str) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if len(value) == 10:  # a date alone (a document's date): no time of day to show
+                value = date.fromisoformat(value)
+            else:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
     if isinstance(value, datetime):

@@ -51,6 +51,7 @@ def environment(lang: str) -> Environment:
     env.filters["when"] = lambda v: i18n.when(v, lang)
     env.filters["num"] = lambda v: i18n.number(v, lang)
     env.filters["size"] = lambda v: _size(v, lang)
+    env.filters["digits"] = lambda v: i18n.digits(str(v), lang)
     return env
 
 
