@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from amanah.access import Caller, Permission
 from amanah.access.users import caller_for, session_account, token_account
@@ -84,7 +85,7 @@ def allow(permission: Permission | None = None, *, public: bool = False) -> Call
     rule = Rule(permission, public)
 
     async def dependency(request: Request) -> Caller | None:
-        found = identify(request)
+        found = await run_in_threadpool(identify, request)  # database work off the event loop
         if found is None:
             if public:
                 return None
