@@ -193,9 +193,12 @@ def caller_for(s: Session, account: Account, address: str | None = None) -> Call
 
 
 def authenticate(ws: Workspace, name: str, password: str, address: str) -> Account:
-    """Check a password, slowing guessers down; one message for every kind of failure."""
+    """Check a password, slowing guessers down; one message for every kind of failure.
+
+    The hash is checked outside any write transaction: Argon2 takes tens of milliseconds on
+    purpose, and other writers must not wait for it."""
     since = now() - FAILURE_WINDOW
-    with ws.db.session() as s:
+    with ws.db.reader() as s:
         by_name, by_address = s.execute(
             select(
                 func.count().filter(SignInAttempt.name == name),
@@ -205,26 +208,27 @@ def authenticate(ws: Workspace, name: str, password: str, address: str) -> Accou
                 or_(SignInAttempt.name == name, SignInAttempt.address == address),
             )
         ).one()
-        if by_name >= MAX_FAILURES_PER_NAME or by_address >= MAX_FAILURES_PER_ADDRESS:
-            raise TooManyAttempts(
-                "too many failed sign-ins; wait 15 minutes or ask an administrator"
-            )
         u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        ok = False
-        if u is not None and u.password_hash and not u.disabled:
-            try:
-                ok = _hasher.verify(u.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-        else:
-            _hasher.hash(password)  # the same time for unknown names, so they cannot be probed
+        if u is not None:
+            s.expunge(u)
+    if by_name >= MAX_FAILURES_PER_NAME or by_address >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyAttempts("too many failed sign-ins; wait 15 minutes or ask an administrator")
+    ok = False
+    if u is not None and u.password_hash and not u.disabled:
+        try:
+            ok = _hasher.verify(u.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        _hasher.hash(password)  # the same time for unknown names, so they cannot be probed
+    with ws.db.session() as s:
         if not ok:
             s.add(SignInAttempt(name=name[:200], address=address[:100], at=now()))
-            s.commit()
-            raise AccountError("unknown user name or wrong password")
-        assert u is not None
-        s.execute(delete(SignInAttempt).where(SignInAttempt.name == name))
-        return _account(u)
+        else:
+            s.execute(delete(SignInAttempt).where(SignInAttempt.name == name))
+    if not ok or u is None:
+        raise AccountError("unknown user name or wrong password")
+    return _account(u)
 
 
 def open_session(ws: Workspace, account: Account, address: str) -> tuple[str, str]:
