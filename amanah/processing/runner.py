@@ -56,7 +56,7 @@ def run(
             sandbox.close()
 
     def loop(me: str, sandbox: Sandbox) -> None:
-        while True:
+        while follow is None or not follow.is_set():  # asked to stop: no new job
             job = queue.claim(ws.db, me)
             if job is None:
                 if follow is not None:
