@@ -120,11 +120,27 @@ def visible_item(s: Session, caller: Caller, item_id: int) -> Item:
     return item
 
 
-def may_upload_to(caller: Caller, coll: Collection) -> None:
-    """Uploads need the permission and, for a provider's account, its own collection."""
-    caller.require(Permission.UPLOAD)
-    if caller.provider_id is not None and coll.provider_id != caller.provider_id:
-        raise NotVisible(f"no collection named {coll.name!r}")
+def visible_collection_id(s: Session, caller: Caller, collection_id: int) -> Collection:
+    coll = s.execute(
+        select(Collection).where(Collection.id == collection_id, collections_visible(caller))
+    ).scalar_one_or_none()
+    if coll is None:
+        raise NotVisible(f"no collection with id {collection_id}")
+    return coll
+
+
+def index_scope(caller: Caller) -> tuple[list[str], dict[str, Any]]:
+    """The same rule as `collections_visible`, for the search index (`search_docs d`), which
+    keeps a copy of each item's compartment and provider: SQL conditions and parameters
+    (`compartments` is an expanding parameter)."""
+    if not caller.compartments:
+        return ["1 = 0"], {}
+    where = ["d.compartment IN :compartments"]
+    params: dict[str, Any] = {"compartments": sorted(caller.compartments)}
+    if caller.provider_id is not None:
+        where.append("d.provider_id = :own_provider")
+        params["own_provider"] = caller.provider_id
+    return where, params
 
 
 def all_compartments(s: Session) -> frozenset[str]:

@@ -22,9 +22,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from amanah.access import Caller, NotVisible, may_upload_to, visible_collection
+from amanah.access import (
+    Caller,
+    NotVisible,
+    Permission,
+    visible_collection,
+    visible_collection_id,
+)
 from amanah.blobs.base import CHUNK
-from amanah.db.models import Collection, Item, Provider, Upload
+from amanah.db.models import Item, Provider, Upload
 from amanah.intake.preserve import Context, Stored, path_key, record_items
 from amanah.workspace import Workspace
 
@@ -124,8 +130,8 @@ def begin(ws: Workspace, caller: Caller, collection: str, filename: str, size: i
         raise UploadError(f"{name}: size {size} is outside 0 … {MAX_SIZE} bytes")
     upload_id = secrets.token_hex(16)
     with ws.db.session() as s:
-        coll = visible_collection(s, caller, collection)
-        may_upload_to(caller, coll)
+        caller.require(Permission.UPLOAD)
+        coll = visible_collection(s, caller, collection)  # a provider's own collections only
         if caller.user_id is None:
             raise UploadError("uploads are made by a signed-in user")
         s.add(
@@ -232,7 +238,7 @@ def _finish(ws: Workspace, caller: Caller, up: Upload, spool: Path, sha256: str)
         assert row is not None
         if row.status == "done":  # a retried final request: the same receipt
             return Receipt(up.id, up.filename, up.size, up.size, row.sha256, row.item_id)
-        coll = visible_collection(s, caller, _collection_name(s, up.collection_id))
+        coll = visible_collection_id(s, caller, up.collection_id)
         provider = s.get(Provider, coll.provider_id)
         ctx = Context(
             collection_id=coll.id,
@@ -256,11 +262,6 @@ def _finish(ws: Workspace, caller: Caller, up: Upload, spool: Path, sha256: str)
     spool.unlink(missing_ok=True)
     _hashers.drop(up.id)
     return Receipt(up.id, up.filename, up.size, up.size, sha256, item_id)
-
-
-def _collection_name(s: Any, collection_id: int) -> str:
-    name = s.execute(select(Collection.name).where(Collection.id == collection_id)).scalar_one()
-    return str(name)
 
 
 def _existing_item(s: Any, collection_id: int, stored: Stored) -> int:

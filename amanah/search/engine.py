@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, collections_visible
+from amanah.access import Caller, collections_visible, index_scope
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
@@ -183,15 +183,11 @@ def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
     sql = SqlPlan(
         source=m.source, count_source=m.count_source, where=[], params=dict(m.params), score=m.score
     )
-    if caller.compartments:
-        sql.where.append("d.compartment IN :compartments")
-        sql.params["compartments"] = sorted(caller.compartments)
+    where, params = index_scope(caller)
+    sql.where += where
+    sql.params.update(params)
+    if "compartments" in params:
         sql.expanding.add("compartments")
-        if caller.provider_id is not None:  # a provider's account sees its own provider only
-            sql.where.append("d.provider_id = :own_provider")
-            sql.params["own_provider"] = caller.provider_id
-    else:
-        sql.where.append("1 = 0")
     if m.where:
         sql.where.append(m.where)
     _filters(s, caller, q, sql)

@@ -257,22 +257,24 @@ def dashboard(request: Request, caller: Annotated[Caller, Depends(allow())]) -> 
     )
 
 
+def _collections(request: Request, caller: Caller, template: str) -> Response:
+    with workspace(request).db.reader() as s:
+        colls = registry.list_collections(s, collections_visible(caller))
+    return render(request, template, collections=colls)
+
+
 @router.get("/upload")
 def upload_page(
     request: Request, caller: Annotated[Caller, Depends(allow(Permission.UPLOAD))]
 ) -> Response:
-    with workspace(request).db.reader() as s:
-        colls = registry.list_collections(s, collections_visible(caller))
-    return render(request, "upload.html", collections=colls)
+    return _collections(request, caller, "upload.html")
 
 
 @router.get("/collections")
 def collections_page(
     request: Request, caller: Annotated[Caller, Depends(allow(Permission.READ_ITEM))]
 ) -> Response:
-    with workspace(request).db.reader() as s:
-        colls = registry.list_collections(s, collections_visible(caller))
-    return render(request, "collections.html", collections=colls)
+    return _collections(request, caller, "collections.html")
 
 
 @router.post("/collections")
