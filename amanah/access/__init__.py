@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, select
+from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
-from amanah.db.models import Collection, Item
+from amanah.db.models import Collection, Item, Package
 from amanah.workspace import Workspace, default_actor
 
 
@@ -36,6 +36,9 @@ class Permission(StrEnum):
     VIEW_JOBS = "jobs.view"
     MANAGE_USERS = "users.manage"
     VIEW_AUDIT = "audit.view"
+    VIEW_REQUESTS = "requests.view"  # requests, review, packages, response metrics
+    MANAGE_REQUESTS = "requests.manage"  # jurisdictions, requests, consent, redaction, packages
+    RECEIVE_PACKAGES = "packages.receive"  # a recipient's own jurisdiction's packages
 
 
 _READER = {Permission.SEARCH, Permission.READ_ITEM, Permission.READ_CONTENT}
@@ -45,10 +48,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INTAKE: frozenset(
         _READER | {Permission.UPLOAD, Permission.MANAGE_COLLECTIONS, Permission.VIEW_JOBS}
     ),
-    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS}),
-    Role.LEGAL: frozenset(_READER),
+    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, Permission.VIEW_REQUESTS}),
+    Role.LEGAL: frozenset(_READER | {Permission.VIEW_REQUESTS, Permission.MANAGE_REQUESTS}),
     Role.PROVIDER: frozenset(_READER | {Permission.UPLOAD}),
-    Role.RECIPIENT: frozenset(),
+    Role.RECIPIENT: frozenset({Permission.RECEIVE_PACKAGES}),
 }
 
 
@@ -71,6 +74,8 @@ class Caller:
     #: Set for a provider's account: it sees its own provider's collections only.
     provider_id: int | None = None
     address: str | None = None
+    #: Set for a recipient's account: it sees its own jurisdiction's packages only.
+    jurisdiction_id: int | None = None
 
     def may_see(self, compartment: str) -> bool:
         return compartment in self.compartments
@@ -98,6 +103,16 @@ def collections_visible(caller: Caller) -> ColumnElement[bool]:
     if caller.provider_id is not None:
         cond = and_(cond, Collection.provider_id == caller.provider_id)
     return cond
+
+
+def packages_visible(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition on `packages`: whoever manages requests sees them all; a recipient
+    sees those built for its jurisdiction; nobody else sees any."""
+    if caller.can(Permission.VIEW_REQUESTS):
+        return true()
+    if caller.can(Permission.RECEIVE_PACKAGES) and caller.jurisdiction_id is not None:
+        return Package.jurisdiction_id == caller.jurisdiction_id
+    return false()
 
 
 def visible_collection(s: Session, caller: Caller, name: str) -> Collection:

@@ -18,7 +18,15 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, Role, all_compartments
-from amanah.db.models import ApiToken, Grant, Provider, SignInAttempt, User, WebSession
+from amanah.db.models import (
+    ApiToken,
+    Grant,
+    Jurisdiction,
+    Provider,
+    SignInAttempt,
+    User,
+    WebSession,
+)
 from amanah.workspace import Workspace
 
 SESSION_HOURS = 12
@@ -47,6 +55,7 @@ class Account:
     role: Role
     provider_id: int | None
     language: str
+    jurisdiction_id: int | None = None
 
 
 def now() -> datetime:
@@ -58,7 +67,7 @@ def _digest(secret: str) -> str:
 
 
 def _account(u: User) -> Account:
-    return Account(u.id, u.name, Role(u.role), u.provider_id, u.language)
+    return Account(u.id, u.name, Role(u.role), u.provider_id, u.language, u.jurisdiction_id)
 
 
 def check_password(password: str) -> None:
@@ -74,10 +83,12 @@ def add_user(
     *,
     compartments: tuple[str, ...] = (),
     provider: str | None = None,
+    jurisdiction: str | None = None,
     language: str = "en",
     by: str,
 ) -> Account:
-    """Create an account; a provider's account must name its provider (created if new)."""
+    """Create an account; a provider's account must name its provider (created if new), a
+    recipient's its jurisdiction (which must exist)."""
     if not NAME_RE.match(name):
         raise AccountError(
             f"{name!r} is not a usable user name (letters, digits and . _ @ + - only)"
@@ -92,6 +103,10 @@ def add_user(
         raise AccountError("a provider account needs --provider NAME (whose uploads it makes)")
     if provider and r is not Role.PROVIDER:
         raise AccountError("--provider is only for accounts with the provider role")
+    if r is Role.RECIPIENT and not jurisdiction:
+        raise AccountError("a recipient account needs --jurisdiction CODE (whose packages it sees)")
+    if jurisdiction and r is not Role.RECIPIENT:
+        raise AccountError("--jurisdiction is only for accounts with the recipient role")
     if password is not None:
         check_password(password)
     with ws.db.session() as s:
@@ -105,11 +120,22 @@ def add_user(
                 s.add(p)
                 s.flush()
             provider_id = p.id
+        jurisdiction_id = None
+        if jurisdiction:
+            j = s.execute(
+                select(Jurisdiction).where(Jurisdiction.code == jurisdiction)
+            ).scalar_one_or_none()
+            if j is None:
+                raise AccountError(
+                    f"no jurisdiction {jurisdiction!r} (see `amanah jurisdiction list`)"
+                )
+            jurisdiction_id = j.id
         u = User(
             name=name,
             role=r.value,
             password_hash=_hasher.hash(password) if password else "",
             provider_id=provider_id,
+            jurisdiction_id=jurisdiction_id,
             language=language,
             disabled=False,
             created_at=now(),
@@ -189,6 +215,7 @@ def caller_for(s: Session, account: Account, address: str | None = None) -> Call
         user_id=account.id,
         provider_id=account.provider_id if account.role is Role.PROVIDER else None,
         address=address,
+        jurisdiction_id=account.jurisdiction_id if account.role is Role.RECIPIENT else None,
     )
 
 

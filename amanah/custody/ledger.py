@@ -218,46 +218,103 @@ def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
     }
 
 
-def inclusion_proof(
-    session: Session, object_type: str, object_id: str | int, public_pem: bytes
-) -> dict[str, Any]:
-    """Every event about one object, each with its audit path to the latest checkpoint."""
+class _Tree:
+    """The RFC 6962 tree over all leaves, built once, so that each audit path costs
+    O(log n): complete aligned subtrees come from stored levels, the few ragged right-hand
+    ones are remembered."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.size = len(leaves)
+        self.levels = [leaves]
+        while len(self.levels[-1]) > 1:
+            prev = self.levels[-1]
+            self.levels.append(
+                [verifier.node_hash(prev[i], prev[i + 1]) for i in range(0, len(prev) - 1, 2)]
+            )
+        self._memo: dict[tuple[int, int], bytes] = {}
+
+    def root(self, lo: int, hi: int) -> bytes:
+        n = hi - lo
+        if n & (n - 1) == 0 and lo % n == 0:
+            level = n.bit_length() - 1
+            return self.levels[level][lo >> level]
+        found = self._memo.get((lo, hi))
+        if found is None:
+            k = verifier._split(n)
+            found = self._memo[(lo, hi)] = verifier.node_hash(
+                self.root(lo, lo + k), self.root(lo + k, hi)
+            )
+        return found
+
+    def path(self, index: int) -> list[bytes]:
+        """The same audit path as verifier.inclusion_path, without rehashing subtrees."""
+        path: list[bytes] = []
+        lo, hi, m = 0, self.size, index
+        while hi - lo > 1:
+            k = verifier._split(hi - lo)
+            if m < k:
+                path.append(self.root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self.root(lo, lo + k))
+                lo, m = lo + k, m - k
+        path.reverse()
+        return path
+
+
+def inclusion_proofs(
+    session: Session,
+    objects: list[tuple[str, str]],
+    public_pem: bytes,
+    event_types: frozenset[str] | None = None,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Inclusion proofs of many objects' events against the latest checkpoint, with one pass
+    over the ledger. `event_types` keeps only those events (e.g. no reading records)."""
     cp = session.execute(
         select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
     ).scalar_one_or_none()
     if cp is None:
         raise LookupError("the ledger has no checkpoint yet")
-    events = (
-        session.execute(
-            select(CustodyEvent)
-            .where(
-                CustodyEvent.object_type == object_type,
-                CustodyEvent.object_id == str(object_id),
-                CustodyEvent.seq <= cp.tree_size,
-            )
-            .order_by(CustodyEvent.seq)
-        )
-        .scalars()
-        .all()
-    )
-    if not events:
-        raise LookupError(f"no custody event for {object_type} {object_id}")
-    wanted = [entry_of(e) for e in events]
-    leaves = [verifier.leaf_hash(e) for e in iter_entries(session) if e["seq"] <= cp.tree_size]
-    return {
-        "format": verifier.FORMAT,
-        "object": {"type": object_type, "id": str(object_id)},
-        "checkpoint": checkpoint_of(cp),
-        "public_key": public_pem.decode(),
-        "events": [
-            {
-                "entry": e,
-                "leaf_index": e["seq"] - 1,
-                "audit_path": [h.hex() for h in verifier.inclusion_path(e["seq"] - 1, leaves)],
-            }
-            for e in wanted
-        ],
-    }
+    wanted = set(objects)
+    events: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    leaves: list[bytes] = []
+    for e in iter_entries(session):
+        if e["seq"] > cp.tree_size:
+            break
+        leaves.append(verifier.leaf_hash(e))
+        key = (e["object_type"], e["object_id"])
+        if key in wanted and (event_types is None or e["type"] in event_types):
+            events.setdefault(key, []).append(e)
+    tree = _Tree(leaves)
+    checkpoint = checkpoint_of(cp)
+    proofs = {}
+    for key in objects:
+        found = events.get(key)
+        if not found:
+            raise LookupError(f"no custody event for {key[0]} {key[1]}")
+        proofs[key] = {
+            "format": verifier.FORMAT,
+            "object": {"type": key[0], "id": key[1]},
+            "checkpoint": checkpoint,
+            "public_key": public_pem.decode(),
+            "events": [
+                {
+                    "entry": e,
+                    "leaf_index": e["seq"] - 1,
+                    "audit_path": [h.hex() for h in tree.path(e["seq"] - 1)],
+                }
+                for e in found
+            ],
+        }
+    return proofs
+
+
+def inclusion_proof(
+    session: Session, object_type: str, object_id: str | int, public_pem: bytes
+) -> dict[str, Any]:
+    """Every event about one object, each with its audit path to the latest checkpoint."""
+    key = (object_type, str(object_id))
+    return inclusion_proofs(session, [key], public_pem)[key]
 
 
 @event.listens_for(Session, "before_commit")

@@ -37,15 +37,35 @@ class Provider(Base):
 
 
 class Framework(Base):
-    """A cooperation framework (MoU, protocol); its terms are free text until the RFA work."""
+    """A cooperation framework (MoU, protocol, letter) with a provider, and its terms as data.
+
+    The terms decide, item by item, whether a request may receive the provider's material:
+    see sharing/terms.py. Collections link to their framework; items inherit its terms.
+    """
 
     __tablename__ = "frameworks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
     title: Mapped[str] = mapped_column(String(400))
     signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    terms: Mapped[str] = mapped_column(Text, default="")
+    terms: Mapped[str] = mapped_column(Text, default="")  # the agreement's words, as notes
+    kind: Mapped[str] = mapped_column(String(20), default="mou")
+    parties: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of names
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    # any (competent jurisdiction) | consent (each disclosure) | named (jurisdictions) | never
+    disclosure: Mapped[str] = mapped_column(String(20), default="consent")
+    attribution_required: Mapped[bool] = mapped_column(default=False)
+    confidentiality: Mapped[str] = mapped_column(String(40), default="confidential")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrameworkJurisdiction(Base):
+    """A jurisdiction named in a framework whose terms allow disclosure only to named ones."""
+
+    __tablename__ = "framework_jurisdictions"
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
 
 
 class Collection(Base):
@@ -329,8 +349,11 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(Text, default="")
-    # A provider uploader acts for one provider; a recipient for one jurisdiction (later).
+    # A provider uploader acts for one provider; a recipient for one jurisdiction.
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), nullable=True)
+    jurisdiction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jurisdictions.id"), nullable=True
+    )
     language: Mapped[str] = mapped_column(String(10), default="en")
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -396,3 +419,121 @@ class Upload(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Jurisdiction(Base):
+    """A competent authority that may ask for and receive evidence."""
+
+    __tablename__ = "jurisdictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # short name, e.g. DE-GBA
+    state: Mapped[str] = mapped_column(String(200))
+    authority: Mapped[str] = mapped_column(String(400))
+    unit: Mapped[str] = mapped_column(String(400), default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    contacts: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Request(Base):
+    """A request for assistance from a jurisdiction, with its subject and lifecycle state."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    urgency: Mapped[str] = mapped_column(String(20), default="normal")
+    deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    # JSON: persons, organisations, places, crimes (lists), period_from, period_to
+    subject_fields: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(20), default="received")
+    decline_reason: Mapped[str] = mapped_column(String(60), default="")
+    assignee: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    responded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class RequestEvent(Base):
+    """One dated, attributed change of a request (state, assignee, note)."""
+
+    __tablename__ = "request_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    from_state: Mapped[str] = mapped_column(String(20), default="")
+    to_state: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Review(Base):
+    """One candidate item of a request and the reviewer's decision on it."""
+
+    __tablename__ = "reviews"
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(20), default="pending")  # relevant, not relevant
+    source: Mapped[str] = mapped_column(String(100), default="")  # "search 12" or "by hand"
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Consent(Base):
+    """A provider's consent asked, given or withheld for one request (all or some items)."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    status: Mapped[str] = mapped_column(String(20))  # requested, given, withheld
+    items: Mapped[str] = mapped_column(Text, default="[]")  # JSON item ids; [] = all of them
+    given_by: Mapped[str] = mapped_column(String(400), default="")  # who, at the provider
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProtectedPerson(Base):
+    """A witness or source whose name must never leave in a package, in any spelling."""
+
+    __tablename__ = "protected_persons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(100), unique=True)  # e.g. "Witness A"
+    role: Mapped[str] = mapped_column(String(40), default="witness")
+    spellings: Mapped[str] = mapped_column(Text)  # JSON list: Arabic and Latin spellings
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Package(Base):
+    """A sharing package built for a request: a BagIt bag, identified by its manifest's hash."""
+
+    __tablename__ = "packages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    item_count: Mapped[int] = mapped_column(Integer)
+    payload_bytes: Mapped[int] = mapped_column(BigInteger)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class PackageItem(Base):
+    """One file of a package: which item, which bytes (original or redacted)."""
+
+    __tablename__ = "package_items"
+    package_id: Mapped[str] = mapped_column(ForeignKey("packages.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)  # inside the bag, e.g. data/0001-statement.pdf
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    variant: Mapped[str] = mapped_column(String(20))  # original, redacted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,7 +11,15 @@ from sqlalchemy.orm import Session
 
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import Collection, Framework, Item, Provider, SearchDoc
+from amanah.db.models import (
+    Collection,
+    Framework,
+    FrameworkJurisdiction,
+    Item,
+    Jurisdiction,
+    Provider,
+    SearchDoc,
+)
 
 
 class RegistryError(Exception):
@@ -36,18 +45,127 @@ def provider(session: Session, name: str, create: bool = True) -> Provider:
     return row
 
 
+FRAMEWORK_KINDS = ("mou", "protocol", "letter", "other")
+DISCLOSURE_RULES = ("any", "consent", "named", "never")
+CONFIDENTIALITY = ("public", "restricted", "confidential", "strictly_confidential")
+
+
 def add_framework(
-    session: Session, provider_name: str, title: str, signed_on: date | None, terms: str
+    session: Session,
+    provider_name: str,
+    title: str,
+    signed_on: date | None,
+    terms: str = "",
+    *,
+    kind: str = "mou",
+    parties: list[str] | None = None,
+    expires_on: date | None = None,
+    scope: str = "",
+    disclosure: str = "consent",
+    jurisdictions: list[str] | None = None,
+    attribution_required: bool = False,
+    confidentiality: str = "confidential",
 ) -> Framework:
+    """Record an agreement and its terms as data; consent for each disclosure is the default,
+    the reading that protects the provider when nobody said otherwise."""
     if not title.strip():
         raise RegistryError("a cooperation framework needs a title")
+    for value, allowed, option in (
+        (kind, FRAMEWORK_KINDS, "kind"),
+        (disclosure, DISCLOSURE_RULES, "disclosure"),
+        (confidentiality, CONFIDENTIALITY, "confidentiality"),
+    ):
+        if value not in allowed:
+            raise RegistryError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+    named = list(dict.fromkeys(jurisdictions or []))
+    if disclosure == "named" and not named:
+        raise RegistryError("disclosure 'named' needs the jurisdictions it names (--jurisdiction)")
+    if named and disclosure != "named":
+        raise RegistryError("jurisdictions are named only with disclosure 'named'")
+    if signed_on and expires_on and expires_on < signed_on:
+        raise RegistryError(f"expiry {expires_on} is before signature {signed_on}")
     prov = provider(session, provider_name)
     row = Framework(
-        provider_id=prov.id, title=title.strip(), signed_on=signed_on, terms=terms, created_at=now()
+        provider_id=prov.id,
+        title=title.strip(),
+        signed_on=signed_on,
+        terms=terms,
+        kind=kind,
+        parties=json.dumps([prov.name, *(parties or [])], ensure_ascii=False),
+        expires_on=expires_on,
+        scope=scope,
+        disclosure=disclosure,
+        attribution_required=attribution_required,
+        confidentiality=confidentiality,
+        created_at=now(),
     )
     session.add(row)
     session.flush()
+    for code in named:
+        j = session.execute(
+            select(Jurisdiction).where(Jurisdiction.code == code)
+        ).scalar_one_or_none()
+        if j is None:
+            raise RegistryError(f"no jurisdiction {code!r} (see `amanah jurisdiction list`)")
+        session.add(FrameworkJurisdiction(framework_id=row.id, jurisdiction_id=j.id))
+    session.flush()
     return row
+
+
+def list_frameworks(session: Session) -> list[dict[str, Any]]:
+    named: dict[int, list[str]] = {}
+    for fid, code in session.execute(
+        select(FrameworkJurisdiction.framework_id, Jurisdiction.code).join(Jurisdiction)
+    ):
+        named.setdefault(fid, []).append(code)
+    return [
+        {
+            "id": fw.id,
+            "provider": prov,
+            "title": fw.title,
+            "kind": fw.kind,
+            "parties": json.loads(fw.parties),
+            "signed_on": fw.signed_on.isoformat() if fw.signed_on else None,
+            "expires_on": fw.expires_on.isoformat() if fw.expires_on else None,
+            "scope": fw.scope,
+            "disclosure": fw.disclosure,
+            "jurisdictions": sorted(named.get(fw.id, [])),
+            "attribution_required": fw.attribution_required,
+            "confidentiality": fw.confidentiality,
+            "terms": fw.terms,
+        }
+        for fw, prov in session.execute(
+            select(Framework, Provider.name).join(Provider).order_by(Framework.id)
+        ).all()
+    ]
+
+
+def link_framework(session: Session, name: str, framework_id: int, actor: str) -> Collection:
+    """Put a collection under a framework of its provider: its items inherit the terms."""
+    coll = session.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()
+    if coll is None:
+        raise RegistryError(f"no collection named {name!r}")
+    fw = session.get(Framework, framework_id)
+    if fw is None:
+        raise RegistryError(f"no cooperation framework with id {framework_id}")
+    if fw.provider_id != coll.provider_id:
+        raise RegistryError(
+            f"framework {framework_id} ({fw.title!r}) is not an agreement with this collection's"
+            " provider"
+        )
+    before = coll.framework_id
+    if before == framework_id:
+        return coll
+    coll.framework_id = framework_id
+    ledger.append(
+        session,
+        EventType.RESTRICTION_CHANGE,
+        actor=actor,
+        object_type="collection",
+        object_id=coll.id,
+        details={"collection": coll.name, "framework": {"from": before, "to": framework_id}},
+    )
+    return coll
 
 
 def collection(

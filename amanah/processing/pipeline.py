@@ -58,7 +58,7 @@ class Outcome:
     flags: list[str]
 
 
-def _local_copy(ws: Workspace, sha256: str, scratch: Path) -> Path:
+def local_copy(ws: Workspace, sha256: str, scratch: Path) -> Path:
     """A path to the blob's bytes: the blob itself on a folder store, a copy from S3."""
     if isinstance(ws.blobs, FilesystemStore):
         return ws.blobs.path(sha256)
@@ -123,7 +123,7 @@ def _job_dir(ws: Workspace, job: queue.Claimed) -> Iterator[tuple[Path, Path]]:
 def _scratch(ws: Workspace, job: queue.Claimed, sha256: str) -> Iterator[tuple[Path, Path]]:
     """A private folder for one job: the bytes to read, and where the sandbox writes."""
     with _job_dir(ws, job) as (scratch, out_dir):
-        yield _local_copy(ws, sha256, scratch), out_dir
+        yield local_copy(ws, sha256, scratch), out_dir
 
 
 def _work_dir(ws: Workspace) -> Path:
@@ -183,7 +183,7 @@ def _record_previews(s: Session, item_id: int, staged: list[tuple[str, int, Any]
     made: dict[str, list[dict[str, Any]]] = {}
     for kind, page, put in staged:
         details = {"dpi": 100} if kind == "page_image" else {"max_px": 320}
-        if _put_derivative(s, item_id, kind, put, "image/jpeg", details, page=page):
+        if put_derivative(s, item_id, kind, put, "image/jpeg", details, page=page):
             made.setdefault(kind, []).append({"page": page, "sha256": put.sha256, "size": put.size})
     for kind, images in made.items():
         ledger.append(
@@ -241,7 +241,7 @@ def _record(
         },
         **common,
     )
-    if text is not None and _put_derivative(
+    if text is not None and put_derivative(
         s,
         item.id,
         "text",
@@ -272,7 +272,7 @@ def _record(
             ("ocr", ocr[0], "text/plain; charset=utf-8"),
             ("ocr_words", ocr[1], "application/x-ndjson"),
         ):
-            if _put_derivative(s, item.id, kind, put, media, details):
+            if put_derivative(s, item.id, kind, put, media, details):
                 ledger.append(
                     s,
                     EventType.DERIVATION,
@@ -411,7 +411,7 @@ def _relate(s: Session, item: Item, prints: dict[str, Any]) -> None:
             )
 
 
-def _put_derivative(
+def put_derivative(
     s: Session,
     item_id: int,
     kind: str,

@@ -46,6 +46,8 @@ _SIGNALS = {
 }
 
 MANIFEST = ".manifest.json"
+#: Tasks of other layers the child may run: name -> "module:function(path, out_dir)".
+TASKS = {"redact": "amanah.sharing.redaction:redact_file"}
 
 
 class Sandbox:
@@ -134,6 +136,7 @@ def run_analysis(
 
 def _child(request: dict[str, Any]) -> None:
     """In the forked child: limits, then the analysis; never returns."""
+    import importlib
     import resource
     import warnings
 
@@ -156,6 +159,12 @@ def _child(request: dict[str, Any]) -> None:
                 from amanah.search.semantic import embed_file
 
                 result = {"ok": embed_file(request["path"], request["out_dir"])}
+            elif request.get("task") in TASKS:
+                # Named by module path: higher layers (e.g. redaction for sharing) run their
+                # parsing of evidence here without this module importing them.
+                module, function = TASKS[request["task"]].split(":")
+                run = getattr(importlib.import_module(module), function)
+                result = {"ok": run(request["path"], request["out_dir"])}
             elif request.get("task") == "pages":
                 from amanah.processing.previews import pages
 

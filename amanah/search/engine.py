@@ -224,6 +224,22 @@ def page(
     return rows, cursor
 
 
+def all_ids(s: Session, caller: Caller, q: Query) -> list[int]:
+    """Every item a search finds for the caller, in item order: a request's review takes all
+    of them, not a page."""
+    sql = plan(s, caller, q)
+    return [
+        int(r[0])
+        for r in s.execute(
+            sql.statement(
+                f"SELECT d.item_id FROM {sql.count_source}"  # noqa: S608
+                f" WHERE {' AND '.join(sql.where)} ORDER BY d.item_id"
+            ),
+            sql.params,
+        )
+    ]
+
+
 def _count(s: Session, sql: SqlPlan) -> int:
     return int(
         s.execute(

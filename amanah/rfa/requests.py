@@ -1,0 +1,282 @@
+"""Requests for assistance and their lifecycle, every change dated and attributed.
+
+The lifecycle is data (TRANSITIONS): received → acknowledged → in progress → in review →
+responded → closed, or declined (with a reason) or partially met. The searches run for a
+request are the search-log entries that carry its id: the record of the search's scope.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from amanah.db.models import Jurisdiction, Package, Request, RequestEvent, Review, SearchLog
+from amanah.rfa import RequestError, jurisdictions
+
+STATES = (
+    "received",
+    "acknowledged",
+    "in_progress",
+    "in_review",
+    "responded",
+    "partially_met",
+    "declined",
+    "closed",
+)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "received": ("acknowledged", "declined"),
+    "acknowledged": ("in_progress", "declined"),
+    "in_progress": ("in_review", "declined"),
+    "in_review": ("in_progress", "responded", "partially_met", "declined"),
+    "responded": ("closed",),
+    "partially_met": ("closed",),
+    "declined": ("closed",),
+    "closed": (),
+}
+#: States in which the request has been answered (its days to respond are counted).
+ANSWERED = ("responded", "partially_met")
+OPEN = ("received", "acknowledged", "in_progress", "in_review")
+DECLINE_REASONS = (
+    "out_of_mandate",
+    "insufficient_resources",
+    "no_relevant_material",
+    "not_competent",
+    "provider_terms",
+    "withdrawn",
+    "other",
+)
+URGENCIES = ("urgent", "normal")
+SUBJECT_LISTS = ("persons", "organisations", "places", "crimes")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def get(s: Session, reference: str) -> Request:
+    row = s.execute(select(Request).where(Request.reference == reference)).scalar_one_or_none()
+    if row is None:
+        raise RequestError(f"no request for assistance {reference!r} (see `amanah rfa list`)")
+    return row
+
+
+def create(
+    s: Session,
+    reference: str,
+    jurisdiction: str,
+    *,
+    received_on: date,
+    actor: str,
+    urgency: str = "normal",
+    deadline: date | None = None,
+    subject: str = "",
+    fields: dict[str, Any] | None = None,
+    assignee: str = "",
+) -> Request:
+    reference = reference.strip()
+    if not reference or len(reference) > 100:
+        raise RequestError("a request needs a reference of at most 100 characters")
+    if urgency not in URGENCIES:
+        raise RequestError(f"urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
+    if received_on > date.today():
+        raise RequestError(f"received on {received_on}: that date is in the future")
+    if deadline is not None and deadline < received_on:
+        raise RequestError(f"deadline {deadline} is before the request was received")
+    if s.execute(select(Request.id).where(Request.reference == reference)).first():
+        raise RequestError(f"a request with reference {reference!r} already exists")
+    j = jurisdictions.get(s, jurisdiction)
+    row = Request(
+        reference=reference,
+        jurisdiction_id=j.id,
+        received_on=received_on,
+        urgency=urgency,
+        deadline=deadline,
+        subject=subject.strip(),
+        subject_fields=json.dumps(clean_fields(fields or {}), ensure_ascii=False),
+        state="received",
+        decline_reason="",
+        assignee=assignee,
+        notes="",
+        created_at=now(),
+        created_by=actor,
+    )
+    s.add(row)
+    s.flush()
+    _event(s, row, actor, "", "received", f"received on {received_on.isoformat()}")
+    return row
+
+
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The structured subject: lists of names, and an optional period as ISO dates."""
+    out: dict[str, Any] = {}
+    for key in SUBJECT_LISTS:
+        values = fields.get(key) or []
+        if isinstance(values, str):
+            values = [values]
+        out[key] = [str(v).strip() for v in values if str(v).strip()]
+    for key in ("period_from", "period_to"):
+        value = fields.get(key)
+        if value:
+            try:
+                out[key] = date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise RequestError(f"{key} {value!r}: expected a date as YYYY-MM-DD") from None
+    unknown = set(fields) - {*SUBJECT_LISTS, "period_from", "period_to"}
+    if unknown:
+        raise RequestError(f"unknown subject fields: {', '.join(sorted(unknown))}")
+    return out
+
+
+def _event(s: Session, req: Request, actor: str, old: str, new: str, note: str = "") -> None:
+    s.add(
+        RequestEvent(
+            request_id=req.id, at=now(), actor=actor, from_state=old, to_state=new, note=note
+        )
+    )
+
+
+def move(
+    s: Session,
+    reference: str,
+    to_state: str,
+    actor: str,
+    *,
+    reason: str = "",
+    note: str = "",
+    on: date | None = None,
+) -> Request:
+    """Change the request's state if the lifecycle allows it; `on` dates a response."""
+    req = get(s, reference)
+    if to_state not in STATES:
+        raise RequestError(f"no state {to_state!r}; states are {', '.join(STATES)}")
+    allowed = TRANSITIONS[req.state]
+    if to_state not in allowed:
+        raise RequestError(
+            f"request {reference} is {req.state}: it can move to "
+            f"{', '.join(allowed) or 'nothing (it is closed)'}, not to {to_state}"
+        )
+    if to_state == "declined":
+        if reason not in DECLINE_REASONS:
+            raise RequestError(f"declining needs --reason, one of {', '.join(DECLINE_REASONS)}")
+        req.decline_reason = reason
+    elif reason:
+        raise RequestError("a reason is given only when a request is declined")
+    if to_state in ANSWERED:
+        day = on or date.today()
+        if day < req.received_on:
+            raise RequestError(f"responded on {day}: before the request was received")
+        req.responded_on = day
+    old = req.state
+    req.state = to_state
+    _event(s, req, actor, old, to_state, note or reason)
+    return req
+
+
+def assign(s: Session, reference: str, assignee: str, actor: str) -> Request:
+    req = get(s, reference)
+    req.assignee = assignee
+    _event(s, req, actor, req.state, req.state, f"assigned to {assignee or 'nobody'}")
+    return req
+
+
+def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
+    if not note.strip():
+        raise RequestError("the note is empty")
+    req = get(s, reference)
+    req.notes = (req.notes + "\n" if req.notes else "") + f"[{now():%Y-%m-%d} {actor}] {note}"
+    _event(s, req, actor, req.state, req.state, note)
+    return req
+
+
+def attach_search(s: Session, reference: str, search_id: int, actor: str) -> None:
+    """Count a search already run as one run for this request (its scope record)."""
+    req = get(s, reference)
+    row = s.get(SearchLog, search_id)
+    if row is None:
+        raise RequestError(f"no search {search_id} in the search log (see `amanah searches`)")
+    if row.request_id not in (None, req.id):
+        raise RequestError(f"search {search_id} is already attached to another request")
+    s.execute(update(SearchLog).where(SearchLog.id == search_id).values(request_id=req.id))
+    _event(s, req, actor, req.state, req.state, f"search {search_id} attached")
+
+
+def summary(req: Request, j: Jurisdiction) -> dict[str, Any]:
+    return {
+        "reference": req.reference,
+        "jurisdiction": j.code,
+        "jurisdiction_name": f"{j.authority}, {j.state}",
+        "received_on": req.received_on.isoformat(),
+        "urgency": req.urgency,
+        "deadline": req.deadline.isoformat() if req.deadline else None,
+        "state": req.state,
+        "decline_reason": req.decline_reason or None,
+        "assignee": req.assignee,
+        "subject": req.subject,
+        "subject_fields": json.loads(req.subject_fields),
+        "responded_on": req.responded_on.isoformat() if req.responded_on else None,
+        "days_to_respond": days_to_respond(req),
+    }
+
+
+def days_to_respond(req: Request) -> int | None:
+    if req.responded_on is None:
+        return None
+    return (req.responded_on - req.received_on).days
+
+
+def list_requests(s: Session, state: str | None = None) -> list[dict[str, Any]]:
+    stmt = select(Request, Jurisdiction).join(Jurisdiction).order_by(Request.received_on.desc())
+    if state:
+        if state not in STATES:
+            raise RequestError(f"no state {state!r}; states are {', '.join(STATES)}")
+        stmt = stmt.where(Request.state == state)
+    return [summary(r, j) for r, j in s.execute(stmt).all()]
+
+
+def describe(s: Session, reference: str) -> dict[str, Any]:
+    """Everything about one request: its record, history, searches, review and packages."""
+    req = get(s, reference)
+    out = summary(req, s.get(Jurisdiction, req.jurisdiction_id))  # type: ignore[arg-type]
+    out["notes"] = req.notes
+    out["events"] = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "from": e.from_state,
+            "to": e.to_state,
+            "note": e.note,
+        }
+        for e in s.execute(
+            select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.id)
+        ).scalars()
+    ]
+    out["searches"] = [
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "query": r.query,
+            "hits": r.hit_count,
+        }
+        for r in s.execute(
+            select(SearchLog).where(SearchLog.request_id == req.id).order_by(SearchLog.id)
+        ).scalars()
+    ]
+    out["review"] = dict(
+        s.execute(
+            select(Review.decision, func.count())
+            .where(Review.request_id == req.id)
+            .group_by(Review.decision)
+        ).all()
+    )
+    out["packages"] = [
+        {"id": p.id, "created_at": p.created_at.isoformat(), "items": p.item_count}
+        for p in s.execute(
+            select(Package).where(Package.request_id == req.id).order_by(Package.created_at)
+        ).scalars()
+    ]
+    return out

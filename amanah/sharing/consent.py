@@ -1,0 +1,107 @@
+"""Consent records: a provider's consent asked for, given or withheld, for one request."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amanah.access import Caller, Permission
+from amanah.db.models import Collection, Consent, Item, Provider, Review
+from amanah.rfa import requests
+from amanah.sharing import SharingError
+
+STATUSES = ("requested", "given", "withheld")
+
+
+def record(
+    s: Session,
+    caller: Caller,
+    reference: str,
+    provider: str,
+    status: str,
+    *,
+    items: list[int] | None = None,
+    given_by: str = "",
+    note: str = "",
+) -> Consent:
+    """Append a consent record; the latest record covering an item is the one that counts."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    if status not in STATUSES:
+        raise SharingError(f"consent status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if status in ("given", "withheld") and not given_by.strip():
+        raise SharingError(f"say who {status} consent at the provider (--by NAME)")
+    req = requests.get(s, reference)
+    prov = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
+    if prov is None:
+        raise SharingError(f"no provider named {provider!r}")
+    ids = sorted(set(items or []))
+    if ids:
+        theirs = set(
+            s.execute(
+                select(Item.id)
+                .join(Collection, Collection.id == Item.collection_id)
+                .where(Item.id.in_(ids), Collection.provider_id == prov.id)
+            ).scalars()
+        )
+        foreign = [i for i in ids if i not in theirs]
+        if foreign:
+            raise SharingError(
+                f"items {', '.join(map(str, foreign[:10]))} are not {provider!r}'s material"
+            )
+    row = Consent(
+        request_id=req.id,
+        provider_id=prov.id,
+        status=status,
+        items=json.dumps(ids),
+        given_by=given_by.strip(),
+        recorded_by=caller.actor,
+        at=datetime.now(UTC),
+        note=note,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def history(s: Session, reference: str) -> list[dict[str, Any]]:
+    req = requests.get(s, reference)
+    return [
+        {
+            "provider": name,
+            "status": c.status,
+            "items": json.loads(c.items) or "all",
+            "by": c.given_by,
+            "recorded_by": c.recorded_by,
+            "at": c.at.isoformat(),
+            "note": c.note,
+        }
+        for c, name in s.execute(
+            select(Consent, Provider.name)
+            .join(Provider)
+            .where(Consent.request_id == req.id)
+            .order_by(Consent.at, Consent.id)
+        ).all()
+    ]
+
+
+def relevant_items_of(s: Session, reference: str, provider: str) -> list[Item]:
+    """The provider's items marked relevant for the request: what a consent letter lists."""
+    req = requests.get(s, reference)
+    return list(
+        s.execute(
+            select(Item)
+            .join(Review, Review.item_id == Item.id)
+            .join(Collection, Collection.id == Item.collection_id)
+            .join(Provider, Provider.id == Collection.provider_id)
+            .where(
+                Review.request_id == req.id,
+                Review.decision == "relevant",
+                Provider.name == provider,
+            )
+            .order_by(Item.id)
+        ).scalars()
+    )

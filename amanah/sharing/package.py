@@ -1,0 +1,594 @@
+"""Sharing packages: a BagIt 1.0 bag a recipient can verify without Amanah.
+
+The build refuses, item by item with the reason, anything the providers' terms block or whose
+consent is missing, and anything in which a protected person's name (any spelling recorded)
+can still be read: in the text or OCR text, the metadata, the file name, or an archive's or
+email's parts. Payload files are copied from the blob store once, hashed with SHA-256 and
+SHA-512 as they pass (the blob's own SHA-256 is checked on the way), into a hidden folder
+that is renamed into place only when the bag is complete and the disclosure events are
+recorded: a package is either whole or absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amanah import AGENT, __version__
+from amanah.access import Caller, NotVisible, Permission, collections_visible, packages_visible
+from amanah.custody import ledger
+from amanah.custody import verifier as ledger_verifier
+from amanah.custody.ledger import EventType, iso_from_ns
+from amanah.db.models import (
+    Collection,
+    Derivative,
+    Item,
+    Jurisdiction,
+    Package,
+    PackageItem,
+    Request,
+    Review,
+)
+from amanah.rfa import requests
+from amanah.sharing import SharingError, letters, terms
+from amanah.sharing import verify_package as package_verifier
+from amanah.sharing.protected import Matcher
+from amanah.sharing.redaction import REDACTED, REDACTED_TEXT
+from amanah.workspace import Workspace
+
+CHUNK = 1 << 20
+#: Custody events a recipient sees: preservation, not who read what inside the mechanism.
+EXCERPT_TYPES = frozenset(
+    {
+        EventType.INGESTION,
+        EventType.MESSAGE_DIGEST_CALCULATION,
+        EventType.FIXITY_CHECK,
+        EventType.FORMAT_IDENTIFICATION,
+        EventType.METADATA_EXTRACTION,
+        EventType.DERIVATION,
+        EventType.VALIDATION,
+        EventType.DISCLOSURE,
+    }
+)
+LETTER_ROWS = 500  # the cover letter lists this many files; the index lists all
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+@dataclass
+class Refusal:
+    item_id: int
+    reason: str
+
+
+class PackageRefused(SharingError):
+    """The package cannot be built as it stands: each item, and why."""
+
+    def __init__(self, reference: str, refusals: list[Refusal]) -> None:
+        self.refusals = refusals
+        lines = "\n".join(f"  item {r.item_id}: {r.reason}" for r in refusals[:200])
+        more = f"\n  … and {len(refusals) - 200} more" if len(refusals) > 200 else ""
+        super().__init__(
+            f"package for {reference} refused: {len(refusals)} item(s) cannot be sent\n"
+            f"{lines}{more}"
+        )
+
+
+@dataclass
+class Planned:
+    item: Item
+    variant: str  # original, redacted
+    sha256: str
+    size: int
+    media_type: str
+    name: str  # pseudonymised original name
+    provider: str
+    attribution: bool
+    file: str = ""
+    sha512: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _text_of(ws: Workspace, sha256s: list[str]) -> str:
+    parts = []
+    for sha in sha256s:
+        with ws.blobs.open(sha) as f:
+            parts.append(f.read().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def _descendants(s: Session, item_id: int) -> list[Item]:
+    found, frontier = [], [item_id]
+    while frontier:
+        children = list(s.execute(select(Item).where(Item.parent_id.in_(frontier))).scalars())
+        found.extend(children)
+        frontier = [c.id for c in children]
+    return found
+
+
+def _derivatives(s: Session, item_ids: list[int]) -> dict[int, dict[str, list[Derivative]]]:
+    out: dict[int, dict[str, list[Derivative]]] = {}
+    for i in range(0, len(item_ids), 900):
+        for d in s.execute(
+            select(Derivative)
+            .where(
+                Derivative.item_id.in_(item_ids[i : i + 900]),
+                Derivative.kind.in_(("text", "ocr", REDACTED, REDACTED_TEXT)),
+            )
+            .order_by(Derivative.kind, Derivative.page)
+        ).scalars():
+            out.setdefault(d.item_id, {}).setdefault(d.kind, []).append(d)
+    return out
+
+
+def _names_in_item(
+    ws: Workspace, matcher: Matcher, item: Item, derivs: dict[str, list[Derivative]]
+) -> set[str]:
+    texts = [d.sha256 for kind in ("text", "ocr") for d in derivs.get(kind, [])]
+    found = matcher.find(_text_of(ws, texts)) if texts else set()
+    found |= matcher.find(item.doc_metadata)
+    found |= matcher.find(item.original_path.replace("/", "\n"))
+    return found
+
+
+def plan(
+    ws: Workspace, s: Session, caller: Caller, reference: str
+) -> tuple[list[Planned], list[Refusal]]:
+    """What the package would hold, and what must be refused and why (nothing is written)."""
+    req = requests.get(s, reference)
+    rows = s.execute(
+        select(Item, Collection)
+        .join(Review, Review.item_id == Item.id)
+        .join(Collection, Collection.id == Item.collection_id)
+        .where(Review.request_id == req.id, Review.decision == "relevant")
+        .order_by(Item.id)
+    ).all()
+    if not rows:
+        raise SharingError(
+            f"no item of {reference} is marked relevant: review it first (`amanah rfa review`)"
+        )
+    visible = set(
+        s.execute(
+            select(Collection.id).where(
+                Collection.id.in_({c.id for _, c in rows}), collections_visible(caller)
+            )
+        ).scalars()
+    )
+    status = terms.statuses(s, req, [i.id for i, _ in rows])
+    derivs = _derivatives(s, [i.id for i, _ in rows])
+    matcher = Matcher.load(s)
+    planned: list[Planned] = []
+    refused: list[Refusal] = []
+    for item, coll in rows:
+        if coll.id not in visible:
+            refused.append(Refusal(item.id, "outside your need-to-know (compartment)"))
+            continue
+        t = status[item.id]
+        if t.status is not terms.Status.DISCLOSABLE:
+            refused.append(Refusal(item.id, f"{t.status.value.replace('_', ' ')}: {t.reason}"))
+            continue
+        d = derivs.get(item.id, {})
+        name, _ = matcher.pseudonymise(PurePosixPath(item.original_path).name)
+        entry = Planned(
+            item,
+            "original",
+            item.sha256,
+            item.size,
+            item.media_type or "",
+            name,
+            t.provider,
+            t.attribution_required,
+        )
+        named = _names_in_item(ws, matcher, item, d)
+        if d.get(REDACTED):
+            red = d[REDACTED][0]
+            left = matcher.find(_text_of(ws, [x.sha256 for x in d.get(REDACTED_TEXT, [])]))
+            if left:
+                refused.append(
+                    Refusal(
+                        item.id,
+                        f"its redacted version still names {', '.join(sorted(left))}: redact it"
+                        f" again (`amanah package redact {item.id}`), with regions if needed",
+                    )
+                )
+                continue
+            entry.variant, entry.sha256, entry.size = "redacted", red.sha256, red.size
+            entry.media_type = red.media_type
+        elif named:
+            refused.append(
+                Refusal(
+                    item.id,
+                    f"names protected person {', '.join(sorted(named))} in its text, metadata"
+                    f" or name: redact it (`amanah package redact {item.id}`) or mark it not"
+                    " relevant",
+                )
+            )
+            continue
+        if entry.variant == "original" and matcher:
+            for child in _descendants(s, item.id):
+                hit = _names_in_item(
+                    ws, matcher, child, _derivatives(s, [child.id]).get(child.id, {})
+                )
+                if hit:
+                    refused.append(
+                        Refusal(
+                            item.id,
+                            f"its part item {child.id} names protected person"
+                            f" {', '.join(sorted(hit))}: send the parts instead",
+                        )
+                    )
+                    break
+            else:
+                planned.append(entry)
+            continue
+        planned.append(entry)
+    return planned, refused
+
+
+def _file_name(number: int, width: int, entry: Planned) -> str:
+    stem = _UNSAFE.sub("_", entry.name).strip(" ._") or "item"
+    if entry.variant == "redacted":
+        ext = (
+            ".pdf"
+            if entry.media_type == "application/pdf"
+            else (".jpg" if entry.media_type == "image/jpeg" else ".png")
+        )
+        stem = f"{PurePosixPath(stem).stem[:100]}.redacted{ext}"
+    return f"data/{number:0{width}d}-{stem[:120]}"
+
+
+def _encode_path(path: str) -> str:
+    """BagIt 1.0 section 2.1.3: percent-encode CR, LF and % in manifest paths."""
+    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _copy(ws: Workspace, entry: Planned, target: Path, progress: Callable[[int], None]) -> None:
+    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+    with ws.blobs.open(entry.sha256) as src, target.open("xb") as dst:
+        while data := src.read(CHUNK):
+            sha256.update(data)
+            sha512.update(data)
+            dst.write(data)
+            progress(len(data))
+        dst.flush()
+        os.fsync(dst.fileno())
+    if sha256.hexdigest() != entry.sha256:
+        raise SharingError(
+            f"item {entry.item.id}: the stored bytes do not match their SHA-256 ({entry.sha256});"
+            " run `amanah fixity` and do not send this package"
+        )
+    entry.sha512 = sha512.hexdigest()
+
+
+def _hash_file(path: Path) -> tuple[str, str]:
+    a, b = hashlib.sha256(), hashlib.sha512()
+    with path.open("rb") as f:
+        while data := f.read(CHUNK):
+            a.update(data)
+            b.update(data)
+    return a.hexdigest(), b.hexdigest()
+
+
+def _index_rows(planned: list[Planned], custody: dict[int, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": n,
+            "file": e.file,
+            "item_id": e.item.id,
+            "original_name": e.name,
+            "received": e.item.intake_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "modified": iso_from_ns(e.item.mtime_ns) or "",
+            "media_type": e.media_type,
+            "languages": ",".join(
+                x["language"] if isinstance(x, dict) else str(x)
+                for x in json.loads(e.item.languages or "[]")
+            ),
+            "provider": e.provider if e.attribution else "",
+            "variant": e.variant,
+            "size": e.size,
+            "sha256": e.sha256,
+            "sha512": e.sha512,
+            "original_sha256": e.item.sha256,
+            "custody": custody[e.item.id],
+        }
+        for n, e in enumerate(planned, 1)
+    ]
+
+
+def build(
+    ws: Workspace,
+    caller: Caller,
+    reference: str,
+    out: Path,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Build the package for a request into `out` (a new folder); returns its summary."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SharingError(f"{out}: already exists and is not an empty folder; choose a new one")
+    with ws.db.reader() as s:
+        planned, refused = plan(ws, s, caller, reference)
+        req = requests.get(s, reference)
+        j = s.get(Jurisdiction, req.jurisdiction_id)
+        assert j is not None
+        matcher = Matcher.load(s)
+    if refused:
+        raise PackageRefused(reference, refused)
+    package_id = f"PKG-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.parent / f".{out.name}.partial-{package_id}"
+    work.mkdir()
+    try:
+        (work / "data").mkdir()
+        width = max(5, len(str(len(planned))))
+        for number, entry in enumerate(planned, 1):
+            entry.file = _file_name(number, width, entry)
+            _copy(ws, entry, work / entry.file, progress or (lambda _n: None))
+        return _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _seal(
+    ws: Workspace,
+    caller: Caller,
+    req: Any,
+    j: Jurisdiction,
+    planned: list[Planned],
+    package_id: str,
+    work: Path,
+    out: Path,
+    matcher: Matcher,
+) -> dict[str, Any]:
+    """Record the disclosures, then write the tag files and put the bag in place, in one
+    transaction: if anything fails, neither the package nor its disclosure events exist."""
+    now = datetime.now(UTC)
+    payload = sum(e.size for e in planned)
+    recipient = f"{j.code}: {j.authority}" + (f", {j.unit}" if j.unit else "") + f" ({j.state})"
+    tag = work / "amanah"
+    (tag / "custody").mkdir(parents=True)
+    with ws.db.session() as s:
+        for entry in planned:
+            ledger.append(
+                s,
+                EventType.DISCLOSURE,
+                actor=caller.actor,
+                object_type="item",
+                object_id=entry.item.id,
+                details={
+                    "package": package_id,
+                    "request": req.reference,
+                    "jurisdiction": j.code,
+                    "file": entry.file,
+                    "variant": entry.variant,
+                    "sha256": entry.sha256,
+                    "sha512": entry.sha512,
+                    "original_sha256": entry.item.sha256,
+                    **caller.audit(),
+                },
+            )
+        ledger.checkpoint(s, ws.key)
+        proofs = ledger.inclusion_proofs(
+            s, [("item", str(e.item.id)) for e in planned], ws.key.public_pem, EXCERPT_TYPES
+        )
+        custody: dict[int, str] = {}
+        withheld = 0
+        width = max(5, len(str(len(planned))))
+        for number, entry in enumerate(planned, 1):
+            proof = proofs[("item", str(entry.item.id))]
+            kept = []
+            for ev in proof["events"]:
+                e = ev["entry"]
+                if e["type"] == EventType.DISCLOSURE and e["details"].get("package") != package_id:
+                    continue  # other recipients' packages are not this recipient's business
+                if matcher.find(ledger_verifier.canonical_json(e).decode()):
+                    withheld += 1  # an event naming a protected person is left out
+                    continue
+                kept.append(ev)
+            name = f"amanah/custody/{number:0{width}d}.json"
+            (work / name).write_bytes(
+                ledger_verifier.canonical_json({**proof, "events": kept}) + b"\n"
+            )
+            custody[entry.item.id] = name
+        rows = _index_rows(planned, custody)
+        columns = list(rows[0])
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        (tag / "items.csv").write_text(buf.getvalue(), encoding="utf-8")
+        info = {
+            "package": package_id,
+            "request": req.reference,
+            "recipient": recipient,
+            "created_by": caller.actor,
+            "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "key_id": ws.key.key_id,
+            "custody_events_withheld": withheld,
+            "items": rows,
+        }
+        (tag / "items.json").write_text(
+            json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        (tag / "checkpoint.json").write_bytes(
+            ledger_verifier.canonical_json(proofs[("item", str(planned[0].item.id))]["checkpoint"])
+            + b"\n"
+        )
+        (tag / "public_key.pem").write_bytes(ws.key.public_pem)
+        shutil.copyfile(package_verifier.__file__, tag / "verify_package.py")
+        shutil.copyfile(ledger_verifier.__file__, tag / "verify_ledger.py")
+        letter_rows = [
+            {
+                "number": r["number"],
+                "file": r["file"][5:],
+                "media_type": r["media_type"],
+                "variant": r["variant"],
+                "sha256": r["sha256"],
+            }
+            for r in rows[:LETTER_ROWS]
+        ]
+        (tag / "cover-letter.pdf").write_bytes(
+            letters.render_pdf(
+                "cover_letter.html",
+                p={
+                    "id": package_id,
+                    "reference": req.reference,
+                    "recipient": recipient,
+                    "received_on": req.received_on.isoformat(),
+                    "creator": caller.actor,
+                    "date": now.date().isoformat(),
+                    "count": len(planned),
+                    "bytes": f"{payload:,}",
+                    "redacted": sum(e.variant == "redacted" for e in planned),
+                    "key_id": ws.key.key_id,
+                },
+                rows=letter_rows,
+                more=max(0, len(rows) - LETTER_ROWS),
+            )
+        )
+        _write_bag_files(work, planned, package_id, req.reference, recipient, caller.actor, payload)
+        manifest_sha = hashlib.sha256((work / "manifest-sha256.txt").read_bytes()).hexdigest()
+        s.add(
+            Package(
+                id=package_id,
+                request_id=req.id,
+                jurisdiction_id=j.id,
+                path=str(out.resolve()),
+                created_by=caller.actor,
+                created_at=now,
+                item_count=len(planned),
+                payload_bytes=payload,
+                manifest_sha256=manifest_sha,
+            )
+        )
+        s.add_all(
+            PackageItem(
+                package_id=package_id,
+                number=n,
+                item_id=e.item.id,
+                path=e.file,
+                sha256=e.sha256,
+                size=e.size,
+                variant=e.variant,
+            )
+            for n, e in enumerate(planned, 1)
+        )
+        s.flush()
+        if out.exists():
+            out.rmdir()  # the empty folder the caller may have made
+        work.rename(out)
+    return {
+        "package": package_id,
+        "request": req.reference,
+        "recipient": j.code,
+        "path": str(out),
+        "items": len(planned),
+        "redacted": sum(e.variant == "redacted" for e in planned),
+        "payload_bytes": payload,
+        "manifest_sha256": manifest_sha,
+        "custody_events_withheld": withheld,
+    }
+
+
+def _write_bag_files(
+    work: Path,
+    planned: list[Planned],
+    package_id: str,
+    reference: str,
+    recipient: str,
+    creator: str,
+    payload: int,
+) -> None:
+    def one_line(value: str) -> str:
+        return " ".join(value.split())
+
+    (work / "bagit.txt").write_text(
+        "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8"
+    )
+    for algorithm in ("sha256", "sha512"):
+        with (work / f"manifest-{algorithm}.txt").open("w", encoding="utf-8", newline="\n") as f:
+            for e in planned:
+                f.write(f"{getattr(e, algorithm)}  {_encode_path(e.file)}\n")
+    info = {
+        "Source-Organization": "Amanah installation",
+        "Bagging-Date": datetime.now(UTC).date().isoformat(),
+        "Bag-Software-Agent": f"Amanah {__version__} ({AGENT})",
+        "External-Identifier": package_id,
+        "External-Description": one_line(f"Sharing package in response to request {reference}"),
+        "Payload-Oxum": f"{payload}.{len(planned)}",
+        "Bag-Count": "1 of 1",
+        "Amanah-Package-Id": package_id,
+        "Amanah-Request-Reference": one_line(reference),
+        "Amanah-Recipient": one_line(recipient),
+        "Amanah-Creator": one_line(creator),
+    }
+    (work / "bag-info.txt").write_text(
+        "".join(f"{k}: {v}\n" for k, v in info.items()), encoding="utf-8"
+    )
+    tag_files = sorted(
+        p
+        for p in work.rglob("*")
+        if p.is_file()
+        and p.parts[len(work.parts)] != "data"
+        and not p.name.startswith("tagmanifest-")
+    )
+    digests = {p: _hash_file(p) for p in tag_files}
+    for index, algorithm in enumerate(("sha256", "sha512")):
+        with (work / f"tagmanifest-{algorithm}.txt").open("w", encoding="utf-8", newline="\n") as f:
+            for p in tag_files:
+                f.write(f"{digests[p][index]}  {_encode_path(p.relative_to(work).as_posix())}\n")
+
+
+def list_packages(s: Session, caller: Caller) -> list[dict[str, Any]]:
+    """Packages the caller may see: all for legal officers, its own for a recipient."""
+    if not (caller.can(Permission.VIEW_REQUESTS) or caller.can(Permission.RECEIVE_PACKAGES)):
+        return []
+    rows = s.execute(
+        select(Package, Jurisdiction.code, Request.reference)
+        .join(Jurisdiction, Jurisdiction.id == Package.jurisdiction_id)
+        .join(Request, Request.id == Package.request_id)
+        .where(packages_visible(caller))
+        .order_by(Package.created_at.desc())
+    ).all()
+    return [
+        {
+            "id": p.id,
+            "request": ref,
+            "recipient": code,
+            "created_at": p.created_at.isoformat(),
+            "created_by": p.created_by,
+            "items": p.item_count,
+            "payload_bytes": p.payload_bytes,
+            "manifest_sha256": p.manifest_sha256,
+        }
+        for p, code, ref in rows
+    ]
+
+
+def get_package(s: Session, caller: Caller, package_id: str) -> Package:
+    row = s.execute(
+        select(Package).where(Package.id == package_id, packages_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no package {package_id!r}")
+    return row
+
+
+def verify(path: Path) -> list[str]:
+    """The recipient's own check, run by Amanah: the same code as tools/verify_package.py."""
+    return package_verifier.verify(Path(path))

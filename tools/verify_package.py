@@ -1,0 +1,1 @@
+../amanah/sharing/verify_package.py
