@@ -9,13 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -31,12 +28,18 @@ from rich.table import Table
 from rich.text import Text
 
 from amanah import __version__
-from amanah.blobs import BlobError
-from amanah.config import ConfigError
-from amanah.custody.keys import KeyError_
-from amanah.db import DatabaseError
-from amanah.intake.hashlist import HashListError
-from amanah.intake.registry import RegistryError
+from amanah.cli_sharing import register as register_sharing
+from amanah.cliutil import (
+    EXPECTED_ERRORS,
+    emit_json,
+    err,
+    fail,
+    out,
+    parse_date,
+    state,
+    with_workspace,
+    workspace,
+)
 from amanah.workspace import Workspace, default_actor, init_home, open_workspace
 
 app = typer.Typer(
@@ -48,7 +51,6 @@ custody_app = typer.Typer(
     help="The custody ledger: export, proofs, checkpoints.", no_args_is_help=True
 )
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
-framework_app = typer.Typer(help="Cooperation frameworks with providers.", no_args_is_help=True)
 intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
@@ -58,69 +60,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(collection_app, name="collection")
 app.add_typer(custody_app, name="custody")
 app.add_typer(item_app, name="item")
-app.add_typer(framework_app, name="framework")
 app.add_typer(intake_app, name="intake")
-
-T = TypeVar("T")
-# Markup off by default: file names and reasons come from evidence and may hold "[...]".
-err = Console(stderr=True, soft_wrap=True, markup=False)
-out = Console(highlight=False, soft_wrap=True, markup=False)
-EXPECTED_ERRORS = (
-    ConfigError,
-    DatabaseError,
-    KeyError_,
-    HashListError,
-    RegistryError,
-    BlobError,
-)
-
-
-class State:
-    home: str | None = None
-
-
-state = State()
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def workspace() -> Workspace:
-    try:
-        ws = open_workspace(state.home)
-    except EXPECTED_ERRORS as exc:
-        fail(str(exc))
-    if ws.settings.runner == "procrastinate":
-        from amanah.processing.scaleout import attach
-
-        attach(ws)  # new jobs are deferred to procrastinate in the same transaction
-    return ws
-
-
-def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -> T:
-    """Open the workspace, run one action, close it; expected errors end in a clear message."""
-    ws = workspace()
-    try:
-        return action(ws)
-    except (*errors, *EXPECTED_ERRORS) as exc:
-        fail(str(exc).strip("'\""))
-    finally:
-        ws.close()
-
-
-def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-
-
-def parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r}: expected a date as YYYY-MM-DD")
 
 
 @app.callback()
@@ -881,61 +821,6 @@ def custody_public_key() -> None:
     ws.close()
 
 
-@framework_app.command("add")
-def framework_add(
-    provider: Annotated[str, typer.Option(help="Provider name (created if new).")],
-    title: Annotated[str, typer.Option(help="Title of the agreement.")],
-    signed_on: Annotated[str | None, typer.Option(help="Date signed, YYYY-MM-DD.")] = None,
-    terms: Annotated[str, typer.Option(help="What may be disclosed to whom.")] = "",
-) -> None:
-    """Record a cooperation framework (MoU, protocol) with a provider.
-
-    Example: amanah framework add --provider SJAC --title "MoU 2023" --signed-on 2023-03-01
-    --terms "Disclosure to competent jurisdictions with consent for each request"
-    """
-    from amanah.intake.registry import add_framework
-
-    signed = parse_date(signed_on, "--signed-on")
-    ws = workspace()
-    try:
-        with ws.db.session() as s:
-            fw = add_framework(s, provider, title, signed, terms)
-            out.print(f"framework {fw.id}: {fw.title} ({provider})")
-    except RegistryError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
-
-
-@framework_app.command("list")
-def framework_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List cooperation frameworks."""
-    from sqlalchemy import select
-
-    from amanah.db.models import Framework, Provider
-
-    ws = workspace()
-    with ws.db.reader() as s:
-        rows = [
-            {
-                "id": fw.id,
-                "provider": prov.name,
-                "title": fw.title,
-                "signed_on": fw.signed_on.isoformat() if fw.signed_on else None,
-                "terms": fw.terms,
-            }
-            for fw, prov in s.execute(
-                select(Framework, Provider).join(Provider).order_by(Framework.id)
-            )
-        ]
-    ws.close()
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['id']:>4}  {r['provider']}: {r['title']} (signed {r['signed_on']})")
-
-
 @app.command()
 def demo() -> None:
     """Build a small fictional demo workspace in the home and show what it holds.
@@ -1025,6 +910,10 @@ def user_add(
     provider: Annotated[
         str | None, typer.Option(help="For a provider account: the provider it uploads for.")
     ] = None,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option(help="For a recipient account: the jurisdiction whose packages it sees."),
+    ] = None,
     language: Annotated[str, typer.Option(help="Interface language: en or ar.")] = "en",
     password_stdin: Annotated[
         bool,
@@ -1049,6 +938,7 @@ def user_add(
             password,
             compartments=tuple(compartment or ()),
             provider=provider,
+            jurisdiction=jurisdiction,
             language=language,
             by=default_actor(),
         ),
@@ -1132,20 +1022,37 @@ def token_create(
 @collection_app.command("set")
 def collection_set(
     name: Annotated[str, typer.Argument(help="Collection name.")],
-    compartment: Annotated[str, typer.Option(help="Need-to-know compartment to place it in.")],
+    compartment: Annotated[
+        str | None, typer.Option(help="Need-to-know compartment to place it in.")
+    ] = None,
+    framework: Annotated[
+        int | None,
+        typer.Option(help="Cooperation framework whose terms its items follow (an id)."),
+    ] = None,
 ) -> None:
-    """Place a collection in a compartment (a restriction change in the custody ledger).
+    """Place a collection in a compartment, or under a cooperation framework (each change is
+    a restriction change in the custody ledger).
 
-    Example: amanah collection set "SJAC 2024-07" --compartment syria-detention
+    Examples: amanah collection set "SJAC 2024-07" --compartment syria-detention
+              amanah collection set "SJAC 2024-07" --framework 3
     """
-    from amanah.intake.registry import set_compartment
+    from amanah.intake.registry import link_framework, set_compartment
+
+    if compartment is None and framework is None:
+        fail("give --compartment or --framework")
 
     def act(ws: Workspace) -> None:
         with ws.db.session() as s:
-            set_compartment(s, name, compartment, default_actor())
+            if compartment is not None:
+                set_compartment(s, name, compartment, default_actor())
+            if framework is not None:
+                link_framework(s, name, framework, default_actor())
 
     with_workspace(act)
-    out.print(f"collection {name!r} is in compartment {compartment!r}")
+    if compartment is not None:
+        out.print(f"collection {name!r} is in compartment {compartment!r}")
+    if framework is not None:
+        out.print(f"collection {name!r} follows the terms of framework {framework}")
 
 
 @collection_app.command("list")
@@ -1253,6 +1160,9 @@ def serve(
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+register_sharing(app)
 
 
 def main() -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, Permission
-from amanah.db.models import Collection, Consent, Item, Provider, Review
+from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
 from amanah.rfa import requests
-from amanah.sharing import SharingError
+from amanah.sharing import SharingError, letters
+from amanah.sharing.protected import Matcher
 
 STATUSES = ("requested", "given", "withheld")
 
@@ -104,4 +106,51 @@ def relevant_items_of(s: Session, reference: str, provider: str) -> list[Item]:
             )
             .order_by(Item.id)
         ).scalars()
+    )
+
+
+def letter(s: Session, caller: Caller, reference: str, provider: str) -> bytes:
+    """The consent-request letter to one provider (PDF, English and Arabic), listing the items
+    of theirs marked relevant; names in file names are replaced by pseudonyms."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    req = requests.get(s, reference)
+    items = relevant_items_of(s, reference, provider)
+    if not items:
+        raise SharingError(
+            f"no item of {provider!r} is marked relevant for {reference}: nothing to ask about"
+        )
+    j = s.get(Jurisdiction, req.jurisdiction_id)
+    assert j is not None
+    frameworks = sorted(
+        {
+            f"{fw.title} ({fw.id})"
+            for fw in s.execute(
+                select(Framework)
+                .join(Collection, Collection.framework_id == Framework.id)
+                .where(Collection.id.in_({i.collection_id for i in items}))
+            ).scalars()
+        }
+    )
+    matcher = Matcher.load(s)
+    rows = [
+        {
+            "id": i.id,
+            "name": matcher.pseudonymise(PurePosixPath(i.original_path).name)[0],
+            "received": f"{i.intake_at:%Y-%m-%d}",
+            "sha256": i.sha256,
+        }
+        for i in items
+    ]
+    return letters.render_pdf(
+        "consent_request.html",
+        c={
+            "provider": provider,
+            "reference": reference,
+            "recipient": f"{j.authority}, {j.state}",
+            "received_on": req.received_on.isoformat(),
+            "date": datetime.now(UTC).date().isoformat(),
+            "framework": ", ".join(frameworks) or "—",
+            "count": len(items),
+        },
+        rows=rows,
     )
