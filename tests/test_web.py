@@ -20,6 +20,7 @@ from amanah.db.models import CustodyEvent, Derivative
 from amanah.web.auth import Rule
 from tests.conftest import amanah
 from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
+from tests.webfixtures import BLUE_JURISDICTION as BLUE_J
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,22 @@ def _begin(site: Site, role: str, inside: bool, size: int = 3) -> str:
     )
     assert r.status_code == 201, r.text
     return str(r.json()["upload_id"])
+
+
+def _rfa(site: Site) -> int:
+    return site.requests[f"RFA-{BLUE_J}"]
+
+
+def _fresh_rfa(site: Site) -> int:
+    """A new request in state received, so that each call has a move to make."""
+    from datetime import date
+
+    from amanah.rfa import requests
+
+    with site.ws.db.session() as s:
+        return requests.create(
+            s, f"FRESH-{next(_n)}", BLUE_J, received_on=date(2026, 4, 1), actor="local:test"
+        ).id
 
 
 def _page(site: Site, role: str, method: str, url: str, **kw: Any) -> Any:
@@ -185,6 +202,108 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         ),
     ),
     ("GET", "/audit"): (False, lambda s, r, i: _page(s, r, "GET", "/audit")),
+    # Requests and packages (a recipient's isolation has a test of its own below).
+    ("GET", "/api/v1/requests"): (False, lambda s, r, i: _api(s, r).get("/api/v1/requests")),
+    ("POST", "/api/v1/requests"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/requests",
+            json={
+                "reference": f"API-{next(_n)}",
+                "jurisdiction": BLUE_J,
+                "received_on": "2026-02-01",
+            },
+        ),
+    ),
+    ("GET", "/api/v1/requests/{request_id}"): (
+        False,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/requests/{_rfa(s)}"),
+    ),
+    ("POST", "/api/v1/requests/{request_id}/state"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/requests/{_fresh_rfa(s)}/state", json={"state": "acknowledged"}
+        ),
+    ),
+    ("POST", "/api/v1/requests/{request_id}/search"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/requests/{_rfa(s)}/search", json={"query": "witness"}
+        ),
+    ),
+    ("POST", "/api/v1/requests/{request_id}/review"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/requests/{_rfa(s)}/review",
+            json={"items": [s.item("statement-b.txt")], "decision": "relevant"},
+        ),
+    ),
+    ("POST", "/api/v1/requests/{request_id}/packages"): (
+        False,
+        lambda s, r, i: _api(s, r).post(f"/api/v1/requests/{_rfa(s)}/packages"),
+    ),
+    ("GET", "/api/v1/packages"): (False, lambda s, r, i: _api(s, r).get("/api/v1/packages")),
+    ("GET", "/api/v1/packages/{package_id}"): (
+        False,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/packages/{s.packages[BLUE_J]}"),
+    ),
+    ("GET", "/api/v1/packages/{package_id}/download"): (
+        False,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/packages/{s.packages[BLUE_J]}/download"),
+    ),
+    ("GET", "/api/v1/metrics/requests"): (
+        False,
+        lambda s, r, i: _api(s, r).get("/api/v1/metrics/requests"),
+    ),
+    ("GET", "/requests"): (False, lambda s, r, i: _page(s, r, "GET", "/requests")),
+    ("POST", "/requests"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/requests",
+            data={
+                "reference": f"PAGE-{next(_n)}",
+                "jurisdiction": BLUE_J,
+                "received_on": "2026-03-01",
+            },
+        ),
+    ),
+    ("GET", "/requests/{request_id}"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/requests/{_rfa(s)}"),
+    ),
+    ("POST", "/requests/{request_id}/state"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/requests/{_fresh_rfa(s)}/state", data={"state": "acknowledged"}
+        ),
+    ),
+    ("POST", "/requests/{request_id}/search"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", f"/requests/{_rfa(s)}/search", data={"query": "river"}),
+    ),
+    ("POST", "/requests/{request_id}/review"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/requests/{_rfa(s)}/review",
+            data={"item": str(s.item("statement-b.txt")), "decision": "relevant"},
+        ),
+    ),
+    ("POST", "/requests/{request_id}/package"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", f"/requests/{_rfa(s)}/package"),
+    ),
+    ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
+    ("GET", "/packages/{package_id}/download"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/packages/{s.packages[BLUE_J]}/download"),
+    ),
+    ("GET", "/metrics"): (False, lambda s, r, i: _page(s, r, "GET", "/metrics")),
 }
 PUBLIC = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/lang/{code}")}
 NOT_API_ROUTES = {"/api/v1/openapi.json", "/static"}
@@ -682,3 +801,84 @@ def test_a_signed_in_user_can_sign_in_again_as_someone_else(site: Site) -> None:
     r = sign_in(c, "legal")
     assert r.status_code == 303  # type: ignore[attr-defined]
     assert c.get("/api/v1/me").json()["actor"] == "user:legal"
+
+
+# --- requests and packages ------------------------------------------------------------------
+
+
+def test_a_recipient_sees_only_its_own_jurisdictions_packages(site: Site, tmp_path: Path) -> None:
+    import io
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.webfixtures import RED_JURISDICTION
+
+    recipient, legal = site.api("recipient"), site.api("legal")
+    own, other = site.packages[BLUE_J], site.packages[RED_JURISDICTION]
+    assert {p["id"] for p in recipient.get("/api/v1/packages").json()} == {own}
+    assert {own, other} <= {p["id"] for p in legal.get("/api/v1/packages").json()}
+    for url in (f"/api/v1/packages/{other}", f"/api/v1/packages/{other}/download"):
+        r = recipient.get(url)
+        assert r.status_code == 404 and r.json() == {"error": f"no package {other}"}
+    page = site.browser("recipient")[0].get("/packages").text
+    assert own in page and other not in page
+    # Nothing of the repository itself: no search, no items, no requests.
+    for url in (
+        "/api/v1/search?q=witness",
+        f"/api/v1/items/{site.item('statement-b.txt')}",
+        "/api/v1/requests",
+    ):
+        assert recipient.get(url).status_code == 403
+    # The download is the whole bag, which verifies on its own, and it is recorded.
+    r = recipient.get(f"/api/v1/packages/{own}/download")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(r.content)).extractall(tmp_path)
+    bag = tmp_path / own
+    checked = subprocess.run(
+        [sys.executable, str(bag / "amanah" / "verify_package.py"), str(bag)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with site.ws.db.reader() as s:
+        events = (
+            s.execute(
+                select(CustodyEvent).where(
+                    CustodyEvent.object_type == "package", CustodyEvent.object_id == own
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert any(json.loads(e.details).get("role") == "recipient" for e in events)
+
+
+def test_a_refused_package_lists_each_item_and_reason_on_the_page(site: Site) -> None:
+    from datetime import date
+
+    from amanah.access import local_administrator
+    from amanah.rfa import requests, review
+
+    admin = local_administrator(site.ws)
+    with site.ws.db.session() as s:
+        rid = requests.create(
+            s, "RFA-RED-ITEM", BLUE_J, received_on=date(2026, 5, 1), actor="local:test"
+        ).id
+        review.decide(s, admin, "RFA-RED-ITEM", [site.item("سري.txt")], "relevant")
+    api = site.api("admin").post(f"/api/v1/requests/{rid}/packages")
+    assert api.status_code == 409
+    assert api.json()["refusals"] == [
+        {
+            "item_id": site.item("سري.txt"),
+            "reason": "blocked: collection 'red-collection' has no cooperation framework"
+            " recorded: link one (`amanah collection set NAME --framework ID`)",
+        }
+    ]
+    c, csrf = site.browser("admin")
+    c.get("/lang/ar?next=/")
+    r = c.post(f"/requests/{rid}/package", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 409
+    assert "رُفض إعداد الحزمة" in r.text and "no cooperation framework" in r.text
+    assert 'dir="rtl"' in r.text and "ممنوع" in r.text  # the review's status, in Arabic

@@ -44,6 +44,8 @@ class Site:
     app: object
     tokens: dict[str, str] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)  # original path -> item id
+    requests: dict[str, int] = field(default_factory=dict)  # reference -> id
+    packages: dict[str, str] = field(default_factory=dict)  # jurisdiction -> package id
 
     def api(self, role: str) -> TestClient:
         c = TestClient(self.app)  # type: ignore[arg-type]
@@ -98,6 +100,13 @@ def build_site(tmp: Path, home: Path | None = None) -> Site:
         )
     run(ws)
     site = Site(ws, create_app(ws))
+    from sqlalchemy import select
+
+    from amanah.db.models import Item
+
+    with ws.db.reader() as s:
+        site.items = {p: i for i, p in s.execute(select(Item.id, Item.original_path)).all()}
+    share(site, tmp)
     for role in Role:
         add_user(
             ws,
@@ -106,13 +115,38 @@ def build_site(tmp: Path, home: Path | None = None) -> Site:
             PASSWORD,
             compartments=("blue",) if role not in (Role.ADMIN, Role.PROVIDER) else (),
             provider="Blue CSO" if role is Role.PROVIDER else None,
+            jurisdiction=BLUE_JURISDICTION if role is Role.RECIPIENT else None,
             by="local:test",
         )
         site.tokens[role.value] = create_token(ws, role.value)
-    from sqlalchemy import select
-
-    from amanah.db.models import Item
-
-    with ws.db.reader() as s:
-        site.items = {p: i for i, p in s.execute(select(Item.id, Item.original_path)).all()}
     return site
+
+
+BLUE_JURISDICTION, RED_JURISDICTION = "XB-PROS", "XR-PROS"
+
+
+def share(site: Site, tmp: Path) -> None:
+    """Two jurisdictions, a request from each, and a package built for each of them."""
+    from datetime import date
+
+    from amanah.access import local_administrator
+    from amanah.intake import registry
+    from amanah.rfa import jurisdictions, requests, review
+    from amanah.sharing import package
+
+    ws = site.ws
+    admin = local_administrator(ws)
+    with ws.db.session() as s:
+        for code, state in ((BLUE_JURISDICTION, "Blueland"), (RED_JURISDICTION, "Redland")):
+            jurisdictions.add(s, code, state=state, authority=f"{state} war crimes unit")
+        fw = registry.add_framework(s, "Blue CSO", "Blue MoU", date(2024, 1, 1), disclosure="any")
+        registry.link_framework(s, BLUE, fw.id, admin.actor)
+        for code in (BLUE_JURISDICTION, RED_JURISDICTION):
+            ref = f"RFA-{code}"
+            site.requests[ref] = requests.create(
+                s, ref, code, received_on=date(2026, 1, 5), actor=admin.actor
+            ).id
+            review.decide(s, admin, ref, [site.item("statement-b.txt")], "relevant")
+    for code in (BLUE_JURISDICTION, RED_JURISDICTION):
+        built = package.build(ws, admin, f"RFA-{code}", tmp / "packages" / code)
+        site.packages[code] = built["package"]

@@ -38,20 +38,21 @@ class Permission(StrEnum):
     VIEW_AUDIT = "audit.view"
     VIEW_REQUESTS = "requests.view"  # requests, review, packages, response metrics
     MANAGE_REQUESTS = "requests.manage"  # jurisdictions, requests, consent, redaction, packages
-    RECEIVE_PACKAGES = "packages.receive"  # a recipient's own jurisdiction's packages
+    VIEW_PACKAGES = "packages.view"  # staff see all; a recipient its jurisdiction's only
 
 
 _READER = {Permission.SEARCH, Permission.READ_ITEM, Permission.READ_CONTENT}
+_REQUESTS = {Permission.VIEW_REQUESTS, Permission.VIEW_PACKAGES}
 #: The whole policy as data: a new permission or role is one line here.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTAKE: frozenset(
         _READER | {Permission.UPLOAD, Permission.MANAGE_COLLECTIONS, Permission.VIEW_JOBS}
     ),
-    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, Permission.VIEW_REQUESTS}),
-    Role.LEGAL: frozenset(_READER | {Permission.VIEW_REQUESTS, Permission.MANAGE_REQUESTS}),
+    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, *_REQUESTS}),
+    Role.LEGAL: frozenset(_READER | {*_REQUESTS, Permission.MANAGE_REQUESTS}),
     Role.PROVIDER: frozenset(_READER | {Permission.UPLOAD}),
-    Role.RECIPIENT: frozenset({Permission.RECEIVE_PACKAGES}),
+    Role.RECIPIENT: frozenset({Permission.VIEW_PACKAGES}),
 }
 
 
@@ -110,7 +111,7 @@ def packages_visible(caller: Caller) -> ColumnElement[bool]:
     sees those built for its jurisdiction; nobody else sees any."""
     if caller.can(Permission.VIEW_REQUESTS):
         return true()
-    if caller.can(Permission.RECEIVE_PACKAGES) and caller.jurisdiction_id is not None:
+    if caller.can(Permission.VIEW_PACKAGES) and caller.jurisdiction_id is not None:
         return Package.jurisdiction_id == caller.jurisdiction_id
     return false()
 

@@ -556,7 +556,7 @@ def _write_bag_files(
 
 def list_packages(s: Session, caller: Caller) -> list[dict[str, Any]]:
     """Packages the caller may see: all for legal officers, its own for a recipient."""
-    if not (caller.can(Permission.VIEW_REQUESTS) or caller.can(Permission.RECEIVE_PACKAGES)):
+    if not (caller.can(Permission.VIEW_REQUESTS) or caller.can(Permission.VIEW_PACKAGES)):
         return []
     rows = s.execute(
         select(Package, Jurisdiction.code, Request.reference)
@@ -585,7 +585,7 @@ def get_package(s: Session, caller: Caller, package_id: str) -> Package:
         select(Package).where(Package.id == package_id, packages_visible(caller))
     ).scalar_one_or_none()
     if row is None:
-        raise NotVisible(f"no package {package_id!r}")
+        raise NotVisible(f"no package {package_id}")
     return row
 
 

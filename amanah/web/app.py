@@ -25,8 +25,11 @@ from amanah.access.users import AccountError, TooManyAttempts
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError
 from amanah.items import ItemError
+from amanah.rfa import RequestError
 from amanah.search.query import QueryError
-from amanah.web import api, pages
+from amanah.sharing import SharingError
+from amanah.sharing.package import PackageRefused
+from amanah.web import api, pages, sharing
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
 
@@ -50,7 +53,7 @@ def _status(exc: Exception) -> int:
         return 404
     if isinstance(exc, TooManyAttempts):
         return 429
-    if isinstance(exc, UploadConflict):
+    if isinstance(exc, (UploadConflict, PackageRefused)):
         return 409
     return 400
 
@@ -83,6 +86,8 @@ def create_app(ws: Workspace) -> FastAPI:
     app.state.ws = ws
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(sharing.api)
+    app.include_router(sharing.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
@@ -107,6 +112,10 @@ def create_app(ws: Workspace) -> FastAPI:
             body: dict[str, Any] = {"error": str(exc).strip("'\"")}
             if isinstance(exc, QueryError):
                 body.update(position=exc.position, pointer=exc.pointer())
+            if isinstance(exc, PackageRefused):
+                body["refusals"] = [
+                    {"item_id": r.item_id, "reason": r.reason} for r in exc.refusals
+                ]
             return JSONResponse(body, status_code=status)
         if isinstance(exc, NotSignedIn):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -123,6 +132,8 @@ def create_app(ws: Workspace) -> FastAPI:
         RegistryError,
         UploadError,
         QueryError,
+        RequestError,
+        SharingError,
         ValueError,
     ):
         app.add_exception_handler(exc_type, known)

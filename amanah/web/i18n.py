@@ -88,6 +88,8 @@ def dynamic_messages() -> list[str]:
     catalog test checks each has an Arabic translation."""
     from amanah.access import Role
     from amanah.custody.ledger import EventType
+    from amanah.rfa.requests import DECLINE_REASONS, STATES, SUBJECT_LISTS, URGENCIES
+    from amanah.sharing.terms import Status
 
     return [
         *(r.value for r in Role),
@@ -98,6 +100,12 @@ def dynamic_messages() -> list[str]:
         *("True", "False", "unknown", "ar", "en", "tr", "fa", "ru", "fr", "de", "ckb", "kmr"),
         *("exact_duplicate", "near_duplicate_image", "near_duplicate_video"),
         "near_duplicate_text",
+        *STATES,
+        *DECLINE_REASONS,
+        *URGENCIES,
+        *SUBJECT_LISTS,
+        *("period_from", "period_to", "relevant", "not_relevant"),
+        *(x.value for x in Status),
         "unknown user name or wrong password",
         "too many failed sign-ins; wait 15 minutes or ask an administrator",
     ]

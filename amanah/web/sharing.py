@@ -1,0 +1,481 @@
+"""Requests for assistance and sharing packages on the web: the API under /api/v1 and the
+pages. Every rule is declared with `allow`; need-to-know for items and packages is decided
+in amanah.access (a recipient sees its own jurisdiction's packages and nothing else)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as Path_
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from amanah.access import Caller, NotVisible, Permission
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import PackageItem
+from amanah.db.models import Request as RequestRow
+from amanah.rfa import RequestError, jurisdictions, metrics, requests, review
+from amanah.sharing import package, terms
+from amanah.web.auth import allow, workspace
+from amanah.web.pages import render
+
+api = APIRouter(prefix="/api/v1")
+pages = APIRouter(include_in_schema=False)
+RequestId = Annotated[int, Path_(ge=1, le=2**62)]
+PackageId = Annotated[str, Path_(pattern=r"^PKG-[0-9]{8}-[0-9A-F]{8}$")]
+REVIEW_SHOWN = 500
+CHUNK = 1 << 20
+
+
+def _who(permission: Permission) -> Any:
+    return Depends(allow(permission))
+
+
+def _reference(s: Any, request_id: int) -> str:
+    row = s.get(RequestRow, request_id)
+    if row is None:
+        raise NotVisible(f"no request with id {request_id}")
+    return str(row.reference)
+
+
+def _detail(ws: Any, caller: Caller, request_id: int, limit: int | None) -> dict[str, Any]:
+    with ws.db.reader() as s:
+        reference = _reference(s, request_id)
+        found = requests.describe(s, reference)
+        rows = review.rows(s, caller, reference)
+        status = terms.statuses(s, requests.get(s, reference), [r["item_id"] for r in rows])
+        for r in rows:
+            t = status[r["item_id"]]
+            r["disclosure"], r["reason"] = t.status.value, t.reason
+        found["id"] = request_id
+        found["candidates"] = len(rows)
+        found["review_rows"] = rows[:limit] if limit else rows
+        found["next_states"] = list(requests.TRANSITIONS[found["state"]])
+    return found
+
+
+class NewRequest(BaseModel):
+    reference: str = Field(min_length=1, max_length=100)
+    jurisdiction: str = Field(min_length=1, max_length=40)
+    received_on: date
+    urgency: str = Field("normal", pattern="^(urgent|normal)$")
+    deadline: date | None = None
+    subject: str = Field("", max_length=20_000)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    assignee: str = Field("", max_length=200)
+
+
+class Move(BaseModel):
+    state: str = Field(min_length=1, max_length=20)
+    reason: str = Field("", max_length=60)
+    note: str = Field("", max_length=5000)
+    on: date | None = None
+
+
+class SearchFor(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+
+
+class Decision(BaseModel):
+    items: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(min_length=1, max_length=100_000)
+    decision: str = Field(pattern="^(pending|relevant|not_relevant)$")
+    note: str = Field("", max_length=5000)
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+@api.get("/requests")
+def list_requests(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+) -> list[dict[str, Any]]:
+    """Requests for assistance, newest first, with their state and days to respond."""
+    with workspace(request).db.reader() as s:
+        rows = requests.list_requests(s)
+        ids = dict(s.execute(select(RequestRow.reference, RequestRow.id)).all())
+    return [{"id": ids[r["reference"]], **r} for r in rows]
+
+
+@api.post("/requests", status_code=201)
+def new_request(
+    request: Request, body: NewRequest, caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)]
+) -> dict[str, Any]:
+    """Record a request as received."""
+    with workspace(request).db.session() as s:
+        row = requests.create(
+            s,
+            body.reference,
+            body.jurisdiction,
+            received_on=body.received_on,
+            actor=caller.actor,
+            urgency=body.urgency,
+            deadline=body.deadline,
+            subject=body.subject,
+            fields=body.fields,
+            assignee=body.assignee,
+        )
+        return {"id": row.id, "reference": row.reference, "state": row.state}
+
+
+@api.get("/requests/{request_id}")
+def get_request(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)],
+) -> dict[str, Any]:
+    """A request: record, history, searches run for it, review with disclosure status."""
+    return _detail(workspace(request), caller, request_id, None)
+
+
+@api.post("/requests/{request_id}/state")
+def move_request(
+    request: Request,
+    request_id: RequestId,
+    body: Move,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> dict[str, Any]:
+    """Move the request along its lifecycle (declining needs a reason)."""
+    with workspace(request).db.session() as s:
+        req = requests.move(
+            s,
+            _reference(s, request_id),
+            body.state,
+            caller.actor,
+            reason=body.reason,
+            note=body.note,
+            on=body.on,
+        )
+        return {"id": req.id, "state": req.state}
+
+
+@api.post("/requests/{request_id}/search")
+def search_for_request(
+    request: Request,
+    request_id: RequestId,
+    body: SearchFor,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> dict[str, Any]:
+    """Search for the request (logged with it); every hit becomes a review candidate."""
+    ws = workspace(request)
+    with ws.db.reader() as s:
+        reference = _reference(s, request_id)
+    return review.candidates_from_search(ws, caller, reference, body.query)
+
+
+@api.post("/requests/{request_id}/review")
+def review_items(
+    request: Request,
+    request_id: RequestId,
+    body: Decision,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> dict[str, Any]:
+    """Mark items relevant, not relevant or pending for the request."""
+    with workspace(request).db.session() as s:
+        n = review.decide(
+            s, caller, _reference(s, request_id), body.items, body.decision, body.note
+        )
+    return {"decided": n, "decision": body.decision}
+
+
+def _build(ws: Any, caller: Caller, request_id: int) -> dict[str, Any]:
+    with ws.db.reader() as s:
+        reference = _reference(s, request_id)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", reference)[:60]
+    out = ws.home / "packages" / f"{safe}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    return package.build(ws, caller, reference, out)
+
+
+@api.post("/requests/{request_id}/packages", status_code=201)
+def build_package(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> dict[str, Any]:
+    """Build the request's package in the installation's packages folder; refused (400, with
+    each item and reason) when terms, consent or a protected name stand in the way."""
+    summary = _build(workspace(request), caller, request_id)
+    summary.pop("path", None)
+    return summary
+
+
+@api.get("/packages")
+def list_packages(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)]
+) -> list[dict[str, Any]]:
+    """Packages: all of them for staff; a recipient's own jurisdiction's only."""
+    with workspace(request).db.reader() as s:
+        return package.list_packages(s, caller)
+
+
+@api.get("/packages/{package_id}")
+def get_package(
+    request: Request,
+    package_id: PackageId,
+    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
+) -> dict[str, Any]:
+    """One package and its files."""
+    with workspace(request).db.reader() as s:
+        p = package.get_package(s, caller, package_id)
+        files = [
+            {
+                "number": f.number,
+                "file": f.path,
+                "sha256": f.sha256,
+                "size": f.size,
+                "variant": f.variant,
+            }
+            for f in s.execute(
+                select(PackageItem)
+                .where(PackageItem.package_id == p.id)
+                .order_by(PackageItem.number)
+            ).scalars()
+        ]
+        listed = next(x for x in package.list_packages(s, caller) if x["id"] == p.id)
+    return {**listed, "files": files}
+
+
+class _Sink:
+    """A write-only file for zipfile whose bytes are handed out as they are written."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def _zip(folder: Path, root: str) -> Iterator[bytes]:
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:  # type: ignore[arg-type]
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = f"{root}/{path.relative_to(folder).as_posix()}"
+            with path.open("rb") as src, zf.open(name, "w", force_zip64=True) as dst:
+                while data := src.read(CHUNK):
+                    dst.write(data)
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def _download(request: Request, caller: Caller, package_id: str) -> Response:
+    ws = workspace(request)
+    with ws.db.reader() as s:
+        p = package.get_package(s, caller, package_id)
+        folder = Path(p.path)
+    if not (folder / "bagit.txt").is_file():
+        raise NotVisible(f"package {package_id} is no longer in {folder}")
+
+    def record(s: Any) -> None:
+        ledger.append(
+            s,
+            EventType.DOWNLOAD,
+            actor=caller.actor,
+            object_type="package",
+            object_id=package_id,
+            details={"action": "download package", **caller.audit()},
+        )
+
+    ws.db.write_soon(record)
+    return StreamingResponse(
+        _zip(folder, package_id),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{package_id}.zip"'},
+    )
+
+
+@api.get("/packages/{package_id}/download", response_class=StreamingResponse)
+def download_package(
+    request: Request,
+    package_id: PackageId,
+    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
+) -> Response:
+    """The whole bag as one ZIP (stored, not compressed); the download is recorded."""
+    return _download(request, caller, package_id)
+
+
+@api.get("/metrics/requests")
+def request_metrics(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+) -> dict[str, Any]:
+    """Days to respond, open requests by age, by jurisdiction and urgency, declined reasons."""
+    with workspace(request).db.reader() as s:
+        return metrics.compute(s)
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@pages.get("/requests")
+def requests_page(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+) -> Response:
+    with workspace(request).db.reader() as s:
+        rows = requests.list_requests(s)
+        ids = dict(s.execute(select(RequestRow.reference, RequestRow.id)).all())
+        codes = [j["code"] for j in jurisdictions.list_all(s)]
+    return render(
+        request,
+        "requests.html",
+        rows=[{**r, "id": ids[r["reference"]]} for r in rows],
+        jurisdictions=codes,
+        urgencies=requests.URGENCIES,
+        today=date.today().isoformat(),
+    )
+
+
+@pages.post("/requests")
+def requests_create(
+    request: Request,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    reference: Annotated[str, Form(min_length=1, max_length=100)],
+    jurisdiction: Annotated[str, Form(min_length=1, max_length=40)],
+    received_on: Annotated[date, Form()],
+    urgency: Annotated[str, Form(pattern="^(urgent|normal)$")] = "normal",
+    subject: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    with workspace(request).db.session() as s:
+        row = requests.create(
+            s,
+            reference,
+            jurisdiction,
+            received_on=received_on,
+            actor=caller.actor,
+            urgency=urgency,
+            subject=subject,
+        )
+        target = f"/requests/{row.id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@pages.get("/requests/{request_id}")
+def request_page(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)],
+) -> Response:
+    found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
+    return render(
+        request, "request.html", r=found, reasons=requests.DECLINE_REASONS, shown=REVIEW_SHOWN
+    )
+
+
+@pages.post("/requests/{request_id}/state")
+def request_move(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    state: Annotated[str, Form(min_length=1, max_length=20)],
+    reason: Annotated[str, Form(max_length=60)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    with workspace(request).db.session() as s:
+        requests.move(s, _reference(s, request_id), state, caller.actor, reason=reason, note=note)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+@pages.post("/requests/{request_id}/search")
+def request_search(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    query: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    ws = workspace(request)
+    with ws.db.reader() as s:
+        reference = _reference(s, request_id)
+    review.candidates_from_search(ws, caller, reference, query)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+@pages.post("/requests/{request_id}/review")
+async def request_review(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> Response:
+    form = await request.form()
+    decision = str(form.get("decision", ""))
+    try:
+        ids = [int(str(v)) for v in form.getlist("item")]
+    except ValueError:
+        raise RequestError("item ids are numbers") from None
+    if not ids:
+        raise RequestError("choose at least one item")
+
+    def act() -> None:
+        with workspace(request).db.session() as s:
+            review.decide(s, caller, _reference(s, request_id), ids, decision)
+
+    await run_in_threadpool(act)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+@pages.post("/requests/{request_id}/package")
+def request_package(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+) -> Response:
+    try:
+        _build(workspace(request), caller, request_id)
+    except package.PackageRefused as exc:
+        found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
+        return render(
+            request,
+            "request.html",
+            status=409,
+            r=found,
+            reasons=requests.DECLINE_REASONS,
+            shown=REVIEW_SHOWN,
+            refusals=exc.refusals,
+        )
+    return RedirectResponse("/packages", status_code=303)
+
+
+@pages.get("/packages")
+def packages_page(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)]
+) -> Response:
+    with workspace(request).db.reader() as s:
+        rows = package.list_packages(s, caller)
+    return render(request, "packages.html", rows=rows)
+
+
+@pages.get("/packages/{package_id}/download")
+def package_download_page(
+    request: Request,
+    package_id: PackageId,
+    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
+) -> Response:
+    return _download(request, caller, package_id)
+
+
+@pages.get("/metrics")
+def metrics_page(
+    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+) -> Response:
+    with workspace(request).db.reader() as s:
+        m = metrics.compute(s)
+    return render(request, "metrics.html", m=m)
