@@ -64,7 +64,7 @@ EXCERPT_TYPES = frozenset(
         EventType.DISCLOSURE,
     }
 )
-LETTER_ROWS = 500  # the cover letter lists this many files; the index lists all
+LETTER_ROWS = 100  # the cover letter lists this many files; the index lists all
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -192,7 +192,7 @@ def plan(
             t.provider,
             t.attribution_required,
         )
-        named = _names_in_item(ws, matcher, item, d)
+        named = _names_in_item(ws, matcher, item, d) if matcher else set()
         if d.get(REDACTED):
             red = d[REDACTED][0]
             left = matcher.find(_text_of(ws, [x.sha256 for x in d.get(REDACTED_TEXT, [])]))
@@ -308,6 +308,43 @@ def _index_rows(planned: list[Planned], custody: dict[int, str]) -> list[dict[st
     ]
 
 
+def _cover_letter(
+    planned: list[Planned], package_id: str, req: Any, recipient: str, creator: str, key_id: str
+) -> bytes:
+    """Rendered before the ledger is touched: layout takes a while, no lock is held for it."""
+    rows = [
+        {
+            "number": n,
+            "file": e.file[5:],
+            "media_type": e.media_type,
+            "variant": e.variant,
+            "sha256": e.sha256[:16] + "…",
+        }
+        for n, e in enumerate(planned[:LETTER_ROWS], 1)
+    ]
+    return letters.render_pdf(
+        "cover_letter.html",
+        p={
+            "id": package_id,
+            "reference": req.reference,
+            "recipient": recipient,
+            "received_on": req.received_on.isoformat(),
+            "creator": creator,
+            "date": datetime.now(UTC).date().isoformat(),
+            "count": len(planned),
+            "bytes": f"{sum(e.size for e in planned):,}",
+            "redacted": sum(e.variant == "redacted" for e in planned),
+            "key_id": key_id,
+        },
+        rows=rows,
+        more=max(0, len(planned) - LETTER_ROWS),
+    )
+
+
+def _recipient(j: Jurisdiction) -> str:
+    return f"{j.code}: {j.authority}" + (f", {j.unit}" if j.unit else "") + f" ({j.state})"
+
+
 def build(
     ws: Workspace,
     caller: Caller,
@@ -338,6 +375,10 @@ def build(
         for number, entry in enumerate(planned, 1):
             entry.file = _file_name(number, width, entry)
             _copy(ws, entry, work / entry.file, progress or (lambda _n: None))
+        (work / "amanah").mkdir()
+        (work / "amanah" / "cover-letter.pdf").write_bytes(
+            _cover_letter(planned, package_id, req, _recipient(j), caller.actor, ws.key.key_id)
+        )
         return _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -359,9 +400,9 @@ def _seal(
     transaction: if anything fails, neither the package nor its disclosure events exist."""
     now = datetime.now(UTC)
     payload = sum(e.size for e in planned)
-    recipient = f"{j.code}: {j.authority}" + (f", {j.unit}" if j.unit else "") + f" ({j.state})"
+    recipient = _recipient(j)
     tag = work / "amanah"
-    (tag / "custody").mkdir(parents=True)
+    (tag / "custody").mkdir()
     with ws.db.session() as s:
         for entry in planned:
             ledger.append(
@@ -432,35 +473,6 @@ def _seal(
         (tag / "public_key.pem").write_bytes(ws.key.public_pem)
         shutil.copyfile(package_verifier.__file__, tag / "verify_package.py")
         shutil.copyfile(ledger_verifier.__file__, tag / "verify_ledger.py")
-        letter_rows = [
-            {
-                "number": r["number"],
-                "file": r["file"][5:],
-                "media_type": r["media_type"],
-                "variant": r["variant"],
-                "sha256": r["sha256"],
-            }
-            for r in rows[:LETTER_ROWS]
-        ]
-        (tag / "cover-letter.pdf").write_bytes(
-            letters.render_pdf(
-                "cover_letter.html",
-                p={
-                    "id": package_id,
-                    "reference": req.reference,
-                    "recipient": recipient,
-                    "received_on": req.received_on.isoformat(),
-                    "creator": caller.actor,
-                    "date": now.date().isoformat(),
-                    "count": len(planned),
-                    "bytes": f"{payload:,}",
-                    "redacted": sum(e.variant == "redacted" for e in planned),
-                    "key_id": ws.key.key_id,
-                },
-                rows=letter_rows,
-                more=max(0, len(rows) - LETTER_ROWS),
-            )
-        )
         _write_bag_files(work, planned, package_id, req.reference, recipient, caller.actor, payload)
         manifest_sha = hashlib.sha256((work / "manifest-sha256.txt").read_bytes()).hexdigest()
         s.add(
