@@ -827,7 +827,7 @@ def demo() -> None:
 
     Example: amanah --home ./amanah-home demo
     """
-    from amanah.demo import COLLECTION, create_demo, demo_accounts
+    from amanah.demo import COLLECTION, create_demo, create_demo_request, demo_accounts
     from amanah.items import list_items, show
     from amanah.preservation.audit import verify as run_verify
     from amanah.processing.runner import run as run_jobs
@@ -836,6 +836,7 @@ def demo() -> None:
     try:
         report = create_demo(ws, default_actor())
         run_jobs(ws)
+        shared = create_demo_request(ws)
         rows = [show(ws, r["id"]) for r in list_items(ws, COLLECTION)]
         checked = run_verify(ws, default_actor())
     finally:
@@ -864,6 +865,8 @@ def demo() -> None:
         f"intake: {report.counts['ingested']} new, {report.counts['already_present']} already"
         f" present; verify: {'all checks hold' if checked.ok else checked.problems}"
     )
+    if shared:
+        out.print(f"request for assistance DEMO-RFA-001 answered with package {shared}")
     home = state.home or "./amanah-home"
     accounts = with_workspace(demo_accounts)
     if accounts:

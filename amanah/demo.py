@@ -83,7 +83,55 @@ def create_demo(ws: Workspace, actor: str) -> IntakeReport:
 DEMO_ACCOUNTS = (
     ("demo-analyst", "analyst", None),
     ("demo-uploader", "provider", PROVIDER),
+    ("demo-legal", "legal", None),
+    ("demo-recipient", "recipient", None),
 )
+JURISDICTION = "DEMO-PROS"
+REQUEST = "DEMO-RFA-001"
+
+
+def create_demo_request(ws: Workspace) -> str | None:
+    """A fictional request answered with a package, so that the requests, packages and
+    metrics pages have something to show; returns the package id (None if already there)."""
+    from datetime import date, timedelta
+
+    from amanah.access import local_administrator
+    from amanah.db.models import Jurisdiction
+    from amanah.rfa import jurisdictions, requests, review
+    from amanah.sharing import consent, package
+
+    admin = local_administrator(ws, "amanah demo")
+    with ws.db.session() as s:
+        if s.execute(select(Jurisdiction.id).where(Jurisdiction.code == JURISDICTION)).first():
+            return None
+        jurisdictions.add(
+            s,
+            JURISDICTION,
+            state="Demoland (fictional)",
+            authority="Demo War Crimes Prosecutor (fictional)",
+        )
+        received = date.today() - timedelta(days=40)
+        requests.create(
+            s,
+            REQUEST,
+            JURISDICTION,
+            received_on=received,
+            actor=admin.actor,
+            subject="Detentions near the fictional village of Al-Nakhil, 2012-2013 (demo)",
+            fields={"places": ["Al-Nakhil (fictional)"], "crimes": ["arbitrary detention"]},
+        )
+        requests.move(s, REQUEST, "acknowledged", admin.actor)
+        requests.move(s, REQUEST, "in_progress", admin.actor)
+    review.candidates_from_search(ws, admin, REQUEST, "checkpoint OR النخيل")
+    with ws.db.session() as s:
+        ids = [r["item_id"] for r in review.rows(s, admin, REQUEST)]
+        review.decide(s, admin, REQUEST, ids, "relevant")
+        consent.record(s, admin, REQUEST, PROVIDER, "given", given_by="Demo director (fictional)")
+    built = package.build(ws, admin, REQUEST, ws.home / "packages" / REQUEST)
+    with ws.db.session() as s:
+        requests.move(s, REQUEST, "in_review", admin.actor)
+        requests.move(s, REQUEST, "responded", admin.actor)
+    return str(built["package"])
 
 
 def demo_accounts(ws: Workspace) -> list[tuple[str, str, str]]:
@@ -103,8 +151,9 @@ def demo_accounts(ws: Workspace) -> list[tuple[str, str, str]]:
             name,
             role,
             password,
-            compartments=("default",) if role == "analyst" else (),
+            compartments=("default",) if role in ("analyst", "legal") else (),
             provider=provider,
+            jurisdiction=JURISDICTION if role == "recipient" else None,
             by="amanah demo",
         )
         made.append((name, role, password))

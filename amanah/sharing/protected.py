@@ -1,8 +1,9 @@
 """Protected persons (witnesses, sources) and finding their names in any spelling recorded.
 
-Names are matched as sequences of normalised words (the search analyzer's exact forms:
-hamza, ta marbuta, alef maqsura, harakat and the article are folded), so "أحمد الخطيب",
-"احمد الخطيب" and "Ahmad al-Khatib" are found wherever each was recorded. The leak check
+Names are matched as sequences of normalised words (the search analyzer's stems: hamza,
+ta marbuta, alef maqsura, harakat, the article and attached particles are folded), so
+"أحمد الخطيب" is also found as "احمد الخطيب" or "وأحمد الخطيب", and "Ahmad al-Khatib" as
+"AHMAD AL KHATIB". The leak check
 also reads each word reversed, since PDF text layers sometimes store Arabic in visual order.
 Names never go into the custody ledger or a log: only pseudonyms do.
 """
@@ -21,13 +22,19 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller, Permission
 from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
-from amanah.text.analyzer import exact_form, spans, words
+from amanah.text.analyzer import exact_form, spans, stem_form, words
 
 ROLES = ("witness", "source", "victim", "other")
 
 
+def _key(word: str) -> str:
+    """A folded word's matching key: its stem (article and attached particles removed, so
+    that "وأحمد" and "لأحمد" are found as "أحمد"; English words stemmed)."""
+    return stem_form(exact_form(word))
+
+
 def name_key(spelling: str) -> tuple[str, ...]:
-    return tuple(exact_form(w) for w in words(spelling))
+    return tuple(_key(w) for w in words(spelling))
 
 
 def add(
@@ -163,10 +170,7 @@ class Matcher:
             folded = words(line)
             if not folded:
                 continue
-            for forms in (
-                [exact_form(w) for w in folded],
-                [exact_form(w[::-1]) for w in folded],
-            ):
+            for forms in ([_key(w) for w in folded], [_key(w[::-1]) for w in folded]):
                 found.update(m.pseudonym for m in self.in_forms(forms))
                 found.update(m.pseudonym for m in self.in_forms(forms[::-1]))
         return found
@@ -176,7 +180,7 @@ class Matcher:
         name, in reading order or in visual order."""
         flat: list[tuple[int, str]] = []
         for index, token in enumerate(line):
-            flat.extend((index, exact_form(w)) for w in words(token))
+            flat.extend((index, _key(w)) for w in words(token))
         forms = [f for _, f in flat]
         hits: list[tuple[int, str]] = []
         for m in self.in_forms(forms):
@@ -192,7 +196,7 @@ class Matcher:
         if not self._by_first or not text:
             return text, 0
         found = list(spans(text))
-        matches = self.in_forms([sp.exact for sp in found])
+        matches = self.in_forms([sp.stem for sp in found])
         out, last, count = [], 0, 0
         for m in sorted(matches, key=lambda m: m.start):
             start, end = found[m.start].start, found[m.end - 1].end
