@@ -186,12 +186,14 @@ def list_users(ws: Workspace) -> list[dict[str, object]]:
         for g in s.execute(select(Grant).order_by(Grant.compartment)).scalars():
             grants.setdefault(g.user_id, []).append(g.compartment)
         providers = {i: n for i, n in s.execute(select(Provider.id, Provider.name)).all()}
+        codes = {i: c for i, c in s.execute(select(Jurisdiction.id, Jurisdiction.code)).all()}
         return [
             {
                 "name": u.name,
                 "role": u.role,
                 "compartments": grants.get(u.id, []),
                 "provider": providers.get(u.provider_id) if u.provider_id else None,
+                "jurisdiction": codes.get(u.jurisdiction_id) if u.jurisdiction_id else None,
                 "disabled": u.disabled,
                 "created_at": u.created_at.isoformat(),
             }

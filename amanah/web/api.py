@@ -292,6 +292,7 @@ class NewUser(BaseModel):
     password: str = Field(min_length=accounts.MIN_PASSWORD, max_length=1000)
     compartments: list[str] = Field(default_factory=list, max_length=100)
     provider: str | None = Field(None, max_length=400)
+    jurisdiction: str | None = Field(None, max_length=40)
     language: str = Field("en", pattern="^(en|ar)$")
 
 
@@ -307,6 +308,7 @@ def new_user(
         body.password,
         compartments=tuple(body.compartments),
         provider=body.provider,
+        jurisdiction=body.jurisdiction,
         language=body.language,
         by=caller.actor,
     )

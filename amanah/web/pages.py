@@ -408,6 +408,7 @@ def users_create(
     password: Annotated[str, Form(max_length=1000)],
     compartments: Annotated[str, Form(max_length=2000)] = "",
     provider: Annotated[str, Form(max_length=400)] = "",
+    jurisdiction: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     accounts.add_user(
         workspace(request),
@@ -416,6 +417,7 @@ def users_create(
         password,
         compartments=tuple(c.strip() for c in compartments.split(",") if c.strip()),
         provider=provider.strip() or None,
+        jurisdiction=jurisdiction.strip() or None,
         by=caller.actor,
     )
     return RedirectResponse("/users", status_code=303)
