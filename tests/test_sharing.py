@@ -4,6 +4,7 @@ verify without Amanah, and every disclosure on the custody ledger."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent, Item
-from amanah.workspace import open_workspace
+from amanah.workspace import Workspace, open_workspace
 from tests.conftest import REPO, amanah, make_home
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN, scanned_pdf, typed_pdf
 
@@ -284,3 +285,84 @@ def test_request_from_terms_to_verified_package(
     metrics = json.loads(_ok(home, "rfa", "metrics", "--json"))
     assert metrics["days_to_respond"]["answered"] == 1
     assert metrics["per_request"][0]["days_to_respond"] == 80
+
+
+def _workspace_with(home: Path, folder: Path) -> tuple[Workspace, dict[str, int]]:
+    from amanah.intake.ingest import IntakeRequest, ingest
+    from amanah.processing.runner import run
+
+    ws = open_workspace(home)
+    ingest(
+        ws, IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="local:test")
+    )
+    run(ws)
+    return ws, _ids(home)
+
+
+def test_an_image_is_redacted_by_ocr_and_by_region_and_loses_its_metadata(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    import pymupdf
+    from PIL import Image
+
+    from amanah.access import local_administrator
+    from amanah.sharing import protected, redaction
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    scan = scanned_pdf(tmp_path / "s.pdf")
+    with pymupdf.open(scan) as doc:
+        png = doc[0].get_pixmap(dpi=150).tobytes("png")
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x013B] = WITNESS_LATIN  # Artist
+    image.save(folder / "board.jpg", quality=95, exif=exif)
+    ws, ids = _workspace_with(sqlite_home, folder)
+    admin = local_administrator(ws)
+    with ws.db.session() as s:
+        protected.add(s, admin, "Witness A", [WITNESS_AR, WITNESS_LATIN])
+    region = (1, 10, 10, 60, 60)  # a face, say: painted by hand
+    done = redaction.redact(ws, admin, ids["board.jpg"], [region])
+    assert done["protected"] == ["Witness A"] and done["regions"] >= 3
+    red = tmp_path / "red.jpg"
+    with ws.blobs.open(done["sha256"]) as f:
+        red.write_bytes(f.read())
+    with Image.open(red) as im:
+        assert not im.getexif() and "exif" not in im.info
+        pixels = np.asarray(im.convert("L"))
+    assert pixels[10:60, 10:60].mean() < 10
+    _, words = _ocr_boxes_image(pixels)
+    read = " ".join(str(w["text"]) for w in words)
+    assert "المخابرات" in read and "الخطيب" not in read and "Khatib" not in read
+    ws.close()
+
+
+def _ocr_boxes_image(grey: object) -> tuple[object, list[dict[str, object]]]:
+    from amanah.processing import ocr
+
+    work = Path(tempfile.mkdtemp(prefix="ocr-"))
+    _, _, words = ocr.tesseract(grey, work, "ara+eng", single_line=False)
+    return grey, words
+
+
+def test_an_encrypted_pdf_is_refused_for_redaction_with_its_reason(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    from amanah.access import local_administrator
+    from amanah.sharing import SharingError, protected, redaction
+    from tests.conftest import SHARED_DATA
+
+    source = SHARED_DATA / "ingest_file_fixtures" / "password-hunter2.pdf"
+    if not source.exists():
+        pytest.skip("../shared/data is not beside the repository")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    shutil.copyfile(source, folder / "locked.pdf")
+    ws, ids = _workspace_with(sqlite_home, folder)
+    admin = local_administrator(ws)
+    with ws.db.session() as s:
+        protected.add(s, admin, "Witness A", [WITNESS_AR])
+    with pytest.raises(SharingError, match=r"locked.pdf\): redaction failed: .*encrypted"):
+        redaction.redact(ws, admin, ids["locked.pdf"])
+    ws.close()
