@@ -298,6 +298,28 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         False,
         lambda s, r, i: _page(s, r, "POST", f"/requests/{_rfa(s)}/package"),
     ),
+    ("GET", "/requests/{request_id}/consent-letter"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "GET", f"/requests/{_rfa(s)}/consent-letter?provider=Blue%20CSO"
+        ),
+    ),
+    ("POST", "/requests/{request_id}/consent"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/requests/{_rfa(s)}/consent",
+            data={"provider": "Blue CSO", "status": "requested"},
+        ),
+    ),
+    ("POST", "/requests/{request_id}/redact"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/requests/{_rfa(s)}/redact", data={"item": str(s.item("blank.png"))}
+        ),
+    ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
     ("GET", "/packages/{package_id}/download"): (
         False,

@@ -25,8 +25,21 @@ HOSTILE_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" onload="document.title=\'PWNED\'">'
     b"<script>document.title='PWNED'</script><text x='1' y='20'>map</text></svg>"
 )
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (240, 120), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
 FILES = {
     BLUE: {
+        "photos/blank.png": _blank_png(),
         "statements/شهادة-أ.txt": "أفاد الشّاهِدُ بأنه احتُجز في فرع فلسطين عام ٢٠١٢.\n".encode(),
         "statements/statement-b.txt": b"The witness described the checkpoint near the river.\n",
         "web/page.html": HOSTILE_HTML,
@@ -132,7 +145,7 @@ def share(site: Site, tmp: Path) -> None:
     from amanah.access import local_administrator
     from amanah.intake import registry
     from amanah.rfa import jurisdictions, requests, review
-    from amanah.sharing import package
+    from amanah.sharing import package, protected
 
     ws = site.ws
     admin = local_administrator(ws)
@@ -146,7 +159,10 @@ def share(site: Site, tmp: Path) -> None:
             site.requests[ref] = requests.create(
                 s, ref, code, received_on=date(2026, 1, 5), actor=admin.actor
             ).id
-            review.decide(s, admin, ref, [site.item("statement-b.txt")], "relevant")
+            review.decide(
+                s, admin, ref, [site.item("statement-b.txt"), site.item("blank.png")], "relevant"
+            )
+        protected.add(s, admin, "Witness Z", ["Zaid Nobody-Here"])
     for code in (BLUE_JURISDICTION, RED_JURISDICTION):
         built = package.build(ws, admin, f"RFA-{code}", tmp / "packages" / code)
         site.packages[code] = built["package"]

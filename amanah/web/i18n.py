@@ -105,6 +105,7 @@ def dynamic_messages() -> list[str]:
         *URGENCIES,
         *SUBJECT_LISTS,
         *("period_from", "period_to", "relevant", "not_relevant"),
+        *("requested", "given", "withheld"),
         *(x.value for x in Status),
         "unknown user name or wrong password",
         "too many failed sign-ins; wait 15 minutes or ask an administrator",

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as Path_
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.models import PackageItem
 from amanah.db.models import Request as RequestRow
 from amanah.rfa import RequestError, jurisdictions, metrics, requests, review
-from amanah.sharing import package, terms
+from amanah.sharing import SharingError, consent, package, redaction, terms
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -60,6 +60,11 @@ def _detail(ws: Any, caller: Caller, request_id: int, limit: int | None) -> dict
         found["candidates"] = len(rows)
         found["review_rows"] = rows[:limit] if limit else rows
         found["next_states"] = list(requests.TRANSITIONS[found["state"]])
+        found["consents"] = consent.history(s, reference)
+        # Providers of relevant items whose consent the terms ask for: a letter each.
+        found["consent_needed"] = sorted(
+            {r["provider"] for r in rows if r["disclosure"] == "needs_consent"}
+        )
     return found
 
 
@@ -452,6 +457,58 @@ def request_package(
             refusals=exc.refusals,
         )
     return RedirectResponse("/packages", status_code=303)
+
+
+@pages.get("/requests/{request_id}/consent-letter")
+def consent_letter_page(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    provider: Annotated[str, Query(min_length=1, max_length=400)],
+) -> Response:
+    with workspace(request).db.reader() as s:
+        reference = _reference(s, request_id)
+        pdf = consent.letter(s, caller, reference, provider)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"consent-request-{reference}")[:100]
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+    )
+
+
+@pages.post("/requests/{request_id}/consent")
+def consent_record_page(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    provider: Annotated[str, Form(min_length=1, max_length=400)],
+    status: Annotated[str, Form(pattern="^(requested|given|withheld)$")],
+    given_by: Annotated[str, Form(max_length=400)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    with workspace(request).db.session() as s:
+        consent.record(
+            s, caller, _reference(s, request_id), provider, status, given_by=given_by, note=note
+        )
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+@pages.post("/requests/{request_id}/redact")
+def redact_page(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    item: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    """Redact one candidate (every protected person) from the request's page."""
+    ws = workspace(request)
+    with ws.db.reader() as s:
+        reference = _reference(s, request_id)
+        if item not in {r["item_id"] for r in review.rows(s, caller, reference)}:
+            raise SharingError(f"item {item} is not a candidate of {reference}")
+    redaction.redact(ws, caller, item)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 @pages.get("/packages")
