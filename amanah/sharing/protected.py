@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -27,9 +28,11 @@ from amanah.text.analyzer import exact_form, spans, stem_form, words
 ROLES = ("witness", "source", "victim", "other")
 
 
+@lru_cache(maxsize=200_000)
 def _key(word: str) -> str:
     """A folded word's matching key: its stem (article and attached particles removed, so
-    that "وأحمد" and "لأحمد" are found as "أحمد"; English words stemmed)."""
+    that "وأحمد" and "لأحمد" are found as "أحمد"; English words stemmed). Remembered, since
+    custody records and texts repeat the same words."""
     return stem_form(exact_form(word))
 
 
@@ -153,6 +156,8 @@ class Matcher:
 
     def in_forms(self, forms: Sequence[str]) -> list[Match]:
         """Matches in a sequence of exact forms (one per word)."""
+        if self._by_first.keys().isdisjoint(forms):
+            return []  # the common case, decided in C
         found = []
         for i, form in enumerate(forms):
             for key, pseudonym in self._by_first.get(form, ()):
