@@ -391,16 +391,10 @@ def rfa_candidates(
     The status follows the provider's terms and consent records: disclosable, needs_consent
     or blocked, with the reason.
     """
-    from amanah.rfa import requests, review
     from amanah.sharing import terms
 
     def work(s: Any, c: Any) -> list[dict[str, Any]]:
-        rows = review.rows(s, c, reference, decision)
-        status = terms.statuses(s, requests.get(s, reference), [r["item_id"] for r in rows])
-        for r in rows:
-            t = status[r["item_id"]]
-            r["disclosure"], r["reason"] = t.status.value, t.reason
-        return rows
+        return terms.review_with_status(s, c, reference, decision)
 
     rows = _in_session(work)
     if as_json:

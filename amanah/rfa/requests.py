@@ -206,6 +206,7 @@ def attach_search(s: Session, reference: str, search_id: int, actor: str) -> Non
 
 def summary(req: Request, j: Jurisdiction) -> dict[str, Any]:
     return {
+        "id": req.id,
         "reference": req.reference,
         "jurisdiction": j.code,
         "jurisdiction_name": f"{j.authority}, {j.state}",

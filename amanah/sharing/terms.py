@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amanah.access import Caller
 from amanah.db.models import (
     Collection,
     Consent,
@@ -25,6 +27,7 @@ from amanah.db.models import (
     Provider,
     Request,
 )
+from amanah.rfa import requests, review
 
 
 class Disclosure(StrEnum):
@@ -138,3 +141,15 @@ def _status(
     if rule is Disclosure.NAMED:
         return Status.DISCLOSABLE, f"{label} names {j.code} among its recipients"
     return Status.DISCLOSABLE, f"{label} allows disclosure to competent jurisdictions"
+
+
+def review_with_status(
+    s: Session, caller: Caller, reference: str, decision: str | None = None
+) -> list[dict[str, Any]]:
+    """The review as the reviewer sees it, each candidate with its disclosure status."""
+    rows = review.rows(s, caller, reference, decision)
+    found = statuses(s, requests.get(s, reference), [r["item_id"] for r in rows])
+    for r in rows:
+        t = found[r["item_id"]]
+        r["disclosure"], r["reason"] = t.status.value, t.reason
+    return rows

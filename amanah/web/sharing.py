@@ -51,12 +51,7 @@ def _detail(ws: Any, caller: Caller, request_id: int, limit: int | None) -> dict
     with ws.db.reader() as s:
         reference = _reference(s, request_id)
         found = requests.describe(s, reference)
-        rows = review.rows(s, caller, reference)
-        status = terms.statuses(s, requests.get(s, reference), [r["item_id"] for r in rows])
-        for r in rows:
-            t = status[r["item_id"]]
-            r["disclosure"], r["reason"] = t.status.value, t.reason
-        found["id"] = request_id
+        rows = terms.review_with_status(s, caller, reference)
         found["candidates"] = len(rows)
         found["review_rows"] = rows[:limit] if limit else rows
         found["next_states"] = list(requests.TRANSITIONS[found["state"]])
@@ -105,9 +100,7 @@ def list_requests(
 ) -> list[dict[str, Any]]:
     """Requests for assistance, newest first, with their state and days to respond."""
     with workspace(request).db.reader() as s:
-        rows = requests.list_requests(s)
-        ids = dict(s.execute(select(RequestRow.reference, RequestRow.id)).all())
-    return [{"id": ids[r["reference"]], **r} for r in rows]
+        return requests.list_requests(s)
 
 
 @api.post("/requests", status_code=201)
@@ -338,12 +331,11 @@ def requests_page(
 ) -> Response:
     with workspace(request).db.reader() as s:
         rows = requests.list_requests(s)
-        ids = dict(s.execute(select(RequestRow.reference, RequestRow.id)).all())
         codes = [j["code"] for j in jurisdictions.list_all(s)]
     return render(
         request,
         "requests.html",
-        rows=[{**r, "id": ids[r["reference"]]} for r in rows],
+        rows=rows,
         jurisdictions=codes,
         urgencies=requests.URGENCIES,
         today=date.today().isoformat(),
