@@ -206,7 +206,6 @@ def plan(
             t.provider,
             t.attribution_required,
         )
-        named = _names_in_item(ws, matcher, item, d) if matcher else set()
         if d.get(REDACTED):
             red = d[REDACTED][0]
             left = matcher.find(_text_of(ws, [x.sha256 for x in d.get(REDACTED_TEXT, [])]))
@@ -221,7 +220,7 @@ def plan(
                 continue
             entry.variant, entry.sha256, entry.size = "redacted", red.sha256, red.size
             entry.media_type = red.media_type
-        elif named:
+        elif matcher and (named := _names_in_item(ws, matcher, item, d)):
             refused.append(
                 Refusal(
                     item.id,
