@@ -40,6 +40,7 @@ from amanah.cliutil import (
     with_workspace,
     workspace,
 )
+from amanah.errors import message
 from amanah.workspace import Workspace, default_actor, init_home, open_workspace
 
 app = typer.Typer(
@@ -788,7 +789,7 @@ def custody_proof(
         with ws.db.reader() as s:
             proof = ledger.inclusion_proof(s, "item", item_id, ws.key.public_pem)
     except LookupError as exc:
-        fail(str(exc).strip("'\""))
+        fail(message(exc))
     finally:
         ws.close()
     text = json.dumps(proof, indent=2, ensure_ascii=False)

@@ -20,6 +20,7 @@ from amanah.blobs import BlobError
 from amanah.config import ConfigError
 from amanah.custody.keys import KeyError_
 from amanah.db import DatabaseError
+from amanah.errors import message
 from amanah.intake.hashlist import HashListError
 from amanah.intake.registry import RegistryError
 from amanah.workspace import Workspace, open_workspace
@@ -68,7 +69,7 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
     try:
         return action(ws)
     except (*errors, *EXPECTED_ERRORS) as exc:
-        fail(str(exc).strip("'\""))
+        fail(message(exc))
     finally:
         ws.close()
 

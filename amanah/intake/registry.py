@@ -76,7 +76,7 @@ def add_framework(
         (confidentiality, CONFIDENTIALITY, "confidentiality"),
     ):
         if value not in allowed:
-            raise RegistryError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+            raise RegistryError(f"{option} {value!r} is not known: choose {', '.join(allowed)}")
     named = list(dict.fromkeys(jurisdictions or []))
     if disclosure == "named" and not named:
         raise RegistryError("disclosure 'named' needs the jurisdictions it names (--jurisdiction)")

@@ -81,7 +81,7 @@ def create(
     if not reference or len(reference) > 100:
         raise RequestError("a request needs a reference of at most 100 characters")
     if urgency not in URGENCIES:
-        raise RequestError(f"urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
+        raise RequestError(f"urgency {urgency!r} is not known: choose {', '.join(URGENCIES)}")
     if received_on > date.today():
         raise RequestError(f"received on {received_on}: that date is in the future")
     if deadline is not None and deadline < received_on:

@@ -86,7 +86,7 @@ def decide(
     """Record a decision on candidates (items not yet candidates are added by hand)."""
     caller.require(Permission.MANAGE_REQUESTS)
     if decision not in DECISIONS:
-        raise RequestError(f"a decision is one of {', '.join(DECISIONS)}, not {decision!r}")
+        raise RequestError(f"{decision!r} is not a decision: choose {', '.join(DECISIONS)}")
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         raise RequestError("no item given")

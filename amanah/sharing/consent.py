@@ -33,7 +33,7 @@ def record(
     """Append a consent record; the latest record covering an item is the one that counts."""
     caller.require(Permission.MANAGE_REQUESTS)
     if status not in STATUSES:
-        raise SharingError(f"consent status must be one of {', '.join(STATUSES)}, not {status!r}")
+        raise SharingError(f"consent status {status!r} is not known: choose {', '.join(STATUSES)}")
     if status in ("given", "withheld") and not given_by.strip():
         raise SharingError(f"say who {status} consent at the provider (--by NAME)")
     req = requests.get(s, reference)

@@ -54,7 +54,7 @@ def add(
     if not pseudonym:
         raise SharingError("a protected person needs a pseudonym (e.g. 'Witness A')")
     if role not in ROLES:
-        raise SharingError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise SharingError(f"role {role!r} is not known: choose {', '.join(ROLES)}")
     if not names:
         raise SharingError("give at least one spelling of the name (--name, repeatable)")
     for n in names:

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from amanah import __version__
 from amanah.access import AccessDenied, NotVisible
 from amanah.access.users import AccountError, TooManyAttempts
+from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError
 from amanah.items import ItemError
@@ -109,7 +110,7 @@ def create_app(ws: Workspace) -> FastAPI:
     async def known(request: Request, exc: Exception) -> Response:
         status = _status(exc)
         if is_api(request):
-            body: dict[str, Any] = {"error": str(exc).strip("'\"")}
+            body: dict[str, Any] = {"error": message(exc)}
             if isinstance(exc, QueryError):
                 body.update(position=exc.position, pointer=exc.pointer())
             if isinstance(exc, PackageRefused):
@@ -120,7 +121,7 @@ def create_app(ws: Workspace) -> FastAPI:
         if isinstance(exc, NotSignedIn):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(pages.signin_url(target), status_code=303)
-        return pages.error_page(request, status, str(exc).strip("'\""))
+        return pages.error_page(request, status, message(exc))
 
     for exc_type in (
         NotSignedIn,
