@@ -539,9 +539,12 @@ def _region(value: str) -> tuple[int, float, float, float, float]:
     try:
         page, rest = value.split(":", 1)
         x0, y0, x1, y1 = (float(v) for v in rest.split(","))
-        return int(page), x0, y0, x1, y1
+        number = int(page)
     except ValueError:
         fail(f"--region {value!r}: expected PAGE:X0,Y0,X1,Y1 (e.g. 1:100,200,300,260)")
+    if number < 1 or x1 <= x0 or y1 <= y0 or min(x0, y0) < 0:
+        fail(f"--region {value!r}: pages count from 1, and X0 < X1, Y0 < Y1, none negative")
+    return number, x0, y0, x1, y1
 
 
 @package_app.command("redact")
