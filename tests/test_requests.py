@@ -191,7 +191,7 @@ def test_metrics_count_days_ages_groups_and_reasons(ws: Workspace) -> None:
     assert groups[("SE-NOA", "normal")]["requests"] == 2
 
 
-def test_candidates_from_a_search_are_every_hit_and_only_visible_ones(
+def test_a_search_for_a_request_makes_its_hits_candidates_and_unknown_items_are_refused(
     ws: Workspace, tmp_path: Path
 ) -> None:
     from amanah.processing.runner import run

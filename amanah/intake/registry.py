@@ -140,11 +140,29 @@ def list_frameworks(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def link_framework(session: Session, name: str, framework_id: int, actor: str) -> Collection:
-    """Put a collection under a framework of its provider: its items inherit the terms."""
+def _named(session: Session, name: str) -> Collection:
     coll = session.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()
     if coll is None:
         raise RegistryError(f"no collection named {name!r}")
+    return coll
+
+
+def _restriction_change(
+    session: Session, coll: Collection, actor: str, what: str, before: Any, after: Any
+) -> None:
+    ledger.append(
+        session,
+        EventType.RESTRICTION_CHANGE,
+        actor=actor,
+        object_type="collection",
+        object_id=coll.id,
+        details={"collection": coll.name, what: {"from": before, "to": after}},
+    )
+
+
+def link_framework(session: Session, name: str, framework_id: int, actor: str) -> Collection:
+    """Put a collection under a framework of its provider: its items inherit the terms."""
+    coll = _named(session, name)
     fw = session.get(Framework, framework_id)
     if fw is None:
         raise RegistryError(f"no cooperation framework with id {framework_id}")
@@ -157,14 +175,7 @@ def link_framework(session: Session, name: str, framework_id: int, actor: str) -
     if before == framework_id:
         return coll
     coll.framework_id = framework_id
-    ledger.append(
-        session,
-        EventType.RESTRICTION_CHANGE,
-        actor=actor,
-        object_type="collection",
-        object_id=coll.id,
-        details={"collection": coll.name, "framework": {"from": before, "to": framework_id}},
-    )
+    _restriction_change(session, coll, actor, "framework", before, framework_id)
     return coll
 
 
@@ -241,9 +252,7 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
     compartment = compartment.strip()
     if not compartment or len(compartment) > 200:
         raise RegistryError("a compartment needs a name of 1 to 200 characters")
-    coll = session.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()
-    if coll is None:
-        raise RegistryError(f"no collection named {name!r}")
+    coll = _named(session, name)
     before = coll.compartment
     if before == compartment:
         return coll
@@ -251,14 +260,7 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
     session.execute(
         update(SearchDoc).where(SearchDoc.collection_id == coll.id).values(compartment=compartment)
     )
-    ledger.append(
-        session,
-        EventType.RESTRICTION_CHANGE,
-        actor=actor,
-        object_type="collection",
-        object_id=coll.id,
-        details={"collection": coll.name, "compartment": {"from": before, "to": compartment}},
-    )
+    _restriction_change(session, coll, actor, "compartment", before, compartment)
     return coll
 
 

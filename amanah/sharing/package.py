@@ -310,15 +310,6 @@ def _copy(
     entry.sha512 = sha512.hexdigest()
 
 
-def _hash_file(path: Path) -> tuple[str, str]:
-    a, b = hashlib.sha256(), hashlib.sha512()
-    with path.open("rb") as f:
-        while data := f.read(CHUNK):
-            a.update(data)
-            b.update(data)
-    return a.hexdigest(), b.hexdigest()
-
-
 def _index_rows(planned: list[Planned], custody: dict[int, str]) -> list[dict[str, Any]]:
     return [
         {
@@ -597,24 +588,28 @@ def _write_bag_files(
         and p.parts[len(work.parts)] != "data"
         and not p.name.startswith("tagmanifest-")
     )
-    digests = {p: _hash_file(p) for p in tag_files}
-    for index, algorithm in enumerate(("sha256", "sha512")):
+    found = {p: package_verifier.digests(p) for p in tag_files}
+    for algorithm in ("sha256", "sha512"):
         with (work / f"tagmanifest-{algorithm}.txt").open("w", encoding="utf-8", newline="\n") as f:
             for p in tag_files:
-                f.write(f"{digests[p][index]}  {_encode_path(p.relative_to(work).as_posix())}\n")
+                f.write(f"{found[p][algorithm]}  {_encode_path(p.relative_to(work).as_posix())}\n")
 
 
-def list_packages(s: Session, caller: Caller) -> list[dict[str, Any]]:
-    """Packages the caller may see: all for legal officers, its own for a recipient."""
-    if not (caller.can(Permission.VIEW_REQUESTS) or caller.can(Permission.VIEW_PACKAGES)):
-        return []
-    rows = s.execute(
+def list_packages(
+    s: Session, caller: Caller, package_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Packages the caller may see (all for legal officers, its own for a recipient), or the
+    one asked for."""
+    stmt = (
         select(Package, Jurisdiction.code, Request.reference)
         .join(Jurisdiction, Jurisdiction.id == Package.jurisdiction_id)
         .join(Request, Request.id == Package.request_id)
         .where(packages_visible(caller))
         .order_by(Package.created_at.desc())
-    ).all()
+    )
+    if package_id is not None:
+        stmt = stmt.where(Package.id == package_id)
+    rows = s.execute(stmt).all()
     return [
         {
             "id": p.id,
@@ -637,8 +632,3 @@ def get_package(s: Session, caller: Caller, package_id: str) -> Package:
     if row is None:
         raise NotVisible(f"no package {package_id}")
     return row
-
-
-def verify(path: Path) -> list[str]:
-    """The recipient's own check, run by Amanah: the same code as tools/verify_package.py."""
-    return package_verifier.verify(Path(path))

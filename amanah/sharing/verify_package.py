@@ -76,7 +76,8 @@ def read_bag_info(path: Path) -> dict[str, str]:
     return info
 
 
-def _digests(path: Path) -> dict[str, str]:
+def digests(path: Path) -> dict[str, str]:
+    """SHA-256 and SHA-512 of a file in one read."""
     hashers = {a: hashlib.new(a) for a in ALGORITHMS}
     with path.open("rb") as f:
         while data := f.read(CHUNK):
@@ -100,7 +101,7 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     on_disk = {p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()}
     payload: dict[str, dict[str, str]] = {}
     for name in sorted(on_disk):
-        payload[name] = _digests(bag / name)
+        payload[name] = digests(bag / name)
     for algorithm, entries in listed.items():
         for name in sorted(on_disk - entries.keys()):
             problems.append(f"{name}: not in manifest-{algorithm}.txt (a file was added)")
@@ -118,6 +119,7 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
                 f"bag-info.txt: Payload-Oxum {oxum} but the payload is {size}.{len(on_disk)}"
             )
     tag_listed: dict[str, str] = {}
+    tag_digests: dict[str, dict[str, str]] = {}  # each tag file read once for both manifests
     for algorithm in ALGORITHMS:
         tm = bag / f"tagmanifest-{algorithm}.txt"
         if not tm.exists():
@@ -128,7 +130,7 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
             target = bag / name
             if not target.is_file():
                 problems.append(f"{name}: listed in {tm.name} but missing (removed)")
-            elif _digests(target)[algorithm] != digest:
+            elif tag_digests.setdefault(name, digests(target))[algorithm] != digest:
                 problems.append(f"{name}: {algorithm} does not match {tm.name} (changed)")
     if not tag_listed:
         problems.append("no tagmanifest-sha256.txt: the tag files (index, custody) are unprotected")

@@ -222,7 +222,9 @@ def get_package(
 ) -> dict[str, Any]:
     """One package and its files."""
     with workspace(request).db.reader() as s:
-        p = package.get_package(s, caller, package_id)
+        listed = package.list_packages(s, caller, package_id)
+        if not listed:
+            raise NotVisible(f"no package {package_id}")
         files = [
             {
                 "number": f.number,
@@ -233,12 +235,11 @@ def get_package(
             }
             for f in s.execute(
                 select(PackageItem)
-                .where(PackageItem.package_id == p.id)
+                .where(PackageItem.package_id == package_id)
                 .order_by(PackageItem.number)
             ).scalars()
         ]
-        listed = next(x for x in package.list_packages(s, caller) if x["id"] == p.id)
-    return {**listed, "files": files}
+    return {**listed[0], "files": files}
 
 
 class _Sink:
