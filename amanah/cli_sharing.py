@@ -631,19 +631,29 @@ def package_build(
 def package_verify(
     path: Annotated[Path, typer.Argument(help="The package folder.")],
     key_id: Annotated[str | None, typer.Option(help="The key id you expect.")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option(help="The sender's public key (PEM) to verify against.")
+    ] = None,
 ) -> None:
     """Verify a package as its recipient would (the code of tools/verify_package.py).
 
-    Checks bag completeness and hashes, custody proofs and the checkpoint's signature.
+    Checks bag completeness and hashes, the sealed file set, custody proofs and the
+    checkpoint's signature against the key given; with neither --key-id nor --public-key,
+    against this installation's own key (a package built here).
 
-    Example: amanah package verify /media/out/RFA-2026-014
+    Example: amanah package verify /media/out/RFA-2026-014 --key-id e2365abd86c06c56
     """
     from amanah.sharing import verify_package
 
     if not path.is_dir():
         fail(f"{path}: not a folder")
+    pinned = None
     try:
-        problems = verify_package.verify(path, key_id)
+        if public_key is not None:
+            pinned = public_key.read_bytes()
+        elif key_id is None:
+            pinned = with_workspace(lambda ws: ws.key.public_pem)
+        problems = verify_package.verify(path, key_id, pinned)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"cannot read package {path}: {exc}")
     for p in problems:

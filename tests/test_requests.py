@@ -213,8 +213,11 @@ def test_the_demo_answers_a_request_with_a_package_that_verifies(tmp_path: Path)
     assert "request for assistance DEMO-RFA-001 answered with package PKG-" in out
     assert "demo-recipient" in out and "demo-legal" in out
     bag = home / "packages" / "DEMO-RFA-001"
+    ws = open_workspace(home)
+    key_id = ws.key.key_id
+    ws.close()
     checked = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "verify_package.py"), str(bag)],
+        [sys.executable, str(REPO / "tools" / "verify_package.py"), str(bag), "--key-id", key_id],
         capture_output=True,
         text=True,
         check=False,

@@ -263,8 +263,14 @@ def test_request_from_terms_to_verified_package(
 
     bagit.Bag(str(target)).validate()
     verifier = REPO / "tools" / "verify_package.py"
+    ws = open_workspace(home)
+    key_id = ws.key.key_id
+    ws.close()
     ok = subprocess.run(
-        [sys.executable, str(verifier), str(target)], capture_output=True, text=True, check=False
+        [sys.executable, str(verifier), str(target), "--key-id", key_id],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert _ok(home, "package", "verify", str(target)).strip().endswith("verified")

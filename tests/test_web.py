@@ -859,7 +859,13 @@ def test_a_recipient_sees_only_its_own_jurisdictions_packages(site: Site, tmp_pa
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(tmp_path)
     bag = tmp_path / own
     checked = subprocess.run(
-        [sys.executable, str(bag / "amanah" / "verify_package.py"), str(bag)],
+        [
+            sys.executable,
+            str(bag / "amanah" / "verify_package.py"),
+            str(bag),
+            "--key-id",
+            site.ws.key.key_id,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -36,6 +36,7 @@ from amanah.custody import verifier as ledger_verifier
 from amanah.custody.ledger import EventType, iso_from_ns
 from amanah.db.models import (
     Collection,
+    CustodyEvent,
     Derivative,
     Item,
     Jurisdiction,
@@ -387,6 +388,7 @@ def build(
         raise SharingError(f"{out}: already exists and is not an empty folder; choose a new one")
     with ws.db.reader() as s:
         planned, refused = plan(ws, s, caller, reference)
+        refused += _unrecorded_redactions(s, planned)
         req = requests.get(s, reference)
         j = s.get(Jurisdiction, req.jurisdiction_id)
         assert j is not None
@@ -412,6 +414,37 @@ def build(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _unrecorded_redactions(s: Session, planned: list[Planned]) -> list[Refusal]:
+    """A redacted file is sent only if the ledger says it was made from this item's original
+    by a redaction: a derivative row pointed at another blob (the original, say) is refused
+    before a byte is copied, instead of shipping it labelled "redacted"."""
+    redacted = {e.item.id: e for e in planned if e.variant == "redacted"}
+    made: dict[int, set[tuple[str, str]]] = {}
+    ids = sorted(redacted)
+    for i in range(0, len(ids), 900):
+        for object_id, details in s.execute(
+            select(CustodyEvent.object_id, CustodyEvent.details).where(
+                CustodyEvent.object_type == "item",
+                CustodyEvent.object_id.in_([str(x) for x in ids[i : i + 900]]),
+                CustodyEvent.event_type == str(EventType.DERIVATION),
+            )
+        ):
+            d = json.loads(details)
+            if d.get("action") == "redaction":
+                made.setdefault(int(object_id), set()).add(
+                    (str(d.get("sha256")), str(d.get("source_sha256")))
+                )
+    return [
+        Refusal(
+            item_id,
+            "its redacted version is not the file the ledger records as made from the"
+            f" original by redaction (SHA-256 {e.sha256}): do not send it; redact it again",
+        )
+        for item_id, e in redacted.items()
+        if e.sha256 == e.item.sha256 or (e.sha256, e.item.sha256) not in made.get(item_id, set())
+    ]
 
 
 def _seal(
@@ -452,9 +485,53 @@ def _seal(
                     **caller.audit(),
                 },
             )
+        sealed = package_verifier.sealed_files(
+            {
+                "file": e.file,
+                "sha256": e.sha256,
+                "sha512": e.sha512,
+                "item_id": e.item.id,
+                "variant": e.variant,
+                "original_sha256": e.item.sha256,
+            }
+            for e in planned
+        )
+        cover_sha256 = hashlib.sha256((tag / "cover-letter.pdf").read_bytes()).hexdigest()
+        ledger.append(
+            s,
+            EventType.DISCLOSURE,
+            actor=caller.actor,
+            object_type="package",
+            object_id=package_id,
+            details={
+                "package": package_id,
+                "request": req.reference,
+                "jurisdiction": j.code,
+                "files": len(planned),
+                "payload_oxum": f"{payload}.{len(planned)}",
+                "seal_sha256": package_verifier.seal_digest(sealed),
+                "cover_letter_sha256": cover_sha256,
+                **caller.audit(),
+            },
+        )
         ledger.checkpoint(s, ws.key)
         proofs = ledger.inclusion_proofs(
-            s, [("item", str(e.item.id)) for e in planned], ws.key.public_pem, EXCERPT_TYPES
+            s,
+            [("item", str(e.item.id)) for e in planned] + [("package", package_id)],
+            ws.key.public_pem,
+            EXCERPT_TYPES,
+        )
+        (tag / "seal.json").write_bytes(
+            ledger_verifier.canonical_json(
+                {
+                    "format": package_verifier.SEAL_FORMAT,
+                    "package": package_id,
+                    "files": sealed,
+                    "cover_letter_sha256": cover_sha256,
+                    "proof": proofs[("package", package_id)],
+                }
+            )
+            + b"\n"
         )
         custody: dict[int, str] = {}
         withheld = 0

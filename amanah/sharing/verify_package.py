@@ -9,11 +9,20 @@ Needs only Python 3.11 or later and the `cryptography` package. It checks that
   the file collected (its SHA-256 was computed at intake) or a redacted copy made from it, and
   that it was disclosed in this package with exactly these bytes.
 
-    python3 verify_package.py PACKAGE_DIR [--key-id ID]
+- the package's file set is sealed: the list of its files and their digests is recorded in a
+  signed disclosure event, so a file removed, added or renamed (manifests, index and tag
+  manifests rewritten to match) is caught and named.
 
-Give --key-id (from the cover letter, confirmed with the sender by another channel) to make
-sure the package was signed by the installation you expect. Exit status: 0 verified, 1 a
-check failed (each problem is printed with the file it concerns), 2 the input is unreadable.
+    python3 verify_package.py PACKAGE_DIR --key-id ID
+    python3 verify_package.py PACKAGE_DIR --public-key sender.pem
+
+Give --key-id (confirmed with the sender by another channel) or the sender's public key to
+establish who signed the package. Without either, the key shipped inside the package is used:
+that proves the package consistent, not who made it, and the exit status says so.
+
+Exit status: 0 verified against the key you gave; 1 a check failed (each problem is printed
+with the file it concerns); 2 the input is unreadable; 3 integrity checked, origin not
+established (no key given).
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ from typing import Any
 
 ALGORITHMS = ("sha256", "sha512")
 CHUNK = 1 << 20
+SEAL_FORMAT = "amanah-package-seal/1"
+SEAL_FIELDS = ("file", "sha256", "sha512", "item_id", "variant", "original_sha256")
+EXIT_VERIFIED, EXIT_FAILED, EXIT_UNREADABLE, EXIT_ORIGIN_UNKNOWN = 0, 1, 2, 3
 
 
 def _ledger_verifier() -> ModuleType:
@@ -150,14 +162,110 @@ def _event_of(events: list[dict[str, Any]], kind: str, **want: Any) -> dict[str,
     return None
 
 
-def check_custody(bag: Path, payload: dict[str, dict[str, str]], key_id: str | None) -> list[str]:
+def sealed_files(rows: Any) -> list[dict[str, Any]]:
+    """The sealed form of a package's file list: the fields that matter, sorted by file."""
+    return sorted(({k: row[k] for k in SEAL_FIELDS} for row in rows), key=lambda r: r["file"])
+
+
+def seal_digest(files: list[dict[str, Any]]) -> str:
+    """SHA-256 of the sealed file list as canonical JSON: what the disclosure event signs."""
+    data = json.dumps(files, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def check_seal(
+    bag: Path,
+    payload: dict[str, dict[str, str]],
+    index: dict[str, Any],
+    checkpoint: dict[str, Any],
+    pem: bytes,
+) -> list[str]:
+    """The bag holds exactly the files sealed in the package's signed disclosure event."""
     ledger = _ledger_verifier()
-    problems: list[str] = []
+    path = bag / "amanah" / "seal.json"
+    if not path.is_file():
+        return ["amanah/seal.json: missing: the package's file set is not sealed"]
+    try:
+        seal = json.loads(path.read_text(encoding="utf-8"))
+        files = sealed_files(seal["files"])
+        proof = seal["proof"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"amanah/seal.json: cannot be read ({exc})"]
+    package_id = index.get("package")
+    problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, pem)]
+    if proof.get("checkpoint") != checkpoint:
+        problems.append("amanah/seal.json: proves against another checkpoint")
+    if proof.get("object") != {"type": "package", "id": package_id}:
+        problems.append(f"amanah/seal.json: the seal is not of package {package_id}")
+    sealing = _event_of(
+        proof.get("events", []), "disclosure", package=package_id, seal_sha256=seal_digest(files)
+    )
+    if sealing is None:
+        return [
+            *problems,
+            "amanah/seal.json: its file list is not the one signed in the package's disclosure"
+            " event (edited)",
+        ]
+    details = sealing["details"]
+    if details.get("files") != len(files):
+        problems.append("amanah/seal.json: the signed file count differs from the sealed list")
+    cover = bag / "amanah" / "cover-letter.pdf"
+    if details.get("cover_letter_sha256") and (
+        not cover.is_file() or digests(cover)["sha256"] != details["cover_letter_sha256"]
+    ):
+        problems.append("amanah/cover-letter.pdf: not the cover letter sealed with the package")
+    sealed = {f["file"]: f for f in files}
+    by_digest = {f["sha256"]: f["file"] for f in files}
+    for name in sorted(sealed.keys() - payload.keys()):
+        problems.append(f"{name}: sealed in the package but missing (removed or renamed)")
+    for name in sorted(payload.keys() - sealed.keys()):
+        was = by_digest.get(payload[name]["sha256"])
+        how = f"renamed from {was}" if was and was not in payload else "added"
+        problems.append(f"{name}: not in the package's sealed file set ({how})")
+    for name in sorted(sealed.keys() & payload.keys()):
+        for algorithm in ALGORITHMS:
+            if payload[name][algorithm] != sealed[name][algorithm]:
+                problems.append(f"{name}: {algorithm} differs from the sealed file set (changed)")
+                break
+    rows = {row.get("file"): row for row in index.get("items", [])}
+    for name in sorted(sealed.keys() & rows.keys()):
+        row = rows[name]
+        for field in ("item_id", "variant", "original_sha256"):
+            if row.get(field) != sealed[name][field]:
+                problems.append(f"{name}: {field} in amanah/items.json differs from the seal")
+    for name in sorted(sealed.keys() - rows.keys()):
+        problems.append(f"{name}: sealed in the package but not in amanah/items.json")
+    return problems
+
+
+def _trusted_key(
+    bag: Path, key_id: str | None, public_key: bytes | None
+) -> tuple[bytes, list[str]]:
+    """The key to check signatures with: the one the user pinned, else the shipped one."""
+    ledger = _ledger_verifier()
+    shipped = (bag / "amanah" / "public_key.pem").read_bytes()
+    shipped_id = ledger.key_id(shipped)
+    if public_key is not None:
+        pinned_id = ledger.key_id(public_key)
+        if pinned_id != shipped_id:
+            return public_key, [
+                f"amanah/public_key.pem: key id {shipped_id}, not the pinned key {pinned_id}"
+            ]
+        return public_key, []
+    if key_id and key_id != shipped_id:
+        return shipped, [f"amanah/public_key.pem: key id {shipped_id}, not the expected {key_id}"]
+    return shipped, []
+
+
+def check_custody(
+    bag: Path,
+    payload: dict[str, dict[str, str]],
+    key_id: str | None,
+    public_key: bytes | None = None,
+) -> list[str]:
+    ledger = _ledger_verifier()
     index = json.loads((bag / "amanah" / "items.json").read_text(encoding="utf-8"))
-    pem = (bag / "amanah" / "public_key.pem").read_bytes()
-    actual_key = ledger.key_id(pem)
-    if key_id and key_id != actual_key:
-        problems.append(f"amanah/public_key.pem: key id {actual_key}, not the expected {key_id}")
+    pem, problems = _trusted_key(bag, key_id, public_key)
     checkpoint = json.loads((bag / "amanah" / "checkpoint.json").read_text(encoding="utf-8"))
     if not ledger.signature_valid(pem, checkpoint):
         problems.append("amanah/checkpoint.json: the signature is not valid")
@@ -207,36 +315,50 @@ def check_custody(bag: Path, payload: dict[str, dict[str, str]], key_id: str | N
             problems.append(f"{label}: no disclosure event for this file in package {package_id}")
     for name in sorted(set(payload) - files):
         problems.append(f"{name}: in the payload but not in amanah/items.json")
-    return problems
+    return problems + check_seal(bag, payload, index, checkpoint, pem)
 
 
-def verify(bag: Path, key_id: str | None = None) -> list[str]:
-    """Every problem found; an empty list means the package verifies."""
+def verify(bag: Path, key_id: str | None = None, public_key: bytes | None = None) -> list[str]:
+    """Every problem found; an empty list means the package verifies (against the pinned
+    key when `key_id` or `public_key` is given, else against the key it ships)."""
+    if not (bag / "bagit.txt").is_file():
+        raise ValueError("no bagit.txt: not a BagIt bag")
     problems, payload = check_bag(bag)
     if (bag / "amanah" / "items.json").exists():
-        problems += check_custody(bag, payload, key_id)
+        problems += check_custody(bag, payload, key_id, public_key)
     else:
         problems.append("amanah/items.json: missing (no custody record to check)")
     return problems
 
 
+ORIGIN_UNKNOWN = (
+    "integrity checked, origin not established: no --key-id or --public-key was given, so"
+    " the key inside the package was trusted; confirm the key id with the sender"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("package", type=Path, help="the package folder (the bag)")
-    parser.add_argument("--key-id", help="the installation key id you expect (cover letter)")
+    parser.add_argument("--key-id", help="the installation key id the sender gave you")
+    parser.add_argument("--public-key", type=Path, help="the sender's public key (PEM)")
     args = parser.parse_args(argv)
     try:
-        problems = verify(args.package, args.key_id)
+        pinned = args.public_key.read_bytes() if args.public_key else None
+        problems = verify(args.package, args.key_id, pinned)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"cannot read package {args.package}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_UNREADABLE
     for p in problems:
         print(f"FAIL {p}")
     if problems:
         print(f"package {args.package}: {len(problems)} problem(s)")
-        return 1
+        return EXIT_FAILED
+    if not (args.key_id or pinned):
+        print(f"package {args.package}: {ORIGIN_UNKNOWN}")
+        return EXIT_ORIGIN_UNKNOWN
     print(f"package {args.package}: verified")
-    return 0
+    return EXIT_VERIFIED
 
 
 if __name__ == "__main__":
