@@ -505,3 +505,48 @@ def test_a_redacted_row_pointed_at_the_original_is_refused_before_a_byte_is_copi
     )
     assert not (home / "packages" / "DEMO-RFA-001").exists()
     assert not list((home / "packages").glob(".*partial*"))
+
+
+def test_a_build_that_fails_halfway_leaves_neither_package_nor_disclosures(
+    tmp_path: Path,
+) -> None:
+    """A stored blob whose bytes no longer match their hash stops the build while it copies:
+    no package folder, no hidden partial folder, no disclosure event, no package row."""
+    import os
+
+    from sqlalchemy import func, select
+
+    from amanah.db.models import CustodyEvent, Item, Package
+    from amanah.demo import create_demo, create_demo_request
+    from amanah.processing.runner import run
+    from amanah.sharing import SharingError
+
+    home = tmp_path / "home"
+    write_default_config(home)
+    ws = open_workspace(home)
+    try:
+        create_demo(ws, "local:test")
+        run(ws)
+        with ws.db.reader() as s:
+            sha = s.execute(
+                select(Item.sha256).where(Item.original_path.like("%statement-002.txt"))
+            ).scalar_one()
+        blob = ws.blobs.path(sha)  # type: ignore[attr-defined]
+        os.chmod(blob, 0o600)
+        data = bytearray(blob.read_bytes())
+        data[0] ^= 0x01
+        blob.write_bytes(bytes(data))
+        with pytest.raises(
+            SharingError, match=f"the stored bytes do not match their SHA-256 \\({sha}\\)"
+        ):
+            create_demo_request(ws)
+        with ws.db.reader() as s:
+            disclosures = s.execute(
+                select(func.count()).where(CustodyEvent.event_type == "disclosure")
+            ).scalar_one()
+            packages = s.execute(select(func.count()).select_from(Package)).scalar_one()
+    finally:
+        ws.close()
+    assert disclosures == 0 and packages == 0
+    assert not (home / "packages" / "DEMO-RFA-001").exists()
+    assert not [p for p in (home / "packages").iterdir() if "partial" in p.name]
