@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,6 @@ from amanah.web.auth import Rule
 from tests.conftest import amanah
 from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
 from tests.webfixtures import BLUE_JURISDICTION as BLUE_J
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    s = build_site(tmp_path_factory.mktemp("web"))
-    yield s
-    s.ws.close()
 
 
 def rule_of(route: APIRoute) -> Rule | None:
@@ -765,12 +758,14 @@ def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Pa
         assert first.startswith("first run: user admin, password (shown once): ")
         password = first.rsplit(" ", 1)[1].strip()
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 180  # two web processes start; CI shares its 2 cores
+        while True:
             try:
                 httpx.get(f"{base}/signin", timeout=1)
                 break
             except httpx.HTTPError:
+                assert proc.poll() is None, "amanah serve exited before it answered"
+                assert time.monotonic() < deadline, "amanah serve did not answer in 180 s"
                 time.sleep(0.2)
         c = httpx.Client(base_url=base, timeout=30)
         token = re.search(r'name="csrf" value="([^"]+)"', c.get("/signin").text)
