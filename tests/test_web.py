@@ -365,11 +365,41 @@ def test_access_matrix(site: Site, role: str) -> None:
                 expected = {404}
             else:
                 expected = {200, 201, 303}
-            got = call(site, role, inside).status_code
-            if got not in expected:
-                where = "inside" if inside else "outside"
-                failures.append(f"{method} {path} as {role} ({where}): {got}, not {expected}")
+            answer = call(site, role, inside)
+            where = "inside" if inside else "outside"
+            if answer.status_code not in expected:
+                failures.append(
+                    f"{method} {path} as {role} ({where}): {answer.status_code}, not {expected}"
+                )
+            elif problem := _wrong_body(path, answer):
+                failures.append(f"{method} {path} as {role} ({where}): {problem}")
     assert not failures, "\n".join(failures)
+
+
+def _wrong_body(path: str, r: Any) -> str | None:
+    """A status code alone proves little (a redirect to sign-in is a 303 too): what the
+    answer says must fit it."""
+    json_body = r.headers.get("content-type", "").startswith("application/json")
+    body = r.json() if json_body else None
+    if r.status_code in (200, 201):
+        if isinstance(body, dict) and "error" in body:
+            return f"{r.status_code} with an error: {body['error']}"
+        if not json_body and 'action="/signin"' in r.text and 'name="password"' in r.text:
+            return "an allowed page shows the sign-in form"
+    elif r.status_code == 303:
+        if r.headers["location"].startswith("/signin") and path != "/signout":
+            return f"redirected to sign-in ({r.headers['location']})"
+    elif r.status_code == 403:
+        said = body["error"] if isinstance(body, dict) else r.text
+        if "may not" not in said:
+            return f"403 without the refusal's reason: {said[:120]!r}"
+    elif (
+        r.status_code == 404
+        and path.startswith("/api/")
+        and not (isinstance(body, dict) and str(body.get("error", "")).startswith("no "))
+    ):
+        return f"404 without 'no such …': {body!r}"
+    return None
 
 
 def test_without_signing_in_the_api_says_401_and_pages_go_to_sign_in(site: Site) -> None:
