@@ -8,22 +8,39 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 from amanah.config import write_default_config
 from amanah.workspace import Workspace, open_workspace
 from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
+from tests.webfixtures import Site
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+#: In CI every engine and the browser must be there: a missing one fails the run instead of
+#: turning a whole column of the suite into quiet skips.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if IN_CI else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def missing_engine(reason: str) -> NoReturn:
+    """Skip with the reason on a developer's machine; fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: every engine must run)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
     server = start_postgres()
     if isinstance(server, str):
-        pytest.skip(f"PostgreSQL column skipped: {server}")
+        missing_engine(f"PostgreSQL column skipped: {server}")
     yield server
     server.stop()
 
@@ -32,7 +49,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
     server = start_seaweed(tmp_path_factory.mktemp("weed"))
     if isinstance(server, str):
-        pytest.skip(f"SeaweedFS column skipped: {server}")
+        missing_engine(f"SeaweedFS column skipped: {server}")
     yield server
     server.stop()
 
@@ -112,3 +129,26 @@ def ingest_cli(home: Path, folder: Path, collection: str = "c", *extra: str) -> 
         *extra,
         check=True,
     )
+
+
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web tests' workspace (two compartments, a user per role, two packages), built
+    once per session (per worker) and copied for each test by `site`."""
+    from tests.webfixtures import build_site, save_template
+
+    root = tmp_path_factory.mktemp("web-template")
+    s = build_site(root)
+    save_template(s, root)
+    s.ws.close()
+    return root
+
+
+@pytest.fixture
+def site(site_template: Path, tmp_path: Path) -> Iterator[Site]:
+    """A private copy of the web tests' workspace, served by its own app."""
+    from tests.webfixtures import copy_site
+
+    s = copy_site(site_template, tmp_path)
+    yield s
+    s.ws.close()

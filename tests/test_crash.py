@@ -70,6 +70,7 @@ def check_invariants(home: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-file"])
 def test_kill_9_during_ingest_then_rerun(
     request: pytest.FixtureRequest, tmp_path: Path, engines: str

@@ -59,8 +59,8 @@ def _ocr_boxes(path: Path, dpi: int = 150) -> tuple[object, list[dict[str, objec
         pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
     grey = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
     grey = np.ascontiguousarray(grey[:, : pix.width])
-    work = Path(tempfile.mkdtemp(prefix="ocr-"))
-    _, _, words = ocr.tesseract(grey, work, "ara+eng", single_line=False)
+    with tempfile.TemporaryDirectory(prefix="ocr-") as work:
+        _, _, words = ocr.tesseract(grey, Path(work), "ara+eng", single_line=False)
     return grey, words
 
 
@@ -347,8 +347,8 @@ def test_an_image_is_redacted_by_ocr_and_by_region_and_loses_its_metadata(
 def _ocr_boxes_image(grey: object) -> tuple[object, list[dict[str, object]]]:
     from amanah.processing import ocr
 
-    work = Path(tempfile.mkdtemp(prefix="ocr-"))
-    _, _, words = ocr.tesseract(grey, work, "ara+eng", single_line=False)
+    with tempfile.TemporaryDirectory(prefix="ocr-") as work:
+        _, _, words = ocr.tesseract(grey, Path(work), "ara+eng", single_line=False)
     return grey, words
 
 

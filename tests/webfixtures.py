@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +138,44 @@ def build_site(tmp: Path, home: Path | None = None) -> Site:
 
 
 BLUE_JURISDICTION, RED_JURISDICTION = "XB-PROS", "XR-PROS"
+_FACTS = "site.json"
+
+
+def save_template(site: Site, root: Path) -> None:
+    """Keep what a copy of the site needs to know (tokens, ids) beside its folders."""
+    facts = {
+        "tokens": site.tokens,
+        "items": site.items,
+        "requests": site.requests,
+        "packages": site.packages,
+    }
+    (root / _FACTS).write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
+
+
+def copy_site(template: Path, tmp: Path) -> Site:
+    """A private copy of a site built once: each test changes its own database, blobs and
+    packages, so no test depends on what another did or on the order they run in."""
+    from sqlalchemy import update
+
+    from amanah.db.models import Package
+
+    root = tmp / "site"
+    shutil.copytree(template, root, symlinks=True)
+    facts = json.loads((root / _FACTS).read_text(encoding="utf-8"))
+    ws = open_workspace(root / "home")
+    with ws.db.session() as s:
+        for code, package_id in facts["packages"].items():
+            s.execute(
+                update(Package)
+                .where(Package.id == package_id)
+                .values(path=str(root / "packages" / code))
+            )
+    site = Site(ws, create_app(ws))
+    site.tokens = facts["tokens"]
+    site.items = {p: int(i) for p, i in facts["items"].items()}
+    site.requests = {r: int(i) for r, i in facts["requests"].items()}
+    site.packages = facts["packages"]
+    return site
 
 
 def share(site: Site, tmp: Path) -> None:
