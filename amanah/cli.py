@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amanah import __version__
+from amanah.cli_backup import register as register_backup
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
@@ -750,7 +751,7 @@ def verify(
     verdict = "verified" if report.ok else f"{len(report.problems)} problem(s)"
     out.print(
         f"{report.ledger_entries} ledger entries, {report.checkpoints} signed checkpoints,"
-        f" {report.items} items{blobs}: {verdict}"
+        f" {report.items} items, {report.derivatives} derivatives{blobs}: {verdict}"
     )
     raise typer.Exit(0 if report.ok else 1)
 
@@ -1168,6 +1169,7 @@ def serve(
 
 
 register_sharing(app)
+register_backup(app)
 
 
 def main() -> None:

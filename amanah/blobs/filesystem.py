@@ -191,6 +191,17 @@ class FilesystemStore:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
 
+    def tighten(self, sha256: str) -> None:
+        """A blob stored by an older version (0444 under 0755 folders) made 0400 under 0700."""
+        path = self.path(sha256)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode != BLOB_MODE:
+            os.chmod(path, BLOB_MODE)
+        for folder in (path.parent, path.parent.parent):
+            mode = stat.S_IMODE(folder.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(folder, mode & DIR_MODE)
+
     def open(self, sha256: str) -> BinaryIO:
         try:
             return open(self.path(sha256), "rb")
