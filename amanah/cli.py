@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amanah import __version__
+from amanah.cli_backup import register as register_backup
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
@@ -43,6 +44,8 @@ from amanah.cliutil import (
 from amanah.errors import message
 from amanah.workspace import Workspace, default_actor, init_home, open_workspace
 
+#: The ledger names the OS account (from the system, not the environment); this adds a name.
+ACTOR_HELP = "Amanah user you act as; recorded after your OS account, never instead of it."
 app = typer.Typer(
     help="Amanah: preserve, process, search and share evidence, with a signed chain of custody.",
     no_args_is_help=True,
@@ -165,9 +168,7 @@ def ingest(
         str | None,
         typer.Option(help="Tesseract languages for this collection's scans (default ara+eng)."),
     ] = None,
-    actor: Annotated[
-        str | None, typer.Option(help="Who is receiving (default: local user).")
-    ] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     rehash: Annotated[
         bool, typer.Option(help="Re-read files already ingested from the same path.")
     ] = False,
@@ -182,6 +183,7 @@ def ingest(
     Example: amanah ingest /media/usb/handover --collection "SJAC 2024-07" --provider SJAC
     --hash-list /media/usb/SHA256SUMS --method "USB handover" --collected-on 2024-07-02
     """
+    from amanah.blobs import StorageError
     from amanah.intake.ingest import IntakeError, IntakeRequest
     from amanah.intake.ingest import ingest as run_ingest
 
@@ -204,12 +206,14 @@ def ingest(
         collector=collector,
         compartment=compartment,
         hash_list=hash_list,
-        actor=actor or default_actor(),
+        actor=default_actor(actor),
         rehash=rehash,
     )
     ws = workspace()
     try:
         report = run_ingest(ws, req, BarProgress(quiet or as_json))
+    except StorageError as exc:
+        fail(f"{exc}; what was stored whole is kept: free space, then run the same command", 1)
     except (IntakeError, *EXPECTED_ERRORS) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -332,7 +336,7 @@ def item_show(
 @item_app.command("text")
 def item_text(
     item_id: Annotated[int, typer.Argument(help="Item id.")],
-    actor: Annotated[str | None, typer.Option(help="Who is reading (default: local user).")] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
 ) -> None:
     """Print an item's extracted text (pages separated by form feeds); the read is recorded.
 
@@ -340,7 +344,7 @@ def item_text(
     """
     from amanah.items import ItemError, text
 
-    content = with_workspace(lambda ws: text(ws, item_id, actor or default_actor()), ItemError)
+    content = with_workspace(lambda ws: text(ws, item_id, default_actor(actor)), ItemError)
     sys.stdout.write(content if content.endswith("\n") else content + "\n")
 
 
@@ -348,7 +352,7 @@ def item_text(
 def item_get(
     item_id: Annotated[int, typer.Argument(help="Item id.")],
     output: Annotated[Path, typer.Argument(help="File to write (must not exist).")],
-    actor: Annotated[str | None, typer.Option(help="Who is reading (default: local user).")] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
 ) -> None:
     """Write an item's original bytes to a file; the access is recorded in the ledger.
 
@@ -357,7 +361,7 @@ def item_get(
     from amanah.items import ItemError, export_original
 
     result = with_workspace(
-        lambda ws: export_original(ws, item_id, output, actor or default_actor()), ItemError
+        lambda ws: export_original(ws, item_id, output, default_actor(actor)), ItemError
     )
     out.print(f"wrote {result['size']:,} bytes to {result['path']} (sha256 {result['sha256']})")
 
@@ -517,9 +521,7 @@ def search(
     hybrid: Annotated[
         bool, typer.Option("--hybrid", help="Combine word and meaning rankings.")
     ] = False,
-    actor: Annotated[
-        str | None, typer.Option(help="Who is searching (default: local user).")
-    ] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
 ) -> None:
     """Search every item's text, Arabic and English, however it is spelt. Every search is logged.
 
@@ -552,7 +554,7 @@ def search(
     mode = "semantic" if semantic else "hybrid" if hybrid else "text"
 
     def act(ws: Workspace) -> Any:
-        caller = local_administrator(ws, actor)
+        caller = local_administrator(ws, default_actor(actor))
         try:
             return run_search(
                 ws, caller, query, limit=limit, cursor=cursor, sort=sort, facets=facets, mode=mode
@@ -660,7 +662,7 @@ def fixity(
         float | None, typer.Option(help="Check a random fraction of blobs, e.g. 0.05.")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: one per core).")] = None,
-    actor: Annotated[str | None, typer.Option(help="Who runs the audit.")] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Re-hash stored blobs and record a fixity check event for each.
@@ -675,7 +677,7 @@ def fixity(
         with progress.bar:
             report = run_fixity(
                 ws,
-                actor or default_actor(),
+                default_actor(actor),
                 sample,
                 workers,
                 on_start=progress.start,
@@ -721,7 +723,7 @@ def verify(
     no_fixity: Annotated[
         bool, typer.Option("--no-fixity", help="Skip re-hashing blobs (ledger checks only).")
     ] = False,
-    actor: Annotated[str | None, typer.Option(help="Who runs the verification.")] = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Check everything: blob fixity, hash chain, signed checkpoints, every item's events.
@@ -736,7 +738,7 @@ def verify(
         with progress.bar:
             report = run_verify(
                 ws,
-                actor or default_actor(),
+                default_actor(actor),
                 fixity=not no_fixity,
                 on_start=progress.start,
                 on_result=progress.advance,
@@ -749,7 +751,7 @@ def verify(
     verdict = "verified" if report.ok else f"{len(report.problems)} problem(s)"
     out.print(
         f"{report.ledger_entries} ledger entries, {report.checkpoints} signed checkpoints,"
-        f" {report.items} items{blobs}: {verdict}"
+        f" {report.items} items, {report.derivatives} derivatives{blobs}: {verdict}"
     )
     raise typer.Exit(0 if report.ok else 1)
 
@@ -1167,6 +1169,7 @@ def serve(
 
 
 register_sharing(app)
+register_backup(app)
 
 
 def main() -> None:

@@ -2,29 +2,102 @@
 
 Every command starts here, so that a first command on a fresh machine sets up a complete home
 (configuration, schema, key) and later ones find it as they left it.
+
+A home is private to the account that runs Amanah: the process creates everything with umask
+077 (home and folders 0700, database, keys and configuration 0600; blobs are created 0400 by
+the store), and opening an existing home tightens what an older version left wider.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from amanah.blobs import BlobStore, open_store
-from amanah.config import Settings, load_settings, resolve_home, write_default_config
+from amanah.config import (
+    CONFIG_NAME,
+    Settings,
+    load_settings,
+    resolve_home,
+    write_default_config,
+)
 from amanah.custody.keys import SigningKey, create_key, load_key
 from amanah.custody.ledger import SIGNING_KEY
 from amanah.db import Database
 
+PRIVATE_UMASK = 0o077
 
-def default_actor() -> str:
-    """Who is acting, when no signed-in user exists yet: the local account."""
+
+def os_account() -> str:
+    """The operating-system account running this process, from the system's user database.
+
+    Never from LOGNAME, USER or any other variable: those are set by whoever starts the
+    process, and a custody record must name who acted, not who they said they were."""
+    uid, euid = os.getuid(), os.geteuid()
+    account = f"os:{_account_name(uid)}({uid})"
+    if euid != uid:
+        account += f" euid {_account_name(euid)}({euid})"
+    return account
+
+
+def _account_name(uid: int) -> str:
     try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = str(os.getuid())
-    return f"local:{name}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # an account without an entry (some containers): the number alone
+        return f"uid{uid}"
+
+
+def default_actor(as_user: str | None = None) -> str:
+    """Who acts on the command line: the OS account, plus the Amanah user it acts as, if given.
+
+    `os:alice(1000)`, or `os:alice(1000) as amanah:demo-legal` with `--actor demo-legal`."""
+    account = os_account()
+    claimed = " ".join((as_user or "").split())  # one line, whatever was typed
+    return f"{account} as amanah:{claimed}" if claimed else account
+
+
+def private_umask() -> None:
+    """Everything this process creates from now on is its owner's alone."""
+    os.umask(PRIVATE_UMASK)
+
+
+def _tighten(path: Path, private: int) -> None:
+    """Remove group and other access from an existing file or folder (never add any)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        os.chmod(path, mode & private)
+
+
+def tighten_home(settings: Settings) -> None:
+    """An existing home made by an older version (0755 folders, 0644 files) made private."""
+    home = settings.home
+    _tighten(home, 0o700)
+    _tighten(home / CONFIG_NAME, 0o600)
+    _tighten(settings.key_path.parent, 0o700)
+    for key in settings.key_path.parent.glob("*"):
+        _tighten(key, 0o600)
+    for folder in ("uploads",):
+        _tighten(home / folder, 0o700)
+    db_file = sqlite_file(settings.database_url)
+    if db_file is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            _tighten(db_file.with_name(db_file.name + suffix), 0o600)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The SQLite database file of a URL, or None for a server database."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 @dataclass
@@ -48,6 +121,7 @@ def init_home(
     blob_store: str | None = None,
     s3_endpoint: str = "",
 ) -> Path:
+    private_umask()
     path = resolve_home(home)
     write_default_config(path, database_url, blob_store, s3_endpoint)
     settings = load_settings(path)
@@ -57,10 +131,12 @@ def init_home(
 
 def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> Workspace:
     """Open (and on first use, set up) the installation in `home`."""
+    private_umask()
     path = resolve_home(home)
     if create:
         init_home(path)
     settings = load_settings(path)
+    tighten_home(settings)
     db = Database(settings.database_url)
     db.upgrade()
     blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amanah.blobs.base import BlobError, BlobMissing, BlobStore, PutResult, hash_stream
+from amanah.blobs.base import (
+    BlobError,
+    BlobMissing,
+    BlobStore,
+    PutResult,
+    hash_stream,
+    verify_blob,
+)
+from amanah.blobs.durable import StorageError
 from amanah.blobs.filesystem import FilesystemStore
 
 __all__ = [
@@ -13,8 +21,10 @@ __all__ = [
     "BlobStore",
     "FilesystemStore",
     "PutResult",
+    "StorageError",
     "hash_stream",
     "open_store",
+    "verify_blob",
 ]
 
 

@@ -31,6 +31,9 @@ class PutResult:
     created: bool
     #: Other digests asked for (e.g. md5 to check a provider's md5sum list).
     digests: dict[str, str] = field(default_factory=dict)
+    #: Non-empty when a damaged copy was found under this digest and is being replaced by
+    #: these bytes: what was wrong with it (for the custody ledger).
+    repaired: str = ""
 
 
 def check_sha256(sha256: str) -> str:
@@ -81,6 +84,22 @@ def hash_stream(stream: BinaryIO, chunk: int = CHUNK) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def verify_blob(store: BlobStore, sha256: str, size: int | None = None) -> str | None:
+    """Re-read one blob: None when its bytes hash to its name (and size), else what differs."""
+    try:
+        with store.open(sha256) as f:
+            actual, actual_size = hash_stream(f)
+    except BlobMissing:
+        return f"blob {sha256} is missing from the store"
+    except (OSError, BlobError) as exc:
+        return f"blob {sha256} cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    if actual != sha256:
+        return f"blob {sha256}: its bytes hash to {actual} ({actual_size} bytes)"
+    if size is not None and actual_size != size:
+        return f"blob {sha256}: holds {actual_size} bytes, {size} recorded"
+    return None
+
+
 class BlobStore(Protocol):
     """Content-addressed, write-once storage of evidence bytes."""
 
@@ -94,6 +113,11 @@ class BlobStore(Protocol):
 
     def discard(self) -> None:
         """Forget puts not yet synced."""
+        ...
+
+    def confirm(self, sha256: str, size: int) -> str | None:
+        """None when the blob is stored whole (size, and hash unless this process wrote it);
+        else what is wrong. Called before a row that names the blob commits."""
         ...
 
     def open(self, sha256: str) -> BinaryIO: ...

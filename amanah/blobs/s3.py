@@ -3,11 +3,19 @@
 The digest is only known once every byte has passed, so bytes are streamed to a temporary key
 with a multipart upload, then copied under their digest (if not already there) and the
 temporary key removed. Memory is bounded by the part size times the upload concurrency.
+
+Nothing is trusted because the server said 200: every part is sent with its SHA-256, which the
+server checks on arrival; after the copy, the object under the digest must have the size and
+the SHA-256 checksum (whole-object, or the composite of its parts) of the bytes read here, or
+it is read back and hashed. An object already under the digest is trusted on the same terms,
+and replaced when it fails them.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
@@ -17,12 +25,55 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from amanah.blobs.base import BlobError, BlobMissing, HashingReader, PutResult, check_sha256
+from amanah.blobs.base import (
+    BlobError,
+    BlobMissing,
+    HashingReader,
+    PutResult,
+    check_sha256,
+    hash_stream,
+)
+from amanah.blobs.durable import StorageError
 
 PART = 8 << 20
 TRANSFER = TransferConfig(
     multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=4, use_threads=True
 )
+CHECKSUM = {"ChecksumAlgorithm": "SHA256"}
+#: Digests this process uploaded or verified, trusted after a size check alone.
+KNOWN_LIMIT = 1 << 16
+
+
+class _PartHashingReader(HashingReader):
+    """Also hashes each PART-sized slice, to recompute a multipart upload's composite checksum."""
+
+    def __init__(self, source: BinaryIO, extra: tuple[str, ...] = ()) -> None:
+        super().__init__(source, extra)
+        self.parts: list[bytes] = []
+        self._part = hashlib.sha256()
+        self._in_part = 0
+
+    def read(self, n: int = PART) -> bytes:
+        data = super().read(n)
+        view = memoryview(data)
+        while view:
+            take = min(len(view), PART - self._in_part)
+            self._part.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == PART:
+                self.parts.append(self._part.digest())
+                self._part, self._in_part = hashlib.sha256(), 0
+        return data
+
+    def checksums(self) -> set[str]:
+        """The whole-object SHA-256 and the composite of parts, as S3 reports them."""
+        parts = [*self.parts, self._part.digest()] if self._in_part else list(self.parts)
+        found = {base64.b64encode(self.sha256.digest()).decode()}
+        if len(parts) > 1 or self.size >= PART:
+            composite = base64.b64encode(hashlib.sha256(b"".join(parts)).digest()).decode()
+            found.add(f"{composite}-{len(parts)}")
+        return found
 
 
 class S3Store:
@@ -41,12 +92,18 @@ class S3Store:
             region_name=region,
             config=Config(retries={"max_attempts": 5, "mode": "standard"}),
         )
+        self._known: set[str] = set()
 
     def key(self, sha256: str) -> str:
         return f"{self.prefix}sha256/{check_sha256(sha256)}"
 
     def _tmp_prefix(self) -> str:
         return f"{self.prefix}tmp/"
+
+    def _know(self, sha256: str) -> None:
+        if len(self._known) >= KNOWN_LIMIT:
+            self._known.clear()
+        self._known.add(sha256)
 
     def ensure_bucket(self) -> None:
         try:
@@ -55,27 +112,87 @@ class S3Store:
             self.client.create_bucket(Bucket=self.bucket)
 
     def put(self, source: BinaryIO, extra_digests: tuple[str, ...] = ()) -> PutResult:
-        reader = HashingReader(source, extra_digests)
+        reader = _PartHashingReader(source, extra_digests)
         tmp_key = f"{self._tmp_prefix()}{uuid.uuid4().hex}"
+        where = f"{self.url} ({self.bucket}/{tmp_key})"
         try:
-            self.client.upload_fileobj(cast(Any, reader), self.bucket, tmp_key, Config=TRANSFER)
+            self.client.upload_fileobj(
+                cast(Any, reader), self.bucket, tmp_key, ExtraArgs=CHECKSUM, Config=TRANSFER
+            )
             digests = reader.digests()
-            final = self.key(digests["sha256"])
-            created = not self.exists(digests["sha256"])
-            if created:
-                self.client.copy(
-                    {"Bucket": self.bucket, "Key": tmp_key}, self.bucket, final, Config=TRANSFER
-                )
-            return PutResult(digests["sha256"], reader.size, created, digests)
+            sha256 = digests["sha256"]
+            final = self.key(sha256)
+            damage = self._damage(sha256, reader.size, reader.checksums(), trust_known=True)
+            if damage is None:
+                return PutResult(sha256, reader.size, False, digests)
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": tmp_key},
+                self.bucket,
+                final,
+                ExtraArgs=CHECKSUM,
+                Config=TRANSFER,
+            )
+            after = self._damage(sha256, reader.size, reader.checksums(), trust_known=False)
+            if after is not None:
+                raise StorageError(f"{self.url} ({self.bucket}/{final})", f"after upload, {after}")
+            self._know(sha256)
+            repaired = "" if damage == "missing" else damage
+            return PutResult(sha256, reader.size, True, digests, repaired=repaired)
         except (BotoCoreError, ClientError) as exc:
-            raise BlobError(f"S3 write to {self.bucket} failed: {exc}") from exc
+            raise StorageError(where, f"S3 write failed: {exc}") from exc
         finally:
             # A temporary key left behind is swept later by cleanup_temporary.
             with contextlib.suppress(BotoCoreError, ClientError):
                 self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
 
+    def _head(self, sha256: str) -> dict[str, Any] | None:
+        try:
+            return cast(
+                dict[str, Any],
+                self.client.head_object(
+                    Bucket=self.bucket, Key=self.key(sha256), ChecksumMode="ENABLED"
+                ),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise BlobError(f"S3 lookup of {sha256} failed: {exc}") from exc
+
+    def _damage(
+        self, sha256: str, size: int, checksums: set[str] | None, trust_known: bool
+    ) -> str | None:
+        """None when a sound object is stored under `sha256`; else "missing" or what is wrong.
+
+        Sound: the right size, and a SHA-256 checksum the server checked matching the bytes
+        read here, or (without one) its bytes re-read and hashed."""
+        head = self._head(sha256)
+        if head is None:
+            return "missing"
+        if head.get("ContentLength") != size:
+            return f"stored object holds {head.get('ContentLength')} bytes, not {size}"
+        if trust_known and sha256 in self._known:
+            return None
+        stored = head.get("ChecksumSHA256")
+        if stored and checksums is not None and stored in checksums:
+            self._know(sha256)
+            return None
+        try:
+            with self.open(sha256) as f:
+                actual, actual_size = hash_stream(f)
+        except (BlobError, BotoCoreError, ClientError, OSError) as exc:
+            return f"stored object unreadable: {exc}"
+        if actual != sha256 or actual_size != size:
+            return f"stored object hashes to {actual} ({actual_size} bytes)"
+        self._know(sha256)
+        return None
+
+    def confirm(self, sha256: str, size: int) -> str | None:
+        """Before a row names a blob: None when it is stored whole, else what is wrong."""
+        damage = self._damage(sha256, size, None, trust_known=True)
+        return None if damage is None else f"blob {sha256}: {damage}"
+
     def sync(self) -> None:
-        """A completed S3 PUT is already durable."""
+        """A completed and verified S3 PUT is already durable."""
 
     def discard(self) -> None:
         """Nothing is staged: blobs without rows are harmless and invisible."""
@@ -90,13 +207,7 @@ class S3Store:
         return cast(BinaryIO, obj["Body"])
 
     def exists(self, sha256: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise BlobError(f"S3 lookup of {sha256} failed: {exc}") from exc
-        return True
+        return self._head(sha256) is not None
 
     def _keys(self, prefix: str) -> Iterator[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(

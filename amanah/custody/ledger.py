@@ -39,6 +39,7 @@ class EventType(StrEnum):
     DISCLOSURE = "disclosure"
     RESTRICTION_CHANGE = "restriction change"
     VALIDATION = "validation"
+    REPLICATION = "replication"
 
 
 _TIP = "amanah.ledger_tip"

@@ -4,6 +4,11 @@ Order of durability (rule 3 of DESIGN.md): a file's bytes are stored and fsynced
 SHA-256 first; only then does one transaction add the blob row, the item row and its custody
 events. A crash leaves at most unreferenced blobs, never an item without its bytes or events.
 Items are committed in batches so that thousands of small files do not cost a commit each.
+
+A full disk, a quota or an I/O error of the store or the database stops the run with a
+`StorageError` naming the file (never a traceback, never a truncated blob); what was stored
+whole before it is kept, and running the same command once space is back completes the rest.
+An item is recorded only after its blob is confirmed stored whole (`BlobStore.confirm`).
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from amanah.blobs.durable import StorageError, from_database
 from amanah.custody import ledger
+from amanah.custody.ledger import EventType
 from amanah.db.models import IntakeEntry, IntakeRun, Item, Provider
 from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
 from amanah.intake.preserve import Context, Recorded, Stored, display, path_hash, record_items
 from amanah.intake.walk import Found, totals, walk
 from amanah.system import pid_alive
-from amanah.workspace import Workspace
+from amanah.workspace import Workspace, default_actor, sqlite_file
 
 BATCH_FILES = 256
 BATCH_BYTES = 512 << 20
@@ -72,7 +80,7 @@ class IntakeRequest:
     hash_list: Path | None = None
     #: Tesseract languages for the collection's scans (checked by the caller), e.g. ara+kur+eng.
     ocr_languages: str | None = None
-    actor: str = "local:unknown"
+    actor: str = field(default_factory=default_actor)
     #: Re-read files even when path, size and modification time match an earlier intake.
     rehash: bool = False
 
@@ -165,6 +173,8 @@ class Intake:
         self.pending_entries: list[Problem] = []
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
+        #: Damaged copies found under a digest and replaced from a source: (sha256, what, path).
+        self.repairs: list[tuple[str, str, str]] = []
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -305,6 +315,10 @@ class Intake:
                 again = os.stat(found.name, dir_fd=found.dir_fd, follow_symlinks=False)
             except OSError:
                 again = None
+        except StorageError as exc:  # the store, not this file, failed: the run cannot go on
+            raise StorageError(
+                display(found.source), f"not preserved: {exc.reason} (writing {exc.path})"
+            ) from exc
         except OSError as exc:
             self._problem(found, "failed", f"read error: {exc.strerror or exc}")
             return
@@ -327,6 +341,8 @@ class Intake:
                 " copy the handover to stable storage and ingest again",
             )
             return
+        if result.repaired:
+            self.repairs.append((result.sha256, result.repaired, display(found.source)))
         flags: list[dict[str, str]] = []
         if result.size == 0:
             flags.append({"code": "empty", "message": "zero-byte file"})
@@ -379,11 +395,42 @@ class Intake:
             or time.monotonic() - self.last_commit >= BATCH_SECONDS
         )
 
+    def _confirm_pending(self) -> None:
+        """Keep only files whose blob is confirmed stored whole; the others failed."""
+        kept = []
+        for p in self.pending:
+            wrong = self.ws.blobs.confirm(p.sha256, p.size)
+            if wrong is None:
+                kept.append(p)
+                continue
+            self.report.counts["failed"] += 1
+            reason = f"stored copy not confirmed: {wrong}"
+            self.pending_entries.append(Problem(display(p.original), "file", "failed", reason))
+        self.pending = kept
+
     def _commit(self) -> None:
-        if not self.pending and not self.pending_entries:
+        if not self.pending and not self.pending_entries and not self.repairs:
             return
         self.ws.blobs.sync()  # bytes durable before any row names them
+        self._confirm_pending()
         with self.ws.db.session() as s:
+            for sha256, damage, source in self.repairs:
+                ledger.append(
+                    s,
+                    EventType.FIXITY_CHECK,
+                    actor=self.context.actor,
+                    object_type="blob",
+                    object_id=sha256,
+                    outcome="failure",
+                    details={
+                        "algorithm": "SHA-256",
+                        "expected": sha256,
+                        "result": "replaced",
+                        "reason": damage,
+                        "replaced_from": source,
+                        "intake_run": self.report.run_id,
+                    },
+                )
             if self.pending:
                 for rec in record_items(s, self.context, self.pending, self.report.counts):
                     self._note_mismatch(rec)
@@ -404,6 +451,7 @@ class Intake:
                     ],
                 )
         self.report.problems.extend(self.pending_entries)
+        self.repairs.clear()
         self.pending.clear()
         self.pending_entries.clear()
         self.pending_bytes = 0
@@ -422,11 +470,33 @@ class Intake:
     # -- the run --------------------------------------------------------------------------
 
     def run(self) -> IntakeReport:
+        """The run; a full or failing database, like the store, ends it with a StorageError."""
+        try:
+            return self._run()
+        except DBAPIError as exc:
+            db_file = sqlite_file(self.ws.settings.database_url)
+            full = from_database(exc, f"database {db_file or self.ws.db.safe_url}")
+            if full is None:
+                raise
+            raise full from exc
+
+    def _salvage(self) -> None:
+        """After a storage failure: keep what is stored whole if the storage still takes the
+        rows, else drop the staged blobs (their space comes back; a re-run stores them)."""
+        try:
+            self._commit()
+        except (StorageError, DBAPIError, OSError):
+            self.ws.blobs.discard()
+            self.pending.clear()
+            self.repairs.clear()
+
+    def _run(self) -> IntakeReport:
         started = time.monotonic()
         self.ws.blobs.cleanup_temporary()
         self._open_run()
         files, size = totals(self.roots)
         self.progress.start(files, size)
+        failure: BaseException | None = None
         try:
             for root in self.roots:
                 for batch in walk(root):
@@ -438,17 +508,30 @@ class Intake:
             self._commit()
             self._missing_from_list()
             self.report.status = "complete"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            failure = exc
             self._commit()  # what is already stored is kept; a re-run completes the rest
             self.report.status = "interrupted"
             raise
-        except Exception:
+        except (StorageError, DBAPIError) as exc:
+            failure = exc
+            self.report.status = "failed"
+            self._salvage()
+            raise
+        except Exception as exc:
+            failure = exc
             self.report.status = "failed"
             raise
         finally:
             self.progress.finish()
             self.report.seconds = time.monotonic() - started
-            self._close_run()
+            try:
+                self._close_run()
+            except (StorageError, DBAPIError, OSError):
+                if failure is None:
+                    raise
+                # The first failure is the one to report; the run row stays "running" and
+                # the next run on this host marks it interrupted.
         return self.report
 
     def _missing_from_list(self) -> None:

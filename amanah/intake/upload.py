@@ -4,6 +4,11 @@ An upload is opened with its name and size, receives its bytes in order (possibl
 requests after a broken connection), and when complete is stored and recorded as an item
 through the same path as a handover. The uploader gets the SHA-256 as a receipt. Memory stays
 flat: bytes go to a spool file in the home folder, never into memory whole.
+
+Every write to the spool is checked for its length and fsynced before the client is told how
+much arrived; when the server's storage is full or failing the client gets a clear refusal
+(`UploadStorageFull`, HTTP 507) naming no server path, and what arrived whole is kept for a
+resume. The item is recorded only once its blob is confirmed stored whole.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from amanah.access import (
     Caller,
@@ -30,6 +36,7 @@ from amanah.access import (
     visible_collection_id,
 )
 from amanah.blobs.base import CHUNK
+from amanah.blobs.durable import StorageError, from_database, fsync_fd, write_all
 from amanah.db.models import Item, Provider, Upload
 from amanah.intake.preserve import Context, Stored, path_key, record_items
 from amanah.workspace import Workspace
@@ -45,6 +52,21 @@ class UploadError(Exception):
 
 class UploadConflict(UploadError):
     """The part does not fit what the server holds (wrong offset, another request at work)."""
+
+
+class UploadStorageFull(UploadError):
+    """The server cannot store the bytes now (no space, quota, I/O error); resume later."""
+
+    def __init__(self, filename: str, received: int, cause: StorageError) -> None:
+        self.cause = cause  # with the server's path, for the log; never sent to the client
+        super().__init__(
+            f"{filename}: the server cannot store this upload now ({_public(cause.reason)});"
+            f" {received} bytes are kept: resume later from there"
+        )
+
+
+def _public(reason: str) -> str:
+    return reason.split(" (", 1)[0]
 
 
 @dataclass
@@ -176,7 +198,8 @@ class Writer:
         if self.up.status == "done":
             raise UploadError(f"upload {upload_id} is already complete (item {self.up.item_id})")
         self.spool = spool_dir(ws) / upload_id
-        self.file = open(self.spool, "ab")  # noqa: SIM115 - closed in close() or abort()
+        # Unbuffered: every write's count is checked (durable.write_all), none hides in a buffer.
+        self.file = open(self.spool, "ab", buffering=0)  # noqa: SIM115 - closed in close() or abort()
         try:
             # One request at a time per upload: two parts appended at once would interleave.
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -201,14 +224,30 @@ class Writer:
             raise UploadError(
                 f"{self.up.filename}: more bytes than the announced size of {self.up.size}"
             )
-        self.file.write(data)
+        try:
+            write_all(self.file.fileno(), data, self.spool)
+        except StorageError as exc:
+            # Part of `data` may be in the spool: the hasher is rebuilt from disk on resume.
+            _hashers.drop(self.up.id)
+            raise UploadStorageFull(self.up.filename, self._on_disk(), exc) from exc
         self.hasher.update(data)
         self.received += len(data)
 
+    def _on_disk(self) -> int:
+        try:
+            return os.fstat(self.file.fileno()).st_size
+        except OSError:
+            return self.received
+
     def close(self) -> Receipt:
         """Flush; when every byte is in, store and record the item and return its receipt."""
-        self.file.flush()
-        os.fsync(self.file.fileno())
+        try:
+            fsync_fd(self.file.fileno(), self.spool)
+        except StorageError as exc:
+            _hashers.drop(self.up.id)
+            held = self._on_disk()
+            self.file.close()
+            raise UploadStorageFull(self.up.filename, held, exc) from exc
         self.file.close()
         _hashers.keep(self.up.id, self.hasher, self.received)
         if self.received < self.up.size:
@@ -224,15 +263,36 @@ class Writer:
 
 
 def _finish(ws: Workspace, caller: Caller, up: Upload, spool: Path, sha256: str) -> Receipt:
+    try:
+        return _store_and_record(ws, caller, up, spool, sha256)
+    except StorageError as exc:
+        raise UploadStorageFull(up.filename, up.size, exc) from exc
+    except DBAPIError as exc:
+        full = from_database(exc, "database")
+        if full is None:
+            raise
+        raise UploadStorageFull(up.filename, up.size, full) from exc
+
+
+def _store_and_record(
+    ws: Workspace, caller: Caller, up: Upload, spool: Path, sha256: str
+) -> Receipt:
     with _store_lock:
-        with open(spool, "rb") as f:
-            put = ws.blobs.put(f)
-        ws.blobs.sync()
+        try:
+            with open(spool, "rb") as f:
+                put = ws.blobs.put(f)
+            ws.blobs.sync()
+        except BaseException:
+            ws.blobs.discard()
+            raise
     if put.sha256 != sha256 or put.size != up.size:
         raise UploadError(
             f"{up.filename}: the spooled bytes changed on disk ({put.sha256} ≠ {sha256});"
             " nothing was recorded, upload the file again"
         )
+    wrong = ws.blobs.confirm(put.sha256, put.size)
+    if wrong is not None:
+        raise UploadError(f"{up.filename}: the stored copy is not whole ({wrong}); send it again")
     with ws.db.session() as s:
         row = s.get(Upload, up.id)
         assert row is not None

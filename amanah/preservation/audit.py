@@ -2,7 +2,9 @@
 
 Checks, each naming what it finds wrong: the ledger's hash chain and its head, every signed
 checkpoint against the ledger, every item against its ingestion event (an edited item row
-shows here), every item has its ingestion event, and the fixity of every blob.
+shows here), every item has its ingestion event, every derivative against the derivation event
+that names its blob (a row pointed at another blob shows here), and the fixity of every blob
+(a blob whose bytes differ from its name, or that is missing, is named with its items).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from amanah.custody import ledger, verifier
-from amanah.db.models import Checkpoint, CustodyEvent, Item, LedgerHead
+from amanah.db.models import Checkpoint, CustodyEvent, Derivative, Item, LedgerHead
+from amanah.preservation import derivatives
 from amanah.preservation.fixity import FixityReport, run_fixity
 from amanah.workspace import Workspace
 
@@ -25,6 +28,7 @@ class VerifyReport:
     ledger_entries: int = 0
     checkpoints: int = 0
     items: int = 0
+    derivatives: int = 0
     fixity: FixityReport | None = None
 
     @property
@@ -88,6 +92,34 @@ def check_items(ws: Workspace, report: VerifyReport) -> None:
                 )
 
 
+def check_derivatives(ws: Workspace, report: VerifyReport) -> None:
+    """Each derivative must be the blob its derivation event names (rule 9)."""
+    report.derivatives, problems = derivatives.check_all(ws)
+    report.problems += problems
+
+
+def _users_of(ws: Workspace, shas: list[str]) -> dict[str, str]:
+    """For each blob, the items and derivatives that hold it: what a damaged blob costs."""
+    users: dict[str, list[str]] = {}
+    with ws.db.reader() as s:
+        for start in range(0, len(shas), 500):
+            chunk = shas[start : start + 500]
+            for item_id, sha in s.execute(
+                select(Item.id, Item.sha256).where(Item.sha256.in_(chunk)).order_by(Item.id)
+            ):
+                users.setdefault(sha, []).append(f"item {item_id}")
+            for item_id, kind, sha in s.execute(
+                select(Derivative.item_id, Derivative.kind, Derivative.sha256)
+                .where(Derivative.sha256.in_(chunk))
+                .order_by(Derivative.id)
+            ):
+                users.setdefault(sha, []).append(f"{kind} of item {item_id}")
+    return {
+        sha: ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        for sha, names in users.items()
+    }
+
+
 def verify(
     ws: Workspace,
     actor: str,
@@ -98,8 +130,11 @@ def verify(
     report = VerifyReport()
     check_ledger(ws, report)
     check_items(ws, report)
+    check_derivatives(ws, report)
     if fixity:
         report.fixity = run_fixity(ws, actor, on_start=on_start, on_result=on_result)
+        users = _users_of(ws, [sha for sha, _, _ in report.fixity.problems])
         for sha256, outcome, reason in report.fixity.problems:
-            report.problems.append(f"blob {sha256} {outcome}: {reason}")
+            held = f" (held by {users[sha256]})" if sha256 in users else ""
+            report.problems.append(f"blob {sha256} {outcome}: {reason}{held}")
     return report

@@ -7,6 +7,7 @@ the database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
@@ -37,6 +38,10 @@ def _check(item: tuple[str, int]) -> tuple[str, int, str, str]:
     """(sha256, size, outcome, actual digest or reason) for one blob, in a worker."""
     sha256, size = item
     assert _store is not None
+    tighten = getattr(_store, "tighten", None)  # a folder store: modes of an older home
+    if tighten is not None:
+        with contextlib.suppress(OSError):
+            tighten(sha256)
     try:
         with _store.open(sha256) as f:
             actual, actual_size = hash_stream(f)

@@ -40,6 +40,7 @@ from amanah.db.models import (
     SearchText,
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
+from amanah.preservation.derivatives import name_in_ledger
 from amanah.processing import fingerprints
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
@@ -419,8 +420,12 @@ def put_derivative(
     media_type: str,
     details: dict[str, Any],
     page: int = 0,
+    actor: str = ACTOR,
 ) -> bool:
-    """Record a derivative; False when the same bytes are already recorded (a re-run)."""
+    """Record a derivative; False when the same bytes are already recorded (a re-run).
+
+    A new or changed row is bound to its blob by a derivation event in the same transaction
+    (`preservation.derivatives`), which `amanah verify` and the package build hold it to."""
     now = datetime.now(UTC)
     _add_blob(s, put.sha256, put.size, now)
     existing = s.execute(
@@ -441,6 +446,7 @@ def put_derivative(
         s.execute(insert(Derivative), [{"item_id": item_id, "kind": kind, "page": page, **values}])
     else:
         s.execute(update(Derivative).where(Derivative.id == existing.id).values(**values))
+    name_in_ledger(s, item_id, kind, page, put.sha256, put.size, media_type, actor)
     return True
 
 

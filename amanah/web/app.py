@@ -24,7 +24,7 @@ from amanah.access import AccessDenied, NotVisible
 from amanah.access.users import AccountError, TooManyAttempts
 from amanah.errors import message
 from amanah.intake.registry import RegistryError
-from amanah.intake.upload import UploadConflict, UploadError
+from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
 from amanah.rfa import RequestError
 from amanah.search.query import QueryError
@@ -56,6 +56,8 @@ def _status(exc: Exception) -> int:
         return 429
     if isinstance(exc, (UploadConflict, PackageRefused)):
         return 409
+    if isinstance(exc, UploadStorageFull):
+        return 507  # Insufficient Storage: the request was right, retry later
     return 400
 
 
