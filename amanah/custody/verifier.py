@@ -486,8 +486,12 @@ def check_witness(
     label: str, cp: dict[str, Any], size: int, root_at: Callable[[int], bytes], ring: KeyRing
 ) -> list[str]:
     """Does a ledger of `size` entries extend a checkpoint someone outside it kept?"""
-    kept = int(cp["tree_size"])
-    wrong = ring.problem(cp)
+    try:
+        kept = int(cp["tree_size"])
+        wrong = ring.problem(cp)
+        str(cp["root"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return [f"{label}: not a checkpoint (tree_size, root, time, key_id, signature)"]
     if wrong:
         return [f"{label} (size {kept}): {wrong}"]
     if kept > size:

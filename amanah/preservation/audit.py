@@ -8,12 +8,14 @@ shows here), every item has its ingestion event, and the fixity of every blob.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
-from amanah.custody import ledger, verifier
+from amanah.custody import ledger, verifier, witness
+from amanah.custody.checkpoint_log import LOG_NAME
 from amanah.db.models import Checkpoint, CustodyEvent, Item, LedgerHead
 from amanah.preservation.fixity import FixityReport, run_fixity
 from amanah.workspace import Workspace
@@ -32,7 +34,11 @@ class VerifyReport:
         return not self.problems
 
 
-def check_ledger(ws: Workspace, report: VerifyReport) -> None:
+def check_ledger(
+    ws: Workspace, report: VerifyReport, kept: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> None:
+    """The chain, the checkpoints under the key history, and the witnesses: the home's
+    checkpoint log and the checkpoints someone kept (`kept`)."""
     with ws.db.reader() as s:
         problems, leaves = verifier.check_chain(ledger.iter_entries(s))
         report.ledger_entries = len(leaves)
@@ -41,7 +47,10 @@ def check_ledger(ws: Workspace, report: VerifyReport) -> None:
             for c in s.execute(select(Checkpoint).order_by(Checkpoint.id)).scalars()
         ]
         report.checkpoints = len(checkpoints)
-        problems += verifier.check_checkpoints(checkpoints, leaves, ws.key.public_pem)
+        ring, key_problems = witness.key_ring(s, ws.key)
+        problems += key_problems
+        problems += verifier.check_checkpoints(checkpoints, leaves, ring)
+        problems += witness.check_witnesses(leaves, checkpoints, ring, ws.home / LOG_NAME, kept)
         head = s.get(LedgerHead, 1)
         if head is None:
             problems.append("the ledger head row is missing")
@@ -94,9 +103,10 @@ def verify(
     fixity: bool = True,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[int], None] | None = None,
+    witnesses: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> VerifyReport:
     report = VerifyReport()
-    check_ledger(ws, report)
+    check_ledger(ws, report, witnesses)
     check_items(ws, report)
     if fixity:
         report.fixity = run_fixity(ws, actor, on_start=on_start, on_result=on_result)
