@@ -47,8 +47,8 @@ _TIP = "amanah.ledger_tip"
 SIGNING_KEY = "amanah.signing_key"
 #: Session.info key: checkpoints signed in this transaction, for the checkpoint log.
 NEW_CHECKPOINTS = "amanah.new_checkpoints"
-#: Complete subtrees of 2**NODE_MIN_LEVEL leaves and more are stored (merkle_nodes).
-NODE_MIN_LEVEL = 8
+#: Complete subtrees of 2**NODE_MIN_LEVEL (16) leaves and more are stored (merkle_nodes).
+NODE_MIN_LEVEL = 4
 
 
 def utc_now() -> str:
@@ -75,7 +75,7 @@ class _Tip:
 
 
 def _push(tip: _Tip, seq: int, leaf: bytes) -> None:
-    """verifier.frontier_push, keeping each complete subtree of 256 leaves or more."""
+    """verifier.frontier_push, keeping each complete subtree of 16 leaves or more."""
     size, h = 1, leaf
     frontier = tip.frontier
     while frontier and frontier[-1][0] == size:

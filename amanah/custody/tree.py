@@ -1,8 +1,8 @@
 """The ledger's Merkle tree read from storage: any subtree root, consistency proofs.
 
-Complete subtrees of 256 leaves and more are kept in merkle_nodes as events are appended
+Complete subtrees of 16 leaves and more are kept in merkle_nodes as events are appended
 (custody/ledger.py), so the root of any range is a handful of stored nodes plus, at a ragged
-end, at most one 256-entry block of the ledger re-hashed. A consistency proof between any two
+end, at most one 16-entry block of the ledger re-hashed. A consistency proof between any two
 sizes therefore costs a few indexed reads whatever the ledger's length.
 """
 

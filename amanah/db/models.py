@@ -204,7 +204,7 @@ class LedgerHead(Base):
 
 class MerkleNode(Base):
     """A complete subtree of the ledger's Merkle tree, 2**level leaves from idx * 2**level:
-    kept from 256 leaves upward so proofs need no pass over the ledger."""
+    kept from 16 leaves upward so proofs need no pass over the ledger."""
 
     __tablename__ = "merkle_nodes"
     level: Mapped[int] = mapped_column(Integer, primary_key=True)

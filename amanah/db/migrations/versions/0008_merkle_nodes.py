@@ -4,7 +4,7 @@ Revision ID: 0008w
 Revises: 0007
 Create Date: 2026-12-01
 
-The ledger's Merkle tree kept level by level from 256-leaf subtrees upward, so a consistency
+The ledger's Merkle tree kept level by level from 16-leaf subtrees upward, so a consistency
 or inclusion proof costs a few lookups at any ledger length (existing ledgers are filled in);
 and an index of the (few) key hand-over events.
 """
@@ -22,7 +22,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NODE_MIN_LEVEL = 8  # amanah.custody.ledger.NODE_MIN_LEVEL at the time of this migration
+NODE_MIN_LEVEL = 4  # amanah.custody.ledger.NODE_MIN_LEVEL at the time of this migration
 
 
 def upgrade() -> None:
