@@ -11,12 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from amanah.cli import app
 from amanah.custody import ledger, tree, verifier
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO
+from tests.conftest import REPO, make_home
 
 TOOL = REPO / "tools" / "verify_ledger.py"
 
@@ -90,8 +91,11 @@ def public_key(home: Path, out: Path, *extra: str) -> Path:
 # --- consistency proofs from the stored tree -------------------------------------------------
 
 
-def test_stored_tree_proofs_equal_the_reference_at_every_size(sqlite_home: Path) -> None:
-    ws = open_workspace(sqlite_home)
+@pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-file"])
+def test_stored_tree_proofs_equal_the_reference_at_every_size(
+    request: pytest.FixtureRequest, tmp_path: Path, engines: str
+) -> None:
+    ws = open_workspace(make_home(request, tmp_path, engines))
     try:
         append_events(ws, 1100, per_commit=97)  # crosses four 256-leaf blocks, ragged ends
         leaves = all_leaves(ws)
