@@ -379,12 +379,15 @@ def read_key_history(document: dict[str, Any]) -> tuple[KeyRing, list[str]]:
 def pin(
     ring: KeyRing, pinned_pem: bytes | None, pinned_id: str | None
 ) -> tuple[KeyRing, list[str]]:
-    """Hold a ring to the key the user pinned: its first key must be that key."""
+    """Hold a ring to the key the user pinned: its first key should be that key. A later key
+    of the (checked) history may be pinned too: trust then starts at that key, and what
+    earlier keys signed is not trusted."""
     if pinned_pem is None and pinned_id is None:
         return ring, []
     wanted = key_id(pinned_pem) if pinned_pem is not None else pinned_id
-    if ring.root_id == wanted:
-        return ring, []
+    for index, (kid, _, _) in enumerate(ring.keys):
+        if kid == wanted:
+            return KeyRing(ring.keys[index:]), []
     problem = f"the ledger's first key is {ring.root_id}, not the pinned key {wanted}"
     if pinned_pem is not None:
         return KeyRing.single(pinned_pem), [problem]
