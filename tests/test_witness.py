@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from amanah.cli import app
 from amanah.custody import ledger, tree, verifier
+from amanah.custody.checkpoint_log import CheckpointLogError
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import REPO, make_home
 
@@ -415,3 +416,24 @@ def test_rotation_keeps_old_checkpoints_verifiable(sqlite_home: Path, tmp_path: 
         "ledger-ed25519.pem",
         "ledger-ed25519.pub.pem",
     ]
+
+
+def test_a_checkpoint_log_that_cannot_be_written_is_said_plainly(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    grow(sqlite_home, 3)
+    log = sqlite_home / "checkpoints.log"
+    log.rename(tmp_path / "saved.log")
+    log.mkdir()  # not writable as a file: the append fails after the commit
+    ws = open_workspace(sqlite_home)
+    try:
+        with pytest.raises(CheckpointLogError, match="cannot append the signed checkpoint"):
+            append_events(ws, 1, per_commit=1)
+    finally:
+        ws.close()
+    log.rmdir()
+    (tmp_path / "saved.log").rename(log)
+    # The change itself committed; the log is only missing that line, which verify tolerates.
+    proc = amanah(sqlite_home, "verify", "--quiet", "--no-fixity")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.startswith("4 ledger entries")
