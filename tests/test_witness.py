@@ -437,3 +437,18 @@ def test_a_checkpoint_log_that_cannot_be_written_is_said_plainly(
     proc = amanah(sqlite_home, "verify", "--quiet", "--no-fixity")
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("4 ledger entries")
+
+
+def test_verify_names_a_wrong_stored_merkle_node(sqlite_home: Path) -> None:
+    grow(sqlite_home, 40, per_commit=9)
+    assert amanah(sqlite_home, "verify", "--quiet", "--no-fixity").returncode == 0
+    con = sqlite3.connect(sqlite_home / "amanah.db")
+    con.execute("UPDATE merkle_nodes SET hash = ? WHERE level = 4 AND idx = 1", ("00" * 32,))
+    con.commit()
+    con.close()
+    proc = amanah(sqlite_home, "verify", "--quiet", "--no-fixity")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == (
+        "FAIL stored Merkle node (level 4, index 1) does not match the ledger"
+        " (consistency proofs from it would fail)"
+    )

@@ -175,3 +175,39 @@ def consistency_document(
         "proof": [h.hex() for h in proof],
         "key_history": history,
     }
+
+
+def check_nodes(session: Session, leaves: list[bytes], limit: int = 5) -> list[str]:
+    """The stored nodes against the ledger's leaves: a wrong or missing node would make the
+    installation's consistency proofs fail (the verifiers would reject them, not accept)."""
+    expected: dict[tuple[int, int], bytes] = {}
+    level_nodes = [
+        verifier.merkle_root(leaves[i : i + BLOCK])
+        for i in range(0, len(leaves) - len(leaves) % BLOCK, BLOCK)
+    ]
+    level = NODE_MIN_LEVEL
+    while level_nodes:
+        expected.update(((level, i), h) for i, h in enumerate(level_nodes))
+        level_nodes = [
+            verifier.node_hash(level_nodes[i], level_nodes[i + 1])
+            for i in range(0, len(level_nodes) - 1, 2)
+        ]
+        level += 1
+    problems: list[str] = []
+    stored = session.execute(select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash))
+    seen = set()
+    for lvl, idx, h in stored:
+        seen.add((lvl, idx))
+        want = expected.get((lvl, idx))
+        if want is None or want.hex() != h:
+            problems.append(
+                f"stored Merkle node (level {lvl}, index {idx}) does not match the ledger"
+                " (consistency proofs from it would fail)"
+            )
+    problems += [
+        f"stored Merkle node (level {lvl}, index {idx}) is missing"
+        for lvl, idx in sorted(expected.keys() - seen)
+    ]
+    return problems[:limit] + (
+        [f"… and {len(problems) - limit} more stored Merkle nodes"] if len(problems) > limit else []
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from amanah.custody import ledger, verifier, witness
+from amanah.custody import ledger, tree, verifier, witness
 from amanah.custody.checkpoint_log import LOG_NAME
 from amanah.db.models import Checkpoint, CustodyEvent, Item, LedgerHead
 from amanah.preservation.fixity import FixityReport, run_fixity
@@ -51,6 +51,7 @@ def check_ledger(
         problems += key_problems
         problems += verifier.check_checkpoints(checkpoints, leaves, ring)
         problems += witness.check_witnesses(leaves, checkpoints, ring, ws.home / LOG_NAME, kept)
+        problems += tree.check_nodes(s, leaves)
         head = s.get(LedgerHead, 1)
         if head is None:
             problems.append("the ledger head row is missing")
