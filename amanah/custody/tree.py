@@ -143,8 +143,8 @@ def _checkpoint_of_size(session: Session, size: int) -> Checkpoint:
     ).scalar_one_or_none()
     if cp is None:
         raise LookupError(
-            f"no signed checkpoint covers exactly {size} entries"
-            " (`amanah custody checkpoints` lists the sizes signed)"
+            f"no signed checkpoint covers exactly {size} entries (give the tree_size of a"
+            " checkpoint you kept: `amanah custody checkpoint --json` prints the latest)"
         )
     return cp
 
