@@ -145,6 +145,9 @@ def test_consistency_cli_and_standalone_verifier(sqlite_home: Path, tmp_path: Pa
     bad = amanah(sqlite_home, "custody", "consistency", "999999")
     assert bad.returncode == 2
     assert "larger than the new checkpoint" in bad.stderr
+    unsigned = amanah(sqlite_home, "custody", "consistency", "1")
+    assert unsigned.returncode == 2
+    assert "error: no signed checkpoint covers exactly 1 entries" in unsigned.stderr
 
 
 # --- the checkpoint log and witnesses --------------------------------------------------------
