@@ -357,6 +357,12 @@ def test_passphrase_encrypts_the_key_at_rest(tmp_path: Path) -> None:
     assert "wrong passphrase for the ledger signing key" in wrong.stderr
     right = with_passphrase(home, "correct horse", "custody", "checkpoint")
     assert right.returncode == 0, right.stderr
+    # A rotated key stays encrypted with the same passphrase.
+    rotated = with_passphrase(home, "correct horse", "custody", "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert with_passphrase(home, "correct horse", "verify", "--quiet").returncode == 0
+    assert "wrong passphrase" in with_passphrase(home, "wrong", "items").stderr
     empty = amanah(tmp_path / "home2", "init", "--passphrase-stdin", input="\n")
     assert empty.returncode == 2 and "held no passphrase" in empty.stderr
 
