@@ -1,8 +1,10 @@
 """`amanah verify`: does everything still hold that the installation has promised?
 
 Checks, each naming what it finds wrong: the ledger's hash chain and its head, every signed
-checkpoint against the ledger, every item against its ingestion event (an edited item row
-shows here), every item has its ingestion event, and the fixity of every blob.
+checkpoint against the ledger under the key history, the home's checkpoint log and any
+witnessed checkpoint (the ledger must extend each), the stored Merkle nodes, every item
+against its ingestion event (an edited item row shows here), every item has its ingestion
+event, and the fixity of every blob.
 """
 
 from __future__ import annotations
