@@ -7,7 +7,6 @@ verification failure); 2 the request itself is wrong (bad option, missing file, 
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -29,6 +28,7 @@ from rich.text import Text
 
 from amanah import __version__
 from amanah.cli_backup import register as register_backup
+from amanah.cli_custody import register as register_custody
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
@@ -41,7 +41,6 @@ from amanah.cliutil import (
     with_workspace,
     workspace,
 )
-from amanah.errors import message
 from amanah.workspace import Workspace, default_actor, init_home, open_workspace
 
 #: The ledger names the OS account (from the system, not the environment); this adds a name.
@@ -51,9 +50,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-custody_app = typer.Typer(
-    help="The custody ledger: export, proofs, checkpoints.", no_args_is_help=True
-)
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
 intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)
@@ -62,7 +58,6 @@ collection_app = typer.Typer(help="Collections and their compartments.", no_args
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(collection_app, name="collection")
-app.add_typer(custody_app, name="custody")
 app.add_typer(item_app, name="item")
 app.add_typer(intake_app, name="intake")
 
@@ -90,20 +85,41 @@ def init(
         str | None, typer.Option(help="file:PATH (default file:blobs) or s3://bucket/prefix.")
     ] = None,
     s3_endpoint: Annotated[str, typer.Option(help="S3 endpoint URL, for s3:// stores.")] = "",
+    passphrase_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase-stdin",
+            help="Encrypt the ledger signing key with a passphrase read from standard input"
+            " (later commands read it from AMANAH_KEY_PASSPHRASE).",
+        ),
+    ] = False,
 ) -> None:
     """Set up an installation: configuration, database schema and ledger signing key.
 
     Example: amanah --home /srv/amanah init --blob-store s3://evidence --s3-endpoint http://127.0.0.1:8333
+    Example: printf '%s\n' "$PASS" | amanah init --passphrase-stdin
     """
+    from amanah.custody.keys import env_passphrase, is_encrypted, set_passphrase
+
+    passphrase = None
+    if passphrase_stdin:
+        passphrase = sys.stdin.readline().rstrip("\r\n").encode()
+        if not passphrase:
+            fail("--passphrase-stdin: standard input held no passphrase")
     try:
         path = init_home(state.home, database_url, blob_store, s3_endpoint)
-        ws = open_workspace(path)
+        ws = open_workspace(path, initializing=True, passphrase=passphrase)
+        wanted = passphrase or env_passphrase()
+        if wanted and not is_encrypted(ws.settings.key_path):
+            set_passphrase(ws.settings.key_path, ws.key, wanted)
     except EXPECTED_ERRORS as exc:
         fail(str(exc))
     out.print(f"Amanah home: {path}")
     out.print(f"database:    {ws.db.safe_url}")
     out.print(f"blob store:  {ws.blobs.url}")
     out.print(f"ledger key:  {ws.key.key_id} (public key: {ws.settings.public_key_path})")
+    if is_encrypted(ws.settings.key_path):
+        out.print("             encrypted at rest: give its passphrase in AMANAH_KEY_PASSPHRASE")
     ws.close()
 
 
@@ -725,13 +741,30 @@ def verify(
     ] = False,
     actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    witness: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness",
+            help="A checkpoint kept earlier (custody checkpoint --json); the ledger must not be"
+            " behind it and must extend it. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Check everything: blob fixity, hash chain, signed checkpoints, every item's events.
+    """Check everything: blob fixity, hash chain, signed checkpoints under the key history,
+    the home's checkpoint log and any witnessed checkpoint, every item's events.
 
     Exit status 0 only when all hold; each problem is named otherwise.
+    Example: amanah verify --witness kept-checkpoint.json
     """
+    from amanah.custody.witness import read_witness
     from amanah.preservation.audit import verify as run_verify
 
+    kept = []
+    for path in witness or []:
+        try:
+            kept.append((f"witnessed checkpoint {path}", read_witness(path)))
+        except ValueError as exc:
+            fail(str(exc))
     ws = workspace()
     progress = _ByteBar(quiet, "fixity")
     try:
@@ -742,6 +775,7 @@ def verify(
                 fixity=not no_fixity,
                 on_start=progress.start,
                 on_result=progress.advance,
+                witnesses=kept,
             )
     finally:
         ws.close()
@@ -754,74 +788,6 @@ def verify(
         f" {report.items} items, {report.derivatives} derivatives{blobs}: {verdict}"
     )
     raise typer.Exit(0 if report.ok else 1)
-
-
-@custody_app.command("export")
-def custody_export(
-    output: Annotated[Path, typer.Argument(help="New folder to write the export to.")],
-) -> None:
-    """Write the ledger, signed checkpoints, public key and the standalone verifier.
-
-    Example: amanah custody export ./ledger && python3 ./ledger/verify_ledger.py ./ledger
-    """
-    from amanah.custody.export import ExportError, export_ledger
-
-    result = with_workspace(lambda ws: export_ledger(ws.db, ws.key, output), ExportError)
-    out.print(
-        f"exported {result['entries']} events and {result['checkpoints']} checkpoints"
-        f" to {result['folder']}"
-    )
-
-
-@custody_app.command("proof")
-def custody_proof(
-    item_id: Annotated[int, typer.Argument(help="Item id.")],
-    output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
-) -> None:
-    """Print an inclusion proof: the item's events, audit paths and a signed checkpoint.
-
-    Example: amanah custody proof 42 --out p.json; python3 tools/verify_ledger.py --proof p.json
-    """
-    from amanah.custody import ledger
-
-    ws = workspace()
-    try:
-        with ws.db.session() as s:
-            ledger.checkpoint(s, ws.key)
-        with ws.db.reader() as s:
-            proof = ledger.inclusion_proof(s, "item", item_id, ws.key.public_pem)
-    except LookupError as exc:
-        fail(message(exc))
-    finally:
-        ws.close()
-    text = json.dumps(proof, indent=2, ensure_ascii=False)
-    if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"wrote proof of {len(proof['events'])} events to {output}")
-    else:
-        sys.stdout.write(text + "\n")
-
-
-@custody_app.command("checkpoint")
-def custody_checkpoint() -> None:
-    """Sign the ledger's current Merkle root now."""
-    from amanah.custody import ledger
-
-    ws = workspace()
-    try:
-        with ws.db.session() as s:
-            cp = ledger.checkpoint(s, ws.key)
-            out.print(f"checkpoint {cp.id}: {cp.tree_size} events, root {cp.root_hash}")
-    finally:
-        ws.close()
-
-
-@custody_app.command("public-key")
-def custody_public_key() -> None:
-    """Print the installation's public key (PEM), to hand to whoever verifies."""
-    ws = workspace()
-    sys.stdout.write(ws.key.public_pem.decode())
-    ws.close()
 
 
 @app.command()
@@ -1170,6 +1136,7 @@ def serve(
 
 register_sharing(app)
 register_backup(app)
+register_custody(app)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from amanah.blobs import BlobError
 from amanah.config import ConfigError
+from amanah.custody.checkpoint_log import CheckpointLogError
 from amanah.custody.keys import KeyError_
 from amanah.db import DatabaseError
 from amanah.errors import message
@@ -36,6 +37,7 @@ EXPECTED_ERRORS = (
     HashListError,
     RegistryError,
     BlobError,
+    CheckpointLogError,
 )
 
 

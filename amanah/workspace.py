@@ -26,7 +26,8 @@ from amanah.config import (
     resolve_home,
     write_default_config,
 )
-from amanah.custody.keys import SigningKey, create_key, load_key
+from amanah.custody.checkpoint_log import CHECKPOINT_LOG, LOG_NAME
+from amanah.custody.keys import SigningKey, open_signing_key
 from amanah.custody.ledger import SIGNING_KEY
 from amanah.db import Database
 
@@ -124,12 +125,16 @@ def init_home(
     private_umask()
     path = resolve_home(home)
     write_default_config(path, database_url, blob_store, s3_endpoint)
-    settings = load_settings(path)
-    create_key(settings.key_path, settings.public_key_path)
-    return path
+    load_settings(path)
+    return path  # the key is made by open_workspace, once the ledger is known to be empty
 
 
-def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> Workspace:
+def open_workspace(
+    home: str | os.PathLike[str] | None,
+    create: bool = True,
+    initializing: bool = False,
+    passphrase: bytes | None = None,
+) -> Workspace:
     """Open (and on first use, set up) the installation in `home`."""
     private_umask()
     path = resolve_home(home)
@@ -143,10 +148,14 @@ def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> 
     ensure = getattr(blobs, "ensure_bucket", None)
     if ensure is not None:
         ensure()
-    key = (
-        load_key(settings.key_path)
-        if settings.key_path.exists()
-        else create_key(settings.key_path, settings.public_key_path)
-    )
+    try:
+        with db.reader() as s:
+            key = open_signing_key(
+                settings.key_path, settings.public_key_path, s, initializing, passphrase
+            )
+    except Exception:
+        db.dispose()
+        raise
     db.session_info[SIGNING_KEY] = key
+    db.session_info[CHECKPOINT_LOG] = path / LOG_NAME
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)

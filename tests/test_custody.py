@@ -44,14 +44,16 @@ def test_export_verifies_and_any_edit_is_rejected(sqlite_home: Path, tmp_path: P
     ingest_cli(sqlite_home, tmp_path / "handover")
     export = tmp_path / "export"
     amanah(sqlite_home, "custody", "export", str(export), check=True)
+    pub = tmp_path / "pub.pem"
+    pub.write_text(amanah(sqlite_home, "custody", "public-key", check=True).stdout)
     proc = subprocess.run(
-        [sys.executable, str(export / "verify_ledger.py"), str(export)],
+        [sys.executable, str(export / "verify_ledger.py"), str(export), "--public-key", str(pub)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout
-    assert "verified" in proc.stdout
+    assert "verified against the pinned key" in proc.stdout
 
     lines = (export / "ledger.jsonl").read_text(encoding="utf-8").splitlines()
     entry = json.loads(lines[2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amanah.custody import verifier
@@ -82,3 +82,68 @@ def test_frontier_tracks_the_root_after_every_append() -> None:
     for i, leaf in enumerate(leaves):
         verifier.frontier_push(frontier, leaf)
         assert verifier.frontier_root(frontier) == rfc6962_mth(leaves[: i + 1])
+
+
+def rfc6962_subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
+    """SUBPROOF(m, D[n], b) from RFC 6962 section 2.1.2, as plainly as it reads."""
+    n = len(leaves)
+    if m == n:
+        return [] if b else [rfc6962_mth(leaves)]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m <= k:
+        return [*rfc6962_subproof(m, leaves[:k], b), rfc6962_mth(leaves[k:])]
+    return [*rfc6962_subproof(m - k, leaves[k:], False), rfc6962_mth(leaves[:k])]
+
+
+@settings(derandomize=True, max_examples=300)
+@given(st.integers(min_value=1, max_value=300), st.data())
+def test_consistency_proof_equals_rfc6962_and_verifies(n: int, data: st.DataObject) -> None:
+    m = data.draw(st.integers(min_value=1, max_value=n))
+    leaves = leaves_of(n)
+    proof = verifier.consistency_path(m, leaves)
+    assert proof == ([] if m == n else rfc6962_subproof(m, leaves, True))
+    old, new = rfc6962_mth(leaves[:m]), rfc6962_mth(leaves)
+    verifier.check_consistency(m, n, old, new, proof)
+
+
+@settings(derandomize=True, max_examples=300)
+@given(st.integers(min_value=2, max_value=200), st.data())
+def test_consistency_proof_fails_for_any_other_history(n: int, data: st.DataObject) -> None:
+    m = data.draw(st.integers(min_value=1, max_value=n - 1))
+    leaves = leaves_of(n)
+    proof = verifier.consistency_path(m, leaves)
+    old, new = rfc6962_mth(leaves[:m]), rfc6962_mth(leaves)
+    # One of the first m leaves rewritten: the old root no longer follows.
+    changed = list(leaves)
+    changed[data.draw(st.integers(min_value=0, max_value=m - 1))] = b"\x07" * 32
+    with pytest.raises(ValueError, match=r"does not lead to the (old|new) root"):
+        verifier.check_consistency(m, n, old, rfc6962_mth(changed), proof)
+    with pytest.raises(ValueError, match=r"does not lead to the (old|new) root"):
+        verifier.check_consistency(m, n, rfc6962_mth(changed[:m]), new, proof)
+    # Any node of the proof flipped, or the proof cut or lengthened, fails.
+    if proof:
+        i = data.draw(st.integers(min_value=0, max_value=len(proof) - 1))
+        flipped = [*proof[:i], bytes([proof[i][0] ^ 1]) + proof[i][1:], *proof[i + 1 :]]
+        with pytest.raises(ValueError):
+            verifier.check_consistency(m, n, old, new, flipped)
+        with pytest.raises(ValueError):
+            verifier.check_consistency(m, n, old, new, proof[:-1])
+    with pytest.raises(ValueError):
+        verifier.check_consistency(m, n, old, new, [*proof, new])
+    # The same proof claimed for other sizes fails.
+    other = data.draw(st.integers(min_value=1, max_value=n).filter(lambda x: x != m))
+    with pytest.raises(ValueError):
+        verifier.check_consistency(other, n, old, new, proof)
+
+
+def test_consistency_between_equal_or_empty_trees() -> None:
+    leaves = leaves_of(5)
+    root = rfc6962_mth(leaves)
+    verifier.check_consistency(5, 5, root, root, [])
+    verifier.check_consistency(0, 5, rfc6962_mth([]), root, [])
+    with pytest.raises(ValueError, match="same size differ"):
+        verifier.check_consistency(5, 5, root, rfc6962_mth(leaves[:4]), [])
+    with pytest.raises(ValueError, match="larger than the new size"):
+        verifier.check_consistency(6, 5, root, root, [])

@@ -20,9 +20,9 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
-from amanah.custody import verifier
-from amanah.custody.keys import SigningKey
-from amanah.db.models import Checkpoint, CustodyEvent, LedgerHead
+from amanah.custody import checkpoint_log, verifier
+from amanah.custody.keys import KeyError_, SigningKey, key_history
+from amanah.db.models import Checkpoint, CustodyEvent, LedgerHead, MerkleNode
 
 
 class EventType(StrEnum):
@@ -40,11 +40,16 @@ class EventType(StrEnum):
     RESTRICTION_CHANGE = "restriction change"
     VALIDATION = "validation"
     REPLICATION = "replication"
+    KEY_ROTATION = verifier.KEY_ROTATION
 
 
 _TIP = "amanah.ledger_tip"
 #: Session.info key under which a workspace puts its SigningKey, so commits can seal.
 SIGNING_KEY = "amanah.signing_key"
+#: Session.info key: checkpoints signed in this transaction, for the checkpoint log.
+NEW_CHECKPOINTS = "amanah.new_checkpoints"
+#: Complete subtrees of 2**NODE_MIN_LEVEL (16) leaves and more are stored (merkle_nodes).
+NODE_MIN_LEVEL = 4
 
 
 def utc_now() -> str:
@@ -67,6 +72,20 @@ class _Tip:
     head: LedgerHead
     frontier: list[tuple[int, bytes]]
     pending: list[dict[str, Any]] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _push(tip: _Tip, seq: int, leaf: bytes) -> None:
+    """verifier.frontier_push, keeping each complete subtree of 16 leaves or more."""
+    size, h = 1, leaf
+    frontier = tip.frontier
+    while frontier and frontier[-1][0] == size:
+        left_size, left = frontier.pop()
+        size, h = left_size + size, verifier.node_hash(left, h)
+        level = size.bit_length() - 1
+        if level >= NODE_MIN_LEVEL:
+            tip.nodes.append({"level": level, "idx": seq // size - 1, "hash": h.hex()})
+    frontier.append((size, h))
 
 
 def _tip(session: Session) -> _Tip:
@@ -112,11 +131,16 @@ def append(
     }
     data = verifier.entry_bytes(entry)
     entry["hash"] = hashlib.sha256(data).hexdigest()
-    verifier.frontier_push(tip.frontier, hashlib.sha256(b"\x00" + data).digest())
+    _push(tip, entry["seq"], hashlib.sha256(b"\x00" + data).digest())
     head.seq = entry["seq"]
     head.entry_hash = entry["hash"]
     tip.pending.append(entry)
     return entry
+
+
+def next_seq(session: Session) -> int:
+    """The sequence number the next event appended in this transaction will get."""
+    return _tip(session).head.seq + 1
 
 
 def flush_events(session: Session) -> None:
@@ -142,6 +166,9 @@ def flush_events(session: Session) -> None:
         for e in tip.pending
     ]
     session.execute(insert(CustodyEvent), rows)
+    if tip.nodes:
+        session.execute(insert(MerkleNode), tip.nodes)
+        tip.nodes.clear()
     tip.head.frontier = json.dumps([[n, h.hex()] for n, h in tip.frontier])
     tip.pending.clear()
     session.flush()
@@ -180,16 +207,28 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]
         last = rows[-1].seq
 
 
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    """The newest signed checkpoint (packages and exports carry it: every recipient is a
+    witness)."""
+    return session.execute(
+        select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
-    """Sign the current Merkle root, unless the latest checkpoint already covers it."""
+    """Sign the current Merkle root, unless the latest checkpoint already covers it with
+    this key."""
     tip = _tip(session)
     flush_events(session)
     head = tip.head
-    latest = session.execute(
-        select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    if latest is not None and latest.tree_size == head.seq:
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.tree_size == head.seq and latest.key_id == key.key_id:
         return latest
+    if latest is not None and latest.key_id != key.key_id and not _handed_over_to(session, key):
+        raise KeyError_(
+            f"this process signs with key {key.key_id} but the ledger is signed with key"
+            f" {latest.key_id} (the key was rotated or replaced): start the command again"
+        )
     fields = {
         "tree_size": head.seq,
         "root": verifier.frontier_root(tip.frontier).hex(),
@@ -205,7 +244,18 @@ def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
     )
     session.add(cp)
     session.flush()
+    session.info.setdefault(NEW_CHECKPOINTS, []).append(checkpoint_of(cp))
     return cp
+
+
+def _handed_over_to(session: Session, key: SigningKey) -> bool:
+    last = session.execute(
+        select(CustodyEvent.details)
+        .where(CustodyEvent.event_type == EventType.KEY_ROTATION.value)
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return last is not None and json.loads(last).get("new_key_id") == key.key_id
 
 
 def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
@@ -288,6 +338,7 @@ def inclusion_proofs(
             events.setdefault(key, []).append(e)
     tree = _Tree(leaves)
     checkpoint = checkpoint_of(cp)
+    history = key_history(session, public_pem)
     proofs = {}
     for key in objects:
         found = events.get(key)
@@ -298,6 +349,7 @@ def inclusion_proofs(
             "object": {"type": key[0], "id": key[1]},
             "checkpoint": checkpoint,
             "public_key": public_pem.decode(),
+            "key_history": history,
             "events": [
                 {
                     "entry": e,
@@ -330,3 +382,18 @@ def _seal(session: Session) -> None:
     if key is None:
         raise RuntimeError("custody events appended in a session without the signing key")
     checkpoint(session, key)
+
+
+@event.listens_for(Session, "after_commit")
+def _log_checkpoints(session: Session) -> None:
+    """Checkpoints signed in a committed transaction go to the home's log outside the
+    database before the commit returns: a log line always names committed events."""
+    signed = session.info.pop(NEW_CHECKPOINTS, None)
+    path = session.info.get(checkpoint_log.CHECKPOINT_LOG)
+    if signed and path is not None:
+        checkpoint_log.append(path, signed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_checkpoints(session: Session) -> None:
+    session.info.pop(NEW_CHECKPOINTS, None)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -167,7 +168,15 @@ class CustodyEvent(Base):
     """One line of the append-only, hash-linked custody ledger."""
 
     __tablename__ = "custody_events"
-    __table_args__ = (Index("ix_custody_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_custody_object", "object_type", "object_id"),
+        Index(
+            "ix_custody_key_rotation",
+            "seq",
+            sqlite_where=text("event_type = 'key rotation'"),
+            postgresql_where=text("event_type = 'key rotation'"),
+        ),
+    )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     event_type: Mapped[str] = mapped_column(String(60))
@@ -191,6 +200,18 @@ class LedgerHead(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
     # JSON list of [size, hex] complete subtrees: the Merkle root in O(log n) at any time.
     frontier: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class MerkleNode(Base):
+    """A complete subtree of the ledger's Merkle tree, 2**level leaves from idx * 2**level:
+    kept from 16 leaves upward so proofs need no pass over the ledger."""
+
+    __tablename__ = "merkle_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idx: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Checkpoint(Base):

@@ -1,21 +1,25 @@
 """`amanah verify`: does everything still hold that the installation has promised?
 
 Checks, each naming what it finds wrong: the ledger's hash chain and its head, every signed
-checkpoint against the ledger, every item against its ingestion event (an edited item row
-shows here), every item has its ingestion event, every derivative against the derivation event
-that names its blob (a row pointed at another blob shows here), and the fixity of every blob
-(a blob whose bytes differ from its name, or that is missing, is named with its items).
+checkpoint against the ledger under the key history, the home's checkpoint log and any
+witnessed checkpoint (the ledger must extend each), the stored Merkle nodes, every item
+against its ingestion event (an edited item row shows here), every item has its ingestion
+event, every derivative against the derivation event that names its blob (a row pointed at
+another blob shows here), and the fixity of every blob (a blob whose bytes differ from its
+name, or that is missing, is named with its items).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
-from amanah.custody import ledger, verifier
+from amanah.custody import ledger, tree, verifier, witness
+from amanah.custody.checkpoint_log import LOG_NAME
 from amanah.db.models import Checkpoint, CustodyEvent, Derivative, Item, LedgerHead
 from amanah.preservation import derivatives
 from amanah.preservation.fixity import FixityReport, run_fixity
@@ -36,7 +40,11 @@ class VerifyReport:
         return not self.problems
 
 
-def check_ledger(ws: Workspace, report: VerifyReport) -> None:
+def check_ledger(
+    ws: Workspace, report: VerifyReport, kept: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> None:
+    """The chain, the checkpoints under the key history, and the witnesses: the home's
+    checkpoint log and the checkpoints someone kept (`kept`)."""
     with ws.db.reader() as s:
         problems, leaves = verifier.check_chain(ledger.iter_entries(s))
         report.ledger_entries = len(leaves)
@@ -45,7 +53,11 @@ def check_ledger(ws: Workspace, report: VerifyReport) -> None:
             for c in s.execute(select(Checkpoint).order_by(Checkpoint.id)).scalars()
         ]
         report.checkpoints = len(checkpoints)
-        problems += verifier.check_checkpoints(checkpoints, leaves, ws.key.public_pem)
+        ring, key_problems = witness.key_ring(s, ws.key)
+        problems += key_problems
+        problems += verifier.check_checkpoints(checkpoints, leaves, ring)
+        problems += witness.check_witnesses(leaves, checkpoints, ring, ws.home / LOG_NAME, kept)
+        problems += tree.check_nodes(s, leaves)
         head = s.get(LedgerHead, 1)
         if head is None:
             problems.append("the ledger head row is missing")
@@ -126,9 +138,10 @@ def verify(
     fixity: bool = True,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[int], None] | None = None,
+    witnesses: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> VerifyReport:
     report = VerifyReport()
-    check_ledger(ws, report)
+    check_ledger(ws, report, witnesses)
     check_items(ws, report)
     check_derivatives(ws, report)
     if fixity:
