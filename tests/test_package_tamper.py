@@ -169,11 +169,13 @@ def _resign_with_another_key(bag: Path) -> None:
         proof = json.loads(path.read_text(encoding="utf-8"))
         proof["checkpoint"] = resign(proof["checkpoint"])
         proof["public_key"] = pem.decode()
+        proof.pop("key_history", None)  # the forger's ledger has one key, its own
         path.write_bytes(ledger_verifier.canonical_json(proof) + b"\n")
     path = bag / "amanah" / "seal.json"
     seal = json.loads(path.read_text(encoding="utf-8"))
     seal["proof"]["checkpoint"] = resign(seal["proof"]["checkpoint"])
     seal["proof"]["public_key"] = pem.decode()
+    seal["proof"].pop("key_history", None)
     path.write_bytes(ledger_verifier.canonical_json(seal) + b"\n")
     _rewrite_tag_manifests(bag)
 
