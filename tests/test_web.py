@@ -86,7 +86,12 @@ def _fresh_rfa(site: Site) -> int:
 
     with site.ws.db.session() as s:
         return requests.create(
-            s, f"FRESH-{next(_n)}", BLUE_J, received_on=date(2026, 4, 1), actor="local:test"
+            s,
+            f"FRESH-{next(_n)}",
+            BLUE_J,
+            received_on=date(2026, 4, 1),
+            actor="local:test",
+            compartments=["blue"],
         ).id
 
 
@@ -321,6 +326,10 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         ),
     ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
+    ("GET", "/packages/{package_id}"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/packages/{s.packages[BLUE_J]}"),
+    ),
     ("GET", "/packages/{package_id}/download"): (
         False,
         lambda s, r, i: _page(s, r, "GET", f"/packages/{s.packages[BLUE_J]}/download"),
@@ -887,7 +896,12 @@ def test_a_refused_package_lists_each_item_and_reason_on_the_page(site: Site) ->
     admin = local_administrator(site.ws)
     with site.ws.db.session() as s:
         rid = requests.create(
-            s, "RFA-RED-ITEM", BLUE_J, received_on=date(2026, 5, 1), actor="local:test"
+            s,
+            "RFA-RED-ITEM",
+            BLUE_J,
+            received_on=date(2026, 5, 1),
+            actor="local:test",
+            compartments=["red"],
         ).id
         review.decide(s, admin, "RFA-RED-ITEM", [site.item("سري.txt")], "relevant")
     api = site.api("admin").post(f"/api/v1/requests/{rid}/packages")
