@@ -27,9 +27,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Integer(), sa.ForeignKey("requests.id"), primary_key=True),
         sa.Column("compartment", sa.String(200), primary_key=True),
     )
-    op.create_index(
-        "ix_request_compartments_compartment", "request_compartments", ["compartment"]
-    )
+    op.create_index("ix_request_compartments_compartment", "request_compartments", ["compartment"])
     op.execute(
         "INSERT INTO request_compartments (request_id, compartment)"
         " SELECT DISTINCT r.request_id, c.compartment FROM reviews r"
