@@ -505,3 +505,45 @@ def test_a_recipient_is_never_told_a_server_path(
     for body in (api.text, page.text):
         assert str(site.tmp) not in body and "packages/gone" not in body
     assert path in caplog.text  # for staff, in the server's log
+
+
+def test_requests_recorded_before_compartments_get_their_candidates_compartments(
+    site: Site,
+) -> None:
+    """Migration 0010's backfill: a request gets the compartments of its candidates'
+    collections, or `default` when it has none; one that has compartments is left alone."""
+    import importlib.util
+
+    from sqlalchemy import text
+
+    from amanah.db.engine import MIGRATIONS
+    from amanah.db.models import RequestCompartment
+
+    path = Path(MIGRATIONS) / "versions" / "0010_request_compartments.py"
+    spec = importlib.util.spec_from_file_location("m0010", path)
+    assert spec is not None and spec.loader is not None
+    m0010 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m0010)
+    admin = local_administrator(site.ws)
+    with site.ws.db.session() as s:
+        old = requests.create(
+            s, "RFA-OLD", JURISDICTIONS["open"], received_on=date(2026, 1, 1), actor=admin.actor
+        ).id
+        empty = requests.create(
+            s, "RFA-OLD-EMPTY", JURISDICTIONS["open"], received_on=date(2026, 1, 1), actor="a"
+        ).id
+        for name in ("open-statement.txt", "secret-statement.txt"):
+            s.add(Review(request_id=old, item_id=site.items[name], decision="relevant"))
+        s.execute(
+            RequestCompartment.__table__.delete().where(
+                RequestCompartment.request_id.in_([old, empty])
+            )
+        )
+    with site.ws.db.engine.begin() as conn:
+        for statement in m0010.BACKFILL:
+            conn.execute(text(statement))
+    with site.ws.db.reader() as s:
+        got = requests.compartments_of(s, [old, empty, site.requests["open"]])
+    assert got == {old: ["open", "secret"], empty: ["default"], site.requests["open"]: ["open"]}
+    assert site.client("analyst").get(f"/api/v1/requests/{old}").status_code == 200
+    assert site.client("analyst-open").get(f"/api/v1/requests/{old}").status_code == 404

@@ -21,6 +21,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: Requests without compartments get those of their candidates' collections, else `default`
+#: (idempotent: a request that has compartments is left alone).
+BACKFILL = (
+    "INSERT INTO request_compartments (request_id, compartment)"
+    " SELECT DISTINCT r.request_id, c.compartment FROM reviews r"
+    " JOIN items i ON i.id = r.item_id JOIN collections c ON c.id = i.collection_id"
+    " WHERE NOT EXISTS"
+    " (SELECT 1 FROM request_compartments rc WHERE rc.request_id = r.request_id)",
+    "INSERT INTO request_compartments (request_id, compartment)"
+    " SELECT q.id, 'default' FROM requests q WHERE NOT EXISTS"
+    " (SELECT 1 FROM request_compartments rc WHERE rc.request_id = q.id)",
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "request_compartments",
@@ -28,16 +42,8 @@ def upgrade() -> None:
         sa.Column("compartment", sa.String(200), primary_key=True),
     )
     op.create_index("ix_request_compartments_compartment", "request_compartments", ["compartment"])
-    op.execute(
-        "INSERT INTO request_compartments (request_id, compartment)"
-        " SELECT DISTINCT r.request_id, c.compartment FROM reviews r"
-        " JOIN items i ON i.id = r.item_id JOIN collections c ON c.id = i.collection_id"
-    )
-    op.execute(
-        "INSERT INTO request_compartments (request_id, compartment)"
-        " SELECT q.id, 'default' FROM requests q WHERE NOT EXISTS"
-        " (SELECT 1 FROM request_compartments rc WHERE rc.request_id = q.id)"
-    )
+    for statement in BACKFILL:
+        op.execute(statement)
 
 
 def downgrade() -> None:
