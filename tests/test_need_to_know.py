@@ -468,8 +468,15 @@ def test_bidi_controls_in_evidence_text_are_shown_not_obeyed(site: Site) -> None
     assert f"{shown}</h1>" in page and f"{shown}</td>" in c.get("/").text  # heading, list
     results = c.get("/search", params={"q": "lies"}).text
     assert shown in results and "\u202e" not in results
-    # The API keeps the exact value.
+    # The API keeps the exact value, and the original's exact bytes; the name it is saved
+    # under shows the control too.
     assert c.get(f"/api/v1/items/{item}").json()["original_path"] == f"open/odd/{RLO_NAME}"
+    download = c.get(f"/api/v1/items/{item}/content")
+    assert download.content == FILES["open"][f"odd/{RLO_NAME}"]
+    disposition = download.headers["content-disposition"]
+    assert (
+        "report%E2%9F%A8U%2B202E%E2%9F%A9txt.exe" in disposition and "%E2%80%AE" not in disposition
+    )
     # The negative control: a name without controls is shown as it is.
     assert "open-statement.txt</h1>" in c.get(f"/items/{site.items['open-statement.txt']}").text
 

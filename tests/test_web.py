@@ -713,6 +713,22 @@ def test_need_to_know_holds_on_postgresql_and_s3(
         assert site.api("admin").get("/api/v1/search", params={"q": "الشاهد"}).json()["total"] == 2
         secret = site.item("سري.txt")
         assert analyst.get(f"/api/v1/items/{secret}/content").status_code == 404
+        # Requests and packages: the same conditions, in PostgreSQL's SQL.
+        from datetime import date
+
+        from amanah.rfa import requests
+
+        with site.ws.db.session() as s:
+            red = requests.create(
+                s, "RFA-RED", BLUE_J, received_on=date(2026, 1, 1), actor="t", compartments=["red"]
+            ).id
+        seen = {r["reference"] for r in analyst.get("/api/v1/requests").json()}
+        assert f"RFA-{BLUE_J}" in seen and "RFA-RED" not in seen
+        assert analyst.get(f"/api/v1/requests/{red}").status_code == 404
+        assert site.api("admin").get(f"/api/v1/requests/{red}").status_code == 200
+        assert set(site.packages.values()) == {
+            p["id"] for p in analyst.get("/api/v1/packages").json()
+        }
         data = b"uploaded to S3 through the API\n" * 1000
         r = site.api("intake").post(
             f"/api/v1/collections/{BLUE}/items", params={"filename": "s3.txt"}, content=data
