@@ -365,6 +365,22 @@ def test_a_request_sees_items_of_its_compartments_only(site: Site) -> None:
     )
     assert r.status_code == 201 and r.json()["compartments"] == ["secret"]
     assert legal_open.get(f"/api/v1/requests/{r.json()['id']}").status_code == 404
+    # The web form: the compartments ticked, among the caller's own.
+    form = {"reference": "RFA-FORM", "jurisdiction": JURISDICTIONS["open"]}
+    form |= {"received_on": "2026-04-02", "compartment": ["open", "secret"]}
+    r = site.client("legal").post("/requests", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    rid = int(r.headers["location"].rsplit("/", 1)[-1])
+    assert site.client("analyst").get(f"/api/v1/requests/{rid}").json()["compartments"] == [
+        "open",
+        "secret",
+    ]
+    assert site.client("analyst-open").get(f"/requests/{rid}").status_code == 404
+    form |= {"reference": "RFA-FORM-2", "compartment": ["secret"]}
+    r = site.client("legal-open").post("/requests", data=form, follow_redirects=False)
+    assert r.status_code == 403 and "do not hold compartment secret" in r.text
+    page = site.client("legal-open").get("/requests").text
+    assert 'name="compartment" value="open" checked' in page and 'value="secret"' not in page
 
 
 def test_cli_rfa_add_takes_compartments_and_refuses_unknown_ones(site: Site) -> None:
