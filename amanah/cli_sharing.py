@@ -207,14 +207,22 @@ def rfa_add(
     period_from: Annotated[str | None, typer.Option(help="Period start, YYYY-MM-DD.")] = None,
     period_to: Annotated[str | None, typer.Option(help="Period end, YYYY-MM-DD.")] = None,
     assignee: Annotated[str, typer.Option(help="Who handles it.")] = "",
+    compartment: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A compartment of the request (repeatable; default: default). Only people"
+            " holding all of them see it, and it sees items of these compartments only."
+        ),
+    ] = None,
 ) -> None:
     """Record a request for assistance as received.
 
     Example: amanah rfa add RFA-2026-014 --jurisdiction DE-GBA --received-on 2026-10-01
       --subject "Detentions at the air force intelligence branch, Mezzeh, 2012-2013"
       --organisation "Air Force Intelligence" --place Mezzeh --crime torture
-      --period-from 2012-01-01 --period-to 2013-12-31 --urgency urgent
+      --period-from 2012-01-01 --period-to 2013-12-31 --urgency urgent --compartment mezzeh
     """
+    from amanah.access import choose_request_compartments
     from amanah.rfa import requests
 
     received = parse_date(received_on, "--received-on")
@@ -240,9 +248,13 @@ def rfa_add(
             subject=subject,
             fields=fields,
             assignee=assignee,
+            compartments=choose_request_compartments(c, compartment or ["default"]),
         )
     )
-    out.print(f"request {reference} received on {received} from {jurisdiction}")
+    shown = ", ".join(sorted(set(compartment or ["default"])))
+    out.print(
+        f"request {reference} received on {received} from {jurisdiction} (compartments: {shown})"
+    )
 
 
 @rfa_app.command("list")
@@ -253,11 +265,14 @@ def rfa_list(
     """List requests, newest first."""
     from amanah.rfa import requests
 
-    rows = _in_session(lambda s, _c: requests.list_requests(s, state))
+    rows = _in_session(lambda s, c: requests.list_requests(s, c, state))
     if as_json:
         emit_json(rows)
     else:
-        _table(rows, ["reference", "jurisdiction", "received_on", "urgency", "state", "assignee"])
+        _table(
+            [{**r, "compartments": " ".join(r["compartments"])} for r in rows],
+            ["reference", "jurisdiction", "received_on", "urgency", "state", "compartments"],
+        )
 
 
 @rfa_app.command("show")
@@ -265,12 +280,13 @@ def rfa_show(reference: str, as_json: JSON = False) -> None:
     """A request: record, history, searches run for it, review counts, packages."""
     from amanah.rfa import requests
 
-    found = _in_session(lambda s, _c: requests.describe(s, reference))
+    found = _in_session(lambda s, c: requests.describe(s, c, reference))
     if as_json:
         emit_json(found)
         return
     for key in ("reference", "jurisdiction_name", "received_on", "urgency", "deadline", "state"):
         out.print(f"{key.replace('_', ' ')}: {found[key] or '—'}")
+    out.print(f"compartments: {', '.join(found['compartments'])}")
     out.print(f"subject: {found['subject']}")
     out.print("history:")
     for e in found["events"]:
@@ -359,7 +375,7 @@ def rfa_attach_search(reference: str, search_id: int) -> None:
     """Count a search already run (see `amanah searches`) as run for this request."""
     from amanah.rfa import requests
 
-    _in_session(lambda s, c: requests.attach_search(s, reference, search_id, c.actor))
+    _in_session(lambda s, c: requests.attach_search(s, c, reference, search_id))
     out.print(f"search {search_id} is attached to {reference}")
 
 
@@ -408,7 +424,7 @@ def rfa_metrics(as_json: JSON = False) -> None:
     """Response metrics: days to respond, open by age, by jurisdiction, declined."""
     from amanah.rfa import metrics
 
-    m = _in_session(lambda s, _c: metrics.compute(s))
+    m = _in_session(lambda s, c: metrics.compute(s, c))
     if as_json:
         emit_json(m)
         return
@@ -460,7 +476,7 @@ def consent_list(reference: str, as_json: JSON = False) -> None:
     """Consent records of a request."""
     from amanah.sharing import consent
 
-    rows = _in_session(lambda s, _c: consent.history(s, reference))
+    rows = _in_session(lambda s, c: consent.history(s, c, reference))
     if as_json:
         emit_json(rows)
     else:

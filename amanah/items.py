@@ -12,7 +12,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, NotVisible, collections_visible, local_administrator, visible_item
+from amanah.access import (
+    Caller,
+    NotVisible,
+    collections_visible,
+    custody_visible,
+    derivative_kinds_hidden,
+    local_administrator,
+    visible_item,
+)
 from amanah.blobs.base import CHUNK
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -118,7 +126,11 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
         run = s.get(IntakeRun, item.intake_run_id) if item.intake_run_id else None
         events = s.execute(
             select(CustodyEvent)
-            .where(CustodyEvent.object_type == "item", CustodyEvent.object_id == str(item_id))
+            .where(
+                CustodyEvent.object_type == "item",
+                CustodyEvent.object_id == str(item_id),
+                custody_visible(who),
+            )
             .order_by(CustodyEvent.seq)
         ).scalars()
         out = summary(item)
@@ -173,7 +185,10 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                     }
                     for d in s.execute(
                         select(Derivative)
-                        .where(Derivative.item_id == item.id)
+                        .where(
+                            Derivative.item_id == item.id,
+                            Derivative.kind.not_in(sorted(derivative_kinds_hidden(who))),
+                        )
                         .order_by(Derivative.kind, Derivative.page)
                     ).scalars()
                 ],
@@ -301,7 +316,7 @@ def open_derivative(
     with ws.db.reader() as s:
         _item(s, caller, item_id)
         d = s.get(Derivative, derivative_id)
-        if d is None or d.item_id != item_id:
+        if d is None or d.item_id != item_id or d.kind in derivative_kinds_hidden(caller):
             raise ItemError(f"item {item_id} has no derivative {derivative_id}")
         s.expunge(d)
     stream = ws.blobs.open(d.sha256)

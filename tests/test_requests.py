@@ -72,7 +72,7 @@ def test_the_lifecycle_allows_only_its_moves_and_dates_each(ws: Workspace) -> No
     with ws.db.session() as s, pytest.raises(RequestError, match="it is closed"):
         requests.move(s, "R-1", "received", "a")
     with ws.db.reader() as s:
-        shown = requests.describe(s, "R-1")
+        shown = requests.describe(s, local_administrator(ws), "R-1")
     assert [(e["from"], e["to"], e["actor"]) for e in shown["events"]] == [
         ("", "received", "a"),
         ("received", "declined", "legal:b"),
@@ -177,7 +177,7 @@ def test_metrics_count_days_ages_groups_and_reasons(ws: Workspace) -> None:
                 requests.move(s, ref, state, "a")
             requests.move(s, ref, "responded", "a", on=day)
         requests.move(s, "D", "declined", "a", reason="insufficient_resources")
-        m = metrics.compute(s, today)
+        m = metrics.compute(s, local_administrator(ws), today)
     assert m["days_to_respond"] == {
         "answered": 2,
         "median_days": 44.5,

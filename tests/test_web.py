@@ -79,7 +79,12 @@ def _fresh_rfa(site: Site) -> int:
 
     with site.ws.db.session() as s:
         return requests.create(
-            s, f"FRESH-{next(_n)}", BLUE_J, received_on=date(2026, 4, 1), actor="local:test"
+            s,
+            f"FRESH-{next(_n)}",
+            BLUE_J,
+            received_on=date(2026, 4, 1),
+            actor="local:test",
+            compartments=["blue"],
         ).id
 
 
@@ -314,6 +319,10 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         ),
     ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
+    ("GET", "/packages/{package_id}"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/packages/{s.packages[BLUE_J]}"),
+    ),
     ("GET", "/packages/{package_id}/download"): (
         False,
         lambda s, r, i: _page(s, r, "GET", f"/packages/{s.packages[BLUE_J]}/download"),
@@ -727,6 +736,22 @@ def test_need_to_know_holds_on_postgresql_and_s3(
         assert site.api("admin").get("/api/v1/search", params={"q": "الشاهد"}).json()["total"] == 2
         secret = site.item("سري.txt")
         assert analyst.get(f"/api/v1/items/{secret}/content").status_code == 404
+        # Requests and packages: the same conditions, in PostgreSQL's SQL.
+        from datetime import date
+
+        from amanah.rfa import requests
+
+        with site.ws.db.session() as s:
+            red = requests.create(
+                s, "RFA-RED", BLUE_J, received_on=date(2026, 1, 1), actor="t", compartments=["red"]
+            ).id
+        seen = {r["reference"] for r in analyst.get("/api/v1/requests").json()}
+        assert f"RFA-{BLUE_J}" in seen and "RFA-RED" not in seen
+        assert analyst.get(f"/api/v1/requests/{red}").status_code == 404
+        assert site.api("admin").get(f"/api/v1/requests/{red}").status_code == 200
+        assert set(site.packages.values()) == {
+            p["id"] for p in analyst.get("/api/v1/packages").json()
+        }
         data = b"uploaded to S3 through the API\n" * 1000
         r = site.api("intake").post(
             f"/api/v1/collections/{BLUE}/items", params={"filename": "s3.txt"}, content=data
@@ -918,7 +943,12 @@ def test_a_refused_package_lists_each_item_and_reason_on_the_page(site: Site) ->
     admin = local_administrator(site.ws)
     with site.ws.db.session() as s:
         rid = requests.create(
-            s, "RFA-RED-ITEM", BLUE_J, received_on=date(2026, 5, 1), actor="local:test"
+            s,
+            "RFA-RED-ITEM",
+            BLUE_J,
+            received_on=date(2026, 5, 1),
+            actor="local:test",
+            compartments=["red"],
         ).id
         review.decide(s, admin, "RFA-RED-ITEM", [site.item("سري.txt")], "relevant")
     api = site.api("admin").post(f"/api/v1/requests/{rid}/packages")

@@ -197,7 +197,7 @@ def share(site: Site, tmp: Path) -> None:
         for code in (BLUE_JURISDICTION, RED_JURISDICTION):
             ref = f"RFA-{code}"
             site.requests[ref] = requests.create(
-                s, ref, code, received_on=date(2026, 1, 5), actor=admin.actor
+                s, ref, code, received_on=date(2026, 1, 5), actor=admin.actor, compartments=["blue"]
             ).id
             review.decide(
                 s, admin, ref, [site.item("statement-b.txt"), site.item("blank.png")], "relevant"

@@ -1,20 +1,35 @@
-"""Need-to-know in one place: who may do what, and which collections and items they may see.
+"""Need-to-know in one place: who may do what, and which collections, items, requests,
+packages, searches, consent records and custody events they may see.
 
 The API, the pages, the CLI and search all ask here; nothing else decides. A caller sees a
 collection when they hold its compartment and, for a provider's account, when it is their
-provider's. Outside that, an item "does not exist" (the API answers 404, not 403).
+provider's. A request has compartments too: a caller sees it only when holding all of them,
+and the request itself sees items of its compartments only. A package is seen by staff who may
+see every item in it (and its request), and by the recipient it was built for. Outside that,
+the thing "does not exist" (the API answers 404, not 403).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
-from amanah.db.models import Collection, Item, Package
+from amanah.db.models import (
+    Collection,
+    CustodyEvent,
+    Grant,
+    Item,
+    Package,
+    PackageItem,
+    Request,
+    RequestCompartment,
+    SearchLog,
+)
 from amanah.workspace import Workspace, default_actor
 
 
@@ -98,22 +113,156 @@ class Caller:
 
 def collections_visible(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on `collections` for what the caller may see."""
+    return _collections_visible(caller, Collection)
+
+
+def _collections_visible(caller: Caller, coll: Any) -> ColumnElement[bool]:
     if not caller.compartments:
         return false()
-    cond = Collection.compartment.in_(sorted(caller.compartments))
+    cond = coll.compartment.in_(sorted(caller.compartments))
     if caller.provider_id is not None:
-        cond = and_(cond, Collection.provider_id == caller.provider_id)
+        cond = and_(cond, coll.provider_id == caller.provider_id)
     return cond
 
 
+DEFAULT_COMPARTMENT = "default"
+
+#: Custody events a provider's account sees on its own items' timelines: what happened to
+#: preserve them, not who at the mechanism read, derived, disclosed or restricted them.
+PROVIDER_CUSTODY_TYPES: frozenset[str] = frozenset(
+    {
+        "ingestion",
+        "message digest calculation",
+        "fixity check",
+        "format identification",
+        "metadata extraction",
+    }
+)
+#: Derivatives a provider's account sees listed on its own items: those made by processing
+#: (text, OCR, page images, thumbnails), not the redactions the mechanism made to disclose.
+PROVIDER_HIDDEN_DERIVATIVES: frozenset[str] = frozenset({"redacted", "redacted_text"})
+
+
+def requests_visible(caller: Caller, request: Any = Request) -> ColumnElement[bool]:
+    """The SQL condition on `requests` (or an alias of it): staff who view requests and hold
+    every compartment of the request (a request recorded without any counts as `default`)."""
+    if not caller.can(Permission.VIEW_REQUESTS):
+        return false()
+    rc = aliased(RequestCompartment)
+    held = sorted(caller.compartments)
+    outside = exists().where(
+        rc.request_id == request.id, rc.compartment.not_in(held) if held else true()
+    )
+    if DEFAULT_COMPARTMENT in caller.compartments:
+        return not_(outside)
+    rc_any = aliased(RequestCompartment)
+    return and_(not_(outside), exists().where(rc_any.request_id == request.id))
+
+
 def packages_visible(caller: Caller) -> ColumnElement[bool]:
-    """The SQL condition on `packages`: whoever manages requests sees them all; a recipient
-    sees those built for its jurisdiction; nobody else sees any."""
+    """The SQL condition on `packages`: staff see a package only when they may see every item
+    in it and its request; a recipient sees those built for its jurisdiction; nobody else
+    sees any."""
     if caller.can(Permission.VIEW_REQUESTS):
-        return true()
+        pi, item, coll, req = (
+            aliased(PackageItem),
+            aliased(Item),
+            aliased(Collection),
+            aliased(Request),
+        )
+        hidden_item = exists().where(
+            pi.package_id == Package.id,
+            item.id == pi.item_id,
+            coll.id == item.collection_id,
+            not_(_collections_visible(caller, coll)),
+        )
+        request_seen = exists().where(req.id == Package.request_id, requests_visible(caller, req))
+        return and_(not_(hidden_item), request_seen)
     if caller.can(Permission.VIEW_PACKAGES) and caller.jurisdiction_id is not None:
         return Package.jurisdiction_id == caller.jurisdiction_id
     return false()
+
+
+def searches_visible(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition on `search_log`: a search run for a request is seen by whoever sees
+    the request; any other search by its author and by auditors."""
+    req = aliased(Request)
+    for_request = and_(
+        SearchLog.request_id.is_not(None),
+        exists().where(req.id == SearchLog.request_id, requests_visible(caller, req)),
+    )
+    own = SearchLog.actor == caller.actor
+    if caller.can(Permission.VIEW_AUDIT):
+        own = true()
+    return or_(for_request, and_(SearchLog.request_id.is_(None), own))
+
+
+def custody_visible(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition on `custody_events` shown on an item's timeline: a provider's account
+    sees preservation events only; staff see every event."""
+    if caller.provider_id is not None:
+        return CustodyEvent.event_type.in_(sorted(PROVIDER_CUSTODY_TYPES))
+    return true()
+
+
+def derivative_kinds_hidden(caller: Caller) -> frozenset[str]:
+    """Derivative kinds left off an item's record for this caller."""
+    return PROVIDER_HIDDEN_DERIVATIVES if caller.provider_id is not None else frozenset()
+
+
+def request_compartments(s: Session, request_id: int) -> frozenset[str]:
+    found = frozenset(
+        s.execute(
+            select(RequestCompartment.compartment).where(
+                RequestCompartment.request_id == request_id
+            )
+        ).scalars()
+    )
+    return found or frozenset({DEFAULT_COMPARTMENT})
+
+
+def visible_request(
+    s: Session, caller: Caller, *, request_id: int | None = None, reference: str | None = None
+) -> Request:
+    """The request, by id or reference, if the caller may see it; NotVisible (404) otherwise,
+    with the same words whether it is hidden or absent."""
+    stmt = select(Request).where(requests_visible(caller))
+    if request_id is not None:
+        stmt, what = stmt.where(Request.id == request_id), f"with id {request_id}"
+    elif reference is not None:
+        stmt, what = stmt.where(Request.reference == reference), f"{reference!r}"
+    else:
+        raise ValueError("a request id or reference is needed")
+    row = s.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no request for assistance {what}")
+    return row
+
+
+def for_request(s: Session, caller: Caller, request: Request) -> Caller:
+    """The caller as it works on one request: it sees only items of the request's
+    compartments (candidates, searches run for it, letters, packages)."""
+    return replace(caller, compartments=caller.compartments & request_compartments(s, request.id))
+
+
+def choose_request_compartments(caller: Caller, wanted: Iterable[str] | None) -> frozenset[str]:
+    """The compartments a new request gets: those asked for, each one the caller holds (a
+    caller cannot file a request where they could not see it). Nothing asked for: `default`
+    when the caller holds it, else every compartment the caller holds."""
+    chosen = frozenset(c.strip() for c in wanted or () if c.strip())
+    if not chosen:
+        if DEFAULT_COMPARTMENT in caller.compartments:
+            return frozenset({DEFAULT_COMPARTMENT})
+        if not caller.compartments:
+            raise AccessDenied("you hold no compartment: a request needs one of yours")
+        return caller.compartments
+    foreign = sorted(chosen - caller.compartments)
+    if foreign:
+        raise AccessDenied(
+            f"you do not hold compartment {', '.join(foreign)}: choose among"
+            f" {', '.join(sorted(caller.compartments)) or 'none'}"
+        )
+    return chosen
 
 
 def visible_collection(s: Session, caller: Caller, name: str) -> Collection:
@@ -160,8 +309,11 @@ def index_scope(caller: Caller) -> tuple[list[str], dict[str, Any]]:
 
 
 def all_compartments(s: Session) -> frozenset[str]:
+    """Every compartment in use: of collections, requests and grants, and `default`."""
     found = set(s.execute(select(Collection.compartment).distinct()).scalars())
-    return frozenset(found | {"default"})
+    found |= set(s.execute(select(RequestCompartment.compartment).distinct()).scalars())
+    found |= set(s.execute(select(Grant.compartment).distinct()).scalars())
+    return frozenset(found | {DEFAULT_COMPARTMENT})
 
 
 def local_administrator(ws: Workspace, actor: str | None = None) -> Caller:

@@ -478,6 +478,16 @@ class Request(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
+class RequestCompartment(Base):
+    """A compartment a request belongs to: only callers holding all of a request's
+    compartments see it, and the request sees (as candidates, in its searches and letters)
+    only items of its compartments."""
+
+    __tablename__ = "request_compartments"
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    compartment: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
 class RequestEvent(Base):
     """One dated, attributed change of a request (state, assignee, note)."""
 

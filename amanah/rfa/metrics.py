@@ -1,5 +1,6 @@
 """Response metrics of requests for assistance, for the results framework: days to respond,
-open requests by age, by jurisdiction and urgency, and reasons for declining."""
+open requests by age, by jurisdiction and urgency, and reasons for declining. Each caller's
+figures count the requests they may see (amanah.access), no more."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amanah.access import Caller, requests_visible
 from amanah.db.models import Jurisdiction, Request
 from amanah.rfa.requests import ANSWERED, OPEN, days_to_respond
 
@@ -35,9 +37,11 @@ def _stats(days: list[int]) -> dict[str, Any]:
     }
 
 
-def compute(s: Session, today: date | None = None) -> dict[str, Any]:
+def compute(s: Session, caller: Caller, today: date | None = None) -> dict[str, Any]:
     today = today or date.today()
-    rows = s.execute(select(Request, Jurisdiction.code).join(Jurisdiction)).all()
+    rows = s.execute(
+        select(Request, Jurisdiction.code).join(Jurisdiction).where(requests_visible(caller))
+    ).all()
     per_request = []
     answered: list[int] = []
     by_group: dict[tuple[str, str], list[Request]] = defaultdict(list)

@@ -3,18 +3,43 @@
 The lifecycle is data (TRANSITIONS): received → acknowledged → in progress → in review →
 responded → closed, or declined (with a reason) or partially met. The searches run for a
 request are the search-log entries that carry its id: the record of the search's scope.
+
+A request has compartments (`request_compartments`): who may see it, and which items it may
+see, are decided in amanah.access; every function here that shows something takes the caller.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from amanah.db.models import Jurisdiction, Package, Request, RequestEvent, Review, SearchLog
+from amanah.access import (
+    DEFAULT_COMPARTMENT,
+    Caller,
+    NotVisible,
+    collections_visible,
+    for_request,
+    packages_visible,
+    requests_visible,
+    searches_visible,
+    visible_request,
+)
+from amanah.db.models import (
+    Collection,
+    Item,
+    Jurisdiction,
+    Package,
+    Request,
+    RequestCompartment,
+    RequestEvent,
+    Review,
+    SearchLog,
+)
 from amanah.rfa import RequestError, jurisdictions
 
 STATES = (
@@ -58,10 +83,29 @@ def now() -> datetime:
 
 
 def get(s: Session, reference: str) -> Request:
+    """The request by reference, for code that has already checked the caller may see it."""
     row = s.execute(select(Request).where(Request.reference == reference)).scalar_one_or_none()
     if row is None:
         raise RequestError(f"no request for assistance {reference!r} (see `amanah rfa list`)")
     return row
+
+
+def visible(s: Session, caller: Caller, reference: str) -> Request:
+    """The request if the caller may see it; NotVisible (404) otherwise, absent or hidden."""
+    return visible_request(s, caller, reference=reference)
+
+
+def compartments_of(s: Session, request_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = sorted(set(request_ids))
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for i in range(0, len(ids), 900):
+        for rid, comp in s.execute(
+            select(RequestCompartment.request_id, RequestCompartment.compartment)
+            .where(RequestCompartment.request_id.in_(ids[i : i + 900]))
+            .order_by(RequestCompartment.compartment)
+        ):
+            out[rid].append(comp)
+    return {rid: found or [DEFAULT_COMPARTMENT] for rid, found in out.items()}
 
 
 def create(
@@ -76,8 +120,16 @@ def create(
     subject: str = "",
     fields: dict[str, Any] | None = None,
     assignee: str = "",
+    compartments: Iterable[str] = (DEFAULT_COMPARTMENT,),
 ) -> Request:
+    """Record a request as received, in the given compartments (chosen by the caller among
+    their own: see access.choose_request_compartments)."""
     reference = reference.strip()
+    chosen = sorted({c.strip() for c in compartments if c.strip()})
+    if not chosen:
+        raise RequestError("a request needs at least one compartment")
+    if any(len(c) > 200 for c in chosen):
+        raise RequestError("a compartment name has at most 200 characters")
     if not reference or len(reference) > 100:
         raise RequestError("a request needs a reference of at most 100 characters")
     if urgency not in URGENCIES:
@@ -106,6 +158,7 @@ def create(
     )
     s.add(row)
     s.flush()
+    s.add_all(RequestCompartment(request_id=row.id, compartment=c) for c in chosen)
     _event(s, row, actor, "", "received", f"received on {received_on.isoformat()}")
     return row
 
@@ -192,19 +245,22 @@ def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     return req
 
 
-def attach_search(s: Session, reference: str, search_id: int, actor: str) -> None:
+def attach_search(s: Session, caller: Caller, reference: str, search_id: int) -> None:
     """Count a search already run as one run for this request (its scope record)."""
-    req = get(s, reference)
-    row = s.get(SearchLog, search_id)
+    req = visible(s, caller, reference)
+    actor = caller.actor
+    row = s.execute(
+        select(SearchLog).where(SearchLog.id == search_id, searches_visible(caller))
+    ).scalar_one_or_none()
     if row is None:
-        raise RequestError(f"no search {search_id} in the search log (see `amanah searches`)")
+        raise NotVisible(f"no search {search_id} in the search log (see `amanah searches`)")
     if row.request_id not in (None, req.id):
         raise RequestError(f"search {search_id} is already attached to another request")
     s.execute(update(SearchLog).where(SearchLog.id == search_id).values(request_id=req.id))
     _event(s, req, actor, req.state, req.state, f"search {search_id} attached")
 
 
-def summary(req: Request, j: Jurisdiction) -> dict[str, Any]:
+def summary(req: Request, j: Jurisdiction, compartments: list[str] | None = None) -> dict[str, Any]:
     return {
         "id": req.id,
         "reference": req.reference,
@@ -220,6 +276,7 @@ def summary(req: Request, j: Jurisdiction) -> dict[str, Any]:
         "subject_fields": json.loads(req.subject_fields),
         "responded_on": req.responded_on.isoformat() if req.responded_on else None,
         "days_to_respond": days_to_respond(req),
+        "compartments": compartments or [DEFAULT_COMPARTMENT],
     }
 
 
@@ -229,19 +286,33 @@ def days_to_respond(req: Request) -> int | None:
     return (req.responded_on - req.received_on).days
 
 
-def list_requests(s: Session, state: str | None = None) -> list[dict[str, Any]]:
-    stmt = select(Request, Jurisdiction).join(Jurisdiction).order_by(Request.received_on.desc())
+def list_requests(s: Session, caller: Caller, state: str | None = None) -> list[dict[str, Any]]:
+    """The requests the caller may see, newest first."""
+    stmt = (
+        select(Request, Jurisdiction)
+        .join(Jurisdiction)
+        .where(requests_visible(caller))
+        .order_by(Request.received_on.desc())
+    )
     if state:
         if state not in STATES:
             raise RequestError(f"no state {state!r}; states are {', '.join(STATES)}")
         stmt = stmt.where(Request.state == state)
-    return [summary(r, j) for r, j in s.execute(stmt).all()]
+    rows = s.execute(stmt).all()
+    comps = compartments_of(s, [r.id for r, _ in rows])
+    return [summary(r, j, comps[r.id]) for r, j in rows]
 
 
-def describe(s: Session, reference: str) -> dict[str, Any]:
-    """Everything about one request: its record, history, searches, review and packages."""
-    req = get(s, reference)
-    out = summary(req, s.get(Jurisdiction, req.jurisdiction_id))  # type: ignore[arg-type]
+def describe(s: Session, caller: Caller, reference: str) -> dict[str, Any]:
+    """Everything about one request the caller may see: its record, history, searches, review
+    (items of the request's compartments the caller may see) and packages."""
+    req = visible(s, caller, reference)
+    scoped = for_request(s, caller, req)
+    out = summary(
+        req,
+        s.get(Jurisdiction, req.jurisdiction_id),  # type: ignore[arg-type]
+        compartments_of(s, [req.id])[req.id],
+    )
     out["notes"] = req.notes
     out["events"] = [
         {
@@ -264,20 +335,26 @@ def describe(s: Session, reference: str) -> dict[str, Any]:
             "hits": r.hit_count,
         }
         for r in s.execute(
-            select(SearchLog).where(SearchLog.request_id == req.id).order_by(SearchLog.id)
+            select(SearchLog)
+            .where(SearchLog.request_id == req.id, searches_visible(caller))
+            .order_by(SearchLog.id)
         ).scalars()
     ]
     out["review"] = dict(
         s.execute(
             select(Review.decision, func.count())
-            .where(Review.request_id == req.id)
+            .join(Item, Item.id == Review.item_id)
+            .join(Collection, Collection.id == Item.collection_id)
+            .where(Review.request_id == req.id, collections_visible(scoped))
             .group_by(Review.decision)
         ).all()
     )
     out["packages"] = [
         {"id": p.id, "created_at": p.created_at.isoformat(), "items": p.item_count}
         for p in s.execute(
-            select(Package).where(Package.request_id == req.id).order_by(Package.created_at)
+            select(Package)
+            .where(Package.request_id == req.id, packages_visible(caller))
+            .order_by(Package.created_at)
         ).scalars()
     ]
     return out

@@ -1,5 +1,6 @@
 """Review of a request's candidate items: found by searches run for it, or added by hand,
-then marked relevant or not relevant. Only items the reviewer may see can be candidates."""
+then marked relevant or not relevant. Only items the reviewer may see, in the request's own
+compartments, can be candidates; searches run for a request search those items only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, collections_visible
+from amanah.access import Caller, Permission, collections_visible, for_request
 from amanah.db.models import Collection, Item, Provider, Review
 from amanah.rfa import RequestError, requests
 from amanah.search import engine, service
@@ -39,9 +40,9 @@ def add_candidates(
 ) -> int:
     """Add items to the review (pending); returns how many were new."""
     caller.require(Permission.MANAGE_REQUESTS)
-    req = requests.get(s, reference)
+    req = requests.visible(s, caller, reference)
     ids = list(dict.fromkeys(item_ids))
-    visible = _visible_ids(s, caller, ids)
+    visible = _visible_ids(s, for_request(s, caller, req), ids)
     missing = [i for i in ids if i not in visible]
     if missing:
         raise RequestError(f"no item with id {', '.join(map(str, missing[:10]))}")
@@ -66,10 +67,11 @@ def candidates_from_search(
     """Run a search for the request (logged with it) and add every hit as a candidate."""
     caller.require(Permission.MANAGE_REQUESTS)
     with ws.db.reader() as s:
-        req_id = requests.get(s, reference).id
-    results = service.search(ws, caller, query, limit=1, request_id=req_id)
+        req = requests.visible(s, caller, reference)
+        req_id, scoped = req.id, for_request(s, caller, req)
+    results = service.search(ws, scoped, query, limit=1, request_id=req_id)
     with ws.db.reader() as s:
-        ids = engine.all_ids(s, caller, parse(query))
+        ids = engine.all_ids(s, scoped, parse(query))
     with ws.db.session() as s:
         added = add_candidates(s, caller, reference, ids, f"search {results.search_id}")
     return {"search_id": results.search_id, "hits": len(ids), "added": added}
@@ -91,7 +93,7 @@ def decide(
     if not ids:
         raise RequestError("no item given")
     add_candidates(s, caller, reference, ids, "by hand")
-    req = requests.get(s, reference)
+    req = requests.visible(s, caller, reference)
     values = {"decision": decision, "decided_by": caller.actor, "decided_at": datetime.now(UTC)}
     if note:
         values["note"] = note
@@ -107,14 +109,16 @@ def decide(
 def rows(
     s: Session, caller: Caller, reference: str, decision: str | None = None
 ) -> list[dict[str, Any]]:
-    """The review as the reviewer sees it (items outside their need-to-know are left out)."""
-    req = requests.get(s, reference)
+    """The review as the reviewer sees it: items outside their need-to-know, or outside the
+    request's compartments, are left out."""
+    req = requests.visible(s, caller, reference)
+    scoped = for_request(s, caller, req)
     stmt = (
         select(Review, Item, Collection.name, Provider.name)
         .join(Item, Item.id == Review.item_id)
         .join(Collection, Collection.id == Item.collection_id)
         .join(Provider, Provider.id == Collection.provider_id)
-        .where(Review.request_id == req.id, collections_visible(caller))
+        .where(Review.request_id == req.id, collections_visible(scoped))
         .order_by(Review.item_id)
     )
     if decision:

@@ -1,4 +1,8 @@
-"""Consent records: a provider's consent asked for, given or withheld, for one request."""
+"""Consent records: a provider's consent asked for, given or withheld, for one request.
+
+Records and letters follow the request's need-to-know (amanah.access): only a caller who may
+see the request sees its consent history, and a letter lists only items of the request's
+compartments that the caller may see."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission
+from amanah.access import Caller, Permission, collections_visible, for_request
 from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
 from amanah.rfa import requests
 from amanah.sharing import SharingError, letters
@@ -36,17 +40,22 @@ def record(
         raise SharingError(f"consent status {status!r} is not known: choose {', '.join(STATUSES)}")
     if status in ("given", "withheld") and not given_by.strip():
         raise SharingError(f"say who {status} consent at the provider (--by NAME)")
-    req = requests.get(s, reference)
+    req = requests.visible(s, caller, reference)
     prov = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
     if prov is None:
         raise SharingError(f"no provider named {provider!r}")
     ids = sorted(set(items or []))
     if ids:
+        scoped = for_request(s, caller, req)
         theirs = set(
             s.execute(
                 select(Item.id)
                 .join(Collection, Collection.id == Item.collection_id)
-                .where(Item.id.in_(ids), Collection.provider_id == prov.id)
+                .where(
+                    Item.id.in_(ids),
+                    Collection.provider_id == prov.id,
+                    collections_visible(scoped),
+                )
             ).scalars()
         )
         foreign = [i for i in ids if i not in theirs]
@@ -69,30 +78,50 @@ def record(
     return row
 
 
-def history(s: Session, reference: str) -> list[dict[str, Any]]:
-    req = requests.get(s, reference)
+def history(s: Session, caller: Caller, reference: str) -> list[dict[str, Any]]:
+    """The consent records of a request the caller may see; item ids the caller may not see
+    (or outside the request's compartments) are left out of each record."""
+    req = requests.visible(s, caller, reference)
+    records = s.execute(
+        select(Consent, Provider.name)
+        .join(Provider)
+        .where(Consent.request_id == req.id)
+        .order_by(Consent.at, Consent.id)
+    ).all()
+    named = sorted({i for c, _ in records for i in json.loads(c.items)})
+    shown = _visible_ids(s, for_request(s, caller, req), named)
     return [
         {
             "provider": name,
             "status": c.status,
-            "items": json.loads(c.items) or "all",
+            "items": [i for i in raw if i in shown] if (raw := json.loads(c.items)) else "all",
             "by": c.given_by,
             "recorded_by": c.recorded_by,
             "at": c.at.isoformat(),
             "note": c.note,
         }
-        for c, name in s.execute(
-            select(Consent, Provider.name)
-            .join(Provider)
-            .where(Consent.request_id == req.id)
-            .order_by(Consent.at, Consent.id)
-        ).all()
+        for c, name in records
     ]
 
 
-def relevant_items_of(s: Session, reference: str, provider: str) -> list[Item]:
-    """The provider's items marked relevant for the request: what a consent letter lists."""
-    req = requests.get(s, reference)
+def _visible_ids(s: Session, caller: Caller, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for i in range(0, len(ids), 900):
+        found.update(
+            s.execute(
+                select(Item.id)
+                .join(Collection, Collection.id == Item.collection_id)
+                .where(Item.id.in_(ids[i : i + 900]), collections_visible(caller))
+            ).scalars()
+        )
+    return found
+
+
+def relevant_items_of(s: Session, caller: Caller, reference: str, provider: str) -> list[Item]:
+    """The provider's items marked relevant for the request that the caller may see, within
+    the request's compartments: what a consent letter lists."""
+    req = requests.visible(s, caller, reference)
+    scoped = for_request(s, caller, req)
     return list(
         s.execute(
             select(Item)
@@ -103,6 +132,7 @@ def relevant_items_of(s: Session, reference: str, provider: str) -> list[Item]:
                 Review.request_id == req.id,
                 Review.decision == "relevant",
                 Provider.name == provider,
+                collections_visible(scoped),
             )
             .order_by(Item.id)
         ).scalars()
@@ -113,8 +143,8 @@ def letter(s: Session, caller: Caller, reference: str, provider: str) -> bytes:
     """The consent-request letter to one provider (PDF, English and Arabic), listing the items
     of theirs marked relevant; names in file names are replaced by pseudonyms."""
     caller.require(Permission.MANAGE_REQUESTS)
-    req = requests.get(s, reference)
-    items = relevant_items_of(s, reference, provider)
+    req = requests.visible(s, caller, reference)
+    items = relevant_items_of(s, caller, reference, provider)
     if not items:
         raise SharingError(
             f"no item of {provider!r} is marked relevant for {reference}: nothing to ask about"

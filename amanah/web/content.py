@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote
 
+from amanah.display import reveal
+
 SAFE_MEDIA = {
     "image/png",
     "image/jpeg",
@@ -37,7 +39,11 @@ def inline_media(media_type: str | None) -> str:
 
 
 def attachment(filename: str, sha256: str) -> dict[str, str]:
-    """Headers for evidence bytes: a download with its name in any script, and its digest."""
+    """Headers for evidence bytes: a download with its name in any script, and its digest.
+
+    The name's bidi controls are written out (`report⟨U+202E⟩txt.exe`), so the saved file
+    cannot pass for another type in a file manager; the bytes are exact (Repr-Digest)."""
+    filename = reveal(filename)
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename
     )

@@ -1,8 +1,10 @@
 """HTML pages in Arabic (RTL) and English (LTR), rendered on the server with Jinja2.
 
 Every string goes through the gettext catalogs; evidence text is always escaped (Jinja2's
-autoescape) and shown with dir="auto" so each text keeps its own direction. The pages use the
-same functions as the API and hold no access logic of their own.
+autoescape), shown with dir="auto" so each text keeps its own direction, and has its bidi
+controls made visible (amanah.display.reveal, applied to every value a template prints; a
+value the page must keep exact, such as a query in a search box, is marked `|exact`). The
+pages use the same functions as the API and hold no access logic of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
-from amanah import items, queue
+from amanah import display, items, queue
 from amanah.access import Caller, Permission, Role, collections_visible
 from amanah.access import audit as audit_log
 from amanah.access import users as accounts
@@ -46,7 +48,10 @@ def environment(lang: str) -> Environment:
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
+        finalize=display.reveal,
     )
+    env.filters["reveal"] = display.reveal
+    env.filters["exact"] = display.exact
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda v: i18n.when(v, lang)
     env.filters["num"] = lambda v: i18n.number(v, lang)

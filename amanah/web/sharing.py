@@ -1,9 +1,12 @@
 """Requests for assistance and sharing packages on the web: the API under /api/v1 and the
-pages. Every rule is declared with `allow`; need-to-know for items and packages is decided
-in amanah.access (a recipient sees its own jurisdiction's packages and nothing else)."""
+pages. Every rule is declared with `allow`; need-to-know for items, requests, their searches
+and consent records, and packages is decided in amanah.access (a request outside the caller's
+compartments, or a package holding an item they may not see, answers 404; a recipient sees
+its own jurisdiction's packages and nothing else)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from collections.abc import Iterator
@@ -18,7 +21,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from amanah.access import Caller, NotVisible, Permission
+from amanah.access import (
+    Caller,
+    NotVisible,
+    Permission,
+    choose_request_compartments,
+    visible_request,
+)
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import PackageItem
@@ -28,6 +37,7 @@ from amanah.sharing import SharingError, consent, package, redaction, terms
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
+log = logging.getLogger("amanah.web")
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
 RequestId = Annotated[int, Path_(ge=1, le=2**62)]
@@ -40,22 +50,21 @@ def _who(permission: Permission) -> Any:
     return Depends(allow(permission))
 
 
-def _reference(s: Any, request_id: int) -> str:
-    row = s.get(RequestRow, request_id)
-    if row is None:
-        raise NotVisible(f"no request with id {request_id}")
+def _reference(s: Any, caller: Caller, request_id: int) -> str:
+    """The reference of a request the caller may see (404 otherwise, hidden or absent)."""
+    row: RequestRow = visible_request(s, caller, request_id=request_id)
     return str(row.reference)
 
 
 def _detail(ws: Any, caller: Caller, request_id: int, limit: int | None) -> dict[str, Any]:
     with ws.db.reader() as s:
-        reference = _reference(s, request_id)
-        found = requests.describe(s, reference)
+        reference = _reference(s, caller, request_id)
+        found = requests.describe(s, caller, reference)
         rows = terms.review_with_status(s, caller, reference)
         found["candidates"] = len(rows)
         found["review_rows"] = rows[:limit] if limit else rows
         found["next_states"] = list(requests.TRANSITIONS[found["state"]])
-        found["consents"] = consent.history(s, reference)
+        found["consents"] = consent.history(s, caller, reference)
         # Providers of relevant items whose consent the terms ask for: a letter each.
         found["consent_needed"] = sorted(
             {r["provider"] for r in rows if r["disclosure"] == "needs_consent"}
@@ -72,6 +81,10 @@ class NewRequest(BaseModel):
     subject: str = Field("", max_length=20_000)
     fields: dict[str, Any] = Field(default_factory=dict)
     assignee: str = Field("", max_length=200)
+    #: Among the caller's own; none given: `default` if held, else all the caller's.
+    compartments: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 class Move(BaseModel):
@@ -98,16 +111,18 @@ class Decision(BaseModel):
 def list_requests(
     request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
 ) -> list[dict[str, Any]]:
-    """Requests for assistance, newest first, with their state and days to respond."""
+    """Requests for assistance the caller may see, newest first, with their state and days to
+    respond."""
     with workspace(request).db.reader() as s:
-        return requests.list_requests(s)
+        return requests.list_requests(s, caller)
 
 
 @api.post("/requests", status_code=201)
 def new_request(
     request: Request, body: NewRequest, caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)]
 ) -> dict[str, Any]:
-    """Record a request as received."""
+    """Record a request as received, in compartments the caller holds."""
+    chosen = choose_request_compartments(caller, body.compartments)
     with workspace(request).db.session() as s:
         row = requests.create(
             s,
@@ -120,8 +135,14 @@ def new_request(
             subject=body.subject,
             fields=body.fields,
             assignee=body.assignee,
+            compartments=chosen,
         )
-        return {"id": row.id, "reference": row.reference, "state": row.state}
+        return {
+            "id": row.id,
+            "reference": row.reference,
+            "state": row.state,
+            "compartments": sorted(chosen),
+        }
 
 
 @api.get("/requests/{request_id}")
@@ -145,7 +166,7 @@ def move_request(
     with workspace(request).db.session() as s:
         req = requests.move(
             s,
-            _reference(s, request_id),
+            _reference(s, caller, request_id),
             body.state,
             caller.actor,
             reason=body.reason,
@@ -165,7 +186,7 @@ def search_for_request(
     """Search for the request (logged with it); every hit becomes a review candidate."""
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, request_id)
+        reference = _reference(s, caller, request_id)
     return review.candidates_from_search(ws, caller, reference, body.query)
 
 
@@ -179,14 +200,14 @@ def review_items(
     """Mark items relevant, not relevant or pending for the request."""
     with workspace(request).db.session() as s:
         n = review.decide(
-            s, caller, _reference(s, request_id), body.items, body.decision, body.note
+            s, caller, _reference(s, caller, request_id), body.items, body.decision, body.note
         )
     return {"decided": n, "decision": body.decision}
 
 
 def _build(ws: Any, caller: Caller, request_id: int) -> dict[str, Any]:
     with ws.db.reader() as s:
-        reference = _reference(s, request_id)
+        reference = _reference(s, caller, request_id)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", reference)[:60]
     out = ws.home / "packages" / f"{safe}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
     return package.build(ws, caller, reference, out)
@@ -209,7 +230,8 @@ def build_package(
 def list_packages(
     request: Request, caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)]
 ) -> list[dict[str, Any]]:
-    """Packages: all of them for staff; a recipient's own jurisdiction's only."""
+    """Packages: for staff, those whose every item they may see; a recipient's own
+    jurisdiction's only."""
     with workspace(request).db.reader() as s:
         return package.list_packages(s, caller)
 
@@ -222,24 +244,33 @@ def get_package(
 ) -> dict[str, Any]:
     """One package and its files."""
     with workspace(request).db.reader() as s:
-        listed = package.list_packages(s, caller, package_id)
-        if not listed:
-            raise NotVisible(f"no package {package_id}")
-        files = [
-            {
-                "number": f.number,
-                "file": f.path,
-                "sha256": f.sha256,
-                "size": f.size,
-                "variant": f.variant,
-            }
-            for f in s.execute(
-                select(PackageItem)
-                .where(PackageItem.package_id == package_id)
-                .order_by(PackageItem.number)
-            ).scalars()
-        ]
+        return _package(s, caller, package_id)
+
+
+def _package(s: Any, caller: Caller, package_id: str) -> dict[str, Any]:
+    """A package the caller may see (404 otherwise) with what it holds, file by file."""
+    listed = package.list_packages(s, caller, package_id)
+    if not listed:
+        raise NotVisible(f"no package {package_id}")
+    files = [
+        {
+            "number": f.number,
+            "file": f.path,
+            "sha256": f.sha256,
+            "size": f.size,
+            "variant": f.variant,
+        }
+        for f in s.execute(
+            select(PackageItem)
+            .where(PackageItem.package_id == package_id)
+            .order_by(PackageItem.number)
+        ).scalars()
+    ]
     return {**listed[0], "files": files}
+
+
+class PackageUnavailable(NotVisible):
+    """A package the caller may see whose folder is gone from the server (404)."""
 
 
 class _Sink:
@@ -284,7 +315,10 @@ def _download(request: Request, caller: Caller, package_id: str) -> Response:
         p = package.get_package(s, caller, package_id)
         folder = Path(p.path)
     if not (folder / "bagit.txt").is_file():
-        raise NotVisible(f"package {package_id} is no longer in {folder}")
+        # The server's path is for the staff who keep the folders (the log), never for the
+        # caller, who may be a recipient outside the mechanism.
+        log.warning("package %s: no bag at %s (asked for by %s)", package_id, folder, caller.actor)
+        raise PackageUnavailable(f"package {package_id} is not available; ask the mechanism")
 
     def record(s: Any) -> None:
         ledger.append(
@@ -320,7 +354,7 @@ def request_metrics(
 ) -> dict[str, Any]:
     """Days to respond, open requests by age, by jurisdiction and urgency, declined reasons."""
     with workspace(request).db.reader() as s:
-        return metrics.compute(s)
+        return metrics.compute(s, caller)
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -331,7 +365,7 @@ def requests_page(
     request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
 ) -> Response:
     with workspace(request).db.reader() as s:
-        rows = requests.list_requests(s)
+        rows = requests.list_requests(s, caller)
         codes = [j["code"] for j in jurisdictions.list_all(s)]
     return render(
         request,
@@ -340,6 +374,10 @@ def requests_page(
         jurisdictions=codes,
         urgencies=requests.URGENCIES,
         today=date.today().isoformat(),
+        compartments=sorted(caller.compartments),
+        default_compartments=sorted(choose_request_compartments(caller, None))
+        if caller.compartments
+        else [],
     )
 
 
@@ -352,7 +390,9 @@ def requests_create(
     received_on: Annotated[date, Form()],
     urgency: Annotated[str, Form(pattern="^(urgent|normal)$")] = "normal",
     subject: Annotated[str, Form(max_length=20_000)] = "",
+    compartment: Annotated[list[str] | None, Form(max_length=100)] = None,
 ) -> Response:
+    chosen = choose_request_compartments(caller, compartment)
     with workspace(request).db.session() as s:
         row = requests.create(
             s,
@@ -362,6 +402,7 @@ def requests_create(
             actor=caller.actor,
             urgency=urgency,
             subject=subject,
+            compartments=chosen,
         )
         target = f"/requests/{row.id}"
     return RedirectResponse(target, status_code=303)
@@ -389,7 +430,8 @@ def request_move(
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     with workspace(request).db.session() as s:
-        requests.move(s, _reference(s, request_id), state, caller.actor, reason=reason, note=note)
+        reference = _reference(s, caller, request_id)
+        requests.move(s, reference, state, caller.actor, reason=reason, note=note)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
@@ -402,7 +444,7 @@ def request_search(
 ) -> Response:
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, request_id)
+        reference = _reference(s, caller, request_id)
     review.candidates_from_search(ws, caller, reference, query)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -424,7 +466,7 @@ async def request_review(
 
     def act() -> None:
         with workspace(request).db.session() as s:
-            review.decide(s, caller, _reference(s, request_id), ids, decision)
+            review.decide(s, caller, _reference(s, caller, request_id), ids, decision)
 
     await run_in_threadpool(act)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -460,7 +502,7 @@ def consent_letter_page(
     provider: Annotated[str, Query(min_length=1, max_length=400)],
 ) -> Response:
     with workspace(request).db.reader() as s:
-        reference = _reference(s, request_id)
+        reference = _reference(s, caller, request_id)
         pdf = consent.letter(s, caller, reference, provider)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"consent-request-{reference}")[:100]
     return Response(
@@ -481,9 +523,8 @@ def consent_record_page(
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     with workspace(request).db.session() as s:
-        consent.record(
-            s, caller, _reference(s, request_id), provider, status, given_by=given_by, note=note
-        )
+        reference = _reference(s, caller, request_id)
+        consent.record(s, caller, reference, provider, status, given_by=given_by, note=note)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
@@ -497,7 +538,7 @@ def redact_page(
     """Redact one candidate (every protected person) from the request's page."""
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, request_id)
+        reference = _reference(s, caller, request_id)
         if item not in {r["item_id"] for r in review.rows(s, caller, reference)}:
             raise SharingError(f"item {item} is not a candidate of {reference}")
     redaction.redact(ws, caller, item)
@@ -511,6 +552,19 @@ def packages_page(
     with workspace(request).db.reader() as s:
         rows = package.list_packages(s, caller)
     return render(request, "packages.html", rows=rows)
+
+
+@pages.get("/packages/{package_id}")
+def package_page(
+    request: Request,
+    package_id: PackageId,
+    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
+) -> Response:
+    """What one package holds: its files, their digests and variants (a recipient sees its
+    own jurisdiction's packages only)."""
+    with workspace(request).db.reader() as s:
+        found = _package(s, caller, package_id)
+    return render(request, "package.html", p=found)
 
 
 @pages.get("/packages/{package_id}/download")
@@ -527,5 +581,5 @@ def metrics_page(
     request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
 ) -> Response:
     with workspace(request).db.reader() as s:
-        m = metrics.compute(s)
+        m = metrics.compute(s, caller)
     return render(request, "metrics.html", m=m)
