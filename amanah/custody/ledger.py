@@ -39,6 +39,8 @@ class EventType(StrEnum):
     DISCLOSURE = "disclosure"
     RESTRICTION_CHANGE = "restriction change"
     VALIDATION = "validation"
+    # Ours: an account disabled or enabled, a password reset, a token made or revoked.
+    ACCOUNT_CHANGE = "account change"
 
 
 _TIP = "amanah.ledger_tip"
