@@ -482,24 +482,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         amanah(home, "user", "add", name, "--role", role, "--password-stdin",
                input=PASSWORD + "\n", check=True)  # fmt: skip
     port = free_port()
+    log = open(home.parent / "serve.log", "w+b")  # noqa: SIM115 (read back on failure)
     proc = subprocess.Popen(
         [sys.executable, "-m", "amanah.cli", "--home", str(home), "serve", "--port", str(port),
          "--web-workers", "2", "--no-runner"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600  # three cold Python processes on a busy machine
+        last: object = None
         while True:
             try:
-                if httpx.get(f"{base}/signin", timeout=2).status_code == 200:
+                last = httpx.get(f"{base}/signin", timeout=30).status_code
+                if last == 200:
                     break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "amanah serve did not answer in 600 s"
-            time.sleep(0.2)
+            except httpx.HTTPError as exc:
+                last = exc
+            log.seek(0)
+            assert proc.poll() is None, log.read().decode()
+            assert time.monotonic() < deadline, f"amanah serve did not answer: {last!r}"
+            time.sleep(0.5)
         yield base, home
     finally:
         proc.terminate()
@@ -508,6 +512,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        log.close()
 
 
 def test_thirty_parallel_wrong_passwords_against_a_real_server(

@@ -18,13 +18,13 @@ from amanah.access.users import (
     LAST_USE_PRECISION,
     Account,
     AccountError,
-    _account,
-    _aware,
-    _digest,
-    _iso,
-    _named,
+    account_of,
+    aware,
+    digest,
+    iso,
     now,
     record_change,
+    user_named,
 )
 from amanah.db.models import ApiToken, User
 from amanah.workspace import Workspace
@@ -55,12 +55,12 @@ def issue_token(
     at = at or now()
     token = "amanah_" + secrets.token_urlsafe(32)
     with ws.db.session() as s:
-        u = _named(s, name)
+        u = user_named(s, name)
         if u.disabled:
             raise AccountError(f"user {name!r} is disabled; enable it first")
         row = ApiToken(
             user_id=u.id,
-            token_hash=_digest(token),
+            token_hash=digest(token),
             label=label[:200],
             created_at=at,
             created_by=by,
@@ -78,7 +78,7 @@ def issue_token(
             address=address,
             token_id=row.id,
             label=row.label,
-            expires_at=_iso(row.expires_at),
+            expires_at=iso(row.expires_at),
         )
         return IssuedToken(row.id, token, row.expires_at)
 
@@ -108,7 +108,7 @@ def revoke_token(ws: Workspace, token_id: int, *, by: str, address: str | None =
 def revoke_user_tokens(ws: Workspace, name: str, *, by: str, address: str | None = None) -> int:
     """Revoke every token of a user; how many were still working."""
     with ws.db.session() as s:
-        u = _named(s, name)
+        u = user_named(s, name)
         ids = list(
             s.execute(
                 select(ApiToken.id).where(ApiToken.user_id == u.id, ApiToken.revoked.is_(False))
@@ -136,14 +136,14 @@ def list_tokens(
     )
     with ws.db.reader() as s:
         if name is not None:
-            _named(s, name)
+            user_named(s, name)
             q = q.where(User.name == name)
         rows = s.execute(q.order_by(ApiToken.id)).all()
     out = []
     for t, user, epoch, disabled in rows:
         if t.revoked or t.session_epoch != epoch:
             state = "revoked"
-        elif _aware(t.expires_at) <= at:
+        elif aware(t.expires_at) <= at:
             state = "expired"
         elif disabled:
             state = "user disabled"
@@ -155,11 +155,11 @@ def list_tokens(
                 "user": user,
                 "label": t.label,
                 "state": state,
-                "created_at": _iso(t.created_at),
+                "created_at": iso(t.created_at),
                 "created_by": t.created_by,
-                "expires_at": _iso(t.expires_at),
-                "last_used_at": _iso(t.last_used_at),
-                "revoked_at": _iso(t.revoked_at),
+                "expires_at": iso(t.expires_at),
+                "last_used_at": iso(t.last_used_at),
+                "revoked_at": iso(t.revoked_at),
                 "revoked_by": t.revoked_by or None,
             }
         )
@@ -171,7 +171,7 @@ def _valid_token(token: str, at: datetime) -> Any:
         select(User, ApiToken.id, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            ApiToken.token_hash == _digest(token),
+            ApiToken.token_hash == digest(token),
             ApiToken.revoked.is_(False),
             ApiToken.expires_at > at,
             ApiToken.session_epoch == User.session_epoch,
@@ -184,7 +184,7 @@ def token_account(s: Session, token: str, at: datetime | None = None) -> Account
     """The account a bearer token acts for, if the token is still valid: not revoked, not
     expired, its user enabled and not reset since it was made."""
     row = s.execute(_valid_token(token, at or now())).first()
-    return None if row is None else _account(row[0])
+    return None if row is None else account_of(row[0])
 
 
 def use_token(ws: Workspace, token: str, at: datetime | None = None) -> Account | None:
@@ -196,7 +196,7 @@ def use_token(ws: Workspace, token: str, at: datetime | None = None) -> Account 
     if row is None:
         return None
     user, token_id, last = row
-    if last is None or _aware(last) < at - LAST_USE_PRECISION:
+    if last is None or aware(last) < at - LAST_USE_PRECISION:
         ws.db.write_soon(
             lambda s: s.execute(
                 update(ApiToken)
@@ -205,4 +205,4 @@ def use_token(ws: Workspace, token: str, at: datetime | None = None) -> Account 
                 .execution_options(synchronize_session=False)
             )
         )
-    return _account(user)
+    return account_of(user)

@@ -72,20 +72,20 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _aware(at: datetime) -> datetime:
+def aware(at: datetime) -> datetime:
     """SQLite gives times back without their zone; every time here is UTC."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else _aware(at).isoformat()
+def iso(at: datetime | None) -> str | None:
+    return None if at is None else aware(at).isoformat()
 
 
-def _account(u: User) -> Account:
+def account_of(u: User) -> Account:
     return Account(
         u.id,
         u.name,
@@ -186,7 +186,7 @@ def add_user(
             provider=provider,
             jurisdiction=jurisdiction,
         )
-        return _account(u)
+        return account_of(u)
 
 
 def ensure_administrator(ws: Workspace) -> str | None:
@@ -199,7 +199,7 @@ def ensure_administrator(ws: Workspace) -> str | None:
     return password
 
 
-def _named(s: Session, name: str) -> User:
+def user_named(s: Session, name: str) -> User:
     u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if u is None:
         raise AccountError(f"no user named {name!r}")
@@ -240,7 +240,7 @@ def set_password(
     """A new password ends every session and token of the user: (sessions, tokens) ended."""
     check_password(password)
     with ws.db.session() as s:
-        u = _named(s, name)
+        u = user_named(s, name)
         u.password_hash = _hasher.hash(password)
         sessions, tokens = _end_access(s, u, by, now())
         record_change(
@@ -263,7 +263,7 @@ def set_disabled(
     Enabling gives back sign-in, not the old tokens. False when nothing changed. The last
     enabled administrator cannot be disabled (nobody could enable anyone again)."""
     with ws.db.session() as s:
-        u = _named(s, name)
+        u = user_named(s, name)
         if bool(u.disabled) == disabled:
             return False
         details: dict[str, Any] = {}
@@ -297,7 +297,7 @@ def grant(
 ) -> None:
     """Grant or take away a compartment; a change of need-to-know is a custody event."""
     with ws.db.session() as s:
-        u = _named(s, name)
+        u = user_named(s, name)
         g = s.get(Grant, (u.id, compartment))
         if revoke and g is not None:
             s.delete(g)
@@ -406,7 +406,7 @@ def authenticate(
             s.execute(delete(SignInAttempt).where(SignInAttempt.name == name))
     if not ok or u is None:
         raise AccountError(WRONG)
-    return _account(u)
+    return account_of(u)
 
 
 def open_session(
@@ -424,7 +424,7 @@ def open_session(
         s.execute(delete(WebSession).where(WebSession.expires_at < at))
         s.add(
             WebSession(
-                id_hash=_digest(sid),
+                id_hash=digest(sid),
                 user_id=account.id,
                 csrf=csrf,
                 created_at=at,
@@ -443,7 +443,7 @@ def session_account(s: Session, sid: str, at: datetime | None = None) -> tuple[A
         select(User, WebSession.csrf)
         .join(WebSession, WebSession.user_id == User.id)
         .where(
-            WebSession.id_hash == _digest(sid),
+            WebSession.id_hash == digest(sid),
             WebSession.expires_at > (at or now()),
             WebSession.session_epoch == User.session_epoch,
             User.disabled.is_(False),
@@ -451,12 +451,12 @@ def session_account(s: Session, sid: str, at: datetime | None = None) -> tuple[A
     ).first()
     if row is None:
         return None
-    return _account(row[0]), row[1]
+    return account_of(row[0]), row[1]
 
 
 def close_session(ws: Workspace, sid: str) -> None:
     with ws.db.session() as s:
-        s.execute(delete(WebSession).where(WebSession.id_hash == _digest(sid)))
+        s.execute(delete(WebSession).where(WebSession.id_hash == digest(sid)))
 
 
 _TOKENS = {
