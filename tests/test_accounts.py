@@ -703,3 +703,45 @@ def test_an_unexpected_error_shows_no_traceback_or_path(home: Home) -> None:
     assert page.status_code == 500 and "internal error (reference" in page.text
     for body in (r.text, page.text):
         assert secret_path not in body and "Traceback" not in body and "RuntimeError" not in body
+
+
+def test_the_upgrade_gives_existing_tokens_an_expiry_and_keeps_them_working(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from amanah.db.engine import alembic_config, make_engine
+
+    home = tmp_path / "home"
+    write_default_config(home)
+    engine = make_engine(f"sqlite:///{home / 'amanah.db'}")
+    command.upgrade(alembic_config(engine), "0007")
+    secret = "amanah_made-before-expiry-existed"
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO users (name, role, password_hash, language, disabled, created_at,"
+                " created_by) VALUES ('old', 'analyst', '', 'en', 0, '2026-01-01', 'test')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO api_tokens (user_id, token_hash, label, created_at, revoked)"
+                " VALUES (1, :h, '', '2026-01-01', 0)"
+            ),
+            {"h": accounts.digest(secret)},
+        )
+    engine.dispose()
+    ws = open_workspace(home)  # upgrades to the head
+    try:
+        [row] = list_tokens(ws)
+        assert row["state"] == "active"
+        expires = row["expires_at"]
+        assert isinstance(expires, str)
+        assert expires[:10] == (now() + timedelta(days=90)).date().isoformat()
+        with ws.db.reader() as s:
+            assert token_account(s, secret) is not None
+            assert token_account(s, secret, at=now() + timedelta(days=91)) is None
+    finally:
+        ws.close()
