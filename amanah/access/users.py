@@ -381,7 +381,7 @@ def authenticate(
             limits.reserve(s, keys[0], MAX_FAILURES_PER_NAME, FAILURE_WINDOW, at)
             and limits.reserve(s, keys[1], MAX_FAILURES_PER_ADDRESS, FAILURE_WINDOW, at)
         ):
-            s.rollback()  # a refused attempt takes no place
+            # Raising rolls the transaction back: a refused attempt takes no place.
             raise TooManyAttempts(
                 "too many failed sign-ins; wait 15 minutes or ask an administrator"
             )
