@@ -29,6 +29,7 @@ from rich.text import Text
 from amanah import __version__
 from amanah.cli_backup import register as register_backup
 from amanah.cli_custody import register as register_custody
+from amanah.cli_accounts import register as register_accounts
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
@@ -52,11 +53,7 @@ app = typer.Typer(
 )
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
 intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
-user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
 collection_app = typer.Typer(help="Collections and their compartments.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
 app.add_typer(collection_app, name="collection")
 app.add_typer(item_app, name="item")
 app.add_typer(intake_app, name="intake")
@@ -858,139 +855,6 @@ def demo() -> None:
         out.print(f"  {line}")
 
 
-def _read_password(from_stdin: bool) -> tuple[str, bool]:
-    """The password from standard input (first line), or a new random one to show once."""
-    import secrets
-
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            fail("--password-stdin: standard input held no password")
-        return password, False
-    return secrets.token_urlsafe(12), True
-
-
-@user_app.command("add")
-def user_add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
-    role: Annotated[
-        str, typer.Option(help="admin, intake, analyst, legal, provider or recipient.")
-    ],
-    compartment: Annotated[
-        list[str] | None, typer.Option(help="Compartment to grant (repeat for more).")
-    ] = None,
-    provider: Annotated[
-        str | None, typer.Option(help="For a provider account: the provider it uploads for.")
-    ] = None,
-    jurisdiction: Annotated[
-        str | None,
-        typer.Option(help="For a recipient account: the jurisdiction whose packages it sees."),
-    ] = None,
-    language: Annotated[str, typer.Option(help="Interface language: en or ar.")] = "en",
-    password_stdin: Annotated[
-        bool,
-        typer.Option("--password-stdin", help="Read the password from standard input."),
-    ] = False,
-) -> None:
-    """Create an account. Without --password-stdin a random password is printed once.
-
-    Example: echo 'correct horse battery' | amanah user add rania --role analyst
-    --compartment syria-detention --password-stdin
-    """
-    from amanah.access.users import AccountError, add_user
-
-    if language not in ("en", "ar"):
-        fail("--language must be en or ar")
-    password, generated = _read_password(password_stdin)
-    account = with_workspace(
-        lambda ws: add_user(
-            ws,
-            name,
-            role,
-            password,
-            compartments=tuple(compartment or ()),
-            provider=provider,
-            jurisdiction=jurisdiction,
-            language=language,
-            by=default_actor(),
-        ),
-        AccountError,
-    )
-    out.print(f"user {account.name} ({account.role}) created")
-    if generated:
-        out.print(f"password (shown once): {password}")
-
-
-@user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List accounts with their roles, compartments and providers."""
-    from amanah.access.users import list_users
-
-    rows = with_workspace(list_users)
-    if as_json:
-        emit_json(rows)
-        return
-    table = Table("name", "role", "compartments", "provider")
-    for r in rows:
-        table.add_row(
-            str(r["name"]),
-            str(r["role"]),
-            ", ".join(r["compartments"]),  # type: ignore[arg-type]
-            str(r["provider"] or ""),
-        )
-    out.print(table)
-
-
-@user_app.command("grant")
-def user_grant(
-    name: Annotated[str, typer.Argument(help="User name.")],
-    compartment: Annotated[str, typer.Argument(help="Compartment.")],
-    revoke: Annotated[bool, typer.Option(help="Take the grant away instead.")] = False,
-) -> None:
-    """Grant (or revoke) a compartment to a user.
-
-    Example: amanah user grant rania syria-detention
-    """
-    from amanah.access.users import AccountError, grant
-
-    with_workspace(lambda ws: grant(ws, name, compartment, default_actor(), revoke), AccountError)
-    out.print(f"{name}: {'revoked' if revoke else 'granted'} {compartment}")
-
-
-@user_app.command("password")
-def user_password(
-    name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-) -> None:
-    """Set a new password (signs the user out everywhere).
-
-    Example: amanah user password admin
-    """
-    from amanah.access.users import AccountError, set_password
-
-    password, generated = _read_password(password_stdin)
-    with_workspace(lambda ws: set_password(ws, name, password), AccountError)
-    out.print(f"password of {name} changed" + (f" (shown once): {password}" if generated else ""))
-
-
-@token_app.command("create")
-def token_create(
-    name: Annotated[str, typer.Argument(help="User the token acts as.")],
-    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
-) -> None:
-    """Create an API token (shown once); scripts send it as `Authorization: Bearer TOKEN`.
-
-    Example: TOKEN=$(amanah token create rania --label nightly-export)
-    curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/api/v1/search?q=فرع'
-    """
-    from amanah.access.users import AccountError, create_token
-
-    token = with_workspace(lambda ws: create_token(ws, name, label), AccountError)
-    sys.stdout.write(token + "\n")
-
-
 @collection_app.command("set")
 def collection_set(
     name: Annotated[str, typer.Argument(help="Collection name.")],
@@ -1122,6 +986,9 @@ def serve(
             timeout_keep_alive=65,
             log_level="warning",
             access_log=False,
+            # The address of a caller is decided by amanah.web.auth (trusted_proxies), never
+            # by uvicorn, which believes X-Forwarded-For from 127.0.0.1 by default.
+            proxy_headers=False,
         )
     finally:
         if child is not None:
@@ -1137,6 +1004,7 @@ def serve(
 register_sharing(app)
 register_backup(app)
 register_custody(app)
+register_accounts(app)
 
 
 def main() -> None:

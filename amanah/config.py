@@ -7,6 +7,7 @@ Keeping it all in one folder is what lets a newcomer run Amanah with zero set-up
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +39,17 @@ runner = "embedded"
 #   `amanah search --semantic` finds Arabic documents for an English question. It costs CPU
 #   time for every passage of 1,000 characters; set to false to save it on very large handovers.
 semantic = true
+
+# trusted_proxies: addresses or networks (CIDR) of reverse proxies in front of `amanah serve`.
+#   Only a request from one of these has its X-Forwarded-For header read (the right-most
+#   address that is not itself a trusted proxy); any other request is known by its own peer
+#   address. Empty (the default): the header is never believed.
+#   Example: trusted_proxies = ["127.0.0.1", "10.0.0.0/24"]
+trusted_proxies = []
+
+# token_expiry_days: how long a new API token works unless `amanah token create
+#   --expires-in DAYS` says otherwise.
+token_expiry_days = 90
 """
 
 
@@ -54,6 +66,9 @@ class Settings:
     s3_region: str = "us-east-1"
     runner: str = "embedded"
     semantic: bool = True
+    #: Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    trusted_proxies: tuple[str, ...] = ()
+    token_expiry_days: int = 90
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -112,7 +127,22 @@ def load_settings(home: Path) -> Settings:
     semantic = data.get("semantic", True)
     if not isinstance(semantic, bool):
         raise ConfigError(f"{path}: semantic must be true or false, not {semantic!r}")
-    known = {"database_url", "blob_store", "s3_endpoint", "s3_region", "runner", "semantic"}
+    proxies = _trusted_proxies(data.get("trusted_proxies", []), path)
+    days = data.get("token_expiry_days", 90)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+        raise ConfigError(
+            f"{path}: token_expiry_days must be a whole number of days from 1 to 3650"
+        )
+    known = {
+        "database_url",
+        "blob_store",
+        "s3_endpoint",
+        "s3_region",
+        "runner",
+        "semantic",
+        "trusted_proxies",
+        "token_expiry_days",
+    }
     return Settings(
         home=home,
         database_url=db_url,
@@ -121,8 +151,26 @@ def load_settings(home: Path) -> Settings:
         s3_region=str(data.get("s3_region", "us-east-1")),
         runner=runner,
         semantic=semantic,
+        trusted_proxies=proxies,
+        token_expiry_days=days,
         extra={k: v for k, v in data.items() if k not in known},
     )
+
+
+def _trusted_proxies(value: object, path: Path) -> tuple[str, ...]:
+    """Each entry must be an IP address or network; a typo must not silently trust nobody (or
+    everybody), so a bad entry stops the start with its value named."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: trusted_proxies must be a list of addresses or networks")
+    found = []
+    for entry in value:
+        try:
+            found.append(str(ipaddress.ip_network(str(entry).strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{path}: trusted_proxies: {entry!r} is not an IP address or CIDR network"
+            ) from None
+    return tuple(found)
 
 
 def _relative_sqlite(url: str, home: Path) -> str:

@@ -88,6 +88,24 @@ def _fresh_rfa(site: Site) -> int:
         ).id
 
 
+def _spare(site: Site, disabled: bool = False) -> str:
+    """A throwaway account (with a token) for the routes that cut accounts off."""
+    from amanah.access.users import add_user, create_token, set_disabled
+
+    name = f"spare{next(_n)}"
+    add_user(site.ws, name, "analyst", PASSWORD, by="local:test")
+    create_token(site.ws, name)
+    if disabled:
+        set_disabled(site.ws, name, True, by="local:test")
+    return name
+
+
+def _spare_token(site: Site) -> int:
+    from amanah.access.tokens import issue_token
+
+    return issue_token(site.ws, _spare(site), by="local:test").id
+
+
 def _page(site: Site, role: str, method: str, url: str, **kw: Any) -> Any:
     c, csrf = site.browser(role)
     if method == "POST":
@@ -200,6 +218,37 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         ),
     ),
     ("GET", "/audit"): (False, lambda s, r, i: _page(s, r, "GET", "/audit")),
+    # Cutting accounts off (tests/test_accounts.py has the behaviour).
+    ("GET", "/tokens"): (False, lambda s, r, i: _page(s, r, "GET", "/tokens")),
+    ("POST", "/users/disable"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", "/users/disable", data={"name": _spare(s)}),
+    ),
+    ("POST", "/users/enable"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", "/users/enable", data={"name": _spare(s, True)}),
+    ),
+    ("POST", "/tokens/revoke"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", "/tokens/revoke", data={"token": _spare_token(s)}),
+    ),
+    ("GET", "/api/v1/tokens"): (False, lambda s, r, i: _api(s, r).get("/api/v1/tokens")),
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): (
+        False,
+        lambda s, r, i: _api(s, r).post(f"/api/v1/tokens/{_spare_token(s)}/revoke"),
+    ),
+    ("POST", "/api/v1/users/{name}/tokens/revoke"): (
+        False,
+        lambda s, r, i: _api(s, r).post(f"/api/v1/users/{_spare(s)}/tokens/revoke"),
+    ),
+    ("POST", "/api/v1/users/{name}/disable"): (
+        False,
+        lambda s, r, i: _api(s, r).post(f"/api/v1/users/{_spare(s)}/disable"),
+    ),
+    ("POST", "/api/v1/users/{name}/enable"): (
+        False,
+        lambda s, r, i: _api(s, r).post(f"/api/v1/users/{_spare(s, True)}/enable"),
+    ),
     # Requests and packages (a recipient's isolation has a test of its own below).
     ("GET", "/api/v1/requests"): (False, lambda s, r, i: _api(s, r).get("/api/v1/requests")),
     ("POST", "/api/v1/requests"): (

@@ -1,7 +1,10 @@
 """Accounts: users with a role and compartment grants, passwords, API tokens, web sessions.
 
 Secrets are never stored: passwords as argon2 hashes, tokens and session ids as SHA-256.
-Failed sign-ins are kept so that guessing slows down per name and per address.
+An account can be cut off at once: disabling it or resetting its password raises its session
+epoch, which ends every browser session and API token made before; tokens also expire and can
+be revoked one by one. Each such change is a custody event (never with a secret in it).
+Sign-in failures are limited per name and per address (amanah.access.limits).
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Role, all_compartments
+from amanah.access import Caller, Role, all_compartments, limits
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
 from amanah.db.models import (
     ApiToken,
     Grant,
@@ -34,6 +40,9 @@ SESSION_HOURS = 12
 MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 FAILURE_WINDOW = timedelta(minutes=15)
+LAST_USE_PRECISION = timedelta(minutes=1)
+#: The one answer for an unknown name, a wrong password and a disabled account.
+WRONG = "unknown user name or wrong password"
 MIN_PASSWORD = 10
 NAME_RE = re.compile(r"^[\w.@+-]{1,100}$")
 
@@ -56,18 +65,36 @@ class Account:
     provider_id: int | None
     language: str
     jurisdiction_id: int | None = None
+    epoch: int = 0  # the user's session epoch when the password was checked
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _account(u: User) -> Account:
-    return Account(u.id, u.name, Role(u.role), u.provider_id, u.language, u.jurisdiction_id)
+def aware(at: datetime) -> datetime:
+    """SQLite gives times back without their zone; every time here is UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def iso(at: datetime | None) -> str | None:
+    return None if at is None else aware(at).isoformat()
+
+
+def account_of(u: User) -> Account:
+    return Account(
+        u.id,
+        u.name,
+        Role(u.role),
+        u.provider_id,
+        u.language,
+        u.jurisdiction_id,
+        u.session_epoch or 0,
+    )
 
 
 def check_password(password: str) -> None:
@@ -86,6 +113,7 @@ def add_user(
     jurisdiction: str | None = None,
     language: str = "en",
     by: str,
+    address: str | None = None,
 ) -> Account:
     """Create an account; a provider's account must name its provider (created if new), a
     recipient's its jurisdiction (which must exist)."""
@@ -140,12 +168,25 @@ def add_user(
             disabled=False,
             created_at=now(),
             created_by=by,
+            session_epoch=0,
         )
         s.add(u)
         s.flush()
-        for c in dict.fromkeys(compartments):
+        granted = list(dict.fromkeys(compartments))
+        for c in granted:
             s.add(Grant(user_id=u.id, compartment=c, granted_at=now(), granted_by=by))
-        return _account(u)
+        record_change(
+            s,
+            u,
+            "created",
+            by=by,
+            address=address,
+            role=r.value,
+            compartments=granted,
+            provider=provider,
+            jurisdiction=jurisdiction,
+        )
+        return account_of(u)
 
 
 def ensure_administrator(ws: Workspace) -> str | None:
@@ -158,35 +199,136 @@ def ensure_administrator(ws: Workspace) -> str | None:
     return password
 
 
-def set_password(ws: Workspace, name: str, password: str) -> None:
+def user_named(s: Session, name: str) -> User:
+    u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if u is None:
+        raise AccountError(f"no user named {name!r}")
+    return u
+
+
+def record_change(
+    s: Session, u: User, change: str, *, by: str, address: str | None = None, **details: Any
+) -> None:
+    """One custody event for a change to an account: who, whose, what. Never a secret."""
+    found: dict[str, Any] = {"user": u.name, "change": change, **details}
+    if address:
+        found["address"] = address
+    ledger.append(
+        s, EventType.ACCOUNT_CHANGE, actor=by, object_type="user", object_id=u.id, details=found
+    )
+
+
+def _end_access(s: Session, u: User, by: str, at: datetime) -> tuple[int, int]:
+    """End every session and token of `u` at once: (sessions ended, tokens revoked).
+
+    The epoch rises first, so a session or token being made from the old state right now
+    (its password already checked) is refused on its first use."""
+    u.session_epoch = (u.session_epoch or 0) + 1
+    sessions = s.execute(delete(WebSession).where(WebSession.user_id == u.id)).rowcount  # type: ignore[attr-defined]
+    tokens = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == u.id, ApiToken.revoked.is_(False))
+        .values(revoked=True, revoked_at=at, revoked_by=by)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return int(sessions or 0), int(tokens or 0)
+
+
+def set_password(
+    ws: Workspace, name: str, password: str, *, by: str, address: str | None = None
+) -> tuple[int, int]:
+    """A new password ends every session and token of the user: (sessions, tokens) ended."""
     check_password(password)
     with ws.db.session() as s:
-        u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        if u is None:
-            raise AccountError(f"no user named {name!r}")
+        u = user_named(s, name)
         u.password_hash = _hasher.hash(password)
-        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        sessions, tokens = _end_access(s, u, by, now())
+        record_change(
+            s,
+            u,
+            "password reset",
+            by=by,
+            address=address,
+            sessions_ended=sessions,
+            tokens_revoked=tokens,
+        )
+    return sessions, tokens
 
 
-def grant(ws: Workspace, name: str, compartment: str, by: str, revoke: bool = False) -> None:
+def set_disabled(
+    ws: Workspace, name: str, disabled: bool, *, by: str, address: str | None = None
+) -> bool:
+    """Disable (cut off at once: sessions end, tokens are revoked) or enable an account.
+
+    Enabling gives back sign-in, not the old tokens. False when nothing changed. The last
+    enabled administrator cannot be disabled (nobody could enable anyone again)."""
     with ws.db.session() as s:
-        u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        if u is None:
-            raise AccountError(f"no user named {name!r}")
+        u = user_named(s, name)
+        if bool(u.disabled) == disabled:
+            return False
+        details: dict[str, Any] = {}
+        if disabled:
+            if u.role == Role.ADMIN.value:
+                admins = s.execute(
+                    select(func.count())
+                    .select_from(User)
+                    .where(User.role == Role.ADMIN.value, User.disabled.is_(False))
+                ).scalar_one()
+                if admins <= 1:
+                    raise AccountError(
+                        f"{name!r} is the last enabled administrator; enable or add another first"
+                    )
+            sessions, tokens = _end_access(s, u, by, now())
+            details = {"sessions_ended": sessions, "tokens_revoked": tokens}
+        u.disabled = disabled
+        record_change(
+            s, u, "disabled" if disabled else "enabled", by=by, address=address, **details
+        )
+    return True
+
+
+def grant(
+    ws: Workspace,
+    name: str,
+    compartment: str,
+    by: str,
+    revoke: bool = False,
+    address: str | None = None,
+) -> None:
+    """Grant or take away a compartment; a change of need-to-know is a custody event."""
+    with ws.db.session() as s:
+        u = user_named(s, name)
         g = s.get(Grant, (u.id, compartment))
         if revoke and g is not None:
             s.delete(g)
         elif not revoke and g is None:
             s.add(Grant(user_id=u.id, compartment=compartment, granted_at=now(), granted_by=by))
+        else:
+            return
+        change = "compartment revoked" if revoke else "compartment granted"
+        record_change(s, u, change, by=by, address=address, compartment=compartment)
 
 
 def list_users(ws: Workspace) -> list[dict[str, object]]:
+    """Accounts with role, grants, provider or jurisdiction, state and working tokens."""
     with ws.db.reader() as s:
         grants: dict[int, list[str]] = {}
         for g in s.execute(select(Grant).order_by(Grant.compartment)).scalars():
             grants.setdefault(g.user_id, []).append(g.compartment)
         providers = {i: n for i, n in s.execute(select(Provider.id, Provider.name)).all()}
         codes = {i: c for i, c in s.execute(select(Jurisdiction.id, Jurisdiction.code)).all()}
+        working = dict(
+            s.execute(
+                select(ApiToken.user_id, func.count())
+                .join(User, User.id == ApiToken.user_id)
+                .where(
+                    ApiToken.revoked.is_(False),
+                    ApiToken.expires_at > now(),
+                    ApiToken.session_epoch == User.session_epoch,
+                )
+                .group_by(ApiToken.user_id)
+            ).all()
+        )
         return [
             {
                 "name": u.name,
@@ -195,6 +337,7 @@ def list_users(ws: Workspace) -> list[dict[str, object]]:
                 "provider": providers.get(u.provider_id) if u.provider_id else None,
                 "jurisdiction": codes.get(u.jurisdiction_id) if u.jurisdiction_id else None,
                 "disabled": u.disabled,
+                "tokens": int(working.get(u.id, 0)),
                 "created_at": u.created_at.isoformat(),
             }
             for u in s.execute(select(User).order_by(User.name)).scalars()
@@ -221,27 +364,31 @@ def caller_for(s: Session, account: Account, address: str | None = None) -> Call
     )
 
 
-def authenticate(ws: Workspace, name: str, password: str, address: str) -> Account:
+def authenticate(
+    ws: Workspace, name: str, password: str, address: str, at: datetime | None = None
+) -> Account:
     """Check a password, slowing guessers down; one message for every kind of failure.
 
-    The hash is checked outside any write transaction: Argon2 takes tens of milliseconds on
-    purpose, and other writers must not wait for it."""
-    since = now() - FAILURE_WINDOW
-    with ws.db.reader() as s:
-        by_name, by_address = s.execute(
-            select(
-                func.count().filter(SignInAttempt.name == name),
-                func.count().filter(SignInAttempt.address == address),
-            ).where(
-                SignInAttempt.at >= since,
-                or_(SignInAttempt.name == name, SignInAttempt.address == address),
+    The attempt first reserves a place under the name's and the address's limits, in one
+    transaction (amanah.access.limits): parallel guesses cannot all pass a count read before
+    any of them was recorded, and a right password past the limit is refused like a wrong one
+    until the window passes. The hash is checked outside any write transaction: Argon2 takes
+    tens of milliseconds on purpose, and other writers must not wait for it."""
+    at = at or now()
+    keys = (limits.name_key(name), limits.address_key(address))
+    with ws.db.session() as s:
+        if not (
+            limits.reserve(s, keys[0], MAX_FAILURES_PER_NAME, FAILURE_WINDOW, at)
+            and limits.reserve(s, keys[1], MAX_FAILURES_PER_ADDRESS, FAILURE_WINDOW, at)
+        ):
+            # Raising rolls the transaction back: a refused attempt takes no place.
+            raise TooManyAttempts(
+                "too many failed sign-ins; wait 15 minutes or ask an administrator"
             )
-        ).one()
+    with ws.db.reader() as s:
         u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if u is not None:
             s.expunge(u)
-    if by_name >= MAX_FAILURES_PER_NAME or by_address >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyAttempts("too many failed sign-ins; wait 15 minutes or ask an administrator")
     ok = False
     if u is not None and u.password_hash and not u.disabled:
         try:
@@ -249,77 +396,85 @@ def authenticate(ws: Workspace, name: str, password: str, address: str) -> Accou
         except (VerificationError, InvalidHashError):
             ok = False
     else:
-        _hasher.hash(password)  # the same time for unknown names, so they cannot be probed
+        _hasher.hash(password)  # the same time for unknown or disabled names: no probing
     with ws.db.session() as s:
         if not ok:
-            s.add(SignInAttempt(name=name[:200], address=address[:100], at=now()))
+            s.add(SignInAttempt(name=name[:200], address=address[:100], at=at))
         else:
+            limits.release(s, keys[0], all_of_them=True)
+            limits.release(s, keys[1])
             s.execute(delete(SignInAttempt).where(SignInAttempt.name == name))
     if not ok or u is None:
-        raise AccountError("unknown user name or wrong password")
-    return _account(u)
+        raise AccountError(WRONG)
+    return account_of(u)
 
 
-def open_session(ws: Workspace, account: Account, address: str) -> tuple[str, str]:
-    """A new browser session: (cookie value, CSRF token)."""
+def open_session(
+    ws: Workspace, account: Account, address: str, at: datetime | None = None
+) -> tuple[str, str]:
+    """A new browser session: (cookie value, CSRF token).
+
+    Refused when the account was disabled or its password changed since it was checked."""
+    at = at or now()
     sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with ws.db.session() as s:
-        s.execute(delete(WebSession).where(WebSession.expires_at < now()))
+        u = s.get(User, account.id)
+        if u is None or u.disabled or u.session_epoch != account.epoch:
+            raise AccountError(WRONG)
+        s.execute(delete(WebSession).where(WebSession.expires_at < at))
         s.add(
             WebSession(
-                id_hash=_digest(sid),
+                id_hash=digest(sid),
                 user_id=account.id,
                 csrf=csrf,
-                created_at=now(),
-                expires_at=now() + timedelta(hours=SESSION_HOURS),
+                created_at=at,
+                expires_at=at + timedelta(hours=SESSION_HOURS),
                 address=address[:100],
+                session_epoch=account.epoch,
             )
         )
     return sid, csrf
 
 
-def session_account(s: Session, sid: str) -> tuple[Account, str] | None:
-    """The account and CSRF token behind a session cookie, if it is still valid."""
+def session_account(s: Session, sid: str, at: datetime | None = None) -> tuple[Account, str] | None:
+    """The account and CSRF token behind a session cookie, if it is still valid: not signed
+    out, not past its 12 hours, its user enabled and not reset since."""
     row = s.execute(
         select(User, WebSession.csrf)
         .join(WebSession, WebSession.user_id == User.id)
-        .where(WebSession.id_hash == _digest(sid), WebSession.expires_at > now())
+        .where(
+            WebSession.id_hash == digest(sid),
+            WebSession.expires_at > (at or now()),
+            WebSession.session_epoch == User.session_epoch,
+            User.disabled.is_(False),
+        )
     ).first()
-    if row is None or row[0].disabled:
+    if row is None:
         return None
-    return _account(row[0]), row[1]
+    return account_of(row[0]), row[1]
 
 
 def close_session(ws: Workspace, sid: str) -> None:
     with ws.db.session() as s:
-        s.execute(delete(WebSession).where(WebSession.id_hash == _digest(sid)))
+        s.execute(delete(WebSession).where(WebSession.id_hash == digest(sid)))
 
 
-def create_token(ws: Workspace, name: str, label: str = "") -> str:
-    """A new API token for `name`; only its hash is kept, so it is shown once."""
-    token = "amanah_" + secrets.token_urlsafe(32)
-    with ws.db.session() as s:
-        u = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        if u is None:
-            raise AccountError(f"no user named {name!r}")
-        s.add(
-            ApiToken(
-                user_id=u.id,
-                token_hash=_digest(token),
-                label=label,
-                created_at=now(),
-                revoked=False,
-            )
-        )
-    return token
+_TOKENS = {
+    "IssuedToken",
+    "issue_token",
+    "create_token",
+    "revoke_token",
+    "revoke_user_tokens",
+    "list_tokens",
+    "token_account",
+    "use_token",
+}
 
 
-def token_account(s: Session, token: str) -> Account | None:
-    u = s.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked.is_(False))
-    ).scalar_one_or_none()
-    if u is None or u.disabled:
-        return None
-    return _account(u)
+def __getattr__(name: str) -> Any:
+    """Token functions live in amanah.access.tokens; older imports from here still work."""
+    if name in _TOKENS:
+        from amanah.access import tokens
+
+        return getattr(tokens, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

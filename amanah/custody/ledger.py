@@ -41,6 +41,8 @@ class EventType(StrEnum):
     VALIDATION = "validation"
     REPLICATION = "replication"
     KEY_ROTATION = verifier.KEY_ROTATION
+    # Ours: an account disabled or enabled, a password reset, a token made or revoked.
+    ACCOUNT_CHANGE = "account change"
 
 
 _TIP = "amanah.ledger_tip"

@@ -379,6 +379,9 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    # Raised by a password reset or a disable: every session and token made under an earlier
+    # epoch stops working at once, even one being opened while the change commits.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Grant(Base):
@@ -401,6 +404,12 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str] = mapped_column(String(200), default="")
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # the user's, when made
 
 
 class WebSession(Base):
@@ -413,6 +422,19 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     address: Mapped[str] = mapped_column(String(100), default="")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # the user's, when opened
+
+
+class SignInLimit(Base):
+    """Sign-in failures counted per key (a user name or a network address) in a window.
+
+    An attempt reserves its place here (one conditional UPDATE) before its password is
+    checked, so parallel guesses cannot all slip past the limit."""
+
+    __tablename__ = "sign_in_limits"
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SignInAttempt(Base):

@@ -30,7 +30,7 @@ from amanah.rfa import RequestError
 from amanah.search.query import QueryError
 from amanah.sharing import SharingError
 from amanah.sharing.package import PackageRefused
-from amanah.web import api, pages, sharing
+from amanah.web import accounts, api, pages, sharing
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
 
@@ -91,6 +91,8 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(sharing.api)
     app.include_router(sharing.pages)
+    app.include_router(accounts.api)
+    app.include_router(accounts.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

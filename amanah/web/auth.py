@@ -7,7 +7,9 @@ one fails the suite.
 
 from __future__ import annotations
 
+import functools
 import hmac
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,7 +17,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from amanah.access import Caller, Permission
-from amanah.access.users import caller_for, session_account, token_account
+from amanah.access.tokens import use_token
+from amanah.access.users import caller_for, session_account
 from amanah.workspace import Workspace
 
 SESSION_COOKIE = "amanah_session"
@@ -39,8 +42,61 @@ class Rule:
     public: bool = False
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.cache
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in trusted)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    # An IPv4 client seen through an IPv6 socket is the IPv4 client.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def client_address(peer: str, forwarded_for: list[str], trusted: tuple[str, ...]) -> str:
+    """Who is calling: the peer, unless the peer is a trusted proxy; then the right-most
+    address of X-Forwarded-For that is not itself a trusted proxy.
+
+    Each proxy appends the address it saw, so only entries right of the first untrusted one
+    were written by someone we trust; anything further left is the client's own claim. A
+    malformed entry where a trusted proxy should have written ends the walk at the last
+    trusted hop, never at a claim."""
+    nets = _networks(trusted)
+
+    def is_trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return ip is not None and any(ip in n for n in nets)
+
+    peer_ip = _ip(peer)
+    if not nets or not is_trusted(peer_ip):
+        return peer
+    last = str(peer_ip)
+    hops = [h for value in forwarded_for for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            return last
+        if not is_trusted(ip):
+            return str(ip)
+        last = str(ip)
+    return last
+
+
 def address(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The caller's network address, the one recorded in sign-in limits, the search log and
+    custody events (see `client_address`)."""
+    peer = request.client.host if request.client else ""
+    trusted = request.app.state.ws.settings.trusted_proxies
+    if not trusted:
+        return peer
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def workspace(request: Request) -> Workspace:
@@ -52,15 +108,16 @@ def identify(request: Request) -> tuple[Caller, str | None] | None:
     """The caller and, for a browser session, its CSRF token; None when not signed in."""
     ws = workspace(request)
     auth = request.headers.get("authorization", "")
-    with ws.db.reader() as s:
-        if auth.lower().startswith("bearer "):
-            account = token_account(s, auth[7:].strip())
-            if account is None:
-                return None
-            return caller_for(s, account, address(request)), None
-        sid = request.cookies.get(SESSION_COOKIE)
-        if not sid:
+    if auth.lower().startswith("bearer "):
+        token = use_token(ws, auth[7:].strip())  # notes the token's last use
+        if token is None:
             return None
+        with ws.db.reader() as s:
+            return caller_for(s, token, address(request)), None
+    sid = request.cookies.get(SESSION_COOKIE)
+    if not sid:
+        return None
+    with ws.db.reader() as s:
         found = session_account(s, sid)
         if found is None:
             return None

@@ -107,6 +107,7 @@ def dynamic_messages() -> list[str]:
         *("period_from", "period_to", "relevant", "not_relevant"),
         *("requested", "given", "withheld"),
         *(x.value for x in Status),
+        *("active", "expired", "revoked", "user disabled", "disabled", "enabled"),
         "unknown user name or wrong password",
         "too many failed sign-ins; wait 15 minutes or ask an administrator",
     ]

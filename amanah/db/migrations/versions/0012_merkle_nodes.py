@@ -1,7 +1,7 @@
 """merkle nodes
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 
 The ledger's Merkle tree kept level by level from 16-leaf subtrees upward, so a consistency
@@ -18,7 +18,7 @@ from alembic import op
 from amanah.custody import verifier
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
