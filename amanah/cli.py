@@ -27,9 +27,9 @@ from rich.table import Table
 from rich.text import Text
 
 from amanah import __version__
+from amanah.cli_accounts import register as register_accounts
 from amanah.cli_backup import register as register_backup
 from amanah.cli_custody import register as register_custody
-from amanah.cli_accounts import register as register_accounts
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
