@@ -16,6 +16,9 @@ from amanah.config import Settings, load_settings, resolve_home, write_default_c
 from amanah.custody.keys import SigningKey, create_key, load_key
 from amanah.custody.ledger import SIGNING_KEY
 from amanah.db import Database
+from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
+from amanah.sharing.names_key import key_path as names_key_path
+from amanah.sharing.names_key import load_or_create_key
 
 
 def default_actor() -> str:
@@ -62,6 +65,7 @@ def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> 
         init_home(path)
     settings = load_settings(path)
     db = Database(settings.database_url)
+    db.migration_attributes["names_key_path"] = str(names_key_path(path))
     db.upgrade()
     blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)
     ensure = getattr(blobs, "ensure_bucket", None)
@@ -73,4 +77,5 @@ def open_workspace(home: str | os.PathLike[str] | None, create: bool = True) -> 
         else create_key(settings.key_path, settings.public_key_path)
     )
     db.session_info[SIGNING_KEY] = key
+    db.session_info[NAMES_KEY] = load_or_create_key(names_key_path(path))
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)
