@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from amanah.access import AccessDenied, NotVisible, local_administrator
-from amanah.cliutil import emit_json, fail, out, parse_date, with_workspace
+from amanah.cliutil import emit_json, err, fail, out, parse_date, with_workspace
 from amanah.rfa import RequestError
 from amanah.sharing import SharingError
 from amanah.workspace import Workspace
@@ -519,17 +519,24 @@ def protected_spelling(pseudonym: str, name: str) -> None:
 
 @protected_app.command("list")
 def protected_list(
-    names: Annotated[bool, typer.Option("--names", help="Show the names too.")] = False,
+    names: Annotated[
+        bool, typer.Option("--names", help="Names cannot be shown: they are kept as digests.")
+    ] = False,
     as_json: JSON = False,
 ) -> None:
-    """List protected persons (pseudonyms only unless --names)."""
+    """List protected persons: pseudonyms, roles and how many spellings each has.
+
+    Names are never stored in clear (only keyed digests), so `--names` cannot show them.
+    """
     from amanah.sharing import protected
 
-    rows = _in_session(lambda s, c: protected.list_all(s, c, names))
+    rows = _in_session(lambda s, c: protected.list_all(s, c))
+    if names:
+        err.print(protected.NAMES_NOT_KEPT)
     if as_json:
         emit_json(rows)
     else:
-        _table(rows, ["pseudonym", "role", "spellings", *(["names"] if names else [])])
+        _table(rows, ["pseudonym", "role", "spellings"])
 
 
 # -- packages --------------------------------------------------------------------------------

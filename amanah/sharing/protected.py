@@ -206,6 +206,13 @@ def list_all(s: Session, caller: Caller, with_names: bool = False) -> list[dict[
     ]
 
 
+def query_digest(s: Session, text: str) -> str:
+    """A keyed digest of a search query (HMAC-SHA256 under the names key): what the custody
+    ledger records instead of the words. Whoever holds the key can confirm that a given query
+    was run; no one can read it back."""
+    return hmac.new(_require_key(s), b"search query|" + text.encode(), "sha256").hexdigest()
+
+
 def _require_key(s: Session) -> bytes:
     key = _session_key(s)
     if key is None:
@@ -319,10 +326,6 @@ class Matcher:
 
     def __bool__(self) -> bool:
         return bool(self._by_first)
-
-    def query_digest(self, text: str) -> str:
-        """A keyed digest of a search query: the ledger's record of it (the words are not)."""
-        return hmac.new(self._key, b"search query|" + text.encode(), "sha256").hexdigest()
 
     # -- the words of a text
 
