@@ -57,6 +57,7 @@ TOKEN = re.compile(f"{_IN_WORD}+(?:[{_APOSTROPHES}]{_IN_WORD}+)*")
 # A line-end hyphen (or soft hyphen) between two tokens: "Kha-⏎tib", "al-⏎Khatib".
 HYPHEN_BREAK = re.compile("^[ \t]*[-\u2010\u2011\u00ad][ \t]*\r?\n\\s*$|^\u00ad\\s*$")
 
+_LINE_GAP = re.compile("^[ \t]*\r?\n\\s*$")
 _ARABIC_LETTERS = (
     "\u0621-\u063f\u0641-\u064a\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff"
     "\u0750-\u077f\u08a0-\u08c9"
@@ -149,6 +150,7 @@ _CONSONANT = {
     "ژ": "z",
     "ڤ": "f",
 }
+_FINAL_I = re.compile("[iy][aeiouyw]*$")
 _WEAK = frozenset("'wy")  # letters read only at the start of a word
 
 
@@ -201,7 +203,10 @@ def joined_at_hyphens(text: str, found: list[Word]) -> list[Word] | None:
     out: list[Word] = []
     joined = False
     for w in found:
-        if out and HYPHEN_BREAK.match(text[out[-1].end : w.start]):
+        if out and (
+            HYPHEN_BREAK.match(text[out[-1].end : w.start])
+            or (text[out[-1].end - 1] == "\u00ad" and _LINE_GAP.match(text[out[-1].end : w.start]))
+        ):
             prev = out.pop()
             merged = token_words(prev.folded + w.folded)
             out.extend(Word(prev.start, w.end, m) for m in merged)
@@ -236,7 +241,8 @@ def arabic_levels(word: str) -> list[str]:
 
 
 def arabic_consonants(word: str) -> str:
-    """The consonant key of an Arabic word (see the module's docstring)."""
+    """The consonant key of an Arabic word (see the module's docstring); a final ي (or ى) is
+    kept as "y", as a Latin final i or y is (Qabbani, Khatibi)."""
     if word.endswith("ه"):
         word = word[:-1]
     out: list[str] = []
@@ -246,7 +252,19 @@ def arabic_consonants(word: str) -> str:
             continue
         if not out or out[-1] != c:
             out.append(c)
+    if len(word) > 1 and word[-1] == "ي" and out and out[-1] != "y":
+        out.append("y")
     return "".join(out)
+
+
+def arabic_consonant_keys(word: str) -> list[str]:
+    """The consonant keys of an Arabic word: with a final ي also the key without it, since
+    Arabic writes ى and ي alike at the end (مصطفي is Mustafa)."""
+    c = arabic_consonants(word)
+    keys = [c]
+    if word.endswith("ي") and c.endswith("y") and len(c) > 1:
+        keys.append(c[:-1])
+    return keys
 
 
 @lru_cache(maxsize=300_000)
@@ -280,6 +298,8 @@ def latin_consonants(word: str) -> str:
             continue
         if not out or out[-1] != c:
             out.append(c)
+    if len(base) > 1 and _FINAL_I.search(base) and out[-1] != "y":
+        out.append("y")
     return "".join(out)
 
 
@@ -296,9 +316,9 @@ def document_keys(word: str) -> tuple[str, ...]:
         levels = arabic_levels(word)
         keys = ["e:" + levels[-1]]
         for level in levels:
-            c = arabic_consonants(level)
-            if len(c) >= 2 and "ca:" + c not in keys:
-                keys.append("ca:" + c)
+            for c in arabic_consonant_keys(level):
+                if len(c) >= 2 and "ca:" + c not in keys:
+                    keys.append("ca:" + c)
         return tuple(keys)
     return ("e:" + word,)
 
@@ -317,9 +337,7 @@ def recorded_keys(word: str, romanised: Iterator[str] | list[str] = ()) -> set[s
         levels = arabic_levels(word)
         keys = {"e:" + levels[-1]}
         for level in levels:
-            c = arabic_consonants(level)
-            if len(c) >= 2:
-                keys.add("cl:" + c)
+            keys.update("cl:" + c for c in arabic_consonant_keys(level) if len(c) >= 2)
         for latin in romanised:
             for w in name_words(latin):
                 if is_latin(w):
