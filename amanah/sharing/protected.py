@@ -265,8 +265,10 @@ class Matcher:
             for d in slots[0]:
                 self._by_first.setdefault(d, []).append((slots, pseudonym))
         self._first = frozenset(self._by_first)
+        self._longest = max((len(slots) for slots, _ in patterns), default=1)
         self._kinds = frozenset(kinds)
         self._cache: dict[str, frozenset[bytes]] = {}
+        self._tokens: dict[str, tuple[Slots, Slots, bool]] = {}
 
     # -- building
 
@@ -371,11 +373,10 @@ class Matcher:
         first = self._first
         n = len(seq)
         found = []
+        starts = [i for i, ks in enumerate(seq) if not first.isdisjoint(ks)]
         for direction in (1, -1):
-            for i, ks in enumerate(seq):
-                if first.isdisjoint(ks):
-                    continue
-                for d in ks & first:
+            for i in starts:
+                for d in seq[i] & first:
                     for slots, pseudonym in self._by_first[d]:
                         size = len(slots)
                         last = i + direction * (size - 1)
@@ -398,11 +399,50 @@ class Matcher:
 
     # -- the public ways in
 
+    def _token(self, token: str) -> tuple[Slots, Slots, bool]:
+        """A token's word digests as written and with Arabic words reversed (articles left
+        out), and whether any of them can begin a name: remembered per token."""
+        found = self._tokens.get(token)
+        if found is None:
+            if len(self._tokens) > _CACHE_LIMIT:
+                self._tokens.clear()
+            kept = [w for w in nk.token_words(token) if not nk.is_article(w)]
+            fwd = tuple(self._keys(w) for w in kept)
+            rev = tuple(
+                self._keys(w[::-1]) if nk.is_arabic(w) else k
+                for w, k in zip(kept, fwd, strict=True)
+            )
+            hit = any(not self._first.isdisjoint(k) for k in fwd + rev)
+            found = self._tokens[token] = (fwd, rev, hit)
+        return found
+
+    def _find_words(self, text: str) -> set[str]:
+        tokens = nk.TOKEN.findall(nk.prepare(text))
+        info = {t: self._token(t) for t in set(tokens)}
+        hits = {t for t, v in info.items() if v[2]}
+        if not hits:
+            return set()  # the common case: no word of the text can begin a name
+        # Only the tokens around one that can begin a name (in either order) are read.
+        span = 2 * self._longest + 2
+        found: set[str] = set()
+        for p in [i for i, t in enumerate(tokens) if t in hits]:
+            window = tokens[max(0, p - span) : p + span + 1]
+            fwd = [k for t in window for k in info[t][0]]
+            rev = [k for t in window for k in info[t][1]]
+            found.update(m.pseudonym for m in self._match(fwd))
+            if rev != fwd:
+                found.update(m.pseudonym for m in self._match(rev))
+        return found
+
     def find(self, text: str) -> set[str]:
         """Pseudonyms of everyone named in a text, however it is formatted."""
         if not self._by_first or not text:
             return set()
-        return {p for _, _, p in self._matches(nk.words(text), text)}
+        found = self._find_words(text)
+        joined = nk.join_hyphen_breaks(text)
+        if joined is not None:
+            found |= self._find_words(joined)
+        return found
 
     def find_in_bytes(self, data: bytes) -> set[str]:
         """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, both
@@ -415,8 +455,8 @@ class Matcher:
         step = _CHUNK - _OVERLAP
         for at in range(0, max(len(data) - _OVERLAP, 1), step):
             chunk = data[at : at + _CHUNK]
-            high = any(b >= 0x80 for b in chunk) if len(chunk) < 4096 else _has_high(chunk)
-            encodings = _ENCODINGS if high else _ENCODINGS[:1]
+            # Legacy code pages only where the bytes are not ASCII and not valid UTF-8.
+            encodings = _ENCODINGS if _has_high(chunk) and not _utf8(chunk) else _ENCODINGS[:1]
             for enc in encodings:
                 found |= self.find(chunk.decode(enc, "replace"))
             if b"\x00" in chunk or b"\x06" in chunk:
@@ -492,6 +532,18 @@ def _slots(pattern: Sequence[Sequence[str]]) -> Slots:
 
 def _has_high(chunk: bytes) -> bool:
     return chunk.translate(None, bytes(range(0x80))) != b""
+
+
+def _utf8(chunk: bytes) -> bool:
+    """Valid UTF-8, allowing a character cut at either end of the chunk."""
+    i = 0
+    while i < 3 and i < len(chunk) and 0x80 <= chunk[i] < 0xC0:
+        i += 1
+    try:
+        chunk[i:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data"
+    return True
 
 
 _LOADED: dict[tuple[bytes, tuple[tuple[str, str], ...]], Matcher] = {}
