@@ -72,6 +72,10 @@ FORMATTED = {
     "surname first": "al-Khatib, Ahmad",
     "possessive": "Ahmad al-Khatib's statement",
     "ayn apostrophe and diacritics": "Aḥmad al-Khaṭīb",
+    "Cyrillic look-alike letters": "\u0410hmad al-Kh\u0430tib",
+    "fullwidth letters": "ＡＨＭＡＤ ＡＬ-ＫＨＡＴＩＢ",
+    "a file name in camel case": "scans/AhmadAlKhatib_statement.pdf",
+    "a file name with underscores": "Ahmad_al_Khatib.docx",
 }
 
 

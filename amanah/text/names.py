@@ -177,10 +177,22 @@ def prepare(text: str) -> str:
     return _SUN_ARTICLE.sub(lambda m: " " * len(m.group()), text)
 
 
+# Cyrillic and Greek letters that look like Latin ones, read as Latin inside a word that also
+# has Latin letters ("Аhmad" with a Cyrillic А is Ahmad; a Russian word stays Russian).
+_CONFUSABLES = str.maketrans("аеорсухіјѕһԁԛԝкмнтвαεικνορτυχ", "aeopcyxijshdqwkmhtbaeiknoptux")
+_MIXED = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
+_CAMEL = re.compile("(?<=[a-z])(?=[A-Z])")
+
+
 @lru_cache(maxsize=300_000)
 def token_words(token: str) -> tuple[str, ...]:
-    """The folded words of one token (a token may mix scripts: each script is a word)."""
+    """The folded words of one token (a token may mix scripts: each script is a word; a Latin
+    word in camel case is its parts: AhmadAlKhatib)."""
+    if token.isascii() and not token.islower() and not token.isupper():
+        token = _CAMEL.sub(" ", token)
     folded = fold(token)
+    if _MIXED.search(folded) and any("a" <= c <= "z" for c in folded):
+        folded = folded.translate(_CONFUSABLES)
     if folded.endswith("s") and len(token) > 2 and token[-2] in _APOSTROPHES:
         folded = folded[:-1]  # "Ahmad's" is Ahmad
     return tuple(_SCRIPT_WORD.findall(folded))
