@@ -513,8 +513,8 @@ class Matcher:
 
     def pseudonymise(self, text: str) -> tuple[str, int]:
         """The text with each name replaced by [pseudonym]; and how many were replaced."""
-        if not self._by_first or not text:
-            return text, 0
+        if not self._by_first or not text or not self.find(text):
+            return text, 0  # the common case, decided by the fast reading
         out, last, count = [], 0, 0
         for start, end, pseudonym in self._matches(nk.words(text), text):
             if start < last:
