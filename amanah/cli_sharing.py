@@ -496,24 +496,42 @@ def protected_add(
 ) -> None:
     """Record a protected person with every spelling of their name (Arabic and Latin).
 
+    Names are kept only as keyed digests. `--name -` reads spellings from standard input, one a
+    line, so that they stay out of the shell's history and the process list.
+
     Example: amanah protected add "Witness A" --name "أحمد الخطيب" --name "Ahmad al-Khatib"
-      --name "Ahmed Alkhatib"
+      --name "Ahmed Alkhatib";  amanah protected add "Witness B" --name - < spellings.txt
     """
     from amanah.sharing import protected
 
+    name = _spellings(name)
     _in_session(lambda s, c: protected.add(s, c, pseudonym, name, role, notes))
     out.print(f"protected person {pseudonym!r} recorded with {len(name)} spelling(s)")
 
 
+def _spellings(given: list[str]) -> list[str]:
+    """The spellings given, with `-` replaced by the lines of standard input."""
+    import sys
+
+    out: list[str] = []
+    for n in given:
+        if n == "-":
+            out.extend(line.strip() for line in sys.stdin.read().splitlines() if line.strip())
+        else:
+            out.append(n)
+    return out
+
+
 @protected_app.command("spelling")
 def protected_spelling(pseudonym: str, name: str) -> None:
-    """Add a spelling of a protected person's name.
+    """Add a spelling of a protected person's name (`-`: read it from standard input).
 
     Example: amanah protected spelling "Witness A" "احمد خطيب"
     """
     from amanah.sharing import protected
 
-    _in_session(lambda s, c: protected.add_spelling(s, c, pseudonym, name))
+    spelling = (_spellings([name]) or [""])[0]
+    _in_session(lambda s, c: protected.add_spelling(s, c, pseudonym, spelling))
     out.print(f"spelling added to {pseudonym!r}")
 
 

@@ -228,7 +228,8 @@ def test_a_copy_of_the_database_holds_no_spelling(
     home = make_home(request, tmp_path, engines)
     added = amanah(home, "protected", "add", "Witness A", "--name", AR, "--name", LATIN)
     assert added.returncode == 0, added.stderr
-    assert amanah(home, "protected", "spelling", "Witness A", "Yusuf Qabbani").returncode == 0
+    fed = amanah(home, "protected", "spelling", "Witness A", "-", input="Yusuf Qabbani\n")
+    assert fed.returncode == 0, fed.stderr
     listed = amanah(home, "protected", "list", "--names", "--json")
     assert listed.returncode == 0
     assert json.loads(listed.stdout) == [
