@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import sqlite3
 import stat
 from pathlib import Path
@@ -158,6 +159,11 @@ def test_in_words_marks_each_word_of_a_name_including_hyphenated_halves(matcher:
     assert [(m.pseudonym, m.start, m.end) for m in forms] == [("Witness A", 1, 3)]
 
 
+def _noise(size: int, seed: int = 12) -> bytes:
+    """Bytes like those of an image or a video (reproducible)."""
+    return random.Random(seed + size).randbytes(size)
+
+
 ENCODED = {
     "utf-8": b"x Ahmad al-Khatib y",
     "utf-16-le": "x Ahmad al-Khatib y".encode("utf-16-le"),
@@ -166,7 +172,13 @@ ENCODED = {
     "utf-16-le at an odd offset": b"\x07" + "أحمد الخطيب".encode("utf-16-le"),
     "cp1256": "شهادة أحمد الخطيب".encode("cp1256"),
     "cp1252": "Aḥmad al-Khatîb".replace("ḥ", "h").encode("cp1252"),
-    "inside binary": os.urandom(5000) + "Ahmad al-Khatib".encode("utf-16-le") + os.urandom(5000),
+    "UTF-16 inside binary": _noise(5000) + "Ahmad al-Khatib".encode("utf-16-le") + _noise(5000),
+    "UTF-16-BE Arabic inside binary": _noise(9000)
+    + "\0أحمد الخطيب\0".encode("utf-16-be")
+    + _noise(9000),
+    "UTF-8 inside binary": _noise(70_000) + "\0أحمد الخطيب\0".encode() + _noise(70_000),
+    "cp1256 inside binary": _noise(70_000) + "\0أحمد الخطيب\0".encode("cp1256") + _noise(900),
+    "a NUL-ended string in binary": _noise(3000) + b"\0AhmadAlKhatib\0" + _noise(3000),
 }
 
 
@@ -176,6 +188,7 @@ def test_find_in_bytes_reads_every_likely_encoding(matcher: Matcher, data: bytes
 
 
 def test_find_in_bytes_crosses_its_chunks_and_ignores_other_text(matcher: Matcher) -> None:
+    assert matcher.find_in_bytes(_noise(1 << 20)) == set()  # random bytes name no one
     filler = ("the meeting was held near the old market. " * 120_000).encode()  # ~5 MB
     assert matcher.find_in_bytes(filler) == set()
     assert matcher.find_in_bytes("محضر الاجتماع".encode("cp1256") * 1000) == set()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -445,26 +446,39 @@ class Matcher:
         return found
 
     def find_in_bytes(self, data: bytes) -> set[str]:
-        """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, both
-        alignments), Windows-1256 and Windows-1252: the last net over a file's bytes. Read in
-        overlapping chunks, so any size is fine. Compressed streams (PDF, zip) are not opened:
-        that is the content inventory's work."""
+        """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, any
+        alignment), Windows-1256 and Windows-1252: the last net over a file's bytes. Read in
+        overlapping chunks, so any size is fine. Text inside binary (an old Word file, a
+        database) is found through its runs: UTF-16 runs and 8-bit text runs are picked out in C
+        and only they are decoded, so random bytes (images, video) cost little. Compressed
+        streams (PDF, zip) are not opened: that is the content inventory's work."""
         if not self._by_first or not data:
             return set()
         found: set[str] = set()
         step = _CHUNK - _OVERLAP
         for at in range(0, max(len(data) - _OVERLAP, 1), step):
             chunk = data[at : at + _CHUNK]
-            # Legacy code pages only where the bytes are not ASCII and not valid UTF-8.
-            encodings = _ENCODINGS if _has_high(chunk) and not _utf8(chunk) else _ENCODINGS[:1]
-            for enc in encodings:
-                found |= self.find(chunk.decode(enc, "replace"))
+            if _utf8(chunk):
+                found |= self.find(chunk.decode("utf-8", "replace"))
+            else:
+                runs = [r for r in _RUN_UTF8.findall(chunk) if _wordy(r)]
+                found |= self.find(b"\n".join(runs).decode("utf-8", "replace"))
+            if _has_high(chunk) and not _utf8(chunk):
+                if _text_like(chunk):
+                    legacy = chunk
+                else:
+                    legacy = b"\n".join(
+                        r for r in _RUN_8BIT.findall(chunk) if _wordy(r, _LETTER_BYTES_8BIT)
+                    )
+                for enc in _ENCODINGS[1:]:
+                    found |= self.find(legacy.decode(enc, "replace"))
             if b"\x00" in chunk or b"\x06" in chunk:
-                for offset in (0, 1):
-                    part = chunk[offset:]
-                    part = part[: len(part) // 2 * 2]
-                    for enc in ("utf-16-le", "utf-16-be"):
-                        found |= self.find(part.decode(enc, "replace"))
+                for pattern, enc in _RUNS_16:
+                    runs = [
+                        r[: len(r) // 2 * 2].decode(enc, "replace") for r in pattern.findall(chunk)
+                    ]
+                    if runs:
+                        found |= self.find("\n".join(runs))
         return found
 
     def in_forms(self, forms: Sequence[str]) -> list[Match]:
@@ -528,6 +542,38 @@ class Matcher:
 
 def _slots(pattern: Sequence[Sequence[str]]) -> Slots:
     return tuple(frozenset(bytes.fromhex(d) for d in slot) for slot in pattern)
+
+
+# UTF-16 text runs (at least four code units of Latin, Latin-1, Latin Extended, Arabic,
+# general punctuation or Arabic presentation forms), little- and big-endian.
+_UNIT_HIGH = b"[\\x00\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe]"
+_RUNS_16 = (
+    (re.compile(b"(?:[\\x01-\\xff]" + _UNIT_HIGH + b"){4,}"), "utf-16-le"),
+    (re.compile(b"(?:" + _UNIT_HIGH + b"[\\x01-\\xff]){4,}"), "utf-16-be"),
+)
+_RUN_UTF8 = re.compile(
+    b"(?:[\\t\\n\\r\\x20-\\x7e]|[\\xc2-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}"
+    b"|[\\xf0-\\xf4][\\x80-\\xbf]{3}){6,}"
+)
+_RUN_8BIT = re.compile(b"[\\t\\n\\r\\x20-\\x7e\\x80-\\xff]{6,}")
+_CONTROL = bytes(range(0x20)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
+_ASCII_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
+_LETTER_BYTES = _ASCII_LETTERS + bytes(range(0x80, 0x100))  # in UTF-8 runs
+_LETTER_BYTES_8BIT = _ASCII_LETTERS + bytes(range(0xC0, 0x100))  # Windows-125x letters
+
+
+def _text_like(chunk: bytes) -> bool:
+    """Mostly text (fewer than 1% control bytes): decode all of it in a legacy code page."""
+    return len(chunk) - len(chunk.translate(None, _CONTROL)) < len(chunk) // 100 + 1
+
+
+def _wordy(run: bytes, letter_bytes: bytes = _LETTER_BYTES) -> bool:
+    """A run of text bytes inside binary that reads like words: a space and letters for at
+    least three fifths of it, or letters for nine tenths of eight bytes or more."""
+    letters = len(run) - len(run.translate(None, letter_bytes))
+    if b" " in run:
+        return 5 * letters >= 3 * len(run)
+    return len(run) >= 8 and 10 * letters >= 9 * len(run)
 
 
 def _has_high(chunk: bytes) -> bool:
