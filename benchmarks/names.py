@@ -1,7 +1,7 @@
 """The protected-name matcher's cost: `Matcher.find` over mixed Arabic/English text, the matcher
 before keyed digests and formatting-proof matching (stems of one line at a time, kept below as
 it was) against the current one, in the same run, on the same text; and `find_in_bytes` on the
-same text as UTF-8 bytes (every encoding tried).
+same text as UTF-8 bytes, and on as many random bytes (what an image or a video looks like).
 
     python -m benchmarks.names [--mb 10] [--data ../shared/data]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -117,6 +118,8 @@ def main(mb: float = 10, data: Path | None = None) -> dict[str, object]:
     new_cold, new_found = _time(new.find, text)
     new_warm, _ = _time(new.find, text)
     bytes_s, bytes_found = _time(new.find_in_bytes, text.encode())
+    noise = random.Random(1).randbytes(size)  # an image's or a video's bytes
+    noise_s, noise_found = _time(new.find_in_bytes, noise)
     result = {
         "machine": machine(),
         "text": "xquad_ar_en" if "xquad" in str(data or "") or _has_data(data) else "generated",
@@ -128,6 +131,8 @@ def main(mb: float = 10, data: Path | None = None) -> dict[str, object]:
         "after_found": sorted(new_found),  # type: ignore[arg-type]
         "find_in_bytes_s": round(bytes_s, 2),
         "find_in_bytes_found": sorted(bytes_found),  # type: ignore[arg-type]
+        "find_in_bytes_random_s": round(noise_s, 2),
+        "find_in_bytes_random_found": sorted(noise_found),  # type: ignore[arg-type]
         "mb_per_s_after_cold": round(size / 2**20 / new_cold, 1),
     }
     OUT.mkdir(exist_ok=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.text import names as nk
+from amanah.text import rawtext
 
 ROLES = ("witness", "source", "victim", "other")
 DIGEST_BYTES = 16
@@ -249,9 +249,6 @@ class Match:
 
 Slots = tuple[frozenset[bytes], ...]
 _CACHE_LIMIT = 400_000
-_ENCODINGS = ("utf-8", "cp1252", "cp1256")
-_CHUNK = 4 << 20
-_OVERLAP = 2048
 
 
 class Matcher:
@@ -447,38 +444,14 @@ class Matcher:
 
     def find_in_bytes(self, data: bytes) -> set[str]:
         """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, any
-        alignment), Windows-1256 and Windows-1252: the last net over a file's bytes. Read in
-        overlapping chunks, so any size is fine. Text inside binary (an old Word file, a
-        database) is found through its runs: UTF-16 runs and 8-bit text runs are picked out in C
-        and only they are decoded, so random bytes (images, video) cost little. Compressed
-        streams (PDF, zip) are not opened: that is the content inventory's work."""
+        alignment), Windows-1256 and Windows-1252: the last net over a file's bytes, in
+        overlapping chunks so any size is fine (`amanah.text.rawtext`). Compressed streams
+        (PDF, zip) are not opened: that is the content inventory's work."""
         if not self._by_first or not data:
             return set()
         found: set[str] = set()
-        step = _CHUNK - _OVERLAP
-        for at in range(0, max(len(data) - _OVERLAP, 1), step):
-            chunk = data[at : at + _CHUNK]
-            if _utf8(chunk):
-                found |= self.find(chunk.decode("utf-8", "replace"))
-            else:
-                runs = [r for r in _RUN_UTF8.findall(chunk) if _wordy(r)]
-                found |= self.find(b"\n".join(runs).decode("utf-8", "replace"))
-            if _has_high(chunk) and not _utf8(chunk):
-                if _text_like(chunk):
-                    legacy = chunk
-                else:
-                    legacy = b"\n".join(
-                        r for r in _RUN_8BIT.findall(chunk) if _wordy(r, _LETTER_BYTES_8BIT)
-                    )
-                for enc in _ENCODINGS[1:]:
-                    found |= self.find(legacy.decode(enc, "replace"))
-            if b"\x00" in chunk or b"\x06" in chunk:
-                for pattern, enc in _RUNS_16:
-                    runs = [
-                        r[: len(r) // 2 * 2].decode(enc, "replace") for r in pattern.findall(chunk)
-                    ]
-                    if runs:
-                        found |= self.find("\n".join(runs))
+        for text in rawtext.readings(data):
+            found |= self.find(text)
         return found
 
     def in_forms(self, forms: Sequence[str]) -> list[Match]:
@@ -542,54 +515,6 @@ class Matcher:
 
 def _slots(pattern: Sequence[Sequence[str]]) -> Slots:
     return tuple(frozenset(bytes.fromhex(d) for d in slot) for slot in pattern)
-
-
-# UTF-16 text runs (at least four code units of Latin, Latin-1, Latin Extended, Arabic,
-# general punctuation or Arabic presentation forms), little- and big-endian.
-_UNIT_HIGH = b"[\\x00\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe]"
-_RUNS_16 = (
-    (re.compile(b"(?:[\\x01-\\xff]" + _UNIT_HIGH + b"){4,}"), "utf-16-le"),
-    (re.compile(b"(?:" + _UNIT_HIGH + b"[\\x01-\\xff]){4,}"), "utf-16-be"),
-)
-_RUN_UTF8 = re.compile(
-    b"(?:[\\t\\n\\r\\x20-\\x7e]|[\\xc2-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}"
-    b"|[\\xf0-\\xf4][\\x80-\\xbf]{3}){6,}"
-)
-_RUN_8BIT = re.compile(b"[\\t\\n\\r\\x20-\\x7e\\x80-\\xff]{6,}")
-_CONTROL = bytes(range(0x20)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
-_ASCII_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
-_LETTER_BYTES = _ASCII_LETTERS + bytes(range(0x80, 0x100))  # in UTF-8 runs
-_LETTER_BYTES_8BIT = _ASCII_LETTERS + bytes(range(0xC0, 0x100))  # Windows-125x letters
-
-
-def _text_like(chunk: bytes) -> bool:
-    """Mostly text (fewer than 1% control bytes): decode all of it in a legacy code page."""
-    return len(chunk) - len(chunk.translate(None, _CONTROL)) < len(chunk) // 100 + 1
-
-
-def _wordy(run: bytes, letter_bytes: bytes = _LETTER_BYTES) -> bool:
-    """A run of text bytes inside binary that reads like words: a space and letters for at
-    least three fifths of it, or letters for nine tenths of eight bytes or more."""
-    letters = len(run) - len(run.translate(None, letter_bytes))
-    if b" " in run:
-        return 5 * letters >= 3 * len(run)
-    return len(run) >= 8 and 10 * letters >= 9 * len(run)
-
-
-def _has_high(chunk: bytes) -> bool:
-    return chunk.translate(None, bytes(range(0x80))) != b""
-
-
-def _utf8(chunk: bytes) -> bool:
-    """Valid UTF-8, allowing a character cut at either end of the chunk."""
-    i = 0
-    while i < 3 and i < len(chunk) and 0x80 <= chunk[i] < 0xC0:
-        i += 1
-    try:
-        chunk[i:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.reason == "unexpected end of data"
-    return True
 
 
 _LOADED: dict[tuple[bytes, tuple[tuple[str, str], ...]], Matcher] = {}
