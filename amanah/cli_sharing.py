@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from amanah.access import AccessDenied, NotVisible, local_administrator
-from amanah.cliutil import emit_json, fail, out, parse_date, with_workspace
+from amanah.cliutil import emit_json, err, fail, out, parse_date, with_workspace
 from amanah.rfa import RequestError
 from amanah.sharing import SharingError
 from amanah.workspace import Workspace
@@ -512,40 +512,65 @@ def protected_add(
 ) -> None:
     """Record a protected person with every spelling of their name (Arabic and Latin).
 
+    Names are kept only as keyed digests. `--name -` reads spellings from standard input, one a
+    line, so that they stay out of the shell's history and the process list.
+
     Example: amanah protected add "Witness A" --name "أحمد الخطيب" --name "Ahmad al-Khatib"
-      --name "Ahmed Alkhatib"
+      --name "Ahmed Alkhatib";  amanah protected add "Witness B" --name - < spellings.txt
     """
     from amanah.sharing import protected
 
+    name = _spellings(name)
     _in_session(lambda s, c: protected.add(s, c, pseudonym, name, role, notes))
     out.print(f"protected person {pseudonym!r} recorded with {len(name)} spelling(s)")
 
 
+def _spellings(given: list[str]) -> list[str]:
+    """The spellings given, with `-` replaced by the lines of standard input."""
+    import sys
+
+    out: list[str] = []
+    for n in given:
+        if n == "-":
+            out.extend(line.strip() for line in sys.stdin.read().splitlines() if line.strip())
+        else:
+            out.append(n)
+    return out
+
+
 @protected_app.command("spelling")
 def protected_spelling(pseudonym: str, name: str) -> None:
-    """Add a spelling of a protected person's name.
+    """Add a spelling of a protected person's name (`-`: read it from standard input).
 
     Example: amanah protected spelling "Witness A" "احمد خطيب"
     """
     from amanah.sharing import protected
 
-    _in_session(lambda s, c: protected.add_spelling(s, c, pseudonym, name))
+    spelling = (_spellings([name]) or [""])[0]
+    _in_session(lambda s, c: protected.add_spelling(s, c, pseudonym, spelling))
     out.print(f"spelling added to {pseudonym!r}")
 
 
 @protected_app.command("list")
 def protected_list(
-    names: Annotated[bool, typer.Option("--names", help="Show the names too.")] = False,
+    names: Annotated[
+        bool, typer.Option("--names", help="Names cannot be shown: they are kept as digests.")
+    ] = False,
     as_json: JSON = False,
 ) -> None:
-    """List protected persons (pseudonyms only unless --names)."""
+    """List protected persons: pseudonyms, roles and how many spellings each has.
+
+    Names are never stored in clear (only keyed digests), so `--names` cannot show them.
+    """
     from amanah.sharing import protected
 
-    rows = _in_session(lambda s, c: protected.list_all(s, c, names))
+    rows = _in_session(lambda s, c: protected.list_all(s, c))
+    if names:
+        err.print(protected.NAMES_NOT_KEPT)
     if as_json:
         emit_json(rows)
     else:
-        _table(rows, ["pseudonym", "role", "spellings", *(["names"] if names else [])])
+        _table(rows, ["pseudonym", "role", "spellings"])
 
 
 # -- packages --------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ from amanah.custody.checkpoint_log import CHECKPOINT_LOG, LOG_NAME
 from amanah.custody.keys import SigningKey, open_signing_key
 from amanah.custody.ledger import SIGNING_KEY
 from amanah.db import Database
+from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
+from amanah.sharing.names_key import key_path as names_key_path
+from amanah.sharing.names_key import load_or_create_key
 
 PRIVATE_UMASK = 0o077
 
@@ -143,6 +146,7 @@ def open_workspace(
     settings = load_settings(path)
     tighten_home(settings)
     db = Database(settings.database_url)
+    db.migration_attributes["names_key_path"] = str(names_key_path(path))
     db.upgrade()
     blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)
     ensure = getattr(blobs, "ensure_bucket", None)
@@ -158,4 +162,5 @@ def open_workspace(
         raise
     db.session_info[SIGNING_KEY] = key
     db.session_info[CHECKPOINT_LOG] = path / LOG_NAME
+    db.session_info[NAMES_KEY] = load_or_create_key(names_key_path(path))
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)

@@ -63,9 +63,10 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, attributes: dict[str, object] | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes.update(attributes or {})
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -124,6 +125,8 @@ class Database:
         self.url = url
         #: Put into every write session's info (the custody ledger's signing key).
         self.session_info: dict[str, object] = {}
+        #: Given to migrations (e.g. where the home's names key lives, for 0009).
+        self.migration_attributes: dict[str, object] = {}
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite readers must not take the write lock; PostgreSQL needs no second engine.
@@ -143,9 +146,24 @@ class Database:
                 current = MigrationContext.configure(conn).get_current_revision()
             head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
             if current != head:
-                command.upgrade(alembic_config(self.engine), "head")
+                command.upgrade(alembic_config(self.engine, self.migration_attributes), "head")
+                self._scrub()
         except OperationalError as exc:
             raise DatabaseError(f"cannot open database {self.safe_url}: {exc.orig}") from exc
+
+    def _scrub(self) -> None:
+        """After migrations that erase values (0009: protected names), leave no old copy:
+        SQLite's WAL is checkpointed into the file and emptied; PostgreSQL rewrites the table
+        so that no dead row version remains on disk."""
+        if self.dialect == "sqlite":
+            raw = self.engine.raw_connection()  # outside a transaction, as a checkpoint must be
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+            finally:
+                raw.close()
+        elif self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM FULL protected_persons")
 
     @property
     def safe_url(self) -> str:
@@ -169,7 +187,7 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only snapshot that does not block writers."""
-        with self._readers() as s, s.begin():
+        with self._readers(info=dict(self.session_info)) as s, s.begin():
             yield s
 
     def dispose(self) -> None:

@@ -558,7 +558,10 @@ class ProtectedPerson(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(100), unique=True)  # e.g. "Witness A"
     role: Mapped[str] = mapped_column(String(40), default="witness")
-    spellings: Mapped[str] = mapped_column(Text)  # JSON list: Arabic and Latin spellings
+    # Emptied ("[]") by migration 0009: names are never stored in clear.
+    spellings: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON: per spelling, per word, keyed digests of the word's keys (sharing.protected.seal).
+    name_digests: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200))

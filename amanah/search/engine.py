@@ -391,18 +391,25 @@ def log(
     options: dict[str, Any],
     request_id: int | None,
 ) -> int:
-    """Record the search (who, when, what, how many, which shown) in the log and the ledger."""
+    """Record the search (who, when, what, how many, which shown) in the log and the ledger.
+
+    The words of a query stay out of the custody ledger (permanent, exported, shown to
+    providers and recipients): it holds a keyed digest of the query and its length. The search
+    log (staff only) keeps the words, with any protected person's name replaced by a pseudonym."""
+    from amanah.sharing import protected
+
     top = [h.item_id for h in results.hits]
     opts = {"mode": results.mode, "sort": results.sort, **options}
 
     def write(s: Session) -> int:
+        logged, _ = protected.Matcher.load(s).pseudonymise(results.query)
         search_id = s.execute(
             insert(SearchLog).returning(SearchLog.id),
             [
                 {
                     "actor": caller.actor,
                     "at": datetime.now(UTC),
-                    "query": results.query,
+                    "query": logged,
                     "options": json.dumps(opts, ensure_ascii=False),
                     "hit_count": results.total,
                     "top_ids": json.dumps(top),
@@ -420,7 +427,8 @@ def log(
             object_id=search_id,
             details={
                 "action": "search",
-                "query": results.query,
+                "query_hmac": protected.query_digest(s, results.query),
+                "query_length": len(results.query),
                 "options": opts,
                 "hits": results.total,
                 "shown": top,

@@ -1,17 +1,27 @@
-"""Protected persons (witnesses, sources) and finding their names in any spelling recorded.
+"""Protected persons (witnesses, sources) and finding their names in any spelling and format.
 
-Names are matched as sequences of normalised words (the search analyzer's stems: hamza,
-ta marbuta, alef maqsura, harakat, the article and attached particles are folded), so
-"أحمد الخطيب" is also found as "احمد الخطيب" or "وأحمد الخطيب", and "Ahmad al-Khatib" as
-"AHMAD AL KHATIB". The leak check
-also reads each word reversed, since PDF text layers sometimes store Arabic in visual order.
-Names never go into the custody ledger or a log: only pseudonyms do.
+A name is never stored in clear. Each recorded spelling becomes a sequence of *slots*, one per
+word, and each slot the set of keyed digests (HMAC-SHA256 under the home's names key,
+``keys/names-hmac.key``, 0600, never in the database) of the word's keys (`amanah.text.names`:
+exact Arabic key, Latin skeleton, consonant keys for the other script, Latin skeletons of its
+romanisations). A text is searched by computing the same digests for each of its words and
+looking for consecutive words that meet every slot of a spelling. A copy of the database alone
+says nothing; whoever holds both the database and the key can only confirm guesses.
+
+What survives: any whitespace or line break between words, a line-end hyphen ("Kha-⏎tib"),
+soft hyphens, zero-width and bidi control characters, harakat and tatweel, presentation forms,
+hamza/alef/yeh/teh-marbuta variants, attached particles and the article, Arabic in visual order
+(each word reversed, words in either order), Latin case, diacritics and punctuation, and
+transliteration variants (Yusuf/Youssef, Qabbani/Kabbani, Mohammad/Mohamed, with and without
+al-/el-). Names go into the custody ledger or a log only as pseudonyms.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,21 +33,90 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller, Permission
 from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
-from amanah.text.analyzer import exact_form, spans, stem_form, words
+from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
+from amanah.text import names as nk
+from amanah.text import rawtext
 
 ROLES = ("witness", "source", "victim", "other")
+DIGEST_BYTES = 16
+ROMANISATIONS = 5  # Latin candidates asked of the romaniser per Arabic word
+# The names key lives in its own module (the workspace loads it); re-exported for callers.
+__all__ = ["KEY_FILE", "SESSION_KEY", "Match", "Matcher", "key_path", "load_or_create_key"]
 
 
-@lru_cache(maxsize=200_000)
-def _key(word: str) -> str:
-    """A folded word's matching key: its stem (article and attached particles removed, so
-    that "وأحمد" and "لأحمد" are found as "أحمد"; English words stemmed). Remembered, since
-    custody records and texts repeat the same words."""
-    return stem_form(exact_form(word))
+def _session_key(s: Session) -> bytes | None:
+    key = s.info.get(SESSION_KEY)
+    return key if isinstance(key, bytes) else None
 
 
-def name_key(spelling: str) -> tuple[str, ...]:
-    return tuple(_key(w) for w in words(spelling))
+# -- sealing spellings -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _romaniser() -> Any:
+    from arabic_name_romanizer import Transliterator
+
+    return Transliterator()
+
+
+def romanise(word: str) -> list[str]:
+    """Latin spellings of an Arabic word of a name (dictionary first, a small model after)."""
+    try:
+        found = _romaniser().transliterate(word, top_k=ROMANISATIONS)
+    except Exception:  # an unknown word still has its consonant key
+        return []
+    return [c.text for c in found]
+
+
+def spelling_slots(spelling: str) -> list[set[str]]:
+    """The keys of each word of a recorded spelling (clear: used only while it is sealed)."""
+    out = []
+    for w in nk.name_words(spelling):
+        extra = romanise(w) if nk.is_arabic(w) else []
+        out.append(nk.recorded_keys(w, extra))
+    return out
+
+
+def _digest(key: bytes, value: str) -> bytes:
+    return hmac.digest(key, f"{nk.SCHEME}|{value}".encode(), "sha256")[:DIGEST_BYTES]
+
+
+def seal(key: bytes, spellings: Iterable[str]) -> dict[str, Any]:
+    """The stored form of spellings: per spelling, per word, the digests of its keys; the kinds
+    of key present (so that a text's words are not hashed for kinds no one needs)."""
+    patterns = []
+    kinds: set[str] = set()
+    for spelling in spellings:
+        slots = spelling_slots(spelling)
+        if not slots:
+            continue
+        kinds.update(k.split(":", 1)[0] for slot in slots for k in slot)
+        patterns.append([sorted(_digest(key, k).hex() for k in slot) for slot in slots])
+    return {
+        "scheme": nk.SCHEME,
+        "key": key_id(key),
+        "kinds": sorted(kinds),
+        "spellings": patterns,
+    }
+
+
+def _sealed(row: ProtectedPerson) -> dict[str, Any]:
+    try:
+        data = json.loads(row.name_digests or "{}")
+    except json.JSONDecodeError:
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+# -- protected persons -----------------------------------------------------------------------
+
+
+def _check_spellings(spellings: Sequence[str]) -> list[str]:
+    names = [n.strip() for n in spellings if n.strip()]
+    for n in names:
+        if not nk.name_words(n):
+            raise SharingError("a spelling has no letters to match")
+    return names
 
 
 def add(
@@ -50,24 +129,26 @@ def add(
 ) -> ProtectedPerson:
     caller.require(Permission.MANAGE_REQUESTS)
     pseudonym = pseudonym.strip()
-    names = [n.strip() for n in spellings if n.strip()]
     if not pseudonym:
         raise SharingError("a protected person needs a pseudonym (e.g. 'Witness A')")
     if role not in ROLES:
         raise SharingError(f"role {role!r} is not known: choose {', '.join(ROLES)}")
+    names = _check_spellings(spellings)
     if not names:
         raise SharingError("give at least one spelling of the name (--name, repeatable)")
-    for n in names:
-        if not name_key(n):
-            raise SharingError(f"spelling {n!r} has no letters to match")
     if s.execute(select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == pseudonym)).first():
         raise SharingError(f"pseudonym {pseudonym!r} is already used; choose another")
-    if name_key(pseudonym) and Matcher.of([(pseudonym, names)]).find(pseudonym):
+    clear = Matcher.of([(pseudonym, names)])
+    if clear.find(pseudonym):
         raise SharingError("the pseudonym must not contain the name itself")
+    if clear.find(notes):
+        raise SharingError("the notes must not contain the name: names are kept only as digests")
+    key = _require_key(s)
     row = ProtectedPerson(
         pseudonym=pseudonym,
         role=role,
-        spellings=json.dumps(names, ensure_ascii=False),
+        spellings="[]",
+        name_digests=json.dumps(seal(key, names)),
         notes=notes,
         created_at=datetime.now(UTC),
         created_by=caller.actor,
@@ -80,12 +161,19 @@ def add(
 def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> ProtectedPerson:
     caller.require(Permission.MANAGE_REQUESTS)
     row = get(s, pseudonym)
-    if not name_key(spelling):
-        raise SharingError(f"spelling {spelling!r} has no letters to match")
-    names = json.loads(row.spellings)
-    if spelling.strip() not in names:
-        names.append(spelling.strip())
-    row.spellings = json.dumps(names, ensure_ascii=False)
+    names = _check_spellings([spelling])
+    if not names:
+        raise SharingError("the spelling is empty")
+    key = _require_key(s)
+    data = _sealed(row)
+    _check_sealed(data, key, pseudonym)
+    new = seal(key, names)
+    patterns = data.get("spellings", [])
+    for p in new["spellings"]:
+        if p not in patterns:
+            patterns.append(p)
+    data.update(spellings=patterns, kinds=sorted(set(data.get("kinds", [])) | set(new["kinds"])))
+    row.name_digests = json.dumps(data)
     return row
 
 
@@ -98,28 +186,58 @@ def get(s: Session, pseudonym: str) -> ProtectedPerson:
     return row
 
 
+NAMES_NOT_KEPT = (
+    "names are kept only as keyed digests (docs/sharing.md): they cannot be shown;"
+    " pseudonyms and counts are"
+)
+
+
 def list_all(s: Session, caller: Caller, with_names: bool = False) -> list[dict[str, Any]]:
+    """Pseudonyms, roles and how many spellings each has; names cannot be listed (`with_names`
+    is kept for callers that ask: it changes nothing, see NAMES_NOT_KEPT)."""
     caller.require(Permission.MANAGE_REQUESTS)
     rows = s.execute(select(ProtectedPerson).order_by(ProtectedPerson.pseudonym)).scalars()
-    out = []
-    for p in rows:
-        entry: dict[str, Any] = {
+    return [
+        {
             "pseudonym": p.pseudonym,
             "role": p.role,
-            "spellings": len(json.loads(p.spellings)),
+            "spellings": len(_sealed(p).get("spellings", [])),
         }
-        if with_names:
-            entry["names"] = json.loads(p.spellings)
-        out.append(entry)
-    return out
-
-
-def persons(s: Session) -> list[tuple[str, list[str]]]:
-    """Every protected person as (pseudonym, spellings)."""
-    return [
-        (p.pseudonym, json.loads(p.spellings))
-        for p in s.execute(select(ProtectedPerson).order_by(ProtectedPerson.id)).scalars()
+        for p in rows
     ]
+
+
+def query_digest(s: Session, text: str) -> str:
+    """A keyed digest of a search query (HMAC-SHA256 under the names key): what the custody
+    ledger records instead of the words. Whoever holds the key can confirm that a given query
+    was run; no one can read it back."""
+    return hmac.new(_require_key(s), b"search query|" + text.encode(), "sha256").hexdigest()
+
+
+def _require_key(s: Session) -> bytes:
+    key = _session_key(s)
+    if key is None:
+        raise SharingError(
+            "the names key is not loaded (open the home with amanah.workspace.open_workspace)"
+        )
+    return key
+
+
+def _check_sealed(data: dict[str, Any], key: bytes, pseudonym: str) -> None:
+    if data.get("scheme") != nk.SCHEME:
+        raise SharingError(
+            f"protected person {pseudonym!r}: names sealed with key scheme"
+            f" {data.get('scheme')!r}, this version reads {nk.SCHEME}: record the spellings again"
+        )
+    if data.get("key") != key_id(key):
+        raise SharingError(
+            f"protected person {pseudonym!r}: names sealed with names key {data.get('key')},"
+            f" but this home's key is {key_id(key)}: restore keys/{KEY_FILE} from the backup"
+            " made with the database"
+        )
+
+
+# -- matching --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -129,86 +247,301 @@ class Match:
     end: int  # one past the last word
 
 
-class Matcher:
-    """Every recorded spelling of every protected person, ready to look for in words."""
+Slots = tuple[frozenset[bytes], ...]
+_CACHE_LIMIT = 400_000
 
-    def __init__(self, patterns: list[tuple[tuple[str, ...], str]]) -> None:
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for key, pseudonym in patterns:
-            self._by_first.setdefault(key[0], []).append((key, pseudonym))
+
+class Matcher:
+    """Every recorded spelling of every protected person, as digests, ready to look for."""
+
+    def __init__(
+        self, key: bytes, patterns: list[tuple[Slots, str]], kinds: Iterable[str] = ()
+    ) -> None:
+        self._key = key
+        self._by_first: dict[bytes, list[tuple[Slots, str]]] = {}
+        for slots, pseudonym in patterns:
+            for d in slots[0]:
+                self._by_first.setdefault(d, []).append((slots, pseudonym))
+        self._first = frozenset(self._by_first)
+        self._longest = max((len(slots) for slots, _ in patterns), default=1)
+        self._kinds = frozenset(kinds)
+        self._cache: dict[str, frozenset[bytes]] = {}
+        self._tokens: dict[str, tuple[Slots, Slots, bool]] = {}
+
+    # -- building
 
     @classmethod
-    def of(cls, persons: Sequence[tuple[str, Sequence[str]]]) -> Matcher:
-        patterns = []
-        for pseudonym, names in persons:
-            for n in names:
-                key = name_key(n)
-                if key:
-                    patterns.append((key, pseudonym))
-        return cls(patterns)
+    def of(cls, persons: Sequence[tuple[str, Sequence[str]]], key: bytes | None = None) -> Matcher:
+        """A matcher of clear spellings (while recording them, and in tests); a key of its own
+        unless one is given."""
+        key = key or secrets.token_bytes(32)
+        patterns: list[tuple[Slots, str]] = []
+        kinds: set[str] = set()
+        for pseudonym, spellings in persons:
+            sealed = seal(key, spellings)
+            kinds.update(sealed["kinds"])
+            patterns.extend((_slots(p), pseudonym) for p in sealed["spellings"])
+        return cls(key, patterns, kinds)
 
     @classmethod
     def load(cls, s: Session) -> Matcher:
-        return cls.of(persons(s))
+        """Every protected person of the database (digests and the session's names key)."""
+        rows = [
+            (p, r)
+            for p, r in s.execute(
+                select(ProtectedPerson.pseudonym, ProtectedPerson.name_digests).order_by(
+                    ProtectedPerson.id
+                )
+            ).all()
+        ]
+        key = _session_key(s)
+        if not rows:
+            return cls(key or b"\0" * 32, [])
+        if key is None:
+            raise SharingError("the names key is not loaded: protected names cannot be looked for")
+        return _load_cached(key, tuple(rows))
+
+    def to_spec(self) -> dict[str, Any]:
+        """A JSON-able form (digests and key) for the redaction sandbox's child process."""
+        seen: dict[int, tuple[Slots, str]] = {}
+        for entries in self._by_first.values():
+            for slots, pseudonym in entries:
+                seen[id(slots)] = (slots, pseudonym)
+        return {
+            "key": self._key.hex(),
+            "kinds": sorted(self._kinds),
+            "patterns": [
+                [pseudonym, [sorted(d.hex() for d in slot) for slot in slots]]
+                for slots, pseudonym in seen.values()
+            ],
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Matcher:
+        return cls(
+            bytes.fromhex(spec["key"]),
+            [(_slots(p), pseudonym) for pseudonym, p in spec["patterns"]],
+            spec["kinds"],
+        )
 
     def __bool__(self) -> bool:
         return bool(self._by_first)
 
-    def in_forms(self, forms: Sequence[str]) -> list[Match]:
-        """Matches in a sequence of exact forms (one per word)."""
-        if self._by_first.keys().isdisjoint(forms):
-            return []  # the common case, decided in C
+    # -- the words of a text
+
+    def _keys(self, word: str) -> frozenset[bytes]:
+        found = self._cache.get(word)
+        if found is None:
+            if len(self._cache) > _CACHE_LIMIT:
+                self._cache.clear()
+            found = frozenset(
+                _digest(self._key, k)
+                for k in nk.document_keys(word)
+                if k.split(":", 1)[0] in self._kinds
+            )
+            self._cache[word] = found
+        return found
+
+    def _sequences(
+        self, found: list[nk.Word], text: str | None
+    ) -> list[tuple[list[nk.Word], list[frozenset[bytes]]]]:
+        """The word sequences to read: as written, joined at line-end hyphens, and with Arabic
+        words reversed (visual order); articles left out."""
+        readings = [found]
+        if text is not None and (joined := nk.joined_at_hyphens(text, found)) is not None:
+            readings.append(joined)
+        out = []
+        for reading in readings:
+            kept = [w for w in reading if not nk.is_article(w.folded)]
+            out.append((kept, [self._keys(w.folded) for w in kept]))
+            if any(nk.is_arabic(w.folded) for w in kept):
+                out.append(
+                    (
+                        kept,
+                        [
+                            self._keys(w.folded[::-1]) if nk.is_arabic(w.folded) else k
+                            for w, k in zip(kept, out[-1][1], strict=True)
+                        ],
+                    )
+                )
+        return out
+
+    def _match(self, seq: Sequence[frozenset[bytes]]) -> list[Match]:
+        """Matches in a sequence of word digests, in reading order and in reverse order."""
+        first = self._first
+        n = len(seq)
         found = []
-        for i, form in enumerate(forms):
-            for key, pseudonym in self._by_first.get(form, ()):
-                if tuple(forms[i : i + len(key)]) == key:
-                    found.append(Match(pseudonym, i, i + len(key)))
+        starts = [i for i, ks in enumerate(seq) if not first.isdisjoint(ks)]
+        for direction in (1, -1):
+            for i in starts:
+                for d in seq[i] & first:
+                    for slots, pseudonym in self._by_first[d]:
+                        size = len(slots)
+                        last = i + direction * (size - 1)
+                        if not 0 <= last < n:
+                            continue
+                        if all(
+                            not slots[k].isdisjoint(seq[i + direction * k]) for k in range(1, size)
+                        ):
+                            lo, hi = min(i, last), max(i, last)
+                            found.append(Match(pseudonym, lo, hi + 1))
+        return found
+
+    def _matches(self, found: list[nk.Word], text: str | None) -> list[tuple[int, int, str]]:
+        """(start, end, pseudonym) in the original text of every name in its words."""
+        hits = set()
+        for words, seq in self._sequences(found, text):
+            for m in self._match(seq):
+                hits.add((words[m.start].start, words[m.end - 1].end, m.pseudonym))
+        return sorted(hits)
+
+    # -- the public ways in
+
+    def _token(self, token: str) -> tuple[Slots, Slots, bool]:
+        """A token's word digests as written and with Arabic words reversed (articles left
+        out), and whether any of them can begin a name: remembered per token."""
+        found = self._tokens.get(token)
+        if found is None:
+            if len(self._tokens) > _CACHE_LIMIT:
+                self._tokens.clear()
+            kept = [w for w in nk.token_words(token) if not nk.is_article(w)]
+            fwd = tuple(self._keys(w) for w in kept)
+            rev = tuple(
+                self._keys(w[::-1]) if nk.is_arabic(w) else k
+                for w, k in zip(kept, fwd, strict=True)
+            )
+            hit = any(not self._first.isdisjoint(k) for k in fwd + rev)
+            found = self._tokens[token] = (fwd, rev, hit)
+        return found
+
+    def _find_words(self, text: str) -> set[str]:
+        tokens = nk.TOKEN.findall(nk.prepare(text))
+        info = {t: self._token(t) for t in set(tokens)}
+        hits = {t for t, v in info.items() if v[2]}
+        if not hits:
+            return set()  # the common case: no word of the text can begin a name
+        # Only the tokens around one that can begin a name (in either order) are read.
+        span = 2 * self._longest + 2
+        found: set[str] = set()
+        for p in [i for i, t in enumerate(tokens) if t in hits]:
+            window = tokens[max(0, p - span) : p + span + 1]
+            fwd = [k for t in window for k in info[t][0]]
+            rev = [k for t in window for k in info[t][1]]
+            found.update(m.pseudonym for m in self._match(fwd))
+            if rev != fwd:
+                found.update(m.pseudonym for m in self._match(rev))
         return found
 
     def find(self, text: str) -> set[str]:
-        """Pseudonyms of everyone named in a text, reading each word as written and reversed,
-        and the words of a line in either order."""
+        """Pseudonyms of everyone named in a text, however it is formatted."""
         if not self._by_first or not text:
             return set()
-        found: set[str] = set()
-        for line in text.splitlines() or [text]:
-            folded = words(line)
-            if not folded:
-                continue
-            for forms in ([_key(w) for w in folded], [_key(w[::-1]) for w in folded]):
-                found.update(m.pseudonym for m in self.in_forms(forms))
-                found.update(m.pseudonym for m in self.in_forms(forms[::-1]))
+        found = self._find_words(text)
+        joined = nk.join_hyphen_breaks(text)
+        if joined is not None:
+            found |= self._find_words(joined)
         return found
+
+    def find_in_bytes(self, data: bytes) -> set[str]:
+        """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, any
+        alignment), Windows-1256 and Windows-1252: the last net over a file's bytes, in
+        overlapping chunks so any size is fine (`amanah.text.rawtext`). Compressed streams
+        (PDF, zip) are not opened: that is the content inventory's work."""
+        if not self._by_first or not data:
+            return set()
+        found: set[str] = set()
+        for text in rawtext.readings(data):
+            found |= self.find(text)
+        return found
+
+    def in_forms(self, forms: Sequence[str]) -> list[Match]:
+        """Matches in a sequence of words (one string per word, as written), with indices into
+        it; words given are read as they are, in either order."""
+        words: list[nk.Word] = []
+        for i, form in enumerate(forms):
+            words.extend(nk.Word(i, i + 1, w) for w in nk.token_words(form))
+        out = set()
+        for kept, seq in self._sequences(words, None):
+            for m in self._match(seq):
+                out.add(Match(m.pseudonym, kept[m.start].start, kept[m.end - 1].end))
+        return sorted(out, key=lambda m: (m.start, m.end, m.pseudonym))
 
     def in_words(self, line: Sequence[str]) -> list[tuple[int, str]]:
         """Indices of the words (tokens of one line, e.g. from a PDF or OCR) that are part of a
-        name, in reading order or in visual order."""
-        flat: list[tuple[int, str]] = []
-        for index, token in enumerate(line):
-            flat.extend((index, _key(w)) for w in words(token))
-        forms = [f for _, f in flat]
-        hits: list[tuple[int, str]] = []
-        for m in self.in_forms(forms):
-            hits.extend((flat[k][0], m.pseudonym) for k in range(m.start, m.end))
-        backwards = forms[::-1]
-        for m in self.in_forms(backwards):
-            n = len(forms)
-            hits.extend((flat[n - 1 - k][0], m.pseudonym) for k in range(m.start, m.end))
-        return sorted(set(hits))
+        name, in reading or visual order; a token ending in a hyphen is also read joined to the
+        next ("Kha-", "tib")."""
+        if not self._by_first:
+            return []
+        words: list[nk.Word] = []
+        for i, token in enumerate(line):
+            words.extend(nk.Word(i, i, w.folded) for w in nk.words(token))
+        readings = [words]
+        joined: list[nk.Word] = []
+        merged = False
+        for i, token in enumerate(line):
+            own = [nk.Word(i, i, w.folded) for w in nk.words(token)]
+            prev = line[i - 1].rstrip() if i else ""
+            if joined and own and prev.endswith(("-", "\u2010", "\u2011", "\u00ad")):
+                last = joined.pop()
+                joined.append(nk.Word(last.start, i, last.folded + own[0].folded))
+                joined.extend(own[1:])
+                merged = True
+            else:
+                joined.extend(own)
+        if merged:
+            readings.append(joined)
+        hits: set[tuple[int, str]] = set()
+        for reading in readings:
+            for kept, seq in self._sequences(reading, None):
+                for m in self._match(seq):
+                    for w in kept[m.start : m.end]:
+                        hits.update((k, m.pseudonym) for k in range(w.start, w.end + 1))
+        return sorted(hits)
 
     def pseudonymise(self, text: str) -> tuple[str, int]:
         """The text with each name replaced by [pseudonym]; and how many were replaced."""
-        if not self._by_first or not text:
-            return text, 0
-        found = list(spans(text))
-        matches = self.in_forms([sp.stem for sp in found])
+        if not self._by_first or not text or not self.find(text):
+            return text, 0  # the common case, decided by the fast reading
         out, last, count = [], 0, 0
-        for m in sorted(matches, key=lambda m: m.start):
-            start, end = found[m.start].start, found[m.end - 1].end
+        for start, end, pseudonym in self._matches(nk.words(text), text):
             if start < last:
                 continue
             out.append(text[last:start])
-            out.append(f"[{m.pseudonym}]")
+            out.append(f"[{pseudonym}]")
             last, count = end, count + 1
         out.append(text[last:])
         return "".join(out), count
+
+
+def _slots(pattern: Sequence[Sequence[str]]) -> Slots:
+    return tuple(frozenset(bytes.fromhex(d) for d in slot) for slot in pattern)
+
+
+_LOADED: dict[tuple[bytes, tuple[tuple[str, str], ...]], Matcher] = {}
+
+
+def _load_cached(key: bytes, rows: tuple[tuple[str, str], ...]) -> Matcher:
+    """One matcher per (key, stored digests): searches and checks reuse its cache of words."""
+    cached = _LOADED.get((key, rows))
+    if cached is not None:
+        return cached
+    patterns: list[tuple[Slots, str]] = []
+    kinds: set[str] = set()
+    for pseudonym, raw in rows:
+        try:
+            data = json.loads(raw or "{}")
+        except json.JSONDecodeError:
+            data = {}
+        if not data.get("spellings"):
+            raise SharingError(
+                f"protected person {pseudonym!r} has no sealed spellings: record them again"
+                " (`amanah protected spelling`)"
+            )
+        if data.get("scheme") != nk.SCHEME or data.get("key") != key_id(key):
+            _check_sealed(data, key, pseudonym)
+        kinds.update(data.get("kinds", []))
+        patterns.extend((_slots(p), pseudonym) for p in data["spellings"])
+    _LOADED.clear()
+    matcher = Matcher(key, patterns, kinds)
+    _LOADED[(key, rows)] = matcher
+    return matcher

@@ -26,7 +26,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Derivative
 from amanah.processing.pipeline import local_copy, put_derivative
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
-from amanah.sharing import SharingError, protected
+from amanah.sharing import SharingError
 from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace
 
@@ -56,7 +56,7 @@ def redact_file(path: str, out_dir: str) -> dict[str, Any]:
     out = Path(out_dir)
     spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
     (out / SPEC).unlink()  # the names do not stay on disk longer than needed
-    matcher = Matcher.of([(p, names) for p, names in spec["persons"]])
+    matcher = Matcher.from_spec(spec["matcher"])
     if spec["media_type"] == "application/pdf":
         return _redact_pdf(Path(path), out, matcher, spec)
     return _redact_image(Path(path), out, matcher, spec)
@@ -222,7 +222,7 @@ def redact(
     with ws.db.reader() as s:
         item = visible_item(s, caller, item_id)
         coll = s.get(Collection, item.collection_id)
-        matcher_rows = protected.persons(s)
+        matcher = Matcher.load(s)
         text_derivs = list(
             s.execute(
                 Derivative.__table__.select().where(
@@ -235,7 +235,7 @@ def redact(
             f"item {item_id} ({item.original_path}): {item.media_type or 'an unknown type'} cannot"
             " be redacted here (PDFs and images can); leave it out of the package"
         )
-    if not matcher_rows and not regions:
+    if not matcher and not regions:
         raise SharingError(
             "no protected person is recorded and no region was given: nothing to redact"
         )
@@ -243,7 +243,7 @@ def redact(
     work.mkdir(parents=True)
     try:
         spec = {
-            "persons": matcher_rows,
+            "matcher": matcher.to_spec(),
             "media_type": item.media_type,
             "regions": [list(r) for r in regions or []],
             "languages": coll.ocr_languages if coll else "ara+eng",
@@ -268,7 +268,6 @@ def redact(
         with (work / "check.txt").open("rb") as f:
             check = ws.blobs.put(f)
         pseudo = None
-        matcher = Matcher.of(matcher_rows)
         if text_derivs:
             parts = []
             for d in sorted(text_derivs, key=lambda d: (d.kind, d.page)):
