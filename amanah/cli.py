@@ -384,6 +384,7 @@ def process(
     """
     from amanah import queue
     from amanah.processing.runner import run
+    from amanah.processing.sandbox import SandboxUnavailable
 
     ws = workspace()
     if follow:
@@ -410,6 +411,8 @@ def process(
 
             report = run(ws, workers=workers, wait=wait, on_job=tick)
         counts = queue.counts(ws.db)
+    except SandboxUnavailable as exc:  # isolation asked for and not to be had: refuse
+        fail(str(exc), 1)
     finally:
         ws.close()
     for item_id, reason in report.failures:
@@ -419,6 +422,7 @@ def process(
         f" {report.retried} to retry, {report.failed} failed, in {report.seconds:.1f} s;"
         f" queue: {counts.get('queued', 0)} queued, {counts.get('failed', 0)} failed"
     )
+    out.print(f"sandbox: {report.sandbox}")
     raise typer.Exit(1 if report.failed else 0)
 
 

@@ -238,6 +238,7 @@ def _record(
             "format_name": ident["format_name"],
             "basis": ident["basis"],
             "software": f"{AGENT}; libmagic; {SIGNATURES}",
+            "sandbox": manifest.get("sandbox"),
         },
         **common,
     )
@@ -262,6 +263,7 @@ def _record(
                 "size": text.size,
                 "pages": manifest["pages"],
                 "extractor": manifest["extractor"],
+                "sandbox": manifest.get("sandbox"),
             },
             **common,
         )
@@ -282,6 +284,7 @@ def _record(
                         "size": put.size,
                         "engine": info["engine"],
                         "languages": info["languages"],
+                        "sandbox": manifest.get("sandbox"),
                     },
                     **common,
                 )
@@ -289,7 +292,7 @@ def _record(
         ledger.append(
             s,
             EventType.METADATA_EXTRACTION,
-            details={"fields": sorted(manifest["metadata"])},
+            details={"fields": sorted(manifest["metadata"]), "sandbox": manifest.get("sandbox")},
             **common,
         )
     recorded = []
