@@ -383,6 +383,7 @@ def process(
     Example: amanah process --wait
     """
     from amanah import queue
+    from amanah.config import ConfigError
     from amanah.processing.runner import run
     from amanah.processing.sandbox import SandboxUnavailable
 
@@ -413,6 +414,8 @@ def process(
         counts = queue.counts(ws.db)
     except SandboxUnavailable as exc:  # isolation asked for and not to be had: refuse
         fail(str(exc), 1)
+    except ConfigError as exc:  # e.g. an unknown `sandbox` setting
+        fail(str(exc))
     finally:
         ws.close()
     for item_id, reason in report.failures:

@@ -313,11 +313,15 @@ def test_a_real_job_out_of_memory_fails_with_the_limit_then_succeeds(
     """Through the runner: the item says which limit stopped it; a rerun with room finishes."""
     isolation = _isolation()
     monkeypatch.setattr(queue, "BACKOFF", 0.0)
+    config = sqlite_home / "amanah.toml"
+    config.write_text(config.read_text().replace("semantic = true", "semantic = false"))
     (tmp_path / "h").mkdir()
-    (tmp_path / "h" / "a.txt").write_text("a short text to analyse", encoding="utf-8")
+    # Reading 4 MB needs new memory, which a child already past 48 MiB cannot get.
+    (tmp_path / "h" / "a.txt").write_text("words to analyse\n" * 250_000, encoding="utf-8")
     ws = open_workspace(sqlite_home)
     _ingest(ws, tmp_path / "h")
     report = run(ws, workers=1, wait=True, limits=Limits(memory_bytes=48 << 20))
+    assert report.failures == [(1, "memory limit of 48 MiB exceeded")]
     assert report.failed == 1 and report.sandbox == isolation
     item = show(ws, 1)
     assert item["processing"]["status"] == "failed"
@@ -341,7 +345,7 @@ def test_a_real_job_out_of_memory_fails_with_the_limit_then_succeeds(
 
 
 def test_processing_refuses_to_start_without_isolation_unless_told_limits_only(
-    sqlite_home: Path, tmp_path: Path
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "a.txt").write_text("a text", encoding="utf-8")
@@ -351,8 +355,8 @@ def test_processing_refuses_to_start_without_isolation_unless_told_limits_only(
     # No bubblewrap on the PATH: the same as a machine without it.
     no_bwrap = tmp_path / "bin"
     no_bwrap.mkdir()
-    env = {**os.environ, "PATH": str(no_bwrap)}
-    proc = amanah(sqlite_home, "process", "--quiet", env=env)
+    monkeypatch.setenv("PATH", str(no_bwrap))
+    proc = amanah(sqlite_home, "process", "--quiet")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "processing refuses to run without isolation: bubblewrap (bwrap) is not installed" in (
         proc.stderr.replace("\n", " ")
@@ -363,7 +367,7 @@ def test_processing_refuses_to_start_without_isolation_unless_told_limits_only(
     ws.close()
     with (sqlite_home / "amanah.toml").open("a", encoding="utf-8") as f:
         f.write('\nsandbox = "limits-only"\n')
-    proc = amanah(sqlite_home, "process", "--quiet", env=env)
+    proc = amanah(sqlite_home, "process", "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sandbox: limits-only" in proc.stdout
     ws = open_workspace(sqlite_home)
@@ -396,7 +400,7 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def _unpack(path: Path, out: Path, limits: unpack.Limits) -> tuple[list[dict[str, str]], int]:
-    out.mkdir()
+    out.mkdir(parents=True)
     found = unpack.archive(path, out, limits)
     written = sorted(p.name for p in (out / "children").iterdir())
     assert written == [f"{n:06d}" for n in range(1, len(written) + 1)]  # numbered files only
@@ -506,6 +510,8 @@ def test_nesting_past_the_depth_limit_is_preserved_not_opened(
     sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "MAX_DEPTH", 2)
+    config = sqlite_home / "amanah.toml"
+    config.write_text(config.read_text().replace("semantic = true", "semantic = false"))
     inner = _zip(tmp_path / "inner.zip", {"deepest.txt": b"three levels down"})
     middle = _zip(tmp_path / "middle.zip", {"inner.zip": inner.read_bytes()})
     (tmp_path / "h").mkdir()
@@ -522,5 +528,5 @@ def test_nesting_past_the_depth_limit_is_preserved_not_opened(
         "message": "nested 2 levels deep; its 1 members were not unpacked (limit against"
         " recursive bombs)",
     } in flags
-    assert report.done == 3  # nothing below inner.zip became an item
+    assert report.children == 2  # outer -> middle -> inner; nothing below inner.zip
     ws.close()
