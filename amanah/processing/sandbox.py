@@ -16,6 +16,7 @@ stdout. The child writes its manifest to a file in the job's own folder.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -294,6 +295,7 @@ def run_analysis(
     global _default
     if _default is None:
         _default = Sandbox()
+        atexit.register(_default.close)  # its zygote and scratch root go with the process
     return _default.analyze(path, name, out_dir, limits, ocr_languages)
 
 
