@@ -22,6 +22,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -326,7 +327,7 @@ def sandbox_cost(work: Path, texts: int, pdfs: int) -> dict[str, Any]:
         files.append(("pdf", path))
     boxes = {mode: Sandbox(mode, work) for mode in ("limits-only", "isolated")}
     started: dict[str, float] = {}
-    spent: dict[str, Counter[str]] = {mode: Counter() for mode in boxes}
+    spent: dict[str, dict[str, list[float]]] = {m: {"text": [], "pdf": []} for m in boxes}
     try:
         for mode, box in boxes.items():  # the zygote's start (imports), once per worker
             t = time.perf_counter()
@@ -338,23 +339,26 @@ def sandbox_cost(work: Path, texts: int, pdfs: int) -> dict[str, Any]:
                 out = tempfile.mkdtemp(dir=work)
                 t = time.perf_counter()
                 boxes[mode].analyze(str(path), path.name, out)
-                spent[mode][kind] += time.perf_counter() - t
+                spent[mode][kind].append(time.perf_counter() - t)
                 shutil.rmtree(out)
         isolation = boxes["isolated"].isolation
     finally:
         for box in boxes.values():
             box.close()
     counts = {"text": texts, "pdf": pdfs}
-    per_file = {
-        mode: {k: round(1000 * spent[mode][k] / max(counts[k], 1), 1) for k in counts}
-        for mode in boxes
-    }
+
+    def ms(mode: str, kind: str, stat: Any) -> float:
+        return round(1000 * stat(spent[mode][kind]), 1) if spent[mode][kind] else 0.0
+
+    mean = {m: {k: ms(m, k, statistics.mean) for k in counts} for m in boxes}
+    median = {m: {k: ms(m, k, statistics.median) for k in counts} for m in boxes}
     return {
         "isolation": isolation,
         "files": counts,
-        "ms_per_file": per_file,
-        "added_ms_per_file": {
-            k: round(per_file["isolated"][k] - per_file["limits-only"][k], 1) for k in counts
+        "ms_per_file_mean": mean,
+        "ms_per_file_median": median,
+        "added_ms_per_file_median": {
+            k: round(median["isolated"][k] - median["limits-only"][k], 1) for k in counts
         },
         "zygote_start_s": {mode: round(v, 2) for mode, v in started.items()},
     }
