@@ -530,3 +530,16 @@ def test_nesting_past_the_depth_limit_is_preserved_not_opened(
     } in flags
     assert report.children == 2  # outer -> middle -> inner; nothing below inner.zip
     ws.close()
+
+
+def test_a_file_that_cannot_be_staged_leaves_the_callers_folder_as_it_was(
+    caged: Sandbox, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "spec.json").write_text("{}")
+    with pytest.raises(FileNotFoundError):
+        caged.analyze(str(tmp_path / "gone.txt"), "gone.txt", str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["spec.json"]
+    assert caged._root is not None and list(caged._root.iterdir()) == []  # no job left behind
+    _next_job_runs(caged, tmp_path)

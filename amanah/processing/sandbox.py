@@ -176,8 +176,10 @@ class Sandbox:
                 "limits": asdict(limits),
                 "ocr_languages": ocr_languages,
             }
-            job = self._stage(request) if self._root is not None else None
+            job = self._job_folder() if self._root is not None else None
             try:
+                if job is not None:
+                    self._stage(job, request)
                 reply = self._ask(proc, request, limits)
             finally:
                 if job is not None:
@@ -212,13 +214,16 @@ class Sandbox:
             )
         return json.loads(line)
 
-    def _stage(self, request: dict[str, Any]) -> Path:
-        """Copy the file and move the caller's folder into a new job folder of the cage."""
+    def _job_folder(self) -> Path:
         assert self._root is not None
         self._jobs += 1
         job = self._root / f"job-{self._jobs}"
         for sub in ("in", "out", "tmp"):
             (job / sub).mkdir(parents=True)
+        return job
+
+    def _stage(self, job: Path, request: dict[str, Any]) -> None:
+        """Copy the file and move the caller's folder into the job's folder in the cage."""
         src, out = Path(request["path"]).absolute(), Path(request["out_dir"]).absolute()
         for entry in out.iterdir():
             shutil.move(entry, job / "out" / entry.name)
@@ -230,7 +235,6 @@ class Sandbox:
             request["path"] = f"{inner}/in/{src.name}"
         request["out_dir"] = f"{inner}/out"
         request["job_dir"] = inner
-        return job
 
     def _unstage(self, job: Path, out: Path) -> None:
         """Move what the child wrote back to the caller's folder; forget the job folder."""
