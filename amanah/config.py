@@ -38,6 +38,11 @@ runner = "embedded"
 #   `amanah search --semantic` finds Arabic documents for an English question. It costs CPU
 #   time for every passage of 1,000 characters; set to false to save it on very large handovers.
 semantic = true
+
+# sandbox: evidence is parsed in a cage (bubblewrap: no network, no view of this folder's keys,
+#   database or blobs; seccomp; Landlock). Processing refuses to start where the cage cannot be
+#   had, unless this says "limits-only" (resource limits alone: the parsers then run as you).
+# sandbox = "isolated"
 """
 
 
