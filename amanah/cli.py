@@ -400,7 +400,9 @@ def process(
     Example: amanah process --wait
     """
     from amanah import queue
+    from amanah.config import ConfigError
     from amanah.processing.runner import run
+    from amanah.processing.sandbox import SandboxUnavailable
 
     ws = workspace()
     if follow:
@@ -427,6 +429,10 @@ def process(
 
             report = run(ws, workers=workers, wait=wait, on_job=tick)
         counts = queue.counts(ws.db)
+    except SandboxUnavailable as exc:  # isolation asked for and not to be had: refuse
+        fail(str(exc), 1)
+    except ConfigError as exc:  # e.g. an unknown `sandbox` setting
+        fail(str(exc))
     finally:
         ws.close()
     for item_id, reason in report.failures:
@@ -436,6 +442,7 @@ def process(
         f" {report.retried} to retry, {report.failed} failed, in {report.seconds:.1f} s;"
         f" queue: {counts.get('queued', 0)} queued, {counts.get('failed', 0)} failed"
     )
+    out.print(f"sandbox: {report.sandbox}")
     raise typer.Exit(1 if report.failed else 0)
 
 

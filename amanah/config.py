@@ -50,6 +50,11 @@ trusted_proxies = []
 # token_expiry_days: how long a new API token works unless `amanah token create
 #   --expires-in DAYS` says otherwise.
 token_expiry_days = 90
+
+# sandbox: evidence is parsed in a cage (bubblewrap: no network, no view of this folder's keys,
+#   database or blobs; seccomp; Landlock). Processing refuses to start where the cage cannot be
+#   had, unless this says "limits-only" (resource limits alone: the parsers then run as you).
+# sandbox = "isolated"
 """
 
 

@@ -9,6 +9,9 @@
 3. metadata: GPS, capture time and device against ExifTool's own expected test output.
 4. pdf: text-layer PDFs per second against `pdftotext` on the same files.
 5. mixed: a generated corpus of N items processed by the embedded runner on this machine.
+6. sandbox: the cost per file of the caged sandbox against the limits-only one, same files,
+   same run, alternating (`--sandbox-texts N --sandbox-pdfs N`; run alone with
+   `--skip fixtures ocr metadata pdf mixed`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -300,14 +304,76 @@ def mixed(work: Path, count: int) -> dict[str, Any]:
     }
 
 
+# -- 6. the sandbox's cage, per file ---------------------------------------------------------
+
+
+def sandbox_cost(work: Path, texts: int, pdfs: int) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO))
+    from amanah.processing.sandbox import Sandbox
+    from tests.fixtures import minimal_pdf
+
+    rng = random.Random(6)
+    words = "branch detention witness convoy checkpoint shelling hospital village".split()  # noqa: SIM905
+    src = work / "sandbox-files"
+    src.mkdir()
+    files = []
+    for i in range(texts):
+        path = src / f"t{i:04d}.txt"
+        path.write_text(" ".join(rng.choice(words) for _ in range(300)) + f" {i}")
+        files.append(("text", path))
+    for i in range(pdfs):
+        path = src / f"p{i:04d}.pdf"
+        path.write_bytes(minimal_pdf([" ".join(rng.choice(words) for _ in range(12)), f"{i}"]))
+        files.append(("pdf", path))
+    boxes = {mode: Sandbox(mode, work) for mode in ("limits-only", "isolated")}
+    started: dict[str, float] = {}
+    spent: dict[str, dict[str, list[float]]] = {m: {"text": [], "pdf": []} for m in boxes}
+    try:
+        for mode, box in boxes.items():  # the zygote's start (imports), once per worker
+            t = time.perf_counter()
+            box.analyze(str(files[0][1]), "warm.txt", tempfile.mkdtemp(dir=work))
+            started[mode] = time.perf_counter() - t
+        for n, (kind, path) in enumerate(files):
+            order = list(boxes) if n % 2 else list(reversed(boxes))  # alternate: load is shared
+            for mode in order:
+                out = tempfile.mkdtemp(dir=work)
+                t = time.perf_counter()
+                boxes[mode].analyze(str(path), path.name, out)
+                spent[mode][kind].append(time.perf_counter() - t)
+                shutil.rmtree(out)
+        isolation = boxes["isolated"].isolation
+    finally:
+        for box in boxes.values():
+            box.close()
+    counts = {"text": texts, "pdf": pdfs}
+
+    def ms(mode: str, kind: str, stat: Any) -> float:
+        return round(1000 * stat(spent[mode][kind]), 1) if spent[mode][kind] else 0.0
+
+    mean = {m: {k: ms(m, k, statistics.mean) for k in counts} for m in boxes}
+    median = {m: {k: ms(m, k, statistics.median) for k in counts} for m in boxes}
+    return {
+        "isolation": isolation,
+        "files": counts,
+        "ms_per_file_mean": mean,
+        "ms_per_file_median": median,
+        "added_ms_per_file_median": {
+            k: round(median["isolated"][k] - median["limits-only"][k], 1) for k in counts
+        },
+        "zygote_start_s": {mode: round(v, 2) for mode, v in started.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=200, help="OCR lines (0: all)")
     parser.add_argument("--mixed", type=int, default=10_000)
     parser.add_argument("--pdf-copies", type=int, default=10)
+    parser.add_argument("--sandbox-texts", type=int, default=500)
+    parser.add_argument("--sandbox-pdfs", type=int, default=50)
     parser.add_argument("--skip", nargs="*", default=[])
     args = parser.parse_args()
-    if not DATA.is_dir():
+    if not DATA.is_dir() and {"fixtures", "ocr", "metadata", "pdf"} - set(args.skip):
         sys.exit(f"{DATA} is absent: these benchmarks read the shared test data")
     work = Path(tempfile.mkdtemp(prefix="amanah-bench-proc-"))
     result: dict[str, Any] = {"machine": machine()}
@@ -318,6 +384,7 @@ def main() -> None:
             ("metadata", metadata_accuracy),
             ("pdf", lambda: pdf_throughput(work, args.pdf_copies)),
             ("mixed", lambda: mixed(work, args.mixed)),
+            ("sandbox", lambda: sandbox_cost(work, args.sandbox_texts, args.sandbox_pdfs)),
         ):
             if name in args.skip:
                 continue

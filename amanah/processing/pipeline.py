@@ -239,6 +239,7 @@ def _record(
             "format_name": ident["format_name"],
             "basis": ident["basis"],
             "software": f"{AGENT}; libmagic; {SIGNATURES}",
+            "sandbox": manifest.get("sandbox"),
         },
         **common,
     )
@@ -263,6 +264,7 @@ def _record(
                 "size": text.size,
                 "pages": manifest["pages"],
                 "extractor": manifest["extractor"],
+                "sandbox": manifest.get("sandbox"),
             },
             **common,
         )
@@ -283,6 +285,7 @@ def _record(
                         "size": put.size,
                         "engine": info["engine"],
                         "languages": info["languages"],
+                        "sandbox": manifest.get("sandbox"),
                     },
                     **common,
                 )
@@ -290,7 +293,7 @@ def _record(
         ledger.append(
             s,
             EventType.METADATA_EXTRACTION,
-            details={"fields": sorted(manifest["metadata"])},
+            details={"fields": sorted(manifest["metadata"]), "sandbox": manifest.get("sandbox")},
             **common,
         )
     recorded = []

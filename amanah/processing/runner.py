@@ -3,6 +3,9 @@
 Each worker claims a job, and the heavy work happens in a sandboxed child process, so
 threads are enough here: they mostly wait. A worker that dies leaves its job "running"
 under its process id; the next runner puts such jobs back in the queue.
+
+The runner refuses to start when the home asks for an isolated sandbox (the default) and this
+machine cannot give one: no job is claimed, nothing is marked failed for want of a cage.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class RunReport:
     failed: int = 0
     children: int = 0
     seconds: float = 0.0
+    #: What isolated the analyses, e.g. "bwrap+seccomp+landlock" or "limits-only".
+    sandbox: str = ""
     failures: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -42,14 +47,14 @@ def run(
     With `follow` (what `amanah serve` runs), keep waiting for new jobs until the event is set.
     """
     workers = max(1, workers or os.cpu_count() or 1)
+    report = RunReport(sandbox=Sandbox.for_settings(ws.settings).isolation)  # or refuse
     queue.recover_abandoned(ws.db)
-    report = RunReport()
     lock = threading.Lock()
     started = time.monotonic()
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
-        sandbox = Sandbox()
+        sandbox = Sandbox.for_settings(ws.settings)
         try:
             loop(me, sandbox)
         finally:

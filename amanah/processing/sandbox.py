@@ -1,9 +1,14 @@
-"""Run an analysis in a child process with CPU-time, memory, file-size and wall-clock limits.
+"""Run an analysis in a caged child process with CPU-time, memory, file-size and wall limits.
 
 A small zygote process (one per worker) imports the extraction libraries once, then forks a
 fresh child for every file: each file costs a fork, not an interpreter start, and a hostile
 file can exhaust or crash only its own child. The worker gets the manifest back, or a clear
 reason why there is none.
+
+The zygote runs in a cage (processing/cage.py): no network, nothing of the home (keys,
+database, blobs), a scratch root of its own. For each job the worker copies the file in and
+moves the job folder's contents in; the child, Landlocked to its job folder, writes its
+findings there; the worker moves them back into the caller's folder, refusing links.
 
 Protocol: one JSON request per line on the zygote's stdin, one JSON reply per line on its
 stdout. The child writes its manifest to a file in the job's own folder.
@@ -11,21 +16,33 @@ stdout. The child writes its manifest to a file in the job's own folder.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import fcntl
 import json
 import os
 import select
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from amanah.config import ConfigError, Settings
+from amanah.processing import cage
+
 
 class SandboxError(Exception):
     """The analysis did not finish: the message says which limit or crash stopped it."""
+
+
+class SandboxUnavailable(SandboxError, ConfigError):
+    """Isolation was asked for and cannot be had here: processing refuses to start."""
 
 
 @dataclass(frozen=True)
@@ -37,34 +54,105 @@ class Limits:
 
 
 _SIGNALS = {
-    signal.SIGXCPU: "used more than its CPU-time limit",
-    signal.SIGKILL: "was killed (memory exhausted, or stopped at its time limit)",
-    signal.SIGSEGV: "crashed (segmentation fault in a parser)",
-    signal.SIGABRT: "aborted (a parser gave up)",
-    signal.SIGXFSZ: "tried to write more than its file-size limit",
-    signal.SIGBUS: "crashed (bus error in a parser)",
+    signal.SIGKILL: "out of memory, or stopped from outside",
+    signal.SIGSEGV: "a crash in a parser",
+    signal.SIGABRT: "a parser gave up",
+    signal.SIGBUS: "a crash in a parser",
+    signal.SIGSYS: "a forbidden system call",
 }
 
 MANIFEST = ".manifest.json"
 #: Tasks of other layers the child may run: name -> "module:function(path, out_dir)".
 TASKS = {"redact": "amanah.sharing.redaction:redact_file"}
+#: Tasks that attack the sandbox itself, for its tests; known only when this is set to "1".
+TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
+TEST_TASKS = {
+    name: f"amanah.processing.hostile:{name}"
+    for name in ("escape", "link", "segfault", "allocate", "sleep", "spin")
+}
+#: How `sandbox` may be set in amanah.toml.
+MODES = ("isolated", "limits-only")
+#: Time the zygote may take to start (imports) on top of a job's wall-clock limit.
+START_SECONDS = 120
+
+
+def sandbox_mode(settings: Settings) -> str:
+    """The `sandbox` setting: "isolated" (the default) or "limits-only" (said explicitly)."""
+    mode = settings.extra.get("sandbox", "isolated")
+    if mode not in MODES:
+        raise ConfigError(
+            f'{settings.home / "amanah.toml"}: sandbox must be "isolated" or "limits-only",'
+            f" not {mode!r}"
+        )
+    return str(mode)
 
 
 class Sandbox:
-    """One zygote, used by one worker thread at a time; restarted if it ever dies."""
+    """One zygote, used by one worker thread at a time; restarted if it ever dies.
 
-    def __init__(self) -> None:
+    `mode` "isolated" cages the zygote (refusing to start where that cannot be had);
+    "limits-only" runs it as the worker's own user with resource limits alone. Job folders
+    are made under `work_dir` (the home's work folder for workers); `hide` lists folders
+    (the home) that must not show inside the cage even if they lie under a bound one.
+    """
+
+    def __init__(
+        self,
+        mode: str = "isolated",
+        work_dir: str | Path | None = None,
+        hide: tuple[Path, ...] = (),
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"sandbox mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self._work_dir = Path(work_dir or tempfile.gettempdir())
+        self._hide = [Path(p).absolute() for p in hide]
+        self._root: Path | None = None
+        self._jobs = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Sandbox:
+        """The sandbox a worker of this home uses: its configured mode, its work folder."""
+        work = settings.home / "work"
+        work.mkdir(exist_ok=True)
+        return cls(sandbox_mode(settings), work, (settings.home,))
+
+    @property
+    def isolation(self) -> str:
+        """What protects the analysis, e.g. "bwrap+seccomp+landlock"; raises if refused."""
+        if self.mode == "limits-only":
+            return "limits-only"
+        try:
+            return cage.probe()
+        except cage.Unavailable as exc:
+            raise SandboxUnavailable(
+                f"processing refuses to run without isolation: {exc}; to run with resource"
+                ' limits only, set sandbox = "limits-only" in amanah.toml'
+            ) from exc
+
     def _zygote(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "amanah.processing.sandbox"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                close_fds=True,
-            )
+            if self._proc is not None:
+                self._proc.wait()
+            command = [sys.executable, "-m", "amanah.processing.sandbox"]
+            if self.isolation == "limits-only":
+                self._proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                )
+                return self._proc
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=self._work_dir))
+            landlock = ["--landlock"] if self.isolation.endswith("+landlock") else []
+            with cage.seccomp_fd() as fd:
+                self._proc = subprocess.Popen(
+                    [*cage.command(self._root, self._hide, fd), *command, "--caged", *landlock],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    pass_fds=(fd,),
+                    env=cage.env(),
+                )
         return self._proc
 
     def analyze(
@@ -77,41 +165,124 @@ class Sandbox:
         task: str = "analyze",
     ) -> dict[str, Any]:
         limits = limits or Limits()
-        request = {
-            "task": task,
-            "path": path,
-            "name": name,
-            "out_dir": out_dir,
-            "limits": asdict(limits),
-            "ocr_languages": ocr_languages,
-        }
         with self._lock:
             proc = self._zygote()
             assert proc.stdin is not None and proc.stdout is not None
+            request = {
+                "task": task,
+                "path": path,
+                "name": name,
+                "out_dir": out_dir,
+                "limits": asdict(limits),
+                "ocr_languages": ocr_languages,
+            }
+            job = self._job_folder() if self._root is not None else None
             try:
-                proc.stdin.write(json.dumps(request).encode() + b"\n")
-                proc.stdin.flush()
-            except BrokenPipeError as exc:
-                self.close()
-                raise SandboxError(
-                    "the sandbox stopped unexpectedly; the job will be retried"
-                ) from exc
-            ready, _, _ = select.select([proc.stdout], [], [], limits.wall_seconds + 60)
-            line = proc.stdout.readline() if ready else b""
-            if not line:
-                self.close()
-                raise SandboxError("the sandbox stopped answering; the job will be retried")
-        reply = json.loads(line)
+                if job is not None:
+                    self._stage(job, request)
+                reply = self._ask(proc, request, limits)
+            finally:
+                if job is not None:
+                    self._unstage(job, Path(out_dir))
+        _refuse_links(Path(out_dir))
         if reply["status"] != "ok":
             raise SandboxError(reply["error"])
-        return json.loads(Path(out_dir, MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(Path(out_dir, MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(manifest, dict):
+            manifest["sandbox"] = self.isolation
+        return manifest
 
-    def close(self) -> None:
+    def _ask(
+        self, proc: subprocess.Popen[bytes], request: dict[str, Any], limits: Limits
+    ) -> dict[str, Any]:
+        """Send one request; wait for its reply no longer than its limits allow."""
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError as exc:
+            self.close(keep_root=True)
+            raise SandboxError(
+                "sandbox restarted: it had stopped before the analysis; the job will be retried"
+            ) from exc
+        ready, _, _ = select.select([proc.stdout], [], [], limits.wall_seconds + START_SECONDS)
+        line = proc.stdout.readline() if ready else b""
+        if not line:
+            self.close(keep_root=True)
+            raise SandboxError(
+                "sandbox restarted: it stopped during the analysis; the job will be retried"
+            )
+        return json.loads(line)
+
+    def _job_folder(self) -> Path:
+        assert self._root is not None
+        self._jobs += 1
+        job = self._root / f"job-{self._jobs}"
+        for sub in ("in", "out", "tmp"):
+            (job / sub).mkdir(parents=True)
+        return job
+
+    def _stage(self, job: Path, request: dict[str, Any]) -> None:
+        """Copy the file and move the caller's folder into the job's folder in the cage."""
+        src, out = Path(request["path"]).absolute(), Path(request["out_dir"]).absolute()
+        for entry in out.iterdir():
+            shutil.move(entry, job / "out" / entry.name)
+        inner = f"{cage.SCRATCH}/{job.name}"
+        if out in src.parents:
+            request["path"] = f"{inner}/out/{src.relative_to(out)}"
+        else:
+            _copy(src, job / "in" / src.name)
+            request["path"] = f"{inner}/in/{src.name}"
+        request["out_dir"] = f"{inner}/out"
+        request["job_dir"] = inner
+
+    def _unstage(self, job: Path, out: Path) -> None:
+        """Move what the child wrote back to the caller's folder; forget the job folder."""
+        try:
+            for entry in (job / "out").iterdir():
+                shutil.move(entry, out / entry.name)
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+
+    def close(self, keep_root: bool = False) -> None:
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.kill()
-            self._proc.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=30)
             self._proc = None
+        if self._root is not None and not keep_root:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """A copy the cage may do anything with: a reflink where the file system has them."""
+    with src.open("rb") as f, dst.open("wb") as g:
+        try:
+            fcntl.ioctl(g.fileno(), 0x40049409, f.fileno())  # FICLONE
+            return
+        except OSError:
+            pass
+    shutil.copyfile(src, dst)
+
+
+def _refuse_links(out: Path) -> None:
+    """A child may leave only files and folders: a link could make the worker read the key."""
+    bad = []
+    for folder, dirs, files in os.walk(out):
+        for name in dirs + files:
+            path = Path(folder, name)
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                bad.append(path)
+    for path in bad:
+        path.unlink(missing_ok=True)
+    if bad:
+        raise SandboxError(
+            f"the analysis left {len(bad)} link(s) or special file(s) in its output"
+            f" ({bad[0].relative_to(out)}, …): refused"
+        )
 
 
 _default: Sandbox | None = None
@@ -128,14 +299,18 @@ def run_analysis(
     global _default
     if _default is None:
         _default = Sandbox()
+        atexit.register(_default.close)  # its zygote and scratch root go with the process
     return _default.analyze(path, name, out_dir, limits, ocr_languages)
 
 
 # -- the zygote and its children (run as `python -m amanah.processing.sandbox`) --------------
 
+#: Set in the zygote from its arguments: whether it is caged, and Landlock's ABI and programs.
+_CAGED: dict[str, Any] = {"caged": False, "landlock": 0, "programs": []}
+
 
 def _child(request: dict[str, Any]) -> None:
-    """In the forked child: limits, then the analysis; never returns."""
+    """In the forked child: limits, its cage, then the task; never returns."""
     import importlib
     import resource
     import warnings
@@ -148,21 +323,30 @@ def _child(request: dict[str, Any]) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (lim["memory_bytes"], lim["memory_bytes"]))
         resource.setrlimit(resource.RLIMIT_FSIZE, (lim["file_bytes"], lim["file_bytes"]))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if _CAGED["caged"]:
+            folder = request["job_dir"]
+            os.chdir(folder)
+            os.environ["TMPDIR"] = os.environ["HOME"] = tempfile.tempdir = str(Path(folder, "tmp"))
+            if _CAGED["landlock"]:
+                cage.confine(folder, _CAGED["landlock"], _CAGED["programs"])
         from PIL import Image
 
         from amanah.processing.analyze import analyze
 
         Image.MAX_IMAGE_PIXELS = 180_000_000
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        tasks = dict(TASKS)
+        if os.environ.get(TEST_TASKS_ENV) == "1":
+            tasks.update(TEST_TASKS)
         try:
             if request.get("task") == "embed":
                 from amanah.search.semantic import embed_file
 
                 result = {"ok": embed_file(request["path"], request["out_dir"])}
-            elif request.get("task") in TASKS:
+            elif request.get("task") in tasks:
                 # Named by module path: higher layers (e.g. redaction for sharing) run their
                 # parsing of evidence here without this module importing them.
-                module, function = TASKS[request["task"]].split(":")
+                module, function = tasks[request["task"]].split(":")
                 run = getattr(importlib.import_module(module), function)
                 result = {"ok": run(request["path"], request["out_dir"])}
             elif request.get("task") == "pages":
@@ -171,7 +355,7 @@ def _child(request: dict[str, Any]) -> None:
                 result: dict[str, Any] = {
                     "ok": pages(Path(request["path"]), Path(request["out_dir"]))
                 }
-            else:
+            elif request.get("task") == "analyze":
                 result = {
                     "ok": analyze(
                         request["path"],
@@ -180,18 +364,22 @@ def _child(request: dict[str, Any]) -> None:
                         ocr_languages=request.get("ocr_languages") or "ara+eng",
                     )
                 }
+            else:
+                result = {"error": f"no such sandbox task: {request.get('task')!r}"}
         except MemoryError:
-            result = {"error": f"ran out of memory (limit {lim['memory_bytes'] >> 20} MiB)"}
+            result = {"error": f"memory limit of {lim['memory_bytes'] >> 20} MiB exceeded"}
         except BaseException as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
         Path(request["out_dir"], MANIFEST).write_text(json.dumps(result), encoding="utf-8")
+    except MemoryError:
+        code = 71
     except BaseException:
         code = 70
     finally:
         os._exit(code)
 
 
-def _serve() -> None:
+def _serve(args: list[str]) -> None:
     import gc
     import importlib
 
@@ -199,6 +387,13 @@ def _serve() -> None:
 
     from amanah.processing.analyze import PRELOAD  # loads its own libraries and signatures
 
+    if "--caged" in args:
+        _CAGED["caged"] = True
+        if "--landlock" in args:
+            _CAGED["landlock"] = cage.landlock_abi()
+            _CAGED["programs"] = cage.executables()
+            if not _CAGED["landlock"]:
+                sys.exit("Landlock was expected and is not available")
     for name in PRELOAD:
         importlib.import_module(name)
 
@@ -215,7 +410,8 @@ def _serve() -> None:
 
 
 def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
-    wall = request["limits"]["wall_seconds"]
+    limits = request["limits"]
+    wall = limits["wall_seconds"]
     fd = os.pidfd_open(pid)
     try:
         ready, _, _ = select.select([fd], [], [], wall)
@@ -223,22 +419,34 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         os.close(fd)
     if not ready:
         _killpg(pid)
-        os.waitpid(pid, 0)
-        return {"status": "error", "error": f"analysis took longer than {wall} s and was stopped"}
+        os.waitpid(pid, 0)  # SIGKILL cannot be ignored: this returns at once
+        return {
+            "status": "error",
+            "error": f"time limit of {wall} s exceeded: the analysis took longer than {wall} s"
+            " and was stopped",
+        }
     _, status = os.waitpid(pid, 0)
     _killpg(pid)  # anything the child left running
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        what = _SIGNALS.get(signal.Signals(sig), f"died of signal {sig}")
-        return {"status": "error", "error": f"the analysis {what}"}
+        sig = signal.Signals(os.WTERMSIG(status))
+        if sig == signal.SIGXCPU:
+            error = f"CPU time limit of {limits['cpu_seconds']} s exceeded (killed by SIGXCPU)"
+        elif sig == signal.SIGXFSZ:
+            error = f"file size limit of {limits['file_bytes'] >> 20} MiB exceeded"
+        else:
+            what = _SIGNALS.get(sig)
+            error = f"the analysis was killed by signal {sig.name}" + (f" ({what})" if what else "")
+        return {"status": "error", "error": error}
     manifest = Path(request["out_dir"], MANIFEST)
     try:
         result = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {
-            "status": "error",
-            "error": f"the analysis ended without an answer (exit {os.WEXITSTATUS(status)})",
-        }
+        code = os.WEXITSTATUS(status)
+        if code == 71:
+            error = f"memory limit of {limits['memory_bytes'] >> 20} MiB exceeded"
+        else:
+            error = f"the analysis ended without an answer (exit {code})"
+        return {"status": "error", "error": error}
     if "ok" in result:
         manifest.write_text(json.dumps(result["ok"]), encoding="utf-8")
         return {"status": "ok"}
@@ -251,4 +459,4 @@ def _killpg(pid: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(sys.argv[1:])

@@ -86,7 +86,7 @@ def _run_job(job_id: int) -> dict[str, Any]:
     ws = _ws()
     sandbox = getattr(_local, "sandbox", None)
     if sandbox is None:
-        sandbox = _local.sandbox = Sandbox()
+        sandbox = _local.sandbox = Sandbox.for_settings(ws.settings)
     me = f"{queue.worker_id()}/procrastinate-{threading.get_ident()}"
     job = queue.claim_job(ws.db, job_id, me)
     if job is None:

@@ -250,7 +250,7 @@ def redact(
         }
         (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
         (work / SPEC).chmod(0o600)
-        box = sandbox or Sandbox()
+        box = sandbox or Sandbox.for_settings(ws.settings)
         try:
             source = local_copy(ws, item.sha256, work)
             manifest = box.analyze(
@@ -288,6 +288,7 @@ def redact(
             "regions": manifest["regions"],
             "protected": sorted(manifest["names"]),
             "ocr_pages": manifest["ocr_pages"],
+            "sandbox": manifest.get("sandbox"),
         }
         with ws.db.session() as s:
             put_derivative(s, item_id, REDACTED, put, manifest["media_type"], details)

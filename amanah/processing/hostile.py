@@ -1,0 +1,95 @@
+"""Tasks that attack the sandbox from inside, for its tests (tests/test_sandbox.py).
+
+The zygote runs them only when AMANAH_SANDBOX_TEST_TASKS=1 is in the worker's environment
+(sandbox.TEST_TASKS); production never sets it. Each takes (path, out_dir) like every task and
+reads what to attack from `hostile.json` in its folder, put there by the test.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SPEC = "hostile.json"
+OUTSIDE_TMP = "/tmp/amanah-escaped.txt"  # noqa: S108 - the point is that it fails
+SHELL = "/bin/sh"
+
+
+def _spec(out_dir: str) -> dict[str, Any]:
+    path = Path(out_dir, SPEC)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _attempt(action: Callable[[], object]) -> str:
+    """ "blocked: <errno name or exception>" when the cage stopped it, else "SUCCEEDED"."""
+    try:
+        action()
+    except OSError as exc:
+        name = os.strerror(exc.errno) if exc.errno else str(exc)
+        return f"blocked: {type(exc).__name__}: {name}"
+    except Exception as exc:
+        return f"blocked: {type(exc).__name__}: {exc}"
+    return "SUCCEEDED"
+
+
+def _connect(host: str, port: int) -> None:
+    with socket.create_connection((host, port), timeout=3) as s:
+        s.sendall(b"escaped\n")
+
+
+def escape(path: str, out_dir: str) -> dict[str, Any]:
+    """Try every way out: read the key and the database, reach the network, write outside."""
+    spec = _spec(out_dir)
+    home = spec.get("home", "/nonexistent")
+    attempts: dict[str, str] = {
+        "read_key": _attempt(lambda: Path(home, "keys/ledger-ed25519.pem").read_bytes()),
+        "list_home": _attempt(lambda: os.listdir(home)),
+        "read_database": _attempt(lambda: Path(spec.get("database", "/none")).read_bytes()),
+        "read_blob": _attempt(lambda: Path(spec.get("blob", "/none")).read_bytes()),
+        "connect_loopback": _attempt(lambda: _connect("127.0.0.1", int(spec.get("port", 9)))),
+        "resolve_external": _attempt(lambda: socket.getaddrinfo("example.org", 443)),
+        "connect_external": _attempt(lambda: _connect("93.184.215.14", 443)),
+        "write_home": _attempt(lambda: Path(home, "escaped.txt").write_text("x")),
+        "write_tmp": _attempt(lambda: Path(OUTSIDE_TMP).write_text("x")),
+        "write_scratch_root": _attempt(lambda: Path(out_dir, "../../escaped.txt").write_text("x")),
+        "read_other_job": _attempt(lambda: os.listdir(Path(out_dir, "../.."))),
+        "exec_shell": _attempt(lambda: subprocess.run([SHELL, "-c", "exit 0"], check=True)),
+        "write_own_folder": _attempt(lambda: Path(out_dir, "mine.txt").write_text("mine")),
+    }
+    return {"attempts": attempts, "uid": os.getuid(), "environ": sorted(os.environ)}
+
+
+def link(path: str, out_dir: str) -> dict[str, Any]:
+    """Leave `text.txt` as a link to a file of the worker's (the key), hoping it gets read."""
+    os.symlink(_spec(out_dir).get("target", "/etc/hostname"), Path(out_dir, "text.txt"))
+    return {"text_file": "text.txt"}
+
+
+def segfault(path: str, out_dir: str) -> dict[str, Any]:
+    ctypes.string_at(0)  # reads address 0: SIGSEGV
+    return {}
+
+
+def allocate(path: str, out_dir: str) -> dict[str, Any]:
+    """Ask for more memory than the limit allows (MemoryError under RLIMIT_AS)."""
+    hog = bytearray(int(_spec(out_dir).get("bytes", 1 << 40)))
+    return {"allocated": len(hog)}
+
+
+def sleep(path: str, out_dir: str) -> dict[str, Any]:
+    time.sleep(float(_spec(out_dir).get("seconds", 3600)))
+    return {"slept": True}
+
+
+def spin(path: str, out_dir: str) -> dict[str, Any]:
+    """Burn CPU until the CPU-time limit stops it."""
+    n = 0
+    while True:
+        n += 1

@@ -1,0 +1,545 @@
+"""The processing sandbox refuses: hostile tasks stay caged, crashes and limits end jobs cleanly.
+
+A test-only task (amanah/processing/hostile.py, enabled by AMANAH_SANDBOX_TEST_TASKS=1) tries
+every way out from inside the cage; the same task in "limits-only" mode gets out, which shows
+that each attempt can succeed when nothing stops it. Archives are crafted here with small
+limits set by the test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import tarfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from amanah import queue
+from amanah.db.models import CustodyEvent
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.items import show
+from amanah.processing import cage, pipeline, unpack
+from amanah.processing.analyze import analyze
+from amanah.processing.runner import run
+from amanah.processing.sandbox import (
+    TEST_TASKS_ENV,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxUnavailable,
+)
+from amanah.workspace import Workspace, open_workspace
+from tests.conftest import amanah
+
+
+def _isolation() -> str | None:
+    try:
+        return cage.probe()
+    except cage.Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no isolation on this machine: {exc}")
+    return None
+
+
+@pytest.fixture
+def test_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TEST_TASKS_ENV, "1")
+
+
+def _ingest(ws: Workspace, folder: Path) -> None:
+    ingest(ws, IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="t"))
+
+
+class Listener:
+    """A TCP server on loopback that records every connection it is offered."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.accepted.append(conn.recv(100))
+                except OSError:
+                    self.accepted.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def _escape(sb: Sandbox, ws: Workspace, tmp_path: Path, port: int) -> dict[str, object]:
+    """Run the hostile task against this home; returns what it reports."""
+    blob = next((p for p in (ws.home / "blobs").rglob("*") if p.is_file()), None)
+    out = tmp_path / f"out-{sb.mode}"
+    out.mkdir()
+    spec = {
+        "home": str(ws.home),
+        "database": str(ws.home / "amanah.db"),
+        "blob": str(blob),
+        "port": port,
+    }
+    (out / "hostile.json").write_text(json.dumps(spec), encoding="utf-8")
+    source = tmp_path / "input.txt"
+    source.write_text("hello", encoding="utf-8")
+    return sb.analyze(str(source), "input.txt", str(out), task="escape")
+
+
+def test_a_hostile_task_reaches_no_key_database_network_or_folder_but_its_own(
+    sqlite_home: Path,
+    tmp_path: Path,
+    listener: Listener,
+    test_tasks: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    isolation = _isolation()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-the-cage")
+    monkeypatch.setenv("AMANAH_KEY_PASSPHRASE", "not-for-the-cage-either")
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "a.txt").write_text("evidence of another collection", encoding="utf-8")
+    ws = open_workspace(sqlite_home)
+    _ingest(ws, tmp_path / "h")
+    sb = Sandbox.for_settings(ws.settings)
+    try:
+        found = _escape(sb, ws, tmp_path, listener.port)
+    finally:
+        sb.close()
+    attempts = found["attempts"]
+    assert isinstance(attempts, dict)
+    missing = "blocked: FileNotFoundError: No such file or directory"
+    denied = "blocked: PermissionError: Permission denied"
+    no_inet = "blocked: OSError: Address family not supported by protocol"
+    # The home (keys, database, blobs) does not exist inside the cage.
+    assert attempts["read_key"] == missing
+    assert attempts["list_home"] == missing
+    assert attempts["read_database"] == missing
+    assert attempts["read_blob"] == missing
+    assert attempts["write_home"] == missing
+    # No network: no Internet socket can even be made; no name resolves.
+    assert attempts["connect_loopback"] == no_inet
+    assert attempts["connect_external"] == no_inet
+    assert attempts["resolve_external"].startswith("blocked: gaierror")
+    assert listener.accepted == []
+    if isolation == "bwrap+seccomp+landlock":
+        # Landlock: no write beside the job folder, no look at other jobs, no shell.
+        assert attempts["write_tmp"] == denied
+        assert attempts["write_scratch_root"] == denied
+        assert attempts["read_other_job"] == denied
+        assert attempts["exec_shell"] == denied
+    # Its own folder is writable (the control that the task runs and reports at all).
+    assert attempts["write_own_folder"] == "SUCCEEDED"
+    assert (tmp_path / "out-isolated" / "mine.txt").read_text() == "mine"
+    # Nothing of the worker's environment went in: no credentials, no passphrase.
+    environ = found["environ"]
+    assert isinstance(environ, list)
+    assert "AWS_SECRET_ACCESS_KEY" not in environ and "AMANAH_KEY_PASSPHRASE" not in environ
+    assert found["sandbox"] == isolation
+    assert not (ws.home / "escaped.txt").exists()
+    assert not Path("/tmp/amanah-escaped.txt").exists()
+    assert not list(tmp_path.rglob("escaped.txt"))
+    ws.close()
+
+
+def test_the_same_hostile_task_without_the_cage_gets_out(
+    sqlite_home: Path, tmp_path: Path, listener: Listener, test_tasks: None
+) -> None:
+    """The negative control: every attempt above can succeed, so its failure means something."""
+    ws = open_workspace(sqlite_home)
+    sb = Sandbox("limits-only", tmp_path)
+    try:
+        found = _escape(sb, ws, tmp_path, listener.port)
+    finally:
+        sb.close()
+        Path("/tmp/amanah-escaped.txt").unlink(missing_ok=True)
+        (ws.home / "escaped.txt").unlink(missing_ok=True)
+    attempts = found["attempts"]
+    assert isinstance(attempts, dict)
+    for name in ("read_key", "read_database", "write_home", "write_tmp", "connect_loopback"):
+        assert attempts[name] == "SUCCEEDED", name
+    assert listener.accepted == [b"escaped\n"]
+    assert found["sandbox"] == "limits-only"
+    ws.close()
+
+
+def test_a_link_left_in_the_output_is_refused_not_followed(
+    sqlite_home: Path, tmp_path: Path, test_tasks: None
+) -> None:
+    """A child that leaves `text.txt -> the key` must not make the worker read the key."""
+    _isolation()
+    ws = open_workspace(sqlite_home)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "hostile.json").write_text(json.dumps({"target": str(ws.settings.key_path)}))
+    (tmp_path / "in.txt").write_text("x")
+    sb = Sandbox.for_settings(ws.settings)
+    try:
+        with pytest.raises(SandboxError, match=r"left 1 link\(s\) .* \(text.txt, …\): refused"):
+            sb.analyze(str(tmp_path / "in.txt"), "in.txt", str(out), task="link")
+    finally:
+        sb.close()
+    assert not (out / "text.txt").exists() and not (out / "text.txt").is_symlink()
+    ws.close()
+
+
+# -- crashes and limits --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def caged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One caged zygote for the failure paths: each must leave it able to run the next job."""
+    _isolation()
+    old = os.environ.get(TEST_TASKS_ENV)
+    os.environ[TEST_TASKS_ENV] = "1"
+    sb = Sandbox()
+    _next_job_runs(sb, tmp_path_factory.mktemp("warm"))  # started: jobs below are timed alone
+    yield sb
+    sb.close()
+    if old is None:
+        del os.environ[TEST_TASKS_ENV]
+
+
+def _job(
+    sb: Sandbox, tmp_path: Path, task: str, spec: dict[str, object], limits: Limits
+) -> dict[str, object]:
+    out = tmp_path / f"out-{task}"
+    out.mkdir(exist_ok=True)
+    (out / "hostile.json").write_text(json.dumps(spec))
+    (tmp_path / "in.txt").write_text("some words to read")
+    return sb.analyze(str(tmp_path / "in.txt"), "in.txt", str(out), limits, task=task)
+
+
+def _next_job_runs(sb: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "next"
+    out.mkdir()
+    (tmp_path / "next.txt").write_text("the next file is read as usual")
+    manifest = sb.analyze(str(tmp_path / "next.txt"), "next.txt", str(out))
+    assert manifest["identity"]["media_type"] == "text/plain"
+    assert (out / "text.txt").read_text() == "the next file is read as usual"
+
+
+@pytest.mark.parametrize(
+    ("task", "spec", "limits", "reason"),
+    [
+        (
+            "segfault",
+            {},
+            Limits(),
+            "the analysis was killed by signal SIGSEGV (a crash in a parser)",
+        ),
+        (
+            "allocate",
+            {"bytes": 1 << 30},
+            Limits(memory_bytes=256 << 20),
+            "memory limit of 256 MiB exceeded",
+        ),
+        (
+            "sleep",
+            {"seconds": 60},
+            Limits(wall_seconds=2),
+            "time limit of 2 s exceeded: the analysis took longer than 2 s and was stopped",
+        ),
+        ("spin", {}, Limits(cpu_seconds=1), "CPU time limit of 1 s exceeded (killed by SIGXCPU)"),
+    ],
+)
+def test_a_crash_or_a_limit_fails_the_job_with_its_reason_and_the_next_runs(
+    caged: Sandbox,
+    tmp_path: Path,
+    task: str,
+    spec: dict[str, object],
+    limits: Limits,
+    reason: str,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(SandboxError) as failed:
+        _job(caged, tmp_path, task, spec, limits)
+    assert str(failed.value) == reason
+    assert time.monotonic() - started < 30  # bounded by the limits, not by the default hour
+    _next_job_runs(caged, tmp_path)
+
+
+def test_the_zygote_killed_mid_job_fails_the_job_and_is_restarted(
+    caged: Sandbox, tmp_path: Path
+) -> None:
+    proc = caged._proc
+    assert proc is not None
+    timer = threading.Timer(1.5, lambda: os.kill(proc.pid, signal.SIGKILL))
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            SandboxError, match=r"^sandbox restarted: it stopped during the analysis"
+        ):
+            _job(caged, tmp_path, "sleep", {"seconds": 60}, Limits(wall_seconds=120))
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 30
+    _next_job_runs(caged, tmp_path)
+    assert caged._proc is not None and caged._proc.pid != proc.pid
+
+
+def test_a_real_job_out_of_memory_fails_with_the_limit_then_succeeds(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the runner: the item says which limit stopped it; a rerun with room finishes."""
+    isolation = _isolation()
+    monkeypatch.setattr(queue, "BACKOFF", 0.0)
+    config = sqlite_home / "amanah.toml"
+    config.write_text(config.read_text().replace("semantic = true", "semantic = false"))
+    (tmp_path / "h").mkdir()
+    # Reading 4 MB needs new memory, which a child already past 48 MiB cannot get.
+    (tmp_path / "h" / "a.txt").write_text("words to analyse\n" * 250_000, encoding="utf-8")
+    ws = open_workspace(sqlite_home)
+    _ingest(ws, tmp_path / "h")
+    report = run(ws, workers=1, wait=True, limits=Limits(memory_bytes=48 << 20))
+    assert report.failures == [(1, "memory limit of 48 MiB exceeded")]
+    assert report.failed == 1 and report.sandbox == isolation
+    item = show(ws, 1)
+    assert item["processing"]["status"] == "failed"
+    assert item["processing"]["error"] == "memory limit of 48 MiB exceeded"
+    queue.retry_failed(ws.db)
+    report = run(ws, workers=1, wait=True)
+    assert report.done == 1 and report.failed == 0
+    assert show(ws, 1)["processing"]["status"] == "done"
+    with ws.db.reader() as s:
+        details = [
+            json.loads(d)
+            for d in s.execute(
+                select(CustodyEvent.details).where(CustodyEvent.event_type == "derivation")
+            ).scalars()
+        ]
+    assert [d["sandbox"] for d in details if d.get("derivative") == "text"] == [isolation]
+    ws.close()
+
+
+# -- refusing to run without isolation ------------------------------------------------------
+
+
+def test_processing_refuses_to_start_without_isolation_unless_told_limits_only(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "a.txt").write_text("a text", encoding="utf-8")
+    ws = open_workspace(sqlite_home)
+    _ingest(ws, tmp_path / "h")
+    ws.close()
+    # No bubblewrap on the PATH: the same as a machine without it.
+    no_bwrap = tmp_path / "bin"
+    no_bwrap.mkdir()
+    monkeypatch.setenv("PATH", str(no_bwrap))
+    proc = amanah(sqlite_home, "process", "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "processing refuses to run without isolation: bubblewrap (bwrap) is not installed" in (
+        proc.stderr.replace("\n", " ")
+    )
+    assert 'set sandbox = "limits-only" in amanah.toml' in proc.stderr.replace("\n", " ")
+    ws = open_workspace(sqlite_home)
+    assert queue.counts(ws.db) == {"queued": 1}  # refused before claiming anything
+    ws.close()
+    with (sqlite_home / "amanah.toml").open("a", encoding="utf-8") as f:
+        f.write('\nsandbox = "limits-only"\n')
+    proc = amanah(sqlite_home, "process", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sandbox: limits-only" in proc.stdout
+    ws = open_workspace(sqlite_home)
+    assert show(ws, 1)["processing"]["status"] == "done"
+    ws.close()
+
+
+def test_an_unknown_sandbox_setting_is_refused(sqlite_home: Path) -> None:
+    with (sqlite_home / "amanah.toml").open("a", encoding="utf-8") as f:
+        f.write('\nsandbox = "none"\n')
+    proc = amanah(sqlite_home, "process", "--quiet")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'sandbox must be "isolated" or "limits-only", not \'none\'' in proc.stderr
+
+
+def test_sandbox_unavailable_is_a_configuration_error() -> None:
+    from amanah.config import ConfigError
+
+    assert issubclass(SandboxUnavailable, ConfigError)
+
+
+# -- archive limits (unpack.py), with small limits set here ------------------------------------
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def _unpack(path: Path, out: Path, limits: unpack.Limits) -> tuple[list[dict[str, str]], int]:
+    out.mkdir(parents=True)
+    found = unpack.archive(path, out, limits)
+    written = sorted(p.name for p in (out / "children").iterdir())
+    assert written == [f"{n:06d}" for n in range(1, len(written) + 1)]  # numbered files only
+    assert sorted(p.name for p in out.iterdir()) == ["children"]
+    return found.flags, len(found.children)
+
+
+@pytest.mark.parametrize(
+    ("members", "limits", "message", "kept"),
+    [
+        (
+            {f"m{n}.txt": b"x" for n in range(5)},
+            unpack.Limits(max_members=3),
+            "unpacking stopped after 3 members: more than 3 members",
+            3,
+        ),
+        (
+            {"small.txt": b"x" * 10, "big.bin": b"y" * 5000},
+            unpack.Limits(max_member_bytes=1000),
+            "unpacking stopped after 1 members: a member is larger than 1,000",
+            1,
+        ),
+        (
+            {f"m{n}.bin": b"z" * 1500 for n in range(3)},
+            unpack.Limits(max_total_bytes=3000),
+            "unpacking stopped after 2 members: expanded size passed 3,000 bytes",
+            2,
+        ),
+    ],
+)
+def test_an_archive_past_a_limit_is_flagged_with_the_limit(
+    tmp_path: Path,
+    members: dict[str, bytes],
+    limits: unpack.Limits,
+    message: str,
+    kept: int,
+) -> None:
+    flags, children = _unpack(_zip(tmp_path / "a.zip", members), tmp_path / "out", limits)
+    assert flags == [{"code": "unpack_limit", "message": message}]
+    assert children == kept
+    # The control: the same archive under the default limits opens in full.
+    flags, children = _unpack(tmp_path / "a.zip", tmp_path / "control", unpack.Limits())
+    assert flags == [] and children == len(members)
+
+
+def test_a_zip_bomb_stops_at_the_expansion_ratio(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.bin", b"\0" * (8 << 20))
+    flags, _ = _unpack(path, tmp_path / "out", unpack.Limits(max_ratio=50))
+    assert flags[0]["code"] == "unpack_limit"
+    assert "expansion ratio passed 50:1 (possible archive bomb)" in flags[0]["message"]
+
+
+def test_absolute_and_climbing_member_names_are_flagged_and_never_used_as_paths(
+    tmp_path: Path,
+) -> None:
+    path = _zip(
+        tmp_path / "names.zip",
+        {"/tmp/evil-abs.txt": b"a", "../../evil-up.txt": b"b", "C:\\evil-win.txt": b"c"},
+    )
+    flags, children = _unpack(path, tmp_path / "work" / "out", unpack.Limits())
+    assert [f["code"] for f in flags] == ["suspicious_member_name"] * 3
+    assert "is an absolute path" in flags[0]["message"]
+    assert "is a path that climbs out of the archive (..)" in flags[1]["message"]
+    assert children == 3
+    assert not Path("/tmp/evil-abs.txt").exists()
+    assert not list(tmp_path.rglob("evil-*"))
+
+
+def test_links_in_an_archive_are_recorded_never_followed(tmp_path: Path) -> None:
+    path = tmp_path / "links.tar"
+    with tarfile.open(path, "w") as t:
+        data = b"plain member"
+        info = tarfile.TarInfo("plain.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+        for kind, name, target in (
+            (tarfile.SYMTYPE, "key.pem", "/home/amanah/keys/ledger-ed25519.pem"),
+            (tarfile.LNKTYPE, "hard", "plain.txt"),
+        ):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, target
+            t.addfile(link)
+    flags, children = _unpack(path, tmp_path / "out", unpack.Limits())
+    assert [f["code"] for f in flags] == ["link_member", "link_member"]
+    assert (
+        "is a link to '/home/amanah/keys/ledger-ed25519.pem'; recorded, not followed"
+        in (flags[0]["message"])
+    )
+    assert children == 1
+
+
+def test_the_flag_reaches_the_manifest(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "many.zip", {f"m{n}.txt": b"x" for n in range(4)})
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = analyze(str(path), "many.zip", str(out), limits=unpack.Limits(max_members=2))
+    assert {
+        "code": "unpack_limit",
+        "message": "unpacking stopped after 2 members: more than 2 members",
+    } in manifest["flags"]
+    assert len(manifest["children"]) == 2
+
+
+def test_nesting_past_the_depth_limit_is_preserved_not_opened(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "MAX_DEPTH", 2)
+    config = sqlite_home / "amanah.toml"
+    config.write_text(config.read_text().replace("semantic = true", "semantic = false"))
+    inner = _zip(tmp_path / "inner.zip", {"deepest.txt": b"three levels down"})
+    middle = _zip(tmp_path / "middle.zip", {"inner.zip": inner.read_bytes()})
+    (tmp_path / "h").mkdir()
+    _zip(tmp_path / "h" / "outer.zip", {"middle.zip": middle.read_bytes()})
+    ws = open_workspace(sqlite_home)
+    _ingest(ws, tmp_path / "h")
+    report = run(ws, workers=1, wait=True)
+    assert report.failed == 0
+    items = {show(ws, i)["original_path"].rsplit("/", 1)[-1]: show(ws, i) for i in (1, 2, 3)}
+    assert set(items) == {"outer.zip", "middle.zip", "inner.zip"}
+    flags = items["inner.zip"]["flags"]
+    assert {
+        "code": "unpack_limit",
+        "message": "nested 2 levels deep; its 1 members were not unpacked (limit against"
+        " recursive bombs)",
+    } in flags
+    assert report.children == 2  # outer -> middle -> inner; nothing below inner.zip
+    ws.close()
+
+
+def test_a_file_that_cannot_be_staged_leaves_the_callers_folder_as_it_was(
+    caged: Sandbox, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "spec.json").write_text("{}")
+    with pytest.raises(FileNotFoundError):
+        caged.analyze(str(tmp_path / "gone.txt"), "gone.txt", str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["spec.json"]
+    assert caged._root is not None and list(caged._root.iterdir()) == []  # no job left behind
+    _next_job_runs(caged, tmp_path)
