@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from amanah.access import local_administrator
+from amanah.db.models import CustodyEvent, Derivative
 from amanah.sharing import SharingError, protected, redaction
 from amanah.workspace import Workspace, open_workspace
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
@@ -109,10 +111,17 @@ def _independent_scan(path: Path) -> str:
     return "\n".join(said)
 
 
-def _ocr(grey: np.ndarray) -> str:
+def _ocr(grey: np.ndarray, prepared: bool = True) -> str:
+    """What Tesseract reads: after the OCR pipeline's clean-up, or in one plain call."""
+    from PIL import Image
+
     from amanah.processing import ocr
 
-    _, _, words = ocr.tesseract(grey, Path(tempfile.mkdtemp(prefix="ocr-")), "ara+eng", False)
+    work = Path(tempfile.mkdtemp(prefix="ocr-"))
+    if prepared:  # black boxes painted paper-grey first: they would skew the threshold
+        grey = np.where(grey < 60, 215, grey).astype(np.uint8)
+        return ocr.ocr_image(Image.fromarray(grey), 1, work, "ara+eng").text
+    _, _, words = ocr.tesseract(grey, work, "ara+eng", False)
     return " ".join(str(w["text"]) for w in words)
 
 
@@ -225,7 +234,7 @@ def _arabic_scan(path: Path) -> tuple[Path, tuple[int, int, int, int], float]:
     if not features.check("raqm"):
         pytest.skip("Pillow has no raqm layout here: Arabic cannot be shaped")
     width, height = 1700, 2200  # A4-ish at 200 dpi
-    image = Image.new("L", (width, height), 235)  # a slightly grey, scanned page
+    image = Image.new("L", (width, height), 215)  # a yellowed photocopy: grey ink on grey
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(FONT, 34, layout_engine=ImageFont.Layout.RAQM)
     lines = [
@@ -236,7 +245,7 @@ def _arabic_scan(path: Path) -> tuple[Path, tuple[int, int, int, int], float]:
     y = 200
     name_box = (0, 0, 0, 0)
     for line in lines:
-        draw.text((width - 150, y), line, font=font, fill=20, anchor="ra", direction="rtl")
+        draw.text((width - 150, y), line, font=font, fill=150, anchor="ra", direction="rtl")
         if WITNESS_AR in line:
             x1 = width - 150 - draw.textlength("قال الشاهد ", font=font, direction="rtl")
             x0 = x1 - draw.textlength(WITNESS_AR, font=font, direction="rtl")
@@ -252,6 +261,16 @@ def _arabic_scan(path: Path) -> tuple[Path, tuple[int, int, int, int], float]:
     return path, name_box, width / 595
 
 
+def _page_grey(page: object, scale: float) -> np.ndarray:
+    import pymupdf
+
+    pix = page.get_pixmap(  # type: ignore[attr-defined]
+        matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csGRAY
+    )
+    grey = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return np.ascontiguousarray(grey[:, : pix.width])
+
+
 @pytest.mark.slow
 def test_an_arabic_name_in_a_scan_is_removed_from_the_pixels(
     sqlite_home: Path, tmp_path: Path
@@ -261,17 +280,70 @@ def test_an_arabic_name_in_a_scan_is_removed_from_the_pixels(
     folder = tmp_path / "in"
     folder.mkdir()
     _, (x0, y0, x1, y1), scale = _arabic_scan(folder / "scan.pdf")
+    with pymupdf.open(folder / "scan.pdf") as doc:
+        before = _page_grey(doc[0], scale)
+    # Why the name survived before: one plain Tesseract call on such a page reads no word at
+    # all (so no box), while the cleaned-up page reads the name.
+    assert not _ocr(before, prepared=False).strip()
+    assert "الخطيب" in _ocr(before)
     ws, ids = _workspace_with(sqlite_home, folder)
     done = redaction.redact(ws, local_administrator(ws), ids["scan.pdf"])
     assert done["protected"] == ["Witness A"] and done["ocr_pages"] == [1]
     red = _blob(ws, done["sha256"], tmp_path / "red.pdf")
     with pymupdf.open(red) as doc:
-        pix = doc[0].get_pixmap(matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csGRAY)
-    grey = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
-    grey = np.ascontiguousarray(grey[:, : pix.width])
+        grey = _page_grey(doc[0], scale)
     # The pixels where the name was drawn are dark; Tesseract no longer reads it.
     assert grey[y0 + 8 : y1 - 8, x0 + 4 : x1 - 4].mean() < 60
     read = _ocr(grey)
     assert "الخطيب" not in read and "أحمد" not in read and "احمد" not in read
     assert "المخابرات" in read and "المستشفى" in read  # negative control
+    # The re-read of the output was not blind: it read the rest of the page, not the name.
+    with ws.db.reader() as s:
+        check = s.execute(
+            select(Derivative.sha256).where(
+                Derivative.item_id == ids["scan.pdf"], Derivative.kind == redaction.REDACTED_TEXT
+            )
+        ).scalar_one()
+    with ws.blobs.open(check) as f:
+        reread = f.read().decode()
+    assert "الزنزانة" in reread and "الخطيب" not in reread
+    ws.close()
+
+
+def test_a_name_the_writer_does_not_strip_is_caught_by_the_reread_and_nothing_is_recorded(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """A private key in a font's dictionary is copied with the page's resources: the re-read
+    of every object of the written file finds the name there, and the redaction is refused."""
+    import pymupdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Notes on the river crossing.", fontsize=12)
+    doc.xref_set_key(page.get_fonts()[0][0], "Note", f"({WITNESS_LATIN})")
+    doc.save(folder / "notes.pdf")
+    doc.close()
+    ws, ids = _workspace_with(sqlite_home, folder)
+    with pytest.raises(SharingError) as caught:
+        redaction.redact(ws, local_administrator(ws), ids["notes.pdf"])
+    message = str(caught.value)
+    assert "still reads a protected name (Witness A: PDF object" in message, message
+    assert "Khatib" not in message and "nothing was recorded" in message
+    with ws.db.reader() as s:
+        kinds = set(
+            s.execute(select(Derivative.kind).where(Derivative.item_id == ids["notes.pdf"]))
+            .scalars()
+            .all()
+        )
+        events = [
+            json.loads(e.details)
+            for e in s.execute(
+                select(CustodyEvent).where(CustodyEvent.object_id == str(ids["notes.pdf"]))
+            ).scalars()
+        ]
+    assert redaction.REDACTED not in kinds
+    assert any(e.get("refused") for e in events)
+    assert "Khatib" not in json.dumps(events)
     ws.close()

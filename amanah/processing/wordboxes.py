@@ -26,7 +26,9 @@ import numpy as np
 
 from amanah.processing import ocr
 
-TARGET_HEIGHT = 30.0  # px: the letter height Tesseract reads best
+#: px: the height of a page's taller letters (the upper quartile of its ink's connected
+#: components: Latin letters with ascenders, joined Arabic words) that Tesseract reads best.
+TARGET_HEIGHT = 40.0
 MIN_SCALE, MAX_SCALE = 0.5, 4.0
 MAX_PIXELS = 60_000_000  # a scaled page larger than this is not scaled further
 
@@ -48,8 +50,28 @@ def languages(collection: str | None) -> str:
     return "+".join(parts)
 
 
+def without_blocks(grey: np.ndarray) -> np.ndarray:
+    """The page with solid dark rectangles (redaction boxes, black bars) painted in the page's
+    background tone: a black box pulls Otsu's threshold down until grey ink reads as paper, so
+    a page already redacted once would otherwise read as blank, and a name left beside the box
+    would be missed when the output is read back."""
+    dark = (grey < 40).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
+    if count < 2:
+        return grey
+    w = stats[1:, cv2.CC_STAT_WIDTH]
+    h = stats[1:, cv2.CC_STAT_HEIGHT]
+    solid = (stats[1:, cv2.CC_STAT_AREA] >= 0.9 * w * h) & (w >= 12) & (h >= 8)
+    if not solid.any():
+        return grey
+    out = grey.copy()
+    out[np.isin(labels, np.flatnonzero(solid) + 1)] = int(np.median(grey))
+    return out
+
+
 def letter_height(grey: np.ndarray) -> float | None:
-    """Median height of the ink's connected components that look like letters, in pixels."""
+    """Upper-quartile height of the ink's connected components that look like letters (Latin
+    letters, or joined Arabic letters: dots and harakat fall in the lower quartiles)."""
     _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if count < 2:
@@ -61,7 +83,7 @@ def letter_height(grey: np.ndarray) -> float | None:
     keep = (h >= 4) & (h < page_h / 8) & (w < page_w / 3) & (area >= 8)
     if keep.sum() < 5:
         return None
-    return float(np.median(h[keep]))
+    return float(np.percentile(h[keep], 75))
 
 
 def scale_for(grey: np.ndarray) -> float:
@@ -72,7 +94,7 @@ def scale_for(grey: np.ndarray) -> float:
     scale = min(MAX_SCALE, max(MIN_SCALE, TARGET_HEIGHT / height))
     pixels = grey.shape[0] * grey.shape[1]
     scale = min(scale, (MAX_PIXELS / pixels) ** 0.5) if pixels else scale
-    return 1.0 if 0.8 <= scale <= 1.25 else scale
+    return 1.0 if 0.85 <= scale <= 1.15 else scale
 
 
 def _read(
@@ -86,6 +108,7 @@ def words(grey: np.ndarray, work: Path, langs: str, sparse: bool = True) -> list
     """Every word OCR reads on a grey page, with its box in the page's own pixels."""
     work.mkdir(parents=True, exist_ok=True)
     langs = languages(langs)
+    grey = without_blocks(grey)
     scale = scale_for(grey)
     page = grey
     if scale != 1.0:
