@@ -347,3 +347,93 @@ def test_a_name_the_writer_does_not_strip_is_caught_by_the_reread_and_nothing_is
     assert any(e.get("refused") for e in events)
     assert "Khatib" not in json.dumps(events)
     ws.close()
+
+
+# -- the web: see and correct before it leaves -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.webfixtures import build_site
+
+    s = build_site(tmp_path_factory.mktemp("web"))
+    yield s
+    s.ws.close()
+
+
+def _png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG"
+        return np.asarray(im.convert("L"))
+
+
+def test_web_a_legal_officer_draws_an_area_and_sees_it_removed(site) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    item = site.item("blank.png")
+    c, csrf = site.browser("legal")
+    page = c.get(f"/items/{item}/redaction?request=1")
+    assert page.status_code == 200, page.text[:300]
+    assert 'data-width="240"' in page.text and "/static/redaction.js" in page.text
+    assert "pages/1.png?version=original" in page.text and "version=redacted" not in page.text
+    original = c.get(f"/items/{item}/redaction/pages/1.png?version=original")
+    assert original.status_code == 200 and original.headers["content-type"] == "image/png"
+    assert _png(original.content).mean() > 250  # a white page
+    # An area drawn with the mouse arrives as PAGE:X0,Y0,X1,Y1 (pixels for an image).
+    done = c.post(
+        f"/items/{item}/redaction",
+        data={"csrf": csrf, "regions": "1:20,30,120,90", "request": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:300]
+    assert done.headers["location"] == f"/items/{item}/redaction?request=1"
+    page = c.get(done.headers["location"])
+    assert "version=redacted" in page.text
+    assert re.search(r"1:20,30,120,90\s*</textarea>", page.text)  # kept, to adjust
+    red = _png(c.get(f"/items/{item}/redaction/pages/1.png?version=redacted").content)
+    scale = red.shape[1] / 240
+    inside = red[int(32 * scale) : int(88 * scale), int(22 * scale) : int(118 * scale)]
+    assert inside.mean() < 10, "the area drawn is black in the redacted file"
+    assert red[int(100 * scale) :, :].mean() > 250 and red[:, int(130 * scale) :].mean() > 250
+    # The original preview outlines the area drawn by hand (blue).
+    outlined = c.get(f"/items/{item}/redaction/pages/1.png?version=original")
+    from PIL import Image
+
+    with Image.open(io.BytesIO(outlined.content)) as im:
+        rgb = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    assert ((rgb[:, 2] > 180) & (rgb[:, 0] < 40)).any()
+    # Each page shown was a read of evidence: custody events name the preview.
+    from amanah.db.models import CustodyEvent
+
+    with site.ws.db.reader() as s:
+        actions = [
+            json.loads(e.details).get("action")
+            for e in s.execute(
+                select(CustodyEvent).where(CustodyEvent.object_id == str(item))
+            ).scalars()
+        ]
+    assert "redaction preview (original)" in actions and "redaction preview (redacted)" in actions
+    # A malformed region is refused with the reason, and nothing changes.
+    bad = c.post(f"/items/{item}/redaction", data={"csrf": csrf, "regions": "1:90,10,20,60"})
+    assert bad.status_code == 400 and "X0 &lt; X1" in bad.text
+
+
+def test_web_redaction_is_for_legal_officers_on_items_they_may_see(site) -> None:  # type: ignore[no-untyped-def]
+    item = site.item("blank.png")
+    analyst = site.api("analyst")
+    for url in (f"/items/{item}/redaction", f"/items/{item}/redaction/pages/1.png"):
+        assert analyst.get(url).status_code == 403
+    legal = site.api("legal")
+    secret = site.item("سري.txt")  # in the red compartment: the legal officer holds blue only
+    for url in (f"/items/{secret}/redaction", f"/items/{secret}/redaction/pages/1.png"):
+        r = legal.get(url)
+        assert r.status_code == 404, (url, r.status_code)
+    assert legal.post(f"/items/{secret}/redaction", data={"regions": ""}).status_code == 404
+    # A text file the officer may see: no Redact button, the reason instead.
+    text = site.item("statement-b.txt")
+    c, _ = site.browser("legal")
+    page = c.get(f"/items/{text}/redaction")
+    assert page.status_code == 200
+    assert "cannot be redacted here" in page.text and 'action="/items/' not in page.text

@@ -130,7 +130,27 @@ def _preview(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
         image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale)))).save(
             target, "PNG"
         )
+    _outline(target, spec.get("areas") or [], found, spec["page"])
     return {**found, "file": target.name}
+
+
+def _outline(png: Path, areas: list[list[Any]], found: dict[str, Any], page: int) -> None:
+    """Draw the redaction areas of this page on its preview (red: found, blue: by hand)."""
+    from PIL import Image, ImageDraw
+
+    mine = [a for a in areas if int(a[0]) == page]
+    if not mine:
+        return
+    width = found["sizes"][page - 1][0]
+    with Image.open(png) as im:
+        image = im.convert("RGB")
+    scale = image.width / max(width, 1)
+    draw = ImageDraw.Draw(image)
+    for _, x0, y0, x1, y1, *kind in mine:
+        colour = (0, 90, 220) if kind and kind[0] == "hand" else (220, 0, 0)
+        box = [x0 * scale, y0 * scale, x1 * scale, y1 * scale]
+        draw.rectangle(box, outline=colour, width=3)
+    image.save(png, "PNG")
 
 
 def _named_boxes(
@@ -361,6 +381,29 @@ def redact(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def parse_regions(text: str) -> list[tuple[int, float, float, float, float]]:
+    """Regions written one per line (or separated by spaces) as PAGE:X0,Y0,X1,Y1, like the
+    CLI's --region: PDF points from the unrotated page's top left, or pixels of an image."""
+    out = []
+    for value in text.split():
+        try:
+            page, rest = value.split(":", 1)
+            x0, y0, x1, y1 = (float(v) for v in rest.split(","))
+            number = int(page)
+        except ValueError:
+            raise SharingError(
+                f"region {value[:60]!r}: expected PAGE:X0,Y0,X1,Y1 (e.g. 1:100,200,300,260)"
+            ) from None
+        if number < 1 or x1 <= x0 or y1 <= y0 or min(x0, y0) < 0:
+            raise SharingError(
+                f"region {value[:60]!r}: pages count from 1, and X0 < X1, Y0 < Y1, none negative"
+            )
+        out.append((number, x0, y0, x1, y1))
+    if len(out) > 500:
+        raise SharingError("at most 500 regions at a time")
+    return out
+
+
 def current(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any] | None:
     """The item's redacted derivative as its derivation recorded it, or None."""
     caller.require(Permission.MANAGE_REQUESTS)
@@ -384,9 +427,11 @@ def preview(
     version: str = "redacted",
     width: int = PREVIEW_WIDTH,
     sandbox: Sandbox | None = None,
+    audited: bool = True,
 ) -> tuple[bytes, dict[str, Any]]:
-    """One page of the original or of its redacted derivative as a PNG (rendered in the
-    sandbox), with every page's size (points, or pixels for an image); an audited read."""
+    """One page of the original (with the redaction areas drawn on it) or of its redacted
+    derivative as a PNG rendered in the sandbox, with every page's size (points, or pixels for
+    an image); an audited read. `audited=False` asks for the sizes alone (no pixels leave)."""
     caller.require(Permission.MANAGE_REQUESTS)
     if version not in ("original", "redacted"):
         raise SharingError(f"version {version!r}: choose original or redacted")
@@ -397,20 +442,33 @@ def preview(
     if reason:
         raise SharingError(f"{_label(item)}: {reason}")
     source, media_type = item.sha256, item.media_type
+    found = current(ws, caller, item_id)
+    areas: list[list[Any]] = []
     if version == "redacted":
-        found = current(ws, caller, item_id)
         if found is None:
             raise SharingError(f"{_label(item)} has no redacted version yet")
         source, media_type = found["sha256"], found["media_type"]
+    elif found is not None and audited:
+        hand = {(r[0], *(round(v, 1) for v in r[1:])) for r in found.get("hand_regions", [])}
+        areas = [[*a, "found"] for a in found.get("areas", []) if tuple(a) not in hand]
+        areas += [[*r, "hand"] for r in hand]
     work = ws.home / "work" / f"preview-{uuid.uuid4().hex}"
     work.mkdir(parents=True)
     try:
-        spec = {"action": "preview", "media_type": media_type, "page": page, "width": width}
+        spec = {
+            "action": "preview",
+            "media_type": media_type,
+            "page": page,
+            "width": width,
+            "areas": areas,
+        }
         shown = Item(id=item.id, sha256=source, original_path=item.original_path)
         manifest = _run(ws, shown, work, spec, sandbox)
         png = (work / manifest["file"]).read_bytes()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if not audited:
+        return b"", {"unit": manifest["unit"], "sizes": manifest["sizes"]}
     with ws.db.session() as s:
         ledger.append(
             s,
@@ -426,3 +484,8 @@ def preview(
             },
         )
     return png, {"unit": manifest["unit"], "sizes": manifest["sizes"]}
+
+
+def layout(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any]:
+    """Every page's size in the units regions are given in (no content leaves: not audited)."""
+    return preview(ws, caller, item_id, 1, "original", width=16, audited=False)[1]
