@@ -48,6 +48,12 @@ def _target_item(site: Site, inside: bool) -> int:
     return site.item("شهادة-أ.txt" if inside else "سري.txt")
 
 
+def _redactable(site: Site, role: str, inside: bool) -> int:
+    """An image inside the caller's need-to-know, or an item outside it (the administrator,
+    who sees everything, gets the image again)."""
+    return site.item("blank.png" if inside or role == "admin" else "سري.txt")
+
+
 def _coll(inside: bool) -> str:
     return BLUE if inside else RED
 
@@ -318,6 +324,22 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         False,
         lambda s, r, i: _page(
             s, r, "POST", f"/requests/{_rfa(s)}/redact", data={"item": str(s.item("blank.png"))}
+        ),
+    ),
+    ("GET", "/items/{item_id}/redaction"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/items/{_redactable(s, r, i)}/redaction"),
+    ),
+    ("GET", "/items/{item_id}/redaction/pages/{page}.png"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "GET", f"/items/{_redactable(s, r, i)}/redaction/pages/1.png?version=original"
+        ),
+    ),
+    ("POST", "/items/{item_id}/redaction"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/items/{_redactable(s, r, i)}/redaction", data={"regions": "1:1,1,9,9"}
         ),
     ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
