@@ -437,3 +437,38 @@ def test_web_redaction_is_for_legal_officers_on_items_they_may_see(site) -> None
     page = c.get(f"/items/{text}/redaction")
     assert page.status_code == 200
     assert "cannot be redacted here" in page.text and 'action="/items/' not in page.text
+
+
+@pytest.mark.slow
+def test_arabic_words_get_their_own_boxes_on_a_faint_small_print(tmp_path: Path) -> None:
+    """Per-word boxes for Arabic where one plain Tesseract call gives none: grey ink on a grey
+    page, letters about 14 px high (a 100 dpi scan of small print)."""
+    from PIL import Image, ImageDraw, ImageFont, features
+
+    from amanah.processing import ocr, wordboxes
+
+    if not features.check("raqm"):
+        pytest.skip("Pillow has no raqm layout here: Arabic cannot be shaped")
+    image = Image.new("L", (900, 160), 215)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 17, layout_engine=ImageFont.Layout.RAQM)
+    before, after = "قال الشاهد ", " إنه رأى المعتقلين في الزنزانة."
+    right = 850
+    draw.text(
+        (right, 60), before + WITNESS_AR + after, font=font, fill=150, anchor="ra", direction="rtl"
+    )
+    name_x1 = right - draw.textlength(before, font=font, direction="rtl")
+    name_x0 = name_x1 - draw.textlength(WITNESS_AR, font=font, direction="rtl")
+    grey = np.asarray(image)
+    _, _, plain = ocr.tesseract(grey, tmp_path, "ara+eng", False)
+    assert not plain, "the cause: one plain call reads no word, so gives no box"
+    found = wordboxes.words(grey, tmp_path / "wb", "ara+eng")
+    boxes = {w.text: w.box for w in found if w.reading == 0}
+    assert "أحمد" in boxes and "الخطيب" in boxes, [w.text for w in found]
+    first, last = boxes["أحمد"], boxes["الخطيب"]
+    for x0, y0, x1, y1 in (first, last):
+        assert name_x0 - 6 <= x0 < x1 <= name_x1 + 6 and 45 <= y0 < y1 <= 95
+    assert last[2] <= first[0] + 2, "right to left: the first name is right of the surname"
+    # Reading order is logical: the name's two words are consecutive, first name first.
+    texts = [w.text for w in wordboxes.readings(found)[0]]
+    assert texts[texts.index("أحمد") + 1] == "الخطيب"
