@@ -243,7 +243,12 @@ def _label(item: Item) -> str:
 
 
 def _run(
-    ws: Workspace, item: Item, work: Path, spec: dict[str, Any], sandbox: Sandbox | None
+    ws: Workspace,
+    item: Item,
+    work: Path,
+    spec: dict[str, Any],
+    sandbox: Sandbox | None,
+    what: str = "redaction",
 ) -> dict[str, Any]:
     """Run one task on the item's bytes in the sandbox; the spec is written 0600 and deleted by
     the child as soon as it is read."""
@@ -256,7 +261,7 @@ def _run(
             str(source), item.original_path, str(work), Limits(cpu_seconds=1800), task="redact"
         )
     except SandboxError as exc:
-        raise SharingError(f"{_label(item)}: redaction failed: {exc}") from exc
+        raise SharingError(f"{_label(item)}: {what} failed: {exc}") from exc
     finally:
         if sandbox is None:
             box.close()
@@ -463,7 +468,7 @@ def preview(
             "areas": areas,
         }
         shown = Item(id=item.id, sha256=source, original_path=item.original_path)
-        manifest = _run(ws, shown, work, spec, sandbox)
+        manifest = _run(ws, shown, work, spec, sandbox, "preview")
         png = (work / manifest["file"]).read_bytes()
     finally:
         shutil.rmtree(work, ignore_errors=True)
