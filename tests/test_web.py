@@ -41,6 +41,12 @@ def _target_item(site: Site, inside: bool) -> int:
     return site.item("شهادة-أ.txt" if inside else "سري.txt")
 
 
+def _redactable(site: Site, role: str, inside: bool) -> int:
+    """An image inside the caller's need-to-know, or an item outside it (the administrator,
+    who sees everything, gets the image again)."""
+    return site.item("blank.png" if inside or role == "admin" else "سري.txt")
+
+
 def _coll(inside: bool) -> str:
     return BLUE if inside else RED
 
@@ -365,6 +371,22 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         False,
         lambda s, r, i: _page(
             s, r, "POST", f"/requests/{_rfa(s)}/redact", data={"item": str(s.item("blank.png"))}
+        ),
+    ),
+    ("GET", "/items/{item_id}/redaction"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/items/{_redactable(s, r, i)}/redaction"),
+    ),
+    ("GET", "/items/{item_id}/redaction/pages/{page}.png"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "GET", f"/items/{_redactable(s, r, i)}/redaction/pages/1.png?version=original"
+        ),
+    ),
+    ("POST", "/items/{item_id}/redaction"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/items/{_redactable(s, r, i)}/redaction", data={"regions": "1:1,1,9,9"}
         ),
     ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),
@@ -1015,3 +1037,5 @@ def test_a_refused_package_lists_each_item_and_reason_on_the_page(site: Site) ->
     assert r.status_code == 409
     assert "رُفض إعداد الحزمة" in r.text and "no cooperation framework" in r.text
     assert 'dir="rtl"' in r.text and "ممنوع" in r.text  # the review's status, in Arabic
+    # Each refused item links to the page where it is seen and redacted.
+    assert f'href="/items/{site.item("سري.txt")}/redaction?request={rid}"' in r.text

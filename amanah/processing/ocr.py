@@ -149,7 +149,7 @@ def prepare(image: Image.Image) -> tuple[np.ndarray, float, bool]:
 
 
 def tesseract(
-    grey: np.ndarray, work: Path, languages: str, single_line: bool
+    grey: np.ndarray, work: Path, languages: str, single_line: bool, psm: str | None = None
 ) -> tuple[str, float | None, list[dict[str, Any]]]:
     src = work / "ocr-input.png"
     cv2.imwrite(str(src), grey)
@@ -161,7 +161,7 @@ def tesseract(
         "-l",
         languages,
         "--psm",
-        "7" if single_line else "3",
+        psm or ("7" if single_line else "3"),
         "-c",
         "thresholding_method=2",
         "txt",

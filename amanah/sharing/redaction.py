@@ -1,15 +1,21 @@
-"""True redaction: the protected names' text and pixels are removed, not covered.
+"""True redaction: the protected names' text and pixels are removed, not covered, and the
+result is read back before it is recorded.
 
-PDFs: each word of the text layer that is part of a protected name, and each word that OCR
-reads in a page's images, gets a redaction area; PyMuPDF's apply_redactions then deletes the
-glyphs under it and blanks the image pixels under it, and the document is scrubbed (metadata,
-XMP, hidden text, attachments, scripts, links). Images: the OCR'd words (and regions given by
-hand, e.g. a face) are painted over and the file is written anew without its metadata.
+PDFs (`amanah.sharing.redact_pdf`): the words of a name on the text layer (over the page's
+whole word sequence, so across line ends) and the words OCR reads in the page's pixels (Arabic
+and Latin word boxes, `amanah.processing.wordboxes`) get a redaction area; the glyphs under it
+are deleted and image pixels blanked; only the pages' contents are copied into a new file, so
+no outline, annotation, form field, link, embedded file, script, page label, layer name,
+document information, XMP or earlier revision survives. Images: the OCR'd words (and regions
+given by hand, e.g. a face) are painted over and the file is written anew from its pixels,
+without metadata. Anything else (Office documents, email, archives, audio, video) cannot be
+redacted here: `why_not` says so, and the web offers no Redact button for it.
 
-The original is never touched: the redacted file is a derivative with its own hash and a
-derivation event. What the redacted file still says (its text layer, and OCR of its images) is
-kept beside it, so the package build can prove that no recorded spelling of a name survived.
-The parsing of evidence runs in the processing sandbox (a forked child with limits).
+Then the written file is read back as a recipient would read it (its text layer, OCR of its
+images in the collection's languages and at least Arabic and English, its metadata and every
+object): a redaction whose output still reads a protected name is refused, not recorded. The
+original is never touched: the redacted file is a derivative with its own hash and a derivation
+event. Evidence is parsed in the processing sandbox (a forked child with limits).
 """
 
 from __future__ import annotations
@@ -23,15 +29,14 @@ from typing import Any
 from amanah.access import Caller, Permission, visible_item
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import Collection, Derivative
+from amanah.db.models import Collection, Derivative, Item
+from amanah.processing import wordboxes
 from amanah.processing.pipeline import local_copy, put_derivative
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
-from amanah.sharing import SharingError
+from amanah.sharing import SharingError, redact_pdf
 from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace
 
-DPI = 300
-PAD = 1.0  # points around each word, so that anti-aliased edges go too
 IMAGE_TYPES = {
     "image/png": ("PNG", "png"),
     "image/jpeg": ("JPEG", "jpg"),
@@ -42,124 +47,120 @@ IMAGE_TYPES = {
 }
 REDACTED, REDACTED_TEXT, PSEUDONYMISED = "redacted", "redacted-text", "pseudonymised-text"
 SPEC = "redact.json"
+#: What Pillow reports of a file it wrote itself that is format, not metadata.
+FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
+PREVIEW_WIDTH = 900
+
+
+def why_not(media_type: str | None) -> str | None:
+    """Why an item of this type cannot be redacted here, or None when it can. The one place
+    that decides it: the CLI, the web (no Redact button) and the package build ask here."""
+    if media_type == "application/pdf" or media_type in IMAGE_TYPES:
+        return None
+    base = (media_type or "").split(";")[0].strip().lower()
+    if not base or base == "application/octet-stream":
+        kind = "a file of unknown type"
+    elif base.startswith("message/") or base in ("application/vnd.ms-outlook", "application/mbox"):
+        kind = "an email"
+    elif base.startswith(("audio/", "video/")):
+        kind = "audio or video"
+    elif any(
+        k in base for k in ("zip", "tar", "rar", "7z", "compressed", "archive", "gzip", "bzip")
+    ):
+        kind = "an archive"
+    elif any(
+        k in base
+        for k in ("officedocument", "msword", "ms-excel", "ms-powerpoint", "opendocument", "rtf")
+    ):
+        kind = "an office document"
+    else:
+        kind = f"a {base} file"
+    return (
+        f"{kind} ({base or 'unknown type'}) cannot be redacted here: only PDFs and single-page"
+        " images can. Convert it to PDF and redact the conversion, or leave it out of the package"
+    )
 
 
 def redactable(media_type: str | None) -> bool:
-    return media_type == "application/pdf" or media_type in IMAGE_TYPES
+    return why_not(media_type) is None
 
 
 # -- in the sandbox's child ------------------------------------------------------------------
 
 
 def redact_file(path: str, out_dir: str) -> dict[str, Any]:
-    """Entry point in the sandbox: read the spec, write the redacted file and its text."""
+    """Entry point in the sandbox: read the spec, then redact (and read the result back) or
+    render one page for the preview."""
     out = Path(out_dir)
     spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
     (out / SPEC).unlink()  # the names do not stay on disk longer than needed
+    if spec.get("action") == "preview":
+        return _preview(Path(path), out, spec)
     matcher = Matcher.from_spec(spec["matcher"])
+    work = out / "ocr"
+    try:
+        if spec["media_type"] == "application/pdf":
+            target = out / "redacted.pdf"
+            manifest = redact_pdf.redact(Path(path), target, work, matcher, spec)
+            said, left = redact_pdf.reread(target, work, matcher, spec["languages"])
+            manifest["media_type"] = "application/pdf"
+        else:
+            manifest = _redact_image(Path(path), out, matcher, spec)
+            target = out / manifest["file"]
+            said, left = _reread_image(target, work, matcher, spec["languages"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    (out / "check.txt").write_text(said, encoding="utf-8")
+    return {**manifest, "file": target.name, "left": left}
+
+
+def _preview(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    target = out / "preview.png"
     if spec["media_type"] == "application/pdf":
-        return _redact_pdf(Path(path), out, matcher, spec)
-    return _redact_image(Path(path), out, matcher, spec)
+        found = redact_pdf.preview(path, target, spec["page"], spec["width"])
+    else:
+        from PIL import Image, ImageOps
+
+        if spec["page"] != 1:
+            raise ValueError("an image has one page")
+        with Image.open(path) as im:
+            image = ImageOps.exif_transpose(im).convert("RGB")
+        found = {"unit": "px", "sizes": [list(image.size)]}
+        scale = min(1.0, spec["width"] / max(image.width, 1))
+        image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale)))).save(
+            target, "PNG"
+        )
+    _outline(target, spec.get("areas") or [], found, spec["page"])
+    return {**found, "file": target.name}
 
 
-def _ocr_words(grey: Any, work: Path, languages: str) -> list[dict[str, Any]]:
-    from amanah.processing import ocr
+def _outline(png: Path, areas: list[list[Any]], found: dict[str, Any], page: int) -> None:
+    """Draw the redaction areas of this page on its preview (red: found, blue: by hand)."""
+    from PIL import Image, ImageDraw
 
-    work.mkdir(exist_ok=True)
-    _, _, found = ocr.tesseract(grey, work, languages, single_line=False)
-    return found
+    mine = [a for a in areas if int(a[0]) == page]
+    if not mine:
+        return
+    width = found["sizes"][page - 1][0]
+    with Image.open(png) as im:
+        image = im.convert("RGB")
+    scale = image.width / max(width, 1)
+    draw = ImageDraw.Draw(image)
+    for _, x0, y0, x1, y1, *kind in mine:
+        colour = (0, 90, 220) if kind and kind[0] == "hand" else (220, 0, 0)
+        box = [x0 * scale, y0 * scale, x1 * scale, y1 * scale]
+        draw.rectangle(box, outline=colour, width=3)
+    image.save(png, "PNG")
 
 
-def _by_line(found: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    lines: dict[tuple[int, ...], list[dict[str, Any]]] = {}
-    for w in found:
-        lines.setdefault(tuple(w["line"]), []).append(w)
-    return list(lines.values())
-
-
-def _named_boxes(found: list[dict[str, Any]], matcher: Matcher) -> list[tuple[list[int], str]]:
+def _named_boxes(
+    found: list[wordboxes.Word], matcher: Matcher
+) -> list[tuple[tuple[float, float, float, float], str]]:
     boxes = []
-    for line in _by_line(found):
-        for index, pseudonym in matcher.in_words([w["text"] for w in line]):
-            boxes.append((line[index]["box"], pseudonym))
+    for reading in wordboxes.readings(found):
+        for index, pseudonym in matcher.in_words([w.text for w in reading]):
+            boxes.append((reading[index].box, pseudonym))
     return boxes
-
-
-def _grey_of(pix: Any) -> Any:
-    import numpy as np
-
-    data = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
-    return np.ascontiguousarray(data[:, : pix.width])
-
-
-def _redact_pdf(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any]) -> dict[str, Any]:
-    import pymupdf
-
-    languages = spec["languages"]
-    doc = pymupdf.open(path)
-    if doc.needs_pass or doc.is_encrypted:
-        raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
-    names: dict[str, int] = {}
-    regions = 0
-    ocr_pages = []
-    zoom = DPI / 72
-    for page in doc:
-        rects = []
-        lines: dict[tuple[int, int], list[tuple[str, Any]]] = {}
-        for x0, y0, x1, y1, word, block, line, _ in page.get_text("words"):
-            lines.setdefault((block, line), []).append((word, pymupdf.Rect(x0, y0, x1, y1)))
-        for words in lines.values():
-            for index, pseudonym in matcher.in_words([w for w, _ in words]):
-                rects.append(words[index][1])
-                names[pseudonym] = names.get(pseudonym, 0) + 1
-        if page.get_images(full=True):
-            ocr_pages.append(page.number + 1)
-            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY)
-            found = _ocr_words(_grey_of(pix), out / "ocr", languages)
-            for (left, top, width, height), pseudonym in _named_boxes(found, matcher):
-                r = pymupdf.Rect(
-                    left / zoom, top / zoom, (left + width) / zoom, (top + height) / zoom
-                )
-                rects.append(r * page.derotation_matrix)
-                names[pseudonym] = names.get(pseudonym, 0) + 1
-        for number, x0, y0, x1, y1 in spec["regions"]:
-            if number == page.number + 1:
-                rects.append(pymupdf.Rect(x0, y0, x1, y1))
-        for r in rects:
-            page.add_redact_annot(
-                pymupdf.Rect(r.x0 - PAD, r.y0 - PAD, r.x1 + PAD, r.y1 + PAD), fill=(0, 0, 0)
-            )
-        if rects:
-            page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS)
-            regions += len(rects)
-    doc.scrub()  # metadata, XMP, hidden text, attachments, scripts, links, thumbnails
-    doc.set_metadata({})
-    target = out / "redacted.pdf"
-    doc.save(target, garbage=4, deflate=True, clean=True)
-    doc.close()
-    # What the redacted file still says, read back from the file itself.
-    check = []
-    redacted = pymupdf.open(target)
-    for page in redacted:
-        check.append(page.get_text())
-        if page.number + 1 in ocr_pages:
-            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY)
-            lines = _by_line(_ocr_words(_grey_of(pix), out / "ocr", languages))
-            check.append("\n".join(" ".join(w["text"] for w in line) for line in lines))
-    check.append(json.dumps(redacted.metadata, ensure_ascii=False))
-    check.append(redacted.get_xml_metadata())
-    redacted.close()
-    (out / "check.txt").write_text("\n".join(check), encoding="utf-8")
-    shutil.rmtree(out / "ocr", ignore_errors=True)
-    return {
-        "file": target.name,
-        "media_type": "application/pdf",
-        "regions": regions,
-        "names": names,
-        "ocr_pages": ocr_pages,
-        "method": f"PyMuPDF {pymupdf.VersionBind} apply_redactions (text removed, image pixels"
-        " blanked) and scrub; Tesseract word boxes on image content",
-    }
 
 
 def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any]) -> dict[str, Any]:
@@ -168,43 +169,102 @@ def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any])
 
     fmt, ext = IMAGE_TYPES[spec["media_type"]]
     with Image.open(path) as im:
+        if getattr(im, "n_frames", 1) > 1:
+            raise ValueError(
+                f"the image has {im.n_frames} frames (pages): only single-frame images can be"
+                " redacted here; convert it to a PDF and redact that"
+            )
         im.load()
         image = ImageOps.exif_transpose(im)  # boxes are found on the image as it is seen
     rgb = image.convert("RGB")
-    grey = np.asarray(rgb.convert("L"))
     names: dict[str, int] = {}
     boxes = []
-    for (left, top, width, height), pseudonym in _named_boxes(
-        _ocr_words(grey, out / "ocr", spec["languages"]), matcher
+    for (x0, y0, x1, y1), pseudonym in _named_boxes(
+        wordboxes.words(np.asarray(rgb.convert("L")), out / "ocr", spec["languages"]), matcher
     ):
-        boxes.append((left - 2, top - 2, left + width + 2, top + height + 2))
+        pad = 2 + (y1 - y0) * redact_pdf.OCR_PAD
+        boxes.append((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
         names[pseudonym] = names.get(pseudonym, 0) + 1
     boxes.extend((x0, y0, x1, y1) for _, x0, y0, x1, y1 in spec["regions"])
     draw = ImageDraw.Draw(rgb)
     for box in boxes:
         draw.rectangle(box, fill=(0, 0, 0))
     target = out / f"redacted.{ext}"
-    # A new image from the pixels alone: no EXIF, XMP, ICC text or comments survive.
+    # A new image from the pixels alone: no EXIF, XMP, ICC profile, text chunk or comment.
     clean = Image.new("RGB", rgb.size)
     clean.paste(rgb)
     clean.save(target, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    with Image.open(target) as again:
-        lines = _by_line(_ocr_words(np.asarray(again.convert("L")), out / "ocr", spec["languages"]))
-    (out / "check.txt").write_text(
-        "\n".join(" ".join(w["text"] for w in line) for line in lines), encoding="utf-8"
-    )
-    shutil.rmtree(out / "ocr", ignore_errors=True)
     return {
         "file": target.name,
         "media_type": "image/jpeg" if fmt == "JPEG" else "image/png",
         "regions": len(boxes),
+        "areas": [[1, *(round(v, 1) for v in b)] for b in boxes],
         "names": names,
         "ocr_pages": [1],
-        "method": "Tesseract word boxes painted over; image written anew without metadata",
+        "method": "Tesseract word boxes (Arabic and Latin) painted over; image written anew from"
+        " its pixels alone, without EXIF, XMP, ICC profile, text chunks or comments",
     }
 
 
+def _reread_image(
+    path: Path, work: Path, matcher: Matcher, langs: str
+) -> tuple[str, dict[str, list[str]]]:
+    """What the written image still says: OCR of its pixels, and any metadata at all."""
+    import numpy as np
+    from PIL import Image
+
+    left: dict[str, list[str]] = {}
+    said = []
+    with Image.open(path) as im:
+        grey = np.asarray(im.convert("L"))
+        meta = {
+            k: v
+            for k, v in im.info.items()
+            if k not in ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi")
+        }
+        if meta or im.getexif():
+            raise ValueError(f"the written image still carries metadata: {sorted(meta)}")
+    for reading in wordboxes.readings(wordboxes.words(grey, work, langs)):
+        seq = [w.text for w in reading]
+        said.append(" ".join(seq))
+        for _, pseudonym in matcher.in_words(seq):
+            left.setdefault(pseudonym, ["the image (OCR)"])
+    raw = path.read_bytes().decode("latin-1")
+    for p in matcher.find(raw):
+        left.setdefault(p, []).append("the file's bytes")
+    return "\n".join(said), left
+
+
 # -- in Amanah -------------------------------------------------------------------------------
+
+
+def _label(item: Item) -> str:
+    return f"item {item.id} ({item.original_path})"
+
+
+def _run(
+    ws: Workspace,
+    item: Item,
+    work: Path,
+    spec: dict[str, Any],
+    sandbox: Sandbox | None,
+    what: str = "redaction",
+) -> dict[str, Any]:
+    """Run one task on the item's bytes in the sandbox; the spec is written 0600 and deleted by
+    the child as soon as it is read."""
+    (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    (work / SPEC).chmod(0o600)
+    box = sandbox or Sandbox.for_settings(ws.settings)
+    try:
+        source = local_copy(ws, item.sha256, work)
+        return box.analyze(
+            str(source), item.original_path, str(work), Limits(cpu_seconds=1800), task="redact"
+        )
+    except SandboxError as exc:
+        raise SharingError(f"{_label(item)}: {what} failed: {exc}") from exc
+    finally:
+        if sandbox is None:
+            box.close()
 
 
 def redact(
@@ -216,12 +276,16 @@ def redact(
 ) -> dict[str, Any]:
     """Make (or make again) the redacted derivative of one item for every protected person.
 
-    `regions` are extra areas to remove by hand: (page, x0, y0, x1, y1) in PDF points, or
-    (1, left, top, right, bottom) in pixels for an image."""
+    `regions` are extra areas to remove by hand: (page, x0, y0, x1, y1) in PDF points (origin
+    at the top left of the unrotated page), or (1, left, top, right, bottom) in pixels for an
+    image. The written file is read back; if any protected name still reads in it, nothing
+    is recorded but a failed derivation event, and SharingError says where (by pseudonym)."""
     caller.require(Permission.MANAGE_REQUESTS)
     with ws.db.reader() as s:
         item = visible_item(s, caller, item_id)
+        s.expunge(item)
         coll = s.get(Collection, item.collection_id)
+        langs = wordboxes.languages(coll.ocr_languages if coll else None)
         matcher = Matcher.load(s)
         text_derivs = list(
             s.execute(
@@ -230,11 +294,9 @@ def redact(
                 )
             ).all()
         )
-    if not redactable(item.media_type):
-        raise SharingError(
-            f"item {item_id} ({item.original_path}): {item.media_type or 'an unknown type'} cannot"
-            " be redacted here (PDFs and images can); leave it out of the package"
-        )
+    reason = why_not(item.media_type)
+    if reason:
+        raise SharingError(f"{_label(item)}: {reason}")
     if not matcher and not regions:
         raise SharingError(
             "no protected person is recorded and no region was given: nothing to redact"
@@ -243,26 +305,37 @@ def redact(
     work.mkdir(parents=True)
     try:
         spec = {
+            "action": "redact",
             "matcher": matcher.to_spec(),
             "media_type": item.media_type,
             "regions": [list(r) for r in regions or []],
-            "languages": coll.ocr_languages if coll else "ara+eng",
+            "languages": langs,
         }
-        (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-        (work / SPEC).chmod(0o600)
-        box = sandbox or Sandbox.for_settings(ws.settings)
-        try:
-            source = local_copy(ws, item.sha256, work)
-            manifest = box.analyze(
-                str(source), item.original_path, str(work), Limits(cpu_seconds=1800), task="redact"
+        manifest = _run(ws, item, work, spec, sandbox)
+        if manifest["left"]:
+            where = "; ".join(
+                f"{p}: {', '.join(places)}" for p, places in sorted(manifest["left"].items())
             )
-        except SandboxError as exc:
+            with ws.db.session() as s:
+                ledger.append(
+                    s,
+                    EventType.DERIVATION,
+                    actor=caller.actor,
+                    object_type="item",
+                    object_id=item_id,
+                    outcome="failure",
+                    details={
+                        "action": "redaction",
+                        "refused": "the redacted output still reads a protected name",
+                        "left": manifest["left"],
+                        **caller.audit(),
+                    },
+                )
             raise SharingError(
-                f"item {item_id} ({item.original_path}): redaction failed: {exc}"
-            ) from exc
-        finally:
-            if sandbox is None:
-                box.close()
+                f"{_label(item)}: the redacted file still reads a protected name ({where});"
+                " nothing was recorded. Draw a region over it and redact again"
+                f" (`amanah package redact {item_id} --region PAGE:X0,Y0,X1,Y1`)"
+            )
         with (work / manifest["file"]).open("rb") as f:
             put = ws.blobs.put(f)
         with (work / "check.txt").open("rb") as f:
@@ -286,9 +359,14 @@ def redact(
             "media_type": manifest["media_type"],
             "method": manifest["method"],
             "regions": manifest["regions"],
+            "areas": manifest["areas"][:2000],
+            "hand_regions": [list(r) for r in regions or []],
             "protected": sorted(manifest["names"]),
             "ocr_pages": manifest["ocr_pages"],
+            "ocr_languages": langs,
             "sandbox": manifest.get("sandbox"),
+            "reread": "text layer, OCR of every page with an image, metadata and every object"
+            " of the written file: no protected name reads",
         }
         with ws.db.session() as s:
             put_derivative(s, item_id, REDACTED, put, manifest["media_type"], details)
@@ -306,3 +384,113 @@ def redact(
         return {"item_id": item_id, **details}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_regions(text: str) -> list[tuple[int, float, float, float, float]]:
+    """Regions written one per line (or separated by spaces) as PAGE:X0,Y0,X1,Y1, like the
+    CLI's --region: PDF points from the unrotated page's top left, or pixels of an image."""
+    out = []
+    for value in text.split():
+        try:
+            page, rest = value.split(":", 1)
+            x0, y0, x1, y1 = (float(v) for v in rest.split(","))
+            number = int(page)
+        except ValueError:
+            raise SharingError(
+                f"region {value[:60]!r}: expected PAGE:X0,Y0,X1,Y1 (e.g. 1:100,200,300,260)"
+            ) from None
+        if number < 1 or x1 <= x0 or y1 <= y0 or min(x0, y0) < 0:
+            raise SharingError(
+                f"region {value[:60]!r}: pages count from 1, and X0 < X1, Y0 < Y1, none negative"
+            )
+        out.append((number, x0, y0, x1, y1))
+    if len(out) > 500:
+        raise SharingError("at most 500 regions at a time")
+    return out
+
+
+def current(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any] | None:
+    """The item's redacted derivative as its derivation recorded it, or None."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    with ws.db.reader() as s:
+        visible_item(s, caller, item_id)
+        row = s.execute(
+            Derivative.__table__.select().where(
+                Derivative.item_id == item_id, Derivative.kind == REDACTED
+            )
+        ).first()
+    if row is None:
+        return None
+    return {"sha256": row.sha256, "media_type": row.media_type, **json.loads(row.details or "{}")}
+
+
+def preview(
+    ws: Workspace,
+    caller: Caller,
+    item_id: int,
+    page: int,
+    version: str = "redacted",
+    width: int = PREVIEW_WIDTH,
+    sandbox: Sandbox | None = None,
+    audited: bool = True,
+) -> tuple[bytes, dict[str, Any]]:
+    """One page of the original (with the redaction areas drawn on it) or of its redacted
+    derivative as a PNG rendered in the sandbox, with every page's size (points, or pixels for
+    an image); an audited read. `audited=False` asks for the sizes alone (no pixels leave)."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    if version not in ("original", "redacted"):
+        raise SharingError(f"version {version!r}: choose original or redacted")
+    with ws.db.reader() as s:
+        item = visible_item(s, caller, item_id)
+        s.expunge(item)
+    reason = why_not(item.media_type)
+    if reason:
+        raise SharingError(f"{_label(item)}: {reason}")
+    source, media_type = item.sha256, item.media_type
+    found = current(ws, caller, item_id)
+    areas: list[list[Any]] = []
+    if version == "redacted":
+        if found is None:
+            raise SharingError(f"{_label(item)} has no redacted version yet")
+        source, media_type = found["sha256"], found["media_type"]
+    elif found is not None and audited:
+        hand = {(r[0], *(round(v, 1) for v in r[1:])) for r in found.get("hand_regions", [])}
+        areas = [[*a, "found"] for a in found.get("areas", []) if tuple(a) not in hand]
+        areas += [[*r, "hand"] for r in hand]
+    work = ws.home / "work" / f"preview-{uuid.uuid4().hex}"
+    work.mkdir(parents=True)
+    try:
+        spec = {
+            "action": "preview",
+            "media_type": media_type,
+            "page": page,
+            "width": width,
+            "areas": areas,
+        }
+        shown = Item(id=item.id, sha256=source, original_path=item.original_path)
+        manifest = _run(ws, shown, work, spec, sandbox, "preview")
+        png = (work / manifest["file"]).read_bytes()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not audited:
+        return b"", {"unit": manifest["unit"], "sizes": manifest["sizes"]}
+    with ws.db.session() as s:
+        ledger.append(
+            s,
+            EventType.ACCESS,
+            actor=caller.actor,
+            object_type="item",
+            object_id=item_id,
+            details={
+                "action": f"redaction preview ({version})",
+                "page": page,
+                "sha256": source,
+                **caller.audit(),
+            },
+        )
+    return png, {"unit": manifest["unit"], "sizes": manifest["sizes"]}
+
+
+def layout(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any]:
+    """Every page's size in the units regions are given in (no content leaves: not audited)."""
+    return preview(ws, caller, item_id, 1, "original", width=16, audited=False)[1]

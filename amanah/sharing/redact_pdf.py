@@ -1,0 +1,338 @@
+"""Redacting a PDF, in the sandbox's child: find the names, remove them, write the file anew,
+and read the result back as a recipient would.
+
+Names are found on each page's text layer over the page's whole word sequence in reading
+order (so a name wrapped onto the next line, or hyphenated across it, is found), and in the
+page's pixels by OCR word boxes (`amanah.processing.wordboxes`: Arabic and Latin) on every
+page that carries an image or drawn shapes. PyMuPDF's apply_redactions deletes the glyphs
+under each area, blanks the image pixels under it and removes the shapes it covers.
+
+Then nothing but the pages' contents is kept: the pages are copied into a new document with
+no outline, annotation of any kind, form field, link, embedded file, JavaScript or action,
+page label, optional-content configuration, document information or XMP; every object left
+is stripped of metadata streams and private data, optional-content layers are renamed and
+marked-content alternate text (/ActualText, /Alt) is cut from the content streams. The file is
+written with a garbage-collected full save: no earlier revision survives.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from amanah.processing import wordboxes
+from amanah.sharing.protected import Matcher
+
+PAD = 1.0  # points left and right of each text-layer word, so that anti-aliased edges go too
+TRIM = 0.15  # of a text-layer word's height, off its top and bottom (see _area)
+OCR_PAD = 0.15  # of a box's height around each OCR word (Arabic dots sit outside tight boxes)
+MIN_DPI, MAX_DPI, DEFAULT_DPI = 150, 400, 200
+DRAWN_TEXT = 20  # a page with this many drawn shapes may carry text as outlines: OCR it
+#: Keys dropped from every object of the written file: each can carry words of its own.
+DROPPED_KEYS = (
+    "Metadata",
+    "PieceInfo",
+    "Thumb",
+    "AA",
+    "OpenAction",
+    "Names",
+    "Dests",
+    "Outlines",
+    "AcroForm",
+    "StructTreeRoot",
+    "PageLabels",
+    "OCProperties",
+    "Annots",
+    "B",
+    "Threads",
+    "AF",
+    "Collection",
+    "SpiderInfo",
+    "Perms",
+    "Legal",
+    "URI",
+    "JS",
+    "JavaScript",
+    "EmbeddedFiles",
+)
+_ALTERNATE = re.compile(
+    rb"/(?:ActualText|Alt|E|T|Lang)\s*(?:\((?:\\.|[^\\()])*\)|<[0-9A-Fa-f\s]*>)"
+)
+_HEX = re.compile(r"<([0-9A-Fa-f\s]{4,})>")
+
+
+def tokens(page: Any) -> list[tuple[str, list[Any]]]:
+    """The page's words in reading order (blocks, lines, words) with their rectangles; a word
+    hyphenated at a line's end is joined with the next line's first word."""
+    import pymupdf
+
+    raw = sorted(page.get_text("words", sort=False), key=lambda w: (w[5], w[6], w[7]))
+    out: list[tuple[str, list[Any]]] = []
+    last_line: tuple[int, int] | None = None
+    for x0, y0, x1, y1, word, block, line, _ in raw:
+        rect = pymupdf.Rect(x0, y0, x1, y1)
+        new_line = (block, line) != last_line
+        if new_line and out and out[-1][0].endswith(("-", "\u00ad", "\u2010")):
+            text, rects = out[-1]
+            out[-1] = (text.rstrip("-\u00ad\u2010") + word, [*rects, rect])
+        else:
+            out.append((word, [rect]))
+        last_line = (block, line)
+    return out
+
+
+def text_areas(page: Any, matcher: Matcher) -> list[tuple[Any, str]]:
+    """Rectangles of the text layer's words that are part of a protected name."""
+    found = tokens(page)
+    return [
+        (rect, pseudonym)
+        for index, pseudonym in matcher.in_words([t for t, _ in found])
+        for rect in found[index][1]
+    ]
+
+
+def _area(rect: Any) -> Any:
+    """A text-layer word's redaction area: a little wider than the word, and trimmed top and
+    bottom, since a line's word boxes (the font's ascent and descent) reach into the lines
+    above and below, and MuPDF removes every glyph an area overlaps."""
+    import pymupdf
+
+    trim = rect.height * TRIM
+    return pymupdf.Rect(rect.x0 - PAD, rect.y0 + trim, rect.x1 + PAD, rect.y1 - trim)
+
+
+def needs_ocr(page: Any) -> bool:
+    if page.get_images(full=True):
+        return True
+    try:
+        return len(page.get_cdrawings()) >= DRAWN_TEXT
+    except Exception:  # a page whose drawings cannot be listed is read anyway
+        return True
+
+
+def render_dpi(page: Any) -> int:
+    """The page's images' own resolution (a scan at 400 dpi is read at 400), within bounds."""
+    best = 0.0
+    for info in page.get_image_info():
+        x0, _, x1, _ = info.get("bbox", (0, 0, 0, 0))
+        if x1 - x0 > 1 and info.get("width"):
+            best = max(best, info["width"] / ((x1 - x0) / 72))
+    return int(min(MAX_DPI, max(MIN_DPI, best))) if best else DEFAULT_DPI
+
+
+def _grey(pix: Any) -> Any:
+    import numpy as np
+
+    data = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return np.ascontiguousarray(data[:, : pix.width])
+
+
+def page_words(page: Any, work: Path, langs: str) -> tuple[list[wordboxes.Word], float]:
+    """OCR word boxes of the page as shown, and the zoom from points to their pixels."""
+    import pymupdf
+
+    zoom = render_dpi(page) / 72
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY)
+    return wordboxes.words(_grey(pix), work, langs), zoom
+
+
+def ocr_areas(
+    page: Any, matcher: Matcher, work: Path, langs: str
+) -> tuple[list[tuple[Any, str]], list[list[str]]]:
+    """Rectangles (page points) of the words OCR reads as part of a name; and what it read."""
+    import pymupdf
+
+    found, zoom = page_words(page, work, langs)
+    areas = []
+    read = []
+    for reading in wordboxes.readings(found):
+        read.append([w.text for w in reading])
+        for index, pseudonym in matcher.in_words([w.text for w in reading]):
+            x0, y0, x1, y1 = reading[index].box
+            pad = (y1 - y0) * OCR_PAD
+            r = pymupdf.Rect(
+                (x0 - pad) / zoom, (y0 - pad) / zoom, (x1 + pad) / zoom, (y1 + pad) / zoom
+            )
+            areas.append((r * page.derotation_matrix, pseudonym))
+    return areas, read
+
+
+def redact(
+    path: Path, target: Path, work: Path, matcher: Matcher, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """Write the redacted copy of `path` to `target`; what was removed, page by page."""
+    import pymupdf
+
+    doc = pymupdf.open(path)
+    if doc.needs_pass or doc.is_encrypted:
+        raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
+    names: dict[str, int] = {}
+    areas: list[list[float]] = []
+    ocr_pages = []
+    for page in doc:
+        number = page.number + 1
+        text = text_areas(page, matcher)
+        pixels: list[tuple[Any, str]] = []
+        if needs_ocr(page):
+            ocr_pages.append(number)
+            pixels = ocr_areas(page, matcher, work, spec["languages"])[0]
+        found = text + pixels
+        for pseudonym in {p for _, p in found}:
+            names[pseudonym] = names.get(pseudonym, 0) + sum(p == pseudonym for _, p in found)
+        rects = [_area(r) for r, _ in text] + [r for r, _ in pixels]
+        rects += [pymupdf.Rect(*r[1:]) for r in spec["regions"] if r[0] == number]
+        for r in rects:
+            page.add_redact_annot(r, fill=(0, 0, 0))
+            areas.append([number, round(r.x0, 1), round(r.y0, 1), round(r.x1, 1), round(r.y1, 1)])
+        if rects:
+            page.apply_redactions(
+                images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
+                graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
+                text=pymupdf.PDF_REDACT_TEXT_REMOVE,
+            )
+    doc.scrub()  # metadata, XMP, hidden text, attachments, scripts, links, thumbnails
+    write_anew(doc, target)
+    doc.close()
+    return {
+        "regions": len(areas),
+        "areas": areas,
+        "names": names,
+        "ocr_pages": ocr_pages,
+        "method": f"PyMuPDF {pymupdf.VersionBind} apply_redactions (text removed, image pixels"
+        " blanked, covered shapes removed); Tesseract word boxes (Arabic and Latin) on images;"
+        " pages copied into a new document written in full: outlines, annotations, form"
+        " fields, links, embedded files, scripts and actions, page labels, optional-content"
+        " configuration, document information and XMP all dropped",
+    }
+
+
+def write_anew(doc: Any, target: Path) -> None:
+    """Only the pages' contents, in a new document, saved in full (no incremental update)."""
+    import pymupdf
+
+    new = pymupdf.open()
+    new.insert_pdf(doc, links=False, annots=False, widgets=False)
+    for page in new:
+        for annot in list(page.annots() or []):
+            page.delete_annot(annot)
+        for link in page.get_links():
+            page.delete_link(link)
+    for xref in range(1, new.xref_length()):
+        try:
+            keys = new.xref_get_keys(xref)
+        except Exception:  # noqa: S112 - a free object: nothing to strip
+            continue
+        for key in DROPPED_KEYS:
+            if key in keys:
+                new.xref_set_key(xref, key, "null")
+        if new.xref_get_key(xref, "Type") == ("name", "/OCG"):
+            new.xref_set_key(xref, "Name", f"(layer {xref})")
+        if new.xref_is_stream(xref) and "Length1" not in keys and "Subtype" not in keys:
+            data = new.xref_stream(xref) or b""
+            if b"BDC" in data:
+                new.update_stream(xref, _ALTERNATE.sub(b"", data))
+    new.set_metadata({})
+    new.del_xml_metadata()
+    new.save(target, garbage=4, deflate=True, clean=True, incremental=False)
+    new.close()
+
+
+def _strings(doc: Any, xref: int) -> list[str]:
+    """What one object says: its syntax, its hex strings decoded, and its decoded stream."""
+    out = [doc.xref_object(xref, compressed=False)]
+    for hexa in _HEX.findall(out[0]):
+        raw = bytes.fromhex(re.sub(r"\s", "", hexa) + ("0" if len(hexa) % 2 else ""))
+        out.append(
+            raw[2:].decode("utf-16-be", "replace")
+            if raw[:2] == b"\xfe\xff"
+            else raw.decode("latin-1")
+        )
+    keys = doc.xref_get_keys(xref)
+    for key in keys:
+        kind, value = doc.xref_get_key(xref, key)
+        if kind == "string":
+            out.append(value)
+    if doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] != "/Image":
+        data = doc.xref_stream(xref) or b""
+        if "Length1" not in keys and "Length2" not in keys:
+            out.append(data.decode("latin-1"))
+            if data[:2] == b"\xfe\xff":
+                out.append(data[2:].decode("utf-16-be", "replace"))
+            else:
+                out.append(data.decode("utf-8", "replace"))
+    return out
+
+
+def reread(
+    path: Path, work: Path, matcher: Matcher, langs: str
+) -> tuple[str, dict[str, list[str]]]:
+    """Everything the written file says, read back from the file itself: its text layer per
+    page, OCR of every page that carries an image or drawn shapes, its metadata and XMP, and
+    every object and decoded stream. Returns that text and, per pseudonym, where a protected
+    name still reads."""
+    import json
+
+    import pymupdf
+
+    left: dict[str, list[str]] = {}
+
+    def note(found: set[str] | list[tuple[int, str]], where: str) -> None:
+        for p in {f[1] if isinstance(f, tuple) else f for f in found}:
+            left.setdefault(p, []).append(where)
+
+    said = []
+    doc = pymupdf.open(path)
+    try:
+        for page in doc:
+            number = page.number + 1
+            text = page.get_text()
+            said.append(text)
+            note(matcher.find(text), f"page {number} text")
+            note(matcher.in_words([t for t, _ in tokens(page)]), f"page {number} text")
+            if needs_ocr(page):
+                _, read = ocr_areas(page, matcher, work, langs)
+                for seq in read:
+                    said.append(" ".join(seq))
+                    note(matcher.in_words(seq), f"page {number} image (OCR)")
+        info = json.dumps(doc.metadata, ensure_ascii=False) + (doc.get_xml_metadata() or "")
+        said.append(info)
+        note(matcher.find(info), "document information or XMP")
+        for xref in range(1, doc.xref_length()):
+            try:
+                parts = _strings(doc, xref)
+            except Exception as exc:  # our own output must read back whole
+                raise ValueError(f"object {xref} of the written PDF cannot be read back") from exc
+            for part in parts:
+                note(matcher.find(part), f"PDF object {xref}")
+        if doc.embfile_count() or doc.get_toc() or doc.is_form_pdf:
+            raise ValueError("the written PDF still has embedded files, an outline or a form")
+    finally:
+        doc.close()
+    raw = path.read_bytes()
+    for enc in ("latin-1", "utf-8"):
+        note(matcher.find(raw.decode(enc, "replace")), "the file's bytes")
+    return "\n".join(said), {p: sorted(set(w)) for p, w in left.items()}
+
+
+def preview(path: Path, target: Path, page_number: int, width: int) -> dict[str, Any]:
+    """One page as a PNG `width` pixels wide, shown unrotated so that its pixels map to the page
+    points used for regions; and every page's size in points."""
+    import pymupdf
+
+    doc = pymupdf.open(path)
+    try:
+        if doc.needs_pass:
+            raise ValueError("the PDF is encrypted")
+        sizes = []
+        for page in doc:
+            page.set_rotation(0)  # in memory only: the file is not written
+            sizes.append([round(page.rect.width, 2), round(page.rect.height, 2)])
+        if not 1 <= page_number <= len(doc):
+            raise ValueError(f"page {page_number} is not between 1 and {len(doc)}")
+        page = doc[page_number - 1]
+        zoom = width / max(page.rect.width, 1)
+        page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom)).save(target)
+    finally:
+        doc.close()
+    return {"unit": "pt", "sizes": sizes}
