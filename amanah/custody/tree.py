@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.custody import verifier
@@ -68,14 +68,18 @@ class StoredTree:
                 raise ValueError(f"range {lo}..{hi} is outside a tree of {self.size}")
             self._plan(lo, hi, nodes, blocks)
         wanted = sorted(nodes - self.nodes.keys())
-        for start in range(0, len(wanted), 400):
-            chunk = wanted[start : start + 400]
+        by_level: dict[int, list[int]] = {}
+        for level, idx in wanted:
+            by_level.setdefault(level, []).append(idx)
+        # One indexed lookup per level: a row-value IN over (level, idx) is not answered
+        # from the primary key by SQLite, and would scan every stored node.
+        for level, ids in by_level.items():
             rows = self.session.execute(
-                select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-                    tuple_(MerkleNode.level, MerkleNode.idx).in_(chunk)
+                select(MerkleNode.idx, MerkleNode.hash).where(
+                    MerkleNode.level == level, MerkleNode.idx.in_(ids)
                 )
             )
-            for level, idx, h in rows:
+            for idx, h in rows:
                 self.nodes[(level, idx)] = bytes.fromhex(h)
         missing = [n for n in wanted if n not in self.nodes]
         if missing:
