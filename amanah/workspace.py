@@ -3,9 +3,10 @@
 Every command starts here, so that a first command on a fresh machine sets up a complete home
 (configuration, schema, key) and later ones find it as they left it.
 
-A home is private to the account that runs Amanah: the process creates everything with umask
-077 (home and folders 0700, database, keys and configuration 0600; blobs are created 0400 by
-the store), and opening an existing home tightens what an older version left wider.
+A home is private to the account that runs Amanah: it is created under umask 077 (home and
+folders 0700, database, keys and configuration 0600; blobs are created 0400 by the store, and
+the `amanah` command runs under umask 077 throughout), and opening an existing home tightens
+what an older version left wider.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +69,19 @@ def default_actor(as_user: str | None = None) -> str:
 
 
 def private_umask() -> None:
-    """Everything this process creates from now on is its owner's alone."""
-    os.umask(PRIVATE_UMASK)
+    """Everything this process creates from now on is its owner's alone (the CLI's process)."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """What is created inside is its owner's alone; a host process (the web server, tests)
+    gets its own umask back after."""
+    old = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def _tighten(path: Path, private: int) -> None:
@@ -125,10 +139,10 @@ def init_home(
     blob_store: str | None = None,
     s3_endpoint: str = "",
 ) -> Path:
-    private_umask()
-    path = resolve_home(home)
-    write_default_config(path, database_url, blob_store, s3_endpoint)
-    load_settings(path)
+    with private_files():
+        path = resolve_home(home)
+        write_default_config(path, database_url, blob_store, s3_endpoint)
+        load_settings(path)
     return path  # the key is made by open_workspace, once the ledger is known to be empty
 
 
@@ -139,28 +153,29 @@ def open_workspace(
     passphrase: bytes | None = None,
 ) -> Workspace:
     """Open (and on first use, set up) the installation in `home`."""
-    private_umask()
-    path = resolve_home(home)
-    if create:
-        init_home(path)
-    settings = load_settings(path)
-    tighten_home(settings)
-    db = Database(settings.database_url)
-    db.migration_attributes["names_key_path"] = str(names_key_path(path))
-    db.upgrade()
-    blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)
-    ensure = getattr(blobs, "ensure_bucket", None)
-    if ensure is not None:
-        ensure()
-    try:
-        with db.reader() as s:
-            key = open_signing_key(
-                settings.key_path, settings.public_key_path, s, initializing, passphrase
-            )
-    except Exception:
-        db.dispose()
-        raise
+    with private_files():
+        path = resolve_home(home)
+        if create:
+            init_home(path)
+        settings = load_settings(path)
+        tighten_home(settings)
+        db = Database(settings.database_url)
+        db.migration_attributes["names_key_path"] = str(names_key_path(path))
+        db.upgrade()  # creates the SQLite file (and its -wal, -shm with its mode) 0600
+        blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)
+        ensure = getattr(blobs, "ensure_bucket", None)
+        if ensure is not None:
+            ensure()
+        try:
+            with db.reader() as s:
+                key = open_signing_key(
+                    settings.key_path, settings.public_key_path, s, initializing, passphrase
+                )
+            names_key = load_or_create_key(names_key_path(path))
+        except Exception:
+            db.dispose()
+            raise
     db.session_info[SIGNING_KEY] = key
     db.session_info[CHECKPOINT_LOG] = path / LOG_NAME
-    db.session_info[NAMES_KEY] = load_or_create_key(names_key_path(path))
+    db.session_info[NAMES_KEY] = names_key
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)

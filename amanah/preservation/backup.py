@@ -42,7 +42,7 @@ from amanah.blobs import BlobError, FilesystemStore, StorageError, open_store
 from amanah.blobs.base import CHUNK, check_sha256
 from amanah.blobs.durable import fsync_fd, fsync_path, storage_error, write_all, write_file
 from amanah.config import CONFIG_NAME, load_settings
-from amanah.workspace import Workspace, private_umask, sqlite_file
+from amanah.workspace import Workspace, private_files, sqlite_file
 
 FORMAT = "amanah-backup 1"
 SUMS = "SHA256SUMS"
@@ -260,7 +260,11 @@ def backup(
     ws: Workspace, target: Path, on_step: Callable[[str], None] | None = None
 ) -> BackupReport:
     """Write a backup of `ws` to the new folder `target` (refused if it exists)."""
-    private_umask()
+    with private_files():
+        return _backup(ws, target, on_step)
+
+
+def _backup(ws: Workspace, target: Path, on_step: Callable[[str], None] | None) -> BackupReport:
     target = target.absolute()
     if target.exists():
         raise BackupError(f"{target}: already exists; a backup is written to a new folder")
@@ -374,7 +378,13 @@ def restore(
     s3_endpoint: str = "",
 ) -> dict[str, object]:
     """Rebuild a home from a backup into the new folder `home` (refused if it exists)."""
-    private_umask()
+    with private_files():
+        return _restore(source, home, database_url, blob_store, s3_endpoint)
+
+
+def _restore(
+    source: Path, home: Path, database_url: str | None, blob_store: str | None, s3_endpoint: str
+) -> dict[str, object]:
     source, home = source.absolute(), home.absolute()
     if home.exists():
         raise BackupError(f"{home}: already exists; restore never overwrites a home")
