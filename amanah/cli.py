@@ -42,12 +42,7 @@ from amanah.cliutil import (
     with_workspace,
     workspace,
 )
-<<<<<<< HEAD
-from amanah.workspace import Workspace, default_actor, init_home, open_workspace
-=======
-from amanah.errors import message
 from amanah.workspace import Workspace, default_actor, init_home, open_workspace, private_umask
->>>>>>> durability
 
 #: The ledger names the OS account (from the system, not the environment); this adds a name.
 ACTOR_HELP = "Amanah user you act as; recorded after your OS account, never instead of it."
