@@ -47,7 +47,10 @@ _SIGNALS = {
 
 MANIFEST = ".manifest.json"
 #: Tasks of other layers the child may run: name -> "module:function(path, out_dir)".
-TASKS = {"redact": "amanah.sharing.redaction:redact_file"}
+TASKS = {
+    "redact": "amanah.sharing.redaction:redact_file",
+    "inventory": "amanah.processing.inventory:inventory_task",
+}
 
 
 class Sandbox:
