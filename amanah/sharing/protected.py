@@ -212,3 +212,15 @@ class Matcher:
             last, count = end, count + 1
         out.append(text[last:])
         return "".join(out), count
+
+    def find_in_bytes(self, data: bytes) -> set[str]:
+        """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both orders) and
+        Windows-1256: the last net under every reader."""
+        if not self._by_first or not data:
+            return set()
+        found: set[str] = set()
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be", "cp1256"):
+            found |= self.find(data.decode(encoding, errors="ignore"))
+            if encoding.startswith("utf-16"):  # text that starts at an odd offset
+                found |= self.find(data[1:].decode(encoding, errors="ignore"))
+        return found
