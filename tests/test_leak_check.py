@@ -163,7 +163,7 @@ def handover(folder: Path, name: str) -> dict[str, str]:
         "bookmark.pdf": "in a PDF bookmark",
         "sticky.pdf": "in a PDF annotation",
         "xmp.pdf": "in the PDF's XMP metadata",
-        "revised.pdf": "in an earlier revision of the PDF",
+        "revised.pdf": "in the text layer of a PDF page in an earlier revision of the PDF",
         "meta.html": "in an HTML meta tag",
         "comment.html": "in an HTML comment",
         "alt.html": "in an HTML alt attribute",
