@@ -165,6 +165,7 @@ def analyze(
         manifest["flags"].append(
             {"code": "unsupported_format", "message": f"preserved as is: {UNSUPPORTED[ident.puid]}"}
         )
+        manifest["inventory"] = _inventory(src, out, "", Extraction(), manifest, ocr_languages)
         return manifest
     kind, handler = _choose(ident.media_type, ident.description, name)
     manifest["extractor"] = kind or None
