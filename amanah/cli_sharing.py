@@ -715,3 +715,27 @@ def package_list(as_json: JSON = False) -> None:
         emit_json(rows)
     else:
         _table(rows, ["id", "request", "recipient", "created_at", "items", "payload_bytes"])
+
+
+@package_app.command("attest")
+def package_attest(
+    item_id: int,
+    note: Annotated[str, typer.Option(help="How the item was examined by hand.")],
+) -> None:
+    """Attest that an item whose content inventory is not complete was examined by hand.
+
+    The package build then lets it through (its index says who attested it and when); a
+    protected name found in it still stops it. A custody event.
+
+    Example: amanah package attest 42 --note "opened with the provider's password; read all"
+    """
+    from amanah.sharing import attestation
+
+    def act(ws: Workspace) -> dict[str, Any]:
+        return attestation.attest(ws, local_administrator(ws), item_id, note)
+
+    r = with_workspace(act, *ERRORS)
+    out.print(
+        f"item {r['item']}: content inventory {r['inventory']}; attested by {r['attested_by']}"
+        f" on {r['attested_at'][:10]}"
+    )

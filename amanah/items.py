@@ -158,6 +158,10 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                 "languages": json.loads(item.languages),
                 "metadata": json.loads(item.doc_metadata),
                 "processing": {"status": item.processing, "error": item.processing_error or None},
+                "inventory": {
+                    "status": item.inventory,
+                    "reasons": json.loads(item.inventory_reasons or "[]"),
+                },
                 "children": [
                     {
                         "id": c.id,

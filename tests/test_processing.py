@@ -89,7 +89,7 @@ def test_email_holding_a_zip_holding_a_scanned_arabic_pdf_becomes_three_items(
     assert scan["media_type"] == "application/pdf" and scan["pronom"].startswith("fmt/")
     kinds = {d["kind"]: d for d in scan["derivatives"]}
     # no text layer, so OCR; and pictures for the viewer
-    assert set(kinds) == {"ocr", "ocr_words", "thumbnail", "page_image"}
+    assert set(kinds) == {"ocr", "ocr_words", "thumbnail", "page_image", "inventory"}
     assert kinds["ocr"]["pages"][0]["confidence"] > 60
     ocr_text = text(ws, scan["id"], "test:analyst")
     assert "سليم الأحمد" in ocr_text and "فرع فلسطين" in ocr_text
@@ -114,7 +114,8 @@ def test_pdf_text_layer_is_extracted_without_ocr(sqlite_home: Path, tmp_path: Pa
     run(ws)
     item = by_name(ws)["typed.pdf"]
     kinds = {d["kind"]: d for d in item["derivatives"]}
-    assert set(kinds) == {"text", "thumbnail", "page_image"}  # no OCR: the text layer reads
+    # no OCR: the text layer reads
+    assert set(kinds) == {"text", "thumbnail", "page_image", "inventory"}
     assert kinds["text"]["pages"] == 1
     assert "Branch 215" in text(ws, item["id"], "t")
     ws.close()
@@ -156,7 +157,8 @@ def test_reprocessing_adds_no_duplicate_children_or_derivatives(
     run(ws)
     with ws.db.reader() as s:
         assert s.execute(select(func.count()).select_from(Item)).scalar_one() == 3
-        assert s.execute(select(func.count()).select_from(Derivative)).scalar_one() == 3
+        # a text and a content inventory for the zip and for each member
+        assert s.execute(select(func.count()).select_from(Derivative)).scalar_one() == 6
     assert verify(ws, "t").ok
     ws.close()
 
@@ -291,7 +293,7 @@ def test_cli_item_show_and_text(sqlite_home: Path, tmp_path: Path) -> None:
     assert record["media_type"] == "text/plain"
     assert record["metadata"]["encoding"] in ("cp1256", "windows-1256")
     assert record["processing"] == {"status": "done", "error": None}
-    assert record["derivatives"][0]["kind"] == "text"
+    assert {d["kind"] for d in record["derivatives"]} == {"text", "inventory"}
     printed = amanah(sqlite_home, "item", "text", "1", check=True).stdout
     assert "محضر استجواب" in printed
     record = json.loads(amanah(sqlite_home, "item", "show", "1", "--json", check=True).stdout)

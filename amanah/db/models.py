@@ -130,6 +130,9 @@ class Item(Base):
     processing: Mapped[str] = mapped_column(String(20), default="pending")
     processing_error: Mapped[str] = mapped_column(Text, default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
+    # Its content inventory: "none" (not taken yet), "complete" or "incomplete" (JSON reasons).
+    inventory: Mapped[str] = mapped_column(String(20), default="none")
+    inventory_reasons: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class IntakeRun(Base):
@@ -593,3 +596,16 @@ class PackageItem(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     variant: Mapped[str] = mapped_column(String(20))  # original, redacted
+
+
+class InventoryAttestation(Base):
+    """A legal officer's word that an item whose inventory is not complete was examined by
+    hand (pinned to the item's bytes); it never overrides a protected name that is found."""
+
+    __tablename__ = "inventory_attestations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)  # pseudonymised: names never at rest in clear
+    attested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

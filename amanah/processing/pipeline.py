@@ -7,6 +7,7 @@ custody events and the job's completion. A retry after a crash starts again from
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
@@ -41,7 +42,7 @@ from amanah.db.models import (
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
-from amanah.processing import fingerprints
+from amanah.processing import fingerprints, inventory
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
 from amanah.search import index, semantic
@@ -97,11 +98,13 @@ def process_item(
         text = _stage_text(ws, out_dir, manifest)
         ocr = _stage_ocr(ws, out_dir, manifest)
         pictures = _stage_previews(ws, out_dir, manifest)
+        found = _stage_inventory(ws, out_dir, manifest)
         ws.blobs.sync()
-        body, has_ocr = _searchable(out_dir, manifest)
+        body, has_ocr = _searchable(out_dir, manifest, found[0] if found else None)
         terms = analyzer.analyze(body[: index.MAX_CHARS])  # before taking the write lock
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
+            _record_inventory(s, job.item_id, found)
             _record_previews(s, job.item_id, pictures)
             _index(s, ws, job.item_id, body, has_ocr, terms)
             queue.finish(s, job.id)
@@ -197,8 +200,50 @@ def _record_previews(s: Session, item_id: int, staged: list[tuple[str, int, Any]
         )
 
 
-def _searchable(out_dir: Path, manifest: dict[str, Any]) -> tuple[str, bool]:
-    """The text the search index gets: extracted text, then OCR (as `items.text` reads it)."""
+def _stage_inventory(
+    ws: Workspace, out_dir: Path, manifest: dict[str, Any]
+) -> tuple[dict[str, Any], Any] | None:
+    """The content inventory with every flag's reason (the nesting limit is decided here,
+    after the sandbox), stored as a JSON blob."""
+    found = manifest.get("inventory")
+    if not found:
+        return None
+    path = out_dir / found["file"]
+    doc = inventory.finish(json.loads(path.read_text(encoding="utf-8")), manifest["flags"])
+    data = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return doc, ws.blobs.put(io.BytesIO(data))
+
+
+def _record_inventory(s: Session, item_id: int, found: tuple[dict[str, Any], Any] | None) -> None:
+    """The inventory derivative, its derivation event, and the item's completeness."""
+    if found is None:
+        return
+    doc, put = found
+    details = {"complete": doc["complete"], "parts": len(doc["parts"]), "version": doc["version"]}
+    if put_derivative(s, item_id, "inventory", put, "application/json", details):
+        ledger.append(
+            s,
+            EventType.DERIVATION,
+            actor=ACTOR,
+            object_type="item",
+            object_id=item_id,
+            details={"derivative": "inventory", "sha256": put.sha256, "size": put.size, **details},
+        )
+    s.execute(
+        update(Item)
+        .where(Item.id == item_id)
+        .values(
+            inventory="complete" if doc["complete"] else "incomplete",
+            inventory_reasons=json.dumps(doc["reasons"], ensure_ascii=False),
+        )
+    )
+
+
+def _searchable(
+    out_dir: Path, manifest: dict[str, Any], inventoried: dict[str, Any] | None = None
+) -> tuple[str, bool]:
+    """The text the search index gets: extracted text, then OCR (as `items.text` reads it),
+    then every other place of the content inventory (headers, notes, metadata, …)."""
     parts = []
     if manifest.get("text_file"):
         parts.append((out_dir / manifest["text_file"]).read_text(encoding="utf-8"))
@@ -206,6 +251,8 @@ def _searchable(out_dir: Path, manifest: dict[str, Any]) -> tuple[str, bool]:
     has_ocr = bool(found and found["has_text"])
     if found and has_ocr:
         parts.append((out_dir / found["file"]).read_text(encoding="utf-8"))
+    if inventoried is not None:
+        parts.append(inventory.searchable_text(inventoried))
     return "\n".join(parts), has_ocr
 
 

@@ -63,7 +63,10 @@ _SIGNALS = {
 
 MANIFEST = ".manifest.json"
 #: Tasks of other layers the child may run: name -> "module:function(path, out_dir)".
-TASKS = {"redact": "amanah.sharing.redaction:redact_file"}
+TASKS = {
+    "redact": "amanah.sharing.redaction:redact_file",
+    "inventory": "amanah.processing.inventory:inventory_task",
+}
 #: Tasks that attack the sandbox itself, for its tests; known only when this is set to "1".
 TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
 TEST_TASKS = {

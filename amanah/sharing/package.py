@@ -38,6 +38,7 @@ from amanah.db.models import (
     Collection,
     CustodyEvent,
     Derivative,
+    InventoryAttestation,
     Item,
     Jurisdiction,
     Package,
@@ -46,7 +47,7 @@ from amanah.db.models import (
     Review,
 )
 from amanah.rfa import requests
-from amanah.sharing import SharingError, letters, terms
+from amanah.sharing import SharingError, leakcheck, letters, terms
 from amanah.sharing import verify_package as package_verifier
 from amanah.sharing.protected import Matcher
 from amanah.sharing.redaction import REDACTED, REDACTED_TEXT
@@ -104,14 +105,6 @@ class Planned:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _text_of(ws: Workspace, sha256s: list[str]) -> str:
-    parts = []
-    for sha in sha256s:
-        with ws.blobs.open(sha) as f:
-            parts.append(f.read().decode("utf-8", "replace"))
-    return "\n".join(parts)
-
-
 def _descendants(s: Session, roots: list[int]) -> dict[int, list[Item]]:
     """Every part (attachment, archive member, at any depth) of each root item, level by
     level for all roots at once."""
@@ -140,7 +133,7 @@ def _derivatives(s: Session, item_ids: list[int]) -> dict[int, dict[str, list[De
             select(Derivative)
             .where(
                 Derivative.item_id.in_(item_ids[i : i + 900]),
-                Derivative.kind.in_(("text", "ocr", REDACTED, REDACTED_TEXT)),
+                Derivative.kind.in_((REDACTED, REDACTED_TEXT)),
             )
             .order_by(Derivative.kind, Derivative.page)
         ).scalars():
@@ -148,20 +141,61 @@ def _derivatives(s: Session, item_ids: list[int]) -> dict[int, dict[str, list[De
     return out
 
 
-def _names_in_item(
-    ws: Workspace, matcher: Matcher, item: Item, derivs: dict[str, list[Derivative]]
-) -> set[str]:
-    texts = [d.sha256 for kind in ("text", "ocr") for d in derivs.get(kind, [])]
-    found = matcher.find(_text_of(ws, texts)) if texts else set()
-    found |= matcher.find(item.doc_metadata)
-    found |= matcher.find(item.original_path.replace("/", "\n"))
-    return found
+def _attested(a: InventoryAttestation) -> str:
+    return f"attested by {a.actor} on {a.attested_at.astimezone(UTC).date().isoformat()}"
+
+
+def _inspect(
+    check: leakcheck.LeakCheck,
+    item: Item,
+    parts: list[Item],
+    stored: dict[int, Derivative],
+    attested: dict[int, InventoryAttestation],
+) -> tuple[str | None, str]:
+    """Why the original item cannot go (None when it may), and what the index says of its
+    inventory: complete, or who attested it (the item itself, or each incomplete part)."""
+    own = check.item(item, stored.get(item.id))
+    names = list(own.names)
+    gaps: list[tuple[int, str]] = [
+        (item.id, f"inventory not complete: {r}") for r in own.incomplete
+    ]
+    for child in parts:
+        found = check.item(child, stored.get(child.id))
+        names += [f"its part item {child.id} {n}" for n in found.names]
+        gaps += [
+            (child.id, f"its part item {child.id}: inventory not complete: {r}")
+            for r in found.incomplete
+        ]
+    if names:  # an attestation never overrides a name that is found
+        advice = (
+            f"redact it (`amanah package redact {item.id}`) or mark it not relevant"
+            if own.names
+            else "send the parts instead"
+        )
+        return f"{leakcheck.summary(names)}: {advice}", ""
+    if not gaps:
+        return None, "complete"
+    if item.id in attested:
+        return None, _attested(attested[item.id])
+    open_gaps = [r for i, r in gaps if i not in attested]
+    if open_gaps:
+        return (
+            f"{leakcheck.summary(open_gaps)}: examine it by hand, then"
+            f' `amanah package attest {item.id} --note "..."`'
+        ), ""
+    return None, "; ".join(
+        f"part item {i} {_attested(attested[i])}" for i in dict.fromkeys(i for i, _ in gaps)
+    )
 
 
 def plan(
     ws: Workspace, s: Session, caller: Caller, reference: str
 ) -> tuple[list[Planned], list[Refusal]]:
-    """What the package would hold, and what must be refused and why (nothing is written)."""
+    """What the package would hold, and what must be refused and why (nothing is written).
+
+    The leak check reads each item's content inventory and its parts' (every place, the
+    file name, the metadata, the raw bytes); a redacted copy gets an inventory of its own.
+    """
     req = requests.get(s, reference)
     rows = s.execute(
         select(Item, Collection)
@@ -184,71 +218,66 @@ def plan(
     status = terms.statuses(s, req, [i.id for i, _ in rows])
     derivs = _derivatives(s, [i.id for i, _ in rows])
     matcher = Matcher.load(s)
-    parts = _descendants(s, [i.id for i, _ in rows]) if matcher else {}
+    parts = _descendants(s, [i.id for i, _ in rows])
+    everything = [i for i, _ in rows] + [c for cs in parts.values() for c in cs]
+    check = leakcheck.LeakCheck(ws, s, matcher)
+    stored = check.inventories([i.id for i in everything])
+    attested = check.attestations(everything)
     planned: list[Planned] = []
     refused: list[Refusal] = []
-    for item, coll in rows:
-        if coll.id not in visible:
-            refused.append(Refusal(item.id, "outside your need-to-know (compartment)"))
-            continue
-        t = status[item.id]
-        if t.status is not terms.Status.DISCLOSABLE:
-            refused.append(Refusal(item.id, f"{t.status.value.replace('_', ' ')}: {t.reason}"))
-            continue
-        d = derivs.get(item.id, {})
-        name, _ = matcher.pseudonymise(PurePosixPath(item.original_path).name)
-        entry = Planned(
-            item,
-            "original",
-            item.sha256,
-            item.size,
-            item.media_type or "",
-            name,
-            t.provider,
-            t.attribution_required,
-        )
-        if d.get(REDACTED):
-            red = d[REDACTED][0]
-            left = matcher.find(_text_of(ws, [x.sha256 for x in d.get(REDACTED_TEXT, [])]))
-            if left:
-                refused.append(
-                    Refusal(
-                        item.id,
-                        f"its redacted version still names {', '.join(sorted(left))}: redact it"
-                        f" again (`amanah package redact {item.id}`), with regions if needed",
-                    )
-                )
+    try:
+        for item, coll in rows:
+            if coll.id not in visible:
+                refused.append(Refusal(item.id, "outside your need-to-know (compartment)"))
                 continue
-            entry.variant, entry.sha256, entry.size = "redacted", red.sha256, red.size
-            entry.media_type = red.media_type
-        elif matcher and (named := _names_in_item(ws, matcher, item, d)):
-            refused.append(
-                Refusal(
-                    item.id,
-                    f"names protected person {', '.join(sorted(named))} in its text, metadata"
-                    f" or name: redact it (`amanah package redact {item.id}`) or mark it not"
-                    " relevant",
-                )
+            t = status[item.id]
+            if t.status is not terms.Status.DISCLOSABLE:
+                refused.append(Refusal(item.id, f"{t.status.value.replace('_', ' ')}: {t.reason}"))
+                continue
+            d = derivs.get(item.id, {})
+            name, _ = matcher.pseudonymise(PurePosixPath(item.original_path).name)
+            entry = Planned(
+                item,
+                "original",
+                item.sha256,
+                item.size,
+                item.media_type or "",
+                name,
+                t.provider,
+                t.attribution_required,
             )
-            continue
-        if entry.variant == "original" and matcher:
-            for child in parts.get(item.id, []):
-                hit = _names_in_item(
-                    ws, matcher, child, _derivatives(s, [child.id]).get(child.id, {})
-                )
-                if hit:
-                    refused.append(
-                        Refusal(
-                            item.id,
-                            f"its part item {child.id} names protected person"
-                            f" {', '.join(sorted(hit))}: send the parts instead",
-                        )
+            if d.get(REDACTED):
+                red = d[REDACTED][0]
+                found = check.redacted(item, red, d.get(REDACTED_TEXT, []), coll.ocr_languages)
+                if found.names:
+                    why = (
+                        f"its redacted version still {leakcheck.summary(found.names)}: redact it"
+                        f" again (`amanah package redact {item.id}`), with regions if needed"
                     )
-                    break
+                elif found.incomplete and item.id not in attested:
+                    why = (
+                        "the inventory of its redacted version is not complete: "
+                        f"{leakcheck.summary(found.incomplete)}"
+                    )
+                else:
+                    why = None
+                    entry.extra["inventory"] = (
+                        _attested(attested[item.id]) if found.incomplete else "complete"
+                    )
+                if why:
+                    refused.append(Refusal(item.id, matcher.pseudonymise(why)[0]))
+                    continue
+                entry.variant, entry.sha256, entry.size = "redacted", red.sha256, red.size
+                entry.media_type = red.media_type
             else:
-                planned.append(entry)
-            continue
-        planned.append(entry)
+                why, state = _inspect(check, item, parts.get(item.id, []), stored, attested)
+                if why:
+                    refused.append(Refusal(item.id, matcher.pseudonymise(why)[0]))
+                    continue
+                entry.extra["inventory"] = state
+            planned.append(entry)
+    finally:
+        check.close()
     return planned, refused
 
 
@@ -327,6 +356,7 @@ def _index_rows(planned: list[Planned], custody: dict[int, str]) -> list[dict[st
             ),
             "provider": e.provider if e.attribution else "",
             "variant": e.variant,
+            "inventory": e.extra.get("inventory", "complete"),
             "size": e.size,
             "sha256": e.sha256,
             "sha512": e.sha512,

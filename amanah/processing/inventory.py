@@ -1,0 +1,298 @@
+"""The content inventory: everything a file says, wherever it says it, and whether that is all.
+
+Search, the leak check and redaction read this one inventory, so a place where text can hide
+is added here once. It is taken in the processing sandbox (from `analyze`, and as the task
+`inventory` for a file made later, such as a redacted copy) and stored as a JSON derivative:
+
+    {"version": 1, "media_type": ..., "complete": bool, "reasons": [...],
+     "parts": [{"place": "a DOCX header", "page": null, "locator": "word/header1.xml",
+                "text": "..."}]}
+
+`place` reads after "in" ("names protected person W-1 in a DOCX header"); `locator` says
+where exactly, never quoting the content. An inventory is complete only when every place of
+the format was read: anything encrypted, past an unpack limit, of a format with no reader,
+or whose OCR failed makes it incomplete, with the reason. Parts of an item (archive members,
+attachments) have inventories of their own; the leak check reads them all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amanah.processing import ocr
+
+VERSION = 1
+FILE = "inventory.json"
+SPEC = "inventory-spec.json"
+#: Places whose text is already the item's extracted text or OCR text (search has it).
+ARCHIVE_NAMES = "the names of an archive's members"
+BODY_PLACES = frozenset(
+    {"the body text", "OCR of the file's images or scanned pages", ARCHIVE_NAMES}
+)
+MAX_NESTING = 4  # files embedded in files embedded in … beyond this: incomplete
+MAX_PART_BYTES = 256 << 20  # one part of an Office package or PDF read into memory
+#: Flags of processing that mean something was not read, and how the reason starts.
+INCOMPLETE_FLAGS = {
+    "encrypted": "encrypted",
+    "unpack_limit": "past an unpack limit",
+    "unreadable": "could not be read",
+    "unsupported_format": "unsupported format",
+    "ocr_failed": "OCR failed",
+    "damaged_archive": "damaged archive",
+    "text_truncated": "text cut short",
+    "unreadable_body": "email body could not be decoded",
+    "processing_failed": "processing failed",
+}
+AV_PREFIXES = ("audio/", "video/")
+
+
+@dataclass
+class Part:
+    place: str
+    locator: str
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class Inventory:
+    media_type: str = ""
+    parts: list[Part] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.reasons
+
+    def add(self, place: str, text: Any, locator: str = "", page: int | None = None) -> None:
+        text = "" if text is None else str(text)
+        if text.strip():
+            self.parts.append(Part(place, locator, text, page))
+
+    def incomplete(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def nest(self, inner: Inventory, where: str, locator: str) -> None:
+        """Take in the inventory of a file inside this one (embedded, earlier revision)."""
+        for p in inner.parts:
+            loc = f"{locator}; {p.locator}" if p.locator else locator
+            self.parts.append(Part(f"{p.place} in {where}", loc, p.text, p.page))
+        for r in inner.reasons:
+            self.incomplete(f"{where} ({locator}): {r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "media_type": self.media_type,
+            "complete": self.complete,
+            "reasons": list(self.reasons),
+            "parts": [asdict(p) for p in self.parts],
+        }
+
+
+def reasons_from_flags(flags: list[dict[str, str]]) -> list[str]:
+    return [
+        f"{INCOMPLETE_FLAGS[f['code']]}: {f['message']}"
+        for f in flags
+        if f.get("code") in INCOMPLETE_FLAGS
+    ]
+
+
+def finish(doc: dict[str, Any], flags: list[dict[str, str]]) -> dict[str, Any]:
+    """The stored inventory with the processing flags' reasons added (idempotent)."""
+    reasons = list(doc.get("reasons", []))
+    for r in reasons_from_flags(flags):
+        if r not in reasons:
+            reasons.append(r)
+    return {**doc, "reasons": reasons, "complete": not reasons}
+
+
+def searchable_text(doc: dict[str, Any]) -> str:
+    """Text of the places search does not already get from the extracted and OCR text."""
+    return "\n".join(p["text"] for p in doc.get("parts", []) if p["place"] not in BODY_PLACES)
+
+
+# -- taking an inventory ----------------------------------------------------------------------
+
+
+def take(
+    path: Path,
+    media_type: str,
+    kind: str,
+    body_pages: list[str],
+    metadata: dict[str, Any],
+    work: Path,
+    languages: str = ocr.DEFAULT_LANGUAGES,
+    ocr_text: dict[int, str] | None = None,
+    flags: list[dict[str, str]] | None = None,
+    depth: int = 0,
+) -> Inventory:
+    """The inventory of one file whose extraction already ran (body pages, metadata, OCR).
+
+    `kind` is the extractor chosen by `analyze` ("" when no reader exists).
+    """
+    inv = Inventory(media_type=media_type)
+    body = ARCHIVE_NAMES if kind == "archive" else "the body text"
+    for n, text in enumerate(body_pages, 1):
+        inv.add(body, text, f"page {n}" if len(body_pages) > 1 else "", n)
+    for n, text in sorted((ocr_text or {}).items()):
+        inv.add("OCR of the file's images or scanned pages", text, f"page {n}", n)
+    for key, value in metadata.items():
+        if key not in ("captured_at",):
+            inv.add("the file's metadata", _flat(value), key)
+    for reason in reasons_from_flags(flags or []):
+        inv.incomplete(reason)
+    if any(f.get("code") == "encrypted" for f in flags or []):
+        return inv
+    try:
+        _places(inv, path, media_type, kind, work, languages, set(ocr_text or {}), depth)
+    except Exception as exc:  # a hostile part stops this reader: say so, never pass silently
+        inv.incomplete(f"the inventory could not read every place: {type(exc).__name__}: {exc}")
+    return inv
+
+
+def _places(
+    inv: Inventory,
+    path: Path,
+    media_type: str,
+    kind: str,
+    work: Path,
+    languages: str,
+    ocr_done: set[int],
+    depth: int,
+) -> None:
+    """Every place beyond the body text, by the reader `analyze` chose (then by type)."""
+    from amanah.processing import inventory_markup as markup
+    from amanah.processing import inventory_office as office
+    from amanah.processing import inventory_pdf as pdf
+
+    if kind in ("message/rfc822", "emlx"):
+        data = path.read_bytes()
+        if kind == "emlx":
+            first, _, rest = data.partition(b"\n")
+            data = rest[: int(first.strip() or 0)]
+        markup.eml(inv, data)
+    elif kind == "application/vnd.ms-outlook":
+        markup.msg(inv, path)
+    elif media_type == "application/pdf":
+        pdf.read(inv, path.read_bytes(), work, languages, ocr_done, depth)
+    elif media_type.startswith((office.OOXML, office.ODF)):
+        office.read(inv, path, media_type, work, languages, depth)
+    elif kind in ("text/html", "application/xhtml+xml", "image/svg+xml"):
+        from amanah.processing.extract import decode_text
+
+        markup.html(inv, decode_text(path.read_bytes())[0], "")
+    elif kind in ("text/rtf", "application/rtf"):
+        markup.rtf(inv, path)
+    elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
+        markup.exif(inv, path)
+    if media_type == "inode/x-empty":
+        return  # an empty file says nothing
+    if media_type.startswith(AV_PREFIXES):
+        inv.incomplete(f"no reader for the content of {media_type} (spoken words, pictures)")
+    elif not kind and not media_type.startswith("image/"):
+        inv.incomplete(f"unsupported format: no reader for {media_type or 'this file'}")
+    elif media_type == "image/vnd.djvu":
+        inv.incomplete("unsupported format: DjVu text is not read")
+
+
+def of_file(
+    path: Path, name: str, work: Path, languages: str = ocr.DEFAULT_LANGUAGES, depth: int = 0
+) -> Inventory:
+    """The inventory of a file read from scratch: identify, extract, OCR, every place.
+
+    Used for files inside files (a PDF's embedded file, an object in a DOCX) and for files
+    made later (a redacted copy), never for the unpacking of archives (their members become
+    items with inventories of their own).
+    """
+    from amanah.processing import analyze, metadata, unpack
+    from amanah.processing.extract import Encrypted, Extraction
+    from amanah.processing.identify import identify
+
+    ident = identify(str(path), name)
+    inv = Inventory(media_type=ident.media_type)
+    if depth > MAX_NESTING:
+        inv.incomplete(f"past an unpack limit: nested more than {MAX_NESTING} files deep")
+        return inv
+    kind, handler = analyze._choose(ident.media_type, ident.description, name)
+    flags: list[dict[str, str]] = []
+    result = Extraction()
+    try:
+        if kind == "encrypted":
+            raise Encrypted(f"content is encrypted ({ident.description[:120]})")
+        if kind == "archive" or (handler is not None and handler.__module__ == unpack.__name__):
+            if kind == "archive":
+                inv.incomplete("an archive inside a file is not unpacked here")
+                return inv
+        elif handler is not None:
+            result = handler(path)
+    except Encrypted as exc:
+        flags.append({"code": "encrypted", "message": str(exc)})
+    except Exception as exc:
+        flags.append({"code": "unreadable", "message": f"{type(exc).__name__}: {exc}"[:300]})
+    flags += result.flags
+    meta = dict(result.metadata)
+    if metadata.wanted(ident.media_type):
+        found, _problems = metadata.extract(path, ident.media_type)
+        meta.update(found)
+    ocr_text: dict[int, str] = {}
+    if ident.media_type.startswith("image/") and ident.media_type not in analyze.NOT_OCR:
+        try:
+            for p in ocr.image_pages(path, ocr_dir(work), languages):
+                ocr_text[p.page] = p.text
+        except Exception as exc:
+            flags.append({"code": "ocr_failed", "message": f"OCR failed: {exc}"})
+    found_inv = take(
+        path, ident.media_type, kind, result.pages, meta, work, languages, ocr_text, flags, depth
+    )
+    for p in found_inv.parts:
+        inv.parts.append(p)
+    for r in found_inv.reasons:
+        inv.incomplete(r)
+    if kind in ("message/rfc822", "emlx", "application/vnd.ms-outlook") and result.children:
+        inv.incomplete("the attachments of an email inside a file are not read here")
+    return inv
+
+
+def nested(
+    inv: Inventory, data: bytes, name: str, where: str, locator: str, work: Path, lang: str, d: int
+) -> None:
+    """Inventory a file found inside this one, as its own format."""
+    sub = work / f"nested-{d}-{len(inv.parts)}-{len(inv.reasons)}"
+    sub.mkdir(parents=True, exist_ok=True)
+    target = sub / "file"
+    target.write_bytes(data)
+    inv.nest(of_file(target, name, sub, lang, d + 1), where, locator)
+
+
+def ocr_dir(work: Path) -> Path:
+    out = work / "inventory-ocr"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_flat(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "\n".join(_flat(v) for v in value)
+    return "" if value is None else str(value)
+
+
+# -- the sandbox task ---------------------------------------------------------------------------
+
+
+def inventory_task(path: str, out_dir: str) -> dict[str, Any]:
+    """Entry point in the sandbox's child: inventory a file from scratch (e.g. a redacted
+    copy made after processing), write it as inventory.json beside the manifest."""
+    out = Path(out_dir)
+    spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
+    languages = spec.get("languages") or ocr.DEFAULT_LANGUAGES
+    inv = of_file(Path(path), spec.get("name") or "file", out / "work", languages)
+    doc = inv.to_json()
+    (out / FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return {"file": FILE, "complete": inv.complete, "reasons": inv.reasons}

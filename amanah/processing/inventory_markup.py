@@ -1,0 +1,186 @@
+"""The content inventory of markup and messages: HTML/SVG text no browser shows, every
+email header and body, RTF's hidden groups, and the embedded metadata ExifTool reads."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from amanah.processing.inventory import Inventory
+
+_INVISIBLE = {"script", "style", "noscript", "template", "head", "title", "desc", "metadata"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.I)
+_WORD_ATTRS = {
+    "alt": "an HTML alt attribute",
+    "title": "an HTML title attribute",
+    "content": "an HTML meta tag",
+}
+
+
+def html(inv: Inventory, markup: str, where: str) -> None:
+    """Text no browser shows: comments, title, meta tags, alt and title attributes, other
+    attributes that hold words, hidden elements, script and style contents (as text)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    suffix = f" in {where}" if where else ""
+    tree = LexborHTMLParser(markup)
+    found: dict[str, list[str]] = {}
+    for node in tree.root.traverse(include_text=True) if tree.root else []:
+        tag = node.tag
+        if tag in ("-comment", "_comment", "!comment"):
+            found.setdefault("an HTML comment", []).append(node.comment_content or "")
+        elif tag == "-text":
+            text = node.text_content or ""
+            if text.strip() and (why := _invisible(node)):
+                found.setdefault(why, []).append(text)
+        else:
+            for k, v in (node.attributes or {}).items():
+                if not v or not v.strip():
+                    continue
+                if k in _WORD_ATTRS:
+                    place = "an HTML meta tag" if tag == "meta" else _WORD_ATTRS[k]
+                    found.setdefault(place, []).append(v)
+                elif k.startswith(("aria-", "data-")) or k in (
+                    "placeholder", "value", "label", "summary", "abbr", "href", "src", "name",
+                ):  # fmt: skip
+                    found.setdefault("an HTML attribute", []).append(v)
+    for place, texts in found.items():
+        inv.add(place + suffix, "\n".join(texts))
+
+
+def _invisible(node: Any) -> str | None:
+    parent = node.parent
+    while parent is not None:
+        tag = parent.tag
+        if tag == "title":
+            return "the HTML title"
+        if tag in _INVISIBLE:
+            return f"non-visible HTML text ({tag})"
+        attrs = parent.attributes or {}
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+            return "a hidden HTML element"
+        if _HIDDEN_STYLE.search(attrs.get("style") or ""):
+            return "a hidden HTML element"
+        parent = parent.parent
+    return None
+
+
+# -- email --------------------------------------------------------------------------------------
+
+
+def eml(inv: Inventory, data: bytes) -> None:
+    """Every header (not only From/To/Subject), every text and HTML body; attachments are
+    the item's parts and have their own inventories."""
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    for k, v in msg.items():
+        inv.add("an email header", f"{k}: {v}", k)
+    for n, part in enumerate(_leaves(msg), 1):
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        if filename:
+            inv.add("an email attachment's name", filename, f"part {n}")
+        if part.get_content_disposition() == "attachment":
+            continue
+        try:
+            content = part.get_content()
+        except (LookupError, ValueError) as exc:
+            inv.incomplete(f"email body could not be decoded: part {n}: {exc}")
+            continue
+        if ctype == "text/html":
+            from amanah.processing.extract import html_text
+
+            inv.add("the HTML body of an email", html_text(str(content))[0], f"part {n}")
+            html(inv, str(content), "the HTML body of an email")
+        elif ctype.startswith("text/"):
+            inv.add("the text body of an email", str(content), f"part {n}")
+        if n > 1:
+            for k, v in part.items():
+                inv.add("an email part header", f"{k}: {v}", f"part {n}")
+
+
+def _leaves(msg: Any) -> Any:
+    if msg.is_multipart():
+        for part in msg.iter_parts():
+            if part.get_content_type() == "message/rfc822":
+                continue  # an attached message is a part item of its own
+            yield from _leaves(part)
+    else:
+        yield msg
+
+
+def msg(inv: Inventory, path: Path) -> None:
+    import extract_msg
+
+    message = extract_msg.openMsg(str(path))
+    try:
+        header = message.header
+        for k, v in header.items() if header is not None else []:
+            inv.add("an email header", f"{k}: {v}", k)
+        for label, value in (
+            ("From", message.sender),
+            ("To", message.to),
+            ("Cc", message.cc),
+            ("Bcc", getattr(message, "bcc", None)),
+            ("Subject", message.subject),
+        ):
+            inv.add("an email header", f"{label}: {value}" if value else "", label)
+        inv.add("the text body of an email", message.body)
+        if message.htmlBody:
+            from amanah.processing.extract import decode_text, html_text
+
+            markup = decode_text(message.htmlBody)[0]
+            inv.add("the HTML body of an email", html_text(markup)[0])
+            html(inv, markup, "the HTML body of an email")
+        for n, att in enumerate(message.attachments, 1):
+            inv.add(
+                "an email attachment's name",
+                att.longFilename or att.shortFilename or "",
+                f"attachment {n}",
+            )
+    finally:
+        message.close()
+
+
+# -- RTF, images and everything else ------------------------------------------------------------
+
+
+def rtf(inv: Inventory, path: Path) -> None:
+    """RTF groups a reader skips (comments, hidden fields) read as text too."""
+    from striprtf.striprtf import rtf_to_text
+
+    from amanah.processing.extract import decode_text
+
+    raw = decode_text(path.read_bytes())[0]
+    inv.add(
+        "RTF text in hidden groups (comments, fields)",
+        rtf_to_text(raw.replace("{\\*", "{"), errors="ignore"),
+    )
+
+
+#: ExifTool groups that describe the file system or ExifTool itself, not the file's content.
+_EXIF_SKIP = ("System:", "File:", "ExifTool:", "Composite:")
+
+
+def exif(inv: Inventory, path: Path) -> None:
+    """Every text field ExifTool reads (EXIF, XMP, IPTC, ICC, maker notes, tags)."""
+    from amanah.processing.extract import run_tool
+
+    out = run_tool(
+        ["exiftool", "-j", "-a", "-u", "-G1", "-charset", "filename=utf8", str(path)],
+        output_despite_errors=True,
+    )
+    try:
+        found = json.loads(out.decode("utf-8", "replace"))[0]
+    except (ValueError, IndexError):
+        inv.incomplete("ExifTool could not read the embedded metadata")
+        return
+    lines = [
+        f"{k}: {v}"
+        for k, v in found.items()
+        if not k.startswith(_EXIF_SKIP) and k != "SourceFile" and isinstance(v, str)
+    ]
+    inv.add("the file's embedded metadata (EXIF, XMP, IPTC)", "\n".join(lines), "exiftool")

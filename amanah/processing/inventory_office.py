@@ -1,0 +1,246 @@
+"""The content inventory of Office Open XML (DOCX, XLSX, PPTX) and OpenDocument packages:
+every part of the zip, by place."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from amanah.processing import ocr
+from amanah.processing.inventory import MAX_PART_BYTES, Inventory, nested, ocr_dir
+
+OOXML = "application/vnd.openxmlformats-officedocument."
+ODF = "application/vnd.oasis.opendocument."
+#: (part name pattern, place), first match wins.
+_PACKAGE_PLACES = [
+    (r"word/document\d*\.xml$", "the DOCX body"),
+    (r"word/header\d*\.xml$", "a DOCX header"),
+    (r"word/footer\d*\.xml$", "a DOCX footer"),
+    (r"word/footnotes\.xml$", "a DOCX footnote"),
+    (r"word/endnotes\.xml$", "a DOCX endnote"),
+    (r"word/comments\w*\.xml$", "a DOCX comment"),
+    (r"word/people\.xml$", "the DOCX list of reviewers"),
+    (r"word/settings\.xml$", "the DOCX settings (document variables)"),
+    (r"word/glossary/", "the DOCX glossary"),
+    (r"docProps/", "the document properties"),
+    (r"xl/sharedStrings\.xml$", "an XLSX cell"),
+    (r"xl/comments\d*\.xml$", "an XLSX cell comment"),
+    (r"xl/threadedComments/", "an XLSX cell comment"),
+    (r"xl/persons/", "the XLSX list of commenters"),
+    (r"xl/workbook\.xml$", "the XLSX workbook (sheet and defined names)"),
+    (r"xl/worksheets/", "an XLSX sheet"),
+    (r"ppt/slides/slide\d+\.xml$", "a PPTX slide"),
+    (r"ppt/notesSlides/", "PPTX speaker notes"),
+    (r"ppt/comments/|ppt/commentAuthors", "a PPTX comment"),
+    (r"ppt/(slideMasters|slideLayouts|notesMasters|handoutMasters)/", "a PPTX master or layout"),
+    (r"(^|/)content\.xml$", "the document body"),
+    (r"(^|/)styles\.xml$", "a header, footer or style of the document"),
+    (r"(^|/)meta\.xml$", "the document properties"),
+    (r"(^|/)settings\.xml$", "the document settings"),
+]
+#: Elements whose text is a place of its own wherever they appear (by local name).
+_ELEMENT_PLACES = {
+    "del": "a tracked deletion",
+    "delText": "a tracked deletion",
+    "moveFrom": "a tracked move",
+    "ins": "a tracked insertion",
+    "txbxContent": "a text box",
+    "text-box": "a text box",
+    "tbl": "a table",
+    "grpSp": "a grouped shape",
+    "annotation": "a comment",
+    "note": "a footnote or endnote",
+    "tracked-changes": "a tracked change",
+    "docPr": "an image's alternative text",
+    "cNvPr": "a shape's name or alternative text",
+    "docVar": "a document variable",
+}
+#: Attributes that hold words (alt text, titles, authors, names, link targets).
+_ATTRS = {"descr", "title", "author", "name", "Target", "alt", "val", "string-value", "href"}
+_PARAGRAPHS = {"p", "h", "si", "r", "definedName", "comment", "c", "row", "table-row"}
+
+
+def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: int) -> None:
+    """Every part of the zip: XML parts as text by place, images OCR'd, embedded objects
+    read as their own format, any other part's strings."""
+    from xml.etree.ElementTree import ParseError  # what defusedxml raises on broken XML
+
+    with zipfile.ZipFile(path) as z:
+        names = [i for i in z.infolist() if not i.is_dir()]
+        shared: list[str] = []
+        if "xl/sharedStrings.xml" in z.namelist():
+            shared = _shared_strings(z.read("xl/sharedStrings.xml"))
+        hidden = _hidden_sheets(z) if media_type.startswith(OOXML + "spreadsheet") else set()
+        used: set[int] = set()
+        for info in names:
+            name = info.filename
+            if info.file_size > MAX_PART_BYTES:
+                inv.incomplete(f"past an unpack limit: part {name} is {info.file_size:,} bytes")
+                continue
+            data = z.read(info)
+            lower = name.lower()
+            if name == "xl/sharedStrings.xml":
+                continue  # read through the sheets that use them, the rest below
+            if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
+                place = "a hidden XLSX sheet" if name in hidden else "an XLSX sheet"
+                inv.add(place, _sheet_text(data, shared, used), name)
+            elif lower.endswith(".rels"):
+                inv.add("a link of the document", _external_links(data), name)
+            elif lower.endswith((".xml", ".vml")) or data[:64].lstrip().startswith(b"<"):
+                base = next(
+                    (pl for pat, pl in _PACKAGE_PLACES if re.search(pat, name)),
+                    "an XML part of the document",
+                )
+                try:
+                    for place, text in _xml_places(data, base).items():
+                        inv.add(place, text, name)
+                except ParseError:  # empty or broken XML: its readable strings still count
+                    inv.add(base, _strings(data), name)
+            elif lower.endswith((".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")):
+                _ocr_part(inv, data, name, work, lang)
+            elif "embeddings/" in name or "oleobject" in lower or "/embedded" in lower:
+                nested(inv, data, name.rsplit("/", 1)[-1], "an object embedded in the document",
+                        name, work, lang, d)  # fmt: skip
+            else:
+                inv.add("a binary part of the document", _strings(data), name)
+        unused = [s for i, s in enumerate(shared) if i not in used]
+        inv.add("an XLSX cell no sheet shows", "\n".join(unused), "xl/sharedStrings.xml")
+
+
+def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width < 24 or im.height < 8:
+                return
+            found = ocr.ocr_image(im.copy(), 1, ocr_dir(work), lang)
+    except Exception as exc:
+        inv.incomplete(f"OCR failed on an image in the document ({name}): {type(exc).__name__}")
+        return
+    inv.add("OCR of an image in the document", found.text, name)
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _xml_places(data: bytes, base: str) -> dict[str, str]:
+    """The text of one XML part, split by place: text inside a tracked deletion, a text box,
+    a table … goes to that place ("a text box in a DOCX header")."""
+    from defusedxml.ElementTree import iterparse
+
+    out: dict[str, list[str]] = {}
+    stack: list[str] = []
+    for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
+        local = _local(el.tag)
+        if event == "start":
+            here = stack[-1] if stack else base
+            if local in _ELEMENT_PLACES:
+                here = f"{_ELEMENT_PLACES[local]} in {base}"
+            stack.append(here)
+            continue
+        here = stack.pop()
+        bucket = out.setdefault(here, [])
+        if el.text and el.text.strip():
+            bucket.append(el.text)
+        for k, v in el.attrib.items():
+            if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
+                bucket.append(v)
+        for child in el:
+            if child.tail and child.tail.strip():
+                bucket.append(child.tail)
+        if local in _PARAGRAPHS:
+            bucket.append("\n")
+        el.clear()
+    return {k: re.sub(r"\n\s*\n+", "\n", " ".join(v)).strip() for k, v in out.items()}
+
+
+def xml_text(data: bytes) -> str:
+    try:
+        return "\n".join(t for t in _xml_places(data, "x").values())
+    except Exception:
+        from amanah.processing.extract import decode_text
+
+        return decode_text(data)[0]
+
+
+def _external_links(data: bytes) -> str:
+    """Targets of relationships that point outside the package (hyperlinks, e-mail)."""
+    from defusedxml.ElementTree import fromstring
+
+    return "\n".join(
+        r.get("Target", "") for r in fromstring(data) if r.get("TargetMode") == "External"
+    )
+
+
+def _shared_strings(data: bytes) -> list[str]:
+    from defusedxml.ElementTree import fromstring
+
+    root = fromstring(data)
+    return ["".join(si.itertext()) for si in root if _local(si.tag) == "si"]
+
+
+def _hidden_sheets(z: zipfile.ZipFile) -> set[str]:
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        book = fromstring(z.read("xl/workbook.xml"))
+        rels = fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except KeyError:
+        return set()
+    target = {r.get("Id"): r.get("Target", "") for r in rels}
+    hidden = set()
+    for sheet in book.iter():
+        if _local(sheet.tag) == "sheet" and sheet.get("state") in ("hidden", "veryHidden"):
+            rid = next((v for k, v in sheet.attrib.items() if _local(k) == "id"), None)
+            t = target.get(rid, "")
+            hidden.add(t.lstrip("/") if t.startswith("/") else f"xl/{t}")
+    return hidden
+
+
+def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> str:
+    """Cells (shared strings resolved, inline strings, formulas) row by row."""
+    from defusedxml.ElementTree import iterparse
+
+    lines: list[str] = []
+    row: list[str] = []
+    for _, el in iterparse(io.BytesIO(data), events=("end",)):
+        local = _local(el.tag)
+        if local == "c":
+            kind = el.get("t", "")
+            for child in el:
+                cl = _local(child.tag)
+                if cl == "v" and child.text is not None:
+                    if kind == "s" and child.text.strip().isdigit():
+                        i = int(child.text)
+                        used.add(i)
+                        row.append(shared[i] if i < len(shared) else "")
+                    else:
+                        row.append(child.text)
+                elif cl == "f" and child.text:
+                    row.append(child.text)
+                elif cl == "is":
+                    row.append("".join(child.itertext()))
+            el.clear()
+        elif local == "row":
+            lines.append("\t".join(row))
+            row = []
+            el.clear()
+        elif local in ("oddHeader", "oddFooter", "evenHeader", "evenFooter") and el.text:
+            lines.append(el.text)
+    return "\n".join(x for x in lines if x.strip())
+
+
+_PRINTABLE = re.compile(rb"(?:[\x20-\x7e\t]|[\xc2-\xf4][\x80-\xbf]{1,3}){4,}")
+_PRINTABLE16 = re.compile(rb"(?:[\x20-\x7e]\x00|[\x00-\xff][\x06\x05\x20]){4,}")
+
+
+def _strings(data: bytes) -> str:
+    """Runs of readable text in binary data (UTF-8 and UTF-16-LE), as `strings` finds them."""
+    out = [m.group().decode("utf-8", "ignore") for m in _PRINTABLE.finditer(data)]
+    out += [m.group().decode("utf-16-le", "ignore") for m in _PRINTABLE16.finditer(data)]
+    return "\n".join(out)

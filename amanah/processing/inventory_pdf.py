@@ -1,0 +1,227 @@
+"""The content inventory of a PDF: every string of every object, each page's text layer,
+OCR of images on pages that have text, embedded files, and every earlier revision."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from amanah.processing import ocr
+from amanah.processing.inventory import Inventory, nested, ocr_dir
+from amanah.processing.inventory_office import xml_text
+
+#: String keys that are machinery, not words (annotation ids, fonts, byte ranges).
+_PDF_SKIP_KEYS = {"NM", "DA", "DS", "ID", "ByteRange", "Filter", "SubFilter", "M", "CreationDate"}
+_PDF_PLACES = [
+    ("Widget", "a PDF form field"),
+    ("FileAttachment", "a PDF file attachment annotation"),
+    ("Popup", "a PDF popup note"),
+]
+_REF = re.compile(r"(\d+) 0 R")
+
+
+def read(
+    inv: Inventory, data: bytes, work: Path, lang: str, ocr_done: set[int], depth: int
+) -> None:
+    import pymupdf
+
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    try:
+        if doc.needs_pass:
+            inv.incomplete("encrypted: the PDF needs a password")
+            return
+        _pdf_objects(inv, doc)
+        _pdf_pages(inv, doc, work, lang, ocr_done)
+        for n, name in enumerate(doc.embfile_names(), 1):
+            info = doc.embfile_info(name)
+            inv.add(
+                "the name of a file embedded in the PDF",
+                "\n".join(str(info.get(k) or "") for k in ("name", "ufilename", "description")),
+                f"embedded file {n}",
+            )
+            nested(
+                inv,
+                doc.embfile_get(name),
+                str(info.get("ufilename") or name),
+                "a file embedded in the PDF",
+                f"embedded file {n}",
+                work,
+                lang,
+                depth,
+            )
+        for page in doc:
+            for k, annot in enumerate(page.annots(types=[pymupdf.PDF_ANNOT_FILE_ATTACHMENT]), 1):
+                info = annot.file_info
+                nested(
+                    inv,
+                    annot.get_file(),
+                    str(info.get("filename") or "attachment"),
+                    "a file attached to a PDF annotation",
+                    f"page {page.number + 1}, attachment {k}",
+                    work,
+                    lang,
+                    depth,
+                )
+    finally:
+        doc.close()
+    if depth == 0:
+        _pdf_revisions(inv, data, work, lang)
+
+
+def _pdf_objects(inv: Inventory, doc: Any) -> None:
+    """Every string of every object: info, bookmarks, annotations and their popups, form
+    fields, structure alt text, JavaScript, names; then the XMP packet."""
+    info_ref = doc.xref_get_key(-1, "Info")
+    info_xref = int(_REF.match(info_ref[1]).group(1)) if info_ref[0] == "xref" else -1  # type: ignore[union-attr]
+    for xref in range(1, doc.xref_length()):
+        try:
+            keys = doc.xref_get_keys(xref)
+        except Exception:  # noqa: S112  a damaged object no reader can open; the raw scan reads its bytes
+            continue
+        if not keys:
+            continue
+        values = {k: doc.xref_get_key(xref, k) for k in keys}
+        texts = []
+        for key, (typ, val) in values.items():
+            if key in _PDF_SKIP_KEYS:
+                continue
+            if typ == "string" and val:
+                texts.append(val)
+            elif typ == "array" and ("(" in val or "<" in val):
+                texts.extend(_array_strings(val))
+        if not texts:
+            continue
+        subtype = values.get("Subtype", ("", ""))[1].lstrip("/")
+        kind = values.get("Type", ("", ""))[1].lstrip("/")
+        if xref == info_xref:
+            place = "the PDF's document information"
+        elif subtype in dict(_PDF_PLACES):
+            place = dict(_PDF_PLACES)[subtype]
+        elif kind == "Annot" or ("Contents" in keys and "Rect" in keys):
+            place = "a PDF annotation"
+        elif "Title" in keys and ("Parent" in keys or "First" in keys):
+            place = "a PDF bookmark"
+        elif "Alt" in keys or "ActualText" in keys:
+            place = "alternative text in the PDF's structure"
+        elif "JS" in keys:
+            place = "PDF JavaScript"
+        elif "FT" in keys or ("T" in keys and "V" in keys):
+            place = "a PDF form field"
+        else:
+            place = "a string in the PDF's objects"
+        inv.add(place, "\n".join(texts), f"object {xref}")
+    for page in doc:
+        for w in page.widgets() or []:
+            inv.add(
+                "a PDF form field",
+                "\n".join(
+                    str(x)
+                    for x in (w.field_name, w.field_label, w.field_value, w.button_caption)
+                    if x
+                ),
+                f"page {page.number + 1}",
+                page.number + 1,
+            )
+    xmp = doc.get_xml_metadata()
+    if xmp:
+        inv.add("the PDF's XMP metadata", xml_text(xmp.encode("utf-8")), "XMP packet")
+
+
+def _array_strings(val: str) -> list[str]:
+    out = [m.group(1) for m in re.finditer(r"\(((?:[^()\\]|\\.)*)\)", val)]
+    for m in re.finditer(r"<([0-9A-Fa-f\s]+)>", val):
+        raw = bytes.fromhex(re.sub(r"\s", "", m.group(1)) + ("0" * (len(m.group(1)) % 2)))
+        out.append(
+            raw[2:].decode("utf-16-be", "replace")
+            if raw.startswith(b"\xfe\xff")
+            else raw.decode("latin-1")
+        )
+    return out
+
+
+def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[int]) -> None:
+    """The text layer of each page (text outside the visible page too), and OCR of each image
+    on a page that also has text, and of each page without text not already OCR'd."""
+    import pymupdf
+
+    flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
+    seen: set[Any] = set()
+    for page in doc:
+        n = page.number + 1
+        text = page.get_text(flags=flags)
+        inv.add("the text layer of a PDF page", text, f"page {n}", n)
+        if not text.strip():
+            if n not in ocr_done:
+                _ocr_into(inv, lambda p=page: _render(p, None), n, "a PDF page", work, lang)
+            continue
+        for k, info in enumerate(page.get_image_info(xrefs=True), 1):
+            box = pymupdf.Rect(info["bbox"]) & page.rect
+            if box.is_empty or info["width"] < 24 or info["height"] < 8:
+                continue
+            key = info.get("xref") or (n, tuple(box))
+            if key in seen:
+                continue  # the same image (a logo on every page) is read once
+            seen.add(key)
+            _ocr_into(
+                inv,
+                lambda p=page, b=box: _render(p, b),
+                n,
+                "an image on a PDF page",
+                work,
+                lang,
+                f"image {k}",
+            )
+
+
+def _render(page: Any, clip: Any) -> Any:
+    import pymupdf
+    from PIL import Image
+
+    area = clip if clip is not None else page.rect
+    dpi, most = 300, (40_000_000 if clip is None else 8_000_000)
+    while (area.width * dpi / 72) * (area.height * dpi / 72) > most and dpi > 72:
+        dpi -= 36
+    pix = page.get_pixmap(clip=clip, dpi=dpi, colorspace=pymupdf.csGRAY)
+    return Image.frombytes("L", (pix.width, pix.height), pix.samples)
+
+
+def _ocr_into(
+    inv: Inventory,
+    image: Any,
+    page: int,
+    what: str,
+    work: Path,
+    lang: str,
+    locator: str = "",
+) -> None:
+    try:
+        found = ocr.ocr_image(image(), page, ocr_dir(work), lang)
+    except Exception as exc:
+        inv.incomplete(f"OCR failed on {what} (page {page}): {type(exc).__name__}: {exc}"[:300])
+        return
+    where = f"page {page}" + (f", {locator}" if locator else "")
+    inv.add(f"OCR of {what}", found.text, where, page)
+
+
+def _pdf_revisions(inv: Inventory, data: bytes, work: Path, lang: str) -> None:
+    """Each earlier revision of an incrementally updated PDF: every prefix of the file that
+    ends at an %%EOF and opens as a PDF is read as its own document."""
+    import pymupdf
+
+    ends = [m.end() for m in re.finditer(rb"%%EOF", data)]
+    ends = [e for e in ends if data[e:].strip(b"\r\n\x00 \t")]
+    for n, end in enumerate(ends, 1):
+        try:
+            old = pymupdf.open(stream=data[:end], filetype="pdf")
+        except Exception:  # noqa: S112
+            continue  # not a PDF by itself (e.g. the first part of a linearized file)
+        try:
+            if old.needs_pass or old.page_count == 0:
+                continue
+            rev = Inventory()
+            _pdf_objects(rev, old)
+            _pdf_pages(rev, old, work, lang, set())
+        finally:
+            old.close()
+        inv.nest(rev, "an earlier revision of the PDF", f"revision {n} of {len(ends) + 1}")

@@ -1,0 +1,219 @@
+"""The leak check: whether an item (or its redacted copy) may leave, read from its inventory.
+
+An item may go into a package only when its content inventory, and the inventory of every
+part at every depth, is complete and names no protected person. Every place of the inventory
+is read (body, headers, notes, annotations, revisions, OCR …), then the file name, the
+metadata, and last the stored bytes themselves (UTF-8, UTF-16, the legacy code pages) as a
+net under everything. A redacted copy is inventoried the same way, in the sandbox, with OCR in
+the collection's languages. Reasons say the place, never the name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amanah.db.models import Derivative, InventoryAttestation, Item
+from amanah.processing import inventory
+from amanah.sharing.protected import Matcher
+from amanah.workspace import Workspace
+
+RAW_CHUNK = 4 << 20
+RAW_OVERLAP = 1024  # bytes kept between chunks, so a name across a boundary is still read
+MAX_PLACES = 3  # places named in one refusal reason
+#: What the inventory of a redacted copy is stored as, when something stores it.
+REDACTED_INVENTORY = "redacted-inventory"
+_EXT = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+@dataclass
+class Findings:
+    """What stops an item: names found (by place) and why its inventory is not complete."""
+
+    names: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+
+
+class LeakCheck:
+    """One package plan's inspection: inventories read once, a sandbox started only when a
+    redacted copy has no stored inventory."""
+
+    def __init__(self, ws: Workspace, s: Session, matcher: Matcher) -> None:
+        self.ws, self.s, self.matcher = ws, s, matcher
+        self._sandbox: Any = None
+
+    # -- what is stored ---------------------------------------------------------------------
+
+    def inventories(self, item_ids: list[int]) -> dict[int, Derivative]:
+        out: dict[int, Derivative] = {}
+        for i in range(0, len(item_ids), 900):
+            for d in self.s.execute(
+                select(Derivative).where(
+                    Derivative.item_id.in_(item_ids[i : i + 900]),
+                    Derivative.kind.in_(("inventory", REDACTED_INVENTORY)),
+                )
+            ).scalars():
+                out[d.item_id if d.kind == "inventory" else -d.id] = d
+        return out
+
+    def attestations(self, items: list[Item]) -> dict[int, InventoryAttestation]:
+        """The latest attestation of each item, for its bytes as they are."""
+        sha = {i.id: i.sha256 for i in items}
+        out: dict[int, InventoryAttestation] = {}
+        ids = sorted(sha)
+        for i in range(0, len(ids), 900):
+            for a in self.s.execute(
+                select(InventoryAttestation)
+                .where(InventoryAttestation.item_id.in_(ids[i : i + 900]))
+                .order_by(InventoryAttestation.id)
+            ).scalars():
+                if a.sha256 == sha[a.item_id]:
+                    out[a.item_id] = a
+        return out
+
+    def _load(self, d: Derivative) -> dict[str, Any] | None:
+        with self.ws.blobs.open(d.sha256) as f:
+            data = f.read()
+        if hashlib.sha256(data).hexdigest() != d.sha256:
+            return None
+        return json.loads(data)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def item(self, item: Item, stored: Derivative | None) -> Findings:
+        """An item's own findings (its parts are inspected as items of their own)."""
+        out = Findings()
+        if item.processing != "done":
+            state = {"pending": "still pending", "running": "still running"}.get(
+                item.processing, item.processing
+            )
+            out.incomplete.append(f"processing {state}")
+        doc = None
+        if stored is None:
+            if item.processing == "done":
+                out.incomplete.append("no content inventory was taken (process it again)")
+        else:
+            doc = self._load(stored)
+            if doc is None:
+                out.incomplete.append("its stored inventory does not match its SHA-256")
+            elif not doc.get("complete"):
+                out.incomplete.extend(doc.get("reasons") or ["not complete"])
+        if doc is not None:
+            out.names.extend(self._in_parts(doc))
+        for text, place in (
+            (item.original_path.replace("/", "\n"), "its file name"),
+            (item.doc_metadata or "", "its metadata"),
+        ):
+            if hit := self.matcher.find(text):
+                out.names.append(f"{_who(hit)} in {place}")
+        if not out.names and (hit := self.raw(item.sha256)):
+            out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
+        return out
+
+    def redacted(
+        self, item: Item, red: Derivative, texts: list[Derivative], languages: str | None
+    ) -> Findings:
+        """The redacted copy, inspected with the same inventory as an original."""
+        out = Findings()
+        doc = self._redacted_inventory(item, red, languages or "ara+eng")
+        if doc is None:
+            out.incomplete.append("its stored inventory does not match its SHA-256")
+        else:
+            if not doc.get("complete"):
+                out.incomplete.extend(doc.get("reasons") or ["not complete"])
+            out.names.extend(self._in_parts(doc))
+        for t in texts:
+            with self.ws.blobs.open(t.sha256) as f:
+                if hit := self.matcher.find(f.read().decode("utf-8", "replace")):
+                    out.names.append(f"{_who(hit)} in its redacted text")
+        if not out.names and (hit := self.raw(red.sha256)):
+            out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
+        return out
+
+    def _in_parts(self, doc: dict[str, Any]) -> list[str]:
+        found: dict[str, set[str]] = {}
+        for p in doc.get("parts", []):
+            if hit := self.matcher.find(p["text"]):
+                where = p["place"] + (f" ({p['locator']})" if p.get("locator") else "")
+                found.setdefault(where, set()).update(hit)
+        return [f"{_who(hit)} in {where}" for where, hit in found.items()]
+
+    def raw(self, sha256: str) -> set[str]:
+        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages."""
+        if not self.matcher:
+            return set()
+        found: set[str] = set()
+        tail = b""
+        with self.ws.blobs.open(sha256) as f:
+            while data := f.read(RAW_CHUNK):
+                found |= self.matcher.find_in_bytes(tail + data)
+                tail = data[-RAW_OVERLAP:]
+        return found
+
+    # -- the redacted copy's inventory, taken in the sandbox ---------------------------------
+
+    def _redacted_inventory(
+        self, item: Item, red: Derivative, languages: str
+    ) -> dict[str, Any] | None:
+        for d in self.inventories([item.id]).values():
+            details = json.loads(d.details or "{}")
+            if (
+                d.kind == REDACTED_INVENTORY
+                and details.get("of") == red.sha256
+                and details.get("languages") == languages
+            ):
+                return self._load(d)
+        return self.take(red.sha256, f"redacted{_EXT.get(red.media_type, '')}", languages)
+
+    def take(self, sha256: str, name: str, languages: str) -> dict[str, Any]:
+        """Inventory stored bytes in the processing sandbox (never in this process)."""
+        from amanah.processing.pipeline import local_copy
+        from amanah.processing.sandbox import Limits, Sandbox, SandboxError
+
+        work = self.ws.home / "work"
+        work.mkdir(exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="amanah-inventory-", dir=work))
+        try:
+            out_dir = scratch / "out"
+            out_dir.mkdir()
+            (out_dir / inventory.SPEC).write_text(
+                json.dumps({"name": name, "languages": languages}), encoding="utf-8"
+            )
+            path = local_copy(self.ws, sha256, scratch)
+            if self._sandbox is None:
+                self._sandbox = Sandbox()
+            try:
+                self._sandbox.analyze(
+                    str(path), name, str(out_dir), Limits(), languages, task="inventory"
+                )
+            except SandboxError as exc:
+                failed = inventory.Inventory()
+                failed.incomplete(f"the inventory failed in the sandbox: {exc}")
+                return failed.to_json()
+            return json.loads((out_dir / inventory.FILE).read_text(encoding="utf-8"))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+
+def _who(pseudonyms: set[str]) -> str:
+    return f"names protected person {', '.join(sorted(pseudonyms))}"
+
+
+def summary(reasons: list[str]) -> str:
+    """A few places, then how many more."""
+    unique = list(dict.fromkeys(reasons))
+    more = len(unique) - MAX_PLACES
+    return "; ".join(unique[:MAX_PLACES]) + (f"; and {more} more" if more > 0 else "")
