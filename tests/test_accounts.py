@@ -188,7 +188,7 @@ def test_the_cli_disables_and_enables_and_keeps_the_last_administrator(home: Hom
         "disabled",
         "enabled",
     ]
-    assert home.events("disabled")[0]["actor"].startswith("local:")  # type: ignore[union-attr]
+    assert home.events("disabled")[0]["actor"].startswith("os:")  # type: ignore[union-attr]
     table = amanah(home.path, "user", "list", check=True).stdout
     assert re.search(r"rania\s.*analyst.*enabled", table)
 
@@ -338,8 +338,16 @@ def test_no_password_or_token_is_in_the_ledger(home: Home, tmp_path: Path) -> No
         "disabled",
         "compartment granted",
     ]
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(home.ws.key.public_pem)  # pinned: the key the verifier is told to expect
     r = subprocess.run(
-        [sys.executable, str(tmp_path / "ledger" / "verify_ledger.py"), str(tmp_path / "ledger")],
+        [
+            sys.executable,
+            str(tmp_path / "ledger" / "verify_ledger.py"),
+            str(tmp_path / "ledger"),
+            "--public-key",
+            str(pub),
+        ],
         capture_output=True,
         text=True,
     )

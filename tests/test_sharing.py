@@ -242,12 +242,25 @@ def test_request_from_terms_to_verified_package(
             disclosures = [
                 json.loads(e.details)
                 for e in s.execute(
-                    select(CustodyEvent).where(CustodyEvent.event_type == "disclosure")
+                    select(CustodyEvent).where(
+                        CustodyEvent.event_type == "disclosure", CustodyEvent.object_type == "item"
+                    )
+                ).scalars()
+            ]
+            seals = [
+                json.loads(e.details)
+                for e in s.execute(
+                    select(CustodyEvent).where(
+                        CustodyEvent.event_type == "disclosure",
+                        CustodyEvent.object_type == "package",
+                    )
                 ).scalars()
             ]
     finally:
         ws.close()
     index = json.loads((target / "amanah" / "items.json").read_text())
+    # One more disclosure event seals the package's file set.
+    assert [(d["package"], d["files"]) for d in seals] == [(built["package"], 2)]
     assert {(d["package"], d["sha256"]) for d in disclosures} == {
         (built["package"], row["sha256"]) for row in index["items"]
     }
