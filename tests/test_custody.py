@@ -146,7 +146,10 @@ def test_verify_names_a_missing_blob(ws: Workspace, tmp_path: Path) -> None:
         store.path(target["sha256"]).unlink()
     else:
         store.client.delete_object(Bucket=store.bucket, Key=store.key(target["sha256"]))
-    assert _problems(ws) == [f"blob {target['sha256']} missing: blob is missing from the store"]
+    assert _problems(ws) == [
+        f"blob {target['sha256']} missing: blob is missing from the store"
+        f" (held by item {target['id']})"
+    ]
 
 
 def test_verify_names_an_edited_ledger_row(ws: Workspace, tmp_path: Path) -> None:
