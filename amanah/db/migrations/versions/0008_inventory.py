@@ -39,6 +39,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_inventory_attestations_item_id", "inventory_attestations")
     op.drop_table("inventory_attestations")
-    with op.batch_alter_table("items", schema=None) as b:
-        b.drop_column("inventory_reasons")
-        b.drop_column("inventory")
+    # In place (SQLite 3.35+): a batch copy of items would drop a table others point at.
+    op.drop_column("items", "inventory_reasons")
+    op.drop_column("items", "inventory")

@@ -63,17 +63,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_sign_in_limits_window_start", "sign_in_limits")
     op.drop_table("sign_in_limits")
-    with op.batch_alter_table("api_tokens") as batch:
-        for name in (
-            "session_epoch",
-            "created_by",
-            "last_used_at",
-            "revoked_by",
-            "revoked_at",
-            "expires_at",
-        ):
-            batch.drop_column(name)
-    with op.batch_alter_table("web_sessions") as batch:
-        batch.drop_column("session_epoch")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("session_epoch")
+    # Plain column drops (SQLite 3.35+ drops in place): a batch copy of users or api_tokens
+    # would drop a table other tables' foreign keys point at, which SQLite refuses.
+    for name in (
+        "session_epoch",
+        "created_by",
+        "last_used_at",
+        "revoked_by",
+        "revoked_at",
+        "expires_at",
+    ):
+        op.drop_column("api_tokens", name)
+    op.drop_column("web_sessions", "session_epoch")
+    op.drop_column("users", "session_epoch")
