@@ -254,7 +254,8 @@ def token_revoke(
 ) -> None:
     """Revoke one token by its id, or all of a user's tokens with --user.
 
-    Example: amanah token revoke 12     amanah token revoke --user rania
+    Example: amanah token revoke 12
+             amanah token revoke --user rania
     """
     from amanah.access.tokens import revoke_token, revoke_user_tokens
 

@@ -19,7 +19,8 @@ from tests.conftest import REPO
 
 ROOT = typer.main.get_command(app)
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-_FENCE = re.compile(r"```(?:sh|bash|console|shell)?\n(.*?)```", re.S)
+_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_SHELL = {"", "sh", "bash", "console", "shell"}
 
 
 def _commands(group: Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -60,16 +61,20 @@ def _segments(block: str) -> Iterator[str]:
 def _shown() -> Iterator[tuple[str, str]]:
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        for block in _FENCE.findall(text):
+        # Fences are whole lines: a closing fence never opens the next block.
+        for lang, block in _FENCE.findall(text):
+            if lang not in _SHELL:
+                continue
             for line in _segments(block):
                 yield f"{doc.name}: {line}", line
     for path in _commands(ROOT):
         cmd = ROOT
         for name in path:
             cmd = cmd.commands[name]  # type: ignore[attr-defined]
-        # An example may go on over indented lines.
+        # An example goes on over indented lines that start with an option; an indented
+        # line that starts otherwise is the example's next command.
         for found in re.findall(r"Example: (amanah [^\n]+(?:\n[ \t]+\S[^\n]*)*)", cmd.help or ""):
-            for line in _segments(found.replace("\n", " ")):
+            for line in _segments(re.sub(r"\n[ \t]+(?=-)", " ", found)):
                 yield f"amanah {' '.join(path)} --help: {line}", line
 
 

@@ -345,10 +345,11 @@ def test_a_request_sees_items_of_its_compartments_only(site: Site) -> None:
     )
     assert r.status_code == 400 and r.json() == {"error": f"no item with id {secret_item}"}
     # By search: the search run for the open request finds no secret item, though the same
-    # words find it for whoever may see it (the control).
-    found = review.candidates_from_search(site.ws, admin, "RFA-OPEN", "annexcode")
+    # words find it for whoever may see it (the control). The probe is a word of the secret
+    # statement that no other test looks for: the search stays on the shared open request.
+    found = review.candidates_from_search(site.ws, admin, "RFA-OPEN", "detainees")
     assert found["hits"] == 0 and found["added"] == 0
-    hits = site.client("legal").get("/api/v1/search", params={"q": "annexcode"}).json()
+    hits = site.client("legal").get("/api/v1/search", params={"q": "detainees"}).json()
     assert [h["item_id"] for h in hits["hits"]] == [secret_item]
     # Filing a request in a compartment one does not hold is refused (403), and nothing
     # chosen gives the caller's own compartments.

@@ -29,7 +29,17 @@ from pathlib import Path
 #: Where the scratch root appears inside the cage.
 SCRATCH = "/scratch"
 #: Readers the extractors run; the only programs a child may execute under Landlock.
-TOOLS = ("antiword", "catdoc", "exiftool", "perl", "ffprobe", "ffmpeg", "tesseract", "pdftoppm")
+TOOLS = (
+    "antiword",
+    "catdoc",
+    "catppt",
+    "exiftool",
+    "perl",
+    "ffprobe",
+    "ffmpeg",
+    "tesseract",
+    "pdftoppm",
+)
 #: Files of /etc the system libraries read (the dynamic linker's cache, fonts, MIME types).
 ETC = (
     "ld.so.cache",

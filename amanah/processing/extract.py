@@ -250,8 +250,14 @@ def run_tool(cmd: list[str], *, output_despite_errors: bool = False, timeout: in
     """Run an external reader; its failure becomes a ValueError naming the tool and why.
 
     Some readers (ExifTool) exit non-zero on minor problems yet print what they read:
-    `output_despite_errors` keeps that output.
+    `output_despite_errors` keeps that output. Only the readers the cage lets a child execute
+    may run (`cage.TOOLS`), so a reader missing from that list fails here on every machine,
+    not only where the kernel has Landlock.
     """
+    from amanah.processing.cage import TOOLS
+
+    if cmd[0] not in TOOLS:
+        raise ValueError(f"{cmd[0]} is not among the readers the sandbox may run")
     proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     if proc.returncode != 0 and not (output_despite_errors and proc.stdout):
         err = proc.stderr.decode("utf-8", "replace").strip()[:300]
