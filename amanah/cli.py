@@ -626,9 +626,10 @@ def searches(
 
     Example: amanah searches --json
     """
+    from amanah.access import local_administrator
     from amanah.search.engine import history
 
-    rows = with_workspace(lambda ws: history(ws, limit))
+    rows = with_workspace(lambda ws: history(ws, local_administrator(ws), limit))
     if as_json:
         emit_json(rows)
         return

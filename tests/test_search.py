@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from amanah.access import Caller, local_administrator
+from amanah.access import Caller, Role, local_administrator
 from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, SearchDoc, SearchVector
 from amanah.intake.ingest import IntakeRequest, ingest
@@ -293,9 +293,23 @@ def test_malformed_queries_say_where(corpus: Workspace) -> None:
 # --- the search log ------------------------------------------------------------------------------
 
 
+def test_the_search_log_shows_a_caller_only_the_searches_they_may_see(corpus: Workspace) -> None:
+    """Someone else's words are not for an analyst (`access.searches_visible`): the log shows
+    an analyst their own searches, an auditor (the local administrator) everyone's."""
+    me = Caller(actor="analyst:me", compartments=frozenset({"default"}), role=Role.ANALYST)
+    other = Caller(actor="analyst:other", compartments=frozenset({"default"}), role=Role.ANALYST)
+    mine = search(corpus, me, "checkpoint", limit=1).search_id
+    theirs = search(corpus, other, "hospital", limit=1).search_id
+    seen = {e["id"]: e["actor"] for e in history(corpus, me, limit=1000)}
+    assert mine in seen and theirs not in seen
+    assert set(seen.values()) == {"analyst:me"}
+    everyone = {e["id"] for e in history(corpus, admin(corpus), limit=1000)}
+    assert {mine, theirs} <= everyone
+
+
 def test_every_search_is_logged_with_who_what_and_which_items(corpus: Workspace) -> None:
     r = search(corpus, admin(corpus), "احمد lang:ar", limit=1)
-    entry = history(corpus, limit=1)[0]
+    entry = history(corpus, admin(corpus), limit=1)[0]
     assert entry["id"] == r.search_id
     assert entry["actor"] == "analyst:test"
     assert entry["query"] == "احمد lang:ar"
@@ -426,7 +440,7 @@ def test_an_english_question_finds_arabic_documents_by_meaning(corpus: Workspace
 
     hybrid = search(corpus, OPEN_ONLY, "checkpoint intelligence", mode="hybrid", limit=3)
     assert hybrid.hits[0].path.endswith("phrase.txt")
-    assert history(corpus, limit=1)[0]["options"]["mode"] == "hybrid"
+    assert history(corpus, admin(corpus), limit=1)[0]["options"]["mode"] == "hybrid"
     with pytest.raises(QueryError, match="needs words"):
         search(corpus, OPEN_ONLY, "lang:ar", mode="semantic")
     with corpus.db.reader() as s:

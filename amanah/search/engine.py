@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, collections_visible, index_scope
+from amanah.access import Caller, collections_visible, index_scope, searches_visible
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
@@ -440,10 +440,17 @@ def log(
     return ws.db.write_soon(write)
 
 
-def history(ws: Workspace, limit: int = 50, request_id: int | None = None) -> list[dict[str, Any]]:
-    """The search log, newest first."""
+def history(
+    ws: Workspace, caller: Caller, limit: int = 50, request_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The search log, newest first: the searches the caller may see (`access`)."""
     with ws.db.reader() as s:
-        stmt = select(SearchLog).order_by(SearchLog.id.desc()).limit(limit)
+        stmt = (
+            select(SearchLog)
+            .where(searches_visible(caller))
+            .order_by(SearchLog.id.desc())
+            .limit(limit)
+        )
         if request_id is not None:
             stmt = stmt.where(SearchLog.request_id == request_id)
         return [
