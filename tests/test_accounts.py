@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,7 +42,7 @@ from amanah.web.app import create_app
 from amanah.web.auth import SESSION_COOKIE, client_address
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah
-from tests.servers import free_port
+from tests.servers import start_serve, stop_process
 from tests.webfixtures import PASSWORD, sign_in
 
 NEW_PASSWORD = "another long password"
@@ -489,38 +488,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for name, role in (("admin", "admin"), ("rania", "analyst"), ("omar", "analyst")):
         amanah(home, "user", "add", name, "--role", role, "--password-stdin",
                input=PASSWORD + "\n", check=True)  # fmt: skip
-    port = free_port()
-    log = open(home.parent / "serve.log", "w+b")  # noqa: SIM115 (read back on failure)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "amanah.cli", "--home", str(home), "serve", "--port", str(port),
-         "--web-workers", "2", "--no-runner"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(
+        home, "--web-workers", "2", "--no-runner", log_path=home.parent / "serve.log"
+    )
     try:
-        deadline = time.monotonic() + 600  # three cold Python processes on a busy machine
-        last: object = None
-        while True:
-            try:
-                last = httpx.get(f"{base}/signin", timeout=30).status_code
-                if last == 200:
-                    break
-            except httpx.HTTPError as exc:
-                last = exc
-            log.seek(0)
-            assert proc.poll() is None, log.read().decode()
-            assert time.monotonic() < deadline, f"amanah serve did not answer: {last!r}"
-            time.sleep(0.5)
         yield base, home
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+        stop_process(proc)
 
 
 def test_thirty_parallel_wrong_passwords_against_a_real_server(

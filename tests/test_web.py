@@ -837,7 +837,6 @@ def test_need_to_know_holds_on_postgresql_and_s3(
 
 def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Path) -> None:
     import subprocess
-    import sys
     import time
 
     import httpx
@@ -857,42 +856,14 @@ def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Pa
         "--quiet",
         check=True,
     )
-    import socket
+    from tests.servers import start_serve
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "amanah.cli",
-            "--home",
-            str(home),
-            "serve",
-            "--port",
-            str(port),
-            "--web-workers",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "serve.log"
+    proc, base = start_serve(home, "--web-workers", "2", log_path=log)
     try:
-        first = proc.stdout.readline()  # type: ignore[union-attr]
+        first = log.read_text().splitlines()[0]
         assert first.startswith("first run: user admin, password (shown once): ")
         password = first.rsplit(" ", 1)[1].strip()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180  # two web processes start; CI shares its 2 cores
-        while True:
-            try:
-                httpx.get(f"{base}/signin", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, "amanah serve exited before it answered"
-                assert time.monotonic() < deadline, "amanah serve did not answer in 180 s"
-                time.sleep(0.2)
         c = httpx.Client(base_url=base, timeout=30)
         token = re.search(r'name="csrf" value="([^"]+)"', c.get("/signin").text)
         assert token
