@@ -191,6 +191,16 @@ def counts(db: Database) -> dict[str, int]:
     return {state: n for state, n in rows}
 
 
+def counts_by_kind(db: Database) -> dict[str, dict[str, int]]:
+    """Jobs by kind, then state: what `jobs --json` and the tests read to say which work ran."""
+    with db.reader() as s:
+        rows = s.execute(select(Job.kind, Job.state, func.count()).group_by(Job.kind, Job.state))
+        out: dict[str, dict[str, int]] = {}
+        for kind, state, n in rows:
+            out.setdefault(kind, {})[state] = n
+    return out
+
+
 def pending(db: Database) -> int:
     """Jobs not yet finished one way or the other."""
     c = counts(db)

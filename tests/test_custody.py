@@ -152,23 +152,34 @@ def test_verify_names_a_missing_blob(ws: Workspace, tmp_path: Path) -> None:
     ]
 
 
+def _middle_seq(ws: Workspace) -> int:
+    """A sequence number from the middle of the ledger (neither its first nor its last)."""
+    with ws.db.reader() as s:
+        seqs = list(s.execute(select(CustodyEvent.seq).order_by(CustodyEvent.seq)).scalars())
+    assert len(seqs) >= 3, seqs
+    return seqs[len(seqs) // 2]
+
+
 def test_verify_names_an_edited_ledger_row(ws: Workspace, tmp_path: Path) -> None:
     make_handover(tmp_path)
     run(ws, tmp_path / "handover")
+    mid = _middle_seq(ws)
     with ws.db.session() as s:
-        s.execute(update(CustodyEvent).where(CustodyEvent.seq == 4).values(actor="intruder"))
+        s.execute(update(CustodyEvent).where(CustodyEvent.seq == mid).values(actor="intruder"))
     problems = _problems(ws)
-    assert "ledger entry 4: content does not match its hash (edited)" in problems
+    assert f"ledger entry {mid}: content does not match its hash (edited)" in problems
 
 
 def test_verify_names_a_deleted_ledger_row(ws: Workspace, tmp_path: Path) -> None:
     make_handover(tmp_path)
     run(ws, tmp_path / "handover")
+    mid = _middle_seq(ws)
     with ws.db.session() as s:
-        s.execute(delete(CustodyEvent).where(CustodyEvent.seq == 5))
+        s.execute(delete(CustodyEvent).where(CustodyEvent.seq == mid))
     problems = _problems(ws)
-    assert any("ledger entry 6: expected sequence number 5" in p for p in problems)
-    assert any("ledger entry 6: link to previous entry is broken" in p for p in problems)
+    after = f"ledger entry {mid + 1}"
+    assert any(f"{after}: expected sequence number {mid}" in p for p in problems), problems
+    assert any(f"{after}: link to previous entry is broken" in p for p in problems), problems
 
 
 def test_verify_names_the_last_row_deleted(ws: Workspace, tmp_path: Path) -> None:

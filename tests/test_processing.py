@@ -277,7 +277,7 @@ def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
     again = amanah(sqlite_home, "process", "--quiet")
     assert again.returncode == 0, again.stdout
     ws = open_workspace(sqlite_home)
-    assert queue.counts(ws.db) == {"done": 2}  # the item, then its text's vectors
+    assert queue.counts_by_kind(ws.db) == {"process": {"done": 1}, "embed": {"done": 1}}
     with ws.db.reader() as s:
         job = s.execute(select(Job).where(Job.kind == "process")).scalar_one()
     assert job.attempts == 2  # the killed attempt, then the one that finished
@@ -512,7 +512,7 @@ def test_an_unexpected_error_fails_the_job_with_its_reason_and_the_worker_goes_o
     report = run(ws, workers=1, wait=True)
     # two items, then their texts' vectors
     assert report.retried == 1 and report.failed == 0 and report.done == 4
-    assert queue.counts(ws.db) == {"done": 4}
+    assert queue.counts_by_kind(ws.db) == {"process": {"done": 2}, "embed": {"done": 2}}
     with ws.db.reader() as s:
         retried = s.execute(select(Job).where(Job.attempts == 2)).scalar_one()
     assert show(ws, retried.item_id)["processing"]["status"] == "done"
