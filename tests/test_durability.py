@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 from amanah.db.models import CustodyEvent, Derivative, Item
 from amanah.workspace import open_workspace
 from tests.conftest import amanah, ingest_cli, make_home
+from tests.webfixtures import BLUE, Site
 
 MB = 1 << 20
 OS_ACTOR = f"os:{pwd.getpwuid(os.getuid()).pw_name}({os.getuid()})"
@@ -546,3 +547,38 @@ def _folder(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / f"handover-{name}"
     random_file(folder / f"{name}.bin", 5_000, sum(name.encode()))
     return folder
+
+
+def test_a_web_upload_on_a_full_disk_answers_507_and_resumes_whole(
+    site: Site, tmp_path: Path
+) -> None:
+    """The upload spool fills mid-upload: the client gets 507 with no server path, what
+    arrived whole is kept, and once space is back the upload resumes to a whole item."""
+    data = random_file(tmp_path / "upload.bin", 1_800_000, 7)
+    api = site.api("intake")
+    spool = site.ws.home / "uploads"
+    spool.mkdir(exist_ok=True)
+    with tmpfs(spool, "1m") as disk:
+        up = api.post(
+            f"/api/v1/collections/{BLUE}/uploads", json={"filename": "big.bin", "size": len(data)}
+        ).json()
+        uid, part = up["upload_id"], 600_000
+        r = api.put(f"/api/v1/uploads/{uid}?offset=0", content=data[:part])
+        assert r.status_code == 200 and r.json()["received"] == part
+        r = api.put(f"/api/v1/uploads/{uid}?offset={part}", content=data[part : 2 * part])
+        assert r.status_code == 507, r.text
+        said = r.json()["error"]
+        assert "space" in said and str(site.ws.home) not in said and "/" not in said, said
+        received = api.get(f"/api/v1/uploads/{uid}").json()["received"]
+        assert part <= received < 2 * part
+        with (disk / uid).open("rb") as f:
+            assert f.read() == data[:received]  # what is kept is the upload's own bytes
+        remount(disk, "8m")  # space comes back
+        r = api.put(f"/api/v1/uploads/{uid}?offset={received}", content=data[received:])
+        assert r.status_code == 200, r.text
+        receipt = r.json()
+        assert receipt["complete"] and receipt["sha256"] == hashlib.sha256(data).hexdigest()
+    with site.ws.blobs.open(receipt["sha256"]) as f:
+        assert f.read() == data
+    item = site.api("admin").get(f"/api/v1/items/{receipt['item_id']}").json()
+    assert item["sha256"] == receipt["sha256"] and item["original_path"] == "big.bin"
