@@ -345,6 +345,7 @@ EXPECTED = {
 
 
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
+@pytest.mark.timeout(1800)  # every fixture through the cage with OCR: the suite's longest test
 def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
     sqlite_home: Path, tmp_path: Path
 ) -> None:

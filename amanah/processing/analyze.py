@@ -109,6 +109,8 @@ def _ocr(
             if targets is None
             else ocr.pdf_pages(src, targets, work, languages)
         )
+    except MemoryError:  # the job's memory limit: the job fails and is retried
+        raise
     except Exception as exc:
         flags.append({"code": "ocr_failed", "message": f"OCR failed: {type(exc).__name__}: {exc}"})
         return None
@@ -140,6 +142,23 @@ def _ocr(
         ],
         "has_text": any(p.text.strip() for p in pages),
     }
+
+
+#: What a reader must still be able to allocate after it failed, for the failure to be the
+#: file's and not the job's memory limit.
+HEADROOM = 32 << 20
+
+
+def out_of_memory() -> bool:
+    """Whether the process is at its memory limit. Readers in C (selectolax, lxml, PDFium …)
+    turn a failed allocation into their own parse error; a file that merely needs more memory
+    than the job's limit is not damaged, so its job must fail with the limit (and be retried
+    with room), not finish with an "unreadable" flag."""
+    try:
+        bytearray(HEADROOM)
+    except MemoryError:
+        return True
+    return False
 
 
 def analyze(
@@ -182,7 +201,11 @@ def analyze(
         manifest["flags"].append({"code": "encrypted", "message": str(exc)})
     except unpack.LimitReached as exc:
         manifest["flags"].append({"code": "unpack_limit", "message": str(exc)})
+    except MemoryError:  # the job's memory limit: the job fails and is retried
+        raise
     except Exception as exc:  # a damaged file: say why, keep going with what we have
+        if out_of_memory():
+            raise MemoryError from exc  # a reader that wrapped its failed allocation
         reason = f"{type(exc).__name__}: {exc}".strip()[:500]
         manifest["flags"].append({"code": "unreadable", "message": f"cannot be read: {reason}"})
     manifest["flags"].extend(result.flags)
@@ -218,6 +241,8 @@ def analyze(
     if not any(f["code"] == "encrypted" for f in manifest["flags"]):
         try:
             manifest["previews"] = previews.make(src, ident.media_type, out)
+        except MemoryError:  # the job's memory limit: the job fails and is retried
+            raise
         except Exception as exc:  # no picture: the item is still readable as text
             manifest["flags"].append(
                 {"code": "no_preview", "message": f"no preview image: {type(exc).__name__}: {exc}"}
@@ -258,6 +283,8 @@ def _inventory(
             ocr_text,
             manifest["flags"],
         ).to_json()
+    except MemoryError:  # the job's memory limit: the job fails and is retried
+        raise
     except Exception as exc:
         empty = inventory.Inventory(media_type=media_type)
         empty.incomplete(f"the inventory failed: {type(exc).__name__}: {exc}"[:500])
