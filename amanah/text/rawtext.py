@@ -408,7 +408,7 @@ def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
                     if enc == "utf-8":
                         runs.extend(kept(part, LONG_WORD, 3))
                     else:
-                        runs.extend(kept(part, peel=1, accented=enc == "cp1252"))
+                        runs.extend(kept(part, accented=enc == "cp1252"))
             if runs:
                 yield enc, RUN_BREAK.join(dict.fromkeys(runs))
     if b"\x00" in chunk or b"\x06" in chunk:
