@@ -176,9 +176,7 @@ def take(
         try:
             _places(inv, path, media_type, kind, work, languages, set(ocr_text or {}), depth)
         except Exception as exc:  # a hostile part stops this reader: say so, never silently
-            inv.incomplete(
-                f"the inventory could not read every place: {type(exc).__name__}: {exc}"
-            )
+            inv.incomplete(f"the inventory could not read every place: {type(exc).__name__}: {exc}")
     if depth == 0:  # last: the places a reader names come first in a refusal
         raw_readings(inv, path)
     return inv
