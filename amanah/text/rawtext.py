@@ -218,8 +218,14 @@ def kept(
         return []
     toks = list(nk.TOKEN.finditer(text))
     last = len(toks) - 1
-    head = bool(toks) and toks[0].start() == 0 and len(toks[0].group()) > 2
-    tail = bool(toks) and toks[-1].end() == len(text) and len(toks[-1].group()) > 2
+    if not toks:
+        return []
+    # the first and last words touch the bytes around the run (or only separators are between)
+    start, end = toks[0].start(), toks[-1].end()
+    head = len(toks[0].group()) > 2 and (start == 0 or bool(_GAP.fullmatch(text, 0, start)))
+    tail = len(toks[-1].group()) > 2 and (
+        end == len(text) or bool(_GAP.fullmatch(text, end, len(text)))
+    )
     found, prev_end, prev_letters, prev_accent = False, -1, 0, False
     for i, m in enumerate(toks):
         t = m.group()
@@ -250,11 +256,11 @@ def kept(
     for k in range(peel + 1 if head else 1):
         for j in range(peel + 1 if tail else 1):
             if k and j and last < NAME_WORDS:
-                lines.append(text[k : len(text) - j])
+                lines.append(text[start + k : end - j])
             elif k and not j:
-                lines.append(text[k:head_end])
+                lines.append(text[start + k : head_end])
             elif j and not k:
-                lines.append(text[tail_start : len(text) - j])
+                lines.append(text[tail_start : end - j])
     return [line for line in lines if len(line) > 2]
 
 
