@@ -194,7 +194,13 @@ def main() -> None:
         built = timed("package build", t, package.build, ws, caller, ref, out)
         start = time.perf_counter()
         check = subprocess.run(
-            [sys.executable, str(REPO / "tools" / "verify_package.py"), str(out)],
+            [
+                sys.executable,
+                str(REPO / "tools" / "verify_package.py"),
+                str(out),
+                "--key-id",
+                ws.key.key_id,
+            ],
             capture_output=True,
             text=True,
             check=False,

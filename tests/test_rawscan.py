@@ -124,8 +124,8 @@ def _store_inventory(home: Path, item_id: int, doc: dict) -> None:
     ws = open_workspace(home)
     try:
         data = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
-        put = ws.blobs.put(io.BytesIO(data))
-        with ws.db.session() as s:
+        with ws.db.session() as s:  # the blob is published with the session's commit
+            put = ws.blobs.put(io.BytesIO(data))
             _record_inventory(s, item_id, (doc, put))
     finally:
         ws.close()
