@@ -89,7 +89,7 @@ def _table(*sets: tuple[int, bytes]) -> bytes:
 
 # Byte classes (bits), two tables.
 SEP, A8, CONT, LEAD2, LEAD3, WA, WL, ASCII = (1 << i for i in range(8))
-LONG8, H16, AR_LEAD, LONGA = (1 << i for i in range(4))
+LONG8, H16, AR_LEAD, LONGA, CTRL, HIGH = (1 << i for i in range(6))
 _CLASSES = _table(
     (SEP, _SEPARATORS),
     (A8, _ASCII_LETTERS + _PUNCT),
@@ -108,6 +108,8 @@ _CLASSES2 = _table(
     (H16, bytes([0, 1, 2, 6, 0x1E, 0x20, 0xFB, 0xFC, 0xFD, 0xFE])),
     (AR_LEAD, bytes(range(0xD8, 0xDC))),
     (LONGA, _WA_BYTES),
+    (CTRL, _CONTROL),
+    (HIGH, bytes(range(0x80, 0x100))),
 )
 
 
@@ -124,15 +126,6 @@ _RUN = {
 _UNIT_HIGH = b"\\x00\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe"
 _UNITS_HL = re.compile(b"(?:[" + _UNIT_HIGH + b"][\\x01-\\xff])*")  # BE forward, LE reversed
 _UNITS_LH = re.compile(b"(?:[\\x01-\\xff][" + _UNIT_HIGH + b"])*")  # LE forward, BE reversed
-
-
-def _text_like(chunk: bytes) -> bool:
-    """Mostly text (fewer than 1% control bytes, NUL counted)."""
-    return len(chunk) - len(chunk.translate(None, _CONTROL)) < len(chunk) // 100 + 1
-
-
-def _has_high(chunk: bytes) -> bool:
-    return chunk.translate(None, bytes(range(0x80))) != b""
 
 
 def _utf8(chunk: bytes) -> bool:
@@ -387,9 +380,11 @@ def _units16(chunk: bytes, rev: bytes, c2: np.ndarray) -> Iterator[tuple[str, by
 
 def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
     """(encoding, text) readings of one chunk."""
-    text_like = _text_like(chunk)
+    c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
+    # mostly text: fewer than 1% control bytes (NUL counted)
+    text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
     utf8 = text_like and _utf8(chunk)
-    high = _has_high(chunk)
+    high = bool(np.any(c2 & HIGH))
     if utf8:
         yield "utf-8", chunk.decode("utf-8", "replace")
     elif text_like:
@@ -397,10 +392,9 @@ def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
         if high:
             for enc in LEGACY:
                 yield enc, chunk.decode(enc, "replace")
-    c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
-    c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
     rev = chunk[::-1]
     if not text_like:
+        c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
         sep_at = np.flatnonzero(c & SEP)
         for enc in ("utf-8", *LEGACY):
             if enc != "utf-8" and not high:
