@@ -124,8 +124,9 @@ def _store_inventory(home: Path, item_id: int, doc: dict) -> None:
     ws = open_workspace(home)
     try:
         data = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
-        with ws.db.session() as s:  # the blob is published with the session's commit
-            put = ws.blobs.put(io.BytesIO(data))
+        put = ws.blobs.put(io.BytesIO(data))
+        ws.blobs.sync()  # durable and visible before a row names it
+        with ws.db.session() as s:
             _record_inventory(s, item_id, (doc, put))
     finally:
         ws.close()

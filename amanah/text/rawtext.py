@@ -89,7 +89,7 @@ def _table(*sets: tuple[int, bytes]) -> bytes:
 
 # Byte classes (bits), two tables.
 SEP, A8, CONT, LEAD2, LEAD3, WA, WL, ASCII = (1 << i for i in range(8))
-LONG8, H16, AR_LEAD, LONGA, CTRL, HIGH = (1 << i for i in range(6))
+LONG8, H16, AR_LEAD, LONGA, CTRL, HIGH, NZ = (1 << i for i in range(7))
 _CLASSES = _table(
     (SEP, _SEPARATORS),
     (A8, _ASCII_LETTERS + _PUNCT),
@@ -110,6 +110,7 @@ _CLASSES2 = _table(
     (LONGA, _WA_BYTES),
     (CTRL, _CONTROL),
     (HIGH, bytes(range(0x80, 0x100))),
+    (NZ, bytes(range(1, 0x100))),
 )
 
 
@@ -353,7 +354,10 @@ def _runs(chunk: bytes, rev: bytes, at: np.ndarray, run: re.Pattern[bytes]) -> I
 def _units16(chunk: bytes, rev: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
     """UTF-16 runs of three units or more (LE and BE, any alignment)."""
     high = (c2 & H16) != 0
-    at = _and_shift_step(high, 3, 2)
+    # a high byte then a low byte that is not NUL, twice, then a high byte: the units of a run
+    # big-endian from here, little-endian from the byte before (zeros are no text)
+    unit = high[:-1] & ((c2[1:] & NZ) != 0)
+    at = np.flatnonzero(unit[:-4] & unit[2:-2] & high[4:-1])
     n, i, end = len(chunk), 0, -1
     while i < len(at):
         h = int(at[i])
