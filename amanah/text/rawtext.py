@@ -45,6 +45,7 @@ LABELS = {
 RUN_BREAK = "\n0\n"
 MIN_PAIR_LETTERS = 6  # two neighbouring words: letters together
 LONG_WORD = 8  # one word alone: bytes of a run with no separator
+TEXT_RUN = 256  # a run of this many characters is kept whole, unjudged
 
 _CONTROL = bytes(range(0x20)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
 _SEPARATORS = b"\t\n\r -_,.\xa0"
@@ -210,6 +211,8 @@ def kept(
     UTF-8 already)."""
     if not (_QUICK_ARABIC if single_arabic < LONG_WORD else _QUICK).search(text):
         return []
+    if len(text) >= TEXT_RUN:
+        return [text]  # text, not noise: random bytes never make a run this long
     toks = list(nk.TOKEN.finditer(text))
     last = len(toks) - 1
     if not toks:
