@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -151,8 +152,13 @@ def test_a_package_is_refused_by_the_stored_raw_reading_and_older_inventories_ar
     (folder / "clean.bin").write_bytes(bytes(_random(9)))
     ids = _ingest(home, folder, "h")
     _ok(home, "process")
-    for item in ids.values():  # no reader for random bytes: a legal officer examined them
-        _ok(home, "package", "attest", str(item), "--note", "looked at by hand")
+    # No reader for random bytes: a legal officer examined them, all at once for the request
+    # (each item its own attestation and custody event).
+    _request(home, "RFA-R", sorted(ids.values()))
+    said = _ok(home, "package", "attest", "--request", "RFA-R", "--note", "looked at by hand")
+    attested = sorted(int(i) for i in re.findall(r"^item (\d+): content inventory", said, re.M))
+    assert attested == sorted(ids.values()), said
+    assert _ok(home, "package", "attest", "--request", "RFA-R", "--note", "again") == ""
 
     # The inventory holds the raw readings (version 2); random bytes leave little.
     doc = _stored_inventory(home, ids["clean.bin"])
@@ -160,7 +166,6 @@ def test_a_package_is_refused_by_the_stored_raw_reading_and_older_inventories_ar
     raw = [p for p in doc["parts"] if p["place"].startswith(inventory.RAW_PLACE)]
     assert sum(len(p["text"].encode()) for p in raw) < RANDOM_BOUND
 
-    _request(home, "RFA-R", sorted(ids.values()))
     refused = amanah(home, "package", "build", "RFA-R", str(tmp_path / "p1"))
     assert refused.returncode == 1, refused.stdout + refused.stderr
     reasons = _reasons(refused.stdout)
