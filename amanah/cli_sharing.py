@@ -719,23 +719,36 @@ def package_list(as_json: JSON = False) -> None:
 
 @package_app.command("attest")
 def package_attest(
-    item_id: int,
-    note: Annotated[str, typer.Option(help="How the item was examined by hand.")],
+    item_ids: Annotated[list[int] | None, typer.Argument(help="Item ids.")] = None,
+    note: Annotated[str, typer.Option(help="How the item was examined by hand.")] = "",
+    request: Annotated[
+        str | None,
+        typer.Option(help="Every relevant item of this request whose inventory is incomplete."),
+    ] = None,
 ) -> None:
-    """Attest that an item whose content inventory is not complete was examined by hand.
+    """Attest that items whose content inventory is not complete were examined by hand.
 
-    The package build then lets it through (its index says who attested it and when); a
-    protected name found in it still stops it. A custody event.
+    The package build then lets them through (its index says who attested each and when); a
+    protected name found in one still stops it. Each item is its own custody event.
 
     Example: amanah package attest 42 --note "opened with the provider's password; read all"
+    Example: amanah package attest --request RFA-2026-001 --note "watched every video"
     """
     from amanah.sharing import attestation
 
-    def act(ws: Workspace) -> dict[str, Any]:
-        return attestation.attest(ws, local_administrator(ws), item_id, note)
+    if not item_ids and not request:
+        out.print("give item ids, or --request REF")
+        raise typer.Exit(2)
 
-    r = with_workspace(act, *ERRORS)
-    out.print(
-        f"item {r['item']}: content inventory {r['inventory']}; attested by {r['attested_by']}"
-        f" on {r['attested_at'][:10]}"
-    )
+    def act(ws: Workspace) -> list[dict[str, Any]]:
+        caller = local_administrator(ws)
+        ids = list(item_ids or [])
+        if request:
+            ids += [i for i in attestation.request_items(ws, caller, request) if i not in ids]
+        return attestation.attest_many(ws, caller, ids, note)
+
+    for r in with_workspace(act, *ERRORS):
+        out.print(
+            f"item {r['item']}: content inventory {r['inventory']}; attested by"
+            f" {r['attested_by']} on {r['attested_at'][:10]}"
+        )

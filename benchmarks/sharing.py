@@ -2,6 +2,12 @@
 
     python -m benchmarks.sharing [--items 10000] [--gib 5] [--keep DIR]
 
+Two builds of the same request, in the same run: "before" (no protected person looked for and
+no inventory gate: `LeakCheck.item`/`redacted` find nothing and read nothing, a switch of this
+benchmark only) and "with the complete inspection" (every stored inventory read and checked,
+its raw readings included, a protected person recorded; every item attested as a legal
+officer would, since random bytes have no reader).
+
 The items (incompressible bytes, each a distinct file) are ingested and processed for real
 before anything is timed. Then, timed: the search run for the request (every hit becomes a
 candidate), marking all of them relevant, the package build, and verification with
@@ -12,12 +18,14 @@ same blob files, run in the same session with the page cache in the same (warm) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -54,6 +62,24 @@ def timed(label: str, results: dict[str, float], fn, *args, **kw):  # type: igno
     results[label] = round(time.perf_counter() - start, 2)
     print(f"{label}: {results[label]} s", flush=True)
     return value
+
+
+@contextlib.contextmanager
+def _no_inspection() -> Iterator[None]:
+    """The build as it was before the complete inspection (benchmark only): no protected
+    person looked for, no inventory read, no completeness gate."""
+    from amanah.sharing import leakcheck
+    from amanah.sharing.protected import Matcher
+
+    saved = leakcheck.LeakCheck.item, leakcheck.LeakCheck.redacted, Matcher.__dict__["load"]
+    leakcheck.LeakCheck.item = lambda self, *a: leakcheck.Findings()  # type: ignore[method-assign]
+    leakcheck.LeakCheck.redacted = lambda self, *a: leakcheck.Findings()  # type: ignore[method-assign]
+    Matcher.load = classmethod(lambda cls, s: cls(b"\0" * 32, []))  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        leakcheck.LeakCheck.item, leakcheck.LeakCheck.redacted = saved[:2]
+        Matcher.load = saved[2]  # type: ignore[method-assign]  # the classmethod itself
 
 
 def main() -> None:
@@ -109,10 +135,9 @@ def main() -> None:
             todo = list(todo)
         # Random bytes have no reader: their inventories are incomplete, and the build would
         # refuse them unless each is attested (set-up, not timed).
-        for item_id in todo:
-            attestation.attest(ws, caller, item_id, "benchmark: random bytes, examined")
+        attestation.attest_many(ws, caller, todo, "benchmark: random bytes, examined")
         with ws.db.session() as s:
-            if not protected.persons(s):
+            if not protected.list_all(s, caller):
                 # A protected person is recorded, so the build runs its name check on every
                 # item (text, metadata, name, parts); no file names them.
                 protected.add(s, caller, "Witness A", ["أحمد الخطيب", "Ahmad al-Khatib"])
@@ -154,11 +179,28 @@ def main() -> None:
         t["baseline cp + sha256sum + sha512sum (+ sync)"] = round(time.perf_counter() - start, 2)
         print(f"baseline: {t['baseline cp + sha256sum + sha512sum (+ sync)']} s", flush=True)
         shutil.rmtree(base_dir)
+        with _no_inspection():
+            timed(
+                "package build before (no protected person, no inventory gate)",
+                t,
+                package.build,
+                ws,
+                caller,
+                ref,
+                tmp / "package-before",
+            )
+        shutil.rmtree(tmp / "package-before")
         out = tmp / "package"
         built = timed("package build", t, package.build, ws, caller, ref, out)
         start = time.perf_counter()
         check = subprocess.run(
-            [sys.executable, str(REPO / "tools" / "verify_package.py"), str(out)],
+            [
+                sys.executable,
+                str(REPO / "tools" / "verify_package.py"),
+                str(out),
+                "--key-id",
+                ws.key.key_id,
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -167,6 +209,7 @@ def main() -> None:
         assert check.returncode == 0, check.stdout[-2000:]
         print(f"verify: {t['verify (tools/verify_package.py)']} s", flush=True)
         ratio = t["baseline cp + sha256sum + sha512sum (+ sync)"] / t["package build"]
+        before = t["package build before (no protected person, no inventory gate)"]
         gb = built["payload_bytes"] / 1e9
         result = {
             "machine": machine(),
@@ -176,6 +219,10 @@ def main() -> None:
             "seconds": t,
             "build_mb_per_s": round(built["payload_bytes"] / 1e6 / t["package build"], 1),
             "build_speed_vs_baseline": round(ratio, 2),
+            "build_before_speed_vs_baseline": round(
+                t["baseline cp + sha256sum + sha512sum (+ sync)"] / before, 2
+            ),
+            "inspection_cost_seconds": round(t["package build"] - before, 2),
         }
         print(result)
         save("sharing", result)

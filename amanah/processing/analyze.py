@@ -45,6 +45,7 @@ PRELOAD = (
     "amanah.processing.inventory_markup",
     "amanah.processing.inventory_office",
     "amanah.processing.inventory_pdf",
+    "amanah.text.rawtext",
 )
 
 TEXT_TYPES = {

@@ -4,9 +4,14 @@ Search, the leak check and redaction read this one inventory, so a place where t
 is added here once. It is taken in the processing sandbox (from `analyze`, and as the task
 `inventory` for a file made later, such as a redacted copy) and stored as a JSON derivative:
 
-    {"version": 1, "media_type": ..., "complete": bool, "reasons": [...],
+    {"version": 2, "media_type": ..., "complete": bool, "reasons": [...], "raw": true,
      "parts": [{"place": "a DOCX header", "page": null, "locator": "word/header1.xml",
                 "text": "..."}]}
+
+Since version 2 (`"raw": true`) the inventory also holds the raw readings of the file's bytes
+(`amanah.text.rawtext`: UTF-8, UTF-16 LE/BE, Windows-1256/1252), as parts placed "its raw
+bytes (UTF-16-LE)" …: the leak check's last net is read from storage at build time like every
+other place. An older inventory has no such parts, and the build scans its bytes live.
 
 `place` reads after "in" ("names protected person W-1 in a DOCX header"); `locator` says
 where exactly, never quoting the content. An inventory is complete only when every place of
@@ -24,7 +29,9 @@ from typing import Any
 
 from amanah.processing import ocr
 
-VERSION = 1
+VERSION = 2
+#: Where the raw readings of a file's bytes are placed: "its raw bytes (UTF-8)" ….
+RAW_PLACE = "its raw bytes"
 FILE = "inventory.json"
 SPEC = "inventory-spec.json"
 #: Places whose text is already the item's extracted text or OCR text (search has it).
@@ -62,6 +69,7 @@ class Inventory:
     media_type: str = ""
     parts: list[Part] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    raw: bool = False  # the raw readings of the bytes were taken
 
     @property
     def complete(self) -> bool:
@@ -90,6 +98,7 @@ class Inventory:
             "media_type": self.media_type,
             "complete": self.complete,
             "reasons": list(self.reasons),
+            "raw": self.raw,
             "parts": [asdict(p) for p in self.parts],
         }
 
@@ -113,7 +122,24 @@ def finish(doc: dict[str, Any], flags: list[dict[str, str]]) -> dict[str, Any]:
 
 def searchable_text(doc: dict[str, Any]) -> str:
     """Text of the places search does not already get from the extracted and OCR text."""
-    return "\n".join(p["text"] for p in doc.get("parts", []) if p["place"] not in BODY_PLACES)
+    return "\n".join(
+        p["text"]
+        for p in doc.get("parts", [])
+        if p["place"] not in BODY_PLACES and not p["place"].startswith(RAW_PLACE)
+    )
+
+
+def raw_readings(inv: Inventory, path: Path) -> None:
+    """The raw readings of a file's bytes, as parts (the leak check's last net)."""
+    from amanah.text import rawtext
+
+    try:
+        for label, text in rawtext.of_file(path).items():
+            inv.add(f"{RAW_PLACE} ({label})", text)
+    except Exception as exc:  # say so: the build then scans the bytes itself
+        inv.incomplete(f"the raw reading of its bytes failed: {type(exc).__name__}: {exc}")
+        return
+    inv.raw = True
 
 
 # -- taking an inventory ----------------------------------------------------------------------
@@ -146,12 +172,13 @@ def take(
             inv.add("the file's metadata", _flat(value), key)
     for reason in reasons_from_flags(flags or []):
         inv.incomplete(reason)
-    if any(f.get("code") == "encrypted" for f in flags or []):
-        return inv
-    try:
-        _places(inv, path, media_type, kind, work, languages, set(ocr_text or {}), depth)
-    except Exception as exc:  # a hostile part stops this reader: say so, never pass silently
-        inv.incomplete(f"the inventory could not read every place: {type(exc).__name__}: {exc}")
+    if not any(f.get("code") == "encrypted" for f in flags or []):
+        try:
+            _places(inv, path, media_type, kind, work, languages, set(ocr_text or {}), depth)
+        except Exception as exc:  # a hostile part stops this reader: say so, never silently
+            inv.incomplete(f"the inventory could not read every place: {type(exc).__name__}: {exc}")
+    if depth == 0:  # last: the places a reader names come first in a refusal
+        raw_readings(inv, path)
     return inv
 
 
@@ -249,6 +276,7 @@ def of_file(
     found_inv = take(
         path, ident.media_type, kind, result.pages, meta, work, languages, ocr_text, flags, depth
     )
+    inv.raw = found_inv.raw
     for p in found_inv.parts:
         inv.parts.append(p)
     for r in found_inv.reasons:

@@ -55,3 +55,37 @@ def attest(ws: Workspace, caller: Caller, item_id: int, note: str) -> dict[str, 
             "attested_by": caller.actor,
             "attested_at": now.isoformat(),
         }
+
+
+def request_items(ws: Workspace, caller: Caller, reference: str) -> list[int]:
+    """Items marked relevant for a request (as the caller may see them) whose inventory is not
+    complete and that no one has attested for their bytes as they are: what `--request`
+    attests."""
+    from sqlalchemy import select
+
+    from amanah.db.models import Item
+    from amanah.rfa import review
+
+    caller.require(Permission.MANAGE_REQUESTS)
+    with ws.db.reader() as s:
+        ids = [r["item_id"] for r in review.rows(s, caller, reference, "relevant")]
+        done = {
+            (a.item_id, a.sha256)
+            for a in s.execute(
+                select(InventoryAttestation).where(InventoryAttestation.item_id.in_(ids))
+            ).scalars()
+        }
+        return [
+            i.id
+            for i in s.execute(select(Item).where(Item.id.in_(ids)).order_by(Item.id)).scalars()
+            if i.inventory != "complete" and (i.id, i.sha256) not in done
+        ]
+
+
+def attest_many(
+    ws: Workspace, caller: Caller, item_ids: list[int], note: str
+) -> list[dict[str, Any]]:
+    """Attest several items with one note: each is its own attestation and custody event."""
+    if not note.strip():
+        raise SharingError("say how the items were examined (--note)")
+    return [attest(ws, caller, i, note) for i in item_ids]

@@ -2,10 +2,12 @@
 
 An item may go into a package only when its content inventory, and the inventory of every
 part at every depth, is complete and names no protected person. Every place of the inventory
-is read (body, headers, notes, annotations, revisions, OCR …), then the file name, the
-metadata, and last the stored bytes themselves (UTF-8, UTF-16, the legacy code pages) as a
-net under everything. A redacted copy is inventoried the same way, in the sandbox, with OCR in
-the collection's languages. Reasons say the place, never the name.
+is read (body, headers, notes, annotations, revisions, OCR …, and the raw readings of the
+bytes: UTF-8, UTF-16, the legacy code pages, taken with the inventory in the sandbox), then the
+file name and the metadata. An inventory taken before raw readings were stored (no `"raw"`)
+gets the live raw scan of the stored bytes instead, as a net under everything. A redacted copy
+is inventoried the same way, in the sandbox, with OCR in the collection's languages. Reasons
+say the place, never the name.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class LeakCheck:
         ):
             if hit := self.matcher.find(text):
                 out.names.append(f"{_who(hit)} in {place}")
-        if not out.names and (hit := self.raw(item.sha256)):
+        if not out.names and not _has_raw(doc) and (hit := self.raw(item.sha256)):
             out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
         return out
 
@@ -134,7 +136,7 @@ class LeakCheck:
             with self.ws.blobs.open(t.sha256) as f:
                 if hit := self.matcher.find(f.read().decode("utf-8", "replace")):
                     out.names.append(f"{_who(hit)} in its redacted text")
-        if not out.names and (hit := self.raw(red.sha256)):
+        if not out.names and not _has_raw(doc) and (hit := self.raw(red.sha256)):
             out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
         return out
 
@@ -206,6 +208,12 @@ class LeakCheck:
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
+
+
+def _has_raw(doc: dict[str, Any] | None) -> bool:
+    """Whether a stored inventory holds the raw readings of the bytes (version 2 on): then they
+    are read as its parts, else the bytes are scanned live (an inventory taken before)."""
+    return bool(doc and doc.get("raw"))
 
 
 def _who(pseudonyms: set[str]) -> str:

@@ -2,55 +2,132 @@
 
 The last net under every format reader: whatever a parser missed, a name written in the file's
 bytes as UTF-8, UTF-16 (either byte order, any alignment), Windows-1256 or Windows-1252 is in
-one of these readings. A chunk that is valid UTF-8, or mostly text, is read whole; inside binary
-(an image, a video, an old Office file) only the runs of bytes that look like text are decoded,
-picked out by regular expressions in C, so that noise does not become a million words to look
-up. Compressed streams are not opened here: that is the content inventory's work.
+one of these readings. A chunk that is valid UTF-8 text, or mostly text, is read whole. Inside
+binary (an image, a video, a zip, an old Office file) only the places that could hold a name
+are decoded, found in two steps so that megabytes of noise cost little and yield almost nothing:
+
+1. Anchors, found with numpy over the whole chunk (C speed, no per-byte Python): a word
+   separator (space, tab, line break, hyphen, underscore) with word bytes of the encoding on
+   both sides; a run of eight or more word bytes (Ahmad_al_Khatib, AhmadAlKhatib, a long
+   Arabic word); three or more UTF-16 code units in a row of the scripts of names.
+2. Each anchor's run of text bytes is taken (a regular expression in C, both directions),
+   decoded, and kept only when it reads like a name: two neighbouring words of letters of one
+   script (two letters or more each, five or more together), or one long word.
+
+What survives the matcher survives here: line breaks, soft hyphens, zero-width and bidi
+characters inside words (their bytes are word bytes in every encoding), Arabic in either order.
+Compressed streams are not opened here: that is the content inventory's work.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from amanah.text import names as nk
 
 CHUNK = 4 << 20
 OVERLAP = 2048  # longer than any name in UTF-16
 LEGACY = ("cp1256", "cp1252")
+#: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
+LABELS = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16-LE",
+    "utf-16-be": "UTF-16-BE",
+    "cp1256": "Windows-1256",
+    "cp1252": "Windows-1252",
+}
+#: Between two runs of one reading: a word of its own, so no name is read across two runs.
+RUN_BREAK = "\n0\n"
+MIN_PAIR_LETTERS = 6  # two neighbouring words: letters together
+LONG_WORD = 8  # one word alone: bytes of a run with no separator
+TEXT_RUN = 256  # a run of this many characters is kept whole, unjudged
 
-# UTF-16 text runs (at least four code units of Latin, Latin-1, Latin Extended, Arabic,
-# general punctuation or Arabic presentation forms), little- and big-endian.
-_UNIT_HIGH = b"[\\x00\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe]"
-_RUNS_16 = (
-    (re.compile(b"(?:[\\x01-\\xff]" + _UNIT_HIGH + b"){4,}"), "utf-16-le"),
-    (re.compile(b"(?:" + _UNIT_HIGH + b"[\\x01-\\xff]){4,}"), "utf-16-be"),
-)
-_RUN_UTF8 = re.compile(
-    b"(?:[\\t\\n\\r\\x20-\\x7e]|[\\xc2-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}"
-    b"|[\\xf0-\\xf4][\\x80-\\xbf]{3}){6,}"
-)
-_RUN_8BIT = re.compile(b"[\\t\\n\\r\\x20-\\x7e\\x80-\\xff]{6,}")
 _CONTROL = bytes(range(0x20)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
+_SEPARATORS = b"\t\n\r -_,.\xa0"
+_PUNCT = b"'"  # inside a word: Ja'far, O'Brien
 _ASCII_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
-_LETTER_BYTES = _ASCII_LETTERS + bytes(range(0x80, 0x100))  # in UTF-8 runs
-_LETTER_BYTES_8BIT = _ASCII_LETTERS + bytes(range(0xC0, 0x100))  # Windows-125x letters
 
 
-def _text_like(chunk: bytes) -> bool:
-    """Mostly text (fewer than 1% control bytes): decode all of it in a legacy code page."""
-    return len(chunk) - len(chunk.translate(None, _CONTROL)) < len(chunk) // 100 + 1
+def _letters_of(encoding: str, script: str) -> bytes:
+    """High bytes that decode to letters, marks or invisible characters of one script."""
+    out = bytearray()
+    for b in range(0x80, 0x100):
+        c = bytes([b]).decode(encoding, "replace")
+        if c == "\ufffd":
+            continue
+        arabic = "\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff"
+        invisible = nk._STRIP.fullmatch(c) is not None and not arabic
+        accented = unicodedata.normalize("NFKD", c)[0].isascii()  # é, ñ, ç; not ß, ƒ, Þ
+        if invisible or (c.isalpha() and arabic == (script == "arabic") and (arabic or accented)):
+            out.append(b)
+        elif script == "arabic" and arabic and nk._STRIP.fullmatch(c):
+            out.append(b)  # harakat, tatweel
+    return bytes(out)
 
 
-def _wordy(run: bytes, letter_bytes: bytes = _LETTER_BYTES) -> bool:
-    """A run of text bytes inside binary that reads like words: a space and letters for at
-    least three fifths of it, or letters for nine tenths of eight bytes or more."""
-    letters = len(run) - len(run.translate(None, letter_bytes))
-    if b" " in run:
-        return 5 * letters >= 3 * len(run)
-    return len(run) >= 8 and 10 * letters >= 9 * len(run)
+# Word bytes, by encoding. UTF-8: ASCII letters, continuation and lead bytes of two- and
+# three-byte characters (validity is checked when the run is decoded).
+_W8_BYTES = _ASCII_LETTERS + _PUNCT + bytes(range(0x80, 0xF0))
+_WA_BYTES = _letters_of("cp1256", "arabic")  # Arabic letters, harakat, ZWNJ/ZWJ, LRM/RLM
+_WL_BYTES = _ASCII_LETTERS + _PUNCT + _letters_of("cp1252", "latin")
+_LONG_ASCII = _ASCII_LETTERS + b"'-_."
 
 
-def _has_high(chunk: bytes) -> bool:
-    return chunk.translate(None, bytes(range(0x80))) != b""
+def _table(*sets: tuple[int, bytes]) -> bytes:
+    """A `bytes.translate` table giving each byte the bits of the sets it belongs to: classes
+    for a whole chunk in one pass in C."""
+    table = bytearray(256)
+    for bit, members in sets:
+        for b in members:
+            table[b] |= bit
+    return bytes(table)
+
+
+# Byte classes (bits), two tables.
+SEP, A8, CONT, LEAD2, LEAD3, WA, WL, ASCII = (1 << i for i in range(8))
+LONG8, H16, AR_LEAD, LONGA, CTRL, HIGH, NZ = (1 << i for i in range(7))
+_CLASSES = _table(
+    (SEP, _SEPARATORS),
+    (A8, _ASCII_LETTERS + _PUNCT),
+    (CONT, bytes(range(0x80, 0xC0))),
+    (LEAD2, bytes(range(0xC2, 0xE0))),
+    (LEAD3, bytes(range(0xE0, 0xF0))),
+    (WA, _WA_BYTES),
+    (WL, _WL_BYTES),
+    (ASCII, _ASCII_LETTERS),
+)
+_CLASSES2 = _table(
+    (LONG8, _LONG_ASCII),
+    # UTF-16 code units of the scripts of names: high byte 00 (Latin-1, controls such as a
+    # line break), 01-02 (Latin Extended), 06 (Arabic), 1E (Latin Extended Additional), 20
+    # (general punctuation: zero-width and bidi characters), FB-FE (presentation forms).
+    (H16, bytes([0, 1, 2, 6, 0x1E, 0x20, 0xFB, 0xFC, 0xFD, 0xFE])),
+    (AR_LEAD, bytes(range(0xD8, 0xDC))),
+    (LONGA, _WA_BYTES),
+    (CTRL, _CONTROL),
+    (HIGH, bytes(range(0x80, 0x100))),
+    (NZ, bytes(range(1, 0x100))),
+)
+
+
+def _run_pattern(members: bytes) -> re.Pattern[bytes]:
+    """Zero or more bytes of a set (a character class of \\xNN escapes)."""
+    return re.compile(b"[" + b"".join(b"\\x%02x" % b for b in sorted(set(members))) + b"]*")
+
+
+_RUN = {
+    enc: _run_pattern(w + _SEPARATORS)
+    for enc, w in (("utf-8", _W8_BYTES), ("cp1256", _WA_BYTES), ("cp1252", _WL_BYTES))
+}
+
+_UNIT_HIGH = b"\\x00\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe"
+_UNITS_HL = re.compile(b"(?:[" + _UNIT_HIGH + b"][\\x01-\\xff])*")  # BE forward, LE reversed
+_UNITS_LH = re.compile(b"(?:[\\x01-\\xff][" + _UNIT_HIGH + b"])*")  # LE forward, BE reversed
 
 
 def _utf8(chunk: bytes) -> bool:
@@ -65,30 +142,317 @@ def _utf8(chunk: bytes) -> bool:
     return True
 
 
-def readings(data: bytes) -> Iterator[str]:
-    """Texts to look for names in, chunk by chunk (chunks overlap, so a name across a chunk
-    boundary is whole in one of them)."""
-    for at in range(0, max(len(data) - OVERLAP, 1), CHUNK - OVERLAP):
-        chunk = data[at : at + CHUNK]
-        utf8 = _utf8(chunk)
-        if utf8:
-            yield chunk.decode("utf-8", "replace")
-        else:
-            runs = [r for r in _RUN_UTF8.findall(chunk) if _wordy(r)]
-            yield b"\n".join(runs).decode("utf-8", "replace")
-        if not utf8 and _has_high(chunk):
-            if _text_like(chunk):
-                legacy = chunk
-            else:
-                legacy = b"\n".join(
-                    r for r in _RUN_8BIT.findall(chunk) if _wordy(r, _LETTER_BYTES_8BIT)
-                )
+# -- does a decoded run read like a name? -----------------------------------------------------
+
+
+_NOT_LATIN = re.compile("[^\\W\\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def _accents(token: str) -> int:
+    return sum(not c.isascii() for c in token if c.isalpha())
+
+
+_SHAPE = re.compile("l+|u+|(?:u+l+)+")  # lower, UPPER, Title, CamelCase, McDonald
+_PARTS = re.compile(f"[{nk._APOSTROPHES}_]")
+
+
+def _shape(part: str) -> bool:
+    """Latin letters in the case of a name's word (random letters rarely are)."""
+    cases = "".join("u" if c.isupper() else "l" if c.islower() else "" for c in part)
+    return _SHAPE.fullmatch(cases) is not None
+
+
+def _word(token: str) -> tuple[int, bool]:
+    """Letters of a token that could be a word of a name (else 0): letters of one script only;
+    a Latin word in the case of a name and with more plain letters than accented ones.
+    And whether it is Arabic."""
+    words = nk.token_words(token)
+    if not words or not all(w.isalpha() for w in words):
+        return 0, False
+    arabic = [nk.is_arabic(w) for w in words]
+    if any(arabic) and not all(arabic):
+        return 0, False
+    letters = sum(c.isalpha() for c in token)  # as written (NFKD would grow ligatures)
+    if not arabic[0]:
+        if _NOT_LATIN.search(token) or 2 * _accents(token) > letters:
+            return 0, False
+        if not all(_shape(p) for p in _PARTS.split(nk._STRIP.sub("", token)) if p):
+            return 0, False
+    return letters, arabic[0]
+
+
+# A quick test in C before the word by word one: two words of letters side by side, or a long
+# word (letters with the marks and invisible characters that may sit inside a word).
+_LW = f"(?:[^\\W\\d_]|[{nk._MARKS}{nk._INVISIBLE}])"
+_GAPS = "[\\s\\-_,.'\"()\u00a0\u2010\u2011\u2028]+"
+_PAIRS = "|".join(
+    f"{_LW}{{{k},}}{_GAPS}{_LW}{{{MIN_PAIR_LETTERS - k},}}" for k in range(2, MIN_PAIR_LETTERS - 1)
+)
+_QUICK = re.compile(f"{_PAIRS}|{_LW}{{{LONG_WORD},}}")
+_QUICK_ARABIC = re.compile(f"{_PAIRS}|{_LW}{{{LONG_WORD},}}|[\u0621-\u064a]{{3,}}")
+_GAP = re.compile(_GAPS)
+PEEL = 2  # letters of the bytes around a run that may be glued to its first or last word
+NAME_WORDS = 6  # words of the longest name read at either end of a run
+
+
+def kept(
+    text: str,
+    single: int = LONG_WORD,
+    single_arabic: int = LONG_WORD,
+    peel: int = PEEL,
+    accented: bool = False,
+) -> list[str]:
+    """The lines to keep of a decoded run: none unless it could hold a name (two neighbouring
+    words of letters, two or more each and `MIN_PAIR_LETTERS` or more together, only spaces
+    or punctuation between; or one word of `single` letters, `single_arabic` for Arabic); else
+    the run, and its ends without up to `peel` letters of the bytes around that may be glued
+    to its first or last word ("xAhmad al-Khatibq"). `accented`: a word of the pair (or the
+    long word) must have a letter that is not ASCII (Windows-1252: plain ASCII is read as
+    UTF-8 already)."""
+    if not (_QUICK_ARABIC if single_arabic < LONG_WORD else _QUICK).search(text):
+        return []
+    if len(text) >= TEXT_RUN:
+        return [text]  # text, not noise: random bytes never make a run this long
+    toks = list(nk.TOKEN.finditer(text))
+    last = len(toks) - 1
+    if not toks:
+        return []
+    # the first and last words touch the bytes around the run (or only separators are between)
+    start, end = toks[0].start(), toks[-1].end()
+    head = len(toks[0].group()) > 2 and (start == 0 or bool(_GAP.fullmatch(text, 0, start)))
+    tail = len(toks[-1].group()) > 2 and (
+        end == len(text) or bool(_GAP.fullmatch(text, end, len(text)))
+    )
+    found, prev_end, prev_letters, prev_accent = False, -1, 0, False
+    for i, m in enumerate(toks):
+        t = m.group()
+        options = [t]
+        if i == 0 and head:
+            options += [t[k:] for k in range(1, peel + 1) if len(t) - k >= 2]
+        if i == last and tail:
+            options += [o[:-j] for o in options for j in range(1, peel + 1) if len(o) - j >= 2]
+        letters, arabic = max(_word(o) for o in options)
+        accent = letters > 0 and not t.isascii()
+        if accented and letters and (_accents(t) > 1 or (t.isupper() and letters < 4)):
+            letters = 0  # Windows-1252: one accented letter a word; no short capitals
+        if (letters >= (single_arabic if arabic else single) and (accent or not accented)) or (
+            letters >= 2
+            and prev_letters >= 2
+            and letters + prev_letters >= MIN_PAIR_LETTERS
+            and (accent or prev_accent or not accented)
+            and _GAP.fullmatch(text, prev_end, m.start())
+        ):
+            found = True
+            break
+        prev_end, prev_letters, prev_accent = m.end(), letters, accent
+    if not found:
+        return []
+    lines = [text]
+    head_end = toks[min(last, NAME_WORDS - 1)].end()
+    tail_start = toks[max(0, last - NAME_WORDS + 1)].start()
+    for k in range(peel + 1 if head else 1):
+        for j in range(peel + 1 if tail else 1):
+            if k and j and last < NAME_WORDS:
+                lines.append(text[start + k : end - j])
+            elif k and not j:
+                lines.append(text[start + k : head_end])
+            elif j and not k:
+                lines.append(text[tail_start : end - j])
+    return [line for line in lines if len(line) > 2]
+
+
+def named(text: str, single: int = LONG_WORD, single_arabic: int = LONG_WORD) -> bool:
+    """Whether a decoded run could hold a name (see `kept`)."""
+    return bool(kept(text, single, single_arabic))
+
+
+# -- anchors ----------------------------------------------------------------------------------
+
+
+def _and_shift(mask: np.ndarray, length: int) -> np.ndarray:
+    """Where a run of `length` or more True begins (by doubling: a few passes in C)."""
+    out, have = mask, 1
+    while have < length:
+        step = min(have, length - have)
+        out = out[:-step] & out[step:]
+        have += step
+    return np.flatnonzero(out)
+
+
+def _utf8_unit(c: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Whether each byte at `q` is an ASCII letter (or punctuation of names) or part of a
+    well-formed two- or three-byte UTF-8 character: a word byte of UTF-8 text."""
+    n = len(c)
+
+    def at(k: int, bit: int) -> np.ndarray:
+        return (c[np.clip(q + k, 0, n - 1)] & bit) != 0
+
+    cont = at(0, CONT)
+    nxt = at(1, CONT)
+    return (
+        at(0, A8)
+        | (at(0, LEAD2) & nxt)
+        | (cont & at(-1, LEAD2))
+        | (at(0, LEAD3) & nxt & at(2, CONT))
+        | (cont & at(-1, LEAD3) & nxt)
+        | (cont & at(-1, CONT) & at(-2, LEAD3))
+    )
+
+
+def _anchors(c: np.ndarray, c2: np.ndarray, sep_at: np.ndarray, enc: str) -> np.ndarray:
+    """Positions of a chunk where a run of the encoding's text could hold a name: separators
+    with word bytes on both sides, and long runs of word bytes."""
+    n = len(c)
+    # the bytes after a separator, and before it and the one or two separators before it
+    # ("\r\n", ", ", "-\n")
+    s1 = (c[np.clip(sep_at - 1, 0, n - 1)] & SEP) != 0
+    s2 = s1 & ((c[np.clip(sep_at - 2, 0, n - 1)] & SEP) != 0)
+    left = sep_at - 1 - s1 - s2
+    near = [np.clip(q, 0, n - 1) for q in (left - 1, left, sep_at + 1, sep_at + 2)]
+    if enc == "utf-8":
+        ok = _utf8_unit(c, near[0])
+        for q in near[1:]:
+            ok &= _utf8_unit(c, q)
+    else:
+        bit = WA if enc == "cp1256" else WL
+        ok = (c[near[0]] & bit) != 0
+        for q in near[1:]:
+            ok &= (c[q] & bit) != 0
+        if enc == "cp1252":  # a Latin name's words are mostly plain ASCII letters
+            plain = sum(((c[q] & ASCII) != 0).astype(np.uint8) for q in near)
+            ok &= plain >= 3
+    found = [sep_at[ok]]
+    if enc == "utf-8":
+        found.append(_and_shift((c2 & LONG8) != 0, LONG_WORD))
+        # three Arabic letters in a row (UTF-8 Arabic is never noise)
+        pairs = ((c2[:-1] & AR_LEAD) != 0) & ((c[1:] & CONT) != 0)
+        found.append(_and_shift_step(pairs, 3, 2))
+    elif enc == "cp1256":
+        found.append(_and_shift((c2 & LONGA) != 0, LONG_WORD))
+    return np.unique(np.concatenate(found))
+
+
+def _and_shift_step(mask: np.ndarray, count: int, step: int) -> np.ndarray:
+    out = mask
+    for k in range(1, count):
+        out = out[: len(out) - step] & mask[k * step : k * step + len(out) - step]
+    return np.flatnonzero(out)
+
+
+def _runs(chunk: bytes, rev: bytes, at: np.ndarray, run: re.Pattern[bytes]) -> Iterator[bytes]:
+    """The run of text bytes around each anchor, each run once."""
+    n, i, end = len(chunk), 0, -1
+    while i < len(at):
+        p = int(at[i])
+        if p < end:
+            i = int(np.searchsorted(at, end))
+            continue
+        hi = run.match(chunk, p).end()
+        lo = n - run.match(rev, n - p).end()
+        end = max(hi, p + 1)
+        yield chunk[lo:hi]
+        i += 1
+
+
+def _units16(chunk: bytes, rev: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
+    """UTF-16 runs of three units or more (LE and BE, any alignment)."""
+    high = (c2 & H16) != 0
+    # a high byte then a low byte that is not NUL, twice, then a high byte: the units of a run
+    # big-endian from here, little-endian from the byte before (zeros are no text)
+    unit = high[:-1] & ((c2[1:] & NZ) != 0)
+    at = np.flatnonzero(unit[:-4] & unit[2:-2] & high[4:-1])
+    n, i, end = len(chunk), 0, -1
+    while i < len(at):
+        h = int(at[i])
+        if h < end:
+            i = int(np.searchsorted(at, end))
+            continue
+        # little-endian units (low, high) with this byte as a high byte
+        s = h - 1
+        if s >= 0:
+            e = _UNITS_LH.match(chunk, s).end()
+            s2 = n - _UNITS_HL.match(rev, n - s).end()
+            yield "utf-16-le", chunk[s2:e]
+            end = e
+        # big-endian units (high, low) starting at this byte
+        e = _UNITS_HL.match(chunk, h).end()
+        s2 = n - _UNITS_LH.match(rev, n - h).end()
+        yield "utf-16-be", chunk[s2:e]
+        end = max(end, e, h + 1)
+        i += 1
+
+
+# -- readings ---------------------------------------------------------------------------------
+
+
+def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
+    """(encoding, text) readings of one chunk."""
+    c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
+    # mostly text: fewer than 1% control bytes (NUL counted)
+    text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
+    utf8 = text_like and _utf8(chunk)
+    high = bool(np.any(c2 & HIGH))
+    if utf8:
+        yield "utf-8", chunk.decode("utf-8", "replace")
+    elif text_like:
+        yield "utf-8", chunk.decode("utf-8", "replace")
+        if high:
             for enc in LEGACY:
-                yield legacy.decode(enc, "replace")
-        if b"\x00" in chunk or b"\x06" in chunk:
-            for pattern, enc in _RUNS_16:
-                runs16 = [
-                    r[: len(r) // 2 * 2].decode(enc, "replace") for r in pattern.findall(chunk)
-                ]
-                if runs16:
-                    yield "\n".join(runs16)
+                yield enc, chunk.decode(enc, "replace")
+    rev = chunk[::-1]
+    if not text_like:
+        c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
+        sep_at = np.flatnonzero(c & SEP)
+        for enc in ("utf-8", *LEGACY):
+            if enc != "utf-8" and not high:
+                continue
+            runs = []
+            for run in _runs(chunk, rev, _anchors(c, c2, sep_at, enc), _RUN[enc]):
+                text = run.decode(enc, "replace")
+                if enc == "cp1252" and run.isascii():
+                    continue  # the UTF-8 reading has it
+                for part in text.split("\ufffd"):  # bytes that are no text: not a name
+                    if enc == "utf-8":
+                        runs.extend(kept(part, LONG_WORD, 3))
+                    else:
+                        runs.extend(kept(part, accented=enc == "cp1252"))
+            if runs:
+                yield enc, RUN_BREAK.join(dict.fromkeys(runs))
+    if b"\x00" in chunk or b"\x06" in chunk:
+        found: dict[str, list[str]] = {"utf-16-le": [], "utf-16-be": []}
+        for enc, run in _units16(chunk, rev, c2):
+            text = run[: len(run) // 2 * 2].decode(enc, "replace")
+            for part in text.split("\ufffd"):
+                found[enc].extend(kept(part, LONG_WORD, 3))
+        for enc, texts in found.items():
+            if texts:
+                yield enc, RUN_BREAK.join(dict.fromkeys(texts))
+
+
+def labelled(data: bytes) -> Iterator[tuple[str, str]]:
+    """(encoding, text) chunk by chunk (chunks overlap, so a name across a chunk boundary is
+    whole in one of them)."""
+    for at in range(0, max(len(data) - OVERLAP, 1), CHUNK - OVERLAP):
+        yield from chunk_readings(data[at : at + CHUNK])
+
+
+def readings(data: bytes) -> Iterator[str]:
+    """Texts to look for names in, chunk by chunk."""
+    for _enc, text in labelled(data):
+        yield text
+
+
+def of_file(path: Path) -> dict[str, str]:
+    """Every reading of a file, read in overlapping chunks (any size): per encoding label, the
+    runs joined by `RUN_BREAK` (each run once)."""
+    found: dict[str, dict[str, None]] = {}
+    with path.open("rb") as f:
+        chunk = f.read(CHUNK)
+        while True:
+            for enc, text in chunk_readings(chunk):
+                found.setdefault(enc, {})[text] = None
+            more = f.read(CHUNK - OVERLAP)
+            if not more:
+                break
+            chunk = chunk[-OVERLAP:] + more
+    return {LABELS[enc]: RUN_BREAK.join(texts) for enc, texts in found.items()}
