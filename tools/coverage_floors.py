@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 TOP_LEVEL = "amanah (top-level modules)"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -41,15 +42,19 @@ class Group:
         return 100.0 * self.covered_branches / self.branches if self.branches else 100.0
 
 
-def group_of(filename: str) -> str | None:
-    """The group a measured file belongs to, or None for a file outside the amanah package."""
-    parts = PurePosixPath(filename.replace("\\", "/")).parts
-    if "amanah" not in parts:
+def group_of(filename: str, root: Path = ROOT) -> str | None:
+    """The group a measured file belongs to, or None for a file outside the amanah package
+    (paths are taken from the checkout's root: the checkout's own path may say "amanah")."""
+    path = Path(filename)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(root)
+        except ValueError:
+            return None
+    parts = PurePosixPath(path.as_posix()).parts
+    if len(parts) < 2 or parts[0] != "amanah":
         return None
-    rest = parts[len(parts) - 1 - parts[::-1].index("amanah") + 1 :]
-    if len(rest) == 1:
-        return TOP_LEVEL
-    return f"amanah/{rest[0]}/"
+    return TOP_LEVEL if len(parts) == 2 else f"amanah/{parts[1]}/"
 
 
 def groups(report: dict) -> dict[str, Group]:
