@@ -134,6 +134,21 @@ def stop_feed(ws: Workspace) -> None:
         s.execute(delete(SearchOutbox))
 
 
+def rebuild(ws: Workspace, workers: int = 1) -> int:
+    """Make the index anew from the database (`amanah reindex`); returns its size in bytes."""
+    folder = folder_of(ws)
+    _OPEN.pop(folder, None)
+    (folder / STAMP).unlink(missing_ok=True)
+    with ws.db.session() as s:
+        s.execute(delete(SearchOutbox))  # open_index queues every item again
+    catch_up(ws, workers=workers)
+    return size_bytes(ws)
+
+
+def size_bytes(ws: Workspace) -> int:
+    return sum(p.stat().st_size for p in folder_of(ws).rglob("*") if p.is_file())
+
+
 def pending(ws: Workspace) -> int:
     with ws.db.reader() as s:
         return int(s.execute(text("SELECT count(*) FROM search_outbox")).scalar() or 0)
