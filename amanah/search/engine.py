@@ -133,6 +133,14 @@ def format_facets(s: Session, counts: dict[str, Counter[Any]]) -> dict[str, list
     return out
 
 
+def _behind(ws: Workspace, s: Session) -> bool:
+    if ws.settings.search_backend != "tantivy":
+        return False
+    from amanah.search import tantivy_index
+
+    return tantivy_index.behind(ws, s)
+
+
 def backend(ws: Workspace, s: Session) -> SearchBackend:
     """The backend `search_backend` in amanah.toml selects (the database's own by default)."""
     if ws.settings.search_backend == "tantivy":
@@ -213,18 +221,24 @@ def search_words(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     after = _cursor(cursor, sort)
-    if ws.settings.search_backend == "tantivy":
-        from amanah.search import tantivy_index
-
-        # Everything committed to the database reaches the index before it is searched: a
-        # restriction change is never searched around.
-        tantivy_index.catch_up(ws)
     with ws.db.reader() as s:
         check_version(s)
         req = request.build(s, caller, q, sort=sort, limit=limit, after=after, facets=facets)
-        found = backend(ws, s).search(s, req)
-        counts = format_facets(s, found.facets) if found.facets is not None else {}
-        hits = hits_for(s, q, found.rows)
+        # An index outside the database applies everything committed before it is searched:
+        # a restriction change is never searched around.
+        behind = _behind(ws, s)
+        if not behind:
+            found = backend(ws, s).search(s, req)
+            counts = format_facets(s, found.facets) if found.facets is not None else {}
+            hits = hits_for(s, q, found.rows)
+    if behind:
+        from amanah.search import tantivy_index
+
+        tantivy_index.catch_up(ws)
+        with ws.db.reader() as s:
+            found = backend(ws, s).search(s, req)
+            counts = format_facets(s, found.facets) if found.facets is not None else {}
+            hits = hits_for(s, q, found.rows)
     results = Results(
         query=q.text,
         mode="text",

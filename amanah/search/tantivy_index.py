@@ -149,6 +149,13 @@ def size_bytes(ws: Workspace) -> int:
     return sum(p.stat().st_size for p in folder_of(ws).rglob("*") if p.is_file())
 
 
+def behind(ws: Workspace, s: Session) -> bool:
+    """Whether changes wait in the outbox (in `s`'s snapshot), or the index must be made."""
+    if not (folder_of(ws) / STAMP).exists():
+        return True
+    return s.execute(text("SELECT 1 FROM search_outbox LIMIT 1")).first() is not None
+
+
 def pending(ws: Workspace) -> int:
     with ws.db.reader() as s:
         return int(s.execute(text("SELECT count(*) FROM search_outbox")).scalar() or 0)
@@ -374,55 +381,61 @@ class TantivySearch:
         if q is None:
             empty = {f: Counter() for f in FACETS} if req.facets else None
             return Found([], False, 0, facets=empty, backend=self.name)
+        self.idx.index.reload()  # another process may have applied the outbox
         searcher = self.idx.index.searcher()
-        total = searcher.search(q, 1, count=True).count or 0
         want = req.limit + 1
         if req.sort == "date":
-            rows = self._by_date(searcher, q, want, req.after)
+            rows, total = self._by_date(searcher, q, want, req.after)
         elif req.match is None:
-            rows = self._by_id(searcher, q, want, req.after)
+            rows, total = self._by_id(searcher, q, want, req.after)
         else:
-            rows = self._by_score(searcher, q, want, req.after)
+            rows, total = self._by_score(searcher, q, want, req.after)
+        if total is None:
+            total = searcher.search(q, 1, count=True).count or 0
         facets = self._facets(searcher, q) if req.facets else None
         more = len(rows) > req.limit
         return Found(rows[: req.limit], more, total, facets=facets, backend=self.name)
 
     def _by_date(
         self, searcher: tantivy.Searcher, q: Query, want: int, after: tuple[Any, int] | None
-    ) -> list[tuple[int, float, str]]:
+    ) -> tuple[list[tuple[int, float, str]], int | None]:
+        """The page, and the total when the page's own search counted it (no keyset)."""
+        whole = after is None
         if after is not None:
             below = _date_key(_ordinal(str(after[0])), int(after[1]))
             key = Query.range_query(
                 self.schema, "date_key", FieldType.Unsigned, 0, below, True, False
             )
             q = Query.boolean_query([(Occur.Must, q), (Occur.Must, key)])
-        res = searcher.search(q, want, count=False, order_by_field="date_key", order=Order.Desc)
+        res = searcher.search(q, want, count=whole, order_by_field="date_key", order=Order.Desc)
         out = []
         for k, _ in res.hits:
             day = int(k) >> 32
             item_id = 2**32 - 1 - (int(k) & (2**32 - 1))
             out.append((item_id, 0.0, date.fromordinal(day).isoformat() if day else ""))
-        return out
+        return out, res.count if whole else None
 
     def _by_id(
         self, searcher: tantivy.Searcher, q: Query, want: int, after: tuple[Any, int] | None
-    ) -> list[tuple[int, float, str]]:
+    ) -> tuple[list[tuple[int, float, str]], int | None]:
+        whole = after is None
         if after is not None:
             key = Query.range_query(
                 self.schema, "item_id", FieldType.Integer, int(after[1]), None, False, True
             )
             q = Query.boolean_query([(Occur.Must, q), (Occur.Must, key)])
-        res = searcher.search(q, want, count=False, order_by_field="item_id", order=Order.Asc)
-        return self._with_dates(searcher, [(int(k), 0.0, a) for k, a in res.hits])
+        res = searcher.search(q, want, count=whole, order_by_field="item_id", order=Order.Asc)
+        rows = self._with_dates(searcher, [(int(k), 0.0, a) for k, a in res.hits])
+        return rows, res.count if whole else None
 
     def _by_score(
         self, searcher: tantivy.Searcher, q: Query, want: int, after: tuple[Any, int] | None
-    ) -> list[tuple[int, float, str]]:
+    ) -> tuple[list[tuple[int, float, str]], int | None]:
         """Top hits by score, then item id, after the keyset: fetch more until every hit
         that ranks before the cut is certainly among those fetched (ties included)."""
         m = max(want, 32)
         while True:
-            res = searcher.search(q, m, count=False)
+            res = searcher.search(q, m, count=True)
             addrs = [a for _, a in res.hits]
             ids = searcher.fast_field_values("item_id", addrs)
             scored = zip(res.hits, ids, addrs, strict=True)
@@ -441,7 +454,7 @@ class TantivySearch:
                 chosen = complete[:want]
                 break
             m *= 4
-        return self._with_dates(searcher, [(i, sc, a) for sc, i, a in chosen])
+        return self._with_dates(searcher, [(i, sc, a) for sc, i, a in chosen]), res.count
 
     def _with_dates(
         self, searcher: tantivy.Searcher, rows: list[tuple[int, float, Any]]
