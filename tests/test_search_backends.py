@@ -231,3 +231,40 @@ def test_a_wrong_search_backend_names_the_file_and_setting(
     # Negative control: the accepted spellings load.
     config.write_text(config.read_text().replace(value, '"tantivy"'))
     assert load_settings(home).search_backend == "tantivy"
+
+
+ODD_NAMES = ["b<c>@d.txt", "ملف (1).txt", "q%r's_t+u.txt", "plain.txt", "x\\y{2}.txt"]
+PATH_QUERIES = {
+    'checkpoint path:"<c>@"': {"b<c>@d.txt"},
+    'checkpoint path:"(1)"': {"ملف (1).txt"},
+    'checkpoint path:"%r\'s_t+"': {"q%r's_t+u.txt"},
+    "checkpoint path:_": {"q%r's_t+u.txt"},
+    "checkpoint path:%": {"q%r's_t+u.txt"},
+    'checkpoint path:"\\y{2}"': {"x\\y{2}.txt"},
+    "checkpoint -path:plain": set(ODD_NAMES) - {"plain.txt"},
+    "checkpoint path:ملف": {"ملف (1).txt"},
+    "checkpoint path:.": set(ODD_NAMES),
+    "checkpoint path:.*": set(),
+}
+
+
+@pytest.mark.parametrize("backend", ["database", "tantivy"])
+def test_path_filters_take_every_character_literally(tmp_path: Path, backend: str) -> None:
+    from amanah.intake.ingest import IntakeRequest, ingest
+    from amanah.processing.runner import run
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for name in ODD_NAMES:
+        (folder / name).write_text("checkpoint report", encoding="utf-8")
+    ws = open_workspace(_home(tmp_path, backend))
+    try:
+        request = IntakeRequest(sources=[str(folder)], collection="odd", provider="Demo", actor="t")
+        assert ingest(ws, request).status == "complete"
+        assert run(ws, workers=1, wait=True).failed == 0
+        for q, expected in PATH_QUERIES.items():
+            r = search(ws, OUTSIDER, q, limit=100)
+            assert {h.path.rsplit("/", 1)[-1] for h in r.hits} == expected, q
+            assert r.total == len(expected), q
+    finally:
+        ws.close()

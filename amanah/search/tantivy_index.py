@@ -257,9 +257,14 @@ def catch_up(ws: Workspace, workers: int = 1, batch: int = BATCH) -> int:
 # --- searching ----------------------------------------------------------------------------------
 
 
+#: Any run of characters, line breaks included (a path may hold one).
+ANY = "(?s:.*)"
+
+
 def _escape(value: str) -> str:
-    """A literal for tantivy's regular expressions."""
-    return "".join("\\" + c if c in r"\.+*?()|[]{}^$#&-~\"<>@" else c for c in value)
+    """A literal for tantivy's regular expressions: every character but a letter or digit as
+    its code point (a plain backslash would make `\\<` a word boundary)."""
+    return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in value)
 
 
 class TantivySearch:
@@ -294,8 +299,8 @@ class TantivySearch:
             return Query.boost_query(self._term("exact", node.exact), 2.0)
         if node.kind == "prefix":
             return self._either(
-                Query.regex_query(self.schema, "exact", _escape(node.exact) + ".*"),
-                Query.regex_query(self.schema, "stem", _escape(node.stem) + ".*"),
+                Query.regex_query(self.schema, "exact", _escape(node.exact) + ANY),
+                Query.regex_query(self.schema, "stem", _escape(node.stem) + ANY),
             )
         return self._either(self._term("exact", node.exact), self._term("stem", node.stem))
 
@@ -330,7 +335,7 @@ class TantivySearch:
                 alternatives.append(
                     self._term("media_type", media)
                     if kind == "exact"
-                    else Query.regex_query(self.schema, "media_type", _escape(media) + ".*")
+                    else Query.regex_query(self.schema, "media_type", _escape(media) + ANY)
                 )
             elif f.field == "has":
                 alternatives.append(self._term(f"has_{value}", True))
@@ -346,7 +351,7 @@ class TantivySearch:
                 )
             elif f.field == "path":
                 alternatives.append(
-                    Query.regex_query(self.schema, "path", ".*" + _escape(value) + ".*")
+                    Query.regex_query(self.schema, "path", ANY + _escape(value) + ANY)
                 )
             else:
                 raise ValueError(f"unknown filter field {f.field!r}")
