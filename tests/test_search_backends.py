@@ -21,6 +21,7 @@ from amanah.search.engine import Results
 from amanah.search.index import reindex
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
+from tests.conftest import make_home
 from tests.test_search import (
     BOOLEAN,
     OPEN_DOCS,
@@ -104,8 +105,13 @@ def _raw_compartments(ws: Workspace, item_id: int) -> list[str]:
     return [b["key"] for b in found["c"]["buckets"]]
 
 
-def test_a_restriction_change_reaches_tantivy_before_the_next_search(tmp_path: Path) -> None:
-    ws = build_corpus(_home(tmp_path, "tantivy"), tmp_path)
+@pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-file"])
+def test_a_restriction_change_reaches_tantivy_before_the_next_search(
+    request: pytest.FixtureRequest, tmp_path: Path, engines: str
+) -> None:
+    home = make_home(request, tmp_path, engines)
+    use_backend(home, "tantivy")
+    ws = build_corpus(home, tmp_path)
     try:
         before = search(ws, OUTSIDER, "مدرسة", facets=True, limit=100)
         assert before.backend == "tantivy"
