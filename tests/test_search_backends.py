@@ -274,3 +274,25 @@ def test_path_filters_take_every_character_literally(tmp_path: Path, backend: st
             assert r.total == len(expected), q
     finally:
         ws.close()
+
+
+def test_a_reindex_in_another_process_is_followed_here(tmp_path: Path) -> None:
+    """A server holds the index open while `amanah reindex` (another process) makes a new
+    one: the server's next search uses the new one, restriction changes included."""
+    from tests.conftest import amanah
+
+    home = _home(tmp_path, "tantivy")
+    ws = build_corpus(home, tmp_path)
+    try:
+        assert search(ws, OUTSIDER, "مدرسة").total == 3
+        before = tantivy_index.open_index(ws).generation
+        assert "indexed 13 items" in amanah(home, "reindex", "--quiet", check=True).stdout
+        with ws.db.session() as s:
+            set_compartment(s, "open-handover", "sealed", actor="t")
+        r = search(ws, OUTSIDER, "مدرسة", facets=True)
+        assert (r.total, r.hits) == (0, [])
+        assert tantivy_index.open_index(ws).generation != before
+        sealed = Caller(actor="analyst:sealed", compartments=frozenset({"sealed"}))
+        assert search(ws, sealed, "مدرسة").total == 3
+    finally:
+        ws.close()

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -63,6 +64,7 @@ def build_schema() -> tantivy.Schema:
 class TantivyIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.generation = ""
         self.schema = build_schema()
         self.index = tantivy.Index(self.schema, path=str(folder))
         self.index.register_tokenizer(
@@ -91,17 +93,25 @@ def _stamp() -> dict[str, int]:
     return {"schema": SCHEMA_VERSION, "analyzer": VERSION}
 
 
+def _read_stamp(folder: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads((folder / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def open_index(ws: Workspace) -> TantivyIndex:
     """The home's index; a missing one, or one another schema or analyzer made, is made anew
-    and every indexed item queued for it (the index is derived: nothing is lost)."""
+    and every indexed item queued for it (the index is derived: nothing is lost). Each index
+    made has its own generation, so a process holding an older one (before `amanah reindex`
+    in another process) opens the new one."""
     folder = folder_of(ws)
+    stamp = _read_stamp(folder)
     found = _OPEN.get(folder)
-    if found is not None and (folder / STAMP).exists():
+    if found is not None and stamp is not None and stamp.get("generation") == found.generation:
         return found
-    try:
-        current = json.loads((folder / STAMP).read_text()) == _stamp()
-    except (OSError, ValueError):
-        current = False
+    current = stamp is not None and {k: stamp.get(k) for k in _stamp()} == _stamp()
     if not current:
         _OPEN.pop(folder, None)
         shutil.rmtree(folder, ignore_errors=True)
@@ -110,11 +120,14 @@ def open_index(ws: Workspace) -> TantivyIndex:
         # leaves no stamp, so the next open starts again.
         enqueue_all(ws)
         found = TantivyIndex(folder)
+        stamp = {**_stamp(), "generation": uuid.uuid4().hex}
         tmp = folder / (STAMP + ".tmp")
-        tmp.write_text(json.dumps(_stamp()))
+        tmp.write_text(json.dumps(stamp))
         os.replace(tmp, folder / STAMP)
     else:
         found = TantivyIndex(folder)
+    assert stamp is not None
+    found.generation = str(stamp.get("generation", ""))
     _OPEN[folder] = found
     return found
 
