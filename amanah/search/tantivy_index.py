@@ -115,7 +115,8 @@ def open_index(ws: Workspace) -> TantivyIndex:
     if not current:
         _OPEN.pop(folder, None)
         shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, mode=0o700)
+        folder.parent.mkdir(mode=0o700, exist_ok=True)  # private like the rest of the home
+        folder.mkdir(mode=0o700)
         # Queue everything before the stamp says the index exists: a crash in between
         # leaves no stamp, so the next open starts again.
         enqueue_all(ws)
