@@ -40,6 +40,11 @@ runner = "embedded"
 #   time for every passage of 1,000 characters; set to false to save it on very large handovers.
 semantic = true
 
+# search_backend: where word searches run. "database" (the default): the database's own full-text
+#   index (SQLite FTS5, or PostgreSQL tsvector + GIN); "tantivy": an embedded tantivy index in
+#   this folder (index/tantivy), fed from the database and rebuilt from it by `amanah reindex`.
+search_backend = "database"
+
 # trusted_proxies: addresses or networks (CIDR) of reverse proxies in front of `amanah serve`.
 #   Only a request from one of these has its X-Forwarded-For header read (the right-most
 #   address that is not itself a trusted proxy); any other request is known by its own peer
@@ -74,6 +79,8 @@ class Settings:
     #: Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
     trusted_proxies: tuple[str, ...] = ()
     token_expiry_days: int = 90
+    #: "database" (FTS5 or tsvector, whichever the database is) or "tantivy".
+    search_backend: str = "database"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -138,7 +145,9 @@ def load_settings(home: Path) -> Settings:
         raise ConfigError(
             f"{path}: token_expiry_days must be a whole number of days from 1 to 3650"
         )
+    search_backend = _search_backend(data.get("search_backend", "database"), db_url, path)
     known = {
+        "search_backend",
         "database_url",
         "blob_store",
         "s3_endpoint",
@@ -158,8 +167,25 @@ def load_settings(home: Path) -> Settings:
         semantic=semantic,
         trusted_proxies=proxies,
         token_expiry_days=days,
+        search_backend=search_backend,
         extra={k: v for k, v in data.items() if k not in known},
     )
+
+
+SEARCH_BACKENDS = ("database", "fts5", "postgresql", "tantivy")
+
+
+def _search_backend(value: object, db_url: str, path: Path) -> str:
+    """ "fts5" and "postgresql" name the database's own index, so each needs that database."""
+    if value not in SEARCH_BACKENDS:
+        raise ConfigError(
+            f"{path}: search_backend must be one of {', '.join(map(repr, SEARCH_BACKENDS))},"
+            f" not {value!r}"
+        )
+    on_pg = db_url.startswith("postgresql")
+    if (value == "fts5" and on_pg) or (value == "postgresql" and not on_pg):
+        raise ConfigError(f"{path}: search_backend {value!r} needs a {value} database_url")
+    return "tantivy" if value == "tantivy" else "database"
 
 
 def _trusted_proxies(value: object, path: Path) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """Search at scale: index N generated documents, then time a realistic mix of queries.
 
-    python -m benchmarks.search_scale [--docs 1000000] [--queries 1000] [--postgresql]
+    python -m benchmarks.search_scale [--docs 1000000] [--queries 1000] [--postgresql] [--tantivy]
 
 Documents are generated (Arabic 60 %, English 40 %) from Zipf-distributed vocabularies with
 Arabic particles and the article attached as in real text, lengths drawn from a log-normal
@@ -15,6 +15,11 @@ stopwords (في، من، the, of) that analysts do not search for; a tenth as ma
 those words only are timed apart, as the worst case.
 Each goes through `amanah.search.service.search` as the CLI calls it: parse, need-to-know,
 count, ten highlighted snippets, and the search-log write (a ledger event) included.
+
+`--tantivy` adds a SQLite home with `search_backend = "tantivy"`: the same rows are written
+(search_docs, and in this first step the FTS5 terms too), then the outbox is applied to the
+tantivy index (analysis again on every core, one writer), timed apart; every query's total
+is compared with the first engine's.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import numpy as np
 
 from amanah.access import Caller
 from amanah.config import write_default_config
-from amanah.search import index
+from amanah.search import index, tantivy_index
 from amanah.search.service import search
 from amanah.workspace import open_workspace
 from benchmarks.common import OUT, machine, save
@@ -291,7 +296,8 @@ def make_queries(
             extra = (
                 f"lang:{doc['lang']}",
                 f"after:{int(rng.integers(2012, 2020))}",
-                f"collection:collection-{doc['coll']}",
+                # The last collection is in the compartment the benchmark's caller lacks.
+                f"collection:collection-{int(doc['coll']) % (COLLECTIONS - 1)}",  # type: ignore[call-overload]
             )[i % 3]
             queries.append((kind, " ".join(rng.choice(content, size=2)) + " " + extra, True))
     return queries
@@ -301,11 +307,13 @@ def run_queries(ws: object, queries: list[tuple[str, str, bool]]) -> dict[str, o
     caller = Caller(actor="benchmark", compartments=frozenset({"default"}))
     times: dict[str, list[float]] = {}
     hits: dict[str, list[int]] = {}
+    totals = []
     for kind, q, facets in queries:
         t = time.perf_counter()
         r = search(ws, caller, q, limit=10, facets=facets)  # type: ignore[arg-type]
         times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
         hits.setdefault(kind, []).append(r.total)
+        totals.append(r.total)
     every = [x for v in times.values() for x in v]
 
     def pct(xs: list[float], p: float) -> float:
@@ -325,6 +333,7 @@ def run_queries(ws: object, queries: list[tuple[str, str, bool]]) -> dict[str, o
             }
             for k, v in times.items()
         },
+        "totals": totals,
     }
 
 
@@ -334,6 +343,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--postgresql", action="store_true", help="Also on a PostgreSQL it starts.")
     ap.add_argument("--no-sqlite", action="store_true", help="Only PostgreSQL.")
+    ap.add_argument("--tantivy", action="store_true", help="Also tantivy (on SQLite).")
     ap.add_argument("--keep", action="store_true", help="Keep the generated files and homes.")
     args = ap.parse_args()
     workers = os.cpu_count() or 1
@@ -346,9 +356,12 @@ def main() -> None:
         result["generate_seconds"] = round(time.perf_counter() - t, 1)
         queries = make_queries(files, args.queries)
         common = make_queries(files, max(30, args.queries // 10), seed=6, common=True)
-        engines = ([] if args.no_sqlite else ["sqlite"]) + (
-            ["postgresql"] if args.postgresql else []
+        engines = (
+            ([] if args.no_sqlite else ["sqlite"])
+            + (["postgresql"] if args.postgresql else [])
+            + (["tantivy"] if args.tantivy else [])
         )
+        first_totals: list[int] | None = None
         for engine in engines:
             home = work / f"home-{engine}"
             server = None
@@ -362,15 +375,36 @@ def main() -> None:
                 write_default_config(home, server.create_database())
             else:
                 write_default_config(home)
+            if engine == "tantivy":
+                config = home / "amanah.toml"
+                config.write_text(
+                    config.read_text().replace(
+                        'search_backend = "database"', 'search_backend = "tantivy"'
+                    )
+                )
             ws = open_workspace(home)
             try:
                 print(f"{engine}: indexing {args.docs:,} documents", file=sys.stderr)
                 built = build_index(ws, files, workers)
+                if engine == "tantivy":
+                    t = time.perf_counter()
+                    tantivy_index.catch_up(ws, workers=workers)
+                    took = time.perf_counter() - t
+                    built["tantivy_seconds"] = round(took, 1)
+                    built["tantivy_documents_per_second"] = round(built["documents"] / took)
+                    built["tantivy_bytes"] = tantivy_index.size_bytes(ws)
                 print(f"{engine}: {built}", file=sys.stderr)
                 print(f"{engine}: {len(queries)} queries", file=sys.stderr)
                 run_queries(ws, queries[:50])  # warm the page cache as a server would be
                 measured = run_queries(ws, queries)
                 worst = run_queries(ws, common)
+                totals = measured.pop("totals") + worst.pop("totals")  # type: ignore[operator]
+                if first_totals is None:
+                    first_totals = totals
+                else:
+                    measured["same_totals_as_first"] = sum(
+                        a == b for a, b in zip(first_totals, totals, strict=True)
+                    )
                 result[engine] = {**built, **measured, "stopword_queries": worst}
                 print(f"{engine}: {measured}", file=sys.stderr)
             finally:

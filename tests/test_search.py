@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from amanah.access import Caller, Role, local_administrator
-from amanah.config import write_default_config
+from amanah.config import CONFIG_NAME, write_default_config
 from amanah.db.models import CustodyEvent, SearchDoc, SearchVector
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.preservation.audit import verify
@@ -92,12 +92,33 @@ def build_corpus(home: Path, tmp: Path) -> Workspace:
     return ws
 
 
-@pytest.fixture(scope="module", params=["sqlite-file", "postgresql-s3"])
+def use_backend(home: Path, backend: str) -> None:
+    """Select a search backend in the home's amanah.toml."""
+    config = home / CONFIG_NAME
+    text = config.read_text(encoding="utf-8")
+    assert 'search_backend = "database"' in text
+    config.write_text(text.replace('search_backend = "database"', f'search_backend = "{backend}"'))
+
+
+def make_search_home(request: pytest.FixtureRequest, tmp: Path, param: str) -> Path:
+    """`engines` or `engines+backend`: the database and blob store, and the search backend."""
+    engines, _, backend = param.partition("+")
+    home = make_home(request, tmp, engines)
+    if backend:
+        use_backend(home, backend)
+    return home
+
+
+#: Every search test runs on each backend: the database's own (FTS5, tsvector) and tantivy.
+BACKENDS = ["sqlite-file", "postgresql-s3", "sqlite-file+tantivy"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     tmp = tmp_path_factory.mktemp("corpus")
-    home = make_home(request, tmp, request.param)
+    home = make_search_home(request, tmp, request.param)
     ws = build_corpus(home, tmp)
     yield ws
     ws.close()

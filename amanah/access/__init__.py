@@ -308,6 +308,25 @@ def index_scope(caller: Caller) -> tuple[list[str], dict[str, Any]]:
     return where, params
 
 
+@dataclass(frozen=True)
+class SearchScope:
+    """Need-to-know for a search, as one value every search backend enforces inside its own
+    query (SQL conditions, tantivy clauses): the compartments held and, for a provider's
+    account, its provider. No compartment: nothing at all."""
+
+    compartments: frozenset[str]
+    provider_id: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.compartments
+
+
+def search_scope(caller: Caller) -> SearchScope:
+    """The same rule as `collections_visible`, as a value for the search backends."""
+    return SearchScope(compartments=frozenset(caller.compartments), provider_id=caller.provider_id)
+
+
 def all_compartments(s: Session) -> frozenset[str]:
     """Every compartment in use: of collections, requests and grants, and `default`."""
     found = set(s.execute(select(Collection.compartment).distinct()).scalars())

@@ -339,6 +339,22 @@ class SearchText(Base):
     body: Mapped[str] = mapped_column(Text, default="")
 
 
+class SearchOutbox(Base):
+    """A change to search_docs not yet applied to an index outside the database (tantivy):
+    written by a trigger in the same transaction as the change (migration 0014)."""
+
+    __tablename__ = "search_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(Integer)
+
+
+class SearchFeed(Base):
+    """An index fed from search_outbox; while none is registered, the triggers write nothing."""
+
+    __tablename__ = "search_feeds"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class SearchVector(Base):
     """Embeddings of an item's text (passages), for the semantic mode: derived like the index."""
 

@@ -16,21 +16,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, collections_visible, index_scope, searches_visible
+from amanah.access import Caller, searches_visible
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
-from amanah.search import snippets
-from amanah.search.backends import backend_for
+from amanah.search import request, snippets, sql_search
 from amanah.search.index import check_version
-from amanah.search.query import Filter, Query, QueryError, type_prefixes
+from amanah.search.query import Query
+from amanah.search.request import FACETS, SORTS, SearchBackend
+from amanah.search.sql_search import SqlPlan, SqlSearch
 from amanah.workspace import Workspace
 
-FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
-SORTS = ("relevance", "date")
 MAX_LIMIT = 1000
 FACET_VALUES = 25
 
@@ -60,104 +59,12 @@ class Results:
     next_cursor: str | None = None
     search_id: int | None = None
     took_ms: float = 0.0
+    #: False when `total` is a lower bound ("N+").
+    total_exact: bool = True
+    backend: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class SqlPlan:
-    """One search as SQL: the tables, the conditions and their parameters."""
-
-    source: str
-    count_source: str
-    where: list[str]
-    params: dict[str, Any]
-    score: str
-    expanding: set[str] = field(default_factory=set)
-
-    def statement(self, sql: str) -> Any:
-        stmt = text(sql)
-        for name in self.expanding:
-            stmt = stmt.bindparams(bindparam(name, expanding=True))
-        return stmt
-
-
-def _visible(caller: Caller, name: str) -> Any:
-    """Providers or collections the caller may know of: those with a collection they see."""
-    if name == "collection":
-        return select(Collection.id, Collection.name).where(collections_visible(caller))
-    return (
-        select(Provider.id, Provider.name)
-        .join(Collection, Collection.provider_id == Provider.id)
-        .where(collections_visible(caller))
-        .distinct()
-    )
-
-
-def _visible_ids(s: Session, caller: Caller, name: str, value: str) -> list[int]:
-    return [i for i, n in s.execute(_visible(caller, name)).all() if n.lower() == value.lower()]
-
-
-def _visible_names(s: Session, caller: Caller, name: str) -> list[str]:
-    return sorted(n for _, n in s.execute(_visible(caller, name)).all())
-
-
-def _filters(s: Session, caller: Caller, q: Query, sql: SqlPlan) -> None:
-    """Field filters as SQL conditions on `d` (search_docs); names resolve or fail clearly,
-    among what the caller may see (a collection in another compartment "does not exist")."""
-    by_field: dict[tuple[str, bool], list[Filter]] = {}
-    for f in q.filters:
-        by_field.setdefault((f.field, f.negated), []).append(f)
-    n = 0
-    for (name, negated), found in by_field.items():
-        alternatives = []
-        for f in found:
-            n += 1
-            key = f"f{n}"
-            if name in ("provider", "collection"):
-                ids = _visible_ids(s, caller, name, f.value)
-                if not ids:
-                    known = _visible_names(s, caller, name)[:10]
-                    raise QueryError(
-                        f"there is no {name} named '{f.value}'"
-                        + (f" (known: {', '.join(known)})" if known else ""),
-                        f.position,
-                        q.text,
-                    )
-                sql.params[key] = ids[0]
-                alternatives.append(f"d.{name}_id = :{key}")
-            elif name == "lang":
-                sql.params[key] = f"%,{f.value},%"
-                alternatives.append(f"d.langs LIKE :{key}")
-            elif name == "type":
-                exact, prefixes = type_prefixes(f.value)
-                for j, t in enumerate(exact):
-                    sql.params[f"{key}e{j}"] = t
-                    alternatives.append(f"d.media_type = :{key}e{j}")
-                for j, t in enumerate(prefixes):
-                    sql.params[f"{key}p{j}"] = _like(t) + "%"
-                    alternatives.append(f"d.media_type LIKE :{key}p{j} ESCAPE '\\'")
-            elif name == "has":
-                alternatives.append(f"d.has_{f.value} = :{key}")
-                sql.params[key] = True
-            elif name == "after":
-                sql.params[key] = f.value
-                alternatives.append(f"(d.doc_date >= :{key} AND d.doc_date <> '')")
-            elif name == "before":
-                sql.params[key] = f.value
-                alternatives.append(f"(d.doc_date < :{key} AND d.doc_date <> '')")
-            elif name == "path":
-                sql.params[key] = "%" + _like(f.value.lower()) + "%"
-                alternatives.append(f"lower(d.path) LIKE :{key} ESCAPE '\\'")
-        # after: and before: narrow together; other repeated fields mean either value.
-        joiner = " AND " if name in ("after", "before") else " OR "
-        cond = "(" + joiner.join(alternatives) + ")"
-        sql.where.append(f"NOT {cond}" if negated else cond)
-
-
-def _like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
@@ -177,117 +84,70 @@ def _make_cursor(sort: str, key: Any, item_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
+def next_cursor(sort: str, rows: list[tuple[int, float, str]], more: bool) -> str | None:
+    """The keyset of the page's last row, when more rows follow."""
+    if not (more and rows):
+        return None
+    last = rows[-1]
+    return _make_cursor(sort, last[2] if sort == "date" else last[1], last[0])
+
+
 def plan(s: Session, caller: Caller, q: Query) -> SqlPlan:
-    """The search as SQL, need-to-know first: a caller with no compartment sees nothing."""
-    m = backend_for(s).match(q.match)
-    sql = SqlPlan(
-        source=m.source, count_source=m.count_source, where=[], params=dict(m.params), score=m.score
-    )
-    where, params = index_scope(caller)
-    sql.where += where
-    sql.params.update(params)
-    if "compartments" in params:
-        sql.expanding.add("compartments")
-    if m.where:
-        sql.where.append(m.where)
-    _filters(s, caller, q, sql)
-    return sql
+    """The search as SQL on the database's own index (search by meaning filters with it)."""
+    return sql_search.plan(s, request.build(s, caller, q))
 
 
 def page(
     s: Session, sql: SqlPlan, sort: str, limit: int, after: tuple[Any, int] | None
 ) -> tuple[list[tuple[int, float, str]], str | None]:
-    where = list(sql.where)
-    params = dict(sql.params, limit=limit + 1)
-    if sort == "date":
-        order, key = "d.doc_date DESC, d.item_id", "d.doc_date"
-    else:
-        # With no words to rank by, every score is 0 and the order is the items' own.
-        order = "d.item_id" if sql.score == "0" else f"{sql.score} DESC, d.item_id"
-        key = sql.score
-    if after is not None:
-        params["ck"], params["ci"] = after
-        where.append(f"({key} < :ck OR ({key} = :ck AND d.item_id > :ci))")
-    rows = s.execute(
-        sql.statement(
-            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM {sql.source}"  # noqa: S608
-            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
-        ),
-        params,
-    ).all()
-    more = len(rows) > limit
-    rows = [(int(r[0]), float(r[1]), str(r[2])) for r in rows[:limit]]
-    cursor = None
-    if more and rows:
-        last = rows[-1]
-        cursor = _make_cursor(sort, last[2] if sort == "date" else last[1], last[0])
-    return rows, cursor
+    rows, more = sql_search.page(s, sql, sort, limit, after)
+    return rows, next_cursor(sort, rows, more)
 
 
 def all_ids(s: Session, caller: Caller, q: Query) -> list[int]:
     """Every item a search finds for the caller, in item order: a request's review takes all
     of them, not a page."""
-    sql = plan(s, caller, q)
-    return [
-        int(r[0])
-        for r in s.execute(
-            sql.statement(
-                f"SELECT d.item_id FROM {sql.count_source}"  # noqa: S608
-                f" WHERE {' AND '.join(sql.where)} ORDER BY d.item_id"
-            ),
-            sql.params,
-        )
-    ]
-
-
-def _count(s: Session, sql: SqlPlan) -> int:
-    return int(
-        s.execute(
-            sql.statement(
-                f"SELECT count(*) FROM {sql.count_source}"  # noqa: S608
-                f" WHERE {' AND '.join(sql.where)}"
-            ),
-            sql.params,
-        ).scalar()
-        or 0
-    )
+    return SqlSearch(s).ids(s, request.build(s, caller, q))
 
 
 def facet_counts(s: Session, sql: SqlPlan) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """All facet counts in one pass: group by the combination, then add up per facet."""
-    rows = s.execute(
-        sql.statement(
-            "SELECT d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr,"  # noqa: S608
-            f" count(*) FROM {sql.count_source} WHERE {' AND '.join(sql.where)}"
-            " GROUP BY d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr"
-        ),
-        sql.params,
-    ).all()
-    counts: dict[str, Counter[Any]] = {f: Counter() for f in FACETS}
-    total = 0
-    for provider, coll, media, langs, year, has_ocr, n in rows:
-        total += n
-        counts["provider"][provider] += n
-        counts["collection"][coll] += n
-        counts["media_type"][media or "unknown"] += n
-        for code in [c for c in str(langs).split(",") if c] or ["unknown"]:
-            counts["language"][code] += n
-        counts["year"][year if year is not None else "unknown"] += n
-        counts["has_ocr"][bool(has_ocr)] += n
+    total, counters = sql_search.facet_counters(s, sql)
+    return total, format_facets(s, counters)
+
+
+def format_facets(s: Session, counts: dict[str, Counter[Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Raw counts as shown: the most common values first, providers and collections named."""
     names = {
         "provider": dict(s.execute(select(Provider.id, Provider.name)).all()),
         "collection": dict(s.execute(select(Collection.id, Collection.name)).all()),
     }
     out: dict[str, list[dict[str, Any]]] = {}
-    for facet, counter in counts.items():
+    for facet in FACETS:
         values = []
-        for value, n in counter.most_common(FACET_VALUES):
+        for value, n in counts.get(facet, Counter()).most_common(FACET_VALUES):
             entry: dict[str, Any] = {"value": value, "count": n}
             if facet in names:
                 entry = {"value": names[facet].get(value, str(value)), "id": value, "count": n}
             values.append(entry)
         out[facet] = values
-    return total, out
+    return out
+
+
+def _behind(ws: Workspace, s: Session) -> bool:
+    if ws.settings.search_backend != "tantivy":
+        return False
+    from amanah.search import tantivy_index
+
+    return tantivy_index.behind(ws, s)
+
+
+def backend(ws: Workspace, s: Session) -> SearchBackend:
+    """The backend `search_backend` in amanah.toml selects (the database's own by default)."""
+    if ws.settings.search_backend == "tantivy":
+        from amanah.search import tantivy_index
+
+        return tantivy_index.TantivySearch(tantivy_index.open_index(ws))
+    return SqlSearch(s)
 
 
 def hits_for(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]:
@@ -363,21 +223,32 @@ def search_words(
     after = _cursor(cursor, sort)
     with ws.db.reader() as s:
         check_version(s)
-        sql = plan(s, caller, q)
-        rows, next_cursor = page(s, sql, sort, limit, after)
-        if facets:
-            total, counts = facet_counts(s, sql)
-        else:
-            total, counts = _count(s, sql), {}
-        hits = hits_for(s, q, rows)
+        req = request.build(s, caller, q, sort=sort, limit=limit, after=after, facets=facets)
+        # An index outside the database applies everything committed before it is searched:
+        # a restriction change is never searched around.
+        behind = _behind(ws, s)
+        if not behind:
+            found = backend(ws, s).search(s, req)
+            counts = format_facets(s, found.facets) if found.facets is not None else {}
+            hits = hits_for(s, q, found.rows)
+    if behind:
+        from amanah.search import tantivy_index
+
+        tantivy_index.catch_up(ws)
+        with ws.db.reader() as s:
+            found = backend(ws, s).search(s, req)
+            counts = format_facets(s, found.facets) if found.facets is not None else {}
+            hits = hits_for(s, q, found.rows)
     results = Results(
         query=q.text,
         mode="text",
         sort=sort,
-        total=total,
+        total=found.total,
+        total_exact=found.total_exact,
         hits=hits,
         facets=counts,
-        next_cursor=next_cursor,
+        next_cursor=next_cursor(sort, found.rows, found.more),
+        backend=found.backend,
     )
     results.took_ms = round((time.perf_counter() - started) * 1000, 1)
     results.search_id = log(ws, caller, results, {"cursor": cursor, "limit": limit}, request_id)

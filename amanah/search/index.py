@@ -245,8 +245,14 @@ def reindex(
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
-    with ws.db.reader() as s:
-        size = backend_for(s).size_bytes(s)
+    from amanah.search import tantivy_index
+
+    if ws.settings.search_backend == "tantivy":
+        size = tantivy_index.rebuild(ws, workers)
+    else:
+        tantivy_index.stop_feed(ws)  # back on the database's own index: no queue to keep
+        with ws.db.reader() as s:
+            size = backend_for(s).size_bytes(s)
     return ReindexStats(items=total, seconds=time.perf_counter() - t0, index_bytes=size)
 
 

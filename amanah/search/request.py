@@ -1,0 +1,138 @@
+"""What a search asks of a backend, and what a backend answers: values, never SQL fragments.
+
+A parsed query becomes one `SearchRequest`: the text part as a tree, need-to-know as the
+caller's `SearchScope` (decided in `amanah.access`), and every field filter resolved to plain
+values (provider and collection names to ids, among what the caller may see). Each backend
+(SQL FTS5 or tsvector, tantivy) enforces all of it inside its own query, and answers with a
+`Found`: ids, scores, the total (and whether it is exact), raw facet counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amanah.access import Caller, SearchScope, collections_visible, search_scope
+from amanah.db.models import Collection, Provider
+from amanah.search.query import Node, Query, QueryError, type_prefixes
+
+FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
+SORTS = ("relevance", "date")
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """One field's filter: any of `values` (after: and before: all of them), or none of them
+    when negated. provider/collection: ids; type: ("exact"|"prefix", media type); lang: codes;
+    has: ocr/text/gps; after/before: ISO dates; path: lower-case substrings."""
+
+    field: str
+    values: tuple[Any, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    match: Node | None
+    scope: SearchScope
+    filters: tuple[FieldFilter, ...] = ()
+    sort: str = "relevance"
+    limit: int = 20
+    #: The last row of the previous page: (score, or document date for date order; item id).
+    after: tuple[Any, int] | None = None
+    facets: bool = False
+
+
+@dataclass
+class Found:
+    """A backend's answer: one page of (item id, score, document date), in order."""
+
+    rows: list[tuple[int, float, str]]
+    more: bool
+    total: int
+    #: False when `total` is a lower bound ("N+"), for a backend that stops counting.
+    total_exact: bool = True
+    #: Raw counts per facet: provider and collection ids, media type, language code, year
+    #: (int or "unknown"), has_ocr (bool); None unless asked for.
+    facets: dict[str, Counter[Any]] | None = None
+    backend: str = field(default="")
+
+
+class SearchBackend(Protocol):
+    """Where hits are found. Need-to-know and filters are inside every method's query."""
+
+    name: str
+
+    def search(self, s: Session, req: SearchRequest) -> Found: ...
+
+    def ids(self, s: Session, req: SearchRequest) -> list[int]:
+        """Every item found, in item order (a request's review takes all of them)."""
+        ...
+
+
+def _visible(caller: Caller, name: str) -> Any:
+    """Providers or collections the caller may know of: those with a collection they see."""
+    if name == "collection":
+        return select(Collection.id, Collection.name).where(collections_visible(caller))
+    return (
+        select(Provider.id, Provider.name)
+        .join(Collection, Collection.provider_id == Provider.id)
+        .where(collections_visible(caller))
+        .distinct()
+    )
+
+
+def _visible_ids(s: Session, caller: Caller, name: str, value: str) -> list[int]:
+    return [i for i, n in s.execute(_visible(caller, name)).all() if n.lower() == value.lower()]
+
+
+def _visible_names(s: Session, caller: Caller, name: str) -> list[str]:
+    return sorted(n for _, n in s.execute(_visible(caller, name)).all())
+
+
+def build(
+    s: Session,
+    caller: Caller,
+    q: Query,
+    *,
+    sort: str = "relevance",
+    limit: int = 20,
+    after: tuple[Any, int] | None = None,
+    facets: bool = False,
+) -> SearchRequest:
+    """The request for `q` on behalf of `caller`. Provider and collection names resolve among
+    what the caller may see, or fail clearly (one in another compartment "does not exist")."""
+    by_field: dict[tuple[str, bool], list[Any]] = {}
+    for f in q.filters:
+        values = by_field.setdefault((f.field, f.negated), [])
+        if f.field in ("provider", "collection"):
+            ids = _visible_ids(s, caller, f.field, f.value)
+            if not ids:
+                known = _visible_names(s, caller, f.field)[:10]
+                raise QueryError(
+                    f"there is no {f.field} named '{f.value}'"
+                    + (f" (known: {', '.join(known)})" if known else ""),
+                    f.position,
+                    q.text,
+                )
+            values.append(ids[0])
+        elif f.field == "type":
+            exact, prefixes = type_prefixes(f.value)
+            values += [("exact", t) for t in exact] + [("prefix", t) for t in prefixes]
+        elif f.field == "path":
+            values.append(f.value.lower())
+        else:
+            values.append(f.value)
+    return SearchRequest(
+        match=q.match,
+        scope=search_scope(caller),
+        filters=tuple(FieldFilter(name, tuple(v), neg) for (name, neg), v in by_field.items()),
+        sort=sort,
+        limit=limit,
+        after=after,
+        facets=facets,
+    )

@@ -1,0 +1,192 @@
+"""The database's own full-text search (SQLite FTS5, PostgreSQL tsvector) as a SearchBackend.
+
+The request becomes one SQL statement: need-to-know first, then the filters and the text
+match, so an item outside the caller's compartments never leaves the database, not even as a
+count or a facet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from amanah.search.backends import backend_for
+from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
+
+
+@dataclass
+class SqlPlan:
+    """One search as SQL: the tables, the conditions and their parameters."""
+
+    source: str
+    count_source: str
+    where: list[str]
+    params: dict[str, Any]
+    score: str
+    expanding: set[str] = field(default_factory=set)
+
+    def statement(self, sql: str) -> Any:
+        stmt = text(sql)
+        for name in self.expanding:
+            stmt = stmt.bindparams(bindparam(name, expanding=True))
+        return stmt
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filter(f: FieldFilter, n: int, params: dict[str, Any]) -> str:
+    """One field's filter as a condition on `d` (search_docs)."""
+    alternatives = []
+    for j, value in enumerate(f.values):
+        key = f"f{n}_{j}"
+        if f.field in ("provider", "collection"):
+            params[key] = value
+            alternatives.append(f"d.{f.field}_id = :{key}")
+        elif f.field == "lang":
+            params[key] = f"%,{value},%"
+            alternatives.append(f"d.langs LIKE :{key}")
+        elif f.field == "type":
+            kind, media = value
+            if kind == "exact":
+                params[key] = media
+                alternatives.append(f"d.media_type = :{key}")
+            else:
+                params[key] = _like(media) + "%"
+                alternatives.append(f"d.media_type LIKE :{key} ESCAPE '\\'")
+        elif f.field == "has":
+            params[key] = True
+            alternatives.append(f"d.has_{value} = :{key}")
+        elif f.field == "after":
+            params[key] = value
+            alternatives.append(f"(d.doc_date >= :{key} AND d.doc_date <> '')")
+        elif f.field == "before":
+            params[key] = value
+            alternatives.append(f"(d.doc_date < :{key} AND d.doc_date <> '')")
+        elif f.field == "path":
+            params[key] = "%" + _like(value) + "%"
+            alternatives.append(f"lower(d.path) LIKE :{key} ESCAPE '\\'")
+        else:
+            raise ValueError(f"unknown filter field {f.field!r}")
+    # after: and before: narrow together; other repeated fields mean either value.
+    joiner = " AND " if f.field in ("after", "before") else " OR "
+    cond = "(" + joiner.join(alternatives) + ")"
+    return f"NOT {cond}" if f.negated else cond
+
+
+def plan(s: Session, req: SearchRequest) -> SqlPlan:
+    """The search as SQL, need-to-know first: a caller with no compartment sees nothing."""
+    m = backend_for(s).match(req.match)
+    sql = SqlPlan(
+        source=m.source, count_source=m.count_source, where=[], params=dict(m.params), score=m.score
+    )
+    scope = req.scope
+    if scope.empty:
+        sql.where.append("1 = 0")
+    else:
+        sql.where.append("d.compartment IN :compartments")
+        sql.params["compartments"] = sorted(scope.compartments)
+        sql.expanding.add("compartments")
+        if scope.provider_id is not None:
+            sql.where.append("d.provider_id = :own_provider")
+            sql.params["own_provider"] = scope.provider_id
+    if m.where:
+        sql.where.append(m.where)
+    for n, f in enumerate(req.filters):
+        sql.where.append(_filter(f, n, sql.params))
+    return sql
+
+
+def page(
+    s: Session, sql: SqlPlan, sort: str, limit: int, after: tuple[Any, int] | None
+) -> tuple[list[tuple[int, float, str]], bool]:
+    """One page of (item id, score, date) after the keyset `after`, and whether more follow."""
+    where = list(sql.where)
+    params = dict(sql.params, limit=limit + 1)
+    if sort == "date":
+        order, key = "d.doc_date DESC, d.item_id", "d.doc_date"
+    else:
+        # With no words to rank by, every score is 0 and the order is the items' own.
+        order = "d.item_id" if sql.score == "0" else f"{sql.score} DESC, d.item_id"
+        key = sql.score
+    if after is not None:
+        params["ck"], params["ci"] = after
+        where.append(f"({key} < :ck OR ({key} = :ck AND d.item_id > :ci))")
+    rows = s.execute(
+        sql.statement(
+            f"SELECT d.item_id, {sql.score} AS score, d.doc_date FROM {sql.source}"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+        ),
+        params,
+    ).all()
+    return [(int(r[0]), float(r[1]), str(r[2])) for r in rows[:limit]], len(rows) > limit
+
+
+def count(s: Session, sql: SqlPlan) -> int:
+    return int(
+        s.execute(
+            sql.statement(
+                f"SELECT count(*) FROM {sql.count_source}"  # noqa: S608
+                f" WHERE {' AND '.join(sql.where)}"
+            ),
+            sql.params,
+        ).scalar()
+        or 0
+    )
+
+
+def facet_counters(s: Session, sql: SqlPlan) -> tuple[int, dict[str, Counter[Any]]]:
+    """All facet counts in one pass: group by the combination, then add up per facet."""
+    rows = s.execute(
+        sql.statement(
+            "SELECT d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr,"  # noqa: S608
+            f" count(*) FROM {sql.count_source} WHERE {' AND '.join(sql.where)}"
+            " GROUP BY d.provider_id, d.collection_id, d.media_type, d.langs, d.year, d.has_ocr"
+        ),
+        sql.params,
+    ).all()
+    counts: dict[str, Counter[Any]] = {f: Counter() for f in FACETS}
+    total = 0
+    for provider, coll, media, langs, year, has_ocr, n in rows:
+        total += n
+        counts["provider"][provider] += n
+        counts["collection"][coll] += n
+        counts["media_type"][media or "unknown"] += n
+        for code in [c for c in str(langs).split(",") if c] or ["unknown"]:
+            counts["language"][code] += n
+        counts["year"][year if year is not None else "unknown"] += n
+        counts["has_ocr"][bool(has_ocr)] += n
+    return total, counts
+
+
+class SqlSearch:
+    """FTS5 on SQLite, tsvector + GIN on PostgreSQL: the database the home is on."""
+
+    def __init__(self, s: Session) -> None:
+        self.name = backend_for(s).name
+
+    def search(self, s: Session, req: SearchRequest) -> Found:
+        sql = plan(s, req)
+        rows, more = page(s, sql, req.sort, req.limit, req.after)
+        if req.facets:
+            total, counters = facet_counters(s, sql)
+            return Found(rows, more, total, facets=counters, backend=self.name)
+        return Found(rows, more, count(s, sql), backend=self.name)
+
+    def ids(self, s: Session, req: SearchRequest) -> list[int]:
+        sql = plan(s, req)
+        return [
+            int(r[0])
+            for r in s.execute(
+                sql.statement(
+                    f"SELECT d.item_id FROM {sql.count_source}"  # noqa: S608
+                    f" WHERE {' AND '.join(sql.where)} ORDER BY d.item_id"
+                ),
+                sql.params,
+            )
+        ]
