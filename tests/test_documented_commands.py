@@ -273,6 +273,10 @@ def test_package_redact_region_blacks_out_the_area_and_removes_its_text(
     _ok(home, "item", "get", str(item), str(original))
     assert original.read_bytes() == (documented.folder / "statement.pdf").read_bytes()
 
+    # An area on a page the PDF does not have is refused, never silently dropped.
+    beyond = amanah(home, "package", "redact", str(item), "--region", "9:10,10,50,50")
+    assert beyond.returncode == 2, beyond.stdout + beyond.stderr  # the request was wrong
+    assert "region on page 9: the PDF has 1 page(s); nothing was redacted" in beyond.stderr
     wrong = amanah(home, "package", "redact", str(item), "--region", "1:72,600")
     assert wrong.returncode == 2
     assert (

@@ -167,6 +167,12 @@ def redact(
     doc = pymupdf.open(path)
     if doc.needs_pass or doc.is_encrypted:
         raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
+    outside = sorted({r[0] for r in spec["regions"] if r[0] > doc.page_count})
+    if outside:  # an area asked for is never silently dropped
+        raise ValueError(
+            f"region on page {outside[0]}: the PDF has {doc.page_count} page(s); nothing was"
+            " redacted"
+        )
     names: dict[str, int] = {}
     areas: list[list[float]] = []
     ocr_pages = []

@@ -168,6 +168,8 @@ def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any])
     from PIL import Image, ImageDraw, ImageOps
 
     fmt, ext = IMAGE_TYPES[spec["media_type"]]
+    if any(r[0] != 1 for r in spec["regions"]):
+        raise ValueError("a region names a page other than 1: an image has one page")
     with Image.open(path) as im:
         if getattr(im, "n_frames", 1) > 1:
             raise ValueError(
