@@ -138,6 +138,16 @@ def test_rfa_list_assign_and_note_are_shown_and_recorded(documented: Documented)
     assert [ref, "DE-GBA", "2026-10-01", "urgent", "received", "default"] in _rows(
         _ok(home, "rfa", "list")
     )
+    # A request goes to an account that may see it: not to a name nobody holds, nor to
+    # someone without its compartment.
+    nobody = amanah(home, "rfa", "assign", ref, "rania")
+    assert nobody.returncode != 0 and "no user named 'rania'" in nobody.stderr, nobody.stderr
+    for name, compartment in (("rania", "default"), ("omar", "secret-annex")):
+        amanah(home, "user", "add", name, "--role", "analyst", "--compartment", compartment,
+               "--password-stdin", input="a long test password\n", check=True)  # fmt: skip
+    outside = amanah(home, "rfa", "assign", ref, "omar")
+    assert outside.returncode != 0, outside.stdout
+    assert f"user 'omar' may not see request {ref}" in outside.stderr
     assert _ok(home, "rfa", "assign", ref, "rania") == f"request {ref} is assigned to rania\n"
     note = "Called the unit; scope agreed"
     assert _ok(home, "rfa", "note", ref, note) == f"note added to {ref}\n"

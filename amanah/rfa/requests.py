@@ -22,6 +22,7 @@ from amanah.access import (
     DEFAULT_COMPARTMENT,
     Caller,
     NotVisible,
+    Role,
     collections_visible,
     for_request,
     packages_visible,
@@ -159,6 +160,8 @@ def create(
     s.add(row)
     s.flush()
     s.add_all(RequestCompartment(request_id=row.id, compartment=c) for c in chosen)
+    s.flush()
+    check_assignee(s, row, assignee.strip())
     _event(s, row, actor, "", "received", f"received on {received_on.isoformat()}")
     return row
 
@@ -229,8 +232,36 @@ def move(
     return req
 
 
+def check_assignee(s: Session, req: Request, name: str) -> None:
+    """A request goes to an account that works in this installation and may see it (its role
+    and every compartment of the request): never to a name nobody holds, nor to someone whose
+    need-to-know it would break. An empty name leaves it with nobody."""
+    from amanah.access.users import Account, caller_for
+    from amanah.db.models import User
+
+    if not name:
+        return
+    user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise RequestError(f"no user named {name!r} (see `amanah user list`)")
+    if user.disabled:
+        raise RequestError(f"user {name!r} is disabled")
+    account = Account(
+        user.id, user.name, Role(user.role), user.provider_id, user.language, user.jurisdiction_id
+    )
+    seen = s.execute(
+        select(Request.id).where(Request.id == req.id, requests_visible(caller_for(s, account)))
+    ).first()
+    if seen is None:
+        raise RequestError(
+            f"user {name!r} may not see request {req.reference} (their role or compartments)"
+        )
+
+
 def assign(s: Session, reference: str, assignee: str, actor: str) -> Request:
     req = get(s, reference)
+    assignee = assignee.strip()
+    check_assignee(s, req, assignee)
     req.assignee = assignee
     _event(s, req, actor, req.state, req.state, f"assigned to {assignee or 'nobody'}")
     return req
