@@ -856,7 +856,8 @@ def demo() -> None:
         f"amanah --home {home} search 'witness detained in a security branch' --semantic",
         f"amanah --home {home} searches",
         f"amanah --home {home} custody proof {rows[0]['id']} --out proof.json",
-        "python3 tools/verify_ledger.py --proof proof.json",
+        f"amanah --home {home} custody public-key > pub.pem",
+        "python3 tools/verify_ledger.py --proof proof.json --public-key pub.pem",
         f"amanah --home {home} custody export ./ledger-export",
         f"amanah --home {home} verify",
     ):
