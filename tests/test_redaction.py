@@ -181,7 +181,7 @@ def test_an_office_document_an_email_and_an_archive_are_refused_with_the_reason(
         with pytest.raises(SharingError) as caught:
             redaction.redact(ws, admin, ids[name])
         message = str(caught.value)
-        assert f"({name})" in message or name in message
+        assert f"item {ids[name]} (in/{name}): " in message, message
         assert f"{kind} (" in message and "cannot be redacted here" in message, message
         assert "Khatib" not in message
         assert not redaction.redactable(_media_type(ws, ids[name]))
