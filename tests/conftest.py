@@ -14,6 +14,7 @@ import pytest
 from hypothesis import settings
 
 from amanah.config import write_default_config
+from amanah.intake.ingest import IntakeReport, IntakeRequest, ingest
 from amanah.workspace import Workspace, open_workspace
 from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
 from tests.webfixtures import Site
@@ -113,6 +114,29 @@ def amanah(
             f"amanah {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def ingest_folder(
+    ws: Workspace,
+    folder: Path,
+    collection: str = "c",
+    provider: str = "P",
+    actor: str = "local:test",
+    **fields: object,
+) -> IntakeReport:
+    """Ingest a folder through the API, for tests whose subject comes after; it must complete."""
+    report = ingest(
+        ws,
+        IntakeRequest(
+            sources=[str(folder)],
+            collection=collection,
+            provider=provider,
+            actor=actor,
+            **fields,  # type: ignore[arg-type]
+        ),
+    )
+    assert report.status == "complete", report
+    return report
 
 
 def ingest_cli(home: Path, folder: Path, collection: str = "c", *extra: str) -> None:

@@ -18,14 +18,13 @@ from sqlalchemy import func, select
 from amanah import queue
 from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Derivative, Item, Job
-from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.items import list_items, show, text
 from amanah.preservation.audit import verify
 from amanah.processing.runner import run
 from amanah.processing.sandbox import Limits
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import SHARED_DATA, amanah, ingest_cli
+from tests.conftest import SHARED_DATA, amanah, ingest_cli, ingest_folder
 from tests.fixtures import (
     ARABIC_FONT,
     decompression_bomb_png,
@@ -40,22 +39,6 @@ from tests.fixtures import (
 )
 
 FIXTURES = SHARED_DATA / "ingest_file_fixtures"
-
-
-def ingest_folder(
-    ws: Workspace, folder: Path, collection: str = "c", ocr_languages: str | None = None
-) -> None:
-    report = ingest(
-        ws,
-        IntakeRequest(
-            sources=[str(folder)],
-            collection=collection,
-            provider="P",
-            actor="t",
-            ocr_languages=ocr_languages,
-        ),
-    )
-    assert report.status == "complete"
 
 
 def by_name(ws: Workspace) -> dict[str, dict]:

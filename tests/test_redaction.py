@@ -20,6 +20,7 @@ from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Derivative
 from amanah.sharing import SharingError, protected, redaction
 from amanah.workspace import Workspace, open_workspace
+from tests.conftest import ingest_folder
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -30,13 +31,10 @@ def _workspace_with(home: Path, folder: Path) -> tuple[Workspace, dict[str, int]
     from sqlalchemy import select
 
     from amanah.db.models import Item
-    from amanah.intake.ingest import IntakeRequest, ingest
     from amanah.processing.runner import run
 
     ws = open_workspace(home)
-    ingest(
-        ws, IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="local:test")
-    )
+    ingest_folder(ws, folder)
     run(ws)
     with ws.db.reader() as s:
         ids = {

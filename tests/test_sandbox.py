@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from amanah import queue
 from amanah.db.models import CustodyEvent
-from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.items import show
 from amanah.processing import cage, pipeline, unpack
 from amanah.processing.analyze import analyze
@@ -38,7 +37,7 @@ from amanah.processing.sandbox import (
     SandboxUnavailable,
 )
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import amanah
+from tests.conftest import amanah, ingest_folder
 
 
 def _isolation() -> str | None:
@@ -54,10 +53,6 @@ def _isolation() -> str | None:
 @pytest.fixture
 def test_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TEST_TASKS_ENV, "1")
-
-
-def _ingest(ws: Workspace, folder: Path) -> None:
-    ingest(ws, IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="t"))
 
 
 class Listener:
@@ -128,7 +123,7 @@ def test_a_hostile_task_reaches_no_key_database_network_or_folder_but_its_own(
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "a.txt").write_text("evidence of another collection", encoding="utf-8")
     ws = open_workspace(sqlite_home)
-    _ingest(ws, tmp_path / "h")
+    ingest_folder(ws, tmp_path / "h")
     sb = Sandbox.for_settings(ws.settings)
     try:
         found = _escape(sb, ws, tmp_path, listener.port)
@@ -322,7 +317,7 @@ def test_a_real_job_out_of_memory_fails_with_the_limit_then_succeeds(
     page = "<html><body>" + "<p>words to analyse</p>\n" * 800_000 + "</body></html>"
     (tmp_path / "h" / "a.html").write_text(page, encoding="utf-8")
     ws = open_workspace(sqlite_home)
-    _ingest(ws, tmp_path / "h")
+    ingest_folder(ws, tmp_path / "h")
     report = run(ws, workers=1, wait=True, limits=Limits(memory_bytes=48 << 20))
     # Not swallowed by a reader as "unreadable": a file that needs more memory is not damaged.
     assert report.failures == [(1, "memory limit of 48 MiB exceeded")], show(ws, 1)["flags"]
@@ -359,7 +354,7 @@ def test_processing_refuses_to_start_without_isolation_unless_told_limits_only(
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "a.txt").write_text("a text", encoding="utf-8")
     ws = open_workspace(sqlite_home)
-    _ingest(ws, tmp_path / "h")
+    ingest_folder(ws, tmp_path / "h")
     ws.close()
     # No bubblewrap on the PATH: the same as a machine without it.
     no_bwrap = tmp_path / "bin"
@@ -527,7 +522,7 @@ def test_nesting_past_the_depth_limit_is_preserved_not_opened(
     (tmp_path / "h").mkdir()
     _zip(tmp_path / "h" / "outer.zip", {"middle.zip": middle.read_bytes()})
     ws = open_workspace(sqlite_home)
-    _ingest(ws, tmp_path / "h")
+    ingest_folder(ws, tmp_path / "h")
     report = run(ws, workers=1, wait=True)
     assert report.failed == 0
     items = {show(ws, i)["original_path"].rsplit("/", 1)[-1]: show(ws, i) for i in (1, 2, 3)}

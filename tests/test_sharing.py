@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent, Item
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, amanah, make_home
+from tests.conftest import REPO, amanah, ingest_folder, make_home
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN, scanned_pdf, typed_pdf
 
 REF = "RFA-2026-001"
@@ -307,13 +307,10 @@ def test_request_from_terms_to_verified_package(
 
 
 def _workspace_with(home: Path, folder: Path) -> tuple[Workspace, dict[str, int]]:
-    from amanah.intake.ingest import IntakeRequest, ingest
     from amanah.processing.runner import run
 
     ws = open_workspace(home)
-    ingest(
-        ws, IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="local:test")
-    )
+    ingest_folder(ws, folder)
     run(ws)
     return ws, _ids(home)
 

@@ -22,7 +22,6 @@ from amanah.access import (
     DEFAULT_COMPARTMENT,
     Caller,
     NotVisible,
-    Role,
     collections_visible,
     for_request,
     packages_visible,
@@ -236,7 +235,7 @@ def check_assignee(s: Session, req: Request, name: str) -> None:
     """A request goes to an account that works in this installation and may see it (its role
     and every compartment of the request): never to a name nobody holds, nor to someone whose
     need-to-know it would break. An empty name leaves it with nobody."""
-    from amanah.access.users import Account, caller_for
+    from amanah.access.users import account_of, caller_for
     from amanah.db.models import User
 
     if not name:
@@ -246,11 +245,10 @@ def check_assignee(s: Session, req: Request, name: str) -> None:
         raise RequestError(f"no user named {name!r} (see `amanah user list`)")
     if user.disabled:
         raise RequestError(f"user {name!r} is disabled")
-    account = Account(
-        user.id, user.name, Role(user.role), user.provider_id, user.language, user.jurisdiction_id
-    )
     seen = s.execute(
-        select(Request.id).where(Request.id == req.id, requests_visible(caller_for(s, account)))
+        select(Request.id).where(
+            Request.id == req.id, requests_visible(caller_for(s, account_of(user)))
+        )
     ).first()
     if seen is None:
         raise RequestError(
