@@ -224,15 +224,73 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     )
 
 
-def image_pages(path: Path, work: Path, languages: str = DEFAULT_LANGUAGES) -> list[OcrPage]:
-    """Every frame of an image file (multi-page TIFFs have several)."""
+def image_pages(
+    path: Path, work: Path, languages: str = DEFAULT_LANGUAGES, only: list[int] | None = None
+) -> list[OcrPage]:
+    """Every frame of an image file (multi-page TIFFs have several), or the frames `only`."""
     pages = []
+    wanted = set(only) if only is not None else None
     with Image.open(path) as im:
         for n, frame in enumerate(ImageSequence.Iterator(im), 1):
-            if n > MAX_PAGES:
+            if n > MAX_PAGES or (wanted is not None and n > max(wanted, default=0)):
                 break
-            pages.append(ocr_image(frame.copy(), n, work, languages))
+            if wanted is None or n in wanted:
+                pages.append(ocr_image(frame.copy(), n, work, languages))
     return pages
+
+
+def frame_count(path: Path) -> int:
+    """How many pages an image file holds (a multi-page TIFF), without decoding them."""
+    with Image.open(path) as im:
+        return min(MAX_PAGES, int(getattr(im, "n_frames", 1) or 1))
+
+
+def summary(p: OcrPage) -> dict[str, Any]:
+    """What the OCR derivative's details and event say of one page: how it was read."""
+    return {
+        "page": p.page,
+        "confidence": p.confidence,
+        "words": len(p.words),
+        "deskewed_degrees": p.deskewed,
+        "scaled": p.scaled,
+        "variant": p.variant,
+        "psm": p.psm,
+        "variants_tried": p.tried,
+    }
+
+
+#: A scanned file with at least this many pages to OCR is split into page jobs, so that every
+#: worker reads some of its pages; fewer are read in the item's own job.
+SPLIT_FROM = int(os.environ.get("AMANAH_OCR_SPLIT_FROM", "8"))
+#: Pages per page job: small enough to spread a file over the workers, large enough that the
+#: per-job cost (a sandbox child, opening the file, a transaction) stays small beside OCR.
+PAGES_PER_JOB = int(os.environ.get("AMANAH_OCR_PAGES_PER_JOB", "2"))
+#: In a page job's folder: what to read (written by the worker), and what was read.
+PART_SPEC = "ocr-spec.json"
+PART_FILE = "ocr-part.json"
+
+
+def ocr_task(path: str, out_dir: str) -> dict[str, Any]:
+    """The sandbox task of a page job: OCR the pages its spec names, write them as JSON."""
+    import json
+
+    out = Path(out_dir)
+    spec = json.loads((out / PART_SPEC).read_text(encoding="utf-8"))
+    languages = check_languages(spec.get("languages") or DEFAULT_LANGUAGES)
+    pages = [int(n) for n in spec["pages"]][:MAX_PAGES]
+    work = out / "ocr-work"
+    work.mkdir(exist_ok=True)
+    if spec.get("kind") == "image":
+        found = image_pages(Path(path), work, languages, pages)
+    else:
+        found = pdf_pages(Path(path), pages, work, languages)
+    doc = {
+        "engine": ENGINE,
+        "languages": languages,
+        "pages": [{**summary(p), "text": p.text, "word_boxes": p.words} for p in found],
+    }
+    (out / PART_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return {"file": PART_FILE, "pages": [p.page for p in found]}
 
 
 def _scan_of(page: Any) -> Image.Image | None:
