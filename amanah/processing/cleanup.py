@@ -55,7 +55,7 @@ def text_height(grey: np.ndarray) -> float | None:
     remains is letters and word parts, whose median height follows the font size.
     """
     h, w = grey.shape
-    ink = _ink(flatten(cv2.medianBlur(grey, 3), 31))
+    ink = _ink(flatten(cv2.medianBlur(grey, 3), FLATTEN_SIZE, coarse=True))
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if n <= 1:
         return None
@@ -109,7 +109,7 @@ def skew_angle(grey: np.ndarray) -> float:
         return float(np.var(rotated.sum(axis=1, dtype=np.float64)))
 
     coarse = max(np.arange(-10, 10.5, 1.0), key=sharpness)
-    fine = max(np.arange(max(-10, coarse - 1), min(10, coarse + 1) + 0.05, 0.1), key=sharpness)
+    fine = max(np.arange(max(-10, coarse - 1), min(10, coarse + 1) + 0.05, 0.2), key=sharpness)
     # A blank or picture page has no lines to level: turn it only for a clear gain.
     if sharpness(fine) < 1.15 * sharpness(0.0):
         return 0.0
@@ -122,13 +122,26 @@ def rotate(grey: np.ndarray, angle: float) -> np.ndarray:
     return cv2.warpAffine(grey, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
-def flatten(grey: np.ndarray, size: int) -> np.ndarray:
+def flatten(grey: np.ndarray, size: int, coarse: bool = False) -> np.ndarray:
     """Divide by the page's own background (a closing wider than any stroke): shadows,
-    yellowing and uneven light go, so one threshold fits the whole page."""
+    yellowing and uneven light go, so one threshold fits the whole page.
+
+    `coarse` finds the background at half the resolution (an eighth of the work; light
+    varies slowly across a page); the division itself is at full resolution.
+    """
     size = max(15, size | 1)
-    background = cv2.morphologyEx(
-        grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    )
+    h, w = grey.shape
+    if coarse and min(h, w) >= 400:
+        half = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size // 2 | 1, size // 2 | 1))
+        background = cv2.resize(
+            cv2.morphologyEx(half, cv2.MORPH_CLOSE, kernel), (w, h), interpolation=cv2.INTER_LINEAR
+        )
+        background = np.maximum(background, grey)  # never darker than the page itself
+    else:
+        background = cv2.morphologyEx(
+            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        )
     return cv2.divide(grey, background, scale=255)
 
 
@@ -157,7 +170,7 @@ def prepare(grey: np.ndarray) -> Prepared:
     out.grey, out.scale = rescale(grey, out.text_height)
     out.timed("rescale", t)
     t = time.perf_counter()
-    out.grey = flatten(out.grey, FLATTEN_SIZE)
+    out.grey = flatten(out.grey, FLATTEN_SIZE, coarse=True)
     out.timed("flatten", t)
     t = time.perf_counter()
     angle = skew_angle(out.grey)
