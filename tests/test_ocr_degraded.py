@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from amanah import queue
 from amanah.db.models import CustodyEvent, Derivative, Item, Job, OcrPart
 from amanah.items import text
+from amanah.preservation.audit import verify
 from amanah.processing import ocr, pagejobs
 from amanah.processing.runner import run
 from amanah.workspace import open_workspace
@@ -172,6 +173,7 @@ def test_a_40_page_scan_is_read_by_two_workers_into_one_derivative_in_page_order
         assert s.execute(select(func.count()).select_from(Derivative)).scalar_one() == ders
         parts = s.execute(select(OcrPart.sha256)).scalars().all()
         assert len(parts) == BOOK_PAGES // ocr.PAGES_PER_JOB and all(parts)
+    assert verify(ws, "t").ok  # every derivative bound to its derivation event
     assert pagejobs.pages_line(ws.db) == ""
     found = json.loads(json.dumps(pagejobs.progress(ws.db)))
     assert found == [{"item": item["id"], "pages": BOOK_PAGES, "read": BOOK_PAGES, "joined": True}]

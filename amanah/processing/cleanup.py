@@ -21,6 +21,9 @@ TARGET_TEXT_HEIGHT = 30
 #: Pixels: the closing that finds the background must be wider than any stroke of text at
 #: TARGET_TEXT_HEIGHT, and small enough to follow a shadow.
 FLATTEN_SIZE = 31
+#: Pixels: the longest side of the copy the skew is measured on (a 0.2° step still moves a
+#: line's end by 2 px; 4 times fewer pixels to turn 30 times than at 1000).
+SKEW_SIDE = 600
 #: Never scale a page beyond this many pixels on its longest side (memory, time).
 MAX_SIDE = 7000
 
@@ -87,10 +90,11 @@ def rescale(grey: np.ndarray, height: float | None) -> tuple[np.ndarray, float]:
     return cv2.resize(grey, size, interpolation=interp), round(factor, 3)
 
 
-def skew_angle(grey: np.ndarray) -> float:
-    """Degrees to rotate so text lines run level (projection-profile search, ±10°)."""
+def skew_angle(grey: np.ndarray, side: int = 1000) -> float:
+    """Degrees to rotate so text lines run level (projection-profile search, ±10°), measured
+    on a copy at most `side` pixels long."""
     h, w = grey.shape
-    scale = 1000 / max(h, w)
+    scale = side / max(h, w)
     small = (
         cv2.resize(
             grey, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA
@@ -173,7 +177,7 @@ def prepare(grey: np.ndarray) -> Prepared:
     out.grey = flatten(out.grey, FLATTEN_SIZE, coarse=True)
     out.timed("flatten", t)
     t = time.perf_counter()
-    angle = skew_angle(out.grey)
+    angle = skew_angle(out.grey, SKEW_SIDE)
     if abs(angle) >= 0.3:
         out.grey, out.angle = rotate(out.grey, angle), angle
     out.timed("deskew", t)
