@@ -17,7 +17,8 @@ from amanah import queue
 from amanah.db.models import CustodyEvent, Derivative, Item, Job, OcrPart
 from amanah.items import text
 from amanah.preservation.audit import verify
-from amanah.processing import ocr, pagejobs
+from amanah.processing import ocr, pagejobs, pipeline
+from amanah.processing.analyze import OCR_PENDING
 from amanah.processing.runner import run
 from amanah.workspace import open_workspace
 from tests.fixtures import ARABIC_FONT, degraded_scan, scanned_book, write
@@ -177,4 +178,38 @@ def test_a_40_page_scan_is_read_by_two_workers_into_one_derivative_in_page_order
     assert pagejobs.pages_line(ws.db) == ""
     found = json.loads(json.dumps(pagejobs.progress(ws.db)))
     assert found == [{"item": item["id"], "pages": BOOK_PAGES, "read": BOOK_PAGES, "joined": True}]
+    ws.close()
+
+
+@pytest.mark.slow
+def test_a_multipage_tiff_is_not_shareable_until_its_page_jobs_are_joined(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """Between the item's job and the join, nothing partial is visible: no OCR derivative,
+    and an incomplete inventory that says why (so no package takes it)."""
+    frames = [degraded_scan([f"الصفحة {n}", MEMO[n % len(MEMO)]], "light", n) for n in range(8)]
+    frames = [f.convert("L") for f in frames]
+    tiff = tmp_path / "h" / "scan.tif"
+    tiff.parent.mkdir()
+    frames[0].save(tiff, save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    assert len(frames) >= ocr.SPLIT_FROM
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h", ocr_languages="ara")
+    job = queue.claim(ws.db, "test")
+    assert job is not None and job.kind == "process"
+    pipeline.run_job(ws, job)
+    item = by_name(ws)["scan.tif"]
+    assert "ocr" not in {d["kind"] for d in item["derivatives"]}
+    with ws.db.reader() as s:
+        got = s.get(Item, item["id"])
+        assert got is not None and got.inventory == "incomplete"
+        assert OCR_PENDING in json.loads(got.inventory_reasons)
+    assert pagejobs.pages_line(ws.db) == "OCR pages 0/8 in 1 scanned files"
+    assert run(ws, workers=2).failed == 0
+    item = by_name(ws)["scan.tif"]
+    pages = text(ws, item["id"], "t").split("\f")
+    assert [f"الصفحة {n}" in _norm(p) for n, p in enumerate(pages)] == [True] * 8
+    with ws.db.reader() as s:
+        got = s.get(Item, item["id"])
+        assert got is not None and got.inventory == "complete"
     ws.close()
