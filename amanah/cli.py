@@ -401,6 +401,7 @@ def process(
     """
     from amanah import queue
     from amanah.config import ConfigError
+    from amanah.processing import pagejobs
     from amanah.processing.runner import run
     from amanah.processing.sandbox import SandboxUnavailable
 
@@ -415,16 +416,20 @@ def process(
             TextColumn("[bold]process"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} jobs"),
+            TextColumn("{task.fields[pages]}"),
             TimeRemainingColumn(),
             console=err,
             disable=quiet,
         )
         with bar:
-            task = bar.add_task("jobs", total=total)
+            task = bar.add_task("jobs", total=total, pages="")
 
             def tick() -> None:
                 bar.update(
-                    task, advance=1, total=max(total, queue.pending(ws.db) + bar.tasks[0].completed)
+                    task,
+                    advance=1,
+                    total=max(total, queue.pending(ws.db) + bar.tasks[0].completed),
+                    pages=pagejobs.pages_line(ws.db),  # a long scan's OCR, page by page
                 )
 
             report = run(ws, workers=workers, wait=wait, on_job=tick)
@@ -499,17 +504,20 @@ def jobs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
     Example: amanah jobs
     """
     from amanah import queue
+    from amanah.processing import pagejobs
 
     ws = workspace()
     try:
         counts = queue.counts(ws.db)
         failures = queue.failures(ws.db)
+        ocr_pages = pagejobs.progress(ws.db)
     finally:
         ws.close()
     if as_json:
         emit_json(
             {
                 "counts": counts,
+                "ocr_pages": ocr_pages,
                 "failures": [
                     {"job": j, "item": i, "attempts": a, "reason": r} for j, i, a, r in failures
                 ],
@@ -517,6 +525,9 @@ def jobs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
         )
         return
     out.print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("queued", "running", "done", "failed")))
+    for p in ocr_pages:
+        if not p["joined"]:
+            out.print(f"item {p['item']}: OCR pages {p['read']}/{p['pages']} read")
     for job_id, item_id, attempts, reason in failures:
         out.print(f"  job {job_id} (item {item_id}, {attempts} attempts): {reason}")
 

@@ -117,7 +117,17 @@ def claim(db: Database, worker: str) -> Claimed | None:
             .where(Job.state == "queued", Job.run_after <= now())
             # "process" first: text and OCR make items searchable; page images and semantic
             # vectors (the slowest per item) can wait.
-            .order_by(case((Job.kind == "process", 0), (Job.kind == "pages", 1), else_=2), Job.id)
+            # OCR page jobs ("ocr:N", "ocr_join") with "process": a long scan's pages are
+            # spread over every worker before anything slower is taken.
+            .order_by(
+                case(
+                    (Job.kind == "process", 0),
+                    (Job.kind.startswith("ocr"), 0),
+                    (Job.kind == "pages", 1),
+                    else_=2,
+                ),
+                Job.id,
+            )
             .limit(1)
         )
         if db.dialect == "postgresql":

@@ -156,3 +156,55 @@ def photo_with_exif(seed: int = 3, quality: int = 90, size: tuple[int, int] = (6
     out = io.BytesIO()
     im.save(out, "JPEG", quality=quality, exif=exif.tobytes())
     return out.getvalue()
+
+
+#: Degradation levels of a scan, mildest first: skew (degrees), specks, JPEG quality, blur
+#: (px), uneven light (grey levels lost toward one corner), Gaussian grain (sigma), and the
+#: scale of the scan against the 44-px print `scanned_page` makes (0.5: a 100 dpi scan).
+DEGRADATIONS: dict[str, dict[str, float]] = {
+    "clean": dict(skew=0.0, noise=0, quality=92, blur=0, shade=0, grain=0, scale=1.0),
+    "light": dict(skew=1.5, noise=4000, quality=60, blur=0, shade=30, grain=0, scale=1.0),
+    "medium": dict(skew=-3.0, noise=9000, quality=40, blur=0.6, shade=60, grain=0, scale=0.8),
+    "heavy": dict(skew=5.0, noise=15000, quality=25, blur=0.9, shade=90, grain=0, scale=0.65),
+    "severe": dict(skew=-6.5, noise=30000, quality=18, blur=1.1, shade=120, grain=18, scale=0.5),
+}
+
+
+def degraded_scan(lines: list[str], level: str = "heavy", seed: int = 7) -> Image.Image:
+    """`scanned_page` made worse the ways copiers and cheap scanners do, as DEGRADATIONS say;
+    returned as the JPEG-decoded image a scanner would hand over."""
+    import numpy as np
+    from PIL import ImageFilter
+
+    d = DEGRADATIONS[level]
+    page = scanned_page(lines, skew=d["skew"], noise=0, seed=seed)
+    if d["blur"]:
+        page = page.filter(ImageFilter.GaussianBlur(d["blur"]))
+    a = np.asarray(page).astype(np.float32)
+    h, w = a.shape
+    rng = np.random.default_rng(seed)
+    if d["shade"]:
+        a -= d["shade"] * (
+            0.6 * np.linspace(0, 1, w)[None, :] + 0.4 * np.linspace(0, 1, h)[:, None]
+        )
+    if d["grain"]:
+        a += rng.normal(0, d["grain"], a.shape)
+    a = np.clip(a, 0, 255).astype(np.uint8)
+    n = int(d["noise"])
+    if n:
+        a[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.choice([0, 90, 160], n)
+    page = Image.fromarray(a)
+    if d["scale"] != 1.0:
+        size = (int(w * d["scale"]), int(h * d["scale"]))
+        page = page.resize(size, Image.Resampling.BILINEAR)
+    jpeg = io.BytesIO()
+    page.save(jpeg, "JPEG", quality=int(d["quality"]))
+    return Image.open(io.BytesIO(jpeg.getvalue()))
+
+
+def scanned_book(pages: list[list[str]], level: str = "light") -> bytes:
+    """An image-only PDF of many degraded scanned pages (no text layer)."""
+    images = [degraded_scan(lines, level, seed=n).convert("L") for n, lines in enumerate(pages)]
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    return out.getvalue()

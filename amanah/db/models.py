@@ -266,6 +266,21 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class OcrPart(Base):
+    """Some pages of a long scanned item, OCR'd by one page job; joined when all are done."""
+
+    __tablename__ = "ocr_parts"
+    __table_args__ = (UniqueConstraint("item_id", "first_page", name="uq_ocr_part_item_page"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    first_page: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[str] = mapped_column(Text)  # JSON list of 1-based page (or frame) numbers
+    languages: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the part's reading
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Relation(Base):
     """A relation between two items an analyst should see: exact or near duplicates."""
 

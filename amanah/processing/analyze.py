@@ -132,17 +132,32 @@ def _ocr(
         "words_file": "ocr_words.jsonl",
         "languages": languages,
         "engine": ocr.ENGINE,
-        "pages": [
-            {
-                "page": p.page,
-                "confidence": p.confidence,
-                "words": len(p.words),
-                "deskewed_degrees": p.deskewed,
-            }
-            for p in pages
-        ],
+        "pages": [ocr.summary(p) for p in pages],
         "has_text": any(p.text.strip() for p in pages),
     }
+
+
+#: The content inventory's reason while a long scan's page jobs have not all been joined.
+OCR_PENDING = "OCR of its scanned pages is still running in page jobs"
+
+
+def _deferred(
+    src: Path, media_type: str, result: Extraction, languages: str
+) -> dict[str, Any] | None:
+    """The pages to OCR in page jobs (any worker's) instead of here, for a long scan."""
+    if media_type.startswith("image/") and media_type not in NOT_OCR:
+        try:
+            count = ocr.frame_count(src)
+        except Exception:  # unreadable here: `_ocr` says why, in this job
+            return None
+        pages, kind = list(range(1, count + 1)), "image"
+    elif media_type == "application/pdf" and result.pages_without_text:
+        pages, kind = list(result.pages_without_text)[: ocr.MAX_PAGES], "pdf"
+    else:
+        return None
+    if len(pages) < ocr.SPLIT_FROM:
+        return None
+    return {"pages": pages, "kind": kind, "languages": languages}
 
 
 #: What a reader must still be able to allocate after it failed, for the failure to be the
@@ -233,7 +248,12 @@ def analyze(
         (out / "text.txt").write_text(text, encoding="utf-8")
         manifest["text_file"] = "text.txt"
         manifest["pages"] = len(pages)
-    manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"], ocr_languages)
+    deferred = _deferred(src, ident.media_type, result, ocr_languages)
+    if deferred:
+        manifest["ocr_deferred"] = deferred
+        manifest["ocr"] = None
+    else:
+        manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"], ocr_languages)
     readable = [out / f for f in ("text.txt", "ocr.txt") if (out / f).exists()]
     sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
     manifest["languages"] = language.detect(sample)
@@ -271,6 +291,9 @@ def _inventory(
         ocr_text = {
             p["page"]: pages[p["page"] - 1] for p in found["pages"] if p["page"] <= len(pages)
         }
+    # Pages left to page jobs are not read again here; the join adds their text.
+    for n in (manifest.get("ocr_deferred") or {}).get("pages", []):
+        ocr_text.setdefault(n, "")
     work = out / "inventory-work"
     try:
         doc = inventory.take(
@@ -291,5 +314,7 @@ def _inventory(
         empty.incomplete(f"the inventory failed: {type(exc).__name__}: {exc}"[:500])
         doc = empty.to_json()
     shutil.rmtree(work, ignore_errors=True)
+    if manifest.get("ocr_deferred") and OCR_PENDING not in doc["reasons"]:
+        doc = {**doc, "reasons": [*doc["reasons"], OCR_PENDING], "complete": False}
     (out / inventory.FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return {"file": inventory.FILE, "complete": doc["complete"], "parts": len(doc["parts"])}

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image, ImageSequence
+
+from amanah.processing import cleanup
 
 DEFAULT_LANGUAGES = "ara+eng"
 
@@ -78,6 +81,11 @@ class OcrPage:
     confidence: float | None  # mean word confidence, 0 to 100
     words: list[dict[str, Any]] = field(default_factory=list)
     deskewed: float = 0.0
+    scaled: float = 1.0
+    variant: str = ""  # the clean-up whose reading was kept
+    psm: str = ""
+    tried: dict[str, float | None] = field(default_factory=dict)  # variant -> mean confidence
+    steps: dict[str, float] = field(default_factory=dict)  # clean-up step -> milliseconds
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
@@ -87,65 +95,22 @@ def _to_grey(image: Image.Image) -> np.ndarray:
     return arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
 
 
-def skew_angle(grey: np.ndarray) -> float:
-    """Degrees to rotate so text lines run level (projection-profile search, ±10°)."""
-    h, w = grey.shape
-    scale = 1000 / max(h, w)
-    small = (
-        cv2.resize(grey, (max(1, int(w * scale)), max(1, int(h * scale)))) if scale < 1 else grey
-    )
-    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if cv2.countNonZero(ink) < 50:
-        return 0.0
-    centre = (ink.shape[1] / 2, ink.shape[0] / 2)
-
-    def sharpness(angle: float) -> float:
-        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
-        rotated = cv2.warpAffine(ink, m, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_NEAREST)
-        return float(np.var(rotated.sum(axis=1, dtype=np.float64)))
-
-    coarse = max(np.arange(-10, 10.5, 1.0), key=sharpness)
-    fine = max(np.arange(max(-10, coarse - 1), min(10, coarse + 1) + 0.05, 0.1), key=sharpness)
-    # A blank or picture page has no lines to level: turn it only for a clear gain.
-    if sharpness(fine) < 1.15 * sharpness(0.0):
-        return 0.0
-    return round(float(fine), 2)
+skew_angle = cleanup.skew_angle
 
 
 def binarise(grey: np.ndarray) -> np.ndarray:
-    """Even out the lighting, threshold (Otsu), then drop isolated specks (median 3).
-
-    Dividing by the page's own background (a closing with a large ellipse) removes shadows
-    and yellowing, so one global threshold fits the whole page.
-    """
-    background = cv2.morphologyEx(
-        grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
-    )
-    flat = cv2.divide(grey, background, scale=255)
-    _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    """Even out the lighting, threshold (Otsu), then drop isolated specks (median 3); no pixel
+    moves, so boxes read on the result are boxes on the page (what redaction needs)."""
+    _, ink = cv2.threshold(cleanup.flatten(grey, 31), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return cv2.medianBlur(ink, 3)
 
 
-def prepare(image: Image.Image) -> tuple[np.ndarray, float, bool]:
-    """A page ready for Tesseract; also the angle it was turned by and whether it is one line.
-
-    A single text line (a cut-out, as in OCR ground-truth sets) is passed as it is: it has no
-    skew to measure and Tesseract's own thresholding suits it.
-    """
-    grey = _to_grey(image)
-    h, w = grey.shape
-    single_line = h < 200 and w > 4 * h
-    if single_line:
-        return grey, 0.0, True
-    angle = skew_angle(grey)
-    if abs(angle) >= 0.3:
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        grey = cv2.warpAffine(
-            grey, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-    else:
-        angle = 0.0
-    return binarise(grey), angle, False
+#: Below this mean word confidence the first reading is poor, and the other variants are tried.
+POOR_CONFIDENCE = 85.0
+#: Tesseract's page segmentation mode for each layout `cleanup.layout` tells apart.
+PSM = {"line": "7", "sparse": "11", "block": "3"}
+#: The clean-up variants, tried in this order; the first suffices on most pages.
+VARIANTS = (("otsu", cleanup.otsu), ("adaptive", cleanup.adaptive), ("smoothed", cleanup.smoothed))
 
 
 def tesseract(
@@ -202,21 +167,130 @@ def tesseract(
     return text.strip(), confidence, words
 
 
+def _to_page(words: list[dict[str, Any]], p: cleanup.Prepared, shape: tuple[int, int]) -> None:
+    """Boxes read on the prepared image, turned back and scaled onto the page as given."""
+    if p.angle == 0.0 and p.scale == 1.0:
+        return
+    h, w = p.grey.shape
+    back = cv2.invertAffineTransform(cv2.getRotationMatrix2D((w / 2, h / 2), p.angle, 1.0))
+    for word in words:
+        left, top, width, height = word["box"]
+        corners = np.array(
+            [[left, top], [left + width, top], [left, top + height], [left + width, top + height]],
+            dtype=np.float64,
+        )
+        corners = (corners @ back[:, :2].T + back[:, 2]) / p.scale
+        x0, y0 = np.clip(corners.min(axis=0), 0, None)
+        x1, y1 = corners.max(axis=0)
+        x1, y1 = min(x1, shape[1]), min(y1, shape[0])
+        word["box"] = [int(x0), int(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0))]
+
+
+def _score(confidence: float | None, words: list[dict[str, Any]]) -> float:
+    """A reading's worth: its mean confidence, a little less when it found fewer words (a
+    variant that drops the hard words has a higher mean over the easy ones it kept)."""
+    return (confidence or 0.0) + 2.0 * np.log1p(len(words))
+
+
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
-    grey, angle, single_line = prepare(image)
-    text, confidence, words = tesseract(grey, work, languages, single_line)
-    return OcrPage(page, text, confidence, words, angle)
+    """Read one page: clean it up, read it; when that reading is poor, read the other clean-up
+    variants too and keep the best (by Tesseract's own word confidences)."""
+    grey = _to_grey(image)
+    prep = cleanup.prepare(grey)
+    psm = PSM[prep.layout]
+    if prep.single_line:  # a cut-out line: Tesseract's own thresholding suits it
+        text, confidence, words = tesseract(prep.grey, work, languages, True, psm)
+        return OcrPage(page, text, confidence, words, 0.0, 1.0, "line", psm, {"line": confidence})
+    best: tuple[float, str, str, float | None, list[dict[str, Any]]] | None = None
+    tried: dict[str, float | None] = {}
+    for name, variant in VARIANTS:
+        image_in = variant(prep)
+        t = time.perf_counter()
+        text, confidence, words = tesseract(image_in, work, languages, False, psm)
+        prep.timed(f"tesseract_{name}", t)
+        tried[name] = confidence
+        score = _score(confidence, words)
+        if best is None or score > best[0]:
+            best = (score, name, text, confidence, words)
+        if confidence is not None and confidence >= POOR_CONFIDENCE:
+            break
+        if confidence is None and not words and name == VARIANTS[0][0] and prep.layout == "sparse":
+            break  # nothing to read on a picture without text: no other variant will help
+    assert best is not None
+    _, name, text, confidence, words = best
+    _to_page(words, prep, grey.shape)
+    return OcrPage(
+        page, text, confidence, words, prep.angle, prep.scale, name, psm, tried, prep.steps
+    )
 
 
-def image_pages(path: Path, work: Path, languages: str = DEFAULT_LANGUAGES) -> list[OcrPage]:
-    """Every frame of an image file (multi-page TIFFs have several)."""
+def image_pages(
+    path: Path, work: Path, languages: str = DEFAULT_LANGUAGES, only: list[int] | None = None
+) -> list[OcrPage]:
+    """Every frame of an image file (multi-page TIFFs have several), or the frames `only`."""
     pages = []
+    wanted = set(only) if only is not None else None
     with Image.open(path) as im:
         for n, frame in enumerate(ImageSequence.Iterator(im), 1):
-            if n > MAX_PAGES:
+            if n > MAX_PAGES or (wanted is not None and n > max(wanted, default=0)):
                 break
-            pages.append(ocr_image(frame.copy(), n, work, languages))
+            if wanted is None or n in wanted:
+                pages.append(ocr_image(frame.copy(), n, work, languages))
     return pages
+
+
+def frame_count(path: Path) -> int:
+    """How many pages an image file holds (a multi-page TIFF), without decoding them."""
+    with Image.open(path) as im:
+        return min(MAX_PAGES, int(getattr(im, "n_frames", 1) or 1))
+
+
+def summary(p: OcrPage) -> dict[str, Any]:
+    """What the OCR derivative's details and event say of one page: how it was read."""
+    return {
+        "page": p.page,
+        "confidence": p.confidence,
+        "words": len(p.words),
+        "deskewed_degrees": p.deskewed,
+        "scaled": p.scaled,
+        "variant": p.variant,
+        "psm": p.psm,
+        "variants_tried": p.tried,
+    }
+
+
+#: A scanned file with at least this many pages to OCR is split into page jobs, so that every
+#: worker reads some of its pages; fewer are read in the item's own job.
+SPLIT_FROM = int(os.environ.get("AMANAH_OCR_SPLIT_FROM", "8"))
+#: Pages per page job: small enough to spread a file over the workers, large enough that the
+#: per-job cost (a sandbox child, opening the file, a transaction) stays small beside OCR.
+PAGES_PER_JOB = int(os.environ.get("AMANAH_OCR_PAGES_PER_JOB", "2"))
+#: In a page job's folder: what to read (written by the worker), and what was read.
+PART_SPEC = "ocr-spec.json"
+PART_FILE = "ocr-part.json"
+
+
+def ocr_task(path: str, out_dir: str) -> dict[str, Any]:
+    """The sandbox task of a page job: OCR the pages its spec names, write them as JSON."""
+    import json
+
+    out = Path(out_dir)
+    spec = json.loads((out / PART_SPEC).read_text(encoding="utf-8"))
+    languages = check_languages(spec.get("languages") or DEFAULT_LANGUAGES)
+    pages = [int(n) for n in spec["pages"]][:MAX_PAGES]
+    work = out / "ocr-work"
+    work.mkdir(exist_ok=True)
+    if spec.get("kind") == "image":
+        found = image_pages(Path(path), work, languages, pages)
+    else:
+        found = pdf_pages(Path(path), pages, work, languages)
+    doc = {
+        "engine": ENGINE,
+        "languages": languages,
+        "pages": [{**summary(p), "text": p.text, "word_boxes": p.words} for p in found],
+    }
+    (out / PART_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return {"file": PART_FILE, "pages": [p.page for p in found]}
 
 
 def _scan_of(page: Any) -> Image.Image | None:

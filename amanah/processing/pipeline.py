@@ -42,7 +42,7 @@ from amanah.db.models import (
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
-from amanah.processing import fingerprints, inventory
+from amanah.processing import fingerprints, inventory, pagejobs
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
 from amanah.search import index, semantic
@@ -104,6 +104,8 @@ def process_item(
         terms = analyzer.analyze(body[: index.MAX_CHARS])  # before taking the write lock
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
+            if manifest.get("ocr_deferred"):  # a long scan: its pages go to page jobs
+                pagejobs.split(s, job.item_id, manifest["ocr_deferred"])
             _record_inventory(s, job.item_id, found)
             _record_previews(s, job.item_id, pictures)
             _index(s, ws, job.item_id, body, has_ocr, terms)
@@ -581,6 +583,10 @@ def run_job(
         return render_pages(ws, job, limits, sandbox)
     if job.kind == "embed":
         return embed(ws, job, limits, sandbox)
+    if pagejobs.is_page_job(job.kind):
+        return pagejobs.read_pages(ws, job, limits, sandbox)  # type: ignore[no-any-return]
+    if job.kind == pagejobs.JOIN_JOB:
+        return pagejobs.join(ws, job)  # type: ignore[no-any-return]
     return process_item(ws, job, limits, sandbox)
 
 
@@ -592,6 +598,8 @@ def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[s
     state = queue.fail(ws.db, job.id, reason)
     if state == "failed" and job.kind == "process":
         mark_failed(ws, job.item_id, reason)
+    elif state == "failed" and (pagejobs.is_page_job(job.kind) or job.kind == pagejobs.JOIN_JOB):
+        pagejobs.part_failed(ws, job.item_id, reason)
     return state, reason
 
 

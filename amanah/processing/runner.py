@@ -51,6 +51,7 @@ def run(
     queue.recover_abandoned(ws.db)
     lock = threading.Lock()
     started = time.monotonic()
+    busy = [0]  # workers of this run inside a job: what they finish may queue more jobs
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
@@ -71,7 +72,13 @@ def run(
                 if wait and queue.pending(ws.db) > 0:
                     time.sleep(0.2)
                     continue
+                # Another worker's job may queue more (a long scan's page jobs): stay for them.
+                if busy[0] > 0:
+                    time.sleep(0.2)
+                    continue
                 return
+            with lock:
+                busy[0] += 1
             try:
                 outcome = run_job(ws, job, limits, sandbox)
                 with lock:
@@ -85,6 +92,9 @@ def run(
                         report.failures.append((job.item_id, reason))
                     else:
                         report.retried += 1
+            finally:
+                with lock:
+                    busy[0] -= 1
             if on_job:
                 on_job()
 

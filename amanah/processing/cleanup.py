@@ -1,0 +1,218 @@
+"""Clean-up of a scanned page before Tesseract, one measured step at a time.
+
+Seized paper archives arrive skewed, speckled, unevenly lit, JPEG-compressed and often scanned
+at a low resolution. Each step here undoes one of those: scale the text to the size
+Tesseract's models were trained on, level the lines, divide out the background, remove
+specks, and binarise. The steps are kept apart so that the variants OCR tries (see
+`amanah.processing.ocr`) share the costly ones, and so that each step's time is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+#: Median height, in pixels, of the ink components of a line of print at which Tesseract reads
+#: best (an x-height of about 20-30 px for Latin; Arabic word parts measured the same way).
+TARGET_TEXT_HEIGHT = 30
+#: Pixels: the closing that finds the background must be wider than any stroke of text at
+#: TARGET_TEXT_HEIGHT, and small enough to follow a shadow.
+FLATTEN_SIZE = 31
+#: Pixels: the longest side of the copy the skew is measured on (a 0.2° step still moves a
+#: line's end by 2 px; 4 times fewer pixels to turn 30 times than at 1000).
+SKEW_SIDE = 600
+#: Never scale a page beyond this many pixels on its longest side (memory, time).
+MAX_SIDE = 7000
+
+
+@dataclass
+class Prepared:
+    """A page's grey image after the shared steps, and what was done to it."""
+
+    grey: np.ndarray
+    angle: float = 0.0
+    scale: float = 1.0
+    text_height: float | None = None
+    single_line: bool = False
+    layout: str = "block"  # "line", "sparse" or "block"
+    steps: dict[str, float] = field(default_factory=dict)  # step -> milliseconds
+
+    def timed(self, step: str, started: float) -> None:
+        self.steps[step] = round(
+            self.steps.get(step, 0.0) + (time.perf_counter() - started) * 1e3, 1
+        )
+
+
+def _ink(grey: np.ndarray) -> np.ndarray:
+    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return ink
+
+
+def text_height(grey: np.ndarray) -> float | None:
+    """The median height of the page's letter-sized ink components, None without text.
+
+    Specks (a few pixels), rules and pictures (a large share of the page) are left out; what
+    remains is letters and word parts, whose median height follows the font size.
+    """
+    h, w = grey.shape
+    ink = _ink(flatten(cv2.medianBlur(grey, 3), FLATTEN_SIZE, coarse=True))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return None
+    hs, ws, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH], stats[1:, 4]
+    keep = (areas >= 12) & (hs >= 4) & (hs < h / 4) & (ws < w / 3)
+    if int(keep.sum()) < 8:
+        return None
+    return float(np.median(hs[keep]))
+
+
+def rescale(grey: np.ndarray, height: float | None) -> tuple[np.ndarray, float]:
+    """Bring the text to TARGET_TEXT_HEIGHT: enlarge small print (up to 4x), shrink huge print.
+
+    Tesseract's own scaling is tuned for its training size; low-resolution scans (150 dpi, or
+    a phone photo of a page) lose strokes in binarisation unless enlarged first.
+    """
+    if height is None:
+        return grey, 1.0
+    factor = TARGET_TEXT_HEIGHT / height
+    if 0.8 <= factor <= 1.25:
+        return grey, 1.0
+    factor = min(4.0, max(0.5, factor))
+    h, w = grey.shape
+    factor = min(factor, MAX_SIDE / max(h, w)) if factor > 1 else factor
+    if abs(factor - 1.0) < 0.05:
+        return grey, 1.0
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    return cv2.resize(grey, size, interpolation=interp), round(factor, 3)
+
+
+def skew_angle(grey: np.ndarray, side: int = 1000) -> float:
+    """Degrees to rotate so text lines run level (projection-profile search, ±10°), measured
+    on a copy at most `side` pixels long."""
+    h, w = grey.shape
+    scale = side / max(h, w)
+    small = (
+        cv2.resize(
+            grey, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA
+        )
+        if scale < 1
+        else grey
+    )
+    ink = _ink(cv2.medianBlur(small, 3))
+    if cv2.countNonZero(ink) < 50:
+        return 0.0
+    centre = (ink.shape[1] / 2, ink.shape[0] / 2)
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rotated = cv2.warpAffine(ink, m, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_NEAREST)
+        return float(np.var(rotated.sum(axis=1, dtype=np.float64)))
+
+    coarse = max(np.arange(-10, 10.5, 1.0), key=sharpness)
+    fine = max(np.arange(max(-10, coarse - 1), min(10, coarse + 1) + 0.05, 0.2), key=sharpness)
+    # A blank or picture page has no lines to level: turn it only for a clear gain.
+    if sharpness(fine) < 1.15 * sharpness(0.0):
+        return 0.0
+    return round(float(fine), 2)
+
+
+def rotate(grey: np.ndarray, angle: float) -> np.ndarray:
+    h, w = grey.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(grey, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def flatten(grey: np.ndarray, size: int, coarse: bool = False) -> np.ndarray:
+    """Divide by the page's own background (a closing wider than any stroke): shadows,
+    yellowing and uneven light go, so one threshold fits the whole page.
+
+    `coarse` finds the background at half the resolution (an eighth of the work; light
+    varies slowly across a page); the division itself is at full resolution.
+    """
+    size = max(15, size | 1)
+    h, w = grey.shape
+    if coarse and min(h, w) >= 400:
+        half = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size // 2 | 1, size // 2 | 1))
+        background = cv2.resize(
+            cv2.morphologyEx(half, cv2.MORPH_CLOSE, kernel), (w, h), interpolation=cv2.INTER_LINEAR
+        )
+        background = np.maximum(background, grey)  # never darker than the page itself
+    else:
+        background = cv2.morphologyEx(
+            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        )
+    return cv2.divide(grey, background, scale=255)
+
+
+def layout(grey: np.ndarray, height: float | None) -> str:
+    """'line' for a cut-out single line, 'sparse' for a few words scattered over a picture or
+    a form, 'block' for running text: what decides Tesseract's page segmentation mode."""
+    h, w = grey.shape
+    if h < 200 and w > 4 * h:
+        return "line"
+    if height is None:
+        return "sparse"
+    ink = _ink(grey)
+    rows = np.count_nonzero(ink.sum(axis=1) > 0.002 * 255 * w)
+    # Running text covers a good share of the page's rows with ink; scattered labels do not.
+    return "block" if rows > 0.15 * h else "sparse"
+
+
+def prepare(grey: np.ndarray) -> Prepared:
+    """The shared steps: measure the text, rescale, flatten the background, deskew."""
+    h, w = grey.shape
+    if h < 200 and w > 4 * h:  # a cut-out line (as in OCR ground-truth sets): as it is
+        return Prepared(grey, single_line=True, layout="line")
+    out = Prepared(grey)
+    t = time.perf_counter()
+    out.text_height = text_height(grey)
+    out.grey, out.scale = rescale(grey, out.text_height)
+    out.timed("rescale", t)
+    t = time.perf_counter()
+    out.grey = flatten(out.grey, FLATTEN_SIZE, coarse=True)
+    out.timed("flatten", t)
+    t = time.perf_counter()
+    angle = skew_angle(out.grey, SKEW_SIDE)
+    if abs(angle) >= 0.3:
+        out.grey, out.angle = rotate(out.grey, angle), angle
+    out.timed("deskew", t)
+    t = time.perf_counter()
+    out.layout = layout(out.grey, out.text_height)
+    out.timed("layout", t)
+    return out
+
+
+def otsu(p: Prepared) -> np.ndarray:
+    """Variant 1: one global threshold, then specks removed (median 3)."""
+    t = time.perf_counter()
+    _, ink = cv2.threshold(p.grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    out = cv2.medianBlur(ink, 3)
+    p.timed("otsu", t)
+    return out
+
+
+def adaptive(p: Prepared) -> np.ndarray:
+    """Variant 2, for heavy noise and faint print: non-local-means denoise, then a local
+    (Gaussian-weighted) threshold over a window of about two lines."""
+    t = time.perf_counter()
+    clean = cv2.fastNlMeansDenoising(p.grey, None, h=15, templateWindowSize=7, searchWindowSize=21)
+    block = max(15, int(2 * TARGET_TEXT_HEIGHT) | 1)
+    ink = cv2.adaptiveThreshold(
+        clean, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 15
+    )
+    out = cv2.medianBlur(ink, 3)
+    p.timed("adaptive", t)
+    return out
+
+
+def smoothed(p: Prepared) -> np.ndarray:
+    """Variant 3: denoised grey, left for Tesseract's own (Sauvola) thresholding."""
+    t = time.perf_counter()
+    out = cv2.GaussianBlur(cv2.medianBlur(p.grey, 3), (3, 3), 0)
+    p.timed("smoothed", t)
+    return out

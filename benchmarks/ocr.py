@@ -1,0 +1,122 @@
+"""OCR of degraded Arabic scans and of long scans in page jobs (issue 14, parts 2 and 3).
+
+1. CER by degradation level (tests.fixtures.DEGRADATIONS), Amanah's OCR against plain
+   `tesseract IMAGE - -l ara` on the same images, and seconds per page of each.
+2. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
+   same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM).
+
+Usage: python -m benchmarks.ocr [--pages N] [--skip cer|pages]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def _norm(t: str) -> str:
+    return " ".join(t.replace("\u200e", "").replace("\u200f", "").split())
+
+
+def cer_by_level(work: Path) -> dict[str, Any]:
+    from rapidfuzz.distance import Levenshtein
+
+    from amanah.processing import ocr
+    from tests.fixtures import DEGRADATIONS, degraded_scan
+    from tests.test_ocr_degraded import MEMO
+
+    truth = _norm(" ".join(MEMO))
+    rows = {}
+    for level in DEGRADATIONS:
+        image = degraded_scan(MEMO, level)
+        png = work / f"{level}.png"
+        image.save(png)
+        t = time.perf_counter()
+        plain = subprocess.run(
+            ["tesseract", str(png), "-", "-l", "ara"], capture_output=True, env=ENV, check=True
+        ).stdout.decode("utf-8")
+        cli_s = time.perf_counter() - t
+        t = time.perf_counter()
+        page = ocr.ocr_image(image, 1, work, "ara")
+        ours_s = time.perf_counter() - t
+        rows[level] = {
+            "cer_cli": round(Levenshtein.distance(truth, _norm(plain)) / len(truth), 4),
+            "cer_amanah": round(Levenshtein.distance(truth, _norm(page.text)) / len(truth), 4),
+            "seconds_cli": round(cli_s, 2),
+            "seconds_amanah": round(ours_s, 2),
+            "time_ratio": round(ours_s / cli_s, 2),
+            "variant": page.variant,
+            "variants_tried": len(page.tried),
+            "steps_ms": page.steps,
+        }
+        print(level, rows[level], file=sys.stderr)
+    return rows
+
+
+def _process(pdf: bytes, split: bool, workers: int) -> float:
+    """Seconds from the first job to the last for one scanned PDF, in a fresh home."""
+    code = f"""
+import sys, time
+from pathlib import Path
+from amanah.config import write_default_config
+from amanah.workspace import open_workspace
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.processing.runner import run
+home = Path(sys.argv[1]); write_default_config(home / "home")
+ws = open_workspace(home / "home")
+ingest(ws, IntakeRequest(sources=[str(home / "in")], collection="c", provider="P", actor="b",
+       ocr_languages="ara"))
+t = time.perf_counter(); r = run(ws, workers={workers}); s = time.perf_counter() - t
+assert r.failed == 0, r.failures
+print(s)
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "in").mkdir()
+        (Path(tmp) / "in" / "book.pdf").write_bytes(pdf)
+        env = {**os.environ, "AMANAH_OCR_SPLIT_FROM": "8" if split else "100000"}
+        out = subprocess.run(
+            [sys.executable, "-c", code, tmp], capture_output=True, env=env, check=True, text=True
+        )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def long_scan(pages: int) -> dict[str, Any]:
+    from tests.fixtures import scanned_book
+    from tests.test_ocr_degraded import MEMO
+
+    pdf = scanned_book([[f"الصفحة {n}", MEMO[n % len(MEMO)]] for n in range(1, pages + 1)])
+    one = _process(pdf, split=False, workers=2)
+    two = _process(pdf, split=True, workers=2)
+    return {
+        "pages": pages,
+        "one_job_seconds": round(one, 1),
+        "page_jobs_2_workers_seconds": round(two, 1),
+        "ratio": round(two / one, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=40)
+    ap.add_argument("--skip", nargs="*", default=[])
+    args = ap.parse_args()
+    result: dict[str, Any] = {"cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "cer" not in args.skip:
+            result["cer"] = cer_by_level(Path(tmp))
+    if "pages" not in args.skip:
+        result["long_scan"] = long_scan(args.pages)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
