@@ -18,6 +18,7 @@ import email.policy
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -66,7 +67,7 @@ def pst(path: Path, out_dir: Path, limits: Limits) -> Extraction:
                     message = _message(folder, 0)
                     _fix_boundaries(message, folder)
                     data = message.as_bytes(policy=email.policy.default)
-                except (ValueError, TypeError, LookupError, UnicodeError) as exc:
+                except (ValueError, TypeError, LookupError, UnicodeError, OSError) as exc:
                     counts["unreadable"] += 1
                     out.flags.append(
                         {
@@ -87,6 +88,7 @@ def pst(path: Path, out_dir: Path, limits: Limits) -> Extraction:
                 "message": f"unpacking stopped after {len(writer.children)} items: {exc}",
             }
         )
+    shutil.rmtree(target.parent, ignore_errors=True)  # the children hold it all now
     if proc.returncode != 0:
         reason = _reason(proc.stderr)
         if not writer.children:
