@@ -270,3 +270,33 @@ def test_djvu_fixtures_text_and_annotations_are_read(sqlite_home: Path, tmp_path
         # The annotation ("annote") sits in the shared annotation chunk: in the inventory.
         assert _hits(ws, '"Did you get this"') == [items["h/annotated.djvu"].id]
     ws.close()
+
+
+@needs_djvu
+@pytest.mark.skipif(not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed")
+def test_a_truncated_djvu_is_flagged_with_the_reason_and_nothing_else_is_lost(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    h = tmp_path / "h"
+    h.mkdir()
+    _page_image(["a page cut short"], tmp_path / "p.pgm")
+    subprocess.run(
+        ["c44", "-dpi", "300", str(tmp_path / "p.pgm"), str(tmp_path / "w.djvu")], check=True
+    )
+    whole = (tmp_path / "w.djvu").read_bytes()
+    (h / "cut.djvu").write_bytes(whole[: len(whole) // 3])
+    (h / "note.txt").write_text("the patrol returned", encoding="utf-8")
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, h)
+    assert run(ws, workers=1).failed == 0
+    items = _items(ws)
+    cut = items["h/cut.djvu"]
+    flags = json.loads(cut.flags)
+    assert flags and {f["code"] for f in flags} <= {"unreadable", "ocr_failed"}, flags
+    said = " ".join(f["message"] for f in flags)
+    assert "could not" in said and "/scratch" not in said and ".cpp" not in said
+    assert cut.inventory == "incomplete"
+    with ws.blobs.open(cut.sha256) as f:
+        assert f.read() == whole[: len(whole) // 3]
+    assert _hits(ws, "patrol") == [items["h/note.txt"].id]
+    ws.close()

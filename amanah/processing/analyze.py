@@ -118,7 +118,7 @@ def _ocr(
         pages = (
             ocr.image_pages(src, work, languages)
             if targets is None
-            else djvu.ocr_pages(src, targets, work, languages)
+            else djvu.ocr_pages(src, targets, work, languages, flags)
             if media_type == "image/vnd.djvu"
             else ocr.pdf_pages(src, targets, work, languages)
         )
