@@ -114,6 +114,9 @@ def test_reprocess_after_a_setting_changed_makes_new_derivatives_and_keeps_the_o
     assert derived and derived[-1]["sha256"] == new_ocr.sha256
     # Negative control: the text file did not match and was not touched.
     assert "reprocessing" not in [k for k, _ in _events(sqlite_home, note.id)]
+    # The audit holds every derivative in use to its derivation event, and the ledger verifies.
+    audit = amanah(sqlite_home, "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 def test_reprocess_refuses_a_wrong_query_with_the_reason_and_exit_2(sqlite_home: Path) -> None:
