@@ -300,3 +300,32 @@ def test_a_truncated_djvu_is_flagged_with_the_reason_and_nothing_else_is_lost(
         assert f.read() == whole[: len(whole) // 3]
     assert _hits(ws, "patrol") == [items["h/note.txt"].id]
     ws.close()
+
+
+@needs_pff
+@needs_pst
+def test_reprocessing_a_mailbox_gives_the_same_children_not_duplicates(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import amanah, ingest_cli
+
+    (tmp_path / "h").mkdir()
+    shutil.copy(PST, tmp_path / "h" / "mailbox.pst")
+    ingest_cli(sqlite_home, tmp_path / "h")
+    amanah(sqlite_home, "process", "--quiet", "--workers", "1", check=True)
+    ws = open_workspace(sqlite_home)
+    box = _items(ws)["h/mailbox.pst"]
+    first = sorted((c["original_path"], c["sha256"]) for c in show(ws, box.id)["children"])
+    ws.close()
+    assert len(first) == 7
+    again = amanah(
+        sqlite_home, "reprocess", "--where", "path:mailbox.pst", "--quiet", "--workers", "1"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 items match 'path:mailbox.pst'" in again.stdout
+    assert "(0 new children)" in again.stdout
+    ws = open_workspace(sqlite_home)
+    assert sorted((c["original_path"], c["sha256"]) for c in show(ws, box.id)["children"]) == first
+    with ws.db.reader() as s:
+        assert s.execute(select(Item.id).where(Item.parent_id == box.id)).all().__len__() == 7
+    ws.close()
