@@ -130,12 +130,18 @@ def test_reprocess_refuses_a_wrong_query_with_the_reason_and_exit_2(sqlite_home:
     assert "0 items match 'lang:ar'" in empty.stdout and "nothing to reprocess" in empty.stdout
 
 
+@pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-s3"])
 def test_an_item_whose_processing_fails_again_stays_findable_by_its_earlier_text(
-    sqlite_home: Path, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, engines: str
 ) -> None:
     """A reprocess that fails must not take the item out of search: the derivatives in use
-    are still the earlier ones, and the index is built from them."""
+    are still the earlier ones, and the index is built from them (read from either store)."""
     from amanah.processing.pipeline import mark_failed
+    from tests.conftest import make_home
+
+    sqlite_home = make_home(request, tmp_path, engines)  # PostgreSQL, S3: the same
+    config = sqlite_home / "amanah.toml"
+    config.write_text(config.read_text().replace("semantic = true", "semantic = false"))
 
     write(tmp_path / "h", {"n.txt": b"the convoy left at dawn"})
     ingest_cli(sqlite_home, tmp_path / "h")
