@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Derivative, Item, SupersededDerivative
+from amanah.items import show
 from amanah.search.service import search
 from amanah.workspace import open_workspace
 from tests.conftest import amanah, ingest_cli
@@ -106,6 +107,10 @@ def test_reprocess_after_a_setting_changed_makes_new_derivatives_and_keeps_the_o
         assert kept.sha256 == old_sha and kept.superseded_by == new_ocr.sha256
     with ws.blobs.open(old_sha) as f:  # the old derivative's bytes are still there
         assert f.read()
+    shown = show(ws, scan.id)
+    assert [
+        (d["kind"], d["sha256"]) for d in shown["superseded_derivatives"] if d["kind"] == "ocr"
+    ] == [("ocr", old_sha)]
     ws.close()
     events = _events(sqlite_home, scan.id)[before:]
     kinds = [k for k, _ in events]
