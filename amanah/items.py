@@ -33,6 +33,7 @@ from amanah.db.models import (
     Item,
     Provider,
     Relation,
+    SupersededDerivative,
 )
 from amanah.workspace import Workspace
 
@@ -194,6 +195,27 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                             Derivative.kind.not_in(sorted(derivative_kinds_hidden(who))),
                         )
                         .order_by(Derivative.kind, Derivative.page)
+                    ).scalars()
+                ],
+                # Derivatives made again (`amanah reprocess`): the earlier ones, kept.
+                "superseded_derivatives": [
+                    {
+                        "kind": d.kind,
+                        "page": d.page,
+                        "sha256": d.sha256,
+                        "size": d.size,
+                        "media_type": d.media_type,
+                        "created_at": d.created_at.isoformat(),
+                        "superseded_at": d.superseded_at.isoformat(),
+                        "superseded_by": d.superseded_by,
+                    }
+                    for d in s.execute(
+                        select(SupersededDerivative)
+                        .where(
+                            SupersededDerivative.item_id == item.id,
+                            SupersededDerivative.kind.not_in(sorted(derivative_kinds_hidden(who))),
+                        )
+                        .order_by(SupersededDerivative.id)
                     ).scalars()
                 ],
                 "custody": [

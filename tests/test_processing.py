@@ -322,7 +322,7 @@ EXPECTED = {
     "badzip.zip": ("application/zip", None, 0, ["link_member"]),
     "badtar.tar": ("application/x-tar", None, 0, ["link_member"]),
     "example.pdf": ("application/pdf", "totaal", 0, ["unreadable_text_layer"]),  # by OCR
-    "testPST.pst": (None, None, 0, ["unsupported_format"]),
+    "testPST.pst": ("application/vnd.ms-outlook", "Feature Generators", 7, []),
     "regression_jpg.jpg": ("image/jpeg", None, 0, []),
 }
 

@@ -43,6 +43,8 @@ class EventType(StrEnum):
     KEY_ROTATION = verifier.KEY_ROTATION
     # Ours: an account disabled or enabled, a password reset, a token made or revoked.
     ACCOUNT_CHANGE = "account change"
+    # Ours: items sent through extraction again (`amanah reprocess`), with the query used.
+    REPROCESSING = "reprocessing"
 
 
 _TIP = "amanah.ledger_tip"

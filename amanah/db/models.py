@@ -245,6 +245,24 @@ class Derivative(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class SupersededDerivative(Base):
+    """A derivative made again: the earlier row, kept with its blob (`derivatives` is newest)."""
+
+    __tablename__ = "superseded_derivatives"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    page: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The SHA-256 of the derivative that replaced it.
+    superseded_by: Mapped[str] = mapped_column(String(64))
+
+
 class Job(Base):
     """A durable unit of processing work for one item; survives crashes of its worker."""
 

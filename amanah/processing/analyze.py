@@ -12,7 +12,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import fingerprints, inventory, language, metadata, ocr, previews, unpack
+from amanah.processing import (
+    djvu,
+    fingerprints,
+    inventory,
+    language,
+    metadata,
+    ocr,
+    previews,
+    unpack,
+)
 from amanah.processing.extract import (
     EXTRACTORS,
     MAX_TEXT_CHARS,
@@ -60,20 +69,21 @@ TEXT_TYPES = {
 #: Images Tesseract cannot read directly (vector, or handled as documents).
 NOT_OCR = {"image/svg+xml", "image/vnd.djvu"}
 #: Containers we recognise but cannot open yet: preserved, and said so.
-UNSUPPORTED = {
-    "x-fmt/249": "an Outlook PST mailbox; unpacking PST files is not supported yet",
-    "fmt/255": "a DjVu document; DjVu text extraction is not supported yet",
-}
+UNSUPPORTED: dict[str, str] = {}
 
 
 def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
     lower = name.lower()
     if lower.endswith(".emlx"):
         return "emlx", unpack.emlx
+    if media_type == "image/vnd.djvu":
+        return "djvu", djvu.text
     if media_type in EXTRACTORS:
         return media_type, EXTRACTORS[media_type]
     if media_type in unpack.ARCHIVES:
         return "archive", unpack.archive
+    if media_type == "application/vnd.ms-outlook" and unpack.is_mailbox_store(description):
+        return "application/vnd.ms-outlook-pst", unpack.pst
     if media_type in unpack.EMAILS:
         return media_type, unpack.EMAILS[media_type]
     if lower.endswith(".eml") and media_type.startswith("text/"):
@@ -98,7 +108,7 @@ def _ocr(
     """OCR images and the PDF pages that have no usable text layer."""
     if media_type.startswith("image/") and media_type not in NOT_OCR:
         targets = None
-    elif media_type == "application/pdf" and result.pages_without_text:
+    elif media_type in ("application/pdf", "image/vnd.djvu") and result.pages_without_text:
         targets = result.pages_without_text
     else:
         return None
@@ -108,6 +118,8 @@ def _ocr(
         pages = (
             ocr.image_pages(src, work, languages)
             if targets is None
+            else djvu.ocr_pages(src, targets, work, languages, flags)
+            if media_type == "image/vnd.djvu"
             else ocr.pdf_pages(src, targets, work, languages)
         )
     except MemoryError:  # the job's memory limit: the job fails and is retried

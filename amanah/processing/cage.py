@@ -39,6 +39,10 @@ TOOLS = (
     "ffmpeg",
     "tesseract",
     "pdftoppm",
+    "pffexport",
+    "djvutxt",
+    "djvused",
+    "ddjvu",
 )
 #: Files of /etc the system libraries read (the dynamic linker's cache, fonts, MIME types).
 ETC = (

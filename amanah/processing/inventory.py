@@ -223,8 +223,6 @@ def _places(
         inv.incomplete(f"no reader for the content of {media_type} (spoken words, pictures)")
     elif not kind and not media_type.startswith("image/"):
         inv.incomplete(f"unsupported format: no reader for {media_type or 'this file'}")
-    elif media_type == "image/vnd.djvu":
-        inv.incomplete("unsupported format: DjVu text is not read")
 
 
 def of_file(

@@ -39,6 +39,7 @@ from amanah.db.models import (
     Provider,
     Relation,
     SearchText,
+    SupersededDerivative,
 )
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
@@ -497,9 +498,31 @@ def put_derivative(
     if existing is None:
         s.execute(insert(Derivative), [{"item_id": item_id, "kind": kind, "page": page, **values}])
     else:
+        _supersede(s, existing, put.sha256, now)
         s.execute(update(Derivative).where(Derivative.id == existing.id).values(**values))
     name_in_ledger(s, item_id, kind, page, put.sha256, put.size, media_type, actor)
     return True
+
+
+def _supersede(s: Session, old: Derivative, by: str, now: datetime) -> None:
+    """The derivative being replaced stays listed, with its blob: old ones are kept."""
+    s.execute(
+        insert(SupersededDerivative),
+        [
+            {
+                "item_id": old.item_id,
+                "kind": old.kind,
+                "page": old.page,
+                "sha256": old.sha256,
+                "size": old.size,
+                "media_type": old.media_type,
+                "details": old.details,
+                "created_at": old.created_at,
+                "superseded_at": now,
+                "superseded_by": by,
+            }
+        ],
+    )
 
 
 def _add_blob(s: Session, sha256: str, size: int, now: datetime) -> None:
@@ -615,8 +638,10 @@ def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:
         item.status = "flagged"
         item.processing = "failed"
         item.processing_error = reason[:4000]
-        # Still findable by its path and filters, with no text.
-        index.index_item(s, item_id, "", has_ocr=False)
+        # Still findable by its path and filters, and by the text an earlier run derived
+        # (a failed `amanah reprocess` keeps the derivatives in use; first runs have none).
+        body, has_ocr = index.text_of(s, ws.blobs, item_id)
+        index.index_item(s, item_id, body, has_ocr=has_ocr)
         ledger.append(
             s,
             EventType.VALIDATION,

@@ -299,6 +299,22 @@ def msg(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     return out
 
 
+def pst(path: Path, out_dir: Path, limits: Limits) -> Extraction:
+    """Outlook PST/OST/PAB: each item a child message (`processing.mailbox`)."""
+    from amanah.processing import mailbox as outlook
+
+    return outlook.pst(path, out_dir, limits)
+
+
+#: libmagic's words for a Personal Folder File; it shares its media type with a single .msg.
+MAILBOX_STORES = ("Outlook Personal Storage", "Outlook Offline Storage", "Outlook email folder")
+
+
+def is_mailbox_store(description: str) -> bool:
+    """From the content (libmagic), never the name: a .msg named .pst is still one message."""
+    return any(w in description for w in MAILBOX_STORES)
+
+
 ARCHIVES = {
     "application/zip",
     "application/x-7z-compressed",
