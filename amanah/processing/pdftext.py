@@ -15,7 +15,9 @@ rebuilt, and a line whose glyphs cannot be matched is kept as MuPDF reads it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -37,6 +39,9 @@ _FORMAT = dict.fromkeys(
 )
 
 
+_PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
+
+
 def _presentation(ch: str) -> bool:
     return "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff"
 
@@ -44,7 +49,7 @@ def _presentation(ch: str) -> bool:
 def letters(text: str) -> str:
     """Arabic presentation forms (contextual shapes, lam-alef and other ligatures) as the
     letters they show, in logical order; everything else unchanged."""
-    if not any(_presentation(c) for c in text):
+    if _PRESENTATION.search(text) is None:
         return text
     out = []
     for c in text:
@@ -57,8 +62,15 @@ def letters(text: str) -> str:
     return "".join(out)
 
 
+#: Letters of the right-to-left scripts (Hebrew to Arabic Extended, presentation forms) and
+#: the right-to-left mark and embeddings.
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200f\u202b\u202e\u2067]")
+#: What a letter count leaves out: spaces and the marks drawn as glyphs of their own.
+_NOT_COUNTED = re.compile(r"[\s\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+
+
 def has_rtl(text: str) -> bool:
-    return any(unicodedata.bidirectional(c) in _RTL for c in text)
+    return _RTL_LETTER.search(text) is not None
 
 
 @dataclass
@@ -73,14 +85,16 @@ class Glyph:
     size: float
     #: Drawn by a right-to-left text matrix: its letters are already in logical order.
     mirrored: bool = False
+    #: Its place in the content stream.
+    seq: int = 0
+    cx: float = field(init=False)
+    cy: float = field(init=False)
+    rtl: bool = field(init=False)
 
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
+    def __post_init__(self) -> None:
+        self.cx = (self.x0 + self.x1) / 2
+        self.cy = (self.y0 + self.y1) / 2
+        self.rtl = has_rtl(self.text)
 
 
 @dataclass
@@ -121,6 +135,8 @@ def _glyphs(page: Any) -> list[Glyph]:
                 continue
             x0, y0, x1, y1 = bbox
             out.append(Glyph(ch, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
+    for n, g in enumerate(out):
+        g.seq = n
     return out
 
 
@@ -165,7 +181,7 @@ def _join_marks(units: list[Glyph]) -> list[Glyph]:
     for i, g in enumerate(units):
         if not _is_mark(g.text):
             if pending and g.text.strip():
-                if has_rtl(g.text):
+                if g.rtl:
                     g.text += "".join(m.text for m in pending)
                 elif out:
                     out[-1].text += "".join(m.text for m in pending)
@@ -176,7 +192,7 @@ def _join_marks(units: list[Glyph]) -> list[Glyph]:
             continue
         right = next((u for u in units[i + 1 :] if u.text.strip() and not _is_mark(u.text)), None)
         near = right is not None and right.x0 - g.x1 < 0.4 * g.size
-        if right is not None and near and has_rtl(right.text):
+        if right is not None and near and right.rtl:
             pending.append(g)
         elif out:
             out[-1].text += g.text
@@ -196,6 +212,45 @@ def _representative(text: str) -> str:
     return " " if unicodedata.bidirectional(c) in _CONTROL else c
 
 
+def _class_pools() -> dict[str, list[str]]:
+    """Distinct characters of each bidirectional class (never mirrored ones), so that a line
+    of units can be written as a string of distinct characters of the units' classes."""
+    pools: dict[str, list[str]] = {k: [] for k in ("L", "R", "AL", "EN", "ES", "ET", "AN",
+                                                    "CS", "NSM", "ON", "WS")}  # fmt: skip
+    blocks = ((0x21, 0x300), (0x590, 0x900), (0x2000, 0x2C00), (0x4E00, 0x5200), (0xFB1D, 0xFFF0))
+    for cp in (cp for lo, hi in blocks for cp in range(lo, hi)):
+        c = chr(cp)
+        kind = unicodedata.bidirectional(c)
+        if kind in pools and not unicodedata.mirrored(c) and unicodedata.category(c) != "Cn":
+            pools[kind].append(c)
+    return pools
+
+
+_POOLS = _class_pools()
+
+
+def _fast_order(reps: list[str], rtl: bool) -> list[int] | None:
+    """The same order from python-bidi's compiled algorithm, which gives only the reordered
+    string: each unit is written as a distinct character of its class, and found again in
+    the result. None when a class runs out of characters (a very long line)."""
+    from bidi import get_display
+
+    used: dict[str, int] = {}
+    stand_in: list[str] = []
+    for c in reps:
+        kind = unicodedata.bidirectional(c)
+        pool = _POOLS.get(kind)
+        n = used.get(kind, 0)
+        if pool is None or n >= len(pool):
+            return None
+        used[kind] = n + 1
+        stand_in.append(pool[n])
+    where = {c: i for i, c in enumerate(stand_in)}
+    shown = get_display("".join(stand_in), base_dir="R" if rtl else "L")
+    order = [where.get(c, -1) for c in shown]
+    return order if len(order) == len(reps) and -1 not in order else None
+
+
 def right_to_left(text: str) -> bool:
     """A paragraph's direction: that of the majority of its letters (a line of a paragraph
     may open with a Latin name and still be part of an Arabic text)."""
@@ -210,6 +265,9 @@ def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
     reps = [_representative(u) for u in units]
     if rtl is None:
         rtl = right_to_left("".join(units))
+    fast = _fast_order(reps, rtl)
+    if fast is not None:
+        return fast
     storage = uba.get_empty_storage()
     storage["base_level"] = 1 if rtl else 0
     storage["base_dir"] = "R" if rtl else "L"
@@ -227,9 +285,9 @@ def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
 
 def _drawn(glyphs: list[Glyph]) -> tuple[int, int]:
     """Pairs of successive Arabic glyphs drawn left to right (visual) and right to left."""
-    visual, logical = 0, sum(1 for g in glyphs if g.mirrored and has_rtl(g.text))
+    visual, logical = 0, sum(1 for g in glyphs if g.mirrored and g.rtl)
     for a, b in pairwise(glyphs):
-        if has_rtl(a.text) and has_rtl(b.text) and abs(a.cy - b.cy) < a.size / 2:
+        if a.rtl and b.rtl and abs(a.cy - b.cy) < a.size / 2:
             if b.cx > a.cx + 0.1:
                 visual += 1
             elif b.cx < a.cx - 0.1:
@@ -298,7 +356,7 @@ def _mupdf_words(line: dict[str, Any]) -> list[tuple[str, tuple[float, float, fl
             boxes.append(c["bbox"])
     if text:
         words.append((letters(text), _union(boxes)))
-    return words
+    return [(w.translate(_FORMAT), box) for w, box in words if w.translate(_FORMAT)]
 
 
 def _union(boxes: list[Any]) -> tuple[float, float, float, float]:
@@ -311,7 +369,7 @@ def _union(boxes: list[Any]) -> tuple[float, float, float, float]:
 
 
 def _letters(text: str) -> Counter[str]:
-    return Counter(c for c in letters(text) if not c.isspace() and not _is_mark(c))
+    return Counter(_NOT_COUNTED.sub("", letters(text)))
 
 
 def _same_letters(a: str, b: str) -> bool:
@@ -322,15 +380,23 @@ def _same_letters(a: str, b: str) -> bool:
     return differ <= max(1, sum(ca.values()) // 10)
 
 
-def read_page(page: Any, flags: int | None = None) -> PageText:
-    """The page's text, line by line in MuPDF's reading order, right-to-left lines rebuilt."""
+def _line_text(line: dict[str, Any]) -> str:
+    if "chars" in (line["spans"] or [{}])[0]:
+        return "".join(c["c"] for s in line["spans"] for c in s["chars"])
+    return "".join(s["text"] for s in line["spans"])
+
+
+def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageText:
+    """The page's text, line by line in MuPDF's reading order, right-to-left lines rebuilt.
+    `boxes`: every word's rectangle too (redaction), at the cost of reading every character."""
     import pymupdf
 
     if flags is None:
         flags = pymupdf.TEXTFLAGS_TEXT
     flags |= pymupdf.TEXT_PRESERVE_LIGATURES
-    layout = page.get_text("rawdict", flags=flags)
+    layout = page.get_text("rawdict" if boxes else "dict", flags=flags)
     glyphs: list[Glyph] | None = None
+    tops: list[float] = []
     used: set[int] = set()
     result = PageText(text="", lines=[])
     visual = logical = 0
@@ -339,34 +405,37 @@ def read_page(page: Any, flags: int | None = None) -> PageText:
         if block.get("type") != 0:
             continue
         block_lines: list[str] = []
-        rtl = right_to_left(
-            "".join(c["c"] for ln in block["lines"] for s in ln["spans"] for c in s["chars"])
-        )
-        for line in block["lines"]:
-            raw = "".join(c["c"] for s in line["spans"] for c in s["chars"])
+        raws = [_line_text(line) for line in block["lines"]]
+        rtl = right_to_left("".join(raws))
+        for line, raw in zip(block["lines"], raws, strict=True):
             if not raw.strip():
                 continue
-            out = Line(words=_mupdf_words(line))
+            out: Line | None = None
             if has_rtl(raw) and line.get("wmode", 0) == 0 and abs(line["dir"][1]) < 0.05:
                 if glyphs is None:
-                    glyphs = _glyphs(page)
+                    glyphs = sorted(_glyphs(page), key=lambda g: g.cy)
+                    tops = [g.cy for g in glyphs]
                 box = tuple(line["bbox"])
-                mine = [i for i, g in enumerate(glyphs) if i not in used and _inside(g, box)]
+                lo, hi = bisect_left(tops, box[1] - 0.5), bisect_right(tops, box[3] + 0.5)
+                mine = [i for i in range(lo, hi) if i not in used and _inside(glyphs[i], box)]
                 picked = [glyphs[i] for i in mine]
                 # Rebuilt only when the glyphs found are the line's characters:
                 # anything else (text drawn twice, clipped) keeps MuPDF's reading.
                 if picked and _same_letters("".join(g.text for g in picked), raw):
-                    v, lg = _drawn(picked)
+                    v, lg = _drawn(sorted(picked, key=lambda g: g.seq))
                     visual, logical = visual + v, logical + lg
                     used.update(mine)
                     result.presentation_forms += sum(
                         1 for g in picked for c in g.text if _presentation(c)
                     )
                     out = Line(words=_rebuild(picked, rtl), rebuilt=True)
+                    out.text = " ".join(w for w, _ in out.words)
                     result.rebuilt_lines += 1
                 else:
                     result.kept_lines += 1
-            out.text = " ".join(w for w, _ in out.words)
+            if out is None:
+                out = Line(words=_mupdf_words(line) if boxes else [])
+                out.text = letters(raw).translate(_FORMAT)
             result.lines.append(out)
             block_lines.append(out.text)
         if block_lines:
@@ -397,5 +466,7 @@ def page_words(page: Any) -> list[tuple[str, tuple[float, float, float, float], 
     """The page's words in logical reading order with their rectangles and the index of
     their line: what redaction matches names against."""
     return [
-        (word, box, n) for n, line in enumerate(read_page(page).lines) for word, box in line.words
+        (word, box, n)
+        for n, line in enumerate(read_page(page, boxes=True).lines)
+        for word, box in line.words
     ]
