@@ -162,24 +162,32 @@ def _pdf_page(
     repairs: dict[str, int],
     drawn: dict[str, list[int]],
 ) -> tuple[str, str]:
-    """One page's text and the reader chosen: the rebuilt reading unless pdfium's reads
+    """One page's text and the reader chosen: the rebuilt reading, unless the repair kept
+    some right-to-left lines as MuPDF read them (or read nothing) and pdfium's reading reads
     better as Arabic (more words begin with the article than end with it reversed)."""
-    page = doc[i]
-    textpage = page.get_textpage()
-    plain = textpage.get_text_bounded()
-    textpage.close()
-    page.close()
+
+    def pdfium_text() -> str:
+        page = doc[i]
+        textpage = page.get_textpage()
+        text = textpage.get_text_bounded()
+        textpage.close()
+        page.close()
+        return str(text)
+
     try:
         read = pdftext.read_page(layout[i])
     except MemoryError:
         raise
     except Exception:  # a page MuPDF cannot lay out: pdfium's reading is what there is
-        return plain, "pdfium"
+        return pdfium_text(), "pdfium"
     repairs["lines reordered"] += read.rebuilt_lines
     repairs["lines kept as read"] += read.kept_lines
     repairs["presentation forms"] += read.presentation_forms
     if read.drawn_order:
         drawn.setdefault(read.drawn_order, []).append(i + 1)
+    if read.text.strip() and not read.kept_lines:
+        return read.text, pdftext.ENGINE
+    plain = pdfium_text()
     if not read.text.strip() and plain.strip():
         return plain, "pdfium"
     if pdftext.has_rtl(plain) and pdftext.reads_arabic(plain) > pdftext.reads_arabic(read.text):

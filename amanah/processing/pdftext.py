@@ -73,7 +73,7 @@ def has_rtl(text: str) -> bool:
     return _RTL_LETTER.search(text) is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class Glyph:
     """One drawn glyph: its Unicode (one or more characters, logical) and its box."""
 
@@ -300,7 +300,8 @@ def _rebuild(
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Words in logical order from one line's glyphs."""
     units = sorted(glyphs, key=lambda g: (g.cx, g.x0))
-    units = _join_marks(units)
+    if any(_is_mark(g.text[:1]) for g in units):
+        units = _join_marks(units)
     # A gap wider than a third of the font's size is a space the producer did not draw.
     spaced: list[Glyph] = []
     for g in units:
@@ -314,7 +315,7 @@ def _rebuild(
 
     def flush() -> None:
         if current:
-            text = "".join(letters(g.text) for g in current).translate(_FORMAT)
+            text = letters("".join(g.text for g in current)).translate(_FORMAT)
             if not text:
                 current.clear()
                 return
