@@ -295,8 +295,9 @@ def test_the_leak_check_catches_an_arabic_name_printed_by_a_browser(
         head, _, reason = line.strip().partition(":")
         if head.startswith("item "):
             reasons[int(head.split()[1])] = reason.strip()
-    assert "names protected person Witness B in the text layer of a PDF page (page 1)" in (
-        reasons[ids["named.pdf"]]
+    assert (
+        "names protected person Witness B in the text layer of a PDF page (page 1)"
+        in (reasons[ids["named.pdf"]])
     ), reasons
     assert ids["control.pdf"] not in reasons  # the same producer, no name: let through
     assert NAME not in refused.stdout + refused.stderr  # the name itself is never printed
