@@ -98,6 +98,36 @@ def test_every_word_of_a_printed_arabic_pdf_is_read_as_written(
     assert reading["repairs"]["lines reordered"] >= len(corpus.LINES)
 
 
+PUNCTUATED = [
+    "قال المحامي (وهو شاهد) إن المحكمة، في ٢٠١٣، رفضت الطلب.",
+    "سأل: «هل أنت متأكد؟» فأجاب: نعم، 100% - بلا شك!",
+    "رقم الهاتف +963-11-1234567 والبريد a.b@example.org",
+    "שלום עולם and Hebrew too",
+]
+
+
+@pytest.mark.parametrize("producer", ["chromium", "weasyprint"])
+def test_brackets_quotes_numbers_and_other_scripts_keep_their_place(
+    producer: str, tmp_path: Path
+) -> None:
+    """A browser writes a bracket drawn mirrored in an Arabic run as the character of its
+    shape; a Hebrew line opening an English phrase in a right-aligned paragraph is still a
+    right-to-left paragraph; digits, signs and an address keep their order."""
+    pdf = corpus.PRODUCERS[producer](PUNCTUATED, tmp_path / "p.pdf")
+    if pdf is None:
+        pytest.skip(f"{producer} is not installed here")
+    lines = [_flat(ln) for ln in extract.pdf(pdf).pages[0].splitlines() if ln.strip()]
+    assert lines == PUNCTUATED
+
+
+def test_brackets_are_swapped_only_when_that_balances_them() -> None:
+    box = (0.0, 0.0, 1.0, 1.0)
+    fixed = pdftext._brackets([(")وهو", box), ("شاهد(", box)])
+    assert [w for w, _ in fixed] == ["(وهو", "شاهد)"]
+    kept = pdftext._brackets([("1)", box), ("البند", box)])  # a list number, not a pair
+    assert [w for w, _ in kept] == ["1)", "البند"]
+
+
 def test_an_english_pdf_is_read_as_before(tmp_path: Path) -> None:
     """The control: a page without right-to-left text is MuPDF's reading, untouched."""
     lines = ["Detention at the Air Force Intelligence branch, 2013.", "Witness: none named."]

@@ -387,6 +387,52 @@ def _line_text(line: dict[str, Any]) -> str:
     return "".join(s["text"] for s in line["spans"])
 
 
+def _direction(block: dict[str, Any], text: str, margins: tuple[float, float]) -> bool:
+    """Whether a paragraph runs right to left: by where its lines stand when one is set
+    against one margin only (a right-aligned paragraph of mostly English words in an Arabic
+    document is still an Arabic paragraph), else by the majority of its letters."""
+    if has_rtl(text):
+        left, right = margins
+        for line in block["lines"]:  # the first line set against one margin only decides
+            x0, _, x1, _ = line["bbox"]
+            size = max((s.get("size", 10.0) for s in line["spans"]), default=10.0)
+            at_left, at_right = x0 - left < size, right - x1 < size
+            if at_right != at_left:
+                return at_right
+    return right_to_left(text)
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}", "«": "»", "‹": "›"}
+
+
+def _brackets(
+    words: list[tuple[str, tuple[float, float, float, float]]],
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Brackets the producer mapped by their drawn shape: in a right-to-left run the glyph
+    of "(" is a mirrored ")", and some producers (browsers) write the shape's character. A
+    line whose pair only balances when each bracket is swapped for its mirror is swapped."""
+    text = " ".join(w for w, _ in words)
+    swap: dict[str, str] = {}
+    for opening, closing in _PAIRS.items():
+        if opening not in text and closing not in text:
+            continue
+        if not _balanced(text, opening, closing) and _balanced(text, closing, opening):
+            swap[opening], swap[closing] = closing, opening
+    if not swap:
+        return words
+    table = str.maketrans(swap)
+    return [(w.translate(table), box) for w, box in words]
+
+
+def _balanced(text: str, opening: str, closing: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += (c == opening) - (c == closing)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageText:
     """The page's text, line by line in MuPDF's reading order, right-to-left lines rebuilt.
     `boxes`: every word's rectangle too (redaction), at the cost of reading every character."""
@@ -396,6 +442,11 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
         flags = pymupdf.TEXTFLAGS_TEXT
     flags |= pymupdf.TEXT_PRESERVE_LIGATURES
     layout = page.get_text("rawdict" if boxes else "dict", flags=flags)
+    text_blocks = [b for b in layout["blocks"] if b.get("type") == 0 and b.get("lines")]
+    margins = (
+        min((b["bbox"][0] for b in text_blocks), default=0.0),
+        max((b["bbox"][2] for b in text_blocks), default=0.0),
+    )
     glyphs: list[Glyph] | None = None
     tops: list[float] = []
     used: set[int] = set()
@@ -407,7 +458,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
             continue
         block_lines: list[str] = []
         raws = [_line_text(line) for line in block["lines"]]
-        rtl = right_to_left("".join(raws))
+        rtl = _direction(block, "".join(raws), margins)
         for line, raw in zip(block["lines"], raws, strict=True):
             if not raw.strip():
                 continue
@@ -429,7 +480,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
                     result.presentation_forms += sum(
                         1 for g in picked for c in g.text if _presentation(c)
                     )
-                    out = Line(words=_rebuild(picked, rtl), rebuilt=True)
+                    out = Line(words=_brackets(_rebuild(picked, rtl)), rebuilt=True)
                     out.text = " ".join(w for w, _ in out.words)
                     result.rebuilt_lines += 1
                 else:
