@@ -55,6 +55,7 @@ PRELOAD = (
     "amanah.processing.inventory_office",
     "amanah.processing.inventory_pdf",
     "amanah.text.rawtext",
+    "amanah.processing.pdftext",
 )
 
 TEXT_TYPES = {
@@ -237,6 +238,8 @@ def analyze(
         reason = f"{type(exc).__name__}: {exc}".strip()[:500]
         manifest["flags"].append({"code": "unreadable", "message": f"cannot be read: {reason}"})
     manifest["flags"].extend(result.flags)
+    # Which reader and repair gave the text: for the derivation event, not the item's metadata.
+    manifest["text_reading"] = result.metadata.pop("text_reading", None)
     manifest["metadata"] = result.metadata
     if metadata.wanted(ident.media_type):
         found, problems = metadata.extract(src, ident.media_type)
@@ -267,8 +270,9 @@ def analyze(
     else:
         manifest["ocr"] = _ocr(src, out, ident.media_type, result, manifest["flags"], ocr_languages)
     readable = [out / f for f in ("text.txt", "ocr.txt") if (out / f).exists()]
-    sample = readable[0].read_text(encoding="utf-8")[: language.SAMPLE] if readable else ""
-    manifest["languages"] = language.detect(sample)
+    # Every page and paragraph counts (a bilingual file is both): the text and its OCR.
+    said = "\f".join(f.read_text(encoding="utf-8")[: language.MAX_CHARS] for f in readable)
+    manifest["languages"] = language.detect_parts(said)
     manifest["fingerprints"] = fingerprints.compute(src, ident.media_type, readable, out)
     manifest["previews"] = {}
     if not any(f["code"] == "encrypted" for f in manifest["flags"]):

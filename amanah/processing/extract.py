@@ -101,7 +101,13 @@ def plain_text(path: Path) -> Extraction:
 
 
 def pdf(path: Path) -> Extraction:
+    """Each page's text layer in logical order (processing/pdftext.py), with pdfium's reading
+    kept for a page where it reads better as Arabic; which reading and repair each page got
+    is recorded (metadata "text_reading") for the derivation event."""
+    import pymupdf
     import pypdfium2 as pdfium
+
+    from amanah.processing import pdftext
 
     try:
         doc = pdfium.PdfDocument(str(path))
@@ -111,23 +117,32 @@ def pdf(path: Path) -> Extraction:
         raise
     out = Extraction()
     garbled: list[int] = []
+    chosen: dict[str, list[int]] = {}
+    drawn: dict[str, list[int]] = {}
+    repairs = {"lines reordered": 0, "lines kept as read": 0, "presentation forms": 0}
     try:
         meta = {k: v for k, v in doc.get_metadata_dict(skip_empty=True).items()}
         out.metadata = {"pages": len(doc), **{f"pdf_{k.lower()}": v for k, v in meta.items()}}
-        for i in range(len(doc)):
-            page = doc[i]
-            textpage = page.get_textpage()
-            text = textpage.get_text_bounded()
-            textpage.close()
-            page.close()
-            if text.strip() and not readable(text):
-                garbled.append(i + 1)
-                text = ""
-            out.pages.append(_clean(text))
-            if not text.strip():
-                out.pages_without_text.append(i + 1)
+        layout = pymupdf.open(str(path))
+        try:
+            for i in range(len(doc)):
+                text, engine = _pdf_page(doc, layout, i, pdftext, repairs, drawn)
+                chosen.setdefault(engine, []).append(i + 1)
+                if text.strip() and not readable(text):
+                    garbled.append(i + 1)
+                    text = ""
+                out.pages.append(_clean(text))
+                if not text.strip():
+                    out.pages_without_text.append(i + 1)
+        finally:
+            layout.close()
     finally:
         doc.close()
+    out.metadata["text_reading"] = {
+        "pages by reader": {k: _ranges(v) for k, v in chosen.items()},
+        "right-to-left lines drawn in": {k: _ranges(v) for k, v in drawn.items()},
+        "repairs": repairs,
+    }
     if garbled:
         out.flags.append(
             {
@@ -137,6 +152,47 @@ def pdf(path: Path) -> Extraction:
             }
         )
     return out
+
+
+def _pdf_page(
+    doc: Any,
+    layout: Any,
+    i: int,
+    pdftext: Any,
+    repairs: dict[str, int],
+    drawn: dict[str, list[int]],
+) -> tuple[str, str]:
+    """One page's text and the reader chosen: the rebuilt reading, unless the repair kept
+    some right-to-left lines as MuPDF read them (or read nothing) and pdfium's reading reads
+    better as Arabic (more words begin with the article than end with it reversed)."""
+
+    def pdfium_text() -> str:
+        page = doc[i]
+        textpage = page.get_textpage()
+        text = textpage.get_text_bounded()
+        textpage.close()
+        page.close()
+        return str(text)
+
+    try:
+        read = pdftext.read_page(layout[i])
+    except MemoryError:
+        raise
+    except Exception:  # a page MuPDF cannot lay out: pdfium's reading is what there is
+        return pdfium_text(), "pdfium"
+    repairs["lines reordered"] += read.rebuilt_lines
+    repairs["lines kept as read"] += read.kept_lines
+    repairs["presentation forms"] += read.presentation_forms
+    if read.drawn_order:
+        drawn.setdefault(read.drawn_order, []).append(i + 1)
+    if read.text.strip() and not read.kept_lines:
+        return read.text, pdftext.ENGINE
+    plain = pdfium_text()
+    if not read.text.strip() and plain.strip():
+        return plain, "pdfium"
+    if pdftext.has_rtl(plain) and pdftext.reads_arabic(plain) > pdftext.reads_arabic(read.text):
+        return pdftext.letters(plain), "pdfium"
+    return read.text, pdftext.ENGINE
 
 
 def _ranges(pages: list[int]) -> str:

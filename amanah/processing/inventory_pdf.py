@@ -149,7 +149,7 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
     seen: set[Any] = set()
     for page in doc:
         n = page.number + 1
-        text = page.get_text(flags=flags)
+        text = _text_layer(page, flags)
         inv.add("the text layer of a PDF page", text, f"page {n}", n)
         if not text.strip():
             if n not in ocr_done:
@@ -172,6 +172,19 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
                 lang,
                 f"image {k}",
             )
+
+
+def _text_layer(page: Any, flags: int) -> str:
+    """The page's text in logical order (Arabic as written, lam-alef whole): the same text
+    search reads, so that the leak check sees a name printed by a browser or office suite."""
+    from amanah.processing import pdftext
+
+    try:
+        return pdftext.read_page(page, flags).text
+    except MemoryError:
+        raise
+    except Exception:  # a page the repair cannot lay out is read as MuPDF reads it
+        return str(page.get_text(flags=flags))
 
 
 def _render(page: Any, clip: Any) -> Any:

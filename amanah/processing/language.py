@@ -66,3 +66,82 @@ def detect(text: str) -> list[dict[str, Any]]:
         for v in values[:3]
         if v.value >= 0.1
     ]
+
+
+#: Languages are read from at most this much of an item's text.
+MAX_CHARS = 5_000_000
+#: At most this many parts of a long text are read (spread over the whole text).
+MAX_PARTS = 80
+PART_CHARS = 600
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SCRIPTS = (
+    ("arabic", re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")),
+    ("cyrillic", re.compile("[\u0400-\u04ff]")),
+    ("latin", re.compile("[A-Za-z\u00c0-\u024f]")),
+)
+
+
+def _parts(text: str) -> list[str]:
+    """Pages and paragraphs (lines for tables), short ones joined up to PART_CHARS."""
+    out: list[str] = []
+    current = ""
+    for line in re.split(r"[\f\n]+", text):
+        line = line.strip()
+        if not line:
+            continue
+        if current and len(current) + len(line) > PART_CHARS:
+            out.append(current)
+            current = ""
+        current = f"{current} {line}" if current else line[: PART_CHARS * 4]
+    if current:
+        out.append(current)
+    if len(out) > MAX_PARTS:
+        step = len(out) / MAX_PARTS
+        out = [out[int(i * step)] for i in range(MAX_PARTS)]
+    return out
+
+
+def _by_script(part: str) -> dict[str, str]:
+    """The part's words grouped by the script they are written in: a line of a bilingual
+    table holds an Arabic and an English name side by side."""
+    groups: dict[str, list[str]] = {}
+    for word in _WORD.findall(part):
+        for script, pattern in _SCRIPTS:
+            if pattern.search(word):
+                groups.setdefault(script, []).append(word)
+                break
+    return {script: " ".join(words) for script, words in groups.items()}
+
+
+def detect_parts(text: str) -> list[dict[str, Any]]:
+    """Every language of a text with its share of the letters, read part by part (pages,
+    paragraphs) and script by script, so an Arabic body under English headers, an Arabic
+    page in an English report and an Arabic column of a table each count. Most first."""
+    letters: dict[str, int] = {}
+    confidence: dict[str, float] = {}
+    method: dict[str, str] = {}
+    for part in _parts(text):
+        for script_text in _by_script(part).values():
+            found = detect(script_text)
+            if not found:
+                continue
+            weight = sum(len(w) for w in script_text.split())
+            best = found[0]
+            code = best["language"]
+            letters[code] = letters.get(code, 0) + weight
+            confidence[code] = max(confidence.get(code, 0.0), best["confidence"])
+            method[code] = best["method"]
+    total = sum(letters.values())
+    if not total:
+        return detect(text)
+    shares = sorted(letters.items(), key=lambda kv: -kv[1])
+    return [
+        {
+            "language": code,
+            "share": round(n / total, 3),
+            "confidence": round(confidence[code], 3),
+            "method": f"{method[code]}, per part",
+        }
+        for code, n in shares
+        if n / total >= 0.02
+    ][:5]

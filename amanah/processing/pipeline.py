@@ -314,6 +314,7 @@ def _record(
                 "size": text.size,
                 "pages": manifest["pages"],
                 "extractor": manifest["extractor"],
+                **({"reading": manifest["text_reading"]} if manifest.get("text_reading") else {}),
                 "sandbox": manifest.get("sandbox"),
             },
             **common,

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import wordboxes
+from amanah.processing import pdftext, wordboxes
 from amanah.sharing.protected import Matcher
 
 PAD = 1.0  # points left and right of each text-layer word, so that anti-aliased edges go too
@@ -67,18 +67,18 @@ def tokens(page: Any) -> list[tuple[str, list[Any]]]:
     hyphenated at a line's end is joined with the next line's first word."""
     import pymupdf
 
-    raw = sorted(page.get_text("words", sort=False), key=lambda w: (w[5], w[6], w[7]))
     out: list[tuple[str, list[Any]]] = []
-    last_line: tuple[int, int] | None = None
-    for x0, y0, x1, y1, word, block, line, _ in raw:
-        rect = pymupdf.Rect(x0, y0, x1, y1)
-        new_line = (block, line) != last_line
+    last_line: int | None = None
+    # Words in logical order (Arabic from a browser's or office suite's PDF as written).
+    for word, box, line in pdftext.page_words(page):
+        rect = pymupdf.Rect(*box)
+        new_line = line != last_line
         if new_line and out and out[-1][0].endswith(("-", "\u00ad", "\u2010")):
             text, rects = out[-1]
             out[-1] = (text.rstrip("-\u00ad\u2010") + word, [*rects, rect])
         else:
             out.append((word, [rect]))
-        last_line = (block, line)
+        last_line = line
     return out
 
 
@@ -292,7 +292,7 @@ def reread(
     try:
         for page in doc:
             number = page.number + 1
-            text = page.get_text()
+            text = pdftext.read_page(page).text
             said.append(text)
             note(matcher.find(text), f"page {number} text")
             note(matcher.in_words([t for t, _ in tokens(page)]), f"page {number} text")

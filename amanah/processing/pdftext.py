@@ -1,0 +1,524 @@
+"""A PDF page's text layer in logical order, Arabic as written.
+
+PDF producers draw glyphs, not text: a browser or an office suite draws an Arabic line left to
+right in visual order (often word by word, in an order of its own), a ligature such as lam-alef
+is one glyph whose Unicode is two letters, a mark (tanween) is a glyph of its own placed beside
+its letter. Readers that follow the content stream (pdfium) return words reversed; readers that
+reorder by characters (poppler, MuPDF) split the lam-alef glyph and reverse its letters (الحقا
+for لاحقا). Here each glyph stays one unit with its Unicode (from MuPDF's text trace, which
+marks a glyph's further characters), marks join their letter, units are put in visual order by
+their boxes and reordered to logical order by the Unicode bidirectional algorithm
+(python-bidi), and presentation forms (U+FB50–FDFF, U+FE70–FEFF) become letters. MuPDF's
+layout analysis (blocks, lines, columns) is kept; only lines with right-to-left text are
+rebuilt, and a line whose glyphs cannot be matched is kept as MuPDF reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from bidi import algorithm as uba
+
+ENGINE = "pymupdf text trace + unicode bidi (python-bidi)"
+_RTL = {"R", "AL"}
+_STRONG = {"L", "R", "AL", "EN", "AN"}
+#: Classes that would change the bidi algorithm's state (embeddings, isolates) or end a
+#: paragraph: inside one drawn line they are read as a space.
+_CONTROL = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B", "S", "BN"}
+
+
+#: Direction marks and embeddings a producer writes into the text layer: not part of a word.
+_FORMAT = dict.fromkeys(
+    [0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
+)
+
+
+_PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def _presentation(ch: str) -> bool:
+    return "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff"
+
+
+def letters(text: str) -> str:
+    """Arabic presentation forms (contextual shapes, lam-alef and other ligatures) as the
+    letters they show, in logical order; everything else unchanged."""
+    if _PRESENTATION.search(text) is None:
+        return text
+    out = []
+    for c in text:
+        if _presentation(c):
+            mapped = unicodedata.normalize("NFKC", c)
+            # The isolated forms of the marks (U+FE70 …) decompose to a space and the mark.
+            out.append(mapped.lstrip(" ") if mapped.strip() else "")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+#: Letters of the right-to-left scripts (Hebrew to Arabic Extended, presentation forms) and
+#: the right-to-left mark and embeddings.
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200f\u202b\u202e\u2067]")
+#: What a letter count leaves out: spaces and the marks drawn as glyphs of their own.
+_NOT_COUNTED = re.compile(r"[\s\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+
+
+def has_rtl(text: str) -> bool:
+    return _RTL_LETTER.search(text) is not None
+
+
+@dataclass(slots=True)
+class Glyph:
+    """One drawn glyph: its Unicode (one or more characters, logical) and its box."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    size: float
+    #: Drawn by a right-to-left text matrix: its letters are already in logical order.
+    mirrored: bool = False
+    #: Its place in the content stream.
+    seq: int = 0
+    cx: float = field(init=False)
+    cy: float = field(init=False)
+    rtl: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cx = (self.x0 + self.x1) / 2
+        self.cy = (self.y0 + self.y1) / 2
+        self.rtl = has_rtl(self.text)
+
+
+@dataclass
+class Line:
+    """One line of a page: its words in logical order, each with its rectangles."""
+
+    words: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    text: str = ""
+    rebuilt: bool = False
+
+
+@dataclass
+class PageText:
+    text: str
+    lines: list[Line]
+    #: How the page's right-to-left lines were drawn: "visual", "logical", "mixed" or "".
+    drawn_order: str = ""
+    rebuilt_lines: int = 0
+    kept_lines: int = 0
+    presentation_forms: int = 0
+
+
+def _glyphs(page: Any) -> list[Glyph]:
+    """Every horizontal glyph of the page, in the order the content stream draws them."""
+    out: list[Glyph] = []
+    for span in page.get_texttrace():
+        dx, dy = span["dir"]
+        if abs(dy) > 0.05 or span.get("wmode", 0):
+            continue  # rotated or vertical text: MuPDF's own reading is kept
+        size = float(span.get("size") or 10.0)
+        if dx < 0:
+            out.extend(_mirrored_run(span, size))
+            continue
+        for unicode, gid, _origin, bbox in span["chars"]:
+            ch = chr(unicode) if 0 <= unicode < 0x110000 else "\ufffd"
+            if gid < 0 and out:  # a further character of the glyph before (a ligature)
+                out[-1].text += ch
+                continue
+            x0, y0, x1, y1 = bbox
+            out.append(Glyph(ch, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
+    for n, g in enumerate(out):
+        g.seq = n
+    return out
+
+
+def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
+    """A span drawn right to left by its own text matrix (as OCR text layers are) holds its
+    words in logical order, and its glyph boxes are spread evenly, not measured: each word
+    is one unit, its letters in the order drawn."""
+    out: list[Glyph] = []
+    word: list[tuple[str, Any]] = []
+
+    def flush() -> None:
+        if word:
+            boxes = [b for _, b in word]
+            x0 = min(min(b[0], b[2]) for b in boxes)
+            x1 = max(max(b[0], b[2]) for b in boxes)
+            y0 = min(min(b[1], b[3]) for b in boxes)
+            y1 = max(max(b[1], b[3]) for b in boxes)
+            out.append(Glyph("".join(c for c, _ in word), x0, y0, x1, y1, size, mirrored=True))
+            word.clear()
+
+    for unicode, _gid, _origin, bbox in span["chars"]:
+        ch = chr(unicode) if 0 <= unicode < 0x110000 else "\ufffd"
+        if ch.isspace():
+            flush()
+            x0, y0, x1, y1 = bbox
+            out.append(Glyph(" ", min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
+        else:
+            word.append((ch, bbox))
+    flush()
+    return out
+
+
+def _is_mark(text: str) -> bool:
+    return bool(text) and all(unicodedata.category(c) in ("Mn", "Me") for c in text)
+
+
+def _join_marks(units: list[Glyph]) -> list[Glyph]:
+    """A mark drawn as its own glyph joins its letter: the one to its right in an
+    Arabic word (drawn from right to left), else the one to its left."""
+    out: list[Glyph] = []
+    pending: list[Glyph] = []
+    for i, g in enumerate(units):
+        if not _is_mark(g.text):
+            if pending and g.text.strip():
+                if g.rtl:
+                    g.text += "".join(m.text for m in pending)
+                elif out:
+                    out[-1].text += "".join(m.text for m in pending)
+                else:
+                    g.text += "".join(m.text for m in pending)
+                pending = []
+            out.append(g)
+            continue
+        right = next((u for u in units[i + 1 :] if u.text.strip() and not _is_mark(u.text)), None)
+        near = right is not None and right.x0 - g.x1 < 0.4 * g.size
+        if right is not None and near and right.rtl:
+            pending.append(g)
+        elif out:
+            out[-1].text += g.text
+        else:
+            pending.append(g)
+    if pending and out:
+        out[-1].text += "".join(m.text for m in pending)
+    return out
+
+
+def _representative(text: str) -> str:
+    for c in text:
+        kind = unicodedata.bidirectional(c)
+        if kind in _STRONG:
+            return c
+    c = text[:1] or " "
+    return " " if unicodedata.bidirectional(c) in _CONTROL else c
+
+
+def _class_pools() -> dict[str, list[str]]:
+    """Distinct characters of each bidirectional class (never mirrored ones), so that a line
+    of units can be written as a string of distinct characters of the units' classes."""
+    pools: dict[str, list[str]] = {k: [] for k in ("L", "R", "AL", "EN", "ES", "ET", "AN",
+                                                    "CS", "NSM", "ON", "WS")}  # fmt: skip
+    blocks = ((0x21, 0x300), (0x590, 0x900), (0x2000, 0x2C00), (0x4E00, 0x5200), (0xFB1D, 0xFFF0))
+    for cp in (cp for lo, hi in blocks for cp in range(lo, hi)):
+        c = chr(cp)
+        kind = unicodedata.bidirectional(c)
+        if kind in pools and not unicodedata.mirrored(c) and unicodedata.category(c) != "Cn":
+            pools[kind].append(c)
+    return pools
+
+
+_POOLS = _class_pools()
+
+
+def _fast_order(reps: list[str], rtl: bool) -> list[int] | None:
+    """The same order from python-bidi's compiled algorithm, which gives only the reordered
+    string: each unit is written as a distinct character of its class, and found again in
+    the result. None when a class runs out of characters (a very long line)."""
+    from bidi import get_display
+
+    used: dict[str, int] = {}
+    stand_in: list[str] = []
+    for c in reps:
+        kind = unicodedata.bidirectional(c)
+        pool = _POOLS.get(kind)
+        n = used.get(kind, 0)
+        if pool is None or n >= len(pool):
+            return None
+        used[kind] = n + 1
+        stand_in.append(pool[n])
+    where = {c: i for i, c in enumerate(stand_in)}
+    shown = get_display("".join(stand_in), base_dir="R" if rtl else "L")
+    order = [where.get(c, -1) for c in shown]
+    return order if len(order) == len(reps) and -1 not in order else None
+
+
+def right_to_left(text: str) -> bool:
+    """A paragraph's direction: that of the majority of its letters (a line of a paragraph
+    may open with a Latin name and still be part of an Arabic text)."""
+    kinds = [unicodedata.bidirectional(c) for c in text]
+    return sum(k in _RTL for k in kinds) >= sum(k == "L" for k in kinds)
+
+
+def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
+    """The logical order of units given in visual (left to right) order: the bidirectional
+    algorithm run over one character standing for each unit (reordering is its own inverse
+    for the runs a line of text holds). `rtl`: the paragraph's direction, else its letters'."""
+    reps = [_representative(u) for u in units]
+    if rtl is None:
+        rtl = right_to_left("".join(units))
+    fast = _fast_order(reps, rtl)
+    if fast is not None:
+        return fast
+    storage = uba.get_empty_storage()
+    storage["base_level"] = 1 if rtl else 0
+    storage["base_dir"] = "R" if rtl else "L"
+    uba.get_embedding_levels("".join(reps), storage)
+    for i, ch in enumerate(storage["chars"]):
+        ch["unit"] = i
+    uba.explicit_embed_and_overrides(storage, False)
+    uba.resolve_weak_types(storage, False)
+    uba.resolve_neutral_types(storage, False)
+    uba.resolve_implicit_levels(storage, False)
+    uba.reorder_resolved_levels(storage, False)
+    # Reordering visual order gives back the logical one.
+    return [ch["unit"] for ch in storage["chars"]]
+
+
+def _drawn(glyphs: list[Glyph]) -> tuple[int, int]:
+    """Pairs of successive Arabic glyphs drawn left to right (visual) and right to left."""
+    visual, logical = 0, sum(1 for g in glyphs if g.mirrored and g.rtl)
+    for a, b in pairwise(glyphs):
+        if a.rtl and b.rtl and abs(a.cy - b.cy) < a.size / 2:
+            if b.cx > a.cx + 0.1:
+                visual += 1
+            elif b.cx < a.cx - 0.1:
+                logical += 1
+    return visual, logical
+
+
+def _rebuild(
+    glyphs: list[Glyph], rtl: bool | None = None
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Words in logical order from one line's glyphs."""
+    units = sorted(glyphs, key=lambda g: (g.cx, g.x0))
+    if any(_is_mark(g.text[:1]) for g in units):
+        units = _join_marks(units)
+    # A gap wider than a third of the font's size is a space the producer did not draw.
+    spaced: list[Glyph] = []
+    for g in units:
+        gap = spaced and g.x0 - spaced[-1].x1 > g.size * 0.3
+        if gap and spaced[-1].text.strip() and g.text.strip():
+            spaced.append(Glyph(" ", spaced[-1].x1, g.y0, g.x0, g.y1, g.size))
+        spaced.append(g)
+    order = logical_order([letters(g.text) for g in spaced], rtl)
+    words: list[tuple[str, tuple[float, float, float, float]]] = []
+    current: list[Glyph] = []
+
+    def flush() -> None:
+        if current:
+            text = letters("".join(g.text for g in current)).translate(_FORMAT)
+            if not text:
+                current.clear()
+                return
+            box = (
+                min(g.x0 for g in current),
+                min(g.y0 for g in current),
+                max(g.x1 for g in current),
+                max(g.y1 for g in current),
+            )
+            words.append((text, box))
+            current.clear()
+
+    for i in order:
+        g = spaced[i]
+        if not g.text.strip():
+            flush()
+            continue
+        current.append(g)
+    flush()
+    return words
+
+
+def _inside(g: Glyph, box: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = box
+    return x0 - 1.5 <= g.cx <= x1 + 1.5 and y0 - 0.5 <= g.cy <= y1 + 0.5
+
+
+def _mupdf_words(line: dict[str, Any]) -> list[tuple[str, tuple[float, float, float, float]]]:
+    words: list[tuple[str, tuple[float, float, float, float]]] = []
+    text, boxes = "", []
+    for span in line["spans"]:
+        for c in span["chars"]:
+            if c["c"].isspace():
+                if text:
+                    words.append((letters(text), _union(boxes)))
+                text, boxes = "", []
+                continue
+            text += c["c"]
+            boxes.append(c["bbox"])
+    if text:
+        words.append((letters(text), _union(boxes)))
+    return [(w.translate(_FORMAT), box) for w, box in words if w.translate(_FORMAT)]
+
+
+def _union(boxes: list[Any]) -> tuple[float, float, float, float]:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _letters(text: str) -> Counter[str]:
+    return Counter(_NOT_COUNTED.sub("", letters(text)))
+
+
+def _same_letters(a: str, b: str) -> bool:
+    """Whether two readings of a line hold the same letters, give or take a ligature that
+    one reader maps to fewer letters (at most one in ten)."""
+    ca, cb = _letters(a), _letters(b)
+    differ = sum(((ca - cb) + (cb - ca)).values())
+    return differ <= max(1, sum(ca.values()) // 10)
+
+
+def _line_text(line: dict[str, Any]) -> str:
+    if "chars" in (line["spans"] or [{}])[0]:
+        return "".join(c["c"] for s in line["spans"] for c in s["chars"])
+    return "".join(s["text"] for s in line["spans"])
+
+
+def _direction(block: dict[str, Any], text: str, margins: tuple[float, float]) -> bool:
+    """Whether a paragraph runs right to left: by where its lines stand when one is set
+    against one margin only (a right-aligned paragraph of mostly English words in an Arabic
+    document is still an Arabic paragraph), else by the majority of its letters."""
+    if has_rtl(text):
+        left, right = margins
+        for line in block["lines"]:  # the first line set against one margin only decides
+            x0, _, x1, _ = line["bbox"]
+            size = max((s.get("size", 10.0) for s in line["spans"]), default=10.0)
+            at_left, at_right = x0 - left < size, right - x1 < size
+            if at_right != at_left:
+                return at_right
+    return right_to_left(text)
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}", "«": "»", "‹": "›"}
+
+
+def _brackets(
+    words: list[tuple[str, tuple[float, float, float, float]]],
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Brackets the producer mapped by their drawn shape: in a right-to-left run the glyph
+    of "(" is a mirrored ")", and some producers (browsers) write the shape's character. A
+    line whose pair only balances when each bracket is swapped for its mirror is swapped."""
+    text = " ".join(w for w, _ in words)
+    swap: dict[str, str] = {}
+    for opening, closing in _PAIRS.items():
+        if opening not in text and closing not in text:
+            continue
+        if not _balanced(text, opening, closing) and _balanced(text, closing, opening):
+            swap[opening], swap[closing] = closing, opening
+    if not swap:
+        return words
+    table = str.maketrans(swap)
+    return [(w.translate(table), box) for w, box in words]
+
+
+def _balanced(text: str, opening: str, closing: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += (c == opening) - (c == closing)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageText:
+    """The page's text, line by line in MuPDF's reading order, right-to-left lines rebuilt.
+    `boxes`: every word's rectangle too (redaction), at the cost of reading every character."""
+    import pymupdf
+
+    if flags is None:
+        flags = pymupdf.TEXTFLAGS_TEXT
+    flags |= pymupdf.TEXT_PRESERVE_LIGATURES
+    layout = page.get_text("rawdict" if boxes else "dict", flags=flags)
+    text_blocks = [b for b in layout["blocks"] if b.get("type") == 0 and b.get("lines")]
+    margins = (
+        min((b["bbox"][0] for b in text_blocks), default=0.0),
+        max((b["bbox"][2] for b in text_blocks), default=0.0),
+    )
+    glyphs: list[Glyph] | None = None
+    tops: list[float] = []
+    used: set[int] = set()
+    result = PageText(text="", lines=[])
+    visual = logical = 0
+    blocks_text: list[str] = []
+    for block in layout["blocks"]:
+        if block.get("type") != 0:
+            continue
+        block_lines: list[str] = []
+        raws = [_line_text(line) for line in block["lines"]]
+        rtl = _direction(block, "".join(raws), margins)
+        for line, raw in zip(block["lines"], raws, strict=True):
+            if not raw.strip():
+                continue
+            out: Line | None = None
+            if has_rtl(raw) and line.get("wmode", 0) == 0 and abs(line["dir"][1]) < 0.05:
+                if glyphs is None:
+                    glyphs = sorted(_glyphs(page), key=lambda g: g.cy)
+                    tops = [g.cy for g in glyphs]
+                box = tuple(line["bbox"])
+                lo, hi = bisect_left(tops, box[1] - 0.5), bisect_right(tops, box[3] + 0.5)
+                mine = [i for i in range(lo, hi) if i not in used and _inside(glyphs[i], box)]
+                picked = [glyphs[i] for i in mine]
+                # Rebuilt only when the glyphs found are the line's characters:
+                # anything else (text drawn twice, clipped) keeps MuPDF's reading.
+                if picked and _same_letters("".join(g.text for g in picked), raw):
+                    v, lg = _drawn(sorted(picked, key=lambda g: g.seq))
+                    visual, logical = visual + v, logical + lg
+                    used.update(mine)
+                    result.presentation_forms += sum(
+                        1 for g in picked for c in g.text if _presentation(c)
+                    )
+                    out = Line(words=_brackets(_rebuild(picked, rtl)), rebuilt=True)
+                    out.text = " ".join(w for w, _ in out.words)
+                    result.rebuilt_lines += 1
+                else:
+                    result.kept_lines += 1
+            if out is None:
+                out = Line(words=_mupdf_words(line) if boxes else [])
+                out.text = letters(raw).translate(_FORMAT)
+            result.lines.append(out)
+            block_lines.append(out.text)
+        if block_lines:
+            blocks_text.append("\n".join(block_lines))
+    result.text = "\n".join(blocks_text) + ("\n" if blocks_text else "")
+    if visual or logical:
+        result.drawn_order = (
+            "visual"
+            if logical == 0
+            else "logical"
+            if visual == 0
+            else ("mostly visual" if visual > logical else "mostly logical")
+        )
+    return result
+
+
+def reads_arabic(text: str) -> int:
+    """How well a text reads as Arabic in logical order: words that begin with the article
+    (ال) less words that end with it reversed (لا), which is how a reversed text shows."""
+    score = 0
+    for word in text.split():
+        if len(word) > 3:
+            score += word.startswith("ال") - word.endswith("لا")
+    return score
+
+
+def page_words(page: Any) -> list[tuple[str, tuple[float, float, float, float], int]]:
+    """The page's words in logical reading order with their rectangles and the index of
+    their line: what redaction matches names against."""
+    return [
+        (word, box, n)
+        for n, line in enumerate(read_page(page, boxes=True).lines)
+        for word, box in line.words
+    ]
