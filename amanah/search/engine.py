@@ -232,7 +232,7 @@ def search_words(
         from amanah.search import tantivy_index
 
         tantivy_index.catch_up(ws)
-        with ws.db.reader(barrier=False) as s:
+        with ws.db.reader() as s:
             found = backend(ws, s).search(s, req)
             counts = format_facets(s, found.facets) if found.facets is not None else {}
             hits = hits_for(s, q, found.rows)
