@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from amanah.access import Caller, Role, local_administrator
+from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, SearchLog
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.preservation.audit import verify
@@ -258,6 +259,35 @@ def test_a_torn_line_and_a_bad_record_do_not_stop_the_others(sqlite_home: Path) 
         assert r.search_id == 2
         assert _logged(ws)[2]["query"] == "checkpoint"
         assert verify(ws, actor="t").ok
+    finally:
+        ws.close()
+
+
+def test_ids_follow_a_record_longer_than_the_journal_tail(tmp_path: Path, slow_drain: None) -> None:
+    home = tmp_path / "home"
+    write_default_config(home)
+    ws = open_workspace(home)
+    try:
+        journal = searchlog._journal(ws)
+        entry = {
+            "actor": "analyst:a",
+            "at": "2026-12-01T10:00:00+00:00",
+            "query": "checkpoint " * 20_000,  # 220,000 characters: past the 64 KiB tail
+            "options": {"mode": "text", "sort": "relevance"},
+            "hits": 0,
+            "shown": [],
+            "duration_ms": 1.0,
+            "request_id": None,
+            "address": "",
+            "query_hmac": "00" * 32,
+            "query_length": 220_000,
+            "audit": {},
+        }
+        first = journal.append(entry)
+        second = journal.append({**entry, "query": "hospital"})
+        assert (first, second) == (1, 2)
+        logged = _logged(ws)
+        assert logged[1]["query"] == entry["query"] and logged[2]["query"] == "hospital"
     finally:
         ws.close()
 

@@ -81,15 +81,19 @@ def _lines(data: bytes) -> list[dict[str, Any]]:
 
 
 def _last_id(path: Path) -> int | None:
+    """The id of the last complete record (the tail is read first; all of it if need be)."""
     try:
         with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - _TAIL))
-            records = _lines(f.read())
+            size = f.seek(0, os.SEEK_END)
+            tail = _TAIL
+            while True:
+                f.seek(max(0, size - tail))
+                records = _lines(f.read())
+                if records or tail >= size:
+                    return records[-1]["id"] if records else None
+                tail *= 4  # a record longer than the tail (a very long query)
     except FileNotFoundError:
         return None
-    return records[-1]["id"] if records else None
 
 
 def _fsync_dir(path: Path) -> None:
