@@ -178,4 +178,7 @@ def open_workspace(
     db.session_info[SIGNING_KEY] = key
     db.session_info[CHECKPOINT_LOG] = path / LOG_NAME
     db.session_info[NAMES_KEY] = names_key
+    from amanah.search import searchlog  # applies searches a crash left in its journal
+
+    searchlog.attach(db, path)
     return Workspace(settings=settings, db=db, blobs=blobs, key=key)

@@ -1,6 +1,7 @@
 """Search at scale: index N generated documents, then time a realistic mix of queries.
 
-    python -m benchmarks.search_scale [--docs 1000000] [--queries 1000] [--postgresql] [--tantivy]
+    python -m benchmarks.search_scale [--docs 1000000] [--queries 1000]
+        [--backends fts5,tantivy,postgresql]
 
 Documents are generated (Arabic 60 %, English 40 %) from Zipf-distributed vocabularies with
 Arabic particles and the article attached as in real text, lengths drawn from a log-normal
@@ -16,10 +17,13 @@ those words only are timed apart, as the worst case.
 Each goes through `amanah.search.service.search` as the CLI calls it: parse, need-to-know,
 count, ten highlighted snippets, and the search-log write (a ledger event) included.
 
-`--tantivy` adds a SQLite home with `search_backend = "tantivy"`: the same rows are written
-(search_docs, and in this first step the FTS5 terms too), then the outbox is applied to the
-tantivy index (analysis again on every core, one writer), timed apart; every query's total
-is compared with the first engine's.
+`--backends` runs every named backend in one run, each in a home of its own with
+`search_backend` set to its name: fts5 and tantivy on SQLite, postgresql on a PostgreSQL
+server the benchmark starts. For tantivy the outbox is applied to its index after the rows
+are written (analysis again on every core, one writer), timed apart. Every query's total is
+compared with the first backend's. Figures per query kind and for the stopword queries; when
+the result of the other size (100,000 or 1,000,000) is in benchmarks/out, the p95 ratio
+between the two sizes is added per backend (the target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -337,30 +342,84 @@ def run_queries(ws: object, queries: list[tuple[str, str, bool]]) -> dict[str, o
     }
 
 
+BACKENDS = ("fts5", "tantivy", "postgresql")
+RATIO_SIZES = (100_000, 1_000_000)
+
+
+def use_backend(home: Path, name: str) -> None:
+    """Select a search backend in a home's amanah.toml (whatever its default is)."""
+    config = home / "amanah.toml"
+    text, n = re.subn(
+        r'(?m)^search_backend = ".*"$', f'search_backend = "{name}"', config.read_text()
+    )
+    if n != 1:
+        raise SystemExit(f"{config}: no search_backend line to set")
+    config.write_text(text)
+
+
+def size_ratios(docs: int, result: dict[str, object]) -> dict[str, dict[str, float]]:
+    """p95 at 1,000,000 over p95 at 100,000, per backend, from this run and the saved one."""
+    if docs not in RATIO_SIZES:
+        return {}
+    other = RATIO_SIZES[1 - RATIO_SIZES.index(docs)]
+    saved = OUT / f"search_scale_{other}.json"
+    if not saved.exists():
+        return {}
+    runs = {docs: result, other: json.loads(saved.read_text())}
+    small, large = runs[RATIO_SIZES[0]], runs[RATIO_SIZES[1]]
+    out = {}
+    for name in BACKENDS:
+        a, b = small.get(name), large.get(name)
+        if name == "fts5":  # results saved before --backends called it "sqlite"
+            a, b = a or small.get("sqlite"), b or large.get("sqlite")
+        if not isinstance(a, dict) or not isinstance(b, dict) or "p95_ms" not in a:
+            continue
+        if "p95_ms" not in b:
+            continue
+        ratios = {"mixed_p95": round(b["p95_ms"] / a["p95_ms"], 2)}
+        ratios["stopword_p95"] = round(
+            b["stopword_queries"]["p95_ms"] / a["stopword_queries"]["p95_ms"], 2
+        )
+        for kind, fig in a["by_kind"].items():
+            if kind in b["by_kind"]:
+                ratios[f"{kind}_p95"] = round(b["by_kind"][kind]["p95_ms"] / fig["p95_ms"], 2)
+        out[name] = ratios
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--postgresql", action="store_true", help="Also on a PostgreSQL it starts.")
-    ap.add_argument("--no-sqlite", action="store_true", help="Only PostgreSQL.")
-    ap.add_argument("--tantivy", action="store_true", help="Also tantivy (on SQLite).")
+    ap.add_argument(
+        "--backends",
+        default="fts5,tantivy",
+        help=f"Comma-separated, in this order of comparison: {', '.join(BACKENDS)}.",
+    )
+    ap.add_argument("--postgresql", action="store_true", help="Same as adding postgresql.")
+    ap.add_argument("--tantivy", action="store_true", help="Same as adding tantivy.")
     ap.add_argument("--keep", action="store_true", help="Keep the generated files and homes.")
     args = ap.parse_args()
+    engines = [b.strip() for b in args.backends.split(",") if b.strip()]
+    engines += [b for b in ("postgresql", "tantivy") if getattr(args, b) and b not in engines]
+    unknown = [b for b in engines if b not in BACKENDS]
+    if unknown or not engines:
+        ap.error(f"--backends: choose among {', '.join(BACKENDS)}, not {unknown or 'nothing'}")
     workers = os.cpu_count() or 1
     OUT.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="search-scale-", dir=OUT))
-    result: dict[str, object] = {"machine": machine(), "docs": args.docs}
+    result: dict[str, object] = {
+        "machine": machine(),
+        "load_average": os.getloadavg(),
+        "docs": args.docs,
+        "backends": engines,
+    }
     try:
         t = time.perf_counter()
         files = generate(args.docs, work, workers)
         result["generate_seconds"] = round(time.perf_counter() - t, 1)
         queries = make_queries(files, args.queries)
         common = make_queries(files, max(30, args.queries // 10), seed=6, common=True)
-        engines = (
-            ([] if args.no_sqlite else ["sqlite"])
-            + (["postgresql"] if args.postgresql else [])
-            + (["tantivy"] if args.tantivy else [])
-        )
         first_totals: list[int] | None = None
         for engine in engines:
             home = work / f"home-{engine}"
@@ -375,13 +434,7 @@ def main() -> None:
                 write_default_config(home, server.create_database())
             else:
                 write_default_config(home)
-            if engine == "tantivy":
-                config = home / "amanah.toml"
-                config.write_text(
-                    config.read_text().replace(
-                        'search_backend = "database"', 'search_backend = "tantivy"'
-                    )
-                )
+            use_backend(home, engine)
             ws = open_workspace(home)
             try:
                 print(f"{engine}: indexing {args.docs:,} documents", file=sys.stderr)
@@ -405,6 +458,7 @@ def main() -> None:
                     measured["same_totals_as_first"] = sum(
                         a == b for a, b in zip(first_totals, totals, strict=True)
                     )
+                    measured["totals_compared"] = len(totals)
                 result[engine] = {**built, **measured, "stopword_queries": worst}
                 print(f"{engine}: {measured}", file=sys.stderr)
             finally:
@@ -414,6 +468,9 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    ratios = size_ratios(args.docs, result)
+    if ratios:
+        result["p95_ratio_1m_over_100k"] = ratios
     print(save(f"search_scale_{args.docs}", result))
     subprocess.run(["cat", str(OUT / f"search_scale_{args.docs}.json")], check=False)
 

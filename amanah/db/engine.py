@@ -134,6 +134,12 @@ class Database:
         self._readers = sessionmaker(self.read_engine or self.engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
         self._group = _GroupCommit(self)
+        #: Run before a transaction or a snapshot opens (not inside one): records written
+        #: behind (the search journal) are in the database before anyone reads it.
+        self.barriers: list[Callable[[], None]] = []
+        #: Run by `dispose()` first (the search journal applies what it holds).
+        self.on_dispose: list[Callable[[], None]] = []
+        self._inside = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -175,8 +181,19 @@ class Database:
         # SQLite has one writer at a time; threads of this process queue here instead of
         # in SQLite's busy handler, which sleeps in growing steps of up to 100 ms.
         guard = self._write_lock if self.read_engine is not None else contextlib.nullcontext()
-        with guard, self._sessions(info=dict(self.session_info)) as s, s.begin():
-            yield s
+        self._barrier()
+        self._inside.depth = getattr(self._inside, "depth", 0) + 1
+        try:
+            with guard, self._sessions(info=dict(self.session_info)) as s, s.begin():
+                yield s
+        finally:
+            self._inside.depth -= 1
+
+    def _barrier(self) -> None:
+        # Never from inside this thread's own transaction: applying would wait for its lock.
+        if not getattr(self._inside, "depth", 0):
+            for barrier in self.barriers:
+                barrier()
 
     def write_soon(self, work: Callable[[Session], T]) -> T:
         """Run a small write (an audit record) in a transaction shared with other threads'.
@@ -185,12 +202,19 @@ class Database:
         return self._group.submit(work)
 
     @contextmanager
-    def reader(self) -> Iterator[Session]:
-        """A read-only snapshot that does not block writers."""
+    def reader(self, barrier: bool = True) -> Iterator[Session]:
+        """A read-only snapshot that does not block writers.
+
+        `barrier=False`: without first applying records written behind (the search's own
+        reads, which do not read the search log)."""
+        if barrier:
+            self._barrier()
         with self._readers(info=dict(self.session_info)) as s, s.begin():
             yield s
 
     def dispose(self) -> None:
+        for hook in self.on_dispose:
+            hook()
         self.engine.dispose()
         if self.read_engine is not None:
             self.read_engine.dispose()

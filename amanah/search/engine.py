@@ -13,15 +13,12 @@ import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, searches_visible
-from amanah.custody import ledger
-from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
 from amanah.search import request, snippets, sql_search
 from amanah.search.index import check_version
@@ -221,7 +218,7 @@ def search_words(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     after = _cursor(cursor, sort)
-    with ws.db.reader() as s:
+    with ws.db.reader(barrier=False) as s:  # the search reads no log: nothing to wait for
         check_version(s)
         req = request.build(s, caller, q, sort=sort, limit=limit, after=after, facets=facets)
         # An index outside the database applies everything committed before it is searched:
@@ -262,53 +259,10 @@ def log(
     options: dict[str, Any],
     request_id: int | None,
 ) -> int:
-    """Record the search (who, when, what, how many, which shown) in the log and the ledger.
+    """Record the search in the search log and the ledger (`search.searchlog`)."""
+    from amanah.search import searchlog
 
-    The words of a query stay out of the custody ledger (permanent, exported, shown to
-    providers and recipients): it holds a keyed digest of the query and its length. The search
-    log (staff only) keeps the words, with any protected person's name replaced by a pseudonym."""
-    from amanah.sharing import protected
-
-    top = [h.item_id for h in results.hits]
-    opts = {"mode": results.mode, "sort": results.sort, **options}
-
-    def write(s: Session) -> int:
-        logged, _ = protected.Matcher.load(s).pseudonymise(results.query)
-        search_id = s.execute(
-            insert(SearchLog).returning(SearchLog.id),
-            [
-                {
-                    "actor": caller.actor,
-                    "at": datetime.now(UTC),
-                    "query": logged,
-                    "options": json.dumps(opts, ensure_ascii=False),
-                    "hit_count": results.total,
-                    "top_ids": json.dumps(top),
-                    "duration_ms": results.took_ms,
-                    "request_id": request_id,
-                    "address": caller.address or "",
-                }
-            ],
-        ).scalar_one()
-        ledger.append(
-            s,
-            EventType.ACCESS,
-            actor=caller.actor,
-            object_type="search",
-            object_id=search_id,
-            details={
-                "action": "search",
-                "query_hmac": protected.query_digest(s, results.query),
-                "query_length": len(results.query),
-                "options": opts,
-                "hits": results.total,
-                "shown": top,
-                **caller.audit(),
-            },
-        )
-        return int(search_id)
-
-    return ws.db.write_soon(write)
+    return searchlog.record(ws, caller, results, options, request_id)
 
 
 def history(

@@ -1,0 +1,359 @@
+"""The search log written behind: a durable append per search, the database batch by batch.
+
+Every search is recorded twice: a row of the search log (staff only, the words with protected
+names pseudonymised) and an ACCESS custody event (a keyed digest of the words). Committing both
+per search cost a synced SQLite commit and a signed, fsynced checkpoint on every query, more
+than the search itself (docs/benchmarks.md). Instead:
+
+1. Before a search returns, its complete record (with its search id, allocated here) is
+   appended to the home's search journal and fdatasync'ed: one small write and one flush. A
+   crash after that (kill -9, power cut) loses nothing the user has seen results for.
+2. A drainer thread applies the journal to the database a few milliseconds later, many
+   searches in one transaction (one commit, one signed checkpoint), idempotently by search id.
+3. Whoever reads the database first applies what the journal holds (`Database.barriers`): a
+   reader in this process, any process opening the home after a crash, `dispose()`. So the log
+   and the ledger read back exactly as if each search had committed on its own.
+
+Only the search's own reads skip the barrier (they do not read the log). The journal holds the
+same words as the search log (pseudonymised) and never the clear query's digest key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from amanah.access import Caller
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.engine import Database
+from amanah.db.models import SearchLog
+
+if TYPE_CHECKING:
+    from amanah.search.engine import Results
+    from amanah.workspace import Workspace
+
+JOURNAL = "search-journal.jsonl"
+DRAINING = "search-journal.draining"
+REJECTED = "search-journal.rejected"
+_LOCK = "search-journal.lock"
+_DRAIN_LOCK = "search-journal.drain-lock"
+#: How long the drainer waits for more searches to share its commit.
+DELAY_SECONDS = 0.05
+_TAIL = 65536
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """Exclusive between processes (threads of one process hold a mutex first)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lines(data: bytes) -> list[dict[str, Any]]:
+    """Complete, readable records; a line torn by a crash was never acknowledged: skipped."""
+    out = []
+    for line in data.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("id"), int):
+            out.append(record)
+    return out
+
+
+def _last_id(path: Path) -> int | None:
+    """The id of the last complete record (the tail is read first; all of it if need be)."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            tail = _TAIL
+            while True:
+                f.seek(max(0, size - tail))
+                records = _lines(f.read())
+                if records or tail >= size:
+                    return records[-1]["id"] if records else None
+                tail *= 4  # a record longer than the tail (a very long query)
+    except FileNotFoundError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SearchJournal:
+    """The home's search journal; one per open workspace (see `attach`)."""
+
+    def __init__(self, db: Database, home: Path) -> None:
+        self.db = db
+        self.journal = home / JOURNAL
+        self.draining = home / DRAINING
+        self.rejected = home / REJECTED
+        self._lock = home / _LOCK
+        self._drain_lock = home / _DRAIN_LOCK
+        self._append_mutex = threading.Lock()
+        self._drain_mutex = threading.Lock()
+        self._local = threading.local()
+        self._start = threading.Lock()
+        self._due = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- writing
+
+    def append(self, entry: dict[str, Any]) -> int:
+        """Make one search's record durable and give it its search id."""
+        with self._append_mutex, _flock(self._lock):
+            search_id = self._next_id()
+            line = json.dumps({"id": search_id, **entry}, ensure_ascii=False).encode() + b"\n"
+            created = not self.journal.exists()
+            fd = os.open(self.journal, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # a line torn by a crash stays alone on its line
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.journal.parent)  # the new file's name survives a power cut
+        self._signal()
+        return search_id
+
+    def _next_id(self) -> int:
+        if self.db.dialect == "postgresql":  # one sequence for every home sharing the server
+            with self.db.reader(barrier=False) as s:
+                seq = "select nextval(pg_get_serial_sequence('search_log', 'id'))"
+                return int(s.execute(text(seq)).scalar_one())
+        last = _last_id(self.journal) or _last_id(self.draining)
+        if last is None:
+            with self.db.reader(barrier=False) as s:
+                last = s.execute(select(func.max(SearchLog.id))).scalar_one() or 0
+        return int(last) + 1
+
+    # -- applying
+
+    def pending(self) -> bool:
+        # The journal first: a drain renames it to `draining` and removes that only after
+        # its commit, so in this order no record is ever between the two looks.
+        for path in (self.journal, self.draining):
+            try:
+                if path.stat().st_size:
+                    return True
+            except FileNotFoundError:
+                pass
+        return False
+
+    def barrier(self) -> None:
+        """Before a read or a write: the database holds every journaled search."""
+        if not getattr(self._local, "draining", False) and self.pending():
+            self.drain()
+
+    def drain(self) -> int:
+        """Apply the journal to the database; returns how many searches were added."""
+        added = 0
+        with self._drain_mutex, _flock(self._drain_lock):
+            self._local.draining = True
+            try:
+                while True:
+                    if not self.draining.exists():
+                        with self._append_mutex, _flock(self._lock):
+                            if not self.pending():
+                                return added
+                            # New searches go to a fresh journal while this batch commits.
+                            os.replace(self.journal, self.draining)
+                    records = _lines(self.draining.read_bytes())
+                    added += self._apply(records)
+                    self.draining.unlink()  # committed first: a crash here re-applies nothing
+            finally:
+                self._local.draining = False
+
+    def _apply(self, records: list[dict[str, Any]]) -> int:
+        if not records:
+            return 0
+        try:
+            with self.db.session() as s:
+                return _write(s, records)
+        except Exception:  # one bad record must not hold back the others
+            added = 0
+            for record in records:
+                try:
+                    with self.db.session() as s:
+                        added += _write(s, [record])
+                except Exception as exc:
+                    self._reject(record, exc)
+            return added
+
+    def _reject(self, record: dict[str, Any], exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        log.error("%s: search %s could not be recorded (%s)", self.rejected, record["id"], reason)
+        line = json.dumps({"record": record, "reason": reason}, ensure_ascii=False) + "\n"
+        fd = os.open(self.rejected, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- the drainer thread
+
+    def _signal(self) -> None:
+        with self._start:
+            if self._stop.is_set():
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="search-journal", daemon=True
+                )
+                self._thread.start()
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            # Let more searches share the commit; an append meanwhile does not cut it short.
+            if self._stop.wait(DELAY_SECONDS):
+                return
+            self._due.clear()  # an append from now on is seen by the next round
+            try:
+                self.drain()
+            except Exception as exc:  # the journal keeps it; the next reader applies it
+                log.warning("the search journal could not be applied yet: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Stop the drainer and apply what is left (the workspace closes)."""
+        with self._start:
+            self._stop.set()
+            self._due.set()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        try:
+            self.barrier()
+        except Exception as exc:  # kept in the journal: the next opening of the home applies it
+            log.warning("the search journal could not be applied yet: %s", type(exc).__name__)
+
+
+def _write(s: Session, records: list[dict[str, Any]]) -> int:
+    ids = [r["id"] for r in records]
+    present = set(s.execute(select(SearchLog.id).where(SearchLog.id.in_(ids))).scalars())
+    fresh = [r for r in records if r["id"] not in present]
+    if not fresh:
+        return 0
+    s.execute(
+        insert(SearchLog),
+        [
+            {
+                "id": r["id"],
+                "actor": r["actor"],
+                "at": datetime.fromisoformat(r["at"]),
+                "query": r["query"],
+                "options": json.dumps(r["options"], ensure_ascii=False),
+                "hit_count": r["hits"],
+                "top_ids": json.dumps(r["shown"]),
+                "duration_ms": r["duration_ms"],
+                "request_id": r["request_id"],
+                "address": r["address"],
+            }
+            for r in fresh
+        ],
+    )
+    for r in fresh:
+        ledger.append(
+            s,
+            EventType.ACCESS,
+            actor=r["actor"],
+            object_type="search",
+            object_id=r["id"],
+            details={
+                "action": "search",
+                "query_hmac": r["query_hmac"],
+                "query_length": r["query_length"],
+                "options": r["options"],
+                "hits": r["hits"],
+                "shown": r["shown"],
+                "searched_at": r["at"],
+                **r["audit"],
+            },
+        )
+    return len(fresh)
+
+
+def attach(db: Database, home: Path) -> SearchJournal:
+    """Give an opened home its journal; first apply anything a crash left in it."""
+    journal = SearchJournal(db, home)
+    db.barriers.append(journal.barrier)
+    db.on_dispose.append(journal.close)
+    journal.barrier()
+    return journal
+
+
+def _journal(ws: Workspace) -> SearchJournal:
+    for barrier in ws.db.barriers:
+        owner = getattr(barrier, "__self__", None)
+        if isinstance(owner, SearchJournal):
+            return owner
+    return attach(ws.db, ws.home)  # a workspace put together by hand (tests)
+
+
+def record(
+    ws: Workspace,
+    caller: Caller,
+    results: Results,
+    options: dict[str, Any],
+    request_id: int | None,
+) -> int:
+    """Record a search (who, when, what, how many, which shown); returns its search id.
+
+    The words of a query stay out of the custody ledger (permanent, exported, shown to
+    providers and recipients): it holds a keyed digest of the query and its length. The search
+    log (staff only) keeps the words, with any protected person's name replaced by a pseudonym."""
+    from amanah.sharing import protected
+
+    top = [h.item_id for h in results.hits]
+    opts = {"mode": results.mode, "sort": results.sort, **options}
+    with ws.db.reader(barrier=False) as s:
+        logged, _ = protected.Matcher.load(s).pseudonymise(results.query)
+        digest = protected.query_digest(s, results.query)
+    return _journal(ws).append(
+        {
+            "actor": caller.actor,
+            "at": datetime.now(UTC).isoformat(),
+            "query": logged,
+            "options": opts,
+            "hits": results.total,
+            "shown": top,
+            "duration_ms": results.took_ms,
+            "request_id": request_id,
+            "address": caller.address or "",
+            "query_hmac": digest,
+            "query_length": len(results.query),
+            "audit": caller.audit(),
+        }
+    )

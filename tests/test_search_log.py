@@ -1,0 +1,352 @@
+"""The search log written behind (amanah.search.searchlog): fast, and never loses a search.
+
+Real processes are killed with SIGKILL right after a search returns and in the middle of
+applying the journal; the home is then opened again and the log, the ledger and its
+verification are checked, record by record."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from amanah.access import Caller, Role, local_administrator
+from amanah.config import write_default_config
+from amanah.db.models import CustodyEvent, SearchLog
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.preservation.audit import verify
+from amanah.processing.runner import run
+from amanah.search import searchlog
+from amanah.search.engine import history
+from amanah.search.service import search
+from amanah.sharing import protected
+from amanah.workspace import Workspace, open_workspace
+from tests.conftest import REPO, make_home
+
+DOCS = {
+    "report.txt": "The checkpoint near the hospital was closed on Monday.\n",
+    "market.txt": "Minutes of a meeting near the old market about the checkpoint.\n",
+    "statement.txt": "Statement of Ahmad al-Khatib on the detention at the checkpoint.\n",
+}
+NAME = "Ahmad al-Khatib"
+
+
+def _build(home: Path, tmp: Path) -> None:
+    folder = tmp / "evidence"
+    folder.mkdir(exist_ok=True)
+    for name, body in DOCS.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    ws = open_workspace(home)
+    try:
+        request = IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="t")
+        assert ingest(ws, request).status == "complete"
+        assert run(ws, workers=1, wait=True).failed == 0
+    finally:
+        ws.close()
+
+
+@pytest.fixture(params=["sqlite-file", "postgresql-file"])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    home = make_home(request, tmp_path, request.param)
+    _build(home, tmp_path)
+    return home
+
+
+@pytest.fixture
+def sqlite_home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    home = make_home(request, tmp_path, "sqlite-file")
+    _build(home, tmp_path)
+    return home
+
+
+@pytest.fixture
+def slow_drain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drainer thread waits an hour: only barriers (readers, close) apply the journal."""
+    monkeypatch.setattr(searchlog, "DELAY_SECONDS", 3600.0)
+
+
+@pytest.fixture
+def ws(sqlite_home: Path) -> Iterator[Workspace]:
+    w = open_workspace(sqlite_home)
+    yield w
+    w.close()
+
+
+def _child(home: Path, script: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _logged(ws: Workspace) -> dict[int, dict[str, object]]:
+    return {e["id"]: e for e in history(ws, local_administrator(ws, "auditor"), limit=10_000)}
+
+
+def _search_events(ws: Workspace) -> dict[int, dict[str, object]]:
+    with ws.db.reader() as s:
+        rows = s.execute(select(CustodyEvent).where(CustodyEvent.object_type == "search")).scalars()
+        events = [(int(e.object_id), json.loads(e.details)) for e in rows]
+    ids = [i for i, _ in events]
+    assert len(ids) == len(set(ids)), "a search recorded twice in the ledger"
+    return dict(events)
+
+
+SEARCH_THEN_DIE = """
+import json, os, signal, sys
+from amanah.access import local_administrator
+from amanah.search import searchlog
+from amanah.search.service import search
+from amanah.workspace import open_workspace
+
+searchlog.DELAY_SECONDS = 3600.0  # the drainer would apply it later: the crash comes first
+ws = open_workspace(sys.argv[1])
+r = search(ws, local_administrator(ws, "analyst:crash"), sys.argv[2], limit=5)
+print(json.dumps({"id": r.search_id, "shown": [h.item_id for h in r.hits]}), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_search_killed_right_after_it_returns_is_in_the_log_and_the_ledger(home: Path) -> None:
+    child = _child(home, SEARCH_THEN_DIE, "checkpoint")
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL, err
+    seen = json.loads(out)
+    assert len(seen["shown"]) == 3
+    journal = home / searchlog.JOURNAL
+    assert journal.exists() and b'"checkpoint"' in journal.read_bytes()
+    db_file = home / "amanah.db"
+    if db_file.exists():  # SQLite: the database itself did not get it before the kill
+        with sqlite3.connect(db_file) as raw:
+            assert raw.execute("select count(*) from search_log").fetchone() == (0,)
+
+    ws = open_workspace(home)  # opening applies the journal
+    try:
+        assert not journal.exists() or journal.stat().st_size == 0
+        entry = _logged(ws)[seen["id"]]
+        assert entry["actor"] == "analyst:crash"
+        assert entry["query"] == "checkpoint"
+        assert entry["shown"] == seen["shown"] and entry["hits"] == 3
+        event = _search_events(ws)[seen["id"]]
+        assert event["shown"] == seen["shown"] and event["action"] == "search"
+        assert "checkpoint" not in json.dumps(event)  # a digest, not the words
+        assert verify(ws, actor="t").ok
+        # The next search gets the next id: none is given twice.
+        again = search(ws, local_administrator(ws, "analyst:after"), "hospital", limit=1)
+        assert again.search_id == seen["id"] + 1
+    finally:
+        ws.close()
+
+
+SEARCH_FOREVER = """
+import os, sys
+from amanah.access import local_administrator
+from amanah.search.service import search
+from amanah.workspace import open_workspace
+
+ws = open_workspace(sys.argv[1])
+caller = local_administrator(ws, "analyst:loop")
+words = ["checkpoint", "hospital", "market", "detention", "meeting"]
+for i in range(100000):
+    r = search(ws, caller, words[i % len(words)], limit=2)
+    print(r.search_id, flush=True)
+"""
+
+
+def test_every_acknowledged_search_survives_a_kill_at_any_moment(sqlite_home: Path) -> None:
+    """The drainer runs for real (commits batches while searches go on); SIGKILL from outside
+    lands anywhere: in an append, in a commit, between them."""
+    child = _child(sqlite_home, SEARCH_FOREVER)
+    assert child.stdout is not None
+    acknowledged = []
+    for line in child.stdout:
+        acknowledged.append(int(line))
+        if len(acknowledged) == 40:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=60)
+    ws = open_workspace(sqlite_home)
+    try:
+        logged, events = _logged(ws), _search_events(ws)
+        assert set(acknowledged) <= set(logged)
+        assert set(logged) == set(events)  # log and ledger agree, one event each
+        assert sorted(logged) == list(range(1, len(logged) + 1))  # no id lost or doubled
+        assert verify(ws, actor="t").ok
+    finally:
+        ws.close()
+
+
+DRAIN_THEN_DIE = """
+import os, signal, sys
+from amanah.access import local_administrator
+from amanah.search import searchlog
+from amanah.search.service import search
+from amanah.workspace import open_workspace
+
+searchlog.DELAY_SECONDS = 3600.0
+ws = open_workspace(sys.argv[1])
+for word in ["checkpoint", "hospital", "market", "meeting", "detention"]:
+    search(ws, local_administrator(ws, "analyst:x"), word, limit=1)
+journal = searchlog._journal(ws)
+applied = journal._apply
+
+def apply_then_die(records):
+    applied(records)
+    os.kill(os.getpid(), signal.SIGKILL)  # committed, the journal not yet removed
+
+journal._apply = apply_then_die
+journal.drain()
+"""
+
+
+def test_a_crash_between_commit_and_cleanup_applies_nothing_twice(sqlite_home: Path) -> None:
+    child = _child(sqlite_home, DRAIN_THEN_DIE)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL, err
+    assert (sqlite_home / searchlog.DRAINING).exists()
+    ws = open_workspace(sqlite_home)
+    try:
+        assert not (sqlite_home / searchlog.DRAINING).exists()
+        assert sorted(_logged(ws)) == [1, 2, 3, 4, 5]
+        assert sorted(_search_events(ws)) == [1, 2, 3, 4, 5]
+        assert verify(ws, actor="t").ok
+    finally:
+        ws.close()
+
+
+def test_a_torn_line_and_a_bad_record_do_not_stop_the_others(sqlite_home: Path) -> None:
+    journal = sqlite_home / searchlog.JOURNAL
+    good = {
+        "id": 1,
+        "actor": "analyst:a",
+        "at": "2026-12-01T10:00:00+00:00",
+        "query": "hospital",
+        "options": {"mode": "text", "sort": "relevance"},
+        "hits": 1,
+        "shown": [1],
+        "duration_ms": 3.0,
+        "request_id": None,
+        "address": "",
+        "query_hmac": "00" * 32,
+        "query_length": 8,
+        "audit": {},
+    }
+    bad = {"id": 2, "actor": "analyst:a"}  # written by a broken version: fields missing
+    journal.write_bytes(
+        (json.dumps(good) + "\n" + json.dumps(bad) + "\n" + '{"id": 3, "actor": "ana').encode()
+    )
+    ws = open_workspace(sqlite_home)
+    try:
+        assert set(_logged(ws)) == {1}
+        rejected = (sqlite_home / searchlog.REJECTED).read_text()
+        assert '"id": 2' in rejected and "KeyError" in rejected
+        # The next search does not glue itself to the torn line, and takes the next id.
+        r = search(ws, local_administrator(ws, "analyst:b"), "checkpoint", limit=1)
+        assert r.search_id == 2
+        assert _logged(ws)[2]["query"] == "checkpoint"
+        assert verify(ws, actor="t").ok
+    finally:
+        ws.close()
+
+
+def test_ids_follow_a_record_longer_than_the_journal_tail(tmp_path: Path, slow_drain: None) -> None:
+    home = tmp_path / "home"
+    write_default_config(home)
+    ws = open_workspace(home)
+    try:
+        journal = searchlog._journal(ws)
+        entry = {
+            "actor": "analyst:a",
+            "at": "2026-12-01T10:00:00+00:00",
+            "query": "checkpoint " * 20_000,  # 220,000 characters: past the 64 KiB tail
+            "options": {"mode": "text", "sort": "relevance"},
+            "hits": 0,
+            "shown": [],
+            "duration_ms": 1.0,
+            "request_id": None,
+            "address": "",
+            "query_hmac": "00" * 32,
+            "query_length": 220_000,
+            "audit": {},
+        }
+        first = journal.append(entry)
+        second = journal.append({**entry, "query": "hospital"})
+        assert (first, second) == (1, 2)
+        logged = _logged(ws)
+        assert logged[1]["query"] == entry["query"] and logged[2]["query"] == "hospital"
+    finally:
+        ws.close()
+
+
+def test_a_protected_name_is_pseudonymised_in_the_journal_too(
+    ws: Workspace, slow_drain: None
+) -> None:
+    admin = local_administrator(ws, "legal:a")
+    with ws.db.session() as s:
+        protected.add(s, admin, "Witness A", [NAME])
+    found = search(ws, admin, f'"{NAME}"', limit=5)
+    control = search(ws, admin, "market", limit=5)
+    assert found.total == 1 and control.total == 1
+    journal = (ws.home / searchlog.JOURNAL).read_bytes()  # not yet applied (slow drain)
+    assert b"Khatib" not in journal and b"Ahmad" not in journal
+    assert b'"\\"[Witness A]\\""' in journal and b'"market"' in journal
+    log = _logged(ws)
+    assert log[found.search_id]["query"] == '"[Witness A]"'
+    assert log[control.search_id]["query"] == "market"  # a control: other words are kept
+    events = json.dumps(_search_events(ws))
+    assert "Khatib" not in events and "market" not in events
+
+
+def test_history_is_current_and_still_filtered_by_need_to_know(
+    ws: Workspace, slow_drain: None
+) -> None:
+    me = Caller(actor="analyst:me", compartments=frozenset({"default"}), role=Role.ANALYST)
+    other = Caller(actor="analyst:other", compartments=frozenset({"default"}), role=Role.ANALYST)
+    mine = search(ws, me, "checkpoint", limit=1).search_id
+    theirs = search(ws, other, "hospital", limit=1).search_id
+    seen = {e["id"]: e["actor"] for e in history(ws, me)}  # applied by the reader's barrier
+    assert mine in seen and theirs not in seen
+    assert set(seen.values()) == {"analyst:me"}
+    assert {mine, theirs} <= {e["id"] for e in history(ws, local_administrator(ws, "a"))}
+
+
+def test_concurrent_searches_share_commits_and_each_gets_its_own_id(ws: Workspace) -> None:
+    caller = local_administrator(ws, "analyst:many")
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def worker(word: str) -> None:
+        for _ in range(10):
+            sid = search(ws, caller, word, limit=1).search_id
+            assert sid is not None
+            with lock:
+                ids.append(sid)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in ("checkpoint", "market") * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(ids) == list(range(1, 61))
+    deadline = time.monotonic() + 30
+    left = (ws.home / searchlog.JOURNAL, ws.home / searchlog.DRAINING)
+    while any(p.exists() for p in left) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the drainer thread applies the journal by itself, no reader asks
+    with ws.db.reader(barrier=False) as s:
+        assert s.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 60
+    assert len(_search_events(ws)) == 60
+    assert verify(ws, actor="t").ok
