@@ -52,12 +52,14 @@ _ARABIC_ARTICLE = re.compile("^(?:ال|لل)(?=..)")
 @dataclass(frozen=True)
 class Part:
     """One part of a parsed name: its field, how it was written (folded), its comparison key
-    (article dropped), the Latin skeletons it may be read as, and its consonant key."""
+    (article dropped), the Latin forms it may be read as (likeliest first) with their
+    skeletons, its consonant key and its weight (rarity)."""
 
     role: str
     text: str
     script: str
     key: str
+    latin: tuple[str, ...]
     skeletons: tuple[str, ...]
     consonants: str
     weight: float
@@ -68,9 +70,14 @@ class ParsedName:
     text: str
     script: str
     parts: tuple[Part, ...]
+    by_role: dict[str, list[Part]] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for p in self.parts:
+            self.by_role.setdefault(p.role, []).append(p)
 
     def get(self, role: str) -> list[Part]:
-        return [p for p in self.parts if p.role == role]
+        return self.by_role.get(role, [])
 
 
 @dataclass(frozen=True)
@@ -262,20 +269,21 @@ def _make_part(role: str, words: list[str], display: str) -> Part:
     joined = "".join(words)
     if nk.is_arabic(joined):
         key = _arabic_key(joined)
-        latin = _romanised(display)
-        skels = {nk.latin_skeleton(_latin_join(r)) for r in latin}
+        latin = tuple(dict.fromkeys(j for r in _romanised(display) if (j := _latin_join(r))))
+        skels = tuple(nk.latin_skeleton(r) for r in latin)
         cons = nk.arabic_consonants(key)
         weight = _weight(key)
         script = "arabic"
     elif nk.is_latin(joined):
         key = joined
-        skels = {nk.latin_skeleton(key)}
+        latin = (key,)
+        skels = (nk.latin_skeleton(key),)
         cons = nk.latin_consonants(key)
         weight = _weight("l:" + nk.latin_skeleton(key))
         script = "latin"
     else:
-        key, skels, cons, weight, script = joined, set(), "", 1.0, "other"
-    return Part(role, display, script, key, tuple(sorted(skels)), cons, weight)
+        key, latin, skels, cons, weight, script = joined, (), (), "", 1.0, "other"
+    return Part(role, display, script, key, latin, skels, cons, weight)
 
 
 def _latin_join(text: str) -> str:
@@ -392,17 +400,37 @@ def _sim(x: str, y: str) -> float:
     return Levenshtein.normalized_similarity(x, y)
 
 
-@lru_cache(maxsize=500_000)
+_PART_CACHE: dict[tuple[str, str, str, str], tuple[float, str]] = {}
+
+
 def part_similarity(a: Part, b: Part) -> tuple[float, str]:
-    """How alike two parts are, in [0, 1], and how they met."""
+    """How alike two parts are, in [0, 1], and how they met (remembered per pair of parts)."""
+    k = (a.text, a.script, b.text, b.script)
+    hit = _PART_CACHE.get(k)
+    if hit is None:
+        if len(_PART_CACHE) > 500_000:
+            _PART_CACHE.clear()
+        hit = _PART_CACHE[k] = _part_similarity(a, b)
+    return hit
+
+
+def clear_cache() -> None:
+    """Forget remembered part comparisons (for measures of the cold cost)."""
+    _PART_CACHE.clear()
+
+
+def _part_similarity(a: Part, b: Part) -> tuple[float, str]:
     if a.key == b.key:
         return 1.0, "same"
     if a.script == b.script == "arabic":
         return _sim(a.key, b.key), "arabic spelling"
     best, how = 0.0, "different"
-    for sa in a.skeletons:
-        for sb in b.skeletons:
-            s = 0.97 if sa == sb else _sim(sa, sb) * 0.98
+    # Skeletons carry most of the score, the spelling itself the rest (so "Habbo" ranks above
+    # "Hebo" for a reading Habbo), and a less likely romanisation a little less.
+    for i, (la, sa) in enumerate(zip(a.latin, a.skeletons, strict=True)):
+        for j, (lb, sb) in enumerate(zip(b.latin, b.skeletons, strict=True)):
+            sk = 1.0 if sa == sb else _sim(sa, sb)
+            s = (0.8 * sk + 0.2 * _sim(la, lb)) * (1.0 - 0.02 * (i + j))
             if s > best:
                 best = s
                 how = "romanised" if "arabic" in (a.script, b.script) else "latin spelling"
@@ -465,8 +493,8 @@ def _swapped(name: ParsedName) -> ParsedName | None:
     return ParsedName(name.text, name.script, parts)
 
 
-def _fields(p: Part) -> tuple[str, str, str, tuple[str, ...], str, float]:
-    return (p.text, p.script, p.key, p.skeletons, p.consonants, p.weight)
+def _fields(p: Part) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, float]:
+    return (p.text, p.script, p.key, p.latin, p.skeletons, p.consonants, p.weight)
 
 
 def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD) -> Score:
