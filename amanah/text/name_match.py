@@ -39,6 +39,8 @@ AGREE = 0.75
 #: Romanisations asked per Arabic part, and the least score (relative to the best) kept.
 ROMANISATIONS = 5
 RELATIVE = 0.2
+#: Parts that meet only by their consonants agree, but alone are not a match (محمد, Mahmoud).
+CONSONANTS_ONLY = 0.78
 
 FIELDS = ("ism", "father", "grandfather", "family", "kunya")
 _SON_OF = frozenset({"بن", "ابن", "بنت", "bin", "ibn", "ben", "bint", "binti", "walad"})
@@ -261,8 +263,15 @@ def to_arabic(latin: str) -> list[str]:
         else:
             i += 1
     plain = re.sub(r"(.)\1+", r"\1", "".join(out))
-    hard = plain.replace("ح", "ه").replace("س", "ص") if plain else plain
-    return [s for s in dict.fromkeys([plain, "ال" + plain, hard]) if s]
+    if not plain:
+        return []
+    # Latin writes one letter for two Arabic ones (t: ت ط, s: س ص, d: د ض, h: ح ه, k: ك ق):
+    # each reading, one letter class at a time, with and without the article.
+    forms = [plain] + [plain.replace(x, y) for x, y in _ALTERNATIVES if x in plain]
+    return list(dict.fromkeys(f for form in forms for f in (form, "ال" + form)))
+
+
+_ALTERNATIVES = (("ت", "ط"), ("س", "ص"), ("د", "ض"), ("ح", "ه"), ("ك", "ق"), ("ذ", "ظ"))
 
 
 def _make_part(role: str, words: list[str], display: str) -> Part:
@@ -435,8 +444,8 @@ def _part_similarity(a: Part, b: Part) -> tuple[float, str]:
                 best = s
                 how = "romanised" if "arabic" in (a.script, b.script) else "latin spelling"
     same_consonants = a.consonants == b.consonants and len(a.consonants) > 2
-    if same_consonants and a.script != b.script and best < 0.9:
-        best, how = 0.9, "consonants"
+    if same_consonants and a.script != b.script and best < CONSONANTS_ONLY:
+        best, how = CONSONANTS_ONLY, "consonants"
     return best, how
 
 
