@@ -274,6 +274,11 @@ def to_arabic(latin: str) -> list[str]:
 _ALTERNATIVES = (("ت", "ط"), ("س", "ص"), ("د", "ض"), ("ح", "ه"), ("ك", "ق"), ("ذ", "ظ"))
 
 
+@lru_cache(maxsize=200_000)
+def _arabic_readings(latin: str) -> tuple[str, ...]:
+    return tuple(f for f in to_arabic(latin) if not f.startswith("ال"))
+
+
 def _make_part(role: str, words: list[str], display: str) -> Part:
     joined = "".join(words)
     if nk.is_arabic(joined):
@@ -443,6 +448,13 @@ def _part_similarity(a: Part, b: Part) -> tuple[float, str]:
             if s > best:
                 best = s
                 how = "romanised" if "arabic" in (a.script, b.script) else "latin spelling"
+    if a.script != b.script:  # the other direction: the Latin part read in Arabic letters
+        ar, la = (a, b) if a.script == "arabic" else (b, a)
+        if la.script == "latin":
+            for form in _arabic_readings(la.key):
+                s = 0.95 * _sim(ar.key, form)
+                if s > best:
+                    best, how = s, "read in Arabic"
     same_consonants = a.consonants == b.consonants and len(a.consonants) > 2
     if same_consonants and a.script != b.script and best < CONSONANTS_ONLY:
         best, how = CONSONANTS_ONLY, "consonants"
