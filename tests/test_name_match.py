@@ -168,6 +168,9 @@ def test_keys_meet_across_scripts() -> None:
 def test_to_arabic_gives_candidates_that_meet_the_arabic_name() -> None:
     cands = nm.to_arabic("Khatib")
     assert "خطيب" in cands and "الخطيب" in cands
+    assert "عمر" in nm.to_arabic("Omar")
+    assert "باراندياران" in nm.to_arabic("Barandiaran")  # vowels written long
+    assert nm.to_arabic("---") == []
 
 
 # -- recall on real held-out pairs ------------------------------------------------------------

@@ -248,27 +248,39 @@ _TO_ARABIC = (
 
 def to_arabic(latin: str) -> list[str]:
     """Candidate Arabic spellings of a Latin name part (a rough reading, for search keys and
-    display; scoring compares through Latin skeletons and consonants, not through these)."""
+    display): short vowels unwritten, and a reading with every vowel written long (foreign
+    names in Arabic letters: Barandiaran, باراندياران)."""
     word = nk.fold(latin)
-    out, i = [], 0
-    while i < len(word):
-        for pair, ar in _TO_ARABIC:
-            if word.startswith(pair, i):
-                if not (ar == "" and i == 0):
-                    out.append(ar)
-                else:
-                    out.append("ا")
-                i += len(pair)
-                break
-        else:
-            i += 1
-    plain = re.sub(r"(.)\1+", r"\1", "".join(out))
+    plain, long = _read(word, False), _read(word, True)
     if not plain:
         return []
     # Latin writes one letter for two Arabic ones (t: ت ط, s: س ص, d: د ض, h: ح ه, k: ك ق):
     # each reading, one letter class at a time, with and without the article.
-    forms = [plain] + [plain.replace(x, y) for x, y in _ALTERNATIVES if x in plain]
+    forms = [plain] + [plain.replace(x, y) for x, y in _ALTERNATIVES if x in plain] + [long]
+    if plain.startswith("ا"):  # an initial vowel may be written with ع (Omar: عمر)
+        forms.append("ع" + plain[1:])
     return list(dict.fromkeys(f for form in forms for f in (form, "ال" + form)))
+
+
+_LONG = {"a": "ا", "e": "ي"}
+
+
+def _read(word: str, long: bool) -> str:
+    out, i = [], 0
+    while i < len(word):
+        for pair, ar in _TO_ARABIC:
+            if word.startswith(pair, i):
+                if i == 0 and pair in "aeiou":
+                    out.append("ا")
+                elif ar == "" and long:
+                    out.append(_LONG.get(pair, ""))
+                else:
+                    out.append(ar)
+                i += len(pair)
+                break
+        else:
+            i += 1
+    return re.sub(r"(.)\1+", r"\1", "".join(out))
 
 
 _ALTERNATIVES = (("ت", "ط"), ("س", "ص"), ("د", "ض"), ("ح", "ه"), ("ك", "ق"), ("ذ", "ظ"))
