@@ -1,0 +1,235 @@
+"""Names across scripts: recall@1/@10 and false matches of `amanah.text.name_match`, Arabic
+queries against Latin records, next to plain rapidfuzz and the romanizer + rapidfuzz in the
+same run; and pair scorings per second on one core.
+
+    python -m benchmarks.name_match [--data ../shared/data] [--limit N] [--pairs 20000]
+
+Sets (held-out splits only; no name is printed or written, only counts and rates):
+- google_ar2en_names/ar2en-test.txt (Wikipedia titles, one word each);
+- anetac/translit_dev.{ar,en} (ANETAC's development split: it ships no test split);
+- "full names": three-part names (ism, father, family) built from the Google test words, each
+  with a brother (another ism) and a son (the ism moved to the father's place) among the
+  candidates: a brother or son scored as a match is a false match.
+
+Each Arabic query is ranked against every Latin record of its set: a vectorised rapidfuzz
+pass over the romanised skeletons keeps the 20 nearest (blocking), which the matcher
+re-scores. Recall@k: the record paired with the query is among the first k. False matches:
+wrong records the matcher calls a match, per query (any) and per pair (of all pairs ranked).
+Figures go to benchmarks/out/name_match.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from amanah.text import name_match as nm
+from amanah.text import names as nk
+from benchmarks.common import OUT, machine
+
+BLOCK = 20
+# A letter-by-letter reading of Arabic, for the "plain rapidfuzz" baseline (no package).
+_PLAIN = str.maketrans(
+    {
+        "ا": "a",
+        "ب": "b",
+        "ت": "t",
+        "ث": "th",
+        "ج": "j",
+        "ح": "h",
+        "خ": "kh",
+        "د": "d",
+        "ذ": "dh",
+        "ر": "r",
+        "ز": "z",
+        "س": "s",
+        "ش": "sh",
+        "ص": "s",
+        "ض": "d",
+        "ط": "t",
+        "ظ": "z",
+        "ع": "a",
+        "غ": "gh",
+        "ف": "f",
+        "ق": "q",
+        "ك": "k",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "ه": "h",
+        "و": "w",
+        "ي": "y",
+        "ء": "",
+    }
+)
+
+
+def load(data: Path, limit: int) -> dict[str, list[tuple[str, str]]]:
+    sets: dict[str, list[tuple[str, str]]] = {}
+    g = data / "google_ar2en_names" / "ar2en-test.txt"
+    if g.exists():
+        rows = [ln.rstrip("\n").split("\t") for ln in g.open(encoding="utf-8")]
+        sets["google_ar2en test"] = [(r[0], r[1]) for r in rows if len(r) == 2]
+    a = data / "anetac"
+    if (a / "translit_dev.ar").exists():
+        ar = (a / "translit_dev.ar").read_text(encoding="utf-8").splitlines()
+        en = (a / "translit_dev.en").read_text(encoding="utf-8").splitlines()
+        sets["anetac dev"] = [(x.strip(), y.strip()) for x, y in zip(ar, en, strict=True) if x]
+    for k in sets:
+        seen: dict[str, str] = {}
+        for x, y in sets[k]:
+            seen.setdefault(x, y)  # one record per query: the first pairing
+        sets[k] = list(seen.items())[:limit] if limit else list(seen.items())
+    return sets
+
+
+def full_names(pairs: list[tuple[str, str]], n: int) -> list[tuple[str, str, str, str]]:
+    """(query, record, brother, son) four-tuples of three-part names from one-word pairs."""
+    rnd = random.Random(15)
+    out = []
+    for _ in range(n):
+        (a1, e1), (a2, e2), (a3, e3), (_a4, e4) = rnd.sample(pairs, 4)
+        out.append((f"{a1} {a2} {a3}", f"{e1} {e2} {e3}", f"{e4} {e2} {e3}", f"{e4} {e1} {e3}"))
+    return out
+
+
+def _plain(text: str) -> str:
+    return nk.fold(text).translate(_PLAIN)
+
+
+def _skeleton(text: str) -> str:
+    return " ".join(nk.latin_skeleton(w) for w in nk.name_words(text) if nk.is_latin(w))
+
+
+def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[str, object]:
+    """Rank every record for every query with each method; recall and false matches."""
+    nm.prepare_many(queries)
+    rec_skel = [_skeleton(r) for r in records]
+    lowered = [r.lower() for r in records]
+    methods: dict[str, list[list[int]]] = {
+        "rapidfuzz (letter map)": [],
+        "romanizer + rapidfuzz": [],
+    }
+    ours: list[list[int]] = []
+    false_pairs = false_queries = pairs = gold_matched = 0
+    for qi, q in enumerate(queries):
+        plain = process.extract(_plain(q), lowered, scorer=fuzz.WRatio, limit=10)
+        methods["rapidfuzz (letter map)"].append([i for _, _, i in plain])
+        roman = [r.lower() for r in nm.romanise(q)[:3]] or [_plain(q)]
+        best: dict[int, float] = {}
+        for r in roman:
+            for _, s, i in process.extract(r, lowered, scorer=fuzz.ratio, limit=10):
+                best[i] = max(best.get(i, 0.0), s)
+        methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
+        parsed = nm.parse(q)
+        skels = [" ".join(p.skeletons[0] if p.skeletons else "" for p in parsed.parts)]
+        skels += [_skeleton(r) for r in nm.romanise(q)]
+        block: dict[int, float] = {}
+        for s in skels:
+            if not s.strip():
+                continue
+            for _, v, i in process.extract(
+                s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
+            ):
+                block[i] = max(block.get(i, 0.0), v)
+        scored = []
+        wrong_match = False
+        for i in block:
+            sc = nm.score(parsed, records[i])
+            scored.append((sc.value, i))
+            pairs += 1
+            if sc.match and i != gold[qi]:
+                false_pairs += 1
+                wrong_match = True
+            if sc.match and i == gold[qi]:
+                gold_matched += 1
+        false_queries += wrong_match
+        ours.append([i for _, i in sorted(scored, key=lambda t: -t[0])][:10])
+    n = len(queries)
+    total_pairs = n * len(records)
+
+    def recall(ranks: list[list[int]], k: int) -> float:
+        return round(sum(gold[q] in r[:k] for q, r in enumerate(ranks)) / n, 4)
+
+    out: dict[str, object] = {"queries": n, "records": len(records)}
+    for name, ranks in methods.items():
+        out[name] = {"recall@1": recall(ranks, 1), "recall@10": recall(ranks, 10)}
+    out["name_match"] = {
+        "recall@1": recall(ours, 1),
+        "recall@10": recall(ours, 10),
+        "gold called a match": round(gold_matched / n, 4),
+        "queries with a false match": round(false_queries / n, 4),
+        "false matches per pair (of all pairs)": round(false_pairs / total_pairs, 6),
+        "false matches per pair re-scored": round(false_pairs / max(1, pairs), 4),
+        "pairs re-scored": pairs,
+    }
+    return out
+
+
+def evaluate_full(tuples: list[tuple[str, str, str, str]]) -> dict[str, object]:
+    """Three-part names: recall, and brothers and sons called a match."""
+    nm.prepare_many([t[0] for t in tuples])
+    records = [t[1] for t in tuples]
+    gold = list(range(len(tuples)))
+    out = evaluate([t[0] for t in tuples], records, gold)
+    brothers = sum(nm.score(t[0], t[2]).match for t in tuples)
+    sons = sum(nm.score(t[0], t[3]).match for t in tuples)
+    out["brother called a match"] = round(brothers / len(tuples), 4)
+    out["son called a match"] = round(sons / len(tuples), 4)
+    return out
+
+
+def throughput(pairs: list[tuple[str, str]], n: int) -> dict[str, object]:
+    """Pair scorings per second on one core: names parsed (romanised) beforehand, as a
+    candidate index holds them; each pair distinct, part comparisons not cached."""
+    rnd = random.Random(1)
+    queries = [nm.parse(a) for a, _ in pairs]
+    records = [nm.parse(b) for _, b in pairs]
+    todo = [(rnd.choice(queries), rnd.choice(records)) for _ in range(n)]
+    nm.clear_cache()
+    t, c = time.perf_counter(), time.process_time()
+    for a, b in todo:
+        nm.score(a, b)
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
+    return {
+        "pairs": n,
+        "wall_seconds": round(dt, 3),
+        "cpu_seconds": round(cpu, 3),
+        "pairs_per_cpu_second": round(n / cpu),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--limit", type=int, default=0, help="queries per set (0: all)")
+    ap.add_argument("--full", type=int, default=500, help="three-part names built")
+    ap.add_argument("--pairs", type=int, default=20_000, help="pairs scored for the speed")
+    args = ap.parse_args(argv)
+    sets = load(args.data, args.limit)
+    if not sets:
+        raise SystemExit(f"{args.data}: no name sets found (google_ar2en_names, anetac)")
+    result: dict[str, object] = {"machine": machine(), "threshold": nm.THRESHOLD}
+    for name, pairs in sets.items():
+        t = time.perf_counter()
+        queries, records = [a for a, _ in pairs], [b for _, b in pairs]
+        result[name] = evaluate(queries, records, list(range(len(pairs))))
+        result[name]["seconds"] = round(time.perf_counter() - t, 1)  # type: ignore[index]
+        print(name, json.dumps(result[name]), flush=True)
+    first = next(iter(sets.values()))
+    result["full names (3 parts)"] = evaluate_full(full_names(first, args.full))
+    print("full names", json.dumps(result["full names (3 parts)"]), flush=True)
+    result["speed"] = throughput(first, args.pairs)
+    print("speed", json.dumps(result["speed"]), flush=True)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "name_match.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
