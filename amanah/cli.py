@@ -30,6 +30,7 @@ from amanah import __version__
 from amanah.cli_accounts import register as register_accounts
 from amanah.cli_backup import register as register_backup
 from amanah.cli_custody import register as register_custody
+from amanah.cli_entities import register as register_entities
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
     EXPECTED_ERRORS,
@@ -1014,6 +1015,7 @@ register_sharing(app)
 register_backup(app)
 register_custody(app)
 register_accounts(app)
+register_entities(app)
 
 
 def main() -> None:

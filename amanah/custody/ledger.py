@@ -43,6 +43,8 @@ class EventType(StrEnum):
     KEY_ROTATION = verifier.KEY_ROTATION
     # Ours: an account disabled or enabled, a password reset, a token made or revoked.
     ACCOUNT_CHANGE = "account change"
+    # Ours: an entity, a name, a relation or an evidence link added (amanah.entities).
+    ENTITY_CHANGE = "entity change"
 
 
 _TIP = "amanah.ledger_tip"
