@@ -5,7 +5,9 @@ and export. A thin layer over amanah.entities; every change is a custody event."
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -302,3 +304,63 @@ def entity_chain(
     for depth, r in enumerate(rows):
         who = ", ".join(f"{c['name']} ({c['subject']})" for c in r["commanders"]) or "no commander"
         out.print(f"{'  ' * depth}{r['name']} ({r['unit']}): {who}")
+
+
+@entity_app.command("import")
+def entity_import(
+    file: Annotated[Path, typer.Argument(help="FollowTheMoney JSON lines, or an OFAC folder.")],
+    dataset: Annotated[str, typer.Option(help="Name of the list, kept as the origin.")] = "",
+    ofac: Annotated[
+        bool, typer.Option("--ofac", help="FILE is a folder of OFAC SDN CSV (sdn, alt, add).")
+    ] = False,
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Import entities from FollowTheMoney JSON lines (Aleph, OpenSanctions) or OFAC's SDN CSV;
+    entities already here (same FtM id) are left as they are.
+
+    Example: amanah entity import sanctions.ftm.json --dataset opensanctions
+    """
+    from amanah.entities.ftm import import_entities, ofac_proxies, read_lines
+
+    def run(ws: Workspace, s: Session, c: Caller) -> dict[str, int]:
+        if ofac:
+            if not file.is_dir():
+                raise EntityError(f"{file}: --ofac needs the folder of the SDN CSV files")
+            return import_entities(s, c, ofac_proxies(file), dataset or "ofac")
+        try:
+            stream = file.open(encoding="utf-8")
+        except OSError as exc:
+            raise EntityError(f"{file}: cannot read ({exc.strerror})") from None
+        with stream:
+            return import_entities(s, c, read_lines(stream, str(file)), dataset or file.stem)
+
+    counts = _write(actor, run)
+    if as_json:
+        emit_json(counts)
+    else:
+        out.print(
+            f"{counts['added']} entities added ({counts['names']} names),"
+            f" {counts['present']} already here, {counts['skipped']} skipped"
+        )
+
+
+@entity_app.command("export")
+def entity_export(
+    output: Annotated[
+        Path | None, typer.Option(help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Export the entities you may see as FollowTheMoney JSON lines.
+
+    Example: amanah entity export --output entities.ftm.json
+    """
+    from amanah.entities.ftm import export_entities
+
+    rows = _read(lambda s, c: list(export_entities(s, c)))
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"{len(rows)} entities written to {output}")

@@ -5,6 +5,7 @@ user types it. Need-to-know is asserted from the side of a caller who lacks a co
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from amanah.entities.store import add_entity, chain, entity_dict, list_entities,
 from amanah.items import text
 from amanah.processing.runner import run
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import amanah, ingest_folder
+from tests.conftest import SHARED_DATA, amanah, ingest_folder
 
 
 def pdf(pages: list[str]) -> bytes:
@@ -138,6 +139,17 @@ def test_cli_entity_names_relation_round_trip(sqlite_home: Path) -> None:
         {"id": unit, "kind": "organisation", "subkind": "security branch",
          "name": "Air Force Intelligence"}
     ]  # fmt: skip
+    printed = amanah(sqlite_home, "entity", "show", str(person), check=True).stdout
+    assert printed.splitlines()[:2] == [
+        f"entity {person} (person)",
+        "  name 1: Jamil Hassan [official, Latn]",
+    ]
+    assert (
+        f"relation 1: {person} commands {unit} 2009 to 2019-07 (confirmed, high confidence)"
+        in printed
+    )
+    table = amanah(sqlite_home, "entity", "list", check=True).stdout
+    assert "Air Force Intelligence" in table and "Jamil Hassan" in table
     # names never enter the append-only ledger in clear
     with ws.db.reader() as s:
         details = " ".join(s.execute(select(CustodyEvent.details)).scalars())
@@ -310,3 +322,70 @@ def test_chain_leaves_out_a_commander_known_only_from_hidden_evidence(world: Wor
         assert chain(s, analyst("open"), unit, "2012-01-01")[0]["commanders"] == []
         (c,) = chain(s, analyst("secret"), unit, "2012-01-01")[0]["commanders"]
         assert c["subject"] == cmd
+
+
+OFAC = SHARED_DATA / "ofac_sdn_syria"
+
+
+def _ofac_expected() -> tuple[int, int]:
+    """Persons and organisations in the SDN file, and their names (own + a.k.a./f.k.a.)."""
+    with (OFAC / "sdn_syria.csv").open(encoding="utf-8", newline="") as f:
+        kept = {r["ent_num"] for r in csv.DictReader(f) if r["sdn_type"] in ("individual", "-0-")}
+    with (OFAC / "alt_syria.csv").open(encoding="utf-8", newline="") as f:
+        alts = sum(1 for r in csv.DictReader(f) if r["ent_num"] in kept)
+    return len(kept), len(kept) + alts
+
+
+@pytest.mark.skipif(not OFAC.is_dir(), reason="shared data ofac_sdn_syria absent")
+def test_ofac_list_round_trips_through_followthemoney(tmp_path: Path) -> None:
+    entities, names = _ofac_expected()
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_default_config(first)
+    write_default_config(second)
+    loaded = cli_json(first, "entity", "import", str(OFAC), "--ofac")
+    assert loaded["added"] == entities and loaded["skipped"] > 0  # vessels, aircraft
+    # duplicate names inside one record collapse; the count can only be lower by those
+    assert names - 5 <= loaded["names"] <= names
+    again = cli_json(first, "entity", "import", str(OFAC), "--ofac")
+    assert again["added"] == 0 and again["present"] == entities  # idempotent
+    exported = tmp_path / "out.ftm.json"
+    amanah(first, "entity", "export", "--output", str(exported), check=True)
+    rows = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == entities and all(r["id"].startswith("ofac-") for r in rows)
+    # aliases are names of one person: an entity with a.k.a.s carries them all
+    with (OFAC / "alt_syria.csv").open(encoding="utf-8", newline="") as f:
+        per = {}
+        for r in csv.DictReader(f):
+            per[r["ent_num"]] = per.get(r["ent_num"], 0) + 1
+    by_id = {r["id"]: r for r in rows}
+    busiest = max((k for k in per if f"ofac-{k}" in by_id), key=lambda k: per[k])
+    props = by_id[f"ofac-{busiest}"]["properties"]
+    assert len(props["name"]) == 1
+    assert len(props.get("alias", [])) + len(props.get("previousName", [])) >= per[busiest] - 1
+    # into a second home and out again: the same entities and names
+    assert cli_json(second, "entity", "import", str(exported))["added"] == entities
+    back = tmp_path / "back.ftm.json"
+    amanah(second, "entity", "export", "--output", str(back), check=True)
+
+    def names_of(path: Path) -> dict[str, set[str]]:
+        out = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            p = r["properties"]
+            out[r["id"]] = {*p.get("name", []), *p.get("alias", []), *p.get("weakAlias", [])}
+        return out
+
+    assert names_of(back) == names_of(exported)
+
+
+def test_import_refuses_a_bad_line_naming_file_and_line(sqlite_home: Path, tmp_path: Path) -> None:
+    good = {"id": "p1", "schema": "Person", "properties": {"name": ["Jamil Hassan"]}}
+    bad = tmp_path / "list.ftm.json"
+    bad.write_text(json.dumps(good) + "\n" + '{"id": "x", "schema": "Nope"}\n', encoding="utf-8")
+    proc = amanah(sqlite_home, "entity", "import", str(bad))
+    assert proc.returncode == 2 and "list.ftm.json, line 2: not a FollowTheMoney entity" in (
+        proc.stderr
+    )
+    assert cli_json(sqlite_home, "entity", "list") == []  # nothing half-imported
+    bad.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    assert cli_json(sqlite_home, "entity", "import", str(bad))["added"] == 1
