@@ -112,9 +112,17 @@ def entity_show(
 
     Example: amanah entity show 1 --json
     """
+    from amanah.entities.links import audit_shown
     from amanah.entities.store import entity, entity_dict
 
-    found = _read(lambda s, c: entity_dict(s, c, entity(s, c, entity_id)))
+    def run(ws: Workspace) -> dict[str, Any]:
+        caller = local_administrator(ws, default_actor())
+        with ws.db.reader() as s:
+            shown = entity_dict(s, caller, entity(s, caller, entity_id))
+        audit_shown(ws, caller, shown["evidence"])
+        return shown
+
+    found = with_workspace(run, EntityError, AccessDenied)
     if as_json:
         emit_json(found)
         return

@@ -195,9 +195,21 @@ def test_evidence_link_with_a_page_rectangle_round_trip_and_refusals(world: Worl
     assert ev["item"] == world.open_item and ev["sha256"] == sha and ev["relation"] == 1
     assert ev["locator"] == {"page": 2, "rects": [[72, 88.5, 320, 104], [72, 110, 200, 124]]}
     assert ev["translation"] == "الفرع 215 بقيادة العقيد" and ev["stance"] == "supports"
-    # the link is on the item's custody timeline
+    # the link is on the item's custody timeline, and so is each showing of its quotation
     item = cli_json(h, "item", "show", str(world.open_item))
     assert any(e["type"] == "entity change" for e in item["custody"])
+    with world.ws.db.reader() as s:
+        reads = [
+            json.loads(d)
+            for d in s.execute(
+                select(CustodyEvent.details).where(
+                    CustodyEvent.event_type == "access",
+                    CustodyEvent.object_type == "item",
+                    CustodyEvent.object_id == str(world.open_item),
+                )
+            ).scalars()
+        ]
+    assert [d["links"] for d in reads if d.get("action") == "read evidence links"] == [[1]]
 
     # a character span of the text derivative: the quotation is the text found there
     body = text(world.ws, world.open_item, "t")

@@ -215,3 +215,22 @@ def link_dict(x: EvidenceLink) -> dict[str, Any]:
         "linked_by": x.created_by,
         "linked_at": x.created_at.isoformat(),
     }
+
+
+def audit_shown(ws: Workspace, caller: Caller, links: list[dict[str, Any]]) -> None:
+    """Showing evidence links (their quotations are evidence content) is an audited access:
+    one event per item, naming the links shown."""
+    by_item: dict[int, list[int]] = {}
+    for x in links:
+        by_item.setdefault(int(x["item"]), []).append(int(x["id"]))
+    for item_id, ids in sorted(by_item.items()):
+        ws.db.write_soon(
+            lambda s, item_id=item_id, ids=ids: ledger.append(
+                s,
+                EventType.ACCESS,
+                actor=caller.actor,
+                object_type="item",
+                object_id=item_id,
+                details={"action": "read evidence links", "links": ids, **caller.audit()},
+            )
+        )
