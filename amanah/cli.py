@@ -30,6 +30,7 @@ from amanah import __version__
 from amanah.cli_accounts import register as register_accounts
 from amanah.cli_backup import register as register_backup
 from amanah.cli_custody import register as register_custody
+from amanah.cli_entities import register as register_entities
 from amanah.cli_reprocess import register as register_reprocess
 from amanah.cli_sharing import register as register_sharing
 from amanah.cliutil import (
@@ -1027,6 +1028,7 @@ register_backup(app)
 register_custody(app)
 register_accounts(app)
 register_reprocess(app)
+register_entities(app)
 
 
 def main() -> None:

@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session, aliased
 from amanah.db.models import (
     Collection,
     CustodyEvent,
+    Entity,
+    EntityName,
+    EntityRelation,
+    EvidenceLink,
     Grant,
     Item,
     Package,
@@ -54,18 +58,23 @@ class Permission(StrEnum):
     VIEW_REQUESTS = "requests.view"  # requests, review, packages, response metrics
     MANAGE_REQUESTS = "requests.manage"  # jurisdictions, requests, consent, redaction, packages
     VIEW_PACKAGES = "packages.view"  # staff see all; a recipient its jurisdiction's only
+    READ_ENTITIES = "entities.read"  # persons, units, facilities, places, relations, links
+    MANAGE_ENTITIES = "entities.manage"  # add names, relations, evidence links; import
 
 
 _READER = {Permission.SEARCH, Permission.READ_ITEM, Permission.READ_CONTENT}
 _REQUESTS = {Permission.VIEW_REQUESTS, Permission.VIEW_PACKAGES}
+_ENTITIES = {Permission.READ_ENTITIES, Permission.MANAGE_ENTITIES}
 #: The whole policy as data: a new permission or role is one line here.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTAKE: frozenset(
         _READER | {Permission.UPLOAD, Permission.MANAGE_COLLECTIONS, Permission.VIEW_JOBS}
     ),
-    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, *_REQUESTS}),
-    Role.LEGAL: frozenset(_READER | {*_REQUESTS, Permission.MANAGE_REQUESTS}),
+    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, *_REQUESTS, *_ENTITIES}),
+    Role.LEGAL: frozenset(
+        _READER | {*_REQUESTS, Permission.MANAGE_REQUESTS, Permission.READ_ENTITIES}
+    ),
     Role.PROVIDER: frozenset(_READER | {Permission.UPLOAD}),
     Role.RECIPIENT: frozenset({Permission.VIEW_PACKAGES}),
 }
@@ -203,6 +212,96 @@ def custody_visible(caller: Caller) -> ColumnElement[bool]:
     if caller.provider_id is not None:
         return CustodyEvent.event_type.in_(sorted(PROVIDER_CUSTODY_TYPES))
     return true()
+
+
+def evidence_links_visible(caller: Caller, link: Any = EvidenceLink) -> ColumnElement[bool]:
+    """The SQL condition on `evidence_links` (or an alias): staff who read entities see a link
+    when they may see its item (the item's collection, as `collections_visible`)."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    item, coll = aliased(Item), aliased(Collection)
+    return (
+        exists()
+        .where(
+            item.id == link.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll)
+    )
+
+
+def _backed(caller: Caller, on: Any) -> ColumnElement[bool]:
+    """An assertion is seen when no evidence link stands behind it (an analyst's own word, a
+    public list) or when at least one of its links is seen: evidence the caller may not see
+    alone never reveals it. `on(link)` says which links stand behind the assertion."""
+    link, seen = aliased(EvidenceLink), aliased(EvidenceLink)
+    return or_(
+        not_(exists().where(on(link)).correlate_except(link)),
+        exists().where(on(seen), evidence_links_visible(caller, seen)).correlate_except(seen),
+    )
+
+
+def entities_visible(caller: Caller, entity: Any = Entity) -> ColumnElement[bool]:
+    """The SQL condition on `entities` (or an alias): an entity is visible with the evidence
+    behind it, i.e. the links on the entity, its names and the relations it takes part in."""
+    if not caller.can(Permission.READ_ENTITIES):
+        return false()
+    rel, name = aliased(EntityRelation), aliased(EntityName)
+
+    def on(link: Any) -> ColumnElement[bool]:
+        return or_(
+            link.entity_id == entity.id,
+            exists()
+            .where(name.id == link.name_id, name.entity_id == entity.id)
+            .correlate_except(name),
+            exists()
+            .where(
+                rel.id == link.relation_id,
+                or_(rel.subject_id == entity.id, rel.object_id == entity.id),
+            )
+            .correlate_except(rel),
+        )
+
+    return _backed(caller, on)
+
+
+def names_visible(caller: Caller, name: Any = EntityName) -> ColumnElement[bool]:
+    """The SQL condition on `entity_names`: a name of a visible entity, itself backed by
+    evidence the caller sees (or by none)."""
+    ent = aliased(Entity)
+    return and_(
+        exists()
+        .where(ent.id == name.entity_id, entities_visible(caller, ent))
+        .correlate_except(ent),
+        _backed(caller, lambda link: link.name_id == name.id),
+    )
+
+
+def relations_visible(caller: Caller, rel: Any = EntityRelation) -> ColumnElement[bool]:
+    """The SQL condition on `entity_relations`: both ends visible, and the relation backed by
+    evidence the caller sees (or by none). A relation whose only evidence lies in a
+    compartment the caller lacks does not exist for them."""
+    subj, obj = aliased(Entity), aliased(Entity)
+    return and_(
+        exists()
+        .where(subj.id == rel.subject_id, entities_visible(caller, subj))
+        .correlate_except(subj),
+        exists()
+        .where(obj.id == rel.object_id, entities_visible(caller, obj))
+        .correlate_except(obj),
+        _backed(caller, lambda link: link.relation_id == rel.id),
+    )
+
+
+def visible_entity(s: Session, caller: Caller, entity_id: int) -> Entity:
+    """The entity if the caller may see it; NotVisible otherwise (hidden or absent alike)."""
+    row = s.execute(
+        select(Entity).where(Entity.id == entity_id, entities_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no entity with id {entity_id}")
+    return row
 
 
 def derivative_kinds_hidden(caller: Caller) -> frozenset[str]:

@@ -45,6 +45,8 @@ class EventType(StrEnum):
     ACCOUNT_CHANGE = "account change"
     # Ours: items sent through extraction again (`amanah reprocess`), with the query used.
     REPROCESSING = "reprocessing"
+    # Ours: an entity, a name, a relation or an evidence link added (amanah.entities).
+    ENTITY_CHANGE = "entity change"
 
 
 _TIP = "amanah.ledger_tip"

@@ -658,3 +658,104 @@ class InventoryAttestation(Base):
     actor: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text)  # pseudonymised: names never at rest in clear
     attested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Entity(Base):
+    """A person, organisation or unit, facility or place (migration 0020). Names, relations
+    and evidence links are rows of their own; fields a kind does not use stay empty."""
+
+    __tablename__ = "entities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # person, organisation, ...
+    # An organisation's kind (army formation, security branch ...), a facility's (prison ...).
+    subkind: Mapped[str] = mapped_column(String(60), default="")
+    sex: Mapped[str] = mapped_column(String(10), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    birth_date_precision: Mapped[str] = mapped_column(String(12), default="")
+    birth_place: Mapped[str] = mapped_column(Text, default="")
+    nationality: Mapped[str] = mapped_column(String(100), default="")
+    rank: Mapped[str] = mapped_column(String(100), default="")
+    father_name: Mapped[str] = mapped_column(Text, default="")
+    mother_name: Mapped[str] = mapped_column(Text, default="")
+    identifiers: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{"scheme","value"}]
+    photo_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+    pcode: Mapped[str] = mapped_column(String(20), default="")  # a place's P-code
+    latitude: Mapped[float | None] = mapped_column(nullable=True)
+    longitude: Mapped[float | None] = mapped_column(nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Where it came from: "" (an analyst) or "ftm:<dataset>"; ftm_id keeps FtM round trips.
+    origin: Mapped[str] = mapped_column(String(100), default="")
+    ftm_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class EntityName(Base):
+    """One name of an entity, in one script and language, of one kind (official, alias ...);
+    the parts are filled by the name parser when there is one."""
+
+    __tablename__ = "entity_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    full_name: Mapped[str] = mapped_column(Text)
+    script: Mapped[str] = mapped_column(String(4))  # ISO 15924: Arab, Latn, Cyrl ...
+    language: Mapped[str] = mapped_column(String(10), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="official")
+    ism: Mapped[str] = mapped_column(Text, default="")
+    father: Mapped[str] = mapped_column(Text, default="")
+    grandfather: Mapped[str] = mapped_column(Text, default="")
+    family: Mapped[str] = mapped_column(Text, default="")
+    kunya: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class EntityRelation(Base):
+    """subject --kind--> object over a time interval, with its doubt: confidence and status.
+    Dates are the first day (valid_from) and last day (valid_to) the stated precision covers."""
+
+    __tablename__ = "entity_relations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")  # a post's rank or title, a kinship
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_from_precision: Mapped[str] = mapped_column(String(12), default="")
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to_precision: Mapped[str] = mapped_column(String(12), default="")
+    confidence: Mapped[str] = mapped_column(String(10), default="medium")
+    status: Mapped[str] = mapped_column(String(12), default="alleged")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class EvidenceLink(Base):
+    """An assertion (an entity, one of its names, a relation) tied to an item pinned by its
+    SHA-256 and a locator: page + rectangles, a character span of a named text derivative,
+    or a time range in milliseconds. Who linked it when is also a custody event."""
+
+    __tablename__ = "evidence_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id"), nullable=True, index=True
+    )
+    name_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entity_names.id"), nullable=True, index=True
+    )
+    relation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entity_relations.id"), nullable=True, index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_sha256: Mapped[str] = mapped_column(String(64))
+    locator_kind: Mapped[str] = mapped_column(String(10))  # page, span, time
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rects: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[x0, y0, x1, y1], ...]
+    derivative: Mapped[str] = mapped_column(String(40), default="")  # text, ocr
+    start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    quotation: Mapped[str] = mapped_column(Text, default="")
+    translation: Mapped[str] = mapped_column(Text, default="")
+    stance: Mapped[str] = mapped_column(String(12), default="supports")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,374 @@
+"""`amanah entity`: persons, units, facilities and places, their names, their relations over
+time, the evidence links behind them, the command chain on a day, and FollowTheMoney import
+and export. A thin layer over amanah.entities; every change is a custody event."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from amanah.access import AccessDenied, Caller, local_administrator
+from amanah.cliutil import emit_json, out, with_workspace
+from amanah.entities import EntityError
+from amanah.workspace import Workspace, default_actor
+
+T = TypeVar("T")
+entity_app = typer.Typer(
+    help="Persons, units, facilities and places; relations; evidence links.",
+    no_args_is_help=True,
+)
+name_app = typer.Typer(help="Names of an entity, in any script.", no_args_is_help=True)
+entity_app.add_typer(name_app, name="name")
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ACTOR = Annotated[str | None, typer.Option(help="Amanah user you act as.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(entity_app, name="entity")
+
+
+def _write(actor: str | None, action: Callable[[Workspace, Session, Caller], T]) -> T:
+    """One change in one transaction, as the local administrator under the actor's name."""
+
+    def run(ws: Workspace) -> T:
+        caller = local_administrator(ws, default_actor(actor))
+        with ws.db.session() as s:
+            return action(ws, s, caller)
+
+    return with_workspace(run, EntityError, AccessDenied)
+
+
+def _read(action: Callable[[Session, Caller], T]) -> T:
+    def run(ws: Workspace) -> T:
+        caller = local_administrator(ws, default_actor())
+        with ws.db.reader() as s:
+            return action(s, caller)
+
+    return with_workspace(run, EntityError, AccessDenied)
+
+
+@entity_app.command("add")
+def entity_add(
+    kind: Annotated[str, typer.Argument(help="person, organisation, facility or place.")],
+    name: Annotated[str, typer.Argument(help="The official name, in any script.")],
+    subkind: Annotated[
+        str, typer.Option(help="Unit kind (army formation, security branch ...) or facility kind.")
+    ] = "",
+    sex: Annotated[str, typer.Option(help="A person's sex.")] = "",
+    born: Annotated[str, typer.Option(help="Birth date: YYYY, YYYY-MM, YYYY-MM-DD, ~YYYY.")] = "",
+    birth_place: Annotated[str, typer.Option(help="Birth place.")] = "",
+    nationality: Annotated[str, typer.Option(help="Nationality.")] = "",
+    rank: Annotated[str, typer.Option(help="Military or police rank.")] = "",
+    father: Annotated[str, typer.Option(help="Father's name.")] = "",
+    mother: Annotated[str, typer.Option(help="Mother's name.")] = "",
+    pcode: Annotated[str, typer.Option(help="A place's P-code.")] = "",
+    language: Annotated[str, typer.Option(help="Language of the name (ar, en ...).")] = "",
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Add an entity with its official name.
+
+    Example: amanah entity add organisation "Branch 215" --subkind "security branch"
+    """
+    from amanah.entities.store import add_entity
+
+    fields: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("subkind", subkind),
+            ("sex", sex),
+            ("birth_date", born),
+            ("birth_place", birth_place),
+            ("nationality", nationality),
+            ("rank", rank),
+            ("father_name", father),
+            ("mother_name", mother),
+            ("pcode", pcode),
+        )
+        if v
+    }
+    ent_id = _write(
+        actor,
+        lambda ws, s, c: add_entity(s, c, kind, name, language=language, fields=fields).id,
+    )
+    if as_json:
+        emit_json({"id": ent_id})
+    else:
+        out.print(f"entity {ent_id} added")
+
+
+@entity_app.command("show")
+def entity_show(
+    entity_id: Annotated[int, typer.Argument(help="Entity id.")], as_json: JSON = False
+) -> None:
+    """An entity with its names, relations and evidence links.
+
+    Example: amanah entity show 1 --json
+    """
+    from amanah.entities.links import audit_shown
+    from amanah.entities.store import entity, entity_dict
+
+    def run(ws: Workspace) -> dict[str, Any]:
+        caller = local_administrator(ws, default_actor())
+        with ws.db.reader() as s:
+            shown = entity_dict(s, caller, entity(s, caller, entity_id))
+        audit_shown(ws, caller, shown["evidence"])
+        return shown
+
+    found = with_workspace(run, EntityError, AccessDenied)
+    if as_json:
+        emit_json(found)
+        return
+    out.print(f"entity {found['id']} ({found['kind']})")
+    for n in found["names"]:
+        out.print(f"  name {n['id']}: {n['name']} [{n['kind']}, {n['script']}]")
+    for r in found["relations"]:
+        out.print(
+            f"  relation {r['id']}: {r['subject']} {r['kind']} {r['object']}"
+            f" {r['valid_from'] or '…'} to {r['valid_to'] or '…'} ({r['status']},"
+            f" {r['confidence']} confidence)"
+        )
+    for x in found["evidence"]:
+        where = json.dumps(x["locator"])
+        out.print(f"  evidence {x['id']}: item {x['item']} {where} {x['stance']}")
+
+
+@entity_app.command("list")
+def entity_list(
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """List entities (first name of each).
+
+    Example: amanah entity list --kind person
+    """
+    from amanah.entities.store import list_entities
+
+    rows = _read(lambda s, c: list_entities(s, c, kind))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "kind", "name")
+    for r in rows:
+        table.add_row(str(r["id"]), r["kind"], r["name"])
+    out.print(table)
+
+
+@name_app.command("add")
+def name_add(
+    entity_id: Annotated[int, typer.Argument(help="Entity id.")],
+    name: Annotated[str, typer.Argument(help="The full name, in any script.")],
+    kind: Annotated[
+        str, typer.Option(help="official, alias, transliteration, kunya or nickname.")
+    ] = "alias",
+    language: Annotated[str, typer.Option(help="Language of the name (ar, en ...).")] = "",
+    actor: ACTOR = None,
+) -> None:
+    """Add a name to an entity; the script is found from the letters.
+
+    Example: amanah entity name add 1 "أبو عمر" --kind kunya --language ar
+    """
+    from amanah.entities.store import add_name
+
+    name_id = _write(
+        actor, lambda ws, s, c: add_name(s, c, entity_id, name, kind=kind, language=language).id
+    )
+    out.print(f"name {name_id} added to entity {entity_id}")
+
+
+@entity_app.command("relate")
+def entity_relate(
+    subject: Annotated[int, typer.Argument(help="Subject entity id.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="member_of, commands, subordinate_of, holds_post, operates, held_at,"
+            " located_in, family, associate, same_as."
+        ),
+    ],
+    obj: Annotated[int, typer.Argument(metavar="OBJECT", help="Object entity id.")],
+    valid_from: Annotated[
+        str | None, typer.Option("--from", help="From: YYYY, YYYY-MM, YYYY-MM-DD, ~YYYY.")
+    ] = None,
+    valid_to: Annotated[str | None, typer.Option("--to", help="To, the same forms.")] = None,
+    confidence: Annotated[str, typer.Option(help="low, medium or high.")] = "medium",
+    status: Annotated[str, typer.Option(help="alleged, confirmed or disputed.")] = "alleged",
+    detail: Annotated[str, typer.Option(help="A post's rank or title, a kinship.")] = "",
+    actor: ACTOR = None,
+) -> None:
+    """Relate two entities over a time interval.
+
+    Example: amanah entity relate 2 commands 1 --from 2011-03 --to 2012 --status alleged
+    """
+    from amanah.entities.store import relate
+
+    rel_id = _write(
+        actor,
+        lambda ws, s, c: (
+            relate(
+                s,
+                c,
+                subject,
+                kind,
+                obj,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                confidence=confidence,
+                status=status,
+                detail=detail,
+            ).id
+        ),
+    )
+    out.print(f"relation {rel_id} added")
+
+
+def _pair(text: str | None, what: str) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise EntityError(f"{what} {text!r} is not START:END (two whole numbers)")
+    return int(parts[0]), int(parts[1])
+
+
+@entity_app.command("link")
+def entity_link(
+    item_id: Annotated[int, typer.Argument(help="Item id.")],
+    entity_id: Annotated[int | None, typer.Option("--entity", help="Entity asserted.")] = None,
+    name_id: Annotated[int | None, typer.Option("--name", help="Name asserted.")] = None,
+    relation_id: Annotated[
+        int | None, typer.Option("--relation", help="Relation asserted.")
+    ] = None,
+    page: Annotated[int | None, typer.Option(help="Page number (from 1).")] = None,
+    rect: Annotated[
+        list[str] | None, typer.Option(help="x0,y0,x1,y1 on the page, in points (repeat).")
+    ] = None,
+    span: Annotated[
+        str | None, typer.Option(help="START:END characters of the text derivative.")
+    ] = None,
+    derivative: Annotated[str, typer.Option(help="Text derivative of --span: text or ocr.")] = (
+        "text"
+    ),
+    time: Annotated[str | None, typer.Option(help="START:END milliseconds of a recording.")] = None,
+    quote: Annotated[str, typer.Option(help="The quoted words.")] = "",
+    translation: Annotated[str, typer.Option(help="Their translation.")] = "",
+    contradicts: Annotated[
+        bool, typer.Option(help="The evidence contradicts the assertion.")
+    ] = False,
+    actor: ACTOR = None,
+) -> None:
+    """Tie an entity, a name or a relation to an item, at a place in it.
+
+    Example: amanah entity link 7 --relation 3 --page 2 --rect 72,100,300,120
+    """
+    from amanah.entities.links import link
+
+    def run(ws: Workspace, s: Session, c: Caller) -> int:
+        return link(
+            ws,
+            s,
+            c,
+            item_id,
+            entity_id=entity_id,
+            name_id=name_id,
+            relation_id=relation_id,
+            page=page,
+            rects=rect,
+            span=_pair(span, "--span"),
+            derivative=derivative,
+            time_ms=_pair(time, "--time"),
+            quotation=quote,
+            translation=translation,
+            stance="contradicts" if contradicts else "supports",
+        ).id
+
+    link_id = _write(actor, run)
+    out.print(f"evidence link {link_id} added")
+
+
+@entity_app.command("chain")
+def entity_chain(
+    unit: Annotated[int, typer.Argument(help="Unit (organisation) id.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The day: YYYY-MM-DD.")],
+    as_json: JSON = False,
+) -> None:
+    """The command chain of a unit on a day: its commanders, then its parent unit's, upward.
+
+    Example: amanah entity chain 1 --as-of 2012-06-01
+    """
+    from amanah.entities.store import chain
+
+    rows = _read(lambda s, c: chain(s, c, unit, as_of))
+    if as_json:
+        emit_json(rows)
+        return
+    for depth, r in enumerate(rows):
+        who = ", ".join(f"{c['name']} ({c['subject']})" for c in r["commanders"]) or "no commander"
+        out.print(f"{'  ' * depth}{r['name']} ({r['unit']}): {who}")
+
+
+@entity_app.command("import")
+def entity_import(
+    file: Annotated[Path, typer.Argument(help="FollowTheMoney JSON lines, or an OFAC folder.")],
+    dataset: Annotated[str, typer.Option(help="Name of the list, kept as the origin.")] = "",
+    ofac: Annotated[
+        bool, typer.Option("--ofac", help="FILE is a folder of OFAC SDN CSV (sdn, alt, add).")
+    ] = False,
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Import entities from FollowTheMoney JSON lines (Aleph, OpenSanctions) or OFAC's SDN CSV;
+    entities already here (same FtM id) are left as they are.
+
+    Example: amanah entity import sanctions.ftm.json --dataset opensanctions
+    """
+    from amanah.entities.ftm import import_entities, ofac_proxies, read_lines
+
+    def run(ws: Workspace, s: Session, c: Caller) -> dict[str, int]:
+        if ofac:
+            if not file.is_dir():
+                raise EntityError(f"{file}: --ofac needs the folder of the SDN CSV files")
+            return import_entities(s, c, ofac_proxies(file), dataset or "ofac")
+        try:
+            stream = file.open(encoding="utf-8")
+        except OSError as exc:
+            raise EntityError(f"{file}: cannot read ({exc.strerror})") from None
+        with stream:
+            return import_entities(s, c, read_lines(stream, str(file)), dataset or file.stem)
+
+    counts = _write(actor, run)
+    if as_json:
+        emit_json(counts)
+    else:
+        out.print(
+            f"{counts['added']} entities added ({counts['names']} names),"
+            f" {counts['present']} already here, {counts['skipped']} skipped"
+        )
+
+
+@entity_app.command("export")
+def entity_export(
+    output: Annotated[
+        Path | None, typer.Option(help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Export the entities you may see as FollowTheMoney JSON lines.
+
+    Example: amanah entity export --output entities.ftm.json
+    """
+    from amanah.entities.ftm import export_entities
+
+    rows = _read(lambda s, c: list(export_entities(s, c)))
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"{len(rows)} entities written to {output}")
