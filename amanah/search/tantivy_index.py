@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from tantivy import FieldType, Occur, Order, Query
 
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
+from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
 from amanah.text.analyzer import VERSION, Terms, analyze
@@ -163,6 +164,11 @@ def size_bytes(ws: Workspace) -> int:
     return sum(p.stat().st_size for p in folder_of(ws).rglob("*") if p.is_file())
 
 
+def exists(ws: Workspace) -> bool:
+    """Whether the index was made (its stamp is written last)."""
+    return (folder_of(ws) / STAMP).exists()
+
+
 def behind(ws: Workspace, s: Session) -> bool:
     """Whether changes wait in the outbox (in `s`'s snapshot), or the index must be made."""
     if not (folder_of(ws) / STAMP).exists():
@@ -171,8 +177,14 @@ def behind(ws: Workspace, s: Session) -> bool:
 
 
 def pending(ws: Workspace) -> int:
+    return _queue(ws)[0]
+
+
+def _queue(ws: Workspace) -> tuple[int, int]:
+    """How many outbox rows wait, and the id of the last."""
     with ws.db.reader() as s:
-        return int(s.execute(text("SELECT count(*) FROM search_outbox")).scalar() or 0)
+        n, last = s.execute(text("SELECT count(*), max(id) FROM search_outbox")).one()
+    return int(n or 0), int(last or 0)
 
 
 def _document(row: SearchDoc, terms: Terms) -> tantivy.Document:
@@ -218,11 +230,29 @@ def _analyze_all(bodies: list[str]) -> list[Terms]:
     return [analyze(b) for b in bodies]
 
 
-def catch_up(ws: Workspace, workers: int = 1, batch: int = BATCH) -> int:
-    """Apply the outbox to the index; returns how many outbox rows were applied."""
+class IndexBehind(IndexOutdated):
+    """More changes wait for the index than a search should apply on its own."""
+
+
+def catch_up(
+    ws: Workspace, workers: int = 1, batch: int = BATCH, at_most: int | None = None
+) -> int:
+    """Apply the outbox to the index; returns how many outbox rows were applied.
+
+    With `at_most` (a search's safety net), refuse with a clear message rather than apply a
+    large backlog: the writer after `process`, or `amanah reindex`, is the place for that.
+    Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
+    call going."""
     idx = open_index(ws)
-    if not pending(ws):
+    waiting, last = _queue(ws)
+    if not waiting:
         return 0
+    if at_most is not None and waiting > at_most:
+        raise IndexBehind(
+            f"the search index is behind the database by {waiting:,} changes; they are applied"
+            " by `amanah process` (or a running `amanah serve`): wait for it, or run"
+            " `amanah reindex`"
+        )
     applied = 0
     with idx.lock():
         writer = idx.index.writer(HEAP, 1)
@@ -232,6 +262,7 @@ def catch_up(ws: Workspace, workers: int = 1, batch: int = BATCH) -> int:
                 with ws.db.reader() as s:
                     queued = s.execute(
                         select(SearchOutbox.id, SearchOutbox.item_id)
+                        .where(SearchOutbox.id <= last)
                         .order_by(SearchOutbox.id)
                         .limit(batch)
                     ).all()
