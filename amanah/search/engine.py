@@ -121,6 +121,16 @@ def ranked_words(
     return backend(ws, s).search(s, request.build(s, caller, q, limit=limit)).rows
 
 
+def suggest(ws: Workspace, caller: Caller, word: str, limit: int = 5) -> list[str]:
+    """Did you mean: indexed words close to `word` in items the caller may see (tantivy;
+    request.Unsupported on the database's own index)."""
+    from amanah.access import search_scope
+
+    prepare(ws)
+    with ws.db.reader() as s:
+        return backend(ws, s).suggest(s, search_scope(caller), word, limit)
+
+
 def prepare(ws: Workspace) -> None:
     """Before searching outside `search_words`: an index outside the database applies what
     is committed (a small remainder; a backlog is refused with a clear message)."""

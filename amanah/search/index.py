@@ -353,3 +353,18 @@ def feeding(ws: Workspace, every: float = FEED_EVERY) -> Iterator[None]:
         stop.set()
         thread.join()
         settle(ws, build=True)
+
+
+def check_index(ws: Workspace) -> list[str]:
+    """For `amanah verify`: the word index behind the database, or holding what it should not
+    (tantivy: checked item by item against search_docs); one line per problem."""
+    if ws.settings.search_backend == "tantivy":
+        from amanah.search import tantivy_index
+
+        return tantivy_index.check(ws)
+    with ws.db.reader() as s:
+        try:
+            check_backend(s)
+        except IndexOutdated as exc:
+            return [f"search index: {exc}"]
+    return []

@@ -30,6 +30,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 from tantivy import FieldType, Occur, Order, Query
 
+from amanah.access import SearchScope
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
@@ -235,7 +236,7 @@ class IndexBehind(IndexOutdated):
 
 
 def catch_up(
-    ws: Workspace, workers: int = 1, batch: int = BATCH, at_most: int | None = None
+    ws: Workspace, workers: int = 1, batch: int | None = None, at_most: int | None = None
 ) -> int:
     """Apply the outbox to the index; returns how many outbox rows were applied.
 
@@ -243,6 +244,7 @@ def catch_up(
     large backlog: the writer after `process`, or `amanah reindex`, is the place for that.
     Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
     call going."""
+    batch = batch or BATCH
     idx = open_index(ws)
     waiting, last = _queue(ws)
     if not waiting:
@@ -534,6 +536,11 @@ class TantivySearch:
             out[facet] = counter
         return out
 
+    def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
+        """Close indexed words the caller may see (see `suggest` below)."""
+        q = self.query(SearchRequest(match=None, scope=scope))
+        return [] if q is None else suggest(self.idx, q, word, limit)
+
     def ids(self, s: Session, req: SearchRequest) -> list[int]:
         q = self.query(req)
         if q is None:
@@ -554,3 +561,129 @@ def _facet_value(facet: str, bucket: dict[str, Any]) -> Any:
     if facet == "language":
         return "unknown" if key == "\x00unknown" else key
     return key
+
+
+# --- checking the index against the database (`amanah verify`) ----------------------------------
+
+SHOWN = 10  # item ids named per kind of problem; the count says how many in all
+
+
+def _index_scopes(idx: TantivyIndex) -> dict[int, tuple[str, int]]:
+    """Each indexed item's (compartment, provider id), read compartment by compartment."""
+    idx.index.reload()
+    searcher = idx.index.searcher()
+    found = searcher.aggregate(
+        Query.all_query(), {"c": {"terms": {"field": "compartment", "size": 65_000}}}
+    )
+    out: dict[int, tuple[str, int]] = {}
+    for bucket in found.get("c", {}).get("buckets", []):
+        compartment = str(bucket["key"])
+        q = Query.term_query(idx.schema, "compartment", compartment)
+        res = searcher.search(q, max(1, int(bucket["doc_count"])), count=False)
+        addrs = [a for _, a in res.hits]
+        ids = searcher.fast_field_values("item_id", addrs)
+        providers = searcher.fast_field_values("provider_id", addrs)
+        for item_id, provider in zip(ids, providers, strict=True):
+            if int(item_id) in out:  # the same item twice: a failed upsert
+                out[-int(item_id)] = (compartment, int(provider))
+            out[int(item_id)] = (compartment, int(provider))
+    return out
+
+
+def _items(ids: list[int]) -> str:
+    return "1 item" if len(ids) == 1 else f"{len(ids):,} items"
+
+
+def _named(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in sorted(ids)[:SHOWN])
+    return shown + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
+
+
+def check(ws: Workspace) -> list[str]:
+    """What is wrong with the index, one line each: behind the database (changes queued, or
+    never made, or made by another analyzer), or holding an item it should not (not in the
+    database's search documents, or under another compartment or provider), or missing one.
+    Items still queued are only "behind", not wrong."""
+    folder = folder_of(ws)
+    with ws.db.reader() as s:
+        rows = {
+            int(i): (str(c), int(p))
+            for i, c, p in s.execute(
+                select(SearchDoc.item_id, SearchDoc.compartment, SearchDoc.provider_id)
+            )
+        }
+        queued = {int(i) for i in s.execute(select(SearchOutbox.item_id)).scalars()}
+        fed = s.execute(text("SELECT 1 FROM search_feeds WHERE name = :n"), {"n": FEED}).first()
+    stamp = _read_stamp(folder)
+    if stamp is None:
+        return [
+            f"search index: the tantivy index is missing ({len(rows):,} searchable items are"
+            " not in it): run `amanah reindex`"
+        ]
+    if {k: stamp.get(k) for k in _stamp()} != _stamp():
+        return [
+            "search index: made by another schema or analyzer version, so it would miss"
+            " words: run `amanah reindex`"
+        ]
+    problems = []
+    if fed is None:
+        problems.append(
+            "search index: the database does not feed it (no search_feeds row), so changes"
+            " since are missing: run `amanah reindex`"
+        )
+    if queued:
+        problems.append(
+            f"search index: behind the database by {len(queued):,} queued changes (items"
+            f" {_named(list(queued))}): run `amanah process` or `amanah reindex`"
+        )
+    held = _index_scopes(_OPEN.get(folder) or open_index(ws))
+    twice = [-i for i in held if i < 0 and -i not in queued]
+    extra = [i for i in held if i > 0 and i not in rows and i not in queued]
+    missing = [i for i in rows if i not in held and i not in queued]
+    moved = [i for i, v in rows.items() if i in held and held[i] != v and i not in queued]
+    if extra:
+        problems.append(
+            f"search index: holds {_items(extra)} not searchable in the database: {_named(extra)}"
+        )
+    if moved:
+        problems.append(
+            f"search index: holds {_items(moved)} under another compartment or provider than"
+            f" the database: {_named(moved)}"
+        )
+    if twice:
+        problems.append(f"search index: holds {_items(twice)} twice: {_named(twice)}")
+    if missing:
+        problems.append(
+            f"search index: misses {_items(missing)} searchable in the database: {_named(missing)}"
+        )
+    return problems
+
+
+# --- "did you mean": indexed words close to a word, among what the caller may see -------------
+
+
+def suggest(idx: TantivyIndex, scope_query: Query, word: str, limit: int = 5) -> list[str]:
+    """Indexed words within a small edit distance of `word` (1 for short words, 2 beyond 5
+    letters) that occur in items the scope lets the caller see, most frequent first. Words
+    are compared in their exact form (normalised, unstemmed), and candidates share the first
+    letter: a slip in the first letter is not corrected."""
+    from rapidfuzz.distance import Levenshtein
+
+    terms = analyze(word).exact
+    if len(terms) != 1 or len(terms[0]) < 3:
+        return []
+    wanted = terms[0]
+    cutoff = 1 if len(wanted) <= 5 else 2
+    idx.index.reload()
+    searcher = idx.index.searcher()
+    found = searcher.terms_with_prefix("exact", wanted[0], filter_query=scope_query)
+    close = [
+        (term, int(n))
+        for term, n in found
+        if n > 0
+        and term != wanted
+        and abs(len(term) - len(wanted)) <= cutoff
+        and Levenshtein.distance(term, wanted, score_cutoff=cutoff) <= cutoff
+    ]
+    close.sort(key=lambda t: (Levenshtein.distance(t[0], wanted), -t[1], t[0]))
+    return [t for t, _ in close[:limit]]
