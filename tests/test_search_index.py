@@ -18,7 +18,7 @@ from sqlalchemy import select, text, update
 from amanah.access import Caller
 from amanah.config import CONFIG_NAME, load_settings, write_default_config
 from amanah.db.models import SearchDoc
-from amanah.search import engine, request, tantivy_index
+from amanah.search import engine, index, request, tantivy_index
 from amanah.search.index import SAFETY_NET, IndexOutdated, check_index
 from amanah.search.query import parse
 from amanah.search.request import Unsupported
@@ -265,7 +265,9 @@ def test_kill_9_in_the_middle_of_indexing_loses_nothing_and_adds_nothing(
         ws.close()
 
 
-def test_an_fts5_home_moves_over_with_reindex(tmp_path: Path) -> None:
+def test_an_fts5_home_moves_over_with_reindex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     write_default_config(home)
     use_backend(home, "fts5")
@@ -278,6 +280,21 @@ def test_an_fts5_home_moves_over_with_reindex(tmp_path: Path) -> None:
         ws.close()
     config = home / CONFIG_NAME
     config.write_text(config.read_text().replace('"fts5"', '"default"'))
+    # A search does not build a large home's index: it says which command does.
+    monkeypatch.setattr(index, "SAFETY_NET", ALL_DOCS - 1)
+    ws = open_workspace(home)
+    try:
+        with pytest.raises(IndexBehind) as err:
+            search(ws, OUTSIDER, "checkpoint")
+        assert str(err.value) == (
+            f"the search index (tantivy) has not been built for this home's {ALL_DOCS} items:"
+            " run `amanah reindex`"
+        )
+        assert not tantivy_index.exists(ws)
+    finally:
+        ws.close()
+    assert not tantivy_index.folder_of(ws).exists()  # nor does the command's close
+    monkeypatch.undo()
     proc = amanah(home, "verify", "--no-fixity")
     assert proc.returncode == 1
     assert (

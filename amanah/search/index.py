@@ -208,6 +208,14 @@ def index_item(
     put(s, [document(item, coll, body, has_ocr)], [terms] if terms is not None else None)
 
 
+def terms_for(ws: Workspace, body: str) -> Terms | None:
+    """The terms the database's index needs, made before a write transaction; None where
+    tantivy on SQLite is the index (tantivy's writer analyses the text, FTS5 gets none)."""
+    if ws.settings.search_backend == "tantivy" and ws.db.dialect == "sqlite":
+        return None
+    return analyze(body[:MAX_CHARS])
+
+
 def _analyze_all(bodies: list[str]) -> list[Terms]:
     return [analyze(b) for b in bodies]
 

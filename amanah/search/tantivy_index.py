@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 from tantivy import FieldType, Occur, Order, Query
 
@@ -245,6 +245,14 @@ def catch_up(
     Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
     call going."""
     batch = batch or BATCH
+    if at_most is not None and not exists(ws):
+        with ws.db.reader() as s:
+            n = int(s.execute(select(func.count()).select_from(SearchDoc)).scalar() or 0)
+        if n > at_most:  # a home moving over: building it is `reindex`'s work, not a search's
+            raise IndexBehind(
+                f"the search index (tantivy) has not been built for this home's {n:,} items:"
+                " run `amanah reindex`"
+            )
     idx = open_index(ws)
     waiting, last = _queue(ws)
     if not waiting:
