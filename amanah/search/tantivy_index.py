@@ -623,6 +623,8 @@ def check(ws: Workspace) -> list[str]:
         queued = {int(i) for i in s.execute(select(SearchOutbox.item_id)).scalars()}
         fed = s.execute(text("SELECT 1 FROM search_feeds WHERE name = :n"), {"n": FEED}).first()
     stamp = _read_stamp(folder)
+    if stamp is None and not rows:
+        return []  # nothing searchable yet: the first processing run makes the index
     if stamp is None:
         return [
             f"search index: the tantivy index is missing ({len(rows):,} searchable items are"
