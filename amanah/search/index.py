@@ -367,9 +367,9 @@ def check_index(ws: Workspace) -> list[str]:
     """For `amanah verify`: the word index behind the database, or holding what it should not
     (tantivy: checked item by item against search_docs); one line per problem."""
     if ws.settings.search_backend == "tantivy":
-        from amanah.search import tantivy_index
+        from amanah.search import tantivy_check
 
-        return tantivy_index.check(ws)
+        return tantivy_check.check(ws)
     with ws.db.reader() as s:
         try:
             check_backend(s)
