@@ -40,10 +40,12 @@ runner = "embedded"
 #   time for every passage of 1,000 characters; set to false to save it on very large handovers.
 semantic = true
 
-# search_backend: where word searches run. "database" (the default): the database's own full-text
-#   index (SQLite FTS5, or PostgreSQL tsvector + GIN); "tantivy": an embedded tantivy index in
-#   this folder (index/tantivy), fed from the database and rebuilt from it by `amanah reindex`.
-search_backend = "database"
+# search_backend: where word searches run. "default": tantivy on a SQLite home (an embedded index
+#   in this folder, index/tantivy, fed from the database and rebuilt from it by `amanah reindex`),
+#   the database's own full-text index (tsvector + GIN) on PostgreSQL. "fts5" keeps SQLite's
+#   FTS5 (the default before; run `amanah reindex` after changing this), "tantivy" and
+#   "postgresql" name theirs. "database" (what older homes say) means the default.
+search_backend = "default"
 
 # trusted_proxies: addresses or networks (CIDR) of reverse proxies in front of `amanah serve`.
 #   Only a request from one of these has its X-Forwarded-For header read (the right-most
@@ -79,7 +81,7 @@ class Settings:
     #: Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
     trusted_proxies: tuple[str, ...] = ()
     token_expiry_days: int = 90
-    #: "database" (FTS5 or tsvector, whichever the database is) or "tantivy".
+    #: Resolved: "tantivy", or "database" (FTS5 or tsvector, whichever the database is).
     search_backend: str = "database"
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -145,7 +147,7 @@ def load_settings(home: Path) -> Settings:
         raise ConfigError(
             f"{path}: token_expiry_days must be a whole number of days from 1 to 3650"
         )
-    search_backend = _search_backend(data.get("search_backend", "database"), db_url, path)
+    search_backend = _search_backend(data.get("search_backend", "default"), db_url, path)
     known = {
         "search_backend",
         "database_url",
@@ -172,11 +174,13 @@ def load_settings(home: Path) -> Settings:
     )
 
 
-SEARCH_BACKENDS = ("database", "fts5", "postgresql", "tantivy")
+SEARCH_BACKENDS = ("default", "database", "fts5", "postgresql", "tantivy")
 
 
 def _search_backend(value: object, db_url: str, path: Path) -> str:
-    """ "fts5" and "postgresql" name the database's own index, so each needs that database."""
+    """tantivy, or "database" (FTS5 or tsvector). The default, and "database" that older homes
+    wrote as theirs, is tantivy on SQLite and PostgreSQL's own index on PostgreSQL; "fts5" and
+    "postgresql" name the database's own index, so each needs that database."""
     if value not in SEARCH_BACKENDS:
         raise ConfigError(
             f"{path}: search_backend must be one of {', '.join(map(repr, SEARCH_BACKENDS))},"
@@ -185,6 +189,8 @@ def _search_backend(value: object, db_url: str, path: Path) -> str:
     on_pg = db_url.startswith("postgresql")
     if (value == "fts5" and on_pg) or (value == "postgresql" and not on_pg):
         raise ConfigError(f"{path}: search_backend {value!r} needs a {value} database_url")
+    if value in ("default", "database"):
+        return "database" if on_pg else "tantivy"
     return "tantivy" if value == "tantivy" else "database"
 
 

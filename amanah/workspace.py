@@ -11,6 +11,7 @@ what an older version left wider.
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import stat
@@ -130,6 +131,12 @@ class Workspace:
         return self.settings.home
 
     def close(self) -> None:
+        try:
+            from amanah.search.index import settle
+
+            settle(self)  # what this command changed is in the search index before it returns
+        except Exception as exc:  # committed and queued: the next search applies it
+            logging.getLogger(__name__).warning("search index not brought up to date: %s", exc)
         self.db.dispose()
 
 

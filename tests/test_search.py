@@ -96,8 +96,8 @@ def use_backend(home: Path, backend: str) -> None:
     """Select a search backend in the home's amanah.toml."""
     config = home / CONFIG_NAME
     text = config.read_text(encoding="utf-8")
-    assert 'search_backend = "database"' in text
-    config.write_text(text.replace('search_backend = "database"', f'search_backend = "{backend}"'))
+    assert 'search_backend = "default"' in text
+    config.write_text(text.replace('search_backend = "default"', f'search_backend = "{backend}"'))
 
 
 def make_search_home(request: pytest.FixtureRequest, tmp: Path, param: str) -> Path:
@@ -109,8 +109,9 @@ def make_search_home(request: pytest.FixtureRequest, tmp: Path, param: str) -> P
     return home
 
 
-#: Every search test runs on each backend: the database's own (FTS5, tsvector) and tantivy.
-BACKENDS = ["sqlite-file", "postgresql-s3", "sqlite-file+tantivy"]
+#: Every search test runs on each backend: tantivy (SQLite's default), PostgreSQL's own
+#: (tsvector) and FTS5 (still selectable).
+BACKENDS = ["sqlite-file", "postgresql-s3", "sqlite-file+fts5"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

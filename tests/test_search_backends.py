@@ -37,7 +37,7 @@ OUTSIDER = Caller(actor="analyst:open", compartments=frozenset({"default"}))
 def _home(tmp: Path, backend: str) -> Path:
     home = tmp / "home"
     write_default_config(home)
-    if backend != "database":
+    if backend != "default":
         use_backend(home, backend)
     return home
 
@@ -46,7 +46,7 @@ def _home(tmp: Path, backend: str) -> Path:
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Workspace]]:
     """The same corpus on FTS5 and on tantivy."""
     made = []
-    for backend in ("database", "tantivy"):
+    for backend in ("fts5", "tantivy"):
         tmp = tmp_path_factory.mktemp(backend)
         made.append(build_corpus(_home(tmp, backend), tmp))
     yield made[0], made[1]
@@ -200,7 +200,7 @@ def test_back_on_the_database_index_no_queue_is_kept(tmp_path: Path) -> None:
     search(ws, OUTSIDER, "مدرسة")
     ws.close()
     config = home / CONFIG_NAME
-    config.write_text(config.read_text().replace('"tantivy"', '"database"'))
+    config.write_text(config.read_text().replace('"tantivy"', '"fts5"'))
     ws = open_workspace(home)
     try:
         reindex(ws, workers=1)
@@ -230,7 +230,7 @@ def test_a_wrong_search_backend_names_the_file_and_setting(
     home = tmp_path / "home"
     write_default_config(home, database_url)
     config = home / CONFIG_NAME
-    config.write_text(config.read_text().replace('"database"', value))
+    config.write_text(config.read_text().replace('"default"', value))
     with pytest.raises(ConfigError, match=message) as err:
         load_settings(home)
     assert str(config) in str(err.value)
@@ -254,7 +254,7 @@ PATH_QUERIES = {
 }
 
 
-@pytest.mark.parametrize("backend", ["database", "tantivy"])
+@pytest.mark.parametrize("backend", ["fts5", "tantivy"])
 def test_path_filters_take_every_character_literally(tmp_path: Path, backend: str) -> None:
     from amanah.intake.ingest import IntakeRequest, ingest
     from amanah.processing.runner import run

@@ -144,6 +144,9 @@ def verify(
     check_ledger(ws, report, witnesses)
     check_items(ws, report)
     check_derivatives(ws, report)
+    from amanah.search.index import check_index
+
+    report.problems += check_index(ws)  # the derived search index, against the database
     if fixity:
         report.fixity = run_fixity(ws, actor, on_start=on_start, on_result=on_result)
         users = _users_of(ws, [sha for sha, _, _ in report.fixity.problems])

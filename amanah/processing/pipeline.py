@@ -102,7 +102,7 @@ def process_item(
         found = _stage_inventory(ws, out_dir, manifest)
         ws.blobs.sync()
         body, has_ocr = _searchable(out_dir, manifest, found[0] if found else None)
-        terms = analyzer.analyze(body[: index.MAX_CHARS])  # before taking the write lock
+        terms = index.terms_for(ws, body)  # before taking the write lock
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
             if manifest.get("ocr_deferred"):  # a long scan: its pages go to page jobs
@@ -392,7 +392,12 @@ def _record(
 
 
 def _index(
-    s: Session, ws: Workspace, item_id: int, body: str, has_ocr: bool, terms: analyzer.Terms
+    s: Session,
+    ws: Workspace,
+    item_id: int,
+    body: str,
+    has_ocr: bool,
+    terms: analyzer.Terms | None,
 ) -> None:
     """The item becomes searchable in this transaction; its vectors follow in a job."""
     index.index_item(s, item_id, body, has_ocr, terms)
@@ -591,7 +596,7 @@ def index_again(ws: Workspace, job: queue.Claimed) -> Outcome:
     """Index an item processed before search existed, from its recorded text derivatives."""
     with ws.db.reader() as s:
         body, has_ocr = index.text_of(s, ws.blobs, job.item_id)
-    terms = analyzer.analyze(body[: index.MAX_CHARS])
+    terms = index.terms_for(ws, body)
     with ws.db.session() as s:
         _index(s, ws, job.item_id, body, has_ocr, terms)
         queue.finish(s, job.id)

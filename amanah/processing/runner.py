@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from amanah import queue
 from amanah.processing.pipeline import record_failure, run_job
 from amanah.processing.sandbox import Limits, Sandbox
+from amanah.search.index import feeding
 from amanah.workspace import Workspace
 
 
@@ -99,9 +100,10 @@ def run(
                 on_job()
 
     threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with feeding(ws):  # an index outside the database (tantivy) is fed as items are done
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     report.seconds = time.monotonic() - started
     return report

@@ -70,8 +70,9 @@ def candidates_from_search(
         req = requests.visible(s, caller, reference)
         req_id, scoped = req.id, for_request(s, caller, req)
     results = service.search(ws, scoped, query, limit=1, request_id=req_id)
+    engine.prepare(ws)
     with ws.db.reader() as s:
-        ids = engine.all_ids(s, scoped, parse(query))
+        ids = engine.all_ids(s, scoped, parse(query), ws)
     with ws.db.session() as s:
         added = add_candidates(s, caller, reference, ids, f"search {results.search_id}")
     return {"search_id": results.search_id, "hits": len(ids), "added": added}

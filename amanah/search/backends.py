@@ -42,6 +42,8 @@ class Match:
 
 class Backend(Protocol):
     name: str
+    #: Whether put() and delete() need the analyzer's terms (FTS5 forgets a row only by them).
+    needs_terms: bool
 
     def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None: ...
 
@@ -55,7 +57,18 @@ class Backend(Protocol):
 
 
 def backend_for(s: Session) -> Backend:
-    return PostgresBackend() if s.get_bind().dialect.name == "postgresql" else SqliteBackend()
+    """Where `index.put` writes terms. On SQLite, while tantivy is fed (a row in search_feeds),
+    FTS5's terms are not written at all: tantivy and the snippets need only search_docs and
+    the text."""
+    if s.get_bind().dialect.name == "postgresql":
+        return PostgresBackend()
+    return DocsOnlyBackend() if feeding_tantivy(s) else SqliteBackend()
+
+
+def feeding_tantivy(s: Session) -> bool:
+    """Whether tantivy is this home's index (its feed is registered), in `s`'s snapshot."""
+    found = s.execute(text("SELECT 1 FROM search_feeds WHERE name = 'tantivy'")).first()
+    return found is not None
 
 
 # --- SQLite FTS5 --------------------------------------------------------------------------------
@@ -67,6 +80,7 @@ def _fts_string(words: tuple[str, ...] | list[str]) -> str:
 
 class SqliteBackend:
     name = "sqlite-fts5"
+    needs_terms = True
     # BM25 weights of the columns: a word as written counts twice its stem.
     # The FTS5 match drives the join (CROSS JOIN fixes SQLite's join order): otherwise the
     # planner may walk search_docs and run the match once per row.
@@ -166,6 +180,20 @@ def _split(node: Node) -> tuple[Node | None, Node | None]:
     return node, None
 
 
+class DocsOnlyBackend(SqliteBackend):
+    """SQLite feeding tantivy: search_docs rows only, no FTS5 terms (a search on FTS5 is then
+    refused until `amanah reindex` writes them, see `index.check_backend`)."""
+
+    name = "sqlite-docs"
+    needs_terms = False
+
+    def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
+        s.execute(insert(SearchDoc), docs)
+
+    def delete(self, s: Session, rows: list[tuple[int, Terms]]) -> None:
+        return None  # no FTS5 terms were written for them
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
@@ -210,6 +238,7 @@ def _tsquery(node: Term | Phrase, column: str) -> str:
 
 class PostgresBackend:
     name = "postgresql-tsvector"
+    needs_terms = True
 
     def put(self, s: Session, docs: list[dict[str, Any]], terms: list[Terms]) -> None:
         """Insert search_docs rows with their tsvectors in one statement."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import Caller, searches_visible
 from amanah.db.models import Collection, Item, Provider, SearchDoc, SearchLog, SearchText
-from amanah.search import request, snippets, sql_search
+from amanah.search import index, request, snippets, sql_search
 from amanah.search.index import check_version
 from amanah.search.query import Query
 from amanah.search.request import FACETS, SORTS, SearchBackend
@@ -101,10 +101,40 @@ def page(
     return rows, next_cursor(sort, rows, more)
 
 
-def all_ids(s: Session, caller: Caller, q: Query) -> list[int]:
+def all_ids(s: Session, caller: Caller, q: Query, ws: Workspace | None = None) -> list[int]:
     """Every item a search finds for the caller, in item order: a request's review takes all
-    of them, not a page."""
-    return SqlSearch(s).ids(s, request.build(s, caller, q))
+    of them, not a page. With `ws`, on the home's backend (call `prepare` first)."""
+    req = request.build(s, caller, q)
+    if ws is not None:
+        return backend(ws, s).ids(s, req)
+    index.check_backend(s)
+    return SqlSearch(s).ids(s, req)
+
+
+def ranked_words(
+    ws: Workspace, s: Session, caller: Caller, q: Query, limit: int
+) -> list[tuple[int, float, str]]:
+    """The best `limit` word hits on the home's backend (call `prepare` first)."""
+    return backend(ws, s).search(s, request.build(s, caller, q, limit=limit)).rows
+
+
+def suggest(ws: Workspace, caller: Caller, word: str, limit: int = 5) -> list[str]:
+    """Did you mean: indexed words close to `word` in items the caller may see (tantivy;
+    request.Unsupported on the database's own index)."""
+    from amanah.access import search_scope
+
+    prepare(ws)
+    with ws.db.reader() as s:
+        return backend(ws, s).suggest(s, search_scope(caller), word, limit)
+
+
+def prepare(ws: Workspace) -> None:
+    """Before searching outside `search_words`: an index outside the database applies what
+    is committed (a small remainder; a backlog is refused with a clear message)."""
+    if ws.settings.search_backend == "tantivy":
+        from amanah.search import tantivy_index
+
+        tantivy_index.catch_up(ws, at_most=index.SAFETY_NET)
 
 
 def facet_counts(s: Session, sql: SqlPlan) -> tuple[int, dict[str, list[dict[str, Any]]]]:
@@ -144,6 +174,7 @@ def backend(ws: Workspace, s: Session) -> SearchBackend:
         from amanah.search import tantivy_index
 
         return tantivy_index.TantivySearch(tantivy_index.open_index(ws))
+    index.check_backend(s)
     return SqlSearch(s)
 
 
@@ -231,7 +262,8 @@ def search_words(
     if behind:
         from amanah.search import tantivy_index
 
-        tantivy_index.catch_up(ws)
+        # The safety net for a small remainder; a backlog is the writer's work, not a search's.
+        tantivy_index.catch_up(ws, at_most=index.SAFETY_NET)
         with ws.db.reader() as s:
             found = backend(ws, s).search(s, req)
             counts = format_facets(s, found.facets) if found.facets is not None else {}

@@ -8,7 +8,9 @@ index and rebuilds it from the database and the text derivatives in the blob sto
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -21,9 +23,18 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
-from amanah.search.backends import PostgresBackend, SqliteBackend, backend_for
+from amanah.search.backends import (
+    Backend,
+    DocsOnlyBackend,
+    PostgresBackend,
+    SqliteBackend,
+    backend_for,
+    feeding_tantivy,
+)
 from amanah.text.analyzer import VERSION, Terms, analyze
 from amanah.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 # Text beyond this is kept in the blob store but not indexed (the item says so).
 MAX_CHARS = 5_000_000
@@ -94,7 +105,11 @@ def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc
 
 
 def put(
-    s: Session, docs: list[IndexDoc], terms: list[Terms] | None = None, fresh: bool = False
+    s: Session,
+    docs: list[IndexDoc],
+    terms: list[Terms] | None = None,
+    fresh: bool = False,
+    backend: Backend | None = None,
 ) -> None:
     """Add or replace documents in the index (in the caller's transaction).
 
@@ -102,7 +117,7 @@ def put(
     """
     if not docs:
         return
-    backend = backend_for(s)
+    backend = backend or backend_for(s)
     if not fresh:
         ids = [d.item_id for d in docs]
         old = s.execute(
@@ -116,12 +131,15 @@ def put(
                     "the search index was built by another version of the analyzer:"
                     " run `amanah reindex` to rebuild it"
                 )
-            backend.delete(s, [(row.item_id, analyze(body)) for row, body in old])
+            if isinstance(backend, SqliteBackend) and backend.needs_terms:
+                backend.delete(s, [(row.item_id, analyze(body)) for row, body in old])
             gone = [row.item_id for row, _ in old]
             s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_(gone)))
             s.execute(delete(SearchText).where(SearchText.item_id.in_(gone)))
-    if terms is None:
+    if terms is None and backend.needs_terms:
         terms = [analyze(d.body) for d in docs]
+    elif terms is None:
+        terms = [Terms([], [])] * len(docs)
     rows = []
     for d in docs:
         row = asdict(d)
@@ -151,6 +169,16 @@ def check_version(s: Session) -> None:
     _CHECKED.add(url)
 
 
+def check_backend(s: Session) -> None:
+    """Refuse to search FTS5 on a SQLite home that fed tantivy: its terms were not written, so
+    it would miss items silently."""
+    if s.get_bind().dialect.name == "sqlite" and feeding_tantivy(s):
+        raise IndexOutdated(
+            "this home's word index was tantivy's, so SQLite's FTS5 index lacks terms:"
+            " run `amanah reindex` to rebuild it"
+        )
+
+
 def text_of(s: Session, blobs: BlobStore, item_id: int) -> tuple[str, bool]:
     """The item's searchable text (extracted, then OCR) and whether OCR gave any."""
     found = s.execute(
@@ -178,6 +206,14 @@ def index_item(
     coll = s.get(Collection, item.collection_id)
     assert coll is not None
     put(s, [document(item, coll, body, has_ocr)], [terms] if terms is not None else None)
+
+
+def terms_for(ws: Workspace, body: str) -> Terms | None:
+    """The terms the database's index needs, made before a write transaction; None where
+    tantivy on SQLite is the index (tantivy's writer analyses the text, FTS5 gets none)."""
+    if ws.settings.search_backend == "tantivy" and ws.db.dialect == "sqlite":
+        return None
+    return analyze(body[:MAX_CHARS])
 
 
 def _analyze_all(bodies: list[str]) -> list[Terms]:
@@ -215,11 +251,18 @@ def reindex(
     batch: int = 500,
 ) -> ReindexStats:
     """Drop the index and rebuild it from every processed item; returns what it did."""
+    from amanah.search import tantivy_index
+
     t0 = time.perf_counter()
+    on_tantivy = ws.settings.search_backend == "tantivy"
+    # No queue while search_docs is rewritten: tantivy is rebuilt from it at the end.
+    tantivy_index.stop_feed(ws)
     with ws.db.session() as s:
         backend_for(s).clear(s)
         s.execute(delete(SearchDoc))
         s.execute(delete(SearchText))
+        # On SQLite, tantivy needs no FTS5 terms; PostgreSQL keeps its own (the scale-out).
+        target = DocsOnlyBackend() if on_tantivy and s.get_bind().dialect.name == "sqlite" else None
     with ws.db.reader() as s:
         ids = list(
             s.execute(
@@ -239,18 +282,18 @@ def reindex(
                         continue
                     body, has_ocr = text_of(s, ws.blobs, item_id)
                     docs.append(document(item, coll, body, has_ocr))
-            terms = analyze_many(pool, [d.body for d in docs], workers)
+            if target is None:
+                terms = analyze_many(pool, [d.body for d in docs], workers)
+            else:
+                terms = [Terms([], [])] * len(docs)
             with ws.db.session() as s:
-                put(s, docs, terms, fresh=True)
+                put(s, docs, terms, fresh=True, backend=target)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
-    from amanah.search import tantivy_index
-
-    if ws.settings.search_backend == "tantivy":
+    if on_tantivy:
         size = tantivy_index.rebuild(ws, workers)
     else:
-        tantivy_index.stop_feed(ws)  # back on the database's own index: no queue to keep
         with ws.db.reader() as s:
             size = backend_for(s).size_bytes(s)
     return ReindexStats(items=total, seconds=time.perf_counter() - t0, index_bytes=size)
@@ -266,3 +309,70 @@ def analyze_many(pool: ProcessPoolExecutor, bodies: list[str], workers: int) -> 
 def _chunks(ids: list[int], n: int) -> Iterable[list[int]]:
     for i in range(0, len(ids), n):
         yield ids[i : i + n]
+
+
+# --- feeding an index outside the database (tantivy) ---------------------------------------------
+
+#: A search applies at most this many queued changes itself (the safety net for what a
+#: writer has not applied yet); beyond it, it says which command feeds the index.
+SAFETY_NET = 2_000
+FEED_EVERY = 2.0  # seconds between the feeder's rounds while processing runs
+
+
+def settle(ws: Workspace, build: bool = False) -> int:
+    """Bring an index outside the database up to date with everything committed so far (a
+    restriction change is then in it before the command that made it returns); returns how
+    many queued changes were applied. Nothing to do on the database's own index, nor, unless
+    `build`, where the index was never made (a home moving over builds it by `reindex`)."""
+    if ws.settings.search_backend != "tantivy":
+        return 0
+    from amanah.search import tantivy_index
+
+    if not build and not tantivy_index.exists(ws):
+        return 0
+    return tantivy_index.catch_up(ws)
+
+
+@contextmanager
+def feeding(ws: Workspace, every: float = FEED_EVERY) -> Iterator[None]:
+    """While processing runs, one writer thread applies the outbox in batches (one tantivy
+    commit and reader reload per round), so items become searchable as they are processed
+    and no search has to apply a backlog; the last round runs before this returns."""
+    if ws.settings.search_backend != "tantivy":
+        yield
+        return
+    from amanah.search import tantivy_index
+
+    tantivy_index.open_index(ws)  # the feed is registered before the first item is indexed
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.wait(every):
+            try:
+                settle(ws, build=True)
+            except Exception as exc:  # the next round, or the last one, tries again
+                log.warning("the search index was not fed this round: %s", exc)
+
+    thread = threading.Thread(target=feed, name="search-feeder", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        settle(ws, build=True)
+
+
+def check_index(ws: Workspace) -> list[str]:
+    """For `amanah verify`: the word index behind the database, or holding what it should not
+    (tantivy: checked item by item against search_docs); one line per problem."""
+    if ws.settings.search_backend == "tantivy":
+        from amanah.search import tantivy_check
+
+        return tantivy_check.check(ws)
+    with ws.db.reader() as s:
+        try:
+            check_backend(s)
+        except IndexOutdated as exc:
+            return [f"search index: {exc}"]
+    return []

@@ -73,6 +73,15 @@ class SearchBackend(Protocol):
         """Every item found, in item order (a request's review takes all of them)."""
         ...
 
+    def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
+        """Indexed words close to `word` ("did you mean") that occur in items `scope` lets
+        the caller see; raises Unsupported where the backend has no fuzzy terms."""
+        ...
+
+
+class Unsupported(ValueError):
+    """The selected backend cannot do this (said to the user as it is)."""
+
 
 def _visible(caller: Caller, name: str) -> Any:
     """Providers or collections the caller may know of: those with a collection they see."""

@@ -126,6 +126,8 @@ def search(
         )
     qv = query_vector(question)
     filters_only = Query(text=q.text, match=None, filters=q.filters)
+    if mode == "hybrid":
+        engine.prepare(ws)
     with ws.db.reader() as s:
         check_version(s)
         plan = engine.plan(s, caller, filters_only)
@@ -134,8 +136,7 @@ def search(
             # Words rank as alternatives here (a question's words rarely all occur together).
             leaves = q.terms()
             either = Query(q.text, leaves[0] if len(leaves) == 1 else Or(tuple(leaves)), q.filters)
-            words_plan = engine.plan(s, caller, either)
-            by_words, _ = engine.page(s, words_plan, "relevance", TOP, None)
+            by_words = engine.ranked_words(ws, s, caller, either, TOP)
             fused: dict[int, float] = {}
             for ranking in (by_meaning[:TOP], [(i, sc) for i, sc, _ in by_words]):
                 for rank, (item_id, _) in enumerate(ranking):

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from amanah.access import SearchScope
 from amanah.search.backends import backend_for
-from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
+from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest, Unsupported
 
 
 @dataclass
@@ -177,6 +178,14 @@ class SqlSearch:
             total, counters = facet_counters(s, sql)
             return Found(rows, more, total, facets=counters, backend=self.name)
         return Found(rows, more, count(s, sql), backend=self.name)
+
+    def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
+        """FTS5 and tsvector keep no per-compartment term dictionary to draw close words from
+        without leaking words of items the caller may not see: not offered."""
+        raise Unsupported(
+            "suggestions of close words (did you mean) need the tantivy backend:"
+            ' set search_backend = "tantivy" (SQLite homes) and run `amanah reindex`'
+        )
 
     def ids(self, s: Session, req: SearchRequest) -> list[int]:
         sql = plan(s, req)

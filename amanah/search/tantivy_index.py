@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 from tantivy import FieldType, Occur, Order, Query
 
+from amanah.access import SearchScope
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
+from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
 from amanah.text.analyzer import VERSION, Terms, analyze
@@ -163,6 +165,11 @@ def size_bytes(ws: Workspace) -> int:
     return sum(p.stat().st_size for p in folder_of(ws).rglob("*") if p.is_file())
 
 
+def exists(ws: Workspace) -> bool:
+    """Whether the index was made (its stamp is written last)."""
+    return (folder_of(ws) / STAMP).exists()
+
+
 def behind(ws: Workspace, s: Session) -> bool:
     """Whether changes wait in the outbox (in `s`'s snapshot), or the index must be made."""
     if not (folder_of(ws) / STAMP).exists():
@@ -171,8 +178,14 @@ def behind(ws: Workspace, s: Session) -> bool:
 
 
 def pending(ws: Workspace) -> int:
+    return _queue(ws)[0]
+
+
+def _queue(ws: Workspace) -> tuple[int, int]:
+    """How many outbox rows wait, and the id of the last."""
     with ws.db.reader() as s:
-        return int(s.execute(text("SELECT count(*) FROM search_outbox")).scalar() or 0)
+        n, last = s.execute(text("SELECT count(*), max(id) FROM search_outbox")).one()
+    return int(n or 0), int(last or 0)
 
 
 def _document(row: SearchDoc, terms: Terms) -> tantivy.Document:
@@ -218,11 +231,38 @@ def _analyze_all(bodies: list[str]) -> list[Terms]:
     return [analyze(b) for b in bodies]
 
 
-def catch_up(ws: Workspace, workers: int = 1, batch: int = BATCH) -> int:
-    """Apply the outbox to the index; returns how many outbox rows were applied."""
+class IndexBehind(IndexOutdated):
+    """More changes wait for the index than a search should apply on its own."""
+
+
+def catch_up(
+    ws: Workspace, workers: int = 1, batch: int | None = None, at_most: int | None = None
+) -> int:
+    """Apply the outbox to the index; returns how many outbox rows were applied.
+
+    With `at_most` (a search's safety net), refuse with a clear message rather than apply a
+    large backlog: the writer after `process`, or `amanah reindex`, is the place for that.
+    Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
+    call going."""
+    batch = batch or BATCH
+    if at_most is not None and not exists(ws):
+        with ws.db.reader() as s:
+            n = int(s.execute(select(func.count()).select_from(SearchDoc)).scalar() or 0)
+        if n > at_most:  # a home moving over: building it is `reindex`'s work, not a search's
+            raise IndexBehind(
+                f"the search index (tantivy) has not been built for this home's {n:,} items:"
+                " run `amanah reindex`"
+            )
     idx = open_index(ws)
-    if not pending(ws):
+    waiting, last = _queue(ws)
+    if not waiting:
         return 0
+    if at_most is not None and waiting > at_most:
+        raise IndexBehind(
+            f"the search index is behind the database by {waiting:,} changes; they are applied"
+            " by `amanah process` (or a running `amanah serve`): wait for it, or run"
+            " `amanah reindex`"
+        )
     applied = 0
     with idx.lock():
         writer = idx.index.writer(HEAP, 1)
@@ -232,6 +272,7 @@ def catch_up(ws: Workspace, workers: int = 1, batch: int = BATCH) -> int:
                 with ws.db.reader() as s:
                     queued = s.execute(
                         select(SearchOutbox.id, SearchOutbox.item_id)
+                        .where(SearchOutbox.id <= last)
                         .order_by(SearchOutbox.id)
                         .limit(batch)
                     ).all()
@@ -503,6 +544,11 @@ class TantivySearch:
             out[facet] = counter
         return out
 
+    def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
+        """Close indexed words the caller may see (see `suggest` below)."""
+        q = self.query(SearchRequest(match=None, scope=scope))
+        return [] if q is None else suggest(self.idx, q, word, limit)
+
     def ids(self, s: Session, req: SearchRequest) -> list[int]:
         q = self.query(req)
         if q is None:
@@ -523,3 +569,33 @@ def _facet_value(facet: str, bucket: dict[str, Any]) -> Any:
     if facet == "language":
         return "unknown" if key == "\x00unknown" else key
     return key
+
+
+# --- "did you mean": indexed words close to a word, among what the caller may see -------------
+
+
+def suggest(idx: TantivyIndex, scope_query: Query, word: str, limit: int = 5) -> list[str]:
+    """Indexed words within a small edit distance of `word` (1 for short words, 2 beyond 5
+    letters) that occur in items the scope lets the caller see, most frequent first. Words
+    are compared in their exact form (normalised, unstemmed), and candidates share the first
+    letter: a slip in the first letter is not corrected."""
+    from rapidfuzz.distance import Levenshtein
+
+    terms = analyze(word).exact
+    if len(terms) != 1 or len(terms[0]) < 3:
+        return []
+    wanted = terms[0]
+    cutoff = 1 if len(wanted) <= 5 else 2
+    idx.index.reload()
+    searcher = idx.index.searcher()
+    found = searcher.terms_with_prefix("exact", wanted[0], filter_query=scope_query)
+    close = [
+        (term, int(n))
+        for term, n in found
+        if n > 0
+        and term != wanted
+        and abs(len(term) - len(wanted)) <= cutoff
+        and Levenshtein.distance(term, wanted, score_cutoff=cutoff) <= cutoff
+    ]
+    close.sort(key=lambda t: (Levenshtein.distance(t[0], wanted), -t[1], t[0]))
+    return [t for t, _ in close[:limit]]
