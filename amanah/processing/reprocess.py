@@ -41,8 +41,9 @@ class Selection:
 def choose(ws: Workspace, caller: Caller, where: str) -> Selection:
     """The items `where` finds for `caller`; raises QueryError on a query that cannot run."""
     q = parse(where)
+    engine.prepare(ws)  # the home's backend (tantivy by default) holds what is committed
     with ws.db.reader() as s:
-        ids = engine.all_ids(s, caller, q)
+        ids = engine.all_ids(s, caller, q, ws)
         found = Selection(where, sorted(ids))
         for start in range(0, len(ids), BATCH):
             chunk = found.item_ids[start : start + BATCH]
