@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
+from amanah.search import bulk_terms
 from amanah.search.backends import (
     Backend,
     DocsOnlyBackend,
@@ -31,7 +32,7 @@ from amanah.search.backends import (
     backend_for,
     feeding_tantivy,
 )
-from amanah.text.analyzer import VERSION, Terms, analyze
+from amanah.text.analyzer import VERSION, Terms
 from amanah.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -132,17 +133,17 @@ def put(
                     " run `amanah reindex` to rebuild it"
                 )
             if isinstance(backend, SqliteBackend) and backend.needs_terms:
-                backend.delete(s, [(row.item_id, analyze(body)) for row, body in old])
+                backend.delete(s, [(row.item_id, bulk_terms.analyze(body)) for row, body in old])
             gone = [row.item_id for row, _ in old]
             s.execute(delete(SearchDoc).where(SearchDoc.item_id.in_(gone)))
             s.execute(delete(SearchText).where(SearchText.item_id.in_(gone)))
     if terms is None and backend.needs_terms:
-        terms = [analyze(d.body) for d in docs]
+        terms = bulk_terms.analyze_all([d.body for d in docs])
     elif terms is None:
         terms = [Terms([], [])] * len(docs)
     rows = []
     for d in docs:
-        row = asdict(d)
+        row = dict(vars(d))  # its fields, all plain values (asdict's deep copy costs more)
         del row["body"]
         row["analyzer"] = VERSION
         rows.append(row)
@@ -213,11 +214,12 @@ def terms_for(ws: Workspace, body: str) -> Terms | None:
     tantivy on SQLite is the index (tantivy's writer analyses the text, FTS5 gets none)."""
     if ws.settings.search_backend == "tantivy" and ws.db.dialect == "sqlite":
         return None
-    return analyze(body[:MAX_CHARS])
+    return bulk_terms.analyze(body[:MAX_CHARS])
 
 
 def _analyze_all(bodies: list[str]) -> list[Terms]:
-    return [analyze(b) for b in bodies]
+    """The analyzer's terms of many texts (`bulk_terms`: the same terms, remembered)."""
+    return bulk_terms.analyze_all(bodies)
 
 
 @dataclass

@@ -19,8 +19,9 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,11 @@ from tantivy import FieldType, Occur, Order, Query
 
 from amanah.access import SearchScope
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
+from amanah.search import bulk_terms
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
-from amanah.text.analyzer import VERSION, Terms, analyze
+from amanah.text.analyzer import VERSION, analyze
 from amanah.workspace import Workspace
 
 SCHEMA_VERSION = 1
@@ -45,7 +47,9 @@ STAMP = "amanah-index.json"
 MAX_RAW = 30_000  # a raw (untokenized) term must stay under tantivy's 64 KB term limit
 BIG = 2**62
 HEAP = 64_000_000
-BATCH = 2_000
+BATCH = 10_000  # outbox rows per commit (each commit makes a segment for tantivy to merge)
+READ = 1_000  # outbox rows read and analysed at a time, the next while the last is indexed
+DELETE_AT_ONCE = 5_000  # outbox ids per DELETE statement
 
 
 def build_schema() -> tantivy.Schema:
@@ -188,11 +192,12 @@ def _queue(ws: Workspace) -> tuple[int, int]:
     return int(n or 0), int(last or 0)
 
 
-def _document(row: SearchDoc, terms: Terms) -> tantivy.Document:
+def _document(row: Any, terms: tuple[str, str]) -> tantivy.Document:
+    """A search_docs row and its terms (exact and stem, each joined by spaces) as tantivy's."""
     doc = tantivy.Document()
     doc.add_integer("item_id", row.item_id)
-    doc.add_text("exact", " ".join(terms.exact))
-    doc.add_text("stem", " ".join(terms.stem))
+    doc.add_text("exact", terms[0])
+    doc.add_text("stem", terms[1])
     doc.add_text("compartment", row.compartment)
     doc.add_integer("provider_id", row.provider_id)
     doc.add_integer("collection_id", row.collection_id)
@@ -227,12 +232,53 @@ def _date_key(day: int, item_id: int) -> int:
     return (day << 32) + (2**32 - 1 - item_id)
 
 
-def _analyze_all(bodies: list[str]) -> list[Terms]:
-    return [analyze(b) for b in bodies]
-
-
 class IndexBehind(IndexOutdated):
     """More changes wait for the index than a search should apply on its own."""
+
+
+@dataclass
+class _Chunk:
+    """Outbox rows read together, the search_docs rows they name, and their terms to come."""
+
+    outbox_ids: list[int]
+    item_ids: list[int]
+    rows: list[Any]
+    terms: list[Future[list[tuple[str, str]]]]
+
+
+def _read(ws: Workspace, after: int, last: int, n: int) -> tuple[list[int], list[int], list[Any]]:
+    """Up to n outbox rows after `after` (up to `last`), the items they name, and those items'
+    search_docs rows with their text (an item no longer in search_docs has none)."""
+    docs, texts = SearchDoc.__table__, SearchText.__table__
+    with ws.db.reader() as s:
+        queued = s.execute(
+            select(SearchOutbox.id, SearchOutbox.item_id)
+            .where(SearchOutbox.id > after, SearchOutbox.id <= last)
+            .order_by(SearchOutbox.id)
+            .limit(n)
+        ).all()
+        if not queued:
+            return [], [], []
+        ids = sorted({r.item_id for r in queued})
+        rows = s.execute(
+            select(docs, texts.c.body)
+            .outerjoin(texts, texts.c.item_id == docs.c.item_id)
+            .where(docs.c.item_id.in_(ids))
+        ).all()
+    return [r.id for r in queued], ids, rows
+
+
+def _analyse(
+    pool: ProcessPoolExecutor | None, workers: int, bodies: list[str]
+) -> list[Future[list[tuple[str, str]]]]:
+    """The terms of the texts, on the pool's processes (in order) or here."""
+    if pool is None or len(bodies) <= 50:
+        done: Future[list[tuple[str, str]]] = Future()
+        done.set_result(bulk_terms.joined_all(bodies))
+        return [done]
+    size = max(1, -(-len(bodies) // (workers * 2)))
+    parts = [bodies[i : i + size] for i in range(0, len(bodies), size)]
+    return [pool.submit(bulk_terms.joined_all, part) for part in parts]
 
 
 def catch_up(
@@ -243,7 +289,9 @@ def catch_up(
     With `at_most` (a search's safety net), refuse with a clear message rather than apply a
     large backlog: the writer after `process`, or `amanah reindex`, is the place for that.
     Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
-    call going."""
+    call going. The texts of the next rows are read and analysed (on `workers` processes)
+    while tantivy indexes the ones before; one commit per `batch` outbox rows, and only then
+    are those rows deleted: a crash at any point re-applies, never loses."""
     batch = batch or BATCH
     if at_most is not None and not exists(ws):
         with ws.db.reader() as s:
@@ -268,42 +316,36 @@ def catch_up(
         writer = idx.index.writer(HEAP, 1)
         pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
         try:
+            after, added = 0, []  # the outbox rows in the writer, not yet committed
+            ahead: _Chunk | None = None
             while True:
-                with ws.db.reader() as s:
-                    queued = s.execute(
-                        select(SearchOutbox.id, SearchOutbox.item_id)
-                        .where(SearchOutbox.id <= last)
-                        .order_by(SearchOutbox.id)
-                        .limit(batch)
-                    ).all()
-                    if not queued:
-                        break
-                    ids = sorted({r.item_id for r in queued})
-                    rows = s.execute(
-                        select(SearchDoc, SearchText.body)
-                        .outerjoin(SearchText, SearchText.item_id == SearchDoc.item_id)
-                        .where(SearchDoc.item_id.in_(ids))
-                    ).all()
-                bodies = [body or "" for _, body in rows]
-                if pool is not None and len(bodies) > 50:
-                    size = max(1, len(bodies) // (workers * 4))
-                    parts = [bodies[i : i + size] for i in range(0, len(bodies), size)]
-                    terms = [t for ts in pool.map(_analyze_all, parts) for t in ts]
-                else:
-                    terms = _analyze_all(bodies)
-                for item_id in ids:
-                    writer.delete_documents_by_term("item_id", item_id)
-                for (row, _), t in zip(rows, terms, strict=True):
-                    writer.add_document(_document(row, t))
-                writer.commit()
-                with ws.db.session() as s:
-                    s.execute(
-                        delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in queued]))
-                    )
-                applied += len(queued)
+                outbox_ids, item_ids, rows = _read(ws, after, last, min(batch, READ))
+                chunk = None
+                if outbox_ids:
+                    after = outbox_ids[-1]
+                    bodies = [r.body or "" for r in rows]
+                    chunk = _Chunk(outbox_ids, item_ids, rows, _analyse(pool, workers, bodies))
+                if ahead is not None:
+                    for item_id in ahead.item_ids:
+                        writer.delete_documents_by_term("item_id", item_id)
+                    terms = [t for part in ahead.terms for t in part.result()]
+                    for row, t in zip(ahead.rows, terms, strict=True):
+                        writer.add_document(_document(row, t))
+                    added += ahead.outbox_ids
+                if added and (chunk is None or len(added) >= batch):
+                    writer.commit()
+                    for i in range(0, len(added), DELETE_AT_ONCE):
+                        with ws.db.session() as s:
+                            part = added[i : i + DELETE_AT_ONCE]
+                            s.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(part)))
+                    applied += len(added)
+                    added = []
+                if chunk is None:
+                    break
+                ahead = chunk
         finally:
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)
             writer.wait_merging_threads()
     idx.index.reload()
     return applied
