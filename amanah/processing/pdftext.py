@@ -280,23 +280,80 @@ def _class_pools() -> dict[str, list[str]]:
 
 
 _POOLS = _class_pools()
+#: Each stand-in's class and its place in its class's pool.
+_POOL_INDEX = {c: (kind, i) for kind, pool in _POOLS.items() for i, c in enumerate(pool)}
+#: The most runs of the algorithm over one line (see `_fast_order_runs`): 13 stand-ins of
+#: the smallest class (spaces) tell 13**3 of its units apart, more than any drawn line holds.
+_MAX_RUNS = 3
 
 
 def _fast_order(reps: list[str], rtl: bool) -> list[int] | None:
     """The same order from python-bidi's compiled algorithm, which gives only the reordered
     string: each unit is written as a distinct character of its class, and found again in
-    the result. None when a class runs out of characters (a very long line)."""
+    the result. None for a class without stand-ins (controls, unassigned characters)."""
     from bidi import get_display
 
+    kinds = list(map(unicodedata.bidirectional, reps))
     pools = {kind: iter(pool) for kind, pool in _POOLS.items()}
     try:
-        stand_in = [next(pools[kind]) for kind in map(unicodedata.bidirectional, reps)]
-    except (KeyError, StopIteration):  # a class without characters, or used up
+        stand_in = [next(pools[kind]) for kind in kinds]
+    except KeyError:  # a class without stand-ins
         return None
+    except StopIteration:  # more units of a class than stand-ins (13 spaces: a long line)
+        return _fast_order_runs(kinds, rtl)
     where = {c: i for i, c in enumerate(stand_in)}
     shown = get_display("".join(stand_in), base_dir="R" if rtl else "L")
     order = list(map(where.get, shown))
     return order if len(order) == len(reps) and None not in order else None  # type: ignore[return-value]
+
+
+def _fast_order_runs(kinds: list[str], rtl: bool) -> list[int] | None:
+    """The order of a line holding more units of a class than the class has stand-ins. The
+    algorithm sees only classes (stand-ins are never mirrored), so every string of the same
+    classes is reordered alike: the line is run a few times, the m-th unit of a class
+    written in run j as the stand-in numbered by the j-th digit of m in base (pool size),
+    and the digits read back at each place of the results name the unit there."""
+    from bidi import get_display
+
+    members: dict[str, list[int]] = {}
+    nth: list[int] = []
+    for i, kind in enumerate(kinds):
+        units = members.setdefault(kind, [])
+        nth.append(len(units))
+        units.append(i)
+    runs = 1
+    for kind, units in members.items():
+        while len(_POOLS[kind]) ** runs < len(units):
+            runs += 1
+    if runs > _MAX_RUNS:
+        return None
+    base = "R" if rtl else "L"
+    found: list[tuple[str, int]] = []
+    for run in range(runs):
+        stand_in = "".join(
+            _POOLS[kind][m // len(_POOLS[kind]) ** run % len(_POOLS[kind])]
+            for kind, m in zip(kinds, nth, strict=True)
+        )
+        shown = get_display(stand_in, base_dir=base)
+        if len(shown) != len(kinds):
+            return None
+        read = [_POOL_INDEX.get(c) for c in shown]
+        if None in read:
+            return None
+        if run == 0:
+            found = [(kind, digit) for kind, digit in read]  # type: ignore[misc]
+            continue
+        for place, (kind, digit) in enumerate(read):  # type: ignore[misc]
+            if kind != found[place][0]:  # the classes did not stay in place
+                return None
+            found[place] = (kind, found[place][1] + digit * len(_POOLS[kind]) ** run)
+    order = []
+    for kind, m in found:
+        units = members[kind]
+        if m >= len(units):
+            return None
+        order.append(units[m])
+    return order if len(set(order)) == len(order) else None
 
 
 def right_to_left(text: str) -> bool:
