@@ -410,7 +410,7 @@ def _rebuild(
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Words in logical order from one line's glyphs."""
     units = sorted(glyphs, key=_BY_X)
-    if any(_is_mark(g.text[:1]) for g in units):
+    if any(map(_is_mark, {g.text[:1] for g in units})):
         units = _join_marks(units)
     # A gap wider than a third of the font's size is a space the producer did not draw.
     spaced: list[Glyph] = []
