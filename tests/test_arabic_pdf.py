@@ -96,6 +96,9 @@ def test_a_long_line_is_ordered_by_the_compiled_algorithm_as_by_the_reference() 
         assert fast is not None, "the long line fell back to the reference algorithm"
         assert fast == _reference_order(visual, rtl)
     assert "".join(visual[i] for i in pdftext.logical_order(visual, True)) == line
+    # A character of no class (unassigned) in such a line is left to the reference algorithm.
+    odd = [*visual, "\U000e0080"]  # after the 14th space: past the first run
+    assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is None
 
 
 def _reference_order(units: list[str], rtl: bool) -> list[int]:

@@ -321,6 +321,8 @@ def _fast_order_runs(kinds: list[str], rtl: bool) -> list[int] | None:
         units = members.setdefault(kind, [])
         nth.append(len(units))
         units.append(i)
+    if any(kind not in _POOLS for kind in members):  # a class without stand-ins
+        return None
     runs = 1
     for kind, units in members.items():
         while len(_POOLS[kind]) ** runs < len(units):
