@@ -101,6 +101,39 @@ def test_a_long_line_is_ordered_by_the_compiled_algorithm_as_by_the_reference() 
     assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is None
 
 
+def test_random_lines_of_every_class_get_the_reference_order() -> None:
+    """Lines of up to 200 units mixing every class the stand-ins cover (Arabic, Hebrew,
+    Latin, both kinds of digits, signs, separators, marks, neutrals, spaces), most of them
+    longer than a class's stand-ins, in both paragraph directions."""
+    import random
+
+    alphabet = {
+        "AL": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+        "R": "אבגד",
+        "L": "abcMx",
+        "EN": "0123456789",
+        "AN": "٠١٢٣٤٥٦٧٨٩",
+        "ES": "+-",
+        "ET": "%$#",
+        "CS": ",.:/،",
+        "NSM": "\u064b\u064e",
+        "ON": "!?\"'*",
+        "WS": " ",
+    }
+    weights = [40, 2, 10, 6, 4, 2, 2, 4, 2, 3, 15]
+    rng = random.Random(14)
+    several = 0
+    for _ in range(300):
+        kinds = rng.choices(list(alphabet), weights, k=rng.randint(1, 200))
+        units = [rng.choice(alphabet[k]) for k in kinds]
+        rtl = rng.random() < 0.7
+        several += kinds.count("WS") > len(pdftext._POOLS["WS"])
+        fast = pdftext._fast_order([pdftext._representative(u) for u in units], rtl)
+        assert fast is not None, "".join(units)  # the compiled algorithm, not the fallback
+        assert fast == _reference_order(units, rtl), "".join(units)
+    assert several > 100
+
+
 def _reference_order(units: list[str], rtl: bool) -> list[int]:
     """python-bidi's reference (pure Python) algorithm over the units' representatives."""
     from bidi import algorithm as uba
