@@ -77,6 +77,81 @@ def test_a_line_drawn_left_to_right_is_read_in_logical_order() -> None:
     assert "".join(visual[i] for i in pdftext.logical_order(visual)) == "The عال said"
 
 
+def test_a_long_line_is_ordered_by_the_compiled_algorithm_as_by_the_reference() -> None:
+    """A full-width line holds more spaces (13), signs and Arabic-Indic digits than its
+    bidi classes have stand-in characters: it is still ordered by python-bidi's compiled
+    algorithm (run more than once), in the reference algorithm's order."""
+    from bidi import get_display
+
+    line = (
+        "قال الشاهد إن فرع المخابرات الجوية في فلسطين نقل 45 معتقلاً عبر طريق M5 السريع"
+        " في ٢٠١٣/٠٥/٢١ و٢٠١٤/٠٦/٢٢ و٢٠١٥/٠٧/٢٣ وبلغ العدد 1+2+3+4+5+6+7+8+9+10+11+12+13"
+        " ثم أُفرج عن بعضهم لاحقاً بعد أن دفعت أسرهم مبالغ كبيرة للوسطاء في دمشق"
+    )
+    visual = list(get_display(line))  # one unit per character, drawn left to right
+    for rtl in (True, False):
+        kinds = [unicodedata.bidirectional(pdftext._representative(u)) for u in visual]
+        assert kinds.count("WS") > len(pdftext._POOLS["WS"])  # more than one run is needed
+        fast = pdftext._fast_order([pdftext._representative(u) for u in visual], rtl)
+        assert fast is not None, "the long line fell back to the reference algorithm"
+        assert fast == _reference_order(visual, rtl)
+    assert "".join(visual[i] for i in pdftext.logical_order(visual, True)) == line
+    # A character of no class (unassigned) in such a line is left to the reference algorithm.
+    odd = [*visual, "\U000e0080"]  # after the 14th space: past the first run
+    assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is None
+
+
+def test_random_lines_of_every_class_get_the_reference_order() -> None:
+    """Lines of up to 200 units mixing every class the stand-ins cover (Arabic, Hebrew,
+    Latin, both kinds of digits, signs, separators, marks, neutrals, spaces), most of them
+    longer than a class's stand-ins, in both paragraph directions."""
+    import random
+
+    alphabet = {
+        "AL": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+        "R": "אבגד",
+        "L": "abcMx",
+        "EN": "0123456789",
+        "AN": "٠١٢٣٤٥٦٧٨٩",
+        "ES": "+-",
+        "ET": "%$#",
+        "CS": ",.:/،",
+        "NSM": "\u064b\u064e",
+        "ON": "!?\"'*",
+        "WS": " ",
+    }
+    weights = [40, 2, 10, 6, 4, 2, 2, 4, 2, 3, 15]
+    rng = random.Random(14)
+    several = 0
+    for _ in range(300):
+        kinds = rng.choices(list(alphabet), weights, k=rng.randint(1, 200))
+        units = [rng.choice(alphabet[k]) for k in kinds]
+        rtl = rng.random() < 0.7
+        several += kinds.count("WS") > len(pdftext._POOLS["WS"])
+        fast = pdftext._fast_order([pdftext._representative(u) for u in units], rtl)
+        assert fast is not None, "".join(units)  # the compiled algorithm, not the fallback
+        assert fast == _reference_order(units, rtl), "".join(units)
+    assert several > 100
+
+
+def _reference_order(units: list[str], rtl: bool) -> list[int]:
+    """python-bidi's reference (pure Python) algorithm over the units' representatives."""
+    from bidi import algorithm as uba
+
+    storage = uba.get_empty_storage()
+    storage["base_level"] = 1 if rtl else 0
+    storage["base_dir"] = "R" if rtl else "L"
+    uba.get_embedding_levels("".join(pdftext._representative(u) for u in units), storage)
+    for i, ch in enumerate(storage["chars"]):
+        ch["unit"] = i
+    uba.explicit_embed_and_overrides(storage, False)
+    uba.resolve_weak_types(storage, False)
+    uba.resolve_neutral_types(storage, False)
+    uba.resolve_implicit_levels(storage, False)
+    uba.reorder_resolved_levels(storage, False)
+    return [ch["unit"] for ch in storage["chars"]]
+
+
 @pytest.mark.parametrize("producer", PRINTED)
 def test_every_word_of_a_printed_arabic_pdf_is_read_as_written(
     printed: dict[str, Path], producer: str

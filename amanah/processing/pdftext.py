@@ -20,7 +20,9 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 from bidi import algorithm as uba
@@ -39,11 +41,25 @@ _FORMAT = dict.fromkeys(
 )
 
 
+_FORMAT_CHARS = re.compile("[" + "".join(map(chr, _FORMAT)) + "]")
+
+
 _PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
 
 
-def _presentation(ch: str) -> bool:
-    return "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff"
+def _presentation_table() -> dict[int, str]:
+    """Each presentation form as the letters it shows (its compatibility decomposition; the
+    isolated forms of the marks, U+FE70 …, decompose to a space and the mark)."""
+    table: dict[int, str] = {}
+    for cp in (*range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00)):
+        mapped = unicodedata.normalize("NFKC", chr(cp))
+        mapped = mapped.lstrip(" ") if mapped.strip() else ""
+        if mapped != chr(cp):
+            table[cp] = mapped
+    return table
+
+
+_LETTERS = _presentation_table()
 
 
 def letters(text: str) -> str:
@@ -51,15 +67,11 @@ def letters(text: str) -> str:
     letters they show, in logical order; everything else unchanged."""
     if _PRESENTATION.search(text) is None:
         return text
-    out = []
-    for c in text:
-        if _presentation(c):
-            mapped = unicodedata.normalize("NFKC", c)
-            # The isolated forms of the marks (U+FE70 …) decompose to a space and the mark.
-            out.append(mapped.lstrip(" ") if mapped.strip() else "")
-        else:
-            out.append(c)
-    return "".join(out)
+    return text.translate(_LETTERS)
+
+
+#: letters() of one glyph's text, cached: a page draws the same few hundred glyphs.
+_unit_letters = lru_cache(maxsize=4096)(letters)
 
 
 #: Letters of the right-to-left scripts (Hebrew to Arabic Extended, presentation forms) and
@@ -73,28 +85,43 @@ def has_rtl(text: str) -> bool:
     return _RTL_LETTER.search(text) is not None
 
 
-@dataclass(slots=True)
+#: The right-to-left marks and embeddings `_RTL_LETTER` matches outside its letter ranges
+#: (the glyph loop tests code points against the same ranges, without the expression).
+_RTL_MARKS = frozenset((0x200F, 0x202B, 0x202E, 0x2067))
+
+
 class Glyph:
-    """One drawn glyph: its Unicode (one or more characters, logical) and its box."""
+    """One drawn glyph: its Unicode (one or more characters, logical) and its box. A plain
+    slotted class: a dense page has thousands, made and read in the hot loop."""
 
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    size: float
-    #: Drawn by a right-to-left text matrix: its letters are already in logical order.
-    mirrored: bool = False
-    #: Its place in the content stream.
-    seq: int = 0
-    cx: float = field(init=False)
-    cy: float = field(init=False)
-    rtl: bool = field(init=False)
+    __slots__ = ("cx", "cy", "mirrored", "rtl", "seq", "size", "text", "x0", "x1", "y0", "y1")
 
-    def __post_init__(self) -> None:
-        self.cx = (self.x0 + self.x1) / 2
-        self.cy = (self.y0 + self.y1) / 2
-        self.rtl = has_rtl(self.text)
+    def __init__(
+        self,
+        text: str,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
+        size: float,
+        mirrored: bool = False,
+        rtl: bool | None = None,
+    ) -> None:
+        self.text = text
+        self.x0 = x0
+        self.y0 = y0
+        self.x1 = x1
+        self.y1 = y1
+        self.size = size
+        #: Drawn by a right-to-left text matrix: its letters are already in logical order.
+        self.mirrored = mirrored
+        #: Its place in the content stream.
+        self.seq = 0
+        self.cx = (x0 + x1) / 2
+        self.cy = (y0 + y1) / 2
+        #: Whether the glyph's first Unicode (as drawn, before any further character of a
+        #: ligature is added) is right-to-left.
+        self.rtl = has_rtl(text) if rtl is None else rtl
 
 
 @dataclass
@@ -120,6 +147,7 @@ class PageText:
 def _glyphs(page: Any) -> list[Glyph]:
     """Every horizontal glyph of the page, in the order the content stream draws them."""
     out: list[Glyph] = []
+    append = out.append
     for span in page.get_texttrace():
         dx, dy = span["dir"]
         if abs(dy) > 0.05 or span.get("wmode", 0):
@@ -128,13 +156,27 @@ def _glyphs(page: Any) -> list[Glyph]:
         if dx < 0:
             out.extend(_mirrored_run(span, size))
             continue
-        for unicode, gid, _origin, bbox in span["chars"]:
+        for unicode, gid, _origin, (x0, y0, x1, y1) in span["chars"]:
             ch = chr(unicode) if 0 <= unicode < 0x110000 else "\ufffd"
             if gid < 0 and out:  # a further character of the glyph before (a ligature)
                 out[-1].text += ch
                 continue
-            x0, y0, x1, y1 = bbox
-            out.append(Glyph(ch, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
+            append(
+                Glyph(
+                    ch,
+                    x1 if x1 < x0 else x0,  # min() and max() of each pair, as the builtins
+                    y1 if y1 < y0 else y0,  # decide ties, without their call
+                    x1 if x1 > x0 else x0,
+                    y1 if y1 > y0 else y0,
+                    size,
+                    False,
+                    # has_rtl(ch) by code point: this loop runs once per glyph of the page
+                    0x590 <= unicode <= 0x8FF
+                    or 0xFB1D <= unicode <= 0xFDFF
+                    or 0xFE70 <= unicode <= 0xFEFC
+                    or unicode in _RTL_MARKS,
+                )
+            )
     for n, g in enumerate(out):
         g.seq = n
     return out
@@ -169,6 +211,7 @@ def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _is_mark(text: str) -> bool:
     return bool(text) and all(unicodedata.category(c) in ("Mn", "Me") for c in text)
 
@@ -176,10 +219,19 @@ def _is_mark(text: str) -> bool:
 def _join_marks(units: list[Glyph]) -> list[Glyph]:
     """A mark drawn as its own glyph joins its letter: the one to its right in an
     Arabic word (drawn from right to left), else the one to its left."""
+    # Which units are marks and, for each, the first letter to its right: read before any
+    # text is joined (a unit's text only changes once the loop has passed it).
+    marks = [_is_mark(u.text) for u in units]
+    right_of: list[Glyph | None] = [None] * len(units)
+    nearest: Glyph | None = None
+    for i in range(len(units) - 1, -1, -1):
+        right_of[i] = nearest
+        if not marks[i] and units[i].text.strip():
+            nearest = units[i]
     out: list[Glyph] = []
     pending: list[Glyph] = []
     for i, g in enumerate(units):
-        if not _is_mark(g.text):
+        if not marks[i]:
             if pending and g.text.strip():
                 if g.rtl:
                     g.text += "".join(m.text for m in pending)
@@ -190,7 +242,7 @@ def _join_marks(units: list[Glyph]) -> list[Glyph]:
                 pending = []
             out.append(g)
             continue
-        right = next((u for u in units[i + 1 :] if u.text.strip() and not _is_mark(u.text)), None)
+        right = right_of[i]
         near = right is not None and right.x0 - g.x1 < 0.4 * g.size
         if right is not None and near and right.rtl:
             pending.append(g)
@@ -203,6 +255,7 @@ def _join_marks(units: list[Glyph]) -> list[Glyph]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _representative(text: str) -> str:
     for c in text:
         kind = unicodedata.bidirectional(c)
@@ -227,28 +280,82 @@ def _class_pools() -> dict[str, list[str]]:
 
 
 _POOLS = _class_pools()
+#: Each stand-in's class and its place in its class's pool.
+_POOL_INDEX = {c: (kind, i) for kind, pool in _POOLS.items() for i, c in enumerate(pool)}
+#: The most runs of the algorithm over one line (see `_fast_order_runs`): 13 stand-ins of
+#: the smallest class (spaces) tell 13**3 of its units apart, more than any drawn line holds.
+_MAX_RUNS = 3
 
 
 def _fast_order(reps: list[str], rtl: bool) -> list[int] | None:
     """The same order from python-bidi's compiled algorithm, which gives only the reordered
     string: each unit is written as a distinct character of its class, and found again in
-    the result. None when a class runs out of characters (a very long line)."""
+    the result. None for a class without stand-ins (controls, unassigned characters)."""
     from bidi import get_display
 
-    used: dict[str, int] = {}
-    stand_in: list[str] = []
-    for c in reps:
-        kind = unicodedata.bidirectional(c)
-        pool = _POOLS.get(kind)
-        n = used.get(kind, 0)
-        if pool is None or n >= len(pool):
-            return None
-        used[kind] = n + 1
-        stand_in.append(pool[n])
+    kinds = list(map(unicodedata.bidirectional, reps))
+    pools = {kind: iter(pool) for kind, pool in _POOLS.items()}
+    try:
+        stand_in = [next(pools[kind]) for kind in kinds]
+    except KeyError:  # a class without stand-ins
+        return None
+    except StopIteration:  # more units of a class than stand-ins (13 spaces: a long line)
+        return _fast_order_runs(kinds, rtl)
     where = {c: i for i, c in enumerate(stand_in)}
     shown = get_display("".join(stand_in), base_dir="R" if rtl else "L")
-    order = [where.get(c, -1) for c in shown]
-    return order if len(order) == len(reps) and -1 not in order else None
+    order = list(map(where.get, shown))
+    return order if len(order) == len(reps) and None not in order else None  # type: ignore[return-value]
+
+
+def _fast_order_runs(kinds: list[str], rtl: bool) -> list[int] | None:
+    """The order of a line holding more units of a class than the class has stand-ins. The
+    algorithm sees only classes (stand-ins are never mirrored), so every string of the same
+    classes is reordered alike: the line is run a few times, the m-th unit of a class
+    written in run j as the stand-in numbered by the j-th digit of m in base (pool size),
+    and the digits read back at each place of the results name the unit there."""
+    from bidi import get_display
+
+    members: dict[str, list[int]] = {}
+    nth: list[int] = []
+    for i, kind in enumerate(kinds):
+        units = members.setdefault(kind, [])
+        nth.append(len(units))
+        units.append(i)
+    if any(kind not in _POOLS for kind in members):  # a class without stand-ins
+        return None
+    runs = 1
+    for kind, units in members.items():
+        while len(_POOLS[kind]) ** runs < len(units):
+            runs += 1
+    if runs > _MAX_RUNS:
+        return None
+    base = "R" if rtl else "L"
+    found: list[tuple[str, int]] = []
+    for run in range(runs):
+        stand_in = "".join(
+            _POOLS[kind][m // len(_POOLS[kind]) ** run % len(_POOLS[kind])]
+            for kind, m in zip(kinds, nth, strict=True)
+        )
+        shown = get_display(stand_in, base_dir=base)
+        if len(shown) != len(kinds):
+            return None
+        read = [_POOL_INDEX.get(c) for c in shown]
+        if None in read:
+            return None
+        if run == 0:
+            found = [(kind, digit) for kind, digit in read]  # type: ignore[misc]
+            continue
+        for place, (kind, digit) in enumerate(read):  # type: ignore[misc]
+            if kind != found[place][0]:  # the classes did not stay in place
+                return None
+            found[place] = (kind, found[place][1] + digit * len(_POOLS[kind]) ** run)
+    order = []
+    for kind, m in found:
+        units = members[kind]
+        if m >= len(units):
+            return None
+        order.append(units[m])
+    return order if len(set(order)) == len(order) else None
 
 
 def right_to_left(text: str) -> bool:
@@ -262,7 +369,7 @@ def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
     """The logical order of units given in visual (left to right) order: the bidirectional
     algorithm run over one character standing for each unit (reordering is its own inverse
     for the runs a line of text holds). `rtl`: the paragraph's direction, else its letters'."""
-    reps = [_representative(u) for u in units]
+    reps = list(map(_representative, units))
     if rtl is None:
         rtl = right_to_left("".join(units))
     fast = _fast_order(reps, rtl)
@@ -295,52 +402,64 @@ def _drawn(glyphs: list[Glyph]) -> tuple[int, int]:
     return visual, logical
 
 
+_BY_X = attrgetter("cx", "x0")
+_BY_Y = attrgetter("cy")
+_BY_SEQ = attrgetter("seq")
+
+
 def _rebuild(
     glyphs: list[Glyph], rtl: bool | None = None
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Words in logical order from one line's glyphs."""
-    units = sorted(glyphs, key=lambda g: (g.cx, g.x0))
-    if any(_is_mark(g.text[:1]) for g in units):
+    units = sorted(glyphs, key=_BY_X)
+    if any(map(_is_mark, {g.text[:1] for g in units})):
         units = _join_marks(units)
     # A gap wider than a third of the font's size is a space the producer did not draw.
     spaced: list[Glyph] = []
+    last: Glyph | None = None
     for g in units:
-        gap = spaced and g.x0 - spaced[-1].x1 > g.size * 0.3
-        if gap and spaced[-1].text.strip() and g.text.strip():
-            spaced.append(Glyph(" ", spaced[-1].x1, g.y0, g.x0, g.y1, g.size))
+        if (
+            last is not None
+            and g.x0 - last.x1 > g.size * 0.3
+            and last.text.strip()
+            and g.text.strip()
+        ):
+            spaced.append(Glyph(" ", last.x1, g.y0, g.x0, g.y1, g.size, False, False))
         spaced.append(g)
-    order = logical_order([letters(g.text) for g in spaced], rtl)
+        last = g
+    texts = [g.text for g in spaced]
+    # letters() maps character by character: a line without presentation forms is as drawn.
+    line = "".join(texts)
+    shown = list(map(_unit_letters, texts)) if _PRESENTATION.search(line) else texts
+    formats = _FORMAT_CHARS.search(line) is not None
+    order = logical_order(shown, rtl)
     words: list[tuple[str, tuple[float, float, float, float]]] = []
-    current: list[Glyph] = []
-
-    def flush() -> None:
-        if current:
-            text = letters("".join(g.text for g in current)).translate(_FORMAT)
-            if not text:
-                current.clear()
-                return
-            box = (
-                min(g.x0 for g in current),
-                min(g.y0 for g in current),
-                max(g.x1 for g in current),
-                max(g.y1 for g in current),
-            )
-            words.append((text, box))
-            current.clear()
-
+    parts: list[str] = []
+    x0 = y0 = x1 = y1 = 0.0
     for i in order:
         g = spaced[i]
-        if not g.text.strip():
-            flush()
+        if not texts[i].strip():
+            if parts:
+                text = "".join(parts)
+                text = text.translate(_FORMAT) if formats else text
+                if text:
+                    words.append((text, (x0, y0, x1, y1)))
+                parts = []
             continue
-        current.append(g)
-    flush()
+        if parts:  # the word's box: min() and max() as the builtins decide ties
+            x0 = g.x0 if g.x0 < x0 else x0
+            y0 = g.y0 if g.y0 < y0 else y0
+            x1 = g.x1 if g.x1 > x1 else x1
+            y1 = g.y1 if g.y1 > y1 else y1
+        else:
+            x0, y0, x1, y1 = g.x0, g.y0, g.x1, g.y1
+        parts.append(shown[i])
+    if parts:
+        text = "".join(parts)
+        text = text.translate(_FORMAT) if formats else text
+        if text:
+            words.append((text, (x0, y0, x1, y1)))
     return words
-
-
-def _inside(g: Glyph, box: tuple[float, float, float, float]) -> bool:
-    x0, y0, x1, y1 = box
-    return x0 - 1.5 <= g.cx <= x1 + 1.5 and y0 - 0.5 <= g.cy <= y1 + 0.5
 
 
 def _mupdf_words(line: dict[str, Any]) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -377,6 +496,8 @@ def _same_letters(a: str, b: str) -> bool:
     """Whether two readings of a line hold the same letters, give or take a ligature that
     one reader maps to fewer letters (at most one in ten)."""
     ca, cb = _letters(a), _letters(b)
+    if dict.__eq__(ca, cb):  # the usual case, without Counter's arithmetic
+        return True
     differ = sum(((ca - cb) + (cb - ca)).values())
     return differ <= max(1, sum(ca.values()) // 10)
 
@@ -465,21 +586,27 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
             out: Line | None = None
             if has_rtl(raw) and line.get("wmode", 0) == 0 and abs(line["dir"][1]) < 0.05:
                 if glyphs is None:
-                    glyphs = sorted(_glyphs(page), key=lambda g: g.cy)
+                    glyphs = sorted(_glyphs(page), key=_BY_Y)
                     tops = [g.cy for g in glyphs]
-                box = tuple(line["bbox"])
-                lo, hi = bisect_left(tops, box[1] - 0.5), bisect_right(tops, box[3] + 0.5)
-                mine = [i for i in range(lo, hi) if i not in used and _inside(glyphs[i], box)]
+                bx0, by0, bx1, by1 = line["bbox"]
+                left, right, top, bottom = bx0 - 1.5, bx1 + 1.5, by0 - 0.5, by1 + 0.5
+                lo, hi = bisect_left(tops, top), bisect_right(tops, bottom)
+                mine = [
+                    i
+                    for i in range(lo, hi)
+                    if i not in used
+                    and left <= glyphs[i].cx <= right
+                    and top <= glyphs[i].cy <= bottom
+                ]
                 picked = [glyphs[i] for i in mine]
+                drawn = "".join(g.text for g in picked)
                 # Rebuilt only when the glyphs found are the line's characters:
                 # anything else (text drawn twice, clipped) keeps MuPDF's reading.
-                if picked and _same_letters("".join(g.text for g in picked), raw):
-                    v, lg = _drawn(sorted(picked, key=lambda g: g.seq))
+                if picked and _same_letters(drawn, raw):
+                    v, lg = _drawn(sorted(picked, key=_BY_SEQ))
                     visual, logical = visual + v, logical + lg
                     used.update(mine)
-                    result.presentation_forms += sum(
-                        1 for g in picked for c in g.text if _presentation(c)
-                    )
+                    result.presentation_forms += len(_PRESENTATION.findall(drawn))
                     out = Line(words=_brackets(_rebuild(picked, rtl)), rebuilt=True)
                     out.text = " ".join(w for w, _ in out.words)
                     result.rebuilt_lines += 1
