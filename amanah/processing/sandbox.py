@@ -1,9 +1,11 @@
 """Run an analysis in a caged child process with CPU-time, memory, file-size and wall limits.
 
-A small zygote process (one per worker) imports the extraction libraries once, then forks a
-fresh child for every file: each file costs a fork, not an interpreter start, and a hostile
-file can exhaust or crash only its own child. The worker gets the manifest back, or a clear
-reason why there is none.
+A small zygote process (one per worker) imports the libraries of a task the first time it is
+asked for that task, then forks a fresh child for every file: each file costs a fork, not an
+interpreter start, and a hostile file can exhaust or crash only its own child. A worker that
+only reads OCR pages or draws page images never pays for the analysis' libraries (about 8 s
+of CPU: the language models, PRONOM signatures, MinHash, the embedding model). The worker
+gets the manifest back, or a clear reason why there is none.
 
 The zygote runs in a cage (processing/cage.py): no network, nothing of the home (keys,
 database, blobs), a scratch root of its own. For each job the worker copies the file in and
@@ -335,8 +337,6 @@ def _child(request: dict[str, Any]) -> None:
                 cage.confine(folder, _CAGED["landlock"], _CAGED["programs"])
         from PIL import Image
 
-        from amanah.processing.analyze import analyze
-
         Image.MAX_IMAGE_PIXELS = 180_000_000
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         tasks = dict(TASKS)
@@ -360,6 +360,8 @@ def _child(request: dict[str, Any]) -> None:
                     "ok": pages(Path(request["path"]), Path(request["out_dir"]))
                 }
             elif request.get("task") == "analyze":
+                from amanah.processing.analyze import analyze
+
                 result = {
                     "ok": analyze(
                         request["path"],
@@ -383,13 +385,44 @@ def _child(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def _serve(args: list[str]) -> None:
+def _warm_modules(task: str) -> tuple[str, ...]:
+    """What the zygote imports before its first child of `task`, so that every later child of
+    that task inherits it: the module of the task and the libraries it loads when called."""
+    if task == "pages":
+        return ("amanah.processing.previews", "pypdfium2")
+    if task == "embed":
+        return ("amanah.search.semantic",)
+    if task == "ocr":
+        return ("amanah.processing.ocr", "pypdfium2", "pypdfium2.raw", "amanah.processing.djvu")
+    if os.environ.get(TEST_TASKS_ENV) == "1" and task in TEST_TASKS:
+        return (TEST_TASKS[task].split(":")[0],)
+    if task not in TASKS and task != "analyze":
+        return ()
+    # The analysis, redaction and the leak check's inventory read every kind of file.
+    from amanah.processing.analyze import PRELOAD  # loads its own libraries and signatures
+
+    first = (TASKS[task].split(":")[0],) if task in TASKS else ()
+    return (*first, "amanah.processing.analyze", *PRELOAD)
+
+
+def _warm(task: str, warmed: set[str]) -> None:
+    """Import `task`'s modules once, in the zygote (never in a child: it would pay each time)."""
     import gc
     import importlib
 
-    import PIL.Image  # noqa: F401
+    if task in warmed:
+        return
+    warmed.add(task)
+    for name in _warm_modules(task):
+        # A module that fails here fails again in the child, which reports it as its reason.
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # children then never walk (and so copy) the inherited objects
 
-    from amanah.processing.analyze import PRELOAD  # loads its own libraries and signatures
+
+def _serve(args: list[str]) -> None:
+    import PIL.Image  # noqa: F401
 
     if "--caged" in args:
         _CAGED["caged"] = True
@@ -398,13 +431,10 @@ def _serve(args: list[str]) -> None:
             _CAGED["programs"] = cage.executables()
             if not _CAGED["landlock"]:
                 sys.exit("Landlock was expected and is not available")
-    for name in PRELOAD:
-        importlib.import_module(name)
-
-    gc.collect()
-    gc.freeze()  # children then never walk (and so copy) the inherited objects
+    warmed: set[str] = set()
     for line in sys.stdin.buffer:
         request = json.loads(line)
+        _warm(str(request.get("task")), warmed)
         pid = os.fork()
         if pid == 0:
             _child(request)
