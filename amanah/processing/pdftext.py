@@ -624,10 +624,14 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
                     centres = [g.cx for g in glyphs]
                 bx0, by0, bx1, by1 = line["bbox"]
                 left, right, top, bottom = bx0 - 1.5, bx1 + 1.5, by0 - 0.5, by1 + 0.5
-                # The glyphs whose centre is inside the line's box: those between `top` and
-                # `bottom` by the bisection of the centres sorted, then by their `cx`.
+                # The glyphs whose centre is inside the line's box, among those the bisection
+                # of the sorted centres finds (tested again: a NaN box breaks the sort).
                 lo, hi = bisect_left(tops, top), bisect_right(tops, bottom)
-                mine = [i for i in range(lo, hi) if left <= centres[i] <= right and i not in used]
+                mine = [
+                    i
+                    for i in range(lo, hi)
+                    if left <= centres[i] <= right and top <= tops[i] <= bottom and i not in used
+                ]
                 picked = [glyphs[i] for i in mine]
                 drawn = "".join([g.text for g in picked])
                 # Rebuilt only when the glyphs found are the line's characters:
