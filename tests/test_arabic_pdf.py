@@ -134,6 +134,26 @@ def test_random_lines_of_every_class_get_the_reference_order() -> None:
     assert several > 100
 
 
+def test_a_line_right_to_left_throughout_is_reversed_as_the_reference_orders_it() -> None:
+    """The shortcut for a right-to-left line without Latin letters or digits (its visual
+    order reversed, no bidi run) gives the reference algorithm's order; a line with a digit,
+    a Latin letter is left to the algorithm."""
+    import random
+
+    alphabet = "ابتثجحخدذرزسشصضطظعغفقكلمنهويאב\u064b\u064e\u0651 ،.:/+-%#!?\"'*()«»"
+    rng = random.Random(15)
+    for _ in range(300):
+        units = [rng.choice(alphabet) for _ in range(rng.randint(1, 120))]
+        assert pdftext._all_right_to_left([pdftext._representative(u) for u in units])
+        order = pdftext.logical_order(units, True)
+        assert order == list(range(len(units) - 1, -1, -1))
+        assert order == _reference_order(units, True), "".join(units)
+    for odd in ("5", "٣", "a"):
+        units = ["ق", "ا", "ل", " ", odd, " ", "ب"]
+        assert not pdftext._all_right_to_left([pdftext._representative(u) for u in units])
+        assert pdftext.logical_order(units, True) == _reference_order(units, True)
+
+
 def _reference_order(units: list[str], rtl: bool) -> list[int]:
     """python-bidi's reference (pure Python) algorithm over the units' representatives."""
     from bidi import algorithm as uba

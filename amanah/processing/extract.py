@@ -11,8 +11,10 @@ import re
 import subprocess
 import unicodedata
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +55,18 @@ class Extraction:
 
 def readable(text: str) -> bool:
     """Whether a text layer reads as text: fonts without a Unicode map yield control codes."""
-    visible = [c for c in text if not c.isspace()]
+    # Counted by distinct character (a page holds a few dozen), not character by character.
+    counts = Counter(text)
+    visible = sum(n for c, n in counts.items() if not c.isspace())
     if not visible:
         return False
-    good = sum(1 for c in visible if c.isalnum() or unicodedata.category(c)[0] in "PS")
-    return good / len(visible) >= 0.6
+    good = sum(n for c, n in counts.items() if _good_character(c))
+    return good / visible >= 0.6
+
+
+@lru_cache(maxsize=4096)
+def _good_character(c: str) -> bool:
+    return not c.isspace() and (c.isalnum() or unicodedata.category(c)[0] in "PS")
 
 
 def _clean(text: str) -> str:

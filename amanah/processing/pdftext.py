@@ -358,6 +358,19 @@ def _fast_order_runs(kinds: list[str], rtl: bool) -> list[int] | None:
     return order if len(set(order)) == len(order) else None
 
 
+#: Classes that, in a right-to-left paragraph without left-to-right letters or digits, all
+#: resolve to the paragraph's level: neutrals and separators between right-to-left letters
+#: (or the paragraph's edges) take their direction (rules W4-W7, N1), marks their letter's
+#: (W1), and a line's trailing spaces the paragraph's (L1).
+_RESOLVE_RIGHT_TO_LEFT = frozenset(("R", "AL", "NSM", "WS", "CS", "ON", "ET", "ES"))
+
+
+def _all_right_to_left(reps: list[str]) -> bool:
+    """Whether a right-to-left line is right to left throughout, so that its logical order
+    is its visual order reversed (most Arabic lines): no bidi run needed."""
+    return _RESOLVE_RIGHT_TO_LEFT.issuperset(map(unicodedata.bidirectional, reps))
+
+
 def right_to_left(text: str) -> bool:
     """A paragraph's direction: that of the majority of its letters (a line of a paragraph
     may open with a Latin name and still be part of an Arabic text)."""
@@ -372,6 +385,8 @@ def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
     reps = list(map(_representative, units))
     if rtl is None:
         rtl = right_to_left("".join(units))
+    if rtl and _all_right_to_left(reps):
+        return list(range(len(reps) - 1, -1, -1))
     fast = _fast_order(reps, rtl)
     if fast is not None:
         return fast
@@ -412,7 +427,11 @@ def _rebuild(
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Words in logical order from one line's glyphs."""
     units = sorted(glyphs, key=_BY_X)
-    if any(map(_is_mark, {g.text[:1] for g in units})):
+    # A unit opening with a mark needs a mark in the line: the line's distinct characters
+    # (a few dozen) are tested first, each unit only when one is a mark.
+    if any(map(_is_mark, set("".join([g.text for g in units])))) and any(
+        map(_is_mark, {g.text[:1] for g in units})
+    ):
         units = _join_marks(units)
     # A gap wider than a third of the font's size is a space the producer did not draw.
     spaced: list[Glyph] = []
@@ -488,8 +507,21 @@ def _union(boxes: list[Any]) -> tuple[float, float, float, float]:
     )
 
 
+def _counted_table() -> dict[int, str | None]:
+    """letters() and the removal of what a letter count leaves out, as one translate table:
+    presentation forms become their letters less any mark; spaces and marks go."""
+    # Every space (str.isspace) and every mark counted out lies below U+3001.
+    table: dict[int, str | None] = {cp: None for cp in range(0x3001) if _NOT_COUNTED.match(chr(cp))}
+    for cp, mapped in _LETTERS.items():
+        table[cp] = _NOT_COUNTED.sub("", mapped) or None
+    return table
+
+
+_COUNTED = _counted_table()
+
+
 def _letters(text: str) -> Counter[str]:
-    return Counter(_NOT_COUNTED.sub("", letters(text)))
+    return Counter(text.translate(_COUNTED))
 
 
 def _same_letters(a: str, b: str) -> bool:
@@ -570,6 +602,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
     )
     glyphs: list[Glyph] | None = None
     tops: list[float] = []
+    centres: list[float] = []
     used: set[int] = set()
     result = PageText(text="", lines=[])
     visual = logical = 0
@@ -588,18 +621,19 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
                 if glyphs is None:
                     glyphs = sorted(_glyphs(page), key=_BY_Y)
                     tops = [g.cy for g in glyphs]
+                    centres = [g.cx for g in glyphs]
                 bx0, by0, bx1, by1 = line["bbox"]
                 left, right, top, bottom = bx0 - 1.5, bx1 + 1.5, by0 - 0.5, by1 + 0.5
+                # The glyphs whose centre is inside the line's box, among those the bisection
+                # of the sorted centres finds (tested again: a NaN box breaks the sort).
                 lo, hi = bisect_left(tops, top), bisect_right(tops, bottom)
                 mine = [
                     i
                     for i in range(lo, hi)
-                    if i not in used
-                    and left <= glyphs[i].cx <= right
-                    and top <= glyphs[i].cy <= bottom
+                    if left <= centres[i] <= right and top <= tops[i] <= bottom and i not in used
                 ]
                 picked = [glyphs[i] for i in mine]
-                drawn = "".join(g.text for g in picked)
+                drawn = "".join([g.text for g in picked])
                 # Rebuilt only when the glyphs found are the line's characters:
                 # anything else (text drawn twice, clipped) keeps MuPDF's reading.
                 if picked and _same_letters(drawn, raw):
