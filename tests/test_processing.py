@@ -25,7 +25,7 @@ from amanah.processing.runner import run
 from amanah.processing.sandbox import Limits
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import SHARED_DATA, amanah, ingest_cli, ingest_folder
+from tests.conftest import REPO, SHARED_DATA, amanah, ingest_cli, ingest_folder
 from tests.fixtures import (
     ARABIC_FONT,
     decompression_bomb_png,
@@ -550,3 +550,30 @@ def test_an_unexpected_error_fails_the_job_with_its_reason_and_the_worker_goes_o
         retried = s.execute(select(Job).where(Job.attempts == 2)).scalar_one()
     assert show(ws, retried.item_id)["processing"]["status"] == "done"
     ws.close()
+
+
+def test_the_command_line_builds_no_reader_models_and_the_zygote_builds_them_before_forking() -> (
+    None
+):
+    """lingua's models and fido's compiled signatures cost seconds of CPU to build; every
+    `amanah process` and `amanah jobs` imports their modules in its parent process, which never
+    reads a file. They are built on first use, and by the sandbox's zygote before any fork."""
+    probe = (
+        "import amanah.cli, amanah.processing.runner, amanah.processing.pagejobs\n"
+        "from amanah.processing import analyze, identify, language\n"
+        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "analyze.warm()\n"
+        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "print(language.detect('The witness was held at the branch for three months.')[0])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["0 0", "1 1"], proc.stdout
+    assert "'language': 'en'" in lines[2], proc.stdout
+    # The zygote warms them before its first fork: its source says so where it serves.
+    source = (REPO / "amanah" / "processing" / "sandbox.py").read_text()
+    serve = source[source.index("def _serve(") : source.index("def _wait(")]
+    assert serve.index("warm()") < serve.index("os.fork()")

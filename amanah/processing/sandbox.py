@@ -389,7 +389,7 @@ def _serve(args: list[str]) -> None:
 
     import PIL.Image  # noqa: F401
 
-    from amanah.processing.analyze import PRELOAD  # loads its own libraries and signatures
+    from amanah.processing.analyze import PRELOAD, warm  # loads its own libraries
 
     if "--caged" in args:
         _CAGED["caged"] = True
@@ -400,6 +400,7 @@ def _serve(args: list[str]) -> None:
                 sys.exit("Landlock was expected and is not available")
     for name in PRELOAD:
         importlib.import_module(name)
+    warm()  # what the readers build on first use (fido's patterns, lingua's models)
 
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
