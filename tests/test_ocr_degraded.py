@@ -21,6 +21,7 @@ from amanah.processing import ocr, pagejobs, pipeline
 from amanah.processing.analyze import OCR_PENDING
 from amanah.processing.runner import run
 from amanah.workspace import open_workspace
+from tests.conftest import without_semantic
 from tests.fixtures import ARABIC_FONT, degraded_scan, scanned_book, write
 from tests.test_processing import by_name, ingest_folder
 
@@ -143,6 +144,7 @@ def test_a_long_scan_is_read_by_two_workers_into_one_derivative_in_page_order(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
     write(tmp_path / "h", {"book.pdf": scanned_book(_book(), "light")})
+    without_semantic(sqlite_home)  # the OCR's page jobs are tested, not its text's vectors
     ws = open_workspace(sqlite_home)
     ingest_folder(ws, tmp_path / "h", ocr_languages="ara")
     report = run(ws, workers=2)

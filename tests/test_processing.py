@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,14 +20,22 @@ from sqlalchemy import func, select
 
 from amanah import queue
 from amanah.access import local_administrator
+from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, Derivative, Item, Job
 from amanah.items import list_items, show, text
 from amanah.preservation.audit import verify
-from amanah.processing.runner import run
+from amanah.processing.runner import RunReport, run
 from amanah.processing.sandbox import Limits
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, SHARED_DATA, amanah, ingest_cli, ingest_folder
+from tests.conftest import (
+    REPO,
+    SHARED_DATA,
+    amanah,
+    ingest_cli,
+    ingest_folder,
+    without_semantic,
+)
 from tests.fixtures import (
     ARABIC_FONT,
     decompression_bomb_png,
@@ -377,60 +387,99 @@ EXPECTED = {
 }
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
-@pytest.mark.timeout(1800)  # every fixture through the cage with OCR: the suite's longest test
-def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
-    sqlite_home: Path, tmp_path: Path
-) -> None:
-    src = tmp_path / "fixtures"
+#: Formats that bear text and have a reader: each must give a text derivative.
+TEXT_BEARING = {
+    "file.xlsx",
+    "staff_list.xlsx",
+    "rom.ods",
+    "Plan.odt",
+    "doc.doc",
+    "slides.ppt",
+    "rom.xls",
+    "piste.msg",
+    "event.ical",
+    "john-doe.vcf",
+    "countries_nonutf.csv",
+}
+#: Every file of the fixture folder (paths relative to it), known when tests are collected:
+#: one test each, so that a failure names its file and xdist can report them one by one.
+FIXTURE_NAMES = (
+    sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*") if p.is_file())
+    if FIXTURES.is_dir()
+    else []
+)
+
+
+@dataclass
+class Processed:
+    ws: Workspace
+    report: RunReport
+    items: dict[str, dict]
+
+
+@pytest.fixture(scope="module")
+def processed_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processed]:
+    """Every fixture file ingested and processed once (through the cage, with OCR), for the
+    per-file tests below. Search by meaning is off: its vectors are not what these tests
+    prove, and embedding every fixture's text cost more CPU than reading them."""
+    if not FIXTURES.is_dir():
+        pytest.skip("../shared/data/ingest_file_fixtures is absent")
+    root = tmp_path_factory.mktemp("fixtures")
+    home = root / "home"
+    write_default_config(home)
+    without_semantic(home)
+    src = root / "fixtures"
     shutil.copytree(FIXTURES, src, symlinks=True)
-    ws = open_workspace(sqlite_home)
+    ws = open_workspace(home)
     ingest_folder(ws, src)
     report = run(ws, workers=2)
-    assert report.failed == 0, report.failures
     with ws.db.reader() as s:
         top = s.execute(select(Item).where(Item.parent_id.is_(None))).scalars().all()
-        assert all(i.processing == "done" for i in top)
     items = {i.original_path.removeprefix("fixtures/"): show(ws, i.id) for i in top}
-    for name, (media, words, children, flags) in EXPECTED.items():
-        item = items[name]
-        if media:
-            assert media in item["media_type"], (name, item["media_type"])
-        if words:
-            # A container's words are its members' names when it has no text of its own.
-            said = json.dumps(item["children"], ensure_ascii=False)
-            kinds = {d["kind"] for d in item["derivatives"]}
-            if "text" in kinds:
-                said += text(ws, item["id"], "t")
-            if "ocr" in kinds:
-                said += text(ws, item["id"], "o")
-            assert words in said, name
-        if children is not None:
-            assert len(item["children"]) == children, (name, item["children"])
-        got = [f["code"] for f in item["flags"]]
-        for code in flags:
-            assert code in got, (name, got)
-        for f in item["flags"]:
-            assert f["message"], name  # every flag says why
-    # Every top-level item was identified, and none failed its job.
-    assert all(i["media_type"] for i in items.values())
-    # Every readable text-bearing format gave text (read from the blob, which has no name).
-    for name in (
-        "file.xlsx",
-        "staff_list.xlsx",
-        "rom.ods",
-        "Plan.odt",
-        "doc.doc",
-        "slides.ppt",
-        "rom.xls",
-        "piste.msg",
-        "event.ical",
-        "john-doe.vcf",
-        "countries_nonutf.csv",
-    ):
-        kinds = {d["kind"] for d in items[name]["derivatives"]}
-        assert "text" in kinds, (name, items[name]["flags"])
+    yield Processed(ws, report, items)
     ws.close()
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
+@pytest.mark.timeout(1800)  # whichever fixture test runs first processes every fixture
+def test_every_fixture_becomes_an_item_and_no_job_fails(processed_fixtures: Processed) -> None:
+    assert processed_fixtures.report.failed == 0, processed_fixtures.report.failures
+    assert sorted(processed_fixtures.items) == FIXTURE_NAMES
+    with processed_fixtures.ws.db.reader() as s:
+        kinds = set(s.execute(select(Job.kind)).scalars())
+    assert "embed" not in kinds  # the home really has search by meaning off
+
+
+@pytest.mark.timeout(1800)  # whichever fixture test runs first processes every fixture
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_each_fixture_is_identified_and_read_or_flagged_with_a_reason(
+    processed_fixtures: Processed, name: str
+) -> None:
+    ws, item = processed_fixtures.ws, processed_fixtures.items[name]
+    assert item["processing"]["status"] == "done", item["processing"]
+    assert item["media_type"]  # identified
+    media, words, children, flags = EXPECTED.get(name, (None, None, None, []))
+    if media:
+        assert media in item["media_type"], item["media_type"]
+    kinds = {d["kind"] for d in item["derivatives"]}
+    if words:
+        # A container's words are its members' names when it has no text of its own.
+        said = json.dumps(item["children"], ensure_ascii=False)
+        if "text" in kinds:
+            said += text(ws, item["id"], "t")
+        if "ocr" in kinds:
+            said += text(ws, item["id"], "o")
+        assert words in said
+    if children is not None:
+        assert len(item["children"]) == children, item["children"]
+    got = [f["code"] for f in item["flags"]]
+    for code in flags:
+        assert code in got, got
+    for f in item["flags"]:
+        assert f["message"], f  # every flag says why
+    if name in TEXT_BEARING:
+        # A readable text-bearing format gave text (read from the blob, which has no name).
+        assert "text" in kinds, item["flags"]
 
 
 def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) -> None:
