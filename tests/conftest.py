@@ -89,6 +89,15 @@ def sqlite_home(tmp_path: Path) -> Path:
     return home
 
 
+def without_semantic(home: Path) -> None:
+    """Turn search by meaning off in a configured home, for tests that do not test it: an
+    `embed` job per item costs more CPU than reading most files."""
+    config = home / "amanah.toml"
+    text = config.read_text("utf-8")
+    assert "\nsemantic = true\n" in text, "the default configuration changed"
+    config.write_text(text.replace("\nsemantic = true\n", "\nsemantic = false\n"), "utf-8")
+
+
 @pytest.fixture
 def ws(home: Path) -> Iterator[Workspace]:
     w = open_workspace(home)

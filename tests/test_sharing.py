@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent, Item
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, amanah, ingest_folder, make_home
+from tests.conftest import REPO, amanah, ingest_folder, make_home, without_semantic
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN, scanned_pdf, typed_pdf
 
 REF = "RFA-2026-001"
@@ -69,6 +69,7 @@ def test_request_from_terms_to_verified_package(
     request: pytest.FixtureRequest, tmp_path: Path, engines: str
 ) -> None:
     home = make_home(request, tmp_path, engines)
+    without_semantic(home)  # word search is what the request uses; vectors cost CPU only
     evidence = tmp_path / "handover"
     evidence.mkdir()
     typed_pdf(evidence / "statement-typed.pdf")

@@ -58,6 +58,16 @@ PRELOAD = (
     "amanah.processing.pdftext",
 )
 
+
+def warm() -> None:
+    """Build what the readers otherwise build on first use, for the zygote to do once before
+    it forks: fido's compiled signatures and lingua's models (seconds of CPU each time)."""
+    from amanah.processing import identify as identify_module
+
+    identify_module.warm()
+    language.warm()
+
+
 TEXT_TYPES = {
     "application/json",
     "application/xml",

