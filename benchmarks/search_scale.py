@@ -33,6 +33,7 @@ import itertools
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -248,19 +249,39 @@ def _write(ws: object, docs: list[index.IndexDoc], future: object) -> None:
         index.put(s, docs, terms, fresh=True)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the analysis pools): on a
+    shared machine the wall time says how busy the others were, this what indexing cost."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def build_tantivy(ws: object, files: list[Path], workers: int) -> dict[str, float]:
     """The embedded default's indexing, end to end: the feed is registered first (as
     `amanah process` does), the rows written (the outbox filled by the database's triggers in
     the same transactions), then the outbox applied to tantivy (analysis on every core, one
     writer), timed apart and together."""
     tantivy_index.open_index(ws)  # type: ignore[arg-type]
+    cpu = cpu_seconds()
     built = build_index(ws, files, workers)
+    rows_cpu = cpu_seconds() - cpu
     t = time.perf_counter()
     tantivy_index.catch_up(ws, workers=workers)  # type: ignore[arg-type]
     took = time.perf_counter() - t
     total = built["index_seconds"] + took
+    cpu = cpu_seconds() - cpu
+    n = built["documents"]
     return {
         **built,
+        "rows_cpu_ms_per_document": round(rows_cpu * 1000 / n, 3),
+        "tantivy_cpu_ms_per_document": round((cpu - rows_cpu) * 1000 / n, 3),
+        "cpu_ms_per_document": round(cpu * 1000 / n, 3),
+        # what two idle cores would reach were every stage overlapped: the CPU's bound
+        "idle_bound_documents_per_second": round((os.cpu_count() or 1) * n / cpu),
+        "load_average_after": os.getloadavg(),
         "tantivy_seconds": round(took, 1),
         "tantivy_documents_per_second": round(built["documents"] / took),
         "tantivy_bytes": tantivy_index.size_bytes(ws),  # type: ignore[arg-type]
