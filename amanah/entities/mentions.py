@@ -22,6 +22,7 @@ import bisect
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -68,6 +69,7 @@ class Found:
     score: float
 
 
+@lru_cache(maxsize=100_000)
 def name_slots(spelling: str) -> Slots:
     """The keys of each word of a recorded spelling, as documents meet them."""
     out = []
@@ -450,6 +452,36 @@ def decide(
         },
     )
     return mention_dict(m)
+
+
+def spelled_as(value: str, spelling: str) -> bool:
+    """Whether what was typed names the recorded spelling: its words meet the spelling's
+    slots one for one (as a mention would be found), or the name matcher says they match."""
+    slots = name_slots(spelling)
+    typed = nk.name_words(value)
+    if (
+        slots
+        and len(typed) == len(slots)
+        and all(
+            not slot.isdisjoint(nk.document_keys(w)) for w, slot in zip(typed, slots, strict=True)
+        )
+    ):
+        return True
+    return bool(typed) and name_match.score(value, spelling).match
+
+
+def entities_named(s: Session, caller: Caller, kind: str, value: str) -> list[int]:
+    """The entities of `kind` the caller may see with a name (any of their names, as the caller
+    may see them) that `value` spells, in either script."""
+    from amanah.access import names_visible
+
+    rows = s.execute(
+        select(EntityName.entity_id, EntityName.full_name)
+        .join(Entity, Entity.id == EntityName.entity_id)
+        .where(Entity.kind == kind, names_visible(caller))
+        .order_by(EntityName.entity_id, EntityName.id)
+    ).all()
+    return sorted({int(e) for e, name in rows if spelled_as(value, name)})
 
 
 def items_of(s: Session, caller: Caller, entity_ids: Iterable[int]) -> set[int]:
