@@ -87,6 +87,7 @@ class NameIndex:
         self._first: dict[str, list[Pattern]] = {}
         self._kinds: set[str] = set()
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._tokens: dict[str, bool] = {}
         rows = list(names)
         name_match.romanise_many(
             [w for _, _, _, sp in rows for w in nk.name_words(sp) if nk.is_arabic(w)]
@@ -113,9 +114,30 @@ class NameIndex:
             )
         return hit
 
+    def _could_begin(self, token: str) -> bool:
+        """Whether a word of this token can begin a name (remembered per token)."""
+        hit = self._tokens.get(token)
+        if hit is None:
+            if len(self._tokens) > 500_000:
+                self._tokens.clear()
+            hit = self._tokens[token] = any(
+                k in self._first
+                for w in nk.token_words(token)
+                if not nk.is_article(w)
+                for k in self._keys(w)
+            )
+        return hit
+
     def find(self, text: str) -> list[Found]:
         """Every spelling in the text (as written, and with line-end hyphens joined): one
         result per entity and span, the best-scoring name kept."""
+        if not self._first:
+            return []
+        tokens = set(nk.TOKEN.findall(nk.prepare(text)))
+        if not any(self._could_begin(t) for t in tokens) and (
+            "\n" not in text or nk.join_hyphen_breaks(text) is None
+        ):
+            return []  # no word of the text begins a name: most items
         found = nk.words(text)
         readings = [found]
         if (joined := nk.joined_at_hyphens(text, found)) is not None:
