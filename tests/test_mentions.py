@@ -130,9 +130,11 @@ def person(home: Path, name: str = ARABIC_NAME) -> int:
 
 def test_one_person_found_in_arabic_and_english_pdfs_in_two_spellings(world: World) -> None:
     pid = person(world.home)
-    found = cli_json(world.home, "entity", "mentions")
+    found = json.loads(amanah(world.home, "entity", "mentions", "--json", check=True).stdout)
     assert found == {"items": 4, "mentions": 3}
-    rows = cli_json(world.home, "entity", "mention", "list", "--entity", str(pid))
+    listed = amanah(world.home, "entity", "mention", "list", "--entity", str(pid), "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
     assert isinstance(rows, list)
     by_item = {r["item"]: r for r in rows}
     arabic, english = by_item[world.ids["arabic.pdf"]], by_item[world.ids["english.pdf"]]

@@ -85,6 +85,7 @@ class NameIndex:
     def __init__(self, names: Iterable[tuple[int, int, str, str]]) -> None:
         """`names`: (name id, entity id, entity kind, spelling)."""
         self._first: dict[str, list[Pattern]] = {}
+        self._pairs: dict[tuple[str, str], list[Pattern]] = {}
         self._kinds: set[str] = set()
         self._cache: dict[str, tuple[str, ...]] = {}
         self._tokens: dict[str, bool] = {}
@@ -99,6 +100,11 @@ class NameIndex:
             pattern = Pattern(slots, name_id, entity_id, spelling)
             for k in slots[0]:
                 self._first.setdefault(k, []).append(pattern)
+                # Names of several words are found by their first two words' keys together:
+                # a common first word (محمد, or علي that is also the preposition على) then
+                # costs one look-up, not one check per name that begins with it.
+                for k2 in slots[1] if len(slots) > 1 else ():
+                    self._pairs.setdefault((k, k2), []).append(pattern)
             self._kinds.update(k.split(":", 1)[0] for slot in slots for k in slot)
 
     def __bool__(self) -> bool:
@@ -146,15 +152,25 @@ class NameIndex:
         for reading in readings:
             kept = [w for w in reading if not nk.is_article(w.folded)]
             keys = [self._keys(w.folded) for w in kept]
+            first, pairs = self._first, self._pairs
             for i, ks in enumerate(keys):
+                nxt = keys[i + 1] if i + 1 < len(keys) else ()
+                tried: set[Pattern] = set()
                 for k in ks:
-                    for p in self._first.get(k, ()):
-                        last = i + len(p.slots) - 1
-                        if last < len(kept) and all(
-                            not p.slots[j].isdisjoint(keys[i + j]) for j in range(1, len(p.slots))
-                        ):
-                            span = (p.entity_id, kept[i].start, kept[last].end)
-                            cands.setdefault(span, set()).add(p)
+                    if k not in first:
+                        continue
+                    for p in first[k]:
+                        if len(p.slots) == 1:
+                            tried.add(p)
+                    for k2 in nxt:
+                        tried.update(pairs.get((k, k2), ()))
+                for p in tried:
+                    last = i + len(p.slots) - 1
+                    if last < len(kept) and all(
+                        not p.slots[j].isdisjoint(keys[i + j]) for j in range(2, len(p.slots))
+                    ):
+                        span = (p.entity_id, kept[i].start, kept[last].end)
+                        cands.setdefault(span, set()).add(p)
         out = []
         feeds = [i for i, c in enumerate(text) if c == "\f"] if cands and "\f" in text else []
         for (entity_id, start, end), patterns in sorted(cands.items(), key=lambda x: x[0][1:]):
