@@ -240,7 +240,7 @@ def find_in_item(ws: Workspace, s: Session, item_id: int, actor: str = "system")
     item = s.get(Item, item_id)
     if item is None:
         raise EntityError(f"no item with id {item_id}")
-    derivatives = _derivatives(s, item_id) if index else []
+    derivatives = _derivatives(s, item_id)
     current = {d.sha256 for d in derivatives}
     for m in s.execute(
         select(EntityMention).where(
@@ -250,7 +250,7 @@ def find_in_item(ws: Workspace, s: Session, item_id: int, actor: str = "system")
         if m.derivative_sha256 not in current:
             s.delete(m)
     s.flush()
-    if not derivatives:
+    if not derivatives or not index:
         return 0
     known = {
         (e, d, a, b)

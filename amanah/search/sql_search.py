@@ -43,9 +43,10 @@ def _like(value: str) -> str:
 
 def _filter(f: FieldFilter, n: int, params: dict[str, Any]) -> str:
     """One field's filter as a condition on `d` (search_docs)."""
-    if f.field == "item":  # the items of an entity filter: one expanding parameter
-        cond = f"d.item_id IN :f{n}_items" if f.values else "1 = 0"
-        params[f"f{n}_items"] = list(f.values)
+    if f.field == "item":  # the items of an entity filter: whole numbers, written inline
+        # (an entity may be in more items than a statement may have parameters)
+        ids = ",".join(str(int(v)) for v in f.values)
+        cond = f"d.item_id IN ({ids})" if ids else "1 = 0"
         return f"NOT ({cond})" if f.negated else f"({cond})"
     alternatives = []
     for j, value in enumerate(f.values):
@@ -104,8 +105,6 @@ def plan(s: Session, req: SearchRequest) -> SqlPlan:
         sql.where.append(m.where)
     for n, f in enumerate(req.filters):
         sql.where.append(_filter(f, n, sql.params))
-        if f.field == "item" and f.values:
-            sql.expanding.add(f"f{n}_items")
     return sql
 
 
