@@ -372,3 +372,110 @@ def entity_export(
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"{len(rows)} entities written to {output}")
+
+
+mention_app = typer.Typer(
+    help="Mentions: entity names found in items' text, to accept or reject.",
+    no_args_is_help=True,
+)
+entity_app.add_typer(mention_app, name="mention")
+
+
+@entity_app.command("mentions")
+def entity_mentions(
+    item: Annotated[
+        list[int] | None, typer.Option("--item", help="Only this item (repeat); default all.")
+    ] = None,
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Look for every entity name (all spellings, either script) in items' text derivatives;
+    what is found becomes suggested mentions (processing does this for new items).
+
+    Example: amanah entity mentions --item 7
+    """
+    from amanah.entities.mentions import find_in_items
+
+    def run(ws: Workspace) -> dict[str, int]:
+        return find_in_items(ws, local_administrator(ws, default_actor(actor)), item)
+
+    found = with_workspace(run, EntityError, AccessDenied)
+    if as_json:
+        emit_json(found)
+    else:
+        out.print(f"{found['mentions']} new mention(s) in {found['items']} item(s)")
+
+
+@mention_app.command("list")
+def mention_list(
+    item: Annotated[int | None, typer.Option("--item", help="Only this item.")] = None,
+    entity_id: Annotated[int | None, typer.Option("--entity", help="Only this entity.")] = None,
+    state: Annotated[str | None, typer.Option(help="suggested, accepted or rejected.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Mentions you may see, with the text found (an audited read).
+
+    Example: amanah entity mention list --state suggested --json
+    """
+    from amanah.entities.mentions import list_mentions
+
+    def run(ws: Workspace) -> list[dict[str, Any]]:
+        caller = local_administrator(ws, default_actor())
+        with ws.db.reader() as s:
+            return list_mentions(ws, s, caller, item_id=item, entity_id=entity_id, state=state)
+
+    rows = with_workspace(run, EntityError, AccessDenied)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "entity", "item", "page", "span", "score", "state", "text")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["entity"]),
+            str(r["item"]),
+            str(r["page"]),
+            f"{r['span'][0]}:{r['span'][1]}",
+            f"{r['score']:.2f}",
+            r["state"],
+            r["text"],
+        )
+    out.print(table)
+
+
+def _decide(mention_id: int, accept: bool, actor: str | None, as_json: bool) -> None:
+    from amanah.entities.mentions import decide
+
+    done = _write(actor, lambda ws, s, c: decide(ws, s, c, mention_id, accept))
+    if as_json:
+        emit_json(done)
+    elif accept:
+        out.print(f"mention {mention_id} accepted: evidence link {done['link']}")
+    else:
+        out.print(f"mention {mention_id} rejected")
+
+
+@mention_app.command("accept")
+def mention_accept(
+    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Accept a mention: it becomes an evidence link with its span.
+
+    Example: amanah entity mention accept 12
+    """
+    _decide(mention_id, True, actor, as_json)
+
+
+@mention_app.command("reject")
+def mention_reject(
+    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Reject a mention (it stays recorded as rejected, and is not suggested again).
+
+    Example: amanah entity mention reject 12
+    """
+    _decide(mention_id, False, actor, as_json)

@@ -23,6 +23,7 @@ from amanah.db.models import (
     Collection,
     CustodyEvent,
     Entity,
+    EntityMention,
     EntityName,
     EntityRelation,
     EvidenceLink,
@@ -291,6 +292,27 @@ def relations_visible(caller: Caller, rel: Any = EntityRelation) -> ColumnElemen
         .where(obj.id == rel.object_id, entities_visible(caller, obj))
         .correlate_except(obj),
         _backed(caller, lambda link: link.relation_id == rel.id),
+    )
+
+
+def mentions_visible(caller: Caller, mention: Any = EntityMention) -> ColumnElement[bool]:
+    """The SQL condition on `entity_mentions`: a mention says both that an item holds a name
+    and which entity it names, so it is seen by staff who read entities only when they may see
+    the item (its collection) and the entity."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    item, coll, ent = aliased(Item), aliased(Collection), aliased(Entity)
+    return and_(
+        exists()
+        .where(
+            item.id == mention.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+        exists()
+        .where(ent.id == mention.entity_id, entities_visible(caller, ent))
+        .correlate_except(ent),
     )
 
 

@@ -759,3 +759,33 @@ class EvidenceLink(Base):
     stance: Mapped[str] = mapped_column(String(12), default="supports")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class EntityMention(Base):
+    """A place where one of an entity's names (any spelling, either script) was found in an
+    item's text derivative (migration 0021): a suggestion an analyst accepts (it becomes an
+    evidence link with the same span) or rejects. The text found is not copied here: it is
+    read from the derivative, pinned by its SHA-256, when shown."""
+
+    __tablename__ = "entity_mentions"
+    __table_args__ = (
+        UniqueConstraint(
+            "entity_id", "item_id", "derivative", "start", "end", name="uq_entity_mention"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    name_id: Mapped[int] = mapped_column(ForeignKey("entity_names.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_sha256: Mapped[str] = mapped_column(String(64))
+    derivative: Mapped[str] = mapped_column(String(40))  # text, ocr
+    derivative_sha256: Mapped[str] = mapped_column(String(64))
+    page: Mapped[int] = mapped_column(Integer)  # 1-based; form feeds separate pages
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    score: Mapped[float] = mapped_column(default=0.0)  # the name matcher's, text vs name
+    state: Mapped[str] = mapped_column(String(12), default="suggested", index=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_links.id"), nullable=True)
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(200), default="")

@@ -32,6 +32,7 @@ from amanah.db.models import (
     Blob,
     Collection,
     Derivative,
+    EntityName,
     Fingerprint,
     FingerprintBand,
     Item,
@@ -403,6 +404,18 @@ def _index(
     index.index_item(s, item_id, body, has_ocr, terms)
     if ws.settings.semantic and body.strip():
         queue.ensure(s, item_id, "embed")
+    if body.strip() and s.execute(select(EntityName.id).limit(1)).first() is not None:
+        queue.ensure(s, item_id, "mentions")  # entity names to look for in its text
+
+
+def find_mentions(ws: Workspace, job: queue.Claimed) -> Outcome:
+    """Entity names in the item's text derivatives become suggested mentions."""
+    from amanah.entities import mentions
+
+    with ws.db.session() as s:
+        found = mentions.find_in_item(ws, s, job.item_id)
+        queue.finish(s, job.id)
+    return Outcome(job.item_id, found, [])
 
 
 RELATION_OF = {
@@ -612,6 +625,8 @@ def run_job(
         return render_pages(ws, job, limits, sandbox)
     if job.kind == "embed":
         return embed(ws, job, limits, sandbox)
+    if job.kind == "mentions":
+        return find_mentions(ws, job)
     if pagejobs.is_page_job(job.kind):
         return pagejobs.read_pages(ws, job, limits, sandbox)  # type: ignore[no-any-return]
     if job.kind == pagejobs.JOIN_JOB:

@@ -7,6 +7,8 @@
     =وزير                                  this word only, no stemming (variants still fold)
     (حلب OR ادلب) "برميل متفجر"            grouping
     provider:"Syrian Archive" lang:ar type:pdf has:ocr after:2012 before:2014-06 path:raqqa
+    person:"محمد الحبو" unit:"Branch 215" facility:Saydnaya place:Homs
+                                           items of an entity, its name in any spelling
 
 Field filters apply to the whole query: the same field given twice means either value, and
 `-field:value` excludes. A filter inside parentheses or next to OR is refused, not guessed at.
@@ -21,7 +23,24 @@ from datetime import date
 
 from amanah.text.analyzer import exact_form, stem_form, words
 
-FIELDS = ("provider", "collection", "lang", "type", "has", "after", "before", "path")
+#: Entity filters: the value is a name (any spelling, either script) of an entity of this kind.
+ENTITY_FIELDS = {
+    "person": "person",
+    "unit": "organisation",
+    "facility": "facility",
+    "place": "place",
+}
+FIELDS = (
+    "provider",
+    "collection",
+    "lang",
+    "type",
+    "has",
+    "after",
+    "before",
+    "path",
+    *ENTITY_FIELDS,
+)
 HAS = ("ocr", "text", "gps")
 TYPE_ALIASES = {
     "pdf": ("application/pdf",),
@@ -221,6 +240,10 @@ _EXAMPLE = {
     "after": "after:2012-03",
     "before": "before:2014",
     "path": "path:raqqa",
+    "person": 'person:"Mohammad al-Habbo"',
+    "unit": 'unit:"Branch 215"',
+    "facility": "facility:Saydnaya",
+    "place": "place:Homs",
 }
 
 
@@ -414,6 +437,8 @@ def _check_filter(tok: _Tok, q: str) -> str:
         return code
     if name in ("has", "type"):
         return value.lower()
+    if name in ENTITY_FIELDS:
+        return " ".join(value.split())
     return value
 
 

@@ -2,7 +2,9 @@
 
 A parsed query becomes one `SearchRequest`: the text part as a tree, need-to-know as the
 caller's `SearchScope` (decided in `amanah.access`), and every field filter resolved to plain
-values (provider and collection names to ids, among what the caller may see). Each backend
+values (provider and collection names to ids, among what the caller may see; an entity
+filter, person:/unit:/facility:/place:, to the ids of the items that hold the entity as the
+caller may see them: the one `item` filter every backend enforces). Each backend
 (SQL FTS5 or tsvector, tantivy) enforces all of it inside its own query, and answers with a
 `Found`: ids, scores, the total (and whether it is exact), raw facet counts.
 """
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import Caller, SearchScope, collections_visible, search_scope
 from amanah.db.models import Collection, Provider
-from amanah.search.query import Node, Query, QueryError, type_prefixes
+from amanah.search.query import ENTITY_FIELDS, Node, Query, QueryError, type_prefixes
 
 FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
 SORTS = ("relevance", "date")
@@ -28,7 +30,8 @@ SORTS = ("relevance", "date")
 class FieldFilter:
     """One field's filter: any of `values` (after: and before: all of them), or none of them
     when negated. provider/collection: ids; type: ("exact"|"prefix", media type); lang: codes;
-    has: ocr/text/gps; after/before: ISO dates; path: lower-case substrings."""
+    has: ocr/text/gps; after/before: ISO dates; path: lower-case substrings; item: item ids
+    (what an entity filter resolves to; none at all finds nothing)."""
 
     field: str
     values: tuple[Any, ...]
@@ -103,6 +106,21 @@ def _visible_names(s: Session, caller: Caller, name: str) -> list[str]:
     return sorted(n for _, n in s.execute(_visible(caller, name)).all())
 
 
+def _entity_items(
+    s: Session, caller: Caller, q: Query, field_name: str, value: str, position: int
+) -> set[int]:
+    """The items of the entities of that kind with a name matching `value` (the name matcher,
+    any spelling, among the names the caller may see); an error when no entity is named so."""
+    from amanah.entities.mentions import entities_named, items_of
+
+    found = entities_named(s, caller, ENTITY_FIELDS[field_name], value)
+    if not found:
+        raise QueryError(
+            f"there is no {field_name} named '{value}' (in any spelling)", position, q.text
+        )
+    return items_of(s, caller, found)
+
+
 def build(
     s: Session,
     caller: Caller,
@@ -134,12 +152,20 @@ def build(
             values += [("exact", t) for t in exact] + [("prefix", t) for t in prefixes]
         elif f.field == "path":
             values.append(f.value.lower())
+        elif f.field in ENTITY_FIELDS:
+            values.append(_entity_items(s, caller, q, f.field, f.value, f.position))
         else:
             values.append(f.value)
+    filters = []
+    for (name, neg), v in by_field.items():
+        if name in ENTITY_FIELDS:  # either entity of one field; each field narrows further
+            filters.append(FieldFilter("item", tuple(sorted(set().union(*v))), neg))
+        else:
+            filters.append(FieldFilter(name, tuple(v), neg))
     return SearchRequest(
         match=q.match,
         scope=search_scope(caller),
-        filters=tuple(FieldFilter(name, tuple(v), neg) for (name, neg), v in by_field.items()),
+        filters=tuple(filters),
         sort=sort,
         limit=limit,
         after=after,

@@ -43,6 +43,11 @@ def _like(value: str) -> str:
 
 def _filter(f: FieldFilter, n: int, params: dict[str, Any]) -> str:
     """One field's filter as a condition on `d` (search_docs)."""
+    if f.field == "item":  # the items of an entity filter: whole numbers, written inline
+        # (an entity may be in more items than a statement may have parameters)
+        ids = ",".join(str(int(v)) for v in f.values)
+        cond = f"d.item_id IN ({ids})" if ids else "1 = 0"
+        return f"NOT ({cond})" if f.negated else f"({cond})"
     alternatives = []
     for j, value in enumerate(f.values):
         key = f"f{n}_{j}"

@@ -421,6 +421,10 @@ class TantivySearch:
         return Query.boolean_query(clauses)
 
     def _filter(self, f: FieldFilter) -> Query:
+        if f.field == "item":  # the items of an entity filter
+            if not f.values:
+                return Query.empty_query()
+            return Query.term_set_query(self.schema, "item_id", [int(i) for i in f.values])
         alternatives: list[Query] = []
         for value in f.values:
             if f.field in ("provider", "collection"):
