@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 from amanah.db.models import Derivative, InventoryAttestation, Item
 from amanah.processing import inventory
 from amanah.sharing.protected import Matcher
+from amanah.text import rawtext
 from amanah.workspace import Workspace
 
-RAW_CHUNK = 4 << 20
-RAW_OVERLAP = 1024  # bytes kept between chunks, so a name across a boundary is still read
 MAX_PLACES = 3  # places named in one refusal reason
 #: What the inventory of a redacted copy is stored as, when something stores it.
 REDACTED_INVENTORY = "redacted-inventory"
@@ -149,15 +148,17 @@ class LeakCheck:
         return [f"{_who(hit)} in {where}" for where, hit in found.items()]
 
     def raw(self, sha256: str) -> set[str]:
-        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages."""
+        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages.
+
+        Chunked once, as the inventory's raw readings are (`rawtext.file_chunks`): each chunk
+        is decoded once and a name across a chunk boundary is inside the overlap."""
         if not self.matcher:
             return set()
         found: set[str] = set()
-        tail = b""
         with self.ws.blobs.open(sha256) as f:
-            while data := f.read(RAW_CHUNK):
-                found |= self.matcher.find_in_bytes(tail + data)
-                tail = data[-RAW_OVERLAP:]
+            for chunk in rawtext.file_chunks(f):
+                for _encoding, text in rawtext.chunk_readings(chunk):
+                    found |= self.matcher.find(text)
         return found
 
     # -- the redacted copy's inventory, taken in the sandbox ---------------------------------
