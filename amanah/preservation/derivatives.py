@@ -50,8 +50,12 @@ def name_in_ledger(
     size: int,
     media_type: str,
     actor: str,
+    about: dict[str, Any] | None = None,
 ) -> None:
-    """Bind a new or changed derivative row to its blob, in the row's own transaction."""
+    """Bind a new or changed derivative row to its blob, in the row's own transaction: one
+    derivation event per derivative, saying what it is (`about`: engine, languages, pages …)
+    beside the binding (its kind, page, SHA-256, size and media type, which `about` cannot
+    override)."""
     ledger.append(
         s,
         EventType.DERIVATION,
@@ -59,6 +63,7 @@ def name_in_ledger(
         object_type="item",
         object_id=item_id,
         details={
+            **(about or {}),
             "derivative": kind,
             "page": page,
             "sha256": sha256,

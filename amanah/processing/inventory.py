@@ -103,6 +103,18 @@ class Inventory:
         }
 
 
+def not_memory(exc: BaseException) -> None:
+    """Raise again when a reader failed for want of memory (a MemoryError, or a reader in C that
+    wrapped its failed allocation, as `analyze.out_of_memory` tells): the job must fail with
+    the limit and be retried with room, not finish with an inventory called incomplete."""
+    if isinstance(exc, MemoryError):
+        raise exc
+    from amanah.processing.analyze import out_of_memory
+
+    if out_of_memory():
+        raise MemoryError(f"at the memory limit ({type(exc).__name__}: {exc})"[:300]) from exc
+
+
 def reasons_from_flags(flags: list[dict[str, str]]) -> list[str]:
     return [
         f"{INCOMPLETE_FLAGS[f['code']]}: {f['message']}"
@@ -137,6 +149,7 @@ def raw_readings(inv: Inventory, path: Path) -> None:
         for label, text in rawtext.of_file(path).items():
             inv.add(f"{RAW_PLACE} ({label})", text)
     except Exception as exc:  # say so: the build then scans the bytes itself
+        not_memory(exc)
         inv.incomplete(f"the raw reading of its bytes failed: {type(exc).__name__}: {exc}")
         return
     inv.raw = True
@@ -176,6 +189,7 @@ def take(
         try:
             _places(inv, path, media_type, kind, work, languages, set(ocr_text or {}), depth)
         except Exception as exc:  # a hostile part stops this reader: say so, never silently
+            not_memory(exc)
             inv.incomplete(f"the inventory could not read every place: {type(exc).__name__}: {exc}")
     if depth == 0:  # last: the places a reader names come first in a refusal
         raw_readings(inv, path)
@@ -258,6 +272,7 @@ def of_file(
     except Encrypted as exc:
         flags.append({"code": "encrypted", "message": str(exc)})
     except Exception as exc:
+        not_memory(exc)
         flags.append({"code": "unreadable", "message": f"{type(exc).__name__}: {exc}"[:300]})
     flags += result.flags
     meta = dict(result.metadata)
@@ -270,6 +285,7 @@ def of_file(
             for p in ocr.image_pages(path, ocr_dir(work), languages):
                 ocr_text[p.page] = p.text
         except Exception as exc:
+            not_memory(exc)
             flags.append({"code": "ocr_failed", "message": f"OCR failed: {exc}"})
     found_inv = take(
         path, ident.media_type, kind, result.pages, meta, work, languages, ocr_text, flags, depth

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import ocr
-from amanah.processing.inventory import MAX_PART_BYTES, Inventory, nested, ocr_dir
+from amanah.processing.inventory import MAX_PART_BYTES, Inventory, nested, not_memory, ocr_dir
 
 OOXML = "application/vnd.openxmlformats-officedocument."
 ODF = "application/vnd.oasis.opendocument."
@@ -119,6 +119,7 @@ def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> 
                 return
             found = ocr.ocr_image(im.copy(), 1, ocr_dir(work), lang)
     except Exception as exc:
+        not_memory(exc)
         inv.incomplete(f"OCR failed on an image in the document ({name}): {type(exc).__name__}")
         return
     inv.add("OCR of an image in the document", found.text, name)

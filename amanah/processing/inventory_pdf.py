@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import ocr
-from amanah.processing.inventory import Inventory, nested, ocr_dir
+from amanah.processing.inventory import Inventory, nested, not_memory, ocr_dir
 from amanah.processing.inventory_office import xml_text
 
 #: String keys that are machinery, not words (annotation ids, fonts, byte ranges).
@@ -211,6 +211,7 @@ def _ocr_into(
     try:
         found = ocr.ocr_image(image(), page, ocr_dir(work), lang)
     except Exception as exc:
+        not_memory(exc)
         inv.incomplete(f"OCR failed on {what} (page {page}): {type(exc).__name__}: {exc}"[:300])
         return
     where = f"page {page}" + (f", {locator}" if locator else "")

@@ -7,6 +7,13 @@ back together here as one RFC 822 message (headers as sent, the body, every atta
 MIME part), so a message item unpacks its attachments the way an .eml does: the existing
 email reader makes them its children, with the same limits on count, size and depth.
 
+Every file pffexport writes for an item reaches the message, so its content inventory (and
+with it search and the leak check) reads it: the body files as the body; every other text
+file (recipients, Outlook properties, the conversation index, item values, whatever a later
+libpff adds) line by line as `X-Pffexport-<file>` headers, and the part of the transport
+headers that is not rebuilt as a header (MIME headers, odd names, anything after the header
+block) the same way; any other file as an attachment. Nothing exported is left unread.
+
 Deleted messages libpff recovers are children too, under `recovered/` (or `orphans/`): a
 deleted message is often the one that matters. A mailbox libpff cannot open is flagged with
 libpff's reason; nothing else is lost.
@@ -21,7 +28,7 @@ import re
 import shutil
 import subprocess
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
 from amanah.processing.extract import Extraction, _clean, decode_text
@@ -39,6 +46,8 @@ HEADER_FILES = {
     "ConversationIndex.txt",
     "ItemValues.txt",
 }
+#: Headers that carry the lines of an exported file not otherwise rebuilt: X-Pffexport-<file>.
+CARRIED = "X-Pffexport-"
 #: Transport headers that describe the original MIME structure, which is rebuilt here.
 MIME_HEADERS = {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 #: Nested messages (a message attached to a message attached to …) put back together.
@@ -164,14 +173,56 @@ def _message(folder: Path, depth: int) -> EmailMessage:
         _from_properties(msg, props, folder / "Recipients.txt")
     for key, value in props.items():
         _set(msg, "X-Outlook-" + re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-"), value)
-    text, html = _bodies(folder)
+    text, html, used = _bodies(folder)
+    for line in _unrebuilt_headers(headers):
+        _set(msg, CARRIED + "InternetHeaders", line)
+    others = []
+    for f in _files(folder):
+        if f.name in used or f.name == headers.name:
+            continue
+        if f.suffix.lower() == ".txt":
+            for line in _read(f).splitlines():
+                _set(msg, CARRIED + _header_name(f.stem), line)
+        else:
+            others.append(f)
     msg.set_content(text or "")
     if html:
         msg.add_alternative(html, subtype="html")
     attachments = folder / "Attachments"
-    if attachments.is_dir():
+    if attachments.is_dir() and not attachments.is_symlink():
         _attach(msg, attachments, depth)
+    for f in others:  # a second HTML or RTF body, a file of a kind not known today
+        _attach_file(msg, f, "pffexport-" + f.name)
     return msg
+
+
+def _files(folder: Path) -> list[Path]:
+    """The item's own regular files (never a link), in a stable order."""
+    return [f for f in sorted(folder.iterdir()) if f.is_file() and not f.is_symlink()]
+
+
+def _header_name(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-") or "File"
+
+
+def _unrebuilt_headers(path: Path) -> list[str]:
+    """Lines of the transport headers that are not rebuilt as headers of the message: the
+    MIME headers (the structure is rebuilt), names no header may have, and anything after
+    the header block. Without them a name written there would be read by nothing."""
+    if not path.is_file():
+        return []
+    parsed = BytesParser(policy=email.policy.compat32).parsebytes(path.read_bytes())
+    lines = [
+        f"{key}: {value}"
+        for key, value in parsed.items()
+        if key.lower() in MIME_HEADERS or not re.fullmatch(r"[!-9;-~]+", key)
+    ]
+    for bad in parsed.defects:
+        lines.append(f"defect: {type(bad).__name__}")
+    payload = parsed.get_payload()
+    if isinstance(payload, str):
+        lines.extend(payload.splitlines())
+    return lines
 
 
 def _set(msg: EmailMessage, key: str, value: str) -> None:
@@ -230,42 +281,53 @@ def _fields(block: str) -> dict[str, str]:
     return out
 
 
-def _bodies(folder: Path) -> tuple[str, str]:
-    """The plain body (or the item's own text: a contact's, a note's) and the HTML one."""
+def _bodies(folder: Path) -> tuple[str, str, set[str]]:
+    """The plain body (or the item's own text: a contact's, a note's), the HTML one, and the
+    names of the files used for them (every other file is carried by `_message`)."""
+    files = [f for f in _files(folder) if f.name not in HEADER_FILES]
+    texts = [f for f in files if f.suffix.lower() == ".txt"]
+    htmls = [f for f in files if f.suffix.lower() == ".html"]
+    rtfs = [f for f in files if f.suffix.lower() == ".rtf"]
     text = html = ""
-    for f in sorted(folder.iterdir()):
-        if not f.is_file() or f.is_symlink() or f.name in HEADER_FILES:
-            continue
-        if f.suffix == ".html":
-            html = _read(f)
-        elif f.suffix == ".rtf" and not text:
-            from striprtf.striprtf import rtf_to_text
+    used: set[str] = set()
+    if texts:
+        body = next((f for f in texts if f.stem == "Message"), texts[0])
+        text, used = _read(body), {body.name}
+    elif rtfs:
+        from striprtf.striprtf import rtf_to_text
 
-            text = rtf_to_text(_read(f), errors="ignore")
-        elif f.suffix == ".txt":
-            text = _read(f)
-    return _clean(text), html
+        body = next((f for f in rtfs if f.stem == "Message"), rtfs[0])
+        text, used = rtf_to_text(_read(body), errors="ignore"), {body.name}
+    if htmls:
+        body = next((f for f in htmls if f.stem == "Message"), htmls[0])
+        html = _read(body)
+        used.add(body.name)
+    return _clean(text), html, used
 
 
 def _attach(msg: EmailMessage, folder: Path, depth: int) -> None:
     """Attachments byte-exact; an attached item (a forwarded message) as message/rfc822."""
-    import mimetypes
-
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
             continue
         if entry.is_dir():
             if depth >= MAX_NESTING:
                 raise ValueError(f"attached messages nested more than {MAX_NESTING} deep")
-            inner = _first_item(entry)
-            if inner is not None:
-                msg.add_attachment(_message(inner, depth + 1), filename=f"{entry.name}.eml")
+            inner = _item_folders(entry)
+            for n, found in enumerate(inner):  # every item found, not only the first
+                suffix = f"-{n}" if n else ""
+                msg.add_attachment(_message(found, depth + 1), filename=f"{entry.name}{suffix}.eml")
             continue
-        ctype = mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
-        maintype, _, subtype = ctype.partition("/")
-        msg.add_attachment(
-            entry.read_bytes(), maintype=maintype, subtype=subtype, filename=entry.name
-        )
+        _attach_file(msg, entry, entry.name)
+
+
+def _attach_file(msg: EmailMessage, entry: Path, filename: str) -> None:
+    """A file byte-exact as an attachment (an attachment is an item of its own)."""
+    import mimetypes
+
+    ctype = mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
+    maintype, _, subtype = ctype.partition("/")
+    msg.add_attachment(entry.read_bytes(), maintype=maintype, subtype=subtype, filename=filename)
 
 
 def _fix_boundaries(msg: EmailMessage, folder: Path) -> None:
@@ -279,8 +341,3 @@ def _fix_boundaries(msg: EmailMessage, folder: Path) -> None:
     seed = digest.hexdigest()[:32]
     for n, part in enumerate(p for p in msg.walk() if p.get_content_maintype() == "multipart"):
         part.set_boundary(f"amanah-{seed}-{n}")
-
-
-def _first_item(folder: Path) -> Path | None:
-    found = _item_folders(folder)
-    return found[0] if found else None

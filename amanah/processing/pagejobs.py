@@ -27,8 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from amanah import queue
-from amanah.custody import ledger
-from amanah.custody.ledger import EventType
 from amanah.db import Database
 from amanah.db.models import Derivative, Item, Job, OcrPart
 from amanah.processing import inventory, language, ocr
@@ -161,7 +159,6 @@ def _gather(ws: Workspace, shas: list[str]) -> Joined:
 def join(ws: Workspace, job: queue.Claimed) -> Any:
     """Make the item's one OCR derivative from its parts, complete its inventory, index it."""
     from amanah.processing.pipeline import (
-        ACTOR,
         Outcome,
         _index,
         _record_inventory,
@@ -224,22 +221,12 @@ def join(ws: Workspace, job: queue.Claimed) -> Any:
                 ("ocr", text_put, "text/plain; charset=utf-8"),
                 ("ocr_words", words_put, "application/x-ndjson"),
             ):
-                if put_derivative(s, job.item_id, kind, put, media, details):
-                    ledger.append(
-                        s,
-                        EventType.DERIVATION,
-                        actor=ACTOR,
-                        object_type="item",
-                        object_id=job.item_id,
-                        details={
-                            "derivative": kind,
-                            "sha256": put.sha256,
-                            "size": put.size,
-                            "engine": got.engine,
-                            "languages": got.languages,
-                            "page_jobs": len(parts),
-                        },
-                    )
+                about = {
+                    "engine": got.engine,
+                    "languages": got.languages,
+                    "page_jobs": len(parts),
+                }
+                put_derivative(s, job.item_id, kind, put, media, details, about=about)
         if inv_doc is not None and inv_put is not None:
             _record_inventory(s, job.item_id, (inv_doc, inv_put))
         s.execute(update(Item).where(Item.id == job.item_id).values(languages=json.dumps(langs)))

@@ -187,21 +187,10 @@ def _stage_previews(
 
 
 def _record_previews(s: Session, item_id: int, staged: list[tuple[str, int, Any]]) -> None:
-    """Derivatives for the viewer, with one derivation event per kind listing each image."""
-    made: dict[str, list[dict[str, Any]]] = {}
+    """Derivatives for the viewer, each with its one derivation event."""
     for kind, page, put in staged:
         details = {"dpi": 100} if kind == "page_image" else {"max_px": 320}
-        if put_derivative(s, item_id, kind, put, "image/jpeg", details, page=page):
-            made.setdefault(kind, []).append({"page": page, "sha256": put.sha256, "size": put.size})
-    for kind, images in made.items():
-        ledger.append(
-            s,
-            EventType.DERIVATION,
-            actor=ACTOR,
-            object_type="item",
-            object_id=item_id,
-            details={"derivative": kind, "images": images},
-        )
+        put_derivative(s, item_id, kind, put, "image/jpeg", details, page=page, about=details)
 
 
 def _stage_inventory(
@@ -224,15 +213,7 @@ def _record_inventory(s: Session, item_id: int, found: tuple[dict[str, Any], Any
         return
     doc, put = found
     details = {"complete": doc["complete"], "parts": len(doc["parts"]), "version": doc["version"]}
-    if put_derivative(s, item_id, "inventory", put, "application/json", details):
-        ledger.append(
-            s,
-            EventType.DERIVATION,
-            actor=ACTOR,
-            object_type="item",
-            object_id=item_id,
-            details={"derivative": "inventory", "sha256": put.sha256, "size": put.size, **details},
-        )
+    put_derivative(s, item_id, "inventory", put, "application/json", details, about=details)
     s.execute(
         update(Item)
         .where(Item.id == item_id)
@@ -294,53 +275,38 @@ def _record(
         },
         **common,
     )
-    if text is not None and put_derivative(
-        s,
-        item.id,
-        "text",
-        text,
-        "text/plain; charset=utf-8",
-        {
-            "pages": manifest["pages"],
-            "extractor": manifest["extractor"],
-            "pages_without_text": manifest["pages_without_text"],
-        },
-    ):
-        ledger.append(
+    if text is not None:
+        put_derivative(
             s,
-            EventType.DERIVATION,
-            details={
-                "derivative": "text",
-                "sha256": text.sha256,
-                "size": text.size,
+            item.id,
+            "text",
+            text,
+            "text/plain; charset=utf-8",
+            {
+                "pages": manifest["pages"],
+                "extractor": manifest["extractor"],
+                "pages_without_text": manifest["pages_without_text"],
+            },
+            about={
                 "pages": manifest["pages"],
                 "extractor": manifest["extractor"],
                 **({"reading": manifest["text_reading"]} if manifest.get("text_reading") else {}),
                 "sandbox": manifest.get("sandbox"),
             },
-            **common,
         )
     if ocr is not None:
         info = manifest["ocr"]
         details = {"pages": info["pages"], "languages": info["languages"], "engine": info["engine"]}
+        about = {
+            "engine": info["engine"],
+            "languages": info["languages"],
+            "sandbox": manifest.get("sandbox"),
+        }
         for kind, put, media in (
             ("ocr", ocr[0], "text/plain; charset=utf-8"),
             ("ocr_words", ocr[1], "application/x-ndjson"),
         ):
-            if put_derivative(s, item.id, kind, put, media, details):
-                ledger.append(
-                    s,
-                    EventType.DERIVATION,
-                    details={
-                        "derivative": kind,
-                        "sha256": put.sha256,
-                        "size": put.size,
-                        "engine": info["engine"],
-                        "languages": info["languages"],
-                        "sandbox": manifest.get("sandbox"),
-                    },
-                    **common,
-                )
+            put_derivative(s, item.id, kind, put, media, details, about=about)
     if manifest["metadata"]:
         ledger.append(
             s,
@@ -493,11 +459,13 @@ def put_derivative(
     details: dict[str, Any],
     page: int = 0,
     actor: str = ACTOR,
+    about: dict[str, Any] | None = None,
 ) -> bool:
     """Record a derivative; False when the same bytes are already recorded (a re-run).
 
-    A new or changed row is bound to its blob by a derivation event in the same transaction
-    (`preservation.derivatives`), which `amanah verify` and the package build hold it to."""
+    A new or changed row is bound to its blob by its one derivation event in the same
+    transaction (`preservation.derivatives`), which `amanah verify` and the package build hold
+    it to; `about` says in that event how it was made (engine, languages, pages …)."""
     now = datetime.now(UTC)
     _add_blob(s, put.sha256, put.size, now)
     existing = s.execute(
@@ -519,7 +487,7 @@ def put_derivative(
     else:
         _supersede(s, existing, put.sha256, now)
         s.execute(update(Derivative).where(Derivative.id == existing.id).values(**values))
-    name_in_ledger(s, item_id, kind, page, put.sha256, put.size, media_type, actor)
+    name_in_ledger(s, item_id, kind, page, put.sha256, put.size, media_type, actor, about)
     return True
 
 

@@ -4,6 +4,12 @@ Amanah's own job table stays the record of what must be done; each queued job is
 deferred to procrastinate in the same transaction, so workers on any machine pick it up.
 A procrastinate task names one Amanah job; if that job is no longer queued (done by another
 runner, or waiting for a retry), the task has nothing to do.
+
+A worker killed mid-job (kill -9, a machine lost) leaves its job "doing" in procrastinate and
+"running" in Amanah's table, and nothing would ever run it again: a page job lost so, the join
+of a long scan never comes. Every worker therefore runs `recover_stalled` every few seconds
+(a procrastinate periodic task): a job whose worker has sent no heartbeat for
+`STALLED_AFTER` seconds is put back, in both tables, and runs again (every job is idempotent).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ from amanah.workspace import Workspace, open_workspace
 
 QUEUE = "amanah"
 TASK = "amanah.process_job"
+RECOVER_TASK = "amanah.recover_stalled"
+#: Seconds without a heartbeat after which a worker's jobs are taken back (procrastinate's
+#: workers beat every 10 seconds).
+STALLED_AFTER = float(os.environ.get("AMANAH_STALLED_AFTER", "30"))
+#: How often every worker looks for them (croniter's sixth field: seconds).
+RECOVER_CRON = "* * * * * */10"
 
 
 def conninfo(database_url: str) -> str:
@@ -37,6 +49,8 @@ def make_app(database_url: str) -> procrastinate.App:
         connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
     )
     app.task(name=TASK, queue=QUEUE, pass_context=False)(_run_job)
+    recover = app.task(name=RECOVER_TASK, queue=QUEUE, pass_context=True)(_recover_task)
+    app.periodic(cron=RECOVER_CRON, periodic_id="recover-stalled")(recover)
     return app
 
 
@@ -104,3 +118,37 @@ def run_worker(ws: Workspace, concurrency: int, wait: bool) -> None:
     app = make_app(ws.settings.database_url)
     ensure_schema(app, ws)
     app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait, install_signal_handlers=True)
+
+
+async def _recover_task(context: procrastinate.JobContext, timestamp: int) -> dict[str, Any]:
+    assert context.app is not None
+    return {"recovered": await recover_stalled(context.app)}
+
+
+async def recover_stalled(app: procrastinate.App) -> list[int]:
+    """Jobs of workers gone silent: queued again in Amanah's table, then retried in
+    procrastinate (in that order, so the retried task finds its job queued)."""
+    from sqlalchemy import update
+
+    from amanah.db.models import Job
+
+    ws = _ws()
+    stalled = await app.job_manager.get_stalled_jobs(
+        queue=QUEUE, task_name=TASK, seconds_since_heartbeat=STALLED_AFTER
+    )
+    recovered = []
+    for job in stalled:
+        job_id = int(job.task_kwargs["job_id"])
+        with ws.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "running")
+                .values(
+                    state="queued",
+                    locked_by="",
+                    last_error=f"its worker sent no heartbeat (procrastinate job {job.id})",
+                )
+            )
+        await app.job_manager.retry_job(job)
+        recovered.append(job_id)
+    return recovered

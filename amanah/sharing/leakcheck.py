@@ -13,6 +13,7 @@ say the place, never the name.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import tempfile
@@ -26,13 +27,14 @@ from sqlalchemy.orm import Session
 from amanah.db.models import Derivative, InventoryAttestation, Item
 from amanah.processing import inventory
 from amanah.sharing.protected import Matcher
+from amanah.text import rawtext
 from amanah.workspace import Workspace
 
-RAW_CHUNK = 4 << 20
-RAW_OVERLAP = 1024  # bytes kept between chunks, so a name across a boundary is still read
 MAX_PLACES = 3  # places named in one refusal reason
-#: What the inventory of a redacted copy is stored as, when something stores it.
+#: What the inventory of a redacted copy is stored as (by the first plan that takes it).
 REDACTED_INVENTORY = "redacted-inventory"
+#: How a redacted copy's inventory that could not be taken begins (never stored: taken again).
+SANDBOX_FAILED = "the inventory failed in the sandbox"
 _EXT = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
@@ -149,15 +151,17 @@ class LeakCheck:
         return [f"{_who(hit)} in {where}" for where, hit in found.items()]
 
     def raw(self, sha256: str) -> set[str]:
-        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages."""
+        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages.
+
+        Chunked once, as the inventory's raw readings are (`rawtext.file_chunks`): each chunk
+        is decoded once and a name across a chunk boundary is inside the overlap."""
         if not self.matcher:
             return set()
         found: set[str] = set()
-        tail = b""
         with self.ws.blobs.open(sha256) as f:
-            while data := f.read(RAW_CHUNK):
-                found |= self.matcher.find_in_bytes(tail + data)
-                tail = data[-RAW_OVERLAP:]
+            for chunk in rawtext.file_chunks(f):
+                for _encoding, text in rawtext.chunk_readings(chunk):
+                    found |= self.matcher.find(text)
         return found
 
     # -- the redacted copy's inventory, taken in the sandbox ---------------------------------
@@ -172,8 +176,36 @@ class LeakCheck:
                 and details.get("of") == red.sha256
                 and details.get("languages") == languages
             ):
-                return self._load(d)
-        return self.take(red.sha256, f"redacted{_EXT.get(red.media_type, '')}", languages)
+                doc = self._load(d)
+                if doc is None or (doc.get("of"), doc.get("languages")) == (red.sha256, languages):
+                    return doc
+        doc = self.take(red.sha256, f"redacted{_EXT.get(red.media_type, '')}", languages)
+        if not any(r.startswith(SANDBOX_FAILED) for r in doc.get("reasons", [])):
+            self._store(item, red, languages, doc)
+        return doc
+
+    def _store(self, item: Item, red: Derivative, languages: str, doc: dict[str, Any]) -> None:
+        """Keep the redacted copy's inventory, bound to the copy's SHA-256 and the languages
+        it was read in, so the next plan reads it instead of taking it again in the sandbox
+        (a new copy, or other languages, is inventoried anew). A derivative like any other:
+        its blob durable first, its row bound to it by its derivation event."""
+        from amanah.processing.pipeline import put_derivative
+
+        bound = {"of": red.sha256, "languages": languages}
+        # the blob itself says what it is the inventory of (and differs by languages)
+        data = json.dumps({**doc, **bound}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        put = self.ws.blobs.put(io.BytesIO(data))
+        self.ws.blobs.sync()
+        with self.ws.db.session() as w:
+            put_derivative(
+                w,
+                item.id,
+                REDACTED_INVENTORY,
+                put,
+                "application/json",
+                bound,
+                about={**bound, "complete": bool(doc.get("complete"))},
+            )
 
     def take(self, sha256: str, name: str, languages: str) -> dict[str, Any]:
         """Inventory stored bytes in the processing sandbox (never in this process)."""
@@ -198,7 +230,7 @@ class LeakCheck:
                 )
             except SandboxError as exc:
                 failed = inventory.Inventory()
-                failed.incomplete(f"the inventory failed in the sandbox: {exc}")
+                failed.incomplete(f"{SANDBOX_FAILED}: {exc}")
                 return failed.to_json()
             return json.loads((out_dir / inventory.FILE).read_text(encoding="utf-8"))
         finally:

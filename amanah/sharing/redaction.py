@@ -371,18 +371,30 @@ def redact(
             " of the written file: no protected name reads",
         }
         with ws.db.session() as s:
-            put_derivative(s, item_id, REDACTED, put, manifest["media_type"], details)
+            action = {"action": "redaction", **details, **caller.audit()}
+            # one derivation event per derivative: the redacted copy's says it is a redaction
+            made = put_derivative(
+                s,
+                item_id,
+                REDACTED,
+                put,
+                manifest["media_type"],
+                details,
+                actor=caller.actor,
+                about=action,
+            )
             put_derivative(s, item_id, REDACTED_TEXT, check, "text/plain", {"of": put.sha256})
             if pseudo is not None:
                 put_derivative(s, item_id, PSEUDONYMISED, pseudo, "text/plain", {"of": item.sha256})
-            ledger.append(
-                s,
-                EventType.DERIVATION,
-                actor=caller.actor,
-                object_type="item",
-                object_id=item_id,
-                details={"action": "redaction", **details, **caller.audit()},
-            )
+            if not made:  # the same copy made again: who redacted it again is still recorded
+                ledger.append(
+                    s,
+                    EventType.DERIVATION,
+                    actor=caller.actor,
+                    object_type="item",
+                    object_id=item_id,
+                    details=action,
+                )
         return {"item_id": item_id, **details}
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -442,17 +443,24 @@ def readings(data: bytes) -> Iterator[str]:
         yield text
 
 
+def file_chunks(f: BinaryIO) -> Iterator[bytes]:
+    """A stream's bytes in chunks of `CHUNK` that overlap by `OVERLAP`, each byte read from the
+    stream once: the one chunking of the inventory's raw readings and the leak check's scan."""
+    chunk = f.read(CHUNK)
+    while True:
+        yield chunk
+        more = f.read(CHUNK - OVERLAP)
+        if not more:
+            return
+        chunk = chunk[-OVERLAP:] + more
+
+
 def of_file(path: Path) -> dict[str, str]:
     """Every reading of a file, read in overlapping chunks (any size): per encoding label, the
     runs joined by `RUN_BREAK` (each run once)."""
     found: dict[str, dict[str, None]] = {}
     with path.open("rb") as f:
-        chunk = f.read(CHUNK)
-        while True:
+        for chunk in file_chunks(f):
             for enc, text in chunk_readings(chunk):
                 found.setdefault(enc, {})[text] = None
-            more = f.read(CHUNK - OVERLAP)
-            if not more:
-                break
-            chunk = chunk[-OVERLAP:] + more
     return {LABELS[enc]: RUN_BREAK.join(texts) for enc, texts in found.items()}
