@@ -27,13 +27,13 @@ from rich.table import Table
 from rich.text import Text
 
 from amanah import __version__
-from amanah.cli_accounts import register as register_accounts
-from amanah.cli_backup import register as register_backup
-from amanah.cli_custody import register as register_custody
-from amanah.cli_entities import register as register_entities
-from amanah.cli_reprocess import register as register_reprocess
-from amanah.cli_sharing import register as register_sharing
-from amanah.cliutil import (
+from amanah.cli.accounts import register as register_accounts
+from amanah.cli.backup import register as register_backup
+from amanah.cli.custody import register as register_custody
+from amanah.cli.entities import register as register_entities
+from amanah.cli.reprocess import register as register_reprocess
+from amanah.cli.sharing import register as register_sharing
+from amanah.cli.util import (
     EXPECTED_ERRORS,
     emit_json,
     err,

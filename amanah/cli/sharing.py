@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from amanah.access import AccessDenied, NotVisible, local_administrator
-from amanah.cliutil import emit_json, err, fail, out, parse_date, with_workspace
+from amanah.cli.util import emit_json, err, fail, out, parse_date, with_workspace
 from amanah.rfa import RequestError
 from amanah.sharing import SharingError
 from amanah.workspace import Workspace

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from amanah.cliutil import EXPECTED_ERRORS, err, fail, out, workspace
+from amanah.cli.util import EXPECTED_ERRORS, err, fail, out, workspace
 from amanah.errors import message
 from amanah.workspace import default_actor
 
