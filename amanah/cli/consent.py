@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from amanah.cli.util import (
-    JSON,
-    emit_json,
-    in_session,
-    out,
-    print_table,
-)
+from amanah.cli.util import JSON, emit_json, in_session, out, print_table
 
 consent_app = typer.Typer(help="Providers' consent for a request.", no_args_is_help=True)
 

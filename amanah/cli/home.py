@@ -8,14 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from amanah.cli.util import (
-    EXPECTED_ERRORS,
-    fail,
-    out,
-    state,
-    with_workspace,
-    workspace,
-)
+from amanah.cli.util import EXPECTED_ERRORS, fail, out, state, with_workspace, workspace
 from amanah.workspace import default_actor, init_home, open_workspace
 
 

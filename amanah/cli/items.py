@@ -9,12 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from amanah.cli.util import (
-    ACTOR_HELP,
-    emit_json,
-    out,
-    with_workspace,
-)
+from amanah.cli.util import ACTOR_HELP, emit_json, out, with_workspace
 from amanah.workspace import default_actor
 
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)

@@ -8,13 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amanah.cli.util import (
-    ACTOR_HELP,
-    Bar,
-    fail,
-    out,
-    workspace,
-)
+from amanah.cli.util import ACTOR_HELP, Bar, fail, out, workspace
 from amanah.workspace import default_actor
 
 

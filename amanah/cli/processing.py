@@ -7,13 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.markup import escape
 
-from amanah.cli.util import (
-    Bar,
-    emit_json,
-    fail,
-    out,
-    workspace,
-)
+from amanah.cli.util import Bar, emit_json, fail, out, workspace
 from amanah.workspace import Workspace
 
 

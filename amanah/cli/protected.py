@@ -6,14 +6,7 @@ from typing import Annotated
 
 import typer
 
-from amanah.cli.util import (
-    JSON,
-    emit_json,
-    err,
-    in_session,
-    out,
-    print_table,
-)
+from amanah.cli.util import JSON, emit_json, err, in_session, out, print_table
 
 protected_app = typer.Typer(
     help="Protected persons (witnesses, sources) whose names never leave.", no_args_is_help=True

@@ -8,15 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from amanah.cli.util import (
-    ACTOR_HELP,
-    Bar,
-    emit_json,
-    err,
-    fail,
-    out,
-    with_workspace,
-)
+from amanah.cli.util import ACTOR_HELP, Bar, emit_json, err, fail, out, with_workspace
 from amanah.workspace import Workspace, default_actor
 
 

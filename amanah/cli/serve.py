@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from amanah.cli.util import (
-    out,
-    workspace,
-)
+from amanah.cli.util import out, workspace
 
 
 def _runner_child() -> None:
