@@ -5,7 +5,6 @@ caller's compartments answers 404)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -23,7 +22,6 @@ from amanah.sharing import SharingError, consent, package, redaction, terms
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
-log = logging.getLogger("amanah.web")
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
 RequestId = Annotated[int, Path_(ge=1, le=2**62)]
