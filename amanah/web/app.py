@@ -30,7 +30,21 @@ from amanah.rfa import RequestError
 from amanah.search.query import QueryError
 from amanah.sharing import SharingError
 from amanah.sharing.package import PackageRefused
-from amanah.web import accounts, api, pages, sharing
+from amanah.web import (
+    accounts,
+    api,
+    collections,
+    home,
+    item_pages,
+    jobs,
+    metrics,
+    packages,
+    pages,
+    requests,
+    search_pages,
+    signin,
+    users,
+)
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -88,10 +102,14 @@ def create_app(ws: Workspace) -> FastAPI:
         redoc_url=None,
     )
     app.state.ws = ws
+    # One router per concept, in the order their routes are matched.
     app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(sharing.api)
-    app.include_router(sharing.pages)
+    for concept in (signin, home, collections, search_pages, item_pages, jobs, users):
+        app.include_router(concept.router)
+    for shared in (requests, packages, metrics):
+        app.include_router(shared.api)
+    for shared in (requests, packages, metrics):
+        app.include_router(shared.pages)
     app.include_router(accounts.api)
     app.include_router(accounts.pages)
     app.include_router(redaction_pages.router)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from amanah.access.users import AccountError
-from amanah.cliutil import emit_json, fail, out, with_workspace
+from amanah.cli.util import emit_json, fail, out, with_workspace
 from amanah.workspace import default_actor
 
 user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from amanah.access import AccessDenied, Caller, local_administrator
-from amanah.cliutil import emit_json, out, with_workspace
+from amanah.cli.util import emit_json, out, with_workspace
 from amanah.entities import EntityError
 from amanah.workspace import Workspace, default_actor
 

@@ -12,9 +12,8 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from amanah.cliutil import EXPECTED_ERRORS, err, fail, out, workspace
+from amanah.cli.util import EXPECTED_ERRORS, Bar, fail, out, workspace
 from amanah.errors import message
 from amanah.workspace import default_actor
 
@@ -81,22 +80,9 @@ def reprocess_cmd(
         if queue_only:
             raise typer.Exit(0)
         total = queue.pending(ws.db)
-        bar = Progress(
-            TextColumn("[bold]reprocess"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} jobs"),
-            TimeRemainingColumn(),
-            console=err,
-            disable=quiet,
-        )
-        with bar:
-            task = bar.add_task("jobs", total=total)
-
-            def tick() -> None:
-                done = bar.tasks[0].completed + 1
-                bar.update(task, completed=done, total=max(total, queue.pending(ws.db) + done))
-
-            report = run(ws, workers=workers, on_job=tick)
+        with Bar("reprocess", "jobs", quiet=quiet) as bar:
+            bar.expect(total)
+            report = run(ws, workers=workers, on_job=lambda: bar.job_done(queue.pending(ws.db)))
         replaced = reprocess.superseded_since(ws, found.item_ids, started)
     except SandboxUnavailable as exc:
         fail(f"{exc}; the items stay queued for `amanah process`", 1)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from amanah.cliutil import emit_json, fail, out, with_workspace, workspace
+from amanah.cli.util import emit_json, fail, out, with_workspace, workspace
 from amanah.errors import message
 from amanah.workspace import Workspace, default_actor
 

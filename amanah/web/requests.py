@@ -1,56 +1,38 @@
-"""Requests for assistance and sharing packages on the web: the API under /api/v1 and the
-pages. Every rule is declared with `allow`; need-to-know for items, requests, their searches
-and consent records, and packages is decided in amanah.access (a request outside the caller's
-compartments, or a package holding an item they may not see, answers 404; a recipient sees
-its own jurisdiction's packages and nothing else)."""
+"""Requests for assistance on the web: the API under /api/v1 and the pages, from a new
+request through search, review, consent and redaction to building its package. Every rule
+is declared with `allow`; need-to-know is decided in amanah.access (a request outside the
+caller's compartments answers 404)."""
 
 from __future__ import annotations
 
-import logging
 import re
-import zipfile
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as Path_
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from amanah.access import (
-    Caller,
-    NotVisible,
-    Permission,
-    choose_request_compartments,
-    visible_request,
-)
-from amanah.custody import ledger
-from amanah.custody.ledger import EventType
-from amanah.db.models import PackageItem
+from amanah.access import Caller, Permission, choose_request_compartments, visible_request
 from amanah.db.models import Request as RequestRow
-from amanah.rfa import RequestError, jurisdictions, metrics, requests, review
+from amanah.rfa import RequestError, jurisdictions, requests, review
 from amanah.sharing import SharingError, consent, package, redaction, terms
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
-log = logging.getLogger("amanah.web")
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
 RequestId = Annotated[int, Path_(ge=1, le=2**62)]
-PackageId = Annotated[str, Path_(pattern=r"^PKG-[0-9]{8}-[0-9A-F]{8}$")]
 REVIEW_SHOWN = 500
-CHUNK = 1 << 20
 
 
-def _who(permission: Permission) -> Any:
+def who(permission: Permission) -> Any:
     return Depends(allow(permission))
 
 
-def _reference(s: Any, caller: Caller, request_id: int) -> str:
+def visible_reference(s: Any, caller: Caller, request_id: int) -> str:
     """The reference of a request the caller may see (404 otherwise, hidden or absent)."""
     row: RequestRow = visible_request(s, caller, request_id=request_id)
     return str(row.reference)
@@ -58,7 +40,7 @@ def _reference(s: Any, caller: Caller, request_id: int) -> str:
 
 def _detail(ws: Any, caller: Caller, request_id: int, limit: int | None) -> dict[str, Any]:
     with ws.db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
         found = requests.describe(s, caller, reference)
         rows = terms.review_with_status(s, caller, reference)
         found["candidates"] = len(rows)
@@ -104,12 +86,9 @@ class Decision(BaseModel):
     note: str = Field("", max_length=5000)
 
 
-# --- API ----------------------------------------------------------------------------------------
-
-
 @api.get("/requests")
 def list_requests(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+    request: Request, caller: Annotated[Caller, who(Permission.VIEW_REQUESTS)]
 ) -> list[dict[str, Any]]:
     """Requests for assistance the caller may see, newest first, with their state and days to
     respond."""
@@ -119,7 +98,7 @@ def list_requests(
 
 @api.post("/requests", status_code=201)
 def new_request(
-    request: Request, body: NewRequest, caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)]
+    request: Request, body: NewRequest, caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)]
 ) -> dict[str, Any]:
     """Record a request as received, in compartments the caller holds."""
     chosen = choose_request_compartments(caller, body.compartments)
@@ -149,7 +128,7 @@ def new_request(
 def get_request(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.VIEW_REQUESTS)],
 ) -> dict[str, Any]:
     """A request: record, history, searches run for it, review with disclosure status."""
     return _detail(workspace(request), caller, request_id, None)
@@ -160,13 +139,13 @@ def move_request(
     request: Request,
     request_id: RequestId,
     body: Move,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> dict[str, Any]:
     """Move the request along its lifecycle (declining needs a reason)."""
     with workspace(request).db.session() as s:
         req = requests.move(
             s,
-            _reference(s, caller, request_id),
+            visible_reference(s, caller, request_id),
             body.state,
             caller.actor,
             reason=body.reason,
@@ -181,12 +160,12 @@ def search_for_request(
     request: Request,
     request_id: RequestId,
     body: SearchFor,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> dict[str, Any]:
     """Search for the request (logged with it); every hit becomes a review candidate."""
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
     return review.candidates_from_search(ws, caller, reference, body.query)
 
 
@@ -195,19 +174,24 @@ def review_items(
     request: Request,
     request_id: RequestId,
     body: Decision,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> dict[str, Any]:
     """Mark items relevant, not relevant or pending for the request."""
     with workspace(request).db.session() as s:
         n = review.decide(
-            s, caller, _reference(s, caller, request_id), body.items, body.decision, body.note
+            s,
+            caller,
+            visible_reference(s, caller, request_id),
+            body.items,
+            body.decision,
+            body.note,
         )
     return {"decided": n, "decision": body.decision}
 
 
-def _build(ws: Any, caller: Caller, request_id: int) -> dict[str, Any]:
+def build_in_home(ws: Any, caller: Caller, request_id: int) -> dict[str, Any]:
     with ws.db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", reference)[:60]
     out = ws.home / "packages" / f"{safe}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
     return package.build(ws, caller, reference, out)
@@ -217,152 +201,18 @@ def _build(ws: Any, caller: Caller, request_id: int) -> dict[str, Any]:
 def build_package(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> dict[str, Any]:
     """Build the request's package in the installation's packages folder; refused (400, with
     each item and reason) when terms, consent or a protected name stand in the way."""
-    summary = _build(workspace(request), caller, request_id)
+    summary = build_in_home(workspace(request), caller, request_id)
     summary.pop("path", None)
     return summary
 
 
-@api.get("/packages")
-def list_packages(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)]
-) -> list[dict[str, Any]]:
-    """Packages: for staff, those whose every item they may see; a recipient's own
-    jurisdiction's only."""
-    with workspace(request).db.reader() as s:
-        return package.list_packages(s, caller)
-
-
-@api.get("/packages/{package_id}")
-def get_package(
-    request: Request,
-    package_id: PackageId,
-    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
-) -> dict[str, Any]:
-    """One package and its files."""
-    with workspace(request).db.reader() as s:
-        return _package(s, caller, package_id)
-
-
-def _package(s: Any, caller: Caller, package_id: str) -> dict[str, Any]:
-    """A package the caller may see (404 otherwise) with what it holds, file by file."""
-    listed = package.list_packages(s, caller, package_id)
-    if not listed:
-        raise NotVisible(f"no package {package_id}")
-    files = [
-        {
-            "number": f.number,
-            "file": f.path,
-            "sha256": f.sha256,
-            "size": f.size,
-            "variant": f.variant,
-        }
-        for f in s.execute(
-            select(PackageItem)
-            .where(PackageItem.package_id == package_id)
-            .order_by(PackageItem.number)
-        ).scalars()
-    ]
-    return {**listed[0], "files": files}
-
-
-class PackageUnavailable(NotVisible):
-    """A package the caller may see whose folder is gone from the server (404)."""
-
-
-class _Sink:
-    """A write-only file for zipfile whose bytes are handed out as they are written."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.offset = 0
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        self.offset += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.offset
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
-        return data
-
-
-def _zip(folder: Path, root: str) -> Iterator[bytes]:
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:  # type: ignore[arg-type]
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            name = f"{root}/{path.relative_to(folder).as_posix()}"
-            with path.open("rb") as src, zf.open(name, "w", force_zip64=True) as dst:
-                while data := src.read(CHUNK):
-                    dst.write(data)
-                    yield sink.take()
-            yield sink.take()
-    yield sink.take()
-
-
-def _download(request: Request, caller: Caller, package_id: str) -> Response:
-    ws = workspace(request)
-    with ws.db.reader() as s:
-        p = package.get_package(s, caller, package_id)
-        folder = Path(p.path)
-    if not (folder / "bagit.txt").is_file():
-        # The server's path is for the staff who keep the folders (the log), never for the
-        # caller, who may be a recipient outside the mechanism.
-        log.warning("package %s: no bag at %s (asked for by %s)", package_id, folder, caller.actor)
-        raise PackageUnavailable(f"package {package_id} is not available; ask the mechanism")
-
-    def record(s: Any) -> None:
-        ledger.append(
-            s,
-            EventType.DOWNLOAD,
-            actor=caller.actor,
-            object_type="package",
-            object_id=package_id,
-            details={"action": "download package", **caller.audit()},
-        )
-
-    ws.db.write_soon(record)
-    return StreamingResponse(
-        _zip(folder, package_id),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{package_id}.zip"'},
-    )
-
-
-@api.get("/packages/{package_id}/download", response_class=StreamingResponse)
-def download_package(
-    request: Request,
-    package_id: PackageId,
-    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
-) -> Response:
-    """The whole bag as one ZIP (stored, not compressed); the download is recorded."""
-    return _download(request, caller, package_id)
-
-
-@api.get("/metrics/requests")
-def request_metrics(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
-) -> dict[str, Any]:
-    """Days to respond, open requests by age, by jurisdiction and urgency, declined reasons."""
-    with workspace(request).db.reader() as s:
-        return metrics.compute(s, caller)
-
-
-# --- pages --------------------------------------------------------------------------------------
-
-
 @pages.get("/requests")
 def requests_page(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
+    request: Request, caller: Annotated[Caller, who(Permission.VIEW_REQUESTS)]
 ) -> Response:
     with workspace(request).db.reader() as s:
         rows = requests.list_requests(s, caller)
@@ -384,7 +234,7 @@ def requests_page(
 @pages.post("/requests")
 def requests_create(
     request: Request,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     reference: Annotated[str, Form(min_length=1, max_length=100)],
     jurisdiction: Annotated[str, Form(min_length=1, max_length=40)],
     received_on: Annotated[date, Form()],
@@ -412,7 +262,7 @@ def requests_create(
 def request_page(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.VIEW_REQUESTS)],
 ) -> Response:
     found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
     return render(
@@ -424,13 +274,13 @@ def request_page(
 def request_move(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     state: Annotated[str, Form(min_length=1, max_length=20)],
     reason: Annotated[str, Form(max_length=60)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     with workspace(request).db.session() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
         requests.move(s, reference, state, caller.actor, reason=reason, note=note)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -439,12 +289,12 @@ def request_move(
 def request_search(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     query: Annotated[str, Form(min_length=1, max_length=2000)],
 ) -> Response:
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
     review.candidates_from_search(ws, caller, reference, query)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -453,7 +303,7 @@ def request_search(
 async def request_review(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> Response:
     form = await request.form()
     decision = str(form.get("decision", ""))
@@ -466,7 +316,7 @@ async def request_review(
 
     def act() -> None:
         with workspace(request).db.session() as s:
-            review.decide(s, caller, _reference(s, caller, request_id), ids, decision)
+            review.decide(s, caller, visible_reference(s, caller, request_id), ids, decision)
 
     await run_in_threadpool(act)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -476,10 +326,10 @@ async def request_review(
 def request_package(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> Response:
     try:
-        _build(workspace(request), caller, request_id)
+        build_in_home(workspace(request), caller, request_id)
     except package.PackageRefused as exc:
         found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
         return render(
@@ -498,11 +348,11 @@ def request_package(
 def consent_letter_page(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     provider: Annotated[str, Query(min_length=1, max_length=400)],
 ) -> Response:
     with workspace(request).db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
         pdf = consent.letter(s, caller, reference, provider)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"consent-request-{reference}")[:100]
     return Response(
@@ -516,14 +366,14 @@ def consent_letter_page(
 def consent_record_page(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     provider: Annotated[str, Form(min_length=1, max_length=400)],
     status: Annotated[str, Form(pattern="^(requested|given|withheld)$")],
     given_by: Annotated[str, Form(max_length=400)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     with workspace(request).db.session() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
         consent.record(s, caller, reference, provider, status, given_by=given_by, note=note)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
@@ -532,54 +382,14 @@ def consent_record_page(
 def redact_page(
     request: Request,
     request_id: RequestId,
-    caller: Annotated[Caller, _who(Permission.MANAGE_REQUESTS)],
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     item: Annotated[int, Form(ge=1, le=2**62)],
 ) -> Response:
     """Redact one candidate (every protected person) from the request's page."""
     ws = workspace(request)
     with ws.db.reader() as s:
-        reference = _reference(s, caller, request_id)
+        reference = visible_reference(s, caller, request_id)
         if item not in {r["item_id"] for r in review.rows(s, caller, reference)}:
             raise SharingError(f"item {item} is not a candidate of {reference}")
     redaction.redact(ws, caller, item)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
-
-
-@pages.get("/packages")
-def packages_page(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)]
-) -> Response:
-    with workspace(request).db.reader() as s:
-        rows = package.list_packages(s, caller)
-    return render(request, "packages.html", rows=rows)
-
-
-@pages.get("/packages/{package_id}")
-def package_page(
-    request: Request,
-    package_id: PackageId,
-    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
-) -> Response:
-    """What one package holds: its files, their digests and variants (a recipient sees its
-    own jurisdiction's packages only)."""
-    with workspace(request).db.reader() as s:
-        found = _package(s, caller, package_id)
-    return render(request, "package.html", p=found)
-
-
-@pages.get("/packages/{package_id}/download")
-def package_download_page(
-    request: Request,
-    package_id: PackageId,
-    caller: Annotated[Caller, _who(Permission.VIEW_PACKAGES)],
-) -> Response:
-    return _download(request, caller, package_id)
-
-
-@pages.get("/metrics")
-def metrics_page(
-    request: Request, caller: Annotated[Caller, _who(Permission.VIEW_REQUESTS)]
-) -> Response:
-    with workspace(request).db.reader() as s:
-        m = metrics.compute(s, caller)
-    return render(request, "metrics.html", m=m)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amanah.cliutil import EXPECTED_ERRORS, err, fail, out, workspace
+from amanah.cli.util import EXPECTED_ERRORS, err, fail, out, workspace
 from amanah.errors import message
 from amanah.workspace import default_actor, open_workspace
 

@@ -1,0 +1,95 @@
+"""The `amanah` command: everything Amanah does, reachable from one place.
+
+This module holds the group and its registrations only, in the order `--help` lists them;
+each concept's commands live in their own module beside it.
+
+Exit status: 0 success; 1 the work ran but something needs attention (a file not ingested, a
+verification failure); 2 the request itself is wrong (bad option, missing file, no such item).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from amanah import __version__
+from amanah.cli import (
+    collections,
+    consent,
+    home,
+    intake,
+    items,
+    preservation,
+    processing,
+    protected,
+    requests,
+    search,
+    serve,
+    sharing,
+)
+from amanah.cli.accounts import register as register_accounts
+from amanah.cli.backup import register as register_backup
+from amanah.cli.custody import register as register_custody
+from amanah.cli.entities import register as register_entities
+from amanah.cli.reprocess import register as register_reprocess
+from amanah.cli.util import out, state
+from amanah.workspace import private_umask
+
+app = typer.Typer(
+    help="Amanah: preserve, process, search and share evidence, with a signed chain of custody.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        str | None,
+        typer.Option(help="Installation folder (default: $AMANAH_HOME or ./amanah-home)."),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"amanah {__version__}")
+        raise typer.Exit(0)
+    state.home = home
+
+
+app.command()(home.init)
+app.command()(intake.ingest)
+app.command("items")(items.items_cmd)
+app.command()(processing.process)
+app.command()(processing.worker)
+app.command()(processing.jobs)
+app.command()(search.search)
+app.command()(search.searches)
+app.command()(search.reindex)
+app.command()(preservation.fixity)
+app.command()(preservation.verify)
+app.command()(home.demo)
+app.command()(serve.serve)
+app.add_typer(collections.collection_app, name="collection")
+app.add_typer(items.item_app, name="item")
+app.add_typer(intake.intake_app, name="intake")
+app.add_typer(collections.framework_app, name="framework")
+app.add_typer(requests.jurisdiction_app, name="jurisdiction")
+app.add_typer(requests.rfa_app, name="rfa")
+app.add_typer(consent.consent_app, name="consent")
+app.add_typer(protected.protected_app, name="protected")
+app.add_typer(sharing.package_app, name="package")
+register_backup(app)
+register_custody(app)
+register_accounts(app)
+register_reprocess(app)
+register_entities(app)
+
+
+def main() -> None:
+    private_umask()  # evidence, keys and exports made by this process are the owner's alone
+    app()
+
+
+if __name__ == "__main__":
+    main()

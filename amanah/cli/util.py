@@ -1,0 +1,187 @@
+"""What every `amanah` command shares: the workspace it opens, how it fails, how it prints.
+
+Exit status: 0 success; 1 the work ran but something needs attention; 2 the request itself
+is wrong (bad option, missing file, no such item).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from amanah.access import AccessDenied, NotVisible, local_administrator
+from amanah.blobs import BlobError
+from amanah.config import ConfigError
+from amanah.custody.checkpoint_log import CheckpointLogError
+from amanah.custody.keys import KeyError_
+from amanah.db import DatabaseError
+from amanah.errors import message
+from amanah.intake.hashlist import HashListError
+from amanah.intake.registry import RegistryError
+from amanah.rfa import RequestError
+from amanah.sharing import SharingError
+from amanah.workspace import Workspace, open_workspace
+
+T = TypeVar("T")
+# Markup off by default: file names and reasons come from evidence and may hold "[...]".
+err = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+EXPECTED_ERRORS = (
+    ConfigError,
+    DatabaseError,
+    KeyError_,
+    HashListError,
+    RegistryError,
+    BlobError,
+    CheckpointLogError,
+)
+#: The ledger names the OS account (from the system, not the environment); this adds a name.
+ACTOR_HELP = "Amanah user you act as; recorded after your OS account, never instead of it."
+#: What a request, its review, consent and packages refuse with: a reason, never a traceback.
+REQUEST_ERRORS = (RequestError, SharingError, NotVisible, AccessDenied)
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class State:
+    home: str | None = None
+
+
+state = State()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def workspace() -> Workspace:
+    try:
+        ws = open_workspace(state.home)
+    except EXPECTED_ERRORS as exc:
+        fail(str(exc))
+    if ws.settings.runner == "procrastinate":
+        from amanah.processing.scaleout import attach
+
+        attach(ws)  # new jobs are deferred to procrastinate in the same transaction
+    return ws
+
+
+def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -> T:
+    """Open the workspace, run one action, close it; expected errors end in a clear message."""
+    ws = workspace()
+    try:
+        return action(ws)
+    except (*errors, *EXPECTED_ERRORS) as exc:
+        fail(message(exc))
+    finally:
+        ws.close()
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: expected a date as YYYY-MM-DD")
+
+
+def in_session(work: Any) -> Any:
+    """Run `work(session, caller)` in one transaction as the local administrator."""
+
+    def act(ws: Workspace) -> Any:
+        caller = local_administrator(ws)
+        with ws.db.session() as s:
+            return work(s, caller)
+
+    return with_workspace(act, *REQUEST_ERRORS)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    t = Table(*columns)
+    for r in rows:
+        t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
+    out.print(t)
+
+
+#: What a bar counts: bytes (with speed), queued jobs, or items of a known number.
+Unit = Literal["bytes", "jobs", "items"]
+
+
+class Bar:
+    """The one progress bar of every long command: on stderr, so output stays clean to pipe,
+    and off with --quiet or --json. Use it as a context manager; the callbacks that
+    processing, fixity and packaging take are its methods."""
+
+    def __init__(self, label: str, unit: Unit, *, quiet: bool, transient: bool = False) -> None:
+        counts: tuple[ProgressColumn, ...] = {
+            "bytes": (DownloadColumn(), TransferSpeedColumn()),
+            "jobs": (TextColumn("{task.completed}/{task.total} jobs"),),
+            "items": (MofNCompleteColumn(),),
+        }[unit]
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            *counts,
+            TextColumn("{task.fields[note]}"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+            transient=transient,
+        )
+        self.task = self.progress.add_task(label, total=None, note="")
+
+    def __enter__(self) -> Bar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    @property
+    def completed(self) -> int:
+        return int(self.progress.tasks[0].completed)
+
+    def expect(self, total: int) -> None:
+        """The amount of work is known (or has grown)."""
+        self.progress.update(self.task, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        self.progress.update(self.task, advance=amount)
+
+    def describe(self, description: str) -> None:
+        self.progress.update(self.task, description=description)
+
+    def set(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+    def job_done(self, pending: int, note: str = "") -> None:
+        """One job ended; the total grows with the jobs it queued (children, pages)."""
+        done = self.completed + 1
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, completed=done, total=max(total, pending + done), note=note)
