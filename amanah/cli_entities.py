@@ -129,6 +129,8 @@ def entity_show(
     out.print(f"entity {found['id']} ({found['kind']})")
     for n in found["names"]:
         out.print(f"  name {n['id']}: {n['name']} [{n['kind']}, {n['script']}]")
+        if n.get("parts"):
+            out.print("    parts: " + ", ".join(f"{k} {v}" for k, v in n["parts"].items()))
     for r in found["relations"]:
         out.print(
             f"  relation {r['id']}: {r['subject']} {r['kind']} {r['object']}"
@@ -181,6 +183,30 @@ def name_add(
         actor, lambda ws, s, c: add_name(s, c, entity_id, name, kind=kind, language=language).id
     )
     out.print(f"name {name_id} added to entity {entity_id}")
+
+
+@name_app.command("parse")
+def name_parse(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Parse every name again (after the matcher changed).")
+    ] = False,
+    actor: ACTOR = None,
+) -> None:
+    """Fill the parts and match keys of names kept before they were parsed on entry.
+
+    Example: amanah entity name parse
+    """
+    from amanah.entities.nameparts import backfill
+    from amanah.entities.store import record
+
+    def run(ws: Workspace, s: Session, c: Caller) -> int:
+        n = backfill(s, c, everything=everything)
+        if n:
+            record(s, c, "entity", 0, action="parse names", names=n, all=everything)
+        return n
+
+    count = _write(actor, run)
+    out.print(f"{count} names parsed")
 
 
 @entity_app.command("relate")
