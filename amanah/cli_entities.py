@@ -26,6 +26,10 @@ entity_app = typer.Typer(
 )
 name_app = typer.Typer(help="Names of an entity, in any script.", no_args_is_help=True)
 entity_app.add_typer(name_app, name="name")
+gazetteer_app = typer.Typer(
+    help="Places with P-codes and names in both scripts.", no_args_is_help=True
+)
+entity_app.add_typer(gazetteer_app, name="gazetteer")
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ACTOR = Annotated[str | None, typer.Option(help="Amanah user you act as.")]
 
@@ -207,6 +211,31 @@ def name_parse(
 
     count = _write(actor, run)
     out.print(f"{count} names parsed")
+
+
+@gazetteer_app.command("load")
+def gazetteer_load(
+    path: Annotated[
+        Path, typer.Argument(help="OCHA admin-1 GeoJSON (syr_admin1.geojson) or its folder.")
+    ],
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Load Syria's governorates as places: P-code, Arabic and English names, variants.
+    Run it again at will: a place already here only gains the names it lacks.
+
+    Example: amanah entity gazetteer load data/syria_admin1
+    """
+    from amanah.entities.gazetteer import load, read_places
+
+    counts = _write(actor, lambda ws, s, c: load(s, c, read_places(path)))
+    if as_json:
+        emit_json(counts)
+    else:
+        out.print(
+            f"{counts['added']} places added, {counts['present']} already here,"
+            f" {counts['names']} names added"
+        )
 
 
 @entity_app.command("relate")
