@@ -408,6 +408,39 @@ def entity_import(
         )
 
 
+@entity_app.command("match")
+def entity_match(
+    file: Annotated[Path, typer.Argument(help="FollowTheMoney entities (JSON lines) to match.")],
+    limit: Annotated[int, typer.Option(help="Results per query (1 to 100).")] = 5,
+    as_json: JSON = False,
+) -> None:
+    """Match FtM entities against the entities you may see: per query the best candidates,
+    each with score, verdict at the default threshold and the explanation.
+
+    Example: amanah entity match suspects.ftm.json --limit 3 --json
+    """
+    from amanah.entities.match import match_all, read_queries
+
+    def run(s: Session, c: Caller) -> list[dict[str, Any]]:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise EntityError(f"{file}: cannot read ({reason})") from None
+        return list(match_all(s, c, read_queries(lines, str(file)), limit))
+
+    answers = _read(run)
+    for a in answers:
+        if as_json:
+            sys.stdout.write(json.dumps(a, ensure_ascii=False, sort_keys=True) + "\n")
+            continue
+        out.print(f"{a['query']}: {len(a['results'])} candidates")
+        for r in a["results"]:
+            verdict = "match" if r["match"] else "no match"
+            why = r["explanation"]
+            out.print(f"  {r['id']} {r['score']:.2f} {verdict}: {why['name']}")
+
+
 @entity_app.command("export")
 def entity_export(
     output: Annotated[

@@ -66,3 +66,62 @@ def test_names_kept_before_parsing_are_backfilled(sqlite_home: Path) -> None:
         details = [json.loads(d) for d in s.execute(select(CustodyEvent.details)).scalars()]
     ws.close()
     assert [d["names"] for d in details if d.get("action") == "parse names"] == [1, 1]
+
+
+QUERIES = [
+    {"id": "q-ar", "schema": "Person", "properties": {"name": ["محمد أحمد الحبو"]}},
+    {"id": "q-brother", "schema": "Person", "properties": {"name": ["Omar Ahmad al-Habbo"]}},
+    {"id": "q-born", "schema": "Person",
+     "properties": {"name": ["Mohamed Ahmed Al-Hebo"], "birthDate": ["1990-02-01"]}},
+    {"id": "q-place", "schema": "Address", "properties": {"full": ["Dayr az-Zawr"]}},
+]  # fmt: skip
+
+
+def test_cli_match_prints_one_json_line_per_query_with_verdict_and_explanation(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    for kind, name, *more in (
+        ("person", "Mohamed Ahmed Al-Hebo", "--born", "1961"),
+        ("person", "Ali Ahmad Al-Habbo"),  # a brother: same father, same family
+        ("place", "Deir-ez-Zor"),
+        ("organisation", "Deir ez-Zor Military Airport"),  # not a place: never a candidate
+    ):
+        amanah(sqlite_home, "entity", "add", kind, name, *more, check=True)
+    queries = tmp_path / "q.ftm.json"
+    queries.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUERIES))
+    proc = amanah(sqlite_home, "entity", "match", str(queries), "--limit", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["query"] for a in answers] == ["q-ar", "q-brother", "q-born", "q-place"]
+    got = {a["query"]: [(r["id"], r["match"]) for r in a["results"]] for a in answers}
+    assert got["q-ar"] == [("amanah-entity-1", True), ("amanah-entity-2", False)]
+    assert all(not m for _, m in got["q-brother"])  # brothers are not merged
+    assert got["q-born"][0] == ("amanah-entity-1", False)  # 1961 is not 1990
+    assert got["q-place"] == [("amanah-entity-3", True)]
+    top = answers[0]["results"][0]
+    assert top["score"] >= 0.8 and top["kind"] == "person"
+    why = top["explanation"]
+    assert why["query_name"] == "محمد أحمد الحبو" and why["name"] == "Mohamed Ahmed Al-Hebo"
+    assert [p["field"] for p in why["parts"]] == ["ism", "father", "family"]
+    assert "ism: contradicts" in answers[0]["results"][1]["explanation"]["notes"]
+    assert "birth years differ" in answers[2]["results"][0]["explanation"]["notes"]
+
+
+def test_cli_match_refuses_a_bad_query_file_with_file_and_line(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    good = json.dumps(QUERIES[0], ensure_ascii=False)
+    vessel = json.dumps({"id": "v", "schema": "Vessel", "properties": {"name": ["Sea"]}})
+    cases = [
+        (f"{good}\n{{oops\n", "line 2: not JSON"),
+        (f"{good}\n{vessel}\n", "line 2: query v: schema Vessel cannot be matched"),
+        (f"{good}\n", "--limit 0: give 1 to 100"),
+    ]
+    for text, reason in cases:
+        bad.write_text(text)
+        limit = "0" if "limit" in reason else "3"
+        proc = amanah(sqlite_home, "entity", "match", str(bad), "--limit", limit, "--json")
+        assert proc.returncode == 2, proc.stderr
+        assert reason in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.stdout == ""

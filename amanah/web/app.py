@@ -31,6 +31,7 @@ from amanah.search.query import QueryError
 from amanah.sharing import SharingError
 from amanah.sharing.package import PackageRefused
 from amanah.web import accounts, api, pages, sharing
+from amanah.web import match as match_api
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -95,6 +96,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(accounts.api)
     app.include_router(accounts.pages)
     app.include_router(redaction_pages.router)
+    app.include_router(match_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
