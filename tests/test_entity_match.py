@@ -8,9 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
+from amanah.access import Caller
 from amanah.db.models import CustodyEvent, EntityName, EntityNameKey
+from amanah.entities.links import link
+from amanah.entities.store import add_entity, add_name
 from amanah.workspace import open_workspace
 from tests.conftest import amanah
+from tests.webfixtures import Site
 
 
 def cli_json(home: Path, *args: str) -> object:
@@ -125,3 +129,47 @@ def test_cli_match_refuses_a_bad_query_file_with_file_and_line(
         assert proc.returncode == 2, proc.stderr
         assert reason in proc.stderr and "Traceback" not in proc.stderr
         assert proc.stdout == ""
+
+
+def test_api_match_never_shows_what_the_caller_may_not_see(site: Site) -> None:
+    """An entity known only from red evidence, and a name of an entity seen on blue evidence
+    known only from red, do not exist for a blue analyst: not as a match, not as a score."""
+    admin = Caller(actor="local:test", compartments=frozenset({"blue", "red"}))
+    red_item = site.item("سري.txt")
+    with site.ws.db.session() as s:
+        public = add_entity(s, admin, "person", "Jamil Hassan").id
+        link(site.ws, s, admin, site.item("statement-b.txt"), entity_id=public, span=(0, 3))
+        alias = add_name(s, admin, public, "Kamal Tartousi", kind="alias").id
+        link(site.ws, s, admin, red_item, name_id=alias, span=(0, 6))
+        hidden = add_entity(s, admin, "person", "Jamil Hasan Makhlouf").id
+        link(site.ws, s, admin, red_item, entity_id=hidden, span=(0, 6))
+    body = {
+        "queries": {
+            "by-alias": {"schema": "Person", "properties": {"name": ["Kamal Tartousi"]}},
+            "by-name": {"schema": "Person", "properties": {"name": ["Jamil Hassan Makhlouf"]}},
+        }
+    }
+
+    def ask(role: str) -> dict[str, list[tuple[int, bool]]]:
+        r = site.api(role).post("/api/v1/match?limit=5", json=body)
+        assert r.status_code == 200, r.text
+        out = r.json()["responses"]
+        return {q: [(x["entity"], x["match"]) for x in out[q]["results"]] for q in out}
+
+    seen = ask("admin")
+    assert seen["by-alias"] == [(public, True)]
+    assert seen["by-name"][0] == (hidden, True) and (public, False) in seen["by-name"]
+    analyst = ask("analyst")
+    assert analyst["by-alias"] == []  # the alias stands only on red evidence
+    assert [e for e, _ in analyst["by-name"]] == [public]  # the hidden entity is absent
+    for role in ("provider", "recipient"):
+        refused = site.api(role).post("/api/v1/match", json=body)
+        assert refused.status_code == 403 and "may not" in refused.json()["error"]
+    wrong = site.api("analyst").post(
+        "/api/v1/match", json={"queries": {"v": {"schema": "Vessel", "properties": {}}}}
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == (
+        "query v: schema Vessel cannot be matched"
+        " (one of Person, Organization, Company, PublicBody, LegalEntity, Address)"
+    )
