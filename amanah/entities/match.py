@@ -9,7 +9,6 @@ the caller may not see is never scored, so it cannot appear, not even as a low s
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,10 @@ from amanah.text import name_match as nm
 #: Results per query unless asked otherwise (yente's default), and the most one may ask.
 LIMIT = 5
 MAX_LIMIT = 100
-#: Names scored per query at most; keys shared by more names than this are looked up last.
+#: Names scored per query at most, and index entries read per query at most (rarest keys
+#: first: محمد alone may be a tenth of all names).
 CANDIDATES = 200
+KEY_ROWS = 20_000
 #: Birth years further apart than this are a contradiction (the score is multiplied by 0.7).
 BIRTH_YEARS_APART = 1
 CONTRADICTION = 0.7
@@ -91,27 +92,45 @@ def read_queries(lines: Iterable[str], source: str) -> Iterator[Query]:
 
 
 def _candidates(s: Session, caller: Caller, keys: set[str], kinds: tuple[str, ...]) -> set[int]:
-    """Ids of visible names of the wanted kinds sharing a key with the query, rarest keys
-    first, at most about CANDIDATES of them (ranked by keys shared)."""
+    """Ids of visible names of the wanted kinds sharing keys with the query: the keys are
+    taken rarest first until KEY_ROWS index entries are read (the rarest always), the names
+    ranked by keys shared; need-to-know and kind then filter the best few hundred."""
     if not keys:
         return set()
     k = EntityNameKey
     sizes = dict(
         s.execute(select(k.key, func.count()).where(k.key.in_(keys)).group_by(k.key)).all()
     )
-    hits: Counter[int] = Counter()
+    chosen: list[str] = []
+    total = 0
     for key in sorted(sizes, key=lambda x: (sizes[x], x)):
-        if len(hits) >= CANDIDATES and sizes[key] > CANDIDATES:
+        if chosen and total + sizes[key] > KEY_ROWS:
             break
-        rows = s.execute(
-            select(k.name_id)
-            .join(EntityName, EntityName.id == k.name_id)
-            .join(Entity, Entity.id == k.entity_id)
-            .where(k.key == key, Entity.kind.in_(kinds), names_visible(caller))
-            .limit(CANDIDATES)
+        chosen.append(key)
+        total += sizes[key]
+    if not chosen:
+        return set()
+    shared = func.count().label("shared")
+    ranked = [
+        name_id
+        for name_id, _ in s.execute(
+            select(k.name_id, shared)
+            .where(k.key.in_(chosen))
+            .group_by(k.name_id)
+            .order_by(shared.desc(), k.name_id)
+            .limit(4 * CANDIDATES)
+        ).all()
+    ]
+    if not ranked:
+        return set()
+    allowed = set(
+        s.execute(
+            select(EntityName.id)
+            .join(Entity, Entity.id == EntityName.entity_id)
+            .where(EntityName.id.in_(ranked), Entity.kind.in_(kinds), names_visible(caller))
         ).scalars()
-        hits.update(rows)
-    return {name_id for name_id, _ in hits.most_common(CANDIDATES)}
+    )
+    return set([i for i in ranked if i in allowed][:CANDIDATES])
 
 
 def _words(name: str) -> str:
