@@ -239,6 +239,13 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         lambda s, r, i: _page(s, r, "POST", "/tokens/revoke", data={"token": _spare_token(s)}),
     ),
     ("GET", "/api/v1/tokens"): (False, lambda s, r, i: _api(s, r).get("/api/v1/tokens")),
+    ("POST", "/api/v1/match"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/match",
+            json={"queries": {"q": {"schema": "Person", "properties": {"name": ["Ali"]}}}},
+        ),
+    ),
     ("POST", "/api/v1/tokens/{token_id}/revoke"): (
         False,
         lambda s, r, i: _api(s, r).post(f"/api/v1/tokens/{_spare_token(s)}/revoke"),

@@ -26,6 +26,10 @@ entity_app = typer.Typer(
 )
 name_app = typer.Typer(help="Names of an entity, in any script.", no_args_is_help=True)
 entity_app.add_typer(name_app, name="name")
+gazetteer_app = typer.Typer(
+    help="Places with P-codes and names in both scripts.", no_args_is_help=True
+)
+entity_app.add_typer(gazetteer_app, name="gazetteer")
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ACTOR = Annotated[str | None, typer.Option(help="Amanah user you act as.")]
 
@@ -129,6 +133,8 @@ def entity_show(
     out.print(f"entity {found['id']} ({found['kind']})")
     for n in found["names"]:
         out.print(f"  name {n['id']}: {n['name']} [{n['kind']}, {n['script']}]")
+        if n.get("parts"):
+            out.print("    parts: " + ", ".join(f"{k} {v}" for k, v in n["parts"].items()))
     for r in found["relations"]:
         out.print(
             f"  relation {r['id']}: {r['subject']} {r['kind']} {r['object']}"
@@ -181,6 +187,55 @@ def name_add(
         actor, lambda ws, s, c: add_name(s, c, entity_id, name, kind=kind, language=language).id
     )
     out.print(f"name {name_id} added to entity {entity_id}")
+
+
+@name_app.command("parse")
+def name_parse(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Parse every name again (after the matcher changed).")
+    ] = False,
+    actor: ACTOR = None,
+) -> None:
+    """Fill the parts and match keys of names kept before they were parsed on entry.
+
+    Example: amanah entity name parse
+    """
+    from amanah.entities.nameparts import backfill
+    from amanah.entities.store import record
+
+    def run(ws: Workspace, s: Session, c: Caller) -> int:
+        n = backfill(s, c, everything=everything)
+        if n:
+            record(s, c, "entity", 0, action="parse names", names=n, all=everything)
+        return n
+
+    count = _write(actor, run)
+    out.print(f"{count} names parsed")
+
+
+@gazetteer_app.command("load")
+def gazetteer_load(
+    path: Annotated[
+        Path, typer.Argument(help="OCHA admin-1 GeoJSON (syr_admin1.geojson) or its folder.")
+    ],
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Load Syria's governorates as places: P-code, Arabic and English names, variants.
+    Run it again at will: a place already here only gains the names it lacks.
+
+    Example: amanah entity gazetteer load data/syria_admin1
+    """
+    from amanah.entities.gazetteer import load, read_places
+
+    counts = _write(actor, lambda ws, s, c: load(s, c, read_places(path)))
+    if as_json:
+        emit_json(counts)
+    else:
+        out.print(
+            f"{counts['added']} places added, {counts['present']} already here,"
+            f" {counts['names']} names added"
+        )
 
 
 @entity_app.command("relate")
@@ -351,6 +406,39 @@ def entity_import(
             f"{counts['added']} entities added ({counts['names']} names),"
             f" {counts['present']} already here, {counts['skipped']} skipped"
         )
+
+
+@entity_app.command("match")
+def entity_match(
+    file: Annotated[Path, typer.Argument(help="FollowTheMoney entities (JSON lines) to match.")],
+    limit: Annotated[int, typer.Option(help="Results per query (1 to 100).")] = 5,
+    as_json: JSON = False,
+) -> None:
+    """Match FtM entities against the entities you may see: per query the best candidates,
+    each with score, verdict at the default threshold and the explanation.
+
+    Example: amanah entity match suspects.ftm.json --limit 3 --json
+    """
+    from amanah.entities.match import match_all, read_queries
+
+    def run(s: Session, c: Caller) -> list[dict[str, Any]]:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise EntityError(f"{file}: cannot read ({reason})") from None
+        return list(match_all(s, c, read_queries(lines, str(file)), limit))
+
+    answers = _read(run)
+    for a in answers:
+        if as_json:
+            sys.stdout.write(json.dumps(a, ensure_ascii=False, sort_keys=True) + "\n")
+            continue
+        out.print(f"{a['query']}: {len(a['results'])} candidates")
+        for r in a["results"]:
+            verdict = "match" if r["match"] else "no match"
+            why = r["explanation"]
+            out.print(f"  {r['id']} {r['score']:.2f} {verdict}: {why['name']}")
 
 
 @entity_app.command("export")

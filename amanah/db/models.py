@@ -710,6 +710,20 @@ class EntityName(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
+class EntityNameKey(Base):
+    """A blocking key of one entity name (`name_match.keys`), so that candidate search for
+    `entity match` is an index lookup; derived from the name, rebuilt at will."""
+
+    __tablename__ = "entity_name_keys"
+    __table_args__ = (
+        Index("ix_entity_name_keys_key", "key", "name_id"),
+        Index("ix_entity_name_keys_entity", "entity_id"),
+    )
+    name_id: Mapped[int] = mapped_column(ForeignKey("entity_names.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+
+
 class EntityRelation(Base):
     """subject --kind--> object over a time interval, with its doubt: confidence and status.
     Dates are the first day (valid_from) and last day (valid_to) the stated precision covers."""

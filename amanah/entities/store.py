@@ -133,7 +133,7 @@ def add_name(
     language: str = "",
 ) -> EntityName:
     caller.require(Permission.MANAGE_ENTITIES)
-    entity(s, caller, entity_id)
+    owner = entity(s, caller, entity_id)
     full_name = " ".join(full_name.split())
     if not full_name:
         raise EntityError("a name cannot be empty")
@@ -148,6 +148,9 @@ def add_name(
     )
     s.add(row)
     s.flush()
+    from amanah.entities.nameparts import index_name
+
+    index_name(s, row, owner.kind)  # its parts and blocking keys, in the same transaction
     record(
         s,
         caller,

@@ -45,6 +45,7 @@ from amanah.web import (
     signin,
     users,
 )
+from amanah.web import match as match_api
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -113,6 +114,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(accounts.api)
     app.include_router(accounts.pages)
     app.include_router(redaction_pages.router)
+    app.include_router(match_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
