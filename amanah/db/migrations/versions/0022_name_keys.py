@@ -1,7 +1,7 @@
 """name keys
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-01
 
 The blocking keys of every entity name (`name_match.keys`: consonant keys and Latin
