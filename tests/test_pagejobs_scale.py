@@ -85,8 +85,11 @@ def test_page_jobs_on_procrastinate_survive_a_worker_killed_mid_page(
     survivor: subprocess.Popen[bytes] | None = None
     try:
         # Wait until the first worker is inside a page job, then kill it without warning.
+        # It is frozen while its jobs are read, so the page seen running cannot finish before
+        # the kill however fast the machine reads it.
         deadline = time.monotonic() + 300
         while True:
+            os.killpg(doomed.pid, signal.SIGSTOP)
             mine = [
                 (k, job_id)
                 for k, state, by, job_id in _jobs(pg_home)
@@ -94,9 +97,9 @@ def test_page_jobs_on_procrastinate_survive_a_worker_killed_mid_page(
             ]
             if mine:
                 break
+            os.killpg(doomed.pid, signal.SIGCONT)
             assert doomed.poll() is None and time.monotonic() < deadline, _jobs(pg_home)
             time.sleep(0.2)
-        time.sleep(1.0)  # inside the page's OCR, in the sandbox
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=30)
         killed_page, killed_id = mine[0]

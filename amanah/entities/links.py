@@ -217,9 +217,15 @@ def link_dict(x: EvidenceLink) -> dict[str, Any]:
     }
 
 
-def audit_shown(ws: Workspace, caller: Caller, links: list[dict[str, Any]]) -> None:
-    """Showing evidence links (their quotations are evidence content) is an audited access:
-    one event per item, naming the links shown."""
+def audit_shown(
+    ws: Workspace,
+    caller: Caller,
+    links: list[dict[str, Any]],
+    action: str = "read evidence links",
+    key: str = "links",
+) -> None:
+    """Showing evidence links or mentions (their quotations are evidence content) is an
+    audited access: one event per item, naming what was shown (`key`: their ids)."""
     by_item: dict[int, list[int]] = {}
     for x in links:
         by_item.setdefault(int(x["item"]), []).append(int(x["id"]))
@@ -231,6 +237,6 @@ def audit_shown(ws: Workspace, caller: Caller, links: list[dict[str, Any]]) -> N
                 actor=caller.actor,
                 object_type="item",
                 object_id=item_id,
-                details={"action": "read evidence links", "links": ids, **caller.audit()},
+                details={"action": action, key: ids, **caller.audit()},
             )
         )

@@ -409,25 +409,10 @@ def list_mentions(
         if m.derivative_sha256 not in texts:
             texts[m.derivative_sha256] = _read(ws, m.derivative_sha256)
         out.append(mention_dict(m, texts[m.derivative_sha256][m.start : m.end]))
-    _audit_read(ws, caller, out)
+    from amanah.entities.links import audit_shown
+
+    audit_shown(ws, caller, out, action="read mentions", key="mentions")
     return out
-
-
-def _audit_read(ws: Workspace, caller: Caller, shown: list[dict[str, Any]]) -> None:
-    by_item: dict[int, list[int]] = {}
-    for x in shown:
-        by_item.setdefault(int(x["item"]), []).append(int(x["id"]))
-    for item_id, ids in sorted(by_item.items()):
-        ws.db.write_soon(
-            lambda s, item_id=item_id, ids=ids: ledger.append(
-                s,
-                EventType.ACCESS,
-                actor=caller.actor,
-                object_type="item",
-                object_id=item_id,
-                details={"action": "read mentions", "mentions": ids, **caller.audit()},
-            )
-        )
 
 
 def decide(
