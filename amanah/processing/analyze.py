@@ -208,7 +208,14 @@ def analyze(
     ocr_languages: str = ocr.DEFAULT_LANGUAGES,
 ) -> dict[str, Any]:
     src, out = Path(path), Path(out_dir)
-    ident = identify(path, name)
+    try:
+        ident = identify(path, name)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        if out_of_memory():  # libmagic, too, wraps a failed allocation in its own error
+            raise MemoryError from exc
+        raise
     manifest: dict[str, Any] = {
         "identity": {k: v for k, v in asdict(ident).items() if k != "flags"},
         "flags": list(ident.flags),

@@ -93,3 +93,12 @@ def spin(path: str, out_dir: str) -> dict[str, Any]:
     n = 0
     while True:
         n += 1
+
+
+def plant(path: str, out_dir: str) -> dict[str, Any]:
+    """Leave a module named like a library the zygote imports later, in the working folder of
+    the zygote (and so of this child), in the hope that the zygote imports it instead."""
+    spec = _spec(out_dir)
+    module = Path.cwd() / f"{spec['module']}.py"
+    code = f"open({spec['marker']!r}, 'w').write('planted code ran')\n"
+    return {"planted": _attempt(lambda: module.write_text(code, encoding="utf-8"))}

@@ -74,7 +74,7 @@ TASKS = {
 TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
 TEST_TASKS = {
     name: f"amanah.processing.hostile:{name}"
-    for name in ("escape", "link", "segfault", "allocate", "sleep", "spin")
+    for name in ("escape", "link", "segfault", "allocate", "sleep", "spin", "plant")
 }
 #: How `sandbox` may be set in amanah.toml.
 MODES = ("isolated", "limits-only")
@@ -142,7 +142,9 @@ class Sandbox:
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self._proc.wait()
-            command = [sys.executable, "-m", "amanah.processing.sandbox"]
+            # -P: the working folder is not on the zygote's import path. The zygote imports a
+            # task's libraries after earlier children ran, and a child could write there.
+            command = [sys.executable, "-P", "-m", "amanah.processing.sandbox"]
             if self.isolation == "limits-only":
                 self._proc = subprocess.Popen(
                     command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
