@@ -3,9 +3,9 @@
 A small zygote process (one per worker) imports the libraries of a task the first time it is
 asked for that task, then forks a fresh child for every file: each file costs a fork, not an
 interpreter start, and a hostile file can exhaust or crash only its own child. A worker that
-only reads OCR pages or draws page images never pays for the analysis' libraries (about 8 s
-of CPU: the language models, PRONOM signatures, MinHash, the embedding model). The worker
-gets the manifest back, or a clear reason why there is none.
+only reads OCR pages or draws page images never pays for the analysis' libraries (about 6 s
+of CPU on an idle core, against 0.4 s for OCR's: docs/benchmarks.md). The worker gets the
+manifest back, or a clear reason why there is none.
 
 The zygote runs in a cage (processing/cage.py): no network, nothing of the home (keys,
 database, blobs), a scratch root of its own. For each job the worker copies the file in and
