@@ -114,9 +114,11 @@ def add_user(
     language: str = "en",
     by: str,
     address: str | None = None,
+    create_provider: bool = True,
 ) -> Account:
-    """Create an account; a provider's account must name its provider (created if new), a
-    recipient's its jurisdiction (which must exist)."""
+    """Create an account; a provider's account must name its provider (created if new, unless
+    `create_provider` is False: the web form picks from a list, so that a misspelt name is an
+    error instead of an orphan provider), a recipient's its jurisdiction (which must exist)."""
     if not NAME_RE.match(name):
         raise AccountError(
             f"{name!r} is not a usable user name (letters, digits and . _ @ + - only)"
@@ -143,6 +145,8 @@ def add_user(
         provider_id = None
         if provider:
             p = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
+            if p is None and not create_provider:
+                raise AccountError(f"no provider {provider!r}; choose one of the list")
             if p is None:
                 p = Provider(name=provider, created_at=now())
                 s.add(p)
@@ -307,6 +311,30 @@ def grant(
             return
         change = "compartment revoked" if revoke else "compartment granted"
         record_change(s, u, change, by=by, address=address, compartment=compartment)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What an account may be given, for the forms that create and change accounts: lists to
+    choose from instead of free text that a typo turns into something new."""
+
+    providers: tuple[str, ...]
+    compartments: tuple[str, ...]
+    jurisdictions: tuple[tuple[str, str], ...]  # (code, authority)
+
+
+def choices(ws: Workspace) -> Choices:
+    with ws.db.reader() as s:
+        return Choices(
+            providers=tuple(s.execute(select(Provider.name).order_by(Provider.name)).scalars()),
+            compartments=tuple(sorted(all_compartments(s))),
+            jurisdictions=tuple(
+                (c, n)
+                for c, n in s.execute(
+                    select(Jurisdiction.code, Jurisdiction.authority).order_by(Jurisdiction.code)
+                ).all()
+            ),
+        )
 
 
 def list_users(ws: Workspace) -> list[dict[str, object]]:
