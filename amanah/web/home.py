@@ -12,6 +12,7 @@ from amanah import queue
 from amanah.access import Caller, Permission, Role, collections_visible
 from amanah.db.models import Collection, Item
 from amanah.intake import registry
+from amanah.sharing import package
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -22,7 +23,11 @@ router = APIRouter(include_in_schema=False)
 def dashboard(request: Request, caller: Annotated[Caller, Depends(allow())]) -> Response:
     ws = workspace(request)
     if caller.role is Role.RECIPIENT:
-        return render(request, "dashboard.html", recent=[], collections=[], jobs=None)
+        with ws.db.reader() as s:
+            packages = package.list_packages(s, caller)  # its jurisdiction's only
+        return render(
+            request, "dashboard.html", recent=[], collections=[], jobs=None, packages=packages
+        )
     with ws.db.reader() as s:
         recent = s.execute(
             select(Item, Collection.name)
