@@ -58,6 +58,10 @@ trusted_proxies = []
 #   --expires-in DAYS` says otherwise.
 token_expiry_days = 90
 
+# installation_name: how letters and packages name this installation to those who receive them,
+#   e.g. "Evidence Unit, Example Mechanism". Empty: "Amanah installation" and its key id.
+installation_name = ""
+
 # sandbox: evidence is parsed in a cage (bubblewrap: no network, no view of this folder's keys,
 #   database or blobs; seccomp; Landlock). Processing refuses to start where the cage cannot be
 #   had, unless this says "limits-only" (resource limits alone: the parsers then run as you).
@@ -83,6 +87,8 @@ class Settings:
     token_expiry_days: int = 90
     #: Resolved: "tantivy", or "database" (FTS5 or tsvector, whichever the database is).
     search_backend: str = "database"
+    #: How letters and packages name this installation ("" : by its key id).
+    installation_name: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -148,7 +154,11 @@ def load_settings(home: Path) -> Settings:
             f"{path}: token_expiry_days must be a whole number of days from 1 to 3650"
         )
     search_backend = _search_backend(data.get("search_backend", "default"), db_url, path)
+    installation_name = data.get("installation_name", "")
+    if not isinstance(installation_name, str) or len(installation_name) > 200:
+        raise ConfigError(f"{path}: installation_name must be text of at most 200 characters")
     known = {
+        "installation_name",
         "search_backend",
         "database_url",
         "blob_store",
@@ -170,6 +180,7 @@ def load_settings(home: Path) -> Settings:
         trusted_proxies=proxies,
         token_expiry_days=days,
         search_backend=search_backend,
+        installation_name=installation_name.strip(),
         extra={k: v for k, v in data.items() if k not in known},
     )
 

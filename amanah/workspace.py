@@ -69,6 +69,18 @@ def default_actor(as_user: str | None = None) -> str:
     return f"{account} as amanah:{claimed}" if claimed else account
 
 
+def person_of(actor: str) -> str:
+    """The person an actor string names, for letters a recipient reads: `user:demo-legal` and
+    `os:alice(1000) as amanah:demo-legal` are demo-legal, `os:alice(1000)` is alice; the
+    ledger keeps the whole string."""
+    if " as amanah:" in actor:
+        return actor.rsplit(" as amanah:", 1)[1].strip() or actor
+    kind, sep, rest = actor.partition(":")
+    if not sep or not rest:
+        return actor
+    return rest.split("(", 1)[0].strip() or actor if kind == "os" else rest.strip()
+
+
 def private_umask() -> None:
     """Everything this process creates from now on is its owner's alone (the CLI's process)."""
     os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)

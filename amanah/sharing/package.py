@@ -51,7 +51,7 @@ from amanah.sharing import SharingError, leakcheck, letters, terms
 from amanah.sharing import verify_package as package_verifier
 from amanah.sharing.protected import Matcher
 from amanah.sharing.redaction import REDACTED, REDACTED_TEXT
-from amanah.workspace import Workspace
+from amanah.workspace import Workspace, person_of
 
 CHUNK = 1 << 20
 #: Custody events a recipient sees: preservation, not who read what inside the mechanism.
@@ -368,9 +368,16 @@ def _index_rows(planned: list[Planned], custody: dict[int, str]) -> list[dict[st
 
 
 def _cover_letter(
-    planned: list[Planned], package_id: str, req: Any, recipient: str, creator: str, key_id: str
+    planned: list[Planned],
+    package_id: str,
+    req: Any,
+    recipient: str,
+    creator: str,
+    key_id: str,
+    installation: str,
 ) -> bytes:
-    """Rendered before the ledger is touched: layout takes a while, no lock is held for it."""
+    """Rendered before the ledger is touched: layout takes a while, no lock is held for it.
+    The letter names the officer (not the ledger's actor string) and the installation."""
     rows = [
         {
             "number": n,
@@ -388,7 +395,8 @@ def _cover_letter(
             "reference": req.reference,
             "recipient": recipient,
             "received_on": req.received_on.isoformat(),
-            "creator": creator,
+            "creator": person_of(creator),
+            "installation": installation,
             "date": datetime.now(UTC).date().isoformat(),
             "count": len(planned),
             "bytes": f"{sum(e.size for e in planned):,}",
@@ -438,7 +446,15 @@ def build(
                 _copy(ws, entry, work / entry.file, progress or (lambda _n: None), helper)
         (work / "amanah").mkdir()
         (work / "amanah" / "cover-letter.pdf").write_bytes(
-            _cover_letter(planned, package_id, req, _recipient(j), caller.actor, ws.key.key_id)
+            _cover_letter(
+                planned,
+                package_id,
+                req,
+                _recipient(j),
+                caller.actor,
+                ws.key.key_id,
+                ws.settings.installation_name,
+            )
         )
         return _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
     except BaseException:
