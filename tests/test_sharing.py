@@ -300,7 +300,10 @@ def test_request_from_terms_to_verified_package(
     assert bad.returncode == 1
     assert f"FAIL data/{victim.name}: sha256 does not match the manifest (changed)" in bad.stdout
 
-    _ok(home, "rfa", "move", REF, "in_review")
+    # The build moved the request on to in review (it was in progress), each step recorded.
+    shown = json.loads(_ok(home, "rfa", "show", REF, "--json"))
+    assert shown["state"] == "in_review"
+    assert [e["to"] for e in shown["events"]][-1] == "in_review"
     _ok(home, "rfa", "move", REF, "responded", "--on", "2026-11-20")
     metrics = json.loads(_ok(home, "rfa", "metrics", "--json"))
     assert metrics["days_to_respond"]["answered"] == 1

@@ -82,6 +82,7 @@ def package_build(
     an item index, custody excerpts with inclusion proofs, the public key and a cover
     letter. It refuses, listing each item and why,
     anything blocked by its terms, lacking consent, or still naming a protected person.
+    A request not yet in review moves there (each step recorded).
 
     Example: amanah package build RFA-2026-014 /media/out/RFA-2026-014
     """
@@ -106,6 +107,7 @@ def package_build(
         f" ({r['redacted']} redacted), {r['payload_bytes']:,} bytes in {r['path']}"
     )
     out.print(f"manifest-sha256.txt SHA-256: {r['manifest_sha256']}")
+    out.print(f"request {r['request']} is {r['request_state']}")
 
 
 @package_app.command("verify")

@@ -231,6 +231,18 @@ def move(
     return req
 
 
+def advance(s: Session, reference: str, to_state: str, actor: str, note: str) -> str:
+    """Move an open request forward along the lifecycle to `to_state`, one recorded step at a
+    time, because the work done says it is there (a package built: in review). A request
+    already there or beyond, or declined, is left as it is. Returns the state it is in."""
+    req = get(s, reference)
+    if req.state not in OPEN or to_state not in OPEN:
+        return req.state
+    while OPEN.index(req.state) < OPEN.index(to_state):
+        move(s, reference, OPEN[OPEN.index(req.state) + 1], actor, note=note)
+    return req.state
+
+
 def check_assignee(s: Session, req: Request, name: str) -> None:
     """A request goes to an account that works in this installation and may see it (its role
     and every compartment of the request): never to a name nobody holds, nor to someone whose

@@ -652,6 +652,10 @@ def _seal(
             )
             for n, e in enumerate(planned, 1)
         )
+        # The request moves with the work: with its package built it is in review.
+        state = requests.advance(
+            s, req.reference, "in_review", caller.actor, note=f"package {package_id} built"
+        )
         s.flush()
         if out.exists():
             out.rmdir()  # the empty folder the caller may have made
@@ -659,6 +663,7 @@ def _seal(
     return {
         "package": package_id,
         "request": req.reference,
+        "request_state": state,
         "recipient": j.code,
         "path": str(out),
         "items": len(planned),

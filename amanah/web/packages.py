@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as Path_
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from amanah.access import Caller, NotVisible, Permission
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import PackageItem
+from amanah.rfa import requests
 from amanah.sharing import package
 from amanah.web.auth import workspace
 from amanah.web.pages import render
@@ -167,12 +168,19 @@ def package_page(
     request: Request,
     package_id: PackageId,
     caller: Annotated[Caller, who(Permission.VIEW_PACKAGES)],
+    built: Annotated[bool, Query()] = False,
 ) -> Response:
     """What one package holds: its files, their digests and variants (a recipient sees its
     own jurisdiction's packages only)."""
     with workspace(request).db.reader() as s:
         found = _package(s, caller, package_id)
-    return render(request, "package.html", p=found)
+        state = None
+        if built and caller.can(Permission.VIEW_REQUESTS):  # the message after a build
+            try:
+                state = requests.visible(s, caller, found["request"]).state
+            except NotVisible:
+                state = None
+    return render(request, "package.html", p=found, built=built, request_state=state)
 
 
 @pages.get("/packages/{package_id}/download")

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from amanah import display
 from amanah.access import Permission
@@ -43,6 +44,8 @@ def environment(lang: str) -> Environment:
     env.filters["num"] = lambda v: i18n.number(v, lang)
     env.filters["size"] = lambda v: _size(v, lang)
     env.filters["digits"] = lambda v: i18n.digits(str(v), lang)
+    # A command or format inside a translated sentence: left to right, never translated.
+    env.filters["code"] = lambda v: Markup('<code dir="ltr">{}</code>').format(v)
     return env
 
 

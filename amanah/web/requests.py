@@ -13,9 +13,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as Path_
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from amanah.access import Caller, Permission, choose_request_compartments, visible_request
+from amanah.db.models import Item
 from amanah.db.models import Request as RequestRow
 from amanah.rfa import RequestError, jurisdictions, requests, review
 from amanah.sharing import SharingError, consent, package, redaction, terms
@@ -329,9 +331,18 @@ def request_package(
     caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
 ) -> Response:
     try:
-        build_in_home(workspace(request), caller, request_id)
+        built = build_in_home(workspace(request), caller, request_id)
     except package.PackageRefused as exc:
-        found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
+        ws = workspace(request)
+        found = _detail(ws, caller, request_id, REVIEW_SHOWN)
+        with ws.db.reader() as s:  # items of the request's own plan: the caller sees them
+            types = dict(
+                s.execute(
+                    select(Item.id, Item.media_type).where(
+                        Item.id.in_({x.item_id for x in exc.refusals})
+                    )
+                ).all()
+            )
         return render(
             request,
             "request.html",
@@ -340,8 +351,10 @@ def request_package(
             reasons=requests.DECLINE_REASONS,
             shown=REVIEW_SHOWN,
             refusals=exc.refusals,
+            # Redact is offered only where it can work (not for an email or an archive).
+            redactable={i for i, t in types.items() if redaction.redactable(t)},
         )
-    return RedirectResponse("/packages", status_code=303)
+    return RedirectResponse(f"/packages/{built['package']}?built=1", status_code=303)
 
 
 @pages.get("/requests/{request_id}/consent-letter")

@@ -98,3 +98,26 @@ document.addEventListener("DOMContentLoaded", () => {
     start(form, Array.from(e.dataTransfer.files));
   });
 });
+
+// Long steps (a package build, a redaction) say they are working and cannot be sent twice:
+// a form with data-busy shows that text and disables its buttons once submitted.
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.busy || e.defaultPrevented) { return; }
+  const note = document.createElement("p");
+  note.className = "notice";
+  note.setAttribute("role", "status");
+  note.textContent = form.dataset.busy;
+  form.appendChild(note);
+  // Disabled after the submission has taken the clicked button's value.
+  setTimeout(() => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0);
+});
+
+// "Select all" for a table of checkboxes: a checkbox with data-select-all="NAME" ticks every
+// checkbox named NAME in its form.
+document.addEventListener("change", (e) => {
+  const box = e.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll || !box.form) { return; }
+  box.form.querySelectorAll('input[type="checkbox"][name="' + box.dataset.selectAll + '"]')
+    .forEach((other) => { other.checked = box.checked; });
+});

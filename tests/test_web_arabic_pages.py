@@ -1,0 +1,126 @@
+"""Every page, for every role, in Arabic: no English word outside what is data (evidence text,
+names, codes, digests), which pages mark as such (`dir="auto"`/`dir="ltr"`, `<code>`,
+`<bdi>`, `<pre>`, `translate="no"`). A label added without its translation fails here."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.webfixtures import BLUE_JURISDICTION, Site
+
+#: Words that are names in Arabic text too.
+ALLOWED = frozenset({"Amanah", "BagIt", "SHA", "ZIP", "PDF", "CSV", "JSON", "API", "OCR", "PNG"})
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+#: <title> too: a page's title is its heading or the record's own name (a reference, an id).
+_DATA_TAGS = frozenset(
+    {"code", "pre", "bdi", "kbd", "samp", "script", "style", "textarea", "title"}
+)
+_LATIN = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
+
+
+class _Words(HTMLParser):
+    """Collects the Latin words of a page's text that is not marked as data."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # per open element: is it (or an ancestor) data?
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        data = bool(self.stack and self.stack[-1])
+        data = data or tag in _DATA_TAGS or a.get("dir") in ("auto", "ltr")
+        data = data or a.get("translate") == "no" or "hash" in (a.get("class") or "").split()
+        data = data or a.get("lang") not in (None, "ar")  # e.g. "English" in the language menu
+        if tag not in _VOID:
+            self.stack.append(data)
+        # Words people read in attributes: tooltips, labels, placeholders.
+        if not data:
+            for name in ("title", "aria-label", "placeholder", "alt"):
+                self._text(a.get(name) or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, text: str) -> None:
+        if not (self.stack and self.stack[-1]):
+            self._text(text)
+
+    def _text(self, text: str) -> None:
+        words = (w.strip("-'’") for w in _LATIN.findall(text))
+        self.found += [w for w in words if w not in ALLOWED and len(w) > 2]
+
+
+def english_words(page: str) -> list[str]:
+    p = _Words()
+    p.feed(page)
+    return p.found
+
+
+def test_the_detector_finds_english_and_spares_data() -> None:
+    page = (
+        '<p>مرحبا Welcome <span dir="auto">Khatib report</span> <code>amanah verify</code>'
+        ' <b title="Download">⤓</b> <td class="hash">abcdef</td> PDF SHA-256'
+        ' <a lang="en">English</a> <img alt="Photo"></p>'
+    )
+    assert english_words(page) == ["Welcome", "Download", "Photo"]
+
+
+def _pages(site: Site) -> list[str]:
+    rid = site.requests[f"RFA-{BLUE_JURISDICTION}"]
+    item = site.item("statement-b.txt")
+    return [
+        "/",
+        "/search?q=witness",
+        "/search?q=الشاهد",
+        f"/items/{item}",
+        f"/items/{site.item('شهادة-أ.txt')}",
+        f"/items/{site.item('blank.png')}",
+        f"/items/{site.item('blank.png')}/redaction",
+        "/collections",
+        "/upload",
+        "/jobs",
+        "/users",
+        "/audit",
+        "/tokens",
+        "/requests",
+        f"/requests/{rid}",
+        "/packages",
+        f"/packages/{site.packages[BLUE_JURISDICTION]}",
+        "/metrics",
+        "/items/999999",  # an error page
+    ]
+
+
+@pytest.mark.parametrize("role", ["admin", "intake", "analyst", "legal", "provider", "recipient"])
+def test_no_english_on_an_arabic_page(site: Site, role: str) -> None:
+    c, _ = site.browser(role)
+    c.cookies.set("amanah_lang", "ar")
+    found: dict[str, list[str]] = {}
+    for url in _pages(site):
+        r = c.get(url)
+        if r.headers.get("content-type", "").startswith("text/html"):
+            words = english_words(r.text)
+            if words:
+                found[url] = sorted(set(words))
+    assert not found, found
