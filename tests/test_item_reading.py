@@ -74,6 +74,43 @@ def _email() -> bytes:
     return msg.as_bytes()
 
 
+def _photo() -> bytes:
+    """A JPEG with a capture time in a zone (+03:00) and GPS coordinates, as a phone writes."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "TestMake"  # Make
+    exif[0x0110] = "TestMake Cam 1"  # Model
+    taken = exif.get_ifd(0x8769)
+    taken[0x9003] = "2013:08:21 02:45:10"  # DateTimeOriginal
+    taken[0x9011] = "+03:00"  # OffsetTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (33.0, 30.0, 49.68)
+    gps[3], gps[4] = "E", (36.0, 16.0, 55.4)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "gray").save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def _xlsx() -> bytes:
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "detainees"
+    first.append(["الاسم", "place"])
+    first.append(["سارة", HOSTILE_CELL])
+    second = wb.create_sheet("units")
+    second.append(["unit", "commander"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="module")
 def reading_site(site_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The web tests' workspace with a PDF, a CSV and an email of their own, processed, and a
@@ -89,6 +126,8 @@ def reading_site(site_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     (folder / "statement.pdf").write_bytes(_pdf())
     (folder / "people.csv").write_bytes(_csv())
     (folder / "report.eml").write_bytes(_email())
+    (folder / "ghouta.jpg").write_bytes(_photo())
+    (folder / "lists.xlsx").write_bytes(_xlsx())
     ingest(
         site.ws,
         IntakeRequest(
@@ -322,3 +361,33 @@ def test_an_arabic_item_page_shows_none_of_the_english_labels(reading_site: Site
         ]
         assert not english, (name, english)
         assert "الصفحة" in main or name != "statement.pdf"
+
+
+def test_a_workbook_is_a_table_per_sheet(reading_site: Site) -> None:
+    c, _ = reading_site.browser("analyst")
+    main = _main(c.get(f"/items/{reading_site.item('lists.xlsx')}").text)
+    sheets = re.findall(r'<h2>Sheet <span dir="auto">(.*?)</span></h2>', main)
+    assert sheets == ["detainees", "units"]
+    cells = [html.unescape(x) for x in re.findall(r'<td dir="auto">(.*?)</td>', main)]
+    assert cells[:4] == ["الاسم", "place", "سارة", HOSTILE_CELL]
+    assert "<script>document.title" not in main
+
+
+def test_a_photos_capture_time_and_place_are_labelled_fields(reading_site: Site) -> None:
+    c, _ = reading_site.browser("analyst")
+    photo = reading_site.item("ghouta.jpg")
+    main = _main(c.get(f"/items/{photo}").text)
+    capture = re.search(r'<dl class="facts" id="capture">(.*?)</dl>', main, re.S)
+    assert capture, main[:3000]
+    facts = capture.group(1)
+    assert "<dt>Captured</dt><dd><time>Aug 21, 2013, 2:45:10" in facts
+    assert '<span dir="ltr">UTC+03:00</span>' in facts
+    assert '<dd class="place" dir="auto">33.513800° N, 36.282056° E</dd>' in facts
+    assert '<dd dir="auto">TestMake Cam 1</dd>' in facts
+    # Shown, linked to nothing: no map tiles, no outside address on the page.
+    assert not re.search(r"(src|href)=\"https?://", main)
+    assert '"captured_at"' not in main and "{" not in re.sub(r"<[^>]+>", "", facts)
+    # In Arabic: the same facts, Arabic labels and digits.
+    c.get("/lang/ar?next=/")
+    arabic = _main(c.get(f"/items/{photo}").text)
+    assert "وقت الالتقاط" in arabic and "٣٣٫٥١٣٨٠٠° شمالًا، ٣٦٫٢٨٢٠٥٦° شرقًا" in arabic

@@ -16,7 +16,7 @@ from amanah.web import reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
 from amanah.web.content import SAFE_MEDIA
-from amanah.web.i18n import when
+from amanah.web.i18n import digits, when
 from amanah.web.pages import language, render
 
 READ_TYPES = ("access", "download")
@@ -41,6 +41,7 @@ def item_page(
     record["intake"]["at"] = _utc(record["intake"]["at"])
     past = item_history.history(ws, caller, item_id)
     media = (record.get("media_type") or "").split(";")[0]
+    lang = language(request)
     texts: dict[str, str] = {}
     has_text = any(d["kind"] in ("text", "ocr") for d in record["derivatives"])
     if has_text and caller.can(Permission.READ_CONTENT):
@@ -63,7 +64,6 @@ def item_page(
     reads = [e for e in events if e["type"] in READ_TYPES]
     timeline = [e for e in events if e["type"] not in READ_TYPES] + reads[-READS_SHOWN:]
     timeline.sort(key=lambda e: e["seq"])
-    lang = language(request)
     page_images = [d for d in record["derivatives"] if d["kind"] == "page_image"]
     return render(
         request,
@@ -77,7 +77,7 @@ def item_page(
         thumbnail=next((d for d in record["derivatives"] if d["kind"] == "thumbnail"), None),
         player=_player(media),
         facts=_facts(record["metadata"]),
-        place=_place(record["metadata"]),
+        place=_place(record["metadata"], lang),
         raw_metadata=_raw(record["metadata"]),
         timeline=timeline,
         earlier_reads=max(0, len(reads) - READS_SHOWN),
@@ -116,17 +116,22 @@ def _facts(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: metadata[k] for k in FACT_FIELDS if metadata.get(k) not in (None, "", [])}
 
 
-def _place(metadata: dict[str, Any]) -> dict[str, str] | None:
-    """GPS coordinates written out (degrees with hemisphere); shown, linked to no map service."""
+def _place(metadata: dict[str, Any], lang: str) -> dict[str, str] | None:
+    """GPS coordinates written out (degrees with hemisphere, in the page's digits); shown,
+    linked to no map service."""
     lat, lon = metadata.get("latitude"), metadata.get("longitude")
     if not isinstance(lat, int | float) or not isinstance(lon, int | float):
         return None
+
+    def degrees(value: float) -> str:
+        text = f"{abs(value):.6f}"
+        return digits(text.replace(".", "٫"), lang) if lang == "ar" else text
+
     return {
-        "latitude": f"{abs(lat):.6f}",
+        "latitude": degrees(lat),
         "lat_side": "N" if lat >= 0 else "S",
-        "longitude": f"{abs(lon):.6f}",
+        "longitude": degrees(lon),
         "lon_side": "E" if lon >= 0 else "W",
-        "decimal": f"{lat:.6f}, {lon:.6f}",
     }
 
 
