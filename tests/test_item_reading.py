@@ -360,7 +360,7 @@ def test_an_arabic_item_page_shows_none_of_the_english_labels(reading_site: Site
             and re.search(rf"\b{re.escape(m)}\b", words)
         ]
         assert not english, (name, english)
-        assert "الصفحة" in main or name != "statement.pdf"
+        assert "<strong>صفحة ١</strong>" in main or name != "statement.pdf"
 
 
 def test_a_workbook_is_a_table_per_sheet(reading_site: Site) -> None:
@@ -391,3 +391,69 @@ def test_a_photos_capture_time_and_place_are_labelled_fields(reading_site: Site)
     c.get("/lang/ar?next=/")
     arabic = _main(c.get(f"/items/{photo}").text)
     assert "وقت الالتقاط" in arabic and "٣٣٫٥١٣٨٠٠° شمالًا، ٣٦٫٢٨٢٠٥٦° شرقًا" in arabic
+
+
+# --- in a browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reading_live(reading_site: Site) -> Iterator[str]:
+    """The reading workspace served on loopback for Debian's chromium."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(reading_site.app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_in_chromium_each_line_of_a_bilingual_page_reads_in_its_own_direction(
+    reading_site: Site, reading_live: str
+) -> None:
+    from tests.conftest import IN_CI
+    from tests.test_web_browser import CHROMIUM, shot, sign_in
+
+    if CHROMIUM is None and not IN_CI:
+        pytest.skip("chromium is not installed (Debian)")
+    from playwright.sync_api import sync_playwright
+
+    item = reading_site.item("statement.pdf")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(locale="en-GB")
+            sign_in(page, reading_live, "analyst")
+            page.goto(f"{reading_live}/items/{item}")
+            page.wait_for_selector("#page-1 .page-text")
+            directions = page.evaluate(
+                """() => [...document.querySelectorAll('#page-1 .page-text .line')]
+                     .map(l => [l.textContent, getComputedStyle(l).direction])"""
+            )
+            assert [PAGE_ONE_AR, "rtl"] in directions and [PAGE_ONE_EN, "ltr"] in directions
+            shot(page, "item-reading-pdf-en")
+            page.goto(f"{reading_live}/items/{reading_site.item('people.csv')}")
+            page.wait_for_selector("table.evidence-table")
+            assert page.title() != "PWNED"
+            assert HOSTILE_CELL in page.inner_text("table.evidence-table")
+            shot(page, "item-reading-csv-en")
+            page.click("a.lang[lang=ar]")
+            page.wait_for_selector("html[dir=rtl]")
+            page.goto(f"{reading_live}/items/{item}")
+            assert page.inner_text("#page-1 .page-head") == "صفحة ١ · العربية، الإنجليزية"
+            shot(page, "item-reading-pdf-ar")
+        finally:
+            browser.close()
