@@ -176,9 +176,11 @@ TABLE_TYPES = {
     "application/csv": ",",
     "text/tab-separated-values": "\t",
 }
+#: Workbooks whose text derivative holds one sheet a page (its name, then tab-separated rows).
 SHEET_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.ms-excel.sheet.macroenabled.12",
+    "application/vnd.ms-excel",
 }
 
 
