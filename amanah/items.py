@@ -354,3 +354,37 @@ def open_derivative(
         {"action": f"view {d.kind}", "page": d.page, "sha256": d.sha256},
     )
     return d, stream
+
+
+def texts(
+    ws: Workspace, item_id: int, actor: Caller | str, action: str = "read text"
+) -> dict[str, str]:
+    """The extracted text and the OCR text apart (each page separated by form feeds), so a
+    reader can tell which page was read from the file and which from a picture; one audited
+    access for both. Empty when the item has neither."""
+    who = _caller(ws, actor)
+    with ws.db.reader() as s:
+        _item(s, who, item_id)
+        found = (
+            s.execute(
+                select(Derivative)
+                .where(Derivative.item_id == item_id, Derivative.kind.in_(("text", "ocr")))
+                .order_by(Derivative.kind, Derivative.page)
+            )
+            .scalars()
+            .all()
+        )
+    if not found:
+        return {}
+    out: dict[str, list[str]] = {}
+    for d in found:
+        with ws.blobs.open(d.sha256) as f:
+            out.setdefault(d.kind, []).append(f.read().decode("utf-8"))
+    _audit(
+        ws,
+        who,
+        item_id,
+        EventType.ACCESS,
+        {"action": action, "derivatives": [d.sha256 for d in found]},
+    )
+    return {kind: "\n".join(parts) for kind, parts in out.items()}

@@ -451,10 +451,10 @@ def test_a_provider_sees_only_preservation_events_on_its_items(site: Site) -> No
     assert not types & {"access", "download", "derivation", "disclosure", "restriction change"}
     assert "user:analyst" not in seen.text
     page = site.client("provider").get(f"/items/{item}").text
-    assert "<strong>ingestion</strong>" in page
-    assert "user:analyst" not in page and "<strong>disclosure</strong>" not in page
+    assert "<strong>Received into the collection" in page  # the item page tells it in words
+    assert "user:analyst" not in page and "<strong>Disclosed in" not in page
     control = site.client("admin").get(f"/items/{item}").text
-    assert "user:analyst" in control and "<strong>disclosure</strong>" in control
+    assert "user:analyst" in control and "<strong>Disclosed in" in control
     # Another provider's item does not exist for it.
     secret = site.items["secret-statement.txt"]
     assert site.client("provider").get(f"/api/v1/items/{secret}").status_code == 404

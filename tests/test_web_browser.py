@@ -102,8 +102,8 @@ def test_upload_an_arabic_pdf_search_a_variant_open_it_and_read_it_in_arabic(
     shot(page, "03-search")
     assert page.locator("article.hit mark").count() >= 1
     page.click("article.hit h3 a >> text=إفادة الشاهد.pdf")
-    page.wait_for_selector("pre.evidence-text")
-    marks = page.locator("pre.evidence-text mark").all_inner_texts()
+    page.wait_for_selector(".page-text")  # the text, page by page
+    marks = page.locator(".page-text mark").all_inner_texts()
     assert "إفادة" in marks and "المخابرات" in marks  # marked as written in the document
     shot(page, "04-item")
     page.click("a.lang[lang=ar]")

@@ -1,24 +1,30 @@
-"""An item's page: its record, text, media player and custody, every read recorded."""
+"""An item's page: its record, its text page by page (tables as tables, an email as an email),
+its metadata and custody in words, and the requests and packages it went into; every read of
+its content is recorded."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from amanah import items
+from amanah import item_history, items
 from amanah.access import Caller, Permission
-from amanah.search import snippets
+from amanah.web import reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
 from amanah.web.content import SAFE_MEDIA
-from amanah.web.pages import render, segments
+from amanah.web.i18n import digits, when
+from amanah.web.pages import language, render
 
-TEXT_SHOWN = 200_000  # characters of an item's text shown on its page
 READ_TYPES = ("access", "download")
 READS_SHOWN = 10
+#: Normalised metadata fields shown as labelled facts (the template names each one).
+FACT_FIELDS = ("captured_at", "device", "author", "software", "duration_seconds")
+#: Entries of the embedded metadata listed under "as found" (a photo's maker notes run long).
+RAW_FIELDS = 300
 router = APIRouter(include_in_schema=False)
 
 
@@ -28,36 +34,129 @@ def item_page(
     item_id: ItemId,
     caller: Annotated[Caller, Depends(allow(Permission.READ_ITEM))],
     q: Annotated[str, Query(max_length=2000)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
 ) -> Response:
     ws = workspace(request)
     record = items.show(ws, item_id, caller)
-    body, shown = "", []
+    record["intake"]["at"] = _utc(record["intake"]["at"])
+    past = item_history.history(ws, caller, item_id)
+    media = (record.get("media_type") or "").split(";")[0]
+    lang = language(request)
+    texts: dict[str, str] = {}
     has_text = any(d["kind"] in ("text", "ocr") for d in record["derivatives"])
     if has_text and caller.can(Permission.READ_CONTENT):
-        body = items.text(ws, item_id, caller, action="view item page")
-        clipped = snippets.clean(body[:TEXT_SHOWN])
-        shown = segments(clipped, snippets.marks(clipped, q) if q else [])
-    pages_ = [d for d in record["derivatives"] if d["kind"] == "page_image"]
+        texts = items.texts(ws, item_id, caller, action="view item page")
+    languages = [lang["language"] for lang in record["languages"]]
+    shown = reading.pages(texts, record["derivatives"], languages, first=page, query=q)
+    table = (
+        reading.tables(texts["text"], media, record["original_path"])
+        if texts.get("text") and reading.is_table(media, record["original_path"])
+        else []
+    )
+    mail = (
+        reading.email(record["metadata"], texts.get("text", ""), q)
+        if media in reading.EMAIL_TYPES
+        else None
+    )
     # Every view is a custody event: the timeline keeps what happened to the item and only
     # the latest reads (the audit page has them all).
-    reads = [e for e in record["custody"] if e["type"] in READ_TYPES]
-    timeline = [e for e in record["custody"] if e["type"] not in READ_TYPES] + reads[-READS_SHOWN:]
+    events = past["events"]
+    reads = [e for e in events if e["type"] in READ_TYPES]
+    timeline = [e for e in events if e["type"] not in READ_TYPES] + reads[-READS_SHOWN:]
     timeline.sort(key=lambda e: e["seq"])
-    media = (record.get("media_type") or "").split(";")[0]
+    page_images = [d for d in record["derivatives"] if d["kind"] == "page_image"]
     return render(
         request,
         "item.html",
         item=record,
         q=q,
-        text_segments=shown,
-        text_clipped=len(body) > TEXT_SHOWN,
-        page_images=pages_,
+        reading=shown,
+        tables=table,
+        email=mail,
+        page_images=[] if shown.pages else page_images,
         thumbnail=next((d for d in record["derivatives"] if d["kind"] == "thumbnail"), None),
         player=_player(media),
-        metadata_json=json.dumps(record["metadata"], ensure_ascii=False, indent=1),
+        facts=_facts(record["metadata"]),
+        place=_place(record["metadata"], lang),
+        raw_metadata=_raw(record["metadata"]),
         timeline=timeline,
         earlier_reads=max(0, len(reads) - READS_SHOWN),
+        requests=past["requests"],
+        packages=past["packages"],
+        zoned=lambda v: zoned(v, lang),
     )
+
+
+def zoned(value: Any, lang: str) -> dict[str, str | None] | None:
+    """A time for the page: its text in the page's language and its zone's offset ("" for UTC,
+    None when the source recorded none: a camera's clock without a zone)."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return {"text": text, "offset": None}
+    offset: str | None = None
+    if parsed.tzinfo is not None and (delta := parsed.utcoffset()) is not None:
+        minutes = int(delta.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        offset = "" if minutes == 0 else f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    shown = when(text if parsed.tzinfo or len(text) == 10 else parsed, lang)
+    return {"text": shown, "offset": offset}
+
+
+def _utc(value: str) -> str:
+    """A time the database keeps in UTC (SQLite gives it back without its zone)."""
+    parsed = datetime.fromisoformat(value)
+    return value if parsed.tzinfo else parsed.replace(tzinfo=UTC).isoformat()
+
+
+def _facts(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {k: metadata[k] for k in FACT_FIELDS if metadata.get(k) not in (None, "", [])}
+
+
+def _place(metadata: dict[str, Any], lang: str) -> dict[str, str] | None:
+    """GPS coordinates written out (degrees with hemisphere, in the page's digits); shown,
+    linked to no map service."""
+    lat, lon = metadata.get("latitude"), metadata.get("longitude")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        return None
+
+    def degrees(value: float) -> str:
+        text = f"{abs(value):.6f}"
+        return digits(text.replace(".", "٫"), lang) if lang == "ar" else text
+
+    return {
+        "latitude": degrees(lat),
+        "lat_side": "N" if lat >= 0 else "S",
+        "longitude": degrees(lon),
+        "lon_side": "E" if lon >= 0 else "W",
+    }
+
+
+def _raw(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """The embedded metadata as found (ExifTool's and ffprobe's tags), flattened to name and
+    value: readable, and never a live structure."""
+    out: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if len(out) >= RAW_FIELDS:
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}{k}" if not prefix else f"{prefix} › {k}", v)
+        elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+            for n, v in enumerate(value, 1):
+                walk(f"{prefix} › {n}", v)
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.append((prefix, shown[:1000]))
+
+    for key in ("exif", "ffprobe"):
+        if key in metadata:
+            walk("", metadata[key])
+    return out
 
 
 def _player(media: str) -> str | None:
