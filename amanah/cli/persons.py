@@ -105,6 +105,8 @@ def persons_import(
     def run(ws: Workspace) -> Any:
         with ws.db.reader() as s:
             caller = _caller(ws, s, None, actor)
+        if compartment:  # the local administrator holds every compartment, a new one too
+            caller = replace(caller, compartments=caller.compartments | {compartment})
         with Bar("reading rows", "items", quiet=quiet or as_json) as bar:
             return import_list(
                 ws,

@@ -599,7 +599,7 @@ def read_row(
     for i, c in enumerate(cells[:width]):
         if isinstance(c, str) and _undecodable(c):
             raise RowError(
-                f"column {i + 1} ({_label(headers[i])}): bytes not valid in the encoding"
+                f"column {i + 1} ({_label(headers[i])}): bytes not valid in the file's encoding"
             )
     got = {name: cells[i] for name, i in how.fields.items()}
     values: dict[str, Any] = {}

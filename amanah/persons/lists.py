@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from amanah.access import (
+    AccessDenied,
     Caller,
     Permission,
     entities_visible,
@@ -257,6 +258,8 @@ def import_list(
     list_name = " ".join(list_name.split())
     if not list_name:
         raise PersonsError("a person list needs a name (--list)")
+    if compartment and not caller.may_see(compartment):
+        raise AccessDenied(f"you do not hold compartment {compartment!r}")
     item = preserve(ws, caller, Path(path), collection or list_name, provider, compartment)
     report = ImportReport(list_name, item.id, item.sha256, key_column=key or "")
     try:
@@ -379,6 +382,8 @@ def _store(
 ) -> None:
     """One batch of rows: names parsed into parts where the list gave none (romanised in
     one batch), governorate and facility resolved, inserted at once."""
+    for r in rows:
+        _own_name(r.values)
     whole = [r.values["full_name"] for r in rows if _needs_parts(r.values)]
     if whole:
         nm.prepare_many(whole)
@@ -388,9 +393,7 @@ def _store(
         if _needs_parts(v):
             parts = parts_of(v["full_name"])
             for part in importer.NAME_FIELDS:
-                v[part] = as_written(v["full_name"], parts[part])
-        elif not v["full_name"]:
-            v["full_name"] = " ".join(v[p] for p in importer.NAME_FIELDS if v[p])
+                v[part] = v[part] or as_written(v["full_name"], parts[part])
         v["governorate"] = governorate_code(places, v["governorate_text"]) if places else ""
         facility = v["detention_facility"]
         v["detention_facility_id"] = (
@@ -424,8 +427,21 @@ def as_written(full_name: str, part: str) -> str:
     return part
 
 
+def _own_name(v: dict[str, Any]) -> None:
+    """A "name" column beside the father's and the family's columns that holds none of them
+    is the person's own name (الاسم, Name): the full name is then made of the parts."""
+    given = [v[p] for p in importer.NAME_FIELDS if v[p]]
+    if v["full_name"] and given and not v["ism"]:
+        folded = nk.fold(v["full_name"])
+        if not any(nk.fold(p) in folded for p in given):
+            v["ism"], v["full_name"] = v["full_name"], ""
+    if not v["full_name"]:
+        v["full_name"] = " ".join(v[p] for p in importer.NAME_FIELDS if v[p])
+
+
 def _needs_parts(v: dict[str, Any]) -> bool:
-    return bool(v["full_name"]) and not any(v[p] for p in importer.NAME_FIELDS)
+    """A full name with some part unknown: the parser fills the unknown parts only."""
+    return bool(v["full_name"]) and not all(v[p] for p in importer.NAME_FIELDS)
 
 
 # -- reading lists back ------------------------------------------------------------------------
