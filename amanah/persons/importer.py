@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from amanah.text.names import fold
@@ -688,3 +690,63 @@ def _birth_year(
 
 def _label(header: str) -> str:
     return header if len(header) <= 60 else header[:57] + "..."
+
+
+# -- in the sandbox ----------------------------------------------------------------------------
+
+SPEC = "table-spec.json"
+ROWS = "rows.jsonl"
+
+
+def _json_cell(value: Any) -> Any:
+    """A cell as JSON holds it; a date cell as its ISO text (read back as a date)."""
+    if isinstance(value, datetime):
+        return _text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def table_task(path: str, out_dir: str) -> dict[str, Any]:
+    """Entry point in the sandbox (a hostile workbook or CSV is parsed in the cage): read the
+    file as a table and write its rows, one JSON array per line: [line, cells] or
+    [line, {"error": reason}]. Returns the table's description, or {"table_error": reason}."""
+    out = Path(out_dir)
+    spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
+    try:
+        table = read_table(Path(path).read_bytes(), spec.get("sheet"))
+    except TableError as exc:
+        return {"table_error": str(exc)}
+    count = 0
+    # ensure_ascii keeps undecodable bytes (lone surrogates) intact through JSON.
+    with (out / ROWS).open("w", encoding="ascii") as f:
+        for line, cells in table.rows:
+            if isinstance(cells, RowError):
+                f.write(json.dumps([line, {"error": str(cells)}]) + "\n")
+            else:
+                f.write(json.dumps([line, [_json_cell(c) for c in cells]]) + "\n")
+            count += 1
+    return {
+        "kind": table.kind,
+        "encoding": table.encoding,
+        "headers": table.headers,
+        "sheet": table.sheet,
+        "delimiter": table.delimiter,
+        "rows": count,
+    }
+
+
+def rows_written(out_dir: Path) -> Iterator[tuple[int, list[Any] | RowError]]:
+    """The rows `table_task` wrote, read back (JSON only: nothing of the file is parsed here)."""
+    path = out_dir / ROWS
+    if not path.exists():
+        return
+    with path.open(encoding="ascii") as f:
+        for text in f:
+            line, cells = json.loads(text)
+            if isinstance(cells, dict):
+                yield int(line), RowError(str(cells.get("error", "not readable")))
+            else:
+                yield int(line), list(cells)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -44,6 +46,8 @@ from amanah.intake.preserve import path_key
 from amanah.persons import importer
 from amanah.persons.importer import MappingError, RowError, TableError
 from amanah.persons.record import PersonRecord
+from amanah.processing.pipeline import local_copy
+from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.text import name_match as nm
 from amanah.text import names as nk
 from amanah.workspace import Workspace
@@ -160,15 +164,6 @@ def preserve(
     return item
 
 
-def _preserved_bytes(ws: Workspace, item: Item) -> bytes:
-    """The preserved bytes (what every record points to), checked against their SHA-256."""
-    with ws.blobs.open(item.sha256) as f:
-        data = f.read()
-    if hashlib.sha256(data).hexdigest() != item.sha256:
-        raise PersonsError(f"item {item.id}: the stored bytes do not match their SHA-256")
-    return data
-
-
 def _places(s: Session) -> dict[str, str]:
     """Governorate names (both scripts, every variant) → P-code, from the gazetteer."""
     rows = s.execute(
@@ -261,9 +256,88 @@ def import_list(
     if compartment and not caller.may_see(compartment):
         raise AccessDenied(f"you do not hold compartment {compartment!r}")
     item = preserve(ws, caller, Path(path), collection or list_name, provider, compartment)
-    report = ImportReport(list_name, item.id, item.sha256, key_column=key or "")
+    work = _work_folder(ws)
     try:
-        table = importer.read_table(_preserved_bytes(ws, item), sheet)
+        return _import(
+            ws,
+            caller,
+            path,
+            list_name,
+            item,
+            work,
+            key,
+            overrides,
+            compartment,
+            as_of,
+            sheet,
+            progress,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _work_folder(ws: Workspace) -> Path:
+    base = ws.settings.home / "work"
+    base.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="person-list-", dir=base))
+
+
+def read_in_sandbox(ws: Workspace, item: Item, sheet: str | None, work: Path) -> importer.Table:
+    """The preserved file read as a table in the sandbox (rule 10: a hostile workbook is
+    parsed in the cage); its rows come back as JSON. TableError with the reason otherwise."""
+    source = local_copy(ws, item.sha256, work)
+    if _sha256(source) != item.sha256:
+        raise TableError(f"item {item.id}: the stored bytes do not match their SHA-256")
+    out = work / "out"
+    out.mkdir()
+    (out / importer.SPEC).write_text(json.dumps({"sheet": sheet}), encoding="utf-8")
+    box = Sandbox.for_settings(ws.settings)
+    try:
+        found = box.analyze(
+            str(source),
+            item.original_path,
+            str(out),
+            Limits(cpu_seconds=1800),
+            task="person_list",
+        )
+    except SandboxError as exc:
+        raise TableError(f"not readable: {exc}") from None
+    finally:
+        box.close()
+    if isinstance(found.get("ok"), dict):
+        found = found["ok"]
+    if found.get("error"):
+        raise TableError(f"not readable: {found['error']}")
+    if found.get("table_error"):
+        raise TableError(str(found["table_error"]))
+    return importer.Table(
+        kind=found["kind"],
+        encoding=found["encoding"],
+        headers=[str(h) for h in found["headers"]],
+        rows=importer.rows_written(out),
+        sheet=found.get("sheet", ""),
+        delimiter=found.get("delimiter", ""),
+    )
+
+
+def _import(
+    ws: Workspace,
+    caller: Caller,
+    path: Path,
+    list_name: str,
+    item: Item,
+    work: Path,
+    key: str | None,
+    overrides: dict[str, str] | None,
+    compartment: str | None,
+    as_of: date | None,
+    sheet: str | None,
+    progress: Progress | None,
+) -> ImportReport:
+    report = ImportReport(list_name, item.id, item.sha256, key_column=key or "")
+    table: importer.Table | None
+    try:
+        table = read_in_sandbox(ws, item, sheet, work)
     except TableError as exc:
         report.error = f"{Path(path).name}: {exc}"
         table = None
