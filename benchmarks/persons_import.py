@@ -117,6 +117,7 @@ def main() -> None:
         write_default_config(home)
         path = Path(tmp) / "list.csv"
         path.write_bytes(generate(args.rows))
+        size = path.stat().st_size
         cmd = amanah_cmd(home, "persons", "import", str(path), "--list", "bench", "--key", "رقم")
         seconds, peak_kib, proc = run_timed([*cmd, "--provider", "bench", "--json", "--quiet"])
         assert proc is not None
@@ -125,7 +126,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "rows": args.rows,
-        "file_bytes": path.stat().st_size if path.exists() else None,
+        "file_bytes": size,
         "seconds": round(seconds, 1),
         "records_per_second": round(args.rows / seconds),
         "peak_rss_mib": round(peak_kib / 1024),

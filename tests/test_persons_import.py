@@ -24,14 +24,8 @@ from amanah.access.users import account_of, add_user, caller_for, user_named
 from amanah.db.models import CustodyEvent, Item, PersonList, PersonListRecord
 from amanah.entities.gazetteer import Place, load
 from amanah.entities.store import add_entity
-from amanah.persons.lists import (
-    PersonsError,
-    import_list,
-    lists,
-    record_rows,
-    records_of,
-    show,
-)
+from amanah.persons.lists import PersonsError, import_list
+from amanah.persons.reading import lists, record_rows, records_of, show
 from amanah.persons.record import PersonRecord
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah

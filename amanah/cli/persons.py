@@ -31,7 +31,8 @@ from amanah.cli.util import (
     print_table,
     with_workspace,
 )
-from amanah.persons.lists import PersonsError, import_list, lists, record_rows, records_of, show
+from amanah.persons.lists import PersonsError, import_list
+from amanah.persons.reading import lists, record_rows, records_of, show
 from amanah.workspace import Workspace, default_actor
 
 persons_app = typer.Typer(

@@ -18,216 +18,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from amanah.persons.vocab import (
+    DATE_FIELDS,
+    FIELDS,
+    HEADERS,
+    NAME_FIELDS,
+    SEX_VALUES,
+    STATUS_WORDS,
+)
 from amanah.text.names import fold
-
-#: Every field a column can be read into; `key` is the list's own identifier of a row.
-FIELDS = (
-    "full_name",
-    "ism",
-    "father",
-    "grandfather",
-    "family",
-    "mother",
-    "sex",
-    "birth_date",
-    "birth_year",
-    "age",
-    "age_as_of",
-    "place_of_birth",
-    "governorate",
-    "status",
-    "status_date",
-    "disappeared_on",
-    "last_seen",
-    "last_seen_on",
-    "last_seen_place",
-    "detention_facility",
-    "detention_seen_on",
-    "released_on",
-    "died_on",
-    "found_on",
-    "reporter",
-    "reporter_relation",
-    "notes",
-)
-NAME_FIELDS = ("ism", "father", "grandfather", "family")
-#: Fields that hold a date (a full date, a year and month, or a year).
-DATE_FIELDS = (
-    "birth_date",
-    "age_as_of",
-    "status_date",
-    "disappeared_on",
-    "last_seen_on",
-    "detention_seen_on",
-    "released_on",
-    "died_on",
-    "found_on",
-)
-
-#: Headers as lists write them, by field (compared folded: hamza, ta marbuta, case, marks).
-HEADERS: dict[str, tuple[str, ...]] = {
-    "full_name": (
-        "full name",
-        "name",
-        "fullname",
-        "full_name",
-        "name of the person",
-        "الاسم الكامل",
-        "الاسم",
-        "الاسم الثلاثي",
-        "الاسم الرباعي",
-        "الاسم والكنية",
-        "اسم المفقود",
-        "اسم المعتقل",
-        "اسم الضحية",
-        "اسم الشخص",
-    ),
-    "ism": ("first name", "given name", "first_name", "forename", "الاسم الأول", "الاسم الاول"),
-    "father": (
-        "father",
-        "father name",
-        "father's name",
-        "fathers name",
-        "father_name",
-        "اسم الأب",
-        "الأب",
-    ),
-    "grandfather": ("grandfather", "grandfather name", "grandfather's name", "اسم الجد", "الجد"),
-    "family": (
-        "family",
-        "family name",
-        "surname",
-        "last name",
-        "last_name",
-        "family_name",
-        "الكنية",
-        "العائلة",
-        "اسم العائلة",
-        "الشهرة",
-        "اللقب",
-        "النسبة",
-    ),
-    "mother": ("mother", "mother name", "mother's name", "mother_name", "اسم الأم", "الأم"),
-    "sex": ("sex", "gender", "الجنس"),
-    "birth_date": (
-        "date of birth",
-        "birth date",
-        "birthdate",
-        "dob",
-        "birth_date",
-        "تاريخ الميلاد",
-        "تاريخ الولادة",
-    ),
-    "birth_year": (
-        "year of birth",
-        "birth year",
-        "birth_year",
-        "سنة الميلاد",
-        "سنة الولادة",
-        "مواليد",
-        "المواليد",
-        "التولد",
-    ),
-    "age": ("age", "العمر", "السن"),
-    "age_as_of": ("age as of", "age on", "age date", "age_as_of", "date of age", "العمر بتاريخ"),
-    "place_of_birth": (
-        "place of birth",
-        "birthplace",
-        "birth place",
-        "place_of_birth",
-        "مكان الولادة",
-        "مكان الميلاد",
-        "محل الولادة",
-        "محل الميلاد",
-    ),
-    "governorate": ("governorate", "province", "المحافظة", "محافظة"),
-    "status": ("status", "fate", "الحالة", "الوضع", "المصير", "الوضع الحالي"),
-    "status_date": ("status date", "date of status", "تاريخ الحالة"),
-    "disappeared_on": (
-        "date of disappearance",
-        "date missing",
-        "missing since",
-        "disappeared on",
-        "date of arrest",
-        "arrest date",
-        "تاريخ الفقدان",
-        "تاريخ الاختفاء",
-        "تاريخ الاعتقال",
-        "تاريخ الاحتجاز",
-        "تاريخ الاختطاف",
-    ),
-    "last_seen": ("last seen", "آخر مشاهدة"),
-    "last_seen_on": ("date last seen", "last seen date", "last seen on", "تاريخ آخر مشاهدة"),
-    "last_seen_place": (
-        "place last seen",
-        "last seen place",
-        "last seen at",
-        "مكان آخر مشاهدة",
-        "مكان الفقدان",
-        "مكان الاختفاء",
-        "مكان الاعتقال",
-    ),
-    "detention_facility": (
-        "place of detention",
-        "detention place",
-        "detention facility",
-        "facility",
-        "detained at",
-        "مكان الاحتجاز",
-        "جهة الاحتجاز",
-        "الفرع",
-    ),
-    "detention_seen_on": (
-        "date seen in detention",
-        "seen in detention on",
-        "تاريخ المشاهدة في الاحتجاز",
-        "تاريخ المشاهدة في المعتقل",
-    ),
-    "released_on": (
-        "date of release",
-        "release date",
-        "released on",
-        "تاريخ الإفراج",
-        "تاريخ إطلاق السراح",
-    ),
-    "died_on": ("date of death", "death date", "died on", "تاريخ الوفاة", "تاريخ الاستشهاد"),
-    "found_on": ("date found", "found on", "تاريخ العثور"),
-    "reporter": ("reporter", "reported by", "informant", "المبلغ", "اسم المبلغ", "مقدم البلاغ"),
-    "reporter_relation": (
-        "relation",
-        "relationship",
-        "reporter relation",
-        "relation to the person",
-        "صلة القرابة",
-        "القرابة",
-        "صلة المبلغ",
-        "علاقة المبلغ",
-    ),
-    "notes": ("notes", "note", "remarks", "comments", "details", "ملاحظات", "ملاحظة", "تفاصيل"),
-}
-
-SEX_VALUES: dict[str, tuple[str, ...]] = {
-    "m": ("m", "male", "man", "boy", "ذكر", "ذ", "رجل", "طفل", "h", "homme"),
-    "f": ("f", "female", "woman", "girl", "أنثى", "انثى", "امرأة", "امراة", "طفلة", "femme"),
-}
-#: Words that say a status, checked in this order ("died in detention" is dead).
-STATUS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "dead",
-        (
-            *("dead", "deceased", "killed", "died", "متوفى", "متوفي", "توفي", "قتيل", "مقتول"),
-            *("شهيد", "ميت", "وفاة", "استشهد", "قتل"),
-        ),
-    ),
-    ("released", ("released", "freed", "مفرج", "أفرج", "افرج", "أطلق سراح", "اطلق سراح")),
-    ("found", ("found", "located", "تم العثور", "عثر عليه", "عثر عليها", "وجد")),
-    ("detained", ("detained", "arrested", "detention", "معتقل", "محتجز", "موقوف", "اعتقال")),
-    (
-        "missing",
-        ("missing", "disappeared", "unknown", "مفقود", "مختف", "مختفي", "مغيب", "مجهول المصير"),
-    ),
-)
-STATUSES = ("missing", "detained", "released", "dead", "found")
 
 MAX_AGE = 120
 EARLIEST_YEAR = 1880
@@ -271,6 +70,8 @@ class Table:
     rows: Iterator[tuple[int, list[Any] | RowError]]
     sheet: str = ""
     delimiter: str = ""
+    #: How many rows follow the header, when known (for the progress bar).
+    total: int | None = None
 
 
 # -- reading the file ----------------------------------------------------------------------

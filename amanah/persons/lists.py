@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +25,6 @@ from amanah.access import (
     Caller,
     Permission,
     entities_visible,
-    person_lists_visible,
     visible_collection,
     visible_person_list,
 )
@@ -45,7 +43,7 @@ from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.intake.preserve import path_key
 from amanah.persons import importer
 from amanah.persons.importer import MappingError, RowError, TableError
-from amanah.persons.record import PersonRecord
+from amanah.persons.reading import records_of
 from amanah.processing.pipeline import local_copy
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.text import name_match as nm
@@ -53,6 +51,7 @@ from amanah.text import names as nk
 from amanah.workspace import Workspace
 
 BATCH = 1000
+__all__ = ["ImportReport", "PersonsError", "import_list", "records_of"]
 #: The provider recorded for a list's new collection when the importer names none.
 UNRECORDED_PROVIDER = "provider not recorded"
 _PCODE_ADMIN1 = 4  # SY01: a governorate
@@ -317,6 +316,7 @@ def read_in_sandbox(ws: Workspace, item: Item, sheet: str | None, work: Path) ->
         rows=importer.rows_written(out),
         sheet=found.get("sheet", ""),
         delimiter=found.get("delimiter", ""),
+        total=found.get("rows"),
     )
 
 
@@ -404,15 +404,20 @@ def _read_rows(
             )
         ).scalars()
     )
+    if progress is not None and table.total is not None:
+        progress.expect(table.total)
     places, facilities = _places(s), _facilities(s, caller)
     today = datetime.now(UTC).date()
     keys_seen: dict[str, int] = {}
     batch: list[importer.Row] = []
+    shown = 0
 
     def flush() -> None:
+        nonlocal shown
         _store(s, plist, item, batch, places, facilities, report)
         if progress is not None:
-            progress.advance(len(batch))
+            progress.advance(report.rows - shown)  # rows read, stored or not
+            shown = report.rows
         batch.clear()
 
     for line, cells in table.rows:
@@ -441,8 +446,7 @@ def _read_rows(
         batch.append(row)
         if len(batch) >= BATCH:
             flush()
-    if batch:
-        flush()
+    flush()
 
 
 def _store(
@@ -516,135 +520,3 @@ def _own_name(v: dict[str, Any]) -> None:
 def _needs_parts(v: dict[str, Any]) -> bool:
     """A full name with some part unknown: the parser fills the unknown parts only."""
     return bool(v["full_name"]) and not all(v[p] for p in importer.NAME_FIELDS)
-
-
-# -- reading lists back ------------------------------------------------------------------------
-
-
-def lists(s: Session, caller: Caller) -> list[dict[str, Any]]:
-    """The lists the caller may see, with their record counts and import reports."""
-    counts = (
-        select(PersonListRecord.list_id, func.count().label("n"))
-        .group_by(PersonListRecord.list_id)
-        .subquery()
-    )
-    rows = s.execute(
-        select(PersonList, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.list_id == PersonList.id)
-        .where(person_lists_visible(caller))
-        .order_by(PersonList.name)
-    )
-    return [_summary(plist, n) for plist, n in rows]
-
-
-def _summary(plist: PersonList, records: int) -> dict[str, Any]:
-    report = json.loads(plist.report or "{}")
-    return {
-        "name": plist.name,
-        "compartment": plist.compartment,
-        "item": plist.item_id,
-        "records": records,
-        "as_of": plist.as_of.isoformat() if plist.as_of else None,
-        "key_column": plist.key_column,
-        "created_at": plist.created_at.isoformat(),
-        "created_by": plist.created_by,
-        "imported_at": plist.imported_at.isoformat(),
-        "report": report,
-    }
-
-
-def show(s: Session, caller: Caller, name: str) -> dict[str, Any]:
-    """One list the caller may see: its summary, its file, and the items its records
-    come from (a list read from several releases has several)."""
-    plist = visible_person_list(s, caller, name)
-    n = s.execute(select(func.count()).where(PersonListRecord.list_id == plist.id)).scalar_one()
-    out = _summary(plist, n)
-    out["mapping"] = json.loads(plist.mapping or "{}")
-    by_item = s.execute(
-        select(PersonListRecord.item_id, Item.sha256, Item.original_path, func.count())
-        .join(Item, Item.id == PersonListRecord.item_id)
-        .where(PersonListRecord.list_id == plist.id)
-        .group_by(PersonListRecord.item_id, Item.sha256, Item.original_path)
-        .order_by(PersonListRecord.item_id)
-    )
-    out["items"] = [{"item": i, "sha256": sha, "path": p, "records": c} for i, sha, p, c in by_item]
-    return out
-
-
-def person_record(row: PersonListRecord, list_name: str) -> PersonRecord:
-    return PersonRecord(
-        key=row.key,
-        list_name=list_name,
-        full_name=row.full_name,
-        ism=row.ism,
-        father=row.father,
-        grandfather=row.grandfather,
-        family=row.family,
-        mother=row.mother,
-        sex=row.sex,
-        birth_year=row.birth_year,
-        birth_year_spread=row.birth_year_spread,
-        place_of_birth=row.place_of_birth,
-        governorate=row.governorate,
-    )
-
-
-def records_of(session: Session, caller: Caller, list_name: str) -> Iterator[PersonRecord]:
-    """Every record of a list the caller may see, in file order, as linkage reads them.
-
-    Reading them is an audited access: the event is added to `session`'s transaction when
-    iteration starts, so call it inside a writing session (`ws.db.session()`). NotVisible
-    when the list is hidden or absent (raised on the first `next`)."""
-    plist = visible_person_list(session, caller, list_name)
-    count = session.execute(
-        select(func.count()).where(PersonListRecord.list_id == plist.id)
-    ).scalar_one()
-    audit_records_read(session, caller, plist, count)
-    stmt = (
-        select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id)
-        .order_by(PersonListRecord.item_id, PersonListRecord.row)
-        .execution_options(yield_per=BATCH)
-    )
-    for row in session.execute(stmt).scalars():
-        yield person_record(row, plist.name)
-
-
-def audit_records_read(session: Session, caller: Caller, plist: PersonList, count: int) -> None:
-    ledger.append(
-        session,
-        EventType.ACCESS,
-        actor=caller.actor,
-        object_type="person_list",
-        object_id=plist.id,
-        details={
-            "action": "read person list records",
-            "list": plist.name,
-            "item": plist.item_id,
-            "records": count,
-            **caller.audit(),
-        },
-    )
-
-
-def record_rows(session: Session, caller: Caller, list_name: str) -> Iterator[dict[str, Any]]:
-    """Every record of a visible list with all it holds (status, dates, places, the item and
-    line it comes from, the unmapped columns); audited like `records_of`."""
-    plist = visible_person_list(session, caller, list_name)
-    count = session.execute(
-        select(func.count()).where(PersonListRecord.list_id == plist.id)
-    ).scalar_one()
-    audit_records_read(session, caller, plist, count)
-    stmt = (
-        select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id)
-        .order_by(PersonListRecord.item_id, PersonListRecord.row)
-        .execution_options(yield_per=BATCH)
-    )
-    skip = {"id", "list_id"}
-    for row in session.execute(stmt).scalars():
-        out = {c.key: getattr(row, c.key) for c in PersonListRecord.__table__.columns}
-        for k in skip:
-            out.pop(k)
-        out["extra"] = json.loads(out["extra"] or "{}")
-        yield {"list": plist.name, **out}
