@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from amanah.access import Caller, NotVisible, Role, local_administrator
 from amanah.access.users import account_of, add_user, caller_for, user_named
+from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, Item, PersonList, PersonListRecord
 from amanah.entities.gazetteer import Place, load
 from amanah.entities.store import add_entity
@@ -28,7 +29,7 @@ from amanah.persons.lists import PersonsError, import_list
 from amanah.persons.reading import lists, record_rows, records_of, show
 from amanah.persons.record import PersonRecord
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import amanah
+from tests.conftest import amanah, make_home
 
 AR_HEADERS = [
     "رقم",
@@ -199,6 +200,10 @@ def test_xlsx_with_arabic_headers(ws: Workspace, tmp_path: Path) -> None:
     sheet.append(["هدى", "سالم", "", "الحسن", "انثى", "2020-13-45", None])  # impossible
     sheet.append([None, None, None, None, None, None, None])  # blank
     sheet.append(["ليلى", "عمر", "", "الرفاعي", "f", None, 41])
+    hidden = book.create_sheet("مخفي")
+    hidden.sheet_state = "hidden"
+    hidden.append(["الاسم"])
+    hidden.append(["شخص في ورقة مخفية"])
     path = tmp_path / "list.xlsx"
     book.save(path)
     report = _import(ws, path, as_of=date(2015, 6, 1))
@@ -210,6 +215,8 @@ def test_xlsx_with_arabic_headers(ws: Workspace, tmp_path: Path) -> None:
         1,
     )
     assert [(p["line"], p["imported"]) for p in report.problems] == [(3, False)]
+    # The hidden sheet is not read, and the report says so: nothing is left out silently.
+    assert "other sheets not read (use --sheet): ['مخفي']" in report.notes
     assert "column 6 (تاريخ الميلاد): not a possible date" in report.problems[0]["reason"]
     assert report.mapping["full_name"] == "الاسم" and report.mapping["family"] == "الكنية"
     got = {r.key: r for r in _records(ws, "L")}
@@ -383,3 +390,31 @@ def test_bad_map_is_a_request_error(ws: Workspace, tmp_path: Path) -> None:
         _import(ws, path)
     with ws.db.reader() as s:
         assert s.execute(select(func.count()).select_from(PersonList)).scalar_one() == 0
+
+
+def test_postgresql_keeps_the_same_records_and_refuses_a_nul_cell(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses NUL in text: such a cell is a row reported by line, not a failed
+    import; the other rows are the same records as on SQLite."""
+    home = make_home(request, tmp_path, "postgresql-file")
+    nul = ["108", "نادر\x00 كمال", "", "ذكر", "", "", "", "", "", "", "", ""]
+    path = tmp_path / "list.csv"
+    path.write_bytes(_csv_bytes([AR_HEADERS, *GOOD, nul], "utf-8"))
+    pg = open_workspace(home)
+    try:
+        report = _import(pg, path, key="رقم")
+        got = _records(pg, "L")
+    finally:
+        pg.close()
+    assert report.problems == [
+        {"line": 4, "reason": "column 2 (الاسم الكامل): holds a NUL character", "imported": False}
+    ]
+    write_default_config(tmp_path / "lite")
+    lite = open_workspace(tmp_path / "lite")
+    try:
+        _import(lite, path, key="رقم")
+        assert _records(lite, "L") == got
+    finally:
+        lite.close()
+    assert [r.key for r in got] == ["101", "102"]

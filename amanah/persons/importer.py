@@ -29,6 +29,7 @@ from amanah.persons.vocab import (
 from amanah.text.names import fold
 
 MAX_AGE = 120
+MAX_KEY = 200  # person_records.key
 EARLIEST_YEAR = 1880
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 _SPACES = re.compile(r"[\s_\-:.]+")
@@ -72,6 +73,8 @@ class Table:
     delimiter: str = ""
     #: How many rows follow the header, when known (for the progress bar).
     total: int | None = None
+    #: What a reader should know about the file (a hidden sheet, sheets not read).
+    notes: list[str] = field(default_factory=list)
 
 
 # -- reading the file ----------------------------------------------------------------------
@@ -142,7 +145,7 @@ def _delimiter(header_line: str) -> str:
 
 def _csv(data: bytes) -> Table:
     text, encoding = decode(data)
-    if "\x00" in text[:4096] and encoding.startswith("utf-8"):
+    if text[:4096].count("\x00") > 16:  # binary, or UTF-16 without its BOM; one NUL is a row's
         raise TableError("the file holds NUL bytes: not a text table (CSV)")
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not first:
@@ -208,7 +211,13 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
             n += 1
             yield n, list(cells)
 
-    return Table("xlsx", "", headers, body(), sheet=ws.title)
+    table = Table("xlsx", "", headers, body(), sheet=ws.title)
+    if getattr(ws, "sheet_state", "visible") != "visible":
+        table.notes.append(f"sheet {ws.title!r} is {ws.sheet_state} in the workbook")
+    others = [w.title for w in book.worksheets if w.title != ws.title]
+    if others:
+        table.notes.append(f"other sheets not read (use --sheet): {others}")
+    return table
 
 
 # -- reading the cells -----------------------------------------------------------------------
@@ -400,6 +409,8 @@ def read_row(
     if len(cells) > width and any(_text(c) for c in cells[width:]):
         raise RowError(f"{len(cells)} fields where the header has {width}")
     for i, c in enumerate(cells[:width]):
+        if isinstance(c, str) and "\x00" in c:
+            raise RowError(f"column {i + 1} ({_label(headers[i])}): holds a NUL character")
         if isinstance(c, str) and _undecodable(c):
             raise RowError(
                 f"column {i + 1} ({_label(headers[i])}): bytes not valid in the file's encoding"
@@ -458,6 +469,8 @@ def read_row(
         headers[i] or f"column {i + 1}": _text(cells[i]) for i in how.extra if _text(cells[i])
     }
     values["key"] = _text(cells[how.key]) if how.key is not None else ""
+    if len(values["key"]) > MAX_KEY:
+        raise RowError(f"the key is longer than {MAX_KEY} characters")
     return Row(line, values, warnings)
 
 
@@ -536,6 +549,7 @@ def table_task(path: str, out_dir: str) -> dict[str, Any]:
         "sheet": table.sheet,
         "delimiter": table.delimiter,
         "rows": count,
+        "notes": table.notes,
     }
 
 

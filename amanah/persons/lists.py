@@ -317,6 +317,7 @@ def read_in_sandbox(ws: Workspace, item: Item, sheet: str | None, work: Path) ->
         sheet=found.get("sheet", ""),
         delimiter=found.get("delimiter", ""),
         total=found.get("rows"),
+        notes=[str(n) for n in found.get("notes", [])],
     )
 
 
@@ -354,7 +355,7 @@ def _import(
                 f" {table.headers}: name one with --map full_name=COLUMN"
             )
         report.mapping = {f: table.headers[i] for f, i in how.fields.items()}
-        report.notes = how.notes
+        report.notes = [*table.notes, *how.notes]
     with ws.db.session() as s:
         plist = _list_for(s, caller, list_name, item, compartment)
         if table is not None and how is not None:
