@@ -144,6 +144,10 @@ def test_windows_1256_csv_bad_rows_reported_by_line_good_rows_imported(
             }
             plist = s.execute(select(PersonList)).scalar_one()
             report = json.loads(plist.report)
+            ledger_text = "".join(e.details for e in s.execute(select(CustodyEvent)).scalars())
+        # The ledger records counts and the list's name, never a person's name.
+        for name in (*BAD_NAMES, GOOD[0][1], GOOD[1][1], "محمد", "فاطمة"):
+            assert name not in ledger_text and json.dumps(name)[1:-1] not in ledger_text
         assert ("ingestion", "item", None) in events
         assert ("metadata extraction", "item", "person list import") in events
         assert ("access", "person_list", "read person list records") in events
