@@ -31,6 +31,7 @@ from amanah.db.models import (
     Item,
     Package,
     PackageItem,
+    PersonList,
     Request,
     RequestCompartment,
     SearchLog,
@@ -314,6 +315,36 @@ def mentions_visible(caller: Caller, mention: Any = EntityMention) -> ColumnElem
         .where(ent.id == mention.entity_id, entities_visible(caller, ent))
         .correlate_except(ent),
     )
+
+
+def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnElement[bool]:
+    """The SQL condition on `person_lists` (or an alias): staff who read entities see a list
+    when they hold its compartment and may see the preserved file it was read from (the
+    item's collection, as `collections_visible`). Its records go with it."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    item, coll = aliased(Item), aliased(Collection)
+    return and_(
+        plist.compartment.in_(sorted(caller.compartments)),
+        exists()
+        .where(
+            item.id == plist.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+    )
+
+
+def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
+    """The person list by name if the caller may see it; NotVisible otherwise (hidden or
+    absent alike)."""
+    row = s.execute(
+        select(PersonList).where(PersonList.name == name, person_lists_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no person list named {name!r}")
+    return row
 
 
 def visible_entity(s: Session, caller: Caller, entity_id: int) -> Entity:

@@ -803,3 +803,76 @@ class EntityMention(Base):
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decided_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PersonList(Base):
+    """A list of the detained, the disappeared or the dead, kept as evidence (migration 0023):
+    the preserved file it was read from (an item), the compartment it is kept in, how its
+    columns were read and the report of its last import (rows read, rows that could not be)."""
+
+    __tablename__ = "person_lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    compartment: Mapped[str] = mapped_column(String(100), default="default", index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    key_column: Mapped[str] = mapped_column(Text, default="")
+    #: JSON {field: column} of the last import.
+    mapping: Mapped[str] = mapped_column(Text, default="{}")
+    as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: JSON: the last import's report (counts, problems by line, encoding, sheet).
+    report: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonListRecord(Base):
+    """One row of a person list as read (migration 0023): where it stands in which preserved
+    file, its key, the fields linkage compares, the person's status with its dates and places,
+    who reported it, and every column not mapped to a field (JSON), so nothing is lost."""
+
+    __tablename__ = "person_records"
+    __table_args__ = (
+        UniqueConstraint("list_id", "item_id", "row", name="uq_person_record_row"),
+        Index("ix_person_records_list_key", "list_id", "key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("person_lists.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    #: The line of a CSV file (its first line, for a record over several) or an XLSX row.
+    row: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(Text, default="")
+    ism: Mapped[str] = mapped_column(Text, default="")
+    father: Mapped[str] = mapped_column(Text, default="")
+    grandfather: Mapped[str] = mapped_column(Text, default="")
+    family: Mapped[str] = mapped_column(Text, default="")
+    mother: Mapped[str] = mapped_column(Text, default="")
+    sex: Mapped[str] = mapped_column(String(1), default="")
+    birth_date: Mapped[str] = mapped_column(String(10), default="")  # YYYY[-MM[-DD]]
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    birth_year_spread: Mapped[int] = mapped_column(Integer, default=0)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    age_as_of: Mapped[str] = mapped_column(String(10), default="")
+    place_of_birth: Mapped[str] = mapped_column(Text, default="")
+    governorate: Mapped[str] = mapped_column(String(20), default="")  # P-code
+    governorate_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="")  # missing, detained, ...
+    status_text: Mapped[str] = mapped_column(Text, default="")
+    status_date: Mapped[str] = mapped_column(String(10), default="")
+    disappeared_on: Mapped[str] = mapped_column(String(10), default="")
+    last_seen_on: Mapped[str] = mapped_column(String(10), default="")
+    last_seen_place: Mapped[str] = mapped_column(Text, default="")
+    detention_facility_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id"), nullable=True
+    )
+    detention_facility: Mapped[str] = mapped_column(Text, default="")
+    detention_seen_on: Mapped[str] = mapped_column(String(10), default="")
+    released_on: Mapped[str] = mapped_column(String(10), default="")
+    died_on: Mapped[str] = mapped_column(String(10), default="")
+    found_on: Mapped[str] = mapped_column(String(10), default="")
+    reporter: Mapped[str] = mapped_column(Text, default="")
+    reporter_relation: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: JSON {column: value} of every column no field took.
+    extra: Mapped[str] = mapped_column(Text, default="{}")

@@ -69,6 +69,7 @@ TASKS = {
     "redact": "amanah.sharing.redaction:redact_file",
     "inventory": "amanah.processing.inventory:inventory_task",
     "ocr": "amanah.processing.ocr:ocr_task",
+    "person_list": "amanah.persons.importer:table_task",
 }
 #: Tasks that attack the sandbox itself, for its tests; known only when this is set to "1".
 TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
