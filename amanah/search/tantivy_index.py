@@ -1,8 +1,12 @@
 """tantivy as a search backend: an embedded Lucene-class index in the home, derived from the
 database.
 
-tantivy is fed our analyzer's output (amanah/text/analyzer.py), the exact and stem streams
-split on spaces as FTS5 is fed, so Arabic normalisation and stemming stay ours. Every change
+tantivy is fed our analyzer's streams (amanah/text/analyzer.py) as text, the words separated by
+single spaces: Python folds the text and removes articles and particles in a few regular-
+expression passes over the whole text (`analyzer.streams`, no Python code per word), and
+tantivy's own chain splits on spaces and, for the stem field, applies its Snowball English
+stemmer, the analyzer's. The terms are the analyzer's exactly (tests/test_tantivy_analysis.py);
+queries keep using the analyzer in Python, which gives the same terms. Every change
 to `search_docs` (an item indexed, re-indexed, restricted, removed) writes a row to
 `search_outbox` in the same transaction, by a database trigger, whoever made the change;
 `catch_up` (one writer at a time, under a lock) applies the outbox to the index, upserting
@@ -33,15 +37,17 @@ from tantivy import FieldType, Occur, Order, Query
 
 from amanah.access import SearchScope
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
-from amanah.search import bulk_terms
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
-from amanah.text.analyzer import VERSION, analyze
+from amanah.text.analyzer import VERSION, analyze, streams
 from amanah.workspace import Workspace
 
-SCHEMA_VERSION = 1
-TOKENIZER = "amanah_terms"  # the analyzer's terms, split on spaces: nothing else done to them
+# 2: the stem field is fed the peeled words and stemmed by tantivy (STEMMER); an index of
+# version 1 holds the analyzer's finished stems under another tokenizer, and is made anew.
+SCHEMA_VERSION = 2
+TOKENIZER = "amanah_terms"  # the analyzer's exact terms, split on spaces: nothing else done
+STEMMER = "amanah_stems"  # the peeled words split on spaces, then Snowball English (rust-stemmers)
 FEED = "tantivy"
 STAMP = "amanah-index.json"
 MAX_RAW = 30_000  # a raw (untokenized) term must stay under tantivy's 64 KB term limit
@@ -55,8 +61,8 @@ DELETE_AT_ONCE = 5_000  # outbox ids per DELETE statement
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("item_id", stored=True, indexed=True, fast=True)
-    for name in ("exact", "stem"):
-        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("exact", tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("stem", tokenizer_name=STEMMER, index_option="position")
     for name in ("compartment", "media_type", "media_facet", "langs", "year_facet", "path"):
         sb.add_text_field(name, tokenizer_name="raw", fast=name != "path")
     for name in ("provider_id", "collection_id", "day"):
@@ -73,9 +79,8 @@ class TantivyIndex:
         self.generation = ""
         self.schema = build_schema()
         self.index = tantivy.Index(self.schema, path=str(folder))
-        self.index.register_tokenizer(
-            TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
-        )
+        for name, analyzer in analyzers().items():
+            self.index.register_tokenizer(name, analyzer)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -86,6 +91,16 @@ class TantivyIndex:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    """The two chains the text fields are indexed with, by name (`streams` feeds them)."""
+    words = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+    stems = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+    return {
+        TOKENIZER: words.build(),
+        STEMMER: stems.filter(tantivy.Filter.stemmer("english")).build(),
+    }
 
 
 _OPEN: dict[Path, TantivyIndex] = {}
@@ -193,7 +208,8 @@ def _queue(ws: Workspace) -> tuple[int, int]:
 
 
 def _document(row: Any, terms: tuple[str, str]) -> tantivy.Document:
-    """A search_docs row and its terms (exact and stem, each joined by spaces) as tantivy's."""
+    """A search_docs row and its text's `streams` (exact, and stem before English) as
+    tantivy's."""
     doc = tantivy.Document()
     doc.add_integer("item_id", row.item_id)
     doc.add_text("exact", terms[0])
@@ -268,17 +284,22 @@ def _read(ws: Workspace, after: int, last: int, n: int) -> tuple[list[int], list
     return [r.id for r in queued], ids, rows
 
 
+def streams_all(bodies: list[str]) -> list[tuple[str, str]]:
+    """`streams` of many texts, in order (the unit of work sent to a process pool)."""
+    return [streams(b) for b in bodies]
+
+
 def _analyse(
     pool: ProcessPoolExecutor | None, workers: int, bodies: list[str]
 ) -> list[Future[list[tuple[str, str]]]]:
-    """The terms of the texts, on the pool's processes (in order) or here."""
+    """The streams of the texts, on the pool's processes (in order) or here."""
     if pool is None or len(bodies) <= 50:
         done: Future[list[tuple[str, str]]] = Future()
-        done.set_result(bulk_terms.joined_all(bodies))
+        done.set_result(streams_all(bodies))
         return [done]
     size = max(1, -(-len(bodies) // (workers * 2)))
     parts = [bodies[i : i + size] for i in range(0, len(bodies), size)]
-    return [pool.submit(bulk_terms.joined_all, part) for part in parts]
+    return [pool.submit(streams_all, part) for part in parts]
 
 
 def catch_up(
