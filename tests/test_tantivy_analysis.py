@@ -58,6 +58,7 @@ TOKENS = [
     "ﷺ ﷲ ﷽ ﻻ ﻷ ﺍﻟﻮﺯﻳﺮ",  # presentation forms NFKD makes words of
     "ب" * 70 + " " + "ال" + "ب" * 70 + " " + "وو" + "x" * 80 + " " + "a" * 64 + "ings",
     "स्वतंत्रता हिन्दी ক্ষমা עִבְרִית",  # marks that split words (not in the analyzer's list)
+    "bad\udc80bytes \udcff والوزير\ud800",  # lone surrogates (text decoded with surrogateescape)
 ]
 
 

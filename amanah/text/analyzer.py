@@ -172,7 +172,9 @@ def _table() -> np.ndarray:
 def _spaced(text: str) -> str:
     """`fold(text)` with every run of non-word characters turned into spaces."""
     lowered = unicodedata.normalize("NFKD", text).lower()
-    codes = _table()[np.frombuffer(lowered.encode("utf-32-le"), dtype=np.uint32)]
+    # surrogatepass: a lone surrogate (a text decoded with surrogateescape) becomes a space.
+    raw = lowered.encode("utf-32-le", "surrogatepass")
+    codes = _table()[np.frombuffer(raw, dtype=np.uint32)]
     kept = codes != _DELETE
     if not kept.all():
         codes = codes[kept]
