@@ -1,8 +1,12 @@
 """tantivy as a search backend: an embedded Lucene-class index in the home, derived from the
 database.
 
-tantivy is fed our analyzer's output (amanah/text/analyzer.py), the exact and stem streams
-split on spaces as FTS5 is fed, so Arabic normalisation and stemming stay ours. Every change
+tantivy is fed our analyzer's streams (amanah/text/analyzer.py) as text, the words separated by
+single spaces: Python folds the text and removes articles and particles in a few regular-
+expression passes over the whole text (`analyzer.streams`, no Python code per word), and
+tantivy's own chain splits on spaces and, for the stem field, applies its Snowball English
+stemmer, the analyzer's. The terms are the analyzer's exactly (tests/test_tantivy_analysis.py);
+queries keep using the analyzer in Python, which gives the same terms. Every change
 to `search_docs` (an item indexed, re-indexed, restricted, removed) writes a row to
 `search_outbox` in the same transaction, by a database trigger, whoever made the change;
 `catch_up` (one writer at a time, under a lock) applies the outbox to the index, upserting
@@ -19,7 +23,6 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -33,15 +36,17 @@ from tantivy import FieldType, Occur, Order, Query
 
 from amanah.access import SearchScope
 from amanah.db.models import SearchDoc, SearchOutbox, SearchText
-from amanah.search import bulk_terms
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
-from amanah.text.analyzer import VERSION, analyze
+from amanah.text.analyzer import VERSION, analyze, streams
 from amanah.workspace import Workspace
 
-SCHEMA_VERSION = 1
-TOKENIZER = "amanah_terms"  # the analyzer's terms, split on spaces: nothing else done to them
+# 2: the stem field is fed the peeled words and stemmed by tantivy (STEMMER); an index of
+# version 1 holds the analyzer's finished stems under another tokenizer, and is made anew.
+SCHEMA_VERSION = 2
+TOKENIZER = "amanah_terms"  # the analyzer's exact terms, split on spaces: nothing else done
+STEMMER = "amanah_stems"  # the peeled words split on spaces, then Snowball English (rust-stemmers)
 FEED = "tantivy"
 STAMP = "amanah-index.json"
 MAX_RAW = 30_000  # a raw (untokenized) term must stay under tantivy's 64 KB term limit
@@ -50,13 +55,14 @@ HEAP = 64_000_000
 BATCH = 10_000  # outbox rows per commit (each commit makes a segment for tantivy to merge)
 READ = 1_000  # outbox rows read and analysed at a time, the next while the last is indexed
 DELETE_AT_ONCE = 5_000  # outbox ids per DELETE statement
+WRITER_THREADS = 1  # tantivy indexing threads; 2 cost more CPU a document (0.94 against 0.61 ms)
 
 
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("item_id", stored=True, indexed=True, fast=True)
-    for name in ("exact", "stem"):
-        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("exact", tokenizer_name=TOKENIZER, index_option="position")
+    sb.add_text_field("stem", tokenizer_name=STEMMER, index_option="position")
     for name in ("compartment", "media_type", "media_facet", "langs", "year_facet", "path"):
         sb.add_text_field(name, tokenizer_name="raw", fast=name != "path")
     for name in ("provider_id", "collection_id", "day"):
@@ -73,9 +79,8 @@ class TantivyIndex:
         self.generation = ""
         self.schema = build_schema()
         self.index = tantivy.Index(self.schema, path=str(folder))
-        self.index.register_tokenizer(
-            TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
-        )
+        for name, analyzer in analyzers().items():
+            self.index.register_tokenizer(name, analyzer)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -86,6 +91,16 @@ class TantivyIndex:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    """The two chains the text fields are indexed with, by name (`streams` feeds them)."""
+    words = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+    stems = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+    return {
+        TOKENIZER: words.build(),
+        STEMMER: stems.filter(tantivy.Filter.stemmer("english")).build(),
+    }
 
 
 _OPEN: dict[Path, TantivyIndex] = {}
@@ -193,7 +208,8 @@ def _queue(ws: Workspace) -> tuple[int, int]:
 
 
 def _document(row: Any, terms: tuple[str, str]) -> tantivy.Document:
-    """A search_docs row and its terms (exact and stem, each joined by spaces) as tantivy's."""
+    """A search_docs row and its text's `streams` (exact, and stem before English) as
+    tantivy's."""
     doc = tantivy.Document()
     doc.add_integer("item_id", row.item_id)
     doc.add_text("exact", terms[0])
@@ -238,12 +254,12 @@ class IndexBehind(IndexOutdated):
 
 @dataclass
 class _Chunk:
-    """Outbox rows read together, the search_docs rows they name, and their terms to come."""
+    """Outbox rows read together, the search_docs rows they name, and their texts' streams."""
 
     outbox_ids: list[int]
     item_ids: list[int]
     rows: list[Any]
-    terms: list[Future[list[tuple[str, str]]]]
+    terms: list[tuple[str, str]]
 
 
 def _read(ws: Workspace, after: int, last: int, n: int) -> tuple[list[int], list[int], list[Any]]:
@@ -268,19 +284,6 @@ def _read(ws: Workspace, after: int, last: int, n: int) -> tuple[list[int], list
     return [r.id for r in queued], ids, rows
 
 
-def _analyse(
-    pool: ProcessPoolExecutor | None, workers: int, bodies: list[str]
-) -> list[Future[list[tuple[str, str]]]]:
-    """The terms of the texts, on the pool's processes (in order) or here."""
-    if pool is None or len(bodies) <= 50:
-        done: Future[list[tuple[str, str]]] = Future()
-        done.set_result(bulk_terms.joined_all(bodies))
-        return [done]
-    size = max(1, -(-len(bodies) // (workers * 2)))
-    parts = [bodies[i : i + size] for i in range(0, len(bodies), size)]
-    return [pool.submit(bulk_terms.joined_all, part) for part in parts]
-
-
 def catch_up(
     ws: Workspace, workers: int = 1, batch: int | None = None, at_most: int | None = None
 ) -> int:
@@ -289,9 +292,11 @@ def catch_up(
     With `at_most` (a search's safety net), refuse with a clear message rather than apply a
     large backlog: the writer after `process`, or `amanah reindex`, is the place for that.
     Only rows queued before the call are applied, so a busy writer elsewhere cannot keep this
-    call going. The texts of the next rows are read and analysed (on `workers` processes)
-    while tantivy indexes the ones before; one commit per `batch` outbox rows, and only then
-    are those rows deleted: a crash at any point re-applies, never loses."""
+    call going. The texts of the next rows are read and given their streams here (about 0.1
+    ms a document: a process pool cost more in pickling than it saved) while tantivy's
+    `workers` threads (at most WRITER_THREADS) index the ones before; one commit per `batch`
+    outbox rows, and only then are those rows deleted: a crash at any point re-applies, never
+    loses."""
     batch = batch or BATCH
     if at_most is not None and not exists(ws):
         with ws.db.reader() as s:
@@ -313,8 +318,7 @@ def catch_up(
         )
     applied = 0
     with idx.lock():
-        writer = idx.index.writer(HEAP, 1)
-        pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        writer = idx.index.writer(HEAP, max(1, min(workers, WRITER_THREADS)))
         try:
             after, added = 0, []  # the outbox rows in the writer, not yet committed
             ahead: _Chunk | None = None
@@ -324,12 +328,11 @@ def catch_up(
                 if outbox_ids:
                     after = outbox_ids[-1]
                     bodies = [r.body or "" for r in rows]
-                    chunk = _Chunk(outbox_ids, item_ids, rows, _analyse(pool, workers, bodies))
+                    chunk = _Chunk(outbox_ids, item_ids, rows, [streams(b) for b in bodies])
                 if ahead is not None:
                     for item_id in ahead.item_ids:
                         writer.delete_documents_by_term("item_id", item_id)
-                    terms = [t for part in ahead.terms for t in part.result()]
-                    for row, t in zip(ahead.rows, terms, strict=True):
+                    for row, t in zip(ahead.rows, ahead.terms, strict=True):
                         writer.add_document(_document(row, t))
                     added += ahead.outbox_ids
                 if added and (chunk is None or len(added) >= batch):
@@ -344,8 +347,6 @@ def catch_up(
                     break
                 ahead = chunk
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
             writer.wait_merging_threads()
     idx.index.reload()
     return applied

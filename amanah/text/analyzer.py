@@ -8,7 +8,8 @@ sides. Each word gives two terms at the same position:
   script → ASCII, lower case, and the definite article with its attached particles removed
   (ال، وال، بال، فال، كال، لل);
 - the *stem*: the exact form less attached single-letter particles (و ف ب ل ك) as long as three
-  letters remain, and Snowball's English stemmer for Latin words.
+  letters remain, then Snowball's English stemmer on every word that holds a Latin letter
+  (English leaves a word without one as it is).
 
 A word of two letters keeps its particles (بيد is not يد): peeling them would make too many
 words meet. Words longer than 64 characters (base64, hashes) are cut to 64 on both sides.
@@ -17,22 +18,31 @@ Matching uses stems, so "والوزير", "بالوزير" and "وزير" meet; 
 so a word that merely begins with a particle letter (وزير, فلسطين) still ranks its own
 spelling first, and `=word` asks for the exact form only. Snowball's Arabic stemmer is not
 used: it conflates too much (فلسطين → لسط) and is inconsistent (وزير → زير but الوزير → وزير).
+
+Every step is one the tantivy writer can reproduce at C or Rust speed (`streams` below: the
+folding, the article and the peeling as passes over the whole text; English in tantivy's own
+stemmer), which is why English applies to any word with a Latin letter rather than to words
+that begin with one (version 1): only words like "10years" or "وbeds" stem differently.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import Stemmer
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # Bumped whenever a change here changes a term: a stored index built by another version must
 # be rebuilt (`amanah reindex`) before it can be updated.
-VERSION = 1
+VERSION = 2
 
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
 _TATWEEL = "\u0640"
@@ -69,7 +79,7 @@ _FOLD = str.maketrans(
 _ARTICLE = re.compile("^(?:[وف]?[بك]?ال|[وف]?لل)(?=..)")
 _PARTICLES = frozenset("وفبلك")
 _ARABIC = re.compile("[\u0600-\u06ff]")
-_LATIN = re.compile("[a-z]")
+_LATIN = re.compile("[a-z]")  # English's alphabet: a word without any of it is left as it is
 _ENGLISH = Stemmer.Stemmer("english")
 _ENGLISH.maxCacheSize = 200_000
 
@@ -106,11 +116,10 @@ def _arabic_stem(word: str) -> str:
 
 def stem_form(exact: str) -> str:
     """The matching key of an exact form; identical for index and query."""
-    if _ARABIC.match(exact):
-        return _arabic_stem(exact)
-    if _LATIN.match(exact):
-        return _ENGLISH.stemWord(exact)
-    return exact
+    peeled = _arabic_stem(exact)  # only a word that begins with an Arabic particle changes
+    if _LATIN.search(peeled):
+        return _ENGLISH.stemWord(peeled)
+    return peeled
 
 
 @dataclass(frozen=True)
@@ -122,19 +131,72 @@ class Terms:
 def analyze(text: str) -> Terms:
     """Both term streams of a text, position for position."""
     exact = [exact_form(w) for w in words(text)]
-    stems = []
-    for e in exact:
-        if _ARABIC.match(e):
-            stems.append(_arabic_stem(e))
-        elif _LATIN.match(e):
-            stems.append(e)  # stemmed below in one call
-        else:
-            stems.append(e)
-    latin = [i for i, e in enumerate(exact) if _LATIN.match(e)]
+    stems = [_arabic_stem(e) for e in exact]
+    latin = [i for i, e in enumerate(stems) if _LATIN.search(e)]
     if latin:
-        for i, s in zip(latin, _ENGLISH.stemWords([exact[i] for i in latin]), strict=True):
+        for i, s in zip(latin, _ENGLISH.stemWords([stems[i] for i in latin]), strict=True):
             stems[i] = s
     return Terms(exact=exact, stem=stems)
+
+
+# --- the same streams as text, for an analysis chain in tantivy ---------------------------------
+# `streams` gives both term streams as text at C speed, with no Python code per word: one
+# table lookup per character (numpy) does the stripping, the letter folding and the splitting
+# into words, and three regular-expression passes cut long words, remove the article and peel
+# the particles where a word starts (after a space). Lower case comes first here (the analyzer
+# lowers last): every character it changes is cased, none is a mark, a letter that folds or
+# a separator, except U+0130, which NFKD has already taken apart; and the final sigma, which
+# looks at the characters around it, must see them before separators become spaces.
+_DELETE = 0xFFFFFFFF
+_MARK_RANGES = [(0x300, 0x36F), (0x610, 0x61A), (0x64B, 0x65F), (0x670, 0x670), (0x6D6, 0x6DC)]
+_MARK_RANGES += [(0x6DF, 0x6E8), (0x6EA, 0x6ED), (0x640, 0x640), (0x200C, 0x200D)]
+_LONG = re.compile(f" ([^ ]{{{MAX_WORD}}})[^ ]+")
+_ARTICLE_IN_TEXT = re.compile(" (?:[وف]?[بك]?ال|[وف]?لل)(?=[^ ]{2})")
+_PEEL_IN_TEXT = re.compile(" [وفبلك]+(?=[^ ]{3})")
+
+
+@lru_cache(maxsize=1)
+def _table() -> np.ndarray:
+    """Each code point's fate: deleted (marks, tatweel, joiners), folded (`_FOLD`), a space
+    (everything `_WORD` does not take as a word character), or itself. Made once a process
+    (0.15 s), by the index writer only: numpy is not loaded for queries."""
+    import numpy as np
+
+    word = np.fromiter(
+        (chr(c).isalnum() for c in range(sys.maxunicode + 1)), dtype=bool, count=sys.maxunicode + 1
+    )
+    table = np.arange(sys.maxunicode + 1, dtype=np.uint32)
+    table[~word] = ord(" ")
+    for lo, hi in _MARK_RANGES:
+        table[lo : hi + 1] = _DELETE
+    for code, folded in _FOLD.items():
+        table[code] = ord(folded)
+    return table
+
+
+def _spaced(text: str) -> str:
+    """`fold(text)` with every run of non-word characters turned into spaces."""
+    import numpy as np
+
+    lowered = unicodedata.normalize("NFKD", text).lower()
+    # surrogatepass: a lone surrogate (a text decoded with surrogateescape) becomes a space.
+    raw = lowered.encode("utf-32-le", "surrogatepass")
+    codes = _table()[np.frombuffer(raw, dtype=np.uint32)]
+    kept = codes != _DELETE
+    if not kept.all():
+        codes = codes[kept]
+    return " " + codes.tobytes().decode("utf-32-le")
+
+
+def streams(text: str) -> tuple[str, str]:
+    """`analyze(text)`'s exact terms, and its stem terms before English stemming, each as one
+    string of words separated by spaces: the tantivy writer gives the first to a whitespace
+    tokenizer and the second to a whitespace tokenizer followed by tantivy's English (Snowball)
+    stemmer, which is the analyzer's. The patterns are `_ARTICLE` and `_arabic_stem`'s loop
+    anchored after a space (tests/test_tantivy_analysis.py proves the terms equal)."""
+    spaced = _LONG.sub(r" \1", _spaced(text))  # cut before the article goes, as `words` does
+    exact = _ARTICLE_IN_TEXT.sub(" ", spaced)
+    return exact, _PEEL_IN_TEXT.sub(" ", exact)
 
 
 class Span(NamedTuple):
