@@ -317,32 +317,44 @@ def link(
     train: bool = True,
 ) -> Iterator[Pair]:
     """Candidate pairs across two lists, or within one (`records_b` None: de-duplication),
-    with a probability of at least `floor`, best first within no particular order."""
+    with a probability of at least `floor`, in no particular order."""
+    lists = [records_a] if records_b is None else [records_a, records_b]
+    yield from link_lists(lists, threshold, review_margin, floor, max_pairs_u, train)
+
+
+def link_lists(
+    lists: Sequence[Sequence[PersonRecord]],
+    threshold: float = THRESHOLD,
+    review_margin: float = REVIEW_MARGIN,
+    floor: float = FLOOR,
+    max_pairs_u: float = 1e6,
+    train: bool = True,
+) -> Iterator[Pair]:
+    """Candidate pairs of records from different lists (one list: within it)."""
     if not 0 < threshold < 1:
         raise LinkageError(f"the threshold must be between 0 and 1, not {threshold}")
-    records_b = list(records_b) if records_b is not None else None
-    if not records_a or (records_b is not None and not records_b):
+    if not 0 <= floor < 1:
+        raise LinkageError(f"the floor must be between 0 and 1, not {floor}")
+    lists = [list(x) for x in lists if x]
+    if not lists or (len(lists) == 1 and len(lists[0]) < 2):
         return
-    yield from _Linker(records_a, records_b).run(
-        threshold, review_margin, floor, max_pairs_u, train
-    )
+    yield from _Linker(lists).run(threshold, review_margin, floor, max_pairs_u, train)
 
 
 class _Linker:
     """One linkage run on a private in-memory DuckDB."""
 
-    def __init__(self, a: Sequence[PersonRecord], b: Sequence[PersonRecord] | None):
+    def __init__(self, lists: list[list[PersonRecord]]):
         import duckdb
 
         self.keys: list[tuple[str, str]] = []
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
-        lists = [a] if b is None else [a, b]
         latin = _romanisations(lists)
         self.tables = []
         for records in lists:
             self.tables.append(_table(records, len(self.keys), self.keys, latin))
-        self.link_type = "link_only" if b is not None else "dedupe_only"
+        self.link_type = "link_only" if len(lists) > 1 else "dedupe_only"
         self.model = settings(self.link_type, self._present())
 
     def _present(self) -> set[str]:

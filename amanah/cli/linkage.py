@@ -1,0 +1,162 @@
+"""`amanah persons link`: which records of person lists are the same person.
+
+Reads lists as PersonRecord JSON lines (`--from-jsonl FILE`, once per list) and prints one JSON
+line per candidate pair: {"a", "b" (the records' keys), "a_list", "b_list", "score",
+"match", "review", "explanation"}; with `--clusters`, one line per cluster of linked records
+instead. A thin layer over amanah.persons.linkage.
+
+`link` is a command to attach to the `persons` group (`persons_app.command("link")(link)`);
+`app` runs it on its own: `python -m amanah.cli.linkage link --from-jsonl a.jsonl ...`.
+
+Exit status: 0 done; 1 done, but some lines could not be read (each reported with its file and
+line, and left out); 2 the request was wrong (no such file, a bad threshold).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from amanah.cli.util import fail
+from amanah.persons.record import SEXES, PersonRecord
+
+_FIELDS = {f.name: f for f in dataclasses.fields(PersonRecord)}
+_INTS = {"birth_year", "birth_year_spread"}
+
+
+class BadLine(ValueError):
+    """A line that is not a person record (the reason, without the line's content)."""
+
+
+def record_from_json(obj: Any, default_list: str) -> PersonRecord:
+    """A PersonRecord from one decoded JSON line, checked field by field."""
+    if not isinstance(obj, dict):
+        raise BadLine("not a JSON object")
+    unknown = sorted(set(obj) - set(_FIELDS))
+    if unknown:
+        raise BadLine(f"unknown fields: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in obj.items():
+        if name in _INTS:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise BadLine(f"{name} must be a whole number")
+            values[name] = value if value is not None or name == "birth_year" else 0
+        else:
+            if value is None:
+                value = ""
+            if name == "key" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                raise BadLine(f"{name} must be text")
+            values[name] = value
+    key = values.get("key")
+    if key is None or (isinstance(key, str) and not key.strip()):
+        raise BadLine("no key")
+    if values.get("sex", "") not in SEXES:
+        raise BadLine("sex must be one of m, f or empty")
+    values.setdefault("list_name", default_list)
+    values["list_name"] = values["list_name"] or default_list
+    return PersonRecord(**values)
+
+
+def read_jsonl(path: Path) -> tuple[list[PersonRecord], list[str]]:
+    """The records of one JSON-lines file, and a problem per line that could not be read."""
+    records: list[PersonRecord] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+                record = record_from_json(obj, path.stem)
+                if record.key in seen:
+                    raise BadLine("a key already given on an earlier line")
+            except UnicodeDecodeError:
+                problems.append(f"{path}:{number}: not UTF-8")
+                continue
+            except json.JSONDecodeError as e:
+                problems.append(f"{path}:{number}: not JSON ({e.msg})")
+                continue
+            except BadLine as e:
+                problems.append(f"{path}:{number}: {e}")
+                continue
+            seen.add(record.key)
+            records.append(record)
+    return records, problems
+
+
+def link(
+    from_jsonl: Annotated[
+        list[Path],
+        typer.Option(
+            "--from-jsonl",
+            help="A list as PersonRecord JSON lines; once per list (one list: de-duplicate it).",
+        ),
+    ],
+    threshold: Annotated[
+        float, typer.Option(help="A pair at or above this probability is a link.")
+    ] = 0.9,
+    review_margin: Annotated[
+        float, typer.Option(help="Pairs within this many bits of the threshold need review.")
+    ] = 4.0,
+    floor: Annotated[float, typer.Option(help="Pairs below this probability are left out.")] = 0.01,
+    clusters: Annotated[
+        bool, typer.Option("--clusters", help="Print clusters of linked records, not pairs.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines (the only output).")] = True,
+) -> None:
+    """Link person lists, or de-duplicate one: one JSON line per candidate pair.
+
+    Example: amanah persons link --from-jsonl list-2023.jsonl --from-jsonl list-2024.jsonl
+    """
+    from amanah.persons import linkage
+
+    if not 0 < threshold < 1:
+        fail(f"--threshold {threshold}: expected a probability between 0 and 1")
+    if not 0 <= floor < 1:
+        fail(f"--floor {floor}: expected a probability between 0 and 1")
+    lists: list[list[PersonRecord]] = []
+    problems: list[str] = []
+    for path in from_jsonl:
+        if not path.is_file():
+            fail(f"{path}: no such file")
+        try:
+            records, bad = read_jsonl(path)
+        except OSError as e:
+            fail(f"{path}: cannot be read ({e.strerror})")
+        lists.append(records)
+        problems.extend(bad)
+    for p in problems:
+        typer.echo(f"not linked: {p}", err=True)
+    pairs = linkage.link_lists(lists, threshold, review_margin, floor)
+    write = sys.stdout.write
+    if clusters:
+        for group in linkage.clusters(pairs):
+            write(json.dumps({"cluster": sorted(map(list, group))}, ensure_ascii=False) + "\n")
+    else:
+        for pair in pairs:
+            write(json.dumps(pair.as_json(), ensure_ascii=False) + "\n")
+    if problems:
+        raise typer.Exit(1)
+
+
+app = typer.Typer(help="Person lists: record linkage.", no_args_is_help=True)
+
+
+@app.callback()
+def _persons() -> None:
+    """Person lists (a group of its own, so that `link` keeps its name when run alone)."""
+
+
+app.command("link")(link)
+
+
+if __name__ == "__main__":
+    app()
