@@ -9,8 +9,10 @@ A part of a name (ism, father, grandfather, family, mother) is reduced to four f
 - ``d``, the *damage-proof* form: ``n`` with every لا written ال. A PDF extractor that reads
   the lam-alef ligature back reversed turns علاء into عالء; putting both sides in this form
   makes them meet (at the cost of صلاح meeting صالح, so agreement here weighs less than on ``n``).
-- ``u``, ``d`` written one ASCII character per Arabic letter: the database's string distances
-  count UTF-8 bytes (two per Arabic letter), so a typo would cost two; on ``u`` it costs one.
+- ``u``, ``d`` written one ASCII character per Arabic letter, so that a string distance counts
+  letters whatever the backend: some count UTF-8 bytes (two per Arabic letter: DuckDB did
+  before its current versions; the one pinned here counts characters), where a typo would cost
+  two; on ``u`` it costs one everywhere.
 - ``c``, the consonant key shared by both scripts (`amanah.text.names`), less a final y (ى is
   read as a vowel: مصطفى and Mustafa): أحمد and Ahmad meet.
 - ``known``: whether the part is an attested name (the name dictionary's frequencies). Two
