@@ -120,6 +120,19 @@ CASES = {
         _rec("c10b", "B", "Youssef", "Abdul Rahman", "Hassan", "Kabbani", birth_year=1977),
         True,
     ),
+    # a list that gives full names only: parsed into parts
+    "full name against parts": (
+        _rec("c12a", "A", "عبد الكريم", "حمزة", "يوسف", "المصري", birth_year=1971),
+        PersonRecord(
+            key="c12b",
+            list_name="B",
+            full_name="عبدالكريم حمزة يوسف المصري",
+            sex="m",
+            birth_year=1971,
+            governorate="SY01",
+        ),
+        True,
+    ),
     "a typo in a name that is no name": (
         _rec("c11a", "A", "أحمد", "سليمان", "خالد", "الحسيناوي", birth_year=1993),
         _rec("c11b", "B", "أخمد", "سليمان", "", "الحسيناوي", birth_year=1993),

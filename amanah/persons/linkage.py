@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from amanah.persons.name_forms import EMPTY, forms, place, romanised
@@ -229,14 +229,16 @@ def settings(link_type: str, present: set[str] | None = None) -> dict[str, Any]:
 # -- the lists as tables ------------------------------------------------------------------------
 
 
-def _parsed(record: PersonRecord) -> dict[str, str]:
-    """A record that gives only a full name: its parts as the name matcher parses them."""
+def _with_parts(record: PersonRecord) -> PersonRecord:
+    """A record that gives only a full name, with its parts as the name matcher parses them
+    (ism, father, grandfather, family; بن and compounds understood)."""
     if not record.full_name or any(getattr(record, p) for p in NAME_PARTS[:4]):
-        return {}
+        return record
     from amanah.text.name_match import parse
 
     name = parse(record.full_name)
-    return {role: " ".join(p.text for p in name.get(role)) for role in NAME_PARTS[:4]}
+    parts = {role: " ".join(p.text for p in name.get(role)) for role in NAME_PARTS[:4]}
+    return replace(record, **parts)
 
 
 def _table(
@@ -259,9 +261,8 @@ def _table(
         keys.append((r.list_name, r.key))
         cols["uid"].append(uid)
         uid += 1
-        parsed = _parsed(r)
         for p in NAME_PARTS:
-            value = getattr(r, p) or parsed.get(p, "")
+            value = getattr(r, p)
             fm = forms(value) if value else EMPTY
             cols[f"{p}_n"].append(fm.n or None)
             cols[f"{p}_d"].append(fm.d or None)
@@ -350,6 +351,7 @@ class _Linker:
         self.keys: list[tuple[str, str]] = []
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        lists = [[_with_parts(r) for r in records] for records in lists]
         latin = _romanisations(lists)
         self.tables = []
         for records in lists:
