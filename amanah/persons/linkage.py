@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -349,8 +351,12 @@ class _Linker:
         import duckdb
 
         self.keys: list[tuple[str, str]] = []
+        # what does not fit in memory spills to a private folder removed after the run (names
+        # are in it; DuckDB's default is a folder in the working directory)
+        self.spill = tempfile.mkdtemp(prefix="amanah-linkage-")
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET temp_directory = ?", [self.spill])
         lists = [[_with_parts(r) for r in records] for records in lists]
         latin = _romanisations(lists)
         self.tables = []
@@ -394,6 +400,15 @@ class _Linker:
     def run(
         self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
     ) -> Iterator[Pair]:
+        try:
+            yield from self._run(threshold, margin, floor, max_pairs_u, train)
+        finally:
+            self.con.close()
+            shutil.rmtree(self.spill, ignore_errors=True)
+
+    def _run(
+        self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
+    ) -> Iterator[Pair]:
         logging.getLogger("splink").setLevel(logging.ERROR)
         linker = self._linker()
         if train:
@@ -417,7 +432,6 @@ class _Linker:
         while rows := cur.fetchmany(10_000):
             for row in rows:
                 yield self._pair(row, levels, cut, margin)
-        self.con.close()
 
     def _pair(
         self,
