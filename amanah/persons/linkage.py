@@ -6,7 +6,8 @@ A Fellegi-Sunter model (Splink, on DuckDB embedded) scores candidate pairs field
   (same father and grandfather, another ism) and a grandfather and the grandson named after him
   (same ism and family, another father, born 50-70 years later) disagree where it counts;
 - name parts compared in the forms of `amanah.persons.name_forms`: PDF damage repaired or made
-  harmless, Arabic distances per letter (not per UTF-8 byte), Arabic against Latin by consonants;
+  harmless, distances per letter (not per UTF-8 byte), Arabic against Latin by romanisation
+  and consonants; a one-letter difference is a typo only where one side is no attested name;
 - agreement weighted by how rare the name is in the lists (term frequencies: محمد is weak
   evidence, طنبوره strong);
 - birth years compared within the spread the record gives (an age is a year either way), sex,
@@ -239,8 +240,17 @@ def _with_parts(record: PersonRecord) -> PersonRecord:
     from amanah.text.name_match import parse
 
     name = parse(record.full_name)
-    parts = {role: " ".join(p.text for p in name.get(role)) for role in NAME_PARTS[:4]}
-    return replace(record, **parts)
+
+    def part(role: str) -> str:
+        return " ".join(p.text for p in name.get(role))
+
+    return replace(
+        record,
+        ism=part("ism"),
+        father=part("father"),
+        grandfather=part("grandfather"),
+        family=part("family"),
+    )
 
 
 def _table(
@@ -288,7 +298,7 @@ def _table(
     )
 
 
-def _romanisations(lists: list[Sequence[PersonRecord]]) -> dict[str, str]:
+def _romanisations(lists: Sequence[Sequence[PersonRecord]]) -> dict[str, str]:
     """The romanised skeletons of every name part, when some part is written in Latin (else
     nothing: lists in one script need none, and romanising is the slow step)."""
     values = {getattr(r, p) for records in lists for r in records for p in NAME_PARTS}
@@ -299,10 +309,6 @@ def _romanisations(lists: list[Sequence[PersonRecord]]) -> dict[str, str]:
 
 
 # -- linking ------------------------------------------------------------------------------------
-
-
-def _weight_to_probability(weight: float) -> float:
-    return 1.0 / (1.0 + 2.0 ** (-weight))
 
 
 def _probability_to_weight(p: float) -> float:
@@ -338,10 +344,10 @@ def link_lists(
         raise LinkageError(f"the threshold must be between 0 and 1, not {threshold}")
     if not 0 <= floor < 1:
         raise LinkageError(f"the floor must be between 0 and 1, not {floor}")
-    lists = [list(x) for x in lists if x]
-    if not lists or (len(lists) == 1 and len(lists[0]) < 2):
+    given = [list(x) for x in lists if x]
+    if not given or (len(given) == 1 and len(given[0]) < 2):
         return
-    yield from _Linker(lists).run(threshold, review_margin, floor, max_pairs_u, train)
+    yield from _Linker(given).run(threshold, review_margin, floor, max_pairs_u, train)
 
 
 class _Linker:
