@@ -290,7 +290,7 @@ def test_threshold_must_be_a_probability() -> None:
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "amanah.cli.linkage", "link", *args],
+        [sys.executable, "-m", "amanah.cli", "persons", "link", *args],
         capture_output=True,
         text=True,
         env=env,

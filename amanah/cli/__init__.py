@@ -32,6 +32,7 @@ from amanah.cli.accounts import register as register_accounts
 from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
 from amanah.cli.entities import register as register_entities
+from amanah.cli.linkage import register as register_linkage
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask
@@ -84,6 +85,7 @@ register_custody(app)
 register_accounts(app)
 register_reprocess(app)
 register_entities(app)
+register_linkage(app)  # after any `persons` group: it attaches `link` to it
 
 
 def main() -> None:

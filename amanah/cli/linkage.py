@@ -5,8 +5,9 @@ line per candidate pair: {"a", "b" (the records' keys), "a_list", "b_list", "sco
 "match", "review", "explanation"}; with `--clusters`, one line per cluster of linked records
 instead. A thin layer over amanah.persons.linkage.
 
-`link` is a command to attach to the `persons` group (`persons_app.command("link")(link)`);
-`app` runs it on its own: `python -m amanah.cli.linkage link --from-jsonl a.jsonl ...`.
+`register(app)` attaches `link` to the `persons` group, or makes that group when no module has
+(call it after the group's own registration); `app` runs it on its own:
+`python -m amanah.cli.linkage link --from-jsonl a.jsonl ...`.
 
 Exit status: 0 done; 1 done, but some lines could not be read (each reported with its file and
 line, and left out); 2 the request was wrong (no such file, a bad threshold).
@@ -147,7 +148,21 @@ def link(
         raise typer.Exit(1)
 
 
-app = typer.Typer(help="Person lists: record linkage.", no_args_is_help=True)
+_HELP = "Person lists of the missing, detained and dead: record linkage."
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `link` to the `amanah persons` group, making the group if none is registered."""
+    for info in app.registered_groups:
+        if info.name == "persons" and info.typer_instance is not None:
+            info.typer_instance.command("link")(link)
+            return
+    persons = typer.Typer(help=_HELP, no_args_is_help=True)
+    persons.command("link")(link)
+    app.add_typer(persons, name="persons")
+
+
+app = typer.Typer(help=_HELP, no_args_is_help=True)
 
 
 @app.callback()
