@@ -287,13 +287,18 @@ def test_threshold_must_be_a_probability() -> None:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path | None = None, tmp: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if tmp is not None:
+        env["TMPDIR"] = str(tmp)
     return subprocess.run(
         [sys.executable, "-m", "amanah.cli", "persons", "link", *args],
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=600,
         check=False,
     )
@@ -312,10 +317,22 @@ def small_lists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, s
     return _write(d / "a.jsonl", a), _write(d / "b.jsonl", b), true_pairs(a + b, truth)
 
 
-def test_cli_prints_one_json_line_per_pair(small_lists: tuple[Path, Path, set]) -> None:
+def test_cli_prints_one_json_line_per_pair(
+    small_lists: tuple[Path, Path, set], tmp_path: Path
+) -> None:
+    """... and leaves no names behind: nothing in the working folder, the spill folder gone."""
     a, b, gold = small_lists
-    r = _run("--from-jsonl", str(a), "--from-jsonl", str(b))
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    tmp.mkdir()
+    r = _run("--from-jsonl", str(a), "--from-jsonl", str(b), cwd=work, tmp=tmp)
     assert r.returncode == 0, r.stderr
+    assert list(work.iterdir()) == []
+    assert not [p for p in tmp.iterdir() if p.name.startswith("amanah-linkage-")]
+    families = {json.loads(line)["family"] for line in a.read_text(encoding="utf-8").splitlines()}
+    for left in tmp.rglob("*"):  # a library's session file may stay; no name may
+        data = left.read_bytes() if left.is_file() else b""
+        assert not [f for f in families if len(f) > 3 and f.encode() in data], left
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert rows and set(rows[0]) >= {"a", "b", "score", "match", "explanation"}
     links = {
