@@ -33,6 +33,7 @@ from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
 from amanah.cli.entities import register as register_entities
 from amanah.cli.persons import register as register_persons
+from amanah.cli.linkage import register as register_linkage
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask
@@ -86,6 +87,7 @@ register_accounts(app)
 register_reprocess(app)
 register_entities(app)
 register_persons(app)
+register_linkage(app)  # after any `persons` group: it attaches `link` to it
 
 
 def main() -> None:

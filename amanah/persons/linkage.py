@@ -1,0 +1,500 @@
+"""Record linkage of person lists: which records of two lists (or of one) are the same person.
+
+A Fellegi-Sunter model (Splink, on DuckDB embedded) scores candidate pairs field by field:
+
+- every name part in its own field (ism, father, grandfather, family, mother), so brothers
+  (same father and grandfather, another ism) and a grandfather and the grandson named after him
+  (same ism and family, another father, born 50-70 years later) disagree where it counts;
+- name parts compared in the forms of `amanah.persons.name_forms`: PDF damage repaired or made
+  harmless, distances per letter (not per UTF-8 byte), Arabic against Latin by romanisation
+  and consonants; a one-letter difference is a typo only where one side is no attested name;
+- agreement weighted by how rare the name is in the lists (term frequencies: محمد is weak
+  evidence, طنبوره strong);
+- birth years compared within the spread the record gives (an age is a year either way), sex,
+  governorate, place of birth.
+
+The model's parameters are estimated from the lists themselves (u by random sampling, m by
+expectation maximisation), starting from priors that say what a drifted release looks like.
+A record's key names it in results and is never compared. Pairs at or above the threshold are
+links; links form clusters (connected components); pairs whose weight is within `review_margin`
+bits of the threshold's are flagged for review.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from amanah.persons.name_forms import EMPTY, forms, place, romanised
+from amanah.persons.record import PersonRecord
+
+#: A pair at or above this probability is a link.
+THRESHOLD = 0.9
+#: Pairs whose match weight is within this many bits of the threshold's go to review.
+REVIEW_MARGIN = 4.0
+#: Pairs below this probability are not reported at all.
+FLOOR = 0.01
+NAME_PARTS = ("ism", "father", "grandfather", "family", "mother")
+
+# Candidate pairs: records that agree exactly (in damage-proof form) on three name parts, or on
+# the consonants of three (Latin against Arabic), or on two and the birth year. Every rule is
+# selective at 1,000,000 records: no rule rests on one name part alone.
+BLOCKING_RULES = (
+    "l.ism_d = r.ism_d AND l.father_d = r.father_d AND l.family_d = r.family_d",
+    "l.ism_d = r.ism_d AND l.father_d = r.father_d AND l.grandfather_d = r.grandfather_d",
+    "l.father_d = r.father_d AND l.grandfather_d = r.grandfather_d AND l.family_d = r.family_d",
+    "l.ism_d = r.ism_d AND l.grandfather_d = r.grandfather_d AND l.family_d = r.family_d",
+    "l.ism_c = r.ism_c AND l.father_c = r.father_c AND l.family_c = r.family_c",
+    "l.ism_d = r.ism_d AND l.family_d = r.family_d AND l.birth_year = r.birth_year",
+    "l.father_d = r.father_d AND l.family_d = r.family_d AND l.birth_year = r.birth_year",
+    "l.ism_d = r.ism_d AND l.father_d = r.father_d AND l.birth_year = r.birth_year",
+    "l.ism_c = r.ism_c AND l.family_c = r.family_c AND l.birth_year = r.birth_year",
+    "l.father_c = r.father_c AND l.family_c = r.family_c AND l.birth_year = r.birth_year",
+)
+# The rule for estimating m by expectation maximisation: the pairs it admits agree on ism and
+# birth year, so the father's, grandfather's and family's m are learnt from pairs that are
+# nearly all one person. (A rule on father and family would admit brothers, the commonest
+# near-match, and teach the model that the ism often differs within one person: the ism's and
+# the birth year's m are priors.)
+_EM_RULES = ("l.ism_d = r.ism_d AND l.birth_year = r.birth_year",)
+# Pairs surely the same person, to estimate how many pairs are matches.
+_DETERMINISTIC = (
+    "l.ism_n = r.ism_n AND l.father_n = r.father_n AND l.family_n = r.family_n"
+    " AND l.birth_year = r.birth_year",
+)
+
+
+class LinkageError(ValueError):
+    """The lists cannot be linked as asked (said in words, no names)."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A candidate pair: the two records' lists and keys, the probability that they are one
+    person, whether that makes a link, whether it is close enough to the threshold to need a
+    person's review, and per comparison the level met and its weight (log2 Bayes factor)."""
+
+    a_list: str
+    a: str
+    b_list: str
+    b: str
+    score: float
+    match: bool
+    review: bool
+    explanation: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "a_list": self.a_list,
+            "b_list": self.b_list,
+            "score": round(self.score, 6),
+            "match": self.match,
+            "review": self.review,
+            "explanation": self.explanation,
+        }
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+def _level(sql: str, label: str, m: float | None, **extra: Any) -> dict[str, Any]:
+    out = {"sql_condition": sql, "label_for_charts": label, **extra}
+    if m is not None:
+        out["m_probability"] = m
+    return out
+
+
+#: The prior m of a name part that differs in every form: how often one person's part is
+#: written as another name. The ism is the most carefully written part (and the only one that
+#: tells brothers apart, who share the other three: their agreement is not independent
+#: evidence, so a differing ism must outweigh it); father and grandfather are trained.
+_DIFFERENT = {"ism": 1e-9, "father": 0.01, "grandfather": 0.02, "family": 0.01, "mother": 0.02}
+
+
+#: ... and of a part met across scripts by its consonants only (محمد and Mahmud meet so).
+_CONSONANTS_ONLY = {
+    "ism": 1e-4,
+    "father": 0.01,
+    "grandfather": 0.01,
+    "family": 0.01,
+    "mother": 0.01,
+}
+
+
+def _name_comparison(part: str) -> dict[str, Any]:
+    """One name part: exact (weighted by the name's frequency), equal once PDF damage is made
+    harmless, one letter apart where one side is no attested name (a typo: حسن/حسين and
+    محمد/محمود are two names), a romanisation of the Arabic side equal to the Latin side,
+    equal consonants across scripts, or different."""
+    c = f"{part}_"
+    return {
+        "output_column_name": part,
+        "comparison_levels": [
+            _level(f"{c}n_l IS NULL OR {c}n_r IS NULL", "unknown", None, is_null_level=True),
+            _level(
+                f"{c}n_l = {c}n_r",
+                "exact",
+                0.85,
+                tf_adjustment_column=f"{c}n",
+                tf_adjustment_weight=1.0,
+            ),
+            _level(f"{c}d_l = {c}d_r", "equal after PDF repair", 0.05),
+            _level(
+                f"damerau_levenshtein({c}u_l, {c}u_r) <= 1"
+                f" AND least(length({c}u_l), length({c}u_r)) >= 3"
+                f" AND NOT ({c}k_l AND {c}k_r)",
+                "one letter apart, not two names",
+                0.04,
+            ),
+            _level(
+                f"{c}s_l <> {c}s_r AND ((' ' || {c}r_l || ' ') LIKE ('% ' || {c}n_r || ' %')"
+                f" OR (' ' || {c}r_r || ' ') LIKE ('% ' || {c}n_l || ' %'))",
+                "romanised alike",
+                0.05,
+            ),
+            _level(
+                f"{c}s_l <> {c}s_r AND {c}c_l = {c}c_r",
+                "same consonants across scripts",
+                _CONSONANTS_ONLY[part],
+            ),
+            _level("ELSE", "different", _DIFFERENT[part]),
+        ],
+    }
+
+
+def _birth_comparison() -> dict[str, Any]:
+    """Birth years: consistent within the records' spreads, a year beyond, a few years, or far
+    (a grandfather and his grandson are 50-70 years apart)."""
+    diff = "abs(birth_year_l - birth_year_r)"
+    spread = "(birth_year_spread_l + birth_year_spread_r)"
+    return {
+        "output_column_name": "birth_year",
+        "comparison_levels": [
+            _level(
+                "birth_year_l IS NULL OR birth_year_r IS NULL", "unknown", None, is_null_level=True
+            ),
+            _level(f"{diff} = 0", "same year", 0.84),
+            _level(f"{diff} <= {spread}", "consistent within the spread", 0.1),
+            _level(f"{diff} <= {spread} + 1", "a year beyond the spread", 0.05),
+            _level(f"{diff} <= 5", "within five years", 0.01),
+            _level("ELSE", "far apart", 1e-4),
+        ],
+    }
+
+
+def _exact_comparison(column: str, m_same: float = 0.95) -> dict[str, Any]:
+    return {
+        "output_column_name": column,
+        "comparison_levels": [
+            _level(
+                f"{column}_l IS NULL OR {column}_r IS NULL", "unknown", None, is_null_level=True
+            ),
+            _level(f"{column}_l = {column}_r", "same", m_same),
+            _level("ELSE", "different", 1 - m_same),
+        ],
+    }
+
+
+def settings(link_type: str, present: set[str] | None = None) -> dict[str, Any]:
+    """The Splink settings of the model (priors as m probabilities; u and m estimated), with
+    the comparisons of the fields in `present` (all when None): a field no record gives
+    carries no evidence and cannot be trained."""
+    comparisons = [
+        *(_name_comparison(p) for p in NAME_PARTS),
+        _birth_comparison(),
+        _exact_comparison("sex", 0.999),
+        _exact_comparison("governorate", 0.95),
+        _exact_comparison("place", 0.9),
+    ]
+    if present is not None:
+        comparisons = [c for c in comparisons if c["output_column_name"] in present]
+    return {
+        "link_type": link_type,
+        "unique_id_column_name": "uid",
+        "probability_two_random_records_match": 1e-4,
+        "comparisons": comparisons,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in BLOCKING_RULES
+        ],
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": False,
+        "additional_columns_to_retain": [],
+    }
+
+
+# -- the lists as tables ------------------------------------------------------------------------
+
+
+def _with_parts(record: PersonRecord) -> PersonRecord:
+    """A record that gives only a full name, with its parts as the name matcher parses them
+    (ism, father, grandfather, family; بن and compounds understood)."""
+    if not record.full_name or any(getattr(record, p) for p in NAME_PARTS[:4]):
+        return record
+    from amanah.text.name_match import parse
+
+    name = parse(record.full_name)
+
+    def part(role: str) -> str:
+        return " ".join(p.text for p in name.get(role))
+
+    return replace(
+        record,
+        ism=part("ism"),
+        father=part("father"),
+        grandfather=part("grandfather"),
+        family=part("family"),
+    )
+
+
+def _table(
+    records: Sequence[PersonRecord],
+    first_uid: int,
+    keys: list[tuple[str, str]],
+    latin: dict[str, str],
+) -> Any:
+    """The records as a columnar table of compared forms; `keys` receives (list, key) by uid."""
+    import pyarrow as pa
+
+    cols: dict[str, list[Any]] = {"uid": []}
+    for p in NAME_PARTS:
+        for f in "nduscrk":
+            cols[f"{p}_{f}"] = []
+    for extra in ("birth_year", "birth_year_spread", "sex", "governorate", "place"):
+        cols[extra] = []
+    uid = first_uid
+    for r in records:
+        keys.append((r.list_name, r.key))
+        cols["uid"].append(uid)
+        uid += 1
+        for p in NAME_PARTS:
+            value = getattr(r, p)
+            fm = forms(value) if value else EMPTY
+            cols[f"{p}_n"].append(fm.n or None)
+            cols[f"{p}_d"].append(fm.d or None)
+            cols[f"{p}_u"].append(fm.u or None)
+            cols[f"{p}_s"].append(fm.script or None)
+            cols[f"{p}_c"].append(fm.c or None)
+            cols[f"{p}_k"].append(fm.known)
+            cols[f"{p}_r"].append(latin.get(value) or None)
+        cols["birth_year"].append(r.birth_year)
+        cols["birth_year_spread"].append(max(0, r.birth_year_spread or 0))
+        cols["sex"].append(r.sex or None)
+        cols["governorate"].append(r.governorate or None)
+        cols["place"].append(place(r.place_of_birth) or None if r.place_of_birth else None)
+    schema = {"uid": pa.int64(), "birth_year": pa.int32(), "birth_year_spread": pa.int32()}
+    schema.update({f"{p}_k": pa.bool_() for p in NAME_PARTS})
+    return pa.table(
+        {
+            name: pa.array(values, type=schema.get(name, pa.string()))
+            for name, values in cols.items()
+        }
+    )
+
+
+def _romanisations(lists: Sequence[Sequence[PersonRecord]]) -> dict[str, str]:
+    """The romanised skeletons of every name part, when some part is written in Latin (else
+    nothing: lists in one script need none, and romanising is the slow step)."""
+    values = {getattr(r, p) for records in lists for r in records for p in NAME_PARTS}
+    values.discard("")
+    if not any(forms(v).script == "la" for v in values):
+        return {}
+    return romanised(sorted(values))
+
+
+# -- linking ------------------------------------------------------------------------------------
+
+
+def _probability_to_weight(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log2(p / (1 - p))
+
+
+def link(
+    records_a: Sequence[PersonRecord],
+    records_b: Sequence[PersonRecord] | None = None,
+    threshold: float = THRESHOLD,
+    review_margin: float = REVIEW_MARGIN,
+    floor: float = FLOOR,
+    max_pairs_u: float = 1e6,
+    train: bool = True,
+) -> Iterator[Pair]:
+    """Candidate pairs across two lists, or within one (`records_b` None: de-duplication),
+    with a probability of at least `floor`, in no particular order."""
+    lists = [records_a] if records_b is None else [records_a, records_b]
+    yield from link_lists(lists, threshold, review_margin, floor, max_pairs_u, train)
+
+
+def link_lists(
+    lists: Sequence[Sequence[PersonRecord]],
+    threshold: float = THRESHOLD,
+    review_margin: float = REVIEW_MARGIN,
+    floor: float = FLOOR,
+    max_pairs_u: float = 1e6,
+    train: bool = True,
+) -> Iterator[Pair]:
+    """Candidate pairs of records from different lists (one list: within it)."""
+    if not 0 < threshold < 1:
+        raise LinkageError(f"the threshold must be between 0 and 1, not {threshold}")
+    if not 0 <= floor < 1:
+        raise LinkageError(f"the floor must be between 0 and 1, not {floor}")
+    given = [list(x) for x in lists if x]
+    if not given or (len(given) == 1 and len(given[0]) < 2):
+        return
+    yield from _Linker(given).run(threshold, review_margin, floor, max_pairs_u, train)
+
+
+class _Linker:
+    """One linkage run on a private in-memory DuckDB."""
+
+    def __init__(self, lists: list[list[PersonRecord]]):
+        import duckdb
+
+        self.keys: list[tuple[str, str]] = []
+        # what does not fit in memory spills to a private folder removed after the run (names
+        # are in it; DuckDB's default is a folder in the working directory)
+        self.spill = tempfile.mkdtemp(prefix="amanah-linkage-")
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET temp_directory = ?", [self.spill])
+        lists = [[_with_parts(r) for r in records] for records in lists]
+        latin = _romanisations(lists)
+        self.tables = []
+        for records in lists:
+            self.tables.append(_table(records, len(self.keys), self.keys, latin))
+        self.link_type = "link_only" if len(lists) > 1 else "dedupe_only"
+        self.model = settings(self.link_type, self._present())
+
+    def _present(self) -> set[str]:
+        """The compared fields that some record of every list gives."""
+        out = None
+        for t in self.tables:
+            given = {
+                name
+                for name in (*NAME_PARTS, "birth_year", "sex", "governorate", "place")
+                if t.column(f"{name}_n" if name in NAME_PARTS else name).null_count < len(t)
+            }
+            out = given if out is None else out & given
+        return out or set()
+
+    def _linker(self) -> Any:
+        from splink import DuckDBAPI, Linker
+
+        api = DuckDBAPI(connection=self.con)
+        frames = [api.register(t, table_name=f"persons_{i}") for i, t in enumerate(self.tables)]
+        return Linker(frames if len(frames) > 1 else frames[0], self.model, log_level=None)
+
+    def _train(self, linker: Any, max_pairs_u: float) -> None:
+        linker.training.estimate_probability_two_random_records_match(
+            list(_DETERMINISTIC), recall=0.6
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=1)
+        for rule in _EM_RULES:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True
+                )
+            except Exception as e:  # too few pairs to train on: the priors stand
+                logging.getLogger(__name__).info("m not re-estimated: %s", type(e).__name__)
+
+    def run(
+        self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
+    ) -> Iterator[Pair]:
+        try:
+            yield from self._run(threshold, margin, floor, max_pairs_u, train)
+        finally:
+            self.con.close()
+            shutil.rmtree(self.spill, ignore_errors=True)
+
+    def _run(
+        self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
+    ) -> Iterator[Pair]:
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        linker = self._linker()
+        if train:
+            self._train(linker, max_pairs_u)
+        predictions = linker.inference.predict(threshold_match_probability=floor)
+        cut = _probability_to_weight(threshold)
+        levels = _trained_levels(linker)
+        have = {
+            r[0]
+            for r in self.con.execute(
+                f"SELECT column_name FROM (DESCRIBE {predictions.physical_name})"  # noqa: S608
+            ).fetchall()
+        }
+        cols = ["uid_l", "uid_r", "match_weight", "match_probability"]
+        for c in levels:
+            cols.append(f"mw_{c}")
+            cols.append(f"mw_tf_adj_{c}" if f"mw_tf_adj_{c}" in have else "0.0")
+        # table and column names are Splink's and this module's, never from the lists
+        sql = f"SELECT {', '.join(cols)} FROM {predictions.physical_name}"  # noqa: S608
+        cur = self.con.execute(sql)
+        while rows := cur.fetchmany(10_000):
+            for row in rows:
+                yield self._pair(row, levels, cut, margin)
+
+    def _pair(
+        self,
+        row: tuple[Any, ...],
+        levels: dict[str, list[tuple[str, float]]],
+        cut: float,
+        margin: float,
+    ) -> Pair:
+        uid_l, uid_r, weight, prob = row[:4]
+        explanation: dict[str, dict[str, Any]] = {}
+        for i, (c, options) in enumerate(levels.items()):
+            mw, tf = row[4 + 2 * i], row[5 + 2 * i] or 0.0
+            # the level met is the one whose weight this is (Splink reports weights only)
+            label = min(options, key=lambda o: abs(o[1] - mw))[0]
+            explanation[c] = {"level": label, "weight": round(float(mw) + float(tf), 3)}
+        (la, ka), (lb, kb) = self.keys[uid_l], self.keys[uid_r]
+        return Pair(
+            la,
+            ka,
+            lb,
+            kb,
+            float(prob),
+            bool(weight >= cut),
+            bool(abs(weight - cut) < margin),
+            explanation,
+        )
+
+
+def _trained_levels(linker: Any) -> dict[str, list[tuple[str, float]]]:
+    """Each comparison's levels as (label, match weight) once the model is trained."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for comp in linker._settings_obj.comparisons:
+        out[comp.output_column_name] = [
+            (lv.label_for_charts, lv._match_weight if lv._match_weight is not None else 0.0)
+            for lv in comp.comparison_levels
+        ]
+    return out
+
+
+def clusters(pairs: Iterable[Pair]) -> list[set[tuple[str, str]]]:
+    """The connected components of the links (pairs with `match`): each one person, as the set
+    of its records' (list, key). Records linked to nothing are not listed."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        if p.match:
+            ra, rb = find((p.a_list, p.a)), find((p.b_list, p.b))
+            if ra != rb:
+                parent[ra] = rb
+    groups: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for x in parent:
+        groups.setdefault(find(x), set()).add(x)
+    return list(groups.values())

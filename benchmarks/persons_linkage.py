@@ -1,0 +1,200 @@
+"""Record linkage of person lists: accuracy against a plain Splink model, and scale.
+
+    python -m benchmarks.persons_linkage --quality 2000 --dedupe 100000
+
+- quality: two generated releases of N records each (`benchmarks.persons_lists`, drifted as
+  real releases are), linked by `amanah.persons.linkage` and by a plain Splink model with
+  default comparisons (NameComparison on the names as written, exact birth year, sex and
+  governorate, the same kind of blocking and training) in the same run: precision, recall, F1.
+- scale: one generated list of N records with duplicates, de-duplicated in a child process:
+  wall time of the linkage alone, peak RSS of the child (generation included), pairs, links,
+  precision and recall. The load average is recorded: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from benchmarks.common import machine, run_timed, save
+from benchmarks.persons_lists import make_duplicated, make_lists, true_pairs
+
+
+def _scores(found: set, gold: set) -> dict[str, float]:
+    tp = len(found & gold)
+    p = tp / len(found) if found else 0.0
+    r = tp / len(gold) if gold else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f1, 4),
+        "links": len(found),
+    }
+
+
+def _key(x: tuple[str, str], y: tuple[str, str]) -> tuple:
+    return (min(x, y), max(x, y))
+
+
+def ours(a: list, b: list, threshold: float) -> set:
+    from amanah.persons.linkage import link
+
+    return {_key((p.a_list, p.a), (p.b_list, p.b)) for p in link(a, b, threshold) if p.match}
+
+
+def plain(a: list, b: list, threshold: float) -> set:
+    """Splink as the manual sets it up: default comparisons on the names as written."""
+    import duckdb
+    import pyarrow as pa
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    def table(records: list, first: int) -> Any:
+        cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "uid",
+                "ism",
+                "father",
+                "grandfather",
+                "family",
+                "birth_year",
+                "sex",
+                "governorate",
+            )
+        }
+        for i, r in enumerate(records):
+            cols["uid"].append(first + i)
+            for k in ("ism", "father", "grandfather", "family", "sex", "governorate"):
+                cols[k].append(getattr(r, k) or None)
+            cols["birth_year"].append(r.birth_year)
+        return pa.table(cols)
+
+    keys = [(r.list_name, r.key) for r in a + b]
+    api = DuckDBAPI(connection=duckdb.connect())
+    frames = [
+        api.register(table(a, 0), table_name="a"),
+        api.register(table(b, len(a)), table_name="b"),
+    ]
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="uid",
+        comparisons=[
+            cl.NameComparison("ism"),
+            cl.NameComparison("father"),
+            cl.NameComparison("grandfather"),
+            cl.NameComparison("family"),
+            cl.ExactMatch("birth_year"),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("governorate"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("ism", "father", "family"),
+            block_on("ism", "father", "grandfather"),
+            block_on("father", "grandfather", "family"),
+            block_on("ism", "grandfather", "family"),
+            block_on("ism", "family", "birth_year"),
+            block_on("father", "family", "birth_year"),
+        ],
+    )
+    linker = Linker(frames, settings, log_level=None)
+    import logging
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("ism", "father", "family", "birth_year")], recall=0.6
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("ism", "birth_year")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("father", "family"))
+    df = linker.inference.predict(threshold_match_probability=threshold)
+    rows = api._con.execute(f"SELECT uid_l, uid_r FROM {df.physical_name}").fetchall()  # noqa: S608
+    return {_key(keys[x], keys[y]) for x, y in rows}
+
+
+def quality(n: int, seed: int, threshold: float) -> dict[str, Any]:
+    a, b, truth = make_lists(n, seed=seed)
+    gold = true_pairs(a + b, truth)
+    out: dict[str, Any] = {"records_per_list": n, "true_pairs": len(gold), "seed": seed}
+    for name, fn in (("amanah", ours), ("plain_splink", plain)):
+        t = time.perf_counter()
+        found = fn(a, b, threshold)
+        out[name] = {**_scores(found, gold), "seconds": round(time.perf_counter() - t, 1)}
+    return out
+
+
+def _child_dedupe(n: int) -> None:
+    from amanah.persons.linkage import link
+
+    records, truth = make_duplicated(n, seed=5)
+    gold = true_pairs(records, truth, across=False)
+    t, cpu = time.perf_counter(), time.process_time()
+    pairs = 0
+    found = set()
+    for p in link(records):
+        pairs += 1
+        if p.match:
+            found.add(_key((p.a_list, p.a), (p.b_list, p.b)))
+    seconds = time.perf_counter() - t
+    print(
+        json.dumps(
+            {
+                "records": len(records),
+                "seconds": round(seconds, 1),
+                # CPU seconds of every thread: what the run costs on a machine others share
+                "cpu_seconds": round(time.process_time() - cpu, 1),
+                "pairs_reported": pairs,
+                **_scores(found, gold),
+            }
+        )
+    )
+
+
+def dedupe(n: int) -> dict[str, Any]:
+    load_before = os.getloadavg()
+    cmd = [sys.executable, "-m", "benchmarks.persons_linkage", "--child-dedupe", str(n)]
+    wall, rss_kib, proc = run_timed(cmd)
+    assert proc is not None
+    result = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    result.update(
+        {
+            "child_wall_seconds": round(wall, 1),
+            "peak_rss_mib": round(rss_kib / 1024),
+            "load_before": [round(x, 1) for x in load_before],
+            "load_after": [round(x, 1) for x in os.getloadavg()],
+        }
+    )
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quality", type=int, default=2000, help="records per list (0: skip)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threshold", type=float, default=0.9)
+    ap.add_argument("--dedupe", type=int, nargs="*", default=[100_000], help="list sizes")
+    ap.add_argument("--child-dedupe", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_dedupe:
+        _child_dedupe(args.child_dedupe)
+        return
+    result: dict[str, Any] = {"machine": machine()}
+    if args.quality:
+        result["quality"] = quality(args.quality, args.seed, args.threshold)
+        print(json.dumps(result["quality"]), flush=True)
+    result["dedupe"] = []
+    for n in args.dedupe:
+        result["dedupe"].append(dedupe(n))
+        print(json.dumps(result["dedupe"][-1]), flush=True)
+    print(save("persons_linkage", result))
+
+
+if __name__ == "__main__":
+    main()
