@@ -239,6 +239,78 @@ def test_a_page_the_reader_fails_on_is_recorded_and_refused_until_attested(
     ]
 
 
+GEOMETRY = {
+    "a glyph of a zero-size font": "BT /{f} 0 Tf 1 0 0 1 100 {y} Tm <{g}{g}> Tj ET",
+    "a glyph drawn mirrored": "BT /{f} 14 Tf -1 0 0 1 300 {y} Tm <{g}{g}> Tj ET",
+    "a glyph at a huge position": "BT /{f} 14 Tf 1 0 0 1 3.4e38 {y} Tm <{g}> Tj ET",
+    "a huge text matrix": "BT /{f} 14 Tf 1e30 0 0 1e30 100 {y} Tm <{g}> Tj ET",
+    "a huge character spacing": "BT /{f} 14 Tf 1e30 Tc 1 0 0 1 100 {y} Tm <{g}{g}{g}> Tj ET",
+    "the line drawn twice, once invisible": "",
+}
+
+
+@pytest.mark.parametrize("kind", list(GEOMETRY))
+def test_odd_glyph_geometry_on_the_name_line_reads_in_logical_order(
+    kind: str, tmp_path: Path
+) -> None:
+    """Glyphs with absurd positions, sizes or matrices drawn on the baseline of the line that
+    names a protected person (or the line drawn again, invisibly): the name still reads."""
+    import pymupdf
+
+    path = _pdf(tmp_path / "p.pdf", [LINE.format(name=NAME)], "\ufdd0")
+    doc = pymupdf.open(path)
+    page = doc[0]
+    font = page.get_fonts()[0][4]
+    y = page.rect.height - page.get_text("dict")["blocks"][0]["lines"][0]["spans"][0]["origin"][1]
+    xref = page.get_contents()[-1]
+    stream = doc.xref_stream(xref)
+    gid = f"{pymupdf.Font(fontfile=FONT).has_glyph(ord('X')):04x}"
+    if GEOMETRY[kind]:
+        extra = GEOMETRY[kind].format(f=font, y=y, g=gid).encode()
+    else:
+        extra = b"q 1 0 0 1 40 0 cm\n" + stream.replace(b"BT", b"BT 3 Tr") + b"\nQ"
+    doc.update_stream(xref, stream + b"\n" + extra)
+    hostile = tmp_path / "hostile.pdf"
+    doc.save(hostile)
+    doc.close()
+    with pymupdf.open(hostile) as doc:
+        read = pdftext.read_page(doc[0], boxes=True)
+    assert NAME in read.text, kind
+    assert read.unread == [], kind
+    out = extract.pdf(hostile)
+    assert NAME in out.pages[0], kind
+    assert out.metadata["text_reading"]["pages by reader"] == {pdftext.ENGINE: "1"}
+
+
+def test_a_line_kept_as_mupdf_reads_it_gives_the_leak_check_its_glyphs_as_drawn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A line whose glyphs cannot be matched to MuPDF's characters keeps MuPDF's reading,
+    which splits lam-alef (the name does not read there); its glyphs as drawn from the
+    right are another reading in the content inventory, where the matcher finds the name."""
+    import pymupdf
+
+    from amanah.processing import inventory_pdf
+    from amanah.processing.inventory import Inventory
+    from amanah.sharing.protected import Matcher
+
+    matcher = Matcher.of([("Witness A", [NAME])])
+    path = _pdf(tmp_path / "p.pdf", [LINE.format(name=NAME)], "\ufdd0")
+    monkeypatch.setattr(pdftext, "_same_letters", lambda a, b: False)
+    inv = Inventory()
+    with pymupdf.open(path) as doc:
+        text = inventory_pdf._text_layer(doc[0], 0, inv, 1)
+        assert not matcher.find(doc[0].get_text())  # MuPDF's own reading hides the name
+    assert not matcher.find(text)
+    inv.add("the text layer of a PDF page", text, "page 1", 1)
+    found = {p.place: matcher.find(p.text) for p in inv.parts}
+    assert found == {
+        "the text layer of a PDF page": set(),
+        "other readings of PDF lines not read in logical order": {"Witness A"},
+    }
+    assert inv.complete
+
+
 # -- through intake, processing, search and the package build -----------------------------------
 
 NAMED = ("noncharacter", "unassigned, plane 14", "escaped byte (lone surrogate)")
