@@ -425,3 +425,23 @@ def test_hostile_characters_stay_in_the_reading(tmp_path: Path) -> None:
             text = pdftext.read_page(doc[0]).text
         assert HOSTILE[kind] in text, kind
         assert unicodedata.bidirectional(HOSTILE[kind]) in ("", "L")
+
+
+@pytest.mark.parametrize("kind", ["private use", "noncharacter", "unassigned, plane 14"])
+def test_a_hostile_glyph_inside_the_name_does_not_hide_it(kind: str, tmp_path: Path) -> None:
+    """The glyph drawn inside a word of the name (a zero-width glyph whose Unicode is private
+    use, a noncharacter, a tag-plane code point): the reading keeps it, the matcher reads
+    the word through it, as through a zero-width space; another name is not made up."""
+    import pymupdf
+
+    from amanah.sharing.protected import Matcher
+
+    matcher = Matcher.of([("Witness A", [NAME])])
+    inside = LINE.replace(" X", "").format(name="علاء الأحXمد")
+    control = LINE.replace(" X", "").format(name="علاء الأحمX")
+    for line, expected in ((inside, {"Witness A"}), (control, set())):
+        path = _pdf(tmp_path / "p.pdf", [line], HOSTILE[kind])
+        with pymupdf.open(path) as doc:
+            text = pdftext.read_page(doc[0]).text
+        assert HOSTILE[kind] in text, kind
+        assert matcher.find(text) == expected, (kind, line == inside)
