@@ -96,9 +96,11 @@ def test_a_long_line_is_ordered_by_the_compiled_algorithm_as_by_the_reference() 
         assert fast is not None, "the long line fell back to the reference algorithm"
         assert fast == _reference_order(visual, rtl)
     assert "".join(visual[i] for i in pdftext.logical_order(visual, True)) == line
-    # A character of no class (unassigned) in such a line is left to the reference algorithm.
+    # A character of no class (unassigned), on which the reference algorithm stops, is
+    # ordered as a neutral by the compiled one and kept (tests/test_pdf_hostile_text.py).
     odd = [*visual, "\U000e0080"]  # after the 14th space: past the first run
-    assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is None
+    assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is not None
+    assert sorted(pdftext.logical_order(odd, True)) == list(range(len(odd)))
 
 
 def test_random_lines_of_every_class_get_the_reference_order() -> None:

@@ -128,6 +128,7 @@ def pdf(path: Path) -> Extraction:
     garbled: list[int] = []
     chosen: dict[str, list[int]] = {}
     drawn: dict[str, list[int]] = {}
+    why: dict[str, list[str]] = {}
     repairs = {"lines reordered": 0, "lines kept as read": 0, "presentation forms": 0}
     try:
         meta = {k: v for k, v in doc.get_metadata_dict(skip_empty=True).items()}
@@ -135,7 +136,7 @@ def pdf(path: Path) -> Extraction:
         layout = pymupdf.open(str(path))
         try:
             for i in range(len(doc)):
-                text, engine = _pdf_page(doc, layout, i, pdftext, repairs, drawn)
+                text, engine = _pdf_page(doc, layout, i, pdftext, repairs, drawn, why)
                 chosen.setdefault(engine, []).append(i + 1)
                 if text.strip() and not readable(text):
                     garbled.append(i + 1)
@@ -152,6 +153,8 @@ def pdf(path: Path) -> Extraction:
         "right-to-left lines drawn in": {k: _ranges(v) for k, v in drawn.items()},
         "repairs": repairs,
     }
+    if why:  # pages (or lines) not read by the logical-order reader, and why: the examiner
+        out.metadata["text_reading"]["not read in logical order"] = why
     if garbled:
         out.flags.append(
             {
@@ -170,10 +173,13 @@ def _pdf_page(
     pdftext: Any,
     repairs: dict[str, int],
     drawn: dict[str, list[int]],
+    why: dict[str, list[str]] | None = None,
 ) -> tuple[str, str]:
     """One page's text and the reader chosen: the rebuilt reading, unless the repair kept
     some right-to-left lines as MuPDF read them (or read nothing) and pdfium's reading reads
-    better as Arabic (more words begin with the article than end with it reversed)."""
+    better as Arabic (more words begin with the article than end with it reversed). `why`
+    gets, by page, each reason a page or line was not read in logical order (never text)."""
+    reasons: list[str] = []
 
     def pdfium_text() -> str:
         page = doc[i]
@@ -181,27 +187,39 @@ def _pdf_page(
         text = textpage.get_text_bounded()
         textpage.close()
         page.close()
-        return str(text)
+        return str(pdftext.scalar(str(text)))
+
+    def chosen(text: str, engine: str) -> tuple[str, str]:
+        if reasons and why is not None:
+            why[f"page {i + 1}"] = reasons
+        return text, engine
 
     try:
         read = pdftext.read_page(layout[i])
     except MemoryError:
         raise
-    except Exception:  # a page MuPDF cannot lay out: pdfium's reading is what there is
-        return pdfium_text(), "pdfium"
+    except Exception as exc:  # a page MuPDF cannot lay out: pdfium's reading is what there is
+        reasons.append(f"the logical-order reader failed ({type(exc).__name__}): pdfium's reading")
+        return chosen(pdfium_text(), "pdfium")
+    reasons.extend(read.unread)
     repairs["lines reordered"] += read.rebuilt_lines
     repairs["lines kept as read"] += read.kept_lines
     repairs["presentation forms"] += read.presentation_forms
     if read.drawn_order:
         drawn.setdefault(read.drawn_order, []).append(i + 1)
     if read.text.strip() and not read.kept_lines:
-        return read.text, pdftext.ENGINE
+        return chosen(read.text, pdftext.ENGINE)
     plain = pdfium_text()
     if not read.text.strip() and plain.strip():
-        return plain, "pdfium"
+        reasons.append("the logical-order reader read no text: pdfium's reading")
+        return chosen(plain, "pdfium")
     if pdftext.has_rtl(plain) and pdftext.reads_arabic(plain) > pdftext.reads_arabic(read.text):
-        return pdftext.letters(plain), "pdfium"
-    return read.text, pdftext.ENGINE
+        reasons.append(
+            f"{read.kept_lines} line(s) kept as MuPDF read them, and pdfium's reading reads"
+            " better as Arabic: pdfium's reading"
+        )
+        return chosen(pdftext.letters(plain), "pdfium")
+    return chosen(read.text, pdftext.ENGINE)
 
 
 def _ranges(pages: list[int]) -> str:

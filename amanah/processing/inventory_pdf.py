@@ -149,7 +149,7 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
     seen: set[Any] = set()
     for page in doc:
         n = page.number + 1
-        text = _text_layer(page, flags)
+        text = _text_layer(page, flags, inv, n)
         inv.add("the text layer of a PDF page", text, f"page {n}", n)
         if not text.strip():
             if n not in ocr_done:
@@ -174,17 +174,33 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
             )
 
 
-def _text_layer(page: Any, flags: int) -> str:
+def _text_layer(page: Any, flags: int, inv: Inventory | None = None, n: int = 0) -> str:
     """The page's text in logical order (Arabic as written, lam-alef whole): the same text
-    search reads, so that the leak check sees a name printed by a browser or office suite."""
+    search reads, so that the leak check sees a name printed by a browser or office suite.
+    Lines not read in logical order give their other readings as a part of their own; a page
+    the reader fails on is read as MuPDF reads it and the inventory is incomplete, naming
+    the page: MuPDF splits lam-alef in visual-order Arabic, so a name may hide there."""
     from amanah.processing import pdftext
 
     try:
-        return pdftext.read_page(page, flags).text
+        read = pdftext.read_page(page, flags)
     except MemoryError:
         raise
-    except Exception:  # a page the repair cannot lay out is read as MuPDF reads it
-        return str(page.get_text(flags=flags))
+    except Exception as exc:  # a page the repair cannot lay out is read as MuPDF reads it
+        if inv is not None:
+            inv.incomplete(
+                f"page {n} of a PDF could not be read in logical order"
+                f" ({type(exc).__name__}): a name in right-to-left text may not be found"
+            )
+        return pdftext.scalar(str(page.get_text(flags=flags)))
+    if inv is not None and read.other_readings:
+        inv.add(
+            "other readings of PDF lines not read in logical order",
+            "\n".join(read.other_readings),
+            f"page {n}",
+            n,
+        )
+    return read.text
 
 
 def _render(page: Any, clip: Any) -> Any:

@@ -142,6 +142,21 @@ class PageText:
     rebuilt_lines: int = 0
     kept_lines: int = 0
     presentation_forms: int = 0
+    #: Why right-to-left lines were not read by the bidirectional algorithm (one entry per
+    #: line: its number and the reason, never its text), for the derivation event.
+    unread: list[str] = field(default_factory=list)
+    #: Other readings of those lines (MuPDF's, the glyphs as drawn from the right): the
+    #: leak check and redaction read them too, so that a name on such a line is found in
+    #: whichever reading holds it in logical order.
+    other_readings: list[str] = field(default_factory=list)
+
+
+def _char(unicode: int) -> str:
+    """A glyph's Unicode as a character: U+FFFD for what is no Unicode scalar value (a
+    surrogate, a negative or too large number), which no text derivative could encode."""
+    if 0 <= unicode < 0x110000 and not 0xD800 <= unicode < 0xE000:
+        return chr(unicode)
+    return "\ufffd"
 
 
 def _glyphs(page: Any) -> list[Glyph]:
@@ -157,7 +172,7 @@ def _glyphs(page: Any) -> list[Glyph]:
             out.extend(_mirrored_run(span, size))
             continue
         for unicode, gid, _origin, (x0, y0, x1, y1) in span["chars"]:
-            ch = chr(unicode) if 0 <= unicode < 0x110000 else "\ufffd"
+            ch = _char(unicode)
             if gid < 0 and out:  # a further character of the glyph before (a ligature)
                 out[-1].text += ch
                 continue
@@ -200,7 +215,7 @@ def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
             word.clear()
 
     for unicode, _gid, _origin, bbox in span["chars"]:
-        ch = chr(unicode) if 0 <= unicode < 0x110000 else "\ufffd"
+        ch = _char(unicode)
         if ch.isspace():
             flush()
             x0, y0, x1, y1 = bbox
@@ -252,7 +267,19 @@ def _join_marks(units: list[Glyph]) -> list[Glyph]:
             pending.append(g)
     if pending and out:
         out[-1].text += "".join(m.text for m in pending)
+    elif pending:  # marks without any letter in the line: kept as units of their own
+        out.extend(pending)
     return out
+
+
+#: The stand-in for a character the bidirectional algorithm cannot classify (an unassigned
+#: code point or a noncharacter: Python's table gives no class, and python-bidi's reference
+#: algorithm stops on it): an other neutral (ON), never mirrored, so that it takes the
+#: direction of the text around it. Only the order is computed from stand-ins: the unit's
+#: own text is put back.
+_NEUTRAL = "!"
+#: The classes the algorithm resolves; `_CONTROL` are read as a space.
+_CLASSES = frozenset(("L", "R", "AL", "EN", "ES", "ET", "AN", "CS", "NSM", "ON", "WS"))
 
 
 @lru_cache(maxsize=4096)
@@ -262,7 +289,10 @@ def _representative(text: str) -> str:
         if kind in _STRONG:
             return c
     c = text[:1] or " "
-    return " " if unicodedata.bidirectional(c) in _CONTROL else c
+    kind = unicodedata.bidirectional(c)
+    if kind in _CONTROL:
+        return " "
+    return c if kind in _CLASSES else _NEUTRAL
 
 
 def _class_pools() -> dict[str, list[str]]:
@@ -423,9 +453,12 @@ _BY_SEQ = attrgetter("seq")
 
 
 def _rebuild(
-    glyphs: list[Glyph], rtl: bool | None = None
+    glyphs: list[Glyph], rtl: bool | None = None, bidi: bool = True
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """Words in logical order from one line's glyphs."""
+    """Words in logical order from one line's glyphs. `bidi` False: without the algorithm,
+    the units as drawn from the paragraph's start edge (right to left in a right-to-left
+    paragraph), the reading kept when the algorithm fails on a line: logical for every
+    right-to-left word, ligatures whole, only left-to-right runs inside it reversed."""
     units = sorted(glyphs, key=_BY_X)
     # A unit opening with a mark needs a mark in the line: the line's distinct characters
     # (a few dozen) are tested first, each unit only when one is a mark.
@@ -451,7 +484,11 @@ def _rebuild(
     line = "".join(texts)
     shown = list(map(_unit_letters, texts)) if _PRESENTATION.search(line) else texts
     formats = _FORMAT_CHARS.search(line) is not None
-    order = logical_order(shown, rtl)
+    if bidi:
+        order = logical_order(shown, rtl)
+    else:
+        rtl = right_to_left(line) if rtl is None else rtl
+        order = list(range(len(shown) - 1, -1, -1)) if rtl else list(range(len(shown)))
     words: list[tuple[str, tuple[float, float, float, float]]] = []
     parts: list[str] = []
     x0 = y0 = x1 = y1 = 0.0
@@ -619,7 +656,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
             out: Line | None = None
             if has_rtl(raw) and line.get("wmode", 0) == 0 and abs(line["dir"][1]) < 0.05:
                 if glyphs is None:
-                    glyphs = sorted(_glyphs(page), key=_BY_Y)
+                    glyphs = sorted(_page_glyphs(page, result), key=_BY_Y)
                     tops = [g.cy for g in glyphs]
                     centres = [g.cx for g in glyphs]
                 bx0, by0, bx1, by1 = line["bbox"]
@@ -641,14 +678,18 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
                     visual, logical = visual + v, logical + lg
                     used.update(mine)
                     result.presentation_forms += len(_PRESENTATION.findall(drawn))
-                    out = Line(words=_brackets(_rebuild(picked, rtl)), rebuilt=True)
-                    out.text = " ".join(w for w, _ in out.words)
-                    result.rebuilt_lines += 1
+                    out = _rebuilt_line(picked, rtl, raw, len(result.lines) + 1, result)
+                    if out is None:
+                        result.kept_lines += 1
+                    else:
+                        result.rebuilt_lines += 1
                 else:
                     result.kept_lines += 1
+                    if picked:  # the glyphs found, as drawn from the right: another reading
+                        result.other_readings.append(_as_drawn(picked, rtl))
             if out is None:
                 out = Line(words=_mupdf_words(line) if boxes else [])
-                out.text = letters(raw).translate(_FORMAT)
+                out.text = scalar(letters(raw).translate(_FORMAT))
             result.lines.append(out)
             block_lines.append(out.text)
         if block_lines:
@@ -663,6 +704,62 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
             else ("mostly visual" if visual > logical else "mostly logical")
         )
     return result
+
+
+def _page_glyphs(page: Any, result: PageText) -> list[Glyph]:
+    """The page's glyphs, or none when MuPDF's text trace of the page fails (a damaged font):
+    every line then keeps MuPDF's reading, and the page says why."""
+    try:
+        return _glyphs(page)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        result.unread.append(f"the glyph trace failed ({type(exc).__name__}): lines as MuPDF reads")
+        return []
+
+
+def _rebuilt_line(
+    picked: list[Glyph], rtl: bool, raw: str, number: int, result: PageText
+) -> Line | None:
+    """One line rebuilt in logical order; a line the bidirectional algorithm fails on (an
+    input no test foresaw) is read as drawn from the paragraph's start edge, the reason is
+    recorded and MuPDF's reading of it kept as another reading: one line, never the page,
+    loses the algorithm."""
+    try:
+        words = _rebuild(picked, rtl)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        result.unread.append(
+            f"line {number}: the bidirectional algorithm failed ({type(exc).__name__});"
+            " read as drawn from the paragraph's start"
+        )
+        result.other_readings.append(scalar(letters(raw).translate(_FORMAT)))
+        try:
+            words = _rebuild(picked, rtl, bidi=False)
+        except MemoryError:
+            raise
+        except Exception:  # the glyphs themselves cannot be put in a line: MuPDF's reading
+            return None
+    words = [(scalar(w), box) for w, box in _brackets(words)]
+    return Line(words=words, text=" ".join(w for w, _ in words), rebuilt=True)
+
+
+def _as_drawn(glyphs: list[Glyph], rtl: bool) -> str:
+    try:
+        return scalar(" ".join(w for w, _ in _rebuild(glyphs, rtl, bidi=False)))
+    except MemoryError:
+        raise
+    except Exception:
+        return ""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scalar(text: str) -> str:
+    """Text a derivative can encode: a lone surrogate (a reader's escaped byte) is U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def reads_arabic(text: str) -> int:

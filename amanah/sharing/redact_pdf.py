@@ -292,9 +292,15 @@ def reread(
     try:
         for page in doc:
             number = page.number + 1
-            text = pdftext.read_page(page).text
+            read = pdftext.read_page(page)
+            text = read.text
             said.append(text)
             note(matcher.find(text), f"page {number} text")
+            # Lines not read in logical order: their other readings too (issue 14).
+            if read.other_readings:
+                others = "\n".join(read.other_readings)
+                said.append(others)
+                note(matcher.find(others), f"page {number} text")
             note(matcher.in_words([t for t, _ in tokens(page)]), f"page {number} text")
             if needs_ocr(page):
                 _, read = ocr_areas(page, matcher, work, langs)

@@ -48,6 +48,9 @@ _MARKS = (
 _INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    # What a PDF's text layer may say for a glyph inside a word and no reader shows as a
+    # letter: private use, noncharacters, tags and their unassigned plane (issue 14).
+    "\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
 )
 _APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u02bf\u02be`\u00b4"
 _STRIP = re.compile(f"[{_MARKS}{_INVISIBLE}]+")
