@@ -45,12 +45,32 @@ _MARKS = (
     "\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed\u08d3-\u08ff"
     "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0640"
 )
+
+
+def _unassigned() -> str:
+    """Every code point this Python's Unicode leaves unassigned, and lone surrogates, as
+    character-class ranges: a hostile file can put one inside a protected name (a glyph a PDF
+    maps to U+0378) and no reader shows it as a letter. The scan stops at plane 3; planes
+    4-13 are unassigned whole. About 40 ms, once per process."""
+    cat = unicodedata.category
+    out, start = ["\ud800-\udfff", "\U00040000-\U000dffff"], None
+    for c in range(0x40000):
+        if cat(chr(c)) == "Cn":
+            start = c if start is None else start
+        elif start is not None:
+            out.append(f"{chr(start)}-{chr(c - 1)}" if c - 1 > start else chr(start))
+            start = None
+    return "".join(out)
+
+
 _INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
     # What a PDF's text layer may say for a glyph inside a word and no reader shows as a
-    # letter: private use, noncharacters, tags and their unassigned plane (issue 14).
+    # letter: private use, noncharacters, tags and their unassigned plane (issue 14), and
+    # any code point not assigned at all.
     "\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
+    + _unassigned()
 )
 _APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u02bf\u02be`\u00b4"
 _STRIP = re.compile(f"[{_MARKS}{_INVISIBLE}]+")
