@@ -17,6 +17,7 @@ from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah, without_semantic
 from tests.test_search import make_search_home
+from tests.webfixtures import Site
 
 # Fictional documents. Names are invented.
 OPEN = {
@@ -172,3 +173,46 @@ def test_the_command_line_prints_the_suggestion(corpus: Workspace) -> None:
     assert data["total"] == 0 and data["suggestion"]["query"] == "witness"
     data = json.loads(amanah(home, "search", "witness", "--json", check=True).stdout)
     assert data["suggestion"] is None
+
+
+# --- the web search page ------------------------------------------------------------------------
+
+
+def test_the_search_page_falls_back_to_the_corrected_query_in_english_and_arabic(
+    site: Site,
+) -> None:
+    c, _ = site.browser("analyst")  # holds "blue" only
+    page = c.get("/search?q=checkpoin").text
+    assert "Showing results for" in page and "Search instead for" in page
+    assert "<strong>checkpoint</strong>" in page and "statement-b.txt" in page
+    assert "/search?q=checkpoin&amp;mode=text&amp;fuzzy=0" in page
+    # As typed: nothing, and the suggestion offered, not run.
+    page = c.get("/search?q=checkpoin&fuzzy=0").text
+    assert "No item matches." in page and "Did you mean" in page
+    assert "Showing results for" not in page and "statement-b.txt" not in page
+    # A query with hits is not rewritten.
+    page = c.get("/search?q=checkpoint").text
+    assert "statement-b.txt" in page and "Did you mean" not in page
+    assert "Showing results for" not in page
+    c.get("/lang/ar?next=/")
+    page = c.get("/search?q=فلسطبن").text
+    assert "تُعرض نتائج" in page and "ابحث بدلًا من ذلك عن" in page
+    assert "<strong>فلسطين</strong>" in page and "شهادة-أ.txt" in page
+    page = c.get("/search?q=فلسطبن&fuzzy=0").text
+    assert "هل تقصد" in page and "شهادة-أ.txt" not in page
+
+
+def test_the_search_page_suggests_nothing_from_another_compartment(site: Site) -> None:
+    # الأحمر and سري occur only in the red collection: typed with a slip by a blue analyst,
+    # neither the page nor the API names them, nor offers anything.
+    c, _ = site.browser("analyst")
+    for typed in ("الاحمز", "الأحمد", "سزي"):
+        page = c.get(f"/search?q={typed}").text
+        assert "No item matches." in page, typed
+        assert "Did you mean" not in page and "Showing results for" not in page
+        assert "احمر" not in page and "سري" not in page
+        r = site.api("analyst").get("/api/v1/search", params={"q": typed}).json()
+        assert (r["total"], r["suggestion"]) == (0, None)
+    # The negative control: someone who holds red is offered the word.
+    r = site.api("admin").get("/api/v1/search", params={"q": "الاحمز"}).json()
+    assert r["suggestion"]["query"] == "احمر"
