@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, SearchScope, search_scope
+from amanah.search.backends import _lexeme
 from amanah.search.query import Query, Term, _lex
 from amanah.search.request import SearchBackend, SearchRequest
 from amanah.text.analyzer import exact_form, stem_form, words
 from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.search.tantivy_index import TantivySearch
 
 MIN_LEN = 3  # shorter words have too many neighbours to guess from
 MAX_LEN = 40  # no word is this long; a hostile one must not cost a walk
@@ -67,31 +72,54 @@ class Suggestion:
 
 class Vocabulary(Protocol):
     """A backend's term dictionary of exact forms, with document frequencies over the whole
-    index (not scoped: see the module's step 2)."""
+    index (not scoped: see the module's step 2), and the count inside a caller's scope."""
 
     def starting(self, prefix: str) -> list[tuple[str, int]]: ...
 
     def frequencies(self, terms: list[str]) -> dict[str, int]: ...
 
+    def visible(self, scope: SearchScope, term: Term) -> int: ...
+
+
+class SqlVocabulary:
+    """A visible count is the backend's own search, need-to-know inside its SQL."""
+
+    def __init__(self, backend: SearchBackend, s: Session) -> None:
+        self.backend = backend
+        self.s = s
+
+    def visible(self, scope: SearchScope, term: Term) -> int:
+        return self.backend.search(self.s, SearchRequest(match=term, scope=scope, limit=1)).total
+
 
 class TantivyVocabulary:
-    def __init__(self, searcher: Any) -> None:
-        self.searcher = searcher
+    """tantivy's term dictionary; a visible count is the backend's own query (need-to-know
+    first, `TantivySearch.query`) counted on one searcher, the index loaded once."""
+
+    def __init__(self, backend: TantivySearch) -> None:
+        self.backend = backend
+        backend.idx.index.reload()
+        self.searcher = backend.idx.index.searcher()
 
     def starting(self, prefix: str) -> list[tuple[str, int]]:
-        return [(t, int(n)) for t, n in self.searcher.terms_with_prefix("exact", prefix)]
+        found: list[tuple[str, int]] = self.searcher.terms_with_prefix("exact", prefix)
+        return found
 
     def frequencies(self, terms: list[str]) -> dict[str, int]:
         found = {t: int(self.searcher.doc_freq("exact", t)) for t in terms}
         return {t: n for t, n in found.items() if n > 0}
 
+    def visible(self, scope: SearchScope, term: Term) -> int:
+        q = self.backend.query(SearchRequest(match=term, scope=scope, limit=1))
+        return 0 if q is None else int(self.searcher.search(q, 1, count=True).count or 0)
 
-class Fts5Vocabulary:
+
+class Fts5Vocabulary(SqlVocabulary):
     """FTS5's own term list (`fts5vocab`, a temporary table of this connection: no schema
     change); the `exact` column only."""
 
-    def __init__(self, s: Session) -> None:
-        self.s = s
+    def __init__(self, backend: SearchBackend, s: Session) -> None:
+        super().__init__(backend, s)
         s.execute(
             text(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.amanah_vocab"
@@ -121,12 +149,9 @@ class Fts5Vocabulary:
         return out
 
 
-class PostgresVocabulary:
+class PostgresVocabulary(SqlVocabulary):
     """PostgreSQL's lexemes by `ts_stat`, over the rows the GIN index says hold a candidate
     (it reads those rows' tsvectors: see docs/search.md for its cost)."""
-
-    def __init__(self, s: Session) -> None:
-        self.s = s
 
     @staticmethod
     def _stat() -> str:
@@ -136,8 +161,6 @@ class PostgresVocabulary:
         )
 
     def starting(self, prefix: str) -> list[tuple[str, int]]:
-        from amanah.search.backends import _lexeme
-
         sql = self._stat() + " WHERE left(word, :n) = :p"
         rows = self.s.execute(
             text(sql), {"tq": _lexeme(prefix) + ":*", "n": len(prefix), "p": prefix}
@@ -145,8 +168,6 @@ class PostgresVocabulary:
         return [(str(t), int(n)) for t, n in rows]
 
     def frequencies(self, terms: list[str]) -> dict[str, int]:
-        from amanah.search.backends import _lexeme
-
         if not terms:
             return {}
         sql = self._stat() + " WHERE word = ANY(:ws)"
@@ -160,11 +181,10 @@ def vocabulary(backend: SearchBackend, s: Session) -> Vocabulary:
     from amanah.search.tantivy_index import TantivySearch
 
     if isinstance(backend, TantivySearch):
-        backend.idx.index.reload()
-        return TantivyVocabulary(backend.idx.index.searcher())
+        return TantivyVocabulary(backend)
     if s.get_bind().dialect.name == "postgresql":
-        return PostgresVocabulary(s)
-    return Fts5Vocabulary(s)
+        return PostgresVocabulary(backend, s)
+    return Fts5Vocabulary(backend, s)
 
 
 def _cutoff(word: str) -> int:
@@ -192,27 +212,28 @@ def candidates(vocab: Vocabulary, word: str) -> list[tuple[str, int, int]]:
     """(term, distance, index-wide frequency) for indexed words close to `word` (an exact
     form), nearest then most frequent first; not yet checked against anyone's scope."""
     cutoff = _cutoff(word)
-    found: dict[str, int] = {}
-    for term, n in vocab.starting(word[0]):
-        if n > 0 and term != word and abs(len(term) - len(word)) <= cutoff:
-            found[term] = n
+    found = dict(vocab.starting(word[0]))
     found.update(vocab.frequencies(sorted(_first_letter_edits(word))))
-    close = []
-    for term, n in found.items():
-        d = OSA.distance(term, word, score_cutoff=cutoff)
-        if d <= cutoff:
-            close.append((term, d, n))
+    found.pop(word, None)
+    # rapidfuzz's loop in C: the walk may hold tens of thousands of words
+    close = [
+        (term, int(d), found[term])
+        for term, d, _ in process.extract(
+            word, list(found), scorer=OSA.distance, score_cutoff=cutoff, limit=None
+        )
+        if found[term] > 0
+    ]
     close.sort(key=lambda c: (c[1], -c[2], c[0]))
     return close
 
 
-def visible_count(backend: SearchBackend, s: Session, scope: SearchScope, term: Term) -> int:
-    """Items the scope lets the caller see that the term finds: the backend's own search."""
-    return backend.search(s, SearchRequest(match=term, scope=scope, limit=1)).total
-
-
 def close_words(
-    backend: SearchBackend, s: Session, scope: SearchScope, typed: str, limit: int = 5
+    backend: SearchBackend,
+    s: Session,
+    scope: SearchScope,
+    typed: str,
+    limit: int = 5,
+    vocab: Vocabulary | None = None,
 ) -> list[Correction]:
     """Visible indexed words close to `typed` (one word), nearest then most frequent among
     the caller's items first. The word itself is not its own correction."""
@@ -220,13 +241,24 @@ def close_words(
     if len(forms) != 1 or not MIN_LEN <= len(forms[0]) <= MAX_LEN or scope.empty:
         return []
     word = forms[0]
-    out: list[tuple[int, int, str]] = []
-    for term, d, _ in candidates(vocabulary(backend, s), word)[:CHECK]:
-        n = visible_count(backend, s, scope, Term(term, term, stem_form(term), "exact"))
-        if n > 0:
-            out.append((d, -n, term))
-    out.sort()
-    return [Correction(typed, term, -n) for _, n, term in out[:limit]]
+    # Ranked by (distance, items the caller sees). An index-wide frequency is at least the
+    # visible one, so within a distance, once `limit` words are found, a candidate whose
+    # index-wide frequency is no more than the last of them cannot rank before it: the
+    # counting stops there (most often after one search).
+    found: list[tuple[int, int, str]] = []
+    vocab = vocab or vocabulary(backend, s)
+    for checked, (term, d, n) in enumerate(candidates(vocab, word)):
+        if len(found) >= limit:
+            last_d, last_n, last_term = found[limit - 1]
+            if d > last_d or n < -last_n or (n == -last_n and term > last_term):
+                break
+        if checked == CHECK:
+            break
+        visible = vocab.visible(scope, Term(term, term, stem_form(term), "exact"))
+        if visible > 0:
+            found.append((d, -visible, term))
+            found.sort()
+    return [Correction(typed, term, -n) for _, n, term in found[:limit]]
 
 
 def _open(field_name: str, prev: str, negated_depth: int | None) -> bool:
@@ -267,6 +299,7 @@ def did_you_mean(backend: SearchBackend, s: Session, caller: Caller, q: Query) -
     scope = search_scope(caller)
     if scope.empty or q.match is None:
         return None
+    vocab = vocabulary(backend, s)
     corrections: list[tuple[int, int, Correction]] = []
     seen: dict[str, Correction | None] = {}
     for start, end, raw in _spans(q.text):
@@ -275,8 +308,8 @@ def did_you_mean(backend: SearchBackend, s: Session, caller: Caller, q: Query) -
             continue
         if form not in seen:
             seen[form] = None
-            if visible_count(backend, s, scope, Term(raw, form, stem_form(form))) == 0:
-                best = close_words(backend, s, scope, raw, limit=1)
+            if vocab.visible(scope, Term(raw, form, stem_form(form))) == 0:
+                best = close_words(backend, s, scope, raw, limit=1, vocab=vocab)
                 seen[form] = best[0] if best else None
         found = seen[form]
         if found is not None:
