@@ -76,7 +76,8 @@ def corpus(
     [
         ("witnes", "witness"),  # a letter missing
         ("Palestne", "palestine"),  # a letter missing, capitals folded
-        ("witnses", "witness"),  # two slips in a long word
+        ("witnaes", "witness"),  # two slips in a long word
+        ("witnses", "witness"),  # two letters swapped
         ("wintess", "witness"),  # letters swapped
         ("qitness", "witness"),  # the first letter wrong
         ("iwtness", "witness"),  # the first two letters swapped

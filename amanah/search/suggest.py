@@ -3,11 +3,10 @@
 The same mechanism on every backend, so the same data gives the same suggestions:
 
 1. **candidates** from the backend's term dictionary of the analyzer's exact forms (tantivy's
-   term dictionary, SQLite FTS5's `fts5vocab`, PostgreSQL's `ts_stat`): every indexed word
-   that begins with the typed word's first letter, kept when within edit distance 1 (words of
-   up to five letters) or 2 (longer), a transposition counting one; and the words one edit
-   away in the first letter (dropped, added, replaced or swapped with the second), looked up
-   one by one;
+   term dictionary, SQLite FTS5's `fts5vocab`, PostgreSQL's `ts_stat`): every word one edit
+   away (a letter dropped, added, replaced, or two neighbours swapped, anywhere) looked up;
+   and for words of six letters or more, the indexed words within two edits that share the
+   first three letters;
 2. **need-to-know**: a term dictionary knows nothing of compartments, so every candidate is
    counted again by the backend's own search (an `=word` query inside the caller's scope,
    the very query a search runs): a word that occurs only in items the caller may not see
@@ -45,7 +44,7 @@ MIN_LEN = 3  # shorter words have too many neighbours to guess from
 MAX_LEN = 40  # no word is this long; a hostile one must not cost a walk
 FEW = 3  # a query with fewer hits than this is offered corrections
 CHECK = 20  # candidates counted against the caller's scope, per word
-LATIN = "abcdefghijklmnopqrstuvwxyz0123456789"
+LATIN = "abcdefghijklmnopqrstuvwxyz"
 ARABIC = "".join(chr(c) for c in range(0x621, 0x64B))
 
 
@@ -202,25 +201,33 @@ def _alphabet(word: str) -> str:
     return "".join(sorted(set((ARABIC if arabic else LATIN) + word)))
 
 
-def _first_letter_edits(word: str) -> set[str]:
-    """Words one edit away in the first letter (the prefix walk keeps the first letter)."""
-    rest = word[1:]
-    out = {rest, word[1] + word[0] + word[2:]}
-    for c in _alphabet(word):
-        out.add(c + rest)
-        out.add(c + word)
+def edits1(word: str) -> set[str]:
+    """Every word one edit away: a letter dropped, added or replaced, two neighbours swapped
+    (Norvig's generator; a few hundred words, each looked up in the term dictionary)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = _alphabet(word)
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    out |= {a + c + b for a, b in splits for c in letters}
     out.discard(word)
-    return {w for w in out if w and w[0] != word[0]}
+    return out
 
 
 def candidates(vocab: Vocabulary, word: str) -> list[tuple[str, int, int]]:
     """(term, distance, index-wide frequency) for indexed words close to `word` (an exact
-    form), nearest then most frequent first; not yet checked against anyone's scope."""
+    form), nearest then most frequent first; not yet checked against anyone's scope.
+
+    Every word one edit away is looked up (any letter, the first included); two edits are
+    allowed in words of six letters or more, among the indexed words sharing the first three
+    letters (a walk of the term dictionary that stays short however large the index: walking
+    all the words of one first letter cost seconds at two million words)."""
     cutoff = _cutoff(word)
-    found = dict(vocab.starting(word[0]))
-    found.update(vocab.frequencies(sorted(_first_letter_edits(word))))
+    found = vocab.frequencies(sorted(edits1(word)))
+    if cutoff > 1:
+        found.update(vocab.starting(word[:3]))
     found.pop(word, None)
-    # rapidfuzz's loop in C: the walk may hold tens of thousands of words
+    # rapidfuzz's loop in C
     close = [
         (term, int(d), found[term])
         for term, d, _ in process.extract(
