@@ -153,6 +153,7 @@ def test_a_query_that_has_hits_gets_no_rewrite(corpus: Workspace) -> None:
         "ﷺ\u200f\u202ewitnes",
         "\x00witnes",
         "'; DROP TABLE search_docs; --",
+        " ".join(f"wtn{i}x" for i in range(500)),  # many words: only the first few corrected
         "\U0010ffff\U0010ffff\U0010ffff",
     ],
 )

@@ -44,6 +44,7 @@ MIN_LEN = 3  # shorter words have too many neighbours to guess from
 MAX_LEN = 40  # no word is this long; a hostile one must not cost a walk
 FEW = 3  # a query with fewer hits than this is offered corrections
 CHECK = 20  # candidates counted against the caller's scope, per word
+MAX_WORDS = 8  # words of one query corrected: a query of a thousand words costs no more
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 ARABIC = "".join(chr(c) for c in range(0x621, 0x64B))
 
@@ -319,6 +320,8 @@ def did_you_mean(backend: SearchBackend, s: Session, caller: Caller, q: Query) -
         if not MIN_LEN <= len(form) <= MAX_LEN:
             continue
         if form not in seen:
+            if len(seen) == MAX_WORDS:
+                continue
             seen[form] = None
             if vocab.visible(scope, Term(raw, form, stem_form(form))) == 0:
                 best = close_words(backend, s, scope, raw, limit=1, vocab=vocab)
