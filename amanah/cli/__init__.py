@@ -32,8 +32,8 @@ from amanah.cli.accounts import register as register_accounts
 from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
 from amanah.cli.entities import register as register_entities
-from amanah.cli.persons import register as register_persons
 from amanah.cli.linkage import register as register_linkage
+from amanah.cli.persons import register as register_persons
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask

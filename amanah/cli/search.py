@@ -52,6 +52,9 @@ def search(
     Eastern Arabic digits and attached particles (و ف ب ل ك ال) match whichever
     way they are written. More in docs/search.md.
 
+    A query whose words find nothing prints "did you mean" with close words
+    (a slip of a letter or two, Arabic or Latin) from items you may see.
+
     Example: amanah search 'الفرع 215 has:ocr after:2012' --facets
     """
     from amanah.access import local_administrator
@@ -85,6 +88,8 @@ def search(
             style="bold",
         )
     )
+    if results.suggestion:  # words that found nothing, corrected among what the caller sees
+        out.print(Text("did you mean: ", style="bold") + Text(results.suggestion["query"]))
     for h in results.hits:
         out.print(Text(f"\n#{h.item_id}  {h.path}", style="bold"))
         out.print(

@@ -59,6 +59,9 @@ class Results:
     #: False when `total` is a lower bound ("N+").
     total_exact: bool = True
     backend: str = ""
+    #: Did you mean (`search.suggest.Suggestion.as_json`): the query with its words that found
+    #: nothing corrected; `applied` when these results are the corrected query's.
+    suggestion: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,8 +122,8 @@ def ranked_words(
 
 
 def suggest(ws: Workspace, caller: Caller, word: str, limit: int = 5) -> list[str]:
-    """Did you mean: indexed words close to `word` in items the caller may see (tantivy;
-    request.Unsupported on the database's own index)."""
+    """Did you mean: indexed words close to `word` in items the caller may see, on every
+    backend (`search.suggest`)."""
     from amanah.access import search_scope
 
     prepare(ws)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import SearchScope
 from amanah.search.backends import backend_for
-from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest, Unsupported
+from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
 
 
 @dataclass
@@ -185,12 +185,11 @@ class SqlSearch:
         return Found(rows, more, count(s, sql), backend=self.name)
 
     def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
-        """FTS5 and tsvector keep no per-compartment term dictionary to draw close words from
-        without leaking words of items the caller may not see: not offered."""
-        raise Unsupported(
-            "suggestions of close words (did you mean) need the tantivy backend:"
-            ' set search_backend = "tantivy" (SQLite homes) and run `amanah reindex`'
-        )
+        """Close words from FTS5's vocabulary or PostgreSQL's lexemes, each counted again
+        inside the caller's scope (`search.suggest`)."""
+        from amanah.search.suggest import close_words
+
+        return [c.word for c in close_words(self, s, scope, word, limit)]
 
     def ids(self, s: Session, req: SearchRequest) -> list[int]:
         sql = plan(s, req)

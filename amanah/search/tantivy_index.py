@@ -39,7 +39,7 @@ from amanah.db.models import SearchDoc, SearchOutbox, SearchText
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
-from amanah.text.analyzer import VERSION, analyze, streams
+from amanah.text.analyzer import VERSION, streams
 from amanah.workspace import Workspace
 
 # 2: the stem field is fed the peeled words and stemmed by tantivy (STEMMER); an index of
@@ -592,9 +592,10 @@ class TantivySearch:
         return out
 
     def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
-        """Close indexed words the caller may see (see `suggest` below)."""
-        q = self.query(SearchRequest(match=None, scope=scope))
-        return [] if q is None else suggest(self.idx, q, word, limit)
+        """Close indexed words the caller may see (`search.suggest`, as on every backend)."""
+        from amanah.search.suggest import close_words
+
+        return [c.word for c in close_words(self, s, scope, word, limit)]
 
     def ids(self, s: Session, req: SearchRequest) -> list[int]:
         q = self.query(req)
@@ -616,33 +617,3 @@ def _facet_value(facet: str, bucket: dict[str, Any]) -> Any:
     if facet == "language":
         return "unknown" if key == "\x00unknown" else key
     return key
-
-
-# --- "did you mean": indexed words close to a word, among what the caller may see -------------
-
-
-def suggest(idx: TantivyIndex, scope_query: Query, word: str, limit: int = 5) -> list[str]:
-    """Indexed words within a small edit distance of `word` (1 for short words, 2 beyond 5
-    letters) that occur in items the scope lets the caller see, most frequent first. Words
-    are compared in their exact form (normalised, unstemmed), and candidates share the first
-    letter: a slip in the first letter is not corrected."""
-    from rapidfuzz.distance import Levenshtein
-
-    terms = analyze(word).exact
-    if len(terms) != 1 or len(terms[0]) < 3:
-        return []
-    wanted = terms[0]
-    cutoff = 1 if len(wanted) <= 5 else 2
-    idx.index.reload()
-    searcher = idx.index.searcher()
-    found = searcher.terms_with_prefix("exact", wanted[0], filter_query=scope_query)
-    close = [
-        (term, int(n))
-        for term, n in found
-        if n > 0
-        and term != wanted
-        and abs(len(term) - len(wanted)) <= cutoff
-        and Levenshtein.distance(term, wanted, score_cutoff=cutoff) <= cutoff
-    ]
-    close.sort(key=lambda t: (Levenshtein.distance(t[0], wanted), -t[1], t[0]))
-    return [t for t, _ in close[:limit]]

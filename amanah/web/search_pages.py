@@ -24,7 +24,9 @@ def search_page(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     sort: Annotated[str | None, Query(pattern="^(relevance|date)$")] = None,
     mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
+    fuzzy: Annotated[int, Query(ge=0, le=1)] = 1,
 ) -> Response:
+    """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back)."""
     results, problem = None, None
     if q.strip():
         try:
@@ -37,6 +39,7 @@ def search_page(
                 sort=sort if mode == "text" else None,
                 facets=True,
                 mode=mode,
+                fallback=bool(fuzzy),
             )
         except QueryError as exc:
             problem = {"message": str(exc), "pointer": exc.pointer()}
