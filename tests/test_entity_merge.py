@@ -160,9 +160,7 @@ def make_pair(w: World) -> Pair:
             select(func.min(EntityNameKey.name_id)).where(EntityNameKey.entity_id == other)
         ).scalar_one()
     find_in_items(w.ws, ADMIN, [w.open_item])
-    return Pair(
-        keep, other, unit, third, member_of, associate, same_as, sorted({with_name, alias})
-    )
+    return Pair(keep, other, unit, third, member_of, associate, same_as, sorted({with_name, alias}))
 
 
 def test_merge_moves_everything_in_one_event_and_unmerge_restores_exactly(world: World) -> None:
@@ -204,7 +202,7 @@ def test_merge_moves_everything_in_one_event_and_unmerge_restores_exactly(world:
     # mentions of the same words KEEP was already found at stay behind, as recorded.
     assert all(e == p.keep for n, e in after["keys"] if n in p.other_names)
     owner = {m[0]: m[1] for m in after["mentions"]}
-    for mid, _, name in other_mentions:
+    for mid, _, _name in other_mentions:
         assert owner[mid] == (p.other if mid in details["mentions_left"] else p.keep)
         assert (mid in details["mentions"]) != (mid in details["mentions_left"])
     assert any(m[2] == p.other_names[1] and owner[m[0]] == p.keep for m in other_mentions)
@@ -244,8 +242,10 @@ def test_cli_merge_show_unmerge_and_refusals(sqlite_home: Path) -> None:
             amanah(sqlite_home, "entity", "add", kind, name, "--json", check=True).stdout
         )["id"]
 
-    keep, other, unit = add("person", "Ali Mamlouk"), add("person", "علي مملوك"), add(
-        "organisation", "National Security Bureau"
+    keep, other, unit = (
+        add("person", "Ali Mamlouk"),
+        add("person", "علي مملوك"),
+        add("organisation", "National Security Bureau"),
     )
     son = add("person", "Ali Mamlouk Junior")
     amanah(sqlite_home, "entity", "relate", str(other), "commands", str(unit), check=True)
@@ -302,7 +302,7 @@ def test_merge_need_to_know(world: World) -> None:
         link(w.ws, s, ADMIN, w.open_item, entity_id=c, page=3, rects=["72,80,300,110"])
     events = len(entity_events(w.ws))
     legal = Caller(actor="web:l", compartments=ADMIN.compartments, role=Role.LEGAL)
-    with w.ws.db.session() as s, pytest.raises(AccessDenied, match="may not entities.manage"):
+    with w.ws.db.session() as s, pytest.raises(AccessDenied, match=r"may not entities\.manage"):
         merge(s, legal, a, b)
 
     outsider = analyst("open", "default")

@@ -454,19 +454,29 @@ def entity_export(
         Path | None, typer.Option(help="Write here instead of standard output.")
     ] = None,
 ) -> None:
-    """Export the entities you may see as FollowTheMoney JSON lines.
+    """Export the entities and relations you may see as FollowTheMoney JSON lines; relations
+    as FtM intervals (Membership, Directorship, Occupancy, Family, Associate, UnknownLink) with
+    their dates. One custody event: who, how many of each schema, the output's SHA-256.
 
     Example: amanah entity export --output entities.ftm.json
     """
-    from amanah.entities.ftm import export_entities
+    from amanah.entities.ftm import export_file
 
-    rows = _read(lambda s, c: list(export_entities(s, c)))
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    def run(ws: Workspace, s: Session, c: Caller) -> tuple[str, dict[str, Any]]:
+        text, summary = export_file(s, c)
+        if output is not None:  # inside the transaction: no event for a file not written
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise EntityError(f"{output}: cannot write ({exc.strerror})") from None
+        return text, summary
+
+    text, summary = _write(None, run)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
-        out.print(f"{len(rows)} entities written to {output}")
+        per = ", ".join(f"{n} {schema}" for schema, n in summary["schemata"].items())
+        out.print(f"{summary['rows']} written to {output} ({per or 'nothing'})")
 
 
 mention_app = typer.Typer(
