@@ -282,6 +282,20 @@ def test_cli_merge_show_unmerge_and_refusals(sqlite_home: Path) -> None:
     assert [n["name"] for n in back["names"]] == ["علي مملوك"]
     assert [r["subject"] for r in back["relations"]] == [other]
 
+    # split the command back off, with its name, into a new entity
+    rel = back["relations"][0]["id"]
+    proc = amanah(sqlite_home, "entity", "name", "add", str(other), "Abu Ayman", "--kind", "kunya")
+    name = int(proc.stdout.split()[1])
+    proc = amanah(
+        sqlite_home, "entity", "split", str(other), "--names", str(name), "--relations", str(rel)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"split from {other}: 1 name(s), 1 relation(s)" in proc.stdout
+    bad = amanah(sqlite_home, "entity", "split", str(other), "--names", "one,two")
+    assert (
+        bad.returncode == 2 and "--names 'one,two' is not a list of ids" in bad.stdout + bad.stderr
+    )
+
 
 def test_merge_need_to_know(world: World) -> None:
     """No permission: refused. An entity known only from evidence the caller cannot see: the
