@@ -214,11 +214,13 @@ def test_import_reads_foreign_intervals_and_skips_what_it_cannot_place(tmp_path:
         {"id": "m2", "schema": "Membership", "properties": {
             "member": ["nobody"], "organization": ["o1"]}},
         {"id": "u1", "schema": "UnknownLink", "properties": {"subject": ["p1"], "object": ["o1"]}},
+        {"id": "v1", "schema": "Vessel", "properties": {"name": ["Sea Star"]}},
     ]  # fmt: skip
     src = tmp_path / "list.ftm.json"
     src.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     loaded = cli_json(home, "entity", "import", str(src))
-    assert (loaded["added"], loaded["relations"], loaded["skipped"]) == (2, 1, 2)
+    # the vessel and the two intervals: skipped entities and relations add up
+    assert (loaded["added"], loaded["relations"], loaded["skipped"]) == (2, 1, 3)
     person = cli_json(home, "entity", "list", "--kind", "person")[0]["id"]
     shown = cli_json(home, "entity", "show", str(person))
     (rel,) = shown["relations"]

@@ -121,7 +121,8 @@ def import_entities(
                     seen.add(value)
                     add_name(s, caller, ent.id, value, kind=name_kind)
                     counts["names"] += 1
-    counts.update(import_relations(s, caller, intervals, posts))
+    for key, n in import_relations(s, caller, intervals, posts).items():
+        counts[key] = counts.get(key, 0) + n  # skipped entities and relations add up
     record(s, caller, "entity", 0, action="import", dataset=dataset, **counts)
     return counts
 
