@@ -347,6 +347,18 @@ def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
     return row
 
 
+def require_whole_view(s: Session, caller: Caller, what: str) -> None:
+    """A change that rewrites rows of entities the caller might not all see (merging or
+    splitting entities moves names, relations, evidence links and mentions) needs a caller
+    who sees every such row. Whether one entity has rows hidden from the caller is itself
+    need-to-know, so this is decided on the caller alone, never on the entity: staff (no
+    provider scope) holding every compartment of the home's collections. The refusal is the
+    same for every entity and says nothing about any of them."""
+    needed = set(s.execute(select(Collection.compartment).distinct()).scalars())
+    if caller.provider_id is not None or not needed <= caller.compartments:
+        raise AccessDenied(f"{what} needs a grant to every compartment of this home's collections")
+
+
 def visible_entity(s: Session, caller: Caller, entity_id: int) -> Entity:
     """The entity if the caller may see it; NotVisible otherwise (hidden or absent alike)."""
     row = s.execute(

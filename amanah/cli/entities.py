@@ -117,19 +117,26 @@ def entity_show(
     Example: amanah entity show 1 --json
     """
     from amanah.entities.links import audit_shown
-    from amanah.entities.store import entity, entity_dict
+    from amanah.entities.merge import keeper_of
+    from amanah.entities.store import entity_dict
 
     def run(ws: Workspace) -> dict[str, Any]:
         caller = local_administrator(ws, default_actor())
         with ws.db.reader() as s:
-            shown = entity_dict(s, caller, entity(s, caller, entity_id))
+            keeper, path = keeper_of(s, caller, entity_id)
+            shown = entity_dict(s, caller, keeper)
         audit_shown(ws, caller, shown["evidence"])
+        if len(path) > 1:  # a merged id resolves to its keeper, and says so
+            return {"id": entity_id, "merged_into": path[1], "keeper": shown}
         return shown
 
     found = with_workspace(run, EntityError, AccessDenied)
     if as_json:
         emit_json(found)
         return
+    if "merged_into" in found:
+        out.print(f"entity {entity_id} merged into {found['merged_into']}")
+        found = found["keeper"]
     out.print(f"entity {found['id']} ({found['kind']})")
     for n in found["names"]:
         out.print(f"  name {n['id']}: {n['name']} [{n['kind']}, {n['script']}]")
@@ -447,19 +454,29 @@ def entity_export(
         Path | None, typer.Option(help="Write here instead of standard output.")
     ] = None,
 ) -> None:
-    """Export the entities you may see as FollowTheMoney JSON lines.
+    """Export the entities and relations you may see as FollowTheMoney JSON lines; relations
+    as FtM intervals (Membership, Directorship, Occupancy, Family, Associate, UnknownLink) with
+    their dates. One custody event: who, how many of each schema, the output's SHA-256.
 
     Example: amanah entity export --output entities.ftm.json
     """
-    from amanah.entities.ftm import export_entities
+    from amanah.entities.ftm import export_file
 
-    rows = _read(lambda s, c: list(export_entities(s, c)))
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    def run(ws: Workspace, s: Session, c: Caller) -> tuple[str, dict[str, Any]]:
+        text, summary = export_file(s, c)
+        if output is not None:  # inside the transaction: no event for a file not written
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise EntityError(f"{output}: cannot write ({exc.strerror})") from None
+        return text, summary
+
+    text, summary = _write(None, run)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
-        out.print(f"{len(rows)} entities written to {output}")
+        per = ", ".join(f"{n} {schema}" for schema, n in summary["schemata"].items())
+        out.print(f"{summary['rows']} written to {output} ({per or 'nothing'})")
 
 
 mention_app = typer.Typer(
@@ -567,3 +584,105 @@ def mention_reject(
     Example: amanah entity mention reject 12
     """
     _decide(mention_id, False, actor, as_json)
+
+
+def _id_list(text: str | None, what: str) -> list[int]:
+    """'3,5,8' as ids; anything else is refused (exit 2) naming the option."""
+    if not text:
+        return []
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise EntityError(f"{what} {text!r} is not a list of ids (ID,ID,...)")
+    return [int(p) for p in parts]
+
+
+def _moved(done: dict[str, Any]) -> str:
+    m = done["moved"]
+    return (
+        f"{m['names']} name(s), {m['relations']} relation(s), {m['links']} evidence link(s),"
+        f" {m['mentions']} mention(s)"
+    )
+
+
+@entity_app.command("merge")
+def entity_merge(
+    keep: Annotated[int, typer.Argument(help="The entity that stays.")],
+    other: Annotated[
+        int, typer.Argument(help="The entity merged into KEEP (kept, pointing at it).")
+    ],
+    reason: Annotated[
+        str, typer.Option(help="Why they are one (kept; its SHA-256 in the ledger).")
+    ] = "",
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Merge OTHER into KEEP: names, relations, evidence links and mentions move; OTHER's id
+    still resolves to KEEP. One custody event; `entity unmerge OTHER` undoes it.
+
+    Example: amanah entity merge 3 7 --reason "same passport number"
+    """
+    from amanah.entities.merge import merge
+
+    done = _write(actor, lambda ws, s, c: merge(s, c, keep, other, reason))
+    if as_json:
+        emit_json(done)
+    else:
+        out.print(f"entity {other} merged into {keep}: {_moved(done)} moved")
+
+
+@entity_app.command("unmerge")
+def entity_unmerge(
+    other: Annotated[int, typer.Argument(help="The entity that was merged into another.")],
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Undo a merge: exactly the rows that came from OTHER go back to it.
+
+    Example: amanah entity unmerge 7
+    """
+    from amanah.entities.merge import unmerge
+
+    done = _write(actor, lambda ws, s, c: unmerge(s, c, other))
+    if as_json:
+        emit_json(done)
+    else:
+        out.print(f"entity {other} taken out of {done['keep']}: {_moved(done)} moved back")
+
+
+@entity_app.command("split")
+def entity_split(
+    entity_id: Annotated[int, typer.Argument(metavar="ENTITY", help="The entity to split.")],
+    names: Annotated[str, typer.Option("--names", help="Name ids for the new entity: ID,ID.")],
+    relations: Annotated[
+        str | None, typer.Option("--relations", help="Relation ids whose ENTITY end moves.")
+    ] = None,
+    links: Annotated[
+        str | None, typer.Option("--links", help="Evidence links on ENTITY that move.")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept; its SHA-256 in the ledger).")] = "",
+    actor: ACTOR = None,
+    as_json: JSON = False,
+) -> None:
+    """Make a new entity from chosen names (with their mentions), relations and evidence links
+    of ENTITY. One custody event.
+
+    Example: amanah entity split 3 --names 8,9 --relations 4 --links 12
+    """
+    from amanah.entities.merge import split
+
+    def run(ws: Workspace, s: Session, c: Caller) -> dict[str, Any]:
+        return split(
+            s,
+            c,
+            entity_id,
+            _id_list(names, "--names"),
+            _id_list(relations, "--relations"),
+            _id_list(links, "--links"),
+            reason,
+        )
+
+    done = _write(actor, run)
+    if as_json:
+        emit_json(done)
+    else:
+        out.print(f"entity {done['entity']} split from {entity_id}: {_moved(done)} moved")

@@ -688,6 +688,24 @@ class Entity(Base):
     ftm_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200))
+    # Set when merged into another entity (migration 0024): kept, so its id still resolves.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), nullable=True)
+
+
+class EntityMerge(Base):
+    """One merge of `other` into `keep` (migration 0024), with exactly what moved (JSON ids
+    of names, relation ends, evidence links, mentions), so an unmerge moves those back."""
+
+    __tablename__ = "entity_merges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keep_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    moved: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undone_by: Mapped[str] = mapped_column(String(200), default="")
 
 
 class EntityName(Base):

@@ -6,7 +6,9 @@ import path serves every list. Aliases become names of the one person they belon
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -14,10 +16,18 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, entities_visible, names_visible
-from amanah.db.models import Entity, EntityName
-from amanah.entities.store import add_entity, add_name, record
-from amanah.entities.vocab import EntityError, show_date
+from amanah.access import (
+    Caller,
+    Permission,
+    entities_visible,
+    names_visible,
+    relations_visible,
+)
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import Entity, EntityName, EntityRelation
+from amanah.entities.store import add_entity, add_name, record, relate
+from amanah.entities.vocab import CONFIDENCE, STATUS, EntityError, parse_date, show_date
 
 #: FtM schema -> our entity kind (anything else, e.g. a vessel, is counted and left out).
 KIND_OF_SCHEMA = {
@@ -71,9 +81,19 @@ def import_entities(
     """Add each FtM entity not yet here (by its FtM id); counts of added, present, skipped."""
     caller.require(Permission.MANAGE_ENTITIES)
     counts = {"added": 0, "present": 0, "skipped": 0, "names": 0}
+    intervals: list[Any] = []
+    posts: dict[str, Any] = {}
     for proxy in proxies:
+        if proxy.schema.name in KIND_OF_INTERVAL:  # relations: once every end is here
+            intervals.append(proxy)
+            continue
+        if proxy.schema.name == "Position":
+            posts[proxy.id] = proxy
+            continue
         kind = KIND_OF_SCHEMA.get(proxy.schema.name)
         names = [v for prop, _ in NAME_PROPS for v in proxy.get(prop, quiet=True)]
+        if not names and kind == "place":  # an Address has its one name as `full`
+            names = list(proxy.get("full", quiet=True))
         if kind is None or not proxy.id or not names:
             counts["skipped"] += 1
             continue
@@ -101,6 +121,8 @@ def import_entities(
                     seen.add(value)
                     add_name(s, caller, ent.id, value, kind=name_kind)
                     counts["names"] += 1
+    for key, n in import_relations(s, caller, intervals, posts).items():
+        counts[key] = counts.get(key, 0) + n  # skipped entities and relations add up
     record(s, caller, "entity", 0, action="import", dataset=dataset, **counts)
     return counts
 
@@ -114,7 +136,11 @@ def export_entities(s: Session, caller: Caller) -> Iterator[dict[str, Any]]:
         select(EntityName).where(names_visible(caller)).order_by(EntityName.id)
     ).scalars():
         names.setdefault(n.entity_id, []).append(n)
-    visible = select(Entity).where(entities_visible(caller)).order_by(Entity.id)
+    visible = (
+        select(Entity)
+        .where(entities_visible(caller), Entity.merged_into_id.is_(None))
+        .order_by(Entity.id)
+    )
     for ent in s.execute(visible).scalars():
         proxy = model.make_entity(SCHEMA_OF_KIND[ent.kind])
         proxy.id = ent.ftm_id or f"amanah-entity-{ent.id}"
@@ -136,6 +162,235 @@ def export_entities(s: Session, caller: Caller) -> Iterator[dict[str, Any]]:
                 born = show_date(ent.birth_date, ent.birth_date_precision)
                 proxy.add("birthDate", born.lstrip("~"), quiet=True)
         yield proxy.to_dict()
+
+
+#: Our relation kind -> the FtM interval schema, its subject and object properties, and the
+#: property that holds the detail (a post's rank or title, a kinship). Kinds FtM has no
+#: schema for (commands, subordinate unit of, operates facility, held at, located in, same
+#: as) take the nearest; the kind itself always travels in `summary` (below).
+SCHEMA_OF_RELATION: dict[str, tuple[str, str, str, str | None]] = {
+    "member_of": ("Membership", "member", "organization", "role"),
+    "subordinate_of": ("Membership", "member", "organization", "role"),
+    "commands": ("Directorship", "director", "organization", "role"),
+    "holds_post": ("Occupancy", "holder", "post", None),  # post: a Position made for it
+    "family": ("Family", "person", "relative", "relationship"),
+    "associate": ("Associate", "person", "associate", "relationship"),
+    "operates": ("UnknownLink", "subject", "object", "role"),
+    "held_at": ("UnknownLink", "subject", "object", "role"),
+    "located_in": ("UnknownLink", "subject", "object", "role"),
+    "same_as": ("UnknownLink", "subject", "object", "role"),
+}
+#: FtM interval schema -> (subject property, object property, detail property, our kind when
+#: the file carries no Amanah summary, e.g. a list from OpenSanctions; None: not imported).
+KIND_OF_INTERVAL: dict[str, tuple[str, str, str | None, str | None]] = {
+    "Membership": ("member", "organization", "role", "member_of"),
+    "Directorship": ("director", "organization", "role", "holds_post"),
+    "Employment": ("employee", "employer", "role", "holds_post"),
+    "Occupancy": ("holder", "post", None, "holds_post"),
+    "Family": ("person", "relative", "relationship", "family"),
+    "Associate": ("person", "associate", "relationship", "associate"),
+    "UnknownLink": ("subject", "object", "role", None),
+}
+#: `summary` of an exported relation: this prefix, then JSON with what FtM has no property
+#: for (kind, dates as written with their precision, confidence, status, detail).
+SUMMARY_PREFIX = "amanah:"
+
+
+def _relation_proxies(
+    rel: EntityRelation, ids: dict[int, str], schemas: dict[int, str]
+) -> list[Any]:
+    """One relation as its FtM interval (and, for a post, the Position it points at)."""
+    from followthemoney import model
+
+    schema, subj_prop, obj_prop, detail_prop = SCHEMA_OF_RELATION[rel.kind]
+    fits = all(
+        model.get(schemas[end]).is_a(model.get(schema).get(prop).range)  # type: ignore[union-attr]
+        for end, prop in ((rel.subject_id, subj_prop), (rel.object_id, obj_prop))
+        if prop != "post"
+    )
+    if not fits:  # e.g. `family` of two units: the generic link, the kind in `summary`
+        schema, subj_prop, obj_prop, detail_prop = SCHEMA_OF_RELATION["same_as"]
+    out = []
+    proxy = model.make_entity(schema)
+    proxy.id = f"amanah-relation-{rel.id}"
+    proxy.add(subj_prop, ids[rel.subject_id])
+    if obj_prop == "post":
+        post = model.make_entity("Position")
+        post.id = f"amanah-post-{rel.id}"
+        post.add("name", rel.detail or "post")
+        post.add("organization", ids[rel.object_id])
+        proxy.add("post", post.id)
+        out.append(post)
+    else:
+        proxy.add(obj_prop, ids[rel.object_id])
+    if detail_prop and rel.detail:
+        proxy.add(detail_prop, rel.detail)
+    valid_from = show_date(rel.valid_from, rel.valid_from_precision)
+    valid_to = show_date(rel.valid_to, rel.valid_to_precision)
+    if valid_from:
+        proxy.add("startDate", valid_from.lstrip("~"), quiet=True)
+    if valid_to:
+        proxy.add("endDate", valid_to.lstrip("~"), quiet=True)
+    proxy.add("status", rel.status, quiet=True)  # not every interval has it
+    facts = {
+        "kind": rel.kind,
+        "from": valid_from,
+        "to": valid_to,
+        "confidence": rel.confidence,
+        "status": rel.status,
+        "detail": rel.detail,
+    }
+    proxy.add("summary", SUMMARY_PREFIX + json.dumps(facts, ensure_ascii=False, sort_keys=True))
+    out.append(proxy)
+    return out
+
+
+def export_relations(s: Session, caller: Caller, ids: dict[int, str]) -> Iterator[dict[str, Any]]:
+    """The relations the caller may see between exported entities (`ids`: entity id -> FtM
+    id), as FtM intervals; a relation whose only evidence the caller may not see is not one."""
+    kinds = {i: k for i, k in s.execute(select(Entity.id, Entity.kind)).all()}
+    schemas = {i: SCHEMA_OF_KIND[k] for i, k in kinds.items()}
+    stmt = select(EntityRelation).where(relations_visible(caller)).order_by(EntityRelation.id)
+    for rel in s.execute(stmt).scalars():
+        if rel.subject_id in ids and rel.object_id in ids:
+            for proxy in _relation_proxies(rel, ids, schemas):
+                yield proxy.to_dict()
+
+
+def export_file(s: Session, caller: Caller) -> tuple[str, dict[str, Any]]:
+    """The whole export as FtM JSON lines (entities, then relations), and one custody event
+    for it: who, how many of each schema, the SHA-256 of the text written."""
+    rows = list(export_entities(s, caller))
+    ids = _exported_ids(s, caller)
+    rows += list(export_relations(s, caller, ids))
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    summary = {
+        "action": "export",
+        "format": "followthemoney",
+        "schemata": dict(sorted(Counter(r["schema"] for r in rows).items())),
+        "rows": len(rows),
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "bytes": len(text.encode("utf-8")),
+    }
+    ledger.append(
+        s,
+        EventType.DOWNLOAD,
+        actor=caller.actor,
+        object_type="entity_export",
+        object_id=0,
+        details={**summary, **caller.audit()},
+    )
+    return text, summary
+
+
+def _exported_ids(s: Session, caller: Caller) -> dict[int, str]:
+    """Entity id -> FtM id of every entity `export_entities` writes for the caller."""
+    stmt = select(Entity.id, Entity.ftm_id).where(
+        entities_visible(caller), Entity.merged_into_id.is_(None)
+    )
+    return {i: f or f"amanah-entity-{i}" for i, f in s.execute(stmt).all()}
+
+
+def import_relations(
+    s: Session, caller: Caller, intervals: list[Any], posts: dict[str, Any]
+) -> dict[str, int]:
+    """FtM intervals as relations between entities here (found by FtM id); an interval whose
+    ends are not here, or of a kind we cannot tell, is counted as skipped. A relation already
+    here (same ends, kind, dates and detail) is present, so a file can be imported again."""
+    counts = {"relations": 0, "relations_present": 0, "skipped": 0}
+    used: set[str] = set()
+    for proxy in intervals:
+        subj_prop, obj_prop, detail_prop, default_kind = KIND_OF_INTERVAL[proxy.schema.name]
+        facts: dict[str, Any] = {}
+        for text in proxy.get("summary", quiet=True):
+            if text.startswith(SUMMARY_PREFIX):
+                try:
+                    facts = json.loads(text[len(SUMMARY_PREFIX) :])
+                except ValueError:
+                    facts = {}
+                break
+        kind = facts.get("kind") or default_kind
+        subject = _first(proxy, subj_prop)
+        obj = _first(proxy, obj_prop)
+        detail = facts.get("detail", "")
+        if obj_prop == "post":
+            post = posts.get(obj or "")
+            used.add(obj or "")
+            obj = _first(post, "organization") if post is not None else None
+            if post is not None and not facts:
+                detail = _first(post, "name") or ""
+        elif detail_prop and not facts:
+            detail = _first(proxy, detail_prop) or ""
+        ends = [_here(s, x) for x in (subject, obj)]
+        if kind not in SCHEMA_OF_RELATION or None in ends:
+            counts["skipped"] += 1
+            continue
+        status = facts.get("status") or _first(proxy, "status") or "alleged"
+        valid_from = facts.get("from") or _first(proxy, "startDate") or None
+        valid_to = facts.get("to") or _first(proxy, "endDate") or None
+        try:
+            if _present(s, ends[0], kind, ends[1], valid_from, valid_to, detail):  # type: ignore[arg-type]
+                counts["relations_present"] += 1
+                continue
+            confidence = facts.get("confidence")
+            relate(
+                s,
+                caller,
+                ends[0],  # type: ignore[arg-type]
+                kind,
+                ends[1],  # type: ignore[arg-type]
+                valid_from=valid_from,
+                valid_to=valid_to,
+                confidence=confidence if confidence in CONFIDENCE else "medium",
+                status=status if status in STATUS else "alleged",
+                detail=detail,
+            )
+        except EntityError as exc:
+            raise EntityError(f"relation {proxy.id}: {exc}") from None
+        counts["relations"] += 1
+    counts["skipped"] += len(set(posts) - used)
+    return counts
+
+
+def _first(proxy: Any, prop: str) -> str | None:
+    values = sorted(proxy.get(prop, quiet=True))
+    return values[0] if values else None
+
+
+def _here(s: Session, ftm_id: str | None) -> int | None:
+    """The live entity here with this FtM id (one merged since stands for its keeper)."""
+    if not ftm_id:
+        return None
+    row = s.execute(select(Entity.id, Entity.merged_into_id).where(Entity.ftm_id == ftm_id)).first()
+    if row is None:
+        return None
+    return int(row[1] or row[0])
+
+
+def _present(
+    s: Session,
+    subject: int,
+    kind: str,
+    obj: int,
+    valid_from: str | None,
+    valid_to: str | None,
+    detail: str,
+) -> bool:
+    """A relation with the same ends, kind, detail and dates (as stored) is already here."""
+    r = EntityRelation
+    start = parse_date(valid_from, "--from") if valid_from else None
+    end = parse_date(valid_to, "--to") if valid_to else None
+    stmt = select(r.id).where(
+        r.subject_id == subject,
+        r.object_id == obj,
+        r.kind == kind,
+        r.detail == detail,
+        r.valid_from.is_(None) if start is None else r.valid_from == start.first,
+        r.valid_to.is_(None) if end is None else r.valid_to == end.last,
+        r.valid_from_precision == (start.precision if start else ""),
+        r.valid_to_precision == (end.precision if end else ""),
+    )
+    return s.execute(stmt.limit(1)).first() is not None
 
 
 def ofac_proxies(folder: Path) -> Iterator[Any]:

@@ -61,10 +61,15 @@ def record(s: Session, caller: Caller, object_type: str, object_id: int, **detai
 
 
 def entity(s: Session, caller: Caller, entity_id: int) -> Entity:
+    """An entity the caller sees, to change or to read from; one merged into another is
+    refused with its keeper's id (`amanah.entities.merge.keeper_of` resolves it)."""
     try:
-        return visible_entity(s, caller, entity_id)
+        ent = visible_entity(s, caller, entity_id)
     except NotVisible as exc:
         raise EntityError(str(exc)) from None
+    if ent.merged_into_id is not None:
+        raise EntityError(f"entity {entity_id} is merged into entity {ent.merged_into_id}")
+    return ent
 
 
 def add_entity(
@@ -327,7 +332,12 @@ def entity_dict(s: Session, caller: Caller, ent: Entity) -> dict[str, Any]:
 def list_entities(
     s: Session, caller: Caller, kind: str | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    stmt = select(Entity).where(entities_visible(caller)).order_by(Entity.id).limit(limit)
+    stmt = (
+        select(Entity)
+        .where(entities_visible(caller), Entity.merged_into_id.is_(None))
+        .order_by(Entity.id)
+        .limit(limit)
+    )
     if kind:
         stmt = stmt.where(Entity.kind == choose(kind, KINDS, "entity kind"))
     ents = s.execute(stmt).scalars().all()
