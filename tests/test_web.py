@@ -94,6 +94,19 @@ def _fresh_rfa(site: Site) -> int:
         ).id
 
 
+def _entity(site: Site, inside: bool) -> int:
+    """A person whose only evidence is a text inside the caller's need-to-know, or outside
+    it (the administrator sees both): the entity is seen with its evidence or not at all."""
+    from amanah.access import local_administrator
+    from amanah.entities import links, store
+
+    admin = local_administrator(site.ws)
+    with site.ws.db.session() as s:
+        ent = store.add_entity(s, admin, "person", f"Witness {next(_n)}")
+        links.link(site.ws, s, admin, _target_item(site, inside), entity_id=ent.id, span=(0, 5))
+        return ent.id
+
+
 def _spare(site: Site, disabled: bool = False) -> str:
     """A throwaway account (with a token) for the routes that cut accounts off."""
     from amanah.access.users import add_user, create_token, set_disabled
@@ -204,6 +217,10 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
     ("GET", "/items/{item_id}"): (
         True,
         lambda s, r, i: _page(s, r, "GET", f"/items/{_target_item(s, i)}"),
+    ),
+    ("GET", "/entities/{entity_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/entities/{_entity(s, i)}"),
     ),
     ("GET", "/jobs"): (False, lambda s, r, i: _page(s, r, "GET", "/jobs")),
     ("GET", "/users"): (False, lambda s, r, i: _page(s, r, "GET", "/users")),
