@@ -56,49 +56,31 @@ def _ids(s: Session, stmt: Any) -> list[int]:
     return sorted(s.execute(stmt).scalars())
 
 
+#: Where each kind of moved row points at its entity: (key in `moved`, what it is called in
+#: a refusal, its model, the column naming the entity). Names' blocking keys follow their name.
+MOVED_ROWS: tuple[tuple[str, str, Any, Any], ...] = (
+    ("names", "name", EntityName, EntityName.entity_id),
+    ("relations_subject", "relation", EntityRelation, EntityRelation.subject_id),
+    ("relations_object", "relation", EntityRelation, EntityRelation.object_id),
+    ("links", "evidence link", EvidenceLink, EvidenceLink.entity_id),
+    ("mentions", "mention", EntityMention, EntityMention.entity_id),
+)
+
+
 def _move(s: Session, moved: dict[str, list[int]], source: int, target: int) -> None:
     """Move the rows listed in `moved` from entity `source` to entity `target`."""
-    names = moved.get("names", [])
-    if names:
+    for key, _, model, column in MOVED_ROWS:
+        ids = moved.get(key, [])
+        if not ids:
+            continue
         s.execute(
-            update(EntityName)
-            .where(EntityName.id.in_(names), EntityName.entity_id == source)
-            .values(entity_id=target)
+            update(model).where(model.id.in_(ids), column == source).values({column.key: target})
         )
-        # Blocking keys follow their name; parts do not change (the kind is the same).
-        s.execute(
-            update(EntityNameKey).where(EntityNameKey.name_id.in_(names)).values(entity_id=target)
-        )
-    if moved.get("relations_subject"):
-        s.execute(
-            update(EntityRelation)
-            .where(
-                EntityRelation.id.in_(moved["relations_subject"]),
-                EntityRelation.subject_id == source,
+        if model is EntityName:
+            # Blocking keys follow their name; parts do not change (the kind is the same).
+            s.execute(
+                update(EntityNameKey).where(EntityNameKey.name_id.in_(ids)).values(entity_id=target)
             )
-            .values(subject_id=target)
-        )
-    if moved.get("relations_object"):
-        s.execute(
-            update(EntityRelation)
-            .where(
-                EntityRelation.id.in_(moved["relations_object"]),
-                EntityRelation.object_id == source,
-            )
-            .values(object_id=target)
-        )
-    if moved.get("links"):
-        s.execute(
-            update(EvidenceLink)
-            .where(EvidenceLink.id.in_(moved["links"]), EvidenceLink.entity_id == source)
-            .values(entity_id=target)
-        )
-    if moved.get("mentions"):
-        s.execute(
-            update(EntityMention)
-            .where(EntityMention.id.in_(moved["mentions"]), EntityMention.entity_id == source)
-            .values(entity_id=target)
-        )
     s.flush()
 
 
@@ -242,13 +224,8 @@ def unmerge(s: Session, caller: Caller, other_id: int) -> dict[str, Any]:
         k: list(recorded.get(k, []))
         for k in ("names", "relations_subject", "relations_object", "links")
     }
-    checks = (
-        ("name", moved["names"], EntityName, EntityName.entity_id),
-        ("relation", moved["relations_subject"], EntityRelation, EntityRelation.subject_id),
-        ("relation", moved["relations_object"], EntityRelation, EntityRelation.object_id),
-        ("evidence link", moved["links"], EvidenceLink, EvidenceLink.entity_id),
-    )
-    for what, ids, model, column in checks:
+    for key, what, model, column in MOVED_ROWS:
+        ids = moved.get(key, [])
         if not ids:
             continue
         there = set(

@@ -141,3 +141,20 @@ def _render(body: str, start: int, end: int, hits: list[tuple[int, int]]) -> Sni
         text=lead + clean(body[start:end]) + tail,
         highlights=[(s + shift, e + shift) for s, e in hits],
     )
+
+
+def segments(text: str, marks: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """Text cut into (piece, highlighted) at the marks, for a template that escapes every piece
+    (the search hit and the item page cut the same way)."""
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in sorted(marks):
+        if start < at:
+            continue
+        if start > at:
+            out.append((text[at:start], False))
+        out.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        out.append((text[at:], False))
+    return out

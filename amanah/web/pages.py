@@ -99,19 +99,3 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 def signin_url(target: str) -> str:
     return "/signin?" + urlencode({"next": target})
-
-
-def segments(text: str, marks: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """Text cut into (piece, highlighted) for the template, which escapes every piece."""
-    out: list[tuple[str, bool]] = []
-    at = 0
-    for start, end in sorted(marks):
-        if start < at:
-            continue
-        if start > at:
-            out.append((text[at:start], False))
-        out.append((text[start:end], True))
-        at = end
-    if at < len(text):
-        out.append((text[at:], False))
-    return out

@@ -138,7 +138,7 @@ def pages(
         lines = []
         for line in body.split("\n"):
             marks = snippets.marks(line, query) if query and line.strip() else []
-            lines.append(_segments(line, marks))
+            lines.append(snippets.segments(line, marks))
         out.pages.append(
             Page(
                 number=n,
@@ -151,21 +151,6 @@ def pages(
                 clipped=clipped,
             )
         )
-    return out
-
-
-def _segments(text: str, marks: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    out: list[tuple[str, bool]] = []
-    at = 0
-    for start, end in sorted(marks):
-        if start < at:
-            continue
-        if start > at:
-            out.append((text[at:start], False))
-        out.append((text[start:end], True))
-        at = end
-    if at < len(text):
-        out.append((text[at:], False))
     return out
 
 
@@ -272,7 +257,7 @@ def email(metadata: dict[str, Any], text: str, query: str = "") -> Email:
         body = first
     body = _clean(body[:PAGE_CHARS].strip("\n"))
     lines = [
-        _segments(line, snippets.marks(line, query) if query and line.strip() else [])
+        snippets.segments(line, snippets.marks(line, query) if query and line.strip() else [])
         for line in body.split("\n")
     ]
     return Email(headers=headers, body=lines)

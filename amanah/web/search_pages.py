@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah.access import Caller, Permission
-from amanah.search import service
+from amanah.search import service, snippets
 from amanah.search.query import QueryError
 from amanah.web.auth import allow, workspace
-from amanah.web.pages import render, segments
+from amanah.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +47,7 @@ def search_page(
             problem = {"message": str(exc), "pointer": ""}
     hits = []
     if results is not None:
-        hits = [(h, segments(h.snippet, h.highlights)) for h in results.hits]
+        hits = [(h, snippets.segments(h.snippet, h.highlights)) for h in results.hits]
     return render(
         request,
         "search.html",
