@@ -29,6 +29,29 @@ def test_parse_arabic_nasab_abd_compound_and_family() -> None:
     ]
 
 
+def test_parse_a_single_son_of_mark_keeps_the_grandfather_after_it() -> None:
+    """Only the father marked ("X bin Y Z W"): Z is the grandfather, not part of the family
+    name (which lost the grandfather, so brothers' sons and cousins compared wrongly)."""
+    assert [r for r, _ in roles("محمد بن أحمد علي الحلبي")] == [
+        "ism",
+        "father",
+        "grandfather",
+        "family",
+    ]
+    assert roles("محمد بن أحمد عبد الله حسن")[2:] == [
+        ("grandfather", "عبد الله"),
+        ("family", "حسن"),
+    ]
+    # one part after the mark is the family; the article starts it wherever it stands
+    assert [r for r, _ in roles("Ali bin Ahmad al-Habbo")] == ["ism", "father", "family"]
+    assert [r for r, _ in roles("محمد بن أحمد بن علي الحلبي")] == [
+        "ism",
+        "father",
+        "grandfather",
+        "family",
+    ]
+
+
 def test_parse_three_and_four_parts_without_nasab_marks() -> None:
     assert [r for r, _ in roles("محمد أحمد الحبو")] == ["ism", "father", "family"]
     assert [r for r, _ in roles("Mohammad Ahmad Hasan Al-Habbo")] == [

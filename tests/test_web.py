@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from amanah.access import ROLE_PERMISSIONS, Permission, Role
-from amanah.db.models import CustodyEvent, Derivative
+from amanah.db.models import CustodyEvent, Derivative, Item
 from amanah.web.auth import Rule
 from tests.conftest import amanah
 from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
@@ -670,6 +670,56 @@ def test_a_provider_uploads_only_into_its_own_collections(site: Site) -> None:
         f"/api/v1/collections/{RED}/items", params={"filename": "field.txt"}, content=b"field"
     )
     assert no.status_code == 404
+
+
+def test_an_upload_keeps_the_files_modification_time_as_the_browsers_claim(site: Site) -> None:
+    """The browser's File.lastModified reaches the ingestion event (marked as its claim) and
+    the item, on both upload routes; a time that is no time is refused before any byte."""
+    api = site.api("intake")
+    when_ms = 1_356_998_400_123  # 2013-01-01T00:00:00.123Z
+    up = api.post(
+        f"/api/v1/collections/{BLUE}/uploads",
+        json={"filename": "dated.txt", "size": 5, "modified": when_ms},
+    ).json()
+    one = api.put(f"/api/v1/uploads/{up['upload_id']}?offset=0", content=b"dated").json()
+    two = api.post(
+        f"/api/v1/collections/{BLUE}/items",
+        params={"filename": "dated-2.txt", "modified": when_ms},
+        content=b"dated two",
+    ).json()
+    undated = api.post(
+        f"/api/v1/collections/{BLUE}/items", params={"filename": "undated.txt"}, content=b"u"
+    ).json()
+    with site.ws.db.reader() as s:
+        for receipt, expected in ((one, when_ms), (two, when_ms), (undated, None)):
+            item = s.get(Item, receipt["item_id"])
+            assert item is not None
+            assert item.mtime_ns == (None if expected is None else expected * 1_000_000)
+            event = s.execute(
+                select(CustodyEvent).where(
+                    CustodyEvent.object_id == str(receipt["item_id"]),
+                    CustodyEvent.event_type == "ingestion",
+                )
+            ).scalar_one()
+            details = json.loads(event.details)
+            if expected is None:
+                assert details["file_times"]["modified"] is None
+                assert "file_times_from" not in details
+            else:
+                assert details["file_times"]["modified"] == "2013-01-01T00:00:00.123000000Z"
+                assert details["file_times_from"] == "uploader's browser"
+    for bad in (-1, 10**17, "yesterday"):
+        r = api.post(
+            f"/api/v1/collections/{BLUE}/uploads",
+            json={"filename": "bad.txt", "size": 1, "modified": bad},
+        )
+        assert r.status_code == 422, (bad, r.text)
+        r = api.post(
+            f"/api/v1/collections/{BLUE}/items",
+            params={"filename": "bad.txt", "modified": bad},
+            content=b"x",
+        )
+        assert r.status_code == 422, (bad, r.text)
 
 
 # --- evidence is never live content, sessions, CSRF, sign-in limits ------------------------------

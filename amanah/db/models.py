@@ -514,6 +514,8 @@ class Upload(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     address: Mapped[str] = mapped_column(String(100), default="")
+    # The file's last modification as the uploader's browser reported it (ms since 1970).
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Jurisdiction(Base):

@@ -130,6 +130,10 @@ _hashers = _Hashers()
 _store_lock = threading.Lock()
 
 
+#: The latest file time a browser may report: the year 9999 (JavaScript's own limit is later).
+MAX_MODIFIED_MS = 253_402_300_799_999
+
+
 def spool_dir(ws: Workspace) -> Path:
     path = ws.home / "uploads"
     path.mkdir(mode=0o700, exist_ok=True)
@@ -145,11 +149,23 @@ def _clean_name(filename: str) -> str:
     return name.replace("\\", "/").lstrip("/")
 
 
-def begin(ws: Workspace, caller: Caller, collection: str, filename: str, size: int) -> Receipt:
-    """Open an upload into a collection the caller may upload to."""
+def begin(
+    ws: Workspace,
+    caller: Caller,
+    collection: str,
+    filename: str,
+    size: int,
+    modified_ms: int | None = None,
+) -> Receipt:
+    """Open an upload into a collection the caller may upload to. `modified_ms`: the file's
+    last modification as the uploader's browser reports it (recorded as its claim)."""
     name = _clean_name(filename)
     if not 0 <= size <= MAX_SIZE:
         raise UploadError(f"{name}: size {size} is outside 0 … {MAX_SIZE} bytes")
+    if modified_ms is not None and not 0 <= modified_ms <= MAX_MODIFIED_MS:
+        raise UploadError(
+            f"{name}: modification time {modified_ms} is not a time in milliseconds since 1970"
+        )
     upload_id = secrets.token_hex(16)
     with ws.db.session() as s:
         caller.require(Permission.UPLOAD)
@@ -167,6 +183,7 @@ def begin(ws: Workspace, caller: Caller, collection: str, filename: str, size: i
                 status="open",
                 created_at=datetime.now(UTC),
                 address=(caller.address or "")[:100],
+                modified_ms=modified_ms,
             )
         )
     (spool_dir(ws) / upload_id).touch(mode=0o600)
@@ -312,8 +329,14 @@ def _store_and_record(
             source=f"upload {up.id}",
             sha256=sha256,
             size=up.size,
+            mtime_ns=None if up.modified_ms is None else up.modified_ms * 1_000_000,
             flags=flags,
-            extra={"channel": "upload", "upload": up.id, **caller.audit()},
+            extra={
+                "channel": "upload",
+                "upload": up.id,
+                **({"file_times_from": "uploader's browser"} if up.modified_ms is not None else {}),
+                **caller.audit(),
+            },
         )
         recorded = record_items(s, ctx, [stored], Counter())
         # Nothing recorded: the same name and bytes were uploaded before into this collection.

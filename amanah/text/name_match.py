@@ -372,7 +372,8 @@ def parse(text: str) -> ParsedName:
     """The parts of a full name. "Family, Given" is read in that order; without "son of" marks
     a name of two parts is ism and family, of three ism, father, family, of four or more ism,
     father, grandfather and family; a part with the article after the first starts the
-    family name (Ahmad al-Khatib al-Halabi)."""
+    family name (Ahmad al-Khatib al-Halabi). With marks, the marked parts are the father and
+    grandfather, and the parts after them are read as an unmarked name's tail."""
     if text.count(",") == 1:
         family, given = text.split(",")
         text = f"{given} {family}"
@@ -381,16 +382,26 @@ def parse(text: str) -> ParsedName:
     rest = [u for u in units if not u.kunya]
     roles: list[str] = []
     if any(u.son_of for u in rest):
+        # The marked chain gives the ancestors; what follows it is read as an unmarked name's
+        # tail: before a part with the article, or when two or more parts follow and the
+        # grandfather is not yet named, the first is the next ancestor ("X bin Y Z W": Z is
+        # the grandfather, W the family), the rest the family name.
+        ancestors = iter(("father", "grandfather", "ancestor"))
         chain = ["ism"]
-        ancestors = iter(("father", "grandfather"))
-        in_chain = True
-        for u in rest[1:]:
-            if u.son_of and in_chain:
-                chain.append(next(ancestors, "ancestor"))
-            else:
-                in_chain = False
-                chain.append("family")
-        roles = chain[: len(rest)]
+        k = 1
+        while k < len(rest) and rest[k].son_of:
+            chain.append(next(ancestors, "ancestor"))
+            k += 1
+        tail = rest[k:]
+        article = next((i for i, u in enumerate(tail) if i and u.article), None)
+        if article is not None:
+            chain += [next(ancestors, "ancestor") for _ in range(article)]
+            chain += ["family"] * (len(tail) - article)
+        elif len(tail) >= 2 and "grandfather" not in chain:
+            chain += [next(ancestors, "ancestor")] + ["family"] * (len(tail) - 1)
+        else:
+            chain += ["family"] * len(tail)
+        roles = chain
     elif rest:
         n = len(rest)
         first_article = next((i for i, u in enumerate(rest) if i and u.article), None)

@@ -162,6 +162,8 @@ def new_collection(
 class NewUpload(BaseModel):
     filename: str = Field(min_length=1, max_length=upload.MAX_NAME)
     size: int = Field(ge=0, le=upload.MAX_SIZE)
+    # The file's last modification in ms since 1970, as browsers give it (File.lastModified).
+    modified: int | None = Field(default=None, ge=0, le=upload.MAX_MODIFIED_MS)
 
 
 @router.post("/collections/{name}/uploads", status_code=201)
@@ -172,7 +174,8 @@ def begin_upload(
     caller: Annotated[Caller, _caller(Permission.UPLOAD)],
 ) -> dict[str, Any]:
     """Open a resumable upload; then PUT its bytes to /uploads/{id}?offset=N, in parts."""
-    return upload.begin(workspace(request), caller, name, body.filename, body.size).as_dict()
+    ws = workspace(request)
+    return upload.begin(ws, caller, name, body.filename, body.size, body.modified).as_dict()
 
 
 @router.get("/uploads/{upload_id}")
@@ -227,13 +230,17 @@ async def upload_item(
     name: str,
     filename: Annotated[str, Query(min_length=1, max_length=upload.MAX_NAME)],
     caller: Annotated[Caller, _caller(Permission.UPLOAD)],
+    modified: Annotated[int | None, Query(ge=0, le=upload.MAX_MODIFIED_MS)] = None,
 ) -> dict[str, Any]:
-    """Upload one file in one request (Content-Length required); returns the receipt."""
+    """Upload one file in one request (Content-Length required); returns the receipt.
+    `modified`: the file's last modification in ms since 1970, if the client knows it."""
     length = request.headers.get("content-length", "")
     if not length.isdigit():
         raise upload.UploadError("send the file with a Content-Length header")
     ws = workspace(request)
-    receipt = await run_in_threadpool(upload.begin, ws, caller, name, filename, int(length))
+    receipt = await run_in_threadpool(
+        upload.begin, ws, caller, name, filename, int(length), modified
+    )
     writer = await run_in_threadpool(upload.Writer, ws, caller, receipt.upload_id, 0)
     out = await _receive(request, writer)
     if not out["complete"]:

@@ -31,7 +31,9 @@ async function openUpload(collection, file, csrf) {
   }
   const state = await api(
     "POST", "/api/v1/collections/" + encodeURIComponent(collection) + "/uploads", csrf,
-    JSON.stringify({ filename: file.webkitRelativePath || file.name, size: file.size }),
+    JSON.stringify({
+      filename: file.webkitRelativePath || file.name, size: file.size,
+      modified: file.lastModified }),
     { "Content-Type": "application/json" });
   localStorage.setItem(key, state.upload_id);
   return state;
