@@ -111,6 +111,47 @@ def _xlsx() -> bytes:
     return buf.getvalue()
 
 
+def _ods() -> bytes:
+    """An OpenDocument workbook written as a spreadsheet writes it: runs of empty cells and
+    rows as one element "repeated", a merged cell's covered neighbour, the unused rest of the
+    sheet as one empty row repeated a million times."""
+    import io
+    import zipfile
+
+    t = 'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    x = 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    o = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+
+    def cell(value: str = "", repeat: int = 1) -> str:
+        rep = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+        body = f"<text:p>{value}</text:p>" if value else ""
+        return f"<table:table-cell{rep}>{body}</table:table-cell>"
+
+    rows = (
+        "<table:table-row>" + cell("الاسم") + cell("", 2) + cell("الفرع") + "</table:table-row>"
+        "<table:table-row>"
+        + cell("سارة")
+        + "<table:covered-table-cell/>"
+        + cell("")
+        + cell("215")
+        + cell("", 16000)
+        + "</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048570">'
+        + cell("", 1024)
+        + "</table:table-row>"
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {o} {t} {x}>'
+        f'<office:body><office:spreadsheet><table:table table:name="المعتقلون">{rows}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="module")
 def reading_site(site_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The web tests' workspace with a PDF, a CSV and an email of their own, processed, and a
@@ -128,6 +169,7 @@ def reading_site(site_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     (folder / "report.eml").write_bytes(_email())
     (folder / "ghouta.jpg").write_bytes(_photo())
     (folder / "lists.xlsx").write_bytes(_xlsx())
+    (folder / "lists.ods").write_bytes(_ods())
     ingest(
         site.ws,
         IntakeRequest(
@@ -371,6 +413,23 @@ def test_a_workbook_is_a_table_per_sheet(reading_site: Site) -> None:
     cells = [html.unescape(x) for x in re.findall(r'<td dir="auto">(.*?)</td>', main)]
     assert cells[:4] == ["الاسم", "place", "سارة", HOSTILE_CELL]
     assert "<script>document.title" not in main
+
+
+def test_an_opendocument_workbook_is_a_table_with_each_cell_in_its_column(
+    reading_site: Site,
+) -> None:
+    c, _ = reading_site.browser("analyst")
+    main = _main(c.get(f"/items/{reading_site.item('lists.ods')}").text)
+    sheets = re.findall(r'<h2>Sheet <span dir="auto">(.*?)</span></h2>', main)
+    assert sheets == ["المعتقلون"]
+    rows = re.findall(r"<tr>(.*?)</tr>", main, re.S)
+    cells = [[html.unescape(x) for x in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+    cells = [r for r in cells if r]
+    # the branch stands in the fourth column on both rows: the repeated and covered cells
+    # were written out, and the million empty rows at the end are not a million rows
+    assert cells[0][:4] == ["الاسم", "", "", "الفرع"]
+    assert cells[1][:4] == ["سارة", "", "", "215"]
+    assert len(cells) == 2
 
 
 def test_a_photos_capture_time_and_place_are_labelled_fields(reading_site: Site) -> None:

@@ -311,10 +311,7 @@ def odf(path: Path) -> Extraction:
     out = Extraction()
     if root.find(f".//{{{_ODF_OFFICE}}}spreadsheet") is not None:
         for t in root.iter(f"{{{_ODF_TABLE}}}table"):
-            lines = [
-                "\t".join("".join(c.itertext()) for c in row)
-                for row in t.iter(f"{{{_ODF_TABLE}}}table-row")
-            ]
+            lines = _ods_rows(t)
             out.pages.append(_clean(t.get(f"{{{_ODF_TABLE}}}name", "") + "\n" + "\n".join(lines)))
         return out
     paragraphs = [
@@ -324,6 +321,40 @@ def odf(path: Path) -> Extraction:
     ]
     out.pages.append(_clean("\n".join(paragraphs)))
     return out
+
+
+#: How many times one ODS cell or row is written out at most: a spreadsheet marks the unused
+#: rest of a sheet as one empty cell "repeated" 16,384 times (or a row 1,048,576 times).
+ODS_REPEAT_CAP = 1000
+
+
+def _repeat(el: ElementTree.Element, attr: str) -> int:
+    try:
+        return max(1, min(int(el.get(f"{{{_ODF_TABLE}}}{attr}", "1")), ODS_REPEAT_CAP))
+    except ValueError:
+        return 1
+
+
+def _ods_rows(table: ElementTree.Element) -> list[str]:
+    """A sheet's rows as tab-separated lines, cells where the spreadsheet shows them:
+    repeated cells and rows are written out (a run of empty cells would otherwise shift the
+    cells after it into the wrong column), covered cells of a merge kept as empty, a cell's
+    paragraphs joined by a space, empty rows and cells at the end dropped."""
+    cells_tags = (f"{{{_ODF_TABLE}}}table-cell", f"{{{_ODF_TABLE}}}covered-table-cell")
+    lines: list[str] = []
+    for row in table.iter(f"{{{_ODF_TABLE}}}table-row"):
+        cells: list[str] = []
+        for c in row:
+            if c.tag not in cells_tags:
+                continue
+            paragraphs = ["".join(p.itertext()) for p in c.iter(f"{{{_ODF_TEXT}}}p")]
+            value = " ".join(paragraphs) if paragraphs else "".join(c.itertext())
+            cells += [value] * _repeat(c, "number-columns-repeated")
+        line = "\t".join(cells).rstrip("\t")
+        lines += [line] * _repeat(row, "number-rows-repeated")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 # -- legacy binary Office ----------------------------------------------------------------------

@@ -166,6 +166,7 @@ SHEET_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.ms-excel.sheet.macroenabled.12",
     "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.spreadsheet",
 }
 
 
