@@ -75,3 +75,107 @@ def test_the_header_row_repeated_is_not_a_person(sqlite_home: Path, tmp_path: Pa
     records = amanah(sqlite_home, "persons", "records", "J", "--json", check=True).stdout
     names = [json.loads(line)["full_name"] for line in records.splitlines()]
     assert names == ["فاطمة علي حسن", "سعيد حسن"]
+
+
+# -- what we export: spreadsheet formulas ---------------------------------------------------
+
+#: File names a provider (or anyone upstream) chose; each a formula once a spreadsheet opens
+#: the package's items.csv, unless it is written as text.
+FORMULA_NAMES = (
+    '=HYPERLINK("http:evil.example","open").txt',
+    "@SUM(1+1).txt",
+    "+1+2.txt",
+    "-2+3.txt",
+)
+
+
+def test_a_package_index_never_hands_a_spreadsheet_a_formula(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    from tests.test_leak_check import _ids, _ok, _request, _setup
+
+    home = sqlite_home
+    _setup(home)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in (*FORMULA_NAMES, "report.txt"):
+        (folder / name).write_text("Minutes of the meeting, no names.\n", encoding="utf-8")
+    framework = (home / "framework.txt").read_text()
+    _ok(home, "ingest", str(folder), "--collection", "f", "--provider", "Documentation Centre",
+        "--framework", framework)  # fmt: skip
+    _ok(home, "process")
+    ids = _ids(home, "f")
+    _request(home, "RFA-F", sorted(ids.values()))
+    _ok(home, "package", "build", "RFA-F", str(tmp_path / "p"))
+
+    table = (tmp_path / "p" / "amanah" / "items.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(table)))
+    names = {r["original_name"] for r in rows}
+    assert names == {*(f"'{n}" for n in FORMULA_NAMES), "report.txt"}  # control unchanged
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    # The exact names travel in items.json, which no spreadsheet evaluates.
+    index = json.loads((tmp_path / "p" / "amanah" / "items.json").read_text(encoding="utf-8"))
+    assert {r["original_name"] for r in index["items"]} == {*FORMULA_NAMES, "report.txt"}
+
+
+def _workbook(
+    path: Path, rows: list[list[str]], understate: str | None = None, huge: str = ""
+) -> Path:
+    """A real XLSX (openpyxl); `understate` rewrites the sheet's <dimension ref> as a careless
+    exporter (or a hostile one) writes it: smaller than the rows it holds; `huge` replaces the
+    cell HUGE in the sheet's XML (openpyxl itself cuts a cell at Excel's limit)."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    if understate or huge:
+        with zipfile.ZipFile(path) as z:
+            parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+        sheet = "xl/worksheets/sheet1.xml"
+        if understate:
+            parts[sheet] = re.sub(rb'<dimension ref="[^"]*"/>', understate.encode(), parts[sheet])
+            assert understate.encode() in parts[sheet]
+        if huge:
+            assert b">HUGE<" in parts[sheet]
+            parts[sheet] = parts[sheet].replace(b">HUGE<", f">{huge}<".encode())
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                z.writestr(name, data)
+    return path
+
+
+def test_a_workbook_that_understates_its_extent_loses_no_row(sqlite_home: Path, tmp_path: Path):
+    rows = [HEADER[:3], SECOND[:3], THIRD[:3], ["4", "نور خالد", "أنثى"]]
+    path = _workbook(tmp_path / "short.xlsx", rows, understate='<dimension ref="A1:C2"/>')
+    done = amanah(sqlite_home, "persons", "import", str(path), "--list", "S", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ": 3 rows, 3 imported," in done.stdout
+    records = amanah(sqlite_home, "persons", "records", "S", "--json", check=True).stdout
+    assert [json.loads(r)["key"] for r in records.splitlines()] == ["2", "3", "4"]
+
+
+def test_a_huge_cell_is_refused_by_line_in_a_workbook_as_in_a_csv(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    huge = "ع" * 100_000
+    rows = [HEADER[:3], SECOND[:3], ["3", "HUGE", "ذكر"], ["4", "نور خالد", "أنثى"]]
+    book = _workbook(tmp_path / "huge.xlsx", rows, huge=huge)
+    rows[2][1] = huge
+    for path in (book, _csv(tmp_path / "huge.csv", rows)):
+        name = path.suffix[1:]
+        done = amanah(sqlite_home, "persons", "import", str(path), "--list", name, "-q")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert ": 3 rows, 2 imported," in done.stdout, done.stdout
+        assert "line 3: not imported: column 2 (الاسم الكامل): a cell of 100000 characters" in (
+            done.stdout
+        )
+        assert huge[:50] not in done.stdout + done.stderr
+        records = amanah(sqlite_home, "persons", "records", name, "--json", check=True).stdout
+        assert [json.loads(r)["key"] for r in records.splitlines()] == ["2", "4"]

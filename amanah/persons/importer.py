@@ -30,6 +30,10 @@ from amanah.text.names import fold
 
 MAX_AGE = 120
 MAX_KEY = 200  # person_records.key
+#: The longest cell read, in any kind of file: a spreadsheet's own limit (Excel's, which
+#: openpyxl writes to), so a cell of a workbook written by hand in its XML, or of a CSV, is
+#: held to what a spreadsheet holds (a 100 MB "name" is not a name).
+MAX_CELL = 32767
 EARLIEST_YEAR = 1880
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 _SPACES = re.compile(r"[\s_\-:.]+")
@@ -194,6 +198,9 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
     if sheet is not None and sheet not in book.sheetnames:
         raise TableError(f"the workbook has no sheet {sheet!r}; it has {book.sheetnames}")
     ws = book[sheet] if sheet is not None else book.worksheets[0]
+    # Read-only mode stops at the extent the sheet claims (<dimension ref="A1:B2">): a sheet
+    # that understates it, by a careless exporter or on purpose, would lose rows silently.
+    ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
     number = 0
     headers: list[str] | None = None
@@ -447,6 +454,8 @@ def read_row(
     ]:
         raise RowError("the header row again (files joined?): not a record")
     for i, c in enumerate(cells[:width]):
+        if isinstance(c, str) and len(c) > MAX_CELL:
+            raise RowError(f"{how.label(i)}: a cell of {len(c)} characters (at most {MAX_CELL})")
         if isinstance(c, str) and "\x00" in c:
             raise RowError(f"{how.label(i)}: holds a NUL character")
         if isinstance(c, str) and _undecodable(c):
