@@ -179,3 +179,64 @@ def test_a_huge_cell_is_refused_by_line_in_a_workbook_as_in_a_csv(
         assert huge[:50] not in done.stdout + done.stderr
         records = amanah(sqlite_home, "persons", "records", name, "--json", check=True).stdout
         assert [json.loads(r)["key"] for r in records.splitlines()] == ["2", "4"]
+
+
+# -- need-to-know: a newer release of a list from another compartment -------------------------
+
+
+def test_a_release_from_a_collection_of_another_compartment_never_joins_a_list(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """A list in compartment "open", a second release of it preserved in a collection of
+    compartment "secret": its records would be read by whoever sees the open list."""
+    from dataclasses import replace
+
+    import pytest
+    from sqlalchemy import select
+
+    from amanah.access import Role, local_administrator
+    from amanah.access.users import account_of, add_user, caller_for, user_named
+    from amanah.db.models import Collection, Item, PersonList, PersonListRecord
+    from amanah.persons.lists import PersonsError, import_list
+    from amanah.persons.reading import lists, record_rows, records_of, show
+    from amanah.workspace import open_workspace
+
+    secret_name = "سعيد حسن الأحمد"
+    ws = open_workspace(sqlite_home)
+    try:
+        admin = local_administrator(ws, "local:test")
+        admin = replace(admin, compartments=admin.compartments | {"open", "secret"})
+        first = _csv(tmp_path / "release-1.csv", [HEADER[:3], SECOND[:3]])
+        import_list(ws, admin, first, "L", compartment="open", provider="Families")
+        other = _csv(tmp_path / "other.csv", [HEADER[:3], ["9", "نور خالد", "أنثى"]])
+        import_list(ws, admin, other, "Branch", compartment="secret", collection="Secret files",
+                    provider="CSO")  # fmt: skip
+        second = _csv(tmp_path / "release-2.csv", [HEADER[:3], ["7", secret_name, "ذكر"]])
+        with pytest.raises(PersonsError, match="collection 'Secret files' is in compartment"):
+            import_list(ws, admin, second, "L", collection="Secret files")
+        # Negative control: a release kept with the list's own collection joins it.
+        third = _csv(tmp_path / "release-3.csv", [HEADER[:3], ["8", "هدى سامر", "أنثى"]])
+        assert import_list(ws, admin, third, "L").imported == 1
+
+        # A record filed before the refusal existed (or by hand): it still follows its file.
+        with ws.db.session() as s:
+            plist = s.execute(select(PersonList).where(PersonList.name == "L")).scalar_one()
+            hidden = (
+                s.execute(select(Item.id).join(Collection).where(Collection.name == "Secret files"))
+                .scalars()
+                .first()
+            )
+            s.add(PersonListRecord(list_id=plist.id, item_id=hidden, row=2, key="7",
+                                   full_name=secret_name, extra="{}"))  # fmt: skip
+
+        add_user(ws, "rania", Role.ANALYST.value, None, compartments=("open",), by="t")
+        with ws.db.session() as s:
+            rania = caller_for(s, account_of(user_named(s, "rania")))
+            names = [r.full_name for r in records_of(s, rania, "L")]
+            full = [r["full_name"] for r in record_rows(s, rania, "L")]
+            assert show(s, rania, "L")["records"] == 2
+            assert [x["records"] for x in lists(s, rania)] == [2]
+            assert secret_name in [r.full_name for r in records_of(s, admin, "L")]  # control
+        assert names == full == ["فاطمة علي حسن", "هدى سامر"]
+    finally:
+        ws.close()

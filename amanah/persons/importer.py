@@ -213,10 +213,12 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
         raise TableError(f"sheet {ws.title!r} is empty: no header row")
 
     def body() -> Iterator[tuple[int, list[Any] | RowError]]:
-        n = number
+        # A sheet stores no empty trailing cells: without the sheet's claimed extent a row
+        # is as long as its last value, so it is filled out to the header's width.
+        n, width = number, len(headers)
         for cells in rows:
             n += 1
-            yield n, list(cells)
+            yield n, [*cells, *([None] * (width - len(cells)))]
 
     table = Table("xlsx", "", headers, body(), sheet=ws.title)
     if getattr(ws, "sheet_state", "visible") != "visible":

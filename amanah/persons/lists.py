@@ -227,6 +227,16 @@ def _list_for(
         raise PersonsError(
             f"person list {name!r} is in compartment {existing.compartment!r}, not {compartment!r}"
         )
+    first = s.get(Item, existing.item_id)
+    home = s.get(Collection, first.collection_id) if first else None
+    if home is not None and coll.compartment != home.compartment:
+        # Whoever reads the list reads every release's names: a release from a collection
+        # of another compartment would hand them to people who may not see that file.
+        raise PersonsError(
+            f"collection {coll.name!r} is in compartment {coll.compartment!r}; person list"
+            f" {name!r} is read from compartment {home.compartment!r}: preserve its new"
+            f" release in a collection of that compartment (--collection)"
+        )
     return existing
 
 
