@@ -43,3 +43,16 @@ def reveal(value: Any) -> Any:
 def exact(value: Any) -> Any:
     """Mark a string to be shown as it is (the template filter `exact`)."""
     return Exact(value) if isinstance(value, str) else value
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list): a CSV we
+#: write is opened by people in Excel or LibreOffice, and a file name is chosen upstream.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def for_spreadsheet(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as the text it is: text that would start a formula
+    gets a leading apostrophe (the exact value stays in the JSON beside the CSV)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -336,6 +336,27 @@ def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnEleme
     )
 
 
+def person_records_visible(caller: Caller, rec: Any = None) -> ColumnElement[bool]:
+    """The SQL condition on `person_records`: a record is read from one preserved file (a
+    list's release); it is seen only by who may see that file's collection, whatever list it
+    is filed under (a release kept elsewhere must not ride on the list's visibility)."""
+    from amanah.db.models import PersonListRecord
+
+    rec = PersonListRecord if rec is None else rec
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    item, coll = aliased(Item), aliased(Collection)
+    return (
+        exists()
+        .where(
+            item.id == rec.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll)
+    )
+
+
 def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
     """The person list by name if the caller may see it; NotVisible otherwise (hidden or
     absent alike)."""

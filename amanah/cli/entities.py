@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from amanah.access import AccessDenied, Caller, local_administrator
-from amanah.cli.util import emit_json, out, with_workspace
+from amanah.cli.util import emit_json, err, out, with_workspace
 from amanah.entities import EntityError
 from amanah.workspace import Workspace, default_actor
 
@@ -477,6 +477,12 @@ def entity_export(
     else:
         per = ", ".join(f"{n} {schema}" for schema, n in summary["schemata"].items())
         out.print(f"{summary['rows']} written to {output} ({per or 'nothing'})")
+    if summary["withheld"]:  # an export is sharing: a protected person's name does not leave
+        err.print(
+            f"withheld {summary['withheld']} rows that name a protected person"
+            " (or point at a row that does)"
+        )
+        raise typer.Exit(1)
 
 
 mention_app = typer.Typer(

@@ -259,16 +259,19 @@ def export_relations(s: Session, caller: Caller, ids: dict[int, str]) -> Iterato
 
 def export_file(s: Session, caller: Caller) -> tuple[str, dict[str, Any]]:
     """The whole export as FtM JSON lines (entities, then relations), and one custody event
-    for it: who, how many of each schema, the SHA-256 of the text written."""
+    for it: who, how many of each schema, how many rows were withheld because they name a
+    protected person, the SHA-256 of the text written."""
     rows = list(export_entities(s, caller))
     ids = _exported_ids(s, caller)
     rows += list(export_relations(s, caller, ids))
+    rows, withheld = without_protected(s, rows)
     text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
     summary = {
         "action": "export",
         "format": "followthemoney",
         "schemata": dict(sorted(Counter(r["schema"] for r in rows).items())),
         "rows": len(rows),
+        "withheld": withheld,
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "bytes": len(text.encode("utf-8")),
     }
@@ -281,6 +284,39 @@ def export_file(s: Session, caller: Caller) -> tuple[str, dict[str, Any]]:
         details={**summary, **caller.audit()},
     )
     return text, summary
+
+
+def _values(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _values(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _values(v)
+
+
+def without_protected(s: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """An export is sharing (rule 8): every row is read with the protected persons' matcher
+    (every property: names, a father's name, a relation's detail and summary). A row that
+    names one is withheld, and so is every row that points at a withheld one (a relation
+    whose end or post is withheld), in the one pass rows come in (entities before the
+    relations and posts that refer to them). Returns the rows kept and how many were not."""
+    from amanah.sharing.protected import Matcher
+
+    matcher = Matcher.load(s)
+    if not matcher:
+        return rows, 0
+    gone: set[str] = set()
+    kept = []
+    for row in rows:
+        values = list(_values(row.get("properties", {})))
+        if gone.intersection(values) or matcher.find("\n".join(values)):
+            gone.add(str(row.get("id")))
+            continue
+        kept.append(row)
+    return kept, len(rows) - len(kept)
 
 
 def _exported_ids(s: Session, caller: Caller) -> dict[int, str]:

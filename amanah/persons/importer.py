@@ -30,6 +30,10 @@ from amanah.text.names import fold
 
 MAX_AGE = 120
 MAX_KEY = 200  # person_records.key
+#: The longest cell read, in any kind of file: a spreadsheet's own limit (Excel's, which
+#: openpyxl writes to), so a cell of a workbook written by hand in its XML, or of a CSV, is
+#: held to what a spreadsheet holds (a 100 MB "name" is not a name).
+MAX_CELL = 32767
 EARLIEST_YEAR = 1880
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 _SPACES = re.compile(r"[\s_\-:.]+")
@@ -194,6 +198,9 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
     if sheet is not None and sheet not in book.sheetnames:
         raise TableError(f"the workbook has no sheet {sheet!r}; it has {book.sheetnames}")
     ws = book[sheet] if sheet is not None else book.worksheets[0]
+    # Read-only mode stops at the extent the sheet claims (<dimension ref="A1:B2">): a sheet
+    # that understates it, by a careless exporter or on purpose, would lose rows silently.
+    ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
     number = 0
     headers: list[str] | None = None
@@ -206,10 +213,12 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
         raise TableError(f"sheet {ws.title!r} is empty: no header row")
 
     def body() -> Iterator[tuple[int, list[Any] | RowError]]:
-        n = number
+        # A sheet stores no empty trailing cells: without the sheet's claimed extent a row
+        # is as long as its last value, so it is filled out to the header's width.
+        n, width = number, len(headers)
         for cells in rows:
             n += 1
-            yield n, list(cells)
+            yield n, [*cells, *([None] * (width - len(cells)))]
 
     table = Table("xlsx", "", headers, body(), sheet=ws.title)
     if getattr(ws, "sheet_state", "visible") != "visible":
@@ -225,12 +234,26 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
 
 @dataclass
 class Reading:
-    """How the columns are read: field → column index, the key's column, the rest kept."""
+    """How the columns are read: field → column index, the key's column, the rest kept.
+    `labels` name each column in reasons and reports: with its header only when the header
+    row is known to be one (`header_row`); otherwise the "header" may be a list's first row,
+    a person, and a reason never quotes a cell."""
 
     fields: dict[str, int]
     key: int | None
     extra: list[int]
     notes: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    header_row: bool = True
+
+    def label(self, i: int) -> str:
+        """The column as a reason names it: its number, and its header when it is one."""
+        h = self.headers[i] if self.header_row and i < len(self.headers) else ""
+        return f"column {i + 1} ({_label(h)})" if h else f"column {i + 1}"
+
+    def shown(self, i: int) -> str:
+        """The column as a report names it: its header, or its number."""
+        return self.headers[i] if self.header_row else f"column {i + 1}"
 
 
 class MappingError(Exception):
@@ -247,7 +270,21 @@ def column_index(headers: list[str], column: str) -> int:
             return i
     if column.isdigit() and 1 <= int(column) <= len(headers):
         return int(column) - 1
-    raise MappingError(f"no column {column!r} in the file; its columns are {headers}")
+    known = [h for h in headers if field_of_header(h)]
+    raise MappingError(
+        f"no column {column!r} in the file; it has {len(headers)} columns"
+        + (f", of which these headers are known: {known}" if known else "")
+        + " (a column may be named by its number, from 1)"
+    )
+
+
+def header_is_known(headers: list[str], named: list[str]) -> bool:
+    """Whether the first row is a header row: one of its cells reads as a field's header, or
+    is a column the request names by its header (not its number). A list without a header
+    row has a person there."""
+    if any(field_of_header(h) for h in headers):
+        return True
+    return any(c in headers or header_key(c) in map(header_key, headers) for c in named)
 
 
 def reading(headers: list[str], key: str | None, overrides: dict[str, str]) -> Reading:
@@ -271,7 +308,13 @@ def reading(headers: list[str], key: str | None, overrides: dict[str, str]) -> R
         fields[found] = i
         taken.add(i)
     extra = [i for i in range(len(headers)) if i not in taken]
-    return Reading(fields, key_index, extra, notes)
+    known = header_is_known(headers, [*overrides.values(), *([key] if key else [])])
+    if not known:
+        notes.append(
+            "no column header is known: the first row was read as the header row, not as a"
+            " record (name columns by number with --map; add a header row to keep it)"
+        )
+    return Reading(fields, key_index, extra, notes, list(headers), known)
 
 
 def _text(value: Any) -> str:
@@ -408,13 +451,17 @@ def read_row(
         raise RowError(f"{len(cells)} fields where the header has {width}")
     if len(cells) > width and any(_text(c) for c in cells[width:]):
         raise RowError(f"{len(cells)} fields where the header has {width}")
+    if how.header_row and [header_key(_text(c)) for c in cells[:width]] == [
+        header_key(h) for h in headers
+    ]:
+        raise RowError("the header row again (files joined?): not a record")
     for i, c in enumerate(cells[:width]):
+        if isinstance(c, str) and len(c) > MAX_CELL:
+            raise RowError(f"{how.label(i)}: a cell of {len(c)} characters (at most {MAX_CELL})")
         if isinstance(c, str) and "\x00" in c:
-            raise RowError(f"column {i + 1} ({_label(headers[i])}): holds a NUL character")
+            raise RowError(f"{how.label(i)}: holds a NUL character")
         if isinstance(c, str) and _undecodable(c):
-            raise RowError(
-                f"column {i + 1} ({_label(headers[i])}): bytes not valid in the file's encoding"
-            )
+            raise RowError(f"{how.label(i)}: bytes not valid in the file's encoding")
     got = {name: cells[i] for name, i in how.fields.items()}
     values: dict[str, Any] = {}
     warnings: list[str] = []
@@ -423,8 +470,7 @@ def read_row(
         return _text(got.get(name))
 
     def column(name: str) -> str:
-        i = how.fields[name]
-        return f"column {i + 1} ({_label(headers[i])})"
+        return how.label(how.fields[name])
 
     for name in ("full_name", *NAME_FIELDS, "mother", "place_of_birth", "reporter"):
         values[name] = cell(name)
@@ -466,7 +512,7 @@ def read_row(
     values["age"] = age
     _birth_year(values, got, age, as_of, today, column)
     values["extra"] = {
-        headers[i] or f"column {i + 1}": _text(cells[i]) for i in how.extra if _text(cells[i])
+        how.shown(i) or f"column {i + 1}": _text(cells[i]) for i in how.extra if _text(cells[i])
     }
     values["key"] = _text(cells[how.key]) if how.key is not None else ""
     if len(values["key"]) > MAX_KEY:

@@ -227,6 +227,16 @@ def _list_for(
         raise PersonsError(
             f"person list {name!r} is in compartment {existing.compartment!r}, not {compartment!r}"
         )
+    first = s.get(Item, existing.item_id)
+    home = s.get(Collection, first.collection_id) if first else None
+    if home is not None and coll.compartment != home.compartment:
+        # Whoever reads the list reads every release's names: a release from a collection
+        # of another compartment would hand them to people who may not see that file.
+        raise PersonsError(
+            f"collection {coll.name!r} is in compartment {coll.compartment!r}; person list"
+            f" {name!r} is read from compartment {home.compartment!r}: preserve its new"
+            f" release in a collection of that compartment (--collection)"
+        )
     return existing
 
 
@@ -350,11 +360,20 @@ def _import(
         except MappingError as exc:
             raise PersonsError(str(exc)) from None
         if not any(f in how.fields for f in ("full_name", *importer.NAME_FIELDS)):
-            raise PersonsError(
-                f"{Path(path).name}: no column reads as a name; its columns are"
-                f" {table.headers}: name one with --map full_name=COLUMN"
+            columns = (
+                f"its columns are {table.headers[:40]}"
+                + (f" and {len(table.headers) - 40} more" if len(table.headers) > 40 else "")
+                if how.header_row
+                else (
+                    f"none of its {len(table.headers)} columns has a header this reader knows"
+                    " (is there a header row?)"
+                )
             )
-        report.mapping = {f: table.headers[i] for f, i in how.fields.items()}
+            raise PersonsError(
+                f"{Path(path).name}: no column reads as a name; {columns}:"
+                " name one with --map full_name=COLUMN (a header or a number from 1)"
+            )
+        report.mapping = {f: how.shown(i) for f, i in how.fields.items()}
         report.notes = [*table.notes, *how.notes]
     with ws.db.session() as s:
         plist = _list_for(s, caller, list_name, item, compartment)

@@ -12,7 +12,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, person_lists_visible, visible_person_list
+from amanah.access import (
+    Caller,
+    person_lists_visible,
+    person_records_visible,
+    visible_person_list,
+)
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Item, PersonList, PersonListRecord
@@ -25,6 +30,7 @@ def lists(s: Session, caller: Caller) -> list[dict[str, Any]]:
     """The lists the caller may see, with their record counts and import reports."""
     counts = (
         select(PersonListRecord.list_id, func.count().label("n"))
+        .where(person_records_visible(caller))
         .group_by(PersonListRecord.list_id)
         .subquery()
     )
@@ -57,13 +63,17 @@ def show(s: Session, caller: Caller, name: str) -> dict[str, Any]:
     """One list the caller may see: its summary, its file, and the items its records
     come from (a list read from several releases has several)."""
     plist = visible_person_list(s, caller, name)
-    n = s.execute(select(func.count()).where(PersonListRecord.list_id == plist.id)).scalar_one()
+    n = s.execute(
+        select(func.count()).where(
+            PersonListRecord.list_id == plist.id, person_records_visible(caller)
+        )
+    ).scalar_one()
     out = _summary(plist, n)
     out["mapping"] = json.loads(plist.mapping or "{}")
     by_item = s.execute(
         select(PersonListRecord.item_id, Item.sha256, Item.original_path, func.count())
         .join(Item, Item.id == PersonListRecord.item_id)
-        .where(PersonListRecord.list_id == plist.id)
+        .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
         .group_by(PersonListRecord.item_id, Item.sha256, Item.original_path)
         .order_by(PersonListRecord.item_id)
     )
@@ -97,12 +107,14 @@ def records_of(session: Session, caller: Caller, list_name: str) -> Iterator[Per
     when the list is hidden or absent (raised on the first `next`)."""
     plist = visible_person_list(session, caller, list_name)
     count = session.execute(
-        select(func.count()).where(PersonListRecord.list_id == plist.id)
+        select(func.count()).where(
+            PersonListRecord.list_id == plist.id, person_records_visible(caller)
+        )
     ).scalar_one()
     audit_records_read(session, caller, plist, count)
     stmt = (
         select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id)
+        .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
         .order_by(PersonListRecord.item_id, PersonListRecord.row)
         .execution_options(yield_per=BATCH)
     )
@@ -132,12 +144,14 @@ def record_rows(session: Session, caller: Caller, list_name: str) -> Iterator[di
     line it comes from, the unmapped columns); audited like `records_of`."""
     plist = visible_person_list(session, caller, list_name)
     count = session.execute(
-        select(func.count()).where(PersonListRecord.list_id == plist.id)
+        select(func.count()).where(
+            PersonListRecord.list_id == plist.id, person_records_visible(caller)
+        )
     ).scalar_one()
     audit_records_read(session, caller, plist, count)
     stmt = (
         select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id)
+        .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
         .order_by(PersonListRecord.item_id, PersonListRecord.row)
         .execution_options(yield_per=BATCH)
     )

@@ -46,6 +46,7 @@ from amanah.db.models import (
     Request,
     Review,
 )
+from amanah.display import for_spreadsheet
 from amanah.rfa import requests
 from amanah.sharing import SharingError, leakcheck, letters, terms
 from amanah.sharing import verify_package as package_verifier
@@ -603,7 +604,7 @@ def _seal(
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: for_spreadsheet(v) for k, v in r.items()} for r in rows)
         (tag / "items.csv").write_text(buf.getvalue(), encoding="utf-8")
         info = {
             "package": package_id,
