@@ -240,3 +240,37 @@ def test_a_release_from_a_collection_of_another_compartment_never_joins_a_list(
         assert names == full == ["فاطمة علي حسن", "هدى سامر"]
     finally:
         ws.close()
+
+
+def test_a_workbooks_sheet_names_never_reach_the_ledger(sqlite_home: Path, tmp_path: Path):
+    """A workbook with a sheet per detainee, imported with a sheet it lacks: the reason names
+    the sheets to the importer, but the ledger (which leaves with packages) only says that the
+    file could not be read, with the reason's digest."""
+    import hashlib
+    import sqlite3
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "فاطمة علي حسن"
+    wb.active.append(["الاسم الكامل"])
+    wb.create_sheet("سعيد حسن").append(["الاسم الكامل"])
+    path = tmp_path / "sheets.xlsx"
+    wb.save(path)
+    done = amanah(
+        sqlite_home, "persons", "import", str(path), "--list", "S", "--sheet", "none", "-q"
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "فاطمة علي حسن" in done.stdout + done.stderr  # the importer is told which there are
+    reason = _show(sqlite_home, "S")["report"]["error"]
+    db = sqlite3.connect(sqlite_home / "amanah.db")
+    events = [
+        json.loads(d)
+        for (d,) in db.execute("SELECT details FROM custody_events ORDER BY seq")
+        if "person list import" in d
+    ]
+    assert len(events) == 1
+    ledger_text = json.dumps(events, ensure_ascii=False)
+    assert "فاطمة" not in ledger_text and "سعيد" not in ledger_text
+    assert events[0]["error"] == "the file could not be read as a table"
+    assert events[0]["error_sha256"] == hashlib.sha256(reason.encode()).hexdigest()

@@ -399,7 +399,12 @@ def _import(
                 "imported": report.imported,
                 "already_present": report.already_present,
                 "bad": report.bad,
-                "error": report.error,
+                # The reason may quote the file (a sheet's name, a header): the ledger, which
+                # leaves with packages, gets only that there was one and its digest.
+                "error": "the file could not be read as a table" if report.error else None,
+                "error_sha256": (
+                    hashlib.sha256(report.error.encode()).hexdigest() if report.error else None
+                ),
                 **caller.audit(),
             },
         )
