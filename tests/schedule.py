@@ -36,8 +36,9 @@ def _cache_key(config: pytest.Config) -> str:
 def known_seconds(config: pytest.Config) -> dict[str, float]:
     """Seconds per test file: the committed seed, overridden by this machine's last run."""
     seconds: dict[str, float] = {}
-    if SEED.is_file():
-        seconds.update(json.loads(SEED.read_text("utf-8")))
+    seed = Path(config.getoption("file_seconds_seed", "") or SEED)
+    if seed.is_file():
+        seconds.update(json.loads(seed.read_text("utf-8")))
     cache = getattr(config, "cache", None)
     if cache is not None:
         seconds.update(cache.get(_cache_key(config), {}))
@@ -75,6 +76,13 @@ class Recorder:
 
 
 def addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--file-seconds-seed",
+        default="",
+        metavar="PATH",
+        help="seconds per test file to order by when this machine has none (default: "
+        "tests/file_seconds.json)",
+    )
     parser.addoption(
         "--file-seconds-out",
         default="",
