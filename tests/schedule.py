@@ -69,7 +69,8 @@ class Recorder:
         if out:
             Path(out).write_text(json.dumps(measured, indent=1) + "\n", "utf-8")
         explicit = session.config.args_source == pytest.Config.ArgsSource.ARGS
-        whole = not self.config.getoption("keyword") and not explicit
+        # A filtered run, or one stopped at its first failures, did not time every file.
+        whole = not (self.config.getoption("keyword") or explicit or self.config.option.maxfail)
         cache = getattr(self.config, "cache", None)
         if whole and cache is not None and measured and exitstatus in (0, 1):
             cache.set(_cache_key(self.config), measured)
