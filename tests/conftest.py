@@ -185,3 +185,50 @@ def site(site_template: Path, tmp_path: Path) -> Iterator[Site]:
     s = copy_site(site_template, tmp_path)
     yield s
     s.ws.close()
+
+
+# -- longest test files first (tests/schedule.py says why) -------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from tests import schedule
+
+    schedule.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests import schedule
+
+    schedule.configure(config)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests import schedule
+
+    schedule.longest_first(config, items)
+
+
+def amanah_here(
+    home: Path, *args: str, check: bool = False, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same command line as `amanah`, run in this process by Click's test runner, with the
+    command's own umask: for the steps of a story whose subject is not the process. Each
+    `python -m amanah.cli` costs 2 to 3 s of CPU before it does anything (its imports), and
+    a story of 30 steps pays that 30 times. An unexpected exception is raised, not hidden."""
+    from typer.testing import CliRunner
+
+    from amanah.cli import app
+    from amanah.workspace import private_files
+
+    argv = ["--home", str(home), *args]
+    with private_files():
+        result = CliRunner().invoke(app, argv, input=input, env={"COLUMNS": "200"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    proc = subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"amanah {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc

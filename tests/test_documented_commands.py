@@ -405,7 +405,7 @@ def test_semantic_false_makes_no_embed_job(documented: Documented, tmp_path: Pat
 # -- every command kind is run by some test -----------------------------------------------------
 
 #: Test helpers that run the command line with their arguments as its words.
-_RUNNERS = {"amanah", "_ok", "_as_judge"}
+_RUNNERS = {"amanah", "amanah_here", "_ok", "_as_judge"}
 
 
 def _words_run(node: ast.AST) -> list[str] | None:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from amanah.processing import extract, pdftext
 from tests import arabic_corpus as corpus
-from tests.conftest import amanah, without_semantic
+from tests.conftest import amanah, amanah_here, without_semantic
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 PROVIDER = "Documentation Centre"
@@ -317,7 +317,8 @@ NAMED = ("noncharacter", "unassigned, plane 14", "escaped byte (lone surrogate)"
 
 
 def _ok(home: Path, *args: str) -> str:
-    return amanah(home, *args, check=True).stdout
+    """A step of the story, run in this process (the refused build runs as a real process)."""
+    return amanah_here(home, *args, check=True).stdout
 
 
 def _ids(home: Path) -> dict[str, int]:

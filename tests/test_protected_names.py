@@ -21,7 +21,7 @@ from amanah.sharing import SharingError, protected
 from amanah.sharing.protected import Matcher
 from amanah.text import names as nk
 from amanah.workspace import open_workspace
-from tests.conftest import amanah, make_home
+from tests.conftest import amanah, amanah_here, make_home
 
 AR = "أحمد الخطيب"
 LATIN = "Ahmad al-Khatib"
@@ -356,7 +356,7 @@ def test_a_pseudonym_or_notes_naming_the_person_are_refused(sqlite_home: Path) -
 def test_a_search_naming_a_protected_person_leaves_no_trace_in_the_ledger(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
-    home = sqlite_home
+    home = sqlite_home  # each step runs in this process: the subject is what is stored
     folder = tmp_path / "evidence"
     folder.mkdir()
     (folder / "statement.txt").write_text(f"Statement of {LATIN} ({AR}) on the detention.\n")
@@ -368,19 +368,19 @@ def test_a_search_naming_a_protected_person_leaves_no_trace_in_the_ledger(
         ("jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA"),
         ("rfa", "add", "RFA-1", "--jurisdiction", "DE-GBA", "--received-on", "2026-09-01"),
     ):
-        done = amanah(home, *args)
+        done = amanah_here(home, *args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     query = '"Ahmad al-Khatib"'
-    found = amanah(home, "search", query)
+    found = amanah_here(home, "search", query)
     assert found.returncode == 0, found.stderr
     assert "statement.txt" in found.stdout
-    assert amanah(home, "search", "أحمد الخطيب").returncode == 0
-    rfa = amanah(home, "rfa", "search", "RFA-1", "Youssef OR Ahmed Khatib")
+    assert amanah_here(home, "search", "أحمد الخطيب").returncode == 0
+    rfa = amanah_here(home, "rfa", "search", "RFA-1", "Youssef OR Ahmed Khatib")
     assert rfa.returncode == 0, rfa.stderr
-    assert amanah(home, "search", "market").returncode == 0  # a control: its words are kept
+    assert amanah_here(home, "search", "market").returncode == 0  # a control: its words are kept
 
     exported = tmp_path / "ledger"
-    assert amanah(home, "custody", "export", str(exported)).returncode == 0
+    assert amanah_here(home, "custody", "export", str(exported)).returncode == 0
     blob = b"".join(p.read_bytes() for p in exported.rglob("*") if p.is_file())
     _assert_no_name(blob, "the ledger export")
     assert b"market" not in blob  # no query's words at all, only digests
@@ -393,11 +393,11 @@ def test_a_search_naming_a_protected_person_leaves_no_trace_in_the_ledger(
     searches = [e for e in events if '"search"' in json.dumps(e)]
     assert searches and all("query_hmac" in json.dumps(e) for e in searches)
 
-    log = json.loads(amanah(home, "searches", "--json").stdout)
+    log = json.loads(amanah_here(home, "searches", "--json").stdout)
     shown = [e["query"] for e in log]
     assert '"[Witness A]"' in shown and "[Witness A]" in shown and "market" in shown
     assert "Youssef OR [Witness A]" in shown
-    shown_rfa = json.loads(amanah(home, "rfa", "show", "RFA-1", "--json").stdout)
+    shown_rfa = json.loads(amanah_here(home, "rfa", "show", "RFA-1", "--json").stdout)
     assert [s["query"] for s in shown_rfa["searches"]] == ["Youssef OR [Witness A]"]
     # The database holds the evidence's own text (it names the witness), but neither the
     # search log nor the ledger's rows do.

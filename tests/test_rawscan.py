@@ -21,6 +21,8 @@ from amanah.processing import inventory
 from amanah.sharing.protected import Matcher
 from amanah.text import rawtext
 from amanah.workspace import open_workspace
+from tests import test_leak_check as leak_check
+from tests.conftest import amanah_here
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_leak_check import _ids, _ingest, _ok, _reasons, _request, _setup, amanah
 
@@ -140,8 +142,11 @@ def _store_inventory(home: Path, item_id: int, doc: dict) -> None:
 
 @pytest.mark.slow
 def test_a_package_is_refused_by_the_stored_raw_reading_and_older_inventories_are_scanned(
-    sqlite_home: Path, tmp_path: Path
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The shared steps (set-up, ingest, requests, attestations) run the command line in this
+    # process: a subprocess each cost seconds of imports. The refused builds stay real processes.
+    monkeypatch.setattr(leak_check, "amanah", amanah_here)
     home = sqlite_home
     _setup(home)  # protected: Witness A, WITNESS_LATIN
     folder = tmp_path / "h"

@@ -17,7 +17,14 @@ from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent, Item
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, amanah, ingest_folder, make_home, without_semantic
+from tests.conftest import (
+    REPO,
+    amanah,
+    amanah_here,
+    ingest_folder,
+    make_home,
+    without_semantic,
+)
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN, scanned_pdf, typed_pdf
 
 REF = "RFA-2026-001"
@@ -38,7 +45,9 @@ def _ids(home: Path) -> dict[str, int]:
 
 
 def _ok(home: Path, *args: str) -> str:
-    return amanah(home, *args, check=True).stdout
+    """A step of the story, run in this process (the refusal that names a protected person
+    runs as a real process: its output is what a user sees)."""
+    return amanah_here(home, *args, check=True).stdout
 
 
 def _page_text(path: Path) -> str:
@@ -156,7 +165,7 @@ def test_request_from_terms_to_verified_package(
 
     # 1. Consent is missing: refused, item by item, with the reason.
     target = tmp_path / "out" / "package"
-    refused = amanah(home, "package", "build", REF, str(target))
+    refused = amanah_here(home, "package", "build", REF, str(target))
     assert refused.returncode == 1, refused.stderr
     assert f"item {typed}: needs consent" in refused.stdout
     assert f"item {scan}: needs consent" in refused.stdout
