@@ -99,7 +99,7 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
     return Person(pid, None, ref)
 
 
-def _labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int | None], str]:
+def person_labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int | None], str]:
     keys = {(r.protected_person_id, r.person_record_id) for r in rows}
     pids = {p for p, _ in keys if p is not None}
     names = (
@@ -364,7 +364,7 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     seen_records = _visible_records(
         s, caller, {r.person_record_id for r in [*consents, *links] if r.person_record_id}
     )
-    labels = _labels(s, [*consents, *links])
+    labels = person_labels(s, [*consents, *links])
     current: dict[tuple[int | None, int | None], PersonConsent] = {}
     for c in consents:
         current[(c.protected_person_id, c.person_record_id)] = c
@@ -454,7 +454,7 @@ def refusals(
     if not persons:
         return {}
     consents = _current(s, {k for ks in persons.values() for k in ks})
-    labels = _labels(
+    labels = person_labels(
         s,
         [_Key(p, r) for p, r in consents],  # type: ignore[arg-type]
     )
@@ -517,7 +517,7 @@ def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
     if not persons:
         return []
     consents = _current(s, {k for ks in persons.values() for k in ks})
-    labels = _labels(s, [_Key(p, r) for p, r in consents])
+    labels = person_labels(s, [_Key(p, r) for p, r in consents])
     built = pkg.created_at if pkg.created_at.tzinfo else pkg.created_at.replace(tzinfo=UTC)
     out: dict[tuple[Any, Any], dict[str, Any]] = {}
     for item_id in sorted(persons):
