@@ -196,6 +196,7 @@ def test_every_package_item_of_a_withdrawn_person_goes_also_as_a_part(
     from amanah.sharing import person_consent
 
     home, ids = prepared
+    _ok(home, "consent", "person", "link", "Witness B", str(ids["statement-b.txt"]))
     ws = open_workspace(home)
     try:
         with ws.db.reader() as s:
@@ -235,3 +236,25 @@ def test_bad_requests_exit_2_with_the_reason(
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_search_leaves_out_items_whose_consent_no_longer_allows_investigation(
+    prepared: tuple[Path, dict[str, int]],
+) -> None:
+    """Withdrawal is honoured in search too: a statement whose person withdrew consent for
+    investigation is no hit for anyone; given, or with no record at all, it is found."""
+    home, ids = prepared
+    b, report = ids["statement-b.txt"], ids["report.txt"]
+    _ok(home, "consent", "person", "link", "Witness B", str(b))
+
+    def hits(query: str) -> set[int]:
+        return {h["item_id"] for h in json.loads(_ok(home, "search", query, "--json"))["hits"]}
+
+    assert hits("checkpoint") == {b}  # no consent record: still searchable by investigators
+    _ok(home, "consent", "person", "give", "Witness B", "--use", "investigation")
+    assert hits("checkpoint") == {b}
+    _ok(home, "consent", "person", "withdraw", "Witness B")
+    assert hits("checkpoint") == set()
+    assert hits("supplies") == {report}  # the negative control: other items are still found
+    _ok(home, "consent", "person", "give", "Witness B", "--use", "investigation")
+    assert hits("checkpoint") == {b}
