@@ -107,6 +107,37 @@ def _entity(site: Site, inside: bool) -> int:
         return ent.id
 
 
+def _engagement(site: Site, inside: bool) -> int:
+    """An engagement in the caller's compartment (blue), or outside it (red)."""
+    from datetime import date
+
+    from amanah.access import local_administrator
+    from amanah.persons import engagements
+
+    admin = local_administrator(site.ws)
+    admin = admin.__class__(admin.actor, admin.compartments | {"blue", "red"})
+    with site.ws.db.session() as s:
+        return engagements.add(
+            s,
+            admin,
+            kind="meeting",
+            held_on=date(2026, 10, 1),
+            compartment="blue" if inside else "red",
+        ).id
+
+
+def _witness(site: Site) -> str:
+    """A protected person (pseudonym) for the consent pages, made once."""
+    from amanah.access import local_administrator
+    from amanah.sharing import protected
+
+    if not getattr(site, "_witness", None):
+        with site.ws.db.session() as s:
+            protected.add(s, local_administrator(site.ws), "Witness W", ["Zaid Haddad"])
+        site._witness = "Witness W"  # type: ignore[attr-defined]
+    return "Witness%20W"
+
+
 def _spare(site: Site, disabled: bool = False) -> str:
     """A throwaway account (with a token) for the routes that cut accounts off."""
     from amanah.access.users import add_user, create_token, set_disabled
@@ -221,6 +252,36 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
     ("GET", "/entities/{entity_id}"): (
         True,
         lambda s, r, i: _page(s, r, "GET", f"/entities/{_entity(s, i)}"),
+    ),
+    ("GET", "/engagements"): (False, lambda s, r, i: _page(s, r, "GET", "/engagements")),
+    ("POST", "/engagements"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/engagements",
+            data={"kind": "meeting", "held_on": "2026-10-02", "compartment": "blue"},
+        ),
+    ),
+    ("GET", "/engagements/{engagement_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/engagements/{_engagement(s, i)}"),
+    ),
+    ("GET", "/consent/persons"): (False, lambda s, r, i: _page(s, r, "GET", "/consent/persons")),
+    ("GET", "/consent/persons/{person}"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/consent/persons/{_witness(s)}"),
+    ),
+    ("POST", "/consent/persons/{person}"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/consent/persons/{_witness(s)}",
+            data={"status": "given", "use": "investigation"},
+        ),
     ),
     ("GET", "/jobs"): (False, lambda s, r, i: _page(s, r, "GET", "/jobs")),
     ("GET", "/users"): (False, lambda s, r, i: _page(s, r, "GET", "/users")),

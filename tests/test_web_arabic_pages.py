@@ -109,7 +109,53 @@ def _pages(site: Site) -> list[str]:
         f"/packages/{site.packages[BLUE_JURISDICTION]}",
         "/metrics",
         "/items/999999",  # an error page
+        "/engagements",
+        f"/engagements/{_engagement(site)}",
+        "/consent/persons",
+        f"/consent/persons/{_person(site)}",
     ]
+
+
+def _engagement(site: Site) -> int:
+    """An engagement with every part filled in (made once per site)."""
+    from datetime import date
+
+    from amanah.access import local_administrator
+    from amanah.persons import engagements
+    from amanah.sharing import person_consent, protected
+
+    if getattr(site, "_engagement_id", None) is None:
+        admin = local_administrator(site.ws)
+        admin = admin.__class__(admin.actor, admin.compartments | {"blue"})
+        with site.ws.db.session() as s:
+            protected.add(s, admin, "Witness AR", ["Zaid Haddad"])
+            person_consent.give(s, admin, "Witness AR", ["investigation", "sharing"])
+            person_consent.withdraw(s, admin, "Witness AR", ["sharing"], told="شرحنا السحب")
+            e = engagements.add(
+                s,
+                admin,
+                kind="consultation",
+                held_on=date(2026, 10, 1),
+                compartment="blue",
+                place="مركز",
+                pcode="SY01",
+                organisations=["رابطة"],
+                topics=["قوائم"],
+                participants={"f:18-59": 3},
+                persons=["Witness AR"],
+                tasks=[engagements.Task("اتصال", "legal", date(2026, 10, 9))],
+            )
+            s.flush()
+            engagements.add_contact(
+                s, admin, e.id, "Witness AR", "Contact AR-1", "أُبلغوا", date(2026, 10, 2)
+            )
+            site._engagement_id = e.id  # type: ignore[attr-defined]
+    return int(site._engagement_id)  # type: ignore[attr-defined]
+
+
+def _person(site: Site) -> str:
+    _engagement(site)
+    return "Witness%20AR"
 
 
 @pytest.mark.parametrize("role", ["admin", "intake", "analyst", "legal", "provider", "recipient"])

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from amanah.db.models import (
     Collection,
     CustodyEvent,
+    Engagement,
     Entity,
     EntityMention,
     EntityName,
@@ -357,6 +358,33 @@ def person_records_visible(caller: Caller, rec: Any = None) -> ColumnElement[boo
     )
 
 
+def engagements_visible(caller: Caller, engagement: Any = Engagement) -> ColumnElement[bool]:
+    """The SQL condition on `engagements`: staff who read entities (persons) and hold the
+    engagement's compartment; nobody else (a provider's or recipient's account never)."""
+    if not caller.can(Permission.READ_ENTITIES) or caller.provider_id is not None:
+        return false()
+    if not caller.compartments:
+        return false()
+    return engagement.compartment.in_(sorted(caller.compartments))
+
+
+def visible_engagement(s: Session, caller: Caller, engagement_id: int) -> Engagement:
+    """The engagement if the caller may see it; NotVisible otherwise (hidden or absent)."""
+    row = s.execute(
+        select(Engagement).where(Engagement.id == engagement_id, engagements_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no engagement with id {engagement_id}")
+    return row
+
+
+def require_engagement_manager(caller: Caller) -> None:
+    """Recording engagements is for those who manage entities (analysts) or requests (legal
+    officers)."""
+    if not (caller.can(Permission.MANAGE_ENTITIES) or caller.can(Permission.MANAGE_REQUESTS)):
+        raise AccessDenied(f"the {caller.role} role may not record engagements")
+
+
 def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
     """The person list by name if the caller may see it; NotVisible otherwise (hidden or
     absent alike)."""
@@ -513,10 +541,12 @@ def search_scope(caller: Caller) -> SearchScope:
 
 
 def all_compartments(s: Session) -> frozenset[str]:
-    """Every compartment in use: of collections, requests and grants, and `default`."""
+    """Every compartment in use: of collections, requests, engagements and grants, and
+    `default`."""
     found = set(s.execute(select(Collection.compartment).distinct()).scalars())
     found |= set(s.execute(select(RequestCompartment.compartment).distinct()).scalars())
     found |= set(s.execute(select(Grant.compartment).distinct()).scalars())
+    found |= set(s.execute(select(Engagement.compartment).distinct()).scalars())
     return frozenset(found | {DEFAULT_COMPARTMENT})
 
 

@@ -31,6 +31,7 @@ from amanah.cli import (
 from amanah.cli.accounts import register as register_accounts
 from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
+from amanah.cli.engagements import register as register_engagements
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
 from amanah.cli.persons import register as register_persons
@@ -88,6 +89,7 @@ register_reprocess(app)
 register_entities(app)
 register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
+register_engagements(app)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -65,3 +66,115 @@ def consent_letter(
     pdf = in_session(lambda s, c: consent.letter(s, c, reference, provider))
     out_path.write_bytes(pdf)
     out.print(f"wrote {out_path} ({len(pdf):,} bytes)")
+
+
+# -- victims' and survivors' consent, per person (amanah.sharing.person_consent) ------------
+
+person_app = typer.Typer(
+    help="Victims' and survivors' consent, per person (pseudonym or record:ID).",
+    no_args_is_help=True,
+)
+consent_app.add_typer(person_app, name="person")
+USE = Annotated[
+    list[str] | None,
+    typer.Option("--use", help="investigation, sharing, publication or contact (repeatable)."),
+]
+RECIPIENT = Annotated[
+    list[str] | None,
+    typer.Option("--recipient", help="A jurisdiction code (repeatable); default all."),
+]
+TOLD = Annotated[str, typer.Option(help="What the person was told (names become pseudonyms).")]
+ON = Annotated[str | None, typer.Option("--on", help="When (YYYY-MM-DD).")]
+
+
+@person_app.command("give")
+def person_give(
+    person: Annotated[str, typer.Argument(help="A pseudonym, or record:ID of a person list.")],
+    use: USE = None,
+    recipient: RECIPIENT = None,
+    told: TOLD = "",
+    on: ON = None,
+) -> None:
+    """Record a person's consent: the uses and recipients it covers from now on.
+
+    Example: amanah consent person give "Witness A" --use investigation --use sharing
+      --recipient DE-GBA --told "Explained the German case and the package" --on 2026-11-03
+    """
+    from amanah.cli.util import parse_date
+    from amanah.sharing import person_consent
+
+    when = parse_date(on, "--on")
+    row = in_session(
+        lambda s, c: person_consent.give(
+            s, c, person, use or [], recipient or [], told=told, given_on=when
+        )
+    )
+    out.print(f"consent given by {person} for {', '.join(json.loads(row.uses))}")
+
+
+@person_app.command("withdraw")
+def person_withdraw(
+    person: Annotated[str, typer.Argument(help="A pseudonym, or record:ID of a person list.")],
+    use: USE = None,
+    recipient: RECIPIENT = None,
+    told: TOLD = "",
+    on: ON = None,
+) -> None:
+    """Record a withdrawal: of the uses or recipients named, or of everything.
+
+    Items linked to the person are then left out of every package the scope no longer
+    covers, and out of search when investigation is withdrawn.
+
+    Example: amanah consent person withdraw "Witness A" --use sharing --on 2026-12-01
+    """
+    from amanah.cli.util import parse_date
+    from amanah.sharing import person_consent
+
+    when = parse_date(on, "--on")
+    row = in_session(
+        lambda s, c: person_consent.withdraw(
+            s, c, person, use or [], recipient or [], told=told, given_on=when
+        )
+    )
+    left = json.loads(row.uses)
+    out.print(f"consent withdrawn for {person}; still covers: {', '.join(left) or 'nothing'}")
+
+
+@person_app.command("link")
+def person_link(
+    person: Annotated[str, typer.Argument(help="A pseudonym, or record:ID of a person list.")],
+    item: Annotated[list[int], typer.Argument(help="Items about the person (their statement).")],
+) -> None:
+    """Say items are about a person: their consent then governs those items.
+
+    Example: amanah consent person link "Witness A" 12 13
+    """
+    from amanah.sharing import person_consent
+
+    in_session(lambda s, c: [person_consent.link_item(s, c, person, i) for i in item])
+    out.print(f"{len(item)} item(s) linked to {person}")
+
+
+@person_app.command("list")
+def person_list(
+    person: Annotated[str | None, typer.Argument(help="One person: their history.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Persons with consent records or linked items; or one person's consent history."""
+    from amanah.sharing import person_consent
+
+    if person is None:
+        rows = in_session(lambda s, c: person_consent.list_all(s, c))
+        if as_json:
+            emit_json(rows)
+        else:
+            print_table(rows, ["person", "status", "uses", "recipients", "items", "recorded_at"])
+        return
+    found = in_session(lambda s, c: person_consent.history(s, c, person))
+    if as_json:
+        emit_json(found)
+        return
+    print_table(
+        found["history"], ["status", "uses", "recipients", "given_on", "recorded_at", "told"]
+    )
+    out.print(f"items: {', '.join(map(str, found['items'])) or 'none'}")

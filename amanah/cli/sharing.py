@@ -107,6 +107,8 @@ def package_build(
         f" ({r['redacted']} redacted), {r['payload_bytes']:,} bytes in {r['path']}"
     )
     out.print(f"manifest-sha256.txt SHA-256: {r['manifest_sha256']}")
+    for x in r.get("left_out", []):  # victims' and survivors' consent: see docs/engagements.md
+        out.print(f"  item {x['item_id']}: {x['reason']}")
     out.print(f"request {r['request']} is {r['request_state']}")
 
 

@@ -896,3 +896,133 @@ class PersonListRecord(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     #: JSON {column: value} of every column no field took.
     extra: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# -- victims and survivors (migration 0026) --------------------------------------------------
+# A person known to the home is a protected person (by pseudonym) or a person-list record (by
+# id): every row below points at exactly one of them. No name is stored here in clear.
+
+
+class PersonItem(Base):
+    """An item that is about a person (their statement, an interview recording): the person's
+    consent governs it (amanah.sharing.person_consent)."""
+
+    __tablename__ = "person_items"
+    __table_args__ = (Index("ix_person_items_person", "protected_person_id", "person_record_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protected_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("protected_persons.id"), nullable=True
+    )
+    person_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_records.id"), nullable=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    source: Mapped[str] = mapped_column(String(40), default="by hand")  # or "spelling match"
+    linked_by: Mapped[str] = mapped_column(String(200))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonConsent(Base):
+    """One consent record of a victim or survivor (given or withdrawn), for some uses and
+    recipients; the latest record of a person is the one that counts, the rest is history."""
+
+    __tablename__ = "person_consents"
+    __table_args__ = (
+        Index("ix_person_consents_person", "protected_person_id", "person_record_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protected_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("protected_persons.id"), nullable=True
+    )
+    person_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_records.id"), nullable=True
+    )
+    status: Mapped[str] = mapped_column(String(20))  # given, withdrawn
+    uses: Mapped[str] = mapped_column(Text, default="[]")  # JSON: investigation, sharing, ...
+    recipients: Mapped[str] = mapped_column(Text, default='["all"]')  # JSON: codes, or "all"
+    told: Mapped[str] = mapped_column(Text, default="")  # what the person was told (pseudonymised)
+    given_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProtectiveMeasure(Base):
+    """Protective measures for a protected person: no contact, relocation (latest row counts)."""
+
+    __tablename__ = "protective_measures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protected_person_id: Mapped[int] = mapped_column(ForeignKey("protected_persons.id"), index=True)
+    no_contact: Mapped[bool] = mapped_column(default=False)
+    relocation: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Engagement(Base):
+    """A meeting, consultation or interview with victims, survivors or CSOs; it sits in a
+    compartment (amanah.access.engagements_visible)."""
+
+    __tablename__ = "engagements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # meeting, consultation, interview
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(Text, default="")
+    pcode: Mapped[str] = mapped_column(String(20), default="")
+    compartment: Mapped[str] = mapped_column(String(200), default="default", index=True)
+    organisations: Mapped[str] = mapped_column(Text, default="[]")  # JSON
+    topics: Mapped[str] = mapped_column(Text, default="[]")  # JSON
+    participants: Mapped[str] = mapped_column(Text, default="{}")  # JSON {"f:18-59": 3, ...}
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EngagementPerson(Base):
+    """A person an engagement concerns (pseudonym or record id, never a name)."""
+
+    __tablename__ = "engagement_persons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    protected_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("protected_persons.id"), nullable=True
+    )
+    person_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_records.id"), nullable=True
+    )
+
+
+class EngagementTask(Base):
+    """A follow-up task of an engagement, with its owner and due date."""
+
+    __tablename__ = "engagement_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    task: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    done_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class FamilyContact(Base):
+    """What a person's family was told, when, through which point of contact (a pseudonym:
+    the contact's name is never stored)."""
+
+    __tablename__ = "family_contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    engagement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("engagements.id"), nullable=True, index=True
+    )
+    protected_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("protected_persons.id"), nullable=True
+    )
+    person_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_records.id"), nullable=True
+    )
+    contact: Mapped[str] = mapped_column(String(200))  # the point of contact's pseudonym
+    relation: Mapped[str] = mapped_column(String(100), default="")
+    told: Mapped[str] = mapped_column(Text, default="")
+    told_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

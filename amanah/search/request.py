@@ -162,6 +162,12 @@ def build(
             filters.append(FieldFilter("item", tuple(sorted(set().union(*v))), neg))
         else:
             filters.append(FieldFilter(name, tuple(v), neg))
+    # A victim's or survivor's items whose consent no longer allows investigation are not
+    # searched, by anyone (amanah.sharing.person_consent).
+    from amanah.sharing.person_consent import hidden_from_investigation
+
+    if withheld := hidden_from_investigation(s):
+        filters.append(FieldFilter("item", tuple(sorted(withheld)), True))
     return SearchRequest(
         match=q.match,
         scope=search_scope(caller),

@@ -432,8 +432,11 @@ def build(
         j = s.get(Jurisdiction, req.jurisdiction_id)
         assert j is not None
         matcher = Matcher.load(s)
+        planned, left_out = _without_consent(s, planned, j.code)
     if refused:
         raise PackageRefused(reference, refused)
+    if not planned:
+        raise PackageRefused(reference, left_out)
     package_id = f"PKG-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.parent / f".{out.name}.partial-{package_id}"
@@ -457,10 +460,27 @@ def build(
                 ws.settings.installation_name,
             )
         )
-        return _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
+        summary = _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
+        summary["left_out"] = [{"item_id": r.item_id, "reason": r.reason} for r in left_out]
+        return summary
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _without_consent(
+    s: Session, planned: list[Planned], recipient: str
+) -> tuple[list[Planned], list[Refusal]]:
+    """The planned items whose persons' consent (victims, survivors) allows sharing with this
+    recipient, and those left out with the reason (pseudonyms, never names)."""
+    from amanah.sharing import person_consent
+
+    parts = _descendants(s, [e.item.id for e in planned])
+    why = person_consent.refusals(
+        s, {e.item.id: [c.id for c in parts[e.item.id]] for e in planned}, "sharing", recipient
+    )
+    kept = [e for e in planned if e.item.id not in why]
+    return kept, [Refusal(i, f"left out: {r}") for i, r in why.items()]
 
 
 def _unrecorded_redactions(s: Session, planned: list[Planned]) -> list[Refusal]:

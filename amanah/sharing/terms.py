@@ -152,4 +152,20 @@ def review_with_status(
     for r in rows:
         t = found[r["item_id"]]
         r["disclosure"], r["reason"] = t.status.value, t.reason
+    _with_person_consent(s, reference, rows)
     return rows
+
+
+def _with_person_consent(s: Session, reference: str, rows: list[dict[str, Any]]) -> None:
+    """Each row's `person_consent`: why a package build will leave it out (a victim's or
+    survivor's consent does not cover the recipient for sharing), or empty."""
+    from amanah.db.models import Jurisdiction
+    from amanah.sharing import person_consent
+
+    req = requests.get(s, reference)
+    code = s.get(Jurisdiction, req.jurisdiction_id)
+    why = person_consent.refusals(
+        s, {r["item_id"]: [] for r in rows}, "sharing", code.code if code else None
+    )
+    for r in rows:
+        r["person_consent"] = why.get(r["item_id"], "")

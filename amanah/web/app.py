@@ -45,6 +45,7 @@ from amanah.web import (
     signin,
     users,
 )
+from amanah.web import engagements as engagement_pages
 from amanah.web import entities as entity_pages
 from amanah.web import match as match_api
 from amanah.web import redaction as redaction_pages
@@ -117,6 +118,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(redaction_pages.router)
     app.include_router(match_api.router)
     app.include_router(entity_pages.router)
+    app.include_router(engagement_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -108,6 +108,9 @@ def dynamic_messages() -> list[str]:
         *("requested", "given", "withheld"),
         *(x.value for x in Status),
         *("active", "expired", "revoked", "user disabled", "disabled", "enabled"),
+        *("meeting", "consultation", "interview", "0-17", "18-59", "60+", "sex f", "sex m"),
+        *("sex x", "consent given", "consent withdrawn", "consent none"),
+        *("investigation", "sharing", "publication", "contact"),
         "unknown user name or wrong password",
         "too many failed sign-ins; wait 15 minutes or ask an administrator",
     ]

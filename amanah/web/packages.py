@@ -174,13 +174,24 @@ def package_page(
     own jurisdiction's packages only)."""
     with workspace(request).db.reader() as s:
         found = _package(s, caller, package_id)
+        from amanah.sharing import person_consent  # a withdrawal after the build is shown
+
+        withdrawn = person_consent.withdrawn_since(s, package_id)
         state = None
         if built and caller.can(Permission.VIEW_REQUESTS):  # the message after a build
             try:
                 state = requests.visible(s, caller, found["request"]).state
             except NotVisible:
                 state = None
-    return render(request, "package.html", p=found, built=built, request_state=state)
+    return render(
+        request,
+        "package.html",
+        p=found,
+        built=built,
+        request_state=state,
+        withdrawn=withdrawn,
+        staff=caller.can(Permission.VIEW_REQUESTS),
+    )
 
 
 @pages.get("/packages/{package_id}/download")

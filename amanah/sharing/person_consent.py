@@ -1,0 +1,552 @@
+"""Victims' and survivors' consent, per person, and the items it governs.
+
+A person known to the home is a protected person (named here by pseudonym only) or a record of
+a person list (`record:ID`). Items about a person (their statement, an interview recording)
+are linked to them; the person's latest consent record then decides, for each use
+(investigation, sharing, publication, contact) and each recipient (a jurisdiction's code, or
+all), whether those items may be used. A package build leaves out the items of every person
+whose consent does not cover the request's recipient for sharing, with the reason (pseudonym,
+never a name); a withdrawal after a build is shown on the package's page. Every change is a
+custody event naming the person by pseudonym or record id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from amanah.access import (
+    Caller,
+    NotVisible,
+    Permission,
+    person_lists_visible,
+    visible_item,
+)
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
+from amanah.db.models import (
+    Jurisdiction,
+    Package,
+    PackageItem,
+    PersonConsent,
+    PersonItem,
+    PersonList,
+    PersonListRecord,
+    ProtectedPerson,
+)
+from amanah.sharing import SharingError
+from amanah.sharing.protected import Matcher
+
+USES = ("investigation", "sharing", "publication", "contact")
+ALL = "all"
+STATUSES = ("given", "withdrawn")
+RECORD_PREFIX = "record:"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person known to the home: exactly one of the two ids is set; `label` is what logs,
+    the ledger and reasons may show (a pseudonym or `record:ID`)."""
+
+    protected_person_id: int | None
+    person_record_id: int | None
+    label: str
+
+    def where(self, table: Any) -> Any:
+        """The SQL condition on a table holding the two person columns."""
+        if self.protected_person_id is not None:
+            return table.protected_person_id == self.protected_person_id
+        return table.person_record_id == self.person_record_id
+
+    def columns(self) -> dict[str, int | None]:
+        return {
+            "protected_person_id": self.protected_person_id,
+            "person_record_id": self.person_record_id,
+        }
+
+
+def resolve(s: Session, caller: Caller, ref: str) -> Person:
+    """A person by pseudonym or `record:ID`; a record only if the caller may see its list.
+    An unknown person and a hidden one get the same answer."""
+    ref = ref.strip()
+    if ref.startswith(RECORD_PREFIX):
+        raw = ref[len(RECORD_PREFIX) :]
+        if not raw.isdigit():
+            raise SharingError(f"{ref!r}: a person-list record is named record:ID (a number)")
+        row = s.execute(
+            select(PersonListRecord.id)
+            .join(PersonList, PersonList.id == PersonListRecord.list_id)
+            .where(PersonListRecord.id == int(raw), person_lists_visible(caller))
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotVisible(f"no person-list record {ref}")
+        return Person(None, int(raw), f"{RECORD_PREFIX}{int(raw)}")
+    caller.require(Permission.MANAGE_REQUESTS)  # protected persons are the legal officers'
+    pid = s.execute(
+        select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == ref)
+    ).scalar_one_or_none()
+    if pid is None:
+        raise NotVisible(
+            f"no protected person {ref!r} (see `amanah protected list`; a person-list record"
+            " is named record:ID)"
+        )
+    return Person(pid, None, ref)
+
+
+def person_labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int | None], str]:
+    keys = {(r.protected_person_id, r.person_record_id) for r in rows}
+    pids = {p for p, _ in keys if p is not None}
+    names = (
+        dict(
+            s.execute(
+                select(ProtectedPerson.id, ProtectedPerson.pseudonym).where(
+                    ProtectedPerson.id.in_(pids)
+                )
+            ).all()
+        )
+        if pids
+        else {}
+    )
+    return {
+        (p, r): (names.get(p, f"protected person {p}") if p is not None else f"{RECORD_PREFIX}{r}")
+        for p, r in keys
+    }
+
+
+def _clean(s: Session, text: str) -> str:
+    """Free text with every protected name replaced by its pseudonym: names never at rest."""
+    return Matcher.load(s).pseudonymise(text.strip())[0] if text.strip() else ""
+
+
+def _event(s: Session, caller: Caller, person: Person, details: dict[str, Any]) -> None:
+    ledger.append(
+        s,
+        EventType.RESTRICTION_CHANGE,
+        actor=caller.actor,
+        object_type="person",
+        object_id=person.label,
+        details={**details, **caller.audit()},
+    )
+
+
+# -- items about a person --------------------------------------------------------------------
+
+
+def link_item(
+    s: Session, caller: Caller, ref: str, item_id: int, source: str = "by hand"
+) -> PersonItem:
+    """Say an item is about a person: from now on their consent governs it."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    person = resolve(s, caller, ref)
+    visible_item(s, caller, item_id)
+    found = s.execute(
+        select(PersonItem).where(person.where(PersonItem), PersonItem.item_id == item_id)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    row = PersonItem(
+        **person.columns(),
+        item_id=item_id,
+        source=source,
+        linked_by=caller.actor,
+        linked_at=datetime.now(UTC),
+    )
+    s.add(row)
+    s.flush()
+    ledger.append(
+        s,
+        EventType.RESTRICTION_CHANGE,
+        actor=caller.actor,
+        object_type="item",
+        object_id=item_id,
+        details={
+            "action": "person link",
+            "person": person.label,
+            "source": source,
+            **caller.audit(),
+        },
+    )
+    return row
+
+
+# -- consent records -------------------------------------------------------------------------
+
+
+def _check_uses(uses: Sequence[str]) -> list[str]:
+    chosen = sorted({u.strip().lower() for u in uses if u.strip()})
+    unknown = [u for u in chosen if u not in USES]
+    if unknown:
+        raise SharingError(f"use {', '.join(unknown)} is not known: choose {', '.join(USES)}")
+    return chosen
+
+
+def _check_recipients(s: Session, recipients: Sequence[str]) -> list[str]:
+    chosen = sorted({r.strip() for r in recipients if r.strip()})
+    if not chosen or ALL in chosen:
+        return [ALL]
+    known = set(s.execute(select(Jurisdiction.code).where(Jurisdiction.code.in_(chosen))).scalars())
+    unknown = [r for r in chosen if r not in known]
+    if unknown:
+        raise SharingError(
+            f"recipient {', '.join(unknown)} is not a known jurisdiction code"
+            " (see `amanah jurisdiction list`), or say all"
+        )
+    return chosen
+
+
+def latest(s: Session, person: Person) -> PersonConsent | None:
+    return s.execute(
+        select(PersonConsent)
+        .where(person.where(PersonConsent))
+        .order_by(PersonConsent.recorded_at.desc(), PersonConsent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def give(
+    s: Session,
+    caller: Caller,
+    ref: str,
+    uses: Sequence[str],
+    recipients: Sequence[str] = (),
+    *,
+    told: str = "",
+    given_on: date | None = None,
+) -> PersonConsent:
+    """Record consent given for these uses and recipients (the scope that now holds)."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    person = resolve(s, caller, ref)
+    chosen = _check_uses(uses)
+    if not chosen:
+        raise SharingError(f"say which uses the consent covers (--use: {', '.join(USES)})")
+    return _record(
+        s, caller, person, "given", chosen, _check_recipients(s, recipients), told, given_on, {}
+    )
+
+
+def withdraw(
+    s: Session,
+    caller: Caller,
+    ref: str,
+    uses: Sequence[str] = (),
+    recipients: Sequence[str] = (),
+    *,
+    told: str = "",
+    given_on: date | None = None,
+) -> PersonConsent:
+    """Record a withdrawal: of the uses named (for every recipient), or of the recipients
+    named (for every use), or of everything when neither is named. The scope that remains is
+    stored with the record, so the latest record alone decides."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    person = resolve(s, caller, ref)
+    gone_uses = _check_uses(uses)
+    named = [r.strip() for r in recipients if r.strip() and r.strip() != ALL]
+    gone_to = [r for r in _check_recipients(s, named) if r != ALL] if named else []
+    if gone_uses and gone_to:
+        raise SharingError("withdraw either uses (--use) or recipients (--recipient), not both")
+    before = latest(s, person)
+    kept_uses: list[str] = json.loads(before.uses) if before is not None else []
+    kept_to: list[str] = json.loads(before.recipients) if before is not None else [ALL]
+    if gone_uses:
+        kept_uses = [u for u in kept_uses if u not in gone_uses]
+    elif gone_to:
+        if kept_to == [ALL]:
+            raise SharingError(
+                f"{person.label}'s consent covers all recipients: record it again for the"
+                " recipients that remain (`consent person give --recipient ...`)"
+            )
+        kept_to = [r for r in kept_to if r not in gone_to]
+        if not kept_to:
+            kept_uses, kept_to = [], [ALL]
+    else:
+        kept_uses = []  # everything withdrawn
+    withdrawn = {"uses": gone_uses or ([] if gone_to else list(USES)), "recipients": gone_to}
+    return _record(
+        s, caller, person, "withdrawn", kept_uses, kept_to, told, given_on, {"withdrawn": withdrawn}
+    )
+
+
+def _record(
+    s: Session,
+    caller: Caller,
+    person: Person,
+    status: str,
+    uses: list[str],
+    recipients: list[str],
+    told: str,
+    given_on: date | None,
+    extra: dict[str, Any],
+) -> PersonConsent:
+    row = PersonConsent(
+        **person.columns(),
+        status=status,
+        uses=json.dumps(uses),
+        recipients=json.dumps(recipients),
+        told=_clean(s, told),
+        given_on=given_on,
+        recorded_by=caller.actor,
+        recorded_at=datetime.now(UTC),
+    )
+    s.add(row)
+    s.flush()
+    _event(
+        s,
+        caller,
+        person,
+        {
+            "action": f"consent {status}",
+            "person": person.label,
+            "uses": uses,
+            "recipients": recipients,
+            **extra,
+        },
+    )
+    return row
+
+
+def covers(row: PersonConsent | None, use: str, recipient: str | None = None) -> bool:
+    """Whether a consent record allows a use (for a recipient's code, when one is given)."""
+    if row is None:
+        return False
+    if use not in json.loads(row.uses):
+        return False
+    to = json.loads(row.recipients)
+    return recipient is None or ALL in to or recipient in to
+
+
+def _describe(row: PersonConsent, label: str) -> dict[str, Any]:
+    return {
+        "person": label,
+        "status": row.status,
+        "uses": json.loads(row.uses),
+        "recipients": json.loads(row.recipients),
+        "told": row.told,
+        "given_on": row.given_on.isoformat() if row.given_on else "",
+        "recorded_by": row.recorded_by,
+        "recorded_at": row.recorded_at.isoformat(),
+    }
+
+
+def history(s: Session, caller: Caller, ref: str) -> dict[str, Any]:
+    """A person's consent records, oldest first, and the items linked to them."""
+    person = resolve(s, caller, ref)
+    rows = s.execute(
+        select(PersonConsent)
+        .where(person.where(PersonConsent))
+        .order_by(PersonConsent.recorded_at, PersonConsent.id)
+    ).scalars()
+    items = sorted(s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars())
+    records = [_describe(r, person.label) for r in rows]
+    return {
+        "person": person.label,
+        "current": records[-1] if records else None,
+        "history": records,
+        "items": items,
+    }
+
+
+def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
+    """Every person with a consent record or an item linked, with their current consent.
+    Records of person lists the caller may not see are left out."""
+    caller.require(Permission.MANAGE_REQUESTS)
+    consents = list(
+        s.execute(
+            select(PersonConsent).order_by(PersonConsent.recorded_at, PersonConsent.id)
+        ).scalars()
+    )
+    links = list(s.execute(select(PersonItem)).scalars())
+    seen_records = _visible_records(
+        s, caller, {r.person_record_id for r in [*consents, *links] if r.person_record_id}
+    )
+    labels = person_labels(s, [*consents, *links])
+    current: dict[tuple[int | None, int | None], PersonConsent] = {}
+    for c in consents:
+        current[(c.protected_person_id, c.person_record_id)] = c
+    counts: dict[tuple[int | None, int | None], int] = {}
+    for link in links:
+        key = (link.protected_person_id, link.person_record_id)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for key in sorted(set(current) | set(counts), key=lambda k: labels[k]):
+        if key[1] is not None and key[1] not in seen_records:
+            continue
+        c = current.get(key)
+        out.append(
+            {
+                "person": labels[key],
+                "status": c.status if c else "none",
+                "uses": json.loads(c.uses) if c else [],
+                "recipients": json.loads(c.recipients) if c else [],
+                "items": counts.get(key, 0),
+                "recorded_at": c.recorded_at.isoformat() if c else "",
+            }
+        )
+    return out
+
+
+def _visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(
+        s.execute(
+            select(PersonListRecord.id)
+            .join(PersonList, PersonList.id == PersonListRecord.list_id)
+            .where(PersonListRecord.id.in_(sorted(ids)), person_lists_visible(caller))
+        ).scalars()
+    )
+
+
+# -- what consent allows ---------------------------------------------------------------------
+
+
+def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any, Any]]]:
+    out: dict[int, list[tuple[Any, Any]]] = {}
+    ids = sorted(set(item_ids))
+    for i in range(0, len(ids), 900):
+        for link in s.execute(
+            select(PersonItem).where(PersonItem.item_id.in_(ids[i : i + 900]))
+        ).scalars():
+            out.setdefault(link.item_id, []).append(
+                (link.protected_person_id, link.person_record_id)
+            )
+    return out
+
+
+def _current(s: Session, keys: set[tuple[Any, Any]]) -> dict[tuple[Any, Any], PersonConsent | None]:
+    found: dict[tuple[Any, Any], PersonConsent | None] = dict.fromkeys(keys)
+    pids = sorted({p for p, _ in keys if p is not None})
+    rids = sorted({r for _, r in keys if r is not None})
+    conds = []
+    if pids:
+        conds.append(PersonConsent.protected_person_id.in_(pids))
+    if rids:
+        conds.append(PersonConsent.person_record_id.in_(rids))
+    if not conds:
+        return found
+    for c in s.execute(
+        select(PersonConsent)
+        .where(or_(*conds))
+        .order_by(PersonConsent.recorded_at, PersonConsent.id)
+    ).scalars():
+        key = (c.protected_person_id, c.person_record_id)
+        if key in found:
+            found[key] = c
+    return found
+
+
+def refusals(
+    s: Session,
+    items: dict[int, Sequence[int]],
+    use: str,
+    recipient: str | None,
+) -> dict[int, str]:
+    """For each item (with the ids of its parts: an email's attachment, an archive's member),
+    why its persons' consent does not allow this use for this recipient; items allowed are
+    absent. The reasons name persons by pseudonym or record id only."""
+    every = {i for root, parts in items.items() for i in (root, *parts)}
+    persons = _persons_of(s, sorted(every))
+    if not persons:
+        return {}
+    consents = _current(s, {k for ks in persons.values() for k in ks})
+    labels = person_labels(
+        s,
+        [_Key(p, r) for p, r in consents],  # type: ignore[arg-type]
+    )
+    out: dict[int, str] = {}
+    for root, parts in items.items():
+        why = []
+        for i in (root, *parts):
+            for key in persons.get(i, []):
+                c = consents[key]
+                if covers(c, use, recipient):
+                    continue
+                where = "" if i == root else f" (its part item {i})"
+                label = labels[key]
+                if c is None:
+                    why.append(f"no consent recorded for {label}{where}")
+                elif use not in json.loads(c.uses):
+                    verb = "withdrawn" if c.status == "withdrawn" else "not given"
+                    why.append(f"consent of {label} for {use} {verb}{where}")
+                else:
+                    why.append(f"consent of {label} does not cover recipient {recipient}{where}")
+        if why:
+            out[root] = "; ".join(dict.fromkeys(why))
+    return out
+
+
+@dataclass(frozen=True)
+class _Key:
+    protected_person_id: int | None
+    person_record_id: int | None
+
+
+def hidden_from_investigation(s: Session) -> set[int]:
+    """Items whose person's latest consent record exists and no longer allows investigation
+    (withdrawn): search leaves them out for everyone."""
+    links = list(s.execute(select(PersonItem)).scalars())
+    if not links:
+        return set()
+    consents = _current(s, {(x.protected_person_id, x.person_record_id) for x in links})
+    return {
+        x.item_id
+        for x in links
+        if (c := consents[(x.protected_person_id, x.person_record_id)]) is not None
+        and not covers(c, "investigation")
+    }
+
+
+def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
+    """Consent changed after a package was built so that it no longer covers some of the
+    package's items: what the package page must say (pseudonyms, item ids, when)."""
+    pkg = s.get(Package, package_id)
+    if pkg is None:
+        return []
+    code = s.execute(
+        select(Jurisdiction.code).where(Jurisdiction.id == pkg.jurisdiction_id)
+    ).scalar_one()
+    ids = list(
+        s.execute(select(PackageItem.item_id).where(PackageItem.package_id == package_id)).scalars()
+    )
+    persons = _persons_of(s, ids)
+    if not persons:
+        return []
+    consents = _current(s, {k for ks in persons.values() for k in ks})
+    labels = person_labels(s, [_Key(p, r) for p, r in consents])
+    built = pkg.created_at if pkg.created_at.tzinfo else pkg.created_at.replace(tzinfo=UTC)
+    out: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for item_id in sorted(persons):
+        for key in persons[item_id]:
+            c = consents[key]
+            if c is None or covers(c, "sharing", code):
+                continue
+            at = c.recorded_at if c.recorded_at.tzinfo else c.recorded_at.replace(tzinfo=UTC)
+            if at <= built:
+                continue
+            entry = out.setdefault(key, {"person": labels[key], "at": at.isoformat(), "items": []})
+            entry["items"].append(item_id)
+    return list(out.values())
+
+
+__all__ = [
+    "ALL",
+    "STATUSES",
+    "USES",
+    "Person",
+    "covers",
+    "give",
+    "hidden_from_investigation",
+    "history",
+    "latest",
+    "link_item",
+    "list_all",
+    "refusals",
+    "resolve",
+    "withdraw",
+    "withdrawn_since",
+]
