@@ -34,6 +34,7 @@ from amanah.cli.custody import register as register_custody
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
 from amanah.cli.persons import register as register_persons
+from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask
@@ -88,6 +89,7 @@ register_reprocess(app)
 register_entities(app)
 register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
+register_persons_review(app)  # after the `persons` group: review, clusters
 
 
 def main() -> None:
