@@ -221,7 +221,9 @@ def test_reviews_change_clusters_and_are_custody_events(
             events = [
                 (e.actor, json.loads(e.details))
                 for e in s.execute(
-                    select(CustodyEvent).where(CustodyEvent.object_type == "linkage_pair")
+                    select(CustodyEvent)
+                    .where(CustodyEvent.object_type == "linkage_pair")
+                    .order_by(CustodyEvent.seq)
                 ).scalars()
             ]
             reviews = list(s.execute(select(LinkageReview).order_by(LinkageReview.id)).scalars())

@@ -19,6 +19,7 @@ from amanah.access import ROLE_PERMISSIONS, Permission, Role
 from amanah.db.models import CustodyEvent, Derivative
 from amanah.web.auth import Rule
 from tests.conftest import amanah
+from tests.personsfixtures import person_run
 from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
 from tests.webfixtures import BLUE_JURISDICTION as BLUE_J
 
@@ -221,6 +222,35 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
     ("GET", "/entities/{entity_id}"): (
         True,
         lambda s, r, i: _page(s, r, "GET", f"/entities/{_entity(s, i)}"),
+    ),
+    ("GET", "/persons"): (False, lambda s, r, i: _page(s, r, "GET", "/persons")),
+    ("GET", "/persons/lists/{list_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/lists/{person_run(s, i).list_id}"),
+    ),
+    ("GET", "/persons/records/{record_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/records/{person_run(s, i).records[0]}"),
+    ),
+    ("GET", "/persons/runs/{run_id}/clusters/{record_id}"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "GET", "/persons/runs/{0.run}/clusters/{0.records[0]}".format(person_run(s, i))
+        ),
+    ),
+    ("GET", "/persons/runs/{run_id}/review"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/runs/{person_run(s, i).run}/review"),
+    ),
+    ("POST", "/persons/pairs/{pair_id}/review"): (
+        True,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/persons/pairs/{person_run(s, i).near}/review",
+            data={"decision": "unsure"},
+        ),
     ),
     ("GET", "/jobs"): (False, lambda s, r, i: _page(s, r, "GET", "/jobs")),
     ("GET", "/users"): (False, lambda s, r, i: _page(s, r, "GET", "/users")),

@@ -242,10 +242,10 @@ def runs(s: Session, caller: Caller) -> list[dict[str, Any]]:
     found = s.execute(
         select(LinkageRun).where(linkage_runs_visible(caller)).order_by(desc(LinkageRun.id))
     ).scalars()
-    return [_run_dict(s, caller, r) for r in found]
+    return [run_dict(s, caller, r) for r in found]
 
 
-def _run_dict(s: Session, caller: Caller, run: LinkageRun) -> dict[str, Any]:
+def run_dict(s: Session, caller: Caller, run: LinkageRun) -> dict[str, Any]:
     names = s.execute(
         select(PersonList.name)
         .join(LinkageRunList, LinkageRunList.list_id == PersonList.id)

@@ -47,6 +47,7 @@ from amanah.web import (
 )
 from amanah.web import entities as entity_pages
 from amanah.web import match as match_api
+from amanah.web import persons as person_pages
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -117,6 +118,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(redaction_pages.router)
     app.include_router(match_api.router)
     app.include_router(entity_pages.router)
+    app.include_router(person_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
