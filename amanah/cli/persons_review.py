@@ -22,7 +22,15 @@ import typer
 from rich.table import Table
 
 from amanah.access.users import AccountError
-from amanah.cli.util import ACTOR_HELP, JSON, REQUEST_ERRORS, emit_json, out, with_workspace
+from amanah.cli.util import (
+    ACTOR_HELP,
+    JSON,
+    REQUEST_ERRORS,
+    emit_json,
+    fail,
+    out,
+    with_workspace,
+)
 from amanah.persons.linkage import LinkageError
 from amanah.persons.review import ReviewError
 from amanah.workspace import Workspace
@@ -140,27 +148,46 @@ def _settings(plists: list[Any], threshold: float) -> dict[str, Any]:
     }
 
 
-review_app = typer.Typer(
-    help="The review queue of a kept linkage run: accept, reject or mark pairs unsure.",
-)
-
-
-@review_app.callback(invoke_without_command=True)
-def review_queue(
-    ctx: typer.Context,
+def persons_review(
+    decision: Annotated[
+        str | None,
+        typer.Argument(help="accept, reject or unsure (none: show the queue)."),
+    ] = None,
+    pair: Annotated[
+        int | None, typer.Argument(min=1, help="The pair's id (from the queue).")
+    ] = None,
     run: RUN = None,
     everything: Annotated[bool, typer.Option("--all", help="Pairs already reviewed too.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many pairs.")] = None,
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the review).")] = "",
     user: USER = None,
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     as_json: JSON = False,
 ) -> None:
-    """The pairs that need review, closest to the threshold first, both records side by side
-    with the explanation (showing them is recorded in the custody ledger).
+    """The review queue of a kept linkage run, or one review: without arguments, the pairs
+    that need review, closest to the threshold first, both records side by side with the
+    explanation (showing them is recorded in the custody ledger); `accept PAIR` (one person:
+    joins their clusters), `reject PAIR` (two persons: splits a cluster that joined them),
+    `unsure PAIR` (the model's verdict stands). A review is a custody event naming who.
 
-    Example: amanah persons review --run 3; amanah persons review accept 42 --note "same mother"
+    Example: amanah persons review --run 3
+    Example: amanah persons review accept 42 --note "same mother, same village"
     """
-    if ctx.invoked_subcommand is not None:
+    if decision is None:
+        if pair is not None:
+            fail("say accept, reject or unsure before the pair's id")
+        _queue(run, everything, limit, user, as_json)
         return
+    if decision not in ("accept", "reject", "unsure"):
+        fail(f"{decision!r}: a review is accept, reject or unsure (then the pair's id)")
+    if pair is None:
+        fail(f"{decision} which pair? give its id (amanah persons review lists them)")
+    _decide(decision, pair, note, user, actor, as_json)
+
+
+def _queue(
+    run: int | None, everything: bool, limit: int | None, user: str | None, as_json: bool
+) -> None:
     from amanah.persons import review
 
     def act(ws: Workspace) -> tuple[Any, list[dict[str, Any]]]:
@@ -197,41 +224,25 @@ def _print_pair(p: dict[str, Any]) -> None:
     out.print(f"why: {why}")
 
 
-def _decide(decision: str) -> Any:
-    def command(
-        pair: Annotated[int, typer.Argument(min=1, help="The pair's id (from the queue).")],
-        note: Annotated[str, typer.Option("--note", help="Why (kept with the review).")] = "",
-        user: USER = None,
-        actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
-        as_json: JSON = False,
-    ) -> None:
-        from amanah.persons import review
+def _decide(
+    decision: str, pair: int, note: str, user: str | None, actor: str | None, as_json: bool
+) -> None:
+    from amanah.persons import review
 
-        def act(ws: Workspace) -> dict[str, Any]:
-            caller = _caller(ws, user, actor)
-            return review.review(ws, caller, pair, decision, note)
+    def act(ws: Workspace) -> dict[str, Any]:
+        caller = _caller(ws, user, actor)
+        return review.review(ws, caller, pair, decision, note)
 
-        done = with_workspace(act, *ERRORS)
-        if as_json:
-            emit_json(done)
-            return
-        before = "one cluster" if done["together_before"] else "apart"
-        after = "one cluster" if done["together_after"] else "apart"
-        out.print(
-            f"pair {done['pair']} {done['decision']} by {done['by']} at {done['at']}:"
-            f" its two records were {before}, now {after}"
-        )
-
-    command.__doc__ = {
-        "accept": "Accept a pair: its two records are one person (joins their clusters).",
-        "reject": "Reject a pair: two persons (splits a cluster that joined them).",
-        "unsure": "Mark a pair unsure: the model's verdict stands, it leaves the queue's head.",
-    }[decision]
-    return command
-
-
-for _d in ("accept", "reject", "unsure"):
-    review_app.command(_d)(_decide(_d))
+    done = with_workspace(act, *ERRORS)
+    if as_json:
+        emit_json(done)
+        return
+    before = "one cluster" if done["together_before"] else "apart"
+    after = "one cluster" if done["together_after"] else "apart"
+    out.print(
+        f"pair {done['pair']} {done['decision']} by {done['by']} at {done['at']}:"
+        f" its two records were {before}, now {after}"
+    )
 
 
 def persons_clusters(
@@ -269,7 +280,7 @@ def register(app: typer.Typer) -> None:
     """Attach `review` and `clusters` to the `amanah persons` group (call after it is made)."""
     for info in app.registered_groups:
         if info.name == "persons" and info.typer_instance is not None:
-            info.typer_instance.add_typer(review_app, name="review")
+            info.typer_instance.command("review")(persons_review)
             info.typer_instance.command("clusters")(persons_clusters)
             return
     raise RuntimeError("the persons group must be registered before its review")
