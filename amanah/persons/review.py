@@ -133,6 +133,9 @@ def store_run(
     makes them), and a custody event on each list. Returns the run and (pair id, pair)."""
     caller.require(Permission.MANAGE_ENTITIES)
     kept: list[tuple[int, Pair]] = []
+    # linking (a lazy generator) runs before the writing transaction opens: the database is
+    # not held for the minutes a model takes to train and predict on a large list
+    pairs = list(pairs)
     with ws.db.session() as s:
         for plist in plists:  # still visible, in the writing transaction
             visible_person_list(s, caller, plist.name)
