@@ -19,6 +19,7 @@ from amanah.access import ROLE_PERMISSIONS, Permission, Role
 from amanah.db.models import CustodyEvent, Derivative, Item
 from amanah.web.auth import Rule
 from tests.conftest import amanah
+from tests.personsfixtures import person_run
 from tests.webfixtures import BLUE, PASSWORD, RED, Site, build_site, sign_in
 from tests.webfixtures import BLUE_JURISDICTION as BLUE_J
 
@@ -281,6 +282,35 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
             "POST",
             f"/consent/persons/{_witness(s)}",
             data={"status": "given", "use": "investigation"},
+        ),
+    ),
+    ("GET", "/persons"): (False, lambda s, r, i: _page(s, r, "GET", "/persons")),
+    ("GET", "/persons/lists/{list_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/lists/{person_run(s, i).list_id}"),
+    ),
+    ("GET", "/persons/records/{record_id}"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/records/{person_run(s, i).records[0]}"),
+    ),
+    ("GET", "/persons/runs/{run_id}/clusters/{record_id}"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "GET", "/persons/runs/{0.run}/clusters/{0.records[0]}".format(person_run(s, i))
+        ),
+    ),
+    ("GET", "/persons/runs/{run_id}/review"): (
+        True,
+        lambda s, r, i: _page(s, r, "GET", f"/persons/runs/{person_run(s, i).run}/review"),
+    ),
+    ("POST", "/persons/pairs/{pair_id}/review"): (
+        True,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/persons/pairs/{person_run(s, i).near}/review",
+            data={"decision": "unsure"},
         ),
     ),
     ("GET", "/jobs"): (False, lambda s, r, i: _page(s, r, "GET", "/jobs")),

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.personsfixtures import person_run
 from tests.webfixtures import BLUE_JURISDICTION, Site
 
 #: Words that are names in Arabic text too.
@@ -89,7 +90,13 @@ def test_the_detector_finds_english_and_spares_data() -> None:
 def _pages(site: Site) -> list[str]:
     rid = site.requests[f"RFA-{BLUE_JURISDICTION}"]
     item = site.item("statement-b.txt")
+    pr = person_run(site, True)
     return [
+        "/persons",
+        f"/persons/lists/{pr.list_id}",
+        f"/persons/records/{pr.records[0]}",
+        f"/persons/runs/{pr.run}/clusters/{pr.records[0]}",
+        f"/persons/runs/{pr.run}/review",
         "/",
         "/search?q=witness",
         "/search?q=الشاهد",

@@ -30,9 +30,13 @@ from amanah.db.models import (
     EvidenceLink,
     Grant,
     Item,
+    LinkagePair,
+    LinkageRun,
+    LinkageRunList,
     Package,
     PackageItem,
     PersonList,
+    PersonListRecord,
     Request,
     RequestCompartment,
     SearchLog,
@@ -337,27 +341,6 @@ def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnEleme
     )
 
 
-def person_records_visible(caller: Caller, rec: Any = None) -> ColumnElement[bool]:
-    """The SQL condition on `person_records`: a record is read from one preserved file (a
-    list's release); it is seen only by who may see that file's collection, whatever list it
-    is filed under (a release kept elsewhere must not ride on the list's visibility)."""
-    from amanah.db.models import PersonListRecord
-
-    rec = PersonListRecord if rec is None else rec
-    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
-        return false()
-    item, coll = aliased(Item), aliased(Collection)
-    return (
-        exists()
-        .where(
-            item.id == rec.item_id,
-            coll.id == item.collection_id,
-            _collections_visible(caller, coll),
-        )
-        .correlate_except(item, coll)
-    )
-
-
 def engagements_visible(caller: Caller, engagement: Any = Engagement) -> ColumnElement[bool]:
     """The SQL condition on `engagements`: staff who read entities (persons) and hold the
     engagement's compartment; nobody else (a provider's or recipient's account never)."""
@@ -393,6 +376,86 @@ def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
     ).scalar_one_or_none()
     if row is None:
         raise NotVisible(f"no person list named {name!r}")
+    return row
+
+
+def person_records_visible(caller: Caller, record: Any = PersonListRecord) -> ColumnElement[bool]:
+    """The SQL condition on `person_records` (or an alias): a record is seen by who may see
+    its list **and** the preserved file it was read from (a list's release); a release kept
+    in a collection of another compartment must not ride on the list's visibility."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    plist, item, coll = aliased(PersonList), aliased(Item), aliased(Collection)
+    return and_(
+        exists()
+        .where(plist.id == record.list_id, person_lists_visible(caller, plist))
+        .correlate_except(plist),
+        exists()
+        .where(
+            item.id == record.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+    )
+
+
+def visible_person_record(s: Session, caller: Caller, record_id: int) -> PersonListRecord:
+    """The person record if the caller may see its list; NotVisible otherwise."""
+    row = s.execute(
+        select(PersonListRecord).where(
+            PersonListRecord.id == record_id, person_records_visible(caller)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no person record with id {record_id}")
+    return row
+
+
+def linkage_pairs_visible(caller: Caller, pair: Any = LinkagePair) -> ColumnElement[bool]:
+    """The SQL condition on `linkage_pairs` (or an alias): a pair is seen (and reviewed) only
+    by a caller who may see both its records' lists; that two records are one person says
+    something about each."""
+    ra, rb = aliased(PersonListRecord), aliased(PersonListRecord)
+    return and_(
+        exists()
+        .where(ra.id == pair.record_a_id, person_records_visible(caller, ra))
+        .correlate_except(ra),
+        exists()
+        .where(rb.id == pair.record_b_id, person_records_visible(caller, rb))
+        .correlate_except(rb),
+    )
+
+
+def linkage_runs_visible(caller: Caller, run: Any = LinkageRun) -> ColumnElement[bool]:
+    """The SQL condition on `linkage_runs`: seen by a caller who may see one of the lists it
+    linked (its pairs are then filtered by `linkage_pairs_visible`)."""
+    rl, plist = aliased(LinkageRunList), aliased(PersonList)
+    return (
+        exists()
+        .where(rl.run_id == run.id, plist.id == rl.list_id, person_lists_visible(caller, plist))
+        .correlate_except(rl, plist)
+    )
+
+
+def visible_linkage_run(s: Session, caller: Caller, run_id: int) -> LinkageRun:
+    """The linkage run if the caller may see one of its lists; NotVisible otherwise."""
+    row = s.execute(
+        select(LinkageRun).where(LinkageRun.id == run_id, linkage_runs_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no linkage run with id {run_id}")
+    return row
+
+
+def visible_linkage_pair(s: Session, caller: Caller, pair_id: int) -> LinkagePair:
+    """The pair if the caller may see both its records; NotVisible otherwise (hidden or
+    absent alike)."""
+    row = s.execute(
+        select(LinkagePair).where(LinkagePair.id == pair_id, linkage_pairs_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no linkage pair with id {pair_id}")
     return row
 
 

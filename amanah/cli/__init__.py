@@ -35,6 +35,7 @@ from amanah.cli.engagements import register as register_engagements
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
 from amanah.cli.persons import register as register_persons
+from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask
@@ -90,6 +91,7 @@ register_entities(app)
 register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
 register_engagements(app)
+register_persons_review(app)  # after the `persons` group: review, clusters
 
 
 def main() -> None:

@@ -135,6 +135,12 @@ def link(
         bool, typer.Option("--clusters", help="Print clusters of linked records, not pairs.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines (the only output).")] = True,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store", help="Keep the run and its pairs for review (`amanah persons review`)."
+        ),
+    ] = False,
 ) -> None:
     """Link person lists, or de-duplicate one: one JSON line per candidate pair.
 
@@ -149,6 +155,13 @@ def link(
         fail(f"--floor {floor}: expected a probability between 0 and 1")
     if not names and not from_jsonl:
         fail("name the person lists to link (or give --from-jsonl FILE)")
+    if store:
+        if from_jsonl or not names:
+            fail("--store keeps runs of the home's person lists only: name them, not --from-jsonl")
+        from amanah.cli.persons_review import link_and_store
+
+        link_and_store(list(names), user, threshold, review_margin, floor, clusters)
+        return
     lists: list[list[PersonRecord]] = _home_lists(list(names), user) if names else []
     problems: list[str] = []
     for path in from_jsonl or []:

@@ -10,8 +10,10 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -1026,3 +1028,68 @@ class FamilyContact(Base):
     told_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LinkageRun(Base):
+    """One linkage run of person lists kept (migration 0025): the model's settings, the
+    threshold and margin it was run with, who ran it and when, and its counts."""
+
+    __tablename__ = "linkage_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_type: Mapped[str] = mapped_column(String(20))  # link_only | dedupe_only
+    threshold: Mapped[float] = mapped_column(Float)
+    review_margin: Mapped[float] = mapped_column(Float)
+    floor: Mapped[float] = mapped_column(Float)
+    #: JSON: the comparisons used, whether the model was trained, labels from reviews.
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    pairs: Mapped[int] = mapped_column(Integer, default=0)
+    links: Mapped[int] = mapped_column(Integer, default=0)
+    to_review: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class LinkageRunList(Base):
+    """A person list a linkage run read (migration 0025)."""
+
+    __tablename__ = "linkage_run_lists"
+    run_id: Mapped[int] = mapped_column(ForeignKey("linkage_runs.id"), primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("person_lists.id"), primary_key=True, index=True
+    )
+
+
+class LinkagePair(Base):
+    """A candidate pair of a kept run (migration 0025): the two person records by id (their
+    names stay in the records), the probability, the explanation (JSON, levels and weights, no
+    names), whether it is a link and whether it needs review; the last review's decision."""
+
+    __tablename__ = "linkage_pairs"
+    __table_args__ = (
+        UniqueConstraint("run_id", "record_a_id", "record_b_id", name="uq_linkage_pair"),
+        Index("ix_linkage_pairs_run_review", "run_id", "review"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("linkage_runs.id"))
+    record_a_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), index=True)
+    record_b_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    match: Mapped[bool] = mapped_column(Boolean)
+    review: Mapped[bool] = mapped_column(Boolean)
+    explanation: Mapped[str] = mapped_column(Text, default="{}")
+    #: "" (not reviewed), accepted, rejected or unsure.
+    decision: Mapped[str] = mapped_column(String(10), default="")
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LinkageReview(Base):
+    """One review of a pair, kept in order (migration 0025): who decided what, when, why."""
+
+    __tablename__ = "linkage_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("linkage_pairs.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -48,6 +48,7 @@ from amanah.web import (
 from amanah.web import engagements as engagement_pages
 from amanah.web import entities as entity_pages
 from amanah.web import match as match_api
+from amanah.web import persons as person_pages
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -119,6 +120,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(match_api.router)
     app.include_router(entity_pages.router)
     app.include_router(engagement_pages.router)
+    app.include_router(person_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -1,7 +1,7 @@
 """victims and survivors: person consent, items about a person, engagements
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-02
 
 Consent per person (a protected person or a person-list record) with its scope and history;
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
