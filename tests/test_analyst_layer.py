@@ -221,3 +221,34 @@ def test_bulk_tagging_skips_items_the_caller_may_not_see(site: Site) -> None:
     with site.ws.db.reader() as s:
         tagged = set(s.execute(select(ItemTag.item_id).where(ItemTag.key == "batch")).scalars())
     assert tagged == set(blue)
+
+
+def test_cli_tags_notes_and_saved_searches(site: Site) -> None:
+    from tests.conftest import amanah
+
+    home = Path(site.ws.home)
+    blue, red = site.item("statement-b.txt"), site.item("سري.txt")
+    done = amanah(home, "tag", "add", "Checkpoint", str(blue), str(red), check=True)
+    assert done.stdout.strip() == "2 items tagged"
+    again = amanah(home, "tag", "add", "checkpoint ", str(blue), check=True)
+    assert again.stdout.strip() == "0 items tagged (1 already had the tag)"
+    missing = amanah(home, "tag", "add", "x", str(blue), "999999")
+    assert missing.returncode == 2 and "no item with id 999999" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    listed = json.loads(amanah(home, "tag", "list", "--json", check=True).stdout)
+    assert listed == [{"tag": "Checkpoint", "key": "checkpoint", "items": 2}]  # "x" was not kept
+    one = json.loads(amanah(home, "tag", "list", "--item", str(blue), "--json", check=True).stdout)
+    assert [t["tag"] for t in one] == ["Checkpoint"]
+    assert amanah(home, "tag", "remove", "CHECKPOINT", str(red), check=True).returncode == 0
+    assert amanah(home, "tag", "remove", "checkpoint", str(red)).returncode == 1
+    assert amanah(home, "note", "add", str(blue), "Ask about the date", check=True).returncode == 0
+    notes_shown = json.loads(amanah(home, "note", "list", str(blue), "--json").stdout)
+    assert [n["text"] for n in notes_shown] == ["Ask about the date"]
+    bad = amanah(home, "note", "add", "999999", "x")
+    assert bad.returncode == 2 and "no item with id 999999" in bad.stderr
+    assert amanah(home, "saved", "add", "river", "checkpoint river", check=True).returncode == 0
+    saved = json.loads(amanah(home, "saved", "list", "--json", check=True).stdout)
+    assert [(x["name"], x["query"]) for x in saved] == [("river", "checkpoint river")]
+    broken = amanah(home, "saved", "add", "broken", "(river")
+    assert broken.returncode == 2 and "at character" in broken.stderr
+    assert amanah(home, "saved", "delete", str(saved[0]["id"]), check=True).returncode == 0

@@ -29,6 +29,7 @@ from amanah.cli import (
     sharing,
 )
 from amanah.cli.accounts import register as register_accounts
+from amanah.cli.analyst import register as register_analyst
 from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
 from amanah.cli.entities import register as register_entities
@@ -88,6 +89,7 @@ register_reprocess(app)
 register_entities(app)
 register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
+register_analyst(app)
 
 
 def main() -> None:
