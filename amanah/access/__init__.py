@@ -292,8 +292,9 @@ def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set
 
 def saved_searches_visible(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on `saved_searches`: a user's own, and those shared with a
-    compartment the user holds (a provider's account and a recipient: none)."""
-    if not caller.can(Permission.SEARCH) or caller.provider_id is not None:
+    compartment the user holds; for staff who annotate (a provider's account and a recipient
+    see none)."""
+    if not caller.can(Permission.ANNOTATE) or caller.provider_id is not None:
         return false()
     held = sorted(caller.compartments)
     shared = SavedSearch.shared_with.in_(held) if held else false()
