@@ -115,7 +115,7 @@ def test_bulk_add_to_a_request_and_mark_reviewed(site: Site) -> None:
     c, csrf = site.browser("legal")
     page = c.get("/search?q=الشاهد").text
     assert 'form="bulk"' in page and 'data-select-all="item"' in page
-    assert f'<option value="{rid}">RFA-{BLUE_JURISDICTION}</option>' in page
+    assert f'<option value="{rid}" dir="ltr">RFA-{BLUE_JURISDICTION}</option>' in page
     r = c.post(
         "/search/bulk/request",
         data={"request_id": str(rid), "item": [str(a), str(b), str(red)], "csrf": csrf},
