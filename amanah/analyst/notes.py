@@ -1,11 +1,11 @@
 """Notes on items: an analyst's free text, with who and when, seen by staff who may see the
 item. Kept as the search log keeps a query's words: a protected person's name is replaced by
 its pseudonym before the note is stored, so no name rests in clear. The custody event of a
-note names who and holds the stored text's SHA-256 and length, never the words."""
+note names who and holds a keyed digest of the stored text (HMAC under the names key, as the
+search log's queries) and its length, never the words."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -43,7 +43,7 @@ def add(s: Session, caller: Caller, item_id: int, text: str) -> ItemNote:
         details={
             "action": "note added",
             "note": row.id,
-            "text_sha256": hashlib.sha256(kept.encode("utf-8")).hexdigest(),
+            "text_hmac": protected.query_digest(s, f"note:{kept}"),
             "length": len(kept),
             "pseudonymised": replaced,
             **caller.audit(),

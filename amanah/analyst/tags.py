@@ -1,13 +1,12 @@
 """Tags on items: short free labels, folded as search folds words ("Torture", "torture " and
 "TORTURE" are one tag; Arabic hamza, alef and teh-marbuta forms too), shown as first written.
 
-Adding and removing is a custody event on the item naming who, with the tag's digest (never
-its words: a label may turn out to name someone who must be protected). A label that names a
-protected person is kept with the pseudonym instead, as the search log keeps queries."""
+Adding and removing is a custody event on the item naming who, with the tag's keyed digest
+(never its words: a label may turn out to name someone who must be protected). A label that
+names a protected person is kept with the pseudonym instead, as the search log keeps queries."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,18 +54,19 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
     return shown, key
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def _event(s: Session, caller: Caller, item_id: int, action: str, key: str) -> None:
+    """Keyed (HMAC under the names key, as the search log's queries): an unkeyed digest of a
+    short label could be confirmed by anyone guessing names against the exported ledger."""
+    from amanah.sharing import protected
+
+    digest = protected.query_digest(s, f"tag:{key}")
     ledger.append(
         s,
         EventType.ANNOTATION,
         actor=caller.actor,
         object_type="item",
         object_id=item_id,
-        details={"action": action, "tag_sha256": _digest(key), **caller.audit()},
+        details={"action": action, "tag_hmac": digest, **caller.audit()},
     )
 
 
