@@ -252,3 +252,19 @@ def test_cli_tags_notes_and_saved_searches(site: Site) -> None:
     broken = amanah(home, "saved", "add", "broken", "(river")
     assert broken.returncode == 2 and "at character" in broken.stderr
     assert amanah(home, "saved", "delete", str(saved[0]["id"]), check=True).returncode == 0
+
+
+def test_text_no_database_keeps_is_refused_not_crashed(site: Site) -> None:
+    """A lone surrogate or a NUL (PostgreSQL refuses it) is a clear refusal, never a 500."""
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    for bad in ("a\ud800b", "a\x00b", "a\x1bb"):
+        with site.ws.db.session() as s, pytest.raises(AnalystError, match="a note"):
+            notes.add(s, analyst, item, bad)
+        with site.ws.db.session() as s, pytest.raises(AnalystError, match="a tag"):
+            tags.remove(s, analyst, item, bad)
+        with site.ws.db.session() as s, pytest.raises(AnalystError, match="query"):
+            saved_searches.save(s, analyst, "n", f"river {bad}")
+    with site.ws.db.session() as s:  # negative control: lines and tabs are a note's own
+        assert notes.add(s, analyst, item, "line one\n\tline two").text == "line one\n\tline two"
+    r = site.api("analyst").post("/api/v1/bulk/tag", json={"items": [2**63], "tag": "x"})
+    assert r.status_code == 422 and "error" in r.json()

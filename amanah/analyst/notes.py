@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, annotatable_item, annotations_visible
-from amanah.analyst import AnalystError, now
+from amanah.analyst import AnalystError, check_text, now
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemNote
@@ -25,7 +25,7 @@ def add(s: Session, caller: Caller, item_id: int, text: str) -> ItemNote:
     from amanah.sharing import protected
 
     annotatable_item(s, caller, item_id)
-    body = text.strip()
+    body = check_text(text, "a note", lines=True).strip()
     if not body:
         raise AnalystError("a note needs some text")
     if len(body) > MAX_NOTE:

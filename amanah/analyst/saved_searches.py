@@ -21,7 +21,7 @@ from amanah.access import (
     Permission,
     saved_searches_visible,
 )
-from amanah.analyst import AnalystError, now
+from amanah.analyst import AnalystError, check_text, now
 from amanah.db.models import SavedSearch
 from amanah.search.query import parse
 from amanah.search.service import MODES
@@ -46,7 +46,8 @@ def save(
     caller.require(Permission.ANNOTATE)
     if caller.provider_id is not None:
         raise AccessDenied("a provider's account may not save searches")
-    label = " ".join(name.split())
+    label = " ".join(check_text(name, "a saved search's name").split())
+    check_text(query, "the query", lines=True)
     if not label:
         raise AnalystError("a saved search needs a name")
     if len(label) > MAX_NAME:
@@ -56,7 +57,7 @@ def save(
         raise AnalystError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if sort not in SORTS:
         raise AnalystError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    team = shared_with.strip()
+    team = check_text(shared_with, "a compartment").strip()
     if team and team not in caller.compartments:
         raise AccessDenied(f"you do not hold compartment {team}: share with one of yours")
     if protected.Matcher.load(s).find(query) or protected.Matcher.load(s).find(label):

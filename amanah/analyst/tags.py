@@ -21,7 +21,7 @@ from amanah.access import (
     annotations_visible,
     visible_item_ids,
 )
-from amanah.analyst import AnalystError, now
+from amanah.analyst import AnalystError, check_text, now
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemTag
@@ -40,7 +40,7 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
     """(label as shown, key) for what was typed; refuses an empty or over-long label."""
     from amanah.sharing import protected
 
-    shown = " ".join(label.split())
+    shown = " ".join(check_text(label, "a tag").split())
     if not shown:
         raise AnalystError("a tag needs a label: type a word or two")
     if len(shown) > MAX_LABEL:
@@ -113,7 +113,7 @@ def add_many(s: Session, caller: Caller, item_ids: Iterable[int], label: str) ->
 def remove(s: Session, caller: Caller, item_id: int, label: str) -> bool:
     """Take a tag off an item the caller may see; False when it did not have it."""
     annotatable_item(s, caller, item_id)
-    key = tag_key(" ".join(label.split()))
+    key = tag_key(" ".join(check_text(label, "a tag").split()))
     if not key:
         raise AnalystError("a tag needs a label: type a word or two")
     gone = s.execute(delete(ItemTag).where(ItemTag.item_id == item_id, ItemTag.key == key))
@@ -146,7 +146,7 @@ def counts(s: Session, caller: Caller) -> list[dict[str, Any]]:
 
 def items_tagged(s: Session, caller: Caller, label: str) -> set[int]:
     """The items the caller may see that carry the tag (the search filter `tag:`)."""
-    key = tag_key(label)
+    key = tag_key(check_text(label, "a tag"))
     return set(
         s.execute(
             select(ItemTag.item_id).where(

@@ -115,13 +115,16 @@ class SavedBody(BaseModel):
     shared_with: str = Field(default="", max_length=200)
 
 
+BulkItem = Annotated[int, Field(ge=1, le=2**62)]
+
+
 class BulkTag(BaseModel):
-    items: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    items: list[BulkItem] = Field(min_length=1, max_length=MAX_BULK)
     tag: str = Field(min_length=1, max_length=200)
 
 
 class BulkRequest(BaseModel):
-    items: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    items: list[BulkItem] = Field(min_length=1, max_length=MAX_BULK)
     request_id: int = Field(ge=1, le=2**62)
     decision: str = Field(default="pending", pattern="^(pending|relevant|not_relevant)$")
 
