@@ -17,6 +17,7 @@ from amanah.analyst import AnalystError, notes, saved_searches, tags
 from amanah.db.models import CustodyEvent, ItemNote, ItemTag
 from amanah.search import service
 from amanah.search.query import QueryError
+from amanah.workspace import Workspace
 from tests.webfixtures import Site
 
 
@@ -268,3 +269,33 @@ def test_text_no_database_keeps_is_refused_not_crashed(site: Site) -> None:
         assert notes.add(s, analyst, item, "line one\n\tline two").text == "line one\n\tline two"
     r = site.api("analyst").post("/api/v1/bulk/tag", json={"items": [2**63], "tag": "x"})
     assert r.status_code == 422 and "error" in r.json()
+
+
+@pytest.mark.parametrize("home", ["sqlite-file", "postgresql-file"], indirect=True)
+def test_tags_and_the_tag_filter_on_each_database(ws: Workspace, tmp_path: Path) -> None:
+    """The same rules on PostgreSQL (NUL, unique tags per item, the filter's item ids)."""
+    from amanah.access import Role
+    from amanah.processing.runner import run
+    from tests.conftest import ingest_folder
+
+    for name, comp in (("east", "east"), ("west", "west")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(f"the {name} checkpoint report\n", encoding="utf-8")
+        ingest_folder(ws, folder, collection=name, compartment=comp)
+    run(ws)
+    admin = local_administrator(ws)
+    east = Caller(actor="user:e", compartments=frozenset({"east"}), role=Role.ANALYST)
+    with ws.db.reader() as s:
+        from amanah.db.models import Item
+
+        ids = {p.split("/")[-1]: i for i, p in s.execute(select(Item.id, Item.original_path))}
+    with ws.db.session() as s:
+        assert tags.add_many(s, admin, list(ids.values()), "Report ") == {"items": 2, "tagged": 2}
+        assert tags.add_many(s, east, list(ids.values()), "report") == {"items": 1, "tagged": 0}
+    with ws.db.session() as s, pytest.raises(AnalystError, match="control"):
+        notes.add(s, east, ids["east.txt"], "a\x00b")
+    assert [h.item_id for h in service.search(ws, east, "checkpoint tag:REPORT").hits] == [
+        ids["east.txt"]
+    ]
+    assert service.search(ws, admin, "tag:report").total == 2
