@@ -125,7 +125,12 @@ def test_the_ledger_names_who_but_never_the_words(site: Site) -> None:
 
 def test_bad_labels_are_refused_clearly(site: Site) -> None:
     analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
-    bad = (("   ", "needs a label"), ("x" * 101, "at most 100"), ("a\x00b", "control"))
+    bad = (
+        ("   ", "needs a label"),
+        ("x" * 101, "at most 100"),
+        ("a\x00b", "control"),
+        ('say "x"', "double quote"),
+    )
     for label, reason in bad:
         with site.ws.db.session() as s, pytest.raises(AnalystError, match=reason):
             tags.add(s, analyst, item, label)

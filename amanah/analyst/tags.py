@@ -47,6 +47,8 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
         raise AnalystError(f"a tag is at most {MAX_LABEL} characters, not {len(shown)}")
     if any(not ch.isprintable() for ch in shown):
         raise AnalystError("a tag may not contain control characters")
+    if '"' in shown:  # so that every tag can be searched for as tag:"…"
+        raise AnalystError('a tag may not contain a double quote (")')
     shown, _ = protected.Matcher.load(s).pseudonymise(shown)
     key = tag_key(shown)
     if not key:
