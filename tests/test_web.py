@@ -164,6 +164,26 @@ def _page(site: Site, role: str, method: str, url: str, **kw: Any) -> Any:
     return c.request(method, url, follow_redirects=False, **kw)
 
 
+def _saved(site: Site, role: str) -> int:
+    """A saved search of this role's own account (the analyst's layer)."""
+    from datetime import UTC, datetime
+
+    from amanah.db.models import SavedSearch
+
+    with site.ws.db.session() as s:
+        row = SavedSearch(
+            owner=f"user:{role}", name=f"saved {next(_n)}", query="الشاهد", options="{}"
+        )
+        row.created_at = datetime.now(UTC)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def _hit(site: Site) -> list[int]:
+    return [site.item("statement-b.txt")]
+
+
 API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
     # (method, path): (scoped to an item or collection?, call)
     ("GET", "/api/v1/me"): (False, lambda s, r, i: _api(s, r).get("/api/v1/me")),
@@ -502,6 +522,98 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         True,
         lambda s, r, i: _page(
             s, r, "POST", f"/items/{_redactable(s, r, i)}/redaction", data={"regions": "1:1,1,9,9"}
+        ),
+    ),
+    # The analyst's own layer (tests/test_web_analyst.py has the behaviour).
+    ("GET", "/api/v1/items/{item_id}/annotations"): (
+        True,
+        lambda s, r, i: _api(s, r).get(f"/api/v1/items/{_target_item(s, i)}/annotations"),
+    ),
+    ("POST", "/api/v1/items/{item_id}/tags"): (
+        True,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/items/{_target_item(s, i)}/tags", json={"tag": "torture"}
+        ),
+    ),
+    ("DELETE", "/api/v1/items/{item_id}/tags"): (
+        True,
+        lambda s, r, i: _api(s, r).delete(
+            f"/api/v1/items/{_target_item(s, i)}/tags", params={"tag": "torture"}
+        ),
+    ),
+    ("POST", "/api/v1/items/{item_id}/notes"): (
+        True,
+        lambda s, r, i: _api(s, r).post(
+            f"/api/v1/items/{_target_item(s, i)}/notes", json={"text": "seen before"}
+        ),
+    ),
+    ("GET", "/api/v1/tags"): (False, lambda s, r, i: _api(s, r).get("/api/v1/tags")),
+    ("GET", "/api/v1/saved-searches"): (
+        False,
+        lambda s, r, i: _api(s, r).get("/api/v1/saved-searches"),
+    ),
+    ("POST", "/api/v1/saved-searches"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/saved-searches", json={"name": f"s{next(_n)}", "query": "river"}
+        ),
+    ),
+    ("DELETE", "/api/v1/saved-searches/{saved_id}"): (
+        False,
+        lambda s, r, i: _api(s, r).delete(f"/api/v1/saved-searches/{_saved(s, r)}"),
+    ),
+    ("POST", "/api/v1/bulk/tag"): (
+        False,
+        lambda s, r, i: _api(s, r).post("/api/v1/bulk/tag", json={"items": _hit(s), "tag": "x"}),
+    ),
+    ("POST", "/api/v1/bulk/request"): (
+        False,
+        lambda s, r, i: _api(s, r).post(
+            "/api/v1/bulk/request", json={"items": _hit(s), "request_id": _rfa(s)}
+        ),
+    ),
+    ("POST", "/items/{item_id}/tags"): (
+        True,
+        lambda s, r, i: _page(s, r, "POST", f"/items/{_target_item(s, i)}/tags", data={"tag": "x"}),
+    ),
+    ("POST", "/items/{item_id}/tags/remove"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/items/{_target_item(s, i)}/tags/remove", data={"tag": "x"}
+        ),
+    ),
+    ("POST", "/items/{item_id}/notes"): (
+        True,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/items/{_target_item(s, i)}/notes", data={"text": "a note"}
+        ),
+    ),
+    ("POST", "/searches"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", "/searches", data={"name": "n", "q": "river"}),
+    ),
+    ("GET", "/searches/{saved_id}"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/searches/{_saved(s, r)}"),
+    ),
+    ("POST", "/searches/{saved_id}/delete"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", f"/searches/{_saved(s, r)}/delete"),
+    ),
+    ("POST", "/search/bulk/tag"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", "/search/bulk/tag", data={"tag": "x", "item": [str(_hit(s)[0])]}
+        ),
+    ),
+    ("POST", "/search/bulk/request"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/search/bulk/request",
+            data={"request_id": str(_rfa(s)), "item": [str(_hit(s)[0])]},
         ),
     ),
     ("GET", "/packages"): (False, lambda s, r, i: _page(s, r, "GET", "/packages")),

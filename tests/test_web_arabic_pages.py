@@ -120,6 +120,10 @@ def _pages(site: Site) -> list[str]:
         f"/engagements/{_engagement(site)}",
         "/consent/persons",
         f"/consent/persons/{_person(site)}",
+        # the analyst's layer: what a bulk action did (plural forms), saved searches
+        "/search?q=الشاهد&done=tagged&n=3",
+        f"/search?q=witness&done=added&n=11&request=RFA-{BLUE_JURISDICTION}",
+        f"/search?q=witness&done=not_relevant&n=1&request=RFA-{BLUE_JURISDICTION}",
     ]
 
 
@@ -165,8 +169,22 @@ def _person(site: Site) -> str:
     return "Witness%20AR"
 
 
+def _annotate(site: Site) -> None:
+    """A tag, a note and a shared saved search, so that their panels show with data in them."""
+    from amanah.access import local_administrator
+    from amanah.analyst import notes, saved_searches, tags
+
+    admin = local_administrator(site.ws, "user:admin")
+    with site.ws.db.session() as s:
+        for item in (site.item("statement-b.txt"), site.item("شهادة-أ.txt")):
+            tags.add(s, admin, item, "Checkpoint")
+            notes.add(s, admin, item, "Same river as the other statement")
+        saved_searches.save(s, admin, "Witnesses", "witness", shared_with="blue")
+
+
 @pytest.mark.parametrize("role", ["admin", "intake", "analyst", "legal", "provider", "recipient"])
 def test_no_english_on_an_arabic_page(site: Site, role: str) -> None:
+    _annotate(site)
     c, _ = site.browser(role)
     c.cookies.set("amanah_lang", "ar")
     found: dict[str, list[str]] = {}

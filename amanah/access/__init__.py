@@ -39,6 +39,7 @@ from amanah.db.models import (
     PersonListRecord,
     Request,
     RequestCompartment,
+    SavedSearch,
     SearchLog,
 )
 from amanah.workspace import Workspace, default_actor
@@ -67,20 +68,29 @@ class Permission(StrEnum):
     VIEW_PACKAGES = "packages.view"  # staff see all; a recipient its jurisdiction's only
     READ_ENTITIES = "entities.read"  # persons, units, facilities, places, relations, links
     MANAGE_ENTITIES = "entities.manage"  # add names, relations, evidence links; import
+    READ_ANNOTATIONS = "annotations.read"  # analysts' tags and notes on items they may see
+    ANNOTATE = "annotations.manage"  # tag, note, save searches; staff work product
 
 
 _READER = {Permission.SEARCH, Permission.READ_ITEM, Permission.READ_CONTENT}
 _REQUESTS = {Permission.VIEW_REQUESTS, Permission.VIEW_PACKAGES}
 _ENTITIES = {Permission.READ_ENTITIES, Permission.MANAGE_ENTITIES}
+_ANNOTATE = {Permission.READ_ANNOTATIONS, Permission.ANNOTATE}
 #: The whole policy as data: a new permission or role is one line here.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTAKE: frozenset(
-        _READER | {Permission.UPLOAD, Permission.MANAGE_COLLECTIONS, Permission.VIEW_JOBS}
+        _READER
+        | {
+            Permission.UPLOAD,
+            Permission.MANAGE_COLLECTIONS,
+            Permission.VIEW_JOBS,
+            Permission.READ_ANNOTATIONS,
+        }
     ),
-    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, *_REQUESTS, *_ENTITIES}),
+    Role.ANALYST: frozenset(_READER | {Permission.VIEW_JOBS, *_REQUESTS, *_ENTITIES, *_ANNOTATE}),
     Role.LEGAL: frozenset(
-        _READER | {*_REQUESTS, Permission.MANAGE_REQUESTS, Permission.READ_ENTITIES}
+        _READER | {*_REQUESTS, Permission.MANAGE_REQUESTS, Permission.READ_ENTITIES, *_ANNOTATE}
     ),
     Role.PROVIDER: frozenset(_READER | {Permission.UPLOAD}),
     Role.RECIPIENT: frozenset({Permission.VIEW_PACKAGES}),
@@ -236,6 +246,64 @@ def evidence_links_visible(caller: Caller, link: Any = EvidenceLink) -> ColumnEl
         )
         .correlate_except(item, coll)
     )
+
+
+def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bool]:
+    """The SQL condition on an analyst's tags or notes (`item_id_column`: their item id): work
+    product of the mechanism's staff, seen by staff who read annotations when they may see the
+    item (its collection, as `collections_visible`). A provider's account never sees them,
+    not even on its own items, nor does a recipient."""
+    if (
+        not caller.can(Permission.READ_ANNOTATIONS)
+        or caller.provider_id is not None
+        or not caller.compartments
+    ):
+        return false()
+    item, coll = aliased(Item), aliased(Collection)
+    return (
+        exists()
+        .where(
+            item.id == item_id_column,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll)
+    )
+
+
+def annotatable_item(s: Session, caller: Caller, item_id: int) -> Item:
+    """The item a tag or note goes on: the caller may annotate and may see it (else the item
+    "does not exist", NotVisible, as for any read)."""
+    caller.require(Permission.ANNOTATE)
+    if caller.provider_id is not None:
+        raise AccessDenied("a provider's account may not annotate items")
+    return visible_item(s, caller, item_id)
+
+
+def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set[int]:
+    """Those of `item_ids` the caller may see (a bulk action touches and counts these only)."""
+    wanted = sorted(set(item_ids))
+    found: set[int] = set()
+    for i in range(0, len(wanted), 900):
+        found.update(
+            s.execute(
+                select(Item.id)
+                .join(Collection, Collection.id == Item.collection_id)
+                .where(Item.id.in_(wanted[i : i + 900]), collections_visible(caller))
+            ).scalars()
+        )
+    return found
+
+
+def saved_searches_visible(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition on `saved_searches`: a user's own, and those shared with a
+    compartment the user holds; for staff who annotate (a provider's account and a recipient
+    see none)."""
+    if not caller.can(Permission.ANNOTATE) or caller.provider_id is not None:
+        return false()
+    held = sorted(caller.compartments)
+    shared = SavedSearch.shared_with.in_(held) if held else false()
+    return or_(SavedSearch.owner == caller.actor, and_(SavedSearch.shared_with != "", shared))
 
 
 def _backed(caller: Caller, on: Any) -> ColumnElement[bool]:

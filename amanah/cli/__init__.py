@@ -29,6 +29,7 @@ from amanah.cli import (
     sharing,
 )
 from amanah.cli.accounts import register as register_accounts
+from amanah.cli.analyst import register as register_analyst
 from amanah.cli.backup import register as register_backup
 from amanah.cli.custody import register as register_custody
 from amanah.cli.engagements import register as register_engagements
@@ -92,6 +93,7 @@ register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
 register_engagements(app)
 register_persons_review(app)  # after the `persons` group: review, clusters
+register_analyst(app)
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ class EventType(StrEnum):
     REPROCESSING = "reprocessing"
     # Ours: an entity, a name, a relation or an evidence link added (amanah.entities).
     ENTITY_CHANGE = "entity change"
+    # Ours: an analyst's tag or note added to or removed from an item (amanah.analyst).
+    ANNOTATION = "annotation"
 
 
 _TIP = "amanah.ledger_tip"

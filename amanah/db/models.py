@@ -1093,3 +1093,46 @@ class LinkageReview(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ItemTag(Base):
+    """An analyst's tag on an item (migration 0027): work product, never evidence. `key` is the
+    label folded as search folds words (case, spacing, Arabic letter forms), so "Torture" and
+    "torture " are one tag; `label` is the first spelling used, shown as written."""
+
+    __tablename__ = "item_tags"
+    __table_args__ = (UniqueConstraint("item_id", "key", name="uq_item_tag"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ItemNote(Base):
+    """An analyst's note on an item (migration 0027): work product, never evidence. The text is
+    kept as the search log keeps words: any protected person's name replaced by a pseudonym."""
+
+    __tablename__ = "item_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class SavedSearch(Base):
+    """A query and its options saved under a name by one user (migration 0027), optionally
+    shared with a team: the holders of one compartment. It runs with the need-to-know of
+    whoever runs it, never of whoever saved it."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_saved_search_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    options: Mapped[str] = mapped_column(Text, default="{}")  # JSON: mode, sort
+    shared_with: Mapped[str] = mapped_column(String(200), default="")  # a compartment, or ""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -9,6 +9,7 @@
     provider:"Syrian Archive" lang:ar type:pdf has:ocr after:2012 before:2014-06 path:raqqa
     person:"محمد الحبو" unit:"Branch 215" facility:Saydnaya place:Homs
                                            items of an entity, its name in any spelling
+    tag:torture                            items the caller may see that carry an analyst's tag
 
 Field filters apply to the whole query: the same field given twice means either value, and
 `-field:value` excludes. A filter inside parentheses or next to OR is refused, not guessed at.
@@ -39,6 +40,7 @@ FIELDS = (
     "after",
     "before",
     "path",
+    "tag",
     *ENTITY_FIELDS,
 )
 HAS = ("ocr", "text", "gps")
@@ -437,7 +439,7 @@ def _check_filter(tok: _Tok, q: str) -> str:
         return code
     if name in ("has", "type"):
         return value.lower()
-    if name in ENTITY_FIELDS:
+    if name in ENTITY_FIELDS or name == "tag":
         return " ".join(value.split())
     return value
 

@@ -121,6 +121,23 @@ def _entity_items(
     return items_of(s, caller, found)
 
 
+def _tag_items(s: Session, caller: Caller, q: Query, value: str, position: int) -> set[int]:
+    """The items the caller may see that carry the tag (an analyst's tag, folded as typed);
+    an error when none does, naming tags the caller does see (never one only on hidden items)."""
+    from amanah.analyst import tags
+
+    found = tags.items_tagged(s, caller, value)
+    if not found:
+        known = [t["tag"] for t in tags.counts(s, caller)][:10]
+        raise QueryError(
+            f"no item you may see is tagged '{value}'"
+            + (f" (tags: {', '.join(known)})" if known else ""),
+            position,
+            q.text,
+        )
+    return found
+
+
 def build(
     s: Session,
     caller: Caller,
@@ -154,11 +171,13 @@ def build(
             values.append(f.value.lower())
         elif f.field in ENTITY_FIELDS:
             values.append(_entity_items(s, caller, q, f.field, f.value, f.position))
+        elif f.field == "tag":
+            values.append(_tag_items(s, caller, q, f.value, f.position))
         else:
             values.append(f.value)
     filters = []
     for (name, neg), v in by_field.items():
-        if name in ENTITY_FIELDS:  # either entity of one field; each field narrows further
+        if name in ENTITY_FIELDS or name == "tag":  # either value; each field narrows further
             filters.append(FieldFilter("item", tuple(sorted(set().union(*v))), neg))
         else:
             filters.append(FieldFilter(name, tuple(v), neg))

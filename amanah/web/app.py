@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from amanah import __version__
 from amanah.access import AccessDenied, NotVisible
 from amanah.access.users import AccountError, TooManyAttempts
+from amanah.analyst import AnalystError
 from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
@@ -32,6 +33,7 @@ from amanah.sharing import SharingError
 from amanah.sharing.package import PackageRefused
 from amanah.web import (
     accounts,
+    analyst,
     api,
     collections,
     home,
@@ -121,6 +123,8 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(entity_pages.router)
     app.include_router(engagement_pages.router)
     app.include_router(person_pages.router)
+    app.include_router(analyst.api)
+    app.include_router(analyst.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
@@ -167,6 +171,7 @@ def create_app(ws: Workspace) -> FastAPI:
         QueryError,
         RequestError,
         SharingError,
+        AnalystError,
         ValueError,
     ):
         app.add_exception_handler(exc_type, known)

@@ -13,6 +13,7 @@ from amanah.access import Caller, Permission, Role, collections_visible
 from amanah.db.models import Collection, Item
 from amanah.intake import registry
 from amanah.sharing import package
+from amanah.web import analyst
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -53,4 +54,5 @@ def dashboard(request: Request, caller: Annotated[Caller, Depends(allow())]) -> 
         collections=colls,
         total=total,
         jobs=jobs,
+        saved=analyst.saved_for(request, caller),
     )

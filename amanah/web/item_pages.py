@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from amanah import item_history, items
 from amanah.access import Caller, Permission
-from amanah.web import reading
+from amanah.web import analyst, reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
 from amanah.web.content import SAFE_MEDIA
@@ -65,6 +65,8 @@ def item_page(
     timeline = [e for e in events if e["type"] not in READ_TYPES] + reads[-READS_SHOWN:]
     timeline.sort(key=lambda e: e["seq"])
     page_images = [d for d in record["derivatives"] if d["kind"] == "page_image"]
+    with ws.db.reader() as s:
+        notes_and_tags = analyst.annotations(s, caller, item_id)
     return render(
         request,
         "item.html",
@@ -84,6 +86,7 @@ def item_page(
         requests=past["requests"],
         packages=past["packages"],
         zoned=lambda v: zoned(v, lang),
+        annotations=notes_and_tags,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from amanah.access import Caller, Permission
 from amanah.search import service, snippets
 from amanah.search.query import QueryError
+from amanah.web import analyst
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -25,6 +26,9 @@ def search_page(
     sort: Annotated[str | None, Query(pattern="^(relevance|date)$")] = None,
     mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
     fuzzy: Annotated[int, Query(ge=0, le=1)] = 1,
+    done: Annotated[str | None, Query(pattern="^(tagged|added|relevant|not_relevant)$")] = None,
+    n: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    request_ref: Annotated[str, Query(alias="request", max_length=100)] = "",
 ) -> Response:
     """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back)."""
     results, problem = None, None
@@ -57,4 +61,5 @@ def search_page(
         results=results,
         hits=hits,
         problem=problem,
+        **analyst.search_context(request, caller, done, n, request_ref),
     )

@@ -120,6 +120,9 @@ document.addEventListener("submit", (e) => {
 document.addEventListener("change", (e) => {
   const box = e.target;
   if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll || !box.form) { return; }
-  box.form.querySelectorAll('input[type="checkbox"][name="' + box.dataset.selectAll + '"]')
+  // The form's elements include checkboxes outside it that name it (form="…"): a hit list.
+  Array.from(box.form.elements)
+    .filter((el) => el instanceof HTMLInputElement && el.type === "checkbox"
+      && el.name === box.dataset.selectAll)
     .forEach((other) => { other.checked = box.checked; });
 });
