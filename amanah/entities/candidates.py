@@ -16,11 +16,12 @@ first, and only the best few hundred are scored.
 - Need-to-know is applied to the ranked names before anything is scored, a chunk at a time
   (`names_visible`, and the kinds asked), so names the caller may not see neither appear nor
   push visible ones out of the candidates.
-- When the pairs give fewer than `CANDIDATES` visible names, the rest come from the single
-  keys of `entity_name_keys`, rarest first, reading at most `TOPUP_ROWS` index entries: a name
-  of which only one part meets the query (the others romanised past their pair keys), or a
-  stored name of one part. A query of one part, or one whose pairs find nothing (names indexed
-  before pair keys existed), reads up to `KEY_ROWS` of them, as the search did before.
+- When the pairs give fewer than `CANDIDATES` visible names, up to `TOPUP` more come from
+  the single keys of `entity_name_keys` (rarest first, at most `TOPUP_ROWS` index entries
+  read, the names sharing most of them): a name of which only one part meets the query (the
+  others romanised past their pair keys), or a stored name of one part. A query of one
+  part, or one whose pairs find nothing (names indexed before pair keys existed), takes all
+  its candidates from them, reading up to `KEY_ROWS` index entries, as the search did before.
 
 The pair keys hold a name id only (not its entity): a merge, unmerge or split moves names
 between entities and leaves their keys right. They are derived, rebuilt with the other keys
@@ -32,7 +33,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, names_visible
@@ -44,7 +45,9 @@ CANDIDATES = 200
 #: Single keys: index entries read per query at most (rarest keys first), when no pair key
 #: matched, and when pairs found fewer than CANDIDATES (a part spelt past its pair keys).
 KEY_ROWS = 20_000
-TOPUP_ROWS = 2_000
+TOPUP_ROWS = 500
+#: Names a top-up adds at most (those sharing the most single keys).
+TOPUP = 20
 #: A pair key with more names than this is common: counted by one grouped query, not read.
 COMMON = 500
 #: Latin skeletons of a part's romanisations used in its pair keys (likeliest first).
@@ -93,15 +96,24 @@ def index_pairs(s: Session, name_id: int, full_name: str) -> None:
 
 
 def _ranked_by_pairs(s: Session, keys: set[int]) -> list[int]:
-    """Name ids sharing pair keys with the query, most shared first."""
+    """Name ids sharing pair keys with the query, most shared first: every posting list read
+    up to COMMON + 1 entries in one statement; the lists longer than COMMON are counted by a
+    grouped query only when no rarer list matched."""
+    if not keys:
+        return []
     p = EntityNamePair
+    probes = [
+        select(p.key, p.name_id).where(p.key == key).limit(COMMON + 1).subquery()
+        for key in sorted(keys)
+    ]
+    rows = s.execute(union_all(*(select(q.c.key, q.c.name_id) for q in probes))).all()
+    lists: dict[int, list[int]] = {}
+    for key, name_id in rows:
+        lists.setdefault(key, []).append(name_id)
     shared: Counter[int] = Counter()
-    common: list[int] = []
-    for key in sorted(keys):
-        ids = s.execute(select(p.name_id).where(p.key == key).limit(COMMON + 1)).scalars().all()
-        if len(ids) > COMMON:
-            common.append(key)
-        else:
+    common = [key for key, ids in lists.items() if len(ids) > COMMON]
+    for ids in lists.values():
+        if len(ids) <= COMMON:
             shared.update(ids)
     if not shared and common:
         n = func.count().label("n")
@@ -119,32 +131,26 @@ def _ranked_by_pairs(s: Session, keys: set[int]) -> list[int]:
 
 
 def _ranked_by_keys(s: Session, keys: set[str], budget: int) -> list[int]:
-    """Name ids sharing single keys with the query: rarest keys first until `budget` index
-    entries (the rarest always), most shared first."""
+    """Name ids sharing single keys with the query, most shared first: every posting list
+    read up to `budget` + 1 entries in one statement (a common key is never counted whole),
+    then the rarest lists taken until `budget` entries (the rarest always)."""
     k = EntityNameKey
-    sizes = dict(
-        s.execute(select(k.key, func.count()).where(k.key.in_(keys)).group_by(k.key)).all()
-    )
-    chosen: list[str] = []
-    total = 0
-    for key in sorted(sizes, key=lambda x: (sizes[x], x)):
-        if chosen and total + sizes[key] > budget:
-            break
-        chosen.append(key)
-        total += sizes[key]
-    if not chosen:
-        return []
-    shared = func.count().label("shared")
-    return [
-        name_id
-        for name_id, _ in s.execute(
-            select(k.name_id, shared)
-            .where(k.key.in_(chosen))
-            .group_by(k.name_id)
-            .order_by(shared.desc(), k.name_id)
-            .limit(CHUNK * CHUNKS)
-        ).all()
+    probes = [
+        select(k.key, k.name_id).where(k.key == key).limit(budget + 1).subquery()
+        for key in sorted(keys)
     ]
+    lists: dict[str, list[int]] = {}
+    for key, name_id in s.execute(union_all(*(select(q.c.key, q.c.name_id) for q in probes))):
+        lists.setdefault(key, []).append(name_id)
+    shared: Counter[int] = Counter()
+    total = 0
+    for key in sorted(lists, key=lambda x: (len(lists[x]), x)):
+        if total and total + len(lists[key]) > budget:
+            break
+        shared.update(lists[key])
+        total += len(lists[key])
+    ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [i for i, _ in ranked[: CHUNK * CHUNKS]]
 
 
 def _visible(s: Session, caller: Caller, ranked: list[int], kinds: tuple[str, ...]) -> list[int]:
@@ -170,8 +176,8 @@ def candidates(
     s: Session, caller: Caller, names: Iterable[str], kinds: tuple[str, ...]
 ) -> set[int]:
     """Ids of the visible names of the wanted kinds worth scoring for a query's names: those
-    sharing most pair keys, topped up (when fewer than CANDIDATES) from the rarest single
-    keys, reading at most TOPUP_ROWS index entries then (KEY_ROWS when no pair matched)."""
+    sharing most pair keys, topped up (when fewer than CANDIDATES) by the TOPUP names sharing
+    most of the rarest single keys (all CANDIDATES from them when no pair matched)."""
     names = list(names)
     pairs = set().union(*(pair_keys(n) for n in names)) if names else set()
     found = _visible(s, caller, _ranked_by_pairs(s, pairs), kinds) if pairs else []
@@ -181,8 +187,9 @@ def candidates(
     if not keys:
         return set(found)
     seen = set(found)
-    ranked = [
-        i for i in _ranked_by_keys(s, keys, TOPUP_ROWS if found else KEY_ROWS) if i not in seen
-    ]
-    more = _visible(s, caller, ranked, kinds)
+    if found:  # a top-up: the best few single-key names only
+        ranked = _ranked_by_keys(s, keys, TOPUP_ROWS)[:TOPUP]
+    else:
+        ranked = _ranked_by_keys(s, keys, KEY_ROWS)
+    more = _visible(s, caller, [i for i in ranked if i not in seen], kinds)
     return seen | set(more[: CANDIDATES - len(found)])
