@@ -32,8 +32,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, union_all
+from sqlalchemy import TextClause, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, names_visible
@@ -95,6 +96,19 @@ def index_pairs(s: Session, name_id: int, full_name: str) -> None:
         s.execute(insert(EntityNamePair), rows)
 
 
+def _probes(table: str, keys: list[Any], limit: int) -> tuple[TextClause, dict[str, Any]]:
+    """One statement reading each key's posting list up to `limit` entries (a UNION ALL of
+    bounded index range scans), as plain SQL text: building it from expression objects cost
+    more CPU than running it."""
+    if table not in (EntityNamePair.__tablename__, EntityNameKey.__tablename__):
+        raise ValueError(f"no posting lists in {table}")
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT key, name_id FROM {table} WHERE key = :k{i} LIMIT :n) AS q{i}"  # noqa: S608 (a table of two, values bound)
+        for i in range(len(keys))
+    )
+    return text(sql), {"n": limit, **{f"k{i}": k for i, k in enumerate(keys)}}
+
+
 def _ranked_by_pairs(s: Session, keys: set[int]) -> list[int]:
     """Name ids sharing pair keys with the query, most shared first: every posting list read
     up to COMMON + 1 entries in one statement; the lists longer than COMMON are counted by a
@@ -102,11 +116,7 @@ def _ranked_by_pairs(s: Session, keys: set[int]) -> list[int]:
     if not keys:
         return []
     p = EntityNamePair
-    probes = [
-        select(p.key, p.name_id).where(p.key == key).limit(COMMON + 1).subquery()
-        for key in sorted(keys)
-    ]
-    rows = s.execute(union_all(*(select(q.c.key, q.c.name_id) for q in probes))).all()
+    rows = s.execute(*_probes(EntityNamePair.__tablename__, sorted(keys), COMMON + 1)).all()
     lists: dict[int, list[int]] = {}
     for key, name_id in rows:
         lists.setdefault(key, []).append(name_id)
@@ -134,13 +144,8 @@ def _ranked_by_keys(s: Session, keys: set[str], budget: int) -> list[int]:
     """Name ids sharing single keys with the query, most shared first: every posting list
     read up to `budget` + 1 entries in one statement (a common key is never counted whole),
     then the rarest lists taken until `budget` entries (the rarest always)."""
-    k = EntityNameKey
-    probes = [
-        select(k.key, k.name_id).where(k.key == key).limit(budget + 1).subquery()
-        for key in sorted(keys)
-    ]
     lists: dict[str, list[int]] = {}
-    for key, name_id in s.execute(union_all(*(select(q.c.key, q.c.name_id) for q in probes))):
+    for key, name_id in s.execute(*_probes(EntityNameKey.__tablename__, sorted(keys), budget + 1)):
         lists.setdefault(key, []).append(name_id)
     shared: Counter[int] = Counter()
     total = 0
@@ -153,19 +158,37 @@ def _ranked_by_keys(s: Session, keys: set[str], budget: int) -> list[int]:
     return [i for i, _ in ranked[: CHUNK * CHUNKS]]
 
 
+_STATEMENTS: dict[Caller, Any] = {}
+
+
+def _visible_statement(caller: Caller) -> Any:
+    """The need-to-know query on candidate names, built once per caller (its grants are part
+    of the key: a caller with other grants gets its own), ids and kinds bound at execution:
+    building `names_visible` anew for every query cost more CPU than running it."""
+    stmt = _STATEMENTS.get(caller)
+    if stmt is None:
+        if len(_STATEMENTS) > 256:
+            _STATEMENTS.clear()
+        stmt = _STATEMENTS[caller] = (
+            select(EntityName.id)
+            .join(Entity, Entity.id == EntityName.entity_id)
+            .where(
+                EntityName.id.in_(bindparam("ids", expanding=True)),
+                Entity.kind.in_(bindparam("kinds", expanding=True)),
+                names_visible(caller),
+            )
+        )
+    return stmt
+
+
 def _visible(s: Session, caller: Caller, ranked: list[int], kinds: tuple[str, ...]) -> list[int]:
     """The first CANDIDATES of the ranked names the caller may see, of the kinds asked,
     checked a chunk at a time (in rank order)."""
     out: list[int] = []
+    stmt = _visible_statement(caller)
     for start in range(0, min(len(ranked), CHUNK * CHUNKS), CHUNK):
         chunk = ranked[start : start + CHUNK]
-        allowed = set(
-            s.execute(
-                select(EntityName.id)
-                .join(Entity, Entity.id == EntityName.entity_id)
-                .where(EntityName.id.in_(chunk), Entity.kind.in_(kinds), names_visible(caller))
-            ).scalars()
-        )
+        allowed = set(s.execute(stmt, {"ids": chunk, "kinds": list(kinds)}).scalars())
         out += [i for i in chunk if i in allowed]
         if len(out) >= CANDIDATES:
             break
