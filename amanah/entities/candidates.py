@@ -11,8 +11,9 @@ pair keys, each a short posting list; a name that shares most pairs with the que
 first, and only the best few hundred are scored.
 
 - A posting list longer than `COMMON` ("Mohammad Ahmad") is not read row by row: when the
-  query has rarer pairs those decide; when all of its pairs are common, one grouped index
-  query counts the names they share.
+  rarer lists give fewer than `CANDIDATES` names, one grouped index query counts the names
+  the common lists share (two of them at least, when rarer lists matched), so a person of
+  common parts is found even when a rare pair of the query meets someone else.
 - Need-to-know is applied to the ranked names before anything is scored, a chunk at a time
   (`names_visible`, and the kinds asked), so names the caller may not see neither appear nor
   push visible ones out of the candidates.
@@ -125,18 +126,17 @@ def _ranked_by_pairs(s: Session, keys: set[int]) -> list[int]:
     for ids in lists.values():
         if len(ids) <= COMMON:
             shared.update(ids)
-    if not shared and common:
+    if common and len(shared) < CANDIDATES:
+        # the person may share only common pairs with the query ("Mohammad Ahmad Hassan"):
+        # count the names those lists share (two pairs at least when rarer ones matched)
         n = func.count().label("n")
-        return [
-            i
-            for i, _ in s.execute(
-                select(p.name_id, n)
-                .where(p.key.in_(common))
-                .group_by(p.name_id)
-                .order_by(n.desc(), p.name_id)
-                .limit(CHUNK * CHUNKS)
-            ).all()
-        ]
+        stmt = select(p.name_id, n).where(p.key.in_(common)).group_by(p.name_id)
+        if shared:
+            stmt = stmt.having(n >= 2)
+        for name_id, count in s.execute(
+            stmt.order_by(n.desc(), p.name_id).limit(CHUNK * CHUNKS)
+        ).all():
+            shared[name_id] += count
     return [i for i, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
