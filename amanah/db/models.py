@@ -746,6 +746,22 @@ class EntityNameKey(Base):
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
 
 
+class EntityNamePair(Base):
+    """A pair key of one entity name (`entities.candidates`: two of its parts' keys hashed
+    to 64 bits), so that candidate search reads short posting lists; derived from the name,
+    rebuilt at will. Keyed by name only: a merge moves names, not their keys."""
+
+    __tablename__ = "entity_name_pairs"
+    __table_args__ = (
+        Index("ix_entity_name_pairs_name", "name_id"),
+        {"sqlite_with_rowid": False},
+    )
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name_id: Mapped[int] = mapped_column(
+        ForeignKey("entity_names.id"), primary_key=True, autoincrement=False
+    )
+
+
 class EntityRelation(Base):
     """subject --kind--> object over a time interval, with its doubt: confidence and status.
     Dates are the first day (valid_from) and last day (valid_to) the stated precision covers."""

@@ -1,7 +1,7 @@
 """`entity match`: FollowTheMoney entities as queries against the entities the caller may
-see, yente-like. Candidates come from the blocking keys of the stored names (an index lookup,
-rarest keys first, so a common name like محمد does not drag in half the table); each
-candidate is scored by the one name matcher, field by field, with its explanation.
+see, yente-like. Candidates come from the pair keys of the stored names (two parts together,
+an index lookup of short posting lists: `amanah.entities.candidates`); each candidate is
+scored by the one name matcher, field by field, with its explanation.
 
 Need-to-know is applied while candidates are found (`names_visible`): a name or an entity
 the caller may not see is never scored, so it cannot appear, not even as a low score."""
@@ -14,21 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, names_visible
-from amanah.db.models import Entity, EntityName, EntityNameKey
+from amanah.access import Caller, Permission
+from amanah.db.models import Entity, EntityName
+from amanah.entities.candidates import candidates
 from amanah.entities.vocab import EntityError
 from amanah.text import name_match as nm
 
 #: Results per query unless asked otherwise (yente's default), and the most one may ask.
 LIMIT = 5
 MAX_LIMIT = 100
-#: Names scored per query at most, and index entries read per query at most (rarest keys
-#: first: محمد alone may be a tenth of all names).
-CANDIDATES = 200
-KEY_ROWS = 20_000
 #: Birth years further apart than this are a contradiction (the score is multiplied by 0.7).
 BIRTH_YEARS_APART = 1
 CONTRADICTION = 0.7
@@ -91,48 +88,6 @@ def read_queries(lines: Iterable[str], source: str) -> Iterator[Query]:
             raise EntityError(f"{source}, line {n}: {exc}") from None
 
 
-def _candidates(s: Session, caller: Caller, keys: set[str], kinds: tuple[str, ...]) -> set[int]:
-    """Ids of visible names of the wanted kinds sharing keys with the query: the keys are
-    taken rarest first until KEY_ROWS index entries are read (the rarest always), the names
-    ranked by keys shared; need-to-know and kind then filter the best few hundred."""
-    if not keys:
-        return set()
-    k = EntityNameKey
-    sizes = dict(
-        s.execute(select(k.key, func.count()).where(k.key.in_(keys)).group_by(k.key)).all()
-    )
-    chosen: list[str] = []
-    total = 0
-    for key in sorted(sizes, key=lambda x: (sizes[x], x)):
-        if chosen and total + sizes[key] > KEY_ROWS:
-            break
-        chosen.append(key)
-        total += sizes[key]
-    if not chosen:
-        return set()
-    shared = func.count().label("shared")
-    ranked = [
-        name_id
-        for name_id, _ in s.execute(
-            select(k.name_id, shared)
-            .where(k.key.in_(chosen))
-            .group_by(k.name_id)
-            .order_by(shared.desc(), k.name_id)
-            .limit(4 * CANDIDATES)
-        ).all()
-    ]
-    if not ranked:
-        return set()
-    allowed = set(
-        s.execute(
-            select(EntityName.id)
-            .join(Entity, Entity.id == EntityName.entity_id)
-            .where(EntityName.id.in_(ranked), Entity.kind.in_(kinds), names_visible(caller))
-        ).scalars()
-    )
-    return set([i for i in ranked if i in allowed][:CANDIDATES])
-
-
 def _words(name: str) -> str:
     return " ".join(p.skeletons[0] if p.skeletons else p.key for p in nm.parse(name).parts)
 
@@ -165,8 +120,7 @@ def match(
     caller.require(Permission.READ_ENTITIES)
     if not 1 <= limit <= MAX_LIMIT:
         raise EntityError(f"--limit {limit}: give 1 to {MAX_LIMIT}")
-    keys = set().union(*(nm.keys(n) for n in q.names)) if q.names else set()
-    ids = _candidates(s, caller, keys, q.kinds)
+    ids = candidates(s, caller, q.names, q.kinds)
     rows = (
         s.execute(
             select(EntityName, Entity)

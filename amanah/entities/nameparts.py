@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import Caller, Permission
 from amanah.db.models import Entity, EntityName, EntityNameKey
+from amanah.entities.candidates import index_pairs
 from amanah.text import name_match as nm
 
 #: The part columns of `entity_names`, in the parser's field names.
@@ -39,6 +40,7 @@ def index_name(s: Session, row: EntityName, entity_kind: str) -> None:
     for key in sorted(nm.keys(row.full_name)):
         s.add(EntityNameKey(name_id=row.id, key=key[:80], entity_id=row.entity_id))
     s.flush()
+    index_pairs(s, row.id, row.full_name)
 
 
 def backfill(s: Session, caller: Caller, *, everything: bool = False, batch: int = 500) -> int:
