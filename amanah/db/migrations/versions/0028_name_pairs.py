@@ -1,7 +1,7 @@
 """name pair keys
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-02
 
 Pair keys of entity names (`amanah.entities.candidates`): for each two parts of a name, each
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0028"
-down_revision: str | None = "0024"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """upload modified time
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-02
 
 A web upload kept no file time: the browser knows the file's last modification time
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029"
-down_revision: str | None = "0027"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
