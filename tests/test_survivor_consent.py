@@ -6,6 +6,7 @@ on that package; the name is never at rest in clear; bad requests end with exit 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,16 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return home, ids
 
 
+@pytest.fixture
+def fresh(prepared: tuple[Path, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """A private copy of the prepared home: each test records its own consents, so none
+    depends on what another did or on the order they run in (the suite runs in random order)."""
+    home, ids = prepared
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy, symlinks=True)
+    return copy, ids
+
+
 def _build(home: Path, ref: str, out: Path) -> dict[str, object]:
     return json.loads(_ok(home, "package", "build", ref, str(out), "--json"))
 
@@ -111,9 +122,9 @@ def _files(bag: Path) -> list[int]:
 
 
 def test_consent_per_person_decides_what_a_package_holds(
-    prepared: tuple[Path, dict[str, int]], tmp_path: Path
+    fresh: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
-    home, ids = prepared
+    home, ids = fresh
     a, b, report = ids["statement-a.txt"], ids["statement-b.txt"], ids["report.txt"]
     _ok(home, "consent", "person", "link", "Witness A", str(a))
     _ok(home, "consent", "person", "link", "Witness B", str(b))
@@ -190,12 +201,12 @@ def test_consent_per_person_decides_what_a_package_holds(
 
 
 def test_every_package_item_of_a_withdrawn_person_goes_also_as_a_part(
-    prepared: tuple[Path, dict[str, int]],
+    fresh: tuple[Path, dict[str, int]],
 ) -> None:
     """A person's item inside another (an email's attachment) keeps the parent out too."""
     from amanah.sharing import person_consent
 
-    home, ids = prepared
+    home, ids = fresh
     _ok(home, "consent", "person", "link", "Witness B", str(ids["statement-b.txt"]))
     ws = open_workspace(home)
     try:
@@ -239,11 +250,11 @@ def test_bad_requests_exit_2_with_the_reason(
 
 
 def test_search_leaves_out_items_whose_consent_no_longer_allows_investigation(
-    prepared: tuple[Path, dict[str, int]],
+    fresh: tuple[Path, dict[str, int]],
 ) -> None:
     """Withdrawal is honoured in search too: a statement whose person withdrew consent for
     investigation is no hit for anyone; given, or with no record at all, it is found."""
-    home, ids = prepared
+    home, ids = fresh
     b, report = ids["statement-b.txt"], ids["report.txt"]
     _ok(home, "consent", "person", "link", "Witness B", str(b))
 
