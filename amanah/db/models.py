@@ -1084,11 +1084,13 @@ class LinkagePair(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "record_a_id", "record_b_id", name="uq_linkage_pair"),
         Index("ix_linkage_pairs_run_review", "run_id", "review"),
+        Index("ix_linkage_pairs_record_a", "record_a_id"),
+        Index("ix_linkage_pairs_record_b", "record_b_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("linkage_runs.id"))
-    record_a_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), index=True)
-    record_b_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), index=True)
+    record_a_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"))
+    record_b_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"))
     score: Mapped[float] = mapped_column(Float)
     match: Mapped[bool] = mapped_column(Boolean)
     review: Mapped[bool] = mapped_column(Boolean)

@@ -269,15 +269,83 @@ def xlsx(path: Path) -> Extraction:
         wb = openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
     out = Extraction(metadata=_core_properties(wb.properties))
     out.metadata["sheets"] = wb.sheetnames
-    for ws in wb.worksheets:
+    budget = SheetBudget(out)
+    for number, ws in enumerate(wb.worksheets, 1):
+        budget.start(number)
+        # Read-only mode stops at the extent a sheet claims (<dimension ref="A1:A1">): one
+        # that understates it, carelessly or on purpose, would hide its other cells from
+        # search. The sheet's own rows are read instead.
+        ws.reset_dimensions()
         lines = []
         for row in ws.iter_rows(values_only=True):
+            # openpyxl pads a row to the widest column any row uses: one cell far right
+            # makes every row that wide, so the padding is what the budget counts.
+            if not budget.take(len(row), 1):
+                break
             cells = ["" if v is None else str(v) for v in row]
             if any(cells):
-                lines.append("\t".join(cells).rstrip("\t"))
+                line = "\t".join(cells).rstrip("\t")
+                if not budget.take(0, 1, len(line)):
+                    break
+                lines.append(line)
         out.pages.append(_clean(f"{ws.title}\n" + "\n".join(lines)))
     wb.close()
     return out
+
+
+#: What one spreadsheet may expand to. A file states its own extent: a cell "repeated" a
+#: thousand times in a row repeated a thousand times, or one cell in the last column that pads
+#: every row to 16,384, makes a few kilobytes into gigabytes of text. Past a budget the rest
+#: of the sheet (or file) is not read, and a flag says so, by sheet number (a sheet's name
+#: is the evidence's words, which a flag does not repeat).
+SHEET_CELL_BUDGET = 2_000_000
+FILE_CELL_BUDGET = 10_000_000
+
+
+class SheetBudget:
+    """Cells and characters a spreadsheet reader may still write, per sheet and per file."""
+
+    def __init__(self, out: Extraction) -> None:
+        self.out = out
+        self.file_cells = 0
+        self.chars = 0
+        self.sheet = 0
+        self.sheet_cells = 0
+        self.cut = False
+
+    def start(self, sheet: int) -> None:
+        self.sheet, self.sheet_cells, self.cut = sheet, 0, False
+
+    def fits(self, cells: int, times: int, chars: int = 0) -> int:
+        """How many of `times` writings of `cells` cells and `chars` characters still fit."""
+        room = min(SHEET_CELL_BUDGET - self.sheet_cells, FILE_CELL_BUDGET - self.file_cells)
+        n = times if cells == 0 else max(0, min(times, room // cells))
+        return n if chars == 0 else max(0, min(n, (MAX_TEXT_CHARS - self.chars) // chars))
+
+    def take(self, cells: int, times: int = 1, chars: int = 0) -> bool:
+        """Count `cells` and `chars` written `times` over; False (and the flag) once a budget
+        is spent, so the caller stops reading this sheet."""
+        self.sheet_cells += cells * times
+        self.file_cells += cells * times
+        self.chars += chars * times
+        if self.cut:
+            return False
+        if self.sheet_cells > SHEET_CELL_BUDGET:
+            what = f"more than {SHEET_CELL_BUDGET:,} cells"
+        elif self.file_cells > FILE_CELL_BUDGET:
+            what = f"the file has more than {FILE_CELL_BUDGET:,} cells"
+        elif self.chars > MAX_TEXT_CHARS:
+            what = f"the file has more than {MAX_TEXT_CHARS:,} characters"
+        else:
+            return True
+        self.cut = True
+        self.out.flags.append(
+            {
+                "code": "sheet_cut",
+                "message": f"sheet {self.sheet}: {what}; the rest of the sheet was not read",
+            }
+        )
+        return False
 
 
 def pptx(path: Path) -> Extraction:
@@ -307,11 +375,19 @@ def odf(path: Path) -> Extraction:
         )
         if b"encryption-data" in manifest:
             raise Encrypted("OpenDocument file is password-protected")
+        size = z.getinfo("content.xml").file_size
+        if size > ODF_CONTENT_LIMIT:
+            raise ValueError(
+                f"its content.xml unpacks to {size:,} bytes, more than the"
+                f" {ODF_CONTENT_LIMIT:,} this reader takes"
+            )
         root = ElementTree.fromstring(z.read("content.xml"))
     out = Extraction()
     if root.find(f".//{{{_ODF_OFFICE}}}spreadsheet") is not None:
-        for t in root.iter(f"{{{_ODF_TABLE}}}table"):
-            lines = _ods_rows(t)
+        budget = SheetBudget(out)
+        for number, t in enumerate(root.iter(f"{{{_ODF_TABLE}}}table"), 1):
+            budget.start(number)
+            lines = _ods_rows(t, budget)
             out.pages.append(_clean(t.get(f"{{{_ODF_TABLE}}}name", "") + "\n" + "\n".join(lines)))
         return out
     paragraphs = [
@@ -326,6 +402,8 @@ def odf(path: Path) -> Extraction:
 #: How many times one ODS cell or row is written out at most: a spreadsheet marks the unused
 #: rest of a sheet as one empty cell "repeated" 16,384 times (or a row 1,048,576 times).
 ODS_REPEAT_CAP = 1000
+#: An OpenDocument file's content.xml is parsed whole; larger than this it is not read.
+ODF_CONTENT_LIMIT = 512 << 20
 
 
 def _repeat(el: ElementTree.Element, attr: str) -> int:
@@ -335,25 +413,56 @@ def _repeat(el: ElementTree.Element, attr: str) -> int:
         return 1
 
 
-def _ods_rows(table: ElementTree.Element) -> list[str]:
+def _ods_rows(table: ElementTree.Element, budget: SheetBudget) -> list[str]:
     """A sheet's rows as tab-separated lines, cells where the spreadsheet shows them:
     repeated cells and rows are written out (a run of empty cells would otherwise shift the
     cells after it into the wrong column), covered cells of a merge kept as empty, a cell's
-    paragraphs joined by a space, empty rows and cells at the end dropped."""
+    paragraphs joined by a space. Empty cells and rows are written only when something
+    follows them, so the unused rest of a sheet costs nothing; up to the budget."""
     cells_tags = (f"{{{_ODF_TABLE}}}table-cell", f"{{{_ODF_TABLE}}}covered-table-cell")
     lines: list[str] = []
+    empty_rows = 0
     for row in table.iter(f"{{{_ODF_TABLE}}}table-row"):
         cells: list[str] = []
+        empty_cells = 0
         for c in row:
             if c.tag not in cells_tags:
                 continue
             paragraphs = ["".join(p.itertext()) for p in c.iter(f"{{{_ODF_TEXT}}}p")]
             value = " ".join(paragraphs) if paragraphs else "".join(c.itertext())
-            cells += [value] * _repeat(c, "number-columns-repeated")
-        line = "\t".join(cells).rstrip("\t")
-        lines += [line] * _repeat(row, "number-rows-repeated")
-    while lines and not lines[-1]:
-        lines.pop()
+            times = _repeat(c, "number-columns-repeated")
+            if not value:
+                empty_cells += times
+                continue
+            if not budget.take(empty_cells):
+                break
+            cells += [""] * empty_cells
+            empty_cells = 0
+            n = budget.fits(1, times, len(value))
+            budget.take(1, n, len(value))
+            cells += [value] * n
+            if n < times:
+                budget.take(1, times - n, len(value))  # past the budget: flags, stops the sheet
+                break
+        times = _repeat(row, "number-rows-repeated")
+        if not cells:
+            empty_rows += times
+        else:
+            line = "\t".join(cells)
+            # Empty rows before it count a cell each; the row's first writing was counted cell
+            # by cell, its repeats are counted here.
+            if not budget.take(empty_rows):
+                break
+            lines += [""] * empty_rows + [line]
+            empty_rows = 0
+            n = budget.fits(len(cells), times - 1, len(line))
+            budget.take(len(cells), n, len(line))
+            lines += [line] * n
+            if n < times - 1:
+                budget.take(len(cells), times - 1 - n, len(line))
+                break
+        if budget.cut:
+            break
     return lines
 
 

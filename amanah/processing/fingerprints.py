@@ -79,8 +79,10 @@ def text_minhash(text: str) -> list[int] | None:
     if len(words) < SHINGLE * 4:
         return None  # too short to tell a copy from a coincidence
     mh = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1)
-    for i in range(len(words) - SHINGLE + 1):
-        mh.update(" ".join(words[i : i + SHINGLE]).encode())
+    # A MinHash is of the set of shingles: each distinct one hashed once, all in one numpy
+    # batch (one `update` per shingle cost 90 µs; a repetitive table has few distinct ones).
+    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+    mh.update_batch([s.encode() for s in sorted(shingles)])
     return [int(v) for v in mh.hashvalues]
 
 

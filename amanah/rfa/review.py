@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, collections_visible, for_request
+from amanah.access import Caller, Permission, collections_visible, for_request, visible_item_ids
 from amanah.db.models import Collection, Item, Provider, Review
 from amanah.rfa import RequestError, requests
 from amanah.search import engine, service
@@ -21,20 +21,6 @@ from amanah.workspace import Workspace
 DECISIONS = ("pending", "relevant", "not_relevant")
 
 
-def _visible_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set[int]:
-    wanted = sorted(set(item_ids))
-    found: set[int] = set()
-    for i in range(0, len(wanted), 900):
-        found.update(
-            s.execute(
-                select(Item.id)
-                .join(Collection, Collection.id == Item.collection_id)
-                .where(Item.id.in_(wanted[i : i + 900]), collections_visible(caller))
-            ).scalars()
-        )
-    return found
-
-
 def add_candidates(
     s: Session, caller: Caller, reference: str, item_ids: Iterable[int], source: str
 ) -> int:
@@ -42,7 +28,7 @@ def add_candidates(
     caller.require(Permission.MANAGE_REQUESTS)
     req = requests.visible(s, caller, reference)
     ids = list(dict.fromkeys(item_ids))
-    visible = _visible_ids(s, for_request(s, caller, req), ids)
+    visible = visible_item_ids(s, for_request(s, caller, req), ids)
     missing = [i for i in ids if i not in visible]
     if missing:
         raise RequestError(f"no item with id {', '.join(map(str, missing[:10]))}")

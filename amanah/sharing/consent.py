@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, collections_visible, for_request
+from amanah.access import Caller, Permission, collections_visible, for_request, visible_item_ids
 from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
 from amanah.rfa import requests
 from amanah.sharing import SharingError, letters
@@ -89,7 +89,7 @@ def history(s: Session, caller: Caller, reference: str) -> list[dict[str, Any]]:
         .order_by(Consent.at, Consent.id)
     ).all()
     named = sorted({i for c, _ in records for i in json.loads(c.items)})
-    shown = _visible_ids(s, for_request(s, caller, req), named)
+    shown = visible_item_ids(s, for_request(s, caller, req), named)
     return [
         {
             "provider": name,
@@ -102,19 +102,6 @@ def history(s: Session, caller: Caller, reference: str) -> list[dict[str, Any]]:
         }
         for c, name in records
     ]
-
-
-def _visible_ids(s: Session, caller: Caller, ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for i in range(0, len(ids), 900):
-        found.update(
-            s.execute(
-                select(Item.id)
-                .join(Collection, Collection.id == Item.collection_id)
-                .where(Item.id.in_(ids[i : i + 900]), collections_visible(caller))
-            ).scalars()
-        )
-    return found
 
 
 def relevant_items_of(s: Session, caller: Caller, reference: str, provider: str) -> list[Item]:
