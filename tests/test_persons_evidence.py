@@ -317,3 +317,44 @@ def test_queue_on_the_command_line_shows_the_evidence_beside_the_record(world: W
     assert json.loads(done.stdout)["record_link"] >= 1
     wrong = amanah(world.home, "persons", "link-evidence", "No such list")
     assert wrong.returncode == 2 and "no person list named 'No such list'" in wrong.stderr
+
+
+def test_pages_show_a_records_evidence_and_the_queue_its_quoted_span(world: World) -> None:
+    from amanah.access.users import add_user
+    from amanah.web.app import create_app
+    from tests.test_web_arabic_pages import english_words
+    from tests.webfixtures import PASSWORD, TestClient, sign_in
+
+    boss = admin()
+    run_a, kept, _ = evidence.link_evidence(world.ws, boss, LIST)
+    f1, f4 = world.records["F1"], world.records["F4"]
+    for pid, p in kept:
+        if p.match and p.record_id in (f1, f4):
+            review.review(world.ws, boss, pid, "accept")
+    add_user(world.ws, "rania", "analyst", PASSWORD, compartments=("open",), by="local:test")
+    c = TestClient(create_app(world.ws))  # type: ignore[arg-type]
+    sign_in(c, "rania")
+    page = c.get(f"/persons/records/{f1}")
+    assert page.status_code == 200
+    assert "register.txt" in page.text and "محمد أحمد عبدالله الحلبي" in page.text
+    assert f'href="/entities/{world.entities["F1"]}"' in page.text
+    assert "statement.txt" not in page.text  # linked, but in a compartment she lacks
+    hidden = c.get(f"/persons/records/{f4}")  # a record of her list: its secret links hidden
+    assert hidden.status_code == 200 and "statement.txt" not in hidden.text
+    # the accepted record-entity link is evidence in her list's own file: she sees it
+    assert f'href="/entities/{world.entities["F4"]}"' in hidden.text
+    none = c.get(f"/persons/records/{world.records['F3']}")
+    assert "No evidence linked that you may see." in none.text
+    # the queue shows the record beside the evidence: the item's title or the entity's names
+    run_b, _, _ = evidence.link_evidence(world.ws, boss, LIST)
+    queue = c.get(f"/persons/runs/{run_b.id}/review")
+    assert queue.status_code == 200
+    assert "Evidence" in queue.text and ("report.txt" in queue.text or "Khaled" in queue.text)
+    assert "statement.txt" not in queue.text
+    c.cookies.set("amanah_lang", "ar")
+    for url in (f"/persons/records/{f1}", f"/persons/runs/{run_b.id}/review"):
+        ar = c.get(url)
+        assert ar.status_code == 200 and '<html lang="ar" dir="rtl">' in ar.text
+        assert english_words(ar.text) == [], (url, english_words(ar.text))
+    assert "الأدلة المربوطة" in c.get(f"/persons/records/{f1}").text
+    assert run_a.id != run_b.id
