@@ -358,3 +358,21 @@ def test_pages_show_a_records_evidence_and_the_queue_its_quoted_span(world: Worl
         assert english_words(ar.text) == [], (url, english_words(ar.text))
     assert "الأدلة المربوطة" in c.get(f"/persons/records/{f1}").text
     assert run_a.id != run_b.id
+
+
+def test_the_queue_schema_migrates_on_postgresql(tmp_path: Path, postgres: Any) -> None:
+    """Migration 0037 on the scale-out engine: a pair's second record may be empty, the
+    evidence columns and the record links exist."""
+    from sqlalchemy import inspect
+
+    home = tmp_path / "home"
+    write_default_config(home, postgres.create_database())
+    ws = open_workspace(home)
+    try:
+        found = inspect(ws.db.engine)
+        columns = {c["name"]: c for c in found.get_columns("linkage_pairs")}
+        assert columns["record_b_id"]["nullable"] is True
+        assert {"entity_id", "mention_id"} <= set(columns)
+        assert "evidence_link_id" in {c["name"] for c in found.get_columns("person_record_links")}
+    finally:
+        ws.close()
