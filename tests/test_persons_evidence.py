@@ -298,6 +298,17 @@ def test_withdrawn_consent_is_not_proposed_given_consent_is(world: World) -> Non
     _, kept, counts = evidence.link_evidence(world.ws, admin(), LIST)
     assert world.records["F5"] in {p.record_id for _, p in kept if p.match}
     assert counts["withdrawn"] == 0
+    # withdrawn again before anyone reviewed: the waiting pair cannot be accepted
+    with world.ws.db.session() as s:
+        person_consent.withdraw(s, admin(), f"record:{world.records['F5']}")
+    waiting = next(pid for pid, p in kept if p.record_id == world.records["F5"])
+    done = amanah(world.home, "persons", "review", "accept", str(waiting))
+    assert done.returncode == 2 and "withdrew consent; not linked" in done.stderr
+    with world.ws.db.reader() as s:
+        assert s.get(LinkagePair, waiting).decision == ""  # type: ignore[union-attr]
+        assert not s.execute(
+            select(PersonRecordLink).where(PersonRecordLink.record_id == world.records["F5"])
+        ).first()
 
 
 def test_queue_on_the_command_line_shows_the_evidence_beside_the_record(world: World) -> None:

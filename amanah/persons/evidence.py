@@ -97,7 +97,8 @@ class Proposal:
             "record": self.record_id,
             **side,
             "score": round(self.score, 4),
-            "match": self.match,
+            "match": self.match,  # proposed: at or above the threshold
+            "review": True,  # an evidence link waits for a person's accept either way
             "explanation": self.explanation,
         }
 
@@ -331,6 +332,11 @@ def accept(s: Session, caller: Caller, pair: LinkagePair) -> PersonRecordLink:
     an entity, an evidence link pinned to the list's item and the record's row; for a mention,
     the mention's item pinned by SHA-256 with its derivative, page and span."""
     record = visible_person_record(s, caller, pair.record_a_id)
+    if record.id in withdrawn(s, [record.id]):
+        # consent withdrawn since the pair was proposed: honoured here too
+        raise LinkageError(
+            f"pair {pair.id}: the person of record {record.id} withdrew consent; not linked"
+        )
     at = _now()
     if pair.entity_id is not None:
         entity = s.execute(
