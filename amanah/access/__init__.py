@@ -485,13 +485,65 @@ def linkage_pairs_visible(caller: Caller, pair: Any = LinkagePair) -> ColumnElem
     by a caller who may see both its records' lists; that two records are one person says
     something about each."""
     ra, rb = aliased(PersonListRecord), aliased(PersonListRecord)
+    ent, men = aliased(Entity), aliased(EntityMention)
+    # A pair of a record and evidence (an entity, a mention in an item) is seen only by who
+    # may see both sides too: each side that is set must be visible.
     return and_(
         exists()
         .where(ra.id == pair.record_a_id, person_records_visible(caller, ra))
         .correlate_except(ra),
+        or_(
+            pair.record_b_id.is_(None),
+            exists()
+            .where(rb.id == pair.record_b_id, person_records_visible(caller, rb))
+            .correlate_except(rb),
+        ),
+        or_(
+            pair.entity_id.is_(None),
+            exists()
+            .where(ent.id == pair.entity_id, entities_visible(caller, ent))
+            .correlate_except(ent),
+        ),
+        or_(
+            pair.mention_id.is_(None),
+            exists()
+            .where(men.id == pair.mention_id, mentions_visible(caller, men))
+            .correlate_except(men),
+        ),
+    )
+
+
+def person_record_links_visible(caller: Caller, link: Any = None) -> ColumnElement[bool]:
+    """The SQL condition on `person_record_links`: a record's link to evidence is seen by who
+    may see the record, the item it pins, and the entity or mention it names."""
+    from amanah.db.models import PersonRecordLink
+
+    link = PersonRecordLink if link is None else link
+    rec, item, coll = aliased(PersonListRecord), aliased(Item), aliased(Collection)
+    ent, men = aliased(Entity), aliased(EntityMention)
+    return and_(
         exists()
-        .where(rb.id == pair.record_b_id, person_records_visible(caller, rb))
-        .correlate_except(rb),
+        .where(rec.id == link.record_id, person_records_visible(caller, rec))
+        .correlate_except(rec),
+        exists()
+        .where(
+            item.id == link.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+        or_(
+            link.entity_id.is_(None),
+            exists()
+            .where(ent.id == link.entity_id, entities_visible(caller, ent))
+            .correlate_except(ent),
+        ),
+        or_(
+            link.mention_id.is_(None),
+            exists()
+            .where(men.id == link.mention_id, mentions_visible(caller, men))
+            .correlate_except(men),
+        ),
     )
 
 

@@ -36,6 +36,7 @@ from amanah.cli.engagements import register as register_engagements
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
 from amanah.cli.persons import register as register_persons
+from amanah.cli.persons_evidence import register as register_persons_evidence
 from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.util import out, state
@@ -93,6 +94,7 @@ register_persons(app)
 register_linkage(app)  # after any `persons` group: it attaches `link` to it
 register_engagements(app)
 register_persons_review(app)  # after the `persons` group: review, clusters
+register_persons_evidence(app)  # after the `persons` group: link-evidence
 register_analyst(app)
 
 

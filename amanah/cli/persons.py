@@ -52,10 +52,10 @@ def register(app: typer.Typer) -> None:
 
 def _caller(ws: Workspace, s: Session, user: str | None, actor: str | None = None) -> Caller:
     """The local administrator, or, with --user, that user's need-to-know (never more than
-    theirs) recorded after the OS account."""
+    theirs), recorded as that user (`user:NAME`), as a review on the web would be."""
     if user is None:
         return local_administrator(ws, default_actor(actor))
-    return replace(caller_for(s, account_of(user_named(s, user))), actor=default_actor(user))
+    return caller_for(s, account_of(user_named(s, user)))
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:

@@ -32,7 +32,7 @@ from amanah.cli.util import (
     with_workspace,
 )
 from amanah.persons.linkage import LinkageError
-from amanah.persons.review import ReviewError
+from amanah.persons.review import SHOWN, ReviewError
 from amanah.workspace import Workspace
 
 ERRORS = (*REQUEST_ERRORS, AccountError, LinkageError, ReviewError)
@@ -44,27 +44,8 @@ RUN = Annotated[
     int | None,
     typer.Option("--run", min=1, help="The kept linkage run (default: the newest you see)."),
 ]
-#: The fields shown side by side, in order.
-SIDE_BY_SIDE = (
-    "list",
-    "key",
-    "row",
-    "full_name",
-    "ism",
-    "father",
-    "grandfather",
-    "family",
-    "mother",
-    "sex",
-    "birth_date",
-    "birth_year",
-    "age",
-    "place_of_birth",
-    "governorate",
-    "status",
-    "last_seen_place",
-    "detention_facility",
-)
+#: The fields shown side by side, in order: provenance, then what a record shows anywhere.
+SIDE_BY_SIDE = ("list", "key", "row", *SHOWN)
 
 
 def _caller(ws: Workspace, user: str | None, actor: str | None = None) -> Any:
@@ -193,7 +174,9 @@ def _queue(
     def act(ws: Workspace) -> tuple[Any, list[dict[str, Any]]]:
         caller = _caller(ws, user)
         with ws.db.session() as s:
-            kept, pairs = review.queue(s, caller, run, include_decided=everything, limit=limit)
+            kept, pairs = review.queue(
+                s, caller, run, include_decided=everything, limit=limit, ws=ws
+            )
             return kept.id, pairs
 
     run_id, pairs = with_workspace(act, *ERRORS)
@@ -212,6 +195,11 @@ def _print_pair(p: dict[str, Any]) -> None:
     verdict = "link" if p["match"] else "no link"
     decided = f", {p['decision']} by {p['decided_by']}" if p["decision"] else ""
     out.print(f"pair {p['pair']} (run {p['run']}): score {p['score']:.4f}, {verdict}{decided}")
+    if p.get("kind", "record") != "record":
+        from amanah.cli.persons_evidence import print_evidence_pair
+
+        print_evidence_pair(p)
+        return
     t = Table("", "A", "B")
     a, b = p["a"] or {}, p["b"] or {}
     for f in SIDE_BY_SIDE:
@@ -236,6 +224,10 @@ def _decide(
     done = with_workspace(act, *ERRORS)
     if as_json:
         emit_json(done)
+        return
+    if done["together_before"] is None:  # a record and evidence
+        made = f": record link {done['record_link']} made" if done.get("record_link") else ""
+        out.print(f"pair {done['pair']} {done['decision']} by {done['by']} at {done['at']}{made}")
         return
     before = "one cluster" if done["together_before"] else "apart"
     after = "one cluster" if done["together_after"] else "apart"

@@ -1090,7 +1090,18 @@ class LinkagePair(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("linkage_runs.id"))
     record_a_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"))
-    record_b_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"))
+    #: The second record; empty for a pair of a record and evidence (migration 0030).
+    record_b_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_records.id"), nullable=True
+    )
+    #: Or the entity (a person named in evidence) the record is paired with (0030).
+    entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id", name="fk_linkage_pairs_entity"), nullable=True, index=True
+    )
+    #: Or the mention found in an item the record is paired with (0030).
+    mention_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entity_mentions.id", name="fk_linkage_pairs_mention"), nullable=True, index=True
+    )
     score: Mapped[float] = mapped_column(Float)
     match: Mapped[bool] = mapped_column(Boolean)
     review: Mapped[bool] = mapped_column(Boolean)
@@ -1111,6 +1122,27 @@ class LinkageReview(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonRecordLink(Base):
+    """A person record linked to evidence by an accepted review (migration 0030): to an entity
+    (with the evidence link pinned to the list's item and row) or to a mention (the item pinned
+    by SHA-256, the mention's derivative, page and span as locator, JSON)."""
+
+    __tablename__ = "person_record_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), index=True)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("linkage_pairs.id"), nullable=True)
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), nullable=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("entity_mentions.id"), nullable=True)
+    evidence_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evidence_links.id"), nullable=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_sha256: Mapped[str] = mapped_column(String(64))
+    locator: Mapped[str] = mapped_column(Text, default="{}")
+    linked_by: Mapped[str] = mapped_column(String(200))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ItemTag(Base):

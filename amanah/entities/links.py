@@ -192,6 +192,8 @@ def locator(x: EvidenceLink) -> dict[str, Any]:
         return {"page": x.page, "rects": json.loads(x.rects)}
     if x.locator_kind == "span":
         return {"derivative": x.derivative, "span": [x.start, x.end]}
+    if x.locator_kind == "row":  # a person list's row (amanah.persons.evidence)
+        return {"row": x.start}
     return {"time_ms": [x.start, x.end]}
 
 

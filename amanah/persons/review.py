@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import desc, insert, or_, select
+from sqlalchemy import and_, desc, insert, or_, select
 from sqlalchemy.orm import Session
 
 from amanah.access import (
@@ -42,33 +42,23 @@ from amanah.db.models import (
     PersonListRecord,
 )
 from amanah.persons import clusters as cl
+from amanah.persons.evidence import accept as accept_evidence
+from amanah.persons.evidence import evidence_sides
 from amanah.persons.linkage import FLOOR, REVIEW_MARGIN, THRESHOLD, LinkageError, Pair
 from amanah.persons.reading import audit_records_read, person_record
 from amanah.persons.record import PersonRecord
+from amanah.persons.vocab import FIELDS
 from amanah.workspace import Workspace
 
 BATCH = 5000
-#: What a record shows beside another in the queue, a cluster and on its page.
-SHOWN = (
-    "full_name",
-    "ism",
-    "father",
-    "grandfather",
-    "family",
-    "mother",
-    "sex",
-    "birth_date",
-    "birth_year",
-    "age",
-    "age_as_of",
-    "place_of_birth",
-    "governorate",
-    "governorate_text",
-    "status",
-    "status_date",
-    "last_seen_on",
-    "last_seen_place",
-    "detention_facility",
+#: What a record shows beside another in the queue, a cluster and on its page: every field of
+#: the list's vocabulary that the record keeps (a column each, in the vocabulary's order), the
+#: governorate as written after its P-code. Derived, so a new field shows without a second edit.
+SHOWN = tuple(
+    f
+    for field in FIELDS
+    for f in ((field, "governorate_text") if field == "governorate" else (field,))
+    if f in PersonListRecord.__table__.c
 )
 
 
@@ -255,15 +245,24 @@ def run_dict(s: Session, caller: Caller, run: LinkageRun) -> dict[str, Any]:
         .where(LinkageRunList.run_id == run.id, person_lists_visible(caller))
         .order_by(PersonList.name)
     ).scalars()
+    counts = {"pairs": run.pairs, "links": run.links, "to_review": run.to_review}
+    if run.link_type == "evidence":
+        # the run's own counts include evidence of compartments a reader may lack: count what
+        # this caller sees, so a hidden item's existence does not show as a number
+        seen = s.execute(
+            select(LinkagePair.match).where(
+                LinkagePair.run_id == run.id, linkage_pairs_visible(caller)
+            )
+        ).scalars()
+        matches = list(seen)
+        counts = {"pairs": len(matches), "links": sum(matches), "to_review": len(matches)}
     return {
         "run": run.id,
         "lists": list(names),
         "link_type": run.link_type,
         "threshold": run.threshold,
         "review_margin": run.review_margin,
-        "pairs": run.pairs,
-        "links": run.links,
-        "to_review": run.to_review,
+        **counts,
         "settings": json.loads(run.settings or "{}"),
         "created_at": run.created_at.isoformat(),
         "created_by": run.created_by,
@@ -296,7 +295,7 @@ def show_records(
     s: Session, caller: Caller, record_ids: Iterable[int]
 ) -> dict[int, dict[str, Any]]:
     """The records (visible ones only) by id, each list's read audited in `s`."""
-    wanted = sorted(set(record_ids))
+    wanted = sorted({r for r in record_ids if r is not None})
     rows: list[tuple[PersonListRecord, PersonList]] = []
     for i in range(0, len(wanted), 500):
         rows += s.execute(
@@ -321,9 +320,15 @@ def show_records(
     return out
 
 
-def _pair_dict(p: LinkagePair, records: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def _pair_dict(
+    p: LinkagePair,
+    records: dict[int, dict[str, Any]],
+    sides: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    kind = "record" if p.record_b_id is not None else "entity" if p.entity_id else "mention"
     return {
         "pair": p.id,
+        "kind": kind,
         "run": p.run_id,
         "score": round(p.score, 6),
         "match": p.match,
@@ -333,7 +338,8 @@ def _pair_dict(p: LinkagePair, records: dict[int, dict[str, Any]]) -> dict[str, 
         "decided_at": p.decided_at.isoformat() if p.decided_at else None,
         "explanation": json.loads(p.explanation or "{}"),
         "a": records.get(p.record_a_id),
-        "b": records.get(p.record_b_id),
+        "b": records.get(p.record_b_id) if p.record_b_id is not None else None,
+        "evidence": (sides or {}).get(p.id) if kind != "record" else None,
     }
 
 
@@ -344,9 +350,12 @@ def queue(
     *,
     include_decided: bool = False,
     limit: int | None = None,
+    ws: Workspace | None = None,
 ) -> tuple[LinkageRun, list[dict[str, Any]]]:
     """The pairs of a run that need review and that the caller sees (both records), closest
-    to the threshold first, with both records side by side and the explanation; without
+    to the threshold first, with both records side by side (or the record and its evidence:
+    the entity, or the mention's item, span and, with `ws`, the quoted text) and the
+    explanation; without
     `include_decided`, those no one has accepted or rejected yet (unsure ones last)."""
     run = run_for(s, caller, run_id)
     stmt = select(LinkagePair).where(
@@ -359,14 +368,17 @@ def queue(
     if limit is not None:
         pairs = pairs[:limit]
     records = show_records(s, caller, [x for p in pairs for x in (p.record_a_id, p.record_b_id)])
-    return run, [_pair_dict(p, records) for p in pairs]
+    sides = evidence_sides(ws, s, caller, [p for p in pairs if p.record_b_id is None])
+    return run, [_pair_dict(p, records, sides) for p in pairs]
 
 
-def pair(s: Session, caller: Caller, pair_id: int) -> dict[str, Any]:
-    """One pair the caller sees, its records side by side and its reviews (audited read)."""
+def pair(s: Session, caller: Caller, pair_id: int, ws: Workspace | None = None) -> dict[str, Any]:
+    """One pair the caller sees, its records (or record and evidence) side by side and its
+    reviews (audited read)."""
     p = visible_linkage_pair(s, caller, pair_id)
     records = show_records(s, caller, (p.record_a_id, p.record_b_id))
-    out = _pair_dict(p, records)
+    sides = evidence_sides(ws, s, caller, [p]) if p.record_b_id is None else {}
+    out = _pair_dict(p, records, sides)
     out["reviews"] = [
         {"decision": r.decision, "actor": r.actor, "at": r.at.isoformat(), "note": r.note}
         for r in s.execute(
@@ -391,17 +403,26 @@ def review(
     verdict = cl.DECISIONS[decision]
     with ws.db.session() as s:
         p = visible_linkage_pair(s, caller, pair_id)
-        before = _together(s, caller, p)
+        evidence = p.record_b_id is None
+        if evidence and p.decision == cl.ACCEPTED and verdict != cl.ACCEPTED:
+            raise ReviewError(f"pair {p.id} was accepted: its link to evidence stands")
+        before = None if evidence else _together(s, caller, p)
         at = _now()
         s.add(LinkageReview(pair_id=p.id, decision=verdict, note=note, actor=caller.actor, at=at))
+        made = None
+        if evidence and verdict == cl.ACCEPTED and p.decision != cl.ACCEPTED:
+            made = accept_evidence(s, caller, p)
         p.decision, p.decided_by, p.decided_at = verdict, caller.actor, at
         s.flush()
-        after = _together(s, caller, p)
+        after = None if evidence else _together(s, caller, p)
         lists = s.execute(
             select(PersonListRecord.list_id).where(
-                PersonListRecord.id.in_((p.record_a_id, p.record_b_id))
+                PersonListRecord.id.in_([r for r in (p.record_a_id, p.record_b_id) if r])
             )
         ).scalars()
+        sides = {"entity": p.entity_id} if p.entity_id else {}
+        sides |= {"mention": p.mention_id} if p.mention_id else {}
+        sides |= {"record_link": made.id} if made is not None else {}
         ledger.append(
             s,
             EventType.ENTITY_CHANGE,
@@ -412,7 +433,8 @@ def review(
                 "action": "person linkage review",
                 "decision": verdict,
                 "run": p.run_id,
-                "records": [p.record_a_id, p.record_b_id],
+                "records": [r for r in (p.record_a_id, p.record_b_id) if r is not None],
+                **sides,
                 "lists": sorted(set(lists)),
                 "score": round(p.score, 6),
                 "together_before": before,
@@ -428,6 +450,7 @@ def review(
             "at": at.isoformat(),
             "together_before": before,
             "together_after": after,
+            **sides,
         }
 
 
@@ -444,7 +467,11 @@ def _edge(p: LinkagePair) -> cl.Edge:
 
 
 def _joining() -> Any:
-    return or_(LinkagePair.match.is_(True), LinkagePair.decision == cl.ACCEPTED)
+    """Pairs of two records that join them; a record's pair with evidence joins no records."""
+    return and_(
+        LinkagePair.record_b_id.is_not(None),
+        or_(LinkagePair.match.is_(True), LinkagePair.decision == cl.ACCEPTED),
+    )
 
 
 def component(s: Session, caller: Caller, run_id: int, record_id: int) -> list[cl.Edge]:
@@ -494,6 +521,7 @@ def run_clusters(
     run = run_for(s, caller, run_id)
     stmt = select(LinkagePair).where(
         LinkagePair.run_id == run.id,
+        LinkagePair.record_b_id.is_not(None),
         or_(_joining(), LinkagePair.decision == cl.REJECTED),
         linkage_pairs_visible(caller),
     )

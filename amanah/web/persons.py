@@ -23,7 +23,7 @@ from amanah.access import (
     visible_person_record,
 )
 from amanah.db.models import LinkagePair, PersonList, PersonListRecord
-from amanah.persons import review
+from amanah.persons import evidence, review
 from amanah.persons.reading import audit_records_read, lists
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
@@ -123,6 +123,7 @@ def record_page(request: Request, record_id: Id, caller: Reader) -> Response:
                 select(LinkagePair.run_id)
                 .where(
                     (LinkagePair.record_a_id == row.id) | (LinkagePair.record_b_id == row.id),
+                    LinkagePair.record_b_id.is_not(None),  # pairs with evidence make no cluster
                     linkage_pairs_visible(caller),
                 )
                 .distinct()
@@ -130,8 +131,15 @@ def record_page(request: Request, record_id: Id, caller: Reader) -> Response:
             ).scalars()
         )
         extra = json.loads(row.extra or "{}")
+        links = evidence.record_links(ws, s, caller, row.id)  # quoting a mention is audited
     return render(
-        request, "persons_record.html", record=shown, fields=FIELDS, runs=runs, extra=extra
+        request,
+        "persons_record.html",
+        record=shown,
+        fields=FIELDS,
+        runs=runs,
+        extra=extra,
+        links=links,
     )
 
 
@@ -163,7 +171,7 @@ def review_page(request: Request, run_id: Id, caller: Reader) -> Response:
                 linkage_pairs_visible(caller),
             )
         ).scalar_one()
-        _, pairs = review.queue(s, caller, run.id, limit=1)
+        _, pairs = review.queue(s, caller, run.id, limit=1, ws=ws)
         shown_run = review.run_dict(s, caller, run)
     return render(
         request,
