@@ -452,6 +452,7 @@ def main() -> None:
     ap.add_argument(
         "--index-only", action="store_true", help="Time the indexing only, run no queries."
     )
+    ap.add_argument("--tag", default="", help="Added to the result's name, for runs side by side.")
     args = ap.parse_args()
     engines = [b.strip() for b in args.backends.split(",") if b.strip()]
     engines += [b for b in ("postgresql", "tantivy") if getattr(args, b) and b not in engines]
@@ -464,6 +465,8 @@ def main() -> None:
     name = f"search_scale_{args.docs}"
     if args.index_only:  # kept apart: the size ratios read the runs with queries
         name = f"search_scale_index_{args.docs}"
+    if args.tag:
+        name += f"_{args.tag}"
     result: dict[str, object] = {
         "machine": machine(),
         "load_average": os.getloadavg(),
