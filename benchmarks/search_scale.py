@@ -452,6 +452,7 @@ def main() -> None:
     ap.add_argument(
         "--index-only", action="store_true", help="Time the indexing only, run no queries."
     )
+    ap.add_argument("--tag", default="", help="Added to the result's name, for runs side by side.")
     args = ap.parse_args()
     engines = [b.strip() for b in args.backends.split(",") if b.strip()]
     engines += [b for b in ("postgresql", "tantivy") if getattr(args, b) and b not in engines]
@@ -461,11 +462,17 @@ def main() -> None:
     workers = os.cpu_count() or 1
     OUT.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="search-scale-", dir=OUT))
+    name = f"search_scale_{args.docs}"
+    if args.index_only:  # kept apart: the size ratios read the runs with queries
+        name = f"search_scale_index_{args.docs}"
+    if args.tag:
+        name += f"_{args.tag}"
     result: dict[str, object] = {
         "machine": machine(),
         "load_average": os.getloadavg(),
         "docs": args.docs,
         "backends": engines,
+        "complete": False,  # until every backend has run: a run stopped early keeps the others'
     }
     try:
         t = time.perf_counter()
@@ -498,6 +505,7 @@ def main() -> None:
                 print(f"{engine}: {built}", file=sys.stderr)
                 if args.index_only:
                     result[engine] = built
+                    save(name, result)
                     continue
                 print(f"{engine}: {len(queries)} queries", file=sys.stderr)
                 run_queries(ws, queries[:50])  # warm the page cache as a server would be
@@ -512,6 +520,8 @@ def main() -> None:
                     )
                     measured["totals_compared"] = len(totals)
                 result[engine] = {**built, **measured, "stopword_queries": worst}
+                result["load_average_end"] = os.getloadavg()
+                save(name, result)  # a long run stopped later keeps what it measured
                 print(f"{engine}: {measured}", file=sys.stderr)
             finally:
                 ws.close()
@@ -520,10 +530,8 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    name = f"search_scale_{args.docs}"
-    if args.index_only:  # kept apart: the size ratios read the runs with queries
-        name = f"search_scale_index_{args.docs}"
-    else:
+    result["complete"] = True
+    if not args.index_only:
         ratios = size_ratios(args.docs, result)
         if ratios:
             result["p95_ratio_1m_over_100k"] = ratios
