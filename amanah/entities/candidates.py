@@ -187,11 +187,14 @@ def _by_likeness(
     return sorted(ranked, key=lambda i: (-shared[i], -likeness.get(i, 0.0), -rarity[i], i))
 
 
-def _ranked_by_keys(s: Session, keys: set[str], budget: int, asked: list[str]) -> list[int]:
+def _ranked_by_keys(
+    s: Session, keys: set[str], budget: int, asked: list[str], take: int = CANDIDATES
+) -> list[int]:
     """Name ids sharing single keys with the query, best first: every posting list read up to
     `budget` + 1 entries in one statement (a common key is never counted whole), then the
     rarest lists taken until `budget` entries (the rarest always); names sharing as many keys
-    ranked by the rarity of those keys and the likeness of all their parts (`_by_likeness`)."""
+    ranked by the rarity of those keys and, when more than `take` are found, the likeness of
+    all their parts (`_by_likeness`)."""
     lists: dict[str, list[int]] = {}
     for key, name_id in s.execute(*_probes(EntityNameKey.__tablename__, sorted(keys), budget + 1)):
         lists.setdefault(key, []).append(name_id)
@@ -206,7 +209,7 @@ def _ranked_by_keys(s: Session, keys: set[str], budget: int, asked: list[str]) -
             rarity[i] += 1.0 / len(lists[key])
         total += len(lists[key])
     ranked = sorted(shared, key=lambda i: (-shared[i], -rarity[i], i))[: CHUNK * CHUNKS]
-    if len(ranked) > CANDIDATES:
+    if len(ranked) > take:
         ranked = _by_likeness(s, ranked, shared, rarity, asked)
     return ranked
 
@@ -267,7 +270,7 @@ def candidates(
     # a top-up: the TOPUP names sharing most of the rarest single keys, ranked by likeness
     # (a part spelt past its pair keys), read from TOPUP_ROWS index entries
     if found:
-        ranked = _ranked_by_keys(s, keys, TOPUP_ROWS, asked)[:TOPUP]
+        ranked = _ranked_by_keys(s, keys, TOPUP_ROWS, asked, TOPUP)[:TOPUP]
     else:
         ranked = _ranked_by_keys(s, keys, KEY_ROWS, asked)
     more = _visible(s, caller, [i for i in ranked if i not in seen], kinds)
