@@ -61,6 +61,15 @@ def vocabulary() -> list[tuple[str, list[str], int]]:
     return [(a, sorted(ls, key=lambda x: -ls[x]), sum(ls.values())) for a, ls in ranked]
 
 
+def plain(word: str) -> bool:
+    """Whether a word stays one part of its own wherever it stands in a three-part name."""
+    a, b = ("محمد", "حسن") if nk.is_arabic(word) else ("Karim", "Hassan")
+    return len(nm.parse(word).parts) == 1 and all(
+        len(nm.parse(n).parts) == 3
+        for n in (f"{word} {a} {b}", f"{a} {word} {b}", f"{a} {b} {word}")
+    )
+
+
 def percentile(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
@@ -116,6 +125,7 @@ def build(ws: Any, vocab: Vocab, weights: list[float], count: int, rnd: random.R
         cur = raw.cursor()
         cur.execute("PRAGMA synchronous=OFF")
         cur.execute("PRAGMA cache_size=-1000000")
+        cur.execute("PRAGMA temp_store=MEMORY")  # the staged pair keys and their sort
         # secondary indexes made once at the end (sorting), pair keys staged and copied in
         # key order (appends to the table's B-tree): random-order inserts into a B-tree of
         # tens of millions of entries is what took the time
@@ -184,8 +194,10 @@ def main() -> None:
     t0 = time.perf_counter()
     nm.prepare_many([a for a, _, _ in vocab])  # romanise every Arabic part once
     prepared = time.perf_counter() - t0
-    # words the parser reads as one part in every spelling (a generated name: three parts)
-    vocab = [v for v in vocab if all(len(nm.parse(w).parts) == 1 for w in (v[0], *v[1][:3]))]
+    # words the parser reads as one part in every spelling and every place of a name (a
+    # generated name: three parts, whose keys are its words' keys): not ام, Abu, bin, Abd…,
+    # which join the next word into one part (a kunya, a compound)
+    vocab = [v for v in vocab if all(plain(w) for w in (v[0], *v[1][:3]))]
     weights = [c**0.7 for _, _, c in vocab]
 
     home = Path(tempfile.mkdtemp(prefix="entity-match-"))

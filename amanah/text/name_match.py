@@ -501,6 +501,8 @@ def _compare(a: ParsedName, b: ParsedName) -> tuple[float, list[PartMatch], list
     notes: list[str] = []
     total = weight = 0.0
     contradiction = False
+    used_a: set[int] = set()
+    used_b: set[int] = set()
     for role in FIELDS:
         xs, ys = a.get(role), b.get(role)
         if not xs or not ys:
@@ -510,6 +512,8 @@ def _compare(a: ParsedName, b: ParsedName) -> tuple[float, list[PartMatch], list
                 notes.append("family: in one name only")
             continue
         for x, y, s, h in _best_pairs(xs, ys):
+            used_a.add(id(x))
+            used_b.add(id(y))
             w = max(x.weight, y.weight)
             matches.append(PartMatch(role, x.text, y.text, round(s, 3), h, round(w, 3)))
             if role == "kunya":
@@ -519,6 +523,23 @@ def _compare(a: ParsedName, b: ParsedName) -> tuple[float, list[PartMatch], list
             if s < AGREE and role != "kunya":
                 contradiction = True
                 notes.append(f"{role}: contradicts")
+    # Parts left over on both sides (a father the other name lacks, a second family part the
+    # other lacks: "Muhammad Eghbal Haithem" and محمد الحسن حاتم, whose article made الحسن a
+    # family part) are the same place read two ways: compared with each other whatever
+    # their roles, so a part that meets nothing is not silently dropped.
+    left_a = [p for p in a.parts if p.role != "kunya" and id(p) not in used_a]
+    left_b = [p for p in b.parts if p.role != "kunya" and id(p) not in used_b]
+    if left_a and left_b:
+        for x, y, s, h in _best_pairs(left_a, left_b):
+            w = max(x.weight, y.weight)
+            matches.append(
+                PartMatch(f"{x.role}/{y.role}", x.text, y.text, round(s, 3), h, round(w, 3))
+            )
+            total += w * s
+            weight += w
+            if s < AGREE:
+                contradiction = True
+                notes.append(f"{x.role}/{y.role}: contradicts")
     value = total / weight if weight else 0.0
     if contradiction:  # below any threshold, still ordered by how much else agrees
         value *= 0.7
