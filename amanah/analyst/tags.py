@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from amanah.access import (
@@ -21,7 +23,7 @@ from amanah.access import (
     annotations_visible,
     visible_item_ids,
 )
-from amanah.analyst import AnalystError, check_text, now
+from amanah.analyst import AnalystError, check_label, check_text, now
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemTag
@@ -31,8 +33,9 @@ MAX_LABEL = 100
 
 
 def tag_key(label: str) -> str:
-    """The folded form two spellings of one tag share: the analyzer's letter folding, then
-    whitespace collapsed."""
+    """The folded form two spellings of one tag share: the analyzer's letter folding (which
+    also drops ZWNJ and ZWJ, so a Persian word typed with or without its joiner is one tag),
+    then whitespace collapsed."""
     return " ".join(fold(label).split())
 
 
@@ -40,13 +43,11 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
     """(label as shown, key) for what was typed; refuses an empty or over-long label."""
     from amanah.sharing import protected
 
-    shown = " ".join(check_text(label, "a tag").split())
+    shown = " ".join(check_label(label, "a tag").split())
     if not shown:
         raise AnalystError("a tag needs a label: type a word or two")
     if len(shown) > MAX_LABEL:
         raise AnalystError(f"a tag is at most {MAX_LABEL} characters, not {len(shown)}")
-    if any(not ch.isprintable() for ch in shown):
-        raise AnalystError("a tag may not contain control characters")
     if '"' in shown:  # so that every tag can be searched for as tag:"…"
         raise AnalystError('a tag may not contain a double quote (")')
     shown, _ = protected.Matcher.load(s).pseudonymise(shown)
@@ -80,19 +81,28 @@ def add(s: Session, caller: Caller, item_id: int, label: str) -> bool:
 
 
 def _add(s: Session, caller: Caller, item_ids: list[int], shown: str, key: str) -> int:
-    had = set(
-        s.execute(
-            select(ItemTag.item_id).where(ItemTag.key == key, ItemTag.item_id.in_(item_ids))
-        ).scalars()
-    )
+    """Insert the tag where it is missing, idempotently: two analysts adding one tag to one
+    item at the same moment both succeed, one row is kept, and only the insert that made it
+    records a custody event (a plain INSERT lost the race with a uniqueness error, a 500)."""
     # One spelling per tag across the home: the first one written.
     first = s.execute(select(ItemTag.label).where(ItemTag.key == key).limit(1)).scalar()
     at = now()
-    new = [i for i in item_ids if i not in had]
+    rows = [
+        {"item_id": i, "key": key, "label": first or shown, "created_at": at,
+         "created_by": caller.actor}
+        for i in dict.fromkeys(item_ids)
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    made = s.execute(
+        insert(ItemTag)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["item_id", "key"])
+        .returning(ItemTag.item_id)
+    ).scalars()
+    new = sorted(made)
     for i in new:
-        row = ItemTag(item_id=i, key=key, label=first or shown, created_at=at)
-        row.created_by = caller.actor
-        s.add(row)
         _event(s, caller, i, "tag added", key)
     return len(new)
 
