@@ -4,11 +4,28 @@ control (the same thing, allowed, works)."""
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
 from amanah.access import Caller, local_administrator
-from amanah.access.users import account_of, caller_for, user_named
+from amanah.access.users import account_of, caller_for, create_token, user_named
+from amanah.analyst import AnalystError, notes, saved_searches, tags
+from amanah.config import write_default_config
+from amanah.db.models import CustodyEvent, Item
 from amanah.search import engine, service
 from amanah.sharing import person_consent, protected
-from tests.webfixtures import Site
+from amanah.workspace import open_workspace
+from tests.conftest import amanah
+from tests.servers import Postgres, start_serve, stop_process
+from tests.webfixtures import PASSWORD, Site
 
 
 def caller(site: Site, name: str) -> Caller:
@@ -50,3 +67,166 @@ def test_did_you_mean_never_suggests_a_word_only_a_withdrawn_item_holds(site: Si
     assert engine.suggest(site.ws, analyst, "checkpoimt") == []
     # the word a visible item holds is still suggested (Arabic statement in blue)
     assert engine.suggest(site.ws, analyst, "الشاهذ") == ["شاهد"]
+
+
+# --- robustness: the same tag added at once ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served_pg(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres
+) -> Iterator[tuple[str, Path, dict[str, str], list[int]]]:
+    """A real `amanah serve` (two web processes) on PostgreSQL, where two transactions can
+    both see a tag missing; an analyst's token; three items."""
+    tmp = tmp_path_factory.mktemp("tagrace")
+    home = tmp / "home"
+    write_default_config(home, postgres.create_database())
+    folder = tmp / "handover"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"doc-{n}.txt").write_text(f"document {n}\n")
+    amanah(home, "ingest", str(folder), "--collection", "c", "--provider", "P", check=True)
+    amanah(home, "user", "add", "rania", "--role", "analyst", "--compartment", "default",
+           "--password-stdin", input=PASSWORD + "\n", check=True)  # fmt: skip
+    ws = open_workspace(home)
+    try:
+        tokens = {"rania": create_token(ws, "rania")}
+        with ws.db.reader() as s:
+            ids = sorted(s.execute(select(Item.id)).scalars())
+    finally:
+        ws.close()
+    proc, base = start_serve(home, "--web-workers", "2", "--no-runner", log_path=tmp / "serve.log")
+    try:
+        yield base, home, tokens, ids
+    finally:
+        stop_process(proc)
+
+
+def _at_once(base: str, token: str, calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+    """Every call sent at the same moment, each on its own connection."""
+    barrier = threading.Barrier(len(calls))
+    out: list[Any] = [None] * len(calls)
+
+    def one(n: int) -> None:
+        method, url, body = calls[n]
+        with httpx.Client(base_url=base, timeout=120) as c:
+            c.headers["Authorization"] = f"Bearer {token}"
+            barrier.wait()
+            out[n] = c.request(method, url, json=body)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def _tag_events(home: Path, item_id: int) -> list[str]:
+    ws = open_workspace(home)
+    try:
+        with ws.db.reader() as s:
+            rows = s.execute(
+                select(CustodyEvent.details).where(
+                    CustodyEvent.event_type == "annotation",
+                    CustodyEvent.object_id == str(item_id),
+                )
+            ).scalars()
+            return [json.loads(d)["action"] for d in rows]
+    finally:
+        ws.close()
+
+
+def test_the_same_tag_added_at_once_by_many_is_one_tag_and_no_error(
+    served_pg: tuple[str, Path, dict[str, str], list[int]],
+) -> None:
+    """Twelve requests at once add one tag (in three spellings) to one item, and a bulk tag
+    of the same items races them: every request succeeds, one tag row, one "tag added"
+    custody event per item. A uniqueness error must never surface as a 500."""
+    base, home, tokens, (first, second, third) = served_pg
+    spellings = ["Torture", "torture", " TORTURE "]
+    calls = [("POST", f"/api/v1/items/{first}/tags", {"tag": spellings[n % 3]}) for n in range(12)]
+    calls += [("POST", "/api/v1/bulk/tag", {"items": [first, second], "tag": "torture"})] * 4
+    answers = _at_once(base, tokens["rania"], calls)
+    assert [r.status_code for r in answers[:12]] == [201] * 12, [r.text for r in answers]
+    assert [r.status_code for r in answers[12:]] == [200] * 4, [r.text for r in answers]
+    single_added = sum(r.json()["added"] for r in answers[:12])
+    bulk_added = [r.json()["tagged"] for r in answers[12:]]
+    assert single_added + sum(bulk_added) == 2  # one per item, whoever won
+    with httpx.Client(base_url=base, timeout=60) as c:
+        c.headers["Authorization"] = f"Bearer {tokens['rania']}"
+        shown = c.get("/api/v1/tags").json()
+        assert [(t["key"], t["items"]) for t in shown] == [("torture", 2)]
+    assert _tag_events(home, first) == ["tag added"]
+    assert _tag_events(home, second) == ["tag added"]
+    assert _tag_events(home, third) == []  # the negative control: untouched
+    assert amanah(home, "verify").returncode == 0
+
+
+# --- robustness: joiners and bidi controls in labels -----------------------------------------
+
+PERSIAN = "بازداشت\u200cشده"  # "detained", written as Persian writes it, with ZWNJ
+
+
+def test_persian_zwnj_is_allowed_in_a_tag_and_folded_for_matching(site: Site) -> None:
+    """Persian needs ZWNJ inside words: the tag keeps it as typed, and the same word typed
+    without it (or with ZWJ) is the same tag and finds the same items through `tag:`."""
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    with site.ws.db.session() as s:
+        assert tags.add(s, analyst, item, PERSIAN) is True
+        assert tags.add(s, analyst, item, PERSIAN.replace("\u200c", "")) is False
+        assert tags.add(s, analyst, item, PERSIAN.replace("\u200c", "\u200d")) is False
+    with site.ws.db.reader() as s:
+        assert [t["tag"] for t in tags.of_item(s, analyst, item)] == [PERSIAN]  # as typed
+        assert tags.items_tagged(s, analyst, PERSIAN.replace("\u200c", "")) == {item}
+    found = service.search(site.ws, analyst, f'tag:"{PERSIAN}"')
+    assert [h.item_id for h in found.hits] == [item]
+    # and through the web form, which used to refuse it
+    c, csrf = site.browser("analyst")
+    r = c.post(f"/items/{item}/tags", data={"tag": "شکنجه\u200cگاه", "csrf": csrf},
+               follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert "شکنجه\u200cگاه" in c.get(f"/items/{item}").text
+
+
+@pytest.mark.parametrize(
+    ("char", "reason"),
+    [
+        ("\u202e", "bidirectional control character \\(U\\+202E\\)"),  # right-to-left override
+        ("\u202d", "bidirectional control character \\(U\\+202D\\)"),
+        ("\u2067", "bidirectional control character \\(U\\+2067\\)"),  # right-to-left isolate
+        ("\u200f", "direction mark \\(U\\+200F\\)"),
+        ("\u061c", "direction mark \\(U\\+061C\\)"),
+        ("\u200b", "invisible character \\(U\\+200B\\)"),  # zero-width space
+        ("\ufeff", "invisible character \\(U\\+FEFF\\)"),
+    ],
+)
+def test_bidi_and_invisible_characters_are_refused_in_labels(
+    site: Site, char: str, reason: str
+) -> None:
+    """A right-to-left override makes `gnitrot` show as `torture`; a zero-width space makes
+    two tags look alike: refused in tags and saved searches' names, with the code point."""
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match=reason):
+        tags.add(s, analyst, item, f"tor{char}ture")
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match=reason):
+        saved_searches.save(s, analyst, f"river{char}side", "river")
+    # the API says it as a 400 with the reason, never a 500
+    r = site.api("analyst").post(f"/api/v1/items/{item}/tags", json={"tag": f"x{char}y"})
+    assert r.status_code == 400, r.text
+    assert re.search(reason, r.text), r.text
+    with site.ws.db.reader() as s:
+        assert tags.of_item(s, analyst, item) == []
+
+
+def test_notes_refuse_overrides_but_keep_direction_marks(site: Site) -> None:
+    """A note is running text: an Arabic keyboard's RLM stays; an override is refused."""
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match="U\\+202E"):
+        notes.add(s, analyst, item, "seen at \u202etniopkcehc\u202c the river")
+    with site.ws.db.session() as s:
+        notes.add(s, analyst, item, "شوهد عند الحاجز\u200f (checkpoint)")
+    with site.ws.db.reader() as s:
+        assert [n["text"] for n in notes.of_item(s, analyst, item)] == [
+            "شوهد عند الحاجز\u200f (checkpoint)"
+        ]

@@ -21,7 +21,7 @@ from amanah.access import (
     Permission,
     saved_searches_visible,
 )
-from amanah.analyst import AnalystError, check_text, now
+from amanah.analyst import AnalystError, check_label, check_text, now
 from amanah.db.models import SavedSearch
 from amanah.search.query import parse
 from amanah.search.service import MODES
@@ -46,7 +46,7 @@ def save(
     caller.require(Permission.ANNOTATE)
     if caller.provider_id is not None:
         raise AccessDenied("a provider's account may not save searches")
-    label = " ".join(check_text(name, "a saved search's name").split())
+    label = " ".join(check_label(name, "a saved search's name").split())
     check_text(query, "the query", lines=True)
     if not label:
         raise AnalystError("a saved search needs a name")
