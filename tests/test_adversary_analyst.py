@@ -15,11 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from amanah.access import Caller, local_administrator
+from amanah.access import Caller, Role, local_administrator
 from amanah.access.users import account_of, caller_for, create_token, user_named
 from amanah.analyst import AnalystError, notes, saved_searches, tags
 from amanah.config import write_default_config
-from amanah.db.models import CustodyEvent, Item
+from amanah.db.models import CustodyEvent, Item, ItemNote, ItemTag, SavedSearch
 from amanah.search import engine, service
 from amanah.sharing import person_consent, protected
 from amanah.workspace import open_workspace
@@ -230,3 +230,113 @@ def test_notes_refuse_overrides_but_keep_direction_marks(site: Site) -> None:
         assert [n["text"] for n in notes.of_item(s, analyst, item)] == [
             "شوهد عند الحاجز\u200f (checkpoint)"
         ]
+
+
+# --- need-to-know: a tag's spelling ------------------------------------------------------------
+
+
+def test_a_tags_spelling_on_a_hidden_item_does_not_show_to_another_compartment(
+    site: Site,
+) -> None:
+    """A tag keeps its first spelling; that spelling must be the first *the caller may see*:
+    a blue analyst typing `operation nightfall` was shown red's `Operation NIGHTFALL`, and so
+    learnt that some hidden item carries that tag."""
+    analyst = caller(site, "analyst")
+    red = Caller(actor="user:red-analyst", compartments=frozenset({"red"}), role=Role.ANALYST)
+    blue_item, red_item = site.item("statement-b.txt"), site.item("سري.txt")
+    with site.ws.db.session() as s:
+        tags.add(s, red, red_item, "Operation NIGHTFALL")
+    with site.ws.db.session() as s:
+        tags.add(s, analyst, blue_item, "operation nightfall")
+    with site.ws.db.reader() as s:
+        assert [t["tag"] for t in tags.of_item(s, analyst, blue_item)] == ["operation nightfall"]
+        assert [t["tag"] for t in tags.counts(s, analyst)] == ["operation nightfall"]
+        assert [t["tag"] for t in tags.of_item(s, red, red_item)] == ["Operation NIGHTFALL"]
+    # negative control: within one compartment the first spelling is kept
+    other = site.item("شهادة-أ.txt")
+    with site.ws.db.session() as s:
+        tags.add(s, analyst, other, "OPERATION Nightfall")
+    with site.ws.db.reader() as s:
+        assert [t["tag"] for t in tags.of_item(s, analyst, other)] == ["operation nightfall"]
+
+
+# --- protected names hidden from the matcher -------------------------------------------------
+
+NAME_LATIN, NAME_AR = "Ahmad al-Khatib", "أحمد الخطيب"
+HIDDEN = [
+    "<b>Ahmad</b> al-Khatib",
+    "Ahmad al-<i>Khatib</i>",
+    "Ah<span></span>mad al-Khatib",
+    "Ahmad<br>al-Khatib",
+    "A.h.m.a.d al-Khatib",
+    "A h m a d  al-Khatib",
+    "ا ح م د الخطيب",
+    "أحمد\u200cالخطيب",
+    "<b>أحمـــد</b> الخَطِيب",
+]
+
+
+@pytest.fixture
+def witness(site: Site) -> Site:
+    with site.ws.db.session() as s:
+        protected.add(s, local_administrator(site.ws), "Witness K", [NAME_LATIN, NAME_AR])
+    return site
+
+
+def _no_name_at_rest(site: Site) -> None:
+    with site.ws.db.reader() as s:
+        kept = [*s.execute(select(ItemNote.text)).scalars()]
+        kept += [*s.execute(select(ItemTag.label)).scalars()]
+        kept += [*s.execute(select(ItemTag.key)).scalars()]
+        kept += [*s.execute(select(SavedSearch.name)).scalars()]
+        kept += [*s.execute(select(SavedSearch.query)).scalars()]
+        kept += [*s.execute(select(CustodyEvent.details)).scalars()]
+    matcher_texts = "\n".join(kept)
+    for part in ("Ahmad", "Khatib", "أحمد", "احمد", "الخطيب", "h.m.a", "ح م د"):
+        assert part not in matcher_texts, part
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_a_protected_name_split_spaced_or_glued_never_rests_in_clear(
+    witness: Site, hidden: str
+) -> None:
+    """A name the pseudonymiser replaces when written plainly must not slip through split
+    by markup, spaced out letter by letter, or glued to the next word by a joiner: a note, a
+    tag and a saved search holding it are refused, saying why and never the name."""
+    site = witness
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match="protected person") as e:
+        notes.add(s, analyst, item, f"met {hidden} at the checkpoint")
+    assert "Ahmad" not in str(e.value) and "أحمد" not in str(e.value)
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match="protected person"):
+        tags.add(s, analyst, item, hidden)
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match="protected person"):
+        saved_searches.save(s, analyst, "met", f'"{hidden}"')
+    with site.ws.db.session() as s, pytest.raises(AnalystError, match="protected person"):
+        saved_searches.save(s, analyst, hidden, "checkpoint")
+    # through the API: a 400 naming the reason, not the name
+    r = site.api("analyst").post(f"/api/v1/items/{item}/notes", json={"text": hidden})
+    assert r.status_code == 400, r.text
+    assert "protected person" in r.text and "Ahmad" not in r.text
+    _no_name_at_rest(site)
+
+
+def test_plain_names_are_pseudonymised_and_lookalikes_kept(witness: Site) -> None:
+    """Negative controls: a plainly written name is replaced in place (as before), and text
+    with markup, initials or joiners that names no one is kept as typed."""
+    site = witness
+    analyst, item = caller(site, "analyst"), site.item("statement-b.txt")
+    fine = [
+        "the page had <b>bold</b> text and a <script> tag",
+        "U.N. report, e.g. p. 3; A B C checkpoints",
+        "می\u200cخواهم — Persian with its joiner",
+        "Ahmad Rashid met al-Khatib's cousin",  # two people, neither the witness
+    ]
+    with site.ws.db.session() as s:
+        notes.add(s, analyst, item, f"met {NAME_LATIN} and {NAME_AR}")
+        for text in fine:
+            notes.add(s, analyst, item, text)
+        saved_searches.save(s, analyst, "bold pages", '"bold text"')
+    with site.ws.db.reader() as s:
+        kept = [n["text"] for n in notes.of_item(s, analyst, item)]
+    assert kept == ["met [Witness K] and [Witness K]", *fine]

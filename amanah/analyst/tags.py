@@ -23,7 +23,7 @@ from amanah.access import (
     annotations_visible,
     visible_item_ids,
 )
-from amanah.analyst import AnalystError, check_label, check_text, now
+from amanah.analyst import AnalystError, check_label, check_text, now, refuse_hidden_names
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemTag
@@ -50,7 +50,9 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
         raise AnalystError(f"a tag is at most {MAX_LABEL} characters, not {len(shown)}")
     if '"' in shown:  # so that every tag can be searched for as tag:"…"
         raise AnalystError('a tag may not contain a double quote (")')
-    shown, _ = protected.Matcher.load(s).pseudonymise(shown)
+    matcher = protected.Matcher.load(s)
+    shown, _ = matcher.pseudonymise(shown)
+    refuse_hidden_names(matcher, shown, "the tag")
     key = tag_key(shown)
     if not key:
         raise AnalystError("a tag needs a label: type a word or two")
@@ -84,8 +86,14 @@ def _add(s: Session, caller: Caller, item_ids: list[int], shown: str, key: str) 
     """Insert the tag where it is missing, idempotently: two analysts adding one tag to one
     item at the same moment both succeed, one row is kept, and only the insert that made it
     records a custody event (a plain INSERT lost the race with a uniqueness error, a 500)."""
-    # One spelling per tag across the home: the first one written.
-    first = s.execute(select(ItemTag.label).where(ItemTag.key == key).limit(1)).scalar()
+    # One spelling per tag, the first one written, among the tags the caller may see: the
+    # spelling of a tag on a hidden item would tell that a hidden item carries it.
+    first = s.execute(
+        select(ItemTag.label)
+        .where(ItemTag.key == key, annotations_visible(caller, ItemTag.item_id))
+        .order_by(ItemTag.id)
+        .limit(1)
+    ).scalar()
     at = now()
     rows = [
         {"item_id": i, "key": key, "label": first or shown, "created_at": at,
