@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from amanah.access import Caller, Role, local_administrator
+from amanah.access import Caller, NotVisible, Role, local_administrator
 from amanah.access.users import account_of, caller_for, create_token, user_named
 from amanah.analyst import AnalystError, notes, saved_searches, tags
 from amanah.config import write_default_config
@@ -340,3 +340,56 @@ def test_plain_names_are_pseudonymised_and_lookalikes_kept(witness: Site) -> Non
     with site.ws.db.reader() as s:
         kept = [n["text"] for n in notes.of_item(s, analyst, item)]
     assert kept == ["met [Witness K] and [Witness K]", *fine]
+
+
+# --- protected names: engagements and the consent commands ----------------------------------
+
+
+def test_engagement_text_and_task_owners_keep_no_protected_name(witness: Site) -> None:
+    """Every free-text field of an engagement is pseudonymised, the follow-up task's owner
+    too (it was kept as typed), and a name hidden by markup or spacing is refused."""
+    from datetime import date
+
+    from amanah.db.models import Engagement, EngagementTask
+    from amanah.persons import engagements
+
+    site = witness
+    admin = local_administrator(site.ws)
+    with site.ws.db.session() as s:
+        row = engagements.add(
+            s, admin, kind="interview", held_on=date(2026, 5, 1), place="Gaziantep",
+            compartment="blue", topics=["detention"], notes=f"{NAME_AR} spoke first",
+            tasks=[engagements.Task("call back", NAME_LATIN, None)],
+        )  # fmt: skip
+        eid = row.id
+    with site.ws.db.reader() as s:
+        assert s.get(Engagement, eid).notes == "[Witness K] spoke first"
+        owners = s.execute(select(EngagementTask.owner)).scalars().all()
+        assert owners == ["[Witness K]"]
+    for hidden in ("<b>Ahmad</b> al-Khatib", "ا ح م د الخطيب"):
+        with (
+            site.ws.db.session() as s,
+            pytest.raises(engagements.EngagementError, match="protected person"),
+        ):
+            engagements.add(s, admin, kind="meeting", held_on=date(2026, 5, 2),
+                            compartment="blue", notes=f"with {hidden}")  # fmt: skip
+    _no_name_at_rest(site)
+
+
+def test_a_name_typed_where_a_pseudonym_belongs_is_never_said_back(witness: Site) -> None:
+    """`amanah consent person give "Ahmad al-Khatib"` answered "no protected person 'Ahmad
+    al-Khatib'": the name in an error message (a terminal's scrollback, a web response, a
+    log). It says the rule instead; an unknown word is still said back (negative control)."""
+    site = witness
+    admin = local_administrator(site.ws)
+    for typed in (NAME_LATIN, NAME_AR, "<b>Ahmad</b> al-Khatib"):
+        with site.ws.db.session() as s, pytest.raises(NotVisible) as e:
+            person_consent.give(s, admin, typed, ["investigation"])
+        assert "protected person's name, not a pseudonym" in str(e.value)
+        assert "Ahmad" not in str(e.value) and "الخطيب" not in str(e.value)
+    proc = amanah(site.ws.home, "consent", "person", "give", NAME_LATIN, "--use", "investigation")
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    assert "not a pseudonym" in proc.stdout + proc.stderr
+    assert "Khatib" not in proc.stdout + proc.stderr
+    with site.ws.db.session() as s, pytest.raises(NotVisible, match="no protected person 'Wit Z'"):
+        person_consent.give(s, admin, "Wit Z", ["investigation"])

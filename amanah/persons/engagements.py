@@ -30,6 +30,7 @@ from amanah.access import (
     require_engagement_manager,
     visible_engagement,
 )
+from amanah.analyst import AnalystError, readings, refuse_hidden_names
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -103,7 +104,17 @@ def _event(s: Session, caller: Caller, engagement_id: int, details: dict[str, An
 
 
 def _clean(matcher: Matcher, text: str) -> str:
-    return matcher.pseudonymise(text.strip())[0] if text.strip() else ""
+    """Free text with every protected name replaced by its pseudonym; refused when a name is
+    still there once markup, spaced-out letters and joiners are read as a person reads them
+    (it could not be replaced in place, and must not rest in clear)."""
+    if not text.strip():
+        return ""
+    kept = matcher.pseudonymise(text.strip())[0]
+    try:
+        refuse_hidden_names(matcher, kept, "the text")
+    except AnalystError as e:
+        raise EngagementError(str(e)) from None
+    return kept
 
 
 def add(
@@ -154,7 +165,7 @@ def add(
         EngagementTask(
             engagement_id=row.id,
             task=_clean(matcher, t.task),
-            owner=t.owner,
+            owner=_clean(matcher, t.owner),
             due_on=t.due_on,
         )
         for t in tasks
@@ -306,7 +317,7 @@ def add_contact(
     if not contact:
         raise EngagementError("the point of contact needs a pseudonym (e.g. 'Contact A1')")
     matcher = Matcher.load(s)
-    if matcher.find(contact) or matcher.find(relation):
+    if any(matcher.find(x) for v in (contact, relation) for x in (v, *readings(v))):
         raise EngagementError(
             "the point of contact is named by a pseudonym only, not by a protected name"
         )
