@@ -393,3 +393,51 @@ def test_a_name_typed_where_a_pseudonym_belongs_is_never_said_back(witness: Site
     assert "Khatib" not in proc.stdout + proc.stderr
     with site.ws.db.session() as s, pytest.raises(NotVisible, match="no protected person 'Wit Z'"):
         person_consent.give(s, admin, "Wit Z", ["investigation"])
+
+
+# --- need-to-know: a share outlives the sharer's grant; counts of withheld items -------------
+
+
+def test_a_shared_search_leaves_the_team_when_its_owner_loses_the_compartment(
+    site: Site,
+) -> None:
+    """A saved search shared with blue is the owner's act within the blue team: once the
+    owner's blue grant is revoked, the team no longer sees it (through the API too); the
+    owner still sees their own. Re-granted, it is back (the negative control)."""
+    from amanah.access.users import grant
+
+    with site.ws.db.session() as s:
+        saved_searches.save(s, caller(site, "analyst"), "river team", "river", shared_with="blue")
+
+    def team_sees() -> list[str]:
+        with site.ws.db.reader() as s:
+            mine = [r["name"] for r in saved_searches.listing(s, caller(site, "legal"))]
+        api = [r["name"] for r in site.api("legal").get("/api/v1/saved-searches").json()]
+        assert api == mine
+        return mine
+
+    assert team_sees() == ["river team"]
+    grant(site.ws, "analyst", "blue", by="local:test", revoke=True)
+    assert team_sees() == []
+    with site.ws.db.reader() as s:
+        assert [r["name"] for r in saved_searches.listing(s, caller(site, "analyst"))] == [
+            "river team"
+        ]
+    grant(site.ws, "analyst", "blue", by="local:test")
+    assert team_sees() == ["river team"]
+
+
+def test_tag_counts_leave_out_items_withheld_by_a_withdrawal(site: Site) -> None:
+    """The tag list's count is what `tag:` finds: an item whose person withdrew consent for
+    investigation is no longer counted (it said "2" where the search found 1)."""
+    analyst = caller(site, "analyst")
+    b, a = site.item("statement-b.txt"), site.item("شهادة-أ.txt")
+    with site.ws.db.session() as s:
+        tags.add_many(s, analyst, [a, b], "arrests")
+    with site.ws.db.reader() as s:
+        assert [(t["tag"], t["items"]) for t in tags.counts(s, analyst)] == [("arrests", 2)]
+    _withdrawn(site, b)
+    with site.ws.db.reader() as s:
+        assert [(t["tag"], t["items"]) for t in tags.counts(s, analyst)] == [("arrests", 1)]
+    found = service.search(site.ws, analyst, "tag:arrests")
+    assert [h.item_id for h in found.hits] == [a]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -154,10 +154,18 @@ def of_item(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]]:
 
 
 def counts(s: Session, caller: Caller) -> list[dict[str, Any]]:
-    """Every tag with how many items the caller may see carry it (none seen: not listed)."""
+    """Every tag with how many items the caller may see carry it (none seen: not listed).
+    An item whose person withdrew consent for investigation is searched by no one, so it is
+    not counted either: the count is what `tag:` finds."""
+    from amanah.sharing.person_consent import hidden_from_investigation
+
+    withheld = sorted(hidden_from_investigation(s))
     found = s.execute(
         select(ItemTag.key, func.min(ItemTag.label), func.count())
-        .where(annotations_visible(caller, ItemTag.item_id))
+        .where(
+            annotations_visible(caller, ItemTag.item_id),
+            ItemTag.item_id.not_in(withheld) if withheld else true(),
+        )
         .group_by(ItemTag.key)
         .order_by(ItemTag.key)
     ).all()
