@@ -25,6 +25,9 @@ from amanah.sharing import person_consent, protected
 from amanah.workspace import open_workspace
 from tests.conftest import amanah
 from tests.servers import Postgres, start_serve, stop_process
+from tests.test_web_browser import browser, live, shot  # noqa: F401 (fixtures)
+from tests.test_web_browser import pytestmark as browser_mark
+from tests.test_web_browser import sign_in as browser_sign_in
 from tests.webfixtures import PASSWORD, Site
 
 
@@ -441,3 +444,47 @@ def test_tag_counts_leave_out_items_withheld_by_a_withdrawal(site: Site) -> None
         assert [(t["tag"], t["items"]) for t in tags.counts(s, analyst)] == [("arrests", 1)]
     found = service.search(site.ws, analyst, "tag:arrests")
     assert [h.item_id for h in found.hits] == [a]
+
+
+# --- hostile text rendered in pages (chromium) -----------------------------------------------
+
+TAG_JS = "<img src=x onerror=document.title='PWNED'>"
+NOTE_JS = "</p><script>document.title='PWNED'</script><p>"
+NAME_JS = "<svg onload=document.title='PWNED'>"
+QUERY_JS = "river OR <b>x</b>"
+
+
+@browser_mark
+def test_html_in_tags_notes_and_saved_searches_is_shown_as_text_in_chromium(
+    live: tuple[Site, str],  # noqa: F811
+    browser: object,  # noqa: F811
+) -> None:
+    """Markup typed into a tag, a note, a saved search's name and query is text on the item
+    page, the search page and the dashboard: chromium runs none of it (the title stays), and
+    shows it literally."""
+    site, base = live
+    item = site.item("statement-b.txt")
+    api = site.api("analyst")
+    assert api.post(f"/api/v1/items/{item}/tags", json={"tag": TAG_JS}).status_code == 201
+    assert api.post(f"/api/v1/items/{item}/notes", json={"text": NOTE_JS}).status_code == 201
+    r = api.post("/api/v1/saved-searches", json={"name": NAME_JS, "query": QUERY_JS})
+    assert r.status_code == 201, r.text
+    page = browser.new_page()  # type: ignore[attr-defined]
+    ran: list[str] = []
+    page.on("dialog", lambda d: (ran.append(d.message), d.dismiss()))
+    browser_sign_in(page, base, "analyst")
+    for path, shown in (
+        (f"/items/{item}", [TAG_JS, NOTE_JS]),
+        ("/search?q=river", [NAME_JS, QUERY_JS]),
+        ("/", [NAME_JS, QUERY_JS]),
+    ):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        assert page.title() != "PWNED", path
+        text = page.locator("body").text_content() or ""  # a closed <details> too
+        for s in shown:
+            assert s.strip() in text, (path, s)
+        assert page.locator("script:has-text('PWNED'), svg[onload], img[onerror]").count() == 0
+        shot(page, f"adversary-analyst-escaped{path.replace('/', '-').split('?')[0]}")
+    assert ran == []
+    page.close()
