@@ -488,3 +488,54 @@ def test_html_in_tags_notes_and_saved_searches_is_shown_as_text_in_chromium(
         shot(page, f"adversary-analyst-escaped{path.replace('/', '-').split('?')[0]}")
     assert ran == []
     page.close()
+
+
+# --- need-to-know: an engagement concerning a record of a hidden list -------------------------
+
+
+def test_an_engagement_shows_no_record_of_a_list_the_caller_may_not_see(
+    site: Site, tmp_path: Path
+) -> None:
+    """A legal officer holding blue and red records a blue engagement concerning a record of
+    a red person list; a blue analyst sees the engagement, and must not see `record:N` of the
+    red list (it tells the record exists). A record of a blue list stays (negative control)."""
+    from datetime import date
+
+    from amanah.db.models import PersonListRecord
+    from amanah.persons import engagements
+
+    for name, compartment in (("Red list", "red"), ("Blue list", "blue")):
+        csv = tmp_path / f"{compartment}.csv"
+        csv.write_text("full_name,sex\nYusuf Halabi,m\n", encoding="utf-8")
+        proc = amanah(site.ws.home, "persons", "import", str(csv), "--list", name,
+                      "--compartment", compartment, "--collection", f"{compartment}-lists",
+                      "--provider", "Lists", "-q")  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with site.ws.db.reader() as s:
+        from amanah.db.models import PersonList
+
+        rec = {
+            n: i
+            for n, i in s.execute(
+                select(PersonList.name, PersonListRecord.id).join(
+                    PersonList, PersonList.id == PersonListRecord.list_id
+                )
+            ).all()
+        }
+    both = Caller(actor="user:both", compartments=frozenset({"blue", "red"}), role=Role.LEGAL)
+    with site.ws.db.session() as s:
+        eid = engagements.add(
+            s, both, kind="meeting", held_on=date(2026, 6, 1), compartment="blue",
+            persons=[f"record:{rec['Red list']}", f"record:{rec['Blue list']}"],
+        ).id  # fmt: skip
+    red_ref, blue_ref = f"record:{rec['Red list']}", f"record:{rec['Blue list']}"
+    analyst = caller(site, "analyst")
+    with site.ws.db.reader() as s:
+        seen_by_both = [p["person"] for p in engagements.show(s, both, eid)["persons"]]
+        seen_by_blue = [p["person"] for p in engagements.show(s, analyst, eid)["persons"]]
+    assert sorted(seen_by_both) == sorted([red_ref, blue_ref])
+    assert seen_by_blue == [blue_ref]
+    c, _ = site.browser("analyst")
+    page = c.get(f"/engagements/{eid}")
+    assert page.status_code == 200, page.text
+    assert red_ref not in page.text and blue_ref in page.text

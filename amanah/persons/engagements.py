@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -41,7 +41,7 @@ from amanah.db.models import (
     ProtectiveMeasure,
 )
 from amanah.sharing import SharingError
-from amanah.sharing.person_consent import Person, person_labels, resolve
+from amanah.sharing.person_consent import Person, person_labels, resolve, visible_records
 from amanah.sharing.protected import Matcher
 
 KINDS = ("meeting", "consultation", "interview")
@@ -214,20 +214,34 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     return out
 
 
+def _seen(s: Session, caller: Caller, rows: Iterable[Any]) -> list[Any]:
+    """The rows about persons the caller may know of: a protected person (by pseudonym), or a
+    record of a list the caller may see. An engagement in the caller's compartment may
+    concern a record of a list in another: its id would tell that the record exists."""
+    rows = list(rows)
+    ids = {r.person_record_id for r in rows if r.person_record_id is not None}
+    seen = visible_records(s, caller, ids)
+    return [r for r in rows if r.person_record_id is None or r.person_record_id in seen]
+
+
 def show(s: Session, caller: Caller, engagement_id: int) -> dict[str, Any]:
     """One engagement with its persons (pseudonyms, record ids), tasks, what families were
     told, and the protective measures of the protected persons it concerns."""
     e = visible_engagement(s, caller, engagement_id)
-    persons = list(
-        s.execute(select(EngagementPerson).where(EngagementPerson.engagement_id == e.id)).scalars()
+    persons = _seen(
+        s,
+        caller,
+        s.execute(select(EngagementPerson).where(EngagementPerson.engagement_id == e.id)).scalars(),
     )
     labels = person_labels(s, persons)
-    contacts = list(
+    contacts = _seen(
+        s,
+        caller,
         s.execute(
             select(FamilyContact)
             .where(FamilyContact.engagement_id == e.id)
             .order_by(FamilyContact.told_on, FamilyContact.id)
-        ).scalars()
+        ).scalars(),
     )
     clabels = person_labels(s, contacts)
     today = datetime.now(UTC).date()

@@ -368,7 +368,7 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
         ).scalars()
     )
     links = list(s.execute(select(PersonItem)).scalars())
-    seen_records = _visible_records(
+    seen_records = visible_records(
         s, caller, {r.person_record_id for r in [*consents, *links] if r.person_record_id}
     )
     labels = person_labels(s, [*consents, *links])
@@ -397,7 +397,8 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     return out
 
 
-def _visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
+def visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
+    """The person-list records among `ids` the caller may see (their list's need-to-know)."""
     if not ids:
         return set()
     return set(
