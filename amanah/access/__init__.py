@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, literal, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from amanah.db.models import (
@@ -41,6 +41,7 @@ from amanah.db.models import (
     RequestCompartment,
     SavedSearch,
     SearchLog,
+    User,
 )
 from amanah.workspace import Workspace, default_actor
 
@@ -303,7 +304,22 @@ def saved_searches_visible(caller: Caller) -> ColumnElement[bool]:
         return false()
     held = sorted(caller.compartments)
     shared = SavedSearch.shared_with.in_(held) if held else false()
-    return or_(SavedSearch.owner == caller.actor, and_(SavedSearch.shared_with != "", shared))
+    # A share is its owner's act within a team: it lasts while the owner holds the
+    # compartment (an account that lost it no longer speaks into the team). The machine's
+    # local account (not `user:`) holds every compartment.
+    owner = aliased(User)
+    owner_holds = or_(
+        ~SavedSearch.owner.startswith("user:"),
+        exists().where(
+            literal("user:").concat(owner.name) == SavedSearch.owner,
+            Grant.user_id == owner.id,
+            Grant.compartment == SavedSearch.shared_with,
+        ),
+    )
+    return or_(
+        SavedSearch.owner == caller.actor,
+        and_(SavedSearch.shared_with != "", shared, owner_holds),
+    )
 
 
 def _backed(caller: Caller, on: Any) -> ColumnElement[bool]:

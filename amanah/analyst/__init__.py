@@ -6,7 +6,9 @@ item, and nothing here goes into a sharing package. Need-to-know is decided in
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 
 class AnalystError(ValueError):
@@ -17,13 +19,80 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: Bidirectional overrides, embeddings and isolates: they reorder what follows them, so a
+#: label or note could show words in another order than they are stored and searched in.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Direction marks: harmless in running text (Arabic keyboards type them), refused in a label.
+BIDI_MARKS = frozenset("\u200e\u200f\u061c")
+#: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away.
+JOINERS = frozenset("\u200c\u200d")
+
+
 def check_text(text: str, what: str, *, lines: bool = False) -> str:
     """Refuse what no database keeps as text: a lone surrogate (not UTF-8) or a control
-    character (NUL is refused by PostgreSQL); a note may keep its line breaks and tabs."""
+    character (NUL is refused by PostgreSQL), and bidi overrides, embeddings and isolates
+    (they would show the text in another order than it is kept); a note may keep its line
+    breaks and tabs, and direction marks."""
     allowed = "\n\r\t" if lines else ""
     for ch in text:
         if 0xD800 <= ord(ch) <= 0xDFFF:
             raise AnalystError(f"{what} is not valid text (a lone surrogate)")
         if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) and ch not in allowed:
             raise AnalystError(f"{what} may not contain control characters")
+        if ch in BIDI_CONTROLS:
+            raise AnalystError(
+                f"{what} may not contain a bidirectional control character (U+{ord(ch):04X}):"
+                " it would show the text in another order than it is kept"
+            )
     return text
+
+
+def check_label(text: str, what: str) -> str:
+    """A short label (a tag, a saved search's name) on one line: `check_text`, and no
+    invisible character but the joiners words need (ZWNJ, ZWJ): no direction mark, no
+    zero-width space or soft hyphen that would make two labels look alike."""
+    check_text(text, what)
+    for ch in text:
+        if ch in JOINERS:
+            continue
+        if ch in BIDI_MARKS:
+            raise AnalystError(
+                f"{what} may not contain a direction mark (U+{ord(ch):04X}):"
+                " the page sets each label's direction itself"
+            )
+        if not ch.isprintable() and not ch.isspace():
+            raise AnalystError(f"{what} may not contain an invisible character (U+{ord(ch):04X})")
+    return text
+
+
+_MARKUP = re.compile(r"<[^<>]{0,200}>|&[#\w]{1,10};")
+_SPACED = re.compile(r"(?<!\w)(?:\w[\s.\-_*·•/|]{1,3}){2,}\w(?!\w)")
+_SPACERS = re.compile(r"[\s.\-_*·•/|]")
+
+
+def readings(text: str) -> list[str]:
+    """Other ways a reader's eye takes the same text, where a name may hide from a matcher
+    that reads it as stored: markup taken out (as nothing, and as a space: `<b>Ah</b>mad`,
+    `Ahmad<br>Khatib`), letters spaced out joined (`A.h.m.a.d`, `ا ح م د`), and words glued
+    by a joiner split (`أحمد‌الخطيب`)."""
+    out = [
+        _MARKUP.sub("", text),
+        _MARKUP.sub(" ", text),
+        _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), text),
+        "".join(" " if ch in JOINERS else ch for ch in text),
+    ]
+    every = _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), _MARKUP.sub("", out[3]))
+    return [r for r in dict.fromkeys([*out, every]) if r != text]
+
+
+def refuse_hidden_names(matcher: Any, text: str, what: str) -> None:
+    """Refuse a text that still names a protected person once read as a person would (after
+    the names as written were replaced by pseudonyms): a name split by markup, spaced out or
+    glued by a joiner cannot be replaced in place, and must not rest in clear. The reason
+    never says the name."""
+    if any(matcher.find(r) for r in readings(text)):
+        raise AnalystError(
+            f"{what} names a protected person in a form that cannot be replaced by the"
+            " pseudonym (split by markup, spaced out, or glued to another word):"
+            " write the name plainly, or the pseudonym"
+        )

@@ -21,7 +21,7 @@ from amanah.access import (
     Permission,
     saved_searches_visible,
 )
-from amanah.analyst import AnalystError, check_text, now
+from amanah.analyst import AnalystError, check_label, check_text, now, readings
 from amanah.db.models import SavedSearch
 from amanah.search.query import parse
 from amanah.search.service import MODES
@@ -46,7 +46,7 @@ def save(
     caller.require(Permission.ANNOTATE)
     if caller.provider_id is not None:
         raise AccessDenied("a provider's account may not save searches")
-    label = " ".join(check_text(name, "a saved search's name").split())
+    label = " ".join(check_label(name, "a saved search's name").split())
     check_text(query, "the query", lines=True)
     if not label:
         raise AnalystError("a saved search needs a name")
@@ -60,7 +60,8 @@ def save(
     team = check_text(shared_with, "a compartment").strip()
     if team and team not in caller.compartments:
         raise AccessDenied(f"you do not hold compartment {team}: share with one of yours")
-    if protected.Matcher.load(s).find(query) or protected.Matcher.load(s).find(label):
+    matcher = protected.Matcher.load(s)
+    if any(matcher.find(t) for t in (query, label, *readings(query), *readings(label))):
         raise AnalystError(
             "a saved search may not name a protected person: search for it each time instead"
         )

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from amanah.access import (
@@ -21,7 +23,7 @@ from amanah.access import (
     annotations_visible,
     visible_item_ids,
 )
-from amanah.analyst import AnalystError, check_text, now
+from amanah.analyst import AnalystError, check_label, check_text, now, refuse_hidden_names
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemTag
@@ -31,8 +33,9 @@ MAX_LABEL = 100
 
 
 def tag_key(label: str) -> str:
-    """The folded form two spellings of one tag share: the analyzer's letter folding, then
-    whitespace collapsed."""
+    """The folded form two spellings of one tag share: the analyzer's letter folding (which
+    also drops ZWNJ and ZWJ, so a Persian word typed with or without its joiner is one tag),
+    then whitespace collapsed."""
     return " ".join(fold(label).split())
 
 
@@ -40,16 +43,16 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
     """(label as shown, key) for what was typed; refuses an empty or over-long label."""
     from amanah.sharing import protected
 
-    shown = " ".join(check_text(label, "a tag").split())
+    shown = " ".join(check_label(label, "a tag").split())
     if not shown:
         raise AnalystError("a tag needs a label: type a word or two")
     if len(shown) > MAX_LABEL:
         raise AnalystError(f"a tag is at most {MAX_LABEL} characters, not {len(shown)}")
-    if any(not ch.isprintable() for ch in shown):
-        raise AnalystError("a tag may not contain control characters")
     if '"' in shown:  # so that every tag can be searched for as tag:"…"
         raise AnalystError('a tag may not contain a double quote (")')
-    shown, _ = protected.Matcher.load(s).pseudonymise(shown)
+    matcher = protected.Matcher.load(s)
+    shown, _ = matcher.pseudonymise(shown)
+    refuse_hidden_names(matcher, shown, "the tag")
     key = tag_key(shown)
     if not key:
         raise AnalystError("a tag needs a label: type a word or two")
@@ -80,19 +83,34 @@ def add(s: Session, caller: Caller, item_id: int, label: str) -> bool:
 
 
 def _add(s: Session, caller: Caller, item_ids: list[int], shown: str, key: str) -> int:
-    had = set(
-        s.execute(
-            select(ItemTag.item_id).where(ItemTag.key == key, ItemTag.item_id.in_(item_ids))
-        ).scalars()
-    )
-    # One spelling per tag across the home: the first one written.
-    first = s.execute(select(ItemTag.label).where(ItemTag.key == key).limit(1)).scalar()
+    """Insert the tag where it is missing, idempotently: two analysts adding one tag to one
+    item at the same moment both succeed, one row is kept, and only the insert that made it
+    records a custody event (a plain INSERT lost the race with a uniqueness error, a 500)."""
+    # One spelling per tag, the first one written, among the tags the caller may see: the
+    # spelling of a tag on a hidden item would tell that a hidden item carries it.
+    first = s.execute(
+        select(ItemTag.label)
+        .where(ItemTag.key == key, annotations_visible(caller, ItemTag.item_id))
+        .order_by(ItemTag.id)
+        .limit(1)
+    ).scalar()
     at = now()
-    new = [i for i in item_ids if i not in had]
+    rows = [
+        {"item_id": i, "key": key, "label": first or shown, "created_at": at,
+         "created_by": caller.actor}
+        for i in dict.fromkeys(item_ids)
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    made = s.execute(
+        insert(ItemTag)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["item_id", "key"])
+        .returning(ItemTag.item_id)
+    ).scalars()
+    new = sorted(made)
     for i in new:
-        row = ItemTag(item_id=i, key=key, label=first or shown, created_at=at)
-        row.created_by = caller.actor
-        s.add(row)
         _event(s, caller, i, "tag added", key)
     return len(new)
 
@@ -136,10 +154,18 @@ def of_item(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]]:
 
 
 def counts(s: Session, caller: Caller) -> list[dict[str, Any]]:
-    """Every tag with how many items the caller may see carry it (none seen: not listed)."""
+    """Every tag with how many items the caller may see carry it (none seen: not listed).
+    An item whose person withdrew consent for investigation is searched by no one, so it is
+    not counted either: the count is what `tag:` finds."""
+    from amanah.sharing.person_consent import hidden_from_investigation
+
+    withheld = sorted(hidden_from_investigation(s))
     found = s.execute(
         select(ItemTag.key, func.min(ItemTag.label), func.count())
-        .where(annotations_visible(caller, ItemTag.item_id))
+        .where(
+            annotations_visible(caller, ItemTag.item_id),
+            ItemTag.item_id.not_in(withheld) if withheld else true(),
+        )
         .group_by(ItemTag.key)
         .order_by(ItemTag.key)
     ).all()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from amanah.access import (
     require_engagement_manager,
     visible_engagement,
 )
+from amanah.analyst import AnalystError, readings, refuse_hidden_names
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -40,7 +41,7 @@ from amanah.db.models import (
     ProtectiveMeasure,
 )
 from amanah.sharing import SharingError
-from amanah.sharing.person_consent import Person, person_labels, resolve
+from amanah.sharing.person_consent import Person, person_labels, resolve, visible_records
 from amanah.sharing.protected import Matcher
 
 KINDS = ("meeting", "consultation", "interview")
@@ -103,7 +104,17 @@ def _event(s: Session, caller: Caller, engagement_id: int, details: dict[str, An
 
 
 def _clean(matcher: Matcher, text: str) -> str:
-    return matcher.pseudonymise(text.strip())[0] if text.strip() else ""
+    """Free text with every protected name replaced by its pseudonym; refused when a name is
+    still there once markup, spaced-out letters and joiners are read as a person reads them
+    (it could not be replaced in place, and must not rest in clear)."""
+    if not text.strip():
+        return ""
+    kept = matcher.pseudonymise(text.strip())[0]
+    try:
+        refuse_hidden_names(matcher, kept, "the text")
+    except AnalystError as e:
+        raise EngagementError(str(e)) from None
+    return kept
 
 
 def add(
@@ -154,7 +165,7 @@ def add(
         EngagementTask(
             engagement_id=row.id,
             task=_clean(matcher, t.task),
-            owner=t.owner,
+            owner=_clean(matcher, t.owner),
             due_on=t.due_on,
         )
         for t in tasks
@@ -203,20 +214,34 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     return out
 
 
+def _seen(s: Session, caller: Caller, rows: Iterable[Any]) -> list[Any]:
+    """The rows about persons the caller may know of: a protected person (by pseudonym), or a
+    record of a list the caller may see. An engagement in the caller's compartment may
+    concern a record of a list in another: its id would tell that the record exists."""
+    rows = list(rows)
+    ids = {r.person_record_id for r in rows if r.person_record_id is not None}
+    seen = visible_records(s, caller, ids)
+    return [r for r in rows if r.person_record_id is None or r.person_record_id in seen]
+
+
 def show(s: Session, caller: Caller, engagement_id: int) -> dict[str, Any]:
     """One engagement with its persons (pseudonyms, record ids), tasks, what families were
     told, and the protective measures of the protected persons it concerns."""
     e = visible_engagement(s, caller, engagement_id)
-    persons = list(
-        s.execute(select(EngagementPerson).where(EngagementPerson.engagement_id == e.id)).scalars()
+    persons = _seen(
+        s,
+        caller,
+        s.execute(select(EngagementPerson).where(EngagementPerson.engagement_id == e.id)).scalars(),
     )
     labels = person_labels(s, persons)
-    contacts = list(
+    contacts = _seen(
+        s,
+        caller,
         s.execute(
             select(FamilyContact)
             .where(FamilyContact.engagement_id == e.id)
             .order_by(FamilyContact.told_on, FamilyContact.id)
-        ).scalars()
+        ).scalars(),
     )
     clabels = person_labels(s, contacts)
     today = datetime.now(UTC).date()
@@ -306,7 +331,7 @@ def add_contact(
     if not contact:
         raise EngagementError("the point of contact needs a pseudonym (e.g. 'Contact A1')")
     matcher = Matcher.load(s)
-    if matcher.find(contact) or matcher.find(relation):
+    if any(matcher.find(x) for v in (contact, relation) for x in (v, *readings(v))):
         raise EngagementError(
             "the point of contact is named by a pseudonym only, not by a protected name"
         )

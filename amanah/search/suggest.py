@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller, SearchScope, search_scope
 from amanah.search.backends import _lexeme
 from amanah.search.query import Query, Term, _lex
-from amanah.search.request import SearchBackend, SearchRequest
+from amanah.search.request import FieldFilter, SearchBackend, SearchRequest
 from amanah.text.analyzer import exact_form, stem_form, words
 from amanah.workspace import Workspace
 
@@ -70,6 +70,16 @@ class Suggestion:
         return asdict(self)
 
 
+def withheld(s: Session) -> tuple[FieldFilter, ...]:
+    """What a search applies besides the caller's scope (`request.build`), for counting
+    candidates: the items of a person who withdrew consent for investigation are searched by
+    no one, so a word only they hold is no suggestion (it would tell they hold it)."""
+    from amanah.sharing.person_consent import hidden_from_investigation
+
+    found = hidden_from_investigation(s)
+    return (FieldFilter("item", tuple(sorted(found)), True),) if found else ()
+
+
 class Vocabulary(Protocol):
     """A backend's term dictionary of exact forms, with document frequencies over the whole
     index (not scoped: see the module's step 2), and the count inside a caller's scope."""
@@ -87,17 +97,20 @@ class SqlVocabulary:
     def __init__(self, backend: SearchBackend, s: Session) -> None:
         self.backend = backend
         self.s = s
+        self.filters = withheld(s)
 
     def visible(self, scope: SearchScope, term: Term) -> int:
-        return self.backend.search(self.s, SearchRequest(match=term, scope=scope, limit=1)).total
+        req = SearchRequest(match=term, scope=scope, filters=self.filters, limit=1)
+        return self.backend.search(self.s, req).total
 
 
 class TantivyVocabulary:
     """tantivy's term dictionary; a visible count is the backend's own query (need-to-know
     first, `TantivySearch.query`) counted on one searcher, the index loaded once."""
 
-    def __init__(self, backend: TantivySearch) -> None:
+    def __init__(self, backend: TantivySearch, s: Session) -> None:
         self.backend = backend
+        self.filters = withheld(s)
         backend.idx.index.reload()
         self.searcher = backend.idx.index.searcher()
 
@@ -110,7 +123,9 @@ class TantivyVocabulary:
         return {t: n for t, n in found.items() if n > 0}
 
     def visible(self, scope: SearchScope, term: Term) -> int:
-        q = self.backend.query(SearchRequest(match=term, scope=scope, limit=1))
+        q = self.backend.query(
+            SearchRequest(match=term, scope=scope, filters=self.filters, limit=1)
+        )
         return 0 if q is None else int(self.searcher.search(q, 1, count=True).count or 0)
 
 
@@ -186,7 +201,7 @@ def vocabulary(backend: SearchBackend, s: Session) -> Vocabulary:
     from amanah.search.tantivy_index import TantivySearch
 
     if isinstance(backend, TantivySearch):
-        return TantivyVocabulary(backend)
+        return TantivyVocabulary(backend, s)
     if s.get_bind().dialect.name == "postgresql":
         return PostgresVocabulary(backend, s)
     return Fts5Vocabulary(backend, s)

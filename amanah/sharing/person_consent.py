@@ -28,6 +28,7 @@ from amanah.access import (
     person_lists_visible,
     visible_item,
 )
+from amanah.analyst import readings
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -92,6 +93,12 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
         select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == ref)
     ).scalar_one_or_none()
     if pid is None:
+        if any(Matcher.load(s).find(x) for x in (ref, *readings(ref))):
+            # a name typed where its pseudonym belongs: never said back (a response, a log)
+            raise NotVisible(
+                "that is a protected person's name, not a pseudonym: name them by pseudonym"
+                " (see `amanah protected list`)"
+            )
         raise NotVisible(
             f"no protected person {ref!r} (see `amanah protected list`; a person-list record"
             " is named record:ID)"
@@ -361,7 +368,7 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
         ).scalars()
     )
     links = list(s.execute(select(PersonItem)).scalars())
-    seen_records = _visible_records(
+    seen_records = visible_records(
         s, caller, {r.person_record_id for r in [*consents, *links] if r.person_record_id}
     )
     labels = person_labels(s, [*consents, *links])
@@ -390,7 +397,8 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     return out
 
 
-def _visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
+def visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
+    """The person-list records among `ids` the caller may see (their list's need-to-know)."""
     if not ids:
         return set()
     return set(

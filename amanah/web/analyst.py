@@ -5,6 +5,7 @@ the pages post. Need-to-know is decided in amanah.access: an item the caller may
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -241,7 +242,11 @@ def api_bulk_request(
 # --- pages (forms) --------------------------------------------------------------------------
 
 
-def _back_to_item(item_id: int) -> RedirectResponse:
+def _on_item(request: Request, item_id: int, change: Callable[[Session], object]) -> Response:
+    """The one shape of the item page's annotation forms: make the change in one session
+    (refusals raise before anything is written), then back to the item's panel."""
+    with workspace(request).db.session() as s:
+        change(s)
     return RedirectResponse(f"/items/{item_id}#annotations", status_code=303)
 
 
@@ -252,9 +257,7 @@ def tag_form(
     caller: Annotated[Caller, who(Permission.ANNOTATE)],
     tag: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
-    with workspace(request).db.session() as s:
-        tags.add(s, caller, item_id, tag)
-    return _back_to_item(item_id)
+    return _on_item(request, item_id, lambda s: tags.add(s, caller, item_id, tag))
 
 
 @pages.post("/items/{item_id}/tags/remove")
@@ -264,9 +267,7 @@ def untag_form(
     caller: Annotated[Caller, who(Permission.ANNOTATE)],
     tag: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
-    with workspace(request).db.session() as s:
-        tags.remove(s, caller, item_id, tag)
-    return _back_to_item(item_id)
+    return _on_item(request, item_id, lambda s: tags.remove(s, caller, item_id, tag))
 
 
 @pages.post("/items/{item_id}/notes")
@@ -276,9 +277,7 @@ def note_form(
     caller: Annotated[Caller, who(Permission.ANNOTATE)],
     text: Annotated[str, Form(min_length=1, max_length=notes.MAX_NOTE)],
 ) -> Response:
-    with workspace(request).db.session() as s:
-        notes.add(s, caller, item_id, text)
-    return _back_to_item(item_id)
+    return _on_item(request, item_id, lambda s: notes.add(s, caller, item_id, text))
 
 
 def _search_url(q: str, mode: str = "text", sort: str = "relevance", **extra: Any) -> str:
