@@ -120,6 +120,15 @@ ingest(ws, IntakeRequest(sources=[str(home / "in")], collection="c", provider="P
        ocr_languages="ara"))
 t = time.perf_counter(); r = run(ws, workers={workers}); s = time.perf_counter() - t
 assert r.failed == 0, r.failures
+import json, os
+from sqlalchemy import select
+from amanah.db.models import Job
+with ws.db.reader() as db:
+    jobs = db.execute(select(Job.kind, Job.locked_by, Job.locked_at, Job.finished_at)).all()
+t0 = min(j.locked_at for j in jobs)
+print(json.dumps([[j.kind, j.locked_by[-12:], round((j.locked_at - t0).total_seconds(), 2),
+      round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[2])]))
+print(os.times().children_user + os.times().children_system)
 print(s)
 """
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,7 +138,10 @@ print(s)
         out = subprocess.run(
             [sys.executable, "-c", code, tmp], capture_output=True, env=env, check=True, text=True
         )
-    return float(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    print("timeline", "page jobs" if split else "one job", lines[-3], file=sys.stderr)
+    print("children's CPU seconds", lines[-2], file=sys.stderr)
+    return float(lines[-1])
 
 
 def long_scan(pages: int) -> dict[str, Any]:

@@ -92,3 +92,50 @@ def test_later_variants_stop_at_the_first_good_reading(
     assert page.tried["blank"] is None
     assert list(page.tried) == ["blank", "otsu"] and ran == ["otsu"]
     assert page.variant == "otsu" and cer(MEMO, page.text) <= 0.03
+
+
+TEXTS = [
+    "إدارة المخابرات العامة - الفرع 285 إلى رئيس قسم التحقيق في فرع فلسطين",
+    "The witness said the officer gave the order on 12 March 2012 at the branch.",
+    "Le témoin a déclaré que l'officier avait donné l'ordre au poste de police.",
+    "Der Zeuge sagte, dass der Offizier den Befehl in der Abteilung gegeben hat.",
+    "Свидетель сказал, что офицер отдал приказ в отделении в марте.",
+    "Tanık, subayın emri şubede verdiğini söyledi ve ayrıldı.",
+    "شاهد گفت که افسر دستور را در شعبه داد و رفت",
+    "نقل الموقوفين إلى سجن صيدنايا — transferred to Saydnaya prison by order",
+]
+
+
+def test_language_detection_without_a_warm_up_reads_as_the_warmed_detector() -> None:
+    """A process that joins page jobs detects with models loaded for the scripts it meets,
+    not all seven preloaded; the same models, so the same languages and confidences."""
+    from amanah.processing import language
+
+    lazy, warm = language._lazy(), language._detector()
+    for text in TEXTS:
+        got = [
+            (v.language, round(v.value, 6)) for v in lazy.compute_language_confidence_values(text)
+        ]
+        want = [
+            (v.language, round(v.value, 6)) for v in warm.compute_language_confidence_values(text)
+        ]
+        assert got == want, text
+
+
+def test_a_process_not_warmed_never_preloads_every_model() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from amanah.processing import language as l\n"
+        f"a = l.detect({TEXTS[0]!r})\n"
+        "n, m = l._detector.cache_info().currsize, l._lazy.cache_info().currsize\n"
+        "print(a[0]['language'], n, m)\n"
+        "l.warm()\n"
+        f"b = l.detect({TEXTS[0]!r})\n"
+        "print(a == b, l._detector.cache_info().currsize)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["ar 0 1", "True 1"], out.stderr[-2000:]
