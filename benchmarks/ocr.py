@@ -2,10 +2,13 @@
 
 1. CER by degradation level (tests.fixtures.DEGRADATIONS), Amanah's OCR against plain
    `tesseract IMAGE - -l ara` on the same images, and seconds per page of each.
-2. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
+2. The second clean-up variant's denoisers (cleanup.DENOISERS) compared in one session: the
+   variant alone on each level and on a faint photocopy (CER, milliseconds of clean-up), and
+   the whole reading of the faint page (all three variants) with each, seconds per page.
+3. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
    same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM).
 
-Usage: python -m benchmarks.ocr [--pages N] [--skip cer|pages]
+Usage: python -m benchmarks.ocr [--pages N] [--skip cer denoise pages]
 """
 
 from __future__ import annotations
@@ -62,6 +65,46 @@ def cer_by_level(work: Path) -> dict[str, Any]:
     return rows
 
 
+def denoisers(work: Path) -> dict[str, Any]:
+    from rapidfuzz.distance import Levenshtein
+
+    from amanah.processing import cleanup, ocr
+    from tests.fixtures import DEGRADATIONS, degraded_scan
+    from tests.test_ocr_degraded import MEMO
+    from tests.test_ocr_speedups import faint_scan
+
+    truth = _norm(" ".join(MEMO))
+    images = {level: degraded_scan(MEMO, level) for level in DEGRADATIONS}
+    images["faint"] = faint_scan()
+    preps = {level: cleanup.prepare(ocr._to_grey(im)) for level, im in images.items()}
+    rows: dict[str, Any] = {}
+    default = cleanup.DENOISER
+    for name in cleanup.DENOISERS:
+        row: dict[str, Any] = {}
+        for level, prep in preps.items():
+            t = time.perf_counter()
+            ink = cleanup.adaptive(prep, name)
+            ms = (time.perf_counter() - t) * 1e3
+            text, conf, _ = ocr.tesseract(ink, work, "ara", False, ocr.PSM[prep.layout])
+            cer = Levenshtein.distance(truth, _norm(text)) / len(truth)
+            row[level] = {"cer": round(cer, 4), "confidence": conf, "cleanup_ms": round(ms)}
+        cleanup.DENOISER = name
+        try:
+            t = time.perf_counter()
+            page = ocr.ocr_image(images["faint"], 1, work, "ara")
+            row["faint_whole_page"] = {
+                "seconds": round(time.perf_counter() - t, 2),
+                "cer": round(Levenshtein.distance(truth, _norm(page.text)) / len(truth), 4),
+                "variant": page.variant,
+                "tried": page.tried,
+            }
+        finally:
+            cleanup.DENOISER = default
+        rows[name] = row
+        print(name, row, file=sys.stderr)
+    return rows
+
+
 def _process(pdf: bytes, split: bool, workers: int) -> float:
     """Seconds from the first job to the last for one scanned PDF, in a fresh home."""
     code = f"""
@@ -77,6 +120,15 @@ ingest(ws, IntakeRequest(sources=[str(home / "in")], collection="c", provider="P
        ocr_languages="ara"))
 t = time.perf_counter(); r = run(ws, workers={workers}); s = time.perf_counter() - t
 assert r.failed == 0, r.failures
+import json, os
+from sqlalchemy import select
+from amanah.db.models import Job
+with ws.db.reader() as db:
+    jobs = db.execute(select(Job.kind, Job.locked_by, Job.locked_at, Job.finished_at)).all()
+t0 = min(j.locked_at for j in jobs)
+print(json.dumps([[j.kind, j.locked_by[-12:], round((j.locked_at - t0).total_seconds(), 2),
+      round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[2])]))
+print(os.times().children_user + os.times().children_system)
 print(s)
 """
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +138,10 @@ print(s)
         out = subprocess.run(
             [sys.executable, "-c", code, tmp], capture_output=True, env=env, check=True, text=True
         )
-    return float(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    print("timeline", "page jobs" if split else "one job", lines[-3], file=sys.stderr)
+    print("children's CPU seconds", lines[-2], file=sys.stderr)
+    return float(lines[-1])
 
 
 def long_scan(pages: int) -> dict[str, Any]:
@@ -113,6 +168,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if "cer" not in args.skip:
             result["cer"] = cer_by_level(Path(tmp))
+        if "denoise" not in args.skip:
+            result["denoise"] = denoisers(Path(tmp))
     if "pages" not in args.skip:
         result["long_scan"] = long_scan(args.pages)
     print(json.dumps(result, ensure_ascii=False, indent=1))

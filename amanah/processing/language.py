@@ -39,8 +39,20 @@ def _detector() -> LanguageDetector:
     return detector
 
 
+@functools.cache
+def _lazy() -> LanguageDetector:
+    """For a process that was not warmed (the runner's worker joining OCR page jobs, the
+    command line): the same models, loaded only for the scripts a text is in (Arabic text:
+    Arabic and Persian), about 0.2 s instead of seconds for all seven; the same results."""
+    return LanguageDetectorBuilder.from_languages(*_LANGUAGES).build()
+
+
+_WARMED: list[bool] = []
+
+
 def warm() -> None:
     """Build the detector now, so that children forked after this inherit it ready."""
+    _WARMED.append(True)
     _detector()
 
 
@@ -73,7 +85,7 @@ def detect(text: str) -> list[dict[str, Any]]:
         return []
     if kurdish := _kurdish(sample):
         return [{"language": kurdish, "confidence": 1.0, "method": "script rule"}]
-    values = _detector().compute_language_confidence_values(sample)
+    values = (_detector() if _WARMED else _lazy()).compute_language_confidence_values(sample)
     return [
         {"language": _LANGUAGES[v.language], "confidence": round(v.value, 3), "method": "lingua"}
         for v in values[:3]
