@@ -3,7 +3,9 @@ duplicates under one hit: the same on every backend, and need-to-know exactly as
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -16,6 +18,7 @@ from amanah.search.query import QueryError, parse, with_filters
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.test_search import BACKENDS, make_search_home
+from tests.webfixtures import Site
 
 DUPLICATE = "gamma duplicate report about the checkpoint"
 # (collection, provider, compartment): {name: (document date, text)}
@@ -207,3 +210,42 @@ def test_exact_duplicates_are_one_hit_with_the_copies_the_caller_may_see(
     # browse counts hits and documents honestly
     b = search(corpus, OPEN, "", limit=50, group=True)
     assert b.total == 4 and b.documents == 3 and len(b.hits) == 3
+
+
+# --- the search page (HTTP; the browser test is tests/test_web_browser_search.py) ---------------
+
+
+def test_the_page_browses_and_shows_chosen_filters_as_chips_with_remove_links(site: Site) -> None:
+    c, _ = site.browser("analyst")
+    page = c.get("/search?browse=1&sort=received")
+    assert page.status_code == 200
+    shown = set(re.findall(r'href="/items/(\d+)\?', page.text))
+    assert str(site.item("statement-b.txt")) in shown
+    assert str(site.item("سري.txt")) not in shown  # red: not the analyst's
+    assert 'class="chips"' not in page.text
+    page = c.get("/search", params={"browse": 1, "provider": "Blue CSO", "date": "2012..2030"})
+    chips = re.findall(r'<li class="chip" data-field="(\w+)">', page.text)
+    assert chips == ["provider", "date"]
+    assert 'name="q" value=""' in page.text  # the words box holds no filter
+    # each chip's remove link is the page without it (and keeps the other)
+    removes = re.findall(r'<a class="remove" href="([^"]+)"', page.text)
+    assert "provider=" not in html.unescape(removes[0]) and "date=" in html.unescape(removes[0])
+    assert "date=" not in html.unescape(removes[1]) and "provider=" in html.unescape(removes[1])
+    # saving this search saves the filters with it
+    assert '<input type="hidden" name="q" value="provider:&#34;Blue CSO&#34; date:2012..2030">' in (
+        page.text
+    )
+    # a wrong chosen value is said, not a traceback
+    bad = c.get("/search", params={"q": "witness", "date": "soon"})
+    assert bad.status_code == 200 and "&#39;date:soon&#39; is not a date" in bad.text
+    # a provider named that the caller may not see is "not there", whichever the page
+    red = c.get("/search", params={"browse": 1, "provider": "Red CSO"})
+    assert "there is no provider named &#39;Red CSO&#39;" in red.text
+
+
+def test_the_page_in_arabic_says_chips_and_counts_with_plural_forms(site: Site) -> None:
+    c, _ = site.browser("analyst")
+    c.get("/lang/ar?next=/")
+    page = c.get("/search", params={"q": "الشاهد", "lang": "ar"}).text
+    assert "إزالة عامل التصفية" in page and "نتيجة واحدة" in page
+    assert "تاريخ الوثيقة" in page and "الاستلام" in page
