@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from amanah.access import Caller, local_administrator
 from amanah.intake.ingest import IntakeRequest, ingest
@@ -249,3 +250,35 @@ def test_the_page_in_arabic_says_chips_and_counts_with_plural_forms(site: Site) 
     page = c.get("/search", params={"q": "الشاهد", "lang": "ar"}).text
     assert "إزالة عامل التصفية" in page and "نتيجة واحدة" in page
     assert "تاريخ الوثيقة" in page and "الاستلام" in page
+
+
+@pytest.mark.parametrize("moved", ["a.txt", "b.txt"])
+def test_the_received_facet_counts_each_year_whether_or_not_years_overlap_in_item_order(
+    corpus: Workspace, moved: str
+) -> None:
+    """a.txt (the first item) received in 2020 keeps the years in their own id ranges; b.txt
+    (between two items of this year) makes them overlap: both count the same."""
+    this_year = datetime.now(UTC).year
+    item_id = next(
+        h.item_id for h in search(corpus, OPEN, "*", limit=50).hits if h.path.endswith(moved)
+    )
+    with corpus.db.session() as s:
+        before = s.execute(
+            text("SELECT intake_at FROM items WHERE id = :i"), {"i": item_id}
+        ).scalar_one()
+        s.execute(
+            text("UPDATE items SET intake_at = :t WHERE id = :i"),
+            {"t": datetime(2020, 6, 1, 12, tzinfo=UTC), "i": item_id},
+        )
+    try:
+        r = search(corpus, OPEN, "*", limit=50, facets=True)
+        assert {v["value"]: v["count"] for v in r.facets["received"]} == {2020: 1, this_year: 3}
+        assert names(search(corpus, OPEN, "received:2020", limit=50)) == [moved]
+        assert moved not in names(search(corpus, OPEN, f"received:{this_year}", limit=50))
+        r = search(corpus, OPEN, "report", limit=50, facets=True, filters=[("date", "2015")])
+        assert {v["value"]: v["count"] for v in r.facets["received"]} == {this_year: 2}
+    finally:
+        with corpus.db.session() as s:
+            s.execute(
+                text("UPDATE items SET intake_at = :t WHERE id = :i"), {"t": before, "i": item_id}
+            )

@@ -21,7 +21,7 @@ from amanah.db.models import Collection, Item, Provider
 
 #: Above this many hits the number of distinct documents is not counted (it would read every
 #: hit's hash): the page says hits only.
-COUNT_DOCUMENTS_UP_TO = 20_000
+COUNT_DOCUMENTS_UP_TO = 10_000
 _CHUNK = 5_000
 
 

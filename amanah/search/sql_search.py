@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -110,6 +111,22 @@ def _received_year(s: Session) -> str:
     if s.get_bind().dialect.name == "postgresql":
         return "to_char(ri.intake_at AT TIME ZONE 'UTC', 'YYYY')"
     return "substr(ri.intake_at, 1, 4)"  # SQLite keeps it as text, in UTC
+
+
+def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
+    """Per year received, the first and last item id, when these ranges do not overlap (items
+    are numbered as they are received): then an id's range says its year, and a backend can
+    count years by id ranges. None when they overlap (or nothing is there)."""
+    rows = sorted(
+        (int(lo), int(hi), int(year))
+        for year, lo, hi in s.execute(
+            text(f"SELECT {_received_year(s)}, min(ri.id), max(ri.id) FROM items ri GROUP BY 1")  # noqa: S608
+        )
+        if year
+    )
+    if not rows or any(a[1] >= b[0] for a, b in pairwise(rows)):
+        return None
+    return {year: (lo, hi) for lo, hi, year in rows}
 
 
 def received_years(s: Session, ids: list[int]) -> Counter[Any]:

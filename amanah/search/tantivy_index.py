@@ -536,9 +536,7 @@ class TantivySearch:
             total = searcher.search(q, 1, count=True).count or 0
         facets = self._facets(searcher, q) if req.facets else None
         if facets is not None:
-            from amanah.search.sql_search import received_years
-
-            facets["received"] = received_years(s, self._all_ids(searcher, q))
+            facets["received"] = self._received_years(s, searcher, q)
         more = len(rows) > req.limit
         return Found(rows[: req.limit], more, total, facets=facets, backend=self.name)
 
@@ -649,6 +647,23 @@ class TantivySearch:
         from amanah.search.suggest import close_words
 
         return [c.word for c in close_words(self, s, scope, word, limit)]
+
+    def _received_years(self, s: Session, searcher: tantivy.Searcher, q: Query) -> Counter[Any]:
+        """Hits per year received. The intake time is in the database: where each year's items
+        form their own id range (the usual case: ids are given as items are received), one
+        range aggregation on item_id counts them; otherwise the hits' ids are looked up."""
+        from amanah.search.sql_search import received_id_ranges, received_years
+
+        ranges = received_id_ranges(s)
+        if ranges is None:
+            return received_years(s, self._all_ids(searcher, q))
+        spec = [{"key": str(y), "from": lo, "to": hi + 1} for y, (lo, hi) in sorted(ranges.items())]
+        found = searcher.aggregate(q, {"r": {"range": {"field": "item_id", "ranges": spec}}})
+        counts: Counter[Any] = Counter()
+        for b in found.get("r", {}).get("buckets", []):
+            if str(b.get("key", "")).isdigit() and int(b["doc_count"]):
+                counts[int(b["key"])] += int(b["doc_count"])
+        return counts
 
     def _all_ids(self, searcher: tantivy.Searcher, q: Query) -> list[int]:
         res = searcher.search(q, max(1, searcher.num_docs), count=False)
