@@ -20,7 +20,11 @@ def search(
     limit: Annotated[int, typer.Option(help="Hits per page (1-1000).")] = 20,
     facets: Annotated[bool, typer.Option("--facets", help="Also count hits per facet.")] = False,
     sort: Annotated[
-        str | None, typer.Option(help="relevance or date (default: relevance, date if no words).")
+        str | None,
+        typer.Option(
+            help="relevance, date (document date), received or oldest (order received);"
+            " default: relevance, date if no words. Query '*' lists everything."
+        ),
     ] = None,
     cursor: Annotated[
         str | None, typer.Option(help="Next page: the cursor a previous page printed.")

@@ -43,6 +43,9 @@ class Hit:
     score: float
     snippet: str
     highlights: list[tuple[int, int]]
+    #: Exact duplicates (same SHA-256) the caller may see, this item included, when two or
+    #: more (`search.duplicates`): item id, path, collection, provider of each.
+    copies: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Results:
     #: Did you mean (`search.suggest.Suggestion.as_json`): the query with its words that found
     #: nothing corrected; `applied` when these results are the corrected query's.
     suggestion: dict[str, Any] | None = None
+    #: Distinct documents (SHA-256) among the `total` hits; None when not counted.
+    documents: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,8 @@
     =وزير                                  this word only, no stemming (variants still fold)
     (حلب OR ادلب) "برميل متفجر"            grouping
     provider:"Syrian Archive" lang:ar type:pdf has:ocr after:2012 before:2014-06 path:raqqa
+    date:2012  date:2012-03..2014  received:2024   document date / date received (either of)
+    *                                      everything the caller may see (browse)
     person:"محمد الحبو" unit:"Branch 215" facility:Saydnaya place:Homs
                                            items of an entity, its name in any spelling
     tag:torture                            items the caller may see that carry an analyst's tag
@@ -39,6 +41,8 @@ FIELDS = (
     "has",
     "after",
     "before",
+    "date",
+    "received",
     "path",
     "tag",
     *ENTITY_FIELDS,
@@ -228,6 +232,8 @@ def _lex(q: str) -> list[_Tok]:
                 toks.append(_Tok("word", rest.strip(), start, field=fname))
             elif word in ("OR", "AND", "NOT"):
                 toks.append(_Tok(word, word, start))
+            elif word == "*":
+                continue  # everything: the filters alone (or nothing) choose the items
             else:
                 toks.append(_Tok("word", word, start))
     return toks
@@ -241,6 +247,8 @@ _EXAMPLE = {
     "has": "has:ocr",
     "after": "after:2012-03",
     "before": "before:2014",
+    "date": "date:2012, date:2012-03, date:2012..2014",
+    "received": "received:2024, received:2024-03",
     "path": "path:raqqa",
     "person": 'person:"Mohammad al-Habbo"',
     "unit": 'unit:"Branch 215"',
@@ -415,6 +423,17 @@ def _check_filter(tok: _Tok, q: str) -> str:
             raise QueryError(
                 f"'{name}:{value}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", tok.pos, q
             ) from None
+    if name in ("date", "received"):
+        try:
+            start, end = period(value)
+        except ValueError:
+            raise QueryError(
+                f"'{name}:{value}' is not a date: use YYYY, YYYY-MM, YYYY-MM-DD or a range"
+                " FROM..TO of them",
+                tok.pos,
+                q,
+            ) from None
+        return f"{start}..{end}"
     if name == "has" and value.lower() not in HAS:
         raise QueryError(
             f"'has:{value}' is not known: use one of {', '.join('has:' + h for h in HAS)}",
@@ -444,15 +463,74 @@ def _check_filter(tok: _Tok, q: str) -> str:
     return value
 
 
+def _day(text: str, last: bool) -> date:
+    """The first day of YYYY, YYYY-MM or YYYY-MM-DD, or the day after its last (`last`)."""
+    m = _DATE.match(text.strip())
+    if m is None:
+        raise ValueError(text)
+    y, mo, d = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+    first = date(y, mo, d)
+    if not last:
+        return first
+    if m[3]:
+        return date.fromordinal(first.toordinal() + 1)
+    if m[2]:
+        return date(y + 1, 1, 1) if mo == 12 else date(y, mo + 1, 1)
+    return date(y + 1, 1, 1)
+
+
+def period(value: str) -> tuple[str, str]:
+    """A `date:`/`received:` value as [start, end) ISO days: a year, month or day, or a range
+    FROM..TO of them (either side may be left open: `2012..`, `..2014`)."""
+    start, dots, end = value.partition("..")
+    if not dots:
+        end = start
+    lo = _day(start, last=False).isoformat() if start.strip() else "0001-01-01"
+    hi = _day(end, last=True).isoformat() if end.strip() else "9999-12-31"
+    if lo >= hi:
+        raise ValueError(value)
+    return lo, hi
+
+
 def parse(q: str) -> Query:
-    """Parse what was typed; raises QueryError that says where."""
+    """Parse what was typed; raises QueryError that says where. `*` alone means everything
+    the caller may see (to browse, with filters or without)."""
     if len(q) > 4000:
         raise QueryError("the query is longer than 4,000 characters", 4000, q[:4000])
     p = _Parser(q)
     node = p.parse()
-    if node is None and not p.filters:
-        raise QueryError("the query is empty: type words to search for, or a filter", 0, q)
+    if node is None and not p.filters and "*" not in q:
+        raise QueryError(
+            "the query is empty: type words to search for, a filter, or * for everything", 0, q
+        )
     return Query(text=q, match=node, filters=p.filters)
+
+
+def clause(name: str, value: str) -> str:
+    """One filter as the query language writes it (quoted when it holds a space)."""
+    if name not in FIELDS:
+        raise QueryError(f"unknown field '{name}:' (fields are {_FIELD_LIST})", 0, name)
+    if '"' in value:
+        raise QueryError(f"a '{name}:' value cannot hold a quote", 0, f"{name}:{value}")
+    quoted = any(c.isspace() or c in '()"' for c in value) or not value
+    return f'{name}:"{value}"' if quoted else f"{name}:{value}"
+
+
+def with_filters(words: str, filters: list[tuple[str, str]]) -> str:
+    """The query that runs when filters are chosen apart from the words (the search page's
+    chips): the words, grouped when they hold an OR, then each filter; validated by `parse`."""
+    if not filters:
+        return words
+    clauses = " ".join(clause(n, v) for n, v in filters)
+    parse(clauses)  # a wrong filter is named on its own, not inside the words
+    if not words.strip() or words.strip() == "*":
+        return clauses
+    parse(words)  # the words' own error, where it is in what was typed
+    try:
+        parse(f"{words} {clauses}")
+        return f"{words} {clauses}"
+    except QueryError:
+        return f"({words}) {clauses}"
 
 
 def type_prefixes(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

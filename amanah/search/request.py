@@ -22,16 +22,20 @@ from amanah.access import Caller, SearchScope, collections_visible, search_scope
 from amanah.db.models import Collection, Provider
 from amanah.search.query import ENTITY_FIELDS, Node, Query, QueryError, type_prefixes
 
-FACETS = ("provider", "collection", "media_type", "language", "year", "has_ocr")
-SORTS = ("relevance", "date")
+#: "year" is the document date's year; "received" the year the collection received the item.
+FACETS = ("provider", "collection", "media_type", "language", "year", "received", "has_ocr")
+#: date: document date, newest first; received/oldest: the order items were received (their
+#: ids are given as they are preserved), newest or oldest first.
+SORTS = ("relevance", "date", "received", "oldest")
 
 
 @dataclass(frozen=True)
 class FieldFilter:
     """One field's filter: any of `values` (after: and before: all of them), or none of them
     when negated. provider/collection: ids; type: ("exact"|"prefix", media type); lang: codes;
-    has: ocr/text/gps; after/before: ISO dates; path: lower-case substrings; item: item ids
-    (what an entity filter resolves to; none at all finds nothing)."""
+    has: ocr/text/gps; after/before: ISO dates; date/received: (start, end) ISO days, the end
+    excluded (document date, or when the item was received); path: lower-case substrings;
+    item: item ids (what an entity filter resolves to; none at all finds nothing)."""
 
     field: str
     values: tuple[Any, ...]
@@ -169,6 +173,8 @@ def build(
             values += [("exact", t) for t in exact] + [("prefix", t) for t in prefixes]
         elif f.field == "path":
             values.append(f.value.lower())
+        elif f.field in ("date", "received"):
+            values.append(tuple(f.value.split("..", 1)))
         elif f.field in ENTITY_FIELDS:
             values.append(_entity_items(s, caller, q, f.field, f.value, f.position))
         elif f.field == "tag":

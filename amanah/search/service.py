@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from amanah.access import Caller
-from amanah.search import engine, semantic, suggest
+from amanah.search import duplicates, engine, semantic, suggest
 from amanah.search.engine import MAX_LIMIT, Results
-from amanah.search.query import parse
+from amanah.search.query import Query, parse, with_filters
 from amanah.workspace import Workspace
 
 MODES = ("text", "semantic", "hybrid")
@@ -25,14 +25,57 @@ def search(
     mode: str = "text",
     request_id: int | None = None,
     fallback: bool = False,
+    filters: list[tuple[str, str]] | None = None,
+    group: bool = False,
 ) -> Results:
     """Run one search for `caller`; raises QueryError (with a position) or ValueError.
+
+    An empty query (or `*`) browses: every item the caller may see, with the same filters,
+    facets, sorts and pages. `filters` are (field, value) pairs chosen apart from the words
+    (the search page's chips), applied as the query language's filters are. With `group`,
+    exact duplicates (same SHA-256) on a page are one hit with its copies, and
+    `Results.documents` counts the distinct documents among the hits.
 
     A word search with few hits carries a "did you mean" (`Results.suggestion`) when some of
     its words find nothing the caller may see; with `fallback`, a search that found nothing
     runs the corrected query instead (both are logged) and says so."""
     started = time.perf_counter()
+    query = with_filters(query if query.strip() else "*", list(filters or []))
     q = parse(query)
+    if q.match is None and not q.filters:
+        mode = "text"  # browsing everything has no meaning to rank by
+    results = _search(
+        ws, caller, q, limit, cursor, sort, facets, mode, request_id, fallback, started
+    )
+    if group:
+        _group(ws, caller, results)
+    return results
+
+
+def _group(ws: Workspace, caller: Caller, results: Results) -> None:
+    """Exact duplicates under one hit, and the hits counted as documents too."""
+    engine.prepare(ws)
+    with ws.db.reader() as s:
+        results.hits = duplicates.group(s, caller, results.hits)
+        small = results.total_exact and results.total <= duplicates.COUNT_DOCUMENTS_UP_TO
+        if small and results.mode == "text":
+            ids = engine.all_ids(s, caller, parse(results.query), ws)
+            results.documents = duplicates.documents(s, ids)
+
+
+def _search(
+    ws: Workspace,
+    caller: Caller,
+    q: Query,
+    limit: int,
+    cursor: str | None,
+    sort: str | None,
+    facets: bool,
+    mode: str,
+    request_id: int | None,
+    fallback: bool,
+    started: float,
+) -> Results:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     if mode not in MODES:
@@ -73,7 +116,7 @@ def search(
         found.applied = True
         again.suggestion = found.as_json()
         return again
-    if cursor or sort == "date":
+    if cursor or sort not in (None, "relevance"):
         raise ValueError("search by meaning has no further pages or date order: raise --limit")
     return semantic.search(
         ws,

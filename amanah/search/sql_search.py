@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -77,12 +79,69 @@ def _filter(f: FieldFilter, n: int, params: dict[str, Any]) -> str:
         elif f.field == "path":
             params[key] = "%" + _like(value) + "%"
             alternatives.append(f"lower(d.path) LIKE :{key} ESCAPE '\\'")
+        elif f.field == "date":  # the document date in [start, end)
+            params[key + "a"], params[key + "b"] = value
+            alternatives.append(
+                f"(d.doc_date >= :{key}a AND d.doc_date < :{key}b AND d.doc_date <> '')"
+            )
+        elif f.field == "received":  # when the item was received (its intake), in UTC
+            params[key + "a"], params[key + "b"] = received_bounds(value)
+            alternatives.append(
+                f"d.item_id IN (SELECT ri.id FROM items ri WHERE ri.intake_at >= :{key}a"  # noqa: S608
+                f" AND ri.intake_at < :{key}b)"
+            )
         else:
             raise ValueError(f"unknown filter field {f.field!r}")
     # after: and before: narrow together; other repeated fields mean either value.
     joiner = " AND " if f.field in ("after", "before") else " OR "
     cond = "(" + joiner.join(alternatives) + ")"
     return f"NOT {cond}" if f.negated else cond
+
+
+def received_bounds(value: tuple[str, str]) -> tuple[datetime, datetime]:
+    """A received: period's [start, end) as UTC instants (items.intake_at is UTC)."""
+    lo, hi = (date.fromisoformat(v) for v in value)
+    return (
+        datetime(lo.year, lo.month, lo.day, tzinfo=UTC),
+        datetime(hi.year, hi.month, hi.day, tzinfo=UTC),
+    )
+
+
+def _received_year(s: Session) -> str:
+    if s.get_bind().dialect.name == "postgresql":
+        return "to_char(ri.intake_at AT TIME ZONE 'UTC', 'YYYY')"
+    return "substr(ri.intake_at, 1, 4)"  # SQLite keeps it as text, in UTC
+
+
+def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
+    """Per year received, the first and last item id, when these ranges do not overlap (items
+    are numbered as they are received): then an id's range says its year, and a backend can
+    count years by id ranges. None when they overlap (or nothing is there)."""
+    rows = sorted(
+        (int(lo), int(hi), int(year))
+        for year, lo, hi in s.execute(
+            text(f"SELECT {_received_year(s)}, min(ri.id), max(ri.id) FROM items ri GROUP BY 1")  # noqa: S608
+        )
+        if year
+    )
+    if not rows or any(a[1] >= b[0] for a, b in pairwise(rows)):
+        return None
+    return {year: (lo, hi) for lo, hi, year in rows}
+
+
+def received_years(s: Session, ids: list[int]) -> Counter[Any]:
+    """Items per year received, of these items (a backend outside the database asks so)."""
+    counts: Counter[Any] = Counter()
+    for start in range(0, len(ids), 10_000):
+        chunk = ",".join(str(int(i)) for i in ids[start : start + 10_000])
+        for year, n in s.execute(
+            text(
+                f"SELECT {_received_year(s)}, count(*) FROM items ri"  # noqa: S608
+                f" WHERE ri.id IN ({chunk}) GROUP BY 1"
+            )
+        ):
+            counts[int(year) if year else "unknown"] += int(n)
+    return counts
 
 
 def plan(s: Session, req: SearchRequest) -> SqlPlan:
@@ -116,6 +175,14 @@ def page(
     params = dict(sql.params, limit=limit + 1)
     if sort == "date":
         order, key = "d.doc_date DESC, d.item_id", "d.doc_date"
+    elif sort in ("received", "oldest"):  # the order items were received: their ids
+        newest = sort == "received"
+        order = "d.item_id DESC" if newest else "d.item_id"
+        if after is not None:
+            params["ci"] = after[1]
+            where.append("d.item_id < :ci" if newest else "d.item_id > :ci")
+        after = None
+        key = ""
     else:
         # With no words to rank by, every score is 0 and the order is the items' own.
         order = "d.item_id" if sql.score == "0" else f"{sql.score} DESC, d.item_id"
@@ -167,6 +234,15 @@ def facet_counters(s: Session, sql: SqlPlan) -> tuple[int, dict[str, Counter[Any
             counts["language"][code] += n
         counts["year"][year if year is not None else "unknown"] += n
         counts["has_ocr"][bool(has_ocr)] += n
+    for year, n in s.execute(
+        sql.statement(
+            f"SELECT {_received_year(s)}, count(*) FROM items ri WHERE ri.id IN"  # noqa: S608
+            f" (SELECT d.item_id FROM {sql.count_source} WHERE {' AND '.join(sql.where)})"
+            " GROUP BY 1"
+        ),
+        sql.params,
+    ):
+        counts["received"][int(year) if year else "unknown"] += int(n)
     return total, counts
 
 

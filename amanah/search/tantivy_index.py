@@ -455,7 +455,14 @@ class TantivySearch:
                 alternatives.append(
                     Query.regex_query(self.schema, "path", ANY + _escape(value) + ANY)
                 )
-            else:
+            elif f.field == "date":  # the document date in [start, end)
+                lo, hi = (_ordinal(v) for v in value)
+                alternatives.append(
+                    Query.range_query(
+                        self.schema, "day", FieldType.Integer, max(lo, 1), hi, True, False
+                    )
+                )
+            else:  # received: is resolved to item ids by `_resolved` (the database holds it)
                 raise ValueError(f"unknown filter field {f.field!r}")
         # after: and before: narrow together; other repeated fields mean either value.
         occur = Occur.Must if f.field in ("after", "before") else Occur.Should
@@ -483,7 +490,33 @@ class TantivySearch:
             clauses.append((Occur.Must, self._match(req.match)))
         return Query.boolean_query(clauses)
 
+    def _resolved(self, s: Session, req: SearchRequest) -> SearchRequest:
+        """`received:` as the ids of the items received then: the intake time is in the
+        database, not in this index (need-to-know stays in the tantivy query)."""
+        from dataclasses import replace
+
+        from amanah.db.models import Item
+        from amanah.search.sql_search import received_bounds
+
+        if not any(f.field == "received" for f in req.filters):
+            return req
+        filters = []
+        for f in req.filters:
+            if f.field == "received":
+                ids: set[int] = set()
+                for value in f.values:
+                    lo, hi = received_bounds(value)
+                    ids.update(
+                        s.execute(
+                            select(Item.id).where(Item.intake_at >= lo, Item.intake_at < hi)
+                        ).scalars()
+                    )
+                f = FieldFilter("item", tuple(sorted(ids)), f.negated)
+            filters.append(f)
+        return replace(req, filters=tuple(filters))
+
     def search(self, s: Session, req: SearchRequest) -> Found:
+        req = self._resolved(s, req)
         q = self.query(req)
         if q is None:
             empty = {f: Counter() for f in FACETS} if req.facets else None
@@ -493,6 +526,8 @@ class TantivySearch:
         want = req.limit + 1
         if req.sort == "date":
             rows, total = self._by_date(searcher, q, want, req.after)
+        elif req.sort in ("received", "oldest"):  # the order received: item ids
+            rows, total = self._by_id(searcher, q, want, req.after, req.sort == "received")
         elif req.match is None:
             rows, total = self._by_id(searcher, q, want, req.after)
         else:
@@ -500,6 +535,8 @@ class TantivySearch:
         if total is None:
             total = searcher.search(q, 1, count=True).count or 0
         facets = self._facets(searcher, q) if req.facets else None
+        if facets is not None:
+            facets["received"] = self._received_years(s, searcher, q)
         more = len(rows) > req.limit
         return Found(rows[: req.limit], more, total, facets=facets, backend=self.name)
 
@@ -523,15 +560,27 @@ class TantivySearch:
         return out, res.count if whole else None
 
     def _by_id(
-        self, searcher: tantivy.Searcher, q: Query, want: int, after: tuple[Any, int] | None
+        self,
+        searcher: tantivy.Searcher,
+        q: Query,
+        want: int,
+        after: tuple[Any, int] | None,
+        newest: bool = False,
     ) -> tuple[list[tuple[int, float, str]], int | None]:
         whole = after is None
         if after is not None:
-            key = Query.range_query(
-                self.schema, "item_id", FieldType.Integer, int(after[1]), None, False, True
+            key = (
+                Query.range_query(
+                    self.schema, "item_id", FieldType.Integer, 0, int(after[1]), True, False
+                )
+                if newest
+                else Query.range_query(
+                    self.schema, "item_id", FieldType.Integer, int(after[1]), None, False, True
+                )
             )
             q = Query.boolean_query([(Occur.Must, q), (Occur.Must, key)])
-        res = searcher.search(q, want, count=whole, order_by_field="item_id", order=Order.Asc)
+        order = Order.Desc if newest else Order.Asc
+        res = searcher.search(q, want, count=whole, order_by_field="item_id", order=order)
         rows = self._with_dates(searcher, [(int(k), 0.0, a) for k, a in res.hits])
         return rows, res.count if whole else None
 
@@ -581,10 +630,12 @@ class TantivySearch:
             "year": "year_facet",
             "has_ocr": "has_ocr",
         }
-        spec = {f: {"terms": {"field": fields[f], "size": 65_000}} for f in FACETS}
+        spec = {f: {"terms": {"field": fields[f], "size": 65_000}} for f in FACETS if f in fields}
         found = searcher.aggregate(q, spec)
         out: dict[str, Counter[Any]] = {}
         for facet in FACETS:
+            if facet not in fields:
+                continue  # received: from the database (`search`)
             counter: Counter[Any] = Counter()
             for b in found.get(facet, {}).get("buckets", []):
                 counter[_facet_value(facet, b)] += int(b["doc_count"])
@@ -597,13 +648,32 @@ class TantivySearch:
 
         return [c.word for c in close_words(self, s, scope, word, limit)]
 
-    def ids(self, s: Session, req: SearchRequest) -> list[int]:
-        q = self.query(req)
-        if q is None:
-            return []
-        searcher = self.idx.index.searcher()
+    def _received_years(self, s: Session, searcher: tantivy.Searcher, q: Query) -> Counter[Any]:
+        """Hits per year received. The intake time is in the database: where each year's items
+        form their own id range (the usual case: ids are given as items are received), one
+        range aggregation on item_id counts them; otherwise the hits' ids are looked up."""
+        from amanah.search.sql_search import received_id_ranges, received_years
+
+        ranges = received_id_ranges(s)
+        if ranges is None:
+            return received_years(s, self._all_ids(searcher, q))
+        spec = [{"key": str(y), "from": lo, "to": hi + 1} for y, (lo, hi) in sorted(ranges.items())]
+        found = searcher.aggregate(q, {"r": {"range": {"field": "item_id", "ranges": spec}}})
+        counts: Counter[Any] = Counter()
+        for b in found.get("r", {}).get("buckets", []):
+            if str(b.get("key", "")).isdigit() and int(b["doc_count"]):
+                counts[int(b["key"])] += int(b["doc_count"])
+        return counts
+
+    def _all_ids(self, searcher: tantivy.Searcher, q: Query) -> list[int]:
         res = searcher.search(q, max(1, searcher.num_docs), count=False)
         return sorted(searcher.fast_field_values("item_id", [a for _, a in res.hits]))
+
+    def ids(self, s: Session, req: SearchRequest) -> list[int]:
+        q = self.query(self._resolved(s, req))
+        if q is None:
+            return []
+        return self._all_ids(self.idx.index.searcher(), q)
 
 
 def _facet_value(facet: str, bucket: dict[str, Any]) -> Any:

@@ -1,8 +1,10 @@
-"""The search page: the same search as the API, with snippets and facets."""
+"""The search page: the same search as the API, with snippets, facets as removable filter
+chips, browsing with no words, and exact duplicates under one hit."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -16,6 +18,64 @@ from amanah.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
+#: The filters a facet (or a chip) chooses, as URL parameters: the query language's fields.
+CHIP_FIELDS = ("provider", "collection", "type", "lang", "has", "date", "received")
+#: Which chip field each facet chooses.
+FACET_FIELD = {
+    "provider": "provider",
+    "collection": "collection",
+    "media_type": "type",
+    "language": "lang",
+    "year": "date",
+    "received": "received",
+    "has_ocr": "has",
+}
+#: Headings of the facets and names of the chips (English; the catalog translates them).
+FACET_LABELS = {
+    "provider": "Provider",
+    "collection": "Collection",
+    "media_type": "Type",
+    "language": "Language",
+    "year": "Document date",
+    "received": "Received",
+    "has_ocr": "OCR",
+}
+CHIP_LABELS = {
+    "provider": "Provider",
+    "collection": "Collection",
+    "type": "Type",
+    "lang": "Language",
+    "has": "Has",
+    "date": "Document date",
+    "received": "Received",
+}
+Values = Annotated[list[str], Query(max_length=300)]
+
+
+def _url(params: list[tuple[str, str]]) -> str:
+    return "/search?" + urlencode([(k, v) for k, v in params if v != ""])
+
+
+def _chips(base: list[tuple[str, str]], chosen: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Each chosen filter with the page's address without it (its remove link)."""
+    out = []
+    for i, (name, value) in enumerate(chosen):
+        rest = chosen[:i] + chosen[i + 1 :]
+        out.append({"field": name, "value": value, "remove": _url(base + rest)})
+    return out
+
+
+def _facet_link(
+    base: list[tuple[str, str]], chosen: list[tuple[str, str]], facet: str, value: Any
+) -> str | None:
+    """The page with this facet value added as a filter; None where it cannot be one."""
+    if value == "unknown" or (facet == "has_ocr" and not value):
+        return None
+    pair = (FACET_FIELD[facet], "ocr" if facet == "has_ocr" else str(value))
+    if pair in chosen:
+        return None
+    return _url(base + chosen + [pair])
+
 
 @router.get("/search")
 def search_page(
@@ -23,16 +83,42 @@ def search_page(
     caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
     q: Annotated[str, Query(max_length=2000)] = "",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-    sort: Annotated[str | None, Query(pattern="^(relevance|date)$")] = None,
+    sort: Annotated[str | None, Query(pattern="^(relevance|date|received|oldest)$")] = None,
     mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
     fuzzy: Annotated[int, Query(ge=0, le=1)] = 1,
+    browse: Annotated[int, Query(ge=0, le=1)] = 0,
     done: Annotated[str | None, Query(pattern="^(tagged|added|relevant|not_relevant)$")] = None,
     n: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     request_ref: Annotated[str, Query(alias="request", max_length=100)] = "",
+    provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
+    collection: Values = [],  # noqa: B006
+    type: Values = [],  # noqa: B006
+    lang: Values = [],  # noqa: B006
+    has: Values = [],  # noqa: B006
+    date: Values = [],  # noqa: B006
+    received: Values = [],  # noqa: B006
 ) -> Response:
-    """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back)."""
+    """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back).
+    `browse=1` (or `q=*`, or a filter alone): every item the caller may see. Filters chosen
+    from the facets are URL parameters shown as chips, each with a link that removes it."""
+    given = dict(
+        provider=provider,
+        collection=collection,
+        type=type,
+        lang=lang,
+        has=has,
+        date=date,
+        received=received,
+    )
+    chosen = [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
+    browsing = bool(browse or chosen or q.strip() == "*")
+    if browsing and not q.strip():
+        mode = "text"
+    base = [("q", q), ("mode", mode), ("sort", sort or "")]
+    if browse and not q.strip():
+        base.append(("browse", "1"))
     results, problem = None, None
-    if q.strip():
+    if q.strip() or browsing:
         try:
             results = service.search(
                 workspace(request),
@@ -44,22 +130,38 @@ def search_page(
                 facets=True,
                 mode=mode,
                 fallback=bool(fuzzy),
+                filters=chosen,
+                group=True,
             )
         except QueryError as exc:
             problem = {"message": str(exc), "pointer": exc.pointer()}
         except ValueError as exc:
             problem = {"message": str(exc), "pointer": ""}
     hits = []
+    facets: dict[str, list[dict[str, Any]]] = {}
     if results is not None:
         hits = [(h, snippets.segments(h.snippet, h.highlights)) for h in results.hits]
+        for name, values in results.facets.items():
+            facets[name] = [
+                dict(v, link=_facet_link(base, chosen, name, v["value"])) for v in values
+            ]
     return render(
         request,
         "search.html",
         q=q,
         mode=mode,
-        sort=sort or "relevance",
+        sort=sort or ("relevance" if q.strip() and q.strip() != "*" else "date"),
         results=results,
         hits=hits,
+        facets=facets,
+        chips=_chips(base, chosen),
+        chosen=chosen,
+        facet_labels=FACET_LABELS,
+        chip_labels=CHIP_LABELS,
+        browse=bool(browse),
+        next_page=_url(base + chosen + [("cursor", results.next_cursor)])
+        if results is not None and results.next_cursor
+        else None,
         problem=problem,
         **analyst.search_context(request, caller, done, n, request_ref),
     )
