@@ -146,8 +146,17 @@ def create_demo_request(ws: Workspace) -> str | None:
         requests.move(s, REQUEST, "in_progress", admin.actor)
     review.candidates_from_search(ws, admin, REQUEST, "checkpoint OR النخيل")
     with ws.db.session() as s:
+        from amanah.db.models import Item
+
         ids = [r["item_id"] for r in review.rows(s, admin, REQUEST)]
-        review.decide(s, admin, REQUEST, ids, "relevant")
+        # The exact duplicate is sent once: the same bytes twice would tell the recipient
+        # nothing more (the other stays a candidate, pending).
+        first: dict[str, int] = {}
+        rows = s.execute(select(Item.id, Item.sha256, Item.original_path).where(Item.id.in_(ids)))
+        # the copy after the original (a later row overwrites): the original is the one sent
+        for item_id, sha, _path in sorted(rows, key=lambda r: ("/copies/" not in r[2], -r[0])):
+            first[sha] = item_id
+        review.decide(s, admin, REQUEST, sorted(first.values()), "relevant")
         consent.record(s, admin, REQUEST, PROVIDER, "given", given_by="Demo director (fictional)")
     built = package.build(ws, admin, REQUEST, ws.home / "packages" / REQUEST)
     with ws.db.session() as s:
