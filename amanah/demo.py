@@ -34,17 +34,33 @@ FILES: dict[str, bytes] = {
     ).encode(),
     "legacy/windows-1256.txt": "نص بترميز ويندوز 1256 (تجريبي)\n".encode("cp1256"),
 }
+# An exact duplicate: the same statement handed over twice, under another name.
+FILES["copies/statement-002 (copy).txt"] = FILES["statements/statement-002.txt"]
 
 
 def build_handover(folder: Path) -> Path:
-    """Write the demo files and the provider's SHA256SUMS; return the list's path."""
+    """Write the demo files (the made ones once: a PDF made again differs in its dates, and
+    the same intake must stay idempotent) and the provider's SHA256SUMS; return its path."""
+    from amanah import demo_files
+
+    written: dict[str, bytes] = {}
     for rel, data in FILES.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        written[rel] = data
+    for rel, make in demo_files.MADE.items():
+        path = folder / rel
+        if not path.exists():
+            data = make()
+            if data is None:  # its maker is not installed here (chromium): left out
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        written[rel] = path.read_bytes()
     listing = folder.parent / "demo-SHA256SUMS"
     listing.write_text(
-        "".join(f"{hashlib.sha256(d).hexdigest()}  ./{rel}\n" for rel, d in FILES.items()),
+        "".join(f"{hashlib.sha256(d).hexdigest()}  ./{rel}\n" for rel, d in written.items()),
         encoding="utf-8",
     )
     return listing
@@ -120,17 +136,66 @@ def create_demo_request(ws: Workspace) -> str | None:
             subject="Detentions near the fictional village of Al-Nakhil, 2012-2013 (demo)",
             fields={"places": ["Al-Nakhil (fictional)"], "crimes": ["arbitrary detention"]},
         )
+        # The witness named in one statement: recorded before anything is shared, so that the
+        # leak check keeps that statement out of every package.
+        from amanah.demo_files import WITNESS, WITNESS_SPELLINGS
+        from amanah.sharing import protected
+
+        protected.add(s, admin, WITNESS, list(WITNESS_SPELLINGS), "witness", "demo (fictional)")
         requests.move(s, REQUEST, "acknowledged", admin.actor)
         requests.move(s, REQUEST, "in_progress", admin.actor)
     review.candidates_from_search(ws, admin, REQUEST, "checkpoint OR النخيل")
     with ws.db.session() as s:
+        from amanah.db.models import Item
+
         ids = [r["item_id"] for r in review.rows(s, admin, REQUEST)]
-        review.decide(s, admin, REQUEST, ids, "relevant")
+        # The exact duplicate is sent once: the same bytes twice would tell the recipient
+        # nothing more (the other stays a candidate, pending).
+        first: dict[str, int] = {}
+        rows = s.execute(select(Item.id, Item.sha256, Item.original_path).where(Item.id.in_(ids)))
+        # the copy after the original (a later row overwrites): the original is the one sent
+        for item_id, sha, _path in sorted(rows, key=lambda r: ("/copies/" not in r[2], -r[0])):
+            first[sha] = item_id
+        review.decide(s, admin, REQUEST, sorted(first.values()), "relevant")
         consent.record(s, admin, REQUEST, PROVIDER, "given", given_by="Demo director (fictional)")
     built = package.build(ws, admin, REQUEST, ws.home / "packages" / REQUEST)
     with ws.db.session() as s:
         requests.move(s, REQUEST, "responded", admin.actor)  # the build moved it to in review
     return str(built["package"])
+
+
+#: The example searches the demo prints and the README shows, each with exactly the demo files
+#: (paths inside the handover) it finds; tests/test_demo.py holds the demo to every one.
+QUERIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "الشاهد",
+        "Arabic, with the article: both statements",
+        ("statements/شهادة-001.txt", "statements/شهادة-003.txt"),
+    ),
+    (
+        "حاجز",
+        "Arabic without the article: the PDFs, the email and the scanned memo (OCR)",
+        (
+            "mail/checkpoint-report.eml",
+            "reports/checkpoint-report-chromium.pdf",
+            "reports/تقرير-الحاجز.pdf",
+            "scans/memo-scan.pdf",
+        ),
+    ),
+    ("مذكرة", "a word only the scan's OCR text holds", ("scans/memo-scan.pdf",)),
+    (
+        "checkpoint",
+        "English: a statement and its exact duplicate, the email, the PDFs",
+        (
+            "copies/statement-002 (copy).txt",
+            "mail/checkpoint-report.eml",
+            "reports/checkpoint-report-chromium.pdf",
+            "reports/تقرير-الحاجز.pdf",
+            "statements/statement-002.txt",
+        ),
+    ),
+    ("DEMO-111", "inside the email's attachment", ("vehicles-demo.csv",)),
+)
 
 
 def demo_accounts(ws: Workspace) -> list[tuple[str, str, str]]:

@@ -468,6 +468,68 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
             s, r, "POST", f"/requests/{_fresh_rfa(s)}/state", data={"state": "acknowledged"}
         ),
     ),
+    # The legal officer's pages (tests/test_web_legal.py has the behaviour): seeing the
+    # frameworks and jurisdictions is for whoever sees requests; recording them, protected
+    # persons and a request's assignment, deadline and notes for those who manage requests.
+    ("GET", "/protected"): (False, lambda s, r, i: _page(s, r, "GET", "/protected")),
+    ("POST", "/protected"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/protected",
+            data={"pseudonym": f"Witness M{next(_n)}", "names": "Nizar Qasemi", "role": "source"},
+        ),
+    ),
+    ("POST", "/protected/spelling"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/protected/spelling",
+            data={"pseudonym": _witness(s).replace("%20", " "), "name": "Zeid Hadad"},
+        ),
+    ),
+    ("GET", "/frameworks"): (False, lambda s, r, i: _page(s, r, "GET", "/frameworks")),
+    ("POST", "/frameworks"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/frameworks",
+            data={"provider": "Matrix Provider", "title": f"MoU {next(_n)}"},
+        ),
+    ),
+    ("GET", "/jurisdictions"): (False, lambda s, r, i: _page(s, r, "GET", "/jurisdictions")),
+    ("POST", "/jurisdictions"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            "/jurisdictions",
+            data={"code": f"MX-{next(_n)}", "state": "Matrixland", "authority": "Prosecutor"},
+        ),
+    ),
+    ("POST", "/requests/{request_id}/assign"): (
+        False,
+        lambda s, r, i: _page(s, r, "POST", f"/requests/{_fresh_rfa(s)}/assign", data={}),
+    ),
+    ("POST", "/requests/{request_id}/deadline"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/requests/{_fresh_rfa(s)}/deadline", data={"deadline": "2026-12-31"}
+        ),
+    ),
+    ("POST", "/requests/{request_id}/note"): (
+        False,
+        lambda s, r, i: _page(
+            s, r, "POST", f"/requests/{_fresh_rfa(s)}/note", data={"note": "scope agreed"}
+        ),
+    ),
     ("POST", "/requests/{request_id}/search"): (
         False,
         lambda s, r, i: _page(s, r, "POST", f"/requests/{_rfa(s)}/search", data={"query": "river"}),

@@ -63,7 +63,13 @@ def demo() -> None:
 
     Example: amanah --home ./amanah-home demo
     """
-    from amanah.demo import COLLECTION, create_demo, create_demo_request, demo_accounts
+    from amanah.demo import (
+        COLLECTION,
+        QUERIES,
+        create_demo,
+        create_demo_request,
+        demo_accounts,
+    )
     from amanah.items import list_items, show
     from amanah.preservation.audit import verify as run_verify
     from amanah.processing.runner import run as run_jobs
@@ -114,7 +120,9 @@ def demo() -> None:
         f"amanah --home {home} serve    (then open http://127.0.0.1:8000)",
         f"amanah --home {home} item show {rows[0]['id']}",
         f"amanah --home {home} item text {rows[-1]['id']}",
+        *(f"amanah --home {home} search '{q}'    ({said})" for q, said, _found in QUERIES),
         f"amanah --home {home} search 'الشاهد فرع' --facets",
+        f"amanah --home {home} protected list    (the witness named in one statement)",
         f"amanah --home {home} search 'witness detained in a security branch' --semantic",
         f"amanah --home {home} searches",
         f"amanah --home {home} custody proof {rows[0]['id']} --out proof.json",

@@ -277,6 +277,16 @@ def assign(s: Session, reference: str, assignee: str, actor: str) -> Request:
     return req
 
 
+def set_deadline(s: Session, reference: str, deadline: date | None, actor: str) -> Request:
+    """Set or clear the request's deadline (dated and attributed in its history)."""
+    req = get(s, reference)
+    if deadline is not None and deadline < req.received_on:
+        raise RequestError(f"deadline {deadline} is before the request was received")
+    req.deadline = deadline
+    _event(s, req, actor, req.state, req.state, f"deadline {deadline or 'none'}")
+    return req
+
+
 def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     if not note.strip():
         raise RequestError("the note is empty")

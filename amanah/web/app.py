@@ -49,8 +49,11 @@ from amanah.web import (
 )
 from amanah.web import engagements as engagement_pages
 from amanah.web import entities as entity_pages
+from amanah.web import frameworks as framework_pages
+from amanah.web import jurisdictions as jurisdiction_pages
 from amanah.web import match as match_api
 from amanah.web import persons as person_pages
+from amanah.web import protected as protected_pages
 from amanah.web import redaction as redaction_pages
 from amanah.web.auth import BadCsrf, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
@@ -123,6 +126,8 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(entity_pages.router)
     app.include_router(engagement_pages.router)
     app.include_router(person_pages.router)
+    for legal in (protected_pages, framework_pages, jurisdiction_pages):
+        app.include_router(legal.router)
     app.include_router(analyst.api)
     app.include_router(analyst.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -112,5 +112,23 @@ def dynamic_messages() -> list[str]:
         *("sex x", "consent given", "consent withdrawn", "consent none"),
         *("investigation", "sharing", "publication", "contact"),
         "unknown user name or wrong password",
+        *_legal_words(),
         "too many failed sign-ins; wait 15 minutes or ask an administrator",
+    ]
+
+
+def _legal_words() -> list[str]:
+    """The legal officer's pages: framework kinds and terms, protected persons' roles, and the
+    fixed reasons those pages translate."""
+    from amanah.intake.registry import CONFIDENTIALITY, FRAMEWORK_KINDS
+    from amanah.sharing.protected import ROLES
+    from amanah.web import frameworks, protected
+
+    return [
+        *(frameworks.KIND_WORDS[k] for k in FRAMEWORK_KINDS),
+        *(frameworks.LEVEL_WORDS[c] for c in CONFIDENTIALITY),
+        *ROLES,
+        *frameworks.DISCLOSURE_WORDS.values(),
+        *protected.messages(),
+        protected.NOT_SHOWN_AGAIN,
     ]

@@ -406,3 +406,113 @@ def redact_page(
             raise SharingError(f"item {item} is not a candidate of {reference}")
     redaction.redact(ws, caller, item)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+# -- assignment, deadline and notes (the CLI's `rfa assign`, deadlines and `rfa note`) -------
+
+
+def _request_problem(
+    request: Request, caller: Caller, request_id: int, problem: str, form: dict[str, str]
+) -> Response:
+    """The request page again, with the problem beside the form that caused it and what was
+    typed kept."""
+    found = _detail(workspace(request), caller, request_id, REVIEW_SHOWN)
+    return render(
+        request,
+        "request.html",
+        status=400,
+        r=found,
+        reasons=requests.DECLINE_REASONS,
+        shown=REVIEW_SHOWN,
+        work_error=problem,
+        work_form=form,
+    )
+
+
+def _gettext(request: Request) -> Any:
+    from amanah.web import i18n
+    from amanah.web.pages import language
+
+    return i18n.translations(language(request)).gettext
+
+
+@pages.post("/requests/{request_id}/assign")
+def request_assign(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
+    assignee: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Give the request to an account that may see it; a request still `received` is thereby
+    acknowledged (one recorded step, as the page says before)."""
+    from amanah.errors import message
+
+    try:
+        with workspace(request).db.session() as s:
+            reference = visible_reference(s, caller, request_id)
+            requests.assign(s, reference, assignee, caller.actor)
+            if assignee.strip():
+                requests.advance(
+                    s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
+                )
+    except RequestError as exc:
+        text = message(exc)
+        if text.startswith("no user named"):
+            text = _gettext(request)("No account has this name.")
+        elif "may not see request" in text:
+            text = _gettext(request)("This account may not see this request.")
+        return _request_problem(request, caller, request_id, text, {"assignee": assignee})
+    return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
+
+
+@pages.post("/requests/{request_id}/deadline")
+def request_deadline(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
+    deadline: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Set the deadline (empty: none)."""
+    gettext = _gettext(request)
+    try:
+        day = date.fromisoformat(deadline) if deadline.strip() else None
+    except ValueError:
+        return _request_problem(
+            request,
+            caller,
+            request_id,
+            gettext("A date is written YYYY-MM-DD."),
+            {"deadline": deadline},
+        )
+    try:
+        with workspace(request).db.session() as s:
+            reference = visible_reference(s, caller, request_id)
+            requests.set_deadline(s, reference, day, caller.actor)
+    except RequestError:
+        return _request_problem(
+            request,
+            caller,
+            request_id,
+            gettext("The deadline is before the request was received."),
+            {"deadline": deadline},
+        )
+    return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
+
+
+@pages.post("/requests/{request_id}/note")
+def request_note(
+    request: Request,
+    request_id: RequestId,
+    caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Add a dated, attributed note to the request."""
+    with workspace(request).db.reader() as s:
+        visible_reference(s, caller, request_id)
+    if not note.strip():
+        return _request_problem(
+            request, caller, request_id, _gettext(request)("The note is empty."), {"note": note}
+        )
+    with workspace(request).db.session() as s:
+        requests.add_note(s, visible_reference(s, caller, request_id), note, caller.actor)
+    return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
