@@ -1091,9 +1091,7 @@ class LinkagePair(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("linkage_runs.id"))
     record_a_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"))
     #: The second record; empty for a pair of a record and evidence (migration 0030).
-    record_b_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person_records.id"), nullable=True
-    )
+    record_b_id: Mapped[int | None] = mapped_column(ForeignKey("person_records.id"), nullable=True)
     #: Or the entity (a person named in evidence) the record is paired with (0030).
     entity_id: Mapped[int | None] = mapped_column(
         ForeignKey("entities.id", name="fk_linkage_pairs_entity"), nullable=True, index=True
