@@ -306,10 +306,15 @@ def saved_searches_visible(caller: Caller) -> ColumnElement[bool]:
     shared = SavedSearch.shared_with.in_(held) if held else false()
     # A share is its owner's act within a team: it lasts while the owner holds the
     # compartment (an account that lost it no longer speaks into the team). The machine's
-    # local account (not `user:`) holds every compartment.
+    # local account (not `user:`) holds every compartment, and so does an administrator's
+    # account (as `users.caller_for` gives it), without a grant row.
     owner = aliased(User)
     owner_holds = or_(
         ~SavedSearch.owner.startswith("user:"),
+        exists().where(
+            literal("user:").concat(owner.name) == SavedSearch.owner,
+            owner.role == Role.ADMIN.value,
+        ),
         exists().where(
             literal("user:").concat(owner.name) == SavedSearch.owner,
             Grant.user_id == owner.id,

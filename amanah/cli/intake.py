@@ -16,6 +16,7 @@ from amanah.cli.util import (
     Bar,
     emit_json,
     err,
+    exit_code,
     fail,
     out,
     parse_date,
@@ -119,7 +120,7 @@ def ingest(
     except StorageError as exc:
         fail(f"{exc}; what was stored whole is kept: free space, then run the same command", 1)
     except (IntakeError, *EXPECTED_ERRORS) as exc:
-        fail(str(exc))
+        fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:
         err.print("interrupted: what was stored is kept; run the same command to finish")
         raise typer.Exit(130) from None

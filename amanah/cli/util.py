@@ -90,9 +90,15 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
     try:
         return action(ws)
     except (*errors, *EXPECTED_ERRORS) as exc:
-        fail(message(exc))
+        fail(message(exc), exit_code(exc))
     finally:
         ws.close()
+
+
+def exit_code(exc: Exception) -> int:
+    """1 where the machine failed after the change was saved (the checkpoint log could not be
+    written: a full disk), which the same command run again completes; 2 for a wrong request."""
+    return 1 if isinstance(exc, CheckpointLogError) else 2
 
 
 def emit_json(obj: Any) -> None:
