@@ -165,7 +165,12 @@ OCR_PENDING = "OCR of its scanned pages is still running in page jobs"
 
 
 def _deferred(
-    src: Path, media_type: str, result: Extraction, languages: str
+    src: Path,
+    media_type: str,
+    result: Extraction,
+    languages: str,
+    split_from: int,
+    flags: list[dict[str, str]],
 ) -> dict[str, Any] | None:
     """The pages to OCR in page jobs (any worker's) instead of here, for a long scan."""
     if media_type.startswith("image/") and media_type not in NOT_OCR:
@@ -175,12 +180,30 @@ def _deferred(
             return None
         pages, kind = list(range(1, count + 1)), "image"
     elif media_type == "application/pdf" and result.pages_without_text:
-        pages, kind = list(result.pages_without_text)[: ocr.MAX_PAGES], "pdf"
+        pages, kind = list(result.pages_without_text), "pdf"
+        if len(pages) > ocr.MAX_PAGES:
+            flags.append(ocr_limit(len(pages)))
+            pages = pages[: ocr.MAX_PAGES]
     else:
         return None
-    if len(pages) < ocr.SPLIT_FROM:
+    return deferral(pages, kind, languages, split_from)
+
+
+def deferral(pages: list[int], kind: str, languages: str, split_from: int) -> dict[str, Any] | None:
+    """What page jobs read (pages, "pdf" or "image", languages), or None below `split_from`
+    pages: the one rule the analysis and the plan made before it (processing/ocrplan.py) share."""
+    if len(pages) < split_from:
         return None
-    return {"pages": pages, "kind": kind, "languages": languages}
+    return {"pages": list(pages), "kind": kind, "languages": languages}
+
+
+def ocr_limit(pages: int) -> dict[str, str]:
+    """The flag of a file with more pages to OCR than one item's OCR reads (ocr.MAX_PAGES)."""
+    return {
+        "code": "unpack_limit",
+        "message": f"{pages} pages have no text layer; only the first {ocr.MAX_PAGES}"
+        " were OCR'd (limit against files of endless empty pages)",
+    }
 
 
 #: What a reader must still be able to allocate after it failed, for the failure to be the
@@ -206,7 +229,10 @@ def analyze(
     out_dir: str,
     limits: unpack.Limits | None = None,
     ocr_languages: str = ocr.DEFAULT_LANGUAGES,
+    split_from: int | None = None,
 ) -> dict[str, Any]:
+    """`split_from`: the worker's `ocr.SPLIT_FROM`, passed here because the sandbox's cage
+    keeps its environment from the child (without it, this module's own default)."""
     src, out = Path(path), Path(out_dir)
     try:
         ident = identify(path, name)
@@ -280,7 +306,8 @@ def analyze(
         (out / "text.txt").write_text(text, encoding="utf-8")
         manifest["text_file"] = "text.txt"
         manifest["pages"] = len(pages)
-    deferred = _deferred(src, ident.media_type, result, ocr_languages)
+    split = ocr.SPLIT_FROM if split_from is None else int(split_from)
+    deferred = _deferred(src, ident.media_type, result, ocr_languages, split, manifest["flags"])
     if deferred:
         manifest["ocr_deferred"] = deferred
         manifest["ocr"] = None

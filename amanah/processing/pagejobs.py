@@ -12,6 +12,13 @@ Every step is idempotent: a page job retried after a crash reads its pages again
 the same blob; a join run twice records the same bytes (no new derivative, no new event).
 Until the join, nothing of the partial reading is visible: the item's inventory stays
 incomplete ("OCR of its scanned pages is still running in page jobs"), so it cannot be shared.
+
+The parts are planned before the analysis (`plan`, processing/ocrplan.py) and committed at
+once, so other workers read pages while the item's own worker analyses the file; the item's
+job then keeps them when its analysis defers the same pages, or replaces them (`reconcile`).
+The join waits for the item's job: whichever of the last part and the item's job commits
+last queues it (`maybe_join`). An item has at most `MAX_PAGE_JOBS` page jobs, whatever its
+page count says: a file of endless pages gets more pages per job, never more jobs.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -29,9 +37,9 @@ from sqlalchemy.orm import Session
 from amanah import queue
 from amanah.db import Database
 from amanah.db.models import Derivative, Item, Job, OcrPart
-from amanah.processing import inventory, language, ocr
+from amanah.processing import inventory, language, ocr, ocrplan
 from amanah.processing.analyze import OCR_PENDING
-from amanah.processing.sandbox import Limits, Sandbox
+from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.search import index
 from amanah.text import analyzer
 from amanah.workspace import Workspace
@@ -44,68 +52,198 @@ def is_page_job(kind: str) -> bool:
     return kind.startswith(PAGE_JOB)
 
 
-def split(s: Session, item_id: int, deferred: dict[str, Any]) -> int:
-    """Parts and page jobs for the pages `analyze` left (same transaction as the item's
-    processing). A re-run of the item starts its parts again; returns how many."""
+#: At most this many page jobs for one item (a file of 10,000 empty pages asks for 5,000 at
+#: two pages a job): past it, each job reads more pages. With `ocr.MAX_PAGES` pages read at
+#: most, a job reads at most MAX_PAGES / MAX_PAGE_JOBS pages (20), minutes of OCR.
+MAX_PAGE_JOBS = 100
+#: The plan is small (pypdfium2 reading text layers): tight limits; a plan that fails only
+#: means the page jobs wait for the analysis, as they did before there was a plan.
+PLAN_LIMITS = Limits(cpu_seconds=60, memory_bytes=1 << 30, wall_seconds=120, file_bytes=1 << 20)
+
+
+def chunks(deferred: dict[str, Any]) -> list[tuple[int, str]]:
+    """The parts of the deferred pages: (first page, the part's spec as stored)."""
     pages = sorted(set(int(n) for n in deferred["pages"]))
+    per = max(ocr.PAGES_PER_JOB, -(-len(pages) // MAX_PAGE_JOBS))
     spec = {"kind": deferred.get("kind", "pdf")}
+    return [
+        (pages[i], json.dumps({**spec, "pages": pages[i : i + per]}))
+        for i in range(0, len(pages), per)
+    ]
+
+
+def split(s: Session, item_id: int, deferred: dict[str, Any]) -> int:
+    """Parts and page jobs for the deferred pages. A re-run of the item starts its parts
+    again (a page job already done is queued again); returns how many."""
     now = datetime.now(UTC)
     s.execute(delete(OcrPart).where(OcrPart.item_id == item_id))
-    parts = [pages[i : i + ocr.PAGES_PER_JOB] for i in range(0, len(pages), ocr.PAGES_PER_JOB)]
-    for chunk in parts:
+    parts = chunks(deferred)
+    for first, spec in parts:
         s.add(
             OcrPart(
                 item_id=item_id,
-                first_page=chunk[0],
-                pages=json.dumps({**spec, "pages": chunk}),
-                languages=deferred.get("languages") or ocr.DEFAULT_LANGUAGES,
+                first_page=first,
+                pages=spec,
+                languages=_languages(deferred),
                 created_at=now,
             )
         )
     s.flush()
-    for chunk in parts:
-        queue.ensure(s, item_id, f"{PAGE_JOB}{chunk[0]}")
+    for first, _ in parts:
+        queue.ensure(s, item_id, f"{PAGE_JOB}{first}")
     return len(parts)
+
+
+def _languages(deferred: dict[str, Any]) -> str:
+    return str(deferred.get("languages") or ocr.DEFAULT_LANGUAGES)
+
+
+def reconcile(s: Session, item_id: int, deferred: dict[str, Any] | None) -> int:
+    """The item's job, after its analysis: keep the planned parts when the analysis deferred
+    the same pages (page jobs may have read them already), replace them otherwise, remove
+    them when it read every page itself. Returns how many parts the item has."""
+    rows = s.execute(
+        select(OcrPart.first_page, OcrPart.pages, OcrPart.languages).where(
+            OcrPart.item_id == item_id
+        )
+    ).all()
+    if deferred is None:
+        if rows:
+            s.execute(delete(OcrPart).where(OcrPart.item_id == item_id))
+        return 0
+    have = {(first, spec, langs) for first, spec, langs in rows}
+    want = {(first, spec, _languages(deferred)) for first, spec in chunks(deferred)}
+    if have == want:  # the specs are written by `chunks` alone: equal text, equal parts
+        return len(want)
+    return split(s, item_id, deferred)
+
+
+def plan(
+    ws: Workspace,
+    job: queue.Claimed,
+    path: Any,
+    languages: str | None,
+    sandbox: Sandbox | None = None,
+) -> int:
+    """Before the item's analysis: its page jobs, from the plan, committed at once so that
+    every worker can start on them. Returns how many page jobs (0: none, or no plan)."""
+    from amanah.processing.analyze import deferral
+    from amanah.processing.pipeline import _in_sandbox, _job_dir
+
+    if not ocrplan.worth_planning(Path(path)):
+        return 0
+    with _job_dir(ws, job) as (_, out_dir):
+        try:
+            found = _in_sandbox(sandbox, path, "plan", out_dir, PLAN_LIMITS, "plan")
+        except SandboxError:  # the analysis reads the file and says what is wrong with it
+            return 0
+    if found.get("problem"):
+        return 0
+    pages = [int(n) for n in found.get("pages", [])][: ocr.MAX_PAGES]
+    langs = languages or ocr.DEFAULT_LANGUAGES
+    deferred = deferral(pages, str(found.get("kind", "pdf")), langs, ocr.SPLIT_FROM)
+    if deferred is None:
+        return 0
+    with ws.db.session() as s:
+        return split(s, job.item_id, deferred)
+
+
+def process_pending(db: Database, item_id: int) -> bool:
+    """Whether the item's own job (its analysis) is still to finish: the join waits for it."""
+    with db.reader() as s:
+        return (
+            s.execute(
+                select(Job.id).where(
+                    Job.item_id == item_id,
+                    Job.kind == "process",
+                    Job.state.in_(("queued", "running")),
+                )
+            ).first()
+            is not None
+        )
+
+
+def maybe_join(db: Database, item_id: int) -> bool:
+    """Queue the join once every part is read and the item's job is done. Called after each
+    commit of either: the one that commits last sees the other's commit, so exactly the
+    last one (or both, harmlessly: one job row per item and kind) queues it."""
+    if not all_done(db, item_id) or process_pending(db, item_id):
+        return False
+    try:
+        with db.session() as s:
+            queue.ensure(s, item_id, JOIN_JOB)
+    except IntegrityError:
+        pass  # another worker queued the join at the same moment
+    return True
 
 
 def read_pages(
     ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
 ) -> Any:
-    """One page job: OCR its pages in the sandbox, keep the reading as a blob in its part."""
-    from amanah.processing.pipeline import Outcome, _in_sandbox, _scratch
+    """One page job: OCR its pages in the sandbox, keep the reading as a blob in its part.
+
+    The reading is kept only if the part still asks for the pages read (the item's job may
+    have replaced the planned parts meanwhile): otherwise the new part is read, and a part
+    withdrawn (its pages read in the item's own job) ends the page job with nothing to do."""
+    from amanah.processing.pipeline import Outcome
 
     first = int(job.kind[len(PAGE_JOB) :])
-    with ws.db.reader() as s:
-        item = s.get(Item, job.item_id)
-        part = s.execute(
-            select(OcrPart).where(OcrPart.item_id == job.item_id, OcrPart.first_page == first)
-        ).scalar_one_or_none()
-        if item is None or part is None:
-            raise LookupError(f"job {job.id}: item {job.item_id} has no OCR part at page {first}")
-        sha256, spec, languages = item.sha256, json.loads(part.pages), part.languages
+    for _ in range(3):
+        with ws.db.reader() as s:
+            item = s.get(Item, job.item_id)
+            if item is None:
+                raise LookupError(f"job {job.id}: item {job.item_id} does not exist")
+            part = s.execute(
+                select(OcrPart).where(OcrPart.item_id == job.item_id, OcrPart.first_page == first)
+            ).scalar_one_or_none()
+            if part is None:
+                with ws.db.session() as w:
+                    queue.finish(w, job.id)
+                return Outcome(job.item_id, 0, [])
+            sha256, spec, languages = item.sha256, part.pages, part.languages
+        if _read_part(ws, job, first, sha256, spec, languages, limits, sandbox):
+            break
+    else:
+        raise ValueError(f"job {job.id}: the OCR part at page {first} kept changing; retried")
+    maybe_join(ws.db, job.item_id)  # after the commit: see `maybe_join`
+    return Outcome(job.item_id, 0, [])
+
+
+def _read_part(
+    ws: Workspace,
+    job: queue.Claimed,
+    first: int,
+    sha256: str,
+    spec: str,
+    languages: str,
+    limits: Limits | None,
+    sandbox: Sandbox | None,
+) -> bool:
+    """Read one part and keep its reading if the part is still the one read; False if not."""
+    from amanah.processing.pipeline import _in_sandbox, _scratch
+
     with _scratch(ws, job, sha256) as (path, out_dir):
-        spec["languages"] = languages
-        (out_dir / ocr.PART_SPEC).write_text(json.dumps(spec), encoding="utf-8")
+        request = {**json.loads(spec), "languages": languages}
+        (out_dir / ocr.PART_SPEC).write_text(json.dumps(request), encoding="utf-8")
         found = _in_sandbox(sandbox, path, "scan", out_dir, limits, "ocr")
         with (out_dir / found["file"]).open("rb") as f:
             put = ws.blobs.put(f)
         ws.blobs.sync()
     with ws.db.session() as s:
         _add_blob(s, put)
-        s.execute(
+        kept = s.execute(
             update(OcrPart)
-            .where(OcrPart.item_id == job.item_id, OcrPart.first_page == first)
+            .where(
+                OcrPart.item_id == job.item_id,
+                OcrPart.first_page == first,
+                OcrPart.pages == spec,
+                OcrPart.languages == languages,
+            )
             .values(sha256=put.sha256, done_at=datetime.now(UTC))
-        )
-        queue.finish(s, job.id)
-    # After the commit: the last part to commit always sees every other part done.
-    if all_done(ws.db, job.item_id):
-        try:
-            with ws.db.session() as s:
-                queue.ensure(s, job.item_id, JOIN_JOB)
-        except IntegrityError:
-            pass  # another worker's last part queued the join at the same moment
-    return Outcome(job.item_id, 0, [])
+        ).rowcount
+        if kept:
+            queue.finish(s, job.id)
+    return bool(kept)
 
 
 def _add_blob(s: Session, put: Any) -> None:
@@ -178,9 +316,12 @@ def join(ws: Workspace, job: queue.Claimed) -> Any:
                 Derivative.page == 0,
             )
         ).all()
-    if not parts or any(sha is None for _, sha in parts):
-        with ws.db.session() as s:  # a part was started again: its own job queues the join
+    if not parts or any(sha is None for _, sha in parts) or process_pending(ws.db, job.item_id):
+        # A part was started again, or the item's analysis is not recorded yet: the last of
+        # them to commit queues the join again (`maybe_join`).
+        with ws.db.session() as s:
             queue.finish(s, job.id)
+        maybe_join(ws.db, job.item_id)  # after this job's commit: its row can be queued again
         return Outcome(job.item_id, 0, [])
     got = _gather(ws, [sha for _, sha in parts])
     shas = dict(found)
@@ -282,6 +423,13 @@ def pages_line(db: Database) -> str:
         return ""
     read, total = sum(p["read"] for p in found), sum(p["pages"] for p in found)
     return f"OCR pages {read}/{total} in {len(found)} scanned files"
+
+
+def withdraw(ws: Workspace, item_id: int) -> None:
+    """The item's job gave up: no join can follow, so its planned parts go (nothing was
+    derived from them); their page jobs then end with nothing to do."""
+    with ws.db.session() as s:
+        s.execute(delete(OcrPart).where(OcrPart.item_id == item_id))
 
 
 def part_failed(ws: Workspace, item_id: int, reason: str) -> None:

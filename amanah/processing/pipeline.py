@@ -45,6 +45,7 @@ from amanah.db.models import (
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
 from amanah.processing import fingerprints, inventory, pagejobs
+from amanah.processing import ocr as ocr_split
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
 from amanah.search import index, semantic
@@ -85,8 +86,17 @@ def process_item(
         coll = s.get(Collection, item.collection_id)
         languages = coll.ocr_languages if coll is not None else None
     with _scratch(ws, job, sha256) as (path, out_dir):
+        # A long scan's page jobs start now, on every worker, while this one analyses it.
+        pagejobs.plan(ws, job, path, languages, sandbox)
         analyze = sandbox.analyze if sandbox is not None else run_analysis
-        manifest = analyze(str(path), name.rsplit("/", 1)[-1], str(out_dir), limits, languages)
+        manifest = analyze(
+            str(path),
+            name.rsplit("/", 1)[-1],
+            str(out_dir),
+            limits,
+            languages,
+            ocr_split_from=ocr_split.SPLIT_FROM,
+        )
         if depth >= MAX_DEPTH and manifest["children"]:
             manifest["flags"].append(
                 {
@@ -106,12 +116,14 @@ def process_item(
         terms = index.terms_for(ws, body)  # before taking the write lock
         with ws.db.session() as s:
             n = _record(s, ws, job, manifest, children, text, ocr)
-            if manifest.get("ocr_deferred"):  # a long scan: its pages go to page jobs
-                pagejobs.split(s, job.item_id, manifest["ocr_deferred"])
+            # A long scan: its pages go to page jobs (planned ones are kept when the same).
+            parts = pagejobs.reconcile(s, job.item_id, manifest.get("ocr_deferred"))
             _record_inventory(s, job.item_id, found)
             _record_previews(s, job.item_id, pictures)
             _index(s, ws, job.item_id, body, has_ocr, terms)
             queue.finish(s, job.id)
+        if parts:  # its pages may all be read already: see `pagejobs.maybe_join`
+            pagejobs.maybe_join(ws.db, job.item_id)
         return Outcome(job.item_id, n, [f["code"] for f in manifest["flags"]])
 
 
@@ -610,6 +622,7 @@ def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[s
     state = queue.fail(ws.db, job.id, reason)
     if state == "failed" and job.kind == "process":
         mark_failed(ws, job.item_id, reason)
+        pagejobs.withdraw(ws, job.item_id)  # its planned page jobs then end with nothing to do
     elif state == "failed" and (pagejobs.is_page_job(job.kind) or job.kind == pagejobs.JOIN_JOB):
         pagejobs.part_failed(ws, job.item_id, reason)
     return state, reason

