@@ -6,7 +6,9 @@
    variant alone on each level and on a faint photocopy (CER, milliseconds of clean-up), and
    the whole reading of the faint page (all three variants) with each, seconds per page.
 3. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
-   same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM).
+   same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM, which the
+   worker passes to the caged analysis in its request), with the CPU seconds per page of each
+   and the seconds from the item's job start to the first page job's start (from job rows).
 
 Usage: python -m benchmarks.ocr [--pages N] [--skip cer denoise pages]
 """
@@ -105,8 +107,9 @@ def denoisers(work: Path) -> dict[str, Any]:
     return rows
 
 
-def _process(pdf: bytes, split: bool, workers: int) -> float:
-    """Seconds from the first job to the last for one scanned PDF, in a fresh home."""
+def _process(pdf: bytes, split: bool, workers: int) -> dict[str, Any]:
+    """Seconds from the first job to the last for one scanned PDF, in a fresh home; CPU seconds
+    of the sandboxes; seconds from the item's job start to the first page job's start."""
     code = f"""
 import sys, time
 from pathlib import Path
@@ -141,7 +144,16 @@ print(s)
     lines = out.stdout.strip().splitlines()
     print("timeline", "page jobs" if split else "one job", lines[-3], file=sys.stderr)
     print("children's CPU seconds", lines[-2], file=sys.stderr)
-    return float(lines[-1])
+    timeline = json.loads(lines[-3])
+    starts = [start for kind, _, start, _ in timeline if kind.startswith("ocr:")]
+    process = next((start, end) for kind, _, start, end in timeline if kind == "process")
+    return {
+        "seconds": float(lines[-1]),
+        "cpu_seconds": float(lines[-2]),
+        "page_jobs": len(starts),
+        "first_page_job_after_s": round(min(starts) - process[0], 2) if starts else None,
+        "item_job_seconds": round(process[1] - process[0], 2),
+    }
 
 
 def long_scan(pages: int) -> dict[str, Any]:
@@ -150,12 +162,19 @@ def long_scan(pages: int) -> dict[str, Any]:
 
     pdf = scanned_book([[f"الصفحة {n}", MEMO[n % len(MEMO)]] for n in range(1, pages + 1)])
     one = _process(pdf, split=False, workers=2)
+    assert one["page_jobs"] == 0, "the one-job baseline ran page jobs"
     two = _process(pdf, split=True, workers=2)
     return {
         "pages": pages,
-        "one_job_seconds": round(one, 1),
-        "page_jobs_2_workers_seconds": round(two, 1),
-        "ratio": round(two / one, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "one_job_seconds": round(one["seconds"], 1),
+        "page_jobs_2_workers_seconds": round(two["seconds"], 1),
+        "ratio": round(two["seconds"] / one["seconds"], 2),
+        "cpu_seconds_per_page_one_job": round(one["cpu_seconds"] / pages, 2),
+        "cpu_seconds_per_page_page_jobs": round(two["cpu_seconds"] / pages, 2),
+        "page_jobs": two["page_jobs"],
+        "first_page_job_after_item_job_start_s": two["first_page_job_after_s"],
+        "item_job_seconds": two["item_job_seconds"],
     }
 
 
