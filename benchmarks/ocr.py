@@ -117,6 +117,7 @@ from amanah.config import write_default_config
 from amanah.workspace import open_workspace
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
+from amanah.processing.sandbox import CPU_SECONDS
 home = Path(sys.argv[1]); write_default_config(home / "home")
 ws = open_workspace(home / "home")
 ingest(ws, IntakeRequest(sources=[str(home / "in")], collection="c", provider="P", actor="b",
@@ -131,7 +132,7 @@ with ws.db.reader() as db:
 t0 = min(j.locked_at for j in jobs)
 print(json.dumps([[j.kind, j.locked_by[-12:], round((j.locked_at - t0).total_seconds(), 2),
       round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[2])]))
-print(os.times().children_user + os.times().children_system)
+print(sum(CPU_SECONDS.values()))
 print(s)
 """
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,7 +144,7 @@ print(s)
         )
     lines = out.stdout.strip().splitlines()
     print("timeline", "page jobs" if split else "one job", lines[-3], file=sys.stderr)
-    print("children's CPU seconds", lines[-2], file=sys.stderr)
+    print("sandbox children's CPU seconds", lines[-2], file=sys.stderr)
     timeline = json.loads(lines[-3])
     starts = [start for kind, _, start, _ in timeline if kind.startswith("ocr:")]
     process = next((start, end) for kind, _, start, end in timeline if kind == "process")
