@@ -292,3 +292,26 @@ def test_only_pdfs_and_multipage_image_formats_are_worth_a_plan(tmp_path: Path) 
     ):
         (tmp_path / name).write_bytes(data)
         assert ocrplan.worth_planning(tmp_path / name) is worth, name
+
+
+def test_a_lying_or_locked_scan_is_flagged_with_its_reason_and_gets_no_page_jobs(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """End to end through the item's job: the reason is recorded on the item, no page job."""
+    write(
+        tmp_path / "in",
+        {"lying.pdf": raw_pdf(12, count=1_000_000), "locked.pdf": _encrypted(raw_pdf(12))},
+    )
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "in")
+    while (job := queue.claim(ws.db, "worker-a")) is not None and job.kind == "process":
+        pipeline.run_job(ws, job)
+    assert not [k for k in queue.counts_by_kind(ws.db) if pagejobs.is_page_job(k)]
+    with ws.db.reader() as s:
+        items = s.execute(select(Item.original_path_raw, Item.flags)).all()
+        assert s.execute(select(OcrPart.id)).first() is None
+    flags = {bytes(p).decode().rsplit("/", 1)[-1]: json.loads(f) for p, f in items}
+    lied = {"code": "unreadable", "message": "cannot be read: PdfiumError: Failed to load page."}
+    assert lied in flags["lying.pdf"]
+    assert {"code": "encrypted", "message": "PDF is password-protected"} in flags["locked.pdf"]
+    ws.close()
