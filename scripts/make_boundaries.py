@@ -59,8 +59,10 @@ def main(argv: list[str]) -> int:
     }
     args.out.write_text(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n")
     points = sum(len(r) for g in governorates for r in g["rings"])
-    print(f"{args.out}: {len(governorates)} governorates, {points} points,"
-          f" {args.out.stat().st_size} bytes")
+    print(
+        f"{args.out}: {len(governorates)} governorates, {points} points,"
+        f" {args.out.stat().st_size} bytes"
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ for a map drawn on the server. Nothing is fetched: the file is part of the packa
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class Governorate:
             return False
         inside = False
         for ring in self.rings:
-            for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+            for (x1, y1), (x2, y2) in itertools.pairwise(ring):
                 if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
                     inside = not inside
         return inside
@@ -43,7 +44,7 @@ class Governorate:
         """Degrees from the point to this outline's nearest edge."""
         best = math.inf
         for ring in self.rings:
-            for (ax, ay), (bx, by) in zip(ring, ring[1:], strict=False):
+            for (ax, ay), (bx, by) in itertools.pairwise(ring):
                 dx, dy = bx - ax, by - ay
                 span = dx * dx + dy * dy
                 t = 0.0 if span == 0 else ((lon - ax) * dx + (lat - ay) * dy) / span
@@ -160,7 +161,7 @@ def outlines() -> tuple[tuple[Governorate, str, tuple[float, float]], ...]:
 
 
 def _area(ring: tuple[tuple[float, float], ...]) -> float:
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False)) / 2
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring)) / 2
 
 
 def _centroid(ring: tuple[tuple[float, float], ...]) -> tuple[float, float]:
@@ -168,7 +169,7 @@ def _centroid(ring: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     if a == 0:
         return ring[0]
     cx = cy = 0.0
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         cross = x1 * y2 - x2 * y1
         cx, cy = cx + (x1 + x2) * cross, cy + (y1 + y2) * cross
     return cx / (6 * a), cy / (6 * a)

@@ -46,7 +46,9 @@ def simplify_ring(ring: list[Point], tolerance: float) -> list[Point]:
     if len(ring) <= 4:
         return ring
     start = ring[0]
-    split = max(range(len(ring)), key=lambda i: math.hypot(ring[i][0] - start[0], ring[i][1] - start[1]))
+    split = max(
+        range(len(ring)), key=lambda i: math.hypot(ring[i][0] - start[0], ring[i][1] - start[1])
+    )
     half = simplify(ring[: split + 1], tolerance)
     rest = simplify(ring[split:], tolerance)
     out = half[:-1] + rest
