@@ -266,6 +266,9 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
         ),
     ),
     ("GET", "/search"): (False, lambda s, r, i: _page(s, r, "GET", "/search?q=الشاهد")),
+    # The map of a search: the roles that may search (200; what it shows is the search's
+    # need-to-know, tests/test_web_map.py), the others 403.
+    ("GET", "/map"): (False, lambda s, r, i: _page(s, r, "GET", "/map?q=الشاهد")),
     ("GET", "/items/{item_id}"): (
         True,
         lambda s, r, i: _page(s, r, "GET", f"/items/{_target_item(s, i)}"),

@@ -100,6 +100,7 @@ def _pages(site: Site) -> list[str]:
         "/",
         "/search?q=witness",
         "/search?q=الشاهد",
+        "/map",
         f"/items/{item}",
         f"/items/{site.item('شهادة-أ.txt')}",
         f"/items/{site.item('blank.png')}",

@@ -51,6 +51,7 @@ from amanah.web import engagements as engagement_pages
 from amanah.web import entities as entity_pages
 from amanah.web import frameworks as framework_pages
 from amanah.web import jurisdictions as jurisdiction_pages
+from amanah.web import map as map_pages
 from amanah.web import match as match_api
 from amanah.web import persons as person_pages
 from amanah.web import protected as protected_pages
@@ -115,6 +116,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(api.router)
     for concept in (signin, home, collections, search_pages, item_pages, jobs, users):
         app.include_router(concept.router)
+    app.include_router(map_pages.router)
     for shared in (requests, packages, metrics):
         app.include_router(shared.api)
     for shared in (requests, packages, metrics):

@@ -163,5 +163,11 @@ def search_page(
         if results is not None and results.next_cursor
         else None,
         problem=problem,
+        map_link=map_link(q, chosen),
         **analyst.search_context(request, caller, done, n, request_ref),
     )
+
+
+def map_link(q: str, chosen: list[tuple[str, str]]) -> str:
+    """The map of the same search (`web.map`): the same words and filters."""
+    return "/map?" + urlencode([(k, v) for k, v in [("q", q), *chosen] if v != ""])

@@ -1,0 +1,121 @@
+"""The map page: where the items a search finds were captured, and the places and facilities
+with coordinates, drawn on the server as SVG over Syria's governorates (shipped reference
+data: nothing fetched, no script needed). The same query and filters as the search page, the
+same need-to-know (`amanah.geo.evidence` runs the search); every view is logged as a search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from amanah.access import Caller, Permission
+from amanah.geo import boundaries, evidence
+from amanah.search.query import QueryError
+from amanah.web import i18n
+from amanah.web.auth import allow, workspace
+from amanah.web.pages import language, render
+from amanah.web.search_pages import CHIP_FIELDS, CHIP_LABELS
+
+router = APIRouter(include_in_schema=False)
+Values = Annotated[list[str], Query(max_length=300)]
+#: How many points the list under the map shows (the counts cover them all).
+LIST_AT_MOST = 500
+
+
+def map_url(params: list[tuple[str, str]], path: str = "/map") -> str:
+    return path + "?" + urlencode([(k, v) for k, v in params if v != ""])
+
+
+@router.get("/map")
+def map_page(
+    request: Request,
+    caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
+    q: Annotated[str, Query(max_length=2000)] = "",
+    gov: Annotated[str, Query(pattern="^(SY[0-9]{2})?$")] = "",
+    provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
+    collection: Values = [],  # noqa: B006
+    type: Values = [],  # noqa: B006
+    lang: Values = [],  # noqa: B006
+    has: Values = [],  # noqa: B006
+    date: Values = [],  # noqa: B006
+    received: Values = [],  # noqa: B006
+) -> Response:
+    """`gov=SY02`: only that governorate's items plotted and listed (its counts row links
+    here). Filters are the search page's, as URL parameters."""
+    page_lang = language(request)
+    given = dict(
+        provider=provider,
+        collection=collection,
+        type=type,
+        lang=lang,
+        has=has,
+        date=date,
+        received=received,
+    )
+    chosen = [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
+    shape = boundaries.load()
+    place = shape.by_pcode(gov) if gov else None
+    base = [("q", q), *chosen]
+    view, problem = None, None
+    try:
+        view = evidence.build(
+            workspace(request),
+            caller,
+            q,
+            chosen,
+            lang=page_lang,
+            pcode=place.pcode if place else None,
+        )
+    except QueryError as exc:
+        problem = {"message": str(exc), "pointer": exc.pointer()}
+    except ValueError as exc:
+        problem = {"message": str(exc), "pointer": ""}
+    rows: list[dict[str, Any]] = []
+    if view is not None:
+        for g in shape.governorates:
+            rows.append(
+                {
+                    "pcode": g.pcode,
+                    "name": g.name(page_lang),
+                    "count": view.counts.get(g.pcode, 0),
+                    "link": map_url([*base, ("gov", g.pcode)]),
+                }
+            )
+        rows.sort(key=lambda r: (-r["count"], r["name"]))
+    names = {g.pcode: g.name(page_lang) for g in shape.governorates}
+    proj = boundaries.projection()
+    return render(
+        request,
+        "map.html",
+        q=q,
+        chosen=chosen,
+        chip_labels=CHIP_LABELS,
+        view=view,
+        problem=problem,
+        rows=rows,
+        names=names,
+        place=place,
+        outlines=[(g.pcode, g.name(page_lang), d, xy) for g, d, xy in boundaries.outlines()],
+        width=proj.width,
+        height=proj.height,
+        attribution=shape.source,
+        licence=shape.licence.split(" (")[0],
+        whole=map_url(base),
+        search_link=map_url(base, "/search") if (q.strip() or chosen) else "/search?browse=1",
+        cluster_link=lambda pcode: map_url([*base, ("gov", pcode)]) if pcode else None,
+        list_at_most=LIST_AT_MOST,
+        max_items=evidence.MAX_ITEMS,
+        where=lambda p: _where(p, page_lang),
+    )
+
+
+def _where(p: evidence.Point, lang: str) -> str:
+    """Degrees with their hemisphere, in the page's words and digits."""
+    say = i18n.translations(lang).gettext
+    lat = f"{abs(p.latitude):.5f}° {say('N') if p.latitude >= 0 else say('S')}"
+    lon = f"{abs(p.longitude):.5f}° {say('E') if p.longitude >= 0 else say('W')}"
+    text = f"{lat}{say(', ')}{lon}"
+    return i18n.digits(text.replace(".", "٫"), lang) if lang == "ar" else text
