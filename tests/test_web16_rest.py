@@ -1,0 +1,106 @@
+"""The rest of issue 16: the API's search at parity with the page, exact duplicates grouped
+across pages on every backend, the document date never a file's modification time, facet
+values labelled in both languages, and the legal officer's edits of frameworks and
+jurisdictions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from amanah.access import Caller, local_administrator
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.processing.runner import run
+from amanah.search.service import search
+from amanah.workspace import Workspace, open_workspace
+from tests.test_search import BACKENDS, make_search_home
+
+# --- exact duplicates across pages -------------------------------------------------------------
+
+#: Seven documents; five of them handed over twice (by two providers), so a search for the
+#: common word finds 12 hits and 7 documents, and pages of 2 put copies on different pages.
+DOCS = {f"doc{i}": f"convoy report number {i} " + "convoy " * i for i in range(7)}
+TWICE = {"doc0", "doc2", "doc3", "doc5", "doc6"}
+OPEN = Caller(actor="analyst:open", compartments=frozenset({"default"}))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def copies(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    tmp = tmp_path_factory.mktemp("copies")
+    ws = open_workspace(make_search_home(request, tmp, request.param))
+    handovers = {
+        ("first", "Demo Centre"): DOCS,
+        ("second", "Second Centre"): {k: v for k, v in DOCS.items() if k in TWICE},
+    }
+    for (coll, provider), docs in handovers.items():
+        folder = tmp / coll
+        folder.mkdir()
+        for name, body in docs.items():
+            (folder / f"{coll}-{name}.txt").write_text(body, encoding="utf-8")
+        report = ingest(
+            ws,
+            IntakeRequest(sources=[str(folder)], collection=coll, provider=provider, actor="t"),
+        )
+        assert report.status == "complete"
+    assert run(ws, workers=2, wait=True).failed == 0
+    yield ws
+    ws.close()
+
+
+def _pages(ws: Workspace, caller: Caller, q: str, sort: str | None, group: bool) -> list:
+    hits, cursor, pages = [], None, 0
+    while True:
+        r = search(ws, caller, q, limit=2, sort=sort, cursor=cursor, group=group)
+        assert len(r.hits) <= 2
+        hits += r.hits
+        pages += 1
+        cursor = r.next_cursor
+        if cursor is None:
+            return hits
+        assert pages < 20, "the cursor does not move"
+
+
+def _doc(hit: object) -> str:
+    return hit.path.rsplit("-", 1)[-1].removesuffix(".txt")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("q,sort", [("convoy", None), ("", "received"), ("", "oldest")])
+def test_each_document_is_one_hit_across_every_page_at_its_best_copys_rank(
+    copies: Workspace, q: str, sort: str | None
+) -> None:
+    ungrouped = _pages(copies, OPEN, q, sort, group=False)
+    assert len(ungrouped) == 12  # more than one page of hits, copies on different pages
+    grouped = _pages(copies, OPEN, q, sort, group=True)
+    shas = [h.sha256 for h in grouped]
+    assert len(shas) == len(set(shas)) == 7  # each document once, none skipped
+    # at the rank of its best copy: the order of first appearances in the ungrouped list
+    first: list[str] = []
+    for h in ungrouped:
+        if h.sha256 not in first:
+            first.append(h.sha256)
+    assert shas == first
+    best = {}
+    for h in ungrouped:
+        best.setdefault(h.sha256, h.item_id)
+    assert [h.item_id for h in grouped] == [best[s] for s in shas]
+    # each grouped hit carries its copies (both providers' for the five handed over twice)
+    for h in grouped:
+        assert len(h.copies) == (2 if _doc(h) in TWICE else 0), h.path
+    # counts say hits and documents apart
+    r = search(copies, OPEN, q, limit=2, sort=sort, group=True)
+    assert (r.total, r.documents) == (12, 7)
+
+
+def test_a_copy_outside_the_filters_or_the_callers_sight_does_not_hide_the_hit(
+    copies: Workspace,
+) -> None:
+    """A document's only copy the filter admits is shown, though a better-ranked copy exists
+    elsewhere: the best copy is chosen among the hits, never among all items."""
+    r = search(copies, OPEN, "convoy", limit=50, group=True, filters=[("collection", "second")])
+    assert sorted(_doc(h) for h in r.hits) == sorted(TWICE)
+    assert all(h.path.startswith("second") or "/second" in h.path for h in r.hits)
+    admin = local_administrator(copies, "analyst:test")
+    assert len(search(copies, admin, "convoy", limit=50, group=True).hits) == 7
