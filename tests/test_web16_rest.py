@@ -5,6 +5,7 @@ jurisdictions."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from amanah.processing.runner import run
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.test_search import BACKENDS, make_search_home
+from tests.webfixtures import Site
 
 # --- exact duplicates across pages -------------------------------------------------------------
 
@@ -104,3 +106,62 @@ def test_a_copy_outside_the_filters_or_the_callers_sight_does_not_hide_the_hit(
     assert all(h.path.startswith("second") or "/second" in h.path for h in r.hits)
     admin = local_administrator(copies, "analyst:test")
     assert len(search(copies, admin, "convoy", limit=50, group=True).hits) == 7
+
+
+# --- the API's search at parity with the page --------------------------------------------------
+
+
+def _page_ids(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<h3>(?:<input[^>]*> )?<a href="/items/(\d+)\?', page)]
+
+
+def test_the_api_searches_as_the_page_does_filters_sorts_browse_and_grouping(site: Site) -> None:
+    api = site.api("analyst")
+    page, _ = site.browser("analyst")
+    for params in (
+        {"q": "witness"},
+        {"q": "", "provider": "Blue CSO", "sort": "received"},
+        {"q": "*", "type": "text", "sort": "oldest"},
+        {"q": "", "has": "text", "lang": "en", "sort": "received"},
+    ):
+        html_ids = _page_ids(page.get("/search", params={**params, "browse": 1}).text)
+        r = api.get("/api/v1/search", params={**params, "group": "true", "limit": 20})
+        assert r.status_code == 200, r.text
+        assert [h["item_id"] for h in r.json()["hits"]] == html_ids, params
+        assert html_ids, params  # a search that finds something, or the comparison is empty
+    # a filter narrows as on the page (negative control: the other provider's items)
+    blue = api.get("/api/v1/search", params={"provider": "Blue CSO", "limit": 100}).json()
+    assert blue["total"] == 5 and {h["provider"] for h in blue["hits"]} == {"Blue CSO"}
+    images = api.get("/api/v1/search", params={"type": "image"}).json()["hits"]
+    assert sorted(h["path"].rsplit("/", 1)[-1] for h in images) == ["blank.png", "map.svg"]
+
+
+def test_the_api_obeys_need_to_know_exactly_as_the_page(site: Site) -> None:
+    """An analyst of the blue compartment: the red provider 'does not exist', browsing shows
+    blue items only, and the facets count blue items only; an administrator sees both."""
+    api = site.api("analyst")
+    red = api.get("/api/v1/search", params={"provider": "Red CSO"})
+    assert red.status_code == 400
+    assert red.json()["error"].startswith("there is no provider named 'Red CSO' (known: Blue CSO)")
+    page, _ = site.browser("analyst")
+    assert (
+        "there is no provider named &#39;Red CSO&#39;"
+        in page.get("/search", params={"browse": 1, "provider": "Red CSO"}).text
+    )
+    seen = api.get("/api/v1/search", params={"limit": 100, "facets": "true"}).json()
+    ids = {h["item_id"] for h in seen["hits"]}
+    assert site.item("سري.txt") not in ids and site.item("statement-b.txt") in ids
+    providers = {v["value"] for v in seen["facets"]["provider"]}
+    assert providers == {"Blue CSO"}
+    every = site.api("admin").get("/api/v1/search", params={"limit": 100}).json()
+    assert site.item("سري.txt") in {h["item_id"] for h in every["hits"]}
+    # a wrong value is named, as JSON, not a traceback
+    bad = api.get("/api/v1/search", params={"date": "soon"})
+    assert bad.status_code == 400 and "'date:soon' is not a date" in bad.json()["error"]
+    assert api.get("/api/v1/search", params={"sort": "sideways"}).status_code == 422
+
+
+def test_the_openapi_schema_documents_the_search_filters(site: Site) -> None:
+    schema = site.api("admin").get("/api/v1/openapi.json").json()
+    params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert {"q", "group", "sort", "provider", "date", "received", "tag", "has", "lang"} <= params
