@@ -165,3 +165,47 @@ def test_the_openapi_schema_documents_the_search_filters(site: Site) -> None:
     schema = site.api("admin").get("/api/v1/openapi.json").json()
     params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
     assert {"q", "group", "sort", "provider", "date", "received", "tag", "has", "lang"} <= params
+
+
+# --- facet and chip values in words, in both languages -----------------------------------------
+
+
+def _facet(page: str, name: str) -> str:
+    found = re.search(rf'<ul data-facet="{name}">(.*?)</ul>', page, re.S)
+    assert found, name
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    "lang,words",
+    [
+        ("en", {"has_ocr": "Without OCR text", "language": "English", "media_type": "Text"}),
+        (
+            "ar",
+            {"has_ocr": "بلا نص بالتعرّف الضوئي", "language": "الإنجليزية", "media_type": "النص"},
+        ),
+    ],
+)
+def test_facet_and_chip_values_are_words_in_the_pages_language(
+    site: Site, lang: str, words: dict[str, str]
+) -> None:
+    c, _ = site.browser("analyst")
+    c.get(f"/lang/{lang}?next=/")
+    page = c.get("/search", params={"browse": 1, "has": "text", "type": "text"}).text
+    for facet, word in words.items():
+        shown = re.sub(r'title="[^"]*"', "", _facet(page, facet))
+        assert word in shown, (facet, shown)
+        # no raw boolean, language code or media type as the words shown
+        for raw in ("True", "False", ">en<", ">ar<", "text/plain", "has_ocr"):
+            assert raw not in shown, (facet, raw)
+    chip = r'<li class="chip" data-field="(\w+)">.*?<bdi dir="auto">([^<]*)</bdi>'
+    said = dict(re.findall(chip, page))
+    assert (
+        said
+        == {
+            "en": {"has": "With text", "type": "Text"},
+            "ar": {"has": "فيه نص", "type": "النص"},
+        }[lang]
+    )
+    # each hit says its media type as a family, the exact type kept in its title
+    assert f'<span title="text/plain">{words["media_type"]}</span>' in page
