@@ -5,8 +5,10 @@ jurisdictions."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
+from tests.conftest import amanah
 from tests.test_search import BACKENDS, make_search_home
 from tests.webfixtures import Site
 
@@ -209,3 +212,162 @@ def test_facet_and_chip_values_are_words_in_the_pages_language(
     )
     # each hit says its media type as a family, the exact type kept in its title
     assert f'<span title="text/plain">{words["media_type"]}</span>' in page
+
+
+# --- editing frameworks and jurisdictions ------------------------------------------------------
+
+
+def _events(ws_home: object, kind: str) -> list[dict[str, object]]:
+    import json as _json
+
+    from sqlalchemy import select
+
+    from amanah.db.models import CustodyEvent
+
+    ws = open_workspace(ws_home)  # type: ignore[arg-type]
+    try:
+        with ws.db.reader() as s:
+            rows = s.execute(select(CustodyEvent).where(CustodyEvent.event_type == kind)).scalars()
+            return [
+                {"object_id": r.object_id, "actor": r.actor, **_json.loads(r.details)} for r in rows
+            ]
+    finally:
+        ws.close()
+
+
+def test_the_cli_edits_a_framework_with_the_checks_of_adding_and_a_custody_event(
+    sqlite_home: Path,
+) -> None:
+    home = sqlite_home
+    amanah(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
+           check=True)  # fmt: skip
+    out = amanah(home, "framework", "add", "--provider", "Detainees Association", "--title",
+                 "MoU 2023", "--terms", "Signed by Rami Haddad for the association",
+                 check=True).stdout  # fmt: skip
+    fid = re.match(r"framework (\d+):", out).group(1)  # type: ignore[union-attr]
+    done = amanah(home, "framework", "edit", fid, "--disclosure", "named", "--jurisdiction",
+                  "DE-GBA", "--terms", "Amended by Rami Haddad in 2024", check=True)  # fmt: skip
+    assert done.stdout.strip() == f"framework {fid}: changed disclosure, jurisdictions, terms"
+    listed = amanah(home, "framework", "list", "--json", check=True).stdout
+    row = next(f for f in json.loads(listed) if str(f["id"]) == fid)
+    assert (row["disclosure"], row["jurisdictions"]) == ("named", ["DE-GBA"])
+    assert row["provider"] == "Detainees Association" and row["title"] == "MoU 2023"
+    (event,) = _events(home, "framework change")
+    assert event["object_id"] == fid
+    assert event["changed"] == ["disclosure", "jurisdictions", "terms"]
+    assert event["before"] == {"disclosure": "consent", "jurisdictions": []}
+    assert event["after"] == {"disclosure": "named", "jurisdictions": ["DE-GBA"]}
+    assert "Rami" not in json.dumps(event)  # free text is named, never copied
+    # refusals: exit 2, the field named, nothing written
+    for args, said in (
+        (["--disclosure", "sometimes"], "disclosure 'sometimes' is not known"),
+        (["--disclosure", "consent"], "jurisdictions are named only with disclosure 'named'"),
+        (["--title", "  "], "a cooperation framework needs a title"),
+        (["--signed-on", "2024-05-01", "--expires-on", "2024-01-01"], "expiry 2024-01-01"),
+        (["--signed-on", "May 2024"], "--signed-on 'May 2024': expected a date"),
+        (["--jurisdiction", "XX-NONE"], "jurisdictions: no jurisdiction 'XX-NONE'"),
+    ):
+        r = amanah(home, "framework", "edit", fid, *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert said in " ".join(r.stderr.split()), (args, r.stderr)
+    gone = amanah(home, "framework", "edit", "99", "--title", "x")
+    assert gone.returncode == 2 and "no cooperation framework 99" in gone.stderr
+    assert len(_events(home, "framework change")) == 1
+    # the same values again: nothing changed, no event (a negative control)
+    same = amanah(home, "framework", "edit", fid, "--disclosure", "named", check=True)
+    assert same.stdout.strip() == f"framework {fid}: nothing changed"
+    assert len(_events(home, "framework change")) == 1
+
+
+def test_the_cli_edits_a_jurisdiction_and_the_event_never_holds_its_contacts(
+    sqlite_home: Path,
+) -> None:
+    home = sqlite_home
+    amanah(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
+           check=True)  # fmt: skip
+    r = amanah(home, "jurisdiction", "edit", "DE-GBA", "--unit", "S4", "--contacts",
+               "Dr. Lena Vogt, +49 721 0000", check=True)  # fmt: skip
+    assert r.stdout.strip() == "jurisdiction DE-GBA: changed unit, contacts"
+    (event,) = _events(home, "jurisdiction change")
+    assert event["object_id"] == "DE-GBA" and event["changed"] == ["unit", "contacts"]
+    assert "Vogt" not in json.dumps(event) and "S4" not in json.dumps(event)
+    listed = json.loads(amanah(home, "jurisdiction", "list", "--json", check=True).stdout)
+    assert listed[0]["unit"] == "S4" and listed[0]["contacts"].startswith("Dr. Lena Vogt")
+    bad = amanah(home, "jurisdiction", "edit", "DE-GBA", "--authority", " ")
+    assert bad.returncode == 2 and "authority: a jurisdiction needs" in bad.stderr
+    missing = amanah(home, "jurisdiction", "edit", "XX-NONE", "--unit", "u")
+    assert missing.returncode == 2 and "no jurisdiction 'XX-NONE'" in missing.stderr
+    assert len(_events(home, "jurisdiction change")) == 1
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_the_legal_officer_edits_a_framework_and_a_jurisdiction_on_the_web(site: Site) -> None:
+    from amanah.intake.registry import add_framework
+
+    with site.ws.db.session() as s:
+        fid = add_framework(s, "Blue CSO", "Blue MoU", None).id
+    c, csrf = site.browser("legal")
+    form = c.get(f"/frameworks/{fid}/edit")
+    assert form.status_code == 200 and 'value="Blue MoU"' in form.text
+    # a problem re-shows the form with what was typed, and names what is wrong
+    bad = c.post(
+        f"/frameworks/{fid}/edit",
+        data={"csrf": csrf, "title": "Blue MoU 2", "disclosure": "named", "scope": "typed scope"},
+    )
+    assert bad.status_code == 400
+    assert "Disclosure to named jurisdictions needs at least one jurisdiction." in bad.text
+    assert "typed scope" in bad.text and 'value="Blue MoU 2"' in bad.text
+    ok = c.post(
+        f"/frameworks/{fid}/edit",
+        data={"csrf": csrf, "title": "Blue MoU", "disclosure": "named", "jurisdiction": "XB-PROS",
+              "kind": "protocol", "confidentiality": "restricted"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert (
+        ok.status_code == 303
+        and ok.headers["location"] == f"/frameworks?changed={fid}#framework-{fid}"
+    )
+    listed = c.get(ok.headers["location"]).text
+    assert f"Cooperation framework {fid} changed." in listed
+    (event,) = [e for e in _events(site.ws.settings.home, "framework change")]
+    assert event["actor"] == "user:legal"
+    assert event["changed"] == ["kind", "disclosure", "jurisdictions", "confidentiality"]
+    # a jurisdiction: the code stays, the record changes
+    page = c.get("/jurisdictions/XB-PROS/edit")
+    assert page.status_code == 200
+    empty = c.post("/jurisdictions/XB-PROS/edit", data={"csrf": csrf, "state": "Blueland"})
+    assert empty.status_code == 400
+    assert "A jurisdiction needs its state and its authority." in empty.text
+    assert 'value="Blueland"' in empty.text
+    done = c.post(
+        "/jurisdictions/XB-PROS/edit",
+        data={"csrf": csrf, "state": "Blueland", "authority": "Blue Prosecutor", "unit": "W"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "Blue Prosecutor" in c.get("/jurisdictions").text
+    assert c.get("/jurisdictions/NO-SUCH/edit").status_code == 404
+    assert c.get("/frameworks/999999/edit").status_code == 404
+    # in Arabic the form and its words are Arabic
+    c.get("/lang/ar?next=/")
+    assert "حفظ التعديلات" in c.get(f"/frameworks/{fid}/edit").text
+
+
+@pytest.mark.parametrize("role", ["analyst", "recipient", "provider"])
+def test_without_requests_manage_editing_is_refused(site: Site, role: str) -> None:
+    c, csrf = site.browser(role)
+    r = c.post(
+        "/jurisdictions/XB-PROS/edit",
+        data={"csrf": csrf, "state": "Nowhere", "authority": "Nobody"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "may not" in r.text
+    assert c.get("/frameworks/1/edit", follow_redirects=False).status_code == 403
+    legal, _ = site.browser("legal")
+    assert "Nowhere" not in legal.get("/jurisdictions").text
+    assert _events(site.ws.settings.home, "jurisdiction change") == []
