@@ -180,6 +180,22 @@ def _saved(site: Site, role: str) -> int:
         return row.id
 
 
+def _framework(site: Site) -> int:
+    """A cooperation framework of its own, for an edit case."""
+    from amanah.intake.registry import add_framework
+
+    with site.ws.db.session() as s:
+        return add_framework(s, "Blue CSO", f"Matrix MoU {next(_n)}", None).id
+
+
+def _jurisdiction(site: Site) -> str:
+    """A jurisdiction of its own, for an edit case."""
+    from amanah.rfa import jurisdictions
+
+    with site.ws.db.session() as s:
+        return jurisdictions.add(s, f"MJ-{next(_n)}", state="Matrixland", authority="Court").code
+
+
 def _hit(site: Site) -> list[int]:
     return [site.item("statement-b.txt")]
 
@@ -515,6 +531,35 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
             "POST",
             "/jurisdictions",
             data={"code": f"MX-{next(_n)}", "state": "Matrixland", "authority": "Prosecutor"},
+        ),
+    ),
+    # Editing frameworks and jurisdictions is for those who manage requests (requests.manage).
+    ("GET", "/frameworks/{framework_id}/edit"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/frameworks/{_framework(s)}/edit"),
+    ),
+    ("POST", "/frameworks/{framework_id}/edit"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/frameworks/{_framework(s)}/edit",
+            data={"title": f"MoU edited {next(_n)}", "disclosure": "any"},
+        ),
+    ),
+    ("GET", "/jurisdictions/{code}/edit"): (
+        False,
+        lambda s, r, i: _page(s, r, "GET", f"/jurisdictions/{_jurisdiction(s)}/edit"),
+    ),
+    ("POST", "/jurisdictions/{code}/edit"): (
+        False,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/jurisdictions/{_jurisdiction(s)}/edit",
+            data={"state": "Matrixland", "authority": f"Prosecutor {next(_n)}"},
         ),
     ),
     ("POST", "/requests/{request_id}/assign"): (

@@ -17,9 +17,11 @@ from amanah import __version__
 from amanah.cli import (
     collections,
     consent,
+    frameworks,
     home,
     intake,
     items,
+    jurisdictions,
     preservation,
     processing,
     protected,
@@ -96,6 +98,7 @@ register_engagements(app)
 register_persons_review(app)  # after the `persons` group: review, clusters
 register_persons_evidence(app)  # after the `persons` group: link-evidence
 register_analyst(app)
+import_edits = (frameworks, jurisdictions)  # each adds `edit` to its group above
 
 
 def main() -> None:

@@ -49,6 +49,10 @@ class EventType(StrEnum):
     ENTITY_CHANGE = "entity change"
     # Ours: an analyst's tag or note added to or removed from an item (amanah.analyst).
     ANNOTATION = "annotation"
+    # Ours: a cooperation framework's terms or a jurisdiction's record edited (amanah.rfa),
+    # naming the fields changed.
+    FRAMEWORK_CHANGE = "framework change"
+    JURISDICTION_CHANGE = "jurisdiction change"
 
 
 _TIP = "amanah.ledger_tip"

@@ -50,6 +50,33 @@ DISCLOSURE_RULES = ("any", "consent", "named", "never")
 CONFIDENTIALITY = ("public", "restricted", "confidential", "strictly_confidential")
 
 
+def check_framework(
+    title: str,
+    kind: str,
+    disclosure: str,
+    confidentiality: str,
+    named: list[str],
+    signed_on: date | None,
+    expires_on: date | None,
+) -> None:
+    """The rules a framework's terms follow, when it is recorded and when it is edited."""
+    if not title.strip():
+        raise RegistryError("a cooperation framework needs a title")
+    for value, allowed, option in (
+        (kind, FRAMEWORK_KINDS, "kind"),
+        (disclosure, DISCLOSURE_RULES, "disclosure"),
+        (confidentiality, CONFIDENTIALITY, "confidentiality"),
+    ):
+        if value not in allowed:
+            raise RegistryError(f"{option} {value!r} is not known: choose {', '.join(allowed)}")
+    if disclosure == "named" and not named:
+        raise RegistryError("disclosure 'named' needs the jurisdictions it names (--jurisdiction)")
+    if named and disclosure != "named":
+        raise RegistryError("jurisdictions are named only with disclosure 'named'")
+    if signed_on and expires_on and expires_on < signed_on:
+        raise RegistryError(f"expiry {expires_on} is before signature {signed_on}")
+
+
 def add_framework(
     session: Session,
     provider_name: str,
@@ -68,22 +95,8 @@ def add_framework(
 ) -> Framework:
     """Record an agreement and its terms as data; consent for each disclosure is the default,
     the reading that protects the provider when nobody said otherwise."""
-    if not title.strip():
-        raise RegistryError("a cooperation framework needs a title")
-    for value, allowed, option in (
-        (kind, FRAMEWORK_KINDS, "kind"),
-        (disclosure, DISCLOSURE_RULES, "disclosure"),
-        (confidentiality, CONFIDENTIALITY, "confidentiality"),
-    ):
-        if value not in allowed:
-            raise RegistryError(f"{option} {value!r} is not known: choose {', '.join(allowed)}")
     named = list(dict.fromkeys(jurisdictions or []))
-    if disclosure == "named" and not named:
-        raise RegistryError("disclosure 'named' needs the jurisdictions it names (--jurisdiction)")
-    if named and disclosure != "named":
-        raise RegistryError("jurisdictions are named only with disclosure 'named'")
-    if signed_on and expires_on and expires_on < signed_on:
-        raise RegistryError(f"expiry {expires_on} is before signature {signed_on}")
+    check_framework(title, kind, disclosure, confidentiality, named, signed_on, expires_on)
     prov = provider(session, provider_name)
     row = Framework(
         provider_id=prov.id,

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amanah.custody import ledger
+from amanah.custody.ledger import EventType
 from amanah.db.models import Jurisdiction
 from amanah.rfa import RequestError
 
@@ -41,6 +43,46 @@ def add(
     s.add(row)
     s.flush()
     return row
+
+
+#: What may be edited: everything but the code (requests, accounts and frameworks refer to it).
+EDITABLE = ("state", "authority", "unit", "legal_basis", "contacts")
+
+
+def edit(s: Session, code: str, actor: str, **changes: str | None) -> list[str]:
+    """Change some of a jurisdiction's record, with the checks of `add`; returns the fields
+    that changed (none: no event). The custody event names the fields, never their text
+    (contacts hold people's names)."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise RequestError(
+            f"{unknown[0]}: not a field of a jurisdiction that can be edited"
+            f" (fields: {', '.join(EDITABLE)})"
+        )
+    row = get(s, code)
+    changed = []
+    for name, value in changes.items():
+        if value is None:
+            continue
+        value = value.strip()
+        if name in ("state", "authority") and not value:
+            raise RequestError(f"{name}: a jurisdiction needs its state and its authority")
+        if value != getattr(row, name):
+            changed.append(name)
+    if not changed:
+        return []
+    for name in changed:
+        setattr(row, name, (changes[name] or "").strip())
+    s.flush()
+    ledger.append(
+        s,
+        EventType.JURISDICTION_CHANGE,
+        actor=actor,
+        object_type="jurisdiction",
+        object_id=row.code,
+        details={"changed": [n for n in EDITABLE if n in changed]},
+    )
+    return [n for n in EDITABLE if n in changed]
 
 
 def get(s: Session, code: str) -> Jurisdiction:

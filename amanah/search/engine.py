@@ -240,6 +240,19 @@ def dates(s: Session, item_ids: list[int]) -> dict[int, str]:
     return {i: d for i, d in found}
 
 
+def _found(
+    ws: Workspace, s: Session, caller: Caller, req: request.SearchRequest, group: bool
+) -> tuple[request.Found, tuple[int, float, str] | None]:
+    """The backend's page, and the row the next page starts after."""
+    search_backend = backend(ws, s)
+    found = search_backend.search(s, req)
+    if group:
+        from amanah.search import duplicates
+
+        return duplicates.across_pages(s, caller, search_backend, req, found)
+    return found, found.rows[-1] if found.rows else None
+
+
 def search_words(
     ws: Workspace,
     caller: Caller,
@@ -251,8 +264,10 @@ def search_words(
     facets: bool,
     request_id: int | None,
     started: float,
+    group: bool = False,
 ) -> Results:
-    """A word search (the default mode); `search.service.search` is the entry to call."""
+    """A word search (the default mode); `search.service.search` is the entry to call.
+    With `group`, each document (SHA-256) is one hit across all pages (`search.duplicates`)."""
     sort = sort or ("relevance" if q.match is not None else "date")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
@@ -264,7 +279,7 @@ def search_words(
         # a restriction change is never searched around.
         behind = _behind(ws, s)
         if not behind:
-            found = backend(ws, s).search(s, req)
+            found, last = _found(ws, s, caller, req, group)
             counts = format_facets(s, found.facets) if found.facets is not None else {}
             hits = hits_for(s, q, found.rows)
     if behind:
@@ -273,7 +288,7 @@ def search_words(
         # The safety net for a small remainder; a backlog is the writer's work, not a search's.
         tantivy_index.catch_up(ws, at_most=index.SAFETY_NET)
         with ws.db.reader() as s:
-            found = backend(ws, s).search(s, req)
+            found, last = _found(ws, s, caller, req, group)
             counts = format_facets(s, found.facets) if found.facets is not None else {}
             hits = hits_for(s, q, found.rows)
     results = Results(
@@ -284,7 +299,7 @@ def search_words(
         total_exact=found.total_exact,
         hits=hits,
         facets=counts,
-        next_cursor=next_cursor(sort, found.rows, found.more),
+        next_cursor=next_cursor(sort, [last] if last else [], found.more),
         backend=found.backend,
     )
     results.took_ms = round((time.perf_counter() - started) * 1000, 1)

@@ -33,7 +33,8 @@ def search(
     An empty query (or `*`) browses: every item the caller may see, with the same filters,
     facets, sorts and pages. `filters` are (field, value) pairs chosen apart from the words
     (the search page's chips), applied as the query language's filters are. With `group`,
-    exact duplicates (same SHA-256) on a page are one hit with its copies, and
+    exact duplicates (same SHA-256) are one hit with its copies across the whole result, at
+    the rank of the best copy (a word search; by meaning, within its one page), and
     `Results.documents` counts the distinct documents among the hits.
 
     A word search with few hits carries a "did you mean" (`Results.suggestion`) when some of
@@ -45,7 +46,7 @@ def search(
     if q.match is None and not q.filters:
         mode = "text"  # browsing everything has no meaning to rank by
     results = _search(
-        ws, caller, q, limit, cursor, sort, facets, mode, request_id, fallback, started
+        ws, caller, q, limit, cursor, sort, facets, mode, request_id, fallback, started, group
     )
     if group:
         _group(ws, caller, results)
@@ -75,6 +76,7 @@ def _search(
     request_id: int | None,
     fallback: bool,
     started: float,
+    group: bool = False,
 ) -> Results:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
@@ -91,6 +93,7 @@ def _search(
             facets=facets,
             request_id=request_id,
             started=started,
+            group=group,
         )
         if cursor or results.total >= suggest.FEW or q.match is None:
             return results
@@ -110,6 +113,7 @@ def _search(
             facets=facets,
             request_id=request_id,
             started=started,
+            group=group,
         )
         if again.total == 0:
             return results

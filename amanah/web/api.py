@@ -48,18 +48,97 @@ def me(caller: Signed) -> Me:
     return Me(actor=caller.actor, role=caller.role, compartments=sorted(caller.compartments))
 
 
+#: A filter chosen apart from the words: any of its values (repeat the parameter), as the
+#: query language's field of the same name; the search page's chips are the same parameters.
+Filter = Annotated[list[str], Query(max_length=300)]
+#: The API's filter parameters, in the order they join the query.
+API_FILTERS = (
+    "provider",
+    "collection",
+    "type",
+    "lang",
+    "has",
+    "date",
+    "received",
+    "tag",
+    "path",
+    "person",
+    "unit",
+    "facility",
+    "place",
+)
+
+
 @router.get("/search")
 def search(
     request: Request,
-    q: Annotated[str, Query(max_length=2000, description="Query (see docs/search.md).")],
     caller: Annotated[Caller, _caller(Permission.SEARCH)],
+    q: Annotated[
+        str, Query(max_length=2000, description="Query (see docs/search.md); empty or * browses.")
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-    sort: Annotated[str | None, Query(pattern="^(relevance|date)$")] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            pattern="^(relevance|date|received|oldest)$",
+            description="relevance; date (document date, newest first); received or oldest"
+            " (the order items were received, newest or oldest first). Default: relevance"
+            " with words, date without.",
+        ),
+    ] = None,
     mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
     facets: bool = False,
+    group: Annotated[
+        bool,
+        Query(
+            description="Exact duplicates (same SHA-256) as one hit with its `copies`, across"
+            " all pages; `documents` counts distinct documents among the hits."
+        ),
+    ] = False,
+    fuzzy: Annotated[
+        bool,
+        Query(description="When nothing is found, run the corrected query ('did you mean')."),
+    ] = False,
+    provider: Filter = [],  # noqa: B006 (FastAPI copies defaults)
+    collection: Filter = [],  # noqa: B006
+    type: Filter = [],  # noqa: B006
+    lang: Filter = [],  # noqa: B006
+    has: Annotated[list[str], Query(max_length=10, description="ocr, text or gps")] = [],  # noqa: B006
+    date: Annotated[
+        list[str], Query(max_length=30, description="Document date: 2014, 2014-03, 2012..2015")
+    ] = [],  # noqa: B006
+    received: Annotated[
+        list[str], Query(max_length=30, description="When the item was received, as date")
+    ] = [],  # noqa: B006
+    tag: Filter = [],  # noqa: B006
+    path: Filter = [],  # noqa: B006
+    person: Filter = [],  # noqa: B006
+    unit: Filter = [],  # noqa: B006
+    facility: Filter = [],  # noqa: B006
+    place: Filter = [],  # noqa: B006
 ) -> dict[str, Any]:
-    """Search in Arabic and English; hits, total, facets and snippets obey need-to-know."""
+    """Search in Arabic and English, or browse (no words) with filters and sorts: the search
+    page's search, through the same service. Filters are parameters (each any of its values);
+    hits, total, facets, copies and snippets obey need-to-know."""
+    given = dict(
+        provider=provider,
+        collection=collection,
+        type=type,
+        lang=lang,
+        has=has,
+        date=date,
+        received=received,
+        tag=tag,
+        path=path,
+        person=person,
+        unit=unit,
+        facility=facility,
+        place=place,
+    )
+    chosen = [(name, v) for name in API_FILTERS for v in given[name] if v.strip()]
+    if len(chosen) > 50:
+        raise ValueError("at most 50 filters in one search")
     results = service.search(
         workspace(request),
         caller,
@@ -69,6 +148,9 @@ def search(
         sort=sort,
         facets=facets,
         mode=mode,
+        fallback=fuzzy,
+        filters=chosen,
+        group=group,
     )
     return results.as_json()
 

@@ -113,7 +113,19 @@ def dynamic_messages() -> list[str]:
         *("investigation", "sharing", "publication", "contact"),
         "unknown user name or wrong password",
         *_legal_words(),
+        *_search_words(),
         "too many failed sign-ins; wait 15 minutes or ask an administrator",
+    ]
+
+
+def _search_words() -> list[str]:
+    """The words the search page says for facet and chip values held as codes."""
+    from amanah.web import search_pages
+
+    return [
+        *search_pages.HAS_WORDS.values(),
+        *search_pages.OCR_WORDS.values(),
+        *search_pages.TYPE_WORDS.values(),
     ]
 
 

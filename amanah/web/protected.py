@@ -112,6 +112,30 @@ def _problem(gettext: Callable[[str], str], exc: SharingError) -> str:
     return gettext(message(exc))
 
 
+def _recorded(
+    request: Request,
+    caller: Caller,
+    problem: str,
+    write: Callable[[Any], object],
+    shown_again: Callable[[str], dict[str, Any]],
+    done: str,
+) -> Response:
+    """A protected-person form's write, in its own transaction, unless its checks found a
+    problem; a problem (theirs or the library's) re-shows the page with only what
+    `shown_again` keeps (never the name), a success goes to `done`."""
+    gettext = i18n.translations(language(request)).gettext
+    if not problem:
+        try:
+            with workspace(request).db.session() as s:
+                write(s)
+        except SharingError as exc:
+            problem = _problem(gettext, exc)
+    if problem:
+        error = f"{problem} {gettext(NOT_SHOWN_AGAIN)}"
+        return _page(request, caller, status=400, **shown_again(error))
+    return RedirectResponse(done, status_code=303)
+
+
 @router.post("/protected")
 def protected_add(
     request: Request,
@@ -136,21 +160,14 @@ def protected_add(
         problem = gettext("The notes must not contain the name or any word of it.")
     elif pseudonym.strip() in _pseudonyms(request, caller):
         problem = gettext("This pseudonym is already used; choose another.")
-    else:
-        try:
-            with workspace(request).db.session() as s:
-                protected.add(s, caller, pseudonym, spellings, role, notes)
-        except SharingError as exc:
-            problem = _problem(gettext, exc)
-    if problem:
-        return _page(
-            request,
-            caller,
-            status=400,
-            error=f"{problem} {gettext(NOT_SHOWN_AGAIN)}",
-            form=kept,
-        )
-    return RedirectResponse(f"/protected?added={quote(pseudonym.strip())}", status_code=303)
+    return _recorded(
+        request,
+        caller,
+        problem,
+        lambda s: protected.add(s, caller, pseudonym, spellings, role, notes),
+        lambda error: {"error": error, "form": kept},
+        f"/protected?added={quote(pseudonym.strip())}",
+    )
 
 
 @router.post("/protected/spelling")
@@ -168,21 +185,14 @@ def protected_spelling(
         pseudonym = ""  # whatever was typed instead is not shown again
     elif not name.strip():
         problem = gettext("Type the spelling to add.")
-    else:
-        try:
-            with workspace(request).db.session() as s:
-                protected.add_spelling(s, caller, pseudonym, name)
-        except SharingError as exc:
-            problem = _problem(gettext, exc)
-    if problem:
-        return _page(
-            request,
-            caller,
-            status=400,
-            spelling_error=f"{problem} {gettext(NOT_SHOWN_AGAIN)}",
-            spelling_form={"pseudonym": pseudonym},
-        )
-    return RedirectResponse(f"/protected?spelled={quote(pseudonym)}", status_code=303)
+    return _recorded(
+        request,
+        caller,
+        problem,
+        lambda s: protected.add_spelling(s, caller, pseudonym, name),
+        lambda error: {"spelling_error": error, "spelling_form": {"pseudonym": pseudonym}},
+        f"/protected?spelled={quote(pseudonym)}",
+    )
 
 
 def messages() -> list[Any]:

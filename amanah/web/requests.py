@@ -6,6 +6,7 @@ caller's compartments answers 404)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -445,24 +446,22 @@ def request_assign(
 ) -> Response:
     """Give the request to an account that may see it; a request still `received` is thereby
     acknowledged (one recorded step, as the page says before)."""
-    from amanah.errors import message
 
-    try:
-        with workspace(request).db.session() as s:
-            reference = visible_reference(s, caller, request_id)
-            requests.assign(s, reference, assignee, caller.actor)
-            if assignee.strip():
-                requests.advance(
-                    s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
-                )
-    except RequestError as exc:
-        text = message(exc)
+    def assign(s: Any, reference: str) -> None:
+        requests.assign(s, reference, assignee, caller.actor)
+        if assignee.strip():
+            requests.advance(
+                s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
+            )
+
+    def said(text: str) -> str:
         if text.startswith("no user named"):
-            text = _gettext(request)("No account has this name.")
-        elif "may not see request" in text:
-            text = _gettext(request)("This account may not see this request.")
-        return _request_problem(request, caller, request_id, text, {"assignee": assignee})
-    return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
+            return _gettext(request)("No account has this name.")
+        if "may not see request" in text:
+            return _gettext(request)("This account may not see this request.")
+        return text
+
+    return _work_step(request, caller, request_id, {"assignee": assignee}, assign, said)
 
 
 @pages.post("/requests/{request_id}/deadline")
@@ -484,19 +483,14 @@ def request_deadline(
             gettext("A date is written YYYY-MM-DD."),
             {"deadline": deadline},
         )
-    try:
-        with workspace(request).db.session() as s:
-            reference = visible_reference(s, caller, request_id)
-            requests.set_deadline(s, reference, day, caller.actor)
-    except RequestError:
-        return _request_problem(
-            request,
-            caller,
-            request_id,
-            gettext("The deadline is before the request was received."),
-            {"deadline": deadline},
-        )
-    return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
+    return _work_step(
+        request,
+        caller,
+        request_id,
+        {"deadline": deadline},
+        lambda s, reference: requests.set_deadline(s, reference, day, caller.actor),
+        lambda _: gettext("The deadline is before the request was received."),
+    )
 
 
 @pages.post("/requests/{request_id}/note")
@@ -513,6 +507,32 @@ def request_note(
         return _request_problem(
             request, caller, request_id, _gettext(request)("The note is empty."), {"note": note}
         )
-    with workspace(request).db.session() as s:
-        requests.add_note(s, visible_reference(s, caller, request_id), note, caller.actor)
+    return _work_step(
+        request,
+        caller,
+        request_id,
+        {"note": note},
+        lambda s, reference: requests.add_note(s, reference, note, caller.actor),
+        str,
+    )
+
+
+def _work_step(
+    request: Request,
+    caller: Caller,
+    request_id: int,
+    typed: dict[str, str],
+    step: Callable[[Any, str], object],
+    said: Callable[[str], str],
+) -> Response:
+    """One step of a request's work from its page (assignment, deadline, note): in one
+    transaction on a request the caller may see, then back to the work section; the
+    library's refusal, as `said` words it, re-shows the page with what was typed."""
+    from amanah.errors import message
+
+    try:
+        with workspace(request).db.session() as s:
+            step(s, visible_reference(s, caller, request_id))
+    except RequestError as exc:
+        return _request_problem(request, caller, request_id, said(message(exc)), typed)
     return RedirectResponse(f"/requests/{request_id}#work", status_code=303)

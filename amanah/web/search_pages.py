@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel import Locale
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah.access import Caller, Permission
 from amanah.search import service, snippets
-from amanah.search.query import QueryError
-from amanah.web import analyst
+from amanah.search.query import LANG_NAMES, QueryError, type_prefixes
+from amanah.web import analyst, i18n
 from amanah.web.auth import allow, workspace
-from amanah.web.pages import render
+from amanah.web.pages import language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,18 +51,67 @@ CHIP_LABELS = {
     "received": "Received",
 }
 Values = Annotated[list[str], Query(max_length=300)]
+#: Words for the values a facet or chip holds as codes (English; the catalog translates them):
+#: a page never shows a raw boolean, media type family or `has:` code.
+HAS_WORDS = {"ocr": "With OCR text", "text": "With text", "gps": "With a GPS position"}
+OCR_WORDS = {True: "With OCR text", False: "Without OCR text"}
+TYPE_WORDS = {
+    "pdf": "PDF",
+    "email": "Email",
+    "image": "Image",
+    "video": "Video",
+    "audio": "Audio",
+    "text": "Text",
+    "word": "Word-processed document",
+    "spreadsheet": "Spreadsheet",
+    "archive": "Archive",
+}
+
+
+def _media_word(value: str) -> str | None:
+    """The family a media type (or a `type:` alias) belongs to, in words."""
+    if value in TYPE_WORDS:
+        return TYPE_WORDS[value]
+    for alias, (exact, prefixes) in ((a, type_prefixes(a)) for a in TYPE_WORDS):
+        if value in exact or any(value.startswith(p) for p in prefixes):
+            return TYPE_WORDS[alias]
+    return None
+
+
+def value_label(field: str, value: Any, lang: str) -> str:
+    """A facet's or chip's value as the page says it in `lang`: words for codes and booleans
+    (languages by name, media types by family), the page's digits for dates, names as given."""
+    say = i18n.translations(lang).gettext
+    if value == "unknown" or value is None:
+        return say("unknown")
+    if field == "has_ocr":
+        return say(OCR_WORDS[bool(value)])
+    if field == "has":
+        return say(HAS_WORDS.get(str(value), str(value)))
+    if field in ("language", "lang"):
+        code = LANG_NAMES.get(str(value).lower(), str(value))
+        return Locale.parse(lang).languages.get(code, str(value))
+    if field in ("media_type", "type"):
+        word = _media_word(str(value))
+        return say(word) if word else str(value)
+    if field in ("year", "received", "date"):
+        return i18n.digits(str(value), lang)
+    return str(value)
 
 
 def _url(params: list[tuple[str, str]]) -> str:
     return "/search?" + urlencode([(k, v) for k, v in params if v != ""])
 
 
-def _chips(base: list[tuple[str, str]], chosen: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Each chosen filter with the page's address without it (its remove link)."""
+def _chips(
+    base: list[tuple[str, str]], chosen: list[tuple[str, str]], lang: str
+) -> list[dict[str, Any]]:
+    """Each chosen filter, in words, with the page's address without it (its remove link)."""
     out = []
     for i, (name, value) in enumerate(chosen):
+        label = value_label(name, value, lang)
         rest = chosen[:i] + chosen[i + 1 :]
-        out.append({"field": name, "value": value, "remove": _url(base + rest)})
+        out.append({"field": name, "value": value, "remove": _url(base + rest), "label": label})
     return out
 
 
@@ -138,12 +188,18 @@ def search_page(
         except ValueError as exc:
             problem = {"message": str(exc), "pointer": ""}
     hits = []
+    lang = language(request)
     facets: dict[str, list[dict[str, Any]]] = {}
     if results is not None:
         hits = [(h, snippets.segments(h.snippet, h.highlights)) for h in results.hits]
         for name, values in results.facets.items():
             facets[name] = [
-                dict(v, link=_facet_link(base, chosen, name, v["value"])) for v in values
+                dict(
+                    v,
+                    link=_facet_link(base, chosen, name, v["value"]),
+                    label=value_label(name, v["value"], lang),
+                )
+                for v in values
             ]
     return render(
         request,
@@ -154,7 +210,8 @@ def search_page(
         results=results,
         hits=hits,
         facets=facets,
-        chips=_chips(base, chosen),
+        chips=_chips(base, chosen, lang),
+        label=lambda field, value: value_label(field, value, lang),
         chosen=chosen,
         facet_labels=FACET_LABELS,
         chip_labels=CHIP_LABELS,
