@@ -371,3 +371,30 @@ def test_without_requests_manage_editing_is_refused(site: Site, role: str) -> No
     legal, _ = site.browser("legal")
     assert "Nowhere" not in legal.get("/jurisdictions").text
     assert _events(site.ws.settings.home, "jurisdiction change") == []
+
+
+def test_the_language_filter_is_not_the_pages_language(site: Site) -> None:
+    """`?lang=` chooses the page's language on every page; the `lang:` filter is `?language=`.
+    Before, choosing the English-documents facet on an Arabic page turned the page English, and
+    `/search?lang=ar` (the language switch) filtered out every English document."""
+    c, _ = site.browser("analyst")
+    c.get("/lang/ar?next=/")
+    page = c.get("/search", params={"browse": 1}).text
+    link = re.search(r'href="([^"]*)"[^>]*>[^<]*الإنجليزية', _facet(page, "language"))
+    assert link, _facet(page, "language")
+    href = link.group(1).replace("&amp;", "&")
+    assert "language=en" in href and "lang=" not in href.replace("language=", ""), href
+    chosen = c.get(href).text
+    assert '<html lang="ar" dir="rtl">' in chosen
+    assert re.search(r'<li class="chip" data-field="lang">', chosen)
+    # the page's own language switch keeps every document
+    english = c.get("/search", params={"browse": 1, "lang": "en"}).text
+    assert '<html lang="en" dir="ltr">' in english
+    assert not re.search(r'<li class="chip" data-field="lang">', english)
+    assert _hit_ids(english) == _hit_ids(page)
+    # the chip's form keeps the filter under its URL name
+    assert '<input type="hidden" name="language" value="en">' in chosen
+
+
+def _hit_ids(page: str) -> list[str]:
+    return re.findall(r'href="/items/(\d+)"', page)

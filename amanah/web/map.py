@@ -6,7 +6,6 @@ same need-to-know (`amanah.geo.evidence` runs the search); every view is logged 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -17,16 +16,18 @@ from amanah.search.query import QueryError
 from amanah.web import i18n
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import language, render
-from amanah.web.search_pages import CHIP_FIELDS, CHIP_LABELS
+from amanah.web.search_pages import CHIP_FIELDS, CHIP_LABELS, URL_PARAM, url_params
 
 router = APIRouter(include_in_schema=False)
 Values = Annotated[list[str], Query(max_length=300)]
+#: The `lang:` filter, as `?language=`: `?lang=` is the page's language on every page.
+LanguageFilter = Annotated[list[str], Query(alias="language", max_length=300)]
 #: How many points the list under the map shows (the counts cover them all).
 LIST_AT_MOST = 500
 
 
 def map_url(params: list[tuple[str, str]], path: str = "/map") -> str:
-    return path + "?" + urlencode([(k, v) for k, v in params if v != ""])
+    return path + "?" + url_params(params)
 
 
 @router.get("/map")
@@ -38,7 +39,7 @@ def map_page(
     provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
     collection: Values = [],  # noqa: B006
     type: Values = [],  # noqa: B006
-    lang: Values = [],  # noqa: B006
+    languages: LanguageFilter = [],  # noqa: B006
     has: Values = [],  # noqa: B006
     date: Values = [],  # noqa: B006
     received: Values = [],  # noqa: B006
@@ -50,7 +51,7 @@ def map_page(
         provider=provider,
         collection=collection,
         type=type,
-        lang=lang,
+        lang=languages,
         has=has,
         date=date,
         received=received,
@@ -92,6 +93,7 @@ def map_page(
         "map.html",
         q=q,
         chosen=chosen,
+        url_param=URL_PARAM,
         chip_labels=CHIP_LABELS,
         view=view,
         problem=problem,

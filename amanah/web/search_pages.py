@@ -51,6 +51,8 @@ CHIP_LABELS = {
     "received": "Received",
 }
 Values = Annotated[list[str], Query(max_length=300)]
+#: The `lang:` filter, as `?language=`: `?lang=` is the page's language on every page.
+LanguageFilter = Annotated[list[str], Query(alias="language", max_length=300)]
 #: Words for the values a facet or chip holds as codes (English; the catalog translates them):
 #: a page never shows a raw boolean, media type family or `has:` code.
 HAS_WORDS = {"ocr": "With OCR text", "text": "With text", "gps": "With a GPS position"}
@@ -99,8 +101,19 @@ def value_label(field: str, value: Any, lang: str) -> str:
     return str(value)
 
 
+#: A filter whose URL parameter is not its field's name: `?lang=` chooses the page's language on
+#: every page, so the language filter is `?language=` (else choosing Arabic documents would turn
+#: the page into Arabic, and `?lang=ar` would filter out every English document).
+URL_PARAM = {"lang": "language"}
+
+
+def url_params(params: list[tuple[str, str]]) -> str:
+    """The query string of a page's parameters, filters under their URL names."""
+    return urlencode([(URL_PARAM.get(k, k), v) for k, v in params if v != ""])
+
+
 def _url(params: list[tuple[str, str]]) -> str:
-    return "/search?" + urlencode([(k, v) for k, v in params if v != ""])
+    return "/search?" + url_params(params)
 
 
 def _chips(
@@ -143,7 +156,7 @@ def search_page(
     provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
     collection: Values = [],  # noqa: B006
     type: Values = [],  # noqa: B006
-    lang: Values = [],  # noqa: B006
+    languages: LanguageFilter = [],  # noqa: B006
     has: Values = [],  # noqa: B006
     date: Values = [],  # noqa: B006
     received: Values = [],  # noqa: B006
@@ -155,7 +168,7 @@ def search_page(
         provider=provider,
         collection=collection,
         type=type,
-        lang=lang,
+        lang=languages,
         has=has,
         date=date,
         received=received,
@@ -213,6 +226,7 @@ def search_page(
         chips=_chips(base, chosen, lang),
         label=lambda field, value: value_label(field, value, lang),
         chosen=chosen,
+        url_param=URL_PARAM,
         facet_labels=FACET_LABELS,
         chip_labels=CHIP_LABELS,
         browse=bool(browse),
@@ -227,4 +241,4 @@ def search_page(
 
 def map_link(q: str, chosen: list[tuple[str, str]]) -> str:
     """The map of the same search (`web.map`): the same words and filters."""
-    return "/map?" + urlencode([(k, v) for k, v in [("q", q), *chosen] if v != ""])
+    return "/map?" + url_params([("q", q), *chosen])
