@@ -36,7 +36,14 @@ from amanah.access import (
 )
 from amanah.access.users import add_user, create_token
 from amanah.config import write_default_config
-from amanah.db.models import EntityMention, Item, LinkagePair, PersonListRecord, PersonRecordLink
+from amanah.db.models import (
+    EntityMention,
+    Item,
+    LinkagePair,
+    PersonList,
+    PersonListRecord,
+    PersonRecordLink,
+)
 from amanah.entities.ftm import export_file
 from amanah.entities.match import match_all, query_of
 from amanah.entities.mentions import decide, find_in_items, list_mentions
@@ -393,3 +400,56 @@ def test_withheld_reason_for_the_legal_officer_only(world: World) -> None:
         f"record:{world.records['w']}"
     ]
     assert hidden is None, "outside the caller's compartments it does not exist at all"
+
+
+def test_record_run_counts_only_pairs_of_lists_the_reader_sees(world: World) -> None:
+    """A record-to-record run across a list of the reader's compartment and one of another:
+    the run's counts, as the reader gets them, are of the pairs they may see only."""
+    from amanah.persons import runs
+
+    table = world.home.parent / "red.csv"
+    table.write_text(f"key,full_name\nR1,{STAYS[0]}\nR2,{WITHDRAWS[0]}\n", encoding="utf-8")
+    boss = Caller(actor="local:admin", compartments=frozenset({"open", "red", "default"}))
+    import_list(world.ws, boss, table, "Red list", key="key", compartment="red", collection="red")
+    with world.ws.db.session() as s:
+        lists = {p.name: p for p in s.execute(select(PersonList)).scalars()}
+        recs = {r.key: r.id for r in s.execute(select(PersonListRecord)).scalars()}
+        run_row = runs.open_run(
+            s,
+            boss,
+            [lists[LIST], lists["Red list"]],
+            link_type="link_only",
+            threshold=0.9,
+            review_margin=0.1,
+            floor=0.8,
+            settings={},
+        )
+        base = {"run_id": run_row.id, "explanation": "{}", "decision": "", "decided_by": ""}
+        runs.insert_pairs(
+            s,
+            [
+                {**base, "record_a_id": recs["K1"], "record_b_id": recs["R1"], "score": 0.99,
+                 "match": True, "review": False},
+                {**base, "record_a_id": recs["W1"], "record_b_id": recs["R2"], "score": 0.85,
+                 "match": False, "review": True},
+                {**base, "record_a_id": recs["K1"], "record_b_id": recs["W1"], "score": 0.2,
+                 "match": False, "review": False},
+            ],
+        )  # fmt: skip
+        runs.close_run(
+            s, boss, run_row, [lists[LIST]], pairs=3, links=1, to_review=1, action="t", details={}
+        )
+        run_id = run_row.id
+    with world.ws.db.reader() as s:
+        shown = {r["run"]: r for r in review.runs(s, analyst())}
+        full = {r["run"]: r for r in review.runs(s, boss)}
+    assert {k: shown[run_id][k] for k in ("pairs", "links", "to_review")} == {
+        "pairs": 1,
+        "links": 0,
+        "to_review": 0,
+    }
+    assert {k: full[run_id][k] for k in ("pairs", "links", "to_review")} == {
+        "pairs": 3,
+        "links": 1,
+        "to_review": 1,
+    }
