@@ -19,6 +19,7 @@ from amanah.access import (
     custody_visible,
     derivative_kinds_hidden,
     local_administrator,
+    not_withheld,
     visible_item,
 )
 from amanah.blobs.base import CHUNK
@@ -102,7 +103,7 @@ def list_items(
         q = (
             select(Item)
             .join(Collection, Collection.id == Item.collection_id)
-            .where(collections_visible(who))
+            .where(collections_visible(who), not_withheld(Item.id))
             .order_by(Item.id)
         )
         if collection is not None:
@@ -173,7 +174,11 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                     for c in s.execute(
                         select(Item)
                         .join(Collection, Collection.id == Item.collection_id)
-                        .where(Item.parent_id == item.id, collections_visible(who))
+                        .where(
+                            Item.parent_id == item.id,
+                            collections_visible(who),
+                            not_withheld(Item.id),
+                        )
                         .order_by(Item.id)
                     ).scalars()
                 ],
@@ -241,7 +246,7 @@ def _duplicates(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]
             select(Relation.id, other, Relation.kind, Relation.score)
             .join(Item, Item.id == other)
             .join(Collection, Collection.id == Item.collection_id)
-            .where(mine == item_id, collections_visible(caller))
+            .where(mine == item_id, collections_visible(caller), not_withheld(Item.id))
         ).all()
     return [{"id": o, "kind": k, "score": sc} for _, o, k, sc in sorted(found)]
 

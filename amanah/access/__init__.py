@@ -152,6 +152,68 @@ def _collections_visible(caller: Caller, coll: Any) -> ColumnElement[bool]:
     return cond
 
 
+def item_withheld(item_id: Any) -> ColumnElement[bool]:
+    """The SQL condition "this item is withheld": a victim or survivor it is about withdrew
+    consent for investigation. The rule is the consent records'
+    (`amanah.sharing.person_consent.withheld_condition`); this is the one place every read
+    asks. A withheld item and everything derived from it (text, spans, mentions, evidence
+    links, annotations, counts) is outside every caller's analysis; only its existence and
+    the reason are shown, on its page (`withheld_reason`)."""
+    from amanah.sharing.person_consent import withheld_condition
+
+    return withheld_condition(item_id)
+
+
+def not_withheld(item_id: Any) -> ColumnElement[bool]:
+    """The SQL condition for item-derived content a caller may read: its item is not
+    withheld (`item_withheld`)."""
+    return not_(item_withheld(item_id))
+
+
+def withheld_item_ids(s: Session) -> frozenset[int]:
+    """The ids of every withheld item, for the search backends (tantivy, suggestions,
+    duplicates), which filter by id rather than by SQL."""
+    from amanah.db.models import PersonItem
+
+    return frozenset(
+        s.execute(
+            select(PersonItem.item_id).distinct().where(item_withheld(PersonItem.item_id))
+        ).scalars()
+    )
+
+
+def items_visible(caller: Caller, item: Any = Item) -> ColumnElement[bool]:
+    """The SQL condition on `items` (or an alias) for listing and counting: the item's
+    collection is visible and the item is not withheld."""
+    coll = aliased(Collection)
+    return and_(
+        exists()
+        .where(coll.id == item.collection_id, _collections_visible(caller, coll))
+        .correlate_except(coll),
+        not_withheld(item.id),
+    )
+
+
+def withheld_reason(s: Session, caller: Caller, item_id: int) -> dict[str, Any] | None:
+    """For an item in a collection the caller may see that is withheld: what its page says.
+    Everyone sees that it is withheld and why in one phrase; the legal officer who manages
+    consent (`MANAGE_REQUESTS`) also sees whose consent (pseudonym or `record:ID`) and when
+    it changed. None when the item is not withheld (or not visible at all)."""
+    from amanah.sharing import person_consent as pc
+
+    found = s.execute(
+        select(Item.id)
+        .join(Collection, Collection.id == Item.collection_id)
+        .where(Item.id == item_id, collections_visible(caller), item_withheld(Item.id))
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    out: dict[str, Any] = {"item_id": item_id, "reason": "consent for investigation withdrawn"}
+    if caller.can(Permission.MANAGE_REQUESTS):
+        out["persons"] = pc.withheld_persons(s, item_id)
+    return out
+
+
 DEFAULT_COMPARTMENT = "default"
 
 #: Custody events a provider's account sees on its own items' timelines: what happened to
@@ -238,14 +300,15 @@ def evidence_links_visible(caller: Caller, link: Any = EvidenceLink) -> ColumnEl
     if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
         return false()
     item, coll = aliased(Item), aliased(Collection)
-    return (
+    return and_(
         exists()
         .where(
             item.id == link.item_id,
             coll.id == item.collection_id,
             _collections_visible(caller, coll),
         )
-        .correlate_except(item, coll)
+        .correlate_except(item, coll),
+        not_withheld(link.item_id),
     )
 
 
@@ -261,14 +324,15 @@ def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bo
     ):
         return false()
     item, coll = aliased(Item), aliased(Collection)
-    return (
+    return and_(
         exists()
         .where(
             item.id == item_id_column,
             coll.id == item.collection_id,
             _collections_visible(caller, coll),
         )
-        .correlate_except(item, coll)
+        .correlate_except(item, coll),
+        not_withheld(item_id_column),
     )
 
 
@@ -290,7 +354,11 @@ def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set
             s.execute(
                 select(Item.id)
                 .join(Collection, Collection.id == Item.collection_id)
-                .where(Item.id.in_(wanted[i : i + 900]), collections_visible(caller))
+                .where(
+                    Item.id.in_(wanted[i : i + 900]),
+                    collections_visible(caller),
+                    not_withheld(Item.id),
+                )
             ).scalars()
         )
     return found
@@ -405,6 +473,7 @@ def mentions_visible(caller: Caller, mention: Any = EntityMention) -> ColumnElem
             _collections_visible(caller, coll),
         )
         .correlate_except(item, coll),
+        not_withheld(mention.item_id),
         exists()
         .where(ent.id == mention.entity_id, entities_visible(caller, ent))
         .correlate_except(ent),
@@ -486,6 +555,7 @@ def person_records_visible(caller: Caller, record: Any = PersonListRecord) -> Co
             _collections_visible(caller, coll),
         )
         .correlate_except(item, coll),
+        not_withheld(record.item_id),
     )
 
 
@@ -553,6 +623,7 @@ def person_record_links_visible(caller: Caller, link: Any = None) -> ColumnEleme
             _collections_visible(caller, coll),
         )
         .correlate_except(item, coll),
+        not_withheld(link.item_id),
         or_(
             link.entity_id.is_(None),
             exists()
@@ -691,11 +762,18 @@ def visible_collection(s: Session, caller: Caller, name: str) -> Collection:
     return coll
 
 
-def visible_item(s: Session, caller: Caller, item_id: int) -> Item:
+def visible_item(s: Session, caller: Caller, item_id: int, *, withheld: bool = False) -> Item:
+    """The item if the caller may see it; NotVisible otherwise. A withheld item
+    (`item_withheld`) is not visible unless `withheld` is set, which only the consent records
+    themselves do (linking an item to a person, whose consent is then managed)."""
     item = s.execute(
         select(Item)
         .join(Collection, Collection.id == Item.collection_id)
-        .where(Item.id == item_id, collections_visible(caller))
+        .where(
+            Item.id == item_id,
+            collections_visible(caller),
+            true() if withheld else not_withheld(Item.id),
+        )
     ).scalar_one_or_none()
     if item is None:
         raise NotVisible(f"no item with id {item_id}")

@@ -22,6 +22,7 @@ from amanah.access import (
     annotatable_item,
     annotations_visible,
     visible_item_ids,
+    withheld_item_ids,
 )
 from amanah.analyst import AnalystError, check_label, check_text, now, refuse_hidden_names
 from amanah.custody import ledger
@@ -157,9 +158,7 @@ def counts(s: Session, caller: Caller) -> list[dict[str, Any]]:
     """Every tag with how many items the caller may see carry it (none seen: not listed).
     An item whose person withdrew consent for investigation is searched by no one, so it is
     not counted either: the count is what `tag:` finds."""
-    from amanah.sharing.person_consent import hidden_from_investigation
-
-    withheld = sorted(hidden_from_investigation(s))
+    withheld = sorted(withheld_item_ids(s))
     found = s.execute(
         select(ItemTag.key, func.min(ItemTag.label), func.count())
         .where(

@@ -25,7 +25,7 @@ from amanah.access import (
 )
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import Entity, EntityName, EntityRelation
+from amanah.db.models import CustodyEvent, Entity, EntityName, EntityRelation
 from amanah.entities.store import add_entity, add_name, record, relate
 from amanah.entities.vocab import CONFIDENCE, STATUS, EntityError, parse_date, show_date
 
@@ -55,6 +55,23 @@ PERSON_PROPS = {
     "motherName": "mother_name",
     "position": "rank",
 }
+
+
+def home_prefix(s: Session) -> str:
+    """The prefix of the FtM ids this home gives its own entities, relations and posts:
+    `amanah-` and the first 16 hex digits of the id of the home's first custody event (its
+    genesis, which never changes and which no other home shares; a backup restored keeps
+    it). Two homes' exports then merge without two different entities sharing an id."""
+    first = s.execute(
+        select(CustodyEvent.event_id).order_by(CustodyEvent.seq).limit(1)
+    ).scalar_one_or_none()
+    tag = "".join(ch for ch in (first or "") if ch.isalnum()).lower()[:16]
+    return f"amanah-{tag or 'new'}"
+
+
+def own_id(prefix: str, what: str, number: int) -> str:
+    """The FtM id of a row of this home (`what`: entity, relation, post)."""
+    return f"{prefix}-{what}-{number}"
 
 
 def _proxy(data: dict[str, Any]) -> Any:
@@ -131,6 +148,7 @@ def export_entities(s: Session, caller: Caller) -> Iterator[dict[str, Any]]:
     """Every entity the caller may see, as FtM entities (names the caller may see only)."""
     from followthemoney import model
 
+    prefix = home_prefix(s)
     names: dict[int, list[EntityName]] = {}
     for n in s.execute(
         select(EntityName).where(names_visible(caller)).order_by(EntityName.id)
@@ -143,7 +161,7 @@ def export_entities(s: Session, caller: Caller) -> Iterator[dict[str, Any]]:
     )
     for ent in s.execute(visible).scalars():
         proxy = model.make_entity(SCHEMA_OF_KIND[ent.kind])
-        proxy.id = ent.ftm_id or f"amanah-entity-{ent.id}"
+        proxy.id = ent.ftm_id or own_id(prefix, "entity", ent.id)
         own = names.get(ent.id, [])
         official = ([n for n in own if n.kind == "official"] or own)[:1]
         for n in own:
@@ -197,7 +215,7 @@ SUMMARY_PREFIX = "amanah:"
 
 
 def _relation_proxies(
-    rel: EntityRelation, ids: dict[int, str], schemas: dict[int, str]
+    rel: EntityRelation, ids: dict[int, str], schemas: dict[int, str], prefix: str
 ) -> list[Any]:
     """One relation as its FtM interval (and, for a post, the Position it points at)."""
     from followthemoney import model
@@ -212,11 +230,11 @@ def _relation_proxies(
         schema, subj_prop, obj_prop, detail_prop = SCHEMA_OF_RELATION["same_as"]
     out = []
     proxy = model.make_entity(schema)
-    proxy.id = f"amanah-relation-{rel.id}"
+    proxy.id = own_id(prefix, "relation", rel.id)
     proxy.add(subj_prop, ids[rel.subject_id])
     if obj_prop == "post":
         post = model.make_entity("Position")
-        post.id = f"amanah-post-{rel.id}"
+        post.id = own_id(prefix, "post", rel.id)
         post.add("name", rel.detail or "post")
         post.add("organization", ids[rel.object_id])
         proxy.add("post", post.id)
@@ -250,10 +268,11 @@ def export_relations(s: Session, caller: Caller, ids: dict[int, str]) -> Iterato
     id), as FtM intervals; a relation whose only evidence the caller may not see is not one."""
     kinds = {i: k for i, k in s.execute(select(Entity.id, Entity.kind)).all()}
     schemas = {i: SCHEMA_OF_KIND[k] for i, k in kinds.items()}
+    prefix = home_prefix(s)
     stmt = select(EntityRelation).where(relations_visible(caller)).order_by(EntityRelation.id)
     for rel in s.execute(stmt).scalars():
         if rel.subject_id in ids and rel.object_id in ids:
-            for proxy in _relation_proxies(rel, ids, schemas):
+            for proxy in _relation_proxies(rel, ids, schemas, prefix):
                 yield proxy.to_dict()
 
 
@@ -324,7 +343,8 @@ def _exported_ids(s: Session, caller: Caller) -> dict[int, str]:
     stmt = select(Entity.id, Entity.ftm_id).where(
         entities_visible(caller), Entity.merged_into_id.is_(None)
     )
-    return {i: f or f"amanah-entity-{i}" for i, f in s.execute(stmt).all()}
+    prefix = home_prefix(s)
+    return {i: f or own_id(prefix, "entity", i) for i, f in s.execute(stmt).all()}
 
 
 def import_relations(

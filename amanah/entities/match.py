@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller, Permission
 from amanah.db.models import Entity, EntityName
 from amanah.entities.candidates import candidates
+from amanah.entities.ftm import home_prefix, own_id
 from amanah.entities.vocab import EntityError
 from amanah.text import name_match as nm
 
@@ -144,11 +145,12 @@ def match(
             if ent.id not in best or value > best[ent.id][0]:
                 best[ent.id] = (value, _explain(asked, name.full_name, sc, notes), ent)
     ranked = sorted(best.values(), key=lambda x: (-x[0], x[2].id))[:limit]
+    prefix = home_prefix(s)  # the ids the FtM export gives (`entities.ftm`)
     return {
         "query": q.id,
         "results": [
             {
-                "id": ent.ftm_id or f"amanah-entity-{ent.id}",
+                "id": ent.ftm_id or own_id(prefix, "entity", ent.id),
                 "entity": ent.id,
                 "kind": ent.kind,
                 "score": value,

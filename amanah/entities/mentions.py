@@ -312,14 +312,14 @@ def find_in_items(
     """`amanah entity mentions`: look again in items processed before (all items with text,
     or those given), one transaction per item."""
     caller.require(Permission.MANAGE_ENTITIES)
-    from amanah.access import collections_visible
+    from amanah.access import collections_visible, not_withheld
     from amanah.db.models import Collection
 
     with ws.db.reader() as s:
         stmt = (
             select(Item.id)
             .join(Collection, Collection.id == Item.collection_id)
-            .where(collections_visible(caller))
+            .where(collections_visible(caller), not_withheld(Item.id))  # consent withdrawn
             .where(
                 select(Derivative.id)
                 .where(Derivative.item_id == Item.id, Derivative.kind.in_(TEXT_KINDS))

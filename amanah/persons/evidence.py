@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import (
@@ -52,13 +52,13 @@ from amanah.db.models import (
     Item,
     LinkagePair,
     LinkageRun,
-    LinkageRunList,
     PersonConsent,
     PersonList,
     PersonListRecord,
     PersonRecordLink,
 )
 from amanah.persons import clusters as cl
+from amanah.persons import runs
 from amanah.persons.linkage import LinkageError
 from amanah.persons.reading import audit_records_read
 from amanah.text import name_match as nm
@@ -249,45 +249,36 @@ def link_evidence(
     with ws.db.session() as s:
         plist = visible_person_list(s, caller, list_name)
         proposals, reads, counts = propose(ws, s, caller, plist, threshold, margin)
-        run = LinkageRun(
+        run = runs.open_run(
+            s,
+            caller,
+            [plist],
             link_type=LINK_TYPE,
             threshold=threshold,
             review_margin=margin,
             floor=threshold - margin,
-            settings=json.dumps(
-                {"matcher": "entities.match", "kinds": list(KINDS), "limit": MATCH_LIMIT}
-            ),
-            created_at=_now(),
-            created_by=caller.actor,
+            settings={"matcher": "entities.match", "kinds": list(KINDS), "limit": MATCH_LIMIT},
         )
-        s.add(run)
-        s.flush()
-        s.execute(insert(LinkageRunList), [{"run_id": run.id, "list_id": plist.id}])
-        kept: list[tuple[int, Proposal]] = []
-        if proposals:
-            ids = s.execute(
-                insert(LinkagePair).returning(LinkagePair.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "run_id": run.id,
-                        "record_a_id": p.record_id,
-                        "record_b_id": None,
-                        "entity_id": p.entity_id,
-                        "mention_id": p.mention_id,
-                        "score": float(p.score),
-                        "match": p.match,
-                        "review": True,
-                        "explanation": json.dumps(p.explanation, ensure_ascii=False),
-                        "decision": "",
-                        "decided_by": "",
-                    }
-                    for p in proposals
-                ],
-            ).scalars()
-            kept = list(zip(ids, proposals, strict=True))
-        run.pairs = len(kept)
-        run.links = sum(1 for _, p in kept if p.match)
-        run.to_review = len(kept)
+        ids = runs.insert_pairs(
+            s,
+            [
+                {
+                    "run_id": run.id,
+                    "record_a_id": p.record_id,
+                    "record_b_id": None,
+                    "entity_id": p.entity_id,
+                    "mention_id": p.mention_id,
+                    "score": float(p.score),
+                    "match": p.match,
+                    "review": True,
+                    "explanation": json.dumps(p.explanation, ensure_ascii=False),
+                    "decision": "",
+                    "decided_by": "",
+                }
+                for p in proposals
+            ],
+        )
+        kept: list[tuple[int, Proposal]] = list(zip(ids, proposals, strict=True))
         for item_id, mention_ids in sorted(reads.items()):
             ledger.append(
                 s,
@@ -302,21 +293,22 @@ def link_evidence(
                     **caller.audit(),
                 },
             )
-        ledger.append(
+        proposed = sum(1 for _, p in kept if p.match)
+        runs.close_run(
             s,
-            EventType.ENTITY_CHANGE,
-            actor=caller.actor,
-            object_type="person_list",
-            object_id=plist.id,
+            caller,
+            run,
+            [plist],
+            pairs=len(kept),
+            links=proposed,
+            to_review=len(kept),
+            action="person evidence linkage run",
             details={
-                "action": "person evidence linkage run",
-                "run": run.id,
                 "threshold": threshold,
                 "margin": margin,
-                "pairs": run.pairs,
-                "proposed": run.links,
+                "pairs": len(kept),
+                "proposed": proposed,
                 **counts,
-                **caller.audit(),
             },
         )
         s.flush()

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, desc, insert, or_, select
+from sqlalchemy import and_, desc, or_, select
 from sqlalchemy.orm import Session
 
 from amanah.access import (
@@ -42,6 +42,7 @@ from amanah.db.models import (
     PersonListRecord,
 )
 from amanah.persons import clusters as cl
+from amanah.persons import runs as run_store
 from amanah.persons.evidence import accept as accept_evidence
 from amanah.persons.evidence import evidence_sides
 from amanah.persons.linkage import FLOOR, REVIEW_MARGIN, THRESHOLD, LinkageError, Pair
@@ -129,27 +130,22 @@ def store_run(
     with ws.db.session() as s:
         for plist in plists:  # still visible, in the writing transaction
             visible_person_list(s, caller, plist.name)
-        run = LinkageRun(
+        run = run_store.open_run(
+            s,
+            caller,
+            plists,
             link_type="dedupe_only" if len(plists) == 1 else "link_only",
             threshold=threshold,
             review_margin=review_margin,
             floor=floor,
-            settings=json.dumps(settings or {}, ensure_ascii=False),
-            created_at=_now(),
-            created_by=caller.actor,
+            settings=settings or {},
         )
-        s.add(run)
-        s.flush()
-        s.execute(insert(LinkageRunList), [{"run_id": run.id, "list_id": p.id} for p in plists])
         batch: list[tuple[dict[str, Any], Pair]] = []
 
         def flush() -> None:
             if not batch:
                 return
-            ids = s.execute(
-                insert(LinkagePair).returning(LinkagePair.id, sort_by_parameter_order=True),
-                [row for row, _ in batch],
-            ).scalars()
+            ids = run_store.insert_pairs(s, [row for row, _ in batch])
             kept.extend(zip(ids, (p for _, p in batch), strict=True))
             batch.clear()
 
@@ -170,27 +166,23 @@ def store_run(
             if len(batch) >= BATCH:
                 flush()
         flush()
-        run.pairs = len(kept)
-        run.links = sum(1 for _, p in kept if p.match)
-        run.to_review = sum(1 for _, p in kept if p.review)
-        for plist in plists:
-            ledger.append(
-                s,
-                EventType.ENTITY_CHANGE,
-                actor=caller.actor,
-                object_type="person_list",
-                object_id=plist.id,
-                details={
-                    "action": "person linkage run",
-                    "run": run.id,
-                    "lists": [p.id for p in plists],
-                    "threshold": threshold,
-                    "pairs": run.pairs,
-                    "links": run.links,
-                    "to_review": run.to_review,
-                    **caller.audit(),
-                },
-            )
+        run_store.close_run(
+            s,
+            caller,
+            run,
+            plists,
+            pairs=len(kept),
+            links=sum(1 for _, p in kept if p.match),
+            to_review=sum(1 for _, p in kept if p.review),
+            action="person linkage run",
+            details={
+                "lists": [p.id for p in plists],
+                "threshold": threshold,
+                "pairs": len(kept),
+                "links": sum(1 for _, p in kept if p.match),
+                "to_review": sum(1 for _, p in kept if p.review),
+            },
+        )
         s.flush()
         s.expunge(run)
     return run, kept
@@ -245,17 +237,9 @@ def run_dict(s: Session, caller: Caller, run: LinkageRun) -> dict[str, Any]:
         .where(LinkageRunList.run_id == run.id, person_lists_visible(caller))
         .order_by(PersonList.name)
     ).scalars()
-    counts = {"pairs": run.pairs, "links": run.links, "to_review": run.to_review}
-    if run.link_type == "evidence":
-        # the run's own counts include evidence of compartments a reader may lack: count what
-        # this caller sees, so a hidden item's existence does not show as a number
-        seen = s.execute(
-            select(LinkagePair.match).where(
-                LinkagePair.run_id == run.id, linkage_pairs_visible(caller)
-            )
-        ).scalars()
-        matches = list(seen)
-        counts = {"pairs": len(matches), "links": sum(matches), "to_review": len(matches)}
+    # the run's own counts include pairs of lists, evidence or items (withheld since) a reader
+    # may not see: count what this caller sees, so a hidden record's existence is no number
+    counts = run_store.visible_counts(s, caller, run)
     return {
         "run": run.id,
         "lists": list(names),

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, collections_visible
+from amanah.access import Caller, collections_visible, withheld_item_ids
 from amanah.db.models import Collection, Item, Provider
 from amanah.search.request import FieldFilter
 
@@ -28,9 +28,7 @@ _CHUNK = 5_000
 
 
 def _withheld(s: Session) -> set[int]:
-    from amanah.sharing.person_consent import hidden_from_investigation
-
-    return set(hidden_from_investigation(s))
+    return set(withheld_item_ids(s))
 
 
 def copies_of(s: Session, caller: Caller, shas: set[str]) -> dict[str, list[dict[str, Any]]]:

@@ -18,7 +18,13 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, SearchScope, collections_visible, search_scope
+from amanah.access import (
+    Caller,
+    SearchScope,
+    collections_visible,
+    search_scope,
+    withheld_item_ids,
+)
 from amanah.db.models import Collection, Provider
 from amanah.search.query import ENTITY_FIELDS, Node, Query, QueryError, type_prefixes
 
@@ -189,9 +195,7 @@ def build(
             filters.append(FieldFilter(name, tuple(v), neg))
     # A victim's or survivor's items whose consent no longer allows investigation are not
     # searched, by anyone (amanah.sharing.person_consent).
-    from amanah.sharing.person_consent import hidden_from_investigation
-
-    if withheld := hidden_from_investigation(s):
+    if withheld := withheld_item_ids(s):
         filters.append(FieldFilter("item", tuple(sorted(withheld)), True))
     return SearchRequest(
         match=q.match,

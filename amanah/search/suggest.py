@@ -74,9 +74,9 @@ def withheld(s: Session) -> tuple[FieldFilter, ...]:
     """What a search applies besides the caller's scope (`request.build`), for counting
     candidates: the items of a person who withdrew consent for investigation are searched by
     no one, so a word only they hold is no suggestion (it would tell they hold it)."""
-    from amanah.sharing.person_consent import hidden_from_investigation
+    from amanah.access import withheld_item_ids
 
-    found = hidden_from_investigation(s)
+    found = withheld_item_ids(s)
     return (FieldFilter("item", tuple(sorted(found)), True),) if found else ()
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from amanah.access import (
     Caller,
@@ -44,7 +44,8 @@ from amanah.db.models import (
 from amanah.sharing import SharingError
 from amanah.sharing.protected import Matcher
 
-USES = ("investigation", "sharing", "publication", "contact")
+INVESTIGATION = "investigation"
+USES = (INVESTIGATION, "sharing", "publication", "contact")
 ALL = "all"
 STATUSES = ("given", "withdrawn")
 RECORD_PREFIX = "record:"
@@ -151,7 +152,7 @@ def link_item(
     """Say an item is about a person: from now on their consent governs it."""
     caller.require(Permission.MANAGE_REQUESTS)
     person = resolve(s, caller, ref)
-    visible_item(s, caller, item_id)
+    visible_item(s, caller, item_id, withheld=True)  # linking is how consent is managed
     found = s.execute(
         select(PersonItem).where(person.where(PersonItem), PersonItem.item_id == item_id)
     ).scalar_one_or_none()
@@ -494,19 +495,69 @@ class _Key:
     person_record_id: int | None
 
 
+def withheld_condition(item_id: Any) -> ColumnElement[bool]:
+    """The SQL condition "this item is withheld from investigation": a person it is about has
+    a latest consent record that no longer covers investigation (withdrawn). An item with no
+    consent recorded for its persons is not withheld (consent is recorded when known; a
+    package still asks for it explicitly, `refusals`). `amanah.access` applies this to every
+    read of item-derived content; the rule itself lives here, with the consent records."""
+    link, c, later = aliased(PersonItem), aliased(PersonConsent), aliased(PersonConsent)
+    same_person = or_(
+        c.protected_person_id == link.protected_person_id,
+        c.person_record_id == link.person_record_id,
+    )
+    newer = (
+        exists()
+        .where(
+            or_(
+                and_(
+                    later.protected_person_id.is_not(None),
+                    later.protected_person_id == c.protected_person_id,
+                ),
+                and_(
+                    later.person_record_id.is_not(None),
+                    later.person_record_id == c.person_record_id,
+                ),
+            ),
+            or_(
+                later.recorded_at > c.recorded_at,
+                and_(later.recorded_at == c.recorded_at, later.id > c.id),
+            ),
+        )
+        .correlate_except(later)
+    )
+    # `uses` is the JSON list of the uses that remain (`json.dumps`): investigation is
+    # covered when its quoted name is in it.
+    refused = (
+        exists()
+        .where(same_person, not_(newer), not_(c.uses.contains(f'"{INVESTIGATION}"')))
+        .correlate_except(c)
+    )
+    return exists().where(link.item_id == item_id, refused).correlate_except(link)
+
+
 def hidden_from_investigation(s: Session) -> set[int]:
     """Items whose person's latest consent record exists and no longer allows investigation
-    (withdrawn): search leaves them out for everyone."""
-    links = list(s.execute(select(PersonItem)).scalars())
-    if not links:
-        return set()
-    consents = _current(s, {(x.protected_person_id, x.person_record_id) for x in links})
-    return {
-        x.item_id
-        for x in links
-        if (c := consents[(x.protected_person_id, x.person_record_id)]) is not None
-        and not covers(c, "investigation")
-    }
+    (withdrawn): no analytical read shows them, to anyone (`amanah.access.withheld_item_ids`
+    is the way callers ask)."""
+    return set(
+        s.execute(
+            select(PersonItem.item_id).where(withheld_condition(PersonItem.item_id))
+        ).scalars()
+    )
+
+
+def withheld_persons(s: Session, item_id: int) -> list[dict[str, str]]:
+    """Whose withdrawal withholds an item, and when it was recorded: what the legal officer
+    managing consent sees on the item's page (pseudonym or `record:ID`, never a name)."""
+    persons = _persons_of(s, [item_id]).get(item_id, [])
+    consents = _current(s, set(persons))
+    labels = person_labels(s, [_Key(p, r) for p, r in consents])
+    return [
+        {"person": labels[key], "at": c.recorded_at.isoformat()}
+        for key, c in sorted(consents.items(), key=lambda kv: labels[kv[0]])
+        if c is not None and not covers(c, INVESTIGATION)
+    ]
 
 
 def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
@@ -557,4 +608,5 @@ __all__ = [
     "resolve",
     "withdraw",
     "withdrawn_since",
+    "withheld_condition",
 ]

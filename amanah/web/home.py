@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from amanah import queue
-from amanah.access import Caller, Permission, Role, collections_visible
+from amanah.access import Caller, Permission, Role, collections_visible, items_visible
 from amanah.db.models import Collection, Item
 from amanah.intake import registry
 from amanah.sharing import package
@@ -33,16 +33,13 @@ def dashboard(request: Request, caller: Annotated[Caller, Depends(allow())]) -> 
         recent = s.execute(
             select(Item, Collection.name)
             .join(Collection, Collection.id == Item.collection_id)
-            .where(collections_visible(caller), Item.parent_id.is_(None))
+            .where(items_visible(caller), Item.parent_id.is_(None))
             .order_by(Item.id.desc())
             .limit(12)
         ).all()
         colls = registry.list_collections(s, collections_visible(caller))
         total = s.execute(
-            select(func.count())
-            .select_from(Item)
-            .join(Collection, Collection.id == Item.collection_id)
-            .where(collections_visible(caller))
+            select(func.count()).select_from(Item).where(items_visible(caller))
         ).scalar_one()
     jobs = None
     if caller.can(Permission.VIEW_JOBS):

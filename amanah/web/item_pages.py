@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah import item_history, items
-from amanah.access import Caller, Permission
+from amanah.access import Caller, Permission, withheld_reason
 from amanah.web import analyst, reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
@@ -37,6 +37,12 @@ def item_page(
     page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
 ) -> Response:
     ws = workspace(request)
+    with ws.db.reader() as s:
+        withheld = withheld_reason(s, caller, item_id)
+    if withheld is not None:
+        # Consent for investigation withdrawn: the page says so and shows nothing of the item
+        # (no title, path, text, metadata, derivatives); the legal officer sees whose consent.
+        return render(request, "item_withheld.html", withheld=withheld)
     record = items.show(ws, item_id, caller)
     record["intake"]["at"] = _utc(record["intake"]["at"])
     past = item_history.history(ws, caller, item_id)

@@ -20,6 +20,7 @@ from amanah.access import (
     Permission,
     linkage_pairs_visible,
     person_lists_visible,
+    person_records_visible,
     visible_person_record,
 )
 from amanah.db.models import LinkagePair, PersonList, PersonListRecord
@@ -88,12 +89,14 @@ def list_page(request: Request, list_id: Id, caller: Reader) -> Response:
     with ws.db.session() as s:
         plist = _list_by_id(s, caller, list_id)
         total = s.execute(
-            select(func.count()).where(PersonListRecord.list_id == plist.id)
+            select(func.count()).where(
+                PersonListRecord.list_id == plist.id, person_records_visible(caller)
+            )
         ).scalar_one()
         rows = list(
             s.execute(
                 select(PersonListRecord)
-                .where(PersonListRecord.list_id == plist.id)
+                .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
                 .order_by(PersonListRecord.item_id, PersonListRecord.row)
                 .limit(PAGE_RECORDS)
             ).scalars()
