@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from amanah.config import write_default_config
 from amanah.db.models import Blob, CustodyEvent, Item, Job
 from amanah.workspace import open_workspace
-from tests.conftest import REPO, amanah
+from tests.conftest import REPO, amanah, amanah_here
 
 PROVIDER = "Detainees Association"
 COLLECTION = "DA handover 1"
@@ -41,6 +41,13 @@ class Documented:
 
 def _ok(home: Path, *args: str) -> str:
     return amanah(home, *args, check=True).stdout
+
+
+def _step(home: Path, *args: str) -> str:
+    """A step before the documented command (a jurisdiction, a request, a user), run in this
+    process: each real `python -m amanah.cli` costs seconds of imports before it does anything.
+    The documented commands themselves run as a user types them (`_ok`, `amanah`)."""
+    return amanah_here(home, *args, check=True).stdout
 
 
 def _rows(table: str) -> list[list[str]]:
@@ -87,8 +94,8 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Documented:
         "Minutes of the meeting about detention at the school in Mezzeh.\n", encoding="utf-8"
     )
     (folder / "wheat.txt").write_text(WHEAT_AR, encoding="utf-8")
-    _ok(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
-    out = _ok(
+    _step(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
+    out = _step(
         home, "framework", "add", "--provider", PROVIDER, "--title", "MoU 2023",
         "--disclosure", "consent",
     )  # fmt: skip
@@ -103,7 +110,7 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Documented:
 
 
 def _request(home: Path, reference: str) -> None:
-    _ok(
+    _step(
         home, "rfa", "add", reference, "--jurisdiction", "DE-GBA", "--received-on",
         "2026-10-01", "--subject", "Detentions at the school", "--urgency", "urgent",
     )  # fmt: skip
@@ -112,7 +119,7 @@ def _request(home: Path, reference: str) -> None:
 def _show(home: Path, reference: str) -> dict:
     import json
 
-    return json.loads(_ok(home, "rfa", "show", reference, "--json"))
+    return json.loads(_step(home, "rfa", "show", reference, "--json"))
 
 
 # -- registries --------------------------------------------------------------------------------
@@ -143,8 +150,9 @@ def test_rfa_list_assign_and_note_are_shown_and_recorded(documented: Documented)
     nobody = amanah(home, "rfa", "assign", ref, "rania")
     assert nobody.returncode != 0 and "no user named 'rania'" in nobody.stderr, nobody.stderr
     for name, compartment in (("rania", "default"), ("omar", "secret-annex")):
-        amanah(home, "user", "add", name, "--role", "analyst", "--compartment", compartment,
-               "--password-stdin", input="a long test password\n", check=True)  # fmt: skip
+        amanah_here(home, "user", "add", name, "--role", "analyst", "--compartment",
+                    compartment, "--password-stdin", input="a long test password\n",
+                    check=True)  # fmt: skip
     outside = amanah(home, "rfa", "assign", ref, "omar")
     assert outside.returncode != 0, outside.stdout
     assert f"user 'omar' may not see request {ref}" in outside.stderr
@@ -193,7 +201,7 @@ def test_partially_met_counts_days_to_respond_and_only_moves_on_to_closed(
     home, ref = documented.home, "RFA-2026-103"
     _request(home, ref)
     for state in ("acknowledged", "in_progress", "in_review"):
-        assert _ok(home, "rfa", "move", ref, state) == f"request {ref} is {state}\n"
+        assert _step(home, "rfa", "move", ref, state) == f"request {ref} is {state}\n"
     out = _ok(home, "rfa", "move", ref, "partially_met", "--on", "2026-11-20")
     assert out == f"request {ref} is partially_met\n"
     shown = _show(home, ref)
@@ -299,8 +307,8 @@ def test_package_list_shows_a_built_package(documented: Documented, tmp_path: Pa
     home, ref = documented.home, "RFA-2026-105"
     minutes = documented.ids["minutes.txt"]
     _request(home, ref)
-    _ok(home, "rfa", "review", ref, "relevant", str(minutes))
-    _ok(home, "consent", "record", ref, PROVIDER, "given", "--by", "Director")
+    _step(home, "rfa", "review", ref, "relevant", str(minutes))
+    _step(home, "consent", "record", ref, PROVIDER, "given", "--by", "Director")
     built = _ok(home, "package", "build", ref, str(tmp_path / "out"))
     size = (documented.folder / "minutes.txt").stat().st_size
     line = rf"^package (PKG-\S+) for {ref} \(DE-GBA\): 1 items \(0 redacted\)"
@@ -405,7 +413,7 @@ def test_semantic_false_makes_no_embed_job(documented: Documented, tmp_path: Pat
 # -- every command kind is run by some test -----------------------------------------------------
 
 #: Test helpers that run the command line with their arguments as its words.
-_RUNNERS = {"amanah", "amanah_here", "_ok", "_as_judge"}
+_RUNNERS = {"amanah", "amanah_here", "_ok", "_step", "_as_judge"}
 
 
 def _words_run(node: ast.AST) -> list[str] | None:

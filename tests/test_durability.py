@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from amanah.db.models import CustodyEvent, Derivative, Item
 from amanah.workspace import open_workspace
-from tests.conftest import amanah, ingest_cli, make_home
+from tests.conftest import amanah, amanah_here, ingest_cli, make_home
 from tests.webfixtures import BLUE, Site
 
 MB = 1 << 20
@@ -77,8 +77,16 @@ def assert_blobs_whole(home: Path) -> None:
     assert not list((home / "blobs" / ".tmp").glob("*")), "a partial write was left behind"
 
 
+def ingest_here(home: Path, folder: Path) -> None:
+    """`ingest_cli` run in this process, for tests whose subject comes after the ingest (a
+    damaged blob, a backup): each real `python -m amanah.cli` costs seconds of imports. The
+    tests whose subject is what the real process leaves on disk keep `ingest_cli`."""
+    amanah_here(home, "ingest", str(folder), "--collection", "c", "--provider", "P", "--quiet",
+                check=True)  # fmt: skip
+
+
 def items(home: Path) -> list[dict[str, object]]:
-    got = amanah(home, "items", "--json", check=True)
+    got = amanah_here(home, "items", "--json", check=True)
     return json.loads(got.stdout)
 
 
@@ -87,7 +95,7 @@ def assert_items_equal_sources(home: Path, sources: dict[str, bytes], tmp: Path)
     assert sorted(Path(str(r["original_path"])).name for r in rows) == sorted(sources)
     for r in rows:
         out = tmp / f"got-{r['id']}"
-        amanah(home, "item", "get", str(r["id"]), str(out), check=True)
+        amanah_here(home, "item", "get", str(r["id"]), str(out), check=True)
         assert out.read_bytes() == sources[Path(str(r["original_path"])).name]
         assert r["status"] != "failed"
 
@@ -190,7 +198,7 @@ def test_truncated_or_changed_blob_is_named_and_rewritten_by_a_later_put(
     src = tmp_path / "handover"
     victim = random_file(src / "victim.bin", 300_000, 11)
     other = random_file(src / "other.bin", 20_000, 12)
-    ingest_cli(home, src)
+    ingest_here(home, src)
     sha = hashlib.sha256(victim).hexdigest()
     item_id = next(r["id"] for r in items(home) if str(r["original_path"]).endswith("victim.bin"))
 
@@ -240,7 +248,7 @@ def test_truncated_or_changed_blob_is_named_and_rewritten_by_a_later_put(
 def test_missing_blob_is_named(sqlite_home: Path, tmp_path: Path) -> None:
     src = tmp_path / "handover"
     data = random_file(src / "gone.bin", 5_000, 21)
-    ingest_cli(sqlite_home, src)
+    ingest_here(sqlite_home, src)
     sha = hashlib.sha256(data).hexdigest()
     path = sqlite_home / "blobs" / sha[:2] / sha[2:4] / sha
     path.unlink()
@@ -263,7 +271,7 @@ def test_swapped_derivative_fails_verify_naming_it(home: Path, tmp_path: Path) -
 
     src = tmp_path / "handover"
     random_file(src / "statement.bin", 40_000, 31)
-    ingest_cli(home, src)
+    ingest_here(home, src)
     ws = open_workspace(home, create=False)
     try:
         with ws.db.reader() as s:
@@ -305,7 +313,7 @@ def test_derivative_bytes_changed_are_caught_before_a_package_copies_them(
 
     src = tmp_path / "handover"
     random_file(src / "a.bin", 10_000, 41)
-    ingest_cli(sqlite_home, src)
+    ingest_here(sqlite_home, src)
     ws = open_workspace(sqlite_home, create=False)
     try:
         with ws.db.reader() as s:
@@ -330,7 +338,7 @@ def test_derivative_row_without_any_derivation_event_fails(
 ) -> None:
     src = tmp_path / "handover"
     data = random_file(src / "b.bin", 10_000, 51)
-    ingest_cli(sqlite_home, src)
+    ingest_here(sqlite_home, src)
     sha = hashlib.sha256(data).hexdigest()
     ws = open_workspace(sqlite_home, create=False)
     try:
@@ -430,7 +438,7 @@ def test_an_older_world_readable_home_is_tightened(tmp_path: Path) -> None:
     home = tmp_path / "old"
     src = tmp_path / "handover"
     random_file(src / "f.bin", 3_000, 81)
-    ingest_cli(home, src)
+    ingest_here(home, src)
     # As an older version left it: 0755 folders, 0644 files, 0444 blobs.
     blobs = set(blob_files(home))
     for path in [home, *home.rglob("*")]:
@@ -464,7 +472,7 @@ def test_backup_restore_into_a_fresh_folder_verifies(
         "g.bin": random_file(src / "g.bin", 200_000, 91),
         "h.txt": random_file(src / "h.txt", 2_000, 92),
     }
-    ingest_cli(home, src)
+    ingest_here(home, src)
     backup = tmp_path / "backup"
     made = amanah(home, "backup", str(backup))
     assert made.returncode == 0, made.stdout + made.stderr
@@ -492,7 +500,7 @@ def test_backup_restore_into_a_fresh_folder_verifies(
 def test_restore_refuses_a_tampered_backup(sqlite_home: Path, tmp_path: Path) -> None:
     src = tmp_path / "handover"
     data = random_file(src / "k.bin", 50_000, 101)
-    ingest_cli(sqlite_home, src)
+    ingest_here(sqlite_home, src)
     backup = tmp_path / "backup"
     amanah(sqlite_home, "backup", str(backup), check=True)
     sha = hashlib.sha256(data).hexdigest()
@@ -517,7 +525,7 @@ def test_backup_does_not_copy_a_damaged_blob_under_its_name(
 ) -> None:
     src = tmp_path / "handover"
     data = random_file(src / "m.bin", 8_000, 111)
-    ingest_cli(sqlite_home, src)
+    ingest_here(sqlite_home, src)
     sha = hashlib.sha256(data).hexdigest()
     _damage_blob(sqlite_home, sha, data[:10])
     backup = tmp_path / "backup"
@@ -530,14 +538,14 @@ def test_restored_older_backup_fails_a_later_witnessed_checkpoint(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
     """Rolling a home back to an older backup is caught by a checkpoint someone kept."""
-    ingest_cli(sqlite_home, _folder(tmp_path, "one"))
-    checkpoint_help = amanah(sqlite_home, "custody", "checkpoint", "--help")
-    verify_help = amanah(sqlite_home, "verify", "--help")
+    ingest_here(sqlite_home, _folder(tmp_path, "one"))
+    checkpoint_help = amanah_here(sqlite_home, "custody", "checkpoint", "--help")
+    verify_help = amanah_here(sqlite_home, "verify", "--help")
     if "--json" not in checkpoint_help.stdout or "--witness" not in verify_help.stdout:
         pytest.skip("`custody checkpoint --json` / `verify --witness` are not on this branch yet")
     backup = tmp_path / "backup"
     amanah(sqlite_home, "backup", str(backup), check=True)
-    ingest_cli(sqlite_home, _folder(tmp_path, "two"))
+    ingest_here(sqlite_home, _folder(tmp_path, "two"))
     kept = tmp_path / "kept-checkpoint.json"
     cp = amanah(sqlite_home, "custody", "checkpoint", "--json", check=True)
     kept.write_text(cp.stdout)

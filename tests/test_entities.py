@@ -25,7 +25,7 @@ from amanah.entities.store import add_entity, chain, entity_dict, list_entities,
 from amanah.items import text
 from amanah.processing.runner import run
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import SHARED_DATA, amanah, ingest_folder
+from tests.conftest import SHARED_DATA, amanah, amanah_here, ingest_folder
 
 
 def pdf(pages: list[str]) -> bytes:
@@ -98,7 +98,10 @@ def entity_events(ws: Workspace) -> int:
 
 
 def cli_json(home: Path, *args: str) -> object:
-    return json.loads(amanah(home, *args, "--json", check=True).stdout)
+    """A step's JSON, from the command run in this process (`amanah_here`): each real
+    `python -m amanah.cli` costs seconds of imports; each test still runs the real process for
+    the output it is about."""
+    return json.loads(amanah_here(home, *args, "--json", check=True).stdout)
 
 
 def test_cli_entity_names_relation_round_trip(sqlite_home: Path) -> None:
@@ -112,13 +115,13 @@ def test_cli_entity_names_relation_round_trip(sqlite_home: Path) -> None:
     )["id"]  # fmt: skip
     ws = open_workspace(sqlite_home)
     before = entity_events(ws)
-    amanah(sqlite_home, "entity", "name", "add", str(person), "جميل حسن", "--language", "ar",
-           check=True)  # fmt: skip
-    amanah(sqlite_home, "entity", "name", "add", str(person), "أبو علي", "--kind", "kunya",
-           check=True)  # fmt: skip
-    made = amanah(sqlite_home, "entity", "relate", str(person), "commands", str(unit),
-                  "--from", "2009", "--to", "2019-07", "--status", "confirmed",
-                  "--confidence", "high", check=True)  # fmt: skip
+    amanah_here(sqlite_home, "entity", "name", "add", str(person), "جميل حسن", "--language",
+                "ar", check=True)  # fmt: skip
+    amanah_here(sqlite_home, "entity", "name", "add", str(person), "أبو علي", "--kind", "kunya",
+                check=True)  # fmt: skip
+    made = amanah_here(sqlite_home, "entity", "relate", str(person), "commands", str(unit),
+                       "--from", "2009", "--to", "2019-07", "--status", "confirmed",
+                       "--confidence", "high", check=True)  # fmt: skip
     assert made.stdout.strip() == "relation 1 added"
     assert entity_events(ws) == before + 3  # every change is a custody event
     shown = cli_json(sqlite_home, "entity", "show", str(person))
@@ -148,7 +151,7 @@ def test_cli_entity_names_relation_round_trip(sqlite_home: Path) -> None:
         f"relation 1: {person} commands {unit} 2009 to 2019-07 (confirmed, high confidence)"
         in printed
     )
-    table = amanah(sqlite_home, "entity", "list", check=True).stdout
+    table = amanah_here(sqlite_home, "entity", "list", check=True).stdout
     assert "Air Force Intelligence" in table and "Jamil Hassan" in table
     # names never enter the append-only ledger in clear
     with ws.db.reader() as s:
@@ -172,8 +175,8 @@ def test_cli_entity_names_relation_round_trip(sqlite_home: Path) -> None:
 def test_cli_refusals_are_exit_2_with_the_reason(
     sqlite_home: Path, args: tuple[str, ...], reason: str
 ) -> None:
-    amanah(sqlite_home, "entity", "add", "organisation", "Branch 215", check=True)
-    proc = amanah(sqlite_home, *args)
+    amanah_here(sqlite_home, "entity", "add", "organisation", "Branch 215", check=True)
+    proc = amanah(sqlite_home, *args)  # the refusal itself from a real process
     assert proc.returncode == 2, proc.stderr
     assert reason in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -183,7 +186,7 @@ def test_evidence_link_with_a_page_rectangle_round_trip_and_refusals(world: Worl
     h = world.home
     unit = cli_json(h, "entity", "add", "organisation", "Branch 215")["id"]
     person = cli_json(h, "entity", "add", "person", "The Colonel")["id"]
-    amanah(h, "entity", "relate", str(person), "commands", str(unit), check=True)
+    amanah_here(h, "entity", "relate", str(person), "commands", str(unit), check=True)
     done = amanah(h, "entity", "link", str(world.open_item), "--relation", "1", "--page", "2",
                   "--rect", "72,88.5,320,104", "--rect", "72,110,200,124",
                   "--quote", "Branch 215 is commanded by the colonel",
@@ -214,8 +217,8 @@ def test_evidence_link_with_a_page_rectangle_round_trip_and_refusals(world: Worl
     # a character span of the text derivative: the quotation is the text found there
     body = text(world.ws, world.open_item, "t")
     start = body.index("Branch 215")
-    amanah(h, "entity", "link", str(world.open_item), "--entity", str(unit),
-           "--span", f"{start}:{start + 10}", check=True)  # fmt: skip
+    amanah_here(h, "entity", "link", str(world.open_item), "--entity", str(unit),
+                "--span", f"{start}:{start + 10}", check=True)  # fmt: skip
     spans = [e for e in cli_json(h, "entity", "show", str(unit))["evidence"] if e["id"] == 2]
     assert spans[0]["quotation"] == "Branch 215"
     assert spans[0]["locator"] == {"derivative": "text", "span": [start, start + 10]}
@@ -237,11 +240,14 @@ def test_evidence_link_with_a_page_rectangle_round_trip_and_refusals(world: Worl
         (("--entity", str(unit), "--span", "5:x"), "is not START:END"),
         (("--entity", str(unit), "--time", "0:1000"), "its duration is not known"),
     ]
+    # in this process (a real one refuses in test_cli_refusals_are_exit_2_with_the_reason);
+    # the last from a real process, with no traceback
     for extra, reason in refusals:
-        proc = amanah(h, "entity", "link", item_id, *extra)
+        proc = amanah_here(h, "entity", "link", item_id, *extra)
         assert proc.returncode == 2 and reason in proc.stderr, (extra, proc.stderr)
     proc = amanah(h, "entity", "link", "999", "--entity", str(unit), "--page", "1")
     assert proc.returncode == 2 and "no item with id 999" in proc.stderr
+    assert "Traceback" not in proc.stderr
     with world.ws.db.reader() as s:  # nothing half-kept by a refusal
         assert s.execute(select(func.count()).select_from(EvidenceLink)).scalar_one() == 2
 
@@ -298,7 +304,7 @@ def test_command_chain_as_of_a_day(sqlite_home: Path) -> None:
         (second, "commands", unit, "--from", "2013-01-15"),
         (general, "commands", division, "--from", "~2005-06-01"),
     ):
-        amanah(h, "entity", "relate", *map(str, args), check=True)
+        amanah_here(h, "entity", "relate", *map(str, args), check=True)
 
     def commanders(day: str) -> list[tuple[int, list[str]]]:
         rows = cli_json(h, "entity", "chain", str(unit), "--as-of", day)
@@ -315,7 +321,7 @@ def test_command_chain_as_of_a_day(sqlite_home: Path) -> None:
         f"Branch 215 ({unit}): First ({first})",
         f"  4th Division ({division}): Gen ({general})",
     ]
-    proc = amanah(h, "entity", "chain", str(first), "--as-of", "2012-06-01")
+    proc = amanah_here(h, "entity", "chain", str(first), "--as-of", "2012-06-01")
     assert proc.returncode == 2 and "is a person, not an organisation" in proc.stderr
 
 

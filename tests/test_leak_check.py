@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent, Item
 from amanah.workspace import open_workspace
-from tests.conftest import amanah
+from tests.conftest import amanah, amanah_here
 from tests.fixtures import zip_of
 from tests.sharingfixtures import WITNESS_LATIN
 
@@ -177,6 +177,12 @@ def _ok(home: Path, *args: str) -> str:
     return amanah(home, *args, check=True).stdout
 
 
+def _step(home: Path, *args: str) -> str:
+    """A step before the subject (jurisdiction, framework, request), run in this process:
+    each real `python -m amanah.cli` costs seconds of imports before it does anything."""
+    return amanah_here(home, *args, check=True).stdout
+
+
 def _ids(home: Path, collection: str) -> dict[str, int]:
     ws = open_workspace(home)
     try:
@@ -198,11 +204,11 @@ def _ids(home: Path, collection: str) -> dict[str, int]:
 def _setup(home: Path) -> None:
     toml = home / "amanah.toml"  # vectors for search by meaning are not what is tested here
     toml.write_text(toml.read_text().replace("semantic = true", "semantic = false"))
-    _ok(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
-    out = _ok(home, "framework", "add", "--provider", PROVIDER, "--title", "MoU", "--disclosure",
-              "any")  # fmt: skip
+    _step(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
+    out = _step(home, "framework", "add", "--provider", PROVIDER, "--title", "MoU",
+                "--disclosure", "any")  # fmt: skip
     (home / "framework.txt").write_text(out.split(":")[0].split()[-1])
-    _ok(home, "protected", "add", "Witness A", "--name", WITNESS_LATIN)
+    _step(home, "protected", "add", "Witness A", "--name", WITNESS_LATIN)
 
 
 def _ingest(home: Path, folder: Path, collection: str) -> dict[str, int]:
@@ -213,11 +219,11 @@ def _ingest(home: Path, folder: Path, collection: str) -> dict[str, int]:
 
 
 def _request(home: Path, ref: str, items: list[int]) -> None:
-    _ok(home, "rfa", "add", ref, "--jurisdiction", "DE-GBA", "--received-on", "2026-09-01",
-        "--subject", "Detentions")  # fmt: skip
-    _ok(home, "rfa", "move", ref, "acknowledged")
-    _ok(home, "rfa", "move", ref, "in_progress")
-    _ok(home, "rfa", "review", ref, "relevant", *map(str, items))
+    _step(home, "rfa", "add", ref, "--jurisdiction", "DE-GBA", "--received-on", "2026-09-01",
+          "--subject", "Detentions")  # fmt: skip
+    _step(home, "rfa", "move", ref, "acknowledged")
+    _step(home, "rfa", "move", ref, "in_progress")
+    _step(home, "rfa", "review", ref, "relevant", *map(str, items))
 
 
 def _reasons(stdout: str) -> dict[int, str]:

@@ -350,13 +350,8 @@ def test_a_name_the_writer_does_not_strip_is_caught_by_the_reread_and_nothing_is
 # -- the web: see and correct before it leaves -----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from tests.webfixtures import build_site
-
-    s = build_site(tmp_path_factory.mktemp("web"))
-    yield s
-    s.ws.close()
+# `site` (tests/conftest.py): each test its own copy of the web tests' workspace, built once per
+# session, instead of a site built for this module and shared by its tests.
 
 
 def _png(data: bytes) -> np.ndarray:

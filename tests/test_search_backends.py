@@ -5,6 +5,7 @@ change, not in a count, not in a facet."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,12 +44,32 @@ def _home(tmp: Path, backend: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Workspace]]:
+def tantivy_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus processed on tantivy (and closed), built once per module: building it is
+    most of a test's time. Tests that change it work on a copy (`tantivy_copy`)."""
+    tmp = tmp_path_factory.mktemp("tantivy-template")
+    home = _home(tmp, "tantivy")
+    build_corpus(home, tmp).close()
+    return home
+
+
+def tantivy_copy(template: Path, tmp: Path) -> Path:
+    """A private copy of the processed tantivy home: its database, blobs and index."""
+    home = tmp / "home"
+    shutil.copytree(template, home, symlinks=True)
+    return home
+
+
+@pytest.fixture(scope="module")
+def pair(
+    tantivy_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Workspace, Workspace]]:
     """The same corpus on FTS5 and on tantivy."""
-    made = []
-    for backend in ("fts5", "tantivy"):
-        tmp = tmp_path_factory.mktemp(backend)
-        made.append(build_corpus(_home(tmp, backend), tmp))
+    tmp = tmp_path_factory.mktemp("fts5")
+    made = [
+        build_corpus(_home(tmp, "fts5"), tmp),
+        open_workspace(tantivy_copy(tantivy_template, tmp_path_factory.mktemp("tantivy"))),
+    ]
     yield made[0], made[1]
     for ws in made:
         ws.close()
@@ -163,8 +184,10 @@ def test_a_provider_account_sees_only_its_provider_on_tantivy(
     assert search(tv, nobody, "lang:ar", facets=True).total == 0
 
 
-def test_outbox_upserts_are_idempotent_and_reindex_rebuilds(tmp_path: Path) -> None:
-    ws = build_corpus(_home(tmp_path, "tantivy"), tmp_path)
+def test_outbox_upserts_are_idempotent_and_reindex_rebuilds(
+    tantivy_template: Path, tmp_path: Path
+) -> None:
+    ws = open_workspace(tantivy_copy(tantivy_template, tmp_path))
     try:
         everyone = local_administrator(ws, "analyst:test")
         first = search(ws, everyone, "type:text", limit=100)
@@ -194,9 +217,11 @@ def test_outbox_upserts_are_idempotent_and_reindex_rebuilds(tmp_path: Path) -> N
         ws.close()
 
 
-def test_back_on_the_database_index_no_queue_is_kept(tmp_path: Path) -> None:
-    home = _home(tmp_path, "tantivy")
-    ws = build_corpus(home, tmp_path)
+def test_back_on_the_database_index_no_queue_is_kept(
+    tantivy_template: Path, tmp_path: Path
+) -> None:
+    home = tantivy_copy(tantivy_template, tmp_path)
+    ws = open_workspace(home)
     search(ws, OUTSIDER, "مدرسة")
     ws.close()
     config = home / CONFIG_NAME
@@ -276,13 +301,15 @@ def test_path_filters_take_every_character_literally(tmp_path: Path, backend: st
         ws.close()
 
 
-def test_a_reindex_in_another_process_is_followed_here(tmp_path: Path) -> None:
+def test_a_reindex_in_another_process_is_followed_here(
+    tantivy_template: Path, tmp_path: Path
+) -> None:
     """A server holds the index open while `amanah reindex` (another process) makes a new
     one: the server's next search uses the new one, restriction changes included."""
     from tests.conftest import amanah
 
-    home = _home(tmp_path, "tantivy")
-    ws = build_corpus(home, tmp_path)
+    home = tantivy_copy(tantivy_template, tmp_path)
+    ws = open_workspace(home)
     try:
         assert search(ws, OUTSIDER, "مدرسة").total == 3
         before = tantivy_index.open_index(ws).generation

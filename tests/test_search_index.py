@@ -4,6 +4,7 @@ whole after a kill -9 in the middle of indexing, and moved to from FTS5 by `rein
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,12 +39,23 @@ def _flat(out: str) -> str:
     return " ".join(out.split())
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    """A fresh SQLite home on the default backend, with the corpus processed (and closed)."""
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite home on the default backend with the corpus processed (and closed), built once
+    per module: ingesting and processing it (vectors included) is most of each test's time."""
+    tmp = tmp_path_factory.mktemp("index-corpus")
+    home = tmp / "home"
     write_default_config(home)
-    build_corpus(home, tmp_path).close()
+    build_corpus(home, tmp).close()
+    return home
+
+
+@pytest.fixture
+def home(corpus_template: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the processed home (its database, blobs and tantivy index, as the
+    processing run left them): each test changes its own."""
+    home = tmp_path / "home"
+    shutil.copytree(corpus_template, home, symlinks=True)
     yield home
 
 

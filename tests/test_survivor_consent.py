@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from amanah.db.models import Item
 from amanah.workspace import open_workspace
-from tests.conftest import REPO, amanah, without_semantic, write_default_config
+from tests.conftest import REPO, amanah, amanah_here, without_semantic, write_default_config
 
 NAME_LATIN = "Ahmad al-Khatib"
 NAME_AR = "أحمد الخطيب"
@@ -28,6 +28,12 @@ def _ok(home: Path, *args: str) -> str:
     for name in (NAME_LATIN, NAME_AR, "Khatib", "الخطيب"):
         assert name not in proc.stdout + proc.stderr, "a protected name was printed"
     return proc.stdout
+
+
+def _step(home: Path, *args: str) -> str:
+    """A step of the prepared home that names nobody (a jurisdiction, a framework, a request),
+    run in this process: each real `python -m amanah.cli` costs seconds of imports."""
+    return amanah_here(home, *args, check=True).stdout
 
 
 def _ids(home: Path) -> dict[str, int]:
@@ -57,10 +63,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     (evidence / "statement-a.txt").write_text("Statement on detention at the branch, 2012.\n")
     (evidence / "statement-b.txt").write_text("Interview notes on the checkpoint arrests.\n")
     (evidence / "report.txt").write_text("Minutes of a meeting on supplies.\n")
-    _ok(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
-    _ok(home, "jurisdiction", "add", "SE-NOA", "--state", "Sweden", "--authority", "NOA")
+    _step(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA")
+    _step(home, "jurisdiction", "add", "SE-NOA", "--state", "Sweden", "--authority", "NOA")
     framework = (
-        _ok(home, "framework", "add", "--provider", "DA", "--title", "MoU", "--disclosure", "any")
+        _step(home, "framework", "add", "--provider", "DA", "--title", "MoU", "--disclosure", "any")
         .split(":")[0]
         .split()[-1]
     )
@@ -79,10 +85,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     ids = _ids(home)
     everything = [str(ids[n]) for n in ("statement-a.txt", "statement-b.txt", "report.txt")]
     for ref, code in (("RFA-DE", "DE-GBA"), ("RFA-SE", "SE-NOA")):
-        _ok(home, "rfa", "add", ref, "--jurisdiction", code, "--received-on", "2026-09-01")
-        _ok(home, "rfa", "move", ref, "acknowledged")
-        _ok(home, "rfa", "move", ref, "in_progress")
-        _ok(home, "rfa", "review", ref, "relevant", *everything)
+        _step(home, "rfa", "add", ref, "--jurisdiction", code, "--received-on", "2026-09-01")
+        _step(home, "rfa", "move", ref, "acknowledged")
+        _step(home, "rfa", "move", ref, "in_progress")
+        _step(home, "rfa", "review", ref, "relevant", *everything)
     _ok(home, "protected", "add", "Witness A", "--name", NAME_LATIN, "--name", NAME_AR)
     _ok(home, "protected", "add", "Witness B", "--name", OTHER_LATIN)
     return home, ids

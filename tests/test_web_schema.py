@@ -9,12 +9,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.webfixtures import Site, build_site
+from tests.webfixtures import Site, copy_site
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    s = build_site(tmp_path_factory.mktemp("schema"))
+def site(site_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A copy of the web tests' workspace (built once per session), not one built anew."""
+    s = copy_site(site_template, tmp_path_factory.mktemp("schema"))
     yield s
     s.ws.close()
 
