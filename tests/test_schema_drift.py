@@ -98,3 +98,16 @@ def test_the_comparison_sees_an_index_named_otherwise(tmp_path: Path) -> None:
         ("add_index", "ix_linkage_pairs_record_a"),
         ("remove_index", "ix_linkage_pairs_record_a_id"),
     }
+
+
+def test_the_newest_migration_read_from_the_files_is_alembics_head() -> None:
+    """Start-up skips alembic when the database names the newest migration, read from the
+    files; that reading must be alembic's own head, or a needed upgrade would be skipped."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from amanah.db.engine import MIGRATIONS, newest_migration
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert newest_migration() == ScriptDirectory.from_config(cfg).get_current_head()
