@@ -247,7 +247,7 @@ def test_the_page_browses_and_shows_chosen_filters_as_chips_with_remove_links(si
 def test_the_page_in_arabic_says_chips_and_counts_with_plural_forms(site: Site) -> None:
     c, _ = site.browser("analyst")
     c.get("/lang/ar?next=/")
-    page = c.get("/search", params={"q": "الشاهد", "lang": "ar"}).text
+    page = c.get("/search", params={"q": "الشاهد", "language": "ar"}).text
     assert "إزالة عامل التصفية" in page and "نتيجة واحدة" in page
     assert "تاريخ الوثيقة" in page and "الاستلام" in page
 
