@@ -123,8 +123,10 @@ def _legal_words() -> list[str]:
     from amanah.intake.registry import CONFIDENTIALITY, FRAMEWORK_KINDS
     from amanah.sharing.protected import ROLES
     from amanah.web import frameworks, protected
+    from amanah.web import requests as request_pages
 
     return [
+        *request_pages.reason_messages(),
         *(frameworks.KIND_WORDS[k] for k in FRAMEWORK_KINDS),
         *(frameworks.LEVEL_WORDS[c] for c in CONFIDENTIALITY),
         *ROLES,

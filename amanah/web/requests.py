@@ -410,6 +410,45 @@ def redact_page(
 
 # -- assignment, deadline and notes (the CLI's `rfa assign`, deadlines and `rfa note`) -------
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The reasons the library gives by code, as the pages say them (translated in the catalogs;
+#: see reason_messages); %(name)s are the values the error carries.
+REASONS = {
+    "no_user": "No account has this name.",
+    "user_disabled": "This account is disabled.",
+    "assignee_may_not_see": "This account may not see this request.",
+    "deadline_before_received": "The deadline is before the request was received.",
+    "deadline_too_far": (
+        "The deadline is more than %(years)s years after the request was received: check the year."
+    ),
+    "deadline_finished": "This request is %(state)s: it has no deadline to keep.",
+}
+
+
+def reason_messages() -> list[str]:
+    """The reasons' texts, for the catalog test (every one has its Arabic)."""
+    return [*REASONS.values(), "There is no such day: %(day)s.", "A date is written YYYY-MM-DD."]
+
+
+def _reason(request: Request, exc: RequestError) -> str:
+    """The library's reason in the reader's language: by its code where it has one, else its
+    own words through the catalog."""
+    from amanah.errors import message
+
+    gettext = _gettext(request)
+    template = REASONS.get(exc.code)
+    if template is None:
+        return str(gettext(message(exc)))
+    params = dict(exc.params)
+    if "state" in params:
+        params["state"] = gettext(str(params["state"]))
+    if "years" in params:
+        from amanah.web import i18n
+        from amanah.web.pages import language
+
+        params["years"] = i18n.number(int(params["years"]), language(request))
+    return str(gettext(template)) % params if params else str(gettext(template))
+
 
 def _request_problem(
     request: Request, caller: Caller, request_id: int, problem: str, form: dict[str, str]
@@ -445,8 +484,6 @@ def request_assign(
 ) -> Response:
     """Give the request to an account that may see it; a request still `received` is thereby
     acknowledged (one recorded step, as the page says before)."""
-    from amanah.errors import message
-
     try:
         with workspace(request).db.session() as s:
             reference = visible_reference(s, caller, request_id)
@@ -456,12 +493,9 @@ def request_assign(
                     s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
                 )
     except RequestError as exc:
-        text = message(exc)
-        if text.startswith("no user named"):
-            text = _gettext(request)("No account has this name.")
-        elif "may not see request" in text:
-            text = _gettext(request)("This account may not see this request.")
-        return _request_problem(request, caller, request_id, text, {"assignee": assignee})
+        return _request_problem(
+            request, caller, request_id, _reason(request, exc), {"assignee": assignee}
+        )
     return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
 
 
@@ -472,30 +506,29 @@ def request_deadline(
     caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     deadline: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Set the deadline (empty: none)."""
+    """Set the deadline (empty: none). Each refusal says its own reason in the reader's
+    language: not a date as written, no such day, before the request was received, too far
+    after it, or the request is over."""
     gettext = _gettext(request)
-    try:
-        day = date.fromisoformat(deadline) if deadline.strip() else None
-    except ValueError:
-        return _request_problem(
-            request,
-            caller,
-            request_id,
-            gettext("A date is written YYYY-MM-DD."),
-            {"deadline": deadline},
-        )
-    try:
-        with workspace(request).db.session() as s:
-            reference = visible_reference(s, caller, request_id)
-            requests.set_deadline(s, reference, day, caller.actor)
-    except RequestError:
-        return _request_problem(
-            request,
-            caller,
-            request_id,
-            gettext("The deadline is before the request was received."),
-            {"deadline": deadline},
-        )
+    text = deadline.strip()
+    day = None
+    problem = ""
+    if text and not _ISO_DAY.fullmatch(text):
+        problem = gettext("A date is written YYYY-MM-DD.")
+    elif text:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            problem = gettext("There is no such day: %(day)s.") % {"day": text}
+    if not problem:
+        try:
+            with workspace(request).db.session() as s:
+                reference = visible_reference(s, caller, request_id)
+                requests.set_deadline(s, reference, day, caller.actor)
+        except RequestError as exc:
+            problem = _reason(request, exc)
+    if problem:
+        return _request_problem(request, caller, request_id, problem, {"deadline": deadline})
     return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
 
 
