@@ -153,3 +153,199 @@ def test_assigning_to_a_disabled_account_says_so_in_both_languages(site: Site) -
         assert not s.execute(
             select(CustodyEvent.seq).where(CustodyEvent.details.like("%assigned to gone%"))
         ).first()
+
+
+# -- a protected person's name never rests in clear through the legal officer's forms ---------
+
+#: Fictional names nothing else in the test workspace holds.
+NAME_AR = "غسان الطرابيشي"
+NAME_LATIN = "Ghassan Tarabishi"
+OTHER = "Yusuf Qabbani"
+
+
+def _protect(site: Site, pseudonym: str = "Witness Seventeen", names: tuple[str, ...] = ()) -> None:
+    from amanah.sharing import protected
+
+    with site.ws.db.session() as s:
+        protected.add(
+            s, local_administrator(site.ws), pseudonym, list(names or (NAME_AR, NAME_LATIN))
+        )
+
+
+def _at_rest(site: Site) -> str:
+    """Every text column a name could sit in after these forms: requests, their events, the
+    ledger, protected persons, jurisdictions and frameworks."""
+    from sqlalchemy import text
+
+    out = []
+    with site.ws.db.reader() as s:
+        for sql in (
+            "select subject || ' ' || notes from requests",
+            "select coalesce(note, '') from request_events",
+            "select coalesce(details, '') from custody_events",
+            "select pseudonym || ' ' || coalesce(notes, '') from protected_persons",
+            "select state || authority || unit || legal_basis || contacts from jurisdictions",
+            "select title || ' ' || terms || ' ' || scope || ' ' || parties from frameworks",
+            "select name from providers",
+        ):
+            out += [str(v) for (v,) in s.execute(text(sql)).all()]
+    return "\n".join(out)
+
+
+def _names_in(text: str) -> list[str]:
+    folded = text.casefold()
+    return [n for n in ("tarabishi", "الطرابيشي", "qabbani") if n in folded]
+
+
+#: A request note that names the person, as a hostile or careless hand would write it.
+NOTE_FORMS = [
+    f"Called {NAME_LATIN} about the checkpoint",
+    f"اتصلنا بـ {NAME_AR} اليوم",
+    f"{NAME_LATIN.upper()} agreed",
+    "Ghassan Tara\u200bbishi agreed",  # a zero-width space inside the surname
+    "غسان الطرابـــيشي وافق",  # tatweel
+]
+
+
+@pytest.mark.parametrize("note", NOTE_FORMS)
+def test_a_request_note_naming_a_protected_person_keeps_the_pseudonym_only(
+    site: Site, note: str
+) -> None:
+    _protect(site)
+    rid = _request(site, "RFA-NOTE-1")
+    c, csrf = site.browser("legal")
+    r = c.post(f"/requests/{rid}/note", data={"csrf": csrf, "note": note}, follow_redirects=False)
+    assert r.status_code == 303
+    page = c.get(f"/requests/{rid}").text
+    assert "[Witness Seventeen]" in page and _names_in(page) == []
+    assert _names_in(_at_rest(site)) == []
+    # The state form's note goes the same way.
+    r = c.post(
+        f"/requests/{rid}/state",
+        data={"csrf": csrf, "state": "acknowledged", "note": note},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and _names_in(_at_rest(site)) == []
+
+
+@pytest.mark.parametrize(
+    "note", ["Called <b>Ghassan</b> <i>Tarabishi</i>", "G.h.a.s.s.a.n T.a.r.a.b.i.s.h.i came"]
+)
+def test_a_request_note_hiding_a_name_is_refused_and_not_shown_again(site: Site, note: str) -> None:
+    _protect(site)
+    rid = _request(site, "RFA-NOTE-2")
+    c, csrf = site.browser("legal")
+    r = c.post(f"/requests/{rid}/note?lang=ar", data={"csrf": csrf, "note": note})
+    assert r.status_code == 400 and "يذكر النص شخصًا محميًا" in _problem(r.text)
+    assert "Ghassan" not in r.text and "G.h.a" not in r.text
+    assert _names_in(_at_rest(site)) == [] and "Ghassan" not in _at_rest(site)
+
+
+def test_a_note_without_a_name_is_kept_as_typed(site: Site) -> None:
+    """Negative control: words near the name but not it, and another Ghassan."""
+    _protect(site)
+    rid = _request(site, "RFA-NOTE-3")
+    c, csrf = site.browser("legal")
+    note = "Ghassan Haddad called; the Tarabulus file is late"
+    r = c.post(f"/requests/{rid}/note", data={"csrf": csrf, "note": note}, follow_redirects=False)
+    assert r.status_code == 303
+    with site.ws.db.reader() as s:
+        assert note in s.execute(select(Request.notes).where(Request.id == rid)).scalar_one()
+
+
+def test_a_pseudonym_or_notes_naming_another_protected_person_are_refused(site: Site) -> None:
+    _protect(site)
+    c, csrf = site.browser("legal")
+    for pseudonym, notes in (
+        (NAME_LATIN, ""),
+        ("Witness Y", f"brother of {NAME_AR}"),
+        ("Witness Y", "brother of Ghassan Tara\u00adbishi"),
+        ("Witness <b>Ghassan</b> Tarabishi", ""),
+    ):
+        r = c.post(
+            "/protected",
+            data={"csrf": csrf, "pseudonym": pseudonym, "names": OTHER, "notes": notes},
+        )
+        assert r.status_code == 400, (pseudonym, notes)
+        assert "must not contain a protected person&#39;s name" in r.text
+        assert _names_in(r.text) == [] and "Ghassan" not in r.text
+    assert _names_in(_at_rest(site)) == []
+    # Negative control: the same person with a harmless pseudonym and notes.
+    r = c.post(
+        "/protected",
+        data={"csrf": csrf, "pseudonym": "Witness Y", "names": OTHER, "notes": "met in May"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+
+def test_a_spelling_that_would_make_a_pseudonym_a_name_is_refused(site: Site) -> None:
+    """A kunya is a name: a person first recorded as "Abu Omar" (pseudonym) whose kunya is then
+    recorded as a spelling would have a name kept, listed and logged in clear."""
+    _protect(site, "Abu Omar", ("Omar Hallaq",))
+    c, csrf = site.browser("legal")
+    r = c.post(
+        "/protected/spelling", data={"csrf": csrf, "pseudonym": "Abu Omar", "name": "Abu Omar"}
+    )
+    assert r.status_code == 400
+    assert "this spelling is a protected person&#39;s pseudonym" in r.text
+    r = c.post(
+        "/protected/spelling?lang=ar",
+        data={"csrf": csrf, "pseudonym": "Abu Omar", "name": "Abu Omar"},
+    )
+    assert "هذه الكتابة هي الاسم المستعار لشخص محمي" in r.text
+    # Negative control: another spelling of the name is added.
+    r = c.post(
+        "/protected/spelling",
+        data={"csrf": csrf, "pseudonym": "Abu Omar", "name": "Omar Hallak"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+
+def test_jurisdictions_and_frameworks_may_not_name_a_protected_person(site: Site) -> None:
+    _protect(site)
+    c, csrf = site.browser("legal")
+    r = c.post(
+        "/jurisdictions",
+        data={
+            "csrf": csrf,
+            "code": "ZZ-WCU",
+            "state": "Zedland",
+            "authority": "War crimes unit",
+            "contacts": f"{NAME_LATIN}, +1 555 0100",
+        },
+    )
+    assert r.status_code == 400 and "must not name a protected person" in r.text
+    assert _names_in(r.text) == [] and 'value="Zedland"' in r.text  # the rest kept
+    r = c.post(
+        "/frameworks",
+        data={
+            "csrf": csrf,
+            "provider": "Documentation Group (test)",
+            "title": "Protocol 8",
+            "parties": f"{NAME_AR}\nThe Centre",
+            "terms": "Consent each time.",
+        },
+    )
+    assert r.status_code == 400 and "must not name a protected person" in r.text
+    assert _names_in(r.text) == [] and 'value="Protocol 8"' in r.text
+    r = c.post(
+        "/frameworks?lang=ar",
+        data={"csrf": csrf, "provider": "P", "title": f"MoU with {NAME_LATIN}"},
+    )
+    assert r.status_code == 400 and "يجب ألا تذكر بيانات إطار التعاون" in r.text
+    assert _names_in(_at_rest(site)) == []
+    # Negative controls: the same forms without the name are recorded.
+    r = c.post(
+        "/jurisdictions",
+        data={"csrf": csrf, "code": "ZZ-WCU", "state": "Zedland", "authority": "Unit"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = c.post(
+        "/frameworks",
+        data={"csrf": csrf, "provider": "P", "title": "Protocol 8", "parties": "The Centre"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303

@@ -50,6 +50,12 @@ DISCLOSURE_RULES = ("any", "consent", "named", "never")
 CONFIDENTIALITY = ("public", "restricted", "confidential", "strictly_confidential")
 
 
+FRAMEWORK_NAMES_PROTECTED = (
+    "a cooperation framework's words must not name a protected person (they are shown in"
+    " clear): write the pseudonym"
+)
+
+
 def add_framework(
     session: Session,
     provider_name: str,
@@ -84,6 +90,11 @@ def add_framework(
         raise RegistryError("jurisdictions are named only with disclosure 'named'")
     if signed_on and expires_on and expires_on < signed_on:
         raise RegistryError(f"expiry {expires_on} is before signature {signed_on}")
+    from amanah.sharing.protected import named_in
+
+    # A framework's words are shown to every analyst and printed in clear: never a name.
+    if any(named_in(session, x) for x in (provider_name, title, terms, scope, *(parties or []))):
+        raise RegistryError(FRAMEWORK_NAMES_PROTECTED)
     prov = provider(session, provider_name)
     row = Framework(
         provider_id=prov.id,

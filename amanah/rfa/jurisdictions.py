@@ -11,6 +11,20 @@ from sqlalchemy.orm import Session
 from amanah.db.models import Jurisdiction
 from amanah.rfa import RequestError
 
+NAMES_A_PROTECTED_PERSON = (
+    "a jurisdiction's words must not name a protected person (they are kept and shown in"
+    " clear): write the pseudonym"
+)
+
+
+def refuse_names(s: Session, *texts: str) -> None:
+    """A jurisdiction's words are shown, listed and printed on cover letters in clear: none may
+    name a protected person (the reason does not say which words)."""
+    from amanah.sharing.protected import named_in
+
+    if any(named_in(s, t) for t in texts):
+        raise RequestError(NAMES_A_PROTECTED_PERSON, code="names_protected")
+
 
 def add(
     s: Session,
@@ -29,6 +43,7 @@ def add(
         raise RequestError("a jurisdiction needs its state and its authority")
     if s.execute(select(Jurisdiction.id).where(Jurisdiction.code == code)).first():
         raise RequestError(f"a jurisdiction with code {code!r} already exists")
+    refuse_names(s, code, state, authority, unit, legal_basis, contacts)
     row = Jurisdiction(
         code=code,
         state=state.strip(),

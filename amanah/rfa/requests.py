@@ -151,7 +151,7 @@ def create(
         received_on=received_on,
         urgency=urgency,
         deadline=deadline,
-        subject=subject.strip(),
+        subject=_clean(s, subject.strip(), "the subject"),
         subject_fields=json.dumps(clean_fields(fields or {}), ensure_ascii=False),
         state="received",
         decline_reason="",
@@ -190,7 +190,19 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _clean(s: Session, text: str, what: str) -> str:
+    """Free text with protected persons' names replaced by their pseudonyms (never at rest in
+    clear); a name hidden where it cannot be replaced is refused."""
+    from amanah.sharing import SharingError, protected
+
+    try:
+        return protected.clean_text(s, text, what)
+    except SharingError as exc:
+        raise RequestError(str(exc), code="hidden_name", what=what) from None
+
+
 def _event(s: Session, req: Request, actor: str, old: str, new: str, note: str = "") -> None:
+    note = _clean(s, note, "the note")
     s.add(
         RequestEvent(
             request_id=req.id, at=now(), actor=actor, from_state=old, to_state=new, note=note
@@ -315,6 +327,7 @@ def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     if not note.strip():
         raise RequestError("the note is empty")
     req = get(s, reference)
+    note = _clean(s, note, "the note")
     req.notes = (req.notes + "\n" if req.notes else "") + f"[{now():%Y-%m-%d} {actor}] {note}"
     _event(s, req, actor, req.state, req.state, note)
     return req

@@ -147,6 +147,11 @@ async def framework_add(
                 new_id = row.id
         except registry.RegistryError as exc:
             problem = gettext(message(exc))
+            if message(exc) == registry.FRAMEWORK_NAMES_PROTECTED:
+                from amanah.web.protected import NAMED_NOT_SHOWN, without_names
+
+                form = without_names(request, form)
+                problem = f"{problem} {gettext(NAMED_NOT_SHOWN)}"
     if problem:
         return _page(request, status=400, error=problem, form=form)
     return RedirectResponse(f"/frameworks?added={new_id}#framework-{new_id}", status_code=303)

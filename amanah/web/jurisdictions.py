@@ -76,9 +76,16 @@ def jurisdiction_add(
                 )
         except RequestError as exc:
             text = message(exc)
+            if exc.code == "names_protected":
+                from amanah.web.protected import NAMED_NOT_SHOWN, without_names
+
+                form = without_names(request, form)
+                text = f"{gettext(text)} {gettext(NAMED_NOT_SHOWN)}"
             problem = (
                 gettext("A jurisdiction with this code already exists.")
                 if "already exists" in text
+                else text
+                if exc.code == "names_protected"
                 else gettext(text)
             )
     if problem:

@@ -422,6 +422,12 @@ REASONS = {
         "The deadline is more than %(years)s years after the request was received: check the year."
     ),
     "deadline_finished": "This request is %(state)s: it has no deadline to keep.",
+    # The note is not shown again: it holds a name.
+    "hidden_name": (
+        "The text names a protected person in a form that cannot be replaced by the pseudonym"
+        " (split by markup, spaced out, or glued to another word): write the name plainly,"
+        " or the pseudonym. It is not shown again."
+    ),
 }
 
 
@@ -439,7 +445,7 @@ def _reason(request: Request, exc: RequestError) -> str:
     template = REASONS.get(exc.code)
     if template is None:
         return str(gettext(message(exc)))
-    params = dict(exc.params)
+    params = {k: v for k, v in exc.params.items() if k != "what"}
     if "state" in params:
         params["state"] = gettext(str(params["state"]))
     if "years" in params:
@@ -546,6 +552,9 @@ def request_note(
         return _request_problem(
             request, caller, request_id, _gettext(request)("The note is empty."), {"note": note}
         )
-    with workspace(request).db.session() as s:
-        requests.add_note(s, visible_reference(s, caller, request_id), note, caller.actor)
+    try:
+        with workspace(request).db.session() as s:
+            requests.add_note(s, visible_reference(s, caller, request_id), note, caller.actor)
+    except RequestError as exc:
+        return _request_problem(request, caller, request_id, _reason(request, exc), {"note": ""})
     return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
