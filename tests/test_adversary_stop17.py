@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from amanah.access import local_administrator
 from amanah.access.users import add_user, set_disabled
 from amanah.db.models import CustodyEvent, Request
+from amanah.processing import extract
 from amanah.rfa import requests
 from tests.webfixtures import BLUE_JURISDICTION, PASSWORD, Site
 
@@ -349,3 +351,134 @@ def test_jurisdictions_and_frameworks_may_not_name_a_protected_person(site: Site
         follow_redirects=False,
     )
     assert r.status_code == 303
+
+
+# -- spreadsheets that try to get past the cell budget ----------------------------------------
+
+
+def _xlsx_with(shared: list[str], sheet_rows: str) -> bytes:
+    """A real XLSX (openpyxl's own) whose shared strings and first sheet's rows are replaced."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    plain = io.BytesIO()
+    wb.save(plain)
+    sst = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main" count="{len(shared)}" uniqueCount="{len(shared)}">'
+        + "".join(f"<si><t>{s}</t></si>" for s in shared)
+        + "</sst>"
+    ).encode()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain.getvalue())) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        names = zin.namelist()
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = re.sub(
+                    rb"<sheetData>.*</sheetData>|<sheetData/>",
+                    lambda _: b"<sheetData>" + sheet_rows.encode() + b"</sheetData>",
+                    body,
+                    flags=re.S,
+                )
+            if info.filename == "[Content_Types].xml" and "xl/sharedStrings.xml" not in names:
+                body = body.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                    b"</Types>",
+                )
+            if (
+                info.filename == "xl/_rels/workbook.xml.rels"
+                and "xl/sharedStrings.xml" not in names
+            ):
+                body = body.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>',
+                )
+            zout.writestr(info, body)
+        zout.writestr("xl/sharedStrings.xml", sst)
+    return out.getvalue()
+
+
+def _one_wide_row(rows: int, cells: int) -> str:
+    """Rows of `cells` cells, each pointing at shared string 0."""
+    from openpyxl.utils import get_column_letter
+
+    cols = [get_column_letter(i) for i in range(1, cells + 1)]
+    return "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in cols) + "</row>"
+        for r in range(1, rows + 1)
+    )
+
+
+def test_a_row_of_cells_sharing_one_long_string_is_cut_before_it_is_joined(
+    tmp_path: Path,
+) -> None:
+    """16,384 cells pointing at one 30,000-letter Arabic shared string: a few hundred
+    kilobytes of file, a gigabyte of text in one row. Read in its sandbox under 1 GiB: before,
+    the row was joined before the character budget was looked at, and the child died."""
+    from amanah.processing.sandbox import Limits, Sandbox
+
+    src = tmp_path / "register.xlsx"
+    src.write_bytes(_xlsx_with(["ش" * 30_000], _one_wide_row(2, 16_384)))
+    assert src.stat().st_size < 400_000
+    out = tmp_path / "out"
+    out.mkdir()
+    sb = Sandbox("limits-only", work_dir=tmp_path)
+    try:
+        manifest = sb.analyze(str(src), "register.xlsx", str(out), Limits(memory_bytes=1 << 30))
+    finally:
+        sb.close()
+    assert "error" not in manifest, manifest.get("error")
+    assert [f["message"] for f in manifest["flags"] if f["code"] == "sheet_cut"] == [
+        f"sheet 1: the file has more than {extract.MAX_TEXT_CHARS:,} characters;"
+        " the rest of the sheet was not read"
+    ]
+    # The content inventory read the same sheet to its own limit and says it is incomplete:
+    # such an item leaves in no package unexamined.
+    import json
+
+    inv = json.loads((out / "inventory.json").read_text(encoding="utf-8"))
+    assert inv["complete"] is False
+    assert (
+        "past an unpack limit: sheet xl/worksheets/sheet1.xml has more than 50,000,000 characters"
+        in inv["reasons"]
+    )
+
+
+def test_a_row_of_ordinary_shared_strings_is_read_whole(tmp_path: Path) -> None:
+    """Negative control: the same shape with a short string is read, every cell."""
+    path = tmp_path / "ok.xlsx"
+    path.write_bytes(_xlsx_with(["شاهد"], _one_wide_row(3, 200)))
+    got = extract.xlsx(path)
+    assert got.flags == []
+    rows = got.pages[0].split("\n")[1:]
+    assert rows == ["\t".join(["شاهد"] * 200)] * 3
+
+
+def test_shared_strings_that_unpack_past_the_limit_are_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl reads the shared strings whole: a zip of a few megabytes unpacking to
+    gigabytes is refused by its unpacked size, named, before anything is read (the limit is
+    set small by the test; the file is the same kind)."""
+    monkeypatch.setattr(extract, "XLSX_SHARED_STRINGS_LIMIT", 100_000)
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(_xlsx_with([f"s{i}" for i in range(20_000)], _one_wide_row(1, 3)))
+    with pytest.raises(
+        ValueError, match=r"shared strings unpack to [\d,]+ bytes, more than the 100,000"
+    ):
+        extract.xlsx(path)
+    # Negative control: under the limit, read.
+    path.write_bytes(_xlsx_with(["s0", "s1"], _one_wide_row(1, 3)))
+    assert extract.xlsx(path).pages[0] == "Sheet\ns0\ts0\ts0"
