@@ -482,3 +482,49 @@ def test_shared_strings_that_unpack_past_the_limit_are_refused_with_the_reason(
     # Negative control: under the limit, read.
     path.write_bytes(_xlsx_with(["s0", "s1"], _one_wide_row(1, 3)))
     assert extract.xlsx(path).pages[0] == "Sheet\ns0\ts0\ts0"
+
+
+# -- browse with forged page cursors ----------------------------------------------------------
+
+
+def _forged(data: object) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"sort": "date", "k": {"$gt": 1}, "i": 1},  # a key that is no value of the sort
+        {"sort": "date", "k": ["2012", "2013"], "i": 1},
+        {"sort": "date", "k": "2012-01-01", "i": 10**30},  # past SQL's integers
+        {"sort": "date", "k": "2012-01-01", "i": -(10**30)},
+        {"sort": "relevance", "k": 1e400, "i": 1},  # JSON's Infinity
+        {"sort": "date", "k": "2012-01-01", "i": True},
+    ],
+)
+def test_a_forged_browse_cursor_is_refused_with_the_reason(site: Site, data: object) -> None:
+    """`q=*` pages by a keyset cursor the client sends back: a forged one is a clear 400 on the
+    search page and the API, never a server error."""
+    c, _ = site.browser("analyst")
+    sort = data["sort"]  # type: ignore[index]
+    r = c.get("/search", params={"q": "*", "sort": sort, "cursor": _forged(data)})
+    assert r.status_code == 200 and "that page cursor does not belong to this search" in r.text
+    api = site.api("analyst")
+    r = api.get("/api/v1/search", params={"q": "*", "sort": sort, "cursor": _forged(data)})
+    assert r.status_code == 400, r.text
+    assert "that page cursor does not belong to this search" in r.json()["error"]
+
+
+def test_a_cursor_from_the_server_pages_on(site: Site) -> None:
+    """Negative control: the server's own next-page cursor works, with a page of one."""
+    api = site.api("analyst")
+    first = api.get("/api/v1/search", params={"q": "*", "sort": "date", "limit": 1}).json()
+    assert first["next_cursor"]
+    r = api.get(
+        "/api/v1/search",
+        params={"q": "*", "sort": "date", "limit": 1, "cursor": first["next_cursor"]},
+    )
+    assert r.status_code == 200 and r.json()["hits"][0]["item_id"] != first["hits"][0]["item_id"]
