@@ -77,6 +77,20 @@ def check_framework(
         raise RegistryError(f"expiry {expires_on} is before signature {signed_on}")
 
 
+FRAMEWORK_NAMES_PROTECTED = (
+    "a cooperation framework's words must not name a protected person (they are shown in"
+    " clear): write the pseudonym"
+)
+
+
+def check_framework_words(session: Session, *words: str | None) -> None:
+    """A framework's words are shown to every analyst and printed in clear: never a name."""
+    from amanah.sharing.protected import named_in
+
+    if any(named_in(session, x) for x in words if x):
+        raise RegistryError(FRAMEWORK_NAMES_PROTECTED)
+
+
 def add_framework(
     session: Session,
     provider_name: str,
@@ -97,6 +111,7 @@ def add_framework(
     the reading that protects the provider when nobody said otherwise."""
     named = list(dict.fromkeys(jurisdictions or []))
     check_framework(title, kind, disclosure, confidentiality, named, signed_on, expires_on)
+    check_framework_words(session, provider_name, title, terms, scope, *(parties or []))
     prov = provider(session, provider_name)
     row = Framework(
         provider_id=prov.id,

@@ -6,6 +6,7 @@ libraries, and only its own sandboxed process pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import subprocess
@@ -264,6 +265,17 @@ def docx(path: Path) -> Extraction:
 def xlsx(path: Path) -> Extraction:
     import openpyxl
 
+    # openpyxl reads the shared strings whole, even in read-only mode: a few megabytes of zip
+    # that unpack to gigabytes of strings would die at the sandbox's memory limit unread.
+    with zipfile.ZipFile(path) if zipfile.is_zipfile(path) else contextlib.nullcontext() as z:
+        for info in z.infolist() if z is not None else []:
+            if info.filename.lower().endswith("sharedstrings.xml") and (
+                info.file_size > XLSX_SHARED_STRINGS_LIMIT
+            ):
+                raise ValueError(
+                    f"its shared strings unpack to {info.file_size:,} bytes, more than the"
+                    f" {XLSX_SHARED_STRINGS_LIMIT:,} this reader takes"
+                )
     # A file object, not a path: openpyxl refuses paths without an .xlsx ending (blobs have none).
     with path.open("rb") as f:
         wb = openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
@@ -284,9 +296,14 @@ def xlsx(path: Path) -> Extraction:
                 break
             cells = ["" if v is None else str(v) for v in row]
             if any(cells):
-                line = "\t".join(cells).rstrip("\t")
-                if not budget.take(0, 1, len(line)):
+                # Counted before the line is made: one row of 16,384 cells that each point to
+                # the same 30,000-character shared string is a gigabyte once joined.
+                size = sum(map(len, cells)) + len(cells) - 1
+                if budget.fits(0, 1, size) < 1:
+                    budget.take(0, 1, size)  # past the budget: flags, stops the sheet
                     break
+                line = "\t".join(cells).rstrip("\t")
+                budget.take(0, 1, len(line))
                 lines.append(line)
         out.pages.append(_clean(f"{ws.title}\n" + "\n".join(lines)))
     wb.close()
@@ -299,6 +316,8 @@ def xlsx(path: Path) -> Extraction:
 #: of the sheet (or file) is not read, and a flag says so, by sheet number (a sheet's name
 #: is the evidence's words, which a flag does not repeat).
 SHEET_CELL_BUDGET = 2_000_000
+#: An XLSX's shared strings are read whole; unpacking to more than this they are not read.
+XLSX_SHARED_STRINGS_LIMIT = 256 << 20
 FILE_CELL_BUDGET = 10_000_000
 
 

@@ -86,7 +86,13 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 continue  # read through the sheets that use them, the rest below
             if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
                 place = "a hidden XLSX sheet" if name in hidden else "an XLSX sheet"
-                inv.add(place, _sheet_text(data, shared, used), name)
+                text, cut = _sheet_text(data, shared, used)
+                inv.add(place, text, name)
+                if cut:
+                    inv.incomplete(
+                        f"past an unpack limit: sheet {name} has more than"
+                        f" {SHEET_TEXT_CHARS:,} characters"
+                    )
             elif lower.endswith(".rels"):
                 inv.add("a link of the document", _external_links(data), name)
             elif lower.endswith((".xml", ".vml")) or data[:64].lstrip().startswith(b"<"):
@@ -203,12 +209,19 @@ def _hidden_sheets(z: zipfile.ZipFile) -> set[str]:
     return hidden
 
 
-def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> str:
-    """Cells (shared strings resolved, inline strings, formulas) row by row."""
+#: Characters one XLSX sheet's text may hold in the inventory: cells that each point at the
+#: same long shared string make a few hundred kilobytes into gigabytes once joined.
+SHEET_TEXT_CHARS = 50_000_000
+
+
+def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> tuple[str, bool]:
+    """Cells (shared strings resolved, inline strings, formulas) row by row, up to
+    SHEET_TEXT_CHARS; and whether the sheet was cut there (counted before a row is joined)."""
     from defusedxml.ElementTree import iterparse
 
     lines: list[str] = []
     row: list[str] = []
+    total = 0
     for _, el in iterparse(io.BytesIO(data), events=("end",)):
         local = _local(el.tag)
         if local == "c":
@@ -228,12 +241,15 @@ def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> str:
                     row.append("".join(child.itertext()))
             el.clear()
         elif local == "row":
+            total += sum(map(len, row)) + len(row)
+            if total > SHEET_TEXT_CHARS:
+                return "\n".join(x for x in lines if x.strip()), True
             lines.append("\t".join(row))
             row = []
             el.clear()
         elif local in ("oddHeader", "oddFooter", "evenHeader", "evenFooter") and el.text:
             lines.append(el.text)
-    return "\n".join(x for x in lines if x.strip())
+    return "\n".join(x for x in lines if x.strip()), False
 
 
 _PRINTABLE = re.compile(rb"(?:[\x20-\x7e\t]|[\xc2-\xf4][\x80-\xbf]{1,3}){4,}")

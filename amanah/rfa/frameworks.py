@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Framework, FrameworkJurisdiction, Jurisdiction, Provider
-from amanah.intake.registry import RegistryError, check_framework
+from amanah.intake.registry import RegistryError, check_framework, check_framework_words
 
 #: What may be edited (the provider may not: a framework is that provider's agreement).
 EDITABLE = (
@@ -114,6 +114,7 @@ def edit(s: Session, framework_id: int, actor: str, **changes: Any) -> list[str]
         after["signed_on"],
         after["expires_on"],
     )
+    check_framework_words(s, after["title"], after["terms"], after["scope"], *after["parties"])
     changed = [n for n in EDITABLE if after[n] != before[n]]
     if not changed:
         return []

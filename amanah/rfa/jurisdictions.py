@@ -13,6 +13,20 @@ from amanah.custody.ledger import EventType
 from amanah.db.models import Jurisdiction
 from amanah.rfa import RequestError
 
+NAMES_A_PROTECTED_PERSON = (
+    "a jurisdiction's words must not name a protected person (they are kept and shown in"
+    " clear): write the pseudonym"
+)
+
+
+def refuse_names(s: Session, *texts: str) -> None:
+    """A jurisdiction's words are shown, listed and printed on cover letters in clear: none may
+    name a protected person (the reason does not say which words)."""
+    from amanah.sharing.protected import named_in
+
+    if any(named_in(s, t) for t in texts):
+        raise RequestError(NAMES_A_PROTECTED_PERSON, code="names_protected")
+
 
 def add(
     s: Session,
@@ -31,6 +45,7 @@ def add(
         raise RequestError("a jurisdiction needs its state and its authority")
     if s.execute(select(Jurisdiction.id).where(Jurisdiction.code == code)).first():
         raise RequestError(f"a jurisdiction with code {code!r} already exists")
+    refuse_names(s, code, state, authority, unit, legal_basis, contacts)
     row = Jurisdiction(
         code=code,
         state=state.strip(),
@@ -71,6 +86,7 @@ def edit(s: Session, code: str, actor: str, **changes: str | None) -> list[str]:
             changed.append(name)
     if not changed:
         return []
+    refuse_names(s, *((changes[n] or "") for n in changed))
     for name in changed:
         setattr(row, name, (changes[name] or "").strip())
     s.flush()

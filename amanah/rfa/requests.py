@@ -65,6 +65,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 #: States in which the request has been answered (its days to respond are counted).
 ANSWERED = ("responded", "partially_met")
 OPEN = ("received", "acknowledged", "in_progress", "in_review")
+#: States in which a request is over: its deadline is history, not something to change.
+FINISHED = ("declined", "closed")
+#: A deadline further than this many years after receipt is a mistyped year (2206, 9999).
+DEADLINE_YEARS = 10
 DECLINE_REASONS = (
     "out_of_mandate",
     "insufficient_resources",
@@ -147,7 +151,7 @@ def create(
         received_on=received_on,
         urgency=urgency,
         deadline=deadline,
-        subject=subject.strip(),
+        subject=_clean(s, subject.strip(), "the subject"),
         subject_fields=json.dumps(clean_fields(fields or {}), ensure_ascii=False),
         state="received",
         decline_reason="",
@@ -186,7 +190,19 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _clean(s: Session, text: str, what: str) -> str:
+    """Free text with protected persons' names replaced by their pseudonyms (never at rest in
+    clear); a name hidden where it cannot be replaced is refused."""
+    from amanah.sharing import SharingError, protected
+
+    try:
+        return protected.clean_text(s, text, what)
+    except SharingError as exc:
+        raise RequestError(str(exc), code="hidden_name", what=what) from None
+
+
 def _event(s: Session, req: Request, actor: str, old: str, new: str, note: str = "") -> None:
+    note = _clean(s, note, "the note")
     s.add(
         RequestEvent(
             request_id=req.id, at=now(), actor=actor, from_state=old, to_state=new, note=note
@@ -254,9 +270,9 @@ def check_assignee(s: Session, req: Request, name: str) -> None:
         return
     user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise RequestError(f"no user named {name!r} (see `amanah user list`)")
+        raise RequestError(f"no user named {name!r} (see `amanah user list`)", code="no_user")
     if user.disabled:
-        raise RequestError(f"user {name!r} is disabled")
+        raise RequestError(f"user {name!r} is disabled", code="user_disabled")
     seen = s.execute(
         select(Request.id).where(
             Request.id == req.id, requests_visible(caller_for(s, account_of(user)))
@@ -264,7 +280,8 @@ def check_assignee(s: Session, req: Request, name: str) -> None:
     ).first()
     if seen is None:
         raise RequestError(
-            f"user {name!r} may not see request {req.reference} (their role or compartments)"
+            f"user {name!r} may not see request {req.reference} (their role or compartments)",
+            code="assignee_may_not_see",
         )
 
 
@@ -280,8 +297,27 @@ def assign(s: Session, reference: str, assignee: str, actor: str) -> Request:
 def set_deadline(s: Session, reference: str, deadline: date | None, actor: str) -> Request:
     """Set or clear the request's deadline (dated and attributed in its history)."""
     req = get(s, reference)
+    if req.state in FINISHED:
+        raise RequestError(
+            f"request {reference} is {req.state}: it has no deadline to keep",
+            code="deadline_finished",
+            state=req.state,
+        )
     if deadline is not None and deadline < req.received_on:
-        raise RequestError(f"deadline {deadline} is before the request was received")
+        raise RequestError(
+            f"deadline {deadline} is before the request was received ({req.received_on})",
+            code="deadline_before_received",
+            deadline=deadline.isoformat(),
+            received=req.received_on.isoformat(),
+        )
+    if deadline is not None and deadline.year - req.received_on.year > DEADLINE_YEARS:
+        raise RequestError(
+            f"deadline {deadline} is more than {DEADLINE_YEARS} years after the request was"
+            f" received ({req.received_on}): a mistyped year?",
+            code="deadline_too_far",
+            deadline=deadline.isoformat(),
+            years=DEADLINE_YEARS,
+        )
     req.deadline = deadline
     _event(s, req, actor, req.state, req.state, f"deadline {deadline or 'none'}")
     return req
@@ -291,6 +327,7 @@ def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     if not note.strip():
         raise RequestError("the note is empty")
     req = get(s, reference)
+    note = _clean(s, note, "the note")
     req.notes = (req.notes + "\n" if req.notes else "") + f"[{now():%Y-%m-%d} {actor}] {note}"
     _event(s, req, actor, req.state, req.state, note)
     return req

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -79,7 +80,20 @@ def _cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         if data["sort"] != sort:
             raise ValueError
-        return data["k"], int(data["i"])
+        key, item_id = data["k"], data["i"]
+        # A cursor comes back from the client: only what the server writes into one (a
+        # date or a score, an item id) is taken, never a structure, infinity or a huge number.
+        if isinstance(key, bool) or not isinstance(key, (str, int, float, type(None))):
+            raise ValueError
+        if isinstance(key, float) and not math.isfinite(key):
+            raise ValueError
+        if isinstance(key, int) and not -(2**62) <= key <= 2**62:
+            raise ValueError
+        if isinstance(item_id, bool) or not isinstance(item_id, int):
+            raise ValueError
+        if not 0 <= item_id <= 2**62:
+            raise ValueError
+        return key, item_id
     except (ValueError, KeyError, TypeError):
         raise ValueError("that page cursor does not belong to this search: start again") from None
 

@@ -139,10 +139,15 @@ def add(
     if s.execute(select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == pseudonym)).first():
         raise SharingError(f"pseudonym {pseudonym!r} is already used; choose another")
     clear = Matcher.of([(pseudonym, names)])
-    if clear.find(pseudonym):
+    if any(clear.find(r) for r in _readings(pseudonym)):
         raise SharingError("the pseudonym must not contain the name itself")
-    if clear.find(notes):
+    if any(clear.find(r) for r in _readings(notes)):
         raise SharingError("the notes must not contain the name: names are kept only as digests")
+    # Nor anyone else's: a pseudonym or a note is kept, listed and logged in clear.
+    if named_in(s, pseudonym):
+        raise SharingError(NAMED_IN_PSEUDONYM)
+    if named_in(s, notes):
+        raise SharingError(NAMED_IN_NOTES)
     key = _require_key(s)
     row = ProtectedPerson(
         pseudonym=pseudonym,
@@ -158,6 +163,15 @@ def add(
     return row
 
 
+SPELLING_IN_PSEUDONYM = (
+    "this spelling is a protected person's pseudonym, which is kept in clear:"
+    " give that person another pseudonym first"
+)
+SPELLING_IN_NOTES = "this spelling is in a protected person's notes, which are kept in clear"
+NAMED_IN_PSEUDONYM = "the pseudonym must not contain a protected person's name"
+NAMED_IN_NOTES = "the notes must not contain a protected person's name"
+
+
 def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> ProtectedPerson:
     caller.require(Permission.MANAGE_REQUESTS)
     row = get(s, pseudonym)
@@ -167,6 +181,16 @@ def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> P
     key = _require_key(s)
     data = _sealed(row)
     _check_sealed(data, key, pseudonym)
+    # A new spelling must not turn a pseudonym or a note, kept in clear, into a name
+    # ("Abu Omar" as the pseudonym, then "Abu Omar" recorded as what people call him).
+    clear = Matcher.of([(pseudonym, names)])
+    others = s.execute(select(ProtectedPerson.pseudonym, ProtectedPerson.notes)).all()
+    for other, notes in others:
+        # The pseudonym is not said: it is what was just typed as a name.
+        if any(clear.find(r) for r in _readings(other)):
+            raise SharingError(SPELLING_IN_PSEUDONYM)
+        if any(clear.find(r) for r in _readings(notes or "")):
+            raise SharingError(SPELLING_IN_NOTES)
     new = seal(key, names)
     patterns = data.get("spellings", [])
     for p in new["spellings"]:
@@ -184,6 +208,44 @@ def get(s: Session, pseudonym: str) -> ProtectedPerson:
     if row is None:
         raise SharingError(f"no protected person {pseudonym!r} (see `amanah protected list`)")
     return row
+
+
+def _readings(text: str) -> list[str]:
+    """The text as stored and as a reader's eye takes it (markup out, spaced letters joined,
+    words glued by a joiner split): `amanah.analyst.readings`."""
+    from amanah.analyst import readings
+
+    return [text, *readings(text)]
+
+
+def named_in(s: Session, text: str) -> bool:
+    """Whether a text names any protected person, in any spelling the matcher knows and in any
+    way a reader would read it. For fields that must never hold a name (a pseudonym, a
+    jurisdiction's or a framework's words): the caller refuses, without saying the name."""
+    if not text or not text.strip():
+        return False
+    matcher = Matcher.load(s)
+    return bool(matcher) and any(matcher.find(r) for r in _readings(text))
+
+
+def clean_text(s: Session, text: str, what: str) -> str:
+    """Free text a person typed (a request's note, its subject), kept with every protected
+    person's name replaced by the pseudonym: names never rest in clear. A name hidden where it
+    cannot be replaced in place (split by markup, spaced out) is refused (SharingError); the
+    reason never says the name."""
+    if not text or not text.strip():
+        return text
+    matcher = Matcher.load(s)
+    if not matcher:
+        return text
+    kept, _ = matcher.pseudonymise(text)
+    if any(matcher.find(r) for r in _readings(kept)):
+        raise SharingError(
+            f"{what} names a protected person in a form that cannot be replaced by the"
+            " pseudonym (split by markup, spaced out, or glued to another word):"
+            " write the name plainly, or the pseudonym"
+        )
+    return kept
 
 
 NAMES_NOT_KEPT = (

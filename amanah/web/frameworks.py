@@ -160,10 +160,23 @@ async def framework_add(request: Request, caller: Legal) -> Response:
                 )
                 new_id = row.id
         except registry.RegistryError as exc:
-            problem = gettext(message(exc))
+            problem, form = _refused(request, gettext, exc, form)
     if problem:
         return _page(request, status=400, error=problem, form=form)
     return RedirectResponse(f"/frameworks?added={new_id}#framework-{new_id}", status_code=303)
+
+
+def _refused(
+    request: Request, gettext: Any, exc: registry.RegistryError, form: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The library's refusal in the reader's language, and the form to show again: words that
+    name a protected person come back blank, and the reason does not say which."""
+    problem = gettext(message(exc))
+    if message(exc) == registry.FRAMEWORK_NAMES_PROTECTED:
+        from amanah.web.protected import NAMED_NOT_SHOWN, without_names
+
+        return f"{problem} {gettext(NAMED_NOT_SHOWN)}", without_names(request, form)
+    return problem, form
 
 
 def _framework(s: Any, framework_id: int) -> dict[str, Any]:
@@ -230,7 +243,7 @@ async def framework_edit(request: Request, framework_id: Id, caller: Legal) -> R
             with workspace(request).db.session() as s:
                 rfa_frameworks.edit(s, framework_id, caller.actor, **values)
         except registry.RegistryError as exc:
-            problem = gettext(message(exc))
+            problem, form = _refused(request, gettext, exc, form)
     if problem:
         return _edit_page(request, framework_id, status=400, error=problem, form=form)
     return RedirectResponse(

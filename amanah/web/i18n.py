@@ -132,11 +132,17 @@ def _search_words() -> list[str]:
 def _legal_words() -> list[str]:
     """The legal officer's pages: framework kinds and terms, protected persons' roles, and the
     fixed reasons those pages translate."""
+    from amanah.intake import registry as registry_module
     from amanah.intake.registry import CONFIDENTIALITY, FRAMEWORK_KINDS
+    from amanah.rfa import jurisdictions as jurisdictions_module
     from amanah.sharing.protected import ROLES
     from amanah.web import frameworks, protected
+    from amanah.web import requests as request_pages
 
     return [
+        *request_pages.reason_messages(),
+        jurisdictions_module.NAMES_A_PROTECTED_PERSON,
+        registry_module.FRAMEWORK_NAMES_PROTECTED,
         *(frameworks.KIND_WORDS[k] for k in FRAMEWORK_KINDS),
         *(frameworks.LEVEL_WORDS[c] for c in CONFIDENTIALITY),
         *ROLES,

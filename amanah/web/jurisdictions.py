@@ -58,11 +58,19 @@ def _problem(gettext: Any, form: dict[str, str]) -> str:
     return ""
 
 
-def _said(gettext: Any, exc: RequestError) -> str:
+def _said(
+    request: Request, gettext: Any, exc: RequestError, form: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The refusal in the page's language, and the form to show again: a field that names a
+    protected person comes back blank, and the reason does not say which."""
     text = message(exc)
+    if exc.code == "names_protected":
+        from amanah.web.protected import NAMED_NOT_SHOWN, without_names
+
+        return f"{gettext(text)} {gettext(NAMED_NOT_SHOWN)}", without_names(request, form)
     if "already exists" in text:
-        return str(gettext("A jurisdiction with this code already exists."))
-    return str(gettext(text))
+        return str(gettext("A jurisdiction with this code already exists.")), form
+    return str(gettext(text)), form
 
 
 @router.post("/jurisdictions")
@@ -84,7 +92,7 @@ def jurisdiction_add(
             with workspace(request).db.session() as s:
                 jurisdictions.add(s, **form)
         except RequestError as exc:
-            problem = _said(gettext, exc)
+            problem, form = _said(request, gettext, exc, form)
     if problem:
         return _page(request, status=400, error=problem, form=form)
     return RedirectResponse(f"/jurisdictions?added={quote(code.strip())}", status_code=303)
@@ -134,7 +142,7 @@ def jurisdiction_edit(
         except RequestError as exc:
             if "no jurisdiction" in message(exc):
                 raise HTTPException(404, message(exc)) from None
-            problem = _said(gettext, exc)
+            problem, form = _said(request, gettext, exc, form)
     if problem:
         return _edit_page(request, code, status=400, error=problem, form=form)
     return RedirectResponse(f"/jurisdictions?changed={quote(code)}", status_code=303)

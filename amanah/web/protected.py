@@ -165,7 +165,8 @@ def protected_add(
         caller,
         problem,
         lambda s: protected.add(s, caller, pseudonym, spellings, role, notes),
-        lambda error: {"error": error, "form": kept},
+        # Nor anything that names another protected person.
+        lambda error: {"error": error, "form": without_names(request, kept)},
         f"/protected?added={quote(pseudonym.strip())}",
     )
 
@@ -195,10 +196,29 @@ def protected_spelling(
     )
 
 
+def without_names(request: Request, form: dict[str, Any]) -> dict[str, Any]:
+    """A form to show again with every typed value that names a protected person blanked
+    (lists are kept: they are choices from the page's own lists)."""
+    with workspace(request).db.reader() as s:
+        return {
+            k: ("" if isinstance(v, str) and protected.named_in(s, v) else v)
+            for k, v in form.items()
+        }
+
+
 def messages() -> list[Any]:
     """The library's fixed reasons the page translates (see i18n.dynamic_messages)."""
     return [
         "a spelling has no letters to match",
         "the pseudonym must not contain the name itself",
         "the notes must not contain the name: names are kept only as digests",
+        protected.SPELLING_IN_PSEUDONYM,
+        protected.SPELLING_IN_NOTES,
+        protected.NAMED_IN_PSEUDONYM,
+        protected.NAMED_IN_NOTES,
+        NAMED_NOT_SHOWN,
     ]
+
+
+#: Said after a refusal of words that name a protected person, on any form.
+NAMED_NOT_SHOWN = "What named a protected person is not shown again."

@@ -411,6 +411,51 @@ def redact_page(
 
 # -- assignment, deadline and notes (the CLI's `rfa assign`, deadlines and `rfa note`) -------
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The reasons the library gives by code, as the pages say them (translated in the catalogs;
+#: see reason_messages); %(name)s are the values the error carries.
+REASONS = {
+    "no_user": "No account has this name.",
+    "user_disabled": "This account is disabled.",
+    "assignee_may_not_see": "This account may not see this request.",
+    "deadline_before_received": "The deadline is before the request was received.",
+    "deadline_too_far": (
+        "The deadline is more than %(years)s years after the request was received: check the year."
+    ),
+    "deadline_finished": "This request is %(state)s: it has no deadline to keep.",
+    # The note is not shown again: it holds a name.
+    "hidden_name": (
+        "The text names a protected person in a form that cannot be replaced by the pseudonym"
+        " (split by markup, spaced out, or glued to another word): write the name plainly,"
+        " or the pseudonym. It is not shown again."
+    ),
+}
+
+
+def reason_messages() -> list[str]:
+    """The reasons' texts, for the catalog test (every one has its Arabic)."""
+    return [*REASONS.values(), "There is no such day: %(day)s.", "A date is written YYYY-MM-DD."]
+
+
+def _reason(request: Request, exc: RequestError) -> str:
+    """The library's reason in the reader's language: by its code where it has one, else its
+    own words through the catalog."""
+    from amanah.errors import message
+
+    gettext = _gettext(request)
+    template = REASONS.get(exc.code)
+    if template is None:
+        return str(gettext(message(exc)))
+    params = {k: v for k, v in exc.params.items() if k != "what"}
+    if "state" in params:
+        params["state"] = gettext(str(params["state"]))
+    if "years" in params:
+        from amanah.web import i18n
+        from amanah.web.pages import language
+
+        params["years"] = i18n.number(int(params["years"]), language(request))
+    return str(gettext(template)) % params if params else str(gettext(template))
+
 
 def _request_problem(
     request: Request, caller: Caller, request_id: int, problem: str, form: dict[str, str]
@@ -454,14 +499,7 @@ def request_assign(
                 s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
             )
 
-    def said(text: str) -> str:
-        if text.startswith("no user named"):
-            return _gettext(request)("No account has this name.")
-        if "may not see request" in text:
-            return _gettext(request)("This account may not see this request.")
-        return text
-
-    return _work_step(request, caller, request_id, {"assignee": assignee}, assign, said)
+    return _work_step(request, caller, request_id, {"assignee": assignee}, assign)
 
 
 @pages.post("/requests/{request_id}/deadline")
@@ -471,25 +509,28 @@ def request_deadline(
     caller: Annotated[Caller, who(Permission.MANAGE_REQUESTS)],
     deadline: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Set the deadline (empty: none)."""
+    """Set the deadline (empty: none). Each refusal says its own reason in the reader's
+    language: not a date as written, no such day, before the request was received, too far
+    after it, or the request is over."""
     gettext = _gettext(request)
-    try:
-        day = date.fromisoformat(deadline) if deadline.strip() else None
-    except ValueError:
-        return _request_problem(
-            request,
-            caller,
-            request_id,
-            gettext("A date is written YYYY-MM-DD."),
-            {"deadline": deadline},
-        )
+    text = deadline.strip()
+    day = None
+    problem = ""
+    if text and not _ISO_DAY.fullmatch(text):
+        problem = gettext("A date is written YYYY-MM-DD.")
+    elif text:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            problem = gettext("There is no such day: %(day)s.") % {"day": text}
+    if problem:
+        return _request_problem(request, caller, request_id, problem, {"deadline": deadline})
     return _work_step(
         request,
         caller,
         request_id,
         {"deadline": deadline},
         lambda s, reference: requests.set_deadline(s, reference, day, caller.actor),
-        lambda _: gettext("The deadline is before the request was received."),
     )
 
 
@@ -511,9 +552,8 @@ def request_note(
         request,
         caller,
         request_id,
-        {"note": note},
+        {"note": ""},  # a refused note is not shown again (it may name someone)
         lambda s, reference: requests.add_note(s, reference, note, caller.actor),
-        str,
     )
 
 
@@ -523,16 +563,13 @@ def _work_step(
     request_id: int,
     typed: dict[str, str],
     step: Callable[[Any, str], object],
-    said: Callable[[str], str],
 ) -> Response:
     """One step of a request's work from its page (assignment, deadline, note): in one
     transaction on a request the caller may see, then back to the work section; the
-    library's refusal, as `said` words it, re-shows the page with what was typed."""
-    from amanah.errors import message
-
+    library's refusal, in the reader's language, re-shows the page with what was typed."""
     try:
         with workspace(request).db.session() as s:
             step(s, visible_reference(s, caller, request_id))
     except RequestError as exc:
-        return _request_problem(request, caller, request_id, said(message(exc)), typed)
+        return _request_problem(request, caller, request_id, _reason(request, exc), typed)
     return RedirectResponse(f"/requests/{request_id}#work", status_code=303)
