@@ -34,6 +34,7 @@ from amanah.access import Caller, Permission
 from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
+from amanah.sharing.protected_readings import readings
 from amanah.text import names as nk
 from amanah.text import rawtext
 
@@ -235,6 +236,14 @@ def _check_sealed(data: dict[str, Any], key: bytes, pseudonym: str) -> None:
             f" but this home's key is {key_id(key)}: restore keys/{KEY_FILE} from the backup"
             " made with the database"
         )
+
+
+#: Why a text is refused by `Matcher.at_rest`: says what, never the name.
+HIDDEN_NAME = (
+    "{what} names a protected person in a form that cannot be replaced by the pseudonym"
+    " (split by markup, spaced out, or glued to another word): write the name plainly, or the"
+    " pseudonym"
+)
 
 
 # -- matching --------------------------------------------------------------------------------
@@ -441,6 +450,41 @@ class Matcher:
         if joined is not None:
             found |= self._find_words(joined)
         return found
+
+    def names(self, text: str) -> set[str]:
+        """Pseudonyms of everyone a text names as stored or as a reader's eye takes it: with
+        markup taken out, spaced-out letters joined, joiner-glued words split
+        (`protected_readings`). The one question every check asks: does this text name a
+        protected person?"""
+        if not self._by_first or not text:
+            return set()
+        found = self.find(text)
+        for reading in readings(text):
+            found |= self.find(reading)
+        return found
+
+    def hidden(self, text: str) -> set[str]:
+        """Pseudonyms a text names only in a reader's reading of it, not as stored: a name
+        `pseudonymise` cannot replace in place (split by markup, spaced out, glued to the next
+        word by a joiner), which must therefore be refused rather than kept."""
+        if not self._by_first or not text:
+            return set()
+        found: set[str] = set()
+        for reading in readings(text):
+            found |= self.find(reading)
+        return found
+
+    def at_rest(
+        self, text: str, what: str = "the text", error: type[Exception] = SharingError
+    ) -> tuple[str, int]:
+        """Free text as it may be kept (a note, a tag, what a family was told): stripped, every
+        protected name replaced by [pseudonym], and how many were; refused with `error` when a
+        reader would still see a name in what is left (it could not be replaced in place and
+        must not rest in clear). The reason never says the name."""
+        kept, count = self.pseudonymise(text.strip())
+        if self.hidden(kept):
+            raise error(HIDDEN_NAME.format(what=what))
+        return kept, count
 
     def find_in_bytes(self, data: bytes) -> set[str]:
         """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, any
