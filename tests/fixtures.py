@@ -170,13 +170,20 @@ DEGRADATIONS: dict[str, dict[str, float]] = {
 }
 
 
-def degraded_scan(lines: list[str], level: str = "heavy", seed: int = 7) -> Image.Image:
-    """`scanned_page` made worse the ways copiers and cheap scanners do, as DEGRADATIONS say;
-    returned as the JPEG-decoded image a scanner would hand over."""
+#: Faint print under heavy grain, scanned small: the start of `faint_scan`.
+FAINT = dict(skew=2.0, noise=20000, quality=20, blur=1.2, shade=40, grain=30, scale=0.6)
+
+
+def degraded_scan(
+    lines: list[str], level: str | dict[str, float] = "heavy", seed: int = 7
+) -> Image.Image:
+    """`scanned_page` made worse the ways copiers and cheap scanners do, as DEGRADATIONS say
+    (or as the degradation given says); returned as the JPEG-decoded image a scanner would
+    hand over."""
     import numpy as np
     from PIL import ImageFilter
 
-    d = DEGRADATIONS[level]
+    d = DEGRADATIONS[level] if isinstance(level, str) else level
     page = scanned_page(lines, skew=d["skew"], noise=0, seed=seed)
     if d["blur"]:
         page = page.filter(ImageFilter.GaussianBlur(d["blur"]))
@@ -208,3 +215,13 @@ def scanned_book(pages: list[list[str]], level: str = "light") -> bytes:
     out = io.BytesIO()
     images[0].save(out, "PDF", resolution=200, save_all=True, append_images=images[1:])
     return out.getvalue()
+
+
+def faint_scan(lines: list[str]) -> Image.Image:
+    """Faint grey print under heavy grain (a photocopy of a photocopy): Otsu reads it poorly,
+    so every OCR variant is tried. Ink at grey 175 on white paper, under a second grain."""
+    import numpy as np
+
+    faint = Image.eval(degraded_scan(lines, FAINT), lambda v: 175 + v * 80 // 255)
+    grain = np.random.default_rng(3).normal(0, 12, (faint.height, faint.width))
+    return Image.fromarray(np.clip(np.asarray(faint) + grain, 0, 255).astype(np.uint8))

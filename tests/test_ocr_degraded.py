@@ -7,7 +7,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
@@ -91,19 +90,9 @@ def test_a_clean_page_reads_no_worse_than_plain_tesseract(tmp_path: Path) -> Non
 
 def test_a_poor_first_reading_tries_the_other_variants_and_keeps_the_best(tmp_path: Path) -> None:
     """Faint grey print under heavy grain: Otsu's reading is poor, a local threshold is not."""
-    from tests.fixtures import DEGRADATIONS
+    from tests.fixtures import faint_scan
 
-    DEGRADATIONS["faint"] = dict(
-        skew=2.0, noise=20000, quality=20, blur=1.2, shade=40, grain=30, scale=0.6
-    )
-    try:
-        image = degraded_scan(MEMO, "faint")
-    finally:
-        del DEGRADATIONS["faint"]
-    # ink at grey 175 on white paper, under a second grain: a photocopy of a photocopy
-    faint = Image.eval(image, lambda v: 175 + v * 80 // 255)
-    grain = np.random.default_rng(3).normal(0, 12, (faint.height, faint.width))
-    faint = Image.fromarray(np.clip(np.asarray(faint) + grain, 0, 255).astype(np.uint8))
+    faint = faint_scan(MEMO)
     page = ocr.ocr_image(faint, 1, tmp_path, "ara")
     assert page.tried["otsu"] is None or page.tried["otsu"] < ocr.POOR_CONFIDENCE
     assert len(page.tried) == 3 and page.variant != "otsu"

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from amanah.processing import cleanup, ocr
-from tests.fixtures import ARABIC_FONT, DEGRADATIONS, degraded_scan
+from tests.fixtures import ARABIC_FONT, DEGRADATIONS, degraded_scan, faint_scan
 from tests.test_ocr_degraded import MEMO, cer
 
 pytestmark = pytest.mark.skipif(
@@ -18,26 +17,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def faint_scan() -> Image.Image:
-    """Faint grey print under heavy grain (a photocopy of a photocopy): Otsu reads it poorly,
-    so every variant is tried (the page of test_ocr_degraded's variant test)."""
-    DEGRADATIONS["faint"] = dict(
-        skew=2.0, noise=20000, quality=20, blur=1.2, shade=40, grain=30, scale=0.6
-    )
-    try:
-        image = degraded_scan(MEMO, "faint")
-    finally:
-        del DEGRADATIONS["faint"]
-    faint = Image.eval(image, lambda v: 175 + v * 80 // 255)
-    grain = np.random.default_rng(3).normal(0, 12, (faint.height, faint.width))
-    return Image.fromarray(np.clip(np.asarray(faint) + grain, 0, 255).astype(np.uint8))
-
-
 @pytest.mark.parametrize("level", [*DEGRADATIONS, "faint"])
 def test_the_second_variant_alone_reads_every_level(level: str, tmp_path: Path) -> None:
     """The cheap denoiser behind the local threshold reads each level on its own as well as
     the targets ask (≤ 0.05; the faint photocopy ≤ 0.15), not only when Otsu already did."""
-    image = faint_scan() if level == "faint" else degraded_scan(MEMO, level)
+    image = faint_scan(MEMO) if level == "faint" else degraded_scan(MEMO, level)
     prep = cleanup.prepare(ocr._to_grey(image))
     text, confidence, _ = ocr.tesseract(
         cleanup.adaptive(prep), tmp_path, "ara", False, ocr.PSM[prep.layout]
@@ -63,7 +47,7 @@ def test_a_good_first_reading_reads_no_other_variant(tmp_path: Path) -> None:
     assert page.confidence is not None and page.confidence >= ocr.POOR_CONFIDENCE
     assert "adaptive" not in page.steps and "smoothed" not in page.steps
     # the control: a faint page is read by all three, and the denoiser's time is recorded
-    faint = ocr.ocr_image(faint_scan(), 1, tmp_path, "ara")
+    faint = ocr.ocr_image(faint_scan(MEMO), 1, tmp_path, "ara")
     assert list(faint.tried) == ["otsu", "adaptive", "smoothed"]
     assert "adaptive" in faint.steps and cer(MEMO, faint.text) <= 0.15
 

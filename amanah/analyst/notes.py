@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, annotatable_item, annotations_visible
-from amanah.analyst import AnalystError, check_text, now, refuse_hidden_names
+from amanah.analyst import AnalystError, check_text, now
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemNote
@@ -30,9 +30,7 @@ def add(s: Session, caller: Caller, item_id: int, text: str) -> ItemNote:
         raise AnalystError("a note needs some text")
     if len(body) > MAX_NOTE:
         raise AnalystError(f"a note is at most {MAX_NOTE:,} characters, not {len(body):,}")
-    matcher = protected.Matcher.load(s)
-    kept, replaced = matcher.pseudonymise(body)
-    refuse_hidden_names(matcher, kept, "the note")
+    kept, replaced = protected.Matcher.load(s).at_rest(body, "the note", AnalystError)
     row = ItemNote(item_id=item_id, text=kept, created_at=now(), created_by=caller.actor)
     s.add(row)
     s.flush()

@@ -21,7 +21,7 @@ from amanah.access import (
     Permission,
     saved_searches_visible,
 )
-from amanah.analyst import AnalystError, check_label, check_text, now, readings
+from amanah.analyst import AnalystError, check_label, check_text, now
 from amanah.db.models import SavedSearch
 from amanah.search.query import parse
 from amanah.search.service import MODES
@@ -61,7 +61,7 @@ def save(
     if team and team not in caller.compartments:
         raise AccessDenied(f"you do not hold compartment {team}: share with one of yours")
     matcher = protected.Matcher.load(s)
-    if any(matcher.find(t) for t in (query, label, *readings(query), *readings(label))):
+    if matcher.names(query) or matcher.names(label):
         raise AnalystError(
             "a saved search may not name a protected person: search for it each time instead"
         )

@@ -24,7 +24,7 @@ from amanah.access import (
     visible_item_ids,
     withheld_item_ids,
 )
-from amanah.analyst import AnalystError, check_label, check_text, now, refuse_hidden_names
+from amanah.analyst import AnalystError, check_label, check_text, now
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import ItemTag
@@ -51,9 +51,7 @@ def clean_label(s: Session, label: str) -> tuple[str, str]:
         raise AnalystError(f"a tag is at most {MAX_LABEL} characters, not {len(shown)}")
     if '"' in shown:  # so that every tag can be searched for as tag:"…"
         raise AnalystError('a tag may not contain a double quote (")')
-    matcher = protected.Matcher.load(s)
-    shown, _ = matcher.pseudonymise(shown)
-    refuse_hidden_names(matcher, shown, "the tag")
+    shown, _ = protected.Matcher.load(s).at_rest(shown, "the tag", AnalystError)
     key = tag_key(shown)
     if not key:
         raise AnalystError("a tag needs a label: type a word or two")

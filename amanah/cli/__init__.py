@@ -41,6 +41,7 @@ from amanah.cli.persons import register as register_persons
 from amanah.cli.persons_evidence import register as register_persons_evidence
 from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
+from amanah.cli.upgrade import register as register_upgrade
 from amanah.cli.util import out, state
 from amanah.workspace import private_umask
 
@@ -98,6 +99,7 @@ register_engagements(app)
 register_persons_review(app)  # after the `persons` group: review, clusters
 register_persons_evidence(app)  # after the `persons` group: link-evidence
 register_analyst(app)
+register_upgrade(app)
 import_edits = (frameworks, jurisdictions)  # each adds `edit` to its group above
 
 

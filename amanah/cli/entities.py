@@ -208,12 +208,15 @@ def name_parse(
     Example: amanah entity name parse
     """
     from amanah.entities.nameparts import backfill
+    from amanah.entities.parser_version import parser_digest
     from amanah.entities.store import record
 
     def run(ws: Workspace, s: Session, c: Caller) -> int:
         n = backfill(s, c, everything=everything)
         if n:
-            record(s, c, "entity", 0, action="parse names", names=n, all=everything)
+            # A full parse records the parser's version: `amanah upgrade` reads it back.
+            version = {"parser": parser_digest()} if everything else {}
+            record(s, c, "entity", 0, action="parse names", names=n, all=everything, **version)
         return n
 
     count = _write(actor, run)

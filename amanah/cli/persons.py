@@ -33,6 +33,7 @@ from amanah.cli.util import (
 )
 from amanah.persons.lists import PersonsError, import_list
 from amanah.persons.reading import lists, record_rows, records_of, show
+from amanah.persons.vocab import FIELDS
 from amanah.workspace import Workspace, default_actor
 
 persons_app = typer.Typer(
@@ -68,6 +69,26 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return found
 
 
+def _columns(no_header: bool, columns: str | None) -> list[str] | None:
+    """The names --columns gives a file without a header row (exit 2 when asked wrongly)."""
+    if columns is not None and not no_header:
+        out.print("error: --columns names the columns of a file without a header (--no-header)")
+        raise typer.Exit(2)
+    if not no_header:
+        return None
+    names = [c.strip() for c in (columns or "").split(",")]
+    if not columns or not all(names):
+        out.print(
+            "error: --no-header needs --columns: a name for every column, in order"
+            " (e.g. --columns id,full_name,sex,age)"
+        )
+        raise typer.Exit(2)
+    if len(set(names)) != len(names):
+        out.print("error: --columns names a column twice")
+        raise typer.Exit(2)
+    return names
+
+
 @persons_app.command("import")
 def persons_import(
     file: Annotated[Path, typer.Argument(help="The list's file: CSV (any encoding) or XLSX.")],
@@ -92,6 +113,17 @@ def persons_import(
         str | None, typer.Option("--as-of", help="The date the list's ages refer to.")
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    no_header: Annotated[
+        bool,
+        typer.Option("--no-header", help="The file has no header row: its first row is a record."),
+    ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="With --no-header: the columns in order, comma-separated: a field's name"
+            " (full_name, sex, age …) or any name for a column kept unmapped."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     as_json: JSON = False,
@@ -100,8 +132,15 @@ def persons_import(
 
     Example: amanah persons import families-2024.csv --list "Families 2024" --key رقم
     --provider "Families association" --as-of 2024-06-30
+
+    A file without a header row: amanah persons import bare.csv --list "Bare" --no-header
+    --columns id,full_name,sex,age --key id
     """
     day = parse_date(as_of, "--as-of")
+    named = _columns(no_header, columns)
+    overrides = _overrides(mapping or [])
+    if named is not None:  # a column named after a field is read as that field
+        overrides = {**{c: c for c in named if c in FIELDS}, **overrides}
 
     def run(ws: Workspace) -> Any:
         with ws.db.reader() as s:
@@ -115,13 +154,14 @@ def persons_import(
                 file,
                 list_name,
                 key=key,
-                overrides=_overrides(mapping or []),
+                overrides=overrides,
                 compartment=compartment,
                 collection=collection,
                 provider=provider,
                 as_of=day,
                 sheet=sheet,
                 progress=bar,
+                columns=named,
             )
 
     report = with_workspace(run, *ERRORS)

@@ -30,7 +30,6 @@ from amanah.access import (
     require_engagement_manager,
     visible_engagement,
 )
-from amanah.analyst import AnalystError, readings, refuse_hidden_names
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -107,14 +106,7 @@ def _clean(matcher: Matcher, text: str) -> str:
     """Free text with every protected name replaced by its pseudonym; refused when a name is
     still there once markup, spaced-out letters and joiners are read as a person reads them
     (it could not be replaced in place, and must not rest in clear)."""
-    if not text.strip():
-        return ""
-    kept = matcher.pseudonymise(text.strip())[0]
-    try:
-        refuse_hidden_names(matcher, kept, "the text")
-    except AnalystError as e:
-        raise EngagementError(str(e)) from None
-    return kept
+    return matcher.at_rest(text, "the text", EngagementError)[0]
 
 
 def add(
@@ -331,7 +323,7 @@ def add_contact(
     if not contact:
         raise EngagementError("the point of contact needs a pseudonym (e.g. 'Contact A1')")
     matcher = Matcher.load(s)
-    if any(matcher.find(x) for v in (contact, relation) for x in (v, *readings(v))):
+    if matcher.names(contact) or matcher.names(relation):
         raise EngagementError(
             "the point of contact is named by a pseudonym only, not by a protected name"
         )

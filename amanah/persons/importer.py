@@ -13,7 +13,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -79,18 +79,45 @@ class Table:
     total: int | None = None
     #: What a reader should know about the file (a hidden sheet, sheets not read).
     notes: list[str] = field(default_factory=list)
+    #: The line (CSV) or row (XLSX) the header was read from; 0 when there is none.
+    header_line: int = 0
 
 
 # -- reading the file ----------------------------------------------------------------------
 
 
-def read_table(data: bytes, sheet: str | None = None) -> Table:
-    """The file's rows, XLSX when it is a zip holding a workbook, CSV otherwise."""
+def read_table(data: bytes, sheet: str | None = None, columns: list[str] | None = None) -> Table:
+    """The file's rows, XLSX when it is a zip holding a workbook, CSV otherwise. With
+    `columns` the file has no header row: its first row is a record, and the columns are
+    named, in order, by `columns` (see `without_header`)."""
     if data[:4] == b"PK\x03\x04":
-        return _xlsx(data, sheet)
-    if sheet:
+        table = _xlsx(data, sheet)
+    elif sheet:
         raise TableError("--sheet applies to an XLSX workbook; this file is read as CSV")
-    return _csv(data)
+    else:
+        table = _csv(data)
+    return table if columns is None else without_header(table, columns)
+
+
+def without_header(table: Table, columns: list[str]) -> Table:
+    """A table whose first row was taken for a header read as a list without one: that row
+    goes back among the records (at its own line), and the columns take the names given
+    (a field's name, or any name for a column kept unmapped; columns past the names given
+    are "column N"). The first row's cells are never used as names: they are a person's."""
+    if not columns or not all(c.strip() for c in columns):
+        raise TableError("--columns needs a name for every column (e.g. full_name,sex,age)")
+    if len({header_key(c) for c in columns}) != len(columns):
+        raise TableError("--columns names a column twice")
+    first = table.headers
+    names = [c.strip() for c in columns]
+    names += [f"column {i + 1}" for i in range(len(names), len(first))]
+
+    def rows() -> Iterator[tuple[int, list[Any] | RowError]]:
+        yield table.header_line, [*first, *([None] * (len(names) - len(first)))]
+        yield from table.rows
+
+    total = None if table.total is None else table.total + 1
+    return replace(table, headers=names, rows=rows(), total=total, header_line=0)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -166,7 +193,8 @@ def _csv(data: bytes) -> Table:
             raise TableError(f"the header row cannot be read as CSV: {exc}") from None
         if any(c.strip() for c in cells):
             headers = [c.strip() for c in cells]
-    return Table("csv", encoding, headers, _csv_rows(reader), delimiter=delimiter)
+    at = reader.line_num
+    return Table("csv", encoding, headers, _csv_rows(reader), delimiter=delimiter, header_line=at)
 
 
 def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Any] | RowError]]:
@@ -220,7 +248,7 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
             n += 1
             yield n, [*cells, *([None] * (width - len(cells)))]
 
-    table = Table("xlsx", "", headers, body(), sheet=ws.title)
+    table = Table("xlsx", "", headers, body(), sheet=ws.title, header_line=number)
     if getattr(ws, "sheet_state", "visible") != "visible":
         table.notes.append(f"sheet {ws.title!r} is {ws.sheet_state} in the workbook")
     others = [w.title for w in book.worksheets if w.title != ws.title]
@@ -576,7 +604,7 @@ def table_task(path: str, out_dir: str) -> dict[str, Any]:
     out = Path(out_dir)
     spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
     try:
-        table = read_table(Path(path).read_bytes(), spec.get("sheet"))
+        table = read_table(Path(path).read_bytes(), spec.get("sheet"), spec.get("columns"))
     except TableError as exc:
         return {"table_error": str(exc)}
     count = 0

@@ -254,6 +254,7 @@ def import_list(
     as_of: date | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    columns: list[str] | None = None,
 ) -> ImportReport:
     """Preserve the file, then read it into the list; the report says what happened to every
     row. PersonsError for a wrong request (nothing is recorded in the list then)."""
@@ -280,6 +281,7 @@ def import_list(
             as_of,
             sheet,
             progress,
+            columns=columns,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -291,7 +293,9 @@ def _work_folder(ws: Workspace) -> Path:
     return Path(tempfile.mkdtemp(prefix="person-list-", dir=base))
 
 
-def read_in_sandbox(ws: Workspace, item: Item, sheet: str | None, work: Path) -> importer.Table:
+def read_in_sandbox(
+    ws: Workspace, item: Item, sheet: str | None, work: Path, columns: list[str] | None = None
+) -> importer.Table:
     """The preserved file read as a table in the sandbox (rule 10: a hostile workbook is
     parsed in the cage); its rows come back as JSON. TableError with the reason otherwise."""
     source = local_copy(ws, item.sha256, work)
@@ -299,7 +303,8 @@ def read_in_sandbox(ws: Workspace, item: Item, sheet: str | None, work: Path) ->
         raise TableError(f"item {item.id}: the stored bytes do not match their SHA-256")
     out = work / "out"
     out.mkdir()
-    (out / importer.SPEC).write_text(json.dumps({"sheet": sheet}), encoding="utf-8")
+    spec = {"sheet": sheet, "columns": columns}  # columns: a file without a header row
+    (out / importer.SPEC).write_text(json.dumps(spec), encoding="utf-8")
     box = Sandbox.for_settings(ws.settings)
     try:
         found = box.analyze(
@@ -344,11 +349,12 @@ def _import(
     as_of: date | None,
     sheet: str | None,
     progress: Progress | None,
+    columns: list[str] | None = None,
 ) -> ImportReport:
     report = ImportReport(list_name, item.id, item.sha256, key_column=key or "")
     table: importer.Table | None
     try:
-        table = read_in_sandbox(ws, item, sheet, work)
+        table = read_in_sandbox(ws, item, sheet, work, columns)
     except TableError as exc:
         report.error = f"{Path(path).name}: {exc}"
         table = None

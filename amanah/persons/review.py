@@ -49,6 +49,7 @@ from amanah.persons.linkage import FLOOR, REVIEW_MARGIN, THRESHOLD, LinkageError
 from amanah.persons.reading import audit_records_read, person_record
 from amanah.persons.record import PersonRecord
 from amanah.persons.vocab import FIELDS
+from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace
 
 BATCH = 5000
@@ -392,6 +393,8 @@ def review(
             raise ReviewError(f"pair {p.id} was accepted: its link to evidence stands")
         before = None if evidence else _together(s, caller, p)
         at = _now()
+        # A reviewer's note rests as any free text does: protected names as pseudonyms.
+        note = Matcher.load(s).at_rest(note, "the note", ReviewError)[0]
         s.add(LinkageReview(pair_id=p.id, decision=verdict, note=note, actor=caller.actor, at=at))
         made = None
         if evidence and verdict == cl.ACCEPTED and p.decision != cl.ACCEPTED:

@@ -116,7 +116,7 @@ class LeakCheck:
             (item.original_path.replace("/", "\n"), "its file name"),
             (item.doc_metadata or "", "its metadata"),
         ):
-            if hit := self.matcher.find(text):
+            if hit := self.matcher.names(text):
                 out.names.append(f"{_who(hit)} in {place}")
         if not out.names and not _has_raw(doc) and (hit := self.raw(item.sha256)):
             out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
@@ -136,7 +136,7 @@ class LeakCheck:
             out.names.extend(self._in_parts(doc))
         for t in texts:
             with self.ws.blobs.open(t.sha256) as f:
-                if hit := self.matcher.find(f.read().decode("utf-8", "replace")):
+                if hit := self.matcher.names(f.read().decode("utf-8", "replace")):
                     out.names.append(f"{_who(hit)} in its redacted text")
         if not out.names and not _has_raw(doc) and (hit := self.raw(red.sha256)):
             out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
@@ -145,7 +145,7 @@ class LeakCheck:
     def _in_parts(self, doc: dict[str, Any]) -> list[str]:
         found: dict[str, set[str]] = {}
         for p in doc.get("parts", []):
-            if hit := self.matcher.find(p["text"]):
+            if hit := self.matcher.names(p["text"]):
                 where = p["place"] + (f" ({p['locator']})" if p.get("locator") else "")
                 found.setdefault(where, set()).update(hit)
         return [f"{_who(hit)} in {where}" for where, hit in found.items()]

@@ -28,7 +28,6 @@ from amanah.access import (
     person_lists_visible,
     visible_item,
 )
-from amanah.analyst import readings
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -94,7 +93,7 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
         select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == ref)
     ).scalar_one_or_none()
     if pid is None:
-        if any(Matcher.load(s).find(x) for x in (ref, *readings(ref))):
+        if Matcher.load(s).names(ref):
             # a name typed where its pseudonym belongs: never said back (a response, a log)
             raise NotVisible(
                 "that is a protected person's name, not a pseudonym: name them by pseudonym"
@@ -129,7 +128,7 @@ def person_labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int
 
 def _clean(s: Session, text: str) -> str:
     """Free text with every protected name replaced by its pseudonym: names never at rest."""
-    return Matcher.load(s).pseudonymise(text.strip())[0] if text.strip() else ""
+    return Matcher.load(s).at_rest(text, "the text")[0]
 
 
 def _event(s: Session, caller: Caller, person: Person, details: dict[str, Any]) -> None:

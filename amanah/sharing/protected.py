@@ -34,6 +34,7 @@ from amanah.access import Caller, Permission
 from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
+from amanah.sharing.protected_readings import readings
 from amanah.text import names as nk
 from amanah.text import rawtext
 
@@ -139,9 +140,9 @@ def add(
     if s.execute(select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == pseudonym)).first():
         raise SharingError(f"pseudonym {pseudonym!r} is already used; choose another")
     clear = Matcher.of([(pseudonym, names)])
-    if any(clear.find(r) for r in _readings(pseudonym)):
+    if clear.names(pseudonym):
         raise SharingError("the pseudonym must not contain the name itself")
-    if any(clear.find(r) for r in _readings(notes)):
+    if clear.names(notes):
         raise SharingError("the notes must not contain the name: names are kept only as digests")
     # Nor anyone else's: a pseudonym or a note is kept, listed and logged in clear.
     if named_in(s, pseudonym):
@@ -187,9 +188,9 @@ def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> P
     others = s.execute(select(ProtectedPerson.pseudonym, ProtectedPerson.notes)).all()
     for other, notes in others:
         # The pseudonym is not said: it is what was just typed as a name.
-        if any(clear.find(r) for r in _readings(other)):
+        if clear.names(other):
             raise SharingError(SPELLING_IN_PSEUDONYM)
-        if any(clear.find(r) for r in _readings(notes or "")):
+        if clear.names(notes or ""):
             raise SharingError(SPELLING_IN_NOTES)
     new = seal(key, names)
     patterns = data.get("spellings", [])
@@ -210,42 +211,24 @@ def get(s: Session, pseudonym: str) -> ProtectedPerson:
     return row
 
 
-def _readings(text: str) -> list[str]:
-    """The text as stored and as a reader's eye takes it (markup out, spaced letters joined,
-    words glued by a joiner split): `amanah.analyst.readings`."""
-    from amanah.analyst import readings
-
-    return [text, *readings(text)]
-
-
 def named_in(s: Session, text: str) -> bool:
     """Whether a text names any protected person, in any spelling the matcher knows and in any
-    way a reader would read it. For fields that must never hold a name (a pseudonym, a
-    jurisdiction's or a framework's words): the caller refuses, without saying the name."""
+    way a reader would read it (`Matcher.names`). For fields that must never hold a name (a
+    pseudonym, a jurisdiction's or a framework's words): the caller refuses, without saying
+    the name."""
     if not text or not text.strip():
         return False
-    matcher = Matcher.load(s)
-    return bool(matcher) and any(matcher.find(r) for r in _readings(text))
+    return bool(Matcher.load(s).names(text))
 
 
 def clean_text(s: Session, text: str, what: str) -> str:
     """Free text a person typed (a request's note, its subject), kept with every protected
-    person's name replaced by the pseudonym: names never rest in clear. A name hidden where it
-    cannot be replaced in place (split by markup, spaced out) is refused (SharingError); the
-    reason never says the name."""
+    person's name replaced by the pseudonym (`Matcher.at_rest`): names never rest in clear; a
+    name hidden where it cannot be replaced in place is refused (SharingError) without saying
+    it."""
     if not text or not text.strip():
         return text
-    matcher = Matcher.load(s)
-    if not matcher:
-        return text
-    kept, _ = matcher.pseudonymise(text)
-    if any(matcher.find(r) for r in _readings(kept)):
-        raise SharingError(
-            f"{what} names a protected person in a form that cannot be replaced by the"
-            " pseudonym (split by markup, spaced out, or glued to another word):"
-            " write the name plainly, or the pseudonym"
-        )
-    return kept
+    return Matcher.load(s).at_rest(text, what)[0]
 
 
 NAMES_NOT_KEPT = (
@@ -297,6 +280,14 @@ def _check_sealed(data: dict[str, Any], key: bytes, pseudonym: str) -> None:
             f" but this home's key is {key_id(key)}: restore keys/{KEY_FILE} from the backup"
             " made with the database"
         )
+
+
+#: Why a text is refused by `Matcher.at_rest`: says what, never the name.
+HIDDEN_NAME = (
+    "{what} names a protected person in a form that cannot be replaced by the pseudonym"
+    " (split by markup, spaced out, or glued to another word): write the name plainly, or the"
+    " pseudonym"
+)
 
 
 # -- matching --------------------------------------------------------------------------------
@@ -503,6 +494,41 @@ class Matcher:
         if joined is not None:
             found |= self._find_words(joined)
         return found
+
+    def names(self, text: str) -> set[str]:
+        """Pseudonyms of everyone a text names as stored or as a reader's eye takes it: with
+        markup taken out, spaced-out letters joined, joiner-glued words split
+        (`protected_readings`). The one question every check asks: does this text name a
+        protected person?"""
+        if not self._by_first or not text:
+            return set()
+        found = self.find(text)
+        for reading in readings(text):
+            found |= self.find(reading)
+        return found
+
+    def hidden(self, text: str) -> set[str]:
+        """Pseudonyms a text names only in a reader's reading of it, not as stored: a name
+        `pseudonymise` cannot replace in place (split by markup, spaced out, glued to the next
+        word by a joiner), which must therefore be refused rather than kept."""
+        if not self._by_first or not text:
+            return set()
+        found: set[str] = set()
+        for reading in readings(text):
+            found |= self.find(reading)
+        return found
+
+    def at_rest(
+        self, text: str, what: str = "the text", error: type[Exception] = SharingError
+    ) -> tuple[str, int]:
+        """Free text as it may be kept (a note, a tag, what a family was told): stripped, every
+        protected name replaced by [pseudonym], and how many were; refused with `error` when a
+        reader would still see a name in what is left (it could not be replaced in place and
+        must not rest in clear). The reason never says the name."""
+        kept, count = self.pseudonymise(text.strip())
+        if self.hidden(kept):
+            raise error(HIDDEN_NAME.format(what=what))
+        return kept, count
 
     def find_in_bytes(self, data: bytes) -> set[str]:
         """Pseudonyms named anywhere in raw bytes read as UTF-8, UTF-16 (both byte orders, any

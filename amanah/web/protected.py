@@ -100,7 +100,7 @@ def _without_the_name(names: list[str], fields: dict[str, str]) -> dict[str, str
         matcher = None
     kept = {}
     for key, value in fields.items():
-        named = matcher is not None and bool(matcher.find(value))
+        named = matcher is not None and bool(matcher.names(value))
         clear = any(w.casefold() in value.casefold() for w in words)
         kept[key] = "" if named or clear else value
     return kept
