@@ -125,7 +125,7 @@ def test_the_api_searches_as_the_page_does_filters_sorts_browse_and_grouping(sit
         {"q": "witness"},
         {"q": "", "provider": "Blue CSO", "sort": "received"},
         {"q": "*", "type": "text", "sort": "oldest"},
-        {"q": "", "has": "text", "lang": "en", "sort": "received"},
+        {"q": "", "has": "text", "language": "en", "sort": "received"},
     ):
         html_ids = _page_ids(page.get("/search", params={**params, "browse": 1}).text)
         r = api.get("/api/v1/search", params={**params, "group": "true", "limit": 20})

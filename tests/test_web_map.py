@@ -137,7 +137,7 @@ def msite(map_template: Path, tmp_path: Path) -> Iterator[Site]:
 
 def _page(site: Site, role: str, url: str, language: str = "") -> str:
     """The page as this role sees it; `language` chosen as a reader does (the language link;
-    `?lang=` on a search or map page is the language filter of the search)."""
+    the search's language filter is `?language=`)."""
     c, _ = site.browser(role)
     if language:
         c.get(f"/lang/{language}?next=/", follow_redirects=False)

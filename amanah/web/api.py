@@ -103,7 +103,14 @@ def search(
     provider: Filter = [],  # noqa: B006 (FastAPI copies defaults)
     collection: Filter = [],  # noqa: B006
     type: Filter = [],  # noqa: B006
-    lang: Filter = [],  # noqa: B006
+    languages: Annotated[
+        list[str],
+        Query(
+            alias="language",
+            max_length=300,
+            description="The `lang:` field: ar, en … (`lang` would be the page's language)",
+        ),
+    ] = [],  # noqa: B006
     has: Annotated[list[str], Query(max_length=10, description="ocr, text or gps")] = [],  # noqa: B006
     date: Annotated[
         list[str], Query(max_length=30, description="Document date: 2014, 2014-03, 2012..2015")
@@ -125,7 +132,7 @@ def search(
         provider=provider,
         collection=collection,
         type=type,
-        lang=lang,
+        lang=languages,
         has=has,
         date=date,
         received=received,
