@@ -16,12 +16,9 @@ from amanah.search.query import QueryError
 from amanah.web import i18n
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import language, render
-from amanah.web.search_pages import CHIP_FIELDS, CHIP_LABELS, URL_PARAM, url_params
+from amanah.web.search_pages import CHIP_LABELS, URL_PARAM, chip_filters, url_params
 
 router = APIRouter(include_in_schema=False)
-Values = Annotated[list[str], Query(max_length=300)]
-#: The `lang:` filter, as `?language=`: `?lang=` is the page's language on every page.
-LanguageFilter = Annotated[list[str], Query(alias="language", max_length=300)]
 #: How many points the list under the map shows (the counts cover them all).
 LIST_AT_MOST = 500
 
@@ -34,29 +31,13 @@ def map_url(params: list[tuple[str, str]], path: str = "/map") -> str:
 def map_page(
     request: Request,
     caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
+    chosen: Annotated[list[tuple[str, str]], Depends(chip_filters)],
     q: Annotated[str, Query(max_length=2000)] = "",
     gov: Annotated[str, Query(pattern="^(SY[0-9]{2})?$")] = "",
-    provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
-    collection: Values = [],  # noqa: B006
-    type: Values = [],  # noqa: B006
-    languages: LanguageFilter = [],  # noqa: B006
-    has: Values = [],  # noqa: B006
-    date: Values = [],  # noqa: B006
-    received: Values = [],  # noqa: B006
 ) -> Response:
     """`gov=SY02`: only that governorate's items plotted and listed (its counts row links
     here). Filters are the search page's, as URL parameters."""
     page_lang = language(request)
-    given = dict(
-        provider=provider,
-        collection=collection,
-        type=type,
-        lang=languages,
-        has=has,
-        date=date,
-        received=received,
-    )
-    chosen = [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
     shape = boundaries.load()
     place = shape.by_pcode(gov) if gov else None
     base = [("q", q), *chosen]

@@ -140,19 +140,7 @@ def _facet_link(
     return _url(base + chosen + [pair])
 
 
-@router.get("/search")
-def search_page(
-    request: Request,
-    caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
-    q: Annotated[str, Query(max_length=2000)] = "",
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    sort: Annotated[str | None, Query(pattern="^(relevance|date|received|oldest)$")] = None,
-    mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
-    fuzzy: Annotated[int, Query(ge=0, le=1)] = 1,
-    browse: Annotated[int, Query(ge=0, le=1)] = 0,
-    done: Annotated[str | None, Query(pattern="^(tagged|added|relevant|not_relevant)$")] = None,
-    n: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    request_ref: Annotated[str, Query(alias="request", max_length=100)] = "",
+def chip_filters(
     provider: Values = [],  # noqa: B006 (FastAPI copies defaults)
     collection: Values = [],  # noqa: B006
     type: Values = [],  # noqa: B006
@@ -160,10 +148,9 @@ def search_page(
     has: Values = [],  # noqa: B006
     date: Values = [],  # noqa: B006
     received: Values = [],  # noqa: B006
-) -> Response:
-    """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back).
-    `browse=1` (or `q=*`, or a filter alone): every item the caller may see. Filters chosen
-    from the facets are URL parameters shown as chips, each with a link that removes it."""
+) -> list[tuple[str, str]]:
+    """The filters a page's URL chose (a facet or a chip), as (field, value) pairs of the query
+    language, at most 20: the search page's and the map's parameters, read in one place."""
     given = dict(
         provider=provider,
         collection=collection,
@@ -173,7 +160,27 @@ def search_page(
         date=date,
         received=received,
     )
-    chosen = [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
+    return [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
+    chosen: Annotated[list[tuple[str, str]], Depends(chip_filters)],
+    q: Annotated[str, Query(max_length=2000)] = "",
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    sort: Annotated[str | None, Query(pattern="^(relevance|date|received|oldest)$")] = None,
+    mode: Annotated[str, Query(pattern="^(text|semantic|hybrid)$")] = "text",
+    fuzzy: Annotated[int, Query(ge=0, le=1)] = 1,
+    browse: Annotated[int, Query(ge=0, le=1)] = 0,
+    done: Annotated[str | None, Query(pattern="^(tagged|added|relevant|not_relevant)$")] = None,
+    n: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    request_ref: Annotated[str, Query(alias="request", max_length=100)] = "",
+) -> Response:
+    """`fuzzy=0`: the query as typed even when it finds nothing (no corrected fall-back).
+    `browse=1` (or `q=*`, or a filter alone): every item the caller may see. Filters chosen
+    from the facets are URL parameters shown as chips, each with a link that removes it."""
     browsing = bool(browse or chosen or q.strip() == "*")
     if browsing and not q.strip():
         mode = "text"
