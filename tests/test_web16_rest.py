@@ -167,7 +167,17 @@ def test_the_api_obeys_need_to_know_exactly_as_the_page(site: Site) -> None:
 def test_the_openapi_schema_documents_the_search_filters(site: Site) -> None:
     schema = site.api("admin").get("/api/v1/openapi.json").json()
     params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
-    assert {"q", "group", "sort", "provider", "date", "received", "tag", "has", "lang"} <= params
+    assert {
+        "q",
+        "group",
+        "sort",
+        "provider",
+        "date",
+        "received",
+        "tag",
+        "has",
+        "language",
+    } <= params
 
 
 # --- facet and chip values in words, in both languages -----------------------------------------
