@@ -1,0 +1,228 @@
+"""Need-to-know for person lists, their records, linkage runs and pairs, record links and
+engagements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from amanah.access.core import AccessDenied, Caller, NotVisible, Permission
+from amanah.access.entities import entities_visible, mentions_visible
+from amanah.access.items import _collections_visible, not_withheld
+from amanah.db.models import (
+    Collection,
+    Engagement,
+    Entity,
+    EntityMention,
+    Item,
+    LinkagePair,
+    LinkageRun,
+    LinkageRunList,
+    PersonList,
+    PersonListRecord,
+)
+
+
+def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnElement[bool]:
+    """The SQL condition on `person_lists` (or an alias): staff who read entities see a list
+    when they hold its compartment and may see the preserved file it was read from (the
+    item's collection, as `collections_visible`). Its records go with it."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    item, coll = aliased(Item), aliased(Collection)
+    return and_(
+        plist.compartment.in_(sorted(caller.compartments)),
+        exists()
+        .where(
+            item.id == plist.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+    )
+
+
+def engagements_visible(caller: Caller, engagement: Any = Engagement) -> ColumnElement[bool]:
+    """The SQL condition on `engagements`: staff who read entities (persons) and hold the
+    engagement's compartment; nobody else (a provider's or recipient's account never)."""
+    if not caller.can(Permission.READ_ENTITIES) or caller.provider_id is not None:
+        return false()
+    if not caller.compartments:
+        return false()
+    return engagement.compartment.in_(sorted(caller.compartments))
+
+
+def visible_engagement(s: Session, caller: Caller, engagement_id: int) -> Engagement:
+    """The engagement if the caller may see it; NotVisible otherwise (hidden or absent)."""
+    row = s.execute(
+        select(Engagement).where(Engagement.id == engagement_id, engagements_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no engagement with id {engagement_id}")
+    return row
+
+
+def require_engagement_manager(caller: Caller) -> None:
+    """Recording engagements is for those who manage entities (analysts) or requests (legal
+    officers)."""
+    if not (caller.can(Permission.MANAGE_ENTITIES) or caller.can(Permission.MANAGE_REQUESTS)):
+        raise AccessDenied(f"the {caller.role} role may not record engagements")
+
+
+def visible_person_list(s: Session, caller: Caller, name: str) -> PersonList:
+    """The person list by name if the caller may see it; NotVisible otherwise (hidden or
+    absent alike)."""
+    row = s.execute(
+        select(PersonList).where(PersonList.name == name, person_lists_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no person list named {name!r}")
+    return row
+
+
+def person_records_visible(caller: Caller, record: Any = PersonListRecord) -> ColumnElement[bool]:
+    """The SQL condition on `person_records` (or an alias): a record is seen by who may see
+    its list **and** the preserved file it was read from (a list's release); a release kept
+    in a collection of another compartment must not ride on the list's visibility."""
+    if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
+        return false()
+    plist, item, coll = aliased(PersonList), aliased(Item), aliased(Collection)
+    return and_(
+        exists()
+        .where(plist.id == record.list_id, person_lists_visible(caller, plist))
+        .correlate_except(plist),
+        exists()
+        .where(
+            item.id == record.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+        not_withheld(record.item_id),
+    )
+
+
+def visible_person_record(s: Session, caller: Caller, record_id: int) -> PersonListRecord:
+    """The person record if the caller may see its list; NotVisible otherwise."""
+    row = s.execute(
+        select(PersonListRecord).where(
+            PersonListRecord.id == record_id, person_records_visible(caller)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no person record with id {record_id}")
+    return row
+
+
+def linkage_pairs_visible(caller: Caller, pair: Any = LinkagePair) -> ColumnElement[bool]:
+    """The SQL condition on `linkage_pairs` (or an alias): a pair is seen (and reviewed) only
+    by a caller who may see both its records' lists; that two records are one person says
+    something about each."""
+    ra, rb = aliased(PersonListRecord), aliased(PersonListRecord)
+    ent, men = aliased(Entity), aliased(EntityMention)
+    # A pair of a record and evidence (an entity, a mention in an item) is seen only by who
+    # may see both sides too: each side that is set must be visible.
+    return and_(
+        exists()
+        .where(ra.id == pair.record_a_id, person_records_visible(caller, ra))
+        .correlate_except(ra),
+        or_(
+            pair.record_b_id.is_(None),
+            exists()
+            .where(rb.id == pair.record_b_id, person_records_visible(caller, rb))
+            .correlate_except(rb),
+        ),
+        or_(
+            pair.entity_id.is_(None),
+            exists()
+            .where(ent.id == pair.entity_id, entities_visible(caller, ent))
+            .correlate_except(ent),
+        ),
+        or_(
+            pair.mention_id.is_(None),
+            exists()
+            .where(men.id == pair.mention_id, mentions_visible(caller, men))
+            .correlate_except(men),
+        ),
+    )
+
+
+def person_record_links_visible(caller: Caller, link: Any = None) -> ColumnElement[bool]:
+    """The SQL condition on `person_record_links`: a record's link to evidence is seen by who
+    may see the record, the item it pins, and the entity or mention it names."""
+    from amanah.db.models import PersonRecordLink
+
+    link = PersonRecordLink if link is None else link
+    rec, item, coll = aliased(PersonListRecord), aliased(Item), aliased(Collection)
+    ent, men = aliased(Entity), aliased(EntityMention)
+    return and_(
+        exists()
+        .where(rec.id == link.record_id, person_records_visible(caller, rec))
+        .correlate_except(rec),
+        exists()
+        .where(
+            item.id == link.item_id,
+            coll.id == item.collection_id,
+            _collections_visible(caller, coll),
+        )
+        .correlate_except(item, coll),
+        not_withheld(link.item_id),
+        or_(
+            link.entity_id.is_(None),
+            exists()
+            .where(ent.id == link.entity_id, entities_visible(caller, ent))
+            .correlate_except(ent),
+        ),
+        or_(
+            link.mention_id.is_(None),
+            exists()
+            .where(men.id == link.mention_id, mentions_visible(caller, men))
+            .correlate_except(men),
+        ),
+    )
+
+
+def linkage_runs_visible(caller: Caller, run: Any = LinkageRun) -> ColumnElement[bool]:
+    """The SQL condition on `linkage_runs`: seen by a caller who may see one of the lists it
+    linked (its pairs are then filtered by `linkage_pairs_visible`)."""
+    rl, plist = aliased(LinkageRunList), aliased(PersonList)
+    return (
+        exists()
+        .where(rl.run_id == run.id, plist.id == rl.list_id, person_lists_visible(caller, plist))
+        .correlate_except(rl, plist)
+    )
+
+
+def visible_linkage_run(s: Session, caller: Caller, run_id: int) -> LinkageRun:
+    """The linkage run if the caller may see one of its lists; NotVisible otherwise."""
+    row = s.execute(
+        select(LinkageRun).where(LinkageRun.id == run_id, linkage_runs_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no linkage run with id {run_id}")
+    return row
+
+
+def visible_linkage_pair(s: Session, caller: Caller, pair_id: int) -> LinkagePair:
+    """The pair if the caller may see both its records; NotVisible otherwise (hidden or
+    absent alike)."""
+    row = s.execute(
+        select(LinkagePair).where(LinkagePair.id == pair_id, linkage_pairs_visible(caller))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotVisible(f"no linkage pair with id {pair_id}")
+    return row
+
+
+def require_whole_view(s: Session, caller: Caller, what: str) -> None:
+    """A change that rewrites rows of entities the caller might not all see (merging or
+    splitting entities moves names, relations, evidence links and mentions) needs a caller
+    who sees every such row. Whether one entity has rows hidden from the caller is itself
+    need-to-know, so this is decided on the caller alone, never on the entity: staff (no
+    provider scope) holding every compartment of the home's collections. The refusal is the
+    same for every entity and says nothing about any of them."""
+    needed = set(s.execute(select(Collection.compartment).distinct()).scalars())
+    if caller.provider_id is not None or not needed <= caller.compartments:
+        raise AccessDenied(f"{what} needs a grant to every compartment of this home's collections")
