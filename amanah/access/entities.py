@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from amanah.access.core import Caller, NotVisible, Permission
-from amanah.access.items import _collections_visible, not_withheld
+from amanah.access.items import collections_visible_on, not_withheld
 from amanah.db.models import (
     Collection,
     Entity,
@@ -32,7 +32,7 @@ def evidence_links_visible(caller: Caller, link: Any = EvidenceLink) -> ColumnEl
         .where(
             item.id == link.item_id,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
         not_withheld(link.item_id),
@@ -114,7 +114,7 @@ def mentions_visible(caller: Caller, mention: Any = EntityMention) -> ColumnElem
         .where(
             item.id == mention.item_id,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
         not_withheld(mention.item_id),

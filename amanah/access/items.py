@@ -27,10 +27,10 @@ from amanah.db.models import (
 
 def collections_visible(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on `collections` for what the caller may see."""
-    return _collections_visible(caller, Collection)
+    return collections_visible_on(caller, Collection)
 
 
-def _collections_visible(caller: Caller, coll: Any) -> ColumnElement[bool]:
+def collections_visible_on(caller: Caller, coll: Any) -> ColumnElement[bool]:
     if not caller.compartments:
         return false()
     cond = coll.compartment.in_(sorted(caller.compartments))
@@ -75,7 +75,7 @@ def items_visible(caller: Caller, item: Any = Item) -> ColumnElement[bool]:
     coll = aliased(Collection)
     return and_(
         exists()
-        .where(coll.id == item.collection_id, _collections_visible(caller, coll))
+        .where(coll.id == item.collection_id, collections_visible_on(caller, coll))
         .correlate_except(coll),
         not_withheld(item.id),
     )
@@ -126,7 +126,7 @@ def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bo
         .where(
             item.id == item_id_column,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
         not_withheld(item_id_column),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from amanah.access.core import AccessDenied, Caller, NotVisible, Permission
 from amanah.access.entities import entities_visible, mentions_visible
-from amanah.access.items import _collections_visible, not_withheld
+from amanah.access.items import collections_visible_on, not_withheld
 from amanah.db.models import (
     Collection,
     Engagement,
@@ -38,7 +38,7 @@ def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnEleme
         .where(
             item.id == plist.item_id,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
     )
@@ -97,7 +97,7 @@ def person_records_visible(caller: Caller, record: Any = PersonListRecord) -> Co
         .where(
             item.id == record.item_id,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
         not_withheld(record.item_id),
@@ -165,7 +165,7 @@ def person_record_links_visible(caller: Caller, link: Any = None) -> ColumnEleme
         .where(
             item.id == link.item_id,
             coll.id == item.collection_id,
-            _collections_visible(caller, coll),
+            collections_visible_on(caller, coll),
         )
         .correlate_except(item, coll),
         not_withheld(link.item_id),

@@ -18,7 +18,7 @@ from amanah.access.core import (
     Permission,
     Role,
 )
-from amanah.access.items import _collections_visible
+from amanah.access.items import collections_visible_on
 from amanah.db.models import (
     Collection,
     Grant,
@@ -64,7 +64,7 @@ def packages_visible(caller: Caller) -> ColumnElement[bool]:
             pi.package_id == Package.id,
             item.id == pi.item_id,
             coll.id == item.collection_id,
-            not_(_collections_visible(caller, coll)),
+            not_(collections_visible_on(caller, coll)),
         )
         request_seen = exists().where(req.id == Package.request_id, requests_visible(caller, req))
         return and_(not_(hidden_item), request_seen)
