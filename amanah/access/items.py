@@ -31,6 +31,9 @@ def collections_visible(caller: Caller) -> ColumnElement[bool]:
 
 
 def collections_visible_on(caller: Caller, coll: Any) -> ColumnElement[bool]:
+    """The same condition on any alias of `collections` (for the rules built on it: items,
+    requests, entities, persons): a compartment the caller holds and, for a provider's
+    account, its own provider's collections only."""
     if not caller.compartments:
         return false()
     cond = coll.compartment.in_(sorted(caller.compartments))
