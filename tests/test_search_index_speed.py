@@ -15,7 +15,7 @@ from amanah.db.models import SearchDoc
 from amanah.search import bulk_terms, tantivy_check, tantivy_index
 from amanah.text.analyzer import analyze
 from amanah.workspace import open_workspace
-from tests.test_search_index import home  # noqa: F401  (the fixture)
+from tests.test_search_index import corpus_template, home  # noqa: F401  (the fixtures)
 
 NEIGHBOURS = [
     ["ΑΣ", "Β"],  # a final sigma: the next token must not make it medial

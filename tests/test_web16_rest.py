@@ -221,7 +221,7 @@ def test_facet_and_chip_values_are_words_in_the_pages_language(
         }[lang]
     )
     # each hit says its media type as a family, the exact type kept in its title
-    assert f'<span title="text/plain">{words["media_type"]}</span>' in page
+    assert f'<span dir="auto" title="text/plain">{words["media_type"]}</span>' in page
 
 
 # --- editing frameworks and jurisdictions ------------------------------------------------------

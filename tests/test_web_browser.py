@@ -90,7 +90,7 @@ def test_upload_an_arabic_pdf_search_a_variant_open_it_and_read_it_in_arabic(
     page.click("nav >> text=Upload")
     page.select_option("#collection", BLUE)
     page.set_input_files("#files", str(pdf))
-    page.wait_for_selector("tr.done", timeout=60_000)
+    page.wait_for_selector("tr.done", timeout=180_000)
     receipt = page.inner_text("tr.done .receipt")
     assert receipt.startswith(hashlib.sha256(pdf.read_bytes()).hexdigest())
     shot(page, "02-upload-receipt")
