@@ -9,15 +9,13 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from amanah.access.core import Caller, NotVisible, Permission
-from amanah.access.items import collections_visible_on, not_withheld
+from amanah.access.items import item_id_visible
 from amanah.db.models import (
-    Collection,
     Entity,
     EntityMention,
     EntityName,
     EntityRelation,
     EvidenceLink,
-    Item,
 )
 
 
@@ -26,17 +24,7 @@ def evidence_links_visible(caller: Caller, link: Any = EvidenceLink) -> ColumnEl
     when they may see its item (the item's collection, as `collections_visible`)."""
     if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
         return false()
-    item, coll = aliased(Item), aliased(Collection)
-    return and_(
-        exists()
-        .where(
-            item.id == link.item_id,
-            coll.id == item.collection_id,
-            collections_visible_on(caller, coll),
-        )
-        .correlate_except(item, coll),
-        not_withheld(link.item_id),
-    )
+    return item_id_visible(caller, link.item_id)
 
 
 def _backed(caller: Caller, on: Any) -> ColumnElement[bool]:
@@ -108,16 +96,9 @@ def mentions_visible(caller: Caller, mention: Any = EntityMention) -> ColumnElem
     the item (its collection) and the entity."""
     if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
         return false()
-    item, coll, ent = aliased(Item), aliased(Collection), aliased(Entity)
+    ent = aliased(Entity)
     return and_(
-        exists()
-        .where(
-            item.id == mention.item_id,
-            coll.id == item.collection_id,
-            collections_visible_on(caller, coll),
-        )
-        .correlate_except(item, coll),
-        not_withheld(mention.item_id),
+        item_id_visible(caller, mention.item_id),
         exists()
         .where(ent.id == mention.entity_id, entities_visible(caller, ent))
         .correlate_except(ent),

@@ -112,17 +112,10 @@ def custody_visible(caller: Caller) -> ColumnElement[bool]:
     return true()
 
 
-def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bool]:
-    """The SQL condition on an analyst's tags or notes (`item_id_column`: their item id): work
-    product of the mechanism's staff, seen by staff who read annotations when they may see the
-    item (its collection, as `collections_visible`). A provider's account never sees them,
-    not even on its own items, nor does a recipient."""
-    if (
-        not caller.can(Permission.READ_ANNOTATIONS)
-        or caller.provider_id is not None
-        or not caller.compartments
-    ):
-        return false()
+def item_id_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bool]:
+    """The SQL condition "the item of this id column may be read": its collection is visible
+    and it is not withheld. What every record pinned to an item (a link, a mention, an
+    annotation, a list's record) is seen through."""
     item, coll = aliased(Item), aliased(Collection)
     return and_(
         exists()
@@ -134,6 +127,20 @@ def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bo
         .correlate_except(item, coll),
         not_withheld(item_id_column),
     )
+
+
+def annotations_visible(caller: Caller, item_id_column: Any) -> ColumnElement[bool]:
+    """The SQL condition on an analyst's tags or notes (`item_id_column`: their item id): work
+    product of the mechanism's staff, seen by staff who read annotations when they may see the
+    item (its collection, as `collections_visible`). A provider's account never sees them,
+    not even on its own items, nor does a recipient."""
+    if (
+        not caller.can(Permission.READ_ANNOTATIONS)
+        or caller.provider_id is not None
+        or not caller.compartments
+    ):
+        return false()
+    return item_id_visible(caller, item_id_column)
 
 
 def annotatable_item(s: Session, caller: Caller, item_id: int) -> Item:

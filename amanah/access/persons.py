@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from amanah.access.core import AccessDenied, Caller, NotVisible, Permission
 from amanah.access.entities import entities_visible, mentions_visible
-from amanah.access.items import collections_visible_on, not_withheld
+from amanah.access.items import collections_visible_on, item_id_visible
 from amanah.db.models import (
     Collection,
     Engagement,
@@ -88,19 +88,12 @@ def person_records_visible(caller: Caller, record: Any = PersonListRecord) -> Co
     in a collection of another compartment must not ride on the list's visibility."""
     if not caller.can(Permission.READ_ENTITIES) or not caller.compartments:
         return false()
-    plist, item, coll = aliased(PersonList), aliased(Item), aliased(Collection)
+    plist = aliased(PersonList)
     return and_(
         exists()
         .where(plist.id == record.list_id, person_lists_visible(caller, plist))
         .correlate_except(plist),
-        exists()
-        .where(
-            item.id == record.item_id,
-            coll.id == item.collection_id,
-            collections_visible_on(caller, coll),
-        )
-        .correlate_except(item, coll),
-        not_withheld(record.item_id),
+        item_id_visible(caller, record.item_id),
     )
 
 
@@ -155,20 +148,13 @@ def person_record_links_visible(caller: Caller, link: Any = None) -> ColumnEleme
     from amanah.db.models import PersonRecordLink
 
     link = PersonRecordLink if link is None else link
-    rec, item, coll = aliased(PersonListRecord), aliased(Item), aliased(Collection)
+    rec = aliased(PersonListRecord)
     ent, men = aliased(Entity), aliased(EntityMention)
     return and_(
         exists()
         .where(rec.id == link.record_id, person_records_visible(caller, rec))
         .correlate_except(rec),
-        exists()
-        .where(
-            item.id == link.item_id,
-            coll.id == item.collection_id,
-            collections_visible_on(caller, coll),
-        )
-        .correlate_except(item, coll),
-        not_withheld(link.item_id),
+        item_id_visible(caller, link.item_id),
         or_(
             link.entity_id.is_(None),
             exists()
