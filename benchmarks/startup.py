@@ -1,0 +1,80 @@
+"""What every command pays before it works, and what the protected-name readings add.
+
+    python -m benchmarks.startup [--runs 5]
+
+- `open`: CPU seconds of a fresh process's first `open_workspace` of a home already at the
+  newest migration, with the one-query check (`db.engine.newest_migration`) and with alembic
+  deciding as before (the check disabled), each in its own process, median of the runs;
+- `matcher`: CPU seconds of `Matcher.find` (as stored) and `Matcher.names` (as stored and as
+  a reader's eye takes it) over a generated 284,000-character text with markup, Arabic and
+  English, two persons recorded: what the leak check's readings cost per text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_OPEN = """
+import sys, time
+from amanah.db import engine
+if sys.argv[2] == "alembic":
+    engine._NEWEST[:] = ["(none)"]
+from amanah.workspace import open_workspace
+t = time.process_time()
+open_workspace(sys.argv[1]).close()
+print(time.process_time() - t)
+"""
+
+_TEXT = (
+    "The convoy left the checkpoint at dawn; <b>witnesses</b> said the A branch held them. " * 2000
+    + "نقلوا إلى فرع فلسطين في دمشق وقال الشاهد إنه رأى الضابط " * 2000
+)
+
+
+def _open(home: Path, how: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _OPEN, str(home), how], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    from amanah.sharing.protected import Matcher
+
+    result: dict[str, object] = {"load": list(__import__("os").getloadavg())}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        subprocess.run(
+            [sys.executable, "-m", "amanah.cli", "--home", str(home), "init"],
+            capture_output=True,
+            check=True,
+        )
+        result["open"] = {
+            how: statistics.median(_open(home, how) for _ in range(args.runs))
+            for how in ("check", "alembic")
+        }
+    m = Matcher.of([("Witness A", ["Ahmad al-Khatib", "أحمد الخطيب"]), ("B", ["Omar Hallak"])])
+    timed = {}
+    for how in ("find", "names"):
+        runs = []
+        for _ in range(args.runs):
+            t = time.process_time()
+            getattr(m, how)(_TEXT)
+            runs.append(time.process_time() - t)
+        timed[how] = statistics.median(runs)
+    result["matcher"] = {"characters": len(_TEXT), **timed}
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
