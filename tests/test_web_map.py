@@ -462,3 +462,30 @@ def test_chromium_draws_the_map_and_fetches_nothing_from_elsewhere(msite: Site) 
     elsewhere = [u for u in asked if not u.startswith(base)]
     assert not elsewhere, elsewhere
     assert not errors and not failed, (errors, failed)
+
+
+def test_a_photo_whose_person_withdrew_consent_leaves_the_map(msite: Site) -> None:
+    """A place is evidence too: a withdrawal of consent for investigation takes the photo's
+    point, its row in the list and its governorate's count off every reader's map (the map
+    asks the search, which asks need-to-know); consent given again brings it back."""
+    from amanah.access import local_administrator
+    from amanah.sharing import person_consent, protected
+
+    admin = local_administrator(msite.ws)
+    photo = msite.item("aleppo.jpg")
+    with msite.ws.db.session() as s:
+        protected.add(s, admin, "Witness Map", ["Rami Shaheen Fictional"])
+        person_consent.link_item(s, admin, "Witness Map", photo)
+        person_consent.withdraw(s, admin, "Witness Map", ["investigation"])
+    for role in ("analyst", "legal"):
+        html = _page(msite, role, "/map")
+        assert photo not in _plotted(html), role
+        assert f'data-item="{photo}"' not in html and f"/items/{photo}" not in html, role
+        assert _counts(html)["SY02"] == 0, role
+        assert _plotted(_page(msite, role, "/map?gov=SY02")) == {}, role
+    # Control: the other photos stay, and consent given again brings the point back.
+    assert msite.item("damascus.jpg") in _plotted(_page(msite, "analyst", "/map"))
+    with msite.ws.db.session() as s:
+        person_consent.give(s, admin, "Witness Map", ["investigation"])
+    html = _page(msite, "analyst", "/map")
+    assert photo in _plotted(html) and _counts(html)["SY02"] == 1
