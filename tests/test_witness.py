@@ -168,20 +168,7 @@ def cut_tail(db_file: Path, keep: int) -> None:
     for r in rows:
         entry = dict(
             zip(
-                (
-                    "seq",
-                    "event_id",
-                    "type",
-                    "time",
-                    "actor",
-                    "agent",
-                    "object_type",
-                    "object_id",
-                    "outcome",
-                    "details",
-                    "prev",
-                    "hash",
-                ),
+                (*verifier.ENTRY_FIELDS, "hash"),
                 r,
                 strict=True,
             )

@@ -105,6 +105,16 @@ def records_of(session: Session, caller: Caller, list_name: str) -> Iterator[Per
     Reading them is an audited access: the event is added to `session`'s transaction when
     iteration starts, so call it inside a writing session (`ws.db.session()`). NotVisible
     when the list is hidden or absent (raised on the first `next`)."""
+    plist, rows = _audited_rows(session, caller, list_name)
+    for row in rows:
+        yield person_record(row, plist.name)
+
+
+def _audited_rows(
+    session: Session, caller: Caller, list_name: str
+) -> tuple[PersonList, Iterator[PersonListRecord]]:
+    """The visible records of a list in file order, the read recorded first (one place decides
+    which rows a reader gets and that the reading is audited)."""
     plist = visible_person_list(session, caller, list_name)
     count = session.execute(
         select(func.count()).where(
@@ -118,8 +128,7 @@ def records_of(session: Session, caller: Caller, list_name: str) -> Iterator[Per
         .order_by(PersonListRecord.item_id, PersonListRecord.row)
         .execution_options(yield_per=BATCH)
     )
-    for row in session.execute(stmt).scalars():
-        yield person_record(row, plist.name)
+    return plist, iter(session.execute(stmt).scalars())
 
 
 def audit_records_read(session: Session, caller: Caller, plist: PersonList, count: int) -> None:
@@ -142,21 +151,9 @@ def audit_records_read(session: Session, caller: Caller, plist: PersonList, coun
 def record_rows(session: Session, caller: Caller, list_name: str) -> Iterator[dict[str, Any]]:
     """Every record of a visible list with all it holds (status, dates, places, the item and
     line it comes from, the unmapped columns); audited like `records_of`."""
-    plist = visible_person_list(session, caller, list_name)
-    count = session.execute(
-        select(func.count()).where(
-            PersonListRecord.list_id == plist.id, person_records_visible(caller)
-        )
-    ).scalar_one()
-    audit_records_read(session, caller, plist, count)
-    stmt = (
-        select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
-        .order_by(PersonListRecord.item_id, PersonListRecord.row)
-        .execution_options(yield_per=BATCH)
-    )
+    plist, rows = _audited_rows(session, caller, list_name)
     skip = {"id", "list_id"}
-    for row in session.execute(stmt).scalars():
+    for row in rows:
         out = {c.key: getattr(row, c.key) for c in PersonListRecord.__table__.columns}
         for k in skip:
             out.pop(k)
