@@ -168,6 +168,9 @@ def test_a_long_scan_is_read_by_two_workers_into_one_derivative_in_page_order(
     ocrs = [d for d in item["derivatives"] if d["kind"] == "ocr"]
     assert len(ocrs) == 1  # one text derivative, not one per job
     assert [p["page"] for p in ocrs[0]["pages"]] == list(range(1, BOOK_PAGES + 1))
+    for p in ocrs[0]["pages"]:  # joined: how each page was read, the variant and confidence
+        assert p["variant"] in dict(ocr.VARIANTS)
+        assert p["confidence"] == p["variants_tried"][p["variant"]] is not None
     pages = text(ws, item["id"], "t").split("\f")
     assert len(pages) == BOOK_PAGES
     for n, page in enumerate(pages, 1):
