@@ -197,9 +197,9 @@ def otsu(p: Prepared) -> np.ndarray:
 
 
 #: Pixels at TARGET_TEXT_HEIGHT: the Gaussian that averages grain out before the global
-#: threshold. Chosen by `python -m benchmarks.ocr_degraded` (docs/benchmarks.md): 0.7 left
-#: grain on faint copies, 1.2 and 2 merged the dots of the letters; the same sigma scaled with
-#: the enlargement read no better.
+#: threshold. Chosen by `python -m benchmarks.ocr_degraded` (docs/benchmarks.md): 0.7 read a
+#: faint page at 0.058, 1.2 and 1.5 lost a line of the clean or the light page, 1.5 read the
+#: faint photocopy at 0.058; a sigma grown with the enlargement read no better.
 GRAIN_SIGMA = 1.0
 
 
