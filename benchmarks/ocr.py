@@ -2,9 +2,10 @@
 
 1. CER by degradation level (tests.fixtures.DEGRADATIONS), Amanah's OCR against plain
    `tesseract IMAGE - -l ara` on the same images, and seconds per page of each.
-2. The second clean-up variant's denoisers (cleanup.DENOISERS) compared in one session: the
+2. The local-threshold variant's denoisers (cleanup.DENOISERS) compared in one session: the
    variant alone on each level and on a faint photocopy (CER, milliseconds of clean-up), and
-   the whole reading of the faint page (all three variants) with each, seconds per page.
+   the whole reading of the faint page with each, seconds per page (the second variant's
+   denoiser is compared by `benchmarks.ocr_degraded`).
 3. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
    same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM, which the
    worker passes to the caged analysis in its request), with the CPU seconds per page of each

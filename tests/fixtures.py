@@ -217,11 +217,12 @@ def scanned_book(pages: list[list[str]], level: str = "light") -> bytes:
     return out.getvalue()
 
 
-def faint_scan(lines: list[str]) -> Image.Image:
+def faint_scan(lines: list[str], seed: int = 7, grain_seed: int = 3) -> Image.Image:
     """Faint grey print under heavy grain (a photocopy of a photocopy): Otsu reads it poorly,
-    so every OCR variant is tried. Ink at grey 175 on white paper, under a second grain."""
+    so the other OCR variants are tried. Ink at grey 175 on white paper, under a second grain
+    (other seeds: the same degradation with other specks and grain)."""
     import numpy as np
 
-    faint = Image.eval(degraded_scan(lines, FAINT), lambda v: 175 + v * 80 // 255)
-    grain = np.random.default_rng(3).normal(0, 12, (faint.height, faint.width))
+    faint = Image.eval(degraded_scan(lines, FAINT, seed), lambda v: 175 + v * 80 // 255)
+    grain = np.random.default_rng(grain_seed).normal(0, 12, (faint.height, faint.width))
     return Image.fromarray(np.clip(np.asarray(faint) + grain, 0, 255).astype(np.uint8))

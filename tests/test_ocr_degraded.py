@@ -37,8 +37,10 @@ MEMO = [
     "ولا يسمح لأي شخص بزيارتهم لاحقاً",
     "ذكر الشاهد اسم المحقق سليم الأحمد",
 ]
-#: The highest character error rate accepted at each level (the target is 0.05).
-MAX_CER = {"clean": 0.01, "light": 0.02, "medium": 0.03, "heavy": 0.05, "severe": 0.05}
+#: The highest character error rate accepted at each level: the target is 0.05, and each level
+#: is held to what it read when the faint photocopy's variant was added (none read worse):
+#: 0, 0, 0, one character (0.0045) and two characters (0.009) of the memo's 223.
+MAX_CER = {"clean": 0.0, "light": 0.0, "medium": 0.0, "heavy": 0.005, "severe": 0.01}
 
 
 def _norm(t: str) -> str:
@@ -68,7 +70,7 @@ def test_cer_per_degradation_level(level: str, tmp_path: Path) -> None:
     page = ocr.ocr_image(degraded_scan(MEMO, level), 1, tmp_path, "ara")
     assert cer(MEMO, page.text) <= MAX_CER[level], (level, page.variant, page.tried)
     assert page.psm == "3"  # a page of running text: Tesseract's own layout analysis
-    assert page.variant in {"otsu", "adaptive", "smoothed"}
+    assert page.variant in dict(ocr.VARIANTS)
 
 
 def test_the_severe_level_defeats_plain_tesseract(tmp_path: Path) -> None:
@@ -88,18 +90,37 @@ def test_a_clean_page_reads_no_worse_than_plain_tesseract(tmp_path: Path) -> Non
     assert ours == 0.0
 
 
-def test_a_poor_first_reading_tries_the_other_variants_and_keeps_the_best(tmp_path: Path) -> None:
-    """Faint grey print under heavy grain: Otsu's reading is poor, a local threshold is not."""
+@pytest.mark.parametrize("seed", [7, 11, 12])
+def test_a_poor_first_reading_tries_the_other_variants_and_keeps_the_best(
+    seed: int, tmp_path: Path
+) -> None:
+    """Faint grey print under heavy grain (the fixture's page, and the same degradation with
+    other specks and grain): Otsu's reading is poor; a small Gaussian before the same global
+    threshold reads it (CER <= 0.05), well enough that the third variant is not read."""
     from tests.fixtures import faint_scan
 
-    faint = faint_scan(MEMO)
+    faint = faint_scan(MEMO, seed, 3 if seed == 7 else seed + 100)
     page = ocr.ocr_image(faint, 1, tmp_path, "ara")
     assert page.tried["otsu"] is None or page.tried["otsu"] < ocr.POOR_CONFIDENCE
-    assert len(page.tried) == 3 and page.variant != "otsu"
+    assert list(page.tried) == ["otsu", "denoised_otsu"] and page.variant == "denoised_otsu"
     kept = page.tried[page.variant]
-    assert kept is not None and all(c is None or c <= kept for c in page.tried.values())
-    assert cer(MEMO, page.text) <= 0.15  # Otsu alone read nothing at all
+    assert kept is not None and kept >= ocr.POOR_CONFIDENCE
+    assert all(c is None or c <= kept for c in page.tried.values())
+    assert cer(MEMO, page.text) <= 0.05  # Otsu alone read nothing at all
     assert cer(MEMO, plain_tesseract(faint, tmp_path)) > 0.5
+
+
+def test_the_local_threshold_alone_misses_the_faint_photocopy(tmp_path: Path) -> None:
+    """A control: the variant that was second before (denoise, local threshold) drops the
+    dots of faint letters, so the new second variant is what reads the page."""
+    from amanah.processing import cleanup
+    from tests.fixtures import faint_scan
+
+    prep = cleanup.prepare(ocr._to_grey(faint_scan(MEMO)))
+    text, _, _ = ocr.tesseract(cleanup.adaptive(prep), tmp_path, "ara", False, "3")
+    assert cer(MEMO, text) > 0.08
+    text, _, _ = ocr.tesseract(cleanup.denoised_otsu(prep), tmp_path, "ara", False, "3")
+    assert cer(MEMO, text) <= 0.05
 
 
 def test_word_boxes_are_on_the_page_as_given(tmp_path: Path) -> None:
@@ -147,6 +168,9 @@ def test_a_long_scan_is_read_by_two_workers_into_one_derivative_in_page_order(
     ocrs = [d for d in item["derivatives"] if d["kind"] == "ocr"]
     assert len(ocrs) == 1  # one text derivative, not one per job
     assert [p["page"] for p in ocrs[0]["pages"]] == list(range(1, BOOK_PAGES + 1))
+    for p in ocrs[0]["pages"]:  # joined: how each page was read, the variant and confidence
+        assert p["variant"] in dict(ocr.VARIANTS)
+        assert p["confidence"] == p["variants_tried"][p["variant"]] is not None
     pages = text(ws, item["id"], "t").split("\f")
     assert len(pages) == BOOK_PAGES
     for n, page in enumerate(pages, 1):

@@ -134,6 +134,11 @@ def test_a_skewed_noisy_jpeg_scan_reads_like_a_clean_one(sqlite_home: Path, tmp_
     ocr = next(d for d in items["poor.pdf"]["derivatives"] if d["kind"] == "ocr")
     assert 3.5 <= abs(ocr["pages"][0]["deskewed_degrees"]) <= 4.5
     assert ocr["languages"] == "ara"
+    from amanah.processing.ocr import VARIANTS
+
+    for page in ocr["pages"]:  # how each page was read: the variant kept, its confidence
+        assert page["variant"] in dict(VARIANTS)
+        assert page["confidence"] == page["variants_tried"][page["variant"]] is not None
     ws.close()
 
 

@@ -109,8 +109,14 @@ def binarise(grey: np.ndarray) -> np.ndarray:
 POOR_CONFIDENCE = 85.0
 #: Tesseract's page segmentation mode for each layout `cleanup.layout` tells apart.
 PSM = {"line": "7", "sparse": "11", "block": "3"}
-#: The clean-up variants, tried in this order; the first suffices on most pages.
-VARIANTS = (("otsu", cleanup.otsu), ("adaptive", cleanup.adaptive), ("smoothed", cleanup.smoothed))
+#: The clean-up variants, tried in this order; the first suffices on most pages, the second
+#: reads faint print under grain, the third light that flattening left uneven
+#: (`python -m benchmarks.ocr_degraded`; docs/benchmarks.md).
+VARIANTS = (
+    ("otsu", cleanup.otsu),
+    ("denoised_otsu", cleanup.denoised_otsu),
+    ("adaptive", cleanup.adaptive),
+)
 
 
 def tesseract(
