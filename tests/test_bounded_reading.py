@@ -6,13 +6,17 @@ are read whole, as before."""
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
 
+from amanah.persons import importer
 from amanah.processing import extract, inventory, textfile
 from amanah.processing.sheetbudget import FILE_CELL_BUDGET, SHEET_CELL_BUDGET
 
@@ -239,3 +243,73 @@ def test_markup_past_its_budget_makes_the_inventory_incomplete(
     path.write_text("<html><body><p>a paragraph</p></body></html>")
     inv = inventory.take(path, "text/html", "text/html", [], {}, tmp_path / "w")
     assert said not in inv.reasons
+
+
+# -- person lists: rows × columns ---------------------------------------------------------------
+
+
+def _rows_of(table: importer.Table) -> list[tuple[int, list[Any] | importer.RowError]]:
+    return list(table.rows)
+
+
+def test_a_person_list_claiming_more_cells_than_the_budget_stops_with_a_reason() -> None:
+    """A CSV of 1,100 rows of 10,000 columns each (11 million cells in 11 MB): the rows up to
+    the budget are read, the row where it ran out is refused saying why, no row after it is
+    read, and the table's notes say from which line on."""
+    width = 10_000
+    data = ("," * (width - 1) + "name\n").encode() + (
+        "a" + "," * (width - 1) + "\n"
+    ).encode() * 1100
+    table = importer.read_table(data)
+    rows = _rows_of(table)
+    read = [r for r in rows if not isinstance(r[1], importer.RowError)]
+    refused = [r for r in rows if isinstance(r[1], importer.RowError)]
+    assert len(read) == FILE_CELL_BUDGET // width
+    assert len(refused) == 1 and rows[-1] is refused[0]
+    line = refused[0][0]
+    assert str(refused[0][1]) == (
+        f"not read: the list has more than {FILE_CELL_BUDGET:,} cells (rows × columns);"
+        " nor is any row after it"
+    )
+    assert table.notes == [
+        f"rows from line {line} on were not read: the list has more than"
+        f" {FILE_CELL_BUDGET:,} cells (rows × columns)"
+    ]
+
+
+def test_an_xlsx_list_padded_to_the_last_column_stops_at_the_budget() -> None:
+    """A header cell in XFD pads every row to 16,384 cells: 700 rows claim 11.5 million."""
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "full_name"
+    wb.active["XFD1"] = "note"
+    for r in range(2, 702):
+        wb.active.cell(row=r, column=1, value="a")
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows = _rows_of(importer.read_table(buf.getvalue()))
+    assert isinstance(rows[-1][1], importer.RowError)
+    assert len(rows) == FILE_CELL_BUDGET // 16_384 + 1
+
+
+def test_an_ordinary_person_list_is_read_whole() -> None:
+    """Negative control: 5,000 rows of four columns, every row read, no note."""
+    data = "الاسم,الجنس,العمر,المكان\n" + "علي,ذكر,30,حلب\n" * 5000
+    table = importer.read_table(data.encode())
+    rows = _rows_of(table)
+    assert len(rows) == 5000 and not any(isinstance(c, importer.RowError) for _, c in rows)
+    assert table.notes == []
+
+
+def test_a_person_list_file_past_its_size_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "MAX_TABLE_BYTES", 1000)
+    path = tmp_path / "list.csv"
+    path.write_text("name,age\n" + "a,1\n" * 500)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / importer.SPEC).write_text("{}")
+    said = "the file is 2,009 bytes, more than the 1,000 a list is read to"
+    assert importer.table_task(str(path), str(out)) == {"table_error": said}
+    with pytest.raises(importer.TableError, match=said):
+        importer.read_table(path.read_bytes())
