@@ -169,3 +169,26 @@ def test_the_web_form_refuses_in_the_readers_language(site: Site, lang: str) -> 
         follow_redirects=False,
     )
     assert ok.status_code == 303, ok.text[:500]
+
+
+def test_consent_names_who_gave_it_never_as_a_protected_person(site: Site) -> None:
+    """Who gave consent is kept and printed in clear: refused when it names a protected person;
+    the note rests with the name as its pseudonym, as a request's note does."""
+    from amanah.db.models import Consent
+    from amanah.sharing import SharingError, consent
+    from tests.webfixtures import BLUE_JURISDICTION
+
+    admin = local_administrator(site.ws)
+    reference = f"RFA-{BLUE_JURISDICTION}"
+    with site.ws.db.session() as s:
+        with pytest.raises(SharingError) as refused:
+            consent.record(s, admin, reference, "Blue CSO", "given", given_by="Zaid Nobody-Here")
+        assert str(refused.value) == consent.GIVEN_BY_NAMES_PROTECTED
+    with site.ws.db.session() as s:
+        row = consent.record(
+            s, admin, reference, "Blue CSO", "given", given_by="the CSO's legal officer",
+            note="asked after Zaid Nobody-Here's statement",
+        )  # fmt: skip
+        kept = s.get(Consent, row.id)
+        assert kept is not None and "Nobody" not in kept.note and "Witness Z" in kept.note
+        assert kept.given_by == "the CSO's legal officer"  # negative control
