@@ -167,6 +167,23 @@ def test_the_encoding_is_chosen_on_the_head_and_decoded_across_chunk_boundaries(
         assert textfile.decode_text(text.encode(encoding)) == (text, said)
 
 
+def test_a_head_of_ascii_leaves_the_encoding_to_the_first_chunk_that_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log's English lines fill the head; its Windows-1256 Arabic comes after. Before the
+    head decided alone, the Arabic was read as UTF-8 replacement characters."""
+    monkeypatch.setattr(textfile, "HEAD_BYTES", 1024)
+    monkeypatch.setattr(textfile, "CHUNK_BYTES", 4096)
+    text = "GET /index 200\n" * 200 + ARABIC * 200
+    path = tmp_path / "mixed.log"
+    path.write_bytes(text.encode("cp1256"))
+    read = textfile.read_text(path)
+    assert (read.text, read.encoding) == (text, "cp1256")
+    ascii_only = tmp_path / "ascii.log"  # negative control: ASCII throughout stays UTF-8
+    ascii_only.write_bytes(b"GET /index 200\n" * 1000)
+    assert textfile.read_text(ascii_only).encoding == "utf-8"
+
+
 def test_plain_text_past_its_budget_is_flagged_as_cut(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -82,7 +82,15 @@ def read_text(path: Path, max_chars: int = MAX_TEXT_CHARS) -> TextRead:
         parts: list[str] = []
         size = 0
         data = head
+        # A head of ASCII alone says nothing of the encoding (a log's English lines before its
+        # Arabic ones): the first chunk that is not ASCII chooses it. Every encoding chosen
+        # from decodes ASCII the same, so what was read before stays as it was read.
+        undecided = label == "utf-8" and head.isascii()
         while True:
+            if undecided and data and not data.isascii():
+                codec, label = choose_encoding(data, complete=False)
+                decoder = codecs.getincrementaldecoder(codec)("replace")
+                undecided = False
             piece = decoder.decode(data, final=not data)
             if size + len(piece) > max_chars:
                 parts.append(piece[: max_chars - size])
