@@ -49,6 +49,12 @@ NAME_RE = re.compile(r"^[\w.@+-]{1,100}$")
 _hasher = PasswordHasher()
 
 
+ACCOUNT_NAMES_PROTECTED = (
+    "a user's name and provider must not name a protected person (they are kept and shown in"
+    " clear): choose another"
+)
+
+
 class AccountError(Exception):
     """A user name, role, password or token that cannot be accepted; says which and why."""
 
@@ -142,6 +148,9 @@ def add_user(
     with ws.db.session() as s:
         if s.execute(select(User.id).where(User.name == name)).first():
             raise AccountError(f"a user named {name!r} already exists")
+        from amanah.sharing.protected import refuse_names
+
+        refuse_names(s, AccountError(ACCOUNT_NAMES_PROTECTED), name, provider)
         provider_id = None
         if provider:
             p = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()

@@ -20,6 +20,7 @@ from amanah.db.models import (
     Provider,
     SearchDoc,
 )
+from amanah.sharing.protected import refuse_names
 
 
 class RegistryError(Exception):
@@ -39,6 +40,7 @@ def provider(session: Session, name: str, create: bool = True) -> Provider:
         return found
     if not create:
         raise RegistryError(f"no provider named {name!r}")
+    refuse_names(session, RegistryError(PROVIDER_NAMES_PROTECTED), name)
     row = Provider(name=name, created_at=now())
     session.add(row)
     session.flush()
@@ -83,12 +85,19 @@ FRAMEWORK_NAMES_PROTECTED = (
 )
 
 
+PROVIDER_NAMES_PROTECTED = (
+    "a provider's name must not name a protected person (it is kept and shown in clear):"
+    " write the pseudonym"
+)
+COLLECTION_NAMES_PROTECTED = (
+    "a collection's name, method, place and collector must not name a protected person"
+    " (they are kept and shown in clear): write the pseudonym"
+)
+
+
 def check_framework_words(session: Session, *words: str | None) -> None:
     """A framework's words are shown to every analyst and printed in clear: never a name."""
-    from amanah.sharing.protected import named_in
-
-    if any(named_in(session, x) for x in words if x):
-        raise RegistryError(FRAMEWORK_NAMES_PROTECTED)
+    refuse_names(session, RegistryError(FRAMEWORK_NAMES_PROTECTED), *words)
 
 
 def add_framework(
@@ -245,6 +254,7 @@ def collection(
         return found
     if not provider_name:
         raise RegistryError(f"collection {name!r} is new: name its provider with --provider")
+    refuse_names(session, RegistryError(COLLECTION_NAMES_PROTECTED), name, method, place, collector)
     prov = provider(session, provider_name)
     if framework_id is not None:
         fw = session.get(Framework, framework_id)

@@ -26,6 +26,8 @@ from amanah.persons.vocab import (
     SEX_VALUES,
     STATUS_WORDS,
 )
+from amanah.processing.sheetbudget import FILE_CELL_BUDGET
+from amanah.processing.textfile import MAX_TEXT_CHARS
 from amanah.text.names import fold
 
 MAX_AGE = 120
@@ -34,6 +36,9 @@ MAX_KEY = 200  # person_records.key
 #: openpyxl writes to), so a cell of a workbook written by hand in its XML, or of a CSV, is
 #: held to what a spreadsheet holds (a 100 MB "name" is not a name).
 MAX_CELL = 32767
+#: A list's file is read whole (its encoding is judged on all its lines): past this it is
+#: refused before it is read, not read to the memory limit.
+MAX_TABLE_BYTES = 4 * MAX_TEXT_CHARS
 EARLIEST_YEAR = 1880
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 _SPACES = re.compile(r"[\s_\-:.]+")
@@ -90,13 +95,37 @@ def read_table(data: bytes, sheet: str | None = None, columns: list[str] | None 
     """The file's rows, XLSX when it is a zip holding a workbook, CSV otherwise. With
     `columns` the file has no header row: its first row is a record, and the columns are
     named, in order, by `columns` (see `without_header`)."""
+    if len(data) > MAX_TABLE_BYTES:
+        raise TableError(too_large(len(data)))
     if data[:4] == b"PK\x03\x04":
         table = _xlsx(data, sheet)
     elif sheet:
         raise TableError("--sheet applies to an XLSX workbook; this file is read as CSV")
     else:
         table = _csv(data)
-    return table if columns is None else without_header(table, columns)
+    table = table if columns is None else without_header(table, columns)
+    return replace(table, rows=_within_budget(table))
+
+
+def too_large(size: int) -> str:
+    return f"the file is {size:,} bytes, more than the {MAX_TABLE_BYTES:,} a list is read to"
+
+
+def _within_budget(table: Table) -> Iterator[tuple[int, list[Any] | RowError]]:
+    """The table's rows up to the spreadsheet budget of cells (rows × columns, the padding of
+    a row to the header's width counted): a few kilobytes of XLSX or CSV can claim far more.
+    Past it, the row where reading stopped is refused with the reason, none after it is read,
+    and a note says so: a list is never imported short without the report saying where."""
+    cells = 0
+    for line, row in table.rows:
+        if not isinstance(row, RowError):
+            cells += len(row)
+            if cells > FILE_CELL_BUDGET:
+                said = f"more than {FILE_CELL_BUDGET:,} cells (rows × columns)"
+                table.notes.append(f"rows from line {line} on were not read: the list has {said}")
+                yield line, RowError(f"not read: the list has {said}; nor is any row after it")
+                return
+        yield line, row
 
 
 def without_header(table: Table, columns: list[str]) -> Table:
@@ -138,7 +167,7 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8", "surrogateescape"), "utf-8"
     from charset_normalizer import from_bytes
 
-    from amanah.processing.extract import LIKELY_ENCODINGS
+    from amanah.processing.textfile import LIKELY_ENCODINGS
 
     best = from_bytes(data, cp_isolation=LIKELY_ENCODINGS).best() or from_bytes(data).best()
     if best is None:
@@ -603,6 +632,8 @@ def table_task(path: str, out_dir: str) -> dict[str, Any]:
     [line, {"error": reason}]. Returns the table's description, or {"table_error": reason}."""
     out = Path(out_dir)
     spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
+    if (size := Path(path).stat().st_size) > MAX_TABLE_BYTES:
+        return {"table_error": too_large(size)}
     try:
         table = read_table(Path(path).read_bytes(), spec.get("sheet"), spec.get("columns"))
     except TableError as exc:

@@ -46,6 +46,7 @@ from amanah.persons.importer import MappingError, RowError, TableError
 from amanah.persons.reading import records_of
 from amanah.processing.pipeline import local_copy
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
+from amanah.sharing.protected import refuse_names
 from amanah.text import name_match as nm
 from amanah.text import names as nk
 from amanah.workspace import Workspace
@@ -55,6 +56,12 @@ __all__ = ["ImportReport", "PersonsError", "import_list", "records_of"]
 #: The provider recorded for a list's new collection when the importer names none.
 UNRECORDED_PROVIDER = "provider not recorded"
 _PCODE_ADMIN1 = 4  # SY01: a governorate
+
+
+LIST_NAMES_PROTECTED = (
+    "a person list's name must not name a protected person (it is kept and shown in clear):"
+    " write the pseudonym"
+)
 
 
 class PersonsError(Exception):
@@ -263,6 +270,8 @@ def import_list(
     list_name = " ".join(list_name.split())
     if not list_name:
         raise PersonsError("a person list needs a name (--list)")
+    with ws.db.reader() as s:
+        refuse_names(s, PersonsError(LIST_NAMES_PROTECTED), list_name)
     if compartment and not caller.may_see(compartment):
         raise AccessDenied(f"you do not hold compartment {compartment!r}")
     item = preserve(ws, caller, Path(path), collection or list_name, provider, compartment)

@@ -21,22 +21,28 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-LIKELY_ENCODINGS = [
-    "utf_8",
-    "utf_16",
-    "cp1256",
-    "iso8859_6",
-    "cp1252",
-    "latin_1",
-    "cp1250",
-    "cp1251",
-    "koi8_r",
-    "cp1254",
-    "iso8859_9",
-    "mac_arabic",
-    "cp864",
-]
-MAX_TEXT_CHARS = 50_000_000  # per item; beyond this the text is cut and the item flagged
+from amanah.processing.sheetbudget import (
+    FILE_CELL_BUDGET as FILE_CELL_BUDGET,
+)
+from amanah.processing.sheetbudget import (
+    SHEET_CELL_BUDGET as SHEET_CELL_BUDGET,
+)
+from amanah.processing.sheetbudget import (
+    XLSX_SHARED_STRINGS_LIMIT,
+    SheetBudget,
+)
+from amanah.processing.textfile import (
+    LIKELY_ENCODINGS as LIKELY_ENCODINGS,
+)
+from amanah.processing.textfile import (
+    MAX_MARKUP_CHARS,
+    MAX_TEXT_CHARS,
+    cut_flag,
+    read_text,
+)
+from amanah.processing.textfile import (
+    decode_text as decode_text,
+)
 
 
 class Encrypted(Exception):
@@ -78,33 +84,21 @@ def _clean(text: str) -> str:
 # -- plain text in any encoding ------------------------------------------------------------
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Best reading of bytes whose encoding nobody wrote down (Windows-1256, UTF-16, …)."""
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        for bom, enc in (
-            (b"\xef\xbb\xbf", "utf-8-sig"),
-            (b"\xff\xfe", "utf-16"),
-            (b"\xfe\xff", "utf-16"),
-        ):
-            if data.startswith(bom):
-                return data.decode(enc, "replace"), enc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    # The encodings this work meets (Arabic, Kurdish, Persian, Turkish, Russian, European);
-    # with free choice, short Arabic texts in Windows-1256 are often taken for East Asian ones.
-    best = from_bytes(data, cp_isolation=LIKELY_ENCODINGS).best() or from_bytes(data).best()
-    if best is None:
-        return data.decode("utf-8", "replace"), "unknown (decoded as UTF-8 with replacements)"
-    return str(best), best.encoding
-
-
 def plain_text(path: Path) -> Extraction:
-    text, encoding = decode_text(path.read_bytes())
-    return Extraction(pages=[_clean(text)], metadata={"encoding": encoding})
+    """Read a chunk at a time up to the item's budget of characters (`textfile.read_text`)."""
+    read = read_text(path)
+    out = Extraction(pages=[_clean(read.text)], metadata={"encoding": read.encoding})
+    if read.cut:
+        out.flags.append(cut_flag("text", MAX_TEXT_CHARS))
+    return out
+
+
+def _markup(path: Path, out: Extraction) -> tuple[str, str]:
+    """Markup (HTML, RTF) read up to its budget; past it, flagged as cut."""
+    read = read_text(path, MAX_MARKUP_CHARS)
+    if read.cut:
+        out.flags.append(cut_flag("markup", MAX_MARKUP_CHARS))
+    return read.text, read.encoding
 
 
 # -- PDF -------------------------------------------------------------------------------------
@@ -281,7 +275,7 @@ def xlsx(path: Path) -> Extraction:
         wb = openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
     out = Extraction(metadata=_core_properties(wb.properties))
     out.metadata["sheets"] = wb.sheetnames
-    budget = SheetBudget(out)
+    budget = SheetBudget(out.flags)
     for number, ws in enumerate(wb.worksheets, 1):
         budget.start(number)
         # Read-only mode stops at the extent a sheet claims (<dimension ref="A1:A1">): one
@@ -289,82 +283,16 @@ def xlsx(path: Path) -> Extraction:
         # search. The sheet's own rows are read instead.
         ws.reset_dimensions()
         lines = []
+        # openpyxl pads a row to the widest column any row uses: one cell far right makes
+        # every row that wide, so the padding is what the budget counts.
         for row in ws.iter_rows(values_only=True):
-            # openpyxl pads a row to the widest column any row uses: one cell far right
-            # makes every row that wide, so the padding is what the budget counts.
-            if not budget.take(len(row), 1):
+            if (line := budget.line(row)) is None:
                 break
-            cells = ["" if v is None else str(v) for v in row]
-            if any(cells):
-                # Counted before the line is made: one row of 16,384 cells that each point to
-                # the same 30,000-character shared string is a gigabyte once joined.
-                size = sum(map(len, cells)) + len(cells) - 1
-                if budget.fits(0, 1, size) < 1:
-                    budget.take(0, 1, size)  # past the budget: flags, stops the sheet
-                    break
-                line = "\t".join(cells).rstrip("\t")
-                budget.take(0, 1, len(line))
+            if line:
                 lines.append(line)
         out.pages.append(_clean(f"{ws.title}\n" + "\n".join(lines)))
     wb.close()
     return out
-
-
-#: What one spreadsheet may expand to. A file states its own extent: a cell "repeated" a
-#: thousand times in a row repeated a thousand times, or one cell in the last column that pads
-#: every row to 16,384, makes a few kilobytes into gigabytes of text. Past a budget the rest
-#: of the sheet (or file) is not read, and a flag says so, by sheet number (a sheet's name
-#: is the evidence's words, which a flag does not repeat).
-SHEET_CELL_BUDGET = 2_000_000
-#: An XLSX's shared strings are read whole; unpacking to more than this they are not read.
-XLSX_SHARED_STRINGS_LIMIT = 256 << 20
-FILE_CELL_BUDGET = 10_000_000
-
-
-class SheetBudget:
-    """Cells and characters a spreadsheet reader may still write, per sheet and per file."""
-
-    def __init__(self, out: Extraction) -> None:
-        self.out = out
-        self.file_cells = 0
-        self.chars = 0
-        self.sheet = 0
-        self.sheet_cells = 0
-        self.cut = False
-
-    def start(self, sheet: int) -> None:
-        self.sheet, self.sheet_cells, self.cut = sheet, 0, False
-
-    def fits(self, cells: int, times: int, chars: int = 0) -> int:
-        """How many of `times` writings of `cells` cells and `chars` characters still fit."""
-        room = min(SHEET_CELL_BUDGET - self.sheet_cells, FILE_CELL_BUDGET - self.file_cells)
-        n = times if cells == 0 else max(0, min(times, room // cells))
-        return n if chars == 0 else max(0, min(n, (MAX_TEXT_CHARS - self.chars) // chars))
-
-    def take(self, cells: int, times: int = 1, chars: int = 0) -> bool:
-        """Count `cells` and `chars` written `times` over; False (and the flag) once a budget
-        is spent, so the caller stops reading this sheet."""
-        self.sheet_cells += cells * times
-        self.file_cells += cells * times
-        self.chars += chars * times
-        if self.cut:
-            return False
-        if self.sheet_cells > SHEET_CELL_BUDGET:
-            what = f"more than {SHEET_CELL_BUDGET:,} cells"
-        elif self.file_cells > FILE_CELL_BUDGET:
-            what = f"the file has more than {FILE_CELL_BUDGET:,} cells"
-        elif self.chars > MAX_TEXT_CHARS:
-            what = f"the file has more than {MAX_TEXT_CHARS:,} characters"
-        else:
-            return True
-        self.cut = True
-        self.out.flags.append(
-            {
-                "code": "sheet_cut",
-                "message": f"sheet {self.sheet}: {what}; the rest of the sheet was not read",
-            }
-        )
-        return False
 
 
 def pptx(path: Path) -> Extraction:
@@ -403,7 +331,7 @@ def odf(path: Path) -> Extraction:
         root = ElementTree.fromstring(z.read("content.xml"))
     out = Extraction()
     if root.find(f".//{{{_ODF_OFFICE}}}spreadsheet") is not None:
-        budget = SheetBudget(out)
+        budget = SheetBudget(out.flags)
         for number, t in enumerate(root.iter(f"{{{_ODF_TABLE}}}table"), 1):
             budget.start(number)
             lines = _ods_rows(t, budget)
@@ -523,15 +451,31 @@ def xls(path: Path) -> Extraction:
     import xlrd
 
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        book = xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True)
     except xlrd.XLRDError as exc:
         if "encrypt" in str(exc).lower():
             raise Encrypted("spreadsheet is password-protected") from exc
         raise
     out = Extraction(metadata={"sheets": book.sheet_names()})
-    for sheet in book.sheets():
-        lines = ["\t".join(str(v) for v in sheet.row_values(r)) for r in range(sheet.nrows)]
-        out.pages.append(_clean(sheet.name + "\n" + "\n".join(lines)))
+    budget = SheetBudget(out.flags)
+    try:
+        for number in range(book.nsheets):
+            if budget.spent():  # one flag for every sheet left, however many it claims
+                out.flags.append(budget.rest_not_read(number + 1, book.nsheets))
+                break
+            # One sheet in memory at a time; rows as stored, not padded to the widest (a
+            # crafted sheet claims 65,536 rows of 256 columns in a few records).
+            sheet = book.sheet_by_index(number)
+            budget.start(number + 1)
+            lines = []
+            for r in range(sheet.nrows):
+                if (line := budget.line(sheet.row_values(r))) is None:
+                    break
+                lines.append(line)
+            out.pages.append(_clean(sheet.name + "\n" + "\n".join(lines)))
+            book.unload_sheet(number)
+    finally:
+        book.release_resources()
     return out
 
 
@@ -543,8 +487,10 @@ def ppt(path: Path) -> Extraction:
 def rtf(path: Path) -> Extraction:
     from striprtf.striprtf import rtf_to_text
 
-    raw, _ = decode_text(path.read_bytes())
-    return Extraction(pages=[_clean(rtf_to_text(raw, errors="ignore"))])
+    out = Extraction()
+    raw, _ = _markup(path, out)
+    out.pages.append(_clean(rtf_to_text(raw, errors="ignore")))
+    return out
 
 
 # -- HTML and XML: visible text only -----------------------------------------------------------
@@ -566,12 +512,14 @@ def html_text(markup: str) -> tuple[str, str]:
 
 
 def html(path: Path) -> Extraction:
-    markup, encoding = decode_text(path.read_bytes())
+    out = Extraction()
+    markup, encoding = _markup(path, out)
     text, title = html_text(markup)
-    meta: dict[str, Any] = {"encoding": encoding}
+    out.metadata["encoding"] = encoding
     if title:
-        meta["title"] = title
-    return Extraction(pages=[_clean(text)], metadata=meta)
+        out.metadata["title"] = title
+    out.pages.append(_clean(text))
+    return out
 
 
 EXTRACTORS: dict[str, Callable[[Path], Extraction]] = {

@@ -50,6 +50,7 @@ INCOMPLETE_FLAGS = {
     "ocr_failed": "OCR failed",
     "damaged_archive": "damaged archive",
     "text_truncated": "text cut short",
+    "sheet_cut": "a spreadsheet read only to its budget",
     "unreadable_body": "email body could not be decoded",
     "processing_failed": "processing failed",
 }
@@ -224,9 +225,7 @@ def _places(
     elif media_type.startswith((office.OOXML, office.ODF)):
         office.read(inv, path, media_type, work, languages, depth)
     elif kind in ("text/html", "application/xhtml+xml", "image/svg+xml"):
-        from amanah.processing.extract import decode_text
-
-        markup.html(inv, decode_text(path.read_bytes())[0], "")
+        markup.html(inv, markup.bounded(inv, path), "")
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:

@@ -148,13 +148,25 @@ def msg(inv: Inventory, path: Path) -> None:
 # -- RTF, images and everything else ------------------------------------------------------------
 
 
+def bounded(inv: Inventory, path: Path) -> str:
+    """A markup file's characters up to its budget, read a chunk at a time; past it the
+    inventory is incomplete (what was not read cannot be said to hold no name)."""
+    from amanah.processing.textfile import MAX_MARKUP_CHARS, read_text
+
+    read = read_text(path, MAX_MARKUP_CHARS)
+    if read.cut:
+        inv.incomplete(
+            f"past an unpack limit: the markup has more than {MAX_MARKUP_CHARS:,} characters;"
+            " the rest was not read"
+        )
+    return read.text
+
+
 def rtf(inv: Inventory, path: Path) -> None:
     """RTF groups a reader skips (comments, hidden fields) read as text too."""
     from striprtf.striprtf import rtf_to_text
 
-    from amanah.processing.extract import decode_text
-
-    raw = decode_text(path.read_bytes())[0]
+    raw = bounded(inv, path)
     inv.add(
         "RTF text in hidden groups (comments, fields)",
         rtf_to_text(raw.replace("{\\*", "{"), errors="ignore"),

@@ -19,13 +19,12 @@ NAMES_A_PROTECTED_PERSON = (
 )
 
 
-def refuse_names(s: Session, *texts: str) -> None:
+def _refuse_names(s: Session, *texts: str) -> None:
     """A jurisdiction's words are shown, listed and printed on cover letters in clear: none may
     name a protected person (the reason does not say which words)."""
-    from amanah.sharing.protected import named_in
+    from amanah.sharing.protected import refuse_names
 
-    if any(named_in(s, t) for t in texts):
-        raise RequestError(NAMES_A_PROTECTED_PERSON, code="names_protected")
+    refuse_names(s, RequestError(NAMES_A_PROTECTED_PERSON, code="names_protected"), *texts)
 
 
 def add(
@@ -45,7 +44,7 @@ def add(
         raise RequestError("a jurisdiction needs its state and its authority")
     if s.execute(select(Jurisdiction.id).where(Jurisdiction.code == code)).first():
         raise RequestError(f"a jurisdiction with code {code!r} already exists")
-    refuse_names(s, code, state, authority, unit, legal_basis, contacts)
+    _refuse_names(s, code, state, authority, unit, legal_basis, contacts)
     row = Jurisdiction(
         code=code,
         state=state.strip(),
@@ -86,7 +85,7 @@ def edit(s: Session, code: str, actor: str, **changes: str | None) -> list[str]:
             changed.append(name)
     if not changed:
         return []
-    refuse_names(s, *((changes[n] or "") for n in changed))
+    _refuse_names(s, *((changes[n] or "") for n in changed))
     for name in changed:
         setattr(row, name, (changes[name] or "").strip())
     s.flush()

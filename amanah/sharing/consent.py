@@ -18,9 +18,13 @@ from amanah.access import Caller, Permission, collections_visible, for_request, 
 from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
 from amanah.rfa import requests
 from amanah.sharing import SharingError, letters
-from amanah.sharing.protected import Matcher
+from amanah.sharing.protected import Matcher, clean_text, refuse_names
 
 STATUSES = ("requested", "given", "withheld")
+GIVEN_BY_NAMES_PROTECTED = (
+    "who gave or withheld consent must not be named as a protected person (it is kept and"
+    " shown in clear): name the provider's officer"
+)
 
 
 def record(
@@ -44,6 +48,9 @@ def record(
     prov = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
     if prov is None:
         raise SharingError(f"no provider named {provider!r}")
+    refuse_names(s, SharingError(GIVEN_BY_NAMES_PROTECTED), given_by)
+    # A note rests as a request's note does: protected names as pseudonyms.
+    note = clean_text(s, note, "the note")
     ids = sorted(set(items or []))
     if ids:
         scoped = for_request(s, caller, req)

@@ -221,6 +221,14 @@ def named_in(s: Session, text: str) -> bool:
     return bool(Matcher.load(s).names(text))
 
 
+def refuse_names(s: Session, refusal: Exception, *texts: str | None) -> None:
+    """Words kept and shown in clear (a provider's, collection's or list's name, a framework's
+    or jurisdiction's words, a user's name) never name a protected person: `refusal` is the
+    calling module's own error, whose reason says which field and never which name."""
+    if any(named_in(s, t) for t in texts if t):
+        raise refusal
+
+
 def clean_text(s: Session, text: str, what: str) -> str:
     """Free text a person typed (a request's note, its subject), kept with every protected
     person's name replaced by the pseudonym (`Matcher.at_rest`): names never rest in clear; a

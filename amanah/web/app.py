@@ -37,6 +37,7 @@ from amanah.web import (
     api,
     collections,
     home,
+    i18n,
     item_pages,
     jobs,
     metrics,
@@ -164,7 +165,10 @@ def create_app(ws: Workspace) -> FastAPI:
         if isinstance(exc, NotSignedIn):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(pages.signin_url(target), status_code=303)
-        return pages.error_page(request, status, message(exc))
+        # A fixed reason (a refusal the library words once) in the reader's language; one
+        # that quotes the request's own words is not in the catalog and stays as it is.
+        said = i18n.translations(pages.language(request)).gettext(message(exc))
+        return pages.error_page(request, status, said)
 
     for exc_type in (
         NotSignedIn,

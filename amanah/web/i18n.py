@@ -132,9 +132,12 @@ def _search_words() -> list[str]:
 def _legal_words() -> list[str]:
     """The legal officer's pages: framework kinds and terms, protected persons' roles, and the
     fixed reasons those pages translate."""
+    from amanah.access.users import ACCOUNT_NAMES_PROTECTED
     from amanah.intake import registry as registry_module
     from amanah.intake.registry import CONFIDENTIALITY, FRAMEWORK_KINDS
+    from amanah.persons.lists import LIST_NAMES_PROTECTED
     from amanah.rfa import jurisdictions as jurisdictions_module
+    from amanah.sharing.consent import GIVEN_BY_NAMES_PROTECTED
     from amanah.sharing.protected import ROLES
     from amanah.web import frameworks, protected
     from amanah.web import requests as request_pages
@@ -143,6 +146,11 @@ def _legal_words() -> list[str]:
         *request_pages.reason_messages(),
         jurisdictions_module.NAMES_A_PROTECTED_PERSON,
         registry_module.FRAMEWORK_NAMES_PROTECTED,
+        registry_module.PROVIDER_NAMES_PROTECTED,
+        registry_module.COLLECTION_NAMES_PROTECTED,
+        ACCOUNT_NAMES_PROTECTED,
+        LIST_NAMES_PROTECTED,
+        GIVEN_BY_NAMES_PROTECTED,
         *(frameworks.KIND_WORDS[k] for k in FRAMEWORK_KINDS),
         *(frameworks.LEVEL_WORDS[c] for c in CONFIDENTIALITY),
         *ROLES,
