@@ -310,3 +310,66 @@ def test_a_person_list_under_plain_words_is_read(site: Site, tmp_path: object) -
     report = import_list(site.ws, admin, bare, "Bare list", key="id", columns=columns)
     assert report.imported == 2
     assert "Bare list" in _stored_list_words(site)
+
+
+# -- a withdrawal of consent follows the document, not one of its copies ---------------------
+
+
+def _copy_in_blue(site: Site, tmp_path: object) -> int:
+    """The blue statement's bytes handed over a second time, into another blue collection
+    (a second provider that had the same file): an item of its own, linked to nobody."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "second-handover"
+    folder.mkdir()
+    statement = FILES["blue-collection"]["statements/statement-b.txt"]
+    (folder / "statement-copy.txt").write_bytes(statement)
+    ingest_folder(site.ws, folder, "blue-copies", "Blue CSO", compartment="blue")
+    assert run(site.ws, workers=1, wait=True).failed == 0
+    with site.ws.db.reader() as s:
+        return s.execute(
+            select(Item.id).where(Item.original_path.like("%statement-copy.txt"))
+        ).scalar_one()
+
+
+def _consent(site: Site, item_id: int, withdrawn: bool) -> None:
+    from amanah.sharing import person_consent
+
+    admin = local_administrator(site.ws, "legal:test")
+    with site.ws.db.session() as s:
+        person_consent.link_item(s, admin, "Witness Z", item_id)
+        if withdrawn:
+            person_consent.withdraw(s, admin, "Witness Z", ["investigation"])
+        else:
+            person_consent.give(s, admin, "Witness Z", ["investigation", "sharing"])
+
+
+def test_an_exact_copy_of_a_withheld_item_is_withheld_too(site: Site, tmp_path: object) -> None:
+    """A witness withdrew consent for investigation of their statement; the same file handed
+    over again by another provider is the same statement: its text, hits and page were still
+    shown (the withdrawal was kept per item id, not per document)."""
+    from amanah.sharing import person_consent
+
+    original, copy = site.item("statement-b.txt"), _copy_in_blue(site, tmp_path)
+    _consent(site, original, withdrawn=True)
+    api = site.api("analyst")
+    found = api.get("/api/v1/search", params={"q": "checkpoint", "group": "true"}).json()
+    assert found["total"] == 0 and found["hits"] == []
+    assert api.get(f"/api/v1/items/{copy}/text").status_code == 404
+    page = site.browser("analyst")[0].get(f"/items/{copy}")
+    assert "Withheld: consent for investigation withdrawn." in page.text
+    assert "checkpoint" not in page.text and "statement-copy" not in page.text
+    assert copy not in {h["item_id"] for h in api.get("/api/v1/search").json()["hits"]}
+    # Sharing follows the document too: a package may not carry the copy.
+    with site.ws.db.reader() as s:
+        assert set(person_consent.refusals(s, {copy: []}, "sharing", BLUE_JURISDICTION)) == {copy}
+    # Negative control: consent given again shows both copies again, grouped as one document.
+    with site.ws.db.session() as s:
+        person_consent.give(
+            s, local_administrator(site.ws), "Witness Z", ["investigation", "sharing"]
+        )
+    again = api.get("/api/v1/search", params={"q": "checkpoint", "group": "true"}).json()
+    assert [sorted(c["item_id"] for c in h["copies"]) for h in again["hits"]] == [
+        sorted([original, copy])
+    ]
+    assert api.get(f"/api/v1/items/{copy}/text").status_code == 200
