@@ -131,27 +131,36 @@ def test_a_filter_on_a_hidden_thing_answers_as_on_an_absent_one(site: Site, fiel
 # -- exact duplicates across compartments: a copy out of sight is never shown or counted -----
 
 
-def _red_copy(site: Site, tmp_path: object) -> int:
-    """The blue statement's bytes handed over again by the red provider, in the red
-    compartment, its name chosen so it ranks first."""
+def _statement_copy(site: Site, tmp_path: object, name: str, compartment: str) -> int:
+    """The blue statement's bytes handed over again as `name`, into a new collection of
+    `compartment` (by the red provider in red): an item of its own, linked to nobody."""
     from pathlib import Path
 
-    folder = Path(str(tmp_path)) / "red-copy"
+    folder = Path(str(tmp_path)) / f"copy-{compartment}"
     folder.mkdir()
     statement = FILES["blue-collection"]["statements/statement-b.txt"]
-    (folder / "aaa-first-copy.txt").write_bytes(statement)
-    ingest_folder(site.ws, folder, "red-copies", "Red CSO", compartment="red")
+    (folder / name).write_bytes(statement)
+    provider = "Red CSO" if compartment == "red" else "Blue CSO"
+    ingest_folder(site.ws, folder, f"{compartment}-copies", provider, compartment=compartment)
     assert run(site.ws, workers=1, wait=True).failed == 0
     with site.ws.db.reader() as s:
-        return s.execute(
-            select(Item.id).where(Item.original_path.like("%aaa-first-copy.txt"))
-        ).scalar_one()
+        return s.execute(select(Item.id).where(Item.original_path.like(f"%{name}"))).scalar_one()
+
+
+def _red_copy(site: Site, tmp_path: object) -> int:
+    """In the red compartment, its name chosen so it ranks first among equals."""
+    return _statement_copy(site, tmp_path, "aaa-first-copy.txt", "red")
 
 
 def test_a_copy_in_another_compartment_is_neither_shown_nor_counted(site: Site, tmp_path) -> None:
     red = _red_copy(site, tmp_path)
     blue = site.item("statement-b.txt")
-    for params in ({"q": "checkpoint"}, {"q": ""}, {"q": "checkpoint", "sort": "oldest"}):
+    for params in (
+        {"q": "checkpoint"},
+        {"q": ""},
+        {"q": "checkpoint", "sort": "oldest"},
+        {"q": "checkpoint", "sort": "received"},  # the red copy, newest, ranks first
+    ):
         seen = site.api("analyst").get(
             "/api/v1/search", params={**params, "group": "true", "limit": 100}
         )
@@ -315,43 +324,18 @@ def test_a_person_list_under_plain_words_is_read(site: Site, tmp_path: object) -
 # -- a withdrawal of consent follows the document, not one of its copies ---------------------
 
 
-def _copy_in_blue(site: Site, tmp_path: object) -> int:
-    """The blue statement's bytes handed over a second time, into another blue collection
-    (a second provider that had the same file): an item of its own, linked to nobody."""
-    from pathlib import Path
-
-    folder = Path(str(tmp_path)) / "second-handover"
-    folder.mkdir()
-    statement = FILES["blue-collection"]["statements/statement-b.txt"]
-    (folder / "statement-copy.txt").write_bytes(statement)
-    ingest_folder(site.ws, folder, "blue-copies", "Blue CSO", compartment="blue")
-    assert run(site.ws, workers=1, wait=True).failed == 0
-    with site.ws.db.reader() as s:
-        return s.execute(
-            select(Item.id).where(Item.original_path.like("%statement-copy.txt"))
-        ).scalar_one()
-
-
-def _consent(site: Site, item_id: int, withdrawn: bool) -> None:
-    from amanah.sharing import person_consent
-
-    admin = local_administrator(site.ws, "legal:test")
-    with site.ws.db.session() as s:
-        person_consent.link_item(s, admin, "Witness Z", item_id)
-        if withdrawn:
-            person_consent.withdraw(s, admin, "Witness Z", ["investigation"])
-        else:
-            person_consent.give(s, admin, "Witness Z", ["investigation", "sharing"])
-
-
 def test_an_exact_copy_of_a_withheld_item_is_withheld_too(site: Site, tmp_path: object) -> None:
     """A witness withdrew consent for investigation of their statement; the same file handed
     over again by another provider is the same statement: its text, hits and page were still
     shown (the withdrawal was kept per item id, not per document)."""
     from amanah.sharing import person_consent
 
-    original, copy = site.item("statement-b.txt"), _copy_in_blue(site, tmp_path)
-    _consent(site, original, withdrawn=True)
+    original = site.item("statement-b.txt")
+    copy = _statement_copy(site, tmp_path, "statement-copy.txt", "blue")
+    legal = local_administrator(site.ws, "legal:test")
+    with site.ws.db.session() as s:
+        person_consent.link_item(s, legal, "Witness Z", original)
+        person_consent.withdraw(s, legal, "Witness Z", ["investigation"])
     api = site.api("analyst")
     found = api.get("/api/v1/search", params={"q": "checkpoint", "group": "true"}).json()
     assert found["total"] == 0 and found["hits"] == []
@@ -365,9 +349,7 @@ def test_an_exact_copy_of_a_withheld_item_is_withheld_too(site: Site, tmp_path: 
         assert set(person_consent.refusals(s, {copy: []}, "sharing", BLUE_JURISDICTION)) == {copy}
     # Negative control: consent given again shows both copies again, grouped as one document.
     with site.ws.db.session() as s:
-        person_consent.give(
-            s, local_administrator(site.ws), "Witness Z", ["investigation", "sharing"]
-        )
+        person_consent.give(s, legal, "Witness Z", ["investigation", "sharing"])
     again = api.get("/api/v1/search", params={"q": "checkpoint", "group": "true"}).json()
     assert [sorted(c["item_id"] for c in h["copies"]) for h in again["hits"]] == [
         sorted([original, copy])
