@@ -355,3 +355,26 @@ def test_an_exact_copy_of_a_withheld_item_is_withheld_too(site: Site, tmp_path: 
         sorted([original, copy])
     ]
     assert api.get(f"/api/v1/items/{copy}/text").status_code == 200
+
+
+# -- did you mean: never a word only a hidden item holds ------------------------------------
+
+
+def test_did_you_mean_never_suggests_a_word_of_a_hidden_compartment(
+    site: Site, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "red-words"
+    folder.mkdir()
+    (folder / "ledger.txt").write_text("The quartermaster signed the transfer.\n")
+    ingest_folder(site.ws, folder, "red-words", "Red CSO", compartment="red")
+    assert run(site.ws, workers=1, wait=True).failed == 0
+    params = {"q": "quartermastr", "fuzzy": "true"}
+    blue = site.api("analyst").get("/api/v1/search", params=params)
+    assert blue.status_code == 200 and "quartermaster" not in blue.text
+    assert blue.json()["total"] == 0 and blue.json()["suggestion"] is None
+    # Negative control: who holds red is offered the word, and the corrected search runs.
+    red = site.api("admin").get("/api/v1/search", params=params).json()
+    assert red["suggestion"] and "quartermaster" in red["suggestion"]["query"]
+    assert red["total"] == 1
