@@ -378,3 +378,30 @@ def test_did_you_mean_never_suggests_a_word_of_a_hidden_compartment(
     red = site.api("admin").get("/api/v1/search", params=params).json()
     assert red["suggestion"] and "quartermaster" in red["suggestion"]["query"]
     assert red["total"] == 1
+
+
+# -- the filters one search resolves are bounded, however they are given ----------------------
+
+
+@pytest.mark.parametrize("field", ["person", "tag", "has"])
+def test_a_query_holding_hundreds_of_filters_is_refused_before_any_is_resolved(
+    site: Site, field: str
+) -> None:
+    """The API refused a 51st filter given as a parameter, but the words may hold filters
+    too: 2,000 characters of `person:x` are 220 name-matcher scans of every person's names
+    (and `tag:`, one query each) in one request, on the page, the API and the map alike."""
+    value = {"person": "x", "tag": "x", "has": "text"}[field]
+    many = " ".join([f"{field}:{value}"] * 200)
+    api = site.api("analyst")
+    for url in ("/api/v1/search", "/search", "/map"):
+        r = api.get(url, params={"q": many})
+        assert r.status_code in (200, 400), (url, r.status_code)
+        assert "at most 50 filters in one search" in r.text, url
+    # the parameters and the words count together
+    r = api.get(
+        "/api/v1/search", params={"q": " ".join(["has:text"] * 30), "path": ["statement"] * 21}
+    )
+    assert r.status_code == 400 and "at most 50 filters" in r.json()["error"]
+    # Negative control: fifty are one search, run.
+    r = api.get("/api/v1/search", params={"q": " ".join(["has:text"] * 50)})
+    assert r.status_code == 200 and r.json()["total"] > 0
