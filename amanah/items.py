@@ -36,6 +36,7 @@ from amanah.db.models import (
     Relation,
     SupersededDerivative,
 )
+from amanah.processing import metadata
 from amanah.workspace import Workspace
 
 
@@ -158,7 +159,7 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                 "pronom": item.pronom,
                 "format_name": item.format_name,
                 "languages": json.loads(item.languages),
-                "metadata": json.loads(item.doc_metadata),
+                "metadata": metadata.stored(item.doc_metadata),
                 "processing": {"status": item.processing, "error": item.processing_error or None},
                 "inventory": {
                     "status": item.inventory,

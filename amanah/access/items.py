@@ -61,15 +61,11 @@ def not_withheld(item_id: Any) -> ColumnElement[bool]:
 
 
 def withheld_item_ids(s: Session) -> frozenset[int]:
-    """The ids of every withheld item, for the search backends (tantivy, suggestions,
-    duplicates), which filter by id rather than by SQL."""
-    from amanah.db.models import PersonItem
+    """The ids of every withheld item (every copy of a withheld document), for the search
+    backends (tantivy, suggestions, duplicates), which filter by id rather than by SQL."""
+    from amanah.sharing.person_consent import hidden_from_investigation
 
-    return frozenset(
-        s.execute(
-            select(PersonItem.item_id).distinct().where(item_withheld(PersonItem.item_id))
-        ).scalars()
-    )
+    return frozenset(hidden_from_investigation(s))
 
 
 def items_visible(caller: Caller, item: Any = Item) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.models import Derivative, EntityName, EntityRelation, EvidenceLink, Item
 from amanah.entities.store import digest, entity, now
 from amanah.entities.vocab import STANCES, EntityError, choose
+from amanah.processing.metadata import stored as stored_metadata
 from amanah.workspace import Workspace
 
 
@@ -37,7 +38,7 @@ def parse_rect(text: str) -> list[float]:
 
 def page_count(s: Session, item: Item) -> int | None:
     """How many pages the item has, as processing found it; None when not known."""
-    meta = json.loads(item.doc_metadata or "{}")
+    meta = stored_metadata(item.doc_metadata)
     if isinstance(meta.get("pages"), int) and meta["pages"] > 0:
         return int(meta["pages"])
     for d in s.execute(select(Derivative).where(Derivative.item_id == item.id)).scalars():
@@ -154,7 +155,7 @@ def link(
     else:
         assert time_ms is not None
         start, end = time_ms
-        seconds = json.loads(item.doc_metadata or "{}").get("duration_seconds")
+        seconds = stored_metadata(item.doc_metadata).get("duration_seconds")
         if not isinstance(seconds, int | float):
             raise EntityError(f"item {item.id}: its duration is not known (not a recording?)")
         if not 0 <= start < end <= round(seconds * 1000):

@@ -91,7 +91,10 @@ def usable(latitude: object, longitude: object) -> tuple[float, float] | None:
     for value, limit in ((latitude, 90.0), (longitude, 180.0)):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer past any float (JSON keeps 400 digits exactly)
+            return None
         if not math.isfinite(value) or abs(value) > limit:
             return None
         out.append(value)

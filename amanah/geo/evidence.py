@@ -6,7 +6,6 @@ item's coordinates are evidence."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from amanah.access import Caller, Permission, entities_visible, names_visible
 from amanah.db.models import Entity, EntityName, Item
 from amanah.geo.boundaries import governorate_of, projection, usable
+from amanah.processing.metadata import stored as stored_metadata
 from amanah.search import engine
 from amanah.search.engine import Hit, Results
 from amanah.search.query import parse, with_filters
@@ -73,12 +73,7 @@ class MapView:
 
 
 def _coordinates(metadata: str) -> tuple[float, float] | None:
-    try:
-        data = json.loads(metadata or "{}")
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
+    data = stored_metadata(metadata)
     return usable(data.get("latitude"), data.get("longitude"))
 
 

@@ -274,6 +274,7 @@ def import_list(
         refuse_names(s, PersonsError(LIST_NAMES_PROTECTED), list_name)
     if compartment and not caller.may_see(compartment):
         raise AccessDenied(f"you do not hold compartment {compartment!r}")
+    _refuse_protected_names(ws, list_name, collection, provider, *(columns or []))
     item = preserve(ws, caller, Path(path), collection or list_name, provider, compartment)
     work = _work_folder(ws)
     try:
@@ -294,6 +295,24 @@ def import_list(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+NAMES_A_PROTECTED_PERSON = (
+    "a person list's name, its collection's and provider's names and the names --columns"
+    " gives are kept and shown in clear: none may name a protected person (write the"
+    " pseudonym)"
+)
+
+
+def _refuse_protected_names(ws: Workspace, *words: str | None) -> None:
+    """The words an import types (not the file's): refused before anything is preserved when
+    any names a protected person, in any reading (`sharing.protected.named_in`); the reason
+    does not say which."""
+    from amanah.sharing.protected import named_in
+
+    with ws.db.reader() as s:
+        if any(named_in(s, w) for w in words if w):
+            raise PersonsError(NAMES_A_PROTECTED_PERSON)
 
 
 def _work_folder(ws: Workspace) -> Path:

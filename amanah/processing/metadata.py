@@ -79,6 +79,18 @@ def wanted(media_type: str) -> bool:
     return media_type.startswith(WANTED_PREFIXES) and media_type not in ("image/svg+xml",)
 
 
+def stored(record: str | None) -> dict[str, Any]:
+    """An item's metadata as stored (`items.doc_metadata`), for every reader (item page and
+    API, search index, map, evidence locators): a dict, or {} when the record is none (not
+    JSON, nested past what the parser takes, a list). A damaged or planted record must not
+    break a page, the map, or a rebuild of the whole index."""
+    try:
+        found = json.loads(record or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def from_document(props: dict[str, Any]) -> dict[str, Any]:
     """The normalised fields from properties a document extractor already read."""
     out: dict[str, Any] = {}

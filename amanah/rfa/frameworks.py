@@ -102,6 +102,8 @@ def edit(s: Session, framework_id: int, actor: str, **changes: Any) -> list[str]
             continue
         if name in ("jurisdictions", "parties"):
             value = list(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+            if name == "jurisdictions":  # a set, kept in code order as `current` reads it
+                value = sorted(value)
         elif isinstance(value, str) and name not in ("terms", "scope"):
             value = value.strip()
         after[name] = value

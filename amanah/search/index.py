@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
+from amanah.processing.metadata import stored as stored_metadata
 from amanah.search import bulk_terms
 from amanah.search.backends import (
     Backend,
@@ -78,10 +79,7 @@ def _date_of(item: Item, metadata: dict[str, object]) -> str:
 
 def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc:
     """The index's view of an item: its filter fields and the text to search."""
-    try:
-        metadata = json.loads(item.doc_metadata or "{}")
-    except ValueError:
-        metadata = {}
+    metadata = stored_metadata(item.doc_metadata)
     try:
         langs = [x["language"] for x in json.loads(item.languages or "[]")]
     except (ValueError, KeyError, TypeError):

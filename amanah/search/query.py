@@ -93,6 +93,11 @@ _FIELD_LIST = ", ".join(f + ":" for f in FIELDS)
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 
 
+#: The most filters one search resolves (each entity or tag filter is a look-up of its own),
+#: however they are given: typed in the words, chosen as chips, or sent as API parameters.
+MAX_FILTERS = 50
+
+
 class QueryError(ValueError):
     """A query that cannot be run, with the character it went wrong at (0-based)."""
 
@@ -372,6 +377,8 @@ class _Parser:
                 " parentheses and away from OR",
                 tok,
             )
+        if len(self.filters) == MAX_FILTERS:
+            raise self.error(f"at most {MAX_FILTERS} filters in one search", tok)
         self.filters.append(Filter(tok.field, _check_filter(tok, self.q), negated, tok.pos))
 
     def phrase(self, tok: _Tok) -> Node:
@@ -525,7 +532,9 @@ def with_filters(words: str, filters: list[tuple[str, str]]) -> str:
     parse(clauses)  # a wrong filter is named on its own, not inside the words
     if not words.strip() or words.strip() == "*":
         return clauses
-    parse(words)  # the words' own error, where it is in what was typed
+    typed = parse(words)  # the words' own error, where it is in what was typed
+    if len(typed.filters) + len(filters) > MAX_FILTERS:
+        raise QueryError(f"at most {MAX_FILTERS} filters in one search", len(words), words)
     try:
         parse(f"{words} {clauses}")
         return f"{words} {clauses}"

@@ -8,6 +8,10 @@ all), whether those items may be used. A package build leaves out the items of e
 whose consent does not cover the request's recipient for sharing, with the reason (pseudonym,
 never a name); a withdrawal after a build is shown on the package's page. Every change is a
 custody event naming the person by pseudonym or record id.
+
+A link names one item, but consent is about the document: every item with the same bytes
+(SHA-256; the same file handed over again, by the same or another provider) is governed by
+the same links (`_persons_of`, `withheld_condition`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from amanah.access import (
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
+    Item,
     Jurisdiction,
     Package,
     PackageItem,
@@ -414,15 +419,21 @@ def visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
 
 
 def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any, Any]]]:
+    """The persons each item is about: the links on it or on any item with its bytes."""
     out: dict[int, list[tuple[Any, Any]]] = {}
     ids = sorted(set(item_ids))
+    linked = aliased(Item)
     for i in range(0, len(ids), 900):
-        for link in s.execute(
-            select(PersonItem).where(PersonItem.item_id.in_(ids[i : i + 900]))
-        ).scalars():
-            out.setdefault(link.item_id, []).append(
-                (link.protected_person_id, link.person_record_id)
-            )
+        for item_id, person, record in s.execute(
+            select(Item.id, PersonItem.protected_person_id, PersonItem.person_record_id)
+            .join(linked, linked.sha256 == Item.sha256)
+            .join(PersonItem, PersonItem.item_id == linked.id)
+            .where(Item.id.in_(ids[i : i + 900]))
+            .order_by(Item.id, PersonItem.id)
+        ).all():
+            keys = out.setdefault(item_id, [])
+            if (person, record) not in keys:
+                keys.append((person, record))
     return out
 
 
@@ -532,18 +543,32 @@ def withheld_condition(item_id: Any) -> ColumnElement[bool]:
         .where(same_person, not_(newer), not_(c.uses.contains(f'"{INVESTIGATION}"')))
         .correlate_except(c)
     )
-    return exists().where(link.item_id == item_id, refused).correlate_except(link)
+    # The link is on this item or on any item with its bytes (the same document).
+    linked, this = aliased(Item), aliased(Item)
+    return (
+        exists()
+        .where(
+            this.id == item_id,
+            linked.sha256 == this.sha256,
+            link.item_id == linked.id,
+            refused,
+        )
+        .correlate_except(link, linked, this)
+    )
 
 
 def hidden_from_investigation(s: Session) -> set[int]:
     """Items whose person's latest consent record exists and no longer allows investigation
     (withdrawn): no analytical read shows them, to anyone (`amanah.access.withheld_item_ids`
     is the way callers ask)."""
-    return set(
-        s.execute(
-            select(PersonItem.item_id).where(withheld_condition(PersonItem.item_id))
-        ).scalars()
-    )
+    found = select(Item.id).where(_copies_of_linked(), withheld_condition(Item.id))
+    return set(s.execute(found).scalars())
+
+
+def _copies_of_linked() -> ColumnElement[bool]:
+    """Items whose bytes some person-linked item has: the only ones consent can withhold."""
+    linked = aliased(Item)
+    return Item.sha256.in_(select(linked.sha256).join(PersonItem, PersonItem.item_id == linked.id))
 
 
 def withheld_persons(s: Session, item_id: int) -> list[dict[str, str]]:

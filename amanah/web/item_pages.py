@@ -128,9 +128,12 @@ def _facts(metadata: dict[str, Any]) -> dict[str, Any]:
 def _place(metadata: dict[str, Any], lang: str) -> dict[str, str] | None:
     """GPS coordinates written out (degrees with hemisphere, in the page's digits); shown,
     linked to no map service."""
-    lat, lon = metadata.get("latitude"), metadata.get("longitude")
-    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+    from amanah.geo.boundaries import usable
+
+    found = usable(metadata.get("latitude"), metadata.get("longitude"))
+    if found is None:  # no place (a string, NaN, 999, an integer past any float ...)
         return None
+    lat, lon = found
 
     def degrees(value: float) -> str:
         text = f"{abs(value):.6f}"
