@@ -16,7 +16,8 @@ from amanah.db.models import (
     Grant,
     RequestCompartment,
 )
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+from amanah.workspace import Workspace
 
 
 class Role(StrEnum):
