@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +17,9 @@ from amanah.db.models import (
     RequestCompartment,
 )
 from amanah.system import default_actor
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 class Role(StrEnum):
