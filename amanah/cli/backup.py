@@ -70,7 +70,7 @@ def backup_cmd(
             )
     except StorageError as exc:
         fail(f"{exc}; no backup was written", 1)
-    except (BackupError, *expected_errors()) as exc:
+    except expected_errors(BackupError) as exc:
         fail(message(exc))
     finally:
         ws.close()
@@ -115,7 +115,7 @@ def restore_cmd(
         result = restore(backup_folder, home, database_url, blob_store, s3_endpoint)
     except StorageError as exc:
         fail(f"{exc}; nothing was restored", 1)
-    except (BackupError, *expected_errors()) as exc:
+    except expected_errors(BackupError) as exc:
         fail(message(exc))
     ok = True
     if not no_verify:

@@ -119,7 +119,7 @@ def ingest(
         report = run_ingest(ws, req, IngestBar(quiet or as_json))
     except StorageError as exc:
         fail(f"{exc}; what was stored whole is kept: free space, then run the same command", 1)
-    except (IntakeError, *expected_errors()) as exc:
+    except expected_errors(IntakeError) as exc:
         fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:
         err.print("interrupted: what was stored is kept; run the same command to finish")

@@ -86,7 +86,7 @@ def reprocess_cmd(
         replaced = reprocess.superseded_since(ws, found.item_ids, started)
     except SandboxUnavailable as exc:
         fail(f"{exc}; the items stay queued for `amanah process`", 1)
-    except (ConfigError, *expected_errors()) as exc:
+    except expected_errors(ConfigError) as exc:
         fail(message(exc))
     finally:
         ws.close()

@@ -46,8 +46,9 @@ ACTOR_HELP = "Amanah user you act as; recorded after your OS account, never inst
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def expected_errors() -> tuple[type[Exception], ...]:
-    """What opening and using a workspace fails with for a reason a user can act on.
+def expected_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
+    """What opening and using a workspace fails with for a reason a user can act on (and
+    `more`, a command's own).
 
     A function, not a constant: the database, key and registry modules it names import the
     ORM, which `amanah --help` and every command that fails early need not pay for. An
@@ -58,6 +59,7 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from amanah.intake.registry import RegistryError
 
     return (
+        *more,
         ConfigError,
         DatabaseError,
         KeyError_,
@@ -107,7 +109,7 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
     ws = workspace()
     try:
         return action(ws)
-    except (*errors, *expected_errors()) as exc:
+    except expected_errors(*errors) as exc:
         fail(message(exc), exit_code(exc))
     finally:
         ws.close()
