@@ -21,7 +21,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from amanah.access import Role
-from amanah.access.users import add_user, create_token
+from amanah.access.tokens import create_token
+from amanah.access.users import add_user
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.pipeline import put_derivative
 from amanah.web.app import create_app

@@ -1,6 +1,10 @@
 """What every command pays before it works, and what the protected-name readings add.
 
-    python -m benchmarks.startup [--runs 5]
+    python -m benchmarks.startup [--runs 5] [--part commands|open|matcher]
+
+- `commands`: wall and CPU seconds (medians) of a fresh `import amanah.cli` and of whole
+  commands in their own process: `amanah --help`, `amanah verify --help` and
+  `amanah search` on an empty home (the CPU is the child's user + system time);
 
 - `open`: CPU seconds of a fresh process's first `open_workspace` of a home already at the
   newest migration, with the one-query check (`db.engine.newest_migration`) and with alembic
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,13 +51,44 @@ def _open(home: Path, how: str) -> float:
     return float(out.stdout.strip())
 
 
+def _child(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh process running argv (stdout discarded)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=False)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _commands(home: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Medians of wall and CPU for the import and for a few whole commands."""
+    cli = [sys.executable, "-m", "amanah.cli", "--home", str(home)]
+    cases = {
+        "import amanah.cli": [sys.executable, "-c", "import amanah.cli"],
+        "amanah --help": [*cli, "--help"],
+        "amanah verify --help": [*cli, "verify", "--help"],
+        "amanah search": [*cli, "search", "checkpoint"],
+    }
+    figures = {}
+    for name, argv in cases.items():
+        taken = [_child(argv) for _ in range(runs)]
+        figures[name] = {
+            "wall": round(statistics.median(w for w, _ in taken), 3),
+            "cpu": round(statistics.median(c for _, c in taken), 3),
+        }
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--part", choices=["commands", "open", "matcher"], action="append")
     args = ap.parse_args()
-    from amanah.sharing.protected import Matcher
+    parts = set(args.part or ["commands", "open", "matcher"])
 
-    result: dict[str, object] = {"load": list(__import__("os").getloadavg())}
+    result: dict[str, object] = {"load": list(os.getloadavg())}
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         subprocess.run(
@@ -59,10 +96,18 @@ def main() -> None:
             capture_output=True,
             check=True,
         )
-        result["open"] = {
-            how: statistics.median(_open(home, how) for _ in range(args.runs))
-            for how in ("check", "alembic")
-        }
+        if "commands" in parts:
+            result["commands"] = _commands(home, args.runs)
+        if "open" in parts:
+            result["open"] = {
+                how: statistics.median(_open(home, how) for _ in range(args.runs))
+                for how in ("check", "alembic")
+            }
+    if "matcher" not in parts:
+        print(json.dumps(result, indent=1))
+        return
+    from amanah.sharing.protected import Matcher
+
     m = Matcher.of([("Witness A", ["Ahmad al-Khatib", "أحمد الخطيب"]), ("B", ["Omar Hallak"])])
     timed = {}
     for how in ("find", "names"):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from amanah.access.users import add_user, create_token
+from amanah.access.tokens import create_token
+from amanah.access.users import add_user
 from amanah.workspace import Workspace
 from benchmarks.common import amanah_cmd
 

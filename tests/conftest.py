@@ -219,7 +219,7 @@ def amanah_here(
     from typer.testing import CliRunner
 
     from amanah.cli import app
-    from amanah.workspace import private_files
+    from amanah.system import private_files
 
     argv = ["--home", str(home), *args]
     with private_files():

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from amanah.access import users as accounts
-from amanah.access.tokens import issue_token, list_tokens, token_account
+from amanah.access.tokens import create_token, issue_token, list_tokens, token_account
 from amanah.access.users import (
     FAILURE_WINDOW,
     MAX_FAILURES_PER_ADDRESS,
@@ -127,7 +127,7 @@ def _csrf(c: TestClient) -> str:
 
 
 def test_disable_ends_the_session_and_token_and_enable_lets_sign_in_again(home: Home) -> None:
-    token = accounts.create_token(home.ws, "rania")
+    token = create_token(home.ws, "rania")
     browser = home.browser("rania")
     assert browser.get("/api/v1/me").json()["actor"] == "user:rania"
     admin = home.browser("admin")
@@ -153,7 +153,7 @@ def test_disable_ends_the_session_and_token_and_enable_lets_sign_in_again(home: 
     assert event["sessions_ended"] == 1 and event["tokens_revoked"] == 1
     assert event["address"] == "testclient"
 
-    r = home.api(accounts.create_token(home.ws, "admin")).post("/api/v1/users/rania/enable")
+    r = home.api(create_token(home.ws, "admin")).post("/api/v1/users/rania/enable")
     assert r.json() == {"user": "rania", "disabled": False, "changed": True}
     assert home.events("enabled")[-1]["user"] == "rania"
     again = home.browser("rania")
@@ -233,7 +233,7 @@ def test_revoking_one_token_leaves_the_others_working(home: Home) -> None:
 
 def test_the_web_revokes_tokens_for_administrators_only(home: Home) -> None:
     target = issue_token(home.ws, "omar", "nightly", by="local:test")
-    analyst = home.api(accounts.create_token(home.ws, "rania"))
+    analyst = home.api(create_token(home.ws, "rania"))
     assert analyst.post(f"/api/v1/tokens/{target.id}/revoke").status_code == 403
     assert analyst.get("/api/v1/tokens").status_code == 403
     assert home.api(target.secret).get("/api/v1/me").status_code == 200
@@ -248,9 +248,7 @@ def test_the_web_revokes_tokens_for_administrators_only(home: Home) -> None:
     )
     assert r.status_code == 303
     assert home.api(target.secret).get("/api/v1/me").status_code == 401
-    listed = home.api(accounts.create_token(home.ws, "admin")).get(
-        "/api/v1/tokens", params={"user": "omar"}
-    )
+    listed = home.api(create_token(home.ws, "admin")).get("/api/v1/tokens", params={"user": "omar"})
     assert [(t["id"], t["state"]) for t in listed.json()] == [(target.id, "revoked")]
     assert target.secret not in listed.text
 
@@ -283,7 +281,7 @@ def test_an_expired_token_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_password_reset_ends_every_session_and_token(home: Home) -> None:
-    token = accounts.create_token(home.ws, "rania")
+    token = create_token(home.ws, "rania")
     browser = home.browser("rania")
     other = home.browser("omar")
     r = amanah(

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from amanah.access import Caller, NotVisible, Role, local_administrator
-from amanah.access.users import account_of, caller_for, create_token, user_named
+from amanah.access.tokens import create_token
+from amanah.access.users import account_of, caller_for, user_named
 from amanah.analyst import AnalystError, notes, saved_searches, tags
 from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, Item, ItemNote, ItemTag, SavedSearch

@@ -34,7 +34,8 @@ from amanah.access import (
     withheld_item_ids,
     withheld_reason,
 )
-from amanah.access.users import add_user, create_token
+from amanah.access.tokens import create_token
+from amanah.access.users import add_user
 from amanah.config import write_default_config
 from amanah.db.models import (
     EntityMention,

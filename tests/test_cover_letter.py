@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 
 from amanah.sharing import letters
-from amanah.workspace import person_of
+from amanah.system import person_of
 from tests.webfixtures import BLUE_JURISDICTION, Site
 
 KEY = "0123456789abcdef"  # the form of a real key id: 16 hex digits

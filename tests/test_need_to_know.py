@@ -25,7 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from amanah.access import PROVIDER_CUSTODY_TYPES, Role, local_administrator
-from amanah.access.users import add_user, create_token
+from amanah.access.tokens import create_token
+from amanah.access.users import add_user
 from amanah.db.models import Item, Package, Review
 from amanah.intake import registry
 from amanah.intake.ingest import IntakeRequest, ingest

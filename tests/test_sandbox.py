@@ -28,6 +28,7 @@ from amanah.db.models import CustodyEvent
 from amanah.items import show
 from amanah.processing import cage, pipeline, unpack
 from amanah.processing.analyze import analyze
+from amanah.processing.children import Limits as UnpackLimits
 from amanah.processing.runner import run
 from amanah.processing.sandbox import (
     TEST_TASKS_ENV,
@@ -394,7 +395,7 @@ def test_sandbox_unavailable_is_a_configuration_error() -> None:
     assert issubclass(SandboxUnavailable, ConfigError)
 
 
-# -- archive limits (unpack.py), with small limits set here ------------------------------------
+# -- archive limits (children.py, unpack.py), with small limits set here -------------------------
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -404,7 +405,7 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def _unpack(path: Path, out: Path, limits: unpack.Limits) -> tuple[list[dict[str, str]], int]:
+def _unpack(path: Path, out: Path, limits: UnpackLimits) -> tuple[list[dict[str, str]], int]:
     out.mkdir(parents=True)
     found = unpack.archive(path, out, limits)
     written = sorted(p.name for p in (out / "children").iterdir())
@@ -418,19 +419,19 @@ def _unpack(path: Path, out: Path, limits: unpack.Limits) -> tuple[list[dict[str
     [
         (
             {f"m{n}.txt": b"x" for n in range(5)},
-            unpack.Limits(max_members=3),
+            UnpackLimits(max_members=3),
             "unpacking stopped after 3 members: more than 3 members",
             3,
         ),
         (
             {"small.txt": b"x" * 10, "big.bin": b"y" * 5000},
-            unpack.Limits(max_member_bytes=1000),
+            UnpackLimits(max_member_bytes=1000),
             "unpacking stopped after 1 members: a member is larger than 1,000",
             1,
         ),
         (
             {f"m{n}.bin": b"z" * 1500 for n in range(3)},
-            unpack.Limits(max_total_bytes=3000),
+            UnpackLimits(max_total_bytes=3000),
             "unpacking stopped after 2 members: expanded size passed 3,000 bytes",
             2,
         ),
@@ -439,7 +440,7 @@ def _unpack(path: Path, out: Path, limits: unpack.Limits) -> tuple[list[dict[str
 def test_an_archive_past_a_limit_is_flagged_with_the_limit(
     tmp_path: Path,
     members: dict[str, bytes],
-    limits: unpack.Limits,
+    limits: UnpackLimits,
     message: str,
     kept: int,
 ) -> None:
@@ -447,7 +448,7 @@ def test_an_archive_past_a_limit_is_flagged_with_the_limit(
     assert flags == [{"code": "unpack_limit", "message": message}]
     assert children == kept
     # The control: the same archive under the default limits opens in full.
-    flags, children = _unpack(tmp_path / "a.zip", tmp_path / "control", unpack.Limits())
+    flags, children = _unpack(tmp_path / "a.zip", tmp_path / "control", UnpackLimits())
     assert flags == [] and children == len(members)
 
 
@@ -455,7 +456,7 @@ def test_a_zip_bomb_stops_at_the_expansion_ratio(tmp_path: Path) -> None:
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("zeros.bin", b"\0" * (8 << 20))
-    flags, _ = _unpack(path, tmp_path / "out", unpack.Limits(max_ratio=50))
+    flags, _ = _unpack(path, tmp_path / "out", UnpackLimits(max_ratio=50))
     assert flags[0]["code"] == "unpack_limit"
     assert "expansion ratio passed 50:1 (possible archive bomb)" in flags[0]["message"]
 
@@ -467,7 +468,7 @@ def test_absolute_and_climbing_member_names_are_flagged_and_never_used_as_paths(
         tmp_path / "names.zip",
         {"/tmp/evil-abs.txt": b"a", "../../evil-up.txt": b"b", "C:\\evil-win.txt": b"c"},
     )
-    flags, children = _unpack(path, tmp_path / "work" / "out", unpack.Limits())
+    flags, children = _unpack(path, tmp_path / "work" / "out", UnpackLimits())
     assert [f["code"] for f in flags] == ["suspicious_member_name"] * 3
     assert "is an absolute path" in flags[0]["message"]
     assert "is a path that climbs out of the archive (..)" in flags[1]["message"]
@@ -490,7 +491,7 @@ def test_links_in_an_archive_are_recorded_never_followed(tmp_path: Path) -> None
             link = tarfile.TarInfo(name)
             link.type, link.linkname = kind, target
             t.addfile(link)
-    flags, children = _unpack(path, tmp_path / "out", unpack.Limits())
+    flags, children = _unpack(path, tmp_path / "out", UnpackLimits())
     assert [f["code"] for f in flags] == ["link_member", "link_member"]
     assert (
         "is a link to '/home/amanah/keys/ledger-ed25519.pem'; recorded, not followed"
@@ -503,7 +504,7 @@ def test_the_flag_reaches_the_manifest(tmp_path: Path) -> None:
     path = _zip(tmp_path / "many.zip", {f"m{n}.txt": b"x" for n in range(4)})
     out = tmp_path / "out"
     out.mkdir()
-    manifest = analyze(str(path), "many.zip", str(out), limits=unpack.Limits(max_members=2))
+    manifest = analyze(str(path), "many.zip", str(out), limits=UnpackLimits(max_members=2))
     assert {
         "code": "unpack_limit",
         "message": "unpacking stopped after 2 members: more than 2 members",

@@ -141,7 +141,8 @@ def _witness(site: Site) -> str:
 
 def _spare(site: Site, disabled: bool = False) -> str:
     """A throwaway account (with a token) for the routes that cut accounts off."""
-    from amanah.access.users import add_user, create_token, set_disabled
+    from amanah.access.tokens import create_token
+    from amanah.access.users import add_user, set_disabled
 
     name = f"spare{next(_n)}"
     add_user(site.ws, name, "analyst", PASSWORD, by="local:test")
@@ -1278,7 +1279,8 @@ def test_amanah_serve_creates_the_administrator_and_runs_the_runner(tmp_path: Pa
 
 
 def test_two_requests_cannot_append_to_one_upload_at_once(site: Site) -> None:
-    from amanah.access.users import caller_for, token_account
+    from amanah.access.tokens import token_account
+    from amanah.access.users import caller_for
     from amanah.intake import upload
 
     api = site.api("intake")

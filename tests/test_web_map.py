@@ -81,7 +81,8 @@ def map_template(site_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The web tests' workspace with GPS photos of its own in blue and red, processed, an
     analyst of the red compartment only, and a facility with coordinates."""
     from amanah.access import local_administrator
-    from amanah.access.users import add_user, create_token
+    from amanah.access.tokens import create_token
+    from amanah.access.users import add_user
     from amanah.entities import store
 
     tmp = tmp_path_factory.mktemp("map")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from amanah.db.models import CustodyEvent
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 READ_EVENTS = ("access", "download", "disclosure", "restriction change")
 

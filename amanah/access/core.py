@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +16,10 @@ from amanah.db.models import (
     Grant,
     RequestCompartment,
 )
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 class Role(StrEnum):

@@ -494,24 +494,3 @@ def session_account(s: Session, sid: str, at: datetime | None = None) -> tuple[A
 def close_session(ws: Workspace, sid: str) -> None:
     with ws.db.session() as s:
         s.execute(delete(WebSession).where(WebSession.id_hash == digest(sid)))
-
-
-_TOKENS = {
-    "IssuedToken",
-    "issue_token",
-    "create_token",
-    "revoke_token",
-    "revoke_user_tokens",
-    "list_tokens",
-    "token_account",
-    "use_token",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Token functions live in amanah.access.tokens; older imports from here still work."""
-    if name in _TOKENS:
-        from amanah.access import tokens
-
-        return getattr(tokens, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,7 +43,7 @@ from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.upgrade import register as register_upgrade
 from amanah.cli.util import out, state
-from amanah.workspace import private_umask
+from amanah.system import private_umask
 
 app = typer.Typer(
     help="Amanah: preserve, process, search and share evidence, with a signed chain of custody.",

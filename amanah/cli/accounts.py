@@ -10,9 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from amanah.access.users import AccountError
 from amanah.cli.util import emit_json, fail, out, with_workspace
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 user_app = typer.Typer(help="Accounts, roles and compartment grants.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
@@ -63,7 +62,7 @@ def user_add(
     Example: echo 'correct horse battery' | amanah user add rania --role analyst
     --compartment syria-detention --password-stdin
     """
-    from amanah.access.users import add_user
+    from amanah.access.users import AccountError, add_user
 
     if language not in ("en", "ar"):
         fail("--language must be en or ar")
@@ -122,7 +121,7 @@ def user_grant(
 
     Example: amanah user grant rania syria-detention
     """
-    from amanah.access.users import grant
+    from amanah.access.users import AccountError, grant
 
     with_workspace(lambda ws: grant(ws, name, compartment, default_actor(), revoke), AccountError)
     out.print(f"{name}: {'revoked' if revoke else 'granted'} {compartment}")
@@ -139,7 +138,7 @@ def user_password(
 
     Example: amanah user password admin
     """
-    from amanah.access.users import set_password
+    from amanah.access.users import AccountError, set_password
 
     password, generated = _read_password(password_stdin)
     sessions, tokens = with_workspace(
@@ -152,7 +151,7 @@ def user_password(
 
 
 def _set_disabled(name: str, disabled: bool) -> None:
-    from amanah.access.users import set_disabled
+    from amanah.access.users import AccountError, set_disabled
 
     changed = with_workspace(
         lambda ws: set_disabled(ws, name, disabled, by=default_actor()), AccountError
@@ -199,6 +198,7 @@ def token_create(
     curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/api/v1/search?q=فرع'
     """
     from amanah.access.tokens import issue_token
+    from amanah.access.users import AccountError
 
     issued = with_workspace(
         lambda ws: issue_token(ws, name, label, expires_in_days=expires_in, by=default_actor()),
@@ -219,6 +219,7 @@ def token_list(
     Example: amanah token list --user rania
     """
     from amanah.access.tokens import list_tokens
+    from amanah.access.users import AccountError
 
     rows = with_workspace(lambda ws: list_tokens(ws, user), AccountError)
     if as_json:
@@ -258,6 +259,7 @@ def token_revoke(
              amanah token revoke --user rania
     """
     from amanah.access.tokens import revoke_token, revoke_user_tokens
+    from amanah.access.users import AccountError
 
     if (token_id is None) == (user is None):
         fail("give a token id or --user NAME (one of them)")

@@ -5,17 +5,20 @@ removing a tag and adding a note are custody events naming who."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from amanah.access import AccessDenied, Caller, NotVisible, local_administrator
 from amanah.analyst import AnalystError
 from amanah.cli.util import ACTOR_HELP, emit_json, out, with_workspace
-from amanah.search.query import QueryError
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from amanah.access import Caller
+    from amanah.workspace import Workspace
 
 T = TypeVar("T")
 tag_app = typer.Typer(help="Analysts' tags on items (work product, never shared).")
@@ -25,7 +28,6 @@ for _group in (tag_app, note_app, saved_app):
     _group.info.no_args_is_help = True
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ACTOR = Annotated[str | None, typer.Option(help=ACTOR_HELP)]
-ERRORS = (AnalystError, AccessDenied, NotVisible, QueryError)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,24 +36,35 @@ def register(app: typer.Typer) -> None:
     app.add_typer(saved_app, name="saved")
 
 
+def _errors() -> tuple[type[Exception], ...]:
+    """What an analyst's command refuses with (imported when a command runs, not at start)."""
+    from amanah.access import AccessDenied, NotVisible
+    from amanah.search.query import QueryError
+
+    return (AnalystError, AccessDenied, NotVisible, QueryError)
+
+
 def _write(actor: str | None, action: Callable[[Session, Caller], T]) -> T:
     """One change in one transaction, as the local administrator under the actor's name."""
+    from amanah.access import local_administrator
 
     def run(ws: Workspace) -> T:
         caller = local_administrator(ws, default_actor(actor))
         with ws.db.session() as s:
             return action(s, caller)
 
-    return with_workspace(run, *ERRORS)
+    return with_workspace(run, *_errors())
 
 
 def _read(action: Callable[[Session, Caller], T]) -> T:
+    from amanah.access import local_administrator
+
     def run(ws: Workspace) -> T:
         caller = local_administrator(ws, default_actor())
         with ws.db.reader() as s:
             return action(s, caller)
 
-    return with_workspace(run, *ERRORS)
+    return with_workspace(run, *_errors())
 
 
 @tag_app.command("add")
@@ -64,7 +77,7 @@ def tag_add(
 
     Example: amanah tag add torture 12 13 14
     """
-    from amanah.access import visible_item_ids
+    from amanah.access import NotVisible, visible_item_ids
     from amanah.analyst import tags
 
     def act(s: Session, caller: Caller) -> dict[str, int]:

@@ -16,9 +16,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amanah.cli.util import EXPECTED_ERRORS, err, fail, out, workspace
+from amanah.cli.util import err, expected_errors, fail, out, workspace
 from amanah.errors import message
-from amanah.workspace import default_actor, open_workspace
+from amanah.system import default_actor
 
 
 def register(app: typer.Typer) -> None:
@@ -70,7 +70,7 @@ def backup_cmd(
             )
     except StorageError as exc:
         fail(f"{exc}; no backup was written", 1)
-    except (BackupError, *EXPECTED_ERRORS) as exc:
+    except expected_errors(BackupError) as exc:
         fail(message(exc))
     finally:
         ws.close()
@@ -109,18 +109,19 @@ def restore_cmd(
     from amanah.blobs import StorageError
     from amanah.preservation.audit import verify
     from amanah.preservation.backup import BackupError, restore
+    from amanah.workspace import open_workspace
 
     try:
         result = restore(backup_folder, home, database_url, blob_store, s3_endpoint)
     except StorageError as exc:
         fail(f"{exc}; nothing was restored", 1)
-    except (BackupError, *EXPECTED_ERRORS) as exc:
+    except expected_errors(BackupError) as exc:
         fail(message(exc))
     ok = True
     if not no_verify:
         try:
             ws = open_workspace(home, create=False)
-        except EXPECTED_ERRORS as exc:
+        except expected_errors() as exc:
             fail(f"restored {home}, but it does not open: {message(exc)}", 1)
         try:
             report = verify(ws, default_actor())

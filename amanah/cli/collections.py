@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from amanah.access import local_administrator
 from amanah.cli.util import (
     JSON,
     emit_json,
@@ -18,7 +17,10 @@ from amanah.cli.util import (
     print_table,
     with_workspace,
 )
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 collection_app = typer.Typer(help="Collections and their compartments.", no_args_is_help=True)
 framework_app = typer.Typer(
@@ -67,7 +69,7 @@ def collection_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List collections with provider, compartment and item count."""
-    from amanah.access import collections_visible
+    from amanah.access import collections_visible, local_administrator
     from amanah.intake.registry import list_collections
 
     def act(ws: Workspace) -> list[dict[str, Any]]:

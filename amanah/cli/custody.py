@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from amanah.cli.util import emit_json, fail, out, with_workspace, workspace
 from amanah.errors import message
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 custody_app = typer.Typer(
     help="The custody ledger: export, proofs, checkpoints, keys.", no_args_is_help=True

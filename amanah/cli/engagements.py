@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from amanah.access import Caller
 from amanah.cli.util import JSON, emit_json, in_session, out, parse_date, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from amanah.access import Caller
 
 engagement_app = typer.Typer(
     help="Engagements with victims, survivors and CSOs (meetings, consultations, interviews).",

@@ -8,16 +8,20 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from amanah.access import AccessDenied, Caller, local_administrator
 from amanah.cli.util import emit_json, err, out, with_workspace
 from amanah.entities import EntityError
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from amanah.access import Caller
+    from amanah.workspace import Workspace
 
 T = TypeVar("T")
 entity_app = typer.Typer(
@@ -40,6 +44,7 @@ def register(app: typer.Typer) -> None:
 
 def _write(actor: str | None, action: Callable[[Workspace, Session, Caller], T]) -> T:
     """One change in one transaction, as the local administrator under the actor's name."""
+    from amanah.access import AccessDenied, local_administrator
 
     def run(ws: Workspace) -> T:
         caller = local_administrator(ws, default_actor(actor))
@@ -50,6 +55,8 @@ def _write(actor: str | None, action: Callable[[Workspace, Session, Caller], T])
 
 
 def _read(action: Callable[[Session, Caller], T]) -> T:
+    from amanah.access import AccessDenied, local_administrator
+
     def run(ws: Workspace) -> T:
         caller = local_administrator(ws, default_actor())
         with ws.db.reader() as s:
@@ -116,6 +123,7 @@ def entity_show(
 
     Example: amanah entity show 1 --json
     """
+    from amanah.access import AccessDenied, local_administrator
     from amanah.entities.links import audit_shown
     from amanah.entities.merge import keeper_of
     from amanah.entities.store import entity_dict
@@ -508,6 +516,7 @@ def entity_mentions(
 
     Example: amanah entity mentions --item 7
     """
+    from amanah.access import AccessDenied, local_administrator
     from amanah.entities.mentions import find_in_items
 
     def run(ws: Workspace) -> dict[str, int]:
@@ -531,6 +540,7 @@ def mention_list(
 
     Example: amanah entity mention list --state suggested --json
     """
+    from amanah.access import AccessDenied, local_administrator
     from amanah.entities.mentions import list_mentions
 
     def run(ws: Workspace) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import typer
 
 from amanah.cli.collections import framework_app
 from amanah.cli.util import in_session, out, parse_date
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 
 @framework_app.command("edit")

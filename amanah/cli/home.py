@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from amanah.cli.util import EXPECTED_ERRORS, fail, out, state, with_workspace, workspace
-from amanah.workspace import default_actor, init_home, open_workspace
+from amanah.cli.util import expected_errors, fail, out, state, with_workspace, workspace
+from amanah.system import default_actor
 
 
 def init(
@@ -35,6 +35,7 @@ def init(
     Example: printf '%s\n' "$PASS" | amanah init --passphrase-stdin
     """
     from amanah.custody.keys import env_passphrase, is_encrypted, set_passphrase
+    from amanah.workspace import init_home, open_workspace
 
     passphrase = None
     if passphrase_stdin:
@@ -47,7 +48,7 @@ def init(
         wanted = passphrase or env_passphrase()
         if wanted and not is_encrypted(ws.settings.key_path):
             set_passphrase(ws.settings.key_path, ws.key, wanted)
-    except EXPECTED_ERRORS as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     out.print(f"Amanah home: {path}")
     out.print(f"database:    {ws.db.safe_url}")

@@ -12,18 +12,18 @@ from rich.table import Table
 
 from amanah.cli.util import (
     ACTOR_HELP,
-    EXPECTED_ERRORS,
     Bar,
     emit_json,
     err,
     exit_code,
+    expected_errors,
     fail,
     out,
     parse_date,
     with_workspace,
     workspace,
 )
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 intake_app = typer.Typer(help="Intake runs and their reports.", no_args_is_help=True)
 
@@ -119,7 +119,7 @@ def ingest(
         report = run_ingest(ws, req, IngestBar(quiet or as_json))
     except StorageError as exc:
         fail(f"{exc}; what was stored whole is kept: free space, then run the same command", 1)
-    except (IntakeError, *EXPECTED_ERRORS) as exc:
+    except expected_errors(IntakeError) as exc:
         fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:
         err.print("interrupted: what was stored is kept; run the same command to finish")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from amanah.cli.util import ACTOR_HELP, emit_json, out, with_workspace
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
 

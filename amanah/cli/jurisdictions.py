@@ -9,7 +9,7 @@ import typer
 
 from amanah.cli.requests import jurisdiction_app
 from amanah.cli.util import in_session, out
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 
 @jurisdiction_app.command("edit")

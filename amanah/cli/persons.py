@@ -12,29 +12,29 @@ import json
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
-from amanah.access import Caller, local_administrator
-from amanah.access.users import AccountError, account_of, caller_for, user_named
-from amanah.blobs.durable import StorageError
 from amanah.cli.util import (
     ACTOR_HELP,
     JSON,
-    REQUEST_ERRORS,
     Bar,
     emit_json,
     out,
     parse_date,
     print_table,
+    request_errors,
     with_workspace,
 )
-from amanah.persons.lists import PersonsError, import_list
-from amanah.persons.reading import lists, record_rows, records_of, show
 from amanah.persons.vocab import FIELDS
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from amanah.access import Caller
+    from amanah.workspace import Workspace
 
 persons_app = typer.Typer(
     help="Person lists (missing, detained, dead) as evidence: import, list, show, records.",
@@ -44,22 +44,35 @@ USER = Annotated[
     str | None,
     typer.Option("--user", help="See only what this Amanah user may see (their grants)."),
 ]
-ERRORS = (*REQUEST_ERRORS, PersonsError, AccountError, StorageError)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(persons_app, name="persons")
 
 
+def errors() -> tuple[type[Exception], ...]:
+    """What a `persons` command refuses with: a reason and exit status 2, never a traceback."""
+    from amanah.access.users import AccountError
+    from amanah.blobs.durable import StorageError
+    from amanah.persons.lists import PersonsError
+
+    return (*request_errors(), PersonsError, AccountError, StorageError)
+
+
 def _caller(ws: Workspace, s: Session, user: str | None, actor: str | None = None) -> Caller:
     """The local administrator, or, with --user, that user's need-to-know (never more than
     theirs), recorded as that user (`user:NAME`), as a review on the web would be."""
+    from amanah.access import local_administrator
+    from amanah.access.users import account_of, caller_for, user_named
+
     if user is None:
         return local_administrator(ws, default_actor(actor))
     return caller_for(s, account_of(user_named(s, user)))
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
+    from amanah.persons.lists import PersonsError
+
     found: dict[str, str] = {}
     for pair in pairs:
         name, sep, column = pair.partition("=")
@@ -136,6 +149,8 @@ def persons_import(
     A file without a header row: amanah persons import bare.csv --list "Bare" --no-header
     --columns id,full_name,sex,age --key id
     """
+    from amanah.persons.lists import import_list
+
     day = parse_date(as_of, "--as-of")
     named = _columns(no_header, columns)
     overrides = _overrides(mapping or [])
@@ -164,7 +179,7 @@ def persons_import(
                 columns=named,
             )
 
-    report = with_workspace(run, *ERRORS)
+    report = with_workspace(run, *errors())
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -192,12 +207,13 @@ def _print_report(r: dict[str, Any]) -> None:
 @persons_app.command("list")
 def persons_list(user: USER = None, as_json: JSON = False) -> None:
     """The person lists you may see, with their record counts and import reports."""
+    from amanah.persons.reading import lists
 
     def run(ws: Workspace) -> list[dict[str, Any]]:
         with ws.db.reader() as s:
             return lists(s, _caller(ws, s, user))
 
-    found = with_workspace(run, *ERRORS)
+    found = with_workspace(run, *errors())
     if as_json:
         emit_json(found)
         return
@@ -220,12 +236,13 @@ def persons_show(
     as_json: JSON = False,
 ) -> None:
     """One person list: its file, compartment, columns and the report of its last import."""
+    from amanah.persons.reading import show
 
     def run(ws: Workspace) -> dict[str, Any]:
         with ws.db.reader() as s:
             return show(s, _caller(ws, s, user), list_name)
 
-    found = with_workspace(run, *ERRORS)
+    found = with_workspace(run, *errors())
     if as_json:
         emit_json(found)
         return
@@ -251,6 +268,7 @@ def persons_records(
 ) -> None:
     """A list's records, one JSON line each (the shape linkage reads; --full for all they
     hold). Reading them is recorded in the custody ledger."""
+    from amanah.persons.reading import record_rows, records_of
 
     def run(ws: Workspace) -> int:
         with ws.db.session() as s:
@@ -269,4 +287,4 @@ def persons_records(
                 n += 1
             return n
 
-    with_workspace(run, *ERRORS)
+    with_workspace(run, *errors())

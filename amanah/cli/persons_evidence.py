@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from amanah.cli.util import ACTOR_HELP, JSON, out, with_workspace
-from amanah.persons.evidence import MARGIN, THRESHOLD
-from amanah.workspace import Workspace
+from amanah.persons.linkage import EVIDENCE_MARGIN
+from amanah.text.name_match import THRESHOLD
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 def persons_link_evidence(
@@ -31,7 +34,7 @@ def persons_link_evidence(
     ] = THRESHOLD,
     margin: Annotated[
         float, typer.Option("--margin", help="Pairs this far below the threshold are reviewed.")
-    ] = MARGIN,
+    ] = EVIDENCE_MARGIN,
     user: Annotated[
         str | None,
         typer.Option("--user", help="See and act only as this Amanah user may (their grants)."),
@@ -47,16 +50,16 @@ def persons_link_evidence(
 
     Example: amanah persons link-evidence "Families 2024" --json
     """
-    from amanah.cli.persons import ERRORS
-    from amanah.cli.persons_review import ERRORS as REVIEW_ERRORS
+    from amanah.cli.persons import errors
     from amanah.cli.persons_review import _caller
+    from amanah.cli.persons_review import errors as review_errors
     from amanah.persons import evidence
 
     def act(ws: Workspace) -> tuple[Any, list[Any], dict[str, int]]:
         caller = _caller(ws, user, actor)
         return evidence.link_evidence(ws, caller, list_name, threshold=threshold, margin=margin)
 
-    run, kept, counts = with_workspace(act, *ERRORS, *REVIEW_ERRORS)
+    run, kept, counts = with_workspace(act, *errors(), *review_errors())
     if as_json:
         for pair_id, p in kept:
             line = {"pair": pair_id, "run": run.id, **p.as_json()}
@@ -82,37 +85,6 @@ def persons_link_evidence(
         f" {run.to_review} to review (amanah persons review --run {run.id}){left}",
         err=True,
     )
-
-
-def print_evidence_pair(p: dict[str, Any]) -> None:
-    """A record beside its evidence (the entity's names, or the mention's item and quoted
-    span), then the matcher's explanation."""
-    a, ev = p["a"] or {}, p["evidence"] or {}
-    t = Table("", "record", "evidence")
-    if ev.get("kind") == "mention":
-        right = [
-            ("item", f"{ev['item']} {ev['title']}"),
-            ("sha256", ev["sha256"]),
-            ("where", f"page {ev['page']}, {ev['derivative']} {ev['span'][0]}-{ev['span'][1]}"),
-            ("quotation", ev.get("quotation", "")),
-        ]
-    else:
-        right = [("entity", str(ev.get("entity", ""))), ("names", " | ".join(ev.get("names", [])))]
-    left = [
-        ("list", str(a.get("list", ""))),
-        ("key", str(a.get("key", ""))),
-        ("row", str(a.get("row", ""))),
-        ("full_name", str(a.get("full_name", ""))),
-    ]
-    for i in range(max(len(left), len(right))):
-        lk, lv = left[i] if i < len(left) else ("", "")
-        rk, rv = right[i] if i < len(right) else ("", "")
-        t.add_row(f"{lk} / {rk}".strip(" /"), lv, rv)
-    out.print(t)
-    why = ", ".join(
-        f"{x['field']}: {x['how']} ({x['similarity']})" for x in p["explanation"].get("parts", [])
-    )
-    out.print(f"why: {why}")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from amanah.access.users import AccountError
 from amanah.cli.util import (
     ACTOR_HELP,
     JSON,
-    REQUEST_ERRORS,
     emit_json,
     fail,
     out,
+    request_errors,
     with_workspace,
 )
-from amanah.persons.linkage import LinkageError
-from amanah.persons.review import SHOWN, ReviewError
-from amanah.workspace import Workspace
 
-ERRORS = (*REQUEST_ERRORS, AccountError, LinkageError, ReviewError)
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
+
 USER = Annotated[
     str | None,
     typer.Option("--user", help="See and act only as this Amanah user may (their grants)."),
@@ -44,8 +42,17 @@ RUN = Annotated[
     int | None,
     typer.Option("--run", min=1, help="The kept linkage run (default: the newest you see)."),
 ]
-#: The fields shown side by side, in order: provenance, then what a record shows anywhere.
-SIDE_BY_SIDE = ("list", "key", "row", *SHOWN)
+#: The fields shown side by side before what a record shows anywhere (review.SHOWN).
+PROVENANCE = ("list", "key", "row")
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """What a review command refuses with: a reason and exit status 2, never a traceback."""
+    from amanah.access.users import AccountError
+    from amanah.persons.linkage import LinkageError
+    from amanah.persons.review import ReviewError
+
+    return (*request_errors(), AccountError, LinkageError, ReviewError)
 
 
 def _caller(ws: Workspace, user: str | None, actor: str | None = None) -> Any:
@@ -91,7 +98,7 @@ def link_and_store(
                 shown = [review.cluster_dict(s, caller, kept_run, c, show=False) for c in found]
         return run, kept, keys, shown
 
-    run, kept, keys, shown = with_workspace(act, *ERRORS)
+    run, kept, keys, shown = with_workspace(act, *errors())
     write = sys.stdout.write
     if clusters:
         for c in shown:
@@ -179,7 +186,7 @@ def _queue(
             )
             return kept.id, pairs
 
-    run_id, pairs = with_workspace(act, *ERRORS)
+    run_id, pairs = with_workspace(act, *errors())
     if as_json:
         emit_json({"run": run_id, "pairs": pairs})
     else:
@@ -195,20 +202,51 @@ def _print_pair(p: dict[str, Any]) -> None:
     verdict = "link" if p["match"] else "no link"
     decided = f", {p['decision']} by {p['decided_by']}" if p["decision"] else ""
     out.print(f"pair {p['pair']} (run {p['run']}): score {p['score']:.4f}, {verdict}{decided}")
-    if p.get("kind", "record") != "record":
-        from amanah.cli.persons_evidence import print_evidence_pair
+    from amanah.persons.review import SHOWN
 
+    if p.get("kind", "record") != "record":
         print_evidence_pair(p)
         return
     t = Table("", "A", "B")
     a, b = p["a"] or {}, p["b"] or {}
-    for f in SIDE_BY_SIDE:
+    for f in (*PROVENANCE, *SHOWN):
         va, vb = a.get(f), b.get(f)
         if va in (None, "") and vb in (None, ""):
             continue
         t.add_row(f, "" if va is None else str(va), "" if vb is None else str(vb))
     out.print(t)
     why = ", ".join(f"{k}: {v['level']} ({v['weight']:+.1f})" for k, v in p["explanation"].items())
+    out.print(f"why: {why}")
+
+
+def print_evidence_pair(p: dict[str, Any]) -> None:
+    """A record beside its evidence (the entity's names, or the mention's item and quoted
+    span), then the matcher's explanation."""
+    a, ev = p["a"] or {}, p["evidence"] or {}
+    t = Table("", "record", "evidence")
+    if ev.get("kind") == "mention":
+        right = [
+            ("item", f"{ev['item']} {ev['title']}"),
+            ("sha256", ev["sha256"]),
+            ("where", f"page {ev['page']}, {ev['derivative']} {ev['span'][0]}-{ev['span'][1]}"),
+            ("quotation", ev.get("quotation", "")),
+        ]
+    else:
+        right = [("entity", str(ev.get("entity", ""))), ("names", " | ".join(ev.get("names", [])))]
+    left = [
+        ("list", str(a.get("list", ""))),
+        ("key", str(a.get("key", ""))),
+        ("row", str(a.get("row", ""))),
+        ("full_name", str(a.get("full_name", ""))),
+    ]
+    for i in range(max(len(left), len(right))):
+        lk, lv = left[i] if i < len(left) else ("", "")
+        rk, rv = right[i] if i < len(right) else ("", "")
+        t.add_row(f"{lk} / {rk}".strip(" /"), lv, rv)
+    out.print(t)
+    why = ", ".join(
+        f"{x['field']}: {x['how']} ({x['similarity']})" for x in p["explanation"].get("parts", [])
+    )
     out.print(f"why: {why}")
 
 
@@ -221,7 +259,7 @@ def _decide(
         caller = _caller(ws, user, actor)
         return review.review(ws, caller, pair, decision, note)
 
-    done = with_workspace(act, *ERRORS)
+    done = with_workspace(act, *errors())
     if as_json:
         emit_json(done)
         return
@@ -252,7 +290,7 @@ def persons_clusters(
             kept, found = review.run_clusters(s, caller, run)
             return kept.id, [review.cluster_dict(s, caller, kept, c) for c in found]
 
-    run_id, found = with_workspace(act, *ERRORS)
+    run_id, found = with_workspace(act, *errors())
     if as_json:
         emit_json({"run": run_id, "clusters": found})
     else:

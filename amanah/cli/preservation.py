@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from amanah.cli.util import ACTOR_HELP, Bar, fail, out, workspace
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 
 def fixity(

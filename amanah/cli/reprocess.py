@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amanah.cli.util import EXPECTED_ERRORS, Bar, fail, out, workspace
+from amanah.cli.util import Bar, expected_errors, fail, out, workspace
 from amanah.errors import message
-from amanah.workspace import default_actor
+from amanah.system import default_actor
 
 
 def register(app: typer.Typer) -> None:
@@ -86,7 +86,7 @@ def reprocess_cmd(
         replaced = reprocess.superseded_since(ws, found.item_ids, started)
     except SandboxUnavailable as exc:
         fail(f"{exc}; the items stay queued for `amanah process`", 1)
-    except (ConfigError, *EXPECTED_ERRORS) as exc:
+    except expected_errors(ConfigError) as exc:
         fail(message(exc))
     finally:
         ws.close()

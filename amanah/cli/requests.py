@@ -3,22 +3,23 @@ jurisdictions, from receipt through search and review to metrics."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from amanah.access import local_administrator
 from amanah.cli.util import (
     JSON,
-    REQUEST_ERRORS,
     emit_json,
     in_session,
     out,
     parse_date,
     print_table,
+    request_errors,
     with_workspace,
 )
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 jurisdiction_app = typer.Typer(
     help="Competent jurisdictions that send requests.", no_args_is_help=True
@@ -245,12 +246,13 @@ def rfa_search(
 
     Example: amanah rfa search RFA-2026-014 'مخابرات جوية OR "air force intelligence"'
     """
+    from amanah.access import local_administrator
     from amanah.rfa import review
 
     def act(ws: Workspace) -> dict[str, Any]:
         return review.candidates_from_search(ws, local_administrator(ws), reference, query)
 
-    found = with_workspace(act, *REQUEST_ERRORS, ValueError)
+    found = with_workspace(act, *request_errors(), ValueError)
     out.print(
         f"search {found['search_id']}: {found['hits']} hits, {found['added']} new candidates"
         f" for {reference}"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from amanah.cli.util import ACTOR_HELP, Bar, emit_json, err, fail, out, with_workspace
-from amanah.workspace import Workspace, default_actor
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 def search(

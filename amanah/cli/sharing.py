@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from amanah.access import local_administrator
 from amanah.cli.util import (
     JSON,
-    REQUEST_ERRORS,
     Bar,
     emit_json,
     fail,
     in_session,
     out,
     print_table,
+    request_errors,
     with_workspace,
 )
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 package_app = typer.Typer(
     help="Redaction, sharing packages (BagIt) and their verification.", no_args_is_help=True
@@ -56,6 +57,7 @@ def package_redact(
 
     Example: amanah package redact 42 --region 1:72,600,300,640
     """
+    from amanah.access import local_administrator
     from amanah.sharing import redaction
 
     regions = [_region(r) for r in region or []]
@@ -63,7 +65,7 @@ def package_redact(
     def act(ws: Workspace) -> dict[str, Any]:
         return redaction.redact(ws, local_administrator(ws), item_id, regions)
 
-    r = with_workspace(act, *REQUEST_ERRORS)
+    r = with_workspace(act, *request_errors())
     out.print(
         f"item {item_id}: redacted {r['regions']} area(s)"
         f" ({', '.join(r['protected']) or 'no protected name found'}); derivative {r['sha256']}"
@@ -86,6 +88,7 @@ def package_build(
 
     Example: amanah package build RFA-2026-014 /media/out/RFA-2026-014
     """
+    from amanah.access import local_administrator
     from amanah.sharing import package
 
     def act(ws: Workspace) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def package_build(
                 out.print(str(exc))
                 raise typer.Exit(1) from None
 
-    r = with_workspace(act, *REQUEST_ERRORS)
+    r = with_workspace(act, *request_errors())
     if as_json:
         emit_json(r)
         return
@@ -178,6 +181,7 @@ def package_attest(
     Example: amanah package attest 42 --note "opened with the provider's password; read all"
     Example: amanah package attest --request RFA-2026-001 --note "watched every video"
     """
+    from amanah.access import local_administrator
     from amanah.sharing import attestation
 
     if not item_ids and not request:
@@ -191,7 +195,7 @@ def package_attest(
             ids += [i for i in attestation.request_items(ws, caller, request) if i not in ids]
         return attestation.attest_many(ws, caller, ids, note)
 
-    for r in with_workspace(act, *REQUEST_ERRORS):
+    for r in with_workspace(act, *request_errors()):
         out.print(
             f"item {r['item']}: content inventory {r['inventory']}; attested by"
             f" {r['attested_by']} on {r['attested_at'][:10]}"

@@ -7,14 +7,16 @@ Exit status: 0 up to date (or brought up to date); 2 the request was wrong."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from amanah.access import AccessDenied, local_administrator
 from amanah.cli.util import ACTOR_HELP, JSON, emit_json, out, with_workspace
-from amanah.entities.store import EntityError
-from amanah.workspace import Workspace, default_actor
+from amanah.entities import EntityError
+from amanah.system import default_actor
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +31,7 @@ def upgrade(
 
     Example: amanah upgrade
     """
+    from amanah.access import AccessDenied, local_administrator
     from amanah.entities.parser_version import reparse_if_changed
 
     def run(ws: Workspace) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,37 +27,55 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from amanah.access import AccessDenied, NotVisible, local_administrator
 from amanah.blobs import BlobError
 from amanah.config import ConfigError
-from amanah.custody.checkpoint_log import CheckpointLogError
-from amanah.custody.keys import KeyError_
-from amanah.db import DatabaseError
 from amanah.errors import message
 from amanah.intake.hashlist import HashListError
-from amanah.intake.registry import RegistryError
 from amanah.rfa import RequestError
 from amanah.sharing import SharingError
-from amanah.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 T = TypeVar("T")
 # Markup off by default: file names and reasons come from evidence and may hold "[...]".
 err = Console(stderr=True, soft_wrap=True, markup=False)
 out = Console(highlight=False, soft_wrap=True, markup=False)
-EXPECTED_ERRORS = (
-    ConfigError,
-    DatabaseError,
-    KeyError_,
-    HashListError,
-    RegistryError,
-    BlobError,
-    CheckpointLogError,
-)
 #: The ledger names the OS account (from the system, not the environment); this adds a name.
 ACTOR_HELP = "Amanah user you act as; recorded after your OS account, never instead of it."
-#: What a request, its review, consent and packages refuse with: a reason, never a traceback.
-REQUEST_ERRORS = (RequestError, SharingError, NotVisible, AccessDenied)
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def expected_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
+    """What opening and using a workspace fails with for a reason a user can act on (and
+    `more`, a command's own).
+
+    A function, not a constant: the database, key and registry modules it names import the
+    ORM, which `amanah --help` and every command that fails early need not pay for. An
+    `except expected_errors():` clause calls it only when something was raised."""
+    from amanah.custody.checkpoint_log import CheckpointLogError
+    from amanah.custody.keys import KeyError_
+    from amanah.db import DatabaseError
+    from amanah.intake.registry import RegistryError
+
+    return (
+        *more,
+        ConfigError,
+        DatabaseError,
+        KeyError_,
+        HashListError,
+        RegistryError,
+        BlobError,
+        CheckpointLogError,
+    )
+
+
+def request_errors() -> tuple[type[Exception], ...]:
+    """What a request, its review, consent and packages refuse with: a reason, never a
+    traceback (a function for the same reason as `expected_errors`)."""
+    from amanah.access import AccessDenied, NotVisible
+
+    return (RequestError, SharingError, NotVisible, AccessDenied)
 
 
 class State:
@@ -73,9 +91,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def workspace() -> Workspace:
+    from amanah.workspace import open_workspace
+
     try:
         ws = open_workspace(state.home)
-    except EXPECTED_ERRORS as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     if ws.settings.runner == "procrastinate":
         from amanah.processing.scaleout import attach
@@ -89,7 +109,7 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
     ws = workspace()
     try:
         return action(ws)
-    except (*errors, *EXPECTED_ERRORS) as exc:
+    except expected_errors(*errors) as exc:
         fail(message(exc), exit_code(exc))
     finally:
         ws.close()
@@ -98,6 +118,8 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
 def exit_code(exc: Exception) -> int:
     """1 where the machine failed after the change was saved (the checkpoint log could not be
     written: a full disk), which the same command run again completes; 2 for a wrong request."""
+    from amanah.custody.checkpoint_log import CheckpointLogError
+
     return 1 if isinstance(exc, CheckpointLogError) else 2
 
 
@@ -117,12 +139,14 @@ def parse_date(value: str | None, option: str) -> date | None:
 def in_session(work: Any) -> Any:
     """Run `work(session, caller)` in one transaction as the local administrator."""
 
+    from amanah.access import local_administrator
+
     def act(ws: Workspace) -> Any:
         caller = local_administrator(ws)
         with ws.db.session() as s:
             return work(s, caller)
 
-    return with_workspace(act, *REQUEST_ERRORS)
+    return with_workspace(act, *request_errors())
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,9 @@ from amanah.db.models import Derivative, EntityName, EntityRelation, EvidenceLin
 from amanah.entities.store import digest, entity, now
 from amanah.entities.vocab import STANCES, EntityError, choose
 from amanah.processing.metadata import stored as stored_metadata
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 
 def parse_rect(text: str) -> list[float]:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -36,7 +36,9 @@ from amanah.entities.store import digest, now
 from amanah.entities.vocab import EntityError
 from amanah.text import name_match
 from amanah.text import names as nk
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 #: The text derivatives read for mentions (extracted text, then OCR).
 TEXT_KINDS = ("text", "ocr")

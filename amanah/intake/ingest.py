@@ -35,8 +35,8 @@ from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
 from amanah.intake.preserve import Context, Recorded, Stored, display, path_hash, record_items
 from amanah.intake.walk import Found, totals, walk
-from amanah.system import pid_alive
-from amanah.workspace import Workspace, default_actor, sqlite_file
+from amanah.system import default_actor, pid_alive
+from amanah.workspace import Workspace, sqlite_file
 
 BATCH_FILES = 256
 BATCH_BYTES = 512 << 20

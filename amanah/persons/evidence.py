@@ -6,8 +6,8 @@ entities' candidate search and scored by the one name matcher (`amanah.entities.
 
 - A pair is a record and an entity, or a record and a mention (`linkage_pairs.entity_id`,
   `mention_id`; `record_b_id` empty). Pairs at or above the threshold are proposed links,
-  pairs within `MARGIN` below it are offered for review as well; an evidence link needs a
-  person's accept either way, so both are in the queue (proposals first).
+  pairs within `EVIDENCE_MARGIN` below it are offered for review as well; an evidence link
+  needs a person's accept either way, so both are in the queue (proposals first).
 - Accepting makes the link (`accept`, a custody event): a record-entity link is an evidence
   link pinned to the list's item (SHA-256) and the record's row; a record-mention link pins
   the mention's item by SHA-256 with its derivative, page and span.
@@ -59,13 +59,12 @@ from amanah.db.models import (
 )
 from amanah.persons import clusters as cl
 from amanah.persons import runs
-from amanah.persons.linkage import LinkageError
+from amanah.persons.linkage import EVIDENCE_MARGIN, LinkageError
 from amanah.persons.reading import audit_records_read
 from amanah.text import name_match as nm
 from amanah.workspace import Workspace
 
 #: Scores this far below the threshold still go to the review queue.
-MARGIN = 0.15
 THRESHOLD = nm.THRESHOLD
 #: Entities the matcher returns per record (their mentions are scored too).
 MATCH_LIMIT = 20
@@ -172,7 +171,7 @@ def propose(
     caller: Caller,
     plist: PersonList,
     threshold: float = THRESHOLD,
-    margin: float = MARGIN,
+    margin: float = EVIDENCE_MARGIN,
 ) -> tuple[list[Proposal], dict[int, list[int]], dict[str, int]]:
     """Every pair of the list's visible records with an entity or mention the caller may see
     scoring at least `threshold - margin`; also the mentions read per item (for the audit)
@@ -235,7 +234,7 @@ def link_evidence(
     list_name: str,
     *,
     threshold: float = THRESHOLD,
-    margin: float = MARGIN,
+    margin: float = EVIDENCE_MARGIN,
 ) -> tuple[LinkageRun, list[tuple[int, Proposal]], dict[str, int]]:
     """`amanah persons link-evidence`: propose and keep the pairs of a list's records with
     evidence as a run of the review queue, in one transaction with its custody events (the

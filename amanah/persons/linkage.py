@@ -39,6 +39,10 @@ THRESHOLD = 0.9
 REVIEW_MARGIN = 4.0
 #: Pairs below this probability are not reported at all.
 FLOOR = 0.01
+#: Evidence linkage (amanah.persons.evidence): pairs this far below the name matcher's
+#: threshold are offered for review too. Here, beside the other runs' parameters, so that
+#: the command line shows the default without importing the evidence engine.
+EVIDENCE_MARGIN = 0.15
 NAME_PARTS = ("ism", "father", "grandfather", "family", "mother")
 
 # Candidate pairs: records that agree exactly (in damage-proof form) on three name parts, or on

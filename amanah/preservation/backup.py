@@ -42,7 +42,8 @@ from amanah.blobs import BlobError, FilesystemStore, StorageError, open_store
 from amanah.blobs.base import CHUNK, check_sha256
 from amanah.blobs.durable import fsync_fd, fsync_path, storage_error, write_all, write_file
 from amanah.config import CONFIG_NAME, load_settings
-from amanah.workspace import Workspace, private_files, sqlite_file
+from amanah.system import private_files
+from amanah.workspace import Workspace, sqlite_file
 
 FORMAT = "amanah-backup 1"
 SUMS = "SHA256SUMS"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import (
+    children,
     djvu,
     fingerprints,
     inventory,
@@ -227,7 +228,7 @@ def analyze(
     path: str,
     name: str,
     out_dir: str,
-    limits: unpack.Limits | None = None,
+    limits: children.Limits | None = None,
     ocr_languages: str = ocr.DEFAULT_LANGUAGES,
     split_from: int | None = None,
 ) -> dict[str, Any]:
@@ -266,12 +267,12 @@ def analyze(
             raise Encrypted(f"content is encrypted ({ident.description[:120]})")
         if handler is not None:
             if handler.__module__ == unpack.__name__:
-                result = handler(src, out, limits or unpack.Limits())
+                result = handler(src, out, limits or children.Limits())
             else:
                 result = handler(src)
     except Encrypted as exc:
         manifest["flags"].append({"code": "encrypted", "message": str(exc)})
-    except unpack.LimitReached as exc:
+    except children.LimitReached as exc:
         manifest["flags"].append({"code": "unpack_limit", "message": str(exc)})
     except MemoryError:  # the job's memory limit: the job fails and is retried
         raise

@@ -31,8 +31,8 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
+from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Extraction, _clean, decode_text
-from amanah.processing.unpack import LimitReached, Limits, _Writer
 
 #: The program, which must also be in cage.TOOLS (a caged child may execute nothing else).
 TOOL = "pffexport"
@@ -62,7 +62,7 @@ def pst(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     target.parent.mkdir(parents=True, exist_ok=True)
     proc = _export(path, target)
     out = Extraction()
-    writer = _Writer(out_dir, limits, path.stat().st_size)
+    writer = Writer(out_dir, limits, path.stat().st_size)
     subjects: list[str] = []
     counts = {"messages": 0, "recovered": 0, "unreadable": 0}
     try:

@@ -11,71 +11,13 @@ import contextlib
 import email
 import email.policy
 import mailbox
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_members: int = 10_000
-    max_member_bytes: int = 8 << 30
-    max_total_bytes: int = 20 << 30
-    #: Expanded size over stored size beyond which unpacking stops (zip bombs reach 1000s).
-    max_ratio: float = 200.0
-
-
-class LimitReached(Exception):
-    pass
-
-
-class _Writer:
-    """Writes children as numbered files and keeps the tally the limits are checked against."""
-
-    def __init__(self, out_dir: Path, limits: Limits, source_size: int) -> None:
-        self.dir = out_dir / "children"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.limits = limits
-        self.source_size = max(source_size, 1)
-        self.total = 0
-        self.children: list[dict[str, Any]] = []
-
-    def _check(self, more: int) -> None:
-        self.total += more
-        if self.total > self.limits.max_total_bytes:
-            raise LimitReached(f"expanded size passed {self.limits.max_total_bytes:,} bytes")
-        if self.total > 1 << 20 and self.total / self.source_size > self.limits.max_ratio:
-            raise LimitReached(
-                f"expansion ratio passed {self.limits.max_ratio:.0f}:1 (possible archive bomb)"
-            )
-
-    def add(
-        self, member_path: bytes, chunks: Any, mtime: float | None = None, **extra: Any
-    ) -> None:
-        if len(self.children) >= self.limits.max_members:
-            raise LimitReached(f"more than {self.limits.max_members:,} members")
-        name = f"{len(self.children) + 1:06d}"
-        size = 0
-        with (self.dir / name).open("wb") as f:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > self.limits.max_member_bytes:
-                    raise LimitReached(f"a member is larger than {self.limits.max_member_bytes:,}")
-                self._check(len(chunk))
-                f.write(chunk)
-        self.children.append(
-            {
-                "file": f"children/{name}",
-                "path_hex": member_path.hex(),
-                "mtime_ns": int(mtime * 1e9) if mtime is not None else None,
-                "size": size,
-                **extra,
-            }
-        )
 
 
 def _suspicious_name(name: bytes) -> str | None:
@@ -91,7 +33,7 @@ def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     import libarchive
 
     out = Extraction()
-    writer = _Writer(out_dir, limits, path.stat().st_size)
+    writer = Writer(out_dir, limits, path.stat().st_size)
     names: list[str] = []
     try:
         with libarchive.file_reader(str(path)) as entries:
@@ -173,7 +115,7 @@ def _body_text(msg: EmailMessage) -> str:
     return ""
 
 
-def _message(msg: EmailMessage, writer: _Writer, out: Extraction) -> None:
+def _message(msg: EmailMessage, writer: Writer, out: Extraction) -> None:
     headers, meta = _header_text(msg)
     out.metadata.update(meta)
     try:
@@ -224,7 +166,7 @@ def eml(path: Path, out_dir: Path, limits: Limits, data: bytes | None = None) ->
     raw = data if data is not None else path.read_bytes()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     out = Extraction()
-    writer = _Writer(out_dir, limits, len(raw))
+    writer = Writer(out_dir, limits, len(raw))
     try:
         _message(msg, writer, out)  # type: ignore[arg-type]
     except LimitReached as exc:
@@ -246,7 +188,7 @@ def emlx(path: Path, out_dir: Path, limits: Limits) -> Extraction:
 
 def mbox(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     out = Extraction()
-    writer = _Writer(out_dir, limits, path.stat().st_size)
+    writer = Writer(out_dir, limits, path.stat().st_size)
     subjects = []
     box = mailbox.mbox(str(path), create=False)
     try:
@@ -269,7 +211,7 @@ def msg(path: Path, out_dir: Path, limits: Limits) -> Extraction:
 
     message = extract_msg.openMsg(str(path))
     out = Extraction()
-    writer = _Writer(out_dir, limits, path.stat().st_size)
+    writer = Writer(out_dir, limits, path.stat().st_size)
     try:
         fields = {
             "From": message.sender,

@@ -14,7 +14,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +26,9 @@ from amanah.search.index import check_version
 from amanah.search.query import Query
 from amanah.search.request import FACETS, SORTS, SearchBackend
 from amanah.search.sql_search import SqlPlan, SqlSearch
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 MAX_LIMIT = 1000
 FACET_VALUES = 25

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -34,7 +35,9 @@ from amanah.search.backends import (
     feeding_tantivy,
 )
 from amanah.text.analyzer import VERSION, Terms
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

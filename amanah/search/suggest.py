@@ -35,10 +35,10 @@ from amanah.search.backends import _lexeme
 from amanah.search.query import Query, Term, _lex
 from amanah.search.request import FieldFilter, SearchBackend, SearchRequest
 from amanah.text.analyzer import exact_form, stem_form, words
-from amanah.workspace import Workspace
 
 if TYPE_CHECKING:
     from amanah.search.tantivy_index import TantivySearch
+    from amanah.workspace import Workspace
 
 MIN_LEN = 3  # shorter words have too many neighbours to guess from
 MAX_LEN = 40  # no word is this long; a hostile one must not cost a walk

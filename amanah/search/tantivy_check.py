@@ -5,6 +5,7 @@ to name, and `amanah reindex` is the repair."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import tantivy
 from sqlalchemy import func, select, text
@@ -20,7 +21,9 @@ from amanah.search.tantivy_index import (
     folder_of,
     open_index,
 )
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 SHOWN = 10  # item ids named per kind of problem; the count says how many in all
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tantivy
 from sqlalchemy import delete, func, select, text
@@ -40,7 +40,9 @@ from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
 from amanah.text.analyzer import VERSION, streams
-from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.workspace import Workspace
 
 # 2: the stem field is fed the peeled words and stemmed by tantivy (STEMMER); an index of
 # version 1 holds the analyzer's finished stems under another tokenizer, and is made anew.

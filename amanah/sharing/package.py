@@ -52,7 +52,8 @@ from amanah.sharing import SharingError, leakcheck, letters, terms
 from amanah.sharing import verify_package as package_verifier
 from amanah.sharing.protected import Matcher
 from amanah.sharing.redaction import REDACTED, REDACTED_TEXT
-from amanah.workspace import Workspace, person_of
+from amanah.system import person_of
+from amanah.workspace import Workspace
 
 CHUNK = 1 << 20
 #: Custody events a recipient sees: preservation, not who read what inside the mechanism.
