@@ -21,10 +21,12 @@ COLLECTION = "demo-handover-2026"
 
 FILES: dict[str, bytes] = {
     "statements/شهادة-001.txt": (
+        "التاريخ: ١٥ آذار ٢٠١٣\n"
         "وثيقة تجريبية — الأسماء والأماكن كلها خيالية.\n"
         "أفاد الشاهد (س-١) بأنه احتُجز في فرع أمني في مدينة خيالية تُدعى «النخيل» عام ٢٠١٢.\n"
     ).encode(),
     "statements/statement-002.txt": (
+        b"20 May 2013\n"
         b"DEMO DOCUMENT - every name and place is invented.\n"
         b"Witness W-2 describes a checkpoint near the fictional village of Al-Nakhil in 2013.\n"
     ),
@@ -195,6 +197,16 @@ QUERIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     ("DEMO-111", "inside the email's attachment", ("vehicles-demo.csv",)),
+    (
+        "date:2013 type:text",
+        "the date each statement states, whenever its file was copied",
+        (
+            "copies/statement-002 (copy).txt",
+            "statements/statement-002.txt",
+            "statements/شهادة-001.txt",
+            "statements/شهادة-003.txt",
+        ),
+    ),
 )
 
 

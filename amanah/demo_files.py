@@ -38,6 +38,7 @@ checkpoint to the security branch; none has been seen since (fictional).</p>
 MEMO_HTML = f"""<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8">
 <style>{STYLE} body {{ font-size: 17pt }}</style></head><body>
 <h1>مذكرة داخلية (وثيقة تجريبية خيالية)</h1>
+<p>التاريخ: 10/4/2013</p>
 <p>إلى: رئيس قسم التحقيق</p>
 <p>الموضوع: نقل المحتجزين من الحاجز إلى الفرع</p>
 <p>يرجى تنفيذ التعليمات فورا وإعداد قائمة بأسماء الموقوفين.</p>
@@ -149,6 +150,7 @@ def photo(lat: float, lon: float, taken: str, shade: int) -> bytes:
 
 
 WITNESS_STATEMENT = (
+    "٣/٦/٢٠١٣\n"
     "وثيقة تجريبية — الأسماء كلها خيالية.\n"
     f"إفادة الشاهد {WITNESS_SPELLINGS[0]} عن احتجازه في فرع أمني عام ٢٠١٢.\n"
     f"DEMO: statement of {WITNESS_SPELLINGS[1]} on his detention in a security branch, 2012.\n"

@@ -16,16 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
 from amanah.processing.metadata import stored as stored_metadata
-from amanah.search import bulk_terms
+from amanah.search import bulk_terms, document_date
 from amanah.search.backends import (
     Backend,
     DocsOnlyBackend,
@@ -68,18 +67,6 @@ class IndexDoc:
     truncated: bool = False
 
 
-def _date_of(item: Item, metadata: dict[str, object]) -> str:
-    captured = metadata.get("captured_at")
-    if isinstance(captured, str) and len(captured) >= 10 and captured[:4].isdigit():
-        return captured[:10]
-    if item.mtime_ns:
-        try:
-            return datetime.fromtimestamp(item.mtime_ns / 1e9, UTC).date().isoformat()
-        except (OverflowError, OSError, ValueError):
-            return ""
-    return ""
-
-
 def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc:
     """The index's view of an item: its filter fields and the text to search."""
     metadata = stored_metadata(item.doc_metadata)
@@ -87,7 +74,8 @@ def document(item: Item, coll: Collection, body: str, has_ocr: bool) -> IndexDoc
         langs = [x["language"] for x in json.loads(item.languages or "[]")]
     except (ValueError, KeyError, TypeError):
         langs = []
-    day = _date_of(item, metadata)
+    stated = document_date.choose(metadata, body, item.media_type or "")
+    day = stated["date"] if stated else ""
     return IndexDoc(
         item_id=item.id,
         collection_id=coll.id,
@@ -207,7 +195,27 @@ def index_item(
     assert item is not None
     coll = s.get(Collection, item.collection_id)
     assert coll is not None
+    if (dated := dated_metadata(item, body)) is not None:
+        item.doc_metadata = dated
     put(s, [document(item, coll, body, has_ocr)], [terms] if terms is not None else None)
+
+
+def dated_metadata(item: Item, body: str) -> str | None:
+    """The item's metadata with its document date and that date's source (None when that is
+    already what it keeps): recorded each time the item is indexed or the index rebuilt, so
+    the item page can say where the date came from. `None` under the key: the document states
+    no date (the key missing: not yet read)."""
+    try:
+        metadata = json.loads(item.doc_metadata or "{}")
+    except (ValueError, RecursionError):  # a damaged or planted record is left as it is
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    stated = document_date.choose(metadata, body, item.media_type or "")
+    if document_date.KEY in metadata and metadata[document_date.KEY] == stated:
+        return None
+    metadata[document_date.KEY] = stated
+    return json.dumps(metadata, ensure_ascii=False, default=str)
 
 
 def terms_for(ws: Workspace, body: str) -> Terms | None:
@@ -277,7 +285,7 @@ def reindex(
     with bulk(ws), ProcessPoolExecutor(max_workers=workers) as pool:
         for chunk in _chunks(ids, batch):
             with ws.db.reader() as s:
-                docs = []
+                docs, dated = [], []
                 for item_id in chunk:
                     item = s.get(Item, item_id)
                     coll = s.get(Collection, item.collection_id) if item else None
@@ -285,12 +293,16 @@ def reindex(
                         continue
                     body, has_ocr = text_of(s, ws.blobs, item_id)
                     docs.append(document(item, coll, body, has_ocr))
+                    if (meta := dated_metadata(item, body)) is not None:
+                        dated.append({"id": item_id, "doc_metadata": meta})
             if target is None:
                 terms = analyze_many(pool, [d.body for d in docs], workers)
             else:
                 terms = [Terms([], [])] * len(docs)
             with ws.db.session() as s:
                 put(s, docs, terms, fresh=True, backend=target)
+                if dated:
+                    s.execute(update(Item), dated)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)

@@ -4,14 +4,16 @@ its content is recorded."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah import item_history, items
 from amanah.access import Caller, Permission, withheld_reason
+from amanah.search import document_date
 from amanah.web import analyst, reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
@@ -85,6 +87,7 @@ def item_page(
         thumbnail=next((d for d in record["derivatives"] if d["kind"] == "thumbnail"), None),
         player=_player(media),
         facts=_facts(record["metadata"]),
+        document_date=_document_date(record["metadata"], lang),
         place=_place(record["metadata"], lang),
         raw_metadata=_raw(record["metadata"]),
         timeline=timeline,
@@ -119,6 +122,23 @@ def _utc(value: str) -> str:
     """A time the database keeps in UTC (SQLite gives it back without its zone)."""
     parsed = datetime.fromisoformat(value)
     return value if parsed.tzinfo else parsed.replace(tzinfo=UTC).isoformat()
+
+
+def _document_date(metadata: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The document date as the page says it, with where it came from; None when it was not
+    read yet (the item was indexed before dates were recorded), {"date": None} when the
+    document states none."""
+    if document_date.KEY not in metadata:
+        return None
+    chosen = metadata[document_date.KEY]
+    if not isinstance(chosen, dict) or not chosen.get("date"):
+        return {"date": None}
+    try:
+        day = date.fromisoformat(str(chosen["date"]))
+    except ValueError:
+        return {"date": None}
+    text = digits(format_date(day, "long", locale=lang), lang)
+    return {"date": day.isoformat(), "text": text, "source": chosen.get("source")}
 
 
 def _facts(metadata: dict[str, Any]) -> dict[str, Any]:
