@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
+from amanah.geo import placed
 from amanah.search import bulk_terms
 from amanah.search.backends import (
     Backend,
@@ -260,6 +261,7 @@ def reindex(
     # No queue while search_docs is rewritten: tantivy is rebuilt from it at the end.
     tantivy_index.stop_feed(ws)
     with ws.db.session() as s:
+        placed.fill(s)  # each item's governorate, for gov: and the map (amanah.geo.placed)
         backend_for(s).clear(s)
         s.execute(delete(SearchDoc))
         s.execute(delete(SearchText))
