@@ -23,7 +23,7 @@ from amanah.search.engine import Results
 from amanah.search.query import QueryError, parse
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import ingest_folder
+from tests.conftest import amanah, ingest_folder
 from tests.test_search import make_search_home
 from tests.test_web_map import ALEPPO, BEIRUT, DAMASCUS, DOUMA, HOMS, _photo
 
@@ -189,7 +189,7 @@ def test_every_shipped_name_and_spelling_names_one_governorate_only() -> None:
 
 def test_items_processed_before_the_key_are_placed_and_fill_writes_it(ws: Workspace) -> None:
     """An item whose metadata lacks the key (processed by an earlier version) is still found
-    (placed on the fly); `fill` (amanah upgrade, reindex) writes it, once."""
+    (placed on the fly); `amanah upgrade` writes it (`fill`, also run by reindex), once."""
     with ws.db.session() as s:
         rows = s.execute(
             select(Item.id, Item.doc_metadata).where(Item.doc_metadata.like('%"latitude"%'))
@@ -199,8 +199,8 @@ def test_items_processed_before_the_key_are_placed_and_fill_writes_it(ws: Worksp
             old = {k: v for k, v in json.loads(metadata).items() if k != placed.KEY}
             s.execute(update(Item).where(Item.id == item_id).values(doc_metadata=json.dumps(old)))
     assert _find(ws, BOTH, "gov:Aleppo") == {"aleppo.jpg", "aleppo-east.jpg", "aleppo-red.jpg"}
-    with ws.db.session() as s:
-        assert placed.fill(s) == len(rows)
+    done = amanah(ws.settings.home, "upgrade", "--json", check=True)
+    assert json.loads(done.stdout)["placed"] == len(rows)
     with ws.db.session() as s:
         assert placed.fill(s) == 0  # written once
         beirut = s.execute(

@@ -86,10 +86,12 @@ def items_in(s: Session, pcodes: Iterable[str]) -> set[int]:
     captured in one of these governorates."""
     wanted = {p for p in pcodes if re.fullmatch(r"SY\d\d", p)}
     there = [Item.doc_metadata.like(f'{START}{p}"%') for p in sorted(wanted)]
-    # Items with coordinates and no key yet (processed before it): _read places them.
+    # Items with coordinates and no key yet (processed before it): _read places them. Only
+    # the items the index says have coordinates are read at all.
+    unplaced = ~Item.doc_metadata.like(START + "%")
     gps = select(SearchDoc.item_id).where(SearchDoc.has_gps.is_(True))
-    unplaced = ~Item.doc_metadata.like(START + "%") & Item.id.in_(gps)
-    return {i for i, p in _read(s, or_(*there, unplaced)).items() if p in wanted}
+    where = Item.id.in_(gps) & or_(*there, unplaced)
+    return {i for i, p in _read(s, where).items() if p in wanted}
 
 
 def of_items(s: Session, ids: list[int]) -> dict[int, str]:
