@@ -18,7 +18,7 @@ from amanah.geo.boundaries import _area, outlines, projection
 FONT = 13.0  # px: the labels' size on the 800-unit-wide SVG
 HEIGHT = FONT * 1.3  # a line's box, ascenders and descenders included
 #: Average advance of a character, in em, by script: Arabic letters join and are wider.
-EM = {"en": 0.58, "ar": 0.62}
+EM = {"en": 0.6, "ar": 0.68}
 GAP = 2.0  # free space kept between two labels and from the map's edge
 #: A label moved farther than this from its centroid gets a leader line.
 LEADER_FROM = 10.0
