@@ -490,3 +490,176 @@ def test_a_photo_whose_person_withdrew_consent_leaves_the_map(msite: Site) -> No
         person_consent.give(s, admin, "Witness Map", ["investigation"])
     html = _page(msite, "analyst", "/map")
     assert photo in _plotted(html) and _counts(html)["SY02"] == 1
+
+
+# -- labels, counts beyond the plotted points, the governorate filter ---------------------
+
+
+def _label_boxes(html: str) -> dict[str, tuple[float, float, float, float]]:
+    """Each governorate label's box as the SVG pins it: centred on (x, y) (text-anchor
+    middle, dominant-baseline central), `textLength` wide, a line of its font-size high."""
+    from amanah.geo.labels import FONT, HEIGHT
+
+    boxes = {}
+    for attrs in re.findall(r'<text class="gov-label" ([^>]*)>', html):
+        a = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        assert a["text-anchor"] == "middle" and a["dominant-baseline"] == "central"
+        assert a["lengthAdjust"] == "spacingAndGlyphs" and float(a["font-size"]) == FONT
+        x, y, w = float(a["x"]), float(a["y"]), float(a["textLength"])
+        h = HEIGHT * float(a["font-size"]) / FONT
+        boxes[a["data-pcode"]] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+    return boxes
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_no_two_governorate_labels_overlap_and_each_is_on_the_map(
+    msite: Site, language: str
+) -> None:
+    from amanah.geo.labels import overlap, width_of
+
+    html = _page(msite, "analyst", "/map", language=language)
+    boxes = _label_boxes(html)
+    assert len(boxes) == 14
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', html).groups())  # type: ignore[union-attr]
+    for pcode, box in boxes.items():
+        assert box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height, pcode
+    pairs = [(a, b) for a in boxes for b in boxes if a < b and overlap(boxes[a], boxes[b])]
+    assert not pairs, pairs
+    # The width is the name's, in its script: Arabic names are given their own room.
+    name = "حلب" if language == "ar" else "Aleppo"
+    assert f">{name}</text>" in html
+    assert boxes["SY02"][2] - boxes["SY02"][0] == pytest.approx(width_of(name, language))
+    # A label moved off its centroid has a leader line back to it.
+    for pcode in re.findall(r'<line class="gov-leader" data-pcode="(SY\d\d)"', html):
+        assert pcode in boxes
+
+
+def test_labels_that_would_overlap_are_moved_with_a_leader_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Negative control: at twice the size, labels at their centroids overlap (Damascus and
+    its neighbours); the placement moves them apart and draws leader lines."""
+    from amanah.geo import labels
+
+    monkeypatch.setattr(labels, "FONT", 26.0)
+    monkeypatch.setattr(labels, "HEIGHT", 26.0 * 1.3)
+    labels.place.cache_clear()
+    try:
+        placed = labels.place("ar")
+        naive = [
+            labels.Label(lab.pcode, lab.text, *lab.anchor, lab.width, lab.anchor, False)
+            for lab in placed
+        ]
+        clash = [
+            (a.pcode, b.pcode)
+            for a in naive
+            for b in naive
+            if a.pcode < b.pcode and labels.overlap(a.box, b.box)
+        ]
+        assert clash  # the problem is real at this size
+        for a in placed:
+            for b in placed:
+                assert a.pcode == b.pcode or not labels.overlap(a.box, b.box), (a, b)
+        assert any(lab.leader for lab in placed)
+    finally:
+        labels.place.cache_clear()
+
+
+def _many_photos(site: Site, where: dict[tuple[float, float], int]) -> None:
+    """Cheap items: copies of a processed photo's row, each with its own point, indexed as
+    processing indexes them (no JPEG, no processing: the map and gov: read the rows)."""
+    from sqlalchemy import select
+
+    from amanah.db.models import Collection, Item
+    from amanah.geo import placed
+    from amanah.search import index
+
+    with site.ws.db.session() as s:
+        source = s.get(Item, site.item("aleppo.jpg"))
+        assert source is not None
+        coll = s.get(Collection, source.collection_id)
+        assert coll is not None
+        base = {
+            c.name: getattr(source, c.key) for c in Item.__table__.columns if c.name not in ("id",)
+        }
+        rows, n = [], 0
+        for (lat, lon), count in where.items():
+            for k in range(count):
+                n += 1
+                point = {"latitude": lat + (k % 97) * 1e-4, "longitude": lon + (k // 97) * 1e-4}
+                path = f"bulk/photo-{n:05d}.jpg"
+                rows.append(
+                    base
+                    | {
+                        "path_hash": f"{n:064d}",
+                        "path_key": f"{n:064x}",
+                        "original_path": path,
+                        "original_path_raw": path.encode(),
+                        "doc_metadata": placed.dumps(placed.place(point)),
+                    }
+                )
+        s.execute(Item.__table__.insert(), rows)
+        made = s.execute(select(Item).where(Item.original_path.like("bulk/%"))).scalars().all()
+        index.put(s, [index.document(i, coll, "", False) for i in made], fresh=True)
+    index.settle(site.ws)
+
+
+def test_the_map_counts_every_item_and_says_when_points_were_thinned(msite: Site) -> None:
+    """More items than the map draws: every one counted in its governorate (not the first
+    5,000), the points drawn up to the cap, and the page says so in both languages."""
+    from amanah.geo import evidence
+
+    _many_photos(msite, {ALEPPO: 4000, HOMS: 2100})
+    html = _page(msite, "analyst", f"/map?collection={MAP_BLUE}")
+    counts = _counts(html)
+    assert counts["SY02"] == 4001 and counts["SY04"] == 2101  # + the processed photos
+    assert counts["SY01"] == 1 and counts["SY03"] == 1 and counts["outside"] == 1
+    drawn = sum(int(n) for n in re.findall(r'data-count="(\d+)"', html)) + len(_plotted(html))
+    assert drawn == evidence.MAX_ITEMS
+    total = 4001 + 2101 + 1 + 1 + 1 + 1  # Damascus, Douma, Deir ez-Zor, Beirut
+    assert f"Showing 5,000 of {total:,} points; the counts are complete." in html
+    arabic = _page(msite, "analyst", f"/map?collection={MAP_BLUE}", language="ar")
+    assert "تُعرض ٥٬٠٠٠ من ٦٬١٠٦ نقطة؛ أما الأعداد فكاملة." in arabic
+    # A governorate's view: its own points (under the cap: none thinned), counts whole.
+    homs = _page(msite, "analyst", f"/map?collection={MAP_BLUE}&gov=Homs")
+    assert _counts(homs)["SY02"] == 4001 and 'id="thinned"' not in homs
+    drawn = sum(int(n) for n in re.findall(r'data-count="(\d+)"', homs)) + len(_plotted(homs))
+    assert drawn == 2101
+    # The search's gov: agrees with the map's count.
+    r = msite.api("analyst").get(
+        "/api/v1/search", params={"q": "has:gps", "governorate": "حلب", "limit": 1}
+    )
+    assert r.status_code == 200 and r.json()["total"] == 4001
+
+
+def test_the_governorate_filter_on_the_api_the_search_page_and_the_map(msite: Site) -> None:
+    c = msite.api("analyst")
+    for value in ("Aleppo", "حلب", "SY02", "halab"):
+        r = c.get("/api/v1/search", params={"q": "*", "governorate": value, "limit": 50})
+        assert r.status_code == 200, r.text
+        assert {h["item_id"] for h in r.json()["hits"]} == {msite.item("aleppo.jpg")}, value
+    r = c.get("/api/v1/search", params={"q": "gov:Narnia"})
+    assert r.status_code == 400 and "Aleppo (SY02)" in r.json()["error"]
+    assert "حلب (SY02)" in r.json()["error"]
+    r = c.get("/api/v1/search", params={"governorate": "x" * 10_000})
+    assert r.status_code == 400 and "longer than 4,000" in r.json()["error"]
+    assert "Traceback" not in r.text
+    # Another compartment: the filter finds nothing it could not see anyway.
+    red = msite.api("redanalyst")
+    r = red.get("/api/v1/search", params={"q": "*", "governorate": "Aleppo"})
+    assert r.status_code == 200 and r.json()["total"] == 0
+    r = red.get("/api/v1/search", params={"q": "*", "governorate": "Homs"})
+    assert {h["item_id"] for h in r.json()["hits"]} == {msite.item("homs-red.jpg")}
+    # The search page: a removable chip in the page's language; its map link keeps it.
+    html = _page(msite, "analyst", "/search?q=&governorate=SY02")
+    assert 'data-field="gov"' in html and "Aleppo" in html
+    assert 'href="/map?governorate=SY02"' in html
+    assert "حلب" in _page(msite, "analyst", "/search?q=&governorate=SY02", language="ar")
+    narrowed = _page(msite, "analyst", "/map?governorate=SY02")
+    assert set(_plotted(narrowed)) == {msite.item("aleppo.jpg")}
+    assert _counts(narrowed)["SY01"] == 0  # a filter: the counts narrow too
+    # The map's governorate view takes the same names; an unknown one is said, not a 500.
+    by_name = _page(msite, "analyst", "/map?gov=حلب")
+    assert set(_plotted(by_name)) == {msite.item("aleppo.jpg")} and _counts(by_name)["SY01"] == 1
+    unknown = _page(msite, "analyst", "/map?gov=Narnia")
+    assert 'class="problem"' in unknown and "Aleppo (SY02)" in unknown

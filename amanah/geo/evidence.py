@@ -10,12 +10,14 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, Permission, entities_visible, names_visible
 from amanah.db.models import Entity, EntityName, Item
+from amanah.geo import placed
 from amanah.geo.boundaries import governorate_of, projection, usable
 from amanah.processing.metadata import stored as stored_metadata
 from amanah.search import engine
@@ -23,7 +25,8 @@ from amanah.search.engine import Hit, Results
 from amanah.search.query import parse, with_filters
 from amanah.workspace import Workspace
 
-#: The most items a map reads (in item order); beyond it the page says the map is partial.
+#: The most item points a map draws (in item order); beyond it the page says how many of how
+#: many were drawn. The counts per governorate always cover every item found.
 MAX_ITEMS = 5000
 MAX_ENTITIES = 2000
 #: Above this many points, points sharing a grid cell are drawn as one circle with a count.
@@ -61,7 +64,8 @@ class Mark:
 @dataclass
 class MapView:
     query: str
-    found: int = 0  # items with GPS the search finds (before MAX_ITEMS)
+    found: int = 0  # items with GPS the search finds (all counted)
+    shown: int = 0  # of them, the points this view would draw (its governorate's), uncapped
     items: list[Point] = field(default_factory=list)  # plotted (or outside Syria)
     unusable: int = 0  # items whose stored coordinates are no point (string, NaN, 999 ...)
     partial: bool = False
@@ -91,8 +95,10 @@ def build(
     pcode: str | None = None,
 ) -> MapView:
     """The map of the search `query` with `filters` for `caller`; with `pcode`, only the items
-    in that governorate are plotted and listed (the counts stay whole). Raises QueryError or
-    ValueError as a search does. The view is written to the search log and the ledger."""
+    in that governorate are plotted and listed (the counts stay whole). Every item found is
+    counted in its governorate (`amanah.geo.placed`, no cap); at most MAX_ITEMS are plotted.
+    Raises QueryError or ValueError as a search does. The view is written to the search log
+    and the ledger."""
     started = time.perf_counter()
     text = with_filters(query if query.strip() else "*", [*filters, ("has", "gps")])
     q = parse(text)
@@ -101,28 +107,28 @@ def build(
     with ws.db.reader() as s:
         ids = engine.all_ids(s, caller, q, ws)
         view.found = len(ids)
-        view.partial = len(ids) > MAX_ITEMS
-        ids = ids[:MAX_ITEMS]
-        rows = []
-        for at in range(0, len(ids), CHUNK):
-            chunk = ids[at : at + CHUNK]
-            rows += s.execute(
-                select(Item.id, Item.original_path, Item.doc_metadata).where(Item.id.in_(chunk))
-            ).all()
+        where = placed.of_items(s, ids)
+        view.counts.update(p for p in where.values() if p)
+        # Outside Syria, or no place at all: told apart by their coordinates (they are few).
+        elsewhere = {i for i in ids if not where.get(i)}
+        wanted = [i for i in ids if where.get(i) == pcode] if pcode else ids
+        rows = _rows(s, sorted(elsewhere))
+        bad = {i for i, _, metadata in rows if _coordinates(metadata) is None}
+        view.unusable = len(bad)
+        view.outside = len(elsewhere) - len(bad)
+        wanted = [i for i in wanted if i not in bad]
+        view.shown = len(wanted)
+        view.partial = len(wanted) > MAX_ITEMS
+        plotted = set(wanted[:MAX_ITEMS])
+        rows = [r for r in rows if r[0] in plotted]
+        rows += _rows(s, sorted(plotted - elsewhere))
         if caller.can(Permission.READ_ENTITIES):
             view.entities = _entities(s, caller, lang)
     for item_id, path, metadata in sorted(rows):
         found = _coordinates(metadata)
-        if found is None:
-            view.unusable += 1
-            continue
-        gov = governorate_of(*found)
-        if gov is None:
-            view.outside += 1
-        else:
-            view.counts[gov.pcode] += 1
-        if pcode is None or (gov is not None and gov.pcode == pcode):
-            view.items.append(Point("item", item_id, _label(path), *found, gov and gov.pcode))
+        if found is not None:
+            pc = where.get(item_id) or None
+            view.items.append(Point("item", item_id, _label(path), *found, pc))
     view.marks = marks(view.items) + marks(view.entities)
     results = Results(
         query=text,
@@ -136,6 +142,17 @@ def build(
         ws, caller, results, {"view": "map", "governorate": pcode or ""}, None
     )
     return view
+
+
+def _rows(s: Session, ids: list[int]) -> list[Any]:
+    """(id, original path, metadata) of these items, read a chunk at a time."""
+    rows: list[Any] = []
+    for at in range(0, len(ids), CHUNK):
+        chunk = ids[at : at + CHUNK]
+        rows += s.execute(
+            select(Item.id, Item.original_path, Item.doc_metadata).where(Item.id.in_(chunk))
+        ).all()
+    return rows
 
 
 def _entities(s: Session, caller: Caller, lang: str) -> list[Point]:

@@ -42,6 +42,7 @@ from amanah.db.models import (
     SearchText,
     SupersededDerivative,
 )
+from amanah.geo import placed
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
 from amanah.processing import fingerprints, inventory, pagejobs
@@ -359,7 +360,7 @@ def _record(
             media_type=ident["media_type"],
             pronom=ident["puid"],
             format_name=ident["format_name"] or ident["description"][:400],
-            doc_metadata=json.dumps(manifest["metadata"], ensure_ascii=False, default=str),
+            doc_metadata=placed.dumps(placed.place(manifest["metadata"])),
             languages=json.dumps(manifest.get("languages", [])),
             flags=json.dumps(flags, ensure_ascii=False),
             status=status_of(flags),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from amanah.blobs import BlobStore
 from amanah.db.models import Collection, Derivative, Item, SearchDoc, SearchText
+from amanah.geo import placed
 from amanah.processing.metadata import stored as stored_metadata
 from amanah.search import bulk_terms, document_date
 from amanah.search.backends import (
@@ -215,7 +216,7 @@ def dated_metadata(item: Item, body: str) -> str | None:
     if document_date.KEY in metadata and metadata[document_date.KEY] == stated:
         return None
     metadata[document_date.KEY] = stated
-    return json.dumps(metadata, ensure_ascii=False, default=str)
+    return placed.dumps(metadata)  # one serialisation: gov: reads the governorate at its start
 
 
 def terms_for(ws: Workspace, body: str) -> Terms | None:
@@ -269,6 +270,7 @@ def reindex(
     # No queue while search_docs is rewritten: tantivy is rebuilt from it at the end.
     tantivy_index.stop_feed(ws)
     with ws.db.session() as s:
+        placed.fill(s)  # each item's governorate, for gov: and the map (amanah.geo.placed)
         backend_for(s).clear(s)
         s.execute(delete(SearchDoc))
         s.execute(delete(SearchText))

@@ -12,6 +12,7 @@
     person:"محمد الحبو" unit:"Branch 215" facility:Saydnaya place:Homs
                                            items of an entity, its name in any spelling
     tag:torture                            items the caller may see that carry an analyst's tag
+    gov:Aleppo  gov:حلب  gov:SY02           items whose GPS point lies in that governorate
 
 Field filters apply to the whole query: the same field given twice means either value, and
 `-field:value` excludes. A filter inside parentheses or next to OR is refused, not guessed at.
@@ -45,6 +46,7 @@ FIELDS = (
     "received",
     "path",
     "tag",
+    "gov",
     *ENTITY_FIELDS,
 )
 HAS = ("ocr", "text", "gps")
@@ -259,6 +261,7 @@ _EXAMPLE = {
     "unit": 'unit:"Branch 215"',
     "facility": "facility:Saydnaya",
     "place": "place:Homs",
+    "gov": "gov:Aleppo, gov:حلب, gov:SY02",
 }
 
 
@@ -463,11 +466,31 @@ def _check_filter(tok: _Tok, q: str) -> str:
                 q,
             )
         return code
+    if name == "gov":
+        return _governorate(tok, q)
     if name in ("has", "type"):
         return value.lower()
     if name in ENTITY_FIELDS or name == "tag":
         return " ".join(value.split())
     return value
+
+
+def _governorate(tok: _Tok, q: str) -> str:
+    """A `gov:` value as its governorate's P-code; an unknown one named, with the names
+    accepted, in English and Arabic (the message is read on pages in either language)."""
+    from amanah.geo import names
+
+    found = names.find(tok.value)
+    if found is not None:
+        return found.pcode
+    shown = tok.value if len(tok.value) <= 60 else tok.value[:60] + "…"
+    raise QueryError(
+        f"'gov:{shown}' is not a governorate of Syria: use a name or P-code:"
+        f" {', '.join(names.accepted('en'))}"
+        f" — «{shown}» ليست محافظة سورية: اكتب اسمها أو رمزها: {'، '.join(names.accepted('ar'))}",
+        tok.pos,
+        q,
+    )
 
 
 def _day(text: str, last: bool) -> date:

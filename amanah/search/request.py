@@ -26,6 +26,7 @@ from amanah.access import (
     withheld_item_ids,
 )
 from amanah.db.models import Collection, Provider
+from amanah.geo import placed
 from amanah.search.query import ENTITY_FIELDS, Node, Query, QueryError, type_prefixes
 
 #: "year" is the document date's year; "received" the year the collection received the item.
@@ -185,11 +186,13 @@ def build(
             values.append(_entity_items(s, caller, q, f.field, f.value, f.position))
         elif f.field == "tag":
             values.append(_tag_items(s, caller, q, f.value, f.position))
+        elif f.field == "gov":  # items captured there (amanah.geo.placed): only ever narrows
+            values.append(placed.items_in(s, [f.value]))
         else:
             values.append(f.value)
     filters = []
     for (name, neg), v in by_field.items():
-        if name in ENTITY_FIELDS or name == "tag":  # either value; each field narrows further
+        if name in ENTITY_FIELDS or name in ("tag", "gov"):  # either value; each narrows
             filters.append(FieldFilter("item", tuple(sorted(set().union(*v))), neg))
         else:
             filters.append(FieldFilter(name, tuple(v), neg))

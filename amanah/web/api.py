@@ -66,6 +66,7 @@ API_FILTERS = (
     "unit",
     "facility",
     "place",
+    "gov",
 )
 
 
@@ -124,6 +125,14 @@ def search(
     unit: Filter = [],  # noqa: B006
     facility: Filter = [],  # noqa: B006
     place: Filter = [],  # noqa: B006
+    governorate: Annotated[
+        list[str],
+        Query(
+            max_length=300,
+            description="The `gov:` field: items whose GPS point lies in the governorate"
+            " (Aleppo, حلب or SY02)",
+        ),
+    ] = [],  # noqa: B006
 ) -> dict[str, Any]:
     """Search in Arabic and English, or browse (no words) with filters and sorts: the search
     page's search, through the same service. Filters are parameters (each any of its values);
@@ -142,6 +151,7 @@ def search(
         unit=unit,
         facility=facility,
         place=place,
+        gov=governorate,
     )
     # The words' filters and these count together (`query.MAX_FILTERS`, checked by parse).
     chosen = [(name, v) for name in API_FILTERS for v in given[name] if v.strip()]

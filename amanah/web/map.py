@@ -6,13 +6,15 @@ same need-to-know (`amanah.geo.evidence` runs the search); every view is logged 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah.access import Caller, Permission
-from amanah.geo import boundaries, evidence
-from amanah.search.query import QueryError
+from amanah.geo import boundaries, evidence, labels
+from amanah.geo import names as governorate_names
+from amanah.search.query import QueryError, clause, parse
 from amanah.web import i18n
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import language, render
@@ -23,8 +25,13 @@ router = APIRouter(include_in_schema=False)
 LIST_AT_MOST = 500
 
 
-def map_url(params: list[tuple[str, str]], path: str = "/map") -> str:
-    return path + "?" + url_params(params)
+def map_url(params: list[tuple[str, str]], path: str = "/map", view: str = "") -> str:
+    """The page with these filters; `view`: a governorate's view (`gov=`, counts whole),
+    which is not the `governorate=` filter (that one narrows the counts too)."""
+    query = url_params(params)
+    if view:
+        query = "&".join(part for part in (query, urlencode([("gov", view)])) if part)
+    return path + "?" + query
 
 
 @router.get("/map")
@@ -33,16 +40,19 @@ def map_page(
     caller: Annotated[Caller, Depends(allow(Permission.SEARCH))],
     chosen: Annotated[list[tuple[str, str]], Depends(chip_filters)],
     q: Annotated[str, Query(max_length=2000)] = "",
-    gov: Annotated[str, Query(pattern="^(SY[0-9]{2})?$")] = "",
+    gov: Annotated[str, Query(max_length=200, pattern=r"^[\w\s'’ʿ-]*$")] = "",
 ) -> Response:
-    """`gov=SY02`: only that governorate's items plotted and listed (its counts row links
-    here). Filters are the search page's, as URL parameters."""
+    """`gov=SY02` (or `gov=Aleppo`, `gov=حلب`, as the `gov:` filter takes them): only that
+    governorate's items plotted and listed, the items `gov:` finds (its counts row links
+    here; the counts stay whole). Filters are the search page's, as URL parameters."""
     page_lang = language(request)
     shape = boundaries.load()
-    place = shape.by_pcode(gov) if gov else None
+    place = governorate_names.find(gov) if gov.strip() else None
     base = [("q", q), *chosen]
     view, problem = None, None
     try:
+        if gov.strip() and place is None:
+            parse(clause("gov", gov.strip()))  # refused as the query language refuses it
         view = evidence.build(
             workspace(request),
             caller,
@@ -63,7 +73,7 @@ def map_page(
                     "pcode": g.pcode,
                     "name": g.name(page_lang),
                     "count": view.counts.get(g.pcode, 0),
-                    "link": map_url([*base, ("gov", g.pcode)]),
+                    "link": map_url(base, view=g.pcode),
                 }
             )
         rows.sort(key=lambda r: (-r["count"], r["name"]))
@@ -82,13 +92,16 @@ def map_page(
         names=names,
         place=place,
         outlines=[(g.pcode, g.name(page_lang), d, xy) for g, d, xy in boundaries.outlines()],
+        labels=labels.place(page_lang),
+        leader_end=labels.leader_end,
+        label_font=f"{labels.FONT:g}",
         width=proj.width,
         height=proj.height,
         attribution=shape.source,
         licence=shape.licence.split(" (")[0],
         whole=map_url(base),
         search_link=map_url(base, "/search") if (q.strip() or chosen) else "/search?browse=1",
-        cluster_link=lambda pcode: map_url([*base, ("gov", pcode)]) if pcode else None,
+        cluster_link=lambda pcode: map_url(base, view=pcode) if pcode else None,
         list_at_most=LIST_AT_MOST,
         max_items=evidence.MAX_ITEMS,
         where=lambda p: _where(p, page_lang),

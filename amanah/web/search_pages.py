@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from amanah.access import Caller, Permission
+from amanah.geo import names
 from amanah.search import service, snippets
 from amanah.search.query import LANG_NAMES, QueryError, type_prefixes
 from amanah.web import analyst, i18n
@@ -20,7 +21,7 @@ from amanah.web.pages import language, render
 router = APIRouter(include_in_schema=False)
 
 #: The filters a facet (or a chip) chooses, as URL parameters: the query language's fields.
-CHIP_FIELDS = ("provider", "collection", "type", "lang", "has", "date", "received")
+CHIP_FIELDS = ("provider", "collection", "type", "lang", "has", "date", "received", "gov")
 #: Which chip field each facet chooses.
 FACET_FIELD = {
     "provider": "provider",
@@ -49,6 +50,7 @@ CHIP_LABELS = {
     "has": "Has",
     "date": "Document date",
     "received": "Received",
+    "gov": "Governorate",
 }
 Values = Annotated[list[str], Query(max_length=300)]
 #: The `lang:` filter, as `?language=`: `?lang=` is the page's language on every page.
@@ -98,13 +100,15 @@ def value_label(field: str, value: Any, lang: str) -> str:
         return say(word) if word else str(value)
     if field in ("year", "received", "date"):
         return i18n.digits(str(value), lang)
+    if field == "gov" and (place := names.find(str(value))) is not None:
+        return place.name(lang)
     return str(value)
 
 
 #: A filter whose URL parameter is not its field's name: `?lang=` chooses the page's language on
 #: every page, so the language filter is `?language=` (else choosing Arabic documents would turn
 #: the page into Arabic, and `?lang=ar` would filter out every English document).
-URL_PARAM = {"lang": "language"}
+URL_PARAM = {"lang": "language", "gov": "governorate"}
 
 
 def url_params(params: list[tuple[str, str]]) -> str:
@@ -148,6 +152,7 @@ def chip_filters(
     has: Values = [],  # noqa: B006
     date: Values = [],  # noqa: B006
     received: Values = [],  # noqa: B006
+    governorate: Values = [],  # noqa: B006
 ) -> list[tuple[str, str]]:
     """The filters a page's URL chose (a facet or a chip), as (field, value) pairs of the query
     language, at most 20: the search page's and the map's parameters, read in one place."""
@@ -159,6 +164,7 @@ def chip_filters(
         has=has,
         date=date,
         received=received,
+        gov=governorate,
     )
     return [(name, v) for name in CHIP_FIELDS for v in given[name] if v.strip()][:20]
 
