@@ -32,6 +32,8 @@ SCHEMA_PREFIX = "amanah_linkage_"
 #: First key of the advisory locks that say a run's schema is in use (second: its name's hash).
 _LOCK_CLASS = 0x4C4E4B  # "LNK"
 _BATCH = 10_000
+#: How a run's connections name themselves (pg_stat_activity).
+APPLICATION = "amanah-linkage"
 
 #: The one distance the model uses, for PostgreSQL: optimal string alignment, per character.
 _DAMERAU_LEVENSHTEIN = """
@@ -146,7 +148,11 @@ class PostgresEngine:
         # every connection sees the run's schema only; no JIT (LLVM spent minutes compiling
         # Splink's prediction query, whose planned cost is huge before its tables are known)
         options = f"-c search_path={self.schema} -c jit=off"
-        self.engine = create_engine(url, connect_args={"options": options}, pool_pre_ping=True)
+        self.engine = create_engine(
+            url,
+            connect_args={"options": options, "application_name": APPLICATION},
+            pool_pre_ping=True,
+        )
         self.guard: Any = None
         try:
             self.guard = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
