@@ -191,10 +191,26 @@ class PostgresEngine:
 
     def api(self) -> Any:
         from splink.backends.postgres import PostgresAPI
+        from splink.internals.input_column import InputColumn
+        from splink.internals.postgres.dataframe import PostgresDataFrame
 
         run = self
 
+        class _Frame(PostgresDataFrame):
+            @property
+            def columns(self) -> list[InputColumn]:
+                # Splink's looks the name up in every schema: a home's table of the same
+                # name would lend the run its columns
+                names = run.column_list(self.physical_name)
+                return [InputColumn(c, sqlglot_dialect_str="postgres") for c in names]
+
         class _API(PostgresAPI):
+            def table_to_splink_dataframe(self, templated_name: str, physical_name: str) -> Any:
+                return _Frame(templated_name, physical_name, self)
+
+            def table_exists_in_database(self, table_name: str) -> bool:
+                return bool(run.column_list(table_name))
+
             def _register_extensions(self) -> None:
                 """None needed: the model's one distance function is the run's own."""
 
@@ -231,14 +247,18 @@ class PostgresEngine:
                 cur.execute(f"ANALYZE {target}")
 
     def columns(self, physical: str) -> set[str]:
+        return set(self.column_list(physical))
+
+    def column_list(self, physical: str) -> list[str]:
+        """The columns of a table of the run's schema, in order (none: no such table)."""
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            return set(
+            return list(
                 conn.execute(
                     text(
                         "SELECT column_name FROM information_schema.columns"
-                        " WHERE table_schema = :s AND table_name = :t"
+                        " WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"
                     ),
                     {"s": self.schema, "t": physical},
                 ).scalars()
