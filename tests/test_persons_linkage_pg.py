@@ -4,6 +4,7 @@ a killed connection that leaves the home's tables as they were."""
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -21,9 +22,9 @@ from benchmarks.persons_lists import make_lists, true_pairs
 from tests.servers import Postgres
 from tests.test_persons_linkage import CASES
 
-#: The probabilities of one pair on the two engines may differ by this much (floating point,
-#: and u estimated from a sample whose rows each engine's hash picks).
-TOLERANCE = 1e-3
+#: The probabilities of one pair on the two engines may differ by this much: u is estimated
+#: from a sample of pairs whose rows each engine's own hash picks, and m by EM from there.
+TOLERANCE = 0.02
 
 
 def _plain(url: str) -> str:
@@ -68,6 +69,10 @@ def _run_schemas(url: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _weight(p: float) -> float:
+    return math.log2(max(p, 1e-15) / max(1 - p, 1e-15))
+
+
 def _key(p: Pair) -> tuple[tuple[str, str], tuple[str, str]]:
     x, y = (p.a_list, p.a), (p.b_list, p.b)
     return (min(x, y), max(x, y))
@@ -79,6 +84,7 @@ def test_postgresql_gives_the_same_links_as_duckdb(database: str) -> None:
     candidate pairs, links, review flags, levels met and clusters; probabilities equal within
     TOLERANCE. The home's tables are as they were and the run's schema is gone."""
     a, b, truth = make_lists(400, seed=11)
+    gold = true_pairs(a + b, truth)
     for case_a, case_b, _ in CASES.values():
         a.append(case_a)
         b.append(case_b)
@@ -93,13 +99,13 @@ def test_postgresql_gives_the_same_links_as_duckdb(database: str) -> None:
         q = pg[k]
         assert q.match == p.match and q.review == p.review, k
         assert abs(q.score - p.score) <= TOLERANCE, k
+        assert abs(_weight(q.score) - _weight(p.score)) <= 1.0, k
         assert {c: e["level"] for c, e in q.explanation.items()} == {
             c: e["level"] for c, e in p.explanation.items()
         }, k
     same = sorted(map(sorted, clusters(duck.values())))
     assert sorted(map(sorted, clusters(pg.values()))) == same
     # ... and both are right about the drifted releases
-    gold = true_pairs(a + b, truth)
     found = {k for k, p in pg.items() if p.match and k[0] in truth and k[1] in truth}
     assert len(found & gold) / len(found) > 0.99
 
@@ -168,23 +174,25 @@ def test_distances_count_letters_on_both_engines(database: str) -> None:
 
 
 def _kill_run(url: str, stop: threading.Event, killed: list[int]) -> None:
-    """Terminate the run's connections once it has made its first Splink tables."""
+    """Once the run has made its first Splink tables, terminate its connections, and every
+    new one it opens, until it stops (a server that drops the run, not one hiccup)."""
     with psycopg.connect(_plain(url), autocommit=True) as c:
+        started = False
         while not stop.is_set():
-            tables = c.execute(
-                "SELECT count(*) FROM information_schema.tables"
-                " WHERE starts_with(table_schema, %s) AND starts_with(table_name, '__splink__')",
-                [SCHEMA_PREFIX],
-            ).fetchone()[0]
-            if tables:
+            if not started:
+                started = c.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE starts_with"
+                    "(table_schema, %s) AND starts_with(table_name, '__splink__')",
+                    [SCHEMA_PREFIX],
+                ).fetchone()[0]
+            if started:
                 rows = c.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE application_name = %s",
                     [APPLICATION],
                 ).fetchall()
                 killed.append(len(rows))
-                return
-            time.sleep(0.2)
+            time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -202,7 +210,7 @@ def test_killed_connection_leaves_the_home_untouched(database: str) -> None:
     finally:
         stop.set()
         killer.join(60)
-    assert killed and killed[0] >= 1
+    assert sum(killed) >= 1
     assert _home_state(database)[:2] == before[:2]
     left = _run_schemas(database)
     assert len(left) <= 1  # the dead run's, if its last words could not drop it
