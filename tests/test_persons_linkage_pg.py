@@ -249,3 +249,26 @@ def test_settings_are_one_text_for_both_dialects() -> None:
         r["blocking_rule"] for r in pg["blocking_rules_to_generate_predictions"]
     ]
     assert {r["sql_dialect"] for r in pg["blocking_rules_to_generate_predictions"]} == {"postgres"}
+
+
+def test_home_setting_chooses_the_engine(tmp_path: Any) -> None:
+    """`linkage_engine` in amanah.toml: duckdb by default, postgresql only on a PostgreSQL
+    home, anything else refused with the file named."""
+    from amanah.config import ConfigError, load_settings, write_default_config
+
+    write_default_config(tmp_path)
+    assert load_settings(tmp_path).linkage_engine == "duckdb"
+    path = tmp_path / "amanah.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('linkage_engine = "duckdb"', 'linkage_engine = "postgresql"'))
+    with pytest.raises(ConfigError, match="needs a PostgreSQL database_url"):
+        load_settings(tmp_path)
+    path.write_text(text.replace('linkage_engine = "duckdb"', 'linkage_engine = "spark"'))
+    with pytest.raises(ConfigError, match=r"amanah\.toml: linkage_engine must be"):
+        load_settings(tmp_path)
+    pg = text.replace('linkage_engine = "duckdb"', 'linkage_engine = "postgresql"')
+    pg = pg.replace(
+        'database_url = "sqlite:///amanah.db"', 'database_url = "postgresql+psycopg://u@h/db"'
+    )
+    path.write_text(pg)
+    assert load_settings(tmp_path).linkage_engine == "postgresql"
