@@ -47,6 +47,12 @@ semantic = true
 #   "postgresql" name theirs. "database" (what older homes say) means the default.
 search_backend = "default"
 
+# linkage_engine: where `amanah persons link` runs the record-linkage model. "duckdb" (embedded,
+#   in memory, spilling to a private folder) or "postgresql" (PostgreSQL homes only: the same
+#   model in a private schema of this database, dropped after each run; see docs/linkage.md).
+#   `amanah persons link --engine` chooses for one run.
+linkage_engine = "duckdb"
+
 # trusted_proxies: addresses or networks (CIDR) of reverse proxies in front of `amanah serve`.
 #   Only a request from one of these has its X-Forwarded-For header read (the right-most
 #   address that is not itself a trusted proxy); any other request is known by its own peer
@@ -89,6 +95,8 @@ class Settings:
     search_backend: str = "database"
     #: How letters and packages name this installation ("" : by its key id).
     installation_name: str = ""
+    #: Where record linkage runs: "duckdb" or "postgresql" (amanah.persons.engines).
+    linkage_engine: str = "duckdb"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -154,10 +162,18 @@ def load_settings(home: Path) -> Settings:
             f"{path}: token_expiry_days must be a whole number of days from 1 to 3650"
         )
     search_backend = _search_backend(data.get("search_backend", "default"), db_url, path)
+    linkage_engine = data.get("linkage_engine", "duckdb")
+    if linkage_engine not in ("duckdb", "postgresql"):
+        raise ConfigError(
+            f'{path}: linkage_engine must be "duckdb" or "postgresql", not {linkage_engine!r}'
+        )
+    if linkage_engine == "postgresql" and not db_url.startswith("postgresql"):
+        raise ConfigError(f'{path}: linkage_engine "postgresql" needs a PostgreSQL database_url')
     installation_name = data.get("installation_name", "")
     if not isinstance(installation_name, str) or len(installation_name) > 200:
         raise ConfigError(f"{path}: installation_name must be text of at most 200 characters")
     known = {
+        "linkage_engine",
         "installation_name",
         "search_backend",
         "database_url",
@@ -181,6 +197,7 @@ def load_settings(home: Path) -> Settings:
         token_expiry_days=days,
         search_backend=search_backend,
         installation_name=installation_name.strip(),
+        linkage_engine=linkage_engine,
         extra={k: v for k, v in data.items() if k not in known},
     )
 

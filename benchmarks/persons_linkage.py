@@ -9,6 +9,9 @@
 - scale: one generated list of N records with duplicates, de-duplicated in a child process:
   wall time of the linkage alone, peak RSS of the child (generation included), pairs, links,
   precision and recall. The load average is recorded: the machine is shared.
+  `--engines duckdb postgresql` runs each size on each engine in turn, in the same session
+  (PostgreSQL: a server started on loopback by `tests.servers`; its peak memory is the
+  largest sum of its processes' proportional set sizes, sampled every half second).
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def quality(n: int, seed: int, threshold: float) -> dict[str, Any]:
     return out
 
 
-def _child_dedupe(n: int) -> None:
+def _child_dedupe(n: int, engine: str, database_url: str | None) -> None:
     from amanah.persons.linkage import link
 
     records, truth = make_duplicated(n, seed=5)
@@ -138,7 +141,7 @@ def _child_dedupe(n: int) -> None:
     t, cpu = time.perf_counter(), time.process_time()
     pairs = 0
     found = set()
-    for p in link(records):
+    for p in link(records, engine=engine, database_url=database_url):
         pairs += 1
         if p.match:
             found.add(_key((p.a_list, p.a), (p.b_list, p.b)))
@@ -157,20 +160,63 @@ def _child_dedupe(n: int) -> None:
     )
 
 
-def dedupe(n: int) -> dict[str, Any]:
+def _server_pss_kib(data_dir: str) -> int:
+    """The proportional set size of a PostgreSQL server's processes (postmaster and children)."""
+    from pathlib import Path
+
+    try:
+        root = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if int(proc.name) != root and ppid != root:
+                continue
+            for line in (proc / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def dedupe(n: int, engine: str = "duckdb", server: Any = None) -> dict[str, Any]:
+    import threading
+
     load_before = os.getloadavg()
     cmd = [sys.executable, "-m", "benchmarks.persons_linkage", "--child-dedupe", str(n)]
-    wall, rss_kib, proc = run_timed(cmd)
+    cmd += ["--engine", engine]
+    peak = [0]
+    stop = threading.Event()
+    if server is not None:
+        cmd += ["--database-url", server.create_database()]
+
+        def sample() -> None:
+            while not stop.wait(0.5):
+                peak[0] = max(peak[0], _server_pss_kib(str(server.data)))
+
+        threading.Thread(target=sample, daemon=True).start()
+    try:
+        wall, rss_kib, proc = run_timed(cmd)
+    finally:
+        stop.set()
     assert proc is not None
     result = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     result.update(
         {
+            "engine": engine,
             "child_wall_seconds": round(wall, 1),
             "peak_rss_mib": round(rss_kib / 1024),
             "load_before": [round(x, 1) for x in load_before],
             "load_after": [round(x, 1) for x in os.getloadavg()],
         }
     )
+    if server is not None:
+        result["server_peak_pss_mib"] = round(peak[0] / 1024)
     return result
 
 
@@ -180,19 +226,35 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threshold", type=float, default=0.9)
     ap.add_argument("--dedupe", type=int, nargs="*", default=[100_000], help="list sizes")
+    ap.add_argument("--engines", nargs="+", default=["duckdb"], choices=["duckdb", "postgresql"])
     ap.add_argument("--child-dedupe", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--engine", default="duckdb", help=argparse.SUPPRESS)
+    ap.add_argument("--database-url", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_dedupe:
-        _child_dedupe(args.child_dedupe)
+        _child_dedupe(args.child_dedupe, args.engine, args.database_url)
         return
     result: dict[str, Any] = {"machine": machine()}
     if args.quality:
         result["quality"] = quality(args.quality, args.seed, args.threshold)
         print(json.dumps(result["quality"]), flush=True)
     result["dedupe"] = []
-    for n in args.dedupe:
-        result["dedupe"].append(dedupe(n))
-        print(json.dumps(result["dedupe"][-1]), flush=True)
+    server = None
+    if "postgresql" in args.engines:
+        from tests.servers import start_postgres
+
+        server = start_postgres()
+        if isinstance(server, str):
+            raise SystemExit(f"PostgreSQL cannot run here: {server}")
+    try:
+        for n in args.dedupe:
+            for engine in args.engines:
+                pg = server if engine == "postgresql" else None
+                result["dedupe"].append(dedupe(n, engine, pg))
+                print(json.dumps(result["dedupe"][-1]), flush=True)
+    finally:
+        if server is not None:
+            server.stop()
     print(save("persons_linkage", result))
 
 

@@ -108,6 +108,27 @@ def _home_lists(names: list[str], user: str | None) -> list[list[PersonRecord]]:
     return with_workspace(act, *ERRORS)
 
 
+def choose_engine(option: str | None) -> tuple[str, str | None]:
+    """The linkage engine of a run and the database it needs: `--engine`, else the home's
+    `linkage_engine`, else DuckDB (no home: lists given as files)."""
+    from amanah.cli.util import state
+    from amanah.config import ConfigError, load_settings, resolve_home
+    from amanah.persons.engines import ENGINES
+
+    if option is not None and option not in ENGINES:
+        fail(f"--engine {option}: expected one of {', '.join(ENGINES)}")
+    try:
+        settings = load_settings(resolve_home(state.home))
+    except ConfigError as e:
+        if option == "postgresql":
+            fail(f"--engine postgresql runs in the home's PostgreSQL database: {e}")
+        return "duckdb", None
+    chosen = option or settings.linkage_engine
+    if chosen == "postgresql" and not settings.database_url.startswith("postgresql"):
+        fail("--engine postgresql runs in the home's database, and this home's is not PostgreSQL")
+    return chosen, settings.database_url if chosen == "postgresql" else None
+
+
 def link(
     names: Annotated[
         list[str] | None,
@@ -141,6 +162,15 @@ def link(
             "--store", help="Keep the run and its pairs for review (`amanah persons review`)."
         ),
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where the model runs: duckdb (embedded) or postgresql (the home's PostgreSQL"
+            " database, in a private schema dropped afterwards). Default: the home's"
+            " linkage_engine, else duckdb.",
+        ),
+    ] = None,
 ) -> None:
     """Link person lists, or de-duplicate one: one JSON line per candidate pair.
 
@@ -155,12 +185,21 @@ def link(
         fail(f"--floor {floor}: expected a probability between 0 and 1")
     if not names and not from_jsonl:
         fail("name the person lists to link (or give --from-jsonl FILE)")
+    engine_name, database_url = choose_engine(engine)
     if store:
         if from_jsonl or not names:
             fail("--store keeps runs of the home's person lists only: name them, not --from-jsonl")
         from amanah.cli.persons_review import link_and_store
 
-        link_and_store(list(names), user, threshold, review_margin, floor, clusters)
+        link_and_store(
+            list(names),
+            user,
+            threshold,
+            review_margin,
+            floor,
+            clusters,
+            engine=(engine_name, database_url),
+        )
         return
     lists: list[list[PersonRecord]] = _home_lists(list(names), user) if names else []
     problems: list[str] = []
@@ -175,7 +214,9 @@ def link(
         problems.extend(bad)
     for p in problems:
         typer.echo(f"not linked: {p}", err=True)
-    pairs = linkage.link_lists(lists, threshold, review_margin, floor)
+    pairs = linkage.link_lists(
+        lists, threshold, review_margin, floor, engine=engine_name, database_url=database_url
+    )
     write = sys.stdout.write
     if clusters:
         for group in linkage.clusters(pairs):

@@ -69,9 +69,10 @@ def link_and_store(
     review_margin: float,
     floor: float,
     clusters: bool,
+    engine: tuple[str, str | None] = ("duckdb", None),
 ) -> None:
-    """Link home lists, keep the run and its pairs, print the pairs (with their ids) or the
-    run's clusters; a summary on standard error."""
+    """Link home lists (on `engine`: its name and database), keep the run and its pairs,
+    print the pairs (with their ids) or the run's clusters; a summary on standard error."""
     from amanah.persons import linkage, review
 
     def act(ws: Workspace) -> tuple[Any, list[Any], dict[int, str], list[dict[str, Any]]]:
@@ -80,7 +81,9 @@ def link_and_store(
 
         caller.require(Permission.MANAGE_ENTITIES)  # before reading anything
         plists, lists, keys = review.read_lists(ws, caller, names)
-        pairs = linkage.link_lists(lists, threshold, review_margin, floor)
+        pairs = linkage.link_lists(
+            lists, threshold, review_margin, floor, engine=engine[0], database_url=engine[1]
+        )
         run, kept = review.store_run(
             ws,
             caller,
@@ -89,7 +92,7 @@ def link_and_store(
             threshold=threshold,
             review_margin=review_margin,
             floor=floor,
-            settings=_settings(plists, threshold),
+            settings={**_settings(plists, threshold), "linkage_engine": engine[0]},
         )
         shown: list[dict[str, Any]] = []
         if clusters:

@@ -1,6 +1,7 @@
 """Record linkage of person lists: which records of two lists (or of one) are the same person.
 
-A Fellegi-Sunter model (Splink, on DuckDB embedded) scores candidate pairs field by field:
+A Fellegi-Sunter model (Splink, on DuckDB embedded or on PostgreSQL: `amanah.persons.engines`)
+scores candidate pairs field by field:
 
 - every name part in its own field (ism, father, grandfather, family, mother), so brothers
   (same father and grandfather, another ism) and a grandfather and the grandson named after him
@@ -24,12 +25,11 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from amanah.persons.engines import ENGINES, EngineError, open_engine
 from amanah.persons.name_forms import EMPTY, forms, place, romanised
 from amanah.persons.record import PersonRecord
 
@@ -151,8 +151,11 @@ def _name_comparison(part: str) -> dict[str, Any]:
             ),
             _level(f"{c}d_l = {c}d_r", "equal after PDF repair", 0.05),
             _level(
-                f"damerau_levenshtein({c}u_l, {c}u_r) <= 1"
+                # the length test first: it means nothing more (one edit changes a length by
+                # at most one) and spares PostgreSQL most calls of its PL/pgSQL distance
+                f"abs(length({c}u_l) - length({c}u_r)) <= 1"
                 f" AND least(length({c}u_l), length({c}u_r)) >= 3"
+                f" AND damerau_levenshtein({c}u_l, {c}u_r) <= 1"
                 f" AND NOT ({c}k_l AND {c}k_r)",
                 "one letter apart, not two names",
                 0.04,
@@ -206,10 +209,13 @@ def _exact_comparison(column: str, m_same: float = 0.95) -> dict[str, Any]:
     }
 
 
-def settings(link_type: str, present: set[str] | None = None) -> dict[str, Any]:
+def settings(
+    link_type: str, present: set[str] | None = None, dialect: str = "duckdb"
+) -> dict[str, Any]:
     """The Splink settings of the model (priors as m probabilities; u and m estimated), with
     the comparisons of the fields in `present` (all when None): a field no record gives
-    carries no evidence and cannot be trained."""
+    carries no evidence and cannot be trained. Its SQL is one text for every engine's
+    `dialect` (`amanah.persons.engines` says why it means the same on each)."""
     comparisons = [
         *(_name_comparison(p) for p in NAME_PARTS),
         _birth_comparison(),
@@ -225,7 +231,7 @@ def settings(link_type: str, present: set[str] | None = None) -> dict[str, Any]:
         "probability_two_random_records_match": 1e-4,
         "comparisons": comparisons,
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in BLOCKING_RULES
+            {"blocking_rule": r, "sql_dialect": dialect} for r in BLOCKING_RULES
         ],
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
@@ -328,11 +334,15 @@ def link(
     floor: float = FLOOR,
     max_pairs_u: float = 1e6,
     train: bool = True,
+    engine: str = "duckdb",
+    database_url: str | None = None,
 ) -> Iterator[Pair]:
     """Candidate pairs across two lists, or within one (`records_b` None: de-duplication),
     with a probability of at least `floor`, in no particular order."""
     lists = [records_a] if records_b is None else [records_a, records_b]
-    yield from link_lists(lists, threshold, review_margin, floor, max_pairs_u, train)
+    yield from link_lists(
+        lists, threshold, review_margin, floor, max_pairs_u, train, engine, database_url
+    )
 
 
 def link_lists(
@@ -342,38 +352,37 @@ def link_lists(
     floor: float = FLOOR,
     max_pairs_u: float = 1e6,
     train: bool = True,
+    engine: str = "duckdb",
+    database_url: str | None = None,
 ) -> Iterator[Pair]:
-    """Candidate pairs of records from different lists (one list: within it)."""
+    """Candidate pairs of records from different lists (one list: within it), computed on
+    `engine` ("duckdb" embedded, or "postgresql" in a private schema of `database_url`)."""
     if not 0 < threshold < 1:
         raise LinkageError(f"the threshold must be between 0 and 1, not {threshold}")
     if not 0 <= floor < 1:
         raise LinkageError(f"the floor must be between 0 and 1, not {floor}")
+    if engine not in ENGINES:
+        raise LinkageError(f"no linkage engine {engine!r}: one of {', '.join(ENGINES)}")
     given = [list(x) for x in lists if x]
     if not given or (len(given) == 1 and len(given[0]) < 2):
         return
-    yield from _Linker(given).run(threshold, review_margin, floor, max_pairs_u, train)
+    yield from _Linker(given, engine, database_url).run(
+        threshold, review_margin, floor, max_pairs_u, train
+    )
 
 
 class _Linker:
-    """One linkage run on a private in-memory DuckDB."""
+    """One linkage run on a private engine (`amanah.persons.engines`)."""
 
-    def __init__(self, lists: list[list[PersonRecord]]):
-        import duckdb
-
+    def __init__(self, lists: list[list[PersonRecord]], engine: str, database_url: str | None):
         self.keys: list[tuple[str, str]] = []
-        # what does not fit in memory spills to a private folder removed after the run (names
-        # are in it; DuckDB's default is a folder in the working directory)
-        self.spill = tempfile.mkdtemp(prefix="amanah-linkage-")
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute("SET temp_directory = ?", [self.spill])
+        self.engine_name, self.database_url = engine, database_url
         lists = [[_with_parts(r) for r in records] for records in lists]
         latin = _romanisations(lists)
         self.tables = []
         for records in lists:
             self.tables.append(_table(records, len(self.keys), self.keys, latin))
         self.link_type = "link_only" if len(lists) > 1 else "dedupe_only"
-        self.model = settings(self.link_type, self._present())
 
     def _present(self) -> set[str]:
         """The compared fields that some record of every list gives."""
@@ -387,12 +396,13 @@ class _Linker:
             out = given if out is None else out & given
         return out or set()
 
-    def _linker(self) -> Any:
-        from splink import DuckDBAPI, Linker
+    def _linker(self, engine: Any) -> Any:
+        from splink import Linker
 
-        api = DuckDBAPI(connection=self.con)
-        frames = [api.register(t, table_name=f"persons_{i}") for i, t in enumerate(self.tables)]
-        return Linker(frames if len(frames) > 1 else frames[0], self.model, log_level=None)
+        api = engine.api()
+        frames = [engine.register(api, t, f"persons_{i}") for i, t in enumerate(self.tables)]
+        model = settings(self.link_type, self._present(), engine.dialect)
+        return Linker(frames if len(frames) > 1 else frames[0], model, log_level=None)
 
     def _train(self, linker: Any, max_pairs_u: float) -> None:
         linker.training.estimate_probability_two_random_records_match(
@@ -405,43 +415,54 @@ class _Linker:
                     rule, estimate_without_term_frequencies=True
                 )
             except Exception as e:  # too few pairs to train on: the priors stand
+                if _lost(e):
+                    raise
                 logging.getLogger(__name__).info("m not re-estimated: %s", type(e).__name__)
 
     def run(
         self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
     ) -> Iterator[Pair]:
         try:
-            yield from self._run(threshold, margin, floor, max_pairs_u, train)
+            engine = open_engine(self.engine_name, self.database_url)
+        except EngineError as e:
+            raise LinkageError(str(e)) from None
+        try:
+            yield from self._run(engine, threshold, margin, floor, max_pairs_u, train)
+        except Exception as e:
+            if _lost(e):
+                raise LinkageError(
+                    f"the {self.engine_name} engine failed during the run"
+                    f" ({type(e).__name__}); nothing was kept, run the linkage again"
+                ) from None
+            raise
         finally:
-            self.con.close()
-            shutil.rmtree(self.spill, ignore_errors=True)
+            engine.close()
 
     def _run(
-        self, threshold: float, margin: float, floor: float, max_pairs_u: float, train: bool
+        self,
+        engine: Any,
+        threshold: float,
+        margin: float,
+        floor: float,
+        max_pairs_u: float,
+        train: bool,
     ) -> Iterator[Pair]:
         logging.getLogger("splink").setLevel(logging.ERROR)
-        linker = self._linker()
+        linker = self._linker(engine)
         if train:
             self._train(linker, max_pairs_u)
         predictions = linker.inference.predict(threshold_match_probability=floor)
         cut = _probability_to_weight(threshold)
         levels = _trained_levels(linker)
-        have = {
-            r[0]
-            for r in self.con.execute(
-                f"SELECT column_name FROM (DESCRIBE {predictions.physical_name})"  # noqa: S608
-            ).fetchall()
-        }
+        have = engine.columns(predictions.physical_name)
         cols = ["uid_l", "uid_r", "match_weight", "match_probability"]
         for c in levels:
             cols.append(f"mw_{c}")
             cols.append(f"mw_tf_adj_{c}" if f"mw_tf_adj_{c}" in have else "0.0")
         # table and column names are Splink's and this module's, never from the lists
         sql = f"SELECT {', '.join(cols)} FROM {predictions.physical_name}"  # noqa: S608
-        cur = self.con.execute(sql)
-        while rows := cur.fetchmany(10_000):
-            for row in rows:
-                yield self._pair(row, levels, cut, margin)
+        for row in engine.rows(sql):
+            yield self._pair(row, levels, cut, margin)
 
     def _pair(
         self,
@@ -468,6 +489,17 @@ class _Linker:
             bool(abs(weight - cut) < margin),
             explanation,
         )
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether an error is the database's (a killed connection, a server gone), not the
+    model's: such a run stops with a clear error, never falls back to the priors."""
+    seen: BaseException | None = exc
+    while seen is not None:  # Splink wraps the driver's error in its own
+        if type(seen).__module__.startswith(("sqlalchemy", "psycopg")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _trained_levels(linker: Any) -> dict[str, list[tuple[str, float]]]:
