@@ -405,3 +405,66 @@ def test_a_query_holding_hundreds_of_filters_is_refused_before_any_is_resolved(
     # Negative control: fifty are one search, run.
     r = api.get("/api/v1/search", params={"q": " ".join(["has:text"] * 50)})
     assert r.status_code == 200 and r.json()["total"] > 0
+
+
+# -- a withdrawal follows the document into its parts ---------------------------------------
+
+
+def test_the_parts_of_a_withheld_archive_are_withheld_too(site: Site, tmp_path: object) -> None:
+    """A witness handed over an archive (a statement inside, and another archive inside that);
+    consent is linked to the archive they gave. After a withdrawal its members, at every
+    level, were still found, read and shareable: they have other bytes and no link of their
+    own. A part is governed by the links of the item it came from."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from amanah.processing.pipeline import MAX_DEPTH
+    from amanah.sharing import person_consent
+
+    assert person_consent.ANCESTRY > MAX_DEPTH  # every part the pipeline opens looks up far enough
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("deeper/annex.txt", "The orchard tunnel was used at night.\n")
+    folder = Path(str(tmp_path)) / "handed-over"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "testimony.zip", "w") as z:
+        z.writestr("testimony.txt", "I was taken through the orchard gate.\n")
+        z.writestr("annex.zip", inner.getvalue())
+    ingest_folder(site.ws, folder, "blue-handed-over", "Blue CSO", compartment="blue")
+    assert run(site.ws, workers=1, wait=True).failed == 0
+    with site.ws.db.reader() as s:
+        rows = dict(
+            s.execute(
+                select(Item.original_path, Item.id).where(
+                    Item.original_path.like("%testimony.zip%")
+                    | Item.original_path.like("%annex%")
+                    | Item.original_path.like("%testimony.txt")
+                )
+            ).all()
+        )
+    archive = next(i for p, i in rows.items() if p.endswith("testimony.zip"))
+    statement = next(i for p, i in rows.items() if p.endswith("testimony.txt"))
+    annex = next(i for p, i in rows.items() if p.endswith("annex.txt"))
+    api = site.api("analyst")
+    assert api.get("/api/v1/search", params={"q": "orchard"}).json()["total"] == 2
+    legal = local_administrator(site.ws, "legal:test")
+    with site.ws.db.session() as s:
+        person_consent.link_item(s, legal, "Witness Z", archive)
+        person_consent.withdraw(s, legal, "Witness Z", ["investigation"])
+    found = api.get("/api/v1/search", params={"q": "orchard"}).json()
+    assert found["total"] == 0 and found["hits"] == []
+    for part in (statement, annex):
+        assert api.get(f"/api/v1/items/{part}/text").status_code == 404
+        page = site.browser("analyst")[0].get(f"/items/{part}")
+        assert "Withheld: consent for investigation withdrawn." in page.text
+        assert "orchard" not in page.text
+    with site.ws.db.reader() as s:
+        assert {statement, annex} <= person_consent.hidden_from_investigation(s)
+        refused = person_consent.refusals(s, {statement: [], annex: []}, "sharing", None)
+        assert set(refused) == {statement, annex}
+    # Negative control: consent given again returns both parts.
+    with site.ws.db.session() as s:
+        person_consent.give(s, legal, "Witness Z", ["investigation", "sharing"])
+    assert api.get("/api/v1/search", params={"q": "orchard"}).json()["total"] == 2
+    assert api.get(f"/api/v1/items/{annex}/text").status_code == 200

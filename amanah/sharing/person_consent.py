@@ -11,7 +11,10 @@ custody event naming the person by pseudonym or record id.
 
 A link names one item, but consent is about the document: every item with the same bytes
 (SHA-256; the same file handed over again, by the same or another provider) is governed by
-the same links (`_persons_of`, `withheld_condition`).
+the same links (`_persons_of`, `withheld_condition`). And a document's parts are the
+document: an attachment of a linked email, a member of a linked archive (to `ANCESTRY`
+levels) is governed by the links of the item it came from, so a withdrawal withholds the
+statement and the files handed over inside it alike.
 """
 
 from __future__ import annotations
@@ -418,10 +421,39 @@ def visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
 # -- what consent allows ---------------------------------------------------------------------
 
 
+#: How many levels up a part looks for the links of the item it came from: above the
+#: pipeline's nesting limit (`amanah.processing.pipeline.MAX_DEPTH`, checked by a test).
+ANCESTRY = 8
+
+
+def _lineage(s: Session, item_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each item with the items it came from (its parent, their parent, … to `ANCESTRY`)."""
+    lineage = {i: [i] for i in set(item_ids)}
+    parent_of: dict[int, int | None] = {}
+    wanted = set(lineage)
+    for _ in range(ANCESTRY + 1):
+        ask = sorted(wanted - parent_of.keys())
+        if not ask:
+            break
+        for i in range(0, len(ask), 900):
+            parent_of.update(
+                s.execute(
+                    select(Item.id, Item.parent_id).where(Item.id.in_(ask[i : i + 900]))
+                ).all()
+            )
+        wanted = {p for p in (parent_of.get(a) for a in ask) if p is not None}
+    for chain in lineage.values():
+        while len(chain) <= ANCESTRY and (up := parent_of.get(chain[-1])) is not None:
+            chain.append(up)
+    return lineage
+
+
 def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any, Any]]]:
-    """The persons each item is about: the links on it or on any item with its bytes."""
-    out: dict[int, list[tuple[Any, Any]]] = {}
-    ids = sorted(set(item_ids))
+    """The persons each item is about: the links on it, on any item with its bytes, or on an
+    item it came from (an attachment is about whom its email is about)."""
+    lineage = _lineage(s, item_ids)
+    direct: dict[int, list[tuple[Any, Any]]] = {}
+    ids = sorted({a for chain in lineage.values() for a in chain})
     linked = aliased(Item)
     for i in range(0, len(ids), 900):
         for item_id, person, record in s.execute(
@@ -431,9 +463,14 @@ def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any
             .where(Item.id.in_(ids[i : i + 900]))
             .order_by(Item.id, PersonItem.id)
         ).all():
-            keys = out.setdefault(item_id, [])
+            keys = direct.setdefault(item_id, [])
             if (person, record) not in keys:
                 keys.append((person, record))
+    out: dict[int, list[tuple[Any, Any]]] = {}
+    for item_id, chain in lineage.items():
+        keys = [k for a in chain for k in direct.get(a, [])]
+        if keys:
+            out[item_id] = list(dict.fromkeys(keys))
     return out
 
 
@@ -480,8 +517,12 @@ def refusals(
     out: dict[int, str] = {}
     for root, parts in items.items():
         why = []
+        said: set[tuple[Any, Any]] = set()  # a part inherits its root's persons: say them once
         for i in (root, *parts):
             for key in persons.get(i, []):
+                if key in said:
+                    continue
+                said.add(key)
                 c = consents[key]
                 if covers(c, use, recipient):
                     continue
@@ -543,18 +584,25 @@ def withheld_condition(item_id: Any) -> ColumnElement[bool]:
         .where(same_person, not_(newer), not_(c.uses.contains(f'"{INVESTIGATION}"')))
         .correlate_except(c)
     )
-    # The link is on this item or on any item with its bytes (the same document).
-    linked, this = aliased(Item), aliased(Item)
-    return (
-        exists()
-        .where(
-            this.id == item_id,
-            linked.sha256 == this.sha256,
-            link.item_id == linked.id,
-            refused,
+    # The link is on this item or on any item with its bytes (the same document), or on an
+    # item this one came from, up to ANCESTRY levels (an attachment, an archive's member).
+    conditions = []
+    for depth in range(ANCESTRY + 1):
+        chain = [aliased(Item) for _ in range(depth + 1)]
+        linked = aliased(Item)
+        up = [chain[k].id == chain[k - 1].parent_id for k in range(1, depth + 1)]
+        conditions.append(
+            exists()
+            .where(
+                chain[0].id == item_id,
+                *up,
+                linked.sha256 == chain[-1].sha256,
+                link.item_id == linked.id,
+                refused,
+            )
+            .correlate_except(link, linked, *chain)
         )
-        .correlate_except(link, linked, this)
-    )
+    return or_(*conditions)
 
 
 def hidden_from_investigation(s: Session) -> set[int]:
@@ -562,7 +610,22 @@ def hidden_from_investigation(s: Session) -> set[int]:
     (withdrawn): no analytical read shows them, to anyone (`amanah.access.withheld_item_ids`
     is the way callers ask)."""
     found = select(Item.id).where(_copies_of_linked(), withheld_condition(Item.id))
-    return set(s.execute(found).scalars())
+    hidden = set(s.execute(found).scalars())
+    # ... and every part of those (withheld_condition says the same of each part)
+    frontier = sorted(hidden)
+    for _ in range(ANCESTRY):
+        parts: set[int] = set()
+        for i in range(0, len(frontier), 900):
+            parts.update(
+                s.execute(select(Item.id).where(Item.parent_id.in_(frontier[i : i + 900])))
+                .scalars()
+                .all()
+            )
+        frontier = sorted(parts - hidden)
+        if not frontier:
+            break
+        hidden.update(frontier)
+    return hidden
 
 
 def _copies_of_linked() -> ColumnElement[bool]:
