@@ -96,7 +96,7 @@ def read_jsonl(path: Path) -> tuple[list[PersonRecord], list[str]]:
 def _home_lists(names: list[str], user: str | None) -> list[list[PersonRecord]]:
     """The records of person lists kept in the home, read as the caller may (an audited read
     per list; a list the caller may not see is "no such list")."""
-    from amanah.cli.persons import ERRORS, _caller
+    from amanah.cli.persons import _caller, errors
     from amanah.cli.util import with_workspace
     from amanah.persons.reading import records_of
 
@@ -105,7 +105,7 @@ def _home_lists(names: list[str], user: str | None) -> list[list[PersonRecord]]:
             caller = _caller(ws, s, user)
             return [list(records_of(s, caller, name)) for name in names]
 
-    return with_workspace(act, *ERRORS)
+    return with_workspace(act, *errors())
 
 
 def choose_engine(option: str | None) -> tuple[str, str | None]:
