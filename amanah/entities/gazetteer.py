@@ -20,29 +20,11 @@ from amanah.access import Caller, Permission
 from amanah.db.models import Entity, EntityName
 from amanah.entities.store import add_entity, add_name, record
 from amanah.entities.vocab import EntityError
+from amanah.geo.names import VARIANTS  # the spellings beside OCHA's, one table for all
 
 FILE_NAME = "syr_admin1.geojson"
 ORIGIN = "gazetteer:ocha-cod-ab"
 PCODE = re.compile(r"^[A-Z]{2}[0-9]{2,8}$")
-
-#: Spellings in common use besides OCHA's (press, UN and NGO reports, older maps, the
-#: scholarly transliteration), by P-code. Reference knowledge, not evidence.
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "SY01": ("Dimashq", "Damas", "Al-Sham", "الشام"),
-    "SY02": ("Halab", "Haleb", "Alep"),
-    "SY03": ("Rif Dimashq", "Reef Damascus", "Damascus Countryside", "Rif Damascus"),
-    "SY04": ("Hims", "Hums"),
-    "SY05": ("Hamah", "حماه"),
-    "SY06": ("Latakia", "Al-Ladhiqiyah", "Ladhiqiyah", "Lattaquié", "اللاذقيه"),
-    "SY07": ("Idlib", "Edlib", "ادلب"),
-    "SY08": ("Al-Hasakah", "Hasakah", "Hassakeh", "Hasaka", "الحسكه"),
-    "SY09": ("Deir ez-Zor", "Deir Ezzor", "Dayr az-Zawr", "Deir al-Zour", "Deir Ez-Zour"),
-    "SY10": ("Tartus", "Tartous", "Tortosa"),
-    "SY11": ("Raqqa", "Al-Raqqah", "Ar-Raqqah", "Rakka", "الرقه"),
-    "SY12": ("Daraa", "Deraa", "Dara'a", "Der'a"),
-    "SY13": ("Suwayda", "As-Suwayda", "Sweida", "Al-Suwayda", "السويدا"),
-    "SY14": ("Quneitra", "Al-Qunaytirah", "Kuneitra", "Qunaitra", "القنيطره"),
-}
 
 
 @dataclass(frozen=True)

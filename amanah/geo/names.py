@@ -10,10 +10,12 @@ import functools
 from amanah.geo.boundaries import Governorate, load
 from amanah.text.analyzer import exact_form, words
 
-#: Spellings beside the boundaries' own `en` and `ar` names (common transliterations and the
-#: names used by the UN, the gazetteer and the press), by P-code.
+#: Spellings beside the boundaries' own `en` and `ar` names (common transliterations, the
+#: names used by the UN, NGOs, the press and older maps), by P-code: one table for `gov:`,
+#: the map and the gazetteer's entity aliases (`amanah.entities.gazetteer`). Reference
+#: knowledge, not evidence.
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "SY01": ("Damascus City", "Dimashq", "Damas", "مدينة دمشق", "الشام"),
+    "SY01": ("Damascus City", "Dimashq", "Damas", "مدينة دمشق", "الشام", "Al-Sham"),
     "SY02": ("Halab", "Alep", "Haleb"),
     "SY03": (
         "Rif Dimashq",
@@ -24,11 +26,11 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "Rural Damascus Governorate",
         "ريف دمشق",
     ),
-    "SY04": ("Hims",),
-    "SY05": ("Hamah", "Hamat"),
-    "SY06": ("Latakia", "Al-Ladhiqiyah", "Ladhiqiyah", "Lattaquié"),
-    "SY07": ("Idlib", "Edlib", "Idleb Governorate"),
-    "SY08": ("Hasakah", "Al-Hasakah", "Hasakeh", "Hassakeh", "Al-Hasaka", "Hasaka"),
+    "SY04": ("Hims", "Hums"),
+    "SY05": ("Hamah", "Hamat", "حماه"),
+    "SY06": ("Latakia", "Al-Ladhiqiyah", "Ladhiqiyah", "Lattaquié", "اللاذقيه"),
+    "SY07": ("Idlib", "Edlib", "Idleb Governorate", "ادلب"),
+    "SY08": ("Hasakah", "Al-Hasakah", "Hasakeh", "Hassakeh", "Al-Hasaka", "Hasaka", "الحسكه"),
     "SY09": (
         "Deir ez-Zor",
         "Deir al-Zour",
@@ -38,12 +40,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "Deir ez Zor",
         "Deir Azzour",
         "Deir el-Zor",
+        "Deir Ez-Zour",
     ),
     "SY10": ("Tartus", "Tartous", "Tortosa"),
-    "SY11": ("Raqqa", "Al-Raqqa", "Ar-Raqqah", "Raqqah", "Rakka"),
-    "SY12": ("Daraa", "Deraa", "Dara'a", "Derʿa", "Daraa Governorate"),
-    "SY13": ("As-Suwayda", "Suwayda", "Sweida", "Suwaida", "Al-Suwayda", "Swaida"),
-    "SY14": ("Quneitra", "Al-Qunaytirah", "Qunaytirah", "Kuneitra"),
+    "SY11": ("Raqqa", "Al-Raqqa", "Ar-Raqqah", "Raqqah", "Rakka", "Al-Raqqah", "الرقه"),
+    "SY12": ("Daraa", "Deraa", "Dara'a", "Derʿa", "Daraa Governorate", "Der'a"),
+    "SY13": ("As-Suwayda", "Suwayda", "Sweida", "Suwaida", "Al-Suwayda", "Swaida", "السويدا"),
+    "SY14": ("Quneitra", "Al-Qunaytirah", "Qunaytirah", "Kuneitra", "Qunaitra", "القنيطره"),
 }
 
 
