@@ -129,23 +129,42 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--backends", default="fts5,tantivy")
+    ap.add_argument(
+        "--reuse",
+        type=Path,
+        help="A work folder search_scale kept (--keep): its documents and built homes are"
+        " measured as they are, without a second generation and indexing (1,000,000 documents).",
+    )
     args = ap.parse_args()
     engines = [b.strip() for b in args.backends.split(",") if b.strip()]
     workers = os.cpu_count() or 1
     OUT.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="search-suggest-", dir=OUT))
+    work = args.reuse or Path(tempfile.mkdtemp(prefix="search-suggest-", dir=OUT))
     result: dict[str, object] = {"machine": machine(), "docs": args.docs, "backends": engines}
+    result["load_average"] = os.getloadavg()
     try:
-        files = generate(args.docs, work, workers)
+        if args.reuse:
+            files = sorted(work.glob("docs-*.jsonl"))
+            if not files:
+                ap.error(f"--reuse {work}: no generated documents there (search_scale --keep)")
+        else:
+            files = generate(args.docs, work, workers)
         queries = typo_queries(files, args.queries)
         for name in engines:
             home = work / f"home-{name}"
-            write_default_config(home)
-            use_backend(home, name)
+            built: dict[str, object] = {"index_seconds": "reused"}
+            if not args.reuse:
+                write_default_config(home)
+                use_backend(home, name)
+            elif not home.is_dir():
+                ap.error(f"--reuse {work}: no home-{name} there")
             ws = open_workspace(home)
             try:
-                print(f"{name}: indexing {args.docs:,} documents", file=sys.stderr)
-                built = (build_tantivy if name == "tantivy" else build_index)(ws, files, workers)
+                if not args.reuse:
+                    print(f"{name}: indexing {args.docs:,} documents", file=sys.stderr)
+                    built = (build_tantivy if name == "tantivy" else build_index)(
+                        ws, files, workers
+                    )
                 measure(ws, queries[:20])  # warm the caches as a server would be
                 figures = measure(ws, queries)
                 figures["terms_beginning_with"] = dictionary_sizes(ws)
@@ -155,7 +174,9 @@ def main() -> None:
             finally:
                 ws.close()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.reuse:
+            shutil.rmtree(work, ignore_errors=True)
+    result["load_average_end"] = os.getloadavg()
     print(save(f"search_suggest_{args.docs}", result))
 
 
