@@ -201,8 +201,13 @@ def _clean(s: Session, text: str, what: str) -> str:
         raise RequestError(str(exc), code="hidden_name", what=what) from None
 
 
+def clean_note(s: Session, note: str) -> str:
+    """A note typed on a request (a state change's, a review decision's) as it is kept."""
+    return _clean(s, note, "the note")
+
+
 def _event(s: Session, req: Request, actor: str, old: str, new: str, note: str = "") -> None:
-    note = _clean(s, note, "the note")
+    note = clean_note(s, note)
     s.add(
         RequestEvent(
             request_id=req.id, at=now(), actor=actor, from_state=old, to_state=new, note=note
@@ -327,7 +332,7 @@ def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     if not note.strip():
         raise RequestError("the note is empty")
     req = get(s, reference)
-    note = _clean(s, note, "the note")
+    note = clean_note(s, note)
     req.notes = (req.notes + "\n" if req.notes else "") + f"[{now():%Y-%m-%d} {actor}] {note}"
     _event(s, req, actor, req.state, req.state, note)
     return req
