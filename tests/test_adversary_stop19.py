@@ -13,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from amanah.access import local_administrator
@@ -217,3 +218,146 @@ def test_a_parent_chain_forged_into_a_loop_hangs_nothing_and_hides_the_loop(site
     with site.ws.db.reader() as s:
         assert {a, b} <= person_consent.hidden_from_investigation(s)
         assert set(person_consent.refusals(s, {a: [b]}, "sharing", None)) == {a}
+
+
+# -- hostile and large emails: read to a bound, never lost ----------------------------------
+
+EMAIL_CHILD = r"""
+import resource, sys
+from pathlib import Path
+from amanah.processing import inventory, inventory_markup, unpack  # before the limit is set
+
+vm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize"))
+room = vm * 1024 + (int(sys.argv[3]) << 20)
+resource.setrlimit(resource.RLIMIT_AS, (room, room))
+try:
+    out = unpack.eml(Path(sys.argv[1]), Path(sys.argv[2]), unpack.Limits())
+    inv = inventory.Inventory("message/rfc822")
+    inventory_markup.eml(inv, Path(sys.argv[1]))
+except MemoryError:
+    print("MemoryError")
+    sys.exit(3)
+print(len(out.children), out.children[0]["size"] if out.children else 0)
+"""
+
+
+def _email_with_attachment(path: Path, megabytes: int) -> int:
+    """An email whose attachment (a video, say) is `megabytes` MiB, base64 as mailers send it;
+    returns the attachment's size."""
+    import base64
+
+    block = bytes(range(256)) * (3 << 12)  # a multiple of 3 bytes: no padding inside
+    with path.open("wb") as f:
+        f.write(
+            b"From: field team <a@example.org>\nTo: desk <b@example.org>\nSubject: video\n"
+            b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="XX"\n\n'
+            b"--XX\nContent-Type: text/plain\n\nthe video of the checkpoint is attached\n"
+            b'--XX\nContent-Type: video/mp4\nContent-Disposition: attachment; filename="v.mp4"\n'
+            b"Content-Transfer-Encoding: base64\n\n"
+        )
+        written = 0
+        while written < megabytes << 20:
+            f.write(base64.encodebytes(block))
+            written += len(block)
+        f.write(b"--XX--\n")
+    return written
+
+
+def test_a_large_email_is_read_in_the_memory_a_reader_has(tmp_path: Path) -> None:
+    """An email of 100 MB (a 75 MB attachment) read and inventoried in a process allowed
+    400 MB more than it has at the start. The parser was handed the whole file, which it
+    decodes to one string first, and the attachment was decoded at once (the stdlib holds its
+    text split in lines, joined, then decoded): it needed 800 to 1,000 MB and died, so the
+    attachment never became an item; a 300 MB email failed so in the real sandbox. Now the
+    parser is fed a chunk at a time and well-formed base64 decoded a piece at a time: 300 MB.
+    """
+    import subprocess
+    import sys
+
+    path = tmp_path / "video.eml"
+    size = _email_with_attachment(path, 75)
+    proc = subprocess.run(
+        [sys.executable, "-c", EMAIL_CHILD, str(path), str(tmp_path / "out"), "400"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert proc.stdout.split() == ["1", str(size)]
+
+
+def _nested_email(levels: int) -> bytes:
+    """An email whose text sits `levels` multipart containers deep."""
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(levels)
+    )
+    closing = b"".join(b"\n--b%d--\n" % i for i in reversed(range(levels)))
+    return (
+        b"From: a@example.org\nSubject: layers\nMIME-Version: 1.0\n"
+        + opening
+        + b"Content-Type: text/plain\n\nthe orchard gate at night\n"
+        + closing
+    )
+
+
+def test_an_email_nested_a_thousand_deep_is_flagged_as_such_and_inventoried_raw(
+    tmp_path: Path,
+) -> None:
+    """A thousand nested multiparts reach Python's recursion limit in the email parser: the
+    item was flagged "RecursionError: maximum recursion depth exceeded while getting the str
+    of an object". It now says what the file is; its raw bytes are still inventoried and the
+    inventory is incomplete, so it is held back from any package unexamined."""
+    from amanah.processing.analyze import analyze
+    from amanah.processing.unpack import TOO_DEEP
+
+    deep = tmp_path / "layers.eml"
+    deep.write_bytes(_nested_email(1000))
+    manifest = analyze(str(deep), deep.name, str(tmp_path / "deep"))
+    said = " ".join(f["message"] for f in manifest["flags"])
+    assert TOO_DEEP in said and "RecursionError" not in said, said
+    record = json.loads((tmp_path / "deep" / manifest["inventory"]["file"]).read_text())
+    assert record["complete"] is False
+    assert any(TOO_DEEP in r for r in record["reasons"]), record["reasons"]
+    assert "orchard gate" in " ".join(p["text"] for p in record["parts"])  # the raw bytes
+    # Negative control: fifty levels are read, the text found, nothing flagged.
+    shallow = tmp_path / "fifty.eml"
+    shallow.write_bytes(_nested_email(50))
+    manifest = analyze(str(shallow), shallow.name, str(tmp_path / "shallow"))
+    assert manifest["flags"] == [] and manifest["inventory"]["complete"] is True
+    assert "orchard gate" in (tmp_path / "shallow" / manifest["text_file"]).read_text()
+
+
+def test_an_attachment_decoded_a_piece_at_a_time_is_the_bytes_the_stdlib_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`unpack.decoded_pieces` decodes well-formed base64 a piece at a time and leaves the rest
+    to the stdlib: the bytes must be those of `get_payload(decode=True)` in every case (pieces
+    of 7 characters, so that every boundary falls everywhere), or the same email would give
+    other child items than before. Damaged payloads are the negative control: they take the
+    stdlib's way (a list of one), and well-formed ones the pieces (a generator)."""
+    import base64
+    import email
+    import email.policy
+    import random
+
+    from amanah.processing import unpack
+
+    monkeypatch.setattr(unpack, "FEED_BYTES", 7)
+    rnd = random.Random(5)
+    pieces = damaged = 0
+    for n in [*range(20), 100, 1000, 4097]:
+        enc = base64.b64encode(rnd.randbytes(n)).decode()
+        lines = "\r\n".join(enc[i : i + 5] for i in range(0, len(enc), 5))
+        for text in (
+            enc, enc.rstrip("="), enc + "\n", lines, enc[:-1], enc + "A", enc + "==",
+            "=" + enc, enc[:3] + "=" + enc[3:], enc.replace("A", "-"), enc + " ",
+            "QQ=", "QQ", "Q", "QQQ", "QQQ=", "QQ=\n=", "QQ==\n=",
+        ):  # fmt: skip
+            raw = b"Content-Transfer-Encoding: base64\n\n" + text.encode()
+            for policy in (email.policy.default, email.policy.compat32):
+                part = email.message_from_bytes(raw, policy=policy)
+                got = unpack.decoded_pieces(part)
+                assert b"".join(got) == (part.get_payload(decode=True) or b""), text
+                pieces += not isinstance(got, list)
+                damaged += isinstance(got, list)
+    assert pieces > 200 and damaged > 200

@@ -3,8 +3,6 @@ email header and body, RTF's hidden groups, and the embedded metadata ExifTool r
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
 from pathlib import Path
@@ -72,10 +70,17 @@ def _invisible(node: Any) -> str | None:
 # -- email --------------------------------------------------------------------------------------
 
 
-def eml(inv: Inventory, data: bytes) -> None:
+def eml(inv: Inventory, source: Path | bytes) -> None:
     """Every header (not only From/To/Subject), every text and HTML body; attachments are
-    the item's parts and have their own inventories."""
-    msg = email.message_from_bytes(data, policy=email.policy.default)
+    the item's parts and have their own inventories. `source`: the file, or an .emlx's
+    message bytes (read as `analyze` reads them: `unpack.read_email`)."""
+    from amanah.processing.unpack import nesting_bounded, read_email
+
+    with nesting_bounded():
+        _eml(inv, read_email(source))
+
+
+def _eml(inv: Inventory, msg: Any) -> None:
     for k, v in msg.items():
         inv.add("an email header", f"{k}: {v}", k)
     for n, part in enumerate(_leaves(msg), 1):
