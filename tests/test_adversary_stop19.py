@@ -172,6 +172,45 @@ def test_a_review_note_is_kept_with_the_pseudonym_never_the_name(site: Site) -> 
         assert "checked against the log" in s.execute(select(Review.note)).scalars().all()
 
 
+def test_a_requests_structured_subject_is_kept_with_the_pseudonym_never_the_name(
+    site: Site,
+) -> None:
+    """A request's subject is kept pseudonymised, but its structured subject (`--person`,
+    `--organisation`, `--place`, `--crime`; the API's `fields`) was kept and shown as typed."""
+    from amanah.db.models import Request
+
+    proc = amanah(
+        site.ws.home, "rfa", "add", "RFA-NAMED", "--jurisdiction", "XB-PROS",
+        "--received-on", "2026-01-06", "--subject", "detention", "--person", NAME,
+        "--person", "Umar Ordinary", "--place", f"house of {NAME}",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = site.api("legal").post(
+        "/api/v1/requests",
+        json={
+            "reference": "RFA-NAMED-2",
+            "jurisdiction": "XB-PROS",
+            "received_on": "2026-01-06",
+            "fields": {"persons": [NAME], "organisations": [f"{NAME} family"]},
+        },
+    )
+    assert r.status_code in (200, 201), r.text
+    with site.ws.db.reader() as s:
+        kept = {
+            ref: json.loads(fields)
+            for ref, fields in s.execute(
+                select(Request.reference, Request.subject_fields).where(
+                    Request.reference.in_(["RFA-NAMED", "RFA-NAMED-2"])
+                )
+            ).all()
+        }
+    _no_name(json.dumps(kept, ensure_ascii=False))
+    assert kept["RFA-NAMED"]["persons"] == ["[Witness Z]", "Umar Ordinary"]  # control kept
+    assert kept["RFA-NAMED"]["places"] == ["house of [Witness Z]"]
+    assert kept["RFA-NAMED-2"]["organisations"] == ["[Witness Z] family"]
+    _no_name(site.api("legal").get(f"/api/v1/requests/{r.json()['id']}").text)
+
+
 def test_an_unknown_provider_error_never_repeats_a_protected_name(
     site: Site, tmp_path: Path
 ) -> None:

@@ -152,7 +152,9 @@ def create(
         urgency=urgency,
         deadline=deadline,
         subject=_clean(s, subject.strip(), "the subject"),
-        subject_fields=json.dumps(clean_fields(fields or {}), ensure_ascii=False),
+        subject_fields=json.dumps(
+            _pseudonymised(s, clean_fields(fields or {})), ensure_ascii=False
+        ),
         state="received",
         decline_reason="",
         assignee=assignee,
@@ -188,6 +190,16 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise RequestError(f"unknown subject fields: {', '.join(sorted(unknown))}")
     return out
+
+
+def _pseudonymised(s: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """The structured subject kept as the subject is: every protected name by its pseudonym."""
+    return {
+        key: [_clean(s, v, f"the subject's {key}") for v in value]
+        if key in SUBJECT_LISTS
+        else value
+        for key, value in fields.items()
+    }
 
 
 def _clean(s: Session, text: str, what: str) -> str:
