@@ -81,6 +81,9 @@ def eml(inv: Inventory, source: Path | bytes) -> None:
 
 
 def _eml(inv: Inventory, msg: Any) -> None:
+    from amanah.processing.textfile import MAX_MARKUP_CHARS
+    from amanah.processing.unpack import bounded_content
+
     for k, v in msg.items():
         inv.add("an email header", f"{k}: {v}", k)
     for n, part in enumerate(_leaves(msg), 1):
@@ -90,11 +93,17 @@ def _eml(inv: Inventory, msg: Any) -> None:
             inv.add("an email attachment's name", filename, f"part {n}")
         if part.get_content_disposition() == "attachment":
             continue
-        try:
-            content = part.get_content()
+        try:  # a text to its budget; any other part is an item of its own, read as such
+            content, cut = (
+                bounded_content(part, MAX_MARKUP_CHARS)
+                if ctype.startswith("text/")
+                else (part.get_content(), False)
+            )
         except (LookupError, ValueError) as exc:
             inv.incomplete(f"email body could not be decoded: part {n}: {exc}")
             continue
+        if cut:
+            inv.incomplete(f"email body part {n} read to its first {len(content):,} characters")
         if ctype == "text/html":
             from amanah.processing.extract import html_text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import email
 import email.policy
 import mailbox
@@ -22,6 +23,7 @@ from typing import Any
 
 from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
+from amanah.processing.textfile import MAX_MARKUP_CHARS, MAX_TEXT_CHARS, cut_flag
 
 
 def _suspicious_name(name: bytes) -> str | None:
@@ -109,24 +111,46 @@ def _header_text(msg: Any) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), meta
 
 
-def _body_text(msg: EmailMessage) -> str:
+def bounded_content(part: Any, max_chars: int | None = None) -> tuple[str, bool]:
+    """A text part's content to the item's text budget, and whether it was cut. Only a head
+    of the encoded payload is decoded (twice the budget, in characters as sent: the whole of
+    it, for ASCII), so a 300 MB body costs a 100 MB decoding, not three copies of all of it;
+    a cut text is flagged, which makes the content inventory incomplete (fail closed)."""
+    budget = MAX_TEXT_CHARS if max_chars is None else max_chars
+    # the payload as parsed (8-bit bytes as surrogates), not `get_payload()`'s decoded copy
+    payload = part._payload
+    head = 2 * budget
+    cut = isinstance(payload, str) and len(payload) > head
+    if cut:
+        part = copy.copy(part)  # the headers (charset, encoding) with the head of the payload
+        part.set_payload(payload[:head])
+    text = str(part.get_content())
+    if len(text) > budget:
+        return text[:budget], True
+    return text, cut
+
+
+def _body_text(msg: EmailMessage) -> tuple[str, bool]:
     plain = msg.get_body(preferencelist=("plain",))
     if plain is not None:
-        return str(plain.get_content())
+        return bounded_content(plain)
     rich = msg.get_body(preferencelist=("html",))
     if rich is not None:
-        return html_text(str(rich.get_content()))[0]
-    return ""
+        markup, cut = bounded_content(rich, MAX_MARKUP_CHARS)
+        return html_text(markup)[0], cut
+    return "", False
 
 
 def _message(msg: EmailMessage, writer: Writer, out: Extraction) -> None:
     headers, meta = _header_text(msg)
     out.metadata.update(meta)
     try:
-        body = _body_text(msg)
+        body, cut = _body_text(msg)
     except (LookupError, ValueError) as exc:
-        body = ""
+        body, cut = "", False
         out.flags.append({"code": "unreadable_body", "message": f"body cannot be decoded: {exc}"})
+    if cut:
+        out.flags.append(cut_flag("the body", len(body)))
     out.pages = [_clean(headers + "\n\n" + body)]
     body = msg.get_body(preferencelist=("plain", "html"))
     for n, part in enumerate(_parts(msg), 1):
