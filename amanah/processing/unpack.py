@@ -23,7 +23,7 @@ from typing import Any
 
 from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
-from amanah.processing.textfile import MAX_MARKUP_CHARS, MAX_TEXT_CHARS, cut_flag
+from amanah.processing.textfile import MAX_TEXT_CHARS, cut_flag
 
 
 def _suspicious_name(name: bytes) -> str | None:
@@ -123,21 +123,35 @@ def bounded_content(part: Any, max_chars: int | None = None) -> tuple[str, bool]
     cut = isinstance(payload, str) and len(payload) > head
     if cut:
         part = copy.copy(part)  # the headers (charset, encoding) with the head of the payload
-        part.set_payload(payload[:head])
+        part.set_payload(_whole_quads(payload[:head], part))
     text = str(part.get_content())
     if len(text) > budget:
         return text[:budget], True
     return text, cut
 
 
-def _body_text(msg: EmailMessage) -> tuple[str, bool]:
+def _whole_quads(head: str, part: Any) -> str:
+    """A head of a base64 payload ending on a whole group of four letters (line breaks do not
+    count), which the stdlib decodes; any other head as it is."""
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return head
+    head = head.rstrip("\r\n")
+    extra = (len(head) - head.count("\n") - head.count("\r")) % 4
+    while extra:
+        extra -= head[-1] not in "\r\n"
+        head = head[:-1]
+    return head
+
+
+def _body_text(msg: EmailMessage, budget: int) -> tuple[str, bool]:
     plain = msg.get_body(preferencelist=("plain",))
     if plain is not None:
-        return bounded_content(plain)
+        return bounded_content(plain, budget)
     rich = msg.get_body(preferencelist=("html",))
     if rich is not None:
-        markup, cut = bounded_content(rich, MAX_MARKUP_CHARS)
-        return html_text(markup)[0], cut
+        markup, cut = bounded_content(rich, 2 * budget)  # markup: twice, as MAX_MARKUP_CHARS
+        text = html_text(markup)[0]
+        return text[:budget], cut or len(text) > budget
     return "", False
 
 
@@ -145,7 +159,8 @@ def _message(msg: EmailMessage, writer: Writer, out: Extraction) -> None:
     headers, meta = _header_text(msg)
     out.metadata.update(meta)
     try:
-        body, cut = _body_text(msg)
+        # the page is the headers and the body: together within the item's text budget
+        body, cut = _body_text(msg, max(MAX_TEXT_CHARS - len(headers) - 2, 0))
     except (LookupError, ValueError) as exc:
         body, cut = "", False
         out.flags.append({"code": "unreadable_body", "message": f"body cannot be decoded: {exc}"})
