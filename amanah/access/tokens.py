@@ -55,6 +55,9 @@ def issue_token(
     at = at or now()
     token = "amanah_" + secrets.token_urlsafe(32)
     with ws.db.session() as s:
+        from amanah.sharing.protected import LABEL_NAMES_PROTECTED, refuse_names
+
+        refuse_names(s, AccountError(LABEL_NAMES_PROTECTED), label)
         u = user_named(s, name)
         if u.disabled:
             raise AccountError(f"user {name!r} is disabled; enable it first")

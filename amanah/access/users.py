@@ -148,9 +148,10 @@ def add_user(
     with ws.db.session() as s:
         if s.execute(select(User.id).where(User.name == name)).first():
             raise AccountError(f"a user named {name!r} already exists")
-        from amanah.sharing.protected import refuse_names
+        from amanah.sharing.protected import COMPARTMENT_NAMES_PROTECTED, refuse_names
 
         refuse_names(s, AccountError(ACCOUNT_NAMES_PROTECTED), name, provider)
+        refuse_names(s, AccountError(COMPARTMENT_NAMES_PROTECTED), *compartments)
         provider_id = None
         if provider:
             p = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
@@ -310,6 +311,10 @@ def grant(
 ) -> None:
     """Grant or take away a compartment; a change of need-to-know is a custody event."""
     with ws.db.session() as s:
+        if not revoke:  # a compartment's name is kept and shown in clear (taking it away is not)
+            from amanah.sharing.protected import COMPARTMENT_NAMES_PROTECTED, refuse_names
+
+            refuse_names(s, AccountError(COMPARTMENT_NAMES_PROTECTED), compartment)
         u = user_named(s, name)
         g = s.get(Grant, (u.id, compartment))
         if revoke and g is not None:

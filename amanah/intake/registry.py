@@ -20,7 +20,7 @@ from amanah.db.models import (
     Provider,
     SearchDoc,
 )
-from amanah.sharing.protected import refuse_names
+from amanah.sharing.protected import COMPARTMENT_NAMES_PROTECTED, refuse_names
 
 
 class RegistryError(Exception):
@@ -38,9 +38,10 @@ def provider(session: Session, name: str, create: bool = True) -> Provider:
     found = session.execute(select(Provider).where(Provider.name == name)).scalar_one_or_none()
     if found is not None:
         return found
+    # refused before the lookup's error too, which would say the name back
+    refuse_names(session, RegistryError(PROVIDER_NAMES_PROTECTED), name)
     if not create:
         raise RegistryError(f"no provider named {name!r}")
-    refuse_names(session, RegistryError(PROVIDER_NAMES_PROTECTED), name)
     row = Provider(name=name, created_at=now())
     session.add(row)
     session.flush()
@@ -232,6 +233,8 @@ def collection(
     name = name.strip()
     if not name:
         raise RegistryError("a collection needs a name")
+    if compartment:  # before the error that would say it back (another compartment)
+        refuse_names(session, RegistryError(COMPARTMENT_NAMES_PROTECTED), compartment)
     found = session.execute(select(Collection).where(Collection.name == name)).scalar_one_or_none()
     if found is not None:
         if provider_name:
@@ -290,6 +293,7 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
     compartment = compartment.strip()
     if not compartment or len(compartment) > 200:
         raise RegistryError("a compartment needs a name of 1 to 200 characters")
+    refuse_names(session, RegistryError(COMPARTMENT_NAMES_PROTECTED), compartment)
     coll = _named(session, name)
     before = coll.compartment
     if before == compartment:

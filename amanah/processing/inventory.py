@@ -212,12 +212,11 @@ def _places(
     from amanah.processing import inventory_office as office
     from amanah.processing import inventory_pdf as pdf
 
-    if kind in ("message/rfc822", "emlx"):
-        data = path.read_bytes()
-        if kind == "emlx":
-            first, _, rest = data.partition(b"\n")
-            data = rest[: int(first.strip() or 0)]
-        markup.eml(inv, data)
+    if kind == "message/rfc822":
+        markup.eml(inv, path)  # parsed from the file a chunk at a time (`unpack.read_email`)
+    elif kind == "emlx":
+        first, _, rest = path.read_bytes().partition(b"\n")
+        markup.eml(inv, rest[: int(first.strip() or 0)])
     elif kind == "application/vnd.ms-outlook":
         markup.msg(inv, path)
     elif media_type == "application/pdf":

@@ -3,8 +3,6 @@ email header and body, RTF's hidden groups, and the embedded metadata ExifTool r
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
 from pathlib import Path
@@ -72,10 +70,20 @@ def _invisible(node: Any) -> str | None:
 # -- email --------------------------------------------------------------------------------------
 
 
-def eml(inv: Inventory, data: bytes) -> None:
+def eml(inv: Inventory, source: Path | bytes) -> None:
     """Every header (not only From/To/Subject), every text and HTML body; attachments are
-    the item's parts and have their own inventories."""
-    msg = email.message_from_bytes(data, policy=email.policy.default)
+    the item's parts and have their own inventories. `source`: the file, or an .emlx's
+    message bytes (read as `analyze` reads them: `unpack.read_email`)."""
+    from amanah.processing.unpack import nesting_bounded, read_email
+
+    with nesting_bounded():
+        _eml(inv, read_email(source))
+
+
+def _eml(inv: Inventory, msg: Any) -> None:
+    from amanah.processing.textfile import MAX_MARKUP_CHARS
+    from amanah.processing.unpack import bounded_content
+
     for k, v in msg.items():
         inv.add("an email header", f"{k}: {v}", k)
     for n, part in enumerate(_leaves(msg), 1):
@@ -85,11 +93,17 @@ def eml(inv: Inventory, data: bytes) -> None:
             inv.add("an email attachment's name", filename, f"part {n}")
         if part.get_content_disposition() == "attachment":
             continue
-        try:
-            content = part.get_content()
+        try:  # a text to its budget; any other part is an item of its own, read as such
+            content, cut = (
+                bounded_content(part, MAX_MARKUP_CHARS)
+                if ctype.startswith("text/")
+                else (part.get_content(), False)
+            )
         except (LookupError, ValueError) as exc:
             inv.incomplete(f"email body could not be decoded: part {n}: {exc}")
             continue
+        if cut:
+            inv.incomplete(f"email body part {n} read to its first {len(content):,} characters")
         if ctype == "text/html":
             from amanah.processing.extract import html_text
 

@@ -152,7 +152,9 @@ def create(
         urgency=urgency,
         deadline=deadline,
         subject=_clean(s, subject.strip(), "the subject"),
-        subject_fields=json.dumps(clean_fields(fields or {}), ensure_ascii=False),
+        subject_fields=json.dumps(
+            _pseudonymised(s, clean_fields(fields or {})), ensure_ascii=False
+        ),
         state="received",
         decline_reason="",
         assignee=assignee,
@@ -190,6 +192,16 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _pseudonymised(s: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """The structured subject kept as the subject is: every protected name by its pseudonym."""
+    return {
+        key: [_clean(s, v, f"the subject's {key}") for v in value]
+        if key in SUBJECT_LISTS
+        else value
+        for key, value in fields.items()
+    }
+
+
 def _clean(s: Session, text: str, what: str) -> str:
     """Free text with protected persons' names replaced by their pseudonyms (never at rest in
     clear); a name hidden where it cannot be replaced is refused."""
@@ -201,8 +213,13 @@ def _clean(s: Session, text: str, what: str) -> str:
         raise RequestError(str(exc), code="hidden_name", what=what) from None
 
 
+def clean_note(s: Session, note: str) -> str:
+    """A note typed on a request (a state change's, a review decision's) as it is kept."""
+    return _clean(s, note, "the note")
+
+
 def _event(s: Session, req: Request, actor: str, old: str, new: str, note: str = "") -> None:
-    note = _clean(s, note, "the note")
+    note = clean_note(s, note)
     s.add(
         RequestEvent(
             request_id=req.id, at=now(), actor=actor, from_state=old, to_state=new, note=note
@@ -327,7 +344,7 @@ def add_note(s: Session, reference: str, note: str, actor: str) -> Request:
     if not note.strip():
         raise RequestError("the note is empty")
     req = get(s, reference)
-    note = _clean(s, note, "the note")
+    note = clean_note(s, note)
     req.notes = (req.notes + "\n" if req.notes else "") + f"[{now():%Y-%m-%d} {actor}] {note}"
     _event(s, req, actor, req.state, req.state, note)
     return req

@@ -82,8 +82,8 @@ def decide(
     add_candidates(s, caller, reference, ids, "by hand")
     req = requests.visible(s, caller, reference)
     values = {"decision": decision, "decided_by": caller.actor, "decided_at": datetime.now(UTC)}
-    if note:
-        values["note"] = note
+    if note:  # kept as a request's own notes are: every protected name by its pseudonym
+        values["note"] = requests.clean_note(s, note)
     for i in range(0, len(ids), 900):
         s.execute(
             update(Review)

@@ -221,6 +221,17 @@ def named_in(s: Session, text: str) -> bool:
     return bool(Matcher.load(s).names(text))
 
 
+#: Reasons of `refuse_names` for words that several modules keep (each raises its own error).
+COMPARTMENT_NAMES_PROTECTED = (
+    "a compartment's name must not name a protected person (it is kept and shown in clear, in"
+    " every grant and need-to-know event): choose another"
+)
+LABEL_NAMES_PROTECTED = (
+    "an API token's label must not name a protected person (it is kept, listed and written to"
+    " the ledger in clear): choose another"
+)
+
+
 def refuse_names(s: Session, refusal: Exception, *texts: str | None) -> None:
     """Words kept and shown in clear (a provider's, collection's or list's name, a framework's
     or jurisdiction's words, a user's name) never name a protected person: `refusal` is the

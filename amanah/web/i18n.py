@@ -137,6 +137,7 @@ def _legal_words() -> list[str]:
     from amanah.intake.registry import CONFIDENTIALITY, FRAMEWORK_KINDS
     from amanah.persons.lists import LIST_NAMES_PROTECTED
     from amanah.rfa import jurisdictions as jurisdictions_module
+    from amanah.sharing import protected as protected_module
     from amanah.sharing.consent import GIVEN_BY_NAMES_PROTECTED
     from amanah.sharing.protected import ROLES
     from amanah.web import frameworks, protected
@@ -151,6 +152,8 @@ def _legal_words() -> list[str]:
         ACCOUNT_NAMES_PROTECTED,
         LIST_NAMES_PROTECTED,
         GIVEN_BY_NAMES_PROTECTED,
+        protected_module.COMPARTMENT_NAMES_PROTECTED,
+        protected_module.LABEL_NAMES_PROTECTED,
         *(frameworks.KIND_WORDS[k] for k in FRAMEWORK_KINDS),
         *(frameworks.LEVEL_WORDS[c] for c in CONFIDENTIALITY),
         *ROLES,
