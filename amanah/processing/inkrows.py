@@ -78,7 +78,7 @@ def find(binary: np.ndarray, height: float) -> Rows:
     letter = (hs >= MIN_HEIGHT * height) & (hs <= MAX_HEIGHT * height) & (ws <= MAX_WIDTH * height)
     letter[0] = False
     k = max(3, round(MAX_STROKE * height) | 1)
-    solid = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    solid = cv2.erode(ink, np.ones((k, k), np.uint8))
     letter[np.unique(labels[solid > 0])] = False
     idx = np.flatnonzero(letter)
     # The middle half of each letter's height: lines close together do not touch there.

@@ -226,8 +226,10 @@ class _Reading:
         return len(self.rows.unread()) if self.rows is not None else 0
 
     def key(self) -> tuple[int, float]:
-        """Better: fewer unread rows whatever the confidence, then the confidence."""
-        return (-self.missed, _score(self.confidence, self.words))
+        """Better: more rows of ink read whatever the confidence, then the confidence (not
+        fewer rows unread: a variant that lost the ink of a line has none left to miss)."""
+        read = self.rows.read_count if self.rows is not None else 0
+        return (read, _score(self.confidence, self.words))
 
 
 def _mean(words: list[dict[str, Any]]) -> float | None:
@@ -306,7 +308,7 @@ def _insert(text: str, words: list[dict[str, Any]], added: list[tuple[float, str
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
     """Read one page: clean it up, read it; when that reading is poor (by Tesseract's own word
     confidences, or because a row of ink on the page has no word of it), read the other
-    clean-up variants too and keep the best: the one that left fewest rows unread, then the
+    clean-up variants too and keep the best: the one that read most rows of ink, then the
     most confident. Unread rows are read again alone, as single lines, before giving up."""
     grey = _to_grey(image)
     prep = cleanup.prepare(grey)
