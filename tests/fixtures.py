@@ -7,6 +7,7 @@ import random
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -118,6 +119,27 @@ def scanned_page(
     for _ in range(noise):
         x, y2 = rng.randrange(page.width), rng.randrange(page.height)
         pixels[x, y2] = rng.choice((0, 90, 160))
+    return page
+
+
+def boxed_line_scan(lines: list[str], boxed: str, at: int, skew: float = 0.0) -> Image.Image:
+    """A clean page whose line `at` is `boxed`, framed by a drawn box (a form's field): a line
+    Tesseract's layout analysis leaves out whole, confident about the rest of the page."""
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("L", (1700, 100 + 90 * (len(lines) + 2)), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(ARABIC_FONT), 44)
+    y = 120
+    for line in [*lines[:at], boxed, *lines[at:]]:
+        kw: dict[str, Any] = dict(font=font, anchor="ra", direction="rtl", language="ar")
+        draw.text((1580, y), line, fill=0, **kw)
+        if line is boxed:
+            x0, _, _, _ = draw.textbbox((1580, y), line, **kw)
+            draw.rectangle((x0 - 180, y - 10, 1600, y + 60), outline=0, width=3)
+        y += 90
+    if skew:
+        page = page.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=255)
     return page
 
 

@@ -141,6 +141,9 @@ def _ocr(
         return None
     if not pages:
         return None
+    missed = ocr.lines_missed_flag([p.page for p in pages if p.lines_missed])
+    if missed:
+        flags.append(missed)
     total = max(p.page for p in pages)
     by_page = {p.page: p for p in pages}
     text = "\f".join(

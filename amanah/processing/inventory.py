@@ -48,6 +48,7 @@ INCOMPLETE_FLAGS = {
     "unreadable": "could not be read",
     "unsupported_format": "unsupported format",
     "ocr_failed": "OCR failed",
+    "ocr_lines_missed": "OCR left lines unread",
     "damaged_archive": "damaged archive",
     "text_truncated": "text cut short",
     "sheet_cut": "a spreadsheet read only to its budget",
@@ -280,8 +281,12 @@ def of_file(
     ocr_text: dict[int, str] = {}
     if ident.media_type.startswith("image/") and ident.media_type not in analyze.NOT_OCR:
         try:
-            for p in ocr.image_pages(path, ocr_dir(work), languages):
+            found_pages = ocr.image_pages(path, ocr_dir(work), languages)
+            for p in found_pages:
                 ocr_text[p.page] = p.text
+            missed = ocr.lines_missed_flag([p.page for p in found_pages if p.lines_missed])
+            if missed:
+                flags.append(missed)
         except Exception as exc:
             not_memory(exc)
             flags.append({"code": "ocr_failed", "message": f"OCR failed: {exc}"})

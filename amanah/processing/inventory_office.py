@@ -129,6 +129,8 @@ def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> 
         inv.incomplete(f"OCR failed on an image in the document ({name}): {type(exc).__name__}")
         return
     inv.add("OCR of an image in the document", found.text, name)
+    if found.lines_missed:
+        inv.incomplete(f"OCR left lines unread: rows of ink of an image in the document ({name})")
 
 
 def _local(tag: Any) -> str:

@@ -232,6 +232,8 @@ def _ocr_into(
         return
     where = f"page {page}" + (f", {locator}" if locator else "")
     inv.add(f"OCR of {what}", found.text, where, page)
+    if found.lines_missed:
+        inv.incomplete(f"OCR left lines unread: rows of ink of {what} ({where}) were not read")
 
 
 def _pdf_revisions(inv: Inventory, data: bytes, work: Path, lang: str) -> None:

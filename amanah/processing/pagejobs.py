@@ -324,11 +324,12 @@ def join(ws: Workspace, job: queue.Claimed) -> Any:
         maybe_join(ws.db, job.item_id)  # after this job's commit: its row can be queued again
         return Outcome(job.item_id, 0, [])
     got = _gather(ws, [sha for _, sha in parts])
+    missed = ocr.lines_missed_flag(ocr.missed_pages(got.pages))
     shas = dict(found)
     inv_doc = None
     if "inventory" in shas:
         with ws.blobs.open(shas["inventory"]) as f:
-            inv_doc = _with_ocr(json.loads(f.read().decode("utf-8")), got.text)
+            inv_doc = _with_ocr(json.loads(f.read().decode("utf-8")), got.text, missed)
     extracted = ""
     if "text" in shas:
         with ws.blobs.open(shas["text"]) as f:
@@ -371,19 +372,36 @@ def join(ws: Workspace, job: queue.Claimed) -> Any:
         if inv_doc is not None and inv_put is not None:
             _record_inventory(s, job.item_id, (inv_doc, inv_put))
         s.execute(update(Item).where(Item.id == job.item_id).values(languages=json.dumps(langs)))
+        if missed is not None:
+            _flag(s, job.item_id, missed)
         _index(s, ws, job.item_id, body, has_ocr, terms)
         queue.finish(s, job.id)
     return Outcome(job.item_id, 0, [])
 
 
-def _with_ocr(doc: dict[str, Any], text: str) -> dict[str, Any]:
-    """The item's inventory with the joined OCR pages in it, no longer waiting for them."""
+def _flag(s: Any, item_id: int, flag: dict[str, str]) -> None:
+    """The item says what its joined OCR left unread (once), as the analysis would have."""
+    from amanah.intake.preserve import status_of
+
+    item = s.get(Item, item_id)
+    flags = [f for f in json.loads(item.flags) if f.get("code") != flag["code"]] + [flag]
+    item.flags = json.dumps(flags, ensure_ascii=False)
+    item.status = status_of(flags)
+
+
+def _with_ocr(
+    doc: dict[str, Any], text: str, missed: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The item's inventory with the joined OCR pages in it, no longer waiting for them (and
+    not complete when the reading left rows of ink unread)."""
     place = "OCR of the file's images or scanned pages"
     parts = [p for p in doc.get("parts", []) if p.get("place") != place]
     for n, page in enumerate(text.split("\f"), 1):
         if page.strip():
             parts.append({"place": place, "locator": f"page {n}", "text": page, "page": n})
     reasons = [r for r in doc.get("reasons", []) if r != OCR_PENDING]
+    if missed is not None:
+        reasons += [r for r in inventory.reasons_from_flags([missed]) if r not in reasons]
     return {**doc, "parts": parts, "reasons": reasons, "complete": not reasons}
 
 
