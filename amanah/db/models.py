@@ -965,6 +965,8 @@ class PersonConsent(Base):
     __tablename__ = "person_consents"
     __table_args__ = (
         Index("ix_person_consents_person", "protected_person_id", "person_record_id"),
+        # a record's latest consent, read on every item read (`withheld_condition`)
+        Index("ix_person_consents_record", "person_record_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     protected_person_id: Mapped[int | None] = mapped_column(

@@ -25,7 +25,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    column,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from amanah.access import (
@@ -153,6 +165,19 @@ def _event(s: Session, caller: Caller, person: Person, details: dict[str, Any]) 
 # -- items about a person --------------------------------------------------------------------
 
 
+def item_event(s: Session, actor: str, item_id: int, details: dict[str, Any]) -> None:
+    """A change of what governs an item (a link made, derived or lifted): a custody event
+    naming the person by pseudonym or record id only."""
+    ledger.append(
+        s,
+        EventType.RESTRICTION_CHANGE,
+        actor=actor,
+        object_type="item",
+        object_id=item_id,
+        details=details,
+    )
+
+
 def link_item(
     s: Session, caller: Caller, ref: str, item_id: int, source: str = "by hand"
 ) -> PersonItem:
@@ -174,19 +199,15 @@ def link_item(
     )
     s.add(row)
     s.flush()
-    ledger.append(
+    item_event(
         s,
-        EventType.RESTRICTION_CHANGE,
-        actor=caller.actor,
-        object_type="item",
-        object_id=item_id,
-        details={
-            "action": "person link",
-            "person": person.label,
-            "source": source,
-            **caller.audit(),
-        },
+        caller.actor,
+        item_id,
+        {"action": "person link", "person": person.label, "source": source, **caller.audit()},
     )
+    from amanah.sharing import near_duplicate_links  # it derives links from this one
+
+    near_duplicate_links.follow(s, [item_id], caller.actor, parts=True)
     return row
 
 
@@ -448,9 +469,12 @@ def _lineage(s: Session, item_ids: Sequence[int]) -> dict[int, list[int]]:
     return lineage
 
 
-def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any, Any]]]:
+def _persons_of(
+    s: Session, item_ids: Sequence[int], derived: bool = True
+) -> dict[int, list[tuple[Any, Any]]]:
     """The persons each item is about: the links on it, on any item with its bytes, or on an
-    item it came from (an attachment is about whom its email is about)."""
+    item it came from (an attachment is about whom its email is about). Without `derived`,
+    only the links a person made (not those derived from a near-duplicate)."""
     lineage = _lineage(s, item_ids)
     direct: dict[int, list[tuple[Any, Any]]] = {}
     ids = sorted({a for chain in lineage.values() for a in chain})
@@ -460,7 +484,10 @@ def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any
             select(Item.id, PersonItem.protected_person_id, PersonItem.person_record_id)
             .join(linked, linked.sha256 == Item.sha256)
             .join(PersonItem, PersonItem.item_id == linked.id)
-            .where(Item.id.in_(ids[i : i + 900]))
+            .where(
+                Item.id.in_(ids[i : i + 900]),
+                true() if derived else PersonItem.derived_from.is_(None),
+            )
             .order_by(Item.id, PersonItem.id)
         ).all():
             keys = direct.setdefault(item_id, [])
@@ -546,58 +573,62 @@ class _Key:
     person_record_id: int | None
 
 
+_ITEMS = table("items", column("id"), column("parent_id"), column("sha256"))
+_PERSON_ITEMS = table(
+    "person_items", column("item_id"), column("protected_person_id"), column("person_record_id")
+)
+_PERSON_CONSENTS = table(
+    "person_consents",
+    column("id"),
+    column("protected_person_id"),
+    column("person_record_id"),
+    column("uses", Text),
+    column("recorded_at"),
+)
+
+
 def withheld_condition(item_id: Any) -> ColumnElement[bool]:
     """The SQL condition "this item is withheld from investigation": a person it is about has
     a latest consent record that no longer covers investigation (withdrawn). An item with no
     consent recorded for its persons is not withheld (consent is recorded when known; a
     package still asks for it explicitly, `refusals`). `amanah.access` applies this to every
     read of item-derived content; the rule itself lives here, with the consent records."""
-    link, c, later = aliased(PersonItem), aliased(PersonConsent), aliased(PersonConsent)
-    same_person = or_(
-        c.protected_person_id == link.protected_person_id,
-        c.person_record_id == link.person_record_id,
-    )
-    newer = (
-        exists()
-        .where(
-            or_(
-                and_(
-                    later.protected_person_id.is_not(None),
-                    later.protected_person_id == c.protected_person_id,
-                ),
-                and_(
-                    later.person_record_id.is_not(None),
-                    later.person_record_id == c.person_record_id,
-                ),
-            ),
-            or_(
-                later.recorded_at > c.recorded_at,
-                and_(later.recorded_at == c.recorded_at, later.id > c.id),
-            ),
+    # Light tables naming only the columns the rule reads: every read builds this condition,
+    # and an alias of a mapped class builds all its columns (was most of an item check).
+    link = _PERSON_ITEMS.alias()
+
+    def latest_uses(column: str) -> Any:
+        # the uses of the person's latest record: one index lookup (a person has few
+        # records), not a scan of every record per link
+        c = _PERSON_CONSENTS.alias()
+        return (
+            select(c.c.uses)
+            .where(c.c[column] == link.c[column])
+            .order_by(c.c.recorded_at.desc(), c.c.id.desc())
+            .limit(1)
+            .correlate(link)
+            .scalar_subquery()
         )
-        .correlate_except(later)
-    )
-    # `uses` is the JSON list of the uses that remain (`json.dumps`): investigation is
-    # covered when its quoted name is in it.
-    refused = (
-        exists()
-        .where(same_person, not_(newer), not_(c.uses.contains(f'"{INVESTIGATION}"')))
-        .correlate_except(c)
-    )
+
+    # A link names a protected person or a record (the other column is NULL, and so is its
+    # lookup). `uses` is the JSON list of the uses that remain (`json.dumps`): investigation
+    # is covered when its quoted name is in it; no record at all withholds nothing.
+    uses = func.coalesce(latest_uses("protected_person_id"), latest_uses("person_record_id"))
+    refused = and_(uses.is_not(None), not_(uses.contains(f'"{INVESTIGATION}"')))
     # The link is on this item or on any item with its bytes (the same document), or on an
     # item this one came from, up to ANCESTRY levels (an attachment, an archive's member).
     conditions = []
     for depth in range(ANCESTRY + 1):
-        chain = [aliased(Item) for _ in range(depth + 1)]
-        linked = aliased(Item)
-        up = [chain[k].id == chain[k - 1].parent_id for k in range(1, depth + 1)]
+        chain = [_ITEMS.alias() for _ in range(depth + 1)]
+        linked = _ITEMS.alias()
+        up = [chain[k].c.id == chain[k - 1].c.parent_id for k in range(1, depth + 1)]
         conditions.append(
             exists()
             .where(
-                chain[0].id == item_id,
+                chain[0].c.id == item_id,
                 *up,
-                linked.sha256 == chain[-1].sha256,
-                link.item_id == linked.id,
+                linked.c.sha256 == chain[-1].c.sha256,
+                link.c.item_id == linked.c.id,
                 refused,
             )
             .correlate_except(link, linked, *chain)
