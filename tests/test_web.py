@@ -324,6 +324,16 @@ API_CASES: dict[tuple[str, str], tuple[bool, Call]] = {
             data={"status": "given", "use": "investigation"},
         ),
     ),
+    ("POST", "/items/{item_id}/not-same-document"): (
+        True,
+        lambda s, r, i: _page(
+            s,
+            r,
+            "POST",
+            f"/items/{_target_item(s, i)}/not-same-document",
+            data={"of": str(s.item("blank.png"))},
+        ),
+    ),
     ("GET", "/persons"): (False, lambda s, r, i: _page(s, r, "GET", "/persons")),
     ("GET", "/persons/lists/{list_id}"): (
         True,

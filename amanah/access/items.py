@@ -97,6 +97,13 @@ def withheld_reason(s: Session, caller: Caller, item_id: int) -> dict[str, Any] 
     out: dict[str, Any] = {"item_id": item_id, "reason": "consent for investigation withdrawn"}
     if caller.can(Permission.MANAGE_REQUESTS):
         out["persons"] = pc.withheld_persons(s, item_id)
+        from amanah.sharing import near_duplicate_links
+
+        # derived by near-duplicate: of which item (the legal officer may lift it)
+        whose = {p["person"] for p in out["persons"]}
+        out["near_duplicate_of"] = [
+            d for d in near_duplicate_links.explain(s, caller, item_id) if d["person"] in whose
+        ]
     return out
 
 

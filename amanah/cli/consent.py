@@ -155,6 +155,22 @@ def person_link(
     out.print(f"{len(item)} item(s) linked to {person}")
 
 
+@person_app.command("not-same")
+def person_not_same(
+    item: Annotated[int, typer.Argument(help="An item withheld as a near-duplicate.")],
+    of: Annotated[int, typer.Argument(help="The item it was called a near-duplicate of.")],
+) -> None:
+    """Decide two near-duplicate items are not the same document: the consent link derived
+    from one to the other is lifted (recorded, a custody event) and not derived again.
+
+    Example: amanah consent person not-same 14 12
+    """
+    from amanah.sharing import near_duplicate_links
+
+    done = in_session(lambda s, c: near_duplicate_links.not_same_document(s, c, item, of))
+    out.print(f"items {item} and {of}: not the same document; {done['lifted']} link(s) lifted")
+
+
 @person_app.command("list")
 def person_list(
     person: Annotated[str | None, typer.Argument(help="One person: their history.")] = None,

@@ -935,9 +935,27 @@ class PersonItem(Base):
         ForeignKey("person_records.id"), nullable=True
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    source: Mapped[str] = mapped_column(String(40), default="by hand")  # or "spelling match"
+    # "by hand", "spelling match", or "near-duplicate text/image/video" (a derived link)
+    source: Mapped[str] = mapped_column(String(40), default="by hand")
     linked_by: Mapped[str] = mapped_column(String(200))
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A derived link: the item (directly governed by the person) this one is a near-duplicate
+    # of, and how similar processing found them (amanah.sharing.near_duplicate_links).
+    derived_from: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+    similarity: Mapped[float | None] = mapped_column(nullable=True)
+
+
+class DistinctDocument(Base):
+    """The legal officer's decision that two near-duplicate documents (by SHA-256, sorted) are
+    not the same document: consent no longer follows from one to the other."""
+
+    __tablename__ = "distinct_documents"
+    __table_args__ = (UniqueConstraint("sha_a", "sha_b", name="uq_distinct_documents"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha_a: Mapped[str] = mapped_column(String(64))
+    sha_b: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PersonConsent(Base):
@@ -947,6 +965,8 @@ class PersonConsent(Base):
     __tablename__ = "person_consents"
     __table_args__ = (
         Index("ix_person_consents_person", "protected_person_id", "person_record_id"),
+        # a record's latest consent, read on every item read (`withheld_condition`)
+        Index("ix_person_consents_record", "person_record_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     protected_person_id: Mapped[int | None] = mapped_column(

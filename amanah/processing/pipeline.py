@@ -461,6 +461,11 @@ def _relate(s: Session, item: Item, prints: dict[str, Any]) -> None:
                 insert(Relation),
                 [{"item_a": a, "item_b": b, "kind": kind, "score": score, "created_at": now}],
             )
+    if any(kind != "exact_duplicate" for _, kind, _ in pairs):
+        # a person's consent follows their statement to its near-duplicates
+        from amanah.sharing import near_duplicate_links
+
+        near_duplicate_links.follow(s, [item.id], ACTOR)
 
 
 def put_derivative(

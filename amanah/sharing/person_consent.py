@@ -25,7 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, exists, not_, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    column,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from amanah.access import (
@@ -153,6 +164,19 @@ def _event(s: Session, caller: Caller, person: Person, details: dict[str, Any]) 
 # -- items about a person --------------------------------------------------------------------
 
 
+def item_event(s: Session, actor: str, item_id: int, details: dict[str, Any]) -> None:
+    """A change of what governs an item (a link made, derived or lifted): a custody event
+    naming the person by pseudonym or record id only."""
+    ledger.append(
+        s,
+        EventType.RESTRICTION_CHANGE,
+        actor=actor,
+        object_type="item",
+        object_id=item_id,
+        details=details,
+    )
+
+
 def link_item(
     s: Session, caller: Caller, ref: str, item_id: int, source: str = "by hand"
 ) -> PersonItem:
@@ -174,19 +198,15 @@ def link_item(
     )
     s.add(row)
     s.flush()
-    ledger.append(
+    item_event(
         s,
-        EventType.RESTRICTION_CHANGE,
-        actor=caller.actor,
-        object_type="item",
-        object_id=item_id,
-        details={
-            "action": "person link",
-            "person": person.label,
-            "source": source,
-            **caller.audit(),
-        },
+        caller.actor,
+        item_id,
+        {"action": "person link", "person": person.label, "source": source, **caller.audit()},
     )
+    from amanah.sharing import near_duplicate_links  # it derives links from this one
+
+    near_duplicate_links.follow(s, [item_id], caller.actor, parts=True)
     return row
 
 
@@ -448,9 +468,12 @@ def _lineage(s: Session, item_ids: Sequence[int]) -> dict[int, list[int]]:
     return lineage
 
 
-def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any, Any]]]:
+def _persons_of(
+    s: Session, item_ids: Sequence[int], derived: bool = True
+) -> dict[int, list[tuple[Any, Any]]]:
     """The persons each item is about: the links on it, on any item with its bytes, or on an
-    item it came from (an attachment is about whom its email is about)."""
+    item it came from (an attachment is about whom its email is about). Without `derived`,
+    only the links a person made (not those derived from a near-duplicate)."""
     lineage = _lineage(s, item_ids)
     direct: dict[int, list[tuple[Any, Any]]] = {}
     ids = sorted({a for chain in lineage.values() for a in chain})
@@ -460,7 +483,10 @@ def _persons_of(s: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[Any
             select(Item.id, PersonItem.protected_person_id, PersonItem.person_record_id)
             .join(linked, linked.sha256 == Item.sha256)
             .join(PersonItem, PersonItem.item_id == linked.id)
-            .where(Item.id.in_(ids[i : i + 900]))
+            .where(
+                Item.id.in_(ids[i : i + 900]),
+                true() if derived else PersonItem.derived_from.is_(None),
+            )
             .order_by(Item.id, PersonItem.id)
         ).all():
             keys = direct.setdefault(item_id, [])
@@ -556,8 +582,8 @@ def _slim(model: Any, *names: str) -> Any:
 
 
 _ITEMS = _slim(Item, "id", "parent_id", "sha256")
-_LINKS = _slim(PersonItem, "item_id", "protected_person_id", "person_record_id")
-_CONSENTS = _slim(
+_PERSON_ITEMS = _slim(PersonItem, "item_id", "protected_person_id", "person_record_id")
+_PERSON_CONSENTS = _slim(
     PersonConsent, "id", "protected_person_id", "person_record_id", "recorded_at", "uses"
 )
 #: The condition on `items.id` itself, the usual case, built once: an expression is
@@ -579,34 +605,28 @@ def withheld_condition(item_id: Any) -> ColumnElement[bool]:
 
 
 def _withheld(item_id: Any) -> ColumnElement[bool]:
-    link, c, later = _LINKS.alias(), _CONSENTS.alias(), _CONSENTS.alias()
-    same_person = or_(
-        c.c.protected_person_id == link.c.protected_person_id,
-        c.c.person_record_id == link.c.person_record_id,
-    )
-    newer = (
-        exists()
-        .where(
-            or_(
-                and_(
-                    later.c.protected_person_id.is_not(None),
-                    later.c.protected_person_id == c.c.protected_person_id,
-                ),
-                and_(
-                    later.c.person_record_id.is_not(None),
-                    later.c.person_record_id == c.c.person_record_id,
-                ),
-            ),
-            or_(
-                later.c.recorded_at > c.c.recorded_at,
-                and_(later.c.recorded_at == c.c.recorded_at, later.c.id > c.c.id),
-            ),
+    # Light tables naming only the columns the rule reads: every read builds this condition,
+    # and an alias of a mapped class builds all its columns (was most of an item check).
+    link = _PERSON_ITEMS.alias()
+
+    def latest_uses(column: str) -> Any:
+        # the uses of the person's latest record: one index lookup (a person has few
+        # records), not a scan of every record per link
+        c = _PERSON_CONSENTS.alias()
+        return (
+            select(c.c.uses)
+            .where(c.c[column] == link.c[column])
+            .order_by(c.c.recorded_at.desc(), c.c.id.desc())
+            .limit(1)
+            .correlate(link)
+            .scalar_subquery()
         )
-        .correlate_except(later)
-    )
-    refused = (
-        exists().where(same_person, not_(newer), _leaves_out_investigation(c.c)).correlate_except(c)
-    )
+
+    # A link names a protected person or a record (the other column is NULL, and so is its
+    # lookup). `uses` is the JSON list of the uses that remain (`json.dumps`): investigation
+    # is covered when its quoted name is in it; no record at all withholds nothing.
+    uses = func.coalesce(latest_uses("protected_person_id"), latest_uses("person_record_id"))
+    refused = and_(uses.is_not(None), not_(uses.contains(f'"{INVESTIGATION}"')))
     # The link is on this item or on any item with its bytes (the same document), or on an
     # item this one came from, up to ANCESTRY levels (an attachment, an archive's member).
     conditions = []
@@ -658,7 +678,9 @@ def hidden_from_investigation(s: Session) -> set[int]:
 def _copies_of_linked() -> ColumnElement[bool]:
     """Items whose bytes some person-linked item has: the only ones consent can withhold."""
     linked = _ITEMS.alias()
-    return Item.sha256.in_(select(linked.c.sha256).join(_LINKS, _LINKS.c.item_id == linked.c.id))
+    return Item.sha256.in_(
+        select(linked.c.sha256).join(_PERSON_ITEMS, _PERSON_ITEMS.c.item_id == linked.c.id)
+    )
 
 
 def _leaves_out_investigation(c: Any) -> ColumnElement[bool]:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from amanah.access import Caller, Permission
 from amanah.db.models import Jurisdiction
 from amanah.persons import engagements as eng
-from amanah.sharing import person_consent
+from amanah.sharing import near_duplicate_links, person_consent
+from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -144,3 +145,17 @@ async def person_consent_record(
     from urllib.parse import quote
 
     return RedirectResponse(f"/consent/persons/{quote(person, safe='')}", status_code=303)
+
+
+@router.post("/items/{item_id}/not-same-document")
+def not_same_document(
+    request: Request,
+    item_id: ItemId,
+    caller: Legal,
+    of: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    """The legal officer's "not the same document": lifts the consent link derived from the
+    item `of` by near-duplicate (recorded, a custody event)."""
+    with workspace(request).db.session() as s:
+        near_duplicate_links.not_same_document(s, caller, item_id, of)
+    return RedirectResponse(f"/items/{item_id}", status_code=303)

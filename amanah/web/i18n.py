@@ -111,6 +111,7 @@ def dynamic_messages() -> list[str]:
         *("meeting", "consultation", "interview", "0-17", "18-59", "60+", "sex f", "sex m"),
         *("sex x", "consent given", "consent withdrawn", "consent none"),
         *("investigation", "sharing", "publication", "contact"),
+        *("near-duplicate text", "near-duplicate image", "near-duplicate video"),
         "unknown user name or wrong password",
         *_legal_words(),
         *_search_words(),
