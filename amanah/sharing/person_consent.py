@@ -23,14 +23,15 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     column,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -586,9 +587,6 @@ _PERSON_ITEMS = _slim(PersonItem, "item_id", "protected_person_id", "person_reco
 _PERSON_CONSENTS = _slim(
     PersonConsent, "id", "protected_person_id", "person_record_id", "recorded_at", "uses"
 )
-#: The condition on `items.id` itself, the usual case, built once: an expression is
-#: immutable and can stand in any number of statements.
-_ON_ITEMS: list[ColumnElement[bool]] = []
 
 
 def withheld_condition(item_id: Any) -> ColumnElement[bool]:
@@ -597,16 +595,19 @@ def withheld_condition(item_id: Any) -> ColumnElement[bool]:
     consent recorded for its persons is not withheld (consent is recorded when known; a
     package still asks for it explicitly, `refusals`). `amanah.access` applies this to every
     read of item-derived content; the rule itself lives here, with the consent records."""
-    if item_id is Item.id:
-        if not _ON_ITEMS:
-            _ON_ITEMS.append(_withheld(item_id))
-        return _ON_ITEMS[0]
-    return _withheld(item_id)
+    return item_id.in_(_withheld_ids())  # type: ignore[no-any-return]
 
 
-def _withheld(item_id: Any) -> ColumnElement[bool]:
-    # Light tables naming only the columns the rule reads: every read builds this condition,
-    # and an alias of a mapped class builds all its columns (was most of an item check).
+@lru_cache(maxsize=1)
+def _withheld_ids() -> Any:
+    """Every withheld item's id, as one uncorrelated statement worked out from the links'
+    side: the links whose person's latest consent leaves investigation out, every item with
+    the bytes of a linked item (the same document), and their parts down to `ANCESTRY` levels
+    (an attachment, an archive's member). Uncorrelated, each engine computes it once per
+    statement (a few links, an index walk down `parent_id`) whatever the number of items a
+    list or a count reads; the depth bound also ends a forged loop of parents. Built once: an
+    expression is immutable, and one object renders one WITH clause however often a statement
+    holds it."""
     link = _PERSON_ITEMS.alias()
 
     def latest_uses(column: str) -> Any:
@@ -626,26 +627,21 @@ def _withheld(item_id: Any) -> ColumnElement[bool]:
     # lookup). `uses` is the JSON list of the uses that remain (`json.dumps`): investigation
     # is covered when its quoted name is in it; no record at all withholds nothing.
     uses = func.coalesce(latest_uses("protected_person_id"), latest_uses("person_record_id"))
-    refused = and_(uses.is_not(None), not_(uses.contains(f'"{INVESTIGATION}"')))
-    # The link is on this item or on any item with its bytes (the same document), or on an
-    # item this one came from, up to ANCESTRY levels (an attachment, an archive's member).
-    conditions = []
-    for depth in range(ANCESTRY + 1):
-        chain = [_ITEMS.alias() for _ in range(depth + 1)]
-        linked = _ITEMS.alias()
-        up = [chain[k].c.id == chain[k - 1].c.parent_id for k in range(1, depth + 1)]
-        conditions.append(
-            exists()
-            .where(
-                chain[0].c.id == item_id,
-                *up,
-                linked.c.sha256 == chain[-1].c.sha256,
-                link.c.item_id == linked.c.id,
-                refused,
-            )
-            .correlate_except(link, linked, *chain)
+    refused_links = select(link.c.item_id).where(
+        uses.is_not(None), not_(uses.contains(f'"{INVESTIGATION}"'))
+    )
+    linked, copy, part = _ITEMS.alias(), _ITEMS.alias(), _ITEMS.alias()
+    tree = (
+        select(copy.c.id.label("id"), literal(0).label("depth"))
+        .where(copy.c.sha256.in_(select(linked.c.sha256).where(linked.c.id.in_(refused_links))))
+        .cte("withheld_items", recursive=True)
+    )
+    tree = tree.union_all(
+        select(part.c.id, tree.c.depth + 1).where(
+            part.c.parent_id == tree.c.id, tree.c.depth < ANCESTRY
         )
-    return or_(*conditions)
+    )
+    return select(tree.c.id)
 
 
 def hidden_from_investigation(s: Session) -> set[int]:
@@ -656,31 +652,7 @@ def hidden_from_investigation(s: Session) -> set[int]:
     # without one (most homes, most of the time) answers from one index-free probe.
     if not s.execute(select(exists().where(_leaves_out_investigation(PersonConsent)))).scalar():
         return set()
-    found = select(Item.id).where(_copies_of_linked(), withheld_condition(Item.id))
-    hidden = set(s.execute(found).scalars())
-    # ... and every part of those (withheld_condition says the same of each part)
-    frontier = sorted(hidden)
-    for _ in range(ANCESTRY):
-        parts: set[int] = set()
-        for i in range(0, len(frontier), 900):
-            parts.update(
-                s.execute(select(Item.id).where(Item.parent_id.in_(frontier[i : i + 900])))
-                .scalars()
-                .all()
-            )
-        frontier = sorted(parts - hidden)
-        if not frontier:
-            break
-        hidden.update(frontier)
-    return hidden
-
-
-def _copies_of_linked() -> ColumnElement[bool]:
-    """Items whose bytes some person-linked item has: the only ones consent can withhold."""
-    linked = _ITEMS.alias()
-    return Item.sha256.in_(
-        select(linked.c.sha256).join(_PERSON_ITEMS, _PERSON_ITEMS.c.item_id == linked.c.id)
-    )
+    return set(s.execute(_withheld_ids()).scalars())
 
 
 def _leaves_out_investigation(c: Any) -> ColumnElement[bool]:
