@@ -28,15 +28,16 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     column,
     exists,
-    func,
     literal,
     not_,
     or_,
     select,
     table,
     true,
+    union,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -608,27 +609,36 @@ def _withheld_ids() -> Any:
     list or a count reads; the depth bound also ends a forged loop of parents. Built once: an
     expression is immutable, and one object renders one WITH clause however often a statement
     holds it."""
-    link = _PERSON_ITEMS.alias()
 
-    def latest_uses(column: str) -> Any:
-        # the uses of the person's latest record: one index lookup (a person has few
-        # records), not a scan of every record per link
-        c = _PERSON_CONSENTS.alias()
-        return (
-            select(c.c.uses)
-            .where(c.c[column] == link.c[column])
-            .order_by(c.c.recorded_at.desc(), c.c.id.desc())
-            .limit(1)
-            .correlate(link)
-            .scalar_subquery()
+    def refusing(column: str) -> Any:
+        # persons (by `column`) whose latest consent record leaves investigation out: read
+        # from the consent records that do (withdrawals, few), each checked for a later one
+        # by index, never from every link
+        c, later = _PERSON_CONSENTS.alias(), _PERSON_CONSENTS.alias()
+        newer = (
+            exists()
+            .where(
+                later.c[column] == c.c[column],
+                or_(
+                    later.c.recorded_at > c.c.recorded_at,
+                    and_(later.c.recorded_at == c.c.recorded_at, later.c.id > c.c.id),
+                ),
+            )
+            .correlate(c)
+        )
+        return select(c.c[column]).where(
+            c.c[column].is_not(None), _leaves_out_investigation(c.c), not_(newer)
         )
 
-    # A link names a protected person or a record (the other column is NULL, and so is its
-    # lookup). `uses` is the JSON list of the uses that remain (`json.dumps`): investigation
-    # is covered when its quoted name is in it; no record at all withholds nothing.
-    uses = func.coalesce(latest_uses("protected_person_id"), latest_uses("person_record_id"))
-    refused_links = select(link.c.item_id).where(
-        uses.is_not(None), not_(uses.contains(f'"{INVESTIGATION}"'))
+    # A link names a protected person or a person-list record.
+    by_person, by_record = _PERSON_ITEMS.alias(), _PERSON_ITEMS.alias()
+    refused_links = union(
+        select(by_person.c.item_id).where(
+            by_person.c.protected_person_id.in_(refusing("protected_person_id"))
+        ),
+        select(by_record.c.item_id).where(
+            by_record.c.person_record_id.in_(refusing("person_record_id"))
+        ),
     )
     linked, copy, part = _ITEMS.alias(), _ITEMS.alias(), _ITEMS.alias()
     tree = (
