@@ -378,3 +378,32 @@ def test_a_resaved_photo_follows_its_original(tmp_path: Path) -> None:
     assert [(e["object_id"], e["source"]) for e in made] == [
         (str(ids["photo-resaved.jpg"]), "near-duplicate image")
     ]
+
+
+def test_a_blank_picture_is_no_ones_near_duplicate(tmp_path: Path) -> None:
+    """A flat picture (a covered lens, a blank scan) hashes like every other flat picture
+    (8000000000000000), so its perceptual hash would make any two blank photos one photo and
+    a withdrawal on one withhold them all: it gets no hash. A photograph still does, and its
+    re-saved copy still matches it (control)."""
+    import io
+
+    from PIL import Image
+
+    from amanah.processing import fingerprints
+
+    def flat(colour: tuple[int, int, int]) -> Path:
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 48), colour).save(buf, "JPEG")
+        path = tmp_path / f"flat-{colour[0]}.jpg"
+        path.write_bytes(buf.getvalue())
+        return path
+
+    for colour in ((0, 0, 0), (40, 90, 120), (250, 250, 250)):
+        assert fingerprints.image_phash(flat(colour)) is None
+        assert "phash" not in fingerprints.compute(flat(colour), "image/jpeg", [])
+    photo, resaved = tmp_path / "photo.jpg", tmp_path / "resaved.jpg"
+    photo.write_bytes(photo_with_exif())
+    resaved.write_bytes(photo_with_exif(quality=40, size=(320, 240)))
+    a, b = fingerprints.image_phash(photo), fingerprints.image_phash(resaved)
+    assert a is not None and b is not None
+    assert fingerprints.similarity("phash", a, b) >= 1 - fingerprints.PHASH_MAX_DISTANCE / 64

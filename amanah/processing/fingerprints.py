@@ -18,6 +18,10 @@ MINHASH_BANDS = 32  # 4 rows a band: pairs above ~0.6 Jaccard almost surely meet
 MINHASH_MIN_SIMILARITY = 0.8
 SHINGLE = 5
 _PHASH_NEAR = 1.0 - PHASH_MAX_DISTANCE / 64
+#: An image (or a video frame) whose grey levels span less than this has no structure for a
+#: perceptual hash to describe: every flat or nearly flat picture hashes alike
+#: (8000000000000000), so its hash would call any two blank photos the same photo.
+FLAT_RANGE = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
 
@@ -28,7 +32,16 @@ def image_phash(path: Path) -> str | None:
 
     with Image.open(path) as im:
         im.seek(0)
-        return str(imagehash.phash(im.convert("L")))
+        return _structured_phash(im.convert("L"), imagehash)
+
+
+def _structured_phash(grey: Any, imagehash: Any) -> str | None:
+    """The perceptual hash of a picture with something in it; None for a flat one, which no
+    hash can tell from another flat one (too flat to tell a copy from a coincidence)."""
+    low, high = grey.getextrema()
+    if high - low < FLAT_RANGE:
+        return None
+    return str(imagehash.phash(grey))
 
 
 def video_keyframe_hashes(path: Path, work: Path, frames: int = 8) -> list[str] | None:
@@ -68,7 +81,9 @@ def video_keyframe_hashes(path: Path, work: Path, frames: int = 8) -> list[str] 
     hashes = []
     for shot in shots:
         with Image.open(shot) as im:
-            hashes.append(str(imagehash.phash(im.convert("L"))))
+            found = _structured_phash(im.convert("L"), imagehash)
+        if found is not None:  # a black or blank keyframe tells nothing
+            hashes.append(found)
     return hashes or None
 
 
@@ -102,6 +117,8 @@ def compute(
             out["phash"] = image_phash(src)
         except Exception as exc:  # an image Pillow cannot open has been flagged elsewhere
             out["phash_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        if out.get("phash") is None:
+            out.pop("phash", None)
     if texts:
         values = text_minhash(texts[0].read_text(encoding="utf-8"))
         if values:
