@@ -344,9 +344,72 @@ def test_concurrent_searches_share_commits_and_each_gets_its_own_id(ws: Workspac
     assert sorted(ids) == list(range(1, 61))
     deadline = time.monotonic() + 30
     left = (ws.home / searchlog.JOURNAL, ws.home / searchlog.DRAINING)
-    while any(p.exists() for p in left) and time.monotonic() < deadline:
+    while any(_size(p) for p in left) and time.monotonic() < deadline:
         time.sleep(0.05)  # the drainer thread applies the journal by itself, no reader asks
     with ws.db.reader(barrier=False) as s:
         assert s.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 60
     assert len(_search_events(ws)) == 60
     assert verify(ws, actor="t").ok
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def test_after_a_drain_the_next_search_appends_to_a_journal_already_on_disk(ws: Workspace) -> None:
+    """The drain makes the fresh journal and flushes its name to the directory, off the search's
+    path; a search then appends to that very file (it does not create one)."""
+    caller = local_administrator(ws, "analyst:a")
+    first = search(ws, caller, "checkpoint", limit=1).search_id
+    searchlog._journal(ws).drain()
+    journal = ws.home / searchlog.JOURNAL
+    assert journal.exists() and journal.stat().st_size == 0
+    assert not searchlog._journal(ws).pending()
+    inode = journal.stat().st_ino
+    second = search(ws, caller, "hospital", limit=1).search_id
+    assert second == (first or 0) + 1
+    # The drainer may have taken it already; if not, it is in the file the drain made.
+    if _size(journal):
+        assert journal.stat().st_ino == inode and b'"hospital"' in journal.read_bytes()
+    assert _logged(ws)[second]["query"] == "hospital"
+
+
+def test_no_result_leaves_before_its_record_is_on_disk(
+    ws: Workspace, slow_drain: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is written while the snippets are made; a slow disk delays the answer, it
+    never lets the answer overtake the record."""
+    append = searchlog.SearchJournal.append
+
+    def slow_append(self: searchlog.SearchJournal, entry: dict[str, object]) -> int:
+        time.sleep(0.5)  # a device that takes its time to flush
+        return append(self, entry)
+
+    monkeypatch.setattr(searchlog.SearchJournal, "append", slow_append)
+    found = search(ws, local_administrator(ws, "analyst:a"), "checkpoint", limit=5)
+    assert found.total == 3 and len(found.hits) == 3
+    records = [json.loads(x) for x in (ws.home / searchlog.JOURNAL).read_bytes().splitlines()]
+    assert [r["id"] for r in records] == [found.search_id]
+    assert records[0]["shown"] == [h.item_id for h in found.hits]
+
+
+def test_a_search_whose_record_cannot_be_written_shows_nothing(
+    ws: Workspace, slow_drain: None
+) -> None:
+    """A journal that cannot take the record (here a folder where the file should be, as a
+    full or failing disk would refuse the write) fails the search: no hit is shown unlogged."""
+    caller = local_administrator(ws, "analyst:a")
+    assert search(ws, caller, "market", limit=5).total == 1  # a control: the journal works
+    searchlog._journal(ws).drain()
+    journal = ws.home / searchlog.JOURNAL
+    journal.unlink(missing_ok=True)
+    journal.mkdir()
+    try:
+        with pytest.raises(OSError):
+            search(ws, caller, "checkpoint", limit=5)
+    finally:
+        journal.rmdir()
+    assert [e["query"] for e in _logged(ws).values()] == ["market"]

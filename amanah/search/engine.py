@@ -203,10 +203,17 @@ def backend(ws: Workspace, s: Session) -> SearchBackend:
 
 
 def hits_for(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[Hit]:
+    return make_hits(q, rows, hit_rows(s, rows))
+
+
+def hit_rows(s: Session, rows: list[tuple[int, float, str]]) -> dict[int, Any]:
+    """What the page shows of each hit (text, path, collection, provider): the SQL half of
+    making hits. The items found here are the ones shown, so their search-log record can be
+    written while the snippets are made (`search_words`)."""
     if not rows:
-        return []
+        return {}
     ids = [r[0] for r in rows]
-    found = {
+    return {
         r.item_id: r
         for r in s.execute(
             select(
@@ -225,6 +232,15 @@ def hits_for(s: Session, q: Query, rows: list[tuple[int, float, str]]) -> list[H
             .where(SearchDoc.item_id.in_(ids))
         ).all()
     }
+
+
+def shown_ids(rows: list[tuple[int, float, str]], found: dict[int, Any]) -> list[int]:
+    """The ids `make_hits` will show, in their order."""
+    return [r[0] for r in rows if r[0] in found]
+
+
+def make_hits(q: Query, rows: list[tuple[int, float, str]], found: dict[int, Any]) -> list[Hit]:
+    """Hits with their snippets: the CPU half (the analyzer over each hit's text)."""
     leaves = q.terms()
     hits = []
     for item_id, score, day in rows:
@@ -297,7 +313,7 @@ def search_words(
         if not behind:
             found, last = _found(ws, s, caller, req, group)
             counts = format_facets(s, found.facets) if found.facets is not None else {}
-            hits = hits_for(s, q, found.rows)
+            shown = hit_rows(s, found.rows)
     if behind:
         from amanah.search import tantivy_index
 
@@ -306,20 +322,31 @@ def search_words(
         with ws.db.reader() as s:
             found, last = _found(ws, s, caller, req, group)
             counts = format_facets(s, found.facets) if found.facets is not None else {}
-            hits = hits_for(s, q, found.rows)
+            shown = hit_rows(s, found.rows)
     results = Results(
         query=q.text,
         mode="text",
         sort=sort,
         total=found.total,
         total_exact=found.total_exact,
-        hits=hits,
+        hits=[],
         facets=counts,
         next_cursor=next_cursor(sort, [last] if last else [], found.more),
         backend=found.backend,
     )
     results.took_ms = round((time.perf_counter() - started) * 1000, 1)
-    results.search_id = log(ws, caller, results, {"cursor": cursor, "limit": limit}, request_id)
+    # The record names the items shown, so it is made durable while their snippets are made
+    # (a flush to disk waits on the device, the snippets on the CPU); no result leaves before
+    # its record is on disk.
+    from amanah.search import searchlog
+
+    options = {"cursor": cursor, "limit": limit}
+    written = searchlog.record_behind(
+        ws, caller, results, shown_ids(found.rows, shown), options, request_id
+    )
+    results.hits = make_hits(q, found.rows, shown)
+    results.search_id = written.result()
+    results.took_ms = round((time.perf_counter() - started) * 1000, 1)
     return results
 
 

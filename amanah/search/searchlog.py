@@ -26,10 +26,11 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -104,6 +105,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class Written(NamedTuple):
+    """A record written to the journal and not yet flushed (`SearchJournal.write`)."""
+
+    search_id: int
+    fd: int
+    created: bool
+
+
 class SearchJournal:
     """The home's search journal; one per open workspace (see `attach`)."""
 
@@ -126,6 +135,11 @@ class SearchJournal:
 
     def append(self, entry: dict[str, Any]) -> int:
         """Make one search's record durable and give it its search id."""
+        return self.flush(self.write(entry))
+
+    def write(self, entry: dict[str, Any]) -> Written:
+        """Give the record its search id and write it to the journal, not yet flushed: the
+        search it records must not be shown before `flush` returns."""
         with self._append_mutex, _flock(self._lock):
             search_id = self._next_id()
             line = json.dumps({"id": search_id, **entry}, ensure_ascii=False).encode() + b"\n"
@@ -138,13 +152,23 @@ class SearchJournal:
                 view = memoryview(line)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fdatasync(fd)
-            finally:
+            except BaseException:
                 os.close(fd)
-            if created:
-                _fsync_dir(self.journal.parent)  # the new file's name survives a power cut
+                raise
+        # Ids stay in order without the lock: a flush of this file flushes whatever was
+        # written before it, and the drainer takes only what was written.
+        return Written(search_id, fd, created)
+
+    def flush(self, written: Written) -> int:
+        """The written record on disk (and a new journal's name in its folder)."""
+        try:
+            os.fdatasync(written.fd)
+        finally:
+            os.close(written.fd)
+        if written.created:
+            _fsync_dir(self.journal.parent)  # the new file's name survives a power cut
         self._signal()
-        return search_id
+        return written.search_id
 
     def _next_id(self) -> int:
         if self.db.dialect == "postgresql":  # one sequence for every home sharing the server
@@ -187,7 +211,12 @@ class SearchJournal:
                             if not self.pending():
                                 return added
                             # New searches go to a fresh journal while this batch commits.
+                            # It is made here, its name flushed to the directory, so that a
+                            # search's append pays for its own record only (not for a new
+                            # file's name: a second flush, on the hot path, every batch).
                             os.replace(self.journal, self.draining)
+                            os.close(os.open(self.journal, os.O_RDWR | os.O_CREAT, 0o600))
+                            _fsync_dir(self.journal.parent)
                     records = _lines(self.draining.read_bytes())
                     added += self._apply(records)
                     self.draining.unlink()  # committed first: a crash here re-applies nothing
@@ -334,26 +363,71 @@ def record(
     The words of a query stay out of the custody ledger (permanent, exported, shown to
     providers and recipients): it holds a keyed digest of the query and its length. The search
     log (staff only) keeps the words, with any protected person's name replaced by a pseudonym."""
+    shown = [h.item_id for h in results.hits]
+    return _journal(ws).append(_entry(ws, caller, results, shown, options, request_id))
+
+
+_flusher: ThreadPoolExecutor | None = None
+_flusher_lock = threading.Lock()
+
+
+def record_behind(
+    ws: Workspace,
+    caller: Caller,
+    results: Results,
+    shown: list[int],
+    options: dict[str, Any],
+    request_id: int | None,
+) -> Future[int]:
+    """`record`, its flush to disk waited for on another thread, so that the caller makes the
+    hits' snippets meanwhile. The caller takes `.result()` (the search id, or the flush's
+    error) before anything of the search is shown.
+
+    The record is made and written here; the other thread only waits on the device. It is
+    seen to be waiting before this returns: a thread that still needed the interpreter lock
+    to start its flush would wait for the snippets to give it up, and overlap nothing."""
+    global _flusher
+    journal = _journal(ws)
+    written = journal.write(_entry(ws, caller, results, shown, options, request_id))
+    started = threading.Event()
+
+    def flush() -> int:
+        started.set()
+        return journal.flush(written)
+
+    with _flusher_lock:
+        if _flusher is None:
+            _flusher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-flush")
+        future = _flusher.submit(flush)
+    started.wait()
+    return future
+
+
+def _entry(
+    ws: Workspace,
+    caller: Caller,
+    results: Results,
+    top: list[int],
+    options: dict[str, Any],
+    request_id: int | None,
+) -> dict[str, Any]:
     from amanah.sharing import protected
 
-    top = [h.item_id for h in results.hits]
     opts = {"mode": results.mode, "sort": results.sort, **options}
     with ws.db.reader(barrier=False) as s:
         logged, _ = protected.Matcher.load(s).pseudonymise(results.query)
         digest = protected.query_digest(s, results.query)
-    return _journal(ws).append(
-        {
-            "actor": caller.actor,
-            "at": datetime.now(UTC).isoformat(),
-            "query": logged,
-            "options": opts,
-            "hits": results.total,
-            "shown": top,
-            "duration_ms": results.took_ms,
-            "request_id": request_id,
-            "address": caller.address or "",
-            "query_hmac": digest,
-            "query_length": len(results.query),
-            "audit": caller.audit(),
-        }
-    )
+    return {
+        "actor": caller.actor,
+        "at": datetime.now(UTC).isoformat(),
+        "query": logged,
+        "options": opts,
+        "hits": results.total,
+        "shown": top,
+        "duration_ms": results.took_ms,
+        "request_id": request_id,
+        "address": caller.address or "",
+        "query_hmac": digest,
+        "query_length": len(results.query),
+        "audit": caller.audit(),
+    }
