@@ -9,10 +9,11 @@ steer a terminal or reorder what an analyst reads.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from amanah.search.query import Phrase, QueryError, Term, parse
-from amanah.text.analyzer import spans, token_forms, tokens
+from amanah.text.analyzer import spans, stream_terms, token_forms, tokens
 
 WIDTH = 240
 SCAN = 200_000  # characters looked at per step when finding the first hit of a long text
@@ -32,7 +33,7 @@ def clean(text: str) -> str:
 
 
 def _matches(
-    leaves: list[Term | Phrase], body: str, first_only: bool = True
+    leaves: list[Term | Phrase], body: str, first_only: bool = True, fast: bool = True
 ) -> list[tuple[int, int]]:
     words = {t.stem for t in leaves if isinstance(t, Term) and t.kind == "word"}
     exact = {t.exact for t in leaves if isinstance(t, Term) and t.kind in ("word", "exact")}
@@ -42,7 +43,11 @@ def _matches(
     for offset in range(0, len(body), SCAN):
         window = body[offset : offset + SCAN + 100]
         more = offset + SCAN < len(body)  # past SCAN, the next window takes over
-        if phrases:
+        stop = SCAN if more else None
+        read = _window_terms(window, words, exact, prefixes, phrases, stop) if fast else None
+        if read is not None:
+            found.extend((offset + a, offset + b) for a, b in read)
+        elif phrases:
             _phrases(window, offset, more, words, exact, prefixes, phrases, found)
         else:
             # The common case, kept lean: one cached lookup per token, no objects made.
@@ -63,6 +68,56 @@ def _matches(
         if found and first_only:
             break
     return found
+
+
+def _window_terms(
+    window: str,
+    words: set[str],
+    exact: set[str],
+    prefixes: list[tuple[str, str]],
+    phrases: list[tuple[str, ...]],
+    stop: int | None,
+) -> list[tuple[int, int]] | None:
+    """The matches of one window read word by word from the analyzer's streams (C speed), not
+    token by token in Python: a hit's text holds thousands of words no cache has seen. Each
+    token of the original is paired with one analyzed word; where that pairing is not one to
+    one (a token the analyzer splits or drops), or a marked token's own analysis disagrees,
+    None: the caller reads the window token by token."""
+    spans_ = [m.span() for m in tokens(window)]
+    terms = stream_terms(window)
+    if len(terms.exact) != len(spans_) or len(terms.stem) != len(spans_):
+        return None
+    n = len(spans_) if stop is None else bisect_left(spans_, (stop, -1))
+    ex, st = terms.exact, terms.stem
+    hits: list[tuple[int, int]] = []
+    if not phrases and not prefixes:
+        marked = [i for i in range(n) if st[i] in words or ex[i] in exact]
+        pairs = [(i, i) for i in marked]
+    else:
+        firsts = {ph[0] for ph in phrases}
+        pairs = []
+        for i in range(n):
+            e, t = ex[i], st[i]
+            if (
+                t in words
+                or e in exact
+                or (prefixes and any(e.startswith(a) or t.startswith(b) for a, b in prefixes))
+            ):
+                pairs.append((i, i))
+                continue
+            if t in firsts:
+                pairs.extend(
+                    (i, i + len(ph) - 1)
+                    for ph in phrases
+                    if t == ph[0] and tuple(st[i : i + len(ph)]) == ph
+                )
+    for i, j in pairs:
+        for k in {i, j}:  # the pairing proven where it is used
+            a, b = spans_[k]
+            if (ex[k], st[k]) not in token_forms(window[a:b]):
+                return None
+        hits.append((spans_[i][0], spans_[j][1]))
+    return hits
 
 
 def _phrases(

@@ -1,0 +1,112 @@
+"""Snippets read a window's words from the analyzer's streams (`snippets._window_terms`), not
+token by token; the marks must be exactly the ones the token-by-token reading finds, on any
+text: Arabic with marks, tatweel, presentation forms and ligatures, Latin with accents and
+English stems, digits of three systems, controls and bidirectional overrides, words the
+analyzer splits (½, ﬁ) or drops (a lone mark)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amanah.search import snippets
+from amanah.search.query import parse
+
+PIECES = [
+    "المخابرات",
+    "وَالفَرْعُ",
+    "الفرع",
+    "بالكابلات",
+    "ولاحقاً",
+    "فلسطين",
+    "اعتقل",
+    "ﻻ",
+    "ﷲ",
+    "ـــ",
+    "\u064b",
+    "١٢٣",
+    "۴۵",
+    "123",
+    "The",
+    "branches",
+    "running",
+    "dying",
+    "naïve",
+    "é",
+    "x\u0301y",
+    "½",
+    "ﬁre",
+    "İstanbul",
+    "ß",
+    "\u202e",
+    "\x1b[31m",
+    "\u200d",
+    "-",
+    ",",
+    " ",
+    "\n",
+    "al-Habbo's",
+    "Habbo",
+    "الحبو",
+    "سجن",
+    "صيدنايا",
+    "detention",
+    "detained",
+]
+QUERIES = [
+    "الفرع",
+    "المخابرات",
+    "كابلات",
+    "running",
+    "branch",
+    "detain*",
+    "الحب*",
+    '"الفرع المخابرات"',
+    '"the branches"',
+    "=الفرع",
+    "habbo",
+    "123",
+    "لاحقا",
+    "صيدنايا OR detention",
+    "fire",
+    "ﻻ",
+]
+
+
+def _slow(query: str, body: str) -> list[tuple[int, int]]:
+    return snippets._matches(parse(query).terms(), body, first_only=False)
+
+
+def token_by_token(query: str, body: str) -> list[tuple[int, int]]:
+    return snippets._matches(parse(query).terms(), body, first_only=False, fast=False)
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(PIECES), max_size=60),
+    st.lists(st.sampled_from([" ", "", "\u0651", "ـ"]), max_size=60),
+    st.sampled_from(QUERIES),
+)
+def test_marks_from_the_streams_equal_marks_token_by_token(
+    pieces: list[str], glue: list[str], query: str
+) -> None:
+    body = "".join(p + (glue[i] if i < len(glue) else " ") for i, p in enumerate(pieces))
+    assert _slow(query, body) == token_by_token(query, body)
+
+
+def test_the_streams_find_the_words_as_written_and_a_split_token_falls_back() -> None:
+    body = "وَالفَرْعُ المخابرات في دمشق; the Branches ran ½ detained"
+    marks = _slow('"الفرع المخابرات" OR branch OR detain*', body)
+    assert [body[a:b] for a, b in marks] == ["وَالفَرْعُ المخابرات", "Branches", "detained"]
+    # ½ is two words to the analyzer (1, 2): no one-to-one pairing, read token by token.
+    assert snippets._window_terms(body, set(), set(), [], [], None) is None
+    plain = body.replace("½", "")
+    assert snippets._window_terms(plain, {"branch"}, set(), [], [], None) == [(34, 42)]
+    assert marks == token_by_token('"الفرع المخابرات" OR branch OR detain*', body)
+
+
+def test_a_long_text_is_read_window_by_window_with_the_same_marks() -> None:
+    body = ("word " * 50_000) + "المخابرات " + ("other " * 40_000) + "المخابرات"
+    assert len(body) > 2 * snippets.SCAN
+    assert _slow("مخابرات", body) == token_by_token("مخابرات", body)
+    assert len(_slow("مخابرات", body)) == 2
