@@ -159,7 +159,7 @@ _PEEL_IN_TEXT = re.compile(" [وفبلك]+(?=[^ ]{3})")
 def _table() -> np.ndarray:
     """Each code point's fate: deleted (marks, tatweel, joiners), folded (`_FOLD`), a space
     (everything `_WORD` does not take as a word character), or itself. Made once a process
-    (0.15 s), by the index writer only: numpy is not loaded for queries."""
+    (0.15 s) by the index writer and by the first snippets; numpy is not loaded to parse a query."""
     import numpy as np
 
     word = np.fromiter(
