@@ -8,7 +8,6 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +15,6 @@ from sqlalchemy import text
 from amanah.access import Caller, local_administrator
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
-from amanah.search import sql_search
 from amanah.search.query import QueryError, parse, with_filters
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
@@ -274,9 +272,6 @@ def test_the_received_facet_counts_each_year_whether_or_not_years_overlap_in_ite
             text("UPDATE items SET intake_at = :t WHERE id = :i"),
             {"t": datetime(2020, 6, 1, 12, tzinfo=UTC), "i": item_id},
         )
-    # Amanah never changes an intake time; rewritten here by hand, the ranges kept per
-    # database (`sql_search.received_id_ranges`) are forgotten as a restarted server would.
-    sql_search._RANGES.clear()
     try:
         r = search(corpus, OPEN, "*", limit=50, facets=True)
         assert {v["value"]: v["count"] for v in r.facets["received"]} == {2020: 1, this_year: 3}
@@ -289,26 +284,3 @@ def test_the_received_facet_counts_each_year_whether_or_not_years_overlap_in_ite
             s.execute(
                 text("UPDATE items SET intake_at = :t WHERE id = :i"), {"t": before, "i": item_id}
             )
-        sql_search._RANGES.clear()
-
-
-def test_the_received_facet_follows_items_added_after_it_was_counted(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """The received years are kept per database until its last item changes: an item added
-    after a count is counted by the next search (a home of its own: the module's corpus
-    is shared)."""
-    this_year = datetime.now(UTC).year
-    ws = open_workspace(make_search_home(request, tmp_path, "sqlite-file"))
-    try:
-        for n in (1, 2):
-            folder = tmp_path / f"batch-{n}"
-            folder.mkdir()
-            (folder / f"r{n}.txt").write_text(f"report {n} on the checkpoint\n", encoding="utf-8")
-            request_ = IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="t")
-            assert ingest(ws, request_).status == "complete"
-            assert run(ws, workers=1, wait=True).failed == 0
-            r = search(ws, OPEN, "*", limit=50, facets=True)
-            assert {v["value"]: v["count"] for v in r.facets["received"]} == {this_year: n}
-    finally:
-        ws.close()

@@ -113,26 +113,10 @@ def _received_year(s: Session) -> str:
     return "substr(ri.intake_at, 1, 4)"  # SQLite keeps it as text, in UTC
 
 
-#: Per database, the last item (id, intake time) the ranges were read at, and the ranges.
-_RANGES: dict[str, tuple[tuple[int, str], dict[int, tuple[int, int]] | None]] = {}
-
-
 def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
     """Per year received, the first and last item id, when these ranges do not overlap (items
     are numbered as they are received): then an id's range says its year, and a backend can
-    count years by id ranges. None when they overlap; empty when there is no item.
-
-    Reading them scans every item (a million rows: hundreds of ms), and they change only when
-    an item is added (items are never deleted, their intake time never changes): they are kept
-    per database until its last item is another."""
-    last = s.execute(text("SELECT id, intake_at FROM items ORDER BY id DESC LIMIT 1")).first()
-    if last is None:
-        return {}
-    stamp = (int(last[0]), str(last[1]))
-    key = s.get_bind().url.render_as_string(hide_password=True)
-    cached = _RANGES.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    count years by id ranges. None when they overlap (or nothing is there)."""
     rows = sorted(
         (int(lo), int(hi), int(year))
         for year, lo, hi in s.execute(
@@ -140,11 +124,9 @@ def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
         )
         if year
     )
-    ranges: dict[int, tuple[int, int]] | None = {year: (lo, hi) for lo, hi, year in rows}
     if not rows or any(a[1] >= b[0] for a, b in pairwise(rows)):
-        ranges = None
-    _RANGES[key] = (stamp, ranges)
-    return ranges
+        return None
+    return {year: (lo, hi) for lo, hi, year in rows}
 
 
 def received_years(s: Session, ids: list[int]) -> Counter[Any]:

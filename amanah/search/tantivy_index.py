@@ -659,8 +659,6 @@ class TantivySearch:
         ranges = received_id_ranges(s)
         if ranges is None:
             return received_years(s, self._all_ids(searcher, q))
-        if not ranges:
-            return Counter()  # no item at all: nothing was received
         spec = [{"key": str(y), "from": lo, "to": hi + 1} for y, (lo, hi) in sorted(ranges.items())]
         found = searcher.aggregate(q, {"r": {"range": {"field": "item_id", "ranges": spec}}})
         counts: Counter[Any] = Counter()
