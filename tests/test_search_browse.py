@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -284,3 +285,24 @@ def test_the_received_facet_counts_each_year_whether_or_not_years_overlap_in_ite
             s.execute(
                 text("UPDATE items SET intake_at = :t WHERE id = :i"), {"t": before, "i": item_id}
             )
+
+
+def test_the_received_facet_follows_items_added_after_it_was_counted(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """An item added after a count is counted by the next search (a home of its own: the
+    module's corpus is shared)."""
+    this_year = datetime.now(UTC).year
+    ws = open_workspace(make_search_home(request, tmp_path, "sqlite-file"))
+    try:
+        for n in (1, 2):
+            folder = tmp_path / f"batch-{n}"
+            folder.mkdir()
+            (folder / f"r{n}.txt").write_text(f"report {n} on the checkpoint\n", encoding="utf-8")
+            request_ = IntakeRequest(sources=[str(folder)], collection="c", provider="P", actor="t")
+            assert ingest(ws, request_).status == "complete"
+            assert run(ws, workers=1, wait=True).failed == 0
+            r = search(ws, OPEN, "*", limit=50, facets=True)
+            assert {v["value"]: v["count"] for v in r.facets["received"]} == {this_year: n}
+    finally:
+        ws.close()
