@@ -74,7 +74,8 @@ QUERIES = [
 
 
 def _slow(query: str, body: str) -> list[tuple[int, int]]:
-    return snippets._matches(parse(query).terms(), body, first_only=False)
+    """The streams' reading, forced (by itself a short text is read token by token)."""
+    return snippets._matches(parse(query).terms(), body, first_only=False, fast=True)
 
 
 def token_by_token(query: str, body: str) -> list[tuple[int, int]]:
@@ -110,3 +111,15 @@ def test_a_long_text_is_read_window_by_window_with_the_same_marks() -> None:
     assert len(body) > 2 * snippets.SCAN
     assert _slow("مخابرات", body) == token_by_token("مخابرات", body)
     assert len(_slow("مخابرات", body)) == 2
+
+
+def test_a_long_text_of_new_words_is_streamed_and_a_short_or_familiar_one_is_not() -> None:
+    short = "المخابرات في دمشق " * 10
+    assert not snippets._unseen(short)  # under STREAM_FROM characters
+    familiar = "المخابرات في دمشق the branch report " * 60
+    snippets._unseen(familiar)  # its few words are cached from now on
+    assert not snippets._unseen(familiar)
+    fresh = " ".join(f"كلمة{n}جديدة word{n}new" for n in range(200))
+    assert len(fresh) > snippets.STREAM_FROM and snippets._unseen(fresh)
+    leaves = parse("كلمة7جديدة").terms()
+    assert snippets._matches(leaves, fresh, first_only=False) == token_by_token("كلمة7جديدة", fresh)
