@@ -413,3 +413,28 @@ def test_a_search_whose_record_cannot_be_written_shows_nothing(
     finally:
         journal.rmdir()
     assert [e["query"] for e in _logged(ws).values()] == ["market"]
+
+
+def test_a_close_landing_between_the_drainers_wait_and_its_clear_still_stops_it(
+    ws: Workspace,
+) -> None:
+    """`close` sets the stop and the wake-up, then joins the drainer. Landing just after the
+    drainer's pause and just before it clears the wake-up, it lost the wake-up and the join
+    waited for ever (seen: an `amanah search` that never exited). Here close's two sets are
+    made exactly there, by the drainer's own clear."""
+    journal = searchlog._journal(ws)
+
+    class LateClose(threading.Event):
+        def clear(self) -> None:
+            journal._stop.set()  # what `close` does, at the worst moment
+            super().set()
+            super().clear()
+
+    journal._due = LateClose()
+    search(ws, local_administrator(ws, "analyst:a"), "checkpoint", limit=1)
+    thread = journal._thread
+    assert thread is not None
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    journal.close()  # applies what is left; returns at once
+    assert len(_logged(ws)) == 1

@@ -270,6 +270,10 @@ class SearchJournal:
             if self._stop.wait(DELAY_SECONDS):
                 return
             self._due.clear()  # an append from now on is seen by the next round
+            if self._stop.is_set():
+                # `close` ran between the wait above and the clear: the wake-up it set is
+                # gone, so waiting again would wait for ever (and `close` joins this thread).
+                return
             try:
                 self.drain()
             except Exception as exc:  # the journal keeps it; the next reader applies it
