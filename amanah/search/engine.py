@@ -13,6 +13,7 @@ import json
 import math
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -298,8 +299,40 @@ def search_words(
     started: float,
     group: bool = False,
 ) -> Results:
+    """A word search, its record on disk (`search_words_behind`, waited for)."""
+    results, written = search_words_behind(
+        ws,
+        caller,
+        q,
+        limit=limit,
+        cursor=cursor,
+        sort=sort,
+        facets=facets,
+        request_id=request_id,
+        started=started,
+        group=group,
+    )
+    results.search_id = written.result()
+    return results
+
+
+def search_words_behind(
+    ws: Workspace,
+    caller: Caller,
+    q: Query,
+    *,
+    limit: int,
+    cursor: str | None,
+    sort: str | None,
+    facets: bool,
+    request_id: int | None,
+    started: float,
+    group: bool = False,
+) -> tuple[Results, Future[int]]:
     """A word search (the default mode); `search.service.search` is the entry to call.
-    With `group`, each document (SHA-256) is one hit across all pages (`search.duplicates`)."""
+    With `group`, each document (SHA-256) is one hit across all pages (`search.duplicates`).
+    The second value is the record's flush (`searchlog.record_behind`): the caller takes its
+    result, the search id, before any of the results is shown."""
     sort = sort or ("relevance" if q.match is not None else "date")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
@@ -345,9 +378,8 @@ def search_words(
         ws, caller, results, shown_ids(found.rows, shown), options, request_id
     )
     results.hits = make_hits(q, found.rows, shown)
-    results.search_id = written.result()
     results.took_ms = round((time.perf_counter() - started) * 1000, 1)
-    return results
+    return results, written
 
 
 def log(

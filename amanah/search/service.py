@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 
 from amanah.access import Caller
 from amanah.search import duplicates, engine, semantic, suggest
@@ -56,7 +57,9 @@ def search(
 def _group(ws: Workspace, caller: Caller, results: Results) -> None:
     """Exact duplicates under one hit, and the hits counted as documents too."""
     engine.prepare(ws)
-    with ws.db.reader() as s:
+    # Items and their copies only: the search log is not read, so the journal need not be
+    # applied first (that barrier cost a commit and a signed checkpoint in the request).
+    with ws.db.reader(barrier=False) as s:
         results.hits = duplicates.group(s, caller, results.hits)
         small = results.total_exact and results.total <= duplicates.COUNT_DOCUMENTS_UP_TO
         if small and results.mode == "text":
@@ -83,43 +86,27 @@ def _search(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "text":
-        results = engine.search_words(
-            ws,
-            caller,
-            q,
-            limit=limit,
-            cursor=cursor,
-            sort=sort,
-            facets=facets,
-            request_id=request_id,
-            started=started,
-            group=group,
-        )
-        if cursor or results.total >= suggest.FEW or q.match is None:
-            return results
-        found = suggest.suggest_query(ws, caller, q)
-        if found is None:
-            return results
-        results.suggestion = found.as_json()
-        if not (fallback and results.total == 0):
-            return results
-        again = engine.search_words(
-            ws,
-            caller,
-            parse(found.query),
-            limit=limit,
-            cursor=None,
-            sort=sort,
-            facets=facets,
-            request_id=request_id,
-            started=started,
-            group=group,
-        )
-        if again.total == 0:
-            return results
-        found.applied = True
-        again.suggestion = found.as_json()
-        return again
+        # Each search's record is flushed to disk behind it; the did-you-mean below runs
+        # meanwhile, and nothing is returned before every record is on disk.
+        written: list[tuple[Results, Future[int]]] = []
+        try:
+            return _words(
+                ws,
+                caller,
+                q,
+                limit,
+                cursor,
+                sort,
+                facets,
+                request_id,
+                fallback,
+                started,
+                group,
+                written,
+            )
+        finally:
+            for results, flush in written:
+                results.search_id = flush.result()
     if cursor or sort not in (None, "relevance"):
         raise ValueError("search by meaning has no further pages or date order: raise --limit")
     return semantic.search(
@@ -132,3 +119,50 @@ def _search(
         request_id=request_id,
         started=started,
     )
+
+
+def _words(
+    ws: Workspace,
+    caller: Caller,
+    q: Query,
+    limit: int,
+    cursor: str | None,
+    sort: str | None,
+    facets: bool,
+    request_id: int | None,
+    fallback: bool,
+    started: float,
+    group: bool,
+    written: list[tuple[Results, Future[int]]],
+) -> Results:
+    def words(query: Query, after: str | None) -> Results:
+        results, flush = engine.search_words_behind(
+            ws,
+            caller,
+            query,
+            limit=limit,
+            cursor=after,
+            sort=sort,
+            facets=facets,
+            request_id=request_id,
+            started=started,
+            group=group,
+        )
+        written.append((results, flush))
+        return results
+
+    results = words(q, cursor)
+    if cursor or results.total >= suggest.FEW or q.match is None:
+        return results
+    found = suggest.suggest_query(ws, caller, q)
+    if found is None:
+        return results
+    results.suggestion = found.as_json()
+    if not (fallback and results.total == 0):
+        return results
+    again = words(parse(found.query), None)
+    if again.total == 0:
+        return results
+    found.applied = True
+    again.suggestion = found.as_json()
+    return again
