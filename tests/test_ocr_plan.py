@@ -123,7 +123,9 @@ def test_page_jobs_start_before_the_analysis_ends_and_join_as_the_one_job_path(
     split_ws, one_ws = homes["pages"], homes["one"]
     jobs = _jobs(split_ws)
     page_jobs = [j for k, j in jobs.items() if pagejobs.is_page_job(k)]
-    assert len(page_jobs) == PAGES // ocr.PAGES_PER_JOB
+    with split_ws.db.reader() as s:
+        parts = s.execute(select(OcrPart.first_page)).scalars().all()
+    assert len(page_jobs) == len(parts) >= 2  # one job per part, spread over the workers
     assert all(j.state == "done" for j in page_jobs) and jobs[pagejobs.JOIN_JOB].state == "done"
     process = jobs["process"]
     # The ordering fact: a page job was claimed while the item's own job was still running
@@ -203,7 +205,8 @@ def test_the_plan_finds_the_scanned_pages_and_their_jobs_start_while_the_item_jo
     assert job is not None and job.kind == "process"
     with ws.db.reader() as s:
         sha = s.get(Item, job.item_id).sha256  # type: ignore[union-attr]
-    assert pagejobs.plan(ws, job, ws.blobs.path(sha), "ara") == PAGES // ocr.PAGES_PER_JOB
+    planned = pagejobs.plan(ws, job, ws.blobs.path(sha), "ara")
+    assert planned >= 2 and len(_jobs(ws)) == 1 + planned  # the item's job and its page jobs
     other = queue.claim(ws.db, "worker-b")
     assert other is not None and pagejobs.is_page_job(other.kind)
     assert _jobs(ws)["process"].state == "running"
@@ -211,7 +214,7 @@ def test_the_plan_finds_the_scanned_pages_and_their_jobs_start_while_the_item_jo
         spec = s.execute(
             select(OcrPart.pages).where(OcrPart.first_page == int(other.kind[4:]))
         ).scalar_one()
-    assert json.loads(spec) == {"kind": "pdf", "pages": [1, 2]}
+    assert json.loads(spec)["kind"] == "pdf" and json.loads(spec)["pages"][0] == 1
     ws.close()
 
 
