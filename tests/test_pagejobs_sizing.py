@@ -70,7 +70,8 @@ def test_a_hostile_plan_cannot_make_more_jobs_or_break_the_sizing(
     monkeypatch.setattr(pagejobs, "WORKERS", 2)
     pages = list(range(1, 41))
     uniform = [ocr.PAGES_PER_JOB] * (40 // ocr.PAGES_PER_JOB)
-    for bad in ([LIGHT] * 39, [-1] * 40, [True] * 40, ["9" * 30] * 40, [0] * 40, "x", None):
+    huge = [10**400] * 40  # past any float: sizing must not overflow
+    for bad in ([LIGHT] * 39, [-1] * 40, [True] * 40, ["9" * 30] * 40, [0] * 40, huge, "x", None):
         assert _sizes({"pages": pages, "pixels": bad}) == uniform, bad
     many = list(range(1, ocr.MAX_PAGES + 1))
     sizes = _sizes({"pages": many, "pixels": [ocrplan.MAX_PAGE_PIXELS] * len(many)})

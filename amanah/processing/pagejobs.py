@@ -103,11 +103,15 @@ def chunks(deferred: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 def _costs(deferred: dict[str, Any]) -> dict[int, int] | None:
-    """Each deferred page's pixels, when the plan gave one (a positive int) for every page."""
+    """Each deferred page's pixels, when the plan gave one for every page: an int within what
+    the plan counts (a child that read hostile bytes wrote them; 10**400 would overflow)."""
     pages, pixels = deferred.get("pages") or [], deferred.get("pixels")
     if not isinstance(pixels, list) or len(pixels) != len(pages):
         return None
-    if not all(isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in pixels):
+    if not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 < p <= ocrplan.MAX_PAGE_PIXELS
+        for p in pixels
+    ):
         return None
     return {int(n): p for n, p in zip(pages, pixels, strict=True)}
 
