@@ -318,3 +318,45 @@ def test_a_lying_or_locked_scan_is_flagged_with_its_reason_and_gets_no_page_jobs
     assert lied in flags["lying.pdf"]
     assert {"code": "encrypted", "message": "PDF is password-protected"} in flags["locked.pdf"]
     ws.close()
+
+
+@needs_font
+@pytest.mark.slow
+def test_a_long_scans_vectors_wait_for_the_join_or_for_a_page_job_that_gave_up(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """Vectors made before the join would be of the text without its OCR, made for nothing
+    (and made again after it): the item's job leaves them to the join; a page job that gives
+    up (no join will come) queues them for the text the item has."""
+    from amanah.db.models import SearchVector
+
+    write(tmp_path / "in", {"book.pdf": _book()})
+    ws = open_workspace(sqlite_home)
+    assert ws.settings.semantic  # the default configuration makes vectors
+    ingest_folder(ws, tmp_path / "in", ocr_languages="ara")
+    job = queue.claim(ws.db, "worker-a")
+    assert job is not None and job.kind == "process"
+    pipeline.run_job(ws, job)
+    jobs = _jobs(ws)
+    assert [k for k in jobs if pagejobs.is_page_job(k)] and "embed" not in jobs
+    # a page job gives up: no join will come, so the item's text gets its vectors now
+    page = queue.claim(ws.db, "worker-b")
+    assert page is not None and pagejobs.is_page_job(page.kind)
+    with ws.db.session() as s:
+        s.execute(
+            Job.__table__.update().where(Job.id == page.id).values(attempts=queue.MAX_ATTEMPTS)
+        )
+    assert pipeline.record_failure(ws, page, ValueError("given up"))[0] == "failed"
+    assert _jobs(ws)["embed"].state == "queued"
+    # the page job read again and joined: the join queues the vectors of the whole text
+    with ws.db.session() as s:
+        s.execute(Job.__table__.delete().where(Job.kind == "embed"))
+        s.execute(Job.__table__.update().where(Job.id == page.id).values(state="queued"))
+    while (next_job := queue.claim(ws.db, "worker-a")) is not None and next_job.kind != "embed":
+        pipeline.run_job(ws, next_job)
+    assert next_job is not None and next_job.kind == "embed"
+    assert _jobs(ws)[pagejobs.JOIN_JOB].state == "done"  # the embed came after the join
+    pipeline.run_job(ws, next_job)
+    with ws.db.reader() as s:
+        assert s.execute(select(SearchVector.item_id)).first() is not None
+    ws.close()

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from amanah import queue
 from amanah.db import Database
-from amanah.db.models import Derivative, Item, Job, OcrPart
+from amanah.db.models import Derivative, Item, Job, OcrPart, SearchText
 from amanah.processing import inventory, language, ocr, ocrplan
 from amanah.processing.analyze import OCR_PENDING
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
@@ -524,11 +524,18 @@ def withdraw(ws: Workspace, item_id: int) -> None:
 
 
 def part_failed(ws: Workspace, item_id: int, reason: str) -> None:
-    """A page job gave up: the item says which OCR failed; its inventory stays incomplete."""
+    """A page job gave up: the item says which OCR failed; its inventory stays incomplete.
+    No join will queue the jobs that read its text: they read what its own job indexed."""
+    from amanah.processing.pipeline import queue_follow_ups
+
     with ws.db.session() as s:
         item = s.get(Item, item_id)
         if item is None:
             return
+        body = s.execute(
+            select(SearchText.body).where(SearchText.item_id == item_id)
+        ).scalar_one_or_none()
+        queue_follow_ups(s, ws, item_id, body or "")
         flags = json.loads(item.flags)
         flags.append(
             {"code": "ocr_failed", "message": f"OCR of some pages failed: {reason}"[:1000]}
