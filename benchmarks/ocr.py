@@ -9,7 +9,8 @@
 3. A long scanned PDF (--pages N, default 40) processed by 2 workers in page jobs against the
    same file read in one job (page jobs switched off with AMANAH_OCR_SPLIT_FROM, which the
    worker passes to the caged analysis in its request), with the CPU seconds per page of each
-   and the seconds from the item's job start to the first page job's start (from job rows).
+   and the seconds from the item's job start to the first page job's start (from job rows);
+   each job's timeline (kind, pages of a page job, start, end) goes to stderr.
 
 Usage: python -m benchmarks.ocr [--pages N] [--skip cer denoise pages]
 """
@@ -127,12 +128,14 @@ t = time.perf_counter(); r = run(ws, workers={workers}); s = time.perf_counter()
 assert r.failed == 0, r.failures
 import json, os
 from sqlalchemy import select
-from amanah.db.models import Job
+from amanah.db.models import Job, OcrPart
 with ws.db.reader() as db:
-    jobs = db.execute(select(Job.kind, Job.locked_by, Job.locked_at, Job.finished_at)).all()
+    jobs = db.execute(select(Job.kind, Job.locked_at, Job.finished_at)).all()
+    sizes = dict(("ocr:" + str(first), len(json.loads(spec)["pages"]))
+                 for first, spec in db.execute(select(OcrPart.first_page, OcrPart.pages)))
 t0 = min(j.locked_at for j in jobs)
-print(json.dumps([[j.kind, j.locked_by[-12:], round((j.locked_at - t0).total_seconds(), 2),
-      round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[2])]))
+print(json.dumps([[j.kind, sizes.get(j.kind, ""), round((j.locked_at - t0).total_seconds(), 2),
+      round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[1])]))
 print(sum(CPU_SECONDS.values()))
 print(s)
 """
@@ -153,6 +156,7 @@ print(s)
         "seconds": float(lines[-1]),
         "cpu_seconds": float(lines[-2]),
         "page_jobs": len(starts),
+        "pages_per_job": [n for kind, n, _, _ in timeline if kind.startswith("ocr:")],
         "first_page_job_after_s": round(min(starts) - process[0], 2) if starts else None,
         "item_job_seconds": round(process[1] - process[0], 2),
     }
@@ -175,6 +179,7 @@ def long_scan(pages: int) -> dict[str, Any]:
         "cpu_seconds_per_page_one_job": round(one["cpu_seconds"] / pages, 2),
         "cpu_seconds_per_page_page_jobs": round(two["cpu_seconds"] / pages, 2),
         "page_jobs": two["page_jobs"],
+        "pages_per_job": two["pages_per_job"],
         "first_page_job_after_item_job_start_s": two["first_page_job_after_s"],
         "item_job_seconds": two["item_job_seconds"],
     }

@@ -161,7 +161,7 @@ def test_a_long_scan_is_read_by_two_workers_into_one_derivative_in_page_order(
     assert report.failed == 0
     kinds = queue.counts_by_kind(ws.db)
     page_jobs = {k: v for k, v in kinds.items() if pagejobs.is_page_job(k)}
-    assert len(page_jobs) == BOOK_PAGES // ocr.PAGES_PER_JOB
+    assert len(page_jobs) >= 4  # parts sized by cost: the book's pages spread over jobs
     assert all(v == {"done": sum(v.values())} for v in page_jobs.values())
     assert kinds[pagejobs.JOIN_JOB] == {"done": 1}
     item = by_name(ws)["book.pdf"]
@@ -192,7 +192,7 @@ def test_a_long_scan_is_read_by_two_workers_into_one_derivative_in_page_order(
         assert s.execute(select(func.count()).select_from(CustodyEvent)).scalar_one() == events
         assert s.execute(select(func.count()).select_from(Derivative)).scalar_one() == ders
         parts = s.execute(select(OcrPart.sha256)).scalars().all()
-        assert len(parts) == BOOK_PAGES // ocr.PAGES_PER_JOB and all(parts)
+        assert len(parts) == len(page_jobs) and all(parts)
     assert verify(ws, "t").ok  # every derivative bound to its derivation event
     assert pagejobs.pages_line(ws.db) == ""
     found = json.loads(json.dumps(pagejobs.progress(ws.db)))

@@ -429,9 +429,11 @@ def lines_missed_flag(pages: list[int]) -> dict[str, str] | None:
 #: A scanned file with at least this many pages to OCR is split into page jobs, so that every
 #: worker reads some of its pages; fewer are read in the item's own job.
 SPLIT_FROM = int(os.environ.get("AMANAH_OCR_SPLIT_FROM", "8"))
-#: Pages per page job: small enough to spread a file over the workers, large enough that the
-#: per-job cost (a sandbox child, opening the file, a transaction) stays small beside OCR.
+#: Pages per page job when their cost is not known (the analysis deferred pages no plan saw),
+#: or for every job when set in the environment; a planned scan's parts are sized by what
+#: their pages cost (processing/pagejobs.py, `chunks`).
 PAGES_PER_JOB = int(os.environ.get("AMANAH_OCR_PAGES_PER_JOB", "2"))
+PAGES_PER_JOB_SET = "AMANAH_OCR_PAGES_PER_JOB" in os.environ
 #: In a page job's folder: what to read (written by the worker), and what was read.
 PART_SPEC = "ocr-spec.json"
 PART_FILE = "ocr-part.json"

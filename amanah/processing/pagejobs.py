@@ -16,6 +16,11 @@ incomplete ("OCR of its scanned pages is still running in page jobs"), so it can
 The parts are planned before the analysis (`plan`, processing/ocrplan.py) and committed at
 once, so other workers read pages while the item's own worker analyses the file; the item's
 job then keeps them when its analysis defers the same pages, or replaces them (`reconcile`).
+A planned part is sized by what its pages cost (their pixels, from the plan): large parts
+first, while the item's own worker is still analysing, then smaller ones, down to a floor, so
+that the workers end together and each job's fixed cost (a sandbox child, opening the file,
+a transaction: about a third of a light page's OCR) is paid a few times, not once per two
+pages (`chunks`).
 The join waits for the item's job: whichever of the last part and the item's job commits
 last queues it (`maybe_join`). An item has at most `MAX_PAGE_JOBS` page jobs, whatever its
 page count says: a file of endless pages gets more pages per job, never more jobs.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from amanah import queue
 from amanah.db import Database
-from amanah.db.models import Derivative, Item, Job, OcrPart
+from amanah.db.models import Derivative, Item, Job, OcrPart, SearchText
 from amanah.processing import inventory, language, ocr, ocrplan
 from amanah.processing.analyze import OCR_PENDING
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
@@ -61,15 +67,68 @@ MAX_PAGE_JOBS = 100
 PLAN_LIMITS = Limits(cpu_seconds=60, memory_bytes=1 << 30, wall_seconds=120, file_bytes=1 << 20)
 
 
+#: A part sized by cost holds at least this many pixels of pages to OCR (about 2 light scans
+#: at 200 dpi, a third of an A4 page at 300 dpi): below it, the job's fixed cost is a large
+#: share of its time. A page larger than this is a part of its own.
+JOB_PIXELS = int(os.environ.get("AMANAH_OCR_JOB_PIXELS", "3000000"))
+#: At most this many pages in a part sized by cost: a killed worker's job is read again, and a
+#: job stays within minutes of OCR (a plan's file of endless pages has more: see above).
+MAX_JOB_PAGES = ocr.MAX_PAGES // MAX_PAGE_JOBS
+#: The workers a long scan is spread over, for sizing its parts: the runner's default, one per
+#: core. More workers than this (scale-out) still all get parts: the later ones are small.
+WORKERS = max(1, os.cpu_count() or 1)
+
+
 def chunks(deferred: dict[str, Any]) -> list[tuple[int, str]]:
-    """The parts of the deferred pages: (first page, the part's spec as stored)."""
+    """The parts of the deferred pages: (first page, the part's spec as stored).
+
+    With the pages' costs (the plan's "pixels"), parts shrink as pages are given out (guided
+    self-scheduling): each holds 1/(2 x WORKERS) of the pixels still to give, at least
+    `JOB_PIXELS`, at most `MAX_JOB_PAGES` pages. Without costs (the analysis' own deferral),
+    or with `AMANAH_OCR_PAGES_PER_JOB` set, every part has `ocr.PAGES_PER_JOB` pages."""
     pages = sorted(set(int(n) for n in deferred["pages"]))
-    per = max(ocr.PAGES_PER_JOB, -(-len(pages) // MAX_PAGE_JOBS))
+    least = max(1, -(-len(pages) // MAX_PAGE_JOBS))  # never more than MAX_PAGE_JOBS parts
     spec = {"kind": deferred.get("kind", "pdf")}
-    return [
-        (pages[i], json.dumps({**spec, "pages": pages[i : i + per]}))
-        for i in range(0, len(pages), per)
-    ]
+    costs = _costs(deferred)
+    if costs is None or ocr.PAGES_PER_JOB_SET:
+        per = max(ocr.PAGES_PER_JOB, least)
+        sizes = [per] * -(-len(pages) // per)
+    else:
+        sizes = _guided([costs[n] for n in pages], least, max(least, MAX_JOB_PAGES))
+    parts, i = [], 0
+    for size in sizes:
+        parts.append((pages[i], json.dumps({**spec, "pages": pages[i : i + size]})))
+        i += size
+    return parts
+
+
+def _costs(deferred: dict[str, Any]) -> dict[int, int] | None:
+    """Each deferred page's pixels, when the plan gave one for every page: an int within what
+    the plan counts (a child that read hostile bytes wrote them; 10**400 would overflow)."""
+    pages, pixels = deferred.get("pages") or [], deferred.get("pixels")
+    if not isinstance(pixels, list) or len(pixels) != len(pages):
+        return None
+    if not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 < p <= ocrplan.MAX_PAGE_PIXELS
+        for p in pixels
+    ):
+        return None
+    return {int(n): p for n, p in zip(pages, pixels, strict=True)}
+
+
+def _guided(costs: list[int], least: int, most: int) -> list[int]:
+    """Pages per part, in page order: each part takes pages until it holds its share of what
+    is left (1/(2 x WORKERS), at least JOB_PIXELS), within `least`..`most` pages."""
+    sizes, i, left = [], 0, sum(costs)
+    while i < len(costs):
+        share = max(JOB_PIXELS, left / (2 * WORKERS))
+        size, held = 0, 0
+        while i + size < len(costs) and size < most and (size < least or held < share):
+            held += costs[i + size]
+            size += 1
+        sizes.append(size)
+        i, left = i + size, left - held
+    return sizes
 
 
 def split(s: Session, item_id: int, deferred: dict[str, Any]) -> int:
@@ -111,11 +170,22 @@ def reconcile(s: Session, item_id: int, deferred: dict[str, Any] | None) -> int:
         if rows:
             s.execute(delete(OcrPart).where(OcrPart.item_id == item_id))
         return 0
-    have = {(first, spec, langs) for first, spec, langs in rows}
-    want = {(first, spec, _languages(deferred)) for first, spec in chunks(deferred)}
-    if have == want:  # the specs are written by `chunks` alone: equal text, equal parts
-        return len(want)
+    if _covers(rows, deferred):  # the plan's parts, however they were sized
+        return len(rows)
     return split(s, item_id, deferred)
+
+
+def _covers(rows: Any, deferred: dict[str, Any]) -> bool:
+    """Whether the parts read exactly the deferred pages, of the same kind, in its languages:
+    the plan sized them by cost, the analysis (without costs) would size them otherwise."""
+    read: list[int] = []
+    kind, langs = deferred.get("kind", "pdf"), _languages(deferred)
+    for _, spec, languages in rows:
+        found = json.loads(spec)
+        if found.get("kind") != kind or languages != langs:
+            return False
+        read += [int(n) for n in found["pages"]]
+    return bool(read) and sorted(read) == sorted(set(int(n) for n in deferred["pages"]))
 
 
 def plan(
@@ -144,6 +214,9 @@ def plan(
     deferred = deferral(pages, str(found.get("kind", "pdf")), langs, ocr.SPLIT_FROM)
     if deferred is None:
         return 0
+    pixels = found.get("pixels")
+    if isinstance(pixels, list):  # what each page costs, for sizing its part (`chunks`)
+        deferred["pixels"] = pixels[: len(pages)]
     with ws.db.session() as s:
         return split(s, job.item_id, deferred)
 
@@ -451,11 +524,18 @@ def withdraw(ws: Workspace, item_id: int) -> None:
 
 
 def part_failed(ws: Workspace, item_id: int, reason: str) -> None:
-    """A page job gave up: the item says which OCR failed; its inventory stays incomplete."""
+    """A page job gave up: the item says which OCR failed; its inventory stays incomplete.
+    No join will queue the jobs that read its text: they read what its own job indexed."""
+    from amanah.processing.pipeline import queue_follow_ups
+
     with ws.db.session() as s:
         item = s.get(Item, item_id)
         if item is None:
             return
+        body = s.execute(
+            select(SearchText.body).where(SearchText.item_id == item_id)
+        ).scalar_one_or_none()
+        queue_follow_ups(s, ws, item_id, body or "")
         flags = json.loads(item.flags)
         flags.append(
             {"code": "ocr_failed", "message": f"OCR of some pages failed: {reason}"[:1000]}

@@ -121,7 +121,8 @@ def process_item(
             parts = pagejobs.reconcile(s, job.item_id, manifest.get("ocr_deferred"))
             _record_inventory(s, job.item_id, found)
             _record_previews(s, job.item_id, pictures)
-            _index(s, ws, job.item_id, body, has_ocr, terms)
+            # With page jobs, its vectors and mentions wait for the join's text (`pagejobs.join`)
+            _index(s, ws, job.item_id, body, has_ocr, terms, follow_ups=not parts)
             queue.finish(s, job.id)
         if parts:  # its pages may all be read already: see `pagejobs.maybe_join`
             pagejobs.maybe_join(ws.db, job.item_id)
@@ -378,9 +379,18 @@ def _index(
     body: str,
     has_ocr: bool,
     terms: analyzer.Terms | None,
+    follow_ups: bool = True,
 ) -> None:
-    """The item becomes searchable in this transaction; its vectors follow in a job."""
+    """The item becomes searchable in this transaction; its vectors follow in a job (not yet
+    when `follow_ups` is False: its OCR is still being read in page jobs, and vectors of the
+    text without it would be made for nothing, then made again after the join)."""
     index.index_item(s, item_id, body, has_ocr, terms)
+    if follow_ups:
+        queue_follow_ups(s, ws, item_id, body)
+
+
+def queue_follow_ups(s: Session, ws: Workspace, item_id: int, body: str) -> None:
+    """The jobs that read an item's indexed text: its vectors, and its entity mentions."""
     if ws.settings.semantic and body.strip():
         queue.ensure(s, item_id, "embed")
     if body.strip() and s.execute(select(EntityName.id).limit(1)).first() is not None:
