@@ -15,14 +15,17 @@ rebuilt, and a line whose glyphs cannot be matched is kept as MuPDF reads it.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from bidi import algorithm as uba
@@ -90,11 +93,58 @@ def has_rtl(text: str) -> bool:
 _RTL_MARKS = frozenset((0x200F, 0x202B, 0x202E, 0x2067))
 
 
-class Glyph:
-    """One drawn glyph: its Unicode (one or more characters, logical) and its box. A plain
-    slotted class: a dense page has thousands, made and read in the hot loop."""
+#: A glyph is a row (a list): the hot loops make and read thousands a page, and a list made
+#: from a literal costs no call, unlike a class's instance. Its places:
+_TEXT, _X0, _Y0, _X1, _Y1, _SIZE, _MIRRORED, _RIGHT_TO_LEFT, _SEQ, _CX, _CY = range(11)
+#: _TEXT: its Unicode (one or more characters, logical); _X0 to _Y1: its box; _MIRRORED:
+#: drawn by a right-to-left text matrix (its letters already in logical order); _RIGHT_TO_LEFT:
+#: whether its first Unicode (as drawn, before any further character of a ligature) is
+#: right-to-left; _SEQ: its place in the content stream; _CX, _CY: the centre of its box.
+Row = list[Any]
 
-    __slots__ = ("cx", "cy", "mirrored", "rtl", "seq", "size", "text", "x0", "x1", "y0", "y1")
+
+def _row(
+    text: str,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    size: float,
+    mirrored: bool = False,
+    rtl: bool | None = None,
+) -> Row:
+    return [
+        text,
+        x0,
+        y0,
+        x1,
+        y1,
+        size,
+        mirrored,
+        has_rtl(text) if rtl is None else rtl,
+        0,
+        (x0 + x1) / 2,
+        (y0 + y1) / 2,
+    ]
+
+
+def _place(index: int) -> property:
+    """A row's place as a named attribute."""
+
+    def get(self: list[Any]) -> Any:
+        return self[index]
+
+    def put(self: list[Any], value: Any) -> None:
+        self[index] = value
+
+    return property(get, put)
+
+
+class Glyph(list):  # type: ignore[type-arg]
+    """One drawn glyph as a row (see `_row`) with names for its places: what callers outside
+    the hot loops (tests, tools) make and read; the reader itself makes plain rows."""
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -107,21 +157,12 @@ class Glyph:
         mirrored: bool = False,
         rtl: bool | None = None,
     ) -> None:
-        self.text = text
-        self.x0 = x0
-        self.y0 = y0
-        self.x1 = x1
-        self.y1 = y1
-        self.size = size
-        #: Drawn by a right-to-left text matrix: its letters are already in logical order.
-        self.mirrored = mirrored
-        #: Its place in the content stream.
-        self.seq = 0
-        self.cx = (x0 + x1) / 2
-        self.cy = (y0 + y1) / 2
-        #: Whether the glyph's first Unicode (as drawn, before any further character of a
-        #: ligature is added) is right-to-left.
-        self.rtl = has_rtl(text) if rtl is None else rtl
+        super().__init__(_row(text, x0, y0, x1, y1, size, mirrored, rtl))
+
+    text = _place(_TEXT)
+    x0, y0, x1, y1 = _place(_X0), _place(_Y0), _place(_X1), _place(_Y1)
+    size, mirrored, rtl = _place(_SIZE), _place(_MIRRORED), _place(_RIGHT_TO_LEFT)
+    seq, cx, cy = _place(_SEQ), _place(_CX), _place(_CY)
 
 
 @dataclass
@@ -159,9 +200,9 @@ def _char(unicode: int) -> str:
     return "\ufffd"
 
 
-def _glyphs(page: Any) -> list[Glyph]:
+def _glyphs(page: Any) -> list[Row]:
     """Every horizontal glyph of the page, in the order the content stream draws them."""
-    out: list[Glyph] = []
+    out: list[Row] = []
     append = out.append
     for span in page.get_texttrace():
         dx, dy = span["dir"]
@@ -172,36 +213,44 @@ def _glyphs(page: Any) -> list[Glyph]:
             out.extend(_mirrored_run(span, size))
             continue
         for unicode, gid, _origin, (x0, y0, x1, y1) in span["chars"]:
-            ch = _char(unicode)
+            # _char(unicode) without its call: this loop runs once per glyph of the page
+            ch = chr(unicode) if 0 <= unicode < 0xD800 or 0xE000 <= unicode < 0x110000 else "\ufffd"
             if gid < 0 and out:  # a further character of the glyph before (a ligature)
-                out[-1].text += ch
+                out[-1][_TEXT] += ch
                 continue
+            left = x1 if x1 < x0 else x0  # min() and max() of each pair, as the builtins
+            top = y1 if y1 < y0 else y0  # decide ties, without their call
+            right = x1 if x1 > x0 else x0
+            bottom = y1 if y1 > y0 else y0
             append(
-                Glyph(
+                [
                     ch,
-                    x1 if x1 < x0 else x0,  # min() and max() of each pair, as the builtins
-                    y1 if y1 < y0 else y0,  # decide ties, without their call
-                    x1 if x1 > x0 else x0,
-                    y1 if y1 > y0 else y0,
+                    left,
+                    top,
+                    right,
+                    bottom,
                     size,
                     False,
-                    # has_rtl(ch) by code point: this loop runs once per glyph of the page
+                    # has_rtl(ch) by code point
                     0x590 <= unicode <= 0x8FF
                     or 0xFB1D <= unicode <= 0xFDFF
                     or 0xFE70 <= unicode <= 0xFEFC
                     or unicode in _RTL_MARKS,
-                )
+                    0,
+                    (left + right) / 2,
+                    (top + bottom) / 2,
+                ]
             )
     for n, g in enumerate(out):
-        g.seq = n
+        g[_SEQ] = n
     return out
 
 
-def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
+def _mirrored_run(span: dict[str, Any], size: float) -> list[Row]:
     """A span drawn right to left by its own text matrix (as OCR text layers are) holds its
     words in logical order, and its glyph boxes are spread evenly, not measured: each word
     is one unit, its letters in the order drawn."""
-    out: list[Glyph] = []
+    out: list[Row] = []
     word: list[tuple[str, Any]] = []
 
     def flush() -> None:
@@ -211,7 +260,7 @@ def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
             x1 = max(max(b[0], b[2]) for b in boxes)
             y0 = min(min(b[1], b[3]) for b in boxes)
             y1 = max(max(b[1], b[3]) for b in boxes)
-            out.append(Glyph("".join(c for c, _ in word), x0, y0, x1, y1, size, mirrored=True))
+            out.append(_row("".join(c for c, _ in word), x0, y0, x1, y1, size, mirrored=True))
             word.clear()
 
     for unicode, _gid, _origin, bbox in span["chars"]:
@@ -219,7 +268,7 @@ def _mirrored_run(span: dict[str, Any], size: float) -> list[Glyph]:
         if ch.isspace():
             flush()
             x0, y0, x1, y1 = bbox
-            out.append(Glyph(" ", min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
+            out.append(_row(" ", min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), size))
         else:
             word.append((ch, bbox))
     flush()
@@ -231,42 +280,42 @@ def _is_mark(text: str) -> bool:
     return bool(text) and all(unicodedata.category(c) in ("Mn", "Me") for c in text)
 
 
-def _join_marks(units: list[Glyph]) -> list[Glyph]:
+def _join_marks(units: list[Row]) -> list[Row]:
     """A mark drawn as its own glyph joins its letter: the one to its right in an
     Arabic word (drawn from right to left), else the one to its left."""
     # Which units are marks and, for each, the first letter to its right: read before any
     # text is joined (a unit's text only changes once the loop has passed it).
-    marks = [_is_mark(u.text) for u in units]
-    right_of: list[Glyph | None] = [None] * len(units)
-    nearest: Glyph | None = None
+    marks = [_is_mark(u[_TEXT]) for u in units]
+    right_of: list[Row | None] = [None] * len(units)
+    nearest: Row | None = None
     for i in range(len(units) - 1, -1, -1):
         right_of[i] = nearest
-        if not marks[i] and units[i].text.strip():
+        if not marks[i] and units[i][_TEXT].strip():
             nearest = units[i]
-    out: list[Glyph] = []
-    pending: list[Glyph] = []
+    out: list[Row] = []
+    pending: list[Row] = []
     for i, g in enumerate(units):
         if not marks[i]:
-            if pending and g.text.strip():
-                if g.rtl:
-                    g.text += "".join(m.text for m in pending)
+            if pending and g[_TEXT].strip():
+                if g[_RIGHT_TO_LEFT]:
+                    g[_TEXT] += "".join(m[_TEXT] for m in pending)
                 elif out:
-                    out[-1].text += "".join(m.text for m in pending)
+                    out[-1][_TEXT] += "".join(m[_TEXT] for m in pending)
                 else:
-                    g.text += "".join(m.text for m in pending)
+                    g[_TEXT] += "".join(m[_TEXT] for m in pending)
                 pending = []
             out.append(g)
             continue
         right = right_of[i]
-        near = right is not None and right.x0 - g.x1 < 0.4 * g.size
-        if right is not None and near and right.rtl:
+        near = right is not None and right[_X0] - g[_X1] < 0.4 * g[_SIZE]
+        if right is not None and near and right[_RIGHT_TO_LEFT]:
             pending.append(g)
         elif out:
-            out[-1].text += g.text
+            out[-1][_TEXT] += g[_TEXT]
         else:
             pending.append(g)
     if pending and out:
-        out[-1].text += "".join(m.text for m in pending)
+        out[-1][_TEXT] += "".join(m[_TEXT] for m in pending)
     elif pending:  # marks without any letter in the line: kept as units of their own
         out.extend(pending)
     return out
@@ -435,51 +484,47 @@ def logical_order(units: list[str], rtl: bool | None = None) -> list[int]:
     return [ch["unit"] for ch in storage["chars"]]
 
 
-def _drawn(glyphs: list[Glyph]) -> tuple[int, int]:
+def _drawn(glyphs: list[Row]) -> tuple[int, int]:
     """Pairs of successive Arabic glyphs drawn left to right (visual) and right to left."""
-    visual, logical = 0, sum(1 for g in glyphs if g.mirrored and g.rtl)
+    visual, logical = 0, sum(1 for g in glyphs if g[_MIRRORED] and g[_RIGHT_TO_LEFT])
     for a, b in pairwise(glyphs):
-        if a.rtl and b.rtl and abs(a.cy - b.cy) < a.size / 2:
-            if b.cx > a.cx + 0.1:
+        if a[_RIGHT_TO_LEFT] and b[_RIGHT_TO_LEFT] and abs(a[_CY] - b[_CY]) < a[_SIZE] / 2:
+            if b[_CX] > a[_CX] + 0.1:
                 visual += 1
-            elif b.cx < a.cx - 0.1:
+            elif b[_CX] < a[_CX] - 0.1:
                 logical += 1
     return visual, logical
 
 
-_BY_X = attrgetter("cx", "x0")
-_BY_Y = attrgetter("cy")
-_BY_SEQ = attrgetter("seq")
+_BY_X = itemgetter(_CX, _X0)
+_BY_Y = itemgetter(_CY)
+_BY_SEQ = itemgetter(_SEQ)
 
 
 def _rebuild(
-    glyphs: list[Glyph], rtl: bool | None = None, bidi: bool = True
+    glyphs: list[Row], rtl: bool | None = None, bidi: bool = True
 ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Words in logical order from one line's glyphs. `bidi` False: without the algorithm,
     the units as drawn from the paragraph's start edge (right to left in a right-to-left
     paragraph), the reading kept when the algorithm fails on a line: logical for every
     right-to-left word, ligatures whole, only left-to-right runs inside it reversed."""
     units = sorted(glyphs, key=_BY_X)
+    texts = [g[_TEXT] for g in units]
     # A unit opening with a mark needs a mark in the line: the line's distinct characters
     # (a few dozen) are tested first, each unit only when one is a mark.
-    if any(map(_is_mark, set("".join([g.text for g in units])))) and any(
-        map(_is_mark, {g.text[:1] for g in units})
-    ):
+    if any(map(_is_mark, set("".join(texts)))) and any(map(_is_mark, {t[:1] for t in texts})):
         units = _join_marks(units)
+        texts = [g[_TEXT] for g in units]
     # A gap wider than a third of the font's size is a space the producer did not draw.
-    spaced: list[Glyph] = []
-    last: Glyph | None = None
-    for g in units:
-        if (
-            last is not None
-            and g.x0 - last.x1 > g.size * 0.3
-            and last.text.strip()
-            and g.text.strip()
-        ):
-            spaced.append(Glyph(" ", last.x1, g.y0, g.x0, g.y1, g.size, False, False))
+    spaced: list[Row] = units[:1]
+    gaps = False
+    for last, g in pairwise(units):
+        if g[_X0] - last[_X1] > g[_SIZE] * 0.3 and last[_TEXT].strip() and g[_TEXT].strip():
+            spaced.append(_row(" ", last[_X1], g[_Y0], g[_X0], g[_Y1], g[_SIZE], False, False))
+            gaps = True
         spaced.append(g)
-        last = g
-    texts = [g.text for g in spaced]
+    if gaps:
+        texts = [g[_TEXT] for g in spaced]
     # letters() maps character by character: a line without presentation forms is as drawn.
     line = "".join(texts)
     shown = list(map(_unit_letters, texts)) if _PRESENTATION.search(line) else texts
@@ -503,12 +548,12 @@ def _rebuild(
                 parts = []
             continue
         if parts:  # the word's box: min() and max() as the builtins decide ties
-            x0 = g.x0 if g.x0 < x0 else x0
-            y0 = g.y0 if g.y0 < y0 else y0
-            x1 = g.x1 if g.x1 > x1 else x1
-            y1 = g.y1 if g.y1 > y1 else y1
+            x0 = g[_X0] if g[_X0] < x0 else x0
+            y0 = g[_Y0] if g[_Y0] < y0 else y0
+            x1 = g[_X1] if g[_X1] > x1 else x1
+            y1 = g[_Y1] if g[_Y1] > y1 else y1
         else:
-            x0, y0, x1, y1 = g.x0, g.y0, g.x1, g.y1
+            x0, y0, x1, y1 = g[_X0], g[_Y0], g[_X1], g[_Y1]
         parts.append(shown[i])
     if parts:
         text = "".join(parts)
@@ -557,16 +602,13 @@ def _counted_table() -> dict[int, str | None]:
 _COUNTED = _counted_table()
 
 
-def _letters(text: str) -> Counter[str]:
-    return Counter(text.translate(_COUNTED))
-
-
 def _same_letters(a: str, b: str) -> bool:
     """Whether two readings of a line hold the same letters, give or take a ligature that
     one reader maps to fewer letters (at most one in ten)."""
-    ca, cb = _letters(a), _letters(b)
-    if dict.__eq__(ca, cb):  # the usual case, without Counter's arithmetic
+    ta, tb = a.translate(_COUNTED), b.translate(_COUNTED)
+    if len(ta) == len(tb) and sorted(ta) == sorted(tb):  # the usual case, without a Counter
         return True
+    ca, cb = Counter(ta), Counter(tb)
     differ = sum(((ca - cb) + (cb - ca)).values())
     return differ <= max(1, sum(ca.values()) // 10)
 
@@ -626,6 +668,27 @@ def _balanced(text: str, opening: str, closing: str) -> bool:
 def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageText:
     """The page's text, line by line in MuPDF's reading order, right-to-left lines rebuilt.
     `boxes`: every word's rectangle too (redaction), at the cost of reading every character."""
+    with _no_cycle_collection():
+        return _read_page(page, flags, boxes)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused while a page is read: MuPDF's trace and layout and
+    the glyph rows are thousands of short-lived containers without cycles (freed by their
+    reference counts), which the collector would otherwise scan over and over, along with
+    everything else the process holds (about 7% of `extract.pdf`'s time with Amanah loaded)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_page(page: Any, flags: int | None, boxes: bool) -> PageText:
     import pymupdf
 
     if flags is None:
@@ -637,7 +700,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
         min((b["bbox"][0] for b in text_blocks), default=0.0),
         max((b["bbox"][2] for b in text_blocks), default=0.0),
     )
-    glyphs: list[Glyph] | None = None
+    glyphs: list[Row] | None = None
     tops: list[float] = []
     centres: list[float] = []
     used: set[int] = set()
@@ -657,8 +720,8 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
             if has_rtl(raw) and line.get("wmode", 0) == 0 and abs(line["dir"][1]) < 0.05:
                 if glyphs is None:
                     glyphs = sorted(_page_glyphs(page, result), key=_BY_Y)
-                    tops = [g.cy for g in glyphs]
-                    centres = [g.cx for g in glyphs]
+                    tops = [g[_CY] for g in glyphs]
+                    centres = [g[_CX] for g in glyphs]
                 bx0, by0, bx1, by1 = line["bbox"]
                 left, right, top, bottom = bx0 - 1.5, bx1 + 1.5, by0 - 0.5, by1 + 0.5
                 # The glyphs whose centre is inside the line's box, among those the bisection
@@ -670,7 +733,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
                     if left <= centres[i] <= right and top <= tops[i] <= bottom and i not in used
                 ]
                 picked = [glyphs[i] for i in mine]
-                drawn = "".join([g.text for g in picked])
+                drawn = "".join([g[_TEXT] for g in picked])
                 # Rebuilt only when the glyphs found are the line's characters:
                 # anything else (text drawn twice, clipped) keeps MuPDF's reading.
                 if picked and _same_letters(drawn, raw):
@@ -706,7 +769,7 @@ def read_page(page: Any, flags: int | None = None, boxes: bool = False) -> PageT
     return result
 
 
-def _page_glyphs(page: Any, result: PageText) -> list[Glyph]:
+def _page_glyphs(page: Any, result: PageText) -> list[Row]:
     """The page's glyphs, or none when MuPDF's text trace of the page fails (a damaged font):
     every line then keeps MuPDF's reading, and the page says why."""
     try:
@@ -719,7 +782,7 @@ def _page_glyphs(page: Any, result: PageText) -> list[Glyph]:
 
 
 def _rebuilt_line(
-    picked: list[Glyph], rtl: bool, raw: str, number: int, result: PageText
+    picked: list[Row], rtl: bool, raw: str, number: int, result: PageText
 ) -> Line | None:
     """One line rebuilt in logical order; a line the bidirectional algorithm fails on (an
     input no test foresaw) is read as drawn from the paragraph's start edge, the reason is
@@ -745,7 +808,7 @@ def _rebuilt_line(
     return Line(words=words, text=" ".join(w for w, _ in words), rebuilt=True)
 
 
-def _as_drawn(glyphs: list[Glyph], rtl: bool) -> str:
+def _as_drawn(glyphs: list[Row], rtl: bool) -> str:
     try:
         return scalar(" ".join(w for w, _ in _rebuild(glyphs, rtl, bidi=False)))
     except MemoryError:
