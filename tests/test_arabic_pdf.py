@@ -19,7 +19,7 @@ from sqlalchemy import select
 from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Item
 from amanah.intake.ingest import IntakeRequest, ingest
-from amanah.processing import extract, language, pdftext
+from amanah.processing import extract, language, logicalorder, pdftext
 from amanah.processing.runner import run
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
@@ -90,16 +90,18 @@ def test_a_long_line_is_ordered_by_the_compiled_algorithm_as_by_the_reference() 
     )
     visual = list(get_display(line))  # one unit per character, drawn left to right
     for rtl in (True, False):
-        kinds = [unicodedata.bidirectional(pdftext._representative(u)) for u in visual]
-        assert kinds.count("WS") > len(pdftext._POOLS["WS"])  # more than one run is needed
-        fast = pdftext._fast_order([pdftext._representative(u) for u in visual], rtl)
+        kinds = [unicodedata.bidirectional(logicalorder._representative(u)) for u in visual]
+        assert kinds.count("WS") > len(logicalorder._POOLS["WS"])  # more than one run is needed
+        fast = logicalorder._fast_order([logicalorder._representative(u) for u in visual], rtl)
         assert fast is not None, "the long line fell back to the reference algorithm"
         assert fast == _reference_order(visual, rtl)
     assert "".join(visual[i] for i in pdftext.logical_order(visual, True)) == line
     # A character of no class (unassigned), on which the reference algorithm stops, is
     # ordered as a neutral by the compiled one and kept (tests/test_pdf_hostile_text.py).
     odd = [*visual, "\U000e0080"]  # after the 14th space: past the first run
-    assert pdftext._fast_order([pdftext._representative(u) for u in odd], True) is not None
+    assert (
+        logicalorder._fast_order([logicalorder._representative(u) for u in odd], True) is not None
+    )
     assert sorted(pdftext.logical_order(odd, True)) == list(range(len(odd)))
 
 
@@ -129,8 +131,8 @@ def test_random_lines_of_every_class_get_the_reference_order() -> None:
         kinds = rng.choices(list(alphabet), weights, k=rng.randint(1, 200))
         units = [rng.choice(alphabet[k]) for k in kinds]
         rtl = rng.random() < 0.7
-        several += kinds.count("WS") > len(pdftext._POOLS["WS"])
-        fast = pdftext._fast_order([pdftext._representative(u) for u in units], rtl)
+        several += kinds.count("WS") > len(logicalorder._POOLS["WS"])
+        fast = logicalorder._fast_order([logicalorder._representative(u) for u in units], rtl)
         assert fast is not None, "".join(units)  # the compiled algorithm, not the fallback
         assert fast == _reference_order(units, rtl), "".join(units)
     assert several > 100
@@ -146,13 +148,13 @@ def test_a_line_right_to_left_throughout_is_reversed_as_the_reference_orders_it(
     rng = random.Random(15)
     for _ in range(300):
         units = [rng.choice(alphabet) for _ in range(rng.randint(1, 120))]
-        assert pdftext._all_right_to_left([pdftext._representative(u) for u in units])
+        assert logicalorder._all_right_to_left([logicalorder._representative(u) for u in units])
         order = pdftext.logical_order(units, True)
         assert order == list(range(len(units) - 1, -1, -1))
         assert order == _reference_order(units, True), "".join(units)
     for odd in ("5", "٣", "a"):
         units = ["ق", "ا", "ل", " ", odd, " ", "ب"]
-        assert not pdftext._all_right_to_left([pdftext._representative(u) for u in units])
+        assert not logicalorder._all_right_to_left([logicalorder._representative(u) for u in units])
         assert pdftext.logical_order(units, True) == _reference_order(units, True)
 
 
@@ -163,7 +165,7 @@ def _reference_order(units: list[str], rtl: bool) -> list[int]:
     storage = uba.get_empty_storage()
     storage["base_level"] = 1 if rtl else 0
     storage["base_dir"] = "R" if rtl else "L"
-    uba.get_embedding_levels("".join(pdftext._representative(u) for u in units), storage)
+    uba.get_embedding_levels("".join(logicalorder._representative(u) for u in units), storage)
     for i, ch in enumerate(storage["chars"]):
         ch["unit"] = i
     uba.explicit_embed_and_overrides(storage, False)

@@ -93,3 +93,41 @@ def test_a_glyph_made_outside_the_reader_reads_by_name_and_by_place() -> None:
     assert g[pdftext._TEXT] == "ب\u064b"
     words = pdftext._rebuild([g, pdftext.Glyph("ا", 2.0, 100.0, 9.0, 110.0, 12.0)], rtl=True)
     assert [w for w, _ in words] == ["بً" + "ا"]
+
+
+def test_two_threads_reading_pages_leave_the_collector_on(
+    arabic_pdf: Path, collector_restored: None
+) -> None:
+    """Overlapping reads on two threads: the second finds the collector paused by the first.
+    Had each put back what it found, the one ending last would leave it off for good."""
+    import threading
+
+    import pymupdf
+
+    gc.enable()
+    inside = threading.Barrier(2)
+    done: list[bool] = []
+    real = pdftext._read_page
+
+    def held(page: object, flags: int | None, boxes: bool) -> pdftext.PageText:
+        inside.wait(timeout=30)  # both reads are inside the pause at once
+        result = real(page, flags, boxes)
+        inside.wait(timeout=30)
+        return result
+
+    def read(first_ends: bool) -> None:
+        with pymupdf.open(arabic_pdf) as doc:
+            pdftext.read_page(doc[0])
+        done.append(first_ends)
+
+    pdftext._read_page = held  # type: ignore[assignment]
+    try:
+        threads = [threading.Thread(target=read, args=(n == 0,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        pdftext._read_page = real  # type: ignore[assignment]
+    assert len(done) == 2
+    assert gc.isenabled()
