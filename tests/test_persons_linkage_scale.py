@@ -78,9 +78,10 @@ def test_rule_pairs_counts_what_the_rule_admits() -> None:
 def test_em_rule_is_sampled_above_em_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     records, _ = make_duplicated(1200, seed=3)
     rule = linkage._EM_RULES[0]
-    assert linkage._Linker([records], "duckdb", None)._em_rule(rule) == rule
+    run = linkage._Linker([records], "duckdb", None)
+    assert run._em_rule(rule) == rule
     full = {(p.a, p.b) for p in link(records) if p.match}
-    monkeypatch.setattr(linkage, "EM_PAIRS", 2_000)
+    monkeypatch.setattr(linkage, "EM_PAIRS", run._rule_pairs(rule) // 2)  # half of them
     sampled_rule = linkage._Linker([records], "duckdb", None)._em_rule(rule)
     assert sampled_rule.startswith(rule) and "% 1000 <" in sampled_rule
     sampled = {(p.a, p.b) for p in link(records) if p.match}
