@@ -10,14 +10,22 @@ that differ, lam-alef ligatures and the ligature of الله broken by PDF extra
 typos. `person` in each record's truth says who it is.
 
     python -m benchmarks.persons_lists 2000 > a.jsonl   # (see `make_lists`)
+
+`cached_duplicated` keeps a generated de-duplication list in benchmarks/out/ (git-ignored), so a
+1,000,000-record run spends its time linking, not generating.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import itertools
 import json
+import os
 import random
 import sys
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from amanah.persons.record import PersonRecord
 
@@ -213,13 +221,18 @@ GOVERNORATES = [f"SY{i:02d}" for i in range(1, 15)]
 
 
 class _Pool:
+    """Weighted draws. The cumulative weights are summed once: `choices(items, weights)` sums
+    them on every call, which made a draw from the rare-family pool (a third of the list's
+    size) cost as much as the list is long: generating 1,000,000 records was quadratic. The
+    draws are the same either way (`choices` bisects the same cumulative sums)."""
+
     def __init__(self, rng: random.Random, items: list[tuple[str, tuple[str, ...], int]]):
         self.rng = rng
         self.items = [(a, latin) for a, latin, _ in items]
-        self.weights = [w for _, _, w in items]
+        self.cum_weights = list(itertools.accumulate(w for _, _, w in items))
 
     def draw(self) -> tuple[str, tuple[str, ...]]:
-        return self.rng.choices(self.items, self.weights)[0]
+        return self.rng.choices(self.items, cum_weights=self.cum_weights)[0]
 
 
 def make_people(n: int, seed: int = 1) -> list[Person]:
@@ -433,6 +446,51 @@ def make_duplicated(
     extra = b[: n - len(a)]
     merged = a + [replace(r, list_name="A") for r in extra]
     return merged, {("A", r.key): truth[(r.list_name, r.key)] for r in a + extra}
+
+
+#: Where generated lists are kept between runs (git-ignored).
+CACHE = Path(__file__).resolve().parent / "out" / "persons_lists"
+
+
+def _version() -> str:
+    """A digest of the code a cached list was made by: a change to the generator or to the
+    record's shape makes a new file, never reads a stale one."""
+    from amanah.persons import record
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(Path(record.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cached_duplicated(
+    n: int, seed: int = 1, cache: Path = CACHE
+) -> tuple[list[PersonRecord], dict[tuple[str, str], int]]:
+    """`make_duplicated(n, seed)` (default drift), generated once and then read from a JSON
+    file in `cache`: one row of field values per record, and the person each record is."""
+    path = cache / f"duplicated-{n}-{seed}-{_version()}.json"
+    names = [f.name for f in dataclasses.fields(PersonRecord)]
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        records = [PersonRecord(*row) for row in data["records"]]
+        persons = data["persons"]
+        del data
+        return records, {(r.list_name, r.key): pid for r, pid in zip(records, persons, strict=True)}
+    records, truth = make_duplicated(n, seed)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        json.dump(
+            {
+                "fields": names,
+                "records": [[getattr(r, f) for f in names] for r in records],
+                "persons": [truth[(r.list_name, r.key)] for r in records],
+            },
+            out,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+    tmp.replace(path)  # whole or not at all: a run stopped while writing leaves no half file
+    return records, truth
 
 
 def true_pairs(

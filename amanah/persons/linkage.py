@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -66,6 +67,12 @@ BLOCKING_RULES = (
 # near-match, and teach the model that the ism often differs within one person: the ism's and
 # the birth year's m are priors.)
 _EM_RULES = ("l.ism_d = r.ism_d AND l.birth_year = r.birth_year",)
+#: Pairs the EM rule admits that m is estimated from, at most: the rule's pairs grow with the
+#: square of the list (every two records of one common ism and birth year: about 2 million at
+#: 100,000 records, 200 million at 1,000,000), m is a share of them, and a uniform sample of a
+#: few million gives the same shares. Above this, the rule keeps a fixed share of its pairs,
+#: chosen by their uids (the same SQL on every engine).
+EM_PAIRS = 5_000_000
 # Pairs surely the same person, to estimate how many pairs are matches.
 _DETERMINISTIC = (
     "l.ism_n = r.ism_n AND l.father_n = r.father_n AND l.family_n = r.family_n"
@@ -308,14 +315,60 @@ def _table(
     )
 
 
+_EQUAL = re.compile(r"l\.(\w+) = r\.\1\b")
+
+
+def _rule_columns(rule: str) -> tuple[str, ...]:
+    """The columns a blocking rule asks to be equal ("l.ism_d = r.ism_d AND ..." → ism_d, ...)."""
+    return tuple(_EQUAL.findall(rule))
+
+
+_FORMS = {"s": "script", "k": "known"}
+
+
+def _column(record: PersonRecord, column: str) -> Any:
+    """A record's value of a table column (`_table`): "ism_d" is its ism's damage-proof form;
+    None where the table holds NULL."""
+    part, _, form = column.rpartition("_")
+    if part in NAME_PARTS:
+        value = getattr(record, part)
+        return getattr(forms(value), _FORMS.get(form, form)) or None if value else None
+    return getattr(record, column)
+
+
+def _to_romanise(lists: Sequence[Sequence[PersonRecord]]) -> set[str]:
+    """The name parts whose romanisations a run can compare. Romanising is the slow step (a
+    model runs for every part the romanizer's dictionary lacks: most rare family names, about
+    4 ms each), and "romanised alike" is only ever asked of two records of which one gives a
+    part in Latin: such a record's parts, and those of every record a blocking rule (or the
+    EM rule) can pair with it, which share its values on the rule's columns. The other
+    records' parts meet Latin ones only in the pairs sampled at random to estimate u."""
+    records = [r for rs in lists for r in rs]
+    latin = [r for r in records if any(_column(r, f"{p}_s") == "la" for p in NAME_PARTS)]
+    if not latin:
+        return set()
+    rules = [_rule_columns(rule) for rule in (*BLOCKING_RULES, *_EM_RULES)]
+    met: list[set[tuple[Any, ...]]] = []
+    for columns in rules:
+        keys = (tuple(_column(r, c) for c in columns) for r in latin)
+        met.append({k for k in keys if None not in k})
+    out: set[str] = set()
+    for r in records:
+        if any(
+            tuple(_column(r, c) for c in columns) in keys
+            for columns, keys in zip(rules, met, strict=True)
+        ):
+            out.update(v for p in NAME_PARTS if (v := getattr(r, p)))
+    for r in latin:
+        out.update(v for p in NAME_PARTS if (v := getattr(r, p)))
+    return out
+
+
 def _romanisations(lists: Sequence[Sequence[PersonRecord]]) -> dict[str, str]:
-    """The romanised skeletons of every name part, when some part is written in Latin (else
-    nothing: lists in one script need none, and romanising is the slow step)."""
-    values = {getattr(r, p) for records in lists for r in records for p in NAME_PARTS}
-    values.discard("")
-    if not any(forms(v).script == "la" for v in values):
-        return {}
-    return romanised(sorted(values))
+    """The romanised skeletons of the name parts that can meet a Latin part (`_to_romanise`;
+    none when no part is written in Latin)."""
+    values = _to_romanise(lists)
+    return romanised(sorted(values)) if values else {}
 
 
 # -- linking ------------------------------------------------------------------------------------
@@ -404,6 +457,32 @@ class _Linker:
         model = settings(self.link_type, self._present(), engine.dialect)
         return Linker(frames if len(frames) > 1 else frames[0], model, log_level=None)
 
+    def _rule_pairs(self, rule: str) -> int:
+        """How many pairs an equality rule admits (within a list or across lists, as the run
+        links), counted on the tables: one group-by, no pair made."""
+        columns = list(_rule_columns(rule))
+        counts: dict[tuple[Any, ...], list[int]] = {}
+        for i, t in enumerate(self.tables):
+            groups = t.select(columns).drop_null().group_by(columns).aggregate([([], "count_all")])
+            keys = zip(*(groups.column(c).to_pylist() for c in columns), strict=True)
+            for key, n in zip(keys, groups.column("count_all").to_pylist(), strict=True):
+                counts.setdefault(key, [0] * len(self.tables))[i] = n
+        if self.link_type == "dedupe_only":
+            return sum(n * (n - 1) // 2 for (n,) in counts.values())
+        return sum(
+            sum(c[i] * c[j] for i in range(len(c)) for j in range(i + 1, len(c)))
+            for c in counts.values()
+        )
+
+    def _em_rule(self, rule: str) -> str:
+        """The EM rule, keeping a fixed share of its pairs (by a hash of their uids) when it
+        admits more than EM_PAIRS."""
+        pairs = self._rule_pairs(rule)
+        if pairs <= EM_PAIRS:
+            return rule
+        per_mille = max(1, EM_PAIRS * 1000 // pairs)
+        return f"{rule} AND (l.uid * 2654435761 + r.uid * 40503) % 1000 < {per_mille}"
+
     def _train(self, linker: Any, max_pairs_u: float) -> None:
         linker.training.estimate_probability_two_random_records_match(
             list(_DETERMINISTIC), recall=0.6
@@ -412,7 +491,7 @@ class _Linker:
         for rule in _EM_RULES:
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, estimate_without_term_frequencies=True
+                    self._em_rule(rule), estimate_without_term_frequencies=True
                 )
             except Exception as e:  # too few pairs to train on: the priors stand
                 if _lost(e):
