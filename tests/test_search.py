@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,13 +130,33 @@ def make_search_home(request: pytest.FixtureRequest, tmp: Path, param: str) -> P
 BACKENDS = ["sqlite-file", "postgresql-s3", "sqlite-file+fts5"]
 
 
+@pytest.fixture(scope="module")
+def corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus on the embedded default (SQLite, a folder), built and processed once for
+    this file: five of its tests need that corpus, each a copy of its own (`corpus_copy`)."""
+    tmp = tmp_path_factory.mktemp("corpus-template")
+    home = tmp / "home"
+    write_default_config(home)
+    build_corpus(home, tmp).close()
+    return home
+
+
+def corpus_copy(template: Path, tmp: Path) -> Path:
+    """A private copy of the template's home: what a test changes stays its own."""
+    home = tmp / "home"
+    shutil.copytree(template, home, symlinks=True)
+    return home
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     tmp = tmp_path_factory.mktemp("corpus")
-    home = make_search_home(request, tmp, request.param)
-    ws = build_corpus(home, tmp)
+    if request.param == "sqlite-file":
+        ws = open_workspace(corpus_copy(request.getfixturevalue("corpus_template"), tmp))
+    else:
+        ws = build_corpus(make_search_home(request, tmp, request.param), tmp)
     yield ws
     ws.close()
 
@@ -370,7 +391,10 @@ def test_every_search_is_logged_with_who_what_and_which_items(corpus: Workspace)
 def test_reindex_rebuilds_the_same_index_from_the_database(
     request: pytest.FixtureRequest, tmp_path: Path, engines: str
 ) -> None:
-    ws = build_corpus(make_home(request, tmp_path, engines), tmp_path)
+    if engines == "sqlite-file":
+        ws = open_workspace(corpus_copy(request.getfixturevalue("corpus_template"), tmp_path))
+    else:
+        ws = build_corpus(make_home(request, tmp_path, engines), tmp_path)
     try:
         queries = [q for q, _ in VARIANTS] + [q for q, _ in BOOLEAN]
         before = {q: find(ws, q) for q in queries}
@@ -393,15 +417,14 @@ def test_reindex_rebuilds_the_same_index_from_the_database(
 
 
 def test_items_processed_before_search_existed_are_indexed_after_the_upgrade(
-    tmp_path: Path,
+    corpus_template: Path, tmp_path: Path
 ) -> None:
     from alembic import command
 
     from amanah.db.engine import alembic_config
 
-    home = tmp_path / "home"
-    write_default_config(home)
-    ws = build_corpus(home, tmp_path)
+    home = corpus_copy(corpus_template, tmp_path)
+    ws = open_workspace(home)
     command.downgrade(alembic_config(ws.db.engine), "0004")  # as an installation before search
     ws.close()
     ws = open_workspace(home)  # upgrades, queuing one index job per processed item
@@ -417,10 +440,8 @@ def test_items_processed_before_search_existed_are_indexed_after_the_upgrade(
 # --- the command line ----------------------------------------------------------------------------
 
 
-def test_cli_search_json_and_errors(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    write_default_config(home)
-    build_corpus(home, tmp_path).close()
+def test_cli_search_json_and_errors(corpus_template: Path, tmp_path: Path) -> None:
+    home = corpus_copy(corpus_template, tmp_path)
     proc = amanah(home, "search", "مدرسة", "--json", "--limit", "2", "--facets", check=True)
     data = json.loads(proc.stdout)
     assert data["total"] == 4
@@ -515,11 +536,10 @@ def spelled(draw: st.DrawFn, word: str, article: bool = True) -> str:
 
 
 @pytest.fixture(scope="module")
-def sqlite_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    tmp = tmp_path_factory.mktemp("prop")
-    home = tmp / "home"
-    write_default_config(home)
-    ws = build_corpus(home, tmp)
+def sqlite_corpus(
+    corpus_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    ws = open_workspace(corpus_copy(corpus_template, tmp_path_factory.mktemp("prop")))
     yield ws
     ws.close()
 

@@ -17,7 +17,7 @@ from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import amanah
+from tests.conftest import amanah, amanah_here
 from tests.test_search import BACKENDS, make_search_home
 from tests.webfixtures import Site
 
@@ -249,16 +249,17 @@ def test_the_cli_edits_a_framework_with_the_checks_of_adding_and_a_custody_event
     sqlite_home: Path,
 ) -> None:
     home = sqlite_home
-    amanah(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
-           check=True)  # fmt: skip
-    out = amanah(home, "framework", "add", "--provider", "Detainees Association", "--title",
-                 "MoU 2023", "--terms", "Signed by Rami Haddad for the association",
-                 check=True).stdout  # fmt: skip
+    amanah_here(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
+                check=True)  # fmt: skip
+    out = amanah_here(home, "framework", "add", "--provider", "Detainees Association", "--title",
+                      "MoU 2023", "--terms", "Signed by Rami Haddad for the association",
+                      check=True).stdout  # fmt: skip
     fid = re.match(r"framework (\d+):", out).group(1)  # type: ignore[union-attr]
-    done = amanah(home, "framework", "edit", fid, "--disclosure", "named", "--jurisdiction",
-                  "DE-GBA", "--terms", "Amended by Rami Haddad in 2024", check=True)  # fmt: skip
+    done = amanah_here(home, "framework", "edit", fid, "--disclosure", "named", "--jurisdiction",
+                       "DE-GBA", "--terms", "Amended by Rami Haddad in 2024",
+                       check=True)  # fmt: skip
     assert done.stdout.strip() == f"framework {fid}: changed disclosure, jurisdictions, terms"
-    listed = amanah(home, "framework", "list", "--json", check=True).stdout
+    listed = amanah_here(home, "framework", "list", "--json", check=True).stdout
     row = next(f for f in json.loads(listed) if str(f["id"]) == fid)
     assert (row["disclosure"], row["jurisdictions"]) == ("named", ["DE-GBA"])
     assert row["provider"] == "Detainees Association" and row["title"] == "MoU 2023"
@@ -284,7 +285,7 @@ def test_the_cli_edits_a_framework_with_the_checks_of_adding_and_a_custody_event
     assert gone.returncode == 2 and "no cooperation framework 99" in gone.stderr
     assert len(_events(home, "framework change")) == 1
     # the same values again: nothing changed, no event (a negative control)
-    same = amanah(home, "framework", "edit", fid, "--disclosure", "named", check=True)
+    same = amanah_here(home, "framework", "edit", fid, "--disclosure", "named", check=True)
     assert same.stdout.strip() == f"framework {fid}: nothing changed"
     assert len(_events(home, "framework change")) == 1
 
@@ -293,15 +294,15 @@ def test_the_cli_edits_a_jurisdiction_and_the_event_never_holds_its_contacts(
     sqlite_home: Path,
 ) -> None:
     home = sqlite_home
-    amanah(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
-           check=True)  # fmt: skip
-    r = amanah(home, "jurisdiction", "edit", "DE-GBA", "--unit", "S4", "--contacts",
-               "Dr. Lena Vogt, +49 721 0000", check=True)  # fmt: skip
+    amanah_here(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
+                check=True)  # fmt: skip
+    r = amanah_here(home, "jurisdiction", "edit", "DE-GBA", "--unit", "S4", "--contacts",
+                    "Dr. Lena Vogt, +49 721 0000", check=True)  # fmt: skip
     assert r.stdout.strip() == "jurisdiction DE-GBA: changed unit, contacts"
     (event,) = _events(home, "jurisdiction change")
     assert event["object_id"] == "DE-GBA" and event["changed"] == ["unit", "contacts"]
     assert "Vogt" not in json.dumps(event) and "S4" not in json.dumps(event)
-    listed = json.loads(amanah(home, "jurisdiction", "list", "--json", check=True).stdout)
+    listed = json.loads(amanah_here(home, "jurisdiction", "list", "--json", check=True).stdout)
     assert listed[0]["unit"] == "S4" and listed[0]["contacts"].startswith("Dr. Lena Vogt")
     bad = amanah(home, "jurisdiction", "edit", "DE-GBA", "--authority", " ")
     assert bad.returncode == 2 and "authority: a jurisdiction needs" in bad.stderr

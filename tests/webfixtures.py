@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from amanah.access import Role
 from amanah.access.tokens import create_token
 from amanah.access.users import add_user
+from amanah.db.models import CustodyEvent
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
 from amanah.web.app import create_app
@@ -62,6 +63,7 @@ class Site:
     items: dict[str, int] = field(default_factory=dict)  # original path -> item id
     requests: dict[str, int] = field(default_factory=dict)  # reference -> id
     packages: dict[str, str] = field(default_factory=dict)  # jurisdiction -> package id
+    _signed_in: dict[str, tuple[TestClient, str]] = field(default_factory=dict, repr=False)
 
     def api(self, role: str) -> TestClient:
         c = TestClient(self.app)  # type: ignore[arg-type]
@@ -76,6 +78,13 @@ class Site:
         found = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert found, page.text[:500]
         return c, found.group(1)
+
+    def signed_in(self, role: str) -> tuple[TestClient, str]:
+        """`browser(role)` signed in once for this site and kept: for tests that ask many
+        pages as a role and are not about its session (a sign-in is an argon2 check)."""
+        if role not in self._signed_in:
+            self._signed_in[role] = self.browser(role)
+        return self._signed_in[role]
 
     def item(self, suffix: str) -> int:
         return next(i for path, i in self.items.items() if path.endswith(suffix))
@@ -207,3 +216,14 @@ def share(site: Site, tmp: Path) -> None:
     for code in (BLUE_JURISDICTION, RED_JURISDICTION):
         built = package.build(ws, admin, f"RFA-{code}", tmp / "packages" / code)
         site.packages[code] = built["package"]
+
+
+def custody_events(site: Site, **where: object) -> list[CustodyEvent]:
+    """The site's custody events where each column equals the value given, in order."""
+    from sqlalchemy import select
+
+    with site.ws.db.reader() as s:
+        q = select(CustodyEvent).order_by(CustodyEvent.seq)
+        for k, v in where.items():
+            q = q.where(getattr(CustodyEvent, k) == v)
+        return list(s.execute(q).scalars())
