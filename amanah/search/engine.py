@@ -298,36 +298,6 @@ def search_words(
     request_id: int | None,
     started: float,
     group: bool = False,
-) -> Results:
-    """A word search, its record on disk (`search_words_behind`, waited for)."""
-    results, written = search_words_behind(
-        ws,
-        caller,
-        q,
-        limit=limit,
-        cursor=cursor,
-        sort=sort,
-        facets=facets,
-        request_id=request_id,
-        started=started,
-        group=group,
-    )
-    results.search_id = written.result()
-    return results
-
-
-def search_words_behind(
-    ws: Workspace,
-    caller: Caller,
-    q: Query,
-    *,
-    limit: int,
-    cursor: str | None,
-    sort: str | None,
-    facets: bool,
-    request_id: int | None,
-    started: float,
-    group: bool = False,
 ) -> tuple[Results, Future[int]]:
     """A word search (the default mode); `search.service.search` is the entry to call.
     With `group`, each document (SHA-256) is one hit across all pages (`search.duplicates`).

@@ -136,7 +136,7 @@ def _words(
     written: list[tuple[Results, Future[int]]],
 ) -> Results:
     def words(query: Query, after: str | None) -> Results:
-        results, flush = engine.search_words_behind(
+        results, flush = engine.search_words(
             ws,
             caller,
             query,
