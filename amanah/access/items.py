@@ -22,6 +22,7 @@ from amanah.db.models import (
     Collection,
     CustodyEvent,
     Item,
+    Job,
 )
 
 
@@ -78,6 +79,15 @@ def items_visible(caller: Caller, item: Any = Item) -> ColumnElement[bool]:
         .correlate_except(coll),
         not_withheld(item.id),
     )
+
+
+def jobs_visible(caller: Caller, job: Any = Job) -> ColumnElement[bool]:
+    """The SQL condition on `jobs` for counting them and reading their failures: the job's
+    item is one the caller may list (`items_visible`). A queue counted whole moves when
+    another compartment's provider hands something over (telling it exists), and a failure
+    names another compartment's or a withheld item with a reason read from its content."""
+    it = aliased(Item)
+    return exists().where(it.id == job.item_id, items_visible(caller, it)).correlate_except(it)
 
 
 def withheld_reason(s: Session, caller: Caller, item_id: int) -> dict[str, Any] | None:
