@@ -78,7 +78,7 @@ def eml(inv: Inventory, source: Path | bytes) -> None:
 
     with nesting_bounded():
         msg = read_email(source)
-        for said in bound_headers(msg)[:20]:
+        for said in bound_headers(msg):
             inv.incomplete(f"email {said}")
         _eml(inv, msg)
 
