@@ -165,8 +165,11 @@ def annotatable_item(s: Session, caller: Caller, item_id: int) -> Item:
     return visible_item(s, caller, item_id)
 
 
-def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set[int]:
-    """Those of `item_ids` the caller may see (a bulk action touches and counts these only)."""
+def visible_item_ids(
+    s: Session, caller: Caller, item_ids: Iterable[int], *, withheld: bool = False
+) -> set[int]:
+    """Those of `item_ids` the caller may see (a bulk action touches and counts these only);
+    with `withheld`, withheld ones too (the consent records, as `visible_item`)."""
     wanted = sorted(set(item_ids))
     found: set[int] = set()
     for i in range(0, len(wanted), 900):
@@ -177,7 +180,7 @@ def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set
                 .where(
                     Item.id.in_(wanted[i : i + 900]),
                     collections_visible(caller),
-                    not_withheld(Item.id),
+                    true() if withheld else not_withheld(Item.id),
                 )
             ).scalars()
         )
