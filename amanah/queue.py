@@ -12,8 +12,9 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from amanah.db import Database
@@ -195,9 +196,12 @@ def claim_job(db: Database, job_id: int, worker: str) -> Claimed | None:
         return _take(s.execute(q).scalar_one_or_none(), worker)
 
 
-def counts(db: Database) -> dict[str, int]:
+def counts(db: Database, visible: Any = None) -> dict[str, int]:
+    """Jobs by state; of the jobs meeting `visible` (`amanah.access.jobs_visible`) when a
+    person asks, every job for the machine's own account."""
+    q = select(Job.state, func.count()).group_by(Job.state)
     with db.reader() as s:
-        rows = s.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+        rows = s.execute(q if visible is None else q.where(visible)).all()
     return {state: n for state, n in rows}
 
 
@@ -217,11 +221,14 @@ def pending(db: Database) -> int:
     return c.get("queued", 0) + c.get("running", 0)
 
 
-def failures(db: Database, limit: int = 100) -> list[tuple[int, int, int, str]]:
+def failures(
+    db: Database, limit: int = 100, visible: Any = None
+) -> list[tuple[int, int, int, str]]:
+    """Failed jobs with their reasons; of the jobs meeting `visible`, as `counts`."""
     with db.reader() as s:
         rows = s.execute(
             select(Job.id, Job.item_id, Job.attempts, Job.last_error)
-            .where(Job.state == "failed")
+            .where(Job.state == "failed", true() if visible is None else visible)
             .order_by(Job.id)
             .limit(limit)
         ).all()

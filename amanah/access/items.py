@@ -22,6 +22,7 @@ from amanah.db.models import (
     Collection,
     CustodyEvent,
     Item,
+    Job,
 )
 
 
@@ -78,6 +79,15 @@ def items_visible(caller: Caller, item: Any = Item) -> ColumnElement[bool]:
         .correlate_except(coll),
         not_withheld(item.id),
     )
+
+
+def jobs_visible(caller: Caller, job: Any = Job) -> ColumnElement[bool]:
+    """The SQL condition on `jobs` for counting them and reading their failures: the job's
+    item is one the caller may list (`items_visible`). A queue counted whole moves when
+    another compartment's provider hands something over (telling it exists), and a failure
+    names another compartment's or a withheld item with a reason read from its content."""
+    it = aliased(Item)
+    return exists().where(it.id == job.item_id, items_visible(caller, it)).correlate_except(it)
 
 
 def withheld_reason(s: Session, caller: Caller, item_id: int) -> dict[str, Any] | None:
@@ -155,8 +165,11 @@ def annotatable_item(s: Session, caller: Caller, item_id: int) -> Item:
     return visible_item(s, caller, item_id)
 
 
-def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set[int]:
-    """Those of `item_ids` the caller may see (a bulk action touches and counts these only)."""
+def visible_item_ids(
+    s: Session, caller: Caller, item_ids: Iterable[int], *, withheld: bool = False
+) -> set[int]:
+    """Those of `item_ids` the caller may see (a bulk action touches and counts these only);
+    with `withheld`, withheld ones too (the consent records, as `visible_item`)."""
     wanted = sorted(set(item_ids))
     found: set[int] = set()
     for i in range(0, len(wanted), 900):
@@ -167,7 +180,7 @@ def visible_item_ids(s: Session, caller: Caller, item_ids: Iterable[int]) -> set
                 .where(
                     Item.id.in_(wanted[i : i + 900]),
                     collections_visible(caller),
-                    not_withheld(Item.id),
+                    true() if withheld else not_withheld(Item.id),
                 )
             ).scalars()
         )

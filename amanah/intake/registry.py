@@ -307,11 +307,17 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
 
 
 def list_collections(session: Session, visible: Any) -> list[dict[str, Any]]:
-    """Collections matching the caller's visibility condition, with their item counts."""
+    """Collections matching the caller's visibility condition, with their item counts: the
+    items not withheld by a person's consent (a count is derived from them, and moves when
+    one is withheld or handed over again; the dashboard's total counts the same)."""
+    from amanah.access import not_withheld
+
     counts = {
         c: n
         for c, n in session.execute(
-            select(Item.collection_id, func.count()).group_by(Item.collection_id)
+            select(Item.collection_id, func.count())
+            .where(not_withheld(Item.id))
+            .group_by(Item.collection_id)
         ).all()
     }
     rows = session.execute(

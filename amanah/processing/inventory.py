@@ -53,6 +53,7 @@ INCOMPLETE_FLAGS = {
     "text_truncated": "text cut short",
     "sheet_cut": "a spreadsheet read only to its budget",
     "unreadable_body": "email body could not be decoded",
+    "header_cut": "an email header read to its head",
     "processing_failed": "processing failed",
 }
 AV_PREFIXES = ("audio/", "video/")

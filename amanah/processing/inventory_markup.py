@@ -74,10 +74,13 @@ def eml(inv: Inventory, source: Path | bytes) -> None:
     """Every header (not only From/To/Subject), every text and HTML body; attachments are
     the item's parts and have their own inventories. `source`: the file, or an .emlx's
     message bytes (read as `analyze` reads them: `unpack.read_email`)."""
-    from amanah.processing.unpack import nesting_bounded, read_email
+    from amanah.processing.unpack import bound_headers, nesting_bounded, read_email
 
     with nesting_bounded():
-        _eml(inv, read_email(source))
+        msg = read_email(source)
+        for said in bound_headers(msg):
+            inv.incomplete(f"email {said}")
+        _eml(inv, msg)
 
 
 def _eml(inv: Inventory, msg: Any) -> None:

@@ -47,6 +47,7 @@ from amanah.access import (
     Permission,
     person_lists_visible,
     visible_item,
+    visible_item_ids,
 )
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -371,14 +372,18 @@ def _describe(row: PersonConsent, label: str) -> dict[str, Any]:
 
 
 def history(s: Session, caller: Caller, ref: str) -> dict[str, Any]:
-    """A person's consent records, oldest first, and the items linked to them."""
+    """A person's consent records, oldest first, and the items linked to them that the
+    caller may see."""
     person = resolve(s, caller, ref)
     rows = s.execute(
         select(PersonConsent)
         .where(person.where(PersonConsent))
         .order_by(PersonConsent.recorded_at, PersonConsent.id)
     ).scalars()
-    items = sorted(s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars())
+    linked = s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars()
+    # the items the caller may see (withheld ones too: their consent is managed here); an
+    # item of another compartment, linked or derived from a near-duplicate, is not said
+    items = sorted(visible_item_ids(s, caller, linked, withheld=True))
     records = [_describe(r, person.label) for r in rows]
     return {
         "person": person.label,
@@ -406,7 +411,10 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     for c in consents:
         current[(c.protected_person_id, c.person_record_id)] = c
     counts: dict[tuple[int | None, int | None], int] = {}
+    seen_items = visible_item_ids(s, caller, {link.item_id for link in links}, withheld=True)
     for link in links:
+        if link.item_id not in seen_items:
+            continue  # another compartment's item: neither said nor counted
         key = (link.protected_person_id, link.person_record_id)
         counts[key] = counts.get(key, 0) + 1
     out = []

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from amanah import items, queue
-from amanah.access import Caller, Permission, collections_visible
+from amanah.access import Caller, Permission, collections_visible, jobs_visible
 from amanah.access import audit as audit_log
 from amanah.access import users as accounts
 from amanah.blobs.base import CHUNK
@@ -354,12 +354,12 @@ def jobs(
     request: Request, caller: Annotated[Caller, _caller(Permission.VIEW_JOBS)]
 ) -> dict[str, Any]:
     """Processing queue counts and the latest failures with their reasons."""
-    ws = workspace(request)
+    ws, mine = workspace(request), jobs_visible(caller)
     return {
-        "counts": queue.counts(ws.db),
+        "counts": queue.counts(ws.db, mine),
         "failures": [
             {"job": j, "item_id": i, "attempts": a, "reason": r}
-            for j, i, a, r in queue.failures(ws.db, 200)
+            for j, i, a, r in queue.failures(ws.db, 200, mine)
         ],
     }
 

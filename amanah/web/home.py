@@ -9,7 +9,14 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from amanah import queue
-from amanah.access import Caller, Permission, Role, collections_visible, items_visible
+from amanah.access import (
+    Caller,
+    Permission,
+    Role,
+    collections_visible,
+    items_visible,
+    jobs_visible,
+)
 from amanah.db.models import Collection, Item
 from amanah.intake import registry
 from amanah.sharing import package
@@ -43,7 +50,8 @@ def dashboard(request: Request, caller: Annotated[Caller, Depends(allow())]) -> 
         ).scalar_one()
     jobs = None
     if caller.can(Permission.VIEW_JOBS):
-        jobs = {"counts": queue.counts(ws.db), "failures": queue.failures(ws.db, 10)}
+        mine = jobs_visible(caller)
+        jobs = {"counts": queue.counts(ws.db, mine), "failures": queue.failures(ws.db, 10, mine)}
     return render(
         request,
         "dashboard.html",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from amanah import queue
-from amanah.access import Caller, Permission
+from amanah.access import Caller, Permission, jobs_visible
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
 
@@ -19,7 +19,10 @@ router = APIRouter(include_in_schema=False)
 def jobs_page(
     request: Request, caller: Annotated[Caller, Depends(allow(Permission.VIEW_JOBS))]
 ) -> Response:
-    ws = workspace(request)
+    ws, mine = workspace(request), jobs_visible(caller)
     return render(
-        request, "jobs.html", counts=queue.counts(ws.db), failures=queue.failures(ws.db, 200)
+        request,
+        "jobs.html",
+        counts=queue.counts(ws.db, mine),
+        failures=queue.failures(ws.db, 200, mine),
     )
