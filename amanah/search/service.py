@@ -56,7 +56,9 @@ def search(
 def _group(ws: Workspace, caller: Caller, results: Results) -> None:
     """Exact duplicates under one hit, and the hits counted as documents too."""
     engine.prepare(ws)
-    with ws.db.reader() as s:
+    # The grouping reads no search log: it does not wait for (or apply) the log written
+    # behind, its own search's record included (`search.searchlog`).
+    with ws.db.reader(barrier=False) as s:
         results.hits = duplicates.group(s, caller, results.hits)
         small = results.total_exact and results.total <= duplicates.COUNT_DOCUMENTS_UP_TO
         if small and results.mode == "text":

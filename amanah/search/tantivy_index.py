@@ -203,8 +203,9 @@ def pending(ws: Workspace) -> int:
 
 
 def _queue(ws: Workspace) -> tuple[int, int]:
-    """How many outbox rows wait, and the id of the last."""
-    with ws.db.reader() as s:
+    """How many outbox rows wait, and the id of the last. The outbox is no log written
+    behind: a search's safety net reads it without applying the search log first."""
+    with ws.db.reader(barrier=False) as s:
         n, last = s.execute(text("SELECT count(*), max(id) FROM search_outbox")).one()
     return int(n or 0), int(last or 0)
 
