@@ -438,3 +438,29 @@ def test_a_close_landing_between_the_drainers_wait_and_its_clear_still_stops_it(
     assert not thread.is_alive()
     journal.close()  # applies what is left; returns at once
     assert len(_logged(ws)) == 1
+
+
+def test_a_grouped_search_leaves_its_record_to_be_written_behind(
+    sqlite_home: Path, slow_drain: None
+) -> None:
+    """The search page groups duplicates after the search: that step reads no log, so it
+    must not apply the journal itself (one commit and signed checkpoint per search, which the
+    journal exists to share). With the drainer held back, nothing is applied until a barrier."""
+    ws = open_workspace(sqlite_home)
+    try:
+        analyst = local_administrator(ws, "analyst")
+        for group in (False, True):
+            r = search(ws, analyst, "checkpoint", limit=2, facets=True, group=group)
+            assert r.total == 3 and r.documents == (3 if group else None)
+        con = sqlite3.connect(sqlite_home / "amanah.db")
+        try:
+            assert con.execute("SELECT count(*) FROM search_log").fetchone()[0] == 0
+        finally:
+            con.close()
+    finally:
+        ws.close()
+    ws = open_workspace(sqlite_home)
+    try:
+        assert len(_logged(ws)) == 2  # nothing lost: closing applied both
+    finally:
+        ws.close()

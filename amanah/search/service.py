@@ -57,8 +57,8 @@ def search(
 def _group(ws: Workspace, caller: Caller, results: Results) -> None:
     """Exact duplicates under one hit, and the hits counted as documents too."""
     engine.prepare(ws)
-    # Items and their copies only: the search log is not read, so the journal need not be
-    # applied first (that barrier cost a commit and a signed checkpoint in the request).
+    # The grouping reads no search log: it does not wait for (or apply) the log written
+    # behind, its own search's record included (`search.searchlog`).
     with ws.db.reader(barrier=False) as s:
         results.hits = duplicates.group(s, caller, results.hits)
         small = results.total_exact and results.total <= duplicates.COUNT_DOCUMENTS_UP_TO

@@ -113,17 +113,41 @@ def _received_year(s: Session) -> str:
     return "substr(ri.intake_at, 1, 4)"  # SQLite keeps it as text, in UTC
 
 
+#: The year an item was received on SQLite, as its index `ix_items_received_year` (migration
+#: 0032) has it: a query must spell the expression exactly so for SQLite to use the index.
+_SQLITE_YEAR = "substr(intake_at, 1, 4)"
+
+
+def _sqlite_year_ranges(s: Session) -> list[tuple[str, int, int]]:
+    """Each year received with its first and last item id, by index seeks: the first year,
+    its first and last id, then the next year after it (a few seeks a year, not a scan)."""
+    out = []
+    year = s.execute(text(f"SELECT min({_SQLITE_YEAR}) FROM items")).scalar()  # noqa: S608
+    while year is not None:
+        at = {"y": year}
+        lo = s.execute(text(f"SELECT min(id) FROM items WHERE {_SQLITE_YEAR} = :y"), at).scalar()  # noqa: S608
+        hi = s.execute(text(f"SELECT max(id) FROM items WHERE {_SQLITE_YEAR} = :y"), at).scalar()  # noqa: S608
+        out.append((str(year), int(lo), int(hi)))
+        year = s.execute(
+            text(f"SELECT min({_SQLITE_YEAR}) FROM items WHERE {_SQLITE_YEAR} > :y"),  # noqa: S608
+            at,
+        ).scalar()
+    return out
+
+
 def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
     """Per year received, the first and last item id, when these ranges do not overlap (items
     are numbered as they are received): then an id's range says its year, and a backend can
     count years by id ranges. None when they overlap (or nothing is there)."""
-    rows = sorted(
-        (int(lo), int(hi), int(year))
-        for year, lo, hi in s.execute(
-            text(f"SELECT {_received_year(s)}, min(ri.id), max(ri.id) FROM items ri GROUP BY 1")  # noqa: S608
+    if s.get_bind().dialect.name == "sqlite":
+        found = _sqlite_year_ranges(s)
+    else:
+        found = list(
+            s.execute(
+                text(f"SELECT {_received_year(s)}, min(ri.id), max(ri.id) FROM items ri GROUP BY 1")  # noqa: S608
+            ).tuples()
         )
-        if year
-    )
+    rows = sorted((int(lo), int(hi), int(year)) for year, lo, hi in found if year)
     if not rows or any(a[1] >= b[0] for a, b in pairwise(rows)):
         return None
     return {year: (lo, hi) for lo, hi, year in rows}

@@ -203,8 +203,9 @@ def pending(ws: Workspace) -> int:
 
 
 def _queue(ws: Workspace) -> tuple[int, int]:
-    """How many outbox rows wait, and the id of the last."""
-    with ws.db.reader() as s:
+    """How many outbox rows wait, and the id of the last. The outbox is no log written
+    behind: a search's safety net reads it without applying the search log first."""
+    with ws.db.reader(barrier=False) as s:
         n, last = s.execute(text("SELECT count(*), max(id) FROM search_outbox")).one()
     return int(n or 0), int(last or 0)
 
@@ -536,9 +537,7 @@ class TantivySearch:
             rows, total = self._by_score(searcher, q, want, req.after)
         if total is None:
             total = searcher.search(q, 1, count=True).count or 0
-        facets = self._facets(searcher, q) if req.facets else None
-        if facets is not None:
-            facets["received"] = self._received_years(s, searcher, q)
+        facets = self._facets(s, searcher, q) if req.facets else None
         more = len(rows) > req.limit
         return Found(rows[: req.limit], more, total, facets=facets, backend=self.name)
 
@@ -623,7 +622,13 @@ class TantivySearch:
             for (i, sc, _), d in zip(rows, days, strict=True)
         ]
 
-    def _facets(self, searcher: tantivy.Searcher, q: Query) -> dict[str, Counter[Any]]:
+    def _facets(self, s: Session, searcher: tantivy.Searcher, q: Query) -> dict[str, Counter[Any]]:
+        """Every facet in one aggregation over the hits' fast fields. The year received is in
+        the database: where each year's items form their own id range (the usual case: ids
+        are given as items are received), a range aggregation on item_id in the same pass
+        counts it; otherwise the hits' ids are looked up (`_received_years`)."""
+        from amanah.search.sql_search import received_id_ranges
+
         fields = {
             "provider": "provider_id",
             "collection": "collection_id",
@@ -632,16 +637,25 @@ class TantivySearch:
             "year": "year_facet",
             "has_ocr": "has_ocr",
         }
-        spec = {f: {"terms": {"field": fields[f], "size": 65_000}} for f in FACETS if f in fields}
+        spec: dict[str, Any] = {
+            f: {"terms": {"field": fields[f], "size": 65_000}} for f in FACETS if f in fields
+        }
+        ranges = received_id_ranges(s)
+        if ranges is not None:
+            spec["received"] = {"range": {"field": "item_id", "ranges": _year_ranges(ranges)}}
         found = searcher.aggregate(q, spec)
         out: dict[str, Counter[Any]] = {}
         for facet in FACETS:
             if facet not in fields:
-                continue  # received: from the database (`search`)
+                continue  # received: below
             counter: Counter[Any] = Counter()
             for b in found.get(facet, {}).get("buckets", []):
                 counter[_facet_value(facet, b)] += int(b["doc_count"])
             out[facet] = counter
+        if ranges is None:
+            out["received"] = self._received_years(s, searcher, q)
+        else:
+            out["received"] = _received_counts(found.get("received", {}))
         return out
 
     def suggest(self, s: Session, scope: SearchScope, word: str, limit: int = 5) -> list[str]:
@@ -651,21 +665,10 @@ class TantivySearch:
         return [c.word for c in close_words(self, s, scope, word, limit)]
 
     def _received_years(self, s: Session, searcher: tantivy.Searcher, q: Query) -> Counter[Any]:
-        """Hits per year received. The intake time is in the database: where each year's items
-        form their own id range (the usual case: ids are given as items are received), one
-        range aggregation on item_id counts them; otherwise the hits' ids are looked up."""
-        from amanah.search.sql_search import received_id_ranges, received_years
+        """Hits per year received when years overlap in item order: the hits' ids looked up."""
+        from amanah.search.sql_search import received_years
 
-        ranges = received_id_ranges(s)
-        if ranges is None:
-            return received_years(s, self._all_ids(searcher, q))
-        spec = [{"key": str(y), "from": lo, "to": hi + 1} for y, (lo, hi) in sorted(ranges.items())]
-        found = searcher.aggregate(q, {"r": {"range": {"field": "item_id", "ranges": spec}}})
-        counts: Counter[Any] = Counter()
-        for b in found.get("r", {}).get("buckets", []):
-            if str(b.get("key", "")).isdigit() and int(b["doc_count"]):
-                counts[int(b["key"])] += int(b["doc_count"])
-        return counts
+        return received_years(s, self._all_ids(searcher, q))
 
     def _all_ids(self, searcher: tantivy.Searcher, q: Query) -> list[int]:
         res = searcher.search(q, max(1, searcher.num_docs), count=False)
@@ -676,6 +679,21 @@ class TantivySearch:
         if q is None:
             return []
         return self._all_ids(self.idx.index.searcher(), q)
+
+
+def _year_ranges(ranges: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
+    """Each year received as a range of item ids, for a range aggregation on item_id."""
+    return [{"key": str(y), "from": lo, "to": hi + 1} for y, (lo, hi) in sorted(ranges.items())]
+
+
+def _received_counts(found: dict[str, Any]) -> Counter[Any]:
+    """A range aggregation's buckets (`_year_ranges`) as hits per year; the ranges between
+    the years (tantivy adds them) and empty years are left out."""
+    counts: Counter[Any] = Counter()
+    for b in found.get("buckets", []):
+        if str(b.get("key", "")).isdigit() and int(b["doc_count"]):
+            counts[int(b["key"])] += int(b["doc_count"])
+    return counts
 
 
 def _facet_value(facet: str, bucket: dict[str, Any]) -> Any:
