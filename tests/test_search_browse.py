@@ -386,3 +386,20 @@ def test_the_years_received_are_found_by_index_seeks_not_a_scan_of_items(
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
             )
             assert "ix_items_received_year" in plan and "SCAN" not in plan, (sql, plan)
+
+
+def test_a_home_with_no_item_counts_no_year_received_and_fetches_no_hit(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Search rows without items (an index restored before its database, or the search
+    benchmark's homes): the received facet is empty, and no hit's id is fetched to find that."""
+    from amanah.search import sql_search
+
+    ws = open_workspace(make_search_home(request, tmp_path, "sqlite-file"))
+    try:
+        with ws.db.reader() as s:
+            assert sql_search.received_id_ranges(s) == {}
+        r = search(ws, OPEN, "*", limit=5, facets=True)
+        assert r.total == 0 and r.facets["received"] == []
+    finally:
+        ws.close()

@@ -138,7 +138,8 @@ def _sqlite_year_ranges(s: Session) -> list[tuple[str, int, int]]:
 def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
     """Per year received, the first and last item id, when these ranges do not overlap (items
     are numbered as they are received): then an id's range says its year, and a backend can
-    count years by id ranges. None when they overlap (or nothing is there)."""
+    count years by id ranges. None when they overlap; empty when there is no item at all
+    (nothing was received: nothing to count)."""
     if s.get_bind().dialect.name == "sqlite":
         found = _sqlite_year_ranges(s)
     else:
@@ -147,6 +148,8 @@ def received_id_ranges(s: Session) -> dict[int, tuple[int, int]] | None:
                 text(f"SELECT {_received_year(s)}, min(ri.id), max(ri.id) FROM items ri GROUP BY 1")  # noqa: S608
             ).tuples()
         )
+    if not found:  # every item has an intake time: no year at all is no item at all
+        return {}
     rows = sorted((int(lo), int(hi), int(year)) for year, lo, hi in found if year)
     if not rows or any(a[1] >= b[0] for a, b in pairwise(rows)):
         return None

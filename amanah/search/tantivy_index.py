@@ -641,7 +641,7 @@ class TantivySearch:
             f: {"terms": {"field": fields[f], "size": 65_000}} for f in FACETS if f in fields
         }
         ranges = received_id_ranges(s)
-        if ranges is not None:
+        if ranges:
             spec["received"] = {"range": {"field": "item_id", "ranges": _year_ranges(ranges)}}
         found = searcher.aggregate(q, spec)
         out: dict[str, Counter[Any]] = {}
@@ -654,6 +654,8 @@ class TantivySearch:
             out[facet] = counter
         if ranges is None:
             out["received"] = self._received_years(s, searcher, q)
+        elif not ranges:  # no item at all: not a hit's id is fetched to find none
+            out["received"] = Counter()
         else:
             out["received"] = _received_counts(found.get("received", {}))
         return out
