@@ -117,9 +117,37 @@ def test_a_long_text_of_new_words_is_streamed_and_a_short_or_familiar_one_is_not
     short = "المخابرات في دمشق " * 10
     assert not snippets._unseen(short)  # under STREAM_FROM characters
     familiar = "المخابرات في دمشق the branch report " * 60
-    snippets._unseen(familiar)  # its few words are cached from now on
+    token_by_token("report", familiar)  # its few words are cached from now on
     assert not snippets._unseen(familiar)
     fresh = " ".join(f"كلمة{n}جديدة word{n}new" for n in range(200))
     assert len(fresh) > snippets.STREAM_FROM and snippets._unseen(fresh)
+    assert snippets._unseen(fresh)  # asking analysed nothing: the words are still new
     leaves = parse("كلمة7جديدة").terms()
     assert snippets._matches(leaves, fresh, first_only=False) == token_by_token("كلمة7جديدة", fresh)
+
+
+def test_windows_cut_at_white_space_and_a_word_across_a_cut_is_read_whole() -> None:
+    word = "المخابراتالجوية"  # one token, placed across the first window's nominal end
+    body = "ب" * (snippets.FIRST - 5) + " " + word + " " + "ج " * 5000 + word
+    cuts = [cut for _, cut in snippets._windows(body)]
+    assert cuts[-1] == len(body) and all(body[c].isspace() for c in cuts[:-1])
+    for fast in (True, False):
+        found = snippets._matches(parse(word).terms(), body, first_only=False, fast=fast)
+        assert [body[a:b] for a, b in found] == [word, word]
+        # the token's tail is no word of its own on either side of a cut
+        assert snippets._matches(parse("لجوية").terms(), body, first_only=False, fast=fast) == []
+
+
+def test_a_snippet_reads_a_long_text_only_to_its_first_window_with_a_hit() -> None:
+    early, late = "المخابرات", "صيدنايا"
+    body = "كلام " * 100 + early + " " + "كلام " * 20_000 + f"{late} {early} {late}"
+    leaves = parse(f"{early} OR {late}").terms()
+    first = snippets._matches(leaves, body)
+    assert [body[a:b] for a, b in first] == [early]  # the window of 4,000 characters
+    every = snippets._matches(leaves, body, first_only=False)
+    assert [body[a:b] for a, b in every] == [early, late, early, late]
+    snip = snippets.make(body, leaves)
+    assert early in snip.text and late not in snip.text and len(snip.highlights) == 1
+    # a text whose first hit is far in is still found, window after window
+    far = "كلام " * 30_000 + late
+    assert [far[a:b] for a, b in snippets._matches(parse(late).terms(), far)] == [late]

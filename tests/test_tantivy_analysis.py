@@ -21,7 +21,7 @@ from amanah.search import tantivy_check, tantivy_index
 from amanah.search.index import reindex
 from amanah.search.service import search
 from amanah.search.tantivy_index import STEMMER, TOKENIZER, analyzers
-from amanah.text.analyzer import MAX_WORD, analyze, streams
+from amanah.text.analyzer import _WORD, MAX_WORD, analyze, stream_terms, streams, tokens
 from benchmarks.search_scale import _generate
 from tests import arabic_corpus
 from tests.conftest import SHARED_DATA
@@ -42,6 +42,7 @@ def _same(text: str) -> None:
     exact, stem = chain(text)
     assert exact == want.exact, text
     assert stem == want.stem, text
+    assert stream_terms(text) == want, text  # what snippets read a long window with
 
 
 # Each kind of token the analyzer treats in its own way, and its neighbours.
@@ -344,3 +345,18 @@ def test_an_index_from_the_writer_before_is_named_and_made_anew(tmp_path: Path) 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_a_text_of_ascii_only_is_stemmed_at_once_with_its_numbers_unchanged() -> None:
+    text = "In 2019 the 1st report 0 detained 123 detainees at branch 215 s 7s"
+    _same(text)
+    assert "2019" in stream_terms(text).stem and "detain" in stream_terms(text).stem
+
+
+@given(st.text(_ALPHABET, max_size=60))
+@settings(max_examples=600, deadline=None)
+def test_tokens_are_the_words_pattern_whether_or_not_the_text_has_an_underscore(
+    text: str,
+) -> None:
+    for t in (text, text.replace("_", ""), text + "_"):
+        assert [m.span() for m in tokens(t)] == [m.span() for m in _WORD.finditer(t)], t

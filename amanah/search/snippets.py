@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 from amanah.search.query import Phrase, QueryError, Term, parse
-from amanah.text.analyzer import spans, stream_terms, token_forms, tokens
+from amanah.text.analyzer import known, spans, stream_terms, token_forms, tokens
 
 WIDTH = 240
-SCAN = 200_000  # characters looked at per step when finding the first hit of a long text
+#: A snippet is chosen among the hits of the first window that has any: the first window is
+#: FIRST characters, each next one four times longer up to SCAN (then SCAN each). A hit's text
+#: is read only as far as its first hits (most texts end within the first window; a long one
+#: cost milliseconds a hit when read to SCAN at once), as highlighters bound what they analyse.
+FIRST = 4_000
+SCAN = 200_000
+OVERLAP = 100  # read past a window's end, so that a phrase begun before it is seen whole
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s")
 
@@ -45,20 +52,20 @@ def _matches(
     prefixes = [(t.exact, t.stem) for t in leaves if isinstance(t, Term) and t.kind == "prefix"]
     phrases = [t.stem for t in leaves if isinstance(t, Phrase)]
     found: list[tuple[int, int]] = []
-    for offset in range(0, len(body), SCAN):
-        window = body[offset : offset + SCAN + 100]
-        more = offset + SCAN < len(body)  # past SCAN, the next window takes over
-        stop = SCAN if more else None
+    for offset, cut in _windows(body):
+        window = body[offset : cut + OVERLAP]
+        more = cut < len(body)  # past the cut, the next window takes over
+        stop = cut - offset if more else None
         streamed = fast if fast is not None else _unseen(window)
         read = _window_terms(window, words, exact, prefixes, phrases, stop) if streamed else None
         if read is not None:
             found.extend((offset + a, offset + b) for a, b in read)
         elif phrases:
-            _phrases(window, offset, more, words, exact, prefixes, phrases, found)
+            _phrases(window, offset, stop, words, exact, prefixes, phrases, found)
         else:
             # The common case, kept lean: one cached lookup per token, no objects made.
             for m in tokens(window):
-                if m.start() >= SCAN and more:
+                if stop is not None and m.start() >= stop:
                     break
                 for ex, st in token_forms(m.group()):
                     if (
@@ -78,7 +85,7 @@ def _matches(
 
 #: Below this many characters a window is read token by token: the streams' fixed cost (about
 #: 30 µs) is more than a short text's cached lookups.
-STREAM_FROM = 1_000
+STREAM_FROM = 500
 #: Tokens looked up before choosing, and how many of them may be new to the cache: a cached
 #: token costs about 0.3 µs token by token, a new one about 15 µs; the streams about 1.8 µs a
 #: word whatever the cache holds.
@@ -87,13 +94,27 @@ SAMPLE, UNSEEN = 64, 4
 
 def _unseen(window: str) -> bool:
     """Whether a long window's words are mostly new to the token cache (a hit's text full of
-    names and forms no earlier text had): then the streams read it faster."""
+    names and forms no earlier text had): then the streams read it faster. The cache is only
+    asked, not filled: analysing the sample's new words here cost up to a millisecond a hit,
+    paid again by whichever reading followed."""
     if len(window) < STREAM_FROM:
         return False
-    before = token_forms.cache_info().misses
-    for m in islice(tokens(window), SAMPLE):
-        token_forms(m.group())  # cached now: the token-by-token reading finds them again
-    return token_forms.cache_info().misses - before > UNSEEN
+    new = sum(1 for m in islice(tokens(window), SAMPLE) if not known(m.group()))
+    return new > UNSEEN
+
+
+def _windows(body: str) -> Iterator[tuple[int, int]]:
+    """(start, cut) of each window: FIRST characters, then four times longer up to SCAN each,
+    every cut moved to the next white space (within OVERLAP) so that no word is split between
+    two windows."""
+    start, size = 0, FIRST
+    while start < len(body):
+        cut = min(len(body), start + size)
+        if cut < len(body):
+            space = _SPACE.search(body, cut, cut + OVERLAP)
+            cut = space.start() if space else cut
+        yield start, cut
+        start, size = cut, min(size * 4, SCAN)
 
 
 def _window_terms(
@@ -149,7 +170,7 @@ def _window_terms(
 def _phrases(
     window: str,
     offset: int,
-    more: bool,
+    stop: int | None,
     words: set[str],
     exact: set[str],
     prefixes: list[tuple[str, str]],
@@ -159,7 +180,7 @@ def _phrases(
     firsts = {ph[0] for ph in phrases}
     part = list(spans(window))
     for i, (start, end, ex, st) in enumerate(part):
-        if start >= SCAN and more:
+        if stop is not None and start >= stop:
             break
         if (
             st in words
