@@ -11,8 +11,8 @@ import pytest
 from amanah.access import Caller
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
-from amanah.search import engine
-from amanah.search.query import QueryError
+from amanah.search import engine, suggest
+from amanah.search.query import QueryError, parse
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah, without_semantic
@@ -135,6 +135,32 @@ def test_a_query_that_has_hits_gets_no_rewrite(corpus: Workspace) -> None:
         assert r.query == q and (r.suggestion is None or not r.suggestion["applied"]), q
     r = search(corpus, OUTSIDER, "witness", fallback=True)
     assert r.suggestion is None and r.total == 3
+
+
+def test_a_query_with_a_few_hits_and_only_required_words_skips_the_lookup_it_would_waste(
+    corpus: Workspace,
+) -> None:
+    """Each word of such a query is in its hits, so the full lookup would offer nothing: the
+    shortcut is checked against it. An OR lets a word find nothing while the query has hits:
+    that word is still corrected."""
+    few = (
+        "Hamdan checkpoint",
+        '"Palestine branch" 2012',
+        "shelling -interrogation",
+        "المستشفى الميداني",
+        "Hamdan (checkpoint -school)",
+    )
+    for q in few:
+        parsed = parse(q)
+        r = search(corpus, OUTSIDER, q)
+        assert 0 < r.total < suggest.FEW and suggest.every_word_required(parsed.match), q
+        assert r.suggestion is None
+        assert suggest.suggest_query(corpus, OUTSIDER, parsed) is None, q  # the full lookup
+    r = search(corpus, OUTSIDER, "Hamdan OR Palestne")
+    assert r.total == 1 and r.suggestion is not None
+    assert r.suggestion["query"] == "Hamdan OR palestine"
+    assert not suggest.every_word_required(parse("(a OR b) c").match)
+    assert suggest.every_word_required(parse('a "b c" -(d OR e)').match)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,15 @@ from amanah.search import tantivy_check, tantivy_index
 from amanah.search.index import reindex
 from amanah.search.service import search
 from amanah.search.tantivy_index import STEMMER, TOKENIZER, analyzers
-from amanah.text.analyzer import _WORD, MAX_WORD, analyze, stream_terms, streams, tokens
+from amanah.text.analyzer import (
+    _WORD,
+    MAX_WORD,
+    analyze,
+    stream_terms,
+    streams,
+    token_offsets,
+    tokens,
+)
 from benchmarks.search_scale import _generate
 from tests import arabic_corpus
 from tests.conftest import SHARED_DATA
@@ -360,3 +368,13 @@ def test_tokens_are_the_words_pattern_whether_or_not_the_text_has_an_underscore(
 ) -> None:
     for t in (text, text.replace("_", ""), text + "_"):
         assert [m.span() for m in tokens(t)] == [m.span() for m in _WORD.finditer(t)], t
+
+
+@given(st.text(_ALPHABET, max_size=80))
+@settings(max_examples=600, deadline=None)
+def test_token_offsets_are_the_words_pattern_at_c_speed(text: str) -> None:
+    for t in (text, text + "\udcff_x\u0651", "_" + text):
+        starts, ends = token_offsets(t)
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [
+            m.span() for m in _WORD.finditer(t)
+        ], t

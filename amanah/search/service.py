@@ -154,6 +154,8 @@ def _words(
     results = words(q, cursor)
     if cursor or results.total >= suggest.FEW or q.match is None:
         return results
+    if results.total and suggest.every_word_required(q.match):
+        return results  # each word the caller may be offered a correction of is in a hit
     found = suggest.suggest_query(ws, caller, q)
     if found is None:
         return results

@@ -9,13 +9,12 @@ steer a terminal or reorder what an analyst reads.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 from amanah.search.query import Phrase, QueryError, Term, parse
-from amanah.text.analyzer import known, spans, stream_terms, token_forms, tokens
+from amanah.text.analyzer import known, spans, stream_terms, token_forms, token_offsets, tokens
 
 WIDTH = 240
 #: A snippet is chosen among the hits of the first window that has any: the first window is
@@ -130,16 +129,19 @@ def _window_terms(
     token of the original is paired with one analyzed word; where that pairing is not one to
     one (a token the analyzer splits or drops), or a marked token's own analysis disagrees,
     None: the caller reads the window token by token."""
-    spans_ = [m.span() for m in tokens(window)]
+    import numpy as np  # here: a query is parsed without loading it
+
+    starts, ends = token_offsets(window)
     terms = stream_terms(window)
-    if len(terms.exact) != len(spans_) or len(terms.stem) != len(spans_):
+    if len(terms.exact) != len(starts) or len(terms.stem) != len(starts):
         return None
-    n = len(spans_) if stop is None else bisect_left(spans_, (stop, -1))
+    n = len(starts) if stop is None else int(np.searchsorted(starts, stop))
     ex, st = terms.exact, terms.stem
     hits: list[tuple[int, int]] = []
     if not phrases and not prefixes:
-        marked = [i for i in range(n) if st[i] in words or ex[i] in exact]
-        pairs = [(i, i) for i in marked]
+        found = np.fromiter(map(words.__contains__, st[:n]), dtype=bool, count=n)
+        found |= np.fromiter(map(exact.__contains__, ex[:n]), dtype=bool, count=n)
+        pairs = [(i, i) for i in np.flatnonzero(found).tolist()]
     else:
         firsts = {ph[0] for ph in phrases}
         pairs = []
@@ -160,10 +162,9 @@ def _window_terms(
                 )
     for i, j in pairs:
         for k in {i, j}:  # the pairing proven where it is used
-            a, b = spans_[k]
-            if (ex[k], st[k]) not in token_forms(window[a:b]):
+            if (ex[k], st[k]) not in token_forms(window[starts[k] : ends[k]]):
                 return None
-        hits.append((spans_[i][0], spans_[j][1]))
+        hits.append((int(starts[i]), int(ends[j])))
     return hits
 
 

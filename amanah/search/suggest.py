@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import Caller, SearchScope, search_scope
 from amanah.search.backends import _lexeme
-from amanah.search.query import Query, Term, _lex
+from amanah.search.query import And, Node, Or, Query, Term, _lex
 from amanah.search.request import FieldFilter, SearchBackend, SearchRequest
 from amanah.text.analyzer import exact_form, stem_form, words
 
@@ -319,6 +319,17 @@ def _spans(q: str) -> list[tuple[int, int, str]]:
                 out.append((start, start + len(m.group()), m.group()))
         prev = tok.kind
     return [(a, b, w) for a, b, w in out if len(words(w)) == 1]
+
+
+def every_word_required(node: Node) -> bool:
+    """Whether every word `did_you_mean` would look at must be in every hit (no OR outside
+    a negation): then a query with a hit has no word that finds nothing, and needs no
+    correction (each hit is one the caller may see)."""
+    if isinstance(node, Or):
+        return False
+    if isinstance(node, And):
+        return all(every_word_required(p) for p in node.parts)
+    return True  # a word, a phrase, or a negation (whose words are never corrected)
 
 
 def did_you_mean(backend: SearchBackend, s: Session, caller: Caller, q: Query) -> Suggestion | None:
