@@ -6,6 +6,7 @@ analyzer splits (½, ﬁ) or drops (a lone mark)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,17 @@ def test_a_snippet_reads_a_long_text_only_to_its_first_window_with_a_hit() -> No
     # a text whose first hit is far in is still found, window after window
     far = "كلام " * 30_000 + late
     assert [far[a:b] for a, b in snippets._matches(parse(late).terms(), far)] == [late]
+
+
+def test_the_token_cache_is_bounded_and_forgets_the_oldest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from amanah.text import analyzer
+
+    monkeypatch.setattr(analyzer, "FORMS_CACHED", 50)
+    monkeypatch.setattr(analyzer, "_FORMS", type(analyzer._FORMS)())
+    for n in range(120):
+        assert len(analyzer.token_forms(f"كلمة{n}")) == 1
+    assert len(analyzer._FORMS) == 50
+    assert analyzer.known("كلمة119") and analyzer.known("كلمة70") and not analyzer.known("كلمة69")
+    assert not analyzer.known("كلمة0")
