@@ -574,3 +574,44 @@ def test_digits_in_any_script_are_the_same_number(n: int) -> None:
     for zero in (0x0660, 0x06F0):  # Arabic-Indic, Persian
         other = "".join(chr(zero + int(c)) for c in latin)
         assert analyze(other).exact == analyze(latin).exact == [latin]
+
+
+def test_a_phrase_on_tantivy_scores_as_exact_or_stem_with_the_exact_read_only_where_the_stem_is(
+    corpus_template: Path, tmp_path: Path
+) -> None:
+    """A phrase's exact form is only looked for in the texts its stem form matched (every
+    exact match is a stem match): the same documents with the same scores as the union of
+    the two, which read both phrases' positions through every text."""
+    from amanah.search import tantivy_index
+    from amanah.search.query import Phrase, parse
+
+    ws = open_workspace(corpus_copy(corpus_template, tmp_path))
+    try:
+        search_ = tantivy_index.TantivySearch(tantivy_index.open_index(ws))
+        searcher = search_.idx.index.searcher()
+        phrases = [
+            '"the detainees"',
+            '"detainees were"',
+            '"the branch"',
+            '"الاعتقال في"',
+            '"احمد ابراهيم"',
+            '"فرع المخابرات"',
+            '"المخابرات الجوية"',
+            '"held at the branch"',
+        ]
+        matched = 0
+        for text in phrases:
+            node = parse(text).match
+            assert isinstance(node, Phrase), text
+            exact = search_._phrase("exact", node.exact)
+            stem = search_._phrase("stem", node.stem)
+            union = searcher.search(search_._either(exact, stem), 50, count=True)
+            within = searcher.search(search_._within(exact, stem), 50, count=True)
+            assert within.count == union.count, text
+            assert [(round(s, 5), a.doc) for s, a in within.hits] == [
+                (round(s, 5), a.doc) for s, a in union.hits
+            ], text
+            matched += bool(union.count)
+        assert matched >= 5  # the phrases are in the corpus, so the comparison compares hits
+    finally:
+        ws.close()

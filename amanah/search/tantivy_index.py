@@ -391,11 +391,20 @@ class TantivySearch:
             return self._term(field, words[0])
         return Query.phrase_query(self.schema, field, list(words))
 
+    def _within(self, exact: Query, stem: Query) -> Query:
+        """`_either` where every exact match is a stem match too (a word's stem stands at its
+        position in the stem field): the same documents and scores, but the exact form is
+        only looked for in the documents the stem form matched, not read through on its own
+        (a phrase of two common words read both phrases' positions in nearly every text)."""
+        return Query.boolean_query(
+            [(Occur.Must, stem), (Occur.Should, Query.boost_query(exact, 2.0))]
+        )
+
     def _leaf(self, node: Term | Phrase) -> Query:
         if isinstance(node, Phrase):
             if not node.exact:
                 return Query.empty_query()
-            return self._either(self._phrase("exact", node.exact), self._phrase("stem", node.stem))
+            return self._within(self._phrase("exact", node.exact), self._phrase("stem", node.stem))
         if node.kind == "exact":
             return Query.boost_query(self._term("exact", node.exact), 2.0)
         if node.kind == "prefix":
