@@ -6,25 +6,126 @@ copies (collection, provider, path) as far as the caller may see them. A copy in
 the caller may not see is neither shown nor counted: the copies are read under the same
 need-to-know condition as every listing (`amanah.access.collections_visible`), and items
 withheld from investigation (a person's consent) are left out as search leaves them out.
+
+Which items share their bytes with another is known per database (`shared`), kept up to date
+from the items added since: a page whose hits have no copy anywhere asks nothing more, and the
+documents among any number of hits are the hits less the extra copies found among them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import replace
+import threading
+import weakref
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller, collections_visible, withheld_item_ids
 from amanah.db.models import Collection, Item, Provider
 from amanah.search.request import FieldFilter
 
-#: Above this many hits the number of distinct documents is not counted (it would read every
-#: hit's hash): the page says hits only.
+#: Above this many hits the number of distinct documents is counted only when the copies are
+#: few enough to search among (`MAX_COPIES`); otherwise the page says hits only.
 COUNT_DOCUMENTS_UP_TO = 10_000
+#: Above this many items with a copy, the documents count reads every hit's hash instead of
+#: searching among the copies (an id filter that long costs more than it saves).
+MAX_COPIES = 50_000
 _CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Copies:
+    """The items whose SHA-256 another item has too, at one moment: by hash, and each such
+    item's hash. Never changed once made (a newer moment is a new one), so a search may read
+    it while another thread brings the database's up to date."""
+
+    by_sha: dict[str, frozenset[int]] = field(default_factory=dict)
+    owner: dict[int, str] = field(default_factory=dict)
+
+    def with_found(self, found: dict[str, set[int]], again: bool = False) -> Copies:
+        by_sha = {} if again else dict(self.by_sha)
+        owner = {} if again else dict(self.owner)
+        for sha, ids in found.items():
+            ids |= by_sha.get(sha, frozenset())
+            if len(ids) > 1:
+                by_sha[sha] = frozenset(ids)
+                owner.update(dict.fromkeys(ids, sha))
+        return Copies(by_sha, owner)
+
+
+class _Shared:
+    """One database's `Copies`, kept up to date. Items are never deleted and their bytes never
+    change, so only the items added since the last look are read: their hashes' items found by
+    the hash index. The items' count and largest id are checked each time; when they do not
+    add up (an id committed out of order, a database restored under the same engine)
+    everything is read again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last = 0
+        self.count = 0
+        self.copies = Copies()
+
+    def update(self, s: Session) -> Copies:
+        with self.lock:
+            # Two statements: each alone is a seek or a count SQLite answers without a scan.
+            top = int(s.execute(select(func.max(Item.id))).scalar() or 0)
+            count = int(s.execute(select(func.count()).select_from(Item)).scalar() or 0)
+            if top == self.last and count == self.count:
+                return self.copies
+            if self.last == 0 or count - self.count > _CHUNK:
+                return self._rebuild(s, count, top)  # one scan of the hash index reads less
+            new = s.execute(
+                select(Item.id, Item.sha256).where(Item.id > self.last, Item.id <= top)
+            ).all()
+            if self.count + len(new) != count:
+                return self._rebuild(s, count, top)
+            shas = sorted({r.sha256 for r in new})
+            found: dict[str, set[int]] = defaultdict(set)
+            for start in range(0, len(shas), _CHUNK):
+                chunk = shas[start : start + _CHUNK]
+                for item_id, sha in s.execute(
+                    select(Item.id, Item.sha256).where(Item.sha256.in_(chunk))
+                ):
+                    found[sha].add(item_id)
+            self.copies = self.copies.with_found(found)
+            self.last, self.count = top, count
+            return self.copies
+
+    def _rebuild(self, s: Session, count: int, top: int) -> Copies:
+        shared = select(Item.sha256).group_by(Item.sha256).having(func.count() > 1)
+        found: dict[str, set[int]] = defaultdict(set)
+        for item_id, sha in s.execute(
+            select(Item.id, Item.sha256).where(Item.sha256.in_(shared.scalar_subquery()))
+        ):
+            found[sha].add(item_id)
+        self.copies = self.copies.with_found(found, again=True)
+        # Items committed between the two reads are read again next time (merging is a union).
+        self.last, self.count = top, count
+        return self.copies
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, _Shared] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+_SESSION_KEY = "amanah.search.duplicates.copies"
+
+
+def shared(s: Session) -> Copies:
+    """This database's items with a copy, brought up to date (see `_Shared`) once per
+    session: a search's readers are short, and what they read is one moment's."""
+    if (known := s.info.get(_SESSION_KEY)) is not None:
+        return known
+    bind = s.get_bind()
+    engine = getattr(bind, "engine", bind)
+    with _SHARED_LOCK:
+        database = _SHARED.get(engine)
+        if database is None:
+            database = _SHARED[engine] = _Shared()
+    copies = s.info[_SESSION_KEY] = database.update(s)
+    return copies
 
 
 def _withheld(s: Session) -> set[int]:
@@ -32,7 +133,10 @@ def _withheld(s: Session) -> set[int]:
 
 
 def copies_of(s: Session, caller: Caller, shas: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every item the caller may see with one of these hashes, by hash, oldest first."""
+    """Every item the caller may see with one of these hashes, by hash, oldest first, for the
+    hashes some other item has too (a hash of one item has no copy to show)."""
+    by_sha = shared(s).by_sha
+    shas = {sha for sha in shas if sha in by_sha}
     if not shas:
         return {}
     withheld = _withheld(s)
@@ -80,8 +184,25 @@ def group(s: Session, caller: Caller, hits: list[Any]) -> list[Any]:
     return kept
 
 
-def documents(s: Session, ids: list[int]) -> int:
-    """How many distinct documents (hashes) these items are."""
+def documents(s: Session, backend: Any, req: Any, total: int) -> int | None:
+    """How many distinct documents (hashes) the `total` hits of `req` are: the hits less the
+    extra copies among them, found by the same search narrowed to the items that have a copy.
+    None when it is not counted (too many copies to search among, and too many hits to read)."""
+    found = shared(s)
+    if not found.owner:
+        return total
+    if len(found.owner) <= MAX_COPIES:
+        narrowed = replace(
+            req,
+            filters=(*req.filters, FieldFilter("item", tuple(sorted(found.owner)))),
+            after=None,
+            facets=False,
+        )
+        per = Counter(found.owner[i] for i in backend.ids(s, narrowed) if i in found.owner)
+        return total - sum(n - 1 for n in per.values())
+    if total > COUNT_DOCUMENTS_UP_TO:
+        return None
+    ids = backend.ids(s, req)
     shas: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
@@ -131,13 +252,14 @@ def across_pages(
     last row read (the next page's cursor): the next page starts after it and leaves out the
     same copies again, so pages never repeat a document and never skip one. `total` still
     counts hits."""
+    if not shared(s).owner:  # no item has a copy: nothing to leave out, nothing to refill
+        return found, found.rows[-1] if found.rows else None
     kept: list[tuple[int, float, str]] = []
     rows, more = found.rows, found.more
     last: tuple[int, float, str] | None = None
     for _ in range(_REFILLS + 1):
-        shas = dict(
-            s.execute(select(Item.id, Item.sha256).where(Item.id.in_([r[0] for r in rows]))).all()
-        )
+        owner = shared(s).owner  # a hit with no copy anywhere is kept as it is
+        shas = {r[0]: owner[r[0]] for r in rows if r[0] in owner}
         best = _best_copies(s, caller, backend, req, shas)
         for row in rows:
             sha = shas.get(row[0], "")

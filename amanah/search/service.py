@@ -6,7 +6,7 @@ import time
 from concurrent.futures import Future
 
 from amanah.access import Caller
-from amanah.search import duplicates, engine, semantic, suggest
+from amanah.search import duplicates, engine, request, semantic, suggest
 from amanah.search.engine import MAX_LIMIT, Results
 from amanah.search.query import Query, parse, with_filters
 from amanah.workspace import Workspace
@@ -61,10 +61,9 @@ def _group(ws: Workspace, caller: Caller, results: Results) -> None:
     # behind, its own search's record included (`search.searchlog`).
     with ws.db.reader(barrier=False) as s:
         results.hits = duplicates.group(s, caller, results.hits)
-        small = results.total_exact and results.total <= duplicates.COUNT_DOCUMENTS_UP_TO
-        if small and results.mode == "text":
-            ids = engine.all_ids(s, caller, parse(results.query), ws)
-            results.documents = duplicates.documents(s, ids)
+        if results.total_exact and results.mode == "text":
+            req = request.build(s, caller, parse(results.query))
+            results.documents = duplicates.documents(s, engine.backend(ws, s), req, results.total)
 
 
 def _search(
