@@ -30,6 +30,7 @@ from amanah.search import searchlog
 from amanah.search.engine import history
 from amanah.search.service import search
 from amanah.sharing import protected
+from amanah.sharing.names_key import key_path, load_or_create_key
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import REPO, make_home
 
@@ -246,6 +247,9 @@ def test_a_torn_line_and_a_bad_record_do_not_stop_the_others(sqlite_home: Path) 
         "audit": {},
     }
     bad = {"id": 2, "actor": "analyst:a"}  # written by a broken version: fields missing
+    open_workspace(sqlite_home).close()  # the names key, which seals the journal's lines
+    key = searchlog.journal_key(load_or_create_key(key_path(sqlite_home)))
+    good, bad = searchlog.seal(key, good), searchlog.seal(key, bad)
     journal.write_bytes(
         (json.dumps(good) + "\n" + json.dumps(bad) + "\n" + '{"id": 3, "actor": "ana').encode()
     )
@@ -408,7 +412,7 @@ def test_a_search_whose_record_cannot_be_written_shows_nothing(
     journal.unlink(missing_ok=True)
     journal.mkdir()
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(searchlog.SearchJournalError, match="could not be recorded"):
             search(ws, caller, "checkpoint", limit=5)
     finally:
         journal.rmdir()

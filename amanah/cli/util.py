@@ -116,11 +116,12 @@ def with_workspace(action: Callable[[Workspace], T], *errors: type[Exception]) -
 
 
 def exit_code(exc: Exception) -> int:
-    """1 where the machine failed after the change was saved (the checkpoint log could not be
+    """1 where the machine failed (the checkpoint log or the search journal could not be
     written: a full disk), which the same command run again completes; 2 for a wrong request."""
     from amanah.custody.checkpoint_log import CheckpointLogError
+    from amanah.search.searchlog import SearchJournalError
 
-    return 1 if isinstance(exc, CheckpointLogError) else 2
+    return 1 if isinstance(exc, (CheckpointLogError, SearchJournalError)) else 2
 
 
 def emit_json(obj: Any) -> None:

@@ -16,15 +16,28 @@ than the search itself (docs/benchmarks.md). Instead:
 
 Only the search's own reads skip the barrier (they do not read the log). The journal holds the
 same words as the search log (pseudonymised) and never the clear query's digest key.
+
+The journal is a file of the home, not of the database: whoever can write a file there could
+add lines to it. Each line is sealed (an HMAC under a key derived from the names key, kept in
+keys/ beside the ledger's key), and only sealed lines are applied: a line this home's
+processes did not write is set aside (search-journal.rejected), never recorded as a search.
+The journal is written and read without following a symbolic link. A database that cannot
+take a batch (a full disk, a lost server) keeps the journal for the next reader: only a record
+that fails on its own is set aside.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import os
+import stat
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,14 +45,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from amanah.access import Caller
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.engine import Database
+from amanah.db.engine import Database, DatabaseError
 from amanah.db.models import SearchLog
+from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
 
 if TYPE_CHECKING:
     from amanah.search.engine import Results
@@ -54,7 +69,32 @@ _DRAIN_LOCK = "search-journal.drain-lock"
 DELAY_SECONDS = 0.05
 _TAIL = 65536
 
+#: What a database raises when it, not a record, failed (a full disk, a lock, a lost server):
+#: the batch stays in the journal for the next reader, nothing is set aside.
+_NOT_THE_RECORD = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError)
+_NOFOLLOW = os.O_NOFOLLOW
+
 log = logging.getLogger(__name__)
+
+
+class SearchJournalError(DatabaseError):
+    """The search journal cannot be written or applied: the search is not shown (or the
+    searches it holds stay in it for the next reader)."""
+
+
+def journal_key(names_key: bytes) -> bytes:
+    """The key sealing the journal's lines, derived from the names key (never stored)."""
+    return hmac.new(names_key, b"amanah search journal seal", hashlib.sha256).digest()
+
+
+def _canonical(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def seal(key: bytes, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its seal: an HMAC of its canonical form."""
+    unsealed = {k: v for k, v in record.items() if k != "seal"}
+    return {**unsealed, "seal": hmac.new(key, _canonical(unsealed), hashlib.sha256).hexdigest()}
 
 
 @contextmanager
@@ -68,33 +108,67 @@ def _flock(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _lines(data: bytes) -> list[dict[str, Any]]:
-    """Complete, readable records; a line torn by a crash was never acknowledged: skipped."""
+def _lines(
+    data: bytes, key: bytes, foreign: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Complete records sealed by this home; a line torn by a crash was never acknowledged:
+    skipped. A complete line without a true seal was not written by Amanah: it goes to
+    `foreign` (when given), never to the database."""
     out = []
     for line in data.split(b"\n"):
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("id"), int):
-            out.append(record)
+        if not isinstance(record, dict):
+            continue
+        given = record.get("seal")
+        unsealed = {k: v for k, v in record.items() if k != "seal"}
+        expected = hmac.new(key, _canonical(unsealed), hashlib.sha256).hexdigest()
+        if (
+            isinstance(given, str)
+            and hmac.compare_digest(given, expected)
+            and type(record.get("id")) is int
+        ):
+            out.append(unsealed)
+        elif foreign is not None:
+            foreign.append(record)
     return out
 
 
-def _last_id(path: Path) -> int | None:
-    """The id of the last complete record (the tail is read first; all of it if need be)."""
+def _open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
+    """An fd of `path`, never through a symbolic link, and only of a regular file."""
+    fd = os.open(path, flags | _NOFOLLOW, mode)
     try:
-        with path.open("rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            tail = _TAIL
-            while True:
-                f.seek(max(0, size - tail))
-                records = _lines(f.read())
-                if records or tail >= size:
-                    return records[-1]["id"] if records else None
-                tail *= 4  # a record longer than the tail (a very long query)
-    except FileNotFoundError:
-        return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(f"{path}: not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_regular(path: Path) -> bytes:
+    fd = _open_regular(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def _last_id(path: Path, key: bytes) -> int | None:
+    """The id of the last sealed record (the tail is read first; all of it if need be)."""
+    try:
+        fd = _open_regular(path, os.O_RDONLY)
+    except (FileNotFoundError, OSError):
+        return None  # not the journal (a link, a folder): set aside by the next drain
+    with os.fdopen(fd, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        tail = _TAIL
+        while True:
+            f.seek(max(0, size - tail))
+            records = _lines(f.read(), key)
+            if records or tail >= size:
+                return records[-1]["id"] if records else None
+            tail *= 4  # a record longer than the tail (a very long query)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -130,6 +204,10 @@ class SearchJournal:
         self._due = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        names_key = db.session_info.get(NAMES_KEY)
+        if not isinstance(names_key, bytes):
+            raise SearchJournalError(f"{self.journal}: the names key is not loaded")
+        self._key = journal_key(names_key)
 
     # -- writing
 
@@ -142,9 +220,13 @@ class SearchJournal:
         search it records must not be shown before `flush` returns."""
         with self._append_mutex, _flock(self._lock):
             search_id = self._next_id()
-            line = json.dumps({"id": search_id, **entry}, ensure_ascii=False).encode() + b"\n"
-            created = not self.journal.exists()
-            fd = os.open(self.journal, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            record = seal(self._key, {"id": search_id, **entry})
+            line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
+            created = not os.path.lexists(self.journal)
+            try:
+                fd = _open_regular(self.journal, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            except OSError as exc:
+                raise self._unwritable(exc) from exc
             try:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -152,6 +234,9 @@ class SearchJournal:
                 view = memoryview(line)
                 while view:
                     view = view[os.write(fd, view) :]
+            except OSError as exc:
+                os.close(fd)
+                raise self._unwritable(exc) from exc
             except BaseException:
                 os.close(fd)
                 raise
@@ -163,19 +248,30 @@ class SearchJournal:
         """The written record on disk (and a new journal's name in its folder)."""
         try:
             os.fdatasync(written.fd)
+            if written.created:
+                _fsync_dir(self.journal.parent)  # the new file's name survives a power cut
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
         finally:
             os.close(written.fd)
-        if written.created:
-            _fsync_dir(self.journal.parent)  # the new file's name survives a power cut
         self._signal()
         return written.search_id
+
+    def _unwritable(self, exc: OSError) -> SearchJournalError:
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.ELOOP:
+            why = "it is a symbolic link, not the journal Amanah writes"
+        return SearchJournalError(
+            f"{self.journal}: the search could not be recorded ({why}), so its results are"
+            " not shown"
+        )
 
     def _next_id(self) -> int:
         if self.db.dialect == "postgresql":  # one sequence for every home sharing the server
             with self.db.reader(barrier=False) as s:
                 seq = "select nextval(pg_get_serial_sequence('search_log', 'id'))"
                 return int(s.execute(text(seq)).scalar_one())
-        last = _last_id(self.journal) or _last_id(self.draining)
+        last = _last_id(self.journal, self._key) or _last_id(self.draining, self._key)
         if last is None:
             with self.db.reader(barrier=False) as s:
                 last = s.execute(select(func.max(SearchLog.id))).scalar_one() or 0
@@ -188,16 +284,25 @@ class SearchJournal:
         # its commit, so in this order no record is ever between the two looks.
         for path in (self.journal, self.draining):
             try:
-                if path.stat().st_size:
-                    return True
+                found = path.lstat()  # a link or a folder in its place is pending: set aside
             except FileNotFoundError:
-                pass
+                continue
+            if found.st_size or not stat.S_ISREG(found.st_mode):
+                return True
         return False
 
     def barrier(self) -> None:
-        """Before a read or a write: the database holds every journaled search."""
+        """Before a read or a write: the database holds every journaled search. When it
+        cannot (a full disk), the searches stay in the journal and the reader is told."""
         if not getattr(self._local, "draining", False) and self.pending():
-            self.drain()
+            try:
+                self.drain()
+            except _NOT_THE_RECORD as exc:
+                said = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+                raise SearchJournalError(
+                    f"{self.journal}: the searches it holds cannot be recorded in the database"
+                    f" yet ({said}); they stay in the journal until they can"
+                ) from exc
 
     def drain(self) -> int:
         """Apply the journal to the database; returns how many searches were added."""
@@ -217,11 +322,29 @@ class SearchJournal:
                             os.replace(self.journal, self.draining)
                             os.close(os.open(self.journal, os.O_RDWR | os.O_CREAT, 0o600))
                             _fsync_dir(self.journal.parent)
-                    records = _lines(self.draining.read_bytes())
+                    try:
+                        data = _read_regular(self.draining)
+                    except OSError as exc:
+                        if isinstance(exc, FileNotFoundError):
+                            raise
+                        self._set_aside(exc)  # not a file this home wrote: read nothing
+                        continue
+                    foreign: list[dict[str, Any]] = []
+                    records = _lines(data, self._key, foreign)
+                    for record in foreign:
+                        self._reject(record, "not sealed by this home: not applied")
                     added += self._apply(records)
                     self.draining.unlink()  # committed first: a crash here re-applies nothing
             finally:
                 self._local.draining = False
+
+    def _set_aside(self, exc: OSError) -> None:
+        """The draining name is not a regular file (a link, a folder put there): it is moved
+        aside, its target untouched, and the journal goes on."""
+        aside = self.draining.with_name(f"{DRAINING}.not-a-journal-{time.time_ns()}")
+        os.replace(self.draining, aside)
+        log.error("%s: not the search journal (%s): moved to %s, not read", self.draining,
+                  exc.strerror or exc, aside.name)  # fmt: skip
 
     def _apply(self, records: list[dict[str, Any]]) -> int:
         if not records:
@@ -229,21 +352,31 @@ class SearchJournal:
         try:
             with self.db.session() as s:
                 return _write(s, records)
+        except _NOT_THE_RECORD:
+            raise  # the database failed, not a record: kept for the next reader
         except Exception:  # one bad record must not hold back the others
             added = 0
             for record in records:
                 try:
                     with self.db.session() as s:
                         added += _write(s, [record])
+                except _NOT_THE_RECORD:
+                    raise
                 except Exception as exc:
                     self._reject(record, exc)
             return added
 
-    def _reject(self, record: dict[str, Any], exc: Exception) -> None:
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-        log.error("%s: search %s could not be recorded (%s)", self.rejected, record["id"], reason)
+    def _reject(self, record: dict[str, Any], exc: Exception | str) -> None:
+        if isinstance(exc, str):
+            reason = exc
+        else:
+            said = str(exc).splitlines()[0][:200] if str(exc) else ""
+            reason = f"{type(exc).__name__}: {said}"
+        log.error(
+            "%s: search %r could not be recorded (%s)", self.rejected, record.get("id"), reason
+        )
         line = json.dumps({"record": record, "reason": reason}, ensure_ascii=False) + "\n"
-        fd = os.open(self.rejected, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = _open_regular(self.rejected, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             os.write(fd, line.encode())
             os.fsync(fd)

@@ -29,6 +29,7 @@ from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
 from amanah.rfa import RequestError
 from amanah.search.query import QueryError
+from amanah.search.searchlog import SearchJournalError
 from amanah.sharing import SharingError
 from amanah.sharing.package import PackageRefused
 from amanah.web import (
@@ -84,6 +85,8 @@ def _status(exc: Exception) -> int:
         return 409
     if isinstance(exc, UploadStorageFull):
         return 507  # Insufficient Storage: the request was right, retry later
+    if isinstance(exc, SearchJournalError):
+        return 503  # the search could not be recorded: nothing of it is shown; retry later
     return 400
 
 
@@ -180,6 +183,7 @@ def create_app(ws: Workspace) -> FastAPI:
         RegistryError,
         UploadError,
         QueryError,
+        SearchJournalError,
         RequestError,
         SharingError,
         AnalystError,
