@@ -262,7 +262,7 @@ class SearchJournal:
         if exc.errno == errno.ELOOP:
             why = "it is a symbolic link, not the journal Amanah writes"
         return SearchJournalError(
-            f"{self.journal}: the search could not be recorded ({why}), so its results are"
+            f"{self.journal.name}: the search could not be recorded ({why}), so its results are"
             " not shown"
         )
 
@@ -300,7 +300,7 @@ class SearchJournal:
             except _NOT_THE_RECORD as exc:
                 said = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
                 raise SearchJournalError(
-                    f"{self.journal}: the searches it holds cannot be recorded in the database"
+                    f"{self.journal.name}: the searches it holds cannot be recorded in the database"
                     f" yet ({said}); they stay in the journal until they can"
                 ) from exc
 
