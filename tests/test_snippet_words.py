@@ -166,3 +166,98 @@ def test_the_token_cache_is_bounded_and_forgets_the_oldest_first(
     assert len(analyzer._FORMS) == 50
     assert analyzer.known("كلمة119") and analyzer.known("كلمة70") and not analyzer.known("كلمة69")
     assert not analyzer.known("كلمة0")
+
+
+# --- windows passed over: the parts any match must hold ------------------------------------------
+
+ROOTS = ["abl", "possib", "gener", "commun", "respons", "nation", "relat", "hop", "tap", "d", "l"]
+ROOTS += ["t", "sk", "ug", "earl", "on", "id", "gent", "tri", "happ", "activ", "electr", "histor"]
+ROOTS += ["digit", "cur", "organ", "real", "centr", "fals", "geolog", "analy", "conspir", "say"]
+ENDINGS = ["", "s", "ies", "ied", "ed", "ing", "ying", "ly", "y", "li", "ness", "fulness", "ive"]
+ENDINGS += ["iveness", "ivity", "ability", "ibility", "bility", "ble", "bly", "ation", "ational"]
+ENDINGS += ["tional", "ization", "izer", "ize", "alism", "ality", "alli", "ence", "ency", "ance"]
+ENDINGS += ["ator", "ement", "ently", "ical", "icate", "icity", "ative", "alize", "ously", "ogi"]
+ENDINGS += ["ogy", "lessly", "fully", "iti", "e", "le", "ll", "er", "iest", "ily", "ousness"]
+EXCEPTIONS = ["dying", "lying", "tying", "skies", "skis", "idly", "gently", "ugly", "early"]
+EXCEPTIONS += ["only", "singly", "news", "howe", "atlas", "cosmos", "bias", "andes", "proceed"]
+ARABIC = ["وَبِالمَدْرَسَةِ", "فالوزير", "للمخابرات", "وكتابهم", "بِسجن", "ـالفـرع", "ولاحقاً", "١٢٣"]
+
+
+def test_every_word_holds_the_part_its_stem_promises() -> None:
+    """`stem_part` is what lets a window be passed over unread: every word whose stem is S must
+    hold stem_part(S) in its folded text. Snowball's English rewrites at most two letters at
+    the end of what it keeps ("dying" → "die"); an Arabic stem is the word less particles."""
+    from amanah.text.analyzer import exact_form, folded_text, stem_form, stem_part, words
+
+    written = [r + e + t for r in ROOTS for e in ENDINGS for t in ("", "s", "ly", "ness", "ed")]
+    written += EXCEPTIONS + [w.capitalize() for w in EXCEPTIONS] + ARABIC
+    written += [f"و{w}" for w in ("reports", "branches", "detained")]
+    checked = 0
+    for token in written:
+        for word in words(token):
+            part = stem_part(stem_form(exact_form(word)))
+            if part is not None:
+                checked += 1
+                assert part in folded_text(token), token
+    assert checked > 7_000
+    assert stem_part("die") is None and stem_part("report") == "repo"
+    assert stem_part("مخابرات") == "مخابرات"
+
+
+def _read_whole(monkeypatch: pytest.MonkeyPatch, query: str, body: str) -> list[tuple[int, int]]:
+    with monkeypatch.context() as m:
+        m.setattr(snippets, "_ways", lambda leaves: None)
+        return snippets._matches(parse(query).terms(), body, first_only=False)
+
+
+@pytest.mark.parametrize("query", [*QUERIES, "dying", "singly", "ugly OR repor*", "=branches"])
+def test_passing_over_windows_without_the_parts_loses_no_mark(
+    monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """Each piece planted far into a long text, at several depths: the marks with windows
+    passed over are exactly the marks of reading every window."""
+    filler = "كلام عن الموضوع some other words here " * 400
+    body = filler.join(f" {p} " for p in PIECES[:8]) + filler + " ".join(PIECES)
+    assert len(body) > 20 * snippets.FIRST
+    every = _read_whole(monkeypatch, query, body)
+    assert snippets._matches(parse(query).terms(), body, first_only=False) == every
+    first = snippets._matches(parse(query).terms(), body)
+    assert first == [m for m in every if m[0] < (first[-1][1] if first else 0)] or not every
+
+
+def test_a_text_whose_word_first_occurs_far_in_reads_only_the_windows_holding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = "كلام " * 60_000 + "صيدنايا في آخر النص"
+    analysed: list[int] = []
+    real = snippets._window_terms
+
+    def counting(window: str, *args: object) -> object:
+        analysed.append(len(window))
+        return real(window, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snippets, "_window_terms", counting)
+    found = snippets._matches(parse("صيدنايا").terms(), body, fast=True)
+    assert [body[a:b] for a, b in found] == ["صيدنايا"]
+    assert len(analysed) == 1  # one window of 4,000 characters, not 300,000 characters
+    # a short English stem holds no certain part: every window is read, as before
+    analysed.clear()
+    snippets._matches(parse("ugly").terms(), "word " * 3_000 + "ugly", fast=True)
+    assert len(analysed) > 1
+
+
+@pytest.mark.parametrize("grow", [True, False])
+def test_a_window_cut_inside_a_glued_run_of_letters_reads_no_word_of_its_own(grow: bool) -> None:
+    """A cut with no white space near falls inside a word: the window after it begins with the
+    word's rest, which is no word (the index has only the whole run). Placed exactly at each
+    window's start, the word glued to the letters before it is never marked."""
+    size = 3 * snippets.SCAN if grow else 6 * snippets.FIRST
+    starts = [s for s, _ in snippets._windows("x" * size, grow=grow)][1:]
+    for start in starts:
+        body = "x" * start + "checkpoint"  # the text's last word, glued to the run before it
+        for fast in (True, False):
+            assert snippets._matches(parse("checkpoint").terms(), body, False, fast) == []
+    # negative control: set apart by a space, the word is marked
+    body = "x" * starts[0] + " checkpoint"
+    found = snippets._matches(parse("checkpoint").terms(), body, first_only=False)
+    assert [body[a:b] for a, b in found] == ["checkpoint"]

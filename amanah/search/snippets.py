@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from itertools import islice
 
 from amanah.search.query import Phrase, QueryError, Term, parse
-from amanah.text.analyzer import known, spans, stream_terms, token_forms, token_offsets, tokens
+from amanah.text.analyzer import (
+    folded_text,
+    known,
+    spans,
+    stem_part,
+    stream_terms,
+    token_forms,
+    token_offsets,
+    tokens,
+)
 
 WIDTH = 240
 #: A snippet is chosen among the hits of the first window that has any: the first window is
@@ -24,6 +33,9 @@ WIDTH = 240
 FIRST = 4_000
 SCAN = 200_000
 OVERLAP = 100  # read past a window's end, so that a phrase begun before it is seen whole
+#: How far the rest of a word cut at a window's start is looked for (a longer run of letters
+#: is one word whatever follows: analysed, it is cut to its first 64 characters).
+MAX_TOKEN = 4_096
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s")
 
@@ -51,10 +63,17 @@ def _matches(
     prefixes = [(t.exact, t.stem) for t in leaves if isinstance(t, Term) and t.kind == "prefix"]
     phrases = [t.stem for t in leaves if isinstance(t, Phrase)]
     found: list[tuple[int, int]] = []
-    for offset, cut in _windows(body):
+    # A long text is read window by window of FIRST characters, each looked at first for the
+    # parts any match must hold (at C speed): most windows of a text whose words first occur
+    # far in are passed over, not analysed. Without such parts, windows grow as they go.
+    ways = _ways(leaves) if len(body) > FIRST else None
+    for offset, cut in _windows(body, grow=ways is None):
         window = body[offset : cut + OVERLAP]
+        if ways is not None and not _may_match(window, ways):
+            continue
         more = cut < len(body)  # past the cut, the next window takes over
         stop = cut - offset if more else None
+        before = len(found)
         streamed = fast if fast is not None else _unseen(window)
         read = _window_terms(window, words, exact, prefixes, phrases, stop) if streamed else None
         if read is not None:
@@ -77,9 +96,24 @@ def _matches(
                     ):
                         found.append((offset + m.start(), offset + m.end()))
                         break
+        if (lead := _continued(body, offset)) and len(found) > before:
+            found[before:] = [f for f in found[before:] if f[0] >= offset + lead]
         if found and first_only:
             break
     return found
+
+
+def _continued(body: str, offset: int) -> int:
+    """How much of the window at `offset` is the rest of a word begun before it (a cut with no
+    white space near, inside a glued run of letters): that word is the window before's to read
+    whole, never a word of its own here."""
+    if offset == 0:
+        return 0
+    joined = next(tokens(body[offset - 1 : offset + 1]), None)
+    if joined is None or joined.end() - joined.start() < 2:
+        return 0
+    first = next(tokens(body[offset : offset + MAX_TOKEN]), None)
+    return first.end() if first is not None and first.start() == 0 else MAX_TOKEN
 
 
 #: Below this many characters a window is read token by token: the streams' fixed cost (about
@@ -102,10 +136,10 @@ def _unseen(window: str) -> bool:
     return new > UNSEEN
 
 
-def _windows(body: str) -> Iterator[tuple[int, int]]:
-    """(start, cut) of each window: FIRST characters, then four times longer up to SCAN each,
-    every cut moved to the next white space (within OVERLAP) so that no word is split between
-    two windows."""
+def _windows(body: str, grow: bool = True) -> Iterator[tuple[int, int]]:
+    """(start, cut) of each window: FIRST characters, then (`grow`) four times longer up to
+    SCAN each, every cut moved to the next white space (within OVERLAP) so that no word is
+    split between two windows."""
     start, size = 0, FIRST
     while start < len(body):
         cut = min(len(body), start + size)
@@ -113,7 +147,35 @@ def _windows(body: str) -> Iterator[tuple[int, int]]:
             space = _SPACE.search(body, cut, cut + OVERLAP)
             cut = space.start() if space else cut
         yield start, cut
-        start, size = cut, min(size * 4, SCAN)
+        start, size = cut, min(size * 4, SCAN) if grow else size
+
+
+def _ways(leaves: list[Term | Phrase]) -> list[tuple[str, ...]] | None:
+    """Each way one of the leaves can match, as the folded parts a window must then hold all
+    of (`analyzer.stem_part`): a word by its stem or its exact form, a phrase by every word's.
+    None when some way holds no certain part (a short English stem): every window is read."""
+    ways: list[tuple[str, ...]] = []
+    for t in leaves:
+        if isinstance(t, Phrase):
+            parts = tuple(part for part in map(stem_part, t.stem) if part)
+            if not parts:
+                return None
+            ways.append(parts)
+        elif t.kind == "exact":
+            ways.append((t.exact,))
+        elif t.kind in ("word", "prefix"):
+            part = stem_part(t.stem)
+            if part is None or not t.exact:
+                return None
+            ways += [(part,), (t.exact,)]
+        else:
+            return None
+    return ways
+
+
+def _may_match(window: str, ways: list[tuple[str, ...]]) -> bool:
+    folded = folded_text(window)
+    return any(all(part in folded for part in way) for way in ways)
 
 
 def _window_terms(

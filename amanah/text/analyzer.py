@@ -205,6 +205,28 @@ def _spaced(text: str) -> str:
     return " " + codes.tobytes().decode("utf-32-le")
 
 
+def folded_text(text: str) -> str:
+    """`fold(text)` with every run of non-word characters a space, at C speed: a text in which
+    what every word with a given stem holds (`stem_part`) can be looked for as a substring."""
+    return _spaced(text)
+
+
+#: Snowball's English stemmer changes at most this many letters at the end of what it keeps of
+#: a word ("dying" → "die": "d" kept, "ie" put in place of "ying"; tests/test_snippet_words.py).
+_ENGLISH_REWRITES = 2
+
+
+def stem_part(stem: str) -> str | None:
+    """A part every word whose stem is `stem` holds in its folded form (`folded_text`), or None
+    when no part of three letters is certain. A stem without a Latin letter is the folded word
+    less its article and particles: all of it. An English stem is the word's beginning with at
+    most two letters rewritten at its end: all but those two."""
+    if not _LATIN.search(stem):
+        return stem
+    kept = stem[: len(stem) - _ENGLISH_REWRITES]
+    return kept if len(kept) >= 3 else None
+
+
 def streams(text: str) -> tuple[str, str]:
     """`analyze(text)`'s exact terms, and its stem terms before English stemming, each as one
     string of words separated by spaces: the tantivy writer gives the first to a whitespace
