@@ -80,7 +80,18 @@ TASKS = {
 TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
 TEST_TASKS = {
     name: f"amanah.processing.hostile:{name}"
-    for name in ("escape", "link", "segfault", "allocate", "sleep", "spin", "plant")
+    for name in (
+        "escape",
+        "link",
+        "segfault",
+        "allocate",
+        "sleep",
+        "spin",
+        "plant",
+        "peek",
+        "linger",
+        "forge",
+    )
 }
 #: How `sandbox` may be set in amanah.toml.
 MODES = ("isolated", "limits-only")
@@ -123,6 +134,8 @@ class Sandbox:
         self._jobs = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        #: Tasks that failed (any reason): a pool never lends a sandbox again after one.
+        self.failures = 0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Sandbox:
@@ -143,6 +156,18 @@ class Sandbox:
                 f"processing refuses to run without isolation: {exc}; to run with resource"
                 ' limits only, set sandbox = "limits-only" in amanah.toml'
             ) from exc
+
+    @property
+    def pid(self) -> int | None:
+        """The running zygote's process (its cage's, when caged), or None when none runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
+    def alive(self) -> bool:
+        """False when the zygote started and has stopped since (killed, crashed)."""
+        proc = self._proc
+        return proc is None or proc.poll() is None
 
     def _zygote(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
@@ -182,6 +207,22 @@ class Sandbox:
         """Run `task` on the file; the OCR split setting travels in the request, because the
         cage gives the child none of the worker's environment."""
         limits = limits or Limits()
+        try:
+            return self._analyze(path, name, out_dir, limits, ocr_languages, task, ocr_split_from)
+        except Exception:
+            self.failures += 1
+            raise
+
+    def _analyze(
+        self,
+        path: str,
+        name: str,
+        out_dir: str,
+        limits: Limits,
+        ocr_languages: str | None,
+        task: str,
+        ocr_split_from: int | None,
+    ) -> dict[str, Any]:
         with self._lock:
             proc = self._zygote()
             assert proc.stdin is not None and proc.stdout is not None
@@ -347,6 +388,12 @@ def _child(request: dict[str, Any]) -> None:
 
     code = 0
     try:
+        # The zygote's protocol pipes are not the child's: what a library prints (or a hostile
+        # file has written) must not read as the reply to this job or the next one's request.
+        quiet = os.open(os.devnull, os.O_RDWR)
+        os.dup2(quiet, 0)
+        os.dup2(quiet, 1)
+        os.close(quiet)
         os.setpgrp()  # helper tools it starts (antiword, …) die with it on a timeout
         lim = request["limits"]
         resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 5))
@@ -472,6 +519,8 @@ def _serve(args: list[str]) -> None:
         if pid == 0:
             _child(request)
         reply = _wait(pid, request)
+        if _CAGED["caged"]:
+            _sweep()
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
@@ -519,6 +568,17 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         manifest.write_text(json.dumps(result["ok"]), encoding="utf-8")
         return {"status": "ok", "cpu_seconds": cpu}
     return {"status": "error", "error": result["error"]}
+
+
+def _sweep() -> None:
+    """Stop whatever a job left running in the cage's own PID namespace (a process in a
+    session of its own escapes its group): nothing of one job meets the next. Pid 1 is the
+    cage's init, which reaps what is killed here."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
 
 
 def _killpg(pid: int) -> None:
