@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,12 @@ class Sandbox:
         self._lock = threading.Lock()
         #: Tasks that failed (any reason): a pool never lends a sandbox again after one.
         self.failures = 0
+        #: Runs the zygote's start. The cage dies with the *thread* that started it (bwrap's
+        #: --die-with-parent is a parent-death signal, which follows the thread), so a
+        #: sandbox that outlives the thread of its first task (a web server's pool: request
+        #: threads come and go) has it started on a thread that lives as long as it does.
+        self.launch: Callable[[Callable[[], subprocess.Popen[bytes]]], subprocess.Popen[bytes]]
+        self.launch = _here
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Sandbox:
@@ -177,21 +184,28 @@ class Sandbox:
             # task's libraries after earlier children ran, and a child could write there.
             command = [sys.executable, "-P", "-m", "amanah.processing.sandbox"]
             if self.isolation == "limits-only":
-                self._proc = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                self._proc = self.launch(
+                    lambda: subprocess.Popen(
+                        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                    )
                 )
                 return self._proc
             if self._root is None:
                 self._root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=self._work_dir))
             landlock = ["--landlock"] if self.isolation.endswith("+landlock") else []
-            with cage.seccomp_fd() as fd:
-                self._proc = subprocess.Popen(
-                    [*cage.command(self._root, self._hide, fd), *command, "--caged", *landlock],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    pass_fds=(fd,),
-                    env=cage.env(),
-                )
+            root, hide = self._root, self._hide
+
+            def start() -> subprocess.Popen[bytes]:
+                with cage.seccomp_fd() as fd:
+                    return subprocess.Popen(
+                        [*cage.command(root, hide, fd), *command, "--caged", *landlock],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        pass_fds=(fd,),
+                        env=cage.env(),
+                    )
+
+            self._proc = self.launch(start)
         return self._proc
 
     def analyze(
@@ -322,6 +336,10 @@ class Sandbox:
         if self._root is not None and not keep_root:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+
+
+def _here(start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    return start()
 
 
 def _copy(src: Path, dst: Path) -> None:

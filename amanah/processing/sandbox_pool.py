@@ -16,9 +16,11 @@ batch worker allows.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -83,6 +85,9 @@ class SandboxPool:
         self._starting = 0
         self._closed = False
         self._cond = threading.Condition()
+        # One thread that lives as long as the pool starts every zygote: a cage dies with the
+        # thread that started it, and a request's thread may end right after the request.
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="sandbox-start")
 
     @classmethod
     def for_settings(cls, settings: Settings, wait_seconds: float = WAIT_SECONDS) -> SandboxPool:
@@ -135,6 +140,7 @@ class SandboxPool:
                 self._cond.wait(left)
         try:
             box = self._make()
+            box.launch = self._launch
         except BaseException:
             with self._cond:
                 self._starting -= 1
@@ -144,6 +150,9 @@ class SandboxPool:
             self._starting -= 1
             self._lent.add(box)
         return box
+
+    def _launch(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        return self._starter.submit(start).result()
 
     def _give_back(self, box: Sandbox, spoiled: bool) -> None:
         with self._cond:
@@ -174,3 +183,4 @@ class SandboxPool:
         with self._cond:
             while (self._lent or self._starting) and time.monotonic() < deadline:
                 self._cond.wait(deadline - time.monotonic())
+        self._starter.shutdown(wait=False)
