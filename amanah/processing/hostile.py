@@ -120,7 +120,10 @@ def peek(path: str, out_dir: str) -> dict[str, Any]:
     for place, folder in places.items():
         try:
             seen[place] = sorted(
-                str(p.relative_to(folder)) for p in Path(folder).rglob("*") if "left-by" in p.name
+                os.path.relpath(os.path.join(d, n), folder)
+                for d, dirs, files in os.walk(folder, onerror=_raise)
+                for n in dirs + files
+                if "left-by" in n
             )
         except OSError as exc:
             seen[place] = [f"blocked: {type(exc).__name__}"]
@@ -129,6 +132,10 @@ def peek(path: str, out_dir: str) -> dict[str, Any]:
         for place, folder in places.items()
     }
     return {"seen": seen, "left": left, "places": places}
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
 
 
 def linger(path: str, out_dir: str) -> dict[str, Any]:
