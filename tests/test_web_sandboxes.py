@@ -389,6 +389,19 @@ def test_shutdown_leaves_no_sandbox_process_or_folder(site: Site, tmp_path: Path
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
 
 
+def test_the_app_closes_its_sandboxes_when_it_stops_and_can_serve_again(site: Site) -> None:
+    url = f"/items/{site.item('blank.png')}/redaction/pages/1.png?version=original"
+    auth = {"Authorization": f"Bearer {site.tokens['legal']}"}
+    with TestClient(site.app) as c:  # type: ignore[arg-type]  # runs the app's lifespan
+        assert c.get(url, headers=auth).status_code == 200
+        first = _pool(site)
+        [zygote] = first.pids
+    assert first.closed and first.pids == [] and not _alive(zygote)
+    with TestClient(site.app) as c:  # type: ignore[arg-type]
+        assert c.get(url, headers=auth).status_code == 200
+        assert _pool(site) is not first and len(_pool(site).pids) == 1
+
+
 def test_a_closed_pool_lends_nothing(tmp_path: Path) -> None:
     pool = SandboxPool(lambda: Sandbox("isolated", tmp_path), size=1)
     pool.close()

@@ -165,6 +165,10 @@ class SandboxPool:
             box.close()
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def pids(self) -> list[int]:
         """The process ids of the running sandboxes (idle or lent), for tests and status."""
         with self._cond:

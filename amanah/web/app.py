@@ -111,6 +111,8 @@ def app_from_env() -> FastAPI:
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The warm sandboxes start on first use; they stop (zygotes, scratch folders) with the app."""
+    if app.state.sandboxes.closed:  # the same app served again (a test client, twice)
+        app.state.sandboxes = SandboxPool.for_settings(app.state.ws.settings)
     yield
     await anyio.to_thread.run_sync(app.state.sandboxes.close)
 
