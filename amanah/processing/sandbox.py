@@ -278,14 +278,14 @@ class Sandbox:
         except BrokenPipeError as exc:
             self.close(keep_root=True)
             raise SandboxError(
-                "sandbox restarted: it had stopped before the analysis; the job will be retried"
+                "sandbox restarted: it had stopped before the analysis (killed, or it crashed)"
             ) from exc
         ready, _, _ = select.select([proc.stdout], [], [], limits.wall_seconds + START_SECONDS)
         line = proc.stdout.readline() if ready else b""
         if not line:
             self.close(keep_root=True)
             raise SandboxError(
-                "sandbox restarted: it stopped during the analysis; the job will be retried"
+                "sandbox restarted: it stopped during the analysis (killed, or it crashed)"
             )
         return json.loads(line)
 
