@@ -72,6 +72,12 @@ installation_name = ""
 #   database or blobs; seccomp; Landlock). Processing refuses to start where the cage cannot be
 #   had, unless this says "limits-only" (resource limits alone: the parsers then run as you).
 # sandbox = "isolated"
+
+# web_sandboxes: sandboxes each web process keeps warm for redaction and its previews (a cold
+#   one costs 3-4 s per request); a request waits up to a minute for a free one, then is told to
+#   try again (503). web_sandbox_seconds: the longest one such task may run (CPU and wall time).
+# web_sandboxes = 2
+# web_sandbox_seconds = 600
 """
 
 

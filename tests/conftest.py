@@ -184,6 +184,8 @@ def site(site_template: Path, tmp_path: Path) -> Iterator[Site]:
 
     s = copy_site(site_template, tmp_path)
     yield s
+    # What the app's shutdown does (a TestClient outside `with` runs no lifespan).
+    s.app.state.sandboxes.close()  # type: ignore[attr-defined]
     s.ws.close()
 
 

@@ -102,3 +102,58 @@ def plant(path: str, out_dir: str) -> dict[str, Any]:
     module = Path.cwd() / f"{spec['module']}.py"
     code = f"open({spec['marker']!r}, 'w').write('planted code ran')\n"
     return {"planted": _attempt(lambda: module.write_text(code, encoding="utf-8"))}
+
+
+def peek(path: str, out_dir: str) -> dict[str, Any]:
+    """Look for what an earlier job left (anything in its temporary folder, job folder, the
+    scratch root, /tmp), then leave a file in each of those places for the next job to find."""
+    import tempfile
+
+    places = {
+        "tmp": tempfile.gettempdir(),
+        "cwd": os.getcwd(),
+        "out": out_dir,
+        "scratch": str(Path.cwd().parent),
+        "/tmp": "/tmp",  # noqa: S108 - the cage's own
+    }
+    seen: dict[str, list[str]] = {}
+    for place, folder in places.items():
+        try:
+            seen[place] = sorted(
+                os.path.relpath(os.path.join(d, n), folder)
+                for d, dirs, files in os.walk(folder, onerror=_raise)
+                for n in dirs + files
+                if "left-by" in n
+            )
+        except OSError as exc:
+            seen[place] = [f"blocked: {type(exc).__name__}"]
+    left = {
+        place: _attempt(lambda f=folder: Path(f, f"left-by-{os.getpid()}").write_text("x"))
+        for place, folder in places.items()
+    }
+    return {"seen": seen, "left": left, "places": places}
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def linger(path: str, out_dir: str) -> dict[str, Any]:
+    """Leave a process behind in a session of its own (out of reach of its group's kill),
+    sleeping, in the hope that it is still there when the next job runs."""
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(float(_spec(out_dir).get("seconds", 120)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return {"left_behind": True}
+
+
+def forge(path: str, out_dir: str) -> dict[str, Any]:
+    """Write a reply of the zygote's protocol on the inherited standard output, hoping the
+    worker reads it as this job's (or the next job's) answer."""
+    forged = {"status": "error", "error": "FORGED by the child"}
+    attempt = _attempt(lambda: os.write(1, (json.dumps(forged) + "\n").encode()))
+    return {"forged": attempt}

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,18 @@ TASKS = {
 TEST_TASKS_ENV = "AMANAH_SANDBOX_TEST_TASKS"
 TEST_TASKS = {
     name: f"amanah.processing.hostile:{name}"
-    for name in ("escape", "link", "segfault", "allocate", "sleep", "spin", "plant")
+    for name in (
+        "escape",
+        "link",
+        "segfault",
+        "allocate",
+        "sleep",
+        "spin",
+        "plant",
+        "peek",
+        "linger",
+        "forge",
+    )
 }
 #: How `sandbox` may be set in amanah.toml.
 MODES = ("isolated", "limits-only")
@@ -123,6 +135,14 @@ class Sandbox:
         self._jobs = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        #: Tasks that failed (any reason): a pool never lends a sandbox again after one.
+        self.failures = 0
+        #: Runs the zygote's start. The cage dies with the *thread* that started it (bwrap's
+        #: --die-with-parent is a parent-death signal, which follows the thread), so a
+        #: sandbox that outlives the thread of its first task (a web server's pool: request
+        #: threads come and go) has it started on a thread that lives as long as it does.
+        self.launch: Callable[[Callable[[], subprocess.Popen[bytes]]], subprocess.Popen[bytes]]
+        self.launch = _here
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Sandbox:
@@ -144,6 +164,18 @@ class Sandbox:
                 ' limits only, set sandbox = "limits-only" in amanah.toml'
             ) from exc
 
+    @property
+    def pid(self) -> int | None:
+        """The running zygote's process (its cage's, when caged), or None when none runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
+    def alive(self) -> bool:
+        """False when the zygote started and has stopped since (killed, crashed)."""
+        proc = self._proc
+        return proc is None or proc.poll() is None
+
     def _zygote(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
@@ -152,21 +184,28 @@ class Sandbox:
             # task's libraries after earlier children ran, and a child could write there.
             command = [sys.executable, "-P", "-m", "amanah.processing.sandbox"]
             if self.isolation == "limits-only":
-                self._proc = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                self._proc = self.launch(
+                    lambda: subprocess.Popen(
+                        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                    )
                 )
                 return self._proc
             if self._root is None:
                 self._root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=self._work_dir))
             landlock = ["--landlock"] if self.isolation.endswith("+landlock") else []
-            with cage.seccomp_fd() as fd:
-                self._proc = subprocess.Popen(
-                    [*cage.command(self._root, self._hide, fd), *command, "--caged", *landlock],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    pass_fds=(fd,),
-                    env=cage.env(),
-                )
+            root, hide = self._root, self._hide
+
+            def start() -> subprocess.Popen[bytes]:
+                with cage.seccomp_fd() as fd:
+                    return subprocess.Popen(
+                        [*cage.command(root, hide, fd), *command, "--caged", *landlock],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        pass_fds=(fd,),
+                        env=cage.env(),
+                    )
+
+            self._proc = self.launch(start)
         return self._proc
 
     def analyze(
@@ -182,6 +221,22 @@ class Sandbox:
         """Run `task` on the file; the OCR split setting travels in the request, because the
         cage gives the child none of the worker's environment."""
         limits = limits or Limits()
+        try:
+            return self._analyze(path, name, out_dir, limits, ocr_languages, task, ocr_split_from)
+        except Exception:
+            self.failures += 1
+            raise
+
+    def _analyze(
+        self,
+        path: str,
+        name: str,
+        out_dir: str,
+        limits: Limits,
+        ocr_languages: str | None,
+        task: str,
+        ocr_split_from: int | None,
+    ) -> dict[str, Any]:
         with self._lock:
             proc = self._zygote()
             assert proc.stdin is not None and proc.stdout is not None
@@ -223,14 +278,14 @@ class Sandbox:
         except BrokenPipeError as exc:
             self.close(keep_root=True)
             raise SandboxError(
-                "sandbox restarted: it had stopped before the analysis; the job will be retried"
+                "sandbox restarted: it had stopped before the analysis (killed, or it crashed)"
             ) from exc
         ready, _, _ = select.select([proc.stdout], [], [], limits.wall_seconds + START_SECONDS)
         line = proc.stdout.readline() if ready else b""
         if not line:
             self.close(keep_root=True)
             raise SandboxError(
-                "sandbox restarted: it stopped during the analysis; the job will be retried"
+                "sandbox restarted: it stopped during the analysis (killed, or it crashed)"
             )
         return json.loads(line)
 
@@ -281,6 +336,10 @@ class Sandbox:
         if self._root is not None and not keep_root:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+
+
+def _here(start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    return start()
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -347,6 +406,12 @@ def _child(request: dict[str, Any]) -> None:
 
     code = 0
     try:
+        # The zygote's protocol pipes are not the child's: what a library prints (or a hostile
+        # file has written) must not read as the reply to this job or the next one's request.
+        quiet = os.open(os.devnull, os.O_RDWR)
+        os.dup2(quiet, 0)
+        os.dup2(quiet, 1)
+        os.close(quiet)
         os.setpgrp()  # helper tools it starts (antiword, …) die with it on a timeout
         lim = request["limits"]
         resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 5))
@@ -472,6 +537,8 @@ def _serve(args: list[str]) -> None:
         if pid == 0:
             _child(request)
         reply = _wait(pid, request)
+        if _CAGED["caged"]:
+            _sweep()
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
@@ -519,6 +586,17 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         manifest.write_text(json.dumps(result["ok"]), encoding="utf-8")
         return {"status": "ok", "cpu_seconds": cpu}
     return {"status": "error", "error": result["error"]}
+
+
+def _sweep() -> None:
+    """Stop whatever a job left running in the cage's own PID namespace (a process in a
+    session of its own escapes its group): nothing of one job meets the next. Pid 1 is the
+    cage's init, which reaps what is killed here."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
 
 
 def _killpg(pid: int) -> None:

@@ -33,6 +33,7 @@ from amanah.db.models import Collection, Derivative, Item
 from amanah.processing import wordboxes
 from amanah.processing.pipeline import local_copy, put_derivative
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
+from amanah.processing.sandbox_pool import SandboxPool
 from amanah.sharing import SharingError, redact_pdf
 from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace
@@ -249,11 +250,11 @@ def _run(
     item: Item,
     work: Path,
     spec: dict[str, Any],
-    sandbox: Sandbox | None,
+    sandbox: Sandbox | SandboxPool | None,
     what: str = "redaction",
 ) -> dict[str, Any]:
-    """Run one task on the item's bytes in the sandbox; the spec is written 0600 and deleted by
-    the child as soon as it is read."""
+    """Run one task on the item's bytes in the sandbox (or a pool's warm one); the spec is written
+    0600 and deleted by the child as soon as it is read."""
     (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     (work / SPEC).chmod(0o600)
     box = sandbox or Sandbox.for_settings(ws.settings)
@@ -274,7 +275,7 @@ def redact(
     caller: Caller,
     item_id: int,
     regions: list[tuple[int, float, float, float, float]] | None = None,
-    sandbox: Sandbox | None = None,
+    sandbox: Sandbox | SandboxPool | None = None,
 ) -> dict[str, Any]:
     """Make (or make again) the redacted derivative of one item for every protected person.
 
@@ -445,7 +446,7 @@ def preview(
     page: int,
     version: str = "redacted",
     width: int = PREVIEW_WIDTH,
-    sandbox: Sandbox | None = None,
+    sandbox: Sandbox | SandboxPool | None = None,
     audited: bool = True,
 ) -> tuple[bytes, dict[str, Any]]:
     """One page of the original (with the redaction areas drawn on it) or of its redacted
@@ -505,6 +506,8 @@ def preview(
     return png, {"unit": manifest["unit"], "sizes": manifest["sizes"]}
 
 
-def layout(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any]:
+def layout(
+    ws: Workspace, caller: Caller, item_id: int, sandbox: Sandbox | SandboxPool | None = None
+) -> dict[str, Any]:
     """Every page's size in the units regions are given in (no content leaves: not audited)."""
-    return preview(ws, caller, item_id, 1, "original", width=16, audited=False)[1]
+    return preview(ws, caller, item_id, 1, "original", 16, sandbox, audited=False)[1]

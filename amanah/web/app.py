@@ -7,12 +7,15 @@ quote.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -27,6 +30,7 @@ from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
+from amanah.processing.sandbox_pool import SandboxBusy, SandboxPool
 from amanah.rfa import RequestError
 from amanah.search.query import QueryError
 from amanah.search.searchlog import SearchJournalError
@@ -87,6 +91,8 @@ def _status(exc: Exception) -> int:
         return 507  # Insufficient Storage: the request was right, retry later
     if isinstance(exc, SearchJournalError):
         return 503  # the search could not be recorded: nothing of it is shown; retry later
+    if isinstance(exc, SandboxBusy):
+        return 503  # every warm sandbox is busy: the request was right, retry shortly
     return 400
 
 
@@ -105,8 +111,18 @@ def app_from_env() -> FastAPI:
     return create_app(open_for_web(os.environ["AMANAH_HOME"]))
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The warm sandboxes start on first use; they stop (zygotes, scratch folders) with the app."""
+    if app.state.sandboxes.closed:  # the same app served again (a test client, twice)
+        app.state.sandboxes = SandboxPool.for_settings(app.state.ws.settings)
+    yield
+    await anyio.to_thread.run_sync(app.state.sandboxes.close)
+
+
 def create_app(ws: Workspace) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Amanah",
         version=__version__,
         description="Evidence repository API. Authenticate with `Authorization: Bearer TOKEN`"
@@ -116,6 +132,8 @@ def create_app(ws: Workspace) -> FastAPI:
         redoc_url=None,
     )
     app.state.ws = ws
+    # Redaction and its previews parse evidence in these (one per request at a time).
+    app.state.sandboxes = SandboxPool.for_settings(ws.settings)
     # One router per concept, in the order their routes are matched.
     app.include_router(api.router)
     for concept in (signin, home, collections, search_pages, item_pages, jobs, users):
@@ -164,14 +182,18 @@ def create_app(ws: Workspace) -> FastAPI:
                 body["refusals"] = [
                     {"item_id": r.item_id, "reason": r.reason} for r in exc.refusals
                 ]
-            return JSONResponse(body, status_code=status)
-        if isinstance(exc, NotSignedIn):
+            response: Response = JSONResponse(body, status_code=status)
+        elif isinstance(exc, NotSignedIn):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(pages.signin_url(target), status_code=303)
-        # A fixed reason (a refusal the library words once) in the reader's language; one
-        # that quotes the request's own words is not in the catalog and stays as it is.
-        said = i18n.translations(pages.language(request)).gettext(message(exc))
-        return pages.error_page(request, status, said)
+        else:
+            # A fixed reason (a refusal the library words once) in the reader's language; one
+            # that quotes the request's own words is not in the catalog and stays as it is.
+            said = i18n.translations(pages.language(request)).gettext(message(exc))
+            response = pages.error_page(request, status, said)
+        if isinstance(exc, SandboxBusy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     for exc_type in (
         NotSignedIn,
@@ -187,6 +209,7 @@ def create_app(ws: Workspace) -> FastAPI:
         RequestError,
         SharingError,
         AnalystError,
+        SandboxBusy,
         ValueError,
     ):
         app.add_exception_handler(exc_type, known)

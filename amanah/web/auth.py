@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,9 @@ from amanah.access import Caller, Permission
 from amanah.access.tokens import use_token
 from amanah.access.users import caller_for, session_account
 from amanah.workspace import Workspace
+
+if TYPE_CHECKING:
+    from amanah.processing.sandbox_pool import SandboxPool
 
 SESSION_COOKIE = "amanah_session"
 LANG_COOKIE = "amanah_lang"
@@ -102,6 +106,12 @@ def address(request: Request) -> str:
 def workspace(request: Request) -> Workspace:
     ws: Workspace = request.app.state.ws
     return ws
+
+
+def sandboxes(request: Request) -> SandboxPool:
+    """The app's warm sandboxes, lent to redaction and its previews (amanah.web.app owns them)."""
+    pool: SandboxPool = request.app.state.sandboxes
+    return pool
 
 
 def identify(request: Request) -> tuple[Caller, str | None] | None:

@@ -1,9 +1,10 @@
 """Redaction a legal officer can see and correct before anything leaves: each page of the
 original with the areas removed drawn on it, beside the same page of the redacted file, both
-rendered as PNG in the processing sandbox (evidence is never rendered live in the browser);
-areas drawn with the mouse (or typed as PAGE:X0,Y0,X1,Y1, like the CLI's --region) are added
-and the redaction is run again. Legal officers only (`requests.manage`); which items a caller
-may see is decided in amanah.access (`visible_item`, through amanah.sharing.redaction)."""
+rendered as PNG in one of the app's warm sandboxes (amanah.processing.sandbox_pool: evidence is
+never rendered live in the browser); areas drawn with the mouse (or typed as PAGE:X0,Y0,X1,Y1,
+like the CLI's --region) are added and the redaction is run again. Legal officers only
+(`requests.manage`); which items a caller may see is decided in amanah.access (`visible_item`,
+through amanah.sharing.redaction)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from amanah.access import Caller, Permission, visible_item
 from amanah.sharing import redaction
-from amanah.web.auth import allow, workspace
+from amanah.web.auth import allow, sandboxes, workspace
 from amanah.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,7 @@ def redaction_page(
     sizes: list[list[float]] = []
     unit = "pt"
     if not reason:
-        shape = redaction.layout(ws, caller, item_id)
+        shape = redaction.layout(ws, caller, item_id, sandboxes(request))
         sizes, unit = shape["sizes"], shape["unit"]
     hand = found.get("hand_regions", []) if found else []
     regions = "\n".join(f"{r[0]}:{','.join(f'{v:g}' for v in r[1:])}" for r in hand)
@@ -82,7 +83,9 @@ def redaction_page_image(
     version: Annotated[str, Query(pattern="^(original|redacted)$")] = "redacted",
 ) -> Response:
     """One page as a PNG made in the sandbox; the read is a custody event."""
-    png, _ = redaction.preview(workspace(request), caller, item_id, page, version)
+    png, _ = redaction.preview(
+        workspace(request), caller, item_id, page, version, sandbox=sandboxes(request)
+    )
     return Response(
         png,
         media_type="image/png",
@@ -99,5 +102,6 @@ def redaction_run(
     request_id: Annotated[int | None, Form(alias="request", ge=1, le=2**62)] = None,
 ) -> Response:
     """Redact again: every protected person, plus the regions drawn or typed."""
-    redaction.redact(workspace(request), caller, item_id, redaction.parse_regions(regions))
+    areas = redaction.parse_regions(regions)
+    redaction.redact(workspace(request), caller, item_id, areas, sandboxes(request))
     return RedirectResponse(_back(item_id, request_id), status_code=303)

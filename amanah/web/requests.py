@@ -22,7 +22,7 @@ from amanah.db.models import Item
 from amanah.db.models import Request as RequestRow
 from amanah.rfa import RequestError, jurisdictions, requests, review
 from amanah.sharing import SharingError, consent, package, redaction, terms
-from amanah.web.auth import allow, workspace
+from amanah.web.auth import allow, sandboxes, workspace
 from amanah.web.pages import render
 
 api = APIRouter(prefix="/api/v1")
@@ -405,7 +405,7 @@ def redact_page(
         reference = visible_reference(s, caller, request_id)
         if item not in {r["item_id"] for r in review.rows(s, caller, reference)}:
             raise SharingError(f"item {item} is not a candidate of {reference}")
-    redaction.redact(ws, caller, item)
+    redaction.redact(ws, caller, item, sandbox=sandboxes(request))
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
