@@ -24,7 +24,13 @@ import time
 from typing import Any
 
 from benchmarks.common import machine, run_timed, save
-from benchmarks.persons_lists import cached_duplicated, make_lists, true_pairs
+from benchmarks.persons_lists import (
+    Person,
+    cached_duplicated,
+    make_lists,
+    make_people,
+    true_pairs,
+)
 
 
 def _scores(found: set, gold: set) -> dict[str, float]:
@@ -133,7 +139,47 @@ def quality(n: int, seed: int, threshold: float) -> dict[str, Any]:
     return out
 
 
-def _child_dedupe(n: int, engine: str, database_url: str | None) -> None:
+def _relation(p: Person, q: Person) -> str:
+    """What two generated people of one name (or nearly) are to each other, by the truth they
+    were drawn from: the class a false link between their records falls in."""
+    names = ("ism", "father", "grandfather", "family")
+    differ = [f for f in names if getattr(p, f)[0] != getattr(q, f)[0]]
+    years = abs(p.birth_year - q.birth_year)
+    if (
+        p.ism[0] == q.ism[0]
+        and p.family[0] == q.family[0]
+        and q.ism[0] in (p.grandfather[0], q.grandfather[0])
+        and years >= 40
+    ):
+        return "grandfather and grandson of one name"
+    if differ == ["ism"]:
+        return "siblings (another ism)" if years <= 12 else "another ism, lineage shared"
+    if not differ:
+        band = "0" if years == 0 else "1-2" if years <= 2 else "3-5" if years <= 5 else ">5"
+        return f"namesakes (four names), birth years {band} apart"
+    return "three names alike or fewer (differ: " + ", ".join(differ) + ")"
+
+
+def false_positive_classes(
+    records: list, truth: dict, found: set, gold: set, n: int, seed: int
+) -> dict[str, int]:
+    """The false links of a de-duplication (`cached_duplicated(n, seed)`) by class: the
+    relation of the two people (`_relation`), and whether a record lacks its grandfather."""
+    people = make_people(int(n / 1.3) + 1, seed)  # as make_duplicated draws them
+    by_key = {r.key: r for r in records}
+    out: dict[str, int] = {}
+    for x, y in found - gold:
+        a, b = by_key[x[1]], by_key[y[1]]
+        label = _relation(people[truth[x]], people[truth[y]])
+        if not a.grandfather or not b.grandfather:
+            label += "; a grandfather not given"
+        if any(c.isascii() and c.isalpha() for c in a.ism + b.ism):
+            label += "; Latin"
+        out[label] = out.get(label, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _child_dedupe(n: int, engine: str, database_url: str | None, classify: bool = False) -> None:
     from amanah.persons.linkage import link
 
     t = time.perf_counter()
@@ -148,6 +194,8 @@ def _child_dedupe(n: int, engine: str, database_url: str | None) -> None:
         if p.match:
             found.add(_key((p.a_list, p.a), (p.b_list, p.b)))
     seconds = time.perf_counter() - t
+    cpu_seconds = time.process_time() - cpu
+    classes = false_positive_classes(records, truth, found, gold, n, 5) if classify else None
     print(
         json.dumps(
             {
@@ -156,10 +204,12 @@ def _child_dedupe(n: int, engine: str, database_url: str | None) -> None:
                 "list_seconds": round(generated, 1),
                 "seconds": round(seconds, 1),
                 # CPU seconds of every thread: what the run costs on a machine others share
-                "cpu_seconds": round(time.process_time() - cpu, 1),
+                "cpu_seconds": round(cpu_seconds, 1),
                 "pairs_reported": pairs,
                 **_scores(found, gold),
-            }
+                **({"false_links": classes} if classes is not None else {}),
+            },
+            ensure_ascii=False,
         )
     )
 
@@ -188,12 +238,14 @@ def _server_pss_kib(data_dir: str) -> int:
     return total
 
 
-def dedupe(n: int, engine: str = "duckdb", server: Any = None) -> dict[str, Any]:
+def dedupe(
+    n: int, engine: str = "duckdb", server: Any = None, classify: bool = False
+) -> dict[str, Any]:
     import threading
 
     load_before = os.getloadavg()
     cmd = [sys.executable, "-m", "benchmarks.persons_linkage", "--child-dedupe", str(n)]
-    cmd += ["--engine", engine]
+    cmd += ["--engine", engine] + (["--classify"] if classify else [])
     peak = [0]
     stop = threading.Event()
     if server is not None:
@@ -231,12 +283,17 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.9)
     ap.add_argument("--dedupe", type=int, nargs="*", default=[100_000], help="list sizes")
     ap.add_argument("--engines", nargs="+", default=["duckdb"], choices=["duckdb", "postgresql"])
+    ap.add_argument(
+        "--classify",
+        action="store_true",
+        help="count the de-duplication's false links by the generated people's relation",
+    )
     ap.add_argument("--child-dedupe", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--engine", default="duckdb", help=argparse.SUPPRESS)
     ap.add_argument("--database-url", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_dedupe:
-        _child_dedupe(args.child_dedupe, args.engine, args.database_url)
+        _child_dedupe(args.child_dedupe, args.engine, args.database_url, args.classify)
         return
     result: dict[str, Any] = {"machine": machine()}
     if args.quality:
@@ -254,8 +311,8 @@ def main() -> None:
         for n in args.dedupe:
             for engine in args.engines:
                 pg = server if engine == "postgresql" else None
-                result["dedupe"].append(dedupe(n, engine, pg))
-                print(json.dumps(result["dedupe"][-1]), flush=True)
+                result["dedupe"].append(dedupe(n, engine, pg, args.classify))
+                print(json.dumps(result["dedupe"][-1], ensure_ascii=False), flush=True)
     finally:
         if server is not None:
             server.stop()

@@ -202,7 +202,7 @@ def test_grandson_is_rejected_by_the_birth_years(linked: tuple[dict, set, dict])
     pairs, _, _ = linked
     ra, rb, _ = CASES["grandfather/grandson, lineage unknown"]
     pair = pairs.get(((ra.list_name, ra.key), (rb.list_name, rb.key)))
-    assert pair is None or pair.explanation["birth_year"]["level"] == "far apart"
+    assert pair is None or pair.explanation["birth_year"]["level"] == "a generation apart"
 
 
 def test_pdf_damage_explained(linked: tuple[dict, set, dict]) -> None:
@@ -210,7 +210,8 @@ def test_pdf_damage_explained(linked: tuple[dict, set, dict]) -> None:
     ra, rb, _ = CASES["PDF damage repaired"]
     e = pairs[((ra.list_name, ra.key), (rb.list_name, rb.key))].explanation
     assert e["ism"]["level"] == "exact"  # هللا repaired, the compound joined
-    assert e["father"]["level"] == "equal after PDF repair"
+    # صلاح read back reversed is صالح, another name: the level says so (brothers are so named)
+    assert e["father"]["level"] == "two names PDF damage confuses"
     assert e["grandfather"]["level"] == "equal after PDF repair"
     assert e["family"]["level"] == "equal after PDF repair"
 
