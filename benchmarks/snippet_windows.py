@@ -1,0 +1,55 @@
+"""Snippets and item-page marks of long texts whose query word first occurs far in.
+
+    python -m benchmarks.snippet_windows [--repeat 5]
+
+Generated texts of about 300,000 characters (a bilingual filler sentence repeated), the word
+placed at the end (Arabic, English) or at the start; CPU milliseconds per call of
+`snippets.make` (a search hit's snippet) and `snippets.marks` (every hit of an item page).
+Run it in two checkouts to compare (each imports the `amanah` beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from amanah.search import snippets
+from amanah.search.query import parse
+from benchmarks.common import machine, save
+
+FILLER = "كلام عن الموضوع في التقرير some other words about the report here "
+
+
+def cases() -> dict[str, tuple[str, str]]:
+    far = FILLER * 4_600
+    return {
+        "arabic word at the end": (far + " صيدنايا", "صيدنايا"),
+        "english word at the end": (far + " checkpoint", "checkpoint"),
+        "arabic word at the start": ("صيدنايا " + far, "صيدنايا"),
+    }
+
+
+def timed(call: object, repeat: int) -> float:
+    call()  # type: ignore[operator]
+    started = time.process_time()
+    for _ in range(repeat):
+        call()  # type: ignore[operator]
+    return round((time.process_time() - started) / repeat * 1000, 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    out: dict[str, object] = {"machine": machine()}
+    for name, (body, query) in cases().items():
+        leaves = parse(query).terms()
+        make_ms = timed(lambda b=body, lv=leaves: snippets.make(b, lv), args.repeat)
+        marks_ms = timed(lambda b=body, q=query: snippets.marks(b, q), args.repeat)
+        out[name] = {"characters": len(body), "make_cpu_ms": make_ms, "marks_cpu_ms": marks_ms}
+        print(f"{name}: make {make_ms} ms, marks {marks_ms} ms (CPU)")
+    print(save("snippet_windows", out))
+
+
+if __name__ == "__main__":
+    main()
