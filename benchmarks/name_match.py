@@ -72,17 +72,20 @@ _PLAIN = str.maketrans(
 )
 
 
-def load(data: Path, limit: int) -> dict[str, list[tuple[str, str]]]:
+def load(data: Path, limit: int, split: str = "test") -> dict[str, list[tuple[str, str]]]:
+    """The held-out splits (`split` "test"), or the training splits ("train": what a
+    threshold or a reading is calibrated on, never the test split)."""
     sets: dict[str, list[tuple[str, str]]] = {}
-    g = data / "google_ar2en_names" / "ar2en-test.txt"
+    g = data / "google_ar2en_names" / f"ar2en-{split}.txt"
     if g.exists():
         rows = [ln.rstrip("\n").split("\t") for ln in g.open(encoding="utf-8")]
-        sets["google_ar2en test"] = [(r[0], r[1]) for r in rows if len(r) == 2]
+        sets[f"google_ar2en {split}"] = [(r[0], r[1]) for r in rows if len(r) == 2]
     a = data / "anetac"
-    if (a / "translit_dev.ar").exists():
-        ar = (a / "translit_dev.ar").read_text(encoding="utf-8").splitlines()
-        en = (a / "translit_dev.en").read_text(encoding="utf-8").splitlines()
-        sets["anetac dev"] = [(x.strip(), y.strip()) for x, y in zip(ar, en, strict=True) if x]
+    own = "dev" if split == "test" else split
+    if (a / f"translit_{own}.ar").exists():
+        ar = (a / f"translit_{own}.ar").read_text(encoding="utf-8").splitlines()
+        en = (a / f"translit_{own}.en").read_text(encoding="utf-8").splitlines()
+        sets[f"anetac {own}"] = [(x.strip(), y.strip()) for x, y in zip(ar, en, strict=True) if x]
     for k in sets:
         seen: dict[str, str] = {}
         for x, y in sets[k]:
@@ -157,7 +160,7 @@ def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[st
                 best[i] = max(best.get(i, 0.0), s)
         methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
         parsed = nm.parse(q)
-        skels = [" ".join(p.skeletons[0] if p.skeletons else "" for p in parsed.parts)]
+        skels = nm.readings(parsed)  # the likeliest romanisation and the foreign reading
         skels += [_skeleton(r) for r in nm.romanise(q)]
         block: dict[int, float] = {}
         for s in skels:
@@ -259,8 +262,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="queries per set (0: all)")
     ap.add_argument("--full", type=int, default=500, help="three-part names built")
     ap.add_argument("--pairs", type=int, default=20_000, help="pairs scored for the speed")
+    ap.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="held-out splits (default) or the training splits, to calibrate on",
+    )
     args = ap.parse_args(argv)
-    sets = load(args.data, args.limit)
+    sets = load(args.data, args.limit, args.split)
     if not sets:
         raise SystemExit(f"{args.data}: no name sets found (google_ar2en_names, anetac)")
     result: dict[str, object] = {"machine": machine(), "threshold": nm.THRESHOLD}

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from amanah.text import name_sounds as ns
 from amanah.text import names as nk
 
 #: A score at or above this is a match (the default threshold of `score`).
@@ -41,6 +42,10 @@ ROMANISATIONS = 5
 RELATIVE = 0.2
 #: Parts that meet only by their consonants agree, but alone are not a match (محمد, Mahmoud).
 CONSONANTS_ONLY = 0.78
+
+#: Cross-script parts below this are also compared by sound (`name_sounds`).
+SOUNDS_ENOUGH = 0.95
+SOUND_STRICTNESS = 1.25
 
 FIELDS = ("ism", "father", "grandfather", "family", "kunya")
 _SON_OF = frozenset({"بن", "ابن", "بنت", "bin", "ibn", "ben", "bint", "binti", "walad"})
@@ -65,6 +70,7 @@ class Part:
     skeletons: tuple[str, ...]
     consonants: str
     weight: float
+    sounds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,11 @@ def _make_part(role: str, words: list[str], display: str) -> Part:
         script = "latin"
     else:
         key, latin, skels, cons, weight, script = joined, (), (), "", 1.0, "other"
-    return Part(role, display, script, key, latin, skels, cons, weight)
+    if script == "arabic":
+        sounds: tuple[str, ...] = (ns.arabic_sounds(key),)
+    else:
+        sounds = ns.latin_sounds(key) if script == "latin" else ()
+    return Part(role, display, script, key, latin, skels, cons, weight, sounds)
 
 
 def _latin_join(text: str) -> str:
@@ -478,6 +488,10 @@ def _part_similarity(a: Part, b: Part) -> tuple[float, str]:
                 s = 0.95 * _sim(ar.key, form)
                 if s > best:
                     best, how = s, "read in Arabic"
+        if la.script == "latin" and best < SOUNDS_ENOUGH:
+            s = 1.0 - SOUND_STRICTNESS * (1.0 - ns.best_of(ar.sounds, la.sounds))
+            if s > best:
+                best, how = s, "read as a foreign name"
     same_consonants = a.consonants == b.consonants and len(a.consonants) > 2
     if same_consonants and a.script != b.script and best < CONSONANTS_ONLY:
         best, how = CONSONANTS_ONLY, "consonants"
@@ -558,8 +572,10 @@ def _swapped(name: ParsedName) -> ParsedName | None:
     return ParsedName(name.text, name.script, parts)
 
 
-def _fields(p: Part) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, float]:
-    return (p.text, p.script, p.key, p.latin, p.skeletons, p.consonants, p.weight)
+def _fields(
+    p: Part,
+) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, float, tuple[str, ...]]:
+    return (p.text, p.script, p.key, p.latin, p.skeletons, p.consonants, p.weight, p.sounds)
 
 
 def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD) -> Score:
@@ -580,6 +596,24 @@ def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD
     return Score(value, value >= threshold, tuple(matches), tuple(notes))
 
 
+def foreign_skeleton(p: Part) -> str:
+    """The Latin skeleton of an Arabic part read as a foreign name (`name_sounds`), "" for
+    other parts: one more key a record of a foreign name may share."""
+    if p.script != "arabic":
+        return ""
+    return nk.latin_skeleton(ns.latin_spelling(p.key))
+
+
+def readings(name: ParsedName) -> list[str]:
+    """The name's Latin skeletons as blocking strings: its likeliest romanisation and its
+    foreign reading, part by part (what a vectorised candidate pass compares)."""
+    first = " ".join(p.skeletons[0] if p.skeletons else "" for p in name.parts)
+    foreign = " ".join(
+        foreign_skeleton(p) or (p.skeletons[0] if p.skeletons else "") for p in name.parts
+    )
+    return list(dict.fromkeys(s for s in (first, foreign) if s.strip()))
+
+
 def keys(name: str) -> set[str]:
     """Blocking keys of a name: the consonant key of each part, in the one alphabet both
     scripts share (a candidate shares at least one key with the names it may match), and the
@@ -589,4 +623,6 @@ def keys(name: str) -> set[str]:
         if len(p.consonants) >= 2:
             out.add("c:" + p.consonants)
         out.update("l:" + s for s in p.skeletons if len(s) >= 3)
+        if len(foreign := foreign_skeleton(p)) >= 3:
+            out.add("l:" + foreign)
     return out
