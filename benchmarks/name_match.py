@@ -132,6 +132,22 @@ def _person(name: str, i: int) -> object:
     return e
 
 
+def nearest(q: str, parsed: nm.ParsedName, rec_skel: list[str]) -> dict[int, float]:
+    """The BLOCK records nearest to a query by any of its readings (the likeliest
+    romanisation, the reading by sound, the romanizer's candidates), by a vectorised pass
+    over the records' skeletons: the records the matcher re-scores."""
+    skels = nm.readings(parsed) + [_skeleton(r) for r in nm.romanise(q)]
+    block: dict[int, float] = {}
+    for s in skels:
+        if not s.strip():
+            continue
+        for _, v, i in process.extract(
+            s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
+        ):
+            block[i] = max(block.get(i, 0.0), v)
+    return block
+
+
 def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[str, object]:
     """Rank every record for every query with each method; recall and false matches.
     nomenklatura's logic-v2 (when installed) re-scores the same BLOCK nearest records as
@@ -160,16 +176,7 @@ def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[st
                 best[i] = max(best.get(i, 0.0), s)
         methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
         parsed = nm.parse(q)
-        skels = nm.readings(parsed)  # the likeliest romanisation and the foreign reading
-        skels += [_skeleton(r) for r in nm.romanise(q)]
-        block: dict[int, float] = {}
-        for s in skels:
-            if not s.strip():
-                continue
-            for _, v, i in process.extract(
-                s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
-            ):
-                block[i] = max(block.get(i, 0.0), v)
+        block = nearest(q, parsed, rec_skel)
         scored = []
         wrong_match = False
         for i in block:
