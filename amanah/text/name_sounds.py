@@ -31,7 +31,9 @@ from rapidfuzz.distance import Indel
 SHORT_VOWEL = {"a": 0.25, "i": 0.35, "o": 0.7, "e": 0.6}
 VOWEL = 0.6
 #: A reading in which the Arabic writes fewer of the Latin's inner vowels than it leaves out
-#: reads an Arab name by its consonants alone (محمد as Mahmoud): it agrees, at most this.
+#: reads an Arab name by its consonants alone (محمد as Mahmoud), and one in which a final
+#: vowel is in one spelling only is another name (Arabic writes a foreign final vowel: Petra
+#: is بيترا, not بيتر): either agrees, at most this.
 UNWRITTEN = 0.78
 SILENT_H = 0.5
 FULL = 1.0
@@ -173,10 +175,11 @@ def latin_sounds(word: str) -> tuple[str, ...]:
         nxt = word[i + 1] if i + 1 < n else ""
         before_vowel = nxt in _LATIN_VOWEL
         if ch == "c" and not word.startswith(("ch", "ck", "cz"), i):
-            opts: tuple[str, ...] = ("s",) if nxt in ("e", "i", "y") else ("k",)
-            step = 1
+            soft = word[i + 2 if nxt == "c" else i + 1 : i + 3 if nxt == "c" else i + 2]
+            opts: tuple[str, ...] = ("s", "c") if soft in ("e", "i", "y") else ("k",)
+            step = 2 if nxt == "c" else 1
         elif ch == "w":
-            opts, step = ("o",), 1
+            opts, step = ("o", "f") if i == 0 else ("o",), 1
         elif ch == "y":
             opts, step = ("i",), 1
         elif ch == "h":
@@ -238,16 +241,19 @@ def similarity(arabic: str, latin: str) -> float:
     l_costs, l_total, inner = _costs(latin, True)
     lost = 0.0
     unwritten = 0
-    last = len(latin) - 1
+    final = False  # a final vowel of one side that the other lacks (Petra, Peter; Mario, Maria)
+    last_a, last = len(arabic) - 1, len(latin) - 1
     for op in Indel.editops(arabic, latin):
         if op.tag == "delete":
             lost += a_costs[op.src_pos]
+            final |= op.src_pos == last_a and arabic[last_a] in _VOWELS
         else:
             d = op.dest_pos
             lost += l_costs[d]
             unwritten += 0 < d < last and latin[d] in _VOWELS
+            final |= d == last and latin[last] in _VOWELS
     value = max(0.0, 1.0 - lost / (a_total + l_total))
-    if unwritten > inner - unwritten:
+    if final or unwritten > inner - unwritten:
         value = min(value, UNWRITTEN)
     return value
 
