@@ -10,6 +10,10 @@ two names part by part:
 - each field is compared with its own kind (the father's name with the father's name), so
   brothers (another ism) and father and son (the ism shifted to the father's place) disagree
   on a field and are not matched, however much else they share;
+- an Arabic part is also read by sound (`amanah.text.name_sounds`): a foreign name in Arabic
+  letters (بوتشيني, Puccini) is far from what the romanizer makes of it, and near its record
+  when long letters are read as vowels and ج/ف/ب/تش as g/v/p/ch; a part's similarity is the
+  better reading's with a quarter of the other's;
 - agreement on a rare part (طنبوره) counts more than on a common one (محمد): weights come from
   the frequency of each part in the romanizer's name dictionary (about 80,000 attested names);
 - every score carries its explanation: which parts were compared, how they met, with what
