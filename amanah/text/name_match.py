@@ -322,7 +322,8 @@ def _make_part(role: str, words: list[str], display: str) -> Part:
     else:
         key, latin, skels, cons, weight, script = joined, (), (), "", 1.0, "other"
     if script == "arabic":
-        sounds: tuple[str, ...] = (ns.arabic_sounds(key),)
+        # with its article too: a foreign record may keep it glued (Alhambra, الحمراء)
+        sounds: tuple[str, ...] = tuple(dict.fromkeys(ns.arabic_sounds(w) for w in (key, joined)))
     else:
         sounds = ns.latin_sounds(key) if script == "latin" else ()
     return Part(role, display, script, key, latin, skels, cons, weight, sounds)

@@ -162,8 +162,9 @@ _MAX_READINGS = 4
 @lru_cache(maxsize=200_000)
 def latin_sounds(word: str) -> tuple[str, ...]:
     """A Latin part (folded) read grapheme to sound, in a few readings (at most four): c
-    soft before e/i/y, else hard; w and y consonants first or before a vowel, else vowels; h
-    kept only first or between letters it is not silent after (a vowel before no vowel)."""
+    soft (s, or ch in Italian) before e/i/y, else hard; w a vowel (o, or v first in German),
+    y the vowel i; a final h after a vowel silent; a silent final e and a final -at read
+    without them too."""
     word = "".join(ch for ch in word if "a" <= ch <= "z")
     if not word:
         return ()
@@ -183,8 +184,9 @@ def latin_sounds(word: str) -> tuple[str, ...]:
         elif ch == "y":
             opts, step = ("i",), 1
         elif ch == "h":
-            prev_vowel = i > 0 and word[i - 1] in _LATIN_VOWEL
-            opts, step = ("",) if prev_vowel and not before_vowel else ("h",), 1
+            # silent at the end after a vowel (Sarah, Noah); Ahmad and Fahd keep theirs
+            final = i == n - 1 and i > 0 and word[i - 1] in _LATIN_VOWEL
+            opts, step = ("",) if final else ("h",), 1
         else:
             for graph, sounds in _LATIN:
                 if word.startswith(graph, i):
