@@ -174,7 +174,6 @@ def latin_sounds(word: str) -> tuple[str, ...]:
     while i < n:
         ch = word[i]
         nxt = word[i + 1] if i + 1 < n else ""
-        before_vowel = nxt in _LATIN_VOWEL
         if ch == "c" and not word.startswith(("ch", "ck", "cz"), i):
             soft = word[i + 2 if nxt == "c" else i + 1 : i + 3 if nxt == "c" else i + 2]
             opts: tuple[str, ...] = ("s", "c") if soft in ("e", "i", "y") else ("k",)
