@@ -148,7 +148,9 @@ def nearest(q: str, parsed: nm.ParsedName, rec_skel: list[str]) -> dict[int, flo
     return block
 
 
-def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[str, object]:
+def evaluate(
+    queries: list[str], records: list[str], gold: list[int], threshold: float = nm.THRESHOLD
+) -> dict[str, object]:
     """Rank every record for every query with each method; recall and false matches.
     nomenklatura's logic-v2 (when installed) re-scores the same BLOCK nearest records as
     `name_match` (at about 0.5 ms a pair it cannot score every record): the two scorers
@@ -180,7 +182,7 @@ def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[st
         scored = []
         wrong_match = False
         for i in block:
-            sc = nm.score(parsed, records[i])
+            sc = nm.score(parsed, records[i], threshold)
             scored.append((sc.value, i))
             pairs += 1
             if sc.match and i != gold[qi]:
@@ -275,15 +277,21 @@ def main(argv: list[str] | None = None) -> None:
         default="test",
         help="held-out splits (default) or the training splits, to calibrate on",
     )
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=nm.THRESHOLD,
+        help="the verdict's threshold (calibrate it on --split train)",
+    )
     args = ap.parse_args(argv)
     sets = load(args.data, args.limit, args.split)
     if not sets:
         raise SystemExit(f"{args.data}: no name sets found (google_ar2en_names, anetac)")
-    result: dict[str, object] = {"machine": machine(), "threshold": nm.THRESHOLD}
+    result: dict[str, object] = {"machine": machine(), "threshold": args.threshold}
     for name, pairs in sets.items():
         t = time.perf_counter()
         queries, records = [a for a, _ in pairs], [b for _, b in pairs]
-        result[name] = evaluate(queries, records, list(range(len(pairs))))
+        result[name] = evaluate(queries, records, list(range(len(pairs))), args.threshold)
         result[name]["seconds"] = round(time.perf_counter() - t, 1)  # type: ignore[index]
         print(name, json.dumps(result[name]), flush=True)
     first = next(iter(sets.values()))
