@@ -3,8 +3,11 @@ queries against Latin records, next to plain rapidfuzz and the romanizer + rapid
 same run; and pair scorings per second on one core.
 
     python -m benchmarks.name_match [--data ../shared/data] [--limit N] [--pairs 20000]
+        [--split test|train] [--threshold 0.8]
 
-Sets (held-out splits only; no name is printed or written, only counts and rates):
+Sets (held-out splits; `--split train` the training splits, to calibrate on; no name is
+printed or written, only counts and rates; both files are sorted by the Arabic, so `--limit N`
+takes the first N, alphabetical neighbours):
 - google_ar2en_names/ar2en-test.txt (Wikipedia titles, one word each);
 - anetac/translit_dev.{ar,en} (ANETAC's development split: it ships no test split);
 - "full names": three-part names (ism, father, family) built from the Google test words, each
