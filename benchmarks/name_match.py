@@ -3,8 +3,11 @@ queries against Latin records, next to plain rapidfuzz and the romanizer + rapid
 same run; and pair scorings per second on one core.
 
     python -m benchmarks.name_match [--data ../shared/data] [--limit N] [--pairs 20000]
+        [--split test|train] [--threshold 0.8]
 
-Sets (held-out splits only; no name is printed or written, only counts and rates):
+Sets (held-out splits; `--split train` the training splits, to calibrate on; no name is
+printed or written, only counts and rates; both files are sorted by the Arabic, so `--limit N`
+takes the first N, alphabetical neighbours):
 - google_ar2en_names/ar2en-test.txt (Wikipedia titles, one word each);
 - anetac/translit_dev.{ar,en} (ANETAC's development split: it ships no test split);
 - "full names": three-part names (ism, father, family) built from the Google test words, each
@@ -72,17 +75,20 @@ _PLAIN = str.maketrans(
 )
 
 
-def load(data: Path, limit: int) -> dict[str, list[tuple[str, str]]]:
+def load(data: Path, limit: int, split: str = "test") -> dict[str, list[tuple[str, str]]]:
+    """The held-out splits (`split` "test"), or the training splits ("train": what a
+    threshold or a reading is calibrated on, never the test split)."""
     sets: dict[str, list[tuple[str, str]]] = {}
-    g = data / "google_ar2en_names" / "ar2en-test.txt"
+    g = data / "google_ar2en_names" / f"ar2en-{split}.txt"
     if g.exists():
         rows = [ln.rstrip("\n").split("\t") for ln in g.open(encoding="utf-8")]
-        sets["google_ar2en test"] = [(r[0], r[1]) for r in rows if len(r) == 2]
+        sets[f"google_ar2en {split}"] = [(r[0], r[1]) for r in rows if len(r) == 2]
     a = data / "anetac"
-    if (a / "translit_dev.ar").exists():
-        ar = (a / "translit_dev.ar").read_text(encoding="utf-8").splitlines()
-        en = (a / "translit_dev.en").read_text(encoding="utf-8").splitlines()
-        sets["anetac dev"] = [(x.strip(), y.strip()) for x, y in zip(ar, en, strict=True) if x]
+    own = "dev" if split == "test" else split
+    if (a / f"translit_{own}.ar").exists():
+        ar = (a / f"translit_{own}.ar").read_text(encoding="utf-8").splitlines()
+        en = (a / f"translit_{own}.en").read_text(encoding="utf-8").splitlines()
+        sets[f"anetac {own}"] = [(x.strip(), y.strip()) for x, y in zip(ar, en, strict=True) if x]
     for k in sets:
         seen: dict[str, str] = {}
         for x, y in sets[k]:
@@ -129,7 +135,25 @@ def _person(name: str, i: int) -> object:
     return e
 
 
-def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[str, object]:
+def nearest(q: str, parsed: nm.ParsedName, rec_skel: list[str]) -> dict[int, float]:
+    """The BLOCK records nearest to a query by any of its readings (the likeliest
+    romanisation, the reading by sound, the romanizer's candidates), by a vectorised pass
+    over the records' skeletons: the records the matcher re-scores."""
+    skels = nm.readings(parsed) + [_skeleton(r) for r in nm.romanise(q)]
+    block: dict[int, float] = {}
+    for s in skels:
+        if not s.strip():
+            continue
+        for _, v, i in process.extract(
+            s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
+        ):
+            block[i] = max(block.get(i, 0.0), v)
+    return block
+
+
+def evaluate(
+    queries: list[str], records: list[str], gold: list[int], threshold: float = nm.THRESHOLD
+) -> dict[str, object]:
     """Rank every record for every query with each method; recall and false matches.
     nomenklatura's logic-v2 (when installed) re-scores the same BLOCK nearest records as
     `name_match` (at about 0.5 ms a pair it cannot score every record): the two scorers
@@ -157,20 +181,11 @@ def evaluate(queries: list[str], records: list[str], gold: list[int]) -> dict[st
                 best[i] = max(best.get(i, 0.0), s)
         methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
         parsed = nm.parse(q)
-        skels = [" ".join(p.skeletons[0] if p.skeletons else "" for p in parsed.parts)]
-        skels += [_skeleton(r) for r in nm.romanise(q)]
-        block: dict[int, float] = {}
-        for s in skels:
-            if not s.strip():
-                continue
-            for _, v, i in process.extract(
-                s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
-            ):
-                block[i] = max(block.get(i, 0.0), v)
+        block = nearest(q, parsed, rec_skel)
         scored = []
         wrong_match = False
         for i in block:
-            sc = nm.score(parsed, records[i])
+            sc = nm.score(parsed, records[i], threshold)
             scored.append((sc.value, i))
             pairs += 1
             if sc.match and i != gold[qi]:
@@ -259,15 +274,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="queries per set (0: all)")
     ap.add_argument("--full", type=int, default=500, help="three-part names built")
     ap.add_argument("--pairs", type=int, default=20_000, help="pairs scored for the speed")
+    ap.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="held-out splits (default) or the training splits, to calibrate on",
+    )
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=nm.THRESHOLD,
+        help="the verdict's threshold (calibrate it on --split train)",
+    )
     args = ap.parse_args(argv)
-    sets = load(args.data, args.limit)
+    sets = load(args.data, args.limit, args.split)
     if not sets:
         raise SystemExit(f"{args.data}: no name sets found (google_ar2en_names, anetac)")
-    result: dict[str, object] = {"machine": machine(), "threshold": nm.THRESHOLD}
+    result: dict[str, object] = {"machine": machine(), "threshold": args.threshold}
     for name, pairs in sets.items():
         t = time.perf_counter()
         queries, records = [a for a, _ in pairs], [b for _, b in pairs]
-        result[name] = evaluate(queries, records, list(range(len(pairs))))
+        result[name] = evaluate(queries, records, list(range(len(pairs))), args.threshold)
         result[name]["seconds"] = round(time.perf_counter() - t, 1)  # type: ignore[index]
         print(name, json.dumps(result[name]), flush=True)
     first = next(iter(sets.values()))

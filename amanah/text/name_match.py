@@ -10,6 +10,10 @@ two names part by part:
 - each field is compared with its own kind (the father's name with the father's name), so
   brothers (another ism) and father and son (the ism shifted to the father's place) disagree
   on a field and are not matched, however much else they share;
+- an Arabic part is also read by sound (`amanah.text.name_sounds`): a foreign name in Arabic
+  letters (بوتشيني, Puccini) is far from what the romanizer makes of it, and near its record
+  when long letters are read as vowels and ج/ف/ب/تش as g/v/p/ch; a part's similarity is the
+  better reading's with a quarter of the other's;
 - agreement on a rare part (طنبوره) counts more than on a common one (محمد): weights come from
   the frequency of each part in the romanizer's name dictionary (about 80,000 attested names);
 - every score carries its explanation: which parts were compared, how they met, with what
@@ -30,6 +34,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from amanah.text import name_sounds as ns
 from amanah.text import names as nk
 
 #: A score at or above this is a match (the default threshold of `score`).
@@ -41,6 +46,12 @@ ROMANISATIONS = 5
 RELATIVE = 0.2
 #: Parts that meet only by their consonants agree, but alone are not a match (محمد, Mahmoud).
 CONSONANTS_ONLY = 0.78
+
+#: Cross-script parts are also compared by sound (`name_sounds`): how much further below 1
+#: a difference by sound counts, and the share of the less alike reading in a part's score
+#: (both calibrated on the training splits, docs/benchmarks.md).
+SOUND_STRICTNESS = 1.25
+OTHER_READING = 0.25
 
 FIELDS = ("ism", "father", "grandfather", "family", "kunya")
 _SON_OF = frozenset({"بن", "ابن", "بنت", "bin", "ibn", "ben", "bint", "binti", "walad"})
@@ -65,6 +76,7 @@ class Part:
     skeletons: tuple[str, ...]
     consonants: str
     weight: float
+    sounds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,7 +321,12 @@ def _make_part(role: str, words: list[str], display: str) -> Part:
         script = "latin"
     else:
         key, latin, skels, cons, weight, script = joined, (), (), "", 1.0, "other"
-    return Part(role, display, script, key, latin, skels, cons, weight)
+    if script == "arabic":
+        # with its article too: a foreign record may keep it glued (Alhambra, الحمراء)
+        sounds: tuple[str, ...] = tuple(dict.fromkeys(ns.arabic_sounds(w) for w in (key, joined)))
+    else:
+        sounds = ns.latin_sounds(key) if script == "latin" else ()
+    return Part(role, display, script, key, latin, skels, cons, weight, sounds)
 
 
 def _latin_join(text: str) -> str:
@@ -478,6 +495,15 @@ def _part_similarity(a: Part, b: Part) -> tuple[float, str]:
                 s = 0.95 * _sim(ar.key, form)
                 if s > best:
                     best, how = s, "read in Arabic"
+        if la.script == "latin" and best < 1.0:
+            # the second reading, by sound (foreign names in Arabic letters): the part's
+            # similarity is the better reading's with a share of the other's, so a reading
+            # that alone finds a likeness (a near-homonym) counts less than two that agree
+            sound = 1.0 - SOUND_STRICTNESS * (1.0 - ns.best_of(ar.sounds, la.sounds))
+            if sound > best:
+                best, how = (1 - OTHER_READING) * sound + OTHER_READING * best, "by sound"
+            else:
+                best = (1 - OTHER_READING) * best + OTHER_READING * max(0.0, sound)
     same_consonants = a.consonants == b.consonants and len(a.consonants) > 2
     if same_consonants and a.script != b.script and best < CONSONANTS_ONLY:
         best, how = CONSONANTS_ONLY, "consonants"
@@ -558,8 +584,10 @@ def _swapped(name: ParsedName) -> ParsedName | None:
     return ParsedName(name.text, name.script, parts)
 
 
-def _fields(p: Part) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, float]:
-    return (p.text, p.script, p.key, p.latin, p.skeletons, p.consonants, p.weight)
+def _fields(
+    p: Part,
+) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, float, tuple[str, ...]]:
+    return (p.text, p.script, p.key, p.latin, p.skeletons, p.consonants, p.weight, p.sounds)
 
 
 def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD) -> Score:
@@ -580,6 +608,24 @@ def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD
     return Score(value, value >= threshold, tuple(matches), tuple(notes))
 
 
+def foreign_skeleton(p: Part) -> str:
+    """The Latin skeleton of an Arabic part read as a foreign name (`name_sounds`), "" for
+    other parts: one more key a record of a foreign name may share."""
+    if p.script != "arabic":
+        return ""
+    return nk.latin_skeleton(ns.latin_spelling(p.key))
+
+
+def readings(name: ParsedName) -> list[str]:
+    """The name's Latin skeletons as blocking strings: its likeliest romanisation and its
+    foreign reading, part by part (what a vectorised candidate pass compares)."""
+    first = " ".join(p.skeletons[0] if p.skeletons else "" for p in name.parts)
+    foreign = " ".join(
+        foreign_skeleton(p) or (p.skeletons[0] if p.skeletons else "") for p in name.parts
+    )
+    return list(dict.fromkeys(s for s in (first, foreign) if s.strip()))
+
+
 def keys(name: str) -> set[str]:
     """Blocking keys of a name: the consonant key of each part, in the one alphabet both
     scripts share (a candidate shares at least one key with the names it may match), and the
@@ -589,4 +635,6 @@ def keys(name: str) -> set[str]:
         if len(p.consonants) >= 2:
             out.add("c:" + p.consonants)
         out.update("l:" + s for s in p.skeletons if len(s) >= 3)
+        if len(foreign := foreign_skeleton(p)) >= 3:
+            out.add("l:" + foreign)
     return out
