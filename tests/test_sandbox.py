@@ -580,3 +580,47 @@ def test_a_module_planted_by_a_child_is_never_imported_by_the_zygote(
         sb.close()
     assert not marker.exists()  # the real library was imported, not the planted file
     assert found["passages"] == 1 and (vectors / found["file"]).stat().st_size > 0
+
+
+def test_the_leak_checks_own_sandbox_is_the_homes(
+    sqlite_home: Path, tmp_path: Path, listener: Listener, test_tasks: None
+) -> None:
+    """The leak check inventories a redacted copy in a sandbox of its own. It was a plain
+    `Sandbox()`: caged whatever the home's `sandbox` setting (a home set to limits-only, on a
+    machine without the cage, had every such inventory fail and its packages refused), its
+    jobs under the system's temporary folder instead of the home's work folder. Now it is the
+    home's: its mode and its folder; and, caged, the escape task finds no key, database or
+    blob (a guard: the plain one hid the home too)."""
+    from amanah.sharing.leakcheck import LeakCheck
+
+    _isolation()
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "a.txt").write_text("a statement", encoding="utf-8")
+    ws = open_workspace(sqlite_home)
+    ingest_folder(ws, tmp_path / "h")
+    sha = next(p.name for p in (ws.home / "blobs").rglob("*") if p.is_file())
+    with ws.db.reader() as s:
+        check = LeakCheck(ws, s, None)  # type: ignore[arg-type]
+        try:
+            assert check.take(sha, "a.txt", "en").get("complete") is True
+            assert check._sandbox.mode == "isolated"
+            assert check._sandbox._work_dir == ws.home / "work"
+            attempts = _escape(check._sandbox, ws, tmp_path, listener.port)["attempts"]
+        finally:
+            check.close()
+    assert isinstance(attempts, dict)
+    missing = "blocked: FileNotFoundError: No such file or directory"
+    assert attempts["read_key"] == missing and attempts["list_home"] == missing
+    assert attempts["read_database"] == missing and attempts["read_blob"] == missing
+    ws.close()
+    with (sqlite_home / "amanah.toml").open("a", encoding="utf-8") as f:
+        f.write('\nsandbox = "limits-only"\n')
+    ws = open_workspace(sqlite_home)
+    with ws.db.reader() as s:
+        check = LeakCheck(ws, s, None)  # type: ignore[arg-type]
+        try:
+            assert check.take(sha, "a.txt", "en").get("complete") is True
+            assert check._sandbox.mode == "limits-only"  # as the home's workers are set
+        finally:
+            check.close()
+    ws.close()

@@ -223,7 +223,9 @@ class LeakCheck:
             )
             path = local_copy(self.ws, sha256, scratch)
             if self._sandbox is None:
-                self._sandbox = Sandbox()
+                # The home's own sandbox: its mode and its work folder (a plain Sandbox() was
+                # caged whatever the home's setting, its jobs in the system's temporary folder).
+                self._sandbox = Sandbox.for_settings(self.ws.settings)
             try:
                 self._sandbox.analyze(
                     str(path), name, str(out_dir), Limits(), languages, task="inventory"
