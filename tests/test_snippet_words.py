@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from amanah.search import snippets
 from amanah.search.query import parse
+from amanah.text.analyzer import folded_in_place
 
 PIECES = [
     "المخابرات",
@@ -261,3 +262,115 @@ def test_a_window_cut_inside_a_glued_run_of_letters_reads_no_word_of_its_own(gro
     body = "x" * starts[0] + " checkpoint"
     found = snippets._matches(parse("checkpoint").terms(), body, first_only=False)
     assert [body[a:b] for a, b in found] == ["checkpoint"]
+
+
+FILLER = "كلام عن الموضوع some other words here, " * 14  # 500+ characters of no query word
+
+
+#: Pieces whose folded text keeps every offset (no mark, ligature or decomposed letter).
+IN_PLACE = [p for p in PIECES if folded_in_place(p) is not None] + ["_", "x_y", "Report", "the"]
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(IN_PLACE), max_size=60),
+        st.lists(st.sampled_from([*PIECES, "_", "x_y", "ﬁ", "\u0651"]), max_size=60),
+    ),
+    st.one_of(
+        st.lists(st.sampled_from([" ", "", "_", ", "]), max_size=60),
+        st.lists(st.sampled_from([" ", "", "\u0651", "ـ", "_"]), max_size=60),
+    ),
+    st.sampled_from([*QUERIES, "ugly OR repor*", "=branches", '"report the" OR branch']),
+    st.integers(0, 2),
+)
+def test_marks_read_at_the_spots_equal_marks_token_by_token(
+    pieces: list[str], glue: list[str], query: str, where: int
+) -> None:
+    """A text read only at the tokens holding a part a match must hold, or a phrase's first
+    word (`snippets._spotted`), gives the marks of reading every token, wherever the words
+    stand in the filler, whatever breaks the folded text's offsets (marks, ligatures)."""
+    planted = "".join(p + (glue[i] if i < len(glue) else " ") for i, p in enumerate(pieces))
+    body = (FILLER * where) + planted + FILLER * (2 - where)
+    assert len(body) >= snippets.SPOT_FROM
+    leaves = parse(query).terms()
+    assert snippets._matches(leaves, body, first_only=False) == token_by_token(query, body)
+
+
+def test_a_text_is_read_only_at_the_tokens_holding_the_words_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The spots, not the window: only the tokens that hold a part are analysed, and a text
+    whose folded offsets move (a mark) or whose parts are everywhere is read whole."""
+    analysed: list[str] = []
+    real = snippets.token_forms
+
+    def counting(token: str) -> object:
+        analysed.append(token)
+        return real(token)
+
+    monkeypatch.setattr(snippets, "token_forms", counting)
+    body = FILLER + "شهد المخابرات والمخابرة في الفرع الخامس " + FILLER + " Detained detainees"
+    found = snippets._matches(parse("مخابرات OR detain*").terms(), body, first_only=False)
+    assert [body[a:b] for a, b in found] == ["المخابرات", "Detained", "detainees"]
+    assert sorted(analysed) == sorted(["المخابرات", "Detained", "detainees"])
+    assert found == token_by_token("مخابرات OR detain*", body)
+    # a mark moves the folded text's offsets: read whole, the same marks
+    analysed.clear()
+    marked = body.replace("الفرع", "الفَرع")
+    found = snippets._matches(parse("مخابرات").terms(), marked, first_only=False)
+    assert [marked[a:b] for a, b in found] == ["المخابرات"]
+    assert len(analysed) > 50
+    # parts in more than MAX_SPOTS tokens: read whole, the same marks
+    many = "report " * (snippets.MAX_SPOTS + 1) + FILLER
+    analysed.clear()
+    found = snippets._matches(parse("reported").terms(), many, first_only=False)
+    assert len(found) == snippets.MAX_SPOTS + 1
+    assert found == token_by_token("reported", many)
+
+
+def test_a_phrase_is_read_from_the_tokens_holding_its_first_words_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    analysed: list[str] = []
+    real = snippets.token_forms
+
+    def counting(token: str) -> object:
+        analysed.append(token)
+        return real(token)
+
+    body = FILLER + "فرع المخابرات ثم الفرع، المخابرات الجوية؛ الفرع الخامس " + FILLER
+    query = '"الفرع المخابرات" OR "reports filed the"'
+    body += " The reports, filed the late: the report filed, THE"
+    monkeypatch.setattr(snippets, "token_forms", counting)
+    found = snippets._matches(parse(query).terms(), body, first_only=False)
+    marked = [body[a:b] for a, b in found]
+    assert marked == [
+        "فرع المخابرات",
+        "الفرع، المخابرات",
+        "reports, filed the",
+        "report filed, THE",
+    ]
+    assert len(analysed) < 20  # the spots and the words after them, not the whole text
+    monkeypatch.undo()
+    assert found == token_by_token(query, body)
+
+
+PHRASE_WORDS = ["الفرع", "المخابرات", "فرع", "Report", "reports", "the", "filed", ",", "x_y", "_"]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(PHRASE_WORDS), min_size=1, max_size=40),
+    st.lists(st.sampled_from([" ", "", ", "]), max_size=40),
+    st.sampled_from(
+        ['"الفرع المخابرات"', '"report the filed"', '"reports filed" OR الفرع', '"فرع فرع"']
+    ),
+)
+def test_phrases_read_at_the_spots_equal_phrases_token_by_token(
+    pieces: list[str], glue: list[str], query: str
+) -> None:
+    planted = "".join(p + (glue[i] if i < len(glue) else " ") for i, p in enumerate(pieces))
+    body = FILLER + planted + " " + FILLER
+    leaves = parse(query).terms()
+    assert snippets._matches(leaves, body, first_only=False) == token_by_token(query, body)

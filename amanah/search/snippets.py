@@ -15,6 +15,7 @@ from itertools import islice
 
 from amanah.search.query import Phrase, QueryError, Term, parse
 from amanah.text.analyzer import (
+    folded_in_place,
     folded_text,
     known,
     spans,
@@ -22,6 +23,7 @@ from amanah.text.analyzer import (
     stream_terms,
     token_forms,
     token_offsets,
+    token_pattern,
     tokens,
 )
 
@@ -33,6 +35,10 @@ WIDTH = 240
 FIRST = 4_000
 SCAN = 200_000
 OVERLAP = 100  # read past a window's end, so that a phrase begun before it is seen whole
+#: A text this long or longer, searched without a phrase, is read only at the tokens holding
+#: a part a match must hold (`_spotted`); past MAX_SPOTS such tokens a window is read whole.
+SPOT_FROM = 500
+MAX_SPOTS = 64
 #: How far the rest of a word cut at a window's start is looked for (a longer run of letters
 #: is one word whatever follows: analysed, it is cut to its first 64 characters).
 MAX_TOKEN = 4_096
@@ -67,15 +73,22 @@ def _matches(
     # parts any match must hold (at C speed): most windows of a text whose words first occur
     # far in are passed over, not analysed. Without such parts, windows grow as they go.
     ways = _ways(leaves) if len(body) > FIRST else None
+    # A long enough window is read only at the tokens holding such a part (`_spotted`).
+    spot_parts = _spot_parts(leaves) if fast is None and len(body) >= SPOT_FROM else None
     for offset, cut in _windows(body, grow=ways is None):
         window = body[offset : cut + OVERLAP]
-        if ways is not None and not _may_match(window, ways):
+        in_place = folded_in_place(window) if spot_parts is not None else None
+        if ways is not None and not _may_match(window, ways, in_place):
             continue
         more = cut < len(body)  # past the cut, the next window takes over
         stop = cut - offset if more else None
         before = len(found)
-        streamed = fast if fast is not None else _unseen(window)
-        read = _window_terms(window, words, exact, prefixes, phrases, stop) if streamed else None
+        read = None
+        if spot_parts is not None and in_place is not None:
+            read = _spotted(window, in_place, spot_parts, words, exact, prefixes, phrases, stop)
+        streamed = read is None and (fast if fast is not None else _unseen(window))
+        if streamed:
+            read = _window_terms(window, words, exact, prefixes, phrases, stop)
         if read is not None:
             found.extend((offset + a, offset + b) for a, b in read)
         elif phrases:
@@ -173,9 +186,94 @@ def _ways(leaves: list[Term | Phrase]) -> list[tuple[str, ...]] | None:
     return ways
 
 
-def _may_match(window: str, ways: list[tuple[str, ...]]) -> bool:
-    folded = folded_text(window)
+def _may_match(window: str, ways: list[tuple[str, ...]], in_place: str | None = None) -> bool:
+    folded = in_place if in_place is not None else folded_text(window)
     return any(all(part in folded for part in way) for way in ways)
+
+
+def _spot_parts(leaves: list[Term | Phrase]) -> set[str] | None:
+    """What `_spotted` looks for: a part each word's match holds (`_ways`), and a part of each
+    phrase's first word (a phrase's match begins at a word holding it). None when some leaf
+    has none certain (a short English stem): the window is read whole."""
+    parts: set[str] = set()
+    for t in leaves:
+        if isinstance(t, Phrase):
+            if t.stem:
+                first = stem_part(t.stem[0])
+                if first is None:
+                    return None
+                parts.add(first)
+            continue
+        ways = _ways([t])
+        if ways is None:
+            return None
+        parts.update(p for way in ways for p in way)
+    return parts
+
+
+def _spotted(
+    window: str,
+    folded: str,
+    parts: set[str],
+    words: set[str],
+    exact: set[str],
+    prefixes: list[tuple[str, str]],
+    phrases: list[tuple[str, ...]],
+    stop: int | None,
+) -> list[tuple[int, int]] | None:
+    """The matches of a window read only at the tokens that hold one of `parts`
+    (`_spot_parts`), found at C speed in its folded text: no other token can match a word or
+    begin a phrase. `folded` is `folded_in_place(window)`, offset for offset, so a token's ends
+    are its spaces there. Each token found is read word by word as the token-by-token reading
+    does (a phrase with the words after it); None (read the window whole) when a token's ends
+    disagree with the pattern's, or parts are in too many places for this to be cheaper."""
+    pattern = token_pattern(window)
+    spots: dict[int, int] = {}
+    for part in parts:
+        at = folded.find(part)
+        while at != -1:
+            start = folded.rfind(" ", 0, at) + 1
+            end = folded.find(" ", at)
+            end = len(folded) if end == -1 else end
+            token = pattern.match(window, start)
+            if token is None or token.end() != end:
+                return None  # the text's tokens are not the folded text's words here
+            spots[start] = end
+            if len(spots) > MAX_SPOTS:
+                return None
+            at = folded.find(part, end)
+    firsts = {ph[0] for ph in phrases}
+    longest = max((len(ph) for ph in phrases), default=1)
+    hits: list[tuple[int, int]] = []
+    for start in sorted(spots):
+        if stop is not None and start >= stop:
+            break
+        end = spots[start]
+        forms = token_forms(window[start:end])
+        after: list[tuple[str, int]] | None = None  # (stem, token end) of the words from here
+        for w, (ex, st) in enumerate(forms):
+            if (
+                st in words
+                or ex in exact
+                or (prefixes and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes))
+            ):
+                hits.append((start, end))
+                if not phrases:
+                    break  # as the token-by-token reading: a token is marked once
+                continue
+            if st not in firsts:
+                continue
+            if after is None:
+                after = [(s, end) for _, s in forms]
+                for m in pattern.finditer(window, end):
+                    if len(after) >= len(forms) + longest:
+                        break
+                    after += [(s, m.end()) for _, s in token_forms(m.group())]
+            for ph in phrases:
+                run = after[w : w + len(ph)]
+                if st == ph[0] and tuple(s for s, _ in run) == ph:
+                    hits.append((start, run[-1][1]))
+    return hits
 
 
 def _window_terms(

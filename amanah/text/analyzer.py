@@ -191,18 +191,34 @@ def _table() -> np.ndarray:
     return table
 
 
-def _spaced(text: str) -> str:
-    """`fold(text)` with every run of non-word characters turned into spaces."""
+def _folded_codes(text: str) -> tuple[np.ndarray, bool]:
+    """The folded text's code points before any is deleted, and whether each is its text's
+    character at the same offset (NFKD and lower case changed no length, nothing deleted)."""
     import numpy as np
 
     lowered = unicodedata.normalize("NFKD", text).lower()
     # surrogatepass: a lone surrogate (a text decoded with surrogateescape) becomes a space.
     raw = lowered.encode("utf-32-le", "surrogatepass")
     codes = _table()[np.frombuffer(raw, dtype=np.uint32)]
-    kept = codes != _DELETE
-    if not kept.all():
-        codes = codes[kept]
+    in_place = len(lowered) == len(text) and not (codes == _DELETE).any()
+    return codes, in_place
+
+
+def _spaced(text: str) -> str:
+    """`fold(text)` with every run of non-word characters turned into spaces."""
+    codes, in_place = _folded_codes(text)
+    if not in_place:
+        codes = codes[codes != _DELETE]
     return " " + codes.tobytes().decode("utf-32-le")
+
+
+def folded_in_place(text: str) -> str | None:
+    """`folded_text` less its leading space when each of its characters stands at its own
+    character's offset in `text` (no character decomposed into more, none deleted): a word
+    found in it is found at the same offsets in the text. None otherwise (a mark, tatweel,
+    a ligature or a presentation form moves what follows)."""
+    codes, in_place = _folded_codes(text)
+    return codes.tobytes().decode("utf-32-le") if in_place else None
 
 
 def folded_text(text: str) -> str:
@@ -273,9 +289,14 @@ def known(token: str) -> bool:
     return token in _FORMS
 
 
+def token_pattern(original: str) -> re.Pattern[str]:
+    """What a token of this text is (`tokens`): an underscore joins no words where one is."""
+    return _WORD if "_" in original else _RUN
+
+
 def tokens(original: str) -> Iterator[re.Match[str]]:
     """Tokens of the original text as regex matches (offsets in the original)."""
-    return (_WORD if "_" in original else _RUN).finditer(original)
+    return token_pattern(original).finditer(original)
 
 
 def token_offsets(original: str) -> tuple[np.ndarray, np.ndarray]:
