@@ -50,6 +50,7 @@ def hits(repeat: int) -> dict[str, dict[str, float]]:
     for name, middle, query in (
         ("hit, a word in the middle", "والمخابرات", "مخابرات"),
         ("hit, a phrase in the middle", "الفرع المخابرات", '"الفرع المخابرات"'),
+        ("hit, a short English word in the middle", "runs", "running"),
     ):
         leaves = parse(query).terms()
         rng = random.Random(7)

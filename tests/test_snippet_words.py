@@ -193,14 +193,22 @@ def test_every_word_holds_the_part_its_stem_promises() -> None:
     written = [r + e + t for r in ROOTS for e in ENDINGS for t in ("", "s", "ly", "ness", "ed")]
     written += EXCEPTIONS + [w.capitalize() for w in EXCEPTIONS] + ARABIC
     written += [f"و{w}" for w in ("reports", "branches", "detained")]
-    checked = 0
+    checked = begins = 0
     for token in written:
         for word in words(token):
-            part = stem_part(stem_form(exact_form(word)))
+            stem = stem_form(exact_form(word))
+            part = stem_part(stem)
             if part is not None:
                 checked += 1
                 assert part in folded_text(token), token
-    assert checked > 7_000
+            beginning = snippets._beginning(stem)
+            if beginning is not None:  # what a snippet looks for where no part is certain
+                begins += 1
+                folded = folded_text(token)[1:]
+                assert 0 in {
+                    folded.rfind(" ", 0, at) + 1 for at in snippets._places(folded, beginning)
+                }, token
+    assert checked > 7_000 and begins > 7_000
     assert stem_part("die") is None and stem_part("report") == "repo"
     assert stem_part("مخابرات") == "مخابرات"
 
@@ -268,7 +276,19 @@ FILLER = "كلام عن الموضوع some other words here, " * 14  # 500+ cha
 
 
 #: Pieces whose folded text keeps every offset (no mark, ligature or decomposed letter).
-IN_PLACE = [p for p in PIECES if folded_in_place(p) is not None] + ["_", "x_y", "Report", "the"]
+IN_PLACE = [p for p in PIECES if folded_in_place(p) is not None]
+IN_PLACE += ["_", "x_y", "Report", "the", "وrunning", "والrunning", "بالfire", "ugly"]
+
+
+def _counting(analysed: list[str]) -> object:
+    """`snippets.token_forms`, noting each token it is asked to analyse."""
+    real = snippets.token_forms
+
+    def counting(token: str) -> object:
+        analysed.append(token)
+        return real(token)
+
+    return counting
 
 
 @settings(derandomize=True, max_examples=400, deadline=None)
@@ -303,12 +323,7 @@ def test_a_text_is_read_only_at_the_tokens_holding_the_words_parts(
     """The spots, not the window: only the tokens that hold a part are analysed, and a text
     whose folded offsets move (a mark) or whose parts are everywhere is read whole."""
     analysed: list[str] = []
-    real = snippets.token_forms
-
-    def counting(token: str) -> object:
-        analysed.append(token)
-        return real(token)
-
+    counting = _counting(analysed)
     monkeypatch.setattr(snippets, "token_forms", counting)
     body = FILLER + "شهد المخابرات والمخابرة في الفرع الخامس " + FILLER + " Detained detainees"
     found = snippets._matches(parse("مخابرات OR detain*").terms(), body, first_only=False)
@@ -333,12 +348,7 @@ def test_a_phrase_is_read_from_the_tokens_holding_its_first_words_part(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     analysed: list[str] = []
-    real = snippets.token_forms
-
-    def counting(token: str) -> object:
-        analysed.append(token)
-        return real(token)
-
+    counting = _counting(analysed)
     body = FILLER + "فرع المخابرات ثم الفرع، المخابرات الجوية؛ الفرع الخامس " + FILLER
     query = '"الفرع المخابرات" OR "reports filed the"'
     body += " The reports, filed the late: the report filed, THE"
@@ -374,3 +384,19 @@ def test_phrases_read_at_the_spots_equal_phrases_token_by_token(
     body = FILLER + planted + " " + FILLER
     leaves = parse(query).terms()
     assert snippets._matches(leaves, body, first_only=False) == token_by_token(query, body)
+
+
+def test_a_short_english_stem_is_read_at_the_words_beginning_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "running" stems to "run": no part of it is certain anywhere in a word ("dying" is
+    "die"), but every such word begins with "r", which is looked for after a space."""
+    analysed: list[str] = []
+    counting = _counting(analysed)
+    body = FILLER + "Running runs late, she runs; he ran a rerun, err والrunning " + FILLER
+    monkeypatch.setattr(snippets, "token_forms", counting)
+    found = snippets._matches(parse("running").terms(), body, first_only=False)
+    assert [body[a:b] for a, b in found] == ["Running", "runs", "runs", "والrunning"]
+    assert sorted(analysed) == ["Running", "ran", "rerun", "runs", "runs", "والrunning"]
+    monkeypatch.undo()
+    assert found == token_by_token("running", body)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 from amanah.search.query import Phrase, QueryError, Term, parse
 from amanah.text.analyzer import (
+    ENGLISH_REWRITES,
+    PARTICLES,
     folded_in_place,
     folded_text,
     known,
@@ -44,6 +47,7 @@ MAX_SPOTS = 64
 MAX_TOKEN = 4_096
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s")
+_LATIN_STEM = re.compile("[a-z]")
 
 
 @dataclass(frozen=True)
@@ -193,22 +197,54 @@ def _may_match(window: str, ways: list[tuple[str, ...]], in_place: str | None = 
 
 def _spot_parts(leaves: list[Term | Phrase]) -> set[str] | None:
     """What `_spotted` looks for: a part each word's match holds (`_ways`), and a part of each
-    phrase's first word (a phrase's match begins at a word holding it). None when some leaf
-    has none certain (a short English stem): the window is read whole."""
+    phrase's first word (a phrase's match begins at a word holding it). A short English stem
+    has no certain part anywhere in the word, but the word begins with all of it but the two
+    letters Snowball may rewrite (`analyzer.stem_part`): that beginning, after a space. None
+    when a leaf has not even that (a stem of two letters): the window is read whole."""
     parts: set[str] = set()
     for t in leaves:
         if isinstance(t, Phrase):
             if t.stem:
-                first = stem_part(t.stem[0])
+                first = stem_part(t.stem[0]) or _beginning(t.stem[0])
                 if first is None:
                     return None
                 parts.add(first)
             continue
         ways = _ways([t])
-        if ways is None:
+        if ways is not None:
+            parts.update(p for way in ways for p in way)
+            continue
+        begins = _beginning(t.stem) if t.kind in ("word", "prefix") and t.exact else None
+        if begins is None:
             return None
-        parts.update(p for way in ways for p in way)
-    return parts
+        parts.add(begins)
+    return parts if all(p.strip() for p in parts) else None  # an empty part is everywhere
+
+
+def _places(folded: str, part: str) -> Iterator[int]:
+    """Where `part` is in the folded text; a beginning (a part after a space, `_beginning`)
+    where it begins a word or follows the particles and article the analyzer peels off."""
+    if part[0] == " ":
+        yield from (m.start() for m in _begins(part[1:]).finditer(folded))
+        return
+    at = folded.find(part)
+    while at != -1:
+        yield at
+        at = folded.find(part, at + 1)
+
+
+@lru_cache(maxsize=256)
+def _begins(kept: str) -> re.Pattern[str]:
+    return re.compile(f"(?:^|(?<=[ {PARTICLES}])){re.escape(kept)}")
+
+
+def _beginning(stem: str) -> str | None:
+    """A short English stem's certain beginning, marked by a leading space (`_places`): every
+    word with this stem (or, for a prefix, a stem beginning so) and the query's own word begin
+    with it once the Arabic particles and article the analyzer peels are off (each ends in
+    one of `PARTICLES`)."""
+    kept = stem[: len(stem) - ENGLISH_REWRITES]
+    return " " + kept if kept and _LATIN_STEM.search(stem) else None
 
 
 def _spotted(
@@ -230,18 +266,19 @@ def _spotted(
     pattern = token_pattern(window)
     spots: dict[int, int] = {}
     for part in parts:
-        at = folded.find(part)
-        while at != -1:
+        done = 0  # the end of the last token this part was found in
+        for at in _places(folded, part):
+            if at < done:
+                continue  # again inside a token already taken
             start = folded.rfind(" ", 0, at) + 1
             end = folded.find(" ", at)
             end = len(folded) if end == -1 else end
             token = pattern.match(window, start)
             if token is None or token.end() != end:
                 return None  # the text's tokens are not the folded text's words here
-            spots[start] = end
+            spots[start] = done = end
             if len(spots) > MAX_SPOTS:
                 return None
-            at = folded.find(part, end)
     firsts = {ph[0] for ph in phrases}
     longest = max((len(ph) for ph in phrases), default=1)
     hits: list[tuple[int, int]] = []

@@ -82,7 +82,8 @@ _FOLD = str.maketrans(
 )
 
 _ARTICLE = re.compile("^(?:[وف]?[بك]?ال|[وف]?لل)(?=..)")
-_PARTICLES = frozenset("وفبلك")
+PARTICLES = "وفبلك"  # the article (ال، لل) ends in one of them too
+_PARTICLES = frozenset(PARTICLES)
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _LATIN = re.compile("[a-z]")  # English's alphabet: a word without any of it is left as it is
 _ENGLISH = Stemmer.Stemmer("english")
@@ -229,7 +230,7 @@ def folded_text(text: str) -> str:
 
 #: Snowball's English stemmer changes at most this many letters at the end of what it keeps of
 #: a word ("dying" → "die": "d" kept, "ie" put in place of "ying"; tests/test_snippet_words.py).
-_ENGLISH_REWRITES = 2
+ENGLISH_REWRITES = 2
 
 
 def stem_part(stem: str) -> str | None:
@@ -239,7 +240,7 @@ def stem_part(stem: str) -> str | None:
     most two letters rewritten at its end: all but those two."""
     if not _LATIN.search(stem):
         return stem
-    kept = stem[: len(stem) - _ENGLISH_REWRITES]
+    kept = stem[: len(stem) - ENGLISH_REWRITES]
     return kept if len(kept) >= 3 else None
 
 
