@@ -12,16 +12,24 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, event, func, select
 
-from amanah.access import local_administrator
-from amanah.db.models import CustodyEvent, SearchLog
-from amanah.search import searchlog
+from amanah.access import Caller, Role, local_administrator
+from amanah.db.models import CustodyEvent, Item, SearchLog
+from amanah.intake import registry
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.processing.runner import run
+from amanah.search import duplicates, searchlog
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah
+from tests.test_search import BACKENDS, make_search_home
 from tests.webfixtures import Site
 
 
@@ -122,3 +130,159 @@ def test_a_journal_left_readable_to_others_is_made_private_when_written(site: Si
     keeper.drain()  # the unsealed line (and the half-made record above) are set aside
     assert stat.S_IMODE(rejected.stat().st_mode) == 0o600
     assert "not sealed by this home" in rejected.read_text(encoding="utf-8")
+
+
+# -- 2. the documents count among exact copies ------------------------------------------------
+
+BLUE_ANALYST = Caller(actor="analyst:blue", compartments=frozenset({"blue"}), role=Role.ANALYST)
+RED_ANALYST = Caller(actor="analyst:red", compartments=frozenset({"red"}), role=Role.ANALYST)
+EVERYONE = Caller(actor="admin:all", compartments=frozenset({"blue", "red"}))
+COPY_BODIES = {"x.txt": "kilo report on the crossing", "y.txt": "lima report on the crossing"}
+
+
+def _hand_over(
+    ws: Workspace, folder: Path, collection: str, compartment: str, files: dict[str, str]
+) -> None:
+    folder.mkdir()
+    for name, body in files.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    request = IntakeRequest(
+        sources=[str(folder)],
+        collection=collection,
+        provider=f"{compartment} provider",
+        compartment=compartment,
+        actor="t",
+    )
+    assert ingest(ws, request).status == "complete"
+    assert run(ws, workers=1, wait=True).failed == 0
+
+
+@pytest.fixture(params=BACKENDS)
+def copies_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    ws = open_workspace(make_search_home(request, tmp_path, request.param))
+    _hand_over(ws, tmp_path / "blue", "blue-first", "blue", COPY_BODIES)
+    yield ws
+    ws.close()
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL statements this thread runs meanwhile (the journal's drainer has its own)."""
+    me = threading.get_ident()
+    ran: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if threading.get_ident() == me:
+            ran.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        yield ran
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+
+def _grouped(ws: Workspace, caller: Caller, q: str) -> tuple[int, int | None, list[int], int]:
+    """(total, documents, copies shown per hit, statements run) of a grouped search, asked
+    twice: the first brings the copies known up to date, the second is measured."""
+    search(ws, caller, q, limit=20, group=True)
+    with _statements() as ran:
+        r = search(ws, caller, q, limit=20, group=True)
+    return r.total, r.documents, sorted(len(h.copies) for h in r.hits), len(ran)
+
+
+def test_a_copy_in_a_hidden_compartment_changes_nothing_a_search_runs(
+    copies_home: Workspace, tmp_path: Path
+) -> None:
+    """Finding: the items with a copy were known across every compartment, and a hit with a
+    copy anywhere made its grouped search look for that copy (the copies' statement, the same
+    search narrowed to the copies): a blue analyst's search for a blue document with a copy
+    held only in the red compartment ran more statements, and took longer, than one for a
+    blue document with no copy at all: an oracle for "red holds this too". Now the copies are
+    read as the caller may see them. Negative control: for the administrator, who sees the
+    red copy, the same search groups it and runs more."""
+    ws = copies_home
+    _hand_over(ws, tmp_path / "red", "red-copies", "red", {"x-red.txt": COPY_BODIES["x.txt"]})
+    kilo, lima = _grouped(ws, BLUE_ANALYST, "kilo"), _grouped(ws, BLUE_ANALYST, "lima")
+    assert kilo[:3] == lima[:3] == (1, 1, [0])
+    assert kilo[3] == lima[3], (kilo, lima)
+    admin_kilo, admin_lima = _grouped(ws, EVERYONE, "kilo"), _grouped(ws, EVERYONE, "lima")
+    assert admin_kilo[:3] == (2, 1, [2]) and admin_lima[:3] == (1, 1, [0])
+    assert admin_kilo[3] > admin_lima[3]
+
+
+def test_whether_documents_are_counted_does_not_depend_on_hidden_copies(
+    copies_home: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding: above `MAX_COPIES` items with a copy (every compartment's) and
+    `COUNT_DOCUMENTS_UP_TO` hits, the documents count is not shown: copies held only in the
+    red compartment made the blue analyst's page lose its documents count. Both limits are
+    set low here to show it with a few files. Now only the copies the caller may see are
+    counted against the limit. Negative control: the administrator, who sees them, gets no
+    count."""
+    ws = copies_home
+    monkeypatch.setattr(duplicates, "MAX_COPIES", 1)
+    monkeypatch.setattr(duplicates, "COUNT_DOCUMENTS_UP_TO", 0)
+    assert search(ws, BLUE_ANALYST, "report", limit=20, group=True).documents == 2
+    _hand_over(ws, tmp_path / "red", "red-copies", "red", {"x-red.txt": COPY_BODIES["x.txt"]})
+    assert search(ws, BLUE_ANALYST, "report", limit=20, group=True).documents == 2
+    assert search(ws, EVERYONE, "report", limit=20, group=True).documents is None
+
+
+def _slow_documents(ws: Workspace, caller: Caller, q: str) -> tuple[int, int]:
+    """(hits, distinct hashes among them) read the slow way: every hit, ungrouped, and each
+    one's hash from the items table."""
+    r = search(ws, caller, q, limit=500)
+    ids = [h.item_id for h in r.hits]
+    assert not r.next_cursor
+    with ws.db.reader() as s:
+        shas = set(s.execute(select(Item.sha256).where(Item.id.in_(ids))).scalars())
+    return r.total, len(shas)
+
+
+def test_the_documents_count_is_the_slow_count_for_each_scope_through_changes(
+    copies_home: Workspace, tmp_path: Path
+) -> None:
+    """Guard. For a blue analyst, a red analyst and the administrator, through a copy handed
+    over in red, a second workspace on the same home (another web process, its own copies
+    known) seeing a copy the first one added, and the red collection moved to blue (a
+    restriction change): the documents count of each search is the number of distinct hashes
+    among its hits read one by one. Negative control: the steps change the counts (the
+    administrator's documents stay 2 while its hits grow; the blue analyst's hits grow when
+    the red collection joins blue)."""
+    ws = copies_home
+    other = open_workspace(ws.home)  # a second process's view: its own engine, its own cache
+    try:
+        queries = ["report", "kilo", "lima", "crossing -kilo", "*"]
+        callers = (BLUE_ANALYST, RED_ANALYST, EVERYONE)
+
+        def check(where: Workspace) -> dict[tuple[str, str], tuple[int, int | None]]:
+            seen = {}
+            for caller in callers:
+                for q in queries:
+                    r = search(where, caller, q, limit=20, group=True)
+                    assert (r.total, r.documents) == _slow_documents(where, caller, q), (
+                        caller.actor,
+                        q,
+                    )
+                    seen[(caller.actor, q)] = (r.total, r.documents)
+            return seen
+
+        before = check(ws)
+        check(other)
+        _hand_over(ws, tmp_path / "red", "red-copies", "red", {"x-red.txt": COPY_BODIES["x.txt"]})
+        handed = check(other)
+        assert handed[("admin:all", "report")] == (3, 2) != before[("admin:all", "report")]
+        assert handed[("analyst:red", "report")] == (1, 1)
+        _hand_over(
+            other, tmp_path / "blue2", "blue-second", "blue", {"y2.txt": COPY_BODIES["y.txt"]}
+        )
+        assert check(ws)[("analyst:blue", "report")] == (3, 2)
+        with ws.db.session() as s:
+            registry.set_compartment(s, "red-copies", "blue", "t")
+        moved = check(other)
+        assert moved[("analyst:blue", "report")] == (4, 2)
+        assert moved[("analyst:red", "report")] == (0, 0)
+        check(ws)
+    finally:
+        other.close()
