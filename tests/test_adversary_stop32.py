@@ -9,28 +9,35 @@ compartment, "Witness Z" is a protected person whose name is "Zaid Nobody-Here".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, event, func, select
 
 from amanah.access import Caller, Role, local_administrator
-from amanah.db.models import CustodyEvent, Item, SearchLog
+from amanah.db.models import CustodyEvent, Derivative, Item, SearchLog
 from amanah.intake import registry
 from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.processing import scratch
 from amanah.processing.runner import run
 from amanah.search import duplicates, searchlog
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests.conftest import amanah
+from tests.servers import start_serve, stop_process
 from tests.test_search import BACKENDS, make_search_home
-from tests.webfixtures import Site
+from tests.webfixtures import PASSWORD, Site
 
 
 def _recorded(home: Path) -> tuple[dict[int, str], dict[str, int]]:
@@ -286,3 +293,112 @@ def test_the_documents_count_is_the_slow_count_for_each_scope_through_changes(
         check(ws)
     finally:
         other.close()
+
+
+# -- 3. the web's warm sandboxes ----------------------------------------------------------------
+
+WITNESS = ("Zaid", "Nobody-Here")
+
+
+def _left(work: Path) -> list[str]:
+    return sorted(p.name for p in work.iterdir() if p.name.startswith(scratch.PREFIXES))
+
+
+def _signed_in(base: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=300)
+    form = c.get("/signin")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token
+    signed = c.post("/signin", data={"name": "legal", "password": PASSWORD, "csrf": token.group(1)})
+    assert signed.status_code == 303
+    return c
+
+
+def test_a_server_killed_during_a_redaction_leaves_no_scratch_once_served_again(
+    site: Site, tmp_path: Path
+) -> None:
+    """Finding: `amanah serve` killed (SIGKILL) during a redaction left its scratch in the
+    home's work folder for good: the redaction's folder (a copy of the evidence, the matcher's
+    spec with the names key) and the sandbox's scratch root (the job's copy, OCR's words of
+    the original); nothing ever removed them. Now each such folder is held by its process
+    (a lock the kernel lets go at its death) and the server sweeps, as it starts, those no
+    process holds and older than a minute. Guards: nothing left holds a witness's name in
+    clear, and no redacted copy was recorded. Negative control: the leftovers were there
+    after the kill."""
+    home = site.ws.home
+    item = site.item("blank.png")
+    site.ws.close()
+    work = home / "work"
+    proc, base = start_serve(home, "--web-workers", "1", "--no-runner", log_path=tmp_path / "a.log")
+    try:
+        c = _signed_in(base)
+        page = c.get(f"/items/{item}/redaction")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and csrf, page.text[:300]
+
+        def redact() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                c.post(f"/items/{item}/redaction", data={"csrf": csrf.group(1), "regions": ""})
+
+        asked = threading.Thread(target=redact, daemon=True)
+        asked.start()
+        deadline = time.monotonic() + 300
+        while not list(work.glob("sandbox-*/job-*/in/*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        asked.join(60)
+    finally:
+        if proc.poll() is None:
+            stop_process(proc)
+    left = _left(work)
+    assert any(n.startswith("redact-") for n in left) and any(
+        n.startswith("sandbox-") for n in left
+    ), left
+    for path in work.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(w.encode() in data for w in WITNESS), path
+    old = time.time() - 3600  # an hour ago: past the sweep's grace
+    for name in left:
+        os.utime(work / name, (old, old))
+    proc, base = start_serve(home, "--web-workers", "1", "--no-runner", log_path=tmp_path / "b.log")
+    try:
+        assert _left(work) == []
+    finally:
+        stop_process(proc)
+    ws = open_workspace(home)
+    try:
+        with ws.db.reader() as s:
+            made = s.execute(
+                select(Derivative.id).where(
+                    Derivative.item_id == item, Derivative.kind == "redacted"
+                )
+            ).all()
+        assert made == []
+    finally:
+        ws.close()
+
+
+def test_a_scratch_folder_held_by_a_living_process_is_never_swept(tmp_path: Path) -> None:
+    """Guard of the sweep: a folder still held (however old) and one too young to have been
+    locked stay; a folder nobody holds, older than the grace, goes; a link or a file of that
+    name is not followed or removed."""
+    work = tmp_path / "work"
+    living = scratch.Held(work, "redact-")
+    (living.path / "evidence.bin").write_bytes(b"x")
+    dead = scratch.Held(work, "preview-")
+    dead.release(remove=False)  # its process died: the folder stayed, its lock went
+    young = work / "sandbox-young"
+    young.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (work / "redact-link").symlink_to(outside)
+    old = time.time() - 3600
+    for path in (living.path, dead.path):
+        os.utime(path, (old, old))
+    assert scratch.sweep(work) == [dead.path.name]
+    assert living.path.is_dir() and young.is_dir() and outside.is_dir()
+    assert (work / "redact-link").is_symlink()
+    living.release()
+    assert not living.path.exists()
