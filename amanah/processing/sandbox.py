@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.config import ConfigError, Settings
-from amanah.processing import cage
+from amanah.processing import cage, scratch
 
 
 class SandboxError(Exception):
@@ -133,6 +133,7 @@ class Sandbox:
         self._work_dir = Path(work_dir or tempfile.gettempdir())
         self._hide = [Path(p).absolute() for p in hide]
         self._root: Path | None = None
+        self._held: scratch.Held | None = None
         self._jobs = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -192,7 +193,9 @@ class Sandbox:
                 )
                 return self._proc
             if self._root is None:
-                self._root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=self._work_dir))
+                # Held while this sandbox lives: swept if the process is killed (`scratch`).
+                self._held = scratch.Held(self._work_dir, "sandbox-")
+                self._root = self._held.path
             landlock = ["--landlock"] if self.isolation.endswith("+landlock") else []
             root, hide = self._root, self._hide
 
@@ -335,6 +338,9 @@ class Sandbox:
                 self._proc.wait(timeout=30)
             self._proc = None
         if self._root is not None and not keep_root:
+            if self._held is not None:
+                self._held.release()
+                self._held = None
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 

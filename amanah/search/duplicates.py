@@ -8,8 +8,11 @@ need-to-know condition as every listing (`amanah.access.collections_visible`), a
 withheld from investigation (a person's consent) are left out as search leaves them out.
 
 Which items share their bytes with another is known per database (`shared`), kept up to date
-from the items added since: a page whose hits have no copy anywhere asks nothing more, and the
-documents among any number of hits are the hits less the extra copies found among them.
+from the items added since, and read per caller (`visible`): a copy counts only where the caller
+may see it, so that what a search costs and says (the statements it runs, whether its documents
+are counted) never depends on a copy held in a compartment the caller cannot see. A page whose
+hits have no visible copy asks nothing more, and the documents among any number of hits are the
+hits less the extra copies found among them.
 """
 
 from __future__ import annotations
@@ -44,16 +47,36 @@ class Copies:
 
     by_sha: dict[str, frozenset[int]] = field(default_factory=dict)
     owner: dict[int, str] = field(default_factory=dict)
+    #: Each such item's collection (an item never moves; its collection's compartment may).
+    collection: dict[int, int] = field(default_factory=dict)
 
-    def with_found(self, found: dict[str, set[int]], again: bool = False) -> Copies:
+    def with_found(
+        self, found: dict[str, set[int]], collection: dict[int, int], again: bool = False
+    ) -> Copies:
         by_sha = {} if again else dict(self.by_sha)
         owner = {} if again else dict(self.owner)
+        where = {} if again else dict(self.collection)
         for sha, ids in found.items():
             ids |= by_sha.get(sha, frozenset())
             if len(ids) > 1:
                 by_sha[sha] = frozenset(ids)
                 owner.update(dict.fromkeys(ids, sha))
-        return Copies(by_sha, owner)
+                where.update((i, collection[i]) for i in ids if i in collection)
+        return Copies(by_sha, owner, where)
+
+    def seen_in(self, collections: frozenset[int], withheld: frozenset[int]) -> Copies:
+        """The copies among the items of these collections that are not withheld: a hash
+        with only one such item has no copy here."""
+        by_sha: dict[str, frozenset[int]] = {}
+        owner: dict[int, str] = {}
+        for sha, ids in self.by_sha.items():
+            mine = frozenset(
+                i for i in ids if self.collection.get(i) in collections and i not in withheld
+            )
+            if len(mine) > 1:
+                by_sha[sha] = mine
+                owner.update(dict.fromkeys(mine, sha))
+        return Copies(by_sha, owner, {i: self.collection[i] for i in owner})
 
 
 class _Shared:
@@ -68,6 +91,23 @@ class _Shared:
         self.last = 0
         self.count = 0
         self.copies = Copies()
+        #: `copies` as seen from a few scopes (visible collections, withheld items).
+        self.seen: dict[tuple[frozenset[int], frozenset[int]], Copies] = {}
+        self.seen_of: Copies | None = None
+
+    def seen_in(
+        self, copies: Copies, collections: frozenset[int], withheld: frozenset[int]
+    ) -> Copies:
+        """`copies.seen_in(...)`, remembered for the latest copies and a few scopes."""
+        with self.lock:
+            if self.seen_of is not copies:
+                self.seen, self.seen_of = {}, copies
+            found = self.seen.get((collections, withheld))
+            if found is None:
+                if len(self.seen) >= _SCOPES:
+                    self.seen.clear()
+                found = self.seen[(collections, withheld)] = copies.seen_in(collections, withheld)
+            return found
 
     def update(self, s: Session) -> Copies:
         with self.lock:
@@ -85,24 +125,30 @@ class _Shared:
                 return self._rebuild(s, count, top)
             shas = sorted({r.sha256 for r in new})
             found: dict[str, set[int]] = defaultdict(set)
+            where: dict[int, int] = {}
             for start in range(0, len(shas), _CHUNK):
                 chunk = shas[start : start + _CHUNK]
-                for item_id, sha in s.execute(
-                    select(Item.id, Item.sha256).where(Item.sha256.in_(chunk))
+                for item_id, sha, coll in s.execute(
+                    select(Item.id, Item.sha256, Item.collection_id).where(Item.sha256.in_(chunk))
                 ):
                     found[sha].add(item_id)
-            self.copies = self.copies.with_found(found)
+                    where[item_id] = coll
+            self.copies = self.copies.with_found(found, where)
             self.last, self.count = top, count
             return self.copies
 
     def _rebuild(self, s: Session, count: int, top: int) -> Copies:
         shared = select(Item.sha256).group_by(Item.sha256).having(func.count() > 1)
         found: dict[str, set[int]] = defaultdict(set)
-        for item_id, sha in s.execute(
-            select(Item.id, Item.sha256).where(Item.sha256.in_(shared.scalar_subquery()))
+        where: dict[int, int] = {}
+        for item_id, sha, coll in s.execute(
+            select(Item.id, Item.sha256, Item.collection_id).where(
+                Item.sha256.in_(shared.scalar_subquery())
+            )
         ):
             found[sha].add(item_id)
-        self.copies = self.copies.with_found(found, again=True)
+            where[item_id] = coll
+        self.copies = self.copies.with_found(found, where, again=True)
         # Items committed between the two reads are read again next time (merging is a union).
         self.last, self.count = top, count
         return self.copies
@@ -111,31 +157,58 @@ class _Shared:
 _SHARED: weakref.WeakKeyDictionary[Any, _Shared] = weakref.WeakKeyDictionary()
 _SHARED_LOCK = threading.Lock()
 _SESSION_KEY = "amanah.search.duplicates.copies"
+#: How many scopes (sets of visible collections and withheld items) one database remembers.
+_SCOPES = 32
 
 
-def shared(s: Session) -> Copies:
-    """This database's items with a copy, brought up to date (see `_Shared`) once per
-    session: a search's readers are short, and what they read is one moment's."""
-    if (known := s.info.get(_SESSION_KEY)) is not None:
-        return known
+def _database(s: Session) -> _Shared:
     bind = s.get_bind()
     engine = getattr(bind, "engine", bind)
     with _SHARED_LOCK:
         database = _SHARED.get(engine)
         if database is None:
             database = _SHARED[engine] = _Shared()
-    copies = s.info[_SESSION_KEY] = database.update(s)
+    return database
+
+
+def shared(s: Session) -> Copies:
+    """This database's items with a copy, brought up to date (see `_Shared`) once per
+    session: a search's readers are short, and what they read is one moment's. Every
+    compartment's: read it through `visible`."""
+    if (known := s.info.get(_SESSION_KEY)) is not None:
+        return known
+    copies = s.info[_SESSION_KEY] = _database(s).update(s)
     return copies
 
 
-def _withheld(s: Session) -> set[int]:
-    return set(withheld_item_ids(s))
+def visible(s: Session, caller: Caller) -> Copies:
+    """The copies the caller may see: in a collection the caller may see, not withheld. A
+    visible item whose only other copy is hidden has no copy, for this caller."""
+    key = (_SESSION_KEY, caller.compartments, caller.provider_id)
+    if (known := s.info.get(key)) is not None:
+        return known
+    copies = shared(s)
+    if copies.owner:
+        collections = frozenset(
+            s.execute(select(Collection.id).where(collections_visible(caller))).scalars()
+        )
+        copies = _database(s).seen_in(copies, collections, _withheld(s))
+    s.info[key] = copies
+    return copies
+
+
+def _withheld(s: Session) -> frozenset[int]:
+    """The withheld items, read once per session (as `shared`)."""
+    key = _SESSION_KEY + ".withheld"
+    if (known := s.info.get(key)) is None:
+        known = s.info[key] = withheld_item_ids(s)
+    return known
 
 
 def copies_of(s: Session, caller: Caller, shas: set[str]) -> dict[str, list[dict[str, Any]]]:
     """Every item the caller may see with one of these hashes, by hash, oldest first, for the
-    hashes some other item has too (a hash of one item has no copy to show)."""
-    by_sha = shared(s).by_sha
+    hashes some other item the caller may see has too (a hash of one item has no copy to show)."""
+    by_sha = visible(s, caller).by_sha
     shas = {sha for sha in shas if sha in by_sha}
     if not shas:
         return {}
@@ -184,11 +257,12 @@ def group(s: Session, caller: Caller, hits: list[Any]) -> list[Any]:
     return kept
 
 
-def documents(s: Session, backend: Any, req: Any, total: int) -> int | None:
+def documents(s: Session, caller: Caller, backend: Any, req: Any, total: int) -> int | None:
     """How many distinct documents (hashes) the `total` hits of `req` are: the hits less the
-    extra copies among them, found by the same search narrowed to the items that have a copy.
-    None when it is not counted (too many copies to search among, and too many hits to read)."""
-    found = shared(s)
+    extra copies among them, found by the same search narrowed to the items that have a copy
+    the caller may see. None when it is not counted (too many such copies to search among, and
+    too many hits to read)."""
+    found = visible(s, caller)
     if not found.owner:
         return total
     if len(found.owner) <= MAX_COPIES:
@@ -252,13 +326,13 @@ def across_pages(
     last row read (the next page's cursor): the next page starts after it and leaves out the
     same copies again, so pages never repeat a document and never skip one. `total` still
     counts hits."""
-    if not shared(s).owner:  # no item has a copy: nothing to leave out, nothing to refill
+    if not visible(s, caller).owner:  # no copy to see: nothing to leave out, nothing to refill
         return found, found.rows[-1] if found.rows else None
     kept: list[tuple[int, float, str]] = []
     rows, more = found.rows, found.more
     last: tuple[int, float, str] | None = None
     for _ in range(_REFILLS + 1):
-        owner = shared(s).owner  # a hit with no copy anywhere is kept as it is
+        owner = visible(s, caller).owner  # a hit with no copy to see is kept as it is
         shas = {r[0]: owner[r[0]] for r in rows if r[0] in owner}
         best = _best_copies(s, caller, backend, req, shas)
         for row in rows:

@@ -137,11 +137,16 @@ def _lines(
 
 
 def _open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
-    """An fd of `path`, never through a symbolic link, and only of a regular file."""
+    """An fd of `path`, never through a symbolic link, and only of a regular file. Opened to
+    write, the file is made `mode` if it was wider: one put back from an older copy (or a
+    restore) readable to others would take every later search's words."""
     fd = os.open(path, flags | _NOFOLLOW, mode)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        found = os.fstat(fd).st_mode
+        if not stat.S_ISREG(found):
             raise IsADirectoryError(f"{path}: not a regular file")
+        if flags & (os.O_WRONLY | os.O_RDWR) and stat.S_IMODE(found) & ~mode:
+            os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)
         raise
@@ -271,11 +276,13 @@ class SearchJournal:
             with self.db.reader(barrier=False) as s:
                 seq = "select nextval(pg_get_serial_sequence('search_log', 'id'))"
                 return int(s.execute(text(seq)).scalar_one())
-        last = _last_id(self.journal, self._key) or _last_id(self.draining, self._key)
-        if last is None:
-            with self.db.reader(barrier=False) as s:
-                last = s.execute(select(func.max(SearchLog.id))).scalar_one() or 0
-        return int(last) + 1
+        # Past the journal, the batch being applied and the database alike: a journal put back
+        # from an older copy (its lines truly sealed, long applied) must not hand out the id of
+        # a search already recorded, whose drain would then skip the new one as present.
+        found = [_last_id(self.journal, self._key), _last_id(self.draining, self._key)]
+        with self.db.reader(barrier=False) as s:  # a seek of the primary key
+            found.append(s.execute(select(func.max(SearchLog.id))).scalar_one())
+        return max(int(i) for i in found if i is not None) + 1 if any(found) else 1
 
     # -- applying
 
@@ -320,7 +327,7 @@ class SearchJournal:
                             # search's append pays for its own record only (not for a new
                             # file's name: a second flush, on the hot path, every batch).
                             os.replace(self.journal, self.draining)
-                            os.close(os.open(self.journal, os.O_RDWR | os.O_CREAT, 0o600))
+                            os.close(_open_regular(self.journal, os.O_RDWR | os.O_CREAT))
                             _fsync_dir(self.journal.parent)
                     try:
                         data = _read_regular(self.draining)

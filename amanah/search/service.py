@@ -63,7 +63,9 @@ def _group(ws: Workspace, caller: Caller, results: Results) -> None:
         results.hits = duplicates.group(s, caller, results.hits)
         if results.total_exact and results.mode == "text":
             req = request.build(s, caller, parse(results.query))
-            results.documents = duplicates.documents(s, engine.backend(ws, s), req, results.total)
+            results.documents = duplicates.documents(
+                s, caller, engine.backend(ws, s), req, results.total
+            )
 
 
 def _search(

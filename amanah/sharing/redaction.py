@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from amanah.access import Caller, Permission, visible_item
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Collection, Derivative, Item
-from amanah.processing import wordboxes
+from amanah.processing import scratch, wordboxes
 from amanah.processing.pipeline import local_copy, put_derivative
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.processing.sandbox_pool import SandboxPool
@@ -304,8 +303,8 @@ def redact(
         raise SharingError(
             "no protected person is recorded and no region was given: nothing to redact"
         )
-    work = ws.home / "work" / f"redact-{uuid.uuid4().hex}"
-    work.mkdir(parents=True)
+    scratch_folder = scratch.Held(ws.home / "work", "redact-")  # swept if this process dies
+    work = scratch_folder.path
     try:
         spec = {
             "action": "redact",
@@ -398,7 +397,7 @@ def redact(
                 )
         return {"item_id": item_id, **details}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        scratch_folder.release()
 
 
 def parse_regions(text: str) -> list[tuple[int, float, float, float, float]]:
@@ -472,8 +471,8 @@ def preview(
         hand = {(r[0], *(round(v, 1) for v in r[1:])) for r in found.get("hand_regions", [])}
         areas = [[*a, "found"] for a in found.get("areas", []) if tuple(a) not in hand]
         areas += [[*r, "hand"] for r in hand]
-    work = ws.home / "work" / f"preview-{uuid.uuid4().hex}"
-    work.mkdir(parents=True)
+    scratch_folder = scratch.Held(ws.home / "work", "preview-")
+    work = scratch_folder.path
     try:
         spec = {
             "action": "preview",
@@ -486,7 +485,7 @@ def preview(
         manifest = _run(ws, shown, work, spec, sandbox, "preview")
         png = (work / manifest["file"]).read_bytes()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        scratch_folder.release()
     if not audited:
         return b"", {"unit": manifest["unit"], "sizes": manifest["sizes"]}
     with ws.db.session() as s:

@@ -30,6 +30,7 @@ from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
+from amanah.processing import scratch
 from amanah.processing.sandbox_pool import SandboxBusy, SandboxPool
 from amanah.rfa import RequestError
 from amanah.search.query import QueryError
@@ -113,9 +114,12 @@ def app_from_env() -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The warm sandboxes start on first use; they stop (zygotes, scratch folders) with the app."""
+    """The warm sandboxes start on first use; they stop (zygotes, scratch folders) with the app.
+    Scratch folders a killed process left are swept as it starts (`processing.scratch`)."""
     if app.state.sandboxes.closed:  # the same app served again (a test client, twice)
         app.state.sandboxes = SandboxPool.for_settings(app.state.ws.settings)
+    # What a process killed mid-redaction left (evidence copies, OCR words): nobody holds it.
+    await anyio.to_thread.run_sync(scratch.sweep, app.state.ws.home / "work")
     yield
     await anyio.to_thread.run_sync(app.state.sandboxes.close)
 
