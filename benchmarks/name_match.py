@@ -135,18 +135,44 @@ def _person(name: str, i: int) -> object:
     return e
 
 
-def nearest(q: str, parsed: nm.ParsedName, rec_skel: list[str]) -> dict[int, float]:
+class Records:
+    """The records as the vectorised pass compares them: their Latin skeletons, and their
+    readings by sound (several a record, each pointing back to it)."""
+
+    def __init__(self, records: list[str]) -> None:
+        self.skeletons = [_skeleton(r) for r in records]
+        self.sounds: list[str] = []
+        self.owner: list[int] = []
+        for i, r in enumerate(records):
+            for s in nm.sound_readings(nm.parse(r)):
+                self.sounds.append(s)
+                self.owner.append(i)
+
+
+def nearest(q: str, parsed: nm.ParsedName, recs: Records) -> dict[int, float]:
     """The BLOCK records nearest to a query by any of its readings (the likeliest
-    romanisation, the reading by sound, the romanizer's candidates), by a vectorised pass
-    over the records' skeletons: the records the matcher re-scores."""
+    romanisation, the foreign reading's skeleton, the romanizer's candidates, against the
+    records' skeletons; the reading by sound against theirs), by a vectorised pass: the
+    records the matcher re-scores."""
     skels = nm.readings(parsed) + [_skeleton(r) for r in nm.romanise(q)]
     block: dict[int, float] = {}
     for s in skels:
         if not s.strip():
             continue
         for _, v, i in process.extract(
-            s, rec_skel, scorer=Levenshtein.normalized_similarity, limit=BLOCK
+            s, recs.skeletons, scorer=Levenshtein.normalized_similarity, limit=BLOCK
         ):
+            block[i] = max(block.get(i, 0.0), v)
+    for s in nm.sound_readings(parsed):
+        found: dict[int, float] = {}
+        # a record has several readings: ask for more, keep BLOCK records
+        for _, v, j in process.extract(
+            s, recs.sounds, scorer=Levenshtein.normalized_similarity, limit=4 * BLOCK
+        ):
+            i = recs.owner[j]
+            if i not in found and len(found) < BLOCK:
+                found[i] = v
+        for i, v in found.items():
             block[i] = max(block.get(i, 0.0), v)
     return block
 
@@ -163,7 +189,7 @@ def evaluate(
     proxies: dict[int, object] = {}
     theirs: list[list[int]] = []
     their_false = their_gold = 0
-    rec_skel = [_skeleton(r) for r in records]
+    recs = Records(records)
     lowered = [r.lower() for r in records]
     methods: dict[str, list[list[int]]] = {
         "rapidfuzz (letter map)": [],
@@ -181,7 +207,7 @@ def evaluate(
                 best[i] = max(best.get(i, 0.0), s)
         methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
         parsed = nm.parse(q)
-        block = nearest(q, parsed, rec_skel)
+        block = nearest(q, parsed, recs)
         scored = []
         wrong_match = False
         for i in block:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from amanah.text import name_match as nm
 from benchmarks.common import OUT
-from benchmarks.name_match import _skeleton, nearest
+from benchmarks.name_match import Records, _skeleton, nearest
 
 _ENDING = re.compile(r"(os|us|is|es|ius|ia|ium|ov|ev|ova|eva|ski|sky|ska|ini|ino|ano|elli|ez)$")
 _DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1")
@@ -77,10 +77,10 @@ def misses(pairs: list[tuple[str, str]], cause: Counter[str], kind: Counter[str]
     """Rank the sample; count each miss by cause and by class; the number of queries."""
     queries, records = [a for a, _ in pairs], [b for _, b in pairs]
     nm.prepare_many(queries)
-    rec_skel = [_skeleton(r) for r in records]
+    recs = Records(records)
     for qi, q in enumerate(queries):
         parsed = nm.parse(q)
-        block = nearest(q, parsed, rec_skel)
+        block = nearest(q, parsed, recs)
         scored = sorted(((nm.score(parsed, records[i]).value, i) for i in block), reverse=True)
         if scored and scored[0][1] == qi:
             continue

@@ -52,6 +52,9 @@ CONSONANTS_ONLY = 0.78
 #: (both calibrated on the training splits, docs/benchmarks.md).
 SOUND_STRICTNESS = 1.25
 OTHER_READING = 0.25
+#: A Latin part attested fewer times than this in the romanizer's dictionary is a foreign
+#: name: read by sound with its foreign rules too (French silent letters).
+ATTESTED = 10
 
 FIELDS = ("ism", "father", "grandfather", "family", "kunya")
 _SON_OF = frozenset({"بن", "ابن", "بنت", "bin", "ibn", "ben", "bint", "binti", "walad"})
@@ -325,7 +328,9 @@ def _make_part(role: str, words: list[str], display: str) -> Part:
         # with its article too: a foreign record may keep it glued (Alhambra, الحمراء)
         sounds: tuple[str, ...] = tuple(dict.fromkeys(ns.arabic_sounds(w) for w in (key, joined)))
     else:
-        sounds = ns.latin_sounds(key) if script == "latin" else ()
+        # a name the romanizer's dictionary does not hold is read by foreign rules too
+        foreign = _frequencies().get("l:" + skels[0], 0) < ATTESTED if skels else False
+        sounds = ns.latin_sounds(key, foreign) if script == "latin" else ()
     return Part(role, display, script, key, latin, skels, cons, weight, sounds)
 
 
@@ -626,10 +631,32 @@ def readings(name: ParsedName) -> list[str]:
     return list(dict.fromkeys(s for s in (first, foreign) if s.strip()))
 
 
+def sound_readings(name: ParsedName) -> list[str]:
+    """The name read by sound (`name_sounds`), part by part, as blocking strings in the one
+    alphabet both scripts are read into: an Arabic name's reading, a Latin name's few. A
+    foreign name's record is spelt past its Latin skeleton by letters the skeleton keeps and
+    the sound reading does not (Cerny, soft c; Wysocki, w; Forsyth, y): by sound it is near
+    its Arabic spelling even where no romanisation or skeleton is."""
+    per_part = [p.sounds[:2] if p.script == "arabic" else p.sounds for p in name.parts]
+    per_part = [s for s in per_part if s]
+    if not per_part:
+        return []
+    out = [""]
+    for sounds in per_part:
+        out = [f"{r} {s}".strip() for r in out for s in sounds][: ns.MAX_READINGS]
+    return out
+
+
+def sound_key(sounds: str) -> str:
+    """The consonants of a sound reading (its vowels and h out, runs once): the ``s:`` key."""
+    return ns.consonants(sounds)
+
+
 def keys(name: str) -> set[str]:
     """Blocking keys of a name: the consonant key of each part, in the one alphabet both
-    scripts share (a candidate shares at least one key with the names it may match), and the
-    Latin skeletons of its romanisations."""
+    scripts share (a candidate shares at least one key with the names it may match), the
+    Latin skeletons of its romanisations, and the consonants of its readings by sound (one
+    alphabet for both scripts, `name_sounds`)."""
     out: set[str] = set()
     for p in parse(name).parts:
         if len(p.consonants) >= 2:
@@ -637,4 +664,5 @@ def keys(name: str) -> set[str]:
         out.update("l:" + s for s in p.skeletons if len(s) >= 3)
         if len(foreign := foreign_skeleton(p)) >= 3:
             out.add("l:" + foreign)
+        out.update("s:" + k for s in p.sounds if len(k := sound_key(s)) >= 3)
     return out
