@@ -289,11 +289,7 @@ def _spotted(
         forms = token_forms(window[start:end])
         after: list[tuple[str, int]] | None = None  # (stem, token end) of the words from here
         for w, (ex, st) in enumerate(forms):
-            if (
-                st in words
-                or ex in exact
-                or (prefixes and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes))
-            ):
+            if _word_hit(ex, st, words, exact, prefixes):
                 hits.append((start, end))
                 if not phrases:
                     break  # as the token-by-token reading: a token is marked once
@@ -365,6 +361,17 @@ def _window_terms(
     return hits
 
 
+def _word_hit(
+    ex: str, st: str, words: set[str], exact: set[str], prefixes: list[tuple[str, str]]
+) -> bool:
+    """Whether one analysed word (exact, stem) matches a word of the query."""
+    return (
+        st in words
+        or ex in exact
+        or bool(prefixes and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes))
+    )
+
+
 def _phrases(
     window: str,
     offset: int,
@@ -380,11 +387,7 @@ def _phrases(
     for i, (start, end, ex, st) in enumerate(part):
         if stop is not None and start >= stop:
             break
-        if (
-            st in words
-            or ex in exact
-            or (prefixes and any(ex.startswith(e) or st.startswith(p) for e, p in prefixes))
-        ):
+        if _word_hit(ex, st, words, exact, prefixes):
             found.append((offset + start, offset + end))
             continue
         if st in firsts:
