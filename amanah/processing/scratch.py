@@ -1,7 +1,7 @@
 """Scratch folders of the home's work folder that outlive no process.
 
 A redaction, its preview and a sandbox's scratch root hold, while they run, a copy of the
-evidence, the names key's digests and the words OCR read from the original. A process killed
+evidence and the words read from it (the text layer's and OCR's). A process killed
 (SIGKILL, a power cut) runs no `finally`: its folder stayed in the work folder for good. Each
 such folder is held with a lock on the folder itself for as long as its process uses it (the
 kernel lets go when the process dies), and `sweep` removes the ones nobody holds.

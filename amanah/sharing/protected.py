@@ -373,29 +373,6 @@ class Matcher:
             raise SharingError("the names key is not loaded: protected names cannot be looked for")
         return _load_cached(key, tuple(rows))
 
-    def to_spec(self) -> dict[str, Any]:
-        """A JSON-able form (digests and key) for the redaction sandbox's child process."""
-        seen: dict[int, tuple[Slots, str]] = {}
-        for entries in self._by_first.values():
-            for slots, pseudonym in entries:
-                seen[id(slots)] = (slots, pseudonym)
-        return {
-            "key": self._key.hex(),
-            "kinds": sorted(self._kinds),
-            "patterns": [
-                [pseudonym, [sorted(d.hex() for d in slot) for slot in slots]]
-                for slots, pseudonym in seen.values()
-            ],
-        }
-
-    @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> Matcher:
-        return cls(
-            bytes.fromhex(spec["key"]),
-            [(_slots(p), pseudonym) for pseudonym, p in spec["patterns"]],
-            spec["kinds"],
-        )
-
     def __bool__(self) -> bool:
         return bool(self._by_first)
 

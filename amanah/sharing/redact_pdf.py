@@ -1,11 +1,14 @@
-"""Redacting a PDF, in the sandbox's child: find the names, remove them, write the file anew,
-and read the result back as a recipient would.
+"""Redacting a PDF, in the sandbox's child: list the words a page shows, remove the areas
+Amanah chose, write the file anew, and say everything the result says as a recipient reads it.
 
-Names are found on each page's text layer over the page's whole word sequence in reading
-order (so a name wrapped onto the next line, or hyphenated across it, is found), and in the
-page's pixels by OCR word boxes (`amanah.processing.wordboxes`: Arabic and Latin) on every
-page that carries an image or drawn shapes. PyMuPDF's apply_redactions deletes the glyphs
-under each area, blanks the image pixels under it and removes the shapes it covers.
+The child never holds the names key nor a name's digest: it parses hostile evidence, so what
+it could leak or be made to compute is kept to the file's own words. It lists every word of
+each page's text layer in reading order (a word hyphenated across a line end joined) and, on
+every page that carries an image or drawn shapes, the words OCR reads in its pixels
+(`amanah.processing.wordboxes`: Arabic and Latin), each with the area that would remove it;
+Amanah matches the names over those sequences (`amanah.sharing.redaction`) and sends back the
+areas. PyMuPDF's apply_redactions deletes the glyphs under each area, blanks the image pixels
+under it and removes the shapes it covers.
 
 Then nothing but the pages' contents is kept: the pages are copied into a new document with
 no outline, annotation of any kind, form field, link, embedded file, JavaScript or action,
@@ -22,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import pdftext, wordboxes
-from amanah.sharing.protected import Matcher
+
+#: One word and the areas (x0, y0, x1, y1, page points from the unrotated page's top left)
+#: that remove it: a hyphenated word has one per line.
+Shown = tuple[str, list[list[float]]]
 
 PAD = 1.0  # points left and right of each text-layer word, so that anti-aliased edges go too
 TRIM = 0.15  # of a text-layer word's height, off its top and bottom (see _area)
@@ -82,14 +88,13 @@ def tokens(page: Any) -> list[tuple[str, list[Any]]]:
     return out
 
 
-def text_areas(page: Any, matcher: Matcher) -> list[tuple[Any, str]]:
-    """Rectangles of the text layer's words that are part of a protected name."""
-    found = tokens(page)
-    return [
-        (rect, pseudonym)
-        for index, pseudonym in matcher.in_words([t for t, _ in found])
-        for rect in found[index][1]
-    ]
+def _box(rect: Any) -> list[float]:
+    return [float(rect.x0), float(rect.y0), float(rect.x1), float(rect.y1)]
+
+
+def text_words(page: Any) -> list[Shown]:
+    """The text layer's words in reading order, each with the areas that remove it."""
+    return [(word, [_box(_area(r)) for r in rects]) for word, rects in tokens(page)]
 
 
 def _area(rect: Any) -> Any:
@@ -137,74 +142,75 @@ def page_words(page: Any, work: Path, langs: str) -> tuple[list[wordboxes.Word],
     return wordboxes.words(_grey(pix), work, langs), zoom
 
 
-def ocr_areas(
-    page: Any, matcher: Matcher, work: Path, langs: str
-) -> tuple[list[tuple[Any, str]], list[list[str]]]:
-    """Rectangles (page points) of the words OCR reads as part of a name; and what it read."""
+def ocr_words(page: Any, work: Path, langs: str) -> list[list[Shown]]:
+    """The words OCR reads in the page as shown, reading by reading, each with the area (page
+    points, padded: Arabic dots sit outside tight boxes) that removes it."""
     import pymupdf
 
     found, zoom = page_words(page, work, langs)
-    areas = []
-    read = []
+    out = []
     for reading in wordboxes.readings(found):
-        read.append([w.text for w in reading])
-        for index, pseudonym in matcher.in_words([w.text for w in reading]):
-            x0, y0, x1, y1 = reading[index].box
+        shown: list[Shown] = []
+        for w in reading:
+            x0, y0, x1, y1 = w.box
             pad = (y1 - y0) * OCR_PAD
             r = pymupdf.Rect(
                 (x0 - pad) / zoom, (y0 - pad) / zoom, (x1 + pad) / zoom, (y1 + pad) / zoom
             )
-            areas.append((r * page.derotation_matrix, pseudonym))
-    return areas, read
+            shown.append((w.text, [_box(r * page.derotation_matrix)]))
+        out.append(shown)
+    return out
 
 
-def redact(
-    path: Path, target: Path, work: Path, matcher: Matcher, spec: dict[str, Any]
-) -> dict[str, Any]:
-    """Write the redacted copy of `path` to `target`; what was removed, page by page."""
+def words(path: Path, work: Path, langs: str, ocr: bool = True) -> dict[str, Any]:
+    """Every word each page shows, with the areas that would remove it: the text layer's
+    sequence, and (`ocr`) the OCR readings of every page that carries an image or drawn
+    shapes. Amanah looks for the names in them."""
     import pymupdf
 
     doc = pymupdf.open(path)
-    if doc.needs_pass or doc.is_encrypted:
-        raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
-    outside = sorted({r[0] for r in spec["regions"] if r[0] > doc.page_count})
-    if outside:  # an area asked for is never silently dropped
-        raise ValueError(
-            f"region on page {outside[0]}: the PDF has {doc.page_count} page(s); nothing was"
-            " redacted"
-        )
-    names: dict[str, int] = {}
-    areas: list[list[float]] = []
-    ocr_pages = []
-    for page in doc:
-        number = page.number + 1
-        text = text_areas(page, matcher)
-        pixels: list[tuple[Any, str]] = []
-        if needs_ocr(page):
-            ocr_pages.append(number)
-            pixels = ocr_areas(page, matcher, work, spec["languages"])[0]
-        found = text + pixels
-        for pseudonym in {p for _, p in found}:
-            names[pseudonym] = names.get(pseudonym, 0) + sum(p == pseudonym for _, p in found)
-        rects = [_area(r) for r, _ in text] + [r for r, _ in pixels]
-        rects += [pymupdf.Rect(*r[1:]) for r in spec["regions"] if r[0] == number]
-        for r in rects:
-            page.add_redact_annot(r, fill=(0, 0, 0))
-            areas.append([number, round(r.x0, 1), round(r.y0, 1), round(r.x1, 1), round(r.y1, 1)])
-        if rects:
-            page.apply_redactions(
-                images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
-                graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
-                text=pymupdf.PDF_REDACT_TEXT_REMOVE,
+    try:
+        if doc.needs_pass or doc.is_encrypted:
+            raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
+        pages = []
+        for page in doc:
+            pages.append(
+                {
+                    "text": text_words(page),
+                    "ocr": ocr_words(page, work, langs) if ocr and needs_ocr(page) else None,
+                }
             )
-    doc.scrub()  # metadata, XMP, hidden text, attachments, scripts, links, thumbnails
-    write_anew(doc, target)
-    doc.close()
+    finally:
+        doc.close()
+    return {"page_count": len(pages), "pages": pages}
+
+
+def apply(path: Path, target: Path, areas: list[list[float]]) -> dict[str, Any]:
+    """Write the copy of `path` with every area (page, x0, y0, x1, y1) removed to `target`."""
+    import pymupdf
+
+    doc = pymupdf.open(path)
+    try:
+        if doc.needs_pass or doc.is_encrypted:
+            raise ValueError("the PDF is encrypted: it cannot be redacted without its password")
+        by_page: dict[int, list[list[float]]] = {}
+        for number, *box in areas:
+            by_page.setdefault(int(number), []).append(box)
+        for page in doc:
+            for box in by_page.get(page.number + 1, []):
+                page.add_redact_annot(pymupdf.Rect(*box), fill=(0, 0, 0))
+            if page.number + 1 in by_page:
+                page.apply_redactions(
+                    images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
+                    graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
+                    text=pymupdf.PDF_REDACT_TEXT_REMOVE,
+                )
+        doc.scrub()  # metadata, XMP, hidden text, attachments, scripts, links, thumbnails
+        write_anew(doc, target)
+    finally:
+        doc.close()
     return {
-        "regions": len(areas),
-        "areas": areas,
-        "names": names,
-        "ocr_pages": ocr_pages,
+        "media_type": "application/pdf",
         "method": f"PyMuPDF {pymupdf.VersionBind} apply_redactions (text removed, image pixels"
         " blanked, covered shapes removed); Tesseract word boxes (Arabic and Latin) on images;"
         " pages copied into a new document written in full: outlines, annotations, form"
@@ -270,61 +276,50 @@ def _strings(doc: Any, xref: int) -> list[str]:
     return out
 
 
-def reread(
-    path: Path, work: Path, matcher: Matcher, langs: str
-) -> tuple[str, dict[str, list[str]]]:
+def reread(path: Path, work: Path, langs: str) -> dict[str, Any]:
     """Everything the written file says, read back from the file itself: its text layer per
-    page, OCR of every page that carries an image or drawn shapes, its metadata and XMP, and
-    every object and decoded stream. Returns that text and, per pseudonym, where a protected
-    name still reads."""
+    page (every reading of its lines, and its word sequence), OCR of every page that carries
+    an image or drawn shapes, its metadata and XMP, and every object and decoded stream; each
+    with where it was read. Amanah looks for the names in it."""
     import json
 
     import pymupdf
 
-    left: dict[str, list[str]] = {}
-
-    def note(found: set[str] | list[tuple[int, str]], where: str) -> None:
-        for p in {f[1] if isinstance(f, tuple) else f for f in found}:
-            left.setdefault(p, []).append(where)
-
-    said = []
+    texts: list[tuple[str, str]] = []
+    sequences: list[tuple[str, list[str]]] = []
     doc = pymupdf.open(path)
     try:
         for page in doc:
-            number = page.number + 1
+            where = f"page {page.number + 1} text"
             read = pdftext.read_page(page)
-            text = read.text
-            said.append(text)
-            note(matcher.find(text), f"page {number} text")
+            texts.append((where, read.text))
             # Lines not read in logical order: their other readings too (issue 14).
             if read.other_readings:
-                others = "\n".join(read.other_readings)
-                said.append(others)
-                note(matcher.find(others), f"page {number} text")
-            note(matcher.in_words([t for t, _ in tokens(page)]), f"page {number} text")
+                texts.append((where, "\n".join(read.other_readings)))
+            sequences.append((where, [t for t, _ in tokens(page)]))
             if needs_ocr(page):
-                _, read = ocr_areas(page, matcher, work, langs)
-                for seq in read:
-                    said.append(" ".join(seq))
-                    note(matcher.in_words(seq), f"page {number} image (OCR)")
-        info = json.dumps(doc.metadata, ensure_ascii=False) + (doc.get_xml_metadata() or "")
-        said.append(info)
-        note(matcher.find(info), "document information or XMP")
+                for reading in ocr_words(page, work, langs):
+                    seq = [t for t, _ in reading]
+                    sequences.append((f"page {page.number + 1} image (OCR)", seq))
+                    texts.append(("", " ".join(seq)))  # what was read, not searched again
+        texts.append(
+            (
+                "document information or XMP",
+                json.dumps(doc.metadata, ensure_ascii=False) + (doc.get_xml_metadata() or ""),
+            )
+        )
         for xref in range(1, doc.xref_length()):
             try:
                 parts = _strings(doc, xref)
             except Exception as exc:  # our own output must read back whole
                 raise ValueError(f"object {xref} of the written PDF cannot be read back") from exc
-            for part in parts:
-                note(matcher.find(part), f"PDF object {xref}")
+            texts.extend((f"PDF object {xref}", part) for part in parts)
         if doc.embfile_count() or doc.get_toc() or doc.is_form_pdf:
             raise ValueError("the written PDF still has embedded files, an outline or a form")
     finally:
         doc.close()
-    raw = path.read_bytes()
-    for enc in ("latin-1", "utf-8"):
-        note(matcher.find(raw.decode(enc, "replace")), "the file's bytes")
-    return "\n".join(said), {p: sorted(set(w)) for p, w in left.items()}
+    said = "\n".join(t for w, t in texts if not w.startswith("PDF object"))
+    return {"texts": [t for t in texts if t[0]], "sequences": sequences, "said": said}
 
 
 def preview(path: Path, target: Path, page_number: int, width: int) -> dict[str, Any]:

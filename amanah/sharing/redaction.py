@@ -20,8 +20,11 @@ event. Evidence is parsed in the processing sandbox (a forked child with limits)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,7 @@ IMAGE_TYPES = {
 }
 REDACTED, REDACTED_TEXT, PSEUDONYMISED = "redacted", "redacted-text", "pseudonymised-text"
 SPEC = "redact.json"
+WORDS, REREAD = "words.json", "reread.json"  # what the child read, for Amanah to match
 #: What Pillow reports of a file it wrote itself that is format, not metadata.
 FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
 PREVIEW_WIDTH = 900
@@ -86,32 +90,45 @@ def redactable(media_type: str | None) -> bool:
 
 
 # -- in the sandbox's child ------------------------------------------------------------------
+# The child parses hostile evidence: it is given no names key and no name's digest. It lists
+# the words a file shows with the areas that would remove them, removes the areas it is sent,
+# and says everything the written file says; Amanah does the matching (below).
 
 
 def redact_file(path: str, out_dir: str) -> dict[str, Any]:
-    """Entry point in the sandbox: read the spec, then redact (and read the result back) or
-    render one page for the preview."""
+    """Entry point in the sandbox: read the spec, then list the file's words, or remove areas
+    and read the result back, or render one page for the preview."""
     out = Path(out_dir)
     spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
-    (out / SPEC).unlink()  # the names do not stay on disk longer than needed
+    (out / SPEC).unlink()
     if spec.get("action") == "preview":
         return _preview(Path(path), out, spec)
-    matcher = Matcher.from_spec(spec["matcher"])
+    pdf = spec["media_type"] == "application/pdf"
     work = out / "ocr"
     try:
-        if spec["media_type"] == "application/pdf":
+        if spec["action"] == "words":
+            shown = (
+                redact_pdf.words(Path(path), work, spec["languages"], spec["ocr"])
+                if pdf
+                else _image_words(Path(path), work, spec)
+            )
+            (out / WORDS).write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+            return {"words": WORDS}
+        if spec["action"] != "apply":
+            raise ValueError(f"unknown redaction action {spec['action']!r}")
+        if pdf:
             target = out / "redacted.pdf"
-            manifest = redact_pdf.redact(Path(path), target, work, matcher, spec)
-            said, left = redact_pdf.reread(target, work, matcher, spec["languages"])
-            manifest["media_type"] = "application/pdf"
+            manifest = redact_pdf.apply(Path(path), target, spec["areas"])
+            said = redact_pdf.reread(target, work, spec["languages"])
         else:
-            manifest = _redact_image(Path(path), out, matcher, spec)
+            manifest = _paint_image(Path(path), out, spec)
             target = out / manifest["file"]
-            said, left = _reread_image(target, work, matcher, spec["languages"])
+            said = _reread_image(target, work, spec["languages"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (out / "check.txt").write_text(said, encoding="utf-8")
-    return {**manifest, "file": target.name, "left": left}
+    (out / "check.txt").write_text(said.pop("said"), encoding="utf-8")
+    (out / REREAD).write_text(json.dumps(said, ensure_ascii=False), encoding="utf-8")
+    return {**manifest, "file": target.name, "reread": REREAD}
 
 
 def _preview(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
@@ -153,23 +170,10 @@ def _outline(png: Path, areas: list[list[Any]], found: dict[str, Any], page: int
     image.save(png, "PNG")
 
 
-def _named_boxes(
-    found: list[wordboxes.Word], matcher: Matcher
-) -> list[tuple[tuple[float, float, float, float], str]]:
-    boxes = []
-    for reading in wordboxes.readings(found):
-        for index, pseudonym in matcher.in_words([w.text for w in reading]):
-            boxes.append((reading[index].box, pseudonym))
-    return boxes
+def _image(path: Path) -> Any:
+    """The image as it is seen (EXIF orientation applied), in RGB; one frame only."""
+    from PIL import Image, ImageOps
 
-
-def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-    from PIL import Image, ImageDraw, ImageOps
-
-    fmt, ext = IMAGE_TYPES[spec["media_type"]]
-    if any(r[0] != 1 for r in spec["regions"]):
-        raise ValueError("a region names a page other than 1: an image has one page")
     with Image.open(path) as im:
         if getattr(im, "n_frames", 1) > 1:
             raise ValueError(
@@ -177,20 +181,36 @@ def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any])
                 " redacted here; convert it to a PDF and redact that"
             )
         im.load()
-        image = ImageOps.exif_transpose(im)  # boxes are found on the image as it is seen
-    rgb = image.convert("RGB")
-    names: dict[str, int] = {}
-    boxes = []
-    for (x0, y0, x1, y1), pseudonym in _named_boxes(
-        wordboxes.words(np.asarray(rgb.convert("L")), out / "ocr", spec["languages"]), matcher
-    ):
-        pad = 2 + (y1 - y0) * redact_pdf.OCR_PAD
-        boxes.append((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
-        names[pseudonym] = names.get(pseudonym, 0) + 1
-    boxes.extend((x0, y0, x1, y1) for _, x0, y0, x1, y1 in spec["regions"])
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
+def _image_words(path: Path, work: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """The words OCR reads in the image, reading by reading, each with the area (pixels,
+    padded) that removes it."""
+    import numpy as np
+
+    rgb = _image(path)
+    readings = []
+    if spec["ocr"]:
+        found = wordboxes.words(np.asarray(rgb.convert("L")), work, spec["languages"])
+        for reading in wordboxes.readings(found):
+            shown = []
+            for w in reading:
+                x0, y0, x1, y1 = w.box
+                pad = 2 + (y1 - y0) * redact_pdf.OCR_PAD
+                shown.append((w.text, [[x0 - pad, y0 - pad, x1 + pad, y1 + pad]]))
+            readings.append(shown)
+    return {"page_count": 1, "pages": [{"text": [], "ocr": readings}], "size": list(rgb.size)}
+
+
+def _paint_image(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    from PIL import Image, ImageDraw
+
+    fmt, ext = IMAGE_TYPES[spec["media_type"]]
+    rgb = _image(path)
     draw = ImageDraw.Draw(rgb)
-    for box in boxes:
-        draw.rectangle(box, fill=(0, 0, 0))
+    for _, x0, y0, x1, y1 in spec["areas"]:
+        draw.rectangle((x0, y0, x1, y1), fill=(0, 0, 0))
     target = out / f"redacted.{ext}"
     # A new image from the pixels alone: no EXIF, XMP, ICC profile, text chunk or comment.
     clean = Image.new("RGB", rgb.size)
@@ -199,42 +219,30 @@ def _redact_image(path: Path, out: Path, matcher: Matcher, spec: dict[str, Any])
     return {
         "file": target.name,
         "media_type": "image/jpeg" if fmt == "JPEG" else "image/png",
-        "regions": len(boxes),
-        "areas": [[1, *(round(v, 1) for v in b)] for b in boxes],
-        "names": names,
-        "ocr_pages": [1],
         "method": "Tesseract word boxes (Arabic and Latin) painted over; image written anew from"
         " its pixels alone, without EXIF, XMP, ICC profile, text chunks or comments",
     }
 
 
-def _reread_image(
-    path: Path, work: Path, matcher: Matcher, langs: str
-) -> tuple[str, dict[str, list[str]]]:
-    """What the written image still says: OCR of its pixels, and any metadata at all."""
+def _reread_image(path: Path, work: Path, langs: str) -> dict[str, Any]:
+    """What the written image still says: OCR of its pixels; any metadata at all refuses it."""
     import numpy as np
     from PIL import Image
 
-    left: dict[str, list[str]] = {}
-    said = []
     with Image.open(path) as im:
         grey = np.asarray(im.convert("L"))
-        meta = {
-            k: v
-            for k, v in im.info.items()
-            if k not in ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi")
-        }
+        meta = {k: v for k, v in im.info.items() if k not in FORMAT_INFO}
         if meta or im.getexif():
             raise ValueError(f"the written image still carries metadata: {sorted(meta)}")
-    for reading in wordboxes.readings(wordboxes.words(grey, work, langs)):
-        seq = [w.text for w in reading]
-        said.append(" ".join(seq))
-        for _, pseudonym in matcher.in_words(seq):
-            left.setdefault(pseudonym, ["the image (OCR)"])
-    raw = path.read_bytes().decode("latin-1")
-    for p in matcher.find(raw):
-        left.setdefault(p, []).append("the file's bytes")
-    return "\n".join(said), left
+    sequences = [
+        ("the image (OCR)", [w.text for w in reading])
+        for reading in wordboxes.readings(wordboxes.words(grey, work, langs))
+    ]
+    return {
+        "texts": [],
+        "sequences": sequences,
+        "said": "\n".join(" ".join(seq) for _, seq in sequences),
+    }
 
 
 # -- in Amanah -------------------------------------------------------------------------------
@@ -242,6 +250,37 @@ def _reread_image(
 
 def _label(item: Item) -> str:
     return f"item {item.id} ({item.original_path})"
+
+
+@contextlib.contextmanager
+def _box(ws: Workspace, sandbox: Sandbox | SandboxPool | None) -> Iterator[Sandbox | SandboxPool]:
+    """The sandbox given (or a pool's warm one), or one of our own, closed after."""
+    box = sandbox or Sandbox.for_settings(ws.settings)
+    try:
+        yield box
+    finally:
+        if sandbox is None:
+            box.close()
+
+
+def _ask(
+    box: Sandbox | SandboxPool,
+    item: Item,
+    source: Path,
+    work: Path,
+    spec: dict[str, Any],
+    what: str = "redaction",
+) -> dict[str, Any]:
+    """Run one task on the item's bytes in the sandbox; the spec (no name, no key) is deleted
+    by the child as soon as it is read."""
+    (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    (work / SPEC).chmod(0o600)
+    try:
+        return box.analyze(
+            str(source), item.original_path, str(work), Limits(cpu_seconds=1800), task="redact"
+        )
+    except SandboxError as exc:
+        raise SharingError(f"{_label(item)}: {what} failed: {exc}") from exc
 
 
 def _run(
@@ -252,21 +291,60 @@ def _run(
     sandbox: Sandbox | SandboxPool | None,
     what: str = "redaction",
 ) -> dict[str, Any]:
-    """Run one task on the item's bytes in the sandbox (or a pool's warm one); the spec is written
-    0600 and deleted by the child as soon as it is read."""
-    (work / SPEC).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    (work / SPEC).chmod(0o600)
-    box = sandbox or Sandbox.for_settings(ws.settings)
+    with _box(ws, sandbox) as box:
+        return _ask(box, item, local_copy(ws, item.sha256, work), work, spec, what)
+
+
+def _taken(work: Path, name: Any, item: Item) -> Any:
+    """A JSON file the child wrote, read and removed (it holds the file's words)."""
+    path = work / str(name)
+    if path.parent != work or not path.is_file() or path.is_symlink():
+        raise SharingError(f"{_label(item)}: the sandbox did not write its {name!r}")
     try:
-        source = local_copy(ws, item.sha256, work)
-        return box.analyze(
-            str(source), item.original_path, str(work), Limits(cpu_seconds=1800), task="redact"
-        )
-    except SandboxError as exc:
-        raise SharingError(f"{_label(item)}: {what} failed: {exc}") from exc
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SharingError(f"{_label(item)}: the sandbox's {name!r} cannot be read") from exc
     finally:
-        if sandbox is None:
-            box.close()
+        path.unlink(missing_ok=True)
+
+
+def _box_of(value: Any) -> list[float]:
+    box = [float(v) for v in value]
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise ValueError("an area is four finite numbers")
+    return box
+
+
+def _areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, int]]:
+    """The areas of every word that is part of a protected name, looked for in Amanah over
+    each page's text-layer sequence and each OCR reading the child listed; and how many areas
+    each pseudonym got."""
+    areas: list[list[float]] = []
+    names: dict[str, int] = {}
+    for number, page in enumerate(shown["pages"], 1):
+        for seq in [page["text"], *(page["ocr"] or [])]:
+            for index, pseudonym in matcher.in_words([str(w) for w, _ in seq]):
+                for box in seq[index][1]:
+                    areas.append([number, *_box_of(box)])
+                    names[pseudonym] = names.get(pseudonym, 0) + 1
+    return areas, names
+
+
+def _left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
+    """Per pseudonym, where the written file still reads a protected name: in what the child
+    read back from it (texts, word sequences) and in the file's own bytes, read here."""
+    left: dict[str, set[str]] = {}
+    for where, text in said["texts"]:
+        # an object's syntax is looked at as stored; what a reader is shown, as read too
+        look = matcher.find if str(where).startswith("PDF object") else matcher.names
+        for p in look(str(text)):
+            left.setdefault(p, set()).add(str(where))
+    for where, seq in said["sequences"]:
+        for _, p in matcher.in_words([str(w) for w in seq]):
+            left.setdefault(p, set()).add(str(where))
+    for p in matcher.find_in_bytes(written.read_bytes()):
+        left.setdefault(p, set()).add("the file's bytes")
+    return {p: sorted(w) for p, w in left.items()}
 
 
 def redact(
@@ -303,17 +381,47 @@ def redact(
         raise SharingError(
             "no protected person is recorded and no region was given: nothing to redact"
         )
+    pdf = item.media_type == "application/pdf"
+    if not pdf and any(r[0] != 1 for r in regions or []):
+        raise SharingError(
+            f"{_label(item)}: a region names a page other than 1: an image has one page"
+        )
     scratch_folder = scratch.Held(ws.home / "work", "redact-")  # swept if this process dies
     work = scratch_folder.path
     try:
-        spec = {
-            "action": "redact",
-            "matcher": matcher.to_spec(),
-            "media_type": item.media_type,
-            "regions": [list(r) for r in regions or []],
-            "languages": langs,
-        }
-        manifest = _run(ws, item, work, spec, sandbox)
+        asked = {"media_type": item.media_type, "languages": langs}
+        with _box(ws, sandbox) as box:
+            source = local_copy(ws, item.sha256, work)
+            listed = _ask(
+                box, item, source, work, {**asked, "action": "words", "ocr": bool(matcher)}
+            )
+            try:
+                shown = _taken(work, listed.get("words"), item)
+                found, names = _areas(shown, matcher)
+                pages = int(shown["page_count"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SharingError(f"{_label(item)}: the sandbox's word list is malformed") from exc
+            outside = sorted({r[0] for r in regions or [] if r[0] > pages})
+            if outside:  # an area asked for is never silently dropped
+                raise SharingError(
+                    f"{_label(item)}: region on page {outside[0]}: the PDF has {pages} page(s);"
+                    " nothing was redacted"
+                )
+            areas = found + [[r[0], *map(float, r[1:])] for r in regions or []]
+            manifest = _ask(box, item, source, work, {**asked, "action": "apply", "areas": areas})
+        try:
+            written = work / Path(str(manifest["file"])).name
+            manifest["left"] = _left(_taken(work, manifest.get("reread"), item), matcher, written)
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise SharingError(f"{_label(item)}: the sandbox's re-reading is malformed") from exc
+        manifest.update(
+            regions=len(areas),
+            areas=[[a[0], *(round(v, 1) for v in a[1:])] for a in areas],
+            names=names,
+            ocr_pages=[
+                n for n, page in enumerate(shown["pages"], 1) if page.get("ocr") is not None
+            ],
+        )
         if manifest["left"]:
             where = "; ".join(
                 f"{p}: {', '.join(places)}" for p, places in sorted(manifest["left"].items())
