@@ -83,6 +83,27 @@ class TantivyIndex:
         self.index = tantivy.Index(self.schema, path=str(folder))
         for name, analyzer in analyzers().items():
             self.index.register_tokenizer(name, analyzer)
+        self._seen: tuple[int, ...] | None = None
+
+    def fresh(self) -> None:
+        """The reader at the last commit of any process. tantivy writes each commit's
+        `meta.json` anew (a new file renamed in place), so an unchanged one means nothing
+        was committed since the last look: the reload (0.7 ms a search at 1,000,000
+        documents) is skipped."""
+        try:
+            found = os.stat(self.folder / "meta.json")
+            seen: tuple[int, ...] | None = (
+                found.st_dev,
+                found.st_ino,
+                found.st_size,
+                found.st_mtime_ns,
+                found.st_ctime_ns,
+            )
+        except OSError:
+            seen = None
+        if seen is None or seen != self._seen:
+            self.index.reload()  # a commit after the look is seen by the next one
+            self._seen = seen
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -533,7 +554,7 @@ class TantivySearch:
         if q is None:
             empty = {f: Counter() for f in FACETS} if req.facets else None
             return Found([], False, 0, facets=empty, backend=self.name)
-        self.idx.index.reload()  # another process may have applied the outbox
+        self.idx.fresh()  # another process may have applied the outbox
         searcher = self.idx.index.searcher()
         want = req.limit + 1
         if req.sort == "date":
