@@ -321,12 +321,18 @@ def _areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, i
     each pseudonym got."""
     areas: list[list[float]] = []
     names: dict[str, int] = {}
+    # The text layer is read as one sequence over every page: a name whose first word ends
+    # a page and whose last begins the next is read by whoever turns the page.
+    text = [(number, w) for number, page in enumerate(shown["pages"], 1) for w in page["text"]]
+    sequences = [text]
     for number, page in enumerate(shown["pages"], 1):
-        for seq in [page["text"], *(page["ocr"] or [])]:
-            for index, pseudonym in matcher.in_words([str(w) for w, _ in seq]):
-                for box in seq[index][1]:
-                    areas.append([number, *_box_of(box)])
-                    names[pseudonym] = names.get(pseudonym, 0) + 1
+        sequences.extend([(number, w) for w in seq] for seq in page["ocr"] or [])
+    for seq in sequences:
+        for index, pseudonym in matcher.in_words([str(w[0]) for _, w in seq]):
+            number, (_, boxes) = seq[index]
+            for box in boxes:
+                areas.append([number, *_box_of(box)])
+                names[pseudonym] = names.get(pseudonym, 0) + 1
     return areas, names
 
 
@@ -339,9 +345,15 @@ def _left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
         look = matcher.find if str(where).startswith("PDF object") else matcher.names
         for p in look(str(text)):
             left.setdefault(p, set()).add(str(where))
+    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see _areas)
     for where, seq in said["sequences"]:
+        if str(where).endswith(" text"):
+            text.extend((str(where), str(w)) for w in seq)
+            continue
         for _, p in matcher.in_words([str(w) for w in seq]):
             left.setdefault(p, set()).add(str(where))
+    for index, p in matcher.in_words([w for _, w in text]):
+        left.setdefault(p, set()).add(text[index][0])
     for p in matcher.find_in_bytes(written.read_bytes()):
         left.setdefault(p, set()).add("the file's bytes")
     return {p: sorted(w) for p, w in left.items()}
