@@ -128,3 +128,29 @@ def test_hand_regions_only_with_no_protected_person(sqlite_home: Path, tmp_path:
         assert done["protected"] == [] and done["ocr_pages"] == []
     finally:
         ws.close()
+
+
+def test_a_child_that_slips_the_name_into_the_reread_text_is_refused(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """The re-read text (check.txt) is stored as the redacted copy's text: a compromised
+    child could say one thing in reread.json and write the name into check.txt. Amanah reads
+    it too; the copy is refused and nothing is recorded."""
+    from tests.test_redaction_child import _no_redaction, _refused
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _pdf(folder / "plain.pdf", [[(100, "Minutes of the hearing.")]])
+    ws, ids = _workspace_with(sqlite_home, folder)
+
+    def spoil(out: Path, manifest: dict[str, Any]) -> None:
+        if (out / "check.txt").exists():
+            with (out / "check.txt").open("a", encoding="utf-8") as f:
+                f.write("\nAhmad al-Khatib\n")
+
+    try:
+        caught = _refused(ws, ids["plain.pdf"], spoil)
+        assert "the re-read text" in caught and "Khatib" not in caught
+        assert _no_redaction(ws, ids["plain.pdf"])
+    finally:
+        ws.close()

@@ -424,6 +424,11 @@ def redact(
         try:
             written = work / Path(str(manifest["file"])).name
             manifest["left"] = _left(_taken(work, manifest.get("reread"), item), matcher, written)
+            # The re-read text is kept as a derivative: what it says is looked at too, not
+            # taken on the child's word that it is what reread.json says.
+            said = (work / "check.txt").read_text(encoding="utf-8")
+            for p in matcher.names(said):
+                manifest["left"].setdefault(p, []).append("the re-read text")
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise SharingError(f"{_label(item)}: the sandbox's re-reading is malformed") from exc
         manifest.update(
