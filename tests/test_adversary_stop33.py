@@ -154,3 +154,32 @@ def test_a_child_that_slips_the_name_into_the_reread_text_is_refused(
         assert _no_redaction(ws, ids["plain.pdf"])
     finally:
         ws.close()
+
+
+def test_an_image_with_exif_orientation_is_redacted_as_it_is_seen(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """A photo stored on its side with an EXIF orientation: the words are read, the areas
+    painted and the result written on the image as it is seen (the child's sizes and the
+    parent's areas agree), and the copy carries no EXIF left to turn it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tests.test_redaction import FONT
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    upright = Image.new("RGB", (1400, 240), "white")
+    font = ImageFont.truetype(FONT, 48)
+    ImageDraw.Draw(upright).text((40, 80), "Statement of Ahmad al-Khatib", fill="black", font=font)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    upright.rotate(90, expand=True).save(folder / "photo.jpg", "JPEG", exif=exif, quality=95)
+    ws, ids = _workspace_with(sqlite_home, folder)
+    try:
+        done = redaction.redact(ws, local_administrator(ws), ids["photo.jpg"])
+        assert done["protected"] == ["Witness A"] and done["media_type"] == "image/jpeg"
+        out = _blob(ws, done["sha256"], tmp_path / "out.jpg")
+        with Image.open(out) as im:
+            assert im.size == upright.size and not im.getexif()
+    finally:
+        ws.close()
