@@ -183,3 +183,24 @@ def test_an_image_with_exif_orientation_is_redacted_as_it_is_seen(
             assert im.size == upright.size and not im.getexif()
     finally:
         ws.close()
+
+
+def test_an_oversized_word_list_is_refused_before_it_is_read(
+    sqlite_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent reads what the child lists into memory: a file (or a compromised child)
+    that makes the list huge is refused by its size, clearly, before it is parsed. The limit
+    is lowered here so that a small real list exceeds it."""
+    from tests.test_redaction_child import _no_redaction, _refused
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _pdf(folder / "plain.pdf", [[(100 + 14 * i, "Minutes of the hearing.") for i in range(40)]])
+    ws, ids = _workspace_with(sqlite_home, folder)
+    monkeypatch.setattr(redaction, "TAKEN_LIMIT", 2048)
+    try:
+        caught = _refused(ws, ids["plain.pdf"], None)
+        assert "words.json" in caught and "over the 0 MiB Amanah reads" in caught, caught
+        assert _no_redaction(ws, ids["plain.pdf"])
+    finally:
+        ws.close()

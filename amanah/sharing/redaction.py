@@ -51,6 +51,10 @@ IMAGE_TYPES = {
 REDACTED, REDACTED_TEXT, PSEUDONYMISED = "redacted", "redacted-text", "pseudonymised-text"
 SPEC = "redact.json"
 WORDS, REREAD = "words.json", "reread.json"  # what the child read, for Amanah to match
+#: Largest words.json or reread.json Amanah reads into memory (a 300-page typed PDF's words
+#: are 17 MB): a hostile file, or a compromised child, must not make the web server or the
+#: worker that reads it allocate without bound.
+TAKEN_LIMIT = 512 << 20
 #: What Pillow reports of a file it wrote itself that is format, not metadata.
 FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
 PREVIEW_WIDTH = 900
@@ -300,6 +304,13 @@ def _taken(work: Path, name: Any, item: Item) -> Any:
     path = work / str(name)
     if path.parent != work or not path.is_file() or path.is_symlink():
         raise SharingError(f"{_label(item)}: the sandbox did not write its {name!r}")
+    size = path.stat().st_size
+    if size > TAKEN_LIMIT:
+        path.unlink()
+        raise SharingError(
+            f"{_label(item)}: the sandbox's {name!r} is {size >> 20} MiB, over the"
+            f" {TAKEN_LIMIT >> 20} MiB Amanah reads: split the file and redact its parts"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
