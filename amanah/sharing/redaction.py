@@ -51,6 +51,10 @@ IMAGE_TYPES = {
 REDACTED, REDACTED_TEXT, PSEUDONYMISED = "redacted", "redacted-text", "pseudonymised-text"
 SPEC = "redact.json"
 WORDS, REREAD = "words.json", "reread.json"  # what the child read, for Amanah to match
+#: Largest words.json or reread.json Amanah reads into memory (a 300-page typed PDF's words
+#: are 17 MB): a hostile file, or a compromised child, must not make the web server or the
+#: worker that reads it allocate without bound.
+TAKEN_LIMIT = 512 << 20
 #: What Pillow reports of a file it wrote itself that is format, not metadata.
 FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
 PREVIEW_WIDTH = 900
@@ -300,6 +304,13 @@ def _taken(work: Path, name: Any, item: Item) -> Any:
     path = work / str(name)
     if path.parent != work or not path.is_file() or path.is_symlink():
         raise SharingError(f"{_label(item)}: the sandbox did not write its {name!r}")
+    size = path.stat().st_size
+    if size > TAKEN_LIMIT:
+        path.unlink()
+        raise SharingError(
+            f"{_label(item)}: the sandbox's {name!r} is {size >> 20} MiB, over the"
+            f" {TAKEN_LIMIT >> 20} MiB Amanah reads: split the file and redact its parts"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -321,12 +332,18 @@ def _areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, i
     each pseudonym got."""
     areas: list[list[float]] = []
     names: dict[str, int] = {}
+    # The text layer is read as one sequence over every page: a name whose first word ends
+    # a page and whose last begins the next is read by whoever turns the page.
+    text = [(number, w) for number, page in enumerate(shown["pages"], 1) for w in page["text"]]
+    sequences = [text]
     for number, page in enumerate(shown["pages"], 1):
-        for seq in [page["text"], *(page["ocr"] or [])]:
-            for index, pseudonym in matcher.in_words([str(w) for w, _ in seq]):
-                for box in seq[index][1]:
-                    areas.append([number, *_box_of(box)])
-                    names[pseudonym] = names.get(pseudonym, 0) + 1
+        sequences.extend([(number, w) for w in seq] for seq in page["ocr"] or [])
+    for seq in sequences:
+        for index, pseudonym in matcher.in_words([str(w[0]) for _, w in seq]):
+            number, (_, boxes) = seq[index]
+            for box in boxes:
+                areas.append([number, *_box_of(box)])
+                names[pseudonym] = names.get(pseudonym, 0) + 1
     return areas, names
 
 
@@ -339,9 +356,15 @@ def _left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
         look = matcher.find if str(where).startswith("PDF object") else matcher.names
         for p in look(str(text)):
             left.setdefault(p, set()).add(str(where))
+    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see _areas)
     for where, seq in said["sequences"]:
+        if str(where).endswith(" text"):
+            text.extend((str(where), str(w)) for w in seq)
+            continue
         for _, p in matcher.in_words([str(w) for w in seq]):
             left.setdefault(p, set()).add(str(where))
+    for index, p in matcher.in_words([w for _, w in text]):
+        left.setdefault(p, set()).add(text[index][0])
     for p in matcher.find_in_bytes(written.read_bytes()):
         left.setdefault(p, set()).add("the file's bytes")
     return {p: sorted(w) for p, w in left.items()}
@@ -412,6 +435,11 @@ def redact(
         try:
             written = work / Path(str(manifest["file"])).name
             manifest["left"] = _left(_taken(work, manifest.get("reread"), item), matcher, written)
+            # The re-read text is kept as a derivative: what it says is looked at too, not
+            # taken on the child's word that it is what reread.json says.
+            said = (work / "check.txt").read_text(encoding="utf-8")
+            for p in matcher.names(said):
+                manifest["left"].setdefault(p, []).append("the re-read text")
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise SharingError(f"{_label(item)}: the sandbox's re-reading is malformed") from exc
         manifest.update(
