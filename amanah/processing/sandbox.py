@@ -51,6 +51,7 @@ class SandboxUnavailable(SandboxError, ConfigError):
 @dataclass(frozen=True)
 class Limits:
     cpu_seconds: int = 300
+    #: Address space a child may take on top of what it inherits from its zygote (below).
     memory_bytes: int = 3 << 30
     wall_seconds: int = 3600  # a long scanned file is OCR'd page by page within this
     file_bytes: int = 16 << 30  # largest single file the analysis may write
@@ -421,7 +422,8 @@ def _child(request: dict[str, Any]) -> None:
         os.setpgrp()  # helper tools it starts (antiword, …) die with it on a timeout
         lim = request["limits"]
         resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 5))
-        resource.setrlimit(resource.RLIMIT_AS, (lim["memory_bytes"], lim["memory_bytes"]))
+        room = inherited_address_space() + lim["memory_bytes"]
+        resource.setrlimit(resource.RLIMIT_AS, (room, room))
         resource.setrlimit(resource.RLIMIT_FSIZE, (lim["file_bytes"], lim["file_bytes"]))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if _CAGED["caged"]:
@@ -479,6 +481,18 @@ def _child(request: dict[str, Any]) -> None:
         code = 70
     finally:
         os._exit(code)
+
+
+def inherited_address_space() -> int:
+    """Bytes of address space this process holds now (the kernel's total_vm, which RLIMIT_AS
+    is checked against). A child starts with its zygote's: every reader's libraries, and the
+    thread stacks and malloc arenas their threads reserved while it warmed, 1.2 to 1.6 GiB
+    for the analysis, more or less by the timing of that start. A limit that counted them
+    was below the child's own size from its first instruction: it then lived on the holes
+    its zygote's heap happened to have free (a 4 MiB read failed or not by chance, more
+    often on a loaded machine), and a file's fate depended on the zygote, not on the file."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _warm_modules(task: str) -> tuple[str, ...]:
