@@ -308,6 +308,35 @@ def test_a_child_may_take_its_memory_limit_whatever_its_zygote_already_holds(
         sb.close()
 
 
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"bytes": 1 << 30}, "memory limit of 256 MiB exceeded"),
+        ({"bytes": 1 << 30, "swallow": True}, "memory limit of 256 MiB exceeded"),
+        # Negative control: a reader far below the limit that fails fails for the file.
+        ({"bytes": 64 << 20}, "RuntimeError: Can't parse the file."),
+    ],
+)
+def test_a_reader_in_c_refused_memory_fails_the_job_with_the_limit_not_its_own_error(
+    caged: Sandbox, tmp_path: Path, spec: dict[str, object], reason: str
+) -> None:
+    """A reader in C gets NULL from malloc at the limit, frees what it held and raises a parse
+    error of its own (or carries on): the job fails with the memory limit all the same. After
+    the free, a 32 MiB test allocation fits again under a limit counted on top of the zygote,
+    which is how a 19 MB HTML file came to be called unreadable 1 time in 2."""
+    with pytest.raises(SandboxError) as failed:
+        _job(caged, tmp_path, "c_reader", spec, Limits(memory_bytes=256 << 20))
+    assert str(failed.value) == reason
+    _next_job_runs(caged, tmp_path)
+
+
+def test_a_reader_in_c_that_stays_below_the_limit_finishes(caged: Sandbox, tmp_path: Path) -> None:
+    """Negative control of the above: the same reader, well within its limit, is not failed."""
+    spec = {"bytes": 128 << 20, "swallow": True}
+    got = _job(caged, tmp_path, "c_reader", spec, Limits(memory_bytes=256 << 20))
+    assert got["allocated"] == 128 << 20
+
+
 def test_the_zygote_killed_mid_job_fails_the_job_and_is_restarted(
     caged: Sandbox, tmp_path: Path
 ) -> None:
