@@ -58,6 +58,10 @@ TAKEN_LIMIT = 512 << 20
 #: What Pillow reports of a file it wrote itself that is format, not metadata.
 FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
 PREVIEW_WIDTH = 900
+IMAGE_METHOD = (
+    "Tesseract word boxes (Arabic and Latin) painted over; image written anew from its pixels"
+    " alone, without EXIF, XMP, ICC profile, text chunks or comments"
+)
 
 
 def why_not(media_type: str | None) -> str | None:
@@ -223,8 +227,6 @@ def _paint_image(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "file": target.name,
         "media_type": "image/jpeg" if fmt == "JPEG" else "image/png",
-        "method": "Tesseract word boxes (Arabic and Latin) painted over; image written anew from"
-        " its pixels alone, without EXIF, XMP, ICC profile, text chunks or comments",
     }
 
 
@@ -297,6 +299,12 @@ def _run(
 ) -> dict[str, Any]:
     with _box(ws, sandbox) as box:
         return _ask(box, item, local_copy(ws, item.sha256, work), work, spec, what)
+
+
+def _written_type(media_type: str | None) -> str:
+    """The redacted copy's type: an image is written as JPEG or PNG (`_paint_image`)."""
+    fmt, _ = IMAGE_TYPES[str(media_type)]
+    return "image/jpeg" if fmt == "JPEG" else "image/png"
 
 
 def _taken(work: Path, name: Any, item: Item) -> Any:
@@ -443,6 +451,10 @@ def redact(
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise SharingError(f"{_label(item)}: the sandbox's re-reading is malformed") from exc
         manifest.update(
+            # Said by Amanah, not taken from the child: its type (what a recipient's software
+            # opens it as) and the method recorded in the custody ledger.
+            media_type="application/pdf" if pdf else _written_type(item.media_type),
+            method=redact_pdf.method() if pdf else IMAGE_METHOD,
             regions=len(areas),
             areas=[[a[0], *(round(v, 1) for v in a[1:])] for a in areas],
             names=names,
@@ -474,7 +486,7 @@ def redact(
                 " nothing was recorded. Draw a region over it and redact again"
                 f" (`amanah package redact {item_id} --region PAGE:X0,Y0,X1,Y1`)"
             )
-        with (work / manifest["file"]).open("rb") as f:
+        with written.open("rb") as f:
             put = ws.blobs.put(f)
         with (work / "check.txt").open("rb") as f:
             check = ws.blobs.put(f)
