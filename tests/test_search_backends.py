@@ -343,10 +343,10 @@ ws.close()
 def test_an_item_another_process_indexed_is_found_by_the_next_search_here(
     tantivy_template: Path, tmp_path: Path
 ) -> None:
-    """The reader is reloaded only when a commit has replaced the index's meta.json since the
-    last look: a server that searched just before another process (a worker, the command
-    line) committed an item finds it on its next search, and a search with no commit since
-    finds the same."""
+    """End to end, with real processes: a server that searched just before another process (a
+    worker, the command line) committed an item finds it on its next search, and a search
+    with no commit since finds the same. (tantivy's own watcher of meta.json may be what
+    reloads here; `fresh` itself, with no time for the watcher, is the next test's.)"""
     import subprocess
     import sys
 

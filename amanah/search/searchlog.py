@@ -55,6 +55,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.engine import Database, DatabaseError
 from amanah.db.models import SearchLog
 from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
+from amanah.system import file_state
 
 if TYPE_CHECKING:
     from amanah.search.engine import Results
@@ -176,11 +177,6 @@ def _last_id(path: Path, key: bytes) -> int | None:
             tail *= 4  # a record longer than the tail (a very long query)
 
 
-def _identity(found: os.stat_result) -> tuple[int, ...]:
-    """Which file, and as it was: a write, a rename or a copy put back changes one of them."""
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -246,7 +242,7 @@ class SearchJournal:
                 view = memoryview(line)
                 while view:
                     view = view[os.write(fd, view) :]
-                self._issued = (_identity(os.fstat(fd)), search_id)
+                self._issued = (file_state(os.fstat(fd)), search_id)
             except OSError as exc:
                 os.close(fd)
                 raise self._unwritable(exc) from exc
@@ -291,7 +287,7 @@ class SearchJournal:
         issued = self._issued
         if issued is not None:
             try:
-                if _identity(os.lstat(self.journal)) == issued[0]:
+                if file_state(os.lstat(self.journal)) == issued[0]:
                     return issued[1] + 1
             except OSError:
                 pass

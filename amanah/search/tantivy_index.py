@@ -39,6 +39,7 @@ from amanah.db.models import SearchDoc, SearchOutbox, SearchText
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
+from amanah.system import file_state
 from amanah.text.analyzer import VERSION, streams
 
 if TYPE_CHECKING:
@@ -91,14 +92,7 @@ class TantivyIndex:
         was committed since the last look: the reload (0.7 ms a search at 1,000,000
         documents) is skipped."""
         try:
-            found = os.stat(self.folder / "meta.json")
-            seen: tuple[int, ...] | None = (
-                found.st_dev,
-                found.st_ino,
-                found.st_size,
-                found.st_mtime_ns,
-                found.st_ctime_ns,
-            )
+            seen: tuple[int, ...] | None = file_state(os.stat(self.folder / "meta.json"))
         except OSError:
             seen = None
         if seen is None or seen != self._seen:

@@ -208,7 +208,7 @@ def _image_words(path: Path, work: Path, spec: dict[str, Any]) -> dict[str, Any]
                 pad = 2 + (y1 - y0) * redact_pdf.OCR_PAD
                 shown.append((w.text, [[x0 - pad, y0 - pad, x1 + pad, y1 + pad]]))
             readings.append(shown)
-    return {"page_count": 1, "pages": [{"text": [], "ocr": readings}], "size": list(rgb.size)}
+    return {"page_count": 1, "pages": [{"text": [], "ocr": readings}]}
 
 
 def _paint_image(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
