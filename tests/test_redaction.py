@@ -115,12 +115,13 @@ def _ocr(grey: np.ndarray, prepared: bool = True) -> str:
 
     from amanah.processing import ocr
 
-    work = Path(tempfile.mkdtemp(prefix="ocr-"))
-    if prepared:  # black boxes painted paper-grey first: they would skew the threshold
-        grey = np.where(grey < 60, 215, grey).astype(np.uint8)
-        return ocr.ocr_image(Image.fromarray(grey), 1, work, "ara+eng").text
-    _, _, words = ocr.tesseract(grey, work, "ara+eng", False)
-    return " ".join(str(w["text"]) for w in words)
+    with tempfile.TemporaryDirectory(prefix="ocr-") as folder:  # no page image left behind
+        work = Path(folder)
+        if prepared:  # black boxes painted paper-grey first: they would skew the threshold
+            grey = np.where(grey < 60, 215, grey).astype(np.uint8)
+            return ocr.ocr_image(Image.fromarray(grey), 1, work, "ara+eng").text
+        _, _, words = ocr.tesseract(grey, work, "ara+eng", False)
+        return " ".join(str(w["text"]) for w in words)
 
 
 def _blob(ws: Workspace, sha256: str, target: Path) -> Path:
