@@ -340,6 +340,11 @@ class Matcher:
         self._cache: dict[str, frozenset[bytes]] = {}
         self._tokens: dict[str, tuple[Slots, Slots, bool]] = {}
 
+    @property
+    def longest_words(self) -> int:
+        """The most words any protected spelling has."""
+        return self._longest
+
     # -- building
 
     @classmethod

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from amanah.processing import scratch, wordboxes
 from amanah.processing.pipeline import local_copy, put_derivative
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError
 from amanah.processing.sandbox_pool import SandboxPool
-from amanah.sharing import SharingError, redact_pdf
+from amanah.sharing import SharingError, name_areas, redact_pdf
 from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace
 
@@ -327,57 +326,6 @@ def _taken(work: Path, name: Any, item: Item) -> Any:
         path.unlink(missing_ok=True)
 
 
-def _box_of(value: Any) -> list[float]:
-    box = [float(v) for v in value]
-    if len(box) != 4 or not all(math.isfinite(v) for v in box):
-        raise ValueError("an area is four finite numbers")
-    return box
-
-
-def _areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, int]]:
-    """The areas of every word that is part of a protected name, looked for in Amanah over
-    each page's text-layer sequence and each OCR reading the child listed; and how many areas
-    each pseudonym got."""
-    areas: list[list[float]] = []
-    names: dict[str, int] = {}
-    # The text layer is read as one sequence over every page: a name whose first word ends
-    # a page and whose last begins the next is read by whoever turns the page.
-    text = [(number, w) for number, page in enumerate(shown["pages"], 1) for w in page["text"]]
-    sequences = [text]
-    for number, page in enumerate(shown["pages"], 1):
-        sequences.extend([(number, w) for w in seq] for seq in page["ocr"] or [])
-    for seq in sequences:
-        for index, pseudonym in matcher.in_words([str(w[0]) for _, w in seq]):
-            number, (_, boxes) = seq[index]
-            for box in boxes:
-                areas.append([number, *_box_of(box)])
-                names[pseudonym] = names.get(pseudonym, 0) + 1
-    return areas, names
-
-
-def _left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
-    """Per pseudonym, where the written file still reads a protected name: in what the child
-    read back from it (texts, word sequences) and in the file's own bytes, read here."""
-    left: dict[str, set[str]] = {}
-    for where, text in said["texts"]:
-        # an object's syntax is looked at as stored; what a reader is shown, as read too
-        look = matcher.find if str(where).startswith("PDF object") else matcher.names
-        for p in look(str(text)):
-            left.setdefault(p, set()).add(str(where))
-    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see _areas)
-    for where, seq in said["sequences"]:
-        if str(where).endswith(" text"):
-            text.extend((str(where), str(w)) for w in seq)
-            continue
-        for _, p in matcher.in_words([str(w) for w in seq]):
-            left.setdefault(p, set()).add(str(where))
-    for index, p in matcher.in_words([w for _, w in text]):
-        left.setdefault(p, set()).add(text[index][0])
-    for p in matcher.find_in_bytes(written.read_bytes()):
-        left.setdefault(p, set()).add("the file's bytes")
-    return {p: sorted(w) for p, w in left.items()}
-
-
 def redact(
     ws: Workspace,
     caller: Caller,
@@ -428,7 +376,7 @@ def redact(
             )
             try:
                 shown = _taken(work, listed.get("words"), item)
-                found, names = _areas(shown, matcher)
+                found, names = name_areas.areas(shown, matcher)
                 pages = int(shown["page_count"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise SharingError(f"{_label(item)}: the sandbox's word list is malformed") from exc
@@ -442,7 +390,9 @@ def redact(
             manifest = _ask(box, item, source, work, {**asked, "action": "apply", "areas": areas})
         try:
             written = work / Path(str(manifest["file"])).name
-            manifest["left"] = _left(_taken(work, manifest.get("reread"), item), matcher, written)
+            manifest["left"] = name_areas.left(
+                _taken(work, manifest.get("reread"), item), matcher, written
+            )
             # The re-read text is kept as a derivative: what it says is looked at too, not
             # taken on the child's word that it is what reread.json says.
             said = (work / "check.txt").read_text(encoding="utf-8")
