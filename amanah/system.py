@@ -1,5 +1,6 @@
 """Small facts about the operating system that several layers need: whether a process lives,
-which account acts (what the ledger records), and the umask that keeps a home private.
+which account acts (what the ledger records), the umask that keeps a home private, and
+whether a file is still the one seen before.
 
 Light on purpose (the standard library only): every command imports it before it knows
 whether it will open a workspace."""
@@ -10,6 +11,12 @@ import os
 import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def file_state(found: os.stat_result) -> tuple[int, ...]:
+    """Which file, and as it was: a write, a rename in its place, or a copy put back changes
+    at least one of these (its device and inode, size, modification and change times)."""
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def pid_alive(pid: int) -> bool:

@@ -162,3 +162,39 @@ def test_a_child_that_hides_the_name_is_caught_by_the_bytes_amanah_reads_itself(
     assert "the file's bytes" in caught and "Khatib" not in caught
     assert _no_redaction(ws, ids["plain.pdf"])
     ws.close()
+
+
+def test_the_type_and_method_recorded_are_amanahs_not_the_childs(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """A compromised child could call its output a web page, or write a name into the method
+    that goes into the custody ledger: both are said by Amanah."""
+    from amanah.db.models import CustodyEvent
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    hostile_pdf(folder / "hearing.pdf")
+    ws, ids = _workspace_with(sqlite_home, folder)
+
+    def spoil(out: Path, manifest: dict[str, Any]) -> None:
+        if "reread" in manifest:
+            manifest.update(media_type="text/html", method="Ahmad al-Khatib was here")
+
+    box = _watched(ws, spoil)
+    try:
+        done = redaction.redact(ws, local_administrator(ws), ids["hearing.pdf"], sandbox=box)
+    finally:
+        box.close()
+    assert done["media_type"] == "application/pdf" and "PyMuPDF" in done["method"]
+    with ws.db.reader() as s:
+        kinds = dict(
+            s.execute(
+                select(Derivative.kind, Derivative.media_type).where(
+                    Derivative.item_id == ids["hearing.pdf"]
+                )
+            ).all()
+        )
+        events = [e.details for e in s.execute(select(CustodyEvent)).scalars()]
+    assert kinds[redaction.REDACTED] == "application/pdf"
+    assert not [e for e in events if "Khatib" in (e or "")]
+    ws.close()

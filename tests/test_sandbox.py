@@ -283,6 +283,60 @@ def test_a_crash_or_a_limit_fails_the_job_with_its_reason_and_the_next_runs(
     _next_job_runs(caged, tmp_path)
 
 
+def test_a_child_may_take_its_memory_limit_whatever_its_zygote_already_holds(
+    tmp_path: Path, test_tasks: None
+) -> None:
+    """The limit is what a job may add to the address space it inherits. A zygote that has
+    loaded every reader holds more than a small limit; before, the child started past its
+    limit and lived on whatever holes its zygote's heap had free: a file read or not by the
+    timing of the zygote's start (1 in 13 on a loaded machine), and here, always not."""
+    sb = Sandbox("limits-only", work_dir=tmp_path)
+    try:
+        _next_job_runs(sb, tmp_path)  # the zygote now holds every reader's libraries
+        statm = Path(f"/proc/{sb.pid}/statm").read_text().split()
+        held = int(statm[0]) * os.sysconf("SC_PAGE_SIZE")
+        limits = Limits(memory_bytes=256 << 20)
+        assert held > limits.memory_bytes  # the case: the zygote alone is past the limit
+        for job in ("a", "b"):
+            (tmp_path / job).mkdir()
+        got = _job(sb, tmp_path / "a", "allocate", {"bytes": 192 << 20}, limits)
+        assert got["allocated"] == 192 << 20
+        # Negative control: past the limit on top of what it inherits, the job fails with it.
+        with pytest.raises(SandboxError, match=r"^memory limit of 256 MiB exceeded$"):
+            _job(sb, tmp_path / "b", "allocate", {"bytes": 320 << 20}, limits)
+    finally:
+        sb.close()
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"bytes": 1 << 30}, "memory limit of 256 MiB exceeded"),
+        ({"bytes": 1 << 30, "swallow": True}, "memory limit of 256 MiB exceeded"),
+        # Negative control: a reader far below the limit that fails fails for the file.
+        ({"bytes": 64 << 20}, "RuntimeError: Can't parse the file."),
+    ],
+)
+def test_a_reader_in_c_refused_memory_fails_the_job_with_the_limit_not_its_own_error(
+    caged: Sandbox, tmp_path: Path, spec: dict[str, object], reason: str
+) -> None:
+    """A reader in C gets NULL from malloc at the limit, frees what it held and raises a parse
+    error of its own (or carries on): the job fails with the memory limit all the same. After
+    the free, a 32 MiB test allocation fits again under a limit counted on top of the zygote,
+    which is how a 19 MB HTML file came to be called unreadable 1 time in 2."""
+    with pytest.raises(SandboxError) as failed:
+        _job(caged, tmp_path, "c_reader", spec, Limits(memory_bytes=256 << 20))
+    assert str(failed.value) == reason
+    _next_job_runs(caged, tmp_path)
+
+
+def test_a_reader_in_c_that_stays_below_the_limit_finishes(caged: Sandbox, tmp_path: Path) -> None:
+    """Negative control of the above: the same reader, well within its limit, is not failed."""
+    spec = {"bytes": 128 << 20, "swallow": True}
+    got = _job(caged, tmp_path, "c_reader", spec, Limits(memory_bytes=256 << 20))
+    assert got["allocated"] == 128 << 20
+
+
 def test_the_zygote_killed_mid_job_fails_the_job_and_is_restarted(
     caged: Sandbox, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ change, not in a count, not in a facet."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,6 +324,75 @@ def test_a_reindex_in_another_process_is_followed_here(
         assert search(ws, sealed, "مدرسة").total == 3
     finally:
         ws.close()
+
+
+ADD_AND_PROCESS = """
+import sys
+from amanah.intake.ingest import IntakeRequest, ingest
+from amanah.processing.runner import run
+from amanah.workspace import open_workspace
+
+ws = open_workspace(sys.argv[1])
+request = IntakeRequest(sources=[sys.argv[2]], collection="later", provider="P", actor="t")
+assert ingest(ws, request).status == "complete"
+assert run(ws, workers=1, wait=True).failed == 0
+ws.close()
+"""
+
+
+def test_an_item_another_process_indexed_is_found_by_the_next_search_here(
+    tantivy_template: Path, tmp_path: Path
+) -> None:
+    """End to end, with real processes: a server that searched just before another process (a
+    worker, the command line) committed an item finds it on its next search, and a search
+    with no commit since finds the same. (tantivy's own watcher of meta.json may be what
+    reloads here; `fresh` itself, with no time for the watcher, is the next test's.)"""
+    import subprocess
+    import sys
+
+    from amanah.db.models import SearchOutbox
+    from tests.conftest import REPO
+
+    home = tantivy_copy(tantivy_template, tmp_path)
+    folder = tmp_path / "later"
+    folder.mkdir()
+    (folder / "ledger.txt").write_text("The quartermaster's ledger of the zinc depot.\n")
+    ws = open_workspace(home)
+    try:
+        admin = local_administrator(ws)
+        assert search(ws, admin, "quartermaster").total == 0
+        schools = search(ws, admin, "مدرسة").total
+        assert schools >= 3 and search(ws, admin, "مدرسة").total == schools  # no commit since
+        done = subprocess.run(
+            [sys.executable, "-c", ADD_AND_PROCESS, str(home), str(folder)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        with ws.db.reader() as s:  # the other process applied its outbox: no search here did
+            assert s.execute(select(SearchOutbox.id)).first() is None
+        assert search(ws, admin, "quartermaster").total == 1
+        assert search(ws, admin, "مدرسة").total == schools
+    finally:
+        ws.close()
+
+
+def test_a_commit_through_another_opening_of_the_index_is_seen_at_once(tmp_path: Path) -> None:
+    """`fresh` itself, with no time for tantivy's own watcher of meta.json (it polls): a
+    commit through a second opening of the folder (another process's) is seen by the very
+    next look, every time, however close the commits."""
+    folder = tmp_path / "tantivy"
+    folder.mkdir()
+    here, there = tantivy_index.TantivyIndex(folder), tantivy_index.TantivyIndex(folder)
+    writer = there.index.writer()
+    for n in range(5):
+        writer.add_document(tantivy.Document(item_id=n + 1))
+        writer.commit()
+        here.fresh()
+        hits = here.index.searcher().search(tantivy.Query.all_query(), 10, count=True)
+        assert hits.count == n + 1, n
 
 
 def test_postgresql_loses_a_phrase_past_a_words_256th_occurrence_as_its_docs_say(

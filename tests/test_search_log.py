@@ -191,6 +191,51 @@ def test_every_acknowledged_search_survives_a_kill_at_any_moment(sqlite_home: Pa
         ws.close()
 
 
+SEARCH_N_TIMES = """
+import os, sys, time
+from amanah.access import local_administrator
+from amanah.search.service import search
+from amanah.workspace import open_workspace
+
+ws = open_workspace(sys.argv[1])
+caller = local_administrator(ws, "analyst:" + sys.argv[2])
+print("ready", flush=True)
+while not os.path.exists(sys.argv[4]):  # both start searching together
+    time.sleep(0.01)
+for i in range(int(sys.argv[3])):
+    print(search(ws, caller, ["checkpoint", "market"][i % 2], limit=1).search_id, flush=True)
+ws.close()
+"""
+
+
+def test_two_processes_searching_one_home_never_share_an_id(sqlite_home: Path) -> None:
+    """Each process remembers the journal as its last write left it and, when nothing changed
+    since, takes the next id without reading the journal; a write, drain or copy by the other
+    process changes the file, and it reads again. Two real processes at once: every id once,
+    each in the log and the ledger once."""
+    go = sqlite_home.parent / "go"
+    children = [_child(sqlite_home, SEARCH_N_TIMES, n, "40", str(go)) for n in ("one", "two")]
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    go.touch()
+    said = {}
+    for name, child in zip(("one", "two"), children, strict=True):
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        said[name] = [int(line) for line in out.split()]
+    ids = said["one"] + said["two"]
+    assert len(ids) == 80 and len(set(ids)) == 80, sorted(ids)
+    assert said["one"] == sorted(said["one"]) and said["two"] == sorted(said["two"])
+    ws = open_workspace(sqlite_home)
+    try:
+        logged, events = _logged(ws), _search_events(ws)
+        assert set(logged) == set(ids) == set(events)
+        assert {logged[i]["actor"] for i in said["two"]} == {"analyst:two"}
+        assert verify(ws, actor="t").ok
+    finally:
+        ws.close()
+
+
 DRAIN_THEN_DIE = """
 import os, signal, sys
 from amanah.access import local_administrator

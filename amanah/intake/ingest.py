@@ -35,7 +35,7 @@ from amanah.intake import hashlist as hashlists
 from amanah.intake import registry
 from amanah.intake.preserve import Context, Recorded, Stored, display, path_hash, record_items
 from amanah.intake.walk import Found, totals, walk
-from amanah.system import default_actor, pid_alive
+from amanah.system import default_actor, file_state, pid_alive
 from amanah.workspace import Workspace, sqlite_file
 
 BATCH_FILES = 256
@@ -148,13 +148,7 @@ def _close_stale_runs(s: Session) -> None:
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
-        b.st_ino,
-        b.st_dev,
-        b.st_size,
-        b.st_mtime_ns,
-        b.st_ctime_ns,
-    )
+    return file_state(a) == file_state(b)
 
 
 class Intake:

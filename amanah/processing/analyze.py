@@ -210,21 +210,12 @@ def ocr_limit(pages: int) -> dict[str, str]:
     }
 
 
-#: What a reader must still be able to allocate after it failed, for the failure to be the
-#: file's and not the job's memory limit.
-HEADROOM = 32 << 20
-
-
 def out_of_memory() -> bool:
-    """Whether the process is at its memory limit. Readers in C (selectolax, lxml, PDFium …)
-    turn a failed allocation into their own parse error; a file that merely needs more memory
-    than the job's limit is not damaged, so its job must fail with the limit (and be retried
-    with room), not finish with an "unreadable" flag."""
-    try:
-        bytearray(HEADROOM)
-    except MemoryError:
-        return True
-    return False
+    """Whether the job reached its memory limit (`sandbox.reached_memory_limit`): a reader's
+    error is then the limit's, and the job fails with it at once instead of reading on."""
+    from amanah.processing.sandbox import reached_memory_limit
+
+    return reached_memory_limit()
 
 
 def analyze(

@@ -83,6 +83,31 @@ def allocate(path: str, out_dir: str) -> dict[str, Any]:
     return {"allocated": len(hog)}
 
 
+def c_reader(path: str, out_dir: str) -> dict[str, Any]:
+    """Do what a reader in C does at its memory limit: allocate with malloc (a refusal is a
+    NULL, never a MemoryError), free what it got, then raise a parse error of its own, as
+    selectolax's "Can't parse HTML." (or, told to swallow it, return as if all went well)."""
+    spec = _spec(out_dir)
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    chunk, wanted = int(spec.get("chunk", 1 << 20)), int(spec["bytes"])
+    held: list[int] = []
+    try:
+        while len(held) * chunk < wanted:
+            block = libc.malloc(chunk)
+            if not block:
+                break
+            held.append(block)
+    finally:
+        for block in held:
+            libc.free(block)
+    if spec.get("swallow"):
+        return {"allocated": len(held) * chunk}
+    raise RuntimeError("Can't parse the file.")
+
+
 def sleep(path: str, out_dir: str) -> dict[str, Any]:
     time.sleep(float(_spec(out_dir).get("seconds", 3600)))
     return {"slept": True}

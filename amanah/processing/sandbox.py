@@ -51,6 +51,7 @@ class SandboxUnavailable(SandboxError, ConfigError):
 @dataclass(frozen=True)
 class Limits:
     cpu_seconds: int = 300
+    #: Address space a child may take on top of what it inherits from its zygote (below).
     memory_bytes: int = 3 << 30
     wall_seconds: int = 3600  # a long scanned file is OCR'd page by page within this
     file_bytes: int = 16 << 30  # largest single file the analysis may write
@@ -92,6 +93,7 @@ TEST_TASKS = {
         "peek",
         "linger",
         "forge",
+        "c_reader",
     )
 }
 #: How `sandbox` may be set in amanah.toml.
@@ -421,7 +423,8 @@ def _child(request: dict[str, Any]) -> None:
         os.setpgrp()  # helper tools it starts (antiword, …) die with it on a timeout
         lim = request["limits"]
         resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 5))
-        resource.setrlimit(resource.RLIMIT_AS, (lim["memory_bytes"], lim["memory_bytes"]))
+        room = inherited_address_space() + lim["memory_bytes"]
+        resource.setrlimit(resource.RLIMIT_AS, (room, room))
         resource.setrlimit(resource.RLIMIT_FSIZE, (lim["file_bytes"], lim["file_bytes"]))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if _CAGED["caged"]:
@@ -437,6 +440,7 @@ def _child(request: dict[str, Any]) -> None:
         tasks = dict(TASKS)
         if os.environ.get(TEST_TASKS_ENV) == "1":
             tasks.update(TEST_TASKS)
+        result: dict[str, Any]
         try:
             if request.get("task") == "embed":
                 from amanah.search.semantic import embed_file
@@ -451,9 +455,7 @@ def _child(request: dict[str, Any]) -> None:
             elif request.get("task") == "pages":
                 from amanah.processing.previews import pages
 
-                result: dict[str, Any] = {
-                    "ok": pages(Path(request["path"]), Path(request["out_dir"]))
-                }
+                result = {"ok": pages(Path(request["path"]), Path(request["out_dir"]))}
             elif request.get("task") == "analyze":
                 from amanah.processing.analyze import analyze
 
@@ -472,6 +474,8 @@ def _child(request: dict[str, Any]) -> None:
             result = {"error": f"memory limit of {lim['memory_bytes'] >> 20} MiB exceeded"}
         except BaseException as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+        if reached_memory_limit():  # whatever a reader made of its refused allocation
+            result = {"error": f"memory limit of {lim['memory_bytes'] >> 20} MiB exceeded"}
         Path(request["out_dir"], MANIFEST).write_text(json.dumps(result), encoding="utf-8")
     except MemoryError:
         code = 71
@@ -479,6 +483,41 @@ def _child(request: dict[str, Any]) -> None:
         code = 70
     finally:
         os._exit(code)
+
+
+def inherited_address_space() -> int:
+    """Bytes of address space this process holds now (the kernel's total_vm, which RLIMIT_AS
+    is checked against). A child starts with its zygote's: every reader's libraries, and the
+    thread stacks and malloc arenas their threads reserved while it warmed, 1.2 to 1.6 GiB
+    for the analysis, more or less by the timing of that start. A limit that counted them
+    was below the child's own size from its first instruction: it then lived on the holes
+    its zygote's heap happened to have free (a 4 MiB read failed or not by chance, more
+    often on a loaded machine), and a file's fate depended on the zygote, not on the file."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+#: How near its memory limit a process's address space may come and the limit still not be
+#: taken as reached: a request of up to this much could have been refused there.
+MEMORY_MARGIN = 32 << 20
+
+
+def reached_memory_limit() -> bool:
+    """Whether this process's address space came within MEMORY_MARGIN of its limit
+    (RLIMIT_AS) at any time since it was forked (the kernel's VmPeak, which a fork starts
+    again from the child's size). Readers in C (selectolax, lxml, PDFium, libmagic …) turn an
+    allocation the limit refused into their own parse error, and many readers' callers keep
+    going with a flag; once the reader has freed what it held, a new allocation fits again,
+    so only the peak still tells. A file that needs more memory than its job's limit is not
+    damaged: its job fails with the limit, never with a flag that calls the file unreadable."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit == resource.RLIM_INFINITY:
+        return False
+    with open("/proc/self/status", encoding="utf-8", errors="replace") as f:
+        peak = next(line for line in f if line.startswith("VmPeak:"))
+    return int(peak.split()[1]) * 1024 + MEMORY_MARGIN > limit
 
 
 def _warm_modules(task: str) -> tuple[str, ...]:

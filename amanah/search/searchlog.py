@@ -55,6 +55,7 @@ from amanah.custody.ledger import EventType
 from amanah.db.engine import Database, DatabaseError
 from amanah.db.models import SearchLog
 from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
+from amanah.system import file_state
 
 if TYPE_CHECKING:
     from amanah.search.engine import Results
@@ -204,6 +205,8 @@ class SearchJournal:
         self._drain_lock = home / _DRAIN_LOCK
         self._append_mutex = threading.Lock()
         self._drain_mutex = threading.Lock()
+        #: The journal as this process left it after its last write, and that record's id.
+        self._issued: tuple[tuple[int, ...], int] | None = None
         self._local = threading.local()
         self._start = threading.Lock()
         self._due = threading.Event()
@@ -239,6 +242,7 @@ class SearchJournal:
                 view = memoryview(line)
                 while view:
                     view = view[os.write(fd, view) :]
+                self._issued = (file_state(os.fstat(fd)), search_id)
             except OSError as exc:
                 os.close(fd)
                 raise self._unwritable(exc) from exc
@@ -276,6 +280,17 @@ class SearchJournal:
             with self.db.reader(barrier=False) as s:
                 seq = "select nextval(pg_get_serial_sequence('search_log', 'id'))"
                 return int(s.execute(text(seq)).scalar_one())
+        # The journal exactly as this process's last write left it (same file, size and time,
+        # looked at under the append lock): nothing was written, drained or put back since,
+        # so the next id follows that record's. Reading the journal's tail, checking its
+        # seals and asking the database cost most of a search's record.
+        issued = self._issued
+        if issued is not None:
+            try:
+                if file_state(os.lstat(self.journal)) == issued[0]:
+                    return issued[1] + 1
+            except OSError:
+                pass
         # Past the journal, the batch being applied and the database alike: a journal put back
         # from an older copy (its lines truly sealed, long applied) must not hand out the id of
         # a search already recorded, whose drain would then skip the new one as present.

@@ -111,7 +111,7 @@ class TantivyVocabulary:
     def __init__(self, backend: TantivySearch, s: Session) -> None:
         self.backend = backend
         self.filters = withheld(s)
-        backend.idx.index.reload()
+        backend.idx.fresh()
         self.searcher = backend.idx.index.searcher()
 
     def starting(self, prefix: str) -> list[tuple[str, int]]:

@@ -39,6 +39,7 @@ from amanah.db.models import SearchDoc, SearchOutbox, SearchText
 from amanah.search.index import IndexOutdated
 from amanah.search.query import Node, Not, Or, Phrase, Term
 from amanah.search.request import FACETS, FieldFilter, Found, SearchRequest
+from amanah.system import file_state
 from amanah.text.analyzer import VERSION, streams
 
 if TYPE_CHECKING:
@@ -83,6 +84,20 @@ class TantivyIndex:
         self.index = tantivy.Index(self.schema, path=str(folder))
         for name, analyzer in analyzers().items():
             self.index.register_tokenizer(name, analyzer)
+        self._seen: tuple[int, ...] | None = None
+
+    def fresh(self) -> None:
+        """The reader at the last commit of any process. tantivy writes each commit's
+        `meta.json` anew (a new file renamed in place), so an unchanged one means nothing
+        was committed since the last look: the reload (0.7 ms a search at 1,000,000
+        documents) is skipped."""
+        try:
+            seen: tuple[int, ...] | None = file_state(os.stat(self.folder / "meta.json"))
+        except OSError:
+            seen = None
+        if seen is None or seen != self._seen:
+            self.index.reload()  # a commit after the look is seen by the next one
+            self._seen = seen
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -533,7 +548,7 @@ class TantivySearch:
         if q is None:
             empty = {f: Counter() for f in FACETS} if req.facets else None
             return Found([], False, 0, facets=empty, backend=self.name)
-        self.idx.index.reload()  # another process may have applied the outbox
+        self.idx.fresh()  # another process may have applied the outbox
         searcher = self.idx.index.searcher()
         want = req.limit + 1
         if req.sort == "date":

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     column,
     exists,
@@ -667,10 +668,16 @@ def hidden_from_investigation(s: Session) -> set[int]:
     (withdrawn): no analytical read shows them, to anyone (`amanah.access.withheld_item_ids`
     is the way callers ask)."""
     # Only a consent record that leaves investigation out can withhold anything: a home
-    # without one (most homes, most of the time) answers from one index-free probe.
-    if not s.execute(select(exists().where(_leaves_out_investigation(PersonConsent)))).scalar():
+    # without one (most homes, most of the time) answers from one index-free probe, built
+    # once (building it cost more than running it, on every search and item read).
+    if not s.execute(_any_leaving_out()).scalar():
         return set()
     return set(s.execute(_withheld_ids()).scalars())
+
+
+@lru_cache(maxsize=1)
+def _any_leaving_out() -> Select[tuple[bool]]:
+    return select(exists().where(_leaves_out_investigation(PersonConsent)))
 
 
 def _leaves_out_investigation(c: Any) -> ColumnElement[bool]:

@@ -556,16 +556,23 @@ class Matcher:
         next ("Kha-", "tib")."""
         if not self._by_first:
             return []
-        words: list[nk.Word] = []
-        for i, token in enumerate(line):
-            words.extend(nk.Word(i, i, w.folded) for w in nk.words(token))
+        # A page's (or a whole file's) tokens repeat: each distinct one is split once.
+        split: dict[str, list[str]] = {}
+        per_token = []
+        for token in line:
+            folded = split.get(token)
+            if folded is None:
+                folded = split[token] = [w.folded for w in nk.words(token)]
+            per_token.append(folded)
+        words = [nk.Word(i, i, f) for i, folded in enumerate(per_token) for f in folded]
         readings = [words]
         joined: list[nk.Word] = []
         merged = False
-        for i, token in enumerate(line):
-            own = [nk.Word(i, i, w.folded) for w in nk.words(token)]
+        hyphens = ("-", "\u2010", "\u2011", "\u00ad")
+        for i, folded in enumerate(per_token):
+            own = [nk.Word(i, i, f) for f in folded]
             prev = line[i - 1].rstrip() if i else ""
-            if joined and own and prev.endswith(("-", "\u2010", "\u2011", "\u00ad")):
+            if joined and own and prev.endswith(hyphens):
                 last = joined.pop()
                 joined.append(nk.Word(last.start, i, last.folded + own[0].folded))
                 joined.extend(own[1:])

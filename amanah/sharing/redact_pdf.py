@@ -209,14 +209,20 @@ def apply(path: Path, target: Path, areas: list[list[float]]) -> dict[str, Any]:
         write_anew(doc, target)
     finally:
         doc.close()
-    return {
-        "media_type": "application/pdf",
-        "method": f"PyMuPDF {pymupdf.VersionBind} apply_redactions (text removed, image pixels"
+    return {"media_type": "application/pdf"}
+
+
+def method() -> str:
+    """How a PDF was redacted, for its derivation event (said by Amanah, not by the child)."""
+    from importlib.metadata import version
+
+    return (
+        f"PyMuPDF {version('pymupdf')} apply_redactions (text removed, image pixels"
         " blanked, covered shapes removed); Tesseract word boxes (Arabic and Latin) on images;"
         " pages copied into a new document written in full: outlines, annotations, form"
         " fields, links, embedded files, scripts and actions, page labels, optional-content"
-        " configuration, document information and XMP all dropped",
-    }
+        " configuration, document information and XMP all dropped"
+    )
 
 
 def write_anew(doc: Any, target: Path) -> None:

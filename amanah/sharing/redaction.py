@@ -51,9 +51,17 @@ IMAGE_TYPES = {
 REDACTED, REDACTED_TEXT, PSEUDONYMISED = "redacted", "redacted-text", "pseudonymised-text"
 SPEC = "redact.json"
 WORDS, REREAD = "words.json", "reread.json"  # what the child read, for Amanah to match
+#: Largest words.json or reread.json Amanah reads into memory (a 300-page typed PDF's words
+#: are 17 MB): a hostile file, or a compromised child, must not make the web server or the
+#: worker that reads it allocate without bound.
+TAKEN_LIMIT = 512 << 20
 #: What Pillow reports of a file it wrote itself that is format, not metadata.
 FORMAT_INFO = ("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive")
 PREVIEW_WIDTH = 900
+IMAGE_METHOD = (
+    "Tesseract word boxes (Arabic and Latin) painted over; image written anew from its pixels"
+    " alone, without EXIF, XMP, ICC profile, text chunks or comments"
+)
 
 
 def why_not(media_type: str | None) -> str | None:
@@ -200,7 +208,7 @@ def _image_words(path: Path, work: Path, spec: dict[str, Any]) -> dict[str, Any]
                 pad = 2 + (y1 - y0) * redact_pdf.OCR_PAD
                 shown.append((w.text, [[x0 - pad, y0 - pad, x1 + pad, y1 + pad]]))
             readings.append(shown)
-    return {"page_count": 1, "pages": [{"text": [], "ocr": readings}], "size": list(rgb.size)}
+    return {"page_count": 1, "pages": [{"text": [], "ocr": readings}]}
 
 
 def _paint_image(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
@@ -219,8 +227,6 @@ def _paint_image(path: Path, out: Path, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "file": target.name,
         "media_type": "image/jpeg" if fmt == "JPEG" else "image/png",
-        "method": "Tesseract word boxes (Arabic and Latin) painted over; image written anew from"
-        " its pixels alone, without EXIF, XMP, ICC profile, text chunks or comments",
     }
 
 
@@ -295,11 +301,24 @@ def _run(
         return _ask(box, item, local_copy(ws, item.sha256, work), work, spec, what)
 
 
+def _written_type(media_type: str | None) -> str:
+    """The redacted copy's type: an image is written as JPEG or PNG (`_paint_image`)."""
+    fmt, _ = IMAGE_TYPES[str(media_type)]
+    return "image/jpeg" if fmt == "JPEG" else "image/png"
+
+
 def _taken(work: Path, name: Any, item: Item) -> Any:
     """A JSON file the child wrote, read and removed (it holds the file's words)."""
     path = work / str(name)
     if path.parent != work or not path.is_file() or path.is_symlink():
         raise SharingError(f"{_label(item)}: the sandbox did not write its {name!r}")
+    size = path.stat().st_size
+    if size > TAKEN_LIMIT:
+        path.unlink()
+        raise SharingError(
+            f"{_label(item)}: the sandbox's {name!r} is {size >> 20} MiB, over the"
+            f" {TAKEN_LIMIT >> 20} MiB Amanah reads: split the file and redact its parts"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -321,12 +340,18 @@ def _areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, i
     each pseudonym got."""
     areas: list[list[float]] = []
     names: dict[str, int] = {}
+    # The text layer is read as one sequence over every page: a name whose first word ends
+    # a page and whose last begins the next is read by whoever turns the page.
+    text = [(number, w) for number, page in enumerate(shown["pages"], 1) for w in page["text"]]
+    sequences = [text]
     for number, page in enumerate(shown["pages"], 1):
-        for seq in [page["text"], *(page["ocr"] or [])]:
-            for index, pseudonym in matcher.in_words([str(w) for w, _ in seq]):
-                for box in seq[index][1]:
-                    areas.append([number, *_box_of(box)])
-                    names[pseudonym] = names.get(pseudonym, 0) + 1
+        sequences.extend([(number, w) for w in seq] for seq in page["ocr"] or [])
+    for seq in sequences:
+        for index, pseudonym in matcher.in_words([str(w[0]) for _, w in seq]):
+            number, (_, boxes) = seq[index]
+            for box in boxes:
+                areas.append([number, *_box_of(box)])
+                names[pseudonym] = names.get(pseudonym, 0) + 1
     return areas, names
 
 
@@ -339,9 +364,15 @@ def _left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
         look = matcher.find if str(where).startswith("PDF object") else matcher.names
         for p in look(str(text)):
             left.setdefault(p, set()).add(str(where))
+    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see _areas)
     for where, seq in said["sequences"]:
+        if str(where).endswith(" text"):
+            text.extend((str(where), str(w)) for w in seq)
+            continue
         for _, p in matcher.in_words([str(w) for w in seq]):
             left.setdefault(p, set()).add(str(where))
+    for index, p in matcher.in_words([w for _, w in text]):
+        left.setdefault(p, set()).add(text[index][0])
     for p in matcher.find_in_bytes(written.read_bytes()):
         left.setdefault(p, set()).add("the file's bytes")
     return {p: sorted(w) for p, w in left.items()}
@@ -412,9 +443,18 @@ def redact(
         try:
             written = work / Path(str(manifest["file"])).name
             manifest["left"] = _left(_taken(work, manifest.get("reread"), item), matcher, written)
+            # The re-read text is kept as a derivative: what it says is looked at too, not
+            # taken on the child's word that it is what reread.json says.
+            said = (work / "check.txt").read_text(encoding="utf-8")
+            for p in matcher.names(said):
+                manifest["left"].setdefault(p, []).append("the re-read text")
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise SharingError(f"{_label(item)}: the sandbox's re-reading is malformed") from exc
         manifest.update(
+            # Said by Amanah, not taken from the child: its type (what a recipient's software
+            # opens it as) and the method recorded in the custody ledger.
+            media_type="application/pdf" if pdf else _written_type(item.media_type),
+            method=redact_pdf.method() if pdf else IMAGE_METHOD,
             regions=len(areas),
             areas=[[a[0], *(round(v, 1) for v in a[1:])] for a in areas],
             names=names,
@@ -446,7 +486,7 @@ def redact(
                 " nothing was recorded. Draw a region over it and redact again"
                 f" (`amanah package redact {item_id} --region PAGE:X0,Y0,X1,Y1`)"
             )
-        with (work / manifest["file"]).open("rb") as f:
+        with written.open("rb") as f:
             put = ws.blobs.put(f)
         with (work / "check.txt").open("rb") as f:
             check = ws.blobs.put(f)
