@@ -208,11 +208,12 @@ def evaluate(
         methods["romanizer + rapidfuzz"].append(sorted(best, key=lambda i: -best[i])[:10])
         parsed = nm.parse(q)
         block = nearest(q, parsed, recs)
-        scored = []
+        scored, scores = [], []
         wrong_match = False
         for i in block:
             sc = nm.score(parsed, records[i], threshold)
             scored.append((sc.value, i))
+            scores.append(sc)
             pairs += 1
             if sc.match and i != gold[qi]:
                 false_pairs += 1
@@ -220,7 +221,7 @@ def evaluate(
             if sc.match and i == gold[qi]:
                 gold_matched += 1
         false_queries += wrong_match
-        ours.append([i for _, i in sorted(scored, key=lambda t: -t[0])][:10])
+        ours.append([scored[k][1] for k in nm.order([v for v, _ in scored], scores)][:10])
         if logic is not None:
             algo, config, threshold = logic
             asked = _person(q, -1)

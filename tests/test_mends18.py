@@ -188,6 +188,8 @@ def test_upgrade_reparses_names_when_the_parser_changed(
 
 
 def test_upgrade_on_a_home_without_names_records_nothing(sqlite_home: Path) -> None:
+    from amanah.entities.parser_version import PARSER_VERSION
+
     done = amanah(sqlite_home, "upgrade", check=True)
-    assert done.stdout.startswith("up to date: 0 names parsed with parser 1:")
+    assert done.stdout.startswith(f"up to date: 0 names parsed with parser {PARSER_VERSION}:")
     assert json.loads(amanah(sqlite_home, "upgrade", "--json").stdout)["was"] is None

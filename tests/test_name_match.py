@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from amanah.text import name_match as nm
+from amanah.text import name_spellings as nsp
 from tests.conftest import SHARED_DATA
 
 
@@ -194,6 +195,39 @@ def test_to_arabic_gives_candidates_that_meet_the_arabic_name() -> None:
     assert "عمر" in nm.to_arabic("Omar")
     assert "باراندياران" in nm.to_arabic("Barandiaran")  # vowels written long
     assert nm.to_arabic("---") == []
+
+
+# -- near-equal scores: the more usual spelling first ----------------------------------------
+# Made-up names (in no data set): two Latin spellings of one Arabic name.
+
+
+def test_usual_spelling_breaks_a_tie() -> None:
+    arabic, doubled, plain = "فيردوكان", "Verdoccan", "Verdocan"
+    a, b = nm.score(arabic, doubled), nm.score(arabic, plain)
+    assert a.value == b.value  # one sound: the letters cannot tell them apart
+    lp = nsp.log_probabilities([(arabic, doubled), (arabic, plain)])
+    assert all(x < 0 for x in lp) and lp[1] > lp[0]  # the romanizer's model has a preference
+    assert nm.usual(b) > nm.usual(a)
+    assert nm.order([a.value, b.value], [a, b]) == [1, 0]
+
+
+def test_usage_only_orders_near_equal_scores() -> None:
+    arabic, better, usual = "زاكوريني", "Saccurini", "Zacchurini"
+    a, b = nm.score(arabic, better), nm.score(arabic, usual)
+    assert nm.usual(b) > nm.usual(a)
+    # within NEAR, but the usage weighs a little: a clearer score stays first
+    assert a.value - b.value > nm.USUAL * (nm.usual(b) - nm.usual(a))
+    assert nm.order([a.value, b.value], [a, b]) == [0, 1]
+    # beyond NEAR the model is not asked: the order is the scores'
+    far = nm.score(arabic, "Borlandetti")
+    assert a.value - far.value > nm.NEAR
+    assert nm.order([far.value, a.value], [far, a]) == [1, 0]
+
+
+def test_usage_of_same_script_names_is_no_preference() -> None:
+    a = nm.score("Verdocan", "Verdoccan")
+    assert nm.usual(a) == 0.0
+    assert nm.order([0.9, 0.9], [a, a]) == [0, 1]  # ties keep the given order
 
 
 # -- recall on real held-out pairs ------------------------------------------------------------

@@ -131,7 +131,7 @@ def match(
         if ids
         else []
     )
-    best: dict[int, tuple[float, dict[str, Any], Entity]] = {}
+    best: dict[int, tuple[float, dict[str, Any], Entity, nm.Score]] = {}
     for name, ent in rows:
         for asked in q.names:
             sc = _score_names(asked, name.full_name, ent.kind)
@@ -143,8 +143,10 @@ def match(
                 else:
                     notes = ["birth years agree"]
             if ent.id not in best or value > best[ent.id][0]:
-                best[ent.id] = (value, _explain(asked, name.full_name, sc, notes), ent)
-    ranked = sorted(best.values(), key=lambda x: (-x[0], x[2].id))[:limit]
+                best[ent.id] = (value, _explain(asked, name.full_name, sc, notes), ent, sc)
+    # near-equal scores are ordered by how usual the spelling is (`name_match.order`)
+    by_id = sorted(best.values(), key=lambda x: (-x[0], x[2].id))
+    ranked = [by_id[i] for i in nm.order([x[0] for x in by_id], [x[3] for x in by_id])][:limit]
     prefix = home_prefix(s)  # the ids the FtM export gives (`entities.ftm`)
     return {
         "query": q.id,
@@ -157,7 +159,7 @@ def match(
                 "match": value >= threshold,
                 "explanation": why,
             }
-            for value, why, ent in ranked
+            for value, why, ent, _ in ranked
         ],
     }
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from amanah.text import name_sounds as ns
+from amanah.text import name_spellings as nsp
 from amanah.text import names as nk
 
 #: A score at or above this is a match (the default threshold of `score`).
@@ -52,6 +53,11 @@ CONSONANTS_ONLY = 0.78
 #: (both calibrated on the training splits, docs/benchmarks.md).
 SOUND_STRICTNESS = 1.25
 OTHER_READING = 0.25
+#: Scores this close to the best are near-equal: among them the order is by how usual each
+#: Latin spelling is for the Arabic (`name_spellings`), at this much score a nat per letter of
+#: the romanizer's model (both chosen on the training splits, docs/benchmarks.md).
+NEAR = 0.05
+USUAL = 0.02
 #: A Latin part attested fewer times than this in the romanizer's dictionary is a foreign
 #: name: read by sound with its foreign rules too (French silent letters).
 ATTESTED = 10
@@ -611,6 +617,54 @@ def score(a: str | ParsedName, b: str | ParsedName, threshold: float = THRESHOLD
                 value, matches, notes = v2, m2, [*n2, "read family name first"]
     value = round(min(1.0, max(0.0, value)), 4)
     return Score(value, value >= threshold, tuple(matches), tuple(notes))
+
+
+def usual(sc: Score) -> float:
+    """How usual the Latin parts of a score are as spellings of the Arabic parts they were
+    compared with (`name_spellings`, mean log-probability per letter, weighted by part as the
+    score is); 0 when no part crosses scripts."""
+    return _usual([sc])[0]
+
+
+def _usual(scores: list[Score]) -> list[float]:
+    per = [
+        [
+            ((m.a, m.b) if nk.is_arabic(m.a) else (m.b, m.a), m.weight)
+            for m in sc.explanation
+            if nk.is_arabic(m.a) != nk.is_arabic(m.b) and (m.a + m.b).strip()
+        ]
+        for sc in scores
+    ]
+    known = dict(
+        zip(
+            pairs := [p for parts in per for p, _ in parts],
+            nsp.log_probabilities(pairs),
+            strict=True,
+        )
+    )
+    out = []
+    for parts in per:
+        weight = sum(w for _, w in parts)
+        out.append(sum(w * known[p] for p, w in parts) / weight if weight else 0.0)
+    return out
+
+
+def order(values: list[float], scores: list[Score]) -> list[int]:
+    """The positions of scored candidates, best first: by value (a caller's, which may be the
+    score's own or lowered by other evidence), except that the candidates within `NEAR` of
+    the best come first ordered by value plus `USUAL` times how usual their Latin spelling is
+    for the Arabic (`usual`): two spellings of one sound score alike, and the more usual one
+    for that Arabic name is the likelier record. Ties keep the given order."""
+    by_value = sorted(range(len(values)), key=lambda i: -values[i])
+    if len(values) < 2:
+        return by_value
+    top = values[by_value[0]]
+    near = [i for i in by_value if values[i] >= top - NEAR]
+    if len(near) < 2:
+        return by_value
+    bonus = dict(zip(near, _usual([scores[i] for i in near]), strict=True))
+    near.sort(key=lambda i: -(values[i] + USUAL * bonus[i]))
+    return near + by_value[len(near) :]
 
 
 def foreign_skeleton(p: Part) -> str:

@@ -7,13 +7,16 @@ leaves them out, and its foreign consonants with the nearest Arabic ones (g as �
 ف, p as ب, ch as تش or ش, z as ز or تس). So both spellings are read here into one small
 alphabet of sounds, the Arabic one letter to sound and the Latin one grapheme to sound:
 
-- consonants by class: b (b p ب), f (f v w ph ف), g (g j dj ج غ), k (k c q ck ك ق), x (kh خ),
-  s (s z ts س ص ز ث ظ), c (sh ch sch cz ش تش), t (t th ت ط), d (d ذ د ض), h, l, m, n, r, y;
+- consonants by class: b (b p ب), f (f v w ph ف), g (g j dj ج غ), k (k c q ck ك ق), x (kh,
+  the Spanish j, خ), s (s z ts sz س ص ز ظ), c (sh ch sch cz cs ش تش), t (t th ت ط ث: ث
+  writes the English th), d (d ذ د ض), h, l, m, n, r, y; a Persian or Turkish v is also
+  read as the و that writes it;
 - vowels by three qualities: a (a ا, a final ة), o (o u و), i (e i y ي);
 
 and compared by an edit distance in which a Latin vowel inside the word that the Arabic
-leaves out costs little (short vowels are not written), a vowel either side costs less than
-a consonant, and a final vowel or any consonant costs in full (Petra is not Peter). The
+leaves out costs little (short vowels are not written; a digraph such as oe or ie is one
+vowel), a vowel either side costs less than a consonant, and a final vowel or any consonant
+costs in full (Petra is not Peter). The
 Latin side has a few readings (ch as sh or k, j as g or y, a silent final e, c soft or hard),
 the score being the best. `amanah.text.name_match` takes this reading as one more way two
 parts meet, so its threshold was calibrated with it (docs/benchmarks.md)."""
@@ -48,7 +51,7 @@ _AR = {
     "پ": "b",
     "ت": "t",
     "ط": "t",
-    "ث": "s",
+    "ث": "t",
     "ج": "g",
     "چ": "c",
     "ح": "h",
@@ -122,8 +125,9 @@ _LATIN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tch", ("c",)),
     ("ch", ("c", "k", "x")),
     ("sh", ("c",)),
-    ("sz", ("c",)),
+    ("sz", ("c", "s")),
     ("cz", ("c",)),
+    ("cs", ("c", "ks")),
     ("zh", ("g",)),
     ("kh", ("x",)),
     ("gh", ("g",)),
@@ -137,11 +141,11 @@ _LATIN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ts", ("s",)),
     ("tz", ("s",)),
     ("x", ("ks",)),
-    ("j", ("g", "i")),
+    ("j", ("g", "i", "x")),
     ("q", ("k",)),
     ("k", ("k",)),
     ("g", ("g",)),
-    ("v", ("f",)),
+    ("v", ("f", "o")),
     ("f", ("f",)),
     ("p", ("b",)),
     ("b", ("b",)),
@@ -168,9 +172,11 @@ MAX_READINGS = 4
 def latin_sounds(word: str, foreign: bool = False) -> tuple[str, ...]:
     """A Latin part (folded) read grapheme to sound, in a few readings (at most four): c
     soft (s, or ch in Italian) before e/i/y, else hard; w a vowel (o, or v first in German),
-    y the vowel i; a final h after a vowel silent; a silent final e and a final -at read
-    without them too. A `foreign` name (one the romanizer's dictionary does not hold) also
-    gets readings without a French silent final consonant or initial h."""
+    y the vowel i; a final h after a vowel silent; x first or before i/u also sh (pinyin);
+    gh after a vowel also silent (English); a silent final e and a final -at read without
+    them too. A `foreign` name (one the romanizer's dictionary does not hold) also gets
+    readings without a French silent final consonant or initial h, and with an English
+    vowel said long before a silent final e."""
     word = "".join(ch for ch in word if "a" <= ch <= "z")
     if not word:
         return ()
@@ -180,7 +186,7 @@ def latin_sounds(word: str, foreign: bool = False) -> tuple[str, ...]:
     while i < n:
         ch = word[i]
         nxt = word[i + 1] if i + 1 < n else ""
-        if ch == "c" and not word.startswith(("ch", "ck", "cz"), i):
+        if ch == "c" and not word.startswith(("ch", "ck", "cz", "cs"), i):
             soft = word[i + 2 if nxt == "c" else i + 1 : i + 3 if nxt == "c" else i + 2]
             opts: tuple[str, ...] = ("s", "c") if soft in ("e", "i", "y") else ("k",)
             step = 2 if nxt == "c" else 1
@@ -188,6 +194,12 @@ def latin_sounds(word: str, foreign: bool = False) -> tuple[str, ...]:
             opts, step = ("o", "f") if i == 0 else ("o",), 1
         elif ch == "y":
             opts, step = ("i",), 1
+        elif ch == "x" and (i == 0 or nxt in ("i", "u")):
+            # pinyin's x is sh (Xi, Xu, Dexin)
+            opts, step = ("ks", "c"), 1
+        elif word.startswith("gh", i) and i and word[i - 1] in _LATIN_VOWEL:
+            # silent after a vowel in English names (Leigh, Vaughan)
+            opts, step = ("g", ""), 2
         elif ch == "h":
             # silent at the end after a vowel (Sarah, Noah); Ahmad and Fahd keep theirs
             final = i == n - 1 and i > 0 and word[i - 1] in _LATIN_VOWEL
@@ -213,7 +225,16 @@ def latin_sounds(word: str, foreign: bool = False) -> tuple[str, ...]:
     out = list(dict.fromkeys(r for r in out if r))[:MAX_READINGS]
     if foreign and out:
         out += _silent_letters(word, out)
+        if len(word) > 3 and (m := _LONG_VOWEL.search(word)):
+            # an English vowel said long before a silent e, as Arabic writes it: Blades
+            # بليدز, Hyde هايد, Duke ديوك
+            spoken = word[: m.start()] + _SAID[m.group(1)] + m.group(2) + m.group(3)
+            out += [r for r in latin_sounds(spoken)[:1] if r not in out]
     return tuple(dict.fromkeys(out))
+
+
+_LONG_VOWEL = re.compile("([aiuy])([b-df-hj-np-tv-z])e(s?)$")
+_SAID = {"a": "ei", "i": "ai", "y": "ai", "u": "iu"}
 
 
 #: A final consonant a French name does not sound after its vowel (Gayet, Hébert, Gaillard,
@@ -246,7 +267,8 @@ def _squeeze(sounds: str) -> str:
 
 @lru_cache(maxsize=400_000)
 def _costs(sounds: str, latin: bool) -> tuple[tuple[float, ...], float, int]:
-    """What losing each sound of a reading costs, their sum, and its inner vowels."""
+    """What losing each sound of a reading costs, their sum, and its inner vowels (runs:
+    a digraph or diphthong, oe, ie, ou, is one vowel the Arabic writes with one letter)."""
     last = len(sounds) - 1
     out = []
     for pos, ch in enumerate(sounds):
@@ -257,8 +279,18 @@ def _costs(sounds: str, latin: bool) -> tuple[tuple[float, ...], float, int]:
                 out.append(VOWEL if pos < last else FULL)
         else:
             out.append(SILENT_H if ch == "h" else FULL)
-    inner = sum(1 for ch in sounds[1:-1] if ch in _VOWELS)
-    return tuple(out), sum(out), inner
+    return tuple(out), sum(out), len(_vowel_runs(sounds))
+
+
+@lru_cache(maxsize=400_000)
+def _vowel_runs(sounds: str) -> tuple[range, ...]:
+    """The runs of vowels inside a reading (neither first nor last sound), as positions."""
+    return tuple(
+        range(m.start(), m.end()) for m in _VOWEL_RUN.finditer(sounds, 1, max(1, len(sounds) - 1))
+    )
+
+
+_VOWEL_RUN = re.compile("[aoie]+")
 
 
 def similarity(arabic: str, latin: str) -> float:
@@ -271,7 +303,7 @@ def similarity(arabic: str, latin: str) -> float:
     a_costs, a_total, _ = _costs(arabic, False)
     l_costs, l_total, inner = _costs(latin, True)
     lost = 0.0
-    unwritten = 0
+    inserted: set[int] = set()
     final = False  # a final vowel of one side that the other lacks (Petra, Peter; Mario, Maria)
     last_a, last = len(arabic) - 1, len(latin) - 1
     ops = Indel.editops(arabic, latin)
@@ -297,9 +329,10 @@ def similarity(arabic: str, latin: str) -> float:
                 lost += min(VOWEL_SWAP, l_costs[d] + swap) - swap
                 continue
             lost += l_costs[d]
-            unwritten += 0 < d < last and latin[d] in _VOWELS
+            inserted.add(d)
             final |= d == last and latin[last] in _VOWELS
     value = max(0.0, 1.0 - lost / (a_total + l_total))
+    unwritten = sum(1 for run in _vowel_runs(latin) if all(d in inserted for d in run))
     if final or unwritten > inner - unwritten:
         value = min(value, UNWRITTEN)
     return value
