@@ -73,6 +73,9 @@ def test_a_name_left_across_a_turn_in_the_written_files_re_reading_is_found(
     # The same words on pages 1 and 3 are not read together, nor is an image's one reading.
     said["sequences"][3] = ("page 3 image (OCR)", said["sequences"][3][1])
     assert name_areas.left(said, MATCHER, written) == {}
+    # A page the re-reading leaves out is not a turn either (pages are paired by number).
+    del said["sequences"][2]
+    assert name_areas.left(said, MATCHER, written) == {}
 
 
 @pytest.mark.slow

@@ -92,7 +92,7 @@ def left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
         look = matcher.find if str(where).startswith("PDF object") else matcher.names
         for p in look(str(text)):
             left.setdefault(p, set()).add(str(where))
-    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see _areas)
+    text: list[tuple[str, str]] = []  # every page's text layer as one sequence (see `areas`)
     per_page: dict[int, list[tuple[bool, list[tuple[str, str]]]]] = {}
     for where, seq in said["sequences"]:
         words = [(str(where), str(w)) for w in seq]
@@ -104,8 +104,14 @@ def left(said: Any, matcher: Matcher, written: Path) -> dict[str, list[str]]:
             continue
         for _, p in matcher.in_words([w for _, w in words]):
             left.setdefault(p, set()).add(str(where))
-    turns = [per_page[n] for n in sorted(per_page)]
-    for seq in [text, *_across_turns(turns, _reach(matcher))]:
+    reach = _reach(matcher)
+    turned = [  # only pages that follow each other (a page the child left out is no turn)
+        seq
+        for n in sorted(per_page)
+        if n + 1 in per_page
+        for seq in _across_turns([per_page[n], per_page[n + 1]], reach)
+    ]
+    for seq in [text, *turned]:
         for index, p in matcher.in_words([w for _, w in seq]):
             left.setdefault(p, set()).add(seq[index][0])
     for p in matcher.find_in_bytes(written.read_bytes()):
