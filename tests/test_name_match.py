@@ -269,3 +269,19 @@ def test_recall_at_1_anetac_dev_sample() -> None:
 def test_recall_at_1_google_ar2en_test_sample() -> None:
     pairs = _sample(SHARED_DATA / "google_ar2en_names" / "ar2en-test.txt", None, 100)
     assert _recall_at_1(pairs) >= 0.9
+
+
+def test_a_model_that_does_not_answer_is_no_preference_and_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A changed package whose model has other internals than the pinned version's: the
+    # order falls back to the scores, and the log says so once, not on every query.
+    monkeypatch.setattr(nsp, "_model", lambda: object())
+    monkeypatch.setattr(nsp, "_CACHE", {})
+    monkeypatch.setattr(nsp, "_WARNED", set())
+    pairs = [("فيردوكان", "Verdoccan"), ("فيردوكان", "Verdocan")]
+    with caplog.at_level("WARNING", logger=nsp.__name__):
+        assert nsp.log_probabilities(pairs) == [nsp.UNKNOWN, nsp.UNKNOWN]
+        assert nsp.log_probabilities([("زاكوريني", "Zacchurini")]) == [nsp.UNKNOWN]
+    said = [r for r in caplog.records if r.name == nsp.__name__]
+    assert len(said) == 1 and "ordered by score alone" in said[0].getMessage()

@@ -17,14 +17,29 @@ failure of the model reads as "no preference", never as an error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
+
+log = logging.getLogger(__name__)
 
 #: The log-probability given to a spelling when the model cannot say (no preference).
 UNKNOWN = 0.0
 _CACHE: dict[tuple[str, str], float] = {}
 _CACHE_MAX = 100_000
 _BATCH = 256
+_WARNED: set[str] = set()
+
+
+def _warn_once(what: str, exc: Exception) -> None:
+    """Say once per process that names are ordered by score alone, and why: a silent
+    fall-back would hide a changed package from whoever reads the match's order."""
+    if what not in _WARNED:
+        _WARNED.add(what)
+        log.warning(
+            "names of near-equal scores are ordered by score alone: %s (%s: %s)",
+            what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+        )  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +49,8 @@ def _model() -> object | None:
         from amanah.text.name_match import _romaniser
 
         return getattr(_romaniser(), "model", None)
-    except Exception:  # the package or its model absent: no preference
+    except Exception as exc:  # the package or its model absent: no preference
+        _warn_once("the romanizer's model could not be loaded", exc)
         return None
 
 
@@ -60,7 +76,8 @@ def _decode(pairs: list[tuple[str, str]]) -> list[float]:
         for start in range(0, len(pairs), _BATCH):
             out += _forced(model, pairs[start : start + _BATCH])
         return out
-    except Exception:  # a model that does not answer as expected: no preference
+    except Exception as exc:  # a model that does not answer as expected: no preference
+        _warn_once("the romanizer's model did not answer as expected", exc)
         return [UNKNOWN] * len(pairs)
 
 
