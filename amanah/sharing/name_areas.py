@@ -47,7 +47,7 @@ def areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, in
     """The areas of every word that is part of a protected name, looked for in Amanah over
     each page's text-layer sequence and each OCR reading the child listed, and across every
     page turn; and how many areas each pseudonym got."""
-    areas: list[list[float]] = []
+    found: list[list[float]] = []
     names: dict[str, int] = {}
     seen: set[tuple[float, ...]] = set()
     # The text layer is read as one sequence over every page: a name whose first word ends
@@ -70,9 +70,9 @@ def areas(shown: Any, matcher: Matcher) -> tuple[list[list[float]], dict[str, in
                 if tuple(area) in seen:  # a word read again across a page turn
                     continue
                 seen.add(tuple(area))
-                areas.append(area)
+                found.append(area)
                 names[pseudonym] = names.get(pseudonym, 0) + 1
-    return areas, names
+    return found, names
 
 
 def _page_of(where: str) -> int | None:
