@@ -177,9 +177,9 @@ def flush_events(session: Session) -> None:
         }
         for e in tip.pending
     ]
-    session.execute(insert(CustodyEvent), rows)
+    session.execute(insert(CustodyEvent.__table__), rows)
     if tip.nodes:
-        session.execute(insert(MerkleNode), tip.nodes)
+        session.execute(insert(MerkleNode.__table__), tip.nodes)
         tip.nodes.clear()
     tip.head.frontier = json.dumps([[n, h.hex()] for n, h in tip.frontier])
     tip.pending.clear()
