@@ -231,20 +231,28 @@ def test_shares_of_an_older_text_are_never_mixed_with_the_new_texts(
     ws.close()
 
 
+def test_shares_go_to_the_workers_other_jobs_leave_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectorjobs, "WORKERS", 4)
+    # one waiting job (say the item's own mentions) is taken before a share, and is short
+    assert [vectorjobs.workers_for(n) for n in range(7)] == [4, 4, 3, 2, 1, 1, 1]
+    monkeypatch.setattr(vectorjobs, "WORKERS", 1)
+    assert vectorjobs.workers_for(0) == 1
+
+
 def test_no_shares_while_other_jobs_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With other items' jobs waiting, the other workers have work: sharing a text's passages
-    would only add jobs behind them, so its `embed` job embeds every passage itself."""
+    """With other items' jobs waiting for the other workers, sharing a text's passages would
+    only add jobs behind them: its `embed` job embeds every passage itself."""
     monkeypatch.setattr(vectorjobs, "WORKERS", 2)
     from amanah.config import write_default_config
 
-    write(tmp_path / "in", {"a.txt": statement(28).encode(), "b.txt": statement(28, 1).encode()})
+    write(tmp_path / "in", {f"{n}.txt": statement(28, n).encode() for n in range(3)})
     write_default_config(tmp_path / "h")
     ws = open_workspace(tmp_path / "h")
     ingest_folder(ws, tmp_path / "in")
     while (job := queue.claim(ws.db, "worker-a")) is not None and job.kind == "process":
         pipeline.run_job(ws, job)
     assert job is not None and job.kind == "embed"
-    pipeline.run_job(ws, job)  # the other item's `embed` job waits
+    pipeline.run_job(ws, job)  # the two other items' `embed` jobs wait
     assert _shares_left(ws) == 0
     assert not [k for k in _jobs(ws) if vectorjobs.is_share_job(k)]
     with ws.db.reader() as s:

@@ -3,16 +3,17 @@
 An item's vectors for search by meaning (its `embed` job; search/semantic.py) cost about 0.4 s
 of one core per passage of Arabic, up to 16 passages: 6-7 s for a long text, and they come
 last, after a long scan's join, when the other workers have nothing left to do. So the
-`embed` job, when no other job waits, shares the text's passages with the pool: one
+`embed` job, when the other workers are free, shares the text's passages with them: one
 `vector_parts` row per share and one job `embed:FIRST` for each share but the first, committed
 before it embeds the first (the largest) itself. Each share's job embeds its passages in the
 sandbox and keeps them in its row; the job that keeps the last share stores the item's
 vectors, every share in passage order, and deletes the rows, in the same transaction. Every
 passage is embedded by itself (`search.passages.embed_file`), so the vectors are those one job
-makes, bit for bit. When other jobs wait, the `embed` job embeds every passage itself, as
-before: its shares would only wait behind them. Once its own share is kept, the `embed` job
-also takes the shares no other worker has claimed yet (a worker still busy elsewhere), so
-sharing never leaves the vectors waiting for a worker that is not free.
+makes, bit for bit. When other jobs wait for the other workers, the `embed` job embeds every
+passage itself, as before: its shares would only wait behind them (`workers_for`). Once its
+own share is kept, the `embed` job also takes the shares no other worker has claimed yet (a
+worker still busy elsewhere), so sharing never leaves the vectors waiting for a worker that
+is not free.
 
 Every step is idempotent and durable: a share's job retried after a crash (a killed worker,
 a failing sandbox) embeds its passages again and keeps the same vectors; the rows name the
@@ -108,14 +109,18 @@ def _body(s: Session, item_id: int) -> str:
     return body or ""
 
 
-def _nothing_waits(s: Session) -> bool:
-    """No job is ready to run: the other workers are idle, or soon will be."""
-    return (
-        s.execute(
-            select(Job.id).where(Job.state == "queued", Job.run_after <= queue.now()).limit(1)
-        ).first()
-        is None
-    )
+def workers_for(waiting: int) -> int:
+    """The workers a text's passages are shared over while `waiting` other jobs are ready to
+    run: one per core, less one for every waiting job beyond the first (one, like the item's
+    own `mentions` job, is taken before a share and is short; with more, the other workers
+    are busy, and shares would only add jobs)."""
+    return max(1, min(WORKERS, WORKERS + 1 - waiting))
+
+
+def _waiting(s: Session) -> int:
+    """Jobs ready to run now, up to WORKERS + 1 (enough to know that no share would help)."""
+    ready = select(Job.id).where(Job.state == "queued", Job.run_after <= queue.now())
+    return len(s.execute(ready.limit(WORKERS + 1)).all())
 
 
 def embed(
@@ -135,9 +140,10 @@ def embed(
             # shares of an older text: this text's are cut now (their jobs see the change)
             s.execute(delete(VectorPart).where(VectorPart.item_id == job.item_id))
             found = {}
-        if not found and len(pieces) > 1 and _nothing_waits(s):
+        workers = workers_for(_waiting(s)) if not found and len(pieces) > 1 else 1
+        if workers > 1:
             now = queue.now()
-            for first, count in shares([len(p) for p in pieces], WORKERS):
+            for first, count in shares([len(p) for p in pieces], workers):
                 s.add(
                     VectorPart(
                         item_id=job.item_id,
