@@ -141,9 +141,10 @@ def embed(
             s.execute(delete(VectorPart).where(VectorPart.item_id == job.item_id))
             found = {}
         workers = workers_for(_waiting(s)) if not found and len(pieces) > 1 else 1
-        if workers > 1:
+        cut = shares([len(p) for p in pieces], workers) if workers > 1 else []
+        if len(cut) > 1:
             now = queue.now()
-            for first, count in shares([len(p) for p in pieces], workers):
+            for first, count in cut:
                 s.add(
                     VectorPart(
                         item_id=job.item_id,
