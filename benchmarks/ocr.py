@@ -136,7 +136,7 @@ with ws.db.reader() as db:
 t0 = min(j.locked_at for j in jobs)
 print(json.dumps([[j.kind, sizes.get(j.kind, ""), round((j.locked_at - t0).total_seconds(), 2),
       round((j.finished_at - t0).total_seconds(), 2)] for j in sorted(jobs, key=lambda j: j[1])]))
-print(sum(CPU_SECONDS.values()))
+print(json.dumps(CPU_SECONDS))
 print(s)
 """
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,17 +148,43 @@ print(s)
         )
     lines = out.stdout.strip().splitlines()
     print("timeline", "page jobs" if split else "one job", lines[-3], file=sys.stderr)
-    print("sandbox children's CPU seconds", lines[-2], file=sys.stderr)
+    print("sandbox children's CPU seconds by task", lines[-2], file=sys.stderr)
     timeline = json.loads(lines[-3])
+    cpu = json.loads(lines[-2])
     starts = [start for kind, _, start, _ in timeline if kind.startswith("ocr:")]
     process = next((start, end) for kind, _, start, end in timeline if kind == "process")
     return {
         "seconds": float(lines[-1]),
-        "cpu_seconds": float(lines[-2]),
+        "cpu_seconds": sum(cpu.values()),
+        "cpu_seconds_by_task": {k: round(v, 2) for k, v in sorted(cpu.items())},
         "page_jobs": len(starts),
         "pages_per_job": [n for kind, n, _, _ in timeline if kind.startswith("ocr:")],
         "first_page_job_after_s": round(min(starts) - process[0], 2) if starts else None,
         "item_job_seconds": round(process[1] - process[0], 2),
+        **job_times(timeline),
+    }
+
+
+def job_times(timeline: list[list[Any]]) -> dict[str, Any]:
+    """From the jobs' rows: seconds of job time by kind (summed over the jobs of a kind, less
+    hurt by other load than wall time), and the wall time of the vectors (from the first
+    `embed` job's start to the last vector share's end) and of the run's tail after the OCR."""
+    kinds = {"process": "item", "ocr_join": "join", "pages": "page_images", "embed": "vectors"}
+    busy: dict[str, float] = {}
+    for kind, _, start, end in timeline:
+        group = kinds.get(kind) or ("page_ocr" if kind.startswith("ocr:") else "")
+        group = group or ("vectors" if kind.startswith("embed:") else kind)
+        busy[group] = round(busy.get(group, 0.0) + end - start, 2)
+    vectors = [(start, end) for kind, _, start, end in timeline if kind.startswith("embed")]
+    reading = [end for kind, _, _, end in timeline if kind == "process" or kind.startswith("ocr")]
+    last = max(end for *_, end in timeline)
+    return {
+        "job_seconds_by_kind": busy,
+        "vector_jobs": len(vectors),
+        "vectors_wall_s": round(max(e for _, e in vectors) - min(s for s, _ in vectors), 2)
+        if vectors
+        else None,
+        "after_the_text_s": round(last - max(reading), 2),
     }
 
 
@@ -182,7 +208,18 @@ def long_scan(pages: int) -> dict[str, Any]:
         "pages_per_job": two["pages_per_job"],
         "first_page_job_after_item_job_start_s": two["first_page_job_after_s"],
         "item_job_seconds": two["item_job_seconds"],
+        "one_job": {k: one[k] for k in JOB_FIGURES},
+        "page_jobs_run": {k: two[k] for k in JOB_FIGURES},
     }
+
+
+JOB_FIGURES = (
+    "cpu_seconds_by_task",
+    "job_seconds_by_kind",
+    "vector_jobs",
+    "vectors_wall_s",
+    "after_the_text_s",
+)
 
 
 def main() -> None:

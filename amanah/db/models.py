@@ -301,6 +301,25 @@ class OcrPart(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class VectorPart(Base):
+    """Some passages of an item's text, embedded by one job; stored as the item's vectors
+    (`search_vectors`) when every share of the same text is (processing/vectorjobs.py)."""
+
+    __tablename__ = "vector_parts"
+    __table_args__ = (
+        UniqueConstraint("item_id", "first_passage", name="uq_vector_part_item_passage"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    first_passage: Mapped[int] = mapped_column(Integer)  # 0-based, in the text's passages
+    passages: Mapped[int] = mapped_column(Integer)
+    #: SHA-256 of the text's passages the share was cut from: shares of two texts never mix.
+    digest: Mapped[str] = mapped_column(String(64))
+    vectors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # float32 rows
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Relation(Base):
     """A relation between two items an analyst should see: exact or near duplicates."""
 

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -39,17 +38,16 @@ from amanah.db.models import (
     Job,
     Provider,
     Relation,
-    SearchText,
     SupersededDerivative,
 )
 from amanah.geo import placed
 from amanah.intake.preserve import Context, Stored, display, record_items, status_of
 from amanah.preservation.derivatives import name_in_ledger
-from amanah.processing import fingerprints, inventory, pagejobs
+from amanah.processing import fingerprints, inventory, pagejobs, vectorjobs
 from amanah.processing import ocr as ocr_split
 from amanah.processing.identify import SIGNATURES
 from amanah.processing.sandbox import Limits, Sandbox, SandboxError, run_analysis
-from amanah.search import index, semantic
+from amanah.search import index
 from amanah.text import analyzer
 from amanah.workspace import Workspace
 
@@ -392,7 +390,7 @@ def _index(
 def queue_follow_ups(s: Session, ws: Workspace, item_id: int, body: str) -> None:
     """The jobs that read an item's indexed text: its vectors, and its entity mentions."""
     if ws.settings.semantic and body.strip():
-        queue.ensure(s, item_id, "embed")
+        queue.ensure(s, item_id, "embed")  # its passages shared with idle workers: vectorjobs
     if body.strip() and s.execute(select(EntityName.id).limit(1)).first() is not None:
         queue.ensure(s, item_id, "mentions")  # entity names to look for in its text
 
@@ -576,31 +574,6 @@ def render_pages(
         return Outcome(job.item_id, 0, [])
 
 
-def embed(
-    ws: Workspace, job: queue.Claimed, limits: Limits | None = None, sandbox: Sandbox | None = None
-) -> Outcome:
-    """Vectors of an item's indexed text for search by meaning (a job of its own, run last)."""
-    with ws.db.reader() as s:
-        body = s.execute(
-            select(SearchText.body).where(SearchText.item_id == job.item_id)
-        ).scalar_one_or_none()
-    if body is None or not body.strip():
-        with ws.db.session() as s:
-            semantic.store(s, job.item_id, np.zeros((0, semantic.DIM), np.float32))
-            queue.finish(s, job.id)
-        return Outcome(job.item_id, 0, [])
-    with _job_dir(ws, job) as (scratch, out_dir):
-        source = scratch / "text.txt"
-        source.write_text(body, encoding="utf-8")
-        found = _in_sandbox(sandbox, source, "text.txt", out_dir, limits, "embed")
-        raw = (out_dir / found["file"]).read_bytes()
-        vectors = np.frombuffer(raw, dtype=np.float32).reshape(-1, semantic.DIM)
-        with ws.db.session() as s:
-            semantic.store(s, job.item_id, vectors)
-            queue.finish(s, job.id)
-    return Outcome(job.item_id, 0, [])
-
-
 def index_again(ws: Workspace, job: queue.Claimed) -> Outcome:
     """Index an item processed before search existed, from its recorded text derivatives."""
     with ws.db.reader() as s:
@@ -619,8 +592,10 @@ def run_job(
         return index_again(ws, job)
     if job.kind == "pages":
         return render_pages(ws, job, limits, sandbox)
-    if job.kind == "embed":
-        return embed(ws, job, limits, sandbox)
+    if job.kind == vectorjobs.EMBED_JOB:
+        return vectorjobs.embed(ws, job, limits, sandbox)  # type: ignore[no-any-return]
+    if vectorjobs.is_share_job(job.kind):
+        return vectorjobs.embed_share(ws, job, limits, sandbox)  # type: ignore[no-any-return]
     if job.kind == "mentions":
         return find_mentions(ws, job)
     if pagejobs.is_page_job(job.kind):

