@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from amanah.config import write_default_config
 from amanah.intake.ingest import IntakeReport, IntakeRequest, ingest
+from amanah.processing import cage
 from amanah.workspace import Workspace, open_workspace
 from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
 from tests.webfixtures import Site
@@ -35,6 +36,15 @@ def missing_engine(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: every engine must run)", pytrace=False)
     pytest.skip(reason)
+
+
+def require_isolation() -> str:
+    """The sandbox's cage on this machine (e.g. "bwrap+seccomp+landlock"), or a skip with the
+    reason (a failure in CI)."""
+    try:
+        return cage.probe()
+    except cage.Unavailable as exc:
+        missing_engine(f"no isolation on this machine: {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from amanah import queue
 from amanah.db.models import CustodyEvent
 from amanah.items import show
-from amanah.processing import cage, pipeline, unpack
+from amanah.processing import pipeline, unpack
 from amanah.processing.analyze import analyze
 from amanah.processing.children import Limits as UnpackLimits
 from amanah.processing.runner import run
@@ -39,17 +39,11 @@ from amanah.processing.sandbox import (
     SandboxUnavailable,
 )
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import amanah, ingest_folder
+from tests.conftest import amanah, ingest_folder, require_isolation
 
 
-def _isolation() -> str | None:
-    try:
-        return cage.probe()
-    except cage.Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no isolation on this machine: {exc}")
-    return None
+def _isolation() -> str:
+    return require_isolation()
 
 
 @pytest.fixture

@@ -27,23 +27,18 @@ from fastapi.testclient import TestClient
 
 from amanah.config import ConfigError, load_settings
 from amanah.intake.ingest import IntakeRequest, ingest
-from amanah.processing import cage
 from amanah.processing.sandbox import TEST_TASKS_ENV, Sandbox, SandboxError
 from amanah.processing.sandbox_pool import BUSY, SandboxBusy, SandboxPool, pool_settings
 from amanah.web.app import create_app
 from amanah.workspace import open_workspace
+from tests.conftest import require_isolation
 from tests.servers import start_serve, stop_process
 from tests.webfixtures import BLUE, PASSWORD, Site
 
 
 @pytest.fixture(autouse=True)
 def _isolation() -> None:
-    try:
-        cage.probe()
-    except cage.Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no isolation on this machine: {exc}")
+    require_isolation()
 
 
 def _tree(pid: int) -> set[int]:

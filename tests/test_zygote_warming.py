@@ -10,14 +10,13 @@ afterwards, not before.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import docx
 import pytest
 
-from amanah.processing import cage
 from amanah.processing.sandbox import Sandbox
+from tests.conftest import require_isolation
 from tests.fixtures import email_with, minimal_pdf, zip_of
 
 ENGLISH = [
@@ -49,15 +48,6 @@ FILES = {
 }
 
 
-def _caged() -> None:
-    try:
-        cage.probe()
-    except cage.Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no isolation on this machine: {exc}")
-
-
 def _read(box: Sandbox, path: Path, out: Path) -> tuple[dict[str, object], dict[str, bytes]]:
     out.mkdir()
     manifest = box.analyze(str(path), path.name, str(out))
@@ -69,7 +59,7 @@ def _read(box: Sandbox, path: Path, out: Path) -> tuple[dict[str, object], dict[
 def test_a_first_reading_in_a_fresh_caged_zygote_equals_a_warm_one(
     name: str, tmp_path: Path
 ) -> None:
-    _caged()
+    require_isolation()
     path = tmp_path / name
     path.write_bytes(FILES[name]())
     box = Sandbox("isolated", work_dir=tmp_path)

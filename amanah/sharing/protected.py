@@ -36,7 +36,6 @@ from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
 from amanah.text import names as nk
-from amanah.text import rawtext
 
 ROLES = ("witness", "source", "victim", "other")
 DIGEST_BYTES = 16
@@ -538,6 +537,10 @@ class Matcher:
         (PDF, zip) are not opened: that is the content inventory's work."""
         if not self._by_first or not data:
             return set()
+        # Here, not at the top: it imports numpy, which no command that only checks a name
+        # against the list needs (a tenth of every command's start).
+        from amanah.text import rawtext
+
         found: set[str] = set()
         for text in rawtext.readings(data):
             found |= self.find(text)
