@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -172,6 +173,29 @@ def ingest_cli(home: Path, folder: Path, collection: str = "c", *extra: str) -> 
         *extra,
         check=True,
     )
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def copied_home(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    name: str,
+    build: Callable[[Path, Path], None],
+) -> Path:
+    """A home on the embedded default built once per worker by `build(home, scratch)` and
+    copied for each test (as `site` does): for tests whose subject comes after the same
+    intake, each free to change or break its own copy."""
+    if name not in _TEMPLATES:
+        root = tmp_path_factory.mktemp(f"template-{name}")
+        home = root / "home"
+        write_default_config(home)
+        build(home, root)
+        _TEMPLATES[name] = home
+    copy = tmp_path / "home"
+    shutil.copytree(_TEMPLATES[name], copy, symlinks=True)
+    return copy
 
 
 @pytest.fixture(scope="session")

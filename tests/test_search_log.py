@@ -32,7 +32,7 @@ from amanah.search.service import search
 from amanah.sharing import protected
 from amanah.sharing.names_key import key_path, load_or_create_key
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, make_home
+from tests.conftest import REPO, copied_home, make_home
 
 DOCS = {
     "report.txt": "The checkpoint near the hospital was closed on Monday.\n",
@@ -64,10 +64,9 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sqlite_home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    home = make_home(request, tmp_path, "sqlite-file")
-    _build(home, tmp_path)
-    return home
+def sqlite_home(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """The same intake for every test on the embedded default: built once, copied."""
+    return copied_home(tmp_path_factory, tmp_path, "search-log", _build)
 
 
 @pytest.fixture
