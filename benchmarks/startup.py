@@ -1,17 +1,23 @@
 """What every command pays before it works, and what the protected-name readings add.
 
-    python -m benchmarks.startup [--runs 5] [--part commands|open|matcher]
+    python -m benchmarks.startup [--runs 5] [--part commands|open|matcher|zygote] [--tree DIR]
 
 - `commands`: wall and CPU seconds (medians) of a fresh `import amanah.cli` and of whole
-  commands in their own process: `amanah --help`, `amanah verify --help` and
-  `amanah search` on an empty home (the CPU is the child's user + system time);
+  commands in their own process: `amanah --help`, `amanah verify --help`, `amanah search`
+  and `amanah collection list` on an empty home (the CPU is the child's user + system time);
 
 - `open`: CPU seconds of a fresh process's first `open_workspace` of a home already at the
   newest migration, with the one-query check (`db.engine.newest_migration`) and with alembic
   deciding as before (the check disabled), each in its own process, median of the runs;
 - `matcher`: CPU seconds of `Matcher.find` (as stored) and `Matcher.names` (as stored and as
   a reader's eye takes it) over a generated 284,000-character text with markup, Arabic and
-  English, two persons recorded: what the leak check's readings cost per text.
+  English, two persons recorded: what the leak check's readings cost per text;
+- `zygote`: CPU seconds of a sandbox (limits-only, so that its zygote and children are this
+  process's children) that reads 1, 2 or 3 short English texts and stops: the zygote's
+  imports and model builds with the children's reading, median of the runs.
+
+`--tree DIR` runs the measured processes of `commands` and `zygote` on the Amanah of another
+checkout (a worktree of an earlier commit), for before and after in one session.
 """
 
 from __future__ import annotations
@@ -51,11 +57,31 @@ def _open(home: Path, how: str) -> float:
     return float(out.stdout.strip())
 
 
+_ZYGOTE = """
+import sys, tempfile
+from pathlib import Path
+from amanah.processing.sandbox import Sandbox
+folder = Path(tempfile.mkdtemp())
+text = folder / "statement.txt"
+text.write_text(sys.argv[2] * 20, encoding="utf-8")
+box = Sandbox("limits-only", work_dir=folder)
+for n in range(int(sys.argv[1])):
+    out = folder / f"out{n}"
+    out.mkdir()
+    assert "error" not in box.analyze(str(text), text.name, str(out))
+box.close()
+"""
+
+#: The checkout whose Amanah the measured processes run (`--tree`); None: this one.
+_TREE: list[str] = []
+
+
 def _child(argv: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one fresh process running argv (stdout discarded)."""
+    tree = {"cwd": _TREE[0], "env": {**os.environ, "PYTHONPATH": _TREE[0]}} if _TREE else {}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=False)
+    subprocess.run(argv, capture_output=True, check=False, **tree)  # type: ignore[call-overload]
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -70,6 +96,7 @@ def _commands(home: Path, runs: int) -> dict[str, dict[str, float]]:
         "amanah --help": [*cli, "--help"],
         "amanah verify --help": [*cli, "verify", "--help"],
         "amanah search": [*cli, "search", "checkpoint"],
+        "amanah collection list": [*cli, "collection", "list"],
     }
     figures = {}
     for name, argv in cases.items():
@@ -81,14 +108,31 @@ def _commands(home: Path, runs: int) -> dict[str, dict[str, float]]:
     return figures
 
 
+def _zygote(runs: int) -> dict[str, float]:
+    """Median CPU of a sandbox that reads 1, 2 and 3 texts, zygote and children included."""
+    line = "The witness was held at the branch for three months in the winter of 2012. "
+    figures = {}
+    for files in (1, 2, 3):
+        argv = [sys.executable, "-c", _ZYGOTE, str(files), line]
+        figures[f"{files} file(s)"] = round(
+            statistics.median(_child(argv)[1] for _ in range(runs)), 3
+        )
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--part", choices=["commands", "open", "matcher"], action="append")
+    ap.add_argument("--part", choices=["commands", "open", "matcher", "zygote"], action="append")
+    ap.add_argument("--tree", help="run the measured processes on this checkout's Amanah")
     args = ap.parse_args()
-    parts = set(args.part or ["commands", "open", "matcher"])
+    parts = set(args.part or ["commands", "open", "matcher", "zygote"])
+    if args.tree:
+        _TREE.append(str(Path(args.tree).resolve()))
 
     result: dict[str, object] = {"load": list(os.getloadavg())}
+    if "zygote" in parts:
+        result["zygote"] = _zygote(args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         subprocess.run(
