@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from amanah.config import write_default_config
 from amanah.intake.ingest import IntakeReport, IntakeRequest, ingest
 from amanah.processing import cage
 from amanah.workspace import Workspace, open_workspace
+from tests import clihost
 from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
 from tests.webfixtures import Site
 
@@ -119,21 +121,47 @@ def ws(home: Path) -> Iterator[Workspace]:
 def amanah(
     home: Path, *args: str | bytes, check: bool = False, **kw: object
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real command line, as a user would."""
+    """Run the real command line, as a user would: a process of its own, forked from a host
+    that has imported it (tests/clihost.py) while the environment is the host's."""
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "amanah.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        **kw,  # type: ignore[arg-type]
-    )
+    host = _cli_host(env)
+    if host is not None and set(kw) <= {"input", "timeout"}:
+        proc = host.run(
+            ["--home", str(home), *map(os.fsdecode, args)],
+            env,
+            kw.get("input"),  # type: ignore[arg-type]
+            kw.get("timeout"),  # type: ignore[arg-type]
+        )
+    else:
+        proc = subprocess.run(
+            [sys.executable, "-m", "amanah.cli", "--home", str(home), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            **kw,  # type: ignore[arg-type]
+        )
     if check and proc.returncode != 0:
         raise AssertionError(
             f"amanah {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+_HOSTS: list[clihost.Host] = []
+#: The worker's environment as it started: a test that changes it gets a process of its own.
+_BASE_ENV = {**os.environ, "COLUMNS": "200"}
+
+
+def _cli_host(env: dict[str, str]) -> clihost.Host | None:
+    """This worker's command-line host, started on first use; None where a command must start
+    from nothing: another environment, `AMANAH_TEST_CLI=spawn`, or coverage measuring."""
+    if env.get("AMANAH_TEST_CLI") == "spawn" or "COVERAGE_FILE" in env:
+        return None
+    if not _HOSTS:
+        _HOSTS.append(clihost.Host(_BASE_ENV))
+        atexit.register(_HOSTS[0].close)
+    return _HOSTS[0] if _HOSTS[0].matches(env) else None
 
 
 def ingest_folder(
