@@ -58,14 +58,16 @@ class Postgres:
     bin: Path
     run_as: list[str]
 
-    def create_database(self) -> str:
+    def create_database(self, template: str | None = None) -> str:
+        """A new database (a copy of `template`, a database nobody is connected to)."""
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(
             self.base_url.replace("+psycopg", "") + "postgres", autocommit=True
         ) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.base_url + name
 
     def stop(self) -> None:
