@@ -9,10 +9,11 @@ stdin, stdout and stderr, folder, environment and umask, and runs `amanah.cli` a
 still a process of its own with its own exit status, killed or crashed as a user's would be.
 
 What a fork cannot give is a fresh interpreter: a module that reads the environment at import
-keeps the host's value. So `tests.conftest.amanah` uses the host only while the test's
-environment is the host's (`matches`) and starts a real `python -m amanah.cli` otherwise;
-`AMANAH_TEST_CLI=spawn` starts one always. Tests whose subject is the start itself
-(imports, a killed process's leftovers) start their own.
+keeps the host's value. So `tests.conftest.amanah` forks a command only from a host started in
+the test's own environment (`matches`), and starts another host when the environment changes
+(a fixture's S3 keys, a test's setting); `AMANAH_TEST_CLI=spawn` starts every command itself.
+Tests whose subject is the start itself (imports, a killed process's leftovers) start their
+own.
 
 Protocol, one Unix socket connection per command: the test sends a JSON request and its
 three descriptors (SCM_RIGHTS); the host forks a waiter that forks the command, replies
@@ -39,6 +40,11 @@ IGNORED = frozenset({"PYTEST_CURRENT_TEST"})
 
 def _environment(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in IGNORED}
+
+
+def key(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """What tells one host's environment from another's."""
+    return tuple(sorted(_environment(env).items()))
 
 
 # -- the host -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from amanah.intake.ingest import IntakeReport, IntakeRequest, ingest
 from amanah.processing import cage
 from amanah.workspace import Workspace, open_workspace
 from tests import clihost
+from tests.fixtures import ARABIC_FONT
 from tests.servers import Postgres, Seaweed, start_postgres, start_seaweed
 from tests.webfixtures import Site
 
@@ -40,6 +41,33 @@ def missing_engine(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: every engine must run)", pytrace=False)
     pytest.skip(reason)
+
+
+#: The browser the web tests drive (Debian's; Playwright downloads none).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: What a test can need of the machine beyond Python, all installed by `./run test`, by the
+#: name `@pytest.mark.needs(...)` gives it: how to tell it is there, and what is missing.
+NEEDS: dict[str, tuple[Callable[[], object], str]] = {
+    "chromium": (lambda: CHROMIUM, "chromium is not installed (Debian: chromium)"),
+    "libreoffice": (
+        lambda: shutil.which("soffice"),
+        "LibreOffice is not installed (Debian: libreoffice-writer-nogui)",
+    ),
+    "arabic-font": (
+        ARABIC_FONT.is_file,
+        "fonts-dejavu-core is not installed (the Arabic test scans and pages)",
+    ),
+    "ffmpeg": (lambda: shutil.which("ffmpeg"), "ffmpeg is not installed (Debian: ffmpeg)"),
+    "pff-tools": (lambda: shutil.which("pffexport"), "pff-tools is not installed (Debian)"),
+    "djvulibre": (lambda: shutil.which("c44"), "djvulibre-bin is not installed (Debian)"),
+}
+
+
+def need(what: str) -> None:
+    """Skip where `what` (a key of NEEDS) is missing on a developer's machine; fail in CI."""
+    present, reason = NEEDS[what]
+    if not present():
+        missing_engine(reason)
 
 
 def require_isolation() -> str:
@@ -161,7 +189,7 @@ def amanah(
     home: Path, *args: str | bytes, check: bool = False, **kw: object
 ) -> subprocess.CompletedProcess[str]:
     """Run the real command line, as a user would: a process of its own, forked from a host
-    that has imported it (tests/clihost.py) while the environment is the host's."""
+    that has imported it in the test's environment (tests/clihost.py)."""
     env = {**os.environ, "COLUMNS": "200"}
     host = _cli_host(env)
     if host is not None and set(kw) <= {"input", "timeout"}:
@@ -187,20 +215,38 @@ def amanah(
     return proc
 
 
-_HOSTS: list[clihost.Host] = []
-#: The worker's environment as it started: a test that changes it gets a process of its own.
+#: This worker's command-line hosts, one per environment, the most recently used last.
+_HOSTS: dict[tuple[tuple[str, str], ...], clihost.Host] = {}
+#: A test that changes the environment for one command gets a host of its own, as costly as
+#: one started command; a fixture that changes it for good (the S3 keys of SeaweedFS) gets
+#: a new host for the rest of the worker's tests. Two: the common case and one change.
+HOSTS_KEPT = 2
+#: The worker's environment as it started.
 _BASE_ENV = {**os.environ, "COLUMNS": "200"}
 
 
 def _cli_host(env: dict[str, str]) -> clihost.Host | None:
-    """This worker's command-line host, started on first use; None where a command must start
-    from nothing: another environment, `AMANAH_TEST_CLI=spawn`, or coverage measuring."""
+    """The command-line host of this environment, started on first use; None where a command
+    must start from nothing: `AMANAH_TEST_CLI=spawn`, or coverage measuring."""
     if env.get("AMANAH_TEST_CLI") == "spawn" or "COVERAGE_FILE" in env:
         return None
     if not _HOSTS:
-        _HOSTS.append(clihost.Host(_BASE_ENV))
-        atexit.register(_HOSTS[0].close)
-    return _HOSTS[0] if _HOSTS[0].matches(env) else None
+        atexit.register(_close_hosts)
+    key = clihost.key(env)
+    host = _HOSTS.pop(key, None)
+    if host is None or not host.matches(env):
+        if host is not None:
+            host.close()
+        while len(_HOSTS) >= HOSTS_KEPT:
+            _HOSTS.pop(next(iter(_HOSTS))).close()
+        host = clihost.Host(env)
+    _HOSTS[key] = host
+    return host
+
+
+def _close_hosts() -> None:
+    while _HOSTS:
+        _HOSTS.popitem()[1].close()
 
 
 def ingest_folder(
@@ -306,6 +352,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures start a browser or a server
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        for what in mark.args:
+            need(what)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from tests import schedule
 

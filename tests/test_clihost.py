@@ -1,6 +1,6 @@
 """The tests' command-line host (tests/clihost.py) gives what a started `python -m amanah.cli`
 gives: output, exit status, input, a refusal's message; a command that hangs is killed at its
-timeout; a test that changes the environment gets a process started from nothing."""
+timeout; a test that changes the environment gets a host started in that environment."""
 
 from __future__ import annotations
 
@@ -82,11 +82,21 @@ def test_a_hanging_command_is_killed_at_its_timeout(sqlite_home: Path) -> None:
         pytest.fail("the killed command's server still listens")
 
 
-def test_another_environment_gets_a_started_process(
+def test_another_environment_gets_a_host_of_its_own(
     sqlite_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A module reads AMANAH_JOB_BACKOFF at import: the host's import cannot see a new value."""
+    """A module reads AMANAH_JOB_BACKOFF at import: a host imported without it cannot serve a
+    test that sets it, so that test's commands come from a host started with it."""
+    if _BASE_ENV.get("AMANAH_TEST_CLI") == "spawn" or "COVERAGE_FILE" in _BASE_ENV:
+        pytest.skip("this run starts every command from nothing")
+    base = _cli_host({**os.environ, "COLUMNS": "200"})
     monkeypatch.setenv("AMANAH_JOB_BACKOFF", "0")
-    assert _cli_host({**os.environ, "COLUMNS": "200"}) is None
+    env = {**os.environ, "COLUMNS": "200"}
+    other = _cli_host(env)
+    assert base is not None and other is not None and other is not base
+    started_with = Path(f"/proc/{other.proc.pid}/environ").read_bytes().split(b"\0")
+    assert b"AMANAH_JOB_BACKOFF=0" in started_with
+    assert b"AMANAH_JOB_BACKOFF=0" not in Path(f"/proc/{base.proc.pid}/environ").read_bytes()
     assert amanah(sqlite_home, "collection", "list").returncode == 0
+    assert _cli_host(env) is other, "kept for the test's next command"
     assert _cli_host({**_BASE_ENV, "AMANAH_TEST_CLI": "spawn"}) is None
