@@ -40,7 +40,7 @@ from amanah.search.query import parse
 from amanah.search.service import search
 from amanah.sharing import person_consent
 from amanah.workspace import open_workspace
-from tests.conftest import REPO, amanah
+from tests.conftest import REPO, amanah, missing_engine
 from tests.servers import start_serve, stop_process
 from tests.webfixtures import BLUE, Site
 
@@ -256,7 +256,7 @@ def test_a_full_disk_while_searching_fails_clearly_or_still_records(
     that cannot take the batch keeps it in the journal for the next reader. A small tmpfs in
     a user namespace of its own; each amount of free room must end one of the two ways."""
     if shutil.which("unshare") is None:
-        pytest.skip("unshare is not installed: no tmpfs of our own to fill")
+        missing_engine("unshare is not installed (Debian: util-linux): no tmpfs of our own to fill")
     site.ws.close()
     mount = tmp_path / "mnt"
     mount.mkdir()

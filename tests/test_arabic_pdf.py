@@ -24,7 +24,7 @@ from amanah.processing.runner import run
 from amanah.search.service import search
 from amanah.workspace import Workspace, open_workspace
 from tests import arabic_corpus as corpus
-from tests.conftest import amanah
+from tests.conftest import amanah, missing_engine
 
 PRINTED = ["chromium", "weasyprint", "libreoffice-docx", "libreoffice-odt"]
 LAM_ALEF = ["لاحقاً", "بالكابلات", "لا", "لأن", "الإفراج", "لآخر", "والإسلام"]
@@ -45,7 +45,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _pdf(printed: dict[str, Path], producer: str) -> Path:
     if producer not in printed:
-        pytest.skip(f"{producer} is not installed here: cannot print its PDF")
+        missing_engine(f"{producer} is not installed here: cannot print its PDF")
     return printed[producer]
 
 
@@ -214,7 +214,7 @@ def test_brackets_quotes_numbers_and_other_scripts_keep_their_place(
     right-to-left paragraph; digits, signs and an address keep their order."""
     pdf = corpus.PRODUCERS[producer](PUNCTUATED, tmp_path / "p.pdf")
     if pdf is None:
-        pytest.skip(f"{producer} is not installed here")
+        missing_engine(f"{producer} is not installed here")
     lines = [_flat(ln) for ln in extract.pdf(pdf).pages[0].splitlines() if ln.strip()]
     assert lines == PUNCTUATED
 
@@ -246,7 +246,7 @@ def test_redaction_sees_the_words_in_logical_order(
 
     pdf = corpus.chromium([f"قال الشاهد {NAME} إن التعذيب استمر"], tmp_path / "named.pdf")
     if pdf is None:
-        pytest.skip("chromium is not installed here")
+        missing_engine("chromium is not installed here")
     with pymupdf.open(pdf) as doc:
         words = [w for w, _ in tokens(doc[0])]
     assert " ".join(words) == f"قال الشاهد {NAME} إن التعذيب استمر"
@@ -390,7 +390,7 @@ def test_the_leak_check_catches_an_arabic_name_printed_by_a_browser(
     folder.mkdir()
     named = corpus.chromium([*corpus.LINES[:2], f"قال الشاهد {NAME} إن"], folder / "named.pdf")
     if named is None:
-        pytest.skip("chromium is not installed here")
+        missing_engine("chromium is not installed here")
     corpus.chromium(corpus.LINES[:3], folder / "control.pdf")
     for path in folder.glob("*.html"):
         path.unlink()

@@ -483,11 +483,10 @@ def reading_live(reading_site: Site) -> Iterator[str]:
 def test_in_chromium_each_line_of_a_bilingual_page_reads_in_its_own_direction(
     reading_site: Site, reading_live: str
 ) -> None:
-    from tests.conftest import IN_CI
-    from tests.test_web_browser import CHROMIUM, shot, sign_in
+    from tests.conftest import CHROMIUM, need
+    from tests.test_web_browser import shot, sign_in
 
-    if CHROMIUM is None and not IN_CI:
-        pytest.skip("chromium is not installed (Debian)")
+    need("chromium")
     from playwright.sync_api import sync_playwright
 
     item = reading_site.item("statement.pdf")

@@ -28,8 +28,8 @@ PST = FIXTURES / "testPST.pst"
 DJVU_REPORT = FIXTURES / "Test_rs20846.djvu"
 DJVU_EXIFTOOL = SHARED_DATA / "exiftool_metadata_samples" / "images" / "DjVu.djvu"
 
-needs_pff = pytest.mark.skipif(shutil.which("pffexport") is None, reason="pff-tools missing")
-needs_djvu = pytest.mark.skipif(shutil.which("c44") is None, reason="djvulibre-bin missing")
+needs_pff = pytest.mark.needs("pff-tools")
+needs_djvu = pytest.mark.needs("djvulibre")
 needs_pst = pytest.mark.skipif(not PST.exists(), reason="../shared/data PST fixture is absent")
 
 
@@ -202,7 +202,7 @@ def _page_image(lines: list[str], path: Path) -> None:
 
 
 @needs_djvu
-@pytest.mark.skipif(not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed")
+@pytest.mark.needs("arabic-font")
 def test_djvu_text_layer_and_ocr_of_a_page_without_one_are_found_by_search(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
@@ -273,7 +273,7 @@ def test_djvu_fixtures_text_and_annotations_are_read(sqlite_home: Path, tmp_path
 
 
 @needs_djvu
-@pytest.mark.skipif(not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed")
+@pytest.mark.needs("arabic-font")
 def test_a_truncated_djvu_is_flagged_with_the_reason_and_nothing_else_is_lost(
     sqlite_home: Path, tmp_path: Path
 ) -> None:

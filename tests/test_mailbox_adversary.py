@@ -15,7 +15,6 @@ import email
 import email.policy
 import hashlib
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_leak_check import _ingest, _reasons, _request, _setup
 
 PST = SHARED_DATA / "ingest_file_fixtures" / "testPST.pst"
-needs_pff = pytest.mark.skipif(shutil.which("pffexport") is None, reason="pff-tools missing")
+needs_pff = pytest.mark.needs("pff-tools")
 needs_pst = pytest.mark.skipif(not PST.exists(), reason="../shared/data PST fixture is absent")
 
 

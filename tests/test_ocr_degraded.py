@@ -21,12 +21,10 @@ from amanah.processing.analyze import OCR_PENDING
 from amanah.processing.runner import run
 from amanah.workspace import open_workspace
 from tests.conftest import without_semantic
-from tests.fixtures import ARABIC_FONT, degraded_scan, scanned_book, write
+from tests.fixtures import degraded_scan, scanned_book, write
 from tests.test_processing import by_name, ingest_folder
 
-pytestmark = pytest.mark.skipif(
-    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
-)
+pytestmark = pytest.mark.needs("arabic-font")
 
 #: A memo as they arrive from a security branch: Arabic words, numbers, lam-alef, hamzas.
 MEMO = [

@@ -15,7 +15,6 @@ from PIL import Image
 from amanah.processing import cleanup, inkrows, inventory, ocr, pagejobs
 from amanah.processing.analyze import OCR_PENDING, analyze
 from tests.fixtures import (
-    ARABIC_FONT,
     boxed_line_scan,
     degraded_scan,
     photo_with_exif,
@@ -23,9 +22,7 @@ from tests.fixtures import (
 )
 from tests.test_ocr_degraded import MEMO, _norm
 
-pytestmark = pytest.mark.skipif(
-    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
-)
+pytestmark = pytest.mark.needs("arabic-font")
 
 #: A line in a drawn box (a form's field) between the memo's fourth and fifth lines, which
 #: Tesseract leaves out while it reads the rest of the page at over 90 confidence.

@@ -23,7 +23,7 @@ from amanah.processing import ocr, ocrplan, pagejobs, pipeline
 from amanah.processing.sandbox import Sandbox
 from amanah.workspace import open_workspace
 from tests.conftest import amanah, ingest_cli, without_semantic
-from tests.fixtures import ARABIC_FONT, scanned_book, write
+from tests.fixtures import scanned_book, write
 from tests.test_processing import ingest_folder
 
 MEMO = [
@@ -34,9 +34,7 @@ CLI = (sys.executable, "-m", "amanah.cli")
 #: The smallest scan that is split (ocr.SPLIT_FROM pages): four page jobs of two pages.
 PAGES = ocr.SPLIT_FROM
 
-needs_font = pytest.mark.skipif(
-    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
-)
+needs_font = pytest.mark.needs("arabic-font")
 
 
 def _book(pages: int = PAGES) -> bytes:

@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 
 from amanah.processing import cleanup, ocr
-from tests.fixtures import ARABIC_FONT, DEGRADATIONS, degraded_scan, faint_scan
+from tests.fixtures import DEGRADATIONS, degraded_scan, faint_scan
 from tests.test_ocr_degraded import MEMO, cer
 
-pytestmark = pytest.mark.skipif(
-    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
-)
+pytestmark = pytest.mark.needs("arabic-font")
 
 
 @pytest.mark.parametrize("level", [*DEGRADATIONS, "faint"])

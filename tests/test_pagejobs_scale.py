@@ -22,7 +22,7 @@ from amanah.preservation.audit import verify
 from amanah.processing import pagejobs
 from amanah.workspace import open_workspace
 from tests.conftest import amanah, ingest_cli
-from tests.fixtures import ARABIC_FONT, scanned_book, write
+from tests.fixtures import scanned_book, write
 
 PAGES = 8  # the smallest scan that is split (ocr.SPLIT_FROM), one page per job
 MEMO = [
@@ -74,7 +74,7 @@ def _jobs(home: Path) -> list[tuple[str, str, str, int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed")
+@pytest.mark.needs("arabic-font")
 def test_page_jobs_on_procrastinate_survive_a_worker_killed_mid_page(
     pg_home: Path, tmp_path: Path
 ) -> None:

@@ -37,7 +37,6 @@ from tests.conftest import (
     without_semantic,
 )
 from tests.fixtures import (
-    ARABIC_FONT,
     decompression_bomb_png,
     email_with,
     minimal_pdf,
@@ -56,9 +55,7 @@ def by_name(ws: Workspace) -> dict[str, dict]:
     return {i["original_path"].rsplit("/", 1)[-1]: show(ws, i["id"]) for i in list_items(ws)}
 
 
-needs_arabic_font = pytest.mark.skipif(
-    not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed (Arabic test scans)"
-)
+needs_arabic_font = pytest.mark.needs("arabic-font")
 WITNESS_LINES = ["إفادة الشاهد حول فرع فلسطين", "ذكر الشاهد اسم المحقق سليم الأحمد"]
 
 
@@ -546,7 +543,7 @@ def test_metadata_languages_and_duplicates(sqlite_home: Path, tmp_path: Path) ->
     ws.close()
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.needs("ffmpeg")
 def test_a_reencoded_video_is_a_near_duplicate(sqlite_home: Path, tmp_path: Path) -> None:
     src = tmp_path / "h"
     src.mkdir()

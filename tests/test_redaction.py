@@ -20,7 +20,7 @@ from amanah.access import local_administrator
 from amanah.db.models import CustodyEvent, Derivative
 from amanah.sharing import SharingError, protected, redaction
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import ingest_folder
+from tests.conftest import ingest_folder, missing_engine
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -231,7 +231,7 @@ def _arabic_scan(path: Path) -> tuple[Path, tuple[int, int, int, int], float]:
     from PIL import Image, ImageDraw, ImageFont, features
 
     if not features.check("raqm"):
-        pytest.skip("Pillow has no raqm layout here: Arabic cannot be shaped")
+        missing_engine("Pillow has no raqm layout here (Debian: libfribidi0): no Arabic shaping")
     width, height = 1700, 2200  # A4-ish at 200 dpi
     image = Image.new("L", (width, height), 215)  # a yellowed photocopy: grey ink on grey
     draw = ImageDraw.Draw(image)
@@ -442,7 +442,7 @@ def test_arabic_words_get_their_own_boxes_on_a_faint_small_print(tmp_path: Path)
     from amanah.processing import ocr, wordboxes
 
     if not features.check("raqm"):
-        pytest.skip("Pillow has no raqm layout here: Arabic cannot be shaped")
+        missing_engine("Pillow has no raqm layout here (Debian: libfribidi0): no Arabic shaping")
     image = Image.new("L", (900, 160), 215)
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(FONT, 17, layout_engine=ImageFont.Layout.RAQM)

@@ -14,7 +14,7 @@ from amanah.items import show
 from amanah.search.service import search
 from amanah.workspace import open_workspace
 from tests.conftest import amanah, ingest_cli
-from tests.fixtures import ARABIC_FONT, scanned_pdf, write
+from tests.fixtures import scanned_pdf, write
 
 LINES = ["إفادة الشاهد حول فرع فلسطين", "ذكر الشاهد اسم المحقق سليم الأحمد"]
 
@@ -49,7 +49,7 @@ def _events(home: Path, item_id: int) -> list[tuple[str, dict]]:
         ws.close()
 
 
-@pytest.mark.skipif(not ARABIC_FONT.exists(), reason="fonts-dejavu-core is not installed")
+@pytest.mark.needs("arabic-font")
 def test_reprocess_after_a_setting_changed_makes_new_derivatives_and_keeps_the_old(
     sqlite_home: Path, tmp_path: Path
 ) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import threading
 import time
@@ -18,13 +17,10 @@ import pytest
 import uvicorn
 
 from amanah.processing.runner import run
-from tests.conftest import IN_CI, REPO
+from tests.conftest import CHROMIUM, REPO
 from tests.webfixtures import BLUE, PASSWORD, Site, build_site
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not IN_CI, reason="chromium is not installed (Debian)"
-)
+pytestmark = pytest.mark.needs("chromium")
 ARTIFACTS = Path(os.environ.get("AMANAH_TEST_ARTIFACTS", REPO / "test-artifacts")) / "browser"
 STATEMENT = (
     "<html lang='ar' dir='rtl'><body style='font-family: DejaVu Sans; font-size: 20px'>"

@@ -19,7 +19,7 @@ from amanah.db.models import CustodyEvent, ProtectedPerson
 from amanah.rfa import requests
 from amanah.sharing import protected
 from tests.conftest import amanah
-from tests.test_web_browser import CHROMIUM, IN_CI, browser, live, shot, sign_in  # noqa: F401
+from tests.test_web_browser import browser, live, shot, sign_in  # noqa: F401
 from tests.webfixtures import BLUE_JURISDICTION, Site
 
 #: Fictional names, in both scripts, that nothing else in the test workspace contains.
@@ -279,7 +279,7 @@ def test_assignment_deadline_and_notes_on_the_request_page(site: Site) -> None:
     assert r.status_code == 403
 
 
-@pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="chromium is not installed (Debian)")
+@pytest.mark.needs("chromium")
 def test_in_arabic_in_a_browser_add_a_protected_person_and_a_framework(
     live: tuple[Site, str],  # noqa: F811
     browser: object,  # noqa: F811

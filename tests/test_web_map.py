@@ -11,7 +11,6 @@ import io
 import json
 import math
 import re
-import shutil
 import socket
 import threading
 import time
@@ -24,6 +23,7 @@ from amanah.geo import boundaries
 from amanah.geo.boundaries import governorate_of, usable
 from amanah.intake.ingest import IntakeRequest, ingest
 from amanah.processing.runner import run
+from tests.conftest import CHROMIUM
 from tests.webfixtures import PASSWORD, Site, copy_site, save_template
 
 #: Known places (latitude, longitude) and the governorate (P-code) each lies in.
@@ -397,10 +397,8 @@ def test_the_search_page_links_to_the_map_of_the_same_search(msite: Site) -> Non
 
 # -- in chromium ---------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian)")
+@pytest.mark.needs("chromium")
 def test_chromium_draws_the_map_and_fetches_nothing_from_elsewhere(msite: Site) -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
