@@ -282,6 +282,18 @@ def test_need_to_know_hides_what_only_hidden_evidence_stands_behind(world: World
         assert {e["id"] for e in list_entities(s, analyst())} == {public}
         provider = Caller(actor="p", compartments=frozenset({"open"}), role=Role.PROVIDER)
         assert list_entities(s, provider) == []
+        # one statement per kind of caller, kept: whoever asked before, each gets its own
+        # answer, and another analyst holding rania's compartments gets hers
+        assert visible_entity(s, both, prison).id == prison
+        with pytest.raises(NotVisible):
+            visible_entity(s, rania, prison)
+        omar = Caller("web:omar", frozenset({"open"}), Role.ANALYST, user_id=7, address="10.0.0.9")
+        with pytest.raises(NotVisible):
+            visible_entity(s, omar, prison)
+        assert visible_entity(s, omar, colonel).id == colonel
+        for nobody in (provider, analyst("secret-2")):
+            with pytest.raises(NotVisible):
+                visible_entity(s, nobody, colonel)
     # a caller cannot link to what it cannot see
     with ws.db.session() as s, pytest.raises(EntityError, match="no entity with id"):
         link(ws, s, rania, world.open_item, entity_id=prison, page=1)
