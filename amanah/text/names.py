@@ -47,39 +47,55 @@ _MARKS = (
 )
 
 
-def _unassigned() -> str:
+def _unassigned() -> tuple[str, str]:
     """Every code point this Python's Unicode leaves unassigned, and lone surrogates, as
-    character-class ranges: a hostile file can put one inside a protected name (a glyph a PDF
-    maps to U+0378) and no reader shows it as a letter. The scan stops at plane 3; planes
-    4-13 are unassigned whole. About 40 ms, once per process."""
+    character-class ranges, those of the Basic Multilingual Plane and those above apart
+    (`MARK_OR_INVISIBLE` says why): a hostile file can put one inside a protected name (a
+    glyph a PDF maps to U+0378) and no reader shows it as a letter. The scan stops at plane 3;
+    planes 4-13 are unassigned whole, and plane 14 past its tags (`_INVISIBLE_ASTRAL`). About
+    40 ms, once per process."""
     cat = unicodedata.category
-    out, start = ["\ud800-\udfff", "\U00040000-\U000dffff"], None
+    bmp, astral, start = ["\ud800-\udfff"], ["\U00040000-\U000dffff"], None
     for c in range(0x40000):
-        if cat(chr(c)) == "Cn":
+        if cat(chr(c)) == "Cn" and c != 0x10000:  # a run never spans the plane's end (and
+            # U+10000 is a letter)
             start = c if start is None else start
         elif start is not None:
+            out = bmp if c <= 0x10000 else astral
             out.append(f"{chr(start)}-{chr(c - 1)}" if c - 1 > start else chr(start))
             start = None
-    return "".join(out)
+    if start is not None:  # plane 3's unassigned tail, up to plane 4
+        astral.append(f"{chr(start)}-\U0003ffff")
+    return "".join(bmp), "".join(astral)
 
 
-_INVISIBLE = (
+_UNASSIGNED_BMP, _UNASSIGNED_ASTRAL = _unassigned()
+_INVISIBLE_BMP = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
     # What a PDF's text layer may say for a glyph inside a word and no reader shows as a
     # letter: private use, noncharacters, tags and their unassigned plane (issue 14), and
     # any code point not assigned at all.
-    "\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
-    + _unassigned()
+    "\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff" + _UNASSIGNED_BMP
 )
+_INVISIBLE_ASTRAL = "\U000e0000-\U000effff\U000f0000-\U0010ffff" + _UNASSIGNED_ASTRAL
+_INVISIBLE = _INVISIBLE_BMP + _INVISIBLE_ASTRAL
+#: A mark or an invisible character. Not one character class: re walks a class that holds
+#: ranges above U+FFFF range by range (hundreds of unassigned ones), about 0.5 µs to refuse
+#: each letter it is not, 2 s for a 4 MB raw reading; the plane's own class is a table
+#: looked up at once, and the ranges above are walked only for a character up there.
+_ASTRAL = "(?=[\U00010000-\U0010ffff])"
+MARK_OR_INVISIBLE = f"(?:[{_MARKS}{_INVISIBLE_BMP}]|{_ASTRAL}[{_INVISIBLE_ASTRAL}])"
 _APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u02bf\u02be`\u00b4"
-_STRIP = re.compile(f"[{_MARKS}{_INVISIBLE}]+")
+_STRIP = re.compile(f"{MARK_OR_INVISIBLE}++")
 # A token of the original text: letters and digits with whatever marks or invisible characters
 # sit inside, and apostrophes between letters (Ja'far, Sa'ad; "Ahmad's" loses its 's).
 # One character class (fast in C); an underscore is kept inside a token and split off later
 # (file names: Ahmad_al_Khatib.pdf).
-_IN_WORD = f"[\\w{_MARKS}{_INVISIBLE}\u02bf\u02be\u02bb]"
-TOKEN = re.compile(f"{_IN_WORD}+(?:[{_APOSTROPHES}]{_IN_WORD}+)*")
+_IN_WORD = f"(?:[\\w{_MARKS}{_INVISIBLE_BMP}\u02bf\u02be\u02bb]|{_ASTRAL}[{_INVISIBLE_ASTRAL}])"
+# Possessive: no apostrophe is in a word, so nothing is ever given back (and re keeps no
+# backtracking state for every letter of a long token).
+TOKEN = re.compile(f"{_IN_WORD}++(?:[{_APOSTROPHES}]{_IN_WORD}++)*+")
 # A line-end hyphen (or soft hyphen) between two tokens: "Kha-⏎tib", "al-⏎Khatib".
 HYPHEN_BREAK = re.compile("^[ \t]*[-\u2010\u2011\u00ad][ \t]*\r?\n\\s*$|^\u00ad\\s*$")
 

@@ -184,7 +184,7 @@ def _word(token: str) -> tuple[int, bool]:
 
 # A quick test in C before the word by word one: two words of letters side by side, or a long
 # word (letters with the marks and invisible characters that may sit inside a word).
-_LW = f"(?:[^\\W\\d_]|[{nk._MARKS}{nk._INVISIBLE}])"
+_LW = f"(?:[^\\W\\d_]|{nk.MARK_OR_INVISIBLE})"
 _GAPS = "[\\s\\-_,.'\"()\u00a0\u2010\u2011\u2028]+"
 _PAIRS = "|".join(
     f"{_LW}{{{k},}}{_GAPS}{_LW}{{{MIN_PAIR_LETTERS - k},}}" for k in range(2, MIN_PAIR_LETTERS - 1)
