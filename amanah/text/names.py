@@ -90,8 +90,8 @@ _APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u02bf\u02be`\u00b4"
 _STRIP = re.compile(f"{MARK_OR_INVISIBLE}++")
 # A token of the original text: letters and digits with whatever marks or invisible characters
 # sit inside, and apostrophes between letters (Ja'far, Sa'ad; "Ahmad's" loses its 's).
-# One character class (fast in C); an underscore is kept inside a token and split off later
-# (file names: Ahmad_al_Khatib.pdf).
+# The plane's own class and the astral one apart (`MARK_OR_INVISIBLE`); an underscore is kept
+# inside a token and split off later (file names: Ahmad_al_Khatib.pdf).
 _IN_WORD = f"(?:[\\w{_MARKS}{_INVISIBLE_BMP}\u02bf\u02be\u02bb]|{_ASTRAL}[{_INVISIBLE_ASTRAL}])"
 # Possessive: no apostrophe is in a word, so nothing is ever given back (and re keeps no
 # backtracking state for every letter of a long token).
