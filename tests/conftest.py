@@ -351,7 +351,6 @@ def pytest_configure(config: pytest.Config) -> None:
     schedule.configure(config)
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
 @pytest.hookimpl(tryfirst=True)  # before the test's fixtures start a browser or a server
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers("needs"):
@@ -359,6 +358,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             need(what)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from tests import schedule
 

@@ -13,10 +13,15 @@ import pytest
 from tests.conftest import REPO
 
 NEEDS_FFMPEG = """
+import os
 import pytest
 
+@pytest.fixture
+def server():  # what a browser or server fixture would start: never for a missing program
+    open(os.environ["STARTED"], "a").close()
+
 @pytest.mark.needs("ffmpeg")
-def test_it():
+def test_it(server):
     pass
 """
 
@@ -29,7 +34,8 @@ def _run(tmp_path: Path, path: str, ci: str) -> subprocess.CompletedProcess[str]
         [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
          "-p", "no:randomly", "-p", "no:xdist", "-q", "-rs", "--rootdir", str(tmp_path),
          str(test)],
-        cwd=REPO, env={**env, "PATH": path, "CI": ci}, capture_output=True, text=True,
+        cwd=REPO, env={**env, "PATH": path, "CI": ci, "STARTED": str(tmp_path / "started")},
+        capture_output=True, text=True,
         timeout=300, check=False,
     )  # fmt: skip
 
@@ -47,7 +53,9 @@ def test_a_missing_program_skips_here_fails_in_ci_and_runs_where_it_is(tmp_path:
     assert ci.returncode == 1, ci.stdout + ci.stderr
     assert "1 error" in ci.stdout and "skipped" not in ci.stdout  # failed in its setup
     assert "ffmpeg is not installed (Debian: ffmpeg) (CI=true: every engine must run)" in ci.stdout
+    assert not (tmp_path / "started").exists(), "checked before the test's fixtures"
 
     present = _run(tmp_path, os.environ["PATH"], "true")
     assert present.returncode == 0, present.stdout + present.stderr
     assert "1 passed" in present.stdout
+    assert (tmp_path / "started").exists()
