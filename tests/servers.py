@@ -162,13 +162,19 @@ def start_postgres(base: Path | None = None) -> Postgres | str:
 class Seaweed:
     endpoint: str
     process: subprocess.Popen[bytes]
+    ports: tuple[int, ...] = ()
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        """Killed, not stopped: its data is thrown away, and a graceful stop waits 15-20 s.
+
+        The gRPC sockets it would have removed (named by port, always in the temp folder)
+        are removed here."""
+        self.process.kill()
+        self.process.wait(10)
+        tmp = Path(tempfile.gettempdir())
+        for port in self.ports:
+            for kind in ("master", "volume", "filer", "s3"):
+                (tmp / f"seaweedfs-{kind}-grpc-{port + 10000}.sock").unlink(missing_ok=True)
 
 
 def start_seaweed(base: Path) -> Seaweed | str:
@@ -187,6 +193,7 @@ def _start_seaweed_once(weed: str, base: Path) -> Seaweed | str:
     ports = {name: free_port(10000) for name in ("master", "volume", "filer", "s3")}
     cmd = [
         weed,
+        f"-logdir={base}",  # its logs in its own folder, not the machine's /tmp
         "server",
         f"-dir={base}",
         "-ip=127.0.0.1",
@@ -201,6 +208,11 @@ def _start_seaweed_once(weed: str, base: Path) -> Seaweed | str:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-master.telemetry=false",
+        # A test's server is thrown away: no grace period before it stops (10 s by default),
+        # and its sockets in its own folder.
+        "-volume.preStopSeconds=0",
+        f"-s3.localSocket={base / 's3.sock'}",
+        f"-filer.localSocket={base / 'filer.sock'}",
     ]
     log = (base / "weed.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base)
@@ -219,7 +231,7 @@ def _start_seaweed_once(weed: str, base: Path) -> Seaweed | str:
         try:
             client.create_bucket(Bucket="amanah-probe")
             client.put_object(Bucket="amanah-probe", Key="probe", Body=b"ok")
-            return Seaweed(endpoint, proc)
+            return Seaweed(endpoint, proc, tuple(ports.values()))
         except Exception:
             time.sleep(0.5)
     proc.kill()
