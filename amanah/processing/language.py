@@ -25,11 +25,33 @@ _LANGUAGES = {
 }
 
 
+#: Samples at least this long are read with trigrams alone (lingua's low accuracy mode): 0.1 s
+#: and 30 MB to load for all seven languages, against 2.3 s and 290 MB for every n-gram
+#: model. 120 characters is where lingua's own accuracy tables have the two modes meet; on
+#: this project's corpora (benchmarks/languages.py, docs/benchmarks.md) they name the same
+#: language for every sample that long, and part ways below it (an English question of 20-60
+#: characters: 98.5% against 95.2%). Shorter samples get every model.
+TRIGRAMS_FROM = 120
+
+
+@functools.cache
+def _trigrams() -> LanguageDetector:
+    """Trigram models only, for long samples; built on first use, or by the zygote."""
+    detector = (
+        LanguageDetectorBuilder.from_languages(*_LANGUAGES)
+        .with_preloaded_language_models()
+        .with_low_accuracy_mode()
+        .build()
+    )
+    detector.compute_language_confidence_values("warm up: شاهد witness témoin Zeuge tanık")
+    return detector
+
+
 @functools.cache
 def _detector() -> LanguageDetector:
-    """Built on first use (loading the models takes seconds of CPU): the command line and a
-    runner's parent, which import this module, never pay for it unless they detect. The
-    sandbox's zygote builds it before any fork (`warm`), so that no child pays for it."""
+    """Every model of every language, for short samples. The sandbox's zygote builds it
+    before a fork only once a child has needed it (`warm(full=True)`, `full_models_wanted`):
+    a batch of long texts never pays for it."""
     detector = (
         LanguageDetectorBuilder.from_languages(*_LANGUAGES).with_preloaded_language_models().build()
     )
@@ -42,18 +64,28 @@ def _detector() -> LanguageDetector:
 @functools.cache
 def _lazy() -> LanguageDetector:
     """For a process that was not warmed (the runner's worker joining OCR page jobs, the
-    command line): the same models, loaded only for the scripts a text is in (Arabic text:
-    Arabic and Persian), about 0.2 s instead of seconds for all seven; the same results."""
+    command line, a sandbox's first child): the same models, loaded only for the scripts a
+    text is in (Arabic text: Arabic and Persian), 0.6-1.1 s instead of 2.3 s for all seven;
+    the same results."""
     return LanguageDetectorBuilder.from_languages(*_LANGUAGES).build()
 
 
 _WARMED: list[bool] = []
 
 
-def warm() -> None:
-    """Build the detector now, so that children forked after this inherit it ready."""
-    _WARMED.append(True)
-    _detector()
+def warm(full: bool = False) -> None:
+    """Build the trigram detector now (and, `full`, every model), so that children forked
+    after this inherit them ready."""
+    _trigrams()
+    if full:
+        _WARMED.append(True)
+        _detector()
+
+
+def full_models_wanted() -> bool:
+    """Whether this process loaded every-model detection for itself (a short sample, not
+    warmed for it): a zygote's child says so, and the zygote builds them for later children."""
+    return not _WARMED and _lazy.cache_info().currsize > 0
 
 
 SAMPLE = 20_000
@@ -85,9 +117,13 @@ def detect(text: str) -> list[dict[str, Any]]:
         return []
     if kurdish := _kurdish(sample):
         return [{"language": kurdish, "confidence": 1.0, "method": "script rule"}]
-    values = (_detector() if _WARMED else _lazy()).compute_language_confidence_values(sample)
+    if len(sample) >= TRIGRAMS_FROM:
+        detector, method = _trigrams(), "lingua trigrams"
+    else:
+        detector, method = (_detector() if _WARMED else _lazy()), "lingua"
+    values = detector.compute_language_confidence_values(sample)
     return [
-        {"language": _LANGUAGES[v.language], "confidence": round(v.value, 3), "method": "lingua"}
+        {"language": _LANGUAGES[v.language], "confidence": round(v.value, 3), "method": method}
         for v in values[:3]
         if v.value >= 0.1
     ]

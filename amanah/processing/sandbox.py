@@ -477,6 +477,9 @@ def _child(request: dict[str, Any]) -> None:
             result = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
         if reached_memory_limit():  # whatever a reader made of its refused allocation
             result = {"error": f"memory limit of {lim['memory_bytes'] >> 20} MiB exceeded"}
+        language = sys.modules.get("amanah.processing.language")
+        if language is not None and language.full_models_wanted():
+            result[WANTS] = True  # the zygote builds them before its next child of the task
         Path(request["out_dir"], MANIFEST).write_text(json.dumps(result), encoding="utf-8")
     except MemoryError:
         code = 71
@@ -547,7 +550,8 @@ def _warm_modules(task: str) -> tuple[str, ...]:
 
 #: Children of a task that reads every kind of file (the analysis, redaction, the leak check's
 #: inventory) forked before the zygote builds the readers' models: fido's signatures and, for
-#: the analysis, lingua's language models (1.9 s of CPU in all). The libraries are
+#: the analysis, lingua's trigram models (every model only once a child needed them for a
+#: short text, WANTS). The libraries are
 #: imported at once (a child cannot always: Landlock refuses the programs some run when
 #: imported, such as libarchive's ldconfig); the models only before the second file. Every
 #: run starts its own zygote and most runs read one file (a web upload, a redaction preview,
@@ -580,6 +584,25 @@ def _warm(task: str, warmed: set[str], served: int = LAZY_CHILDREN) -> None:
     gc.freeze()  # children then never walk (and so copy) the inherited objects
 
 
+#: A child's answer that it built lingua's every-model detection for itself (a short text):
+#: the zygote then builds it once for every later child. The answer of a child is not
+#: trusted for anything else: the worst a forged one does is this build.
+WANTS = "wants_every_language_model"
+
+
+def _warm_every_language_model(warmed: set[str]) -> None:
+    import gc
+    import importlib
+
+    if "every language model" in warmed:
+        return
+    warmed.add("every language model")
+    with contextlib.suppress(Exception):
+        importlib.import_module("amanah.processing.analyze").warm(every_language_model=True)
+    gc.collect()
+    gc.freeze()
+
+
 def _serve(args: list[str]) -> None:
     import PIL.Image  # noqa: F401
 
@@ -592,15 +615,20 @@ def _serve(args: list[str]) -> None:
                 sys.exit("Landlock was expected and is not available")
     warmed: set[str] = set()
     served: Counter[str] = Counter()
+    wanted = False  # a child of the analysis built every language model for itself
     for line in sys.stdin.buffer:
         request = json.loads(line)
         task = str(request.get("task"))
         _warm(task, warmed, served[task])
+        if wanted and task == "analyze" and task in warmed:
+            _warm_every_language_model(warmed)
         served[task] += 1
         pid = os.fork()
         if pid == 0:
             _child(request)
         reply = _wait(pid, request)
+        if reply.pop(WANTS, False) and task == "analyze":
+            wanted = True
         if _CAGED["caged"]:
             _sweep()
         sys.stdout.write(json.dumps(reply) + "\n")
@@ -646,10 +674,11 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         else:
             error = f"the analysis ended without an answer (exit {code})"
         return {"status": "error", "error": error}
+    wants = {WANTS: True} if result.get(WANTS) is True else {}
     if "ok" in result:
         manifest.write_text(json.dumps(result["ok"]), encoding="utf-8")
-        return {"status": "ok", "cpu_seconds": cpu}
-    return {"status": "error", "error": result["error"]}
+        return {"status": "ok", "cpu_seconds": cpu, **wants}
+    return {"status": "error", "error": result["error"], **wants}
 
 
 def _sweep() -> None:

@@ -1,0 +1,39 @@
+"""Which of lingua's models read a sample: trigrams for a long one (0.1 s and 30 MB to load for
+the seven languages), every model for a short one (2.3 s, 290 MB). When a sandbox's zygote
+builds them: tests/test_zygote_warming.py."""
+
+from __future__ import annotations
+
+from amanah.processing import language
+from tests.test_ocr_speedups import TEXTS
+
+#: A paragraph of each language, written for this test, each longer than TRIGRAMS_FROM.
+PARAGRAPHS = {
+    "ar": "قال الشاهد إن عناصر الفرع اعتقلوه عند الحاجز في صباح يوم الجمعة، ثم نقلوه مع"
+    " ثلاثة رجال آخرين إلى مبنى المخابرات حيث بقي في زنزانة جماعية مدة أربعة أشهر.",
+    "en": "The witness said that officers of the branch arrested him at the checkpoint on a"
+    " Friday morning and took him, with three other men, to a crowded cell for four months.",
+    "fr": "Le témoin a déclaré que des agents de la section l'avaient arrêté au poste de"
+    " contrôle un vendredi matin, puis conduit avec trois autres hommes dans une cellule.",
+    "de": "Der Zeuge sagte, dass Beamte der Abteilung ihn an einem Freitagmorgen am"
+    " Kontrollpunkt festgenommen und mit drei anderen Männern in eine Zelle gebracht haben.",
+    "ru": "Свидетель рассказал, что сотрудники отдела задержали его на блокпосту в пятницу"
+    " утром и вместе с тремя другими мужчинами доставили в переполненную камеру.",
+    "tr": "Tanık, şube görevlilerinin kendisini bir cuma sabahı kontrol noktasında"
+    " gözaltına aldığını ve üç adamla birlikte kalabalık bir hücreye götürdüğünü söyledi.",
+    "fa": "شاهد گفت که ماموران شعبه او را در صبح روز جمعه در ایست بازرسی بازداشت کردند و"
+    " همراه با سه مرد دیگر به یک سلول شلوغ بردند و چهار ماه در آنجا نگه داشتند.",
+}
+
+
+def test_a_long_sample_is_read_with_trigrams_and_named_as_every_model_names_it() -> None:
+    full = language._detector()
+    for code, text in PARAGRAPHS.items():
+        assert len(text) >= language.TRIGRAMS_FROM, code
+        best = full.compute_language_confidence_values(text)[0].language
+        got = language.detect(text)
+        assert language._LANGUAGES[best] == code, code
+        assert (got[0]["language"], got[0]["method"]) == (code, "lingua trigrams"), code
+    for text in TEXTS:  # every one shorter than TRIGRAMS_FROM: every model
+        assert len(text) < language.TRIGRAMS_FROM, text
+        assert language.detect(text)[0]["method"] == "lingua", text
