@@ -53,7 +53,19 @@ def key(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def _serve(path: str) -> None:
     import runpy
 
-    import amanah.cli  # noqa: F401  (the point: imported once, before any fork)
+    import amanah.cli
+
+    # What commands import once they run: the workspace, the database and its models,
+    # need-to-know, the ledger and the search index (about 390 modules, 0.3 s of CPU for any
+    # command), and what `process`, `ingest` and `search` add (0.4 s more each). The command
+    # line's own start is checked without them, in fresh processes (test_startup_imports.py);
+    # `AMANAH_TEST_CLI=spawn`, and coverage, start every command as a process of its own.
+    import amanah.geo.placed
+    import amanah.intake.ingest
+    import amanah.items
+    import amanah.processing.runner
+    import amanah.search.service
+    import amanah.workspace  # noqa: F401
 
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
