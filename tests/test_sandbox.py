@@ -334,6 +334,23 @@ def test_a_reader_in_c_that_stays_below_the_limit_finishes(caged: Sandbox, tmp_p
     assert got["allocated"] == 128 << 20
 
 
+@pytest.mark.parametrize(
+    "manifest",
+    ["[1]", '"ok"', "null", "{}", '{"error": {"x": 1}}', '{"wants_every_language_model": true}'],
+)
+def test_an_answer_the_child_forged_fails_its_job_and_the_zygote_lives_on(
+    caged: Sandbox, tmp_path: Path, manifest: str
+) -> None:
+    """The child writes its own answer; one a hostile file made it write is no answer (not a
+    crash of the zygote, which would fail this job as "sandbox restarted")."""
+    proc = caged._proc
+    with pytest.raises(SandboxError) as failed:
+        _job(caged, tmp_path, "scribble", {"manifest": manifest}, Limits())
+    assert str(failed.value) == "the analysis ended without an answer (exit 0)"
+    assert caged._proc is proc
+    _next_job_runs(caged, tmp_path)
+
+
 def test_the_zygote_killed_mid_job_fails_the_job_and_is_restarted(
     caged: Sandbox, tmp_path: Path
 ) -> None:

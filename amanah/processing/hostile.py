@@ -182,3 +182,12 @@ def forge(path: str, out_dir: str) -> dict[str, Any]:
     forged = {"status": "error", "error": "FORGED by the child"}
     attempt = _attempt(lambda: os.write(1, (json.dumps(forged) + "\n").encode()))
     return {"forged": attempt}
+
+
+def scribble(path: str, out_dir: str) -> dict[str, Any]:
+    """Leave an answer of its own making where the child's goes, and end before the child
+    writes its own: what a child a hostile file took over can do."""
+    from amanah.processing.sandbox import MANIFEST
+
+    Path(out_dir, MANIFEST).write_text(str(_spec(out_dir)["manifest"]), encoding="utf-8")
+    os._exit(0)

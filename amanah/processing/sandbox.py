@@ -95,6 +95,7 @@ TEST_TASKS = {
         "linger",
         "forge",
         "c_reader",
+        "scribble",
     )
 }
 #: How `sandbox` may be set in amanah.toml.
@@ -674,11 +675,17 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         else:
             error = f"the analysis ended without an answer (exit {code})"
         return {"status": "error", "error": error}
-    wants = {WANTS: True} if result.get(WANTS) is True else {}
-    if "ok" in result:
-        manifest.write_text(json.dumps(result["ok"]), encoding="utf-8")
+    # The child writes this file, and a child a hostile file took over writes what it likes:
+    # anything but the child's own shape of answer is no answer, never a crash of the zygote.
+    answer = result if isinstance(result, dict) else {}
+    wants = {WANTS: True} if answer.get(WANTS) is True else {}
+    if "ok" in answer:
+        manifest.write_text(json.dumps(answer["ok"]), encoding="utf-8")
         return {"status": "ok", "cpu_seconds": cpu, **wants}
-    return {"status": "error", "error": result["error"], **wants}
+    if isinstance(answer.get("error"), str):
+        return {"status": "error", "error": answer["error"][:1000], **wants}
+    error = f"the analysis ended without an answer (exit {os.WEXITSTATUS(status)})"
+    return {"status": "error", "error": error, **wants}
 
 
 def _sweep() -> None:
