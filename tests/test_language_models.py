@@ -1,6 +1,6 @@
-"""Which of lingua's models read a sample: trigrams for a long one (0.1 s and 30 MB to load for
-the seven languages), every model for a short one (2.3 s, 290 MB). When a sandbox's zygote
-builds them: tests/test_zygote_warming.py."""
+"""Which of lingua's models read a sample: trigrams for a long one (0.07 s and 11-14 MB to build
+for the seven languages), every model for a short one (1.4-1.6 s, 240-300 MB). When a sandbox's
+zygote builds them: tests/test_zygote_warming.py."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ def test_the_zygote_builds_the_readers_models_before_its_second_reading_not_its_
 def test_the_zygote_builds_every_language_model_only_after_a_child_needed_them(
     tmp_path: Path,
 ) -> None:
-    """A batch of long texts never costs the zygote every model (2.3 s of CPU, 240 MB); one
+    """A batch of long texts never costs the zygote every model (1.4-1.6 s of CPU, 240 MB); one
     short text makes it build them once, before its next child."""
     box = Sandbox("limits-only", work_dir=tmp_path)
     texts = iter(range(100))

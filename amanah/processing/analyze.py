@@ -61,7 +61,7 @@ PRELOAD = (
 def warm(languages: bool = True, every_language_model: bool = False) -> None:
     """Build what the readers otherwise build on first use, for the zygote to do once before
     it forks: fido's compiled signatures and lingua's trigram models (and, asked for once a
-    child needed them, every model: 2.3 s of CPU and 290 MB). `languages` False: for tasks
+    child needed them, every model: 1.4-1.6 s of CPU and 240-300 MB). `languages` False: for tasks
     that never detect a language (redaction, the leak check's inventory)."""
     from amanah.processing import identify as identify_module
 

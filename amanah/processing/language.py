@@ -25,9 +25,9 @@ _LANGUAGES = {
 }
 
 
-#: Samples at least this long are read with trigrams alone (lingua's low accuracy mode): 0.1 s
-#: and 30 MB to load for all seven languages, against 2.3 s and 290 MB for every n-gram
-#: model. 120 characters is where lingua's own accuracy tables have the two modes meet; on
+#: Samples at least this long are read with trigrams alone (lingua's low accuracy mode): 0.07 s
+#: and 11-14 MB to build for all seven languages, against 1.4-1.6 s and 240-300 MB for every
+#: n-gram model. 120 characters is where lingua's own accuracy tables have the two modes meet; on
 #: this project's corpora (benchmarks/languages.py, docs/benchmarks.md) they name the same
 #: language for every sample that long, and part ways below it (an English question of 20-60
 #: characters: 98.5% against 95.2%). Shorter samples get every model.
@@ -65,7 +65,7 @@ def _detector() -> LanguageDetector:
 def _lazy() -> LanguageDetector:
     """For a process that was not warmed (the runner's worker joining OCR page jobs, the
     command line, a sandbox's first child): the same models, loaded only for the scripts a
-    text is in (Arabic text: Arabic and Persian), 0.6-1.1 s instead of 2.3 s for all seven;
+    text is in (Arabic text: Arabic and Persian), 0.6-1.1 s instead of 1.4-1.6 s for all seven;
     the same results."""
     return LanguageDetectorBuilder.from_languages(*_LANGUAGES).build()
 
