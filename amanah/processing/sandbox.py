@@ -561,14 +561,25 @@ def _warm_modules(task: str) -> tuple[str, ...]:
 LAZY_CHILDREN = 1
 
 
-def _warm(task: str, warmed: set[str], served: int = LAZY_CHILDREN) -> None:
+#: A child's answer that it built lingua's every-model detection for itself (a short text):
+#: the zygote then builds it once for every later child. The answer of a child is not
+#: trusted for anything else: the worst a forged one does is this build.
+WANTS = "wants_every_language_model"
+_EVERY_MODEL = "analyze with every language model"
+
+
+def _warm(
+    task: str, warmed: set[str], served: int = LAZY_CHILDREN, every_language_model: bool = False
+) -> None:
     """Import `task`'s modules once, in the zygote (never in a child: it would pay each time).
     `served`: children of `task` forked before this one; the readers' models are built only
-    once LAZY_CHILDREN of them have run."""
+    once LAZY_CHILDREN of them have run. `every_language_model`: a child of the analysis
+    asked for them (WANTS); built once, with the other models or after them."""
     import gc
     import importlib
 
-    if task in warmed:
+    every = every_language_model and task == "analyze"
+    if task in warmed and (not every or _EVERY_MODEL in warmed):
         return
     names = _warm_modules(task)
     build = "amanah.processing.analyze" in names
@@ -579,29 +590,14 @@ def _warm(task: str, warmed: set[str], served: int = LAZY_CHILDREN) -> None:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     if build and task in warmed:  # what the readers build on first use
+        if every:
+            warmed.add(_EVERY_MODEL)
         with contextlib.suppress(Exception):
-            importlib.import_module("amanah.processing.analyze").warm(languages=task == "analyze")
+            importlib.import_module("amanah.processing.analyze").warm(
+                languages=task == "analyze", every_language_model=every
+            )
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
-
-
-#: A child's answer that it built lingua's every-model detection for itself (a short text):
-#: the zygote then builds it once for every later child. The answer of a child is not
-#: trusted for anything else: the worst a forged one does is this build.
-WANTS = "wants_every_language_model"
-
-
-def _warm_every_language_model(warmed: set[str]) -> None:
-    import gc
-    import importlib
-
-    if "every language model" in warmed:
-        return
-    warmed.add("every language model")
-    with contextlib.suppress(Exception):
-        importlib.import_module("amanah.processing.analyze").warm(every_language_model=True)
-    gc.collect()
-    gc.freeze()
 
 
 def _serve(args: list[str]) -> None:
@@ -620,9 +616,7 @@ def _serve(args: list[str]) -> None:
     for line in sys.stdin.buffer:
         request = json.loads(line)
         task = str(request.get("task"))
-        _warm(task, warmed, served[task])
-        if wanted and task == "analyze" and task in warmed:
-            _warm_every_language_model(warmed)
+        _warm(task, warmed, served[task], every_language_model=wanted)
         served[task] += 1
         pid = os.fork()
         if pid == 0:
