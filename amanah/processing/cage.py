@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from amanah.processing import cage_coverage
+
 #: Where the scratch root appears inside the cage.
 SCRATCH = "/scratch"
 #: Readers the extractors run; the only programs a child may execute under Landlock.
@@ -202,6 +204,7 @@ def _env() -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
         **kept,
+        **cage_coverage.cage_env(),  # only when the worker itself is measured (tests)
     }
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.config import ConfigError, Settings
-from amanah.processing import cage, scratch
+from amanah.processing import cage, cage_coverage, scratch
 
 
 class SandboxError(Exception):
@@ -324,6 +324,7 @@ class Sandbox:
             for entry in (job / "out").iterdir():
                 shutil.move(entry, out / entry.name)
         finally:
+            cage_coverage.collect(job)
             shutil.rmtree(job, ignore_errors=True)
 
     def close(self, keep_root: bool = False) -> None:
@@ -341,6 +342,7 @@ class Sandbox:
                 self._proc.wait(timeout=30)
             self._proc = None
         if self._root is not None and not keep_root:
+            cage_coverage.collect(self._root, cage_coverage.ZYGOTE_DATA)
             if self._held is not None:
                 self._held.release()
                 self._held = None
@@ -415,6 +417,7 @@ def _child(request: dict[str, Any]) -> None:
     import warnings
 
     code = 0
+    measuring = None
     try:
         # The zygote's protocol pipes are not the child's: what a library prints (or a hostile
         # file has written) must not read as the reply to this job or the next one's request.
@@ -435,6 +438,7 @@ def _child(request: dict[str, Any]) -> None:
             os.environ["TMPDIR"] = os.environ["HOME"] = tempfile.tempdir = str(Path(folder, "tmp"))
             if _CAGED["landlock"]:
                 cage.confine(folder, _CAGED["landlock"], _CAGED["programs"])
+            measuring = cage_coverage.start(folder, inherited=_CAGED.get("measuring"))
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = 180_000_000
@@ -487,6 +491,7 @@ def _child(request: dict[str, Any]) -> None:
     except BaseException:
         code = 70
     finally:
+        cage_coverage.save(measuring)
         os._exit(code)
 
 
@@ -605,6 +610,10 @@ def _serve(args: list[str]) -> None:
 
     if "--caged" in args:
         _CAGED["caged"] = True
+        measuring = cage_coverage.start(cage.SCRATCH, cage_coverage.ZYGOTE_DATA)
+        if measuring is not None:
+            _CAGED["measuring"] = measuring
+            atexit.register(cage_coverage.save, measuring)
         if "--landlock" in args:
             _CAGED["landlock"] = cage.landlock_abi()
             _CAGED["programs"] = cage.executables()
