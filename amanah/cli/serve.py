@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Annotated
 
 import typer
 
 from amanah.cli.util import out, workspace
+from amanah.orphans import SERVE_PID, end_with_parent
 
 
 def _runner_child() -> None:
     """In the runner started by `serve`: yield the CPU to people waiting for a page, and end
     with the server even when it is killed outright."""
-    import ctypes
     import os
-    import signal
 
     os.nice(10)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    end_with_parent()
 
 
 def serve(
@@ -69,6 +66,7 @@ def serve(
     procs = web_workers or min(4, os.cpu_count() or 1)
     out.print(f"Amanah on http://{host}:{port}/ ({procs} web processes; Ctrl-C stops)")
     os.environ["AMANAH_HOME"] = home
+    os.environ[SERVE_PID] = str(os.getpid())  # its web processes end with it (app_from_env)
     try:
         uvicorn.run(
             "amanah.web.app:app_from_env",

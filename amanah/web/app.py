@@ -30,6 +30,7 @@ from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
+from amanah.orphans import SERVE_PID, end_with_parent
 from amanah.processing import scratch
 from amanah.processing.sandbox_pool import SandboxBusy, SandboxPool
 from amanah.rfa import RequestError
@@ -108,7 +109,12 @@ def open_for_web(home: str) -> Workspace:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for each of `amanah serve --web-workers N`'s processes (home in AMANAH_HOME)."""
+    """Factory for each of `amanah serve --web-workers N`'s processes (home in AMANAH_HOME).
+    Each web process ends with the server, even one killed outright (`orphans`); with one
+    web process the server is that process."""
+    serve = int(os.environ.get(SERVE_PID) or 0)
+    if serve and serve != os.getpid():
+        end_with_parent(serve)
     return create_app(open_for_web(os.environ["AMANAH_HOME"]))
 
 
