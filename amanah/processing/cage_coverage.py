@@ -90,5 +90,4 @@ def collect(folder: Path, name: str = DATA) -> None:
         with contextlib.suppress(OSError):
             if entry.is_symlink() or not entry.is_file() or entry.stat().st_size > MOST_BYTES:
                 continue
-            name = f"{target.name}.cage.{uuid.uuid4().hex}"
-            shutil.move(entry, target.parent / name)
+            shutil.move(entry, target.parent / f"{target.name}.cage.{uuid.uuid4().hex}")
