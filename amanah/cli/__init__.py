@@ -37,6 +37,7 @@ from amanah.cli.custody import register as register_custody
 from amanah.cli.engagements import register as register_engagements
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
+from amanah.cli.logs import to_terminal
 from amanah.cli.persons import register as register_persons
 from amanah.cli.persons_evidence import register as register_persons_evidence
 from amanah.cli.persons_review import register as register_persons_review
@@ -105,6 +106,7 @@ import_edits = (frameworks, jurisdictions)  # each adds `edit` to its group abov
 
 def main() -> None:
     private_umask()  # evidence, keys and exports made by this process are the owner's alone
+    to_terminal()
     app()
 
 

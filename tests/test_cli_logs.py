@@ -1,0 +1,30 @@
+"""What the command line shows of log records (amanah/cli/logs.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_amanahs_warnings_and_any_librarys_errors_reach_the_terminal_as_one_line_each() -> None:
+    """A library's warning (psycopg's "error ignored terminating <Pipeline …>" when the
+    database fills mid-commit) would otherwise print raw beside the command's one-line error."""
+    script = textwrap.dedent(
+        """
+        import logging
+        from amanah.cli.logs import to_terminal
+        to_terminal()
+        to_terminal()  # a second call adds no second handler
+        logging.getLogger("psycopg").warning("error ignored terminating %s", "<Pipeline>")
+        logging.getLogger("amanah.processing.scratch").info("not shown")
+        logging.getLogger("amanah.processing.scratch").warning("removed %d folder(s)", 2)
+        logging.getLogger("psycopg.pool").error("the pool is gone")
+        logging.getLogger("amanahx").warning("another library whose name starts alike")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stderr == "warning: removed 2 folder(s)\nerror: the pool is gone\n"
+    assert done.stdout == ""
