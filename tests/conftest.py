@@ -125,14 +125,20 @@ def migrated_sqlite(request: pytest.FixtureRequest, home: Path) -> None:
     target.chmod(0o600)
 
 
-def migrated_postgres(request: pytest.FixtureRequest) -> str:
-    """A new PostgreSQL database at the newest migration (a copy of a migrated template)."""
+def migrated_postgres_template(request: pytest.FixtureRequest) -> str:
+    """The name of this worker's PostgreSQL database at the newest migration, to copy."""
     server: Postgres = request.getfixturevalue("postgres")
     if "postgresql" not in _MIGRATED:
         url = server.create_database()
         _migrate(url, request.getfixturevalue("tmp_path_factory").mktemp("migrated-pg"))
         _MIGRATED["postgresql"] = url.rsplit("/", 1)[1]
-    return server.create_database(template=_MIGRATED["postgresql"])
+    return _MIGRATED["postgresql"]
+
+
+def migrated_postgres(request: pytest.FixtureRequest) -> str:
+    """A new PostgreSQL database at the newest migration (a copy of a migrated template)."""
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.create_database(template=migrated_postgres_template(request))
 
 
 def make_home(request: pytest.FixtureRequest, tmp_path: Path, engines: str) -> Path:

@@ -15,15 +15,27 @@ import shutil
 import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import select, text
 
+from amanah.config import write_default_config
 from amanah.db.models import CustodyEvent, Derivative, Item
+from amanah.preservation.backup import check_backup
 from amanah.workspace import open_workspace
-from tests.conftest import amanah, amanah_here, ingest_cli, make_home
+from tests.conftest import (
+    amanah,
+    amanah_here,
+    ingest_cli,
+    migrated_postgres,
+    migrated_postgres_template,
+    migrated_sqlite,
+)
+from tests.servers import Postgres
 from tests.webfixtures import BLUE, Site
 
 MB = 1 << 20
@@ -65,16 +77,17 @@ def random_file(path: Path, size: int, seed: int) -> bytes:
     return data
 
 
-def blob_files(home: Path) -> list[Path]:
-    root = home / "blobs"
+def blob_files(home: Path, root: Path | None = None) -> list[Path]:
+    root = root or home / "blobs"
     return [p for p in root.rglob("*") if p.is_file() and ".tmp" not in p.parts]
 
 
-def assert_blobs_whole(home: Path) -> None:
+def assert_blobs_whole(home: Path, root: Path | None = None) -> None:
     """Every file under a digest name holds exactly the bytes of that digest; no temp left."""
-    for p in blob_files(home):
+    root = root or home / "blobs"
+    for p in blob_files(home, root):
         assert hashlib.sha256(p.read_bytes()).hexdigest() == p.name, f"{p} is not whole"
-    assert not list((home / "blobs" / ".tmp").glob("*")), "a partial write was left behind"
+    assert not list((root / ".tmp").glob("*")), "a partial write was left behind"
 
 
 def ingest_here(home: Path, folder: Path) -> None:
@@ -107,10 +120,11 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 # -- no byte lost ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engines", ["sqlite-file", "postgresql-file"])
-def test_disk_full_mid_ingest_stops_cleanly_and_a_rerun_completes(
-    request: pytest.FixtureRequest, tmp_path: Path, engines: str
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_blob_store_full_mid_ingest_names_the_file_and_a_rerun_completes(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
 ) -> None:
+    """Only the blob store is on the small disk, so the file it could not take is known."""
     src = tmp_path / "handover"
     sources = {
         "one.bin": random_file(src / "one.bin", 1_500_000, 1),
@@ -119,30 +133,132 @@ def test_disk_full_mid_ingest_stops_cleanly_and_a_rerun_completes(
         "note.txt": random_file(src / "note.txt", 4_000, 4),
     }
     with tmpfs(tmp_path / "disk", "3m") as disk:
-        home = make_home(request, disk, engines)
+        home = tmp_path / "home"
+        db_url = migrated_postgres(request) if database == "postgresql" else None
+        write_default_config(home, db_url, f"file:{disk / 'blobs'}")
+        if database == "sqlite":
+            migrated_sqlite(request, home)
         first = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
         assert first.returncode == 1, first.stdout + first.stderr
         no_traceback(first)
         message = first.stderr.strip()
         assert message.count("\n") == 0, message  # one line
-        assert "no space left on device" in message.lower()
-        # It names the file it could not preserve, or the database that could not grow, or
-        # the checkpoint log that could not take the signed checkpoint of what was saved.
-        assert (
-            any(str(src / name) in message for name in sources)
-            or "amanah.db" in message
-            or "checkpoints.log" in message
-        ), message
-        assert "error:" in message
-        assert_blobs_whole(home)
-        for r in items(home):  # whatever was recorded is whole
-            assert r["status"] != "failed"
+        assert message.startswith("error: ") and "no space left on device" in message, message
+        # 1.5 + 1.5 MB do not fit in 3 MB with the rest: the file it stopped on is named.
+        named = [name for name in sources if str(src / name) in message]
+        assert len(named) == 1 and named[0].endswith(".bin"), message
+        assert_blobs_whole(home, disk / "blobs")
+        kept = items(home)
+        assert all(r["status"] != "failed" for r in kept)  # whatever was recorded is whole
+        assert named[0] not in {Path(str(r["original_path"])).name for r in kept}
 
         remount(disk, "64m")  # space comes back
         again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
         assert again.returncode == 0, again.stdout + again.stderr
-        assert_blobs_whole(home)
+        assert_blobs_whole(home, disk / "blobs")
         assert_items_equal_sources(home, sources, tmp_path)
+        verified = amanah(home, "verify", "--quiet")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_blob_store_out_of_inodes_says_so_and_a_rerun_completes(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A file system can refuse a new file with free blocks left (every inode used, as on a
+    disk of many small files): `df` shows space, so the message says what ran out."""
+    src = tmp_path / "handover"
+    sources = {f"f{i:02d}.txt": random_file(src / f"f{i:02d}.txt", 200, i) for i in range(60)}
+    with tmpfs(tmp_path / "disk", "8m") as disk:
+        subprocess.run(["mount", "-o", "remount,nr_inodes=40", str(disk)], check=True)
+        home = tmp_path / "home"
+        write_default_config(home, None, f"file:{disk / 'blobs'}")
+        migrated_sqlite(request, home)
+        first = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
+        assert first.returncode == 1, first.stdout + first.stderr
+        no_traceback(first)
+        message = first.stderr.strip()
+        assert message.count("\n") == 0, message
+        assert f"error: {src}/f" in message and ": not preserved: " in message, message
+        assert "no free inodes" in message, message
+        assert_blobs_whole(home, disk / "blobs")
+        assert len(items(home)) < len(sources)
+
+        subprocess.run(["mount", "-o", "remount,nr_inodes=4000", str(disk)], check=True)
+        again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert_blobs_whole(home, disk / "blobs")
+        assert_items_equal_sources(home, sources, tmp_path)
+
+
+@contextlib.contextmanager
+def database_on_tmpfs(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> Iterator[tuple[str, Path]]:
+    """A new database at the newest migration whose files alone are on a tmpfs: its URL and
+    the mount point. PostgreSQL's go there through a tablespace of their own."""
+    if database == "sqlite":
+        with tmpfs(tmp_path / "disk", "16m") as disk:
+            migrated_sqlite(request, disk)
+            yield f"sqlite:///{disk / 'amanah.db'}", disk
+        return
+    server: Postgres = request.getfixturevalue("postgres")
+    template = migrated_postgres_template(request)
+    tag = uuid.uuid4().hex[:12]
+    # The server runs as the postgres user, which cannot enter pytest's private temp folder.
+    with tmpfs(server.data.parent / f"space-{tag}", "64m") as disk:
+        shutil.chown(disk, "postgres", "postgres")
+        disk.chmod(0o700)
+        admin = server.base_url.replace("+psycopg", "") + "postgres"
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"CREATE TABLESPACE small_{tag} LOCATION '{disk}'")
+            c.execute(f'CREATE DATABASE "full_{tag}" TEMPLATE "{template}" TABLESPACE small_{tag}')
+        try:
+            yield f"{server.base_url}full_{tag}", disk
+        finally:
+            with psycopg.connect(admin, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "full_{tag}" WITH (FORCE)')
+                c.execute(f"DROP TABLESPACE IF EXISTS small_{tag}")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_database_full_mid_ingest_names_the_database_and_a_rerun_completes(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> None:
+    """Only the database is on the small disk: the run stops on its first failed commit,
+    names the database, keeps what it committed, and a re-run completes."""
+    src = tmp_path / "handover"
+    # Long paths make large rows (the item and its custody event each carry the path), so
+    # a thousand tiny files fill the database's slack in seconds.
+    deep = src / ("d" * 250) / ("e" * 250) / ("f" * 250)
+    deep.mkdir(parents=True)
+    sources = {}
+    for i in range(1000):
+        name = f"{i:04d}-" + "n" * 240
+        sources[name] = random_file(deep / name, 96, 1000 + i)
+    with database_on_tmpfs(request, tmp_path, database) as (url, disk):
+        home = tmp_path / "home"
+        write_default_config(home, url)
+        # Room to connect and start (PostgreSQL writes a cache file on the first connection),
+        # not for a thousand items.
+        remount(disk, str(shutil.disk_usage(disk).used + 512 * 1024))
+        first = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
+        assert first.returncode == 1, first.stdout + first.stderr
+        no_traceback(first)
+        message = first.stderr.strip()
+        assert message.count("\n") == 0, message
+        shown = str(disk / "amanah.db") if database == "sqlite" else url.rsplit("/", 1)[1]
+        assert message.startswith("error: database ") and shown in message, message
+        assert "no space left on device" in message and "run the same command" in message
+        assert_blobs_whole(home)
+        kept = items(home)
+        assert len(kept) < len(sources)
+        assert all(r["status"] != "failed" for r in kept)
+
+        remount(disk, "64m")
+        again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert_blobs_whole(home)
+        assert len(items(home)) == len(sources)
         verified = amanah(home, "verify", "--quiet")
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
@@ -518,6 +634,55 @@ def test_restore_refuses_a_tampered_backup(sqlite_home: Path, tmp_path: Path) ->
     )
     (backup / "home" / "extra.txt").unlink()
     assert amanah(sqlite_home, "restore", str(backup), str(tmp_path / "r3")).returncode == 0
+
+
+def _pages(size: int) -> int:
+    return -(-size // 4096)
+
+
+@pytest.mark.parametrize("fills_at", ["a blob", "the manifest"])
+def test_a_backup_onto_a_full_disk_names_the_file_and_leaves_nothing(
+    sqlite_home: Path, tmp_path: Path, fills_at: str
+) -> None:
+    """A backup drive that fills (at a blob, or exactly at the manifest after every copy
+    fitted) stops with the file it could not write, leaves no partial folder that could pass
+    for a backup, and a backup once space is back is whole."""
+    src = tmp_path / "handover"
+    random_file(src / "a.bin", 900_000, 1)
+    random_file(src / "b.bin", 900_000, 2)
+    ingest_here(sqlite_home, src)
+    if fills_at == "a blob":
+        size = "1m"
+    else:  # the pages of a backup but its two last files (tmpfs counts whole pages)
+        sizer = tmp_path / "sizer"
+        assert amanah(sqlite_home, "backup", str(sizer)).returncode == 0
+        pages = 0
+        for f in sizer.rglob("*"):
+            if f.is_file() and f.name not in ("manifest.json", "SHA256SUMS"):
+                # Each backup appends one checkpoint (~265 bytes) to the log it copies.
+                grows = 1024 if f.name == "checkpoints.log" else 0
+                pages += _pages(f.stat().st_size + grows)
+        size = str(pages * 4096)
+    with tmpfs(tmp_path / "drive", size) as drive:
+        made = amanah(sqlite_home, "backup", str(drive / "backup"))
+        assert made.returncode == 1, made.stdout + made.stderr
+        no_traceback(made)
+        last = made.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: {drive}/.backup.partial-"), last
+        assert last.endswith(": no space left on device; no backup was written"), last
+        written = last.split(": ")[1]
+        if fills_at == "a blob":
+            assert "/blobs/" in written, last
+        else:
+            assert written.endswith("/manifest.json"), last
+        assert list(drive.iterdir()) == []  # nothing left that could pass for a backup
+        assert amanah(sqlite_home, "verify", "--quiet").returncode == 0
+
+        remount(drive, "16m")
+        again = amanah(sqlite_home, "backup", str(drive / "backup"))
+        assert again.returncode == 0, again.stdout + again.stderr
+        listed = check_backup(drive / "backup")
+        assert {rel.split("/")[0] for rel in listed} >= {"blobs", "database", "home"}
 
 
 def test_backup_does_not_copy_a_damaged_blob_under_its_name(

@@ -48,7 +48,25 @@ def reason_of(exc: OSError) -> str:
 
 
 def storage_error(exc: OSError, path: str | os.PathLike[str]) -> StorageError:
+    if exc.errno == errno.ENOSPC and _no_free_inodes(Path(path)):
+        # `df` shows free space: say what is really exhausted, and what to do.
+        return StorageError(path, NO_INODES)
     return StorageError(path, reason_of(exc))
+
+
+NO_INODES = "no space left on device: no free inodes (it holds as many files as it can)"
+
+
+def _no_free_inodes(path: Path) -> bool:
+    """Whether the file system holding `path` (or its nearest existing parent) has no inode
+    left for a new file or folder, though it may have free blocks."""
+    for where in (path, *path.parents):
+        try:
+            st = os.statvfs(where)
+        except OSError:
+            continue
+        return st.f_files > 0 and st.f_favail == 0
+    return False
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview, path: str | os.PathLike[str]) -> int:
