@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
+import functools
 import hashlib
+import inspect
+import io
 import uuid
-from collections.abc import Iterator
-from typing import Any, BinaryIO, cast
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -42,6 +46,67 @@ TRANSFER = TransferConfig(
 CHECKSUM = {"ChecksumAlgorithm": "SHA256"}
 #: Digests this process uploaded or verified, trusted after a size check alone.
 KNOWN_LIMIT = 1 << 16
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _s3_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Every failure of the S3 client leaves the store as a BlobError naming the store: an
+    unreachable endpoint, a refused request or a broken stream is a one-line error for the
+    command or the page, never botocore's traceback."""
+    what = method.__name__.strip("_").replace("_", " ")
+
+    def failed(store: Any, exc: Exception) -> BlobError:
+        return BlobError(f"{store.url}: S3 {what} failed: {exc}")
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(*args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                yield from cast(Iterator[Any], method(*args, **kwargs))
+            except (BotoCoreError, ClientError) as exc:
+                raise failed(args[0], exc) from exc
+
+        return cast(Callable[P, R], generator)
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise failed(args[0], exc) from exc
+
+    return call
+
+
+class _Body(io.RawIOBase):
+    """An object's bytes as a file whose read errors are OSErrors (EIO), as a file's are:
+    every reader of a blob already handles those, and none knows botocore's."""
+
+    def __init__(self, body: Any, where: str) -> None:
+        self._body = body
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            data = self._body.read(len(view))
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(errno.EIO, f"{self._where}: S3 read failed: {exc}") from exc
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(BotoCoreError, ClientError, OSError):
+                self._body.close()
+        super().close()
 
 
 class _PartHashingReader(HashingReader):
@@ -105,12 +170,14 @@ class S3Store:
             self._known.clear()
         self._known.add(sha256)
 
+    @_s3_errors
     def ensure_bucket(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
 
+    @_s3_errors
     def put(self, source: BinaryIO, extra_digests: tuple[str, ...] = ()) -> PutResult:
         reader = _PartHashingReader(source, extra_digests)
         tmp_key = f"{self._tmp_prefix()}{uuid.uuid4().hex}"
@@ -186,6 +253,7 @@ class S3Store:
         self._know(sha256)
         return None
 
+    @_s3_errors
     def confirm(self, sha256: str, size: int) -> str | None:
         """Before a row names a blob: None when it is stored whole, else what is wrong."""
         damage = self._damage(sha256, size, None, trust_known=True)
@@ -197,6 +265,7 @@ class S3Store:
     def discard(self) -> None:
         """Nothing is staged: blobs without rows are harmless and invisible."""
 
+    @_s3_errors
     def open(self, sha256: str) -> BinaryIO:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
@@ -204,8 +273,9 @@ class S3Store:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise BlobMissing(f"blob {sha256} is missing from {self.url}") from exc
             raise BlobError(f"S3 read of {sha256} failed: {exc}") from exc
-        return cast(BinaryIO, obj["Body"])
+        return cast(BinaryIO, _Body(obj["Body"], f"{self.url} ({sha256})"))
 
+    @_s3_errors
     def exists(self, sha256: str) -> bool:
         return self._head(sha256) is not None
 
@@ -217,11 +287,13 @@ class S3Store:
             for obj in page.get("Contents", []):
                 yield obj["Key"]
 
+    @_s3_errors
     def iter_sha256(self) -> Iterator[str]:
         start = f"{self.prefix}sha256/"
         for key in self._keys(start):
             yield key[len(start) :]
 
+    @_s3_errors
     def cleanup_temporary(self) -> int:
         """Remove temporary keys older than an hour (a live upload may own a newer one)."""
         import datetime as dt
