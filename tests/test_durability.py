@@ -31,6 +31,7 @@ from tests.conftest import (
     amanah,
     amanah_here,
     ingest_cli,
+    make_home,
     migrated_postgres,
     migrated_postgres_template,
     migrated_sqlite,
@@ -308,6 +309,19 @@ def _damage_blob(ws_home: Path, sha256: str, data: bytes) -> None:
         ws.close()
 
 
+def _remove_blob(ws_home: Path, sha256: str) -> None:
+    """Delete a stored blob behind Amanah's back (folder or S3)."""
+    ws = open_workspace(ws_home, create=False)
+    try:
+        store = ws.blobs
+        if hasattr(store, "path"):
+            store.path(sha256).unlink()
+        else:
+            store.client.delete_object(Bucket=store.bucket, Key=store.key(sha256))
+    finally:
+        ws.close()
+
+
 def test_truncated_or_changed_blob_is_named_and_rewritten_by_a_later_put(
     home: Path, tmp_path: Path
 ) -> None:
@@ -353,12 +367,22 @@ def test_truncated_or_changed_blob_is_named_and_rewritten_by_a_later_put(
         ws.close()
     assert any(r.get("result") == "replaced" for r in repairs), repairs
 
-    # Same size, one byte changed; then gone altogether.
+    # Same size, one byte changed: named, and a later put checks the bytes, not the size.
     changed = bytearray(victim)
     changed[5] ^= 0xFF
     _damage_blob(home, sha, bytes(changed))
     verify = amanah(home, "verify", "--quiet")
     assert verify.returncode == 1 and f"blob {sha} altered" in verify.stdout
+    again = amanah(
+        home, "ingest", str(src), "--collection", "c", "--provider", "P", "--rehash", "--quiet"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert amanah(home, "verify", "--quiet").returncode == 0
+
+    # Then gone altogether.
+    _remove_blob(home, sha)
+    verify = amanah(home, "verify", "--quiet")
+    assert verify.returncode == 1 and f"blob {sha} missing" in verify.stdout
 
 
 def test_missing_blob_is_named(sqlite_home: Path, tmp_path: Path) -> None:
@@ -419,18 +443,20 @@ def test_swapped_derivative_fails_verify_naming_it(home: Path, tmp_path: Path) -
         ws.close()
 
 
-def test_derivative_bytes_changed_are_caught_before_a_package_copies_them(
-    sqlite_home: Path, tmp_path: Path
+@pytest.mark.parametrize("blobs", ["file", "s3"])
+def test_derivative_bytes_changed_or_gone_are_caught_before_a_package_copies_them(
+    request: pytest.FixtureRequest, tmp_path: Path, blobs: str
 ) -> None:
     import io
 
     from amanah.preservation.derivatives import check_derivative
     from amanah.processing.pipeline import put_derivative
 
+    home = make_home(request, tmp_path, f"sqlite-{blobs}")
     src = tmp_path / "handover"
     random_file(src / "a.bin", 10_000, 41)
-    ingest_here(sqlite_home, src)
-    ws = open_workspace(sqlite_home, create=False)
+    ingest_here(home, src)
+    ws = open_workspace(home, create=False)
     try:
         with ws.db.reader() as s:
             item_id = s.execute(select(Item.id)).scalar_one()
@@ -438,13 +464,15 @@ def test_derivative_bytes_changed_are_caught_before_a_package_copies_them(
         ws.blobs.sync()
         with ws.db.session() as s:
             put_derivative(s, item_id, "text", put, "text/plain", {})
-        path = ws.blobs.path(put.sha256)  # type: ignore[attr-defined]
-        os.chmod(path, 0o600)
-        path.write_bytes(b"page TEXT " * 50)
+        _damage_blob(home, put.sha256, b"page TEXT " * 50)
         with ws.db.reader() as s:
             d = s.execute(select(Derivative)).scalars().one()
             reason = check_derivative(s, ws, d)
         assert reason is not None and "'text' of item" in reason and "hash to" in reason
+        _remove_blob(home, put.sha256)
+        with ws.db.reader() as s:
+            reason = check_derivative(s, ws, d)
+        assert reason is not None and f"blob {put.sha256} is missing from the store" in reason
     finally:
         ws.close()
 
