@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -37,7 +38,7 @@ from tests.conftest import (
     migrated_sqlite,
 )
 from tests.servers import Postgres
-from tests.webfixtures import BLUE, Site
+from tests.webfixtures import BLUE, Site, copy_site
 
 MB = 1 << 20
 OS_ACTOR = f"os:{pwd.getpwuid(os.getuid()).pw_name}({os.getuid()})"
@@ -784,3 +785,47 @@ def test_a_web_upload_on_a_full_disk_answers_507_and_resumes_whole(
         assert f.read() == data
     item = site.api("admin").get(f"/api/v1/items/{receipt['item_id']}").json()
     assert item["sha256"] == receipt["sha256"] and item["original_path"] == "big.bin"
+
+
+def test_a_web_upload_when_the_database_is_full_answers_507_and_completes_later(
+    site_template: Path, tmp_path: Path
+) -> None:
+    """Every byte arrived and the blob is stored, but the database cannot take the item: the
+    client gets 507 naming no server path, and an empty resume once space is back completes
+    the upload to a whole item."""
+    data = random_file(tmp_path / "upload.bin", 300_000, 8)
+    with tmpfs(tmp_path / "disk", "64m") as disk:
+
+        def database_on_disk(home: Path) -> None:
+            for f in home.glob("amanah.db*"):
+                shutil.move(f, disk / f.name)
+            config = home / "amanah.toml"
+            url = f'database_url = "sqlite:///{disk}/amanah.db"'
+            config.write_text(re.sub(r'(?m)^database_url = ".*"$', url, config.read_text()))
+
+        site = copy_site(site_template, tmp_path, database_on_disk)
+        try:
+            api = site.api("intake")
+            offer = {"filename": "big.bin", "size": len(data)}
+            uid = api.post(f"/api/v1/collections/{BLUE}/uploads", json=offer).json()["upload_id"]
+            remount(disk, str(shutil.disk_usage(disk).used + 4096))  # no room for the item
+            r = api.put(f"/api/v1/uploads/{uid}?offset=0", content=data)
+            assert r.status_code == 507, r.text
+            said = r.json()["error"]
+            assert said.startswith("big.bin: ") and "no space left on device" in said, said
+            assert "/" not in said and str(disk) not in said, said
+            got = api.get(f"/api/v1/uploads/{uid}").json()
+            assert got["received"] == len(data) and not got["complete"]
+
+            remount(disk, "64m")
+            r = api.put(f"/api/v1/uploads/{uid}?offset={len(data)}", content=b"")
+            assert r.status_code == 200, r.text
+            receipt = r.json()
+            assert receipt["complete"] and receipt["sha256"] == hashlib.sha256(data).hexdigest()
+            item = site.api("admin").get(f"/api/v1/items/{receipt['item_id']}").json()
+            assert item["sha256"] == receipt["sha256"] and item["original_path"] == "big.bin"
+            with site.ws.blobs.open(receipt["sha256"]) as f:
+                assert f.read() == data
+        finally:
+            site.app.state.sandboxes.close()  # type: ignore[attr-defined]
+            site.ws.close()

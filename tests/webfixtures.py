@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,15 +163,18 @@ def save_template(site: Site, root: Path) -> None:
     (root / _FACTS).write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
 
 
-def copy_site(template: Path, tmp: Path) -> Site:
+def copy_site(template: Path, tmp: Path, before_open: Callable[[Path], None] | None = None) -> Site:
     """A private copy of a site built once: each test changes its own database, blobs and
-    packages, so no test depends on what another did or on the order they run in."""
+    packages, so no test depends on what another did or on the order they run in.
+    `before_open` may change the copied home (move its database) before it is opened."""
     from sqlalchemy import update
 
     from amanah.db.models import Package
 
     root = tmp / "site"
     shutil.copytree(template, root, symlinks=True)
+    if before_open is not None:
+        before_open(root / "home")
     facts = json.loads((root / _FACTS).read_text(encoding="utf-8"))
     ws = open_workspace(root / "home")
     with ws.db.session() as s:
