@@ -28,3 +28,24 @@ def test_amanahs_warnings_and_any_librarys_errors_reach_the_terminal_as_one_line
     )
     assert done.stderr == "warning: removed 2 folder(s)\nerror: the pool is gone\n"
     assert done.stdout == ""
+
+
+def test_a_logged_internal_error_keeps_its_traceback_for_the_administrator() -> None:
+    script = textwrap.dedent(
+        """
+        import logging
+        from amanah.cli.logs import to_terminal
+        to_terminal()
+        try:
+            raise RuntimeError("the store went away")
+        except RuntimeError:
+            logging.getLogger("amanah.web").exception("error %s on GET /items/1", "0a1b2c3d")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = done.stderr.splitlines()
+    assert lines[0] == "error: error 0a1b2c3d on GET /items/1"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "RuntimeError: the store went away"

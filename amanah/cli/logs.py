@@ -20,7 +20,11 @@ class _Shown(logging.Filter):
 
 
 class _Lowercase(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
+    """The level in lower case before the message; a record's traceback still follows it
+    (`amanah serve` logs each internal error with its reference and traceback, for the
+    administrator the error page sends to the log)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
