@@ -7,10 +7,12 @@ object's bytes short; SeaweedFS serves the commands' home before its endpoint go
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from botocore.config import Config
 from amanah.blobs import BlobError, StorageError, verify_blob
 from amanah.blobs.s3 import S3Store
 from tests.conftest import amanah, ingest_cli, make_home
-from tests.servers import free_port
+from tests.servers import free_port, start_serve, stop_process
 
 SHA = hashlib.sha256(b"evidence").hexdigest()
 
@@ -132,3 +134,95 @@ def test_init_with_an_unreachable_endpoint_says_so_in_one_line(tmp_path: Path) -
         f"error: s3://evidence/p: S3 ensure bucket failed: Could not connect to the endpoint URL: "
         f'"{endpoint}/evidence"'
     )
+
+
+class _Relay:
+    """A TCP relay to SeaweedFS that can be cut: the store "goes away" for a running server
+    (every connection closed, the port refused) while the test's SeaweedFS runs on."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.removeprefix("http://").rsplit(":", 1)
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        with contextlib.suppress(OSError):
+            b.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):  # wakes the accept (a close alone leaves it listening)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+def test_a_page_whose_store_went_away_answers_500_and_the_servers_log_names_the_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The error page says only "internal error (reference …)"; the administrator it sends to
+    the log finds that reference there, with the store and the failed call, in every one of
+    `amanah serve`'s web processes (two here, each spawned, not the command's own)."""
+    from amanah.access.tokens import create_token
+    from amanah.access.users import add_user
+    from amanah.workspace import open_workspace
+
+    home = make_home(request, tmp_path, "sqlite-s3")
+    config = home / "amanah.toml"
+    endpoint = re.search(r'(?m)^s3_endpoint = "(.*)"$', config.read_text())
+    assert endpoint is not None
+    relay = _Relay(endpoint.group(1))
+    config.write_text(config.read_text().replace(endpoint.group(0), f's3_endpoint = "{relay.url}"'))
+    (tmp_path / "handover").mkdir()
+    (tmp_path / "handover" / "a.txt").write_text("a statement\n")
+    ingest_cli(home, tmp_path / "handover")
+    ws = open_workspace(home, create=False)
+    try:
+        add_user(ws, "ana", "admin", None, by="local:test")
+        token = create_token(ws, "ana")
+    finally:
+        ws.close()
+    log = tmp_path / "serve.log"
+    proc, base = start_serve(home, "--web-workers", "2", log_path=log)
+    try:
+        import httpx
+
+        auth = {"Authorization": f"Bearer {token}"}
+        url = f"{base}/api/v1/items/1/content"
+        assert httpx.get(url, headers=auth, timeout=60).content == b"a statement\n"
+        relay.cut()
+        answers = [httpx.get(url, headers=auth, timeout=120) for _ in range(2)]
+    finally:
+        stop_process(proc)
+    said = log.read_text(errors="replace")
+    for r in answers:
+        assert r.status_code == 500, r.text
+        found = re.fullmatch(
+            r"internal error \(reference ([0-9a-f]{8})\); the administrator can find it in the log",
+            r.json()["error"],
+        )
+        assert found and "s3" not in r.text.lower(), r.text
+        at = said.index(f"error: error {found.group(1)} on GET /api/v1/items/1/content\n")
+        after = said[at:]
+        assert after.split("\n")[1] == "Traceback (most recent call last):", after[:300]
+        assert "S3 open failed: Could not connect to the endpoint URL" in after, after[-600:]

@@ -37,13 +37,13 @@ from amanah.cli.custody import register as register_custody
 from amanah.cli.engagements import register as register_engagements
 from amanah.cli.entities import register as register_entities
 from amanah.cli.linkage import register as register_linkage
-from amanah.cli.logs import to_terminal
 from amanah.cli.persons import register as register_persons
 from amanah.cli.persons_evidence import register as register_persons_evidence
 from amanah.cli.persons_review import register as register_persons_review
 from amanah.cli.reprocess import register as register_reprocess
 from amanah.cli.upgrade import register as register_upgrade
 from amanah.cli.util import out, state
+from amanah.logs import to_stderr
 from amanah.system import private_umask
 
 app = typer.Typer(
@@ -106,7 +106,7 @@ import_edits = (frameworks, jurisdictions)  # each adds `edit` to its group abov
 
 def main() -> None:
     private_umask()  # evidence, keys and exports made by this process are the owner's alone
-    to_terminal()
+    to_stderr()
     app()
 
 

@@ -30,6 +30,7 @@ from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
 from amanah.items import ItemError
+from amanah.logs import to_stderr
 from amanah.orphans import SERVE_PID, end_with_parent
 from amanah.processing import scratch
 from amanah.processing.sandbox_pool import SandboxBusy, SandboxPool
@@ -115,6 +116,7 @@ def app_from_env() -> FastAPI:
     serve = int(os.environ.get(SERVE_PID) or 0)
     if serve and serve != os.getpid():
         end_with_parent(serve)
+        to_stderr()  # a spawned web process: the log reads as the server's own
     return create_app(open_for_web(os.environ["AMANAH_HOME"]))
 
 

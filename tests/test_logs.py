@@ -1,4 +1,4 @@
-"""What the command line shows of log records (amanah/cli/logs.py)."""
+"""What the command line shows of log records (amanah/logs.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ def test_amanahs_warnings_and_any_librarys_errors_reach_the_terminal_as_one_line
     script = textwrap.dedent(
         """
         import logging
-        from amanah.cli.logs import to_terminal
-        to_terminal()
-        to_terminal()  # a second call adds no second handler
+        from amanah.logs import to_stderr
+        to_stderr()
+        to_stderr()  # a second call adds no second handler
         logging.getLogger("psycopg").warning("error ignored terminating %s", "<Pipeline>")
         logging.getLogger("amanah.processing.scratch").info("not shown")
         logging.getLogger("amanah.processing.scratch").warning("removed %d folder(s)", 2)
@@ -34,8 +34,8 @@ def test_a_logged_internal_error_keeps_its_traceback_for_the_administrator() -> 
     script = textwrap.dedent(
         """
         import logging
-        from amanah.cli.logs import to_terminal
-        to_terminal()
+        from amanah.logs import to_stderr
+        to_stderr()
         try:
             raise RuntimeError("the store went away")
         except RuntimeError:

@@ -1,10 +1,12 @@
-"""What the command line shows of log records: Amanah's warnings, and other libraries' errors.
+"""What reaches stderr of log records: Amanah's warnings, and other libraries' errors.
 
 A command's failure is one line naming the file and the reason. Without a handler, Python
 prints every library's warning raw beside it (psycopg's "error ignored terminating
 <Pipeline …>" when the database fills mid-commit), which says nothing the line does not and
 names internals. Records of `amanah.*` at WARNING and of any library at ERROR reach stderr,
-each as "warning: …" or "error: …" like the command's own messages.
+each as "warning: …" or "error: …" like the command's own messages. The command line and each
+of `amanah serve`'s web processes install the same handler, so the server's log reads alike
+with one web process or several.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ class _Terminal(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def to_terminal() -> None:
-    """Install the command line's handler once, on the root logger."""
+def to_stderr() -> None:
+    """Install the handler once, on the root logger."""
     root = logging.getLogger()
     if not any(isinstance(h, _Terminal) for h in root.handlers):
         root.addHandler(_Terminal())
