@@ -93,14 +93,21 @@ class _Body(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
+    def _read(self, n: int | None) -> bytes:
         try:
-            data = self._body.read(len(view))
+            return bytes(self._body.read(n))
         except (BotoCoreError, ClientError) as exc:
             raise OSError(errno.EIO, f"{self._where}: S3 read failed: {exc}") from exc
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._read(len(view))
         view[: len(data)] = data
         return len(data)
+
+    def readall(self) -> bytes:
+        """`read()` in one request to the stream, not the base class's 8 kB steps."""
+        return self._read(None)
 
     def close(self) -> None:
         if not self.closed:
