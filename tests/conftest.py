@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,6 +174,16 @@ def sqlite_home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     write_default_config(home)
     migrated_sqlite(request, home)
     return home
+
+
+def set_setting(home: Path, key: str, value: str) -> str:
+    """Set one quoted setting of a configured home's amanah.toml; returns its old value."""
+    config = home / "amanah.toml"
+    text = config.read_text("utf-8")
+    found = re.search(rf'(?m)^{key} = "(.*)"$', text)
+    assert found is not None, f"{key} is not in {config}"
+    config.write_text(text.replace(found.group(0), f'{key} = "{value}"'), "utf-8")
+    return found.group(1)
 
 
 def without_semantic(home: Path) -> None:

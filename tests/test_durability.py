@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import pwd
-import re
 import shutil
 import stat
 import subprocess
@@ -36,6 +35,7 @@ from tests.conftest import (
     migrated_postgres,
     migrated_postgres_template,
     migrated_sqlite,
+    set_setting,
 )
 from tests.servers import Postgres
 from tests.webfixtures import BLUE, Site, copy_site
@@ -799,9 +799,7 @@ def test_a_web_upload_when_the_database_is_full_answers_507_and_completes_later(
         def database_on_disk(home: Path) -> None:
             for f in home.glob("amanah.db*"):
                 shutil.move(f, disk / f.name)
-            config = home / "amanah.toml"
-            url = f'database_url = "sqlite:///{disk}/amanah.db"'
-            config.write_text(re.sub(r'(?m)^database_url = ".*"$', url, config.read_text()))
+            set_setting(home, "database_url", f"sqlite:///{disk}/amanah.db")
 
         site = copy_site(site_template, tmp_path, database_on_disk)
         try:

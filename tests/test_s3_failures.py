@@ -23,7 +23,7 @@ from botocore.config import Config
 
 from amanah.blobs import BlobError, StorageError, verify_blob
 from amanah.blobs.s3 import S3Store
-from tests.conftest import amanah, ingest_cli, make_home
+from tests.conftest import amanah, ingest_cli, make_home, set_setting
 from tests.servers import free_port, start_serve, stop_process
 
 SHA = hashlib.sha256(b"evidence").hexdigest()
@@ -111,11 +111,8 @@ def test_commands_on_a_store_that_went_away_say_so_in_one_line(
     (tmp_path / "handover").mkdir()
     (tmp_path / "handover" / "a.txt").write_text("a statement\n")
     ingest_cli(home, tmp_path / "handover")
-    config = home / "amanah.toml"
     gone = f"http://127.0.0.1:{free_port()}"
-    config.write_text(re.sub(r'(?m)^s3_endpoint = ".*"$', f's3_endpoint = "{gone}"',
-                             config.read_text()))  # fmt: skip
-    assert gone in config.read_text()
+    set_setting(home, "s3_endpoint", gone)
     for args in (["verify", "--quiet"], ["item", "get", "1", str(tmp_path / "out")]):
         done = amanah(home, *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
@@ -188,11 +185,8 @@ def test_a_page_whose_store_went_away_answers_500_and_the_servers_log_names_the_
     from amanah.workspace import open_workspace
 
     home = make_home(request, tmp_path, "sqlite-s3")
-    config = home / "amanah.toml"
-    endpoint = re.search(r'(?m)^s3_endpoint = "(.*)"$', config.read_text())
-    assert endpoint is not None
-    relay = _Relay(endpoint.group(1))
-    config.write_text(config.read_text().replace(endpoint.group(0), f's3_endpoint = "{relay.url}"'))
+    relay = _Relay(set_setting(home, "s3_endpoint", ""))
+    set_setting(home, "s3_endpoint", relay.url)
     (tmp_path / "handover").mkdir()
     (tmp_path / "handover" / "a.txt").write_text("a statement\n")
     ingest_cli(home, tmp_path / "handover")
