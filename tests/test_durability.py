@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -122,6 +123,15 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 # -- no byte lost ---------------------------------------------------------------------------
 
 
+def kept_said(message: str) -> int:
+    """How many files a failed ingest's line says it kept (the re-run starts from there)."""
+    if "; no file of this run could be recorded: free space" in message:
+        return 0
+    said = re.search(r"; the (\d+) files? recorded before it stopped (?:is|are) kept: ", message)
+    assert said, message
+    return int(said.group(1))
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_blob_store_full_mid_ingest_names_the_file_and_a_rerun_completes(
     request: pytest.FixtureRequest, tmp_path: Path, database: str
@@ -153,6 +163,7 @@ def test_blob_store_full_mid_ingest_names_the_file_and_a_rerun_completes(
         kept = items(home)
         assert all(r["status"] != "failed" for r in kept)  # whatever was recorded is whole
         assert named[0] not in {Path(str(r["original_path"])).name for r in kept}
+        assert kept_said(message) == len(kept)
 
         remount(disk, "64m")  # space comes back
         again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
@@ -184,6 +195,7 @@ def test_a_blob_store_out_of_inodes_says_so_and_a_rerun_completes(
         assert "no free inodes" in message, message
         assert_blobs_whole(home, disk / "blobs")
         assert len(items(home)) < len(sources)
+        assert kept_said(message) == len(items(home))
 
         subprocess.run(["mount", "-o", "remount,nr_inodes=4000", str(disk)], check=True)
         again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
@@ -255,6 +267,7 @@ def test_database_full_mid_ingest_names_the_database_and_a_rerun_completes(
         kept = items(home)
         assert len(kept) < len(sources)
         assert all(r["status"] != "failed" for r in kept)
+        assert kept_said(message) == len(kept)
 
         remount(disk, "64m")
         again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")
@@ -287,6 +300,7 @@ def test_short_write_never_leaves_a_truncated_blob(tmp_path: Path) -> None:
         assert blob_files(home) == []
         assert_blobs_whole(home)
         assert items(home) == []
+        assert kept_said(first.stderr) == 0
 
         filler.unlink()
         again = amanah(home, "ingest", str(src), "--collection", "c", "--provider", "P", "--quiet")

@@ -37,6 +37,9 @@ class StorageError(BlobError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = str(path)
         self.reason = reason
+        #: Files of the failed run recorded whole before it stopped (None: not known, the
+        #: database could not be read either); an intake run fills it in for its message.
+        self.kept: int | None = None
         super().__init__(f"{self.path}: {reason}")
 
 

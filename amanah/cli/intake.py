@@ -50,6 +50,17 @@ class IngestBar:
         self.bar.stop()
 
 
+def _kept(kept: int | None) -> str:
+    """What a failed run leaves, for its one line: the re-run starts from there."""
+    if kept is None:
+        return "what was stored whole is kept"
+    if kept == 0:
+        return "no file of this run could be recorded"
+    if kept == 1:
+        return "the 1 file recorded before it stopped is kept"
+    return f"the {kept} files recorded before it stopped are kept"
+
+
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files and folders to ingest.")],
     collection: Annotated[str, typer.Option(help="Collection name (created on first use).")],
@@ -118,7 +129,7 @@ def ingest(
     try:
         report = run_ingest(ws, req, IngestBar(quiet or as_json))
     except StorageError as exc:
-        fail(f"{exc}; what was stored whole is kept: free space, then run the same command", 1)
+        fail(f"{exc}; {_kept(exc.kept)}: free space, then run the same command", 1)
     except expected_errors(IntakeError) as exc:
         fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -467,12 +467,29 @@ class Intake:
         """The run; a full or failing database, like the store, ends it with a StorageError."""
         try:
             return self._run()
+        except StorageError as exc:
+            exc.kept = self._kept()
+            raise
         except DBAPIError as exc:
             db_file = sqlite_file(self.ws.settings.database_url)
             full = from_database(exc, f"database {db_file or self.ws.db.safe_url}")
             if full is None:
                 raise
+            full.kept = self._kept()
             raise full from exc
+
+    def _kept(self) -> int | None:
+        """Items this run recorded before a storage failure, so its message can say what the
+        re-run starts from; None when the database cannot be read either."""
+        try:
+            with self.ws.db.reader() as s:
+                return s.execute(
+                    select(func.count())
+                    .select_from(Item)
+                    .where(Item.intake_run_id == self.report.run_id)
+                ).scalar_one()
+        except (DBAPIError, OSError):
+            return None
 
     def _salvage(self) -> None:
         """After a storage failure: keep what is stored whole if the storage still takes the
