@@ -58,6 +58,11 @@ def _segments(block: str) -> Iterator[str]:
             segment = []
 
 
+def _examples(cmd: Command) -> list[str]:
+    """A command's `Example:` lines (a pipeline may start with another program)."""
+    return re.findall(r"Example: (\S[^\n]*(?:\n[ \t]+\S[^\n]*)*)", cmd.help or "")
+
+
 def _shown() -> Iterator[tuple[str, str]]:
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
@@ -73,7 +78,7 @@ def _shown() -> Iterator[tuple[str, str]]:
             cmd = cmd.commands[name]  # type: ignore[attr-defined]
         # An example goes on over indented lines that start with an option; an indented
         # line that starts otherwise is the example's next command.
-        for found in re.findall(r"Example: (amanah [^\n]+(?:\n[ \t]+\S[^\n]*)*)", cmd.help or ""):
+        for found in _examples(cmd):
             for line in _segments(re.sub(r"\n[ \t]+(?=-)", " ", found)):
                 yield f"amanah {' '.join(path)} --help: {line}", line
 
@@ -123,6 +128,23 @@ def test_every_command_is_shown_in_the_docs() -> None:
             continue
     missing = sorted(" ".join(p) for p in _commands(ROOT) if p not in shown)
     assert not missing, f"commands no doc shows with an example: {missing}"
+
+
+def test_every_help_example_is_one_shell_line() -> None:
+    """The collector skips what does not read as shell, so a broken example would vanish from
+    the check above: a `\\n` written unescaped in a docstring printed `printf '%s` and a
+    stray quote on the next line of `amanah init --help`."""
+    broken = []
+    for path in _commands(ROOT):
+        cmd = ROOT
+        for name in path:
+            cmd = cmd.commands[name]  # type: ignore[attr-defined]
+        for found in _examples(cmd):
+            try:
+                shlex.split(re.sub(r"\n[ \t]+", " ", found))
+            except ValueError as exc:
+                broken.append(f"amanah {' '.join(path)} --help: {found!r}: {exc}")
+    assert not broken, "\n".join(broken)
 
 
 def test_the_docs_show_commands_at_all() -> None:

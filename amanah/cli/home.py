@@ -32,7 +32,7 @@ def init(
     """Set up an installation: configuration, database schema and ledger signing key.
 
     Example: amanah --home /srv/amanah init --blob-store s3://evidence --s3-endpoint http://127.0.0.1:8333
-    Example: printf '%s\n' "$PASS" | amanah init --passphrase-stdin
+    Example: printf '%s\\n' "$PASS" | amanah init --passphrase-stdin
     """
     from amanah.custody.keys import env_passphrase, is_encrypted, set_passphrase
     from amanah.workspace import init_home, open_workspace
