@@ -73,6 +73,7 @@ from amanah.access.persons import (
     visible_person_record,
 )
 from amanah.access.requests import (
+    candidates_visible,
     choose_request_compartments,
     for_request,
     packages_visible,
@@ -97,6 +98,7 @@ __all__ = [
     "all_compartments",
     "annotatable_item",
     "annotations_visible",
+    "candidates_visible",
     "choose_request_compartments",
     "collections_visible",
     "custody_visible",

@@ -1,0 +1,48 @@
+"""Adversary tests of need-to-know on the reads around a request and an item's record: a
+candidate withheld by a withdrawal of consent for investigation, and views of an item that
+read no text. Each test failed on the code before its fix and keeps a negative control."""
+
+from __future__ import annotations
+
+from amanah.access import Caller, Role, local_administrator
+from amanah.sharing import consent, person_consent
+from tests.webfixtures import Site
+
+
+def _withhold(site: Site, item_id: int) -> Caller:
+    legal = local_administrator(site.ws, "legal:test")
+    with site.ws.db.session() as s:
+        person_consent.link_item(s, legal, "Witness Z", item_id)
+        person_consent.withdraw(s, legal, "Witness Z", ["investigation"])
+    return legal
+
+
+def test_a_withheld_candidate_is_neither_listed_nor_counted_in_its_request(site: Site) -> None:
+    """A witness withdrew consent for investigation of their statement, a candidate of a
+    request: its item page shows nothing of it, yet the request's review (page and API) still
+    listed its file name, type, collection and provider to every reader of the request, counted
+    it, and a consent letter still named it."""
+    withheld, other = site.item("statement-b.txt"), site.item("blank.png")
+    rid = site.requests["RFA-XB-PROS"]
+    legal = _withhold(site, withheld)
+    blue_legal = Caller("user:legal", frozenset({"blue"}), Role.LEGAL)
+    for role in ("analyst", "legal"):
+        found = site.api(role).get(f"/api/v1/requests/{rid}").json()
+        assert [r["item_id"] for r in found["review_rows"]] == [other], role
+        assert found["candidates"] == 1 and found["review"] == {"relevant": 1}, role
+        page = site.signed_in(role)[0].get(f"/requests/{rid}")
+        assert page.status_code == 200
+        assert "statement-b" not in page.text and "blank.png" in page.text, role
+    with site.ws.db.reader() as s:
+        listed = consent.relevant_items_of(s, blue_legal, "RFA-XB-PROS", "Blue CSO")
+    assert [i.id for i in listed] == [other]
+    # Negative control: consent given again brings the candidate back everywhere.
+    with site.ws.db.session() as s:
+        person_consent.give(s, legal, "Witness Z", ["investigation", "sharing"])
+    found = site.api("analyst").get(f"/api/v1/requests/{rid}").json()
+    assert sorted(r["item_id"] for r in found["review_rows"]) == sorted([other, withheld])
+    assert found["candidates"] == 2 and found["review"] == {"relevant": 2}
+    assert "statement-b" in site.signed_in("analyst")[0].get(f"/requests/{rid}").text
+    with site.ws.db.reader() as s:
+        listed = consent.relevant_items_of(s, blue_legal, "RFA-XB-PROS", "Blue CSO")
+    assert sorted(i.id for i in listed) == sorted([other, withheld])
