@@ -4,9 +4,11 @@ read no text. Each test failed on the code before its fix and keeps a negative c
 
 from __future__ import annotations
 
+import json
+
 from amanah.access import Caller, Role, local_administrator
 from amanah.sharing import consent, person_consent
-from tests.webfixtures import Site
+from tests.webfixtures import Site, custody_events
 
 
 def _withhold(site: Site, item_id: int) -> Caller:
@@ -46,3 +48,31 @@ def test_a_withheld_candidate_is_neither_listed_nor_counted_in_its_request(site:
     with site.ws.db.reader() as s:
         listed = consent.relevant_items_of(s, blue_legal, "RFA-XB-PROS", "Blue CSO")
     assert sorted(i.id for i in listed) == sorted([other, withheld])
+
+
+def _reads(site: Site, item_id: int, actor: str) -> list[str]:
+    return [
+        json.loads(e.details).get("action")
+        for e in custody_events(site, object_type="item", object_id=str(item_id), actor=actor)
+        if e.event_type in ("access", "download")
+    ]
+
+
+def test_every_view_of_an_items_record_is_recorded_even_without_text(site: Site) -> None:
+    """The item page of an image (no text: its metadata, GPS and EXIF, name and thumbnail
+    shown) and the API's record of any item (metadata: EXIF, GPS, an email's headers, a
+    document's author) were read with no custody event, while the map logs a view because an
+    item's coordinates are evidence."""
+    image, text = site.item("blank.png"), site.item("statement-b.txt")
+    c, _ = site.signed_in("analyst")
+    assert c.get(f"/items/{image}").status_code == 200
+    assert _reads(site, image, "user:analyst") == ["view item page"]
+    assert site.api("analyst").get(f"/api/v1/items/{image}").status_code == 200
+    assert _reads(site, image, "user:analyst") == ["view item page", "read item record"]
+    # Negative control: a page that reads the text is still one event, not two.
+    assert c.get(f"/items/{text}").status_code == 200
+    assert _reads(site, text, "user:analyst") == ["view item page"]
+    # Nor is anything recorded for an item the caller may not see.
+    red = site.item("سري.txt")
+    assert site.api("analyst").get(f"/api/v1/items/{red}").status_code == 404
+    assert _reads(site, red, "user:analyst") == []

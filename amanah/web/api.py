@@ -175,8 +175,9 @@ def search(
 def item(
     request: Request, item_id: ItemId, caller: Annotated[Caller, _caller(Permission.READ_ITEM)]
 ) -> dict[str, Any]:
-    """An item's provenance, hash, metadata, children, duplicates and custody timeline."""
-    return items.show(workspace(request), item_id, caller)
+    """An item's provenance, hash, metadata, children, duplicates and custody timeline (an
+    audited read: the metadata is what the file says of itself)."""
+    return items.show(workspace(request), item_id, caller, action="read item record")
 
 
 @router.get("/items/{item_id}/text")

@@ -54,6 +54,8 @@ def item_page(
     has_text = any(d["kind"] in ("text", "ocr") for d in record["derivatives"])
     if has_text and caller.can(Permission.READ_CONTENT):
         texts = items.texts(ws, item_id, caller, action="view item page")
+    if not texts:  # every view is recorded, also of a page that read no text (an image's)
+        items.record_view(ws, caller, item_id, "view item page")
     languages = [lang["language"] for lang in record["languages"]]
     shown = reading.pages(texts, record["derivatives"], languages, first=page, query=q)
     table = (
