@@ -15,7 +15,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from amanah import items, queue
-from amanah.access import Caller, Permission, collections_visible, jobs_visible
+from amanah.access import (
+    Caller,
+    Permission,
+    collections_visible,
+    compartments_seen,
+    jobs_visible,
+)
 from amanah.access import audit as audit_log
 from amanah.access import users as accounts
 from amanah.blobs.base import CHUNK
@@ -43,9 +49,11 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me)
-def me(caller: Signed) -> Me:
+def me(request: Request, caller: Signed) -> Me:
     """Who the token or session belongs to, and what it may see."""
-    return Me(actor=caller.actor, role=caller.role, compartments=sorted(caller.compartments))
+    with workspace(request).db.reader() as s:
+        seen = compartments_seen(s, caller)
+    return Me(actor=caller.actor, role=caller.role, compartments=seen)
 
 
 #: A filter chosen apart from the words: any of its values (repeat the parameter), as the
