@@ -338,15 +338,21 @@ def record_view(ws: Workspace, caller: Caller, item_id: int, action: str) -> Non
 
 
 def open_original(
-    ws: Workspace, caller: Caller, item_id: int, view: bool = False
+    ws: Workspace,
+    caller: Caller,
+    item_id: int,
+    view: bool = False,
+    playable: frozenset[str] = frozenset(),
 ) -> tuple[Item, BinaryIO]:
     """The original bytes as a stream, to download or to view in the item page's player;
-    the read is recorded before a byte leaves."""
+    the read is recorded before a byte leaves. `view` is recorded as a view only for the
+    media types in `playable` (what the page's players show); any other item's bytes asked
+    for as a view are a download, and recorded as one."""
     with ws.db.reader() as s:
         item = _item(s, caller, item_id)
         s.expunge(item)
     stream = ws.blobs.open(item.sha256)
-    if view:
+    if view and (item.media_type or "").split(";")[0].strip().lower() in playable:
         _audit(ws, caller, item_id, EventType.ACCESS, {"action": "view original"})
     else:
         _audit(ws, caller, item_id, EventType.DOWNLOAD, {"action": "download original"})

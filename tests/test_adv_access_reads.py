@@ -76,3 +76,20 @@ def test_every_view_of_an_items_record_is_recorded_even_without_text(site: Site)
     red = site.item("سري.txt")
     assert site.api("analyst").get(f"/api/v1/items/{red}").status_code == 404
     assert _reads(site, red, "user:analyst") == []
+
+
+def test_a_view_is_recorded_as_such_only_for_what_the_page_plays(site: Site) -> None:
+    """`?view=true` is how the item page's image, audio and video players ask for the
+    original (a view, not a download); any client could add it to any item's content URL and
+    take a PDF, an archive or a text as an attachment recorded as 'view original', hidden
+    from who lists the downloads (rule 5)."""
+    text, image = site.item("statement-b.txt"), site.item("blank.png")
+    api = site.api("analyst")
+    got = api.get(f"/api/v1/items/{text}/content", params={"view": "true"})
+    assert got.status_code == 200 and got.headers["content-disposition"].startswith("attachment")
+    assert _reads(site, text, "user:analyst") == ["download original"]
+    events = custody_events(site, object_id=str(text), actor="user:analyst")
+    assert [e.event_type for e in events] == ["download"]
+    # Negative control: the picture the page shows is a view.
+    assert api.get(f"/api/v1/items/{image}/content", params={"view": "true"}).status_code == 200
+    assert _reads(site, image, "user:analyst") == ["view original"]

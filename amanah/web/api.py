@@ -29,7 +29,7 @@ from amanah.intake import registry, upload
 from amanah.search import service
 from amanah.search.engine import MAX_LIMIT
 from amanah.web.auth import allow, workspace
-from amanah.web.content import attachment, inline_media
+from amanah.web.content import PLAYABLE, attachment, inline_media
 
 router = APIRouter(prefix="/api/v1")
 #: Database ids: anything else is a 422 before a query is made.
@@ -212,8 +212,9 @@ def item_content(
     view: bool = False,
 ) -> StreamingResponse:
     """The original bytes, as an attachment a browser never renders as a page (an audited
-    download; `view=true` records a view, for the item page's image, audio and video players)."""
-    row, f = items.open_original(workspace(request), caller, item_id, view)
+    download; `view=true` records a view, for the item page's image, audio and video players,
+    and only for the media they play: anything else is a download)."""
+    row, f = items.open_original(workspace(request), caller, item_id, view, PLAYABLE)
     name = row.original_path.rsplit("/", 1)[-1] or f"item-{item_id}"
     media = inline_media(row.media_type)
     headers = attachment(name, row.sha256)

@@ -17,7 +17,7 @@ from amanah.search import document_date
 from amanah.web import analyst, reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
-from amanah.web.content import SAFE_MEDIA
+from amanah.web.content import PLAYABLE
 from amanah.web.i18n import digits, when
 from amanah.web.pages import language, render
 
@@ -195,6 +195,6 @@ def _raw(metadata: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _player(media: str) -> str | None:
     """Which viewer shows the original itself: only media a browser runs nothing in."""
-    if media not in SAFE_MEDIA or media == "text/plain":
+    if media not in PLAYABLE:  # the views recorded as views (`api.item_content`)
         return None
     return media.split("/")[0]
