@@ -117,8 +117,12 @@ def list_items(
         return [summary(i) for i in s.execute(q).scalars()]
 
 
-def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str, Any]:
-    """An item's record; children and duplicates only where the caller may see them."""
+def show(
+    ws: Workspace, item_id: int, caller: Caller | None = None, action: str | None = None
+) -> dict[str, Any]:
+    """An item's record; children and duplicates only where the caller may see them. The
+    record holds what the file says of itself (its metadata: EXIF, GPS, an email's headers, a
+    document's author): with `action`, reading it is an audited access under that name."""
     who = _caller(ws, caller)
     with ws.db.reader() as s:
         item = _item(s, who, item_id)
@@ -236,7 +240,9 @@ def show(ws: Workspace, item_id: int, caller: Caller | None = None) -> dict[str,
                 ],
             }
         )
-        return out
+    if action is not None:
+        _audit(ws, who, item_id, EventType.ACCESS, {"action": action})
+    return out
 
 
 def _duplicates(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]]:
@@ -325,16 +331,28 @@ def text(
     return "\n".join(parts)
 
 
+def record_view(ws: Workspace, caller: Caller, item_id: int, action: str) -> None:
+    """An audited access to a visible item that read none of its text (a page showing its
+    record, metadata and thumbnail)."""
+    _audit(ws, caller, item_id, EventType.ACCESS, {"action": action})
+
+
 def open_original(
-    ws: Workspace, caller: Caller, item_id: int, view: bool = False
+    ws: Workspace,
+    caller: Caller,
+    item_id: int,
+    view: bool = False,
+    playable: frozenset[str] = frozenset(),
 ) -> tuple[Item, BinaryIO]:
     """The original bytes as a stream, to download or to view in the item page's player;
-    the read is recorded before a byte leaves."""
+    the read is recorded before a byte leaves. `view` is recorded as a view only for the
+    media types in `playable` (what the page's players show); any other item's bytes asked
+    for as a view are a download, and recorded as one."""
     with ws.db.reader() as s:
         item = _item(s, caller, item_id)
         s.expunge(item)
     stream = ws.blobs.open(item.sha256)
-    if view:
+    if view and (item.media_type or "").split(";")[0].strip().lower() in playable:
         _audit(ws, caller, item_id, EventType.ACCESS, {"action": "view original"})
     else:
         _audit(ws, caller, item_id, EventType.DOWNLOAD, {"action": "download original"})

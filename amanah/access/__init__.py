@@ -42,6 +42,7 @@ from amanah.access.items import (
     annotatable_item,
     annotations_visible,
     collections_visible,
+    compartments_seen,
     custody_visible,
     derivative_kinds_hidden,
     index_scope,
@@ -73,6 +74,7 @@ from amanah.access.persons import (
     visible_person_record,
 )
 from amanah.access.requests import (
+    candidates_visible,
     choose_request_compartments,
     for_request,
     packages_visible,
@@ -97,8 +99,10 @@ __all__ = [
     "all_compartments",
     "annotatable_item",
     "annotations_visible",
+    "candidates_visible",
     "choose_request_compartments",
     "collections_visible",
+    "compartments_seen",
     "custody_visible",
     "derivative_kinds_hidden",
     "engagements_visible",

@@ -192,6 +192,22 @@ def derivative_kinds_hidden(caller: Caller) -> frozenset[str]:
     return PROVIDER_HIDDEN_DERIVATIVES if caller.provider_id is not None else frozenset()
 
 
+def compartments_seen(s: Session, caller: Caller) -> list[str]:
+    """The compartments the caller may say it sees (`/api/v1/me`): its grants, except for a
+    provider's account, which holds every compartment only as a formality (it is held to its
+    own provider's collections by `provider_id`) and sees those of its own collections only:
+    the home's other compartments are named after other providers' material."""
+    if caller.provider_id is None:
+        return sorted(caller.compartments)
+    return sorted(
+        set(
+            s.execute(
+                select(Collection.compartment).where(collections_visible(caller)).distinct()
+            ).scalars()
+        )
+    )
+
+
 def visible_collection(s: Session, caller: Caller, name: str) -> Collection:
     coll = s.execute(
         select(Collection).where(Collection.name == name, collections_visible(caller))

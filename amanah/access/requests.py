@@ -18,7 +18,7 @@ from amanah.access.core import (
     Permission,
     Role,
 )
-from amanah.access.items import collections_visible_on
+from amanah.access.items import collections_visible_on, item_id_visible
 from amanah.db.models import (
     Collection,
     Grant,
@@ -27,6 +27,7 @@ from amanah.db.models import (
     PackageItem,
     Request,
     RequestCompartment,
+    Review,
     SavedSearch,
     SearchLog,
     User,
@@ -151,6 +152,15 @@ def for_request(s: Session, caller: Caller, request: Request) -> Caller:
     """The caller as it works on one request: it sees only items of the request's
     compartments (candidates, searches run for it, letters, packages)."""
     return replace(caller, compartments=caller.compartments & request_compartments(s, request.id))
+
+
+def candidates_visible(s: Session, caller: Caller, request: Request) -> ColumnElement[bool]:
+    """The SQL condition on `reviews` of `request`: the candidates the caller may see within
+    the request's compartments (`for_request`), and not withheld (`item_withheld`). Every read
+    of a request's review (its rows, its counts, a consent letter's items) goes through it:
+    a candidate whose consent for investigation was withdrawn shows on no list and in no
+    count, as on its own page, where only that it is withheld is said."""
+    return item_id_visible(for_request(s, caller, request), Review.item_id)
 
 
 def choose_request_compartments(caller: Caller, wanted: Iterable[str] | None) -> frozenset[str]:

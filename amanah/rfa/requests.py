@@ -22,16 +22,13 @@ from amanah.access import (
     DEFAULT_COMPARTMENT,
     Caller,
     NotVisible,
-    collections_visible,
-    for_request,
+    candidates_visible,
     packages_visible,
     requests_visible,
     searches_visible,
     visible_request,
 )
 from amanah.db.models import (
-    Collection,
-    Item,
     Jurisdiction,
     Package,
     Request,
@@ -412,7 +409,6 @@ def describe(s: Session, caller: Caller, reference: str) -> dict[str, Any]:
     """Everything about one request the caller may see: its record, history, searches, review
     (items of the request's compartments the caller may see) and packages."""
     req = visible(s, caller, reference)
-    scoped = for_request(s, caller, req)
     out = summary(
         req,
         s.get(Jurisdiction, req.jurisdiction_id),  # type: ignore[arg-type]
@@ -448,9 +444,7 @@ def describe(s: Session, caller: Caller, reference: str) -> dict[str, Any]:
     out["review"] = dict(
         s.execute(
             select(Review.decision, func.count())
-            .join(Item, Item.id == Review.item_id)
-            .join(Collection, Collection.id == Item.collection_id)
-            .where(Review.request_id == req.id, collections_visible(scoped))
+            .where(Review.request_id == req.id, candidates_visible(s, caller, req))
             .group_by(Review.decision)
         ).all()
     )

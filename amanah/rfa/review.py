@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, collections_visible, for_request, visible_item_ids
+from amanah.access import Caller, Permission, candidates_visible, for_request, visible_item_ids
 from amanah.db.models import Collection, Item, Provider, Review
 from amanah.rfa import RequestError, requests
 from amanah.search import engine, service
@@ -96,16 +96,15 @@ def decide(
 def rows(
     s: Session, caller: Caller, reference: str, decision: str | None = None
 ) -> list[dict[str, Any]]:
-    """The review as the reviewer sees it: items outside their need-to-know, or outside the
-    request's compartments, are left out."""
+    """The review as the reviewer sees it: items outside their need-to-know, outside the
+    request's compartments, or withheld, are left out (`access.candidates_visible`)."""
     req = requests.visible(s, caller, reference)
-    scoped = for_request(s, caller, req)
     stmt = (
         select(Review, Item, Collection.name, Provider.name)
         .join(Item, Item.id == Review.item_id)
         .join(Collection, Collection.id == Item.collection_id)
         .join(Provider, Provider.id == Collection.provider_id)
-        .where(Review.request_id == req.id, collections_visible(scoped))
+        .where(Review.request_id == req.id, candidates_visible(s, caller, req))
         .order_by(Review.item_id)
     )
     if decision:

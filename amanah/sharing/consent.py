@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Permission, collections_visible, for_request, visible_item_ids
+from amanah.access import (
+    Caller,
+    Permission,
+    candidates_visible,
+    collections_visible,
+    for_request,
+    visible_item_ids,
+)
 from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
 from amanah.rfa import requests
 from amanah.sharing import SharingError, letters
@@ -115,7 +122,6 @@ def relevant_items_of(s: Session, caller: Caller, reference: str, provider: str)
     """The provider's items marked relevant for the request that the caller may see, within
     the request's compartments: what a consent letter lists."""
     req = requests.visible(s, caller, reference)
-    scoped = for_request(s, caller, req)
     return list(
         s.execute(
             select(Item)
@@ -126,7 +132,7 @@ def relevant_items_of(s: Session, caller: Caller, reference: str, provider: str)
                 Review.request_id == req.id,
                 Review.decision == "relevant",
                 Provider.name == provider,
-                collections_visible(scoped),
+                candidates_visible(s, caller, req),
             )
             .order_by(Item.id)
         ).scalars()

@@ -15,7 +15,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from amanah import items, queue
-from amanah.access import Caller, Permission, collections_visible, jobs_visible
+from amanah.access import (
+    Caller,
+    Permission,
+    collections_visible,
+    compartments_seen,
+    jobs_visible,
+)
 from amanah.access import audit as audit_log
 from amanah.access import users as accounts
 from amanah.blobs.base import CHUNK
@@ -23,7 +29,7 @@ from amanah.intake import registry, upload
 from amanah.search import service
 from amanah.search.engine import MAX_LIMIT
 from amanah.web.auth import allow, workspace
-from amanah.web.content import attachment, inline_media
+from amanah.web.content import PLAYABLE, attachment, inline_media
 
 router = APIRouter(prefix="/api/v1")
 #: Database ids: anything else is a 422 before a query is made.
@@ -43,9 +49,11 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me)
-def me(caller: Signed) -> Me:
+def me(request: Request, caller: Signed) -> Me:
     """Who the token or session belongs to, and what it may see."""
-    return Me(actor=caller.actor, role=caller.role, compartments=sorted(caller.compartments))
+    with workspace(request).db.reader() as s:
+        seen = compartments_seen(s, caller)
+    return Me(actor=caller.actor, role=caller.role, compartments=seen)
 
 
 #: A filter chosen apart from the words: any of its values (repeat the parameter), as the
@@ -175,8 +183,9 @@ def search(
 def item(
     request: Request, item_id: ItemId, caller: Annotated[Caller, _caller(Permission.READ_ITEM)]
 ) -> dict[str, Any]:
-    """An item's provenance, hash, metadata, children, duplicates and custody timeline."""
-    return items.show(workspace(request), item_id, caller)
+    """An item's provenance, hash, metadata, children, duplicates and custody timeline (an
+    audited read: the metadata is what the file says of itself)."""
+    return items.show(workspace(request), item_id, caller, action="read item record")
 
 
 @router.get("/items/{item_id}/text")
@@ -203,8 +212,9 @@ def item_content(
     view: bool = False,
 ) -> StreamingResponse:
     """The original bytes, as an attachment a browser never renders as a page (an audited
-    download; `view=true` records a view, for the item page's image, audio and video players)."""
-    row, f = items.open_original(workspace(request), caller, item_id, view)
+    download; `view=true` records a view, for the item page's image, audio and video players,
+    and only for the media they play: anything else is a download)."""
+    row, f = items.open_original(workspace(request), caller, item_id, view, PLAYABLE)
     name = row.original_path.rsplit("/", 1)[-1] or f"item-{item_id}"
     media = inline_media(row.media_type)
     headers = attachment(name, row.sha256)

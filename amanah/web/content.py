@@ -28,6 +28,9 @@ SAFE_MEDIA = {
     "video/ogg",
     "text/plain",
 }
+#: What the item page plays from the original itself (its image, audio and video players):
+#: the only media whose bytes are recorded as a view rather than a download.
+PLAYABLE = frozenset(SAFE_MEDIA - {"text/plain"})
 CONTENT_CSP = "sandbox; default-src 'none'"
 
 

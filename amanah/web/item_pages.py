@@ -17,7 +17,7 @@ from amanah.search import document_date
 from amanah.web import analyst, reading
 from amanah.web.api import ItemId
 from amanah.web.auth import allow, workspace
-from amanah.web.content import SAFE_MEDIA
+from amanah.web.content import PLAYABLE
 from amanah.web.i18n import digits, when
 from amanah.web.pages import language, render
 
@@ -54,6 +54,8 @@ def item_page(
     has_text = any(d["kind"] in ("text", "ocr") for d in record["derivatives"])
     if has_text and caller.can(Permission.READ_CONTENT):
         texts = items.texts(ws, item_id, caller, action="view item page")
+    if not texts:  # every view is recorded, also of a page that read no text (an image's)
+        items.record_view(ws, caller, item_id, "view item page")
     languages = [lang["language"] for lang in record["languages"]]
     shown = reading.pages(texts, record["derivatives"], languages, first=page, query=q)
     table = (
@@ -193,6 +195,6 @@ def _raw(metadata: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _player(media: str) -> str | None:
     """Which viewer shows the original itself: only media a browser runs nothing in."""
-    if media not in SAFE_MEDIA or media == "text/plain":
+    if media not in PLAYABLE:  # the views recorded as views (`api.item_content`)
         return None
     return media.split("/")[0]
