@@ -28,6 +28,7 @@ established (no key given).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -242,7 +243,7 @@ def check_seal(
     payload: dict[str, dict[str, str]],
     index: dict[str, Any],
     checkpoint: dict[str, Any],
-    pem: bytes,
+    trust: Trust,
 ) -> list[str]:
     """The bag holds exactly the files sealed in the package's signed disclosure event."""
     ledger = _ledger_verifier()
@@ -258,7 +259,7 @@ def check_seal(
         return [f"amanah/seal.json: cannot be read ({exc})"]
     package_id = index.get("package")
     try:
-        problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, pem)]
+        problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, *trust)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return [f"amanah/seal.json: its proof is malformed ({type(exc).__name__}: {exc})"]
     if proof.get("checkpoint") != checkpoint:
@@ -319,32 +320,59 @@ def check_seal(
     return problems
 
 
+Trust = tuple[bytes | None, str | None]  # the pinned public key (PEM) or key id
+
+
+def _shipped_history(bag: Path) -> dict[str, Any] | None:
+    """The key history the package carries (in its seal's proof), if it can be read."""
+    if not is_regular(bag, "amanah/seal.json"):
+        return None
+    try:
+        history = _ledger_verifier().loads((bag / "amanah" / "seal.json").read_bytes())["proof"][
+            "key_history"
+        ]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return history if isinstance(history, dict) else None
+
+
 def _trusted_key(
     bag: Path, key_id: str | None, public_key: bytes | None
-) -> tuple[bytes, list[str]]:
-    """The key to check signatures with: the one the user pinned, else the shipped one."""
+) -> tuple[Trust, Any, list[str]]:
+    """What signatures are checked against: the key the user pinned and the keys it handed the
+    ledger over to (the key history, each hand-over signed by the key before), else the key
+    shipped in the package. Returns the trust for proofs, the key ring and the problems."""
     ledger = _ledger_verifier()
     if not is_regular(bag, "amanah/public_key.pem"):
         raise ValueError("amanah/public_key.pem: missing or not a regular file")
     shipped = (bag / "amanah" / "public_key.pem").read_bytes()
     shipped_id = ledger.key_id(shipped)
     if public_key is not None:
-        pinned_id = ledger.key_id(public_key)
-        if pinned_id != shipped_id:
-            return public_key, [
-                f"amanah/public_key.pem: key id {shipped_id}, not the pinned key {pinned_id}"
-            ]
-        return public_key, []
-    if key_id and key_id != shipped_id:
-        return shipped, [f"amanah/public_key.pem: key id {shipped_id}, not the expected {key_id}"]
-    return shipped, []
+        trust: Trust = (public_key, None)
+        wanted, label = ledger.key_id(public_key), "pinned key"
+    elif key_id:
+        trust, wanted, label = (None, key_id), key_id, "expected"
+    else:
+        trust, wanted, label = (shipped, None), shipped_id, "shipped key"
+    ring = ledger.KeyRing.single(shipped)
+    history = _shipped_history(bag)
+    if history is not None:
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            ring, _ = ledger.read_key_history(history)  # broken hand-overs end the ring there
+    ids = [kid for kid, _, _ in ring.keys]
+    if wanted not in ids or shipped_id not in ids[ids.index(wanted) :]:
+        problem = f"amanah/public_key.pem: key id {shipped_id}, not the {label} {wanted}"
+        if public_key is not None:
+            return trust, ledger.KeyRing.single(public_key), [problem]
+        return (shipped, None), ledger.KeyRing.single(shipped), [problem]
+    return trust, ledger.KeyRing(ring.keys[ids.index(wanted) :]), []
 
 
 def _record_problems(
     row: dict[str, Any],
     proof: dict[str, Any],
     checkpoint: dict[str, Any],
-    pem: bytes,
+    trust: Trust,
     package_id: str,
 ) -> list[str]:
     """What one file's custody record does not show (KeyError and the like when it is not
@@ -354,7 +382,7 @@ def _record_problems(
     problems = []
     if proof["checkpoint"] != checkpoint:
         problems.append("proves against another checkpoint than amanah/checkpoint.json")
-    problems += ledger.verify_proof(proof, pem)
+    problems += ledger.verify_proof(proof, *trust)
     events = proof["events"]
     if proof["object"] != {"type": "item", "id": str(row["item_id"])}:
         problems.append("the custody record is of another item")
@@ -389,14 +417,17 @@ def check_custody(
         and all(isinstance(row, dict) for row in index["items"])
     ):
         raise ValueError("amanah/items.json: not the package's index (an object with its items)")
-    pem, problems = _trusted_key(bag, key_id, public_key)
+    trust, ring, problems = _trusted_key(bag, key_id, public_key)
     if not is_regular(bag, "amanah/checkpoint.json"):
         raise ValueError("amanah/checkpoint.json: missing or not a regular file")
     checkpoint = load_json(bag, "amanah/checkpoint.json")
     if not isinstance(checkpoint, dict):
         raise ValueError("amanah/checkpoint.json: not a checkpoint (a JSON object)")
-    if not ledger.signature_valid(pem, checkpoint):
+    wrong = ring.problem(checkpoint)
+    if wrong == "signature is not valid":
         problems.append("amanah/checkpoint.json: the signature is not valid")
+    elif wrong:
+        problems.append(f"amanah/checkpoint.json: {wrong}")
     package_id = index["package"]
     files = set()
     for row in index["items"]:
@@ -417,13 +448,13 @@ def check_custody(
             problems.append(f"{label}: the custody record cannot be read ({exc})")
             continue
         try:
-            found = _record_problems(row, proof, checkpoint, pem, package_id)
+            found = _record_problems(row, proof, checkpoint, trust, package_id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             found = [f"the custody record is malformed ({type(exc).__name__}: {exc})"]
         problems += [f"{label}: {p}" for p in found]
     for name in sorted(set(payload) - files):
         problems.append(f"{name}: in the payload but not in amanah/items.json")
-    return problems + check_seal(bag, payload, index, checkpoint, pem)
+    return problems + check_seal(bag, payload, index, checkpoint, trust)
 
 
 def verify(bag: Path, key_id: str | None = None, public_key: bytes | None = None) -> list[str]:
