@@ -308,3 +308,17 @@ def test_amanah_verify_names_a_witness_nested_past_any_reader(
     _no_traceback(proc)
     assert proc.returncode != 0
     assert f"{kept}: not a checkpoint (nested too deeply)" in proc.stderr + proc.stdout
+
+
+def test_a_manifest_listing_a_file_twice_is_refused(built: Built, tmp_path: Path) -> None:
+    """Two lines for one file, the first with another digest: Python kept the last and said
+    `verified`, a tool that keeps the first says `changed`. One manifest, one reading."""
+    bag = _copy(built, tmp_path)
+    manifest = bag / "manifest-sha256.txt"
+    first = _payload(bag)[0]
+    manifest.write_text(f"{'0' * 64}  {first}\n" + manifest.read_text("utf-8"), "utf-8")
+    _rewrite_tag_manifests(bag)
+    proc = _verify(bag, "--key-id", built.key_id)
+    _no_traceback(proc)
+    assert proc.returncode == 2, proc.stdout
+    assert proc.stderr.strip().endswith(f"manifest-sha256.txt:2: {first} is listed a second time")

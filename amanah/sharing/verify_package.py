@@ -74,7 +74,10 @@ def read_manifest(path: Path) -> dict[str, str]:
         name = name.lstrip(" ").lstrip("*")
         if not digest or not name:
             raise ValueError(f"{path.name}:{lineno}: not a manifest line")
-        entries[_decode(name)] = digest.lower()
+        name = _decode(name)
+        if name in entries:  # which line counts would depend on the tool that reads it
+            raise ValueError(f"{path.name}:{lineno}: {name} is listed a second time")
+        entries[name] = digest.lower()
     return entries
 
 
