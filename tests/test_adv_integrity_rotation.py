@@ -31,6 +31,8 @@ VERIFIER = REPO / "tools" / "verify_package.py"
 
 @dataclass(frozen=True)
 class Rotated:
+    home: Path
+    before: Path  # the package built before the rotation
     bag: Path
     first_id: str
     first_pem: Path
@@ -60,7 +62,7 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
     amanah(home, "package", "build", "DEMO-RFA-001", bag, check=True)
     new_id = ledger_verifier.key_id((bag / "amanah" / "public_key.pem").read_bytes())
     assert new_id != first_id
-    return Rotated(bag, first_id, first_pem, new_id)
+    return Rotated(home, home / "packages" / "DEMO-RFA-001", bag, first_id, first_pem, new_id)
 
 
 def _verify(bag: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -130,3 +132,14 @@ def test_a_forged_hand_over_to_a_forgers_key_is_refused(rotated: Rotated, tmp_pa
         f"FAIL amanah/public_key.pem: key id {forged_id}, not the expected {rotated.first_id}"
         in proc.stdout.splitlines()
     )
+
+
+def test_amanah_package_verify_holds_packages_from_before_and_after_a_rotation(
+    rotated: Rotated,
+) -> None:
+    """Without --key-id it pins the installation's own key: its first, as recipients do,
+    not the one signing now (which signed nothing before the rotation)."""
+    for bag in (rotated.before, rotated.bag):
+        proc = amanah(rotated.home, "package", "verify", bag)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout.rstrip().endswith(": verified")
