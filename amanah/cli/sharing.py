@@ -140,7 +140,9 @@ def package_verify(
         if public_key is not None:
             pinned = public_key.read_bytes()
         elif key_id is None:
-            pinned = with_workspace(lambda ws: ws.key.public_pem)
+            # The ledger's first key, as a recipient pins it: packages signed before and
+            # after a key rotation verify through the signed hand-overs of the key history.
+            pinned = with_workspace(_first_public_key)
         problems = verify_package.verify(path, key_id, pinned)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"cannot read package {path}: {exc}")
@@ -150,6 +152,13 @@ def package_verify(
         out.print(f"package {path}: {len(problems)} problem(s)")
         raise typer.Exit(1)
     out.print(f"package {path}: verified")
+
+
+def _first_public_key(ws: Workspace) -> bytes:
+    from amanah.custody import keys
+
+    with ws.db.reader() as s:
+        return keys.root_public_pem(s, ws.key)
 
 
 @package_app.command("list")

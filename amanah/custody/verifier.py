@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import sys
@@ -531,28 +532,80 @@ def check_key_rotations(rotations: Sequence[dict[str, Any]], ring: KeyRing) -> l
     return problems
 
 
+class StrictJSONError(ValueError):
+    """JSON that parses, but not to one meaning: a key given twice, a number no count can
+    hold (NaN, Infinity, 1e999), or nesting deeper than any record of Amanah's."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:  # other readers take the first value: no two readings of one record
+            raise StrictJSONError(f"the key {key!r} is given twice")
+        found[key] = value
+    return found
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise StrictJSONError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise StrictJSONError(f"{name} is not a number JSON allows")
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON with one meaning only (see StrictJSONError); ValueError when it has none."""
+    try:
+        return json.loads(
+            data,
+            object_pairs_hook=_unique_keys,
+            parse_float=_finite,
+            parse_constant=_no_constant,
+        )
+    except RecursionError as exc:
+        raise StrictJSONError("nested too deeply") from exc
+
+
 def read_jsonl(path: Path, torn_tail_ok: bool = False) -> list[dict[str, Any]]:
-    """JSON Lines; with `torn_tail_ok`, unreadable lines (a write cut short by a crash) are
-    skipped, since an append-only log loses at most what was being written."""
+    """JSON Lines; with `torn_tail_ok`, lines that are not JSON (a write cut short by a crash)
+    are skipped, since an append-only log loses at most what was being written; a line that
+    is JSON of no single meaning is kept as a row naming why, for the reader to refuse."""
     rows = []
     with path.open("rb") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+                row = loads(line)
+                if not isinstance(row, dict):
+                    raise StrictJSONError("not a JSON object")
+                rows.append(row)
+            except StrictJSONError as exc:
+                if torn_tail_ok:
+                    rows.append({"unreadable": str(exc)})
+                    continue
+                raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
+            except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
                 if torn_tail_ok:
                     continue
-                raise ValueError(f"{path}:{lineno}: not valid JSON: {exc.msg}") from exc
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+                raise ValueError(f"{path}:{lineno}: not valid JSON: {reason}") from exc
     return rows
 
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: not UTF-8") from exc
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
 
 
 def export_ring(
@@ -605,7 +658,11 @@ def verify_export(
             )
             if not same:
                 kept.append((f"checkpoint log entry {n}", cp))
-    roots = roots_at(leaves, (int(cp["tree_size"]) for _, cp in kept))
+    sizes = []
+    for _, cp in kept:
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # check_witness names it
+            sizes.append(int(cp["tree_size"]))
+    roots = roots_at(leaves, sizes)
     for label, cp in kept:
         problems += check_witness(label, cp, len(leaves), roots.__getitem__, ring)
     return problems

@@ -9,7 +9,6 @@ back an older copy of the database, therefore fails against any later witness.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,12 @@ def key_ring(session: Session, key: SigningKey) -> tuple[verifier.KeyRing, list[
 def read_witness(path: Path) -> dict[str, Any]:
     """A checkpoint someone kept (`amanah custody checkpoint --json`)."""
     try:
-        cp = json.loads(path.read_text(encoding="utf-8"))
+        cp = verifier.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the witnessed checkpoint: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except verifier.StrictJSONError as exc:
+        raise ValueError(f"{path}: not a checkpoint ({exc})") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ValueError(f"{path}: not a checkpoint (not valid JSON)") from exc
     if not isinstance(cp, dict) or not {"tree_size", "root", "key_id", "signature"} <= set(cp):
         raise ValueError(f"{path}: not a checkpoint (tree_size, root, key_id, signature)")

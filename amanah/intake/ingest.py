@@ -228,7 +228,7 @@ class Intake:
         found: dict[str, list[Any]] = {}
         with self.ws.db.reader() as s:
             rows = s.execute(
-                select(Item.path_hash, Item.size, Item.mtime_ns, Item.sha256).where(
+                select(Item.path_hash, Item.size, Item.mtime_ns, Item.ctime_ns, Item.sha256).where(
                     Item.collection_id == self.collection_id, Item.path_hash.in_(hashes)
                 )
             )
@@ -271,8 +271,15 @@ class Intake:
             return
         assert found.st is not None
         if not self.req.rehash:
+            # Size and modification time can be kept while the bytes change (`touch -r`,
+            # `exiftool -P`, any tool that puts the time back); the inode's change time cannot
+            # be set back, so a file is taken as already present only when all three agree.
             for prior in priors.get(path_hash(None, found.original), []):
-                if prior.size == found.st.st_size and prior.mtime_ns == found.st.st_mtime_ns:
+                if (
+                    prior.size == found.st.st_size
+                    and prior.mtime_ns == found.st.st_mtime_ns
+                    and prior.ctime_ns == found.st.st_ctime_ns
+                ):
                     self.report.counts["already_present"] += 1
                     self._check_listed_present(found, prior.sha256)
                     self.progress.advance(files=1, size=found.st.st_size)

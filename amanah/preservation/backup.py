@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.engine import make_url
 
@@ -42,6 +42,7 @@ from amanah.blobs import BlobError, FilesystemStore, StorageError, open_store
 from amanah.blobs.base import CHUNK, check_sha256
 from amanah.blobs.durable import fsync_fd, fsync_path, storage_error, write_all, write_file
 from amanah.config import CONFIG_NAME, load_settings
+from amanah.custody import verifier
 from amanah.system import private_files
 from amanah.workspace import Workspace, sqlite_file
 
@@ -331,7 +332,11 @@ def check_backup(source: Path) -> dict[str, str]:
     if not sums_path.is_file():
         raise BackupError(f"{source}: not an Amanah backup (no {SUMS})")
     listed: dict[str, str] = {}
-    for n, line in enumerate(sums_path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, raw in enumerate(sums_path.read_bytes().splitlines(), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:  # damaged media: named, never a traceback
+            raise BackupError(f"{sums_path}: line {n} is not UTF-8 (damaged)") from None
         digest, sep, rel = line.partition("  ")
         if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest) or _unsafe(rel):
             raise BackupError(f"{sums_path}: line {n} is not `SHA256  PATH`")
@@ -350,10 +355,24 @@ def check_backup(source: Path) -> dict[str, str]:
         actual = _hash_file(path)
         if actual != digest:
             raise BackupError(f"{path}: its SHA-256 is {actual}, {SUMS} says {digest}")
-    manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(source)
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{source / MANIFEST}: format {manifest.get('format')!r} unknown")
     return listed
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    """The backup's manifest.json, or BackupError naming it and why it cannot be read."""
+    path = source / MANIFEST
+    try:
+        manifest = verifier.loads(path.read_bytes())
+    except OSError as exc:
+        raise BackupError(f"{path}: cannot be read: {exc.strerror}") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, or JSON of no single meaning
+        raise BackupError(f"{path}: not a backup manifest (not valid JSON: {exc})") from exc
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{path}: not a backup manifest (not a JSON object)")
+    return manifest
 
 
 def _unsafe(rel: str) -> bool:
@@ -392,7 +411,7 @@ def _restore(
     if not home.parent.is_dir():
         raise BackupError(f"{home.parent}: no such folder")
     listed = check_backup(source)
-    manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(source)
     pgdump = "database/amanah.pgdump" in listed
     if pgdump and not database_url:
         raise BackupError(
@@ -439,10 +458,20 @@ def _restore(
             folder = work / "blobs"
             FilesystemStore(folder)  # the store's own folders and modes
             for rel in sorted(blobs):
-                dest = _blob_path(folder, rel.rsplit("/", 1)[-1])
+                name = rel.rsplit("/", 1)[-1]
+                try:
+                    check_sha256(name)
+                except BlobError as exc:
+                    raise BackupError(f"{source / rel}: not a blob of the backup ({exc})") from exc
+                dest = _blob_path(folder, name)
                 dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 with open(source / rel, "rb") as f:
-                    _copy(f, dest, mode=0o400)
+                    actual, _ = _copy(f, dest, mode=0o400)
+                if actual != name:  # SHA256SUMS rewritten to match: still not this blob's bytes
+                    raise BackupError(
+                        f"{source / rel}: its bytes hash to {actual}, not the SHA-256 it is"
+                        " named by; nothing is restored"
+                    )
             settings["blob_store"] = "file:blobs"
         _set_config(config, **settings)
         load_settings(work)  # the configuration still reads

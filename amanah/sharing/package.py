@@ -565,6 +565,20 @@ def _seal(
             for e in planned
         )
         cover_sha256 = hashlib.sha256((tag / "cover-letter.pdf").read_bytes()).hexdigest()
+        # The index (items.json's rows and items.csv) is what a recipient reads for each
+        # file's provenance (original name, dates, provider): it is sealed too, so that it
+        # cannot be rewritten with the tag manifests while the package still verifies.
+        width = max(5, len(str(len(planned))))
+        custody = {
+            entry.item.id: f"amanah/custody/{number:0{width}d}.json"
+            for number, entry in enumerate(planned, 1)
+        }
+        rows = _index_rows(planned, custody)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({k: for_spreadsheet(v) for k, v in r.items()} for r in rows)
+        items_csv = buf.getvalue().encode("utf-8")
         ledger.append(
             s,
             EventType.DISCLOSURE,
@@ -579,6 +593,8 @@ def _seal(
                 "payload_oxum": f"{payload}.{len(planned)}",
                 "seal_sha256": package_verifier.seal_digest(sealed),
                 "cover_letter_sha256": cover_sha256,
+                "index_sha256": package_verifier.seal_digest(rows),
+                "items_csv_sha256": hashlib.sha256(items_csv).hexdigest(),
                 **caller.audit(),
             },
         )
@@ -601,10 +617,8 @@ def _seal(
             )
             + b"\n"
         )
-        custody: dict[int, str] = {}
         withheld = 0
-        width = max(5, len(str(len(planned))))
-        for number, entry in enumerate(planned, 1):
+        for entry in planned:
             proof = proofs[("item", str(entry.item.id))]
             kept = []
             for ev in proof["events"]:
@@ -615,18 +629,10 @@ def _seal(
                     withheld += 1  # an event naming a protected person is left out
                     continue
                 kept.append(ev)
-            name = f"amanah/custody/{number:0{width}d}.json"
-            (work / name).write_bytes(
+            (work / custody[entry.item.id]).write_bytes(
                 ledger_verifier.canonical_json({**proof, "events": kept}) + b"\n"
             )
-            custody[entry.item.id] = name
-        rows = _index_rows(planned, custody)
-        columns = list(rows[0])
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows({k: for_spreadsheet(v) for k, v in r.items()} for r in rows)
-        (tag / "items.csv").write_text(buf.getvalue(), encoding="utf-8")
+        (tag / "items.csv").write_bytes(items_csv)
         info = {
             "package": package_id,
             "request": req.reference,

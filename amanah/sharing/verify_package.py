@@ -28,11 +28,14 @@ established (no key given).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import json
+import os
+import stat
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
@@ -71,7 +74,10 @@ def read_manifest(path: Path) -> dict[str, str]:
         name = name.lstrip(" ").lstrip("*")
         if not digest or not name:
             raise ValueError(f"{path.name}:{lineno}: not a manifest line")
-        entries[_decode(name)] = digest.lower()
+        name = _decode(name)
+        if name in entries:  # which line counts would depend on the tool that reads it
+            raise ValueError(f"{path.name}:{lineno}: {name} is listed a second time")
+        entries[name] = digest.lower()
     return entries
 
 
@@ -98,19 +104,80 @@ def digests(path: Path) -> dict[str, str]:
     return {a: h.hexdigest() for a, h in hashers.items()}
 
 
+def load_json(bag: Path, name: str) -> Any:
+    """One JSON file of the package, read to a single meaning (a key twice, NaN or Infinity,
+    or nesting past any record is refused), or ValueError naming the file and why."""
+    try:
+        return _ledger_verifier().loads((bag / name).read_bytes())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not valid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}: not valid JSON: not UTF-8") from exc
+    except ValueError as exc:
+        raise ValueError(f"{name}: not valid JSON: {exc}") from exc
+
+
+def _inside(name: str) -> bool:
+    """A relative path that stays inside the bag (RFC 8493 section 2.1.3: no `..`)."""
+    path = PurePosixPath(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
+
+
+def is_regular(bag: Path, name: str) -> bool:
+    """`name` is a regular file inside the bag, reached through no symbolic link."""
+    if not _inside(name):
+        return False
+    path, mode = bag, 0
+    for part in PurePosixPath(name).parts:
+        path = path / part
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            return False
+        if stat.S_ISLNK(mode):
+            return False
+    return stat.S_ISREG(mode)
+
+
+def walk_bag(bag: Path) -> tuple[set[str], list[str]]:
+    """Every regular file of the bag by its relative path, and a problem for every entry that
+    is not one: a symbolic link (its bytes are elsewhere, and can change after the check), a
+    FIFO, a device or a socket. Links are never followed."""
+    files: set[str] = set()
+    problems: list[str] = []
+    for folder, dirs, names in os.walk(bag, followlinks=False):
+        for name in sorted(dirs + names):
+            path = Path(folder, name)
+            rel = path.relative_to(bag).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                problems.append(
+                    f"{rel}: a symbolic link, not a file: a package holds its files themselves"
+                )
+            elif stat.S_ISREG(mode):
+                files.add(rel)
+            elif not stat.S_ISDIR(mode):
+                problems.append(f"{rel}: not a regular file (a FIFO, device or socket)")
+    return files, problems
+
+
 def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     """BagIt completeness and fixity; returns problems and each payload file's digests."""
-    problems: list[str] = []
+    regular, problems = walk_bag(bag)
     declared = read_bag_info(bag / "bagit.txt")
     if declared.get("BagIt-Version") not in ("1.0", "0.97"):
         problems.append(f"bagit.txt: unexpected BagIt-Version {declared.get('BagIt-Version')!r}")
     manifests = {
-        a: bag / f"manifest-{a}.txt" for a in ALGORITHMS if (bag / f"manifest-{a}.txt").exists()
+        a: bag / f"manifest-{a}.txt" for a in ALGORITHMS if is_regular(bag, f"manifest-{a}.txt")
     }
     if not manifests:
         return [*problems, "no manifest-sha256.txt or manifest-sha512.txt"], {}
     listed = {a: read_manifest(p) for a, p in manifests.items()}
-    on_disk = {p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()}
+    for algorithm, entries in listed.items():
+        for name in sorted(n for n in entries if not _inside(n)):
+            problems.append(f"{name}: listed in manifest-{algorithm}.txt but outside the bag")
+            del entries[name]
+    on_disk = {name for name in regular if name.startswith("data/")}
     payload: dict[str, dict[str, str]] = {}
     for name in sorted(on_disk):
         payload[name] = digests(bag / name)
@@ -122,7 +189,7 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
                 problems.append(f"{name}: listed in manifest-{algorithm}.txt but missing (removed)")
             elif payload[name][algorithm] != digest:
                 problems.append(f"{name}: {algorithm} does not match the manifest (changed)")
-    info = read_bag_info(bag / "bag-info.txt") if (bag / "bag-info.txt").exists() else {}
+    info = read_bag_info(bag / "bag-info.txt") if is_regular(bag, "bag-info.txt") else {}
     oxum = info.get("Payload-Oxum")
     if oxum:
         size = sum((bag / n).stat().st_size for n in on_disk)
@@ -134,21 +201,22 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     tag_digests: dict[str, dict[str, str]] = {}  # each tag file read once for both manifests
     for algorithm in ALGORITHMS:
         tm = bag / f"tagmanifest-{algorithm}.txt"
-        if not tm.exists():
+        if not is_regular(bag, tm.name):
             continue
         entries = read_manifest(tm)
         tag_listed.update(entries)
         for name, digest in sorted(entries.items()):
             target = bag / name
-            if not target.is_file():
+            if not _inside(name):
+                problems.append(f"{name}: listed in {tm.name} but outside the bag")
+            elif name not in regular:
                 problems.append(f"{name}: listed in {tm.name} but missing (removed)")
             elif tag_digests.setdefault(name, digests(target))[algorithm] != digest:
                 problems.append(f"{name}: {algorithm} does not match {tm.name} (changed)")
     if not tag_listed:
         problems.append("no tagmanifest-sha256.txt: the tag files (index, custody) are unprotected")
-    for p in sorted(bag.rglob("*")):
-        rel = p.relative_to(bag).as_posix()
-        tag_file = p.is_file() and not rel.startswith(("data/", "tagmanifest-"))
+    for rel in sorted(regular):
+        tag_file = not rel.startswith(("data/", "tagmanifest-"))
         if tag_file and rel not in tag_listed:
             problems.append(f"{rel}: not in the tag manifest (a file was added)")
     return problems, payload
@@ -178,21 +246,25 @@ def check_seal(
     payload: dict[str, dict[str, str]],
     index: dict[str, Any],
     checkpoint: dict[str, Any],
-    pem: bytes,
+    trust: Trust,
 ) -> list[str]:
     """The bag holds exactly the files sealed in the package's signed disclosure event."""
     ledger = _ledger_verifier()
-    path = bag / "amanah" / "seal.json"
-    if not path.is_file():
+    if not is_regular(bag, "amanah/seal.json"):
         return ["amanah/seal.json: missing: the package's file set is not sealed"]
     try:
-        seal = json.loads(path.read_text(encoding="utf-8"))
+        seal = ledger.loads((bag / "amanah" / "seal.json").read_bytes())
         files = sealed_files(seal["files"])
         proof = seal["proof"]
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(proof, dict):
+            raise TypeError("its proof is not an object")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return [f"amanah/seal.json: cannot be read ({exc})"]
     package_id = index.get("package")
-    problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, pem)]
+    try:
+        problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, *trust)]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return [f"amanah/seal.json: its proof is malformed ({type(exc).__name__}: {exc})"]
     if proof.get("checkpoint") != checkpoint:
         problems.append("amanah/seal.json: proves against another checkpoint")
     if proof.get("object") != {"type": "package", "id": package_id}:
@@ -211,9 +283,22 @@ def check_seal(
         problems.append("amanah/seal.json: the signed file count differs from the sealed list")
     cover = bag / "amanah" / "cover-letter.pdf"
     if details.get("cover_letter_sha256") and (
-        not cover.is_file() or digests(cover)["sha256"] != details["cover_letter_sha256"]
+        not is_regular(bag, "amanah/cover-letter.pdf")
+        or digests(cover)["sha256"] != details["cover_letter_sha256"]
     ):
         problems.append("amanah/cover-letter.pdf: not the cover letter sealed with the package")
+    # The index a recipient reads each file's provenance from (original name, dates received
+    # and modified, provider) is sealed too, in packages built since it was.
+    if details.get("index_sha256") and seal_digest(index.get("items")) != details["index_sha256"]:
+        problems.append(
+            "amanah/items.json: its rows are not the index sealed with the package (edited)"
+        )
+    sheet = bag / "amanah" / "items.csv"
+    if details.get("items_csv_sha256") and (
+        not is_regular(bag, "amanah/items.csv")
+        or digests(sheet)["sha256"] != details["items_csv_sha256"]
+    ):
+        problems.append("amanah/items.csv: not the index sealed with the package (edited)")
     sealed = {f["file"]: f for f in files}
     by_digest = {f["sha256"]: f["file"] for f in files}
     for name in sorted(sealed.keys() - payload.keys()):
@@ -238,23 +323,87 @@ def check_seal(
     return problems
 
 
+Trust = tuple[bytes | None, str | None]  # the pinned public key (PEM) or key id
+
+
+def _shipped_history(bag: Path) -> dict[str, Any] | None:
+    """The key history the package carries (in its seal's proof), if it can be read."""
+    if not is_regular(bag, "amanah/seal.json"):
+        return None
+    try:
+        history = _ledger_verifier().loads((bag / "amanah" / "seal.json").read_bytes())["proof"][
+            "key_history"
+        ]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return history if isinstance(history, dict) else None
+
+
 def _trusted_key(
     bag: Path, key_id: str | None, public_key: bytes | None
-) -> tuple[bytes, list[str]]:
-    """The key to check signatures with: the one the user pinned, else the shipped one."""
+) -> tuple[Trust, Any, list[str]]:
+    """What signatures are checked against: the key the user pinned and the keys it handed the
+    ledger over to (the key history, each hand-over signed by the key before), else the key
+    shipped in the package. Returns the trust for proofs, the key ring and the problems."""
     ledger = _ledger_verifier()
+    if not is_regular(bag, "amanah/public_key.pem"):
+        raise ValueError("amanah/public_key.pem: missing or not a regular file")
     shipped = (bag / "amanah" / "public_key.pem").read_bytes()
     shipped_id = ledger.key_id(shipped)
     if public_key is not None:
-        pinned_id = ledger.key_id(public_key)
-        if pinned_id != shipped_id:
-            return public_key, [
-                f"amanah/public_key.pem: key id {shipped_id}, not the pinned key {pinned_id}"
-            ]
-        return public_key, []
-    if key_id and key_id != shipped_id:
-        return shipped, [f"amanah/public_key.pem: key id {shipped_id}, not the expected {key_id}"]
-    return shipped, []
+        trust: Trust = (public_key, None)
+        wanted, label = ledger.key_id(public_key), "pinned key"
+    elif key_id:
+        trust, wanted, label = (None, key_id), key_id, "expected"
+    else:
+        trust, wanted, label = (shipped, None), shipped_id, "shipped key"
+    ring = ledger.KeyRing.single(shipped)
+    history = _shipped_history(bag)
+    if history is not None:
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            ring, _ = ledger.read_key_history(history)  # broken hand-overs end the ring there
+    ids = [kid for kid, _, _ in ring.keys]
+    if wanted not in ids or shipped_id not in ids[ids.index(wanted) :]:
+        problem = f"amanah/public_key.pem: key id {shipped_id}, not the {label} {wanted}"
+        if public_key is not None:
+            return trust, ledger.KeyRing.single(public_key), [problem]
+        return (shipped, None), ledger.KeyRing.single(shipped), [problem]
+    return trust, ledger.KeyRing(ring.keys[ids.index(wanted) :]), []
+
+
+def _record_problems(
+    row: dict[str, Any],
+    proof: dict[str, Any],
+    checkpoint: dict[str, Any],
+    trust: Trust,
+    package_id: str,
+) -> list[str]:
+    """What one file's custody record does not show (KeyError and the like when it is not
+    shaped as a record)."""
+    ledger = _ledger_verifier()
+    name = row["file"]
+    problems = []
+    if proof["checkpoint"] != checkpoint:
+        problems.append("proves against another checkpoint than amanah/checkpoint.json")
+    problems += ledger.verify_proof(proof, *trust)
+    events = proof["events"]
+    if proof["object"] != {"type": "item", "id": str(row["item_id"])}:
+        problems.append("the custody record is of another item")
+    if _event_of(events, "message digest calculation", digest=row["original_sha256"]) is None:
+        problems.append(f"no intake digest event for SHA-256 {row['original_sha256']}")
+    if row["variant"] == "redacted":
+        if (
+            _event_of(
+                events, "derivation", sha256=row["sha256"], source_sha256=row["original_sha256"]
+            )
+            is None
+        ):
+            problems.append("no redaction event makes this file from the original")
+    elif row["sha256"] != row["original_sha256"]:
+        problems.append("an original whose SHA-256 is not the one collected")
+    if _event_of(events, "disclosure", package=package_id, sha256=row["sha256"], file=name) is None:
+        problems.append(f"no disclosure event for this file in package {package_id}")
+    return problems
 
 
 def check_custody(
@@ -264,11 +413,24 @@ def check_custody(
     public_key: bytes | None = None,
 ) -> list[str]:
     ledger = _ledger_verifier()
-    index = json.loads((bag / "amanah" / "items.json").read_text(encoding="utf-8"))
-    pem, problems = _trusted_key(bag, key_id, public_key)
-    checkpoint = json.loads((bag / "amanah" / "checkpoint.json").read_text(encoding="utf-8"))
-    if not ledger.signature_valid(pem, checkpoint):
+    index = load_json(bag, "amanah/items.json")
+    if not (
+        isinstance(index, dict)
+        and isinstance(index.get("items"), list)
+        and all(isinstance(row, dict) for row in index["items"])
+    ):
+        raise ValueError("amanah/items.json: not the package's index (an object with its items)")
+    trust, ring, problems = _trusted_key(bag, key_id, public_key)
+    if not is_regular(bag, "amanah/checkpoint.json"):
+        raise ValueError("amanah/checkpoint.json: missing or not a regular file")
+    checkpoint = load_json(bag, "amanah/checkpoint.json")
+    if not isinstance(checkpoint, dict):
+        raise ValueError("amanah/checkpoint.json: not a checkpoint (a JSON object)")
+    wrong = ring.problem(checkpoint)
+    if wrong == "signature is not valid":
         problems.append("amanah/checkpoint.json: the signature is not valid")
+    elif wrong:
+        problems.append(f"amanah/checkpoint.json: {wrong}")
     package_id = index["package"]
     files = set()
     for row in index["items"]:
@@ -280,51 +442,31 @@ def check_custody(
             continue
         if payload[name]["sha256"] != row["sha256"]:
             problems.append(f"{name}: sha256 differs from amanah/items.json")
+        if not is_regular(bag, str(row["custody"])):
+            problems.append(f"{label}: the custody record is not a file of the package")
+            continue
         try:
-            proof = json.loads((bag / row["custody"]).read_text(encoding="utf-8"))
+            proof = ledger.loads((bag / row["custody"]).read_bytes())
         except (OSError, ValueError) as exc:
             problems.append(f"{label}: the custody record cannot be read ({exc})")
             continue
-        if proof["checkpoint"] != checkpoint:
-            problems.append(
-                f"{label}: proves against another checkpoint than amanah/checkpoint.json"
-            )
-        problems += [f"{label}: {p}" for p in ledger.verify_proof(proof, pem)]
-        events = proof["events"]
-        if proof["object"] != {"type": "item", "id": str(row["item_id"])}:
-            problems.append(f"{label}: the custody record is of another item")
-        if _event_of(events, "message digest calculation", digest=row["original_sha256"]) is None:
-            problems.append(f"{label}: no intake digest event for SHA-256 {row['original_sha256']}")
-        if row["variant"] == "redacted":
-            if (
-                _event_of(
-                    events,
-                    "derivation",
-                    sha256=row["sha256"],
-                    source_sha256=row["original_sha256"],
-                )
-                is None
-            ):
-                problems.append(f"{label}: no redaction event makes this file from the original")
-        elif row["sha256"] != row["original_sha256"]:
-            problems.append(f"{label}: an original whose SHA-256 is not the one collected")
-        if (
-            _event_of(events, "disclosure", package=package_id, sha256=row["sha256"], file=name)
-            is None
-        ):
-            problems.append(f"{label}: no disclosure event for this file in package {package_id}")
+        try:
+            found = _record_problems(row, proof, checkpoint, trust, package_id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            found = [f"the custody record is malformed ({type(exc).__name__}: {exc})"]
+        problems += [f"{label}: {p}" for p in found]
     for name in sorted(set(payload) - files):
         problems.append(f"{name}: in the payload but not in amanah/items.json")
-    return problems + check_seal(bag, payload, index, checkpoint, pem)
+    return problems + check_seal(bag, payload, index, checkpoint, trust)
 
 
 def verify(bag: Path, key_id: str | None = None, public_key: bytes | None = None) -> list[str]:
     """Every problem found; an empty list means the package verifies (against the pinned
     key when `key_id` or `public_key` is given, else against the key it ships)."""
-    if not (bag / "bagit.txt").is_file():
+    if not is_regular(bag, "bagit.txt"):
         raise ValueError("no bagit.txt: not a BagIt bag")
     problems, payload = check_bag(bag)
-    if (bag / "amanah" / "items.json").exists():
+    if is_regular(bag, "amanah/items.json"):
         problems += check_custody(bag, payload, key_id, public_key)
     else:
         problems.append("amanah/items.json: missing (no custody record to check)")
@@ -346,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pinned = args.public_key.read_bytes() if args.public_key else None
         problems = verify(args.package, args.key_id, pinned)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         print(f"cannot read package {args.package}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     for p in problems:
