@@ -183,11 +183,36 @@ def rtf(inv: Inventory, path: Path) -> None:
     """RTF groups a reader skips (comments, hidden fields) read as text too."""
     from striprtf.striprtf import rtf_to_text
 
-    raw = bounded(inv, path)
+    raw = _RTF_DESTINATION.sub(_rtf_shown, bounded(inv, path).replace("{\\*", "{"))
+    # As the groups run on, and with each group ended by a space (an author's name and the
+    # title after it are two groups, not one word).
     inv.add(
         "RTF text in hidden groups (comments, fields)",
-        rtf_to_text(raw.replace("{\\*", "{"), errors="ignore"),
+        rtf_to_text(raw, errors="ignore")
+        + "\n"
+        + rtf_to_text(raw.replace("}", " }"), errors="ignore"),
     )
+
+
+#: Destinations the RTF reader skips whose words are the document's: comments and their
+#: authors, headers and footers, footnotes, document information, fields, form fields, bookmarks,
+#: text boxes … Only font and colour tables, pictures and binary data stay skipped.
+_RTF_DESTINATION = re.compile(r"\\([a-zA-Z]{1,32})(?=[^a-zA-Z])")
+_RTF_KEEP_SKIPPED = frozenset(
+    {"fonttbl", "colortbl", "pict", "objdata", "datastore", "themedata", "fontemb", "fontfile",
+     "blipuid", "colorschememapping", "latentstyles", "bin", "listtable", "listoverridetable",
+     "filetbl", "gridtbl", "stylesheet", "rsidtbl", "generator", "xmlnstbl", "mmathPr"}
+)  # fmt: skip
+
+
+def _rtf_shown(m: re.Match[str]) -> str:
+    """A destination control word renamed (to one no reader knows) so that its group is read."""
+    from striprtf.striprtf import destinations
+
+    word = m.group(1)
+    if word in destinations and word not in _RTF_KEEP_SKIPPED:
+        return "\\amanahshown" + word
+    return m.group()
 
 
 #: ExifTool groups that describe the file system or ExifTool itself, not the file's content.

@@ -33,6 +33,7 @@ def read(
             return
         _pdf_objects(inv, doc)
         _pdf_pages(inv, doc, work, lang, ocr_done)
+        _hidden_layers(inv, doc)
         for n, name in enumerate(doc.embfile_names(), 1):
             info = doc.embfile_info(name)
             inv.add(
@@ -88,7 +89,7 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
                 continue
             if typ == "string" and val:
                 texts.append(val)
-            elif typ == "array" and ("(" in val or "<" in val):
+            elif typ in ("array", "dict") and ("(" in val or "<" in val):
                 texts.extend(_array_strings(val))
         if not texts:
             continue
@@ -172,6 +173,35 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
                 lang,
                 f"image {k}",
             )
+
+
+def _hidden_layers(inv: Inventory, doc: Any) -> None:
+    """The text of layers (optional content) a viewer hides by default: a recipient turns them
+    on with one click. Read from a copy with every layer on (the default configuration and
+    every alternate one), page by page where it says more than the page as shown."""
+    import pymupdf
+
+    try:
+        ocgs = list(doc.get_ocgs() or {})
+    except Exception as exc:  # a damaged configuration: say so rather than pass it
+        not_memory(exc)
+        inv.incomplete(f"the PDF's layers could not be read: {type(exc).__name__}: {exc}")
+        return
+    if not ocgs:
+        return
+    shown = pymupdf.open(stream=doc.tobytes(), filetype="pdf")
+    try:
+        for config in range(-1, len(shown.get_layers() or [])):
+            shown.set_layer(config, on=ocgs, off=[], basestate="ON")
+        shown = pymupdf.open(stream=shown.tobytes(), filetype="pdf")
+        flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
+        for page, hidden in zip(doc, shown, strict=True):
+            n = page.number + 1
+            every = _text_layer(hidden, flags)
+            if every != _text_layer(page, flags):
+                inv.add("a hidden layer (optional content) of a PDF page", every, f"page {n}", n)
+    finally:
+        shown.close()
 
 
 def _text_layer(page: Any, flags: int, inv: Inventory | None = None, n: int = 0) -> str:
