@@ -79,6 +79,70 @@ def unescaped(text: str) -> str:
     return html.unescape(out) if "&#" in out else out
 
 
+#: Compound names written as one word or two: عبدالله / عبد الله, Abdulrahman / Abdul Rahman /
+#: Abd al-Rahman, أبوبكر / أبو بكر, نورالدين / نور الدين, Nureddine / Nour al-Din. A spelling
+#: is recorded one way and the text may write it the other: each text is also read with every
+#: compound split, and with every compound joined.
+_AR_SPLIT = (
+    (re.compile(r"(?<!\w)(عبد)(ال\w{2,})"), r"\1 \2"),
+    (re.compile(r"(?<!\w)([أاإ]بو)(\w{2,})"), r"\1 \2"),
+    (re.compile(r"(\w{2,})(الدين)(?!\w)"), r"\1 \2"),
+)
+_AR_JOIN = (
+    (re.compile(r"(?<!\w)(عبد)\s+(?=ال\w)"), r"\1"),
+    (re.compile(r"(?<!\w)([أاإ]بو)\s+(?=\w)"), r"\1"),
+    (re.compile(r"(?<=\w)\s+(الدين)(?!\w)"), r"\1"),
+)
+#: Latin: Abd + (ul, al, el, ur …) + a name; Abu/Abou + a name; a name + (ed, ud, al …) + Din.
+_LA_ABD = re.compile(
+    r"(?i)\b(abd)(?:[-\s]?([uaei]l|[uae][rsndtz])[-\s]?|[-\s])?(?!allah\b|a?l?lah\b)([a-z]{3,})\b"
+)
+_LA_ALLAH = re.compile(r"(?i)\b(abd)[-\s]?(?:[uaei]l?)?[-\s]?(?:a?l)?lah\b")
+_LA_ABU = re.compile(r"(?i)\b(ab[uo]u?)[-\s]?([a-z]{3,})\b")
+_LA_DIN = re.compile(r"(?i)\b([a-z]{3,}?)[-\s]?([eau][dl]?)?[-\s]?(d(?:ee|i)ne?)\b")
+
+
+def _latin_compounds(text: str) -> list[str]:
+    """Latin compounds as `Abd al-X`, as `Abdul X`, and joined (`Abdulx`, lower case after the
+    join: a capital inside a word is read as the start of another)."""
+    if not re.search(r"(?i)ab[duo]|d(?:ee|i)ne?\b", text):
+        return []
+
+    def joined_abd(m: re.Match[str]) -> str:
+        return m.group(1) + (m.group(2) or "").lower() + m.group(3).lower()
+
+    out = [
+        _LA_DIN.sub(
+            r"\1 al-Din",
+            _LA_ABU.sub(r"\1 \2", _LA_ABD.sub(r"\1 al-\3", _LA_ALLAH.sub(r"\1 Allah", text))),
+        ),
+        _LA_ABD.sub(
+            lambda m: f"{m.group(1)}{m.group(2) or 'ul'} {m.group(3)}",
+            _LA_ALLAH.sub(r"\1 Allah", text),
+        ),
+        _LA_DIN.sub(
+            lambda m: m.group(1) + (m.group(2) or "").lower() + m.group(3).lower(),
+            _LA_ABU.sub(
+                lambda m: m.group(1) + m.group(2).lower(),
+                _LA_ABD.sub(joined_abd, _LA_ALLAH.sub(r"\1ullah", text)),
+            ),
+        ),
+    ]
+    return out
+
+
+def compounds(text: str) -> list[str]:
+    """The text with every compound name split, and with every one joined (none when it has
+    no compound)."""
+    split, joined = text, text
+    for pattern, by in _AR_SPLIT:
+        split = pattern.sub(by, split)
+    for pattern, by in _AR_JOIN:
+        joined = pattern.sub(by, joined)
+    out = [split, joined, *_latin_compounds(split), *_latin_compounds(joined)]
+    return [t for t in dict.fromkeys(out) if t != text]
+
+
 def _joined(text: str) -> str:
     return _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), text)
 
@@ -93,6 +157,9 @@ def readings(text: str) -> list[str]:
         split = split.replace(joiner, " ")
     out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), _joined(text), split]
     out.append(_joined(_MARKUP.sub("", split)))
+    for other in compounds(text):
+        out.append(other)
+        out.append(_MARKUP.sub(" ", other))
     decoded = unescaped(text)
     if decoded != text:
         out.append(decoded)
