@@ -102,6 +102,12 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                         f"past an unpack limit: sheet {name} has more than"
                         f" {SHEET_TEXT_CHARS:,} characters"
                     )
+            elif lower.endswith(_CHUNK_SUFFIXES) and not name.startswith("[Content_Types]"):
+                # A document imported whole (DOCX altChunk: MHT, HTML, RTF, text, another
+                # DOCX): Word shows it as the body, encoded as its own format (base64,
+                # quoted-printable, RTF escapes), so it is read as that format.
+                nested(inv, data, name.rsplit("/", 1)[-1], "a document imported into the document",
+                       name, work, lang, d)  # fmt: skip
             elif lower.endswith(".rels"):
                 inv.add("a link of the document", _external_links(data), name)
             elif lower.endswith((".xml", ".vml")) or data[:64].lstrip().startswith(b"<"):
@@ -123,6 +129,11 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 inv.add("a binary part of the document", _strings(data), name)
         unused = [s for i, s in enumerate(shared) if i not in used]
         inv.add("an XLSX cell no sheet shows", "\n".join(unused), "xl/sharedStrings.xml")
+
+
+#: Parts that are documents of their own format (what an altChunk imports, and the like).
+_CHUNK_SUFFIXES = (".mht", ".mhtml", ".htm", ".html", ".xhtml", ".rtf", ".txt", ".eml", ".docx",
+                   ".docm", ".dotx", ".pdf")  # fmt: skip
 
 
 def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> None:
