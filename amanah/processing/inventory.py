@@ -229,7 +229,9 @@ def _places(
     elif media_type.startswith((office.OOXML, office.ODF)):
         office.read(inv, path, media_type, work, languages, depth)
     elif kind in ("text/html", "application/xhtml+xml", "image/svg+xml"):
-        markup.html(inv, markup.bounded(inv, path), "")
+        page = markup.bounded(inv, path)
+        markup.html(inv, page, "")
+        markup.data_uris(inv, page, work, languages, depth)
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
