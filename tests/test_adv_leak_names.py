@@ -25,6 +25,8 @@ CASES = [
     ("Abdulrahman Halabi", "statement of Abdul Rahman Halabi"),
     ("Abdulrahman Halabi", "statement of Abd al-Rahman Halabi"),
     ("Abdul Rahman Halabi", "statement of Abdulrahman Halabi"),
+    ("أحمد الخطيب", "قال أحمدالخطيب إنه"),  # a space lost before the article
+    ("Ahmad al-Khatib", "#أحمدالخطيب"),
 ]
 
 

@@ -87,6 +87,9 @@ _AR_SPLIT = (
     (re.compile(r"(?<!\w)(عبد)(ال\w{2,})"), r"\1 \2"),
     (re.compile(r"(?<!\w)([أاإ]بو)(\w{2,})"), r"\1 \2"),
     (re.compile(r"(\w{2,})(الدين)(?!\w)"), r"\1 \2"),
+    # Two words run together before the article (أحمدالخطيب: a space lost by a PDF's text
+    # layer, a hashtag, a user name): the article starts a word.
+    (re.compile(r"(?<=[\u0621-\u064a]{3})(?=ال[\u0621-\u064a]{2,})"), " "),
 )
 _AR_JOIN = (
     (re.compile(r"(?<!\w)(عبد)\s+(?=ال\w)"), r"\1"),
