@@ -97,18 +97,21 @@ _AR_JOIN = (
     (re.compile(r"(?<=\w)\s+(الدين)(?!\w)"), r"\1"),
 )
 #: Latin: Abd + (ul, al, el, ur …) + a name; Abu/Abou + a name; a name + (ed, ud, al …) + Din.
+#: Names are capitalised (or all capitals): `abduction`, `about` and `sardine` are no names.
 _LA_ABD = re.compile(
-    r"(?i)\b(abd)(?:[-\s]?([uaei]l|[uae][rsndtz])[-\s]?|[-\s])?(?!allah\b|a?l?lah\b)([a-z]{3,})\b"
+    r"\b(Abd|ABD)(?:[-\s]?((?i:[uaei]l|[uae][rsndtz]))[-\s]?|[-\s])?"
+    r"(?!(?i:a?l?lah)\b)((?i:[a-z]{3,}))\b"
 )
-_LA_ALLAH = re.compile(r"(?i)\b(abd)[-\s]?(?:[uaei]l?)?[-\s]?(?:a?l)?lah\b")
-_LA_ABU = re.compile(r"(?i)\b(ab[uo]u?)[-\s]?([a-z]{3,})\b")
-_LA_DIN = re.compile(r"(?i)\b([a-z]{3,}?)[-\s]?([eau][dl]?)?[-\s]?(d(?:ee|i)ne?)\b")
+_LA_ALLAH = re.compile(r"\b(Abd|ABD)(?i:[-\s]?(?:[uaei]l?)?[-\s]?(?:a?l)?lah)\b")
+_LA_ABU = re.compile(r"\b(A(?i:b[uo]u?))[-\s]?((?i:[a-z]{3,}))\b")
+_LA_DIN = re.compile(r"\b([A-Z](?i:[a-z]{2,}?))[-\s]?((?i:[eau][dl]?))?[-\s]?((?i:d(?:ee|i)ne?))\b")
+_LA_ANY = re.compile(r"\bA(?:bd|BD|b[uo]|B[UO])|(?i:d(?:ee|i)ne?)\b")
 
 
 def _latin_compounds(text: str) -> list[str]:
     """Latin compounds as `Abd al-X`, as `Abdul X`, and joined (`Abdulx`, lower case after the
     join: a capital inside a word is read as the start of another)."""
-    if not re.search(r"(?i)ab[duo]|d(?:ee|i)ne?\b", text):
+    if not _LA_ANY.search(text):
         return []
 
     def joined_abd(m: re.Match[str]) -> str:
@@ -135,14 +138,16 @@ def _latin_compounds(text: str) -> list[str]:
 
 
 def compounds(text: str) -> list[str]:
-    """The text with every compound name split, and with every one joined (none when it has
-    no compound)."""
+    """The text with every compound name split (Latin ones two ways: `Abd al-X`, `Abdul X`),
+    and with every one joined; none that is the text itself."""
     split, joined = text, text
-    for pattern, by in _AR_SPLIT:
-        split = pattern.sub(by, split)
-    for pattern, by in _AR_JOIN:
-        joined = pattern.sub(by, joined)
-    out = [split, joined, *_latin_compounds(split), *_latin_compounds(joined)]
+    if "ال" in text or "بو" in text:  # a substring search in C spares Latin text the patterns
+        for pattern, by in _AR_SPLIT:
+            split = pattern.sub(by, split)
+        for pattern, by in _AR_JOIN:
+            joined = pattern.sub(by, joined)
+    out = _latin_compounds(split)[:2] or [split]
+    out.append((_latin_compounds(joined) or [joined, joined, joined])[2])
     return [t for t in dict.fromkeys(out) if t != text]
 
 
@@ -160,11 +165,8 @@ def readings(text: str) -> list[str]:
         split = split.replace(joiner, " ")
     out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), _joined(text), split]
     out.append(_joined(_MARKUP.sub("", split)))
-    for other in compounds(text):
-        out.append(other)
-        out.append(_MARKUP.sub(" ", other))
+    out.extend(compounds(text))
     decoded = unescaped(text)
     if decoded != text:
-        out.append(decoded)
-        out.extend(readings(decoded))
+        out += [decoded, _MARKUP.sub(" ", decoded)]
     return [r for r in dict.fromkeys(out) if r != text]
