@@ -99,7 +99,9 @@ def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
         return "application/vnd.ms-outlook-pst", unpack.pst
     if media_type in unpack.EMAILS:
         return media_type, unpack.EMAILS[media_type]
-    if lower.endswith(".eml") and media_type.startswith("text/"):
+    if media_type.startswith("text/") and (
+        lower.endswith((".eml", ".mht", ".mhtml")) or description.startswith("MIME entity")
+    ):  # a web page saved as one file (MHTML: Word, Internet Explorer) is a MIME message
         return "message/rfc822", unpack.eml
     if lower.endswith(".mbox") and media_type.startswith("text/"):
         return "application/mbox", unpack.mbox

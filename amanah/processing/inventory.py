@@ -32,6 +32,9 @@ from amanah.processing import ocr
 VERSION = 2
 #: Where the raw readings of a file's bytes are placed: "its raw bytes (UTF-8)" ….
 RAW_PLACE = "its raw bytes"
+#: Where the values of markup attributes no reader names are placed ("a value of an XML
+#: attribute in a DOCX header"): read by the leak check, not indexed (font names, styles).
+ATTRIBUTE_PLACE = "a value of an XML attribute"
 FILE = "inventory.json"
 SPEC = "inventory-spec.json"
 #: Places whose text is already the item's extracted text or OCR text (search has it).
@@ -140,7 +143,7 @@ def searchable_text(doc: dict[str, Any]) -> str:
     return "\n".join(
         p["text"]
         for p in doc.get("parts", [])
-        if p["place"] not in BODY_PLACES and not p["place"].startswith(RAW_PLACE)
+        if p["place"] not in BODY_PLACES and not p["place"].startswith((RAW_PLACE, ATTRIBUTE_PLACE))
     )
 
 
@@ -226,7 +229,9 @@ def _places(
     elif media_type.startswith((office.OOXML, office.ODF)):
         office.read(inv, path, media_type, work, languages, depth)
     elif kind in ("text/html", "application/xhtml+xml", "image/svg+xml"):
-        markup.html(inv, markup.bounded(inv, path), "")
+        page = markup.bounded(inv, path)
+        markup.html(inv, page, "")
+        markup.data_uris(inv, page, work, languages, depth)
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:

@@ -50,6 +50,44 @@ def html(inv: Inventory, markup: str, where: str) -> None:
         inv.add(place + suffix, "\n".join(texts))
 
 
+#: A file written inside markup as a `data:` URI (an image a saved page or a mail inlines, an
+#: SVG's picture, a frame's page): base64 or percent-encoded.
+_DATA_URI = re.compile(
+    r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,\"'\s]*)*)(;base64)?,([^\"'()\s<>]{16,})",
+    re.IGNORECASE,
+)
+#: At most this many inlined files of one page are read (each a file of its own).
+MAX_DATA_URIS = 200
+
+
+def data_uris(inv: Inventory, markup: str, work: Path, lang: str, depth: int) -> None:
+    """Every file a page inlines as a `data:` URI, read as its own format (an image OCR'd)."""
+    import base64
+    from urllib.parse import unquote_to_bytes
+
+    from amanah.processing.inventory import nested
+
+    for n, m in enumerate(_DATA_URI.finditer(markup), 1):
+        if n > MAX_DATA_URIS:
+            inv.incomplete(f"past an unpack limit: more than {MAX_DATA_URIS} inlined files")
+            return
+        media, _params, b64, payload = m.groups()
+        if media and "font" in media.lower():
+            continue  # a web font's glyphs: no reader for them, and nothing they say
+        try:
+            data = (
+                base64.b64decode(re.sub(r"\s|%0[aAdD]", "", payload) + "==", validate=False)
+                if b64
+                else unquote_to_bytes(payload)
+            )
+        except ValueError:
+            inv.incomplete(f"an inlined file (data: URI {n}) could not be decoded")
+            continue
+        ext = (media or "text/plain").split("/")[-1].split("+")[0]
+        nested(inv, data, f"inlined-{n}.{ext}", "a file inlined in the page (data: URI)",
+               f"data: URI {n}", work, lang, depth)  # fmt: skip
+
+
 def _invisible(node: Any) -> str | None:
     parent = node.parent
     while parent is not None:
@@ -183,11 +221,36 @@ def rtf(inv: Inventory, path: Path) -> None:
     """RTF groups a reader skips (comments, hidden fields) read as text too."""
     from striprtf.striprtf import rtf_to_text
 
-    raw = bounded(inv, path)
+    raw = _RTF_DESTINATION.sub(_rtf_shown, bounded(inv, path).replace("{\\*", "{"))
+    # As the groups run on, and with each group ended by a space (an author's name and the
+    # title after it are two groups, not one word).
     inv.add(
         "RTF text in hidden groups (comments, fields)",
-        rtf_to_text(raw.replace("{\\*", "{"), errors="ignore"),
+        rtf_to_text(raw, errors="ignore")
+        + "\n"
+        + rtf_to_text(raw.replace("}", " }"), errors="ignore"),
     )
+
+
+#: Destinations the RTF reader skips whose words are the document's: comments and their
+#: authors, headers and footers, footnotes, document information, fields, form fields, bookmarks,
+#: text boxes … Only font and colour tables, pictures and binary data stay skipped.
+_RTF_DESTINATION = re.compile(r"\\([a-zA-Z]{1,32})(?=[^a-zA-Z])")
+_RTF_KEEP_SKIPPED = frozenset(
+    {"fonttbl", "colortbl", "pict", "objdata", "datastore", "themedata", "fontemb", "fontfile",
+     "blipuid", "colorschememapping", "latentstyles", "bin", "listtable", "listoverridetable",
+     "filetbl", "gridtbl", "stylesheet", "rsidtbl", "generator", "xmlnstbl", "mmathPr"}
+)  # fmt: skip
+
+
+def _rtf_shown(m: re.Match[str]) -> str:
+    """A destination control word renamed (to one no reader knows) so that its group is read."""
+    from striprtf.striprtf import destinations
+
+    word = m.group(1)
+    if word in destinations and word not in _RTF_KEEP_SKIPPED:
+        return "\\amanahshown" + word
+    return m.group()
 
 
 #: ExifTool groups that describe the file system or ExifTool itself, not the file's content.

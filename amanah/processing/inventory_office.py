@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import ocr
-from amanah.processing.inventory import MAX_PART_BYTES, Inventory, nested, not_memory, ocr_dir
+from amanah.processing.inventory import (
+    ATTRIBUTE_PLACE,
+    MAX_PART_BYTES,
+    Inventory,
+    nested,
+    not_memory,
+    ocr_dir,
+)
 
 OOXML = "application/vnd.openxmlformats-officedocument."
 ODF = "application/vnd.oasis.opendocument."
@@ -86,13 +93,21 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 continue  # read through the sheets that use them, the rest below
             if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
                 place = "a hidden XLSX sheet" if name in hidden else "an XLSX sheet"
-                text, cut = _sheet_text(data, shared, used)
+                attributes: list[str] = []
+                text, cut = _sheet_text(data, shared, used, attributes)
                 inv.add(place, text, name)
+                inv.add(f"{ATTRIBUTE_PLACE} in {place}", "\n".join(attributes), name)
                 if cut:
                     inv.incomplete(
                         f"past an unpack limit: sheet {name} has more than"
                         f" {SHEET_TEXT_CHARS:,} characters"
                     )
+            elif lower.endswith(_CHUNK_SUFFIXES) and not name.startswith("[Content_Types]"):
+                # A document imported whole (DOCX altChunk: MHT, HTML, RTF, text, another
+                # DOCX): Word shows it as the body, encoded as its own format (base64,
+                # quoted-printable, RTF escapes), so it is read as that format.
+                nested(inv, data, name.rsplit("/", 1)[-1], "a document imported into the document",
+                       name, work, lang, d)  # fmt: skip
             elif lower.endswith(".rels"):
                 inv.add("a link of the document", _external_links(data), name)
             elif lower.endswith((".xml", ".vml")) or data[:64].lstrip().startswith(b"<"):
@@ -114,6 +129,11 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 inv.add("a binary part of the document", _strings(data), name)
         unused = [s for i, s in enumerate(shared) if i not in used]
         inv.add("an XLSX cell no sheet shows", "\n".join(unused), "xl/sharedStrings.xml")
+
+
+#: Parts that are documents of their own format (what an altChunk imports, and the like).
+_CHUNK_SUFFIXES = (".mht", ".mhtml", ".htm", ".html", ".xhtml", ".rtf", ".txt", ".eml", ".docx",
+                   ".docm", ".dotx", ".pdf")  # fmt: skip
 
 
 def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> None:
@@ -159,6 +179,8 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
         for k, v in el.attrib.items():
             if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
                 bucket.append(v)
+            elif holds_words(v):  # a number format, a tooltip, a validation message …
+                out.setdefault(f"{ATTRIBUTE_PLACE} in {here}", []).append(v + "\n")
         for child in el:
             if child.tail and child.tail.strip():
                 bucket.append(child.tail)
@@ -216,16 +238,58 @@ def _hidden_sheets(z: zipfile.ZipFile) -> set[str]:
 SHEET_TEXT_CHARS = 50_000_000
 
 
-def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> tuple[str, bool]:
+#: Codes of an XLSX header or footer: sections (&L &C &R) and fields (&P page, &D date …)
+#: read as a space, formatting (&B bold, &"Arial,Bold" font, &12 size, &K colour) as nothing.
+_HEADER_SECTION = re.compile(r"&[LCRPNDTZFAG]")
+_HEADER_FORMAT = re.compile(r'&(?:"[^"]*"|\d+|K[0-9A-Fa-f]{6}|K\d\d[+-]\d{3}|[BIUESXYOH])')
+
+
+def header_text(code: str) -> str:
+    """The words of an XLSX header or footer as printed, its codes taken out."""
+    code = code.replace("&&", "\0")
+    return _HEADER_FORMAT.sub("", _HEADER_SECTION.sub(" ", code)).replace("\0", "&")
+
+
+def holds_words(value: str) -> bool:
+    """Whether an attribute's value may hold a name: words with a space, letters other than
+    ASCII, or a capitalised word; not an enumeration (`portrait`, `greaterThan`), a
+    relationship id or a cell reference."""
+    value = value.strip()
+    if len(value) < 2 or value.isdigit():
+        return False
+    if any(ord(c) > 127 and c.isalpha() for c in value) or re.search(r"[^\W\d_]\s+[^\W\d_]", value):
+        return True
+    return bool(re.search(r"[A-Z][a-z]{2,}", value)) and not re.fullmatch(r"rId\d+", value)
+
+
+def _sheet_text(
+    data: bytes, shared: list[str], used: set[int], attributes: list[str] | None = None
+) -> tuple[str, bool]:
     """Cells (shared strings resolved, inline strings, formulas) row by row, up to
-    SHEET_TEXT_CHARS; and whether the sheet was cut there (counted before a row is joined)."""
+    SHEET_TEXT_CHARS; and whether the sheet was cut there (counted before a row is joined).
+    Outside the cells, the text of every element (headers and footers without their codes,
+    the formulas of data validation) and, into `attributes`, every value of an attribute
+    that may hold words (data validation's prompt and error message, a link's tooltip)."""
     from defusedxml.ElementTree import iterparse
 
     lines: list[str] = []
     row: list[str] = []
     total = 0
-    for _, el in iterparse(io.BytesIO(data), events=("end",)):
+    cells = 0  # inside sheetData
+    for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
         local = _local(el.tag)
+        if event == "start":
+            cells += local == "sheetData"
+            continue
+        if local == "sheetData":
+            cells -= 1
+        elif not cells and local not in ("oddHeader", "oddFooter", "evenHeader", "evenFooter",
+                                         "firstHeader", "firstFooter"):  # fmt: skip
+            if el.text and el.text.strip():
+                lines.append(el.text)
+            if attributes is not None:
+                attributes.extend(v for v in el.attrib.values() if holds_words(v))
+            continue
         if local == "c":
             kind = el.get("t", "")
             for child in el:
@@ -249,8 +313,8 @@ def _sheet_text(data: bytes, shared: list[str], used: set[int]) -> tuple[str, bo
             lines.append("\t".join(row))
             row = []
             el.clear()
-        elif local in ("oddHeader", "oddFooter", "evenHeader", "evenFooter") and el.text:
-            lines.append(el.text)
+        elif local.endswith(("Header", "Footer")) and el.text:
+            lines.append(header_text(el.text))
     return "\n".join(x for x in lines if x.strip()), False
 
 

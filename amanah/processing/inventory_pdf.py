@@ -33,6 +33,7 @@ def read(
             return
         _pdf_objects(inv, doc)
         _pdf_pages(inv, doc, work, lang, ocr_done)
+        _hidden_layers(inv, doc)
         for n, name in enumerate(doc.embfile_names(), 1):
             info = doc.embfile_info(name)
             inv.add(
@@ -88,7 +89,7 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
                 continue
             if typ == "string" and val:
                 texts.append(val)
-            elif typ == "array" and ("(" in val or "<" in val):
+            elif typ in ("array", "dict") and ("(" in val or "<" in val):
                 texts.extend(_array_strings(val))
         if not texts:
             continue
@@ -155,6 +156,8 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
             if n not in ocr_done:
                 _ocr_into(inv, lambda p=page: _render(p, None), n, "a PDF page", work, lang)
             continue
+        if n not in ocr_done and misread(text):  # the letters drawn are not those it says
+            _ocr_into(inv, lambda p=page: _render(p, None), n, MISREAD_PAGE, work, lang)
         for k, info in enumerate(page.get_image_info(xrefs=True), 1):
             box = pymupdf.Rect(info["bbox"]) & page.rect
             if box.is_empty or info["width"] < 24 or info["height"] < 8:
@@ -172,6 +175,56 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
                 lang,
                 f"image {k}",
             )
+
+
+def _hidden_layers(inv: Inventory, doc: Any) -> None:
+    """The text of layers (optional content) a viewer hides by default: a recipient turns them
+    on with one click. Read from a copy with every layer on (the default configuration and
+    every alternate one), page by page where it says more than the page as shown."""
+    import pymupdf
+
+    try:
+        ocgs = list(doc.get_ocgs() or {})
+    except Exception as exc:  # a damaged configuration: say so rather than pass it
+        not_memory(exc)
+        inv.incomplete(f"the PDF's layers could not be read: {type(exc).__name__}: {exc}")
+        return
+    if not ocgs:
+        return
+    shown = pymupdf.open(stream=doc.tobytes(), filetype="pdf")
+    try:
+        for config in range(-1, len(shown.get_layers() or [])):
+            shown.set_layer(config, on=ocgs, off=[], basestate="ON")
+        shown = pymupdf.open(stream=shown.tobytes(), filetype="pdf")
+        flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
+        for page, hidden in zip(doc, shown, strict=True):
+            n = page.number + 1
+            every = _text_layer(hidden, flags)
+            if every != _text_layer(page, flags):
+                inv.add("a hidden layer (optional content) of a PDF page", every, f"page {n}", n)
+    finally:
+        shown.close()
+
+
+#: Where the OCR of a page whose text layer cannot be trusted is placed.
+MISREAD_PAGE = "a PDF page whose text layer misreads its letters"
+#: Signs that a text layer does not say the letters its page shows (a font whose ToUnicode
+#: map is wrong or missing, common in Arabic PDFs): a character with no mapping (U+FFFD),
+#: a private-use one, or an Arabic letter glued to a letter of another script in one word
+#: (`اǄخطيب`: the lam's glyph mapped to a Latin letter).
+_MISREAD = re.compile(
+    "[\ufffd\ue000-\uf8ff]"
+    "|[\u0620-\u064a\u066e-\u06d3\ufb50-\ufdff\ufe70-\ufefc]"
+    "[a-zA-Z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]"
+    "|[a-zA-Z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]"
+    "[\u0620-\u064a\u066e-\u06d3\ufb50-\ufdff\ufe70-\ufefc]"
+)
+
+
+def misread(text: str) -> bool:
+    """Whether a page's text layer shows signs of saying other letters than the page shows:
+    then the page is read by OCR too, so that a name drawn there is found."""
+    return _MISREAD.search(text) is not None
 
 
 def _text_layer(page: Any, flags: int, inv: Inventory | None = None, n: int = 0) -> str:

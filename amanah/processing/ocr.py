@@ -305,7 +305,57 @@ def _insert(text: str, words: list[dict[str, Any]], added: list[tuple[float, str
     return "\n".join(out).strip()
 
 
+#: A turned page (scanned upside down or sideways) reads as poor, confident-less words: each
+#: quarter turn is read once, quickly, and the page is read in full at the one that reads
+#: this much more confidently than the page as given.
+TURN_MARGIN = 15.0
+
+
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
+    """Read one page (`_ocr_upright`); a poor reading with words is tried again turned by a
+    quarter, a half and three quarters (a page scanned upside down or sideways: Tesseract's
+    layout analysis reads no turned text, and its orientation detection needs a full page),
+    and the page is read in full at the turn that reads best by a margin, its word boxes
+    turned back onto the page as given."""
+    found = _ocr_upright(image, page, work, languages)
+    if found.variant == "line" or not found.words or (found.confidence or 0.0) >= POOR_CONFIDENCE:
+        return found
+    grey = _to_grey(image)
+    best_k, best_conf = 0, (found.confidence or 0.0) + TURN_MARGIN
+    for k in (2, 1, 3):  # upside down first: the commonest turn of a scanned sheet
+        prep = cleanup.prepare(np.ascontiguousarray(np.rot90(grey, k)))
+        _text, conf, _words = tesseract(
+            VARIANTS[0][1](prep), work, languages, False, PSM[prep.layout]
+        )
+        if conf is not None and conf > best_conf:
+            best_k, best_conf = k, conf
+    if not best_k:
+        return found
+    turned = np.ascontiguousarray(np.rot90(grey, best_k))
+    again = _ocr_upright(Image.fromarray(turned), page, work, languages)
+    if (again.confidence or 0.0) <= (found.confidence or 0.0):
+        return found
+    h, w = grey.shape
+    for word in again.words:
+        left, top, width, height = word["box"]
+        xs, ys = (left, left + width), (top, top + height)
+        if best_k == 1:  # rotated[i, j] = grey[j, w - 1 - i]
+            xs, ys = tuple(w - y for y in ys), xs
+        elif best_k == 2:
+            xs, ys = tuple(w - x for x in xs), tuple(h - y for y in ys)
+        else:  # rotated[i, j] = grey[h - 1 - j, i]
+            xs, ys = ys, tuple(h - x for x in xs)
+        x0, x1, y0, y1 = max(0, min(xs)), min(w, max(xs)), max(0, min(ys)), min(h, max(ys))
+        word["box"] = [int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0))]
+    again.variant = f"{again.variant}, turned {90 * best_k} degrees"
+    again.tried = {
+        **found.tried,
+        **{f"turned {90 * best_k}: {k}": v for k, v in again.tried.items()},
+    }
+    return again
+
+
+def _ocr_upright(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
     """Read one page: clean it up, read it; when that reading is poor (by Tesseract's own word
     confidences, or because a row of ink on the page has no word of it), read the other
     clean-up variants too and keep the best: the one that read most rows of ink, then the

@@ -539,7 +539,10 @@ def _read_page(page: Any, flags: int | None, boxes: bool) -> PageText:
     if flags is None:
         flags = pymupdf.TEXTFLAGS_TEXT
     flags |= pymupdf.TEXT_PRESERVE_LIGATURES
-    layout = page.get_text("rawdict" if boxes else "dict", flags=flags)
+    # Without TEXT_MEDIABOX_CLIP the caller wants text outside the visible page too, but
+    # PyMuPDF clips to the page's rectangle whenever no clip is given: give it none.
+    clip = None if flags & pymupdf.TEXT_MEDIABOX_CLIP else pymupdf.INFINITE_RECT()
+    layout = page.get_text("rawdict" if boxes else "dict", flags=flags, clip=clip)
     text_blocks = [b for b in layout["blocks"] if b.get("type") == 0 and b.get("lines")]
     margins = (
         min((b["bbox"][0] for b in text_blocks), default=0.0),

@@ -1,11 +1,14 @@
 """The ways a reader's eye takes a text in which a protected name may hide from a matcher that
 reads the text as stored: markup taken out, letters spaced out joined, words glued by a joiner
-split. `Matcher.names` reads a text in all of them; every check that asks "does this text name
-a protected person" (analyst notes, tags and saved searches, engagements, consent, the legal
-officer's forms, the leak check) asks it there."""
+split, and text written in escapes decoded (`%D8%A3`, `=D8=A3`, `\\u0623`, `&#1571;`: a link's
+target, a URL in a message, a JSON export, a vCard). `Matcher.names` reads a text in all of
+them; every check that asks "does this text name a protected person" (analyst notes, tags and
+saved searches, engagements, consent, the legal officer's forms, the leak check) asks it
+there."""
 
 from __future__ import annotations
 
+import html
 import re
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
@@ -17,6 +20,137 @@ _SPACED = re.compile(r"(?<!\w)(?:\w[\s.\-_*·•/|]{1,3}){2,}\w(?!\w)")
 _SPACERS = re.compile(r"[\s.\-_*·•/|]")
 
 
+#: Runs of escaped bytes or characters a reader's tool shows decoded: percent-encoding (URLs,
+#: link targets), quoted-printable (mail, vCards; soft line breaks too), backslash escapes
+#: (JSON, JavaScript, Python: `\\u0623`, a surrogate pair, `\\xd8`), character references.
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_QUOTED = re.compile(r"(?:=[0-9A-Fa-f]{2}|=\r?\n)+")
+_BACKSLASH = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2})+")
+_ANY_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\[uUx][0-9A-Fa-f]{2}|&#")
+
+
+def _bytes_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # an older Arabic page or mail: Windows-1256
+        return data.decode("cp1256", "replace")
+
+
+def _hex_run(run: str, sep: str) -> str:
+    return _bytes_text(
+        bytes.fromhex(run.replace(sep + "\r\n", "").replace(sep + "\n", "").replace(sep, ""))
+    )
+
+
+def _backslash_run(run: str) -> str:
+    units: list[int] = []
+    raw = bytearray()
+    out = []
+    for m in re.finditer(r"\\(u|U|x)([0-9A-Fa-f]+)", run):
+        kind, digits = m.groups()
+        if kind == "x":
+            raw.append(int(digits, 16))
+            continue
+        if raw:
+            out.append(_bytes_text(bytes(raw)))
+            raw.clear()
+        units.append(int(digits, 16))
+        if kind == "U" or not 0xD800 <= units[-1] <= 0xDBFF:
+            pairs = b"".join(
+                u.to_bytes(2, "big") if u <= 0xFFFF else chr(u).encode("utf-16-be") for u in units
+            )
+            out.append(pairs.decode("utf-16-be", "replace"))
+            units.clear()
+    if units:
+        out.append("".join(chr(u) for u in units if not 0xD800 <= u <= 0xDFFF))
+    if raw:
+        out.append(_bytes_text(bytes(raw)))
+    return "".join(out)
+
+
+def unescaped(text: str) -> str:
+    """The text with every run of escapes decoded as a reader's tool shows it (a browser's
+    address bar, a mail reader, a JSON viewer): the text itself when it holds none."""
+    if not _ANY_ESCAPE.search(text):
+        return text
+    out = _PERCENT.sub(lambda m: _hex_run(m.group(), "%"), text)
+    out = _QUOTED.sub(lambda m: _hex_run(m.group(), "="), out)
+    out = _BACKSLASH.sub(lambda m: _backslash_run(m.group()), out)
+    return html.unescape(out) if "&#" in out else out
+
+
+#: Compound names written as one word or two: عبدالله / عبد الله, Abdulrahman / Abdul Rahman /
+#: Abd al-Rahman, أبوبكر / أبو بكر, نورالدين / نور الدين, Nureddine / Nour al-Din. A spelling
+#: is recorded one way and the text may write it the other: each text is also read with every
+#: compound split, and with every compound joined.
+_AR_SPLIT = (
+    (re.compile(r"(?<!\w)(عبد)(ال\w{2,})"), r"\1 \2"),
+    (re.compile(r"(?<!\w)([أاإ]بو)(\w{2,})"), r"\1 \2"),
+    (re.compile(r"(\w{2,})(الدين)(?!\w)"), r"\1 \2"),
+    # Two words run together before the article (أحمدالخطيب: a space lost by a PDF's text
+    # layer, a hashtag, a user name): the article starts a word.
+    (re.compile(r"(?<=[\u0621-\u064a]{3})(?=ال[\u0621-\u064a]{2,})"), " "),
+)
+_AR_JOIN = (
+    (re.compile(r"(?<!\w)(عبد)\s+(?=ال\w)"), r"\1"),
+    (re.compile(r"(?<!\w)([أاإ]بو)\s+(?=\w)"), r"\1"),
+    (re.compile(r"(?<=\w)\s+(الدين)(?!\w)"), r"\1"),
+)
+#: Latin: Abd + (ul, al, el, ur …) + a name; Abu/Abou + a name; a name + (ed, ud, al …) + Din.
+#: Names are capitalised (or all capitals): `abduction`, `about` and `sardine` are no names.
+_LA_ABD = re.compile(
+    r"\b(Abd|ABD)(?:[-\s]?((?i:[uaei]l|[uae][rsndtz]))[-\s]?|[-\s])?"
+    r"(?!(?i:a?l?lah)\b)((?i:[a-z]{3,}))\b"
+)
+_LA_ALLAH = re.compile(r"\b(Abd|ABD)(?i:[-\s]?(?:[uaei]l?)?[-\s]?(?:a?l)?lah)\b")
+_LA_ABU = re.compile(r"\b(A(?i:b[uo]u?))[-\s]?((?i:[a-z]{3,}))\b")
+_LA_DIN = re.compile(r"\b([A-Z](?i:[a-z]{2,}?))[-\s]?((?i:[eau][dl]?))?[-\s]?((?i:d(?:ee|i)ne?))\b")
+_LA_ANY = re.compile(r"\bA(?:bd|BD|b[uo]|B[UO])|(?i:d(?:ee|i)ne?)\b")
+
+
+def _latin_compounds(text: str) -> list[str]:
+    """Latin compounds as `Abd al-X`, as `Abdul X`, and joined (`Abdulx`, lower case after the
+    join: a capital inside a word is read as the start of another)."""
+    if not _LA_ANY.search(text):
+        return []
+
+    def joined_abd(m: re.Match[str]) -> str:
+        return m.group(1) + (m.group(2) or "").lower() + m.group(3).lower()
+
+    out = [
+        _LA_DIN.sub(
+            r"\1 al-Din",
+            _LA_ABU.sub(r"\1 \2", _LA_ABD.sub(r"\1 al-\3", _LA_ALLAH.sub(r"\1 Allah", text))),
+        ),
+        _LA_ABD.sub(
+            lambda m: f"{m.group(1)}{m.group(2) or 'ul'} {m.group(3)}",
+            _LA_ALLAH.sub(r"\1 Allah", text),
+        ),
+        _LA_DIN.sub(
+            lambda m: m.group(1) + (m.group(2) or "").lower() + m.group(3).lower(),
+            _LA_ABU.sub(
+                lambda m: m.group(1) + m.group(2).lower(),
+                _LA_ABD.sub(joined_abd, _LA_ALLAH.sub(r"\1ullah", text)),
+            ),
+        ),
+    ]
+    return out
+
+
+def compounds(text: str) -> list[str]:
+    """The text with every compound name split (Latin ones two ways: `Abd al-X`, `Abdul X`),
+    and with every one joined; none that is the text itself."""
+    split, joined = text, text
+    if "ال" in text or "بو" in text:  # a substring search in C spares Latin text the patterns
+        for pattern, by in _AR_SPLIT:
+            split = pattern.sub(by, split)
+        for pattern, by in _AR_JOIN:
+            joined = pattern.sub(by, joined)
+    out = _latin_compounds(split)[:2] or [split]
+    out.append((_latin_compounds(joined) or [joined, joined, joined])[2])
+    return [t for t in dict.fromkeys(out) if t != text]
+
+
 def _joined(text: str) -> str:
     return _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), text)
 
@@ -25,10 +159,14 @@ def readings(text: str) -> list[str]:
     """Other readings of a text than as stored (none equal to it, none twice): markup taken
     out, as nothing and as a space (`<b>Ah</b>mad`, `Ahmad<br>Khatib`), letters spaced out
     joined (`A.h.m.a.d`, `ا ح م د`), words glued by a joiner split (`أحمد‌الخطيب`), and all of
-    these at once."""
+    these at once; and escapes decoded (`%D8%A3%D8%AD%D9%85%D8%AF`), then read the same ways."""
     split = text  # each joiner as a space, in C: a raw reading is megabytes
     for joiner in JOINERS:
         split = split.replace(joiner, " ")
     out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), _joined(text), split]
     out.append(_joined(_MARKUP.sub("", split)))
+    out.extend(compounds(text))
+    decoded = unescaped(text)
+    if decoded != text:
+        out += [decoded, _MARKUP.sub(" ", decoded)]
     return [r for r in dict.fromkeys(out) if r != text]

@@ -1,0 +1,66 @@
+"""A saved web page or an SVG inlines its pictures as `data:` URIs (SingleFile captures,
+pages saved from a browser, an SVG's embedded photo): a picture naming a protected person
+is read (OCR) as a file of its own, and the package build refuses the page. A web font
+inlined the same way does not make the page's inventory incomplete."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import amanah
+from tests.sharingfixtures import WITNESS_LATIN
+from tests.test_adv_leak_places import _setup
+from tests.test_leak_check import _ids, _ingest, _ok, _reasons, _request
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _png(words: str) -> str:
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.new("L", (1000, 200), 255)
+    ImageDraw.Draw(im).text((20, 70), f"Interview of {words}", font=ImageFont.truetype(FONT, 40))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def handover(folder: Path, words: str) -> None:
+    folder.mkdir(parents=True)
+    font = base64.b64encode(Path(FONT).read_bytes()[:4096]).decode()
+    (folder / "capture.html").write_text(
+        f"<html><head><style>@font-face{{font-family:x;src:url(data:font/ttf;base64,{font})}}"
+        f'</style></head><body><p>Capture.</p><img src="data:image/png;base64,{_png(words)}">'
+        "</body></html>"
+    )
+    (folder / "poster.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'width="1000" height="200"><image width="1000" height="200" '
+        f'xlink:href="data:image/png;base64,{_png(words)}"/></svg>'
+    )
+
+
+@pytest.mark.slow
+def test_pictures_inlined_as_data_uris_are_read(sqlite_home: Path, tmp_path: Path) -> None:
+    home = sqlite_home
+    _setup(home)
+    handover(tmp_path / "named", WITNESS_LATIN)
+    handover(tmp_path / "clean", "the archive office")
+    _ingest(home, tmp_path / "named", "named")
+    _ingest(home, tmp_path / "clean", "clean")
+    _ok(home, "process")
+    ids = _ids(home, "named")
+    _request(home, "RFA-1", sorted(ids.values()))
+    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    reasons = _reasons(refused.stdout)
+    for name in ("capture.html", "poster.svg"):
+        assert reasons.get(ids[name], "").startswith("names protected person Witness A"), reasons
+    controls = _ids(home, "clean")
+    _request(home, "RFA-2", sorted(controls.values()))
+    built = amanah(home, "package", "build", "RFA-2", str(tmp_path / "p2"))
+    assert built.returncode == 0, built.stdout + built.stderr
