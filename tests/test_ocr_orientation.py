@@ -1,0 +1,89 @@
+"""A full page of text scanned turned: Tesseract's orientation detection finds the turn in one
+quick pass (the quarter-turn readings are kept for pages with too few letters for it), and
+the page is read turned back, so the leak check finds a name in its middle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from amanah.processing import ocr
+from tests.conftest import amanah
+from tests.sharingfixtures import WITNESS_LATIN
+from tests.test_adv_leak_places import _setup
+from tests.test_adv_leak_turned import FONT, _line, _scanned_pdf
+from tests.test_leak_check import _ingest, _ok, _reasons, _request
+
+PROSE = (
+    "The committee met in the northern district to hear the accounts of the families",
+    "who had waited at the gate since the early morning, and the clerk wrote down",
+    "each name, each date and each place they gave, as the rules of the hearing ask.",
+)
+
+
+def _page(name: str):  # type: ignore[no-untyped-def]
+    """A typed A4 page at 150 dpi: thirty lines of prose, the name on the fifteenth."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, 26)
+    for n in range(30):
+        text = f"The statement names {name} as present." if n == 14 else PROSE[n % 3]
+        draw.text((90, 110 + 50 * n), text, font=font, fill=0)
+    return page
+
+
+def test_orientation_names_each_quarter_turn_and_none_where_too_few_letters(
+    tmp_path: Path,
+) -> None:
+    upright = np.asarray(_page("the archive office"))
+    for k in (0, 1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(upright, k))
+        assert ocr.orientation(turned, tmp_path) == (4 - k) % 4, k
+    # Two lines of large print are enough for it: the statement's page turned upside down.
+    assert ocr.orientation(np.asarray(_line("the archive office").rotate(180)), tmp_path) == 2
+    # One word is not: it says so (Tesseract fails the page) rather than guess.
+    from PIL import Image, ImageDraw, ImageFont
+
+    word = Image.new("L", (1240, 420), 255)
+    ImageDraw.Draw(word).text((40, 100), "Yes", font=ImageFont.truetype(FONT, 40), fill=0)
+    assert ocr.orientation(np.asarray(word.rotate(180)), tmp_path) is None
+
+
+def test_a_full_page_upside_down_is_read_turned_back_with_its_boxes_on_the_page(
+    tmp_path: Path,
+) -> None:
+    page = _page("Yusuf Haddad").rotate(180)
+    read = ocr.ocr_image(page, 1, tmp_path, "eng")
+    assert read.variant.endswith("turned 180 degrees"), read.variant
+    assert "Yusuf Haddad" in read.text
+    assert (read.confidence or 0) >= ocr.POOR_CONFIDENCE
+    (word,) = [w for w in read.words if w["text"] == "Yusuf"]
+    left, top, width, _height = word["box"]
+    # Upside down, the fifteenth line's words lie in the lower half, on the right.
+    assert page.height / 2 < top < page.height and page.width / 2 < left + width <= page.width
+
+
+@pytest.mark.slow
+def test_full_pages_scanned_turned_are_refused_by_the_leak_check(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    home = sqlite_home
+    _setup(home)
+    folder = tmp_path / "h"
+    folder.mkdir()
+    _page(WITNESS_LATIN).rotate(180).save(folder / "upside-down.png")
+    _scanned_pdf(folder / "sideways.pdf", _page(WITNESS_LATIN).rotate(270, expand=True))
+    _page("the archive office").rotate(180).save(folder / "control.png")
+    ids = _ingest(home, folder, "h")
+    _ok(home, "process")
+    _request(home, "RFA-1", sorted(ids.values()))
+    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    reasons = _reasons(refused.stdout)
+    assert reasons.get(ids["upside-down.png"], "").startswith("names protected person Witness A")
+    assert reasons.get(ids["sideways.pdf"], "").startswith("names protected person Witness A")
+    assert ids["control.png"] not in reasons, reasons
