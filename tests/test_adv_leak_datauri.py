@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import amanah
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ids, _ingest, _ok, _reasons, _request
+from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -54,10 +54,7 @@ def test_pictures_inlined_as_data_uris_are_read(sqlite_home: Path, tmp_path: Pat
     _ingest(home, tmp_path / "clean", "clean")
     _ok(home, "process")
     ids = _ids(home, "named")
-    _request(home, "RFA-1", sorted(ids.values()))
-    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    reasons = _reasons(refused.stdout)
+    _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
     for name in ("capture.html", "poster.svg"):
         assert reasons.get(ids[name], "").startswith("names protected person Witness A"), reasons
     controls = _ids(home, "clean")

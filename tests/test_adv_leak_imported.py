@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import amanah
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
 from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ids, _ingest, _ok, _reasons, _request
+from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
 
 AFCHUNK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk"
 
@@ -65,10 +65,7 @@ def test_a_saved_web_page_and_a_document_imported_into_a_docx_are_read(
     _ingest(home, tmp_path / "clean", "clean")
     _ok(home, "process")
     ids = _ids(home, "named")
-    _request(home, "RFA-1", sorted(ids.values()))
-    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    reasons = _reasons(refused.stdout)
+    _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
     for name in ("notes.mht", "mht-chunk.docx", "rtf-chunk.docx"):
         assert reasons.get(ids[name], "").startswith("names protected person Witness A"), (
             name,

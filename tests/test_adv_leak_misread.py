@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import amanah
 from tests.sharingfixtures import WITNESS_AR
 from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ingest, _ok, _reasons, _request
+from tests.test_leak_check import _ingest, _ok, refused_build
 
 
 def _html_pdf(path: Path, words: str) -> str:
@@ -45,10 +44,7 @@ def test_a_page_whose_text_layer_misreads_its_letters_is_read_by_ocr(
     _html_pdf(folder / "control.pdf", "مدير السجن")
     ids = _ingest(home, folder, "h")
     _ok(home, "process")
-    _request(home, "RFA-1", sorted(ids.values()))
-    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    reasons = _reasons(refused.stdout)
+    _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
     assert reasons[ids["statement.pdf"]].startswith(
         "names protected person Witness A in OCR of a PDF page whose text layer misreads"
     ), reasons

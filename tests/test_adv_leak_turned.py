@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import amanah
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ingest, _ok, _reasons, _request
+from tests.test_leak_check import _ingest, _ok, refused_build
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -52,10 +51,7 @@ def test_a_page_scanned_upside_down_or_sideways_is_read_turned_back(
     _line("the archive office").rotate(180).save(folder / "control.png")
     ids = _ingest(home, folder, "h")
     _ok(home, "process")
-    _request(home, "RFA-1", sorted(ids.values()))
-    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    reasons = _reasons(refused.stdout)
+    _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
     assert reasons.get(ids["upside-down.png"], "").startswith("names protected person Witness A")
     assert reasons.get(ids["sideways.pdf"], "").startswith("names protected person Witness A")
     assert ids["control.png"] not in reasons, reasons

@@ -236,6 +236,15 @@ def _reasons(stdout: str) -> dict[int, str]:
     return out
 
 
+def refused_build(home: Path, ref: str, items: list[int], out: Path) -> tuple[str, dict[int, str]]:
+    """A request for `items` whose package build must refuse: what the build printed and
+    the reason given for each refused item."""
+    _request(home, ref, items)
+    refused = amanah(home, "package", "build", ref, str(out))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    return refused.stdout + refused.stderr, _reasons(refused.stdout)
+
+
 # -- the tests ------------------------------------------------------------------------------------
 
 

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 from amanah.processing import ocr
-from tests.conftest import amanah
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_adv_leak_places import _setup
 from tests.test_adv_leak_turned import FONT, _line, _scanned_pdf
-from tests.test_leak_check import _ingest, _ok, _reasons, _request
+from tests.test_leak_check import _ingest, _ok, refused_build
 
 PROSE = (
     "The committee met in the northern district to hear the accounts of the families",
@@ -80,10 +79,7 @@ def test_full_pages_scanned_turned_are_refused_by_the_leak_check(
     _page("the archive office").rotate(180).save(folder / "control.png")
     ids = _ingest(home, folder, "h")
     _ok(home, "process")
-    _request(home, "RFA-1", sorted(ids.values()))
-    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    reasons = _reasons(refused.stdout)
+    _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
     assert reasons.get(ids["upside-down.png"], "").startswith("names protected person Witness A")
     assert reasons.get(ids["sideways.pdf"], "").startswith("names protected person Witness A")
     assert ids["control.png"] not in reasons, reasons
