@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from amanah import __version__
 from tests.conftest import _BASE_ENV, _cli_host, amanah
 from tests.servers import free_port
 
@@ -47,6 +48,8 @@ def test_the_host_is_used_and_answers_as_a_started_command(sqlite_home: Path) ->
             started.stderr,
         ), args
     assert amanah(sqlite_home, "no-such-command").returncode == 2
+    version = amanah(sqlite_home, "--version")  # alone, no command needed
+    assert (version.returncode, version.stdout) == (0, f"amanah {__version__}\n"), version
 
 
 def test_input_reaches_the_command_and_its_files_keep_the_commands_umask(
