@@ -116,8 +116,8 @@ import_edits = (frameworks, jurisdictions)  # each adds `edit` to its group abov
 @functools.cache
 def command() -> typer.core.TyperGroup:
     """The Click command that typer builds from `app`: built once per process. Building it
-    reads the signature of every one of the 114 commands (0.3-0.4 s of CPU, most of a short
-    command's start); a process that forks commands (the test suite's host) builds it first."""
+    reads the signature of every one of the 114 commands (about 0.15 s of CPU, a good part of
+    a short command's start); a process that forks commands (the tests' host) builds it first."""
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)  # a callback and subcommands: a group
     return group
