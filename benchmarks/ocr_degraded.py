@@ -1,7 +1,7 @@
 """OCR clean-up measured per variant on every degradation (issue 14, part 2).
 
 For each level of `tests.fixtures.DEGRADATIONS`, the faint photocopy (`faint_scan`) and the
-boxed line (`boxed_line_scan`: a seventh line in a drawn box, which Tesseract drops), one page
+boxed line (`boxed_line_scan`: a seventh line in a heavy drawn box, which Tesseract drops), one page
 each (the six-line memo of `tests/test_ocr_degraded.py`):
 
 - every clean-up variant of `ocr.VARIANTS` read alone: CER, Tesseract's mean confidence,
@@ -62,7 +62,7 @@ def _images(levels: list[str], seeds: list[int]) -> dict[str, tuple[Any, list[st
         if level == "faint":
             out[level] = (faint_scan(MEMO), MEMO)
         elif level == "boxed":
-            out[level] = (boxed_line_scan(MEMO, BOXED, BOXED_AT), boxed)
+            out[level] = (boxed_line_scan(MEMO, BOXED, BOXED_AT, frame=6), boxed)
         elif level in DEGRADATIONS:
             out[level] = (degraded_scan(MEMO, level), MEMO)
         else:

@@ -122,9 +122,13 @@ def scanned_page(
     return page
 
 
-def boxed_line_scan(lines: list[str], boxed: str, at: int, skew: float = 0.0) -> Image.Image:
-    """A clean page whose line `at` is `boxed`, framed by a drawn box (a form's field): a line
-    Tesseract's layout analysis leaves out whole, confident about the rest of the page."""
+def boxed_line_scan(
+    lines: list[str], boxed: str, at: int, skew: float = 0.0, frame: int = 3
+) -> Image.Image:
+    """A clean page whose line `at` is `boxed`, framed by a drawn box `frame` pixels thick (a
+    form's field). Tesseract's layout analysis leaves such a line out whole, confident about
+    the rest of the page; the clean-up erases a thin frame (`cleanup.unrule`), not a heavy
+    one."""
     from PIL import ImageDraw, ImageFont
 
     page = Image.new("L", (1700, 100 + 90 * (len(lines) + 2)), 255)
@@ -136,7 +140,7 @@ def boxed_line_scan(lines: list[str], boxed: str, at: int, skew: float = 0.0) ->
         draw.text((1580, y), line, fill=0, **kw)
         if line is boxed:
             x0, _, _, _ = draw.textbbox((1580, y), line, **kw)
-            draw.rectangle((x0 - 180, y - 10, 1600, y + 60), outline=0, width=3)
+            draw.rectangle((x0 - 180, y - 10, 1600, y + 60), outline=0, width=frame)
         y += 90
     if skew:
         page = page.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=255)

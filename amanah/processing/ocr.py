@@ -88,6 +88,7 @@ class OcrPage:
     steps: dict[str, float] = field(default_factory=dict)  # clean-up step -> milliseconds
     rows: int | None = None  # rows of ink on the page (None: not counted, no text measured)
     rows_read: int | None = None  # of them, the rows Tesseract's words cover
+    rules_erased: int = 0  # rules and cell frames the clean-up erased (`cleanup.unrule`)
 
     @property
     def lines_missed(self) -> bool:
@@ -447,6 +448,7 @@ def _ocr_upright(image: Image.Image, page: int, work: Path, languages: str) -> O
         prep.steps,
         rows.count if rows is not None else None,
         rows.read_count if rows is not None else None,
+        prep.rules,
     )
 
 
@@ -484,6 +486,7 @@ def summary(p: OcrPage) -> dict[str, Any]:
         "variants_tried": p.tried,
         "rows": p.rows,
         "rows_read": p.rows_read,
+        "rules_erased": p.rules_erased,
     }
 
 
