@@ -388,15 +388,17 @@ def amanah_here(
     """The same command line as `amanah`, run in this process by Click's test runner, with the
     command's own umask: for the steps of a story whose subject is not the process. Each
     `python -m amanah.cli` costs 2 to 3 s of CPU before it does anything (its imports), and
-    a story of 30 steps pays that 30 times. An unexpected exception is raised, not hidden."""
-    from typer.testing import CliRunner
+    a story of 30 steps pays that 30 times. An unexpected exception is raised, not hidden.
+    Click's runner is given the command tree built once (`amanah.cli.command()`); typer's
+    runner builds it again on every call (0.13 s of CPU against 0.02 s for the whole call)."""
+    from click.testing import CliRunner
 
-    from amanah.cli import app
+    from amanah.cli import command
     from amanah.system import private_files
 
     argv = ["--home", str(home), *args]
     with private_files():
-        result = CliRunner().invoke(app, argv, input=input, env={"COLUMNS": "200"})
+        result = CliRunner().invoke(command(), argv, input=input, env={"COLUMNS": "200"})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     proc = subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)

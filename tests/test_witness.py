@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from amanah.cli import app
+from amanah.cli import command
 from amanah.custody import ledger, tree, verifier
 from amanah.custody.checkpoint_log import CheckpointLogError
 from amanah.workspace import Workspace, open_workspace
@@ -58,7 +58,8 @@ def amanah(
     home: Path, *args: str, check: bool = False, input: str | None = None, **env: str
 ) -> Result:
     """The real command line, run in this process (a subprocess costs seconds here)."""
-    result = CliRunner().invoke(app, ["--home", str(home), *args], input=input, env=env or None)
+    argv = ["--home", str(home), *args]
+    result = CliRunner().invoke(command(), argv, input=input, env=env or None)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     if check and result.exit_code != 0:
