@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -102,10 +103,10 @@ def test_the_same_table_with_its_frames_reads_poorly(
 
 def _layers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A page drawn in layers: text (Arabic lines, a large Latin headline of straight letters,
-    Arabic headline words, hairline letters), thin rules (a grid, an underline, a frame), and
-    dark marks that are not thin (a heavy rule, a filled box). Each layer is a mask of its
-    ink."""
-    size = (2000, 1700)
+    Arabic headline words, hairline Latin and Arabic letters), thin rules (a grid, an
+    underline, a frame), and dark marks that are not thin (a heavy rule, a filled box). Each
+    layer is a mask of its ink."""
+    size = (2000, 2200)
     text, thin, thick = (Image.new("L", size, 255) for _ in range(3))
     t, r, k = ImageDraw.Draw(text), ImageDraw.Draw(thin), ImageDraw.Draw(thick)
     font = ImageFont.truetype(str(ARABIC_FONT), 40)
@@ -114,6 +115,7 @@ def _layers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t.text((1880, 260), "لا الإله الأول", font=big, fill=0, anchor="ra", direction="rtl")
     kw = {"font": font, "fill": 0, "anchor": "ra", "direction": "rtl", "language": "ar"}
     _hairline(t, 120, 1400)
+    _hairline_arabic(text, 1880, 1620)
     for n, line in enumerate(["إدارة المخابرات العامة - الفرع 285", "الأوامر الصادرة لاحقاً"]):
         t.text((1880, 480 + 80 * n), line, **kw)
     for x in range(300, 1900, 400):  # a grid of cells under the lines
@@ -150,6 +152,26 @@ def _hairline(draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
             xy = (x + x0 * wide, y + y0 * high, x + x1 * wide, y + y1 * high)
             draw.line(xy, fill=0, width=3)
         x += wide + 60
+
+
+def _hairline_arabic(layer: Image.Image, right: int, top: int) -> None:
+    """Arabic headline words in a hairline typeface, stretched with tatweel (long, thin,
+    straight strokes along the baseline, and standing alefs and lams): DejaVu's letters
+    thinned to their skeleton, two pixels wide."""
+    big = Image.new("L", layer.size, 0)
+    font = ImageFont.truetype(str(ARABIC_FONT), 160)
+    draw = ImageDraw.Draw(big)
+    for n, word in enumerate(["الـــمـــخـــابـــرات", "ســـجـــل بـــلاغ"]):
+        draw.text((right, top + 240 * n), word, font=font, fill=255, anchor="ra", direction="rtl")
+    ink = np.asarray(big).copy()
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    skeleton = np.zeros_like(ink)
+    while cv2.countNonZero(ink):  # Lantuejoul's skeleton: what each erosion's opening loses
+        eroded = cv2.erode(ink, cross)
+        skeleton |= cv2.subtract(ink, cv2.dilate(eroded, cross))
+        ink = eroded
+    hair = cv2.dilate(skeleton, np.ones((2, 2), np.uint8))
+    layer.paste(Image.fromarray(np.minimum(np.asarray(layer), 255 - hair)))
 
 
 def test_only_thin_straight_rules_are_erased_never_a_letter() -> None:
