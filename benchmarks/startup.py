@@ -13,7 +13,8 @@
   a reader's eye takes it) over a generated 284,000-character text with markup, Arabic and
   English, two persons recorded: what the leak check's readings cost per text;
 - `zygote`: CPU seconds of a sandbox (limits-only, so that its zygote and children are this
-  process's children) that reads 1, 2 or 3 short English texts and stops: the zygote's
+  process's children) that reads 1, 2 or 3 English texts, long (1,500 characters, read with
+  trigrams) or short (76, read with every model of the Latin script), and stops: the zygote's
   imports and model builds with the children's reading, median of the runs.
 
 `--tree DIR` runs the measured processes of `commands` and `zygote` on the Amanah of another
@@ -63,7 +64,7 @@ from pathlib import Path
 from amanah.processing.sandbox import Sandbox
 folder = Path(tempfile.mkdtemp())
 text = folder / "statement.txt"
-text.write_text(sys.argv[2] * 20, encoding="utf-8")
+text.write_text(sys.argv[2] * int(sys.argv[3]), encoding="utf-8")
 box = Sandbox("limits-only", work_dir=folder)
 for n in range(int(sys.argv[1])):
     out = folder / f"out{n}"
@@ -109,14 +110,16 @@ def _commands(home: Path, runs: int) -> dict[str, dict[str, float]]:
 
 
 def _zygote(runs: int) -> dict[str, float]:
-    """Median CPU of a sandbox that reads 1, 2 and 3 texts, zygote and children included."""
+    """Median CPU of a sandbox that reads 1, 2 and 3 texts, zygote and children included: a
+    long text (read with trigrams) and a short one (every model of its script)."""
     line = "The witness was held at the branch for three months in the winter of 2012. "
     figures = {}
-    for files in (1, 2, 3):
-        argv = [sys.executable, "-c", _ZYGOTE, str(files), line]
-        figures[f"{files} file(s)"] = round(
-            statistics.median(_child(argv)[1] for _ in range(runs)), 3
-        )
+    for kind, times in (("long", 20), ("short", 1)):
+        for files in (1, 2, 3):
+            argv = [sys.executable, "-c", _ZYGOTE, str(files), line, str(times)]
+            figures[f"{kind}, {files} file(s)"] = round(
+                statistics.median(_child(argv)[1] for _ in range(runs)), 3
+            )
     return figures
 
 

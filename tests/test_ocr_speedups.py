@@ -129,12 +129,12 @@ def test_a_process_not_warmed_never_preloads_every_model() -> None:
         "from amanah.processing import language as l\n"
         f"a = l.detect({TEXTS[0]!r})\n"
         "n, m = l._detector.cache_info().currsize, l._lazy.cache_info().currsize\n"
-        "print(a[0]['language'], n, m)\n"
-        "l.warm(full=True)\n"
+        "print(a[0]['language'], n, m, *l.models_wanted())\n"
+        "l.warm(l.models_wanted())\n"
         f"b = l.detect({TEXTS[0]!r})\n"
         "print(a == b, l._detector.cache_info().currsize)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
-    assert out.stdout.split("\n")[:2] == ["ar 0 1", "True 1"], out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["ar 0 1 arabic", "True 1"], out.stderr[-2000:]

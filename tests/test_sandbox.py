@@ -336,7 +336,7 @@ def test_a_reader_in_c_that_stays_below_the_limit_finishes(caged: Sandbox, tmp_p
 
 @pytest.mark.parametrize(
     "manifest",
-    ["[1]", '"ok"', "null", "{}", '{"error": {"x": 1}}', '{"wants_every_language_model": true}'],
+    ["[1]", '"ok"', "null", "{}", '{"error": {"x": 1}}', '{"wants_language_models": ["every"]}'],
 )
 def test_an_answer_the_child_forged_fails_its_job_and_the_zygote_lives_on(
     caged: Sandbox, tmp_path: Path, manifest: str

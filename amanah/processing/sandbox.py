@@ -483,8 +483,8 @@ def _child(request: dict[str, Any]) -> None:
         if reached_memory_limit():  # whatever a reader made of its refused allocation
             result = {"error": f"memory limit of {lim['memory_bytes'] >> 20} MiB exceeded"}
         language = sys.modules.get("amanah.processing.language")
-        if language is not None and language.full_models_wanted():
-            result[WANTS] = True  # the zygote builds them before its next child of the task
+        if language is not None and (scripts := language.models_wanted()):
+            result[WANTS] = scripts  # the zygote builds them before its next child of the task
         Path(request["out_dir"], MANIFEST).write_text(json.dumps(result), encoding="utf-8")
     except MemoryError:
         code = 71
@@ -566,25 +566,31 @@ def _warm_modules(task: str) -> tuple[str, ...]:
 LAZY_CHILDREN = 1
 
 
-#: A child's answer that it built lingua's every-model detection for itself (a short text):
-#: the zygote then builds it once for every later child. The answer of a child is not
-#: trusted for anything else: the worst a forged one does is this build.
-WANTS = "wants_every_language_model"
-_EVERY_MODEL = "analyze with every language model"
+#: A child's answer that it loaded lingua's every model of some scripts for itself (short
+#: texts), as a list of the scripts' names: the zygote then builds them once for every later
+#: child. The answer of a child is not trusted for anything else: the worst a forged one does
+#: is this build (at most every model of every language), and a name that is no script's is
+#: passed over.
+WANTS = "wants_language_models"
+_MODELS = "analyze with every language model of"
 
 
 def _warm(
-    task: str, warmed: set[str], served: int = LAZY_CHILDREN, every_language_model: bool = False
+    task: str,
+    warmed: set[str],
+    served: int = LAZY_CHILDREN,
+    language_scripts: frozenset[str] = frozenset(),
 ) -> None:
     """Import `task`'s modules once, in the zygote (never in a child: it would pay each time).
     `served`: children of `task` forked before this one; the readers' models are built only
-    once LAZY_CHILDREN of them have run. `every_language_model`: a child of the analysis
-    asked for them (WANTS); built once, with the other models or after them."""
+    once LAZY_CHILDREN of them have run. `language_scripts`: children of the analysis asked
+    for every model of these scripts (WANTS); each built once, with the other models or
+    after them."""
     import gc
     import importlib
 
-    every = every_language_model and task == "analyze"
-    if task in warmed and (not every or _EVERY_MODEL in warmed):
+    scripts = {f"{_MODELS} {s}" for s in language_scripts} if task == "analyze" else set()
+    if task in warmed and scripts <= warmed:
         return
     names = _warm_modules(task)
     build = "amanah.processing.analyze" in names
@@ -595,11 +601,11 @@ def _warm(
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     if build and task in warmed:  # what the readers build on first use
-        if every:
-            warmed.add(_EVERY_MODEL)
+        warmed.update(scripts)
         with contextlib.suppress(Exception):
             importlib.import_module("amanah.processing.analyze").warm(
-                languages=task == "analyze", every_language_model=every
+                languages=task == "analyze",
+                language_scripts=language_scripts if task == "analyze" else (),
             )
     gc.collect()
     gc.freeze()  # children then never walk (and so copy) the inherited objects
@@ -621,18 +627,21 @@ def _serve(args: list[str]) -> None:
                 sys.exit("Landlock was expected and is not available")
     warmed: set[str] = set()
     served: Counter[str] = Counter()
-    wanted = False  # a child of the analysis built every language model for itself
+    wanted: set[str] = set()  # scripts whose every model a child of the analysis loaded
     for line in sys.stdin.buffer:
         request = json.loads(line)
         task = str(request.get("task"))
-        _warm(task, warmed, served[task], every_language_model=wanted)
+        _warm(task, warmed, served[task], language_scripts=frozenset(wanted))
         served[task] += 1
         pid = os.fork()
         if pid == 0:
             _child(request)
         reply = _wait(pid, request)
-        if reply.pop(WANTS, False) and task == "analyze":
-            wanted = True
+        scripts = reply.pop(WANTS, [])
+        if scripts and task == "analyze":  # its zygote has imported the language module
+            from amanah.processing.language import EVERY, SCRIPT_LANGUAGES
+
+            wanted.update(s for s in scripts if s in SCRIPT_LANGUAGES or s == EVERY)
         if _CAGED["caged"]:
             _sweep()
         sys.stdout.write(json.dumps(reply) + "\n")
@@ -681,7 +690,14 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
     # The child writes this file, and a child a hostile file took over writes what it likes:
     # anything but the child's own shape of answer is no answer, never a crash of the zygote.
     answer = result if isinstance(result, dict) else {}
-    wants = {WANTS: True} if answer.get(WANTS) is True else {}
+    # At most a few short names (the scripts): a forged list of many costs the zygote nothing.
+    asked = answer.get(WANTS)
+    scripts = (
+        [s for s in asked[:4] if isinstance(s, str) and len(s) < 16]
+        if isinstance(asked, list)
+        else []
+    )
+    wants = {WANTS: scripts} if scripts else {}
     if "ok" in answer:
         manifest.write_text(json.dumps(answer["ok"]), encoding="utf-8")
         return {"status": "ok", "cpu_seconds": cpu, **wants}
