@@ -64,6 +64,61 @@ def test_a_full_page_upside_down_is_read_turned_back_with_its_boxes_on_the_page(
     left, top, width, _height = word["box"]
     # Upside down, the fifteenth line's words lie in the lower half, on the right.
     assert page.height / 2 < top < page.height and page.width / 2 < left + width <= page.width
+    # Asked as soon as the first variant read poorly: no other clean-up is read upright (two
+    # full readings of a page none of them makes legible), the page is read turned at once.
+    assert list(read.tried) == ["otsu", "turned 180: otsu"], read.tried
+
+
+def test_a_register_read_well_sideways_is_read_turned_so_its_lines_stay_whole(
+    tmp_path: Path,
+) -> None:
+    """Turned a quarter, a typed register reads confidently, but Tesseract takes the gaps
+    that line up from entry to entry for columns and cuts every entry into pieces in
+    separate blocks: before, not one of the 30 entries was whole in the text, so a name at a
+    cut would be in two places of it (and neither a phrase search nor the leak check would
+    find it). Its words stand on their side: the page is read turned, every entry whole."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    entry = "The clerk wrote down line {n} of the hearing held in the northern district office."
+    page = Image.new("L", (2480, 3508), 255)  # A4 at 300 dpi
+    draw = ImageDraw.Draw(page)
+    for n in range(1, 31):
+        draw.text(
+            (180, 150 + 105 * n), entry.format(n=n), font=ImageFont.truetype(FONT, 46), fill=0
+        )
+    read = ocr.ocr_image(page.rotate(270, expand=True), 1, tmp_path, "eng")
+    assert read.variant == "otsu, turned 90 degrees", read.variant
+    assert list(read.tried) == ["otsu", "turned 90: otsu"], read.tried
+    text = " ".join(read.text.split())
+    assert all(entry.format(n=n) in text for n in range(1, 31)), read.text
+    assert ocr._sideways(read.words)  # the boxes, turned back, stand on the page as given
+    assert not ocr._sideways(ocr.ocr_image(page, 1, tmp_path, "eng").words)
+
+
+def test_a_page_the_detection_calls_turned_wrongly_is_still_read_upright_in_every_variant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tesseract's orientation detection can be wrong. A page of Greek, which the languages
+    asked for read poorly in every variant, said to be upside down: read turned, it reads
+    worse, so it is read upright in every variant, as it would be without the detection."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    for n in range(20):
+        draw.text(
+            (90, 110 + 60 * n),
+            "Η επιτροπή συνεδρίασε στη βόρεια περιφέρεια.",
+            font=ImageFont.truetype(FONT, 30),
+            fill=0,
+        )
+    asked = []
+    monkeypatch.setattr(ocr, "orientation", lambda grey, work: asked.append(1) or 2)
+    read = ocr.ocr_image(page, 1, tmp_path, "eng")
+    assert asked == [1]
+    assert read.variant in {name for name, _ in ocr.VARIANTS}, read.variant  # not turned
+    assert list(read.tried) == [name for name, _ in ocr.VARIANTS], read.tried
+    assert (read.confidence or 0) < ocr.POOR_CONFIDENCE and read.words
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -346,30 +347,57 @@ def orientation(grey: np.ndarray, work: Path) -> int | None:
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
     """Read one page (`_ocr_upright`); a poor reading with words may be a page scanned upside
     down or sideways (Tesseract's layout analysis reads no turned text). Tesseract's
-    orientation detection decides on a page with enough letters (one quick pass); on one
-    with too few for it, each quarter turn is read once, quickly, which costs little on a
-    page that holds little. The page is read in full at the turn found, its word boxes turned
-    back onto the page as given, and kept when it reads better."""
-    found = _ocr_upright(image, page, work, languages)
-    if found.variant == "line" or not found.words or (found.confidence or 0.0) >= POOR_CONFIDENCE:
-        return found
+    orientation detection decides on a page with enough letters (one quick pass), asked as
+    soon as the first clean-up variant reads poorly: a turned page is then read turned at
+    once, not in every variant upright first (three full readings of a page that no clean-up
+    makes legible). On a page with too few letters for it, each quarter turn is read once,
+    quickly, which costs little on a page that holds little. A page read well but with its
+    words standing on their side (`_sideways`) was turned a quarter too: Tesseract reads its
+    lines in pieces. The page is read in full at the turn found, its word boxes turned back
+    onto the page as given, and kept when it reads better (upright words, for a page read
+    sideways)."""
     grey = _to_grey(image)
-    best_k = orientation(grey, work)
+    said: list[int | None] = []  # the detection, when asked after the first variant
+    stopped: list[bool] = []  # whether the upright reading stopped there
+
+    def turned(words: list[dict[str, Any]]) -> bool:
+        said.append(orientation(grey, work))
+        stopped.append(bool(said[0]) or _sideways(words))
+        return stopped[0]
+
+    def upright() -> OcrPage:
+        """The reading upright, every variant read if it stopped early for a turn."""
+        return _ocr_upright(image, page, work, languages) if stopped and stopped[0] else found
+
+    found = _ocr_upright(image, page, work, languages, turned)
+    if found.variant == "line" or not found.words:
+        return found
+    sideways = _sideways(found.words)
+    if (found.confidence or 0.0) >= POOR_CONFIDENCE and not sideways:
+        return found
+    best_k = said[0] if said else orientation(grey, work)
+    if sideways and best_k not in (1, 3):
+        best_k = None  # read sideways, so turned a quarter: the detection did not say which
     if best_k is None:
         best_k, best_conf = 0, (found.confidence or 0.0) + TURN_MARGIN
-        for k in (2, 1, 3):  # upside down first: the commonest turn of a scanned sheet
+        if sideways:  # its confidence may be high: the turn that reads upright words
+            best_conf = (found.confidence or 0.0) - TURN_MARGIN
+        for k in (1, 3) if sideways else (2, 1, 3):  # upside down first: the commonest turn
             prep = cleanup.prepare(np.ascontiguousarray(np.rot90(grey, k)))
             _text, conf, _words = tesseract(
                 VARIANTS[0][1](prep), work, languages, False, PSM[prep.layout]
             )
-            if conf is not None and conf > best_conf:
+            if conf is not None and conf > best_conf and not (sideways and _sideways(_words)):
                 best_k, best_conf = k, conf
     if not best_k:
-        return found
-    turned = np.ascontiguousarray(np.rot90(grey, best_k))
-    again = _ocr_upright(Image.fromarray(turned), page, work, languages)
-    if (again.confidence or 0.0) <= (found.confidence or 0.0):
-        return found
+        return upright()
+    again = _ocr_upright(
+        Image.fromarray(np.ascontiguousarray(np.rot90(grey, best_k))), page, work, languages
+    )
+    if _sideways(again.words) or (again.confidence or 0.0) <= (found.confidence or 0.0) - (
+        TURN_MARGIN if sideways else 0.0
+    ):
+        return upright()  # the turn was wrong: the page is read upright after all
     h, w = grey.shape
     for word in again.words:
         left, top, width, height = word["box"]
@@ -390,11 +418,37 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     return again
 
 
-def _ocr_upright(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
+#: A page whose words of three letters or more stand on their side (a box 1.5 times taller
+#: than wide), SIDEWAYS_WORDS of them at least and this share of those that stand or lie,
+#: was read sideways: Tesseract reads the lines of a page turned a quarter, often
+#: confidently, but cuts each line into pieces that it puts in separate blocks (a name at a
+#: cut is then in two places of the text); turned Arabic reads as squarish fragments, a
+#: third of them standing and hardly any lying.
+SIDEWAYS_SHARE = 0.75
+SIDEWAYS_WORDS = 5
+
+
+def _sideways(words: list[dict[str, Any]]) -> bool:
+    """Whether a page's words were read standing on their side (its lines run up or down)."""
+    boxes = [w["box"] for w in words if len(w["text"]) >= 3]
+    standing = sum(height > 1.5 * width for _left, _top, width, height in boxes)
+    lying = sum(width > 1.5 * height for _left, _top, width, height in boxes)
+    return standing >= SIDEWAYS_WORDS and standing >= SIDEWAYS_SHARE * (standing + lying)
+
+
+def _ocr_upright(
+    image: Image.Image,
+    page: int,
+    work: Path,
+    languages: str,
+    turned: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> OcrPage:
     """Read one page: clean it up, read it; when that reading is poor (by Tesseract's own word
     confidences, or because a row of ink on the page has no word of it), read the other
     clean-up variants too and keep the best: the one that read most rows of ink, then the
-    most confident. Unread rows are read again alone, as single lines, before giving up."""
+    most confident. Unread rows are read again alone, as single lines, before giving up.
+    `turned`: asked with the words once the first variant reads poorly; True (the page is
+    turned) ends the reading there, for the caller to read the page turned."""
     grey = _to_grey(image)
     prep = cleanup.prepare(grey)
     psm = PSM[prep.layout]
@@ -403,6 +457,7 @@ def _ocr_upright(image: Image.Image, page: int, work: Path, languages: str) -> O
         return OcrPage(page, text, confidence, words, 0.0, 1.0, "line", psm, {"line": confidence})
     best: _Reading | None = None
     tried: dict[str, float | None] = {}
+    stopped = False
     height = prep.text_height * prep.scale if prep.text_height else None
     for name, variant in VARIANTS:
         image_in = variant(prep)
@@ -427,8 +482,11 @@ def _ocr_upright(image: Image.Image, page: int, work: Path, languages: str) -> O
             break
         if confidence is None and not words and name == VARIANTS[0][0] and prep.layout == "sparse":
             break  # nothing to read on a picture without text: no other variant will help
+        if not good and words and name == VARIANTS[0][0] and turned is not None and turned(words):
+            stopped = True
+            break
     assert best is not None
-    if 0 < best.missed <= MAX_REREAD and not best.reread:  # the best of poor readings
+    if 0 < best.missed <= MAX_REREAD and not best.reread and not stopped:  # poor readings' best
         t = time.perf_counter()
         _reread(best, work, languages)
         prep.timed(f"reread_{best.name}", t)
