@@ -41,7 +41,7 @@ def test_a_long_sample_is_read_with_trigrams_and_named_as_every_model_names_it()
 
 def test_a_short_sample_reads_the_same_among_its_scripts_languages_as_among_all_seven() -> None:
     """The zygote builds every model of one script at a time (Latin's four languages cost 1.0 s
-    and 130 MB, all seven 1.75 s and 240 MB): lingua sets aside the languages of other
+    and 131 MB, all seven 1.7 s and 238 MB): lingua sets aside the languages of other
     alphabets, so the script's detector must give the same languages and confidences."""
     every = language._detector(language.EVERY)
     shorts = [

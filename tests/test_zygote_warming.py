@@ -113,7 +113,7 @@ def test_the_zygote_builds_the_readers_models_before_its_second_reading_not_its_
 def test_the_zygote_builds_a_scripts_every_model_only_after_a_child_needed_them(
     tmp_path: Path,
 ) -> None:
-    """A batch of long texts never costs the zygote every model (1.75 s of CPU, 240 MB for all
+    """A batch of long texts never costs the zygote every model (1.7 s of CPU, 238 MB for all
     seven languages); a short English text makes it build the Latin script's (about 130 MB)
     once, before its next child, and not Arabic's until a short Arabic text comes."""
     box = Sandbox("limits-only", work_dir=tmp_path)

@@ -62,8 +62,8 @@ PRELOAD = (
 def warm(languages: bool = True, language_scripts: Iterable[str] = ()) -> None:
     """Build what the readers otherwise build on first use, for the zygote to do once before
     it forks: fido's compiled signatures and lingua's trigram models (and, asked for once a
-    child needed them, every model of the `language_scripts`: 1.0 s of CPU and about 130 MB
-    for the Latin script's four languages, 1.75 s and 280 MB for all seven). `languages`
+    child needed them, every model of the `language_scripts`: 0.95 s of CPU and 131 MB for
+    the Latin script's four languages, 1.7 s and 238 MB for all seven). `languages`
     False: for tasks that never detect a language (redaction, the leak check's inventory)."""
     from amanah.processing import identify as identify_module
 

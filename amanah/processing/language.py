@@ -51,8 +51,9 @@ def _trigrams() -> LanguageDetector:
 #: The languages by the script they are written in. lingua sets aside every language whose
 #: alphabet a text is not written in, so a text in one script reads the same among its script's
 #: languages as among all seven (3,034 short XQuAD samples: the same confidences, to the last
-#: digit) and needs only that script's models: an English sample 1.0 s and about 130 MB of
-#: every model instead of 1.75 s and 280 MB; Arabic 0.8 s; Russian, alone in its script, none.
+#: digit) and needs only that script's models: built after the trigrams, Latin's four
+#: languages cost 0.95 s of CPU and 131 MB, Arabic and Persian 0.51 s and 66 MB, Russian 0.26
+#: s and 35 MB, all seven 1.69 s and 238 MB (docs/benchmarks.md, "Language models per script").
 SCRIPT_LANGUAGES: dict[str, tuple[Language, ...]] = {
     "arabic": (Language.ARABIC, Language.PERSIAN),
     "latin": (Language.ENGLISH, Language.TURKISH, Language.FRENCH, Language.GERMAN),
