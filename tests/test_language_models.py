@@ -64,4 +64,10 @@ def test_a_short_sample_reads_the_same_among_its_scripts_languages_as_among_all_
     assert seen == set(language.SCRIPT_LANGUAGES)
     # A sample in two scripts, or in none, is read among all seven.
     assert language._script("نقل الموقوفين transferred") == language.EVERY
-    assert language._script("2013-03-12 / 285") == language.EVERY
+    assert language._script("Η επιτροπή συνεδρίασε") == language.EVERY  # no model of ours
+    # Without a letter, lingua names no language with every model: none is built for it.
+    letterless = "2013-03-12 / 285 / 17 / 9"
+    assert language._script(letterless) is None
+    assert not every.compute_language_confidence_values(letterless)[0].value
+    wanted = language.models_wanted()
+    assert language.detect(letterless) == [] and language.models_wanted() == wanted

@@ -117,10 +117,14 @@ def models_wanted() -> list[str]:
     return sorted(_WANTED)
 
 
-def _script(sample: str) -> str:
-    """The one script a sample's letters are in, or EVERY."""
+def _script(sample: str) -> str | None:
+    """The one script a sample's letters are in, or EVERY (several, or another script's
+    letters); None for a sample without a letter (dates, numbers, punctuation), in which
+    lingua names no language, so that no model is built for it."""
     found = [name for name, pattern in _SCRIPTS if pattern.search(sample)]
-    return found[0] if len(found) == 1 else EVERY
+    if len(found) == 1:
+        return found[0]
+    return EVERY if found or any(c.isalpha() for c in sample) else None
 
 
 SAMPLE = 20_000
@@ -156,6 +160,8 @@ def detect(text: str) -> list[dict[str, Any]]:
         detector, method = _trigrams(), "lingua trigrams"
     else:
         script = _script(sample)
+        if script is None:
+            return []
         if script in _WARMED or EVERY in _WARMED:
             detector = _detector(script if script in _WARMED else EVERY)
         else:
