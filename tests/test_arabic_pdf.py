@@ -275,12 +275,16 @@ CSV = (
 
 @pytest.fixture(scope="module")
 def processed(
-    printed: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    printed: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Workspace]:
     from tests.conftest import make_home
 
     tmp = tmp_path_factory.mktemp("arabic-home")
-    home = make_home(None, tmp, "sqlite-file")  # type: ignore[arg-type]
+    # The request, not None: the first home of a worker migrates the template through it
+    # (with None, this module failed whenever it made its worker's first SQLite home).
+    home = make_home(request, tmp, "sqlite-file")
     toml = home / "amanah.toml"
     toml.write_text(toml.read_text().replace("semantic = true", "semantic = false"))
     folder = tmp / "handover"
