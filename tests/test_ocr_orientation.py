@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amanah.processing import ocr
+from amanah.processing import ocr, orientation
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_adv_leak_places import _setup
 from tests.test_adv_leak_turned import FONT, _line, _scanned_pdf
@@ -41,15 +41,17 @@ def test_orientation_names_each_quarter_turn_and_none_where_too_few_letters(
     upright = np.asarray(_page("the archive office"))
     for k in (0, 1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(upright, k))
-        assert ocr.orientation(turned, tmp_path) == (4 - k) % 4, k
+        assert orientation.orientation(turned, tmp_path) == (4 - k) % 4, k
     # Two lines of large print are enough for it: the statement's page turned upside down.
-    assert ocr.orientation(np.asarray(_line("the archive office").rotate(180)), tmp_path) == 2
+    assert (
+        orientation.orientation(np.asarray(_line("the archive office").rotate(180)), tmp_path) == 2
+    )
     # One word is not: it says so (Tesseract fails the page) rather than guess.
     from PIL import Image, ImageDraw, ImageFont
 
     word = Image.new("L", (1240, 420), 255)
     ImageDraw.Draw(word).text((40, 100), "Yes", font=ImageFont.truetype(FONT, 40), fill=0)
-    assert ocr.orientation(np.asarray(word.rotate(180)), tmp_path) is None
+    assert orientation.orientation(np.asarray(word.rotate(180)), tmp_path) is None
 
 
 def test_a_full_page_upside_down_is_read_turned_back_with_its_boxes_on_the_page(
@@ -91,8 +93,8 @@ def test_a_register_read_well_sideways_is_read_turned_so_its_lines_stay_whole(
     assert list(read.tried) == ["otsu", "turned 90: otsu"], read.tried
     text = " ".join(read.text.split())
     assert all(entry.format(n=n) in text for n in range(1, 31)), read.text
-    assert ocr._sideways(read.words)  # the boxes, turned back, stand on the page as given
-    assert not ocr._sideways(ocr.ocr_image(page, 1, tmp_path, "eng").words)
+    assert orientation.sideways(read.words)  # the boxes, turned back, stand on the page as given
+    assert not orientation.sideways(ocr.ocr_image(page, 1, tmp_path, "eng").words)
 
 
 def test_a_page_the_detection_calls_turned_wrongly_is_still_read_upright_in_every_variant(

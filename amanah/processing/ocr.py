@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from amanah.processing import cleanup, inkrows
+from amanah.processing.orientation import orientation, sideways
 
 DEFAULT_LANGUAGES = "ara+eng"
 
@@ -313,37 +314,6 @@ def _insert(text: str, words: list[dict[str, Any]], added: list[tuple[float, str
 TURN_MARGIN = 15.0
 
 
-#: Tesseract's orientation detection is taken at or above this confidence (its own scale: a
-#: page of text upright or turned says 15-25; under 2 it is guessing).
-OSD_CONFIDENCE = 2.0
-#: A page this large (pixels on its shorter side) is halved for orientation detection: the
-#: detection needs letters, not 300 dpi, and costs half as much (2.5 s -> 1.4 s a page).
-OSD_HALVE = 2000
-
-
-def orientation(grey: np.ndarray, work: Path) -> int | None:
-    """Quarter turns (as `np.rot90` counts them) that bring the page upright, by Tesseract's
-    orientation detection (`--psm 0`); None when it cannot tell: a page of a line or two has
-    too few letters for it (it then fails), or its confidence is low."""
-    h, w = grey.shape
-    if min(h, w) >= OSD_HALVE:
-        grey = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    src = work / "osd-input.png"
-    cv2.imwrite(str(src), grey)
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    cmd = ["tesseract", str(src), "-", "--psm", "0"]
-    proc = subprocess.run(cmd, capture_output=True, timeout=600, check=False, env=env)
-    said = proc.stdout.decode("utf-8", "replace")
-    rotate = re.search(r"^Rotate: (0|90|180|270)$", said, re.M)
-    sure = re.search(r"^Orientation confidence: ([0-9.]+)$", said, re.M)
-    if proc.returncode != 0 or rotate is None or sure is None:
-        return None
-    if float(sure.group(1)) < OSD_CONFIDENCE:
-        return None
-    # "Rotate: 90" is a clockwise quarter turn; np.rot90 turns anticlockwise.
-    return (4 - int(rotate.group(1)) // 90) % 4
-
-
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
     """Read one page (`_ocr_upright`); a poor reading with words may be a page scanned upside
     down or sideways (Tesseract's layout analysis reads no turned text). Tesseract's
@@ -352,17 +322,17 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     once, not in every variant upright first (three full readings of a page that no clean-up
     makes legible). On a page with too few letters for it, each quarter turn is read once,
     quickly, which costs little on a page that holds little. A page read well but with its
-    words standing on their side (`_sideways`) was turned a quarter too: Tesseract reads its
-    lines in pieces. The page is read in full at the turn found, its word boxes turned back
-    onto the page as given, and kept when it reads better (upright words, for a page read
-    sideways)."""
+    words standing on their side (`orientation.sideways`) was turned a quarter too: Tesseract
+    reads its lines in pieces. The page is read in full at the turn found, its word boxes
+    turned back onto the page as given, and kept when it reads better (upright words, for a
+    page read sideways)."""
     grey = _to_grey(image)
     said: list[int | None] = []  # the detection, when asked after the first variant
     stopped: list[bool] = []  # whether the upright reading stopped there
 
     def turned(words: list[dict[str, Any]]) -> bool:
         said.append(orientation(grey, work))
-        stopped.append(bool(said[0]) or _sideways(words))
+        stopped.append(bool(said[0]) or sideways(words))
         return stopped[0]
 
     def upright() -> OcrPage:
@@ -372,30 +342,30 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     found = _ocr_upright(image, page, work, languages, turned)
     if found.variant == "line" or not found.words:
         return found
-    sideways = _sideways(found.words)
-    if (found.confidence or 0.0) >= POOR_CONFIDENCE and not sideways:
+    on_side = sideways(found.words)
+    if (found.confidence or 0.0) >= POOR_CONFIDENCE and not on_side:
         return found
     best_k = said[0] if said else orientation(grey, work)
-    if sideways and best_k not in (1, 3):
+    if on_side and best_k not in (1, 3):
         best_k = None  # read sideways, so turned a quarter: the detection did not say which
     if best_k is None:
         best_k, best_conf = 0, (found.confidence or 0.0) + TURN_MARGIN
-        if sideways:  # its confidence may be high: the turn that reads upright words
+        if on_side:  # its confidence may be high: the turn that reads upright words
             best_conf = (found.confidence or 0.0) - TURN_MARGIN
-        for k in (1, 3) if sideways else (2, 1, 3):  # upside down first: the commonest turn
+        for k in (1, 3) if on_side else (2, 1, 3):  # upside down first: the commonest turn
             prep = cleanup.prepare(np.ascontiguousarray(np.rot90(grey, k)))
             _text, conf, _words = tesseract(
                 VARIANTS[0][1](prep), work, languages, False, PSM[prep.layout]
             )
-            if conf is not None and conf > best_conf and not (sideways and _sideways(_words)):
+            if conf is not None and conf > best_conf and not (on_side and sideways(_words)):
                 best_k, best_conf = k, conf
     if not best_k:
         return upright()
     again = _ocr_upright(
         Image.fromarray(np.ascontiguousarray(np.rot90(grey, best_k))), page, work, languages
     )
-    if _sideways(again.words) or (again.confidence or 0.0) <= (found.confidence or 0.0) - (
-        TURN_MARGIN if sideways else 0.0
+    if sideways(again.words) or (again.confidence or 0.0) <= (found.confidence or 0.0) - (
+        TURN_MARGIN if on_side else 0.0
     ):
         return upright()  # the turn was wrong: the page is read upright after all
     h, w = grey.shape
@@ -416,24 +386,6 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
         **{f"turned {90 * best_k}: {k}": v for k, v in again.tried.items()},
     }
     return again
-
-
-#: A page whose words of three letters or more stand on their side (a box 1.5 times taller
-#: than wide), SIDEWAYS_WORDS of them at least and this share of those that stand or lie,
-#: was read sideways: Tesseract reads the lines of a page turned a quarter, often
-#: confidently, but cuts each line into pieces that it puts in separate blocks (a name at a
-#: cut is then in two places of the text); turned Arabic reads as squarish fragments, a
-#: third of them standing and hardly any lying.
-SIDEWAYS_SHARE = 0.75
-SIDEWAYS_WORDS = 5
-
-
-def _sideways(words: list[dict[str, Any]]) -> bool:
-    """Whether a page's words were read standing on their side (its lines run up or down)."""
-    boxes = [w["box"] for w in words if len(w["text"]) >= 3]
-    standing = sum(height > 1.5 * width for _left, _top, width, height in boxes)
-    lying = sum(width > 1.5 * height for _left, _top, width, height in boxes)
-    return standing >= SIDEWAYS_WORDS and standing >= SIDEWAYS_SHARE * (standing + lying)
 
 
 def _ocr_upright(
