@@ -99,17 +99,16 @@ def _settle() -> None:
     """What every command's first query and a home on PostgreSQL or S3 would do again in each
     forked command: SQLAlchemy's mappers configured (the first ORM query in a process), the
     PostgreSQL driver and the S3 client's libraries imported, and typer's parsing of options
-    (it imports pydantic: a fifth of `collection list`'s own CPU). None of them reads the
-    environment when imported or configured."""
+    (it imports pydantic: a fifth of `collection list`'s own CPU). What an import reads of the
+    environment (psycopg: `PSYCOPG_IMPL`) is the test's: the host runs in its environment."""
+    import boto3  # noqa: F401
+    import psycopg  # noqa: F401
     import sqlalchemy.orm
+    import typer._adapters  # noqa: F401  (imported when a command's options are parsed)
 
     import amanah.db.models  # noqa: F401  (the mapped classes)
 
     sqlalchemy.orm.configure_mappers()
-    with contextlib.suppress(ImportError):
-        import boto3  # noqa: F401
-        import psycopg  # noqa: F401
-        import typer._adapters  # noqa: F401  (imported when a command's options are parsed)
 
 
 def _wait_for(conn: socket.socket, request: dict[str, object], fds: list[int], runpy: Any) -> None:
