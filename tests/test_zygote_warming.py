@@ -11,12 +11,14 @@ afterwards, not before.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import docx
 import pytest
 
-from amanah.processing.sandbox import Sandbox
+from amanah.processing.analyze import ON_DEMAND
+from amanah.processing.sandbox import TEST_TASKS_ENV, WANTS_MODULES, Sandbox
 from tests.conftest import require_isolation
 from tests.fixtures import email_with, minimal_pdf, zip_of
 from tests.test_language_models import PARAGRAPHS
@@ -142,3 +144,60 @@ def test_the_zygote_builds_a_scripts_every_model_only_after_a_child_needed_them(
         assert languages(TEXTS[0]) == languages(TEXTS[0])  # read warm as the child read it
     finally:
         box.close()
+
+
+def _mapped(pid: int | None, library: str) -> bool:
+    """Whether a process has a shared object of `library` mapped (its C code imported)."""
+    return f"/{library}/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_zygote_imports_a_readers_costly_library_only_after_a_child_needed_it(
+    tmp_path: Path,
+) -> None:
+    """datasketch (MinHash, for texts of 20 words or more) pulls in scipy: 0.4 s of a zygote's
+    start that a run of short texts, a web upload or a redaction preview never used. A child
+    that needs it imports it for itself; the zygote imports it before its next child, so that a
+    batch pays once, and the readings are the same."""
+    assert "datasketch" in ON_DEMAND
+    box = Sandbox("limits-only", work_dir=tmp_path)  # its pid is the zygote's own
+    short, long = tmp_path / "short.txt", tmp_path / "long.txt"
+    short.write_text(ENGLISH[0], encoding="utf-8")
+    long.write_text("\n".join(ENGLISH), encoding="utf-8")
+    try:
+        _read(box, short, tmp_path / "short-1")
+        assert not _mapped(box.pid, "scipy")
+        first, first_files = _read(box, long, tmp_path / "long-1")  # the child imports it
+        assert not _mapped(box.pid, "scipy")  # ... for itself
+        _read(box, short, tmp_path / "short-2")  # the zygote imported it before this fork
+        assert _mapped(box.pid, "scipy")
+        warm, warm_files = _read(box, long, tmp_path / "long-2")
+    finally:
+        box.close()
+    assert first == warm and first_files == warm_files
+    assert len(first["fingerprints"]["minhash"]) == 128  # type: ignore[index]
+
+
+def test_a_child_that_names_any_module_makes_the_zygote_import_only_the_readers_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child's wish list is the child's to write, and a child a hostile file took over
+    writes what it likes. `this` prints the Zen of Python when imported: in the zygote, onto
+    the pipe its answers go down, the next job would read it as its answer. Only the readers'
+    ON_DEMAND libraries are imported; the next reading is answered as usual."""
+    monkeypatch.setenv(TEST_TASKS_ENV, "1")
+    box = Sandbox("limits-only", work_dir=tmp_path)
+    note = tmp_path / "note.txt"
+    note.write_text(ENGLISH[0], encoding="utf-8")
+    forged = {"ok": {}, WANTS_MODULES: ["this", "os", 7, {"x": 1}, "datasketch", "this" * 999]}
+    try:
+        before, _ = _read(box, note, tmp_path / "before")  # the zygote holds the analysis
+        (tmp_path / "forged").mkdir()
+        (tmp_path / "forged" / "hostile.json").write_text(
+            json.dumps({"manifest": json.dumps(forged)})
+        )
+        box.analyze(str(note), note.name, str(tmp_path / "forged"), task="scribble")
+        after, _ = _read(box, note, tmp_path / "after")
+        assert _mapped(box.pid, "scipy")  # datasketch: a reader's, imported
+    finally:
+        box.close()
+    assert after == before

@@ -34,29 +34,33 @@ from amanah.processing.extract import (
 from amanah.processing.identify import identify
 
 #: Libraries the extractors import lazily (so the command line starts fast); the sandbox's
-#: zygote imports them all up front, so that no forked child pays for an import.
+#: zygote imports them up front, so that no forked child pays for an import.
 PRELOAD = (
-    "datasketch",
     "imagehash",
     "pypdfium2",
-    "docx",
-    "openpyxl",
-    "pptx",
     "xlrd",
     "striprtf.striprtf",
     "selectolax.lexbor",
-    "extract_msg",
     "libarchive",
     "charset_normalizer",
     "email.policy",
     "mailbox",
-    "pymupdf",
     "amanah.processing.inventory_markup",
     "amanah.processing.inventory_office",
     "amanah.processing.inventory_pdf",
     "amanah.text.rawtext",
     "amanah.processing.pdftext",
 )
+
+#: Libraries only some files need, and costly to import: datasketch (MinHash, for texts of
+#: 20 words or more) pulls in scipy, 0.40 s; PyMuPDF pulls in pymupdf4llm and onnxruntime,
+#: 0.18 s; extract_msg 0.17 s; python-pptx, openpyxl and python-docx 0.04-0.08 s each. Up
+#: front they were two thirds of a zygote's imports, paid by every web upload, redaction
+#: preview and `amanah process` whatever its files. The zygote imports one only once a
+#: child needed it (the child says so: `sandbox.WANTS_MODULES`), so that every later child
+#: inherits it; the first pays its import once. None of them runs a program when imported,
+#: which Landlock refuses a child (libarchive's ldconfig: it stays in PRELOAD).
+ON_DEMAND = ("datasketch", "pymupdf", "extract_msg", "pptx", "openpyxl", "docx")
 
 
 def warm(languages: bool = True, language_scripts: Iterable[str] = ()) -> None:

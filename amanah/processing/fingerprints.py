@@ -88,11 +88,11 @@ def video_keyframe_hashes(path: Path, work: Path, frames: int = 8) -> list[str] 
 
 
 def text_minhash(text: str) -> list[int] | None:
-    from datasketch import MinHash
-
     words = _WORD.findall(_DIACRITICS.sub("", text.lower()))
     if len(words) < SHINGLE * 4:
         return None  # too short to tell a copy from a coincidence
+    from datasketch import MinHash  # 0.4 s to import (scipy): only for a text that has one
+
     mh = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1)
     # A MinHash is of the set of shingles: each distinct one hashed once, all in one numpy
     # batch (one `update` per shingle cost 90 µs; a repetitive table has few distinct ones).

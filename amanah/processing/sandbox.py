@@ -418,6 +418,7 @@ def _child(request: dict[str, Any]) -> None:
 
     code = 0
     measuring = None
+    inherited = set(_imported_on_demand())
     try:
         # The zygote's protocol pipes are not the child's: what a library prints (or a hostile
         # file has written) must not read as the reply to this job or the next one's request.
@@ -485,6 +486,8 @@ def _child(request: dict[str, Any]) -> None:
         language = sys.modules.get("amanah.processing.language")
         if language is not None and (scripts := language.models_wanted()):
             result[WANTS] = scripts  # the zygote builds them before its next child of the task
+        if imported := [m for m in _imported_on_demand() if m not in inherited]:
+            result[WANTS_MODULES] = imported  # the zygote imports them before its next child
         Path(request["out_dir"], MANIFEST).write_text(json.dumps(result), encoding="utf-8")
     except MemoryError:
         code = 71
@@ -493,6 +496,18 @@ def _child(request: dict[str, Any]) -> None:
     finally:
         cage_coverage.save(measuring)
         os._exit(code)
+
+
+def _on_demand() -> tuple[str, ...]:
+    """The readers' libraries imported on demand (analyze.ON_DEMAND), where the analysis is
+    loaded: a child of any other task (OCR, embedding) reads with none of them."""
+    analyze = sys.modules.get("amanah.processing.analyze")
+    return tuple(getattr(analyze, "ON_DEMAND", ())) if analyze is not None else ()
+
+
+def _imported_on_demand() -> list[str]:
+    """Those of them this process has loaded."""
+    return [m for m in _on_demand() if m in sys.modules]
 
 
 def inherited_address_space() -> int:
@@ -573,6 +588,11 @@ LAZY_CHILDREN = 1
 #: passed over.
 WANTS = "wants_language_models"
 _MODELS = "analyze with every language model of"
+#: A child's answer that it imported libraries of the readers' ON_DEMAND (analyze.py) for
+#: itself: the zygote imports them before its next child. Names that are not ON_DEMAND's are
+#: passed over, so a forged answer costs the zygote at most those imports.
+WANTS_MODULES = "wants_modules"
+_IMPORTED = "imported"
 
 
 def _warm(
@@ -580,18 +600,24 @@ def _warm(
     warmed: set[str],
     served: int = LAZY_CHILDREN,
     language_scripts: frozenset[str] = frozenset(),
+    modules: frozenset[str] = frozenset(),
 ) -> None:
     """Import `task`'s modules once, in the zygote (never in a child: it would pay each time).
     `served`: children of `task` forked before this one; the readers' models are built only
     once LAZY_CHILDREN of them have run. `language_scripts`: children of the analysis asked
     for every model of these scripts (WANTS); each built once, with the other models or
-    after them."""
+    after them. `modules`: libraries children imported for themselves (WANTS_MODULES)."""
     import gc
     import importlib
 
     scripts = {f"{_MODELS} {s}" for s in language_scripts} if task == "analyze" else set()
-    if task in warmed and scripts <= warmed:
+    imports = {f"{_IMPORTED} {m}" for m in modules}
+    if task in warmed and scripts <= warmed and imports <= warmed:
         return
+    for name in sorted(modules):
+        with contextlib.suppress(Exception):  # the child that needs it reports its failure
+            importlib.import_module(name)
+    warmed.update(imports)
     names = _warm_modules(task)
     build = "amanah.processing.analyze" in names
     if not build or served >= LAZY_CHILDREN:
@@ -628,15 +654,17 @@ def _serve(args: list[str]) -> None:
     warmed: set[str] = set()
     served: Counter[str] = Counter()
     wanted: set[str] = set()  # scripts whose every model a child of the analysis loaded
+    modules: set[str] = set()  # libraries children imported for themselves
     for line in sys.stdin.buffer:
         request = json.loads(line)
         task = str(request.get("task"))
-        _warm(task, warmed, served[task], language_scripts=frozenset(wanted))
+        _warm(task, warmed, served[task], frozenset(wanted), frozenset(modules))
         served[task] += 1
         pid = os.fork()
         if pid == 0:
             _child(request)
         reply = _wait(pid, request)
+        modules.update(reply.pop(WANTS_MODULES, []))
         scripts = reply.pop(WANTS, [])
         if scripts and task == "analyze":  # its zygote has imported the language module
             from amanah.processing.language import EVERY, SCRIPT_LANGUAGES
@@ -697,7 +725,11 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
         if isinstance(asked, list)
         else []
     )
-    wants = {WANTS: scripts} if scripts else {}
+    wants: dict[str, list[str]] = {WANTS: scripts} if scripts else {}
+    on_demand = _on_demand()
+    asked = answer.get(WANTS_MODULES)
+    if isinstance(asked, list) and (named := [m for m in on_demand if m in asked]):
+        wants[WANTS_MODULES] = named
     if "ok" in answer:
         manifest.write_text(json.dumps(answer["ok"]), encoding="utf-8")
         return {"status": "ok", "cpu_seconds": cpu, **wants}
