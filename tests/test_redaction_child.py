@@ -16,7 +16,7 @@ from sqlalchemy import select
 from amanah.access import local_administrator
 from amanah.db.models import Derivative, ProtectedPerson
 from amanah.processing.sandbox import Sandbox, sandbox_mode
-from amanah.sharing import SharingError, redaction
+from amanah.sharing import SharingError, redaction, redaction_sandbox
 from amanah.sharing.names_key import key_path
 from tests.test_redaction import _workspace_with, hostile_pdf
 
@@ -32,7 +32,7 @@ class Watched(Sandbox):
         self.spoil = spoil
 
     def analyze(self, path: str, name: str, out_dir: str, *args: Any, **kwargs: Any) -> Any:
-        self.specs.append(Path(out_dir, redaction.SPEC).read_text(encoding="utf-8"))
+        self.specs.append(Path(out_dir, redaction_sandbox.SPEC).read_text(encoding="utf-8"))
         manifest = super().analyze(path, name, out_dir, *args, **kwargs)
         if self.spoil is not None:
             self.spoil(Path(out_dir), manifest)
@@ -82,7 +82,10 @@ def test_the_child_is_sent_no_key_no_digest_and_no_name(sqlite_home: Path, tmp_p
     assert all(len(a) == 5 for a in areas) and {a[0] for a in areas} == {1}
     # What the child listed is not left beside the evidence copy.
     for out in box.listed:
-        assert not (out / redaction.WORDS).exists() and not (out / redaction.REREAD).exists()
+        assert (
+            not (out / redaction_sandbox.WORDS).exists()
+            and not (out / redaction_sandbox.REREAD).exists()
+        )
     ws.close()
 
 
@@ -116,7 +119,7 @@ def test_a_spoiled_answer_of_the_child_is_refused_clearly_and_nothing_is_recorde
     ws, ids = _workspace_with(sqlite_home, folder)
 
     def spoil(out: Path, manifest: dict[str, Any]) -> None:
-        words, reread = out / redaction.WORDS, out / redaction.REREAD
+        words, reread = out / redaction_sandbox.WORDS, out / redaction_sandbox.REREAD
         if spoiled == "words not json" and words.exists():
             words.write_bytes(b"\xff{not json")
         elif spoiled == "words of the wrong shape" and words.exists():
@@ -153,8 +156,8 @@ def test_a_child_that_hides_the_name_is_caught_by_the_bytes_amanah_reads_itself(
     ws, ids = _workspace_with(sqlite_home, folder)
 
     def spoil(out: Path, manifest: dict[str, Any]) -> None:
-        if (out / redaction.REREAD).exists():
-            (out / redaction.REREAD).write_text(json.dumps({"texts": [], "sequences": []}))
+        if (out / redaction_sandbox.REREAD).exists():
+            (out / redaction_sandbox.REREAD).write_text(json.dumps({"texts": [], "sequences": []}))
             with (out / manifest["file"]).open("ab") as f:
                 f.write(b"\n% Ahmad al-Khatib\n")  # what a compromised writer could slip in
 

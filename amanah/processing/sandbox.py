@@ -73,7 +73,7 @@ CPU_SECONDS: dict[str, float] = {}
 _CPU_LOCK = threading.Lock()
 #: Tasks of other layers the child may run: name -> "module:function(path, out_dir)".
 TASKS = {
-    "redact": "amanah.sharing.redaction:redact_file",
+    "redact": "amanah.sharing.redaction_sandbox:redact_file",
     "inventory": "amanah.processing.inventory:inventory_task",
     "ocr": "amanah.processing.ocr:ocr_task",
     "plan": "amanah.processing.ocrplan:plan_task",
