@@ -156,6 +156,7 @@ def make_home(request: pytest.FixtureRequest, tmp_path: Path, engines: str) -> P
         blob_store = f"s3://amanah-test/{uuid.uuid4().hex[:12]}"
         endpoint = server.endpoint
     write_default_config(home, db_url, blob_store, endpoint)
+    semantic_unless_marked(request, home)
     if db == "sqlite":
         migrated_sqlite(request, home)
     return home
@@ -172,6 +173,7 @@ def sqlite_home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """The embedded default only, for tests about behaviour no engine changes."""
     home = tmp_path / "home"
     write_default_config(home)
+    semantic_unless_marked(request, home)
     migrated_sqlite(request, home)
     return home
 
@@ -191,8 +193,21 @@ def without_semantic(home: Path) -> None:
     `embed` job per item costs more CPU than reading most files."""
     config = home / "amanah.toml"
     text = config.read_text("utf-8")
+    if "\nsemantic = false\n" in text:
+        return  # off already (`semantic_unless_marked`)
     assert "\nsemantic = true\n" in text, "the default configuration changed"
     config.write_text(text.replace("\nsemantic = true\n", "\nsemantic = false\n"), "utf-8")
+
+
+def semantic_unless_marked(request: pytest.FixtureRequest | None, home: Path) -> None:
+    """The homes the tests make have search by meaning off, unless the test (or its module)
+    is marked `semantic`: an `embed` job per item (E5 on one core, 0.4-0.5 s a passage) was
+    about a tenth of the CPU of the stories, which test other things. Search by meaning is
+    tested where it is marked, and where a home is made by `write_default_config` or `amanah
+    init` or `amanah demo` as a user makes it (the default: on)."""
+    node = getattr(request, "node", None)
+    if node is None or node.get_closest_marker("semantic") is None:
+        without_semantic(home)
 
 
 @pytest.fixture

@@ -320,6 +320,7 @@ def test_a_lying_or_locked_scan_is_flagged_with_its_reason_and_gets_no_page_jobs
 
 @needs_font
 @pytest.mark.slow
+@pytest.mark.semantic
 def test_a_long_scans_vectors_wait_for_the_join_or_for_a_page_job_that_gave_up(
     sqlite_home: Path, tmp_path: Path
 ) -> None:

@@ -116,6 +116,10 @@ def use_backend(home: Path, backend: str) -> None:
     config.write_text(text.replace('search_backend = "default"', f'search_backend = "{backend}"'))
 
 
+#: Search by meaning is searched here on every backend: the homes keep it on (conftest).
+pytestmark = pytest.mark.semantic
+
+
 def make_search_home(request: pytest.FixtureRequest, tmp: Path, param: str) -> Path:
     """`engines` or `engines+backend`: the database and blob store, and the search backend."""
     engines, _, backend = param.partition("+")
