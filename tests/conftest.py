@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import re
 import shutil
@@ -321,6 +322,27 @@ def ingest_cli(home: Path, folder: Path, collection: str = "c", *extra: str) -> 
 
 
 _TEMPLATES: dict[str, Path] = {}
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder made by `build(folder)` once for the whole run, whichever worker asks first
+    (the others wait for it, under a lock in the temp folder the workers share, as
+    pytest-xdist's docs show), for tests in several files that only read what it holds (one
+    demo package, 25 s to build). A test that changes anything copies it first."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's base folder is in the run's own
+    folder = root / f"built-once-{name}"
+    with open(root / f"built-once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed, or when a worker dies
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed part way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
 
 
 def copied_home(

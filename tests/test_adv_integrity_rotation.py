@@ -21,9 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from amanah.config import write_default_config
 from amanah.custody import verifier as ledger_verifier
-from amanah.workspace import open_workspace
 from tests.conftest import REPO, amanah
 
 VERIFIER = REPO / "tools" / "verify_package.py"
@@ -41,20 +39,13 @@ class Rotated:
 
 @pytest.fixture(scope="module")
 def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
-    from amanah.demo import create_demo, create_demo_request
-    from amanah.processing.runner import run
+    from tests.test_package_tamper import demo_package
 
     root = tmp_path_factory.mktemp("rotated")
     home = root / "home"
-    write_default_config(home)
-    ws = open_workspace(home)
-    try:
-        create_demo(ws, "local:test")
-        run(ws)
-        assert create_demo_request(ws)  # its first package, signed by the first key
-        first_id = ws.key.key_id
-    finally:
-        ws.close()
+    shared = demo_package(tmp_path_factory)  # its first package, signed by the first key
+    shutil.copytree(shared / "home", home, symlinks=True)  # a copy: rotating changes the home
+    first_id = (shared / "key_id").read_text("utf-8")
     first_pem = root / "first.pem"
     first_pem.write_text(amanah(home, "custody", "public-key", check=True).stdout)
     amanah(home, "custody", "rotate-key", "--reason", "yearly rotation", check=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +15,28 @@ import pytest
 
 from amanah.demo import QUERIES, REQUEST
 from amanah.demo_files import WITNESS, WITNESS_SPELLINGS
-from tests.conftest import REPO, amanah
+from tests.conftest import REPO, amanah, built_once
 
 pytestmark = pytest.mark.slow
 
 
+def _run_demo(folder: Path) -> None:
+    out = amanah(folder / "home", "demo", check=True).stdout
+    (folder / "stdout.txt").write_text(out, "utf-8")
+
+
+def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of the home `amanah demo` made (a real subprocess, once for the whole run:
+    `built_once`), and what it printed: this file and test_requests.py read the same demo."""
+    built = built_once(tmp_path_factory, "amanah-demo", _run_demo)
+    home = tmp_path_factory.mktemp("demo") / "home"
+    shutil.copytree(built / "home", home, symlinks=True)
+    return home, (built / "stdout.txt").read_text("utf-8")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    out = amanah(home, "demo", check=True).stdout
-    yield home, out
+    yield demo_copy(tmp_path_factory)
 
 
 def _found(home: Path, query: str) -> set[str]:

@@ -28,7 +28,7 @@ from amanah.config import write_default_config
 from amanah.custody import verifier as ledger_verifier
 from amanah.sharing import verify_package as pv
 from amanah.workspace import open_workspace
-from tests.conftest import REPO
+from tests.conftest import REPO, built_once
 
 VERIFIER = REPO / "tools" / "verify_package.py"
 
@@ -40,21 +40,39 @@ class Built:
     public_pem: bytes
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def _build_demo_package(folder: Path) -> None:
+    """The demo's home, processed, with its request answered by Amanah's own build
+    (packages/DEMO-RFA-001), and the installation key's id and public key beside it."""
     from amanah.demo import create_demo, create_demo_request
     from amanah.processing.runner import run
 
-    home = tmp_path_factory.mktemp("tamper") / "home"
+    home = folder / "home"
     write_default_config(home)
     ws = open_workspace(home)
     try:
         create_demo(ws, "local:test")
         run(ws)
         assert create_demo_request(ws)
-        key = Built(home / "packages" / "DEMO-RFA-001", ws.key.key_id, ws.key.public_pem)
+        (folder / "key_id").write_text(ws.key.key_id, "utf-8")
+        (folder / "public.pem").write_bytes(ws.key.public_pem)
     finally:
         ws.close()
+
+
+def demo_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of `_build_demo_package`, built once for the whole run (`built_once`): the
+    tamper matrices of three files and the key rotation's tests read it, or copy it."""
+    return built_once(tmp_path_factory, "demo-package", _build_demo_package)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    folder = demo_package(tmp_path_factory)
+    key = Built(
+        folder / "home" / "packages" / "DEMO-RFA-001",
+        (folder / "key_id").read_text("utf-8"),
+        (folder / "public.pem").read_bytes(),
+    )
     assert len(_payload(key.bag)) >= 2, "the tamper matrix needs a package of several files"
     return key
 
@@ -448,7 +466,8 @@ def test_the_amanah_command_verifies_against_the_installation_key(
 ) -> None:
     from tests.conftest import amanah
 
-    home = built.bag.parent.parent
+    home = tmp_path / "home"  # a copy: the built home is shared with other files' tests
+    shutil.copytree(built.bag.parent.parent, home, symlinks=True)
     ok = amanah(home, "package", "verify", str(built.bag))
     assert ok.returncode == 0 and ok.stdout.rstrip().endswith("verified"), ok.stdout + ok.stderr
     bag = tmp_path / "forged"

@@ -17,7 +17,7 @@ from amanah.rfa import RequestError, jurisdictions, metrics, requests, review
 from amanah.sharing import SharingError, consent, terms
 from amanah.sharing.protected import Matcher
 from amanah.workspace import Workspace, open_workspace
-from tests.conftest import REPO, amanah
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -207,9 +207,12 @@ def test_a_search_for_a_request_makes_its_hits_candidates_and_unknown_items_are_
         review.decide(s, admin, "R-S", [999], "relevant")
 
 
-def test_the_demo_answers_a_request_with_a_package_that_verifies(tmp_path: Path) -> None:
-    home = tmp_path / "demo-home"
-    out = amanah(home, "demo", check=True).stdout
+def test_the_demo_answers_a_request_with_a_package_that_verifies(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.test_demo import demo_copy
+
+    home, out = demo_copy(tmp_path_factory)  # what `amanah demo` made and printed
     assert "request for assistance DEMO-RFA-001 answered with package PKG-" in out
     assert "demo-recipient" in out and "demo-legal" in out
     bag = home / "packages" / "DEMO-RFA-001"
