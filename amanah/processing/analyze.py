@@ -59,7 +59,10 @@ PRELOAD = (
 #: preview and `amanah process` whatever its files. The zygote imports one only once a
 #: child needed it (the child says so: `sandbox.WANTS_MODULES`), so that every later child
 #: inherits it; the first pays its import once. None of them runs a program when imported,
-#: which Landlock refuses a child (libarchive's ldconfig: it stays in PRELOAD).
+#: which Landlock refuses a child (libarchive's ldconfig: it stays in PRELOAD). Not yet even:
+#: the child that imports one spends its address space (datasketch 161 MiB, PyMuPDF 118) out
+#: of its own limit, which a later child inherits for free: a file within that of its 3 GiB
+#: can fail in a zygote that had not imported it and pass in one that had.
 ON_DEMAND = ("datasketch", "pymupdf", "extract_msg", "pptx", "openpyxl", "docx")
 
 
