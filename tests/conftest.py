@@ -202,10 +202,11 @@ def without_semantic(home: Path) -> None:
 
 def semantic_unless_marked(request: pytest.FixtureRequest | None, home: Path) -> None:
     """The homes the tests make have search by meaning off, unless the test (or its module)
-    is marked `semantic`: an `embed` job per item (E5 on one core, 0.4-0.5 s a passage) was
-    about a tenth of the CPU of the stories, which test other things. Search by meaning is
-    tested where it is marked, and where a home is made by `write_default_config` or `amanah
-    init` or `amanah demo` as a user makes it (the default: on)."""
+    is marked `semantic`: an `embed` job per item costs E5 on one core, 0.4-0.5 s a passage,
+    in stories that test other things (1.5% of the suite's CPU once most had turned it off
+    themselves: docs/testing.md, seventh pass). Search by meaning is tested where it is
+    marked, and where a home is made by `write_default_config`, `amanah init` or `amanah
+    demo`, as a user makes it (the default: on)."""
     node = getattr(request, "node", None)
     if node is None or node.get_closest_marker("semantic") is None:
         without_semantic(home)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_package_tamper import (  # the module's package, built once here too
+from tests.test_package_tamper import (  # the run's one demo package (built_once)
     Built,
     _index,
     _rewrite_tag_manifests,

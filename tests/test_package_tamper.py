@@ -1,10 +1,11 @@
 """The package verifier refuses every way a package can be altered on its way to a recipient.
 
-One real package is built per module (the demo's request, through Amanah's own build); each
-tampering is applied to a copy, the standalone verifier (tools/verify_package.py, the file
-shipped in every package) runs as a recipient runs it, and the exact FAIL line and exit status
-are asserted. "Rewritten" tamperings recompute every manifest, the index, Payload-Oxum and the
-tag manifests, as a courier who knows BagIt would: only what is signed can catch them.
+One real package is built for the whole run (the demo's request, through Amanah's own build:
+`demo_package`, which two other files' matrices share); each tampering is applied to a copy,
+the standalone verifier (tools/verify_package.py, the file shipped in every package) runs as
+a recipient runs it, and the exact FAIL line and exit status are asserted. "Rewritten"
+tamperings recompute every manifest, the index, Payload-Oxum and the tag manifests, as a
+courier who knows BagIt would: only what is signed can catch them.
 """
 
 from __future__ import annotations
