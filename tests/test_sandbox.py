@@ -13,6 +13,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -27,7 +29,7 @@ from sqlalchemy import select
 from amanah import queue
 from amanah.db.models import CustodyEvent
 from amanah.items import show
-from amanah.processing import pipeline, unpack
+from amanah.processing import hostile, pipeline, unpack
 from amanah.processing.analyze import analyze
 from amanah.processing.children import Limits as UnpackLimits
 from amanah.processing.runner import run
@@ -349,6 +351,49 @@ def test_an_answer_the_child_forged_fails_its_job_and_the_zygote_lives_on(
     assert str(failed.value) == "the analysis ended without an answer (exit 0)"
     assert caged._proc is proc
     _next_job_runs(caged, tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["limits-only", "isolated"])
+def test_what_the_zygotes_imports_print_never_reads_as_an_answer(
+    tmp_path: Path, test_tasks: None, capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
+    """The zygote imports a task's module before its first child, and more as children ask
+    (libraries on demand): one that prints (hostile.py does) must not write into an answer,
+    and no child may write one down the answers' own descriptor."""
+    if mode == "isolated":
+        _isolation()
+    sb = Sandbox(mode, tmp_path)
+    try:
+        first = _job(sb, tmp_path, "forge", {}, Limits())  # its module printed, then forked
+        second = _job(sb, tmp_path, "forge", {}, Limits())
+        _next_job_runs(sb, tmp_path)
+    finally:
+        sb.close()
+    for answer in (first, second):
+        assert (answer["forged"], answer["pipes"]) == ("SUCCEEDED", [])
+    assert hostile.IMPORT_NOISE in capfd.readouterr().err  # it went to the zygote's stderr
+
+
+@pytest.mark.parametrize("answer", ["The Zen of Python, by Tim Peters", "[1]", '{"x": 1}'])
+def test_an_answer_the_zygote_never_writes_fails_the_job_and_a_fresh_zygote_follows(
+    tmp_path: Path, answer: str
+) -> None:
+    """Whatever wrote a line that is not one of the zygote's answers (an import that printed,
+    a child that reached the pipe), that zygote is not trusted on: the job fails with a
+    SandboxError, never a JSONDecodeError, and the next job gets a new zygote."""
+    sb = Sandbox("limits-only", tmp_path)
+    script = f"import sys; sys.stdin.readline(); print({answer!r}, flush=True); sys.stdin.read()"
+    sb.launch = lambda start: subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        with pytest.raises(SandboxError, match=r"^sandbox restarted: its answer was not one"):
+            _next_job_runs(sb, tmp_path)
+        assert sb._proc is None  # stopped, not left to answer the next job
+        sb.launch = lambda start: start()
+        _next_job_runs(sb, tmp_path)
+    finally:
+        sb.close()
 
 
 def test_the_zygote_killed_mid_job_fails_the_job_and_is_restarted(

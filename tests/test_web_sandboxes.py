@@ -257,7 +257,9 @@ def test_a_process_left_behind_or_a_forged_reply_never_reaches_the_next_task(
     assert _task(one_sandbox, tmp_path, "linger", seconds=120)["left_behind"] is True
     assert _tree(zygote) == idle, "a process of the last task is still running in the cage"
     # A reply written on the zygote's standard output by a task is not read as any reply.
-    assert _task(one_sandbox, tmp_path, "forge")["forged"] == "SUCCEEDED"
+    forged = _task(one_sandbox, tmp_path, "forge")
+    assert forged["forged"] == "SUCCEEDED"
+    assert forged["pipes"] == []  # the zygote's answers' descriptor is closed in its children
     assert _task(one_sandbox, tmp_path, "peek")["seen"]["out"] == []  # type: ignore[index]
     assert one_sandbox.pids == [zygote]
 

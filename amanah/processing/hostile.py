@@ -7,10 +7,12 @@ reads what to attack from `hostile.json` in its folder, put there by the test.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 SPEC = "hostile.json"
+#: Printed when this module is imported, which the zygote does before its first hostile child:
+#: an import that prints must never read as one of the zygote's answers (sandbox._ANSWERS).
+IMPORT_NOISE = "hostile: printed on import, in the zygote"
+print(IMPORT_NOISE, flush=True)  # the attack
 OUTSIDE_TMP = "/tmp/amanah-escaped.txt"  # noqa: S108 - the point is that it fails
 SHELL = "/bin/sh"
 
@@ -179,9 +185,16 @@ def linger(path: str, out_dir: str) -> dict[str, Any]:
 def forge(path: str, out_dir: str) -> dict[str, Any]:
     """Write a reply of the zygote's protocol on the inherited standard output, hoping the
     worker reads it as this job's (or the next job's) answer."""
-    forged = {"status": "error", "error": "FORGED by the child"}
-    attempt = _attempt(lambda: os.write(1, (json.dumps(forged) + "\n").encode()))
-    return {"forged": attempt}
+    forged = (json.dumps({"status": "error", "error": "FORGED by the child"}) + "\n").encode()
+    attempt = _attempt(lambda: os.write(1, forged))
+    # And down every pipe it inherited but its standard ones: the zygote's answers have one.
+    pipes = []
+    for entry in os.listdir("/proc/self/fd"):
+        fd = int(entry)
+        with contextlib.suppress(OSError):
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and os.write(fd, forged):
+                pipes.append(fd)
+    return {"forged": attempt, "pipes": pipes}
 
 
 def scribble(path: str, out_dir: str) -> dict[str, Any]:
