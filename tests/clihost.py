@@ -151,8 +151,19 @@ def _command(request: dict[str, object], fds: list[int], runpy: Any) -> None:
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.argv = ["amanah.cli", *request["argv"]]  # type: ignore[misc]
+    _name(request["argv"])  # type: ignore[arg-type]
     runpy.run_module("amanah.cli", run_name="__main__", alter_sys=True)
     raise SystemExit(0)
+
+
+def _name(argv: list[str]) -> None:
+    """Name the command's process after its command (`cli-process`, `cli-user`), so that a
+    profile of the whole suite (`perf record -a`, then `perf report --sort comm`) tells the
+    commands apart from each other and from the pytest workers they were forked from."""
+    args = argv[2:] if argv[:1] == ["--home"] else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w", encoding="utf-8") as f:
+        f.write(f"cli-{command}"[:15])
 
 
 # -- the test's side ------------------------------------------------------------------------
