@@ -19,7 +19,7 @@ import docx
 import pytest
 
 from amanah.processing.analyze import ON_DEMAND
-from amanah.processing.sandbox import TEST_TASKS_ENV, WANTS_MODULES, Sandbox
+from amanah.processing.sandbox import TEST_TASKS_ENV, WANTS_MODULES, Limits, Sandbox, SandboxError
 from tests.conftest import require_isolation
 from tests.fixtures import email_with, minimal_pdf, zip_of
 from tests.test_language_models import PARAGRAPHS
@@ -210,3 +210,39 @@ def test_a_child_that_names_any_module_makes_the_zygote_import_only_the_readers_
     finally:
         box.close()
     assert after == before
+
+
+@pytest.mark.parametrize("mode", ["limits-only", "isolated"])
+def test_a_library_imported_on_demand_near_the_memory_limit_fails_at_once_never_spins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A child imports the ON_DEMAND libraries for itself, within its own memory limit. SciPy's
+    OpenBLAS (datasketch imports it) allocates in a loop until it succeeds: a child that loaded
+    it near the limit ran until its CPU limit (300 s by default) before the zygote loaded it
+    (`analyze.load_native`). Every library, with little memory left, is imported or refused
+    at once, whichever it is, and never reaches the CPU limit."""
+    if mode == "isolated":
+        require_isolation()
+    monkeypatch.setenv(TEST_TASKS_ENV, "1")
+    box = Sandbox(mode, work_dir=tmp_path)
+    note = tmp_path / "note.txt"
+    note.write_text("a short note", encoding="utf-8")
+    ended: dict[tuple[str, int], str] = {}
+    try:
+        _read(box, note, tmp_path / "warm")  # the zygote holds the analysis's libraries
+        for module in ON_DEMAND:
+            for mib in (32, 64, 128):  # once one imports, the zygote imports it for the rest
+                out = tmp_path / f"{module}-{mib}"
+                out.mkdir()
+                (out / "hostile.json").write_text(json.dumps({"module": module}))
+                limits = Limits(memory_bytes=mib << 20, cpu_seconds=5, wall_seconds=60)
+                try:
+                    box.analyze(str(note), note.name, str(out), limits, task="squeeze")
+                    ended[(module, mib)] = "imported"
+                except SandboxError as exc:
+                    ended[(module, mib)] = str(exc)
+    finally:
+        box.close()
+    refused = {f"memory limit of {mib} MiB exceeded" for mib in (32, 64, 128)}
+    assert {k: v for k, v in ended.items() if v != "imported" and v not in refused} == {}
+    assert any(v in refused for v in ended.values())  # the limits were close enough to bite

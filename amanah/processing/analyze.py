@@ -66,6 +66,24 @@ PRELOAD = (
 ON_DEMAND = ("datasketch", "pymupdf", "extract_msg", "pptx", "openpyxl", "docx")
 
 
+def load_native() -> None:
+    """Load, in the zygote, the native libraries of ON_DEMAND ones that allocate in a loop
+    until they succeed when first loaded: a child that loads one near its memory limit would
+    spin there until its CPU limit (300 s) instead of failing at once. SciPy's OpenBLAS (for
+    datasketch) does, in `blas_memory_alloc` (OpenBLAS issue 5289): 2 ms of CPU and 94 MiB of
+    address space here, inherited by every child and left out of its memory limit."""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.find_spec("scipy")  # found, not imported
+    if spec is None or spec.origin is None:
+        return
+    for library in sorted(
+        Path(spec.origin).parent.parent.joinpath("scipy.libs").glob("libscipy_openblas*.so")
+    ):
+        ctypes.CDLL(str(library))  # loaded once: SciPy's later import reuses it
+
+
 def warm(languages: bool = True, language_scripts: Iterable[str] = ()) -> None:
     """Build what the readers otherwise build on first use, for the zygote to do once before
     it forks: fido's compiled signatures and lingua's trigram models (and, asked for once a

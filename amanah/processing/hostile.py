@@ -204,3 +204,13 @@ def scribble(path: str, out_dir: str) -> dict[str, Any]:
 
     Path(out_dir, MANIFEST).write_text(str(_spec(out_dir)["manifest"]), encoding="utf-8")
     os._exit(0)
+
+
+def squeeze(path: str, out_dir: str) -> dict[str, Any]:
+    """Import a library (spec: module) within the job's memory limit, which the test sets
+    small: a native library that allocates in a loop until it succeeds would spin here until
+    the CPU limit instead of failing at once."""
+    import importlib
+
+    importlib.import_module(str(_spec(out_dir)["module"]))
+    return {"imported": True}

@@ -96,6 +96,7 @@ TEST_TASKS = {
         "forge",
         "c_reader",
         "scribble",
+        "squeeze",
     )
 }
 #: How `sandbox` may be set in amanah.toml.
@@ -647,6 +648,9 @@ def _warm(
         # A module that fails here fails again in the child, which reports it as its reason.
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    if build:  # before the first child: what children must never load near their limit
+        with contextlib.suppress(Exception):
+            importlib.import_module("amanah.processing.analyze").load_native()
     if build and task in warmed:  # what the readers build on first use
         warmed.update(scripts)
         with contextlib.suppress(Exception):
