@@ -374,7 +374,9 @@ def test_what_the_zygotes_imports_print_never_reads_as_an_answer(
     assert hostile.IMPORT_NOISE in capfd.readouterr().err  # it went to the zygote's stderr
 
 
-@pytest.mark.parametrize("answer", ["The Zen of Python, by Tim Peters", "[1]", '{"x": 1}'])
+@pytest.mark.parametrize(
+    "answer", ["The Zen of Python, by Tim Peters", "[1]", '{"x": 1}', '{"status": "error"}']
+)
 def test_an_answer_the_zygote_never_writes_fails_the_job_and_a_fresh_zygote_follows(
     tmp_path: Path, answer: str
 ) -> None:

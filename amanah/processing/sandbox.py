@@ -299,7 +299,9 @@ class Sandbox:
             reply = json.loads(line)
         except ValueError:
             reply = None
-        if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+        if not isinstance(reply, dict) or not (
+            reply.get("status") == "ok" or isinstance(reply.get("error"), str)
+        ):
             # Never what the zygote writes: whatever wrote it, the zygote is not trusted on.
             self.close(keep_root=True)
             raise SandboxError("sandbox restarted: its answer was not one it writes")
