@@ -257,7 +257,7 @@ def test_a_process_left_behind_or_a_forged_reply_never_reaches_the_next_task(
     assert _task(one_sandbox, tmp_path, "linger", seconds=120)["left_behind"] is True
     assert _tree(zygote) == idle, "a process of the last task is still running in the cage"
     # A reply written on the zygote's standard output by a task is not read as any reply.
-    forged = _task(one_sandbox, tmp_path, "forge")
+    forged = _task(one_sandbox, tmp_path, "forge", reopen=True)
     assert forged["forged"] == "SUCCEEDED"
     assert forged["pipes"] == []  # the zygote's answers' descriptor is closed in its children
     assert _task(one_sandbox, tmp_path, "peek")["seen"]["out"] == []  # type: ignore[index]

@@ -194,7 +194,25 @@ def forge(path: str, out_dir: str) -> dict[str, Any]:
         with contextlib.suppress(OSError):
             if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and os.write(fd, forged):
                 pipes.append(fd)
+    # And (spec: reopen) down the zygote's own pipes, reopened through /proc, which closing
+    # cannot stop: only the cage can (limits-only lets a child do it, as it lets it read the key).
+    parent = f"/proc/{os.getppid()}/fd"
+    for entry in _attempt_list(parent) if _spec(out_dir).get("reopen") else []:
+        with contextlib.suppress(OSError):
+            fd = os.open(f"{parent}/{entry}", os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                if stat.S_ISFIFO(os.fstat(fd).st_mode) and os.write(fd, forged):
+                    pipes.append(f"zygote's {entry}")
+            finally:
+                os.close(fd)
     return {"forged": attempt, "pipes": pipes}
+
+
+def _attempt_list(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 def scribble(path: str, out_dir: str) -> dict[str, Any]:
