@@ -23,6 +23,7 @@ from typing import Any
 
 from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
+from amanah.processing.pathnames import read_name
 from amanah.processing.textfile import MAX_TEXT_CHARS, cut_flag
 
 
@@ -35,6 +36,44 @@ def _suspicious_name(name: bytes) -> str | None:
     return None
 
 
+#: The first bytes of the compressors libarchive reads as filters (gzip, bzip2, xz, zstd,
+#: lzip, compress).
+COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"LZIP", b"\x1f\x9d")
+
+
+def _compressed(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(8).startswith(COMPRESSED)
+
+
+def _entries(path: Path) -> Iterator[Any]:
+    """The members of an archive. One compressed file (notes.txt.gz) is no archive to
+    libarchive's formats: its raw format then gives the file inside, named as the compressor
+    recorded it."""
+    import libarchive
+
+    read = False
+    try:
+        with libarchive.file_reader(str(path)) as entries:
+            for entry in entries:
+                read = True
+                yield entry
+        return
+    except libarchive.ArchiveError as exc:
+        if read or "Unrecognized archive format" not in str(exc) or not _compressed(path):
+            raise
+    with libarchive.file_reader(str(path), format_name="raw") as entries:
+        yield from entries
+
+
+def _member_path(path: str | bytes | None) -> bytes:
+    """A member's path as recorded. libarchive gives bytes, not text, for a name that is not
+    UTF-8 and has no flag saying its code page (a zip made on an Arabic Windows)."""
+    if isinstance(path, bytes):
+        return path
+    return path.encode("utf-8", "surrogateescape") if path else b""
+
+
 def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     import libarchive
 
@@ -42,10 +81,10 @@ def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     writer = Writer(out_dir, limits, path.stat().st_size)
     names: list[str] = []
     try:
-        with libarchive.file_reader(str(path)) as entries:
+        with contextlib.closing(_entries(path)) as entries:
             for entry in entries:
-                raw = entry.pathname.encode("utf-8", "surrogateescape") if entry.pathname else b""
-                names.append(raw.decode("utf-8", "backslashreplace"))
+                raw = _member_path(entry.pathname)
+                names.append(read_name(raw))
                 if why := _suspicious_name(raw):
                     out.flags.append(
                         {

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amanah.db.models import Derivative, InventoryAttestation, Item
-from amanah.processing import inventory
+from amanah.processing import inventory, pathnames
 from amanah.sharing.protected import Matcher
 from amanah.text import rawtext
 from amanah.workspace import Workspace
@@ -112,8 +112,9 @@ class LeakCheck:
                 out.incomplete.extend(doc.get("reasons") or ["not complete"])
         if doc is not None:
             out.names.extend(self._in_parts(doc))
+        path = item.original_path + "\n" + _path_read(item.original_path_raw)
         for text, place in (
-            (item.original_path.replace("/", "\n"), "its file name"),
+            (path.replace("/", "\n"), "its file name"),
             (item.doc_metadata or "", "its metadata"),
         ):
             if hit := self.matcher.names(text):
@@ -242,6 +243,11 @@ class LeakCheck:
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
+
+
+def _path_read(raw: bytes | None) -> str:
+    """The file name as its code page reads it (shown escaped when it is not UTF-8)."""
+    return pathnames.read_name(raw) if raw else ""
 
 
 def _has_raw(doc: dict[str, Any] | None) -> bool:

@@ -29,19 +29,39 @@ from typing import BinaryIO
 
 import numpy as np
 
+from amanah.text import escapes
 from amanah.text import names as nk
+from amanah.text.byteruns import starts
 
 CHUNK = 4 << 20
 OVERLAP = 2048  # longer than any name in UTF-16
 LEGACY = ("cp1256", "cp1252")
+ESCAPES = "escapes"
+FOLDED = "folded"
+BASE64 = "base64"
 #: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
 LABELS = {
     "utf-8": "UTF-8",
     "utf-16-le": "UTF-16-LE",
     "utf-16-be": "UTF-16-BE",
+    "utf-32-le": "UTF-32-LE",
+    "utf-32-be": "UTF-32-BE",
     "cp1256": "Windows-1256",
     "cp1252": "Windows-1252",
+    "iso8859_6": "ISO-8859-6",
+    "cp720": "DOS Arabic (CP720)",
+    "cp864": "IBM-864",
+    "mac_arabic": "Mac Arabic",
+    ESCAPES: "text written as escapes, decoded",
+    FOLDED: "folded lines joined",
+    BASE64: "base64 decoded",
 }
+#: The other Arabic code pages (DOS, IBM, Mac, ISO), read in text only, kept when they read
+#: as Arabic: a file's single-byte Arabic may be any of them.
+ARABIC_PAGES = ("iso8859_6", "cp720", "cp864", "mac_arabic")
+ARABIC_SHARE = 0.8  # of a reading's letters that are not ASCII
+#: base64 inside base64 is read this deep (each level is three quarters of the one above).
+MAX_DEPTH = 2
 #: Between two runs of one reading: a word of its own, so no name is read across two runs.
 RUN_BREAK = "\n0\n"
 MIN_PAIR_LETTERS = 6  # two neighbouring words: letters together
@@ -270,16 +290,6 @@ def named(text: str, single: int = LONG_WORD, single_arabic: int = LONG_WORD) ->
 # -- anchors ----------------------------------------------------------------------------------
 
 
-def _and_shift(mask: np.ndarray, length: int) -> np.ndarray:
-    """Where a run of `length` or more True begins (by doubling: a few passes in C)."""
-    out, have = mask, 1
-    while have < length:
-        step = min(have, length - have)
-        out = out[:-step] & out[step:]
-        have += step
-    return np.flatnonzero(out)
-
-
 def _utf8_unit(c: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Whether each byte at `q` is an ASCII letter (or punctuation of names) or part of a
     well-formed two- or three-byte UTF-8 character: a word byte of UTF-8 text."""
@@ -324,12 +334,12 @@ def _anchors(c: np.ndarray, c2: np.ndarray, sep_at: np.ndarray, enc: str) -> np.
             ok &= plain >= 3
     found = [sep_at[ok]]
     if enc == "utf-8":
-        found.append(_and_shift((c2 & LONG8) != 0, LONG_WORD))
+        found.append(starts((c2 & LONG8) != 0, LONG_WORD))
         # three Arabic letters in a row (UTF-8 Arabic is never noise)
         pairs = ((c2[:-1] & AR_LEAD) != 0) & ((c[1:] & CONT) != 0)
         found.append(_and_shift_step(pairs, 3, 2))
     elif enc == "cp1256":
-        found.append(_and_shift((c2 & LONGA) != 0, LONG_WORD))
+        found.append(starts((c2 & LONGA) != 0, LONG_WORD))
     return np.unique(np.concatenate(found))
 
 
@@ -383,11 +393,105 @@ def _units16(chunk: bytes, rev: bytes, c2: np.ndarray) -> Iterator[tuple[str, by
         i += 1
 
 
+# UTF-32 units of the scripts of names (the second byte as UTF-16's high byte above; with
+# it zero, a printable first byte), their two high bytes zero.
+_H32 = b"\\x01\\x02\\x06\\x1e\\x20\\xfb-\\xfe"
+_LOW32 = b"\\x09\\x0a\\x0d\\x20-\\x7e\\xa0-\\xff"
+_U32 = {
+    "utf-32-le": re.compile(
+        b"(?:(?:[" + _LOW32 + b"]\\x00|[\\x00-\\xff][" + _H32 + b"])\\x00\\x00)*"
+    ),
+    "utf-32-be": re.compile(
+        b"(?:\\x00\\x00(?:\\x00[" + _LOW32 + b"]|[" + _H32 + b"][\\x00-\\xff]))*"
+    ),
+}
+MIN_UNITS32 = 5
+
+
+def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
+    """UTF-32 runs of MIN_UNITS32 units or more (LE and BE, any alignment): anchors in numpy
+    where units of that shape follow each other, each run then taken by a regular expression."""
+    n = len(chunk)
+    if n < 4 * MIN_UNITS32 or b"\x00\x00" not in chunk:
+        return
+    zero = (c2 & NZ) == 0
+    zz = zero[:-1] & zero[1:]
+    # a pair of zero bytes beside a pair that is not: the shape of a unit; a run of such
+    # shapes is rare outside UTF-32 (random bytes, zeros, text)
+    m = n - 3
+    count = int(np.count_nonzero(zz[: m + 2]))
+    if count < MIN_UNITS32:
+        return
+    if count < n // 64:  # few pairs (compressed data, text): only they are looked at
+        pairs = np.flatnonzero(zz[: m + 2])
+        ok = np.ones(len(pairs), dtype=bool)
+        for k in range(1, MIN_UNITS32):
+            ok &= np.isin(pairs + 4 * k, pairs)
+        chains = pairs[ok]
+        shapes = {"utf-32-le": chains - 2, "utf-32-be": chains}
+    else:
+        shapes = {
+            "utf-32-le": _and_shift_step(~zz[:m] & zz[2 : m + 2], MIN_UNITS32, 4),
+            "utf-32-be": _and_shift_step(zz[:m] & ~zz[2 : m + 2], MIN_UNITS32, 4),
+        }
+    for enc, at in shapes.items():
+        at = at[at >= 0]
+        i, end = 0, -1
+        while i < len(at):
+            p = int(at[i])
+            if p < end:
+                i = int(np.searchsorted(at, end))
+                continue
+            e = _U32[enc].match(chunk, p).end()
+            if e - p >= 4 * MIN_UNITS32:
+                yield enc, chunk[p:e]
+            end = max(e, p + 1)
+            i += 1
+
+
+def _arabic_pages(chunk: bytes) -> Iterator[tuple[str, str]]:
+    """A text chunk in the other Arabic code pages, where the reading is Arabic."""
+    for enc in ARABIC_PAGES:
+        text = chunk.decode(enc, "replace")
+        letters = len(_NON_ASCII_LETTER.sub("", text))
+        if letters and len(_NOT_ARABIC.sub("", text)) >= ARABIC_SHARE * letters:
+            yield enc, text
+
+
+_NON_ASCII_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")
+_NOT_ARABIC = re.compile("[^\\u0621-\\u064a\\u066e-\\u06d3\\ufb50-\\ufdff\\ufe70-\\ufefc]")
+
+
+def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, str]]:
+    """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
+    runs decoded and read again in every encoding, MAX_DEPTH deep."""
+    runs = []
+    for text in escapes.escaped(chunk, text_like):
+        runs.extend([text] if text_like else kept(text, LONG_WORD, 3))
+    if runs:
+        yield ESCAPES, RUN_BREAK.join(dict.fromkeys(runs))
+    if text_like and (lines := escapes.folded(chunk)):
+        yield FOLDED, RUN_BREAK.join(lines)
+    if depth >= MAX_DEPTH:
+        return
+    found: dict[str, dict[str, None]] = {}
+    for data in escapes.base64_runs(chunk):
+        for enc, text in chunk_readings(data, depth + 1):
+            found.setdefault(enc, {})[text] = None
+    for enc, texts in found.items():
+        yield f"{BASE64}/{enc}", RUN_BREAK.join(texts)
+
+
+def label(enc: str) -> str:
+    """What the inventory calls a reading: "UTF-16-LE", "base64 decoded, then UTF-8"."""
+    return ", then ".join(LABELS.get(part, part) for part in enc.split("/"))
+
+
 # -- readings ---------------------------------------------------------------------------------
 
 
-def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
-    """(encoding, text) readings of one chunk."""
+def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(encoding, text) readings of one chunk; `depth`: how many base64 layers it came from."""
     c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
     # mostly text: fewer than 1% control bytes (NUL counted)
     text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
@@ -400,6 +504,7 @@ def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
         if high:
             for enc in LEGACY:
                 yield enc, chunk.decode(enc, "replace")
+            yield from _arabic_pages(chunk)
     rev = chunk[::-1]
     if not text_like:
         c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
@@ -428,6 +533,14 @@ def chunk_readings(chunk: bytes) -> Iterator[tuple[str, str]]:
         for enc, texts in found.items():
             if texts:
                 yield enc, RUN_BREAK.join(dict.fromkeys(texts))
+    found32: dict[str, list[str]] = {}
+    for enc, run in _units32(chunk, c2):
+        for part in run.decode(enc, "replace").split("\ufffd"):
+            found32.setdefault(enc, []).extend(kept(part, LONG_WORD, 3))
+    for enc, texts in found32.items():
+        if texts:
+            yield enc, RUN_BREAK.join(dict.fromkeys(texts))
+    yield from _escaped(chunk, text_like, depth)
 
 
 def labelled(data: bytes) -> Iterator[tuple[str, str]]:
@@ -463,4 +576,4 @@ def of_file(path: Path) -> dict[str, str]:
         for chunk in file_chunks(f):
             for enc, text in chunk_readings(chunk):
                 found.setdefault(enc, {})[text] = None
-    return {LABELS[enc]: RUN_BREAK.join(texts) for enc, texts in found.items()}
+    return {label(enc): RUN_BREAK.join(texts) for enc, texts in found.items()}

@@ -1,0 +1,254 @@
+"""Text written as escapes: the places a name hides in plain ASCII that any tool decodes.
+
+A JSON export writes أحمد as `\\u0623\\u062d\\u0645\\u062f`, a URL as `%D8%A3%D8%AD…`, a
+quoted-printable email part as `=D8=A3=D8=AD…`, HTML as `&#1571;&#1581;…`, git and C strings as
+`\\330\\243…`, UTF-7 as `+BiMGLQZFBi8-`, and base64 anything at all. A reader who gets the file
+reads the name with one common tool; the raw readings of its bytes (`rawtext`) see only ASCII.
+This module finds such runs in a chunk of bytes (regular expressions in C, so plain text and
+binary noise cost little) and gives them back decoded: character escapes as text, base64 as
+bytes for `rawtext` to read in every encoding it knows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import html
+import re
+from collections.abc import Iterator
+
+import numpy as np
+
+from amanah.text.byteruns import starts
+
+#: Bytes around an escaped run read with it: the rest of a name written partly plain
+#: ("\\u0623\\u062d\\u0645\\u062f al-Khatib").
+CONTEXT = 48
+#: Plain bytes allowed between two escapes of one run (a space, a hyphen, a JSON comma).
+GAP = 24
+#: base64 runs shorter than this are words, not data (a name in UTF-8 is 16 or more).
+MIN_BASE64 = 16
+#: Runs up to this long are tried at every alignment (cut at an unknown place).
+SHORT_BASE64 = 4096
+
+_BYTE_ESCAPES = (
+    rb"%[0-9A-Fa-f]{2}"  # URLs, form data
+    rb"|=[0-9A-F]{2}|=\r?\n"  # quoted-printable (with its soft line breaks)
+    rb"|\\x[0-9A-Fa-f]{2}"  # C, Python, shell
+    rb"|\\[0-3][0-7]{2}"  # C, git's quoted paths, PDF and PostScript strings
+)
+_CHAR_ESCAPES = (
+    rb"\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}"  # JSON, JavaScript, Python
+    rb"|%u[0-9A-Fa-f]{4}"  # JavaScript's escape()
+    rb"|&#[0-9]{2,7};?|&#[xX][0-9A-Fa-f]{2,6};?|&[A-Za-z][A-Za-z0-9]{1,9};"  # HTML, XML
+)
+_ESCAPE = _BYTE_ESCAPES + b"|" + _CHAR_ESCAPES
+_PLAIN = rb"[^\x00-\x08\x0b\x0c\x0e-\x1f]"
+_RUN = re.compile(b"(?:" + _ESCAPE + b")(?:" + _PLAIN + b"{0,%d}?(?:" % GAP + _ESCAPE + b"))*")
+# Each escape by its first byte: a pattern that opens with one literal byte is searched at
+# memchr speed, where one alternation of all of them tries every byte of the chunk.
+_FIRST = [
+    re.compile(p)
+    for p in (
+        rb"%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}",
+        rb"=[0-9A-F]{2}|=\r?\n",
+        rb"\\(?:x[0-9A-Fa-f]{2}|[0-3][0-7]{2}|u[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]{1,6}\}|U[0-9A-Fa-f]{8})",
+        rb"&#[0-9]{2,7}|&#[xX][0-9A-Fa-f]{2,6}|&[A-Za-z][A-Za-z0-9]{1,9};",
+    )
+]
+_BYTES = {
+    "%": re.compile(rb"(?:%[0-9A-Fa-f]{2})+"),
+    "=": re.compile(rb"(?:=[0-9A-F]{2}|=\r?\n)+"),
+    "x": re.compile(rb"(?:\\x[0-9A-Fa-f]{2})+"),
+    "o": re.compile(rb"(?:\\[0-3][0-7]{2})+"),
+}
+_CHARS = re.compile(
+    r"\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\U([0-9A-Fa-f]{8})|%u([0-9A-Fa-f]{4})"
+)
+_REFS = re.compile(r"&#[0-9]{2,7};?|&#[xX][0-9A-Fa-f]{2,6};?|&[A-Za-z][A-Za-z0-9]{1,9};")
+
+# UTF-7: "+" then modified base64 of UTF-16, up to "-" or any other character; plain ASCII
+# between runs is UTF-7 as it stands.
+_UTF7_RUN = rb"\+[A-Za-z0-9+/]{3,}-?"
+_UTF7 = re.compile(_UTF7_RUN + b"(?:[ -~]{0,%d}?" % GAP + _UTF7_RUN + b")*")
+
+# base64 (standard and URL-safe alphabets), lines of it as MIME writes them.
+_B64 = re.compile(rb"[A-Za-z0-9+/\-_]{%d,}(?:\r?\n[A-Za-z0-9+/\-_]{4,})*={0,2}" % MIN_BASE64)
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+_B64_BYTES = bytes(
+    1 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/-_") else 0 for b in range(256)
+)
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _unbyte(kind: str, m: re.Match[bytes]) -> bytes:
+    run = m.group()
+    if kind == "=":
+        run = re.sub(rb"=\r?\n", b"", run)
+        return bytes.fromhex(run.replace(b"=", b"").decode())
+    if kind == "o":
+        return bytes(int(run[i + 1 : i + 4], 8) for i in range(0, len(run), 4))
+    return bytes.fromhex(re.sub(rb"%|\\x", b"", run).decode())
+
+
+def _char(m: re.Match[str]) -> str:
+    value = int(next(g for g in m.groups() if g is not None), 16)
+    return chr(value) if value <= 0x10FFFF else "\ufffd"
+
+
+def _ref(m: re.Match[str]) -> str:
+    ref = m.group()
+    if ref.startswith("&#") and not ref.endswith(";"):
+        ref += ";"
+    return html.unescape(ref)
+
+
+def decode_run(run: bytes) -> str:
+    """An escaped run as a reader's tool would show it: byte escapes joined into bytes and read
+    as UTF-8 (Windows-1256 when they are no UTF-8), then character escapes and references."""
+    data = run
+    for kind, pattern in _BYTES.items():
+        data = pattern.sub(lambda m, k=kind: _unbyte(k, m), data)  # type: ignore[misc]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1256", "replace")
+    text = _CHARS.sub(_char, text)
+    return _paired(_REFS.sub(_ref, text))
+
+
+def _paired(text: str) -> str:
+    """Surrogates written one by one ("\\ud83d\\ude00", UTF-7) joined; lone ones replaced."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _around(chunk: bytes, start: int, end: int, text_like: bool = True) -> tuple[int, int]:
+    """The run widened by up to CONTEXT plain bytes on each side, not across a line break;
+    in binary, printable ASCII only (the noise around an escape there reads as nothing)."""
+
+    def plain(b: int) -> bool:
+        return b not in b"\x00\n\r" and (text_like or 0x20 <= b < 0x7F)
+
+    lo = start
+    while lo > 0 and start - lo < CONTEXT and plain(chunk[lo - 1]):
+        lo -= 1
+    hi = end
+    while hi < len(chunk) and hi - end < CONTEXT and plain(chunk[hi]):
+        hi += 1
+    return lo, hi
+
+
+def _alone(chunk: bytes, start: int, end: int, text_like: bool) -> bool:
+    """One escape with no letter beside it ("100%25", "a=3D"), or in binary with a letter
+    on one side only (noise makes those by chance): not the escaped letter of a word."""
+    if end - start > 6 or (end - start > 3 and chunk[start : start + 2] != b"=\n"):
+        return False
+    left = start > 0 and chr(chunk[start - 1]).isalpha()
+    right = end < len(chunk) and chr(chunk[end]).isalpha()
+    return not (left or right) if text_like else not (left and right)
+
+
+def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
+    """Every run of escapes in the chunk (with the plain bytes around it), decoded; runs that
+    decode to what they were (no escape a tool would change) are left out. A lone escape
+    counts only beside a letter (both sides in binary, where noise makes escapes)."""
+    out: dict[str, None] = {}
+    first = sorted(m.start() for p in _FIRST for m in p.finditer(chunk))
+    i = 0
+    while i < len(first):
+        m = _RUN.match(chunk, first[i])
+        end = m.end() if m else first[i] + 1
+        i = bisect.bisect_left(first, end, i + 1)
+        if m is None or _alone(chunk, m.start(), m.end(), text_like):
+            continue
+        lo, hi = _around(chunk, m.start(), m.end(), text_like)
+        text = decode_run(chunk[lo:hi])
+        if text != chunk[lo:hi].decode("utf-8", "replace"):  # "Ahmad%20al-Khatib" too
+            out[text] = None
+    for m in _UTF7.finditer(chunk):
+        if not text_like and (m.end() - m.start() < 8 or chunk[m.end() - 1] != 0x2D):
+            continue  # binary: two characters or more, closed by "-" as encoders write it
+        lo, hi = _around(chunk, m.start(), m.end(), text_like)
+        text = _paired(chunk[lo:hi].decode("utf-7", "replace"))
+        if not text.isascii():
+            out[text] = None
+    return list(out)
+
+
+def _looks_like_data(run: bytes) -> bool:
+    """base64 of anything has letters of both cases (or digits and symbols); a long English
+    word, a hexadecimal hash or an identifier in snake_case alone is no base64 run."""
+    if _HEX.fullmatch(run):
+        return False
+    upper = any(65 <= b <= 90 for b in run)
+    lower = any(97 <= b <= 122 for b in run)
+    other = any(b < 65 or b in b"+/-_" for b in run)
+    return (upper and lower) or (other and (upper or lower) and not run.isalpha())
+
+
+def base64_runs(chunk: bytes) -> Iterator[bytes]:
+    """The bytes of every base64 run of MIN_BASE64 characters or more. A short run, or one at
+    the chunk's start (which may have been cut anywhere), is decoded at every alignment; a long
+    one from its first full line (MIME puts a header word on the line before)."""
+    at = starts(np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_), MIN_BASE64)
+    i = 0
+    while i < len(at):
+        m = _B64.match(chunk, int(at[i]))
+        i = int(np.searchsorted(at, m.end() if m else at[i] + 1))
+        if m is None:
+            continue
+        run = m.group()
+        lines = run.split(b"\n")
+        if len(lines) > 2:  # drop leading lines shorter than the body's (a header's last word)
+            width = max(len(line.rstrip(b"\r")) for line in lines)
+            while len(lines) > 1 and len(lines[0].rstrip(b"\r")) < width:
+                lines.pop(0)
+        flat = b"".join(line.rstrip(b"\r") for line in lines).rstrip(b"=")
+        if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
+            continue
+        flat = flat.translate(_URLSAFE)
+        cut = m.start() == 0  # the chunk may begin inside the run
+        shifts = range(4) if len(flat) <= SHORT_BASE64 or cut else (0,)
+        for shift in shifts:
+            part = flat[shift:]
+            part = part[: len(part) // 4 * 4]
+            if len(part) < MIN_BASE64:
+                continue
+            try:
+                yield base64.b64decode(part)
+            except (binascii.Error, ValueError):
+                continue
+
+
+# Folded lines: iCalendar, vCard and mail headers cut a long line anywhere, even inside a
+# word or a character, and mark the rest with a line break and one space or tab.
+_FOLD = re.compile(rb"\n[ \t]")  # a literal first byte: searched at memchr speed
+_SPACE = b" \t\r\n\x0b\x0c"
+_UNFOLD = re.compile(rb"\r?\n[ \t]")
+MAX_LINE = 4096  # bytes of one logical line read around a fold
+
+
+def folded(chunk: bytes) -> list[str]:
+    """Every logical line folded inside a word, joined again (the line break and the one
+    space or tab after it removed, as RFC 5545, 6350 and 5322 unfold)."""
+    out: dict[str, None] = {}
+    end = -1
+    for m in _FOLD.finditer(chunk):
+        before = m.start() - (2 if chunk[m.start() - 1 : m.start()] == b"\r" else 1)
+        if m.start() < end or before < 0 or m.end() >= len(chunk):
+            continue
+        if chunk[before] in _SPACE or chunk[m.end()] in _SPACE:
+            continue  # a fold between words, or an indented line: nothing joined
+        floor = max(0, m.start() - MAX_LINE)
+        lo = chunk.rfind(b"\n", floor, m.start()) + 1 or floor
+        hi = m.end()
+        while hi < len(chunk):
+            nl = chunk.find(b"\n", hi, hi + MAX_LINE)
+            if nl < 0 or nl + 1 >= len(chunk) or chunk[nl + 1] not in b" \t":
+                hi = nl if nl >= 0 else min(len(chunk), hi + MAX_LINE)
+                break
+            hi = nl + 2
+        end = hi
+        out[_UNFOLD.sub(b"", chunk[lo:hi]).decode("utf-8", "replace")] = None
+    return list(out)

@@ -1,0 +1,311 @@
+"""A protected name written in an encoding or escape that one common tool reads back, found
+by the leak check's last net (the raw readings of a file's bytes) and refused by the build:
+UTF-32 in either byte order and any alignment, UTF-7, the DOS, Mac and ISO Arabic code pages,
+JSON/JavaScript `\\u` escapes, HTML character references, percent-encoding, quoted-printable,
+C and git escapes, lines folded inside a word (iCalendar, vCard), and base64 (MIME lines,
+URL-safe, of UTF-16, of base64). A compressed text file and a zip whose member names are in
+DOS Arabic are opened and read. The same files naming nobody find nothing, and random bytes
+keep as little as before."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import quopri
+import random
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from amanah.db.models import Item
+from amanah.processing import inventory, unpack
+from amanah.processing.children import Limits
+from amanah.sharing.protected import Matcher
+from amanah.text import escapes, rawtext
+from amanah.workspace import open_workspace
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+from tests.test_adv_leak_places import _setup
+from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
+
+STATEMENT = "Statement taken at the border crossing.\n{name} described the checkpoint.\n"
+HARMLESS = ("the detention centre", "مركز الاحتجاز")
+
+
+def _text(name: str) -> str:
+    return STATEMENT.format(name=name) + f"شهد {name} القافلة عند الحاجز.\n"
+
+
+def _u(text: str) -> bytes:
+    """JSON as Python writes it by default: every letter outside ASCII as \\uXXXX."""
+    return json.dumps({"record": 17, "witness": text, "mood": "\U0001f622 ok"}).encode()
+
+
+def _mime(data: bytes) -> bytes:
+    return b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(data)
+
+
+def _jwt(name: str) -> bytes:
+    part = base64.urlsafe_b64encode(json.dumps({"sub": name}, ensure_ascii=False).encode())
+    return b"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9." + part.rstrip(b"=") + b".c2lnbmF0dXJl\n"
+
+
+def _c_escapes(name: str) -> bytes:
+    return ('printf("' + "".join(f"\\x{b:02x}" for b in name.encode()) + '");\n').encode()
+
+
+def _git_octal(name: str) -> bytes:
+    quoted = "".join(f"\\{b:03o}" if b > 127 else chr(b) for b in name.encode())
+    return f' create mode 100644 "statements/{quoted}.txt"\n'.encode()
+
+
+def _refs(name: str, hexa: bool) -> bytes:
+    def ref(c: str) -> str:
+        return c if c.isascii() else (f"&#x{ord(c):x};" if hexa else f"&#{ord(c)};")
+
+    return "".join(map(ref, _text(name))).encode()
+
+
+def _folded(name: str) -> bytes:
+    """An iCalendar line folded inside the name (inside a character, for Arabic)."""
+    line = f"DESCRIPTION:Interview with {name} at the office".encode()
+    cut = line.index(name.encode()) + len(name.encode()) // 2 + 1
+    return b"BEGIN:VEVENT\r\n" + line[:cut] + b"\r\n " + line[cut:] + b"\r\nEND:VEVENT\r\n"
+
+
+#: form -> (bytes naming `name`, the reading that must find it)
+FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
+    "UTF-32 with a BOM": (lambda n: _text(n).encode("utf-32"), "UTF-32-LE"),
+    "UTF-32-LE": (lambda n: _text(n).encode("utf-32-le"), "UTF-32-LE"),
+    "UTF-32-BE": (lambda n: _text(n).encode("utf-32-be"), "UTF-32-BE"),
+    "UTF-7": (lambda n: _text(n).encode("utf-7"), "text written as escapes, decoded"),
+    "DOS Arabic": (lambda n: _text(n).encode("cp720"), "DOS Arabic (CP720)"),
+    "Mac Arabic": (lambda n: _text(n).encode("mac_arabic"), "Mac Arabic"),
+    "JSON \\u escapes": (_u, "text written as escapes, decoded"),
+    "decimal references": (lambda n: _refs(n, False), "text written as escapes, decoded"),
+    "hexadecimal references": (lambda n: _refs(n, True), "text written as escapes, decoded"),
+    "a percent-encoded URL": (
+        lambda n: f"GET /search?q={quote(n)}&page=2 HTTP/1.1\n".encode(),
+        "text written as escapes, decoded",
+    ),
+    "JavaScript's escape()": (
+        lambda n: ("q=" + "".join(f"%u{ord(c):04X}" for c in n) + "\n").encode(),
+        "text written as escapes, decoded",
+    ),
+    "quoted-printable": (
+        lambda n: quopri.encodestring(_text(n).encode()),
+        "text written as escapes, decoded",
+    ),
+    "C \\x escapes": (_c_escapes, "text written as escapes, decoded"),
+    "git's octal escapes": (_git_octal, "text written as escapes, decoded"),
+    "a line folded inside a word": (_folded, "folded lines joined"),
+    "base64 in MIME lines": (lambda n: _mime(_text(n).encode() * 3), "base64 decoded, then UTF-8"),
+    "base64 of UTF-16": (
+        lambda n: _mime(_text(n).encode("utf-16-le")),
+        "base64 decoded, then UTF-16-LE",
+    ),
+    "URL-safe base64 (a token)": (_jwt, "base64 decoded, then UTF-8"),
+    "base64 of base64": (
+        lambda n: _mime(base64.b64encode(_text(n).encode())),
+        "base64 decoded, then base64 decoded, then UTF-8",
+    ),
+}
+
+
+#: Forms that write ASCII as it is (a Latin name stays plain text).
+ASCII_AS_IS = {
+    "UTF-7",
+    "JSON \\u escapes",
+    "decimal references",
+    "hexadecimal references",
+    "quoted-printable",
+    "git's octal escapes",
+}
+
+
+def _matcher() -> Matcher:
+    return Matcher.of([("W-1", [WITNESS_LATIN]), ("W-2", [WITNESS_AR])])
+
+
+def _found(path: Path) -> dict[str, set[str]]:
+    matcher = _matcher()
+    return {label: matcher.names(text) for label, text in rawtext.of_file(path).items()}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("who", ["W-1", "W-2"])
+def test_a_name_in_each_encoding_and_escape_is_found_by_its_reading(
+    form: str, who: str, tmp_path: Path
+) -> None:
+    make, label = FORMS[form]
+    name = WITNESS_LATIN if who == "W-1" else WITNESS_AR
+    if who == "W-1" and label in ("DOS Arabic (CP720)", "Mac Arabic"):
+        pytest.skip("a Latin name in an Arabic code page is ASCII: the UTF-8 reading has it")
+    path = tmp_path / "f"
+    path.write_bytes(make(name))
+    found = _found(path)
+    if who == "W-1" and form in ASCII_AS_IS:
+        label = "UTF-8"  # the form escapes only what is not ASCII: the name is plain
+    assert who in found.get(label, set()), (label, {k: v for k, v in found.items() if v})
+    # Negative control: the same form naming nobody finds nothing in any reading.
+    path.write_bytes(make(HARMLESS[0] if who == "W-1" else HARMLESS[1]))
+    assert not any(_found(path).values())
+
+
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be"])
+def test_utf32_inside_binary_is_read_at_every_alignment(encoding: str, tmp_path: Path) -> None:
+    rnd = random.Random(32)
+    data = bytearray(rnd.randbytes(1 << 20))
+    for shift, name in enumerate([WITNESS_LATIN, WITNESS_AR, WITNESS_LATIN, WITNESS_AR]):
+        at = (shift + 1) * 200_003 + shift  # four alignments
+        planted = f" {name} ".encode(encoding)
+        data[at : at + len(planted)] = planted
+    path = tmp_path / "blob.bin"
+    path.write_bytes(bytes(data))
+    found = _found(path)
+    assert found.get(encoding.upper()) == {"W-1", "W-2"}, found
+
+
+def test_escapes_in_binary_are_read_only_where_a_word_is(tmp_path: Path) -> None:
+    """In binary, a lone escape beside noise is not read; escaped words are, and random
+    bytes with every kind of escape sprinkled in keep little."""
+    rnd = random.Random(7)
+    noise = bytearray(rnd.randbytes(4 << 20))
+    for at in range(1000, len(noise) - 100, 9973):  # escapes glued to noise
+        noise[at : at + 9] = rnd.choice([b"%D8=A3\\xd", b"&#1571;=4", b"+BiMGLQ-x", b"\\u0623%2"])
+    path = tmp_path / "noise.bin"
+    path.write_bytes(bytes(noise))
+    readings = rawtext.of_file(path)
+    assert not any(_matcher().names(t) for t in readings.values())
+    kept = sum(len(t.encode()) for t in readings.values())
+    assert kept < (4 << 20) // 256, kept
+    # the same noise with a JSON record written into it (an uncompressed database page)
+    record = _u(WITNESS_AR)
+    noise[2_000_000 : 2_000_000 + len(record)] = record
+    path.write_bytes(bytes(noise))
+    assert "W-2" in _found(path).get("text written as escapes, decoded", set())
+
+
+def test_decoding_never_raises_on_malformed_escapes() -> None:
+    nasty = (
+        b"\\ud800\\udfff\\ud83d x \\U00110000 &#99999999; &#x110000; %zz %u12 =\n=ZZ \\777"
+        b" +////////- +AAAA- " + base64.b64encode(bytes(range(256))) + b" \\u{110000}"
+    )
+    for text in escapes.escaped(nasty) + escapes.escaped(nasty, False):
+        assert isinstance(text, str)
+    list(rawtext.chunk_readings(nasty * 50))
+
+
+def test_the_inventory_places_the_reading_so_the_refusal_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(_u(WITNESS_AR))
+    work = tmp_path / "work"
+    work.mkdir()
+    inv = inventory.of_file(path, "export.json", work)
+    places = {p.place for p in inv.parts if _matcher().names(p.text)}
+    assert "its raw bytes (text written as escapes, decoded)" in places, places
+
+
+def _zip_named(member: bytes) -> bytes:
+    """A zip whose member's name is `member` as stored, with no flag saying it is UTF-8 (an
+    Arabic Windows' own zip writes its DOS code page so)."""
+    stand_in = "x" * len(member)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(stand_in + ".txt", "notes of the interview\n")
+    return buf.getvalue().replace(stand_in.encode(), member)
+
+
+@pytest.mark.parametrize("encoding", ["cp720", "cp1256", "iso8859_6"])
+def test_member_names_in_an_arabic_code_page_are_read(encoding: str, tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    path.write_bytes(_zip_named(WITNESS_AR.encode(encoding)))
+    out = unpack.archive(path, tmp_path / "out", Limits())
+    assert len(out.children) == 1 and not out.flags, out.flags
+    assert bytes.fromhex(out.children[0]["path_hex"]) == WITNESS_AR.encode(encoding) + b".txt"
+    assert "W-2" in _matcher().names(out.pages[0])
+
+
+def test_a_compressed_file_is_opened_and_its_file_read(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt.gz"
+    path.write_bytes(gzip.compress(_text(WITNESS_LATIN).encode()))
+    out = unpack.archive(path, tmp_path / "out", Limits())
+    assert len(out.children) == 1 and not out.flags, out.flags
+    child = (tmp_path / "out" / out.children[0]["file"]).read_bytes()
+    assert child == _text(WITNESS_LATIN).encode()
+    # A damaged zip is still refused as one, never read as a "compressed file".
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 damaged")
+    with pytest.raises(ValueError, match="archive cannot be read"):
+        unpack.archive(tmp_path / "bad.zip", tmp_path / "out2", Limits())
+
+
+def _handover(folder: Path, latin: str, arabic: str) -> dict[str, str]:
+    folder.mkdir(parents=True)
+    files = {
+        "statement-utf32.txt": (_text(arabic).encode("utf-32"), "its raw bytes (UTF-32-LE)"),
+        "export.json": (_u(arabic), "its raw bytes (text written as escapes, decoded)"),
+        "mail-part.txt": (_mime(_text(latin).encode()), "its raw bytes (base64 decoded"),
+        "access.log": (
+            f"GET /profile/{quote(arabic)} 200\n".encode(),
+            "its raw bytes (text written as escapes, decoded)",
+        ),
+        "notes.txt.gz": (gzip.compress(_text(latin).encode()), "the names of an archive's"),
+    }
+    for name, (data, _place) in files.items():
+        (folder / name).write_bytes(data)
+    return {name: place for name, (_data, place) in files.items()}
+
+
+def _children(home: Path, parent: int) -> dict[bytes, int]:
+    ws = open_workspace(home)
+    try:
+        with ws.db.reader() as s:
+            rows = s.execute(
+                select(Item.original_path_raw, Item.id).where(Item.parent_id == parent)
+            ).all()
+            return {bytes(p): i for p, i in rows}
+    finally:
+        ws.close()
+
+
+@pytest.mark.slow
+def test_names_in_encodings_escapes_and_code_page_file_names_are_refused(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    home = sqlite_home
+    _setup(home)
+    places = _handover(tmp_path / "named", WITNESS_LATIN, WITNESS_AR)
+    (tmp_path / "named" / "dos.zip").write_bytes(_zip_named(WITNESS_AR.encode("cp720")))
+    _handover(tmp_path / "clean", *HARMLESS)
+    (tmp_path / "clean" / "dos.zip").write_bytes(_zip_named("محضر".encode("cp720")))
+    _ingest(home, tmp_path / "named", "named")
+    _ingest(home, tmp_path / "clean", "clean")
+    _ok(home, "process")
+    ids = _ids(home, "named")
+    gz_child = _children(home, ids["notes.txt.gz"])
+    zip_child = _children(home, ids["dos.zip"])
+    assert list(zip_child) == [WITNESS_AR.encode("cp720") + b".txt"]
+    asked = [*ids.values(), *gz_child.values(), *zip_child.values()]
+    said, reasons = refused_build(home, "RFA-1", sorted(asked), tmp_path / "p1")
+    expected = {
+        **{ids[n]: f"Witness A in {p}" for n, p in places.items() if n != "notes.txt.gz"},
+        ids["dos.zip"]: "Witness A in the names of an archive's members",
+        next(iter(zip_child.values())): "Witness A in its file name",
+        next(iter(gz_child.values())): "Witness A in the body text",
+    }
+    for item, reason in expected.items():
+        assert reason in reasons.get(item, ""), (item, reason, reasons)
+    assert "Khatib" not in said and "الخطيب" not in said
+
+    controls = _ids(home, "clean")
+    children = [
+        i for c in ("notes.txt.gz", "dos.zip") for i in _children(home, controls[c]).values()
+    ]
+    _request(home, "RFA-2", sorted([*controls.values(), *children]))
+    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
+    assert built["items"] == len(controls) + len(children)
