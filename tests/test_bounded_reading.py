@@ -159,7 +159,12 @@ def test_the_encoding_is_chosen_on_the_head_and_decoded_across_chunk_boundaries(
     monkeypatch.setattr(textfile, "CHUNK_BYTES", 7)
     monkeypatch.setattr(textfile, "HEAD_BYTES", 1024)
     text = ARABIC * 200
-    for encoding, said in (("utf-8", "utf-8"), ("utf-16", "utf-16"), ("cp1256", "cp1256")):
+    for encoding, said in (
+        ("utf-8", "utf-8"),
+        ("utf-16", "utf-16"),
+        ("utf-32", "utf-32"),  # its byte order mark opens with UTF-16's: read as UTF-16 before
+        ("cp1256", "cp1256"),
+    ):
         path = tmp_path / f"{encoding}.txt"
         path.write_bytes(text.encode(encoding))
         read = textfile.read_text(path)

@@ -33,7 +33,13 @@ MAX_MARKUP_CHARS = 2 * MAX_TEXT_CHARS
 #: in places, and the head of a file says its encoding as well as the whole does).
 HEAD_BYTES = 1 << 20
 CHUNK_BYTES = 4 << 20
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOMS = (  # UTF-32's little-endian mark opens with UTF-16's: it is tried first
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 UNKNOWN = "unknown (decoded as UTF-8 with replacements)"
 
 
