@@ -2,10 +2,11 @@
 by the leak check's last net (the raw readings of a file's bytes) and refused by the build:
 UTF-32 in either byte order and any alignment, UTF-7, the DOS, Mac and ISO Arabic code pages,
 JSON/JavaScript `\\u` escapes, HTML character references, percent-encoding, quoted-printable,
-C and git escapes, lines folded inside a word (iCalendar, vCard), and base64 (MIME lines,
-URL-safe, of UTF-16, of base64). A compressed text file and a zip whose member names are in
-DOS Arabic are opened and read. The same files naming nobody find nothing, and random bytes
-keep as little as before."""
+C, git and RTF escapes, Punycode domains, lines folded inside a word (iCalendar, vCard), text
+decoded in the wrong code page and saved again (mojibake), and base64 (MIME lines, URL-safe,
+of UTF-16, of base64). A compressed text file and a zip whose member names are in DOS Arabic
+are opened and read. The same files naming nobody find nothing, and random bytes keep as
+little as before."""
 
 from __future__ import annotations
 
@@ -78,6 +79,15 @@ def _folded(name: str) -> bytes:
     return b"BEGIN:VEVENT\r\n" + line[:cut] + b"\r\n " + line[cut:] + b"\r\nEND:VEVENT\r\n"
 
 
+def _rtf_hex(name: str) -> bytes:
+    """RTF's \\'hh escapes of Windows-1256 bytes, under a header that says Windows-1252 (the
+    font's charset says Arabic; a reader that follows the header reads Latin letters)."""
+    hexed = "".join(f"\\'{b:02x}" if b > 127 else chr(b) for b in name.encode("cp1256"))
+    return (
+        r"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0\fcharset178 Arial;}}\f0 " + hexed + r"\par}"
+    ).encode()
+
+
 #: form -> (bytes naming `name`, the reading that must find it)
 FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "UTF-32 with a BOM": (lambda n: _text(n).encode("utf-32"), "UTF-32-LE"),
@@ -104,6 +114,19 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "C \\x escapes": (_c_escapes, "text written as escapes, decoded"),
     "git's octal escapes": (_git_octal, "text written as escapes, decoded"),
     "a line folded inside a word": (_folded, "folded lines joined"),
+    "RTF hex escapes in another code page": (_rtf_hex, "text written as escapes, decoded"),
+    "a Punycode domain": (
+        lambda n: b"see https://" + n.replace(" ", "-").encode("idna") + b".org/profile\n",
+        "text written as escapes, decoded",
+    ),
+    "UTF-8 read as Windows-1252": (
+        lambda n: _text(n).encode().decode("cp1252", "replace").encode(),
+        "text decoded in Windows-1252 by mistake, undone, then UTF-8",
+    ),
+    "Windows-1256 read as Windows-1252": (
+        lambda n: _text(n).encode("cp1256").decode("cp1252", "replace").encode(),
+        "text decoded in Windows-1252 by mistake, undone, then Windows-1256",
+    ),
     "base64 in MIME lines": (lambda n: _mime(_text(n).encode() * 3), "base64 decoded, then UTF-8"),
     "base64 of UTF-16": (
         lambda n: _mime(_text(n).encode("utf-16-le")),
@@ -125,6 +148,10 @@ ASCII_AS_IS = {
     "hexadecimal references",
     "quoted-printable",
     "git's octal escapes",
+    "RTF hex escapes in another code page",
+    "a Punycode domain",
+    "UTF-8 read as Windows-1252",
+    "Windows-1256 read as Windows-1252",
 }
 
 

@@ -8,8 +8,9 @@ there."""
 
 from __future__ import annotations
 
-import html
 import re
+
+from amanah.text import escapes
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -20,63 +21,11 @@ _SPACED = re.compile(r"(?<!\w)(?:\w[\s.\-_*·•/|]{1,3}){2,}\w(?!\w)")
 _SPACERS = re.compile(r"[\s.\-_*·•/|]")
 
 
-#: Runs of escaped bytes or characters a reader's tool shows decoded: percent-encoding (URLs,
-#: link targets), quoted-printable (mail, vCards; soft line breaks too), backslash escapes
-#: (JSON, JavaScript, Python: `\\u0623`, a surrogate pair, `\\xd8`), character references.
-_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_QUOTED = re.compile(r"(?:=[0-9A-Fa-f]{2}|=\r?\n)+")
-_BACKSLASH = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2})+")
-_ANY_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\[uUx][0-9A-Fa-f]{2}|&#")
-
-
-def _bytes_text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:  # an older Arabic page or mail: Windows-1256
-        return data.decode("cp1256", "replace")
-
-
-def _hex_run(run: str, sep: str) -> str:
-    return _bytes_text(
-        bytes.fromhex(run.replace(sep + "\r\n", "").replace(sep + "\n", "").replace(sep, ""))
-    )
-
-
-def _backslash_run(run: str) -> str:
-    units: list[int] = []
-    raw = bytearray()
-    out = []
-    for m in re.finditer(r"\\(u|U|x)([0-9A-Fa-f]+)", run):
-        kind, digits = m.groups()
-        if kind == "x":
-            raw.append(int(digits, 16))
-            continue
-        if raw:
-            out.append(_bytes_text(bytes(raw)))
-            raw.clear()
-        units.append(int(digits, 16))
-        if kind == "U" or not 0xD800 <= units[-1] <= 0xDBFF:
-            pairs = b"".join(
-                u.to_bytes(2, "big") if u <= 0xFFFF else chr(u).encode("utf-16-be") for u in units
-            )
-            out.append(pairs.decode("utf-16-be", "replace"))
-            units.clear()
-    if units:
-        out.append("".join(chr(u) for u in units if not 0xD800 <= u <= 0xDFFF))
-    if raw:
-        out.append(_bytes_text(bytes(raw)))
-    return "".join(out)
-
-
 def unescaped(text: str) -> str:
-    """The text with every run of escapes decoded as a reader's tool shows it (a browser's
-    address bar, a mail reader, a JSON viewer): the text itself when it holds none."""
-    if not _ANY_ESCAPE.search(text):
-        return text
-    out = _PERCENT.sub(lambda m: _hex_run(m.group(), "%"), text)
-    out = _QUOTED.sub(lambda m: _hex_run(m.group(), "="), out)
-    out = _BACKSLASH.sub(lambda m: _backslash_run(m.group()), out)
-    return html.unescape(out) if "&#" in out else out
+    """The text with every run of escapes decoded as a reader's tool shows it (`%D8%A3`,
+    `=D8=A3`, `\\u0623`, `\\xd8`, `\\330`, `&#1571;` …): the text itself when it holds none.
+    One decoder for this and the raw readings of a file's bytes (`amanah.text.escapes`)."""
+    return escapes.unescape(text)
 
 
 #: Compound names written as one word or two: عبدالله / عبد الله, Abdulrahman / Abdul Rahman /

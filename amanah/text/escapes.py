@@ -37,6 +37,7 @@ _BYTE_ESCAPES = (
     rb"|=[0-9A-F]{2}|=\r?\n"  # quoted-printable (with its soft line breaks)
     rb"|\\x[0-9A-Fa-f]{2}"  # C, Python, shell
     rb"|\\[0-3][0-7]{2}"  # C, git's quoted paths, PDF and PostScript strings
+    rb"|\\'[0-9A-Fa-f]{2}"  # RTF (in any file: the RTF reader may take the wrong code page)
 )
 _CHAR_ESCAPES = (
     rb"\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}"  # JSON, JavaScript, Python
@@ -53,20 +54,32 @@ _FIRST = [
     for p in (
         rb"%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}",
         rb"=[0-9A-F]{2}|=\r?\n",
-        rb"\\(?:x[0-9A-Fa-f]{2}|[0-3][0-7]{2}|u[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]{1,6}\}|U[0-9A-Fa-f]{8})",
+        rb"\\(?:x[0-9A-Fa-f]{2}|'[0-9A-Fa-f]{2}|[0-3][0-7]{2}|u[0-9A-Fa-f]{4}"
+        rb"|u\{[0-9A-Fa-f]{1,6}\}|U[0-9A-Fa-f]{8})",
         rb"&#[0-9]{2,7}|&#[xX][0-9A-Fa-f]{2,6}|&[A-Za-z][A-Za-z0-9]{1,9};",
     )
 ]
+# Byte escapes, joined per run into bytes and read as UTF-8 (Windows-1256 when they are no
+# UTF-8), in the text; then character escapes and references.
 _BYTES = {
-    "%": re.compile(rb"(?:%[0-9A-Fa-f]{2})+"),
-    "=": re.compile(rb"(?:=[0-9A-F]{2}|=\r?\n)+"),
-    "x": re.compile(rb"(?:\\x[0-9A-Fa-f]{2})+"),
-    "o": re.compile(rb"(?:\\[0-3][0-7]{2})+"),
+    "%": re.compile(r"(?:%[0-9A-Fa-f]{2})+"),
+    "=": re.compile(r"(?:=[0-9A-Fa-f]{2}|=\r?\n)+"),
+    "x": re.compile(r"(?:\\x[0-9A-Fa-f]{2})+"),
+    "r": re.compile(r"(?:\\'[0-9A-Fa-f]{2})+"),
+    "o": re.compile(r"(?:\\[0-3][0-7]{2})+"),
 }
+#: Whether a text holds any escape `unescape` decodes (one pass over it, in C).
+_ANY = re.compile(
+    r"%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}|=[0-9A-Fa-f]{2}|\\[uUx'][0-9A-Fa-f{]|\\[0-3][0-7]{2}|&#"
+    r"|&[A-Za-z][A-Za-z0-9]{1,9};"
+)
 _CHARS = re.compile(
     r"\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\U([0-9A-Fa-f]{8})|%u([0-9A-Fa-f]{4})"
 )
 _REFS = re.compile(r"&#[0-9]{2,7};?|&#[xX][0-9A-Fa-f]{2,6};?|&[A-Za-z][A-Za-z0-9]{1,9};")
+
+# Internationalised domain names: "xn--" then Punycode (أحمد-الخطيب.org in a link or a log).
+_PUNY = re.compile(rb"xn--[A-Za-z0-9-]{2,59}")
 
 # UTF-7: "+" then modified base64 of UTF-16, up to "-" or any other character; plain ASCII
 # between runs is UTF-7 as it stands.
@@ -82,14 +95,18 @@ _B64_BYTES = bytes(
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
-def _unbyte(kind: str, m: re.Match[bytes]) -> bytes:
+def _unbyte(kind: str, m: re.Match[str]) -> str:
     run = m.group()
     if kind == "=":
-        run = re.sub(rb"=\r?\n", b"", run)
-        return bytes.fromhex(run.replace(b"=", b"").decode())
-    if kind == "o":
-        return bytes(int(run[i + 1 : i + 4], 8) for i in range(0, len(run), 4))
-    return bytes.fromhex(re.sub(rb"%|\\x", b"", run).decode())
+        data = bytes.fromhex(re.sub(r"=\r?\n", "", run).replace("=", ""))
+    elif kind == "o":
+        data = bytes(int(run[i + 1 : i + 4], 8) for i in range(0, len(run), 4))
+    else:
+        data = bytes.fromhex(re.sub(r"%|\\x|\\'", "", run))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # an older Arabic page, mail or RTF: Windows-1256
+        return data.decode("cp1256", "replace")
 
 
 def _char(m: re.Match[str]) -> str:
@@ -104,16 +121,14 @@ def _ref(m: re.Match[str]) -> str:
     return html.unescape(ref)
 
 
-def decode_run(run: bytes) -> str:
-    """An escaped run as a reader's tool would show it: byte escapes joined into bytes and read
-    as UTF-8 (Windows-1256 when they are no UTF-8), then character escapes and references."""
-    data = run
+def unescape(text: str) -> str:
+    """The text with every run of escapes decoded in place, as a reader's tool shows it (a
+    browser's address bar, a mail reader, a JSON viewer, a terminal): the text itself when it
+    holds none."""
+    if not _ANY.search(text):
+        return text
     for kind, pattern in _BYTES.items():
-        data = pattern.sub(lambda m, k=kind: _unbyte(k, m), data)  # type: ignore[misc]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1256", "replace")
+        text = pattern.sub(lambda m, k=kind: _unbyte(k, m), text)  # type: ignore[misc]
     text = _CHARS.sub(_char, text)
     return _paired(_REFS.sub(_ref, text))
 
@@ -163,9 +178,17 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
         if m is None or _alone(chunk, m.start(), m.end(), text_like):
             continue
         lo, hi = _around(chunk, m.start(), m.end(), text_like)
-        text = decode_run(chunk[lo:hi])
+        text = unescape(chunk[lo:hi].decode("utf-8", "replace"))
         if text != chunk[lo:hi].decode("utf-8", "replace"):  # "Ahmad%20al-Khatib" too
             out[text] = None
+    for m in _PUNY.finditer(chunk):
+        try:
+            label = m.group()[4:].decode("ascii").encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            continue
+        lo, hi = _around(chunk, m.start(), m.end(), text_like)
+        plain = chunk[lo:hi].decode("utf-8", "replace")
+        out[plain.replace(m.group().decode("ascii"), label)] = None
     for m in _UTF7.finditer(chunk):
         if not text_like and (m.end() - m.start() < 8 or chunk[m.end() - 1] != 0x2D):
             continue  # binary: two characters or more, closed by "-" as encoders write it

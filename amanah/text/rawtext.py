@@ -21,6 +21,7 @@ Compressed streams are not opened here: that is the content inventory's work.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ OVERLAP = 2048  # longer than any name in UTF-16
 LEGACY = ("cp1256", "cp1252")
 ESCAPES = "escapes"
 FOLDED = "folded"
+MOJIBAKE = "mojibake"
 BASE64 = "base64"
 #: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
 LABELS = {
@@ -54,6 +56,7 @@ LABELS = {
     "mac_arabic": "Mac Arabic",
     ESCAPES: "text written as escapes, decoded",
     FOLDED: "folded lines joined",
+    MOJIBAKE: "text decoded in Windows-1252 by mistake, undone",
     BASE64: "base64 decoded",
 }
 #: The other Arabic code pages (DOS, IBM, Mac, ISO), read in text only, kept when they read
@@ -462,6 +465,35 @@ _NON_ASCII_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")
 _NOT_ARABIC = re.compile("[^\\u0621-\\u064a\\u066e-\\u06d3\\ufb50-\\ufdff\\ufe70-\\ufefc]")
 
 
+def _sloppy(exc: UnicodeError) -> tuple[bytes, int]:
+    """Encoding back to Windows-1252 as a mis-decoder left it: the five bytes that code page
+    leaves undefined came through as U+0080-U+009F; anything else cannot have been so read."""
+    assert isinstance(exc, UnicodeEncodeError)
+    bad = exc.object[exc.start : exc.end]
+    return bytes(ord(c) if ord(c) < 0x100 else 0x1A for c in bad), exc.end
+
+
+codecs.register_error("amanah-sloppy-1252", _sloppy)
+#: Text decoded in the wrong code page and saved again as UTF-8 ("Ø£Ø­Ù…Ø¯" for أحمد, "ÃÍãÏ"
+#: for Windows-1256's أحمد): dense in "Ã", "Ø" and "Ù", whose UTF-8 opens with C3.
+MOJIBAKE_SHARE = 100  # one C3 byte in this many, or more
+
+
+def _undone(chunk: bytes) -> Iterator[tuple[str, str]]:
+    """A UTF-8 text read back to the bytes a wrong decoding made of it, and those bytes read as
+    UTF-8 or Windows-1256: kept when that reading is Arabic (or far fewer replacement
+    characters than letters), as the letters the sender typed."""
+    if chunk.count(b"\xc3") * MOJIBAKE_SHARE < len(chunk):
+        return
+    text = chunk.decode("utf-8", "replace")
+    raw = text.encode("cp1252", "amanah-sloppy-1252")
+    for enc in ("utf-8", "cp1256"):
+        undone = raw.decode(enc, "replace")
+        letters = len(_NON_ASCII_LETTER.sub("", undone))
+        if letters and len(_NOT_ARABIC.sub("", undone)) >= ARABIC_SHARE * letters:
+            yield f"{MOJIBAKE}/{enc}", undone
+
+
 def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, str]]:
     """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
     runs decoded and read again in every encoding, MAX_DEPTH deep."""
@@ -499,6 +531,7 @@ def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
     high = bool(np.any(c2 & HIGH))
     if utf8:
         yield "utf-8", chunk.decode("utf-8", "replace")
+        yield from _undone(chunk)
     elif text_like:
         yield "utf-8", chunk.decode("utf-8", "replace")
         if high:
