@@ -2,11 +2,11 @@
 by the leak check's last net (the raw readings of a file's bytes) and refused by the build:
 UTF-32 in either byte order and any alignment, UTF-7, the DOS, Mac and ISO Arabic code pages,
 JSON/JavaScript `\\u` escapes, HTML character references, percent-encoding, quoted-printable,
-C, git and RTF escapes, Punycode domains, lines folded inside a word (iCalendar, vCard), text
-decoded in the wrong code page and saved again (mojibake), and base64 (MIME lines, URL-safe,
-of UTF-16, of base64). A compressed text file and a zip whose member names are in DOS Arabic
-are opened and read. The same files naming nobody find nothing, and random bytes keep as
-little as before."""
+C, git and RTF escapes, hexadecimal dumps, Punycode domains, lines folded inside a word
+(iCalendar, vCard), text decoded in the wrong code page and saved again (mojibake), and base64
+(MIME lines, URL-safe, of UTF-16, of base64). A compressed text file and a zip whose member
+names are in DOS Arabic are opened and read. The same files naming nobody find nothing; random
+bytes, hash lists and logs of tokens keep as little as before."""
 
 from __future__ import annotations
 
@@ -88,6 +88,19 @@ def _rtf_hex(name: str) -> bytes:
     ).encode()
 
 
+def _hexdump(name: str) -> bytes:
+    """`hexdump -C`'s lines: offset, sixteen bytes in two groups, the text column (where a
+    name's letters are cut every sixteen bytes, and Arabic is dots)."""
+    data = ("Note: " + _text(name)).encode()
+    lines = []
+    for at in range(0, len(data), 16):
+        row = data[at : at + 16]
+        pairs = " ".join(f"{b:02x}" for b in row[:8]) + "  " + " ".join(f"{b:02x}" for b in row[8:])
+        shown = "".join(chr(b) if 32 <= b < 127 else "." for b in row)
+        lines.append(f"{at:08x}  {pairs:<49} |{shown}|")
+    return ("\n".join(lines) + f"\n{len(data):08x}\n").encode()
+
+
 #: form -> (bytes naming `name`, the reading that must find it)
 FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "UTF-32 with a BOM": (lambda n: _text(n).encode("utf-32"), "UTF-32-LE"),
@@ -127,6 +140,16 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
         lambda n: _text(n).encode("cp1256").decode("cp1252", "replace").encode(),
         "text decoded in Windows-1252 by mistake, undone, then Windows-1256",
     ),
+    "xxd -p": (lambda n: _text(n).encode().hex().encode(), "hexadecimal decoded, then UTF-8"),
+    "bytes in hexadecimal, spaced": (
+        lambda n: b"payload: " + " ".join(f"{b:02X}" for b in n.encode()).encode() + b"\n",
+        "hexadecimal decoded, then UTF-8",
+    ),
+    "a C array": (
+        lambda n: b"char s[] = {" + ", ".join(f"0x{b:02x}" for b in n.encode()).encode() + b"};",
+        "hexadecimal decoded, then UTF-8",
+    ),
+    "hexdump -C": (_hexdump, "hexadecimal decoded, then UTF-8"),
     "base64 in MIME lines": (lambda n: _mime(_text(n).encode() * 3), "base64 decoded, then UTF-8"),
     "base64 of UTF-16": (
         lambda n: _mime(_text(n).encode("utf-16-le")),
@@ -216,6 +239,24 @@ def test_escapes_in_binary_are_read_only_where_a_word_is(tmp_path: Path) -> None
     noise[2_000_000 : 2_000_000 + len(record)] = record
     path.write_bytes(bytes(noise))
     assert "W-2" in _found(path).get("text written as escapes, decoded", set())
+
+
+def test_text_of_hashes_and_tokens_keeps_what_it_says_not_their_noise(tmp_path: Path) -> None:
+    """A hash list and a log of base64 tokens look like hexadecimal and base64 throughout;
+    what they decode to is noise, which is read and let go: the readings keep the text itself
+    and little more."""
+    rnd = random.Random(5)
+    hashes = b"".join(
+        rnd.randbytes(32).hex().encode() + b"  statements/file-%d.pdf\n" % i for i in range(20000)
+    )
+    tokens = b"".join(base64.b64encode(rnd.randbytes(18)) + b" " for i in range(50000))
+    for data in (hashes, tokens):
+        path = tmp_path / "f"
+        path.write_bytes(data)
+        readings = rawtext.of_file(path)
+        assert readings["UTF-8"].encode() == data
+        extra = sum(len(t.encode()) for label, t in readings.items() if label != "UTF-8")
+        assert extra < len(data) // 256, {k: len(v) for k, v in readings.items()}
 
 
 def test_decoding_never_raises_on_malformed_escapes() -> None:

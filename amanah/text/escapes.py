@@ -29,8 +29,6 @@ CONTEXT = 48
 GAP = 24
 #: base64 runs shorter than this are words, not data (a name in UTF-8 is 16 or more).
 MIN_BASE64 = 16
-#: Runs up to this long are tried at every alignment (cut at an unknown place).
-SHORT_BASE64 = 4096
 
 _BYTE_ESCAPES = (
     rb"%[0-9A-Fa-f]{2}"  # URLs, form data
@@ -82,8 +80,12 @@ _REFS = re.compile(r"&#[0-9]{2,7};?|&#[xX][0-9A-Fa-f]{2,6};?|&[A-Za-z][A-Za-z0-9
 _PUNY = re.compile(rb"xn--[A-Za-z0-9-]{2,59}")
 
 # UTF-7: "+" then modified base64 of UTF-16, up to "-" or any other character; plain ASCII
-# between runs is UTF-7 as it stands.
-_UTF7_RUN = rb"\+[A-Za-z0-9+/]{3,}-?"
+# between runs is UTF-7 as it stands. Not inside a run of base64 (which has "+" too).
+_UTF7_RUN = rb"(?<![A-Za-z0-9+/=])\+[A-Za-z0-9+/]{3,}(?:-|(?![A-Za-z0-9+/=]))"
+_NOT_NAME_SCRIPT = re.compile(
+    "[^\\x00-\\x7f\\u00a0-\\u024f\\u0600-\\u06ff\\u0750-\\u077f\\u1e00-\\u1eff\\u200b-\\u200f"
+    "\\ufb50-\\ufdff\\ufe70-\\ufeff]"
+)
 _UTF7 = re.compile(_UTF7_RUN + b"(?:[ -~]{0,%d}?" % GAP + _UTF7_RUN + b")*")
 
 # base64 (standard and URL-safe alphabets), lines of it as MIME writes them.
@@ -192,22 +194,27 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
     for m in _UTF7.finditer(chunk):
         if not text_like and (m.end() - m.start() < 8 or chunk[m.end() - 1] != 0x2D):
             continue  # binary: two characters or more, closed by "-" as encoders write it
+        shifted = _paired(m.group().decode("utf-7", "replace"))
+        if shifted.isascii() or _NOT_NAME_SCRIPT.search(shifted):
+            continue  # random base64 decodes to CJK and symbols, never to a name's letters
         lo, hi = _around(chunk, m.start(), m.end(), text_like)
-        text = _paired(chunk[lo:hi].decode("utf-7", "replace"))
-        if not text.isascii():
-            out[text] = None
+        out[_paired(chunk[lo:hi].decode("utf-7", "replace"))] = None
     return list(out)
 
 
 def _looks_like_data(run: bytes) -> bool:
-    """base64 of anything has letters of both cases (or digits and symbols); a long English
-    word, a hexadecimal hash or an identifier in snake_case alone is no base64 run."""
-    if _HEX.fullmatch(run):
+    """base64 of anything has letters of both cases (or digits and symbols), of one alphabet
+    (`+/` or `-_`); a long English word, a hexadecimal hash, an identifier in snake_case or a
+    path like `statements/file-12` is no base64 run."""
+    if _HEX.fullmatch(run) or (_STANDARD.search(run) and _URL_SAFE.search(run)):
         return False
-    upper = any(65 <= b <= 90 for b in run)
-    lower = any(97 <= b <= 122 for b in run)
-    other = any(b < 65 or b in b"+/-_" for b in run)
-    return (upper and lower) or (other and (upper or lower) and not run.isalpha())
+    upper, lower = _UPPER.search(run), _LOWER.search(run)
+    return bool(upper and lower) or bool((upper or lower) and _OTHER.search(run))
+
+
+_UPPER, _LOWER = re.compile(rb"[A-Z]"), re.compile(rb"[a-z]")
+_OTHER = re.compile(rb"[0-9+/\-_]")
+_STANDARD, _URL_SAFE = re.compile(rb"[+/]"), re.compile(rb"[\-_]")
 
 
 def base64_runs(chunk: bytes) -> Iterator[bytes]:
@@ -231,11 +238,13 @@ def base64_runs(chunk: bytes) -> Iterator[bytes]:
         if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
             continue
         flat = flat.translate(_URLSAFE)
-        cut = m.start() == 0  # the chunk may begin inside the run
-        shifts = range(4) if len(flat) <= SHORT_BASE64 or cut else (0,)
+        # A run starts where its encoder started it (after a quote, a comma, a line break),
+        # but the chunk may begin inside one: then every alignment is tried.
+        shifts = range(4) if m.start() == 0 else (0,)
         for shift in shifts:
             part = flat[shift:]
-            part = part[: len(part) // 4 * 4]
+            rest = len(part) % 4  # padding written back (or left out): the last bytes too
+            part = part[:-1] if rest == 1 else part + b"=" * (-rest % 4)
             if len(part) < MIN_BASE64:
                 continue
             try:
@@ -275,3 +284,36 @@ def folded(chunk: bytes) -> list[str]:
         end = hi
         out[_UNFOLD.sub(b"", chunk[lo:hi]).decode("utf-8", "replace")] = None
     return list(out)
+
+
+# Hexadecimal dumps: `xxd -p`, bytes spaced or comma-separated, C arrays (`0x41, 0x68`), the
+# hex columns of `hexdump -C` (offsets and the text column left out), EPS hex strings.
+MIN_HEX = 12  # bytes: a name's shortest UTF-8
+_HEX_CLASS = bytes(1 if chr(b) in "0123456789abcdefABCDEFxX ,:\t\r\n" else 0 for b in range(256))
+_HEX_REGION = re.compile(rb"[0-9A-Fa-fxX ,:\t\r\n]+")
+_DUMP = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}:? +((?:[0-9A-Fa-f]{2,4} {1,2})+)[^\n]*$")
+_DUMP_END = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}[ \t]*$")  # the offset after the last byte
+_NOT_DIGITS = re.compile(rb"0[xX]|[ ,:\t\r\n]")
+
+
+def hex_runs(chunk: bytes) -> Iterator[bytes]:
+    """The bytes of every run of hexadecimal pairs of MIN_HEX bytes or more (not a run of
+    decimal digits alone: dates, numbers), at both alignments when its length is odd. A dump's
+    lines (`hexdump -C`, `xxd`) are read without their offsets and text column, so a name is
+    whole across them."""
+    at = starts(np.frombuffer(chunk.translate(_HEX_CLASS), dtype=np.bool_), 2 * MIN_HEX)
+    if len(at) and _DUMP.search(chunk):
+        chunk = _DUMP_END.sub(b"", _DUMP.sub(rb"\1", chunk))
+        at = starts(np.frombuffer(chunk.translate(_HEX_CLASS), dtype=np.bool_), 2 * MIN_HEX)
+    i = 0
+    while i < len(at):
+        p = int(at[i])
+        m = _HEX_REGION.match(chunk, p)
+        end = m.end() if m else p + 1
+        i = int(np.searchsorted(at, end))
+        digits = _NOT_DIGITS.sub(b"", chunk[p:end])
+        if len(digits) < 2 * MIN_HEX or digits.isdigit() or not _HEX.fullmatch(digits):
+            continue
+        for shift in (0, 1) if len(digits) % 2 else (0,):
+            part = digits[shift:]
+            yield bytes.fromhex(part[: len(part) // 2 * 2].decode())

@@ -22,6 +22,7 @@ Compressed streams are not opened here: that is the content inventory's work.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ OVERLAP = 2048  # longer than any name in UTF-16
 LEGACY = ("cp1256", "cp1252")
 ESCAPES = "escapes"
 FOLDED = "folded"
+HEX = "hex"
 MOJIBAKE = "mojibake"
 BASE64 = "base64"
 #: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
@@ -58,6 +60,7 @@ LABELS = {
     FOLDED: "folded lines joined",
     MOJIBAKE: "text decoded in Windows-1252 by mistake, undone",
     BASE64: "base64 decoded",
+    HEX: "hexadecimal decoded",
 }
 #: The other Arabic code pages (DOS, IBM, Mac, ISO), read in text only, kept when they read
 #: as Arabic: a file's single-byte Arabic may be any of them.
@@ -507,11 +510,53 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
     if depth >= MAX_DEPTH:
         return
     found: dict[str, dict[str, None]] = {}
-    for data in escapes.base64_runs(chunk):
-        for enc, text in chunk_readings(data, depth + 1):
-            found.setdefault(enc, {})[text] = None
+    for kind, runs_of in ((BASE64, escapes.base64_runs), (HEX, escapes.hex_runs)):
+        for data in runs_of(chunk):
+            read = chunk_readings if len(data) > SMALL else _small_readings
+            for enc, text in read(data, depth + 1):
+                found.setdefault(f"{kind}/{enc}", {})[text] = None
     for enc, texts in found.items():
-        yield f"{BASE64}/{enc}", RUN_BREAK.join(texts)
+        yield enc, RUN_BREAK.join(texts)
+
+
+#: Decoded payloads up to this size are read by `_small_readings`: `chunk_readings`' numpy
+#: passes cost about 0.4 ms whatever the size, and a log holds thousands of tokens that look
+#: like base64 or hexadecimal (hashes, identifiers), each decoding to a few bytes of noise.
+SMALL = 4096
+
+
+def _small_readings(data: bytes, depth: int) -> Iterator[tuple[str, str]]:
+    """A short decoded payload read whole, in the readings a few bytes can hold a name in
+    (UTF-8, UTF-16 in either order, the two code pages), each kept only when it could hold a
+    name (`named`): a few bytes of noise decode without error often enough. An ASCII payload
+    is read for escapes and base64 again (base64 of base64, of JSON)."""
+    if _utf8(data):  # a character cut at either end is no error
+        text = data.decode("utf-8", "replace")
+        if named(text, LONG_WORD, 3):
+            yield "utf-8", _CONTROLS.sub(" ", text)
+        if depth < MAX_DEPTH and data.isascii() and len(data) >= escapes.MIN_BASE64:
+            yield from _escaped(data, True, depth)
+        if b"\x00" not in data:
+            return  # UTF-16 has zeros (or is no UTF-8); UTF-8 text is no code page's
+    half = len(data) // 2
+    for enc, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[::2])):
+        # UTF-16 of the scripts of names: most units' high byte 00 (Latin) or 06 (Arabic)
+        if len(data) % 2 == 0 and high.count(0) + high.count(6) * 2 >= half:
+            with contextlib.suppress(UnicodeDecodeError):
+                if named(text := data.decode(enc), LONG_WORD, 3):
+                    yield enc, _CONTROLS.sub(" ", text)
+    if data.translate(None, _TEXT_BYTES):
+        return  # a control byte: noise (32 random bytes hold one 98 times in 100), no code page
+    for enc in LEGACY:
+        text = data.decode(enc, "replace")
+        if kept(text, accented=enc == "cp1252"):
+            yield enc, text
+
+
+_TEXT_BYTES = b"\t\n\r" + bytes(range(0x20, 0x100))
+
+
+_CONTROLS = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]")
 
 
 def label(enc: str) -> str:
