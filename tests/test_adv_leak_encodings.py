@@ -16,6 +16,8 @@ import io
 import json
 import quopri
 import random
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -377,3 +379,19 @@ def test_names_in_encodings_escapes_and_code_page_file_names_are_refused(
     _request(home, "RFA-2", sorted([*controls.values(), *children]))
     built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
     assert built["items"] == len(controls) + len(children)
+
+
+def test_a_megabyte_of_letters_around_a_name_is_read_in_seconds() -> None:
+    """The matcher's readings split compounds (نورالدين, أحمدالخطيب) with patterns that went
+    back over a whole word at each of its letters: a decoded escape run of a million letters
+    before a name took hours, and the leak check with it. Run apart, with a deadline."""
+    script = (
+        "from amanah.sharing.protected import Matcher\n"
+        "m = Matcher.of([('W-2', ['أحمد الخطيب']), ('W-3', ['نور الدين'])])\n"
+        "for filler in ('x' * 1_000_000, 'ال' * 500_000, 'س' * 1_000_000):\n"
+        "    assert m.names(filler + ' أحمد الخطيب ' + filler + ' نورالدين') == {'W-2', 'W-3'}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

@@ -35,10 +35,12 @@ def unescaped(text: str) -> str:
 _AR_SPLIT = (
     (re.compile(r"(?<!\w)(عبد)(ال\w{2,})"), r"\1 \2"),
     (re.compile(r"(?<!\w)([أاإ]بو)(\w{2,})"), r"\1 \2"),
-    (re.compile(r"(\w{2,})(الدين)(?!\w)"), r"\1 \2"),
+    # From a word's start only: tried at every letter of a long word, \w{2,} went back over it
+    # each time (a megabyte of letters before a name: hours).
+    (re.compile(r"(?<!\w)(\w{2,})(الدين)(?!\w)"), r"\1 \2"),
     # Two words run together before the article (أحمدالخطيب: a space lost by a PDF's text
     # layer, a hashtag, a user name): the article starts a word.
-    (re.compile(r"(?<=[\u0621-\u064a]{3})(?=ال[\u0621-\u064a]{2,})"), " "),
+    (re.compile(r"(?<=[\u0621-\u064a]{3})(?=ال[\u0621-\u064a]{2})"), " "),
 )
 _AR_JOIN = (
     (re.compile(r"(?<!\w)(عبد)\s+(?=ال\w)"), r"\1"),

@@ -105,10 +105,10 @@ def _unbyte(kind: str, m: re.Match[str]) -> str:
         data = bytes(int(run[i + 1 : i + 4], 8) for i in range(0, len(run), 4))
     else:
         data = bytes.fromhex(re.sub(r"%|\\x|\\'", "", run))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:  # an older Arabic page, mail or RTF: Windows-1256
+    text = data.decode("utf-8", "replace")
+    if text.count("\ufffd") * 4 > len(text):  # mostly no UTF-8: an older page, mail or RTF
         return data.decode("cp1256", "replace")
+    return text  # one bad escape (or a run cut by the chunk) spoils only its own letter
 
 
 def _char(m: re.Match[str]) -> str:
@@ -142,10 +142,11 @@ def _paired(text: str) -> str:
 
 def _around(chunk: bytes, start: int, end: int, text_like: bool = True) -> tuple[int, int]:
     """The run widened by up to CONTEXT plain bytes on each side, not across a line break;
-    in binary, printable ASCII only (the noise around an escape there reads as nothing)."""
+    in binary, no control bytes (noise around an escape there decodes to U+FFFD, at which the
+    raw readings cut it)."""
 
     def plain(b: int) -> bool:
-        return b not in b"\x00\n\r" and (text_like or 0x20 <= b < 0x7F)
+        return b not in b"\x00\n\r" and (text_like or b >= 0x20)
 
     lo = start
     while lo > 0 and start - lo < CONTEXT and plain(chunk[lo - 1]):
@@ -172,6 +173,7 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
     counts only beside a letter (both sides in binary, where noise makes escapes)."""
     out: dict[str, None] = {}
     first = sorted(m.start() for p in _FIRST for m in p.finditer(chunk))
+    windows: list[list[int]] = []
     i = 0
     while i < len(first):
         m = _RUN.match(chunk, first[i])
@@ -180,8 +182,13 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
         if m is None or _alone(chunk, m.start(), m.end(), text_like):
             continue
         lo, hi = _around(chunk, m.start(), m.end(), text_like)
-        text = unescape(chunk[lo:hi].decode("utf-8", "replace"))
-        if text != chunk[lo:hi].decode("utf-8", "replace"):  # "Ahmad%20al-Khatib" too
+        if windows and lo <= windows[-1][1]:  # overlapping context: one window, read once
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    for lo, hi in windows:
+        plain = chunk[lo:hi].decode("utf-8", "replace")
+        if (text := unescape(plain)) != plain:  # "Ahmad%20al-Khatib" too
             out[text] = None
     for m in _PUNY.finditer(chunk):
         try:
@@ -230,10 +237,9 @@ def base64_runs(chunk: bytes) -> Iterator[bytes]:
             continue
         run = m.group()
         lines = run.split(b"\n")
-        if len(lines) > 2:  # drop leading lines shorter than the body's (a header's last word)
-            width = max(len(line.rstrip(b"\r")) for line in lines)
-            while len(lines) > 1 and len(lines[0].rstrip(b"\r")) < width:
-                lines.pop(0)
+        if len(lines) > 2:  # from the first line as wide as the body's (after a header word)
+            widths = [len(line.rstrip(b"\r")) for line in lines]
+            lines = lines[widths.index(max(widths)) :]
         flat = b"".join(line.rstrip(b"\r") for line in lines).rstrip(b"=")
         if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
             continue
@@ -312,8 +318,12 @@ def hex_runs(chunk: bytes) -> Iterator[bytes]:
         end = m.end() if m else p + 1
         i = int(np.searchsorted(at, end))
         digits = _NOT_DIGITS.sub(b"", chunk[p:end])
-        if len(digits) < 2 * MIN_HEX or digits.isdigit() or not _HEX.fullmatch(digits):
+        if len(digits) < 2 * MIN_HEX or digits.isdigit() or digits.isalpha():
+            continue  # decimal numbers, or letters alone ("DEADBEEFCAFE", "AAAA…"): no dump
+        if not _HEX.fullmatch(digits):
             continue
         for shift in (0, 1) if len(digits) % 2 else (0,):
             part = digits[shift:]
-            yield bytes.fromhex(part[: len(part) // 2 * 2].decode())
+            data = bytes.fromhex(part[: len(part) // 2 * 2].decode())
+            if len(set(data[:256])) >= 4:  # a name has four letters or more; padding has not
+                yield data

@@ -65,7 +65,6 @@ LABELS = {
 #: The other Arabic code pages (DOS, IBM, Mac, ISO), read in text only, kept when they read
 #: as Arabic: a file's single-byte Arabic may be any of them.
 ARABIC_PAGES = ("iso8859_6", "cp720", "cp864", "mac_arabic")
-ARABIC_SHARE = 0.8  # of a reading's letters that are not ASCII
 #: base64 inside base64 is read this deep (each level is three quarters of the one above).
 MAX_DEPTH = 2
 #: Between two runs of one reading: a word of its own, so no name is read across two runs.
@@ -456,16 +455,43 @@ def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
 
 
 def _arabic_pages(chunk: bytes) -> Iterator[tuple[str, str]]:
-    """A text chunk in the other Arabic code pages, where the reading is Arabic."""
+    """A text chunk in the other Arabic code pages, where that reading is Arabic better than
+    Windows-1256's. Arabic's article ال opens a third of its words: in the page a text was
+    written in, "ال" is everywhere; in another, its two bytes are other letters. Without one,
+    the share of its letters standing in Arabic words (not beside a Latin letter) decides.
+    French or German (é, ü read as Arabic letters inside Latin words) and Windows-1256's own
+    Arabic keep no second reading."""
+    if not _HIGH_WORD.search(chunk):
+        return  # no word of bytes beyond ASCII: Latin text with accents (é in "témoin")
+    texts = {enc: chunk.decode(enc, "replace") for enc in ("cp1256", *ARABIC_PAGES)}
+    score: dict[str, float] = {enc: _articles(text) for enc, text in texts.items()}
+    if max(score.values()) == 0:
+        score = {enc: _in_words(text) for enc, text in texts.items()}
+        if max(score.values()) < WORD_SHARE:
+            return
+        if len(chunk) <= SHORT_TEXT:  # a list of names: Arabic in every page, none told apart
+            score["cp1256"] = 0.0
+    best = max(score.values())
     for enc in ARABIC_PAGES:
-        text = chunk.decode(enc, "replace")
-        letters = len(_NON_ASCII_LETTER.sub("", text))
-        if letters and len(_NOT_ARABIC.sub("", text)) >= ARABIC_SHARE * letters:
-            yield enc, text
+        if score[enc] * 2 >= best and score[enc] > score["cp1256"]:
+            yield enc, texts[enc]
 
 
-_NON_ASCII_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")
-_NOT_ARABIC = re.compile("[^\\u0621-\\u064a\\u066e-\\u06d3\\ufb50-\\ufdff\\ufe70-\\ufefc]")
+_ARABIC_WORD = re.compile("(?<![A-Za-z])[\u0621-\u064a\u066e-\u06d3]{2,}(?![A-Za-z])")
+_HIGH_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])[\x80-\xff]{3,}(?![A-Za-z])")
+_NOT_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")
+WORD_SHARE = 0.8  # of the letters beyond ASCII, in Arabic words
+SHORT_TEXT = 64 << 10  # a text this short gets every page that reads as Arabic words
+
+
+def _in_words(text: str) -> float:
+    letters = len(_NOT_LETTER.sub("", text))
+    return sum(map(len, _ARABIC_WORD.findall(text))) / letters if letters else 0.0
+
+
+def _articles(text: str) -> int:
+    """Words opening with the article (after a space or a line break: counted in C)."""
+    return text.count(" \u0627\u0644") + text.count("\n\u0627\u0644")
 
 
 def _sloppy(exc: UnicodeError) -> tuple[bytes, int]:
@@ -492,8 +518,7 @@ def _undone(chunk: bytes) -> Iterator[tuple[str, str]]:
     raw = text.encode("cp1252", "amanah-sloppy-1252")
     for enc in ("utf-8", "cp1256"):
         undone = raw.decode(enc, "replace")
-        letters = len(_NON_ASCII_LETTER.sub("", undone))
-        if letters and len(_NOT_ARABIC.sub("", undone)) >= ARABIC_SHARE * letters:
+        if _articles(undone):
             yield f"{MOJIBAKE}/{enc}", undone
 
 
@@ -502,7 +527,10 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
     runs decoded and read again in every encoding, MAX_DEPTH deep."""
     runs = []
     for text in escapes.escaped(chunk, text_like):
-        runs.extend([text] if text_like else kept(text, LONG_WORD, 3))
+        if text_like:
+            runs.append(text)
+        else:  # the noise around a run decoded to U+FFFD: cut there, as binary runs are
+            runs.extend(k for part in text.split("\ufffd") for k in kept(part, LONG_WORD, 3))
     if runs:
         yield ESCAPES, RUN_BREAK.join(dict.fromkeys(runs))
     if text_like and (lines := escapes.folded(chunk)):
@@ -573,6 +601,8 @@ def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
     # mostly text: fewer than 1% control bytes (NUL counted)
     text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
     utf8 = text_like and _utf8(chunk)
+    if depth and not utf8:
+        text_like = False  # a decoded payload that is no UTF-8 text keeps its names, not all
     high = bool(np.any(c2 & HIGH))
     if utf8:
         yield "utf-8", chunk.decode("utf-8", "replace")
