@@ -4,18 +4,23 @@
 
 `amanah.text.rawtext.of_file` (the leak check's last net, taken with the content inventory)
 reads files of each kind made here: random bytes (what compressed photos, video and zips look
-like), zeros, UTF-8 text, UTF-16 text, and random bytes with short text strings every 64 KB (an
-uncompressed binary format). Figures: MB/s of wall time and of CPU time (the best of
-`--repeat`), and the bytes kept per MB (what the inventory stores and the build matches).
+like), zeros, UTF-8 text, UTF-16 text, random bytes with short text strings every 64 KB (an
+uncompressed binary format), and text that looks like escapes, base64 or hexadecimal throughout
+(a hash list, MIME base64 lines, JSON written with \\u escapes). Figures: MB/s of wall time and
+of CPU time (the best of `--repeat`), and the bytes kept per MB (what the inventory stores and
+the build matches).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import machine, save
@@ -36,7 +41,24 @@ def kinds(size: int) -> dict[str, bytes]:
         "UTF-8 text (Latin and Arabic)": text.encode()[:size],
         "UTF-16-LE text": text.encode("utf-16-le")[:size],
         "random with a text string every 64 KB": bytes(sparse),
+        # what looks like escapes, base64 or hexadecimal throughout (escapes.py's readings)
+        "a hash list (hexadecimal)": _fill(
+            size, lambda i: rnd.randbytes(32).hex().encode() + b"  statements/f-%d.pdf\n" % i
+        ),
+        "MIME base64 lines": base64.encodebytes(rnd.randbytes(size * 3 // 4 + 3))[:size],
+        "JSON with \\u escapes": _fill(
+            size, lambda i: json.dumps({"id": i, "text": ARABIC + LINE}).encode() + b"\n"
+        ),
     }
+
+
+def _fill(size: int, line: Callable[[int], bytes]) -> bytes:
+    out, have, i = [], 0, 0
+    while have < size:
+        out.append(line(i))
+        have += len(out[-1])
+        i += 1
+    return b"".join(out)[:size]
 
 
 def main() -> None:

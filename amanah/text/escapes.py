@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import html
 import re
 from collections.abc import Iterator
 
 import numpy as np
 
-from amanah.text.byteruns import starts
-
 #: Bytes around an escaped run read with it: the rest of a name written partly plain
 #: ("\\u0623\\u062d\\u0645\\u062f al-Khatib").
 CONTEXT = 48
 #: Plain bytes allowed between two escapes of one run (a space, a hyphen, a JSON comma).
 GAP = 24
+#: Runs in a text beyond which the whole chunk is read decoded at once (a JSON export writes
+#: every letter escaped: windows around each run would cost more and keep more).
+DENSE = 64
 #: base64 runs shorter than this are words, not data (a name in UTF-8 is 16 or more).
 MIN_BASE64 = 16
 
@@ -81,7 +81,7 @@ _PUNY = re.compile(rb"xn--[A-Za-z0-9-]{2,59}")
 
 # UTF-7: "+" then modified base64 of UTF-16, up to "-" or any other character; plain ASCII
 # between runs is UTF-7 as it stands. Not inside a run of base64 (which has "+" too).
-_UTF7_RUN = rb"(?<![A-Za-z0-9+/=])\+[A-Za-z0-9+/]{3,}(?:-|(?![A-Za-z0-9+/=]))"
+_UTF7_RUN = rb"\+(?<![A-Za-z0-9+/=]\+)[A-Za-z0-9+/]{3,}(?:-|(?![A-Za-z0-9+/=]))"
 _NOT_NAME_SCRIPT = re.compile(
     "[^\\x00-\\x7f\\u00a0-\\u024f\\u0600-\\u06ff\\u0750-\\u077f\\u1e00-\\u1eff\\u200b-\\u200f"
     "\\ufb50-\\ufdff\\ufe70-\\ufeff]"
@@ -111,6 +111,14 @@ def _unbyte(kind: str, m: re.Match[str]) -> str:
     return text  # one bad escape (or a run cut by the chunk) spoils only its own letter
 
 
+_U_RUN = re.compile(r"(?:\\u[0-9A-Fa-f]{4})+")
+
+
+def _u_run(m: re.Match[str]) -> str:
+    """A run of \\uXXXX (a JSON export writes every letter so) decoded in one call, in C."""
+    return m.group().encode("ascii").decode("unicode_escape")
+
+
 def _char(m: re.Match[str]) -> str:
     value = int(next(g for g in m.groups() if g is not None), 16)
     return chr(value) if value <= 0x10FFFF else "\ufffd"
@@ -131,7 +139,7 @@ def unescape(text: str) -> str:
         return text
     for kind, pattern in _BYTES.items():
         text = pattern.sub(lambda m, k=kind: _unbyte(k, m), text)  # type: ignore[misc]
-    text = _CHARS.sub(_char, text)
+    text = _CHARS.sub(_char, _U_RUN.sub(_u_run, text) if "\\u" in text else text)
     return _paired(_REFS.sub(_ref, text))
 
 
@@ -172,15 +180,25 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
     decode to what they were (no escape a tool would change) are left out. A lone escape
     counts only beside a letter (both sides in binary, where noise makes escapes)."""
     out: dict[str, None] = {}
-    first = sorted(m.start() for p in _FIRST for m in p.finditer(chunk))
     windows: list[list[int]] = []
-    i = 0
-    while i < len(first):
-        m = _RUN.match(chunk, first[i])
-        end = m.end() if m else first[i] + 1
-        i = bisect.bisect_left(first, end, i + 1)
+    # the next escape of each kind from `at`: one search per run, not one match per escape
+    nexts = [p.search(chunk) for p in _FIRST]
+    at = 0
+    while True:
+        for k, p in enumerate(_FIRST):
+            if nexts[k] is not None and nexts[k].start() < at:  # type: ignore[union-attr]
+                nexts[k] = p.search(chunk, at)
+        found = [n.start() for n in nexts if n is not None]
+        if not found:
+            break
+        start = min(found)
+        m = _RUN.match(chunk, start)
+        at = m.end() if m else start + 1
         if m is None or _alone(chunk, m.start(), m.end(), text_like):
             continue
+        if text_like and len(windows) >= DENSE:  # escapes throughout (a JSON export)
+            windows = [[0, len(chunk)]]
+            break
         lo, hi = _around(chunk, m.start(), m.end(), text_like)
         if windows and lo <= windows[-1][1]:  # overlapping context: one window, read once
             windows[-1][1] = hi
@@ -224,11 +242,33 @@ _OTHER = re.compile(rb"[0-9+/\-_]")
 _STANDARD, _URL_SAFE = re.compile(rb"[+/]"), re.compile(rb"[\-_]")
 
 
+_CASE = bytes(1 if 65 <= b <= 90 else 2 if 97 <= b <= 122 else 0 for b in range(256))
+
+
+def _mixed_case_runs(chunk: bytes) -> np.ndarray:
+    """Where a run of MIN_BASE64 base64 characters or more begins that has capitals and small
+    letters both (all of 16 random base64 characters lack one case once in 3,000; a hash, a
+    path, an English word, a run of one byte's "AAAA" has one case only), in numpy: a hash list
+    is a run every line, and a Python step for each cost a second a chunk."""
+    mask = np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_)
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    begin, end = edges[::2], edges[1::2]
+    long = (end - begin) >= MIN_BASE64
+    begin, end = begin[long], end[long]
+    if not len(begin):
+        return begin
+    case = np.frombuffer(chunk.translate(_CASE), dtype=np.uint8)
+    upper = np.concatenate(([0], np.cumsum(case == 1, dtype=np.int32)))
+    lower = np.concatenate(([0], np.cumsum(case == 2, dtype=np.int32)))
+    both = (upper[end] > upper[begin]) & (lower[end] > lower[begin])
+    return begin[both]
+
+
 def base64_runs(chunk: bytes) -> Iterator[bytes]:
-    """The bytes of every base64 run of MIN_BASE64 characters or more. A short run, or one at
-    the chunk's start (which may have been cut anywhere), is decoded at every alignment; a long
-    one from its first full line (MIME puts a header word on the line before)."""
-    at = starts(np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_), MIN_BASE64)
+    """The bytes of every base64 run of MIN_BASE64 characters or more, from its first full
+    line (MIME puts a header word on the line before; a chunk may begin inside a line); a run
+    of one or two lines at the chunk's start (cut anywhere) at every alignment."""
+    at = _mixed_case_runs(chunk)
     i = 0
     while i < len(at):
         m = _B64.match(chunk, int(at[i]))
@@ -237,7 +277,8 @@ def base64_runs(chunk: bytes) -> Iterator[bytes]:
             continue
         run = m.group()
         lines = run.split(b"\n")
-        if len(lines) > 2:  # from the first line as wide as the body's (after a header word)
+        if len(lines) > 2:  # from the first line as wide as the body's: after a header word,
+            # or after a line the chunk began inside (MIME's lines are four by four: aligned)
             widths = [len(line.rstrip(b"\r")) for line in lines]
             lines = lines[widths.index(max(widths)) :]
         flat = b"".join(line.rstrip(b"\r") for line in lines).rstrip(b"=")
@@ -245,8 +286,8 @@ def base64_runs(chunk: bytes) -> Iterator[bytes]:
             continue
         flat = flat.translate(_URLSAFE)
         # A run starts where its encoder started it (after a quote, a comma, a line break),
-        # but the chunk may begin inside one: then every alignment is tried.
-        shifts = range(4) if m.start() == 0 else (0,)
+        # but the chunk may begin inside one: a line cut anywhere is tried at every alignment.
+        shifts = range(4) if m.start() == 0 and len(lines) < 3 else (0,)
         for shift in shifts:
             part = flat[shift:]
             rest = len(part) % 4  # padding written back (or left out): the last bytes too
@@ -302,15 +343,71 @@ _DUMP_END = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}[ \t]*$")  # the offset after the
 _NOT_DIGITS = re.compile(rb"0[xX]|[ ,:\t\r\n]")
 
 
+def _text_nibbles(digits: bytes) -> bool:
+    """Whether hexadecimal digits can be text's bytes: their high nibbles are 2-7 (ASCII) or
+    8-D (UTF-8 and the code pages' letters), rarely 0, 1, E or F (controls, line breaks apart;
+    CJK, emoji). A hash's are uniform: a quarter of them fall there (of 32 bytes, three or fewer
+    do one time in 80)."""
+    high = digits[::2].lower() if len(digits) % 2 == 0 else digits[1::2].lower()
+    rare = high.count(b"0") + high.count(b"1") + high.count(b"e") + high.count(b"f")
+    return rare * 10 <= len(high)
+
+
+# Byte classes for hexadecimal: a digit of it, a separator, a digit that is rarely a text
+# byte's high nibble (0, 1, E, F), a decimal digit.
+_HD, _HS, _HR, _H10 = 1, 2, 4, 8
+_HEX_BITS = bytes(
+    (_HD if c in "0123456789abcdefABCDEF" else 0)
+    | (_HS if c in "xX ,:\t\r\n" else 0)
+    | (_HR if c in "01efEF" else 0)
+    | (_H10 if c.isdigit() else 0)
+    for c in map(chr, range(256))
+)
+
+
+def _hex_candidates(chunk: bytes) -> np.ndarray:
+    """Where a run of hexadecimal (with separators) of MIN_HEX bytes or more begins that could
+    be text's bytes, in numpy: a run with no separator (a hash every line of a hash list) is
+    kept only with digits and letters both and text's high nibbles (`_text_nibbles`) at either
+    alignment; runs with separators every byte or two (dumps) are left to the per-run test."""
+    bits = np.frombuffer(chunk.translate(_HEX_BITS), dtype=np.uint8)
+    mask = (bits & (_HD | _HS)) != 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    begin, end = edges[::2], edges[1::2]
+    long = (end - begin) >= 2 * MIN_HEX
+    begin, end = begin[long], end[long]
+    if not len(begin):
+        return begin
+
+    def count(m: np.ndarray) -> np.ndarray:
+        c = np.concatenate(([0], np.cumsum(m, dtype=np.int32)))
+        return c[end] - c[begin]
+
+    seps = count((bits & _HS) != 0)
+    decimal = count((bits & _H10) != 0)
+    letters = count((bits & (_HD | _H10)) == _HD)
+    rare = (bits & _HR) != 0
+    even = np.arange(len(bits)) % 2 == 0
+    rare_even, rare_odd = count(rare & even), count(rare & ~even)
+    half = (end - begin) // 2
+    # high nibbles at the run's own parity, or the other one (a run of odd length)
+    at_even = np.where(begin % 2 == 0, rare_even, rare_odd)
+    at_odd = np.where(begin % 2 == 0, rare_odd, rare_even)
+    text = (np.minimum(at_even, at_odd) * 10 <= half) & (decimal > 0) & (letters > 0)
+    # a dump or an array writes a separator every byte or two; a hash with a column's spaces
+    # after it has a few
+    return begin[(seps >= MIN_HEX // 2) | text]
+
+
 def hex_runs(chunk: bytes) -> Iterator[bytes]:
     """The bytes of every run of hexadecimal pairs of MIN_HEX bytes or more (not a run of
     decimal digits alone: dates, numbers), at both alignments when its length is odd. A dump's
     lines (`hexdump -C`, `xxd`) are read without their offsets and text column, so a name is
     whole across them."""
-    at = starts(np.frombuffer(chunk.translate(_HEX_CLASS), dtype=np.bool_), 2 * MIN_HEX)
+    at = _hex_candidates(chunk)
     if len(at) and _DUMP.search(chunk):
         chunk = _DUMP_END.sub(b"", _DUMP.sub(rb"\1", chunk))
-        at = starts(np.frombuffer(chunk.translate(_HEX_CLASS), dtype=np.bool_), 2 * MIN_HEX)
+        at = _hex_candidates(chunk)
     i = 0
     while i < len(at):
         p = int(at[i])
@@ -320,7 +417,7 @@ def hex_runs(chunk: bytes) -> Iterator[bytes]:
         digits = _NOT_DIGITS.sub(b"", chunk[p:end])
         if len(digits) < 2 * MIN_HEX or digits.isdigit() or digits.isalpha():
             continue  # decimal numbers, or letters alone ("DEADBEEFCAFE", "AAAA…"): no dump
-        if not _HEX.fullmatch(digits):
+        if not _HEX.fullmatch(digits) or not _text_nibbles(digits):
             continue
         for shift in (0, 1) if len(digits) % 2 else (0,):
             part = digits[shift:]
