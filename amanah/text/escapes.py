@@ -19,6 +19,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from amanah.text.byteruns import starts
+
 #: Bytes around an escaped run read with it: the rest of a name written partly plain
 #: ("\\u0623\\u062d\\u0645\\u062f al-Khatib").
 CONTEXT = 48
@@ -251,6 +253,8 @@ def _mixed_case_runs(chunk: bytes) -> np.ndarray:
     path, an English word, a run of one byte's "AAAA" has one case only), in numpy: a hash list
     is a run every line, and a Python step for each cost a second a chunk."""
     mask = np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_)
+    if not len(starts(mask, MIN_BASE64)):
+        return np.empty(0, dtype=np.int64)  # no run that long (compressed data: the most)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
     begin, end = edges[::2], edges[1::2]
     long = (end - begin) >= MIN_BASE64
@@ -372,6 +376,8 @@ def _hex_candidates(chunk: bytes) -> np.ndarray:
     alignment; runs with separators every byte or two (dumps) are left to the per-run test."""
     bits = np.frombuffer(chunk.translate(_HEX_BITS), dtype=np.uint8)
     mask = (bits & (_HD | _HS)) != 0
+    if not len(starts(mask, 2 * MIN_HEX)):
+        return np.empty(0, dtype=np.int64)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
     begin, end = edges[::2], edges[1::2]
     long = (end - begin) >= 2 * MIN_HEX
