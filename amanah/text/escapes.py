@@ -2,24 +2,18 @@
 
 A JSON export writes أحمد as `\\u0623\\u062d\\u0645\\u062f`, a URL as `%D8%A3%D8%AD…`, a
 quoted-printable email part as `=D8=A3=D8=AD…`, HTML as `&#1571;&#1581;…`, git and C strings as
-`\\330\\243…`, UTF-7 as `+BiMGLQZFBi8-`, and base64 anything at all. A reader who gets the file
-reads the name with one common tool; the raw readings of its bytes (`rawtext`) see only ASCII.
-This module finds such runs in a chunk of bytes (regular expressions in C, so plain text and
-binary noise cost little) and gives them back decoded: character escapes as text, base64 as
-bytes for `rawtext` to read in every encoding it knows.
+`\\330\\243…`, UTF-7 as `+BiMGLQZFBi8-`, a link as `xn--…`; iCalendar folds a line inside a
+word. A reader who gets the file reads the name with one common tool; the raw readings of its
+bytes (`rawtext`) see only ASCII. This module decodes escapes in a text (`unescape`: the
+matcher's readings use it too) and finds such runs in a chunk of bytes with the bytes around
+them (`escaped`, `folded`: regular expressions that open with a literal byte, so plain text and
+binary noise cost little). base64 and hexadecimal are `encoded`'s.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import re
-from collections.abc import Iterator
-
-import numpy as np
-
-from amanah.text.byteruns import starts
 
 #: Bytes around an escaped run read with it: the rest of a name written partly plain
 #: ("\\u0623\\u062d\\u0645\\u062f al-Khatib").
@@ -29,8 +23,6 @@ GAP = 24
 #: Runs in a text beyond which the whole chunk is read decoded at once (a JSON export writes
 #: every letter escaped: windows around each run would cost more and keep more).
 DENSE = 64
-#: base64 runs shorter than this are words, not data (a name in UTF-8 is 16 or more).
-MIN_BASE64 = 16
 
 _BYTE_ESCAPES = (
     rb"%[0-9A-Fa-f]{2}"  # URLs, form data
@@ -89,14 +81,6 @@ _NOT_NAME_SCRIPT = re.compile(
     "\\ufb50-\\ufdff\\ufe70-\\ufeff]"
 )
 _UTF7 = re.compile(_UTF7_RUN + b"(?:[ -~]{0,%d}?" % GAP + _UTF7_RUN + b")*")
-
-# base64 (standard and URL-safe alphabets), lines of it as MIME writes them.
-_B64 = re.compile(rb"[A-Za-z0-9+/\-_]{%d,}(?:\r?\n[A-Za-z0-9+/\-_]{4,})*={0,2}" % MIN_BASE64)
-_HEX = re.compile(rb"[0-9A-Fa-f]+")
-_B64_BYTES = bytes(
-    1 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/-_") else 0 for b in range(256)
-)
-_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def _unbyte(kind: str, m: re.Match[str]) -> str:
@@ -229,81 +213,6 @@ def escaped(chunk: bytes, text_like: bool = True) -> list[str]:
     return list(out)
 
 
-def _looks_like_data(run: bytes) -> bool:
-    """base64 of anything has letters of both cases (or digits and symbols), of one alphabet
-    (`+/` or `-_`); a long English word, a hexadecimal hash, an identifier in snake_case or a
-    path like `statements/file-12` is no base64 run."""
-    if _HEX.fullmatch(run) or (_STANDARD.search(run) and _URL_SAFE.search(run)):
-        return False
-    upper, lower = _UPPER.search(run), _LOWER.search(run)
-    return bool(upper and lower) or bool((upper or lower) and _OTHER.search(run))
-
-
-_UPPER, _LOWER = re.compile(rb"[A-Z]"), re.compile(rb"[a-z]")
-_OTHER = re.compile(rb"[0-9+/\-_]")
-_STANDARD, _URL_SAFE = re.compile(rb"[+/]"), re.compile(rb"[\-_]")
-
-
-_CASE = bytes(1 if 65 <= b <= 90 else 2 if 97 <= b <= 122 else 0 for b in range(256))
-
-
-def _mixed_case_runs(chunk: bytes) -> np.ndarray:
-    """Where a run of MIN_BASE64 base64 characters or more begins that has capitals and small
-    letters both (all of 16 random base64 characters lack one case once in 3,000; a hash, a
-    path, an English word, a run of one byte's "AAAA" has one case only), in numpy: a hash list
-    is a run every line, and a Python step for each cost a second a chunk."""
-    mask = np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_)
-    if not len(starts(mask, MIN_BASE64)):
-        return np.empty(0, dtype=np.int64)  # no run that long (compressed data: the most)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
-    begin, end = edges[::2], edges[1::2]
-    long = (end - begin) >= MIN_BASE64
-    begin, end = begin[long], end[long]
-    if not len(begin):
-        return begin
-    case = np.frombuffer(chunk.translate(_CASE), dtype=np.uint8)
-    upper = np.concatenate(([0], np.cumsum(case == 1, dtype=np.int32)))
-    lower = np.concatenate(([0], np.cumsum(case == 2, dtype=np.int32)))
-    both = (upper[end] > upper[begin]) & (lower[end] > lower[begin])
-    return begin[both]
-
-
-def base64_runs(chunk: bytes) -> Iterator[bytes]:
-    """The bytes of every base64 run of MIN_BASE64 characters or more, from its first full
-    line (MIME puts a header word on the line before; a chunk may begin inside a line); a run
-    of one or two lines at the chunk's start (cut anywhere) at every alignment."""
-    at = _mixed_case_runs(chunk)
-    i = 0
-    while i < len(at):
-        m = _B64.match(chunk, int(at[i]))
-        i = int(np.searchsorted(at, m.end() if m else at[i] + 1))
-        if m is None:
-            continue
-        run = m.group()
-        lines = run.split(b"\n")
-        if len(lines) > 2:  # from the first line as wide as the body's: after a header word,
-            # or after a line the chunk began inside (MIME's lines are four by four: aligned)
-            widths = [len(line.rstrip(b"\r")) for line in lines]
-            lines = lines[widths.index(max(widths)) :]
-        flat = b"".join(line.rstrip(b"\r") for line in lines).rstrip(b"=")
-        if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
-            continue
-        flat = flat.translate(_URLSAFE)
-        # A run starts where its encoder started it (after a quote, a comma, a line break),
-        # but the chunk may begin inside one: a line cut anywhere is tried at every alignment.
-        shifts = range(4) if m.start() == 0 and len(lines) < 3 else (0,)
-        for shift in shifts:
-            part = flat[shift:]
-            rest = len(part) % 4  # padding written back (or left out): the last bytes too
-            part = part[:-1] if rest == 1 else part + b"=" * (-rest % 4)
-            if len(part) < MIN_BASE64:
-                continue
-            try:
-                yield base64.b64decode(part)
-            except (binascii.Error, ValueError):
-                continue
-
-
 # Folded lines: iCalendar, vCard and mail headers cut a long line anywhere, even inside a
 # word or a character, and mark the rest with a line break and one space or tab.
 _FOLD = re.compile(rb"\n[ \t]")  # a literal first byte: searched at memchr speed
@@ -335,98 +244,3 @@ def folded(chunk: bytes) -> list[str]:
         end = hi
         out[_UNFOLD.sub(b"", chunk[lo:hi]).decode("utf-8", "replace")] = None
     return list(out)
-
-
-# Hexadecimal dumps: `xxd -p`, bytes spaced or comma-separated, C arrays (`0x41, 0x68`), the
-# hex columns of `hexdump -C` (offsets and the text column left out), EPS hex strings.
-MIN_HEX = 12  # bytes: a name's shortest UTF-8
-_HEX_CLASS = bytes(1 if chr(b) in "0123456789abcdefABCDEFxX ,:\t\r\n" else 0 for b in range(256))
-_HEX_REGION = re.compile(rb"[0-9A-Fa-fxX ,:\t\r\n]+")
-_DUMP = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}:? +((?:[0-9A-Fa-f]{2,4} {1,2})+)[^\n]*$")
-_DUMP_END = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}[ \t]*$")  # the offset after the last byte
-_NOT_DIGITS = re.compile(rb"0[xX]|[ ,:\t\r\n]")
-
-
-def _text_nibbles(digits: bytes) -> bool:
-    """Whether hexadecimal digits can be text's bytes: their high nibbles are 2-7 (ASCII) or
-    8-D (UTF-8 and the code pages' letters), rarely 0, 1, E or F (controls, line breaks apart;
-    CJK, emoji). A hash's are uniform: a quarter of them fall there (of 32 bytes, three or fewer
-    do one time in 80)."""
-    high = digits[::2].lower() if len(digits) % 2 == 0 else digits[1::2].lower()
-    rare = high.count(b"0") + high.count(b"1") + high.count(b"e") + high.count(b"f")
-    return rare * 10 <= len(high)
-
-
-# Byte classes for hexadecimal: a digit of it, a separator, a digit that is rarely a text
-# byte's high nibble (0, 1, E, F), a decimal digit.
-_HD, _HS, _HR, _H10 = 1, 2, 4, 8
-_HEX_BITS = bytes(
-    (_HD if c in "0123456789abcdefABCDEF" else 0)
-    | (_HS if c in "xX ,:\t\r\n" else 0)
-    | (_HR if c in "01efEF" else 0)
-    | (_H10 if c.isdigit() else 0)
-    for c in map(chr, range(256))
-)
-
-
-def _hex_candidates(chunk: bytes) -> np.ndarray:
-    """Where a run of hexadecimal (with separators) of MIN_HEX bytes or more begins that could
-    be text's bytes, in numpy: a run with no separator (a hash every line of a hash list) is
-    kept only with digits and letters both and text's high nibbles (`_text_nibbles`) at either
-    alignment; runs with separators every byte or two (dumps) are left to the per-run test."""
-    bits = np.frombuffer(chunk.translate(_HEX_BITS), dtype=np.uint8)
-    mask = (bits & (_HD | _HS)) != 0
-    if not len(starts(mask, 2 * MIN_HEX)):
-        return np.empty(0, dtype=np.int64)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
-    begin, end = edges[::2], edges[1::2]
-    long = (end - begin) >= 2 * MIN_HEX
-    begin, end = begin[long], end[long]
-    if not len(begin):
-        return begin
-
-    def count(m: np.ndarray) -> np.ndarray:
-        c = np.concatenate(([0], np.cumsum(m, dtype=np.int32)))
-        return c[end] - c[begin]
-
-    seps = count((bits & _HS) != 0)
-    decimal = count((bits & _H10) != 0)
-    letters = count((bits & (_HD | _H10)) == _HD)
-    rare = (bits & _HR) != 0
-    even = np.arange(len(bits)) % 2 == 0
-    rare_even, rare_odd = count(rare & even), count(rare & ~even)
-    half = (end - begin) // 2
-    # high nibbles at the run's own parity, or the other one (a run of odd length)
-    at_even = np.where(begin % 2 == 0, rare_even, rare_odd)
-    at_odd = np.where(begin % 2 == 0, rare_odd, rare_even)
-    text = (np.minimum(at_even, at_odd) * 10 <= half) & (decimal > 0) & (letters > 0)
-    # a dump or an array writes a separator every byte or two; a hash with a column's spaces
-    # after it has a few
-    return begin[(seps >= MIN_HEX // 2) | text]
-
-
-def hex_runs(chunk: bytes) -> Iterator[bytes]:
-    """The bytes of every run of hexadecimal pairs of MIN_HEX bytes or more (not a run of
-    decimal digits alone: dates, numbers), at both alignments when its length is odd. A dump's
-    lines (`hexdump -C`, `xxd`) are read without their offsets and text column, so a name is
-    whole across them."""
-    at = _hex_candidates(chunk)
-    if len(at) and _DUMP.search(chunk):
-        chunk = _DUMP_END.sub(b"", _DUMP.sub(rb"\1", chunk))
-        at = _hex_candidates(chunk)
-    i = 0
-    while i < len(at):
-        p = int(at[i])
-        m = _HEX_REGION.match(chunk, p)
-        end = m.end() if m else p + 1
-        i = int(np.searchsorted(at, end))
-        digits = _NOT_DIGITS.sub(b"", chunk[p:end])
-        if len(digits) < 2 * MIN_HEX or digits.isdigit() or digits.isalpha():
-            continue  # decimal numbers, or letters alone ("DEADBEEFCAFE", "AAAA…"): no dump
-        if not _HEX.fullmatch(digits) or not _text_nibbles(digits):
-            continue
-        for shift in (0, 1) if len(digits) % 2 else (0,):
-            part = digits[shift:]
-            data = bytes.fromhex(part[: len(part) // 2 * 2].decode())
-            if len(set(data[:256])) >= 4:  # a name has four letters or more; padding has not
-                yield data

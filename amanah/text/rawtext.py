@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from amanah.text import escapes
+from amanah.text import encoded, escapes
 from amanah.text import names as nk
 from amanah.text.byteruns import starts
 
@@ -538,7 +538,7 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
     if depth >= MAX_DEPTH:
         return
     found: dict[str, dict[str, None]] = {}
-    for kind, runs_of in ((BASE64, escapes.base64_runs), (HEX, escapes.hex_runs)):
+    for kind, runs_of in ((BASE64, encoded.base64_runs), (HEX, encoded.hex_runs)):
         for data in runs_of(chunk):
             read = chunk_readings if len(data) > SMALL else _small_readings
             for enc, text in read(data, depth + 1):
@@ -562,7 +562,7 @@ def _small_readings(data: bytes, depth: int) -> Iterator[tuple[str, str]]:
         text = data.decode("utf-8", "replace")
         if named(text, LONG_WORD, 3):
             yield "utf-8", _CONTROLS.sub(" ", text)
-        if depth < MAX_DEPTH and data.isascii() and len(data) >= escapes.MIN_BASE64:
+        if depth < MAX_DEPTH and data.isascii() and len(data) >= encoded.MIN_BASE64:
             yield from _escaped(data, True, depth)
         if b"\x00" not in data:
             return  # UTF-16 has zeros (or is no UTF-8); UTF-8 text is no code page's
