@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from amanah.processing.textfile import decode_text
-from amanah.text.rawtext import ARABIC_PAGES
+from amanah.text.codepages import ARABIC_PAGES
 
 _ARABIC_LETTERS = re.compile("[\u0621-\u064a\u066e-\u06d3\ufb50-\ufdff\ufe70-\ufefc]")
 

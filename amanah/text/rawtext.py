@@ -21,7 +21,6 @@ Compressed streams are not opened here: that is the content inventory's work.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import re
 import unicodedata
@@ -31,7 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from amanah.text import encoded, escapes
+from amanah.text import codepages, encoded, escapes
 from amanah.text import names as nk
 from amanah.text.byteruns import starts
 
@@ -62,9 +61,6 @@ LABELS = {
     BASE64: "base64 decoded",
     HEX: "hexadecimal decoded",
 }
-#: The other Arabic code pages (DOS, IBM, Mac, ISO), read in text only, kept when they read
-#: as Arabic: a file's single-byte Arabic may be any of them.
-ARABIC_PAGES = ("iso8859_6", "cp720", "cp864", "mac_arabic")
 #: base64 inside base64 is read this deep (each level is three quarters of the one above).
 MAX_DEPTH = 2
 #: Between two runs of one reading: a word of its own, so no name is read across two runs.
@@ -454,74 +450,6 @@ def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
             i += 1
 
 
-def _arabic_pages(chunk: bytes) -> Iterator[tuple[str, str]]:
-    """A text chunk in the other Arabic code pages, where that reading is Arabic better than
-    Windows-1256's. Arabic's article ال opens a third of its words: in the page a text was
-    written in, "ال" is everywhere; in another, its two bytes are other letters. Without one,
-    the share of its letters standing in Arabic words (not beside a Latin letter) decides.
-    French or German (é, ü read as Arabic letters inside Latin words) and Windows-1256's own
-    Arabic keep no second reading."""
-    if not _HIGH_WORD.search(chunk):
-        return  # no word of bytes beyond ASCII: Latin text with accents (é in "témoin")
-    texts = {enc: chunk.decode(enc, "replace") for enc in ("cp1256", *ARABIC_PAGES)}
-    score: dict[str, float] = {enc: _articles(text) for enc, text in texts.items()}
-    if max(score.values()) == 0:
-        score = {enc: _in_words(text) for enc, text in texts.items()}
-        if max(score.values()) < WORD_SHARE:
-            return
-        if len(chunk) <= SHORT_TEXT:  # a list of names: Arabic in every page, none told apart
-            score["cp1256"] = 0.0
-    best = max(score.values())
-    for enc in ARABIC_PAGES:
-        if score[enc] * 2 >= best and score[enc] > score["cp1256"]:
-            yield enc, texts[enc]
-
-
-_ARABIC_WORD = re.compile("(?<![A-Za-z])[\u0621-\u064a\u066e-\u06d3]{2,}(?![A-Za-z])")
-_HIGH_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])[\x80-\xff]{3,}(?![A-Za-z])")
-_NOT_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")
-WORD_SHARE = 0.8  # of the letters beyond ASCII, in Arabic words
-SHORT_TEXT = 64 << 10  # a text this short gets every page that reads as Arabic words
-
-
-def _in_words(text: str) -> float:
-    letters = len(_NOT_LETTER.sub("", text))
-    return sum(map(len, _ARABIC_WORD.findall(text))) / letters if letters else 0.0
-
-
-def _articles(text: str) -> int:
-    """Words opening with the article (after a space or a line break: counted in C)."""
-    return text.count(" \u0627\u0644") + text.count("\n\u0627\u0644")
-
-
-def _sloppy(exc: UnicodeError) -> tuple[bytes, int]:
-    """Encoding back to Windows-1252 as a mis-decoder left it: the five bytes that code page
-    leaves undefined came through as U+0080-U+009F; anything else cannot have been so read."""
-    assert isinstance(exc, UnicodeEncodeError)
-    bad = exc.object[exc.start : exc.end]
-    return bytes(ord(c) if ord(c) < 0x100 else 0x1A for c in bad), exc.end
-
-
-codecs.register_error("amanah-sloppy-1252", _sloppy)
-#: Text decoded in the wrong code page and saved again as UTF-8 ("Ø£Ø­Ù…Ø¯" for أحمد, "ÃÍãÏ"
-#: for Windows-1256's أحمد): dense in "Ã", "Ø" and "Ù", whose UTF-8 opens with C3.
-MOJIBAKE_SHARE = 100  # one C3 byte in this many, or more
-
-
-def _undone(chunk: bytes) -> Iterator[tuple[str, str]]:
-    """A UTF-8 text read back to the bytes a wrong decoding made of it, and those bytes read as
-    UTF-8 or Windows-1256: kept when that reading is Arabic (or far fewer replacement
-    characters than letters), as the letters the sender typed."""
-    if chunk.count(b"\xc3") * MOJIBAKE_SHARE < len(chunk):
-        return
-    text = chunk.decode("utf-8", "replace")
-    raw = text.encode("cp1252", "amanah-sloppy-1252")
-    for enc in ("utf-8", "cp1256"):
-        undone = raw.decode(enc, "replace")
-        if _articles(undone):
-            yield f"{MOJIBAKE}/{enc}", undone
-
-
 def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, str]]:
     """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
     runs decoded and read again in every encoding, MAX_DEPTH deep."""
@@ -606,13 +534,14 @@ def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
     high = bool(np.any(c2 & HIGH))
     if utf8:
         yield "utf-8", chunk.decode("utf-8", "replace")
-        yield from _undone(chunk)
+        for enc, text in codepages.undone(chunk):
+            yield f"{MOJIBAKE}/{enc}", text
     elif text_like:
         yield "utf-8", chunk.decode("utf-8", "replace")
         if high:
             for enc in LEGACY:
                 yield enc, chunk.decode(enc, "replace")
-            yield from _arabic_pages(chunk)
+            yield from codepages.arabic_pages(chunk)
     rev = chunk[::-1]
     if not text_like:
         c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
