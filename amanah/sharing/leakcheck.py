@@ -112,7 +112,9 @@ class LeakCheck:
                 out.incomplete.extend(doc.get("reasons") or ["not complete"])
         if doc is not None:
             out.names.extend(self._in_parts(doc))
-        path = item.original_path + "\n" + _path_read(item.original_path_raw)
+        path = item.original_path
+        if (read := _path_read(item.original_path_raw)) != path:  # not UTF-8: shown escaped
+            path += "\n" + read
         for text, place in (
             (path.replace("/", "\n"), "its file name"),
             (item.doc_metadata or "", "its metadata"),
