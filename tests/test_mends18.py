@@ -32,8 +32,17 @@ HIDDEN = {
     "a line tag between the words": "met Ahmad<br>al-Khatib there",
     "spaced out": "met A.h.m.a.d al-Khatib there",
     "Arabic spaced out": "التقيت ا ح م د الخطيب هناك",
-    "glued by a joiner": "التقيت أحمد\u200cالخطيب هناك",
 }
+
+
+def test_a_name_glued_by_a_joiner_is_one_word_sealed_and_replaced_in_place(
+    matcher: Matcher,
+) -> None:
+    """Hidden before the spellings were also sealed run together (`sealing.glued_slots`):
+    the joiner is folded away, and the one word left is the name's."""
+    text = "التقيت أحمد\u200cالخطيب هناك"
+    assert matcher.names(text) == {PSEUDONYM}
+    assert matcher.at_rest(text, "the note", AnalystError) == ("التقيت [Witness A] هناك", 1)
 
 
 @pytest.mark.parametrize("case", sorted(HIDDEN))

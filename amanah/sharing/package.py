@@ -625,7 +625,7 @@ def _seal(
                 e = ev["entry"]
                 if e["type"] == EventType.DISCLOSURE and e["details"].get("package") != package_id:
                     continue  # other recipients' packages are not this recipient's business
-                if matcher.find(_free_text(e)):
+                if matcher.names(_free_text(e)):
                     withheld += 1  # an event naming a protected person is left out
                     continue
                 kept.append(ev)

@@ -13,7 +13,9 @@ soft hyphens, zero-width and bidi control characters, harakat and tatweel, prese
 hamza/alef/yeh/teh-marbuta variants, attached particles and the article, Arabic in visual order
 (each word reversed, words in either order), Latin case, diacritics and punctuation, and
 transliteration variants (Yusuf/Youssef, Qabbani/Kabbani, Mohammad/Mohamed, with and without
-al-/el-). Names go into the custody ledger or a log only as pseudonyms.
+al-/el-), and a name run together as one word (`sealing.glued_slots`: ahmadkhatib@…). What
+a reader's eye reads besides (markup, escapes, letters in disguise) is `protected_readings`.
+Names go into the custody ledger or a log only as pseudonyms.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -35,13 +36,31 @@ from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
+from amanah.sharing.sealing import (
+    DIGEST_BYTES,
+    digest,
+    glued_slots,
+    romanise,
+    seal,
+    spelling_slots,
+)
 from amanah.text import names as nk
 
 ROLES = ("witness", "source", "victim", "other")
-DIGEST_BYTES = 16
-ROMANISATIONS = 5  # Latin candidates asked of the romaniser per Arabic word
 # The names key lives in its own module (the workspace loads it); re-exported for callers.
-__all__ = ["KEY_FILE", "SESSION_KEY", "Match", "Matcher", "key_path", "load_or_create_key"]
+__all__ = [
+    "DIGEST_BYTES",
+    "KEY_FILE",
+    "SESSION_KEY",
+    "Match",
+    "Matcher",
+    "glued_slots",
+    "key_path",
+    "load_or_create_key",
+    "romanise",
+    "seal",
+    "spelling_slots",
+]
 
 
 def _session_key(s: Session) -> bytes | None:
@@ -49,55 +68,7 @@ def _session_key(s: Session) -> bytes | None:
     return key if isinstance(key, bytes) else None
 
 
-# -- sealing spellings -----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _romaniser() -> Any:
-    from arabic_name_romanizer import Transliterator
-
-    return Transliterator()
-
-
-def romanise(word: str) -> list[str]:
-    """Latin spellings of an Arabic word of a name (dictionary first, a small model after)."""
-    try:
-        found = _romaniser().transliterate(word, top_k=ROMANISATIONS)
-    except Exception:  # an unknown word still has its consonant key
-        return []
-    return [c.text for c in found]
-
-
-def spelling_slots(spelling: str) -> list[set[str]]:
-    """The keys of each word of a recorded spelling (clear: used only while it is sealed)."""
-    out = []
-    for w in nk.name_words(spelling):
-        extra = romanise(w) if nk.is_arabic(w) else []
-        out.append(nk.recorded_keys(w, extra))
-    return out
-
-
-def _digest(key: bytes, value: str) -> bytes:
-    return hmac.digest(key, f"{nk.SCHEME}|{value}".encode(), "sha256")[:DIGEST_BYTES]
-
-
-def seal(key: bytes, spellings: Iterable[str]) -> dict[str, Any]:
-    """The stored form of spellings: per spelling, per word, the digests of its keys; the kinds
-    of key present (so that a text's words are not hashed for kinds no one needs)."""
-    patterns = []
-    kinds: set[str] = set()
-    for spelling in spellings:
-        slots = spelling_slots(spelling)
-        if not slots:
-            continue
-        kinds.update(k.split(":", 1)[0] for slot in slots for k in slot)
-        patterns.append([sorted(_digest(key, k).hex() for k in slot) for slot in slots])
-    return {
-        "scheme": nk.SCHEME,
-        "key": key_id(key),
-        "kinds": sorted(kinds),
-        "spellings": patterns,
-    }
+# -- sealed spellings (`sealing`) ------------------------------------------------------------
 
 
 def _sealed(row: ProtectedPerson) -> dict[str, Any]:
@@ -192,11 +163,18 @@ def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> P
         if clear.names(notes or ""):
             raise SharingError(SPELLING_IN_NOTES)
     new = seal(key, names)
-    patterns = data.get("spellings", [])
+    patterns, glued = data.get("spellings", []), data.get("glued", [])
     for p in new["spellings"]:
         if p not in patterns:
             patterns.append(p)
-    data.update(spellings=patterns, kinds=sorted(set(data.get("kinds", [])) | set(new["kinds"])))
+    for p in new["glued"]:
+        if p not in glued:
+            glued.append(p)
+    data.update(
+        spellings=patterns,
+        glued=glued,
+        kinds=sorted(set(data.get("kinds", [])) | set(new["kinds"])),
+    )
     row.name_digests = json.dumps(data)
     return row
 
@@ -356,7 +334,7 @@ class Matcher:
         for pseudonym, spellings in persons:
             sealed = seal(key, spellings)
             kinds.update(sealed["kinds"])
-            patterns.extend((_slots(p), pseudonym) for p in sealed["spellings"])
+            patterns.extend((_slots(p), pseudonym) for p in sealed["spellings"] + sealed["glued"])
         return cls(key, patterns, kinds)
 
     @classmethod
@@ -388,7 +366,7 @@ class Matcher:
             if len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
             found = frozenset(
-                _digest(self._key, k)
+                digest(self._key, k)
                 for k in nk.document_keys(word)
                 if k.split(":", 1)[0] in self._kinds
             )
@@ -639,7 +617,7 @@ def _load_cached(key: bytes, rows: tuple[tuple[str, str], ...]) -> Matcher:
         if data.get("scheme") != nk.SCHEME or data.get("key") != key_id(key):
             _check_sealed(data, key, pseudonym)
         kinds.update(data.get("kinds", []))
-        patterns.extend((_slots(p), pseudonym) for p in data["spellings"])
+        patterns.extend((_slots(p), pseudonym) for p in data["spellings"] + data.get("glued", []))
     _LOADED.clear()
     matcher = Matcher(key, patterns, kinds)
     _LOADED[(key, rows)] = matcher

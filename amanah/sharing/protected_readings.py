@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import escapes
+from amanah.text import disguise, escapes
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -106,6 +106,21 @@ def _joined(text: str) -> str:
     return _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), text)
 
 
+_GAP = re.compile(r"[\s.\-_*·•/|]+")
+
+
+def _letters_then_words(m: re.Match[str]) -> str:
+    """A spaced-out run with its narrowest gaps closed and the wider ones kept as spaces:
+    `A h m a d   a l - K h a t i b` is two words, not one."""
+    run = m.group()
+    narrow = min(len(g) for g in _GAP.findall(run))
+    return _GAP.sub(lambda g: "" if len(g.group()) == narrow else " ", run)
+
+
+def _joined_words(text: str) -> str:
+    return _SPACED.sub(_letters_then_words, text)
+
+
 def readings(text: str) -> list[str]:
     """Other readings of a text than as stored (none equal to it, none twice): markup taken
     out, as nothing and as a space (`<b>Ah</b>mad`, `Ahmad<br>Khatib`), letters spaced out
@@ -115,9 +130,11 @@ def readings(text: str) -> list[str]:
     for joiner in JOINERS:
         split = split.replace(joiner, " ")
     out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), _joined(text), split]
+    out.append(_joined_words(text))
     out.append(_joined(_MARKUP.sub("", split)))
     out.extend(compounds(text))
     decoded = unescaped(text)
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
+    out.extend(disguise.readings(text))
     return [r for r in dict.fromkeys(out) if r != text]

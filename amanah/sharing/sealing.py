@@ -1,0 +1,121 @@
+"""Sealing a protected person's spellings: each recorded spelling becomes, per word, the keyed
+digests (HMAC-SHA256 under the home's names key) of the word's keys (`amanah.text.names`), and,
+for a name of two words or more, one more slot for the name run together as one word. What is
+stored says nothing without the key; the clear spelling lives only while it is sealed."""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from amanah.sharing.names_key import key_id
+from amanah.text import names as nk
+
+DIGEST_BYTES = 16
+ROMANISATIONS = 5  # Latin candidates asked of the romaniser per Arabic word
+
+
+@lru_cache(maxsize=1)
+def _romaniser() -> Any:
+    from arabic_name_romanizer import Transliterator
+
+    return Transliterator()
+
+
+def romanise(word: str) -> list[str]:
+    """Latin spellings of an Arabic word of a name (dictionary first, a small model after)."""
+    try:
+        found = _romaniser().transliterate(word, top_k=ROMANISATIONS)
+    except Exception:  # an unknown word still has its consonant key
+        return []
+    return [c.text for c in found]
+
+
+def spelling_slots(spelling: str) -> list[set[str]]:
+    """The keys of each word of a recorded spelling (clear: used only while it is sealed)."""
+    out = []
+    for w in nk.name_words(spelling):
+        extra = romanise(w) if nk.is_arabic(w) else []
+        out.append(nk.recorded_keys(w, extra))
+    return out
+
+
+def _glued_forms(words: list[str]) -> list[str]:
+    """Words run together with their articles and without, and the first and last alone."""
+    kept = [w for w in words if not nk.is_article(w)]
+    if len(kept) < 2:
+        return []
+    return list(dict.fromkeys(["".join(words), "".join(kept), kept[0] + kept[-1]]))
+
+
+#: A glued word's sound and consonant keys are kept only with this many consonants: a vowel
+#: run is one "a" in a skeleton, so "Alaa" + "Ahmad" glued is "alahmad", the surname
+#: Alahmad; with five, a word that sounds like two names run together is those two.
+GLUED_CONSONANTS = 5
+
+
+def _specific(key: str) -> bool:
+    kind, _, value = key.partition(":")
+    return kind in ("e", "o") or sum(c not in "aeiouy'" for c in value) >= GLUED_CONSONANTS
+
+
+def glued_slots(spelling: str) -> list[set[str]]:
+    """The keys of a spelling written as one word (clear: used only while it is sealed): an
+    e-mail address, a user name, a file name or a hashtag in one case (ahmadalkhatib@…,
+    @ahmadkhatib, AHMADKHATIB.pdf) has no space or capital to split at, and a text's words are
+    not cut into every substring (a word's keys cost 20 µs). One slot of every form
+    (`_glued_forms`); an Arabic spelling's also glued from its words' romanisations (the
+    romaniser reads a glued word badly)."""
+    found = [w.folded for w in nk.words(spelling)]
+    if all(map(nk.is_latin, found)):
+        keys = {k for f in _glued_forms(found) for k in nk.recorded_keys(f) if _specific(k)}
+        return [keys] if keys else []
+    if not all(map(nk.is_arabic, found)):
+        return []  # one script only
+    # The article is part of an Arabic word: الخطيب, and خطيب.
+    peeled = [w[2:] if i and w.startswith("ال") and len(w) > 4 else w for i, w in enumerate(found)]
+    forms = _glued_forms(found) + _glued_forms(peeled)
+    keys = {k for f in forms for k in nk.recorded_keys(f) if _specific(k)}
+    each = 5 if len(found) < 3 else 3
+    latin = [[[w.folded for w in nk.words(r)] for r in romanise(w)[:each]] for w in found]
+    for combo in itertools.islice(itertools.product(*latin), 200):
+        words = [w for part in combo for w in part]
+        if words and all(map(nk.is_latin, words)):
+            keys.update(
+                k for f in _glued_forms(words) if _specific(k := "l:" + nk.latin_skeleton(f))
+            )
+    return [keys] if keys else []
+
+
+def digest(key: bytes, value: str) -> bytes:
+    return hmac.digest(key, f"{nk.SCHEME}|{value}".encode(), "sha256")[:DIGEST_BYTES]
+
+
+def seal(key: bytes, spellings: Iterable[str]) -> dict[str, Any]:
+    """The stored form of spellings: per spelling, per word, the digests of its keys; the kinds
+    of key present (so that a text's words are not hashed for kinds no one needs)."""
+    patterns, glued = [], []
+    kinds: set[str] = set()
+    for spelling in spellings:
+        slots = spelling_slots(spelling)
+        if not slots:
+            continue
+        kinds.update(k.split(":", 1)[0] for slot in slots for k in slot)
+        patterns.append([sorted(digest(key, k).hex() for k in slot) for slot in slots])
+        for keys in glued_slots(spelling):
+            kinds.update(k.split(":", 1)[0] for k in keys)
+            one = [sorted(digest(key, k).hex() for k in keys)]
+            if one not in glued:
+                glued.append(one)
+    return {
+        "scheme": nk.SCHEME,
+        "key": key_id(key),
+        "kinds": sorted(kinds),
+        "spellings": patterns,
+        # Each spelling as one word (`glued_slots`); apart, so that a person's count of
+        # spellings stays what was recorded. Spellings sealed before they existed have none.
+        "glued": glued,
+    }

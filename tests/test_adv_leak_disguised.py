@@ -1,0 +1,199 @@
+"""A protected name in letters that are not the letters it was recorded in, as social media,
+chat exports and user names write them, is found by every check that asks whether a text
+names someone (`Matcher.names`): enclosed, parenthesised, squared and regional-indicator
+symbols, small capitals, upside-down lines, Arabizi (A7mad al-5atib), leetspeak, the name run
+together as one word (an e-mail address, a user name, a hashtag in one case), and letters
+spaced out with wider gaps between the words. The same forms of text naming nobody, ordinary
+text with numbers and units, and a surname that sounds like two short names glued are not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from amanah.sharing import SharingError
+from amanah.sharing.protected import Matcher, glued_slots, seal
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+from tests.test_adv_leak_places import _setup
+from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
+
+HARMLESS_LATIN = "the detention centre"
+HARMLESS_AR = "مركز الاحتجاز"
+
+
+def _offset(start: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz") -> Callable[[str], str]:
+    """Each Latin letter as the symbol at `start` + its place (both cases to one symbol)."""
+
+    def write(text: str) -> str:
+        return "".join(
+            chr(start + alphabet.index(c.lower())) if c.lower() in alphabet else c for c in text
+        )
+
+    return write
+
+
+_SMALL = dict(zip("abcdefghijklmnopqrstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", strict=True))
+_TURN = dict(zip("abcdefghiklmnoprtuvwyABDEFGKLMPRTUVWY",
+                 "ɐqɔpǝɟƃɥᴉʞlɯuodɹʇnʌʍʎ∀ᗺᗡƎℲ⅁ꓘ˥WԀᴚ⊥∩ΛMX⅄"[:37], strict=False))  # fmt: skip
+
+
+def _turned(text: str) -> str:
+    return "".join(_TURN.get(c, c) for c in reversed(text))
+
+
+def _arabizi(text: str) -> str:
+    return text.replace("Kh", "5").replace("kh", "5").replace("h", "7")
+
+
+def _leet(text: str) -> str:
+    return text.translate(str.maketrans("aeiot", "4310+")).replace("+", "7")
+
+
+def _glued(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalpha())
+
+
+def _spaced(text: str) -> str:
+    return "   ".join(" ".join(w) for w in text.split())
+
+
+#: form: (how the Latin name is written, whether the Arabic one is written so too)
+FORMS: dict[str, tuple[Callable[[str], str], bool]] = {
+    "circled letters": (_offset(0x24D0), False),
+    "parenthesised letters": (_offset(0x249C), False),
+    "squared capitals": (_offset(0x1F130), False),
+    "negative circled capitals": (_offset(0x1F150), False),
+    "negative squared capitals": (_offset(0x1F170), False),
+    "regional indicators": (_offset(0x1F1E6), False),
+    "small capitals": (lambda t: "".join(_SMALL.get(c.lower(), c) for c in t), False),
+    "upside down": (_turned, False),
+    "full-width (NFKD's own)": (
+        lambda t: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in t),
+        False,
+    ),
+    "Arabizi": (_arabizi, False),
+    "Arabizi in capitals": (lambda t: _arabizi(t).upper(), False),
+    "leetspeak": (_leet, False),
+    "an e-mail address": (lambda t: _glued(t) + "@example.org", True),
+    "a user name in capitals": (lambda t: "@" + _glued(t).upper(), False),
+    "a profile address": (lambda t: "https://facebook.example/" + _glued(t), False),
+    "spaced out, wider between words": (_spaced, True),
+}
+
+
+def _matcher() -> Matcher:
+    return Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_a_name_in_letters_in_disguise_is_found_and_harmless_text_is_not(form: str) -> None:
+    write, arabic_too = FORMS[form]
+    m = _matcher()
+    line = f"Posted by {write(WITNESS_LATIN)} on the evening of the raid."
+    assert m.names(line) == {"Witness A"}, line
+    assert m.names(f"Posted by {write(HARMLESS_LATIN)} on the evening.") == set()
+    if arabic_too:
+        assert m.names(f"نشره {write(WITNESS_AR)} مساء المداهمة") == {"Witness A"}
+        assert m.names(f"نشره {write(HARMLESS_AR)} مساء المداهمة") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ahmedkhatib@example.org",  # a Latin user name of a name recorded in Arabic only
+        "AHMADALKHATEEB",
+        "contact: ahmed.elkhatib1990",
+        "أحمدخطيب",  # Arabic run together without the article
+        "#احمدالخطيب",
+    ],
+)
+def test_a_name_recorded_in_arabic_is_found_run_together_in_either_script(text: str) -> None:
+    m = Matcher.of([("Witness A", [WITNESS_AR])])
+    assert m.names(text) == {"Witness A"}
+
+
+def test_run_together_forms_are_kept_only_when_specific() -> None:
+    """A vowel run is one letter of a name's skeleton, so "Alaa al-Ahmad" run together sounds
+    like the surname Alahmad: such a form keeps only its exact key. A longer one keeps its
+    sound key and is found in any transliteration."""
+    m = Matcher.of([("Witness B", ["Alaa al-Ahmad", "علاء الأحمد"])])
+    assert m.names("Ibrahim Alahmad signed the order") == set()
+    assert m.names("alaaalahmad@example.org") == {"Witness B"}
+    assert m.names("حضر علاءالأحمد") == {"Witness B"}
+    assert [k for k in glued_slots("Ahmad al-Khatib")[0] if k.startswith("l:")]
+    assert glued_slots("Ahmad") == []  # one word is already a word
+    assert glued_slots("Ahmad الخطيب") == []  # two scripts are never one word
+
+
+def test_run_together_forms_are_sealed_apart_and_old_seals_still_load() -> None:
+    key = b"k" * 32
+    sealed = seal(key, [WITNESS_LATIN, WITNESS_AR])
+    assert len(sealed["spellings"]) == 2  # what `protected list` counts: what was recorded
+    assert len(sealed["glued"]) == 2
+    assert json.dumps(sealed).count("Khatib") == 0 and "الخطيب" not in json.dumps(sealed)
+    old = {k: v for k, v in sealed.items() if k != "glued"}  # sealed before this change
+    from amanah.sharing.protected import _load_cached
+
+    before = _load_cached(key, (("Witness A", json.dumps(old)),))
+    assert before.names(f"met {WITNESS_LATIN}") == {"Witness A"}
+    assert before.names("ahmadkhatib@example.org") == set()  # needs its spellings again
+    after = _load_cached(key, (("Witness A", json.dumps(sealed)),))
+    assert after.names("ahmadkhatib@example.org") == {"Witness A"}
+
+
+def test_a_note_keeps_a_run_together_name_as_its_pseudonym_and_refuses_symbols() -> None:
+    m = _matcher()
+    kept, count = m.at_rest("Write to ahmadalkhatib@example.org about the convoy.")
+    assert (kept, count) == ("Write to [Witness A]@example.org about the convoy.", 1)
+    with pytest.raises(SharingError):  # a reader reads it; it cannot be replaced in place
+        m.at_rest(f"Seen: {_offset(0x24D0)(WITNESS_LATIN)}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In the 1990s, 20th-century rules; 5km north, $3bn, A4 paper, H2O, MP3, COVID-19, B12.",
+        "IPA: [ɐ ɔ ə ɛ ɪ ʊ ʌ] and the turned ɥ of Chinese transliteration; ʃ ʒ θ ð.",
+        "Mohammadali Hassan and ① ② ③ ⓐ ⓑ, 🇸🇾 🇩🇪, user a7x9 and sha256 ab12cd34ef56.",
+        "ahmad.hassan@example.org khatibzadeh@example.org info@alkhatib.example",
+        "أحمد حسن والخطيبي",
+    ],
+)
+def test_ordinary_text_with_numbers_symbols_and_other_names_names_no_one(text: str) -> None:
+    assert _matcher().names(text) == set()
+
+
+@pytest.mark.slow
+def test_a_package_with_a_name_in_disguise_is_refused_with_its_place(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    home = sqlite_home
+    _setup(home)
+    named, clean = tmp_path / "named", tmp_path / "clean"
+    named.mkdir()
+    clean.mkdir()
+    files = {
+        "post.txt": lambda n: f"Shared by {_offset(0x24D0)(n)} tonight.\n",
+        "chat.txt": lambda n: f"[21:04] Abu Omar: {_arabizi(n)} saw the convoy\n",
+        "contacts.csv": lambda n: f"role,address\nwitness,{_glued(n)}@example.org\n",
+        "flyer.txt": lambda n: f"{_spaced(n)}\n",
+    }
+    for name, write in files.items():
+        (named / name).write_text(write(WITNESS_LATIN), encoding="utf-8")
+        (clean / name).write_text(write(HARMLESS_LATIN), encoding="utf-8")
+    _ingest(home, named, "named")
+    _ingest(home, clean, "clean")
+    _ok(home, "process")
+    ids = _ids(home, "named")
+    said, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
+    for name, item in ids.items():
+        assert "Witness A in the body text" in reasons.get(item, ""), (name, reasons)
+    assert "Khatib" not in said and "khatib" not in said
+    assert not (tmp_path / "p1").exists() or not any((tmp_path / "p1").iterdir())
+    controls = _ids(home, "clean")
+    _request(home, "RFA-2", sorted(controls.values()))
+    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
+    assert built["items"] == len(controls)
