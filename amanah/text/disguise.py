@@ -52,9 +52,11 @@ _TURNED = str.maketrans(
 )
 _TURNED_ONLY = re.compile("[ɐǝɟƃɥᴉɾʞɯɹʇʌʍʎ∀ᗺƆᗡƎℲ⅁ꓘ˥ԀᴚΌ⊥∩Λ⅄]")
 
-# A word of Latin letters with a few digits (or @, $) among them (4l, A7mad, Kh4t1b).
+# A word of Latin letters with a digit (or @, $) among them (4l, A7mad, Kh4t1b).
 _MIXED_HINT = re.compile(r"[A-Za-z][0-9@$]|[0-9@$][A-Za-z]")
-_MIXED_WORD = re.compile(r"(?<![\w@$])[A-Za-z0-9@$]{2,24}(?![\w@$])")
+_MIXED_WORD = re.compile(
+    r"(?<![\w@$])(?=[0-9@$]*[A-Za-z])(?=[A-Za-z]*[0-9@$])[A-Za-z0-9@$]{2,24}(?![\w@$])"
+)
 _DIGITS = re.compile(r"[0-9@$]")
 # A number and its unit or ordinal (20th, 1990s, 5km, $3bn), which no one reads as letters;
 # 4l and 3l are the article.
@@ -88,7 +90,10 @@ def _mixed_words(text: str, change: object) -> str | None:
         nonlocal changed
         word = m.group()
         digits = len(_DIGITS.findall(word))
-        if not 0 < digits <= min(4, len(word) - digits) or _COUNTED.fullmatch(word):
+        letters = len(word) - digits
+        # Two digits among letters (three in a long word), as a name is written; a hash or a
+        # serial number has more, and is left alone (every word changed is a new word to key).
+        if digits > (3 if len(word) >= 6 else 2) or digits > letters or _COUNTED.fullmatch(word):
             return word
         changed = True
         read: str = change(word)  # type: ignore[operator]
