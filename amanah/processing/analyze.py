@@ -29,6 +29,7 @@ from amanah.processing.extract import (
     MAX_TEXT_CHARS,
     Encrypted,
     Extraction,
+    json_file,
     plain_text,
 )
 from amanah.processing.identify import identify
@@ -106,6 +107,8 @@ TEXT_TYPES = {
     "application/x-ndjson",
     "application/ld+json",
 }
+JSON_TYPES = {"application/json", "application/ld+json", "application/x-ndjson"}
+JSON_NAMES = (".json", ".jsonl", ".ndjson", ".geojson", ".har")
 #: Images Tesseract cannot read directly (vector, or handled as documents).
 NOT_OCR = {"image/svg+xml", "image/vnd.djvu"}
 #: Containers we recognise but cannot open yet: preserved, and said so.
@@ -132,6 +135,10 @@ def _choose(media_type: str, description: str, name: str) -> tuple[str, Any]:
         return "message/rfc822", unpack.eml
     if lower.endswith(".mbox") and media_type.startswith("text/"):
         return "application/mbox", unpack.mbox
+    if media_type in JSON_TYPES or (
+        lower.endswith(JSON_NAMES) and (media_type.startswith("text/") or media_type in TEXT_TYPES)
+    ):
+        return "json", json_file
     if media_type.startswith("text/") or media_type in TEXT_TYPES:
         return "text", plain_text
     if media_type == "application/encrypted" or "encrypted" in description.lower():

@@ -43,6 +43,7 @@ from amanah.processing.textfile import (
 from amanah.processing.textfile import (
     decode_text as decode_text,
 )
+from amanah.text import escapes
 
 
 class Encrypted(Exception):
@@ -90,6 +91,15 @@ def plain_text(path: Path) -> Extraction:
     out = Extraction(pages=[_clean(read.text)], metadata={"encoding": read.encoding})
     if read.cut:
         out.flags.append(cut_flag("text", MAX_TEXT_CHARS))
+    return out
+
+
+def json_file(path: Path) -> Extraction:
+    """JSON read as plain text with its `\\u` escapes decoded (`escapes.json_text`): an export
+    that escapes every letter (Python's default, Facebook's data download) is searchable in
+    the words it holds, not in `\\u0623\\u062d…`."""
+    out = plain_text(path)
+    out.pages = [escapes.json_text(p) for p in out.pages]
     return out
 
 

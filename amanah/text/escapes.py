@@ -101,8 +101,36 @@ _U_RUN = re.compile(r"(?:\\u[0-9A-Fa-f]{4})+")
 
 
 def _u_run(m: re.Match[str]) -> str:
-    """A run of \\uXXXX (a JSON export writes every letter so) decoded in one call, in C."""
-    return m.group().encode("ascii").decode("unicode_escape")
+    """A run of \\uXXXX (a JSON export writes every letter so) decoded in one call, in C.
+    A run of \\u00XX that spells UTF-8 is read as UTF-8: Facebook's and Instagram's "Download
+    your information" exports write each byte of a letter as its own escape (أ as
+    `\\u00d8\\u00a3`), which a JSON viewer shows as Ø£ and the exporting site as أ."""
+    text = m.group().encode("ascii").decode("unicode_escape")
+    if text.isascii() or max(text) > "\xff":
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return text  # Latin-1 letters escaped one by one ("caf\\u00e9"): as they are
+
+
+def json_text(text: str) -> str:
+    """A JSON text with its own `\\uXXXX` escapes decoded (those of UTF-8 bytes as UTF-8, and
+    surrogate pairs joined), and nothing else changed: what a person reads in the export, and
+    what search indexes (a `%` or `=` in a JSON string is text, not an escape)."""
+    if "\\u" not in text:
+        return text
+    return _paired(
+        _U_RUN.sub(lambda m: _u_run(m) if _unescaped_at(text, m.start()) else m.group(), text)
+    )
+
+
+def _unescaped_at(text: str, at: int) -> bool:
+    """Whether the backslash at `at` escapes (an even number of backslashes before it)."""
+    n = 0
+    while at - n - 1 >= 0 and text[at - n - 1] == "\\":
+        n += 1
+    return n % 2 == 0
 
 
 def _char(m: re.Match[str]) -> str:
