@@ -97,3 +97,31 @@ def test_search_finds_an_arabic_word_in_escaped_exports(sqlite_home: Path, tmp_p
     r = amanah(home, "search", "القافلة", "--json", "--limit", "10", check=True)
     paths = {Path(h["path"]).name for h in json.loads(r.stdout)["hits"]}
     assert paths == {"message_1.json", "export.json"}
+
+
+def test_arabic_decoded_twice_is_read_back_by_search_and_by_the_matcher(tmp_path: Path) -> None:
+    """A database dump or a page decoded twice: Arabic's UTF-8 read as Windows-1252 and saved
+    again ("Ø£Ø­Ù…Ø¯"). A strict decoder lost byte 81 (ف) as U+FFFD; a sloppy one kept it."""
+    from amanah.processing.extract import plain_text
+
+    text = f"{MESSAGE}، قال {WITNESS_AR}."
+    latin = " Øresund is a strait; Ã©tÃ© stays."  # as they are, not Arabic
+    for errors in ("replace", "latin-1"):
+        garbled = latin + (
+            text.encode().decode("latin-1")
+            if errors == "latin-1"
+            else text.encode().decode("cp1252", "replace")
+        )
+        path = tmp_path / f"dump-{errors}.csv"
+        path.write_text(garbled, encoding="utf-8")
+        read = plain_text(path)
+        assert MESSAGE in read.pages[0] and latin in read.pages[0], read.pages[0]
+        assert read.metadata["text_reading"].startswith("Arabic decoded twice")
+        m = Matcher.of([("Witness A", [WITNESS_AR])])
+        assert m.names(garbled) == {"Witness A"}
+    assert "text_reading" not in plain_text(_write(tmp_path / "plain.txt", text)).metadata
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -43,7 +43,7 @@ from amanah.processing.textfile import (
 from amanah.processing.textfile import (
     decode_text as decode_text,
 )
-from amanah.text import escapes
+from amanah.text import codepages, escapes
 
 
 class Encrypted(Exception):
@@ -88,7 +88,10 @@ def _clean(text: str) -> str:
 def plain_text(path: Path) -> Extraction:
     """Read a chunk at a time up to the item's budget of characters (`textfile.read_text`)."""
     read = read_text(path)
-    out = Extraction(pages=[_clean(read.text)], metadata={"encoding": read.encoding})
+    text = codepages.mojibake_undone(read.text)
+    out = Extraction(pages=[_clean(text)], metadata={"encoding": read.encoding})
+    if text != read.text:
+        out.metadata["text_reading"] = "Arabic decoded twice (UTF-8 read as Windows-1252), undone"
     if read.cut:
         out.flags.append(cut_flag("text", MAX_TEXT_CHARS))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import disguise, escapes
+from amanah.text import codepages, disguise, escapes
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -125,7 +125,9 @@ def readings(text: str) -> list[str]:
     """Other readings of a text than as stored (none equal to it, none twice): markup taken
     out, as nothing and as a space (`<b>Ah</b>mad`, `Ahmad<br>Khatib`), letters spaced out
     joined (`A.h.m.a.d`, `ا ح م د`), words glued by a joiner split (`أحمد‌الخطيب`), and all of
-    these at once; and escapes decoded (`%D8%A3%D8%AD%D9%85%D8%AF`), then read the same ways."""
+    these at once; escapes decoded (`%D8%A3%D8%AD%D9%85%D8%AF`), then read the same ways;
+    letters in disguise read as letters (`disguise`: Ⓐⓗⓜⓐⓓ, A7mad); Arabic decoded twice
+    read back (`Ø£Ø­Ù…Ø¯`)."""
     split = text  # each joiner as a space, in C: a raw reading is megabytes
     for joiner in JOINERS:
         split = split.replace(joiner, " ")
@@ -137,4 +139,5 @@ def readings(text: str) -> list[str]:
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
     out.extend(disguise.readings(text))
+    out.append(codepages.mojibake_undone(decoded))  # Ø£Ø­Ù…Ø¯: Arabic decoded twice
     return [r for r in dict.fromkeys(out) if r != text]

@@ -83,3 +83,32 @@ def undone(chunk: bytes) -> Iterator[tuple[str, str]]:
         reading = raw.decode(enc, "replace")
         if _articles(reading):
             yield enc, reading
+
+
+#: Arabic's UTF-8 read as Windows-1252: each letter a lead byte D8-DB (Ø Ù Ú Û) and a
+#: continuation byte 80-BF (Latin-1's upper half, or what Windows-1252 makes of 80-9F).
+_ARABIC_MOJIBAKE = re.compile(
+    "(?:[\u00d8-\u00db][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+    "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
+    "\u203a\u20ac\u2122\ufffd][ \u00a0]?){2,}"
+)
+
+
+def _letters_again(m: re.Match[str]) -> str:
+    # Byte 81 is undefined in Windows-1252: a strict decoder made it U+FFFD, and after D9 it
+    # was ف (D9 81; the other D9 8x it loses are harakat).
+    run = m.group().replace("\u00d9\ufffd", "\u00d9\u0081")
+    try:
+        return run.encode("cp1252", "amanah-sloppy-1252").decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+
+
+def mojibake_undone(text: str) -> str:
+    """The text with every run of Arabic's UTF-8 that was read as Windows-1252 and saved again
+    ("Ø£Ø­Ù…Ø¯", a database dump or a web page decoded twice) read back as the letters typed;
+    only runs of two letters or more that are valid UTF-8 again are changed ("Øresund", a
+    lone "Ù¡" stay)."""
+    if "\u00d8" not in text and "\u00d9" not in text:
+        return text
+    return _ARABIC_MOJIBAKE.sub(_letters_again, text)
