@@ -104,7 +104,9 @@ def test_a_name_in_letters_in_disguise_is_found_and_harmless_text_is_not(form: s
     "text",
     [
         "ahmedkhatib@example.org",  # a Latin user name of a name recorded in Arabic only
-        "AHMADALKHATEEB",
+        "AHMADALKHATIB",
+        "khatibahmad",  # surname first
+        "AhmadalKhatib",  # a capital where no word starts
         "contact: ahmed.elkhatib1990",
         "أحمدخطيب",  # Arabic run together without the article
         "#احمدالخطيب",
@@ -115,15 +117,40 @@ def test_a_name_recorded_in_arabic_is_found_run_together_in_either_script(text: 
     assert m.names(text) == {"Witness A"}
 
 
-def test_run_together_forms_are_kept_only_when_specific() -> None:
-    """A vowel run is one letter of a name's skeleton, so "Alaa al-Ahmad" run together sounds
-    like the surname Alahmad: such a form keeps only its exact key. A longer one keeps its
-    sound key and is found in any transliteration."""
-    m = Matcher.of([("Witness B", ["Alaa al-Ahmad", "علاء الأحمد"])])
-    assert m.names("Ibrahim Alahmad signed the order") == set()
-    assert m.names("alaaalahmad@example.org") == {"Witness B"}
-    assert m.names("حضر علاءالأحمد") == {"Witness B"}
-    assert [k for k in glued_slots("Ahmad al-Khatib")[0] if k.startswith("l:")]
+#: An adversary's search of common names run together (their sound keys, where a vowel run is
+#: one letter and p is b) found ordinary words: each pair is a recorded spelling and a text.
+SOUNDS_LIKE_TWO_NAMES = [
+    ("Robert Awad", "It was reported that"),
+    ("Robert Adly", "reportedly"),
+    ("Dost Riad", "The house was destroyed."),
+    ("Sami Thomas", "It sometimes happens."),
+    ("Dalia Farid", "Aid was delivered."),
+    ("Anton Daoud", "as intended"),
+    ("Sabri Saeed", "the report was suppressed"),
+    ("Roger Daoud", "widely regarded"),
+    ("Antar Nawal", "internal memo"),
+    ("Abla Kattan", "visa application"),
+    ("Rabie Ablak", "Syrian Arab Republic"),
+    ("بوستان علي", "positional argument"),
+    ("Alaa al-Ahmad", "Ibrahim Alahmad signed the order"),
+]
+
+
+@pytest.mark.parametrize(("spelling", "text"), SOUNDS_LIKE_TWO_NAMES)
+def test_a_word_that_only_sounds_like_two_names_run_together_names_no_one(
+    spelling: str, text: str
+) -> None:
+    """A name run together is matched by its exact form (and, recorded in Arabic, by its
+    romanisations run together), never by its sound: the word must be the names."""
+    m = Matcher.of([("W", [spelling])])
+    assert m.names(text) == set()
+    glued = "".join(c for c in spelling.lower() if c.isalpha())
+    assert m.names(f"write to {glued}@example.org") == {"W"}
+
+
+def test_run_together_forms_are_exact_keys() -> None:
+    assert {k.split(":")[0] for k in glued_slots("Ahmad al-Khatib")[0]} == {"g"}
+    assert {k.split(":")[0] for k in glued_slots("أحمد الخطيب")[0]} == {"e", "g"}
     assert glued_slots("Ahmad") == []  # one word is already a word
     assert glued_slots("Ahmad الخطيب") == []  # two scripts are never one word
 
@@ -197,3 +224,68 @@ def test_a_package_with_a_name_in_disguise_is_refused_with_its_place(
     _request(home, "RFA-2", sorted(controls.values()))
     built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
     assert built["items"] == len(controls)
+
+
+#: What an adversary found still read as a name after the first pass: Arabizi's dotted letters
+#: (7' 3'), a digit opening a word, user names with underscores, years and domains, Arabizi
+#: and leetspeak mixed, names run together with a capital inside or surname first, and the
+#: look-alike alphabets of fancy-text generators.
+READ_AS_NAMES = {
+    "7'alid Hassan": "Khalid",
+    "3'assan Khoury": "Ghassan",
+    "3li Hassan": "Ali",
+    "a7mad_al5atib": "Ahmad",
+    "a7mad_5atib@gmail.com": "Ahmad",
+    "a7mad.al5atib1990@hotmail.com": "Ahmad",
+    "A7mad Kh4t1b": "Ahmad",
+    "A7mad 3l-5atib": "Ahmad",
+    "Kha+ib Ahmad": "Ahmad",
+    "F4t1m4 H4ss4n": "Fatima",
+    "4hm4dkh4t1b": "Ahmad",
+    "AHMADalKHATIB": "Ahmad",
+    "alkhatibahmad": "Ahmad",
+    "ahmad1khatib": "Ahmad",
+    "AhMaD aL-KhAtIb": "Ahmad",
+    "ᵃʰᵐᵃᵈ ᵃˡ-ᵏʰᵃᵗᶦᵇ": "Ahmad",
+    "ʏᴜsᴜғ ǫᴀʙʙᴀɴɪ": "Yusuf",
+    "ᗩᕼᗰᗩᗪ ᗩᒪ-ᛕᕼᗩTᓰᗷ": "Ahmad",
+    "ᎪᎻᎷᎪᎠ ᎪᏞ-ᏦᎻᎪᎢᏆᏴ": "Ahmad",
+    "αнмα∂ αℓ-кнαтιв": "Ahmad",
+    "卂卄爪卂ᗪ 卂ㄥ-Ҝ卄卂ㄒ丨乃": "Ahmad",
+    "₳Ⱨ₥₳Đ ₳Ⱡ-₭Ⱨ₳₮ł฿": "Ahmad",
+    "ȺħmȺđ Ⱥł-ꝁħȺŧɨƀ": "Ahmad",
+    "ąɦɱąɗ ąʟ-ƙɦąƭɨɓ": "Ahmad",
+    "คђ๓ค๔ คɭ-кђคՇเ๒": "Ahmad",
+    "ДНМДD ДŁ-ЌНДТЇБ": "Ahmad",
+    "qıʇɐɥꓘ-lɐ pɐɯɥⱯ": "Ahmad",
+    "A✨h✨m✨a✨d✨K✨h✨a✨t✨i✨b": "Ahmad",
+    "A~h~m~a~d K~h~a~t~i~b": "Ahmad",
+}
+PEOPLE = [
+    ("Ahmad", [WITNESS_LATIN, WITNESS_AR]),
+    ("Khalid", ["Khalid Hassan"]),
+    ("Ghassan", ["Ghassan Khoury"]),
+    ("Ali", ["Ali Hassan"]),
+    ("Fatima", ["Fatima Hassan"]),
+    ("Yusuf", ["Yusuf Qabbani"]),
+    ("Omar", ["Omar Said"]),
+]
+
+
+@pytest.mark.parametrize("text", list(READ_AS_NAMES))
+def test_what_the_adversary_read_as_a_name_is_found(text: str) -> None:
+    assert Matcher.of(PEOPLE).names(text) == {READ_AS_NAMES[text]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🇴🇲🇦🇷 🇸🇦🇮🇩 🇸🇾",  # flags: Oman, Argentina, Saudi Arabia, Indonesia, Syria
+        "Привет, как дела? Всё хорошо.",
+        "Ελληνικά κείμενα για τη Συρία",
+        "In 2014, 3km from the 5th checkpoint; room 7B; 4x4 vehicles; iPhone and YouTube.",
+        "Ahmadi, Alahmad, Khatibzadeh and Mohammadi signed.",
+    ],
+)
+def test_flags_other_scripts_and_units_name_no_one(text: str) -> None:
+    assert Matcher.of(PEOPLE).names(text) == set()

@@ -38,7 +38,9 @@ from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, lo
 from amanah.sharing.protected_readings import readings
 from amanah.sharing.sealing import (
     DIGEST_BYTES,
+    GLUED,
     digest,
+    glued_key,
     glued_slots,
     romanise,
     seal,
@@ -365,13 +367,22 @@ class Matcher:
         if found is None:
             if len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
-            found = frozenset(
-                digest(self._key, k)
-                for k in nk.document_keys(word)
-                if k.split(":", 1)[0] in self._kinds
-            )
+            keys = [k for k in nk.document_keys(word) if k.split(":", 1)[0] in self._kinds]
+            if GLUED in self._kinds and len(word) >= 4 and nk.is_latin(word):
+                keys.append(glued_key(word))
+            found = frozenset(digest(self._key, k) for k in keys)
             self._cache[word] = found
         return found
+
+    def _glue(self, words: Sequence[str]) -> frozenset[bytes]:
+        """The digest of one token's Latin words run together (`AhmadalKhatib`, `ahmad1khatib`,
+        split at a capital or a digit): a name sealed as one word is the whole token."""
+        if len(words) < 2 or GLUED not in self._kinds:
+            return frozenset()
+        joined = "".join(w for w in words if nk.is_latin(w))
+        if len(joined) < 4 or joined in words:
+            return frozenset()
+        return frozenset((digest(self._key, glued_key(joined)),))
 
     def _sequences(
         self, found: list[nk.Word], text: str | None
@@ -381,10 +392,18 @@ class Matcher:
         readings = [found]
         if text is not None and (joined := nk.joined_at_hyphens(text, found)) is not None:
             readings.append(joined)
+        tokens: dict[tuple[int, int], list[str]] = {}
+        for w in found:  # the words of each token (a token's words share its offsets)
+            tokens.setdefault((w.start, w.end), []).append(w.folded)
         out = []
         for reading in readings:
             kept = [w for w in reading if not nk.is_article(w.folded)]
-            out.append((kept, [self._keys(w.folded) for w in kept]))
+            keys = [self._keys(w.folded) for w in kept]
+            for i, w in enumerate(kept):
+                first_of_token = i == 0 or kept[i - 1].start != w.start
+                if first_of_token and len(words := tokens.get((w.start, w.end), [])) > 1:
+                    keys[i] = keys[i] | self._glue(words)
+            out.append((kept, keys))
             if any(nk.is_arabic(w.folded) for w in kept):
                 out.append(
                     (
@@ -435,8 +454,11 @@ class Matcher:
         if found is None:
             if len(self._tokens) > _CACHE_LIMIT:
                 self._tokens.clear()
-            kept = [w for w in nk.token_words(token) if not nk.is_article(w)]
+            words = nk.token_words(token)
+            kept = [w for w in words if not nk.is_article(w)]
             fwd = tuple(self._keys(w) for w in kept)
+            if kept and len(words) > 1:
+                fwd = (fwd[0] | self._glue(words), *fwd[1:])
             rev = tuple(
                 self._keys(w[::-1]) if nk.is_arabic(w) else k
                 for w, k in zip(kept, fwd, strict=True)

@@ -17,8 +17,10 @@ from amanah.text import codepages, disguise, escapes
 JOINERS = frozenset("\u200c\u200d")
 
 _MARKUP = re.compile(r"<[^<>]{0,200}>|&[#\w]{1,10};")
-_SPACED = re.compile(r"(?<!\w)(?:\w[\s.\-_*·•/|]{1,3}){2,}\w(?!\w)")
-_SPACERS = re.compile(r"[\s.\-_*·•/|]")
+# Letters spaced out by anything that is no letter (A.h.m.a.d, A✨h✨m, A~h~m, A, h, m), up
+# to three characters of it, within a line.
+_SPACED = re.compile(r"(?<!\w)(?:\w(?:[^\w\n]|_){1,3}){2,}\w(?!\w)")
+_SPACERS = re.compile(r"[^\w\n]|_")
 
 
 def unescaped(text: str) -> str:
@@ -106,7 +108,7 @@ def _joined(text: str) -> str:
     return _SPACED.sub(lambda m: _SPACERS.sub("", m.group()), text)
 
 
-_GAP = re.compile(r"[\s.\-_*·•/|]+")
+_GAP = re.compile(r"(?:[^\w\n]|_)+")
 
 
 def _letters_then_words(m: re.Match[str]) -> str:
@@ -131,8 +133,9 @@ def readings(text: str) -> list[str]:
     split = text  # each joiner as a space, in C: a raw reading is megabytes
     for joiner in JOINERS:
         split = split.replace(joiner, " ")
-    out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), _joined(text), split]
-    out.append(_joined_words(text))
+    out = [_MARKUP.sub("", text), _MARKUP.sub(" ", text), split]
+    if _SPACED.search(text):
+        out += [_joined(text), _joined_words(text)]
     out.append(_joined(_MARKUP.sub("", split)))
     out.extend(compounds(text))
     decoded = unescaped(text)

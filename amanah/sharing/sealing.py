@@ -44,22 +44,25 @@ def spelling_slots(spelling: str) -> list[set[str]]:
 
 
 def _glued_forms(words: list[str]) -> list[str]:
-    """Words run together with their articles and without, and the first and last alone."""
+    """Words run together with their articles and without, the first and the last alone, and
+    surname first (khatibahmad, alkhatibahmad)."""
     kept = [w for w in words if not nk.is_article(w)]
     if len(kept) < 2:
         return []
-    return list(dict.fromkeys(["".join(words), "".join(kept), kept[0] + kept[-1]]))
+    last = words[-2] + words[-1] if len(words) > 2 and nk.is_article(words[-2]) else kept[-1]
+    forms = ["".join(words), "".join(kept), kept[0] + kept[-1], kept[-1] + kept[0]]
+    return list(dict.fromkeys([*forms, last + kept[0]]))
 
 
-#: A glued word's sound and consonant keys are kept only with this many consonants: a vowel
-#: run is one "a" in a skeleton, so "Alaa" + "Ahmad" glued is "alahmad", the surname
-#: Alahmad; with five, a word that sounds like two names run together is those two.
-GLUED_CONSONANTS = 5
+#: The kind of key of a name run together in Latin letters: the word exactly as folded.
+#: Not its skeleton: a vowel run is one "a" there and p is b, so "reported" would be Robert
+#: Eid and "destroyed" Dost Riad (an adversary's search of common names found 40 such words).
+GLUED = "g"
 
 
-def _specific(key: str) -> bool:
-    kind, _, value = key.partition(":")
-    return kind in ("e", "o") or sum(c not in "aeiouy'" for c in value) >= GLUED_CONSONANTS
+def glued_key(word: str) -> str:
+    """The key a folded Latin word gives as a name run together (documents and spellings)."""
+    return f"{GLUED}:{word}"
 
 
 def glued_slots(spelling: str) -> list[set[str]]:
@@ -67,26 +70,25 @@ def glued_slots(spelling: str) -> list[set[str]]:
     e-mail address, a user name, a file name or a hashtag in one case (ahmadalkhatib@…,
     @ahmadkhatib, AHMADKHATIB.pdf) has no space or capital to split at, and a text's words are
     not cut into every substring (a word's keys cost 20 µs). One slot of every form
-    (`_glued_forms`); an Arabic spelling's also glued from its words' romanisations (the
+    (`_glued_forms`), by exact keys only: a Latin form as it is, an Arabic one by its exact
+    key, and an Arabic spelling also as its words' romanisations run together (the
     romaniser reads a glued word badly)."""
     found = [w.folded for w in nk.words(spelling)]
     if all(map(nk.is_latin, found)):
-        keys = {k for f in _glued_forms(found) for k in nk.recorded_keys(f) if _specific(k)}
+        keys = {glued_key(f) for f in _glued_forms(found)}
         return [keys] if keys else []
     if not all(map(nk.is_arabic, found)):
         return []  # one script only
     # The article is part of an Arabic word: الخطيب, and خطيب.
     peeled = [w[2:] if i and w.startswith("ال") and len(w) > 4 else w for i, w in enumerate(found)]
     forms = _glued_forms(found) + _glued_forms(peeled)
-    keys = {k for f in forms for k in nk.recorded_keys(f) if _specific(k)}
+    keys = {k for f in forms for k in nk.recorded_keys(f) if k.startswith("e:")}
     each = 5 if len(found) < 3 else 3
     latin = [[[w.folded for w in nk.words(r)] for r in romanise(w)[:each]] for w in found]
     for combo in itertools.islice(itertools.product(*latin), 200):
         words = [w for part in combo for w in part]
-        if words and all(map(nk.is_latin, words)):
-            keys.update(
-                k for f in _glued_forms(words) if _specific(k := "l:" + nk.latin_skeleton(f))
-            )
+        if len(words) > 1 and all(map(nk.is_latin, words)):
+            keys.update(glued_key(f) for f in _glued_forms(words))
     return [keys] if keys else []
 
 

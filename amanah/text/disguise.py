@@ -1,9 +1,11 @@
 """Letters in disguise: a name written in symbols that read as letters (Ⓐⓗⓜⓐⓓ, 🅐🅗🅜🅐🅓,
-⒜⒣⒨⒜⒟, 🇦🇭🇲🇦🇩), in small capitals (ᴀʜᴍᴀᴅ), upside down (pɐɯɥ∀), or with digits for
-letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled, 3ali), and leetspeak
-(Ahm4d, Kh4t1b). Social-media posts, chat exports and user names write names this way, and a
-reader reads them at once. Unicode's own folding (NFKD) makes mathematical, full-width and
-superscript letters plain already; these it leaves as symbols or as other letters.
+⒜⒣⒨⒜⒟, 🇦🇭🇲🇦🇩), in small capitals (ᴀʜᴍᴀᴅ), in the look-alike alphabets of "fancy text"
+generators (ᗩᕼᗰᗩᗪ, αнмα∂, ᎪᎻᎷᎪᎠ, 卂卄爪卂ᗪ, ₳Ⱨ₥₳Đ), upside down (pɐɯɥ∀), in alternating case
+(AhMaD), or with digits for letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled,
+3ali, 7'alid), and leetspeak (Ahm4d, Kh4t1b). Social-media posts, chat exports and user names
+write names this way, and a reader reads them at once. Unicode's own folding (NFKD) makes
+mathematical, full-width and superscript letters plain already; these it leaves as symbols or
+as other letters.
 
 `readings` gives the text as a reader takes it, for the protected-name matcher's readings
 (`sharing.protected_readings`); it returns nothing for a text without any of them, cheaply."""
@@ -12,6 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _symbol_letters() -> dict[int, str]:
@@ -22,55 +28,106 @@ def _symbol_letters() -> dict[int, str]:
         plain = unicodedata.normalize("NFKD", chr(c)).strip("()").rstrip(".,")
         if len(plain) == 1 and plain.isascii() and plain.isalnum():
             table[c] = plain
-    for start in (0x1F150, 0x1F170, 0x1F1E6):  # negative circled, negative squared, regional
+    for start in (0x1F150, 0x1F170):  # negative circled, negative squared
         for i in range(26):
             table[start + i] = chr(ord("A") + i)
     return table
 
 
-_SMALL_CAPITALS: dict[str, str] = dict(
-    zip(
-        "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ",
-        "abcdefghijklmnopqrstuvwyz",
-        strict=True,
-    )
+#: Look-alike alphabets of the common "fancy text" generators, a to z ("-" where a set has
+#: no letter of its own). Small capitals come after NFKD (ᶦ, superscript, is ɪ then).
+_ALPHABETS = (
+    "ᴀ ʙ ᴄ ᴅ ᴇ ꜰ ɢ ʜ ɪ ᴊ ᴋ ʟ ᴍ ɴ ᴏ ᴘ ǫ ʀ ꜱ ᴛ ᴜ ᴠ ᴡ - ʏ ᴢ",  # small capitals
+    "- - - - - ғ - - - - - - - - - - - - - - - - - - - -",  # another set's F
+    "ᗩ ᗷ ᑕ ᗪ ᗴ ᖴ ᘜ ᕼ ᓰ ᒍ ᛕ ᒪ ᗰ ᑎ ᗝ ᑭ ᑫ ᖇ ᔕ - ᑌ ᐯ ᗯ ᙭ ᖻ ᘔ",  # Canadian syllabics
+    "Ꭺ Ᏼ Ꮯ Ꭰ Ꭼ - Ꮐ Ꮋ Ꮖ Ꭻ Ꮶ Ꮮ Ꮇ - - Ꮲ - Ꮢ Ꮪ Ꭲ - Ꮩ Ꮤ - Ꮍ Ꮓ",  # Cherokee
+    "- - - - - - - - Ꭵ - - - - - Ꮎ - - - - - - - Ꮃ - Ꭹ -",  # Cherokee, other letters
+    "α в ¢ ∂ є ƒ - н ι נ к ℓ м η σ ρ - я ѕ т υ ν ω χ у -",  # Greek and Cyrillic
+    "Д Б Ҁ ↁ Є Ғ - Н Ї Ј Ќ Ł М И Ф Р Ǫ Я Ѕ Т Ц Ѵ Щ Ж Ч -",  # faux Cyrillic
+    "卂 乃 匚 ᗪ 乇 千 Ꮆ 卄 丨 ﾌ Ҝ ㄥ 爪 几 ㄖ 卩 Ɋ 尺 丂 ㄒ ㄩ ᐯ 山 乂 ㄚ 乙",  # CJK
+    "ค ๒ ς ๔ є Ŧ ﻮ ђ เ ן к ɭ ๓ ภ ๏ ק ợ г ร Շ ย ש ฬ א ץ չ",  # Thai and Hebrew
+    "₳ ฿ ₵ Đ Ɇ ₣ ₲ Ⱨ - - ₭ Ⱡ ₥ ₦ Ø ₱ - Ɽ ₴ ₮ Ʉ - ₩ Ӿ Ɏ Ⱬ",  # currency (its I is ł: l)
+    "Ⱥ ƀ ȼ đ ɇ - ǥ ħ ɨ ɉ ꝁ ł - - ø ᵽ ꝗ ɍ - ŧ ᵾ ꝟ - ӿ ɏ ƶ",  # stroked
+    "- ɓ ƈ ɗ ɛ ʄ ɠ ɦ ɨ ʝ ƙ ʟ ɱ ɲ - ℘ զ ʀ ʂ ƭ - ʋ ῳ ҳ ყ ʐ",  # hooked
+    "- ɮ - ɖ - - ɢ - - - ӄ - ʍ ռ օ ք - - ֆ ȶ ʊ - ա Ӽ - -",  # squiggle
+    "Λ Ⴆ Ƈ Ɗ Є Ƒ Ɠ Ӈ Ɩ ʆ Ƙ Լ - Ɲ Ơ Ƥ Ƣ Ʀ Ƨ Ƭ Ʋ Ɣ Ɯ Ҳ Ƴ Ȥ",  # African and Greek capitals
 )
-_PLAIN = str.maketrans({**_symbol_letters(), **{ord(k): v for k, v in _SMALL_CAPITALS.items()}})
+
+
+def _alphabet_letters() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for alphabet in _ALPHABETS:
+        for letter, c in zip(_LETTERS, alphabet.split(" "), strict=True):
+            if c != "-" and not c.isascii():
+                table.setdefault(ord(c), letter)
+    return table
+
+
+_PLAIN = str.maketrans({**_symbol_letters(), **_alphabet_letters()})
+_BMP_KEYS = "".join(sorted(chr(c) for c in _PLAIN if c <= 0xFFFF))
 _DISGUISED = re.compile(
-    "[\u2460-\u24ff\u1d00-\u1d22\u0250-\u02af\ua730-\ua731\u01eb\U0001f100-\U0001f1ff]"
+    f"[{re.escape(_BMP_KEYS)}\\u1d2c-\\u1dbf]|[\\U0001f100-\\U0001f1ff]"  # + superscripts
 )
+_CURRENCY = re.compile("[₳฿₵₣₲Ⱨ₭Ⱡ₥₦₱₴₮₩]")
+# Regional indicators: a letter each, but two of them that name a country are its flag.
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]+")
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    from babel import Locale
+
+    return frozenset(c for c in Locale("en").territories if len(c) == 2 and c.isalpha())
+
+
+def _regional(m: re.Match[str]) -> str:
+    letters = "".join(chr(ord("A") + ord(c) - 0x1F1E6) for c in m.group())
+    pairs = [letters[i : i + 2] for i in range(0, len(letters), 2)]
+    if len(letters) % 2 == 0 and all(p in _countries() for p in pairs):
+        return m.group()  # flags (🇴🇲🇦🇷 is Oman and Argentina, not "OMAR")
+    return letters
+
 
 #: Turned letters (upside-down text reads right to left): ɐ is a, q is b, p is d …
 _TURNED = str.maketrans(
     dict(
         zip(
-            "ɐqɔpǝɟƃɥᴉıɾʞlɯuodbɹsʇnʌʍxʎz∀ᗺƆᗡƎℲ⅁HIſꓘ˥WNOԀΌᴚS⊥∩ΛMX⅄Z",
-            "abcdefghiijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "ɐqɔpǝɟƃɥᴉıɾʞlɯuodbɹsʇnʌʍxʎz∀ᗺƆᗡƎℲ⅁HIſꓘ˥WNOԀΌᴚS⊥∩ΛMX⅄ZⱯꓤʃ",
+            "abcdefghiijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZARl",
             strict=True,
         )
     )
 )
-_TURNED_ONLY = re.compile("[ɐǝɟƃɥᴉɾʞɯɹʇʌʍʎ∀ᗺƆᗡƎℲ⅁ꓘ˥ԀᴚΌ⊥∩Λ⅄]")
+_TURNED_ONLY = re.compile("[ɐǝɟƃɥᴉɾʞɯɹʇʌʍʎ∀ᗺƆᗡƎℲ⅁ꓘ˥ԀᴚΌ⊥∩Λ⅄Ɐꓤ]")
 
-# A word of Latin letters with a digit (or @, $) among them (4l, A7mad, Kh4t1b).
-_MIXED_HINT = re.compile(r"[A-Za-z][0-9@$]|[0-9@$][A-Za-z]")
+# Alternating case (AhMaD): a capital after a small letter starts a word for the matcher.
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_CAMEL_WORD = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b")
+
+# A word of Latin letters with digits (or @ $ ' + !) among them (4l, A7mad, Kh4t1b, 7'alid).
+# An underscore ends it (a7mad_al5atib); an @ before a domain ends it (a7mad@mail.example).
+_MIXED_HINT = re.compile(r"[A-Za-z'][0-9@$+!]|[0-9@$][A-Za-z']")
+_IN_WORD = r"(?:[A-Za-z0-9$']|@(?![A-Za-z0-9-]+\.[A-Za-z])|(?<=[A-Za-z])[+!](?=[A-Za-z]))"
 _MIXED_WORD = re.compile(
-    r"(?<![\w@$])(?=[0-9@$]*[A-Za-z])(?=[A-Za-z]*[0-9@$])[A-Za-z0-9@$]{2,24}(?![\w@$])"
+    rf"(?<![A-Za-z0-9$@']){_IN_WORD}{{2,32}}(?![A-Za-z0-9$']|@(?![A-Za-z0-9-]+\.[A-Za-z]))"
 )
-_DIGITS = re.compile(r"[0-9@$]")
+_DIGITS = re.compile(r"[0-9@$+!]")
+_TAIL = re.compile(r"[0-9]{2,}$")  # a year or a number after a user name (a7mad1990)
 # A number and its unit or ordinal (20th, 1990s, 5km, $3bn), which no one reads as letters;
-# 4l and 3l are the article.
-_COUNTED = re.compile(r"[$]?[0-9]+(?![lL]$)[A-Za-z]{1,2}")
+# 3li is Arabizi's Ali.
+_COUNTED = re.compile(
+    r"[$]?[0-9]+(?i:st|nd|rd|th|s|k|m|b|bn|mn|km|kg|cm|mm|g|h|am|pm|x|d|gb|mb|kb|v|w|hz|ml|px)"
+)
 #: Arabizi: 2 ء, 3 ع, 3' غ, 5 خ, 6 ط, 7 ح, 7' خ, 8 ق, 9 ص (the apostrophe after a digit marks
-#: the dotted letter; ء and ع are written as apostrophes, which a name's key reads as the
-#: weak letter they are).
+#: the dotted letter; ء and ع inside a word are written as apostrophes, which a name's key
+#: reads as the weak letter they are; at a word's start, as the vowel they carry: 3li, 3l-).
 _ARABIZI = (
     (re.compile("3'"), "gh"),
     (re.compile("7'"), "kh"),
     (re.compile("6'"), "z"),
     (re.compile("9'"), "d"),
     (re.compile("(?<=[A-Za-z])[23](?=[A-Za-z])"), "'"),
-    (re.compile("[23]"), ""),
+    (re.compile("[23]"), "a"),
     (re.compile("5"), "kh"),
     (re.compile("6"), "t"),
     (re.compile("7"), "h"),
@@ -78,30 +135,7 @@ _ARABIZI = (
     (re.compile("9"), "s"),
 )
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
-                       "@": "a", "$": "s"})  # fmt: skip
-
-
-def _mixed_words(text: str, change: object) -> str | None:
-    """The text with each word that mixes letters and digits changed by `change`, or None
-    when no word does."""
-    changed = False
-
-    def one(m: re.Match[str]) -> str:
-        nonlocal changed
-        word = m.group()
-        digits = len(_DIGITS.findall(word))
-        letters = len(word) - digits
-        # Two digits among letters (three in a long word), as a name is written; a hash or a
-        # serial number has more, and is left alone (every word changed is a new word to key).
-        if digits > (3 if len(word) >= 6 else 2) or digits > letters or _COUNTED.fullmatch(word):
-            return word
-        changed = True
-        read: str = change(word)  # type: ignore[operator]
-        # A7MAD is AKHMAD, not AkhMAD: a small letter before a capital starts a new word.
-        return read.upper() if word.isupper() else read
-
-    out = _MIXED_WORD.sub(one, text)
-    return out if changed else None
+                       "@": "a", "$": "s", "+": "t", "!": "i"})  # fmt: skip
 
 
 def _arabizi(word: str) -> str:
@@ -114,18 +148,53 @@ def _leet(word: str) -> str:
     return word.translate(_LEET)
 
 
+def _both(word: str) -> str:
+    """Arabizi first, then leetspeak for the digits Arabizi leaves (A7mad Kh4t1b)."""
+    return _leet(_arabizi(word))
+
+
+def _mixed_words(text: str, change: Callable[[str], str]) -> str | None:
+    """The text with each word that mixes letters and digits changed by `change`, or None
+    when no word does."""
+    changed = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal changed
+        word = m.group()
+        tail = _TAIL.search(word)
+        core = word[: tail.start()] if tail else word
+        digits = len(_DIGITS.findall(core))
+        # No more digits than letters, as a name is written; a hash or a serial number has
+        # more, and is left alone (every word changed is a new word to key).
+        if not 0 < digits <= len(core) - digits or _COUNTED.fullmatch(core):
+            return word
+        changed = True
+        read = change(core)
+        # A7MAD is AKHMAD, not AkhMAD: a small letter before a capital starts a new word.
+        return (read.upper() if core.isupper() else read) + (tail.group() if tail else "")
+
+    out = _MIXED_WORD.sub(one, text)
+    return out if changed else None
+
+
 def readings(text: str) -> list[str]:
-    """The text as a reader takes its letters in disguise: symbols and small capitals as
-    letters, upside-down lines turned back, and words with digits among their letters read as
-    Arabizi and as leetspeak; nothing when it has none."""
+    """The text as a reader takes its letters in disguise: symbols and look-alike alphabets as
+    letters, upside-down lines turned back, alternating case as words, and words with digits
+    among their letters read as Arabizi, as leetspeak and as both; nothing when it has none."""
     out = []
     if not text.isascii():
         if _DISGUISED.search(text):
-            out.append(text.translate(_PLAIN))
+            shown = text.replace("ł", "i") if _CURRENCY.search(text) else text  # its I is ł
+            # Before NFKD (it makes ǫ an o, Ќ a К) and after (ᶦ is ɪ only then); in lower
+            # case (khaTib: no capital starts a word here).
+            plain = unicodedata.normalize("NFKD", _REGIONAL.sub(_regional, shown).translate(_PLAIN))
+            out.append(plain.translate(_PLAIN).lower())
         if _TURNED_ONLY.search(text):
             out.append("\n".join(line[::-1] for line in text.translate(_TURNED).split("\n")))
+    if _CAMEL.search(text):
+        out.append(_CAMEL_WORD.sub(lambda m: m.group().lower(), text))
     if _MIXED_HINT.search(text):
-        for change in (_arabizi, _leet):
+        for change in (_arabizi, _leet, _both):
             if (read := _mixed_words(text, change)) is not None:
                 out.append(read)
-    return out
+    return list(dict.fromkeys(out))
