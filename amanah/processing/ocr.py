@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
-from amanah.processing import cleanup, inkrows
+from amanah.processing import cleanup, codes, inkrows
 from amanah.processing.orientation import orientation, sideways
 
 DEFAULT_LANGUAGES = "ara+eng"
@@ -91,6 +91,7 @@ class OcrPage:
     rows: int | None = None  # rows of ink on the page (None: not counted, no text measured)
     rows_read: int | None = None  # of them, the rows Tesseract's words cover
     rules_erased: int = 0  # rules and cell frames the clean-up erased (`cleanup.unrule`)
+    codes: list[str] = field(default_factory=list)  # what its QR codes say (`codes.read`)
 
     @property
     def lines_missed(self) -> bool:
@@ -315,6 +316,20 @@ TURN_MARGIN = 15.0
 
 
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
+    """Read one page (`_read_page`), and the QR codes on it (`codes`): what they say ends the
+    page's text."""
+    found = _read_page(image, page, work, languages)
+    said = codes.read(_to_grey(image))
+    if said.texts:
+        found.codes = said.texts
+        found.text = "\n".join(t for t in (found.text.rstrip("\n"), codes.as_text(said.texts)) if t)
+    if said.unread:  # too many codes to read: ink unread, as a row OCR missed (`lines_missed`)
+        found.rows = (found.rows or 0) + 1
+        found.rows_read = found.rows_read or 0
+    return found
+
+
+def _read_page(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
     """Read one page (`_ocr_upright`); a poor reading with words may be a page scanned upside
     down or sideways (Tesseract's layout analysis reads no turned text). Tesseract's
     orientation detection decides on a page with enough letters (one quick pass), asked as

@@ -1,0 +1,115 @@
+"""A QR code on a page or in a picture is read as the text it holds, as a phone reads it: a
+contact card naming a witness on a scanned statement is in the page's OCR text, so search
+finds it and the leak check refuses the package. A page tiled with more codes than a page of
+a statement holds is not read for minutes: it is said to be unread (its inventory is not
+complete). Pages without a code, noise and degenerate pictures read no code."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from amanah.processing import codes, ocr
+from amanah.sharing.protected import Matcher
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+from tests.test_adv_leak_places import _setup
+from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _vcard(name: str) -> str:
+    return f"BEGIN:VCARD\nVERSION:3.0\nFN:{name}\nTEL:+963 944 000 000\nADR:;;Idlib\nEND:VCARD"
+
+
+def _qr(text: str, module: int = 6) -> np.ndarray:
+    code = cv2.QRCodeEncoder.create().encode(text)
+    return cv2.resize(code, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST)
+
+
+def _page(*texts: str, size: tuple[int, int] = (2480, 3508), module: int = 6) -> np.ndarray:
+    """An A4 page at 300 dpi: a typed line, and a code for each text."""
+    img = Image.new("L", size, 255)
+    ImageDraw.Draw(img).text(
+        (250, 250), "Statement taken at the border crossing", font=ImageFont.truetype(FONT, 60)
+    )
+    page = np.asarray(img).copy()
+    for k, text in enumerate(texts):
+        code = _qr(text, module)
+        y, x = 600 + k * (code.shape[0] + 100), 250
+        page[y : y + code.shape[0], x : x + code.shape[1]] = code
+    return page
+
+
+def test_the_codes_on_a_page_are_read_in_either_script() -> None:
+    said = codes.read(_page(_vcard(WITNESS_LATIN), WITNESS_AR))
+    assert sorted(said.texts) == sorted([_vcard(WITNESS_LATIN), WITNESS_AR]) and not said.unread
+    small = codes.read(_qr("https://example.org/p/1234", 3))  # a picture, a small code
+    assert small.texts == ["https://example.org/p/1234"]
+
+
+def test_pages_without_codes_noise_and_degenerate_pictures_read_none() -> None:
+    rng = np.random.default_rng(7)
+    for grey in (
+        _page(),
+        (rng.random((1800, 1400)) > 0.5).astype(np.uint8) * 255,
+        np.zeros((1, 1), np.uint8),
+        np.zeros((20, 5000), np.uint8),
+        np.full((3000, 3000), 255, np.uint8),
+    ):
+        assert codes.read(grey) == codes.Codes([], False)
+
+
+def test_a_page_tiled_with_codes_is_said_unread_at_once() -> None:
+    code = _qr("code 12345", 4)
+    page = np.full((3508, 2480), 255, np.uint8)
+    step = code.shape[0] + 16
+    for y in range(0, 3508 - step, step):
+        for x in range(0, 2480 - step, step):
+            page[y : y + code.shape[0], x : x + code.shape[1]] = code
+    start = time.process_time()
+    said = codes.read(page)
+    assert said.unread and said.texts == []
+    assert time.process_time() - start < 10  # the detector alone took two minutes
+
+
+def test_ocr_ends_the_page_text_with_what_its_codes_say(tmp_path: Path) -> None:
+    page = ocr.ocr_image(Image.fromarray(_page(_vcard(WITNESS_LATIN))), 1, tmp_path, "eng")
+    assert "border crossing" in page.text
+    assert page.text.endswith("QR code: " + _vcard(WITNESS_LATIN))
+    assert page.codes == [_vcard(WITNESS_LATIN)] and not page.lines_missed
+    assert Matcher.of([("Witness A", [WITNESS_LATIN])]).names(page.text) == {"Witness A"}
+
+
+@pytest.mark.slow
+def test_a_witness_in_a_qr_code_is_refused_and_the_code_is_searchable(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    home = sqlite_home
+    _setup(home)
+    named, clean = tmp_path / "named", tmp_path / "clean"
+    named.mkdir()
+    clean.mkdir()
+    for folder, name in ((named, WITNESS_AR), (clean, "Abu Omar")):
+        Image.fromarray(_page(_vcard(name))).save(folder / "statement-scan.png")
+        Image.fromarray(_page(_vcard(name))).save(folder / "statement-scan.pdf", resolution=300)
+    _ingest(home, named, "named")
+    _ingest(home, clean, "clean")
+    _ok(home, "process")
+    ids = _ids(home, "named")
+    said, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
+    for name, item in ids.items():
+        assert "Witness A in OCR of" in reasons.get(item, ""), (name, reasons)
+    assert "الخطيب" not in said
+    found = json.loads(_ok(home, "search", "Idlib", "--json", "--limit", "10"))["hits"]
+    assert len(found) == 4  # both collections, both files: the code's words are searchable
+    controls = _ids(home, "clean")
+    _request(home, "RFA-2", sorted(controls.values()))
+    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
+    assert built["items"] == len(controls)
