@@ -17,8 +17,7 @@ import pytest
 from amanah.sharing import SharingError
 from amanah.sharing.protected import Matcher, glued_slots, seal
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
-from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
+from tests.test_adv_leak_places import refused_then_built
 
 HARMLESS_LATIN = "the detention centre"
 HARMLESS_AR = "مركز الاحتجاز"
@@ -197,33 +196,22 @@ def test_ordinary_text_with_numbers_symbols_and_other_names_names_no_one(text: s
 def test_a_package_with_a_name_in_disguise_is_refused_with_its_place(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
-    home = sqlite_home
-    _setup(home)
-    named, clean = tmp_path / "named", tmp_path / "clean"
-    named.mkdir()
-    clean.mkdir()
     files = {
         "post.txt": lambda n: f"Shared by {_offset(0x24D0)(n)} tonight.\n",
         "chat.txt": lambda n: f"[21:04] Abu Omar: {_arabizi(n)} saw the convoy\n",
         "contacts.csv": lambda n: f"role,address\nwitness,{_glued(n)}@example.org\n",
         "flyer.txt": lambda n: f"{_spaced(n)}\n",
     }
-    for name, write in files.items():
-        (named / name).write_text(write(WITNESS_LATIN), encoding="utf-8")
-        (clean / name).write_text(write(HARMLESS_LATIN), encoding="utf-8")
-    _ingest(home, named, "named")
-    _ingest(home, clean, "clean")
-    _ok(home, "process")
-    ids = _ids(home, "named")
-    said, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
-    for name, item in ids.items():
-        assert "Witness A in the body text" in reasons.get(item, ""), (name, reasons)
+
+    def write(folder: Path, named: bool) -> None:
+        for name, text in files.items():
+            (folder / name).write_text(text(WITNESS_LATIN if named else HARMLESS_LATIN), "utf-8")
+
+    said, reasons = refused_then_built(sqlite_home, tmp_path, write)
+    assert set(reasons) == set(files)
+    for name, reason in reasons.items():
+        assert "Witness A in the body text" in reason, (name, reasons)
     assert "Khatib" not in said and "khatib" not in said
-    assert not (tmp_path / "p1").exists() or not any((tmp_path / "p1").iterdir())
-    controls = _ids(home, "clean")
-    _request(home, "RFA-2", sorted(controls.values()))
-    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
-    assert built["items"] == len(controls)
 
 
 #: What an adversary found still read as a name after the first pass: Arabizi's dotted letters

@@ -7,6 +7,7 @@ data validation messages and number formats. The same files naming nobody are pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,6 +26,29 @@ def _setup(home: Path) -> None:
                 "--disclosure", "any")  # fmt: skip
     (home / "framework.txt").write_text(out.split(":")[0].split()[-1])
     _step(home, "protected", "add", "Witness A", "--name", WITNESS_LATIN, "--name", WITNESS_AR)
+
+
+def refused_then_built(
+    home: Path, tmp_path: Path, write: Callable[[Path, bool], None]
+) -> tuple[str, dict[str, str]]:
+    """A handover naming Witness A and the same naming nobody (`write(folder, named)`), both
+    ingested and processed: what the refused build of the first printed, and its reason per
+    file; the second must build, whole."""
+    _setup(home)
+    for named in (True, False):
+        folder = tmp_path / ("named" if named else "clean")
+        folder.mkdir()
+        write(folder, named)
+        _ingest(home, folder, folder.name)
+    _ok(home, "process")
+    ids = _ids(home, "named")
+    said, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
+    assert not (tmp_path / "p1").exists() or not any((tmp_path / "p1").iterdir())
+    controls = _ids(home, "clean")
+    _request(home, "RFA-2", sorted(controls.values()))
+    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
+    assert built["items"] == len(controls)
+    return said, {name: reasons.get(item, "") for name, item in ids.items()}
 
 
 def _docx_link(path: Path, target: str) -> None:

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 from amanah.processing import codes, ocr
 from amanah.sharing.protected import Matcher
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
-from tests.test_adv_leak_places import _setup
-from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
+from tests.test_adv_leak_places import refused_then_built
+from tests.test_leak_check import _ok
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -91,25 +91,15 @@ def test_ocr_ends_the_page_text_with_what_its_codes_say(tmp_path: Path) -> None:
 def test_a_witness_in_a_qr_code_is_refused_and_the_code_is_searchable(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
-    home = sqlite_home
-    _setup(home)
-    named, clean = tmp_path / "named", tmp_path / "clean"
-    named.mkdir()
-    clean.mkdir()
-    for folder, name in ((named, WITNESS_AR), (clean, "Abu Omar")):
-        Image.fromarray(_page(_vcard(name))).save(folder / "statement-scan.png")
-        Image.fromarray(_page(_vcard(name))).save(folder / "statement-scan.pdf", resolution=300)
-    _ingest(home, named, "named")
-    _ingest(home, clean, "clean")
-    _ok(home, "process")
-    ids = _ids(home, "named")
-    said, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
-    for name, item in ids.items():
-        assert "Witness A in OCR of" in reasons.get(item, ""), (name, reasons)
+    def write(folder: Path, named: bool) -> None:
+        page = Image.fromarray(_page(_vcard(WITNESS_AR if named else "Abu Omar")))
+        page.save(folder / "statement-scan.png")
+        page.save(folder / "statement-scan.pdf", resolution=300)
+
+    said, reasons = refused_then_built(sqlite_home, tmp_path, write)
+    assert set(reasons) == {"statement-scan.png", "statement-scan.pdf"}
+    for name, reason in reasons.items():
+        assert "Witness A in OCR of" in reason, (name, reasons)
     assert "الخطيب" not in said
-    found = json.loads(_ok(home, "search", "Idlib", "--json", "--limit", "10"))["hits"]
-    assert len(found) == 4  # both collections, both files: the code's words are searchable
-    controls = _ids(home, "clean")
-    _request(home, "RFA-2", sorted(controls.values()))
-    built = json.loads(_ok(home, "package", "build", "RFA-2", str(tmp_path / "p2"), "--json"))
-    assert built["items"] == len(controls)
+    found = json.loads(_ok(sqlite_home, "search", "Idlib", "--json", "--limit", "10"))["hits"]
+    assert len(found) == 4  # both handovers, both files: the code's words are searchable
