@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from amanah.sharing import SharingError
-from amanah.sharing.protected import Matcher, glued_slots, seal
+from amanah.sharing.protected import Matcher
+from amanah.sharing.sealing import glued_slots, seal
 from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
 from tests.test_adv_leak_places import refused_then_built
 

@@ -36,33 +36,12 @@ from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
-from amanah.sharing.sealing import (
-    DIGEST_BYTES,
-    GLUED,
-    digest,
-    glued_key,
-    glued_slots,
-    romanise,
-    seal,
-    spelling_slots,
-)
+from amanah.sharing.sealing import GLUED, digest, glued_key, seal
 from amanah.text import names as nk
 
 ROLES = ("witness", "source", "victim", "other")
 # The names key lives in its own module (the workspace loads it); re-exported for callers.
-__all__ = [
-    "DIGEST_BYTES",
-    "KEY_FILE",
-    "SESSION_KEY",
-    "Match",
-    "Matcher",
-    "glued_slots",
-    "key_path",
-    "load_or_create_key",
-    "romanise",
-    "seal",
-    "spelling_slots",
-]
+__all__ = ["KEY_FILE", "SESSION_KEY", "Match", "Matcher", "key_path", "load_or_create_key", "seal"]
 
 
 def _session_key(s: Session) -> bytes | None:
