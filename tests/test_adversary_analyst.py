@@ -279,7 +279,7 @@ HIDDEN = [
     "A.h.m.a.d al-Khatib",
     "A h m a d  al-Khatib",
     "ا ح م د الخطيب",
-    "أحمد\u200cالخطيب",
+    "أحمد الخطيب\u200cقال",  # glued to the next word (the name glued whole is one word sealed)
     "<b>أحمـــد</b> الخَطِيب",
 ]
 
