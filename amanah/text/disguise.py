@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import lru_cache
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -109,7 +108,8 @@ _CAMEL_WORD = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b")
 _MIXED_HINT = re.compile(r"[A-Za-z'][0-9@$+!]|[0-9@$][A-Za-z']")
 _IN_WORD = r"(?:[A-Za-z0-9$']|@(?![A-Za-z0-9-]+\.[A-Za-z])|(?<=[A-Za-z])[+!](?=[A-Za-z]))"
 _MIXED_WORD = re.compile(
-    rf"(?<![A-Za-z0-9$@']){_IN_WORD}{{2,32}}(?![A-Za-z0-9$']|@(?![A-Za-z0-9-]+\.[A-Za-z]))"
+    r"(?<![A-Za-z0-9$@'])(?=[A-Za-z$'+!]*[0-9@$+!])(?=[0-9@$'+!]*[A-Za-z])"  # a digit, a letter
+    rf"{_IN_WORD}{{2,32}}(?![A-Za-z0-9$']|@(?![A-Za-z0-9-]+\.[A-Za-z]))"
 )
 _DIGITS = re.compile(r"[0-9@$+!]")
 _TAIL = re.compile(r"[0-9]{2,}$")  # a year or a number after a user name (a7mad1990)
@@ -153,13 +153,15 @@ def _both(word: str) -> str:
     return _leet(_arabizi(word))
 
 
-def _mixed_words(text: str, change: Callable[[str], str]) -> str | None:
-    """The text with each word that mixes letters and digits changed by `change`, or None
-    when no word does."""
-    changed = False
+_CHANGES = (_arabizi, _leet, _both)
 
-    def one(m: re.Match[str]) -> str:
-        nonlocal changed
+
+def _mixed_words(text: str) -> list[str]:
+    """The text with each word that mixes letters and digits read as Arabizi, as leetspeak
+    and as both (one pass over the text; none when no word does)."""
+    outs: list[list[str]] = [[] for _ in _CHANGES]
+    at, changed = 0, False
+    for m in _MIXED_WORD.finditer(text):
         word = m.group()
         tail = _TAIL.search(word)
         core = word[: tail.start()] if tail else word
@@ -167,14 +169,17 @@ def _mixed_words(text: str, change: Callable[[str], str]) -> str | None:
         # No more digits than letters, as a name is written; a hash or a serial number has
         # more, and is left alone (every word changed is a new word to key).
         if not 0 < digits <= len(core) - digits or _COUNTED.fullmatch(core):
-            return word
+            continue
         changed = True
-        read = change(core)
-        # A7MAD is AKHMAD, not AkhMAD: a small letter before a capital starts a new word.
-        return (read.upper() if core.isupper() else read) + (tail.group() if tail else "")
-
-    out = _MIXED_WORD.sub(one, text)
-    return out if changed else None
+        for out, change in zip(outs, _CHANGES, strict=True):
+            read = change(core)
+            # A7MAD is AKHMAD, not AkhMAD: a small letter before a capital starts a word.
+            out += [text[at : m.start()], read.upper() if core.isupper() else read]
+            out.append(tail.group() if tail else "")
+        at = m.end()
+    if not changed:
+        return []
+    return [("".join(out) + text[at:]) for out in outs]
 
 
 def readings(text: str) -> list[str]:
@@ -194,7 +199,5 @@ def readings(text: str) -> list[str]:
     if _CAMEL.search(text):
         out.append(_CAMEL_WORD.sub(lambda m: m.group().lower(), text))
     if _MIXED_HINT.search(text):
-        for change in (_arabizi, _leet, _both):
-            if (read := _mixed_words(text, change)) is not None:
-                out.append(read)
+        out += _mixed_words(text)
     return list(dict.fromkeys(out))
