@@ -1,0 +1,63 @@
+"""What reading QR codes adds to the OCR of a page (`amanah.processing.codes.read`): CPU
+milliseconds on an A4 page at 300 dpi with no code, one code and two, a small picture with a
+code, and a page tiled with codes (the detector alone took two minutes on one before the
+finder patterns were counted first).
+
+    python -m benchmarks.qr_codes [--repeat 5]
+
+Figures go to benchmarks/out/qr_codes.json and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from amanah.processing import codes
+from benchmarks.common import OUT, machine
+from tests.test_qr_codes import _page, _qr, _vcard
+
+
+def _tiled() -> np.ndarray:
+    code = _qr("code 12345", 4)
+    page = np.full((3508, 2480), 255, np.uint8)
+    step = code.shape[0] + 16
+    for y in range(0, 3508 - step, step):
+        for x in range(0, 2480 - step, step):
+            page[y : y + code.shape[0], x : x + code.shape[1]] = code
+    return page
+
+
+def main(repeat: int = 5) -> dict[str, object]:
+    pages = {
+        "A4 300 dpi, text only": _page(),
+        "A4 300 dpi, one code": _page(_vcard("Abu Omar")),
+        "A4 300 dpi, two codes": _page(_vcard("Abu Omar"), "https://example.org/p/1"),
+        "a picture 600x800, one code": np.pad(_qr("https://example.org/p/1", 3), 150, "maximum"),
+        "A4 tiled with 540 codes": _tiled(),
+    }
+    result: dict[str, object] = {"machine": machine()}
+    for label, page in pages.items():
+        times, said = [], codes.Codes([], False)
+        for _ in range(repeat):
+            start = time.process_time()
+            said = codes.read(page)
+            times.append(time.process_time() - start)
+        result[label] = {
+            "ms_median": round(sorted(times)[len(times) // 2] * 1000, 1),
+            "codes_read": len(said.texts),
+            "unread": said.unread,
+        }
+    OUT.mkdir(exist_ok=True)
+    (OUT / "qr_codes.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    main(parser.parse_args().repeat)
