@@ -278,3 +278,25 @@ def test_what_the_adversary_read_as_a_name_is_found(text: str) -> None:
 )
 def test_flags_other_scripts_and_units_name_no_one(text: str) -> None:
     assert Matcher.of(PEOPLE).names(text) == set()
+
+
+def _passport(surname: str, given: str) -> str:
+    """A passport's machine-readable zone (ICAO 9303, 2 × 44), as OCR reads a scan of it."""
+    first = f"P<SYR{surname}<<{given}".replace(" ", "<").ljust(44, "<")
+    return first + "\nN12345678<SYR8001014M3001011<<<<<<<<<<<<<<06\n"
+
+
+def _card(surname: str, given: str) -> str:
+    """An identity card's zone (3 × 30): the name is the whole third line."""
+    third = f"{surname}<<{given}".replace(" ", "<").ljust(30, "<")
+    return f"IDSYR1234567<<<<<<<<<<<<<<<<<<\n8001014M3001011SYR<<<<<<<<<<<6\n{third}\n"
+
+
+@pytest.mark.parametrize("zone", [_passport, _card])
+def test_a_name_in_a_machine_readable_zone_is_found(zone: Callable[[str, str], str]) -> None:
+    """A copy of a passport or an identity card: the zone writes SURNAME<<GIVEN<NAMES, the
+    state's code glued before a passport's surname, and a three-word name surname first."""
+    m = Matcher.of([*PEOPLE, ("Zahra", ["Fatima Zahra Hassan"])])
+    assert m.names("Copy of the passport:\n" + zone("ALKHATIB", "AHMAD")) == {"Ahmad"}
+    assert "Zahra" in m.names(zone("HASSAN", "FATIMA ZAHRA"))
+    assert m.names(zone("HADDAD", "NIZAR")) == set()  # another holder

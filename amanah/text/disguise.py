@@ -1,7 +1,8 @@
 """Letters in disguise: a name written in symbols that read as letters (Ⓐⓗⓜⓐⓓ, 🅐🅗🅜🅐🅓,
 ⒜⒣⒨⒜⒟, 🇦🇭🇲🇦🇩), in small capitals (ᴀʜᴍᴀᴅ), in the look-alike alphabets of "fancy text"
 generators (ᗩᕼᗰᗩᗪ, αнмα∂, ᎪᎻᎷᎪᎠ, 卂卄爪卂ᗪ, ₳Ⱨ₥₳Đ), upside down (pɐɯɥ∀), in alternating case
-(AhMaD), or with digits for letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled,
+(AhMaD), in a passport's machine-readable zone (P<SYRALKHATIB<<AHMAD), or with digits for
+letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled,
 3ali, 7'alid), and leetspeak (Ahm4d, Kh4t1b). Social-media posts, chat exports and user names
 write names this way, and a reader reads them at once. Unicode's own folding (NFKD) makes
 mathematical, full-width and superscript letters plain already; these it leaves as symbols or
@@ -182,6 +183,33 @@ def _mixed_words(text: str) -> list[str]:
     return [("".join(out) + text[at:]) for out in outs]
 
 
+# A passport's or an identity card's machine-readable zone (ICAO 9303): the name field is
+# SURNAME<<GIVEN<NAMES, after "P<SYR" on the first line of a passport or a visa (44 or 36
+# characters: the state's code glued to the surname), or the whole third line of a card (30).
+# OCR reads it well (the OCR-B font).
+_MRZ_LINE = re.compile(r"^[ \t]*([A-Z0-9<][A-Z0-9< ]{28,50}<)[ \t]*$", re.MULTILINE)
+_MRZ_NAME = re.compile(r"([A-Z]+(?:<[A-Z]+)*)<<([A-Z]+(?:<[A-Z]+)*)<*")
+_MRZ_FIRST = re.compile(r"[PIACV][A-Z0-9<][A-Z<]{3}")
+CARD_LINE = 32  # a card's lines are 30 characters; a passport's 44, a visa's 36
+
+
+def _mrz(text: str) -> str | None:
+    """The names of the machine-readable zones in a text, each as "GIVEN NAMES SURNAME"."""
+    names = []
+    for m in _MRZ_LINE.finditer(text):
+        line = m.group(1).replace(" ", "")
+        if "<<" not in line:
+            continue
+        if len(line) > CARD_LINE:
+            if not _MRZ_FIRST.match(line):
+                continue
+            line = line[5:]
+        if (name := _MRZ_NAME.fullmatch(line)) is not None:
+            surname, given = (g.replace("<", " ") for g in name.groups())
+            names.append(f"{given} {surname}")
+    return "\n".join(names) or None
+
+
 def readings(text: str) -> list[str]:
     """The text as a reader takes its letters in disguise: symbols and look-alike alphabets as
     letters, upside-down lines turned back, alternating case as words, and words with digits
@@ -200,4 +228,6 @@ def readings(text: str) -> list[str]:
         out.append(_CAMEL_WORD.sub(lambda m: m.group().lower(), text))
     if _MIXED_HINT.search(text):
         out += _mixed_words(text)
+    if "<<" in text and (names := _mrz(text)) is not None:
+        out.append(names)
     return list(dict.fromkeys(out))
