@@ -2,9 +2,9 @@
 ⒜⒣⒨⒜⒟, 🇦🇭🇲🇦🇩), in small capitals (ᴀʜᴍᴀᴅ), in the look-alike alphabets of "fancy text"
 generators (ᗩᕼᗰᗩᗪ, αнмα∂, ᎪᎻᎷᎪᎠ, 卂卄爪卂ᗪ, ₳Ⱨ₥₳Đ), upside down (pɐɯɥ∀), in alternating case
 (AhMaD), in a passport's machine-readable zone (P<SYRALKHATIB<<AHMAD), or with digits for
-letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled,
-3ali, 7'alid), and leetspeak (Ahm4d, Kh4t1b). Social-media posts, chat exports and user names
-write names this way, and a reader reads them at once. Unicode's own folding (NFKD) makes
+letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled, 3ali, 7'alid), and
+leetspeak (Ahm4d, Kh4t1b). Social-media posts, chat exports, user names and copies of
+identity papers write names this way, and a reader reads them at once. Unicode's own folding (NFKD) makes
 mathematical, full-width and superscript letters plain already; these it leaves as symbols or
 as other letters.
 
