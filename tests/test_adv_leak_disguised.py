@@ -300,3 +300,15 @@ def test_a_name_in_a_machine_readable_zone_is_found(zone: Callable[[str, str], s
     assert m.names("Copy of the passport:\n" + zone("ALKHATIB", "AHMAD")) == {"Ahmad"}
     assert "Zahra" in m.names(zone("HASSAN", "FATIMA ZAHRA"))
     assert m.names(zone("HADDAD", "NIZAR")) == set()  # another holder
+
+
+@pytest.mark.parametrize(
+    "text", ["HASSAN, Fatima Zahra", "Hassan Fatima Zahra", "hassan fatima zahra (detained)"]
+)
+def test_a_name_of_three_words_is_found_surname_first(text: str) -> None:
+    """Registers, lists and identity papers write the surname first; a name of two words was
+    read either way, and one of three only as recorded or wholly reversed."""
+    m = Matcher.of([("Zahra", ["Fatima Zahra Hassan"])])
+    assert m.names(text) == {"Zahra"}
+    assert m.names("Zahra Hassan Fatima") == set()  # not any order: the surname first
+    assert len(seal(b"k" * 32, ["Fatima Zahra Hassan"])["spellings"]) == 1  # as recorded

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from amanah.access import Caller, Permission
 from amanah.db.models import ProtectedPerson
-from amanah.sharing import SharingError
+from amanah.sharing import SharingError, sealing
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
 from amanah.sharing.sealing import GLUED, digest, glued_key, seal
@@ -144,18 +144,10 @@ def add_spelling(s: Session, caller: Caller, pseudonym: str, spelling: str) -> P
         if clear.names(notes or ""):
             raise SharingError(SPELLING_IN_NOTES)
     new = seal(key, names)
-    patterns, glued = data.get("spellings", []), data.get("glued", [])
-    for p in new["spellings"]:
-        if p not in patterns:
-            patterns.append(p)
-    for p in new["glued"]:
-        if p not in glued:
-            glued.append(p)
-    data.update(
-        spellings=patterns,
-        glued=glued,
-        kinds=sorted(set(data.get("kinds", [])) | set(new["kinds"])),
-    )
+    for part in ("spellings", *sealing.FORMS):
+        kept = data.setdefault(part, [])
+        kept.extend(p for p in new[part] if p not in kept)
+    data["kinds"] = sorted(set(data.get("kinds", [])) | set(new["kinds"]))
     row.name_digests = json.dumps(data)
     return row
 
@@ -315,7 +307,7 @@ class Matcher:
         for pseudonym, spellings in persons:
             sealed = seal(key, spellings)
             kinds.update(sealed["kinds"])
-            patterns.extend((_slots(p), pseudonym) for p in sealed["spellings"] + sealed["glued"])
+            patterns.extend((_slots(p), pseudonym) for p in sealing.patterns(sealed))
         return cls(key, patterns, kinds)
 
     @classmethod
@@ -618,7 +610,7 @@ def _load_cached(key: bytes, rows: tuple[tuple[str, str], ...]) -> Matcher:
         if data.get("scheme") != nk.SCHEME or data.get("key") != key_id(key):
             _check_sealed(data, key, pseudonym)
         kinds.update(data.get("kinds", []))
-        patterns.extend((_slots(p), pseudonym) for p in data["spellings"] + data.get("glued", []))
+        patterns.extend((_slots(p), pseudonym) for p in sealing.patterns(data))
     _LOADED.clear()
     matcher = Matcher(key, patterns, kinds)
     _LOADED[(key, rows)] = matcher

@@ -99,14 +99,17 @@ def digest(key: bytes, value: str) -> bytes:
 def seal(key: bytes, spellings: Iterable[str]) -> dict[str, Any]:
     """The stored form of spellings: per spelling, per word, the digests of its keys; the kinds
     of key present (so that a text's words are not hashed for kinds no one needs)."""
-    patterns, glued = [], []
+    patterns, glued, orders = [], [], []
     kinds: set[str] = set()
     for spelling in spellings:
         slots = spelling_slots(spelling)
         if not slots:
             continue
         kinds.update(k.split(":", 1)[0] for slot in slots for k in slot)
-        patterns.append([sorted(digest(key, k).hex() for k in slot) for slot in slots])
+        sealed = [sorted(digest(key, k).hex() for k in slot) for slot in slots]
+        patterns.append(sealed)
+        if len(sealed) > 2:  # surname first: HASSAN Fatima Zahra (two words read either way)
+            orders.append([sealed[-1], *sealed[:-1]])
         for keys in glued_slots(spelling):
             kinds.update(k.split(":", 1)[0] for k in keys)
             one = [sorted(digest(key, k).hex() for k in keys)]
@@ -117,7 +120,19 @@ def seal(key: bytes, spellings: Iterable[str]) -> dict[str, Any]:
         "key": key_id(key),
         "kinds": sorted(kinds),
         "spellings": patterns,
-        # Each spelling as one word (`glued_slots`); apart, so that a person's count of
-        # spellings stays what was recorded. Spellings sealed before they existed have none.
+        # Other forms of each spelling, apart, so that a person's count of spellings stays
+        # what was recorded (spellings sealed before they existed have none): as one word
+        # (`glued_slots`), and a name of three words or more surname first, as registers,
+        # lists and identity papers write it.
         "glued": glued,
+        "orders": orders,
     }
+
+
+#: The stored forms of a spelling beside it (`seal`).
+FORMS = ("glued", "orders")
+
+
+def patterns(sealed: dict[str, Any]) -> list[Any]:
+    """Every pattern a sealed person is looked for by: spellings and their other forms."""
+    return [p for part in ("spellings", *FORMS) for p in sealed.get(part, [])]

@@ -4,9 +4,9 @@ generators (ᗩᕼᗰᗩᗪ, αнмα∂, ᎪᎻᎷᎪᎠ, 卂卄爪卂ᗪ, ₳�
 (AhMaD), in a passport's machine-readable zone (P<SYRALKHATIB<<AHMAD), or with digits for
 letters: Arabizi, the Latin chat alphabet of Arabic (A7mad, 5aled, 3ali, 7'alid), and
 leetspeak (Ahm4d, Kh4t1b). Social-media posts, chat exports, user names and copies of
-identity papers write names this way, and a reader reads them at once. Unicode's own folding (NFKD) makes
-mathematical, full-width and superscript letters plain already; these it leaves as symbols or
-as other letters.
+identity papers write names this way, and a reader reads them at once. Unicode's own folding
+(NFKD) makes mathematical, full-width and superscript letters plain already; these it leaves
+as symbols or as other letters.
 
 `readings` gives the text as a reader takes it, for the protected-name matcher's readings
 (`sharing.protected_readings`); it returns nothing for a text without any of them, cheaply."""
