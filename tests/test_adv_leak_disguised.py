@@ -133,6 +133,9 @@ SOUNDS_LIKE_TWO_NAMES = [
     ("Rabie Ablak", "Syrian Arab Republic"),
     ("بوستان علي", "positional argument"),
     ("Alaa al-Ahmad", "Ibrahim Alahmad signed the order"),
+    # The romaniser's later candidates are other names (علي: Ammar, Nadji; سامي: Trabelsi).
+    ("علي حسن", "write to ammarhassan@example.com or nadjihassan@example.com"),
+    ("سامي عادل", "adeltrabelsi@example.org"),
 ]
 
 

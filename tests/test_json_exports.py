@@ -49,6 +49,11 @@ def test_json_text_decodes_its_own_escapes_and_nothing_else() -> None:
     assert escapes.json_text(python) == '{"note": "' + MESSAGE + ' \U0001f622"}'
     # Latin-1 letters escaped one by one are no UTF-8: kept as the letters they are.
     assert escapes.json_text('{"a": "caf\\u00e9 na\\u00efve"}') == '{"a": "café naïve"}'
+    # A capital or ß before » is valid UTF-8 too (for IPA, N'Ko): no export escapes so.
+    for latin in ("«LIBERTÉ»", "»Gruß«", "ÉÀ¿"):
+        assert escapes.json_text(json.dumps({"t": latin})) == json.dumps(
+            {"t": latin}, ensure_ascii=False
+        )
     # An escaped backslash before "u" is a backslash and a "u", not an escape.
     assert escapes.json_text('{"path": "C:\\\\u0623"}') == '{"path": "C:\\\\u0623"}'
     assert escapes.json_text("no escapes at all") == "no escapes at all"

@@ -83,8 +83,9 @@ def glued_slots(spelling: str) -> list[set[str]]:
     peeled = [w[2:] if i and w.startswith("ال") and len(w) > 4 else w for i, w in enumerate(found)]
     forms = _glued_forms(found) + _glued_forms(peeled)
     keys = {k for f in forms for k in nk.recorded_keys(f) if k.startswith("e:")}
-    each = 5 if len(found) < 3 else 3
-    latin = [[[w.folded for w in nk.words(r)] for r in romanise(w)[:each]] for w in found]
+    # The romaniser's first two for each word: its later ones are other names (علي: Ammar,
+    # Nadji), which one word run together makes into other people's user names.
+    latin = [[[w.folded for w in nk.words(r)] for r in romanise(w)[:2]] for w in found]
     for combo in itertools.islice(itertools.product(*latin), 200):
         words = [w for part in combo for w in part]
         if len(words) > 1 and all(map(nk.is_latin, words)):

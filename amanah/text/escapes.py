@@ -109,9 +109,15 @@ def _u_run(m: re.Match[str]) -> str:
     if text.isascii() or max(text) > "\xff":
         return text
     try:
-        return text.encode("latin-1").decode("utf-8")
+        read = text.encode("latin-1").decode("utf-8")
     except UnicodeDecodeError:
         return text  # Latin-1 letters escaped one by one ("caf\\u00e9"): as they are
+    # A Latin-1 capital or ß before a guillemet or a sign of A0-BF is valid UTF-8 too, for IPA,
+    # combining marks or N'Ko ("LIBERTÉ»" would be "LIBERTɻ"), which no export escapes so.
+    return text if _NOT_MOJIBAKE.search(read) else read
+
+
+_NOT_MOJIBAKE = re.compile("[\u0240-\u037f\u0780-\u07ff]")
 
 
 def json_text(text: str) -> str:
