@@ -79,6 +79,43 @@ def test_a_page_tiled_with_codes_is_said_unread_at_once() -> None:
     assert time.process_time() - start < 10  # the detector alone took two minutes
 
 
+def _checker(size: int, cell: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size]
+    return (((yy // cell) + (xx // cell)) % 2 * 255).astype(np.uint8)
+
+
+def test_patterns_that_stalled_the_detector_are_read_at_once() -> None:
+    """An adversary's pictures: a checkerboard of single pixels (a 1.3 KB PNG took minutes),
+    one of two pixels over a page, squared paper, and a register's table of letters in boxes
+    (its boxed "o"s counted as finder patterns and made the page "unread")."""
+    table = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(table)
+    for row in range(30):
+        for col in range(5):
+            x, y = 150 + col * 440, 200 + row * 100
+            draw.rectangle([x, y, x + 440, y + 100], outline=0, width=3)
+            draw.text((x + 20, y + 30), "abode", font=ImageFont.truetype(FONT, 36), fill=0)
+    grid = np.full((3508, 2480), 255, np.uint8)
+    grid[::24, :], grid[:, ::24] = 0, 0
+    for grey in (_checker(1224, 1), _checker(3508, 2)[:, :2480], grid, np.asarray(table)):
+        start = time.process_time()
+        assert codes.read(grey) == codes.Codes([], False)
+        assert time.process_time() - start < 10
+
+
+def test_small_modules_and_light_codes_on_dark_are_read() -> None:
+    """A code of 3 pixels a module on a 300 dpi scan (1 cm wide) is lost at half size and
+    read at full size; white on black, as phones read it too."""
+    code = cv2.QRCodeEncoder.create().encode(_vcard(WITNESS_LATIN))
+    size = code.shape[0] * 3
+    page = _page()
+    page[600 : 600 + size, 250 : 250 + size] = cv2.resize(
+        code, (size, size), interpolation=cv2.INTER_AREA
+    )
+    assert codes.read(page).texts == [_vcard(WITNESS_LATIN)]
+    assert codes.read(255 - _page(_vcard(WITNESS_AR))).texts == [_vcard(WITNESS_AR)]
+
+
 def test_ocr_ends_the_page_text_with_what_its_codes_say(tmp_path: Path) -> None:
     page = ocr.ocr_image(Image.fromarray(_page(_vcard(WITNESS_LATIN))), 1, tmp_path, "eng")
     assert "border crossing" in page.text

@@ -6,11 +6,13 @@ name that OCR never sees. Each OCR'd page or picture is also read for QR codes (
 detector, already used by the OCR clean-up), and what they say is added to the page's OCR
 text, so search, the content inventory and the leak check read it as they read the page.
 
-The detector runs on the page at half size first (about 20 ms on a 300 dpi page without a
-code); at full size only when a code was found there but not read, or the picture is small.
-Its time grows much faster than the number of codes (5 codes: 0.05 s; 120: 0.5 s; 567: two
-minutes), so the finder patterns (the three nested squares of each code) are counted first,
-in milliseconds: a page with more than a page of a statement holds is not read, and says so.
+OpenCV's detector runs only where a code can be: on a page with three finder patterns or more
+(the nested squares at a code's corners, counted in milliseconds), at half size first and at
+full size when that reads nothing (small modules); light codes on dark too. Its time grows
+much faster than the number of codes (5 codes: 0.05 s; 120: 0.5 s; 567: two minutes) and on
+patterns finer than any code (a checkerboard of single pixels: minutes), so too-fine tiles are
+blanked first, and a page with more finder patterns or codes than a page of a statement holds
+is not read, and says so.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ MAX_CODES = 32
 #: Nested-square candidates allowed (three a code, and some from boxes and letters).
 MAX_FINDERS = 3 * MAX_CODES + 24
 MAX_CHARS = 64_000
+#: Tiles where ink changes at more than this share of pixels are finer than any code.
+FINE_TILE = 32
+FINE_RATE = 0.35
 
 
 class Codes(NamedTuple):
@@ -39,17 +44,58 @@ def _detector() -> Any:
     return cv2.QRCodeDetectorAruco()
 
 
-def _finders(grey: np.ndarray) -> int:
-    """Contours with a contour inside a contour inside them: a code's finder patterns."""
+def _ink(grey: np.ndarray, inverted: bool = False) -> np.ndarray:
     import cv2
 
-    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    _contours, tree = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    kind = cv2.THRESH_BINARY if inverted else cv2.THRESH_BINARY_INV
+    return cv2.threshold(grey, 0, 255, kind + cv2.THRESH_OTSU)[1]
+
+
+def _finders(ink: np.ndarray) -> int:
+    """Finder patterns: a square of ink, a square hole in it, a square of ink in that, the
+    inner a seventh to a third of the outer's width (a box holding a letter "o" in a table's
+    cell is no square, or its letter is too small)."""
+    import cv2
+
+    contours, tree = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if tree is None:
         return 0
     child = tree[0][:, 2]
-    inner = child[child >= 0]
-    return int(np.count_nonzero(child[inner] >= 0))
+    found = 0
+    for outer in np.flatnonzero((child >= 0) & (child[np.maximum(child, 0)] >= 0)):
+        inner = child[child[outer]]
+        _, _, w, h = cv2.boundingRect(contours[outer])
+        _, _, iw, ih = cv2.boundingRect(contours[inner])
+        if 0.6 < w / h < 1.7 and 0.6 < iw / ih < 1.7 and 2 <= w / max(iw, 1) <= 7 and w >= 7:
+            found += 1
+    return found
+
+
+def _fine(ink: np.ndarray) -> np.ndarray:
+    """The tiles of the page (32 px) where ink changes at more than a third of the pixels: a
+    pattern finer than any code's modules (a checkerboard of single pixels), on which the
+    detector's time grows for minutes. They are blanked before it runs."""
+    tile = FINE_TILE
+    h, w = (ink.shape[0] // tile) * tile, (ink.shape[1] // tile) * tile
+    if not h or not w:
+        return np.zeros((0, 0), bool)
+    on = ink[:h, :w] > 0
+    changes = np.zeros((h, w), np.uint8)
+    changes[:, 1:] += on[:, 1:] != on[:, :-1]
+    changes[1:, :] += on[1:, :] != on[:-1, :]
+    rate = changes.reshape(h // tile, tile, w // tile, tile).sum(axis=(1, 3)) / (2 * tile * tile)
+    return rate > FINE_RATE
+
+
+def _plain(grey: np.ndarray) -> np.ndarray:
+    """The page with its too-fine tiles blanked (`_fine`)."""
+    fine = _fine(_ink(grey))
+    if not fine.any():
+        return grey
+    out = grey.copy()
+    for y, x in zip(*np.nonzero(fine), strict=True):
+        out[y * FINE_TILE : (y + 1) * FINE_TILE, x * FINE_TILE : (x + 1) * FINE_TILE] = 255
+    return out
 
 
 def _read(grey: np.ndarray) -> tuple[list[str], bool]:
@@ -64,26 +110,41 @@ def _read(grey: np.ndarray) -> tuple[list[str], bool]:
     return said, len(said) < len(texts)
 
 
-def read(grey: np.ndarray) -> Codes:
-    """The text of every QR code on a greyscale page (uint8), each once, in the order found."""
+def _codes(grey: np.ndarray) -> tuple[list[str], bool] | None:
+    """The codes of dark modules on light read on the page, and whether there were more than
+    can be read; None when it has no code (no three finder patterns)."""
     import cv2
 
+    finders = _finders(_ink(grey))
+    if finders > MAX_FINDERS:
+        return [], True
+    if finders < 3:
+        return None
+    if grey.size <= SMALL:
+        return _read(grey)[0], False
+    said, unread = _read(cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    if unread or not said:  # half size first; full size for small modules
+        said = list(dict.fromkeys(said + _read(grey)[0]))
+    return said, False
+
+
+def read(grey: np.ndarray) -> Codes:
+    """The text of every QR code on a greyscale page (uint8), each once, in the order found:
+    dark codes on light, and light on dark when none is read so (phones read both)."""
     if grey.ndim != 2 or min(grey.shape) < 21:  # a code is 21 modules wide at least
         return Codes([], False)
-    small = grey.size <= SMALL
-    seen = grey if small else cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    if _finders(seen) > MAX_FINDERS:
-        return Codes([], True)
-    said, unread = _read(seen)
-    if unread and not small:
-        said = list(dict.fromkeys(said + _read(grey)[0]))
+    grey = _plain(grey)
+    found = _codes(grey)
+    if found is None or not (found[0] or found[1]):
+        found = _codes(255 - grey) or found or ([], False)
+    said, unread = found
     out, total = [], 0
     for text in dict.fromkeys(said):
         if len(out) >= MAX_CODES or total + len(text) > MAX_CHARS:
             return Codes(out, True)
         out.append(text)
         total += len(text)
-    return Codes(out, False)
+    return Codes(out, unread)
 
 
 def as_text(said: list[str]) -> str:
