@@ -77,6 +77,9 @@ def test_a_page_tiled_with_codes_is_said_unread_at_once() -> None:
     said = codes.read(page)
     assert said.unread and said.texts == []
     assert time.process_time() - start < 10  # the detector alone took two minutes
+    reading = ocr.OcrPage(page=1, text="text read", confidence=90.0)
+    codes.onto(reading, page)  # its inventory is not complete: a row of ink OCR missed
+    assert reading.lines_missed and reading.text == "text read"
 
 
 def _checker(size: int, cell: int) -> np.ndarray:

@@ -150,3 +150,15 @@ def read(grey: np.ndarray) -> Codes:
 def as_text(said: list[str]) -> str:
     """The codes as lines of the page's text ("QR code: …"), for search and the leak check."""
     return "\n".join(f"QR code: {text}" for text in said)
+
+
+def onto(page: Any, grey: np.ndarray) -> None:
+    """Read a page's codes (`read`) onto its OCR reading (`ocr.OcrPage`): what they say ends
+    its text; too many to read count as a row of ink OCR missed (`lines_missed`)."""
+    said = read(grey)
+    if said.texts:
+        page.codes = said.texts
+        page.text = "\n".join(t for t in (page.text.rstrip("\n"), as_text(said.texts)) if t)
+    if said.unread:
+        page.rows = (page.rows or 0) + 1
+        page.rows_read = page.rows_read or 0

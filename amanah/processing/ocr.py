@@ -319,13 +319,7 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     """Read one page (`_read_page`), and the QR codes on it (`codes`): what they say ends the
     page's text."""
     found = _read_page(image, page, work, languages)
-    said = codes.read(_to_grey(image))
-    if said.texts:
-        found.codes = said.texts
-        found.text = "\n".join(t for t in (found.text.rstrip("\n"), codes.as_text(said.texts)) if t)
-    if said.unread:  # too many codes to read: ink unread, as a row OCR missed (`lines_missed`)
-        found.rows = (found.rows or 0) + 1
-        found.rows_read = found.rows_read or 0
+    codes.onto(found, _to_grey(image))
     return found
 
 
