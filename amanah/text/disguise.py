@@ -154,13 +154,18 @@ def _both(word: str) -> str:
     return _leet(_arabizi(word))
 
 
-_CHANGES = (_arabizi, _leet, _both)
+@lru_cache(maxsize=65_536)
+def _three(core: str) -> tuple[str, ...]:
+    """A word read as Arabizi, as leetspeak and as both, in its case (A7MAD is AKHMAD, not
+    AkhMAD: a small letter before a capital starts a word); remembered (a chat repeats them)."""
+    reads = (_arabizi(core), _leet(core), _both(core))
+    return tuple(r.upper() for r in reads) if core.isupper() else reads
 
 
 def _mixed_words(text: str) -> list[str]:
     """The text with each word that mixes letters and digits read as Arabizi, as leetspeak
     and as both (one pass over the text; none when no word does)."""
-    outs: list[list[str]] = [[] for _ in _CHANGES]
+    outs: list[list[str]] = [[], [], []]
     at, changed = 0, False
     for m in _MIXED_WORD.finditer(text):
         word = m.group()
@@ -172,11 +177,8 @@ def _mixed_words(text: str) -> list[str]:
         if not 0 < digits <= len(core) - digits or _COUNTED.fullmatch(core):
             continue
         changed = True
-        for out, change in zip(outs, _CHANGES, strict=True):
-            read = change(core)
-            # A7MAD is AKHMAD, not AkhMAD: a small letter before a capital starts a word.
-            out += [text[at : m.start()], read.upper() if core.isupper() else read]
-            out.append(tail.group() if tail else "")
+        for out, read in zip(outs, _three(core), strict=True):
+            out += [text[at : m.start()], read, tail.group() if tail else ""]
         at = m.end()
     if not changed:
         return []
