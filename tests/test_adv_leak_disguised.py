@@ -315,3 +315,9 @@ def test_a_name_of_three_words_is_found_surname_first(text: str) -> None:
     assert m.names(text) == {"Zahra"}
     assert m.names("Zahra Hassan Fatima") == set()  # not any order: the surname first
     assert len(seal(b"k" * 32, ["Fatima Zahra Hassan"])["spellings"]) == 1  # as recorded
+
+
+def test_a_short_name_run_together_is_not_a_form_it_would_be_a_common_word() -> None:
+    m = Matcher.of([("W", ["Ali Bi"])])
+    assert m.names("He had an alibi.") == set()
+    assert m.names("Ali Bi was there") == {"W"}  # as recorded, still

@@ -36,7 +36,7 @@ from amanah.db.models import ProtectedPerson
 from amanah.sharing import SharingError, sealing
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
-from amanah.sharing.sealing import GLUED, digest, glued_key, seal
+from amanah.sharing.sealing import GLUED, GLUED_LETTERS, digest, glued_key, seal
 from amanah.text import names as nk
 
 ROLES = ("witness", "source", "victim", "other")
@@ -339,7 +339,7 @@ class Matcher:
             if len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
             keys = [k for k in nk.document_keys(word) if k.split(":", 1)[0] in self._kinds]
-            if GLUED in self._kinds and len(word) >= 4 and nk.is_latin(word):
+            if GLUED in self._kinds and len(word) >= GLUED_LETTERS and nk.is_latin(word):
                 keys.append(glued_key(word))
             found = frozenset(digest(self._key, k) for k in keys)
             self._cache[word] = found
@@ -351,7 +351,7 @@ class Matcher:
         if len(words) < 2 or GLUED not in self._kinds:
             return frozenset()
         joined = "".join(w for w in words if nk.is_latin(w))
-        if len(joined) < 4 or joined in words:
+        if len(joined) < GLUED_LETTERS or joined in words:
             return frozenset()
         return frozenset((digest(self._key, glued_key(joined)),))
 

@@ -51,13 +51,15 @@ def _glued_forms(words: list[str]) -> list[str]:
         return []
     last = words[-2] + words[-1] if len(words) > 2 and nk.is_article(words[-2]) else kept[-1]
     forms = ["".join(words), "".join(kept), kept[0] + kept[-1], kept[-1] + kept[0]]
-    return list(dict.fromkeys([*forms, last + kept[0]]))
+    return [f for f in dict.fromkeys([*forms, last + kept[0]]) if len(f) >= GLUED_LETTERS]
 
 
 #: The kind of key of a name run together in Latin letters: the word exactly as folded.
 #: Not its skeleton: a vowel run is one "a" there and p is b, so "reported" would be Robert
 #: Eid and "destroyed" Dost Riad (an adversary's search of common names found 40 such words).
 GLUED = "g"
+#: Letters a name run together has at least: shorter, it is a common word too (Ali + Bi).
+GLUED_LETTERS = 6
 
 
 def glued_key(word: str) -> str:
