@@ -321,3 +321,27 @@ def test_a_short_name_run_together_is_not_a_form_it_would_be_a_common_word() -> 
     m = Matcher.of([("W", ["Ali Bi"])])
     assert m.names("He had an alibi.") == set()
     assert m.names("Ali Bi was there") == {"W"}  # as recorded, still
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "P«SYRALKHATIB««AHMAD".ljust(44, "«"),  # OCR's « for <
+        "P‹SYRALKHATIB‹‹AHMAD".ljust(44, "‹"),
+        "p<syralkhatib<<ahmad".ljust(44, "<"),  # in lower case
+        "P<SYRALKHATIB<<AHMAD".ljust(53, "<"),  # filler read twice
+        "P<SYR AL KHATIB<<AHMAD <<<<".ljust(44, "<"),  # spaces
+    ],
+)
+def test_a_machine_readable_zone_as_ocr_misreads_it_is_read(line: str) -> None:
+    assert Matcher.of(PEOPLE).names(f"{line}\nN12345678<SYR8001014M3001011<<<<<<<<<<<<<<06") == {
+        "Ahmad"
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["std::cout << Ahmad << std::endl << Hassan;", "<<<<<<< HEAD\nKhatib notes\n=======\n"],
+)
+def test_shift_operators_and_conflict_markers_are_no_zone(text: str) -> None:
+    assert Matcher.of(PEOPLE).names(text) == set()

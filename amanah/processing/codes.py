@@ -8,11 +8,12 @@ text, so search, the content inventory and the leak check read it as they read t
 
 OpenCV's detector runs only where a code can be: on a page with three finder patterns or more
 (the nested squares at a code's corners, counted in milliseconds), at half size first and at
-full size when that reads nothing (small modules); light codes on dark too. Its time grows
-much faster than the number of codes (5 codes: 0.05 s; 120: 0.5 s; 567: two minutes) and on
-patterns finer than any code (a checkerboard of single pixels: minutes), so too-fine tiles are
-blanked first, and a page with more finder patterns or codes than a page of a statement holds
-is not read, and says so.
+full size when that reads nothing (small modules); on a dark page, light codes on dark too.
+Its time grows much faster than the number of codes (5 codes: 0.05 s; 120: 0.5 s; 567: two
+minutes), and contour tracing's on patterns finer than any code (a checkerboard of single
+pixels: minutes), so too-fine tiles are blanked, a page of too many regions of paper is read
+smaller, and a page with more finder patterns or codes than a page of a statement holds is not
+read, and says so.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ MAX_CHARS = 64_000
 #: Tiles where ink changes at more than this share of pixels are finer than any code.
 FINE_TILE = 32
 FINE_RATE = 0.35
+#: Paper regions on a page beyond which it is read at half size (a page of text has hundreds,
+#: squared paper of 2 mm fifteen thousand, millimetre paper sixty thousand).
+MAX_HOLES = 40_000
+#: Share of dark pixels beyond which a page is also read for light codes on dark.
+DARK = 0.25
 
 
 class Codes(NamedTuple):
@@ -44,11 +50,11 @@ def _detector() -> Any:
     return cv2.QRCodeDetectorAruco()
 
 
-def _ink(grey: np.ndarray, inverted: bool = False) -> np.ndarray:
+def _ink(grey: np.ndarray) -> np.ndarray:
+    """Dark pixels as 255 (Otsu's threshold); light ones on a dark page are its complement."""
     import cv2
 
-    kind = cv2.THRESH_BINARY if inverted else cv2.THRESH_BINARY_INV
-    return cv2.threshold(grey, 0, 255, kind + cv2.THRESH_OTSU)[1]
+    return cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
 
 
 def _finders(ink: np.ndarray) -> int:
@@ -87,15 +93,15 @@ def _fine(ink: np.ndarray) -> np.ndarray:
     return rate > FINE_RATE
 
 
-def _plain(grey: np.ndarray) -> np.ndarray:
-    """The page with its too-fine tiles blanked (`_fine`)."""
-    fine = _fine(_ink(grey))
+def _plain(grey: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page and its ink with the too-fine tiles blanked (`_fine`)."""
+    fine = _fine(ink)
     if not fine.any():
-        return grey
-    out = grey.copy()
+        return grey, ink
+    grey = grey.copy()
     for y, x in zip(*np.nonzero(fine), strict=True):
-        out[y * FINE_TILE : (y + 1) * FINE_TILE, x * FINE_TILE : (x + 1) * FINE_TILE] = 255
-    return out
+        grey[y * FINE_TILE : (y + 1) * FINE_TILE, x * FINE_TILE : (x + 1) * FINE_TILE] = 255
+    return grey, _ink(grey)
 
 
 def _read(grey: np.ndarray) -> tuple[list[str], bool]:
@@ -110,12 +116,22 @@ def _read(grey: np.ndarray) -> tuple[list[str], bool]:
     return said, len(said) < len(texts)
 
 
-def _codes(grey: np.ndarray) -> tuple[list[str], bool] | None:
-    """The codes of dark modules on light read on the page, and whether there were more than
-    can be read; None when it has no code (no three finder patterns)."""
+def _holes(ink: np.ndarray) -> int:
+    """Regions of paper between the ink (4-connected), counted in C in tens of milliseconds:
+    contour tracing, which finds the finder patterns, slows past linear on hundreds of
+    thousands of them (a 3-pixel checkerboard, millimetre paper: 25-48 s a page)."""
     import cv2
 
-    finders = _finders(_ink(grey))
+    return int(cv2.connectedComponents(255 - ink, connectivity=4)[0])
+
+
+def _codes(grey: np.ndarray, ink: np.ndarray) -> tuple[list[str], bool] | None:
+    """The codes of dark modules on light read on the page (`ink` its dark pixels), and
+    whether there were more than can be read; None when it has no code (no three finder
+    patterns)."""
+    import cv2
+
+    finders = _finders(ink)
     if finders > MAX_FINDERS:
         return [], True
     if finders < 3:
@@ -130,14 +146,25 @@ def _codes(grey: np.ndarray) -> tuple[list[str], bool] | None:
 
 def read(grey: np.ndarray) -> Codes:
     """The text of every QR code on a greyscale page (uint8), each once, in the order found:
-    dark codes on light, and light on dark when none is read so (phones read both)."""
+    dark codes on light, and on a dark page light codes on dark too (phones read both)."""
+    import cv2
+
     if grey.ndim != 2 or min(grey.shape) < 21:  # a code is 21 modules wide at least
         return Codes([], False)
-    grey = _plain(grey)
-    found = _codes(grey)
-    if found is None or not (found[0] or found[1]):
-        found = _codes(255 - grey) or found or ([], False)
+    ink, shrunk = _ink(grey), False  # a page of too fine a pattern is read smaller
+    while _holes(ink) > MAX_HOLES and min(grey.shape) >= 84:
+        grey, shrunk = cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), True
+        ink = _ink(grey)
+    grey, ink = _plain(grey, ink)
+    found = _codes(grey, ink)
+    dark = np.count_nonzero(ink) > DARK * ink.size
+    if (found is None or not (found[0] or found[1])) and dark and _holes(255 - ink) <= MAX_HOLES:
+        found = _codes(255 - grey, 255 - ink) or found
+    if found is None:
+        return Codes([], False)  # no finder patterns: no code (a photograph read smaller too)
     said, unread = found
+    # Finder patterns on a page read smaller, and no code read: one may have been lost.
+    unread = unread or (shrunk and not said)
     out, total = [], 0
     for text in dict.fromkeys(said):
         if len(out) >= MAX_CODES or total + len(text) > MAX_CHARS:

@@ -189,7 +189,10 @@ def _mixed_words(text: str) -> list[str]:
 # SURNAME<<GIVEN<NAMES, after "P<SYR" on the first line of a passport or a visa (44 or 36
 # characters: the state's code glued to the surname), or the whole third line of a card (30).
 # OCR reads it well (the OCR-B font).
-_MRZ_LINE = re.compile(r"^[ \t]*([A-Z0-9<][A-Z0-9< ]{28,50}<)[ \t]*$", re.MULTILINE)
+# OCR reads its filler "<" as "«" or "‹" at times, and letters in lower case.
+_MRZ_LINE = re.compile(r"^[ \t]*([A-Za-z0-9<«‹][A-Za-z0-9<«‹ ]{28,64}[<«‹])[ \t]*$", re.MULTILINE)
+_MRZ_FILLER = str.maketrans("«‹", "<<", " ")
+_MRZ_HINT = re.compile("[<«‹]{2}")
 _MRZ_NAME = re.compile(r"([A-Z]+(?:<[A-Z]+)*)<<([A-Z]+(?:<[A-Z]+)*)<*")
 _MRZ_FIRST = re.compile(r"[PIACV][A-Z0-9<][A-Z<]{3}")
 CARD_LINE = 32  # a card's lines are 30 characters; a passport's 44, a visa's 36
@@ -199,7 +202,7 @@ def _mrz(text: str) -> str | None:
     """The names of the machine-readable zones in a text, each as "GIVEN NAMES SURNAME"."""
     names = []
     for m in _MRZ_LINE.finditer(text):
-        line = m.group(1).replace(" ", "")
+        line = m.group(1).translate(_MRZ_FILLER).upper()
         if "<<" not in line:
             continue
         if len(line) > CARD_LINE:
@@ -230,6 +233,6 @@ def readings(text: str) -> list[str]:
         out.append(_CAMEL_WORD.sub(lambda m: m.group().lower(), text))
     if _MIXED_HINT.search(text):
         out += _mixed_words(text)
-    if "<<" in text and (names := _mrz(text)) is not None:
+    if _MRZ_HINT.search(text) and (names := _mrz(text)) is not None:
         out.append(names)
     return list(dict.fromkeys(out))
