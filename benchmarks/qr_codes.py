@@ -18,17 +18,7 @@ import numpy as np
 
 from amanah.processing import codes
 from benchmarks.common import OUT, machine
-from tests.test_qr_codes import _page, _qr, _vcard
-
-
-def _tiled() -> np.ndarray:
-    code = _qr("code 12345", 4)
-    page = np.full((3508, 2480), 255, np.uint8)
-    step = code.shape[0] + 16
-    for y in range(0, 3508 - step, step):
-        for x in range(0, 2480 - step, step):
-            page[y : y + code.shape[0], x : x + code.shape[1]] = code
-    return page
+from tests.test_qr_codes import _page, _qr, _vcard, tiled
 
 
 def main(repeat: int = 5) -> dict[str, object]:
@@ -37,7 +27,7 @@ def main(repeat: int = 5) -> dict[str, object]:
         "A4 300 dpi, one code": _page(_vcard("Abu Omar")),
         "A4 300 dpi, two codes": _page(_vcard("Abu Omar"), "https://example.org/p/1"),
         "a picture 600x800, one code": np.pad(_qr("https://example.org/p/1", 3), 150, "maximum"),
-        "A4 tiled with 540 codes": _tiled(),
+        "A4 tiled with 540 codes": tiled(),
     }
     result: dict[str, object] = {"machine": machine()}
     for label, page in pages.items():

@@ -66,13 +66,19 @@ def test_pages_without_codes_noise_and_degenerate_pictures_read_none() -> None:
         assert codes.read(grey) == codes.Codes([], False)
 
 
-def test_a_page_tiled_with_codes_is_said_unread_at_once() -> None:
+def tiled() -> np.ndarray:
+    """An A4 page at 300 dpi tiled with 540 small codes (the benchmark reads it too)."""
     code = _qr("code 12345", 4)
     page = np.full((3508, 2480), 255, np.uint8)
     step = code.shape[0] + 16
     for y in range(0, 3508 - step, step):
         for x in range(0, 2480 - step, step):
             page[y : y + code.shape[0], x : x + code.shape[1]] = code
+    return page
+
+
+def test_a_page_tiled_with_codes_is_said_unread_at_once() -> None:
+    page = tiled()
     start = time.process_time()
     said = codes.read(page)
     assert said.unread and said.texts == []
