@@ -170,13 +170,17 @@ def _raise(exc: OSError) -> None:
 
 
 def linger(path: str, out_dir: str) -> dict[str, Any]:
-    """Leave a process behind in a session of its own (out of reach of its group's kill),
-    sleeping, in the hope that it is still there when the next job runs."""
+    """Leave processes (`count`, one by default) behind in a session of their own (out of
+    reach of their group's kill), sleeping, in the hope that one is still there when the next
+    job runs."""
+    spec = _spec(out_dir)
     pid = os.fork()
     if pid == 0:
         os.setsid()
-        if os.fork() == 0:
-            time.sleep(float(_spec(out_dir).get("seconds", 120)))
+        for _ in range(int(spec.get("count", 1))):
+            if os.fork() == 0:
+                time.sleep(float(spec.get("seconds", 120)))
+                os._exit(0)
         os._exit(0)
     os.waitpid(pid, 0)
     return {"left_behind": True}

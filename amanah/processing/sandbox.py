@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -103,6 +104,8 @@ TEST_TASKS = {
 MODES = ("isolated", "limits-only")
 #: Time the zygote may take to start (imports) on top of a job's wall-clock limit.
 START_SECONDS = 120
+#: How long the zygote waits for what a job left running to be gone before it gives up its cage.
+SWEEP_SECONDS = 5.0
 
 
 def sandbox_mode(settings: Settings) -> str:
@@ -775,12 +778,18 @@ def _wait(pid: int, request: dict[str, Any]) -> dict[str, Any]:
 def _sweep() -> None:
     """Stop whatever a job left running in the cage's own PID namespace (a process in a
     session of its own escapes its group): nothing of one job meets the next. Pid 1 is the
-    cage's init, which reaps what is killed here."""
+    cage's init, which reaps what is killed here; the zygote answers only once every such
+    process is gone, since a SIGKILL is delivered, and a process forks, after `kill` returns.
+    One that outlives SWEEP_SECONDS ends the zygote instead (the pool starts a fresh cage)."""
     me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, me):
+    deadline = time.monotonic() + SWEEP_SECONDS
+    while left := [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me)]:
+        if time.monotonic() > deadline:
+            os._exit(70)
+        for pid in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
 
 
 def _killpg(pid: int) -> None:
