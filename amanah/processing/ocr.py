@@ -91,7 +91,7 @@ class OcrPage:
     rows: int | None = None  # rows of ink on the page (None: not counted, no text measured)
     rows_read: int | None = None  # of them, the rows Tesseract's words cover
     rules_erased: int = 0  # rules and cell frames the clean-up erased (`cleanup.unrule`)
-    codes: list[str] = field(default_factory=list)  # what its QR codes say (`codes.read`)
+    codes: list[str] = field(default_factory=list)  # what its barcodes say (`codes.read`)
 
     @property
     def lines_missed(self) -> bool:
@@ -316,7 +316,7 @@ TURN_MARGIN = 15.0
 
 
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
-    """Read one page (`_read_page`), and the QR codes on it (`codes`): what they say ends the
+    """Read one page (`_read_page`), and the barcodes on it (`codes`): what they say ends the
     page's text."""
     found = _read_page(image, page, work, languages)
     codes.onto(found, _to_grey(image))

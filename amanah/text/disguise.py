@@ -215,6 +215,37 @@ def _mrz(text: str) -> str | None:
     return "\n".join(names) or None
 
 
+# A North American driving licence's or identity card's PDF417 code (AAMVA DL/ID card design
+# standard): one element a line, its three-letter tag glued to its value (DCSALKHATIB); the
+# first of a subfile also carries the subfile's type (DLDAQ…). Family name DCS (DAB before
+# 2000), given names DAC and DAD (DCT, DBG for an alias), the full name DAA ("LAST,FIRST,MIDDLE").
+_AAMVA_LINE = re.compile(r"^(?:DL|ID)?(D(?:AA|AB|AC|AD|CS|CT|BN|BG|BO|BP))(.*)$", re.MULTILINE)
+_AAMVA_EMPTY = {"", "NONE", "UNAVL", "UNKNOWN"}
+
+
+def _aamva(text: str) -> str | None:
+    """The holder's names in an AAMVA code's text, "GIVEN MIDDLE FAMILY" and "GIVEN FAMILY"."""
+    fields: dict[str, str] = {}
+    for m in _AAMVA_LINE.finditer(text):
+        value = re.sub(r"[\s,$]+", " ", m.group(2)).strip()
+        if value.upper() not in _AAMVA_EMPTY:
+            fields.setdefault(m.group(1), value)
+    names = []
+    if full := fields.get("DAA"):  # LAST,FIRST,MIDDLE (commas or "$" already spaces)
+        last, *rest = full.split(" ")
+        names += [" ".join([*rest, last]), " ".join([*rest[:1], last])]
+    family = fields.get("DCS") or fields.get("DAB")
+    given = fields.get("DAC") or fields.get("DCT")
+    if family and given:
+        names.append(" ".join(filter(None, (given, fields.get("DAD"), family))))
+        names.append(f"{given} {family}")
+    if (alias := fields.get("DBN") or fields.get("DBO")) and (
+        first := fields.get("DBG") or fields.get("DBP")
+    ):
+        names.append(f"{first} {alias}")
+    return "\n".join(dict.fromkeys(names)) or None
+
+
 def readings(text: str) -> list[str]:
     """The text as a reader takes its letters in disguise: symbols and look-alike alphabets as
     letters, upside-down lines turned back, alternating case as words, and words with digits
@@ -234,5 +265,7 @@ def readings(text: str) -> list[str]:
     if _MIXED_HINT.search(text):
         out += _mixed_words(text)
     if _MRZ_HINT.search(text) and (names := _mrz(text)) is not None:
+        out.append(names)
+    if _AAMVA_LINE.search(text) and (names := _aamva(text)) is not None:
         out.append(names)
     return list(dict.fromkeys(out))
