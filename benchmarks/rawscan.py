@@ -6,9 +6,9 @@
 reads files of each kind made here: random bytes (what compressed photos, video and zips look
 like), zeros, UTF-8 text, UTF-16 text, random bytes with short text strings every 64 KB (an
 uncompressed binary format), and text that looks like escapes, base64 or hexadecimal throughout
-(a hash list, MIME base64 lines, JSON written with \\u escapes). Figures: MB/s of wall time and
-of CPU time (the best of `--repeat`), and the bytes kept per MB (what the inventory stores and
-the build matches).
+(a hash list, MIME base64 lines, a log of base64 tokens, JSON written with \\u escapes).
+Figures: MB/s of wall time and of CPU time (the best of `--repeat`), and the bytes kept per MB
+(what the inventory stores and the build matches).
 """
 
 from __future__ import annotations
@@ -46,6 +46,14 @@ def kinds(size: int) -> dict[str, bytes]:
             size, lambda i: rnd.randbytes(32).hex().encode() + b"  statements/f-%d.pdf\n" % i
         ),
         "MIME base64 lines": base64.encodebytes(rnd.randbytes(size * 3 // 4 + 3))[:size],
+        "a log of base64 tokens": _fill(
+            size,
+            lambda i: (
+                b"%d GET /api/v1/items?session=" % i
+                + base64.urlsafe_b64encode(rnd.randbytes(48))
+                + b" 200\n"
+            ),
+        ),
         "JSON with \\u escapes": _fill(
             size, lambda i: json.dumps({"id": i, "text": ARABIC + LINE}).encode() + b"\n"
         ),

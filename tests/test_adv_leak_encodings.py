@@ -4,7 +4,8 @@ UTF-32 in either byte order and any alignment, UTF-7, the DOS, Mac and ISO Arabi
 JSON/JavaScript `\\u` escapes, HTML character references, percent-encoding, quoted-printable,
 C, git and RTF escapes, hexadecimal dumps, Punycode domains, lines folded inside a word
 (iCalendar, vCard), text decoded in the wrong code page and saved again (mojibake), and base64
-(MIME lines, URL-safe, of UTF-16, of base64). A compressed text file and a zip whose member
+(MIME lines, URL-safe, of UTF-16, of base64), compressed first or not (zlib, gzip, raw
+deflate; in hexadecimal too). A compressed text file and a zip whose member
 names are in DOS Arabic are opened and read. The same files naming nobody find nothing; random
 bytes, hash lists and logs of tokens keep as little as before."""
 
@@ -19,6 +20,7 @@ import random
 import subprocess
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -103,6 +105,30 @@ def _hexdump(name: str) -> bytes:
     return ("\n".join(lines) + f"\n{len(data):08x}\n").encode()
 
 
+def _deflated(data: bytes) -> bytes:
+    """A raw deflate stream, as SAML's redirect binding and compressed JWTs write it."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return squeeze.compress(data) + squeeze.flush()
+
+
+def _record(name: str) -> bytes:
+    """A binary record with the name among its fields (protobuf's wire format)."""
+    value = name.encode()
+    return b"\x08\x96\x01\x12" + bytes([len(value)]) + value + b"\x18\x01\x22\x02ok"
+
+
+def _saml(name: str) -> bytes:
+    """A SAML request; with this ID, its base64 has a "+" or a "/" before the name's bytes in
+    either script, written in the URL as an escape that breaks the base64 run."""
+    return (
+        f'<samlp:AuthnRequest ID="_{16:040x}">'
+        f"<saml:Subject><saml:NameID>{name}</saml:NameID></saml:Subject></samlp:AuthnRequest>"
+    ).encode()
+
+
+INFLATED = "decompressed (zlib, gzip or deflate)"
+
+
 #: form -> (bytes naming `name`, the reading that must find it)
 FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "UTF-32 with a BOM": (lambda n: _text(n).encode("utf-32"), "UTF-32-LE"),
@@ -161,6 +187,38 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "base64 of base64": (
         lambda n: _mime(base64.b64encode(_text(n).encode())),
         "base64 decoded, then base64 decoded, then UTF-8",
+    ),
+    "zlib in base64 (a compressed state)": (
+        lambda n: b'{"state": "' + base64.b64encode(zlib.compress(_text(n).encode())) + b'"}\n',
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "gzip in base64": (
+        lambda n: _mime(gzip.compress(_text(n).encode())),
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "raw deflate in URL-safe base64 (a SAML request)": (
+        lambda n: (
+            b"GET /sso?SAMLRequest="
+            + base64.urlsafe_b64encode(_deflated(f"<NameID>{n}</NameID>".encode()))
+            + b" 302\n"
+        ),
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "percent-encoded base64 of raw deflate (SAML's redirect)": (
+        lambda n: (
+            b"GET /sso?SAMLRequest="
+            + quote(base64.b64encode(_deflated(_saml(n))), safe="").encode()
+            + b"&RelayState=%2Fcases 302\n"
+        ),
+        f"text written as escapes, decoded, then base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "zlib in hexadecimal": (
+        lambda n: b"blob=" + zlib.compress(_text(n).encode()).hex().encode() + b"\n",
+        f"hexadecimal decoded, then {INFLATED}, then UTF-8",
+    ),
+    "a binary record compressed in base64": (
+        lambda n: b"cache: " + base64.b64encode(zlib.compress(_record(n) * 3)) + b"\n",
+        f"base64 decoded, then {INFLATED}, then UTF-8",
     ),
 }
 
@@ -261,6 +319,32 @@ def test_text_of_hashes_and_tokens_keeps_what_it_says_not_their_noise(tmp_path: 
         assert readings["UTF-8"].encode() == data
         extra = sum(len(t.encode()) for label, t in readings.items() if label != "UTF-8")
         assert extra < len(data) // 256, {k: len(v) for k, v in readings.items()}
+
+
+@pytest.mark.parametrize("who", ["W-1", "W-2"])
+def test_base64_broken_by_escapes_of_its_own_characters_is_read(who: str) -> None:
+    """Escapes of "+", "/" and "=" split a base64 run where they stand: PHP's JSON writes
+    "\\/", a URL "%2B", HTML "&#43;", quoted-printable "=3D". The run is read again once its
+    escapes are decoded, whatever bytes its base64 has, compressed or not."""
+    name = WITNESS_LATIN if who == "W-1" else WITNESS_AR
+    escaped = {
+        "PHP's JSON": lambda b: b'{"blob":"' + b.replace(b"/", b"\\/") + b'"}',
+        "a URL": lambda b: b"GET /r?d=" + quote(b.decode(), safe="").encode() + b" 200",
+        "HTML": lambda b: (
+            b'<a data-x="' + b.replace(b"+", b"&#43;").replace(b"/", b"&#47;") + b'">'
+        ),
+    }
+    for how, write in escaped.items():
+        for k in range(12):  # payloads whose base64 breaks before, in or after the name
+            record = json.dumps({"n": k, "who": name, "pad": "x" * k}, ensure_ascii=False)
+            for data in (record.encode(), zlib.compress(record.encode())):
+                line = write(base64.b64encode(data))
+                found = set().union(*(_matcher().names(t) for _, t in rawtext.labelled(line)))
+                assert who in found, (how, k, line)
+    # Negative control: the same escapes around base64 of nothing named.
+    for write in escaped.values():
+        line = write(base64.b64encode(zlib.compress(b'{"who": "the detention centre"}')))
+        assert not any(_matcher().names(t) for _, t in rawtext.labelled(line))
 
 
 def test_decoding_never_raises_on_malformed_escapes() -> None:

@@ -7,8 +7,10 @@ and degenerate pictures read no code, in seconds at most."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+import zlib
 from pathlib import Path
 
 import cv2
@@ -211,6 +213,26 @@ def test_a_licence_names_its_holder_in_every_form_of_the_standard() -> None:
         assert matcher.names(text) == {"Witness A"}, text
     for text in (_licence("AHMAD", "HASSAN"), _licence("OMAR", "ALKHATIB"), "DLDAQ12\nDCSNONE\n"):
         assert matcher.names(text) == set(), text
+
+
+def test_what_a_code_holds_encoded_or_compressed_is_read_with_it() -> None:
+    """A code's payload is often a record compressed and written in base64 or hexadecimal to
+    fit (an app's check-in, a pass): its page's text holds it decoded too, said how."""
+    record = json.dumps({"v": 2, "holder": WITNESS_AR, "seat": "14C"}, ensure_ascii=False)
+    matcher = Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+    for payload, how in (
+        (base64.b64encode(zlib.compress(record.encode())).decode(), "base64 decoded, then"),
+        ("PASS:" + zlib.compress(record.encode()).hex(), "hexadecimal decoded, then"),
+        ("https://example.org/c?d=" + base64.urlsafe_b64encode(record.encode()).decode(), "base64"),
+    ):
+        said = codes.read(_page(payload))
+        assert said.texts == [payload]
+        text = codes.as_text(said)
+        assert matcher.names(text) == {"Witness A"} and f"QR code, {how}" in text, text
+    plain = codes.Codes(
+        ["https://example.org/p/1234?session=Zm9vYmFyYmF6cXV4MTIzNDU2"], False, ["QR code"]
+    )
+    assert codes.as_text(plain) == "QR code: " + plain.texts[0]  # noise decoded is not kept
 
 
 def test_a_damaged_code_makes_the_page_unread_and_arabic_print_does_not() -> None:

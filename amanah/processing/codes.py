@@ -103,9 +103,27 @@ def read(grey: np.ndarray) -> Codes:
     return Codes(out, unread, kinds)
 
 
+def decoded(text: str) -> list[tuple[str, str]]:
+    """What a code's text holds written in base64 or hexadecimal, compressed or not (a token,
+    a JSON record deflated and encoded to fit the code), decoded as the raw readings of a
+    file's bytes decode it: (how, text) pairs, such as ("base64 decoded, then UTF-8", …)."""
+    from amanah.text import rawtext
+
+    return [
+        (rawtext.label(enc), reading)
+        for enc, reading in rawtext.chunk_readings(text.encode("utf-8", "replace"))
+        if {rawtext.BASE64, rawtext.HEX} & set(enc.split("/"))
+    ]
+
+
 def as_text(said: Codes) -> str:
-    """The codes as lines of the page's text ("QR code: …"), for search and the leak check."""
-    return "\n".join(f"{kind}: {text}" for text, kind in zip(said.texts, said.kinds, strict=True))
+    """The codes as lines of the page's text ("QR code: …"), each followed by what it holds
+    encoded (`decoded`), for search and the leak check."""
+    lines = []
+    for text, kind in zip(said.texts, said.kinds, strict=True):
+        lines.append(f"{kind}: {text}")
+        lines += [f"{kind}, {how}: {reading}" for how, reading in decoded(text)]
+    return "\n".join(lines)
 
 
 def onto(page: Any, grey: np.ndarray) -> None:

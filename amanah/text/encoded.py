@@ -1,7 +1,9 @@
 """base64 and hexadecimal in a chunk's bytes, found and decoded for the raw readings.
 
 A mail part, a token, a data URI, an EPS figure or a forensic note holds text written in
-base64 or hexadecimal; a reader gets it back with one command. numpy finds the few runs worth
+base64 or hexadecimal; a reader gets it back with one command. A token, a cookie, a SAML
+request or a QR code's payload is often compressed before it is encoded: what decodes to a
+zlib, gzip or deflate stream is inflated too (`inflated`). numpy finds the few runs worth
 a look (a hash list or a log of tokens is a run every line, and a Python step for each would
 cost seconds a chunk); each run is then decoded, its bytes for `rawtext` to read in every
 encoding it knows. Apart from `escapes` so that what only checks a name (every command's
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -170,8 +173,29 @@ def _hex_candidates(chunk: bytes) -> np.ndarray:
     at_odd = np.where(begin % 2 == 0, rare_odd, rare_even)
     text = (np.minimum(at_even, at_odd) * 10 <= half) & (decimal > 0) & (letters > 0)
     # a dump or an array writes a separator every byte or two; a hash with a column's spaces
-    # after it has a few
-    return begin[(seps >= MIN_HEX // 2) | text]
+    # after it has a few; a compressed stream's bytes look like a hash's, but it starts with
+    # zlib's or gzip's header
+    return begin[(seps >= MIN_HEX // 2) | text | _compressed_at(chunk, begin)]
+
+
+#: The first two bytes of a zlib stream (each compression level) and of a gzip file, in hex.
+_MAGIC_HEX = (b"7801", b"785e", b"789c", b"78da", b"1f8b")
+
+
+def _compressed_at(chunk: bytes, begin: np.ndarray) -> np.ndarray:
+    """Which runs begin with the hexadecimal of a zlib or gzip header (either case), at once or
+    after a separator or two or "0x" (`PASS:789c…`, `0x1f8b…`)."""
+    lower = np.frombuffer(chunk, dtype=np.uint8) | 0x20  # digits are unchanged
+    last = len(lower) - 4
+    found = np.zeros(len(begin), dtype=np.bool_)
+    for skip in (0, 1, 2):
+        at = np.minimum(begin + skip, last)
+        for magic in _MAGIC_HEX:
+            hit = np.ones(len(begin), dtype=np.bool_)
+            for k, digit in enumerate(magic):
+                hit &= lower[at + k] == digit
+            found |= hit
+    return found
 
 
 def hex_runs(chunk: bytes) -> Iterator[bytes]:
@@ -192,10 +216,38 @@ def hex_runs(chunk: bytes) -> Iterator[bytes]:
         digits = _NOT_DIGITS.sub(b"", chunk[p:end])
         if len(digits) < 2 * MIN_HEX or digits.isdigit() or digits.isalpha():
             continue  # decimal numbers, or letters alone ("DEADBEEFCAFE", "AAAA…"): no dump
-        if not _HEX.fullmatch(digits) or not _text_nibbles(digits):
+        if not _HEX.fullmatch(digits):
+            continue
+        if not (_text_nibbles(digits) or digits[:4].lower() in _MAGIC_HEX):
             continue
         for shift in (0, 1) if len(digits) % 2 else (0,):
             part = digits[shift:]
             data = bytes.fromhex(part[: len(part) // 2 * 2].decode())
             if len(set(data[:256])) >= 4:  # a name has four letters or more; padding has not
                 yield data
+
+
+#: A payload is inflated to this many bytes at most: a bomb of a kilobyte inflates to a megabyte.
+MAX_INFLATED = 1 << 20
+_GZIP = b"\x1f\x8b\x08"
+
+
+def inflated(data: bytes) -> bytes | None:
+    """`data` decompressed, when it is a zlib or a gzip stream, or a raw deflate stream (a SAML
+    request, a compressed JWT) that ends exactly where the data ends (random bytes seldom do,
+    and fail within a few bytes: a distance before the start, a code that does not exist);
+    None otherwise."""
+    if data[:3] == _GZIP:
+        wbits = 31
+    elif len(data) > 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0:
+        wbits = 15
+    else:
+        wbits = -15
+    stream = zlib.decompressobj(wbits)
+    try:
+        out = stream.decompress(data, MAX_INFLATED)
+    except zlib.error:
+        return None
+    if wbits == -15 and not (stream.eof and not stream.unused_data):
+        return None
+    return out or None

@@ -42,6 +42,8 @@ FOLDED = "folded"
 HEX = "hex"
 MOJIBAKE = "mojibake"
 BASE64 = "base64"
+INFLATED = "inflated"
+ESCAPED = f"{ESCAPES}/"  # what is read in the text once its escapes are decoded
 #: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
 LABELS = {
     "utf-8": "UTF-8",
@@ -60,6 +62,7 @@ LABELS = {
     MOJIBAKE: "text decoded in Windows-1252 by mistake, undone",
     BASE64: "base64 decoded",
     HEX: "hexadecimal decoded",
+    INFLATED: "decompressed (zlib, gzip or deflate)",
 }
 #: base64 inside base64 is read this deep (each level is three quarters of the one above).
 MAX_DEPTH = 2
@@ -452,7 +455,8 @@ def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
 
 def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, str]]:
     """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
-    runs decoded and read again in every encoding, MAX_DEPTH deep."""
+    runs decoded (and inflated, when compressed) and read again in every encoding, MAX_DEPTH
+    deep."""
     runs = []
     for text in escapes.escaped(chunk, text_like):
         if text_like:
@@ -466,13 +470,37 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
     if depth >= MAX_DEPTH:
         return
     found: dict[str, dict[str, None]] = {}
-    for kind, runs_of in ((BASE64, encoded.base64_runs), (HEX, encoded.hex_runs)):
-        for data in runs_of(chunk):
-            read = chunk_readings if len(data) > SMALL else _small_readings
-            for enc, text in read(data, depth + 1):
-                found.setdefault(f"{kind}/{enc}", {})[text] = None
+    _decoded(chunk, depth, "", found)
+    # base64 broken by escapes: a percent-encoded SAMLRequest=, PHP's JSON ("\/" is no escape
+    # to `escapes`, and looked for alone: a search of every text costs a quarter of its reading)
+    if text_like and ((runs and _B64_ESCAPED.search(chunk)) or b"\\/" in chunk):
+        plain = escapes.unescape(chunk.decode("utf-8", "replace")).replace("\\/", "/")
+        _decoded(plain.encode(), depth, ESCAPED, found)
     for enc, texts in found.items():
         yield enc, RUN_BREAK.join(texts)
+
+
+# "+" or "/" of base64 written as an escape (URLs, JSON's "\/", HTML): only then can escapes
+# break a base64 run that decoding them joins. ("=" is only its padding, which is not needed.)
+_B64_ESCAPED = re.compile(rb"%2[bBfF]|\\/|\\u002[bBfF]|&#(?:43|47|[xX]2[bBfF]);")
+
+
+def _decoded(chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, None]]) -> None:
+    """The base64 and hexadecimal runs of `chunk` decoded (and inflated, when compressed),
+    read again in every encoding, into `found` by reading."""
+    for kind, runs_of in ((BASE64, encoded.base64_runs), (HEX, encoded.hex_runs)):
+        for data in runs_of(chunk):
+            for how, payload in ((kind, data), (f"{kind}/{INFLATED}", encoded.inflated(data))):
+                if payload is None:
+                    continue
+                # Inflated, a payload is often binary with its strings inside (CBOR,
+                # protobuf, a pickle): read as a file's bytes are, strings and all.
+                big = len(payload) > SMALL or how != kind
+                read = chunk_readings if big else _small_readings
+                for enc, text in read(payload, depth + 1):
+                    if prefix and text in found.get(f"{how}/{enc}", {}):
+                        continue  # read already where no escape was in the way
+                    found.setdefault(f"{prefix}{how}/{enc}", {})[text] = None
 
 
 #: Decoded payloads up to this size are read by `_small_readings`: `chunk_readings`' numpy
