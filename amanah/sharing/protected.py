@@ -23,7 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,7 @@ from amanah.sharing import SharingError, sealing
 from amanah.sharing.names_key import KEY_FILE, SESSION_KEY, key_id, key_path, load_or_create_key
 from amanah.sharing.protected_readings import readings
 from amanah.sharing.sealing import GLUED, GLUED_LETTERS, digest, glued_key, seal
+from amanah.text import name_lexicon
 from amanah.text import names as nk
 
 ROLES = ("witness", "source", "victim", "other")
@@ -289,6 +290,7 @@ class Matcher:
         self._kinds = frozenset(kinds)
         self._cache: dict[str, frozenset[bytes]] = {}
         self._tokens: dict[str, tuple[Slots, Slots, bool]] = {}
+        self._between: dict[str, tuple[bool, ...]] = {}
 
     @property
     def longest_words(self) -> int:
@@ -356,10 +358,11 @@ class Matcher:
         return frozenset((digest(self._key, glued_key(joined)),))
 
     def _sequences(
-        self, found: list[nk.Word], text: str | None
-    ) -> list[tuple[list[nk.Word], list[frozenset[bytes]]]]:
+        self, found: list[nk.Word], text: str | None, raw: Callable[[nk.Word], str] | None = None
+    ) -> list[tuple[list[nk.Word], list[frozenset[bytes]], list[bool] | None]]:
         """The word sequences to read: as written, joined at line-end hyphens, and with Arabic
-        words reversed (visual order); articles left out."""
+        words reversed (visual order); articles left out. With `raw` (a word's token as
+        written), which words may stand within a name (`name_lexicon.between`)."""
         readings = [found]
         if text is not None and (joined := nk.joined_at_hyphens(text, found)) is not None:
             readings.append(joined)
@@ -374,7 +377,8 @@ class Matcher:
                 first_of_token = i == 0 or kept[i - 1].start != w.start
                 if first_of_token and len(words := tokens.get((w.start, w.end), [])) > 1:
                     keys[i] = keys[i] | self._glue(words)
-            out.append((kept, keys))
+            gaps = [name_lexicon.between(raw(w), w.folded) for w in kept] if raw else None
+            out.append((kept, keys, gaps))
             if any(nk.is_arabic(w.folded) for w in kept):
                 out.append(
                     (
@@ -383,36 +387,46 @@ class Matcher:
                             self._keys(w.folded[::-1]) if nk.is_arabic(w.folded) else k
                             for w, k in zip(kept, out[-1][1], strict=True)
                         ],
+                        gaps,
                     )
                 )
         return out
 
-    def _match(self, seq: Sequence[frozenset[bytes]]) -> list[Match]:
-        """Matches in a sequence of word digests, in reading order and in reverse order."""
+    def _match(
+        self, seq: Sequence[frozenset[bytes]], gaps: Sequence[bool] | None = None
+    ) -> list[Match]:
+        """Matches in a sequence of word digests, in reading order and in reverse order; where
+        `gaps` says which words may stand within a name, up to MAX_BETWEEN of them before a
+        name's last word (a father's and a grandfather's name: أحمد محمود الخطيب)."""
         first = self._first
         n = len(seq)
         found = []
         starts = [i for i, ks in enumerate(seq) if not first.isdisjoint(ks)]
+        between = range(name_lexicon.MAX_BETWEEN + 1) if gaps is not None else range(1)
         for direction in (1, -1):
             for i in starts:
                 for d in seq[i] & first:
                     for slots, pseudonym in self._by_first[d]:
                         size = len(slots)
-                        last = i + direction * (size - 1)
-                        if not 0 <= last < n:
-                            continue
-                        if all(
-                            not slots[k].isdisjoint(seq[i + direction * k]) for k in range(1, size)
-                        ):
-                            lo, hi = min(i, last), max(i, last)
-                            found.append(Match(pseudonym, lo, hi + 1))
+                        for skip in between if size > 1 else range(1):
+                            last = i + direction * (size - 1 + skip)
+                            if not 0 <= last < n:
+                                break
+                            at = [i + direction * k for k in range(1, size - 1)] + [last]
+                            if skip and not gaps[last - direction]:  # type: ignore[index]
+                                break  # the word before the last slot is no name: no more
+                            if all(not slots[k].isdisjoint(seq[at[k - 1]]) for k in range(1, size)):
+                                lo, hi = min(i, last), max(i, last)
+                                found.append(Match(pseudonym, lo, hi + 1))
+                                break
         return found
 
     def _matches(self, found: list[nk.Word], text: str | None) -> list[tuple[int, int, str]]:
         """(start, end, pseudonym) in the original text of every name in its words."""
         hits = set()
-        for words, seq in self._sequences(found, text):
-            for m in self._match(seq):
+        raw = (lambda w: text[w.start : w.end]) if text is not None else None
+        for words, seq, gaps in self._sequences(found, text, raw):
+            for m in self._match(seq, gaps):
                 hits.add((words[m.start].start, words[m.end - 1].end, m.pseudonym))
         return sorted(hits)
 
@@ -438,6 +452,17 @@ class Matcher:
             found = self._tokens[token] = (fwd, rev, hit)
         return found
 
+    def _may_stand_between(self, token: str) -> tuple[bool, ...]:
+        """Which of a token's words (articles left out) may stand within a name: asked only
+        around a word that can begin one, so a text naming no one never loads the lexicon."""
+        found = self._between.get(token)
+        if found is None:
+            if len(self._between) > _CACHE_LIMIT:
+                self._between.clear()
+            kept = [w for w in nk.token_words(token) if not nk.is_article(w)]
+            found = self._between[token] = tuple(name_lexicon.between(token, w) for w in kept)
+        return found
+
     def _find_words(self, text: str) -> set[str]:
         tokens = nk.TOKEN.findall(nk.prepare(text))
         info = {t: self._token(t) for t in set(tokens)}
@@ -451,9 +476,10 @@ class Matcher:
             window = tokens[max(0, p - span) : p + span + 1]
             fwd = [k for t in window for k in info[t][0]]
             rev = [k for t in window for k in info[t][1]]
-            found.update(m.pseudonym for m in self._match(fwd))
+            gaps = [g for t in window for g in self._may_stand_between(t)]
+            found.update(m.pseudonym for m in self._match(fwd, gaps))
             if rev != fwd:
-                found.update(m.pseudonym for m in self._match(rev))
+                found.update(m.pseudonym for m in self._match(rev, gaps))
         return found
 
     def find(self, text: str) -> set[str]:
@@ -524,8 +550,8 @@ class Matcher:
         for i, form in enumerate(forms):
             words.extend(nk.Word(i, i + 1, w) for w in nk.token_words(form))
         out = set()
-        for kept, seq in self._sequences(words, None):
-            for m in self._match(seq):
+        for kept, seq, gaps in self._sequences(words, None, lambda w: forms[w.start]):
+            for m in self._match(seq, gaps):
                 out.add(Match(m.pseudonym, kept[m.start].start, kept[m.end - 1].end))
         return sorted(out, key=lambda m: (m.start, m.end, m.pseudonym))
 
@@ -562,8 +588,8 @@ class Matcher:
             readings.append(joined)
         hits: set[tuple[int, str]] = set()
         for reading in readings:
-            for kept, seq in self._sequences(reading, None):
-                for m in self._match(seq):
+            for kept, seq, gaps in self._sequences(reading, None, lambda w: line[w.end]):
+                for m in self._match(seq, gaps):
                     for w in kept[m.start : m.end]:
                         hits.update((k, m.pseudonym) for k in range(w.start, w.end + 1))
         return sorted(hits)
