@@ -12,9 +12,11 @@ bytes, hash lists and logs of tokens keep as little as before."""
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
 import io
 import json
+import lzma
 import quopri
 import random
 import subprocess
@@ -126,7 +128,7 @@ def _saml(name: str) -> bytes:
     ).encode()
 
 
-INFLATED = "decompressed (zlib, gzip or deflate)"
+INFLATED = "decompressed (zlib, gzip, deflate, bzip2 or xz)"
 
 
 #: form -> (bytes naming `name`, the reading that must find it)
@@ -215,6 +217,22 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
     "zlib in hexadecimal": (
         lambda n: b"blob=" + zlib.compress(_text(n).encode()).hex().encode() + b"\n",
         f"hexadecimal decoded, then {INFLATED}, then UTF-8",
+    ),
+    "bzip2 in base64": (
+        lambda n: _mime(bz2.compress(_text(n).encode())),
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "xz in base64": (
+        lambda n: b"x=" + base64.b64encode(lzma.compress(_text(n).encode())) + b"\n",
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
+    "zlib of zlib in base64": (
+        lambda n: b"s=" + base64.b64encode(zlib.compress(zlib.compress(_text(n).encode()))) + b"\n",
+        f"base64 decoded, then {INFLATED}, then {INFLATED}, then UTF-8",
+    ),
+    "gzip of two members in base64, the name in the second": (
+        lambda n: _mime(gzip.compress(b"header\n") + gzip.compress(_text(n).encode())),
+        f"base64 decoded, then {INFLATED}, then UTF-8",
     ),
     "a binary record compressed in base64": (
         lambda n: b"cache: " + base64.b64encode(zlib.compress(_record(n) * 3)) + b"\n",
@@ -345,6 +363,40 @@ def test_base64_broken_by_escapes_of_its_own_characters_is_read(who: str) -> Non
     for write in escaped.values():
         line = write(base64.b64encode(zlib.compress(b'{"who": "the detention centre"}')))
         assert not any(_matcher().names(t) for _, t in rawtext.labelled(line))
+
+
+def test_compressed_payloads_inflate_within_one_budget_a_chunk(tmp_path: Path) -> None:
+    """An adversary's bombs: a token of a few hundred bytes whose payload is a megabyte of
+    tokens that each inflate to a megabyte (15 s, and 74 s with a hundred, before the budget),
+    and a file of 200 tokens of a megabyte each (half a gigabyte of memory). What one chunk's
+    readings inflate is bounded (`INFLATE_BUDGET`), each payload once; a name in a compressed
+    token among them is still found."""
+    inner = base64.b64encode(zlib.compress((b"A\x00b\x00 \x00" * 200_000)[: 1 << 20], 9))
+    nested = b"token=" + base64.b64encode(zlib.compress(b" ".join([inner] * 100), 9)) + b"\n"
+    rnd = random.Random(9)
+    many = b"".join(
+        b"t=" + base64.b64encode(zlib.compress(rnd.randbytes(64) * 20_000, 9)) + b"\n"
+        for _ in range(200)
+    )
+    named = many + b"t=" + base64.b64encode(zlib.compress(_text(WITNESS_AR).encode())) + b"\n"
+    for data in (nested, many):
+        kept = sum(len(text) for _, text in rawtext.labelled(data))
+        assert kept < 3 * rawtext.INFLATE_BUDGET + len(data), kept
+    assert len(nested) < 700 and len(many) < 2_000_000
+    # A name behind the budget is not read, and the readings say so: the inventory of such a
+    # file is not complete (the leak check refuses it until someone attests it was read).
+    assert (rawtext.INFLATE_CUT, "") in list(rawtext.labelled(named))
+    path = tmp_path / "padded.log"
+    path.write_bytes(named)
+    work = tmp_path / "work"
+    work.mkdir()
+    inv = inventory.of_file(path, "padded.log", work)
+    assert not inv.complete and "inflates to more than 1 MB" in " ".join(inv.reasons)
+    # One compressed token, within the budget: read, and nothing said.
+    alone = b"t=" + base64.b64encode(zlib.compress(_text(WITNESS_AR).encode())) + b"\n"
+    readings = list(rawtext.labelled(alone))
+    assert any("W-2" in _matcher().names(t) for _, t in readings)
+    assert (rawtext.INFLATE_CUT, "") not in readings
 
 
 def test_decoding_never_raises_on_malformed_escapes() -> None:

@@ -48,6 +48,11 @@ def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
         "أحمد السيد الخطيب",  # a title: a word with the article
         "أحمد مع الخطيب",
         "Ahmad Mahmoud Ali Hassan al-Khatib",  # three names between: beyond MAX_BETWEEN
+        "Ahmad Hassan\nKhaled al-Khatib",  # a list, a name a line: two people
+        "Ahmad, Mahmoud al-Khatib",
+        "أحمد، محمود الخطيب",
+        "Ahmad Hassan; Khaled al-Khatib",
+        "Ahmad (Mahmoud) al-Khatib",
     ],
 )
 def test_words_that_are_no_name_between_make_no_name(text: str) -> None:
@@ -61,6 +66,9 @@ def test_the_names_between_are_redacted_and_pseudonymised_with_the_name() -> Non
     said, count = matcher.pseudonymise("Statement of Ahmad Mahmoud al-Khatib, 2019.")
     assert (said, count) == ("Statement of [Witness A], 2019.", 1)
     assert [(m.start, m.end) for m in matcher.in_forms(["Ahmad", "Mahmoud", "Khatib"])] == [(0, 3)]
+    # A line's tokens carry their own punctuation: a list is two people there too.
+    assert matcher.in_words(["Ahmad,", "Mahmoud", "al-Khatib"]) == []
+    assert matcher.in_words(["Ahmad", "Hassan;", "Khaled", "al-Khatib"]) == []
 
 
 def test_the_lexicon_holds_the_given_names_of_the_arab_world_and_not_common_words() -> None:

@@ -208,10 +208,19 @@ def test_a_licence_names_its_holder_in_every_form_of_the_standard() -> None:
         _licence("AHMAD", "AL-KHATIB"),
         "ANSI 636000010002DL00390190DLDAQ1234\nDAAALKHATIB,AHMAD,M\nDAG1 MAIN ST\n",
         "ANSI 636000010002DL00390190DLDAQ1234\nDAAALKHATIB$AHMAD$\n",
-        "DLDCSHASSAN\nDACOMAR\nDBNALKHATIB\nDBGAHMAD\n",
+        "ANSI 636000040002DL00390190DLDAQ12\nDCSHASSAN\nDACOMAR\nDBNALKHATIB\nDBGAHMAD\n",
+        _licence("AHMAD", "ALKHATIB").replace("\n", "\r"),  # elements ended otherwise
+        _licence("AHMAD", "ALKHATIB").replace("\n", "\x1e"),
     ):
         assert matcher.names(text) == {"Witness A"}, text
-    for text in (_licence("AHMAD", "HASSAN"), _licence("OMAR", "ALKHATIB"), "DLDAQ12\nDCSNONE\n"):
+    two = [_licence("AHMAD", "HASSAN").replace("DCS", "DAB"), _licence("KHALED", "ALKHATIB")]
+    for text in (
+        _licence("AHMAD", "HASSAN"),
+        _licence("KHALED", "ALKHATIB"),
+        "ANSI 636000040002DL00390190DLDAQ12\nDCSNONE\n",
+        "\n".join(two),  # two licences on one page lend each other no name
+        "DCSALKHATIB\nDACAHMAD\n",  # lines that look like elements, with no licence's header
+    ):
         assert matcher.names(text) == set(), text
 
 
@@ -251,6 +260,101 @@ def test_a_damaged_code_makes_the_page_unread_and_arabic_print_does_not() -> Non
     for picture in sorted(lines.glob("book_IbnAthir.Kamil/*.png")):
         grey = np.asarray(Image.open(picture).convert("L"))
         assert codes.read(grey) == codes.Codes([], False, []), picture.name
+
+
+def _table_of_numbers() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, 34)
+    for r in range(50):
+        draw.line([(100, 100 + r * 65), (2380, 100 + r * 65)], fill=0, width=4)
+    for c in range(12):
+        draw.line([(100 + c * 190, 100), (100 + c * 190, 100 + 49 * 65)], fill=0, width=4)
+    for r in range(49):
+        for c in range(11):
+            number = str(rng.integers(1000, 99999))
+            draw.text((110 + c * 190, 110 + r * 65), number, font=font, fill=0)
+    return np.asarray(page).copy()
+
+
+def _ticked_form() -> np.ndarray:
+    """A questionnaire: boxes with filled squares in them, which look like finder patterns."""
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, 36)
+    for r in range(40):
+        for c in range(4):
+            x, y = 200 + c * 550, 200 + r * 80
+            draw.rectangle([x, y, x + 42, y + 42], outline=0, width=4)
+            if (r + c) % 3 == 0:
+                draw.rectangle([x + 10, y + 10, x + 32, y + 32], fill=0)
+            draw.text((x + 60, y), f"Option {r * 4 + c}", font=font, fill=0)
+    return np.asarray(page).copy()
+
+
+def test_a_table_of_numbers_and_a_ticked_form_are_not_said_unread() -> None:
+    """An adversary's pages: the reader saw QR codes that do not decode in a ruled table of
+    numbers (10 pages of 10) and in a form's ticked boxes; without a QR code's timing pattern
+    they are no code, and the page's inventory stays complete."""
+    for page in (_table_of_numbers(), _ticked_form()):
+        assert codes.read(page) == codes.Codes([], False, [])
+        jpeg = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 60])[1], 0)
+        assert codes.read(jpeg) == codes.Codes([], False, [])
+
+
+def test_pictures_the_reader_refuses_are_read_smaller_or_said_unread() -> None:
+    """A long screenshot (taller than the reader's 65,535 pixels), a thin strip, a picture
+    not of bytes: no error, and a page's OCR is never lost to one."""
+    tall = np.full((70_000, 300), 255, np.uint8)
+    tall[1000 : 1000 + 222, 20:242] = _qr(_vcard(WITNESS_LATIN), 6)[:222, :222]
+    for picture in (tall, np.full((11, 66_000), 255, np.uint8), _page().astype(np.float32)):
+        said = codes.read(picture)
+        assert isinstance(said, codes.Codes)
+
+
+def test_bytes_sent_in_another_encoding_and_messages_split_over_codes_are_read() -> None:
+    """zxing-cpp reads bytes with no encoding marker as Latin-1: a name sent in Windows-1256,
+    ISO-8859-6 or UTF-16 (with no byte-order mark, too) is read from the bytes as a file's are;
+    compressed bytes sent as they are, too. A message split over two QR codes (structured
+    append) is also read joined."""
+    import zxingcpp
+
+    matcher = Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+    sent = [
+        ("Name: " + WITNESS_AR).encode("cp1256"),
+        WITNESS_AR.encode("iso8859_6"),
+        WITNESS_AR.encode("utf-16-le"),
+        b"\xfe\xff" + ("FN:" + WITNESS_AR).encode("utf-16-be"),
+        zlib.compress(json.dumps({"holder": WITNESS_AR}, ensure_ascii=False).encode()),
+    ]
+    for data in sent:
+        made = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode)
+        page = _page()
+        code = np.asarray(made.to_image(scale=6, add_quiet_zones=True))
+        page[600 : 600 + code.shape[0], 250 : 250 + code.shape[1]] = code
+        said = codes.read(page)
+        assert len(said.texts) == 1 and matcher.names(codes.as_text(said)) == {"Witness A"}, data
+    params = cv2.QRCodeEncoder_Params()
+    params.structure_number = 2
+    message = f"BEGIN:VCARD\nVERSION:3.0\nFN:{WITNESS_LATIN}\nTEL:+963944000000\nEND:VCARD"
+    parts = cv2.QRCodeEncoder.create(params).encodeStructuredAppend(message)  # "…FN:Ahmad al"
+    page = _page()
+    for k, part in enumerate(parts):
+        code = cv2.resize(part, None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST)
+        x = 250 + k * (code.shape[1] + 80)
+        page[600 : 600 + code.shape[0], x : x + code.shape[1]] = code
+    said = codes.read(page)
+    assert len(said.texts) == 2 and not any(matcher.names(t) for t in said.texts)
+    assert matcher.names(codes.as_text(said)) == {"Witness A"}
+
+
+def test_a_licence_in_negative_and_a_rmqr_code_are_read_and_labelled() -> None:
+    licence = _symbol(_licence("AHMAD", "ALKHATIB"), "PDF417")
+    page = 255 - _on_page(licence)  # printed white on black: zxing-cpp inverts no PDF417
+    said = codes.read(page)
+    assert said.kinds == ["PDF417 code"] and said.texts == [_licence("AHMAD", "ALKHATIB")]
+    assert codes.read(_on_page(_symbol("Ahmad", "RMQRCode"))).kinds == ["QR code"]
 
 
 def test_ocr_ends_the_page_text_with_what_its_codes_say(tmp_path: Path) -> None:

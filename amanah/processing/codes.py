@@ -24,105 +24,192 @@ import numpy as np
 
 #: Pictures of more pixels are read shrunk to this many (A4 at 400 dpi is 15.5 million).
 MAX_PIXELS = 20_000_000
+#: PDF417 and the linear kinds are read at this many pixels at most: a page of stripes that
+#: repeat PDF417's start pattern costs seconds a million pixels (at 300 dpi, A4 is 8.7 million).
+SLOW_PIXELS = 9_000_000
+#: zxing-cpp reads no picture wider or taller than 65,535 pixels (a long screenshot).
+MAX_SIDE = 65_000
 #: Different texts read on one page at most: beyond, the page is "unread".
 MAX_CODES = 32
 MAX_CHARS = 64_000
 #: zxing-cpp stops at this many symbols a picture: a page with as many may hold more.
 SYMBOL_LIMIT = 255
-#: The kinds read, by zxing-cpp's name, and what a page's text calls them.
+#: The kinds read, by zxing-cpp's name (spaces and hyphens out, lower case), and what a page's
+#: text calls them.
 KINDS = {
-    "QRCode": "QR code",
-    "MicroQRCode": "QR code",
-    "RMQRCode": "QR code",
-    "PDF417": "PDF417 code",
-    "CompactPDF417": "PDF417 code",
-    "MicroPDF417": "PDF417 code",
-    "DataMatrix": "Data Matrix code",
-    "Aztec": "Aztec code",
-    "MaxiCode": "MaxiCode",
-    "Code128": "Code 128 barcode",
-    "Code39": "Code 39 barcode",
-    "Code93": "Code 93 barcode",
+    "qrcode": "QR code",
+    "microqrcode": "QR code",
+    "rmqrcode": "QR code",
+    "maxicode": "MaxiCode",
+    "datamatrix": "Data Matrix code",
+    "aztec": "Aztec code",
+    "pdf417": "PDF417 code",
+    "compactpdf417": "PDF417 code",
+    "micropdf417": "PDF417 code",
+    "code128": "Code 128 barcode",
+    "code39": "Code 39 barcode",
+    "code93": "Code 93 barcode",
 }
-#: Kinds found by patterns that text and paper do not make (finder squares, start and stop
-#: columns, a bull's eye): one seen that does not decode is a code lost, not a false sighting.
+#: Read at full size; the others (`SLOW_PIXELS`) and on a dark page in negative too, which
+#: zxing-cpp's own inversion does not cover.
+FAST = ("QRCode", "MicroQRCode", "RMQRCode", "MaxiCode", "DataMatrix", "Aztec")
+SLOW = ("PDF417", "CompactPDF417", "MicroPDF417", "Code128", "Code39", "Code93")
+#: Kinds found by patterns that text and paper do not make (start and stop columns, a bull's
+#: eye): one seen that does not decode is a code lost. A QR code counts only with its timing
+#: pattern (`_timing`): a form's ticked boxes and a table of numbers make phantom ones.
 #: Data Matrix and the linear kinds are seen in lines of Arabic print, so they do not count.
-STRONG = {"QR Code", "PDF417", "Aztec"}
+STRONG = {"PDF417", "Aztec"}
+#: Share of dark pixels beyond which a page is also read in negative.
+DARK = 0.25
 
 
 class Codes(NamedTuple):
     texts: list[str]
     unread: bool  # a code seen and not read, or too many: the page may lack what they say
     kinds: list[str]  # what each text was read from ("QR code", "PDF417 code" …)
-
-
-def _formats() -> Any:
-    import zxingcpp
-
-    return zxingcpp.barcode_formats_from_str(",".join(KINDS))
+    data: list[bytes] = []  # noqa: RUF012  (each code's bytes as sent, when they differ)
 
 
 def _label(barcode: Any) -> str:
-    name = str(barcode.format).replace(" ", "").replace("-", "")
+    name = str(barcode.format).replace(" ", "").replace("-", "").lower()
     return KINDS.get(name, "code")
+
+
+def _shrunk(grey: np.ndarray, pixels: int) -> np.ndarray:
+    import cv2
+
+    scale = min(1.0, (pixels / grey.size) ** 0.5, MAX_SIDE / max(grey.shape))
+    if scale >= 1.0:
+        return grey
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def _timing(grey: np.ndarray, barcode: Any) -> bool:
+    """Whether a QR code that did not decode has a QR code's timing pattern (row and column 6
+    alternate dark and light between the finder patterns), sampled through its corners: a torn
+    code keeps it, three ticked boxes or a table's cells seen as finder patterns do not."""
+    import cv2
+
+    version = str((getattr(barcode, "extra", None) or {}).get("Version", ""))
+    if not version.isdigit():
+        return False  # its size could not be read: no symbol
+    n = 17 + 4 * int(version)
+    pos = barcode.position
+    corners = [pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left]
+    quad = np.float32([[c.x, c.y] for c in corners])
+    grid = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    to_page = cv2.getPerspectiveTransform(grid, quad)
+    steps = np.arange(8, n - 8, dtype=np.float32) + 0.5
+    row = np.stack([steps, np.full_like(steps, 6.5)], axis=1)
+    col = row[:, ::-1]
+    points = cv2.perspectiveTransform(np.concatenate([row, col])[None], to_page)[0]
+    x = np.clip(points[:, 0].round().astype(int), 0, grey.shape[1] - 1)
+    y = np.clip(points[:, 1].round().astype(int), 0, grey.shape[0] - 1)
+    values = grey[y, x].astype(np.int32)
+    dark = values < (int(values.max()) + int(values.min())) // 2
+    expected = np.tile(np.arange(len(steps)) % 2 == 0, 2)  # dark on even modules
+    agree = float(np.mean(dark == expected))
+    return max(agree, 1 - agree) >= 0.8  # or light on even modules: a code in negative
+
+
+def _zxing(grey: np.ndarray, kinds: tuple[str, ...]) -> list[Any] | None:
+    """What zxing-cpp reads of `kinds` (errors too); None when it refuses the picture."""
+    import zxingcpp
+
+    try:
+        return list(
+            zxingcpp.read_barcodes(
+                np.ascontiguousarray(grey),
+                formats=zxingcpp.barcode_formats_from_str(",".join(kinds)),
+                text_mode=zxingcpp.TextMode.Plain,  # as sent: lines stay lines
+                return_errors=True,
+            )
+        )
+    except Exception:  # a picture it cannot take: not read, and said so
+        return None
 
 
 def read(grey: np.ndarray) -> Codes:
     """The text of every code on a greyscale page (uint8), each once, in the order found:
     dark codes on light and light on dark, turned any way (phones read them all)."""
-    import cv2
-    import zxingcpp
-
     if grey.ndim != 2 or min(grey.shape) < 11:  # the smallest code is 11 modules wide
         return Codes([], False, [])
-    if grey.size > MAX_PIXELS:
-        scale = (MAX_PIXELS / grey.size) ** 0.5
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = zxingcpp.read_barcodes(
-        np.ascontiguousarray(grey),
-        formats=_formats(),
-        text_mode=zxingcpp.TextMode.Plain,  # as sent: lines stay lines
-        return_errors=True,
-    )
-    unread = len(found) >= SYMBOL_LIMIT
-    texts: dict[str, str] = {}
-    for barcode in found:
-        if not barcode.valid:
-            unread = unread or str(barcode.format) in STRONG
-        elif barcode.text:
-            texts.setdefault(barcode.text, _label(barcode))
+    if grey.dtype != np.uint8:
+        grey = np.clip(grey, 0, 255).astype(np.uint8)
+    full = _shrunk(grey, MAX_PIXELS)
+    small = _shrunk(full, SLOW_PIXELS)
+    passes = [(full, FAST), (small, SLOW)]
+    if np.count_nonzero(small < 128) > DARK * small.size:
+        passes.append((255 - small, SLOW))
+    unread = False
+    texts: dict[str, tuple[str, bytes]] = {}
+    for picture, kinds in passes:
+        found = _zxing(picture, kinds)
+        if found is None:
+            unread = True
+            continue
+        unread = unread or len(found) >= SYMBOL_LIMIT
+        for barcode in found:
+            if not barcode.valid:
+                name = str(barcode.format)
+                unread = (
+                    unread or name in STRONG or (name == "QR Code" and _timing(picture, barcode))
+                )
+            elif barcode.text:
+                texts.setdefault(barcode.text, (_label(barcode), bytes(barcode.bytes)))
     out: list[str] = []
-    kinds: list[str] = []
+    kinds_read: list[str] = []
+    data: list[bytes] = []
     total = 0
-    for text, kind in texts.items():
+    for text, (kind, sent) in texts.items():
         if len(out) >= MAX_CODES or total + len(text) > MAX_CHARS:
-            return Codes(out, True, kinds)
+            return Codes(out, True, kinds_read, data)
         out.append(text)
-        kinds.append(kind)
+        kinds_read.append(kind)
+        data.append(sent)
         total += len(text)
-    return Codes(out, unread, kinds)
+    return Codes(out, unread, kinds_read, data)
 
 
-def decoded(text: str) -> list[tuple[str, str]]:
-    """What a code's text holds written in base64 or hexadecimal, compressed or not (a token,
-    a JSON record deflated and encoded to fit the code), decoded as the raw readings of a
-    file's bytes decode it: (how, text) pairs, such as ("base64 decoded, then UTF-8", …)."""
-    from amanah.text import rawtext
+def decoded(text: str, sent: bytes = b"") -> list[tuple[str, str]]:
+    """What a code holds that its text does not show, as the raw readings of a file's bytes
+    read it: base64 or hexadecimal, compressed or not (a record squeezed to fit), and bytes
+    that are no UTF-8 (a code page, UTF-16: zxing-cpp guesses Latin-1) in every encoding;
+    (how, text) pairs, such as ("base64 decoded, then UTF-8", …)."""
+    from amanah.text import encoded, rawtext
 
-    return [
-        (rawtext.label(enc), reading)
-        for enc, reading in rawtext.chunk_readings(text.encode("utf-8", "replace"))
-        if {rawtext.BASE64, rawtext.HEX} & set(enc.split("/"))
-    ]
+    raw = sent or text.encode("utf-8", "replace")
+    out: list[tuple[str, str]] = []
+    try:
+        utf8 = b"\x00" not in raw and bool(raw.decode("utf-8") or True)  # UTF-16 is ASCII too
+    except UnicodeDecodeError:
+        utf8 = False
+    for enc, reading in rawtext.chunk_readings(raw):
+        encoded_run = bool({rawtext.BASE64, rawtext.HEX} & set(enc.split("/")))
+        other_bytes = not utf8 and enc != "utf-8" and reading != text
+        if encoded_run or (other_bytes and rawtext.named(reading)):
+            out.append((rawtext.label(enc), reading))
+    if (inflated := encoded.inflated(raw)) is not None:  # compressed bytes sent as they are
+        how = rawtext.label(rawtext.INFLATED)
+        out += [
+            (f"{how}, then {rawtext.label(enc)}", t) for enc, t in rawtext.chunk_readings(inflated)
+        ]
+    return out
 
 
 def as_text(said: Codes) -> str:
     """The codes as lines of the page's text ("QR code: …"), each followed by what it holds
-    encoded (`decoded`), for search and the leak check."""
+    that its text does not show (`decoded`), and, with several, all of them joined (a message
+    split over several codes: QR's structured append, PDF417's macro), for search and the leak
+    check."""
     lines = []
-    for text, kind in zip(said.texts, said.kinds, strict=True):
+    sent = said.data or [b""] * len(said.texts)
+    for text, kind, data in zip(said.texts, said.kinds, sent, strict=True):
         lines.append(f"{kind}: {text}")
-        lines += [f"{kind}, {how}: {reading}" for how, reading in decoded(text)]
+        lines += [f"{kind}, {how}: {reading}" for how, reading in decoded(text, data)]
+    if len(said.texts) > 1:
+        lines.append("codes joined: " + "".join(said.texts))
     return "\n".join(lines)
 
 

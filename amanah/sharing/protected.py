@@ -377,7 +377,7 @@ class Matcher:
                 first_of_token = i == 0 or kept[i - 1].start != w.start
                 if first_of_token and len(words := tokens.get((w.start, w.end), [])) > 1:
                     keys[i] = keys[i] | self._glue(words)
-            gaps = [name_lexicon.between(raw(w), w.folded) for w in kept] if raw else None
+            gaps = self._gaps(kept, text, raw) if raw else None
             out.append((kept, keys, gaps))
             if any(nk.is_arabic(w.folded) for w in kept):
                 out.append(
@@ -390,6 +390,22 @@ class Matcher:
                         gaps,
                     )
                 )
+        return out
+
+    @staticmethod
+    def _gaps(kept: list[nk.Word], text: str | None, raw: Callable[[nk.Word], str]) -> list[bool]:
+        """Which words may stand within a name (`name_lexicon.between`), unless the text between
+        them and their neighbours (or, tokens given, their own punctuation) parts two names."""
+        out = []
+        for i, w in enumerate(kept):
+            ok = name_lexicon.between(raw(w), w.folded)
+            if ok and text is not None:
+                before = text[kept[i - 1].end : w.start] if i else ""
+                after = text[w.end : kept[i + 1].start] if i + 1 < len(kept) else ""
+                ok = not name_lexicon.parted(before, after, w.folded)
+            elif ok:
+                ok = not name_lexicon.parted(raw(kept[i - 1]) if i else "", raw(w), w.folded)
+            out.append(ok)
         return out
 
     def _match(
@@ -463,8 +479,22 @@ class Matcher:
             found = self._between[token] = tuple(name_lexicon.between(token, w) for w in kept)
         return found
 
+    def _standing(
+        self, text: str, tokens: list[str], spans: list[tuple[int, int]], j: int
+    ) -> tuple[bool, ...]:
+        """`_may_stand_between` for the j-th token of a text, unless what stands before or
+        after it parts two names (`name_lexicon.parted`)."""
+        flags = self._may_stand_between(tokens[j])
+        if any(flags):
+            before = text[spans[j - 1][1] : spans[j][0]] if j else ""
+            after = text[spans[j][1] : spans[j + 1][0]] if j + 1 < len(spans) else ""
+            if name_lexicon.parted(before, after, tokens[j]):
+                return (False,) * len(flags)
+        return flags
+
     def _find_words(self, text: str) -> set[str]:
-        tokens = nk.TOKEN.findall(nk.prepare(text))
+        prepared = nk.prepare(text)
+        tokens = nk.TOKEN.findall(prepared)
         info = {t: self._token(t) for t in set(tokens)}
         hits = {t for t, v in info.items() if v[2]}
         if not hits:
@@ -472,11 +502,13 @@ class Matcher:
         # Only the tokens around one that can begin a name (in either order) are read.
         span = 2 * self._longest + 2
         found: set[str] = set()
+        spans = [m.span() for m in nk.TOKEN.finditer(prepared)]
         for p in [i for i, t in enumerate(tokens) if t in hits]:
-            window = tokens[max(0, p - span) : p + span + 1]
+            lo, hi = max(0, p - span), min(len(tokens), p + span + 1)
+            window = tokens[lo:hi]
             fwd = [k for t in window for k in info[t][0]]
             rev = [k for t in window for k in info[t][1]]
-            gaps = [g for t in window for g in self._may_stand_between(t)]
+            gaps = [g for j in range(lo, hi) for g in self._standing(prepared, tokens, spans, j)]
             found.update(m.pseudonym for m in self._match(fwd, gaps))
             if rev != fwd:
                 found.update(m.pseudonym for m in self._match(rev, gaps))

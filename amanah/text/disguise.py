@@ -216,33 +216,40 @@ def _mrz(text: str) -> str | None:
 
 
 # A North American driving licence's or identity card's PDF417 code (AAMVA DL/ID card design
-# standard): one element a line, its three-letter tag glued to its value (DCSALKHATIB); the
-# first of a subfile also carries the subfile's type (DLDAQ…). Family name DCS (DAB before
-# 2000), given names DAC and DAD (DCT, DBG for an alias), the full name DAA ("LAST,FIRST,MIDDLE").
+# standard): a header ("ANSI " and the issuer's six digits), then one element a line (ended by
+# a line feed, a carriage return or a record separator), its three-letter tag glued to its
+# value (DCSALKHATIB); the first of a subfile also carries the subfile's type (DLDAQ…). Family
+# name DCS (DAB before 2000), given names DAC and DAD (DCT, DBG for an alias), the full name
+# DAA ("LAST,FIRST,MIDDLE").
+_AAMVA_HEADER = re.compile(r"ANSI ?\d{6}")
 _AAMVA_LINE = re.compile(r"^(?:DL|ID)?(D(?:AA|AB|AC|AD|CS|CT|BN|BG|BO|BP))(.*)$", re.MULTILINE)
+_AAMVA_BREAKS = str.maketrans({"\r": "\n", "\x1e": "\n", "\x1d": "\n"})
 _AAMVA_EMPTY = {"", "NONE", "UNAVL", "UNKNOWN"}
 
 
 def _aamva(text: str) -> str | None:
-    """The holder's names in an AAMVA code's text, "GIVEN MIDDLE FAMILY" and "GIVEN FAMILY"."""
-    fields: dict[str, str] = {}
-    for m in _AAMVA_LINE.finditer(text):
-        value = re.sub(r"[\s,$]+", " ", m.group(2)).strip()
-        if value.upper() not in _AAMVA_EMPTY:
-            fields.setdefault(m.group(1), value)
+    """The holders' names in AAMVA codes' text, each licence on its own (from one header to
+    the next: two licences on a page never lend each other a name), as "GIVEN MIDDLE FAMILY"
+    and "GIVEN FAMILY"."""
     names = []
-    if full := fields.get("DAA"):  # LAST,FIRST,MIDDLE (commas or "$" already spaces)
-        last, *rest = full.split(" ")
-        names += [" ".join([*rest, last]), " ".join([*rest[:1], last])]
-    family = fields.get("DCS") or fields.get("DAB")
-    given = fields.get("DAC") or fields.get("DCT")
-    if family and given:
-        names.append(" ".join(filter(None, (given, fields.get("DAD"), family))))
-        names.append(f"{given} {family}")
-    if (alias := fields.get("DBN") or fields.get("DBO")) and (
-        first := fields.get("DBG") or fields.get("DBP")
-    ):
-        names.append(f"{first} {alias}")
+    for licence in _AAMVA_HEADER.split(text)[1:]:
+        fields: dict[str, str] = {}
+        for m in _AAMVA_LINE.finditer(licence.translate(_AAMVA_BREAKS)):
+            value = re.sub(r"[\s,$]+", " ", m.group(2)).strip()
+            if value.upper() not in _AAMVA_EMPTY:
+                fields.setdefault(m.group(1), value)
+        if full := fields.get("DAA"):  # LAST,FIRST,MIDDLE (commas or "$" already spaces)
+            last, *rest = full.split(" ")
+            names += [" ".join([*rest, last]), " ".join([*rest[:1], last])]
+        family = fields.get("DCS") or fields.get("DAB")
+        given = fields.get("DAC") or fields.get("DCT")
+        if family and given:
+            names.append(" ".join(filter(None, (given, fields.get("DAD"), family))))
+            names.append(f"{given} {family}")
+        if (alias := fields.get("DBN") or fields.get("DBO")) and (
+            first := fields.get("DBG") or fields.get("DBP")
+        ):
+            names.append(f"{first} {alias}")
     return "\n".join(dict.fromkeys(names)) or None
 
 
@@ -266,6 +273,6 @@ def readings(text: str) -> list[str]:
         out += _mixed_words(text)
     if _MRZ_HINT.search(text) and (names := _mrz(text)) is not None:
         out.append(names)
-    if _AAMVA_LINE.search(text) and (names := _aamva(text)) is not None:
+    if _AAMVA_HEADER.search(text) and (names := _aamva(text)) is not None:
         out.append(names)
     return list(dict.fromkeys(out))

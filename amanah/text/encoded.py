@@ -3,7 +3,7 @@
 A mail part, a token, a data URI, an EPS figure or a forensic note holds text written in
 base64 or hexadecimal; a reader gets it back with one command. A token, a cookie, a SAML
 request or a QR code's payload is often compressed before it is encoded: what decodes to a
-zlib, gzip or deflate stream is inflated too (`inflated`). numpy finds the few runs worth
+zlib, gzip, deflate, bzip2 or xz stream is inflated too (`inflated`). numpy finds the few runs worth
 a look (a hash list or a log of tokens is a run every line, and a Python step for each would
 cost seconds a chunk); each run is then decoded, its bytes for `rawtext` to read in every
 encoding it knows. Apart from `escapes` so that what only checks a name (every command's
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
+import lzma
 import re
 import zlib
 from collections.abc import Iterator
@@ -232,20 +234,34 @@ MAX_INFLATED = 1 << 20
 _GZIP = b"\x1f\x8b\x08"
 
 
-def inflated(data: bytes) -> bytes | None:
-    """`data` decompressed, when it is a zlib or a gzip stream, or a raw deflate stream (a SAML
+def inflated(data: bytes, limit: int = MAX_INFLATED, raw: bool = True) -> bytes | None:
+    """`data` decompressed (`limit` bytes at most), when it is a zlib stream, a gzip file (of
+    one member or several), a bzip2 or an xz stream, or (`raw`) a raw deflate stream (a SAML
     request, a compressed JWT) that ends exactly where the data ends (random bytes seldom do,
     and fail within a few bytes: a distance before the start, a code that does not exist);
     None otherwise."""
+    if limit <= 0:
+        return None
+    if data[:3] == b"BZh" or data[:6] == b"\xfd7zXZ\x00":
+        squeeze = bz2.BZ2Decompressor() if data[:3] == b"BZh" else lzma.LZMADecompressor()
+        try:
+            return squeeze.decompress(data, limit) or None
+        except (OSError, EOFError, lzma.LZMAError):
+            return None
     if data[:3] == _GZIP:
         wbits = 31
     elif len(data) > 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0:
         wbits = 15
-    else:
+    elif raw:
         wbits = -15
+    else:
+        return None
     stream = zlib.decompressobj(wbits)
     try:
-        out = stream.decompress(data, MAX_INFLATED)
+        out = stream.decompress(data, limit)
+        while wbits == 31 and stream.eof and stream.unused_data[:3] == _GZIP and len(out) < limit:
+            rest, stream = stream.unused_data, zlib.decompressobj(31)  # the next member
+            out += stream.decompress(rest, limit - len(out))
     except zlib.error:
         return None
     if wbits == -15 and not (stream.eof and not stream.unused_data):

@@ -14,6 +14,7 @@ and a Latin word only when it is written with a capital ("Ahmad said Khatib" is 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
@@ -82,3 +83,19 @@ def between(raw: str, folded: str) -> bool:
     if not nk.is_arabic(folded) or raw in NOT_BETWEEN or folded.startswith("ال"):
         return False
     return folded in _attested()
+
+
+# A line break or a list's punctuation: names on either side are two people ("Ahmad Hassan⏎
+# Omar al-Khatib", "Ahmad, Mahmoud al-Khatib"), not one name with a father's name between.
+_LIST_BREAK = re.compile("[\n\r\v\f,;:|/()\\[\\]{}\u060c\u061b\u2022\u2028\u2029]")
+_NOT_A_MARK = re.compile(r"\w")
+
+
+def parted(before: str, after: str, folded: str) -> bool:
+    """Whether what stands before and after a word between two names (the text between the
+    tokens, or a token's own punctuation) parts them: a line break, a comma, a semicolon…
+    An initial's full stop does not."""
+    after = _NOT_A_MARK.sub("", after)
+    if len(folded) == 1:
+        after = after.lstrip(".")
+    return bool(_LIST_BREAK.search(before) or _LIST_BREAK.search(after))

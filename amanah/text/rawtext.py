@@ -43,6 +43,8 @@ HEX = "hex"
 MOJIBAKE = "mojibake"
 BASE64 = "base64"
 INFLATED = "inflated"
+#: Said (with no text) by a chunk's readings when compressed data in it was not read whole.
+INFLATE_CUT = "inflate-cut"
 ESCAPED = f"{ESCAPES}/"  # what is read in the text once its escapes are decoded
 #: The label of each reading (what the inventory calls the place: "its raw bytes (UTF-8)").
 LABELS = {
@@ -62,7 +64,8 @@ LABELS = {
     MOJIBAKE: "text decoded in Windows-1252 by mistake, undone",
     BASE64: "base64 decoded",
     HEX: "hexadecimal decoded",
-    INFLATED: "decompressed (zlib, gzip or deflate)",
+    INFLATED: "decompressed (zlib, gzip, deflate, bzip2 or xz)",
+    INFLATE_CUT: "compressed data that inflates to more than the readings read",
 }
 #: base64 inside base64 is read this deep (each level is three quarters of the one above).
 MAX_DEPTH = 2
@@ -453,7 +456,40 @@ def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
             i += 1
 
 
-def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, str]]:
+class _Inflating:
+    """What the readings of one chunk may still inflate: bytes in all (a bomb of bombs, or a
+    log of many, stops there) and the payloads already inflated (a run repeated is read once)."""
+
+    __slots__ = ("cut", "left", "seen")
+
+    def __init__(self) -> None:
+        self.left = INFLATE_BUDGET
+        self.seen: set[int] = set()
+        self.cut = False  # something compressed was not read whole: the readings are not
+
+    def inflate(self, data: bytes, raw: bool = True) -> bytes | None:
+        key = hash(data)
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        if self.left <= 0:
+            self.cut = self.cut or encoded.inflated(data, 1, raw) is not None
+            return None
+        limit = min(encoded.MAX_INFLATED, self.left)
+        out = encoded.inflated(data, limit, raw)
+        self.left -= len(out or b"")
+        self.cut = self.cut or len(out or b"") >= limit
+        return out
+
+
+#: Bytes the readings of one chunk (CHUNK bytes) may inflate in all: a compressed token is
+#: kilobytes; a megabyte costs about a quarter of a second to read.
+INFLATE_BUDGET = 1 << 20
+
+
+def _escaped(
+    chunk: bytes, text_like: bool, depth: int, budget: _Inflating
+) -> Iterator[tuple[str, str]]:
     """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
     runs decoded (and inflated, when compressed) and read again in every encoding, MAX_DEPTH
     deep."""
@@ -470,12 +506,12 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
     if depth >= MAX_DEPTH:
         return
     found: dict[str, dict[str, None]] = {}
-    _decoded(chunk, depth, "", found)
+    _decoded(chunk, depth, "", found, budget)
     # base64 broken by escapes: a percent-encoded SAMLRequest=, PHP's JSON ("\/" is no escape
     # to `escapes`, and looked for alone: a search of every text costs a quarter of its reading)
     if text_like and ((runs and _B64_ESCAPED.search(chunk)) or b"\\/" in chunk):
         plain = escapes.unescape(chunk.decode("utf-8", "replace")).replace("\\/", "/")
-        _decoded(plain.encode(), depth, ESCAPED, found)
+        _decoded(plain.encode(), depth, ESCAPED, found, budget)
     for enc, texts in found.items():
         yield enc, RUN_BREAK.join(texts)
 
@@ -485,19 +521,21 @@ def _escaped(chunk: bytes, text_like: bool, depth: int) -> Iterator[tuple[str, s
 _B64_ESCAPED = re.compile(rb"%2[bBfF]|\\/|\\u002[bBfF]|&#(?:43|47|[xX]2[bBfF]);")
 
 
-def _decoded(chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, None]]) -> None:
-    """The base64 and hexadecimal runs of `chunk` decoded (and inflated, when compressed),
-    read again in every encoding, into `found` by reading."""
+def _decoded(
+    chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, None]], budget: _Inflating
+) -> None:
+    """The base64 and hexadecimal runs of `chunk` decoded (and inflated, when compressed, as
+    far as `budget` allows), read again in every encoding, into `found` by reading."""
     for kind, runs_of in ((BASE64, encoded.base64_runs), (HEX, encoded.hex_runs)):
         for data in runs_of(chunk):
-            for how, payload in ((kind, data), (f"{kind}/{INFLATED}", encoded.inflated(data))):
+            for how, payload in ((kind, data), (f"{kind}/{INFLATED}", budget.inflate(data))):
                 if payload is None:
                     continue
-                # Inflated, a payload is often binary with its strings inside (CBOR,
-                # protobuf, a pickle): read as a file's bytes are, strings and all.
-                big = len(payload) > SMALL or how != kind
-                read = chunk_readings if big else _small_readings
-                for enc, text in read(payload, depth + 1):
+                if how != kind:
+                    read = _inflated_readings
+                else:
+                    read = chunk_readings if len(payload) > SMALL else _small_readings
+                for enc, text in read(payload, depth + 1, budget):
                     if prefix and text in found.get(f"{how}/{enc}", {}):
                         continue  # read already where no escape was in the way
                     found.setdefault(f"{prefix}{how}/{enc}", {})[text] = None
@@ -509,7 +547,24 @@ def _decoded(chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, N
 SMALL = 4096
 
 
-def _small_readings(data: bytes, depth: int) -> Iterator[tuple[str, str]]:
+def _inflated_readings(data: bytes, depth: int, budget: _Inflating) -> Iterator[tuple[str, str]]:
+    """An inflated payload: often binary with its strings inside (CBOR, protobuf, a pickle),
+    read for them as a file's bytes are; a short one without `chunk_readings`' fixed cost (a
+    log of thousands of small compressed tokens)."""
+    if depth <= MAX_DEPTH and (inner := budget.inflate(data, raw=False)) is not None:
+        for enc, text in _inflated_readings(inner, depth + 1, budget):  # compressed twice
+            yield f"{INFLATED}/{enc}", text
+    if len(data) > SMALL:
+        yield from chunk_readings(data, depth, budget)
+        return
+    if not _utf8(data):
+        text = _CONTROLS.sub("\ufffd", data.decode("utf-8", "replace"))
+        if runs := [k for part in text.split("\ufffd") for k in kept(part, LONG_WORD, 3)]:
+            yield "utf-8", RUN_BREAK.join(dict.fromkeys(runs))
+    yield from _small_readings(data, depth, budget)
+
+
+def _small_readings(data: bytes, depth: int, budget: _Inflating) -> Iterator[tuple[str, str]]:
     """A short decoded payload read whole, in the readings a few bytes can hold a name in
     (UTF-8, UTF-16 in either order, the two code pages), each kept only when it could hold a
     name (`named`): a few bytes of noise decode without error often enough. An ASCII payload
@@ -519,7 +574,7 @@ def _small_readings(data: bytes, depth: int) -> Iterator[tuple[str, str]]:
         if named(text, LONG_WORD, 3):
             yield "utf-8", _CONTROLS.sub(" ", text)
         if depth < MAX_DEPTH and data.isascii() and len(data) >= encoded.MIN_BASE64:
-            yield from _escaped(data, True, depth)
+            yield from _escaped(data, True, depth, budget)
         if b"\x00" not in data:
             return  # UTF-16 has zeros (or is no UTF-8); UTF-8 text is no code page's
     half = len(data) // 2
@@ -551,8 +606,13 @@ def label(enc: str) -> str:
 # -- readings ---------------------------------------------------------------------------------
 
 
-def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
-    """(encoding, text) readings of one chunk; `depth`: how many base64 layers it came from."""
+def chunk_readings(
+    chunk: bytes, depth: int = 0, budget: _Inflating | None = None
+) -> Iterator[tuple[str, str]]:
+    """(encoding, text) readings of one chunk; `depth`: how many base64 layers it came from,
+    `budget`: what the readings of the chunk it came from may still inflate."""
+    own = budget is None
+    budget = budget if budget is not None else _Inflating()
     c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
     # mostly text: fewer than 1% control bytes (NUL counted)
     text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
@@ -605,7 +665,9 @@ def chunk_readings(chunk: bytes, depth: int = 0) -> Iterator[tuple[str, str]]:
     for enc, texts in found32.items():
         if texts:
             yield enc, RUN_BREAK.join(dict.fromkeys(texts))
-    yield from _escaped(chunk, text_like, depth)
+    yield from _escaped(chunk, text_like, depth, budget)
+    if own and budget.cut:
+        yield INFLATE_CUT, ""
 
 
 def labelled(data: bytes) -> Iterator[tuple[str, str]]:
