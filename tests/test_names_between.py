@@ -30,6 +30,18 @@ def _matcher() -> Matcher:
         "Ahmad M. al-Khatib",
         "Ahmad 'Abbas al-Khatib",
         "Ahmad Marwan Khalil al-Khatib",
+        # an adversary's: compound fathers' names, abbreviations, lower case, prose wrapped
+        "أحمد عبد الله الخطيب",
+        "أحمد عبدالرحمن الخطيب",
+        "أحمد نور الدين الخطيب",
+        "Ahmad Abdul Rahman al-Khatib",
+        "Ahmad Abd al-Rahman al-Khatib",
+        "Ahmad Mhd al-Khatib",
+        "Ahmad Moh'd al-Khatib",
+        "أحمد م. الخطيب",
+        "ahmad mahmoud al-khatib",
+        "The statement was taken at the crossing from Ahmad Mahmoud\nal-Khatib, who said",
+        'Ahmad "Mahmoud" al-Khatib',  # a nickname in quotes
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
@@ -53,6 +65,10 @@ def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
         "أحمد، محمود الخطيب",
         "Ahmad Hassan; Khaled al-Khatib",
         "Ahmad (Mahmoud) al-Khatib",
+        "I saw Ahmad. Mahmoud al-Khatib was not there.",  # a sentence's end
+        "Ahmad & Mahmoud al-Khatib",
+        "Ahmad, al-Hassan al-Khatib",  # the comma before an article
+        "أحمد و الخطيب",  # a particle standing alone is no initial
     ],
 )
 def test_words_that_are_no_name_between_make_no_name(text: str) -> None:
@@ -66,6 +82,9 @@ def test_the_names_between_are_redacted_and_pseudonymised_with_the_name() -> Non
     said, count = matcher.pseudonymise("Statement of Ahmad Mahmoud al-Khatib, 2019.")
     assert (said, count) == ("Statement of [Witness A], 2019.", 1)
     assert [(m.start, m.end) for m in matcher.in_forms(["Ahmad", "Mahmoud", "Khatib"])] == [(0, 3)]
+    # Tokens of a scanned line: a father's name split at a hyphen, a bracket before the name.
+    assert [i for i, _ in matcher.in_words(["Ahmad", "Mah-", "moud", "al-Khatib"])] == [0, 1, 2, 3]
+    assert [i for i, _ in matcher.in_words(["(Ahmad", "Mahmoud", "al-Khatib)"])] == [0, 1, 2]
     # A line's tokens carry their own punctuation: a list is two people there too.
     assert matcher.in_words(["Ahmad,", "Mahmoud", "al-Khatib"]) == []
     assert matcher.in_words(["Ahmad", "Hassan;", "Khaled", "al-Khatib"]) == []
@@ -76,7 +95,30 @@ def test_the_lexicon_holds_the_given_names_of_the_arab_world_and_not_common_word
         assert name_lexicon.between(word, word), word
     for raw in ("Mahmoud", "Marwan", "Khaled", "Yahya", "M", "Bin"):
         assert name_lexicon.between(raw, raw.lower()), raw
-    for raw, folded in (("mahmoud", "mahmoud"), ("Army", "army"), ("The", "the"), ("In", "in")):
+    assert name_lexicon.between("mahmoud", "mahmoud")  # a chat's, an e-mail address's
+    for raw, folded in (("said", "said"), ("Army", "army"), ("The", "the"), ("In", "in")):
         assert not name_lexicon.between(raw, folded), raw
     for word in ("أكبر", "كبير", "رئيس", "واحد", "مدينة", "المخابرات", "الشيخ"):
         assert not name_lexicon.between(word, word), word
+
+
+def test_what_names_finds_pseudonymise_replaces_or_at_rest_refuses() -> None:
+    """An adversary's fuzz found texts `names` read as a name and `pseudonymise` left whole
+    (the two measured the text before a father's name differently around an article), so a
+    note would rest with the name in clear. Both ask the same question now, and `at_rest`
+    refuses any text it still reads a name in."""
+    import random
+
+    from amanah.sharing import SharingError
+
+    matcher = _matcher()
+    rnd = random.Random(51)
+    words = ["Ahmad", "Mahmoud", "al-Khatib", "al-Hassan", "Omar", "bin", "M.", "said", "and"]
+    marks = [" ", " ", " ", ", ", "; ", "\n", ". ", " - ", "\n\n"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(words) + rnd.choice(marks) for _ in range(rnd.randint(2, 7)))
+        try:
+            kept, _count = matcher.at_rest(text)
+        except SharingError:
+            continue
+        assert not matcher.names(kept), (text, kept)

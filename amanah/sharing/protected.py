@@ -400,9 +400,14 @@ class Matcher:
         for i, w in enumerate(kept):
             ok = name_lexicon.between(raw(w), w.folded)
             if ok and text is not None:
-                before = text[kept[i - 1].end : w.start] if i else ""
-                after = text[w.end : kept[i + 1].start] if i + 1 < len(kept) else ""
-                ok = not name_lexicon.parted(before, after, w.folded)
+                initial = len(w.folded) == 1 or w.folded in name_lexicon.ABBREVIATIONS
+                ok = not (
+                    (i and name_lexicon.separates(text, kept[i - 1].end, w.start))
+                    or (
+                        i + 1 < len(kept)
+                        and name_lexicon.separates(text, w.end, kept[i + 1].start, initial)
+                    )
+                )
             elif ok:
                 ok = not name_lexicon.parted(raw(kept[i - 1]) if i else "", raw(w), w.folded)
             out.append(ok)
@@ -482,15 +487,31 @@ class Matcher:
     def _standing(
         self, text: str, tokens: list[str], spans: list[tuple[int, int]], j: int
     ) -> tuple[bool, ...]:
-        """`_may_stand_between` for the j-th token of a text, unless what stands before or
-        after it parts two names (`name_lexicon.parted`)."""
+        """`_may_stand_between` for the j-th token of a text, unless what stands between it
+        and the words before and after it (articles passed over, as the words read are)
+        parts two names (`name_lexicon.separates`): the same question `_gaps` asks."""
         flags = self._may_stand_between(tokens[j])
-        if any(flags):
-            before = text[spans[j - 1][1] : spans[j][0]] if j else ""
-            after = text[spans[j][1] : spans[j + 1][0]] if j + 1 < len(spans) else ""
-            if name_lexicon.parted(before, after, tokens[j]):
-                return (False,) * len(flags)
+        if not any(flags):
+            return flags
+        i = j - 1
+        while i >= 0 and not self._may_stand_between_len(tokens[i]):
+            i -= 1  # an article token ("al" of al-Hassan)
+        k = j + 1
+        while k < len(tokens) and not self._may_stand_between_len(tokens[k]):
+            k += 1
+        folded = nk.token_words(tokens[j])
+        initial = len(folded) == 1 and (
+            len(folded[0]) == 1 or folded[0] in name_lexicon.ABBREVIATIONS
+        )
+        if (i >= 0 and name_lexicon.separates(text, spans[i][1], spans[j][0])) or (
+            k < len(tokens) and name_lexicon.separates(text, spans[j][1], spans[k][0], initial)
+        ):
+            return (False,) * len(flags)
         return flags
+
+    def _may_stand_between_len(self, token: str) -> int:
+        """How many words of a token are read (none for an article's)."""
+        return len(self._may_stand_between(token))
 
     def _find_words(self, text: str) -> set[str]:
         prepared = nk.prepare(text)
@@ -499,19 +520,15 @@ class Matcher:
         hits = {t for t, v in info.items() if v[2]}
         if not hits:
             return set()  # the common case: no word of the text can begin a name
-        # Only the tokens around one that can begin a name (in either order) are read.
-        span = 2 * self._longest + 2
-        found: set[str] = set()
+        # Read once, in either order, from each word that can begin a name (`_match`): each
+        # start once (windows around each, overlapping, matched each start a dozen times).
         spans = [m.span() for m in nk.TOKEN.finditer(prepared)]
-        for p in [i for i, t in enumerate(tokens) if t in hits]:
-            lo, hi = max(0, p - span), min(len(tokens), p + span + 1)
-            window = tokens[lo:hi]
-            fwd = [k for t in window for k in info[t][0]]
-            rev = [k for t in window for k in info[t][1]]
-            gaps = [g for j in range(lo, hi) for g in self._standing(prepared, tokens, spans, j)]
-            found.update(m.pseudonym for m in self._match(fwd, gaps))
-            if rev != fwd:
-                found.update(m.pseudonym for m in self._match(rev, gaps))
+        fwd = [k for t in tokens for k in info[t][0]]
+        rev = [k for t in tokens for k in info[t][1]]
+        gaps = [g for j in range(len(tokens)) for g in self._standing(prepared, tokens, spans, j)]
+        found = {m.pseudonym for m in self._match(fwd, gaps)}
+        if rev != fwd:
+            found.update(m.pseudonym for m in self._match(rev, gaps))
         return found
 
     def find(self, text: str) -> set[str]:
@@ -555,7 +572,7 @@ class Matcher:
         reader would still see a name in what is left (it could not be replaced in place and
         must not rest in clear). The reason never says the name."""
         kept, count = self.pseudonymise(text.strip())
-        if self.hidden(kept):
+        if self.names(kept):  # hidden from the replacement, or read otherwise by it
             raise error(HIDDEN_NAME.format(what=what))
         return kept, count
 
@@ -620,7 +637,7 @@ class Matcher:
             readings.append(joined)
         hits: set[tuple[int, str]] = set()
         for reading in readings:
-            for kept, seq, gaps in self._sequences(reading, None, lambda w: line[w.end]):
+            for kept, seq, gaps in self._sequences(reading, None, lambda w: line[w.start]):
                 for m in self._match(seq, gaps):
                     for w in kept[m.start : m.end]:
                         hits.update((k, m.pseudonym) for k in range(w.start, w.end + 1))

@@ -33,6 +33,10 @@ ARAB_COUNTRIES = (
     "TN", "DZ", "MA", "MR", "SO", "DJ", "KM",
 )  # fmt: skip
 _APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u02bf\u02be`"
+#: How a father's name is shortened in Syrian and Jordanian papers (Mhd, Moh'd, Mohd).
+ABBREVIATIONS = frozenset({"mhd", "mohd", "muhd", "mhmd", "moh", "md", "mohamad"})
+#: Latin given names that are also common English words in lower case.
+ENGLISH = frozenset({"may", "said", "will", "hope", "rose", "faith", "grace", "mark", "dawn"})
 CONNECTORS = frozenset({"bin", "ibn", "bint", "ben", "bn", "بن", "ابن", "بنت"})
 #: Arabic words that are no name as written, though their folded form is one (على is علي),
 #: or that join two names without being one (أو، أم: "or").
@@ -65,9 +69,10 @@ def _attested() -> frozenset[str]:
         if country in ARAB_COUNTRIES:
             for part in (arabic, latin):
                 words = nk.name_words(part)
-                if len(words) == 1:
-                    counts[words[0]] = counts.get(words[0], 0) + count
-    out = {word for word, count in counts.items() if count >= MIN_COUNT}
+                # a compound (عبد الله, Abdul Rahman) counts glued and as its words
+                for word in {"".join(words), *words} if len(words) > 1 else words:
+                    counts[word] = counts.get(word, 0) + count
+    out = {word for word, count in counts.items() if count >= MIN_COUNT} | ABBREVIATIONS
     return frozenset(out)
 
 
@@ -77,25 +82,79 @@ def between(raw: str, folded: str) -> bool:
     if folded in CONNECTORS:
         return True
     if nk.is_latin(folded):
-        if not raw.lstrip(_APOSTROPHES)[:1].isupper():  # 'Abbas, ʿAli
-            return False
-        return len(folded) == 1 or folded in _attested()
-    if not nk.is_arabic(folded) or raw in NOT_BETWEEN or folded.startswith("ال"):
+        if len(folded) == 1:  # an initial, written as a capital
+            return raw.lstrip(_APOSTROPHES)[:1].isupper()
+        if folded in ENGLISH and not raw.lstrip(_APOSTROPHES)[:1].isupper():
+            return False  # "Ahmad said al-Khatib" is a sentence
+        return folded in _attested() or folded.replace("'", "") in _attested()
+    if not nk.is_arabic(folded) or raw in NOT_BETWEEN:
         return False
+    if len(folded) == 1:  # an initial (م.), not a particle standing alone (و)
+        return folded not in PARTICLES
+    if folded.startswith("ال"):  # a title or a family name, unless a compound's second word
+        return folded in _compound_tails()
     return folded in _attested()
 
 
-# A line break or a list's punctuation: names on either side are two people ("Ahmad Hassan⏎
-# Omar al-Khatib", "Ahmad, Mahmoud al-Khatib"), not one name with a father's name between.
-_LIST_BREAK = re.compile("[\n\r\v\f,;:|/()\\[\\]{}\u060c\u061b\u2022\u2028\u2029]")
-_NOT_A_MARK = re.compile(r"\w")
+#: One-letter Arabic words that are particles, not initials.
+PARTICLES = frozenset("وفبلكي")
 
 
-def parted(before: str, after: str, folded: str) -> bool:
-    """Whether what stands before and after a word between two names (the text between the
-    tokens, or a token's own punctuation) parts them: a line break, a comma, a semicolon…
-    An initial's full stop does not."""
-    after = _NOT_A_MARK.sub("", after)
-    if len(folded) == 1:
-        after = after.lstrip(".")
-    return bool(_LIST_BREAK.search(before) or _LIST_BREAK.search(after))
+@lru_cache(maxsize=1)
+def _compound_tails() -> frozenset[str]:
+    """The second words, with the article, of the compound given names of the dictionary
+    (الله of عبد الله, الرحمن, الدين of نور الدين), which stand within a name as its father's
+    name's second half."""
+    tails: set[str] = set()
+    for word in _attested():
+        for head in ("عبد", "ابو", "نور", "سيف", "شمس", "بدر", "علاء", "جمال", "صلاح"):
+            if word.startswith(head + "ال") and len(word) > len(head) + 3:
+                tails.add(word[len(head) :])
+        if word.endswith("الدين") and len(word) > 6:
+            tails.add("الدين")
+    return frozenset(tails)
+
+
+# A line break, a list's or a sentence's punctuation: names on either side are two people
+# ("Ahmad Hassan⏎Omar al-Khatib", "Ahmad, Mahmoud al-Khatib", "I saw Ahmad. Mahmoud al-Khatib
+# was …"), not one name with a father's name between. Quotes do not part (a nickname).
+_LIST_BREAK = re.compile(
+    "[\v\f,;:|/()\\[\\]{}\u060c\u061b\u2022\u2028\u2029.!?\u061f\u2026&+\u2013\u2014]"
+)
+_BLANK_LINE = re.compile("\n[ \t]*\r?\n")
+#: A line shorter than this, ended by a line break, is a list's line (one name a line); a
+#: longer one is prose wrapped, and a name may go on on the next.
+LIST_LINE = 40
+
+
+def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
+    """Whether text[start:end], between two words of a name, parts two names: list or sentence
+    punctuation (an initial's or an abbreviation's full stop aside), a blank line, or a line
+    break after a short line (a list). A long line wrapped does not."""
+    gap = text[start:end]
+    if initial:
+        gap = gap.lstrip(".")
+    if _LIST_BREAK.search(gap) or _BLANK_LINE.search(gap):
+        return True
+    at = gap.find("\n")
+    if at < 0:
+        return False
+    line_start = text.rfind("\n", 0, start + at) + 1
+    return start + at - line_start < LIST_LINE
+
+
+_TRAILING = re.compile(r"\W*$")
+_LEADING = re.compile(r"^\W*")
+
+
+def parted(before: str, raw: str, folded: str) -> bool:
+    """For tokens of one line given as written (PDF and OCR words): whether the punctuation
+    that ends the token before (`before`) or stands around this one (`raw`) parts two names."""
+    mark = _TRAILING.search(before)
+    after = _TRAILING.search(raw)
+    lead = _LEADING.search(raw)
+    gap = (mark.group() if mark else "") + (lead.group() if lead else "")
+    tail = after.group() if after else ""
+    if len(folded) == 1 or folded in ABBREVIATIONS:
+        tail = tail.lstrip(".")
+    return bool(_LIST_BREAK.search(gap) or _LIST_BREAK.search(tail))
