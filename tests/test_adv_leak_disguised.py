@@ -165,7 +165,7 @@ def test_run_together_forms_are_sealed_apart_and_old_seals_still_load() -> None:
     assert len(sealed["glued"]) == 2
     assert json.dumps(sealed).count("Khatib") == 0 and "الخطيب" not in json.dumps(sealed)
     old = {k: v for k, v in sealed.items() if k != "glued"}  # sealed before this change
-    from amanah.sharing.protected import _load_cached
+    from amanah.sharing.matcher import _load_cached
 
     before = _load_cached(key, (("Witness A", json.dumps(old)),))
     assert before.names(f"met {WITNESS_LATIN}") == {"Witness A"}
