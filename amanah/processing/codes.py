@@ -67,7 +67,7 @@ class Codes(NamedTuple):
     texts: list[str]
     unread: bool  # a code seen and not read, or too many: the page may lack what they say
     kinds: list[str]  # what each text was read from ("QR code", "PDF417 code" …)
-    data: list[bytes] = []  # noqa: RUF012  (each code's bytes as sent, when they differ)
+    data: list[bytes] = []  # noqa: RUF012  (each code's bytes as sent; never changed)
 
 
 def _label(barcode: Any) -> str:
@@ -182,9 +182,11 @@ def decoded(text: str, sent: bytes = b"") -> list[tuple[str, str]]:
     raw = sent or text.encode("utf-8", "replace")
     out: list[tuple[str, str]] = []
     try:
-        utf8 = b"\x00" not in raw and bool(raw.decode("utf-8") or True)  # UTF-16 is ASCII too
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         utf8 = False
+    else:
+        utf8 = b"\x00" not in raw  # UTF-16 of Latin letters is valid UTF-8 too
     for enc, reading in rawtext.chunk_readings(raw):
         encoded_run = bool({rawtext.BASE64, rawtext.HEX} & set(enc.split("/")))
         other_bytes = not utf8 and enc != "utf-8" and reading != text
