@@ -4,12 +4,14 @@ An Arabic name in full is a chain: the given name, the father's, often the grand
 then the family name (أحمد محمود الخطيب, "Ahmad bin Mahmoud al-Khatib"). A register, an
 identity card, a court record or a list of detainees writes it so, while a witness is usually
 recorded by the two names people call them. The matcher lets up to `MAX_BETWEEN` such words
-stand before a recorded name's last word; this module says which words may: a name part the
-romaniser's dictionary attests as a given name in the Arab world (`MIN_COUNT` times or more,
-in Arabic letters or Latin), an initial, or
-the connectors bin, ibn, bint (بن، ابن، بنت). Not a word with the Arabic article (a family
-name or a title: السيد، الشيخ), not a preposition that folds onto a name (على is علي folded),
-and a Latin word only when it is written with a capital ("Ahmad said Khatib" is a sentence).
+stand before a recorded name's last word; this module says which words may: a given name the
+romaniser's dictionary attests in the Arab world (`MIN_COUNT` times or more, in Arabic letters
+or Latin; a compound glued and as its words: عبدالله, عبد + الله), an initial, a short form
+(Mhd), or the connectors bin, ibn, bint (بن، ابن، بنت). Not a word with the Arabic article (a
+family name or a title: السيد، الشيخ) unless a compound's second word, not a preposition that
+folds onto a name (على is علي folded), not "said" or "may" in lower case ("Ahmad said Khatib"
+is a sentence); and not across what parts two names (`separates`, `parted`): list or sentence
+punctuation, a blank line, a list's short line.
 """
 
 from __future__ import annotations
