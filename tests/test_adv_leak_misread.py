@@ -45,7 +45,8 @@ def test_a_page_whose_text_layer_misreads_its_letters_is_read_by_ocr(
     ids = _ingest(home, folder, "h")
     _ok(home, "process")
     _, reasons = refused_build(home, "RFA-1", sorted(ids.values()), tmp_path / "p1")
-    assert reasons[ids["statement.pdf"]].startswith(
-        "names protected person Witness A in OCR of a PDF page whose text layer misreads"
-    ), reasons
+    # OCR reads the name (other readings of the misread lines may find it too).
+    said = reasons[ids["statement.pdf"]]
+    assert said.startswith("names protected person Witness A in "), reasons
+    assert "Witness A in OCR of a PDF page whose text layer misreads" in said, reasons
     assert ids["control.pdf"] not in reasons, reasons
