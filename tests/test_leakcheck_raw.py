@@ -4,13 +4,15 @@ readings find, including names written across a chunk boundary."""
 
 from __future__ import annotations
 
+import base64
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from amanah.sharing.leakcheck import LeakCheck
+from amanah.sharing.leakcheck import Findings, LeakCheck
 from amanah.sharing.protected import Matcher
 from amanah.text import rawtext
 from amanah.workspace import open_workspace
@@ -50,7 +52,7 @@ def _scan(ws, data: bytes, matcher: Matcher) -> set[str]:  # type: ignore[no-unt
     sha = ws.blobs.put(io.BytesIO(data)).sha256
     ws.blobs.sync()  # durable, as an item's bytes are before it commits
     with ws.db.reader() as s:
-        return LeakCheck(ws, s, matcher).raw(sha)
+        return LeakCheck(ws, s, matcher).raw(sha)[0]
 
 
 def test_raw_scan_finds_names_across_chunk_boundaries_as_the_inventory_readings_do(
@@ -86,3 +88,30 @@ def test_raw_scan_decodes_each_byte_once(workspace, monkeypatch: pytest.MonkeyPa
     # three chunks, overlapping by OVERLAP bytes: nothing decoded twice beyond the overlaps
     assert decoded == [CHUNK, CHUNK, size - 2 * (CHUNK - OVERLAP)], decoded
     assert sum(decoded) == size + 2 * OVERLAP
+
+
+def test_raw_scan_of_compressed_data_past_the_budget_leaves_the_item_incomplete(
+    workspace,
+) -> None:
+    """A log of compressed tokens that inflate past what one chunk's readings may inflate,
+    then a token naming the witness: the live raw scan (an inventory taken before raw readings
+    were stored) does not read the name, and says the item's inventory is not complete, as
+    the stored readings do, so the leak check refuses it instead of passing it."""
+    rnd = np.random.default_rng(3)
+    tokens = b"".join(
+        b"t=" + base64.b64encode(zlib.compress(rnd.bytes(64) * 20_000, 9)) + b"\n"
+        for _ in range(40)
+    )
+    named = base64.b64encode(zlib.compress(f"statement of {WITNESS_LATIN}".encode()))
+    matcher = _matcher()
+    for data, cut in ((tokens + b"t=" + named + b"\n", True), (b"t=" + named + b"\n", False)):
+        sha = workspace.blobs.put(io.BytesIO(data)).sha256
+        workspace.blobs.sync()
+        with workspace.db.reader() as s:
+            check = LeakCheck(workspace, s, matcher)
+            found, said_cut = check.raw(sha)
+            out = Findings()
+            check._raw_scan(sha, None, out)
+        assert said_cut is cut and ("W-1" in found) is not cut
+        assert (out.incomplete == [rawtext.INFLATE_CUT_REASON]) is cut
+        assert bool(out.names) is not cut

@@ -394,3 +394,28 @@ def test_a_witness_in_a_code_is_refused_and_the_code_is_searchable(
     assert "الخطيب" not in said
     found = json.loads(_ok(sqlite_home, "search", "Idlib", "--json", "--limit", "10"))["hits"]
     assert len(found) == 4  # both handovers, both files: the code's words are searchable
+
+
+def _padded_code(padding: int) -> np.ndarray:
+    """A QR code (low error correction, the most it holds) of base64 of zlib: `padding` spaces,
+    then a statement naming the witness (a kilobyte of a code inflates to a megabyte)."""
+    said = b" " * padding + f"Statement of {WITNESS_LATIN}".encode()
+    payload = base64.b64encode(zlib.compress(said, 9)).decode()
+    params = cv2.QRCodeEncoder_Params()
+    params.correction_level = cv2.QRCodeEncoder_CORRECT_LEVEL_L
+    code = cv2.QRCodeEncoder.create(params).encode(payload)
+    code = cv2.resize(code, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    return cv2.copyMakeBorder(code, 100, 100, 100, 100, cv2.BORDER_CONSTANT, value=255)
+
+
+def test_a_code_whose_payload_inflates_past_the_budget_leaves_its_page_unread() -> None:
+    """A code's compressed payload is inflated within the raw readings' budget. One that holds
+    the name past it is not read whole, and says so: its page's inventory is not complete
+    (before, the page was read as complete without the name)."""
+    matcher = Matcher.of([("W-1", [WITNESS_LATIN])])
+    for padding, whole in ((1 << 19, True), (3 << 19, False)):
+        page = ocr.OcrPage(page=1, text="text read", confidence=90.0)
+        codes.onto(page, _padded_code(padding))
+        assert len(page.codes) == 1, padding
+        assert page.lines_missed is not whole, padding
+        assert (matcher.names(page.text) == {"W-1"}) is whole, padding

@@ -172,12 +172,14 @@ def read(grey: np.ndarray) -> Codes:
     return Codes(out, unread, kinds_read, data)
 
 
-def decoded(text: str, sent: bytes = b"") -> list[tuple[str, str]]:
+def decoded(text: str, sent: bytes = b"") -> tuple[list[tuple[str, str]], bool]:
     """What a code holds that its text does not show, as the raw readings of a file's bytes
     read it: base64 or hexadecimal, compressed or not (a record squeezed to fit), and bytes
     that are no UTF-8 (a code page, UTF-16: zxing-cpp guesses Latin-1) in every encoding;
-    (how, text) pairs, such as ("base64 decoded, then UTF-8", …)."""
-    from amanah.text import encoded, rawtext
+    (how, text) pairs, such as ("base64 decoded, then UTF-8", …), and whether something
+    compressed inflated past the readings' budget (a few kilobytes of a code can inflate to
+    megabytes): then the code is not read whole, and its page is said unread."""
+    from amanah.text import rawtext
 
     raw = sent or text.encode("utf-8", "replace")
     out: list[tuple[str, str]] = []
@@ -187,41 +189,54 @@ def decoded(text: str, sent: bytes = b"") -> list[tuple[str, str]]:
         utf8 = False
     else:
         utf8 = b"\x00" not in raw  # UTF-16 of Latin letters is valid UTF-8 too
-    for enc, reading in rawtext.chunk_readings(raw):
+    budget = rawtext.Inflating()  # one budget for all the code's readings, as for a chunk's
+    for enc, reading in rawtext.chunk_readings(raw, 0, budget):
         encoded_run = bool({rawtext.BASE64, rawtext.HEX} & set(enc.split("/")))
         other_bytes = not utf8 and enc != "utf-8" and reading != text
         if encoded_run or (other_bytes and rawtext.named(reading)):
             out.append((rawtext.label(enc), reading))
-    if (inflated := encoded.inflated(raw)) is not None:  # compressed bytes sent as they are
+    if (inflated := budget.inflate(raw)) is not None:  # compressed bytes sent as they are
         how = rawtext.label(rawtext.INFLATED)
         out += [
-            (f"{how}, then {rawtext.label(enc)}", t) for enc, t in rawtext.chunk_readings(inflated)
+            (f"{how}, then {rawtext.label(enc)}", t)
+            for enc, t in rawtext.chunk_readings(inflated, 0, budget)
         ]
-    return out
+    return out, budget.cut
 
 
 def as_text(said: Codes) -> str:
+    """The codes as lines of the page's text (`reading`)."""
+    return reading(said)[0]
+
+
+def reading(said: Codes) -> tuple[str, bool]:
     """The codes as lines of the page's text ("QR code: …"), each followed by what it holds
     that its text does not show (`decoded`), and, with several, all of them joined (a message
     split over several codes: QR's structured append, PDF417's macro), for search and the leak
-    check."""
+    check; and whether any code's readings were cut (`decoded`)."""
     lines = []
+    cut = False
     sent = said.data or [b""] * len(said.texts)
     for text, kind, data in zip(said.texts, said.kinds, sent, strict=True):
         lines.append(f"{kind}: {text}")
-        lines += [f"{kind}, {how}: {reading}" for how, reading in decoded(text, data)]
+        readings, code_cut = decoded(text, data)
+        lines += [f"{kind}, {how}: {t}" for how, t in readings]
+        cut = cut or code_cut
     if len(said.texts) > 1:
         lines.append("codes joined: " + "".join(said.texts))
-    return "\n".join(lines)
+    return "\n".join(lines), cut
 
 
 def onto(page: Any, grey: np.ndarray) -> None:
     """Read a page's codes (`read`) onto its OCR reading (`ocr.OcrPage`): what they say ends
-    its text; a code not read counts as a row of ink OCR missed (`lines_missed`)."""
+    its text; a code not read, or read only in part, counts as a row of ink OCR missed
+    (`lines_missed`)."""
     said = read(grey)
+    cut = False
     if said.texts:
         page.codes = said.texts
-        page.text = "\n".join(t for t in (page.text.rstrip("\n"), as_text(said)) if t)
-    if said.unread:
+        text, cut = reading(said)
+        page.text = "\n".join(t for t in (page.text.rstrip("\n"), text) if t)
+    if said.unread or cut:
         page.rows = (page.rows or 0) + 1
         page.rows_read = page.rows_read or 0

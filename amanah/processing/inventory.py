@@ -154,12 +154,7 @@ def raw_readings(inv: Inventory, path: Path) -> None:
     try:
         for label, text in rawtext.of_file(path).items():
             if label == rawtext.label(rawtext.INFLATE_CUT):
-                megabytes = rawtext.INFLATE_BUDGET >> 20
-                inv.incomplete(
-                    f"compressed data in its bytes (base64 or hexadecimal of zlib, gzip, bzip2 or"
-                    f" xz) inflates to more than {megabytes} MB in a part of the file: only the"
-                    f" first {megabytes} MB of it were read"
-                )
+                inv.incomplete(rawtext.INFLATE_CUT_REASON)
                 continue
             inv.add(f"{RAW_PLACE} ({label})", text)
     except Exception as exc:  # say so: the build then scans the bytes itself

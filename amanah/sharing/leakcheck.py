@@ -121,8 +121,7 @@ class LeakCheck:
         ):
             if hit := self.matcher.names(text):
                 out.names.append(f"{_who(hit)} in {place}")
-        if not out.names and not _has_raw(doc) and (hit := self.raw(item.sha256)):
-            out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
+        self._raw_scan(item.sha256, doc, out)
         return out
 
     def redacted(
@@ -141,8 +140,7 @@ class LeakCheck:
             with self.ws.blobs.open(t.sha256) as f:
                 if hit := self.matcher.names(f.read().decode("utf-8", "replace")):
                     out.names.append(f"{_who(hit)} in its redacted text")
-        if not out.names and not _has_raw(doc) and (hit := self.raw(red.sha256)):
-            out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
+        self._raw_scan(red.sha256, doc, out)
         return out
 
     def _in_parts(self, doc: dict[str, Any]) -> list[str]:
@@ -153,19 +151,34 @@ class LeakCheck:
                 found.setdefault(where, set()).update(hit)
         return [f"{_who(hit)} in {where}" for where, hit in found.items()]
 
-    def raw(self, sha256: str) -> set[str]:
-        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages.
+    def _raw_scan(self, sha256: str, doc: dict[str, Any] | None, out: Findings) -> None:
+        """The raw scan, when nothing else named anyone and the inventory holds no raw readings
+        (one taken before they were stored)."""
+        if out.names or _has_raw(doc):
+            return
+        hit, cut = self.raw(sha256)
+        if hit:
+            out.names.append(f"{_who(hit)} in its stored bytes (found by the raw scan)")
+        if cut:
+            out.incomplete.append(rawtext.INFLATE_CUT_REASON)
+
+    def raw(self, sha256: str) -> tuple[set[str], bool]:
+        """The last net: names in the stored bytes read as UTF-8, UTF-16 and code pages, and
+        whether compressed data in them inflated past what the readings read (then a name may
+        be in what was not read, as the inventory's raw readings say).
 
         Chunked once, as the inventory's raw readings are (`rawtext.file_chunks`): each chunk
         is decoded once and a name across a chunk boundary is inside the overlap."""
         if not self.matcher:
-            return set()
+            return set(), False
         found: set[str] = set()
+        cut = False
         with self.ws.blobs.open(sha256) as f:
             for chunk in rawtext.file_chunks(f):
-                for _encoding, text in rawtext.chunk_readings(chunk):
+                for encoding, text in rawtext.chunk_readings(chunk):
+                    cut = cut or encoding == rawtext.INFLATE_CUT
                     found |= self.matcher.find(text)
-        return found
+        return found, cut
 
     # -- the redacted copy's inventory, taken in the sandbox ---------------------------------
 

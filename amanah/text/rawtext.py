@@ -456,7 +456,7 @@ def _units32(chunk: bytes, c2: np.ndarray) -> Iterator[tuple[str, bytes]]:
             i += 1
 
 
-class _Inflating:
+class Inflating:
     """What the readings of one chunk may still inflate: bytes in all (a bomb of bombs, or a
     log of many, stops there) and the payloads already inflated (a run repeated is read once)."""
 
@@ -485,10 +485,16 @@ class _Inflating:
 #: Bytes the readings of one chunk (CHUNK bytes) may inflate in all: a compressed token is
 #: kilobytes; a megabyte costs about a quarter of a second to read.
 INFLATE_BUDGET = 1 << 20
+#: Why readings cut by that budget leave a file's inventory incomplete.
+INFLATE_CUT_REASON = (
+    "compressed data in its bytes (base64 or hexadecimal of zlib, gzip, bzip2 or xz) inflates"
+    f" to more than {INFLATE_BUDGET >> 20} MB in a part of the file: only the first"
+    f" {INFLATE_BUDGET >> 20} MB of it were read"
+)
 
 
 def _escaped(
-    chunk: bytes, text_like: bool, depth: int, budget: _Inflating
+    chunk: bytes, text_like: bool, depth: int, budget: Inflating
 ) -> Iterator[tuple[str, str]]:
     """Runs written as escapes, decoded (kept whole in text, as names in binary), and base64
     runs decoded (and inflated, when compressed) and read again in every encoding, MAX_DEPTH
@@ -522,7 +528,7 @@ _B64_ESCAPED = re.compile(rb"%2[bBfF]|\\/|\\u002[bBfF]|&#(?:43|47|[xX]2[bBfF]);"
 
 
 def _decoded(
-    chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, None]], budget: _Inflating
+    chunk: bytes, depth: int, prefix: str, found: dict[str, dict[str, None]], budget: Inflating
 ) -> None:
     """The base64 and hexadecimal runs of `chunk` decoded (and inflated, when compressed, as
     far as `budget` allows), read again in every encoding, into `found` by reading."""
@@ -547,7 +553,7 @@ def _decoded(
 SMALL = 4096
 
 
-def _inflated_readings(data: bytes, depth: int, budget: _Inflating) -> Iterator[tuple[str, str]]:
+def _inflated_readings(data: bytes, depth: int, budget: Inflating) -> Iterator[tuple[str, str]]:
     """An inflated payload: often binary with its strings inside (CBOR, protobuf, a pickle),
     read for them as a file's bytes are; a short one without `chunk_readings`' fixed cost (a
     log of thousands of small compressed tokens)."""
@@ -564,7 +570,7 @@ def _inflated_readings(data: bytes, depth: int, budget: _Inflating) -> Iterator[
     yield from _small_readings(data, depth, budget)
 
 
-def _small_readings(data: bytes, depth: int, budget: _Inflating) -> Iterator[tuple[str, str]]:
+def _small_readings(data: bytes, depth: int, budget: Inflating) -> Iterator[tuple[str, str]]:
     """A short decoded payload read whole, in the readings a few bytes can hold a name in
     (UTF-8, UTF-16 in either order, the two code pages), each kept only when it could hold a
     name (`named`): a few bytes of noise decode without error often enough. An ASCII payload
@@ -607,12 +613,12 @@ def label(enc: str) -> str:
 
 
 def chunk_readings(
-    chunk: bytes, depth: int = 0, budget: _Inflating | None = None
+    chunk: bytes, depth: int = 0, budget: Inflating | None = None
 ) -> Iterator[tuple[str, str]]:
     """(encoding, text) readings of one chunk; `depth`: how many base64 layers it came from,
     `budget`: what the readings of the chunk it came from may still inflate."""
     own = budget is None
-    budget = budget if budget is not None else _Inflating()
+    budget = budget if budget is not None else Inflating()
     c2 = np.frombuffer(chunk.translate(_CLASSES2), dtype=np.uint8)
     # mostly text: fewer than 1% control bytes (NUL counted)
     text_like = int(np.count_nonzero(c2 & CTRL)) < len(chunk) // 100 + 1
