@@ -42,6 +42,11 @@ def _matcher() -> Matcher:
         "ahmad mahmoud al-khatib",
         "The statement was taken at the crossing from Ahmad Mahmoud\nal-Khatib, who said",
         'Ahmad "Mahmoud" al-Khatib',  # a nickname in quotes
+        # wrapped in a table's cell or a narrow column (a line of one word is no list's)
+        "Ahmad Mahmoud\nal-Khatib",
+        "Name:\nأحمد محمود\nالخطيب\nAge: 34",
+        "Ahmad\nMahmoud al-Khatib",
+        "witness Ahmad Mahmoud\nal-Khatib said that he was taken",
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
@@ -61,6 +66,7 @@ def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
         "أحمد مع الخطيب",
         "Ahmad Mahmoud Ali Hassan al-Khatib",  # three names between: beyond MAX_BETWEEN
         "Ahmad Hassan\nKhaled al-Khatib",  # a list, a name a line: two people
+        "1- أحمد حسن\n2- خالد الخطيب",
         "Ahmad, Mahmoud al-Khatib",
         "أحمد، محمود الخطيب",
         "Ahmad Hassan; Khaled al-Khatib",

@@ -124,15 +124,21 @@ _LIST_BREAK = re.compile(
     "[\v\f,;:|/()\\[\\]{}\u060c\u061b\u2022\u2028\u2029.!?\u061f\u2026&+\u2013\u2014]"
 )
 _BLANK_LINE = re.compile("\n[ \t]*\r?\n")
-#: A line shorter than this, ended by a line break, is a list's line (one name a line); a
+#: A line shorter than this, ended by a line break, may be a list's line (one name a line); a
 #: longer one is prose wrapped, and a name may go on on the next.
 LIST_LINE = 40
+#: A list's line of names holds two to this many words ("1- أحمد بن محمود الخطيب"). Fewer is
+#: a name wrapped in a narrow column or a table's cell ("Ahmad Mahmoud⏎al-Khatib"); more is
+#: prose in a narrow column.
+LISTED_WORDS = 2, 5
 
 
 def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     """Whether text[start:end], between two words of a name, parts two names: list or sentence
     punctuation (an initial's or an abbreviation's full stop aside), a blank line, or a line
-    break after a short line (a list). A long line wrapped does not."""
+    break between two short lines that each hold a name's words (a list: `LISTED_WORDS`). A
+    long line wrapped does not, nor a name wrapped in a narrow cell: the line before or after
+    the break holds one word (erring so withholds a name, where the other way shows one)."""
     gap = text[start:end]
     if initial:
         gap = gap.lstrip(".")
@@ -141,8 +147,16 @@ def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     at = gap.find("\n")
     if at < 0:
         return False
-    line_start = text.rfind("\n", 0, start + at) + 1
-    return start + at - line_start < LIST_LINE
+    brk = start + at
+    line_start = text.rfind("\n", 0, brk) + 1
+    if brk - line_start >= LIST_LINE:
+        return False
+    line_end = text.find("\n", brk + 1)
+    least, most = LISTED_WORDS
+    return all(
+        least <= len(line.split()) <= most
+        for line in (text[line_start:brk], text[brk + 1 : line_end if line_end >= 0 else None])
+    )
 
 
 _TRAILING = re.compile(r"\W*$")
