@@ -42,11 +42,21 @@ def _matcher() -> Matcher:
         "ahmad mahmoud al-khatib",
         "The statement was taken at the crossing from Ahmad Mahmoud\nal-Khatib, who said",
         'Ahmad "Mahmoud" al-Khatib',  # a nickname in quotes
-        # wrapped in a table's cell or a narrow column (a line of one word is no list's)
+        # wrapped in a table's cell, a spreadsheet's, a narrow column: a line break alone
+        # parts no name (a list a name a line cannot be told from a name wrapped 2 + 2)
         "Ahmad Mahmoud\nal-Khatib",
         "Name:\nأحمد محمود\nالخطيب\nAge: 34",
         "Ahmad\nMahmoud al-Khatib",
         "witness Ahmad Mahmoud\nal-Khatib said that he was taken",
+        "Ahmad Mahmoud\nHassan al-Khatib",
+        "أحمد محمود\nحسن الخطيب",
+        "الخطيب محمود\nحسن أحمد",  # a register's order, wrapped
+        "statement of Ahmad Mahmoud\nal-Khatib, aged 34, who",
+        "2\tAhmad Mahmoud\nal-Khatib\t34",  # a spreadsheet's row, its cell wrapped
+        "Ahmad Mahmoud\r\nHassan al-Khatib",
+        "Ahmad Mahmoud\x0bal-Khatib",  # Word's line break in a paragraph
+        "Ahmad Mahmoud\u2028al-Khatib",
+        "Ahmad Hassan\nKhaled al-Khatib",  # or a list of two people: withheld, erring safe
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
@@ -65,8 +75,13 @@ def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:
         "أحمد السيد الخطيب",  # a title: a word with the article
         "أحمد مع الخطيب",
         "Ahmad Mahmoud Ali Hassan al-Khatib",  # three names between: beyond MAX_BETWEEN
-        "Ahmad Hassan\nKhaled al-Khatib",  # a list, a name a line: two people
-        "1- أحمد حسن\n2- خالد الخطيب",
+        "1- أحمد حسن\n2- خالد الخطيب",  # a list, its lines marked: two people
+        "١- أحمد حسن\n٢- خالد الخطيب",
+        "1. Ahmad Hassan\n2. Khaled al-Khatib",
+        "• Ahmad Hassan\n• Khaled al-Khatib",
+        "- Ahmad Hassan\n- Khaled al-Khatib",
+        "Ahmad Hassan\n\nKhaled al-Khatib",  # a paragraph's end
+        "Ahmad Hassan\u2029Khaled al-Khatib",
         "Ahmad, Mahmoud al-Khatib",
         "أحمد، محمود الخطيب",
         "Ahmad Hassan; Khaled al-Khatib",

@@ -212,7 +212,7 @@ def _mrz(text: str) -> str | None:
         if (name := _MRZ_NAME.fullmatch(line)) is not None:
             surname, given = (g.replace("<", " ") for g in name.groups())
             names.append(f"{given} {surname}")
-    return "\n".join(names) or None
+    return "\n\n".join(names) or None  # a blank line parts two names
 
 
 # A North American driving licence's or identity card's PDF417 code (AAMVA DL/ID card design
@@ -250,7 +250,7 @@ def _aamva(text: str) -> str | None:
             first := fields.get("DBG") or fields.get("DBP")
         ):
             names.append(f"{first} {alias}")
-    return "\n".join(dict.fromkeys(names)) or None
+    return "\n\n".join(dict.fromkeys(names)) or None  # a blank line parts two names
 
 
 def readings(text: str) -> list[str]:

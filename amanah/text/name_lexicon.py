@@ -117,46 +117,30 @@ def _compound_tails() -> frozenset[str]:
     return frozenset(tails)
 
 
-# A line break, a list's or a sentence's punctuation: names on either side are two people
-# ("Ahmad Hassan⏎Omar al-Khatib", "Ahmad, Mahmoud al-Khatib", "I saw Ahmad. Mahmoud al-Khatib
-# was …"), not one name with a father's name between. Quotes do not part (a nickname).
-_LIST_BREAK = re.compile(
-    "[\v\f,;:|/()\\[\\]{}\u060c\u061b\u2022\u2028\u2029.!?\u061f\u2026&+\u2013\u2014]"
+# A list's or a sentence's punctuation, or a paragraph's end: names on either side are two
+# people ("Ahmad, Mahmoud al-Khatib", "I saw Ahmad. Mahmoud al-Khatib was …"), not one name
+# with a father's name between. Quotes do not part (a nickname).
+_LIST_BREAK = re.compile("[,;:|/()\\[\\]{}\u060c\u061b\u2022\u2029.!?\u061f\u2026&+\u2013\u2014]")
+#: A blank line (a paragraph's end), or a line break before a list's marker: a number, a
+#: bullet, a dash ("1- أحمد حسن⏎2- خالد الخطيب", "• Ahmad Hassan⏎• Khaled al-Khatib").
+_BLANK_LINE = re.compile(
+    "[\n\v\f\u2028][ \t]*\r?[\n\v\f\u2028]"
+    "|[\n\v\f\u2028][ \t\u200e\u200f]*"
+    "(?:[0-9\u0660-\u0669\u06f0-\u06f9]|[-*\u2023\u25aa\u25e6\u00b7])"
 )
-_BLANK_LINE = re.compile("\n[ \t]*\r?\n")
-#: A line shorter than this, ended by a line break, may be a list's line (one name a line); a
-#: longer one is prose wrapped, and a name may go on on the next.
-LIST_LINE = 40
-#: A list's line of names holds two to this many words ("1- أحمد بن محمود الخطيب"). Fewer is
-#: a name wrapped in a narrow column or a table's cell ("Ahmad Mahmoud⏎al-Khatib"); more is
-#: prose in a narrow column.
-LISTED_WORDS = 2, 5
 
 
 def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     """Whether text[start:end], between two words of a name, parts two names: list or sentence
     punctuation (an initial's or an abbreviation's full stop aside), a blank line, or a line
-    break between two short lines that each hold a name's words (a list: `LISTED_WORDS`). A
-    long line wrapped does not, nor a name wrapped in a narrow cell: the line before or after
-    the break holds one word (erring so withholds a name, where the other way shows one)."""
+    break before a list's marker. A line break alone does not: a name wraps in a table's cell,
+    a narrow column, a spreadsheet's cell or a form, in any place and around any other cells
+    on its lines ("Ahmad Mahmoud⏎Hassan al-Khatib"), and a list a name a line cannot be told
+    from it. Erring so withholds two people's names where the other way shows a witness's."""
     gap = text[start:end]
     if initial:
         gap = gap.lstrip(".")
-    if _LIST_BREAK.search(gap) or _BLANK_LINE.search(gap):
-        return True
-    at = gap.find("\n")
-    if at < 0:
-        return False
-    brk = start + at
-    line_start = text.rfind("\n", 0, brk) + 1
-    if brk - line_start >= LIST_LINE:
-        return False
-    line_end = text.find("\n", brk + 1)
-    least, most = LISTED_WORDS
-    return all(
-        least <= len(line.split()) <= most
-        for line in (text[line_start:brk], text[brk + 1 : line_end if line_end >= 0 else None])
-    )
+    return bool(_LIST_BREAK.search(gap) or _BLANK_LINE.search(gap))
 
 
 _TRAILING = re.compile(r"\W*$")
