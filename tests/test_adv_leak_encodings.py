@@ -238,6 +238,42 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
         lambda n: b"cache: " + base64.b64encode(zlib.compress(_record(n) * 3)) + b"\n",
         f"base64 decoded, then {INFLATED}, then UTF-8",
     ),
+    # An adversary's (stop 51): what text in UTF-16 encodes, short names, a token's line end.
+    "base64 in a UTF-16 file (a script, a registry export)": (
+        lambda n: f"$data = '{base64.b64encode(_text(n).encode()).decode()}'\r\n".encode("utf-16"),
+        "UTF-16-LE, then base64 decoded, then UTF-8",
+    ),
+    "base64 in a UTF-16-BE file": (
+        lambda n: f"<v>{base64.b64encode(_text(n).encode()).decode()}</v>".encode("utf-16-be"),
+        "UTF-16-BE, then base64 decoded, then UTF-8",
+    ),
+    "escapes in a UTF-16 file": (
+        lambda n: _u(n).decode().encode("utf-16-le"),
+        "UTF-16-LE, then text written as escapes, decoded",
+    ),
+    "UTF-16 in hexadecimal": (
+        lambda n: b"name=" + n.encode("utf-16-le").hex().encode() + b"\n",
+        "hexadecimal decoded, then UTF-16-LE",
+    ),
+    "UTF-16-BE in hexadecimal, upper case": (
+        lambda n: b"0x" + n.encode("utf-16-be").hex().upper().encode() + b"\n",
+        "hexadecimal decoded, then UTF-16-BE",
+    ),
+    "the bare name in base64, a field's value": (
+        lambda n: b'{"n":"' + base64.b64encode(n.encode()) + b'"}',
+        "base64 decoded, then UTF-8",
+    ),
+    "the bare name in Windows-1256, in base64 without padding": (
+        lambda n: b"n=" + base64.b64encode(n.encode("cp1256")).rstrip(b"=") + b"\n",
+        "base64 decoded, then Windows-1256",
+    ),
+    "base64 at a line's end, a date on the next line (a log)": (
+        lambda n: (
+            f"2023-05-03T10:00:02Z saved name={base64.b64encode(n.encode() + b'.').decode()}"
+            "\n2023-05-03T10:00:03Z sync done\n"
+        ).encode(),
+        "base64 decoded, then UTF-8",
+    ),
 }
 
 
@@ -272,7 +308,9 @@ def test_a_name_in_each_encoding_and_escape_is_found_by_its_reading(
 ) -> None:
     make, label = FORMS[form]
     name = WITNESS_LATIN if who == "W-1" else WITNESS_AR
-    if who == "W-1" and label in ("DOS Arabic (CP720)", "Mac Arabic"):
+    if who == "W-1" and (
+        label in ("DOS Arabic (CP720)", "Mac Arabic") or form.startswith("the bare name in Windows")
+    ):
         pytest.skip("a Latin name in an Arabic code page is ASCII: the UTF-8 reading has it")
     path = tmp_path / "f"
     path.write_bytes(make(name))

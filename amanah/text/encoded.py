@@ -25,7 +25,7 @@ import numpy as np
 from amanah.text.byteruns import starts
 
 #: base64 runs shorter than this are words, not data (a name in UTF-8 is 16 or more).
-MIN_BASE64 = 16
+MIN_BASE64 = 12
 
 # base64 (standard and URL-safe alphabets), lines of it as MIME writes them.
 _B64 = re.compile(rb"[A-Za-z0-9+/\-_]{%d,}(?:\r?\n[A-Za-z0-9+/\-_]{4,})*={0,2}" % MIN_BASE64)
@@ -51,6 +51,9 @@ _OTHER = re.compile(rb"[0-9+/\-_]")
 _STANDARD, _URL_SAFE = re.compile(rb"[+/]"), re.compile(rb"[\-_]")
 
 
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/\-_]+")
+_FEW = 512  # positions with a long enough run ahead: fewer are looked at one by one
+
 _CASE = bytes(1 if 65 <= b <= 90 else 2 if 97 <= b <= 122 else 0 for b in range(256))
 
 
@@ -60,8 +63,17 @@ def _mixed_case_runs(chunk: bytes) -> np.ndarray:
     path, an English word, a run of one byte's "AAAA" has one case only), in numpy: a hash list
     is a run every line, and a Python step for each cost a second a chunk."""
     mask = np.frombuffer(chunk.translate(_B64_BYTES), dtype=np.bool_)
-    if not len(starts(mask, MIN_BASE64)):
+    ahead = starts(mask, MIN_BASE64)
+    if not len(ahead):
         return np.empty(0, dtype=np.int64)  # no run that long (compressed data: the most)
+    if len(ahead) < _FEW:  # a few runs (compressed data's by chance): one by one
+        found, end = [], -1
+        for p in ahead.tolist():
+            if p >= end:  # the first of its run (the bytes before it are no run's)
+                end = _B64_RUN.match(chunk, p).end()  # type: ignore[union-attr]
+                if _UPPER.search(chunk, p, end) and _LOWER.search(chunk, p, end):
+                    found.append(p)
+        return np.array(found, dtype=np.int64)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
     begin, end = edges[::2], edges[1::2]
     long = (end - begin) >= MIN_BASE64
@@ -78,7 +90,9 @@ def _mixed_case_runs(chunk: bytes) -> np.ndarray:
 def base64_runs(chunk: bytes) -> Iterator[bytes]:
     """The bytes of every base64 run of MIN_BASE64 characters or more, from its first full
     line (MIME puts a header word on the line before; a chunk may begin inside a line); a run
-    of one or two lines at the chunk's start (cut anywhere) at every alignment."""
+    of one or two lines at the chunk's start (cut anywhere) at every alignment. Lines not of
+    MIME's shape (a token at a line's end, a date on the next line) are also read one by one:
+    joined, the next line's start would spoil the token's last bytes."""
     at = _mixed_case_runs(chunk)
     i = 0
     while i < len(at):
@@ -86,34 +100,51 @@ def base64_runs(chunk: bytes) -> Iterator[bytes]:
         i = int(np.searchsorted(at, m.end() if m else at[i] + 1))
         if m is None:
             continue
-        run = m.group()
-        lines = run.split(b"\n")
+        lines = [line.rstrip(b"\r") for line in m.group().split(b"\n")]
         if len(lines) > 2:  # from the first line as wide as the body's: after a header word,
             # or after a line the chunk began inside (MIME's lines are four by four: aligned)
-            widths = [len(line.rstrip(b"\r")) for line in lines]
+            widths = [len(line) for line in lines]
             lines = lines[widths.index(max(widths)) :]
-        flat = b"".join(line.rstrip(b"\r") for line in lines).rstrip(b"=")
-        if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
+        cut = m.start() == 0 and len(lines) < 3
+        yield from _decoded_run(b"".join(lines), cut)
+        if len(lines) > 1 and not (len(lines) > 2 and _mime_shaped(lines)):
+            for k, line in enumerate(lines):
+                yield from _decoded_run(line, cut and k == 0)
+
+
+def _mime_shaped(lines: list[bytes]) -> bool:
+    """Lines of one width, a multiple of four, the last no wider (how MIME and PEM wrap)."""
+    width = len(lines[0])
+    return (
+        width % 4 == 0
+        and all(len(line) == width for line in lines[1:-1])
+        and (len(lines[-1].rstrip(b"=")) <= width)
+    )
+
+
+def _decoded_run(run: bytes, cut: bool) -> Iterator[bytes]:
+    """A base64 run's bytes, when it looks like data; `cut`: the chunk began inside it, so
+    it is tried at every alignment (its encoder started it after a quote, a comma, a line
+    break; the chunk may begin anywhere)."""
+    flat = run.rstrip(b"=")
+    if len(flat) < MIN_BASE64 or not _looks_like_data(flat):
+        return
+    flat = flat.translate(_URLSAFE)
+    for shift in range(4) if cut else (0,):
+        part = flat[shift:]
+        rest = len(part) % 4  # padding written back (or left out): the last bytes too
+        part = part[:-1] if rest == 1 else part + b"=" * (-rest % 4)
+        if len(part) < MIN_BASE64:
             continue
-        flat = flat.translate(_URLSAFE)
-        # A run starts where its encoder started it (after a quote, a comma, a line break),
-        # but the chunk may begin inside one: a line cut anywhere is tried at every alignment.
-        shifts = range(4) if m.start() == 0 and len(lines) < 3 else (0,)
-        for shift in shifts:
-            part = flat[shift:]
-            rest = len(part) % 4  # padding written back (or left out): the last bytes too
-            part = part[:-1] if rest == 1 else part + b"=" * (-rest % 4)
-            if len(part) < MIN_BASE64:
-                continue
-            try:
-                yield base64.b64decode(part)
-            except (binascii.Error, ValueError):
-                continue
+        try:
+            yield base64.b64decode(part)
+        except (binascii.Error, ValueError):
+            continue
 
 
 # Hexadecimal dumps: `xxd -p`, bytes spaced or comma-separated, C arrays (`0x41, 0x68`), the
 # hex columns of `hexdump -C` (offsets and the text column left out), EPS hex strings.
-MIN_HEX = 12  # bytes: a name's shortest UTF-8
+MIN_HEX = 9  # bytes: a short name in Latin letters ("Ali Hassan")
 _HEX_CLASS = bytes(1 if chr(b) in "0123456789abcdefABCDEFxX ,:\t\r\n" else 0 for b in range(256))
 _HEX_REGION = re.compile(rb"[0-9A-Fa-fxX ,:\t\r\n]+")
 _DUMP = re.compile(rb"(?m)^[0-9A-Fa-f]{7,8}:? +((?:[0-9A-Fa-f]{2,4} {1,2})+)[^\n]*$")
@@ -127,8 +158,22 @@ def _text_nibbles(digits: bytes) -> bool:
     CJK, emoji). A hash's are uniform: a quarter of them fall there (of 32 bytes, three or fewer
     do one time in 80)."""
     high = digits[::2].lower() if len(digits) % 2 == 0 else digits[1::2].lower()
-    rare = high.count(b"0") + high.count(b"1") + high.count(b"e") + high.count(b"f")
-    return rare * 10 <= len(high)
+    return _rare(high) * 10 <= len(high) or _utf16_nibbles(digits.lower())
+
+
+def _rare(high: bytes) -> int:
+    return high.count(b"0") + high.count(b"1") + high.count(b"e") + high.count(b"f")
+
+
+def _utf16_nibbles(digits: bytes) -> bool:
+    """Whether hexadecimal digits can be UTF-16's bytes (either order): every other byte's
+    high nibble 0 (Latin's 00, Arabic's 06), the others' text's."""
+    for shift in (0, 1):
+        one, other = digits[shift::4], digits[shift + 2 :: 4]
+        for zeros, text in ((one, other), (other, one)):
+            if zeros.count(b"0") * 10 >= len(zeros) * 9 and _rare(text) * 10 <= len(text):
+                return True
+    return False
 
 
 # Byte classes for hexadecimal: a digit of it, a separator, a digit that is rarely a text
@@ -174,6 +219,14 @@ def _hex_candidates(chunk: bytes) -> np.ndarray:
     at_even = np.where(begin % 2 == 0, rare_even, rare_odd)
     at_odd = np.where(begin % 2 == 0, rare_odd, rare_even)
     text = (np.minimum(at_even, at_odd) * 10 <= half) & (decimal > 0) & (letters > 0)
+    # UTF-16 in hexadecimal: every other byte 00 or 06, so the first eight digits have a "0"
+    # four apart (a hash's, one time in sixty); the few such runs are looked at one by one
+    digit = np.frombuffer(chunk, dtype=np.uint8)
+    head = np.minimum(begin, len(digit) - 8)
+    zero = [digit[head + k] == ord("0") for k in range(8)]
+    maybe16 = (zero[0] & zero[4]) | (zero[1] & zero[5]) | (zero[2] & zero[6]) | (zero[3] & zero[7])
+    for k in np.flatnonzero(~text & maybe16):
+        text[k] = _utf16_nibbles(_NOT_DIGITS.sub(b"", chunk[begin[k] : end[k]]).lower())
     # a dump or an array writes a separator every byte or two; a hash with a column's spaces
     # after it has a few; a compressed stream's bytes look like a hash's, but it starts with
     # zlib's or gzip's header

@@ -583,6 +583,12 @@ def _small_readings(data: bytes, depth: int, budget: Inflating) -> Iterator[tupl
             yield from _escaped(data, True, depth, budget)
         if b"\x00" not in data:
             return  # UTF-16 has zeros (or is no UTF-8); UTF-8 text is no code page's
+    else:  # UTF-8 text with noise after it (a token decoded with the next line's start)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start >= 8 and named(text := data[: exc.start].decode("utf-8"), LONG_WORD, 3):
+                yield "utf-8", _CONTROLS.sub(" ", text)
     half = len(data) // 2
     for enc, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[::2])):
         # UTF-16 of the scripts of names: most units' high byte 00 (Latin) or 06 (Arabic)
@@ -657,13 +663,17 @@ def chunk_readings(
                 yield enc, RUN_BREAK.join(dict.fromkeys(runs))
     if b"\x00" in chunk or b"\x06" in chunk:
         found: dict[str, list[str]] = {"utf-16-le": [], "utf-16-be": []}
+        whole: dict[str, list[str]] = {"utf-16-le": [], "utf-16-be": []}
         for enc, run in _units16(chunk, rev, c2):
             text = run[: len(run) // 2 * 2].decode(enc, "replace")
             for part in text.split("\ufffd"):
                 found[enc].extend(kept(part, LONG_WORD, 3))
+            if len(text) >= encoded.MIN_HEX:
+                whole[enc].append(text)
         for enc, texts in found.items():
             if texts:
                 yield enc, RUN_BREAK.join(dict.fromkeys(texts))
+        yield from _within16(whole, depth, budget)
     found32: dict[str, list[str]] = {}
     for enc, run in _units32(chunk, c2):
         for part in run.decode(enc, "replace").split("\ufffd"):
@@ -674,6 +684,20 @@ def chunk_readings(
     yield from _escaped(chunk, text_like, depth, budget)
     if own and budget.cut:
         yield INFLATE_CUT, ""
+
+
+def _within16(
+    runs: dict[str, list[str]], depth: int, budget: Inflating
+) -> Iterator[tuple[str, str]]:
+    """What text in UTF-16 writes as escapes, base64 or hexadecimal (a PowerShell script, a
+    registry export, a Windows program's strings, an XML file saved as Unicode): their ASCII
+    characters are two bytes each there, so the byte-wise readings find them only once the
+    runs are decoded (`_escaped` over them, in UTF-8)."""
+    for enc, texts in runs.items():
+        if texts:
+            joined = "\n".join(texts).encode("utf-8", "replace")
+            for how, text in _escaped(joined, True, depth, budget):
+                yield f"{enc}/{how}", text
 
 
 def labelled(data: bytes) -> Iterator[tuple[str, str]]:
