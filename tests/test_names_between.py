@@ -6,6 +6,8 @@ a title, an English word) do not make one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from amanah.sharing.protected import Matcher
@@ -143,3 +145,51 @@ def test_what_names_finds_pseudonymise_replaces_or_at_rest_refuses() -> None:
         except SharingError:
             continue
         assert not matcher.names(kept), (text, kept)
+
+
+def _register_xlsx(path: Path, name: str) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["#", "Name", "Age"])
+    sheet.append([1, "Omar Said", 41])
+    sheet.append([2, name, 34])  # Alt+Enter in the cell: the name wrapped
+    book.save(path)
+
+
+def _register_docx(path: Path, name: str) -> None:
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "2", "34"
+    first, rest = name.split("\n")
+    run = table.cell(1, 0).paragraphs[0].add_run(first)
+    run.add_break()  # Shift+Enter: a line break in the cell's paragraph
+    run.add_text(rest)
+    document.save(path)
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv", "docx"])
+def test_a_register_with_a_name_wrapped_in_its_cell_is_refused(kind: str, tmp_path: Path) -> None:
+    """An adversary's registers (stop 51): a four-part name wrapped 2 + 2 in a spreadsheet's or
+    a table's cell, the row's other cells on its lines, read as complete and naming no one."""
+    from amanah.processing import inventory
+
+    matcher = _matcher()
+    for name, named in (("Ahmad Mahmoud\nHassan al-Khatib", True), ("Omar Said\nHassan", False)):
+        path = tmp_path / f"register.{kind}"
+        if kind == "xlsx":
+            _register_xlsx(path, name)
+        elif kind == "docx":
+            _register_docx(path, name)
+        else:
+            cell = name.replace("\n", "\r\n")
+            path.write_text(f'#,Name,Age\r\n1,Omar Said,41\r\n2,"{cell}",34\r\n')
+        work = tmp_path / f"work-{named}"
+        work.mkdir()
+        inv = inventory.of_file(path, path.name, work)
+        found = set().union(*(matcher.names(p.text) for p in inv.parts))
+        assert inv.complete, inv.reasons
+        assert (found == {"Witness A"}) is named, (name, found)
