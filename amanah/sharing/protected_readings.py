@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import codepages, disguise, escapes
+from amanah.text import codepages, disguise, escapes, formfields
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -142,5 +142,7 @@ def readings(text: str) -> list[str]:
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
     out.extend(disguise.readings(text))
+    if (fields := formfields.reading(text)) is not None:  # a card's or a form's fields
+        out.append(fields)
     out.append(codepages.mojibake_undone(decoded))  # Ø£Ø­Ù…Ø¯: Arabic decoded twice
     return [r for r in dict.fromkeys(out) if r != text]

@@ -1,0 +1,83 @@
+"""A name written in a form's fields (an identity card, a registry extract, a detention record:
+"الاسم: أحمد⏎الشهرة: الخطيب") is one name to its reader, and to the leak check: an adversary
+found such a card's text passed, its labels standing between the given and the family name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from amanah.sharing import SharingError
+from amanah.sharing.protected import Matcher
+from amanah.text import formfields
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+
+
+def _matcher() -> Matcher:
+    return Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "الاسم: أحمد\nالشهرة: الخطيب\nاسم الأب: محمود\nاسم الأم: فاطمة\nمحل الولادة: حلب",
+        "الاسم: أحمد\nاسم الأب: محمود\nالنسبة: الخطيب",
+        "الإسم أحمد\nالكنية الخطيب",  # OCR dropped the colons
+        "الاسم: أحمد\tاسم الأب: محمود\tالشهرة: الخطيب",  # a line of fields
+        "الاسم\nأحمد\nالشهرة\nالخطيب",  # a table's cells, a line each
+        "Given name: Ahmad\nFamily name: al-Khatib",
+        "First Name: Ahmad\nDate of birth: 1990\nLast Name: al-Khatib",
+        "Given name: Ahmad    Surname: al-Khatib",
+        "Surname: AL-KHATIB\nGiven names: AHMAD",  # a register's order
+        "Nom : AL-KHATIB\nPrénom : Ahmad",
+        "1. Name: Ahmad\n2. Father's name: Mahmoud\n3. Family name: al-Khatib",
+    ],
+)
+def test_a_name_in_a_forms_fields_is_found(text: str) -> None:
+    assert _matcher().names(text) == {"Witness A"}, formfields.reading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "الاسم: عمر\nالشهرة: الخطيب",  # another of the family
+        "Given name: Ahmad\nFamily name: Hassan",
+        "Name: Omar Said\nFather's name: Ahmad",
+        "The name Ahmad was common in the village; al-Khatib was the imam's family.",
+        "الاسم: أحمد",  # one field: a name as written, read as such
+    ],
+)
+def test_fields_that_make_no_protected_name_find_none(text: str) -> None:
+    assert _matcher().names(text) == set(), formfields.reading(text)
+
+
+def test_a_note_with_a_name_in_fields_is_refused_at_rest() -> None:
+    """The fields cannot be replaced in place by one pseudonym, so the note is refused rather
+    than kept with the name in clear."""
+    with pytest.raises(SharingError):
+        _matcher().at_rest("Visit notes.\nGiven name: Ahmad\nFamily name: al-Khatib")
+
+
+def test_an_identity_card_typed_in_a_docx_table_is_refused(tmp_path: Path) -> None:
+    import docx
+
+    from amanah.processing import inventory
+
+    matcher = _matcher()
+    for given, named in (("أحمد", True), ("عمر", False)):
+        document = docx.Document()
+        table = document.add_table(rows=4, cols=2)
+        rows = [("الاسم", given), ("الشهرة", "الخطيب"), ("اسم الأب", "محمود")]
+        rows.append(("محل الولادة", "حلب"))
+        for i, (label, value) in enumerate(rows):
+            table.cell(i, 0).text, table.cell(i, 1).text = label, value
+        path = tmp_path / f"card-{named}.docx"
+        document.save(path)
+        work = tmp_path / f"work-{named}"
+        work.mkdir()
+        inv = inventory.of_file(path, path.name, work)
+        places = {p.place for p in inv.parts if matcher.names(p.text)}
+        assert inv.complete and bool(places) is named, places
+        if named:  # the body text and the table's own place both
+            assert {"the body text", "a table in the DOCX body"} <= places, places
