@@ -27,10 +27,12 @@ _LATIN = (
 )
 _LABEL = "|".join((*_ARABIC, *_LATIN))
 # A label at a line's start (after a number, a bullet, bidi marks), its colon optional (OCR
-# drops it), or after a tab or a gap of spaces in a line of fields, its colon written.
+# drops it), or after a tab, a gap of spaces or a bar in a line of fields, its colon written.
+# Possessive, and a gap begun only at its first character: a line of a million spaces is
+# read in one pass, not tried from each of them.
 _FIELD = re.compile(
-    rf"(?im)(?:^[ \t\u200e\u200f\u2022*\-\d.)]*(?:{_LABEL})[ \t]*[:：\-–=]?"
-    rf"|(?:\t|  +|\|)[ \t]*(?:{_LABEL})[ \t]*[:：])[ \t]*"
+    rf"(?im)(?:^[ \t\u200e\u200f\u2022*\-\d.)]*+(?:{_LABEL})[ \t]*+[:：\-–=]?"
+    rf"|(?<![ \t|])(?=[ \t|]*?(?:\t|  |\|))[ \t|]++(?:{_LABEL})[ \t]*+[:：])[ \t]*+"
 )
 _END = re.compile(r"\n|\t|  +|\|")
 MIN_FIELDS = 2  # one field alone is a name as written: the matcher reads it already
