@@ -158,7 +158,11 @@ def _text_nibbles(digits: bytes) -> bool:
     CJK, emoji). A hash's are uniform: a quarter of them fall there (of 32 bytes, three or fewer
     do one time in 80)."""
     high = digits[::2].lower() if len(digits) % 2 == 0 else digits[1::2].lower()
-    return _rare(high) * 10 <= len(high) or _utf16_nibbles(digits.lower())
+    return (
+        _rare(high) * 10 <= len(high)
+        or _utf16_nibbles(digits.lower())
+        or _code_page_nibbles(digits.lower())
+    )
 
 
 def _rare(high: bytes) -> int:
@@ -174,6 +178,22 @@ def _utf16_nibbles(digits: bytes) -> bool:
             if zeros.count(b"0") * 10 >= len(zeros) * 9 and _rare(text) * 10 <= len(text):
                 return True
     return False
+
+
+def _code_page_nibbles(digits: bytes) -> bool:
+    """Whether hexadecimal digits can be Arabic in a code page (Windows-1256, ISO-8859-6, DOS
+    Arabic): its letters are C0-FF, so nearly every byte's high nibble is C-F, or 2 (a space);
+    a hash's are so one time in a thousand at nine bytes."""
+    for shift in (0, 1):
+        high = digits[shift::2]
+        letters = sum(high.count(c) for c in (b"c", b"d", b"e", b"f"))
+        if letters * 5 >= len(high) * 3 and (letters + high.count(b"2")) * 10 >= len(high) * 9:
+            return True
+    return False
+
+
+_CODE_PAGE_HIGH = np.zeros(256, dtype=np.bool_)
+_CODE_PAGE_HIGH[list(b"2cdefCDEF")] = True
 
 
 # Byte classes for hexadecimal: a digit of it, a separator, a digit that is rarely a text
@@ -227,6 +247,16 @@ def _hex_candidates(chunk: bytes) -> np.ndarray:
     maybe16 = (zero[0] & zero[4]) | (zero[1] & zero[5]) | (zero[2] & zero[6]) | (zero[3] & zero[7])
     for k in np.flatnonzero(~text & maybe16):
         text[k] = _utf16_nibbles(_NOT_DIGITS.sub(b"", chunk[begin[k] : end[k]]).lower())
+    # Arabic in a code page: the first four bytes' high nibbles C-F or 2 (a hash's, one time
+    # in a hundred), at either alignment; the few such runs are looked at one by one
+    head = np.minimum(begin, len(digit) - 11)
+    head += 2 * ((digit[head] == ord("0")) & ((digit[head + 1] | 0x20) == ord("x")))  # "0x"
+    even, odd = np.ones(len(begin), dtype=np.bool_), np.ones(len(begin), dtype=np.bool_)
+    for k in range(0, 8, 2):
+        even &= _CODE_PAGE_HIGH[digit[head + k]]
+        odd &= _CODE_PAGE_HIGH[digit[head + k + 1]]
+    for k in np.flatnonzero(~text & (even | odd)):
+        text[k] = _code_page_nibbles(_NOT_DIGITS.sub(b"", chunk[begin[k] : end[k]]).lower())
     # a dump or an array writes a separator every byte or two; a hash with a column's spaces
     # after it has a few; a compressed stream's bytes look like a hash's, but it starts with
     # zlib's or gzip's header
