@@ -602,7 +602,9 @@ def _small_readings(data: bytes, depth: int, budget: Inflating) -> Iterator[tupl
         text = data.decode(enc, "replace")
         if kept(text, accented=enc == "cp1252"):
             yield enc, text
-    yield from codepages.arabic_pages(data)  # ISO-8859-6, DOS or Mac Arabic, where Arabic
+    for enc, text in codepages.arabic_pages(data):  # ISO-8859-6, DOS or Mac Arabic
+        if kept(text):
+            yield enc, text
 
 
 _TEXT_BYTES = b"\t\n\r" + bytes(range(0x20, 0x100))
