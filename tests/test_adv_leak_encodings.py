@@ -226,6 +226,10 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
         lambda n: b"x=" + base64.b64encode(lzma.compress(_text(n).encode())) + b"\n",
         f"base64 decoded, then {INFLATED}, then UTF-8",
     ),
+    ".lzma (LZMA alone) in base64": (
+        lambda n: b"x=" + base64.b64encode(lzma.compress(_text(n).encode(), lzma.FORMAT_ALONE)),
+        f"base64 decoded, then {INFLATED}, then UTF-8",
+    ),
     "zlib of zlib in base64": (
         lambda n: b"s=" + base64.b64encode(zlib.compress(zlib.compress(_text(n).encode()))) + b"\n",
         f"base64 decoded, then {INFLATED}, then {INFLATED}, then UTF-8",

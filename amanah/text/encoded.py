@@ -3,11 +3,11 @@
 A mail part, a token, a data URI, an EPS figure or a forensic note holds text written in
 base64 or hexadecimal; a reader gets it back with one command. A token, a cookie, a SAML
 request or a QR code's payload is often compressed before it is encoded: what decodes to a
-zlib, gzip, deflate, bzip2 or xz stream is inflated too (`inflated`). numpy finds the few runs worth
-a look (a hash list or a log of tokens is a run every line, and a Python step for each would
-cost seconds a chunk); each run is then decoded, its bytes for `rawtext` to read in every
-encoding it knows. Apart from `escapes` so that what only checks a name (every command's
-start) never imports numpy.
+zlib, gzip, deflate, bzip2, xz or .lzma stream is inflated too (`inflated`). numpy finds the
+few runs worth a look (a hash list or a log of tokens is a run every line, and a Python step
+for each would cost seconds a chunk); each run is then decoded, its bytes for `rawtext` to
+read in every encoding it knows. Apart from `escapes` so that what only checks a name (every
+command's start) never imports numpy.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import lzma
 import re
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -317,16 +318,31 @@ MAX_INFLATED = 1 << 20
 _GZIP = b"\x1f\x8b\x08"
 
 
+def _lzma_alone(data: bytes) -> bool:
+    """An .lzma stream (LZMA's first format, `lzma --format=alone`, 7-Zip's SDK): its header's
+    properties byte (lc, lp, pb; 0x5D as every tool writes it) and a dictionary of a power of
+    two from 4 KB to 1.5 GB."""
+    if len(data) < 14 or data[0] != 0x5D:
+        return False
+    size = int.from_bytes(data[1:5], "little")
+    return size >= 1 << 12 and size & (size - 1) == 0 and size <= 1 << 30
+
+
 def inflated(data: bytes, limit: int = MAX_INFLATED, raw: bool = True) -> bytes | None:
     """`data` decompressed (`limit` bytes at most), when it is a zlib stream, a gzip file (of
-    one member or several), a bzip2 or an xz stream, or (`raw`) a raw deflate stream (a SAML
-    request, a compressed JWT) that ends exactly where the data ends (random bytes seldom do,
-    and fail within a few bytes: a distance before the start, a code that does not exist);
-    None otherwise."""
+    one member or several), a bzip2, an xz or an .lzma stream, or (`raw`) a raw deflate stream
+    (a SAML request, a compressed JWT) that ends exactly where the data ends (random bytes
+    seldom do, and fail within a few bytes: a distance before the start, a code that does not
+    exist); None otherwise."""
     if limit <= 0:
         return None
-    if data[:3] == b"BZh" or data[:6] == b"\xfd7zXZ\x00":
-        squeeze = bz2.BZ2Decompressor() if data[:3] == b"BZh" else lzma.LZMADecompressor()
+    if data[:3] == b"BZh" or data[:6] == b"\xfd7zXZ\x00" or _lzma_alone(data):
+        if data[:3] == b"BZh":
+            squeeze: Any = bz2.BZ2Decompressor()
+        elif data[:1] == b"\xfd":
+            squeeze = lzma.LZMADecompressor()
+        else:
+            squeeze = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
         try:
             return squeeze.decompress(data, limit) or None
         except (OSError, EOFError, lzma.LZMAError):
