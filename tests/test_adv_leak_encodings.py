@@ -264,11 +264,11 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
         "hexadecimal decoded, then UTF-16-BE",
     ),
     "the bare name in base64, a field's value": (
-        lambda n: b'{"n":"' + base64.b64encode(n.encode()) + b'"}',
+        lambda n: b'{"n":"' + base64.b64encode(n.encode()) + b'"}',  # from 12 bytes (16 chars)
         "base64 decoded, then UTF-8",
     ),
-    "the bare name in Windows-1256, in base64 without padding": (
-        lambda n: b"n=" + base64.b64encode(n.encode("cp1256")).rstrip(b"=") + b"\n",
+    "a name in Windows-1256, in base64 without padding": (
+        lambda n: b"n=" + base64.b64encode(f"شهادة {n}".encode("cp1256")).rstrip(b"=") + b"\n",
         "base64 decoded, then Windows-1256",
     ),
     "Windows-1256 in hexadecimal (a SQL dump's blob)": (
@@ -291,7 +291,7 @@ FORMS: dict[str, tuple[Callable[[str], bytes], str]] = {
 
 #: Forms of an Arabic code page, which writes a Latin name as ASCII (read as UTF-8).
 ARABIC_ONLY = {
-    "the bare name in Windows-1256, in base64 without padding",
+    "a name in Windows-1256, in base64 without padding",
     "Windows-1256 in hexadecimal (a SQL dump's blob)",
     "ISO-8859-6 in hexadecimal, upper case",
 }

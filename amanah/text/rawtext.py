@@ -671,8 +671,9 @@ def chunk_readings(
             text = run[: len(run) // 2 * 2].decode(enc, "replace")
             for part in text.split("\ufffd"):
                 found[enc].extend(kept(part, LONG_WORD, 3))
-            if len(text) >= encoded.MIN_HEX:
-                whole[enc].append(text)
+            if len(text) >= encoded.MIN_HEX and len(_BEYOND_NAMES.findall(text)) * 10 <= len(text):
+                whole[enc].append(text)  # (in the byte order it reads as text in: each run
+                # is found in both, and the other reads as CJK)
         for enc, texts in found.items():
             if texts:
                 yield enc, RUN_BREAK.join(dict.fromkeys(texts))
@@ -689,18 +690,22 @@ def chunk_readings(
         yield INFLATE_CUT, ""
 
 
+_BEYOND_NAMES = re.compile("[^\x00-\u06ff]")
+
+
 def _within16(
     runs: dict[str, list[str]], depth: int, budget: Inflating
 ) -> Iterator[tuple[str, str]]:
     """What text in UTF-16 writes as escapes, base64 or hexadecimal (a PowerShell script, a
     registry export, a Windows program's strings, an XML file saved as Unicode): their ASCII
     characters are two bytes each there, so the byte-wise readings find them only once the
-    runs are decoded (`_escaped` over them, in UTF-8)."""
-    for enc, texts in runs.items():
-        if texts:
-            joined = "\n".join(texts).encode("utf-8", "replace")
-            for how, text in _escaped(joined, True, depth, budget):
-                yield f"{enc}/{how}", text
+    runs are decoded (`_escaped` over them, in UTF-8). In one byte order: a run of ASCII is
+    found in both, a byte apart, and reads as the same text in each."""
+    enc, texts = max(runs.items(), key=lambda kv: sum(map(len, kv[1])))
+    if texts:
+        joined = "\n".join(texts).encode("utf-8", "replace")
+        for how, text in _escaped(joined, True, depth, budget):
+            yield f"{enc}/{how}", text
 
 
 def labelled(data: bytes) -> Iterator[tuple[str, str]]:
