@@ -32,6 +32,29 @@ def _matcher() -> Matcher:
         "Surname: AL-KHATIB\nGiven names: AHMAD",  # a register's order
         "Nom : AL-KHATIB\nPrénom : Ahmad",
         "1. Name: Ahmad\n2. Father's name: Mahmoud\n3. Family name: al-Khatib",
+        # an adversary's (stop 51, second round): OCR's one line, bilingual labels, other
+        # languages, leaders, bars, hidden characters, exports, a register's columns
+        "الاسم: أحمد الشهرة: الخطيب",
+        "Given names / Prénoms: AHMAD\nSurname / Nom: AL-KHATIB",
+        "Adı / Name: AHMAD\nSoyadı / Surname: AL-KHATIB",
+        "Given name(s): Ahmad\nSurname(s): al-Khatib",
+        "Vorname: Ahmad\nFamilienname: al-Khatib",
+        "الاسم الشخصي: أحمد\nالاسم العائلي: الخطيب",
+        "الاســم: أحمد\nالشهرة: الخطيب",  # tatweel
+        "الاسم: أحمد ........ الشهرة: الخطيب",
+        "الاسم:\u00a0أحمد\n\u00a0الشهرة:\u00a0الخطيب",
+        "| الاسم | أحمد |\n| الشهرة | الخطيب |",
+        "\u202bالاسم: أحمد\u202c\n\u202bالشهرة: الخطيب\u202c",
+        "الاسم: أحمد\rالشهرة: الخطيب",
+        "أ- الاسم: أحمد\nب- الشهرة: الخطيب",
+        "(1) Name: Ahmad\n(2) Surname: al-Khatib",
+        '{"given_name":"Ahmad","family_name":"al-Khatib"}',
+        "givenName: Ahmad\nfamilyName: al-Khatib",
+        "given_name=Ahmad&family_name=al-Khatib",
+        "Name: Ahmad<br>Surname: al-Khatib",
+        "first,father,last\nأحمد,محمود,الخطيب",
+        "#,Given name,Age,Family name\n1,Ahmad,34,al-Khatib",
+        "Detainees\n#|Name|Father|Surname\n1|Ahmad|Mahmoud|al-Khatib",
     ],
 )
 def test_a_name_in_a_forms_fields_is_found(text: str) -> None:
@@ -46,10 +69,29 @@ def test_a_name_in_a_forms_fields_is_found(text: str) -> None:
         "Name: Omar Said\nFather's name: Ahmad",
         "The name Ahmad was common in the village; al-Khatib was the imam's family.",
         "الاسم: أحمد",  # one field: a name as written, read as such
+        # two people's records: a blank line, or a label again, starts the next
+        "Name: Ahmad Yusuf\nAge: 30\n\nName: Khalid al-Khatib",
+        "Applicant\nName: Ahmad Hassan\nSpouse\nName: Mariam al-Khatib",
+        "Name,Father,Surname\nOmar,Ahmad,Hassan\nKhaled,Ali,al-Khatib",
+        # words that begin like a label are no label
+        "جدول الأسماء يتضمن أحمد\nجد الخطيب",
+        "Nominees: Ahmad\nNominee: al-Khatib",
     ],
 )
 def test_fields_that_make_no_protected_name_find_none(text: str) -> None:
     assert _matcher().names(text) == set(), formfields.reading(text)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "text"),
+    [
+        ("أمجد الخطيب", "الاسم\nأمجد\nالشهرة\nالخطيب"),  # أمجد begins as أم (mother)
+        ("أحمد الأمين", "الاسم\nأحمد\nالشهرة\nالأمين"),
+        ("Noman al-Khatib", "Name\nNoman\nSurname\nal-Khatib"),
+    ],
+)
+def test_a_value_that_begins_like_a_label_is_read_whole(recorded: str, text: str) -> None:
+    assert Matcher.of([("W", [recorded])]).names(text) == {"W"}, formfields.reading(text)
 
 
 def test_a_note_with_a_name_in_fields_is_refused_at_rest() -> None:
@@ -97,6 +139,10 @@ def test_hostile_runs_of_spaces_digits_and_labels_are_read_in_one_pass() -> None
         ("\n" + "1" * 100) * 2_000 + ":",
         ("Name" + " " * 5) * 40_000 + ":",
         "الاسم: " * 30_000 + "\n",
+        "name," * 50_000,
+        "first,last\nx\n" * 20_000,  # a header every other line
+        '{"given_name":"N","family_name":"F"},' * 10_000,
+        "_" * 24 + "name" * 50_000,
     ):
         started = time.process_time()
         formfields.reading(text)

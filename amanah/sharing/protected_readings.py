@@ -142,7 +142,8 @@ def readings(text: str) -> list[str]:
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
     out.extend(disguise.readings(text))
-    if (fields := formfields.reading(text)) is not None:  # a card's or a form's fields
-        out.append(fields)
+    for form in (text, decoded) if decoded != text else (text,):  # a card's, a form's fields
+        if (fields := formfields.reading(form)) is not None:
+            out.append(fields)
     out.append(codepages.mojibake_undone(decoded))  # Ø£Ø­Ù…Ø¯: Arabic decoded twice
     return [r for r in dict.fromkeys(out) if r != text]
