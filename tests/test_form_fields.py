@@ -49,6 +49,7 @@ def _matcher() -> Matcher:
         "أ- الاسم: أحمد\nب- الشهرة: الخطيب",
         "(1) Name: Ahmad\n(2) Surname: al-Khatib",
         '{"given_name":"Ahmad","family_name":"al-Khatib"}',
+        '{"الاسم": "أحمد", "الشهرة": "الخطيب"}',
         "givenName: Ahmad\nfamilyName: al-Khatib",
         "given_name=Ahmad&family_name=al-Khatib",
         "Name: Ahmad<br>Surname: al-Khatib",

@@ -59,6 +59,10 @@ def _matcher() -> Matcher:
         "Ahmad Mahmoud\x0bal-Khatib",  # Word's line break in a paragraph
         "Ahmad Mahmoud\u2028al-Khatib",
         "Ahmad Hassan\nKhaled al-Khatib",  # or a list of two people: withheld, erring safe
+        # a delimited row's cells, no space after the separator (prose writes one)
+        "1,Ahmad,Mahmoud,al-Khatib,34",
+        '"Ahmad","Mahmoud","al-Khatib"',
+        "1;أحمد;محمود;الخطيب",
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:

@@ -52,11 +52,11 @@ _LEAD = r"(?:[ \t\u2022*\-\u2610-\u2612\u25a0\u25a1]|\(?(?:\d+|[a-zA-Z\u0621-\u0
 # character: a line of a million spaces is read in one pass, not tried from each of them.
 _FIELD = re.compile(
     rf"(?im)(?:^{_LEAD}[ \t]*+({_LABELS})[ \t]*+[:：\-–=|]?"
-    rf"|(?<=[ \t|.…_>])({_LABELS})[ \t]*+[:：|])[ \t]*+"
+    rf"|(?<=[ \t|.…_>\"'{{,])({_LABELS})[\"']?[ \t]*+[:：|])[ \t]*+[\"']?"
 )
 # Where a value ends: a line's end, a tab, a gap of spaces, a bar, a dotted or ruled leader, a
-# tag (`Name: Ahmad<br>Surname: …`).
-_END = re.compile(r"\n|\t|  +|\||\.{3,}|_{3,}|…|<")
+# tag (`Name: Ahmad<br>Surname: …`), a quoted value's end (`{"الاسم": "أحمد", …}`).
+_END = re.compile(r"\n|\t|  +|\||\.{3,}|_{3,}|…|<|[\"'][ \t]*[,}]")
 # Keys of exported records (JSON, YAML, a query string, XML's attributes): given_name,
 # familyName, "father-name" — every such key holds "name", so only where "name" is written is
 # a key looked for (a JSON export of millions of records is read in one pass).
