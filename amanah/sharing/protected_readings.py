@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import codepages, disguise, escapes, formfields
+from amanah.text import codepages, disguise, escapes, formfields, margins
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -145,5 +145,7 @@ def readings(text: str) -> list[str]:
     for form in (text, decoded) if decoded != text else (text,):  # a card's, a form's fields
         if (fields := formfields.reading(form)) is not None:
             out.append(fields)
+    if (read_past := margins.reading(text)) is not None:  # line numbers, page numbers, cues
+        out.append(read_past)
     out.append(codepages.mojibake_undone(decoded))  # Ø£Ø­Ù…Ø¯: Arabic decoded twice
     return [r for r in dict.fromkeys(out) if r != text]

@@ -1,0 +1,84 @@
+"""A name wrapped across what a reader reads past is one name (an adversary's, stop 51): a
+line-numbered transcript's numbers, a page's number or footer, a subtitle's cue number and
+timing, a double-spaced text's blank lines; before, each stood between its words and the
+file passed the leak check."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from amanah.sharing.protected import Matcher
+from amanah.text import margins
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+
+
+def _matcher() -> Matcher:
+    return Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+
+
+SRT = (
+    "1\n00:00:01,000 --> 00:00:03,000\nmy name is Ahmad\n\n"
+    "2\n00:00:03,000 --> 00:00:05,000\nal-Khatib and I was taken\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12 the witness Ahmad\n13 al-Khatib said\n14 that he was taken",  # a transcript
+        "the witness Ahmad\n- 3 -\nal-Khatib said",  # a page's number between
+        "the witness Ahmad\nPage 3 of 12\nal-Khatib said",
+        "الشاهد أحمد\nصفحة ٣ من ١٢\nالخطيب قال",
+        SRT,
+        "WEBVTT\n\n00:01.000 --> 00:03.000\nاسمي أحمد\n\n00:03.000 --> 00:05.000\nالخطيب\n",
+        "the witness Ahmad Mahmoud\n\nal-Khatib said that\n\nhe was taken to the\n\nbranch",
+    ],
+)
+def test_a_name_wrapped_across_a_margins_numbers_is_found(text: str) -> None:
+    assert _matcher().names(text) == {"Witness A"}, margins.reading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. Ahmad Hassan\n2. Khaled al-Khatib\n3. Omar Said",  # a list, its items marked
+        "1- أحمد حسن\n2- خالد الخطيب\n3- عمر",
+        "A paragraph about Ahmad.\n\nA second paragraph, about the al-Khatib family, longer.",
+        "the witness Ahmad\nsaid 3 times that al-Khatib",
+    ],
+)
+def test_lists_and_paragraphs_keep_their_people_apart(text: str) -> None:
+    assert _matcher().names(text) == set(), margins.reading(text)
+
+
+def test_a_subtitle_file_naming_the_witness_is_refused(tmp_path: Path) -> None:
+    from amanah.processing import inventory
+
+    matcher = _matcher()
+    for text, named in ((SRT, True), (SRT.replace("Ahmad", "Yusuf"), False)):
+        path = tmp_path / f"testimony-{named}.srt"
+        path.write_text(text)
+        work = tmp_path / f"work-{named}"
+        work.mkdir()
+        inv = inventory.of_file(path, path.name, work)
+        found = set().union(*(matcher.names(p.text) for p in inv.parts))
+        assert inv.complete and (found == {"Witness A"}) is named, found
+
+
+def test_hostile_margins_are_read_in_one_pass() -> None:
+    """Runs of spaces, dashes, digits or blank lines a line long: milliseconds each (a pattern
+    tried from each character would take minutes)."""
+    for text in (
+        " " * 200_000 + "\n",
+        "-" * 200_000 + "\n",
+        "1" * 200_000 + "\n",
+        "\n \n" * 100_000,
+        "00:00:01,000 --> " * 50_000 + "\n",
+        "\n".join(["- " + " " * 50 + "3"] * 20_000),
+    ):
+        started = time.process_time()
+        margins.reading(text)
+        assert time.process_time() - started < 2.0, text[:20]
