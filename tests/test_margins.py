@@ -28,7 +28,20 @@ SRT = (
 @pytest.mark.parametrize(
     "text",
     [
-        "12 the witness Ahmad\n13 al-Khatib said\n14 that he was taken",  # a transcript
+        "12   Q. Did the witness Ahmad\n13   al-Khatib say where he was taken?\n14   A. To the"
+        " branch in Kafr Sousa.",  # a transcript's numbered lines
+        "12   and then the witness Ahmad\n\n13   al-Khatib said that on that day\n\n14   he was"
+        " taken to the branch\n\n15",  # pleading paper: numbered and double-spaced
+        "[00:01:02] the witness Ahmad\n[00:01:05] al-Khatib said that he was\n[00:01:09] taken",
+        SRT.replace("\n", "\r\n"),  # as most subtitles ship
+        "1\n00:00:01,000 --> 00:00:03,000\n<i>my name is Ahmad</i>\n\n2\n"
+        "00:00:03,000 --> 00:00:05,000\n<i>al-Khatib</i>\n",
+        "WEBVTT\n\nintro\n00:01.000 --> 00:03.000\nmy name is Ahmad\n\nq2\n"
+        "00:03.000 --> 00:05.000\nal-Khatib\n",
+        "[00:00.000 --> 00:03.000]  my name is Ahmad\n[00:03.000 --> 00:05.000]  al-Khatib and",
+        "Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,my name is Ahmad\n"
+        "Dialogue: 0,0:00:03.00,0:00:05.00,Default,,0,0,0,,al-Khatib and I was taken",
+        "the witness Ahmad\nCase No. IT-95-14-T   Page 3\nal-Khatib said",
         "the witness Ahmad\n- 3 -\nal-Khatib said",  # a page's number between
         "the witness Ahmad\nPage 3 of 12\nal-Khatib said",
         "الشاهد أحمد\nصفحة ٣ من ١٢\nالخطيب قال",
@@ -48,6 +61,10 @@ def test_a_name_wrapped_across_a_margins_numbers_is_found(text: str) -> None:
         "1- أحمد حسن\n2- خالد الخطيب\n3- عمر",
         "A paragraph about Ahmad.\n\nA second paragraph, about the al-Khatib family, longer.",
         "the witness Ahmad\nsaid 3 times that al-Khatib",
+        "1 Ahmad Hassan\n2 Khaled al-Khatib\n3 Omar Said",  # a list, OCR lost its marks
+        "10234 Ahmad Hassan\n10235 Khaled al-Khatib\n10236 Omar Said",
+        "case,victim,witness\n12,Ahmad Hassan,Khaled al-Khatib\n",  # whole names a cell
+        "|Ahmad Hassan|Khaled al-Khatib|",
     ],
 )
 def test_lists_and_paragraphs_keep_their_people_apart(text: str) -> None:

@@ -44,15 +44,17 @@ _LABEL = "|".join((*_ARABIC, *_LATIN))
 _COLUMN = r"first|last|middle|given|family|father|mother|grandfather|fname|lname|mname"
 # One label, or several of the same field in other languages ("Given names / Prénoms"), not
 # followed by a letter (أمجد is no أم; "Nominees" no "Nom").
-_LABELS = rf"(?:{_LABEL})(?:[ \t]*/[ \t]*(?:{_LABEL}))*(?![\w'])"
+_LABELS = rf"(?:{_LABEL})(?:[ \t]*+/[ \t]*+(?:{_LABEL}))*+(?![\w'])"
 # A line's start: bullets, numbers and letters that number fields ("أ-", "a)", "(1)"), boxes.
 _LEAD = r"(?:[ \t\u2022*\-\u2610-\u2612\u25a0\u25a1]|\(?(?:\d+|[a-zA-Z\u0621-\u064a])[).\-])*+"
 # A label at a line's start, its colon optional (OCR drops it); or after a space or a bar in a
-# line of fields, its colon (or a bar) written. Possessive, and a gap begun only at its first
-# character: a line of a million spaces is read in one pass, not tried from each of them.
+# line of fields, its colon (or a bar) written: one label there, the last of a bilingual
+# chain ("Surname / Nom:"), so that no chain is read again from each of its labels.
+# Possessive, and a gap begun only at its first character: a line of a million spaces is
+# read in one pass, not tried from each of them.
 _FIELD = re.compile(
     rf"(?im)(?:^{_LEAD}[ \t]*+({_LABELS})[ \t]*+[:：\-–=|]?"
-    rf"|(?<=[ \t|.…_>\"'{{,])({_LABELS})[\"']?[ \t]*+[:：|])[ \t]*+[\"']?"
+    rf"|(?<=[ \t|.…_>\"'{{,/])((?:{_LABEL})(?![\w']))[\"']?[ \t]*+[:：|])[ \t]*+[\"']?"
 )
 # Where a value ends: a line's end, a tab, a gap of spaces, a bar, a dotted or ruled leader, a
 # tag (`Name: Ahmad<br>Surname: …`), a quoted value's end (`{"الاسم": "أحمد", …}`).
@@ -63,6 +65,7 @@ _END = re.compile(r"\n|\t|  +|\||\.{3,}|_{3,}|…|<|[\"'][ \t]*[,}]")
 _NAME_WORD = re.compile(r"(?i)name")
 _KEY_BEFORE = re.compile(r"""[A-Za-z_\-]{0,24}$""")
 _KEY_AFTER = re.compile(r"""[A-Za-z]{0,2}["']?[ \t]*[:=][ \t]*["']?([^"'\n,&}{<\]\[]{1,200})""")
+_NESTING = re.compile(r"[{}\[\]]")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _COLUMN_NAME = rf"(?:{_LABELS}|(?:{_COLUMN})(?:[ _]?names?)?)"
 _HEADER_CELL = re.compile(rf"(?i)[ \t\"']*{_COLUMN_NAME}[ \t\"']*[:：]?[ \t]*")
@@ -102,6 +105,12 @@ def _labelled(text: str) -> list[list[str]]:
     last_end = 0
     for k, m in enumerate(matches):
         label = re.sub(r"\s+", " ", (m.group(1) or m.group(2) or "").lower())
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        before = text[line_start : m.start()]
+        if (m.group(2) and ":" not in before and _LETTER.search(before)) or _OTHER_PERSON.search(
+            label
+        ):  # "Interviewer name:", "Mother's name:": someone else's name, left out
+            continue
         if label in seen or "\n\n" in text[last_end : m.start()]:
             records.append([])
             seen = set()
@@ -122,6 +131,13 @@ def _labelled(text: str) -> list[list[str]]:
     return records
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+# Labels of a mother's name: hers, not a part of the holder's (a father's name is one).
+_OTHER_PERSON = re.compile(
+    r"(?i)[اأ]م\b|[اأ]م$|والدة|والده|مادر|دایک|mother|m[èe]re|ana |anne |madre"
+)
+
+
 def _keyed(text: str) -> list[list[str]]:
     """Values of an export's name keys (`"given_name": "Ahmad"`, `familyName=al-Khatib`),
     record by record (a key again starts the next)."""
@@ -139,12 +155,14 @@ def _keyed(text: str) -> list[list[str]]:
         words = _CAMEL.sub(" ", key).replace("_", " ").replace("-", " ").strip().lower()
         if not _KEY_LABEL.fullmatch(words):
             continue
-        if words in seen:
-            records.append([])
+        if words in seen or _NESTING.search(text, last, before.start()):
+            records.append([])  # a key again, or another object: another record
             seen = set()
+        last = after.end()
+        if _OTHER_PERSON.search(words):
+            continue  # her name, not a part of the holder's
         seen.add(words)
         records[-1].append(after.group(1).strip())
-        last = after.end()
     return records
 
 

@@ -10,41 +10,58 @@ from __future__ import annotations
 
 import re
 
-# A transcript's or a pleading's line number at a line's start ("12 the witness"), bare: a
-# list numbers its items with a mark ("1. ", "1- ", "1) "), and a list's marker parts names.
-_NUMBERED = re.compile(r"(?m)^[ \t]*+\d{1,5}+(?:[ \t]++|$)")
-# A line that is a page's number alone ("3", "- 3 -", "Page 3 of 12", "صفحة 3 من 12", "3/12").
+# A transcript's or a pleading's line number at a line's start ("12 the witness"), bare, or
+# its time ("[00:01:02] the witness"): a list numbers its items with a mark ("1. ", "1- ",
+# "1) "), and a list's marker parts names.
+_NUMBERED = re.compile(
+    r"(?m)^[ \t]*+(?:\d{1,5}+|\[?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[,.]\d{1,3})?\]?)(?:[ \t]++|$)"
+)
+# A line that is a page's number alone ("3", "- 3 -", "Page 3 of 12", "صفحة 3 من 12", "3/12"),
+# or a short footer that ends in one ("Case No. IT-95-14-T   Page 3").
 # Possessive: a line of a million spaces or dashes is read once, not tried from each.
 _PAGE = re.compile(
-    r"(?im)^[ \t]*+[-–—]?[ \t]*+(?:page|p\.|صفحة|الصفحة)?[ \t]*+[\d\u0660-\u0669]{1,4}+"
+    r"(?im)^(?:[^\n]{0,80}?(?=(?:page|صفحة|الصفحة)[ \t]))?[ \t]*+[-–—]?[ \t]*+"
+    r"(?:page|p\.|صفحة|الصفحة)?[ \t]*+[\d\u0660-\u0669]{1,4}+"
     r"(?:[ \t]*+(?:of|/|من)[ \t]*+[\d\u0660-\u0669]{1,4}+)?[ \t]*+[-–—]?[ \t]*+$\n?"
 )
-# A subtitle's timing (SRT's and WebVTT's), and WebVTT's header.
-_CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{3}"
+# A subtitle's timing (SRT's, WebVTT's, Whisper's "[00:00.000 --> 00:03.000]") with its
+# cue's name on the line before (after a blank line), WebVTT's header and notes, and an
+# ASS/SSA dialogue's fields.
+_CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{2,3}"
 _TIMING = re.compile(
-    rf"(?m)^[ \t]*+{_CLOCK}[ \t]*+-->[ \t]*+{_CLOCK}[^\n]*+$\n?|^WEBVTT[^\n]*+$\n?"
+    rf"(?m)^(?:(?:\A|(?<=\n\n))(?:(?!-->)[^\n]){{0,60}}\n)?"
+    rf"[ \t]*+\[?{_CLOCK}[ \t]*+-->[ \t]*+{_CLOCK}\]?"
+    r"(?:[^\S\n]*+$\n?|[ \t]++)"
+    r"|^WEBVTT[^\n]*+$\n?|^NOTE\b[^\n]*+(?:\n[^\n]++)*+\n?|^Dialogue:(?:[^,\n]*+,){9}"
 )
+_MARKUP = re.compile(r"<[^<>\n]{0,200}>")
 _BLANK = re.compile(r"\n[ \t]*+\n")
 _BLANKS = re.compile(r"\n(?:[ \t]*+\n)++")
 MIN_LINES = 3  # lines a text has at least before its lines' numbers count as a transcript's
 NUMBERED_SHARE = 0.6  # of its lines that begin with a number
+PROSE_LINE = 24  # characters a numbered line holds on average in a transcript (a list's: names)
 
 
 def reading(text: str) -> str | None:
     """The text as read past its margins' numbers and timings, with blank lines that only
     double-space it taken out; None when it has none."""
-    if "\n" not in text:
+    if "\n" not in text and "\r" not in text:
         return None
-    out = text
-    if "-->" in out:  # subtitles: cue numbers and timings, and the blank line after each cue
+    out = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "-->" in out or "Dialogue:" in out:  # subtitles: cues' names, timings, tags, blank lines
         timed = _TIMING.sub("", out)
         if timed != out:
-            out = _BLANKS.sub("\n", _PAGE.sub("", timed))
-    lines = out.count("\n") + 1
-    if lines >= MIN_LINES and len(_NUMBERED.findall(out)) >= NUMBERED_SHARE * lines:
-        out = _NUMBERED.sub("", out)
-    out = _PAGE.sub("", out)
+            out = _BLANKS.sub("\n", _PAGE.sub("", _MARKUP.sub("", timed)))
     breaks = out.count("\n")
     if breaks >= MIN_LINES and len(_BLANK.findall(out)) * 2 >= breaks * NUMBERED_SHARE:
         out = _BLANKS.sub("\n", out)  # double-spaced: every line a blank line apart
+    lines = out.count("\n") + 1
+    numbered = _NUMBERED.findall(out)
+    if (
+        lines >= MIN_LINES
+        and len(numbered) >= NUMBERED_SHARE * lines
+        and len(out) >= PROSE_LINE * lines
+    ):
+        out = _NUMBERED.sub("", out)
+    out = _PAGE.sub("", out)
     return out if out != text else None

@@ -141,11 +141,26 @@ def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     gap = text[start:end]
     if initial:
         gap = gap.lstrip(".")
-    if _GAP_ARTICLE.sub("", gap) in _CELL_BREAKS:  # a row's cells (`1,Ahmad,Mahmoud,
-        return False  # al-Khatib,34`, the article passed over): one person's
+    if (cell := _GAP_ARTICLE.sub("", gap)) in _CELL_BREAKS:  # a row's cells, a word each
+        return not _one_word_cells(text, start, end, cell.strip('"'))  # (`1,Ahmad,Mahmoud,
+        # al-Khatib,34`: one person's); cells of whole names are two people's
     return bool(_LIST_BREAK.search(gap) or _BLANK_LINE.search(gap))
 
 
+def _one_word_cells(text: str, start: int, end: int, sep: str) -> bool:
+    """Whether the cells on either side of a row's separator each hold one word: a name's
+    part a column (`Ahmad,Mahmoud,al-Khatib`), not a whole name a column (`Ahmad
+    Hassan,Khaled al-Khatib`: two people)."""
+    window = text[max(0, start - CELL) : start]
+    before = window[max(window.rfind(sep), window.rfind("\n")) + 1 :]
+    after = text[end : end + CELL]
+    stops = [i for i in (after.find(sep), after.find("\n")) if i >= 0]
+    after = after[: min(stops)] if stops else after
+    return not (_SPACE.search(before.strip(' "')) or _SPACE.search(after.strip(' "')))
+
+
+CELL = 200  # characters of a cell looked at, at most
+_SPACE = re.compile(r"\s")
 _GAP_ARTICLE = re.compile("(?i)(?:al|el)[-\u2010]$")
 #: What parts a delimited row's cells, written with no space (prose writes one after a comma).
 _CELL_BREAKS = frozenset({",", ";", "|", '","', '";"', "\t"})
