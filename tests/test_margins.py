@@ -99,3 +99,36 @@ def test_hostile_margins_are_read_in_one_pass() -> None:
         started = time.process_time()
         margins.reading(text)
         assert time.process_time() - started < 2.0, text[:20]
+
+
+def _two_page_pdf(path: Path, first: str, second: str) -> None:
+    import pymupdf
+
+    document = pymupdf.open()
+    for n, text in enumerate((first, second), start=1):
+        page = document.new_page()
+        page.insert_text((72, 60), "Witness statement, case 12", fontsize=9)  # running head
+        page.insert_text((72, 100), text, fontsize=11)
+        page.insert_text((290, 800), f"- {n} -", fontsize=9)  # its number
+    document.save(path)
+
+
+def test_a_name_a_page_turn_cuts_in_two_is_refused(tmp_path: Path) -> None:
+    """Each page of a PDF is a part of its inventory, read alone: "the witness Ahmad" ends
+    page 1 and "al-Khatib said …" starts page 2 (an adversary's PDF passed). The turn is read
+    across, the running head and the page numbers left out."""
+    from amanah.processing import inventory
+    from amanah.sharing.leakcheck import LeakCheck
+
+    for given, named in (("Ahmad", True), ("Yusuf", False)):
+        path = tmp_path / f"statement-{named}.pdf"
+        _two_page_pdf(path, f"The events of that day.\nthe witness {given}", "al-Khatib said.")
+        work = tmp_path / f"work-{named}"
+        work.mkdir()
+        doc = inventory.of_file(path, path.name, work).to_json()
+        check = LeakCheck.__new__(LeakCheck)
+        check.matcher = _matcher()
+        said = check._in_parts(doc)
+        assert bool(said) is named, said
+        if named:
+            assert any("across pages 1 and 2" in s for s in said), said

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from amanah.db.models import Derivative, InventoryAttestation, Item
 from amanah.processing import inventory, pathnames
 from amanah.sharing.protected import Matcher
-from amanah.text import rawtext
+from amanah.text import margins, rawtext
 from amanah.workspace import Workspace
 
 MAX_PLACES = 3  # places named in one refusal reason
@@ -145,10 +145,17 @@ class LeakCheck:
 
     def _in_parts(self, doc: dict[str, Any]) -> list[str]:
         found: dict[str, set[str]] = {}
+        pages: dict[str, list[tuple[int, str]]] = {}
         for p in doc.get("parts", []):
             if hit := self.matcher.names(p["text"]):
                 where = p["place"] + (f" ({p['locator']})" if p.get("locator") else "")
                 found.setdefault(where, set()).update(hit)
+            if p.get("page") is not None:
+                pages.setdefault(p["place"], []).append((p["page"], p["text"]))
+        for place, texts in pages.items():  # a name a page turn cuts in two
+            for page, joined in margins.page_turns(texts):
+                if hit := self.matcher.names(joined):
+                    found.setdefault(f"{place} (across pages {page - 1} and {page})", hit)
         return [f"{_who(hit)} in {where}" for where, hit in found.items()]
 
     def _raw_scan(self, sha256: str, doc: dict[str, Any] | None, out: Findings) -> None:

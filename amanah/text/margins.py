@@ -8,6 +8,7 @@ the protected-name readings add it (`amanah.sharing.protected_readings`).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 # A transcript's or a pleading's line number at a line's start ("12 the witness"), bare, or
@@ -65,3 +66,40 @@ def reading(text: str) -> str | None:
         out = _NUMBERED.sub("", out)
     out = _PAGE.sub("", out)
     return out if out != text else None
+
+
+#: Characters of a page's end and of the next page's start read together across the turn.
+TURN = 600
+_DIGITS = re.compile(r"[\d\u0660-\u0669]+")
+
+
+def page_turns(pages: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Each turn between consecutive pages of one place, as (the later page's number, the end
+    of the one before and the start of it, read together), its running heads and feet left
+    out: a line that starts or ends two pages or more, its numbers aside ("Statement of
+    W-12 — page 3"). A name that a page turn cuts ("the witness Ahmad" | "al-Khatib said")
+    is one name to its reader; each page alone holds half of it."""
+    if len(pages) < 2:
+        return []
+    edges: dict[str, int] = {}
+    split = {n: text.strip("\n").split("\n") for n, text in pages}
+    for lines in split.values():
+        for line in {lines[0], lines[-1]}:
+            key = _DIGITS.sub("#", line.strip())
+            edges[key] = edges.get(key, 0) + 1
+    running = {key for key, count in edges.items() if count >= 2 and key}
+
+    def kept(lines: list[str]) -> str:
+        while lines and _DIGITS.sub("#", lines[0].strip()) in running:
+            lines = lines[1:]
+        while lines and _DIGITS.sub("#", lines[-1].strip()) in running:
+            lines = lines[:-1]
+        return "\n".join(lines)
+
+    turns = []
+    ordered = sorted(pages)
+    for (before, _), (after, _) in itertools.pairwise(ordered):
+        if after == before + 1:
+            end, start = kept(split[before])[-TURN:], kept(split[after])[:TURN]
+            turns.append((after, f"{end}\n{start}"))
+    return turns
