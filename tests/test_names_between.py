@@ -63,6 +63,7 @@ def _matcher() -> Matcher:
         "1,Ahmad,Mahmoud,al-Khatib,34",
         '"Ahmad","Mahmoud","al-Khatib"',
         "1;أحمد;محمود;الخطيب",
+        "1\tAhmad\tMahmoud al-Khatib",  # a tab parts no names
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:

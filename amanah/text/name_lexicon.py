@@ -133,11 +133,11 @@ _BLANK_LINE = re.compile(
 def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     """Whether text[start:end], between two words of a name, parts two names: list or sentence
     punctuation (an initial's or an abbreviation's full stop aside), a blank line, or a line
-    break before a list's marker; not a delimited row's separator with no space around it. A
-    line break alone does not: a name wraps in a table's cell,
-    a narrow column, a spreadsheet's cell or a form, in any place and around any other cells
-    on its lines ("Ahmad Mahmoud⏎Hassan al-Khatib"), and a list a name a line cannot be told
-    from it. Erring so withholds two people's names where the other way shows a witness's."""
+    break before a list's marker; not a delimited row's separator with no space around it
+    between one-word cells. A line break alone does not: a name wraps in a table's cell, a
+    narrow column, a spreadsheet's cell or a form, in any place and around any other cells on
+    its lines ("Ahmad Mahmoud⏎Hassan al-Khatib"), and a list a name a line cannot be told from
+    it. Erring so withholds two people's names where the other way shows a witness's."""
     gap = text[start:end]
     if initial:
         gap = gap.lstrip(".")
@@ -163,7 +163,8 @@ CELL = 200  # characters of a cell looked at, at most
 _SPACE = re.compile(r"\s")
 _GAP_ARTICLE = re.compile("(?i)(?:al|el)[-\u2010]$")
 #: What parts a delimited row's cells, written with no space (prose writes one after a comma).
-_CELL_BREAKS = frozenset({",", ";", "|", '","', '";"', "\t"})
+#: (A tab parts no names at all, as before: it is no punctuation.)
+_CELL_BREAKS = frozenset({",", ";", "|", '","', '";"'})
 
 
 _TRAILING = re.compile(r"\W*$")
