@@ -42,6 +42,16 @@ SRT = (
         "Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,my name is Ahmad\n"
         "Dialogue: 0,0:00:03.00,0:00:05.00,Default,,0,0,0,,al-Khatib and I was taken",
         "the witness Ahmad\nCase No. IT-95-14-T   Page 3\nal-Khatib said",
+        # an adversary's fourth round: cue settings, override tags, SBV, speakers, stamps
+        "WEBVTT\n\n00:01.000 --> 00:04.000 align:start position:10%\nthe witness Ahmad\n\n"
+        "00:04.000 --> 00:06.000 align:start position:10%\nal-Khatib said\n",
+        SRT.replace("my name", "{\\an8}my name"),
+        "Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{\\i1}the witness\\NAhmad{\\i0}\n"
+        "Dialogue: 0,0:00:03.00,0:00:05.00,Default,,0,0,0,,al-Khatib said",
+        "0:00:01.000,0:00:04.000\nthe witness Ahmad\n\n0:00:04.000,0:00:06.000\nal-Khatib said\n",
+        "Speaker 1  00:01\nthe witness Ahmad\n\nSpeaker 2  00:05\nal-Khatib said that he was\n",
+        "(00:01:02) and then the witness Ahmad\n(00:01:05) al-Khatib said that he was taken\n"
+        "(00:01:09) to the branch in the city",
         "the witness Ahmad\n- 3 -\nal-Khatib said",  # a page's number between
         "the witness Ahmad\nPage 3 of 12\nal-Khatib said",
         "الشاهد أحمد\nصفحة ٣ من ١٢\nالخطيب قال",
@@ -83,6 +93,39 @@ def test_a_subtitle_file_naming_the_witness_is_refused(tmp_path: Path) -> None:
         inv = inventory.of_file(path, path.name, work)
         found = set().union(*(matcher.names(p.text) for p in inv.parts))
         assert inv.complete and (found == {"Witness A"}) is named, found
+
+
+def _turned(*pages: str) -> list[str]:
+    from amanah.sharing.leakcheck import LeakCheck
+
+    check = LeakCheck.__new__(LeakCheck)
+    check.matcher = _matcher()
+    return check._in_parts(
+        {"parts": [{"place": "body", "page": n, "text": t} for n, t in enumerate(pages, 1)]}
+    )
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        ("Head\nthe witness Ahmad\n1 Tape 2, side B.\n1", "Head\nal-Khatib said\n2", "Head\n3"),
+        ("the witness Ahmad\n1", "Statement of W-12\nal-Khatib said\n2"),  # a first page's own
+        ("Preface\nthe witness Ahmad\n- i -", "Preface\nal-Khatib said\n- ii -", "Preface\n."),
+    ],
+)
+def test_a_page_turn_is_read_past_a_footnote_a_letterhead_and_roman_numbers(
+    pages: tuple[str, ...],
+) -> None:
+    """An adversary's fourth round: lines that are no running head (a footnote, a first
+    page's letterhead, page numbers in Roman numerals) stood between a name's halves."""
+    assert any("across pages 1 and 2" in said for said in _turned(*pages))
+    assert _turned(*(p.replace("Ahmad", "Yusuf") for p in pages)) == []
+
+
+def test_page_turns_of_pages_of_many_lines_are_read_in_one_pass() -> None:
+    started = time.process_time()
+    margins.page_turns([(n, "7\n" * 80_000) for n in (1, 2, 3)])
+    assert time.process_time() - started < 2.0  # one line a pass took 24 s
 
 
 def test_hostile_margins_are_read_in_one_pass() -> None:
@@ -132,3 +175,33 @@ def test_a_name_a_page_turn_cuts_in_two_is_refused(tmp_path: Path) -> None:
         assert bool(said) is named, said
         if named:
             assert any("across pages 1 and 2" in s for s in said), said
+
+
+def test_an_odt_line_break_tab_or_spaces_keep_the_words_apart(tmp_path: Path) -> None:
+    """An adversary's fourth round: LibreOffice's Shift+Enter (text:line-break), a tab and a
+    run of spaces are elements in an ODT paragraph, which the extraction dropped, gluing
+    "Ahmad" to "al-Khatib" so that no reading found the name. A span nested thousands deep
+    is read too (no recursion)."""
+    import zipfile
+
+    from amanah.processing import extract
+
+    ns = 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    deep = "<text:span>" * 5000 + "x" + "</text:span>" * 5000
+    body = (
+        "<text:p>the witness Ahmad<text:line-break/>al-Khatib<text:tab/>said<text:s"
+        f' text:c="2"/>so</text:p><text:p>{deep}</text:p>'
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        f" {ns}><office:body><office:text>{body}</office:text></office:body>"
+        "</office:document-content>"
+    )
+    path = tmp_path / "statement.odt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", content)
+    text = extract.odf(path).pages[0]
+    assert "the witness Ahmad\nal-Khatib\tsaid  so" in text
+    assert _matcher().names(text) == {"Witness A"}

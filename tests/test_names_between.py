@@ -64,6 +64,9 @@ def _matcher() -> Matcher:
         '"Ahmad","Mahmoud","al-Khatib"',
         "1;أحمد;محمود;الخطيب",
         "1\tAhmad\tMahmoud al-Khatib",  # a tab parts no names
+        "1,Ahmad Mahmoud,al-Khatib,34",  # given and father's names a cell, family the next
+        "1,أحمد محمود,الخطيب,34",
+        "1,Ahmad,Mahmoud al-Khatib,34",
     ],
 )
 def test_a_name_with_a_fathers_name_between_is_found(text: str) -> None:

@@ -351,12 +351,41 @@ def odf(path: Path) -> Extraction:
             out.pages.append(_clean(t.get(f"{{{_ODF_TABLE}}}name", "") + "\n" + "\n".join(lines)))
         return out
     paragraphs = [
-        "".join(el.itertext())
-        for el in root.iter()
-        if el.tag in (f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h")
+        _odf_text(el) for el in root.iter() if el.tag in (f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h")
     ]
     out.pages.append(_clean("\n".join(paragraphs)))
     return out
+
+
+#: OpenDocument's elements that stand for characters: a manual line break (Shift+Enter), a
+#: tab, runs of spaces. `itertext` drops them, gluing the words on either side
+#: ("Ahmad<text:line-break/>al-Khatib" read "Ahmadal-Khatib").
+_ODF_CHARACTERS = {
+    f"{{{_ODF_TEXT}}}line-break": "\n",
+    f"{{{_ODF_TEXT}}}tab": "\t",
+    f"{{{_ODF_TEXT}}}s": " ",
+}
+
+
+def _odf_text(el: ElementTree.Element) -> str:
+    """An ODF paragraph's text, its line breaks, tabs and spaces written as characters (with
+    a stack, not recursion: a hostile file nests spans thousands deep)."""
+    out: list[str] = []
+    stack: list[tuple[ElementTree.Element, bool]] = [(el, False)]
+    while stack:
+        node, after = stack.pop()
+        if after:
+            if node.tail and node is not el:
+                out.append(node.tail)
+            continue
+        if (char := _ODF_CHARACTERS.get(node.tag)) is not None:
+            count = node.get(f"{{{_ODF_TEXT}}}c", "1") if char == " " else "1"
+            out.append(char * (min(int(count), 100) if count.isdigit() else 1))
+        elif node.text:
+            out.append(node.text)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
+    return "".join(out)
 
 
 #: How many times one ODS cell or row is written out at most: a spreadsheet marks the unused
@@ -388,7 +417,7 @@ def _ods_rows(table: ElementTree.Element, budget: SheetBudget) -> list[str]:
         for c in row:
             if c.tag not in cells_tags:
                 continue
-            paragraphs = ["".join(p.itertext()) for p in c.iter(f"{{{_ODF_TEXT}}}p")]
+            paragraphs = [_odf_text(p) for p in c.iter(f"{{{_ODF_TEXT}}}p")]
             value = " ".join(paragraphs) if paragraphs else "".join(c.itertext())
             times = _repeat(c, "number-columns-repeated")
             if not value:

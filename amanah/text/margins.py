@@ -15,7 +15,7 @@ import re
 # its time ("[00:01:02] the witness"): a list numbers its items with a mark ("1. ", "1- ",
 # "1) "), and a list's marker parts names.
 _NUMBERED = re.compile(
-    r"(?m)^[ \t]*+(?:\d{1,5}+|\[?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[,.]\d{1,3})?\]?)(?:[ \t]++|$)"
+    r"(?m)^[ \t]*+(?:\d{1,5}+|[\[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[,.]\d{1,3})?[\])]?)(?:[ \t]++|$)"
 )
 # A line that is a page's number alone ("3", "- 3 -", "Page 3 of 12", "صفحة 3 من 12", "3/12"),
 # or a short footer that ends in one ("Case No. IT-95-14-T   Page 3").
@@ -25,17 +25,22 @@ _PAGE = re.compile(
     r"(?:page|p\.|صفحة|الصفحة)?[ \t]*+[\d\u0660-\u0669]{1,4}+"
     r"(?:[ \t]*+(?:of|/|من)[ \t]*+[\d\u0660-\u0669]{1,4}+)?[ \t]*+[-–—]?[ \t]*+$\n?"
 )
-# A subtitle's timing (SRT's, WebVTT's, Whisper's "[00:00.000 --> 00:03.000]") with its
-# cue's name on the line before (after a blank line), WebVTT's header and notes, and an
-# ASS/SSA dialogue's fields.
+# A subtitle's timing (SRT's, WebVTT's with its cue settings, Whisper's "[00:00.000 -->
+# 00:03.000]", YouTube's SBV "0:00:01.000,0:00:04.000") with its cue's name on the line before
+# (after a blank line), WebVTT's header and notes, an ASS/SSA dialogue's fields, a speaker's
+# head with its time ("Speaker 1  00:01").
 _CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{2,3}"
 _TIMING = re.compile(
     rf"(?m)^(?:(?:\A|(?<=\n\n))(?:(?!-->)[^\n]){{0,60}}\n)?"
-    rf"[ \t]*+\[?{_CLOCK}[ \t]*+-->[ \t]*+{_CLOCK}\]?"
-    r"(?:[^\S\n]*+$\n?|[ \t]++)"
+    rf"[ \t]*+\[?{_CLOCK}(?:[ \t]*+-->[ \t]*+|,){_CLOCK}\]?"
+    r"(?:[ \t]++[\w\-]++:[^\s]*+)*+(?:[^\S\n]*+$\n?|[ \t]++)"
     r"|^WEBVTT[^\n]*+$\n?|^NOTE\b[^\n]*+(?:\n[^\n]++)*+\n?|^Dialogue:(?:[^,\n]*+,){9}"
+    r"|^[^\n]{1,40}?[ \t]++(?:\d{1,2}:)?\d{1,2}:\d{2}[ \t]*+$\n?"
 )
-_MARKUP = re.compile(r"<[^<>\n]{0,200}>")
+_SPEAKER = re.compile(r"(?m)^[^\n]{1,40}?[ \t]++(?:\d{1,2}:)?\d{1,2}:\d{2}[ \t]*+$")
+# Tags: HTML's and WebVTT's (<i>, <c>, <00:00:01.500>), SRT's and ASS's overrides ({\an8}).
+_MARKUP = re.compile(r"<[^<>\n]{0,200}>|\{\\[^{}\n]{0,60}\}")
+_SBV = re.compile(rf"(?m)^{_CLOCK},{_CLOCK}$")
 _BLANK = re.compile(r"\n[ \t]*+\n")
 _BLANKS = re.compile(r"\n(?:[ \t]*+\n)++")
 MIN_LINES = 3  # lines a text has at least before its lines' numbers count as a transcript's
@@ -49,10 +54,12 @@ def reading(text: str) -> str | None:
     if "\n" not in text and "\r" not in text:
         return None
     out = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "-->" in out or "Dialogue:" in out:  # subtitles: cues' names, timings, tags, blank lines
+    if "-->" in out or "Dialogue:" in out or _SBV.search(out) or _SPEAKER.search(out):
+        # subtitles, a transcript's speakers: their cues' names, timings, tags, blank lines
         timed = _TIMING.sub("", out)
         if timed != out:
-            out = _BLANKS.sub("\n", _PAGE.sub("", _MARKUP.sub("", timed)))
+            timed = _MARKUP.sub("", timed).replace("\\N", " ").replace("\\n", " ")  # ASS's
+            out = _BLANKS.sub("\n", _PAGE.sub("", timed))
     breaks = out.count("\n")
     if breaks >= MIN_LINES and len(_BLANK.findall(out)) * 2 >= breaks * NUMBERED_SHARE:
         out = _BLANKS.sub("\n", out)  # double-spaced: every line a blank line apart
@@ -69,16 +76,21 @@ def reading(text: str) -> str | None:
 
 
 #: Characters of a page's end and of the next page's start read together across the turn.
-TURN = 600
+TURN = 300
+#: Lines at a page's foot and at the next page's head that may stand between a name's two
+#: halves once running heads are left out: a footnote, a page's own number, a first page's
+#: letterhead, "(continued overleaf)". Each combination is read, a blank line apart.
+EDGE_LINES = 2
 _DIGITS = re.compile(r"[\d\u0660-\u0669]+")
 
 
 def page_turns(pages: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Each turn between consecutive pages of one place, as (the later page's number, the end
-    of the one before and the start of it, read together), its running heads and feet left
-    out: a line that starts or ends two pages or more, its numbers aside ("Statement of
-    W-12 — page 3"). A name that a page turn cuts ("the witness Ahmad" | "al-Khatib said")
-    is one name to its reader; each page alone holds half of it."""
+    of the one before read with the start of it), its running heads and feet left out (a line
+    that starts or ends two pages or more, its numbers aside: "Statement of W-12 — page 3"),
+    and read again without up to EDGE_LINES more lines on either side (a footnote, a page's
+    number in Roman numerals, a first page's letterhead). A name that a page turn cuts ("the
+    witness Ahmad" | "al-Khatib said") is one name to its reader; each page alone holds half."""
     if len(pages) < 2:
         return []
     edges: dict[str, int] = {}
@@ -89,17 +101,25 @@ def page_turns(pages: list[tuple[int, str]]) -> list[tuple[int, str]]:
             edges[key] = edges.get(key, 0) + 1
     running = {key for key, count in edges.items() if count >= 2 and key}
 
-    def kept(lines: list[str]) -> str:
-        while lines and _DIGITS.sub("#", lines[0].strip()) in running:
-            lines = lines[1:]
-        while lines and _DIGITS.sub("#", lines[-1].strip()) in running:
-            lines = lines[:-1]
-        return "\n".join(lines)
+    def kept(lines: list[str]) -> list[str]:
+        first, last = 0, len(lines)
+        while first < last and _DIGITS.sub("#", lines[first].strip()) in running:
+            first += 1
+        while last > first and _DIGITS.sub("#", lines[last - 1].strip()) in running:
+            last -= 1
+        return lines[first:last]
 
     turns = []
     ordered = sorted(pages)
     for (before, _), (after, _) in itertools.pairwise(ordered):
-        if after == before + 1:
-            end, start = kept(split[before])[-TURN:], kept(split[after])[:TURN]
-            turns.append((after, f"{end}\n{start}"))
+        if after != before + 1:
+            continue
+        end, start = kept(split[before]), kept(split[after])
+        readings = []
+        for drop_end in range(EDGE_LINES + 1):
+            tail = "\n".join(end[max(0, len(end) - drop_end - 3) : len(end) - drop_end])
+            for drop_start in range(EDGE_LINES + 1):
+                head = "\n".join(start[drop_start : drop_start + 3])
+                readings.append(f"{tail[-TURN:]}\n{head[:TURN]}")
+        turns.append((after, "\n\n".join(dict.fromkeys(readings))))
     return turns

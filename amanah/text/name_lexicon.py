@@ -133,30 +133,31 @@ _BLANK_LINE = re.compile(
 def separates(text: str, start: int, end: int, initial: bool = False) -> bool:
     """Whether text[start:end], between two words of a name, parts two names: list or sentence
     punctuation (an initial's or an abbreviation's full stop aside), a blank line, or a line
-    break before a list's marker; not a delimited row's separator with no space around it
-    between one-word cells. A line break alone does not: a name wraps in a table's cell, a
-    narrow column, a spreadsheet's cell or a form, in any place and around any other cells on
-    its lines ("Ahmad Mahmoud⏎Hassan al-Khatib"), and a list a name a line cannot be told from
-    it. Erring so withholds two people's names where the other way shows a witness's."""
+    break before a list's marker; not a delimited row's separator with no space around it,
+    unless the cells on both sides hold whole names. A line break alone does not: a name
+    wraps in a table's cell, a narrow column, a spreadsheet's cell or a form, in any place and
+    around any other cells on its lines ("Ahmad Mahmoud⏎Hassan al-Khatib"), and a list a name
+    a line cannot be told from it. Erring so withholds two people's names where the other way
+    shows a witness's."""
     gap = text[start:end]
     if initial:
         gap = gap.lstrip(".")
-    if (cell := _GAP_ARTICLE.sub("", gap)) in _CELL_BREAKS:  # a row's cells, a word each
-        return not _one_word_cells(text, start, end, cell.strip('"'))  # (`1,Ahmad,Mahmoud,
-        # al-Khatib,34`: one person's); cells of whole names are two people's
+    if (cell := _GAP_ARTICLE.sub("", gap)) in _CELL_BREAKS:  # a row's cells: one person's
+        # (`1,Ahmad,Mahmoud,al-Khatib`, `1,أحمد محمود,الخطيب`), unless each holds a whole name
+        return _whole_names(text, start, end, cell.strip('"'))
     return bool(_LIST_BREAK.search(gap) or _BLANK_LINE.search(gap))
 
 
-def _one_word_cells(text: str, start: int, end: int, sep: str) -> bool:
-    """Whether the cells on either side of a row's separator each hold one word: a name's
-    part a column (`Ahmad,Mahmoud,al-Khatib`), not a whole name a column (`Ahmad
-    Hassan,Khaled al-Khatib`: two people)."""
+def _whole_names(text: str, start: int, end: int, sep: str) -> bool:
+    """Whether the cells on either side of a row's separator each hold words enough for a
+    whole name (`Ahmad Hassan,Khaled al-Khatib`: two people), not a name's parts in columns
+    (`Ahmad,Mahmoud,al-Khatib`; `Ahmad Mahmoud,al-Khatib`: given and father's, then family)."""
     window = text[max(0, start - CELL) : start]
     before = window[max(window.rfind(sep), window.rfind("\n")) + 1 :]
     after = text[end : end + CELL]
     stops = [i for i in (after.find(sep), after.find("\n")) if i >= 0]
     after = after[: min(stops)] if stops else after
-    return not (_SPACE.search(before.strip(' "')) or _SPACE.search(after.strip(' "')))
+    return bool(_SPACE.search(before.strip(' "')) and _SPACE.search(after.strip(' "')))
 
 
 CELL = 200  # characters of a cell looked at, at most
