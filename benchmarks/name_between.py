@@ -8,7 +8,8 @@ world and family names of the romaniser's dictionary (a public list), in Arabic 
 so that their first words meet the text often. The text: XQuAD's Arabic and English paragraphs.
 Each paragraph is read by `Matcher.names` with no word allowed between (as before) and with up
 to two, alternately, in the same run; figures are the paragraphs named and the CPU seconds.
-Also: the same names written with a father's name between, planted, are all found.
+Also: the same names written with a father's name between, planted, are all found; and the
+blocks of public text with line structure (`_structured`) that the names meet.
 Figures go to benchmarks/out/name_between.json and docs/benchmarks.md.
 """
 
@@ -58,6 +59,47 @@ def _paragraphs(data: Path) -> list[str]:
     return out
 
 
+def _structured(data: Path) -> dict[str, list[str]]:
+    """Public text with line structure, in blocks (read in place, never printed): the
+    sanctions list's CSV rows (real Syrian names, a name a row), the Rome Statute's strings a
+    line each, OpenITI's OCR lines, the fixtures' text files. Where line breaks, cells and
+    fields now join words into a name, false alarms would show here."""
+    blocks: dict[str, list[str]] = {}
+    rows = [
+        line
+        for path in sorted((data / "ofac_sdn_syria").glob("*.csv"))
+        for line in path.read_text(errors="replace").splitlines()
+    ]
+    blocks["sanctions list CSV, 2 rows a block"] = [
+        "\n".join(rows[i : i + 2]) for i in range(0, len(rows), 2)
+    ]
+
+    def strings(x: object) -> list[str]:
+        if isinstance(x, str):
+            return [x]
+        values = x.values() if isinstance(x, dict) else x if isinstance(x, list) else []
+        return [s for v in values for s in strings(v)]
+
+    statute = strings(json.loads((data / "rome_statute" / "RomeStatute.json").read_text()))
+    blocks["Rome Statute, 3 strings a block"] = [
+        "\n".join(statute[i : i + 3]) for i in range(0, len(statute), 3)
+    ]
+    ocr = [
+        p.read_text(errors="replace")
+        for p in sorted((data / "openiti_arabic_ocr_gs").rglob("*.txt"))[:3000]
+    ]
+    blocks["OpenITI OCR lines, 3 a block"] = [
+        "\n".join(ocr[i : i + 3]) for i in range(0, len(ocr), 3)
+    ]
+    kinds = (".txt", ".csv", ".json", ".srt", ".vtt", ".xml", ".html", ".md", ".tsv", ".eml")
+    blocks["fixtures' text files"] = [
+        p.read_text(errors="replace")[:200_000]
+        for p in sorted((data / "ingest_file_fixtures").rglob("*"))
+        if p.is_file() and p.suffix.lower() in kinds
+    ]
+    return blocks
+
+
 def main(persons: int, data: Path) -> dict[str, object]:
     given = _common("given", 60)
     given, fathers = given[:40], given[40:]  # a father's name that is no first name here
@@ -93,6 +135,12 @@ def main(persons: int, data: Path) -> dict[str, object]:
                 print(key, result[key], flush=True)
     finally:
         name_lexicon.MAX_BETWEEN = saved
+    named_blocks = {
+        kind: f"{sum(1 for b in blocks if matcher.names(b))}/{len(blocks)}"
+        for kind, blocks in _structured(data).items()
+    }
+    result["structured blocks named"] = named_blocks
+    print("structured blocks named", named_blocks, flush=True)
     OUT.mkdir(exist_ok=True)
     (OUT / "name_between.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
