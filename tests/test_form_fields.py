@@ -144,6 +144,9 @@ def test_hostile_runs_of_spaces_digits_and_labels_are_read_in_one_pass() -> None
         "first,last\nx\n" * 20_000,  # a header every other line
         '{"given_name":"N","family_name":"F"},' * 10_000,
         "_" * 24 + "name" * 50_000,
+        "Name: x " * 120_000,  # one line of fields: its start looked for once (was 8.7 s)
+        "Columns: " + "Name / " * 40_000,  # a chain of labels, read once (was quadratic)
+        "Interviewer name: x " * 50_000,
     ):
         started = time.process_time()
         formfields.reading(text)

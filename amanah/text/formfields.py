@@ -102,15 +102,18 @@ def _labelled(text: str) -> list[list[str]]:
     matches = list(_FIELD.finditer(text))
     records: list[list[str]] = [[]]
     seen: set[str] = set()
-    last_end = 0
+    last_end = line_start = fields_on_line = 0
     for k, m in enumerate(matches):
         label = re.sub(r"\s+", " ", (m.group(1) or m.group(2) or "").lower())
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        before = text[line_start : m.start()]
-        if (m.group(2) and ":" not in before and _LETTER.search(before)) or _OTHER_PERSON.search(
+        if (nl := text.rfind("\n", last_end, m.start())) >= 0:  # a new line (looked for
+            line_start, fields_on_line = nl + 1, 0  # since the last field only: one pass)
+        before = text[max(line_start, m.start() - 80) : m.start()]
+        if (m.group(2) and not fields_on_line and _LETTER.search(before)) or _OTHER_PERSON.search(
             label
         ):  # "Interviewer name:", "Mother's name:": someone else's name, left out
+            last_end = m.end()
             continue
+        fields_on_line += 1
         if label in seen or "\n\n" in text[last_end : m.start()]:
             records.append([])
             seen = set()
