@@ -319,7 +319,7 @@ _GZIP = b"\x1f\x8b\x08"
 def _lzma_alone(data: bytes) -> bool:
     """An .lzma stream (LZMA's first format, `lzma --format=alone`, 7-Zip's SDK): its header's
     properties byte (lc, lp, pb; 0x5D as every tool writes it) and a dictionary of a power of
-    two from 4 KB to 1.5 GB."""
+    two from 4 KB to 1 GB."""
     if len(data) < 14 or data[0] != 0x5D:
         return False
     size = int.from_bytes(data[1:5], "little")
