@@ -111,6 +111,7 @@ def _turned(*pages: str) -> list[str]:
         ("Head\nthe witness Ahmad\n1 Tape 2, side B.\n1", "Head\nal-Khatib said\n2", "Head\n3"),
         ("the witness Ahmad\n1", "Statement of W-12\nal-Khatib said\n2"),  # a first page's own
         ("Preface\nthe witness Ahmad\n- i -", "Preface\nal-Khatib said\n- ii -", "Preface\n."),
+        ("إفادة\nقال الشاهد أحمد\n- ١ -", "إفادة\nالخطيب إنه اعتقل\n- ٢ -", "إفادة\n."),
     ],
 )
 def test_a_page_turn_is_read_past_a_footnote_a_letterhead_and_roman_numbers(
@@ -119,7 +120,7 @@ def test_a_page_turn_is_read_past_a_footnote_a_letterhead_and_roman_numbers(
     """An adversary's fourth round: lines that are no running head (a footnote, a first
     page's letterhead, page numbers in Roman numerals) stood between a name's halves."""
     assert any("across pages 1 and 2" in said for said in _turned(*pages))
-    assert _turned(*(p.replace("Ahmad", "Yusuf") for p in pages)) == []
+    assert _turned(*(p.replace("Ahmad", "Yusuf").replace("أحمد", "يوسف") for p in pages)) == []
 
 
 def test_page_turns_of_pages_of_many_lines_are_read_in_one_pass() -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import re
 
+from amanah.display import BIDI_CONTROLS
+
 # The labels of the fields that hold a part of a person's name, as forms, identity cards and
 # registers print them: Arabic (the Levant's and the Maghreb's), Persian and Sorani, English,
 # French, Turkish, Kurmanji, German, Spanish, Italian, Dutch and Swedish. Longer labels first:
@@ -76,9 +78,8 @@ _KEY_LABEL = re.compile(rf"(?i){_COLUMN_NAME}")
 # What a reader does not see: tatweel, harakat, bidi controls, a byte-order mark; spaces of
 # other widths; line breaks of other kinds.
 _HIDDEN = dict.fromkeys(
-    [0x0640, *range(0x064B, 0x0653), 0x0670, 0x200E, 0x200F, *range(0x202A, 0x202F)]
+    [0x0640, *range(0x064B, 0x0653), 0x0670, 0xFEFF, 0x00AD, *map(ord, BIDI_CONTROLS)]
 )
-_HIDDEN.update(dict.fromkeys([*range(0x2066, 0x206A), 0x061C, 0xFEFF, 0x00AD]))
 _SPACES = dict.fromkeys([0x00A0, *range(0x2000, 0x200B), 0x202F, 0x3000], " ")
 _BREAKS = dict.fromkeys([0x0B, 0x0C, 0x85, 0x2028, 0x2029, 0x0D], "\n")
 _PLAIN = {**_HIDDEN, **_SPACES, **_BREAKS}

@@ -30,14 +30,15 @@ _PAGE = re.compile(
 # (after a blank line), WebVTT's header and notes, an ASS/SSA dialogue's fields, a speaker's
 # head with its time ("Speaker 1  00:01").
 _CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{2,3}"
+_SPEAKER_HEAD = r"^[^\n]{1,40}?[ \t]++(?:\d{1,2}:)?\d{1,2}:\d{2}[ \t]*+$"
 _TIMING = re.compile(
     rf"(?m)^(?:(?:\A|(?<=\n\n))(?:(?!-->)[^\n]){{0,60}}\n)?"
     rf"[ \t]*+\[?{_CLOCK}(?:[ \t]*+-->[ \t]*+|,){_CLOCK}\]?"
     r"(?:[ \t]++[\w\-]++:[^\s]*+)*+(?:[^\S\n]*+$\n?|[ \t]++)"
     r"|^WEBVTT[^\n]*+$\n?|^NOTE\b[^\n]*+(?:\n[^\n]++)*+\n?|^Dialogue:(?:[^,\n]*+,){9}"
-    r"|^[^\n]{1,40}?[ \t]++(?:\d{1,2}:)?\d{1,2}:\d{2}[ \t]*+$\n?"
+    rf"|{_SPEAKER_HEAD}\n?"
 )
-_SPEAKER = re.compile(r"(?m)^[^\n]{1,40}?[ \t]++(?:\d{1,2}:)?\d{1,2}:\d{2}[ \t]*+$")
+_SPEAKER = re.compile(rf"(?m){_SPEAKER_HEAD}")
 # Tags: HTML's and WebVTT's (<i>, <c>, <00:00:01.500>), SRT's and ASS's overrides ({\an8}).
 _MARKUP = re.compile(r"<[^<>\n]{0,200}>|\{\\[^{}\n]{0,60}\}")
 _SBV = re.compile(rf"(?m)^{_CLOCK},{_CLOCK}$")
