@@ -58,6 +58,11 @@ SRT = (
         SRT,
         "WEBVTT\n\n00:01.000 --> 00:03.000\nاسمي أحمد\n\n00:03.000 --> 00:05.000\nالخطيب\n",
         "the witness Ahmad Mahmoud\n\nal-Khatib said that\n\nhe was taken to the\n\nbranch",
+        # a right-to-left transcript: its margin's numbers after each line's words
+        "في الجلسة الأولى أمام المحكمة قال الشاهد 1\nإنه رأى في الفرع المعتقل أحمد 2\n"
+        "الخطيب مع أخيه في الزنزانة نفسها 3\nوبقي هناك ثلاثة أشهر كاملة 4",
+        "في الجلسة الأولى أمام المحكمة قال الشاهد ١\nإنه رأى في الفرع المعتقل أحمد ٢\n"
+        "الخطيب مع أخيه في الزنزانة نفسها ٣\nوبقي هناك ثلاثة أشهر كاملة ٤",
     ],
 )
 def test_a_name_wrapped_across_a_margins_numbers_is_found(text: str) -> None:
@@ -75,6 +80,8 @@ def test_a_name_wrapped_across_a_margins_numbers_is_found(text: str) -> None:
         "10234 Ahmad Hassan\n10235 Khaled al-Khatib\n10236 Omar Said",
         "case,victim,witness\n12,Ahmad Hassan,Khaled al-Khatib\n",  # whole names a cell
         "|Ahmad Hassan|Khaled al-Khatib|",
+        "Ahmad Hassan 1\nKhaled al-Khatib 2\nOmar Said 3",  # numbers after a list's names
+        "أحمد حسن ١\nخالد الخطيب ٢\nعمر سعيد ٣",
     ],
 )
 def test_lists_and_paragraphs_keep_their_people_apart(text: str) -> None:

@@ -17,6 +17,9 @@ import re
 _NUMBERED = re.compile(
     r"(?m)^[ \t]*+(?:\d{1,5}+|[\[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[,.]\d{1,3})?[\])]?)(?:[ \t]++|$)"
 )
+# The same number at a line's end: a right-to-left transcript's margin number, drawn at the
+# line's right, is read after its words once the line is in logical order ("قال الشاهد أحمد 12").
+_NUMBERED_END = re.compile(r"(?m)(?<=[^\d\s])[ \t]++\d{1,5}+[ \t]*+$")
 # A line that is a page's number alone ("3", "- 3 -", "Page 3 of 12", "صفحة 3 من 12", "3/12"),
 # or a short footer that ends in one ("Case No. IT-95-14-T   Page 3").
 # Possessive: a line of a million spaces or dashes is read once, not tried from each.
@@ -65,13 +68,10 @@ def reading(text: str) -> str | None:
     if breaks >= MIN_LINES and len(_BLANK.findall(out)) * 2 >= breaks * NUMBERED_SHARE:
         out = _BLANKS.sub("\n", out)  # double-spaced: every line a blank line apart
     lines = out.count("\n") + 1
-    numbered = _NUMBERED.findall(out)
-    if (
-        lines >= MIN_LINES
-        and len(numbered) >= NUMBERED_SHARE * lines
-        and len(out) >= PROSE_LINE * lines
-    ):
-        out = _NUMBERED.sub("", out)
+    if lines >= MIN_LINES and len(out) >= PROSE_LINE * lines:
+        for numbered in (_NUMBERED, _NUMBERED_END):
+            if len(numbered.findall(out)) >= NUMBERED_SHARE * lines:
+                out = numbered.sub("", out)
     out = _PAGE.sub("", out)
     return out if out != text else None
 
