@@ -8,27 +8,20 @@ from __future__ import annotations
 import hmac
 import itertools
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 from amanah.sharing.names_key import key_id
+from amanah.text import name_spellings as nsp
 from amanah.text import names as nk
 
 DIGEST_BYTES = 16
 ROMANISATIONS = 5  # Latin candidates asked of the romaniser per Arabic word
 
 
-@lru_cache(maxsize=1)
-def _romaniser() -> Any:
-    from arabic_name_romanizer import Transliterator
-
-    return Transliterator()
-
-
 def romanise(word: str) -> list[str]:
     """Latin spellings of an Arabic word of a name (dictionary first, a small model after)."""
     try:
-        found = _romaniser().transliterate(word, top_k=ROMANISATIONS)
+        found = nsp.romaniser().transliterate(word, top_k=ROMANISATIONS)
     except Exception:  # an unknown word still has its consonant key
         return []
     return [c.text for c in found]

@@ -183,18 +183,11 @@ def _arabic_key(word: str) -> str:
     return _ARABIC_ARTICLE.sub("", word, count=1)
 
 
-@lru_cache(maxsize=1)
-def _romaniser() -> object:
-    from arabic_name_romanizer import Transliterator
-
-    return Transliterator()
-
-
 @lru_cache(maxsize=200_000)
 def romanise(arabic: str) -> tuple[str, ...]:
     """Candidate Latin forms of an Arabic name part (dictionary first, a small model after)."""
     try:
-        found = _romaniser().transliterate(arabic, top_k=ROMANISATIONS)  # type: ignore[attr-defined]
+        found = nsp.romaniser().transliterate(arabic, top_k=ROMANISATIONS)
     except Exception:  # an unknown part still has its consonant key
         return ()
     return _likely(found)
@@ -215,7 +208,7 @@ def romanise_many(parts: list[str]) -> None:
     todo = sorted({p for p in parts if p})
     if not todo:
         return
-    found = _romaniser().transliterate_many(todo, top_k=ROMANISATIONS)  # type: ignore[attr-defined]
+    found = nsp.romaniser().transliterate_many(todo, top_k=ROMANISATIONS)
     for p, cands in zip(todo, found, strict=True):
         _CACHE[p] = _likely(cands)
 

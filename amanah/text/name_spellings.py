@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,19 @@ def _warn_once(what: str, exc: Exception) -> None:
 
 
 @lru_cache(maxsize=1)
+def romaniser() -> Any:
+    """The one Arabic-name romanizer of the process (its dictionary and model are loaded once,
+    whether matching, sealing or ranking spellings asks first)."""
+    from arabic_name_romanizer import Transliterator
+
+    return Transliterator()
+
+
+@lru_cache(maxsize=1)
 def _model() -> object | None:
     """The romanizer's sequence model (encoder and decoder), or None."""
     try:
-        from amanah.text.name_match import _romaniser
-
-        return getattr(_romaniser(), "model", None)
+        return getattr(romaniser(), "model", None)
     except Exception as exc:  # the package or its model absent: no preference
         _warn_once("the romanizer's model could not be loaded", exc)
         return None
