@@ -18,7 +18,7 @@ from amanah.access.core import (
     Permission,
     Role,
 )
-from amanah.access.items import collections_visible_on, item_id_visible
+from amanah.access.items import collections_visible_on, item_id_visible, item_withheld
 from amanah.db.models import (
     Collection,
     Grant,
@@ -72,6 +72,27 @@ def packages_visible(caller: Caller) -> ColumnElement[bool]:
     if caller.can(Permission.VIEW_PACKAGES) and caller.jurisdiction_id is not None:
         return Package.jurisdiction_id == caller.jurisdiction_id
     return false()
+
+
+def require_package_deliverable(s: Session, caller: Caller, package_id: str) -> None:
+    """A package's bytes go out (a download, for any role) only while consent still covers
+    every item in it: none withheld from investigation (`item_withheld`) and none whose
+    person withdrew consent for sharing with its recipient after it was built. The package
+    stays listed and its page says why (`person_consent.withdrawn_since`); its bag is not
+    changed (its seal covers every file), so it is not handed out again. Raises
+    AccessDenied, naming the items and not the people."""
+    from amanah.sharing.person_consent import withdrawn_since
+
+    ids = select(PackageItem.item_id).where(PackageItem.package_id == package_id)
+    held = set(s.execute(select(Item.id).where(Item.id.in_(ids), item_withheld(Item.id))).scalars())
+    for entry in withdrawn_since(s, package_id):
+        held.update(entry["items"])
+    if held:
+        listed = ", ".join(str(i) for i in sorted(held)[:20]) + (", …" if len(held) > 20 else "")
+        raise AccessDenied(
+            f"package {package_id} is not handed out again: consent for item(s) {listed} was"
+            " withdrawn after it was built (see the package's page; ask the legal officer)"
+        )
 
 
 def searches_visible(caller: Caller) -> ColumnElement[bool]:

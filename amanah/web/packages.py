@@ -15,7 +15,7 @@ from fastapi import Path as Path_
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from amanah.access import Caller, NotVisible, Permission
+from amanah.access import Caller, NotVisible, Permission, require_package_deliverable
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import PackageItem
@@ -119,6 +119,7 @@ def _download(request: Request, caller: Caller, package_id: str) -> Response:
     ws = workspace(request)
     with ws.db.reader() as s:
         p = package.get_package(s, caller, package_id)
+        require_package_deliverable(s, caller, package_id)
         folder = Path(p.path)
     if not (folder / "bagit.txt").is_file():
         # The server's path is for the staff who keep the folders (the log), never for the
