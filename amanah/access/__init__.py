@@ -73,6 +73,13 @@ from amanah.access.persons import (
     visible_person_list,
     visible_person_record,
 )
+from amanah.access.providers import (
+    frameworks_visible,
+    providers_visible,
+    require_collection_creatable,
+    require_framework_editable,
+    require_provider_usable,
+)
 from amanah.access.requests import (
     candidates_visible,
     choose_request_compartments,
@@ -110,6 +117,7 @@ __all__ = [
     "entities_visible",
     "evidence_links_visible",
     "for_request",
+    "frameworks_visible",
     "index_scope",
     "item_withheld",
     "items_visible",
@@ -124,11 +132,15 @@ __all__ = [
     "person_lists_visible",
     "person_record_links_visible",
     "person_records_visible",
+    "providers_visible",
     "relations_visible",
     "request_compartments",
     "requests_visible",
+    "require_collection_creatable",
     "require_engagement_manager",
+    "require_framework_editable",
     "require_package_deliverable",
+    "require_provider_usable",
     "require_whole_view",
     "saved_searches_visible",
     "search_scope",

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from amanah.custody import ledger
@@ -150,7 +150,8 @@ def add_framework(
     return row
 
 
-def list_frameworks(session: Session) -> list[dict[str, Any]]:
+def list_frameworks(session: Session, visible: Any = None) -> list[dict[str, Any]]:
+    """Every framework, or those `visible` (an SQL condition of `amanah.access`) lets through."""
     named: dict[int, list[str]] = {}
     for fid, code in session.execute(
         select(FrameworkJurisdiction.framework_id, Jurisdiction.code).join(Jurisdiction)
@@ -173,7 +174,10 @@ def list_frameworks(session: Session) -> list[dict[str, Any]]:
             "terms": fw.terms,
         }
         for fw, prov in session.execute(
-            select(Framework, Provider.name).join(Provider).order_by(Framework.id)
+            select(Framework, Provider.name)
+            .join(Provider)
+            .where(true() if visible is None else visible)
+            .order_by(Framework.id)
         ).all()
     ]
 

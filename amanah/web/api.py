@@ -21,6 +21,7 @@ from amanah.access import (
     collections_visible,
     compartments_seen,
     jobs_visible,
+    require_collection_creatable,
 )
 from amanah.access import audit as audit_log
 from amanah.access import users as accounts
@@ -261,6 +262,7 @@ def new_collection(
 ) -> dict[str, Any]:
     """Create a collection for a provider in a compartment."""
     with workspace(request).db.session() as s:
+        require_collection_creatable(s, caller, body.provider, body.compartment)
         c = registry.new_collection(
             s, body.name, body.provider, body.compartment, method=body.method, place=body.place
         )

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from amanah.access import Caller, Permission, collections_visible
+from amanah.access import (
+    Caller,
+    Permission,
+    collections_visible,
+    require_collection_creatable,
+)
 from amanah.intake import registry
 from amanah.web.auth import allow, workspace
 from amanah.web.pages import render
@@ -45,5 +50,6 @@ def collections_create(
     method: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     with workspace(request).db.session() as s:
+        require_collection_creatable(s, caller, provider, compartment or "default")
         registry.new_collection(s, name, provider, compartment or "default", method=method)
     return RedirectResponse("/collections", status_code=303)

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from amanah.access import Caller, Permission
+from amanah.access import (
+    Caller,
+    Permission,
+    frameworks_visible,
+    providers_visible,
+    require_framework_editable,
+    require_provider_usable,
+)
 from amanah.db.models import Provider
 from amanah.errors import message
 from amanah.intake import registry
@@ -43,11 +50,19 @@ LEVEL_WORDS = {
 
 
 def _page(
-    request: Request, status: int = 200, error: str = "", form: dict[str, Any] | None = None
+    request: Request,
+    caller: Caller,
+    status: int = 200,
+    error: str = "",
+    form: dict[str, Any] | None = None,
 ) -> Response:
     with workspace(request).db.reader() as s:
-        rows = registry.list_frameworks(s)
-        providers = list(s.execute(select(Provider.name).order_by(Provider.name)).scalars())
+        rows = registry.list_frameworks(s, frameworks_visible(caller))
+        providers = list(
+            s.execute(
+                select(Provider.name).where(providers_visible(caller)).order_by(Provider.name)
+            ).scalars()
+        )
         codes = [j["code"] for j in jurisdictions.list_all(s)]
     return render(
         request,
@@ -71,7 +86,7 @@ def _page(
 
 @router.get("/frameworks")
 def frameworks_page(request: Request, caller: Viewer) -> Response:
-    return _page(request)
+    return _page(request, caller)
 
 
 def _day(text: str) -> date | None:
@@ -150,6 +165,7 @@ async def framework_add(request: Request, caller: Legal) -> Response:
     if not problem:
         try:
             with workspace(request).db.session() as s:
+                require_provider_usable(s, caller, form["provider"], whole=True)
                 row = registry.add_framework(
                     s,
                     form["provider"],
@@ -162,7 +178,7 @@ async def framework_add(request: Request, caller: Legal) -> Response:
         except registry.RegistryError as exc:
             problem, form = _refused(request, gettext, exc, form)
     if problem:
-        return _page(request, status=400, error=problem, form=form)
+        return _page(request, caller, status=400, error=problem, form=form)
     return RedirectResponse(f"/frameworks?added={new_id}#framework-{new_id}", status_code=303)
 
 
@@ -179,8 +195,9 @@ def _refused(
     return problem, form
 
 
-def _framework(s: Any, framework_id: int) -> dict[str, Any]:
-    """The framework's fields, or 404."""
+def _framework(s: Any, caller: Caller, framework_id: int) -> dict[str, Any]:
+    """The framework's fields, if the caller may change them (404 or 403 otherwise)."""
+    require_framework_editable(s, caller, framework_id)
     try:
         return rfa_frameworks.current(s, framework_id)
     except registry.RegistryError as exc:
@@ -189,6 +206,7 @@ def _framework(s: Any, framework_id: int) -> dict[str, Any]:
 
 def _edit_page(
     request: Request,
+    caller: Caller,
     framework_id: int,
     status: int = 200,
     error: str = "",
@@ -196,7 +214,7 @@ def _edit_page(
 ) -> Response:
     with workspace(request).db.reader() as s:
         if form is None:
-            now = _framework(s, framework_id)
+            now = _framework(s, caller, framework_id)
             form = dict(
                 now,
                 parties="\n".join(now["parties"]),
@@ -205,7 +223,7 @@ def _edit_page(
                 attribution=now["attribution_required"],
             )
         else:
-            _framework(s, framework_id)
+            _framework(s, caller, framework_id)
         codes = [j["code"] for j in jurisdictions.list_all(s)]
     return render(
         request,
@@ -227,7 +245,7 @@ def _edit_page(
 @router.get("/frameworks/{framework_id}/edit")
 def framework_edit_page(request: Request, framework_id: Id, caller: Legal) -> Response:
     """The framework's terms in the form, to change them."""
-    return _edit_page(request, framework_id)
+    return _edit_page(request, caller, framework_id)
 
 
 @router.post("/frameworks/{framework_id}/edit")
@@ -235,17 +253,18 @@ async def framework_edit(request: Request, framework_id: Id, caller: Legal) -> R
     """Change the terms (the provider stays); a custody event names what changed."""
     gettext = i18n.translations(language(request)).gettext
     with workspace(request).db.reader() as s:
-        provider = _framework(s, framework_id)["provider"]
+        provider = _framework(s, caller, framework_id)["provider"]
     form = dict(await _form(request), provider=provider)
     values, problem = _checked(gettext, form)
     if not problem:
         try:
             with workspace(request).db.session() as s:
+                require_framework_editable(s, caller, framework_id)
                 rfa_frameworks.edit(s, framework_id, caller.actor, **values)
         except registry.RegistryError as exc:
             problem, form = _refused(request, gettext, exc, form)
     if problem:
-        return _edit_page(request, framework_id, status=400, error=problem, form=form)
+        return _edit_page(request, caller, framework_id, status=400, error=problem, form=form)
     return RedirectResponse(
         f"/frameworks?changed={framework_id}#framework-{framework_id}", status_code=303
     )
