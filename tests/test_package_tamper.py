@@ -249,6 +249,30 @@ def _edit_an_event(bag: Path, files: list[str]) -> None:
     _edit_json(bag, name, change)
 
 
+def _cut_events(bag: Path, files: list[str]) -> None:
+    """Events cut from a record (a format identification, a fixity check), as a sender who
+    hides what happened to a file would: every event left proves, and the tags are redone."""
+    _edit_json(
+        bag,
+        _custody_of(bag, files[0]),
+        lambda proof: proof.update(
+            events=[
+                e
+                for e in proof["events"]
+                if e["entry"]["type"] not in ("format identification", "fixity check", "derivation")
+            ]
+        ),
+    )
+
+
+def _reorder_events(bag: Path, files: list[str]) -> None:
+    _edit_json(
+        bag,
+        _custody_of(bag, files[0]),
+        lambda proof: proof.update(events=[*reversed(proof["events"]), proof["events"][-1]]),
+    )
+
+
 def _claim_redacted(bag: Path, files: list[str]) -> None:
     index = _index(bag)
     index["items"][0]["variant"] = "redacted"
@@ -366,6 +390,16 @@ TAMPERINGS = [
         "the disclosure event left out of a custody file",
         _without_disclosure,
         "FAIL {first} (custody {custody}): no disclosure event for this file in package {package}",
+    ),
+    Tampering(
+        "events cut from a custody record",
+        _cut_events,
+        "FAIL amanah/custody: the custody records are not those sealed with the package",
+    ),
+    Tampering(
+        "a custody record's events reordered and one repeated",
+        _reorder_events,
+        "FAIL amanah/custody: the custody records are not those sealed with the package",
     ),
     Tampering(
         "an original claimed to be a redacted copy",

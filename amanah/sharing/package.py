@@ -579,6 +579,11 @@ def _seal(
         writer.writeheader()
         writer.writerows({k: for_spreadsheet(v) for k, v in r.items()} for r in rows)
         items_csv = buf.getvalue().encode("utf-8")
+        shipped, withheld = _shipped_events(s, planned, package_id, matcher)
+        custody_sha256 = package_verifier.custody_digest(
+            [{"file": e.file, "events": [ev["seq"] for ev in shipped[e.item.id]]} for e in planned],
+            withheld,
+        )
         ledger.append(
             s,
             EventType.DISCLOSURE,
@@ -595,6 +600,8 @@ def _seal(
                 "cover_letter_sha256": cover_sha256,
                 "index_sha256": package_verifier.seal_digest(rows),
                 "items_csv_sha256": hashlib.sha256(items_csv).hexdigest(),
+                "custody_sha256": custody_sha256,
+                "custody_events_withheld": withheld,
                 **caller.audit(),
             },
         )
@@ -617,18 +624,12 @@ def _seal(
             )
             + b"\n"
         )
-        withheld = 0
         for entry in planned:
             proof = proofs[("item", str(entry.item.id))]
-            kept = []
-            for ev in proof["events"]:
-                e = ev["entry"]
-                if e["type"] == EventType.DISCLOSURE and e["details"].get("package") != package_id:
-                    continue  # other recipients' packages are not this recipient's business
-                if matcher.names(_free_text(e)):
-                    withheld += 1  # an event naming a protected person is left out
-                    continue
-                kept.append(ev)
+            seqs = {ev["seq"] for ev in shipped[entry.item.id]}
+            kept = [ev for ev in proof["events"] if ev["entry"]["seq"] in seqs]
+            if len(kept) != len(seqs):  # the sealed list is what the record holds, or no build
+                raise RuntimeError(f"item {entry.item.id}: its custody record changed while sealed")
             (work / custody[entry.item.id]).write_bytes(
                 ledger_verifier.canonical_json({**proof, "events": kept}) + b"\n"
             )
@@ -700,6 +701,40 @@ def _seal(
         "manifest_sha256": manifest_sha,
         "custody_events_withheld": withheld,
     }
+
+
+def _shipped_events(
+    s: Session, planned: list[Planned], package_id: str, matcher: Matcher
+) -> tuple[dict[int, list[dict[str, Any]]], int]:
+    """Each file's custody events that go into its record (EXCERPT_TYPES, in ledger order):
+    not another package's disclosure (other recipients' business), not an event whose words
+    name a protected person (withheld: counted). Chosen before the package's disclosure event,
+    which seals the choice (`verify_package.custody_digest`)."""
+    ledger.flush_events(s)  # this build's disclosures are inserted at commit otherwise
+    table = CustodyEvent.__table__
+    ids = {str(e.item.id): e.item.id for e in planned}
+    shipped: dict[int, list[dict[str, Any]]] = {i: [] for i in ids.values()}
+    withheld = 0
+    for chunk in range(0, len(ids), 500):
+        keys = list(ids)[chunk : chunk + 500]
+        rows = s.execute(
+            select(table)
+            .where(
+                table.c.object_type == "item",
+                table.c.object_id.in_(keys),
+                table.c.event_type.in_(sorted(EXCERPT_TYPES)),
+            )
+            .order_by(table.c.seq)
+        ).all()
+        for row in rows:
+            e = ledger.entry_of(row)
+            if e["type"] == EventType.DISCLOSURE and e["details"].get("package") != package_id:
+                continue  # other recipients' packages are not this recipient's business
+            if matcher.names(_free_text(e)):
+                withheld += 1  # an event naming a protected person is left out
+                continue
+            shipped[ids[e["object_id"]]].append(e)
+    return shipped, withheld
 
 
 def _write_bag_files(

@@ -241,6 +241,31 @@ def seal_digest(files: list[dict[str, Any]]) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def custody_digest(records: list[dict[str, Any]], withheld: Any) -> str:
+    """SHA-256 of which ledger events each file's custody record holds, in order (by their
+    sequence numbers), and how many were withheld: what the disclosure event signs, so that
+    no event can be cut from, added to or reordered in a record while it still verifies."""
+    ordered = sorted(records, key=lambda r: str(r["file"]))
+    return seal_digest([{"withheld": withheld, "records": ordered}])
+
+
+def _custody_records(bag: Path, index: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each file's custody record as the sequence numbers of the events it holds (None when
+    it cannot be read: the digest then differs, and check_custody says why)."""
+    ledger = _ledger_verifier()
+    out = []
+    for row in index.get("items", []):
+        seqs: list[Any] | None = None
+        try:
+            if is_regular(bag, str(row["custody"])):
+                proof = ledger.loads((bag / row["custody"]).read_bytes())
+                seqs = [ev["entry"]["seq"] for ev in proof["events"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            seqs = None
+        out.append({"file": row.get("file"), "events": seqs})
+    return out
+
+
 def check_seal(
     bag: Path,
     payload: dict[str, dict[str, str]],
@@ -299,6 +324,17 @@ def check_seal(
         or digests(sheet)["sha256"] != details["items_csv_sha256"]
     ):
         problems.append("amanah/items.csv: not the index sealed with the package (edited)")
+    # Which events each file's custody record holds is sealed too, in packages built since it
+    # was: a record with events cut (a fixity check that failed), added or reordered fails.
+    if (
+        details.get("custody_sha256")
+        and custody_digest(_custody_records(bag, index), index.get("custody_events_withheld"))
+        != details["custody_sha256"]
+    ):
+        problems.append(
+            "amanah/custody: the custody records are not those sealed with the package"
+            " (events cut, added or reordered, or the withheld count changed)"
+        )
     sealed = {f["file"]: f for f in files}
     by_digest = {f["sha256"]: f["file"] for f in files}
     for name in sorted(sealed.keys() - payload.keys()):
