@@ -109,6 +109,10 @@ class Inventory:
         }
 
 
+#: The place of a picture a file carries besides the one it shows (a thumbnail, a preview).
+EMBEDDED_PICTURE = "OCR of a picture inside the file (a thumbnail, a preview)"
+
+
 def not_memory(exc: BaseException) -> None:
     """Raise again when a reader failed for want of memory (a MemoryError, or a reader in C that
     wrapped its failed allocation, as `analyze.out_of_memory` tells): the job must fail with
@@ -205,6 +209,34 @@ def take(
     return inv
 
 
+def embedded_pictures(
+    inv: Inventory, data: bytes, whole_file: bool, work: Path, languages: str, where: str = ""
+) -> None:
+    """OCR of each picture a file carries besides the one it shows (`embedded_pictures`: an
+    EXIF thumbnail, a preview, an appended image), each a part of its own."""
+    from amanah.processing import embedded_pictures as pictures
+
+    for n, (at, image) in enumerate(pictures.pictures(data, whole_file), 1):
+        locator = f"{where}, " if where else ""
+        if n > pictures.MAX_PICTURES:
+            inv.incomplete(
+                f"more than {pictures.MAX_PICTURES} pictures inside {where or 'the file'}"
+                " (thumbnails, previews): the others were not read"
+            )
+            return
+        try:
+            found = ocr.ocr_image(image, n, ocr_dir(work), languages)
+        except Exception as exc:
+            not_memory(exc)
+            inv.incomplete(f"OCR failed on a picture inside the file ({locator}at byte {at})")
+            continue
+        inv.add(EMBEDDED_PICTURE, found.text, f"{locator}at byte {at}")
+        if found.lines_missed:
+            inv.incomplete(
+                f"OCR left lines unread: a picture inside the file ({locator}at byte {at})"
+            )
+
+
 def _places(
     inv: Inventory,
     path: Path,
@@ -235,10 +267,14 @@ def _places(
         page = markup.bounded(inv, path)
         markup.html(inv, page, "")
         markup.data_uris(inv, page, work, languages, depth)
+        if kind == "image/svg+xml" or media_type == "image/svg+xml":
+            pdf.svg_drawn(inv, path.read_bytes(), work, languages)
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
         markup.exif(inv, path)
+    if media_type.startswith("image/") or media_type == "application/pdf":
+        embedded_pictures(inv, path.read_bytes(), media_type.startswith("image/"), work, languages)
     if media_type == "inode/x-empty":
         return  # an empty file says nothing
     if media_type.startswith(AV_PREFIXES):

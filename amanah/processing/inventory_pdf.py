@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import ocr
+from amanah.processing import ocr, pdftext
 from amanah.processing.inventory import Inventory, nested, not_memory, ocr_dir
 from amanah.processing.inventory_office import xml_text
 
@@ -68,6 +68,33 @@ def read(
         doc.close()
     if depth == 0:
         _pdf_revisions(inv, data, work, lang)
+
+
+def svg_drawn(inv: Inventory, data: bytes, work: Path, lang: str) -> None:
+    """An SVG's letters drawn as paths (text converted to outlines, as design tools export
+    it): the picture is drawn (MuPDF) and the region of its letter-like shapes read (OCR)."""
+    import pymupdf
+
+    try:
+        doc = pymupdf.open(stream=data, filetype="svg")
+    except Exception as exc:
+        not_memory(exc)
+        inv.incomplete(f"the SVG could not be drawn to read its shapes: {type(exc).__name__}")
+        return
+    try:
+        for page in doc:
+            n = page.number + 1
+            if (drawn := _drawn_region(inv, page, n)) is not None:
+                _ocr_into(
+                    inv,
+                    lambda p=page, b=drawn: _render(p, b),
+                    n,
+                    "an SVG's drawn letters",
+                    work,
+                    lang,
+                )
+    finally:
+        doc.close()
 
 
 def _pdf_objects(inv: Inventory, doc: Any) -> None:
@@ -147,25 +174,37 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
     import pymupdf
 
     flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
-    seen: set[Any] = set()
+    seen: dict[Any, float] = {}  # an image's largest placement read so far (its area)
     for page in doc:
         n = page.number + 1
         text = _text_layer(page, flags, inv, n)
         inv.add("the text layer of a PDF page", text, f"page {n}", n)
+        _page_thumbnail(inv, doc, page, n, work, lang)
+        if text.strip():  # drawn out of reading order ("ad al-Khatib" drawn before "Ahm")
+            placed = pdftext.scalar(str(page.get_text(flags=flags, sort=True)))
+            if " ".join(placed.split()) != " ".join(text.split()):
+                inv.add("the text layer of a PDF page, in the order it is laid out", placed,
+                        f"page {n}", n)  # fmt: skip
         if not text.strip():
             if n not in ocr_done:
                 _ocr_into(inv, lambda p=page: _render(p, None), n, "a PDF page", work, lang)
             continue
         if n not in ocr_done and misread(text):  # the letters drawn are not those it says
             _ocr_into(inv, lambda p=page: _render(p, None), n, MISREAD_PAGE, work, lang)
+        if n not in ocr_done and (drawn := _drawn_region(inv, page, n)) is not None:
+            _ocr_into(inv, lambda p=page, b=drawn: _render(p, b), n, DRAWN_PLACE, work, lang)
+        tiles = []
         for k, info in enumerate(page.get_image_info(xrefs=True), 1):
             box = pymupdf.Rect(info["bbox"]) & page.rect
-            if box.is_empty or info["width"] < 24 or info["height"] < 8:
+            if box.is_empty:
+                continue
+            if info["width"] < 24 or info["height"] < 8:
+                tiles.append(box)  # too small alone; a row of them may spell a word
                 continue
             key = info.get("xref") or (n, tuple(box))
-            if key in seen:
-                continue  # the same image (a logo on every page) is read once
-            seen.add(key)
+            if seen.get(key, 0.0) * 1.5 >= box.width * box.height:
+                continue  # the same image (a logo on every page) is read once, at its largest
+            seen[key] = box.width * box.height
             _ocr_into(
                 inv,
                 lambda p=page, b=box: _render(p, b),
@@ -175,6 +214,53 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
                 lang,
                 f"image {k}",
             )
+        if len(tiles) >= 3 and n not in ocr_done:  # a word set one small picture a letter
+            area = pymupdf.Rect(tiles[0])
+            for box in tiles[1:]:
+                area |= box
+            _ocr_into(
+                inv, lambda p=page, b=area: _render(p, b), n, "small images on a PDF page",
+                work, lang, "together",
+            )  # fmt: skip
+
+
+#: Where letters drawn as shapes on a page with a text layer are read (`drawn_letters`).
+DRAWN_PLACE = "letters drawn as shapes on a PDF page"
+
+
+def _page_thumbnail(inv: Inventory, doc: Any, page: Any, n: int, work: Path, lang: str) -> None:
+    """A page's own thumbnail (`/Thumb`), which a viewer shows in its side bar and which an
+    editor may leave as it was before the page was changed: OCR'd."""
+    import pymupdf
+    from PIL import Image
+
+    kind, value = doc.xref_get_key(page.xref, "Thumb")
+    if kind != "xref":
+        return
+    try:
+        pix = pymupdf.Pixmap(doc, int(value.split()[0]))
+        if pix.n - pix.alpha != 1:
+            pix = pymupdf.Pixmap(pymupdf.csGRAY, pix)
+        if pix.alpha:
+            pix = pymupdf.Pixmap(pix, 0)
+        image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+    except Exception as exc:
+        not_memory(exc)
+        inv.incomplete(f"page {n}'s thumbnail could not be drawn: {type(exc).__name__}")
+        return
+    if image.width >= 24 and image.height >= 8:
+        _ocr_into(inv, lambda: image, n, "a PDF page's thumbnail", work, lang)
+
+
+def _drawn_region(inv: Inventory, page: Any, n: int) -> Any:
+    from amanah.processing import drawn_letters
+
+    try:
+        return drawn_letters.region(page)
+    except Exception as exc:  # a page whose drawings cannot be listed: said, not skipped
+        not_memory(exc)
+        inv.incomplete(f"the drawings of page {n} could not be listed: {type(exc).__name__}")
+        return None
 
 
 def _hidden_layers(inv: Inventory, doc: Any) -> None:

@@ -100,6 +100,27 @@ class OcrPage:
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
+    """The image as a reader sees it, in 8-bit grey: deep images (16-bit scans, 32-bit and
+    float TIFFs) scaled, not clipped (Pillow's "L" clips 16-bit ink at 8000/65535 to white),
+    and a transparent image laid on a background its ink stands out from (dropping the alpha
+    leaves black letters on the black that transparent pixels hold: nothing to read)."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        low, high = (0.0, 65535.0) if image.mode.startswith("I;16") else (arr.min(), arr.max())
+        if image.mode.startswith("I;16") and arr.max() <= 255:
+            high = 255.0  # 8-bit values stored in 16 bits
+        span = high - low if high > low else 1.0
+        return np.clip((arr - low) * (255.0 / span), 0, 255).astype(np.uint8)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
+        alpha = rgba[..., 3:4] / 255.0
+        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+        shown = alpha[..., 0] > 0.5
+        ink_is_light = bool(shown.any()) and float(grey[shown].mean()) > 160.0
+        ground = 0.0 if ink_is_light else 255.0
+        return np.clip(grey * alpha[..., 0] + ground * (1 - alpha[..., 0]), 0, 255).astype(np.uint8)
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     arr = np.asarray(image)

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import pdftext, wordboxes
+from amanah.processing import drawn_letters, pdftext, wordboxes
 
 #: One word and the areas (x0, y0, x1, y1, page points from the unrotated page's top left)
 #: that remove it: a hyphenated word has one per line.
@@ -111,7 +111,7 @@ def needs_ocr(page: Any) -> bool:
     if page.get_images(full=True):
         return True
     try:
-        return len(page.get_cdrawings()) >= DRAWN_TEXT
+        return len(page.get_cdrawings()) >= DRAWN_TEXT or drawn_letters.region(page) is not None
     except Exception:  # a page whose drawings cannot be listed is read anyway
         return True
 
@@ -246,6 +246,8 @@ def write_anew(doc: Any, target: Path) -> None:
                 new.xref_set_key(xref, key, "null")
         if new.xref_get_key(xref, "Type") == ("name", "/OCG"):
             new.xref_set_key(xref, "Name", f"(layer {xref})")
+        if new.xref_get_key(xref, "Filter") == ("name", "/DCTDecode"):
+            _strip_jpeg(new, xref)
         if new.xref_is_stream(xref) and "Length1" not in keys and "Subtype" not in keys:
             data = new.xref_stream(xref) or b""
             if b"BDC" in data:
@@ -254,6 +256,18 @@ def write_anew(doc: Any, target: Path) -> None:
     new.del_xml_metadata()
     new.save(target, garbage=4, deflate=True, clean=True, incremental=False)
     new.close()
+
+
+def _strip_jpeg(doc: Any, xref: int) -> None:
+    """A JPEG image's metadata (EXIF with its thumbnail of the unredacted picture, XMP,
+    Photoshop's preview, comments) dropped; the picture drawn is the same."""
+    from amanah.processing.embedded_pictures import jpeg_without_metadata
+
+    raw = doc.xref_stream_raw(xref) or b""
+    kept = jpeg_without_metadata(raw)
+    if kept != raw:
+        doc.update_stream(xref, kept, compress=False)
+        doc.xref_set_key(xref, "Filter", "/DCTDecode")
 
 
 def _strings(doc: Any, xref: int) -> list[str]:
