@@ -548,9 +548,25 @@ def html_text(markup: str) -> tuple[str, str]:
     for node in tree.css("script, style, noscript, template, head"):
         node.decompose()
     body = tree.body or tree.root
-    text = body.text(separator="\n") if body is not None else ""
-    text = re.sub(r"\n\s*\n+", "\n\n", text)
+    if body is None:
+        return "", title_text
+    # Blocks (paragraphs, cells, line breaks) part lines; inline elements (a bold letter,
+    # a link, a span with a long attribute) continue the word they are in, as a browser
+    # shows them: "Ah<b>mad</b>" is one word.
+    for node in body.css(_BLOCKS):
+        node.insert_before("\n")
+        node.insert_after("\n")
+    text = re.sub(r"\n\s*\n+", "\n\n", body.text(separator=""))
     return text.strip(), title_text
+
+
+#: The HTML elements a browser draws as blocks or breaks (each on its own line).
+_BLOCKS = (
+    "address, article, aside, blockquote, br, caption, dd, details, dialog, div, dl, dt,"
+    " fieldset, figcaption, figure, footer, form, h1, h2, h3, h4, h5, h6, header, hr, li,"
+    " main, nav, ol, p, pre, section, summary, table, tbody, td, tfoot, th, thead, tr, ul,"
+    " option, legend, button, label, img, input, select, textarea, iframe, object, video"
+)
 
 
 def html(path: Path) -> Extraction:

@@ -48,6 +48,51 @@ def html(inv: Inventory, markup: str, where: str) -> None:
                     found.setdefault("an HTML attribute", []).append(v)
     for place, texts in found.items():
         inv.add(place + suffix, "\n".join(texts))
+    if (shown := shown_text(markup)) is not None:
+        inv.add(SHOWN_PLACE + suffix, shown)
+
+
+#: The text a browser shows: hidden elements (inline or by a style sheet's rule) left out,
+#: so the letters on either side of one are read together ("Ah<span hidden>zq</span>mad").
+SHOWN_PLACE = "the HTML text as a browser shows it (hidden elements left out)"
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+def shown_text(markup: str) -> str | None:
+    """The page's text as shown, when something hidden stands in it (None otherwise): every
+    element hidden by an attribute, its style or a rule of the page's style sheets removed,
+    `<bdo dir=rtl>` written as the right-to-left override it is (read in display order by
+    the protected-name readings)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from amanah.processing.extract import html_text
+
+    tree = LexborHTMLParser(markup)
+    hidden = []
+    for style in tree.css("style"):
+        for selectors, body in _RULE.findall(style.text() or ""):
+            if _HIDDEN_STYLE.search(body):
+                for selector in selectors.split(","):
+                    try:
+                        hidden.extend(tree.css(selector.strip()))
+                    except Exception:  # noqa: S112 - a selector the parser does not take
+                        continue
+    hidden += [
+        n
+        for n in tree.css("[hidden], [aria-hidden=true], [style]")
+        if "hidden" in (n.attributes or {})
+        or (n.attributes or {}).get("aria-hidden") == "true"
+        or _HIDDEN_STYLE.search((n.attributes or {}).get("style") or "")
+    ]
+    bdo = [n for n in tree.css("bdo") if ((n.attributes or {}).get("dir") or "").lower() == "rtl"]
+    if not hidden and not bdo:
+        return None
+    for node in bdo:
+        node.insert_before("\u202e")
+        node.insert_after("\u202c")
+    for node in hidden:
+        node.decompose(recursive=True)
+    return html_text(tree.html or "")[0]
 
 
 #: A file written inside markup as a `data:` URI (an image a saved page or a mail inlines, an

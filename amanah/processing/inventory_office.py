@@ -3,6 +3,7 @@ every part of the zip, by place."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
@@ -14,6 +15,7 @@ from amanah.processing.inventory import (
     ATTRIBUTE_PLACE,
     MAX_PART_BYTES,
     Inventory,
+    embedded_pictures,
     nested,
     not_memory,
     ocr_dir,
@@ -67,7 +69,18 @@ _ELEMENT_PLACES = {
 }
 #: Attributes that hold words (alt text, titles, authors, names, link targets).
 _ATTRS = {"descr", "title", "author", "name", "Target", "alt", "val", "string-value", "href"}
-_PARAGRAPHS = {"p", "h", "si", "r", "definedName", "comment", "c", "row", "table-row"}
+_PARAGRAPHS = {"p", "h", "si", "definedName", "comment", "c", "row", "table-row"}
+#: Elements whose text continues the word before it: a run's text (DOCX, PPTX, XLSX rich
+#: text), a tracked deletion's, an ODF span or link. A name set in two runs ("Ah" bold,
+#: "mad al-Khatib") is one word to its reader.
+_GLUED = {"t", "delText", "span", "a"}
+#: Elements that stand for white space between words: tabs, line breaks, ODF's spaces.
+_SPACES = {"tab", "br", "cr", "s", "line-break", "ptab"}
+_GLUE = "\x00"
+_HIDDEN = "\x01"  # a piece its reader does not see (Word's vanish, ODF's display none)
+#: Places whose text is also read where it stands, inline: a tracked insertion is part of
+#: the sentence its reader reads ("Ahmad al-" + inserted "Khatib").
+_INLINE_PLACES = {"ins", "moveTo"}
 
 
 def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: int) -> None:
@@ -120,8 +133,8 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                         inv.add(place, text, name)
                 except ParseError:  # empty or broken XML: its readable strings still count
                     inv.add(base, _strings(data), name)
-            elif lower.endswith((".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")):
-                _ocr_part(inv, data, name, work, lang)
+            elif lower.endswith(_IMAGE_SUFFIXES) or data.startswith(_IMAGE_MAGIC):
+                _ocr_part(inv, data, name, work, lang)  # a picture by its bytes, any name
             elif "embeddings/" in name or "oleobject" in lower or "/embedded" in lower:
                 nested(inv, data, name.rsplit("/", 1)[-1], "an object embedded in the document",
                         name, work, lang, d)  # fmt: skip
@@ -134,6 +147,12 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
 #: Parts that are documents of their own format (what an altChunk imports, and the like).
 _CHUNK_SUFFIXES = (".mht", ".mhtml", ".htm", ".html", ".xhtml", ".rtf", ".txt", ".eml", ".docx",
                    ".docm", ".dotx", ".pdf")  # fmt: skip
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
+#: A picture's first bytes (PNG, JPEG, GIF, BMP, TIFF): a part stored as `image1.dat` with
+#: an image content type is shown as the picture it is.
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
 
 
 def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> None:
@@ -151,6 +170,7 @@ def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> 
     inv.add("OCR of an image in the document", found.text, name)
     if found.lines_missed:
         inv.incomplete(f"OCR left lines unread: rows of ink of an image in the document ({name})")
+    embedded_pictures(inv, data, True, work, lang, name)
 
 
 def _local(tag: Any) -> str:
@@ -158,36 +178,126 @@ def _local(tag: Any) -> str:
 
 
 def _xml_places(data: bytes, base: str) -> dict[str, str]:
-    """The text of one XML part, split by place: text inside a tracked deletion, a text box,
-    a table … goes to that place ("a text box in a DOCX header")."""
+    """The text of one XML part in document order, split by place: text inside a tracked
+    deletion, a text box, a table … goes to that place ("a text box in a DOCX header")."""
     from defusedxml.ElementTree import iterparse
 
     out: dict[str, list[str]] = {}
-    stack: list[str] = []
+    # Per open element: [element, its place, its own text read, its last child ended, the
+    # place around it when it opens an inline place of its own (a tracked insertion: read
+    # there too, where its reader reads it), whether its text is hidden]. A
+    # parent's text before a child is known when the child starts, a child's tail when the
+    # next one starts or the parent ends: each is read then, so the order is the document's.
+    frames: list[list[Any]] = []
+
+    hidden_styles: set[str] = set()
+
+    def flush(frame: list[Any]) -> None:
+        el, here, taken, last, _, hidden = frame
+        local = _local(el.tag)
+        bucket = _Both(out, here, frame[4])
+        mark = _HIDDEN if hidden else ""
+        if not taken:
+            frame[2] = True
+            if el.text and (el.text.strip() or local in _GLUED):
+                bucket.append(mark + (_GLUE + el.text if local in _GLUED else el.text))
+        if last is not None:
+            frame[3] = None
+            glue = local in _GLUED or local in ("p", "h")
+            if last.tail and (last.tail.strip() or glue):
+                bucket.append(mark + (_GLUE + last.tail if glue else last.tail))
+
     for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
         local = _local(el.tag)
         if event == "start":
-            here = stack[-1] if stack else base
+            if frames:
+                flush(frames[-1])
+            here = frames[-1][1] if frames else base
             if local in _ELEMENT_PLACES:
                 here = f"{_ELEMENT_PLACES[local]} in {base}"
-            stack.append(here)
+            around = None
+            if frames:
+                if here == frames[-1][1]:
+                    around = frames[-1][4]
+                elif local in _INLINE_PLACES:
+                    around = frames[-1][1]
+            hidden = bool(frames) and frames[-1][5]
+            if local in ("vanish", "specVanish") and _on(el) and len(frames) >= 2:
+                if _local(frames[-2][0].tag) == "r":  # a run's, not a paragraph mark's
+                    frames[-2][5] = True
+            elif local == "text-properties" and _attr(el, "display") == "none" and frames:
+                hidden_styles.add(_attr(frames[-1][0], "name") or "")
+            elif _attr(el, "style-name") in hidden_styles:
+                hidden = True
+            frames.append([el, here, False, None, around, hidden])
             continue
-        here = stack.pop()
-        bucket = out.setdefault(here, [])
-        if el.text and el.text.strip():
-            bucket.append(el.text)
+        frame = frames.pop()
+        flush(frame)
+        here = frame[1]
+        bucket = _Both(out, here, frame[4])
+        if local in _SPACES:
+            bucket.append(" ")
+        elif local == "sym" and (char := _attr(el, "char")):
+            with contextlib.suppress(ValueError):  # a symbol font's code (F0xx) is its ASCII
+                code = int(char, 16)
+                code = code - 0xF000 if 0xF020 <= code <= 0xF0FF else code
+                bucket.append(_GLUE + chr(code) if 0x20 <= code < 0x110000 else "")
         for k, v in el.attrib.items():
             if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
                 bucket.append(v)
             elif holds_words(v):  # a number format, a tooltip, a validation message …
                 out.setdefault(f"{ATTRIBUTE_PLACE} in {here}", []).append(v + "\n")
-        for child in el:
-            if child.tail and child.tail.strip():
-                bucket.append(child.tail)
         if local in _PARAGRAPHS:
             bucket.append("\n")
-        el.clear()
-    return {k: re.sub(r"\n\s*\n+", "\n", " ".join(v)).strip() for k, v in out.items()}
+        if frames:
+            frames[-1][3] = el  # its tail (perhaps not parsed yet) is read with its parent
+        del el[:]  # its children are read: dropped (not `clear`, which would drop its tail)
+    places = {k: re.sub(r"\n\s*\n+", "\n", _joined(v)).strip() for k, v in out.items()}
+    for k, v in out.items():  # hidden text between letters: the place as shown, read too
+        if any(p.startswith(_HIDDEN) for p in v):
+            places[f"{k}, as shown (hidden text left out)"] = re.sub(
+                r"\n\s*\n+", "\n", _joined(v, shown=True)
+            ).strip()
+    return places
+
+
+def _on(el: Any) -> bool:
+    """A toggle property (`<w:vanish/>`, `<w:vanish w:val="true"/>`) that is on."""
+    return (_attr(el, "val") or "true").lower() not in ("0", "false", "off")
+
+
+def _attr(el: Any, name: str) -> str | None:
+    for k, v in el.attrib.items():
+        if _local(k) == name:
+            return str(v)
+    return None
+
+
+class _Both:
+    """Appends to a place and, for an inline place, to the place around it as well."""
+
+    def __init__(self, out: dict[str, list[str]], here: str, around: str | None) -> None:
+        self.lists = [out.setdefault(here, [])]
+        if around is not None:
+            self.lists.append(out.setdefault(around, []))
+
+    def append(self, piece: str) -> None:
+        for pieces in self.lists:
+            pieces.append(piece)
+
+
+def _joined(pieces: list[str], shown: bool = False) -> str:
+    """The pieces of one place as its reader reads them: a glued piece (`_GLUE`) continues
+    the one before it, any other is a word apart; `shown`: without hidden pieces (`_HIDDEN`:
+    a run Word hides, an ODF span of a hidden style), as the reader sees the place."""
+    out = []
+    for p in pieces:
+        if p.startswith(_HIDDEN):
+            if shown:
+                continue
+            p = p[1:]
+        out.append(p[1:] if p.startswith(_GLUE) else f" {p}")
+    return "".join(out)
 
 
 def xml_text(data: bytes) -> str:

@@ -253,6 +253,20 @@ def _aamva(text: str) -> str | None:
     return "\n\n".join(dict.fromkeys(names)) or None  # a blank line parts two names
 
 
+#: Bidi overrides and isolates: the characters after them are shown in the order they force
+#: ("\u202ebitahK-la\u202c" is shown "al-Khatib"; a file name "Ahmad_\u202ebitahK-la.txt").
+_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _as_displayed(text: str) -> str:
+    """Each line holding a bidi override in the order it is shown (Unicode's algorithm)."""
+    from bidi import get_display
+
+    return "\n".join(
+        get_display(line) if _OVERRIDES.search(line) else line for line in text.split("\n")
+    )
+
+
 def readings(text: str) -> list[str]:
     """The text as a reader takes its letters in disguise: symbols and look-alike alphabets as
     letters, upside-down lines turned back, alternating case as words, and words with digits
@@ -267,6 +281,8 @@ def readings(text: str) -> list[str]:
             out.append(plain.translate(_PLAIN).lower())
         if _TURNED_ONLY.search(text):
             out.append("\n".join(line[::-1] for line in text.translate(_TURNED).split("\n")))
+    if _OVERRIDES.search(text):
+        out.append(_as_displayed(text))
     if _CAMEL.search(text):
         out.append(_CAMEL_WORD.sub(lambda m: m.group().lower(), text))
     if _MIXED_HINT.search(text):
