@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import codepages, disguise, escapes, formfields, margins
+from amanah.text import codepages, disguise, escapes, formfields, margins, orthographies
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -123,6 +123,25 @@ def _joined_words(text: str) -> str:
     return _SPACED.sub(_letters_then_words, text)
 
 
+_LIGHT_HINT = re.compile("\x08|\\*\\w|\\w\\*|\\]\\(|\\\\[a-zA-Z]+\\{|\\\\ ")
+_OVERSTRIKE = re.compile("[^\n]\x08")
+_MD_LINK = re.compile("\\[([^\\]\n]{0,200})\\]\\([^)\n]{0,2000}\\)")
+_LATEX = re.compile("\\\\[a-zA-Z]{1,20}\\{|(?<=\\w)\\}|\\\\ ")
+_EMPHASIS = re.compile("(?<=\\w)[*_`]+|[*_`]+(?=\\w)")
+
+
+def _light_markup_undone(text: str) -> str:
+    """Text with light markup read as shown: a terminal's overstrike (bold as A\bA), a
+    Markdown link's words, LaTeX commands' braces, emphasis marks (Markdown, reST)."""
+    out = _OVERSTRIKE.sub("", text)
+    out = _MD_LINK.sub(lambda m: m.group(1), out)
+    out = _LATEX.sub("", out)
+    return _EMPHASIS.sub("", out)
+
+
+_HYPHEN_LEFT = re.compile("(?<=[^\\W\\d_])-[ \\t]++(?=[a-z\u0620-\u064a])")
+
+
 def readings(text: str) -> list[str]:
     """Other readings of a text than as stored (none equal to it, none twice): markup taken
     out, as nothing and as a space (`<b>Ah</b>mad`, `Ahmad<br>Khatib`), letters spaced out
@@ -142,6 +161,11 @@ def readings(text: str) -> list[str]:
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
     out.extend(disguise.readings(text))
+    if _LIGHT_HINT.search(text):  # **Ah**mad, Ah[mad](…), \textbf{Ah}mad, A\bAh\bh…
+        out.append(_light_markup_undone(text))
+    if _HYPHEN_LEFT.search(text):  # "al-Kha- tib": a line-end hyphen left in running text
+        out.append(_HYPHEN_LEFT.sub("", text))
+    out.extend(orthographies.readings(text))  # Ахмад аль-Хатиб, Achmed al-Chatib, Ahmet el-Hatip
     for form in (text, decoded) if decoded != text else (text,):  # a card's, a form's fields
         if (fields := formfields.reading(form)) is not None:
             out.append(fields)
