@@ -1,9 +1,9 @@
 """A protected name as other languages' documents write it (two adversaries', stop 52): in
 Russian, Greek and Hebrew letters, in German, Spanish, Turkish, Kurdish, Azeri, Russian-
-English and scholars' transliterations, with ق written g or gh, and with a line-end hyphen
-left in running text. Witness A is recorded as "Ahmad al-Khatib" and "أحمد الخطيب", Witness C
-as "Fatima Qasim" and "فاطمة قاسم"; other people's names in the same orthographies are not
-named (the negatives)."""
+English and scholars' transliterations, with ق written g or gh, with a line-end hyphen
+left in running text, a kunya or nickname in brackets or quotes, a lineage (bin, ibn, b.).
+Witness A is recorded as "Ahmad al-Khatib" and "أحمد الخطيب", Witness C as "Fatima Qasim" and
+"فاطمة قاسم"; other people's names in the same orthographies are not named (the negatives)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def _matcher() -> Matcher:
         ("Fatima Gasim", "Witness C"),  # ق as g (Iraqi, Gulf, Sudanese)
         ("Fatima Gassim", "Witness C"),
         ("Fatemeh Ghasem", "Witness C"),  # Persian
+        ("Ahmad (Abu Khaled) al-Khatib", "Witness A"),  # a kunya in brackets
+        ("Ahmad (Mahmoud) al-Khatib", "Witness A"),  # a father's name, as registers write it
+        ("أحمد (أبو خالد) الخطيب", "Witness A"),
+        ("أحمد ( أبو عمر ) الخطيب", "Witness A"),
+        ('Ahmad "the teacher" al-Khatib', "Witness A"),  # a nickname in quotes
+        ("أحمد بن محمود بن علي الخطيب", "Witness A"),  # a lineage
+        ("Ahmad ibn Mahmoud ibn Ali al-Khatib", "Witness A"),
+        ("Ahmad b. Mahmoud al-Khatib", "Witness A"),
     ],
 )
 def test_the_name_as_other_orthographies_write_it_is_found(text: str, who: str) -> None:
@@ -60,6 +68,8 @@ def test_the_name_as_other_orthographies_write_it_is_found(text: str, who: str) 
         "Xavier Ahmad",
         "Fatima Gallagher",
         "the old-fashioned Chatib- ish style",
+        "Ahmad. (Khaled) said al-Khatib",
+        "أحمد. (أبو خالد) قال الخطيب",
     ],
 )
 def test_other_people_in_those_orthographies_are_not_named(text: str) -> None:

@@ -139,6 +139,17 @@ def _light_markup_undone(text: str) -> str:
     return _EMPHASIS.sub("", out)
 
 
+#: A short insert within a name: a kunya, a nickname or a father's name in brackets (one to
+#: three words that are capitalised or Arabic: "Ahmad (Abu Khaled) al-Khatib"), a nickname
+#: in quotes ('Ahmad "the teacher" al-Khatib').
+_INSERT = re.compile(
+    "(?<=[^\\W\\d_])[ \\t]++"
+    "(?:[(\\[][ \\t]*+(?:[A-Z\u0621-\u064a][^\\s()\\[\\]]{0,20}+[ \\t]*+){1,3}[)\\]]"
+    '|[«"“][^«»"“”\\n]{1,40}[»"”])[ \\t]++(?=[^\\W\\d_])'
+)
+#: A lineage's links (bin, ibn, b., بن، ابن), each with its father's name: the chain a
+#: register writes between a given name and a family name, read without them.
+_NASAB = re.compile("(?<!\\S)(?:[Bb]in|[Ii]bn|[Bb]en|[Bb]\\.|بن|ابن)[ \\t]++[^\\W\\d_]++[ \\t]++")
 _HYPHEN_LEFT = re.compile("(?<=[^\\W\\d_])-[ \\t]++(?=[a-z\u0620-\u064a])")
 
 
@@ -163,6 +174,10 @@ def readings(text: str) -> list[str]:
     out.extend(disguise.readings(text))
     if _LIGHT_HINT.search(text):  # **Ah**mad, Ah[mad](…), \textbf{Ah}mad, A\bAh\bh…
         out.append(_light_markup_undone(text))
+    if _INSERT.search(text):  # Ahmad (Abu Khaled) al-Khatib, Ahmad "the teacher" al-Khatib
+        out.append(_INSERT.sub(" ", orthographies.near(text, _INSERT)))
+    if _NASAB.search(text):  # أحمد بن محمود بن علي الخطيب, Ahmad b. Mahmoud al-Khatib
+        out.append(_NASAB.sub("", orthographies.near(text, _NASAB)))
     if _HYPHEN_LEFT.search(text):  # "al-Kha- tib": a line-end hyphen left in running text
         out.append(_HYPHEN_LEFT.sub("", text))
     out.extend(orthographies.readings(text))  # Ахмад аль-Хатиб, Achmed al-Chatib, Ahmet el-Hatip

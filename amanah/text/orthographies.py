@@ -105,7 +105,7 @@ _KH_INSIDE = re.compile("(?<=[A-Za-z])kh(?=[a-z])")
 _G_FOR_Q = re.compile("(?:(?<=[^\\w-])|^|(?<=-))G(?:h)?(?=[aeiou])")
 
 
-def _near(text: str, pattern: re.Pattern[str]) -> str:
+def near(text: str, pattern: re.Pattern[str]) -> str:
     """Only the lines where `pattern` is found, with the line either side (a name wrapped
     across a line break): a reading of these costs what they hold, not the whole text."""
     if "\n" not in text:
@@ -131,34 +131,34 @@ def readings(text: str) -> list[str]:
     lines that hold it)."""
     out = []
     if _CYRILLIC.search(text):
-        lower = _near(text, _CYRILLIC).lower()
+        lower = near(text, _CYRILLIC).lower()
         out += _both("".join(_CYRILLIC_KH.get(c, c) for c in lower))
     if _GREEK.search(text):
         plain = "".join(
             c
-            for c in unicodedata.normalize("NFD", _near(text, _GREEK).lower())
+            for c in unicodedata.normalize("NFD", near(text, _GREEK).lower())
             if unicodedata.category(c) != "Mn"
         )
         for pair, by in _GREEK_PAIRS:
             plain = plain.replace(pair, by)
         out += _both("".join(_GREEK_LATIN.get(c, c) for c in plain).replace("kh", _KH))
     if _HEBREW.search(text):
-        near = _near(text, _HEBREW)
-        marked = _GERESH.sub(lambda m: _HEBREW_GERESH.get(m.group(1), m.group(1)), near)
+        lines = near(text, _HEBREW)
+        marked = _GERESH.sub(lambda m: _HEBREW_GERESH.get(m.group(1), m.group(1)), lines)
         out.append("".join(_HEBREW_ARABIC.get(c, c) for c in marked))
     if _SCHOLARLY.search(text):
-        out.append("".join(_SCHOLARLY_LATIN.get(c, c) for c in _near(text, _SCHOLARLY)))
+        out.append("".join(_SCHOLARLY_LATIN.get(c, c) for c in near(text, _SCHOLARLY)))
     if _GERMAN.search(text):
-        out += _both(_german(_near(text, _GERMAN)).replace("kh", _KH).replace("Kh", _KH))
+        out += _both(_german(near(text, _GERMAN)).replace("kh", _KH).replace("Kh", _KH))
     if _SPANISH_J.search(text):
-        near = _near(text, _SPANISH_J)
-        out.append(_SPANISH_J.sub(lambda m: f"{m.group(1)}-kh" if m.group(1) else "kh", near))
+        lines = near(text, _SPANISH_J)
+        out.append(_SPANISH_J.sub(lambda m: f"{m.group(1)}-kh" if m.group(1) else "kh", lines))
     if _X.search(text):
-        out.append(_X.sub(lambda m: "Kh" if m.group(1) == "X" else "kh", _near(text, _X)))
+        out.append(_X.sub(lambda m: "Kh" if m.group(1) == "X" else "kh", near(text, _X)))
     if _TURKISH.search(text):
-        out.append(_turkish(_near(text, _TURKISH)))
+        out.append(_turkish(near(text, _TURKISH)))
     if _KH_INSIDE.search(text):  # Russian-English: Akhmed for أحمد (х for ح too)
-        out.append(_KH_INSIDE.sub("h", _near(text, _KH_INSIDE)))
+        out.append(_KH_INSIDE.sub("h", near(text, _KH_INSIDE)))
     if _G_FOR_Q.search(text):
-        out.append(_G_FOR_Q.sub("Q", _near(text, _G_FOR_Q)))
+        out.append(_G_FOR_Q.sub("Q", near(text, _G_FOR_Q)))
     return [r for r in dict.fromkeys(out) if r != text]
