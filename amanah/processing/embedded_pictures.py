@@ -19,11 +19,19 @@ MIN_WIDTH, MIN_HEIGHT = 24, 8
 _STARTS = re.compile(rb"\xff\xd8\xff|\x89PNG\r\n\x1a\n")
 
 
+#: Segments read after one JPEG start at most (a real JPEG has a dozen before its scan;
+#: starts chained to segments running to the end of the file would make it quadratic).
+MAX_SEGMENTS = 64
+#: JPEG starts looked at in one file at most (a PDF holds one a picture).
+MAX_STARTS = 20_000
+
+
 def _segments(data: bytes, at: int) -> Iterator[tuple[int, int]]:
     """(start, end) of each metadata segment (APPn, COM) of the JPEG that starts at `at`, up
-    to its scan."""
-    pos = at + 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
+    to its scan (at most MAX_SEGMENTS)."""
+    pos, walked = at + 2, 0
+    while pos + 4 <= len(data) and data[pos] == 0xFF and walked < MAX_SEGMENTS:
+        walked += 1
         marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
@@ -46,7 +54,10 @@ def candidates(data: bytes, whole_file: bool) -> Iterator[tuple[int, int]]:
     inside a JPEG's metadata segments (in any bytes: a PDF's image streams, an office file's
     pictures) and, for an image file (`whole_file`), any picture after its start."""
     seen: set[int] = set()
-    for m in _STARTS.finditer(data):
+    for n, m in enumerate(_STARTS.finditer(data)):
+        if n >= MAX_STARTS:
+            yield -1, -1  # more starts than are read: the caller says the reading is cut
+            return
         at = m.start()
         if whole_file and at > 0 and at not in seen:
             seen.add(at)
@@ -62,13 +73,15 @@ def candidates(data: bytes, whole_file: bool) -> Iterator[tuple[int, int]]:
 
 def pictures(data: bytes, whole_file: bool) -> Iterator[tuple[int, Any]]:
     """(offset, a Pillow image) of each picture inside `data` that decodes and is large
-    enough to hold a word, at most MAX_PICTURES + 1 (the caller says when there were more);
-    what does not decode is not a picture (bytes that look like a start by chance)."""
+    enough to hold a word; what does not decode is not a picture (bytes that look like a
+    start by chance). Past MAX_PICTURES pictures, 4 × MAX_PICTURES tries or MAX_STARTS
+    starts, a last (offset, None) says the rest was not read."""
     from PIL import Image
 
     found = 0
     for tried, (start, end) in enumerate(candidates(data, whole_file)):
-        if found > MAX_PICTURES or tried > 4 * MAX_PICTURES:
+        if found > MAX_PICTURES or tried > 4 * MAX_PICTURES or start < 0:
+            yield start, None  # cut: more to try than are read (the inventory is incomplete)
             return
         try:
             im = Image.open(io.BytesIO(data[start:end]))
@@ -85,11 +98,35 @@ def pictures(data: bytes, whole_file: bool) -> Iterator[tuple[int, Any]]:
 _KEPT = (0xE0, 0xEE)
 
 
+def _scan_start(data: bytes) -> int | None:
+    """Where the JPEG's first scan (SOS) starts, or None when its segments do not lead there."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:
+            return pos
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
 def jpeg_without_metadata(data: bytes) -> bytes:
-    """A JPEG's bytes without its metadata segments (and whatever pictures they carry): the
-    picture drawn is unchanged. Bytes that are no JPEG come back as they are."""
+    """A JPEG's bytes without its metadata segments (and whatever pictures they carry) and
+    without anything after its end: the picture drawn is unchanged. Bytes that are no JPEG
+    come back as they are."""
     if not data.startswith(b"\xff\xd8\xff"):
         return data
+    scan = _scan_start(data)
+    if scan is not None and (eoi := data.find(b"\xff\xd9", scan)) >= 0:
+        data = data[: eoi + 2]  # what follows the picture's end (an appended picture) goes
     dropped = [
         (start - 4, end)
         for start, end in _segments(data, 0)

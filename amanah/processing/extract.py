@@ -565,7 +565,8 @@ _BLOCKS = (
     "address, article, aside, blockquote, br, caption, dd, details, dialog, div, dl, dt,"
     " fieldset, figcaption, figure, footer, form, h1, h2, h3, h4, h5, h6, header, hr, li,"
     " main, nav, ol, p, pre, section, summary, table, tbody, td, tfoot, th, thead, tr, ul,"
-    " option, legend, button, label, img, input, select, textarea, iframe, object, video"
+    " option, legend, button, label, img, input, select, textarea, iframe, object, video,"
+    " center, menu, dir, hgroup, search, rt, rp, text"
 )
 
 

@@ -218,10 +218,10 @@ def embedded_pictures(
 
     for n, (at, image) in enumerate(pictures.pictures(data, whole_file), 1):
         locator = f"{where}, " if where else ""
-        if n > pictures.MAX_PICTURES:
+        if image is None or n > pictures.MAX_PICTURES:
             inv.incomplete(
-                f"more than {pictures.MAX_PICTURES} pictures inside {where or 'the file'}"
-                " (thumbnails, previews): the others were not read"
+                f"more pictures inside {where or 'the file'} (thumbnails, previews) than are"
+                f" read ({pictures.MAX_PICTURES}): the others were not read"
             )
             return
         try:

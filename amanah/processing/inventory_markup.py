@@ -55,7 +55,11 @@ def html(inv: Inventory, markup: str, where: str) -> None:
 #: The text a browser shows: hidden elements (inline or by a style sheet's rule) left out,
 #: so the letters on either side of one are read together ("Ah<span hidden>zq</span>mad").
 SHOWN_PLACE = "the HTML text as a browser shows it (hidden elements left out)"
-_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+#: Selectors of rules that hide (`display: none` …) looked up at most (a style sheet of
+#: thousands costs thousands of passes over the page).
+MAX_HIDING_SELECTORS = 200
 
 
 def shown_text(markup: str) -> str | None:
@@ -69,14 +73,17 @@ def shown_text(markup: str) -> str | None:
 
     tree = LexborHTMLParser(markup)
     hidden = []
+    selectors: list[str] = []
     for style in tree.css("style"):
-        for selectors, body in _RULE.findall(style.text() or ""):
+        for block in (style.text() or "").split("}"):  # a rule: selectors { declarations
+            chosen, _, body = block.partition("{")
             if _HIDDEN_STYLE.search(body):
-                for selector in selectors.split(","):
-                    try:
-                        hidden.extend(tree.css(selector.strip()))
-                    except Exception:  # noqa: S112 - a selector the parser does not take
-                        continue
+                selectors += [c.strip() for c in chosen.split(",") if c.strip()]
+    for selector in dict.fromkeys(selectors[:MAX_HIDING_SELECTORS]):
+        try:
+            hidden.extend(tree.css(selector))
+        except Exception:  # noqa: S112 - a selector the parser does not take
+            continue
     hidden += [
         n
         for n in tree.css("[hidden], [aria-hidden=true], [style]")
@@ -90,7 +97,20 @@ def shown_text(markup: str) -> str | None:
     for node in bdo:
         node.insert_before("\u202e")
         node.insert_after("\u202c")
+    # Each hidden element once, and not one inside another taken away (its node is freed with
+    # it); the page's root, head and body stay.
+    hidden = [n for n in hidden if n.tag not in ("html", "head", "body")]
+    ids = {n.mem_id for n in hidden}
+    top, seen = [], set()
     for node in hidden:
+        parent, inside = node.parent, False
+        while parent is not None and not inside:
+            inside = parent.mem_id in ids
+            parent = parent.parent
+        if not inside and node.mem_id not in seen:
+            seen.add(node.mem_id)
+            top.append(node)
+    for node in top:
         node.decompose(recursive=True)
     return html_text(tree.html or "")[0]
 

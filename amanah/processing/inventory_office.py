@@ -191,11 +191,12 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
     frames: list[list[Any]] = []
 
     hidden_styles: set[str] = set()
+    words: dict[str, list[str]] = {}  # attribute values that hold words (alt text, authors)
 
     def flush(frame: list[Any]) -> None:
         el, here, taken, last, _, hidden = frame
         local = _local(el.tag)
-        bucket = _Both(out, here, frame[4])
+        bucket = _Both(out, here, frame[4]) if frame[4] else out.setdefault(here, [])
         mark = _HIDDEN if hidden else ""
         if not taken:
             frame[2] = True
@@ -206,6 +207,7 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
             glue = local in _GLUED or local in ("p", "h")
             if last.tail and (last.tail.strip() or glue):
                 bucket.append(mark + (_GLUE + last.tail if glue else last.tail))
+            last.clear()  # read whole: its text, attributes and tail are let go
 
     for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
         local = _local(el.tag)
@@ -227,24 +229,25 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
                     frames[-2][5] = True
             elif local == "text-properties" and _attr(el, "display") == "none" and frames:
                 hidden_styles.add(_attr(frames[-1][0], "name") or "")
-            elif _attr(el, "style-name") in hidden_styles:
+            elif hidden_styles and _attr(el, "style-name") in hidden_styles:
                 hidden = True
             frames.append([el, here, False, None, around, hidden])
             continue
         frame = frames.pop()
         flush(frame)
         here = frame[1]
-        bucket = _Both(out, here, frame[4])
+        bucket = _Both(out, here, frame[4]) if frame[4] else out.setdefault(here, [])
         if local in _SPACES:
             bucket.append(" ")
         elif local == "sym" and (char := _attr(el, "char")):
             with contextlib.suppress(ValueError):  # a symbol font's code (F0xx) is its ASCII
                 code = int(char, 16)
                 code = code - 0xF000 if 0xF020 <= code <= 0xF0FF else code
-                bucket.append(_GLUE + chr(code) if 0x20 <= code < 0x110000 else "")
+                if 0x20 <= code < 0x110000 and not 0xD800 <= code < 0xE000:
+                    bucket.append(_GLUE + chr(code))
         for k, v in el.attrib.items():
             if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
-                bucket.append(v)
+                words.setdefault(here, []).append(v)  # apart: not inside the running text
             elif holds_words(v):  # a number format, a tooltip, a validation message …
                 out.setdefault(f"{ATTRIBUTE_PLACE} in {here}", []).append(v + "\n")
         if local in _PARAGRAPHS:
@@ -252,6 +255,8 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
         if frames:
             frames[-1][3] = el  # its tail (perhaps not parsed yet) is read with its parent
         del el[:]  # its children are read: dropped (not `clear`, which would drop its tail)
+    for k, v in words.items():  # after the place's text, each on a line of its own
+        out.setdefault(k, []).extend(f"\n{w}\n" for w in v)
     places = {k: re.sub(r"\n\s*\n+", "\n", _joined(v)).strip() for k, v in out.items()}
     for k, v in out.items():  # hidden text between letters: the place as shown, read too
         if any(p.startswith(_HIDDEN) for p in v):

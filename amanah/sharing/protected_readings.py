@@ -125,9 +125,9 @@ def _joined_words(text: str) -> str:
 
 _LIGHT_HINT = re.compile("\x08|\\*\\w|\\w\\*|\\]\\(|\\\\[a-zA-Z]+\\{|\\\\ ")
 _OVERSTRIKE = re.compile("[^\n]\x08")
-_MD_LINK = re.compile("\\[([^\\]\n]{0,200})\\]\\([^)\n]{0,2000}\\)")
+_MD_LINK = re.compile("\\[([^\\]\n]{0,200})\\]\\([^)\n]{0,200}\\)")
 _LATEX = re.compile("\\\\[a-zA-Z]{1,20}\\{|(?<=\\w)\\}|\\\\ ")
-_EMPHASIS = re.compile("(?<=\\w)[*_`]+|[*_`]+(?=\\w)")
+_EMPHASIS = re.compile("(?<=\\w)[*_`]{1,3}+|[*_`]{1,3}+(?=\\w)")  # bounded: linear
 
 
 def _light_markup_undone(text: str) -> str:

@@ -246,7 +246,7 @@ def write_anew(doc: Any, target: Path) -> None:
                 new.xref_set_key(xref, key, "null")
         if new.xref_get_key(xref, "Type") == ("name", "/OCG"):
             new.xref_set_key(xref, "Name", f"(layer {xref})")
-        if new.xref_get_key(xref, "Filter") == ("name", "/DCTDecode"):
+        if new.xref_get_key(xref, "Filter") in (("name", "/DCTDecode"), ("array", "[/DCTDecode]")):
             _strip_jpeg(new, xref)
         if new.xref_is_stream(xref) and "Length1" not in keys and "Subtype" not in keys:
             data = new.xref_stream(xref) or b""

@@ -1,0 +1,92 @@
+"""The stop's new readers against what a reviewer threw at them (stop 52): hostile input read
+in one pass, markers that never leak into text, a picture hidden behind decoys, attribute
+values that do not split a name, and a redacted JPEG cut at its end."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from amanah.processing import embedded_pictures
+from amanah.processing.extract import html_text
+from amanah.processing.inventory_markup import shown_text
+from amanah.processing.inventory_office import _xml_places
+from amanah.sharing import protected_readings
+from amanah.sharing.protected import Matcher
+
+
+def _jpeg(size: tuple[int, int] = (200, 60)) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", size, 255).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_light_markup_of_a_run_of_stars_is_read_in_one_pass() -> None:
+    # "a* " then 200,000 stars: every star started a match that ate to the end (quadratic)
+    said = protected_readings.readings("a* " + "*" * 200_000)
+    assert said  # read, within the suite's time-out per test
+    m = Matcher.of([("Witness A", ["Ahmad al-Khatib"])])
+    assert m.names("**Ah**mad al-Khatib " + "*" * 50_000) == {"Witness A"}
+
+
+def test_style_sheets_that_hide_everything_or_everything_twice() -> None:
+    assert shown_text("<style>*{display:none}</style><p>Ahmad</p>") == ""  # no root removed
+    page = "<style>" + "p," * 3000 + "p{display:none}</style>" + "<p>x</p>" * 3000 + "<i>y</i>"
+    assert shown_text(page) == "y"
+    nested = '<style>.x{display:none}</style><p>Ah<span class="x">q<b class="x">z</b></span>mad</p>'
+    assert shown_text(nested) == "Ahmad"
+    assert shown_text("<style>" + "a" * 300_000 + "</style><p hidden>x</p><p>y</p>") == "y"
+
+
+def test_a_picture_behind_decoy_starts_leaves_the_reading_cut() -> None:
+    """70 JPEG starts that decode to nothing, then a real picture: the reading says it
+    stopped (the inventory is then incomplete), it does not pass over the picture."""
+    decoys = b"\xff\xd8\xff" * 70
+    com = b"\xff\xfe" + (len(decoys) + 2).to_bytes(2, "big") + decoys
+    inner = _jpeg()
+    app3 = b"\xff\xe3" + (len(inner) + 2).to_bytes(2, "big") + inner
+    data = _jpeg()[:2] + com + app3 + _jpeg()[2:]
+    found = list(embedded_pictures.pictures(data, False))
+    assert found and found[-1][1] is None
+    alone = list(embedded_pictures.pictures(_jpeg()[:2] + app3 + _jpeg()[2:], False))
+    assert len(alone) == 1 and alone[0][1] is not None and alone[0][1].size == (200, 60)
+
+
+def test_starts_chained_to_the_end_of_a_file_are_read_in_one_pass() -> None:
+    block = b"\xff\xd8\xff\xfe\x00\x04\x00\x00" + b"\xff\xfe\x00\x02" * 32_000
+    assert list(embedded_pictures.candidates(block * 32, False)) == []
+
+
+def test_a_redacted_jpeg_keeps_nothing_after_its_end() -> None:
+    picture = _jpeg()
+    appended = picture + _jpeg((400, 100))
+    kept = embedded_pictures.jpeg_without_metadata(appended)
+    assert kept == picture
+    assert Image.open(io.BytesIO(kept)).size == (200, 60)
+
+
+def test_attribute_values_do_not_split_the_running_text() -> None:
+    docx = (
+        b'<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>Ahmad al-Kha</w:t></w:r>'
+        b'<w:ins w:author="Editor"><w:r><w:t>ti</w:t></w:r></w:ins><w:r><w:t>b said</w:t>'
+        b'</w:r></w:p><w:p><w:r><w:sym w:char="D800"/><w:sym w:char="F041"/></w:r></w:p>'
+        b"</w:body></w:document>"
+    )
+    places = _xml_places(docx, "x")
+    assert places["x"].startswith("Ahmad al-Khatib said") and "Editor" not in places["x"][:25]
+    assert "A" in places["x"] and "\ud800" not in "".join(places.values())
+    assert not any(c in "".join(places.values()) for c in "\x00\x01")
+    odt = (
+        b'<office:document-content xmlns:office="o" xmlns:text="t" xmlns:xlink="l">'
+        b'<office:body><office:text><text:p>al-Kha<text:a xlink:href="http://e.org">ti'
+        b"</text:a>b said</text:p></office:text></office:body></office:document-content>"
+    )
+    assert _xml_places(odt, "x")["x"].startswith("al-Khatib said")
+
+
+def test_blocks_part_lines_and_inline_elements_do_not() -> None:
+    page = "<center>Ahmad</center><center>Khatib</center><p>Ah<b>mad</b> al-<wbr>Khatib</p>"
+    text = html_text(page)[0]
+    assert "Ahmad\n" in text and "Ahmad al-Khatib" in text
+    assert "AhmadKhatib" not in text
