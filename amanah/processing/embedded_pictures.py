@@ -26,17 +26,18 @@ MAX_SEGMENTS = 64
 MAX_STARTS = 20_000
 
 
-def _segments(data: bytes, at: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each metadata segment (APPn, COM) of the JPEG that starts at `at`, up
-    to its scan (at most MAX_SEGMENTS)."""
+def _markers(data: bytes, at: int, most: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(marker, its position, the end of its segment) of the JPEG that starts at `at`, up to
+    its scan (SOS, given last with the position it starts at) or its end, at most `most`."""
     pos, walked = at + 2, 0
-    while pos + 4 <= len(data) and data[pos] == 0xFF and walked < MAX_SEGMENTS:
+    while pos + 4 <= len(data) and data[pos] == 0xFF and (most is None or walked < most):
         walked += 1
         marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
             continue
         if marker in (0xD9, 0xDA):  # its end, or its scan: no metadata after
+            yield marker, pos, pos
             return
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             pos += 2
@@ -44,9 +45,16 @@ def _segments(data: bytes, at: int) -> Iterator[tuple[int, int]]:
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2:
             return
-        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            yield pos + 4, min(pos + 2 + length, len(data))
+        yield marker, pos, min(pos + 2 + length, len(data))
         pos += 2 + length
+
+
+def _segments(data: bytes, at: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each metadata segment (APPn, COM) of the JPEG that starts at `at`, up
+    to its scan (at most MAX_SEGMENTS)."""
+    for marker, pos, end in _markers(data, at, MAX_SEGMENTS):
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            yield pos + 4, end
 
 
 def candidates(data: bytes, whole_file: bool) -> Iterator[tuple[int, int]]:
@@ -100,22 +108,7 @@ _KEPT = (0xE0, 0xEE)
 
 def _scan_start(data: bytes) -> int | None:
     """Where the JPEG's first scan (SOS) starts, or None when its segments do not lead there."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:
-            return pos
-        if marker == 0xFF:
-            pos += 1
-            continue
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            pos += 2
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if length < 2:
-            return None
-        pos += 2 + length
-    return None
+    return next((pos for marker, pos, _ in _markers(data, 0) if marker == 0xDA), None)
 
 
 def jpeg_without_metadata(data: bytes) -> bytes:
