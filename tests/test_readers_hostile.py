@@ -5,6 +5,7 @@ values that do not split a name, and a redacted JPEG cut at its end."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image
 
@@ -90,3 +91,16 @@ def test_blocks_part_lines_and_inline_elements_do_not() -> None:
     text = html_text(page)[0]
     assert "Ahmad\n" in text and "Ahmad al-Khatib" in text
     assert "AhmadKhatib" not in text
+
+
+def test_a_scanners_tiff_of_many_jpeg_strips_is_no_picture_carried(tmp_path: Path) -> None:
+    """A TIFF compressed as JPEG holds a JPEG start a strip: its own picture, not pictures
+    it carries (they were tried, and past the tries the inventory was called incomplete)."""
+    from amanah.processing import inventory
+
+    path = tmp_path / "scan.tif"
+    Image.new("RGB", (600, 900), "white").save(path, compression="tiff_jpeg", strip_size=4096)
+    assert path.read_bytes().count(b"\xff\xd8\xff") > 4 * embedded_pictures.MAX_PICTURES
+    (tmp_path / "work").mkdir()
+    found = inventory.of_file(path, "scan.tif", tmp_path / "work")
+    assert found.complete, found.reasons

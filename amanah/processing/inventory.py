@@ -274,7 +274,13 @@ def _places(
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
         markup.exif(inv, path)
     if media_type.startswith("image/") or media_type == "application/pdf":
-        embedded_pictures(inv, path.read_bytes(), media_type.startswith("image/"), work, languages)
+        # After an image's own picture, any other is one it carries; a TIFF's own strips may
+        # be JPEGs each (a scanner's), so there only pictures inside metadata segments count.
+        appended = media_type.startswith("image/") and media_type not in (
+            "image/tiff",
+            "image/svg+xml",
+        )
+        embedded_pictures(inv, path.read_bytes(), appended, work, languages)
     if media_type == "inode/x-empty":
         return  # an empty file says nothing
     if media_type.startswith(AV_PREFIXES):
