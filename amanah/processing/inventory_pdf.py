@@ -71,8 +71,9 @@ def read(
 
 
 def svg_drawn(inv: Inventory, data: bytes, work: Path, lang: str) -> None:
-    """An SVG's letters drawn as paths (text converted to outlines, as design tools export
-    it): the picture is drawn (MuPDF) and the region of its letter-like shapes read (OCR)."""
+    """An SVG as drawn (MuPDF): its text as laid out, and its letters drawn as paths (text
+    converted to outlines, as design tools export it): the region of its letter-like shapes
+    read (OCR)."""
     import pymupdf
 
     try:
@@ -84,6 +85,11 @@ def svg_drawn(inv: Inventory, data: bytes, work: Path, lang: str) -> None:
     try:
         for page in doc:
             n = page.number + 1
+            # Its text placed where it stands (`tspan`s written in another order, moved by
+            # their x and y): read as laid out.
+            laid: list[str] = []
+            _text_layer(page, pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP, inv, n, laid)
+            inv.add("an SVG's text as it is laid out", laid[0] if laid else "")
             if (drawn := _drawn_region(inv, page, n)) is not None:
                 _ocr_into(
                     inv,
@@ -175,16 +181,22 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
 
     flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
     seen: dict[Any, float] = {}  # an image's largest placement read so far (its area)
+    whole: set[int] = set()  # pictures read from their own pixels
     for page in doc:
         n = page.number + 1
-        text = _text_layer(page, flags, inv, n)
+        laid: list[str] = []
+        text = _text_layer(page, flags, inv, n, laid)
         inv.add("the text layer of a PDF page", text, f"page {n}", n)
         _page_thumbnail(inv, doc, page, n, work, lang)
-        if text.strip():  # drawn out of reading order ("ad al-Khatib" drawn before "Ahm")
-            placed = pdftext.scalar(str(page.get_text(flags=flags, sort=True)))
-            if " ".join(placed.split()) != " ".join(text.split()):
-                inv.add("the text layer of a PDF page, in the order it is laid out", placed,
-                        f"page {n}", n)  # fmt: skip
+        # Drawn out of reading order ("ad al-Khatib" drawn before "Ahm"): as laid out.
+        if laid and " ".join(laid[0].split()) != " ".join(text.split()):
+            inv.add("the text layer of a PDF page, in the order it is laid out", laid[0],
+                    f"page {n}", n)  # fmt: skip
+        if text.strip() and (drawn := _drawn_under_actual_text(page, flags, text)) is not None:
+            inv.add("the letters a PDF page draws under its replacement text (ActualText)",
+                    drawn, f"page {n}", n)  # fmt: skip
+        infos = page.get_image_info(xrefs=True)
+        _partly_shown(inv, doc, page, infos, n, work, lang, whole)
         if not text.strip():
             if n not in ocr_done:
                 _ocr_into(inv, lambda p=page: _render(p, None), n, "a PDF page", work, lang)
@@ -194,7 +206,7 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
         if n not in ocr_done and (drawn := _drawn_region(inv, page, n)) is not None:
             _ocr_into(inv, lambda p=page, b=drawn: _render(p, b), n, DRAWN_PLACE, work, lang)
         tiles = []
-        for k, info in enumerate(page.get_image_info(xrefs=True), 1):
+        for k, info in enumerate(infos, 1):
             box = pymupdf.Rect(info["bbox"]) & page.rect
             if box.is_empty:
                 continue
@@ -224,6 +236,32 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
             )  # fmt: skip
 
 
+def _partly_shown(
+    inv: Inventory, doc: Any, page: Any, infos: list[Any], n: int, work: Path, lang: str,
+    whole: set[int],
+) -> None:  # fmt: skip
+    """Each picture the page shows only in part (covered, clipped, masked, past the edge:
+    `partly_shown`) read from its own pixels too, once per file."""
+    from amanah.processing import partly_shown
+
+    try:
+        hidden = partly_shown.partly_shown(doc, page, infos)
+    except Exception as exc:
+        not_memory(exc)
+        inv.incomplete(f"what page {n} paints could not be listed: {type(exc).__name__}")
+        return
+    for xref, why in hidden.items():
+        if xref in whole:
+            continue
+        whole.add(xref)
+        _ocr_into(
+            inv, lambda x=xref: partly_shown.own_pixels(doc, x), n, PARTLY_SHOWN, work, lang,
+            f"picture {xref}, {why}",
+        )  # fmt: skip
+
+
+#: Where a picture a page shows only in part is read whole (`partly_shown`).
+PARTLY_SHOWN = "the whole of a picture a PDF page shows only in part"
 #: Where letters drawn as shapes on a page with a text layer are read (`drawn_letters`).
 DRAWN_PLACE = "letters drawn as shapes on a PDF page"
 
@@ -313,7 +351,20 @@ def misread(text: str) -> bool:
     return _MISREAD.search(text) is not None
 
 
-def _text_layer(page: Any, flags: int, inv: Inventory | None = None, n: int = 0) -> str:
+def _drawn_under_actual_text(page: Any, flags: int, text: str) -> str | None:
+    """The letters a page draws where marked content replaces them by its `/ActualText`
+    (in the page's content or any form it draws, inline or by a named property): a reader's
+    text layer, and a copy and paste, say the replacement; the page shows the letters. Read
+    on every page with text (the extraction `get_text(sort=True)` did before `laid_out`)."""
+    import pymupdf
+
+    drawn = pdftext.scalar(str(page.get_text(flags=flags | pymupdf.TEXT_IGNORE_ACTUALTEXT)))
+    return drawn if " ".join(drawn.split()) != " ".join(text.split()) else None
+
+
+def _text_layer(
+    page: Any, flags: int, inv: Inventory | None = None, n: int = 0, laid: list[str] | None = None
+) -> str:
     """The page's text in logical order (Arabic as written, lam-alef whole): the same text
     search reads, so that the leak check sees a name printed by a browser or office suite.
     Lines not read in logical order give their other readings as a part of their own; a page
@@ -332,6 +383,8 @@ def _text_layer(page: Any, flags: int, inv: Inventory | None = None, n: int = 0)
                 f" ({type(exc).__name__}): a name in right-to-left text may not be found"
             )
         return pdftext.scalar(str(page.get_text(flags=flags)))
+    if laid is not None:
+        laid.append(pdftext.laid_out(read, page, flags))
     if inv is not None and read.other_readings:
         inv.add(
             "other readings of PDF lines not read in logical order",

@@ -31,6 +31,7 @@ from typing import Any
 
 from amanah.processing.logicalorder import logical_order, right_to_left
 
+Box = tuple[float, float, float, float]
 ENGINE = "pymupdf text trace + unicode bidi (python-bidi)"
 
 
@@ -186,6 +187,8 @@ class PageText:
     #: leak check and redaction read them too, so that a name on such a line is found in
     #: whichever reading holds it in logical order.
     other_readings: list[str] = field(default_factory=list)
+    #: Each line's box and text, for the page read as it is laid out (`laid_out`).
+    boxes: list[tuple[Box, str]] = field(default_factory=list)
 
 
 def _char(unicode: int) -> str:
@@ -602,6 +605,7 @@ def _read_page(page: Any, flags: int | None, boxes: bool) -> PageText:
                 out = Line(words=_mupdf_words(line) if boxes else [])
                 out.text = scalar(letters(raw).translate(_FORMAT))
             result.lines.append(out)
+            result.boxes.append((tuple(line["bbox"]), out.text))
             block_lines.append(out.text)
         if block_lines:
             blocks_text.append("\n".join(block_lines))
@@ -654,6 +658,90 @@ def _rebuilt_line(
             return None
     words = [(scalar(w), box) for w, box in _brackets(words)]
     return Line(words=words, text=" ".join(w for w, _ in words), rebuilt=True)
+
+
+#: Pieces of one row closer than this share of their height are one word, as the eye reads
+#: them ("ad al-Khatib" drawn first, then "Ahm" just before it: "Ahmad al-Khatib").
+_GLUED_GAP = 0.15
+
+
+def laid_out(result: PageText, page: Any = None, flags: int | None = None) -> str:
+    """The page as it is laid out rather than as its content stream draws it: lines that
+    share a row (their boxes overlap by half their height) read in the row's direction,
+    pieces that touch joined without a space. A producer (or an adversary) may draw a name's
+    pieces in any order, each its own line to MuPDF; the eye reads them where they stand.
+    Where lines of a row overlap (letters drawn one at a time in a shuffled order, which
+    MuPDF gathers into lines of its own), the row is read letter by letter from `page`."""
+    pieces = [(box, text) for box, text in result.boxes if text.strip() and all(map(_finite, box))]
+    rows = _rows(pieces)
+    if page is not None and any(_overlapping(row) for row in rows):
+        import pymupdf
+
+        layout = page.get_text(
+            "rawdict", flags=pymupdf.TEXTFLAGS_TEXT if flags is None else flags,
+            clip=None if (flags or 0) & pymupdf.TEXT_MEDIABOX_CLIP else pymupdf.INFINITE_RECT(),
+        )  # fmt: skip
+        chars = [
+            (tuple(c["bbox"]), c["c"])
+            for block in layout["blocks"]
+            if block.get("type") == 0
+            for line in block["lines"]
+            if abs(line["dir"][1]) < 0.05
+            for span in line["spans"]
+            for c in span["chars"]
+            if not c["c"].isspace() and all(map(_finite, c["bbox"]))
+        ]
+        rows = _rows(chars)
+    return "\n".join(scalar(letters(line).translate(_FORMAT)) for line in _joined(rows))
+
+
+def read_as_laid_out(pieces: list[tuple[Box, str]]) -> str:
+    """Pieces of text at their places (boxes x0, y0, x1, y1, y growing down) read as the eye
+    reads them: in rows, each in its direction, pieces that touch joined without a space.
+    For any layout (a slide's text boxes, a page's lines)."""
+    pieces = [(box, text) for box, text in pieces if text.strip() and all(map(_finite, box))]
+    return "\n".join(_joined(_rows(pieces)))
+
+
+def _joined(rows: list[list[tuple[Box, str]]]) -> list[str]:
+    out: list[str] = []
+    for row in rows:
+        rtl = sum(has_rtl(t) for _, t in row) * 2 > len(row)
+        line = row[0][1]
+        for (a, _), (b, text) in pairwise(row):
+            gap = (a[0] - b[2]) if rtl else (b[0] - a[2])
+            glued = gap < _GLUED_GAP * min(a[3] - a[1], b[3] - b[1])
+            line += text if glued else " " + text
+        out.append(line)
+    return out
+
+
+def _rows(pieces: list[tuple[Box, str]]) -> list[list[tuple[Box, str]]]:
+    """Pieces in rows (by their vertical overlap), each row in its direction's order."""
+    rows: list[list[tuple[Box, str]]] = []
+    for box, text in sorted(pieces, key=lambda b: (b[0][1] + b[0][3]) / 2):
+        if rows:
+            (_, top, _, bottom), _ = rows[-1][0]
+            overlap = min(bottom, box[3]) - max(top, box[1])
+            if overlap >= 0.5 * min(bottom - top, box[3] - box[1]):
+                rows[-1].append((box, text))
+                continue
+        rows.append([(box, text)])
+    for row in rows:
+        rtl = sum(has_rtl(t) for _, t in row) * 2 > len(row)
+        row.sort(key=lambda b: -b[0][2] if rtl else b[0][0])
+    return rows
+
+
+def _overlapping(row: list[tuple[Box, str]]) -> bool:
+    """Whether two pieces of a row overlap across (more than a letter's kerning)."""
+    ends = [max(a[0][2], b[0][2]) - min(a[0][0], b[0][0]) for a, b in pairwise(row)]
+    widths = [(a[0][2] - a[0][0]) + (b[0][2] - b[0][0]) for a, b in pairwise(row)]
+    return any(end < width - 2.0 for end, width in zip(ends, widths, strict=True))
+
+
+def _finite(x: float) -> bool:
+    return x == x and abs(x) != float("inf")
 
 
 def _as_drawn(glyphs: list[Row], rtl: bool) -> str:

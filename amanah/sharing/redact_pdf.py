@@ -8,7 +8,9 @@ every page that carries an image or drawn shapes, the words OCR reads in its pix
 (`amanah.processing.wordboxes`: Arabic and Latin), each with the area that would remove it;
 Amanah matches the names over those sequences (`amanah.sharing.redaction`) and sends back the
 areas. PyMuPDF's apply_redactions deletes the glyphs under each area, blanks the image pixels
-under it and removes the shapes it covers.
+under it and removes the shapes it covers. Before that, every picture a page shows only in part
+is made blank where the page does not show it (`partly_shown.blank_hidden`): a box drawn over a
+name in a scan, a picture cropped by a clipping path, hold the name in the picture's own pixels.
 
 Then nothing but the pages' contents is kept: the pages are copied into a new document with
 no outline, annotation of any kind, form field, link, embedded file, JavaScript or action,
@@ -24,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import drawn_letters, pdftext, wordboxes
+from amanah.processing import drawn_letters, partly_shown, pdftext, wordboxes
 
 #: One word and the areas (x0, y0, x1, y1, page points from the unrotated page's top left)
 #: that remove it: a hyphenated word has one per line.
@@ -197,6 +199,7 @@ def apply(path: Path, target: Path, areas: list[list[float]]) -> dict[str, Any]:
         for number, *box in areas:
             by_page.setdefault(int(number), []).append(box)
         for page in doc:
+            partly_shown.blank_hidden(doc, page)  # what the page hides of a picture goes
             for box in by_page.get(page.number + 1, []):
                 page.add_redact_annot(pymupdf.Rect(*box), fill=(0, 0, 0))
             if page.number + 1 in by_page:
@@ -218,7 +221,9 @@ def method() -> str:
 
     return (
         f"PyMuPDF {version('pymupdf')} apply_redactions (text removed, image pixels"
-        " blanked, covered shapes removed); Tesseract word boxes (Arabic and Latin) on images;"
+        " blanked, covered shapes removed); pictures shown only in part (clipped, covered,"
+        " masked, past the page's edge) blanked where the page does not show them;"
+        " Tesseract word boxes (Arabic and Latin) on images;"
         " pages copied into a new document written in full: outlines, annotations, form"
         " fields, links, embedded files, scripts and actions, page labels, optional-content"
         " configuration, document information and XMP all dropped"
