@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from amanah.processing import ocr
+from amanah.processing import ocr, sheet_display
 from amanah.processing.inventory import (
     ATTRIBUTE_PLACE,
     MAX_PART_BYTES,
@@ -94,6 +94,7 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
         if "xl/sharedStrings.xml" in z.namelist():
             shared = _shared_strings(z.read("xl/sharedStrings.xml"))
         hidden = _hidden_sheets(z) if media_type.startswith(OOXML + "spreadsheet") else set()
+        formats = _number_formats(inv, z)
         used: set[int] = set()
         for info in names:
             name = info.filename
@@ -107,8 +108,12 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
             if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
                 place = "a hidden XLSX sheet" if name in hidden else "an XLSX sheet"
                 attributes: list[str] = []
-                text, cut = _sheet_text(data, shared, used, attributes)
+                display = Display(formats)
+                text, cut = _sheet_text(data, shared, used, attributes, display)
                 inv.add(place, text, name)
+                inv.add(f"{place}, as a spreadsheet program shows it (formulas computed,"
+                        " number formats applied)", display.text(data, shared), name)  # fmt: skip
+                cut = cut or display.cut
                 inv.add(f"{ATTRIBUTE_PLACE} in {place}", "\n".join(attributes), name)
                 if cut:
                     inv.incomplete(
@@ -121,6 +126,8 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 # quoted-printable, RTF escapes), so it is read as that format.
                 nested(inv, data, name.rsplit("/", 1)[-1], "a document imported into the document",
                        name, work, lang, d)  # fmt: skip
+            elif _SLIDE.match(name):
+                _slide(inv, data, name)
             elif lower.endswith(".rels"):
                 inv.add("a link of the document", _external_links(data), name)
             elif lower.endswith((".xml", ".vml")) or data[:64].lstrip().startswith(b"<"):
@@ -330,6 +337,137 @@ def _shared_strings(data: bytes) -> list[str]:
     return ["".join(si.itertext()) for si in root if _local(si.tag) == "si"]
 
 
+_SLIDE = re.compile(r"ppt/(?:slides|notesSlides|slideLayouts|slideMasters)/[^/]+\.xml$")
+
+
+def _slide(inv: Inventory, data: bytes, name: str) -> None:
+    """A slide's places (as every XML part), and its text boxes read as laid out: boxes
+    written in one order may stand in another ("ad al-Khatib" written first, placed after
+    "Ahm")."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml.ElementTree import fromstring
+
+    from amanah.processing import pdftext
+
+    base = next((pl for pat, pl in _PACKAGE_PLACES if re.search(pat, name)), "a PPTX slide")
+    try:
+        for place, text in _xml_places(data, base).items():
+            inv.add(place, text, name)
+        root = fromstring(data)
+    except ParseError:
+        inv.add(base, _strings(data), name)
+        return
+    pieces = []
+    for shape in root.iter():
+        if _local(shape.tag) != "sp":
+            continue
+        off = ext = None
+        paragraphs: list[str] = []
+        for el in shape.iter():
+            local = _local(el.tag)
+            if local == "off" and off is None:
+                off = el
+            elif local == "ext" and ext is None and el.get("cx") is not None:
+                ext = el
+            elif local == "p" and el.tag.startswith("{http://schemas.openxmlformats.org/drawingml"):
+                paragraphs.append("".join(t.text or "" for t in el.iter() if _local(t.tag) == "t"))
+        text = " ".join(p for p in paragraphs if p.strip())
+        if off is None or ext is None or not text:
+            continue
+        try:
+            x, y = float(off.get("x") or 0), float(off.get("y") or 0)
+            box = (x, y, x + float(ext.get("cx") or 0), y + float(ext.get("cy") or 0))
+        except ValueError:
+            continue
+        pieces.append((box, text))
+    if len(pieces) > 1:
+        inv.add(f"{base}, its text boxes as laid out", pdftext.read_as_laid_out(pieces), name)
+
+
+def _number_formats(inv: Inventory, z: zipfile.ZipFile) -> dict[int, str]:
+    from xml.etree.ElementTree import ParseError
+
+    if "xl/styles.xml" not in z.namelist():
+        return {}
+    try:
+        return sheet_display.number_formats(z.read("xl/styles.xml"))
+    except (ParseError, ValueError) as exc:
+        inv.incomplete(f"the number formats of the workbook could not be read: {exc}")
+        return {}
+
+
+class Display:
+    """A sheet's cells as a spreadsheet program shows them where that differs from what
+    they store (`sheet_display`): rows of formulas computed and values formatted."""
+
+    def __init__(self, formats: dict[int, str]) -> None:
+        self._formats = formats
+        self._row: list[str | tuple[str, str]] = []
+        self._changed = False
+        self.rows: list[list[str | tuple[str, str]]] = []
+        self._wanted: set[str] = set()
+        self._size = 0
+        self.cut = False  # past SHEET_TEXT_CHARS: the rows after are not shown
+
+    def cell(self, ref: str | None, value: str, kind: str, style: str | None,
+             formula: str | None) -> None:  # fmt: skip
+        if formula is not None:
+            self._row.append((ref or "", formula))
+            self._wanted |= sheet_display.references(formula)
+            self._changed = True
+            return
+        code = self._formats.get(int(style)) if style and style.isdigit() else None
+        if code is not None:
+            value = sheet_display.shown(value, code, kind in ("s", "str", "inlineStr"))
+            self._changed = True
+        self._row.append(value)
+
+    def end_row(self) -> None:
+        if self._changed and not self.cut:
+            self._size += sum(len(c if isinstance(c, str) else c[1]) + 1 for c in self._row)
+            self.cut = self._size > SHEET_TEXT_CHARS
+            if not self.cut:
+                self.rows.append(self._row)
+        self._row, self._changed = [], False
+
+    def text(self, data: bytes, shared: list[str]) -> str:
+        """The rows, each formula computed with the values of the cells it names (read again
+        from the sheet only when one names any)."""
+        self.end_row()
+        if not self.rows:
+            return ""
+        values = _cell_values(data, self._wanted, shared) if self._wanted else {}
+
+        def value_of(ref: str) -> str:
+            return values.get(ref, "")
+
+        compute = sheet_display.computed
+        return "\n".join(
+            "\t".join(c if isinstance(c, str) else compute(c[1], value_of) for c in row)
+            for row in self.rows
+        )
+
+
+def _cell_values(data: bytes, wanted: set[str], shared: list[str]) -> dict[str, str]:
+    """The stored values of the named cells of a sheet (shared strings by their index)."""
+    from defusedxml.ElementTree import iterparse
+
+    out: dict[str, str] = {}
+    for _, el in iterparse(io.BytesIO(data), events=("end",)):
+        if _local(el.tag) == "c":
+            ref = el.get("r")
+            if ref in wanted:
+                text = "".join(
+                    "".join(child.itertext()) for child in el if _local(child.tag) in ("v", "is")
+                )
+                if el.get("t") == "s" and text.strip().isdigit():
+                    text = shared[int(text)] if int(text) < len(shared) else ""
+                out[ref] = text
+            el.clear()
+    return out
+
+
 def _hidden_sheets(z: zipfile.ZipFile) -> set[str]:
     from defusedxml.ElementTree import fromstring
 
@@ -378,7 +516,11 @@ def holds_words(value: str) -> bool:
 
 
 def _sheet_text(
-    data: bytes, shared: list[str], used: set[int], attributes: list[str] | None = None
+    data: bytes,
+    shared: list[str],
+    used: set[int],
+    attributes: list[str] | None = None,
+    display: Display | None = None,
 ) -> tuple[str, bool]:
     """Cells (shared strings resolved, inline strings, formulas) row by row, up to
     SHEET_TEXT_CHARS; and whether the sheet was cut there (counted before a row is joined).
@@ -407,6 +549,8 @@ def _sheet_text(
             continue
         if local == "c":
             kind = el.get("t", "")
+            start = len(row)
+            formula = None
             for child in el:
                 cl = _local(child.tag)
                 if cl == "v" and child.text is not None:
@@ -418,8 +562,12 @@ def _sheet_text(
                         row.append(child.text)
                 elif cl == "f" and child.text:
                     row.append(child.text)
+                    formula = child.text
                 elif cl == "is":
                     row.append("".join(child.itertext()))
+            if display is not None:
+                value = row[start] if len(row) > start and formula is None else ""
+                display.cell(el.get("r"), value, kind, el.get("s"), formula)
             el.clear()
         elif local == "row":
             total += sum(map(len, row)) + len(row)
@@ -427,6 +575,8 @@ def _sheet_text(
                 return "\n".join(x for x in lines if x.strip()), True
             lines.append("\t".join(row))
             row = []
+            if display is not None:
+                display.end_row()
             el.clear()
         elif local.endswith(("Header", "Footer")) and el.text:
             lines.append(header_text(el.text))

@@ -1,0 +1,58 @@
+"""What a spreadsheet program shows that a sheet's stored values do not say (`sheet_display`):
+formulas computed, values as their number formats print them."""
+
+from __future__ import annotations
+
+import pytest
+
+from amanah.processing.sheet_display import MAX_FORMULA, computed, references, shown
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ('=CONCATENATE("Ah","mad al-Khatib")', "Ahmad al-Khatib"),
+        ("=" + "&".join(f"CHAR({ord(c)})" for c in "Ahmad"), "Ahmad"),
+        ("=UNICHAR(1571)&UNICHAR(1581)", "أح"),
+        ('=TEXTJOIN(" ",TRUE,"Ahmad","al-Khatib")', "Ahmad al-Khatib"),
+        ('=A2&" "&$B$2', "Ahmad al-Khatib"),
+        ('="say ""no"""', 'say "no"'),
+        ("=CHAR(55296)&CHAR(0)&CHAR(9999999)", ""),  # no lone surrogate, nothing out of range
+        ("=SUM(A1:A9)", ""),
+        ('=Other!A2&"x"', "x"),  # another sheet's cell is not looked up
+    ],
+)
+def test_a_formula_is_computed_as_text(formula: str, expected: str) -> None:
+    values = {"A2": "Ahmad", "B2": "al-Khatib"}
+    assert computed(formula, lambda ref: values.get(ref, "")) == expected
+
+
+def test_the_cells_a_formula_names_on_its_own_sheet() -> None:
+    assert references('=A2&" "&$B$2&Other!C3&SUM(D1:D4)') == {"A2", "B2"}
+
+
+def test_a_formula_the_tokenizer_cannot_split_gives_its_literals() -> None:
+    assert computed('=CONCATENATE("Ah","mad"') == "Ahmad"
+    assert computed('="Ah"&"mad"&') == "Ahmad"
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "is_text", "expected"),
+    [
+        ("Ahmad", '@" al-Khatib"', True, "Ahmad al-Khatib"),
+        ("Ahmad", '"Mr "@', True, "Mr Ahmad"),
+        ("12", '0" al-Khatib";-0;0;@', False, "12 al-Khatib"),
+        ("Ahmad", '0;-0;0;@" al-Khatib"', True, "Ahmad al-Khatib"),
+        ("Ahmad", r"\A\h\m @", True, "Ahm Ahmad"),
+        ("5", "[Red]0.00_)", False, "5"),
+    ],
+)
+def test_a_value_as_its_number_format_prints_it(
+    value: str, code: str, is_text: bool, expected: str
+) -> None:
+    assert shown(value, code, is_text) == expected
+
+
+def test_a_formula_longer_than_excel_allows_is_read_to_the_limit() -> None:
+    formula = "=" + "&".join(['"a"'] * 20_000)
+    assert computed(formula) == "a" * (MAX_FORMULA // 4)
