@@ -104,3 +104,20 @@ def test_a_scanners_tiff_of_many_jpeg_strips_is_no_picture_carried(tmp_path: Pat
     (tmp_path / "work").mkdir()
     found = inventory.of_file(path, "scan.tif", tmp_path / "work")
     assert found.complete, found.reasons
+
+
+def test_text_a_style_sheet_writes_is_read_in_its_place() -> None:
+    """`content` of `::before`/`::after` (stop 53): strings with CSS escapes, copied
+    attributes, inside the element before or after its text; the rules looked up are
+    bounded like the hiding ones."""
+    page = (
+        '<style>.n::before{content:"\\41 \\68 mad "} .t:after { content: attr(data-f) }</style>'
+        '<p>Statement of <span class="n"></span>al-<b class="t" data-f="Khatib"></b>.</p>'
+    )
+    assert shown_text(page) == "Statement of Ahmad al-Khatib."
+    assert shown_text('<style>b::before{content:"\\110000\\D800 x"}</style><b>y</b>') == (
+        "\ufffd\ufffdxy"
+    )
+    many = "<style>" + "".join(f".c{i}::before{{content:'z'}}" for i in range(5000)) + "</style>"
+    shown = shown_text(many + "<p>" + "".join(f'<i class="c{i}">.</i>' for i in range(5000)))
+    assert shown is not None and shown.count("z") == 200  # MAX_HIDING_SELECTORS rules

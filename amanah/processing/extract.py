@@ -77,8 +77,15 @@ def _good_character(c: str) -> bool:
     return not c.isspace() and (c.isalnum() or unicodedata.category(c)[0] in "PS")
 
 
+#: A letter struck over by the next (`A\bA` bold, `_\bA` underlined, as terminals and
+#: manual pages print): a reader sees one letter, so the one struck over goes.
+_OVERSTRUCK = re.compile(r"[^\x08\n]\x08")
+
+
 def _clean(text: str) -> str:
     # Form feed separates pages in the stored text; NUL and other C0 controls are noise.
+    if "\x08" in text:
+        text = _OVERSTRUCK.sub("", text)
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", text)
 
 

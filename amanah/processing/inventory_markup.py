@@ -57,16 +57,43 @@ def html(inv: Inventory, markup: str, where: str) -> None:
 SHOWN_PLACE = "the HTML text as a browser shows it (hidden elements left out)"
 
 
-#: Selectors of rules that hide (`display: none` …) looked up at most (a style sheet of
-#: thousands costs thousands of passes over the page).
+#: Selectors of rules that hide (`display: none` …) or write text (`content`) looked up at
+#: most (a style sheet of thousands costs thousands of passes over the page).
 MAX_HIDING_SELECTORS = 200
+#: A rule's generated text: `content: "Ah" attr(data-x) "\\6d ad"` (a pseudo-element's).
+_CONTENT = re.compile(r"(?:^|[;{\s])content\s*:\s*([^;]*)", re.I)
+_PSEUDO = re.compile(r"::?(before|after)\s*$", re.I)
+_CSS_TOKEN = re.compile(
+    r""""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|attr\(\s*([\w-]+)\s*\)""", re.I | re.S
+)
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.S)
+
+
+def css_content(value: str, attributes: dict[str, str | None]) -> str:
+    """The text a `content` declaration writes: its strings (CSS escapes read) and the
+    attributes it copies, joined as a browser joins them."""
+    out = []
+    for m in _CSS_TOKEN.finditer(value):
+        if m.group(3) is not None:
+            out.append(attributes.get(m.group(3).lower()) or "")
+        else:
+            out.append(_CSS_ESCAPE.sub(_css_unescape, m.group(1) or m.group(2) or ""))
+    return "".join(out)
+
+
+def _css_unescape(m: re.Match[str]) -> str:
+    if m.group(1) is None:
+        return "" if m.group(2) == "\n" else m.group(2)
+    n = int(m.group(1), 16)
+    return chr(n) if 0 < n < 0x110000 and not 0xD800 <= n < 0xE000 else "\ufffd"
 
 
 def shown_text(markup: str) -> str | None:
     """The page's text as shown, when something hidden stands in it (None otherwise): every
     element hidden by an attribute, its style or a rule of the page's style sheets removed,
     `<bdo dir=rtl>` written as the right-to-left override it is (read in display order by
-    the protected-name readings)."""
+    the protected-name readings), the text a style sheet's `::before` and `::after` write
+    (`content`) in its place."""
     from selectolax.lexbor import LexborHTMLParser
 
     from amanah.processing.extract import html_text
@@ -74,16 +101,34 @@ def shown_text(markup: str) -> str | None:
     tree = LexborHTMLParser(markup)
     hidden = []
     selectors: list[str] = []
+    written: list[tuple[str, bool, str]] = []  # (selector, after, CSS `content` of a rule)
     for style in tree.css("style"):
         for block in (style.text() or "").split("}"):  # a rule: selectors { declarations
             chosen, _, body = block.partition("{")
             if _HIDDEN_STYLE.search(body):
                 selectors += [c.strip() for c in chosen.split(",") if c.strip()]
-    for selector in dict.fromkeys(selectors[:MAX_HIDING_SELECTORS]):
+            if (content := _CONTENT.search(body)) is not None:
+                for c in chosen.split(","):
+                    if (pseudo := _PSEUDO.search(c)) is not None:
+                        after = pseudo.group(1).lower() == "after"
+                        written.append((c[: pseudo.start()].strip() or "*", after, content[1]))
+    budget = MAX_HIDING_SELECTORS
+    for selector in dict.fromkeys(selectors[:budget]):
         try:
             hidden.extend(tree.css(selector))
         except Exception:  # noqa: S112 - a selector the parser does not take
             continue
+    for selector, after, content in written[: max(0, budget - len(selectors))]:
+        try:
+            nodes = tree.css(selector)
+        except Exception:  # noqa: S112 - a selector the parser does not take
+            continue
+        for node in nodes[:MAX_HIDING_SELECTORS]:
+            text = css_content(content, node.attributes or {})
+            if after or node.child is None:
+                node.insert_child(text)
+            else:
+                node.child.insert_before(text)
     hidden += [
         n
         for n in tree.css("[hidden], [aria-hidden=true], [style]")
@@ -92,7 +137,7 @@ def shown_text(markup: str) -> str | None:
         or _HIDDEN_STYLE.search((n.attributes or {}).get("style") or "")
     ]
     bdo = [n for n in tree.css("bdo") if ((n.attributes or {}).get("dir") or "").lower() == "rtl"]
-    if not hidden and not bdo:
+    if not hidden and not bdo and not written:
         return None
     for node in bdo:
         node.insert_before("\u202e")
