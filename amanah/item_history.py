@@ -21,6 +21,7 @@ from amanah.access import (
     visible_item,
 )
 from amanah.access.users import aware
+from amanah.custody.ledger import EventType
 from amanah.db.models import CustodyEvent, Jurisdiction, Package, PackageItem, Request, Review
 from amanah.workspace import Workspace
 
@@ -86,14 +87,29 @@ def history(ws: Workspace, caller: Caller, item_id: int) -> dict[str, Any]:
                 told["package"] = details["package"]
             if details.get("request") in seen_requests:
                 told["request"] = details["request"]
-            events.append(
-                {
-                    "seq": e.seq,
-                    "type": e.event_type,
-                    "time": e.occurred_at,
-                    "actor": e.actor,
-                    "outcome": e.outcome,
-                    "details": told,
-                }
-            )
+            events.append(_told(e, told))
+        # A package carrying the item downloaded is a read of the item: told on its timeline
+        # too, for packages the caller may see (the event itself is the package's).
+        if seen_packages:
+            for e in s.execute(
+                select(CustodyEvent).where(
+                    CustodyEvent.object_type == "package",
+                    CustodyEvent.object_id.in_(sorted(seen_packages)),
+                    CustodyEvent.event_type == EventType.DOWNLOAD.value,
+                    custody_visible(caller),
+                )
+            ).scalars():
+                events.append(_told(e, {"package": e.object_id}))
+            events.sort(key=lambda e: e["seq"])
     return {"events": events, "requests": requests, "packages": packages}
+
+
+def _told(e: CustodyEvent, details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "type": e.event_type,
+        "time": e.occurred_at,
+        "actor": e.actor,
+        "outcome": e.outcome,
+        "details": details,
+    }

@@ -61,3 +61,21 @@ def test_a_recipient_does_not_download_again_what_a_witness_withdrew_from_sharin
     # Another jurisdiction's package is not the recipient's either way: 404, not 403.
     other = next(p for code, p in site.packages.items() if code != BLUE_JURISDICTION)
     assert recipient.get(f"/api/v1/packages/{other}/download").status_code == 404
+
+
+def test_a_package_download_is_on_the_timeline_of_each_item_it_carries(site: Site) -> None:
+    """A package downloaded is a read of every item in it (stop 52's note: the event was the
+    package's only): each item's page tells it to staff who may see the package; a provider's
+    account, which sees preservation events only, is not told."""
+    pkg = site.packages[BLUE_JURISDICTION]
+    statement = site.item("statement-b.txt")
+    browser, _ = site.signed_in("analyst")
+    assert "Downloaded in package" not in browser.get(f"/items/{statement}").text  # control
+    assert site.api("recipient").get(f"/api/v1/packages/{pkg}/download").status_code == 200
+    page = browser.get(f"/items/{statement}")
+    assert page.status_code == 200
+    told = page.text.split("Downloaded in package", 1)
+    assert len(told) == 2 and f'href="/packages/{pkg}"' in told[1][:300]
+    provider, _ = site.signed_in("provider")
+    theirs = provider.get(f"/items/{statement}")
+    assert theirs.status_code == 200 and "Downloaded in package" not in theirs.text
