@@ -412,7 +412,7 @@ class Display:
 
     def cell(self, ref: str | None, value: str, kind: str, style: str | None,
              formula: str | None) -> None:  # fmt: skip
-        if formula is not None:
+        if formula is not None and sheet_display.makes_text(formula):
             self._row.append((ref or "", formula))
             self._wanted |= sheet_display.references(formula)
             self._changed = True

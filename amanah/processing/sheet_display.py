@@ -31,6 +31,16 @@ def cell_reference(token: str) -> tuple[str, str] | None:
     return sheet, m.group(1) + m.group(2)
 
 
+#: What a formula that makes text holds: a literal, a join, a character by its number.
+_MAKES_TEXT = re.compile(r'["&]|CHAR|CONCAT|TEXTJOIN', re.I)
+
+
+def makes_text(formula: str) -> bool:
+    """Whether a formula may make text no cell holds (most formulas compute numbers: a sheet
+    of a million `=SUM(…)` is not tokenized twice a cell)."""
+    return _MAKES_TEXT.search(formula) is not None
+
+
 def references(formula: str) -> set[str]:
     """The cells of the same sheet a formula names (for their values)."""
     from openpyxl.formula import Tokenizer
