@@ -42,6 +42,7 @@ def make(folder: Path) -> dict[str, Path]:
         "eml": folder / "a.eml",
         "png (OCR)": folder / "a.png",
         "zip": folder / "a.zip",
+        "xlsx (20,000 rows, formulas)": folder / "a.xlsx",
     }
     docx_with(files["docx"], "Interview", "page 1")
     pptx_with(files["pptx"], "W-1", "notes")
@@ -55,7 +56,20 @@ def make(folder: Path) -> dict[str, Path]:
     )
     files["png (OCR)"].write_bytes(name_png("Archive Office"))
     files["zip"].write_bytes(zip_of({"a.txt": b"first", "b.txt": b"second"}))
+    _sheet(files["xlsx (20,000 rows, formulas)"])
     return files
+
+
+def _sheet(path: Path) -> None:
+    """A register: names, numbers, a sum of each row and a label made by a formula."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Detained", "Released", "Days", "Label"])
+    for r in range(2, 20_002):
+        sheet.append([f"Person {r}", r % 300, r % 200, f"=C{r}-B{r}", f'=A{r}&" ("&D{r}&" days)"'])
+    book.save(path)
 
 
 def main() -> None:
