@@ -3,6 +3,9 @@ formulas computed, values as their number formats print them."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from amanah.processing.sheet_display import MAX_FORMULA, computed, references, shown
@@ -56,3 +59,36 @@ def test_a_value_as_its_number_format_prints_it(
 def test_a_formula_longer_than_excel_allows_is_read_to_the_limit() -> None:
     formula = "=" + "&".join(['"a"'] * 20_000)
     assert computed(formula) == "a" * (MAX_FORMULA // 4)
+
+
+def test_an_ods_formula_without_a_value_is_computed(tmp_path: Path) -> None:
+    """LibreOffice writes a formula in the cell's `table:formula` attribute (`of:=…`, `;`
+    between arguments); with no value cached, the cell's text is empty and Calc shows the
+    name the formula makes."""
+    from amanah.processing import inventory
+    from amanah.sharing.matcher import Matcher
+
+    t = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    o = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    content = (
+        f'<office:document-content xmlns:office="{o}" xmlns:table="{t}" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="S"><table:table-row>'
+        '<table:table-cell table:formula="of:=CONCATENATE(&quot;Ah&quot;;&quot;mad al-'
+        'Khatib&quot;)"/></table:table-row></table:table></office:spreadsheet></office:body>'
+        "</office:document-content>"
+    )
+    path = tmp_path / "register.ods"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+            'manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+            '"application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        )
+    inv = inventory.of_file(path, path.name, tmp_path)
+    matcher = Matcher.of([("Witness A", ["Ahmad al-Khatib"])])
+    assert [p.place for p in inv.parts if matcher.names(p.text)] == [
+        "the document body, its formulas computed"
+    ]

@@ -253,6 +253,9 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
                 if 0x20 <= code < 0x110000 and not 0xD800 <= code < 0xE000:
                     bucket.append(_GLUE + chr(code))
         for k, v in el.attrib.items():
+            if _local(k) == "formula" and sheet_display.makes_text(v):  # an ODF cell's
+                computed = sheet_display.computed(re.sub(r"^[a-z]+:", "", v))
+                out.setdefault(f"{here}, its formulas computed", []).append(computed + "\n")
             if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
                 words.setdefault(here, []).append(v)  # apart: not inside the running text
             elif holds_words(v):  # a number format, a tooltip, a validation message …
