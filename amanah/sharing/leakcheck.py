@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from amanah.db.models import Derivative, InventoryAttestation, Item
 from amanah.processing import inventory, pathnames
 from amanah.sharing.protected import Matcher
-from amanah.text import margins, rawtext
+from amanah.text import margins, ocr_confusions, rawtext
 from amanah.workspace import Workspace
 
 MAX_PLACES = 3  # places named in one refusal reason
@@ -147,7 +147,10 @@ class LeakCheck:
         found: dict[str, set[str]] = {}
         pages: dict[str, list[tuple[int, str]]] = {}
         for p in doc.get("parts", []):
-            if hit := self.matcher.names(p["text"]):
+            hit = self.matcher.names(p["text"])
+            if p["place"].startswith("OCR") and (undone := ocr_confusions.undone(p["text"])):
+                hit |= self.matcher.names(undone)  # "Ahrnad aI-Khatib": read as the picture
+            if hit:
                 where = p["place"] + (f" ({p['locator']})" if p.get("locator") else "")
                 found.setdefault(where, set()).update(hit)
             if p.get("page") is not None:
