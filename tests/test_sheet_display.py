@@ -92,3 +92,30 @@ def test_an_ods_formula_without_a_value_is_computed(tmp_path: Path) -> None:
     assert [p.place for p in inv.parts if matcher.names(p.text)] == [
         "the document body, its formulas computed"
     ]
+
+
+def test_the_cells_a_formula_names_are_found_near_far_ahead_and_chained(tmp_path: Path) -> None:
+    """A formula's cells in its row, far above it (read in a second pass), below it, and a
+    cell that is itself a formula without a value: each shown as the program shows it."""
+    import openpyxl
+
+    from amanah.processing import inventory
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "Ahmad"
+    for r in range(2, 200):
+        sheet[f"C{r}"] = f"row {r}"
+    sheet["A200"] = "Hassan"
+    sheet["B200"] = '=A200&" al-Haddad"'  # its row
+    sheet["B201"] = '=A1&" al-Khatib"'  # 200 rows above
+    sheet["B202"] = '=A300&" al-Nouri"'  # below
+    sheet["A300"] = "Omar"
+    sheet["B203"] = '="Sa"&"mir"'
+    sheet["B204"] = '=B203&" al-Masri"'  # a formula's cell
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    inv = inventory.of_file(path, path.name, tmp_path)
+    shown = next(p.text for p in inv.parts if "as a spreadsheet program shows it" in p.place)
+    for name in ("Hassan al-Haddad", "Ahmad al-Khatib", "Omar al-Nouri", "Samir al-Masri"):
+        assert name in shown

@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import zipfile
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -402,22 +403,49 @@ def _number_formats(inv: Inventory, z: zipfile.ZipFile) -> dict[int, str]:
 
 class Display:
     """A sheet's cells as a spreadsheet program shows them where that differs from what
-    they store (`sheet_display`): rows of formulas computed and values formatted."""
+    they store (`sheet_display`): rows of formulas computed and values formatted.
+
+    A formula's cells are looked up as the sheet is read: in its own row and the last
+    `WINDOW` rows, or when a later row holds them; only cells further back are read in a
+    second pass over the sheet."""
+
+    WINDOW = 64
 
     def __init__(self, formats: dict[int, str]) -> None:
         self._formats = formats
         self._row: list[str | tuple[str, str]] = []
         self._changed = False
         self.rows: list[list[str | tuple[str, str]]] = []
-        self._wanted: set[str] = set()
+        self._recent: deque[dict[str, str]] = deque([{}], maxlen=self.WINDOW + 1)
+        self._values: dict[str, str] = {}
+        self._formulas: dict[str, str] = {}
+        self._pending: set[str] = set()  # named by a formula, not yet read
+        self._missing: set[str] = set()  # named by a formula, passed before it
         self._size = 0
         self.cut = False  # past SHEET_TEXT_CHARS: the rows after are not shown
 
     def cell(self, ref: str | None, value: str, kind: str, style: str | None,
              formula: str | None) -> None:  # fmt: skip
+        if ref:
+            self._recent[-1][ref] = value
+            if ref in self._pending:
+                self._pending.discard(ref)
+                self._values[ref] = value
         if formula is not None and sheet_display.makes_text(formula):
             self._row.append((ref or "", formula))
-            self._wanted |= sheet_display.references(formula)
+            if ref:
+                self._formulas[ref] = formula
+            row = _row_number(ref)
+            for named in sheet_display.references(formula):
+                if named in self._values:
+                    continue
+                seen = next((r[named] for r in self._recent if named in r), None)
+                if seen is not None:
+                    self._values[named] = seen
+                elif _row_number(named) >= row:
+                    self._pending.add(named)
+                else:
+                    self._missing.add(named)
             self._changed = True
             return
         code = self._formats.get(int(style)) if style and style.isdigit() else None
@@ -433,23 +461,32 @@ class Display:
             if not self.cut:
                 self.rows.append(self._row)
         self._row, self._changed = [], False
+        self._recent.append({})
 
     def text(self, data: bytes, shared: list[str]) -> str:
-        """The rows, each formula computed with the values of the cells it names (read again
-        from the sheet only when one names any)."""
+        """The rows, each formula computed with the values of the cells it names (a formula
+        that names another formula's cell takes what that one makes, three deep)."""
         self.end_row()
         if not self.rows:
             return ""
-        values = _cell_values(data, self._wanted, shared) if self._wanted else {}
-
-        def value_of(ref: str) -> str:
-            return values.get(ref, "")
-
+        if self._missing:
+            self._values.update(_cell_values(data, self._missing, shared))
         compute = sheet_display.computed
+
+        def value_of(ref: str, depth: int = 0) -> str:
+            if ref in self._formulas and depth < 3:
+                return compute(self._formulas[ref], lambda r: value_of(r, depth + 1))
+            return self._values.get(ref, "")
+
         return "\n".join(
             "\t".join(c if isinstance(c, str) else compute(c[1], value_of) for c in row)
             for row in self.rows
         )
+
+
+def _row_number(ref: str | None) -> int:
+    digits = re.sub(r"\D", "", ref or "")
+    return int(digits) if digits else 0
 
 
 def _cell_values(data: bytes, wanted: set[str], shared: list[str]) -> dict[str, str]:
@@ -552,25 +589,26 @@ def _sheet_text(
             continue
         if local == "c":
             kind = el.get("t", "")
-            start = len(row)
             formula = None
+            cached = ""
             for child in el:
                 cl = _local(child.tag)
                 if cl == "v" and child.text is not None:
                     if kind == "s" and child.text.strip().isdigit():
                         i = int(child.text)
                         used.add(i)
-                        row.append(shared[i] if i < len(shared) else "")
+                        cached = shared[i] if i < len(shared) else ""
                     else:
-                        row.append(child.text)
+                        cached = child.text
+                    row.append(cached)
                 elif cl == "f" and child.text:
                     row.append(child.text)
                     formula = child.text
                 elif cl == "is":
-                    row.append("".join(child.itertext()))
+                    cached = "".join(child.itertext())
+                    row.append(cached)
             if display is not None:
-                value = row[start] if len(row) > start and formula is None else ""
-                display.cell(el.get("r"), value, kind, el.get("s"), formula)
+                display.cell(el.get("r"), cached, kind, el.get("s"), formula)
             el.clear()
         elif local == "row":
             total += sum(map(len, row)) + len(row)

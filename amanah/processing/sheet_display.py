@@ -41,21 +41,16 @@ def makes_text(formula: str) -> bool:
     return _MAKES_TEXT.search(formula) is not None
 
 
-def references(formula: str) -> set[str]:
-    """The cells of the same sheet a formula names (for their values)."""
-    from openpyxl.formula import Tokenizer
+#: A reference to one cell of the same sheet, outside a literal: not one end of a range
+#: (`A1:B9`), not another sheet's (`Other!A1`), not a function's name (`LOG10(`).
+_SAME_SHEET_CELL = re.compile(r"(?<![\w!.$:'])\$?([A-Z]{1,3})\$?(\d{1,7})(?![\w(:!])")
 
-    try:
-        items = Tokenizer("=" + formula.lstrip("=")[:MAX_FORMULA]).items
-    except Exception:  # a formula the tokenizer cannot split: its literals only
-        return set()
-    out = set()
-    for item in items:
-        if item.type == "OPERAND" and item.subtype == "RANGE":
-            ref = cell_reference(item.value)
-            if ref and not ref[0]:
-                out.add(ref[1])
-    return out
+
+def references(formula: str) -> set[str]:
+    """The cells of the same sheet a formula names (for their values); found without the
+    tokenizer (a sheet's every formula would be split twice)."""
+    bare = _LITERAL.sub('""', formula[:MAX_FORMULA])
+    return {col + row for col, row in _SAME_SHEET_CELL.findall(bare)}
 
 
 def computed(formula: str, value_of: Callable[[str], str] = lambda ref: "") -> str:
