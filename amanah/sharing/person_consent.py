@@ -46,7 +46,9 @@ from amanah.access import (
     Caller,
     NotVisible,
     Permission,
-    person_lists_visible,
+    consent_records_visible,
+    require_consent_changeable,
+    require_consent_person_known,
     visible_item,
     visible_item_ids,
 )
@@ -59,7 +61,6 @@ from amanah.db.models import (
     PackageItem,
     PersonConsent,
     PersonItem,
-    PersonList,
     PersonListRecord,
     ProtectedPerson,
 )
@@ -104,13 +105,13 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
         if not raw.isdigit():
             raise SharingError(f"{ref!r}: a person-list record is named record:ID (a number)")
         row = s.execute(
-            select(PersonListRecord.id)
-            .join(PersonList, PersonList.id == PersonListRecord.list_id)
-            .where(PersonListRecord.id == int(raw), person_lists_visible(caller))
+            select(PersonListRecord.id).where(
+                PersonListRecord.id == int(raw), consent_records_visible(caller)
+            )
         ).scalar_one_or_none()
         if row is None:
             raise NotVisible(f"no person-list record {ref}")
-        return Person(None, int(raw), f"{RECORD_PREFIX}{int(raw)}")
+        return _known(s, caller, Person(None, int(raw), f"{RECORD_PREFIX}{int(raw)}"), ref)
     caller.require(Permission.MANAGE_REQUESTS)  # protected persons are the legal officers'
     pid = s.execute(
         select(ProtectedPerson.id).where(ProtectedPerson.pseudonym == ref)
@@ -126,7 +127,23 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
             f"no protected person {ref!r} (see `amanah protected list`; a person-list record"
             " is named record:ID)"
         )
-    return Person(pid, None, ref)
+    return _known(s, caller, Person(pid, None, ref), ref)
+
+
+def _known(s: Session, caller: Caller, person: Person, ref: str) -> Person:
+    """The person, if the caller may know them (`require_consent_person_known`); the same
+    answer as an unknown one otherwise."""
+    linked = s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars()
+    try:
+        require_consent_person_known(s, caller, linked)
+    except NotVisible:
+        raise NotVisible(
+            f"no protected person {ref!r} (see `amanah protected list`; a person-list record"
+            " is named record:ID)"
+            if not ref.startswith(RECORD_PREFIX)
+            else f"no person-list record {ref}"
+        ) from None
+    return person
 
 
 def person_labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int | None], str]:
@@ -322,6 +339,8 @@ def _record(
     given_on: date | None,
     extra: dict[str, Any],
 ) -> PersonConsent:
+    linked = s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars()
+    require_consent_changeable(s, caller, linked)
     row = PersonConsent(
         **person.columns(),
         status=status,
@@ -412,16 +431,20 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
     for c in consents:
         current[(c.protected_person_id, c.person_record_id)] = c
     counts: dict[tuple[int | None, int | None], int] = {}
+    linked: set[tuple[int | None, int | None]] = set()
     seen_items = visible_item_ids(s, caller, {link.item_id for link in links}, withheld=True)
     for link in links:
+        key = (link.protected_person_id, link.person_record_id)
+        linked.add(key)
         if link.item_id not in seen_items:
             continue  # another compartment's item: neither said nor counted
-        key = (link.protected_person_id, link.person_record_id)
         counts[key] = counts.get(key, 0) + 1
     out = []
     for key in sorted(set(current) | set(counts), key=lambda k: labels[k]):
         if key[1] is not None and key[1] not in seen_records:
             continue
+        if key in linked and key not in counts:
+            continue  # linked to items of other compartments only: not known to the caller
         c = current.get(key)
         out.append(
             {
@@ -442,9 +465,9 @@ def visible_records(s: Session, caller: Caller, ids: set[int]) -> set[int]:
         return set()
     return set(
         s.execute(
-            select(PersonListRecord.id)
-            .join(PersonList, PersonList.id == PersonListRecord.list_id)
-            .where(PersonListRecord.id.in_(sorted(ids)), person_lists_visible(caller))
+            select(PersonListRecord.id).where(
+                PersonListRecord.id.in_(sorted(ids)), consent_records_visible(caller)
+            )
         ).scalars()
     )
 
@@ -479,13 +502,38 @@ def _lineage(s: Session, item_ids: Sequence[int]) -> dict[int, list[int]]:
     return lineage
 
 
+def _parts(s: Session, item_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each item with the items that came from it (its parts, their parts, … to `ANCESTRY`)."""
+    parts: dict[int, list[int]] = {i: [] for i in set(item_ids)}
+    level = {i: i for i in parts}  # a part at this level: the item it is a part of
+    for _ in range(ANCESTRY):
+        ask = sorted(level)
+        found: dict[int, int] = {}
+        for i in range(0, len(ask), 900):
+            for part, parent in s.execute(
+                select(Item.id, Item.parent_id).where(Item.parent_id.in_(ask[i : i + 900]))
+            ).all():
+                top = level[parent]
+                if part != top and part not in parts[top]:
+                    parts[top].append(part)
+                    found[part] = top
+        if not found:
+            break
+        level = found
+    return parts
+
+
 def _persons_of(
     s: Session, item_ids: Sequence[int], derived: bool = True
 ) -> dict[int, list[tuple[Any, Any]]]:
-    """The persons each item is about: the links on it, on any item with its bytes, or on an
-    item it came from (an attachment is about whom its email is about). Without `derived`,
-    only the links a person made (not those derived from a near-duplicate)."""
+    """The persons each item is about: the links on it, on any item with its bytes, on an
+    item it came from (an attachment is about whom its email is about), or on a part of it
+    (an archive, an email is about whom its members, its attachments are about: it carries
+    their bytes). Without `derived`, only the links a person made (not those derived from a
+    near-duplicate)."""
     lineage = _lineage(s, item_ids)
+    for item_id, below in _parts(s, item_ids).items():
+        lineage[item_id].extend(below)
     direct: dict[int, list[tuple[Any, Any]]] = {}
     ids = sorted({a for chain in lineage.values() for a in chain})
     linked = aliased(Item)
@@ -612,12 +660,13 @@ def withheld_condition(item_id: Any) -> ColumnElement[bool]:
 def _withheld_ids() -> Any:
     """Every withheld item's id, as one uncorrelated statement worked out from the links'
     side: the links whose person's latest consent leaves investigation out, every item with
-    the bytes of a linked item (the same document), and their parts down to `ANCESTRY` levels
-    (an attachment, an archive's member). Uncorrelated, each engine computes it once per
-    statement (a few links, an index walk down `parent_id`) whatever the number of items a
-    list or a count reads; the depth bound also ends a forged loop of parents. Built once: an
-    expression is immutable, and one object renders one WITH clause however often a statement
-    holds it."""
+    the bytes of a linked item (the same document), their parts down to `ANCESTRY` levels
+    (an attachment, an archive's member), and the items that hold any of them up to
+    `ANCESTRY` levels (the email, the archive: their bytes carry the part), with their
+    copies. Uncorrelated, each engine computes it once per statement (a few links, an index
+    walk along `parent_id`) whatever the number of items a list or a count reads; the depth
+    bound also ends a forged loop of parents. Built once: an expression is immutable, and
+    one object renders one WITH clause however often a statement holds it."""
 
     def refusing(column: str) -> Any:
         # persons (by `column`) whose latest consent record leaves investigation out: read
@@ -660,7 +709,23 @@ def _withheld_ids() -> Any:
             part.c.parent_id == tree.c.id, tree.c.depth < ANCESTRY
         )
     )
-    return select(tree.c.id)
+    # Up, too: an archive or an email that carries a withheld part carries its bytes (its
+    # original, its text and inventory, a package of it): withheld with every copy of it.
+    below, holder, same = _ITEMS.alias(), _ITEMS.alias(), _ITEMS.alias()
+    up = (
+        select(below.c.parent_id.label("id"), literal(0).label("depth"))
+        .where(below.c.id.in_(select(tree.c.id)), below.c.parent_id.is_not(None))
+        .cte("withheld_holders", recursive=True)
+    )
+    up = up.union_all(
+        select(holder.c.parent_id, up.c.depth + 1).where(
+            holder.c.id == up.c.id, holder.c.parent_id.is_not(None), up.c.depth < ANCESTRY
+        )
+    )
+    holders = select(same.c.id).where(
+        same.c.sha256.in_(select(holder.c.sha256).where(holder.c.id.in_(select(up.c.id))))
+    )
+    return union(select(tree.c.id), holders)
 
 
 def hidden_from_investigation(s: Session) -> set[int]:
