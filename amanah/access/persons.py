@@ -3,6 +3,7 @@ engagements."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
@@ -212,3 +213,52 @@ def require_whole_view(s: Session, caller: Caller, what: str) -> None:
     needed = set(s.execute(select(Collection.compartment).distinct()).scalars())
     if caller.provider_id is not None or not needed <= caller.compartments:
         raise AccessDenied(f"{what} needs a grant to every compartment of this home's collections")
+
+
+def consent_records_visible(caller: Caller, record: Any = PersonListRecord) -> ColumnElement[bool]:
+    """The SQL condition on `person_records` whose consent a legal officer manages: its list
+    is visible and so is the collection of the file it was read from, withheld or not (its
+    consent is managed here, a withdrawal lifted here). A record moved out of the caller's
+    compartments by a restriction change is not theirs to see or change."""
+    if not caller.can(Permission.MANAGE_REQUESTS) or not caller.compartments:
+        return false()
+    plist, item, coll = aliased(PersonList), aliased(Item), aliased(Collection)
+    return and_(
+        exists()
+        .where(plist.id == record.list_id, person_lists_visible(caller, plist))
+        .correlate_except(plist),
+        exists()
+        .where(
+            item.id == record.item_id,
+            coll.id == item.collection_id,
+            collections_visible_on(caller, coll),
+        )
+        .correlate_except(item, coll),
+    )
+
+
+def require_consent_person_known(s: Session, caller: Caller, linked: Iterable[int]) -> None:
+    """A person whose consent is recorded is known to a legal officer who sees one of the
+    items linked to them (withheld ones too), or to every legal officer while none is linked;
+    a person linked only to items of other compartments does not exist for the caller
+    (NotVisible, as an unknown pseudonym): not their consent records, not what was told."""
+    from amanah.access.items import visible_item_ids
+
+    wanted = set(linked)
+    if wanted and not visible_item_ids(s, caller, wanted, withheld=True):
+        raise NotVisible("no such person")
+
+
+def require_consent_changeable(s: Session, caller: Caller, linked: Iterable[int]) -> None:
+    """A person's consent is changed (given, withdrawn) only by a legal officer who sees
+    every item linked to them: a consent record withholds or releases all of them, and a
+    release of items the caller cannot see is not theirs to decide (AccessDenied)."""
+    from amanah.access.items import visible_item_ids
+
+    wanted = set(linked)
+    seen = visible_item_ids(s, caller, wanted, withheld=True)
+    if len(seen) < len(wanted):
+        raise AccessDenied(
+            "this person's consent also governs items outside your need-to-know: a legal"
+            " officer who holds every compartment of their items records it"
+        )

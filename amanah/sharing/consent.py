@@ -20,6 +20,7 @@ from amanah.access import (
     candidates_visible,
     collections_visible,
     for_request,
+    providers_visible,
     visible_item_ids,
 )
 from amanah.db.models import Collection, Consent, Framework, Item, Jurisdiction, Provider, Review
@@ -52,8 +53,10 @@ def record(
     if status in ("given", "withheld") and not given_by.strip():
         raise SharingError(f"say who {status} consent at the provider (--by NAME)")
     req = requests.visible(s, caller, reference)
-    prov = s.execute(select(Provider).where(Provider.name == provider)).scalar_one_or_none()
-    if prov is None:
+    prov = s.execute(
+        select(Provider).where(Provider.name == provider, providers_visible(caller))
+    ).scalar_one_or_none()
+    if prov is None:  # a provider the caller may not see is answered as one that is not
         raise SharingError(f"no provider named {provider!r}")
     refuse_names(s, SharingError(GIVEN_BY_NAMES_PROTECTED), given_by)
     # A note rests as a request's note does: protected names as pseudonyms.
