@@ -12,11 +12,11 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amanah import item_history
 from amanah.access import (
     Caller,
     NotVisible,
     collections_visible,
-    custody_visible,
     derivative_kinds_hidden,
     local_administrator,
     not_withheld,
@@ -27,7 +27,6 @@ from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
     Collection,
-    CustodyEvent,
     Derivative,
     Framework,
     IntakeRun,
@@ -131,15 +130,7 @@ def show(
         prov = s.get(Provider, coll.provider_id)
         framework = s.get(Framework, coll.framework_id) if coll.framework_id else None
         run = s.get(IntakeRun, item.intake_run_id) if item.intake_run_id else None
-        events = s.execute(
-            select(CustodyEvent)
-            .where(
-                CustodyEvent.object_type == "item",
-                CustodyEvent.object_id == str(item_id),
-                custody_visible(who),
-            )
-            .order_by(CustodyEvent.seq)
-        ).scalars()
+        events = item_history.timeline(s, who, item_id)[0]
         out = summary(item)
         out.update(
             {
@@ -229,14 +220,7 @@ def show(
                     ).scalars()
                 ],
                 "custody": [
-                    {
-                        "seq": e.seq,
-                        "type": e.event_type,
-                        "time": e.occurred_at,
-                        "actor": e.actor,
-                        "outcome": e.outcome,
-                    }
-                    for e in events
+                    {k: e[k] for k in ("seq", "type", "time", "actor", "outcome")} for e in events
                 ],
             }
         )
