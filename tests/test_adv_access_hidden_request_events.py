@@ -39,3 +39,22 @@ def test_a_hidden_requests_disclosure_is_not_on_the_items_timeline(
     assert told() == before
     browser, _ = site.signed_in("analyst")
     assert "bothlegal" not in browser.get(f"/items/{blue}").text
+
+
+def test_a_package_build_names_no_candidate_the_builder_may_not_see(site: Site) -> None:
+    """After a restriction change moved the candidates out of blue, building the request's
+    package answered "item 1: outside your need-to-know (compartment)" for each: their ids
+    and count. The refusal now names neither."""
+    from amanah.intake import registry
+
+    rid = site.requests["RFA-XB-PROS"]
+    hidden = sorted((site.item("statement-b.txt"), site.item("blank.png")))
+    with site.ws.db.session() as s:
+        registry.set_compartment(s, "blue-collection", "restricted", "local:test")
+    legal = site.api("legal")
+    assert legal.get(f"/api/v1/requests/{rid}").json()["candidates"] == 0
+    refused = legal.post(f"/api/v1/requests/{rid}/packages")
+    assert refused.status_code == 400
+    said = refused.json()["error"]
+    assert "outside your need-to-know" in said
+    assert not any(f"item {i}" in said for i in hidden) and "2" not in said.replace("RFA", "")

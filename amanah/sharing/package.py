@@ -217,6 +217,12 @@ def plan(
             )
         ).scalars()
     )
+    if any(c.id not in visible for _, c in rows):
+        # Neither their ids nor how many: the caller does not know they exist.
+        raise SharingError(
+            f"items marked relevant for {reference} include some outside your need-to-know:"
+            " its package is built by a legal officer who holds every compartment they are in"
+        )
     status = terms.statuses(s, req, [i.id for i, _ in rows])
     derivs = _derivatives(s, [i.id for i, _ in rows])
     matcher = Matcher.load(s)
@@ -229,9 +235,6 @@ def plan(
     refused: list[Refusal] = []
     try:
         for item, coll in rows:
-            if coll.id not in visible:
-                refused.append(Refusal(item.id, "outside your need-to-know (compartment)"))
-                continue
             t = status[item.id]
             if t.status is not terms.Status.DISCLOSABLE:
                 refused.append(Refusal(item.id, f"{t.status.value.replace('_', ' ')}: {t.reason}"))
