@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from amanah.access import Caller, Role, all_compartments, limits
+from amanah.access import Caller, Permission, Role, all_compartments, limits
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -499,3 +499,10 @@ def session_account(s: Session, sid: str, at: datetime | None = None) -> tuple[A
 def close_session(ws: Workspace, sid: str) -> None:
     with ws.db.session() as s:
         s.execute(delete(WebSession).where(WebSession.id_hash == digest(sid)))
+
+
+def account_known(caller: Caller, other: Caller) -> bool:
+    """Whether an account exists for the caller: one that shares a compartment with it, or
+    any for who manages accounts. Another compartment's account (its name, that it is
+    disabled, that it may not see something) is answered as no account at all."""
+    return caller.can(Permission.MANAGE_USERS) or bool(caller.compartments & other.compartments)

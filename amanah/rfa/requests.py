@@ -273,16 +273,23 @@ def advance(s: Session, reference: str, to_state: str, actor: str, note: str) ->
     return req.state
 
 
-def check_assignee(s: Session, req: Request, name: str) -> None:
+def check_assignee(s: Session, req: Request, name: str, caller: Caller | None = None) -> None:
     """A request goes to an account that works in this installation and may see it (its role
     and every compartment of the request): never to a name nobody holds, nor to someone whose
-    need-to-know it would break. An empty name leaves it with nobody."""
-    from amanah.access.users import account_of, caller_for
+    need-to-know it would break. An empty name leaves it with nobody. An account the caller
+    may not know of (`account_known`) is answered as no account."""
+    from amanah.access.users import account_known, account_of, caller_for
     from amanah.db.models import User
 
     if not name:
         return
     user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if (
+        user is not None
+        and caller is not None
+        and not account_known(caller, caller_for(s, account_of(user)))
+    ):
+        user = None
     if user is None:
         raise RequestError(f"no user named {name!r} (see `amanah user list`)", code="no_user")
     if user.disabled:
@@ -299,10 +306,12 @@ def check_assignee(s: Session, req: Request, name: str) -> None:
         )
 
 
-def assign(s: Session, reference: str, assignee: str, actor: str) -> Request:
+def assign(
+    s: Session, reference: str, assignee: str, actor: str, caller: Caller | None = None
+) -> Request:
     req = get(s, reference)
     assignee = assignee.strip()
-    check_assignee(s, req, assignee)
+    check_assignee(s, req, assignee, caller)
     req.assignee = assignee
     _event(s, req, actor, req.state, req.state, f"assigned to {assignee or 'nobody'}")
     return req

@@ -493,7 +493,7 @@ def request_assign(
     acknowledged (one recorded step, as the page says before)."""
 
     def assign(s: Any, reference: str) -> None:
-        requests.assign(s, reference, assignee, caller.actor)
+        requests.assign(s, reference, assignee, caller.actor, caller)
         if assignee.strip():
             requests.advance(
                 s, reference, "acknowledged", caller.actor, f"assigned to {assignee.strip()}"
