@@ -345,6 +345,11 @@ def test_cli_item_show_and_text(sqlite_home: Path, tmp_path: Path) -> None:
     record = json.loads(amanah(sqlite_home, "item", "show", "1", "--json", check=True).stdout)
     assert record["custody"][-1]["type"] == "access"  # reading the text is audited
     with open_workspace(sqlite_home).db.reader() as s:
+        # so is reading the record (its metadata: EXIF, GPS, an email's headers), each time
+        reads = s.execute(
+            select(CustodyEvent.details).where(CustodyEvent.event_type == "access")
+        ).scalars()
+        assert sum('"read item record"' in (d or "") for d in reads) == 2
         assert (
             s.execute(
                 select(func.count())

@@ -48,7 +48,7 @@ def item_show(
     """
     from amanah.items import ItemError, show
 
-    record = with_workspace(lambda ws: show(ws, item_id), ItemError)
+    record = with_workspace(lambda ws: show(ws, item_id, action="read item record"), ItemError)
     if as_json:
         emit_json(record)
         return
