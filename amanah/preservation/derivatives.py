@@ -115,6 +115,28 @@ def named_blobs(s: Session, item_ids: Iterable[int] | None = None) -> dict[Key, 
     return found
 
 
+def recorded_blobs(s: Session, item_ids: Iterable[int]) -> set[tuple[int, str, str]]:
+    """(item, kind, SHA-256) of every derivative blob the ledger's derivation events name for
+    these items, latest or not: what a derivative row may be trusted to point at."""
+    ids = sorted({str(i) for i in item_ids})
+    out: set[tuple[int, str, str]] = set()
+    for i in range(0, len(ids), 900):
+        for object_id, details in s.execute(
+            select(CustodyEvent.object_id, CustodyEvent.details).where(
+                CustodyEvent.event_type == str(EventType.DERIVATION),
+                CustodyEvent.object_type == "item",
+                CustodyEvent.object_id.in_(ids[i : i + 900]),
+            )
+        ):
+            try:
+                item_id, parsed = int(object_id), json.loads(details)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(parsed, dict):
+                out.update((item_id, kind, sha) for kind, _, sha, _ in _named_in(parsed))
+    return out
+
+
 def describe(d: Derivative) -> str:
     page = f", page {d.page}" if d.page else ""
     return f"derivative {d.kind!r} of item {d.item_id}{page} (id {d.id})"

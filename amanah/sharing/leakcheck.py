@@ -53,11 +53,19 @@ class LeakCheck:
     def __init__(self, ws: Workspace, s: Session, matcher: Matcher) -> None:
         self.ws, self.s, self.matcher = ws, s, matcher
         self._sandbox: Any = None
+        #: Items whose inventory row points at a blob no derivation event names for them.
+        self.untrusted: set[int] = set()
 
     # -- what is stored ---------------------------------------------------------------------
 
     def inventories(self, item_ids: list[int]) -> dict[int, Derivative]:
+        """The stored inventories of these items (by item id; a redacted copy's by minus its
+        row's id), each only if the ledger's derivation events name its blob for its item: a
+        row pointed by hand at another item's clean inventory is not trusted (`untrusted`)."""
+        from amanah.preservation.derivatives import recorded_blobs
+
         out: dict[int, Derivative] = {}
+        recorded = recorded_blobs(self.s, item_ids)
         for i in range(0, len(item_ids), 900):
             for d in self.s.execute(
                 select(Derivative).where(
@@ -65,6 +73,9 @@ class LeakCheck:
                     Derivative.kind.in_(("inventory", REDACTED_INVENTORY)),
                 )
             ).scalars():
+                if (d.item_id, d.kind, d.sha256) not in recorded:
+                    self.untrusted.add(d.item_id)
+                    continue
                 out[d.item_id if d.kind == "inventory" else -d.id] = d
         return out
 
@@ -101,7 +112,12 @@ class LeakCheck:
             )
             out.incomplete.append(f"processing {state}")
         doc = None
-        if stored is None:
+        if stored is None and item.id in self.untrusted:
+            out.incomplete.append(
+                "its content inventory is not the one the custody ledger records for it (its"
+                " record was changed outside Amanah): not trusted; run `amanah verify`"
+            )
+        elif stored is None:
             if item.processing == "done":
                 out.incomplete.append("no content inventory was taken (process it again)")
         else:
