@@ -220,3 +220,56 @@ def test_a_page_whose_store_went_away_answers_500_and_the_servers_log_names_the_
         after = said[at:]
         assert after.split("\n")[1] == "Traceback (most recent call last):", after[:300]
         assert "S3 open failed: Could not connect to the endpoint URL" in after, after[-600:]
+
+
+@pytest.mark.usefixtures("keys")
+def test_a_store_outage_is_not_recorded_as_a_fault_of_the_evidence(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """An adversary stopped SeaweedFS while `amanah process` ran: every item it was reading
+    ended `failed` and `flagged`, each with a failed validation in its custody, though
+    nothing was wrong with the bytes. A job that gives up on a store outage (here a real S3
+    client's error against a port where nothing listens) leaves the item unflagged, its
+    custody without a failure, and the reason naming the store; any other failure is still
+    the item's."""
+    from sqlalchemy import select
+
+    from amanah import queue
+    from amanah.db.models import CustodyEvent, Item, Job
+    from amanah.processing.pipeline import record_failure
+    from amanah.workspace import open_workspace
+
+    (tmp_path / "handover").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "handover" / name).write_text(f"statement {name}\n")
+    ingest_cli(sqlite_home, tmp_path / "handover")
+    dead = _store(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(BlobError) as outage:
+        dead.open(SHA)
+    ws = open_workspace(sqlite_home)
+    try:
+        with ws.db.session() as s:
+            jobs = {j.item_id: j.id for j in s.execute(select(Job)).scalars()}
+            s.execute(Job.__table__.update().values(attempts=queue.MAX_ATTEMPTS))
+        record_failure(ws, queue.Claimed(jobs[1], 1, queue.MAX_ATTEMPTS), outage.value)
+        record_failure(ws, queue.Claimed(jobs[2], 2, queue.MAX_ATTEMPTS), ValueError("bad"))
+        with ws.db.reader() as s:
+            items = {i.id: i for i in s.execute(select(Item)).scalars()}
+            failures = {
+                int(e.object_id)
+                for e in s.execute(
+                    select(CustodyEvent).where(
+                        CustodyEvent.event_type == "validation", CustodyEvent.outcome == "failure"
+                    )
+                ).scalars()
+            }
+        assert (items[1].processing, items[1].status, items[1].flags) == (
+            "failed",
+            "preserved",
+            "[]",
+        )
+        assert items[1].processing_error.startswith("the blob store was unavailable: ")
+        assert (items[2].processing, items[2].status) == ("failed", "flagged")
+        assert failures == {2}
+    finally:
+        ws.close()

@@ -24,6 +24,12 @@ class BlobMissing(BlobError):
     pass
 
 
+class StoreUnavailable(OSError):
+    """The blob store could not be reached or answered with an error of its own (an S3
+    endpoint down, a timeout): a fault of the installation, not of the bytes asked for. An
+    OSError, as every reader of a blob handles those."""
+
+
 @dataclass
 class PutResult:
     sha256: str

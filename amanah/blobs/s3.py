@@ -34,6 +34,7 @@ from amanah.blobs.base import (
     BlobMissing,
     HashingReader,
     PutResult,
+    StoreUnavailable,
     check_sha256,
     hash_stream,
 )
@@ -97,7 +98,7 @@ class _Body(io.RawIOBase):
         try:
             return bytes(self._body.read(n))
         except (BotoCoreError, ClientError) as exc:
-            raise OSError(errno.EIO, f"{self._where}: S3 read failed: {exc}") from exc
+            raise StoreUnavailable(errno.EIO, f"{self._where}: S3 read failed: {exc}") from exc
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from amanah import AGENT, queue
 from amanah.blobs import FilesystemStore
-from amanah.blobs.base import CHUNK
+from amanah.blobs.base import CHUNK, BlobError, BlobMissing, StoreUnavailable
+from amanah.blobs.durable import StorageError
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -612,18 +613,41 @@ def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[s
     reason = str(exc) if expected else f"internal error: {type(exc).__name__}: {exc}"
     state = queue.fail(ws.db, job.id, reason)
     if state == "failed" and job.kind == "process":
-        mark_failed(ws, job.item_id, reason)
+        mark_failed(ws, job.item_id, reason, outage=store_outage(exc))
         pagejobs.withdraw(ws, job.item_id)  # its planned page jobs then end with nothing to do
     elif state == "failed" and (pagejobs.is_page_job(job.kind) or job.kind == pagejobs.JOIN_JOB):
         pagejobs.part_failed(ws, job.item_id, reason)
     return state, reason
 
 
-def mark_failed(ws: Workspace, item_id: int, reason: str) -> None:
-    """The job gave up: the item says so, with the reason, and stays preserved as it is."""
+def store_outage(exc: BaseException) -> bool:
+    """Whether a job failed because the blob store was unavailable (unreachable, full,
+    read-only, erroring) rather than because of the item's bytes: looked for along the
+    exception's causes, as readers wrap what they raise."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, (StoreUnavailable, StorageError)) or (
+            isinstance(seen, BlobError) and not isinstance(seen, BlobMissing)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def mark_failed(ws: Workspace, item_id: int, reason: str, outage: bool = False) -> None:
+    """The job gave up: the item says so, with the reason, and stays preserved as it is.
+    A store outage (`store_outage`) is the installation's fault, not the item's: the item is
+    not flagged and no failed validation is recorded in its custody; `amanah process
+    --retry-failed` takes it up again once the store is back."""
     with ws.db.session() as s:
         item = s.get(Item, item_id)
         if item is None:
+            return
+        if outage:
+            item.processing = "failed"
+            item.processing_error = f"the blob store was unavailable: {reason}"[:4000]
             return
         flags = json.loads(item.flags)
         flags.append({"code": "processing_failed", "message": reason[:1000]})
