@@ -14,13 +14,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from amanah.custody import ledger, tree, verifier, witness
 from amanah.custody.checkpoint_log import LOG_NAME
-from amanah.db.models import Checkpoint, CustodyEvent, Derivative, Item, LedgerHead
+from amanah.db.models import (
+    Blob,
+    Checkpoint,
+    Collection,
+    CustodyEvent,
+    Derivative,
+    Item,
+    LedgerHead,
+    Provider,
+)
 from amanah.preservation import derivatives
 from amanah.preservation.fixity import FixityReport, run_fixity
 from amanah.workspace import Workspace
@@ -74,34 +84,95 @@ def check_ledger(
 
 
 def check_items(ws: Workspace, report: VerifyReport) -> None:
-    """Each item must agree with the ingestion event that recorded it."""
+    """Each item must agree with the ingestion event that recorded it (its bytes, path,
+    collection and provider, file times, the item it came from, who took it in and when),
+    every item an ingestion event recorded must still be there, and its blob must be in the
+    blob register (the fixity check walks the register: a blob row deleted with its bytes
+    would otherwise go unnoticed)."""
     with ws.db.reader() as s:
-        recorded: dict[str, dict[str, object]] = {}
+        recorded: dict[str, tuple[dict[str, Any], str, str]] = {}
         events = s.execute(
-            select(CustodyEvent.object_id, CustodyEvent.details).where(
-                CustodyEvent.object_type == "item", CustodyEvent.event_type == "ingestion"
-            )
+            select(
+                CustodyEvent.object_id,
+                CustodyEvent.details,
+                CustodyEvent.actor,
+                CustodyEvent.occurred_at,
+            ).where(CustodyEvent.object_type == "item", CustodyEvent.event_type == "ingestion")
         )
-        for object_id, details in events:
-            recorded[object_id] = json.loads(details)
-        rows = s.execute(select(Item.id, Item.sha256, Item.size, Item.original_path))
-        for item_id, sha256, size, original_path in rows:
+        for object_id, details, actor, at in events:
+            recorded[object_id] = (json.loads(details), actor, at)
+        registered = set(s.execute(select(Blob.sha256)).scalars())
+        rows = s.execute(
+            select(Item, Collection.name, Provider.name)
+            .join(Collection, Collection.id == Item.collection_id)
+            .join(Provider, Provider.id == Collection.provider_id)
+        ).all()
+        seen: set[str] = set()
+        for item, collection, provider in rows:
             report.items += 1
-            event = recorded.get(str(item_id))
-            if event is None:
-                report.problems.append(f"item {item_id} ({original_path}) has no ingestion event")
-                continue
-            for name, value in (("sha256", sha256), ("size", size)):
-                if event.get(name) != value:
-                    report.problems.append(
-                        f"item {item_id}: {name} is {value} but its ingestion event recorded"
-                        f" {event.get(name)} (item row edited)"
-                    )
-            if event.get("original_path") != original_path:
+            seen.add(str(item.id))
+            found = recorded.get(str(item.id))
+            if found is None:
                 report.problems.append(
-                    f"item {item_id}: original path differs from its ingestion event"
-                    " (item row edited)"
+                    f"item {item.id} ({item.original_path}) has no ingestion event"
                 )
+                continue
+            report.problems += _differences(item, collection, provider, *found)
+            if item.sha256 not in registered:
+                report.problems.append(
+                    f"item {item.id}: its blob {item.sha256} is not in the blob register"
+                    " (the register's row was deleted)"
+                )
+        for object_id in sorted(recorded.keys() - seen, key=lambda x: (len(x), x)):
+            report.problems.append(
+                f"item {object_id}, recorded by its ingestion event, is not in the database"
+                " (its row was deleted)"
+            )
+
+
+def _differences(
+    item: Item, collection: str, provider: str, event: dict[str, Any], actor: str, at: str
+) -> list[str]:
+    """What of an item row differs from its ingestion event (each a problem naming it)."""
+    out: list[str] = []
+    times = event.get("file_times") or {}
+    expected = {
+        "sha256": (item.sha256, event.get("sha256")),
+        "size": (item.size, event.get("size")),
+        "original path": (item.original_path, event.get("original_path")),
+        "collection": (collection, event.get("collection", collection)),
+        "provider": (provider, event.get("provider", provider)),
+        "the item it came from": (item.parent_id, event.get("parent")),
+        "intake actor": (item.intake_actor, actor),
+        "file time modified": (ledger.iso_from_ns(item.mtime_ns), times.get("modified")),
+        "file time accessed": (ledger.iso_from_ns(item.atime_ns), times.get("accessed")),
+        "file time changed": (ledger.iso_from_ns(item.ctime_ns), times.get("changed")),
+    }
+    for name, (value, said) in expected.items():
+        if name.startswith("file time") and "file_times" not in event:
+            continue
+        if value != said:
+            shown = "differs from" if name in ("original path",) else f"is {value} but"
+            out.append(
+                f"item {item.id}: {name} {shown} its ingestion event"
+                + ("" if name in ("original path",) else f" recorded {said}")
+                + " (item row edited)"
+            )
+    intake = item.intake_at if item.intake_at.tzinfo else item.intake_at.replace(tzinfo=UTC)
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is not None and abs((intake - when).total_seconds()) > INTAKE_SLACK:
+        out.append(
+            f"item {item.id}: taken in at {intake.isoformat()} but its ingestion event is of"
+            f" {at} (item row edited)"
+        )
+    return out
+
+
+#: Seconds an item's intake time may lie from its ingestion event's (one transaction's).
+INTAKE_SLACK = 120
 
 
 def check_derivatives(ws: Workspace, report: VerifyReport) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from amanah.blobs import verify_blob
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import CustodyEvent, Derivative
+from amanah.db.models import CustodyEvent, Derivative, SupersededDerivative
 from amanah.workspace import Workspace
 
 Key = tuple[int, str, int]  # item id, kind, page
@@ -181,18 +181,48 @@ def check_all(ws: Workspace, batch: int = 500) -> tuple[int, list[str]]:
     problems: list[str] = []
     count = 0
     with ws.db.reader() as s:
-        item_ids = list(s.execute(select(Derivative.item_id).distinct()).scalars())
-        item_ids.sort()
+        ids = set(s.execute(select(Derivative.item_id).distinct()).scalars())
+        ids |= {
+            int(o)
+            for o in s.execute(
+                select(CustodyEvent.object_id)
+                .where(
+                    CustodyEvent.event_type == str(EventType.DERIVATION),
+                    CustodyEvent.object_type == "item",
+                )
+                .distinct()
+            ).scalars()
+            if o.isdigit()
+        }
+        item_ids = sorted(ids)
         for start in range(0, len(item_ids), batch):
             chunk = item_ids[start : start + batch]
             named = named_blobs(s, chunk)
             rows = s.execute(
                 select(Derivative).where(Derivative.item_id.in_(chunk)).order_by(Derivative.id)
             ).scalars()
+            present: set[Key] = set()
             for d in rows:
                 count += 1
+                present.add((d.item_id, d.kind, d.page))
                 wrong = check_row(d, named.get((d.item_id, d.kind, d.page)))
                 if wrong is not None:
                     problems.append(wrong)
+            kept = set(
+                s.execute(
+                    select(
+                        SupersededDerivative.item_id,
+                        SupersededDerivative.kind,
+                        SupersededDerivative.sha256,
+                    ).where(SupersededDerivative.item_id.in_(chunk))
+                ).all()
+            )
+            for key, n in sorted(named.items()):
+                if key not in present and (key[0], key[1], n.sha256) not in kept:
+                    page = f", page {key[2]}" if key[2] else ""
+                    problems.append(
+                        f"derivative {key[1]!r} of item {key[0]}{page}, recorded by derivation"
+                        f" event {n.seq}, is not in the database (its row was deleted)"
+                    )
             s.expunge_all()
     return count, problems
