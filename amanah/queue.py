@@ -102,12 +102,31 @@ def recover_abandoned(db: Database) -> int:
             silent = locked_at is not None and now() - locked_at > STALE_AFTER
             if dead or silent:
                 job.state = "queued"
-                job.locked_by = ""
                 job.last_error = (
                     f"worker {job.locked_by or '?'} stopped during attempt {job.attempts}"
                 )
+                job.locked_by = ""
                 recovered += 1
     return recovered
+
+
+def live_workers(db: Database) -> list[str]:
+    """The workers (host:pid) holding a running job that are alive (or on another host and
+    not silent): what must stop before the signing key changes under them."""
+    host = socket.gethostname()
+    found: set[str] = set()
+    with db.reader() as s:
+        for locked_by, locked_at in s.execute(
+            select(Job.locked_by, Job.locked_at).where(Job.state == "running")
+        ).all():
+            owner_host, _, owner = (locked_by or "").rpartition(":")
+            pid = owner.split("/", 1)[0]
+            if owner_host == host and pid.isdigit():
+                if pid_alive(int(pid)):
+                    found.add(f"{owner_host}:{pid}")
+            elif locked_at is not None and now() - locked_at.replace(tzinfo=UTC) <= STALE_AFTER:
+                found.add(locked_by)
+    return sorted(found)
 
 
 def claim(db: Database, worker: str) -> Claimed | None:

@@ -201,7 +201,7 @@ def custody_rotate_key(
     the same passphrase (AMANAH_KEY_PASSPHRASE).
     Example: amanah custody rotate-key --reason "yearly rotation"
     """
-    from amanah.custody.rotation import rotate_key
+    from amanah.custody.rotation import RotationRefused, rotate_key
 
     def rotate(ws: Workspace) -> dict[str, Any]:
         return rotate_key(
@@ -213,7 +213,7 @@ def custody_rotate_key(
             reason,
         )
 
-    result = with_workspace(rotate)
+    result = with_workspace(rotate, RotationRefused)
     out.print(
         f"key {result['old_key_id']} handed the ledger over to key {result['new_key_id']}"
         f" at event {result['seq']}"

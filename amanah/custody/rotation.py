@@ -22,6 +22,10 @@ from amanah.custody.keys import (
 from amanah.db import Database
 
 
+class RotationRefused(Exception):
+    """The key cannot be rotated now (workers hold the current key)."""
+
+
 def rotate_key(
     db: Database,
     old: SigningKey,
@@ -31,7 +35,16 @@ def rotate_key(
     reason: str = "",
     passphrase: bytes | None = None,
 ) -> dict[str, Any]:
-    """Hand the ledger over from `old` to a new key; return what was recorded."""
+    """Hand the ledger over from `old` to a new key; return what was recorded. Refused while
+    a processing worker runs: it holds the outgoing key, and its jobs' events would fail to
+    sign once the key is gone."""
+    from amanah import queue
+
+    if busy := queue.live_workers(db):
+        raise RotationRefused(
+            f"processing workers are running ({', '.join(busy[:5])}): stop them (or let"
+            " `amanah process` finish) before rotating the signing key"
+        )
     if passphrase is None and is_encrypted(private_path):
         passphrase = env_passphrase()
     new = prepare_rotation(private_path, passphrase)
