@@ -237,6 +237,29 @@ def embedded_pictures(
             )
 
 
+#: The place of a picture written into a text as base64 (a `data:` URI, a vCard's PHOTO, a
+#: notebook's output), read as a file of its own: "OCR of the file's images … in" it.
+BASE64_PICTURE = "a picture written in the file as base64"
+
+
+def base64_pictures(
+    inv: Inventory, text: str | bytes, work: Path, languages: str, depth: int, where: str = ""
+) -> None:
+    """Each picture `text` (or bytes read as ASCII) holds as base64 (`base64_pictures`), read
+    as its own format (OCR, metadata, the pictures it carries): a reader shows it; past the
+    scan's bounds the inventory is incomplete."""
+    from amanah.processing import base64_pictures as b64
+
+    for n, found in enumerate(b64.find(text), 1):
+        locator = f"{where}, " if where else ""
+        locator += f"base64 at character {found.at}"
+        if found.data is None:
+            inv.incomplete(f"past an unpack limit: {found.why} ({locator})")
+            continue
+        name = f"picture-{n}.{b64.kind(found.data)}"
+        nested(inv, found.data, name, BASE64_PICTURE, locator, work, languages, depth)
+
+
 def _places(
     inv: Inventory,
     path: Path,
@@ -253,12 +276,13 @@ def _places(
     from amanah.processing import inventory_pdf as pdf
 
     if kind == "message/rfc822":
-        markup.eml(inv, path)  # parsed from the file a chunk at a time (`unpack.read_email`)
+        # parsed from the file a chunk at a time (`unpack.read_email`)
+        markup.eml(inv, path, work, languages, depth)
     elif kind == "emlx":
         first, _, rest = path.read_bytes().partition(b"\n")
-        markup.eml(inv, rest[: int(first.strip() or 0)])
+        markup.eml(inv, rest[: int(first.strip() or 0)], work, languages, depth)
     elif kind == "application/vnd.ms-outlook":
-        markup.msg(inv, path)
+        markup.msg(inv, path, work, languages, depth)
     elif media_type == "application/pdf":
         pdf.read(inv, path.read_bytes(), work, languages, ocr_done, depth)
     elif media_type.startswith((office.OOXML, office.ODF)):
@@ -267,10 +291,14 @@ def _places(
         page = markup.bounded(inv, path)
         markup.html(inv, page, "")
         markup.data_uris(inv, page, work, languages, depth)
+        base64_pictures(inv, page, work, languages, depth)
         if kind == "image/svg+xml" or media_type == "image/svg+xml":
             pdf.svg_drawn(inv, path.read_bytes(), work, languages)
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
+        base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
+    elif kind in ("text", "json"):  # Markdown, a notebook, a vCard, a calendar, flat ODF …
+        base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
         markup.exif(inv, path)
     if media_type.startswith("image/") or media_type == "application/pdf":
@@ -280,7 +308,10 @@ def _places(
             "image/tiff",
             "image/svg+xml",
         )
-        embedded_pictures(inv, path.read_bytes(), appended, work, languages)
+        data = path.read_bytes()
+        embedded_pictures(inv, data, appended, work, languages)
+        if media_type.startswith("image/") and media_type != "image/svg+xml":
+            base64_pictures(inv, data, work, languages, depth)  # XMP's thumbnails (`xmpGImg`)
     if media_type == "inode/x-empty":
         return  # an empty file says nothing
     if media_type.startswith(AV_PREFIXES):

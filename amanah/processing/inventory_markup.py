@@ -3,12 +3,16 @@ email header and body, RTF's hidden groups, and the embedded metadata ExifTool r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from amanah.processing.inventory import Inventory
+from amanah.processing import ocr
+from amanah.processing.inventory import Inventory, base64_pictures
 
 _INVISIBLE = {"script", "style", "noscript", "template", "head", "title", "desc", "metadata"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.I)
@@ -175,6 +179,7 @@ def data_uris(inv: Inventory, markup: str, work: Path, lang: str, depth: int) ->
     import base64
     from urllib.parse import unquote_to_bytes
 
+    from amanah.processing.base64_pictures import kind as base64_kind
     from amanah.processing.inventory import nested
 
     for n, m in enumerate(_DATA_URI.finditer(markup), 1):
@@ -193,6 +198,8 @@ def data_uris(inv: Inventory, markup: str, work: Path, lang: str, depth: int) ->
         except ValueError:
             inv.incomplete(f"an inlined file (data: URI {n}) could not be decoded")
             continue
+        if b64 and base64_kind(data) is not None:
+            continue  # a picture: read where every picture written as base64 is (`base64_pictures`)
         ext = (media or "text/plain").split("/")[-1].split("+")[0]
         nested(inv, data, f"inlined-{n}.{ext}", "a file inlined in the page (data: URI)",
                f"data: URI {n}", work, lang, depth)  # fmt: skip
@@ -218,20 +225,36 @@ def _invisible(node: Any) -> str | None:
 # -- email --------------------------------------------------------------------------------------
 
 
-def eml(inv: Inventory, source: Path | bytes) -> None:
-    """Every header (not only From/To/Subject), every text and HTML body; attachments are
-    the item's parts and have their own inventories. `source`: the file, or an .emlx's
-    message bytes (read as `analyze` reads them: `unpack.read_email`)."""
+def eml(
+    inv: Inventory,
+    source: Path | bytes,
+    work: Path | None = None,
+    lang: str = ocr.DEFAULT_LANGUAGES,
+    depth: int = 0,
+) -> None:
+    """Every header (not only From/To/Subject), every text and HTML body and the pictures
+    they write as base64 (a `data:` URI); attachments are the item's parts and have their own
+    inventories. `source`: the file, or an .emlx's message bytes (read as `analyze` reads
+    them: `unpack.read_email`); `work`: where pictures are read (a temporary folder if None)."""
     from amanah.processing.unpack import bound_headers, nesting_bounded, read_email
 
-    with nesting_bounded():
+    with nesting_bounded(), _work(work) as folder:
         msg = read_email(source)
         for said in bound_headers(msg):
             inv.incomplete(f"email {said}")
-        _eml(inv, msg)
+        _eml(inv, msg, folder, lang, depth)
 
 
-def _eml(inv: Inventory, msg: Any) -> None:
+@contextlib.contextmanager
+def _work(work: Path | None) -> Iterator[Path]:
+    if work is not None:
+        yield work
+        return
+    with tempfile.TemporaryDirectory(prefix="amanah-inventory-") as tmp:
+        yield Path(tmp)
+
+
+def _eml(inv: Inventory, msg: Any, work: Path, lang: str, depth: int) -> None:
     from amanah.processing.textfile import MAX_MARKUP_CHARS
     from amanah.processing.unpack import bounded_content
 
@@ -260,8 +283,11 @@ def _eml(inv: Inventory, msg: Any) -> None:
 
             inv.add("the HTML body of an email", html_text(str(content))[0], f"part {n}")
             html(inv, str(content), "the HTML body of an email")
+            data_uris(inv, str(content), work, lang, depth)
         elif ctype.startswith("text/"):
             inv.add("the text body of an email", str(content), f"part {n}")
+        if ctype.startswith("text/"):
+            base64_pictures(inv, str(content), work, lang, depth, f"email body part {n}")
         if n > 1:
             for k, v in part.items():
                 inv.add("an email part header", f"{k}: {v}", f"part {n}")
@@ -277,7 +303,9 @@ def _leaves(msg: Any) -> Any:
         yield msg
 
 
-def msg(inv: Inventory, path: Path) -> None:
+def msg(
+    inv: Inventory, path: Path, work: Path, lang: str = ocr.DEFAULT_LANGUAGES, depth: int = 0
+) -> None:
     import extract_msg
 
     message = extract_msg.openMsg(str(path))
@@ -294,12 +322,15 @@ def msg(inv: Inventory, path: Path) -> None:
         ):
             inv.add("an email header", f"{label}: {value}" if value else "", label)
         inv.add("the text body of an email", message.body)
+        base64_pictures(inv, message.body or "", work, lang, depth, "the text body")
         if message.htmlBody:
             from amanah.processing.extract import decode_text, html_text
 
             markup = decode_text(message.htmlBody)[0]
             inv.add("the HTML body of an email", html_text(markup)[0])
             html(inv, markup, "the HTML body of an email")
+            data_uris(inv, markup, work, lang, depth)
+            base64_pictures(inv, markup, work, lang, depth, "the HTML body")
         for n, att in enumerate(message.attachments, 1):
             inv.add(
                 "an email attachment's name",

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import ocr, sheet_display
+from amanah.processing.base64_pictures import kind as base64_kind
 from amanah.processing.inventory import (
     ATTRIBUTE_PLACE,
     MAX_PART_BYTES,
     Inventory,
+    base64_pictures,
     embedded_pictures,
     nested,
     not_memory,
@@ -104,6 +106,12 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 continue
             data = z.read(info)
             lower = name.lower()
+            picture = lower.endswith(_IMAGE_SUFFIXES) or base64_kind(data) is not None
+            own_format = lower.endswith(_CHUNK_SUFFIXES + _METAFILE_SUFFIXES) or (
+                "embeddings/" in name or "oleobject" in lower or "/embedded" in lower
+            )  # read below as a file of its own (which reads its base64 pictures), or not text
+            if not picture and not own_format:  # XML, text, binary: pictures in base64
+                base64_pictures(inv, data, work, lang, d, name)
             if name == "xl/sharedStrings.xml":
                 continue  # read through the sheets that use them, the rest below
             if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
@@ -141,8 +149,15 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                         inv.add(place, text, name)
                 except ParseError:  # empty or broken XML: its readable strings still count
                     inv.add(base, _strings(data), name)
-            elif lower.endswith(_IMAGE_SUFFIXES) or data.startswith(_IMAGE_MAGIC):
+            elif picture:
                 _ocr_part(inv, data, name, work, lang)  # a picture by its bytes, any name
+            elif lower.endswith(_METAFILE_SUFFIXES) or _metafile(data):
+                # A Windows metafile (a pasted chart, an equation, a scan wrapped as EMF): no
+                # reader here draws one, so its pictures and outlines are not read; its text
+                # records are (UTF-16 strings).
+                inv.add("a binary part of the document", _strings(data), name)
+                inv.incomplete(f"a picture in a format not read ({_metafile(data) or 'EMF/WMF'}):"
+                               f" {name}")  # fmt: skip
             elif "embeddings/" in name or "oleobject" in lower or "/embedded" in lower:
                 nested(inv, data, name.rsplit("/", 1)[-1], "an object embedded in the document",
                         name, work, lang, d)  # fmt: skip
@@ -157,10 +172,23 @@ _CHUNK_SUFFIXES = (".mht", ".mhtml", ".htm", ".html", ".xhtml", ".rtf", ".txt", 
                    ".docm", ".dotx", ".pdf")  # fmt: skip
 
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
-#: A picture's first bytes (PNG, JPEG, GIF, BMP, TIFF): a part stored as `image1.dat` with
-#: an image content type is shown as the picture it is.
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
+#: Pictures by name; a picture's first bytes (PNG, JPEG, GIF, BMP, TIFF, WebP: `base64_kind`)
+#: tell one stored as `image1.dat` with an image content type, shown as the picture it is.
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+#: Windows metafiles (EMF, WMF, and compressed): pictures no reader here draws.
+_METAFILE_SUFFIXES = (".emf", ".wmf", ".emz", ".wmz")
+
+
+def _metafile(data: bytes) -> str | None:
+    """Which Windows metafile `data` is by its first bytes (EMF, WMF), if it is one."""
+    if data[:4] == b"\x01\x00\x00\x00" and data[40:44] == b" EMF":
+        return "EMF"
+    if data[:4] == b"\xd7\xcd\xc6\x9a" or data[:6] in (
+        b"\x01\x00\x09\x00\x00\x03",
+        b"\x02\x00\x09\x00\x00\x03",
+    ):
+        return "WMF"  # placeable, or a standard header (in memory or on disk, version 3)
+    return None
 
 
 def _ocr_part(inv: Inventory, data: bytes, name: str, work: Path, lang: str) -> None:
