@@ -207,6 +207,7 @@ def test_the_scan_is_linear_on_hostile_text() -> None:
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.slow
 def test_pictures_written_as_base64_are_refused_in_one_build(
     sqlite_home: Path, tmp_path: Path
 ) -> None:
