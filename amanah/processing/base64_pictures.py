@@ -7,8 +7,9 @@ found by one scan of the text rather than by a reader per format.
 A picture is a run of base64 that starts where a run starts (not inside another) with the
 encoding of a picture's first bytes (PNG, JPEG, GIF, BMP, TIFF, WebP), its lines broken by
 white space, JSON's or a string's `\\n`, `%0A`, or `", "` (a JSON list of lines). The scan is
-linear: a start is found by a literal with a look-behind of one character, a run is matched
-by a pattern with no ambiguity (nothing to backtrack into), and the scan goes on after it.
+linear on any text: a start is found by a literal search (and at least 32 characters of a run
+after it, so false starts fail in C), the character before it is looked at once, a run is one
+greedy character class (nothing to backtrack into), and the search goes on after the run.
 """
 
 from __future__ import annotations
