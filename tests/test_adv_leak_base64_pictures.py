@@ -207,6 +207,20 @@ def test_the_scan_is_linear_on_hostile_text() -> None:
     assert time.monotonic() - started < 30
 
 
+def test_past_the_bounds_the_inventory_is_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv = inventory.Inventory()
+    inventory.base64_pictures(inv, "iVBORw0KGgo" + "A" * 20_000_000, tmp_path, "eng", 0)
+    assert inv.reasons and "longer than" in inv.reasons[0], inv.reasons
+    monkeypatch.setattr(base64_pictures, "MAX_PICTURES", 0)
+    inv = inventory.Inventory()
+    inventory.base64_pictures(inv, f"data:image/png;base64,{_b64('x')}", tmp_path, "eng", 0, "x")
+    assert inv.reasons == [
+        "past an unpack limit: more than 0 pictures written as base64 (x, base64 at character 22)"
+    ]
+
+
 @pytest.mark.slow
 def test_pictures_written_as_base64_are_refused_in_one_build(
     sqlite_home: Path, tmp_path: Path
