@@ -2,9 +2,10 @@
 each, so the content inventory reads each (`amanah.processing.base64_pictures`, one scan for
 every text-like file and text part) and the package build refuses the file. A Markdown
 `data:` URI, a notebook's PNG output, a vCard's PHOTO and a calendar's ATTACH (folded lines),
-a flat ODF document's `office:binary-data`, an email's and an MHTML page's HTML body; a
-WebP picture in a DOCX. An EMF picture, which nothing here draws, leaves the inventory
-incomplete, naming the part. The scan stays linear on hostile text."""
+a flat ODF document's `office:binary-data`, an email's and an MHTML page's HTML body, an XMP
+thumbnail (`xmpGImg:image`) in a PDF and in a JPEG; a WebP picture in a DOCX. An EMF picture,
+which nothing here draws, leaves the inventory incomplete, naming the part. The scan stays
+linear on hostile text."""
 
 from __future__ import annotations
 
@@ -128,6 +129,38 @@ def _emf() -> bytes:
     return header + struct.pack("<IIIII", 14, 20, 0, 16, 20)
 
 
+def _xmp(words: str) -> str:
+    """An XMP packet whose thumbnail (`xmpGImg:image`) is the picture, its lines broken as
+    Adobe writes them (`&#xA;`)."""
+    b = base64.b64encode(_picture(words, "JPEG")).decode()
+    lines = "&#xA;".join(b[i : i + 76] for i in range(0, len(b), 76))
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-'
+        'rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        ' xmlns:xmpGImg="http://ns.adobe.com/xap/1.0/g/img/"><xmp:Thumbnails><rdf:Alt><rdf:li'
+        ' rdf:parseType="Resource"><xmpGImg:format>JPEG</xmpGImg:format><xmpGImg:image>'
+        f"{lines}</xmpGImg:image></rdf:li></rdf:Alt></xmp:Thumbnails></rdf:Description>"
+        "</rdf:RDF></x:xmpmeta>"
+    )
+
+
+def _pdf_xmp(path: Path, words: str) -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Statement about the centre.")
+    doc.set_xml_metadata(_xmp(words))
+    doc.save(path)
+
+
+def _jpeg_xmp(path: Path, words: str) -> None:
+    _photo = _picture(CONTROL, "JPEG")  # the picture shown names nobody; its XMP's does
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00" + _xmp(words).encode()
+    path.write_bytes(
+        _photo[:2] + b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp + _photo[2:]
+    )
+
+
 def _text(name: str, make: Callable[[str], str]) -> Callable[[Path, str], None]:
     return lambda folder, words: (folder / name).write_text(make(words), newline="")
 
@@ -155,6 +188,8 @@ LEAKS: dict[str, Callable[[Path, str], None]] = {
     "fodt-image": _text("statement.fodt", _fodt),
     "eml-html-datauri-png": lambda folder, w: (folder / "datauri.eml").write_bytes(_eml(w)),
     "mhtml-datauri-png": _text("page.mhtml", _mhtml),
+    "pdf-xmp-thumbnail": lambda folder, w: _pdf_xmp(folder / "xmp.pdf", w),
+    "jpeg-xmp-thumbnail": lambda folder, w: _jpeg_xmp(folder / "xmp.jpg", w),
     "docx-webp-picture": lambda folder, w: _docx_picture(
         folder / "webp_picture.docx", "image1.webp", _picture(w, "WEBP")
     ),

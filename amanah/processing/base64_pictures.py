@@ -6,10 +6,11 @@ found by one scan of the text rather than by a reader per format.
 
 A picture is a run of base64 that starts where a run starts (not inside another) with the
 encoding of a picture's first bytes (PNG, JPEG, GIF, BMP, TIFF, WebP), its lines broken by
-white space, JSON's or a string's `\\n`, `%0A`, or `", "` (a JSON list of lines). The scan is
-linear on any text: a start is found by a literal search (and at least 32 characters of a run
-after it, so false starts fail in C), the character before it is looked at once, a run is one
-greedy character class (nothing to backtrack into), and the search goes on after the run.
+white space, JSON's or a string's `\\n`, `%0A`, XML's `&#xA;`, or `", "` (a JSON list of
+lines). The scan is linear on any text: a start is found by a literal search (and at least 32
+characters of a run after it, so false starts fail in C), the character before it is looked
+at once, a run is one greedy character class (nothing to backtrack into), and the search goes
+on after the run.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ MIN_CHARS = 44
 
 _CHARS = r"A-Za-z0-9+/_\-"  # standard and URL-safe alphabets
 #: A run: the alphabet and what breaks its lines (white space, `\\n` escapes, `%0A`, a JSON
-#: list's `", "`). One class, matched greedily: nothing to backtrack into. What follows a
-#: picture's last line is read with it and is harmless (bytes after a picture's end).
-_RUN = rf"""[{_CHARS}\s\\%",]+"""
+#: list's `", "`, XML's `&#xA;` as XMP writes a thumbnail). One class, matched greedily:
+#: nothing to backtrack into. What follows a picture's last line is read with it and is
+#: harmless (bytes after a picture's end).
+_RUN = rf"""[{_CHARS}\s\\%",&#;]+"""
 #: The base64 of a picture's first bytes (PNG, JPEG, GIF, BMP with its reserved zeros, TIFF,
 #: RIFF) and at least 32 characters of a run after it: a literal, so the search skips ahead
 #: as fast as for a word, and most false starts fail there, not one at a time in Python.
 _START = (
     r"(?:iVBORw0KGgo|/9j/|_9j_|R0lGOD[dl]h|Qk[A-Za-z0-9+/_\-]{6}AAAA|SUkqA|TU0AKg|UklGR)"
-    rf"""[{_CHARS}\s\\%",]{{32}}"""
+    rf"""[{_CHARS}\s\\%",&#;]{{32}}"""
 )
 _PIECE = rf"[{_CHARS}]+"
 #: (start, run, piece) compiled for text and for bytes (an XML part, an image's XMP).
@@ -47,7 +49,7 @@ _PATTERNS = {
     str: tuple(re.compile(p) for p in (_START, _RUN, _PIECE)),
     bytes: tuple(re.compile(p.encode()) for p in (_START, _RUN, _PIECE)),
 }
-_NOT_BASE64 = re.compile(rf"""\\[rnt]|%0[aAdD]|[^{_CHARS}]""")
+_NOT_BASE64 = re.compile(rf"""\\[rnt]|%0[aAdD]|&#(?:[xX][0-9a-fA-F]+|[0-9]+);|[^{_CHARS}]""")
 _URL_SAFE = str.maketrans("-_", "+/")
 _ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _ESCAPES = (b"\\n", b"\\r", b"\\t")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from amanah.processing import ocr, pdftext
-from amanah.processing.inventory import Inventory, nested, not_memory, ocr_dir
+from amanah.processing.inventory import Inventory, base64_pictures, nested, not_memory, ocr_dir
 from amanah.processing.inventory_office import xml_text
 
 #: String keys that are machinery, not words (annotation ids, fonts, byte ranges).
@@ -32,6 +32,8 @@ def read(
             inv.incomplete("encrypted: the PDF needs a password")
             return
         _pdf_objects(inv, doc)
+        # XMP's thumbnails (`xmpGImg:image`) are pictures written in it as base64
+        base64_pictures(inv, doc.get_xml_metadata() or "", work, lang, depth, "XMP packet")
         _pdf_pages(inv, doc, work, lang, ocr_done)
         _hidden_layers(inv, doc)
         for n, name in enumerate(doc.embfile_names(), 1):
