@@ -20,6 +20,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 #: Pictures read in one file (or one part of it) at most, as many as a page's `data:` URIs;
 #: more leave the inventory incomplete.
@@ -45,7 +46,7 @@ _START = (
 )
 _PIECE = rf"[{_CHARS}]+"
 #: (start, run, piece) compiled for text and for bytes (an XML part, an image's XMP).
-_PATTERNS = {
+_PATTERNS: dict[type, tuple[re.Pattern[Any], ...]] = {
     str: tuple(re.compile(p) for p in (_START, _RUN, _PIECE)),
     bytes: tuple(re.compile(p.encode()) for p in (_START, _RUN, _PIECE)),
 }

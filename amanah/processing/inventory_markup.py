@@ -321,8 +321,9 @@ def msg(
             ("Subject", message.subject),
         ):
             inv.add("an email header", f"{label}: {value}" if value else "", label)
-        inv.add("the text body of an email", message.body)
-        base64_pictures(inv, message.body or "", work, lang, depth, "the text body")
+        body = message.body
+        inv.add("the text body of an email", body)
+        base64_pictures(inv, body or "", work, lang, depth, "the text body")
         if message.htmlBody:
             from amanah.processing.extract import decode_text, html_text
 
