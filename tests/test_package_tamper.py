@@ -14,6 +14,7 @@ import base64
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -319,6 +320,15 @@ def _oxum_wrong(bag: Path, files: list[str]) -> None:
     _rewrite_tag_manifests(bag)
 
 
+def _hard_link_outside(bag: Path, files: list[str]) -> None:
+    """A file replaced by a hard link to a copy outside the package: the same bytes today,
+    whatever the outside file is edited to after the check."""
+    outside = bag.parent / "outside-copy"
+    outside.write_bytes((bag / files[0]).read_bytes())
+    (bag / files[0]).unlink()
+    os.link(outside, bag / files[0])
+
+
 TAMPERINGS = [
     Tampering(
         "one byte of a file flipped",
@@ -370,6 +380,24 @@ TAMPERINGS = [
         "a tag file added",
         lambda bag, f: (bag / "amanah" / "note.txt").write_text("read me"),
         "FAIL amanah/note.txt: not in the tag manifest (a file was added)",
+    ),
+    Tampering(
+        "a file named like a tag manifest added at the top",
+        lambda bag, f: (bag / "tagmanifest-note.pdf").write_bytes(b"%PDF-1.4 a forged note\n"),
+        "FAIL tagmanifest-note.pdf: not in the tag manifest (a file was added)",
+    ),
+    Tampering(
+        "a tag manifest of an algorithm not in use added",
+        lambda bag, f: (bag / "tagmanifest-md5.txt").write_text(
+            "d41d8cd98f00b204e9800998ecf8427e  data/none\n"
+        ),
+        "FAIL tagmanifest-md5.txt: not in the tag manifest (a file was added)",
+    ),
+    Tampering(
+        "a file hard-linked to a copy outside the package",
+        _hard_link_outside,
+        "FAIL {first}: a file with 2 hard links: its bytes are also a file elsewhere and can"
+        " change after the check",
     ),
     Tampering(
         "a custody file removed",
@@ -494,6 +522,33 @@ def test_an_unreadable_package_exits_2(built: Built, tmp_path: Path) -> None:
     (broken / "amanah" / "items.json").write_text("{not json")
     result = _verify(broken, "--key-id", built.key_id)
     assert result.returncode == 2 and "cannot read package" in result.stderr
+
+
+def _nest(bag: Path, depth: int) -> Path:
+    deepest = bag / "data"
+    for _ in range(depth):  # one at a time: os.makedirs recurses, past the limit here
+        deepest = deepest / "a"
+        deepest.mkdir()
+    return deepest
+
+
+def test_folders_nested_past_any_package_exit_2_with_one_line(built: Built, tmp_path: Path) -> None:
+    """Nesting 1,100 deep (past Python's recursion limit) is refused, not a traceback: the
+    walk does not recurse, and no package nests more than MAX_DEPTH folders."""
+    bag = tmp_path / "bag"
+    shutil.copytree(built.bag, bag)
+    deepest = _nest(bag, 1100)
+    try:
+        result = _verify(bag, "--key-id", built.key_id)
+    finally:
+        while deepest != bag / "data":  # rmtree recurses, and would fail as the walk did
+            deepest.rmdir()
+            deepest = deepest.parent
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
+    assert result.stderr == (
+        f"cannot read package {bag}: data/a/…: folders nested more than {pv.MAX_DEPTH} deep"
+        " (no package nests so deep)\n"
+    )
 
 
 def test_the_amanah_command_verifies_against_the_installation_key(

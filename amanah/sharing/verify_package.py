@@ -44,6 +44,8 @@ CHUNK = 1 << 20
 SEAL_FORMAT = "amanah-package-seal/1"
 SEAL_FIELDS = ("file", "sha256", "sha512", "item_id", "variant", "original_sha256")
 EXIT_VERIFIED, EXIT_FAILED, EXIT_UNREADABLE, EXIT_ORIGIN_UNKNOWN = 0, 1, 2, 3
+#: Folders below the bag that a package may nest (Amanah's nest two: data/, amanah/custody/).
+MAX_DEPTH = 64
 
 
 def _ledger_verifier() -> ModuleType:
@@ -139,26 +141,56 @@ def is_regular(bag: Path, name: str) -> bool:
     return stat.S_ISREG(mode)
 
 
+def _shown(rel: str) -> str:
+    """A name as it can be printed: bytes that are not UTF-8 as \\xNN escapes."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
 def walk_bag(bag: Path) -> tuple[set[str], list[str]]:
     """Every regular file of the bag by its relative path, and a problem for every entry that
-    is not one: a symbolic link (its bytes are elsewhere, and can change after the check), a
-    FIFO, a device or a socket. Links are never followed."""
+    is not one of its own: a symbolic link or a hard link (its bytes are elsewhere too, and can
+    change after the check), a FIFO, a device or a socket. Links are never followed. Folders are
+    walked without recursion, so that no nesting can crash the walk; nesting deeper than
+    MAX_DEPTH, or a name that is not UTF-8, makes the bag unusable (ValueError)."""
     files: set[str] = set()
     problems: list[str] = []
-    for folder, dirs, names in os.walk(bag, followlinks=False):
-        for name in sorted(dirs + names):
-            path = Path(folder, name)
+    folders: list[tuple[Path, int]] = [(bag, 0)]
+    while folders:
+        folder, depth = folders.pop()
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            path = Path(entry.path)
             rel = path.relative_to(bag).as_posix()
-            mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode):
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{_shown(rel)}: a name that is not UTF-8 (BagIt names its files in UTF-8)"
+                ) from None
+            info = path.lstat()  # not the entry's: its st_nlink is 0 on Windows
+            if stat.S_ISDIR(info.st_mode):
+                if depth + 1 > MAX_DEPTH:
+                    top = "/".join(rel.split("/")[:2])
+                    raise ValueError(
+                        f"{top}/…: folders nested more than {MAX_DEPTH} deep"
+                        " (no package nests so deep)"
+                    )
+                folders.append((path, depth + 1))
+            elif stat.S_ISLNK(info.st_mode):
                 problems.append(
                     f"{rel}: a symbolic link, not a file: a package holds its files themselves"
                 )
-            elif stat.S_ISREG(mode):
+            elif stat.S_ISREG(info.st_mode):
                 files.add(rel)
-            elif not stat.S_ISDIR(mode):
+                if info.st_nlink > 1:
+                    problems.append(
+                        f"{rel}: a file with {info.st_nlink} hard links: its bytes are also a"
+                        " file elsewhere and can change after the check"
+                    )
+            else:
                 problems.append(f"{rel}: not a regular file (a FIFO, device or socket)")
-    return files, problems
+    return files, sorted(problems)
 
 
 def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -215,8 +247,11 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
                 problems.append(f"{name}: {algorithm} does not match {tm.name} (changed)")
     if not tag_listed:
         problems.append("no tagmanifest-sha256.txt: the tag files (index, custody) are unprotected")
+    # Only the tag manifests read above go unlisted: any other file outside data/, whatever
+    # its name (tagmanifest-md5.txt, tagmanifest-note.pdf), must be in them.
+    tag_manifests = {f"tagmanifest-{a}.txt" for a in ALGORITHMS}
     for rel in sorted(regular):
-        tag_file = not rel.startswith(("data/", "tagmanifest-"))
+        tag_file = not rel.startswith("data/") and rel not in tag_manifests
         if tag_file and rel not in tag_listed:
             problems.append(f"{rel}: not in the tag manifest (a file was added)")
     return problems, payload
