@@ -329,6 +329,35 @@ def _hard_link_outside(bag: Path, files: list[str]) -> None:
     os.link(outside, bag / files[0])
 
 
+def _relabel(bag: Path, info: dict[str, str], index: dict[str, str]) -> None:
+    """bag-info.txt's fields and items.json's top-level ones rewritten, the tag manifests
+    redone: the package made to look built for another recipient, request, maker or date."""
+    path = bag / "bag-info.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for key, value in info.items():
+        lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line for line in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    doc = _index(bag)
+    doc.update(index)
+    (bag / "amanah" / "items.json").write_text(
+        json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    _rewrite_tag_manifests(bag)
+
+
+def _relabel_recipient(bag: Path, files: list[str]) -> None:
+    forged = "FORGED-PROS: Some Other Prosecutor (Elsewhere)"
+    _relabel(bag, {"Amanah-Recipient": forged}, {"recipient": forged})
+
+
+def _relabel_authority(bag: Path, files: list[str]) -> None:
+    """The jurisdiction's code kept, the authority named another: only the recipient as
+    written, signed since, tells them apart."""
+    code = _index(bag)["recipient"].split(":")[0]
+    forged = f"{code}: Another Prosecutor (Elsewhere)"
+    _relabel(bag, {"Amanah-Recipient": forged}, {"recipient": forged})
+
+
 TAMPERINGS = [
     Tampering(
         "one byte of a file flipped",
@@ -400,6 +429,36 @@ TAMPERINGS = [
         " change after the check",
     ),
     Tampering(
+        "relabelled for another recipient",
+        _relabel_recipient,
+        "FAIL bag-info.txt: Amanah-Recipient is FORGED-PROS: Some Other Prosecutor (Elsewhere),"
+        " but the package's signed disclosure event says {recipient} (relabelled)",
+    ),
+    Tampering(
+        "relabelled for another authority of the same jurisdiction",
+        _relabel_authority,
+        "FAIL amanah/items.json: recipient is {code}: Another Prosecutor (Elsewhere), but the"
+        " package's signed disclosure event says {recipient} (relabelled)",
+    ),
+    Tampering(
+        "relabelled for another request",
+        lambda bag, f: _relabel(
+            bag, {"Amanah-Request-Reference": "OTHER-RFA-999"}, {"request": "OTHER-RFA-999"}
+        ),
+        "FAIL amanah/items.json: request is OTHER-RFA-999, but the package's signed disclosure"
+        " event says {request} (relabelled)",
+    ),
+    Tampering(
+        "another maker and date written in",
+        lambda bag, f: _relabel(
+            bag,
+            {"Amanah-Creator": "someone else", "Bagging-Date": "2020-01-01"},
+            {"created_by": "someone else", "created_at": "2020-01-01T00:00:00Z"},
+        ),
+        "FAIL bag-info.txt: Bagging-Date is 2020-01-01, but the package's signed disclosure"
+        " event says it was made at {created_at} (relabelled)",
+    ),
+    Tampering(
         "a custody file removed",
         lambda bag, f: (bag / _custody_of(bag, f[0])).unlink(),
         "FAIL {custody}: listed in tagmanifest-sha256.txt but missing (removed)",
@@ -464,6 +523,10 @@ def test_a_tampered_package_fails_with_the_line_that_names_it(
         "custody": _custody_of(bag, files[0]),
         "package": _index(bag)["package"],
         "key": built.key_id,
+        "recipient": _index(bag)["recipient"],
+        "code": _index(bag)["recipient"].split(":")[0],
+        "request": _index(bag)["request"],
+        "created_at": _index(bag)["created_at"],
     }
     tampering.apply(bag, files)
     facts["forged"] = ledger_verifier.key_id((bag / "amanah" / "public_key.pem").read_bytes())
@@ -476,7 +539,15 @@ def test_a_tampered_package_fails_with_the_line_that_names_it(
 def test_the_untouched_package_verifies_against_the_pinned_key(
     built: Built, tmp_path: Path
 ) -> None:
-    assert _verify(built.bag, "--key-id", built.key_id).returncode == 0
+    """It says, from the signed disclosure event, for whom and for which request."""
+    ok = _verify(built.bag, "--key-id", built.key_id)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    index = _index(built.bag)
+    assert (
+        f"package {built.bag}: for {index['recipient']}, request {index['request']}, made by"
+        f" {index['created_by']} at {index['created_at']} (signed in its disclosure event)\n"
+        in ok.stdout
+    )
     pem = tmp_path / "sender.pem"
     pem.write_bytes(built.public_pem)
     result = _verify(built.bag, "--public-key", str(pem))

@@ -151,6 +151,9 @@ def package_verify(
     if problems:
         out.print(f"package {path}: {len(problems)} problem(s)")
         raise typer.Exit(1)
+    label = verify_package.signed_for(path)
+    if label is not None:  # what the sender signed, not what bag-info.txt says
+        out.print(f"package {path}: {verify_package.describe(label)}")
     out.print(f"package {path}: verified")
 
 

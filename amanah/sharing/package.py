@@ -532,6 +532,7 @@ def _seal(
     """Record the disclosures, then write the tag files and put the bag in place, in one
     transaction: if anything fails, neither the package nor its disclosure events exist."""
     now = datetime.now(UTC)
+    created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     payload = sum(e.size for e in planned)
     recipient = _recipient(j)
     tag = work / "amanah"
@@ -597,6 +598,10 @@ def _seal(
                 "package": package_id,
                 "request": req.reference,
                 "jurisdiction": j.code,
+                # what bag-info.txt and items.json say of the package, signed so that it
+                # cannot be relabelled for another recipient or date (verify_package checks)
+                "recipient": recipient,
+                "created_at": created_at,
                 "files": len(planned),
                 "payload_oxum": f"{payload}.{len(planned)}",
                 "seal_sha256": package_verifier.seal_digest(sealed),
@@ -642,7 +647,7 @@ def _seal(
             "request": req.reference,
             "recipient": recipient,
             "created_by": caller.actor,
-            "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_at": created_at,
             "key_id": ws.key.key_id,
             "custody_events_withheld": withheld,
             "items": rows,
@@ -657,7 +662,9 @@ def _seal(
         (tag / "public_key.pem").write_bytes(ws.key.public_pem)
         shutil.copyfile(package_verifier.__file__, tag / "verify_package.py")
         shutil.copyfile(ledger_verifier.__file__, tag / "verify_ledger.py")
-        _write_bag_files(work, planned, package_id, req.reference, recipient, caller.actor, payload)
+        _write_bag_files(
+            work, planned, package_id, req.reference, recipient, caller.actor, payload, now
+        )
         manifest_sha = hashlib.sha256((work / "manifest-sha256.txt").read_bytes()).hexdigest()
         s.add(
             Package(
@@ -748,6 +755,7 @@ def _write_bag_files(
     recipient: str,
     creator: str,
     payload: int,
+    created: datetime,
 ) -> None:
     def one_line(value: str) -> str:
         return " ".join(value.split())
@@ -761,7 +769,7 @@ def _write_bag_files(
                 f.write(f"{getattr(e, algorithm)}  {_encode_path(e.file)}\n")
     info = {
         "Source-Organization": "Amanah installation",
-        "Bagging-Date": datetime.now(UTC).date().isoformat(),
+        "Bagging-Date": created.date().isoformat(),  # the date signed with the package
         "Bag-Software-Agent": f"Amanah {__version__} ({AGENT})",
         "External-Identifier": package_id,
         "External-Description": one_line(f"Sharing package in response to request {reference}"),

@@ -35,6 +35,7 @@ import json
 import os
 import stat
 import sys
+from datetime import date
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
@@ -339,6 +340,7 @@ def check_seal(
             " event (edited)",
         ]
     details = sealing["details"]
+    problems += _label_problems(bag, index, sealing)
     if details.get("files") != len(files):
         problems.append("amanah/seal.json: the signed file count differs from the sealed list")
     cover = bag / "amanah" / "cover-letter.pdf"
@@ -395,6 +397,97 @@ def check_seal(
 
 
 Trust = tuple[bytes | None, str | None]  # the pinned public key (PEM) or key id
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def signed_label(sealing: dict[str, Any]) -> dict[str, str]:
+    """What the package's signed disclosure event says of it: for whom (the recipient as
+    written, or only its jurisdiction's code in packages built before it was signed), which
+    request, who made it and when (the time it was signed, in older packages)."""
+    details = sealing["details"]
+    code = str(details.get("jurisdiction"))
+    return {
+        "package": str(details.get("package")),
+        "request": str(details.get("request")),
+        "jurisdiction": code,
+        "recipient": str(details.get("recipient", f"jurisdiction {code}")),
+        "creator": str(sealing.get("actor")),
+        "created_at": str(details.get("created_at", sealing.get("time"))),
+    }
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "missing"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _day(text: str) -> date | None:
+    with contextlib.suppress(ValueError):
+        return date.fromisoformat(text[:10])
+    return None
+
+
+def _label_problems(bag: Path, index: dict[str, Any], sealing: dict[str, Any]) -> list[str]:
+    """bag-info.txt and items.json against the signed disclosure event: a package relabelled
+    for another recipient, request, maker or date (its tag manifests redone) fails, naming
+    what differs."""
+    details, signed = sealing["details"], signed_label(sealing)
+    info = read_bag_info(bag / "bag-info.txt") if is_regular(bag, "bag-info.txt") else {}
+    said = {"bag-info.txt": info, "amanah/items.json": index}
+    fields = [  # file, field, what the disclosure event signs of it
+        ("bag-info.txt", "External-Identifier", "package"),
+        ("bag-info.txt", "Amanah-Package-Id", "package"),
+        ("bag-info.txt", "Amanah-Request-Reference", "request"),
+        ("amanah/items.json", "request", "request"),
+        ("bag-info.txt", "Amanah-Recipient", "recipient"),
+        ("amanah/items.json", "recipient", "recipient"),
+        ("bag-info.txt", "Amanah-Creator", "creator"),
+        ("amanah/items.json", "created_by", "creator"),
+    ]
+    expected_description = f"Sharing package in response to request {signed['request']}"
+    problems = []
+    for file, field, key in fields:
+        value = said[file].get(field)
+        text = _one_line(value) if isinstance(value, str) else _shown_value(value)
+        want = _one_line(signed[key])
+        if key == "recipient" and "recipient" not in details:  # only its code was signed
+            same = isinstance(value, str) and text.startswith(f"{signed['jurisdiction']}:")
+        else:
+            same = isinstance(value, str) and text == want
+        if not same:
+            problems.append(
+                f"{file}: {field} is {text}, but the package's signed disclosure event says"
+                f" {want} (relabelled)"
+            )
+    description = info.get("External-Description")
+    if description is not None and _one_line(description) != _one_line(expected_description):
+        problems.append(
+            f"bag-info.txt: External-Description is {_one_line(description)}, but the package's"
+            f" signed disclosure event says request {signed['request']} (relabelled)"
+        )
+    # The date: signed as items.json's created_at in packages built since; in older ones only
+    # the event's time is, and the build took the dates a moment before and after it.
+    made, bagged = index.get("created_at"), info.get("Bagging-Date")
+    signed_day = _day(signed["created_at"])
+    for file, field, value in (
+        ("amanah/items.json", "created_at", made),
+        ("bag-info.txt", "Bagging-Date", bagged),
+    ):
+        day = _day(value) if isinstance(value, str) else None
+        if "created_at" in details:
+            same = value == (signed["created_at"] if field == "created_at" else str(signed_day))
+        else:
+            same = day is not None and signed_day is not None and abs(day - signed_day).days <= 1
+        if not same:
+            problems.append(
+                f"{file}: {field} is {_shown_value(value)}, but the package's signed disclosure"
+                f" event says it was made at {signed['created_at']} (relabelled)"
+            )
+    return problems
 
 
 def _shipped_history(bag: Path) -> dict[str, Any] | None:
@@ -544,6 +637,30 @@ def verify(bag: Path, key_id: str | None = None, public_key: bytes | None = None
     return problems
 
 
+def signed_for(bag: Path) -> dict[str, str] | None:
+    """The label signed with a package that verified (`signed_label`), to be printed instead
+    of bag-info.txt's; None when it cannot be read."""
+    ledger = _ledger_verifier()
+    try:
+        index = load_json(bag, "amanah/items.json")
+        seal = ledger.loads((bag / "amanah" / "seal.json").read_bytes())
+        digest = seal_digest(sealed_files(seal["files"]))
+        sealing = _event_of(
+            seal["proof"]["events"], "disclosure", package=index["package"], seal_sha256=digest
+        )
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return signed_label(sealing) if sealing is not None else None
+
+
+def describe(label: dict[str, str]) -> str:
+    """The signed label in one line, as the verifier prints it."""
+    return (
+        f"for {label['recipient']}, request {label['request']}, made by {label['creator']}"
+        f" at {label['created_at']} (signed in its disclosure event)"
+    )
+
+
 ORIGIN_UNKNOWN = (
     "integrity checked, origin not established: no --key-id or --public-key was given, so"
     " the key inside the package was trusted; confirm the key id with the sender"
@@ -567,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print(f"package {args.package}: {len(problems)} problem(s)")
         return EXIT_FAILED
+    label = signed_for(args.package)
+    if label is not None:
+        print(f"package {args.package}: {describe(label)}")
     if not (args.key_id or pinned):
         print(f"package {args.package}: {ORIGIN_UNKNOWN}")
         return EXIT_ORIGIN_UNKNOWN
