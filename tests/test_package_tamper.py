@@ -459,6 +459,11 @@ TAMPERINGS = [
         " event says it was made at {created_at} (relabelled)",
     ),
     Tampering(
+        "a file added whose name holds a newline and a forged last line",
+        lambda bag, f: (bag / "data" / "x\npackage .: verified").write_text("x"),
+        "FAIL data/x\\x0apackage .: verified: not in manifest-sha256.txt (a file was added)",
+    ),
+    Tampering(
         "a custody file removed",
         lambda bag, f: (bag / _custody_of(bag, f[0])).unlink(),
         "FAIL {custody}: listed in tagmanifest-sha256.txt but missing (removed)",
@@ -620,6 +625,50 @@ def test_folders_nested_past_any_package_exit_2_with_one_line(built: Built, tmp_
         f"cannot read package {bag}: data/a/…: folders nested more than {pv.MAX_DEPTH} deep"
         " (no package nests so deep)\n"
     )
+
+
+def _name_not_utf8(bag: Path) -> str:
+    with open(os.path.join(os.fsencode(bag / "data"), b"\xff-added"), "wb") as f:
+        f.write(b"x")
+    return "data/\\xff-added: a name that is not UTF-8 (BagIt names its files in UTF-8)"
+
+
+def _bag_info_too_large(bag: Path) -> str:
+    with (bag / "bag-info.txt").open("a", encoding="utf-8") as f:
+        f.write("Note: " + "a" * (2 << 20) + "\n")
+    size = (bag / "bag-info.txt").stat().st_size
+    return f"bag-info.txt: {size} bytes, more than any package's holds ({pv.MAX_INFO_BYTES})"
+
+
+def _manifest_not_utf8(bag: Path) -> str:
+    size = (bag / "manifest-sha256.txt").stat().st_size
+    with (bag / "manifest-sha256.txt").open("ab") as f:
+        f.write(b"\xff\xfe  data/x\n")
+    return f"manifest-sha256.txt: not UTF-8 (byte {size})"
+
+
+UNUSABLE: list[tuple[str, Callable[[Path], str]]] = [
+    ("a file name that is not UTF-8", _name_not_utf8),
+    ("a bag-info.txt larger than any package's", _bag_info_too_large),
+    ("a manifest that is not UTF-8", _manifest_not_utf8),
+]
+
+
+@pytest.mark.parametrize("make", [m for _, m in UNUSABLE], ids=[n for n, _ in UNUSABLE])
+def test_an_input_the_verifier_cannot_use_exits_2_with_one_line(
+    built: Built, tmp_path: Path, make: Callable[[Path], str]
+) -> None:
+    """What cannot be read as a package gives one line naming the file and why, exit 2: no
+    traceback (which exits 1, the status of FAIL lines), nothing read into memory whole."""
+    bag = tmp_path / "bag"
+    shutil.copytree(built.bag, bag)
+    try:
+        reason = make(bag)
+    except OSError as exc:  # a file system that refuses such a name
+        pytest.skip(f"cannot make the input here: {exc}")
+    result = _verify(bag, "--key-id", built.key_id)
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
+    assert result.stderr == f"cannot read package {bag}: {reason}\n"
 
 
 def test_the_amanah_command_verifies_against_the_installation_key(

@@ -147,7 +147,7 @@ def package_verify(
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"cannot read package {path}: {exc}")
     for p in problems:
-        out.print(f"FAIL {p}")
+        out.print(verify_package.printable(f"FAIL {p}"))
     if problems:
         out.print(f"package {path}: {len(problems)} problem(s)")
         raise typer.Exit(1)

@@ -47,6 +47,10 @@ SEAL_FIELDS = ("file", "sha256", "sha512", "item_id", "variant", "original_sha25
 EXIT_VERIFIED, EXIT_FAILED, EXIT_UNREADABLE, EXIT_ORIGIN_UNKNOWN = 0, 1, 2, 3
 #: Folders below the bag that a package may nest (Amanah's nest two: data/, amanah/custody/).
 MAX_DEPTH = 64
+#: The most a tag file read whole may hold (bagit.txt and bag-info.txt; the rest), so that no
+#: file can exhaust memory: a package's are a few kilobytes and its index a few megabytes.
+MAX_INFO_BYTES = 1 << 20
+MAX_TAG_BYTES = 1 << 28
 
 
 def _ledger_verifier() -> ModuleType:
@@ -68,9 +72,26 @@ def _decode(path: str) -> str:
     return path.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
 
 
+def read_tag(bag: Path, name: str, limit: int = MAX_TAG_BYTES) -> bytes:
+    """A tag file's bytes, or ValueError naming it when it is larger than any package's."""
+    size = (bag / name).stat().st_size
+    if size > limit:
+        raise ValueError(f"{name}: {size} bytes, more than any package's holds ({limit})")
+    return (bag / name).read_bytes()
+
+
+def read_text(path: Path, limit: int = MAX_TAG_BYTES) -> str:
+    """A tag file at the top of the bag as text (UTF-8, as BagIt's are), or ValueError naming
+    it."""
+    try:
+        return read_tag(path.parent, path.name, limit).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path.name}: not UTF-8 (byte {exc.start})") from None
+
+
 def read_manifest(path: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         digest, _, name = line.partition(" ")
@@ -87,7 +108,7 @@ def read_manifest(path: Path) -> dict[str, str]:
 def read_bag_info(path: Path) -> dict[str, str]:
     info: dict[str, str] = {}
     key = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text(path, MAX_INFO_BYTES).splitlines():
         if line[:1] in (" ", "\t") and key:
             info[key] += " " + line.strip()
         elif ":" in line:
@@ -110,8 +131,9 @@ def digests(path: Path) -> dict[str, str]:
 def load_json(bag: Path, name: str) -> Any:
     """One JSON file of the package, read to a single meaning (a key twice, NaN or Infinity,
     or nesting past any record is refused), or ValueError naming the file and why."""
+    data = read_tag(bag, name)
     try:
-        return _ledger_verifier().loads((bag / name).read_bytes())
+        return _ledger_verifier().loads(data)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{name}: not valid JSON: {exc.msg}") from exc
     except UnicodeDecodeError as exc:
@@ -294,7 +316,7 @@ def _custody_records(bag: Path, index: dict[str, Any]) -> list[dict[str, Any]]:
         seqs: list[Any] | None = None
         try:
             if is_regular(bag, str(row["custody"])):
-                proof = ledger.loads((bag / row["custody"]).read_bytes())
+                proof = ledger.loads(read_tag(bag, str(row["custody"])))
                 seqs = [ev["entry"]["seq"] for ev in proof["events"]]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             seqs = None
@@ -314,17 +336,17 @@ def check_seal(
     if not is_regular(bag, "amanah/seal.json"):
         return ["amanah/seal.json: missing: the package's file set is not sealed"]
     try:
-        seal = ledger.loads((bag / "amanah" / "seal.json").read_bytes())
+        seal = ledger.loads(read_tag(bag, "amanah/seal.json"))
         files = sealed_files(seal["files"])
         proof = seal["proof"]
         if not isinstance(proof, dict):
             raise TypeError("its proof is not an object")
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
         return [f"amanah/seal.json: cannot be read ({exc})"]
     package_id = index.get("package")
     try:
         problems = [f"amanah/seal.json: {p}" for p in ledger.verify_proof(proof, *trust)]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:
         return [f"amanah/seal.json: its proof is malformed ({type(exc).__name__}: {exc})"]
     if proof.get("checkpoint") != checkpoint:
         problems.append("amanah/seal.json: proves against another checkpoint")
@@ -495,10 +517,10 @@ def _shipped_history(bag: Path) -> dict[str, Any] | None:
     if not is_regular(bag, "amanah/seal.json"):
         return None
     try:
-        history = _ledger_verifier().loads((bag / "amanah" / "seal.json").read_bytes())["proof"][
+        history = _ledger_verifier().loads(read_tag(bag, "amanah/seal.json"))["proof"][
             "key_history"
         ]
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, LookupError, TypeError):
         return None
     return history if isinstance(history, dict) else None
 
@@ -512,7 +534,7 @@ def _trusted_key(
     ledger = _ledger_verifier()
     if not is_regular(bag, "amanah/public_key.pem"):
         raise ValueError("amanah/public_key.pem: missing or not a regular file")
-    shipped = (bag / "amanah" / "public_key.pem").read_bytes()
+    shipped = read_tag(bag, "amanah/public_key.pem", MAX_INFO_BYTES)
     shipped_id = ledger.key_id(shipped)
     if public_key is not None:
         trust: Trust = (public_key, None)
@@ -524,7 +546,7 @@ def _trusted_key(
     ring = ledger.KeyRing.single(shipped)
     history = _shipped_history(bag)
     if history is not None:
-        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+        with contextlib.suppress(ValueError, LookupError, TypeError, AttributeError):
             ring, _ = ledger.read_key_history(history)  # broken hand-overs end the ring there
     ids = [kid for kid, _, _ in ring.keys]
     if wanted not in ids or shipped_id not in ids[ids.index(wanted) :]:
@@ -610,13 +632,13 @@ def check_custody(
             problems.append(f"{label}: the custody record is not a file of the package")
             continue
         try:
-            proof = ledger.loads((bag / row["custody"]).read_bytes())
+            proof = ledger.loads(read_tag(bag, str(row["custody"])))
         except (OSError, ValueError) as exc:
             problems.append(f"{label}: the custody record cannot be read ({exc})")
             continue
         try:
             found = _record_problems(row, proof, checkpoint, trust, package_id)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (LookupError, TypeError, ValueError, AttributeError) as exc:
             found = [f"the custody record is malformed ({type(exc).__name__}: {exc})"]
         problems += [f"{label}: {p}" for p in found]
     for name in sorted(set(payload) - files):
@@ -643,7 +665,7 @@ def signed_for(bag: Path) -> dict[str, str] | None:
     ledger = _ledger_verifier()
     try:
         index = load_json(bag, "amanah/items.json")
-        seal = ledger.loads((bag / "amanah" / "seal.json").read_bytes())
+        seal = ledger.loads(read_tag(bag, "amanah/seal.json"))
         digest = seal_digest(sealed_files(seal["files"]))
         sealing = _event_of(
             seal["proof"]["events"], "disclosure", package=index["package"], seal_sha256=digest
@@ -661,6 +683,26 @@ def describe(label: dict[str, str]) -> str:
     )
 
 
+#: Characters a name may hold that would forge or hide a line of the answer: control
+#: characters (a newline, a carriage return), line and paragraph separators, bidi overrides.
+_UNPRINTABLE = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in [
+        *range(0x20),
+        *range(0x7F, 0xA0),
+        0x2028,
+        0x2029,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
+
+
+def printable(text: str) -> str:
+    """A line of the answer as it can be printed: whatever a file name holds, one line."""
+    return text.translate(_UNPRINTABLE)
+
+
 ORIGIN_UNKNOWN = (
     "integrity checked, origin not established: no --key-id or --public-key was given, so"
     " the key inside the package was trusted; confirm the key id with the sender"
@@ -673,20 +715,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-id", help="the installation key id the sender gave you")
     parser.add_argument("--public-key", type=Path, help="the sender's public key (PEM)")
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a name the console cannot show, escaped
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         pinned = args.public_key.read_bytes() if args.public_key else None
         problems = verify(args.package, args.key_id, pinned)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        print(f"cannot read package {args.package}: {exc}", file=sys.stderr)
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
+        print(printable(f"cannot read package {args.package}: {exc}"), file=sys.stderr)
+        return EXIT_UNREADABLE
+    except (RecursionError, MemoryError) as exc:  # no traceback: exit 1 is for FAIL lines
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "too large for memory"
+        print(printable(f"cannot read package {args.package}: {why}"), file=sys.stderr)
         return EXIT_UNREADABLE
     for p in problems:
-        print(f"FAIL {p}")
+        print(printable(f"FAIL {p}"))
     if problems:
         print(f"package {args.package}: {len(problems)} problem(s)")
         return EXIT_FAILED
     label = signed_for(args.package)
     if label is not None:
-        print(f"package {args.package}: {describe(label)}")
+        print(printable(f"package {args.package}: {describe(label)}"))
     if not (args.key_id or pinned):
         print(f"package {args.package}: {ORIGIN_UNKNOWN}")
         return EXIT_ORIGIN_UNKNOWN
