@@ -144,8 +144,8 @@ def package_verify(
             # after a key rotation verify through the signed hand-overs of the key history.
             pinned = with_workspace(_first_public_key)
         problems = verify_package.verify(path, key_id, pinned)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        fail(f"cannot read package {path}: {exc}")
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
+        fail(verify_package.printable(f"cannot read package {path}: {exc}"))
     for p in problems:
         out.print(verify_package.printable(f"FAIL {p}"))
     if problems:

@@ -318,7 +318,7 @@ def _custody_records(bag: Path, index: dict[str, Any]) -> list[dict[str, Any]]:
             if is_regular(bag, str(row["custody"])):
                 proof = ledger.loads(read_tag(bag, str(row["custody"])))
                 seqs = [ev["entry"]["seq"] for ev in proof["events"]]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, LookupError, TypeError, AttributeError):
             seqs = None
         out.append({"file": row.get("file"), "events": seqs})
     return out
