@@ -11,7 +11,10 @@ Needs only Python 3.11 or later and the `cryptography` package. It checks that
 
 - the package's file set is sealed: the list of its files and their digests is recorded in a
   signed disclosure event, so a file removed, added or renamed (manifests, index and tag
-  manifests rewritten to match) is caught and named.
+  manifests rewritten to match) is caught and named; the same event signs its label (recipient,
+  request, maker, date), which bag-info.txt and the index must repeat, and which is printed.
+- every entry is a file of its own: no symbolic or hard link, FIFO or device, no folder nested
+  past MAX_DEPTH, no file outside data/ but the two tag manifests unlisted.
 
     python3 verify_package.py PACKAGE_DIR --key-id ID
     python3 verify_package.py PACKAGE_DIR --public-key sender.pem
@@ -21,8 +24,8 @@ establish who signed the package. Without either, the key shipped inside the pac
 that proves the package consistent, not who made it, and the exit status says so.
 
 Exit status: 0 verified against the key you gave; 1 a check failed (each problem is printed
-with the file it concerns); 2 the input is unreadable; 3 integrity checked, origin not
-established (no key given).
+with the file it concerns); 2 the input is unreadable (one line says why, never a traceback);
+3 integrity checked, origin not established (no key given).
 """
 
 from __future__ import annotations
