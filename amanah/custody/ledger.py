@@ -20,7 +20,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
-from amanah.custody import checkpoint_log, verifier
+from amanah.custody import checkpoint_log, signed, verifier
 from amanah.custody.keys import KeyError_, SigningKey, key_history
 from amanah.db.models import Checkpoint, CustodyEvent, LedgerHead, MerkleNode
 
@@ -107,6 +107,13 @@ def _tip(session: Session) -> _Tip:
             select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
         ).scalar_one()
         frontier = [(int(n), bytes.fromhex(h)) for n, h in json.loads(head.frontier)]
+        key = session.info.get(SIGNING_KEY)
+        if key is not None:  # without a key nothing can commit (_seal), so nothing is signed
+            try:
+                signed.check_head(session, head, frontier, key)
+            except signed.UnsignedEvents as exc:
+                signed.record(session, exc)
+                raise
         tip = session.info[_TIP] = _Tip(head, frontier)
     return tip
 
