@@ -24,6 +24,7 @@ from amanah.system import default_actor
 def register(app: typer.Typer) -> None:
     app.command("backup")(backup_cmd)
     app.command("restore")(restore_cmd)
+    app.command("partials")(partials_cmd)
 
 
 def backup_cmd(
@@ -141,3 +142,50 @@ def restore_cmd(
             + ("" if no_verify else (": verified" if ok else ": NOT verified"))
         )
     raise typer.Exit(0 if ok else 1)
+
+
+def partials_cmd(
+    folders: Annotated[
+        list[Path], typer.Argument(help="Folders that packages, backups or homes are written to.")
+    ],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove those whose run was killed on this host.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the hidden work folders (.NAME.partial-…, .NAME.restoring-…) that package builds,
+    backups and restores leave when killed: they hold copies of evidence, the database and the
+    keys. Each is `running` (never removed), `gone` (its run was killed; the next run into the
+    folder removes it) or `unknown` (another host's, or naming no process: judge by hand).
+
+    Exit status 1 when any is left that is not running.
+    Example: amanah partials /mnt/offsite --remove
+    """
+    from amanah import partials
+
+    found = [item for folder in folders for item in partials.find(folder.absolute())]
+    removed = set()
+    if remove:
+        for folder in folders:
+            removed |= {item.path for item in partials.sweep(folder.absolute())}
+    rows = [
+        {
+            "path": str(item.path),
+            "kind": item.kind,
+            "pid": item.pid,
+            "host": item.host,
+            "state": "removed" if item.path in removed else item.state,
+        }
+        for item in found
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            owner = f"process {r['pid']}" if r["pid"] is not None else "no process named"
+            out.print(
+                f"{r['state']:9} {r['path']}  ({owner}{'@' + r['host'] if r['host'] else ''})"
+            )
+        if not rows:
+            out.print("no partial folders")
+    raise typer.Exit(1 if any(r["state"] in ("gone", "unknown") for r in rows) else 0)

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.engine import make_url
 
-from amanah import __version__
+from amanah import __version__, partials
 from amanah.blobs import BlobError, FilesystemStore, StorageError, open_store
 from amanah.blobs.base import CHUNK, check_sha256
 from amanah.blobs.durable import fsync_fd, fsync_path, storage_error, write_all, write_file
@@ -273,7 +273,8 @@ def _backup(ws: Workspace, target: Path, on_step: Callable[[str], None] | None) 
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent}: no such folder")
     step = on_step or (lambda _: None)
-    work = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partials.sweep(target.parent)  # what a killed backup left here: the keys among it
+    work = partials.work_folder(target, "partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(mode=0o700)
     report = BackupReport(path=target)
@@ -420,7 +421,8 @@ def _restore(
         )
     if database_url and not pgdump:
         raise BackupError("this backup holds a SQLite database; --database-url is not needed")
-    work = home.with_name(f".{home.name}.restoring-{os.getpid()}")
+    partials.sweep(home.parent)
+    work = partials.work_folder(home, "restoring")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(mode=0o700)
     try:

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amanah import AGENT, __version__
+from amanah import AGENT, __version__, partials
 from amanah.access import Caller, NotVisible, Permission, collections_visible, packages_visible
 from amanah.custody import ledger
 from amanah.custody import verifier as ledger_verifier
@@ -443,7 +443,8 @@ def build(
         raise PackageRefused(reference, left_out)
     package_id = f"PKG-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = out.parent / f".{out.name}.partial-{package_id}"
+    partials.sweep(out.parent)  # what a killed build left here: copies of evidence
+    work = partials.work_folder(out, "partial", package_id)
     work.mkdir()
     try:
         (work / "data").mkdir()
