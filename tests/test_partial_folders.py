@@ -12,6 +12,7 @@ child process at a chosen point.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -56,7 +57,24 @@ CHILD = textwrap.dedent(
             n[0] += 1
             if n[0] == 2:
                 stop()
-        package._copy = copy
+        if how == "kill":
+            package._copy = copy
+        elif how == "uncommitted":  # everything written, the transaction not yet committed
+            advance = package.requests.advance
+            def advanced(*a, **k):
+                advance(*a, **k)
+                stop()
+            package.requests.advance = advanced
+        else:  # "unplaced": committed, not yet renamed; "placed": renamed
+            rename = Path.rename
+            def renamed(self, to):
+                if ".partial-PKG" in self.name and how == "unplaced":
+                    stop()
+                done = rename(self, to)
+                if ".partial-PKG" in self.name:
+                    stop()
+                return done
+            Path.rename = renamed
         package.build(ws, local_administrator(ws, "test"), "DEMO-RFA-001", Path(target))
     """
 )
@@ -70,8 +88,8 @@ def child(what: str, home: Path, target: Path, how: str = "kill") -> subprocess.
     )
 
 
-def killed(what: str, home: Path, target: Path) -> None:
-    proc = child(what, home, target)
+def killed(what: str, home: Path, target: Path, how: str = "kill") -> None:
+    proc = child(what, home, target, how)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == -9, stderr.decode()
 
@@ -179,3 +197,62 @@ def test_a_killed_package_build_is_removed_by_the_next_build(
     assert built.returncode == 0, built.stderr
     assert f"warning: removed {left}" in built.stderr
     assert hidden(out) == [] and (out / "pkg" / "bagit.txt").exists()
+
+
+def _packages(home: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(home / "amanah.db")
+    try:
+        return db.execute("select id, path from packages order by created_at").fetchall()
+    finally:
+        db.close()
+
+
+def _disclosed(home: Path, package_id: str) -> int:
+    db = sqlite3.connect(home / "amanah.db")
+    try:
+        return db.execute(
+            "select count(*) from custody_events where object_type='package' and object_id=?",
+            (package_id,),
+        ).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_package_is_in_place_only_once_it_is_recorded(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Adversary I, C1: the bag was renamed into place inside the open transaction, so a kill
+    there left a whole, verifying package that the ledger never recorded. Now a kill before
+    the commit leaves no package (its hidden folder goes with the next build); a kill between
+    the commit and the rename is finished by the next build; a kill after leaves both."""
+    from tests.test_package_tamper import demo_package
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_package(tmp_path_factory) / "home", home, symlinks=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    known = set(_packages(home))
+
+    killed("package", home, out / "a", "uncommitted")
+    assert not (out / "a").exists() and set(_packages(home)) == known
+    [left] = hidden(out)
+    assert (left / "bagit.txt").exists()  # whole, but hidden, and not recorded
+
+    killed("package", home, out / "b", "unplaced")
+    [(pkg_b, path_b)] = set(_packages(home)) - known
+    assert path_b == str((out / "b").resolve()) and not (out / "b").exists()
+    assert _disclosed(home, pkg_b) == 1
+    assert not left.exists()  # the build of b removed what the kill before the commit left
+
+    built = amanah(home, "package", "build", "DEMO-RFA-001", str(out / "c"))
+    assert built.returncode == 0, built.stderr
+    assert f"put package {pkg_b} in place at {path_b}" in built.stderr
+    assert hidden(out) == []
+    assert sorted(p.name for p in out.iterdir()) == ["b", "c"]
+    checked = amanah(home, "package", "verify", str(out / "b"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    before = set(_packages(home))
+    killed("package", home, out / "d", "placed")
+    [(pkg_d, _)] = set(_packages(home)) - before
+    assert (out / "d" / "bagit.txt").exists() and _disclosed(home, pkg_d) == 1

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from amanah import AGENT, __version__, partials
 from amanah.access import Caller, NotVisible, Permission, collections_visible, packages_visible
+from amanah.blobs.durable import fsync_path
 from amanah.custody import ledger
 from amanah.custody import verifier as ledger_verifier
 from amanah.custody.ledger import EventType, iso_from_ns
@@ -56,6 +58,8 @@ from amanah.system import person_of
 from amanah.workspace import Workspace
 
 CHUNK = 1 << 20
+log = logging.getLogger(__name__)
+
 #: Custody events a recipient sees: preservation, not who read what inside the mechanism.
 EXCERPT_TYPES = frozenset(
     {
@@ -427,6 +431,9 @@ def build(
     """Build the package for a request into `out` (a new folder); returns its summary."""
     caller.require(Permission.MANAGE_REQUESTS)
     out = Path(out)
+    if out.parent.is_dir():  # what killed builds left here
+        _place_recorded(ws, out.parent)
+        partials.sweep(out.parent)  # copies of evidence, never recorded as sent
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SharingError(f"{out}: already exists and is not an empty folder; choose a new one")
     with ws.db.reader() as s:
@@ -443,7 +450,6 @@ def build(
         raise PackageRefused(reference, left_out)
     package_id = f"PKG-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    partials.sweep(out.parent)  # what a killed build left here: copies of evidence
     work = partials.work_folder(out, "partial", package_id)
     work.mkdir()
     try:
@@ -468,9 +474,35 @@ def build(
         summary = _seal(ws, caller, req, j, planned, package_id, work, out, matcher)
         summary["left_out"] = [{"item_id": r.item_id, "reason": r.reason} for r in left_out]
         return summary
+    except PackageNotPlaced:
+        raise  # recorded: its folder is the package, kept
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+class PackageNotPlaced(SharingError):
+    """The package was recorded but its folder could not be renamed into place."""
+
+
+def _place_recorded(ws: Workspace, parent: Path) -> None:
+    """A build killed between its commit and the rename left a whole, recorded package in
+    its hidden folder: put it where its packages row says, and say so."""
+    for left in partials.find(parent):
+        found = re.search(r"partial-(PKG-\d{8}-[0-9A-F]{8})-", left.path.name)
+        if left.state != "gone" or found is None:
+            continue
+        with ws.db.reader() as s:
+            row = s.get(Package, found.group(1))
+        if row is None or Path(row.path).exists() or Path(row.path).parent != parent.resolve():
+            continue
+        left.path.rename(row.path)
+        fsync_path(parent)
+        log.warning(
+            "put package %s in place at %s: its build was killed after it was recorded",
+            row.id,
+            row.path,
+        )
 
 
 def _without_consent(
@@ -697,9 +729,19 @@ def _seal(
             s, req.reference, "in_review", caller.actor, note=f"package {package_id} built"
         )
         s.flush()
+    # The bag takes its name only once its disclosure events and packages row are committed:
+    # a kill before leaves a hidden folder the next build removes, never a whole package the
+    # ledger does not record; a kill after is finished by the next build (_place_recorded).
+    try:
         if out.exists():
             out.rmdir()  # the empty folder the caller may have made
         work.rename(out)
+        fsync_path(out.parent)
+    except OSError as exc:
+        raise PackageNotPlaced(
+            f"package {package_id} is recorded but could not be put at {out}"
+            f" ({exc.strerror}): it is whole in {work}; move it there"
+        ) from exc
     return {
         "package": package_id,
         "request": req.reference,
