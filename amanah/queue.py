@@ -173,6 +173,18 @@ def finish(s: Session, job_id: int) -> None:
     )
 
 
+def release(db: Database, job_id: int, reason: str) -> None:
+    """Put a claimed job back as it was: it did not fail, the installation could not record
+    its work (the custody ledger refused to sign)."""
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is not None and job.state == "running":
+            job.state = "queued"
+            job.locked_by = ""
+            job.attempts = max(0, job.attempts - 1)
+            job.last_error = reason[:4000]
+
+
 def fail(db: Database, job_id: int, reason: str) -> str:
     """Retry later with backoff, or give up after MAX_ATTEMPTS; returns the new state."""
     with db.session() as s:

@@ -153,3 +153,26 @@ def test_an_untouched_ledger_goes_on_signing(sqlite_home: Path, tmp_path: Path) 
         assert amanah(home, "custody", "checkpoint").returncode == 0
     assert amanah(home, "verify").returncode == 0
     assert not (home / REFUSALS_LOG).exists()
+
+
+def test_processing_stops_and_fails_no_job_when_the_ledger_refuses(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """Every job's result is recorded with events: the runner stops at the first refusal and
+    puts the job back, neither retried to permanent failure nor marked failed."""
+    home = sqlite_home
+    src = tmp_path / "handover"
+    src.mkdir()
+    (src / "statement.txt").write_text("a statement\n")
+    ingest_cli(home, src)
+    forged = forge_event(home)
+    proc = amanah(home, "process", "--workers", "1", "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"custody event #{forged} is not covered" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    db = sqlite3.connect(home / "amanah.db")
+    try:
+        states = db.execute("select state, max(attempts) from jobs group by state").fetchall()
+    finally:
+        db.close()
+    assert states == [("queued", 0)]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from amanah import queue
+from amanah.custody.signed import UnsignedEvents
 from amanah.processing.pipeline import record_failure, run_job
 from amanah.processing.sandbox import Limits, Sandbox
 from amanah.search.index import feeding
@@ -53,6 +54,8 @@ def run(
     lock = threading.Lock()
     started = time.monotonic()
     busy = [0]  # workers of this run inside a job: what they finish may queue more jobs
+    #: The ledger refused to sign (events added outside Amanah): no job can be recorded.
+    refused: list[UnsignedEvents] = []
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
@@ -63,7 +66,7 @@ def run(
             sandbox.close()
 
     def loop(me: str, sandbox: Sandbox) -> None:
-        while follow is None or not follow.is_set():  # asked to stop: no new job
+        while (follow is None or not follow.is_set()) and not refused:  # asked to stop
             job = queue.claim(ws.db, me)
             if job is None:
                 if follow is not None:
@@ -85,8 +88,17 @@ def run(
                 with lock:
                     report.done += 1
                     report.children += outcome.children
+            except UnsignedEvents as exc:  # not the job's fault: every worker stops
+                queue.release(ws.db, job.id, str(exc))
+                refused.append(exc)
+                return
             except Exception as exc:  # the job fails with its reason; the worker goes on
-                state, reason = record_failure(ws, job, exc)
+                try:
+                    state, reason = record_failure(ws, job, exc)
+                except UnsignedEvents as refusal:
+                    queue.release(ws.db, job.id, str(refusal))
+                    refused.append(refusal)
+                    return
                 with lock:
                     if state == "failed":
                         report.failed += 1
@@ -106,4 +118,6 @@ def run(
         for t in threads:
             t.join()
     report.seconds = time.monotonic() - started
+    if refused:
+        raise refused[0]
     return report
