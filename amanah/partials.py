@@ -8,7 +8,8 @@ key. So each run names its folder with its process id and host, and the next run
 parent folder removes the folders of its host whose process is gone, saying so; `amanah
 partials FOLDER` lists them. A folder whose process still runs is never touched; nor is one
 from another host, or one that names no process (an older version's package build), which
-are listed for a person to judge.
+nor one named the way older versions named them (no host), which may belong to another
+program: these are listed for a person to judge.
 """
 
 from __future__ import annotations
@@ -79,8 +80,6 @@ def _parse(path: Path) -> Leftover | None:
             rest, host = rest.rsplit("@", 1)
         last = rest.rsplit("-", 1)[-1]
         pid = int(last) if last.isdigit() else None
-        if host is None and rest.startswith("PKG-"):
-            pid = None  # an older version's package build named no process
         if pid is None and host is None and kind == "restoring":
             return None
         return Leftover(path, kind, pid, host, "unknown")
@@ -88,7 +87,9 @@ def _parse(path: Path) -> Leftover | None:
 
 
 def _state(found: Leftover) -> str:
-    if found.pid is None or (found.host is not None and found.host != _host()):
+    # A name without our host mark may be an older version's or another program's: listed,
+    # never removed by itself.
+    if found.pid is None or found.host is None or found.host != _host():
         return "unknown"
     if not pid_alive(found.pid):
         return "gone"

@@ -168,16 +168,21 @@ def test_a_killed_restore_is_removed_by_the_next_restore(small_home: Path, tmp_p
     assert not left.exists()
 
 
-def test_an_older_versions_package_folder_is_listed_not_removed(
+def test_folders_named_as_older_versions_did_are_listed_not_removed(
     small_home: Path, tmp_path: Path
 ) -> None:
     """A folder that names no process may be a run still going: a person judges it."""
     old = tmp_path / ".pkg.partial-PKG-20261207-0A1B2C3D"
     old.mkdir()
+    backup = tmp_path / ".b1.partial-999999999"  # no host: maybe another program's
+    backup.mkdir()
     listed = amanah(small_home, "partials", str(tmp_path), "--remove")
     assert listed.returncode == 1
-    assert listed.stdout.startswith(f"unknown   {old}")
-    assert old.is_dir()
+    assert listed.stdout.splitlines() == [
+        f"unknown   {backup}  (process 999999999)",
+        f"unknown   {old}  (process None)".replace("process None", "no process named"),
+    ]
+    assert old.is_dir() and backup.is_dir()
 
 
 def test_a_killed_package_build_is_removed_by_the_next_build(
