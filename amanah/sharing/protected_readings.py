@@ -123,19 +123,29 @@ def _joined_words(text: str) -> str:
     return _SPACED.sub(_letters_then_words, text)
 
 
-_LIGHT_HINT = re.compile("\x08|\\*\\w|\\w\\*|\\]\\(|\\\\[a-zA-Z]+\\{|\\\\ ")
+_LIGHT_HINT = re.compile(
+    r"\x08|\*\w|\w\*|\]\(|\\[a-zA-Z]+\{|\\ |\{\}|\w''|''\w"
+    r"|\[/?[a-zA-Z*]{1,10}(?:=[^\]\[\n]{0,100})?\]"
+)
 _OVERSTRIKE = re.compile("[^\n]\x08")
 _MD_LINK = re.compile("\\[([^\\]\n]{0,200})\\]\\([^)\n]{0,200}\\)")
-_LATEX = re.compile("\\\\[a-zA-Z]{1,20}\\{|(?<=\\w)\\}|\\\\ ")
-_EMPHASIS = re.compile("(?<=\\w)[*_`]{1,3}+|[*_`]{1,3}+(?=\\w)")  # bounded: linear
+#: LaTeX: a command's opening brace, a closing brace after a letter, an empty group (Ah{}mad).
+_LATEX = re.compile(r"\\[a-zA-Z]{1,20}\{|(?<=\w)\}|\\ |\{\}")
+#: BBCode's tags ([b], [/i], [color=red]): a forum post's emphasis inside a word.
+_BBCODE = re.compile(r"\[/?[a-zA-Z*]{1,10}(?:=[^\]\[\n]{0,100})?\]")
+#: Emphasis marks: Markdown's and reST's (* _ `), MediaWiki's italic and bold ('' ''').
+_EMPHASIS = re.compile(r"(?<=\w)(?:[*_`]{1,3}+|'{2,5}+)|(?:[*_`]{1,3}+|'{2,5}+)(?=\w)")
 
 
 def _light_markup_undone(text: str) -> str:
     """Text with light markup read as shown: a terminal's overstrike (bold as A\bA), a
-    Markdown link's words, LaTeX commands' braces, emphasis marks (Markdown, reST)."""
+    Markdown link's words, LaTeX commands' braces and empty groups (Ah{}mad), BBCode tags,
+    emphasis marks (Markdown, reST, MediaWiki's ''italic''). Every pattern is bounded or
+    possessive: linear in the text."""
     out = _OVERSTRIKE.sub("", text)
     out = _MD_LINK.sub(lambda m: m.group(1), out)
     out = _LATEX.sub("", out)
+    out = _BBCODE.sub("", out)
     return _EMPHASIS.sub("", out)
 
 
