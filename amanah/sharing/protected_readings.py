@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import re
 
-from amanah.text import codepages, disguise, escapes, formfields, margins, orthographies
+from amanah.text import (
+    codepages,
+    disguise,
+    escapes,
+    formfields,
+    margins,
+    markupread,
+    orthographies,
+)
 
 #: Joiners a word needs: Persian writes ZWNJ inside words (می‌خواهم); matching folds them away,
 #: a reader may see two words where they glue a name to the next one.
@@ -182,6 +190,17 @@ def readings(text: str) -> list[str]:
     if decoded != text:
         out += [decoded, _MARKUP.sub(" ", decoded)]
     out.extend(disguise.readings(text))
+    # As the program that opens it shows it: CDATA, comments, quoted `>`, ruby notes and
+    # internal entities (XML, HTML, WebVTT); `_x0041_` (OOXML); uuencoded blocks; a CSV's
+    # formulas computed.
+    out.extend(markupread.tags_read(text))
+    for shown in (
+        markupread.ooxml_unescaped(text),
+        markupread.uudecoded(text),
+        markupread.formulas_computed(text),
+    ):
+        if shown is not None:
+            out += [shown, _MARKUP.sub("", shown)]
     if _LIGHT_HINT.search(text):  # **Ah**mad, Ah[mad](…), \textbf{Ah}mad, A\bAh\bh…
         out.append(_light_markup_undone(text))
     if _INSERT.search(text):  # Ahmad (Abu Khaled) al-Khatib, Ahmad "the teacher" al-Khatib

@@ -1,0 +1,162 @@
+"""Readings of a text as the program that opens it shows it, where markup or an encoding the
+plain markup-stripping reading reads wrong stands inside a name.
+
+- `tags_read`: markup taken out as a browser or an XML reader takes it: a CDATA section's
+  contents are text (`Ah<![CDATA[mad]]>`), a comment is one whole even with a `>` inside
+  (`Ah<!-- > -->mad`), a quoted attribute value may hold `>` (`<span title='a>b'>`), a
+  ruby annotation (`<rt>`, `<rp>`) is left out (`K<ruby>ha<rt>1</rt></ruby>tib`), and an
+  internal entity is expanded once (`<!ENTITY p1 "Ah">` … `&p1;mad`);
+- `ooxml_unescaped`: OOXML's ST_Xstring escapes (`_x0041_`), which Excel shows as letters;
+- `uudecoded`: each uuencoded block (`begin 644 name` … `end`) decoded as UTF-8 text;
+- `formulas_computed`: a CSV's cells that are formulas (`="Ahm"&"ad …"`) as a spreadsheet
+  computes them on opening.
+
+Every pattern is bounded or never crosses the character that starts the next match: linear
+time on hostile input; expansion is bounded (entities one level, a total budget).
+"""
+
+from __future__ import annotations
+
+import binascii
+import csv
+import re
+
+# A comment: never across a `<` (so that each is scanned once); a tag whose quoted attribute
+# values may hold `>` (never `<`): linear, each scan stops at the next `<`.
+_COMMENT = re.compile(r"<!--[^<]{0,4000}?-->")
+_TAG = re.compile(r"<[A-Za-z/!?](?:[^<>\"']++|\"[^\"<]{0,1000}+\"|'[^'<]{0,1000}+')*+>")
+_CDATA = re.compile(r"<!\[CDATA\[|\]\]>")
+_RUBY_NOTE = re.compile(r"(?i)<(rt|rp)\b[^<>]{0,200}>[^<]{0,200}</\1\s*>")
+_HINT = re.compile(r"(?i)<!--|<!\[CDATA\[|<r[tp]\b|<!ENTITY|=\s*+[\"'][^\"'<>\n]{0,200}+>")
+#: An internal general entity (`<!ENTITY p1 "Ah">`): never a parameter entity (`%`), never an
+#: external one (SYSTEM, PUBLIC), never a value that refers to another (one level only).
+_ENTITY = re.compile(
+    r"<!ENTITY\s++([\w.:-]{1,64})\s++(?:\"([^\"&%<]{0,1000})\"|'([^'&%<]{0,1000})')"
+)
+_REFERENCE = re.compile(r"&([\w.:-]{1,64});")
+MAX_ENTITIES = 500
+#: Characters the expanded entities may add to a text, beyond its own length (a billion laughs
+#: of one level: a thousand references to a thousand-character entity).
+MAX_EXPANSION = 1 << 20
+_XML_REFS = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def tags_read(text: str) -> list[str]:
+    """The text with its markup taken out as an XML or HTML reader takes it, each tag as
+    nothing and as a space (an element's end and the next one's start part two words); none
+    when it has no comment, CDATA section, ruby annotation, entity declaration or quoted `>`."""
+    if "<" not in text or _HINT.search(text) is None:
+        return []
+    out = _expanded(text) if "<!ENTITY" in text else text
+    out = _RUBY_NOTE.sub("", out)
+    # CDATA sections opened as text first: their markers are no tags, their contents words.
+    out = _COMMENT.sub("", _CDATA.sub("", out))
+    return [_TAG.sub("", out), _TAG.sub(" ", out)]
+
+
+def _expanded(text: str) -> str:
+    """Internal entities expanded once, to a budget (never external ones, never nested)."""
+    values: dict[str, str] = {}
+    for m in _ENTITY.finditer(text):
+        if len(values) >= MAX_ENTITIES:
+            break
+        values.setdefault(m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
+    budget = [MAX_EXPANSION]
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        value = values.get(name)
+        if value is None:
+            return _XML_REFS.get(name, m.group())
+        if budget[0] < len(value):
+            return m.group()
+        budget[0] -= len(value)
+        return value
+
+    body = _ENTITY.sub("", text) if values else text
+    return _REFERENCE.sub(one, body)
+
+
+_XSTRING = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def ooxml_unescaped(text: str) -> str | None:
+    """OOXML's `_xHHHH_` escapes decoded as Excel and Word show them (None when none)."""
+    if "_x" not in text or _XSTRING.search(text) is None:
+        return None
+    return _XSTRING.sub(_xchar, text)
+
+
+def _xchar(m: re.Match[str]) -> str:
+    n = int(m.group(1), 16)
+    return "\ufffd" if 0xD800 <= n < 0xE000 else chr(n)
+
+
+_UU_BEGIN = re.compile(r"(?m)^begin(?:-base64)?[ \t]++[0-7]{3,4}[ \t]++[^\n]{0,300}$")
+#: One line of a uuencoded block, matched where the last ended (no copy of the text's rest).
+_UU_LINE = re.compile(r"([ -`]{1,62})\r?(?:\n|$)")
+MAX_UU_BLOCKS = 100
+MAX_UU_BYTES = 16 << 20
+
+
+def uudecoded(text: str) -> str | None:
+    """Each uuencoded block (`begin 644 name` … `end`) decoded and read as UTF-8 text, the
+    blocks a line apart (None when the text has none); to a budget of blocks and bytes."""
+    if "begin" not in text:
+        return None
+    out: list[str] = []
+    size = 0
+    for n, m in enumerate(_UU_BEGIN.finditer(text)):
+        if n >= MAX_UU_BLOCKS or size >= MAX_UU_BYTES:
+            break
+        data = bytearray()
+        at = m.end() + 1
+        while size + len(data) < MAX_UU_BYTES and (line := _UU_LINE.match(text, at)):
+            at = line.end()
+            if line.group(1) == "end":
+                break
+            data += _uu_line(line.group(1).rstrip("\r"))
+        size += len(data)
+        out.append(data.decode("utf-8", "replace"))
+    return "\n".join(out) if any(t.strip() for t in out) else None
+
+
+def _uu_line(line: str) -> bytes:
+    """One line decoded; a line whose trailing spaces a mailer cut, padded back."""
+    try:
+        return binascii.a2b_uu(line)
+    except binascii.Error:
+        need = ((ord(line[0]) - 32) & 63) * 4 // 3 + 2
+        try:
+            return binascii.a2b_uu(line.ljust(need))
+        except binascii.Error:
+            return b""
+
+
+_FORMULA_CELL = re.compile(r"(?m)(?:^|[,;\t])[ \t]*\"?=")
+
+
+def formulas_computed(text: str) -> str | None:
+    """A CSV's (or TSV's) lines with every cell that is a formula making text replaced by the
+    text a spreadsheet computes on opening (`="Ahm"&"ad al-Khatib"`); None when none is."""
+    from amanah.processing.sheet_display import computed, makes_text
+
+    if "=" not in text or _FORMULA_CELL.search(text) is None:
+        return None
+    lines = text.split("\n")
+    changed = False
+    for k, line in enumerate(lines):
+        if "=" not in line or _FORMULA_CELL.search(line) is None:
+            continue
+        sep = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
+        try:
+            cells = next(csv.reader([line], delimiter=sep))
+        except (csv.Error, StopIteration):
+            continue
+        for c, cell in enumerate(cells):
+            formula = cell.strip()
+            if formula.startswith("=") and makes_text(formula):
+                cells[c] = computed(formula)
+                changed = True
+        lines[k] = sep.join(cells)
+    return "\n".join(lines) if changed else None
