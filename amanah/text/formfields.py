@@ -40,6 +40,8 @@ _LATIN = (
     r"vornamen?|nachname|familienname|geburtsname|name des vaters",
     r"nombres?|apellidos?|(?:primer |segundo )apellido|cognome|nome",
     r"voornamen?|achternaam|f[öo]rnamn|efternamn",
+    # A directory's and a family tree's fields: LDIF's givenName and sn, GEDCOM's GIVN, SURN.
+    r"givenname|sn|givn|surn",
 )
 _LABEL = "|".join((*_ARABIC, *_LATIN))
 # Words a register's header names a name's column with (`first,father,last`), besides labels.
@@ -48,7 +50,11 @@ _COLUMN = r"first|last|middle|given|family|father|mother|grandfather|fname|lname
 # followed by a letter (أمجد is no أم; "Nominees" no "Nom").
 _LABELS = rf"(?:{_LABEL})(?:[ \t]*+/[ \t]*+(?:{_LABEL}))*+(?![\w'])"
 # A line's start: bullets, numbers and letters that number fields ("أ-", "a)", "(1)"), boxes.
-_LEAD = r"(?:[ \t\u2022*\-\u2610-\u2612\u25a0\u25a1]|\(?(?:\d+|[a-zA-Z\u0621-\u064a])[).\-])*+"
+# A GEDCOM line's level number before its tag ("2 GIVN Ahmad").
+_LEAD = (
+    r"(?:[ \t\u2022*\-\u2610-\u2612\u25a0\u25a1]|\(?(?:\d+|[a-zA-Z\u0621-\u064a])[).\-]"
+    r"|\d{1,2}(?=[ \t]++(?i:givn|surn)\b))*+"
+)
 # A label at a line's start, its colon optional (OCR drops it); or after a space or a bar in a
 # line of fields, its colon (or a bar) written: one label there, the last of a bilingual
 # chain ("Surname / Nom:"), so that no chain is read again from each of its labels.
