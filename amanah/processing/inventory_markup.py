@@ -285,12 +285,45 @@ def _eml(inv: Inventory, msg: Any, work: Path, lang: str, depth: int) -> None:
             html(inv, str(content), "the HTML body of an email")
             data_uris(inv, str(content), work, lang, depth)
         elif ctype.startswith("text/"):
-            inv.add("the text body of an email", str(content), f"part {n}")
+            text = str(content)
+            if ctype == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
+                delsp = str(part.get_param("delsp", "")).lower() == "yes"
+                text = unflowed(text, delsp)  # as a mail client shows it (RFC 3676)
+            inv.add("the text body of an email", text, f"part {n}")
         if ctype.startswith("text/"):
             base64_pictures(inv, str(content), work, lang, depth, f"email body part {n}")
         if n > 1:
             for k, v in part.items():
                 inv.add("an email part header", f"{k}: {v}", f"part {n}")
+
+
+#: A flowed line's quote depth (`>>`) and its text after the space a sender stuffed in.
+_FLOWED_LINE = re.compile(r"(>*+) ?+(.*)", re.S)
+
+
+def unflowed(text: str, delsp: bool) -> str:
+    """A `format=flowed` body as a mail client shows it (RFC 3676): a line ending in a space
+    runs on into the next of the same quote depth, the space deleted too when `delsp=yes`
+    ("al-Kha ⏎tib" is "al-Khatib"); a stuffed space undone, the signature line kept apart."""
+    out: list[str] = []
+    held: str | None = None  # a flowed line waiting for the rest of its paragraph
+    depth = ""
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        m = _FLOWED_LINE.match(raw)
+        quote, line = (m.group(1), m.group(2)) if m else ("", raw)
+        if held is not None and quote != depth:
+            out.append(depth + held)
+            held = None
+        flowed = line.endswith(" ") and line != "-- "
+        if flowed and delsp:
+            line = line[:-1]
+        line = (held or "") + line
+        held, depth = (line, quote) if flowed else (None, depth)
+        if not flowed:
+            out.append(quote + line)
+    if held is not None:
+        out.append(depth + held)
+    return "\n".join(out)
 
 
 def _leaves(msg: Any) -> Any:
