@@ -69,7 +69,16 @@ _ELEMENT_PLACES = {
     "docPr": "an image's alternative text",
     "cNvPr": "a shape's name or alternative text",
     "docVar": "a document variable",
+    # Word shows an mc:AlternateContent's Choice; its Fallback is another copy of the same
+    # words (read, but apart: glued into the sentence it doubled letters, "al-KhKhatib").
+    "Fallback": "the fallback of alternate content",
+    # A complex field's instructions (` QUOTE "hatib" `): its result is the running text.
+    "instrText": "a field's instructions",
+    "delInstrText": "a field's instructions",
 }
+#: A ruby annotation (Word's w:rt, ODF's text:ruby-text): shown above its base, not inside
+#: the word; read as hidden so that the place as shown has the base letters alone.
+_RUBY_TEXT = {"rt", "ruby-text"}
 #: Attributes that hold words (alt text, titles, authors, names, link targets).
 _ATTRS = {"descr", "title", "author", "name", "Target", "alt", "val", "string-value", "href"}
 _PARAGRAPHS = {"p", "h", "si", "definedName", "comment", "c", "row", "table-row"}
@@ -260,6 +269,8 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
                 elif local in _INLINE_PLACES:
                     around = frames[-1][1]
             hidden = bool(frames) and frames[-1][5]
+            if local in _RUBY_TEXT and frames and _local(frames[-1][0].tag) == "ruby":
+                hidden = True
             if local in ("vanish", "specVanish") and _on(el) and len(frames) >= 2:
                 if _local(frames[-2][0].tag) == "r":  # a run's, not a paragraph mark's
                     frames[-2][5] = True
