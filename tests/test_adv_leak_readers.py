@@ -20,6 +20,10 @@ each file made here and refused by the package build with the witness named, in 
   drawn in a shuffled order at their places or a name's pieces drawn last first, letters drawn
   under a replacement text (`/ActualText`), an SVG's `tspan`s and a slide's text boxes
   written in another order than they stand.
+- shown, not spelled (stop 53: tests/adv_leak_shown_files.py): OOXML `_x0041_` escapes,
+  uuencoding, CDATA, internal entities, a CSV formula, ruby, a DOCX's alternate content and
+  field instructions, a flowed mail, `>` in a comment or an attribute, LaTeX's `{}`,
+  MediaWiki's `''`, BBCode, LDIF's and GEDCOM's name fields.
 
 Generators: tests/adv_leak_files.py (the adversary's; some make files still read past, listed
 in the stop's note)."""
@@ -31,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests import adv_leak_files as f
+from tests.adv_leak_shown_files import SHOWN
 from tests.test_adv_leak_places import _setup
 from tests.test_leak_check import _ids, _ingest, _ok, _request, refused_build
 
@@ -153,6 +158,9 @@ LEAKS: dict[str, Callable[[Path, str, str], None]] = {
     "filename-rlo": lambda folder, latin, arabic: (
         folder / f"statement \u202e{latin[::-1]}\u202c.txt"
     ).write_text("Statement about the centre.\n"),
+    # shown by the reader, not spelled by the stored text (stop 53): escapes decoded, a CSV
+    # formula computed, ruby and alternate content, flowed mail, light markup, name fields
+    **SHOWN,
 }
 
 
@@ -203,6 +211,7 @@ KEPT = [
     "wrapped-docx-ins",
     "wrapped-docx-sdt",
     "wrapped-docx-smartTag",
+    *sorted(SHOWN),
 ]
 
 
