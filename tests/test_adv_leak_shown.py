@@ -42,6 +42,24 @@ def test_a_name_shown_by_the_reader_is_found_in_the_inventory(key: str, tmp_path
         inv = inventory.of_file(path, path.name, tmp_path)
         found = [p.place for p in inv.parts if matcher.names(p.text)]
         assert bool(found) == named, (key, named, found)
+        if named and key in PLACES:  # found where its reader shows it, not only in the bytes
+            assert PLACES[key] in found, (key, found)
+
+
+#: Where a reader of the format shows the name (besides the raw readings of the bytes).
+PLACES = {
+    "xlsx-xescape-latin": "an XLSX sheet",
+    "xlsx-xescape-arabic": "an XLSX sheet",
+    "xlsx-xescape-partial": "an XLSX sheet",
+    "html-ruby": "the HTML text as a browser shows it (hidden elements left out)",
+    "html-ruby-arabic": "the HTML text as a browser shows it (hidden elements left out)",
+    "docx-ruby": "the DOCX body, as shown (hidden text left out)",
+    "docx-alternatecontent": "the DOCX body",
+    "docx-complex-field-header": "a DOCX header",
+    "eml-flowed-delsp": "the text body of an email",
+    "eml-flowed-delsp-arabic": "the text body of an email",
+    "eml-uuencode-inline": "the text body of an email",
+}
 
 
 def test_markup_is_read_as_an_xml_or_html_reader_reads_it() -> None:

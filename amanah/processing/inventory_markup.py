@@ -140,6 +140,9 @@ def shown_text(markup: str) -> str | None:
         or (n.attributes or {}).get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search((n.attributes or {}).get("style") or "")
     ]
+    # A ruby annotation stands above its base, not inside the word: `K<ruby>ha<rt>1</rt>
+    # </ruby>tib` shows "Khatib".
+    hidden += tree.css("ruby rt, ruby rp")
     bdo = [n for n in tree.css("bdo") if ((n.attributes or {}).get("dir") or "").lower() == "rtl"]
     if not hidden and not bdo and not written:
         return None

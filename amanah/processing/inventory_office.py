@@ -128,7 +128,7 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
                 attributes: list[str] = []
                 display = Display(formats)
                 text, cut = _sheet_text(data, shared, used, attributes, display)
-                inv.add(place, text, name)
+                inv.add(place, _excel_shows(text), name)  # inline strings' escapes too
                 inv.add(f"{place}, as a spreadsheet program shows it (formulas computed,"
                         " number formats applied)", display.text(data, shared), name)  # fmt: skip
                 cut = cut or display.cut
@@ -377,7 +377,15 @@ def _shared_strings(data: bytes) -> list[str]:
     from defusedxml.ElementTree import fromstring
 
     root = fromstring(data)
-    return ["".join(si.itertext()) for si in root if _local(si.tag) == "si"]
+    return [_excel_shows("".join(si.itertext())) for si in root if _local(si.tag) == "si"]
+
+
+def _excel_shows(text: str) -> str:
+    """A string with OOXML's `_x0041_` escapes decoded, as Excel shows it (`_x005F_` is how
+    Excel writes an underscore that begins one, so `_x005F_x0041_` stays `_x0041_`)."""
+    from amanah.text.markupread import ooxml_unescaped
+
+    return ooxml_unescaped(text) or text
 
 
 _SLIDE = re.compile(r"ppt/(?:slides|notesSlides|slideLayouts|slideMasters)/[^/]+\.xml$")
