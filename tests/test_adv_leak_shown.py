@@ -153,3 +153,27 @@ def test_200_kb_of_hostile_input_is_read_fast(case: str) -> None:
     start = time.process_time()
     readings(text)
     assert time.process_time() - start < 3.0, case
+
+
+def test_a_file_uuencoded_in_a_text_is_read_as_its_own_format(tmp_path: Path) -> None:
+    import io
+
+    import docx
+
+    matcher = _matcher()
+    for who, named in ((WITNESS_LATIN, True), (LATIN_CONTROL, False)):
+        d = docx.Document()
+        d.add_paragraph(f"Statement of {who}.")
+        buf = io.BytesIO()
+        d.save(buf)
+        data = buf.getvalue()
+        lines = [binascii.b2a_uu(data[i : i + 45]).decode() for i in range(0, len(data), 45)]
+        path = tmp_path / f"{named}.txt"
+        path.write_text("Attached:\nbegin 644 statement.docx\n" + "".join(lines) + "`\nend\n")
+        inv = inventory.of_file(path, path.name, tmp_path)
+        found = [p.place for p in inv.parts if matcher.names(p.text)]
+        if named:
+            assert f"the DOCX body in {inventory.UUENCODED_PLACE}" in found, found
+        else:
+            assert found == []
+            assert any(p.place.endswith(inventory.UUENCODED_PLACE) for p in inv.parts)

@@ -301,6 +301,8 @@ def _places(
         base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
         markup.exif(inv, path)
+    elif kind == "text" or kind.startswith("text/"):
+        uuencoded(inv, path, work, languages, depth)
     if media_type.startswith("image/") or media_type == "application/pdf":
         # After an image's own picture, any other is one it carries; a TIFF's own strips may
         # be JPEGs each (a scanner's), so there only pictures inside metadata segments count.
@@ -318,6 +320,29 @@ def _places(
         inv.incomplete(f"no reader for the content of {media_type} (spoken words, pictures)")
     elif not kind and not media_type.startswith("image/"):
         inv.incomplete(f"unsupported format: no reader for {media_type or 'this file'}")
+
+
+#: Where a file uuencoded in a text (`begin 644 name` … `end`) is read, as its own format.
+UUENCODED_PLACE = "a file uuencoded in the text"
+
+
+def uuencoded(inv: Inventory, path: Path, work: Path, languages: str, depth: int) -> None:
+    """Each file a text carries uuencoded (a mail's or a newsgroup's attachment, bounded:
+    `markupread.uu_files`), read as its own format (a DOCX as a DOCX)."""
+    from amanah.processing.textfile import MAX_MARKUP_CHARS, read_text
+    from amanah.text.markupread import uu_files
+
+    with path.open("rb") as f:  # most texts hold no block: looked for a chunk at a time
+        tail, left = b"", MAX_MARKUP_CHARS
+        while left > 0 and (chunk := f.read(min(left, 4 << 20))):
+            if b"begin " in tail + chunk:
+                break
+            tail, left = chunk[-8:], left - len(chunk)
+        else:
+            return
+    for n, (name, data) in enumerate(uu_files(read_text(path, MAX_MARKUP_CHARS).text), 1):
+        if data:
+            nested(inv, data, name, UUENCODED_PLACE, f"uuencoded block {n}", work, languages, depth)
 
 
 def of_file(

@@ -102,9 +102,17 @@ MAX_UU_BYTES = 16 << 20
 def uudecoded(text: str) -> str | None:
     """Each uuencoded block (`begin 644 name` … `end`) decoded and read as UTF-8 text, the
     blocks a line apart (None when the text has none); to a budget of blocks and bytes."""
+    found = uu_files(text)
+    out = [data.decode("utf-8", "replace") for _, data in found]
+    return "\n".join(out) if any(t.strip() for t in out) else None
+
+
+def uu_files(text: str) -> list[tuple[str, bytes]]:
+    """The files of a text's uuencoded blocks, (name from the `begin` line, bytes), to a
+    budget of blocks (`MAX_UU_BLOCKS`) and bytes (`MAX_UU_BYTES`)."""
     if "begin" not in text:
-        return None
-    out: list[str] = []
+        return []
+    out: list[tuple[str, bytes]] = []
     size = 0
     for n, m in enumerate(_UU_BEGIN.finditer(text)):
         if n >= MAX_UU_BLOCKS or size >= MAX_UU_BYTES:
@@ -113,12 +121,11 @@ def uudecoded(text: str) -> str | None:
         at = m.end() + 1
         while size + len(data) < MAX_UU_BYTES and (line := _UU_LINE.match(text, at)):
             at = line.end()
-            if line.group(1) == "end":
-                break
             data += _uu_line(line.group(1).rstrip("\r"))
         size += len(data)
-        out.append(data.decode("utf-8", "replace"))
-    return "\n".join(out) if any(t.strip() for t in out) else None
+        name = m.group().split(None, 2)[-1].strip() if len(m.group().split(None, 2)) > 2 else ""
+        out.append((name.rsplit("/", 1)[-1] or f"uuencoded-{n + 1}", bytes(data)))
+    return out
 
 
 def _uu_line(line: str) -> bytes:
