@@ -68,6 +68,9 @@ def test_markup_is_read_as_an_xml_or_html_reader_reads_it() -> None:
     assert "Ahmad al-Khatib" in read("Ah<!-- > -->mad al-Khatib")
     assert "Ahmad al-Khatib" in read("Ah<span title='a>b'>mad</span> al-Khatib")
     assert "al-Khatib" in read("al-K<ruby>ha<rp>(</rp><rt>1</rt><rp>)</rp></ruby>tib")[0]
+    assert "Ahmad al-Khatib" in read("Ah<!-- a < b > c -->mad al-Khatib")  # ends only at -->
+    assert "al-Khatib" in read("al-K<ruby>ha<rt><b>1</b></rt></ruby>tib")[0]  # markup inside
+    assert "al-Khatib" in read("al-K<ruby>ha<rp>(<rt>1<rp>)</ruby>tib")[0]  # ends unwritten
     assert read("no markup at all, 3 > 2") == []
     assert read("<b>Ah</b>mad") == []  # the plain markup reading has it already
 
@@ -75,6 +78,8 @@ def test_markup_is_read_as_an_xml_or_html_reader_reads_it() -> None:
 def test_internal_entities_are_expanded_once_and_never_external_ones() -> None:
     doc = '<!DOCTYPE r [<!ENTITY a "Ahm"><!ENTITY b "ad al-">]><r>&a;&b;Khatib</r>'
     assert "Ahmad al-Khatib" in markupread.tags_read(doc)[0]
+    charref = '<!DOCTYPE r [<!ENTITY a "&#65;h&#x6d;">]><r>&a;ad al-Khatib</r>'
+    assert "Ahmad al-Khatib" in markupread.tags_read(charref)[0]  # read when declared
     nested = '<!DOCTYPE r [<!ENTITY a "Ahm"><!ENTITY b "&a;ad">]><r>&b;</r>'
     assert "Ahmad" not in markupread.tags_read(nested)[0]  # one level: never recursion
     external = '<!DOCTYPE r [<!ENTITY a SYSTEM "file:///etc/passwd">]><r>&a;</r>'
@@ -90,6 +95,7 @@ def test_ooxml_escapes_uuencoding_and_csv_formulas_are_read_as_shown() -> None:
         "14,Ahmad al-Khatib,x"
     )
     assert markupread.formulas_computed("14,=SUM(A1:A9),x") is None
+    assert markupread.formulas_computed('14,+"Ahm"&"ad",x') == "14,Ahmad,x"  # `+` starts one
     m = _matcher()
     assert m.names(markupread.uudecoded(SHOWN_UU) or "") == {"Witness A"}
 
@@ -128,6 +134,8 @@ def test_light_markup_inside_a_name_is_read_as_shown() -> None:
 
 HOSTILE = {
     "comments": "<!--" * 50_000,
+    "comments ended once": "<!--" * 50_000 + "-->",
+    "ruby notes with markup": "<rt><i>" * 30_000,
     "comments with >": "<!-- >" * 34_000,
     "open quotes": "<a title='" * 20_000,
     "quoted >": '<a b="x>' * 25_000,

@@ -21,18 +21,25 @@ import binascii
 import csv
 import re
 
-# A comment: never across a `<` (so that each is scanned once); a tag whose quoted attribute
-# values may hold `>` (never `<`): linear, each scan stops at the next `<`.
-_COMMENT = re.compile(r"<!--[^<]{0,4000}?-->")
+# A tag whose quoted attribute values may hold `>` (never `<`): linear, each scan stops at
+# the next `<`. Comments are taken out before, by `_comments_removed`.
 _TAG = re.compile(r"<[A-Za-z/!?](?:[^<>\"']++|\"[^\"<]{0,1000}+\"|'[^'<]{0,1000}+')*+>")
 _CDATA = re.compile(r"<!\[CDATA\[|\]\]>")
-_RUBY_NOTE = re.compile(r"(?i)<(rt|rp)\b[^<>]{0,200}>[^<]{0,200}</\1\s*>")
+#: A ruby note (`<rt>`, `<rp>`) with the markup inside it (`<rt><b>1</b></rt>`), ended by its
+#: end tag or, as HTML lets it be, by the next note or the ruby's end; possessive, bounded.
+_RUBY_NOTE = re.compile(
+    r"(?i)<(r[tp])\b[^<>]{0,200}+>(?:[^<]{1,200}+|<(?!/?r[tp]\b|/ruby\b)[^<>]{0,200}+>){0,50}+"
+    r"(?:</\1\s*>|(?=<r[tp]\b|</ruby\b))"
+)
 _HINT = re.compile(r"(?i)<!--|<!\[CDATA\[|<r[tp]\b|<!ENTITY|=\s*+[\"'][^\"'<>\n]{0,200}+>")
 #: An internal general entity (`<!ENTITY p1 "Ah">`): never a parameter entity (`%`), never an
 #: external one (SYSTEM, PUBLIC), never a value that refers to another (one level only).
 _ENTITY = re.compile(
-    r"<!ENTITY\s++([\w.:-]{1,64})\s++(?:\"([^\"&%<]{0,1000})\"|'([^'&%<]{0,1000})')"
+    r"<!ENTITY\s++([\w.:-]{1,64})\s++"
+    r"(?:\"((?:[^\"&%<]|&#\w{1,8};){0,1000}+)\"|'((?:[^'&%<]|&#\w{1,8};){0,1000}+)')\s*+>?"
 )
+#: A character reference inside an entity's value (`&#65;`, `&#x41;`): read when declared.
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
 _REFERENCE = re.compile(r"&([\w.:-]{1,64});")
 MAX_ENTITIES = 500
 #: Characters the expanded entities may add to a text, beyond its own length (a billion laughs
@@ -50,8 +57,24 @@ def tags_read(text: str) -> list[str]:
     out = _expanded(text) if "<!ENTITY" in text else text
     out = _RUBY_NOTE.sub("", out)
     # CDATA sections opened as text first: their markers are no tags, their contents words.
-    out = _COMMENT.sub("", _CDATA.sub("", out))
+    out = _comments_removed(_CDATA.sub("", out))
     return [_TAG.sub("", out), _TAG.sub(" ", out)]
+
+
+def _comments_removed(text: str) -> str:
+    """Every `<!-- … -->` taken out whole, whatever it holds (`<`, `>`), as a browser ends a
+    comment only at `-->`: each end looked for once, in C (linear); a comment never ended is
+    left as it is (what follows it a browser does not show at all)."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("<!--", at)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(text[at:start])
+        at = end + 3
+    out.append(text[at:])
+    return "".join(out)
 
 
 def _expanded(text: str) -> str:
@@ -60,7 +83,8 @@ def _expanded(text: str) -> str:
     for m in _ENTITY.finditer(text):
         if len(values) >= MAX_ENTITIES:
             break
-        values.setdefault(m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        values.setdefault(m.group(1), _CHAR_REF.sub(_char_ref, value))
     budget = [MAX_EXPANSION]
 
     def one(m: re.Match[str]) -> str:
@@ -75,6 +99,11 @@ def _expanded(text: str) -> str:
 
     body = _ENTITY.sub("", text) if values else text
     return _REFERENCE.sub(one, body)
+
+
+def _char_ref(m: re.Match[str]) -> str:
+    n = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    return chr(n) if 0 < n < 0x110000 and not 0xD800 <= n < 0xE000 else "\ufffd"
 
 
 _XSTRING = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -140,7 +169,8 @@ def _uu_line(line: str) -> bytes:
             return b""
 
 
-_FORMULA_CELL = re.compile(r"(?m)(?:^|[,;\t])[ \t]*\"?=")
+#: A cell that is a formula: `=`, or `+` and `@`, which a spreadsheet also takes as one.
+_FORMULA_CELL = re.compile(r"(?m)(?:^|[,;\t])[ \t]*\"?[=+@]")
 
 
 def formulas_computed(text: str) -> str | None:
@@ -148,12 +178,12 @@ def formulas_computed(text: str) -> str | None:
     text a spreadsheet computes on opening (`="Ahm"&"ad al-Khatib"`); None when none is."""
     from amanah.processing.sheet_display import computed, makes_text
 
-    if "=" not in text or _FORMULA_CELL.search(text) is None:
+    if _FORMULA_CELL.search(text) is None:
         return None
     lines = text.split("\n")
     changed = False
     for k, line in enumerate(lines):
-        if "=" not in line or _FORMULA_CELL.search(line) is None:
+        if _FORMULA_CELL.search(line) is None:
             continue
         sep = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
         try:
@@ -162,8 +192,8 @@ def formulas_computed(text: str) -> str | None:
             continue
         for c, cell in enumerate(cells):
             formula = cell.strip()
-            if formula.startswith("=") and makes_text(formula):
-                cells[c] = computed(formula)
+            if formula[:1] in ("=", "+", "@") and makes_text(formula):
+                cells[c] = computed("=" + formula[1:])
                 changed = True
         lines[k] = sep.join(cells)
     return "\n".join(lines) if changed else None
