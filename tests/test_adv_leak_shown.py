@@ -58,7 +58,8 @@ PLACES = {
     "docx-complex-field-header": "a DOCX header",
     "eml-flowed-delsp": "the text body of an email",
     "eml-flowed-delsp-arabic": "the text body of an email",
-    "eml-uuencode-inline": "the text body of an email",
+    "eml-uuencode-inline": f"the body text in {inventory.UUENCODED_PLACE}",
+    "txt-uuencode": f"the body text in {inventory.UUENCODED_PLACE}",
 }
 
 

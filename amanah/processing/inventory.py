@@ -303,6 +303,10 @@ def _places(
         markup.exif(inv, path)
     elif kind == "text" or kind.startswith("text/"):
         uuencoded(inv, path, work, languages, depth)
+    if kind in ("message/rfc822", "emlx", "application/vnd.ms-outlook"):
+        bodies = [p.text for p in inv.parts if p.place == "the text body of an email"]
+        for n, body in enumerate(bodies, 1):  # a file uuencoded in it (an old mailer's)
+            uuencoded_in(inv, body, f"text body {n}, ", work, languages, depth)
     if media_type.startswith("image/") or media_type == "application/pdf":
         # After an image's own picture, any other is one it carries; a TIFF's own strips may
         # be JPEGs each (a scanner's), so there only pictures inside metadata segments count.
@@ -330,7 +334,6 @@ def uuencoded(inv: Inventory, path: Path, work: Path, languages: str, depth: int
     """Each file a text carries uuencoded (a mail's or a newsgroup's attachment, bounded:
     `markupread.uu_files`), read as its own format (a DOCX as a DOCX)."""
     from amanah.processing.textfile import MAX_MARKUP_CHARS, read_text
-    from amanah.text.markupread import uu_files
 
     with path.open("rb") as f:  # most texts hold no block: looked for a chunk at a time
         tail, left = b"", MAX_MARKUP_CHARS
@@ -340,9 +343,19 @@ def uuencoded(inv: Inventory, path: Path, work: Path, languages: str, depth: int
             tail, left = chunk[-8:], left - len(chunk)
         else:
             return
-    for n, (name, data) in enumerate(uu_files(read_text(path, MAX_MARKUP_CHARS).text), 1):
+    uuencoded_in(inv, read_text(path, MAX_MARKUP_CHARS).text, "", work, languages, depth)
+
+
+def uuencoded_in(
+    inv: Inventory, text: str, where: str, work: Path, languages: str, depth: int
+) -> None:
+    """Each file uuencoded in a text, read as its own format."""
+    from amanah.text.markupread import uu_files
+
+    for n, (name, data) in enumerate(uu_files(text), 1):
         if data:
-            nested(inv, data, name, UUENCODED_PLACE, f"uuencoded block {n}", work, languages, depth)
+            locator = f"{where}uuencoded block {n}"
+            nested(inv, data, name, UUENCODED_PLACE, locator, work, languages, depth)
 
 
 def of_file(
