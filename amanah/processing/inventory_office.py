@@ -518,11 +518,19 @@ class Display:
             return ""
         if self._missing:
             self._values.update(_cell_values(data, self._missing, shared))
-        compute = sheet_display.computed
+        made: dict[tuple[str, int], str] = {}  # a formula cell's text, made once per depth
+
+        def compute(formula: str, value_of: Any) -> str:
+            # a cell shows at most this much (formulas of formulas grow as a power)
+            return sheet_display.computed(formula, value_of)[: sheet_display.MAX_SHOWN]
 
         def value_of(ref: str, depth: int = 0) -> str:
             if ref in self._formulas and depth < 3:
-                return compute(self._formulas[ref], lambda r: value_of(r, depth + 1))
+                if (ref, depth) not in made:
+                    made[(ref, depth)] = compute(
+                        self._formulas[ref], lambda r: value_of(r, depth + 1)
+                    )
+                return made[(ref, depth)]
             return self._values.get(ref, "")
 
         return "\n".join(

@@ -17,8 +17,12 @@ from collections.abc import Callable
 
 _CHAR = frozenset({"CHAR", "UNICHAR", "_XLFN.UNICHAR"})
 _TEXTJOIN = frozenset({"TEXTJOIN", "_XLFN.TEXTJOIN"})
-#: The longest formula read (Excel's own limit is 8,192 characters).
+#: The longest formula read (Excel's own limit is 8,192 characters), the most text one cell is
+#: shown making (a name is short; a formula of formulas grows as a power of their lengths),
+#: and the longest number format read (Excel's limit is 255).
 MAX_FORMULA = 16_384
+MAX_SHOWN = 4_096
+MAX_FORMAT = 255
 _CELL = re.compile(r"^(?:(?:'[^']+'|[^!]+)!)?\$?([A-Z]{1,3})\$?(\d{1,7})$")
 
 
@@ -63,6 +67,7 @@ def computed(formula: str, value_of: Callable[[str], str] = lambda ref: "") -> s
     except Exception:
         return "".join(_literals(formula))
     out: list[str] = []
+    size = 0
     stack: list[list[str]] = []  # open functions: [name, argument index, TEXTJOIN's delimiter]
     for item in items:
         kind, sub, value = item.type, item.subtype, item.value
@@ -92,6 +97,9 @@ def computed(formula: str, value_of: Callable[[str], str] = lambda ref: "") -> s
                 if argument > 2:
                     piece = stack[-1][2] + piece
             out.append(piece)
+            size += len(piece)
+            if size > MAX_SHOWN:
+                break
     return "".join(out)
 
 
@@ -125,7 +133,7 @@ def shows_words(code: str) -> bool:
 def shown(value: str, code: str, is_text: bool) -> str:
     """A cell's value as its number format prints it (an approximation that keeps every
     literal of the section used, in order, with the value where its placeholder stands)."""
-    sections = _split_sections(code)
+    sections = _split_sections(code[:MAX_FORMAT])
     if is_text:
         section = (
             sections[3]
@@ -178,7 +186,7 @@ def number_formats(styles: bytes) -> dict[int, str]:
     for el in root.iter():
         if el.tag.rsplit("}", 1)[-1] == "cellXfs":
             for i, xf in enumerate(x for x in el if x.tag.rsplit("}", 1)[-1] == "xf"):
-                code = codes.get(xf.get("numFmtId", ""), "")
+                code = codes.get(xf.get("numFmtId", ""), "")[:MAX_FORMAT]
                 if code and shows_words(code):
                     out[i] = code
     return out
