@@ -64,6 +64,10 @@ SHOWN_PLACE = "the HTML text as a browser shows it (hidden elements left out)"
 #: Selectors of rules that hide (`display: none` …) or write text (`content`) looked up at
 #: most (a style sheet of thousands costs thousands of passes over the page).
 MAX_HIDING_SELECTORS = 200
+#: Characters of one `content` declaration read and written, and of all the text a page's
+#: style sheets write (past it, the rules' text is not written: a name is written early).
+MAX_CONTENT = 1_024
+MAX_WRITTEN = 1_000_000
 #: A rule's generated text: `content: "Ah" attr(data-x) "\\6d ad"` (a pseudo-element's).
 _CONTENT = re.compile(r"(?:^|[;{\s])content\s*:\s*([^;]*)", re.I)
 _PSEUDO = re.compile(r"::?(before|after)\s*$", re.I)
@@ -75,13 +79,20 @@ _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.S)
 
 def css_content(value: str, attributes: dict[str, str | None]) -> str:
     """The text a `content` declaration writes: its strings (CSS escapes read) and the
-    attributes it copies, joined as a browser joins them."""
+    attributes it copies, joined as a browser joins them; at most MAX_CONTENT characters of
+    the declaration are read and written (a name is short; a declaration of thousands of
+    escaped quotes made the strings' pattern retry from each one)."""
     out = []
-    for m in _CSS_TOKEN.finditer(value):
+    size = 0
+    for m in _CSS_TOKEN.finditer(value[:MAX_CONTENT]):
         if m.group(3) is not None:
-            out.append(attributes.get(m.group(3).lower()) or "")
+            piece = attributes.get(m.group(3).lower()) or ""
         else:
-            out.append(_CSS_ESCAPE.sub(_css_unescape, m.group(1) or m.group(2) or ""))
+            piece = _CSS_ESCAPE.sub(_css_unescape, m.group(1) or m.group(2) or "")
+        out.append(piece[: MAX_CONTENT - size])
+        size += len(out[-1])
+        if size >= MAX_CONTENT:
+            break
     return "".join(out)
 
 
@@ -116,19 +127,24 @@ def shown_text(markup: str) -> str | None:
                     if (pseudo := _PSEUDO.search(c)) is not None:
                         after = pseudo.group(1).lower() == "after"
                         written.append((c[: pseudo.start()].strip() or "*", after, content[1]))
-    budget = MAX_HIDING_SELECTORS
-    for selector in dict.fromkeys(selectors[:budget]):
+    for selector in list(dict.fromkeys(selectors))[:MAX_HIDING_SELECTORS]:
         try:
             hidden.extend(tree.css(selector))
         except Exception:  # noqa: S112 - a selector the parser does not take
             continue
-    for selector, after, content in written[: max(0, budget - len(selectors))]:
+    # Rules that write text have a budget of their own: hiding rules (a page can hold any
+    # number of them) must not use it up and so turn this reading off.
+    written_total = 0
+    for selector, after, content in list(dict.fromkeys(written))[:MAX_HIDING_SELECTORS]:
         try:
             nodes = tree.css(selector)
         except Exception:  # noqa: S112 - a selector the parser does not take
             continue
         for node in nodes[:MAX_HIDING_SELECTORS]:
             text = css_content(content, node.attributes or {})
+            written_total += len(text)
+            if written_total > MAX_WRITTEN:
+                break
             if after or node.child is None:
                 node.insert_child(text)
             else:
@@ -309,23 +325,25 @@ def unflowed(text: str, delsp: bool) -> str:
     runs on into the next of the same quote depth, the space deleted too when `delsp=yes`
     ("al-Kha ⏎tib" is "al-Khatib"); a stuffed space undone, the signature line kept apart."""
     out: list[str] = []
-    held: str | None = None  # a flowed line waiting for the rest of its paragraph
+    held: list[str] | None = None  # a flowed paragraph's lines so far, joined at its end
     depth = ""
     for raw in text.replace("\r\n", "\n").split("\n"):
         m = _FLOWED_LINE.match(raw)
         quote, line = (m.group(1), m.group(2)) if m else ("", raw)
         if held is not None and quote != depth:
-            out.append(depth + held)
+            out.append(depth + "".join(held))
             held = None
         flowed = line.endswith(" ") and line != "-- "
         if flowed and delsp:
             line = line[:-1]
-        line = (held or "") + line
-        held, depth = (line, quote) if flowed else (None, depth)
+        if held is None:
+            held, depth = [], (quote if flowed else depth)
+        held.append(line)
         if not flowed:
-            out.append(quote + line)
+            out.append(quote + "".join(held))
+            held = None
     if held is not None:
-        out.append(depth + held)
+        out.append(depth + "".join(held))
     return "\n".join(out)
 
 
