@@ -253,6 +253,12 @@ def _partly_shown(
         inv.incomplete(f"what page {n} paints could not be listed: {type(exc).__name__}")
         return
     for xref, why in hidden.items():
+        if xref < 0:  # an inline picture: its own pixels are not read here, so said
+            inv.incomplete(
+                f"an inline picture on page {n} is shown only in part ({why}): what the page"
+                " hides of it is not read"
+            )
+            continue
         if xref in whole:
             continue
         whole.add(xref)

@@ -86,9 +86,11 @@ def hidden_parts(doc: Any, page: Any, images: list[dict[str, Any]]) -> dict[int,
     used: set[int] = set()
     covers = [(i, b) for i, (k, b) in enumerate(log) if k in _COVERS]
     pictures = [(i, b) for i, (k, b) in enumerate(log) if k in _PICTURES]
-    for info in images[:MAX_PICTURES]:
-        xref = info.get("xref") or 0
-        if not xref or xref in out:
+    for k, info in enumerate(images[:MAX_PICTURES], 1):
+        # An inline picture (drawn from the content stream, no object of its own) is keyed
+        # by minus its place among the page's pictures: found, but not read whole here.
+        xref = info.get("xref") or -k
+        if xref in out:
             continue
         box = tuple(info["bbox"])
         if _area(box) <= 0:
@@ -99,9 +101,10 @@ def hidden_parts(doc: Any, page: Any, images: list[dict[str, Any]]) -> dict[int,
             if not _inside(box, s) and _area(_meet(box, s)) > 0:
                 shown = _meet(shown, s)
                 why = why or ["clipped"]
-        masked = doc.xref_get_key(xref, "SMask")[0] != "null" or doc.xref_get_key(xref, "Mask")[
-            0
-        ] in ("xref", "array")
+        masked = xref > 0 and (
+            doc.xref_get_key(xref, "SMask")[0] != "null"
+            or doc.xref_get_key(xref, "Mask")[0] in ("xref", "array")
+        )
         covered: list[Box] = []
         at = next((i for i, b in pictures if i not in used and _same(b, box)), None)
         if at is not None:
@@ -131,6 +134,8 @@ def blank_hidden(doc: Any, page: Any) -> int:
 
     changed = 0
     for xref, part in hidden_parts(doc, page, page.get_image_info(xrefs=True)).items():
+        if xref < 0:
+            continue  # inline: not replaced here; the copy's inventory then says it is not read
         if doc.xref_get_key(xref, "ImageMask")[1] == "true":
             continue  # a stencil (ink, no pixels of its own): read by the leak check as it is
         pix = pymupdf.Pixmap(doc, xref)

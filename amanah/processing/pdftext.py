@@ -704,15 +704,23 @@ def read_as_laid_out(pieces: list[tuple[Box, str]]) -> str:
 
 
 def _joined(rows: list[list[tuple[Box, str]]]) -> list[str]:
+    """Each row's pieces joined in its direction; a row that mixes right-to-left pieces with
+    others is read both ways (two Latin words beside an Arabic name must not turn the name's
+    pieces around: each reading holds one script's words in their order)."""
     out: list[str] = []
     for row in rows:
-        rtl = sum(has_rtl(t) for _, t in row) * 2 > len(row)
-        line = row[0][1]
-        for (a, _), (b, text) in pairwise(row):
-            gap = (a[0] - b[2]) if rtl else (b[0] - a[2])
-            glued = gap < _GLUED_GAP * min(a[3] - a[1], b[3] - b[1])
-            line += text if glued else " " + text
-        out.append(line)
+        rtl_pieces = sum(has_rtl(t) for _, t in row)
+        directions = [rtl_pieces * 2 > len(row)]
+        if 0 < rtl_pieces < len(row):
+            directions.append(not directions[0])
+        for rtl in directions:
+            ordered = sorted(row, key=lambda b: -b[0][2] if rtl else b[0][0])
+            line = ordered[0][1]
+            for (a, _), (b, text) in pairwise(ordered):
+                gap = (a[0] - b[2]) if rtl else (b[0] - a[2])
+                glued = gap < _GLUED_GAP * min(a[3] - a[1], b[3] - b[1])
+                line += text if glued else " " + text
+            out.append(line)
     return out
 
 
