@@ -338,7 +338,7 @@ def uuencoded(inv: Inventory, path: Path, work: Path, languages: str, depth: int
     with path.open("rb") as f:  # most texts hold no block: looked for a chunk at a time
         tail, left = b"", MAX_MARKUP_CHARS
         while left > 0 and (chunk := f.read(min(left, 4 << 20))):
-            if b"begin " in tail + chunk:
+            if b"begin" in tail + chunk:
                 break
             tail, left = chunk[-8:], left - len(chunk)
         else:
@@ -350,12 +350,18 @@ def uuencoded_in(
     inv: Inventory, text: str, where: str, work: Path, languages: str, depth: int
 ) -> None:
     """Each file uuencoded in a text, read as its own format."""
-    from amanah.text.markupread import uu_files
+    from amanah.text.markupread import MAX_UU_BLOCKS, MAX_UU_BYTES, uu_files_cut
 
-    for n, (name, data) in enumerate(uu_files(text), 1):
+    files, cut = uu_files_cut(text)
+    for n, (name, data) in enumerate(files, 1):
         if data:
             locator = f"{where}uuencoded block {n}"
             nested(inv, data, name, UUENCODED_PLACE, locator, work, languages, depth)
+    if cut:
+        inv.incomplete(
+            f"past an unpack limit: more uuencoded blocks in {where or 'the text'} than are"
+            f" read ({MAX_UU_BLOCKS} blocks, {MAX_UU_BYTES:,} bytes)"
+        )
 
 
 def of_file(

@@ -18,6 +18,7 @@ time on hostile input; expansion is bounded (entities one level, a total budget)
 from __future__ import annotations
 
 import binascii
+import contextlib
 import csv
 import re
 
@@ -139,22 +140,41 @@ def uudecoded(text: str) -> str | None:
 def uu_files(text: str) -> list[tuple[str, bytes]]:
     """The files of a text's uuencoded blocks, (name from the `begin` line, bytes), to a
     budget of blocks (`MAX_UU_BLOCKS`) and bytes (`MAX_UU_BYTES`)."""
+    return uu_files_cut(text)[0]
+
+
+def uu_files_cut(text: str) -> tuple[list[tuple[str, bytes]], bool]:
+    """`uu_files`, and whether the budget cut the reading short (blocks left unread: the
+    inventory is then incomplete). A `begin-base64` block (uuencode -m) is base64 to its
+    `====` line."""
     if "begin" not in text:
-        return []
+        return [], False
     out: list[tuple[str, bytes]] = []
     size = 0
     for n, m in enumerate(_UU_BEGIN.finditer(text)):
         if n >= MAX_UU_BLOCKS or size >= MAX_UU_BYTES:
-            break
+            return out, True
         data = bytearray()
         at = m.end() + 1
-        while size + len(data) < MAX_UU_BYTES and (line := _UU_LINE.match(text, at)):
+        line_of = _B64_LINE if m.group().startswith("begin-base64") else _UU_LINE
+        while size + len(data) < MAX_UU_BYTES and (line := line_of.match(text, at)):
             at = line.end()
-            data += _uu_line(line.group(1).rstrip("\r"))
+            body = line.group(1).rstrip("\r")
+            if line_of is _B64_LINE:
+                if body.startswith("===="):
+                    break
+                with contextlib.suppress(binascii.Error, ValueError):
+                    data += binascii.a2b_base64(body)
+            else:
+                data += _uu_line(body)
         size += len(data)
         name = m.group().split(None, 2)[-1].strip() if len(m.group().split(None, 2)) > 2 else ""
         out.append((name.rsplit("/", 1)[-1] or f"uuencoded-{n + 1}", bytes(data)))
-    return out
+    return out, size >= MAX_UU_BYTES
+
+
+#: One line of a `begin-base64` block (or its `====` end), matched where the last ended.
+_B64_LINE = re.compile(r"([A-Za-z0-9+/=]{1,100})\r?(?:\n|$)")
 
 
 def _uu_line(line: str) -> bytes:
