@@ -137,6 +137,7 @@ def rfa_add(
             fields=fields,
             assignee=assignee,
             compartments=choose_request_compartments(c, compartment or ["default"]),
+            caller=c,
         )
     )
     shown = ", ".join(sorted(set(compartment or ["default"])))
@@ -221,7 +222,7 @@ def rfa_assign(reference: str, assignee: str) -> None:
     """
     from amanah.rfa import requests
 
-    in_session(lambda s, c: requests.assign(s, reference, assignee, c.actor))
+    in_session(lambda s, c: requests.assign(s, reference, assignee, c.actor, c))
     out.print(f"request {reference} is assigned to {assignee}")
 
 

@@ -122,9 +122,11 @@ def create(
     fields: dict[str, Any] | None = None,
     assignee: str = "",
     compartments: Iterable[str] = (DEFAULT_COMPARTMENT,),
+    caller: Caller | None = None,
 ) -> Request:
     """Record a request as received, in the given compartments (chosen by the caller among
-    their own: see access.choose_request_compartments)."""
+    their own: see access.choose_request_compartments); its assignee checked as `assign`
+    checks one, for `caller`."""
     reference = reference.strip()
     chosen = sorted({c.strip() for c in compartments if c.strip()})
     if not chosen:
@@ -163,7 +165,7 @@ def create(
     s.flush()
     s.add_all(RequestCompartment(request_id=row.id, compartment=c) for c in chosen)
     s.flush()
-    check_assignee(s, row, assignee.strip())
+    check_assignee(s, row, assignee.strip(), caller)
     _event(s, row, actor, "", "received", f"received on {received_on.isoformat()}")
     return row
 

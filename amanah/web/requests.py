@@ -118,6 +118,7 @@ def new_request(
             fields=body.fields,
             assignee=body.assignee,
             compartments=chosen,
+            caller=caller,
         )
         return {
             "id": row.id,
