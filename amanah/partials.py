@@ -116,11 +116,12 @@ def find(parent: Path) -> list[Leftover]:
     return found
 
 
-def sweep(parent: Path) -> list[Leftover]:
-    """Remove the folders in `parent` whose run was killed on this host; return them."""
+def sweep(parent: Path, keep: frozenset[Path] = frozenset()) -> list[Leftover]:
+    """Remove the folders in `parent` whose run was killed on this host, but those in `keep`
+    (a package recorded as sent that could not be put in place); return them."""
     removed = []
     for item in find(parent):
-        if item.state != "gone" or item.pid == os.getpid():
+        if item.state != "gone" or item.pid == os.getpid() or item.path in keep:
             continue
         shutil.rmtree(item.path, ignore_errors=True)
         if not item.path.exists():

@@ -432,8 +432,8 @@ def build(
     caller.require(Permission.MANAGE_REQUESTS)
     out = Path(out)
     if out.parent.is_dir():  # what killed builds left here
-        _place_recorded(ws, out.parent)
-        partials.sweep(out.parent)  # copies of evidence, never recorded as sent
+        kept = _place_recorded(ws, out.parent)
+        partials.sweep(out.parent, kept)  # copies of evidence, never recorded as sent
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SharingError(f"{out}: already exists and is not an empty folder; choose a new one")
     with ws.db.reader() as s:
@@ -485,24 +485,41 @@ class PackageNotPlaced(SharingError):
     """The package was recorded but its folder could not be renamed into place."""
 
 
-def _place_recorded(ws: Workspace, parent: Path) -> None:
+def _place_recorded(ws: Workspace, parent: Path) -> frozenset[Path]:
     """A build killed between its commit and the rename left a whole, recorded package in
-    its hidden folder: put it where its packages row says, and say so."""
+    its hidden folder: put it where its packages row says, and say so. Returns the hidden
+    folders of recorded packages that could not be put in place (their place is taken):
+    never swept away, the ledger records them as sent."""
+    kept: set[Path] = set()
     for left in partials.find(parent):
         found = re.search(r"partial-(PKG-\d{8}-[0-9A-F]{8})-", left.path.name)
         if left.state != "gone" or found is None:
             continue
         with ws.db.reader() as s:
             row = s.get(Package, found.group(1))
-        if row is None or Path(row.path).exists() or Path(row.path).parent != parent.resolve():
+        if row is None:
+            continue  # never recorded here: copies of evidence, not sent (swept)
+        target = Path(row.path)
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # an empty folder made for it (`mkdir out` before the build)
+        if target.exists() or target.parent != parent.resolve():
+            kept.add(left.path)
+            log.warning(
+                "kept %s: a package build left it after its package %s was recorded, and it"
+                " cannot be put in place (%s is taken or elsewhere): move it by hand",
+                left.path,
+                row.id,
+                target,
+            )
             continue
-        left.path.rename(row.path)
+        left.path.rename(target)
         fsync_path(parent)
         log.warning(
             "put package %s in place at %s: its build was killed after it was recorded",
-            row.id,
-            row.path,
+            found.group(1),
+            target,
         )
+    return frozenset(kept)
 
 
 def _without_consent(
