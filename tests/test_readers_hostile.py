@@ -121,3 +121,91 @@ def test_text_a_style_sheet_writes_is_read_in_its_place() -> None:
     many = "<style>" + "".join(f".c{i}::before{{content:'z'}}" for i in range(5000)) + "</style>"
     shown = shown_text(many + "<p>" + "".join(f'<i class="c{i}">.</i>' for i in range(5000)))
     assert shown is not None and shown.count("z") == 200  # MAX_HIDING_SELECTORS rules
+
+
+# -- a reviewer's read of stop 53's readers ----------------------------------------------------
+
+
+def test_formulas_of_formulas_show_a_bounded_text_once_each() -> None:
+    """D1 a name, C1 = D1&D1&… (80 times), B1 = C1&…, A1 = B1&…: each cell's text grew as the
+    fourth power of the formulas' length (8 MB a cell, seconds each); a cell now shows at
+    most MAX_SHOWN characters and each formula's cell is made once."""
+    from amanah.processing import sheet_display
+    from amanah.processing.inventory_office import Display
+
+    display = Display({})
+    refs = {"D1": None, "C1": "D1", "B1": "C1", "A1": "B1"}
+    display.cell("D1", "Ahmad al-Khatib", "str", None, None)
+    for ref in ("C1", "B1", "A1"):
+        display.cell(ref, "", "str", None, "=" + "&".join([refs[ref] or ""] * 80))
+    display.end_row()
+    for r in range(2, 22):
+        display.cell(f"A{r}", "", "str", None, "=" + "&".join(["A1"] * 80))
+        display.end_row()
+    shown = display.text(b"<worksheet/>", [])
+    assert all(
+        len(cell) <= sheet_display.MAX_SHOWN
+        for row in shown.split("\n")
+        for cell in row.split("\t")
+    )
+    assert "Ahmad al-KhatibAhmad al-Khatib" in shown
+
+
+def test_hiding_rules_do_not_switch_off_the_text_a_style_sheet_writes() -> None:
+    page = (
+        "<style>" + ".z{display:none}" * 200 + 'span.n::before{content:"Ah"}</style>'
+        '<p>Witness <span class="n">mad al-Khatib</span></p>'
+    )
+    assert shown_text(page) == "Witness Ahmad al-Khatib"
+    escaped = '<style>b::before{content:"' + '\\"' * 8000 + '"}</style><b>x</b>'
+    said = shown_text(escaped)
+    assert said is not None and len(said) <= 1_100  # MAX_CONTENT read and written
+
+
+def test_a_row_mixing_scripts_is_read_in_both_directions() -> None:
+    from amanah.processing.pdftext import read_as_laid_out
+
+    pieces = [
+        ((300.0, 100.0, 330.0, 120.0), "أح"),
+        ((240.0, 100.0, 300.0, 120.0), "مد الخطيب"),
+        ((10.0, 100.0, 20.0, 120.0), "x"),
+        ((30.0, 100.0, 40.0, 120.0), "y"),
+    ]
+    assert "أحمد الخطيب" in read_as_laid_out(pieces)
+
+
+def test_base64_uuencode_and_too_many_blocks() -> None:
+    import base64
+
+    from amanah.text.markupread import MAX_UU_BLOCKS, uu_files_cut
+
+    block = base64.encodebytes(b"Statement of Ahmad al-Khatib\n").decode()
+    assert uu_files_cut(f"begin-base64 644 w.txt\n{block}====\n") == (
+        [("w.txt", b"Statement of Ahmad al-Khatib\n")],
+        False,
+    )
+    decoys = "".join(f"begin 644 d{i}\n`\nend\n" for i in range(MAX_UU_BLOCKS + 1))
+    assert uu_files_cut(decoys)[1] is True
+
+
+def test_an_inline_picture_shown_in_part_leaves_the_inventory_incomplete(tmp_path: Path) -> None:
+    import pymupdf
+
+    from amanah.processing import inventory
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Statement about the centre.")
+    content = (
+        b"q 100 0 0 50 50 50 cm BI /W 2 /H 1 /CS /G /BPC 8 ID \x00\xff EI Q 0 g 50 50 100 50 re f\n"
+    )
+    xref = doc.get_new_xref()
+    doc.update_object(xref, "<<>>")
+    doc.update_stream(xref, content)
+    doc.xref_set_key(page.xref, "Contents", f"[{page.get_contents()[0]} 0 R {xref} 0 R]")
+    path = tmp_path / "inline.pdf"
+    doc.save(path)
+    inv = inventory.of_file(path, path.name, tmp_path)
+    assert any(
+        "an inline picture on page 1 is shown only in part (covered)" in r for r in inv.reasons
+    )
