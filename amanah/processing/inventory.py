@@ -299,9 +299,11 @@ def _places(
         base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
     elif kind in ("text", "json"):  # Markdown, a notebook, a vCard, a calendar, flat ODF …
         base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
+        if kind == "text":
+            uuencoded(inv, path, work, languages, depth)
     elif media_type.startswith("image/") or media_type.startswith(AV_PREFIXES) or not kind:
         markup.exif(inv, path)
-    elif kind == "text" or kind.startswith("text/"):
+    elif kind.startswith("text/"):
         uuencoded(inv, path, work, languages, depth)
     if kind in ("message/rfc822", "emlx", "application/vnd.ms-outlook"):
         bodies = [p.text for p in inv.parts if p.place == "the text body of an email"]
