@@ -216,11 +216,12 @@ def require_whole_view(s: Session, caller: Caller, what: str) -> None:
 
 
 def consent_records_visible(caller: Caller, record: Any = PersonListRecord) -> ColumnElement[bool]:
-    """The SQL condition on `person_records` whose consent a legal officer manages: its list
-    is visible and so is the collection of the file it was read from, withheld or not (its
-    consent is managed here, a withdrawal lifted here). A record moved out of the caller's
-    compartments by a restriction change is not theirs to see or change."""
-    if not caller.can(Permission.MANAGE_REQUESTS) or not caller.compartments:
+    """The SQL condition on `person_records` whose consent is shown (an engagement's persons,
+    the consent pages): its list is visible and so is the collection of the file it was read
+    from, withheld or not (its consent is managed here, a withdrawal lifted here). A record
+    moved out of the caller's compartments by a restriction change is not theirs to see or
+    change."""
+    if not caller.compartments:
         return false()
     plist, item, coll = aliased(PersonList), aliased(Item), aliased(Collection)
     return and_(
