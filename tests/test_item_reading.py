@@ -337,7 +337,8 @@ def test_requests_and_packages_are_listed_only_where_the_reader_may_see_them(
     assert hidden not in main
     seen = reading_site.packages["XB-PROS"]
     assert f'Disclosed in package <a href="/packages/{seen}" dir="ltr">{seen}</a>' in main
-    assert "Disclosed in a package</strong>" in main  # the hidden one, named nowhere
+    # the hidden one is not told at all (stop 53): not even that the item went out in it
+    assert "Disclosed in a package</strong>" not in main
     # The local administrator holds every compartment and sees both.
     from amanah.access import local_administrator
     from amanah.item_history import history
