@@ -27,7 +27,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder.mkdir()
     for n in (1, 2, 3):
         (folder / f"doc{n}.txt").write_text(f"synthetic document number {n}\n")
-    ingest_cli(home, folder)
+    framework = amanah(
+        home, "framework", "add", "--provider", "P", "--title", "MoU", "--disclosure", "any",
+        check=True,
+    ).stdout  # fmt: skip
+    ingest_cli(home, folder, "c", "--framework", framework.split(":")[0].split()[-1])
     amanah(home, "process", "--quiet", check=True)
     assert "verified" in amanah(home, "verify", "--no-fixity", check=True).stdout
     return home
@@ -89,3 +93,31 @@ def test_a_row_edited_by_hand_is_found_by_verify(base: Path, tmp_path: Path, cas
     done = amanah(home, "verify", "--no-fixity")
     assert done.returncode == 1, done.stdout + done.stderr
     assert said in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_a_package_does_not_seal_an_edited_row_as_the_senders(base: Path, tmp_path: Path) -> None:
+    """The package index seals each item's date received, file time and provider: an item whose
+    row was rewritten after intake is refused with what differs; the others are built."""
+    home = _edited(
+        base,
+        tmp_path,
+        "update items set intake_at='2013-05-01 09:00:00', mtime_ns=1356998400000000000"
+        " where id=1;",
+    )
+    amanah(home, "jurisdiction", "add", "DE-GBA", "--state", "Germany", "--authority", "GBA",
+           check=True)  # fmt: skip
+    for ref, ids in (("RFA-1", ["1", "2"]), ("RFA-2", ["2"])):
+        amanah(home, "rfa", "add", ref, "--jurisdiction", "DE-GBA", "--received-on",
+               "2026-09-01", "--subject", "Detentions", check=True)  # fmt: skip
+        amanah(home, "rfa", "move", ref, "acknowledged", check=True)
+        amanah(home, "rfa", "move", ref, "in_progress", check=True)
+        amanah(home, "rfa", "review", ref, "relevant", *ids, check=True)
+    refused = amanah(home, "package", "build", "RFA-1", str(tmp_path / "p1"))
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 1, said
+    assert "item 1: its record differs from its ingestion event" in said, said
+    assert "file time modified is 2013-01-01" in said and "taken in at 2013-05-01" in said, said
+    assert "item 2:" not in said, said
+    assert not (tmp_path / "p1").exists()
+    built = amanah(home, "package", "build", "RFA-2", str(tmp_path / "p2"))
+    assert built.returncode == 0, built.stdout + built.stderr

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from amanah.custody import ledger, tree, verifier, witness
 from amanah.custody.checkpoint_log import LOG_NAME
@@ -91,34 +92,13 @@ def check_items(ws: Workspace, report: VerifyReport) -> None:
     blob register (the fixity check walks the register: a blob row deleted with its bytes
     would otherwise go unnoticed)."""
     with ws.db.reader() as s:
-        recorded: dict[str, tuple[dict[str, Any], str, str]] = {}
-        events = s.execute(
-            select(
-                CustodyEvent.object_id,
-                CustodyEvent.details,
-                CustodyEvent.actor,
-                CustodyEvent.occurred_at,
-            ).where(CustodyEvent.object_type == "item", CustodyEvent.event_type == "ingestion")
-        )
-        for object_id, details, actor, at in events:
-            recorded[object_id] = (json.loads(details), actor, at)
+        recorded = _ingestions(s, None)
         registered = set(s.execute(select(Blob.sha256)).scalars())
-        rows = s.execute(
-            select(Item, Collection.name, Provider.name)
-            .join(Collection, Collection.id == Item.collection_id)
-            .join(Provider, Provider.id == Collection.provider_id)
-        ).all()
         seen: set[str] = set()
-        for item, collection, provider in rows:
+        for item, collection, provider in _rows(s, None):
             report.items += 1
             seen.add(str(item.id))
-            found = recorded.get(str(item.id))
-            if found is None:
-                report.problems.append(
-                    f"item {item.id} ({item.original_path}) has no ingestion event"
-                )
-                continue
-            report.problems += _differences(item, collection, provider, *found)
+            report.problems += _against(item, collection, provider, recorded)
             if item.sha256 not in registered:
                 report.problems.append(
                     f"item {item.id}: its blob {item.sha256} is not in the blob register"
@@ -129,6 +109,59 @@ def check_items(ws: Workspace, report: VerifyReport) -> None:
                 f"item {object_id}, recorded by its ingestion event, is not in the database"
                 " (its row was deleted)"
             )
+
+
+def edited_items(s: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The items of `item_ids` whose row differs from their ingestion event, with what
+    differs: what a package seals of an item (its date received, file time, provider) must be
+    what the ledger recorded, not a row edited since."""
+    out: dict[int, list[str]] = {}
+    ids = sorted(set(item_ids))
+    for i in range(0, len(ids), 900):
+        part = ids[i : i + 900]
+        recorded = _ingestions(s, part)
+        for item, collection, provider in _rows(s, part):
+            problems = _against(item, collection, provider, recorded)
+            if problems:
+                out[item.id] = problems
+    return out
+
+
+def _ingestions(
+    s: Session, item_ids: Sequence[int] | None
+) -> dict[str, tuple[dict[str, Any], str, str]]:
+    query = select(
+        CustodyEvent.object_id, CustodyEvent.details, CustodyEvent.actor, CustodyEvent.occurred_at
+    ).where(CustodyEvent.object_type == "item", CustodyEvent.event_type == "ingestion")
+    if item_ids is not None:
+        query = query.where(CustodyEvent.object_id.in_([str(x) for x in item_ids]))
+    return {
+        object_id: (json.loads(details), actor, at)
+        for object_id, details, actor, at in s.execute(query)
+    }
+
+
+def _rows(s: Session, item_ids: Sequence[int] | None) -> Sequence[Any]:
+    query = (
+        select(Item, Collection.name, Provider.name)
+        .join(Collection, Collection.id == Item.collection_id)
+        .join(Provider, Provider.id == Collection.provider_id)
+    )
+    if item_ids is not None:
+        query = query.where(Item.id.in_(item_ids))
+    return s.execute(query).all()
+
+
+def _against(
+    item: Item,
+    collection: str,
+    provider: str,
+    recorded: dict[str, tuple[dict[str, Any], str, str]],
+) -> list[str]:
+    found = recorded.get(str(item.id))
+    if found is None:
+        return [f"item {item.id} ({item.original_path}) has no ingestion event"]
+    return _differences(item, collection, provider, *found)
 
 
 def _differences(

@@ -49,6 +49,7 @@ from amanah.db.models import (
     Review,
 )
 from amanah.display import for_spreadsheet
+from amanah.preservation import audit
 from amanah.rfa import requests
 from amanah.sharing import SharingError, leakcheck, letters, terms
 from amanah.sharing import verify_package as package_verifier
@@ -443,6 +444,7 @@ def build(
         j = s.get(Jurisdiction, req.jurisdiction_id)
         assert j is not None
         matcher = Matcher.load(s)
+        refused += _edited_rows(s, planned, matcher)
         planned, left_out = _without_consent(s, planned, j.code)
     if refused:
         raise PackageRefused(reference, refused)
@@ -479,6 +481,24 @@ def build(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _edited_rows(s: Session, planned: list[Planned], matcher: Matcher) -> list[Refusal]:
+    """The index seals each item's date received, file time, path and provider as the
+    sender's: an item whose row was edited since its ingestion event recorded them is refused
+    (`amanah verify` names the same), instead of sealing the edited values."""
+    edited = audit.edited_items(s, [e.item.id for e in planned])
+    return [
+        Refusal(
+            item_id,
+            matcher.pseudonymise(
+                "its record differs from its ingestion event ("
+                + "; ".join(f.removeprefix(f"item {item_id}: ") for f in found)
+                + "): run `amanah verify` and restore it from a backup before it is sent"
+            )[0],
+        )
+        for item_id, found in sorted(edited.items())
+    ]
 
 
 class PackageNotPlaced(SharingError):
