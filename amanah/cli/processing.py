@@ -34,7 +34,7 @@ def process(
     """
     from amanah import queue
     from amanah.config import ConfigError
-    from amanah.custody.signed import UnsignedEvents
+    from amanah.custody.signed import LedgerRefused
     from amanah.processing import pagejobs
     from amanah.processing.runner import run
     from amanah.processing.sandbox import SandboxUnavailable
@@ -57,7 +57,7 @@ def process(
         counts = queue.counts(ws.db)
     except SandboxUnavailable as exc:  # isolation asked for and not to be had: refuse
         fail(str(exc), 1)
-    except UnsignedEvents as exc:  # the ledger was changed outside Amanah: nothing recorded
+    except LedgerRefused as exc:  # the ledger was changed outside Amanah: nothing recorded
         fail(str(exc), 1)
     except ConfigError as exc:  # e.g. an unknown `sandbox` setting
         fail(str(exc))
@@ -79,7 +79,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
     import signal
     import threading
 
-    from amanah.custody.signed import UnsignedEvents
+    from amanah.custody.signed import LedgerRefused
     from amanah.processing.runner import run
 
     stop = threading.Event()
@@ -88,7 +88,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
         run(ws, workers=workers, follow=stop)
     except KeyboardInterrupt:
         stop.set()
-    except UnsignedEvents as exc:
+    except LedgerRefused as exc:
         ws.close()
         fail(str(exc), 1)
     finally:

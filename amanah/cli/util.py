@@ -55,13 +55,13 @@ def expected_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
     `except expected_errors():` clause calls it only when something was raised."""
     from amanah.custody.checkpoint_log import CheckpointLogError
     from amanah.custody.keys import KeyError_
-    from amanah.custody.signed import UnsignedEvents
+    from amanah.custody.signed import LedgerRefused
     from amanah.db import DatabaseError
     from amanah.intake.registry import RegistryError
 
     return (
         *more,
-        UnsignedEvents,
+        LedgerRefused,
         ConfigError,
         DatabaseError,
         KeyError_,
@@ -121,10 +121,10 @@ def exit_code(exc: Exception) -> int:
     """1 where the machine failed (the checkpoint log or the search journal could not be
     written: a full disk), which the same command run again completes; 2 for a wrong request."""
     from amanah.custody.checkpoint_log import CheckpointLogError
-    from amanah.custody.signed import UnsignedEvents
+    from amanah.custody.signed import LedgerRefused
     from amanah.search.searchlog import SearchJournalError
 
-    failed = (CheckpointLogError, SearchJournalError, UnsignedEvents)
+    failed = (CheckpointLogError, SearchJournalError, LedgerRefused)
     return 1 if isinstance(exc, failed) else 2
 
 

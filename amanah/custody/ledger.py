@@ -83,6 +83,8 @@ class _Tip:
 
     head: LedgerHead
     frontier: list[tuple[int, bytes]]
+    #: The time of the newest event (appended or stored): the next may not be stamped earlier.
+    last_time: str | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
     nodes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -114,8 +116,36 @@ def _tip(session: Session) -> _Tip:
             except signed.UnsignedEvents as exc:
                 signed.record(session, exc)
                 raise
-        tip = session.info[_TIP] = _Tip(head, frontier)
+        last = session.execute(
+            select(CustodyEvent.occurred_at).where(CustodyEvent.seq == head.seq)
+        ).scalar_one_or_none()
+        tip = session.info[_TIP] = _Tip(head, frontier, last)
     return tip
+
+
+#: Seconds this machine's clock may read before the ledger's newest event (workers on several
+#: machines, a clock stepped back by time synchronisation); a clock set back further is refused.
+CLOCK_SLACK = verifier.CLOCK_SLACK
+
+
+def _stamp(session: Session, tip: _Tip) -> str:
+    """Now, unless the clock reads earlier than the newest event: the ledger's order is its
+    time's order, and an access stamped before the ingestion it follows would be false."""
+    now = utc_now()
+    last = tip.last_time
+    if last is not None and now < last:
+        behind = (datetime.fromisoformat(last) - datetime.fromisoformat(now)).total_seconds()
+        if behind > CLOCK_SLACK:
+            exc = signed.ClockBehind(
+                f"this machine's clock reads {now}, {behind:,.0f} s before the custody"
+                f" ledger's newest event (number {tip.head.seq}, of {last}): nothing was"
+                " recorded; set the clock right (time synchronisation) and run the command again",
+                None,
+            )
+            signed.record(session, exc)
+            raise exc
+    tip.last_time = now if last is None or now > last else last
+    return now
 
 
 def append(
@@ -139,7 +169,7 @@ def append(
         "seq": head.seq + 1,
         "event_id": str(uuid.uuid4()),
         "type": str(event_type),
-        "time": utc_now(),
+        "time": _stamp(session, tip),
         "actor": actor,
         "agent": agent,
         "object_type": object_type,

@@ -31,13 +31,23 @@ REFUSALS_LOG = "ledger-refusals.log"
 _BATCH = 200
 
 
-class UnsignedEvents(Exception):
-    """The ledger holds events (or a head) that no checkpoint of this installation's key
-    covers: the transaction is refused, nothing is signed."""
+class LedgerRefused(Exception):
+    """The ledger will not take this transaction's events: nothing is recorded or signed,
+    and no later transaction can be until the cause is put right (a worker stops)."""
 
     def __init__(self, message: str, first_bad_seq: int | None) -> None:
         super().__init__(message)
         self.first_bad_seq = first_bad_seq
+
+
+class UnsignedEvents(LedgerRefused):
+    """The ledger holds events (or a head) that no checkpoint of this installation's key
+    covers: the transaction is refused, nothing is signed."""
+
+
+class ClockBehind(LedgerRefused):
+    """This machine's clock reads earlier than the ledger's newest event: an event stamped
+    before the one it follows would say something false about when it happened."""
 
 
 def _fields(cp: Checkpoint) -> dict[str, Any]:
@@ -140,7 +150,7 @@ def check_head(
             raise _refuse(f"event #{size} differs from the event that was signed", size)
 
 
-def record(session: Session, exc: UnsignedEvents) -> None:
+def record(session: Session, exc: LedgerRefused) -> None:
     """One line in the home's refusals log, so a refusal is on record outside the database
     (best effort: the refusal itself is what matters)."""
     log = session.info.get(checkpoint_log.CHECKPOINT_LOG)

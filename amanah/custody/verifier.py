@@ -29,6 +29,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -408,6 +409,7 @@ def check_chain(
     leaves: list[bytes] = []
     prev = GENESIS
     expected_seq = 1
+    latest = ""
     for entry in entries:
         seq = entry.get("seq")
         missing = [k for k in (*ENTRY_FIELDS, "hash") if k not in entry]
@@ -430,10 +432,35 @@ def check_chain(
             problems.append(f"ledger entry {seq}: content does not match its hash (edited)")
         if rotations is not None and entry["type"] == KEY_ROTATION:
             rotations.append(entry)
+        behind = _seconds_before(entry["time"], latest)
+        if behind is not None and behind > CLOCK_SLACK:
+            problems.append(
+                f"ledger entry {seq}: stamped {entry['time']}, {behind:,.0f} s before an"
+                f" earlier entry ({latest}): the clock ran backwards, its time is not true"
+            )
+        elif isinstance(entry["time"], str) and entry["time"] > latest:
+            latest = entry["time"]
         prev = entry["hash"]
         expected_seq += 1
         leaves.append(leaf_hash(entry))
     return problems, leaves
+
+
+#: Seconds an entry may be stamped before an earlier one (machines' clocks differ a little);
+#: Amanah refuses to record past it, so more means a clock set back or a ledger not Amanah's.
+CLOCK_SLACK = 300
+
+
+def _seconds_before(time: Any, latest: str) -> float | None:
+    if not isinstance(time, str) or not latest or time >= latest:
+        return None
+    try:
+        return (
+            datetime.fromisoformat(latest.replace("Z", "+00:00"))
+            - datetime.fromisoformat(time.replace("Z", "+00:00"))
+        ).total_seconds()
+    except ValueError:
+        return None
 
 
 def _ring_of(keys: bytes | KeyRing) -> KeyRing:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from amanah.custody import ledger, tree, verifier, witness
 from amanah.custody.checkpoint_log import LOG_NAME
-from amanah.custody.signed import UnsignedEvents
+from amanah.custody.signed import LedgerRefused
 from amanah.db.models import (
     Blob,
     Checkpoint,
@@ -257,7 +257,7 @@ def verify(
     if fixity:
         try:
             report.fixity = run_fixity(ws, actor, on_start=on_start, on_result=on_result)
-        except UnsignedEvents as exc:  # its events cannot be signed: the ledger is the problem
+        except LedgerRefused as exc:  # its events cannot be signed: the ledger is the problem
             report.problems.append(f"fixity not checked: {exc}")
             return report
         users = _users_of(ws, [sha for sha, _, _ in report.fixity.problems])

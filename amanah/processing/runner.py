@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from amanah import queue
-from amanah.custody.signed import UnsignedEvents
+from amanah.custody.signed import LedgerRefused
 from amanah.processing.pipeline import record_failure, run_job
 from amanah.processing.sandbox import Limits, Sandbox
 from amanah.search.index import feeding
@@ -55,7 +55,7 @@ def run(
     started = time.monotonic()
     busy = [0]  # workers of this run inside a job: what they finish may queue more jobs
     #: The ledger refused to sign (events added outside Amanah): no job can be recorded.
-    refused: list[UnsignedEvents] = []
+    refused: list[LedgerRefused] = []
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
@@ -88,14 +88,14 @@ def run(
                 with lock:
                     report.done += 1
                     report.children += outcome.children
-            except UnsignedEvents as exc:  # not the job's fault: every worker stops
+            except LedgerRefused as exc:  # not the job's fault: every worker stops
                 queue.release(ws.db, job.id, str(exc))
                 refused.append(exc)
                 return
             except Exception as exc:  # the job fails with its reason; the worker goes on
                 try:
                     state, reason = record_failure(ws, job, exc)
-                except UnsignedEvents as refusal:
+                except LedgerRefused as refusal:
                     queue.release(ws.db, job.id, str(refusal))
                     refused.append(refusal)
                     return
