@@ -21,6 +21,7 @@ import pytest
 from amanah.custody import ledger, verifier
 from amanah.custody.signed import REFUSALS_LOG
 from tests.conftest import amanah, amanah_here, ingest_cli
+from tests.webfixtures import Site
 
 
 @pytest.fixture
@@ -98,3 +99,19 @@ def test_the_ledger_verifier_names_an_entry_stamped_before_an_earlier_one() -> N
     ]
     skew = _chain([start, _at(start, -60), _at(start, 5)])  # within CLOCK_SLACK
     assert verifier.check_chain(skew)[0] == []
+
+
+def test_a_page_that_would_record_a_reading_answers_503_and_shows_nothing(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading an item's text is an access event: with the clock set back the page says why,
+    as an error the administrator can act on, not an internal error, and shows none of it."""
+    c, _ = site.signed_in("analyst")
+    item = site.item("statement-b.txt")
+    monkeypatch.setattr(ledger, "utc_now", lambda: "2019-03-01T12:00:00.000000Z")
+    page = c.get(f"/items/{item}")
+    assert page.status_code == 503, page.text[:500]
+    assert "clock reads 2019-03-01" in page.text
+    assert "checkpoint near the river" not in page.text
+    api = site.api("analyst").get(f"/api/v1/items/{item}")
+    assert api.status_code == 503 and "clock reads" in api.json()["error"]

@@ -26,6 +26,7 @@ from amanah import __version__
 from amanah.access import AccessDenied, NotVisible
 from amanah.access.users import AccountError, TooManyAttempts
 from amanah.analyst import AnalystError
+from amanah.custody.signed import LedgerRefused
 from amanah.errors import message
 from amanah.intake.registry import RegistryError
 from amanah.intake.upload import UploadConflict, UploadError, UploadStorageFull
@@ -96,6 +97,8 @@ def _status(exc: Exception) -> int:
         return 503  # the search could not be recorded: nothing of it is shown; retry later
     if isinstance(exc, SandboxBusy):
         return 503  # every warm sandbox is busy: the request was right, retry shortly
+    if isinstance(exc, LedgerRefused):
+        return 503  # the ledger records nothing until an administrator puts it right
     return 400
 
 
@@ -222,6 +225,7 @@ def create_app(ws: Workspace) -> FastAPI:
         SharingError,
         AnalystError,
         SandboxBusy,
+        LedgerRefused,
         ValueError,
     ):
         app.add_exception_handler(exc_type, known)
