@@ -307,15 +307,7 @@ def _handed_over_to(session: Session, key: SigningKey) -> bool:
     return last is not None and json.loads(last).get("new_key_id") == key.key_id
 
 
-def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
-    return {
-        "id": cp.id,
-        "tree_size": cp.tree_size,
-        "root": cp.root_hash,
-        "time": cp.signed_at,
-        "key_id": cp.key_id,
-        "signature": cp.signature,
-    }
+checkpoint_of = signed.checkpoint_of
 
 
 class _Tree:

@@ -50,8 +50,10 @@ class ClockBehind(LedgerRefused):
     before the one it follows would say something false about when it happened."""
 
 
-def _fields(cp: Checkpoint) -> dict[str, Any]:
+def checkpoint_of(cp: Checkpoint) -> dict[str, Any]:
+    """A checkpoint row as signed, exported and logged."""
     return {
+        "id": cp.id,
         "tree_size": cp.tree_size,
         "root": cp.root_hash,
         "time": cp.signed_at,
@@ -61,7 +63,7 @@ def _fields(cp: Checkpoint) -> dict[str, Any]:
 
 
 def _signed(cp: Checkpoint, key: SigningKey) -> bool:
-    return cp.key_id == key.key_id and verifier.signature_valid(key.public_pem, _fields(cp))
+    return cp.key_id == key.key_id and verifier.signature_valid(key.public_pem, checkpoint_of(cp))
 
 
 def _last_signed(session: Session, key: SigningKey, below: int) -> Checkpoint | None:
