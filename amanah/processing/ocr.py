@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
-from amanah.processing import cleanup, codes, inkrows
+from amanah.processing import cleanup, codes, ground, inkrows
 from amanah.processing.orientation import orientation, sideways
 
 DEFAULT_LANGUAGES = "ara+eng"
@@ -99,10 +99,11 @@ class OcrPage:
         return self.rows is not None and (self.rows_read or 0) < self.rows
 
 
-def _to_grey(image: Image.Image) -> np.ndarray:
-    """The image as a reader sees it, in 8-bit grey: deep images (16-bit scans, 32-bit and
-    float TIFFs) scaled, not clipped (Pillow's "L" clips 16-bit ink at 8000/65535 to white),
-    and a transparent image laid on a background its ink stands out from (dropping the alpha
+def _to_grey(image: Image.Image, as_ink_on_paper: bool = True) -> np.ndarray:
+    """The image as a reader sees it, in 8-bit grey, its ink dark on a light ground
+    (`ground`: white on black, red on blue). Deep images (16-bit scans, 32-bit and float
+    TIFFs) are scaled, not clipped (Pillow's "L" clips 16-bit ink at 8000/65535 to white), and
+    a transparent image is laid on a background its ink stands out from (dropping the alpha
     leaves black letters on the black that transparent pixels hold: nothing to read)."""
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         arr = np.asarray(image, dtype=np.float64)
@@ -110,7 +111,7 @@ def _to_grey(image: Image.Image) -> np.ndarray:
         if image.mode.startswith("I;16") and arr.max() <= 255:
             high = 255.0  # 8-bit values stored in 16 bits
         span = high - low if high > low else 1.0
-        return np.clip((arr - low) * (255.0 / span), 0, 255).astype(np.uint8)
+        image = Image.fromarray(np.clip((arr - low) * (255.0 / span), 0, 255).astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
@@ -119,10 +120,15 @@ def _to_grey(image: Image.Image) -> np.ndarray:
         grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
         shown = alpha[..., 0] > 0.5
         ink_is_light = bool(shown.any()) and float(grey[shown].mean()) > 160.0
-        ground = 0.0 if ink_is_light else 255.0
-        return np.clip(grey * alpha[..., 0] + ground * (1 - alpha[..., 0]), 0, 255).astype(np.uint8)
+        backdrop = 0.0 if ink_is_light else 255.0
+        image = Image.fromarray(
+            np.clip(grey * alpha[..., 0] + backdrop * (1 - alpha[..., 0]), 0, 255).astype(np.uint8)
+        )
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
+    seen = ground.as_ink_on_paper(image) if as_ink_on_paper else None
+    if seen is not None:
+        return seen
     arr = np.asarray(image)
     return arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
 
@@ -340,7 +346,7 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     """Read one page (`_read_page`), and the barcodes on it (`codes`): what they say ends the
     page's text."""
     found = _read_page(image, page, work, languages)
-    codes.onto(found, _to_grey(image))
+    codes.onto(found, _to_grey(image, as_ink_on_paper=False))  # the decoder tries inverted
     return found
 
 
