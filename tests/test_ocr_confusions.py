@@ -7,7 +7,7 @@ import pytest
 
 from amanah.sharing.leakcheck import LeakCheck
 from amanah.sharing.matcher import Matcher
-from amanah.text.ocr_confusions import undone
+from amanah.text.ocr_confusions import readings, undone
 
 NAME = "Ahmad al-Khatib"
 
@@ -42,3 +42,16 @@ def test_only_ocr_places_are_read_with_confusions_undone() -> None:
         "names protected person Witness A in OCR of an image on a PDF page (page 1)"
     ]
     assert check._in_parts(_parts("the body text", "Signed Ahrnad aI-Khatib")) == []
+
+
+def test_an_h_read_as_n_is_found_in_ocr_places_only() -> None:
+    """A turned or blurred `h` loses its ascender ("Anmad"); the reading with `n` taken for `h`
+    finds the name, with the other confusions undone too; a typed "Anmad" is not OCR's."""
+    check = LeakCheck(None, None, Matcher.of([("Witness A", [NAME])]))  # type: ignore[arg-type]
+    for read in ("Interview of Anmad al-Khatib", "Anrnad aI-Khatib"):
+        assert check._in_parts(_parts("OCR of the file's images", read)) == [
+            "names protected person Witness A in OCR of the file's images (page 1)"
+        ], read
+    assert check._in_parts(_parts("the body text", "Interview of Anmad al-Khatib")) == []
+    assert readings("Hassan in town") == ["Hassah ih towh"]  # one more reading, the text kept
+    assert readings("1234 ٢٠١٢") == []

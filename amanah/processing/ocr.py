@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
-from amanah.processing import cleanup, codes, ground, inkrows
+from amanah.processing import cleanup, codes, ground, inkrows, tilted_lines
 from amanah.processing.orientation import orientation, sideways
 
 DEFAULT_LANGUAGES = "ara+eng"
@@ -346,6 +346,16 @@ def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrP
     """Read one page (`_read_page`), and the barcodes on it (`codes`): what they say ends the
     page's text."""
     found = _read_page(image, page, work, languages)
+    if "turned" not in found.variant:  # a page read turned: its lines all lie at that angle
+        started = time.perf_counter()
+        tilted = tilted_lines.read(
+            _to_grey(image),
+            found.deskewed,
+            lambda part: tesseract(part, work, languages, False, "6")[:2],
+        )
+        found.steps["tilted_lines"] = round((time.perf_counter() - started) * 1000, 1)
+        if tilted:
+            found.text = "\n\n".join([found.text.rstrip("\n"), *tilted]).lstrip("\n")
     codes.onto(found, _to_grey(image, as_ink_on_paper=False))  # the decoder tries inverted
     return found
 

@@ -164,8 +164,9 @@ class LeakCheck:
         pages: dict[str, list[tuple[int, str]]] = {}
         for p in doc.get("parts", []):
             hit = self.matcher.names(p["text"])
-            if p["place"].startswith("OCR") and (undone := ocr_confusions.undone(p["text"])):
-                hit |= self.matcher.names(undone)  # "Ahrnad aI-Khatib": read as the picture
+            if p["place"].startswith("OCR"):  # "Ahrnad aI-Khatib": read as the picture
+                for reading in ocr_confusions.readings(p["text"]):
+                    hit |= self.matcher.names(reading)
             if hit:
                 where = p["place"] + (f" ({p['locator']})" if p.get("locator") else "")
                 found.setdefault(where, set()).update(hit)
