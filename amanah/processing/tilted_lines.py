@@ -19,12 +19,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: Degrees a line must lie off the page's lines to be read on its own.
-MIN_TILT = 7.0
+#: Degrees a line must lie off the page's lines to be read on its own (Tesseract reads lines
+#: a little off level itself; a word's dots and tails turn a short blob's axis by a few).
+MIN_TILT = 12.0
 #: The most tilted lines looked at on one page.
 MAX_LINES = 64
-#: A line is this many times longer than it is thick, at least ...
-MIN_ASPECT = 2.5
+#: A line is this many times longer than it is thick, and than the page's letters are high,
+#: at least ...
+MIN_ASPECT = 3.0
+MIN_LETTERS_LONG = 5.0
 #: ... and holds at least this many marks (letters), which noise in a row does not.
 MIN_MARKS = 4
 #: The page is looked at no wider than this (letters stay several pixels high).
@@ -69,6 +72,8 @@ def find(grey: np.ndarray, page_skew: float = 0.0) -> list[Tilted]:
         (cx, cy), (rw, rh), _ = cv2.minAreaRect(contour)
         length, thick = max(rw, rh), min(rw, rh)
         if thick <= 0 or length < MIN_ASPECT * thick or thick > 3.5 * letter:
+            continue
+        if length < MIN_LETTERS_LONG * letter:
             continue
         vx, vy = cv2.fitLine(contour, cv2.DIST_L2, 0, 0.01, 0.01).ravel()[:2]
         along = float(np.degrees(np.arctan2(vy, vx)))  # image axes: y runs down
