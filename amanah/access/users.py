@@ -501,8 +501,15 @@ def close_session(ws: Workspace, sid: str) -> None:
         s.execute(delete(WebSession).where(WebSession.id_hash == digest(sid)))
 
 
-def account_known(caller: Caller, other: Caller) -> bool:
+def account_known(s: Session, caller: Caller, other: Caller) -> bool:
     """Whether an account exists for the caller: one that shares a compartment with it, or
     any for who manages accounts. Another compartment's account (its name, that it is
-    disabled, that it may not see something) is answered as no account at all."""
-    return caller.can(Permission.MANAGE_USERS) or bool(caller.compartments & other.compartments)
+    disabled, that it may not see something) is answered as no account at all. A provider's
+    account counts by the compartments of its own collections (`compartments_seen`): it
+    holds every compartment only as a formality, and another provider's account is not a
+    colleague of everyone."""
+    from amanah.access.items import compartments_seen
+
+    if caller.can(Permission.MANAGE_USERS):
+        return True
+    return bool(set(compartments_seen(s, caller)) & set(compartments_seen(s, other)))

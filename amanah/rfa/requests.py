@@ -289,7 +289,7 @@ def check_assignee(s: Session, req: Request, name: str, caller: Caller | None = 
     if (
         user is not None
         and caller is not None
-        and not account_known(caller, caller_for(s, account_of(user)))
+        and not account_known(s, caller, caller_for(s, account_of(user)))
     ):
         user = None
     if user is None:
