@@ -346,7 +346,11 @@ def test_an_exact_copy_of_a_withheld_item_is_withheld_too(site: Site, tmp_path: 
     assert copy not in {h["item_id"] for h in api.get("/api/v1/search").json()["hits"]}
     # Sharing follows the document too: a package may not carry the copy.
     with site.ws.db.reader() as s:
-        assert set(person_consent.refusals(s, {copy: []}, "sharing", BLUE_JURISDICTION)) == {copy}
+        assert set(
+            person_consent.refusals(
+                s, local_administrator(site.ws), {copy: []}, "sharing", BLUE_JURISDICTION
+            )
+        ) == {copy}
     # Negative control: consent given again shows both copies again, grouped as one document.
     with site.ws.db.session() as s:
         person_consent.give(s, legal, "Witness Z", ["investigation", "sharing"])
@@ -461,7 +465,9 @@ def test_the_parts_of_a_withheld_archive_are_withheld_too(site: Site, tmp_path: 
         assert "orchard" not in page.text
     with site.ws.db.reader() as s:
         assert {statement, annex} <= person_consent.hidden_from_investigation(s)
-        refused = person_consent.refusals(s, {statement: [], annex: []}, "sharing", None)
+        refused = person_consent.refusals(
+            s, local_administrator(site.ws), {statement: [], annex: []}, "sharing", None
+        )
         assert set(refused) == {statement, annex}
     # Negative control: consent given again returns both parts.
     with site.ws.db.session() as s:

@@ -256,7 +256,9 @@ def test_a_parent_chain_forged_into_a_loop_hangs_nothing_and_hides_the_loop(site
     assert api.get("/api/v1/search", params={"q": "statement"}).status_code == 200
     with site.ws.db.reader() as s:
         assert {a, b} <= person_consent.hidden_from_investigation(s)
-        assert set(person_consent.refusals(s, {a: [b]}, "sharing", None)) == {a}
+        assert set(
+            person_consent.refusals(s, local_administrator(site.ws), {a: [b]}, "sharing", None)
+        ) == {a}
 
 
 # -- hostile and large emails: read to a bound, never lost ----------------------------------

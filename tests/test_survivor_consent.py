@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from amanah.access import local_administrator
 from amanah.db.models import Item
 from amanah.workspace import open_workspace
 from tests.conftest import REPO, amanah, amanah_here, without_semantic, write_default_config
@@ -182,9 +183,14 @@ def test_consent_per_person_decides_what_a_package_holds(
     ws = open_workspace(home)
     try:
         with ws.db.reader() as s:
-            marked = person_consent.withdrawn_since(s, str(first["package"]))
+            marked = person_consent.withdrawn_since(
+                s, local_administrator(ws), str(first["package"])
+            )
             assert [(m["person"], m["items"]) for m in marked] == [("Witness A", [a])]
-            assert person_consent.withdrawn_since(s, str(second["package"])) == []
+            assert (
+                person_consent.withdrawn_since(s, local_administrator(ws), str(second["package"]))
+                == []
+            )
     finally:
         ws.close()
 
@@ -218,7 +224,11 @@ def test_every_package_item_of_a_withdrawn_person_goes_also_as_a_part(
     try:
         with ws.db.reader() as s:
             why = person_consent.refusals(
-                s, {ids["report.txt"]: [ids["statement-b.txt"]]}, "sharing", "DE-GBA"
+                s,
+                local_administrator(ws),
+                {ids["report.txt"]: [ids["statement-b.txt"]]},
+                "sharing",
+                "DE-GBA",
             )
     finally:
         ws.close()

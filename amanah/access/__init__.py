@@ -59,6 +59,8 @@ from amanah.access.items import (
     withheld_reason,
 )
 from amanah.access.persons import (
+    PersonKey,
+    consent_persons_known,
     consent_records_visible,
     engagements_visible,
     linkage_pairs_visible,
@@ -105,6 +107,7 @@ __all__ = [
     "Caller",
     "NotVisible",
     "Permission",
+    "PersonKey",
     "Role",
     "SearchScope",
     "all_compartments",
@@ -114,6 +117,7 @@ __all__ = [
     "choose_request_compartments",
     "collections_visible",
     "compartments_seen",
+    "consent_persons_known",
     "consent_records_visible",
     "custody_visible",
     "derivative_kinds_hidden",

@@ -106,7 +106,7 @@ def withheld_reason(s: Session, caller: Caller, item_id: int) -> dict[str, Any] 
         return None
     out: dict[str, Any] = {"item_id": item_id, "reason": "consent for investigation withdrawn"}
     if caller.can(Permission.MANAGE_REQUESTS):
-        out["persons"] = pc.withheld_persons(s, item_id)
+        out["persons"] = pc.withheld_persons(s, caller, item_id)
         from amanah.sharing import near_duplicate_links
 
         # derived by near-duplicate: of which item (the legal officer may lift it)

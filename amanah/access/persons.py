@@ -21,9 +21,13 @@ from amanah.db.models import (
     LinkagePair,
     LinkageRun,
     LinkageRunList,
+    PersonItem,
     PersonList,
     PersonListRecord,
 )
+
+#: A person's key: (protected person id, person-list record id), exactly one set.
+PersonKey = tuple[int | None, int | None]
 
 
 def person_lists_visible(caller: Caller, plist: Any = PersonList) -> ColumnElement[bool]:
@@ -238,25 +242,86 @@ def consent_records_visible(caller: Caller, record: Any = PersonListRecord) -> C
     )
 
 
-def require_consent_person_known(s: Session, caller: Caller, linked: Iterable[int]) -> None:
-    """A person whose consent is recorded is known to a legal officer who sees one of the
-    items linked to them (withheld ones too), or to every legal officer while none is linked;
-    a person linked only to items of other compartments does not exist for the caller
-    (NotVisible, as an unknown pseudonym): not their consent records, not what was told."""
+def _items_about(s: Session, persons: Iterable[PersonKey]) -> dict[PersonKey, set[int]]:
+    """The items that say who a person is: those their own links name (made by a legal
+    officer). A link derived from a near-duplicate (`PersonItem.derived_from`) withholds the
+    copy wherever it is, but tells no one who the person is: it is counted only for a person
+    left with no link of their own."""
+    keys = set(persons)
+    pids = sorted({p for p, _ in keys if p is not None})
+    rids = sorted({r for _, r in keys if r is not None})
+    own: dict[PersonKey, set[int]] = {}
+    every: dict[PersonKey, set[int]] = {}
+    for column, ids in (
+        (PersonItem.protected_person_id, pids),
+        (PersonItem.person_record_id, rids),
+    ):
+        for i in range(0, len(ids), 900):
+            for p, r, item_id, derived in s.execute(
+                select(
+                    PersonItem.protected_person_id,
+                    PersonItem.person_record_id,
+                    PersonItem.item_id,
+                    PersonItem.derived_from,
+                ).where(column.in_(ids[i : i + 900]))
+            ).all():
+                every.setdefault((p, r), set()).add(item_id)
+                if derived is None:
+                    own.setdefault((p, r), set()).add(item_id)
+    return {k: own.get(k) or every[k] for k in every}
+
+
+def consent_persons_known(
+    s: Session, caller: Caller, persons: Iterable[PersonKey]
+) -> set[PersonKey]:
+    """Of these persons, those the caller may know (see, name, be told the consent of): one
+    who sees an item that says who they are (`_items_about`, withheld ones too), or anyone
+    while none does; a person-list record also needs its record visible
+    (`consent_records_visible`). Every other person is named to the caller as "a person"
+    only, wherever their consent withholds or refuses something the caller sees."""
     from amanah.access.items import visible_item_ids
 
-    wanted = set(linked)
-    if wanted and not visible_item_ids(s, caller, wanted, withheld=True):
+    keys = set(persons)
+    about = _items_about(s, keys)
+    seen = visible_item_ids(s, caller, {i for ids in about.values() for i in ids}, withheld=True)
+    rids = sorted({r for _, r in keys if r is not None})
+    records = (
+        set(
+            s.execute(
+                select(PersonListRecord.id).where(
+                    PersonListRecord.id.in_(rids), consent_records_visible(caller)
+                )
+            ).scalars()
+        )
+        if rids
+        else set()
+    )
+    return {
+        k
+        for k in keys
+        if (k[1] is None or k[1] in records) and (not about.get(k) or about[k] & seen)
+    }
+
+
+def require_consent_person_known(s: Session, caller: Caller, person: PersonKey) -> None:
+    """A person whose consent is recorded is known to a legal officer who sees one of the
+    items linked to them by hand (withheld ones too), or to every legal officer while none is
+    linked; a person linked only to items of other compartments (or known to them only by a
+    near-duplicate's derived link) does not exist for the caller (NotVisible, as an unknown
+    pseudonym): not their consent records, not what was told."""
+    if person not in consent_persons_known(s, caller, [person]):
         raise NotVisible("no such person")
 
 
-def require_consent_changeable(s: Session, caller: Caller, linked: Iterable[int]) -> None:
+def require_consent_changeable(s: Session, caller: Caller, person: PersonKey) -> None:
     """A person's consent is changed (given, withdrawn) only by a legal officer who sees
-    every item linked to them: a consent record withholds or releases all of them, and a
-    release of items the caller cannot see is not theirs to decide (AccessDenied)."""
+    every item linked to them by hand: a consent record withholds or releases all of them,
+    and a release of items the caller cannot see is not theirs to decide (AccessDenied). The
+    near-duplicates derived from those items follow the decision wherever they are; they
+    neither block it nor tell the caller they exist."""
     from amanah.access.items import visible_item_ids
 
-    wanted = set(linked)
+    wanted = _items_about(s, [person]).get(person, set())
     seen = visible_item_ids(s, caller, wanted, withheld=True)
     if len(seen) < len(wanted):
         raise AccessDenied(

@@ -85,7 +85,7 @@ def require_package_deliverable(s: Session, caller: Caller, package_id: str) -> 
 
     ids = select(PackageItem.item_id).where(PackageItem.package_id == package_id)
     held = set(s.execute(select(Item.id).where(Item.id.in_(ids), item_withheld(Item.id))).scalars())
-    for entry in withdrawn_since(s, package_id):
+    for entry in withdrawn_since(s, caller, package_id):
         held.update(entry["items"])
     if held:
         listed = ", ".join(str(i) for i in sorted(held)[:20]) + (", …" if len(held) > 20 else "")

@@ -30,10 +30,12 @@ from amanah.access import Caller, Permission, collections_visible, visible_item
 from amanah.db.models import Collection, DistinctDocument, Item, PersonItem, Relation
 from amanah.sharing import SharingError
 from amanah.sharing.person_consent import (
+    A_PERSON,
     ANCESTRY,
     _Key,
     _lineage,
     _persons_of,
+    caller_labels,
     item_event,
     person_labels,
 )
@@ -182,13 +184,14 @@ def explain(s: Session, caller: Caller, item_id: int) -> list[dict[str, Any]]:
             )
         ).scalars()
     )
-    labels = person_labels(s, [r for r, *_ in rows])
+    labels = caller_labels(s, caller, [r for r, *_ in rows])
     out = []
     for link, _, sha256, coll in rows:
         shown = coll in seen
         out.append(
             {
                 "person": labels[(link.protected_person_id, link.person_record_id)],
+                "known": labels[(link.protected_person_id, link.person_record_id)] != A_PERSON,
                 "source": link.source,
                 "similarity": link.similarity,
                 "of_item": link.derived_from if shown else None,

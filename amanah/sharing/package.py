@@ -445,7 +445,7 @@ def build(
         assert j is not None
         matcher = Matcher.load(s)
         refused += _edited_rows(s, planned, matcher)
-        planned, left_out = _without_consent(s, planned, j.code)
+        planned, left_out = _without_consent(s, caller, planned, j.code)
     if refused:
         raise PackageRefused(reference, refused)
     if not planned:
@@ -543,7 +543,7 @@ def _place_recorded(ws: Workspace, parent: Path) -> frozenset[Path]:
 
 
 def _without_consent(
-    s: Session, planned: list[Planned], recipient: str
+    s: Session, caller: Caller, planned: list[Planned], recipient: str
 ) -> tuple[list[Planned], list[Refusal]]:
     """The planned items whose persons' consent (victims, survivors) allows sharing with this
     recipient, and those left out with the reason (pseudonyms, never names)."""
@@ -551,7 +551,11 @@ def _without_consent(
 
     parts = _descendants(s, [e.item.id for e in planned])
     why = person_consent.refusals(
-        s, {e.item.id: [c.id for c in parts[e.item.id]] for e in planned}, "sharing", recipient
+        s,
+        caller,
+        {e.item.id: [c.id for c in parts[e.item.id]] for e in planned},
+        "sharing",
+        recipient,
     )
     kept = [e for e in planned if e.item.id not in why]
     return kept, [Refusal(i, f"left out: {r}") for i, r in why.items()]

@@ -46,6 +46,7 @@ from amanah.access import (
     Caller,
     NotVisible,
     Permission,
+    consent_persons_known,
     consent_records_visible,
     require_consent_changeable,
     require_consent_person_known,
@@ -88,6 +89,10 @@ class Person:
         if self.protected_person_id is not None:
             return table.protected_person_id == self.protected_person_id
         return table.person_record_id == self.person_record_id
+
+    @property
+    def key(self) -> tuple[int | None, int | None]:
+        return (self.protected_person_id, self.person_record_id)
 
     def columns(self) -> dict[str, int | None]:
         return {
@@ -133,9 +138,8 @@ def resolve(s: Session, caller: Caller, ref: str) -> Person:
 def _known(s: Session, caller: Caller, person: Person, ref: str) -> Person:
     """The person, if the caller may know them (`require_consent_person_known`); the same
     answer as an unknown one otherwise."""
-    linked = s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars()
     try:
-        require_consent_person_known(s, caller, linked)
+        require_consent_person_known(s, caller, person.key)
     except NotVisible:
         raise NotVisible(
             f"no protected person {ref!r} (see `amanah protected list`; a person-list record"
@@ -164,6 +168,22 @@ def person_labels(s: Session, rows: Iterable[Any]) -> dict[tuple[int | None, int
         (p, r): (names.get(p, f"protected person {p}") if p is not None else f"{RECORD_PREFIX}{r}")
         for p, r in keys
     }
+
+
+#: How a person the caller may not know is named (`consent_persons_known`): the withholding or
+#: refusal is said, never whose consent it is nor who may know them.
+A_PERSON = "a person"
+
+
+def caller_labels(
+    s: Session, caller: Caller, rows: Iterable[Any]
+) -> dict[tuple[int | None, int | None], str]:
+    """`person_labels` as this caller may read them: a person of another compartment's
+    items (known to the caller only through a copy, a part or a near-duplicate it holds) is
+    `A_PERSON`."""
+    labels = person_labels(s, rows)
+    known = consent_persons_known(s, caller, labels)
+    return {k: (v if k in known else A_PERSON) for k, v in labels.items()}
 
 
 def _clean(s: Session, text: str) -> str:
@@ -339,8 +359,7 @@ def _record(
     given_on: date | None,
     extra: dict[str, Any],
 ) -> PersonConsent:
-    linked = s.execute(select(PersonItem.item_id).where(person.where(PersonItem))).scalars()
-    require_consent_changeable(s, caller, linked)
+    require_consent_changeable(s, caller, person.key)
     row = PersonConsent(
         **person.columns(),
         status=status,
@@ -423,28 +442,22 @@ def list_all(s: Session, caller: Caller) -> list[dict[str, Any]]:
         ).scalars()
     )
     links = list(s.execute(select(PersonItem)).scalars())
-    seen_records = visible_records(
-        s, caller, {r.person_record_id for r in [*consents, *links] if r.person_record_id}
-    )
     labels = person_labels(s, [*consents, *links])
+    known = consent_persons_known(s, caller, labels)
     current: dict[tuple[int | None, int | None], PersonConsent] = {}
     for c in consents:
         current[(c.protected_person_id, c.person_record_id)] = c
     counts: dict[tuple[int | None, int | None], int] = {}
-    linked: set[tuple[int | None, int | None]] = set()
     seen_items = visible_item_ids(s, caller, {link.item_id for link in links}, withheld=True)
     for link in links:
         key = (link.protected_person_id, link.person_record_id)
-        linked.add(key)
         if link.item_id not in seen_items:
             continue  # another compartment's item: neither said nor counted
         counts[key] = counts.get(key, 0) + 1
     out = []
     for key in sorted(set(current) | set(counts), key=lambda k: labels[k]):
-        if key[1] is not None and key[1] not in seen_records:
-            continue
-        if key in linked and key not in counts:
-            continue  # linked to items of other compartments only: not known to the caller
+        if key not in known:
+            continue  # another compartment's person (or list's record): not for the caller
         c = current.get(key)
         out.append(
             {
@@ -583,20 +596,23 @@ def _current(s: Session, keys: set[tuple[Any, Any]]) -> dict[tuple[Any, Any], Pe
 
 def refusals(
     s: Session,
+    caller: Caller,
     items: dict[int, Sequence[int]],
     use: str,
     recipient: str | None,
 ) -> dict[int, str]:
     """For each item (with the ids of its parts: an email's attachment, an archive's member),
     why its persons' consent does not allow this use for this recipient; items allowed are
-    absent. The reasons name persons by pseudonym or record id only."""
+    absent. The reasons name persons by pseudonym or record id only, and a person the caller
+    may not know as `A_PERSON` (`caller_labels`)."""
     every = {i for root, parts in items.items() for i in (root, *parts)}
     persons = _persons_of(s, sorted(every))
     if not persons:
         return {}
     consents = _current(s, {k for ks in persons.values() for k in ks})
-    labels = person_labels(
+    labels = caller_labels(
         s,
+        caller,
         [_Key(p, r) for p, r in consents],  # type: ignore[arg-type]
     )
     out: dict[int, str] = {}
@@ -751,22 +767,24 @@ def _leaves_out_investigation(c: Any) -> ColumnElement[bool]:
     return not_(c.uses.contains(f'"{INVESTIGATION}"'))
 
 
-def withheld_persons(s: Session, item_id: int) -> list[dict[str, str]]:
+def withheld_persons(s: Session, caller: Caller, item_id: int) -> list[dict[str, str]]:
     """Whose withdrawal withholds an item, and when it was recorded: what the legal officer
-    managing consent sees on the item's page (pseudonym or `record:ID`, never a name)."""
+    managing consent sees on the item's page (pseudonym or `record:ID`, never a name; a
+    person the caller may not know as `A_PERSON`)."""
     persons = _persons_of(s, [item_id]).get(item_id, [])
     consents = _current(s, set(persons))
-    labels = person_labels(s, [_Key(p, r) for p, r in consents])
+    labels = caller_labels(s, caller, [_Key(p, r) for p, r in consents])
     return [
-        {"person": labels[key], "at": c.recorded_at.isoformat()}
+        {"person": labels[key], "known": labels[key] != A_PERSON, "at": c.recorded_at.isoformat()}
         for key, c in sorted(consents.items(), key=lambda kv: labels[kv[0]])
         if c is not None and not covers(c, INVESTIGATION)
     ]
 
 
-def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
+def withdrawn_since(s: Session, caller: Caller, package_id: str) -> list[dict[str, Any]]:
     """Consent changed after a package was built so that it no longer covers some of the
-    package's items: what the package page must say (pseudonyms, item ids, when)."""
+    package's items: what the package page must say (pseudonyms, item ids, when; a person
+    the caller may not know as `A_PERSON`)."""
     pkg = s.get(Package, package_id)
     if pkg is None:
         return []
@@ -780,7 +798,7 @@ def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
     if not persons:
         return []
     consents = _current(s, {k for ks in persons.values() for k in ks})
-    labels = person_labels(s, [_Key(p, r) for p, r in consents])
+    labels = caller_labels(s, caller, [_Key(p, r) for p, r in consents])
     built = pkg.created_at if pkg.created_at.tzinfo else pkg.created_at.replace(tzinfo=UTC)
     out: dict[tuple[Any, Any], dict[str, Any]] = {}
     for item_id in sorted(persons):
@@ -791,13 +809,22 @@ def withdrawn_since(s: Session, package_id: str) -> list[dict[str, Any]]:
             at = c.recorded_at if c.recorded_at.tzinfo else c.recorded_at.replace(tzinfo=UTC)
             if at <= built:
                 continue
-            entry = out.setdefault(key, {"person": labels[key], "at": at.isoformat(), "items": []})
+            entry = out.setdefault(
+                key,
+                {
+                    "person": labels[key],
+                    "known": labels[key] != A_PERSON,
+                    "at": at.isoformat(),
+                    "items": [],
+                },
+            )
             entry["items"].append(item_id)
     return list(out.values())
 
 
 __all__ = [
     "ALL",
+    "A_PERSON",
     "STATUSES",
     "USES",
     "Person",

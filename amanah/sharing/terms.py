@@ -152,11 +152,13 @@ def review_with_status(
     for r in rows:
         t = found[r["item_id"]]
         r["disclosure"], r["reason"] = t.status.value, t.reason
-    _with_person_consent(s, reference, rows)
+    _with_person_consent(s, caller, reference, rows)
     return rows
 
 
-def _with_person_consent(s: Session, reference: str, rows: list[dict[str, Any]]) -> None:
+def _with_person_consent(
+    s: Session, caller: Caller, reference: str, rows: list[dict[str, Any]]
+) -> None:
     """Each row's `person_consent`: why a package build will leave it out (a victim's or
     survivor's consent does not cover the recipient for sharing), or empty."""
     from amanah.db.models import Jurisdiction
@@ -165,7 +167,7 @@ def _with_person_consent(s: Session, reference: str, rows: list[dict[str, Any]])
     req = requests.get(s, reference)
     code = s.get(Jurisdiction, req.jurisdiction_id)
     why = person_consent.refusals(
-        s, {r["item_id"]: [] for r in rows}, "sharing", code.code if code else None
+        s, caller, {r["item_id"]: [] for r in rows}, "sharing", code.code if code else None
     )
     for r in rows:
         r["person_consent"] = why.get(r["item_id"], "")

@@ -177,7 +177,7 @@ def package_page(
         found = _package(s, caller, package_id)
         from amanah.sharing import person_consent  # a withdrawal after the build is shown
 
-        withdrawn = person_consent.withdrawn_since(s, package_id)
+        withdrawn = person_consent.withdrawn_since(s, caller, package_id)
         state = None
         if built and caller.can(Permission.VIEW_REQUESTS):  # the message after a build
             try:
