@@ -70,6 +70,14 @@ def test_a_clock_set_back_records_nothing_and_hands_nothing_out(
     assert done.returncode == 0, done.stdout + done.stderr
     assert got.read_text() == "synthetic statement\n"
     assert len(_events(home)) > len(before)
+    # stepped back again and again, each time by less than the slack from the last event: held
+    # to the newest time, not the last one's
+    monkeypatch.setattr(ledger, "utc_now", lambda: _at(newest, -250))
+    again = amanah_here(home, "item", "get", "1", str(tmp_path / "again.txt"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    monkeypatch.setattr(ledger, "utc_now", lambda: _at(newest, -400))
+    third = amanah_here(home, "item", "get", "1", str(tmp_path / "third.txt"))
+    assert third.returncode == 1 and "clock reads" in third.stdout + third.stderr
     monkeypatch.undo()
     assert "verified" in amanah(home, "verify", "--no-fixity", check=True).stdout
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from amanah import AGENT
@@ -116,8 +116,10 @@ def _tip(session: Session) -> _Tip:
             except signed.UnsignedEvents as exc:
                 signed.record(session, exc)
                 raise
-        last = session.execute(
-            select(CustodyEvent.occurred_at).where(CustodyEvent.seq == head.seq)
+        last = session.execute(  # the newest time of the last events, not the last's time:
+            select(func.max(CustodyEvent.occurred_at)).where(  # steps back add up to no more
+                CustodyEvent.seq > head.seq - CLOCK_WINDOW
+            )
         ).scalar_one_or_none()
         tip = session.info[_TIP] = _Tip(head, frontier, last)
     return tip
@@ -126,6 +128,9 @@ def _tip(session: Session) -> _Tip:
 #: Seconds this machine's clock may read before the ledger's newest event (workers on several
 #: machines, a clock stepped back by time synchronisation); a clock set back further is refused.
 CLOCK_SLACK = verifier.CLOCK_SLACK
+#: The events whose newest time is the floor: a clock stepped back by less than the slack
+#: again and again is held to the newest, as the verifier holds every entry.
+CLOCK_WINDOW = 64
 
 
 def _stamp(session: Session, tip: _Tip) -> str:

@@ -51,21 +51,43 @@ def is_paper(colour: np.ndarray) -> bool:
 
 
 def as_ink_on_paper(image: Image.Image) -> np.ndarray | None:
-    """The page's grey with its ink dark on white when its ground, or the ground of a part of
-    it, is not paper; else None (the caller's usual reading stands). `image` is "L" or "RGB"."""
-    arr = np.asarray(image)
+    """The page's grey with its ink dark on white when its ground, or the ground of a box or
+    band of it, is not paper; else None. `image` is "L" or "RGB". Computed in 8 bits (a
+    large photograph costs a few bytes a pixel, not a float array of each)."""
+    arr = np.ascontiguousarray(np.asarray(image))
     colour, share = ground(arr)
     grey: np.ndarray | None = None
     if share >= GROUND_SHARE and not is_paper(colour):
-        pixels = arr.astype(np.float64) if arr.ndim == 3 else arr.astype(np.float64)[..., None]
-        distance = np.sqrt(((pixels - colour) ** 2).sum(axis=2))
-        top = float(np.percentile(distance, 99.5))
-        if top < 8.0:
+        grey = _from(arr, colour)
+        if grey is None:
             return None  # a page of one colour: nothing stands out from it
-        grey = np.clip(255.0 - distance * (255.0 / top), 0, 255).astype(np.uint8)
     base = grey if grey is not None else (arr if arr.ndim == 2 else _luma(arr))
     local = _in_boxes(base)
     return local if local is not None else grey
+
+
+def _from(arr: np.ndarray, colour: np.ndarray) -> np.ndarray | None:
+    """Each pixel's distance from `colour` (the largest of its channels'), stretched so the
+    strongest ink is black: dark ink on white."""
+    values = np.clip(np.rint(colour), 0, 255).astype(int)
+    planes = cv2.split(arr) if arr.ndim == 3 else [arr]
+    distance = cv2.absdiff(planes[0], np.full_like(planes[0], values[0]))
+    for plane, value in zip(planes[1:], values[1:], strict=True):
+        np.maximum(distance, cv2.absdiff(plane, np.full_like(plane, value)), out=distance)
+    return _stretched(distance, distance)
+
+
+def _stretched(distance: np.ndarray, among: np.ndarray) -> np.ndarray | None:
+    """`distance` as dark on white, 255 at no distance and 0 at the 99.5th percentile of
+    `among` (None when that is under 8: nothing stands out)."""
+    counts = np.cumsum(np.bincount(among.ravel(), minlength=256))
+    if counts[-1] == 0:
+        return None
+    top = int(np.searchsorted(counts, 0.995 * counts[-1]))
+    if top < 8:
+        return None
+    table = np.clip(255.0 - np.arange(256) * (255.0 / top), 0, 255).astype(np.uint8)
+    return cv2.LUT(distance, table)
 
 
 #: A part of the page whose ground is darker than this may be a box or band of light ink ...
@@ -81,7 +103,7 @@ EVEN = 24
 LIGHT_INK_SHARE = 0.015
 LIGHTER = 60
 #: The smallest contrast stretched to full: below it, the grain of a blank part.
-FLOOR = 40.0
+FLOOR_U8 = 40
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -101,13 +123,14 @@ def _in_boxes(grey: np.ndarray) -> np.ndarray | None:
     dark = (near < DARK_PART).astype(np.uint8)
     if float(dark.mean()) < PART_SHARE:
         return None
-    deviation = small.astype(np.float64) - near
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    deviation = small.astype(np.int16) - near.astype(np.int16)
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     out: np.ndarray | None = None
-    for n in range(1, count):
+    boxes = 0
+    for n in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1:
         area = stats[n, cv2.CC_STAT_AREA]
-        if area < PART_SHARE * dark.size:
-            continue
+        if area < PART_SHARE * dark.size or boxes >= MAX_BOXES:
+            break
         if area < BOX_FILL * stats[n, cv2.CC_STAT_WIDTH] * stats[n, cv2.CC_STAT_HEIGHT]:
             continue
         part = labels == n
@@ -115,28 +138,27 @@ def _in_boxes(grey: np.ndarray) -> np.ndarray | None:
             continue
         if float((deviation[part] >= LIGHTER).mean()) < LIGHT_INK_SHARE:
             continue
-        out = _box_on_paper(grey if out is None else out, grey, part, float(np.median(near[part])))
+        boxes += 1
+        out = _box_on_paper(grey if out is None else out, grey, part, int(np.median(near[part])))
     return out
 
 
-def _box_on_paper(
-    page: np.ndarray, grey: np.ndarray, part: np.ndarray, ground_colour: float
-) -> np.ndarray:
+#: The most boxes of one page turned (the largest first).
+MAX_BOXES = 16
+
+
+def _box_on_paper(page: np.ndarray, grey: np.ndarray, part: np.ndarray, colour: int) -> np.ndarray:
     """One box of light ink (`part`, seen small) turned dark ink on white in `page`: its pixels
     by their distance from the box's ground, stretched; its ground at the rim (which the
     median seen small cuts short) made paper, so the box leaves no frame to read as letters."""
     h, w = grey.shape
-    inside = cv2.resize(part.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    inside = cv2.resize(part.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     rim = max(3, min(h, w) // 40) | 1
-    around = cv2.dilate(inside, np.ones((rim, rim), np.uint8)) > 0
-    inside_full = inside > 0
-    values = grey.astype(np.float64)
-    distance = np.abs(values - ground_colour)
-    contrast = max(FLOOR, float(np.percentile(distance[inside_full], 99.5)))
+    around = cv2.dilate(inside.astype(np.uint8), np.ones((rim, rim), np.uint8)) > 0
+    distance = cv2.absdiff(grey, np.full_like(grey, colour))
+    seen = _stretched(distance, np.maximum(distance[inside], FLOOR_U8))
     out = page.copy()
-    out[inside_full] = np.clip(255.0 - distance[inside_full] * (255.0 / contrast), 0, 255).astype(
-        np.uint8
-    )
-    ring = around & ~inside_full & (distance <= EVEN * 2)
-    out[ring] = 255
+    if seen is not None:
+        out[inside] = seen[inside]
+    out[around & ~inside & (distance <= EVEN * 2)] = 255
     return out

@@ -99,9 +99,8 @@ class OcrPage:
         return self.rows is not None and (self.rows_read or 0) < self.rows
 
 
-def _to_grey(image: Image.Image, as_ink_on_paper: bool = True) -> np.ndarray:
-    """The image as a reader sees it, in 8-bit grey, its ink dark on a light ground
-    (`ground`: white on black, red on blue). Deep images (16-bit scans, 32-bit and float
+def _to_grey(image: Image.Image) -> np.ndarray:
+    """The image as a reader sees it, in 8-bit grey. Deep images (16-bit scans, 32-bit and float
     TIFFs) are scaled, not clipped (Pillow's "L" clips 16-bit ink at 8000/65535 to white), and
     a transparent image is laid on a background its ink stands out from (dropping the alpha
     leaves black letters on the black that transparent pixels hold: nothing to read)."""
@@ -126,9 +125,6 @@ def _to_grey(image: Image.Image, as_ink_on_paper: bool = True) -> np.ndarray:
         )
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
-    seen = ground.as_ink_on_paper(image) if as_ink_on_paper else None
-    if seen is not None:
-        return seen
     arr = np.asarray(image)
     return arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
 
@@ -343,20 +339,33 @@ TURN_MARGIN = 15.0
 
 
 def ocr_image(image: Image.Image, page: int, work: Path, languages: str) -> OcrPage:
-    """Read one page (`_read_page`), and the barcodes on it (`codes`): what they say ends the
-    page's text."""
+    """Read one page (`_read_page`); then what it may hide from that reading: its ink read
+    again dark on white when its ground, or a box's, is not paper (`ground`: white on black,
+    red on blue), its lines set at an angle (`tilted_lines`), and its barcodes (`codes`). What
+    they say ends the page's text; the page's own reading and word boxes stay as they were."""
     found = _read_page(image, page, work, languages)
+    grey = _to_grey(image)
+    started = time.perf_counter()
+    shown = image if image.mode in ("L", "RGB") else Image.fromarray(grey)
+    seen = ground.as_ink_on_paper(shown)
+    found.steps["ground"] = round((time.perf_counter() - started) * 1000, 1)
+    more: list[str] = []
+    if seen is not None:
+        text, _confidence, _words = tesseract(seen, work, languages, False, "3")
+        more.append(text)
     if "turned" not in found.variant:  # a page read turned: its lines all lie at that angle
         started = time.perf_counter()
-        tilted = tilted_lines.read(
-            _to_grey(image),
+        more += tilted_lines.read(
+            seen if seen is not None else grey,
             found.deskewed,
             lambda part: tesseract(part, work, languages, False, "6")[:2],
         )
         found.steps["tilted_lines"] = round((time.perf_counter() - started) * 1000, 1)
-        if tilted:
-            found.text = "\n\n".join([found.text.rstrip("\n"), *tilted]).lstrip("\n")
-    codes.onto(found, _to_grey(image, as_ink_on_paper=False))  # the decoder tries inverted
+    if any(m.strip() for m in more):
+        found.text = "\n\n".join(
+            [found.text.rstrip("\n"), *(m.strip() for m in more if m.strip())]
+        ).lstrip("\n")
+    codes.onto(found, grey)  # the decoder tries codes light on dark itself
     return found
 
 

@@ -493,7 +493,7 @@ def _edited_rows(s: Session, planned: list[Planned], matcher: Matcher) -> list[R
             item_id,
             matcher.pseudonymise(
                 "its record differs from its ingestion event ("
-                + "; ".join(f.removeprefix(f"item {item_id}: ") for f in found)
+                + "; ".join(re.sub(rf"^item {item_id}:? ", "", f) for f in found)
                 + "): run `amanah verify` and restore it from a backup before it is sent"
             )[0],
         )
