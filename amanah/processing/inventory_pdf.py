@@ -19,6 +19,38 @@ _PDF_PLACES = [
     ("Popup", "a PDF popup note"),
 ]
 _REF = re.compile(r"(\d+) 0 R")
+#: The tokens of an object's source that matter to finding its names: strings (skipped, so
+#: that a `/` inside one is not taken for a name) and names.
+_NAME_TOKEN = re.compile(r"\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>|/([^\s/<>\[\](){}%]*)")
+#: Names the PDF format itself defines, as keys or values (ISO 32000's common vocabulary): not
+#: words anyone wrote. Every other name, a key or a value, is read as text (a custom key of the
+#: document information, a font's name, a named destination), decoded.
+_PDF_NAMES = frozenset(
+    re.findall(
+        r"\S+",
+        """AA AcroForm ActualText AF AFRelationship Alt Annot Annots AP AS Ascent AvgWidth
+    BaseEncoding BaseFont BaseState BBox BitsPerComponent BitsPerCoordinate BitsPerFlag BM
+    Border BS Btn C
+    CA CapHeight Catalog Ch CharProcs CharSet CIDFontType0 CIDFontType2 CIDSystemInfo
+    CIDToGIDMap Collection ColorSpace Colors Columns Contents Count CreationDate Creator
+    CropBox D DA Decode DecodeParms DescendantFonts Descent Dest Dests DeviceCMYK DeviceGray
+    DeviceN DeviceRGB Differences DR DW E EF EmbeddedFile EmbeddedFiles Encoding Extend
+    ExtGState F FT Ff Fields Filespec Filter First FirstChar Fit FitB FitH FitR FitV Flags
+    FlateDecode Font FontBBox FontDescriptor FontFile FontFile2 FontFile3 FontFamily
+    FontMatrix FontName FontStretch FontWeight Form Functions FunctionType Group H Height
+    I ID Identity Identity-H Identity-V ImageB ImageC ImageI Image Index Info IRT
+    ItalicAngle JavaScript JS K Kids L Lang Last LastChar Leading Length Length1 Length2
+    Length3 Limits Link M Mask Matrix MarkInfo Marked MaxWidth MediaBox Metadata MissingWidth
+    MK ModDate N Names Next NM Normal O OC OCG OCGs OCProperties OFF ON Off OpenAction Opt
+    Ordering Outlines P Page PageLabels PageLayout PageMode Pages Parent ParentTree
+    ParentTreeNextKey Pattern PatternType PDF Perms Popup Prev Predictor ProcSet Producer
+    Properties Q R Range RC Rect Registry Resources RoleMap Root Rotate S Shading ShadingType
+    Size SMask Stemh StemV StructParent StructParents StructTreeRoot Subject Subtype
+    Supplement T Tabs Text Title ToUnicode TR TrimBox Trapped Tx Type Type0 Type1
+    Type3 TrueType U UF URI V Version W W2 Widths Widget WinAnsiEncoding Width X XFA XHeight
+    XML XObject XRef XStep YStep Yes""",
+    )
+)
 
 
 def read(
@@ -110,6 +142,7 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
     fields, structure alt text, JavaScript, names; then the XMP packet."""
     info_ref = doc.xref_get_key(-1, "Info")
     info_xref = int(_REF.match(info_ref[1]).group(1)) if info_ref[0] == "xref" else -1  # type: ignore[union-attr]
+    seen_names: set[str] = set()
     for xref in range(1, doc.xref_length()):
         try:
             keys = doc.xref_get_keys(xref)
@@ -118,6 +151,7 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
         if not keys:
             continue
         values = {k: doc.xref_get_key(xref, k) for k in keys}
+        _pdf_names(inv, doc, xref, seen_names)
         texts = []
         for key, (typ, val) in values.items():
             if key in _PDF_SKIP_KEYS:
@@ -162,6 +196,44 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
     xmp = doc.get_xml_metadata()
     if xmp:
         inv.add("the PDF's XMP metadata", xml_text(xmp.encode("utf-8")), "XMP packet")
+
+
+#: Where the names of a PDF's objects are read.
+NAMES_PLACE = "a PDF name (a dictionary key or a name value)"
+
+
+def _pdf_names(inv: Inventory, doc: Any, xref: int, seen: set[str]) -> None:
+    """The names of an object (keys and values, at any depth of its dictionaries and arrays)
+    that the format does not define, decoded as a reader shows them: `#xx` escapes undone,
+    the bytes read as UTF-8, else Latin-1. Each name is read once per file, in the first
+    object that has it."""
+    try:
+        source = doc.xref_object(xref, compressed=True)
+    except Exception:  # a damaged object no reader can open; the raw scan reads its bytes
+        return
+    found = []
+    for m in _NAME_TOKEN.finditer(source):
+        raw = m.group(1)
+        if not raw or raw in _PDF_NAMES or raw in seen:
+            continue
+        seen.add(raw)
+        found.append(pdf_name_text(raw))
+    if found:
+        inv.add(NAMES_PLACE, "\n".join(found), f"object {xref}")
+
+
+def pdf_name_text(raw: str) -> str:
+    """A PDF name as written (without its `/`) as text: `#xx` escapes undone, its bytes read
+    as UTF-8, else Latin-1 (PDF 1.7: names are bytes, UTF-8 by convention)."""
+    data = re.sub(
+        rb"#([0-9A-Fa-f]{2})",
+        lambda m: bytes([int(m.group(1), 16)]),
+        raw.encode("latin-1", "replace"),
+    )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _array_strings(val: str) -> list[str]:
