@@ -247,4 +247,4 @@ MARKED: dict[str, Writer] = {
 }
 
 #: The tables read by the inventory so far.
-PDFS: dict[str, Writer] = {**NAMES}
+PDFS: dict[str, Writer] = {**NAMES, **STREAMS}

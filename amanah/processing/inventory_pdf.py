@@ -3,6 +3,7 @@ OCR of images on pages that have text, embedded files, and every earlier revisio
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def read(
         base64_pictures(inv, doc.get_xml_metadata() or "", work, lang, depth, "XMP packet")
         _pdf_pages(inv, doc, work, lang, ocr_done)
         _hidden_layers(inv, doc)
+        files_read: set[bytes] = set()  # digests of the files read as embedded or attached
         for n, name in enumerate(doc.embfile_names(), 1):
             info = doc.embfile_info(name)
             inv.add(
@@ -75,9 +77,11 @@ def read(
                 "\n".join(str(info.get(k) or "") for k in ("name", "ufilename", "description")),
                 f"embedded file {n}",
             )
+            content = doc.embfile_get(name)
+            files_read.add(hashlib.sha256(content).digest())
             nested(
                 inv,
-                doc.embfile_get(name),
+                content,
                 str(info.get("ufilename") or name),
                 "a file embedded in the PDF",
                 f"embedded file {n}",
@@ -88,9 +92,11 @@ def read(
         for page in doc:
             for k, annot in enumerate(page.annots(types=[pymupdf.PDF_ANNOT_FILE_ATTACHMENT]), 1):
                 info = annot.file_info
+                content = annot.get_file()
+                files_read.add(hashlib.sha256(content).digest())
                 nested(
                     inv,
-                    annot.get_file(),
+                    content,
                     str(info.get("filename") or "attachment"),
                     "a file attached to a PDF annotation",
                     f"page {page.number + 1}, attachment {k}",
@@ -98,6 +104,7 @@ def read(
                     lang,
                     depth,
                 )
+        _pdf_streams(inv, doc, work, lang, depth, files_read)
     finally:
         doc.close()
     if depth == 0:
@@ -196,6 +203,119 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
     xmp = doc.get_xml_metadata()
     if xmp:
         inv.add("the PDF's XMP metadata", xml_text(xmp.encode("utf-8")), "XMP packet")
+
+
+#: Bounds on reading a PDF's other streams: how many, each's size and all of them together
+#: (decoded bytes); past any, the inventory is incomplete.
+MAX_STREAMS = 5_000
+MAX_STREAM_BYTES = 16 * 1024 * 1024
+MAX_STREAMS_BYTES = 128 * 1024 * 1024
+#: Where a PDF stream other than page content, an image or a font program is read.
+STREAM_PLACE = "a PDF stream (metadata, script, form data, rich text, …)"
+_FONT_FILES = ("FontFile", "FontFile2", "FontFile3")
+
+
+def _pdf_streams(
+    inv: Inventory, doc: Any, work: Path, lang: str, depth: int, files_read: set[bytes]
+) -> None:
+    """Every stream of the file that is not a page's content, a form drawn as page content,
+    an image or a font program, decoded and read as text (markup with its element and
+    attribute names too: an XMP property named with the name): a page's own XMP, JavaScript
+    written as a stream, XFA form data, an annotation's rich text, a glyph procedure. A stream
+    that is a file (`/Type /EmbeddedFile`, or under a file specification's `/EF`: an associated
+    file, `/AF`, outside the embedded-files tree) is read as its own format unless the same
+    file was read already."""
+    skip: set[int] = set()
+    for page in doc:
+        skip.update(page.get_contents())
+    files: set[int] = set()
+    for xref in range(1, doc.xref_length()):
+        try:
+            for key in _FONT_FILES:
+                kind, val = doc.xref_get_key(xref, key)
+                if kind == "xref":
+                    skip.add(int(val.split()[0]))
+            kind, val = doc.xref_get_key(xref, "EF")
+            if kind == "dict":
+                files.update(int(m.group(1)) for m in _REF.finditer(val))
+        except Exception:  # noqa: S112  a damaged object: the raw scan reads its bytes
+            continue
+    count = total = 0
+    for xref in range(1, doc.xref_length()):
+        try:
+            if xref in skip or not doc.xref_is_stream(xref):
+                continue
+            subtype = doc.xref_get_key(xref, "Subtype")[1]
+            kind = doc.xref_get_key(xref, "Type")[1]
+            if subtype in ("/Image", "/Form") or kind in ("/XRef", "/ObjStm"):
+                continue
+            if any(doc.xref_get_key(xref, k)[0] != "null" for k in ("Length1", "Length2")):
+                continue  # a font program not reached from a descriptor
+            count += 1
+            if count > MAX_STREAMS:
+                inv.incomplete(
+                    f"a PDF has more than {MAX_STREAMS} other streams: the rest are not read"
+                )
+                return
+            if len(doc.xref_stream_raw(xref) or b"") > MAX_STREAM_BYTES:
+                inv.incomplete(
+                    f"PDF stream {xref} is larger than {MAX_STREAM_BYTES} bytes: not read"
+                )
+                continue
+            data = doc.xref_stream(xref) or b""
+        except Exception as exc:
+            not_memory(exc)
+            inv.incomplete(f"PDF stream {xref} could not be decoded: {type(exc).__name__}")
+            continue
+        if len(data) > MAX_STREAM_BYTES:
+            inv.incomplete(
+                f"PDF stream {xref} is larger than {MAX_STREAM_BYTES} bytes decoded: not read"
+            )
+            continue
+        total += len(data)
+        if total > MAX_STREAMS_BYTES:
+            inv.incomplete(
+                f"a PDF's other streams hold more than {MAX_STREAMS_BYTES} bytes:"
+                " the rest are not read"
+            )
+            return
+        if xref in files or kind == "/EmbeddedFile":
+            if hashlib.sha256(data).digest() not in files_read:
+                files_read.add(hashlib.sha256(data).digest())
+                nested(
+                    inv,
+                    data,
+                    f"stream-{xref}",
+                    "a file in a PDF stream (an associated file)",
+                    f"object {xref}",
+                    work,
+                    lang,
+                    depth,
+                )
+            continue
+        text = stream_text(data)
+        if text.strip():
+            inv.add(STREAM_PLACE, text, f"object {xref}")
+
+
+_TAG_NAME = re.compile(r"<\s*/?\s*([^\s<>/=!?\"']+)|\s([^\s<>/=\"']+)\s*=\s*[\"']")
+
+
+def stream_text(data: bytes) -> str:
+    """A stream's bytes as text, and when it holds markup, the markup read as text and the
+    names of its elements and attributes (local part, `_` read as a space), which a reader of
+    XMP shows as property names."""
+    from amanah.processing.textfile import decode_text
+
+    text = decode_text(data)[0]
+    if "<" not in text or ">" not in text:
+        return text
+    names = []
+    for m in _TAG_NAME.finditer(text):
+        name = (m.group(1) or m.group(2) or "").rsplit(":", 1)[-1]
+        if name:
+            names.append(name.replace("_", " "))
+    return "\n".join([text, xml_text(data), " ".join(dict.fromkeys(names))])
 
 
 #: Where the names of a PDF's objects are read.
