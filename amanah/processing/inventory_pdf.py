@@ -105,6 +105,7 @@ def read(
                     depth,
                 )
         _pdf_streams(inv, doc, work, lang, depth, files_read)
+        _appearances(inv, doc)  # last: it adds a scratch page to the document read
     finally:
         doc.close()
     if depth == 0:
@@ -316,6 +317,82 @@ def stream_text(data: bytes) -> str:
         if name:
             names.append(name.replace("_", " "))
     return "\n".join([text, xml_text(data), " ".join(dict.fromkeys(names))])
+
+
+#: At most this many annotation appearances are read per file; past it, incomplete.
+MAX_APPEARANCES = 2_000
+#: Where the appearances of annotations are read, every one of them.
+APPEARANCE_PLACE = "an appearance of a PDF annotation (normal, rollover, down, every state)"
+_ANY_REF = re.compile(r"(\d+) \d+ R")
+
+
+def _appearances(inv: Inventory, doc: Any) -> None:
+    """Every appearance of every annotation (`/AP`: `/N`, `/R`, `/D` and each state of each,
+    a checkbox's on state while it is off, a button's rollover): a viewer shows them when the
+    reader moves, presses or clicks; the page's text reads only the one shown. Each is drawn
+    alone on a scratch page added to the document and its text read as MuPDF lays it out."""
+    import pymupdf
+
+    forms: list[int] = []
+    for xref in range(1, doc.xref_length()):
+        try:
+            kind, val = doc.xref_get_key(xref, "AP")
+            if kind == "xref":
+                val = doc.xref_object(int(val.split()[0]), compressed=True)
+            elif kind != "dict":
+                continue
+            todo = [int(m.group(1)) for m in _ANY_REF.finditer(val)]
+            for ref in todo[:64]:
+                if doc.xref_is_stream(ref):
+                    forms.append(ref)
+                else:  # a dictionary of states written as an object of its own
+                    sub = doc.xref_object(ref, compressed=True)
+                    forms.extend(
+                        int(m.group(1))
+                        for m in _ANY_REF.finditer(sub)
+                        if doc.xref_is_stream(int(m.group(1)))
+                    )
+        except Exception:  # noqa: S112  a damaged object: the raw scan reads its bytes
+            continue
+    forms = list(dict.fromkeys(forms))
+    if not forms:
+        return
+    if len(forms) > MAX_APPEARANCES:
+        inv.incomplete(
+            f"a PDF has more than {MAX_APPEARANCES} annotation appearances: the rest are not read"
+        )
+        forms = forms[:MAX_APPEARANCES]
+    flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
+    try:
+        scratch = doc.new_page(width=612, height=792)
+        number = scratch.number
+        doc.xref_set_key(scratch.xref, "Resources", "<< /XObject << /AmanahAP 0 0 R >> >>")
+        contents = doc.get_new_xref()
+        doc.update_object(contents, "<< >>")
+        doc.update_stream(contents, b"/AmanahAP Do")
+        doc.xref_set_key(scratch.xref, "Contents", f"{contents} 0 R")
+        page_xref = scratch.xref
+        del scratch  # each appearance is read from the page loaded afresh
+    except Exception as exc:
+        not_memory(exc)
+        inv.incomplete(
+            f"the appearances of a PDF's annotations could not be drawn: {type(exc).__name__}"
+        )
+        return
+    for form in forms:
+        try:
+            doc.xref_set_key(page_xref, "Resources/XObject/AmanahAP", f"{form} 0 R")
+            page = doc.load_page(number)
+            text = pdftext.scalar(str(page.get_text(flags=flags)))
+            del page
+        except Exception as exc:
+            not_memory(exc)
+            inv.incomplete(
+                f"appearance {form} of a PDF annotation could not be drawn: {type(exc).__name__}"
+            )
+            continue
+        if text.strip():
+            inv.add(APPEARANCE_PLACE, text, f"object {form}")
 
 
 #: Where the names of a PDF's objects are read.
