@@ -247,4 +247,4 @@ MARKED: dict[str, Writer] = {
 }
 
 #: The tables read by the inventory so far.
-PDFS: dict[str, Writer] = {**NAMES, **STREAMS, **APPEARANCES}
+PDFS: dict[str, Writer] = {**NAMES, **STREAMS, **APPEARANCES, **MARKED}

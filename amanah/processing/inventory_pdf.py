@@ -42,7 +42,7 @@ _PDF_NAMES = frozenset(
     I ID Identity Identity-H Identity-V ImageB ImageC ImageI Image Index Info IRT
     ItalicAngle JavaScript JS K Kids L Lang Last LastChar Leading Length Length1 Length2
     Length3 Limits Link M Mask Matrix MarkInfo Marked MaxWidth MediaBox Metadata MissingWidth
-    MK ModDate N Names Next NM Normal O OC OCG OCGs OCProperties OFF ON Off OpenAction Opt
+    MCID MK ModDate N Names Next NM Normal O OC OCG OCGs OCProperties OFF ON Off OpenAction Opt
     Ordering Outlines P Page PageLabels PageLayout PageMode Pages Parent ParentTree
     ParentTreeNextKey Pattern PatternType PDF Perms Popup Prev Predictor ProcSet Producer
     Properties Q R Range RC Rect Registry Resources RoleMap Root Rotate S Shading ShadingType
@@ -65,6 +65,7 @@ def read(
             inv.incomplete("encrypted: the PDF needs a password")
             return
         _pdf_objects(inv, doc)
+        _marked_properties(inv, doc)
         # XMP's thumbnails (`xmpGImg:image`) are pictures written in it as base64
         base64_pictures(inv, doc.get_xml_metadata() or "", work, lang, depth, "XMP packet")
         _pdf_pages(inv, doc, work, lang, ocr_done)
@@ -393,6 +394,124 @@ def _appearances(inv: Inventory, doc: Any) -> None:
             continue
         if text.strip():
             inv.add(APPEARANCE_PLACE, text, f"object {form}")
+
+
+#: Where the property lists of marked content are read.
+MARKED_PLACE = "a property of marked content in a PDF page or form (`BDC`, `DP`: /Alt, /E …)"
+_CONTENT_TOKEN = re.compile(rb"<<|>>|\(|<([0-9A-Fa-f\s]*)>|/([^\s/<>\[\](){}%]*)")
+
+
+def _marked_properties(inv: Inventory, doc: Any) -> None:
+    """Every string and name of every property list written inline in content (`/Figure
+    << /Alt (…) >> BDC`, `<< … >> DP`): a figure's alternative text, an abbreviation's
+    expansion (`/E`), any key a tool reads, in each page's content and each form. Content holds
+    dictionaries only there (an inline image's dictionary is `BI … ID`), so every `<< … >>` of a
+    content stream is read. Property lists named from `/Properties` are objects, read with the
+    file's other strings."""
+    streams: list[tuple[int, str]] = []
+    for page in doc:
+        streams.extend((x, f"page {page.number + 1}") for x in page.get_contents())
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] == "/Form":
+                streams.append((xref, f"form {xref}"))
+        except Exception:  # noqa: S112  a damaged object: the raw scan reads its bytes
+            continue
+    total = 0
+    for xref, where in streams:
+        try:
+            data = doc.xref_stream(xref) or b""
+        except Exception as exc:
+            not_memory(exc)
+            inv.incomplete(f"PDF content stream {xref} could not be decoded: {type(exc).__name__}")
+            continue
+        total += len(data)
+        if total > MAX_STREAMS_BYTES:
+            inv.incomplete(
+                f"a PDF's content holds more than {MAX_STREAMS_BYTES} bytes: the property lists"
+                " of the rest are not read"
+            )
+            return
+        found = content_dict_text(data)
+        if found:
+            inv.add(MARKED_PLACE, "\n".join(found), where)
+
+
+def content_dict_text(data: bytes) -> list[str]:
+    """The strings (escapes undone, UTF-16 with a byte order mark, else PDFDocEncoding read as
+    Latin-1) and the names the format does not define, of every `<< … >>` in content."""
+    out: list[str] = []
+    pos = data.find(b"<<")
+    while pos >= 0:
+        depth = 0
+        while pos < len(data):
+            m = _CONTENT_TOKEN.search(data, pos)
+            if m is None:
+                return out
+            token = m.group(0)
+            pos = m.end()
+            if token == b"<<":
+                depth += 1
+            elif token == b">>":
+                depth -= 1
+                if depth <= 0:
+                    break
+            elif token == b"(":
+                raw, pos = _literal(data, pos)
+                out.append(_pdf_string(raw))
+            elif m.group(1) is not None:
+                hexed = re.sub(rb"\s", b"", m.group(1))
+                out.append(_pdf_string(bytes.fromhex((hexed + b"0" * (len(hexed) % 2)).decode())))
+            elif m.group(2) and m.group(2).decode("latin-1") not in _PDF_NAMES:
+                out.append(pdf_name_text(m.group(2).decode("latin-1")))
+        pos = data.find(b"<<", pos)
+    return [t for t in out if t.strip()]
+
+
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _literal(data: bytes, pos: int) -> tuple[bytes, int]:
+    """A literal string from just after its `(`: its bytes with escapes undone, and the
+    position after its `)` (balanced parentheses nest, as the format says)."""
+    out = bytearray()
+    depth = 1
+    while pos < len(data):
+        c = data[pos : pos + 1]
+        pos += 1
+        if c == b"\\":
+            nxt = data[pos : pos + 1]
+            pos += 1
+            if nxt in _ESCAPES:
+                out += _ESCAPES[nxt]
+            elif nxt.isdigit():
+                digits = nxt
+                while len(digits) < 3 and data[pos : pos + 1].isdigit():
+                    digits += data[pos : pos + 1]
+                    pos += 1
+                out.append(int(digits, 8) & 0xFF)
+            elif nxt in (b"\r", b"\n"):
+                if nxt == b"\r" and data[pos : pos + 1] == b"\n":
+                    pos += 1
+            else:
+                out += nxt
+            continue
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            depth -= 1
+            if depth == 0:
+                break
+        out += c
+    return bytes(out), pos
+
+
+def _pdf_string(raw: bytes) -> str:
+    if raw.startswith(b"\xfe\xff"):
+        return raw[2:].decode("utf-16-be", "replace")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", "replace")
+    return raw.decode("latin-1")
 
 
 #: Where the names of a PDF's objects are read.
