@@ -246,5 +246,29 @@ MARKED: dict[str, Writer] = {
     ),
 }
 
+
+def _type3(la: str, ar: str) -> bytes:
+    """A Type3 font whose glyph for `x` draws the whole name in Helvetica: the text layer
+    says `x`, the page shows the name."""
+    glyph = b"1000 0 d0 BT /F1 1000 Tf 0 0 Td (" + la.encode() + b") Tj ET"
+    return _pdf(
+        content=b"BT /F1 14 Tf 72 720 Td (Statement of the witness.) Tj ET"
+        b" BT /T3 20 Tf 72 650 Td (x) Tj ET",
+        resources="",
+        more={
+            6: "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 9000 1000] /FontMatrix [0.001 0"
+            " 0 0.001 0 0] /CharProcs << /g 7 0 R >> /Encoding << /Type /Encoding /Differences"
+            " [120 /g] >> /FirstChar 120 /LastChar 120 /Widths [9000] /Resources << /Font"
+            " << /F1 5 0 R >> >> >>",
+            7: _stream("", glyph),
+        },
+    ).replace(
+        b"/Font << /F1 5 0 R >>  >> /Contents", b"/Font << /F1 5 0 R /T3 6 0 R >> >> /Contents"
+    )
+
+
+#: What a font draws is not its code points: a Type3 glyph drawing the whole name.
+FONTS: dict[str, Writer] = {"type3": _w("type3_text.pdf", _type3)}
+
 #: The tables read by the inventory so far.
-PDFS: dict[str, Writer] = {**NAMES, **STREAMS, **APPEARANCES, **MARKED}
+PDFS: dict[str, Writer] = {**NAMES, **STREAMS, **APPEARANCES, **MARKED, **FONTS}

@@ -60,3 +60,41 @@ def test_every_pdf_naming_the_witness_is_refused_and_the_same_naming_nobody_buil
 
 def _names(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
+
+
+def test_a_page_drawn_with_a_type3_font_is_read_by_ocr(tmp_path: Path) -> None:
+    from amanah.processing.inventory_pdf import TYPE3_PAGE
+    from tests.adv_leak_pdf_files import FONTS
+
+    FONTS["type3"](tmp_path, WITNESS_LATIN, WITNESS_AR)
+    path = tmp_path / "type3_text.pdf"
+    inv = inventory.of_file(path, path.name, tmp_path / "work")
+    found = [p.place for p in inv.parts if _matcher().names(p.text)]
+    assert f"OCR of {TYPE3_PAGE}" in found, found
+
+
+_FONT_FACE = "@font-face{font-family:Sig;src:url(data:font/ttf;base64,AAEAAAALAIAAAwAwT1MvMg==)}"
+CARRIED_FONTS = {
+    "page.html": "<!doctype html><html><head><style>" + _FONT_FACE + ".s{font-family:Sig}</style>"
+    "</head><body><p>Statement.</p><p class='s'>Wesnr</p></body></html>",
+    "file.html": "<html><head><style>@font-face { font-family: Sig; src: url('sig.woff2')"
+    " format('woff2') }</style></head><body><p>Statement.</p></body></html>",
+    "drawing.svg": "<svg xmlns='http://www.w3.org/2000/svg' width='600' height='200'><style>"
+    + _FONT_FACE
+    + "</style><text x='20' y='50' font-family='Sig'>Wesnr</text></svg>",
+    "svgfont.svg": "<svg xmlns='http://www.w3.org/2000/svg'><defs><font id='f'><glyph"
+    " unicode='W' d='M0 0L10 10'/></font></defs><text x='2' y='20'>W</text></svg>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARRIED_FONTS))
+def test_a_page_drawn_with_a_font_it_carries_is_incomplete(name: str, tmp_path: Path) -> None:
+    from amanah.processing.inventory_markup import OWN_FONT
+
+    path = tmp_path / name
+    path.write_text(CARRIED_FONTS[name], encoding="utf-8")
+    inv = inventory.of_file(path, path.name, tmp_path / "work")
+    assert OWN_FONT in inv.reasons, inv.reasons
+    plain = tmp_path / f"plain-{name}"
+    plain.write_text(CARRIED_FONTS[name].replace("url(", "local(").replace("glyph", "g"))
+    assert OWN_FONT not in inventory.of_file(plain, plain.name, tmp_path / "w2").reasons

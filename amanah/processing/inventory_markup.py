@@ -189,6 +189,12 @@ _DATA_URI = re.compile(
     r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,\"'\s]*)*)(;base64)?,([^\"'()\s<>]{16,})",
     re.IGNORECASE,
 )
+#: A page that draws its text with a font it carries (`@font-face` with a `url(…)`: a
+#: `data:` URI or a font file beside it; an SVG font's `<glyph>`s): the font may draw any
+#: letter for any code point (a cmap remapped), so the text read is not what is shown, and no
+#: reader here draws the page to read it.
+_OWN_FONT = re.compile(r"@font-face\s*\{[^}]{0,4096}?\burl\s*\(|<(?:\w+:)?glyph\b", re.IGNORECASE)
+OWN_FONT = "draws its text with a font it carries: what it shows may differ from its text"
 #: At most this many inlined files of one page are read (each a file of its own).
 MAX_DATA_URIS = 200
 
@@ -201,6 +207,8 @@ def data_uris(inv: Inventory, markup: str, work: Path, lang: str, depth: int) ->
     from amanah.processing.base64_pictures import kind as base64_kind
     from amanah.processing.inventory import nested
 
+    if _OWN_FONT.search(markup):
+        inv.incomplete(OWN_FONT)
     for n, m in enumerate(_DATA_URI.finditer(markup), 1):
         if n > MAX_DATA_URIS:
             inv.incomplete(f"past an unpack limit: more than {MAX_DATA_URIS} inlined files")

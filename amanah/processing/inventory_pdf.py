@@ -593,6 +593,8 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
             continue
         if n not in ocr_done and misread(text):  # the letters drawn are not those it says
             _ocr_into(inv, lambda p=page: _render(p, None), n, MISREAD_PAGE, work, lang)
+        elif n not in ocr_done and _type3(page):  # its glyphs are drawings of anything
+            _ocr_into(inv, lambda p=page: _render(p, None), n, TYPE3_PAGE, work, lang)
         if n not in ocr_done and (drawn := _drawn_region(inv, page, n)) is not None:
             _ocr_into(inv, lambda p=page, b=drawn: _render(p, b), n, DRAWN_PLACE, work, lang)
         tiles = []
@@ -724,6 +726,21 @@ def _hidden_layers(inv: Inventory, doc: Any) -> None:
                 inv.add("a hidden layer (optional content) of a PDF page", every, f"page {n}", n)
     finally:
         shown.close()
+
+
+#: Where the OCR of a page drawn with a Type3 font is placed.
+TYPE3_PAGE = "a PDF page drawn with a Type3 font (its glyphs may draw other letters)"
+
+
+def _type3(page: Any) -> bool:
+    """Whether the page (or a form it draws) uses a Type3 font: each of its glyphs is a
+    drawing that may be anything, a whole word for the code of `x`, so its text layer says
+    nothing of what it shows. Rare; such a page is read by OCR too."""
+    try:
+        return any(f[2] == "Type3" for f in page.get_fonts(full=True))
+    except Exception as exc:  # fonts that cannot be listed: read it by OCR
+        not_memory(exc)
+        return True
 
 
 #: Where the OCR of a page whose text layer cannot be trusted is placed.
