@@ -267,8 +267,39 @@ def _type3(la: str, ar: str) -> bytes:
     )
 
 
-#: What a font draws is not its code points: a Type3 glyph drawing the whole name.
-FONTS: dict[str, Writer] = {"type3": _w("type3_text.pdf", _type3)}
+def _glyph_swap(folder: Path, latin: str, arabic: str) -> None:
+    """An embedded TrueType font whose character map was edited so that other letters draw
+    the name's: the text layer says `Whsnr …`, the page shows the name."""
+    import tempfile
+
+    import pymupdf
+    from fontTools.ttLib import TTFont
+
+    font = TTFont("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    best = font.getBestCmap()
+    pool = iter("WesnrouDcyvgpqzjkxw")
+    decoy_of: dict[str, str] = {" ": " "}
+    for ch in latin:
+        decoy_of.setdefault(ch, ch if not ch.isalpha() else next(pool))
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            for real, decoy in decoy_of.items():
+                table.cmap[ord(decoy)] = best[ord(real)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "swap.ttf"
+        font.save(str(path))
+        doc = pymupdf.open()
+        page = doc.new_page()
+        page.insert_text((72, 72), "Statement of the witness about the centre.", fontsize=12)
+        decoy = "".join(decoy_of[c] for c in latin)
+        page.insert_text((72, 120), decoy, fontfile=str(path), fontname="sw", fontsize=20)
+        doc.save(folder / "glyph_swap.pdf", garbage=4, deflate=True)
+        doc.close()
+
+
+#: What a font draws is not its code points: a Type3 glyph drawing the whole name, an
+#: embedded font whose character map was remapped.
+FONTS: dict[str, Writer] = {"type3": _w("type3_text.pdf", _type3), "glyph-swap": _glyph_swap}
 
 #: The tables read by the inventory so far.
 PDFS: dict[str, Writer] = {**NAMES, **STREAMS, **APPEARANCES, **MARKED, **FONTS}

@@ -98,3 +98,15 @@ def test_a_page_drawn_with_a_font_it_carries_is_incomplete(name: str, tmp_path: 
     plain = tmp_path / f"plain-{name}"
     plain.write_text(CARRIED_FONTS[name].replace("url(", "local(").replace("glyph", "g"))
     assert OWN_FONT not in inventory.of_file(plain, plain.name, tmp_path / "w2").reasons
+
+
+def test_a_page_drawn_with_a_remapped_font_is_read_by_ocr(tmp_path: Path) -> None:
+    pytest.importorskip("fontTools")
+    from amanah.processing.inventory_pdf import REMAPPED_PAGE
+    from tests.adv_leak_pdf_files import FONTS
+
+    FONTS["glyph-swap"](tmp_path, WITNESS_LATIN, WITNESS_AR)
+    path = tmp_path / "glyph_swap.pdf"
+    inv = inventory.of_file(path, path.name, tmp_path / "work")
+    found = [p.place for p in inv.parts if _matcher().names(p.text)]
+    assert f"OCR of {REMAPPED_PAGE}" in found, found

@@ -572,6 +572,7 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
     flags = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_MEDIABOX_CLIP
     seen: dict[Any, float] = {}  # an image's largest placement read so far (its area)
     whole: set[int] = set()  # pictures read from their own pixels
+    remapped: dict[int, bool] = {}  # per embedded font: whether its cmap draws one letter for two
     for page in doc:
         n = page.number + 1
         laid: list[str] = []
@@ -595,6 +596,8 @@ def _pdf_pages(inv: Inventory, doc: Any, work: Path, lang: str, ocr_done: set[in
             _ocr_into(inv, lambda p=page: _render(p, None), n, MISREAD_PAGE, work, lang)
         elif n not in ocr_done and _type3(page):  # its glyphs are drawings of anything
             _ocr_into(inv, lambda p=page: _render(p, None), n, TYPE3_PAGE, work, lang)
+        elif n not in ocr_done and _remapped(doc, page, remapped):
+            _ocr_into(inv, lambda p=page: _render(p, None), n, REMAPPED_PAGE, work, lang)
         if n not in ocr_done and (drawn := _drawn_region(inv, page, n)) is not None:
             _ocr_into(inv, lambda p=page, b=drawn: _render(p, b), n, DRAWN_PLACE, work, lang)
         tiles = []
@@ -741,6 +744,53 @@ def _type3(page: Any) -> bool:
     except Exception as exc:  # fonts that cannot be listed: read it by OCR
         not_memory(exc)
         return True
+
+
+#: Where the OCR of a page drawn with a font whose letters were remapped is placed.
+REMAPPED_PAGE = "a PDF page drawn with a font that draws one letter for two (a remapped cmap)"
+#: The letters checked: Latin and Arabic base letters (a glyph shared by two of them, other
+#: than a letter and its other case, is a remapped cmap: `W` drawing `A`).
+_LETTERS = (
+    [chr(c) for c in range(0x41, 0x5B)]
+    + [chr(c) for c in range(0x61, 0x7B)]
+    + [chr(c) for c in range(0x0621, 0x064B)]
+)
+
+
+def _remapped(doc: Any, page: Any, seen: dict[int, bool]) -> bool:
+    """Whether the page uses an embedded font whose own character map sends two different
+    letters to one glyph (an editor's remapped font: the text says `Whsnr`, the page shows
+    `Ahmad`). Checked once per font; the letters it cannot tell about (a subset without its
+    character map) are not a sign."""
+    import pymupdf
+
+    try:
+        fonts = page.get_fonts(full=True)
+    except Exception as exc:
+        not_memory(exc)
+        return False
+    for font in fonts:
+        xref = font[0]
+        if xref not in seen:
+            seen[xref] = False
+            try:
+                _name, ext, _kind, buffer = doc.extract_font(xref)
+                if buffer and ext in ("ttf", "otf", "cff"):
+                    program = pymupdf.Font(fontbuffer=buffer)
+                    owner: dict[int, str] = {}
+                    for letter in _LETTERS:
+                        gid = program.has_glyph(ord(letter))
+                        if gid <= 0:
+                            continue
+                        other = owner.setdefault(gid, letter)
+                        if other != letter and other.lower() != letter.lower():
+                            seen[xref] = True
+                            break
+            except Exception as exc:  # a font program MuPDF cannot load draws nothing
+                not_memory(exc)
+        if seen[xref]:
+            return True
+    return False
 
 
 #: Where the OCR of a page whose text layer cannot be trusted is placed.
