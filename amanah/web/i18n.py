@@ -18,6 +18,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from amanah.display import own
+
 LANGUAGES = {"en": "English", "ar": "العربية"}
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -59,10 +61,11 @@ def digits(text: str, lang: str) -> str:
 
 
 def number(value: int | float, lang: str) -> str:
+    """`value` as the language writes it: the app's own text (display.own), shown as it is."""
     text = format_decimal(value, locale=lang)
     if lang == "ar":
         text = text.replace(",", "٬").replace(".", "٫")
-    return digits(text, lang)
+    return own(digits(text, lang))
 
 
 def when(value: datetime | date | str | None, lang: str) -> str:
@@ -80,7 +83,9 @@ def when(value: datetime | date | str | None, lang: str) -> str:
         text = format_datetime(value, "medium", tzinfo=value.tzinfo, locale=lang)
     else:
         text = format_date(value, "medium", locale=lang)
-    return digits(text, lang)
+    # The app's own text: Babel's Arabic dates hold RLM marks that place their parts, which
+    # the pages' finalize (display.reveal, for evidence text) must not write out as ⟨U+200F⟩.
+    return own(digits(text, lang))
 
 
 def dynamic_messages() -> list[str]:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from amanah import item_history, items
 from amanah.access import Caller, Permission, withheld_reason
+from amanah.display import own
 from amanah.search import document_date
 from amanah.web import analyst, reading
 from amanah.web.api import ItemId
@@ -139,7 +140,7 @@ def _document_date(metadata: dict[str, Any], lang: str) -> dict[str, Any] | None
         day = date.fromisoformat(str(chosen["date"]))
     except ValueError:
         return {"date": None}
-    text = digits(format_date(day, "long", locale=lang), lang)
+    text = own(digits(format_date(day, "long", locale=lang), lang))  # the app's own words
     return {"date": day.isoformat(), "text": text, "source": chosen.get("source")}
 
 

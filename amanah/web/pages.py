@@ -40,6 +40,7 @@ def environment(lang: str) -> Environment:
     env.filters["reveal"] = display.reveal
     env.filters["exact"] = display.exact
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    # when/num: the app's own text (i18n marks it display.own), never revealed like evidence.
     env.filters["when"] = lambda v: i18n.when(v, lang)
     env.filters["num"] = lambda v: i18n.number(v, lang)
     env.filters["size"] = lambda v: _size(v, lang)
