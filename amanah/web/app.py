@@ -66,7 +66,7 @@ from amanah.web import match as match_api
 from amanah.web import persons as person_pages
 from amanah.web import protected as protected_pages
 from amanah.web import redaction as redaction_pages
-from amanah.web.auth import BadCsrf, NotSignedIn
+from amanah.web.auth import BadCsrf, FormsInUtf8, NotSignedIn
 from amanah.workspace import Workspace, open_workspace
 
 log = logging.getLogger("amanah.web")
@@ -170,6 +170,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.include_router(analyst.api)
     app.include_router(analyst.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(FormsInUtf8)  # a form not in UTF-8 is refused, never read as Latin-1
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

@@ -13,9 +13,11 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from amanah.access import Caller, Permission
 from amanah.access.tokens import use_token
@@ -135,11 +137,75 @@ def identify(request: Request) -> tuple[Caller, str | None] | None:
         return caller_for(s, account, address(request)), csrf
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NOT_UTF8 = "the form is not UTF-8: send its fields in UTF-8"
+NOT_UTF8_FLAG = "form_not_utf8"
+
+
+def _form_is_utf8(ctype: str, body: bytes) -> bool:
+    """Whether every field of a form is UTF-8 (raw or percent-encoded). File parts of a
+    multipart form are content, not text, and are not asked."""
+    try:
+        if ctype.lower().startswith(FORM_TYPES[0]):
+            for pair in body.split(b"&"):
+                for piece in pair.split(b"=", 1):
+                    unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+            return True
+        params = (p.strip() for p in ctype.split(";")[1:])
+        boundary = next((p[9:].strip('"') for p in params if p.lower().startswith("boundary=")), "")
+        if not boundary:
+            return True  # the parser refuses it
+        for part in body.split(b"--" + boundary.encode("latin-1")):
+            head, sep, content = part.partition(b"\r\n\r\n")
+            if sep:
+                head.decode("utf-8")
+                if b"filename=" not in head.lower():
+                    content.removesuffix(b"\r\n").decode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return False
+    return True
+
+
+class FormsInUtf8:
+    """ASGI middleware: reads a form's body (url-encoded or multipart), notes on the request
+    whether its fields are UTF-8, and passes the same bytes on. The parser would read other
+    bytes as Latin-1, and a name stored as that mojibake is never matched again; `allow`
+    (every route's dependency) refuses such a form with 400 before the route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in UNSAFE:
+            return await self.app(scope, receive, send)
+        ctype = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+        if not ctype.lower().startswith(FORM_TYPES):
+            return await self.app(scope, receive, send)
+        chunks, more, last = [], True, None
+        while more:
+            last = await receive()
+            if last["type"] != "http.request":
+                break
+            chunks.append(last.get("body", b""))
+            more = last.get("more_body", False)
+        body = b"".join(chunks)
+        if not _form_is_utf8(ctype, body):
+            scope.setdefault("state", {})[NOT_UTF8_FLAG] = True
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 async def _check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get("x-csrf-token")
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
         form = await request.form()
         value = form.get("csrf")
         sent = value if isinstance(value, str) else None
@@ -152,6 +218,8 @@ def allow(permission: Permission | None = None, *, public: bool = False) -> Call
     rule = Rule(permission, public)
 
     async def dependency(request: Request) -> Caller | None:
+        if getattr(request.state, NOT_UTF8_FLAG, False):  # noted by FormsInUtf8
+            raise HTTPException(400, NOT_UTF8)
         found = await run_in_threadpool(identify, request)  # database work off the event loop
         if found is None:
             if public:
