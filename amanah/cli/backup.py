@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amanah.cli.util import err, expected_errors, fail, out, workspace
+from amanah.cli.util import err, expected_errors, fail, new_folder, out, workspace
 from amanah.errors import message
 from amanah.system import default_actor
 
@@ -46,6 +46,7 @@ def backup_cmd(
     from amanah.custody.ledger import EventType
     from amanah.preservation.backup import SUMS, BackupError, backup
 
+    new_folder(output)
     ws = workspace()
     try:
         report = backup(ws, output, on_step=lambda step: err.print(f"backup: {step}"))

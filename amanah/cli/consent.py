@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from amanah.cli.util import JSON, emit_json, in_session, out, print_table
+from amanah.cli.util import (
+    JSON,
+    emit_json,
+    in_session,
+    new_file,
+    out,
+    print_table,
+    write_new_file,
+)
 
 consent_app = typer.Typer(help="Providers' consent for a request.", no_args_is_help=True)
 
@@ -55,7 +63,7 @@ def consent_list(reference: str, as_json: JSON = False) -> None:
 def consent_letter(
     reference: str,
     provider: str,
-    out_path: Annotated[Path, typer.Argument(help="Where to write the PDF.")],
+    out_path: Annotated[Path, typer.Argument(help="A new file to write the PDF to.")],
 ) -> None:
     """Write the consent-request letter to a provider (PDF, English and Arabic).
 
@@ -63,8 +71,9 @@ def consent_letter(
     """
     from amanah.sharing import consent
 
+    new_file(out_path)
     pdf = in_session(lambda s, c: consent.letter(s, c, reference, provider))
-    out_path.write_bytes(pdf)
+    write_new_file(out_path, pdf)
     out.print(f"wrote {out_path} ({len(pdf):,} bytes)")
 
 

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from amanah.cli.util import emit_json, fail, out, with_workspace, workspace
+from amanah.cli.util import (
+    emit_json,
+    fail,
+    new_file,
+    new_folder,
+    out,
+    with_workspace,
+    workspace,
+    write_new_file,
+)
 from amanah.errors import message
 from amanah.system import default_actor
 
@@ -33,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def _write_or_print(doc: dict[str, Any], output: Path | None, what: str) -> None:
     text = json.dumps(doc, indent=2, ensure_ascii=False)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_new_file(output, text + "\n")
         out.print(f"wrote {what} to {output}")
     else:
         sys.stdout.write(text + "\n")
@@ -51,6 +60,7 @@ def custody_export(
     from amanah.custody.checkpoint_log import LOG_NAME
     from amanah.custody.export import ExportError, export_ledger
 
+    new_folder(output)
     result = with_workspace(
         lambda ws: export_ledger(ws.db, ws.key, output, ws.home / LOG_NAME), ExportError
     )
@@ -72,6 +82,8 @@ def custody_proof(
     """
     from amanah.custody import ledger
 
+    if output:
+        new_file(output)  # before a checkpoint is signed for it
     ws = workspace()
     try:
         with ws.db.session() as s:
@@ -129,6 +141,9 @@ def custody_consistency(
              python3 tools/verify_ledger.py --consistency c.json --public-key key.pem
     """
     from amanah.custody import keys, tree
+
+    if output:
+        new_file(output)
 
     def prove(ws: Workspace) -> dict[str, Any]:
         if new_size is None:

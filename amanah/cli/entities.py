@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from amanah.cli.util import emit_json, err, out, with_workspace
+from amanah.cli.util import emit_json, err, new_file, out, with_workspace
 from amanah.entities import EntityError
 from amanah.system import default_actor
 
@@ -473,11 +473,15 @@ def entity_export(
     """
     from amanah.entities.ftm import export_file
 
+    if output is not None:
+        new_file(output)
+
     def run(ws: Workspace, s: Session, c: Caller) -> tuple[str, dict[str, Any]]:
         text, summary = export_file(s, c)
         if output is not None:  # inside the transaction: no event for a file not written
             try:
-                output.write_text(text, encoding="utf-8")
+                with open(output, "x", encoding="utf-8") as f:  # never over an existing file
+                    f.write(text)
             except OSError as exc:
                 raise EntityError(f"{output}: cannot write ({exc.strerror})") from None
         return text, summary

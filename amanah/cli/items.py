@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from amanah.cli.util import ACTOR_HELP, emit_json, out, with_workspace
+from amanah.cli.util import ACTOR_HELP, emit_json, new_file, out, with_workspace
 from amanah.system import default_actor
 
 item_app = typer.Typer(help="One item: its record and its original bytes.", no_args_is_help=True)
@@ -89,6 +89,7 @@ def item_get(
     """
     from amanah.items import ItemError, export_original
 
+    new_file(output)
     result = with_workspace(
         lambda ws: export_original(ws, item_id, output, default_actor(actor)), ItemError
     )

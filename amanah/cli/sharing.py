@@ -13,6 +13,7 @@ from amanah.cli.util import (
     emit_json,
     fail,
     in_session,
+    new_folder,
     out,
     print_table,
     request_errors,
@@ -90,6 +91,8 @@ def package_build(
     """
     from amanah.access import local_administrator
     from amanah.sharing import package
+
+    new_folder(out_dir)
 
     def act(ws: Workspace) -> dict[str, Any]:
         caller = local_administrator(ws)

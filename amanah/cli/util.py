@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
@@ -90,6 +91,44 @@ state = State()
 def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+def new_file(path: Path) -> Path:
+    """Check that `path` names a new file a command may write (before its work is done and
+    recorded): never an existing file (nothing is overwritten), a folder, a file in a folder
+    that does not exist, or `-` (no command writes a file to standard output this way)."""
+    if str(path) == "-":
+        fail("-: give a file name to write (this command does not write to standard output)")
+    if path.is_dir():
+        fail(f"{path}: is a folder; give the name of a new file")
+    if path.exists() or path.is_symlink():
+        fail(f"{path}: already exists; choose another name (nothing was overwritten)")
+    if not path.parent.is_dir():
+        fail(f"{path}: folder {path.parent} does not exist")
+    return path
+
+
+def write_new_file(path: Path, data: bytes | str) -> None:
+    """Write `data` to the new file `path` (checked by `new_file`), refusing to replace one
+    that appeared since: exit 2 naming the path and the reason, never a traceback."""
+    new_file(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open(path, "xb") as f:
+            f.write(raw)
+    except FileExistsError:
+        fail(f"{path}: already exists; choose another name (nothing was overwritten)")
+    except OSError as exc:
+        fail(f"{path}: cannot write ({exc.strerror or exc})", 1)
+
+
+def new_folder(path: Path) -> Path:
+    """Check that `path` may become a new folder a command writes into: not a file, not `-`."""
+    if str(path) == "-":
+        fail("-: give the name of a new folder to write")
+    if path.exists() and not path.is_dir():
+        fail(f"{path}: is a file, not a folder; give the name of a new folder")
+    return path
 
 
 def workspace() -> Workspace:
