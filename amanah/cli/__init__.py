@@ -10,7 +10,10 @@ verification failure); 2 the request itself is wrong (bad option, missing file, 
 from __future__ import annotations
 
 import functools
-from typing import Annotated
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
@@ -120,13 +123,88 @@ def command() -> typer.core.TyperGroup:
     a short command's start); a process that forks commands (the tests' host) builds it first."""
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)  # a callback and subcommands: a group
+    _bound_integers(group)
     return group
+
+
+#: The largest integer any argument or option takes (the web caps ids alike): an id or count
+#: past what the database stores (2**63) is refused as a wrong request, not an OverflowError.
+INT_LIMIT = 2**62
+
+
+def _is_int(annotation: object) -> bool:
+    """int, int | None, list[int], tuple[int, ...]: any annotation that parses integers."""
+    if annotation is int:
+        return True
+    return any(_is_int(a) for a in typing.get_args(annotation) if a is not type(None))
+
+
+def _bound_integers(cmd: typer.core.TyperCommand | typer.core.TyperGroup) -> None:
+    """Give every integer argument and option of the tree the bounds ±INT_LIMIT (after the
+    command's own, e.g. `min=1`): refused as a wrong request (exit 2), never an OverflowError
+    from the database."""
+    for param in cmd.params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is not None and _is_int(descriptor.annotation):
+            param.callback = _bounded(param.callback)
+    for sub in getattr(cmd, "commands", {}).values():
+        _bound_integers(sub)
+
+
+def _bounded(then: Callable[..., Any] | None) -> Callable[..., Any]:
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, int) and not -INT_LIMIT <= v <= INT_LIMIT:
+                raise typer.BadParameter(f"{v} is out of range (at most {INT_LIMIT})")
+        return then(ctx, param, value) if then is not None else value
+
+    return check
 
 
 def main() -> None:
     private_umask()  # evidence, keys and exports made by this process are the owner's alone
     to_stderr()
-    command()()  # what `app()` does, with `pretty_exceptions_enable=False`
+    try:
+        command()()  # what `app()` does, with `pretty_exceptions_enable=False`
+    except Exception as exc:
+        last_resort(exc)
+
+
+def last_resort(exc: Exception) -> NoReturn:
+    """What no command caught: one line `error: <what>: <reason>` (the path, when there is
+    one) and exit 1; the traceback goes to the home's errors.log when there is a home."""
+    import traceback
+
+    from amanah.cli.util import err
+
+    if isinstance(exc, OSError) and exc.filename is not None:
+        line = f"{exc.filename}: {exc.strerror or exc}"
+    elif isinstance(exc, UnicodeError):
+        line = f"text is not in the expected encoding: {exc}"
+    else:
+        line = f"{type(exc).__name__}: {exc}"
+    logged = _log_traceback("".join(traceback.format_exception(exc)))
+    where = f" (traceback in {logged})" if logged else ""
+    err.print(f"error: {line}{where}")
+    raise SystemExit(1)
+
+
+def _log_traceback(text: str) -> Path | None:
+    """Append `text` to errors.log of the home, if the chosen home is an Amanah home."""
+    import contextlib
+    from datetime import UTC, datetime
+
+    from amanah.config import resolve_home
+
+    with contextlib.suppress(Exception):
+        home = resolve_home(state.home)
+        if (home / "amanah.toml").is_file():
+            log = home / "errors.log"
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(f"--- {datetime.now(UTC).isoformat()}\n{text}")
+            return log
+    return None
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ def fixity(
     sample: Annotated[
         float | None, typer.Option(help="Check a random fraction of blobs, e.g. 0.05.")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Processes (default: one per core).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes (default: one per core).", min=1, max=1024)
+    ] = None,
     actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:

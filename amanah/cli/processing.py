@@ -18,7 +18,7 @@ def process(
         bool, typer.Option(help="Also wait for jobs delayed before a retry, until none is left.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Parallel jobs (default: one per core).")
+        int | None, typer.Option(help="Parallel jobs (default: one per core).", min=1, max=1024)
     ] = None,
     retry_failed: Annotated[
         bool, typer.Option(help="Queue failed jobs again before starting.")

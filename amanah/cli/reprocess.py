@@ -35,7 +35,7 @@ def reprocess_cmd(
         bool, typer.Option("--dry-run", help="Say how many items, by type; change nothing.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Parallel jobs (default: one per core).")
+        int | None, typer.Option(help="Parallel jobs (default: one per core).", min=1, max=1024)
     ] = None,
     queue_only: Annotated[
         bool,
