@@ -31,6 +31,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def checked_name(text: str, what: str) -> str:
+    """A name a user gives (a collection, provider, compartment): the one check tags and saved
+    searches pass (`amanah.analyst.check_label`): one line, no control character (newline,
+    NUL), no bidi override or mark, nothing invisible; said as a RegistryError."""
+    from amanah.analyst import AnalystError, check_label
+
+    try:
+        return check_label(text, what)
+    except AnalystError as exc:
+        raise RegistryError(str(exc)) from None
+
+
 def provider(session: Session, name: str, create: bool = True) -> Provider:
     name = name.strip()
     if not name:
@@ -42,6 +54,7 @@ def provider(session: Session, name: str, create: bool = True) -> Provider:
     refuse_names(session, RegistryError(PROVIDER_NAMES_PROTECTED), name)
     if not create:
         raise RegistryError(f"no provider named {name!r}")
+    checked_name(name, "a provider's name")
     row = Provider(name=name, created_at=now())
     session.add(row)
     session.flush()
@@ -259,6 +272,9 @@ def collection(
                 f"collection {name!r} is under framework {found.framework_id}, not {framework_id}"
             )
         return found
+    checked_name(name, "a collection's name")
+    if compartment:
+        checked_name(compartment, "a compartment's name")
     if not provider_name:
         raise RegistryError(f"collection {name!r} is new: name its provider with --provider")
     refuse_names(session, RegistryError(COLLECTION_NAMES_PROTECTED), name, method, place, collector)
@@ -297,6 +313,7 @@ def set_compartment(session: Session, name: str, compartment: str, actor: str) -
     compartment = compartment.strip()
     if not compartment or len(compartment) > 200:
         raise RegistryError("a compartment needs a name of 1 to 200 characters")
+    checked_name(compartment, "a compartment's name")
     refuse_names(session, RegistryError(COMPARTMENT_NAMES_PROTECTED), compartment)
     coll = _named(session, name)
     before = coll.compartment
