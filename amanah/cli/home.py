@@ -75,7 +75,7 @@ def demo() -> None:
     from amanah.preservation.audit import verify as run_verify
     from amanah.processing.runner import run as run_jobs
 
-    ws = workspace()
+    ws = workspace(create=True)  # the demo makes its home
     try:
         report = create_demo(ws, default_actor())
         run_jobs(ws)

@@ -131,11 +131,18 @@ def new_folder(path: Path) -> Path:
     return path
 
 
-def workspace() -> Workspace:
+def workspace(create: bool = False) -> Workspace:
+    """Open the chosen home. Only `init` and `demo` make one (create=True): any other command
+    on a folder with no Amanah home says so, exit 2, rather than quietly start an empty home
+    (a mistyped --home, where `verify` would pass after making a new signing key)."""
+    from amanah.config import CONFIG_NAME, resolve_home
     from amanah.workspace import open_workspace
 
+    path = resolve_home(state.home)
+    if not create and not (path / CONFIG_NAME).is_file():
+        fail(f"no Amanah home at {path} (run `amanah init {path}` to make one, or give --home)")
     try:
-        ws = open_workspace(state.home)
+        ws = open_workspace(path, create=create)
     except expected_errors() as exc:
         fail(str(exc))
     if ws.settings.runner == "procrastinate":
