@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from amanah.cli.util import JSON, emit_json, in_session, out, parse_date, print_table
+from amanah.cli.util import JSON, counts, emit_json, in_session, out, parse_date, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,7 +116,10 @@ def engagement_show(engagement_id: int, as_json: JSON = False) -> None:
         return
     out.print(f"engagement {found['id']}: {found['kind']} on {found['held_on']}")
     out.print(f"place: {found['place'] or found['pcode'] or '-'}")
-    out.print(f"participants: {found['participants_total']} {found['participants']}")
+    by_group = counts(found["participants"])
+    out.print(
+        f"participants: {found['participants_total']}" + (f" ({by_group})" if by_group else "")
+    )
     out.print(f"organisations: {', '.join(found['organisations']) or '-'}")
     out.print(f"topics: {', '.join(found['topics']) or '-'}")
     print_table(found["persons"], ["person", "no_contact", "relocation"])

@@ -117,7 +117,7 @@ def ingest(
         provider=provider,
         framework_id=framework,
         method=method,
-        collected_on=parse_date(collected_on, "--collected-on"),
+        collected_on=parse_date(collected_on, "--collected-on", past=True),
         place=place,
         collector=collector,
         compartment=compartment,

@@ -9,6 +9,7 @@ import typer
 
 from amanah.cli.util import (
     JSON,
+    counts,
     emit_json,
     in_session,
     out,
@@ -183,7 +184,7 @@ def rfa_show(reference: str, as_json: JSON = False) -> None:
     out.print(f"searches: {len(found['searches'])}")
     for q in found["searches"]:
         out.print(f"  #{q['id']} {q['at'][:19]} {q['query']!r}: {q['hits']} hits")
-    out.print(f"review: {found['review'] or 'nothing yet'}")
+    out.print(f"review: {counts(found['review']) or 'nothing yet'}")
     for p in found["packages"]:
         out.print(f"package {p['id']}: {p['items']} items, {p['created_at'][:19]}")
 

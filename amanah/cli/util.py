@@ -178,13 +178,23 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
-def parse_date(value: str | None, option: str) -> date | None:
+def counts(found: dict[str, Any]) -> str:
+    """A dict of counts as a person reads it ("relevant 3, pending 1"), not a Python dict."""
+    return ", ".join(f"{k} {v}" for k, v in found.items())
+
+
+def parse_date(value: str | None, option: str, *, past: bool = False) -> date | None:
+    """A YYYY-MM-DD option; `past`: a day that has happened (collected, received, given on),
+    refused when in the future as `rfa add --received-on` is."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value!r}: expected a date as YYYY-MM-DD")
+    if past and day > date.today():
+        fail(f"{option} {value}: that date is in the future")
+    return day
 
 
 def in_session(work: Any) -> Any:

@@ -60,6 +60,11 @@ class Task:
     due_on: date | None
 
 
+#: More people in one group than any meeting holds is a typing slip (and past what the
+#: database stores, a failure): refused.
+MAX_PARTICIPANTS = 1_000_000
+
+
 def parse_participants(values: Sequence[str]) -> dict[str, int]:
     """`f:18-59=3` (sex:age group=count), repeatable, into {"f:18-59": 3}."""
     out: dict[str, int] = {}
@@ -72,6 +77,10 @@ def parse_participants(values: Sequence[str]) -> dict[str, int]:
                 f" of {', '.join(AGE_GROUPS)} (e.g. f:18-59=3)"
             )
         out[key] = out.get(key, 0) + int(count)
+        if out[key] > MAX_PARTICIPANTS:
+            raise EngagementError(
+                f"participants {v!r}: at most {MAX_PARTICIPANTS:,} people in a group"
+            )
     return out
 
 
