@@ -127,17 +127,24 @@ def write_default_config(
     s3_endpoint: str = "",
 ) -> Path:
     """Create the home folder and its configuration file if there is none yet."""
-    home.mkdir(parents=True, exist_ok=True)
     path = home / CONFIG_NAME
-    if not path.exists():
-        text = _TEMPLATE.format(
-            database_url=database_url or "sqlite:///amanah.db",
-            blob_store=blob_store or "file:blobs",
-            s3_endpoint=s3_endpoint,
-        )
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    try:
+        if home.exists() and not home.is_dir():
+            raise ConfigError(f"{home}: is a file, not a folder; choose another home")
+        home.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            text = _TEMPLATE.format(
+                database_url=database_url or "sqlite:///amanah.db",
+                blob_store=blob_store or "file:blobs",
+                s3_endpoint=s3_endpoint,
+            )
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+    except OSError as exc:  # a read-only parent, a file where a folder goes
+        raise ConfigError(
+            f"{exc.filename or home}: cannot make the home ({exc.strerror})"
+        ) from None
     return path
 
 
@@ -149,10 +156,18 @@ def load_settings(home: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:  # a folder named amanah.toml, a file that cannot be read
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
     for key in ("database_url", "blob_store"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise ConfigError(f"{path}: setting {key!r} is missing or empty")
-    db_url = _relative_sqlite(data["database_url"], home)
+    try:
+        from sqlalchemy.engine import make_url
+
+        db_url = _relative_sqlite(data["database_url"], home)
+        make_url(db_url)
+    except Exception as exc:  # sqlalchemy's ArgumentError: not a URL
+        raise ConfigError(f"{path}: database_url is not a database URL ({exc})") from None
     runner = str(data.get("runner", "embedded"))
     if runner not in ("embedded", "procrastinate"):
         raise ConfigError(f'{path}: runner must be "embedded" or "procrastinate", not {runner!r}')

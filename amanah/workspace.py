@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from amanah.blobs import BlobStore, open_store
 from amanah.config import (
     CONFIG_NAME,
+    ConfigError,
     Settings,
     load_settings,
     resolve_home,
@@ -30,7 +31,7 @@ from amanah.config import (
 from amanah.custody.checkpoint_log import CHECKPOINT_LOG, LOG_NAME
 from amanah.custody.keys import SigningKey, open_signing_key
 from amanah.custody.ledger import SIGNING_KEY
-from amanah.db import Database
+from amanah.db import Database, DatabaseError
 from amanah.sharing.names_key import SESSION_KEY as NAMES_KEY
 from amanah.sharing.names_key import key_path as names_key_path
 from amanah.sharing.names_key import load_or_create_key
@@ -105,6 +106,39 @@ def init_home(
     return path  # the key is made by open_workspace, once the ledger is known to be empty
 
 
+def _database(url: str, home: Path) -> Database:
+    """The home's database, brought to the current schema; what cannot be opened is said in
+    one line naming the configuration or the database (never the URL: it may hold a
+    password): a database_url that is no URL or names a driver not installed, a file that is
+    not a database, a schema newer than this version of Amanah."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import DatabaseError as SQLError
+
+    config = home / CONFIG_NAME
+    try:
+        db = Database(url)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise ConfigError(f"{config}: database_url cannot be used ({exc})") from None
+    db.migration_attributes["names_key_path"] = str(names_key_path(home))
+    where = sqlite_file(url) or config
+    try:
+        db.upgrade()  # creates the SQLite file (and its -wal, -shm with its mode) 0600
+    except (ArgumentError, ImportError) as exc:
+        db.dispose()
+        raise ConfigError(f"{config}: database_url cannot be used ({exc})") from None
+    except SQLError as exc:
+        db.dispose()
+        raise DatabaseError(f"{where}: not an Amanah database ({exc.orig})") from None
+    except CommandError as exc:
+        db.dispose()
+        raise DatabaseError(
+            f"{where}: its schema is not one this version of Amanah knows ({exc}); upgrade"
+            " Amanah, or restore the home from a backup"
+        ) from None
+    return db
+
+
 def open_workspace(
     home: str | os.PathLike[str] | None,
     create: bool = True,
@@ -118,9 +152,7 @@ def open_workspace(
             init_home(path)
         settings = load_settings(path)
         tighten_home(settings)
-        db = Database(settings.database_url)
-        db.migration_attributes["names_key_path"] = str(names_key_path(path))
-        db.upgrade()  # creates the SQLite file (and its -wal, -shm with its mode) 0600
+        db = _database(settings.database_url, path)
         blobs = open_store(settings.blob_store, path, settings.s3_endpoint, settings.s3_region)
         ensure = getattr(blobs, "ensure_bucket", None)
         if ensure is not None:

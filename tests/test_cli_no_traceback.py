@@ -44,3 +44,38 @@ def test_an_uncaught_error_is_one_line_and_exit_1(sqlite_home: Path, monkeypatch
         raise AssertionError("main() returned")
     log = (sqlite_home / "errors.log").read_text("utf-8")
     assert "Traceback" in log and "Input/output error" in log
+
+
+def test_a_broken_home_is_said_in_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("x", encoding="utf-8")
+    proc = amanah(file, "init")
+    assert proc.returncode == 2 and f"{file}: is a file" in proc.stderr, proc.stderr
+    home = tmp_path / "home"
+    amanah(home, "init", check=True)
+    config = home / "amanah.toml"
+    text = config.read_text("utf-8")
+    for url, said in (
+        ("garbage:::", "database_url is not a database URL"),
+        ("mysql://u@h/db", "database_url cannot be used"),
+    ):
+        config.write_text(
+            "\n".join(
+                f'database_url = "{url}"' if line.startswith("database_url") else line
+                for line in text.splitlines()
+            ),
+            "utf-8",
+        )
+        proc = amanah(home, "verify")
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    config.write_text(text, "utf-8")
+    junk = tmp_path / "junk.jsonl"
+    junk.write_bytes(b"\xff\xfe{\n")
+    proc = amanah(home, "entity", "import", str(junk))
+    assert proc.returncode == 2 and "not UTF-8" in proc.stderr, proc.stderr
+    (home / "amanah.db").write_bytes(b"junk" * 1000)
+    for extra in ("amanah.db-wal", "amanah.db-shm"):
+        (home / extra).unlink(missing_ok=True)
+    proc = amanah(home, "verify")
+    assert proc.returncode == 2 and "not an Amanah database" in proc.stderr, proc.stderr

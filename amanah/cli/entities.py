@@ -414,7 +414,13 @@ def entity_import(
         except OSError as exc:
             raise EntityError(f"{file}: cannot read ({exc.strerror})") from None
         with stream:
-            return import_entities(s, c, read_lines(stream, str(file)), dataset or file.stem)
+            try:
+                return import_entities(s, c, read_lines(stream, str(file)), dataset or file.stem)
+            except UnicodeDecodeError as exc:  # the transaction is rolled back: nothing kept
+                raise EntityError(
+                    f"{file}: not UTF-8 (byte {exc.start} of a block); FollowTheMoney JSON"
+                    " lines are UTF-8"
+                ) from None
 
     counts = _write(actor, run)
     if as_json:
