@@ -189,11 +189,15 @@ _DATA_URI = re.compile(
     r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,\"'\s]*)*)(;base64)?,([^\"'()\s<>]{16,})",
     re.IGNORECASE,
 )
-#: A page that draws its text with a font it carries (`@font-face` with a `url(…)`: a
+#: A page that draws its text with a font it carries (`@font-face` with a `url(…)` of a
 #: `data:` URI or a font file beside it; an SVG font's `<glyph>`s): the font may draw any
 #: letter for any code point (a cmap remapped), so the text read is not what is shown, and no
-#: reader here draws the page to read it.
-_OWN_FONT = re.compile(r"@font-face\s*\{[^}]{0,4096}?\burl\s*\(|<(?:\w+:)?glyph\b", re.IGNORECASE)
+#: reader here draws the page to read it. A font fetched from the web (`https:`, `//`) is not
+#: carried: a saved page naming a web font service is read as it is.
+_OWN_FONT = re.compile(
+    r"@font-face\s*\{[^}]{0,4096}?\burl\s*\((?!\s*['\"]?\s*(?:https?:|//))|<(?:\w+:)?glyph\b",
+    re.IGNORECASE,
+)
 OWN_FONT = "draws its text with a font it carries: what it shows may differ from its text"
 #: At most this many inlined files of one page are read (each a file of its own).
 MAX_DATA_URIS = 200
