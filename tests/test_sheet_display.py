@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from amanah.processing.sheet_display import MAX_FORMULA, computed, references, shown
+from amanah.processing.sheet_display import MAX_FORMULA, MAX_SHOWN, computed, references, shown
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,44 @@ from amanah.processing.sheet_display import MAX_FORMULA, computed, references, s
 def test_a_formula_is_computed_as_text(formula: str, expected: str) -> None:
     values = {"A2": "Ahmad", "B2": "al-Khatib"}
     assert computed(formula, lambda ref: values.get(ref, "")) == expected
+
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -"
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ('=SUBSTITUTE("AhmQd Ql-KhQtib","Q","a")', "Ahmad al-Khatib"),
+        ('=SUBSTITUTE("AhmQd al-Khatib","Q","a",1)', "Ahmad al-Khatib"),
+        ('=MID("zzzzzzzzAhmad al-Khatibzzzzzz",9,15)', "Ahmad al-Khatib"),
+        ('=REPLACE("Ahm#d al-Khatib",4,1,"a")', "Ahmad al-Khatib"),
+        ('=LEFT("Ahmadxx",5)&" "&RIGHT("xxal-Khatib",9)', "Ahmad al-Khatib"),
+        ('=PROPER("ahmad")&" "&LOWER("AL-")&UPPER("k")&TRIM("  hatib ")', "Ahmad al-Khatib"),
+        ('=CONCAT(T("Ahmad")," ",REPT("al-Khatib",1))', "Ahmad al-Khatib"),
+        ('=INDEX({"x","Ahmad al-Khatib"},2)', "Ahmad al-Khatib"),
+        ('=INDEX({"x";"Ahmad"},2,1)&" al-"&INDEX({"x","y";"z","Khatib"},2,2)', "Ahmad al-Khatib"),
+        ('=TEXT("Ahm","@""ad al-Khatib""")', "Ahmad al-Khatib"),
+        ('=SUBSTITUTE(SUBSTITUTE("Q R","Q","Ahmad"),"R",A2)', "Ahmad al-Khatib"),
+        ("=" + "&".join(f"MID(A3,{ALPHABET.index(c) + 1},1)" for c in "Ahmad"), "Ahmad"),
+        ('=SUBSTITUTE("أQمد","Q","ح")', "أحمد"),
+        ('=SUM(A1:A9)&"x"', "x"),
+        ('=MID("Ahmad",A9,2)', "Ahmad"),  # a position not known: the letters as written
+    ],
+)
+def test_the_text_functions_a_sheet_spells_a_name_with_are_computed(
+    formula: str, expected: str
+) -> None:
+    values = {"A2": "al-Khatib", "A3": ALPHABET}
+    assert computed(formula, lambda ref: values.get(ref, "")) == expected
+
+
+def test_text_functions_stay_within_the_budget() -> None:
+    assert len(computed('=REPT("ab",100000000)')) == MAX_SHOWN
+    assert len(computed('=REPT(REPT("ab",5000),5000)')) <= MAX_SHOWN
+    assert len(computed('=SUBSTITUTE(REPT("a",4000),"a",REPT("b",4000))')) <= MAX_SHOWN
+    deep = "=" + "UPPER(" * 200 + '"a"' + ")" * 200
+    assert computed(deep) == "a"  # nested deeper than Excel allows: its literals
 
 
 def test_the_cells_a_formula_names_on_its_own_sheet() -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_CHAR = frozenset({"CHAR", "UNICHAR", "_XLFN.UNICHAR"})
-_TEXTJOIN = frozenset({"TEXTJOIN", "_XLFN.TEXTJOIN"})
 #: The longest formula read (Excel's own limit is 8,192 characters), the most text one cell is
 #: shown making (a name is short; a formula of formulas grows as a power of their lengths),
 #: and the longest number format read (Excel's limit is 255).
@@ -36,7 +34,11 @@ def cell_reference(token: str) -> tuple[str, str] | None:
 
 
 #: What a formula that makes text holds: a literal, a join, a character by its number.
-_MAKES_TEXT = re.compile(r'["&]|CHAR|CONCAT|TEXTJOIN', re.I)
+_MAKES_TEXT = re.compile(
+    r'["&]|CHAR|CONCAT|TEXTJOIN|SUBSTITUTE|REPLACE|MID|LEFT|RIGHT|UPPER|LOWER|PROPER|TRIM|REPT'
+    r"|\bT\(|TEXT|INDEX",
+    re.I,
+)
 
 
 def makes_text(formula: str) -> bool:
@@ -58,49 +60,225 @@ def references(formula: str) -> set[str]:
 
 
 def computed(formula: str, value_of: Callable[[str], str] = lambda ref: "") -> str:
-    """The text a formula makes of its literals, characters and cells, joined as written."""
+    """The text a formula makes of its literals, characters and cells, as a spreadsheet
+    program computes it: joins (`&`, `CONCAT`, `TEXTJOIN`), characters by number (`CHAR`), and
+    the text functions a sheet assembles a name with (`SUBSTITUTE`, `REPLACE`, `MID`, `LEFT`,
+    `RIGHT`, `UPPER`, `LOWER`, `PROPER`, `TRIM`, `REPT`, `T`, `TEXT`, `INDEX` of a literal
+    array). Any other function gives its arguments' text joined in the order written."""
     from openpyxl.formula import Tokenizer
 
     formula = formula[:MAX_FORMULA]
     try:
         items = Tokenizer("=" + formula.lstrip("=")).items
+        tree = _parse(items)
     except Exception:
-        return "".join(_literals(formula))
-    out: list[str] = []
-    size = 0
-    stack: list[list[str]] = []  # open functions: [name, argument index, TEXTJOIN's delimiter]
+        return "".join(_literals(formula))[:MAX_SHOWN]
+    return _Evaluator(value_of).expression(tree)[:MAX_SHOWN]
+
+
+#: Deepest nesting of functions read (Excel allows 64).
+_MAX_DEPTH = 64
+
+
+def _parse(items: list) -> list:
+    """The formula's tokens as nested expressions: an expression is a list of nodes
+    ("text"|"num"|"ref"|"op", value), ("func", NAME, [expressions]), ("array", [[expr…]…]),
+    ("group", expression)."""
+    stack: list[list] = []  # open frames: [kind, name, arguments, current expression]
+    top: list = []
+    current = top
     for item in items:
         kind, sub, value = item.type, item.subtype, item.value
-        if kind == "FUNC" and sub == "OPEN":
-            stack.append([value[:-1].upper(), "0", ""])
-        elif kind == "FUNC" and sub == "CLOSE":
-            if stack:
-                stack.pop()
-        elif kind == "SEP" and sub == "ARG" and stack:
-            stack[-1][1] = str(int(stack[-1][1]) + 1)
+        if kind in ("FUNC", "PAREN", "ARRAY") and sub == "OPEN":
+            if len(stack) >= _MAX_DEPTH:
+                raise ValueError("nested too deep")
+            frame = [kind, value[:-1].upper(), [[]], None]
+            frame[3] = frame[2][0]
+            stack.append(frame)
+            current = frame[3]
+            if kind == "ARRAY":
+                frame[2] = [[frame[3]]]  # rows of expressions
+        elif kind in ("FUNC", "PAREN", "ARRAY") and sub == "CLOSE":
+            if not stack:
+                continue
+            frame = stack.pop()
+            current = stack[-1][3] if stack else top
+            if frame[0] == "FUNC":
+                current.append(("func", frame[1], frame[2]))
+            elif frame[0] == "ARRAY":
+                current.append(("array", frame[2]))
+            else:
+                current.append(("group", frame[2][0]))
+        elif kind == "SEP" and stack:
+            frame = stack[-1]
+            expression: list = []
+            if frame[0] == "ARRAY":
+                if sub == "ROW":
+                    frame[2].append([expression])
+                else:
+                    frame[2][-1].append(expression)
+            else:
+                frame[2].append(expression)
+            frame[3] = current = expression
         elif kind == "OPERAND":
-            piece = ""
-            if sub == "TEXT":
-                piece = value[1:-1].replace('""', '"')
-            elif sub == "NUMBER" and stack and stack[-1][0] in _CHAR:
-                piece = _char(value)
-            elif sub == "RANGE":
-                ref = cell_reference(value)
-                piece = value_of(ref[1]) if ref and not ref[0] else ""
-            if stack and stack[-1][0] in _TEXTJOIN:
-                argument = int(stack[-1][1])
-                if argument == 0:
-                    stack[-1][2] = piece
-                    continue
-                if argument == 1:
-                    continue  # whether empty values are left out
-                if argument > 2:
-                    piece = stack[-1][2] + piece
+            node = {"TEXT": "text", "NUMBER": "num", "RANGE": "ref"}.get(sub)
+            if node == "text":
+                current.append(("text", value[1:-1].replace('""', '"')))
+            elif node:
+                current.append((node, value))
+        elif kind.startswith("OPERATOR"):
+            current.append(("op", value))
+    while stack:  # a formula cut short: its open functions end where it ends
+        frame = stack.pop()
+        current = stack[-1][3] if stack else top
+        if frame[0] == "FUNC":
+            current.append(("func", frame[1], frame[2]))
+        elif frame[0] == "ARRAY":
+            current.append(("array", frame[2]))
+        else:
+            current.append(("group", frame[2][0]))
+    return top
+
+
+class _Evaluator:
+    def __init__(self, value_of: Callable[[str], str]) -> None:
+        self.value_of = value_of
+
+    def expression(self, nodes: list) -> str:
+        """An expression's text: its operands joined (a lone number, or numbers in
+        arithmetic, are not text and give nothing but where `&` joins them)."""
+        joins = any(n[0] == "op" and n[1] == "&" for n in nodes)
+        out: list[str] = []
+        size = 0
+        for n in nodes:
+            if n[0] == "op":
+                continue
+            if n[0] == "num" and not joins:
+                continue
+            piece = self.node(n)
             out.append(piece)
             size += len(piece)
             if size > MAX_SHOWN:
                 break
-    return "".join(out)
+        return "".join(out)[: MAX_SHOWN + 1]
+
+    def number(self, nodes: list) -> int | None:
+        """An argument that is a number (`9`, `-1`, a cell holding one)."""
+        sign = -1 if any(n == ("op", "-") for n in nodes) else 1
+        values = [n for n in nodes if n[0] != "op"]
+        if len(values) != 1:
+            return None
+        text = values[0][1] if values[0][0] == "num" else self.node(values[0])
+        try:
+            return sign * int(float(text))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+    def node(self, n: tuple) -> str:
+        kind = n[0]
+        if kind in ("text", "num"):
+            return n[1]
+        if kind == "ref":
+            ref = cell_reference(n[1])
+            return self.value_of(ref[1])[:MAX_SHOWN] if ref and not ref[0] else ""
+        if kind == "group":
+            return self.expression(n[1])
+        if kind == "array":
+            return "".join(self.expression(e) for row in n[1] for e in row)[: MAX_SHOWN + 1]
+        if kind == "func":
+            return self.function(n[1], n[2])[: MAX_SHOWN + 1]
+        return ""
+
+    def function(self, name: str, args: list[list]) -> str:
+        name = name.removeprefix("_XLFN.")
+        arg = self._arg
+        if name in ("CHAR", "UNICHAR"):
+            return _char(arg(args, 0)) if args and args[0] else ""
+        if name in ("TEXTJOIN",) and len(args) >= 3:
+            return arg(args, 0).join(self._spread(a) for a in args[2:])
+        if name in ("CONCAT", "CONCATENATE"):
+            return "".join(self._spread(a) for a in args)
+        if name in ("UPPER", "LOWER", "PROPER", "TRIM", "T", "CLEAN") and args:
+            text = arg(args, 0)
+            return {
+                "UPPER": str.upper,
+                "LOWER": str.lower,
+                "PROPER": str.title,
+                "TRIM": lambda t: " ".join(w for w in t.split(" ") if w),
+            }.get(name, lambda t: t)(text)
+        whole = self._joined(args)
+        if name == "SUBSTITUTE" and len(args) >= 3:
+            text, old, new = arg(args, 0), arg(args, 1), arg(args, 2)
+            if not old:
+                return text
+            if len(args) > 3:
+                nth = self.number(args[3])
+                if nth is None or nth < 1:
+                    return whole
+                at = -1
+                for _ in range(nth):
+                    at = text.find(old, at + 1)
+                    if at < 0:
+                        return text
+                return text[:at] + new + text[at + len(old) :]
+            if len(new) > len(old) and text.count(old) * (len(new) - len(old)) > MAX_SHOWN:
+                return (text.replace(old, new, MAX_SHOWN // max(len(new), 1) + 1))[: MAX_SHOWN + 1]
+            return text.replace(old, new)
+        if name in ("MID", "MIDB") and len(args) >= 3:
+            start, count = self.number(args[1]), self.number(args[2])
+            if start is None or count is None or start < 1 or count < 0:
+                return whole
+            return arg(args, 0)[start - 1 : start - 1 + count]
+        if name in ("LEFT", "LEFTB", "RIGHT", "RIGHTB") and args:
+            count = self.number(args[1]) if len(args) > 1 else 1
+            if count is None or count < 0:
+                return whole
+            text = arg(args, 0)
+            if name.startswith("LEFT"):
+                return text[:count]
+            return text[len(text) - count :] if count else ""
+        if name in ("REPLACE", "REPLACEB") and len(args) >= 4:
+            start, count = self.number(args[1]), self.number(args[2])
+            if start is None or count is None or start < 1 or count < 0:
+                return whole
+            text = arg(args, 0)
+            return text[: start - 1] + arg(args, 3) + text[start - 1 + count :]
+        if name == "REPT" and len(args) >= 2:
+            text, times = arg(args, 0), self.number(args[1])
+            if times is None or times < 0 or not text:
+                return whole
+            return text * min(times, MAX_SHOWN // len(text) + 1)
+        if name == "TEXT" and len(args) >= 2:
+            value = arg(args, 0)
+            return shown(value, arg(args, 1), self.number(args[0]) is None)
+        if name == "INDEX" and len(args) >= 2 and len(args[0]) == 1 and args[0][0][0] == "array":
+            rows = args[0][0][1]
+            row = self.number(args[1])
+            col = self.number(args[2]) if len(args) > 2 else None
+            if len(rows) == 1 and col is None and row is not None:  # one row: INDEX(arr, n)
+                row, col = 1, row
+            if row is None or not 0 < row <= len(rows):
+                return whole
+            col = col or 1
+            if not 0 < col <= len(rows[row - 1]):
+                return whole
+            return self.expression(rows[row - 1][col - 1])
+        return whole
+
+    def _arg(self, args: list[list], i: int) -> str:
+        if i >= len(args):
+            return ""
+        nodes = args[i]
+        if len(nodes) == 1 and nodes[0][0] == "num":
+            return nodes[0][1]  # a number given where text is wanted is its digits
+        return self.expression(nodes)
+
+    def _spread(self, nodes: list) -> str:
+        return self._arg([nodes], 0)
+
+    def _joined(self, args: list[list]) -> str:
+        """What a function not computed shows: its arguments' text in the order written."""
+        return "".join(self.expression(a) for a in args)[: MAX_SHOWN + 1]
 
 
 def _char(value: str) -> str:

@@ -1,0 +1,33 @@
+"""Text a reader assembles that no stored string spells (an adversary's, stop 54), found in the
+file's inventory: a spreadsheet's text functions computed. The same files naming nobody find
+nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from amanah.processing import inventory
+from amanah.sharing.protected import Matcher
+from tests.adv_leak_office_text_files import OFFICE_TEXT
+from tests.sharingfixtures import WITNESS_AR, WITNESS_LATIN
+
+LATIN_CONTROL = "the centre"
+ARABIC_CONTROL = "مركز الاحتجاز"
+
+
+@pytest.mark.parametrize("key", sorted(OFFICE_TEXT))
+def test_text_a_reader_assembles_is_found_in_the_inventory(key: str, tmp_path: Path) -> None:
+    matcher = Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+    for named in (True, False):
+        folder = tmp_path / ("named" if named else "clean")
+        folder.mkdir()
+        if named:
+            OFFICE_TEXT[key](folder, WITNESS_LATIN, WITNESS_AR)
+        else:
+            OFFICE_TEXT[key](folder, LATIN_CONTROL, ARABIC_CONTROL)
+        (path,) = folder.iterdir()
+        inv = inventory.of_file(path, path.name, tmp_path)
+        found = [p.place for p in inv.parts if matcher.names(p.text)]
+        assert bool(found) == named, (key, named, found)
