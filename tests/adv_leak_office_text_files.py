@@ -1,6 +1,7 @@
 """Files whose text a reader assembles from pieces no stored string spells (an adversary's,
 stop 54): a spreadsheet's text functions (`SUBSTITUTE`, `MID`, `REPLACE`, letters picked from
-an alphabet cell). Each writer: (folder, latin, arabic) -> one file in the folder."""
+an alphabet cell), a link's tooltip holding an all-lowercase address. Each writer: (folder,
+latin, arabic) -> one file in the folder."""
 
 from __future__ import annotations
 
@@ -37,7 +38,46 @@ def _csv_substitute(folder: Path, latin: str, _arabic: str) -> None:
     (folder / "substitute.csv").write_text(f"id,name,place\n14,{cell},Damascus\n")
 
 
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _address(latin: str) -> str:
+    """`ahmad.alkhatib@example.org`: lowercase ASCII, no space."""
+    return latin.lower().replace(" ", ".").replace("al-", "al") + "@example.org"
+
+
+def _docx_tooltip(folder: Path, latin: str, _arabic: str) -> None:
+    import docx
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    d.add_paragraph("Statement about the centre.")
+    d.add_paragraph()._p.append(
+        parse_xml(
+            f'<w:hyperlink {_W} w:anchor="_top" w:tooltip="{_address(latin)}"><w:r><w:t>'
+            "contact the source</w:t></w:r></w:hyperlink>"
+        )
+    )
+    d.save(str(folder / "tooltip.docx"))
+
+
+def _xlsx_tooltip(folder: Path, latin: str, _arabic: str) -> None:
+    import openpyxl
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["A1"] = "Contact the source"
+    ws["A1"].hyperlink = Hyperlink(
+        ref="A1", location="Sheet!A1", tooltip=_address(latin), display="Contact the source"
+    )
+    wb.save(folder / "tooltip.xlsx")
+
+
 OFFICE_TEXT: dict[str, Writer] = {
+    "docx-tooltip": _docx_tooltip,
+    "xlsx-tooltip": _xlsx_tooltip,
     "xlsx-substitute": _xlsx_formula(
         "substitute.xlsx", lambda la, ar: '=SUBSTITUTE("' + la.replace("a", "Q") + '","Q","a")'
     ),

@@ -31,3 +31,13 @@ def test_text_a_reader_assembles_is_found_in_the_inventory(key: str, tmp_path: P
         inv = inventory.of_file(path, path.name, tmp_path)
         found = [p.place for p in inv.parts if matcher.names(p.text)]
         assert bool(found) == named, (key, named, found)
+
+
+def test_an_attribute_value_of_joined_words_may_hold_a_name() -> None:
+    from amanah.processing.inventory_office import holds_words
+
+    assert holds_words("ahmad.alkhatib@example.org")
+    assert holds_words("ahmad_al-khatib")
+    assert holds_words("Ahmad al-Khatib") and holds_words("أحمد")
+    for enumeration in ("portrait", "rId12", "A1", "1:3", "s", "x"):
+        assert not holds_words(enumeration), enumeration

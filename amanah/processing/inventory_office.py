@@ -81,6 +81,13 @@ _ELEMENT_PLACES = {
 _RUBY_TEXT = {"rt", "ruby-text"}
 #: Attributes that hold words (alt text, titles, authors, names, link targets).
 _ATTRS = {"descr", "title", "author", "name", "Target", "alt", "val", "string-value", "href"}
+#: Attributes a program shows as words (a link's or a shape's tooltip, alt text, a title, a
+#: name, a validation's prompt): read whatever their value looks like (an all-lowercase
+#: address is a name too).
+TOOLTIPS = frozenset(
+    {"tooltip", "tooltipText", "descr", "title", "alt", "name", "display", "prompt",
+     "promptTitle", "error", "errorTitle", "screenTip", "tgtFrame", "author"}
+)  # fmt: skip
 _PARAGRAPHS = {"p", "h", "si", "definedName", "comment", "c", "row", "table-row"}
 #: Elements whose text continues the word before it: a run's text (DOCX, PPTX, XLSX rich
 #: text), a tracked deletion's, an ODF span or link. A name set in two runs ("Ah" bold,
@@ -296,7 +303,11 @@ def _xml_places(data: bytes, base: str) -> dict[str, str]:
             if _local(k) == "formula" and sheet_display.makes_text(v):  # an ODF cell's
                 computed = sheet_display.computed(re.sub(r"^[a-z]+:", "", v))
                 out.setdefault(f"{here}, its formulas computed", []).append(computed + "\n")
-            if _local(k) in _ATTRS and v.strip() and not (_local(k) == "val" and local != "docVar"):
+            if (
+                (_local(k) in _ATTRS or _local(k) in TOOLTIPS)
+                and v.strip()
+                and not (_local(k) == "val" and local != "docVar")
+            ):
                 words.setdefault(here, []).append(v)  # apart: not inside the running text
             elif holds_words(v):  # a number format, a tooltip, a validation message …
                 out.setdefault(f"{ATTRIBUTE_PLACE} in {here}", []).append(v + "\n")
@@ -598,14 +609,20 @@ def header_text(code: str) -> str:
     return _HEADER_FORMAT.sub("", _HEADER_SECTION.sub(" ", code)).replace("\0", "&")
 
 
+_JOINED_WORDS = re.compile(r"[^\W\d_]{2,}[._@-]+[^\W\d_]{2,}")
+
+
 def holds_words(value: str) -> bool:
     """Whether an attribute's value may hold a name: words with a space, letters other than
-    ASCII, or a capitalised word; not an enumeration (`portrait`, `greaterThan`), a
+    ASCII, a capitalised word, or words joined by `.`, `_`, `-` or `@` (an address,
+    `ahmad.alkhatib@example.org`); not a one-word enumeration (`portrait`, `greaterThan`), a
     relationship id or a cell reference."""
     value = value.strip()
     if len(value) < 2 or value.isdigit():
         return False
     if any(ord(c) > 127 and c.isalpha() for c in value) or re.search(r"[^\W\d_]\s+[^\W\d_]", value):
+        return True
+    if _JOINED_WORDS.search(value):
         return True
     return bool(re.search(r"[A-Z][a-z]{2,}", value)) and not re.fullmatch(r"rId\d+", value)
 
@@ -640,7 +657,11 @@ def _sheet_text(
             if el.text and el.text.strip():
                 lines.append(el.text)
             if attributes is not None:
-                attributes.extend(v for v in el.attrib.values() if holds_words(v))
+                attributes.extend(
+                    v
+                    for k, v in el.attrib.items()
+                    if holds_words(v) or (_local(k) in TOOLTIPS and v.strip())
+                )
             continue
         if local == "c":
             kind = el.get("t", "")
