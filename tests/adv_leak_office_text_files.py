@@ -1,7 +1,7 @@
 """Files whose text a reader assembles from pieces no stored string spells (an adversary's,
 stop 54): a spreadsheet's text functions (`SUBSTITUTE`, `MID`, `REPLACE`, letters picked from
-an alphabet cell), a link's tooltip holding an all-lowercase address. Each writer: (folder,
-latin, arabic) -> one file in the folder."""
+an alphabet cell), a link's tooltip holding an all-lowercase address, a script's
+`String.fromCharCode`. Each writer: (folder, latin, arabic) -> one file in the folder."""
 
 from __future__ import annotations
 
@@ -75,7 +75,28 @@ def _xlsx_tooltip(folder: Path, latin: str, _arabic: str) -> None:
     wb.save(folder / "tooltip.xlsx")
 
 
+def _js_charcodes(folder: Path, latin: str, _arabic: str) -> None:
+    codes = ",".join(str(ord(c)) for c in latin)
+    (folder / "jscodes.html").write_text(
+        "<!doctype html><html><body><p>Statement of the witness: <span id='w'></span></p>"
+        f"<script>document.getElementById('w').textContent=String.fromCharCode({codes});"
+        "</script></body></html>"
+    )
+
+
+def _js_charcodes_arabic(folder: Path, _latin: str, arabic: str) -> None:
+    half = len(arabic) // 2
+    first = ",".join(hex(ord(c)) for c in arabic[:half])
+    rest = ",".join(str(ord(c)) for c in arabic[half:])
+    (folder / "jscodes_ar.html").write_text(
+        "<html><body><span id='w'></span><script>w.textContent=String.fromCharCode("
+        f"{first}) + String.fromCodePoint({rest});</script></body></html>"
+    )
+
+
 OFFICE_TEXT: dict[str, Writer] = {
+    "html-js-charcodes": _js_charcodes,
+    "html-js-charcodes-arabic": _js_charcodes_arabic,
     "docx-tooltip": _docx_tooltip,
     "xlsx-tooltip": _xlsx_tooltip,
     "xlsx-substitute": _xlsx_formula(

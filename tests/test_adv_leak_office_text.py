@@ -41,3 +41,16 @@ def test_an_attribute_value_of_joined_words_may_hold_a_name() -> None:
     assert holds_words("Ahmad al-Khatib") and holds_words("أحمد")
     for enumeration in ("portrait", "rId12", "A1", "1:3", "s", "x"):
         assert not holds_words(enumeration), enumeration
+
+
+def test_a_script_is_read_as_the_text_it_builds_and_fast() -> None:
+    import time
+
+    from amanah.text.markupread import script_decoded
+
+    assert "Ahmad" in (script_decoded("t=String.fromCharCode(65,104,0x6d)+'ad'") or "")
+    assert script_decoded("no script here") is None
+    start = time.process_time()
+    for hostile in ("fromCharCode(1," * 60_000, '"+' * 100_000, "String " * 30_000):
+        script_decoded(hostile)
+    assert time.process_time() - start < 2.0

@@ -192,12 +192,13 @@ def readings(text: str) -> list[str]:
     out.extend(disguise.readings(text))
     # As the program that opens it shows it: CDATA, comments, quoted `>`, ruby notes and
     # internal entities (XML, HTML, WebVTT); `_x0041_` (OOXML); uuencoded blocks; a CSV's
-    # formulas computed.
+    # formulas computed; a script's `String.fromCharCode(…)` and joined literals.
     out.extend(markupread.tags_read(text))
     for shown in (
         markupread.ooxml_unescaped(text),
         markupread.uudecoded(text),
         markupread.formulas_computed(text),
+        markupread.script_decoded(text),
     ):
         if shown is not None:
             out += [shown, _MARKUP.sub("", shown)]

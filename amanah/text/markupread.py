@@ -9,7 +9,10 @@ plain markup-stripping reading reads wrong stands inside a name.
 - `ooxml_unescaped`: OOXML's ST_Xstring escapes (`_x0041_`), which Excel shows as letters;
 - `uudecoded`: each uuencoded block (`begin 644 name` … `end`) decoded as UTF-8 text;
 - `formulas_computed`: a CSV's cells that are formulas (`="Ahm"&"ad …"`) as a spreadsheet
-  computes them on opening.
+  computes them on opening;
+- `script_decoded`: a script's text as it builds it, never run: `String.fromCharCode(65,104,…)`
+  (decimal or hex numbers) as its letters, and string literals joined by `+` (`"Ahm"+"ad"`)
+  as one.
 
 Every pattern is bounded or never crosses the character that starts the next match: linear
 time on hostile input; expansion is bounded (entities one level, a total budget).
@@ -217,3 +220,39 @@ def formulas_computed(text: str) -> str | None:
                 changed = True
         lines[k] = sep.join(cells)
     return "\n".join(lines) if changed else None
+
+
+_NUMBER = r"(?:0[xX][0-9a-fA-F]{1,6}|\d{1,7})"
+#: `String.fromCharCode(65, 104, …)` with literal numbers only (a list of at most 1,000).
+_FROM_CHAR_CODE = re.compile(
+    r"(?:String\s*+\.\s*+)?from(?:CharCode|CodePoint)\s*\(\s*+((?:"
+    + _NUMBER
+    + r"\s*+,\s*+){0,1000}+"
+    + _NUMBER
+    + r")\s*+\)"
+)
+_FROM_CHAR_HINT = re.compile(r"from(?:CharCode|CodePoint)")
+#: Two string literals joined by `+` in a script: `"Ahm" + "ad"`, `'Ah'+'mad'`, a decoded call.
+_LITERAL_JOIN = re.compile(r"([\"'`])[ \t]*+\+[ \t\r\n]*+[\"'`]")
+
+
+def _code_points(numbers: str) -> str:
+    out = []
+    for n in numbers.split(","):
+        n = n.strip()
+        code = int(n, 16) if n[:2] in ("0x", "0X") else int(n)
+        if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000:
+            out.append(chr(code))
+    return "".join(out)
+
+
+def script_decoded(text: str) -> str | None:
+    """The text with each `String.fromCharCode(…)` of literal numbers as the letters it makes
+    (in quotes, as the string it is) and string literals joined by `+` read as one; None when
+    the text has neither. A script is never run: what it computes otherwise is not known."""
+    hint = _FROM_CHAR_HINT.search(text) is not None
+    if not hint and _LITERAL_JOIN.search(text) is None:
+        return None
+    if hint:
+        text = _FROM_CHAR_CODE.sub(lambda m: '"' + _code_points(m.group(1)) + '"', text)
+    return _LITERAL_JOIN.sub("", text)
