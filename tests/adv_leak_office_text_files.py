@@ -1,7 +1,8 @@
 """Files whose text a reader assembles from pieces no stored string spells (an adversary's,
 stop 54): a spreadsheet's text functions (`SUBSTITUTE`, `MID`, `REPLACE`, letters picked from
 an alphabet cell), a link's tooltip holding an all-lowercase address, a script's
-`String.fromCharCode`. Each writer: (folder, latin, arabic) -> one file in the folder."""
+`String.fromCharCode`, Hebrew, Greek or Russian in a code page nothing names. Each
+writer: (folder, latin, arabic) -> one file in the folder."""
 
 from __future__ import annotations
 
@@ -94,7 +95,57 @@ def _js_charcodes_arabic(folder: Path, _latin: str, arabic: str) -> None:
     )
 
 
+#: The name as written in Hebrew, Greek and Russian, a template around it, and a word of the
+#: script that names nobody (the clean control).
+_SCRIPTS = {
+    "he": ("אחמד אל-ח'טיב", "הצהרה של העד {} על המרכז. העד מסר את עדותו בפני החוקרים.\n", "המרכז"),
+    "el": (
+        "Αχμάντ αλ-Χατίμπ",
+        "Δήλωση του μάρτυρα {} για το κέντρο κράτησης στη Δαμασκό.\n",
+        "κέντρο",
+    ),
+    "ru": ("Ахмад аль-Хатиб", "Показания свидетеля {} о центре содержания в Дамаске.\n", "центр"),
+}
+
+
+def _code_page(script: str, encoding: str) -> Writer:
+    def write(folder: Path, latin: str, _arabic: str) -> None:
+        spelled, template, neutral = _SCRIPTS[script]
+        text = template.format(spelled if latin == "Ahmad al-Khatib" else neutral)
+        (folder / f"cp_{encoding}.txt").write_bytes(text.encode(encoding))
+
+    return write
+
+
+def _zip_name(script: str, encoding: str) -> Writer:
+    def write(folder: Path, latin: str, _arabic: str) -> None:
+        import io
+        import zipfile
+
+        spelled, _template, neutral = _SCRIPTS[script]
+        name = ((spelled if latin == "Ahmad al-Khatib" else neutral) + ".txt").encode(encoding)
+        stand_in = b"Q" * len(name)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("readme.txt", "Photos of the checkpoint.\n")
+            z.writestr(stand_in.decode("ascii"), b"Statement, page 1.\n")
+        (folder / f"names_{encoding}.zip").write_bytes(buf.getvalue().replace(stand_in, name))
+
+    return write
+
+
 OFFICE_TEXT: dict[str, Writer] = {
+    **{
+        f"txt-{enc}": _code_page(script, enc)
+        for script, enc in (
+            ("he", "cp1255"),
+            ("he", "iso8859_8"),
+            ("el", "cp1253"),
+            ("el", "iso8859_7"),
+            ("ru", "mac_cyrillic"),
+            ("ru", "cp866"),
+        )
+    },
     "html-js-charcodes": _js_charcodes,
     "html-js-charcodes-arabic": _js_charcodes_arabic,
     "docx-tooltip": _docx_tooltip,

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,18 @@ def test_a_script_is_read_as_the_text_it_builds_and_fast() -> None:
     for hostile in ("fromCharCode(1," * 60_000, '"+' * 100_000, "String " * 30_000):
         script_decoded(hostile)
     assert time.process_time() - start < 2.0
+
+
+@pytest.mark.parametrize("encoding", ["cp1255", "cp866"])
+def test_a_member_name_in_a_code_page_not_told_is_read(encoding: str, tmp_path: Path) -> None:
+    """A zip's member name without the UTF-8 flag, in Windows-1255 or DOS Cyrillic: the
+    archive's text (its member names) holds the reading that names the witness."""
+    from amanah.processing.pathnames import other_readings
+    from tests.adv_leak_office_text_files import _zip_name
+
+    matcher = Matcher.of([("Witness A", [WITNESS_LATIN, WITNESS_AR])])
+    _zip_name("he" if encoding == "cp1255" else "ru", encoding)(tmp_path, WITNESS_LATIN, "")
+    (path,) = tmp_path.glob("*.zip")
+    with zipfile.ZipFile(path) as z:
+        raw = z.infolist()[1].orig_filename.encode("cp437")
+    assert any(matcher.names(r) for r in other_readings(raw))

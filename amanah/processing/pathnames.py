@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from amanah.processing.textfile import decode_text
-from amanah.text.codepages import ARABIC_PAGES
+from amanah.text.codepages import ARABIC_PAGES, other_pages
 
 _ARABIC_LETTERS = re.compile("[\u0621-\u064a\u066e-\u06d3\ufb50-\ufdff\ufe70-\ufefc]")
 
@@ -30,3 +30,16 @@ def read_name(raw: bytes) -> str:
         if arabic >= 3 and arabic >= 2 * (sum(c.isalpha() for c in text) - arabic):
             return text
     return chosen
+
+
+def other_readings(raw: bytes) -> list[str]:
+    """A name not in UTF-8 read in the code pages of Hebrew, Greek and Cyrillic where it reads
+    as words of their scripts (`אחמד` in Windows-1255, `Ахмад` in DOS Cyrillic, which a
+    Russian Windows' zip writes): nothing tells which page a name was written in, so the
+    leak check reads each."""
+    try:
+        raw.decode("utf-8")
+        return []
+    except UnicodeDecodeError:
+        pass
+    return list(dict.fromkeys(text for _enc, text in other_pages(raw)))

@@ -23,7 +23,7 @@ from typing import Any
 
 from amanah.processing.children import LimitReached, Limits, Writer
 from amanah.processing.extract import Encrypted, Extraction, _clean, decode_text, html_text
-from amanah.processing.pathnames import read_name
+from amanah.processing.pathnames import other_readings, read_name
 from amanah.processing.textfile import MAX_TEXT_CHARS, cut_flag
 
 
@@ -80,11 +80,13 @@ def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
     out = Extraction()
     writer = Writer(out_dir, limits, path.stat().st_size)
     names: list[str] = []
+    also: list[str] = []  # a name in a code page that is not told: its other readings
     try:
         with contextlib.closing(_entries(path)) as entries:
             for entry in entries:
                 raw = _member_path(entry.pathname)
                 names.append(read_name(raw))
+                also.extend(r for r in other_readings(raw) if r != names[-1])
                 if why := _suspicious_name(raw):
                     out.flags.append(
                         {
@@ -126,7 +128,7 @@ def archive(path: Path, out_dir: Path, limits: Limits) -> Extraction:
             }
         )
     out.children = writer.children
-    out.pages = [_clean("\n".join(names))]
+    out.pages = [_clean("\n".join(names + also))]
     out.metadata = {"members": len(names)}
     return out
 

@@ -289,7 +289,9 @@ class LeakCheck:
 
 def _path_read(raw: bytes | None) -> str:
     """The file name as its code page reads it (shown escaped when it is not UTF-8)."""
-    return pathnames.read_name(raw) if raw else ""
+    if not raw:
+        return ""
+    return "\n".join([pathnames.read_name(raw), *pathnames.other_readings(raw)])
 
 
 def _has_raw(doc: dict[str, Any] | None) -> bool:

@@ -40,6 +40,59 @@ def arabic_pages(chunk: bytes) -> Iterator[tuple[str, str]]:
             yield enc, texts[enc]
 
 
+#: The code pages of the other scripts a protected name may be written in (Hebrew, Greek,
+#: Cyrillic), Windows', ISO's, DOS's and Mac's: read in text only, each kept when its reading
+#: is words of its script.
+OTHER_PAGES = {
+    "cp1255": "\u05d0-\u05ea",
+    "iso8859_8": "\u05d0-\u05ea",
+    "cp1253": "\u0386-\u03ce",
+    "iso8859_7": "\u0386-\u03ce",
+    "cp1251": "\u0400-\u045f",
+    "koi8_r": "\u0400-\u045f",
+    "iso8859_5": "\u0400-\u045f",
+    "cp866": "\u0400-\u045f",
+    "mac_cyrillic": "\u0400-\u045f",
+}
+_SCRIPT_WORDS = {
+    enc: re.compile(f"(?<![A-Za-z])[{letters}]{{2,}}(?![A-Za-z])")
+    for enc, letters in OTHER_PAGES.items()
+}
+#: The eight commonest letters of Hebrew, Greek and Russian text: about half of its letters
+#: in the page it was written in, a fifth or less in another page of these scripts.
+_COMMON = {
+    "\u05d0-\u05ea": "יוהרלמאת",
+    "\u0386-\u03ce": "αοειτνσς",
+    "\u0400-\u045f": "оеаинтср",
+}
+COMMON_SHARE = 0.35
+#: Which pages are kept is decided on this much of a chunk's head.
+SAMPLE = 64 << 10
+
+
+def other_pages(chunk: bytes) -> Iterator[tuple[str, str]]:
+    """A text chunk not in UTF-8 read in the code pages of Hebrew, Greek and Cyrillic, each
+    kept where its letters beyond ASCII stand in words of its script (`WORD_SHARE` of them):
+    `אחמד` in Windows-1255, `Ахмад` in KOI8-R or DOS. Arabic text (its article opening words
+    in Windows-1256) and Latin text with accents (no word of bytes beyond ASCII) keep none."""
+    head = chunk[:SAMPLE]
+    if not _HIGH_WORD.search(head) or _articles(head.decode("cp1256", "replace")):
+        return
+    for enc, words in _SCRIPT_WORDS.items():
+        sample = head.decode(enc, "replace")
+        letters = _NOT_LETTER.sub("", sample)
+        if len(letters) < 3 or sum(map(len, words.findall(sample))) < WORD_SHARE * len(letters):
+            continue
+        # Every page of these scripts reads bytes beyond ASCII as its letters: in a long text,
+        # the page it was written in is the one whose commonest letters are common in it.
+        if len(chunk) > SHORT_TEXT:
+            lowered = letters.lower()
+            common = sum(lowered.count(c) for c in _COMMON[OTHER_PAGES[enc]])
+            if common < COMMON_SHARE * len(letters):
+                continue
+        yield enc, chunk.decode(enc, "replace")
+
+
 _ARABIC_WORD = re.compile("(?<![A-Za-z])[\u0621-\u064a\u066e-\u06d3]{2,}(?![A-Za-z])")
 _HIGH_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])[\x80-\xff]{3,}(?![A-Za-z])")
 _NOT_LETTER = re.compile("[\\x00-\\x7f]|[^\\w]")

@@ -58,6 +58,15 @@ LABELS = {
     "iso8859_6": "ISO-8859-6",
     "cp720": "DOS Arabic (CP720)",
     "cp864": "IBM-864",
+    "cp1255": "Windows-1255",
+    "iso8859_8": "ISO-8859-8",
+    "cp1253": "Windows-1253",
+    "iso8859_7": "ISO-8859-7",
+    "cp1251": "Windows-1251",
+    "koi8_r": "KOI8-R",
+    "iso8859_5": "ISO-8859-5",
+    "cp866": "DOS Cyrillic (CP866)",
+    "mac_cyrillic": "Mac Cyrillic",
     "mac_arabic": "Mac Arabic",
     ESCAPES: "text written as escapes, decoded",
     FOLDED: "folded lines joined",
@@ -605,6 +614,9 @@ def _small_readings(data: bytes, depth: int, budget: Inflating) -> Iterator[tupl
     for enc, text in codepages.arabic_pages(data):  # ISO-8859-6, DOS or Mac Arabic
         if kept(text):
             yield enc, text
+    for enc, text in codepages.other_pages(data):  # Hebrew, Greek, Cyrillic
+        if kept(text):
+            yield enc, text
 
 
 _TEXT_BYTES = b"\t\n\r" + bytes(range(0x20, 0x100))
@@ -645,6 +657,7 @@ def chunk_readings(
             for enc in LEGACY:
                 yield enc, chunk.decode(enc, "replace")
             yield from codepages.arabic_pages(chunk)
+            yield from codepages.other_pages(chunk)  # Hebrew, Greek, Cyrillic
     rev = chunk[::-1]
     if not text_like:
         c = np.frombuffer(chunk.translate(_CLASSES), dtype=np.uint8)
