@@ -1,8 +1,9 @@
 """Files whose text a reader assembles from pieces no stored string spells (an adversary's,
 stop 54): a spreadsheet's text functions (`SUBSTITUTE`, `MID`, `REPLACE`, letters picked from
 an alphabet cell), a link's tooltip holding an all-lowercase address, a script's
-`String.fromCharCode`, Hebrew, Greek or Russian in a code page nothing names. Each
-writer: (folder, latin, arabic) -> one file in the folder."""
+`String.fromCharCode`, Hebrew, Greek or Russian in a code page nothing names, an RTF's style
+and font names and embedded objects. Each writer: (folder, latin, arabic) -> one file in the
+folder."""
 
 from __future__ import annotations
 
@@ -134,7 +135,63 @@ def _zip_name(script: str, encoding: str) -> Writer:
     return write
 
 
+def _rtf_u(text: str) -> str:
+    return "".join(f"\\u{ord(c) if ord(c) < 32768 else ord(c) - 65536}?" for c in text)
+
+
+def _rtf_table(name: str, arabic: bool, table: str) -> Writer:
+    def write(folder: Path, latin: str, ar: str) -> None:
+        spelled = _rtf_u(ar if arabic else latin)
+        tables = (
+            "{\\fonttbl{\\f0 Arial;}{\\f1 " + spelled + ";}}"
+            if table == "font"
+            else "{\\fonttbl{\\f0 Arial;}}{\\stylesheet{\\s0 Normal;}{\\s15 " + spelled + ";}}"
+        )
+        (folder / name).write_text(
+            "{\\rtf1\\ansi\\deff0" + tables + "\\pard\\plain Statement about the centre.\\par"
+            "\\pard\\plain\\s15\\f1 The witness spoke.\\par}"
+        )
+
+    return write
+
+
+def _rtf_package(folder: Path, latin: str, _arabic: str) -> None:
+    """An OLE1 "Package" object (as Word embeds a file dropped into a document) holding a DOCX."""
+    import io
+    import struct
+
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph(f"Interview notes. Source: {latin}.")
+    buf = io.BytesIO()
+    d.save(buf)
+    payload = buf.getvalue()
+    label, where = b"notes.docx\0", b"C:\\tmp\\notes.docx\0"
+    native = (
+        b"\x02\x00" + label + where + b"\x00\x00\x03\x00" + struct.pack("<I", len(where)) + where
+        + struct.pack("<I", len(payload)) + payload + b"\x00\x00"
+    )  # fmt: skip
+    cls = b"Package\0"
+    ole = (
+        struct.pack("<II", 0x0501, 2) + struct.pack("<I", len(cls)) + cls
+        + struct.pack("<II", 0, 0) + struct.pack("<I", len(native)) + native
+    )  # fmt: skip
+    hexed = ole.hex()
+    lines = "\n".join(hexed[i : i + 128] for i in range(0, len(hexed), 128))
+    (folder / "objdata.rtf").write_text(
+        "{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\\pard Statement. Notes attached:\\par"
+        "{\\object\\objemb{\\*\\objclass Package}\\objw1000\\objh800{\\*\\objdata\n"
+        + lines
+        + "\n}}\\par}"
+    )
+
+
 OFFICE_TEXT: dict[str, Writer] = {
+    "rtf-style-name": _rtf_table("style_name.rtf", False, "style"),
+    "rtf-style-name-arabic": _rtf_table("style_name_ar.rtf", True, "style"),
+    "rtf-font-name": _rtf_table("font_name.rtf", False, "font"),
+    "rtf-objdata-package": _rtf_package,
     **{
         f"txt-{enc}": _code_page(script, enc)
         for script, enc in (

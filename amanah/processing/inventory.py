@@ -296,7 +296,13 @@ def _places(
             pdf.svg_drawn(inv, path.read_bytes(), work, languages)
     elif kind in ("text/rtf", "application/rtf"):
         markup.rtf(inv, path)
-        base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
+        page = markup.bounded(inv, path)
+        base64_pictures(inv, page, work, languages, depth)
+        files, unknown = markup.rtf_objects(page)
+        for n, data in enumerate(files, 1):
+            nested(inv, data, "object", RTF_OBJECT_PLACE, f"object {n}", work, languages, depth)
+        if unknown:
+            inv.incomplete(f"{unknown} RTF object(s) whose contents are in no format read")
     elif kind in ("text", "json"):  # Markdown, a notebook, a vCard, a calendar, flat ODF …
         base64_pictures(inv, markup.bounded(inv, path), work, languages, depth)
         if kind == "text":
@@ -330,6 +336,7 @@ def _places(
 
 #: Where a file uuencoded in a text (`begin 644 name` … `end`) is read, as its own format.
 UUENCODED_PLACE = "a file uuencoded in the text"
+RTF_OBJECT_PLACE = "an object embedded in the RTF"
 
 
 def uuencoded(inv: Inventory, path: Path, work: Path, languages: str, depth: int) -> None:

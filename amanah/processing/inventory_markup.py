@@ -438,6 +438,18 @@ def rtf(inv: Inventory, path: Path) -> None:
         + "\n"
         + rtf_to_text(raw.replace("}", " }"), errors="ignore"),
     )
+    # The names of styles, fonts and lists (`{\\stylesheet{\\s15 Ahmad…;}}`): a reader shows
+    # them in its menus, and their `\\uN?` escapes are letters like the body's.
+    tables = _RTF_DESTINATION.sub(_rtf_tables_shown, bounded(inv, path).replace("{\\*", "{"))
+    inv.add(RTF_TABLES_PLACE, rtf_to_text(tables.replace("}", " }"), errors="ignore"))
+
+
+RTF_TABLES_PLACE = "RTF names of styles, fonts and lists"
+#: The tables whose entries are names: shown in that place.
+_RTF_TABLES = frozenset(
+    {"fonttbl", "stylesheet", "listtable", "listoverridetable", "filetbl", "generator",
+     "revtbl", "listname"}
+)  # fmt: skip
 
 
 #: Destinations the RTF reader skips whose words are the document's: comments and their
@@ -459,6 +471,47 @@ def _rtf_shown(m: re.Match[str]) -> str:
     if word in destinations and word not in _RTF_KEEP_SKIPPED:
         return "\\amanahshown" + word
     return m.group()
+
+
+def _rtf_tables_shown(m: re.Match[str]) -> str:
+    from striprtf.striprtf import destinations
+
+    word = m.group(1)
+    if word in destinations and (word not in _RTF_KEEP_SKIPPED or word in _RTF_TABLES):
+        return "\\amanahshown" + word
+    return m.group()
+
+
+_RTF_OBJDATA = re.compile(r"\\objdata\b[^0-9a-fA-F}]{0,64}+([0-9a-fA-F\s]{16,})")
+#: What an embedded object's bytes may open with: a zip (DOCX, XLSX …), an OLE compound file
+#: (DOC, XLS, an equation), a PDF, an RTF, pictures.
+_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"%PDF-", b"{\\rtf",
+               b"\x89PNG", b"\xff\xd8\xff", b"GIF8")  # fmt: skip
+MAX_RTF_OBJECTS = 50
+
+
+def rtf_objects(text: str) -> tuple[list[bytes], int]:
+    """The files an RTF's objects (`{\\object …{\\*\\objdata <hex>}}`) hold: each object's
+    hex decoded and its OLE1 wrapper (a "Package", an embedded document) taken off by finding
+    the file's own signature; and how many objects held none found."""
+    found: list[bytes] = []
+    unknown = 0
+    for n, m in enumerate(_RTF_OBJDATA.finditer(text)):
+        if n >= MAX_RTF_OBJECTS:
+            unknown += 1
+            break
+        hexed = re.sub(r"\s+", "", m.group(1))
+        try:
+            data = bytes.fromhex(hexed[: len(hexed) // 2 * 2])
+        except ValueError:
+            unknown += 1
+            continue
+        starts = [i for sig in _SIGNATURES if (i := data.find(sig)) >= 0]
+        if not starts:
+            unknown += 1
+            continue
+        found.append(data[min(starts) :])
+    return found, unknown
 
 
 #: ExifTool groups that describe the file system or ExifTool itself, not the file's content.
