@@ -2,8 +2,8 @@
 stop 54): a spreadsheet's text functions (`SUBSTITUTE`, `MID`, `REPLACE`, letters picked from
 an alphabet cell), a link's tooltip holding an all-lowercase address, a script's
 `String.fromCharCode`, Hebrew, Greek or Russian in a code page nothing names, an RTF's style
-and font names and embedded objects. Each writer: (folder, latin, arabic) -> one file in the
-folder."""
+and font names and embedded objects, a conditional format's number format. Each writer:
+(folder, latin, arabic) -> one file in the folder."""
 
 from __future__ import annotations
 
@@ -187,7 +187,32 @@ def _rtf_package(folder: Path, latin: str, _arabic: str) -> None:
     )
 
 
+def _conditional(name: str, whole: bool) -> Writer:
+    """A conditional format whose differential style's number format spells the name (split
+    in two literals), or adds its end to the cell's text."""
+
+    def write(folder: Path, latin: str, _arabic: str) -> None:
+        import openpyxl
+        from openpyxl.formatting.rule import Rule
+        from openpyxl.styles.differential import DifferentialStyle
+        from openpyxl.styles.numbers import NumberFormat
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws["A1"] = "Witness"
+        ws["B1"] = latin[:3] if whole else 7
+        code = f'@"{latin[3:]}"' if whole else f'"{latin[:3]}""{latin[3:]}"'
+        dxf = DifferentialStyle(numFmt=NumberFormat(numFmtId=200, formatCode=code))
+        ws.conditional_formatting.add("B1", Rule(type="expression", formula=["TRUE"], dxf=dxf))
+        wb.save(folder / name)
+
+    return write
+
+
 OFFICE_TEXT: dict[str, Writer] = {
+    "xlsx-conditional-number-format": _conditional("cf_numfmt.xlsx", False),
+    "xlsx-conditional-number-format-suffix": _conditional("cf_numfmt_suffix.xlsx", True),
     "rtf-style-name": _rtf_table("style_name.rtf", False, "style"),
     "rtf-style-name-arabic": _rtf_table("style_name_ar.rtf", True, "style"),
     "rtf-font-name": _rtf_table("font_name.rtf", False, "font"),

@@ -114,6 +114,7 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
             shared = _shared_strings(z.read("xl/sharedStrings.xml"))
         hidden = _hidden_sheets(z) if media_type.startswith(OOXML + "spreadsheet") else set()
         formats = _number_formats(inv, z)
+        cf_formats = _conditional_formats(inv, z)
         used: set[int] = set()
         for info in names:
             name = info.filename
@@ -133,7 +134,8 @@ def read(inv: Inventory, path: Path, media_type: str, work: Path, lang: str, d: 
             if name.startswith("xl/worksheets/") and lower.endswith(".xml"):
                 place = "a hidden XLSX sheet" if name in hidden else "an XLSX sheet"
                 attributes: list[str] = []
-                display = Display(formats)
+                conditional = cf_formats if b"conditionalFormatting" in data else []
+                display = Display(formats, conditional)
                 text, cut = _sheet_text(data, shared, used, attributes, display)
                 inv.add(place, _excel_shows(text), name)  # inline strings' escapes too
                 inv.add(f"{place}, as a spreadsheet program shows it (formulas computed,"
@@ -447,6 +449,17 @@ def _slide(inv: Inventory, data: bytes, name: str) -> None:
         inv.add(f"{base}, its text boxes as laid out", pdftext.read_as_laid_out(pieces), name)
 
 
+def _conditional_formats(inv: Inventory, z: zipfile.ZipFile) -> list[str]:
+    from xml.etree.ElementTree import ParseError
+
+    if "xl/styles.xml" not in z.namelist():
+        return []
+    try:
+        return sheet_display.conditional_formats(z.read("xl/styles.xml"))
+    except (ParseError, ValueError):
+        return []  # said by `_number_formats`
+
+
 def _number_formats(inv: Inventory, z: zipfile.ZipFile) -> dict[int, str]:
     from xml.etree.ElementTree import ParseError
 
@@ -469,8 +482,9 @@ class Display:
 
     WINDOW = 64
 
-    def __init__(self, formats: dict[int, str]) -> None:
+    def __init__(self, formats: dict[int, str], conditional: list[str] | None = None) -> None:
         self._formats = formats
+        self._conditional = conditional or []  # read through each too (`conditional_formats`)
         self._row: list[str | tuple[str, str]] = []
         self._changed = False
         self.rows: list[list[str | tuple[str, str]]] = []
@@ -507,8 +521,12 @@ class Display:
             self._changed = True
             return
         code = self._formats.get(int(style)) if style and style.isdigit() else None
+        is_text = kind in ("s", "str", "inlineStr")
+        for other in self._conditional:  # as a conditional format may show it
+            self._row.append(sheet_display.shown(value, other, is_text))
+            self._changed = True
         if code is not None:
-            value = sheet_display.shown(value, code, kind in ("s", "str", "inlineStr"))
+            value = sheet_display.shown(value, code, is_text)
             self._changed = True
         self._row.append(value)
 

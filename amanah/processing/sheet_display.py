@@ -368,3 +368,27 @@ def number_formats(styles: bytes) -> dict[int, str]:
                 if code and shows_words(code):
                     out[i] = code
     return out
+
+
+#: The most number formats of conditional formats each cell is read through.
+MAX_CONDITIONAL = 16
+
+
+def conditional_formats(styles: bytes) -> list[str]:
+    """The number formats of the workbook's differential styles (`dxfs`, which conditional
+    formats give a cell when their condition holds) that add text of their own: a cell under
+    a conditional format is shown through one of them when its condition holds, which is
+    not computed here, so every cell of a sheet with conditional formats is read through
+    each."""
+    from defusedxml.ElementTree import fromstring
+
+    out: list[str] = []
+    for el in fromstring(styles).iter():
+        if el.tag.rsplit("}", 1)[-1] != "dxfs":
+            continue
+        for fmt in el.iter():
+            if fmt.tag.rsplit("}", 1)[-1] == "numFmt":
+                code = fmt.get("formatCode", "")[:MAX_FORMAT]
+                if code and shows_words(code) and code not in out:
+                    out.append(code)
+    return out[:MAX_CONDITIONAL]
