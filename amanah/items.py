@@ -22,7 +22,7 @@ from amanah.access import (
     not_withheld,
     visible_item,
 )
-from amanah.blobs.base import CHUNK
+from amanah.blobs.base import CHUNK, BlobAltered, CheckedReader
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -329,13 +329,21 @@ def open_original(
     playable: frozenset[str] = frozenset(),
 ) -> tuple[Item, BinaryIO]:
     """The original bytes as a stream, to download or to view in the item page's player;
-    the read is recorded before a byte leaves. `view` is recorded as a view only for the
+    the read is recorded before a byte leaves. The stream is hashed as it is read and ends
+    with BlobAltered, its last chunk withheld, when the bytes are not the item's (a blob of
+    one chunk is refused here, before any byte). `view` is recorded as a view only for the
     media types in `playable` (what the page's players show); any other item's bytes asked
     for as a view are a download, and recorded as one."""
     with ws.db.reader() as s:
         item = _item(s, caller, item_id)
         s.expunge(item)
-    stream = ws.blobs.open(item.sha256)
+    try:  # the bytes must hash to the item's SHA-256, as `amanah item get` checks them
+        stream: Any = CheckedReader(ws.blobs.open(item.sha256), item.sha256)
+    except BlobAltered as exc:
+        raise ItemError(
+            f"item {item_id}: the stored bytes do not match its SHA-256 ({exc});"
+            " run `amanah verify` and restore the blob from a replica"
+        ) from exc
     if view and (item.media_type or "").split(";")[0].strip().lower() in playable:
         _audit(ws, caller, item_id, EventType.ACCESS, {"action": "view original"})
     else:

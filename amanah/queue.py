@@ -185,14 +185,15 @@ def release(db: Database, job_id: int, reason: str) -> None:
             job.last_error = reason[:4000]
 
 
-def fail(db: Database, job_id: int, reason: str) -> str:
-    """Retry later with backoff, or give up after MAX_ATTEMPTS; returns the new state."""
+def fail(db: Database, job_id: int, reason: str, final: bool = False) -> str:
+    """Retry later with backoff, or give up after MAX_ATTEMPTS (at once when `final`);
+    returns the new state."""
     with db.session() as s:
         job = s.get(Job, job_id)
         assert job is not None
         job.locked_by = ""
         job.last_error = reason[:4000]
-        if job.attempts < MAX_ATTEMPTS:
+        if job.attempts < MAX_ATTEMPTS and not final:
             job.state = "queued"
             job.run_after = now() + timedelta(seconds=BACKOFF * 2 ** (job.attempts - 1))
             _announce(s, [(job.id, job.run_after)])

@@ -24,6 +24,17 @@ class BlobMissing(BlobError):
     pass
 
 
+class BlobAltered(Exception):
+    """A blob's bytes, as read, do not hash to its name: a fixity failure of the blob (not
+    an outage of the store, so not a BlobError), found by whoever read them."""
+
+    def __init__(self, sha256: str, actual: str, size: int) -> None:
+        super().__init__(f"blob {sha256}: the bytes read hash to {actual} ({size} bytes)")
+        self.sha256 = sha256
+        self.actual = actual
+        self.size = size
+
+
 class StoreUnavailable(OSError):
     """The blob store could not be reached or answered with an error of its own (an S3
     endpoint down, a timeout): a fault of the installation, not of the bytes asked for. An
@@ -70,6 +81,52 @@ class HashingReader:
         out = {name: h.hexdigest() for name, h in self.extra.items()}
         out["sha256"] = self.sha256.hexdigest()
         return out
+
+
+class CheckedReader:
+    """A blob's bytes as a stream that refuses to finish unless they hash to its name: one
+    chunk is held back until the end is reached and checked, so a reader given bytes that
+    are not the blob never receives all of them (BlobAltered instead of the last chunk). A
+    blob of one chunk is checked before the first byte is handed over."""
+
+    def __init__(self, source: BinaryIO, sha256: str) -> None:
+        self.source = source
+        self.sha256 = sha256
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._held = b""
+        self._eof = False
+        try:
+            self._held = self._take()
+            self._ahead = self._take() if self._held else b""
+        except BaseException:
+            source.close()
+            raise
+
+    def _take(self) -> bytes:
+        data = self.source.read(CHUNK)
+        if not data:
+            self._eof = True
+            if self._hash.hexdigest() != self.sha256:
+                raise BlobAltered(self.sha256, self._hash.hexdigest(), self._size)
+            return b""
+        self._hash.update(data)
+        self._size += len(data)
+        return data
+
+    def read(self, n: int = CHUNK) -> bytes:
+        out, self._held = self._held, self._ahead
+        self._ahead = self._take() if self._held and not self._eof else b""
+        return out
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> CheckedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def hash_stream(stream: BinaryIO, chunk: int = CHUNK) -> tuple[str, int]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from amanah.blobs import verify_blob
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
-from amanah.db.models import CustodyEvent, Derivative, SupersededDerivative
+from amanah.db.models import CustodyEvent, Derivative, Item, SupersededDerivative
 from amanah.workspace import Workspace
 
 Key = tuple[int, str, int]  # item id, kind, page
@@ -55,7 +55,9 @@ def name_in_ledger(
     """Bind a new or changed derivative row to its blob, in the row's own transaction: one
     derivation event per derivative, saying what it is (`about`: engine, languages, pages …)
     beside the binding (its kind, page, SHA-256, size and media type, which `about` cannot
-    override)."""
+    override), and the SHA-256 of the item's bytes it was made from (`source_sha256`: the
+    processing copy was hashed against it before anything was derived)."""
+    source = s.execute(select(Item.sha256).where(Item.id == item_id)).scalar_one_or_none()
     ledger.append(
         s,
         EventType.DERIVATION,
@@ -69,6 +71,7 @@ def name_in_ledger(
             "sha256": sha256,
             "size": size,
             "media_type": media_type,
+            "source_sha256": source,
         },
     )
 

@@ -7,6 +7,7 @@ custody events and the job's completion. A retry after a crash starts again from
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -23,8 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from amanah import AGENT, queue
-from amanah.blobs import FilesystemStore
-from amanah.blobs.base import CHUNK, BlobError, BlobMissing, StoreUnavailable
+from amanah.blobs.base import CHUNK, BlobAltered, BlobError, BlobMissing, StoreUnavailable
 from amanah.blobs.durable import StorageError
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -64,13 +64,20 @@ class Outcome:
 
 
 def local_copy(ws: Workspace, sha256: str, scratch: Path) -> Path:
-    """A path to the blob's bytes: the blob itself on a folder store, a copy from S3."""
-    if isinstance(ws.blobs, FilesystemStore):
-        return ws.blobs.path(sha256)
+    """A private copy of the blob's bytes in `scratch`, hashed as it is written: what the
+    sandbox reads is what was hashed. Raises BlobAltered when they do not hash to the blob's
+    name (someone wrote into the store), so nothing is derived from other bytes."""
     target = scratch / "original"
+    digest = hashlib.sha256()
+    size = 0
     with ws.blobs.open(sha256) as src, target.open("wb") as dst:
         while data := src.read(CHUNK):
+            digest.update(data)
+            size += len(data)
             dst.write(data)
+    if digest.hexdigest() != sha256:
+        target.unlink(missing_ok=True)
+        raise BlobAltered(sha256, digest.hexdigest(), size)
     return target
 
 
@@ -609,6 +616,13 @@ def run_job(
 def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[str, str]:
     """A job that raised: retry later or give up, with the reason; returns (state, reason)."""
     ws.blobs.discard()
+    if isinstance(exc, BlobAltered):  # the stored bytes changed: nothing was derived from them
+        reason = f"fixity failure: {exc}"
+        state = queue.fail(ws.db, job.id, reason, final=True)
+        fixity_failed(ws, job.item_id, exc)
+        if job.kind == "process":
+            pagejobs.withdraw(ws, job.item_id)
+        return state, reason
     expected = isinstance(exc, (SandboxError, OSError, LookupError, ValueError))
     reason = str(exc) if expected else f"internal error: {type(exc).__name__}: {exc}"
     state = queue.fail(ws.db, job.id, reason)
@@ -618,6 +632,36 @@ def record_failure(ws: Workspace, job: queue.Claimed, exc: Exception) -> tuple[s
     elif state == "failed" and (pagejobs.is_page_job(job.kind) or job.kind == pagejobs.JOIN_JOB):
         pagejobs.part_failed(ws, job.item_id, reason)
     return state, reason
+
+
+def fixity_failed(ws: Workspace, item_id: int, exc: BlobAltered) -> None:
+    """The bytes read for a job did not hash to the blob's name: recorded as `amanah fixity`
+    records an altered blob (a failed fixity check event on the blob), and the item is
+    flagged `fixity_failed` with processing failed."""
+    with ws.db.session() as s:
+        ledger.append(
+            s,
+            EventType.FIXITY_CHECK,
+            actor=ACTOR,
+            object_type="blob",
+            object_id=exc.sha256,
+            outcome="failure",
+            details={
+                "algorithm": "SHA-256",
+                "expected": exc.sha256,
+                "result": "altered",
+                "reason": f"read for processing: content hashes to {exc.actual} ({exc.size} bytes)",
+            },
+        )
+        item = s.get(Item, item_id)
+        if item is None:
+            return
+        flags = json.loads(item.flags)
+        flags.append({"code": "fixity_failed", "message": str(exc)[:1000]})
+        item.flags = json.dumps(flags, ensure_ascii=False)
+        item.status = "flagged"
+        item.processing = "failed"
+        item.processing_error = f"fixity failure: {exc}"[:4000]
 
 
 def store_outage(exc: BaseException) -> bool:
