@@ -174,8 +174,8 @@ def finish(s: Session, job_id: int) -> None:
 
 
 def release(db: Database, job_id: int, reason: str) -> None:
-    """Put a claimed job back as it was: it did not fail, the installation could not record
-    its work (the custody ledger refused to sign)."""
+    """Put a claimed job back as it was: it did not fail, the installation could not do or
+    record its work (the custody ledger refused to sign, a disk is full)."""
     with db.session() as s:
         job = s.get(Job, job_id)
         if job is not None and job.state == "running":

@@ -36,6 +36,7 @@ def process(
     from amanah.config import ConfigError
     from amanah.custody.signed import LedgerRefused
     from amanah.processing import pagejobs
+    from amanah.processing.pipeline import MachineFault
     from amanah.processing.runner import run
     from amanah.processing.sandbox import SandboxUnavailable
 
@@ -59,6 +60,8 @@ def process(
         fail(str(exc), 1)
     except LedgerRefused as exc:  # the ledger was changed outside Amanah: nothing recorded
         fail(str(exc), 1)
+    except MachineFault as exc:  # a disk full: the jobs wait in the queue, no item is blamed
+        fail(f"processing stopped: {exc}; the job was put back in the queue", 1)
     except ConfigError as exc:  # e.g. an unknown `sandbox` setting
         fail(str(exc))
     finally:
@@ -80,6 +83,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
     import threading
 
     from amanah.custody.signed import LedgerRefused
+    from amanah.processing.pipeline import MachineFault
     from amanah.processing.runner import run
 
     stop = threading.Event()
@@ -88,7 +92,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
         run(ws, workers=workers, follow=stop)
     except KeyboardInterrupt:
         stop.set()
-    except LedgerRefused as exc:
+    except (LedgerRefused, MachineFault) as exc:
         ws.close()
         fail(str(exc), 1)
     finally:

@@ -58,6 +58,7 @@ def reprocess_cmd(
     from amanah.access import local_administrator
     from amanah.config import ConfigError
     from amanah.processing import reprocess
+    from amanah.processing.pipeline import MachineFault
     from amanah.processing.runner import run
     from amanah.processing.sandbox import SandboxUnavailable
     from amanah.search.query import QueryError
@@ -86,6 +87,8 @@ def reprocess_cmd(
         replaced = reprocess.superseded_since(ws, found.item_ids, started)
     except SandboxUnavailable as exc:
         fail(f"{exc}; the items stay queued for `amanah process`", 1)
+    except MachineFault as exc:  # a disk full: not the items' fault
+        fail(f"processing stopped: {exc}; the items stay queued for `amanah process`", 1)
     except expected_errors(ConfigError) as exc:
         fail(message(exc))
     finally:

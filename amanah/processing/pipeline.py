@@ -7,9 +7,11 @@ custody events and the job's completion. A retry after a crash starts again from
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -149,9 +151,56 @@ def _job_dir(ws: Workspace, job: queue.Claimed) -> Iterator[tuple[Path, Path]]:
 
 @contextmanager
 def _scratch(ws: Workspace, job: queue.Claimed, sha256: str) -> Iterator[tuple[Path, Path]]:
-    """A private folder for one job: the bytes to read, and where the sandbox writes."""
+    """A private folder for one job: the bytes to read, and where the sandbox writes.
+
+    A sandbox that fails while the scratch folder is full (it could not write its answer:
+    exit 70) failed for want of room, not because of the item: MachineFault."""
     with _job_dir(ws, job) as (scratch, out_dir):
-        yield local_copy(ws, sha256, scratch), out_dir
+        try:
+            yield local_copy(ws, sha256, scratch), out_dir
+        except SandboxError as exc:
+            if scratch_full(scratch):
+                raise MachineFault(
+                    f"the processing scratch folder {scratch.parent} is full"
+                ) from exc
+            raise
+
+
+class MachineFault(Exception):
+    """The machine could not do the job (a local disk or quota full): not the item's fault.
+    The runner puts the job back without counting an attempt and stops (`machine_fault`)."""
+
+
+#: Below this much room (or with no free inode) a scratch folder counts as full.
+SCRATCH_MARGIN = 1 << 20
+
+
+def scratch_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < SCRATCH_MARGIN or (st.f_files > 0 and st.f_favail == 0)
+
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def machine_fault(exc: BaseException) -> str | None:
+    """Why a job's failure is the machine's (a local disk or quota full, the database's disk
+    full), looked for along the exception's causes; None when it may be the item's. A blob
+    store outage is `store_outage`'s."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, MachineFault):
+            return str(seen)
+        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
+            where = f" ({seen.filename})" if seen.filename else ""
+            return f"a local disk is full: {os.strerror(seen.errno)}{where}"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _work_dir(ws: Workspace) -> Path:

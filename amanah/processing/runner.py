@@ -4,6 +4,10 @@ Each worker claims a job, and the heavy work happens in a sandboxed child proces
 threads are enough here: they mostly wait. A worker that dies leaves its job "running"
 under its process id; the next runner puts such jobs back in the queue.
 
+A job that fails because the machine cannot do it (its scratch folder or home full:
+`pipeline.machine_fault`) is put back without counting an attempt, the item is not flagged,
+and every worker stops: `run` raises MachineFault with the reason.
+
 The runner refuses to start when the home asks for an isolated sandbox (the default) and this
 machine cannot give one: no job is claimed, nothing is marked failed for want of a cage.
 """
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 
 from amanah import queue
 from amanah.custody.signed import LedgerRefused
-from amanah.processing.pipeline import record_failure, run_job
+from amanah.processing.pipeline import MachineFault, machine_fault, record_failure, run_job
 from amanah.processing.sandbox import Limits, Sandbox
 from amanah.search.index import feeding
 from amanah.workspace import Workspace
@@ -56,6 +60,12 @@ def run(
     busy = [0]  # workers of this run inside a job: what they finish may queue more jobs
     #: The ledger refused to sign (events added outside Amanah): no job can be recorded.
     refused: list[LedgerRefused] = []
+    #: The machine cannot do jobs (a disk full): every worker stops, the job goes back.
+    halted: list[MachineFault] = []
+
+    def halt(job_id: int, why: str) -> None:
+        queue.release(ws.db, job_id, why)
+        halted.append(MachineFault(why))
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
@@ -66,7 +76,7 @@ def run(
             sandbox.close()
 
     def loop(me: str, sandbox: Sandbox) -> None:
-        while (follow is None or not follow.is_set()) and not refused:  # asked to stop
+        while (follow is None or not follow.is_set()) and not refused and not halted:
             job = queue.claim(ws.db, me)
             if job is None:
                 if follow is not None:
@@ -93,6 +103,9 @@ def run(
                 refused.append(exc)
                 return
             except Exception as exc:  # the job fails with its reason; the worker goes on
+                if why := machine_fault(exc):  # not the item's fault: every worker stops
+                    halt(job.id, why)
+                    return
                 try:
                     state, reason = record_failure(ws, job, exc)
                 except LedgerRefused as refusal:
@@ -120,4 +133,6 @@ def run(
     report.seconds = time.monotonic() - started
     if refused:
         raise refused[0]
+    if halted:
+        raise halted[0]
     return report
