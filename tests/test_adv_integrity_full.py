@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -91,3 +92,51 @@ def test_a_sandbox_failing_on_a_full_scratch_folder_is_a_machine_fault(tmp_path:
     finally:
         ws.close()
     assert json.dumps(pipeline.machine_fault(OSError(28, "x"))).startswith('"a local disk')
+
+
+def test_a_home_that_fills_during_process_stops_it_with_one_line(tmp_path: Path) -> None:
+    """The database and the search index on a home with 40k left: `database or disk is full`
+    and tantivy's StorageFull were tracebacks, worker threads died, the run exited 0 with jobs
+    left running."""
+    mount = tmp_path / "mnt"
+    with tmpfs(mount, "6m"):
+        home = _home(mount)
+        st = os.statvfs(mount)
+        free = st.f_bavail * st.f_frsize
+        (mount / "fill").write_bytes(b"\0" * max(0, free - 40 * 1024))
+        done = amanah(home, "process", "--quiet")
+        (mount / "fill").unlink()
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(said) == 1 and "processing stopped: a local disk is full" in said[0]
+        states = {r[0] for r in _rows(home, "select state from jobs")}
+        assert "running" not in states and "failed" not in states
+        for (flags,) in _rows(home, "select flags from items"):
+            assert "processing_failed" not in str(flags)
+        again = amanah(home, "process", "--quiet")
+        assert again.returncode == 0, again.stderr
+
+
+def test_a_worker_that_dies_fails_the_run_and_puts_its_job_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amanah.processing import runner
+
+    home = _home(tmp_path, 1)
+
+    def broken_job(*_: object) -> None:
+        raise ValueError("a reader's error")
+
+    def broken_recording(*_: object) -> None:
+        raise RuntimeError("recording the failure broke")
+
+    monkeypatch.setattr(runner, "run_job", broken_job)
+    monkeypatch.setattr(runner, "record_failure", broken_recording)
+    ws = open_workspace(home)
+    try:
+        with pytest.raises(runner.WorkerDied, match="recording the failure broke"):
+            runner.run(ws, workers=1)
+    finally:
+        ws.close()
+    assert _rows(home, "select state, attempts from jobs where kind='process'") == [("queued", 0)]

@@ -173,3 +173,30 @@ def from_database(exc: BaseException, where: str) -> StorageError | None:
     if sqlstate == "58030":
         return StorageError(where, "the database server reports an input/output error")
     return None
+
+
+def storage_full(exc: BaseException) -> str | None:
+    """Why an error means a local disk, a quota or the database's storage is full, looked for
+    along the exception's causes (readers and libraries wrap what they raise); else None.
+    Covers ENOSPC/EDQUOT, SQLite's "database or disk is full", PostgreSQL's disk_full and an
+    index library's "StorageFull" (tantivy reports ENOSPC so)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" ({seen.filename})" if seen.filename else ""
+            return f"{os.strerror(seen.errno)}{where}"
+        if isinstance(seen, StorageError) and seen.reason in (
+            _REASONS[errno.ENOSPC],
+            _REASONS[errno.EDQUOT],
+        ):
+            return f"{seen.reason} ({seen.path})"
+        db = from_database(seen, "the database")
+        if db is not None and "space" in db.reason:
+            return f"{db.reason} ({db.path})"
+        text = str(seen)
+        if "StorageFull" in text or "No space left on device" in text:
+            return f"no space left on device ({text[:200]})"
+        seen = seen.__cause__ or seen.__context__
+    return None

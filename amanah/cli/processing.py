@@ -37,7 +37,7 @@ def process(
     from amanah.custody.signed import LedgerRefused
     from amanah.processing import pagejobs
     from amanah.processing.pipeline import MachineFault
-    from amanah.processing.runner import run
+    from amanah.processing.runner import WorkerDied, run
     from amanah.processing.sandbox import SandboxUnavailable
 
     ws = workspace()
@@ -62,6 +62,8 @@ def process(
         fail(str(exc), 1)
     except MachineFault as exc:  # a disk full: the jobs wait in the queue, no item is blamed
         fail(f"processing stopped: {exc}; the job was put back in the queue", 1)
+    except WorkerDied as exc:  # its job was put back; the log has the traceback
+        fail(f"processing stopped: {exc}; its job was put back in the queue", 1)
     except ConfigError as exc:  # e.g. an unknown `sandbox` setting
         fail(str(exc))
     finally:
@@ -84,7 +86,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
 
     from amanah.custody.signed import LedgerRefused
     from amanah.processing.pipeline import MachineFault
-    from amanah.processing.runner import run
+    from amanah.processing.runner import WorkerDied, run
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -92,7 +94,7 @@ def _follow(ws: Workspace, workers: int | None) -> NoReturn:
         run(ws, workers=workers, follow=stop)
     except KeyboardInterrupt:
         stop.set()
-    except (LedgerRefused, MachineFault) as exc:
+    except (LedgerRefused, MachineFault, WorkerDied) as exc:
         ws.close()
         fail(str(exc), 1)
     finally:

@@ -7,7 +7,6 @@ custody events and the job's completion. A retry after a crash starts again from
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from amanah import AGENT, queue
 from amanah.blobs.base import CHUNK, BlobAltered, BlobError, BlobMissing, StoreUnavailable
-from amanah.blobs.durable import StorageError
+from amanah.blobs.durable import StorageError, storage_full
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import (
@@ -183,24 +182,17 @@ def scratch_full(folder: Path) -> bool:
     return st.f_bavail * st.f_frsize < SCRATCH_MARGIN or (st.f_files > 0 and st.f_favail == 0)
 
 
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-
-
 def machine_fault(exc: BaseException) -> str | None:
-    """Why a job's failure is the machine's (a local disk or quota full, the database's disk
-    full), looked for along the exception's causes; None when it may be the item's. A blob
-    store outage is `store_outage`'s."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return None
-        if isinstance(seen, MachineFault):
-            return str(seen)
-        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
-            where = f" ({seen.filename})" if seen.filename else ""
-            return f"a local disk is full: {os.strerror(seen.errno)}{where}"
-        seen = seen.__cause__ or seen.__context__
-    return None
+    """Why a job's failure is the machine's (a local disk, a quota, the database's or the
+    search index's storage full: `durable.storage_full`), looked for along the exception's
+    causes; None when it may be the item's. A sandbox's own words are not taken for it (a
+    hostile file can say anything): `_scratch` looks at the scratch folder instead."""
+    if isinstance(exc, MachineFault):
+        return str(exc)
+    if isinstance(exc, SandboxError):
+        return None
+    why = storage_full(exc)
+    return f"a local disk is full: {why}" if why else None
 
 
 def _work_dir(ws: Workspace) -> Path:

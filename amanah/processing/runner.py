@@ -6,7 +6,9 @@ under its process id; the next runner puts such jobs back in the queue.
 
 A job that fails because the machine cannot do it (its scratch folder or home full:
 `pipeline.machine_fault`) is put back without counting an attempt, the item is not flagged,
-and every worker stops: `run` raises MachineFault with the reason.
+and every worker stops: `run` raises MachineFault with the reason. So does a storage-full
+error while recording the failure, or in the search index feed. A worker thread that dies of
+an unexpected error puts its job back and stops the run: `run` raises WorkerDied.
 
 The runner refuses to start when the home asks for an isolated sandbox (the default) and this
 machine cannot give one: no job is claimed, nothing is marked failed for want of a cage.
@@ -14,6 +16,7 @@ machine cannot give one: no job is claimed, nothing is marked failed for want of
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -26,6 +29,12 @@ from amanah.processing.pipeline import MachineFault, machine_fault, record_failu
 from amanah.processing.sandbox import Limits, Sandbox
 from amanah.search.index import feeding
 from amanah.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class WorkerDied(Exception):
+    """A worker thread stopped on an unexpected error (its job was put back): the run fails."""
 
 
 @dataclass
@@ -62,21 +71,44 @@ def run(
     refused: list[LedgerRefused] = []
     #: The machine cannot do jobs (a disk full): every worker stops, the job goes back.
     halted: list[MachineFault] = []
+    #: A worker died of an unexpected error: every worker stops, the run fails.
+    died: list[WorkerDied] = []
 
-    def halt(job_id: int, why: str) -> None:
-        queue.release(ws.db, job_id, why)
+    def release(job_id: int, why: str) -> None:
+        try:
+            queue.release(ws.db, job_id, why)
+        except Exception as exc:  # the database itself full: the next run puts it back
+            log.warning("job %s could not be put back now (%s); the next run will", job_id, exc)
+
+    def halt(job_id: int | None, why: str) -> None:
+        if job_id is not None:
+            release(job_id, why)
         halted.append(MachineFault(why))
 
     def work(n: int) -> None:
         me = f"{queue.worker_id()}/{n}"
-        sandbox = Sandbox.for_settings(ws.settings)
+        holding: list[int] = []  # the job this worker has claimed and not yet settled
         try:
-            loop(me, sandbox)
-        finally:
-            sandbox.close()
+            sandbox = Sandbox.for_settings(ws.settings)
+            try:
+                loop(me, sandbox, holding)
+            finally:
+                sandbox.close()
+        except Exception as exc:  # a worker must not die silently, nor keep its job "running"
+            job_id = holding[0] if holding else None
+            if why := machine_fault(exc):
+                halt(job_id, why)
+                return
+            log.exception("worker %s stopped", me)
+            if job_id is not None:
+                release(job_id, f"the worker stopped: {type(exc).__name__}: {exc}")
+            died.append(WorkerDied(f"a worker stopped: {type(exc).__name__}: {exc}"))
 
-    def loop(me: str, sandbox: Sandbox) -> None:
-        while (follow is None or not follow.is_set()) and not refused and not halted:
+    def stopped() -> bool:
+        return bool(refused or halted or died) or (follow is not None and follow.is_set())
+
+    def loop(me: str, sandbox: Sandbox, holding: list[int]) -> None:
+        while not stopped():  # asked to stop, or another worker stopped the run
             job = queue.claim(ws.db, me)
             if job is None:
                 if follow is not None:
@@ -91,6 +123,7 @@ def run(
                     time.sleep(0.2)
                     continue
                 return
+            holding[:] = [job.id]
             with lock:
                 busy[0] += 1
             try:
@@ -99,7 +132,7 @@ def run(
                     report.done += 1
                     report.children += outcome.children
             except LedgerRefused as exc:  # not the job's fault: every worker stops
-                queue.release(ws.db, job.id, str(exc))
+                release(job.id, str(exc))
                 refused.append(exc)
                 return
             except Exception as exc:  # the job fails with its reason; the worker goes on
@@ -109,7 +142,7 @@ def run(
                 try:
                     state, reason = record_failure(ws, job, exc)
                 except LedgerRefused as refusal:
-                    queue.release(ws.db, job.id, str(refusal))
+                    release(job.id, str(refusal))
                     refused.append(refusal)
                     return
                 with lock:
@@ -121,18 +154,31 @@ def run(
             finally:
                 with lock:
                     busy[0] -= 1
+            holding.clear()
             if on_job:
                 on_job()
 
+    def fed_badly(exc: Exception) -> None:
+        """A round of the search index feed failed: a full disk stops the run."""
+        if why := machine_fault(exc):
+            halt(None, why)
+
     threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(workers)]
-    with feeding(ws):  # an index outside the database (tantivy) is fed as items are done
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    try:
+        with feeding(ws, on_error=fed_badly):  # an index outside the database (tantivy) is
+            for t in threads:  # fed as items are done
+                t.start()
+            for t in threads:
+                t.join()
+    except Exception as exc:  # the feed's last round: the outbox keeps what it did not apply
+        if not (why := machine_fault(exc)):
+            raise
+        halted.append(MachineFault(why))
     report.seconds = time.monotonic() - started
     if refused:
         raise refused[0]
     if halted:
         raise halted[0]
+    if died:
+        raise died[0]
     return report

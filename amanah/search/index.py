@@ -351,7 +351,11 @@ def settle(ws: Workspace, build: bool = False) -> int:
 
 
 @contextmanager
-def feeding(ws: Workspace, every: float = FEED_EVERY) -> Iterator[None]:
+def feeding(
+    ws: Workspace,
+    every: float = FEED_EVERY,
+    on_error: Callable[[Exception], None] | None = None,
+) -> Iterator[None]:
     """While processing runs, one writer thread applies the outbox in batches (one tantivy
     commit and reader reload per round), so items become searchable as they are processed
     and no search has to apply a backlog; the last round runs before this returns."""
@@ -369,6 +373,8 @@ def feeding(ws: Workspace, every: float = FEED_EVERY) -> Iterator[None]:
                 settle(ws, build=True)
             except Exception as exc:  # the next round, or the last one, tries again
                 log.warning("the search index was not fed this round: %s", exc)
+                if on_error is not None:  # e.g. a full disk stops the runner
+                    on_error(exc)
 
     thread = threading.Thread(target=feed, name="search-feeder", daemon=True)
     thread.start()
