@@ -98,3 +98,24 @@ def test_a_manifest_no_reader_can_hold_is_named(
     proc = _restore(backup, tmp_path / "restored")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith(f"error: {manifest}: {reason}"), proc.stderr
+
+
+def test_a_registered_blob_missing_from_the_store_fails_the_backup(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    """The backup walked the blob folder, not the register: a registered blob gone from the
+    store (a disk fault, a person) left a backup that said nothing and exited 0."""
+    handover = tmp_path / "handover"
+    handover.mkdir()
+    (handover / "statement.txt").write_bytes(b"a statement\n")
+    (handover / "other.txt").write_bytes(b"another statement\n")
+    amanah(
+        sqlite_home, "ingest", handover, "--collection", "c", "--provider", "P", "--quiet",
+        check=True,
+    )  # fmt: skip
+    sha = hashlib.sha256(b"a statement\n").hexdigest()
+    (sqlite_home / "blobs" / sha[:2] / sha[2:4] / sha).unlink()
+    done = amanah(sqlite_home, "backup", tmp_path / "backup")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"blob {sha}: registered but missing from the blob store" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
