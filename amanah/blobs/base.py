@@ -28,11 +28,21 @@ class BlobAltered(Exception):
     """A blob's bytes, as read, do not hash to its name: a fixity failure of the blob (not
     an outage of the store, so not a BlobError), found by whoever read them."""
 
-    def __init__(self, sha256: str, actual: str, size: int) -> None:
-        super().__init__(f"blob {sha256}: the bytes read hash to {actual} ({size} bytes)")
+    def __init__(self, sha256: str, actual: str, size: int, why: str = "") -> None:
+        super().__init__(why or f"blob {sha256}: the bytes read hash to {actual} ({size} bytes)")
         self.sha256 = sha256
         self.actual = actual
         self.size = size
+
+
+class BlobNotAFile(BlobAltered):
+    """What stands under a blob's name is not a plain file of its own (a symbolic link, a
+    hard link shared with a file elsewhere, a FIFO, a folder …): its bytes are not held by
+    the store, whatever they hash to. A fixity failure, naming why."""
+
+    def __init__(self, sha256: str, why: str) -> None:
+        super().__init__(sha256, "", 0, f"blob {sha256}: {why}")
+        self.why = why
 
 
 class StoreUnavailable(OSError):
@@ -154,6 +164,8 @@ def verify_blob(store: BlobStore, sha256: str, size: int | None = None) -> str |
             actual, actual_size = hash_stream(f)
     except BlobMissing:
         return f"blob {sha256} is missing from the store"
+    except BlobAltered as exc:
+        return str(exc)
     except (OSError, BlobError) as exc:
         return f"blob {sha256} cannot be read: {getattr(exc, 'strerror', None) or exc}"
     if actual != sha256:

@@ -12,6 +12,7 @@ Modes: the folder and its shard folders 0700, blobs 0400 from the moment they ar
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -23,6 +24,7 @@ from typing import BinaryIO
 from amanah.blobs.base import (
     CHUNK,
     BlobMissing,
+    BlobNotAFile,
     HashingReader,
     PutResult,
     check_sha256,
@@ -194,7 +196,10 @@ class FilesystemStore:
     def tighten(self, sha256: str) -> None:
         """A blob stored by an older version (0444 under 0755 folders) made 0400 under 0700."""
         path = self.path(sha256)
-        mode = stat.S_IMODE(path.stat().st_mode)
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):  # never follow a link out of the store
+            return
+        mode = stat.S_IMODE(st.st_mode)
         if mode != BLOB_MODE:
             os.chmod(path, BLOB_MODE)
         for folder in (path.parent, path.parent.parent):
@@ -203,10 +208,35 @@ class FilesystemStore:
                 os.chmod(folder, mode & DIR_MODE)
 
     def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes, only from a regular file of its own: not through a symbolic
+        link (O_NOFOLLOW), not a FIFO or device (O_NONBLOCK: opening a FIFO cannot hang),
+        not a file hard-linked from elsewhere (link count 1). Anything else is BlobNotAFile,
+        a fixity failure naming what stands there."""
+        path = self.path(sha256)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            return open(self.path(sha256), "rb")
+            fd = os.open(path, flags)
         except FileNotFoundError as exc:
             raise BlobMissing(f"blob {sha256} is missing from {self.root}") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise BlobNotAFile(sha256, "is a symbolic link, not a file of the store") from exc
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise BlobNotAFile(sha256, f"is {_kind(st.st_mode)}, not a regular file")
+            if st.st_nlink != 1:
+                raise BlobNotAFile(
+                    sha256,
+                    f"has {st.st_nlink} hard links: its bytes are shared with a file"
+                    " outside the store",
+                )
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -241,3 +271,16 @@ def _make_dirs(path: Path) -> list[Path]:
     except OSError as exc:
         raise storage_error(exc, path) from exc
     return [*changed, path.parent]
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"

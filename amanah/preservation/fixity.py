@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from amanah.blobs import BlobMissing, BlobStore, hash_stream, open_store
+from amanah.blobs.base import BlobNotAFile
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
 from amanah.db.models import Blob
@@ -47,6 +48,8 @@ def _check(item: tuple[str, int]) -> tuple[str, int, str, str]:
             actual, actual_size = hash_stream(f)
     except BlobMissing:
         return sha256, size, "missing", "blob is missing from the store"
+    except BlobNotAFile as exc:
+        return sha256, size, "not a file", exc.why
     except OSError as exc:
         return sha256, size, "unreadable", f"cannot read blob: {exc.strerror or exc}"
     if actual != sha256 or actual_size != size:
