@@ -329,6 +329,21 @@ def _hard_link_outside(bag: Path, files: list[str]) -> None:
     os.link(outside, bag / files[0])
 
 
+def _md5_manifest_added(bag: Path, files: list[str]) -> None:
+    """A payload manifest of another algorithm added, all its digests zero, the tag manifests
+    redone: BagIt says every payload manifest present is checked."""
+    lines = "".join(f"{'0' * 32}  {f}\n" for f in files)
+    (bag / "manifest-md5.txt").write_text(lines, encoding="utf-8")
+    _rewrite_tag_manifests(bag)
+
+
+def _sha256_manifest_removed(bag: Path, files: list[str]) -> None:
+    """manifest-sha256.txt deleted, manifest-sha512.txt left: the payload's SHA-256s are
+    what the disclosure event sealed."""
+    (bag / "manifest-sha256.txt").unlink()
+    _rewrite_tag_manifests(bag)
+
+
 def _relabel(bag: Path, info: dict[str, str], index: dict[str, str]) -> None:
     """bag-info.txt's fields and items.json's top-level ones rewritten, the tag manifests
     redone: the package made to look built for another recipient, request, maker or date."""
@@ -359,6 +374,16 @@ def _relabel_authority(bag: Path, files: list[str]) -> None:
 
 
 TAMPERINGS = [
+    Tampering(
+        "a payload manifest-md5.txt added with wrong digests",
+        _md5_manifest_added,
+        "FAIL {first}: md5 does not match the manifest (changed)",
+    ),
+    Tampering(
+        "manifest-sha256.txt removed",
+        _sha256_manifest_removed,
+        "FAIL no manifest-sha256.txt: the package's payload manifest was removed",
+    ),
     Tampering(
         "one byte of a file flipped",
         lambda bag, f: _flip_byte(bag / f[0]),
@@ -539,6 +564,23 @@ def test_a_tampered_package_fails_with_the_line_that_names_it(
     assert result.returncode == tampering.exit_code, result.stdout + result.stderr
     assert tampering.line.format(**facts) in result.stdout, result.stdout
     assert result.stdout.rstrip().splitlines()[-1].endswith("problem(s)")
+
+
+def test_a_manifest_with_a_byte_order_mark_is_not_the_manifest_as_written(
+    built: Built, tmp_path: Path
+) -> None:
+    """A BOM put before manifest-sha256.txt was reported as its first file missing and an
+    unlisted one added; it is the manifest that is not as written."""
+    bag = tmp_path / "bag"
+    shutil.copytree(built.bag, bag)
+    manifest = bag / "manifest-sha256.txt"
+    manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())
+    _rewrite_tag_manifests(bag)
+    result = _verify(bag, "--key-id", built.key_id)
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "manifest-sha256.txt: begins with a byte-order mark: not the manifest as written" in said
+    assert "verified" not in said
 
 
 def test_the_untouched_package_verifies_against_the_pinned_key(

@@ -36,6 +36,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import stat
 import sys
 from datetime import date
@@ -94,7 +95,10 @@ def read_text(path: Path, limit: int = MAX_TAG_BYTES) -> str:
 
 def read_manifest(path: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
-    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+    text = read_text(path)
+    if text.startswith("\ufeff"):
+        raise ValueError(f"{path.name}: begins with a byte-order mark: not the manifest as written")
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         digest, _, name = line.partition(" ")
@@ -121,9 +125,9 @@ def read_bag_info(path: Path) -> dict[str, str]:
     return info
 
 
-def digests(path: Path) -> dict[str, str]:
-    """SHA-256 and SHA-512 of a file in one read."""
-    hashers = {a: hashlib.new(a) for a in ALGORITHMS}
+def digests(path: Path, more: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 and SHA-512 of a file in one read (and the `more` algorithms)."""
+    hashers = {a: hashlib.new(a) for a in (*ALGORITHMS, *more)}
     with path.open("rb") as f:
         while data := f.read(CHUNK):
             for h in hashers.values():
@@ -230,7 +234,19 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     }
     if not manifests:
         return [*problems, "no manifest-sha256.txt or manifest-sha512.txt"], {}
-    listed = {a: read_manifest(p) for a, p in manifests.items()}
+    if "sha256" not in manifests:  # the payload's SHA-256s are what the disclosure sealed
+        problems.append("no manifest-sha256.txt: the package's payload manifest was removed")
+    # BagIt: every payload manifest present is checked (an added manifest-md5.txt too).
+    others: dict[str, Path] = {}
+    for rel in sorted(regular):
+        found = re.fullmatch(r"manifest-([A-Za-z0-9]+)\.txt", rel)
+        if found is None or found.group(1) in ALGORITHMS:
+            continue
+        if found.group(1) not in hashlib.algorithms_guaranteed:
+            problems.append(f"{rel}: a payload manifest of an unknown algorithm")
+            continue
+        others[found.group(1)] = bag / rel
+    listed = {a: read_manifest(p) for a, p in {**manifests, **others}.items()}
     for algorithm, entries in listed.items():
         for name in sorted(n for n in entries if not _inside(n)):
             problems.append(f"{name}: listed in manifest-{algorithm}.txt but outside the bag")
@@ -238,7 +254,7 @@ def check_bag(bag: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     on_disk = {name for name in regular if name.startswith("data/")}
     payload: dict[str, dict[str, str]] = {}
     for name in sorted(on_disk):
-        payload[name] = digests(bag / name)
+        payload[name] = digests(bag / name, tuple(others))
     for algorithm, entries in listed.items():
         for name in sorted(on_disk - entries.keys()):
             problems.append(f"{name}: not in manifest-{algorithm}.txt (a file was added)")
