@@ -596,10 +596,14 @@ def _record_problems(
         problems.append("the custody record is of another item")
     if _event_of(events, "message digest calculation", digest=row["original_sha256"]) is None:
         problems.append(f"no intake digest event for SHA-256 {row['original_sha256']}")
-    if row["variant"] == "redacted":
-        if (
+    if row["variant"] == "redacted":  # a redaction, not any derivative made from the original
+        if (  # (a text file's text derivative is its own bytes, made from itself)
             _event_of(
-                events, "derivation", sha256=row["sha256"], source_sha256=row["original_sha256"]
+                events,
+                "derivation",
+                action="redaction",
+                sha256=row["sha256"],
+                source_sha256=row["original_sha256"],
             )
             is None
         ):
