@@ -298,12 +298,13 @@ def test_withdrawn_consent_is_not_proposed_given_consent_is(world: World) -> Non
     _, kept, counts = evidence.link_evidence(world.ws, admin(), LIST)
     assert world.records["F5"] in {p.record_id for _, p in kept if p.match}
     assert counts["withdrawn"] == 0
-    # withdrawn again before anyone reviewed: the waiting pair cannot be accepted
+    # withdrawn again before anyone reviewed: the waiting pair is seen by no one, so it
+    # cannot be accepted (`evidence.accept` still refuses it too)
     with world.ws.db.session() as s:
         person_consent.withdraw(s, admin(), f"record:{world.records['F5']}")
     waiting = next(pid for pid, p in kept if p.record_id == world.records["F5"])
     done = amanah(world.home, "persons", "review", "accept", str(waiting))
-    assert done.returncode == 2 and "withdrew consent; not linked" in done.stderr
+    assert done.returncode == 2 and f"no linkage pair with id {waiting}" in done.stderr
     with world.ws.db.reader() as s:
         assert s.get(LinkagePair, waiting).decision == ""  # type: ignore[union-attr]
         assert not s.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from amanah.access.core import AccessDenied, Caller, NotVisible, Permission
@@ -114,22 +114,34 @@ def visible_person_record(s: Session, caller: Caller, record_id: int) -> PersonL
     return row
 
 
+def person_records_linkable(caller: Caller, record: Any = PersonListRecord) -> ColumnElement[bool]:
+    """The SQL condition on `person_records` (or an alias): the records linkage may read and
+    pairs may name, for the caller: those it may see (`person_records_visible`) whose person
+    has not withdrawn consent for investigation (linkage is investigation;
+    `person_consent.record_withdrawn_condition`). The record itself stays listed."""
+    from amanah.sharing.person_consent import record_withdrawn_condition
+
+    return and_(person_records_visible(caller, record), not_(record_withdrawn_condition(record.id)))
+
+
 def linkage_pairs_visible(caller: Caller, pair: Any = LinkagePair) -> ColumnElement[bool]:
     """The SQL condition on `linkage_pairs` (or an alias): a pair is seen (and reviewed) only
     by a caller who may see both its records' lists; that two records are one person says
-    something about each."""
+    something about each. A pair naming a record whose person withdrew consent for
+    investigation is seen by no one, though it was kept before the withdrawal
+    (`person_records_linkable`)."""
     ra, rb = aliased(PersonListRecord), aliased(PersonListRecord)
     ent, men = aliased(Entity), aliased(EntityMention)
     # A pair of a record and evidence (an entity, a mention in an item) is seen only by who
     # may see both sides too: each side that is set must be visible.
     return and_(
         exists()
-        .where(ra.id == pair.record_a_id, person_records_visible(caller, ra))
+        .where(ra.id == pair.record_a_id, person_records_linkable(caller, ra))
         .correlate_except(ra),
         or_(
             pair.record_b_id.is_(None),
             exists()
-            .where(rb.id == pair.record_b_id, person_records_visible(caller, rb))
+            .where(rb.id == pair.record_b_id, person_records_linkable(caller, rb))
             .correlate_except(rb),
         ),
         or_(

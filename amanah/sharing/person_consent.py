@@ -663,6 +663,42 @@ _PERSON_CONSENTS = _slim(
 )
 
 
+def record_withdrawn_condition(record_id: Any) -> ColumnElement[bool]:
+    """The SQL condition "this person-list record's person withdrew consent for
+    investigation": its latest consent record leaves investigation out. Such a record is
+    not linked (linkage is investigation), and no pair that names it is shown, whenever the
+    pair was kept. `amanah.access.person_records_linkable` applies it; the rule lives here."""
+    return record_id.in_(_withdrawn_records())  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
+def _withdrawn_records() -> Any:
+    """Every person-list record whose latest consent leaves investigation out, as one
+    uncorrelated statement (built once, like `_withheld_ids`)."""
+    return _refusing("person_record_id")
+
+
+def _refusing(column: str) -> Any:
+    """The persons (by `column`) whose latest consent record leaves investigation out."""
+    # read from the consent records that do (withdrawals, few), each checked for a later
+    # one by index, never from every link
+    c, later = _PERSON_CONSENTS.alias(), _PERSON_CONSENTS.alias()
+    newer = (
+        exists()
+        .where(
+            later.c[column] == c.c[column],
+            or_(
+                later.c.recorded_at > c.c.recorded_at,
+                and_(later.c.recorded_at == c.c.recorded_at, later.c.id > c.c.id),
+            ),
+        )
+        .correlate(c)
+    )
+    return select(c.c[column]).where(
+        c.c[column].is_not(None), _leaves_out_investigation(c.c), not_(newer)
+    )
+
+
 def withheld_condition(item_id: Any) -> ColumnElement[bool]:
     """The SQL condition "this item is withheld from investigation": a person it is about has
     a latest consent record that no longer covers investigation (withdrawn). An item with no
@@ -684,34 +720,14 @@ def _withheld_ids() -> Any:
     bound also ends a forged loop of parents. Built once: an expression is immutable, and
     one object renders one WITH clause however often a statement holds it."""
 
-    def refusing(column: str) -> Any:
-        # persons (by `column`) whose latest consent record leaves investigation out: read
-        # from the consent records that do (withdrawals, few), each checked for a later one
-        # by index, never from every link
-        c, later = _PERSON_CONSENTS.alias(), _PERSON_CONSENTS.alias()
-        newer = (
-            exists()
-            .where(
-                later.c[column] == c.c[column],
-                or_(
-                    later.c.recorded_at > c.c.recorded_at,
-                    and_(later.c.recorded_at == c.c.recorded_at, later.c.id > c.c.id),
-                ),
-            )
-            .correlate(c)
-        )
-        return select(c.c[column]).where(
-            c.c[column].is_not(None), _leaves_out_investigation(c.c), not_(newer)
-        )
-
     # A link names a protected person or a person-list record.
     by_person, by_record = _PERSON_ITEMS.alias(), _PERSON_ITEMS.alias()
     refused_links = union(
         select(by_person.c.item_id).where(
-            by_person.c.protected_person_id.in_(refusing("protected_person_id"))
+            by_person.c.protected_person_id.in_(_refusing("protected_person_id"))
         ),
         select(by_record.c.item_id).where(
-            by_record.c.person_record_id.in_(refusing("person_record_id"))
+            by_record.c.person_record_id.in_(_refusing("person_record_id"))
         ),
     )
     linked, copy, part = _ITEMS.alias(), _ITEMS.alias(), _ITEMS.alias()
