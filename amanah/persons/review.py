@@ -27,6 +27,7 @@ from amanah.access import (
     linkage_pairs_visible,
     linkage_runs_visible,
     person_lists_visible,
+    person_records_linkable,
     visible_linkage_pair,
     visible_linkage_run,
     visible_person_list,
@@ -44,7 +45,7 @@ from amanah.db.models import (
 from amanah.persons import clusters as cl
 from amanah.persons import runs as run_store
 from amanah.persons.evidence import accept as accept_evidence
-from amanah.persons.evidence import evidence_sides, withdrawn
+from amanah.persons.evidence import evidence_sides
 from amanah.persons.linkage import FLOOR, REVIEW_MARGIN, THRESHOLD, LinkageError, Pair
 from amanah.persons.reading import audit_records_read, person_record
 from amanah.persons.record import PersonRecord
@@ -80,9 +81,10 @@ def read_lists(
 ) -> tuple[list[PersonList], list[list[PersonRecord]], dict[int, str]]:
     """The lists the caller may see and their records, keyed by record id (an audited read per
     list), and each record's own key by id. NotVisible for a list hidden or absent;
-    LinkageError for a list named twice. A record whose person withdrew consent for
-    investigation (`evidence.withdrawn`) is not read: linkage is investigation, and a run
-    kept now would propose it for review and clusters."""
+    LinkageError for a list named twice. Only the records linkage may read are read
+    (`access.person_records_linkable`): a record the caller may not see (its release kept in
+    another compartment, or withheld) would go into the kept run and be shown to its
+    readers, and one whose person withdrew consent for investigation would be linked again."""
     if len(set(names)) != len(names):
         raise LinkageError("a person list is named twice")
     found: list[PersonList] = []
@@ -94,12 +96,10 @@ def read_lists(
             rows = list(
                 s.execute(
                     select(PersonListRecord)
-                    .where(PersonListRecord.list_id == plist.id)
+                    .where(PersonListRecord.list_id == plist.id, person_records_linkable(caller))
                     .order_by(PersonListRecord.item_id, PersonListRecord.row)
                 ).scalars()
             )
-            gone = withdrawn(s, [r.id for r in rows])
-            rows = [r for r in rows if r.id not in gone]
             audit_records_read(s, caller, plist, len(rows))
             records.append([_keyed(person_record(r, plist.name), r.id) for r in rows])
             keys.update((r.id, r.key) for r in rows)
