@@ -94,16 +94,17 @@ def read_jsonl(path: Path) -> tuple[list[PersonRecord], list[str]]:
 
 
 def _home_lists(names: list[str], user: str | None) -> list[list[PersonRecord]]:
-    """The records of person lists kept in the home, read as the caller may (an audited read
-    per list; a list the caller may not see is "no such list")."""
+    """The records of person lists kept in the home, read as the caller may link them (an
+    audited read per list; a list the caller may not see is "no such list"; a record whose
+    person withdrew consent for investigation is not read, `reading.records_to_link`)."""
     from amanah.cli.persons import _caller, errors
     from amanah.cli.util import with_workspace
-    from amanah.persons.reading import records_of
+    from amanah.persons.reading import records_to_link
 
     def act(ws: Any) -> list[list[PersonRecord]]:
         with ws.db.session() as s:
             caller = _caller(ws, s, user)
-            return [list(records_of(s, caller, name)) for name in names]
+            return [list(records_to_link(s, caller, name)) for name in names]
 
     return with_workspace(act, *errors())
 

@@ -6,15 +6,16 @@ is an audited access (a custody event in the reader's transaction)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from amanah.access import (
     Caller,
     person_lists_visible,
+    person_records_linkable,
     person_records_visible,
     visible_person_list,
 )
@@ -110,21 +111,32 @@ def records_of(session: Session, caller: Caller, list_name: str) -> Iterator[Per
         yield person_record(row, plist.name)
 
 
+def records_to_link(session: Session, caller: Caller, list_name: str) -> Iterator[PersonRecord]:
+    """The records of a list that linkage may read, as `records_of` reads them: those the
+    caller may see whose person has not withdrawn consent for investigation
+    (`access.person_records_linkable`; linkage is investigation)."""
+    plist, rows = _audited_rows(session, caller, list_name, person_records_linkable)
+    for row in rows:
+        yield person_record(row, plist.name)
+
+
 def _audited_rows(
-    session: Session, caller: Caller, list_name: str
+    session: Session,
+    caller: Caller,
+    list_name: str,
+    rule: Callable[[Caller], ColumnElement[bool]] = person_records_visible,
 ) -> tuple[PersonList, Iterator[PersonListRecord]]:
-    """The visible records of a list in file order, the read recorded first (one place decides
-    which rows a reader gets and that the reading is audited)."""
+    """The records of a list `rule` lets the caller read (the visible ones unless told), in
+    file order, the read recorded first (one place decides which rows a reader gets and that
+    the reading is audited)."""
     plist = visible_person_list(session, caller, list_name)
     count = session.execute(
-        select(func.count()).where(
-            PersonListRecord.list_id == plist.id, person_records_visible(caller)
-        )
+        select(func.count()).where(PersonListRecord.list_id == plist.id, rule(caller))
     ).scalar_one()
     audit_records_read(session, caller, plist, count)
     stmt = (
         select(PersonListRecord)
-        .where(PersonListRecord.list_id == plist.id, person_records_visible(caller))
+        .where(PersonListRecord.list_id == plist.id, rule(caller))
         .order_by(PersonListRecord.item_id, PersonListRecord.row)
         .execution_options(yield_per=BATCH)
     )
