@@ -112,7 +112,7 @@ def _database(url: str, home: Path) -> Database:
     password): a database_url that is no URL or names a driver not installed, a file that is
     not a database, a schema newer than this version of Amanah."""
     from alembic.util.exc import CommandError
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, OperationalError
     from sqlalchemy.exc import DatabaseError as SQLError
 
     config = home / CONFIG_NAME
@@ -127,6 +127,9 @@ def _database(url: str, home: Path) -> Database:
     except (ArgumentError, ImportError) as exc:
         db.dispose()
         raise ConfigError(f"{config}: database_url cannot be used ({exc})") from None
+    except OperationalError as exc:  # a server down, a file locked or unreadable: not its kind
+        db.dispose()
+        raise DatabaseError(f"{where}: the database cannot be used now ({exc.orig})") from None
     except SQLError as exc:
         db.dispose()
         raise DatabaseError(f"{where}: not an Amanah database ({exc.orig})") from None

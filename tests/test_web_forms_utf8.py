@@ -45,3 +45,24 @@ def test_forms_not_in_utf8_are_refused(site: Site) -> None:
     body = b"csrf=" + csrf.encode() + "&code=X4&state=دولة&authority=A".encode()
     r = c.post("/jurisdictions", content=body, headers=FORM, follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
+
+
+def test_a_form_body_past_the_bound_is_refused_before_sign_in_unread(site: Site) -> None:
+    """The middleware reads a form's body before anyone is known: a body past 4 MiB is refused
+    with 413 without being read further (a 10 GB multipart post to /signin held it whole)."""
+    from fastapi.testclient import TestClient
+
+    from amanah.web.auth import MAX_FORM_BYTES
+
+    sent = [0]
+
+    def body():  # type: ignore[no-untyped-def]
+        for _ in range(64):
+            sent[0] += 1
+            yield b"x" * (1024 * 1024)
+
+    c = TestClient(site.app)  # type: ignore[arg-type]
+    r = c.post("/signin", content=body(), headers=FORM)
+    assert r.status_code == 413 and "4 MiB" in r.text
+    assert sent[0] * 1024 * 1024 > MAX_FORM_BYTES  # the test client sends it all; the server
+    # stops reading at the bound (ASGI: the middleware returns before its next receive)

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -178,9 +179,17 @@ def from_database(exc: BaseException, where: str) -> StorageError | None:
 def storage_full(exc: BaseException) -> str | None:
     """Why an error means a local disk, a quota or the database's storage is full, looked for
     along the exception's causes (readers and libraries wrap what they raise); else None.
-    Covers ENOSPC/EDQUOT, SQLite's "database or disk is full", PostgreSQL's disk_full and an
-    index library's "StorageFull" (tantivy reports ENOSPC so)."""
+    Covers ENOSPC/EDQUOT (by errno, never by message), SQLite's "database or disk is full",
+    PostgreSQL's disk_full and an index library's "StorageFull" (tantivy reports ENOSPC so).
+    Nothing raised while handling a sandbox's failure counts: its words may be a file's."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(type(e).__name__ == "SandboxError" for e in chain):
+        return None
+    seen = exc
     for _ in range(10):
         if seen is None:
             return None
@@ -195,8 +204,21 @@ def storage_full(exc: BaseException) -> str | None:
         db = from_database(seen, "the database")
         if db is not None and "space" in db.reason:
             return f"{db.reason} ({db.path})"
-        text = str(seen)
-        if "StorageFull" in text or "No space left on device" in text:
-            return f"no space left on device ({text[:200]})"
+        if _index_storage_full(seen):
+            return f"no space left on device ({str(seen)[:200]})"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _index_storage_full(exc: BaseException) -> bool:
+    """The search index library's own report of a full disk (tantivy raises a ValueError whose
+    text is its Rust error, `IoError { … kind: StorageFull … }`). Only that shape is taken:
+    words a file's parser says (a member named "No space left on device") are never read as
+    the machine's, or one hostile file would stop every worker for good."""
+    return type(exc) is ValueError and _TANTIVY_FULL.match(str(exc)) is not None
+
+
+_TANTIVY_FULL = re.compile(
+    r"Failed to [a-z ]{1,40}: '?IoError \{ io_error: Os \{ code: (?:28|122), kind: "
+    r"(?:StorageFull|QuotaExceeded),"
+)

@@ -627,7 +627,7 @@ def header_text(code: str) -> str:
     return _HEADER_FORMAT.sub("", _HEADER_SECTION.sub(" ", code)).replace("\0", "&")
 
 
-_JOINED_WORDS = re.compile(r"[^\W\d_]{2,}[._@-]+[^\W\d_]{2,}")
+_JOINED_WORDS = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,}+[._@-]++[^\W\d_]{2}")
 
 
 def holds_words(value: str) -> bool:

@@ -300,7 +300,7 @@ def _pdf_streams(
             inv.add(STREAM_PLACE, text, f"object {xref}")
 
 
-_TAG_NAME = re.compile(r"<\s*/?\s*([^\s<>/=!?\"']+)|\s([^\s<>/=\"']+)\s*=\s*[\"']")
+_TAG_NAME = re.compile(r"<[\s/]*+([^\s<>/=!?\"']+)|\s([^\s<>/=\"']++)\s*+=\s*+[\"']")
 
 
 def stream_text(data: bytes) -> str:

@@ -91,7 +91,7 @@ def _ws() -> Workspace:
     global _workspace
     with _lock:
         if _workspace is None:
-            _workspace = open_workspace(os.environ["AMANAH_HOME"])
+            _workspace = open_workspace(os.environ["AMANAH_HOME"], create=False)
             attach(_workspace)
         return _workspace
 

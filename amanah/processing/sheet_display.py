@@ -284,7 +284,7 @@ class _Evaluator:
 def _char(value: str) -> str:
     try:
         n = int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # CHAR(1E400): no character, not an error
         return ""
     return chr(n) if 0 < n < 0x110000 and not 0xD800 <= n < 0xE000 else ""
 

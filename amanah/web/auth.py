@@ -181,12 +181,15 @@ class FormsInUtf8:
         ctype = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
         if not ctype.lower().startswith(FORM_TYPES):
             return await self.app(scope, receive, send)
-        chunks, more, last = [], True, None
+        chunks, more, last, total = [], True, None, 0
         while more:
             last = await receive()
             if last["type"] != "http.request":
                 break
             chunks.append(last.get("body", b""))
+            total += len(chunks[-1])
+            if total > MAX_FORM_BYTES:  # read before anyone signed in: never without a bound
+                return await _too_large(send)
             more = last.get("more_body", False)
         body = b"".join(chunks)
         if not _form_is_utf8(ctype, body):
@@ -201,6 +204,22 @@ class FormsInUtf8:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+#: The largest form body read (no form of Amanah's comes near it: a field is at most 1 MiB,
+#: and files arrive by the resumable upload, not as forms); past it 413, nothing read further.
+MAX_FORM_BYTES = 4 * 1024 * 1024
+
+
+async def _too_large(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"this form is larger than 4 MiB\n"})
 
 
 async def _check_csrf(request: Request, expected: str) -> None:
