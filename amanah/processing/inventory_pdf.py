@@ -212,6 +212,47 @@ def _pdf_objects(inv: Inventory, doc: Any) -> None:
 MAX_STREAMS = 5_000
 MAX_STREAM_BYTES = 16 * 1024 * 1024
 MAX_STREAMS_BYTES = 128 * 1024 * 1024
+
+
+def _font_program(data: bytes) -> bool:
+    """Bytes that are a font program (TrueType, OpenType, Type 1 as text or PFB, bare CFF)."""
+    head = data[:4]
+    return (
+        head in (b"\x00\x01\x00\x00", b"OTTO", b"true", b"typ1", b"ttcf")
+        or data[:2] in (b"%!", b"\x80\x01")
+        or (data[:1] == b"\x01" and data[1:2] == b"\x00" and data[2:3] in (b"\x04", b"\x03"))
+    )
+
+
+#: Filters whose output is an image's samples, not bytes to read as text.
+_IMAGE_CODECS = ("/DCTDecode", "/JPXDecode", "/JBIG2Decode", "/CCITTFaxDecode")
+
+
+def _pixels(doc: Any, xref: int) -> bool:
+    """Whether a stream marked as an image holds an image's samples: coded by an image codec,
+    or exactly the rows its width, height and depth make. A stream marked as an image whose
+    bytes are not (a page's metadata labelled `/Subtype /Image`) is read as text."""
+    if doc.xref_get_key(xref, "Subtype")[1] != "/Image":
+        return False
+    if any(codec in doc.xref_get_key(xref, "Filter")[1] for codec in _IMAGE_CODECS):
+        return True
+    try:
+        width = int(doc.xref_get_key(xref, "Width")[1])
+        height = int(doc.xref_get_key(xref, "Height")[1])
+        bits = int(doc.xref_get_key(xref, "BitsPerComponent")[1] or 1)
+    except ValueError:
+        return False
+    mask = doc.xref_get_key(xref, "ImageMask")[1] == "true"
+    if not (0 < width <= 100_000 and 0 < height <= 100_000):
+        return False
+    depth = 1 if mask else bits
+    channels = (1,) if mask else (1, 3, 4)  # a colour space may be an object of its own
+    sizes = {((width * c * depth + 7) // 8) * height for c in channels}
+    if min(sizes) > MAX_STREAM_BYTES:
+        return True  # too large to be read as text anyway: the page's OCR reads what it shows
+    return len(doc.xref_stream(xref) or b"") in sizes
+
+
 #: Where a PDF stream other than page content, an image or a font program is read.
 STREAM_PLACE = "a PDF stream (metadata, script, form data, rich text, …)"
 _FONT_FILES = ("FontFile", "FontFile2", "FontFile3")
@@ -230,13 +271,15 @@ def _pdf_streams(
     skip: set[int] = set()
     for page in doc:
         skip.update(page.get_contents())
+        skip.update(x[0] for x in page.get_xobjects())  # forms it draws: read as its text
+    fonts: set[int] = set()  # named as a font program: skipped only if its bytes are one
     files: set[int] = set()
     for xref in range(1, doc.xref_length()):
         try:
             for key in _FONT_FILES:
                 kind, val = doc.xref_get_key(xref, key)
                 if kind == "xref":
-                    skip.add(int(val.split()[0]))
+                    fonts.add(int(val.split()[0]))
             kind, val = doc.xref_get_key(xref, "EF")
             if kind == "dict":
                 files.update(int(m.group(1)) for m in _REF.finditer(val))
@@ -247,12 +290,9 @@ def _pdf_streams(
         try:
             if xref in skip or not doc.xref_is_stream(xref):
                 continue
-            subtype = doc.xref_get_key(xref, "Subtype")[1]
             kind = doc.xref_get_key(xref, "Type")[1]
-            if subtype in ("/Image", "/Form") or kind in ("/XRef", "/ObjStm"):
+            if kind in ("/XRef", "/ObjStm"):  # the file's own structure, read as objects
                 continue
-            if any(doc.xref_get_key(xref, k)[0] != "null" for k in ("Length1", "Length2")):
-                continue  # a font program not reached from a descriptor
             count += 1
             if count > MAX_STREAMS:
                 inv.incomplete(
@@ -264,11 +304,17 @@ def _pdf_streams(
                     f"PDF stream {xref} is larger than {MAX_STREAM_BYTES} bytes: not read"
                 )
                 continue
+            if _pixels(doc, xref):
+                continue  # an image's samples, read by OCR where a page shows it
             data = doc.xref_stream(xref) or b""
         except Exception as exc:
             not_memory(exc)
             inv.incomplete(f"PDF stream {xref} could not be decoded: {type(exc).__name__}")
             continue
+        if _font_program(data) and (
+            xref in fonts or doc.xref_get_key(xref, "Length1")[0] != "null"
+        ):
+            continue  # a font's glyphs, not text (whatever keys a stream claims, its bytes say)
         if len(data) > MAX_STREAM_BYTES:
             inv.incomplete(
                 f"PDF stream {xref} is larger than {MAX_STREAM_BYTES} bytes decoded: not read"
