@@ -64,4 +64,12 @@ def test_a_blob_that_is_not_a_file_of_its_own_fails_verify(
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"FAIL blob {SHA} not a file: {SHAPES[shape]}" in done.stdout
     assert "Traceback" not in done.stderr
+    # a backup names it among its problems (it crashed on the first such blob)
+    backup = [sys.executable, "-m", "amanah.cli", "--home", str(home), "backup"]
+    done = subprocess.run(
+        [*backup, str(tmp_path / "backup")], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"blob {SHA}: cannot be read: blob {SHA}: {SHAPES[shape]}" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
     assert outside.read_bytes() == TEXT

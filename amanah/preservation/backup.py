@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from amanah import __version__, partials
 from amanah.blobs import BlobError, FilesystemStore, StorageError, open_store
-from amanah.blobs.base import CHUNK, check_sha256
+from amanah.blobs.base import CHUNK, BlobAltered, check_sha256
 from amanah.blobs.durable import fsync_fd, fsync_path, storage_error, write_all, write_file
 from amanah.config import CONFIG_NAME, load_settings
 from amanah.custody import verifier
@@ -260,7 +260,7 @@ def _copy_blobs(
                 actual = out.add(rel, f, mode=0o400)
         except StorageError:
             raise
-        except (BlobError, OSError) as exc:
+        except (BlobError, BlobAltered, OSError) as exc:  # a link or a FIFO in its place too
             report.problems.append(f"blob {sha256}: cannot be read: {exc}")
             continue
         if actual != sha256:

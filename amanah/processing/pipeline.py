@@ -25,7 +25,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from amanah import AGENT, queue
-from amanah.blobs.base import CHUNK, BlobAltered, BlobError, BlobMissing, StoreUnavailable
+from amanah.blobs.base import (
+    CHUNK,
+    BlobAltered,
+    BlobError,
+    BlobMissing,
+    BlobNotAFile,
+    StoreUnavailable,
+)
 from amanah.blobs.durable import StorageError, storage_full
 from amanah.custody import ledger
 from amanah.custody.ledger import EventType
@@ -691,7 +698,12 @@ def fixity_failed(ws: Workspace, item_id: int, exc: BlobAltered) -> None:
                 "algorithm": "SHA-256",
                 "expected": exc.sha256,
                 "result": "altered",
-                "reason": f"read for processing: content hashes to {exc.actual} ({exc.size} bytes)",
+                "reason": "read for processing: "
+                + (  # a link or a FIFO in its place has no hash of its own to tell
+                    exc.why
+                    if isinstance(exc, BlobNotAFile)
+                    else f"content hashes to {exc.actual} ({exc.size} bytes)"
+                ),
             },
         )
         item = s.get(Item, item_id)
