@@ -567,6 +567,7 @@ def test_home_is_private_from_the_start(tmp_path: Path) -> None:
     home = tmp_path / "fresh"
     src = tmp_path / "handover"
     random_file(src / "e.bin", 3_000, 71)
+    amanah(home, "init", check=True)  # only init makes a home (a mistyped --home makes none)
     ingest_cli(home, src)
     assert _mode(home) == 0o700
     assert _mode(home / "amanah.toml") == 0o600
@@ -597,6 +598,7 @@ def test_an_older_world_readable_home_is_tightened(tmp_path: Path) -> None:
     home = tmp_path / "old"
     src = tmp_path / "handover"
     random_file(src / "f.bin", 3_000, 81)
+    amanah(home, "init", check=True)
     ingest_here(home, src)
     # As an older version left it: 0755 folders, 0644 files, 0444 blobs.
     blobs = set(blob_files(home))

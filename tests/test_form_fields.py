@@ -150,4 +150,4 @@ def test_hostile_runs_of_spaces_digits_and_labels_are_read_in_one_pass() -> None
     ):
         started = time.process_time()
         formfields.reading(text)
-        assert time.process_time() - started < 2.0, text[:20]
+        assert time.process_time() - started < 5.0, text[:20]  # quadratic: minutes

@@ -355,7 +355,7 @@ def stream_text(data: bytes) -> str:
     XMP shows as property names."""
     from amanah.processing.textfile import decode_text
 
-    text = decode_text(data)[0]
+    text = decode_text(data)[0].replace("\x00", " ")  # binary read as text: no NUL kept
     if "<" not in text or ">" not in text:
         return text
     names = []

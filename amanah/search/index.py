@@ -108,6 +108,9 @@ def put(
     """
     if not docs:
         return
+    for d in docs:  # PostgreSQL's text holds no NUL; a file's bytes read as text may (a stream)
+        if "\x00" in d.body:
+            d.body = d.body.replace("\x00", " ")
     backend = backend or backend_for(s)
     if not fresh:
         ids = [d.item_id for d in docs]
