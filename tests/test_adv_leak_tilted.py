@@ -6,13 +6,13 @@ naming nobody are built whole."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
 from tests.sharingfixtures import WITNESS_LATIN
 from tests.test_adv_leak_places import refused_then_built
+from tests.test_adv_leak_turned import _scanned_pdf
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -35,17 +35,6 @@ def _page(name: str, angle: float, size: int = 40):  # type: ignore[no-untyped-d
     turned = label.rotate(angle, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
     page.paste(turned, (300, 230))
     return page
-
-
-def _scanned_pdf(path: Path, image) -> None:  # type: ignore[no-untyped-def]
-    import pymupdf
-
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    doc = pymupdf.open()
-    page = doc.new_page(width=image.width * 72 / 150, height=image.height * 72 / 150)
-    page.insert_image(page.rect, stream=buf.getvalue())
-    doc.save(path)
 
 
 @pytest.mark.slow

@@ -101,14 +101,7 @@ def _parse(items: list) -> list:
         elif kind in ("FUNC", "PAREN", "ARRAY") and sub == "CLOSE":
             if not stack:
                 continue
-            frame = stack.pop()
-            current = stack[-1][3] if stack else top
-            if frame[0] == "FUNC":
-                current.append(("func", frame[1], frame[2]))
-            elif frame[0] == "ARRAY":
-                current.append(("array", frame[2]))
-            else:
-                current.append(("group", frame[2][0]))
+            current = _close(stack, top)
         elif kind == "SEP" and stack:
             frame = stack[-1]
             expression: list = []
@@ -129,15 +122,22 @@ def _parse(items: list) -> list:
         elif kind.startswith("OPERATOR"):
             current.append(("op", value))
     while stack:  # a formula cut short: its open functions end where it ends
-        frame = stack.pop()
-        current = stack[-1][3] if stack else top
-        if frame[0] == "FUNC":
-            current.append(("func", frame[1], frame[2]))
-        elif frame[0] == "ARRAY":
-            current.append(("array", frame[2]))
-        else:
-            current.append(("group", frame[2][0]))
+        _close(stack, top)
     return top
+
+
+def _close(stack: list, top: list) -> list:
+    """The innermost open function, array or group closed onto the expression around it;
+    returns that expression (where what follows goes)."""
+    frame = stack.pop()
+    current = stack[-1][3] if stack else top
+    if frame[0] == "FUNC":
+        current.append(("func", frame[1], frame[2]))
+    elif frame[0] == "ARRAY":
+        current.append(("array", frame[2]))
+    else:
+        current.append(("group", frame[2][0]))
+    return current
 
 
 class _Evaluator:
